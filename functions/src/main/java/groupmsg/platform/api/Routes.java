@@ -1,0 +1,46 @@
+package groupmsg.platform.api;
+
+import groupmsg.platform.schema.Handlers;
+
+import java.util.List;
+import java.util.Optional;
+
+import static groupmsg.platform.api.Permission.*;
+
+/** Every route of the public HTTP API (API.md). The stack and the local gateway are both built from this list. */
+public final class Routes {
+    private static final String ADMIN = Handlers.ADMIN_API.name();
+    private static final String GROUPS = Handlers.GROUPS_API.name();
+
+    public static final List<RouteDef> ALL = List.of(
+            new RouteDef("GET", "/v1/account", ADMIN, READ, false),
+            new RouteDef("PATCH", "/v1/account", ADMIN, ADMINISTER, false),
+            new RouteDef("POST", "/v1/api-keys", ADMIN, MANAGE_KEYS, true),
+            new RouteDef("GET", "/v1/api-keys", ADMIN, MANAGE_KEYS, false),
+            new RouteDef("DELETE", "/v1/api-keys/{id}", ADMIN, MANAGE_KEYS, false),
+
+            new RouteDef("POST", "/v1/groups", GROUPS, MANAGE_GROUPS, true),
+            new RouteDef("GET", "/v1/groups", GROUPS, READ, false),
+            new RouteDef("GET", "/v1/groups/import-template.csv", GROUPS, READ, false),
+            new RouteDef("GET", "/v1/groups/{id}", GROUPS, READ, false),
+            new RouteDef("PATCH", "/v1/groups/{id}", GROUPS, MANAGE_GROUPS, false),
+            new RouteDef("DELETE", "/v1/groups/{id}", GROUPS, MANAGE_GROUPS, false),
+            new RouteDef("POST", "/v1/groups/{id}/members", GROUPS, MANAGE_GROUPS, true),
+            new RouteDef("GET", "/v1/groups/{id}/members", GROUPS, READ, false),
+            new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}", GROUPS, MANAGE_GROUPS, false),
+            new RouteDef("POST", "/v1/groups/{id}/imports", GROUPS, MANAGE_GROUPS, true),
+            new RouteDef("GET", "/v1/groups/{id}/imports/{importId}", GROUPS, READ, false));
+
+    /** API Gateway's catch-all route key; answers unknown routes with the contract's 404 body. */
+    public static final String DEFAULT_ROUTE_KEY = "$default";
+
+    public static List<RouteDef> forHandler(String handler) {
+        return ALL.stream().filter(r -> r.handler().equals(handler)).toList();
+    }
+
+    public static Optional<RouteDef> byKey(String routeKey) {
+        return ALL.stream().filter(r -> r.key().equals(routeKey)).findFirst();
+    }
+
+    private Routes() {}
+}

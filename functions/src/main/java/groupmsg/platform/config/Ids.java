@@ -1,0 +1,13 @@
+package groupmsg.platform.config;
+
+import com.github.f4b6a3.ulid.UlidCreator;
+
+/**
+ * Opaque ids with a type prefix ({@code grp_01JD...}). ULIDs sort by creation time, so listing a partition
+ * by id lists it oldest first.
+ */
+public class Ids {
+    public String next(String prefix) {
+        return prefix + UlidCreator.getMonotonicUlid().toString();
+    }
+}

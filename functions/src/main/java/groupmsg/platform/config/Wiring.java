@@ -1,0 +1,53 @@
+package groupmsg.platform.config;
+
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The production parts a handler is built from: configuration, clock, id source and the SDK clients.
+ * Built once per execution environment (a handler's no-argument constructor); the local runtime builds one
+ * and hands it to every handler. Clients use the URL-connection HTTP client (no Apache, no Netty) for a lean
+ * cold start.
+ */
+public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dynamo, SqsClient sqs) {
+
+    public static Wiring fromEnvironment() {
+        AppConfig config = AppConfig.fromEnvironment();
+        return create(config, EnvironmentVariableCredentialsProvider.create(), List.of());
+    }
+
+    /**
+     * @param interceptors extra SDK interceptors (the benchmark counts requests with one)
+     */
+    public static Wiring create(AppConfig config, AwsCredentialsProvider credentials, List<ExecutionInterceptor> interceptors) {
+        SdkHttpClient http = UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(2))
+                .socketTimeout(Duration.ofSeconds(20))
+                .build();
+        ClientOverrideConfiguration overrides = ClientOverrideConfiguration.builder()
+                .executionInterceptors(interceptors)
+                .build();
+        Region region = Region.of(config.region());
+
+        var dynamo = DynamoDbClient.builder().httpClient(http).region(region).credentialsProvider(credentials)
+                .overrideConfiguration(overrides);
+        if (config.dynamoEndpoint() != null) dynamo.endpointOverride(config.dynamoEndpoint());
+
+        var sqs = SqsClient.builder().httpClient(http).region(region).credentialsProvider(credentials)
+                .overrideConfiguration(overrides);
+        if (config.sqsEndpoint() != null) sqs.endpointOverride(config.sqsEndpoint());
+
+        return new Wiring(config, Clock.systemUTC(), new Ids(), dynamo.build(), sqs.build());
+    }
+}

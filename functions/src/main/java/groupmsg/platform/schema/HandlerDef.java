@@ -1,0 +1,18 @@
+package groupmsg.platform.schema;
+
+import java.util.List;
+
+/**
+ * One Lambda function: its handler class, what triggers it, its sizing, and the tables and queues it uses
+ * (the stack grants exactly these; nothing else).
+ */
+public record HandlerDef(String name, String className, Trigger trigger, int memoryMb, int timeoutSeconds,
+                         List<String> tables, List<String> queuesSentTo) {
+
+    public enum Trigger { AUTHORIZER, HTTP, SQS, SCHEDULE }
+
+    /** The Lambda handler string (the class implements RequestHandler). */
+    public String handlerString() {
+        return className + "::handleRequest";
+    }
+}

@@ -1,0 +1,38 @@
+package groupmsg.platform.schema;
+
+import java.util.List;
+
+/** Every handler in the functions jar. A handler that exists but is missing here fails a test. */
+public final class Handlers {
+    public static final HandlerDef AUTHORIZER = new HandlerDef("authorizer",
+            "groupmsg.accounts.AuthorizerHandler", HandlerDef.Trigger.AUTHORIZER, 512, 5,
+            List.of("core"), List.of());
+    public static final HandlerDef ADMIN_API = new HandlerDef("admin-api",
+            "groupmsg.accounts.AdminApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
+            List.of("core"), List.of());
+    public static final HandlerDef GROUPS_API = new HandlerDef("groups-api",
+            "groupmsg.groups.GroupsApiHandler", HandlerDef.Trigger.HTTP, 1024, 29,
+            List.of("core", "members"), List.of("imports"));
+    public static final HandlerDef NOT_FOUND = new HandlerDef("not-found",
+            "groupmsg.platform.api.NotFoundHandler", HandlerDef.Trigger.HTTP, 256, 3,
+            List.of(), List.of());
+    public static final HandlerDef IMPORT_WORKER = new HandlerDef("import-worker",
+            "groupmsg.groups.ImportWorkerHandler", HandlerDef.Trigger.SQS, 1024, 120,
+            List.of("core", "members"), List.of());
+    public static final HandlerDef MAINTENANCE = new HandlerDef("maintenance",
+            "groupmsg.maintenance.MaintenanceHandler", HandlerDef.Trigger.SCHEDULE, 512, 60,
+            List.of("core", "members"), List.of());
+
+    public static final List<HandlerDef> ALL =
+            List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER, MAINTENANCE);
+
+    /** How often the scheduled maintenance handler runs. */
+    public static final int MAINTENANCE_INTERVAL_MINUTES = 1;
+
+    public static HandlerDef byName(String name) {
+        return ALL.stream().filter(h -> h.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no handler " + name));
+    }
+
+    private Handlers() {}
+}

@@ -1,0 +1,18 @@
+package groupmsg.platform.schema;
+
+import java.util.List;
+
+/**
+ * Every table of the system. The deployed stack and the local runtime both create tables from this list
+ * (see docs/TABLES.md for the items each holds and the access pattern each key serves).
+ */
+public final class Tables {
+    /** Accounts, API keys, key-hash lookups, groups, group-name reservations, imports, idempotency records. */
+    public static final TableDef CORE = new TableDef("core", "pk", "sk", List.of(), "expiresAt");
+    /** Group memberships with add time and removal tombstone; import error rows. */
+    public static final TableDef MEMBERS = new TableDef("members", "pk", "sk", List.of(), "expiresAt");
+
+    public static final List<TableDef> ALL = List.of(CORE, MEMBERS);
+
+    private Tables() {}
+}
