@@ -7,9 +7,10 @@ import java.util.List;
  * (see docs/TABLES.md for the items each holds and the access pattern each key serves).
  */
 public final class Tables {
-    /** Accounts, API keys, key-hash lookups, groups, group-name reservations, imports, idempotency records. */
+    /** Accounts, API keys, key-hash lookups, groups, group-name reservations, imports and their error rows,
+     * clean-up jobs, idempotency records. */
     public static final TableDef CORE = new TableDef("core", "pk", "sk", List.of(), "expiresAt");
-    /** Group memberships with add time and removal tombstone; import error rows. */
+    /** Group memberships with add time, removal tombstone and earlier presence intervals. */
     public static final TableDef MEMBERS = new TableDef("members", "pk", "sk", List.of(), "expiresAt");
 
     public static final List<TableDef> ALL = List.of(CORE, MEMBERS);

@@ -1,0 +1,3 @@
+package groupmsg.accounts;
+
+public record Account(String id, String name, AccountSettings settings, long createdAt) {}

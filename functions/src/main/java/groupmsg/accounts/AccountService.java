@@ -1,0 +1,125 @@
+package groupmsg.accounts;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.api.Role;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Accounts, their settings and API keys; resolves a presented key to its caller. */
+public final class AccountService {
+    /** The local runtime's default account (API.md: LOCAL_API_KEY is its owner key). */
+    public static final String DEFAULT_ACCOUNT_ID = "acct_default";
+
+    private final AccountStore store;
+    private final ApiKeys keys = new ApiKeys();
+    private final Clock clock;
+    private final Ids ids;
+
+    public AccountService(Wiring wiring) {
+        this.store = new AccountStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    /** A new account with a generated owner key. */
+    public CreatedAccount createAccount(String name) {
+        String accountId = ids.next("acct_");
+        String secret = keys.generate();
+        ApiKeyView owner = newKey("owner", Role.OWNER, secret);
+        var account = new Account(accountId, name, AccountSettings.defaults(), clock.millis());
+        if (!store.createAccount(account, owner, ApiKeys.hash(secret))) {
+            throw new IllegalStateException("account id collision: " + accountId);
+        }
+        return new CreatedAccount(accountId, secret);
+    }
+
+    /**
+     * Makes sure the local runtime's default account exists and that {@code ownerKey} (when given) is one of its
+     * owner keys; with no key given a new one is generated. Safe to call on every start.
+     */
+    public CreatedAccount bootstrapDefaultAccount(String name, String ownerKey) {
+        store.putAccountIfAbsent(new Account(DEFAULT_ACCOUNT_ID, name, AccountSettings.defaults(), clock.millis()));
+        String secret = ownerKey == null || ownerKey.isBlank() ? keys.generate() : ownerKey.strip();
+        if (!ApiKeys.plausible(secret)) {
+            throw new IllegalArgumentException("LOCAL_API_KEY must be 16..256 printable ASCII characters without spaces");
+        }
+        Optional<Caller> existing = store.callerByHash(ApiKeys.hash(secret));
+        if (existing.isPresent()) {
+            if (!existing.get().accountId().equals(DEFAULT_ACCOUNT_ID)) {
+                throw new IllegalArgumentException("LOCAL_API_KEY already belongs to another account");
+            }
+            return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
+        }
+        store.addKey(DEFAULT_ACCOUNT_ID, newKey("local owner", Role.OWNER, secret), ApiKeys.hash(secret));
+        return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
+    }
+
+    /** The caller behind a presented key, if the key is live. */
+    public Optional<Caller> authorize(String presentedKey) {
+        if (!ApiKeys.plausible(presentedKey)) return Optional.empty();
+        return store.callerByHash(ApiKeys.hash(presentedKey));
+    }
+
+    public Account account(String accountId) {
+        return store.account(accountId).orElseThrow(() -> ApiException.notFound("account"));
+    }
+
+    public Account updateAccount(String accountId, Optional<String> name, Optional<AccountSettings> settings) {
+        Account current = account(accountId);
+        Account updated = new Account(current.id(), name.orElse(current.name()),
+                settings.orElse(current.settings()), current.createdAt());
+        store.saveAccount(updated);
+        return updated;
+    }
+
+    public record NewKey(ApiKeyView key, String secret) {}
+
+    public NewKey createKey(String accountId, String name, Role role) {
+        String secret = keys.generate();
+        ApiKeyView key = newKey(name, role, secret);
+        if (!store.addKey(accountId, key, ApiKeys.hash(secret))) {
+            throw new IllegalStateException("key collision");
+        }
+        return new NewKey(key, secret);
+    }
+
+    public record KeyPage(List<ApiKeyView> keys, Map<String, AttributeValue> lastKey) {}
+
+    public KeyPage listKeys(String accountId, int limit, Map<String, AttributeValue> startKey) {
+        var page = store.keys(accountId, limit, startKey);
+        return new KeyPage(page.keys(), page.lastKey());
+    }
+
+    /**
+     * Revokes a key at once (its lookup row is deleted, and the authorizer reads consistently). The account's
+     * last owner key cannot be revoked: nobody could manage keys afterwards.
+     */
+    public void revokeKey(String accountId, String keyId) {
+        List<ApiKeyView> all = store.allKeys(accountId);
+        ApiKeyView target = all.stream().filter(k -> k.id().equals(keyId)).findFirst()
+                .orElseThrow(() -> ApiException.notFound("API key"));
+        long owners = all.stream().filter(k -> k.role() == Role.OWNER).count();
+        if (target.role() == Role.OWNER && owners <= 1) {
+            throw new ApiException(ErrorCode.CONFLICT, "cannot revoke the account's last owner key; create another owner key first");
+        }
+        if (!store.deleteKey(accountId, keyId)) throw ApiException.notFound("API key");
+    }
+
+    public static String accountPartition(String accountId) {
+        return AccountStore.accountPk(accountId);
+    }
+
+    private ApiKeyView newKey(String name, Role role, String secret) {
+        return new ApiKeyView(ids.next("key_"), name, role, ApiKeys.last4(secret), clock.millis());
+    }
+}

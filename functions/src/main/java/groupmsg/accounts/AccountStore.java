@@ -1,0 +1,176 @@
+package groupmsg.accounts;
+
+import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.Role;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Accounts and API keys in the core table:
+ * account {@code ACCT#a / ACCOUNT}; key {@code ACCT#a / KEY#k}; key lookup {@code KEYHASH#sha256 / KEYHASH}.
+ */
+final class AccountStore {
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    AccountStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static String accountPk(String accountId) {
+        return "ACCT#" + accountId;
+    }
+
+    /** Creates the account with its first key atomically; false when the account exists already. */
+    boolean createAccount(Account account, ApiKeyView key, String keyHash) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(accountItem(account))
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                putKey(account.id(), key, keyHash),
+                putKeyHash(account.id(), key, keyHash)));
+        return outcome instanceof DynamoOps.Committed;
+    }
+
+    boolean putAccountIfAbsent(Account account) {
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(accountItem(account))
+                    .conditionExpression("attribute_not_exists(pk)"));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Adds a key; false when a key with the same secret is registered already. */
+    boolean addKey(String accountId, ApiKeyView key, String keyHash) {
+        var outcome = ops.transact(List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash)));
+        return outcome instanceof DynamoOps.Committed;
+    }
+
+    Optional<Account> account(String accountId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "ACCOUNT"))).item();
+        if (item == null || item.isEmpty()) return Optional.empty();
+        return Optional.of(toAccount(item));
+    }
+
+    void saveAccount(Account account) {
+        dynamo.putItem(b -> b.tableName(table).item(accountItem(account))
+                .conditionExpression("attribute_exists(pk)"));
+    }
+
+    /** The key behind a secret's hash, read consistently so that a revoked key fails at once. */
+    Optional<Caller> callerByHash(String keyHash) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("KEYHASH#" + keyHash, "KEYHASH"))
+                .consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return Optional.empty();
+        return Role.fromWire(Attr.str(item, "role"))
+                .map(role -> new Caller(Attr.str(item, "accountId"), Attr.str(item, "keyId"), role));
+    }
+
+    record KeyPage(List<ApiKeyView> keys, Map<String, AttributeValue> lastKey) {}
+
+    KeyPage keys(String accountId, int limit, Map<String, AttributeValue> startKey) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table)
+                .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("KEY#")))
+                .exclusiveStartKey(startKey).limit(limit));
+        return new KeyPage(page.items().stream().map(AccountStore::toKey).toList(),
+                page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+    }
+
+    List<ApiKeyView> allKeys(String accountId) {
+        List<ApiKeyView> all = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            KeyPage page = keys(accountId, 100, start);
+            all.addAll(page.keys());
+            start = page.lastKey();
+        } while (start != null);
+        return all;
+    }
+
+    /** Deletes the key and its lookup row together; false when there is no such key. */
+    boolean deleteKey(String accountId, String keyId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + keyId))
+                .consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return false;
+        String hash = Attr.str(item, "keyHash");
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().delete(d -> d.tableName(table)
+                        .key(Attr.key(accountPk(accountId), "KEY#" + keyId))
+                        .conditionExpression("attribute_exists(pk)")).build(),
+                TransactWriteItem.builder().delete(d -> d.tableName(table)
+                        .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
+        return outcome instanceof DynamoOps.Committed;
+    }
+
+    private TransactWriteItem putKey(String accountId, ApiKeyView key, String keyHash) {
+        var item = new HashMap<String, AttributeValue>(Attr.key(accountPk(accountId), "KEY#" + key.id()));
+        // The key row remembers its hash so revocation can delete the lookup row (the secret itself is gone).
+        item.put("keyHash", s(keyHash));
+        item.put("name", s(key.name()));
+        item.put("role", s(key.role().wireName()));
+        item.put("last4", s(key.last4()));
+        item.put("createdAt", n(key.createdAt()));
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                .conditionExpression("attribute_not_exists(pk)")).build();
+    }
+
+    private TransactWriteItem putKeyHash(String accountId, ApiKeyView key, String keyHash) {
+        var item = new HashMap<String, AttributeValue>(Attr.key("KEYHASH#" + keyHash, "KEYHASH"));
+        item.put("accountId", s(accountId));
+        item.put("keyId", s(key.id()));
+        item.put("role", s(key.role().wireName()));
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                .conditionExpression("attribute_not_exists(pk)")).build();
+    }
+
+    private Map<String, AttributeValue> accountItem(Account account) {
+        var item = new HashMap<String, AttributeValue>(Attr.key(accountPk(account.id()), "ACCOUNT"));
+        item.put("accountId", s(account.id()));
+        item.put("name", s(account.name()));
+        item.put("createdAt", n(account.createdAt()));
+        item.put("groupChatRoles", AttributeValue.fromL(account.settings().groupChatRoles().stream()
+                .sorted().map(r -> s(r.wireName())).toList()));
+        item.put("maxConversationParticipants", n(account.settings().maxConversationParticipants()));
+        item.put("conversationOptOutPolicy", s(account.settings().conversationOptOutPolicy()));
+        return item;
+    }
+
+    private static Account toAccount(Map<String, AttributeValue> item) {
+        Set<Role> roles = EnumSet.noneOf(Role.class);
+        if (item.containsKey("groupChatRoles")) {
+            item.get("groupChatRoles").l().forEach(v -> Role.fromWire(v.s()).ifPresent(roles::add));
+        }
+        var defaults = AccountSettings.defaults();
+        var settings = new AccountSettings(item.containsKey("groupChatRoles") ? roles : defaults.groupChatRoles(),
+                (int) Attr.num(item, "maxConversationParticipants", defaults.maxConversationParticipants()),
+                Optional.ofNullable(Attr.str(item, "conversationOptOutPolicy")).orElse(defaults.conversationOptOutPolicy()));
+        return new Account(Attr.str(item, "accountId"), Attr.str(item, "name"), settings, Attr.num(item, "createdAt", 0));
+    }
+
+    private static ApiKeyView toKey(Map<String, AttributeValue> item) {
+        return new ApiKeyView(Attr.str(item, "sk").substring("KEY#".length()), Attr.str(item, "name"),
+                Role.fromWire(Attr.str(item, "role")).orElseThrow(), Attr.str(item, "last4"),
+                Attr.num(item, "createdAt", 0));
+    }
+}

@@ -1,0 +1,51 @@
+package groupmsg.accounts;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+
+/**
+ * API key secrets: 256 random bits, shown once, stored only as a SHA-256 hash. A fast unsalted hash is right
+ * here (unlike passwords): the secret is uniformly random, so there is nothing to guess, and the hash has to be
+ * a lookup key for the authorizer.
+ */
+final class ApiKeys {
+    static final String PREFIX = "gmk_";
+    private static final int MIN_LENGTH = 16;
+    private static final int MAX_LENGTH = 256;
+
+    private final SecureRandom random = new SecureRandom();
+
+    String generate() {
+        byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    }
+
+    /** Whether a presented value can be a key at all (saves a table read for garbage). */
+    static boolean plausible(String key) {
+        if (key == null || key.length() < MIN_LENGTH || key.length() > MAX_LENGTH) return false;
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (c <= 0x20 || c >= 0x7F) return false;
+        }
+        return true;
+    }
+
+    static String hash(String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The last four characters, enough for a person to tell keys apart. */
+    static String last4(String key) {
+        return key.substring(key.length() - 4);
+    }
+}

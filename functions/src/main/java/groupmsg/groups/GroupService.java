@@ -1,0 +1,183 @@
+package groupmsg.groups;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Groups and their members: create, rename, delete; add, list/search and remove members. */
+public final class GroupService {
+    public static final int MAX_MEMBERS_PER_REQUEST = 1000;
+    /** How many member pages one search request reads before handing back a cursor to continue. */
+    static final int MAX_SEARCH_PAGES = 10;
+
+    private final GroupStore groups;
+    private final MemberStore members;
+    private final QueueSender queue;
+    private final Clock clock;
+    private final Ids ids;
+
+    public GroupService(Wiring wiring) {
+        this(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+    }
+
+    public GroupService(Wiring wiring, QueueSender queue) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        this.groups = new GroupStore(ops, wiring.config().table(Tables.CORE));
+        this.members = new MemberStore(ops, wiring.config().table(Tables.MEMBERS), groups);
+        this.queue = queue;
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    public Group create(String accountId, String name, String description) {
+        long now = clock.millis();
+        Group group = new Group(ids.next("grp_"), name, description, 0, now, now);
+        groups.create(accountId, group);
+        return group;
+    }
+
+    public Group get(String accountId, String groupId) {
+        if (!groupId.startsWith("grp_")) throw ApiException.notFound("group");
+        return groups.get(accountId, groupId).orElseThrow(() -> ApiException.notFound("group"));
+    }
+
+    public record GroupPage(List<Group> groups, Map<String, AttributeValue> lastKey) {}
+
+    public GroupPage list(String accountId, int limit, Map<String, AttributeValue> start) {
+        var page = groups.list(accountId, limit, start);
+        return new GroupPage(page.groups(), page.lastKey());
+    }
+
+    /** @param description empty string clears it; null leaves it */
+    public Group update(String accountId, String groupId, String name, String description) {
+        Group current = get(accountId, groupId);
+        String newName = name == null ? current.name() : name;
+        String newDescription = description == null ? current.description() : description;
+        groups.update(accountId, current, newName, newDescription, clock.millis());
+        return get(accountId, groupId);
+    }
+
+    /** Deletes the group now; its member rows are tombstoned by the import worker (asynchronously). */
+    public void delete(String accountId, String groupId) {
+        Group group = get(accountId, groupId);
+        long now = clock.millis();
+        if (!groups.delete(accountId, group, now)) throw ApiException.notFound("group");
+        enqueueCleanup(accountId, groupId, now);
+    }
+
+    void enqueueCleanup(String accountId, String groupId, long deletedAt) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("kind", ImportWorkerHandler.KIND_GROUP_CLEANUP);
+        body.put("accountId", accountId);
+        body.put("groupId", groupId);
+        body.put("deletedAt", deletedAt);
+        queue.send(Queues.IMPORTS, List.of(new QueueMessage(Json.write(body), accountId + "#" + groupId,
+                "cleanup-" + groupId + "-" + deletedAt)));
+    }
+
+    /** One entry of an add-members request. */
+    public record MemberInput(String phone, String country, String name) {}
+
+    public record InvalidEntry(int index, String phone, String reason) {}
+
+    public record AddResult(long added, long alreadyMembers, List<InvalidEntry> invalid) {}
+
+    /** Adds the valid entries (invalid ones are reported, not fatal); duplicates in one request count once. */
+    public AddResult addMembers(String accountId, String groupId, List<MemberInput> inputs) {
+        get(accountId, groupId);
+        List<InvalidEntry> invalid = new ArrayList<>();
+        Map<String, MemberStore.Candidate> unique = new LinkedHashMap<>();
+        long duplicates = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            MemberInput in = inputs.get(i);
+            switch (PhoneNumbers.normalize(in.phone(), in.country())) {
+                case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
+                case PhoneNumbers.Valid ok -> {
+                    if (unique.putIfAbsent(ok.e164(), new MemberStore.Candidate(ok.e164(), in.name())) != null) duplicates++;
+                }
+            }
+        }
+        long added = 0;
+        long already = duplicates;
+        List<MemberStore.Candidate> candidates = new ArrayList<>(unique.values());
+        long now = clock.millis();
+        try {
+            for (int from = 0; from < candidates.size(); from += MemberStore.MAX_PUTS_PER_TRANSACTION) {
+                var unit = candidates.subList(from, Math.min(candidates.size(), from + MemberStore.MAX_PUTS_PER_TRANSACTION));
+                var result = members.addUnit(accountId, groupId, unit, null, now);
+                added += result.added();
+                already += result.alreadyMembers();
+            }
+        } catch (MemberStore.GroupGoneException e) {
+            throw ApiException.notFound("group");
+        }
+        return new AddResult(added, already, invalid);
+    }
+
+    public record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
+
+    /**
+     * Present members; {@code search} matches a case-insensitive substring of the name, or a substring of the
+     * phone's digits when it contains digits.
+     */
+    public MemberPage listMembers(String accountId, String groupId, Optional<String> search, int limit,
+                                  Map<String, AttributeValue> start) {
+        get(accountId, groupId);
+        String nameNeedle = null;
+        String digitNeedle = null;
+        if (search.isPresent()) {
+            String q = search.get().strip();
+            if (q.length() > 100) throw ApiException.invalid("search must be at most 100 characters");
+            if (!q.isEmpty()) {
+                nameNeedle = q.toLowerCase(java.util.Locale.ROOT);
+                String digits = q.replaceAll("[^0-9]", "");
+                if (!digits.isEmpty() && q.replaceAll("[0-9+()\\-.\\s]", "").isEmpty()) digitNeedle = digits;
+            }
+        }
+        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, limit, start, MAX_SEARCH_PAGES);
+        return new MemberPage(page.members(), page.lastKey());
+    }
+
+    public void removeMember(String accountId, String groupId, String rawPhone) {
+        get(accountId, groupId);
+        String phone = switch (PhoneNumbers.normalize(rawPhone, null)) {
+            case PhoneNumbers.Valid ok -> ok.e164();
+            case PhoneNumbers.Invalid bad -> throw ApiException.invalid("phone " + bad.reason()
+                    + " (give it URL-encoded E.164, e.g. %2B14155550123)");
+        };
+        if (!members.remove(accountId, groupId, phone, clock.millis())) {
+            throw ApiException.notFound("member " + phone + " of this group");
+        }
+    }
+
+    public static String membersPartition(String accountId, String groupId) {
+        return MemberStore.groupPk(accountId, groupId);
+    }
+
+    public static String accountPartition(String accountId) {
+        return GroupStore.accountPk(accountId);
+    }
+
+    MemberStore memberStore() {
+        return members;
+    }
+
+    GroupStore groupStore() {
+        return groups;
+    }
+}

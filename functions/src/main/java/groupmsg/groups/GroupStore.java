@@ -1,0 +1,176 @@
+package groupmsg.groups;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Groups in the core table: group {@code ACCT#a / GROUP#g}, name reservation {@code ACCT#a / GROUPNAME#<lower>}
+ * (unique names ignoring case), and pending member clean-ups of deleted groups {@code JOBS#group-cleanup / a#g}
+ * (an outbox the maintenance handler re-drives if the clean-up message was never sent).
+ */
+final class GroupStore {
+    static final String CLEANUP_JOBS_PK = "JOBS#group-cleanup";
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    GroupStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static String accountPk(String accountId) {
+        return "ACCT#" + accountId;
+    }
+
+    static Map<String, AttributeValue> groupKey(String accountId, String groupId) {
+        return Attr.key(accountPk(accountId), "GROUP#" + groupId);
+    }
+
+    private static Map<String, AttributeValue> nameKey(String accountId, String name) {
+        return Attr.key(accountPk(accountId), "GROUPNAME#" + name.toLowerCase(Locale.ROOT));
+    }
+
+    void create(String accountId, Group group) {
+        var item = new HashMap<String, AttributeValue>(groupKey(accountId, group.id()));
+        item.put("groupId", s(group.id()));
+        item.put("name", s(group.name()));
+        if (group.description() != null) item.put("description", s(group.description()));
+        item.put("memberCount", n(0));
+        item.put("createdAt", n(group.createdAt()));
+        item.put("updatedAt", n(group.updatedAt()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                reserveName(accountId, group.name(), group.id())));
+        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(1)) throw nameTaken(group.name());
+        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("group create cancelled: " + c);
+    }
+
+    Optional<Group> get(String accountId, String groupId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(groupKey(accountId, groupId)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toGroup(item));
+    }
+
+    record GroupPage(List<Group> groups, Map<String, AttributeValue> lastKey) {}
+
+    GroupPage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table)
+                .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("GROUP#")))
+                .exclusiveStartKey(startKey).limit(limit));
+        List<Group> groups = new ArrayList<>();
+        page.items().forEach(i -> groups.add(toGroup(i)));
+        return new GroupPage(groups, page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+    }
+
+    /** Renames and/or re-describes; moves the name reservation when the name changes other than in case. */
+    void update(String accountId, Group current, String newName, String newDescription, long now) {
+        List<TransactWriteItem> actions = new ArrayList<>();
+        var names = new HashMap<String, String>(Map.of("#name", "name"));
+        var values = new HashMap<String, AttributeValue>(Map.of(":name", s(newName), ":now", n(now)));
+        String set = "SET #name = :name, updatedAt = :now";
+        String remove = "";
+        if (newDescription == null || newDescription.isEmpty()) {
+            remove = " REMOVE description";
+        } else {
+            set += ", description = :description";
+            values.put(":description", s(newDescription));
+        }
+        String expression = set + remove;
+        actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, current.id()))
+                .updateExpression(expression).conditionExpression("attribute_exists(pk)")
+                .expressionAttributeNames(names).expressionAttributeValues(values)).build());
+        boolean nameMoves = !newName.toLowerCase(Locale.ROOT).equals(current.name().toLowerCase(Locale.ROOT));
+        if (nameMoves) {
+            actions.add(reserveName(accountId, newName, current.id()));
+            actions.add(TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, current.name()))
+                    .conditionExpression("groupId = :g").expressionAttributeValues(Map.of(":g", s(current.id())))).build());
+        }
+        var outcome = ops.transact(actions);
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(0)) throw ApiException.notFound("group");
+            if (nameMoves && c.conditionFailed(1)) throw nameTaken(newName);
+            throw ApiException.conflict("the group changed while it was being updated; retry");
+        }
+    }
+
+    /**
+     * Deletes the group and its name reservation and records a member clean-up job, atomically.
+     * Returns false when the group did not exist.
+     */
+    boolean delete(String accountId, Group group, long now) {
+        var job = new HashMap<String, AttributeValue>(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + group.id()));
+        job.put("accountId", s(accountId));
+        job.put("groupId", s(group.id()));
+        job.put("deletedAt", n(now));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(groupKey(accountId, group.id()))
+                        .conditionExpression("attribute_exists(pk)")).build(),
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, group.name()))).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
+        return outcome instanceof DynamoOps.Committed;
+    }
+
+    record CleanupJob(String accountId, String groupId, long deletedAt) {}
+
+    /** Clean-up jobs recorded before {@code olderThan} (ms), oldest first; few exist at any time. */
+    List<CleanupJob> pendingCleanups(long olderThan, int limit) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table)
+                .keyConditionExpression("pk = :pk")
+                .filterExpression("deletedAt < :t")
+                .expressionAttributeValues(Map.of(":pk", s(CLEANUP_JOBS_PK), ":t", n(olderThan)))
+                .limit(limit));
+        return page.items().stream().map(i -> new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"),
+                Attr.num(i, "deletedAt", 0))).toList();
+    }
+
+    void finishCleanup(String accountId, String groupId) {
+        dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId)));
+    }
+
+    /** The update that moves a group's member counter, as one action of a membership transaction. */
+    TransactWriteItem counterDelta(String accountId, String groupId, long delta, long now) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, groupId))
+                .updateExpression("ADD memberCount :d SET updatedAt = :now")
+                .conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":d", n(delta), ":now", n(now)))).build();
+    }
+
+    String table() {
+        return table;
+    }
+
+    private TransactWriteItem reserveName(String accountId, String name, String groupId) {
+        var item = new HashMap<String, AttributeValue>(nameKey(accountId, name));
+        item.put("groupId", s(groupId));
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                .conditionExpression("attribute_not_exists(pk)")).build();
+    }
+
+    private static ApiException nameTaken(String name) {
+        return ApiException.conflict("a group named '" + name + "' already exists (names are unique ignoring case)");
+    }
+
+    private static Group toGroup(Map<String, AttributeValue> item) {
+        return new Group(Attr.str(item, "groupId"), Attr.str(item, "name"), Attr.str(item, "description"),
+                Attr.num(item, "memberCount", 0), Attr.num(item, "createdAt", 0), Attr.num(item, "updatedAt", 0));
+    }
+}

@@ -1,0 +1,210 @@
+package groupmsg.groups;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
+import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.api.HttpApiHandler;
+import groupmsg.platform.api.IdempotencyStore;
+import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Paging;
+import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Cursor;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.Tables;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Groups, members and CSV imports ({@code /v1/groups...}). */
+public final class GroupsApiHandler extends HttpApiHandler {
+    private static final Set<String> CSV_TYPES = Set.of("text/csv", "application/csv", "text/plain",
+            "application/vnd.ms-excel");
+
+    private final GroupService groups;
+    private final ImportService imports;
+
+    public GroupsApiHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public GroupsApiHandler(Wiring wiring) {
+        super(Handlers.GROUPS_API.name(),
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
+        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.groups = new GroupService(wiring, queue);
+        this.imports = new ImportService(wiring, groups, queue);
+        on("POST /v1/groups", this::createGroup);
+        on("GET /v1/groups", this::listGroups);
+        on("GET /v1/groups/import-template.csv", this::importTemplate);
+        on("GET /v1/groups/{id}", r -> ApiResponse.ok(groupJson(groups.get(r.accountId(), r.path("id")))));
+        on("PATCH /v1/groups/{id}", this::updateGroup);
+        on("DELETE /v1/groups/{id}", this::deleteGroup);
+        on("POST /v1/groups/{id}/members", this::addMembers);
+        on("GET /v1/groups/{id}/members", this::listMembers);
+        on("DELETE /v1/groups/{id}/members/{phone}", this::removeMember);
+        on("POST /v1/groups/{id}/imports", this::startImport);
+        on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
+    }
+
+    private ApiResponse createGroup(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("name", "description");
+        String name = body.requiredString("name", 1, 100);
+        String description = body.optionalString("description", 0, 1000).orElse(null);
+        body.validate();
+        return ApiResponse.created(groupJson(groups.create(request.accountId(), name,
+                description == null || description.isEmpty() ? null : description)));
+    }
+
+    private ApiResponse listGroups(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", GroupService.accountPartition(request.accountId()));
+        var page = groups.list(request.accountId(), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.groups().forEach(g -> items.add(groupJson(g)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse importTemplate(ApiRequest request) {
+        return ApiResponse.text(200, "text/csv; charset=utf-8", ImportCsv.TEMPLATE,
+                Map.of("content-disposition", "attachment; filename=\"import-template.csv\""));
+    }
+
+    private ApiResponse updateGroup(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("name", "description");
+        String name = body.optionalString("name", 1, 100).orElse(null);
+        String description = body.clearableString("description", 1000).orElse(null);
+        body.validate();
+        if (name == null && description == null) throw ApiException.invalid("nothing to change: give name and/or description");
+        return ApiResponse.ok(groupJson(groups.update(request.accountId(), request.path("id"), name, description)));
+    }
+
+    private ApiResponse deleteGroup(ApiRequest request) {
+        groups.delete(request.accountId(), request.path("id"));
+        return ApiResponse.noContent();
+    }
+
+    private ApiResponse addMembers(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("members");
+        List<JsonBody> entries = body.requiredObjectList("members", 1, GroupService.MAX_MEMBERS_PER_REQUEST);
+        List<GroupService.MemberInput> inputs = new ArrayList<>(entries.size());
+        for (JsonBody entry : entries) {
+            if (entry == null) continue;
+            entry.allowOnly("phone", "country", "name");
+            String phone = entry.requiredString("phone", 0, 64);
+            String country = entry.optionalString("country", 0, 8).orElse(null);
+            String name = entry.optionalString("name", 0, 100).orElse(null);
+            inputs.add(new GroupService.MemberInput(phone, country == null || country.isEmpty() ? null : country,
+                    name == null || name.isEmpty() ? null : name));
+        }
+        body.validate();
+        var result = groups.addMembers(request.accountId(), request.path("id"), inputs);
+        var json = new LinkedHashMap<String, Object>();
+        json.put("added", result.added());
+        json.put("alreadyMembers", result.alreadyMembers());
+        List<Object> invalid = new ArrayList<>();
+        for (var entry : result.invalid()) {
+            var e = new LinkedHashMap<String, Object>();
+            e.put("index", entry.index());
+            e.put("phone", entry.phone());
+            e.put("reason", entry.reason());
+            invalid.add(e);
+        }
+        json.put("invalid", invalid);
+        return ApiResponse.ok(json);
+    }
+
+    private ApiResponse listMembers(ApiRequest request) {
+        String groupId = request.path("id");
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
+        var page = groups.listMembers(request.accountId(), groupId, request.query("search"), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        for (Member m : page.members()) {
+            var json = new LinkedHashMap<String, Object>();
+            json.put("phone", m.phone());
+            json.put("name", m.name());
+            json.put("addedAt", Timestamps.format(m.addedAt()));
+            items.add(json);
+        }
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse removeMember(ApiRequest request) {
+        groups.removeMember(request.accountId(), request.path("id"), decodePhone(request.path("phone")));
+        return ApiResponse.noContent();
+    }
+
+    /**
+     * The phone arrives URL-encoded ({@code %2B14155550123}); decode it if the gateway has not. A literal '+'
+     * stays '+' (it is not form encoding).
+     */
+    static String decodePhone(String raw) {
+        String value = raw.contains("%") ? URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8) : raw;
+        return value.strip();
+    }
+
+    private ApiResponse startImport(ApiRequest request) {
+        String type = request.mediaType();
+        if (!CSV_TYPES.contains(type)) {
+            throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "content type must be text/csv" + (type.isEmpty() ? "" : ", got " + type));
+        }
+        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body());
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", job.id());
+        json.put("groupId", job.groupId());
+        json.put("status", job.status());
+        json.put("total", job.total());
+        json.put("createdAt", Timestamps.format(job.createdAt()));
+        return ApiResponse.accepted(json);
+    }
+
+    private ApiResponse getImport(ApiRequest request) {
+        String importId = request.path("importId");
+        ImportJob job = imports.get(request.accountId(), request.path("id"), importId);
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", ImportService.invalidRowsPartition(request.accountId(), importId));
+        var invalid = imports.invalidRows(request.accountId(), importId, paging.limit(), start);
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", job.id());
+        json.put("groupId", job.groupId());
+        json.put("status", job.status());
+        json.put("total", job.total());
+        json.put("processed", job.processed());
+        json.put("added", job.added());
+        json.put("alreadyMembers", job.alreadyMembers());
+        json.put("invalidCount", job.invalidCount());
+        List<Object> rows = new ArrayList<>();
+        for (var row : invalid.rows()) {
+            var r = new LinkedHashMap<String, Object>();
+            r.put("line", row.line());
+            r.put("phone", row.phone());
+            r.put("reason", row.reason());
+            rows.add(r);
+        }
+        json.put("invalid", rows);
+        json.put("nextCursor", Cursor.encode(invalid.lastKey()));
+        if (job.error() != null) json.put("error", job.error());
+        json.put("createdAt", Timestamps.format(job.createdAt()));
+        return ApiResponse.ok(json);
+    }
+
+    static Map<String, Object> groupJson(Group group) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", group.id());
+        json.put("name", group.name());
+        json.put("description", group.description());
+        json.put("memberCount", group.memberCount());
+        json.put("createdAt", Timestamps.format(group.createdAt()));
+        json.put("updatedAt", Timestamps.format(group.updatedAt()));
+        return json;
+    }
+}

@@ -1,0 +1,328 @@
+package groupmsg.groups;
+
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Reads the body of a member import ({@code POST /v1/groups/{id}/imports}): CSV in the template's columns.
+ *
+ * <p>The format is RFC 4180 with the usual leniencies: comma separator; CRLF, LF or lone CR line endings (mixed
+ * is fine); fields may be quoted with {@code "}, a quote inside a quoted field is doubled, and quoted fields may
+ * hold commas and line breaks; blanks around a quoted field are ignored; a quote inside an unquoted field is
+ * kept as text. The body is UTF-8, with or without a byte order mark.
+ *
+ * <p>The first non-blank record is the header: the columns {@code country}, {@code phone}, {@code name} in any
+ * order, any case, blanks around them ignored; {@code phone} is required, the other two are optional. Every other
+ * non-blank record is a {@link Row}. A record is blank when all its fields are empty or whitespace (an empty line,
+ * a line of spaces, or {@code ,,} as spreadsheets write empty rows); blank records are skipped, not counted.
+ *
+ * <p>Anything that makes the file unreadable as a whole throws {@link CsvFormatException} with a message for the
+ * caller. Whether each row's phone number is valid is not this class's business ({@link PhoneNumbers} is).
+ *
+ * <p>One pass over the decoded characters; no regular expressions. Stateless and thread-safe.
+ */
+public final class ImportCsv {
+
+    /** Most data rows in one import. */
+    public static final int MAX_ROWS = 100_000;
+    /** Largest body accepted, in bytes (5 MB). */
+    public static final int MAX_BYTES = 5 * 1024 * 1024;
+    /** The body of {@code GET /v1/groups/import-template.csv}: the header and one example row. */
+    public static final String TEMPLATE = "country,phone,name\r\nUS,(415) 555-0123,Ada Lovelace\r\n";
+
+    private static final String COLUMNS = "country, phone, name";
+    private static final int MAX_ECHOED_NAME = 30;
+    private static final int MAX_ECHOED_NAMES = 10;
+
+    private ImportCsv() {
+    }
+
+    /**
+     * One data row.
+     *
+     * @param line    the physical line the record starts on (the header is line 1 when the file starts with it)
+     * @param country the country column, trimmed; null when empty or when the header has no country column
+     * @param phone   the phone column, trimmed; never null, empty when the cell is empty
+     * @param name    the name column, trimmed; null when empty or when the header has no name column
+     */
+    public record Row(int line, String country, String phone, String name) {
+        public Row {
+            Objects.requireNonNull(phone, "phone");
+        }
+    }
+
+    /**
+     * Parses an import body into its data rows, in file order.
+     *
+     * @throws CsvFormatException when the body is too large, not UTF-8 text, badly quoted, has no usable header,
+     *                            has a record whose field count differs from the header's, has no data rows or
+     *                            more than {@link #MAX_ROWS}
+     */
+    public static List<Row> parse(byte[] body) {
+        Objects.requireNonNull(body, "body");
+        if (body.length > MAX_BYTES) {
+            throw new CsvFormatException(0, "the file is larger than 5 MB");
+        }
+        char[] text = decode(body);
+        int start = text.length > 0 && text[0] == '\uFEFF' ? 1 : 0;
+        Records records = new Records(text, start, text.length);
+        List<String> fields = new ArrayList<>();
+
+        Header header = null;
+        while (records.next(fields)) {
+            if (!isBlank(fields)) {
+                header = Header.of(fields, records.recordLine);
+                break;
+            }
+        }
+        if (header == null) {
+            throw new CsvFormatException(0, "the CSV has no header");
+        }
+
+        List<Row> rows = new ArrayList<>();
+        while (records.next(fields)) {
+            if (isBlank(fields)) {
+                continue;
+            }
+            int line = records.recordLine;
+            if (fields.size() != header.size) {
+                throw new CsvFormatException(line, "line " + line + ": " + fields.size()
+                        + (fields.size() == 1 ? " field" : " fields") + ", the header has " + header.size);
+            }
+            if (rows.size() == MAX_ROWS) {
+                throw new CsvFormatException(0, "the CSV has more than " + MAX_ROWS + " rows; split it into several imports");
+            }
+            rows.add(new Row(line,
+                    header.country < 0 ? null : emptyToNull(fields.get(header.country)),
+                    fields.get(header.phone),
+                    header.name < 0 ? null : emptyToNull(fields.get(header.name))));
+        }
+        if (rows.isEmpty()) {
+            throw new CsvFormatException(0, "the CSV has no data rows");
+        }
+        return rows;
+    }
+
+    /** Strict UTF-8 decoding, with errors that point at the offending byte. */
+    private static char[] decode(byte[] body) {
+        if (body.length >= 2 && ((body[0] == (byte) 0xFF && body[1] == (byte) 0xFE)
+                || (body[0] == (byte) 0xFE && body[1] == (byte) 0xFF))) {
+            throw new CsvFormatException(0, "the file is UTF-16 encoded; save it as CSV UTF-8");
+        }
+        for (int i = 0; i < body.length; i++) {
+            if (body[i] == 0) {
+                throw new CsvFormatException(0, "the file is not text: it contains a NUL byte at offset " + i);
+            }
+        }
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(body);
+        char[] chars = new char[body.length]; // UTF-8 never decodes to more UTF-16 units than bytes
+        CharBuffer out = CharBuffer.wrap(chars);
+        CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            int offset = in.position();
+            int line = lineAt(body, offset);
+            throw new CsvFormatException(line,
+                    "line " + line + ": not valid UTF-8 at offset " + offset + "; save the file as CSV UTF-8");
+        }
+        return out.position() == chars.length ? chars : Arrays.copyOf(chars, out.position());
+    }
+
+    /** The 1-based physical line holding byte {@code offset} (CRLF, LF and lone CR each end a line). */
+    private static int lineAt(byte[] body, int offset) {
+        int line = 1;
+        for (int i = 0; i < offset; i++) {
+            if (body[i] == '\n' || (body[i] == '\r' && (i + 1 >= body.length || body[i + 1] != '\n'))) {
+                line++;
+            }
+        }
+        return line;
+    }
+
+    private static boolean isBlank(List<String> fields) {
+        for (int i = 0; i < fields.size(); i++) {
+            if (!fields.get(i).isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String emptyToNull(String s) {
+        return s.isEmpty() ? null : s;
+    }
+
+    /** Which field holds which column; -1 for an absent optional column. */
+    private record Header(int size, int country, int phone, int name) {
+
+        static Header of(List<String> names, int line) {
+            String prefix = "line " + line + ": ";
+            if (names.size() == 1) {
+                String only = names.get(0);
+                String separator = only.indexOf(';') >= 0 ? "';'" : only.indexOf('\t') >= 0 ? "tabs" : null;
+                if (separator != null) {
+                    throw new CsvFormatException(line, prefix
+                            + "the CSV must be comma-separated (the header looks separated by " + separator + ")");
+                }
+            }
+            int country = -1;
+            int phone = -1;
+            int name = -1;
+            for (int i = 0; i < names.size(); i++) {
+                String column = names.get(i).toLowerCase(Locale.ROOT);
+                switch (column) {
+                    case "country" -> country = firstOnly(country, i, column, line);
+                    case "phone" -> phone = firstOnly(phone, i, column, line);
+                    case "name" -> name = firstOnly(name, i, column, line);
+                    default -> throw new CsvFormatException(line, prefix
+                            + "header must name the columns " + COLUMNS + " (got: " + echo(names) + ")");
+                }
+            }
+            if (phone < 0) {
+                throw new CsvFormatException(line, prefix + "header must have a phone column (got: " + echo(names) + ")");
+            }
+            return new Header(names.size(), country, phone, name);
+        }
+
+        private static int firstOnly(int seen, int index, String column, int line) {
+            if (seen >= 0) {
+                throw new CsvFormatException(line, "line " + line + ": header names the column " + column + " more than once");
+            }
+            return index;
+        }
+
+        private static String echo(List<String> names) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < names.size(); i++) {
+                if (i > 0) {
+                    sb.append(", ");
+                }
+                if (i == MAX_ECHOED_NAMES) {
+                    sb.append("...");
+                    break;
+                }
+                String n = names.get(i);
+                sb.append(n.isEmpty() ? "\"\"" : n.length() <= MAX_ECHOED_NAME ? n : n.substring(0, MAX_ECHOED_NAME) + "...");
+            }
+            return sb.toString();
+        }
+    }
+
+    /** Splits decoded text into records of trimmed fields, counting physical lines as it goes. */
+    private static final class Records {
+        private final char[] c;
+        private final int end;
+        private final StringBuilder quoted = new StringBuilder();
+        private int pos;
+        private int line = 1;
+        /** The physical line the record last returned by {@link #next} starts on. */
+        int recordLine;
+
+        Records(char[] c, int start, int end) {
+            this.c = c;
+            this.pos = start;
+            this.end = end;
+        }
+
+        /** Reads the next record's fields (trimmed) into {@code fields}; false at the end of the text. */
+        boolean next(List<String> fields) {
+            fields.clear();
+            if (pos >= end) {
+                return false;
+            }
+            recordLine = line;
+            while (true) {
+                int p = pos;
+                while (p < end && (c[p] == ' ' || c[p] == '\t')) {
+                    p++;
+                }
+                if (p < end && c[p] == '"') {
+                    pos = p + 1;
+                    fields.add(readQuoted().strip());
+                    while (pos < end && (c[pos] == ' ' || c[pos] == '\t')) {
+                        pos++;
+                    }
+                    if (pos < end && c[pos] != ',' && c[pos] != '\n' && c[pos] != '\r') {
+                        throw new CsvFormatException(line, "line " + line + ": unexpected text after a closing quote"
+                                + " (a quote inside a quoted field must be doubled: \"\")");
+                    }
+                } else {
+                    p = pos;
+                    while (p < end) {
+                        char ch = c[p];
+                        if (ch == ',' || ch == '\n' || ch == '\r') {
+                            break;
+                        }
+                        p++;
+                    }
+                    fields.add(trimmed(pos, p));
+                    pos = p;
+                }
+                if (pos >= end) {
+                    return true;
+                }
+                char ch = c[pos++];
+                if (ch == ',') {
+                    continue;
+                }
+                if (ch == '\r' && pos < end && c[pos] == '\n') {
+                    pos++;
+                }
+                line++;
+                return true;
+            }
+        }
+
+        /** Reads a quoted field's content; {@code pos} is just past the opening quote and ends past the closing one. */
+        private String readQuoted() {
+            int openLine = line;
+            quoted.setLength(0);
+            int runStart = pos;
+            while (true) {
+                if (pos >= end) {
+                    throw new CsvFormatException(openLine, "line " + openLine + ": unterminated quoted field");
+                }
+                char ch = c[pos];
+                if (ch == '"') {
+                    quoted.append(c, runStart, pos - runStart);
+                    if (pos + 1 < end && c[pos + 1] == '"') {
+                        quoted.append('"');
+                        pos += 2;
+                        runStart = pos;
+                        continue;
+                    }
+                    pos++;
+                    return quoted.toString();
+                }
+                if (ch == '\n' || (ch == '\r' && (pos + 1 >= end || c[pos + 1] != '\n'))) {
+                    line++;
+                }
+                pos++;
+            }
+        }
+
+        private String trimmed(int from, int to) {
+            while (from < to && Character.isWhitespace(c[from])) {
+                from++;
+            }
+            while (to > from && Character.isWhitespace(c[to - 1])) {
+                to--;
+            }
+            return from == to ? "" : new String(c, from, to - from);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+package groupmsg.groups;
+
+import groupmsg.platform.Log;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * CSV imports. The API parses and checks the file's structure at once (a malformed file is a 400), records the
+ * import, and hands the rows to the import worker through the FIFO imports queue in parts; the worker validates
+ * numbers and writes members in units of up to {@link MemberStore#MAX_PUTS_PER_TRANSACTION} rows, each unit
+ * committed together with the import's progress so that a redelivered part changes nothing twice.
+ */
+public final class ImportService {
+    static final int MAX_ROWS_PER_PART = 1000;
+    /** Keeps one part's message well under SQS's 256 KiB. */
+    static final int MAX_PART_BYTES = 120 * 1024;
+    static final int MAX_NAME_LENGTH = 100;
+
+    private final GroupService groups;
+    private final ImportStore imports;
+    private final QueueSender queue;
+    private final Clock clock;
+    private final Ids ids;
+
+    public ImportService(Wiring wiring, GroupService groups, QueueSender queue) {
+        this.groups = groups;
+        this.imports = new ImportStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.queue = queue;
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    public ImportJob start(String accountId, String groupId, byte[] csv) {
+        groups.get(accountId, groupId);
+        if (csv.length > ImportCsv.MAX_BYTES) {
+            throw ApiException.tooLarge("the CSV is " + csv.length + " bytes; the limit is " + ImportCsv.MAX_BYTES);
+        }
+        List<ImportCsv.Row> rows;
+        try {
+            rows = ImportCsv.parse(csv);
+        } catch (CsvFormatException e) {
+            List<Map<String, Object>> details = e.line() > 0 ? List.of(Map.of("line", e.line())) : List.of();
+            throw new ApiException(ErrorCode.INVALID_REQUEST, "malformed CSV: " + e.getMessage(), details);
+        }
+        long now = clock.millis();
+        var job = new ImportJob(ids.next("imp_"), groupId, ImportJob.RUNNING, rows.size(), 0, 0, 0, 0, null, now);
+        imports.create(accountId, job);
+        queue.send(Queues.IMPORTS, parts(accountId, groupId, job.id(), rows));
+        imports.markEnqueued(accountId, job.id(), clock.millis());
+        return job;
+    }
+
+    /** Splits rows into queue messages: at most {@link #MAX_ROWS_PER_PART} rows and {@link #MAX_PART_BYTES}. */
+    private static List<QueueMessage> parts(String accountId, String groupId, String importId, List<ImportCsv.Row> rows) {
+        List<QueueMessage> messages = new ArrayList<>();
+        List<List<Object>> part = new ArrayList<>();
+        int bytes = 0;
+        for (ImportCsv.Row row : rows) {
+            List<Object> encoded = new ArrayList<>(4);
+            encoded.add(row.line());
+            encoded.add(row.country());
+            encoded.add(row.phone());
+            encoded.add(row.name());
+            int size = 16 + utf8Length(row.country()) + utf8Length(row.phone()) + utf8Length(row.name()) * 2;
+            if (!part.isEmpty() && (part.size() == MAX_ROWS_PER_PART || bytes + size > MAX_PART_BYTES)) {
+                messages.add(partMessage(accountId, groupId, importId, messages.size(), part));
+                part = new ArrayList<>();
+                bytes = 0;
+            }
+            part.add(encoded);
+            bytes += size;
+        }
+        if (!part.isEmpty()) messages.add(partMessage(accountId, groupId, importId, messages.size(), part));
+        return messages;
+    }
+
+    private static QueueMessage partMessage(String accountId, String groupId, String importId, int index,
+                                            List<List<Object>> rows) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("kind", ImportWorkerHandler.KIND_IMPORT_PART);
+        body.put("accountId", accountId);
+        body.put("groupId", groupId);
+        body.put("importId", importId);
+        body.put("part", index);
+        body.put("rows", rows);
+        // One message group per group: parts apply in order and never race each other on the member counter.
+        return new QueueMessage(Json.write(body), accountId + "#" + groupId, importId + "-" + index);
+    }
+
+    private static int utf8Length(String s) {
+        return s == null ? 4 : s.getBytes(StandardCharsets.UTF_8).length + 2;
+    }
+
+    public ImportJob get(String accountId, String groupId, String importId) {
+        if (!importId.startsWith("imp_")) throw ApiException.notFound("import");
+        ImportJob job = imports.get(accountId, importId).orElseThrow(() -> ApiException.notFound("import"));
+        if (!job.groupId().equals(groupId)) throw ApiException.notFound("import");
+        return job;
+    }
+
+    public record InvalidPage(List<ImportStore.InvalidRow> rows, Map<String, AttributeValue> lastKey) {}
+
+    public InvalidPage invalidRows(String accountId, String importId, int limit, Map<String, AttributeValue> start) {
+        var page = imports.invalidRows(accountId, importId, limit, start);
+        return new InvalidPage(page.rows(), page.lastKey());
+    }
+
+    public static String invalidRowsPartition(String accountId, String importId) {
+        return ImportStore.errorsPk(accountId, importId);
+    }
+
+    /** Applies one part of an import. Safe to run again for the same part (units already applied are skipped). */
+    void applyPart(String accountId, String groupId, String importId, int part, List<List<Object>> rows) {
+        MemberStore members = groups.memberStore();
+        long now = clock.millis();
+        int unitSize = MemberStore.MAX_PUTS_PER_TRANSACTION;
+        for (int from = 0, unit = 0; from < rows.size(); from += unitSize, unit++) {
+            List<List<Object>> unitRows = rows.subList(from, Math.min(rows.size(), from + unitSize));
+            List<ImportStore.InvalidRow> invalid = new ArrayList<>();
+            Map<String, MemberStore.Candidate> unique = new LinkedHashMap<>();
+            int duplicates = 0;
+            for (List<Object> row : unitRows) {
+                int line = ((Number) row.get(0)).intValue();
+                String country = (String) row.get(1);
+                String phone = (String) row.get(2);
+                String name = (String) row.get(3);
+                if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH) {
+                    invalid.add(new ImportStore.InvalidRow(line, phone, "name longer than " + MAX_NAME_LENGTH + " characters"));
+                    continue;
+                }
+                switch (PhoneNumbers.normalize(phone, country)) {
+                    case PhoneNumbers.Invalid bad -> invalid.add(new ImportStore.InvalidRow(line, phone, bad.reason()));
+                    case PhoneNumbers.Valid ok -> {
+                        if (unique.putIfAbsent(ok.e164(), new MemberStore.Candidate(ok.e164(), name)) != null) duplicates++;
+                    }
+                }
+            }
+            imports.putInvalidRows(accountId, importId, invalid, now);
+            String unitId = "p" + part + "u" + unit;
+            int dupes = duplicates;
+            try {
+                members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
+                        counts -> imports.progress(accountId, importId, unitId, unitRows.size(), counts.added(),
+                                counts.alreadyMembers() + dupes, invalid.size()), now);
+            } catch (MemberStore.GroupGoneException e) {
+                imports.fail(accountId, importId, "the group was deleted during the import");
+                Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
+                return;
+            }
+        }
+    }
+
+    /** Tombstones the members of a deleted group, then forgets the clean-up job. */
+    void cleanUpDeletedGroup(String accountId, String groupId, long deletedAt) {
+        int tombstoned = groups.memberStore().tombstoneAll(accountId, groupId, deletedAt);
+        groups.groupStore().finishCleanup(accountId, groupId);
+        Log.info("group_cleanup_done", Map.of("groupId", groupId, "tombstoned", tombstoned));
+    }
+
+    /** Maintenance: fails imports whose parts were never all enqueued; re-drives lost group clean-ups. */
+    public Map<String, Object> sweep() {
+        long now = clock.millis();
+        int failed = 0;
+        for (var job : imports.unqueuedBefore(now - ImportStore.ENQUEUE_DEADLINE.toMillis(), 100)) {
+            imports.failUnqueued(job, "the import could not be queued completely; start it again");
+            failed++;
+        }
+        int redriven = 0;
+        for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, 100)) {
+            groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
+            redriven++;
+        }
+        var summary = new HashMap<String, Object>();
+        summary.put("importsFailedUnqueued", failed);
+        summary.put("groupCleanupsRedriven", redriven);
+        return summary;
+    }
+}

@@ -1,0 +1,171 @@
+package groupmsg.groups;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Imports in the core table: the import {@code ACCT#a / IMPORT#i} with its counters and the ids of the units
+ * already applied ({@code doneUnits}), and one row per invalid CSV line {@code ACCT#a#IMP#i / ERR#000000042}.
+ * Both expire after {@link #RETENTION}. {@code JOBS#import-enqueue / a#i} marks an import whose parts are
+ * still being enqueued.
+ */
+final class ImportStore {
+    static final Duration RETENTION = Duration.ofDays(30);
+    static final Duration ENQUEUE_DEADLINE = Duration.ofMinutes(5);
+    static final String ENQUEUE_JOBS_PK = "JOBS#import-enqueue";
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    ImportStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    private static Map<String, AttributeValue> importKey(String accountId, String importId) {
+        return Attr.key("ACCT#" + accountId, "IMPORT#" + importId);
+    }
+
+    static String errorsPk(String accountId, String importId) {
+        return "ACCT#" + accountId + "#IMP#" + importId;
+    }
+
+    void create(String accountId, ImportJob job) {
+        var item = new HashMap<String, AttributeValue>(importKey(accountId, job.id()));
+        item.put("importId", s(job.id()));
+        item.put("groupId", s(job.groupId()));
+        item.put("status", s(ImportJob.RUNNING));
+        item.put("total", n(job.total()));
+        item.put("processed", n(0));
+        item.put("added", n(0));
+        item.put("alreadyMembers", n(0));
+        item.put("invalidCount", n(0));
+        item.put("createdAt", n(job.createdAt()));
+        item.put("expiresAt", n(expiry(job.createdAt())));
+        var pending = new HashMap<String, AttributeValue>(Attr.key(ENQUEUE_JOBS_PK, accountId + "#" + job.id()));
+        pending.put("accountId", s(accountId));
+        pending.put("importId", s(job.id()));
+        pending.put("createdAt", n(job.createdAt()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(pending)).build()));
+        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("import create cancelled: " + c);
+    }
+
+    /**
+     * Records that every part was handed to the queue. Until then a marker row says the import is still being
+     * enqueued; maintenance fails imports whose marker outlives {@link #ENQUEUE_DEADLINE} (the API died mid-way).
+     */
+    void markEnqueued(String accountId, String importId, long now) {
+        ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
+                        .updateExpression("SET enqueuedAt = :now")
+                        .expressionAttributeValues(Map.of(":now", n(now)))).build(),
+                TransactWriteItem.builder().delete(d -> d.tableName(table)
+                        .key(Attr.key(ENQUEUE_JOBS_PK, accountId + "#" + importId))).build()));
+    }
+
+    /** Imports whose parts were not all enqueued by {@code olderThan} (ms). */
+    List<Unqueued> unqueuedBefore(long olderThan, int limit) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .filterExpression("createdAt < :t")
+                .expressionAttributeValues(Map.of(":pk", s(ENQUEUE_JOBS_PK), ":t", n(olderThan))).limit(limit));
+        return page.items().stream().map(i -> new Unqueued(Attr.str(i, "accountId"), Attr.str(i, "importId"))).toList();
+    }
+
+    /** Fails an import that was never fully enqueued and forgets its marker. */
+    void failUnqueued(Unqueued job, String reason) {
+        fail(job.accountId(), job.importId(), reason);
+        dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(ENQUEUE_JOBS_PK, job.accountId() + "#" + job.importId())));
+    }
+
+    Optional<ImportJob> get(String accountId, String importId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(importKey(accountId, importId)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toJob(item));
+    }
+
+    /**
+     * The progress update of one unit of rows, committed in the same transaction as the unit's member writes;
+     * its condition makes a redelivered unit a no-op.
+     */
+    TransactWriteItem progress(String accountId, String importId, String unitId,
+                               long processed, long added, long alreadyMembers, long invalid) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
+                .updateExpression("ADD processed :p, added :a, alreadyMembers :m, invalidCount :i, doneUnits :u")
+                .conditionExpression("attribute_exists(pk) AND NOT contains(doneUnits, :id)")
+                .expressionAttributeValues(Map.of(":p", n(processed), ":a", n(added), ":m", n(alreadyMembers),
+                        ":i", n(invalid), ":u", AttributeValue.fromSs(List.of(unitId)), ":id", s(unitId)))).build();
+    }
+
+    void fail(String accountId, String importId, String reason) {
+        dynamo.updateItem(b -> b.tableName(table).key(importKey(accountId, importId))
+                .updateExpression("SET #status = :failed, #error = :reason")
+                .conditionExpression("attribute_exists(pk)")
+                .expressionAttributeNames(Map.of("#status", "status", "#error", "error"))
+                .expressionAttributeValues(Map.of(":failed", s(ImportJob.FAILED), ":reason", s(reason))));
+    }
+
+    record InvalidRow(int line, String phone, String reason) {}
+
+    /** Idempotent: one row per line number. */
+    void putInvalidRows(String accountId, String importId, List<InvalidRow> rows, long now) {
+        if (rows.isEmpty()) return;
+        List<WriteRequest> writes = new ArrayList<>(rows.size());
+        for (InvalidRow row : rows) {
+            var item = new HashMap<String, AttributeValue>(Attr.key(errorsPk(accountId, importId),
+                    "ERR#" + String.format("%09d", row.line())));
+            item.put("line", n(row.line()));
+            item.put("phone", s(row.phone() == null ? "" : row.phone()));
+            item.put("reason", s(row.reason()));
+            item.put("expiresAt", n(expiry(now)));
+            writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+        }
+        ops.batchWrite(table, writes);
+    }
+
+    record InvalidPage(List<InvalidRow> rows, Map<String, AttributeValue> lastKey) {}
+
+    InvalidPage invalidRows(String accountId, String importId, int limit, Map<String, AttributeValue> start) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(errorsPk(accountId, importId))))
+                .exclusiveStartKey(start).limit(limit));
+        List<InvalidRow> rows = page.items().stream().map(i -> new InvalidRow((int) Attr.num(i, "line", 0),
+                Attr.str(i, "phone"), Attr.str(i, "reason"))).toList();
+        return new InvalidPage(rows, page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+    }
+
+    record Unqueued(String accountId, String importId) {}
+
+    private static long expiry(long now) {
+        return (now + RETENTION.toMillis()) / 1000;
+    }
+
+    private static ImportJob toJob(Map<String, AttributeValue> item) {
+        long total = Attr.num(item, "total", 0);
+        long processed = Attr.num(item, "processed", 0);
+        String status = Attr.str(item, "status");
+        if (ImportJob.RUNNING.equals(status) && processed >= total) status = ImportJob.DONE;
+        return new ImportJob(Attr.str(item, "importId"), Attr.str(item, "groupId"), status, total, processed,
+                Attr.num(item, "added", 0), Attr.num(item, "alreadyMembers", 0), Attr.num(item, "invalidCount", 0),
+                Attr.str(item, "error"), Attr.num(item, "createdAt", 0));
+    }
+}

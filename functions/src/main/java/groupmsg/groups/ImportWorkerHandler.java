@@ -1,0 +1,74 @@
+package groupmsg.groups;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.SqsQueueSender;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Consumes the FIFO imports queue: CSV import parts and member clean-ups of deleted groups.
+ * Reports failures per message ({@code ReportBatchItemFailures}); because the queue is FIFO, once a message of
+ * a message group fails, the later messages of that group in the batch are reported failed too (unprocessed),
+ * so they are retried after it and never overtake it.
+ */
+public final class ImportWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+    static final String KIND_IMPORT_PART = "import-part";
+    static final String KIND_GROUP_CLEANUP = "group-cleanup";
+
+    private final ImportService imports;
+
+    public ImportWorkerHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public ImportWorkerHandler(Wiring wiring) {
+        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
+    }
+
+    @Override
+    public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+        Set<String> failedGroups = new HashSet<>();
+        for (SQSEvent.SQSMessage message : event.getRecords()) {
+            String group = message.getAttributes() == null ? null : message.getAttributes().get("MessageGroupId");
+            if (group != null && failedGroups.contains(group)) {
+                failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
+                continue;
+            }
+            try {
+                process(message.getBody());
+            } catch (RuntimeException e) {
+                Log.error("import_message_failed", Map.of("messageId", message.getMessageId()), e);
+                failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
+                if (group != null) failedGroups.add(group);
+            }
+        }
+        return new SQSBatchResponse(failures);
+    }
+
+    @SuppressWarnings("unchecked")
+    private void process(String body) {
+        Map<String, Object> job = Json.parseObject(body);
+        String kind = (String) job.get("kind");
+        String accountId = (String) job.get("accountId");
+        String groupId = (String) job.get("groupId");
+        switch (kind) {
+            case KIND_IMPORT_PART -> imports.applyPart(accountId, groupId, (String) job.get("importId"),
+                    ((Number) job.get("part")).intValue(), (List<List<Object>>) job.get("rows"));
+            case KIND_GROUP_CLEANUP -> imports.cleanUpDeletedGroup(accountId, groupId,
+                    ((Number) job.get("deletedAt")).longValue());
+            default -> throw new IllegalArgumentException("unknown job kind " + kind);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package groupmsg.groups;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Memberships in the members table, one row per (group, phone): {@code ACCT#a#GRP#g / +14155550123}.
+ * A removal does not delete the row: it sets {@code removedAt} (a tombstone that expires through TTL), and a
+ * re-add keeps the earlier presence intervals in {@code history}, so "who was a member at time T" can be
+ * answered exactly for a message accepted at T (see {@link #presentAt}).
+ * <p>
+ * Every add and remove runs in a transaction with the group's {@code memberCount} update, with conditions
+ * on the member row's previous state, so the count stays exact under any concurrency and under retries.
+ */
+final class MemberStore {
+    /** Transactions take 100 actions: up to 98 member puts + the counter + one caller action (import progress). */
+    static final int MAX_PUTS_PER_TRANSACTION = 98;
+    static final Duration TOMBSTONE_RETENTION = Duration.ofDays(30);
+    private static final int MAX_HISTORY = 10;
+    private static final int MAX_ATTEMPTS = 20;
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+    private final GroupStore groups;
+
+    MemberStore(DynamoOps ops, String table, GroupStore groups) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+        this.groups = groups;
+    }
+
+    static String groupPk(String accountId, String groupId) {
+        return "ACCT#" + accountId + "#GRP#" + groupId;
+    }
+
+    /** A number to add, already normalised to E.164. */
+    record Candidate(String phone, String name) {}
+
+    /** Counts of one unit; {@code alreadyApplied} when the caller's own action's condition said it ran before. */
+    record UnitResult(int added, int alreadyMembers, boolean alreadyApplied) {}
+
+    /** The group is gone (deleted while members were being written). */
+    static final class GroupGoneException extends RuntimeException {
+        GroupGoneException() {
+            super("group no longer exists", null, false, false);
+        }
+    }
+
+    /**
+     * Adds up to {@link #MAX_PUTS_PER_TRANSACTION} distinct numbers in one transaction with the counter update.
+     *
+     * @param extra an optional extra action (given the final added / already counts) committed in the same
+     *              transaction; if its condition fails the unit is reported as already applied and nothing is written
+     */
+    UnitResult addUnit(String accountId, String groupId, List<Candidate> unit,
+                       Function<UnitResult, TransactWriteItem> extra, long now) {
+        if (unit.size() > MAX_PUTS_PER_TRANSACTION) throw new IllegalArgumentException("unit too large");
+        String pk = groupPk(accountId, groupId);
+        Map<String, Map<String, AttributeValue>> existing = read(pk, unit.stream().map(Candidate::phone).toList());
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            List<Candidate> toAdd = unit.stream().filter(c -> !isPresent(existing.get(c.phone()))).toList();
+            UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), false);
+            List<TransactWriteItem> actions = new ArrayList<>();
+            for (Candidate c : toAdd) actions.add(putMember(pk, c, existing.get(c.phone()), now));
+            int counterIndex = -1;
+            if (!toAdd.isEmpty()) {
+                counterIndex = actions.size();
+                actions.add(groups.counterDelta(accountId, groupId, toAdd.size(), now));
+            }
+            int extraIndex = -1;
+            if (extra != null) {
+                extraIndex = actions.size();
+                actions.add(extra.apply(result));
+            }
+            if (actions.isEmpty()) return result;
+            var outcome = ops.transact(actions);
+            if (outcome instanceof DynamoOps.Committed) return result;
+            var cancelled = (DynamoOps.Cancelled) outcome;
+            if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, true);
+            if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) throw new GroupGoneException();
+            // A member row changed under us (a concurrent add or remove): read again and recompute.
+            List<String> changed = new ArrayList<>();
+            for (int i = 0; i < toAdd.size(); i++) {
+                if (cancelled.conditionFailed(i) || cancelled.reasonCodes().isEmpty()) changed.add(toAdd.get(i).phone());
+            }
+            existing.putAll(read(pk, changed));
+            changed.forEach(p -> existing.putIfAbsent(p, null));
+        }
+        throw new IllegalStateException("membership transaction kept conflicting after " + MAX_ATTEMPTS + " attempts");
+    }
+
+    /** Tombstones one membership with the counter update; false when the number is not a present member. */
+    boolean remove(String accountId, String groupId, String phone, long now) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
+                        .updateExpression("SET removedAt = :now, expiresAt = :ttl")
+                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
+                        .expressionAttributeValues(Map.of(":now", n(now), ":ttl", n(expiry(now))))).build(),
+                groups.counterDelta(accountId, groupId, -1, now)));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(0) || c.conditionFailed(1)) return false;
+            throw new IllegalStateException("member removal cancelled: " + c);
+        }
+        return true;
+    }
+
+    record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
+
+    /**
+     * Present members in phone order, optionally only those whose name contains {@code nameNeedle} (lower case)
+     * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
+     * members are found or {@code maxPages} pages were read (then the cursor continues the search).
+     */
+    MemberPage list(String accountId, String groupId, String nameNeedle, String digitNeedle, int limit,
+                    Map<String, AttributeValue> startKey, int maxPages) {
+        String pk = groupPk(accountId, groupId);
+        var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk)));
+        String filter = "attribute_not_exists(removedAt)";
+        List<String> matches = new ArrayList<>();
+        if (nameNeedle != null) {
+            values.put(":name", s(nameNeedle));
+            matches.add("contains(nameLower, :name)");
+        }
+        if (digitNeedle != null) {
+            values.put(":digits", s(digitNeedle));
+            matches.add("contains(digits, :digits)");
+        }
+        if (!matches.isEmpty()) filter += " AND (" + String.join(" OR ", matches) + ")";
+        String filterExpression = filter;
+        List<Member> found = new ArrayList<>();
+        Map<String, AttributeValue> start = startKey;
+        for (int page = 0; page < maxPages; page++) {
+            Map<String, AttributeValue> from = start;
+            QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                    .filterExpression(filterExpression).expressionAttributeValues(values)
+                    .exclusiveStartKey(from).limit(matches.isEmpty() ? Math.max(limit * 2, 50) : 1000));
+            for (var item : response.items()) {
+                found.add(toMember(item));
+                if (found.size() == limit) {
+                    // Continue right after the last member returned, not after the last row read.
+                    return new MemberPage(found, Attr.key(pk, Attr.str(item, "sk")));
+                }
+            }
+            if (!response.hasLastEvaluatedKey()) return new MemberPage(found, null);
+            start = response.lastEvaluatedKey();
+        }
+        return new MemberPage(found, start);
+    }
+
+    /** Every row of a group (present or not), page by page; used by clean-up (and by fan-out later). */
+    void forEachRow(String accountId, String groupId, java.util.function.Consumer<List<Map<String, AttributeValue>>> pageConsumer) {
+        String pk = groupPk(accountId, groupId);
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                    .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(from));
+            pageConsumer.accept(response.items());
+            start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
+        } while (start != null);
+    }
+
+    /** Tombstones every present row of a deleted group (idempotent; BatchWriteItem with retries). */
+    int tombstoneAll(String accountId, String groupId, long deletedAt) {
+        int[] count = {0};
+        forEachRow(accountId, groupId, rows -> {
+            List<WriteRequest> writes = new ArrayList<>();
+            for (var row : rows) {
+                if (row.containsKey("removedAt")) continue;
+                var tomb = new HashMap<>(row);
+                tomb.put("removedAt", n(deletedAt));
+                tomb.put("expiresAt", n(expiry(deletedAt)));
+                writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(tomb).build()).build());
+            }
+            ops.batchWrite(table, writes);
+            count[0] += writes.size();
+        });
+        return count[0];
+    }
+
+    /**
+     * Whether the row's number was a member at {@code t} (ms): in its current interval or any remembered one.
+     * This is the snapshot rule for messages accepted at {@code t}.
+     */
+    static boolean presentAt(Map<String, AttributeValue> row, long t) {
+        long added = Attr.num(row, "addedAt", Long.MAX_VALUE);
+        Long removed = Attr.numOrNull(row, "removedAt");
+        if (added <= t && (removed == null || removed > t)) return true;
+        AttributeValue history = row.get("history");
+        if (history == null || !history.hasL()) return false;
+        for (AttributeValue interval : history.l()) {
+            String[] parts = interval.s().split(":");
+            if (Long.parseLong(parts[0]) <= t && Long.parseLong(parts[1]) > t) return true;
+        }
+        return false;
+    }
+
+    private Map<String, Map<String, AttributeValue>> read(String pk, List<String> phones) {
+        Map<String, Map<String, AttributeValue>> rows = new HashMap<>();
+        if (phones.isEmpty()) return rows;
+        List<Map<String, AttributeValue>> keys = phones.stream().map(p -> Attr.key(pk, p)).toList();
+        for (var item : ops.batchGet(table, keys)) rows.put(Attr.str(item, "sk"), item);
+        return rows;
+    }
+
+    private static boolean isPresent(Map<String, AttributeValue> row) {
+        return row != null && !row.containsKey("removedAt");
+    }
+
+    private TransactWriteItem putMember(String pk, Candidate c, Map<String, AttributeValue> previous, long now) {
+        var item = new LinkedHashMap<String, AttributeValue>(Attr.key(pk, c.phone()));
+        item.put("phone", s(c.phone()));
+        item.put("digits", s(c.phone().substring(1)));
+        if (c.name() != null && !c.name().isEmpty()) {
+            item.put("name", s(c.name()));
+            item.put("nameLower", s(c.name().toLowerCase(Locale.ROOT)));
+        }
+        item.put("addedAt", n(now));
+        if (previous == null) {
+            return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                    .conditionExpression("attribute_not_exists(pk)")).build();
+        }
+        // Re-adding a removed member: remember the interval that just ended (bounded), and only if the
+        // tombstone we read is still the one there.
+        List<AttributeValue> history = new ArrayList<>();
+        if (previous.containsKey("history")) history.addAll(previous.get("history").l());
+        history.add(s(Attr.num(previous, "addedAt", 0) + ":" + Attr.num(previous, "removedAt", 0)));
+        if (history.size() > MAX_HISTORY) history = history.subList(history.size() - MAX_HISTORY, history.size());
+        item.put("history", AttributeValue.fromL(history));
+        AttributeValue removedAt = previous.get("removedAt");
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                .conditionExpression("removedAt = :removed")
+                .expressionAttributeValues(Map.of(":removed", removedAt))).build();
+    }
+
+    private static long expiry(long now) {
+        return (now + TOMBSTONE_RETENTION.toMillis()) / 1000;
+    }
+
+    private static Member toMember(Map<String, AttributeValue> item) {
+        return new Member(Attr.str(item, "phone"), Attr.str(item, "name"), Attr.num(item, "addedAt", 0));
+    }
+}

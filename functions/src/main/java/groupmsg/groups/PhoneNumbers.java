@@ -1,0 +1,179 @@
+package groupmsg.groups;
+
+import com.google.i18n.phonenumbers.NumberParseException;
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat;
+import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Turns what people type as a phone number into E.164, or says in a few words why it cannot.
+ *
+ * <p>Accepted input: E.164 ({@code +14155550123}); international with spaces, dashes, dots, slashes or
+ * parentheses ({@code +1 (415) 555-0123}, {@code +44 (0)20 7946 0018}); {@code 00}-prefixed international
+ * ({@code 00 44 20 7946 0018}); or a national number together with an ISO 3166-1 alpha-2 {@code country}
+ * ({@code (415) 555-0123} with {@code US}, {@code 020 7946 0018} with {@code GB}). An international number
+ * wins over the country. The number must be a valid number per libphonenumber's metadata, which rules out
+ * short codes, letters (vanity numbers) and extensions.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class PhoneNumbers {
+
+    /** The longest input looked at; longer input is rejected as "too long" before any parsing. */
+    public static final int MAX_INPUT_LENGTH = 32;
+
+    private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
+    private static final String UNKNOWN_REGION = "ZZ";
+    private static final int MAX_ECHOED_COUNTRY = 16;
+
+    private PhoneNumbers() {
+    }
+
+    /** The outcome of {@link #normalize}. */
+    public sealed interface Result permits Valid, Invalid {
+    }
+
+    /** A valid number in E.164, e.g. {@code +14155550123}. */
+    public record Valid(String e164) implements Result {
+        public Valid {
+            Objects.requireNonNull(e164, "e164");
+        }
+    }
+
+    /** Why the input is not a usable number: a short, lower-case sentence without a trailing period. */
+    public record Invalid(String reason) implements Result {
+        public Invalid {
+            Objects.requireNonNull(reason, "reason");
+        }
+    }
+
+    /**
+     * Normalizes {@code input} to E.164.
+     *
+     * @param input   what was typed; null is treated as empty
+     * @param country ISO 3166-1 alpha-2 code (any case, surrounding whitespace ignored) used for national
+     *                numbers; null or blank when the input must be international
+     */
+    public static Result normalize(String input, String country) {
+        String typed = input == null ? "" : input.strip();
+        if (typed.isEmpty()) {
+            return new Invalid("phone is required");
+        }
+        if (typed.length() > MAX_INPUT_LENGTH) {
+            return new Invalid("too long");
+        }
+        String region = null;
+        if (country != null && !country.isBlank()) {
+            String code = country.strip().toUpperCase(Locale.ROOT);
+            if (!UTIL.getSupportedRegions().contains(code)) {
+                return new Invalid("unknown country '" + echo(country.strip()) + "'");
+            }
+            region = code;
+        }
+        String text = canonicalChars(typed);
+        if (text == null) {
+            return new Invalid(typed.codePoints().anyMatch(Character::isLetter) ? "contains letters" : "not a phone number");
+        }
+        if (text.startsWith("00")) {
+            text = "+" + text.substring(2);
+        }
+        boolean international = text.startsWith("+");
+        if (!international && region == null) {
+            return new Invalid("national number needs a country");
+        }
+        PhoneNumber number;
+        try {
+            number = UTIL.parse(text, international ? UNKNOWN_REGION : region);
+        } catch (NumberParseException e) {
+            return new Invalid(e.getErrorType() == NumberParseException.ErrorType.INVALID_COUNTRY_CODE && international
+                    ? "unknown country calling code"
+                    : "not a phone number");
+        }
+        if (number.hasExtension()) {
+            return new Invalid("extensions are not supported");
+        }
+        if (!UTIL.isValidNumber(number)) {
+            return new Invalid("not a valid number for " + describeRegion(number, region));
+        }
+        return new Valid(UTIL.format(number, PhoneNumberFormat.E164));
+    }
+
+    /**
+     * The digits of an E.164 number without the {@code +} ({@code +14155550123} -> {@code 14155550123}).
+     *
+     * @throws IllegalArgumentException when {@code e164} is not {@code +} followed by 1 to 15 ASCII digits
+     */
+    public static String digits(String e164) {
+        Objects.requireNonNull(e164, "e164");
+        int n = e164.length();
+        if (n < 2 || n > 16 || e164.charAt(0) != '+') {
+            throw new IllegalArgumentException("not an E.164 number");
+        }
+        for (int i = 1; i < n; i++) {
+            char c = e164.charAt(i);
+            if (c < '0' || c > '9') {
+                throw new IllegalArgumentException("not an E.164 number");
+            }
+        }
+        return e164.substring(1);
+    }
+
+    /**
+     * Maps the input to ASCII digits, a leading '+' and the punctuation people put in numbers (space, - . / ( )),
+     * or returns null when it holds anything else (letters, '#', '*', ',', a '+' that is not the first
+     * character...). Unicode decimal digits, fullwidth forms, Unicode dashes and no-break spaces are accepted.
+     */
+    private static String canonicalChars(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= '0' && c <= '9') {
+                out.append(c);
+            } else if (Character.isDigit(c)) {
+                out.append((char) ('0' + Character.digit(c, 10)));
+            } else if (c == '+' || c == '\uFF0B') {
+                if (i != 0) {
+                    return null;
+                }
+                out.append('+');
+            } else if (c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')') {
+                out.append(c);
+            } else if (Character.isSpaceChar(c) || c == '\t') {
+                out.append(' ');
+            } else if ((c >= '\u2010' && c <= '\u2015') || c == '\u2212' || c == '\uFF0D') {
+                out.append('-');
+            } else if (c == '\uFF08') {
+                out.append('(');
+            } else if (c == '\uFF09') {
+                out.append(')');
+            } else if (c == '\uFF0E') {
+                out.append('.');
+            } else if (c == '\uFF0F') {
+                out.append('/');
+            } else {
+                return null;
+            }
+        }
+        return out.toString();
+    }
+
+    /** The region to name in "not a valid number for ...": the given country when it applies, else one region or +CC. */
+    private static String describeRegion(PhoneNumber number, String region) {
+        int cc = number.getCountryCode();
+        if (region != null && UTIL.getCountryCodeForRegion(region) == cc) {
+            return region;
+        }
+        List<String> regions = UTIL.getRegionCodesForCountryCode(cc);
+        if (regions.size() == 1 && !regions.get(0).equals(PhoneNumberUtil.REGION_CODE_FOR_NON_GEO_ENTITY)) {
+            return regions.get(0);
+        }
+        return "+" + cc;
+    }
+
+    private static String echo(String s) {
+        return s.length() <= MAX_ECHOED_COUNTRY ? s : s.substring(0, MAX_ECHOED_COUNTRY) + "...";
+    }
+}

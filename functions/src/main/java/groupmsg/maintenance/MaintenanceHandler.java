@@ -1,0 +1,37 @@
+package groupmsg.maintenance;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.ScheduledEvent;
+import groupmsg.groups.GroupService;
+import groupmsg.groups.ImportService;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.queue.SqsQueueSender;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Runs on a schedule (EventBridge, every minute): repairs what an interrupted request left half done.
+ * Every task is idempotent, so overlapping or repeated runs are harmless.
+ */
+public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, Map<String, Object>> {
+    private final ImportService imports;
+
+    public MaintenanceHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public MaintenanceHandler(Wiring wiring) {
+        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
+    }
+
+    @Override
+    public Map<String, Object> handleRequest(ScheduledEvent event, Context context) {
+        var summary = new LinkedHashMap<String, Object>(imports.sweep());
+        Log.info("maintenance_done", summary);
+        return summary;
+    }
+}

@@ -1,0 +1,40 @@
+package groupmsg.platform;
+
+import groupmsg.platform.json.Json;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One JSON object per line on stdout, which Lambda's JSON log format and CloudWatch Logs Insights read as
+ * fields. Never pass secrets or request bodies.
+ */
+public final class Log {
+    private Log() {}
+
+    public static void info(String event, Map<String, ?> fields) {
+        write("INFO", event, fields, null);
+    }
+
+    public static void warn(String event, Map<String, ?> fields) {
+        write("WARN", event, fields, null);
+    }
+
+    public static void error(String event, Map<String, ?> fields, Throwable error) {
+        write("ERROR", event, fields, error);
+    }
+
+    private static void write(String level, String event, Map<String, ?> fields, Throwable error) {
+        var line = new LinkedHashMap<String, Object>();
+        line.put("level", level);
+        line.put("event", event);
+        line.putAll(fields);
+        if (error != null) {
+            line.put("errorType", error.getClass().getName());
+            line.put("error", String.valueOf(error.getMessage()));
+            StackTraceElement[] trace = error.getStackTrace();
+            if (trace.length > 0) line.put("at", trace[0].toString());
+        }
+        System.out.println(Json.write(line));
+    }
+}

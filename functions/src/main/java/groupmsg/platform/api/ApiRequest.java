@@ -1,0 +1,121 @@
+package groupmsg.platform.api;
+
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import groupmsg.platform.json.Json;
+
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The parts of an API Gateway HTTP API (payload 2.0) request a service needs, with the caller taken from the
+ * authorizer's context only.
+ */
+public record ApiRequest(String routeKey, String rawPath, Map<String, String> pathParameters,
+                         Map<String, String> query, Map<String, String> headers, byte[] body, Caller caller) {
+
+    /** JSON bodies larger than this are refused with 413 (the largest legitimate one, 1,000 members, is ~150 KB). */
+    public static final int MAX_JSON_BYTES = 1024 * 1024;
+
+    public static ApiRequest from(APIGatewayV2HTTPEvent event) {
+        Map<String, String> headers = lowerCased(event.getHeaders());
+        byte[] body = decodeBody(event.getBody(), event.getIsBase64Encoded());
+        return new ApiRequest(event.getRouteKey(), event.getRawPath(),
+                event.getPathParameters() == null ? Map.of() : event.getPathParameters(),
+                event.getQueryStringParameters() == null ? Map.of() : event.getQueryStringParameters(),
+                headers, body, callerOf(event));
+    }
+
+    /** The caller; routes behind the authorizer always have one. */
+    public Caller requireCaller() {
+        if (caller == null) throw new ApiException(ErrorCode.UNAUTHORIZED, "missing credentials");
+        return caller;
+    }
+
+    public String accountId() {
+        return requireCaller().accountId();
+    }
+
+    public String path(String name) {
+        String value = pathParameters.get(name);
+        if (value == null || value.isEmpty()) throw ApiException.invalid("missing path parameter " + name);
+        return value;
+    }
+
+    public Optional<String> query(String name) {
+        return Optional.ofNullable(query.get(name)).filter(v -> !v.isEmpty());
+    }
+
+    public Optional<String> header(String name) {
+        return Optional.ofNullable(headers.get(name.toLowerCase(Locale.ROOT)));
+    }
+
+    /** The media type of the body without parameters, lower case; empty when absent. */
+    public String mediaType() {
+        String type = header("content-type").orElse("");
+        int semi = type.indexOf(';');
+        return (semi < 0 ? type : type.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
+    }
+
+    /** The body as a JSON object, or a 4xx that says what is wrong with it. */
+    public JsonBody jsonBody() {
+        if (body.length == 0) throw ApiException.invalid("request body is required (a JSON object)");
+        if (body.length > MAX_JSON_BYTES) {
+            throw ApiException.tooLarge("request body is " + body.length + " bytes; the limit is " + MAX_JSON_BYTES);
+        }
+        String type = mediaType();
+        if (!type.isEmpty() && !type.equals("application/json") && !type.endsWith("+json")) {
+            throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "content type must be application/json, got " + type);
+        }
+        try {
+            return new JsonBody(Json.parseObject(utf8(body)), "");
+        } catch (Json.JsonSyntaxException e) {
+            throw ApiException.invalid("body is not valid JSON: " + e.getMessage());
+        }
+    }
+
+    /** Strict UTF-8: malformed bytes are a 400, not silently replaced. */
+    public static String utf8(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw ApiException.invalid("body is not valid UTF-8");
+        }
+    }
+
+    private static byte[] decodeBody(String body, boolean base64) {
+        if (body == null) return new byte[0];
+        if (!base64) return body.getBytes(StandardCharsets.UTF_8);
+        try {
+            return Base64.getDecoder().decode(body);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("body is not valid base64");
+        }
+    }
+
+    private static Map<String, String> lowerCased(Map<String, String> headers) {
+        if (headers == null) return Map.of();
+        var out = new java.util.HashMap<String, String>(headers.size() * 2);
+        headers.forEach((k, v) -> out.put(k.toLowerCase(Locale.ROOT), v));
+        return out;
+    }
+
+    private static Caller callerOf(APIGatewayV2HTTPEvent event) {
+        var ctx = event.getRequestContext();
+        if (ctx == null || ctx.getAuthorizer() == null || ctx.getAuthorizer().getLambda() == null) return null;
+        Map<String, Object> lambda = ctx.getAuthorizer().getLambda();
+        Object account = lambda.get("accountId");
+        Object key = lambda.get("keyId");
+        Optional<Role> role = Role.fromWire(lambda.get("role") == null ? null : lambda.get("role").toString());
+        if (account == null || key == null || role.isEmpty()) return null;
+        return new Caller(account.toString(), key.toString(), role.get());
+    }
+}

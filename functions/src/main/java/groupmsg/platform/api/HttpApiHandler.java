@@ -1,0 +1,141 @@
+package groupmsg.platform.api;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import groupmsg.platform.Log;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+/**
+ * The shape every HTTP API handler shares: match the route key to an action, check the caller's role, honour
+ * {@code Idempotency-Key} on creating routes, and turn every outcome (including failures) into the contract's
+ * response. This is the one place where exceptions become error bodies; 5xx bodies never carry exception text.
+ */
+public abstract class HttpApiHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
+    private static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+    private final String handlerName;
+    private final IdempotencyStore idempotency;
+    private final Map<String, Action> actions = new HashMap<>();
+
+    private record Action(RouteDef route, Function<ApiRequest, ApiResponse> run, UnaryOperator<String> replayBody) {}
+
+    protected HttpApiHandler(String handlerName, IdempotencyStore idempotency) {
+        this.handlerName = handlerName;
+        this.idempotency = idempotency;
+    }
+
+    /** Registers the action of one of this handler's routes (as listed in {@link Routes}). */
+    protected final void on(String routeKey, Function<ApiRequest, ApiResponse> action) {
+        on(routeKey, action, UnaryOperator.identity());
+    }
+
+    /**
+     * @param replayBody what of the response body is kept for an idempotent replay (e.g. without a secret that
+     *                   must only ever be shown once)
+     */
+    protected final void on(String routeKey, Function<ApiRequest, ApiResponse> action, UnaryOperator<String> replayBody) {
+        RouteDef route = Routes.byKey(routeKey)
+                .filter(r -> r.handler().equals(handlerName))
+                .orElseThrow(() -> new IllegalArgumentException(routeKey + " is not a route of " + handlerName));
+        actions.put(routeKey, new Action(route, action, replayBody));
+    }
+
+    /** The route keys this handler serves (a test checks they equal the route table's). */
+    public final Set<String> routeKeys() {
+        return Set.copyOf(actions.keySet());
+    }
+
+    @Override
+    public final APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {
+        ApiResponse response;
+        try {
+            response = dispatch(event);
+        } catch (ApiException e) {
+            response = ApiResponse.error(e);
+        } catch (RuntimeException e) {
+            Log.error("unhandled_error", Map.of("handler", handlerName,
+                    "routeKey", String.valueOf(event.getRouteKey()),
+                    "requestId", context == null ? "" : context.getAwsRequestId()), e);
+            response = ApiResponse.error(ErrorCode.INTERNAL, "internal error", List.of());
+        }
+        return APIGatewayV2HTTPResponse.builder()
+                .withStatusCode(response.status())
+                .withHeaders(response.headers())
+                .withBody(response.body())
+                .withIsBase64Encoded(false)
+                .build();
+    }
+
+    private ApiResponse dispatch(APIGatewayV2HTTPEvent event) {
+        Action action = actions.get(event.getRouteKey());
+        if (action == null) {
+            throw new ApiException(ErrorCode.NOT_FOUND, "no route for " + event.getRouteKey());
+        }
+        ApiRequest request = ApiRequest.from(event);
+        Caller caller = request.requireCaller();
+        if (!caller.role().may(action.route().permission())) {
+            throw ApiException.forbidden("the " + caller.role().wireName() + " role may not do this");
+        }
+        var key = request.header("idempotency-key");
+        if (!action.route().idempotent() || key.isEmpty()) return action.run().apply(request);
+        return runIdempotently(action, request, key.get());
+    }
+
+    private ApiResponse runIdempotently(Action action, ApiRequest request, String key) {
+        if (key.isBlank() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH) {
+            throw ApiException.invalid("Idempotency-Key must be 1.." + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
+        }
+        String account = request.accountId();
+        String scope = action.route().key() + " " + request.rawPath() + " " + key;
+        var claim = idempotency.claim(account, scope, requestHash(request));
+        return switch (claim) {
+            case IdempotencyStore.Mismatch m -> throw ApiException.conflict(
+                    "Idempotency-Key was already used with a different request");
+            case IdempotencyStore.InProgress p -> throw ApiException.conflict(
+                    "a request with this Idempotency-Key is still being processed; retry shortly");
+            case IdempotencyStore.Replay r -> new ApiResponse(r.status(), Map.of("content-type", ApiResponse.JSON_TYPE,
+                    "idempotent-replayed", "true"), r.body());
+            case IdempotencyStore.Claimed c -> {
+                ApiResponse response;
+                try {
+                    response = action.run().apply(request);
+                } catch (ApiException e) {
+                    response = ApiResponse.error(e);
+                } catch (RuntimeException e) {
+                    idempotency.release(account, scope);
+                    throw e;
+                }
+                if (response.status() >= 500) {
+                    idempotency.release(account, scope);
+                } else {
+                    idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));
+                }
+                yield response;
+            }
+        };
+    }
+
+    private static String requestHash(ApiRequest request) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(request.mediaType().getBytes(StandardCharsets.UTF_8));
+            digest.update((byte) 0);
+            digest.update(request.body());
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package groupmsg.platform.api;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A JSON object from a request body, read field by field. Problems are collected (field path + message) so one
+ * 400 lists all of them; call {@link #validate()} once everything has been read.
+ */
+public final class JsonBody {
+    private final Map<String, Object> fields;
+    private final String path;
+    private final List<Map<String, Object>> problems;
+
+    public JsonBody(Map<String, Object> fields, String path) {
+        this(fields, path, new ArrayList<>());
+    }
+
+    private JsonBody(Map<String, Object> fields, String path, List<Map<String, Object>> problems) {
+        this.fields = fields;
+        this.path = path;
+        this.problems = problems;
+    }
+
+    /** Unknown fields are refused (like Stripe) so that a misspelt field is not silently ignored. */
+    public JsonBody allowOnly(String... names) {
+        Set<String> allowed = Set.of(names);
+        for (String key : fields.keySet()) {
+            if (!allowed.contains(key)) problem(key, "unknown field");
+        }
+        return this;
+    }
+
+    public boolean has(String name) {
+        return fields.containsKey(name);
+    }
+
+    public String requiredString(String name, int minLength, int maxLength) {
+        if (!fields.containsKey(name) || fields.get(name) == null) {
+            problem(name, "is required");
+            return null;
+        }
+        return string(name, minLength, maxLength);
+    }
+
+    /** Absent -> empty; present (not null) -> validated string. */
+    public Optional<String> optionalString(String name, int minLength, int maxLength) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        if (fields.get(name) == null) {
+            problem(name, "must be a string, not null");
+            return Optional.empty();
+        }
+        return Optional.ofNullable(string(name, minLength, maxLength));
+    }
+
+    /** For PATCH fields that may be cleared: absent -> null Optional, JSON null -> Optional.of(""). */
+    public Optional<String> clearableString(String name, int maxLength) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        if (fields.get(name) == null) return Optional.of("");
+        return Optional.ofNullable(string(name, 0, maxLength));
+    }
+
+    public Optional<Boolean> optionalBoolean(String name) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        if (fields.get(name) instanceof Boolean b) return Optional.of(b);
+        problem(name, "must be true or false");
+        return Optional.empty();
+    }
+
+    public Optional<Long> optionalInteger(String name, long min, long max) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        Object value = fields.get(name);
+        if (value instanceof Integer || value instanceof Long) {
+            long n = ((Number) value).longValue();
+            if (n < min || n > max) {
+                problem(name, "must be between " + min + " and " + max);
+                return Optional.empty();
+            }
+            return Optional.of(n);
+        }
+        problem(name, "must be an integer");
+        return Optional.empty();
+    }
+
+    public Optional<List<String>> optionalStringList(String name, int minItems, int maxItems, int maxLength) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        if (!(fields.get(name) instanceof List<?> list)) {
+            problem(name, "must be an array of strings");
+            return Optional.empty();
+        }
+        if (list.size() < minItems || list.size() > maxItems) {
+            problem(name, "must have " + minItems + ".." + maxItems + " items");
+            return Optional.empty();
+        }
+        List<String> out = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof String s) || s.length() > maxLength) {
+                problem(name + "[" + i + "]", "must be a string of at most " + maxLength + " characters");
+            } else {
+                out.add(s);
+            }
+        }
+        return Optional.of(out);
+    }
+
+    /** An array of objects, each returned as a body that reports problems under {@code name[i]}. */
+    public List<JsonBody> requiredObjectList(String name, int minItems, int maxItems) {
+        Object value = fields.get(name);
+        if (value == null) {
+            problem(name, "is required");
+            return List.of();
+        }
+        if (!(value instanceof List<?> list)) {
+            problem(name, "must be an array");
+            return List.of();
+        }
+        if (list.size() < minItems || list.size() > maxItems) {
+            problem(name, "must have " + minItems + ".." + maxItems + " entries, got " + list.size());
+            return List.of();
+        }
+        List<JsonBody> out = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            String itemPath = qualified(name) + "[" + i + "]";
+            if (list.get(i) instanceof Map<?, ?> m) {
+                @SuppressWarnings("unchecked") Map<String, Object> typed = (Map<String, Object>) m;
+                out.add(new JsonBody(typed, itemPath, problems));
+            } else {
+                problems.add(detail(itemPath, "must be an object"));
+                out.add(null);
+            }
+        }
+        return out;
+    }
+
+    public Optional<JsonBody> optionalObject(String name) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        if (fields.get(name) instanceof Map<?, ?> m) {
+            @SuppressWarnings("unchecked") Map<String, Object> typed = (Map<String, Object>) m;
+            return Optional.of(new JsonBody(typed, qualified(name), problems));
+        }
+        problem(name, "must be an object");
+        return Optional.empty();
+    }
+
+    public Object raw(String name) {
+        return fields.get(name);
+    }
+
+    /** Records a problem found by the caller's own checks. */
+    public void problem(String field, String message) {
+        problems.add(detail(qualified(field), message));
+    }
+
+    public boolean valid() {
+        return problems.isEmpty();
+    }
+
+    /** Throws one 400 naming every problem found so far. */
+    public void validate() {
+        if (problems.isEmpty()) return;
+        Map<String, Object> first = problems.get(0);
+        String message = first.get("field") + " " + first.get("message")
+                + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more problems)" : "");
+        throw ApiException.invalid(message, List.copyOf(problems));
+    }
+
+    private String string(String name, int minLength, int maxLength) {
+        if (!(fields.get(name) instanceof String s)) {
+            problem(name, "must be a string");
+            return null;
+        }
+        String trimmed = s.strip();
+        int length = trimmed.codePointCount(0, trimmed.length());
+        if (length < minLength || length > maxLength) {
+            problem(name, minLength == maxLength ? "must be " + minLength + " characters"
+                    : "must be " + minLength + ".." + maxLength + " characters");
+            return null;
+        }
+        return trimmed;
+    }
+
+    private String qualified(String field) {
+        return path.isEmpty() ? field : path + "." + field;
+    }
+
+    private static Map<String, Object> detail(String field, String message) {
+        var d = new LinkedHashMap<String, Object>();
+        d.put("field", field);
+        d.put("message", message);
+        return d;
+    }
+}

@@ -1,0 +1,23 @@
+package groupmsg.platform.api;
+
+/** The contract's list parameters: {@code limit} 1..100 (default 50) and an opaque {@code cursor}. */
+public record Paging(int limit, String cursor) {
+    public static final int DEFAULT_LIMIT = 50;
+    public static final int MAX_LIMIT = 100;
+
+    public static Paging from(ApiRequest request) {
+        int limit = DEFAULT_LIMIT;
+        var raw = request.query("limit");
+        if (raw.isPresent()) {
+            try {
+                limit = Integer.parseInt(raw.get());
+            } catch (NumberFormatException e) {
+                throw ApiException.invalid("limit must be an integer between 1 and " + MAX_LIMIT);
+            }
+            if (limit < 1 || limit > MAX_LIMIT) {
+                throw ApiException.invalid("limit must be between 1 and " + MAX_LIMIT);
+            }
+        }
+        return new Paging(limit, request.query("cursor").orElse(null));
+    }
+}

@@ -1,0 +1,56 @@
+package groupmsg.platform.json;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+
+/**
+ * JSON in and out with jackson-jr: small and quick to load, which matters for cold starts. Request bodies are
+ * read as plain maps and validated field by field (see {@code platform.api.JsonBody}), responses are written
+ * from maps and lists, so the wire shape is spelled out where it is built.
+ */
+public final class Json {
+    private static final JSON JSON_STD = JSON.std.with(JSON.Feature.READ_ONLY, false)
+            .without(JSON.Feature.USE_FIELDS)
+            .with(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS);
+
+    private Json() {}
+
+    /** Parses a JSON text; throws {@link JsonSyntaxException} (with the parser's position) when it is not JSON. */
+    public static Object parse(String text) {
+        try {
+            return JSON_STD.anyFrom(text);
+        } catch (IOException e) {
+            throw new JsonSyntaxException(firstLine(e.getMessage()));
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> parseObject(String text) {
+        Object value = parse(text);
+        if (value instanceof Map<?, ?> map) return (Map<String, Object>) map;
+        throw new JsonSyntaxException("expected a JSON object");
+    }
+
+    public static String write(Object value) {
+        try {
+            return JSON_STD.asString(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) return "malformed JSON";
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+
+    public static final class JsonSyntaxException extends RuntimeException {
+        public JsonSyntaxException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package groupmsg.platform.queue;
+
+import groupmsg.platform.config.AppConfig;
+import groupmsg.platform.schema.QueueDef;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sends with SendMessageBatch: up to 10 entries and at most {@link #MAX_BATCH_BYTES} per call, retrying the
+ * entries SQS reports as failed.
+ */
+public final class SqsQueueSender implements QueueSender {
+    /** SQS caps one batch at 256 KiB in total; keep a margin for attributes. */
+    static final int MAX_BATCH_BYTES = 250 * 1024;
+    private static final int MAX_ENTRIES = 10;
+    private static final int MAX_ATTEMPTS = 5;
+
+    private final SqsClient sqs;
+    private final AppConfig config;
+
+    public SqsQueueSender(SqsClient sqs, AppConfig config) {
+        this.sqs = sqs;
+        this.config = config;
+    }
+
+    @Override
+    public void send(QueueDef queue, List<QueueMessage> messages) {
+        String url = config.queueUrl(queue);
+        List<QueueMessage> batch = new ArrayList<>();
+        int bytes = 0;
+        for (QueueMessage m : messages) {
+            int size = m.body().getBytes(StandardCharsets.UTF_8).length;
+            if (size > MAX_BATCH_BYTES) throw new IllegalArgumentException("message of " + size + " bytes is too large for SQS");
+            if (batch.size() == MAX_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
+                sendBatch(queue, url, batch);
+                batch = new ArrayList<>();
+                bytes = 0;
+            }
+            batch.add(m);
+            bytes += size;
+        }
+        if (!batch.isEmpty()) sendBatch(queue, url, batch);
+    }
+
+    private void sendBatch(QueueDef queue, String url, List<QueueMessage> batch) {
+        Map<String, SendMessageBatchRequestEntry> pending = new HashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            QueueMessage m = batch.get(i);
+            var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(i)).messageBody(m.body());
+            if (queue.fifo()) entry.messageGroupId(m.groupId()).messageDeduplicationId(m.deduplicationId());
+            pending.put(Integer.toString(i), entry.build());
+        }
+        for (int attempt = 1; !pending.isEmpty(); attempt++) {
+            List<SendMessageBatchRequestEntry> entries = List.copyOf(pending.values());
+            SendMessageBatchResponse response = sqs.sendMessageBatch(b -> b.queueUrl(url).entries(entries));
+            response.successful().forEach(ok -> pending.remove(ok.id()));
+            if (pending.isEmpty()) return;
+            List<String> senderFaults = response.failed().stream().filter(BatchResultErrorEntry::senderFault)
+                    .map(f -> f.id() + ": " + f.code()).toList();
+            if (!senderFaults.isEmpty() || attempt >= MAX_ATTEMPTS) {
+                throw new IllegalStateException("SQS refused " + pending.size() + " messages for " + queue.name()
+                        + " " + (senderFaults.isEmpty() ? "after retries" : senderFaults));
+            }
+            try {
+                Thread.sleep(50L * attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while sending to " + queue.name(), e);
+            }
+        }
+    }
+}
