@@ -1,0 +1,60 @@
+package groupmsg.groups;
+
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.LongRange;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The snapshot rule: who was a member at a message's acceptance time. */
+class MembershipRulesTest {
+    private static Map<String, AttributeValue> row(long added, Long removed, String... history) {
+        var row = new HashMap<String, AttributeValue>();
+        row.put("addedAt", AttributeValue.fromN(Long.toString(added)));
+        if (removed != null) row.put("removedAt", AttributeValue.fromN(Long.toString(removed)));
+        if (history.length > 0) row.put("history", AttributeValue.fromL(
+                java.util.Arrays.stream(history).map(AttributeValue::fromS).toList()));
+        return row;
+    }
+
+    @Test
+    void addedAfterAcceptanceIsNotARecipient() {
+        assertThat(MemberStore.presentAt(row(1000, null), 999)).isFalse();
+        assertThat(MemberStore.presentAt(row(1000, null), 1000)).isTrue();
+    }
+
+    @Test
+    void removedAfterAcceptanceStillIsARecipient() {
+        assertThat(MemberStore.presentAt(row(1000, 2000L), 1999)).isTrue();
+        assertThat(MemberStore.presentAt(row(1000, 2000L), 2000)).isFalse();
+    }
+
+    @Test
+    void removedAndReaddedAfterAcceptanceCountsThroughHistory() {
+        // present 100..500, removed, re-added at 900: a message accepted at 300 still reaches the number
+        var readded = row(900, null, "100:500");
+        assertThat(MemberStore.presentAt(readded, 300)).isTrue();
+        assertThat(MemberStore.presentAt(readded, 600)).isFalse();
+        assertThat(MemberStore.presentAt(readded, 950)).isTrue();
+    }
+
+    @Property
+    void presentExactlyInsideSomeInterval(@ForAll @LongRange(min = 0, max = 10_000) long a,
+                                          @ForAll @LongRange(min = 1, max = 10_000) long len,
+                                          @ForAll @LongRange(min = 0, max = 25_000) long t) {
+        var r = row(a, a + len);
+        assertThat(MemberStore.presentAt(r, t)).isEqualTo(t >= a && t < a + len);
+    }
+
+    @Test
+    void phonesInPathsAreDecodedButLiteralPlusIsKept() {
+        assertThat(GroupsApiHandler.decodePhone("%2B14155550123")).isEqualTo("+14155550123");
+        assertThat(GroupsApiHandler.decodePhone("+14155550123")).isEqualTo("+14155550123");
+        assertThat(GroupsApiHandler.decodePhone("%2b1%20415")).isEqualTo("+1 415");
+    }
+}

@@ -1,0 +1,79 @@
+package groupmsg.platform;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.json.Json;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class JsonBodyTest {
+    private static JsonBody body(String json) {
+        return new JsonBody(Json.parseObject(json), "");
+    }
+
+    @Test
+    void readsValidFieldsTrimmed() {
+        JsonBody b = body("{\"name\":\"  Team  \",\"flag\":true,\"n\":5}");
+        assertThat(b.requiredString("name", 1, 100)).isEqualTo("Team");
+        assertThat(b.optionalBoolean("flag")).contains(true);
+        assertThat(b.optionalInteger("n", 1, 10)).contains(5L);
+        b.validate();
+    }
+
+    @Test
+    void collectsEveryProblemIntoOne400() {
+        JsonBody b = body("{\"name\":42,\"extra\":1,\"n\":\"5\"}").allowOnly("name", "n");
+        b.requiredString("name", 1, 100);
+        b.optionalInteger("n", 1, 10);
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+            assertThat(e.details()).extracting(d -> d.get("field")).containsExactlyInAnyOrder("extra", "name", "n");
+            assertThat(e.getMessage()).contains("and 2 more problems");
+        });
+    }
+
+    @Test
+    void lengthCountsCodePointsNotUtf16Units() {
+        String emoji = "\uD83D\uDE00".repeat(100);
+        JsonBody b = body("{\"name\":\"" + emoji + "\"}");
+        assertThat(b.requiredString("name", 1, 100)).isEqualTo(emoji);
+        b.validate();
+    }
+
+    @Test
+    void missingNullAndEmptyAreProblems() {
+        JsonBody b = body("{\"a\":null,\"b\":\"   \"}");
+        b.requiredString("a", 1, 10);
+        b.requiredString("b", 1, 10);
+        b.requiredString("c", 1, 10);
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.details()).hasSize(3));
+    }
+
+    @Test
+    void nestedObjectProblemsCarryTheirPath() {
+        JsonBody b = body("{\"members\":[{\"phone\":\"+1\"},7,{\"phone\":1}]}");
+        var entries = b.requiredObjectList("members", 1, 10);
+        for (JsonBody e : entries) if (e != null) e.requiredString("phone", 1, 20);
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.details()).extracting(d -> d.get("field"))
+                        .containsExactly("members[1]", "members[2].phone"));
+    }
+
+    @Test
+    void arraySizeIsBounded() {
+        JsonBody b = body("{\"members\":[]}");
+        b.requiredObjectList("members", 1, 1000);
+        assertThatThrownBy(b::validate).hasMessageContaining("1..1000");
+    }
+
+    @Test
+    void malformedJsonIsASyntaxError() {
+        assertThatThrownBy(() -> Json.parseObject("{\"a\":")).isInstanceOf(Json.JsonSyntaxException.class);
+        assertThatThrownBy(() -> Json.parseObject("[1,2]")).isInstanceOf(Json.JsonSyntaxException.class);
+        assertThatThrownBy(() -> Json.parseObject("{\"a\":1,\"a\":2}")).isInstanceOf(Json.JsonSyntaxException.class);
+    }
+}

@@ -1,0 +1,73 @@
+package groupmsg.platform;
+
+import groupmsg.accounts.AdminApiHandler;
+import groupmsg.groups.GroupsApiHandler;
+import groupmsg.platform.api.HttpApiHandler;
+import groupmsg.platform.api.RouteDef;
+import groupmsg.platform.api.Routes;
+import groupmsg.platform.config.AppConfig;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.Queues;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+
+import java.net.URI;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RouteTableTest {
+    private static Wiring offlineWiring() {
+        var config = new AppConfig("us-east-1", URI.create("http://127.0.0.1:1"), URI.create("http://127.0.0.1:1"),
+                Map.of("core", "core", "members", "members"), Map.of("imports", "http://127.0.0.1:1/q/imports.fifo"));
+        return Wiring.create(config, StaticCredentialsProvider.create(AwsBasicCredentials.create("x", "y")), List.of());
+    }
+
+    @Test
+    void everyHttpHandlerServesExactlyItsRoutesFromTheTable() {
+        Wiring wiring = offlineWiring();
+        List<HttpApiHandler> handlers = List.of(new AdminApiHandler(wiring), new GroupsApiHandler(wiring));
+        Set<String> served = new HashSet<>();
+        for (HttpApiHandler handler : handlers) served.addAll(handler.routeKeys());
+        Set<String> table = Routes.ALL.stream().map(RouteDef::key).collect(Collectors.toSet());
+        assertThat(served).isEqualTo(table);
+    }
+
+    @Test
+    void routeKeysAreUniqueAndEveryRouteNamesAnHttpHandler() {
+        assertThat(Routes.ALL.stream().map(RouteDef::key).distinct().count()).isEqualTo(Routes.ALL.size());
+        for (RouteDef route : Routes.ALL) {
+            assertThat(Handlers.byName(route.handler()).trigger()).isEqualTo(HandlerDef.Trigger.HTTP);
+            assertThat(route.path()).startsWith("/v1/");
+        }
+    }
+
+    @Test
+    void everyQueueConsumerIsAnSqsHandlerAndVisibilityCoversSixTimesItsTimeout() {
+        for (var queue : Queues.ALL) {
+            HandlerDef consumer = Handlers.byName(queue.consumer());
+            assertThat(consumer.trigger()).isEqualTo(HandlerDef.Trigger.SQS);
+            assertThat(queue.visibilityTimeoutSeconds()).isGreaterThanOrEqualTo(6 * consumer.timeoutSeconds());
+            assertThat(queue.queueName().endsWith(".fifo")).isEqualTo(queue.fifo());
+        }
+    }
+
+    @Test
+    void handlerNamesAreUniqueAndClassesLoad() throws Exception {
+        assertThat(Handlers.ALL.stream().map(HandlerDef::name).distinct().count()).isEqualTo(Handlers.ALL.size());
+        for (HandlerDef def : Handlers.ALL) {
+            Class<?> type = Class.forName(def.className());
+            assertThat(com.amazonaws.services.lambda.runtime.RequestHandler.class.isAssignableFrom(type))
+                    .as(def.className()).isTrue();
+            assertThat(type.getConstructor()).isNotNull();
+            assertThat(type.getConstructor(Wiring.class)).isNotNull();
+        }
+    }
+}
