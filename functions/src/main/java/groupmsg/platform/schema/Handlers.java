@@ -21,7 +21,7 @@ public final class Handlers {
             List.of("core", "members"), List.of());
     public static final HandlerDef MAINTENANCE = new HandlerDef("maintenance",
             "groupmsg.maintenance.MaintenanceHandler", HandlerDef.Trigger.SCHEDULE, 512, 60,
-            List.of("core", "members"), List.of());
+            List.of("core", "members"), List.of("imports"));
 
     public static final List<HandlerDef> ALL =
             List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER, MAINTENANCE);

@@ -1,0 +1,500 @@
+package groupmsg.infra;
+
+import groupmsg.platform.api.RouteDef;
+import groupmsg.platform.api.Routes;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.TableDef;
+import groupmsg.platform.schema.Tables;
+import io.github.cdklabs.cdknag.NagPackSuppression;
+import io.github.cdklabs.cdknag.NagSuppressions;
+import software.amazon.awscdk.Annotations;
+import software.amazon.awscdk.CfnElement;
+import software.amazon.awscdk.CfnOutput;
+import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.RemovalPolicy;
+import software.amazon.awscdk.Stack;
+import software.amazon.awscdk.StackProps;
+import software.amazon.awscdk.Tags;
+import software.amazon.awscdk.aws_apigatewayv2_authorizers.HttpLambdaAuthorizer;
+import software.amazon.awscdk.aws_apigatewayv2_authorizers.HttpLambdaAuthorizerProps;
+import software.amazon.awscdk.aws_apigatewayv2_authorizers.HttpLambdaResponseType;
+import software.amazon.awscdk.aws_apigatewayv2_integrations.HttpLambdaIntegration;
+import software.amazon.awscdk.aws_apigatewayv2_integrations.HttpLambdaIntegrationProps;
+import software.amazon.awscdk.services.apigateway.AccessLogFormat;
+import software.amazon.awscdk.services.apigatewayv2.HttpApi;
+import software.amazon.awscdk.services.apigatewayv2.HttpApiProps;
+import software.amazon.awscdk.services.apigatewayv2.HttpMethod;
+import software.amazon.awscdk.services.apigatewayv2.HttpRoute;
+import software.amazon.awscdk.services.apigatewayv2.HttpRouteKey;
+import software.amazon.awscdk.services.apigatewayv2.HttpRouteProps;
+import software.amazon.awscdk.services.apigatewayv2.HttpStage;
+import software.amazon.awscdk.services.apigatewayv2.HttpStageProps;
+import software.amazon.awscdk.services.apigatewayv2.IAccessLogSettings;
+import software.amazon.awscdk.services.apigatewayv2.IAccessLogDestination;
+import software.amazon.awscdk.services.apigatewayv2.LogGroupLogDestination;
+import software.amazon.awscdk.services.apigatewayv2.PayloadFormatVersion;
+import software.amazon.awscdk.services.apigatewayv2.ThrottleSettings;
+import software.amazon.awscdk.services.cloudwatch.Alarm;
+import software.amazon.awscdk.services.cloudwatch.ComparisonOperator;
+import software.amazon.awscdk.services.cloudwatch.CreateAlarmOptions;
+import software.amazon.awscdk.services.cloudwatch.Metric;
+import software.amazon.awscdk.services.cloudwatch.MetricOptions;
+import software.amazon.awscdk.services.cloudwatch.TreatMissingData;
+import software.amazon.awscdk.services.cloudwatch.actions.SnsAction;
+import software.amazon.awscdk.services.dynamodb.Attribute;
+import software.amazon.awscdk.services.dynamodb.AttributeType;
+import software.amazon.awscdk.services.dynamodb.BillingMode;
+import software.amazon.awscdk.services.dynamodb.GlobalSecondaryIndexProps;
+import software.amazon.awscdk.services.dynamodb.PointInTimeRecoverySpecification;
+import software.amazon.awscdk.services.dynamodb.ProjectionType;
+import software.amazon.awscdk.services.dynamodb.Table;
+import software.amazon.awscdk.services.events.Rule;
+import software.amazon.awscdk.services.events.Schedule;
+import software.amazon.awscdk.services.events.targets.LambdaFunction;
+import software.amazon.awscdk.services.iam.Role;
+import software.amazon.awscdk.services.iam.ServicePrincipal;
+import software.amazon.awscdk.services.lambda.Alias;
+import software.amazon.awscdk.services.lambda.Architecture;
+import software.amazon.awscdk.services.lambda.Code;
+import software.amazon.awscdk.services.lambda.Function;
+import software.amazon.awscdk.services.lambda.LoggingFormat;
+import software.amazon.awscdk.services.lambda.Runtime;
+import software.amazon.awscdk.services.lambda.SnapStartConf;
+import software.amazon.awscdk.services.lambda.eventsources.SqsEventSource;
+import software.amazon.awscdk.services.lambda.eventsources.SqsEventSourceProps;
+import software.amazon.awscdk.services.logs.LogGroup;
+import software.amazon.awscdk.services.logs.RetentionDays;
+import software.amazon.awscdk.services.sns.Topic;
+import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
+import software.amazon.awscdk.services.sqs.DeadLetterQueue;
+import software.amazon.awscdk.services.sqs.Queue;
+import software.amazon.awscdk.services.sqs.QueueEncryption;
+import software.constructs.Construct;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The whole deployed system, built from the shared definitions in the functions module
+ * ({@link Tables}, {@link Queues}, {@link Handlers}, {@link Routes}): nothing here names a table, queue, handler or
+ * route on its own, so the stack and the local runtime cannot drift apart.
+ */
+public final class GroupMsgStack extends Stack {
+
+    /** Alias every trigger targets; SnapStart snapshots are taken for published versions only. */
+    public static final String LIVE_ALIAS = "live";
+    /** Cold-start flags for short-lived handlers (C1 only); recommended by AWS for Java on Lambda. */
+    public static final String JAVA_TOOL_OPTIONS = "-XX:+TieredCompilation -XX:TieredStopAtLevel=1";
+    public static final String PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL";
+    public static final String AUTHORIZATION_HEADER_SOURCE = "$request.header.Authorization";
+    /**
+     * API Gateway caches the authorizer's answer per Authorization header value for this long. Consequence: in AWS
+     * a revoked (deleted) API key keeps working for at most this many seconds after the DELETE, on top of the
+     * "stops working at once" of the authorizer's own lookup. Keep it short; 0 disables caching (one authorizer
+     * invocation per request). The answer does not depend on the route (permissions are checked by the handlers
+     * from the role the authorizer returns), so caching by the header alone is safe.
+     */
+    public static final int AUTHORIZER_CACHE_TTL_SECONDS = 60;
+    public static final int API_RATE_LIMIT = 100;
+    public static final int API_BURST_LIMIT = 200;
+    /** DLQs keep failed messages for the longest time SQS allows, so they outlive the source queue's retention. */
+    public static final int DLQ_RETENTION_DAYS = 14;
+
+    private final StackSettings settings;
+    private final Map<String, Table> tables = new LinkedHashMap<>();
+    private final Map<String, Queue> queues = new LinkedHashMap<>();
+    private final Map<String, Queue> deadLetterQueues = new LinkedHashMap<>();
+    private final Map<String, Function> functions = new LinkedHashMap<>();
+    private final Map<String, Alias> aliases = new LinkedHashMap<>();
+    private final Map<String, HttpRoute> routes = new LinkedHashMap<>();
+    private final List<Alarm> alarms = new ArrayList<>();
+    private final Topic alarmTopic;
+    private final HttpApi api;
+    private final HttpStage apiStage;
+
+    public GroupMsgStack(Construct scope, String id, StackProps props, StackSettings settings) {
+        super(scope, id, props);
+        this.settings = settings;
+        checkDefinitions();
+        Tags.of(this).add("project", "groupmsg");
+        Tags.of(this).add("stage", settings.stage());
+
+        Tables.ALL.forEach(this::addTable);
+        Queues.ALL.forEach(this::addQueue);
+
+        alarmTopic = Topic.Builder.create(this, "AlarmTopic")
+                .displayName("groupmsg " + settings.stage() + " alarms")
+                .enforceSsl(true)
+                .build();
+        // Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed SNS key, and alarm
+        // notifications carry only alarm names and states (no customer data).
+        if (settings.alarmEmail() != null) alarmTopic.addSubscription(new EmailSubscription(settings.alarmEmail()));
+
+        api = new HttpApi(this, "HttpApi", HttpApiProps.builder()
+                .apiName("groupmsg-" + settings.stage())
+                .description("groupmsg public API (" + settings.stage() + ")")
+                .createDefaultStage(false)
+                .build());
+        apiStage = addApiStage();
+
+        for (HandlerDef h : Handlers.ALL) addFunction(h);
+        addRoutes();
+        addQueueConsumers();
+        addSchedules();
+        addAlarms();
+
+        CfnOutput.Builder.create(this, "ApiUrl")
+                .description("Base URL of the public API (routes start with /v1)")
+                .value(apiStage.getUrl())
+                .build();
+        CfnOutput.Builder.create(this, "PublicBaseUrl")
+                .description("URL that carrier webhook signatures are checked against (configure the carrier with it)")
+                .value(publicBaseUrl())
+                .build();
+        CfnOutput.Builder.create(this, "AlarmTopicArn")
+                .description("SNS topic every alarm notifies; subscribe to it")
+                .value(alarmTopic.getTopicArn())
+                .build();
+    }
+
+    // ---------------------------------------------------------------------------------------------- definitions
+
+    /** Fails synth on definitions that would deploy something unreachable or unwired. */
+    private static void checkDefinitions() {
+        Set<String> names = new LinkedHashSet<>();
+        for (HandlerDef h : Handlers.ALL) {
+            if (!names.add(h.name())) throw new IllegalStateException("duplicate handler name " + h.name());
+            for (String t : h.tables()) tableDef(t);
+            for (String q : h.queuesSentTo()) Queues.byName(q);
+        }
+        long authorizers = Handlers.ALL.stream().filter(h -> h.trigger() == HandlerDef.Trigger.AUTHORIZER).count();
+        if (authorizers != 1) throw new IllegalStateException("expected exactly one AUTHORIZER handler, found " + authorizers);
+        if (Handlers.NOT_FOUND.trigger() != HandlerDef.Trigger.HTTP) {
+            throw new IllegalStateException("the not-found handler must be an HTTP handler");
+        }
+        for (RouteDef r : Routes.ALL) {
+            if (Handlers.byName(r.handler()).trigger() != HandlerDef.Trigger.HTTP) {
+                throw new IllegalStateException("route " + r.key() + " targets non-HTTP handler " + r.handler());
+            }
+        }
+        for (HandlerDef h : Handlers.ALL) {
+            boolean wired = switch (h.trigger()) {
+                case AUTHORIZER, SCHEDULE -> true;
+                case HTTP -> h == Handlers.NOT_FOUND || !Routes.forHandler(h.name()).isEmpty();
+                case SQS -> Queues.ALL.stream().anyMatch(q -> q.consumer().equals(h.name()));
+            };
+            if (!wired) throw new IllegalStateException("handler " + h.name() + " (" + h.trigger() + ") has no trigger");
+        }
+        for (QueueDef q : Queues.ALL) {
+            if (Handlers.byName(q.consumer()).trigger() != HandlerDef.Trigger.SQS) {
+                throw new IllegalStateException("queue " + q.name() + " is consumed by non-SQS handler " + q.consumer());
+            }
+            if (q.maxConcurrency() < 2 || q.maxConcurrency() > 1000) {
+                throw new IllegalStateException("queue " + q.name() + ": Lambda's SQS maximum concurrency must be "
+                        + "2..1000, got " + q.maxConcurrency());
+            }
+        }
+    }
+
+    private static TableDef tableDef(String name) {
+        return Tables.ALL.stream().filter(t -> t.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no table " + name));
+    }
+
+    // ---------------------------------------------------------------------------------------------- data
+
+    private void addTable(TableDef def) {
+        RemovalPolicy removal = settings.isProd() ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+        Table.Builder b = Table.Builder.create(this, pascal(def.name()) + "Table")
+                .partitionKey(stringKey(def.partitionKey()))
+                .billingMode(BillingMode.PAY_PER_REQUEST)
+                .pointInTimeRecoverySpecification(PointInTimeRecoverySpecification.builder()
+                        .pointInTimeRecoveryEnabled(true).build())
+                .deletionProtection(settings.isProd())
+                .removalPolicy(removal);
+        if (def.sortKey() != null) b.sortKey(stringKey(def.sortKey()));
+        if (def.ttlAttribute() != null) b.timeToLiveAttribute(def.ttlAttribute());
+        Table table = b.build();
+        for (TableDef.IndexDef index : def.indexes()) {
+            GlobalSecondaryIndexProps.Builder gsi = GlobalSecondaryIndexProps.builder()
+                    .indexName(index.name())
+                    .partitionKey(stringKey(index.partitionKey()))
+                    .projectionType(ProjectionType.ALL);
+            if (index.sortKey() != null) gsi.sortKey(stringKey(index.sortKey()));
+            table.addGlobalSecondaryIndex(gsi.build());
+        }
+        tables.put(def.name(), table);
+    }
+
+    private static Attribute stringKey(String name) {
+        return Attribute.builder().name(name).type(AttributeType.STRING).build();
+    }
+
+    private void addQueue(QueueDef def) {
+        String id = pascal(def.name());
+        Queue.Builder dlq = Queue.Builder.create(this, id + "Dlq")
+                .retentionPeriod(Duration.days(DLQ_RETENTION_DAYS))
+                .encryption(QueueEncryption.SQS_MANAGED)
+                .enforceSsl(true);
+        Queue.Builder queue = Queue.Builder.create(this, id + "Queue")
+                .visibilityTimeout(Duration.seconds(def.visibilityTimeoutSeconds()))
+                .retentionPeriod(Duration.days(def.retentionDays()))
+                .encryption(QueueEncryption.SQS_MANAGED)
+                .enforceSsl(true);
+        if (def.fifo()) {
+            // Producers set MessageDeduplicationId themselves: content-based dedup would drop legitimate repeats.
+            dlq.fifo(true).contentBasedDeduplication(false);
+            queue.fifo(true).contentBasedDeduplication(false);
+        }
+        Queue deadLetters = dlq.build();
+        queue.deadLetterQueue(DeadLetterQueue.builder().queue(deadLetters).maxReceiveCount(def.maxReceiveCount()).build());
+        deadLetterQueues.put(def.name(), deadLetters);
+        queues.put(def.name(), queue.build());
+    }
+
+    // ---------------------------------------------------------------------------------------------- functions
+
+    private void addFunction(HandlerDef def) {
+        String id = pascal(def.name());
+        RemovalPolicy logRemoval = settings.isProd() ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+        LogGroup logs = LogGroup.Builder.create(this, id + "Logs")
+                .retention(settings.isProd() ? RetentionDays.SIX_MONTHS : RetentionDays.ONE_MONTH)
+                .removalPolicy(logRemoval)
+                .build();
+        // One role per function with nothing attached but what is granted below (no AWS-managed policies).
+        Role role = Role.Builder.create(this, id + "Role")
+                .assumedBy(new ServicePrincipal("lambda.amazonaws.com"))
+                .description("groupmsg " + settings.stage() + " " + def.name() + " function")
+                .build();
+        logs.grantWrite(role);
+
+        Map<String, String> env = new TreeMap<>();
+        env.put("JAVA_TOOL_OPTIONS", JAVA_TOOL_OPTIONS);
+        for (String t : def.tables()) env.put(tableDef(t).envVar(), tables.get(t).getTableName());
+        Set<String> queueNames = new LinkedHashSet<>(def.queuesSentTo());
+        Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queueNames.add(q.name()));
+        for (String q : queueNames) env.put(Queues.byName(q).envVar(), queues.get(q).getQueueUrl());
+        if (servesUnauthenticatedRoutes(def)) env.put(PUBLIC_BASE_URL_ENV, publicBaseUrl());
+
+        Function fn = Function.Builder.create(this, id + "Function")
+                .description("groupmsg " + settings.stage() + ": " + def.name())
+                .runtime(Runtime.JAVA_21)
+                .architecture(Architecture.ARM_64)
+                .handler(def.handlerString())
+                .code(Code.fromAsset(settings.functionsJar().toString()))
+                .memorySize(def.memoryMb())
+                .timeout(Duration.seconds(def.timeoutSeconds()))
+                .role(role)
+                .logGroup(logs)
+                .loggingFormat(LoggingFormat.JSON)
+                .snapStart(SnapStartConf.ON_PUBLISHED_VERSIONS)
+                .environment(env)
+                .build();
+        // Published: fn.currentVersion below, behind the "live" alias every trigger targets.
+        Annotations.of(fn).acknowledgeWarning("@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "every trigger invokes the live alias of the function's current published version");
+        NagSuppressions.addResourceSuppressions(fn, List.of(suppression("AwsSolutions-L1",
+                "Java 21 is the release the code is compiled for (maven.compiler.release=21); moving to the "
+                        + "java25 runtime is a separate, deliberate change.")));
+
+        for (String t : def.tables()) {
+            Table table = tables.get(t);
+            // The authorizer only looks keys up; everything else reads and writes its own tables.
+            if (def.trigger() == HandlerDef.Trigger.AUTHORIZER) table.grantReadData(role);
+            else table.grantReadWriteData(role);
+            if (!tableDef(t).indexes().isEmpty()) {
+                NagSuppressions.addResourceSuppressions(role, List.of(NagPackSuppression.builder()
+                        .id("AwsSolutions-IAM5")
+                        .reason("Queries on the " + t + " table's own global secondary indexes (<table ARN>/index/*)")
+                        .appliesTo(List.of("Resource::<" + getLogicalId(
+                                (CfnElement) table.getNode().getDefaultChild()) + ".Arn>/index/*"))
+                        .build()), true);
+            }
+        }
+        for (String q : def.queuesSentTo()) queues.get(q).grantSendMessages(role);
+        // Consuming (receive/delete/change visibility) is granted by the SQS event source, on its queue only.
+
+        Alias live = Alias.Builder.create(this, id + "Live")
+                .aliasName(LIVE_ALIAS)
+                .version(fn.getCurrentVersion())
+                .build();
+        functions.put(def.name(), fn);
+        aliases.put(def.name(), live);
+    }
+
+    private static boolean servesUnauthenticatedRoutes(HandlerDef def) {
+        return Routes.forHandler(def.name()).stream().anyMatch(r -> !r.authorized());
+    }
+
+    /** The configured public base URL, or the API's own endpoint when none is configured. */
+    private String publicBaseUrl() {
+        return settings.publicBaseUrl() != null ? settings.publicBaseUrl() : api.getApiEndpoint();
+    }
+
+    // ---------------------------------------------------------------------------------------------- API
+
+    private HttpStage addApiStage() {
+        LogGroup accessLogs = LogGroup.Builder.create(this, "ApiAccessLogs")
+                .retention(settings.isProd() ? RetentionDays.SIX_MONTHS : RetentionDays.ONE_MONTH)
+                .removalPolicy(settings.isProd() ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY)
+                .build();
+        IAccessLogDestination destination = new LogGroupLogDestination(accessLogs);
+        // HTTP API context variables only (the REST API's standard JSON fields include some HTTP APIs reject).
+        String format = "{\"requestId\":\"$context.requestId\",\"ip\":\"$context.identity.sourceIp\","
+                + "\"requestTime\":\"$context.requestTime\",\"method\":\"$context.httpMethod\","
+                + "\"routeKey\":\"$context.routeKey\",\"path\":\"$context.path\",\"status\":\"$context.status\","
+                + "\"protocol\":\"$context.protocol\",\"responseLength\":\"$context.responseLength\","
+                + "\"latency\":\"$context.responseLatency\",\"integrationLatency\":\"$context.integrationLatency\","
+                + "\"integrationError\":\"$context.integrationErrorMessage\","
+                + "\"authorizerError\":\"$context.authorizer.error\"}";
+        return new HttpStage(this, "HttpApiDefaultStage", HttpStageProps.builder()
+                .httpApi(api)
+                .stageName("$default")
+                .autoDeploy(true)
+                .throttle(ThrottleSettings.builder().rateLimit(API_RATE_LIMIT).burstLimit(API_BURST_LIMIT).build())
+                .accessLogSettings(new IAccessLogSettings() {
+                    @Override public IAccessLogDestination getDestination() { return destination; }
+                    @Override public AccessLogFormat getFormat() { return AccessLogFormat.custom(format); }
+                })
+                .build());
+    }
+
+    private void addRoutes() {
+        HandlerDef authorizerDef = Handlers.ALL.stream()
+                .filter(h -> h.trigger() == HandlerDef.Trigger.AUTHORIZER).findFirst().orElseThrow();
+        // REQUEST authorizer with simple ({"isAuthorized": ..., "context": ...}) responses. A request without the
+        // Authorization header is refused by API Gateway itself (401) without invoking the authorizer.
+        HttpLambdaAuthorizer authorizer = new HttpLambdaAuthorizer("ApiKeyAuthorizer", aliases.get(authorizerDef.name()),
+                HttpLambdaAuthorizerProps.builder()
+                        .authorizerName("api-key")
+                        .responseTypes(List.of(HttpLambdaResponseType.SIMPLE))
+                        .identitySource(List.of(AUTHORIZATION_HEADER_SOURCE))
+                        // Revocation takes effect in AWS after at most this TTL (see AUTHORIZER_CACHE_TTL_SECONDS).
+                        .resultsCacheTtl(Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS))
+                        .build());
+
+        Map<String, HttpLambdaIntegration> integrations = new LinkedHashMap<>();
+        for (HandlerDef h : Handlers.ALL) {
+            if (h.trigger() != HandlerDef.Trigger.HTTP) continue;
+            integrations.put(h.name(), new HttpLambdaIntegration(pascal(h.name()) + "Integration", aliases.get(h.name()),
+                    HttpLambdaIntegrationProps.builder().payloadFormatVersion(PayloadFormatVersion.VERSION_2_0).build()));
+        }
+
+        for (RouteDef r : Routes.ALL) {
+            HttpRouteProps.Builder props = HttpRouteProps.builder()
+                    .httpApi(api)
+                    .routeKey(HttpRouteKey.with(r.path(), HttpMethod.valueOf(r.method())))
+                    .integration(integrations.get(r.handler()));
+            if (r.authorized()) props.authorizer(authorizer);
+            HttpRoute route = new HttpRoute(this, "Route " + r.method() + " " + r.path().replace('/', '|'), props.build());
+            if (!r.authorized()) {
+                NagSuppressions.addResourceSuppressions(route, List.of(suppression("AwsSolutions-APIG4",
+                        "Carrier webhook: the carrier's request signature is the credential, checked by the handler "
+                                + "against " + PUBLIC_BASE_URL_ENV + " (API keys cannot be given to the carrier).")), true);
+            }
+            routes.put(r.key(), route);
+        }
+        HttpRoute fallback = new HttpRoute(this, "Route default", HttpRouteProps.builder()
+                .httpApi(api)
+                .routeKey(HttpRouteKey.DEFAULT)
+                .integration(integrations.get(Handlers.NOT_FOUND.name()))
+                .build());
+        NagSuppressions.addResourceSuppressions(fallback, List.of(suppression("AwsSolutions-APIG4",
+                "$default catch-all: answers every unknown route with the contract's 404 body and touches no data, "
+                        + "so unknown paths are not-found rather than an authorizer round trip.")), true);
+        routes.put(Routes.DEFAULT_ROUTE_KEY, fallback);
+    }
+
+    // ---------------------------------------------------------------------------------------------- triggers
+
+    private void addQueueConsumers() {
+        for (QueueDef q : Queues.ALL) {
+            aliases.get(q.consumer()).addEventSource(new SqsEventSource(queues.get(q.name()), SqsEventSourceProps.builder()
+                    .batchSize(q.batchSize())
+                    .maxConcurrency(q.maxConcurrency())
+                    .reportBatchItemFailures(true)
+                    .build()));
+        }
+    }
+
+    private void addSchedules() {
+        for (HandlerDef h : Handlers.ALL) {
+            if (h.trigger() != HandlerDef.Trigger.SCHEDULE) continue;
+            Rule.Builder.create(this, pascal(h.name()) + "Schedule")
+                    .description("Runs groupmsg " + h.name() + " every " + Handlers.MAINTENANCE_INTERVAL_MINUTES + " min")
+                    .schedule(Schedule.rate(Duration.minutes(Handlers.MAINTENANCE_INTERVAL_MINUTES)))
+                    .targets(List.of(new LambdaFunction(aliases.get(h.name()))))
+                    .build();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- alarms
+
+    private void addAlarms() {
+        SnsAction notify = new SnsAction(alarmTopic);
+        for (QueueDef q : Queues.ALL) {
+            Metric visible = deadLetterQueues.get(q.name()).metricApproximateNumberOfMessagesVisible(MetricOptions.builder()
+                    .statistic("Maximum").period(Duration.minutes(1)).build());
+            alarm(pascal(q.name()) + "DlqAlarm", visible, notify,
+                    "Messages in the " + q.name() + " dead-letter queue: they failed " + q.maxReceiveCount()
+                            + " times; inspect, fix and redrive");
+        }
+        for (HandlerDef h : Handlers.ALL) {
+            Function fn = functions.get(h.name());
+            MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
+            alarm(pascal(h.name()) + "ErrorsAlarm", fn.metricErrors(sum), notify,
+                    "Invocation errors in the " + h.name() + " function");
+            alarm(pascal(h.name()) + "ThrottlesAlarm", fn.metricThrottles(sum), notify,
+                    "Throttled invocations of the " + h.name() + " function");
+        }
+    }
+
+    private void alarm(String id, Metric metric, SnsAction action, String description) {
+        Alarm alarm = metric.createAlarm(this, id, CreateAlarmOptions.builder()
+                .alarmDescription("groupmsg " + settings.stage() + ": " + description)
+                .threshold(1)
+                .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                .evaluationPeriods(1)
+                .treatMissingData(TreatMissingData.NOT_BREACHING)
+                .build());
+        alarm.addAlarmAction(action);
+        alarms.add(alarm);
+    }
+
+    // ---------------------------------------------------------------------------------------------- helpers
+
+    private static NagPackSuppression suppression(String id, String reason) {
+        return NagPackSuppression.builder().id(id).reason(reason).build();
+    }
+
+    /** "admin-api" -> "AdminApi" (construct ids). */
+    static String pascal(String name) {
+        StringBuilder sb = new StringBuilder();
+        for (String part : name.split("[^A-Za-z0-9]+")) {
+            if (part.isEmpty()) continue;
+            sb.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
+        }
+        return sb.toString();
+    }
+
+    public StackSettings settings() { return settings; }
+    public Map<String, Table> tables() { return Collections.unmodifiableMap(tables); }
+    public Map<String, Queue> queues() { return Collections.unmodifiableMap(queues); }
+    public Map<String, Queue> deadLetterQueues() { return Collections.unmodifiableMap(deadLetterQueues); }
+    public Map<String, Function> functions() { return Collections.unmodifiableMap(functions); }
+    public Map<String, Alias> aliases() { return Collections.unmodifiableMap(aliases); }
+    public Map<String, HttpRoute> routes() { return Collections.unmodifiableMap(routes); }
+    public List<Alarm> alarms() { return Collections.unmodifiableList(alarms); }
+    public Topic alarmTopic() { return alarmTopic; }
+    public HttpApi api() { return api; }
+    public HttpStage apiStage() { return apiStage; }
+}

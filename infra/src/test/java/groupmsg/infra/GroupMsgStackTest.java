@@ -1,0 +1,481 @@
+package groupmsg.infra;
+
+import groupmsg.platform.api.RouteDef;
+import groupmsg.platform.api.Routes;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.TableDef;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awscdk.cxapi.SynthesisMessage;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static groupmsg.infra.TemplateJson.list;
+import static groupmsg.infra.TemplateJson.map;
+import static groupmsg.infra.TemplateJson.refs;
+import static groupmsg.infra.TemplateJson.statements;
+import static groupmsg.infra.TemplateJson.strings;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The dev stack (cdk.json's context), synthesized once for the whole class. */
+class GroupMsgStackTest {
+
+    private static Synth.Result synth;
+
+    @BeforeAll
+    static void synthesize() {
+        synth = Synth.of(Map.of());
+    }
+
+    @Test
+    void stackIsNamedAfterTheDefaultStageAndTheTemplateIsWritten() {
+        assertThat(synth.stack().getStackName()).isEqualTo("groupmsg-dev");
+        assertThat(synth.templateFile()).exists()
+                .hasFileName("groupmsg-dev.template.json")
+                .hasParent(Synth.infraDir().resolve("cdk.out"));
+        assertThat(synth.templateFile()).satisfies(f -> assertThat(Files.size(f)).isPositive());
+    }
+
+    @Test
+    void oneTablePerTableDefWithItsKeysTtlAndRecovery() {
+        synth.template().resourceCountIs("AWS::DynamoDB::Table", Tables.ALL.size());
+        for (TableDef def : Tables.ALL) {
+            String id = synth.logicalId(synth.stack().tables().get(def.name()));
+            Map<String, Object> props = synth.properties(id);
+            List<Map<String, String>> keySchema = new ArrayList<>();
+            keySchema.add(Map.of("AttributeName", def.partitionKey(), "KeyType", "HASH"));
+            if (def.sortKey() != null) keySchema.add(Map.of("AttributeName", def.sortKey(), "KeyType", "RANGE"));
+            assertThat(props.get("KeySchema")).as(def.name()).isEqualTo(keySchema);
+            assertThat(list(props.get("AttributeDefinitions"))).as(def.name())
+                    .allSatisfy(a -> assertThat(map(a).get("AttributeType")).isEqualTo("S"));
+            assertThat(props.get("BillingMode")).isEqualTo("PAY_PER_REQUEST");
+            assertThat(props.get("PointInTimeRecoverySpecification"))
+                    .isEqualTo(Map.of("PointInTimeRecoveryEnabled", true));
+            if (def.ttlAttribute() != null) {
+                assertThat(props.get("TimeToLiveSpecification"))
+                        .isEqualTo(Map.of("AttributeName", def.ttlAttribute(), "Enabled", true));
+            } else {
+                assertThat(props).doesNotContainKey("TimeToLiveSpecification");
+            }
+            List<Object> gsis = props.containsKey("GlobalSecondaryIndexes") ? list(props.get("GlobalSecondaryIndexes")) : List.of();
+            assertThat(gsis).as(def.name() + " GSIs").hasSameSizeAs(def.indexes());
+            for (TableDef.IndexDef index : def.indexes()) {
+                List<Map<String, String>> indexKeys = new ArrayList<>();
+                indexKeys.add(Map.of("AttributeName", index.partitionKey(), "KeyType", "HASH"));
+                if (index.sortKey() != null) indexKeys.add(Map.of("AttributeName", index.sortKey(), "KeyType", "RANGE"));
+                assertThat(gsis).anySatisfy(g -> {
+                    assertThat(map(g).get("IndexName")).isEqualTo(index.name());
+                    assertThat(map(g).get("KeySchema")).isEqualTo(indexKeys);
+                    assertThat(map(g).get("Projection")).isEqualTo(Map.of("ProjectionType", "ALL"));
+                });
+            }
+            // Not prod: deletable, no deletion protection (ProdStageTest covers the opposite).
+            assertThat(props.get("DeletionProtectionEnabled")).isEqualTo(false);
+            assertThat(synth.resources().get(id).get("DeletionPolicy")).isEqualTo("Delete");
+        }
+    }
+
+    @Test
+    void everyQueueHasAnEncryptedTlsOnlyDeadLetterQueue() {
+        synth.template().resourceCountIs("AWS::SQS::Queue", 2 * Queues.ALL.size());
+        for (QueueDef def : Queues.ALL) {
+            String queueId = synth.logicalId(synth.stack().queues().get(def.name()));
+            String dlqId = synth.logicalId(synth.stack().deadLetterQueues().get(def.name()));
+            Map<String, Object> queue = synth.properties(queueId);
+            Map<String, Object> dlq = synth.properties(dlqId);
+
+            assertThat(queue.get("VisibilityTimeout")).isEqualTo(def.visibilityTimeoutSeconds());
+            assertThat(queue.get("MessageRetentionPeriod")).isEqualTo(def.retentionDays() * 86_400);
+            assertThat(queue.get("RedrivePolicy")).isEqualTo(Map.of(
+                    "deadLetterTargetArn", Map.of("Fn::GetAtt", List.of(dlqId, "Arn")),
+                    "maxReceiveCount", def.maxReceiveCount()));
+            assertThat(dlq.get("MessageRetentionPeriod")).isEqualTo(GroupMsgStack.DLQ_RETENTION_DAYS * 86_400);
+            for (Map<String, Object> q : List.of(queue, dlq)) {
+                assertThat(q.get("SqsManagedSseEnabled")).isEqualTo(true);
+                if (def.fifo()) {
+                    assertThat(q.get("FifoQueue")).isEqualTo(true);
+                    assertThat(q.get("ContentBasedDeduplication")).isEqualTo(false);
+                } else {
+                    assertThat(q).doesNotContainKey("FifoQueue");
+                }
+            }
+            for (String id : List.of(queueId, dlqId)) {
+                assertThat(synth.resources().values()).as("TLS-only policy on " + id).anySatisfy(r -> {
+                    assertThat(r.get("Type")).isEqualTo("AWS::SQS::QueuePolicy");
+                    assertThat(refs(map(r.get("Properties")).get("Queues"))).containsExactly(id);
+                    assertThat(statements(r)).anySatisfy(s -> {
+                        assertThat(s.get("Effect")).isEqualTo("Deny");
+                        assertThat(s.get("Condition")).isEqualTo(Map.of("Bool", Map.of("aws:SecureTransport", "false")));
+                    });
+                });
+            }
+        }
+    }
+
+    @Test
+    void oneSnapStartFunctionPerHandlerDefWithItsSizingAndEnvironment() {
+        synth.template().resourceCountIs("AWS::Lambda::Function", Handlers.ALL.size());
+        synth.template().resourceCountIs("AWS::Lambda::Alias", Handlers.ALL.size());
+        for (HandlerDef def : Handlers.ALL) {
+            String fnId = synth.logicalId(synth.stack().functions().get(def.name()));
+            Map<String, Object> fn = synth.properties(fnId);
+            assertThat(fn.get("Handler")).as(def.name()).isEqualTo(def.handlerString());
+            assertThat(fn.get("Runtime")).isEqualTo("java21");
+            assertThat(fn.get("Architectures")).isEqualTo(List.of("arm64"));
+            assertThat(fn.get("SnapStart")).isEqualTo(Map.of("ApplyOn", "PublishedVersions"));
+            assertThat(fn.get("MemorySize")).isEqualTo(def.memoryMb());
+            assertThat(fn.get("Timeout")).isEqualTo(def.timeoutSeconds());
+            assertThat(map(fn.get("LoggingConfig")).get("LogFormat")).isEqualTo("JSON");
+            assertThat(map(fn.get("Code"))).containsKey("S3Key");
+            assertThat((String) map(fn.get("Code")).get("S3Key")).endsWith(".jar");
+
+            Map<String, Object> expectedEnv = new LinkedHashMap<>();
+            expectedEnv.put("JAVA_TOOL_OPTIONS", "-XX:+TieredCompilation -XX:TieredStopAtLevel=1");
+            for (String t : def.tables()) {
+                TableDef table = Tables.ALL.stream().filter(x -> x.name().equals(t)).findFirst().orElseThrow();
+                expectedEnv.put(table.envVar(), Map.of("Ref", synth.logicalId(synth.stack().tables().get(t))));
+            }
+            Set<String> queues = new HashSet<>(def.queuesSentTo());
+            Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queues.add(q.name()));
+            for (String q : queues) {
+                expectedEnv.put(Queues.byName(q).envVar(), Map.of("Ref", synth.logicalId(synth.stack().queues().get(q))));
+            }
+            Map<String, Object> env = fn.containsKey("Environment")
+                    ? map(map(fn.get("Environment")).get("Variables")) : Map.of();
+            assertThat(env).as(def.name() + " env").containsAllEntriesOf(expectedEnv);
+            assertThat(env.keySet()).as(def.name() + " env has nothing else")
+                    .allMatch(k -> expectedEnv.containsKey(k) || k.equals(GroupMsgStack.PUBLIC_BASE_URL_ENV));
+
+            Map<String, Object> alias = synth.properties(synth.logicalId(synth.stack().aliases().get(def.name())));
+            assertThat(alias.get("Name")).isEqualTo(GroupMsgStack.LIVE_ALIAS);
+            assertThat(refs(alias.get("FunctionName"))).containsExactly(fnId);
+            String versionId = refs(alias.get("FunctionVersion")).iterator().next();
+            assertThat(synth.resources().get(versionId).get("Type")).isEqualTo("AWS::Lambda::Version");
+            assertThat(refs(synth.properties(versionId).get("FunctionName"))).containsExactly(fnId);
+        }
+    }
+
+    @Test
+    void webhookHandlersGetThePublicBaseUrl() {
+        for (HandlerDef def : Handlers.ALL) {
+            boolean webhook = Routes.forHandler(def.name()).stream().anyMatch(r -> !r.authorized());
+            Map<String, Object> fn = synth.properties(synth.logicalId(synth.stack().functions().get(def.name())));
+            Map<String, Object> env = map(map(fn.get("Environment")).get("Variables"));
+            if (webhook) {
+                // No publicBaseUrl in dev's context: the API's own endpoint.
+                assertThat(env.get(GroupMsgStack.PUBLIC_BASE_URL_ENV)).as(def.name()).isEqualTo(Map.of(
+                        "Fn::GetAtt", List.of(synth.logicalId(synth.stack().api()), "ApiEndpoint")));
+            } else {
+                assertThat(env).as(def.name()).doesNotContainKey(GroupMsgStack.PUBLIC_BASE_URL_ENV);
+            }
+        }
+        assertThat(map(map(synth.json().get("Outputs")).get("PublicBaseUrl")).get("Value")).isEqualTo(Map.of(
+                "Fn::GetAtt", List.of(synth.logicalId(synth.stack().api()), "ApiEndpoint")));
+    }
+
+    @Test
+    void oneRoutePerRouteDefPlusDefaultEachOnItsHandlersAlias() {
+        synth.template().resourceCountIs("AWS::ApiGatewayV2::Route", Routes.ALL.size() + 1);
+        String authorizerId = onlyResourceOfType("AWS::ApiGatewayV2::Authorizer");
+        Map<String, Map<String, Object>> byKey = new HashMap<>();
+        for (Map<String, Object> r : resourcesOfType("AWS::ApiGatewayV2::Route").values()) {
+            byKey.put((String) map(r.get("Properties")).get("RouteKey"), map(r.get("Properties")));
+        }
+        Set<String> expectedKeys = Routes.ALL.stream().map(RouteDef::key).collect(Collectors.toSet());
+        expectedKeys.add(Routes.DEFAULT_ROUTE_KEY);
+        assertThat(byKey.keySet()).isEqualTo(expectedKeys);
+
+        for (RouteDef r : Routes.ALL) {
+            Map<String, Object> route = byKey.get(r.key());
+            assertThat(integrationTarget(route)).as(r.key()).isEqualTo(aliasId(r.handler()));
+            if (r.authorized()) {
+                assertThat(route.get("AuthorizationType")).as(r.key()).isEqualTo("CUSTOM");
+                assertThat(route.get("AuthorizerId")).isEqualTo(Map.of("Ref", authorizerId));
+            } else {
+                assertThat(route.getOrDefault("AuthorizationType", "NONE")).as(r.key()).isEqualTo("NONE");
+            }
+        }
+        Map<String, Object> fallback = byKey.get(Routes.DEFAULT_ROUTE_KEY);
+        assertThat(integrationTarget(fallback)).isEqualTo(aliasId(Handlers.NOT_FOUND.name()));
+        assertThat(fallback.getOrDefault("AuthorizationType", "NONE")).isEqualTo("NONE");
+        assertThat(fallback).doesNotContainKey("AuthorizerId");
+
+        for (Map<String, Object> integration : resourcesOfType("AWS::ApiGatewayV2::Integration").values()) {
+            assertThat(map(integration.get("Properties")).get("PayloadFormatVersion")).isEqualTo("2.0");
+            assertThat(map(integration.get("Properties")).get("IntegrationType")).isEqualTo("AWS_PROXY");
+        }
+    }
+
+    @Test
+    void requestAuthorizerWithSimpleResponsesOnTheAuthorizationHeader() {
+        String id = onlyResourceOfType("AWS::ApiGatewayV2::Authorizer");
+        Map<String, Object> auth = synth.properties(id);
+        assertThat(auth.get("AuthorizerType")).isEqualTo("REQUEST");
+        assertThat(auth.get("IdentitySource")).isEqualTo(List.of("$request.header.Authorization"));
+        assertThat(auth.get("EnableSimpleResponses")).isEqualTo(true);
+        assertThat(auth.get("AuthorizerPayloadFormatVersion")).isEqualTo("2.0");
+        assertThat(auth.get("AuthorizerResultTtlInSeconds")).isEqualTo(60);
+        assertThat(refs(auth.get("AuthorizerUri"))).contains(aliasId(Handlers.AUTHORIZER.name()));
+        // API Gateway may invoke the authorizer's alias.
+        assertThat(resourcesOfType("AWS::Lambda::Permission").values()).anySatisfy(p -> {
+            Map<String, Object> props = map(p.get("Properties"));
+            assertThat(props.get("Principal")).isEqualTo("apigateway.amazonaws.com");
+            assertThat(refs(props.get("FunctionName"))).contains(aliasId(Handlers.AUTHORIZER.name()));
+        });
+    }
+
+    @Test
+    void defaultStageIsThrottledAndAccessLogged() {
+        Map<String, Object> stage = synth.properties(onlyResourceOfType("AWS::ApiGatewayV2::Stage"));
+        assertThat(stage.get("StageName")).isEqualTo("$default");
+        assertThat(stage.get("AutoDeploy")).isEqualTo(true);
+        assertThat(stage.get("DefaultRouteSettings")).isEqualTo(Map.of(
+                "ThrottlingRateLimit", GroupMsgStack.API_RATE_LIMIT, "ThrottlingBurstLimit", GroupMsgStack.API_BURST_LIMIT));
+        Map<String, Object> logs = map(stage.get("AccessLogSettings"));
+        assertThat(refs(logs.get("DestinationArn"))).hasSize(1);
+        assertThat((String) logs.get("Format")).contains("$context.requestId", "$context.status", "$context.routeKey");
+        Object apiUrl = map(map(synth.json().get("Outputs")).get("ApiUrl")).get("Value");
+        assertThat(refs(apiUrl)).contains(synth.logicalId(synth.stack().api()));
+        assertThat(apiUrl.toString()).contains("https://", ".execute-api.");
+    }
+
+    @Test
+    void eachQueueFeedsItsConsumersAliasWithPartialBatchResponses() {
+        synth.template().resourceCountIs("AWS::Lambda::EventSourceMapping", Queues.ALL.size());
+        for (QueueDef def : Queues.ALL) {
+            String queueId = synth.logicalId(synth.stack().queues().get(def.name()));
+            Map<String, Object> esm = resourcesOfType("AWS::Lambda::EventSourceMapping").values().stream()
+                    .map(r -> map(r.get("Properties")))
+                    .filter(p -> refs(p.get("EventSourceArn")).contains(queueId))
+                    .findFirst().orElseThrow(() -> new AssertionError("no event source for " + def.name()));
+            assertThat(esm.get("BatchSize")).isEqualTo(def.batchSize());
+            assertThat(esm.get("FunctionResponseTypes")).isEqualTo(List.of("ReportBatchItemFailures"));
+            assertThat(esm.get("ScalingConfig")).isEqualTo(Map.of("MaximumConcurrency", def.maxConcurrency()));
+            assertThat(refs(esm.get("FunctionName"))).containsExactly(aliasId(def.consumer()));
+            assertThat(esm.get("FunctionName").toString()).contains(":" + GroupMsgStack.LIVE_ALIAS);
+        }
+    }
+
+    @Test
+    void maintenanceRunsOnASchedule() {
+        int n = Handlers.MAINTENANCE_INTERVAL_MINUTES;
+        String expression = n == 1 ? "rate(1 minute)" : "rate(" + n + " minutes)";
+        List<HandlerDef> scheduled = Handlers.ALL.stream().filter(h -> h.trigger() == HandlerDef.Trigger.SCHEDULE).toList();
+        assertThat(scheduled).contains(Handlers.MAINTENANCE);
+        synth.template().resourceCountIs("AWS::Events::Rule", scheduled.size());
+        for (HandlerDef h : scheduled) {
+            assertThat(resourcesOfType("AWS::Events::Rule").values()).anySatisfy(r -> {
+                Map<String, Object> props = map(r.get("Properties"));
+                assertThat(props.get("ScheduleExpression")).isEqualTo(expression);
+                assertThat(props.get("State")).isEqualTo("ENABLED");
+                assertThat(refs(props.get("Targets"))).containsExactly(aliasId(h.name()));
+            });
+            assertThat(resourcesOfType("AWS::Lambda::Permission").values()).anySatisfy(p -> {
+                Map<String, Object> props = map(p.get("Properties"));
+                assertThat(props.get("Principal")).isEqualTo("events.amazonaws.com");
+                assertThat(refs(props.get("FunctionName"))).containsExactly(aliasId(h.name()));
+            });
+        }
+    }
+
+    @Test
+    void alarmsOnEveryDeadLetterQueueAndOnEachFunctionsErrorsAndThrottles() {
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size());
+        String topicId = synth.logicalId(synth.stack().alarmTopic());
+        List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
+                .map(r -> map(r.get("Properties"))).toList();
+        assertThat(alarms).allSatisfy(a -> {
+            assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
+            assertThat(a.get("Threshold")).isEqualTo(1);
+            assertThat(a.get("ComparisonOperator")).isEqualTo("GreaterThanOrEqualToThreshold");
+        });
+        for (QueueDef q : Queues.ALL) {
+            String dlqId = synth.logicalId(synth.stack().deadLetterQueues().get(q.name()));
+            assertThat(alarms).as("DLQ alarm for " + q.name()).anySatisfy(a -> {
+                assertThat(a.get("Namespace")).isEqualTo("AWS/SQS");
+                assertThat(a.get("MetricName")).isEqualTo("ApproximateNumberOfMessagesVisible");
+                assertThat(refs(a.get("Dimensions"))).containsExactly(dlqId);
+            });
+        }
+        for (HandlerDef h : Handlers.ALL) {
+            String fnId = synth.logicalId(synth.stack().functions().get(h.name()));
+            for (String metric : List.of("Errors", "Throttles")) {
+                assertThat(alarms).as(metric + " alarm for " + h.name()).anySatisfy(a -> {
+                    assertThat(a.get("Namespace")).isEqualTo("AWS/Lambda");
+                    assertThat(a.get("MetricName")).isEqualTo(metric);
+                    assertThat(refs(a.get("Dimensions"))).containsExactly(fnId);
+                });
+            }
+        }
+    }
+
+    @Test
+    void noPolicyAllowsAWildcardActionOrResource() {
+        List<Map<String, Object>> all = statements(synth.json().get("Resources"));
+        assertThat(all).isNotEmpty();
+        List<Map<String, Object>> allows = all.stream().filter(s -> "Allow".equals(s.get("Effect"))).toList();
+        assertThat(allows).isNotEmpty().allSatisfy(s -> {
+            List<String> actions = strings(s.get("Action"));
+            assertThat(s).as("NotAction is a wildcard in disguise").doesNotContainKey("NotAction");
+            assertThat(actions).as("actions of %s", s).isNotEmpty().noneMatch(a -> a.equals("*") || a.endsWith(":*"));
+            assertThat(strings(s.get("Resource"))).as("resources of %s", s).noneMatch(r -> r.equals("*"));
+        });
+    }
+
+    @Test
+    void eachFunctionMayTouchOnlyItsOwnTablesQueuesAndLogs() {
+        for (HandlerDef def : Handlers.ALL) {
+            String roleId = synth.logicalId(synth.stack().functions().get(def.name()).getRole());
+            Map<String, Object> role = synth.properties(roleId);
+            assertThat(role).as(def.name() + " role").doesNotContainKey("ManagedPolicyArns").doesNotContainKey("Policies");
+            List<Map<String, Object>> statements = resourcesOfType("AWS::IAM::Policy").values().stream()
+                    .map(p -> map(p.get("Properties")))
+                    .filter(p -> refs(p.get("Roles")).contains(roleId))
+                    .flatMap(p -> statements(p.get("PolicyDocument")).stream()).toList();
+
+            Set<String> allowedTables = def.tables().stream()
+                    .map(t -> synth.logicalId(synth.stack().tables().get(t))).collect(Collectors.toSet());
+            Set<String> sendQueues = def.queuesSentTo().stream()
+                    .map(q -> synth.logicalId(synth.stack().queues().get(q))).collect(Collectors.toSet());
+            Set<String> consumeQueues = Queues.ALL.stream().filter(q -> q.consumer().equals(def.name()))
+                    .map(q -> synth.logicalId(synth.stack().queues().get(q.name()))).collect(Collectors.toSet());
+
+            Set<String> tablesSeen = new HashSet<>();
+            for (Map<String, Object> s : statements) {
+                List<String> actions = strings(s.get("Action"));
+                Set<String> resources = refs(s.get("Resource"));
+                Set<String> services = actions.stream().map(a -> a.substring(0, a.indexOf(':'))).collect(Collectors.toSet());
+                assertThat(services).as(def.name() + " statement %s", s).hasSize(1);
+                switch (services.iterator().next()) {
+                    case "logs" -> {
+                        assertThat(actions).containsExactlyInAnyOrder("logs:CreateLogStream", "logs:PutLogEvents");
+                        assertThat(resources).hasSize(1);
+                        assertThat(synth.resources().get(resources.iterator().next()).get("Type")).isEqualTo("AWS::Logs::LogGroup");
+                        assertThat(map(map(synth.properties(synth.logicalId(synth.stack().functions().get(def.name()))).get("LoggingConfig")).get("LogGroup")))
+                                .isEqualTo(Map.of("Ref", resources.iterator().next()));
+                    }
+                    case "dynamodb" -> {
+                        assertThat(allowedTables).as(def.name() + " tables").containsAll(resources);
+                        tablesSeen.addAll(resources);
+                        if (def.trigger() == HandlerDef.Trigger.AUTHORIZER) {
+                            assertThat(actions).as("authorizer is read-only")
+                                    .noneMatch(a -> a.matches("dynamodb:(Put|Update|Delete|BatchWrite)Item"));
+                        }
+                    }
+                    case "sqs" -> {
+                        if (actions.contains("sqs:SendMessage")) {
+                            assertThat(sendQueues).as(def.name() + " send").containsAll(resources);
+                        } else {
+                            assertThat(actions).contains("sqs:ReceiveMessage", "sqs:DeleteMessage");
+                            assertThat(consumeQueues).as(def.name() + " consume").containsAll(resources);
+                        }
+                    }
+                    default -> throw new AssertionError(def.name() + " has an unexpected permission: " + s);
+                }
+            }
+            assertThat(tablesSeen).as(def.name() + " granted tables").isEqualTo(allowedTables);
+            for (String q : sendQueues) {
+                assertThat(statements).as(def.name() + " may send to " + q).anySatisfy(s -> {
+                    assertThat(strings(s.get("Action"))).contains("sqs:SendMessage");
+                    assertThat(refs(s.get("Resource"))).contains(q);
+                });
+            }
+            for (String q : consumeQueues) {
+                assertThat(statements).as(def.name() + " may consume " + q).anySatisfy(s -> {
+                    assertThat(strings(s.get("Action"))).contains("sqs:ReceiveMessage");
+                    assertThat(refs(s.get("Resource"))).contains(q);
+                });
+            }
+        }
+    }
+
+    @Test
+    void cdkNagAwsSolutionsFindsNothingUnsuppressed() {
+        assertNagClean(synth);
+        // Every suppression carries a reason long enough to say why.
+        List<Object> suppressions = new ArrayList<>();
+        for (Map<String, Object> r : synth.resources().values()) {
+            if (r.get("Metadata") instanceof Map<?, ?> md && md.get("cdk_nag") instanceof Map<?, ?> nag) {
+                suppressions.addAll(list(nag.get("rules_to_suppress")));
+            }
+        }
+        assertThat(suppressions).isNotEmpty().allSatisfy(s -> {
+            assertThat((String) map(s).get("id")).startsWith("AwsSolutions-");
+            assertThat((String) map(s).get("reason")).hasSizeGreaterThan(40);
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    /** Suppressed rules, each with its reason in the stack; anything else cdk-nag flags fails. */
+    static final Set<String> EXPECTED_SUPPRESSIONS = Set.of("AwsSolutions-L1", "AwsSolutions-APIG4");
+
+    static void assertNagClean(Synth.Result synth) {
+        assertThat(synth.nagErrors()).as(describe(synth.nagErrors())).isEmpty();
+        assertThat(synth.nagWarnings()).as(describe(synth.nagWarnings())).isEmpty();
+        assertThat(synth.otherWarnings()).as("CDK warnings: " + describe(synth.otherWarnings())).isEmpty();
+        // The report proves the rules ran (an aspect that never ran would also report no errors).
+        List<List<String>> rows = synth.nagReport();
+        assertThat(rows.stream().map(r -> r.get(0)).collect(Collectors.toSet())).contains(
+                "AwsSolutions-APIG1", "AwsSolutions-APIG4", "AwsSolutions-IAM4", "AwsSolutions-IAM5",
+                "AwsSolutions-SQS2", "AwsSolutions-SQS3", "AwsSolutions-SQS4", "AwsSolutions-DDB3",
+                "AwsSolutions-L1", "AwsSolutions-SNS3");
+        assertThat(rows).allSatisfy(r -> assertThat(r.get(2)).as(String.join(" | ", r)).isIn("Compliant", "Suppressed"));
+        boolean anyIndex = Tables.ALL.stream().anyMatch(t -> !t.indexes().isEmpty());
+        assertThat(rows.stream().filter(r -> r.get(2).equals("Suppressed")))
+                .allSatisfy(r -> {
+                    if (r.get(0).equals("AwsSolutions-IAM5")) {
+                        // Only the <table ARN>/index/* resource that grants on a table with GSIs bring along.
+                        assertThat(anyIndex).as(String.join(" | ", r)).isTrue();
+                        assertThat(r.get(3)).contains("global secondary indexes");
+                    } else {
+                        assertThat(EXPECTED_SUPPRESSIONS).as(String.join(" | ", r)).contains(r.get(0));
+                    }
+                    assertThat(r.get(3)).isNotBlank().isNotEqualTo("N/A");
+                });
+    }
+
+    static String describe(List<SynthesisMessage> messages) {
+        return messages.stream().map(m -> m.getId() + ": " + m.getEntry().getData()).collect(Collectors.joining("\n"));
+    }
+
+    private static Map<String, Map<String, Object>> resourcesOfType(String type) {
+        Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+        synth.resources().forEach((id, r) -> {
+            if (type.equals(r.get("Type"))) out.put(id, r);
+        });
+        return out;
+    }
+
+    private static String onlyResourceOfType(String type) {
+        Map<String, Map<String, Object>> found = resourcesOfType(type);
+        assertThat(found).as(type).hasSize(1);
+        return found.keySet().iterator().next();
+    }
+
+    private static String aliasId(String handler) {
+        return synth.logicalId(synth.stack().aliases().get(handler));
+    }
+
+    /** The alias a route's integration invokes: Route.Target -> Integration.IntegrationUri -> alias. */
+    private static String integrationTarget(Map<String, Object> route) {
+        Set<String> integration = refs(route.get("Target"));
+        assertThat(integration).hasSize(1);
+        Map<String, Object> props = synth.properties(integration.iterator().next());
+        Set<String> uri = refs(props.get("IntegrationUri"));
+        assertThat(uri).hasSize(1);
+        return uri.iterator().next();
+    }
+}

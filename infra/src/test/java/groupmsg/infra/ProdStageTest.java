@@ -1,0 +1,65 @@
+package groupmsg.infra;
+
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static groupmsg.infra.TemplateJson.map;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code -c stage=prod -c publicBaseUrl=...}: data survives stack deletion and the webhook URL is the one given. */
+class ProdStageTest {
+
+    private static Synth.Result synth;
+
+    @BeforeAll
+    static void synthesize() {
+        synth = Synth.of(Map.of("stage", "prod", "publicBaseUrl", "https://sms.example.com/"));
+    }
+
+    @Test
+    void stackIsNamedAfterTheStage() {
+        assertThat(synth.stack().getStackName()).isEqualTo("groupmsg-prod");
+        assertThat(synth.templateFile()).hasFileName("groupmsg-prod.template.json").exists();
+    }
+
+    @Test
+    void tablesAreDeletionProtectedAndRetained() {
+        assertThat(synth.stack().tables()).hasSameSizeAs(Tables.ALL);
+        for (var table : synth.stack().tables().values()) {
+            String id = synth.logicalId(table);
+            assertThat(synth.properties(id).get("DeletionProtectionEnabled")).isEqualTo(true);
+            assertThat(synth.properties(id).get("PointInTimeRecoverySpecification"))
+                    .isEqualTo(Map.of("PointInTimeRecoveryEnabled", true));
+            assertThat(synth.resources().get(id).get("DeletionPolicy")).isEqualTo("Retain");
+            assertThat(synth.resources().get(id).get("UpdateReplacePolicy")).isEqualTo("Retain");
+        }
+    }
+
+    @Test
+    void logGroupsAreRetainedWithLongerRetention() {
+        synth.resources().values().stream().filter(r -> "AWS::Logs::LogGroup".equals(r.get("Type"))).forEach(r -> {
+            assertThat(r.get("DeletionPolicy")).isEqualTo("Retain");
+            assertThat(map(r.get("Properties")).get("RetentionInDays")).isEqualTo(180);
+        });
+    }
+
+    @Test
+    void publicBaseUrlComesFromContextWithoutTrailingSlash() {
+        assertThat(map(map(synth.json().get("Outputs")).get("PublicBaseUrl")).get("Value"))
+                .isEqualTo("https://sms.example.com");
+        synth.stack().functions().forEach((name, fn) -> {
+            Map<String, Object> env = map(map(synth.properties(synth.logicalId(fn)).get("Environment")).get("Variables"));
+            if (env.containsKey(GroupMsgStack.PUBLIC_BASE_URL_ENV)) {
+                assertThat(env.get(GroupMsgStack.PUBLIC_BASE_URL_ENV)).as(name).isEqualTo("https://sms.example.com");
+            }
+        });
+    }
+
+    @Test
+    void cdkNagAwsSolutionsFindsNothingUnsuppressed() {
+        GroupMsgStackTest.assertNagClean(synth);
+    }
+}
