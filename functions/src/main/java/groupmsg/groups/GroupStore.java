@@ -84,14 +84,14 @@ final class GroupStore {
     /** Renames and/or re-describes; moves the name reservation when the name changes other than in case. */
     void update(String accountId, Group current, String newName, String newDescription, long now) {
         List<TransactWriteItem> actions = new ArrayList<>();
-        var names = new HashMap<String, String>(Map.of("#name", "name"));
+        var names = new HashMap<String, String>(Map.of("#name", "name", "#description", "description"));
         var values = new HashMap<String, AttributeValue>(Map.of(":name", s(newName), ":now", n(now)));
         String set = "SET #name = :name, updatedAt = :now";
         String remove = "";
         if (newDescription == null || newDescription.isEmpty()) {
-            remove = " REMOVE description";
+            remove = " REMOVE #description";
         } else {
-            set += ", description = :description";
+            set += ", #description = :description";
             values.put(":description", s(newDescription));
         }
         String expression = set + remove;

@@ -110,8 +110,11 @@ final class ImportStore {
     TransactWriteItem progress(String accountId, String importId, String unitId,
                                long processed, long added, long alreadyMembers, long invalid) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
-                .updateExpression("ADD processed :p, added :a, alreadyMembers :m, invalidCount :i, doneUnits :u")
-                .conditionExpression("attribute_exists(pk) AND NOT contains(doneUnits, :id)")
+                .updateExpression("ADD #processed :p, #added :a, #already :m, #invalid :i, #done :u")
+                .conditionExpression("attribute_exists(pk) AND NOT contains(#done, :id)")
+                // Names throughout: several (e.g. "processed") are DynamoDB reserved words.
+                .expressionAttributeNames(Map.of("#processed", "processed", "#added", "added",
+                        "#already", "alreadyMembers", "#invalid", "invalidCount", "#done", "doneUnits"))
                 .expressionAttributeValues(Map.of(":p", n(processed), ":a", n(added), ":m", n(alreadyMembers),
                         ":i", n(invalid), ":u", AttributeValue.fromSs(List.of(unitId)), ":id", s(unitId)))).build();
     }

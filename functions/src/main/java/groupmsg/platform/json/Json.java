@@ -14,7 +14,8 @@ import java.util.Map;
 public final class Json {
     private static final JSON JSON_STD = JSON.std.with(JSON.Feature.READ_ONLY, false)
             .without(JSON.Feature.USE_FIELDS)
-            .with(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS);
+            .with(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS)
+            .with(JSON.Feature.WRITE_NULL_PROPERTIES);
 
     private Json() {}
 
