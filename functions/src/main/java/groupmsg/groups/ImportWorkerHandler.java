@@ -65,7 +65,9 @@ public final class ImportWorkerHandler implements RequestHandler<SQSEvent, SQSBa
         String groupId = (String) job.get("groupId");
         switch (kind) {
             case KIND_IMPORT_PART -> imports.applyPart(accountId, groupId, (String) job.get("importId"),
-                    ((Number) job.get("part")).intValue(), (List<List<Object>>) job.get("rows"));
+                    ((Number) job.get("part")).intValue(), job.containsKey("rowsGzip")
+                            ? ImportService.gunzipRows((String) job.get("rowsGzip"))
+                            : (List<List<Object>>) job.get("rows"));
             case KIND_GROUP_CLEANUP -> imports.cleanUpDeletedGroup(accountId, groupId,
                     ((Number) job.get("deletedAt")).longValue());
             default -> throw new IllegalArgumentException("unknown job kind " + kind);

@@ -1,0 +1,159 @@
+package groupmsg.local;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The runtime's HTTP server (the JDK's, one virtual thread per exchange) on 127.0.0.1. {@code /local/...} goes to
+ * the runtime's own endpoints (health, accounts, later the carrier emulator), everything else to the
+ * {@link ApiGateway}, exactly as it would reach the deployed API.
+ */
+public final class HttpGateway implements AutoCloseable {
+
+    /** One of the runtime's own {@code /local/...} endpoints. */
+    @FunctionalInterface
+    public interface LocalEndpoint {
+        GatewayResponse handle(GatewayRequest request) throws Exception;
+    }
+
+    private static final String LOCAL_PREFIX = "/local/";
+    /** Headers the HTTP server computes itself; a handler's value for them would be wrong or duplicated. */
+    private static final Set<String> SERVER_MANAGED = Set.of("content-length", "transfer-encoding", "connection", "date");
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final ApiGateway api;
+    private final Map<String, LocalEndpoint> localEndpoints;
+
+    private HttpGateway(HttpServer server, ExecutorService executor, ApiGateway api,
+                        Map<String, LocalEndpoint> localEndpoints) {
+        this.server = server;
+        this.executor = executor;
+        this.api = api;
+        this.localEndpoints = localEndpoints;
+    }
+
+    /**
+     * @param localEndpoints keyed by {@code "METHOD /local/path"}
+     */
+    public static HttpGateway start(int port, ApiGateway api, Map<String, LocalEndpoint> localEndpoints) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 0);
+        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        server.setExecutor(executor);
+        var gateway = new HttpGateway(server, executor, api, Map.copyOf(localEndpoints));
+        server.createContext("/", gateway::exchange);
+        server.start();
+        return gateway;
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void exchange(HttpExchange exchange) {
+        long started = System.nanoTime();
+        String method = exchange.getRequestMethod().toUpperCase(Locale.ROOT);
+        String rawPath = exchange.getRequestURI().getRawPath();
+        try {
+            GatewayResponse response = respond(exchange, method, rawPath);
+            write(exchange, method, response);
+            var fields = new LinkedHashMap<String, Object>();
+            fields.put("method", method);
+            fields.put("path", String.valueOf(rawPath));
+            fields.put("status", response.status());
+            fields.put("ms", (System.nanoTime() - started) / 1_000_000);
+            LocalLog.info("http_request", fields);
+        } catch (IOException e) {
+            // The client went away; nothing to answer.
+            LocalLog.warn("http_exchange_failed", Map.of("method", method, "path", String.valueOf(rawPath)), e);
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private GatewayResponse respond(HttpExchange exchange, String method, String rawPath) throws IOException {
+        if (rawPath == null || rawPath.isEmpty()) rawPath = "/";
+        String declaredLength = exchange.getRequestHeaders().getFirst("Content-Length");
+        if (declaredLength != null && parseLength(declaredLength) > ApiGateway.MAX_BODY_BYTES) {
+            return GatewayResponse.gatewayMessage(413, "Request Entity Too Large");
+        }
+        byte[] body = readAtMost(exchange.getRequestBody(), ApiGateway.MAX_BODY_BYTES + 1);
+        if (body.length > ApiGateway.MAX_BODY_BYTES) return GatewayResponse.gatewayMessage(413, "Request Entity Too Large");
+
+        var headers = new LinkedHashMap<String, List<String>>();
+        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, List.copyOf(values)));
+        var request = new GatewayRequest(method, rawPath, exchange.getRequestURI().getRawQuery(), headers, body,
+                exchange.getRemoteAddress().getAddress().getHostAddress(), exchange.getProtocol());
+        try {
+            if (rawPath.startsWith(LOCAL_PREFIX)) return local(request);
+            return api.handle(request, port());
+        } catch (Exception e) {
+            LocalLog.error("http_request_failed", Map.of("method", method, "path", rawPath), e);
+            return GatewayResponse.gatewayMessage(500, "Internal Server Error");
+        }
+    }
+
+    private GatewayResponse local(GatewayRequest request) throws Exception {
+        LocalEndpoint endpoint = localEndpoints.get(request.method() + " " + request.rawPath());
+        if (endpoint == null) {
+            return GatewayResponse.error(404, "not_found", "no route for " + request.method() + " " + request.rawPath());
+        }
+        return endpoint.handle(request);
+    }
+
+    private static void write(HttpExchange exchange, String method, GatewayResponse response) throws IOException {
+        var out = exchange.getResponseHeaders();
+        response.headers().forEach((name, values) -> {
+            if (!SERVER_MANAGED.contains(name.toLowerCase(Locale.ROOT))) out.put(name, values);
+        });
+        byte[] body = response.body();
+        boolean noBody = method.equals("HEAD") || response.status() == 204 || response.status() == 304 || body.length == 0;
+        exchange.sendResponseHeaders(response.status(), noBody ? -1 : body.length);
+        if (!noBody) {
+            try (OutputStream stream = exchange.getResponseBody()) {
+                stream.write(body);
+            }
+        }
+    }
+
+    private static long parseLength(String value) {
+        try {
+            return Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static byte[] readAtMost(InputStream in, int limit) throws IOException {
+        try (in) {
+            return in.readNBytes(limit);
+        }
+    }
+
+    /** Stops accepting requests and gives those in flight a second to finish. */
+    @Override
+    public void close() {
+        server.stop(1);
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) executor.shutdownNow();
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

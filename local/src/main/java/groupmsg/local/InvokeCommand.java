@@ -1,0 +1,121 @@
+package groupmsg.local;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code invoke <handler> <event.json>}: runs one handler once on an event file, as {@code sam local invoke}
+ * does, and prints its response (or Lambda's error document) as JSON on stdout; the handler's own log lines go
+ * to stderr so the output can be piped.
+ *
+ * <p>"Against the same data": when {@code DATA_DIR/runtime.json} names services that answer, the handler uses
+ * the running runtime's DynamoDB and queues (messages it sends are processed by that runtime's pollers).
+ * Otherwise it starts the services itself on {@code DATA_DIR}, provisioned as the runtime would; queued messages
+ * are then dropped when the command ends.
+ */
+final class InvokeCommand {
+    private InvokeCommand() {}
+
+    /** @return the process exit code: 0 response printed, 1 the function failed, 2 bad usage */
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length != 2) {
+            err.println("usage: invoke <handler> <event.json>");
+            LocalRuntime.printUsage(err);
+            return 2;
+        }
+        HandlerDef handler;
+        try {
+            handler = Handlers.byName(args[0]);
+        } catch (IllegalArgumentException e) {
+            err.println("unknown handler '" + args[0] + "'; one of: "
+                    + String.join(", ", Handlers.ALL.stream().map(HandlerDef::name).toList()));
+            return 2;
+        }
+        String event;
+        try {
+            event = Files.readString(Path.of(args[1]));
+        } catch (NoSuchFileException e) {
+            err.println("no event file " + args[1]);
+            return 2;
+        } catch (IOException e) {
+            err.println("cannot read " + args[1] + ": " + e.getMessage());
+            return 2;
+        }
+
+        LocalSettings settings = LocalSettings.fromEnvironment(env);
+        LocalServices services = null;
+        Wiring wiring;
+        Optional<RuntimeFile> running = settings.inMemory() ? Optional.empty()
+                : RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).filter(RuntimeFile::servicesAnswer);
+        if (running.isPresent()) {
+            RuntimeFile r = running.get();
+            err.println("invoke: using the running local runtime (pid " + r.pid() + ", " + r.baseUrl() + ")");
+            wiring = LocalRuntime.wiring(r.region(), r.dynamoEndpoint(), r.sqsEndpoint(), r.queueUrls());
+        } else {
+            err.println("invoke: no running local runtime on " + (settings.inMemory() ? "DATA_DIR=memory"
+                    : settings.dataDir()) + "; starting the services for this call (queued messages are dropped at exit)");
+            services = LocalServices.start(settings);
+            Wiring bootstrap = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), Map.of());
+            var queues = new LinkedHashMap<String, ProvisionedQueue>();
+            try {
+                LocalRuntime.provision(new Provisioner(bootstrap.dynamo(), bootstrap.sqs()), queues);
+            } finally {
+                LocalRuntime.closeClients(bootstrap);
+            }
+            var queueUrls = new LinkedHashMap<String, String>();
+            queues.forEach((name, q) -> queueUrls.put(name, q.url()));
+            wiring = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), queueUrls);
+        }
+
+        try {
+            LocalFunction function = LocalFunctions.load(handler, wiring);
+            PrintStream stdout = System.out;
+            // Handlers log to System.out; keep stdout for the response alone.
+            System.setOut(err);
+            try {
+                String response = function.invoke(event);
+                out.println(response);
+                return 0;
+            } catch (FunctionError e) {
+                out.println(errorDocument(e));
+                return 1;
+            } finally {
+                System.setOut(stdout);
+            }
+        } finally {
+            LocalRuntime.closeClients(wiring);
+            if (services != null) services.close();
+        }
+    }
+
+    /** Lambda's error response: {@code errorMessage}, {@code errorType}, {@code stackTrace}. */
+    static String errorDocument(FunctionError error) {
+        Throwable cause = error.getCause();
+        var document = new LinkedHashMap<String, Object>();
+        if (error.kind() == FunctionError.Kind.TIMEOUT || cause == null) {
+            document.put("errorMessage", error.getMessage());
+            document.put("errorType", "Runtime." + error.kind().name());
+        } else {
+            document.put("errorMessage", String.valueOf(cause.getMessage()));
+            document.put("errorType", cause.getClass().getName());
+            document.put("stackTrace", Arrays.stream(cause.getStackTrace()).map(StackTraceElement::toString).toList());
+        }
+        try {
+            return JSON.std.asString(document);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

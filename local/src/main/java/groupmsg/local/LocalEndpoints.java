@@ -1,0 +1,101 @@
+package groupmsg.local;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import groupmsg.accounts.AccountService;
+import groupmsg.accounts.CreatedAccount;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The runtime's own endpoints (API.md, "Local runtime only"): {@code GET /local/health} and
+ * {@code POST /local/accounts}. Not deployed, so not behind the authorizer.
+ */
+final class LocalEndpoints {
+    /** A health check must answer quickly even when a service hangs. */
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+    private static final int MAX_ACCOUNT_NAME = 100;
+
+    private final DynamoDbClient dynamo;
+    private final SqsClient sqs;
+    private final AccountService accounts;
+    private final LocalFunctions functions;
+    private final Clock clock;
+    private final Instant startedAt;
+
+    LocalEndpoints(DynamoDbClient dynamo, SqsClient sqs, AccountService accounts, LocalFunctions functions,
+                   Clock clock, Instant startedAt) {
+        this.dynamo = dynamo;
+        this.sqs = sqs;
+        this.accounts = accounts;
+        this.functions = functions;
+        this.clock = clock;
+        this.startedAt = startedAt;
+    }
+
+    Map<String, HttpGateway.LocalEndpoint> routes() {
+        return Map.of(
+                "GET /local/health", this::health,
+                "POST /local/accounts", this::createAccount);
+    }
+
+    /** 200 when DynamoDB and SQS both answer, 503 otherwise; handlers that failed to load are listed. */
+    GatewayResponse health(GatewayRequest request) {
+        String dynamoStatus = probe(() -> dynamo.listTables(r -> r.limit(1)
+                .overrideConfiguration(c -> c.apiCallTimeout(PROBE_TIMEOUT))));
+        String sqsStatus = probe(() -> sqs.listQueues(r -> r
+                .overrideConfiguration(c -> c.apiCallTimeout(PROBE_TIMEOUT))));
+        boolean up = dynamoStatus.equals("ok") && sqsStatus.equals("ok");
+
+        var handlers = new LinkedHashMap<String, String>();
+        for (LocalFunction f : functions.all()) handlers.put(f.name(), f.initialised() ? "ok" : "failed");
+        var body = new LinkedHashMap<String, Object>();
+        body.put("status", up ? "ok" : "unavailable");
+        body.put("dynamodb", dynamoStatus);
+        body.put("sqs", sqsStatus);
+        body.put("handlers", handlers);
+        body.put("uptimeSeconds", Duration.between(startedAt, clock.instant()).toSeconds());
+        return GatewayResponse.json(up ? 200 : 503, body);
+    }
+
+    private static String probe(Runnable call) {
+        try {
+            call.run();
+            return "ok";
+        } catch (RuntimeException e) {
+            return "unavailable: " + e.getClass().getSimpleName();
+        }
+    }
+
+    /** {@code {name}} -> 201 {@code {accountId, apiKey}}: a new account and its owner key. */
+    GatewayResponse createAccount(GatewayRequest request) {
+        Object parsed;
+        try {
+            parsed = JSON.std.anyFrom(new String(request.body(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"name\": \"...\"}");
+        }
+        if (!(parsed instanceof Map<?, ?> body)) {
+            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"name\": \"...\"}");
+        }
+        if (!(body.get("name") instanceof String rawName) || rawName.isBlank()) {
+            return GatewayResponse.error(400, "invalid_request", "name is required (a non-empty string)");
+        }
+        String name = rawName.strip();
+        if (name.length() > MAX_ACCOUNT_NAME) {
+            return GatewayResponse.error(400, "invalid_request", "name must be at most " + MAX_ACCOUNT_NAME + " characters");
+        }
+        CreatedAccount created = accounts.createAccount(name);
+        var response = new LinkedHashMap<String, Object>();
+        response.put("accountId", created.accountId());
+        response.put("apiKey", created.apiKey());
+        return GatewayResponse.json(201, response);
+    }
+}

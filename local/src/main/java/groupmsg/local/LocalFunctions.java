@@ -1,0 +1,67 @@
+package groupmsg.local;
+
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.schema.HandlerDef;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every handler of {@code Handlers.ALL}, built once with the runtime's {@link Wiring} through its public
+ * {@code (Wiring)} constructor. Classes are found by name (the functions module may be mid-change): a handler
+ * that cannot be built is logged and kept as a failed function, so the rest of the API still works and calls to
+ * it fail as a Lambda init error would.
+ */
+public final class LocalFunctions {
+    private final Map<String, LocalFunction> byName;
+
+    private LocalFunctions(Map<String, LocalFunction> byName) {
+        this.byName = byName;
+    }
+
+    public static LocalFunctions load(List<HandlerDef> handlers, Wiring wiring) {
+        Map<String, LocalFunction> functions = new LinkedHashMap<>();
+        for (HandlerDef def : handlers) functions.put(def.name(), load(def, wiring));
+        return new LocalFunctions(functions);
+    }
+
+    /** Builds one handler; never throws (see the class comment). */
+    public static LocalFunction load(HandlerDef def, Wiring wiring) {
+        FunctionSpec spec = FunctionSpec.of(def);
+        String region = wiring.config().region();
+        try {
+            return LocalFunction.of(spec, instantiate(def, wiring), region, wiring.clock());
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            Throwable cause = e instanceof InvocationTargetException ite && ite.getCause() != null ? ite.getCause() : e;
+            LocalLog.error("handler_init_failed", Map.of("handler", def.name(), "class", def.className()), cause);
+            return LocalFunction.failed(spec, cause, region, wiring.clock());
+        }
+    }
+
+    private static RequestHandler<?, ?> instantiate(HandlerDef def, Wiring wiring) throws ReflectiveOperationException {
+        Class<?> type = Class.forName(def.className(), true, LocalFunctions.class.getClassLoader());
+        if (!RequestHandler.class.isAssignableFrom(type)) {
+            throw new IllegalStateException(def.className() + " does not implement RequestHandler");
+        }
+        Constructor<?> constructor = type.getConstructor(Wiring.class);
+        return (RequestHandler<?, ?>) constructor.newInstance(wiring);
+    }
+
+    public Optional<LocalFunction> find(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    public LocalFunction get(String name) {
+        return find(name).orElseThrow(() -> new IllegalArgumentException("no function " + name));
+    }
+
+    public Collection<LocalFunction> all() {
+        return byName.values();
+    }
+}

@@ -1,0 +1,375 @@
+package groupmsg.local;
+
+import groupmsg.accounts.AccountService;
+import groupmsg.accounts.CreatedAccount;
+import groupmsg.platform.config.AppConfig;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.TableDef;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The local runtime: the functions jar's handlers behind an API Gateway-like HTTP gateway, on embedded DynamoDB
+ * Local and ElasticMQ provisioned from the same table and queue definitions as the stack, with an SQS event source
+ * per queue and the maintenance schedule.
+ *
+ * <p>Two modes: with no arguments it serves until stopped (SIGTERM or Ctrl-C stop it cleanly);
+ * {@code invoke <handler> <event.json>} runs one handler once (see {@link InvokeCommand}).
+ * Tests start one in-process with {@link #start(LocalSettings)}.
+ */
+public final class LocalRuntime implements AutoCloseable {
+    /** The SDK needs some credentials; DynamoDB Local and ElasticMQ accept any. */
+    static final StaticCredentialsProvider LOCAL_CREDENTIALS =
+            StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local"));
+    private static final String DEFAULT_ACCOUNT_NAME = "Default account";
+
+    private final LocalSettings settings;
+    private final LocalServices services;
+    private final Wiring wiring;
+    private final LocalFunctions functions;
+    private final HttpGateway http;
+    private final List<SqsPoller> pollers;
+    private final MaintenanceTimer maintenance;
+    private final CreatedAccount defaultAccount;
+    private final boolean defaultKeyGenerated;
+    private final Map<String, ProvisionedQueue> queues;
+    private final Path runtimeFile;
+    private final long startupMillis;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private LocalRuntime(Builder b) {
+        this.settings = b.settings;
+        this.services = b.services;
+        this.wiring = b.wiring;
+        this.functions = b.functions;
+        this.http = b.http;
+        this.pollers = List.copyOf(b.pollers);
+        this.maintenance = b.maintenance;
+        this.defaultAccount = b.defaultAccount;
+        this.defaultKeyGenerated = b.defaultKeyGenerated;
+        this.queues = Map.copyOf(b.queues);
+        this.runtimeFile = b.runtimeFile;
+        this.startupMillis = b.startupMillis;
+    }
+
+    /** Collects the parts while starting, so a failure part-way can stop exactly what was started. */
+    private static final class Builder {
+        LocalSettings settings;
+        LocalServices services;
+        Wiring wiring;
+        LocalFunctions functions;
+        HttpGateway http;
+        final List<SqsPoller> pollers = new ArrayList<>();
+        MaintenanceTimer maintenance;
+        CreatedAccount defaultAccount;
+        boolean defaultKeyGenerated;
+        final Map<String, ProvisionedQueue> queues = new LinkedHashMap<>();
+        Path runtimeFile;
+        long startupMillis;
+
+        void abort() {
+            if (http != null) http.close();
+            if (maintenance != null) maintenance.close();
+            pollers.forEach(SqsPoller::close);
+            if (wiring != null) closeClients(wiring);
+            if (services != null) services.close();
+        }
+    }
+
+    public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("invoke")) {
+            int code;
+            try {
+                code = InvokeCommand.run(Arrays.copyOfRange(args, 1, args.length), System.getenv(), System.out, System.err);
+            } catch (RuntimeException e) {
+                LocalLog.error("invoke_failed", Map.of(), e);
+                code = 1;
+            }
+            // Exit explicitly: embedded services may leave non-daemon threads behind.
+            System.exit(code);
+        }
+        if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help"))) {
+            printUsage(System.out);
+            return;
+        }
+        if (args.length > 0) {
+            System.err.println("unknown argument: " + args[0]);
+            printUsage(System.err);
+            System.exit(2);
+        }
+        LocalRuntime runtime;
+        try {
+            runtime = start(LocalSettings.fromEnvironment(System.getenv()));
+        } catch (IllegalStateException | IllegalArgumentException | UncheckedIOException e) {
+            // Problems the user can fix (port in use, bad setting, DATA_DIR in use): the message says how.
+            System.err.println("local runtime did not start: " + e.getMessage());
+            System.exit(1);
+            return;
+        } catch (RuntimeException e) {
+            LocalLog.error("start_failed", Map.of(), e);
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(runtime::close, "local-runtime-shutdown"));
+        runtime.printBanner(System.out);
+        runtime.awaitStop();
+    }
+
+    /** Starts everything and returns once the runtime answers HTTP requests. */
+    public static LocalRuntime start(LocalSettings settings) {
+        long started = System.nanoTime();
+        Instant startedAt = Instant.now();
+        var b = new Builder();
+        b.settings = settings;
+        try {
+            if (!settings.inMemory()) b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
+            b.services = LocalServices.start(settings);
+            long servicesReady = System.nanoTime();
+
+            // Clients for provisioning only: the handlers' wiring needs the queue URLs provisioning produces.
+            Wiring bootstrap = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), Map.of());
+            try {
+                provision(new Provisioner(bootstrap.dynamo(), bootstrap.sqs()), b.queues);
+            } finally {
+                closeClients(bootstrap);
+            }
+            var queueUrls = new LinkedHashMap<String, String>();
+            b.queues.forEach((name, q) -> queueUrls.put(name, q.url()));
+            b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls);
+
+            long provisioned = System.nanoTime();
+            b.functions = LocalFunctions.load(Handlers.ALL, b.wiring);
+            long handlersLoaded = System.nanoTime();
+            var accounts = new AccountService(b.wiring);
+            b.defaultKeyGenerated = settings.localApiKey() == null;
+            b.defaultAccount = accounts.bootstrapDefaultAccount(DEFAULT_ACCOUNT_NAME, settings.localApiKey());
+
+            var gateway = ApiGateway.forAllRoutes(b.functions, settings.region(), b.wiring.clock());
+            var endpoints = new LocalEndpoints(b.wiring.dynamo(), b.wiring.sqs(), accounts, b.functions,
+                    b.wiring.clock(), startedAt);
+            b.http = startHttp(settings.port(), gateway, endpoints.routes());
+
+            for (QueueDef queue : Queues.ALL) {
+                b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
+                        queue.maxConcurrency(), b.functions.get(queue.consumer()), settings.region()).start());
+            }
+            if (settings.maintenanceInterval() != null) {
+                b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),
+                        settings.maintenanceInterval(), settings.region(), b.wiring.clock()).start();
+            }
+            b.startupMillis = millisSince(started);
+            var phases = new LinkedHashMap<String, Object>();
+            phases.put("servicesMs", (servicesReady - started) / 1_000_000);
+            phases.put("provisioningMs", (provisioned - servicesReady) / 1_000_000);
+            phases.put("handlersMs", (handlersLoaded - provisioned) / 1_000_000);
+            phases.put("totalMs", b.startupMillis);
+            LocalLog.info("started", phases);
+            if (b.runtimeFile != null) {
+                new RuntimeFile(ProcessHandle.current().pid(), startedAt.toString(), "http://127.0.0.1:" + b.http.port(),
+                        settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), settings.snsEndpoint(),
+                        queueUrls).write(b.runtimeFile);
+            }
+            return new LocalRuntime(b);
+        } catch (RuntimeException e) {
+            b.abort();
+            throw e;
+        }
+    }
+
+    private static long millisSince(long nanoTime) {
+        return (System.nanoTime() - nanoTime) / 1_000_000;
+    }
+
+    /** Creates every table and queue of the definitions (idempotent); fills {@code queues} by logical name. */
+    static void provision(Provisioner provisioner, Map<String, ProvisionedQueue> queues) {
+        // Tables and queues are independent: provisioning them side by side saves about a second of start-up,
+        // most of it first-call class loading in the SDK and the embedded servers.
+        var tables = CompletableFuture.runAsync(() -> {
+            for (TableDef table : Tables.ALL) provisioner.ensureTable(table, table.name());
+        }, task -> Thread.ofPlatform().name("provision-tables").start(task));
+        try {
+            for (QueueDef queue : Queues.ALL) queues.put(queue.name(), provisioner.ensureQueue(QueueSpec.of(queue)));
+        } finally {
+            try {
+                tables.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+    }
+
+    /** The one Wiring every handler gets: local endpoints, tables under their logical names. */
+    static Wiring wiring(String region, URI dynamo, URI sqs, Map<String, String> queueUrls) {
+        var tables = new LinkedHashMap<String, String>();
+        for (TableDef table : Tables.ALL) tables.put(table.name(), table.name());
+        var config = new AppConfig(region, dynamo, sqs, tables, queueUrls);
+        return Wiring.create(config, LOCAL_CREDENTIALS, List.of());
+    }
+
+    static void closeClients(Wiring wiring) {
+        wiring.dynamo().close();
+        wiring.sqs().close();
+    }
+
+    private static Path refuseIfAlreadyRunning(Path dataDir) {
+        Path file = RuntimeFile.pathIn(dataDir);
+        Optional<RuntimeFile> existing = RuntimeFile.read(file);
+        if (existing.isPresent() && existing.get().servicesAnswer()) {
+            throw new IllegalStateException("another local runtime (pid " + existing.get().pid() + ", "
+                    + existing.get().baseUrl() + ") is using DATA_DIR " + dataDir + "; stop it or choose another DATA_DIR");
+        }
+        // A file left behind by a runtime that was killed: it is replaced once this one is ready.
+        return file;
+    }
+
+    private static HttpGateway startHttp(int port, ApiGateway gateway, Map<String, HttpGateway.LocalEndpoint> endpoints) {
+        try {
+            return HttpGateway.start(port, gateway, endpoints);
+        } catch (BindException e) {
+            throw new IllegalStateException("port " + port + " on 127.0.0.1 is in use; set PORT to another port", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the HTTP server on port " + port, e);
+        }
+    }
+
+    // ---------------------------------------------------------------- the handle tests and tools use
+
+    /** Where to send requests: {@code http://127.0.0.1:<port>}. */
+    public String baseUrl() {
+        return "http://127.0.0.1:" + http.port();
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    /** The URL webhooks are signed over ({@code PUBLIC_BASE_URL}, default {@code http://localhost:<port>}). */
+    public String publicBaseUrl() {
+        return settings.publicBaseUrlFor(http.port());
+    }
+
+    /** The owner key of the default account (LOCAL_API_KEY, or the one generated at start). */
+    public String defaultApiKey() {
+        return defaultAccount.apiKey();
+    }
+
+    public String defaultAccountId() {
+        return defaultAccount.accountId();
+    }
+
+    /** The wiring every handler was built with (same clients, tables and queue URLs). */
+    public Wiring wiring() {
+        return wiring;
+    }
+
+    public LocalSettings settings() {
+        return settings;
+    }
+
+    public LocalFunctions functions() {
+        return functions;
+    }
+
+    /** The provisioned queues by logical name (url, arn, dead-letter queue). */
+    public Map<String, ProvisionedQueue> queues() {
+        return queues;
+    }
+
+    public URI dynamoEndpoint() {
+        return services.dynamoEndpoint();
+    }
+
+    public URI sqsEndpoint() {
+        return services.sqsEndpoint();
+    }
+
+    public long startupMillis() {
+        return startupMillis;
+    }
+
+    /** Blocks until {@link #close()} has finished (the shutdown hook calls it on SIGTERM). */
+    public void awaitStop() {
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops in dependency order: no new requests, no new scheduled runs, pollers finish their batch, then the
+     * services the handlers use. Safe to call more than once.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        try {
+            http.close();
+            if (maintenance != null) maintenance.close();
+            // Signal every poller first so they wind down together rather than one after another.
+            pollers.forEach(SqsPoller::requestStop);
+            pollers.forEach(SqsPoller::close);
+            if (runtimeFile != null) RuntimeFile.delete(runtimeFile);
+            closeClients(wiring);
+            services.close();
+            LocalLog.info("stopped", Map.of());
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    // ---------------------------------------------------------------- console
+
+    void printBanner(PrintStream out) {
+        String url = "http://localhost:" + http.port();
+        out.println();
+        out.println("groupmsg local runtime ready in " + startupMillis + " ms");
+        out.println("  API        " + url + "   (listening on 127.0.0.1:" + http.port() + ")");
+        out.println("  API key    " + defaultApiKey() + "   (owner of " + defaultAccountId() + ", "
+                + (defaultKeyGenerated ? "generated now; set LOCAL_API_KEY to keep one across restarts)" : "from LOCAL_API_KEY)"));
+        out.println("  Data       " + (settings.inMemory() ? "in memory (DATA_DIR=memory)" : settings.dataDir().toString()));
+        out.println("  DynamoDB   " + services.dynamoEndpoint() + (services.dynamoEmbedded() ? "   (embedded DynamoDB Local)" : "   (external)"));
+        out.println("  SQS        " + services.sqsEndpoint() + (services.sqsEmbedded() ? "   (embedded ElasticMQ)" : "   (external)"));
+        out.println("  Webhooks   signed over " + publicBaseUrl());
+        for (LocalFunction f : functions.all()) {
+            if (!f.initialised()) out.println("  WARNING    handler " + f.name() + " failed to load; its routes answer 500");
+        }
+        out.println();
+        out.println("  curl -H 'Authorization: Bearer " + defaultApiKey() + "' " + url + "/v1/groups");
+        out.println();
+        out.flush();
+    }
+
+    static void printUsage(PrintStream out) {
+        out.println("usage: bin/local                            start the local runtime");
+        out.println("       bin/local invoke <handler> <event.json>  run one handler once and print its response");
+        out.println();
+        out.println("handlers: " + String.join(", ", Handlers.ALL.stream().map(HandlerDef::name).toList()));
+        out.println("environment: PORT, DATA_DIR (or 'memory'), PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN, LOCAL_API_KEY,");
+        out.println("             DYNAMODB_ENDPOINT, SQS_ENDPOINT, SNS_ENDPOINT, AWS_REGION");
+    }
+}

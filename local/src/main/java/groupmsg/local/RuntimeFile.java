@@ -1,0 +1,111 @@
+package groupmsg.local;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code DATA_DIR/runtime.json}: where a running runtime's services are, so {@code invoke} (and tools) can work on
+ * the same data and queues while it runs. Written once the runtime is ready, removed when it stops; a file left by
+ * a runtime that was killed is recognised by its endpoints no longer answering.
+ */
+public record RuntimeFile(long pid, String startedAt, String baseUrl, String region, URI dynamoEndpoint,
+                          URI sqsEndpoint, URI snsEndpoint, Map<String, String> queueUrls) {
+
+    public static final String FILE_NAME = "runtime.json";
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+
+    public RuntimeFile {
+        queueUrls = Map.copyOf(queueUrls);
+    }
+
+    public static Path pathIn(Path dataDir) {
+        return dataDir.resolve(FILE_NAME);
+    }
+
+    /** Written to a temporary file and moved into place, so a reader never sees half a file. */
+    public void write(Path file) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("pid", pid);
+        json.put("startedAt", startedAt);
+        json.put("baseUrl", baseUrl);
+        json.put("region", region);
+        json.put("dynamodbEndpoint", dynamoEndpoint.toString());
+        json.put("sqsEndpoint", sqsEndpoint.toString());
+        json.put("snsEndpoint", snsEndpoint == null ? null : snsEndpoint.toString());
+        json.put("queueUrls", queueUrls);
+        try {
+            Path temp = file.resolveSibling(FILE_NAME + ".tmp");
+            Files.writeString(temp, JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asString(json) + "\n");
+            try {
+                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    /** The file's content; empty when there is no file or it cannot be read as one. */
+    public static Optional<RuntimeFile> read(Path file) {
+        if (!Files.isRegularFile(file)) return Optional.empty();
+        try {
+            Map<String, Object> json = JSON.std.mapFrom(Files.readString(file));
+            Map<String, String> queues = new LinkedHashMap<>();
+            if (json.get("queueUrls") instanceof Map<?, ?> m) m.forEach((k, v) -> queues.put(String.valueOf(k), String.valueOf(v)));
+            return Optional.of(new RuntimeFile(
+                    json.get("pid") instanceof Number n ? n.longValue() : -1,
+                    String.valueOf(json.get("startedAt")),
+                    String.valueOf(json.get("baseUrl")),
+                    String.valueOf(json.get("region")),
+                    URI.create(String.valueOf(json.get("dynamodbEndpoint"))),
+                    URI.create(String.valueOf(json.get("sqsEndpoint"))),
+                    json.get("snsEndpoint") == null ? null : URI.create(String.valueOf(json.get("snsEndpoint"))),
+                    queues));
+        } catch (IOException | RuntimeException e) {
+            LocalLog.warn("runtime_file_unreadable", Map.of("file", file.toString()), e);
+            return Optional.empty();
+        }
+    }
+
+    public static void delete(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            LocalLog.warn("runtime_file_not_deleted", Map.of("file", file.toString()), e);
+        }
+    }
+
+    /** Whether the DynamoDB and SQS endpoints recorded here answer now (the runtime that wrote it is up). */
+    public boolean servicesAnswer() {
+        var credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local"));
+        try (var http = UrlConnectionHttpClient.builder().connectionTimeout(PROBE_TIMEOUT).socketTimeout(PROBE_TIMEOUT).build();
+             var dynamo = DynamoDbClient.builder().httpClient(http).region(Region.of(region))
+                     .credentialsProvider(credentials).endpointOverride(dynamoEndpoint).build();
+             var sqs = SqsClient.builder().httpClient(http).region(Region.of(region))
+                     .credentialsProvider(credentials).endpointOverride(sqsEndpoint).build()) {
+            dynamo.listTables(r -> r.limit(1).overrideConfiguration(c -> c.apiCallTimeout(PROBE_TIMEOUT)));
+            sqs.listQueues(r -> r.overrideConfiguration(c -> c.apiCallTimeout(PROBE_TIMEOUT)));
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package groupmsg.local;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
+import software.amazon.awssdk.services.sqs.model.Message;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+
+/**
+ * A Lambda SQS event source mapping with {@code ReportBatchItemFailures}: {@code concurrency} pollers each long-poll
+ * the queue for up to {@code batchSize} messages, invoke the consumer with the batch, and delete the messages that
+ * succeeded. Failed messages are left alone: they come back after the visibility timeout, and after
+ * {@code maxReceiveCount} receives the queue's redrive policy moves them to the dead-letter queue, as in AWS.
+ *
+ * <p>The batch response is read by Lambda's rules: no response, an empty one or an empty/null
+ * {@code batchItemFailures} means all succeeded; an unparseable response, or an {@code itemIdentifier} that is
+ * empty or not a message of the batch, means the whole batch failed; a function error fails the whole batch.
+ */
+public final class SqsPoller implements AutoCloseable {
+    /** Long-poll wait: short so that stopping is quick, long enough not to spin. */
+    private static final int WAIT_SECONDS = 1;
+    /** DeleteMessageBatch takes at most 10 entries. */
+    private static final int DELETE_BATCH = 10;
+
+    private final SqsClient sqs;
+    private final ProvisionedQueue queue;
+    private final int batchSize;
+    private final int concurrency;
+    private final LocalFunction consumer;
+    private final String region;
+    private final AtomicBoolean running = new AtomicBoolean();
+    private final AtomicBoolean receiveFailing = new AtomicBoolean();
+    private final List<Thread> threads = new ArrayList<>();
+
+    public SqsPoller(SqsClient sqs, ProvisionedQueue queue, int batchSize, int concurrency, LocalFunction consumer,
+                     String region) {
+        if (batchSize < 1 || batchSize > 10) throw new IllegalArgumentException("batch size must be 1..10");
+        if (concurrency < 1) throw new IllegalArgumentException("concurrency must be >= 1");
+        this.sqs = sqs;
+        this.queue = queue;
+        this.batchSize = batchSize;
+        this.concurrency = concurrency;
+        this.consumer = consumer;
+        this.region = region;
+    }
+
+    public synchronized SqsPoller start() {
+        if (!running.compareAndSet(false, true)) return this;
+        for (int i = 1; i <= concurrency; i++) {
+            threads.add(Thread.ofVirtual().name("sqs-" + queue.spec().name() + "-" + i).start(this::poll));
+        }
+        return this;
+    }
+
+    private void poll() {
+        while (running.get()) {
+            List<Message> messages;
+            try {
+                messages = sqs.receiveMessage(r -> r.queueUrl(queue.url())
+                        .maxNumberOfMessages(batchSize)
+                        .waitTimeSeconds(WAIT_SECONDS)
+                        .messageSystemAttributeNamesWithStrings("All")
+                        .messageAttributeNames("All")).messages();
+                if (receiveFailing.compareAndSet(true, false)) {
+                    LocalLog.info("sqs_receive_recovered", Map.of("queue", queue.spec().queueName()));
+                }
+            } catch (SdkException e) {
+                if (!running.get()) return;
+                // Log the first failure of a run only: a stopped SQS would otherwise print a line a second.
+                if (receiveFailing.compareAndSet(false, true)) {
+                    LocalLog.warn("sqs_receive_failed", Map.of("queue", queue.spec().queueName()), e);
+                }
+                pause();
+                continue;
+            }
+            if (!messages.isEmpty()) process(messages);
+        }
+    }
+
+    /** Invokes the consumer on one batch and deletes what it did not report as failed. */
+    void process(List<Message> messages) {
+        String response;
+        try {
+            response = consumer.invoke(json(SqsEvents.event(messages, queue.arn(), region)));
+        } catch (FunctionError e) {
+            LocalLog.error("sqs_batch_failed", Map.of("queue", queue.spec().queueName(), "function", consumer.name(),
+                    "messages", messages.size(), "kind", e.kind().name()), e.getCause() != null ? e.getCause() : e);
+            return;
+        }
+        Set<String> ids = messages.stream().map(Message::messageId).collect(Collectors.toSet());
+        Set<String> failed = failedIds(response, ids);
+        if (failed == null) {
+            LocalLog.warn("sqs_batch_response_invalid", Map.of("queue", queue.spec().queueName(),
+                    "function", consumer.name(), "response", response.length() > 300 ? response.substring(0, 300) : response));
+            return;
+        }
+        if (!failed.isEmpty()) {
+            LocalLog.info("sqs_batch_partial_failure", Map.of("queue", queue.spec().queueName(),
+                    "failed", failed.size(), "messages", messages.size()));
+        }
+        delete(messages.stream().filter(m -> !failed.contains(m.messageId())).toList());
+    }
+
+    /**
+     * The message ids the response reports as failed; null when the response makes the whole batch a failure.
+     */
+    static Set<String> failedIds(String response, Set<String> batchIds) {
+        Object parsed;
+        try {
+            parsed = JSON.std.anyFrom(response);
+        } catch (IOException e) {
+            return null;
+        }
+        if (parsed == null) return Set.of();
+        if (!(parsed instanceof Map<?, ?> map)) return null;
+        Object failures = map.get("batchItemFailures");
+        if (failures == null) return Set.of();
+        if (!(failures instanceof List<?> list)) return null;
+        Set<String> failed = new HashSet<>();
+        for (Object item : list) {
+            if (!(item instanceof Map<?, ?> failure)) return null;
+            if (!(failure.get("itemIdentifier") instanceof String id) || id.isEmpty() || !batchIds.contains(id)) {
+                return null;
+            }
+            failed.add(id);
+        }
+        return failed;
+    }
+
+    private void delete(List<Message> done) {
+        for (int from = 0; from < done.size(); from += DELETE_BATCH) {
+            List<Message> chunk = done.subList(from, Math.min(done.size(), from + DELETE_BATCH));
+            List<DeleteMessageBatchRequestEntry> entries = new ArrayList<>();
+            for (int i = 0; i < chunk.size(); i++) {
+                entries.add(DeleteMessageBatchRequestEntry.builder()
+                        .id(Integer.toString(i)).receiptHandle(chunk.get(i).receiptHandle()).build());
+            }
+            try {
+                DeleteMessageBatchResponse result = sqs.deleteMessageBatch(r -> r.queueUrl(queue.url()).entries(entries));
+                if (result.hasFailed() && !result.failed().isEmpty()) {
+                    LocalLog.warn("sqs_delete_failed", Map.of("queue", queue.spec().queueName(),
+                            "failed", result.failed().size()));
+                }
+            } catch (SdkException e) {
+                // Not deleted means delivered again after the visibility timeout: at-least-once, as in AWS.
+                LocalLog.warn("sqs_delete_failed", Map.of("queue", queue.spec().queueName()), e);
+            }
+        }
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running.set(false);
+        }
+    }
+
+    private static String json(Object value) {
+        try {
+            return JSON.std.asString(value);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Asks the pollers to stop after the receive or batch in hand, without waiting (see {@link #stop}). */
+    public void requestStop() {
+        running.set(false);
+    }
+
+    /**
+     * Stops polling. Pollers finish the batch in hand (what is not deleted is redelivered later) and are
+     * interrupted if that takes longer than {@code grace}.
+     */
+    public synchronized void stop(Duration grace) {
+        running.set(false);
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (Thread thread : threads) {
+            long left = deadline - System.nanoTime();
+            try {
+                if (left <= 0 || !thread.join(Duration.ofNanos(left))) thread.interrupt();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                thread.interrupt();
+            }
+        }
+        threads.clear();
+    }
+
+    @Override
+    public void close() {
+        stop(Duration.ofSeconds(5));
+    }
+}

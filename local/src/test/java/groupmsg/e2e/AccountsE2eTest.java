@@ -1,0 +1,114 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Accounts, keys, roles and the authorizer, through the local runtime's HTTP API. */
+@ExtendWith(LocalRuntimeExtension.class)
+class AccountsE2eTest {
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void accountHasDefaultSettingsAndCanBePatched(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Settings Co");
+        var account = owner.get("/v1/account");
+        assertThat(account.status()).isEqualTo(200);
+        assertThat(account.jsonObject()).containsEntry("name", "Settings Co");
+        @SuppressWarnings("unchecked") var settings = (Map<String, Object>) account.jsonObject().get("settings");
+        assertThat(settings).containsEntry("maxConversationParticipants", 9)
+                .containsEntry("conversationOptOutPolicy", "exclude_participant");
+        assertThat((List<Object>) settings.get("groupChatRoles")).containsExactlyInAnyOrder("owner", "admin", "member");
+
+        var patched = owner.patch("/v1/account", Map.of("name", "Renamed Co",
+                "settings", Map.of("maxConversationParticipants", 10, "groupChatRoles", List.of("owner"))));
+        assertThat(patched.status()).isEqualTo(200);
+        assertThat(owner.get("/v1/account").body()).contains("Renamed Co").contains("\"maxConversationParticipants\":10");
+
+        var bad = owner.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 11,
+                "conversationOptOutPolicy", "nope", "groupChatRoles", List.of("root"))));
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.errorCode()).isEqualTo("invalid_request");
+        assertThat(owner.get("/v1/account").body()).contains("\"maxConversationParticipants\":10");
+    }
+
+    @Test
+    void keysAreShownOnceListedWithoutSecretsAndRevokedAtOnce(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Keys Co");
+        var created = owner.post("/v1/api-keys", Map.of("name", "ci", "role", "admin"));
+        assertThat(created.status()).isEqualTo(201);
+        String secret = (String) created.jsonObject().get("key");
+        String keyId = (String) created.jsonObject().get("id");
+        assertThat(secret).startsWith("gmk_");
+        assertThat(keyId).startsWith("key_");
+
+        var list = owner.get("/v1/api-keys");
+        assertThat(list.status()).isEqualTo(200);
+        assertThat(list.body()).contains(keyId).doesNotContain(secret);
+
+        ApiClient admin = owner.withKey(secret);
+        assertThat(admin.get("/v1/account").status()).isEqualTo(200);
+        assertThat(owner.delete("/v1/api-keys/" + keyId).status()).isEqualTo(204);
+        var revoked = admin.get("/v1/account");
+        assertThat(revoked.status()).isEqualTo(403);
+        assertThat(revoked.body()).isEqualTo("{\"message\":\"Forbidden\"}");
+        assertThat(owner.delete("/v1/api-keys/" + keyId).status()).isEqualTo(404);
+    }
+
+    @Test
+    void rolesAreEnforced(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Roles Co");
+        ApiClient admin = owner.withKey((String) owner.post("/v1/api-keys", Map.of("name", "a", "role", "admin")).jsonObject().get("key"));
+        ApiClient member = owner.withKey((String) owner.post("/v1/api-keys", Map.of("name", "m", "role", "member")).jsonObject().get("key"));
+
+        var adminKeys = admin.post("/v1/api-keys", Map.of("name", "x", "role", "owner"));
+        assertThat(adminKeys.status()).isEqualTo(403);
+        assertThat(adminKeys.errorCode()).isEqualTo("forbidden");
+        assertThat(admin.patch("/v1/account", Map.of("name", "by admin")).status()).isEqualTo(200);
+
+        assertThat(member.get("/v1/account").status()).isEqualTo(200);
+        assertThat(member.patch("/v1/account", Map.of("name", "by member")).errorCode()).isEqualTo("forbidden");
+        assertThat(member.get("/v1/api-keys").status()).isEqualTo(403);
+        assertThat(member.post("/v1/groups", Map.of("name", "members may manage groups")).status()).isEqualTo(201);
+    }
+
+    @Test
+    void theLastOwnerKeyCannotBeRevoked(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Lonely Co");
+        var keys = owner.get("/v1/api-keys").jsonObject();
+        @SuppressWarnings("unchecked") var items = (List<Map<String, Object>>) keys.get("items");
+        assertThat(items).hasSize(1);
+        var refused = owner.delete("/v1/api-keys/" + items.get(0).get("id"));
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(owner.get("/v1/account").status()).isEqualTo(200);
+    }
+
+    @Test
+    void authFailuresUseApiGatewaysOwnBodies(ApiClient api) {
+        var none = api.withoutKey().get("/v1/groups");
+        assertThat(none.status()).isEqualTo(401);
+        assertThat(none.body()).isEqualTo("{\"message\":\"Unauthorized\"}");
+        var unknown = api.withKey("gmk_this_key_does_not_exist_at_all_000000000").get("/v1/groups");
+        assertThat(unknown.status()).isEqualTo(403);
+        assertThat(unknown.body()).isEqualTo("{\"message\":\"Forbidden\"}");
+        assertThat(api.withKey("x").get("/v1/groups").status()).isEqualTo(403);
+    }
+
+    @Test
+    void idempotentKeyCreationReplaysWithoutTheSecret(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Idem Keys Co").withHeader("Idempotency-Key", "create-ci-key");
+        var first = owner.post("/v1/api-keys", Map.of("name", "ci", "role", "member"));
+        var replay = owner.post("/v1/api-keys", Map.of("name", "ci", "role", "member"));
+        assertThat(first.status()).isEqualTo(201);
+        assertThat(replay.status()).isEqualTo(201);
+        assertThat(replay.jsonObject().get("id")).isEqualTo(first.jsonObject().get("id"));
+        assertThat(replay.jsonObject().get("key")).isNull();
+        assertThat(owner.get("/v1/api-keys").body().split("key_").length - 1).isEqualTo(2);
+    }
+}

@@ -1,0 +1,283 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Groups and members exactly per API.md, through the local runtime's HTTP API. */
+@ExtendWith(LocalRuntimeExtension.class)
+class GroupsE2eTest {
+
+    static String phone(int i) {
+        return String.format("+1415555%04d", i);
+    }
+
+    static Map<String, Object> member(String phone, String name) {
+        return name == null ? Map.of("phone", phone) : Map.of("phone", phone, "name", name);
+    }
+
+    static String createGroup(ApiClient api, String name) {
+        var r = api.post("/v1/groups", Map.of("name", name));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return (String) r.jsonObject().get("id");
+    }
+
+    static long memberCount(ApiClient api, String groupId) {
+        return ((Number) api.get("/v1/groups/" + groupId).jsonObject().get("memberCount")).longValue();
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> items(ApiClient.Response r) {
+        return (List<Map<String, Object>>) r.jsonObject().get("items");
+    }
+
+    static List<String> allMemberPhones(ApiClient api, String groupId, String query) {
+        List<String> phones = new ArrayList<>();
+        String cursor = null;
+        do {
+            var r = api.get("/v1/groups/" + groupId + "/members?limit=100" + (query == null ? "" : "&search=" + query)
+                    + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            items(r).forEach(m -> phones.add((String) m.get("phone")));
+            cursor = (String) r.jsonObject().get("nextCursor");
+        } while (cursor != null);
+        return phones;
+    }
+
+    @Test
+    void createGetRenameDeleteWithNamesUniqueIgnoringCase(ApiClient api) {
+        ApiClient a = api.forNewAccount("Groups Co");
+        var created = a.post("/v1/groups", Map.of("name", "Volunteers", "description", "Saturday"));
+        assertThat(created.status()).isEqualTo(201);
+        var g = created.jsonObject();
+        assertThat((String) g.get("id")).startsWith("grp_");
+        assertThat(g).containsEntry("name", "Volunteers").containsEntry("description", "Saturday")
+                .containsEntry("memberCount", 0);
+        assertThat((String) g.get("createdAt")).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+        String id = (String) g.get("id");
+
+        var dup = a.post("/v1/groups", Map.of("name", "VOLUNTEERS"));
+        assertThat(dup.status()).isEqualTo(409);
+        assertThat(dup.errorCode()).isEqualTo("conflict");
+
+        String other = createGroup(a, "Staff");
+        assertThat(a.patch("/v1/groups/" + other, Map.of("name", "volunteers")).status()).isEqualTo(409);
+        assertThat(a.patch("/v1/groups/" + id, Map.of("name", "VOLUNTEERS")).status()).isEqualTo(200);
+        var renamed = a.patch("/v1/groups/" + id, Map.of("name", "Helpers", "description", ""));
+        assertThat(renamed.status()).isEqualTo(200);
+        assertThat(renamed.jsonObject()).containsEntry("name", "Helpers").containsEntry("description", null);
+        // the old name is free again, the new one is taken
+        assertThat(a.post("/v1/groups", Map.of("name", "volunteers")).status()).isEqualTo(201);
+        assertThat(a.post("/v1/groups", Map.of("name", "helpers")).status()).isEqualTo(409);
+
+        assertThat(a.delete("/v1/groups/" + id).status()).isEqualTo(204);
+        assertThat(a.get("/v1/groups/" + id).status()).isEqualTo(404);
+        assertThat(a.delete("/v1/groups/" + id).status()).isEqualTo(404);
+        assertThat(a.post("/v1/groups", Map.of("name", "Helpers")).status()).isEqualTo(201);
+    }
+
+    @Test
+    void listsPageWithCursors(ApiClient api) {
+        ApiClient a = api.forNewAccount("Paging Co");
+        Set<String> made = new HashSet<>();
+        for (int i = 0; i < 5; i++) made.add(createGroup(a, "G" + i));
+        Set<String> seen = new HashSet<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            var r = a.get("/v1/groups?limit=2" + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(items(r).size()).isLessThanOrEqualTo(2);
+            items(r).forEach(g -> seen.add((String) g.get("id")));
+            cursor = (String) r.jsonObject().get("nextCursor");
+            pages++;
+        } while (cursor != null);
+        assertThat(seen).isEqualTo(made);
+        assertThat(pages).isBetween(3, 4);
+        assertThat(a.get("/v1/groups?limit=0").status()).isEqualTo(400);
+        assertThat(a.get("/v1/groups?limit=101").status()).isEqualTo(400);
+        assertThat(a.get("/v1/groups?limit=abc").status()).isEqualTo(400);
+        assertThat(a.get("/v1/groups?cursor=garbage!").status()).isEqualTo(400);
+    }
+
+    @Test
+    void addMembersReportsPerEntryAndSearchesByNameOrDigits(ApiClient api) {
+        ApiClient a = api.forNewAccount("Members Co");
+        String g = createGroup(a, "Team");
+        var r = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(
+                Map.of("phone", "+14155550123", "name", "Ada Lovelace"),
+                Map.of("phone", "(415) 555-0124", "country", "US", "name", "Grace Hopper"),
+                Map.of("phone", "020 7946 0018", "country", "GB"),
+                Map.of("phone", "12345"),
+                Map.of("phone", "+1 415 555 0123"))));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.jsonObject()).containsEntry("added", 3).containsEntry("alreadyMembers", 1);
+        @SuppressWarnings("unchecked") var invalid = (List<Map<String, Object>>) r.jsonObject().get("invalid");
+        assertThat(invalid).hasSize(1);
+        assertThat(invalid.get(0)).containsEntry("index", 3).containsEntry("phone", "12345");
+        assertThat((String) invalid.get(0).get("reason")).isNotBlank();
+        assertThat(memberCount(a, g)).isEqualTo(3);
+
+        var again = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550124", null))));
+        assertThat(again.jsonObject()).containsEntry("added", 0).containsEntry("alreadyMembers", 1);
+
+        assertThat(allMemberPhones(a, g, null)).containsExactly("+14155550123", "+14155550124", "+442079460018");
+        assertThat(allMemberPhones(a, g, "LOVE")).containsExactly("+14155550123");
+        assertThat(allMemberPhones(a, g, "5550124")).containsExactly("+14155550124");
+        assertThat(allMemberPhones(a, g, "7946")).containsExactly("+442079460018");
+        assertThat(allMemberPhones(a, g, "nobody")).isEmpty();
+        var listed = items(a.get("/v1/groups/" + g + "/members?search=ada"));
+        assertThat(listed.get(0)).containsEntry("name", "Ada Lovelace").containsKey("addedAt");
+
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550123").status()).isEqualTo(204);
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550123").status()).isEqualTo(404);
+        assertThat(a.delete("/v1/groups/" + g + "/members/not-a-phone").status()).isEqualTo(400);
+        assertThat(memberCount(a, g)).isEqualTo(2);
+        assertThat(allMemberPhones(a, g, null)).containsExactly("+14155550124", "+442079460018");
+    }
+
+    @Test
+    void removalLeavesATombstoneAndReaddKeepsHistory(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("History Co");
+        String g = createGroup(a, "Team");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550150", "Kim"))));
+        a.delete("/v1/groups/" + g + "/members/%2B14155550150");
+        var row = memberRow(runtime, a, g, "+14155550150");
+        assertThat(row).containsKeys("addedAt", "removedAt", "expiresAt");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550150", "Kim"))));
+        row = memberRow(runtime, a, g, "+14155550150");
+        assertThat(row).doesNotContainKey("removedAt");
+        assertThat(row.get("history").l()).hasSize(1);
+        assertThat(memberCount(a, g)).isEqualTo(1);
+    }
+
+    private static Map<String, AttributeValue> memberRow(LocalRuntime runtime, ApiClient a, String groupId, String phone) {
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var wiring = runtime.wiring();
+        return wiring.dynamo().getItem(b -> b.tableName("members").consistentRead(true).key(Map.of(
+                "pk", AttributeValue.fromS("ACCT#" + accountId + "#GRP#" + groupId),
+                "sk", AttributeValue.fromS(phone)))).item();
+    }
+
+    @Test
+    void memberCountStaysExactUnderConcurrentAddsAndRemoves(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Concurrency Co");
+        String g = createGroup(a, "Busy");
+        List<Map<String, Object>> batch = new ArrayList<>();
+        for (int i = 0; i < 300; i++) batch.add(member(phone(i), null));
+        try (var pool = Executors.newFixedThreadPool(8)) {
+            List<Future<ApiClient.Response>> results = new ArrayList<>();
+            // four overlapping adds of the same 300 numbers, and removals of 0..99 racing with them
+            for (int t = 0; t < 4; t++) results.add(pool.submit(() -> a.post("/v1/groups/" + g + "/members", Map.of("members", batch))));
+            for (int i = 0; i < 100; i++) {
+                String p = phone(i).replace("+", "%2B");
+                results.add(pool.submit(() -> a.delete("/v1/groups/" + g + "/members/" + p)));
+            }
+            long added = 0;
+            for (var f : results) {
+                var r = f.get();
+                assertThat(r.status()).as(r.body()).isIn(200, 204, 404);
+                if (r.status() == 200) added += ((Number) r.jsonObject().get("added")).longValue();
+            }
+            assertThat(added).isGreaterThanOrEqualTo(300);
+        }
+        List<String> present = allMemberPhones(a, g, null);
+        assertThat(present).doesNotHaveDuplicates();
+        assertThat(memberCount(a, g)).isEqualTo(present.size());
+        assertThat(present.size()).isBetween(200, 300);
+    }
+
+    @Test
+    void badInputGetsA4xxAndChangesNothing(ApiClient api) {
+        ApiClient a = api.forNewAccount("Bad Input Co");
+        String g = createGroup(a, "Team");
+        assertThat(a.send("POST", "/v1/groups", "application/json", "{\"name\":").errorCode()).isEqualTo("invalid_request");
+        assertThat(a.send("POST", "/v1/groups", "application/json", "").status()).isEqualTo(400);
+        assertThat(a.send("POST", "/v1/groups", "application/json", "[]").status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups", Map.of("name", 42)).status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups", Map.of("name", "x".repeat(101))).status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups", Map.of("name", "ok", "colour", "red")).status()).isEqualTo(400);
+        assertThat(a.send("POST", "/v1/groups", "text/plain", "{\"name\":\"x\"}").status()).isEqualTo(415);
+        var huge = a.send("POST", "/v1/groups", "application/json",
+                "{\"name\":\"x\",\"description\":\"" + "y".repeat(1_100_000) + "\"}");
+        assertThat(huge.status()).isEqualTo(413);
+        assertThat(huge.errorCode()).isEqualTo("payload_too_large");
+        assertThat(a.send("POST", "/v1/groups", "application/json", new byte[]{(byte) 0xC3, (byte) 0x28}).status()).isEqualTo(400);
+        var notFound = a.get("/v1/nothing/here");
+        assertThat(notFound.status()).isEqualTo(404);
+        assertThat(notFound.errorCode()).isEqualTo("not_found");
+
+        var members = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", 4155550123L))));
+        assertThat(members.status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of())).status()).isEqualTo(400);
+        List<Map<String, Object>> tooMany = new ArrayList<>();
+        for (int i = 0; i < 1001; i++) tooMany.add(member(phone(i), null));
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", tooMany)).status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups/grp_nope/members", Map.of("members", List.of(member(phone(1), null)))).status()).isEqualTo(404);
+        assertThat(a.patch("/v1/groups/" + g, Map.of()).status()).isEqualTo(400);
+
+        assertThat(memberCount(a, g)).isZero();
+        assertThat(items(a.get("/v1/groups"))).hasSize(1);
+    }
+
+    @Test
+    void anotherAccountsGroupIsNotFound(ApiClient api) {
+        ApiClient a = api.forNewAccount("Tenant A");
+        ApiClient b = api.forNewAccount("Tenant B");
+        String g = createGroup(a, "Private");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member(phone(7), "Secret"))));
+        assertThat(b.get("/v1/groups/" + g).status()).isEqualTo(404);
+        assertThat(b.get("/v1/groups/" + g + "/members").status()).isEqualTo(404);
+        assertThat(b.patch("/v1/groups/" + g, Map.of("name", "mine")).status()).isEqualTo(404);
+        assertThat(b.delete("/v1/groups/" + g + "/members/%2B14155550007").status()).isEqualTo(404);
+        assertThat(b.delete("/v1/groups/" + g).status()).isEqualTo(404);
+        assertThat(b.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member(phone(8), null)))).status()).isEqualTo(404);
+        assertThat(items(b.get("/v1/groups"))).isEmpty();
+        assertThat(memberCount(a, g)).isEqualTo(1);
+        // a cursor from account A's list is refused by account B, not followed into A's partition
+        a.post("/v1/groups", Map.of("name", "Second"));
+        String cursor = (String) a.get("/v1/groups?limit=1").jsonObject().get("nextCursor");
+        assertThat(b.get("/v1/groups?cursor=" + cursor).status()).isEqualTo(400);
+    }
+
+    @Test
+    void idempotencyKeyReplaysTheOriginalAndRefusesADifferentBody(ApiClient api) {
+        ApiClient a = api.forNewAccount("Idem Co").withHeader("Idempotency-Key", "grp-create-1");
+        var first = a.post("/v1/groups", Map.of("name", "Once"));
+        var second = a.post("/v1/groups", Map.of("name", "Once"));
+        assertThat(first.status()).isEqualTo(201);
+        assertThat(second.status()).isEqualTo(201);
+        assertThat(second.body()).isEqualTo(first.body());
+        assertThat(second.header("idempotent-replayed")).isEqualTo("true");
+        var different = a.post("/v1/groups", Map.of("name", "Twice"));
+        assertThat(different.status()).isEqualTo(409);
+        assertThat(items(a.get("/v1/groups"))).hasSize(1);
+    }
+
+    @Test
+    void deletingAGroupTombstonesItsMembersAsynchronously(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Delete Co");
+        String g = createGroup(a, "Doomed");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member(phone(1), null), member(phone(2), null))));
+        assertThat(a.delete("/v1/groups/" + g).status()).isEqualTo(204);
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (System.currentTimeMillis() < deadline && !memberRow(runtime, a, g, phone(2)).containsKey("removedAt")) {
+            Thread.sleep(200);
+        }
+        assertThat(memberRow(runtime, a, g, phone(1))).containsKey("removedAt");
+        assertThat(memberRow(runtime, a, g, phone(2))).containsKey("removedAt");
+    }
+}

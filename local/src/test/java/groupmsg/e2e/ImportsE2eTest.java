@@ -1,0 +1,118 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.schema.Queues;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.GroupsE2eTest.memberCount;
+import static groupmsg.e2e.GroupsE2eTest.phone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** CSV imports through the API, the FIFO imports queue and the import worker. */
+@ExtendWith(LocalRuntimeExtension.class)
+class ImportsE2eTest {
+
+    static Map<String, Object> awaitDone(ApiClient api, String groupId, String importId) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (true) {
+            var r = api.get("/v1/groups/" + groupId + "/imports/" + importId);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            if (!"running".equals(r.jsonObject().get("status")) || System.currentTimeMillis() > deadline) return r.jsonObject();
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void templateIsCsvWithTheHeaderAndAnExample(ApiClient api) {
+        var r = api.get("/v1/groups/import-template.csv");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.header("content-type")).startsWith("text/csv");
+        assertThat(r.body()).startsWith("country,phone,name").hasLineCount(2);
+    }
+
+    @Test
+    void importsValidRowsAndReportsInvalidOnesWithLineNumbers(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Import Co");
+        String g = createGroup(a, "Imported");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", phone(0)))));
+        StringBuilder csv = new StringBuilder("country,phone,name\n");
+        for (int i = 0; i < 2500; i++) csv.append("US,").append(phone(i)).append(",Person ").append(i).append('\n');
+        csv.append("US,not a number,Broken\n");           // line 2502
+        csv.append(",4155550199,No Country\n");           // line 2503
+        csv.append("US,").append(phone(5)).append(",Dup\n"); // line 2504: already a member by then
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv.toString());
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        assertThat(started.jsonObject()).containsEntry("status", "running").containsEntry("total", 2503);
+        String importId = (String) started.jsonObject().get("id");
+        assertThat(importId).startsWith("imp_");
+
+        var done = awaitDone(a, g, importId);
+        assertThat(done).containsEntry("status", "done").containsEntry("total", 2503).containsEntry("processed", 2503)
+                .containsEntry("added", 2499).containsEntry("alreadyMembers", 2).containsEntry("invalidCount", 2);
+        @SuppressWarnings("unchecked") var invalid = (List<Map<String, Object>>) done.get("invalid");
+        assertThat(invalid).extracting(m -> m.get("line")).containsExactly(2502, 2503);
+        assertThat(invalid.get(0)).containsEntry("phone", "not a number");
+        assertThat(memberCount(a, g)).isEqualTo(2500);
+    }
+
+    @Test
+    void aRedeliveredPartChangesNothing(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Redelivery Co");
+        String g = createGroup(a, "Twice");
+        StringBuilder csv = new StringBuilder("phone,name\n");
+        for (int i = 0; i < 300; i++) csv.append(phone(i)).append(",P").append(i).append('\n');
+        String importId = (String) a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv.toString())
+                .jsonObject().get("id");
+        var done = awaitDone(a, g, importId);
+        assertThat(done).containsEntry("added", 300);
+
+        // the same part again, as SQS at-least-once delivery may do (different dedup id so FIFO accepts it)
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            if (i > 0) rows.append(',');
+            rows.append("[").append(i + 2).append(",null,\"").append(phone(i)).append("\",\"P").append(i).append("\"]");
+        }
+        String body = "{\"kind\":\"import-part\",\"accountId\":\"" + accountId + "\",\"groupId\":\"" + g
+                + "\",\"importId\":\"" + importId + "\",\"part\":0,\"rows\":[" + rows + "]}";
+        String url = runtime.wiring().config().queueUrl(Queues.IMPORTS);
+        runtime.wiring().sqs().sendMessage(b -> b.queueUrl(url).messageBody(body)
+                .messageGroupId(accountId + "#" + g).messageDeduplicationId("redelivery-" + importId));
+        Thread.sleep(3000);
+        var after = a.get("/v1/groups/" + g + "/imports/" + importId).jsonObject();
+        assertThat(after).containsEntry("processed", 300).containsEntry("added", 300).containsEntry("alreadyMembers", 0);
+        assertThat(memberCount(a, g)).isEqualTo(300);
+    }
+
+    @Test
+    void malformedFilesAreA400ThatSaysWhatIsWrong(ApiClient api) {
+        ApiClient a = api.forNewAccount("Malformed Co");
+        String g = createGroup(a, "Strict");
+        String path = "/v1/groups/" + g + "/imports";
+        var header = a.send("POST", path, "text/csv", "number,fullname\n+14155550100,Ada\n");
+        assertThat(header.status()).isEqualTo(400);
+        assertThat(header.body()).contains("header");
+        var quote = a.send("POST", path, "text/csv", "country,phone,name\nUS,+14155550100,\"Ada\n");
+        assertThat(quote.status()).isEqualTo(400);
+        assertThat(quote.body()).contains("line 2").contains("quote");
+        var binary = a.send("POST", path, "text/csv", new byte[]{'p', 'h', 'o', 'n', 'e', '\n', 0, 1, 2, (byte) 0xFF});
+        assertThat(binary.status()).isEqualTo(400);
+        var fields = a.send("POST", path, "text/csv", "country,phone,name\nUS,+14155550100,Ada,extra\n");
+        assertThat(fields.status()).isEqualTo(400);
+        assertThat(fields.body()).contains("line 2");
+        assertThat(a.send("POST", path, "text/csv", "country,phone,name\n").status()).isEqualTo(400);
+        assertThat(a.send("POST", path, "application/json", "{}").status()).isEqualTo(415);
+        byte[] tooBig = ("phone\n" + "+14155550100\n".repeat(420_000)).getBytes(StandardCharsets.UTF_8);
+        assertThat(a.send("POST", path, "text/csv", tooBig).status()).isEqualTo(413);
+        assertThat(a.get("/v1/groups/" + g + "/imports/imp_doesnotexist").status()).isEqualTo(404);
+        assertThat(memberCount(a, g)).isZero();
+    }
+}

@@ -1,0 +1,190 @@
+package groupmsg.local;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The SQS event source against the runtime's ElasticMQ, with test-only consumers on test queues (short
+ * visibility timeouts) so the real workers are not involved.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class SqsPollerE2eTest {
+    private static final FunctionSpec CONSUMER = new FunctionSpec("test-consumer", 10, 128);
+
+    /** Fails the messages its predicate picks (reporting them in batchItemFailures) and records every record. */
+    static final class RecordingConsumer implements RequestHandler<SQSEvent, SQSBatchResponse> {
+        final List<SQSEvent.SQSMessage> seen = new CopyOnWriteArrayList<>();
+        private final Predicate<SQSEvent.SQSMessage> fails;
+
+        RecordingConsumer(Predicate<SQSEvent.SQSMessage> fails) {
+            this.fails = fails;
+        }
+
+        @Override
+        public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+            List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+            for (SQSEvent.SQSMessage message : event.getRecords()) {
+                seen.add(message);
+                if (fails.test(message)) failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
+            }
+            return new SQSBatchResponse(failures);
+        }
+
+        long count(String body) {
+            return seen.stream().filter(m -> m.getBody().equals(body)).count();
+        }
+    }
+
+    /** Throws for any batch holding a message it has not seen before; processes (and returns no failures) otherwise. */
+    static final class ThrowsOnFirstSight implements RequestHandler<SQSEvent, SQSBatchResponse> {
+        final Set<String> thrownFor = ConcurrentHashMap.newKeySet();
+        final List<String> processed = new CopyOnWriteArrayList<>();
+
+        @Override
+        public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+            boolean firstSight = false;
+            for (SQSEvent.SQSMessage m : event.getRecords()) firstSight |= thrownFor.add(m.getBody());
+            if (firstSight) throw new IllegalStateException("transient failure");
+            event.getRecords().forEach(m -> processed.add(m.getBody()));
+            return new SQSBatchResponse(List.of());
+        }
+    }
+
+    private static ProvisionedQueue testQueue(LocalRuntime runtime, boolean fifo, int maxReceiveCount) {
+        var spec = new QueueSpec("poller-test-" + UUID.randomUUID().toString().substring(0, 8), fifo, maxReceiveCount, 1, 1);
+        return new Provisioner(runtime.wiring().dynamo(), runtime.wiring().sqs()).ensureQueue(spec);
+    }
+
+    private static SqsPoller poller(LocalRuntime runtime, ProvisionedQueue queue, RequestHandler<?, ?> consumer) {
+        var function = LocalFunction.of(CONSUMER, consumer, runtime.settings().region(), Clock.systemUTC());
+        return new SqsPoller(runtime.wiring().sqs(), queue, 10, 2, function, runtime.settings().region()).start();
+    }
+
+    @Test
+    void deletesSucceededMessagesAndRedrivesFailedOnesToTheDeadLetterQueue(LocalRuntime runtime) {
+        SqsClient sqs = runtime.wiring().sqs();
+        ProvisionedQueue queue = testQueue(runtime, false, 2);
+        var consumer = new RecordingConsumer(m -> m.getBody().startsWith("fail"));
+        try (var ignored = poller(runtime, queue, consumer)) {
+            for (String body : List.of("ok-1", "fail-1", "ok-2")) {
+                sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody(body).messageAttributes(Map.of(
+                        "kind", MessageAttributeValue.builder().dataType("String").stringValue("test").build(),
+                        "blob", MessageAttributeValue.builder().dataType("Binary")
+                                .binaryValue(SdkBytes.fromByteArray(new byte[]{1, 2, 3})).build())));
+            }
+            List<Message> deadLettered = awaitMessages(sqs, queue.dlqUrl(), 1, Duration.ofSeconds(30));
+
+            assertThat(deadLettered).extracting(Message::body).containsExactly("fail-1");
+            assertThat(consumer.count("ok-1")).as("succeeded, deleted, never redelivered").isEqualTo(1);
+            assertThat(consumer.count("ok-2")).isEqualTo(1);
+            assertThat(consumer.count("fail-1")).as("delivered maxReceiveCount times").isEqualTo(2);
+            assertThat(consumer.seen.stream().filter(m -> m.getBody().equals("fail-1"))
+                    .map(m -> m.getAttributes().get("ApproximateReceiveCount")))
+                    .containsExactly("1", "2");
+            assertThat(queueDepth(sqs, queue.url())).isZero();
+        }
+
+        SQSEvent.SQSMessage record = consumer.seen.get(0);
+        assertThat(record.getEventSource()).isEqualTo("aws:sqs");
+        assertThat(record.getEventSourceArn()).isEqualTo(queue.arn()).startsWith("arn:aws:sqs:us-east-1:000000000000:");
+        assertThat(record.getAwsRegion()).isEqualTo("us-east-1");
+        assertThat(record.getMessageId()).isNotBlank();
+        assertThat(record.getReceiptHandle()).isNotBlank();
+        assertThat(record.getMd5OfBody()).isNotBlank();
+        assertThat(record.getAttributes()).containsKeys("ApproximateReceiveCount", "SentTimestamp",
+                "ApproximateFirstReceiveTimestamp");
+        assertThat(record.getMessageAttributes().get("kind").getStringValue()).isEqualTo("test");
+        assertThat(record.getMessageAttributes().get("kind").getDataType()).isEqualTo("String");
+        var blob = record.getMessageAttributes().get("blob").getBinaryValue();
+        byte[] bytes = new byte[blob.remaining()];
+        blob.get(bytes);
+        assertThat(bytes).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aBatchWhoseHandlerThrowsIsNotDeletedAndComesBack(LocalRuntime runtime) {
+        SqsClient sqs = runtime.wiring().sqs();
+        ProvisionedQueue queue = testQueue(runtime, false, 5);
+        var consumer = new ThrowsOnFirstSight();
+        List<String> processed = consumer.processed;
+        try (var ignored = poller(runtime, queue, consumer)) {
+            sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("a"));
+            sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("b"));
+            await(() -> processed.containsAll(List.of("a", "b")) && queueDepth(sqs, queue.url()) == 0, Duration.ofSeconds(30));
+        }
+        assertThat(processed).containsExactlyInAnyOrder("a", "b");
+        assertThat(awaitMessages(sqs, queue.dlqUrl(), 0, Duration.ZERO)).isEmpty();
+    }
+
+    @Test
+    void fifoRecordsCarryGroupDeduplicationAndSequence(LocalRuntime runtime) {
+        SqsClient sqs = runtime.wiring().sqs();
+        ProvisionedQueue queue = testQueue(runtime, true, 2);
+        var consumer = new RecordingConsumer(m -> false);
+        try (var ignored = poller(runtime, queue, consumer)) {
+            sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("first").messageGroupId("grp_1")
+                    .messageDeduplicationId("dedup-1"));
+            await(() -> consumer.count("first") == 1, Duration.ofSeconds(20));
+        }
+        var attributes = consumer.seen.get(0).getAttributes();
+        assertThat(attributes).containsEntry("MessageGroupId", "grp_1")
+                .containsEntry("MessageDeduplicationId", "dedup-1")
+                .containsKey("SequenceNumber");
+        assertThat(consumer.seen.get(0).getEventSourceArn()).endsWith(".fifo");
+    }
+
+    /** Receives until {@code expected} messages came or the time is up (deletes nothing). */
+    private static List<Message> awaitMessages(SqsClient sqs, String url, int expected, Duration patience) {
+        List<Message> received = new ArrayList<>();
+        long deadline = System.nanoTime() + patience.toNanos();
+        do {
+            received.addAll(sqs.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10).waitTimeSeconds(1)
+                    .visibilityTimeout(30)).messages());
+        } while (received.size() < expected && System.nanoTime() < deadline);
+        return received;
+    }
+
+    private static int queueDepth(SqsClient sqs, String url) {
+        var attributes = sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNames(
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
+                .attributes();
+        return Integer.parseInt(attributes.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
+                + Integer.parseInt(attributes.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE));
+    }
+
+    private static void await(BooleanSupplier condition, Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("condition not met within " + patience);
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
