@@ -1,0 +1,58 @@
+package groupmsg.e2e;
+
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every handler has sample events in events/, and each does what it says when invoked as Lambda would. */
+@ExtendWith(LocalRuntimeExtension.class)
+class SampleEventsE2eTest {
+    private static final Path EVENTS = Path.of("..", "events");
+
+    private static String invoke(LocalRuntime runtime, String handler, String file) throws Exception {
+        return runtime.functions().get(handler).invoke(Files.readString(EVENTS.resolve(handler).resolve(file)));
+    }
+
+    @Test
+    void everyHandlerHasAtLeastOneSampleEvent() throws Exception {
+        for (HandlerDef def : Handlers.ALL) {
+            Path dir = EVENTS.resolve(def.name());
+            assertThat(dir).as("events/" + def.name()).isDirectory();
+            try (Stream<Path> files = Files.list(dir)) {
+                List<Path> json = files.filter(p -> p.toString().endsWith(".json")).toList();
+                assertThat(json).as("events/" + def.name()).isNotEmpty();
+            }
+        }
+    }
+
+    @Test
+    void httpEventsRunThroughTheirHandlers(LocalRuntime runtime) throws Exception {
+        assertThat(invoke(runtime, "admin-api", "get-account.json")).contains("\"statusCode\":200").contains("acct_default");
+        assertThat(invoke(runtime, "admin-api", "create-api-key.json")).contains("\"statusCode\":201").contains("gmk_");
+        assertThat(invoke(runtime, "groups-api", "create-group.json")).contains("\"statusCode\":201").contains("grp_");
+        assertThat(invoke(runtime, "groups-api", "create-group.json")).contains("\"statusCode\":409");
+        assertThat(invoke(runtime, "groups-api", "list-groups.json")).contains("\"statusCode\":200").contains("Volunteers");
+        assertThat(invoke(runtime, "groups-api", "import-template.json")).contains("\"statusCode\":200").contains("text/csv");
+        assertThat(invoke(runtime, "groups-api", "add-members-unknown-group.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
+    }
+
+    @Test
+    void authorizerWorkerAndScheduleEventsRun(LocalRuntime runtime) throws Exception {
+        // the sample's key is a placeholder, so the authorizer must refuse it
+        assertThat(invoke(runtime, "authorizer", "request.json")).contains("\"isAuthorized\":false");
+        // an import part of an unknown import is skipped, not retried
+        assertThat(invoke(runtime, "import-worker", "import-part.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "maintenance", "scheduled.json")).contains("importsFailedUnqueued");
+    }
+}
