@@ -37,7 +37,7 @@ final class AccountStore {
     }
 
     static String accountPk(String accountId) {
-        return "ACCT#" + accountId;
+        return Attr.accountPk(accountId);
     }
 
     /** Creates the account with its first key atomically; false when the account exists already. */

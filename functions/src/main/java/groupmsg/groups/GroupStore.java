@@ -37,7 +37,7 @@ final class GroupStore {
     }
 
     static String accountPk(String accountId) {
-        return "ACCT#" + accountId;
+        return Attr.accountPk(accountId);
     }
 
     static Map<String, AttributeValue> groupKey(String accountId, String groupId) {

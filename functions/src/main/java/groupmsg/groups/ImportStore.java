@@ -41,11 +41,11 @@ final class ImportStore {
     }
 
     private static Map<String, AttributeValue> importKey(String accountId, String importId) {
-        return Attr.key("ACCT#" + accountId, "IMPORT#" + importId);
+        return Attr.key(Attr.accountPk(accountId), "IMPORT#" + importId);
     }
 
     static String errorsPk(String accountId, String importId) {
-        return "ACCT#" + accountId + "#IMP#" + importId;
+        return Attr.accountPk(accountId) + "#IMP#" + importId;
     }
 
     void create(String accountId, ImportJob job) {

@@ -50,7 +50,7 @@ final class MemberStore {
     }
 
     static String groupPk(String accountId, String groupId) {
-        return "ACCT#" + accountId + "#GRP#" + groupId;
+        return Attr.accountPk(accountId) + "#GRP#" + groupId;
     }
 
     /** A number to add, already normalised to E.164. */

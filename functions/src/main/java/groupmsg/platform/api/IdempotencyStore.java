@@ -82,6 +82,6 @@ public final class IdempotencyStore {
     }
 
     private static Map<String, AttributeValue> key(String accountId, String scope) {
-        return Attr.key("ACCT#" + accountId + "#IDEM", scope);
+        return Attr.key(Attr.accountPk(accountId) + "#IDEM", scope);
     }
 }

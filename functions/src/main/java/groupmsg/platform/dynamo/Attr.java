@@ -40,6 +40,14 @@ public final class Attr {
         return v != null && Boolean.TRUE.equals(v.bool());
     }
 
+    /**
+     * The partition key of an account's own items, and the prefix of every other key of tenant data
+     * ({@code ACCT#<accountId>#...}): the account id always comes from the authorizer.
+     */
+    public static String accountPk(String accountId) {
+        return "ACCT#" + accountId;
+    }
+
     public static Map<String, AttributeValue> key(String pk, String sk) {
         return Map.of("pk", s(pk), "sk", s(sk));
     }
