@@ -1,5 +1,9 @@
 package groupmsg.accounts;
 
+import groupmsg.lines.Line;
+import groupmsg.lines.LineRules;
+import groupmsg.lines.LineService;
+import groupmsg.lines.LineType;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
@@ -14,6 +18,8 @@ import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
+import groupmsg.usage.Usage;
+import groupmsg.usage.UsageService;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -23,9 +29,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** Account settings and API keys ({@code /v1/account}, {@code /v1/api-keys}). */
+/** Account settings, API keys, lines and usage ({@code /v1/account}, {@code /v1/api-keys}, {@code /v1/lines}, {@code /v1/usage}). */
 public final class AdminApiHandler extends HttpApiHandler {
     private final AccountService accounts;
+    private final LineService lines;
+    private final UsageService usage;
 
     public AdminApiHandler() {
         this(Wiring.fromEnvironment());
@@ -35,11 +43,18 @@ public final class AdminApiHandler extends HttpApiHandler {
         super(Handlers.ADMIN_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
         this.accounts = new AccountService(wiring);
+        this.lines = new LineService(wiring);
+        this.usage = new UsageService(wiring, lines);
         on("GET /v1/account", this::getAccount);
         on("PATCH /v1/account", this::patchAccount);
         on("POST /v1/api-keys", this::createKey, AdminApiHandler::withoutSecret);
         on("GET /v1/api-keys", this::listKeys);
         on("DELETE /v1/api-keys/{id}", this::revokeKey);
+        on("POST /v1/lines", this::createLine);
+        on("GET /v1/lines", this::listLines);
+        on("GET /v1/lines/{id}", r -> ApiResponse.ok(lineJson(lines.get(r.accountId(), r.path("id")))));
+        on("PATCH /v1/lines/{id}", this::updateLine);
+        on("GET /v1/usage", this::getUsage);
     }
 
     private ApiResponse getAccount(ApiRequest request) {
@@ -111,6 +126,97 @@ public final class AdminApiHandler extends HttpApiHandler {
         if (!keyId.startsWith("key_")) throw ApiException.notFound("API key");
         accounts.revokeKey(request.accountId(), keyId);
         return ApiResponse.noContent();
+    }
+
+    private ApiResponse createLine(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("phone", "country", "type", "groupMessaging", "mps",
+                "optOutReply", "optInReply", "helpReply");
+        String phone = body.requiredString("phone", 1, 64);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        String typeName = body.requiredString("type", 1, 20);
+        Optional<LineType> type = LineType.fromWire(typeName);
+        if (typeName != null && type.isEmpty()) body.problem("type", "must be one of long_code, toll_free, short_code");
+        boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(false);
+        Integer mps = mps(body);
+        Replies replies = replies(body);
+        body.validate();
+        Line line = lines.create(request.accountId(), new LineService.NewLine(phone, country, type.orElseThrow(),
+                groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help()));
+        return ApiResponse.created(lineJson(line));
+    }
+
+    private ApiResponse listLines(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", LineService.accountPartition(request.accountId()));
+        var page = lines.list(request.accountId(), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.lines().forEach(l -> items.add(lineJson(l)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse updateLine(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("groupMessaging", "mps", "optOutReply", "optInReply",
+                "helpReply", "phone", "country", "type");
+        for (String immutable : List.of("phone", "country", "type")) {
+            if (body.has(immutable)) body.problem(immutable, "cannot be changed (create a new line instead)");
+        }
+        Boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(null);
+        Integer mps = mps(body);
+        Replies replies = replies(body);
+        body.validate();
+        return ApiResponse.ok(lineJson(lines.update(request.accountId(), request.path("id"),
+                new LineService.LineChanges(groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help()))));
+    }
+
+    private static Integer mps(JsonBody body) {
+        return body.optionalInteger("mps", LineRules.MIN_MPS, LineRules.MAX_MPS).map(Long::intValue).orElse(null);
+    }
+
+    /** A line's keyword replies as given; null where absent. */
+    private record Replies(String optOut, String optIn, String help) {}
+
+    private static Replies replies(JsonBody body) {
+        return new Replies(reply(body, "optOutReply"), reply(body, "optInReply"), reply(body, "helpReply"));
+    }
+
+    private static String reply(JsonBody body, String name) {
+        return body.optionalString(name, 1, LineRules.MAX_REPLY_LENGTH).orElse(null);
+    }
+
+    private ApiResponse getUsage(ApiRequest request) {
+        Usage result = usage.usage(request.accountId(), request.query("month").orElse(null));
+        var json = new LinkedHashMap<String, Object>();
+        json.put("month", result.month());
+        json.put("messages", result.messages());
+        json.put("segments", result.segments());
+        json.put("mms", result.mms());
+        List<Object> byLine = new ArrayList<>();
+        for (var line : result.byLine()) {
+            var l = new LinkedHashMap<String, Object>();
+            l.put("lineId", line.lineId());
+            l.put("phone", line.phone());
+            l.put("messages", line.messages());
+            l.put("segments", line.segments());
+            l.put("mms", line.mms());
+            byLine.add(l);
+        }
+        json.put("byLine", byLine);
+        return ApiResponse.ok(json);
+    }
+
+    private static Map<String, Object> lineJson(Line line) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", line.id());
+        json.put("phone", line.phone());
+        json.put("type", line.type().wireName());
+        json.put("groupMessaging", line.groupMessaging());
+        json.put("mps", line.mps());
+        json.put("optOutReply", line.optOutReply());
+        json.put("optInReply", line.optInReply());
+        json.put("helpReply", line.helpReply());
+        json.put("createdAt", Timestamps.format(line.createdAt()));
+        json.put("updatedAt", Timestamps.format(line.updatedAt()));
+        return json;
     }
 
     private static Map<String, Object> accountJson(Account account) {

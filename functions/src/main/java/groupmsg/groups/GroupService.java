@@ -165,6 +165,23 @@ public final class GroupService {
         }
     }
 
+    /** One page of a message's recipients: members present at {@code acceptedAt}, in phone order. */
+    public record RecipientPage(List<String> phones, String lastPhone, boolean done) {}
+
+    /**
+     * Reads up to {@code pageSize} membership rows after {@code afterPhone} (null: from the start) and keeps the
+     * numbers present at {@code acceptedAt} (the snapshot rule). Works for deleted groups too: their rows are
+     * tombstoned, not removed, so a message accepted before the deletion still reaches its recipients.
+     */
+    public RecipientPage recipientsAt(String accountId, String groupId, long acceptedAt, String afterPhone, int pageSize) {
+        var page = members.rowsAfter(accountId, groupId, afterPhone, pageSize);
+        List<String> phones = new ArrayList<>();
+        for (var row : page.rows()) {
+            if (MemberStore.presentAt(row, acceptedAt)) phones.add(groupmsg.platform.dynamo.Attr.str(row, "sk"));
+        }
+        return new RecipientPage(phones, page.lastPhone(), page.lastPhone() == null);
+    }
+
     public static String membersPartition(String accountId, String groupId) {
         return MemberStore.groupPk(accountId, groupId);
     }

@@ -167,7 +167,19 @@ final class MemberStore {
         return new MemberPage(found, start);
     }
 
-    /** Every row of a group (present or not), page by page; used by clean-up (and by fan-out later). */
+    record RowPage(List<Map<String, AttributeValue>> rows, String lastPhone) {}
+
+    /** Up to {@code limit} rows (present or not) after {@code afterPhone}; {@code lastPhone} null at the end. */
+    RowPage rowsAfter(String accountId, String groupId, String afterPhone, int limit) {
+        String pk = groupPk(accountId, groupId);
+        Map<String, AttributeValue> start = afterPhone == null ? null : Attr.key(pk, afterPhone);
+        QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(start).limit(limit));
+        String last = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey().get("sk").s() : null;
+        return new RowPage(response.items(), last);
+    }
+
+    /** Every row of a group (present or not), page by page; used by clean-up. */
     void forEachRow(String accountId, String groupId, java.util.function.Consumer<List<Map<String, AttributeValue>>> pageConsumer) {
         String pk = groupPk(accountId, groupId);
         Map<String, AttributeValue> start = null;

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.ScheduledEvent;
 import groupmsg.groups.GroupService;
 import groupmsg.groups.ImportService;
+import groupmsg.messages.MessageMaintenance;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.queue.SqsQueueSender;
@@ -18,6 +19,7 @@ import java.util.Map;
  */
 public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, Map<String, Object>> {
     private final ImportService imports;
+    private final MessageMaintenance messages;
 
     public MaintenanceHandler() {
         this(Wiring.fromEnvironment());
@@ -26,11 +28,13 @@ public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, 
     public MaintenanceHandler(Wiring wiring) {
         var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
+        this.messages = new MessageMaintenance(wiring, queue);
     }
 
     @Override
     public Map<String, Object> handleRequest(ScheduledEvent event, Context context) {
         var summary = new LinkedHashMap<String, Object>(imports.sweep());
+        summary.putAll(messages.sweep());
         Log.info("maintenance_done", summary);
         return summary;
     }

@@ -26,17 +26,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RouteTableTest {
     private static Wiring offlineWiring() {
         var config = new AppConfig("us-east-1", URI.create("http://127.0.0.1:1"), URI.create("http://127.0.0.1:1"),
-                Map.of("core", "core", "members", "members"), Map.of("imports", "http://127.0.0.1:1/q/imports.fifo"));
+                Map.of("core", "core", "members", "members", "deliveries", "deliveries"),
+                Map.of("imports", "http://127.0.0.1:1/q/imports.fifo", "fanout", "http://127.0.0.1:1/q/fanout",
+                        "deliveries", "http://127.0.0.1:1/q/deliveries"));
         return Wiring.create(config, StaticCredentialsProvider.create(AwsBasicCredentials.create("x", "y")), List.of());
     }
 
     @Test
     void everyHttpHandlerServesExactlyItsRoutesFromTheTable() {
         Wiring wiring = offlineWiring();
-        List<HttpApiHandler> handlers = List.of(new AdminApiHandler(wiring), new GroupsApiHandler(wiring));
+        List<HttpApiHandler> handlers = List.of(new AdminApiHandler(wiring), new GroupsApiHandler(wiring),
+                new groupmsg.messages.MessagesApiHandler(wiring));
         Set<String> served = new HashSet<>();
         for (HttpApiHandler handler : handlers) served.addAll(handler.routeKeys());
-        Set<String> table = Routes.ALL.stream().map(RouteDef::key).collect(Collectors.toSet());
+        Set<String> table = Routes.ALL.stream().filter(RouteDef::authorized).map(RouteDef::key).collect(Collectors.toSet());
         assertThat(served).isEqualTo(table);
     }
 
@@ -45,7 +48,8 @@ class RouteTableTest {
         assertThat(Routes.ALL.stream().map(RouteDef::key).distinct().count()).isEqualTo(Routes.ALL.size());
         for (RouteDef route : Routes.ALL) {
             assertThat(Handlers.byName(route.handler()).trigger()).isEqualTo(HandlerDef.Trigger.HTTP);
-            assertThat(route.path()).startsWith("/v1/");
+            // API key routes live under /v1; only carrier webhooks (signature-checked) go without the authorizer
+            assertThat(route.path()).startsWith(route.authorized() ? "/v1/" : "/webhooks/");
         }
     }
 

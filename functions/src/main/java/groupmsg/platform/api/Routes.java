@@ -11,6 +11,8 @@ import static groupmsg.platform.api.Permission.*;
 public final class Routes {
     private static final String ADMIN = Handlers.ADMIN_API.name();
     private static final String GROUPS = Handlers.GROUPS_API.name();
+    private static final String MESSAGES = Handlers.MESSAGES_API.name();
+    private static final String WEBHOOK = Handlers.CARRIER_WEBHOOK.name();
 
     public static final List<RouteDef> ALL = List.of(
             new RouteDef("GET", "/v1/account", ADMIN, READ, false),
@@ -29,7 +31,22 @@ public final class Routes {
             new RouteDef("GET", "/v1/groups/{id}/members", GROUPS, READ, false),
             new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}", GROUPS, MANAGE_GROUPS, false),
             new RouteDef("POST", "/v1/groups/{id}/imports", GROUPS, MANAGE_GROUPS, true),
-            new RouteDef("GET", "/v1/groups/{id}/imports/{importId}", GROUPS, READ, false));
+            new RouteDef("GET", "/v1/groups/{id}/imports/{importId}", GROUPS, READ, false),
+
+            new RouteDef("POST", "/v1/lines", ADMIN, ADMINISTER, true),
+            new RouteDef("GET", "/v1/lines", ADMIN, READ, false),
+            new RouteDef("GET", "/v1/lines/{id}", ADMIN, READ, false),
+            new RouteDef("PATCH", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
+            new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
+
+            new RouteDef("POST", "/v1/groups/{id}/messages", MESSAGES, SEND_MESSAGES, true),
+            new RouteDef("GET", "/v1/messages", MESSAGES, READ, false),
+            new RouteDef("GET", "/v1/messages/{id}", MESSAGES, READ, false),
+            new RouteDef("GET", "/v1/messages/{id}/deliveries", MESSAGES, READ, false),
+            new RouteDef("DELETE", "/v1/messages/{id}", MESSAGES, SEND_MESSAGES, false),
+
+            // Carrier webhooks: no API key; the carrier's signature is the credential.
+            new RouteDef("POST", "/webhooks/twilio/status", WEBHOOK, null, false));
 
     /** API Gateway's catch-all route key; answers unknown routes with the contract's 404 body. */
     public static final String DEFAULT_ROUTE_KEY = "$default";

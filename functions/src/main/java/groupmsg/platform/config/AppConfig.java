@@ -1,5 +1,7 @@
 package groupmsg.platform.config;
 
+import groupmsg.carrier.CarrierSettings;
+import groupmsg.notify.Topic;
 import groupmsg.platform.schema.QueueDef;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.TableDef;
@@ -18,13 +20,41 @@ import java.util.Optional;
  * @param sqsEndpoint    null in AWS; the local SQS endpoint otherwise
  * @param tableNames     logical table name -> physical name
  * @param queueUrls      logical queue name -> queue URL
+ * @param snsEndpoint    null in AWS; an SNS-compatible endpoint otherwise
+ * @param topicArns      {@link Topic#name()} -> topic ARN
+ * @param publicBaseUrl  the public URL of the HTTP API (carrier callbacks and webhook signatures); null if unknown
+ * @param carrier        the carrier REST API; null when not configured
  */
 public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
-                        Map<String, String> tableNames, Map<String, String> queueUrls) {
+                        Map<String, String> tableNames, Map<String, String> queueUrls,
+                        URI snsEndpoint, Map<String, String> topicArns, String publicBaseUrl,
+                        CarrierSettings carrier) {
 
     public AppConfig {
         tableNames = Map.copyOf(tableNames);
         queueUrls = Map.copyOf(queueUrls);
+        topicArns = Map.copyOf(topicArns);
+    }
+
+    /** Storage and queues only (no topics, no carrier, no public URL). */
+    public AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
+                     Map<String, String> tableNames, Map<String, String> queueUrls) {
+        this(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, null, Map.of(), null, null);
+    }
+
+    public AppConfig withNotifications(URI snsEndpoint, Map<String, String> topicArns) {
+        return new AppConfig(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, snsEndpoint, topicArns,
+                publicBaseUrl, carrier);
+    }
+
+    public AppConfig withCarrier(String publicBaseUrl, CarrierSettings carrier) {
+        return new AppConfig(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, snsEndpoint, topicArns,
+                publicBaseUrl, carrier);
+    }
+
+    /** The topic's ARN, or empty when no topic is configured (events are then only logged). */
+    public Optional<String> topicArn(Topic topic) {
+        return Optional.ofNullable(topicArns.get(topic.name()));
     }
 
     public static AppConfig fromEnvironment() {
@@ -41,8 +71,18 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
             String url = env.get(q.envVar());
             if (url != null && !url.isBlank()) queues.put(q.name(), url);
         }
+        Map<String, String> topics = new HashMap<>();
+        for (Topic topic : Topic.values()) {
+            String arn = env.get(topic.envVar());
+            if (arn != null && !arn.isBlank()) topics.put(topic.name(), arn);
+        }
+        CarrierSettings carrier = env.containsKey("TWILIO_ACCOUNT_SID")
+                ? new CarrierSettings(env.getOrDefault("TWILIO_API_BASE_URL", CarrierSettings.DEFAULT_API_BASE_URL),
+                        env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN"))
+                : null;
         return new AppConfig(env.getOrDefault("AWS_REGION", "us-east-1"),
-                uri(env.get("DYNAMODB_ENDPOINT")), uri(env.get("SQS_ENDPOINT")), tables, queues);
+                uri(env.get("DYNAMODB_ENDPOINT")), uri(env.get("SQS_ENDPOINT")), tables, queues,
+                uri(env.get("SNS_ENDPOINT")), topics, env.get("PUBLIC_BASE_URL"), carrier);
     }
 
     public String table(TableDef table) {

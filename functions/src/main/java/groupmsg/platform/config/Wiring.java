@@ -1,5 +1,11 @@
 package groupmsg.platform.config;
 
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.OutboundMessage;
+import groupmsg.carrier.SendResult;
+import groupmsg.carrier.TwilioCarrier;
+import groupmsg.notify.EventPublisher;
+import groupmsg.notify.SnsEventPublisher;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
@@ -8,6 +14,7 @@ import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sns.SnsClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 import java.time.Clock;
@@ -20,7 +27,8 @@ import java.util.List;
  * and hands it to every handler. Clients use the URL-connection HTTP client (no Apache, no Netty) for a lean
  * cold start.
  */
-public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dynamo, SqsClient sqs) {
+public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dynamo, SqsClient sqs,
+                     CarrierPort carrier, EventPublisher events) {
 
     public static Wiring fromEnvironment() {
         AppConfig config = AppConfig.fromEnvironment();
@@ -48,6 +56,28 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
                 .overrideConfiguration(overrides);
         if (config.sqsEndpoint() != null) sqs.endpointOverride(config.sqsEndpoint());
 
-        return new Wiring(config, Clock.systemUTC(), new Ids(), dynamo.build(), sqs.build());
+        var sns = SnsClient.builder().httpClient(http).region(region).credentialsProvider(credentials)
+                .overrideConfiguration(overrides);
+        if (config.snsEndpoint() != null) sns.endpointOverride(config.snsEndpoint());
+
+        CarrierPort carrier = config.carrier() == null ? Wiring::carrierNotConfigured : new TwilioCarrier(config.carrier());
+        return new Wiring(config, Clock.systemUTC(), new Ids(), dynamo.build(), sqs.build(), carrier,
+                new SnsEventPublisher(sns.build(), config));
+    }
+
+    public Wiring withCarrier(CarrierPort carrier) {
+        return new Wiring(config, clock, ids, dynamo, sqs, carrier, events);
+    }
+
+    public Wiring withEvents(EventPublisher events) {
+        return new Wiring(config, clock, ids, dynamo, sqs, carrier, events);
+    }
+
+    public Wiring withClock(Clock clock) {
+        return new Wiring(config, clock, ids, dynamo, sqs, carrier, events);
+    }
+
+    private static SendResult carrierNotConfigured(OutboundMessage message) {
+        throw new IllegalStateException("no carrier configured (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)");
     }
 }

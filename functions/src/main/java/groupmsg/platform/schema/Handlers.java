@@ -21,10 +21,23 @@ public final class Handlers {
             List.of("core", "members"), List.of());
     public static final HandlerDef MAINTENANCE = new HandlerDef("maintenance",
             "groupmsg.maintenance.MaintenanceHandler", HandlerDef.Trigger.SCHEDULE, 512, 60,
-            List.of("core", "members"), List.of("imports"));
+            List.of("core", "members", "deliveries"), List.of("imports", "fanout", "deliveries"));
 
-    public static final List<HandlerDef> ALL =
-            List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER, MAINTENANCE);
+    public static final HandlerDef MESSAGES_API = new HandlerDef("messages-api",
+            "groupmsg.messages.MessagesApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
+            List.of("core", "members", "deliveries"), List.of("fanout"));
+    public static final HandlerDef FANOUT_WORKER = new HandlerDef("fanout-worker",
+            "groupmsg.messages.FanoutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 120,
+            List.of("core", "members", "deliveries"), List.of("fanout", "deliveries"));
+    public static final HandlerDef DELIVERY_WORKER = new HandlerDef("delivery-worker",
+            "groupmsg.messages.DeliveryWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
+            List.of("core", "deliveries"), List.of());
+    public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
+            "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 512, 10,
+            List.of("core", "deliveries"), List.of());
+
+    public static final List<HandlerDef> ALL = List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER,
+            MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, CARRIER_WEBHOOK);
 
     /** How often the scheduled maintenance handler runs. */
     public static final int MAINTENANCE_INTERVAL_MINUTES = 1;

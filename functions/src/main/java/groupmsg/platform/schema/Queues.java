@@ -11,7 +11,14 @@ public final class Queues {
     public static final QueueDef IMPORTS = new QueueDef("imports", true, Handlers.IMPORT_WORKER.name(),
             5, 5, 5, 6 * Handlers.IMPORT_WORKER.timeoutSeconds(), 4);
 
-    public static final List<QueueDef> ALL = List.of(IMPORTS);
+    /** Group messages to expand into delivery rows and batches (checkpointed, resumable). */
+    public static final QueueDef FANOUT = new QueueDef("fanout", false, Handlers.FANOUT_WORKER.name(),
+            1, 10, 5, 6 * Handlers.FANOUT_WORKER.timeoutSeconds(), 4);
+    /** Batches of deliveries (one message, one line, up to 50 recipients) for the delivery worker. */
+    public static final QueueDef DELIVERIES = new QueueDef("deliveries", false, Handlers.DELIVERY_WORKER.name(),
+            1, 20, 8, 6 * Handlers.DELIVERY_WORKER.timeoutSeconds(), 4);
+
+    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES);
 
     public static QueueDef byName(String name) {
         return ALL.stream().filter(q -> q.name().equals(name)).findFirst()

@@ -9,11 +9,18 @@ import java.util.List;
 public final class Tables {
     /** Accounts, API keys, key-hash lookups, groups, group-name reservations, imports and their error rows,
      * clean-up jobs, idempotency records. */
-    public static final TableDef CORE = new TableDef("core", "pk", "sk", List.of(), "expiresAt");
+    public static final TableDef CORE = new TableDef("core", "pk", "sk",
+            List.of(new TableDef.IndexDef("gsi1", "gsi1pk", "gsi1sk")), "expiresAt");
     /** Group memberships with add time, removal tombstone and earlier presence intervals. */
     public static final TableDef MEMBERS = new TableDef("members", "pk", "sk", List.of(), "expiresAt");
 
-    public static final List<TableDef> ALL = List.of(CORE, MEMBERS);
+    /**
+     * One row per recipient of a group message, spread over shards ({@code MSG#m#<shard>}) so that one large
+     * message's writes do not all land on one partition.
+     */
+    public static final TableDef DELIVERIES = new TableDef("deliveries", "pk", "sk", List.of(), "expiresAt");
+
+    public static final List<TableDef> ALL = List.of(CORE, MEMBERS, DELIVERIES);
 
     private Tables() {}
 }

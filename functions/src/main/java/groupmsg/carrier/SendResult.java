@@ -1,0 +1,14 @@
+package groupmsg.carrier;
+
+/** What the carrier answered to one send. */
+public sealed interface SendResult {
+    /** Accepted for delivery; {@code status} is the carrier's initial status (e.g. "queued"). */
+    record Accepted(String carrierMessageId, String status) implements SendResult {}
+
+    /**
+     * Refused. {@code retryable} for throttling (HTTP 429 / Twilio 20429) and carrier-side failures (5xx);
+     * {@code recipientOptedOut} when the carrier says the recipient unsubscribed (Twilio 21610).
+     */
+    record Rejected(int httpStatus, String errorCode, String message, boolean retryable, boolean recipientOptedOut)
+            implements SendResult {}
+}

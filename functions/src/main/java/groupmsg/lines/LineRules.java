@@ -1,0 +1,96 @@
+package groupmsg.lines;
+
+import com.google.i18n.phonenumbers.NumberParseException;
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType;
+import groupmsg.groups.PhoneNumbers;
+
+import java.util.Optional;
+
+/**
+ * What makes a line valid, as pure functions: the number's form per type, the carrier rule that group messaging
+ * (group MMS) works only on +1 long codes, the rate range and the default keyword replies.
+ *
+ * <p>A number that libphonenumber knows to be toll-free cannot be declared a long code: otherwise the group
+ * messaging rule could be side-stepped by mislabelling it. The other way round is harmless (a line declared
+ * toll-free is only ever treated more strictly), so any valid number may be declared toll-free.
+ */
+public final class LineRules {
+    public static final int MIN_MPS = 1;
+    public static final int MAX_MPS = 1000;
+    /** API.md: {@code mps} defaults to 1 whatever the type (see {@link LineType#carrierMps()} for typical rates). */
+    public static final int DEFAULT_MPS = 1;
+    public static final int MAX_REPLY_LENGTH = 320;
+    public static final int MIN_SHORT_CODE_DIGITS = 3;
+    public static final int MAX_SHORT_CODE_DIGITS = 8;
+
+    public static final String DEFAULT_OPT_OUT_REPLY = "You have been unsubscribed and will receive no more messages"
+            + " from this number. Reply START to resubscribe.";
+    public static final String DEFAULT_OPT_IN_REPLY = "You are resubscribed. Reply STOP to unsubscribe.";
+    public static final String DEFAULT_HELP_REPLY = "Reply STOP to unsubscribe. Msg&data rates may apply.";
+
+    private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
+
+    private LineRules() {}
+
+    /** The outcome of {@link #phone}. */
+    public sealed interface PhoneResult permits Ok, Bad {}
+
+    /** The number as stored: E.164, or a short code's digits. */
+    public record Ok(String phone) implements PhoneResult {}
+
+    /** Why the input is not usable for this type of line (a short, lower-case phrase). */
+    public record Bad(String reason) implements PhoneResult {}
+
+    /**
+     * The stored form of a line's number: E.164 for long codes and toll-free numbers (input as E.164, or national
+     * with {@code country}), the bare digits for short codes ({@code country} does not apply to them).
+     */
+    public static PhoneResult phone(LineType type, String input, String country) {
+        if (type == LineType.SHORT_CODE) return shortCode(input);
+        return switch (PhoneNumbers.normalize(input, country)) {
+            case PhoneNumbers.Invalid bad -> new Bad(bad.reason().equals("phone is required") ? "is required" : bad.reason());
+            case PhoneNumbers.Valid ok when type == LineType.LONG_CODE && isTollFreeNumber(ok.e164()) ->
+                    new Bad("is a toll-free number; use type toll_free");
+            case PhoneNumbers.Valid ok -> new Ok(ok.e164());
+        };
+    }
+
+    /**
+     * Why a line cannot do group messaging, or empty when it can: only +1 (US/Canada) long codes can; never
+     * toll-free numbers or short codes.
+     *
+     * @param phone the stored number; null when it is not known to be valid (only the type is judged then)
+     */
+    public static Optional<String> groupMessagingProblem(LineType type, String phone) {
+        return switch (type) {
+            case TOLL_FREE -> Optional.of("toll-free numbers cannot do group messaging; use a +1 long code");
+            case SHORT_CODE -> Optional.of("short codes cannot do group messaging; use a +1 long code");
+            case LONG_CODE -> phone == null || phone.startsWith("+1") ? Optional.empty()
+                    : Optional.of("group messaging needs a +1 (US or Canada) long code");
+        };
+    }
+
+    public static boolean validMps(long mps) {
+        return mps >= MIN_MPS && mps <= MAX_MPS;
+    }
+
+    private static PhoneResult shortCode(String input) {
+        String typed = input == null ? "" : input.strip();
+        if (typed.isEmpty()) return new Bad("is required");
+        boolean digits = typed.chars().allMatch(c -> c >= '0' && c <= '9');
+        if (!digits || typed.length() < MIN_SHORT_CODE_DIGITS || typed.length() > MAX_SHORT_CODE_DIGITS) {
+            return new Bad("must be " + MIN_SHORT_CODE_DIGITS + " to " + MAX_SHORT_CODE_DIGITS
+                    + " digits for a short code");
+        }
+        return new Ok(typed);
+    }
+
+    private static boolean isTollFreeNumber(String e164) {
+        try {
+            return UTIL.getNumberType(UTIL.parse(e164, "ZZ")) == PhoneNumberType.TOLL_FREE;
+        } catch (NumberParseException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package groupmsg.lines;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The business's sending numbers: create, list, get, change; and who a number belongs to (inbound routing, the
+ * carrier rate). A number belongs to one line across all accounts.
+ */
+public final class LineService {
+    private final LineStore store;
+    private final Clock clock;
+    private final Ids ids;
+
+    public LineService(Wiring wiring) {
+        this.store = new LineStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    /**
+     * A line to create, as asked for.
+     *
+     * @param phone   as typed: E.164, national with {@code country}, or a short code's digits
+     * @param country ISO 3166-1 alpha-2 for a national number; null otherwise
+     * @param mps     null -> {@link LineRules#DEFAULT_MPS}
+     * @param optOutReply null -> {@link LineRules#DEFAULT_OPT_OUT_REPLY} (likewise the other replies)
+     */
+    public record NewLine(String phone, String country, LineType type, boolean groupMessaging, Integer mps,
+                          String optOutReply, String optInReply, String helpReply) {}
+
+    /** Changes to a line; null leaves a field as it is. The number and the type never change. */
+    public record LineChanges(Boolean groupMessaging, Integer mps, String optOutReply, String optInReply,
+                              String helpReply) {
+        public boolean empty() {
+            return groupMessaging == null && mps == null && optOutReply == null && optInReply == null && helpReply == null;
+        }
+    }
+
+    /** Creates a line; 400 for a number unusable for its type or group messaging it cannot do, 409 for a taken number. */
+    public Line create(String accountId, NewLine input) {
+        List<Map<String, Object>> problems = new ArrayList<>();
+        String phone = switch (LineRules.phone(input.type(), input.phone(), input.country())) {
+            case LineRules.Ok ok -> ok.phone();
+            case LineRules.Bad bad -> {
+                problems.add(problem("phone", bad.reason()));
+                yield null;
+            }
+        };
+        if (input.groupMessaging()) {
+            LineRules.groupMessagingProblem(input.type(), phone).ifPresent(m -> problems.add(problem("groupMessaging", m)));
+        }
+        int mps = input.mps() == null ? LineRules.DEFAULT_MPS : input.mps();
+        if (!LineRules.validMps(mps)) problems.add(mpsProblem());
+        throwIfAny(problems);
+        long now = clock.millis();
+        Line line = new Line(ids.next("line_"), phone, input.type(), input.groupMessaging(), mps,
+                orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
+                orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
+                orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), now, now);
+        store.create(accountId, line);
+        return line;
+    }
+
+    /** The account's line; 404 for an unknown id or another account's. */
+    public Line get(String accountId, String lineId) {
+        return find(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
+    }
+
+    public Optional<Line> find(String accountId, String lineId) {
+        if (lineId == null || !lineId.startsWith("line_")) return Optional.empty();
+        return store.get(accountId, lineId);
+    }
+
+    /** Lines of the account by id (unknown ids are left out), in no particular order. */
+    public List<Line> findAll(String accountId, List<String> lineIds) {
+        List<String> plausible = lineIds.stream().filter(id -> id != null && id.startsWith("line_")).toList();
+        return plausible.isEmpty() ? List.of() : store.getAll(accountId, plausible);
+    }
+
+    public record LinePage(List<Line> lines, Map<String, AttributeValue> lastKey) {}
+
+    /** The account's lines, oldest first (ids are ULIDs). */
+    public LinePage list(String accountId, int limit, Map<String, AttributeValue> start) {
+        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(LineStore.LINE_PREFIX))) {
+            throw ApiException.invalid("cursor is not valid for this list");
+        }
+        var page = store.list(accountId, limit, start);
+        return new LinePage(page.lines(), page.lastKey());
+    }
+
+    public Line update(String accountId, String lineId, LineChanges changes) {
+        if (changes.empty()) {
+            throw ApiException.invalid("nothing to change: give groupMessaging, mps, optOutReply, optInReply and/or helpReply");
+        }
+        Line current = get(accountId, lineId);
+        List<Map<String, Object>> problems = new ArrayList<>();
+        if (Boolean.TRUE.equals(changes.groupMessaging())) {
+            LineRules.groupMessagingProblem(current.type(), current.phone())
+                    .ifPresent(m -> problems.add(problem("groupMessaging", m)));
+        }
+        if (changes.mps() != null && !LineRules.validMps(changes.mps())) problems.add(mpsProblem());
+        throwIfAny(problems);
+        if (!store.update(accountId, current, changes.groupMessaging(), changes.mps(), changes.optOutReply(),
+                changes.optInReply(), changes.helpReply(), clock.millis())) {
+            throw ApiException.notFound("line");
+        }
+        return get(accountId, lineId);
+    }
+
+    /**
+     * Whose a number is: E.164 for long codes and toll-free numbers, the digits for short codes (as the carrier
+     * names them in {@code To}). Read consistently, so a line is routable as soon as it is created.
+     */
+    public Optional<LineOwner> ownerOfPhone(String phone) {
+        if (phone == null || phone.isBlank()) return Optional.empty();
+        return store.owner(phone.strip());
+    }
+
+    /** The partition a cursor of {@link #list} must point into. */
+    public static String accountPartition(String accountId) {
+        return Attr.accountPk(accountId);
+    }
+
+    private static String orDefault(String value, String fallback) {
+        return value == null || value.isBlank() ? fallback : value;
+    }
+
+    private static Map<String, Object> problem(String field, String message) {
+        var d = new LinkedHashMap<String, Object>();
+        d.put("field", field);
+        d.put("message", message);
+        return d;
+    }
+
+    private static Map<String, Object> mpsProblem() {
+        return problem("mps", "must be between " + LineRules.MIN_MPS + " and " + LineRules.MAX_MPS);
+    }
+
+    private static void throwIfAny(List<Map<String, Object>> problems) {
+        if (problems.isEmpty()) return;
+        Map<String, Object> first = problems.get(0);
+        String message = first.get("field") + " " + first.get("message")
+                + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more problems)" : "");
+        throw ApiException.invalid(message, List.copyOf(problems));
+    }
+}

@@ -1,0 +1,158 @@
+package groupmsg.lines;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static groupmsg.platform.dynamo.Attr.bool;
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Lines in the core table: line {@code ACCT#a / LINE#<lineId>}, and the number's reservation
+ * {@code LINEPHONE#<phone> / LINEPHONE} (accountId, lineId, mps, type), which makes a number belong to one line
+ * across all accounts and tells inbound routing whose it is. Both are written in one transaction.
+ */
+final class LineStore {
+    static final String LINE_PREFIX = "LINE#";
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    LineStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static Map<String, AttributeValue> lineKey(String accountId, String lineId) {
+        return Attr.key(Attr.accountPk(accountId), LINE_PREFIX + lineId);
+    }
+
+    static Map<String, AttributeValue> phoneKey(String phone) {
+        return Attr.key("LINEPHONE#" + phone, "LINEPHONE");
+    }
+
+    /** Creates the line and reserves its number; 409 when the number already belongs to a line (of any account). */
+    void create(String accountId, Line line) {
+        var item = new HashMap<String, AttributeValue>(lineKey(accountId, line.id()));
+        item.put("lineId", s(line.id()));
+        item.put("phone", s(line.phone()));
+        item.put("type", s(line.type().wireName()));
+        item.put("groupMessaging", bool(line.groupMessaging()));
+        item.put("mps", n(line.mps()));
+        item.put("optOutReply", s(line.optOutReply()));
+        item.put("optInReply", s(line.optInReply()));
+        item.put("helpReply", s(line.helpReply()));
+        item.put("createdAt", n(line.createdAt()));
+        item.put("updatedAt", n(line.updatedAt()));
+        var reservation = new HashMap<String, AttributeValue>(phoneKey(line.phone()));
+        reservation.put("accountId", s(accountId));
+        reservation.put("lineId", s(line.id()));
+        reservation.put("mps", n(line.mps()));
+        reservation.put("type", s(line.type().wireName()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(reservation)
+                        .conditionExpression("attribute_not_exists(pk)")).build()));
+        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(1)) {
+            // Never say whose it is: it may be another account's.
+            throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
+        }
+        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line create cancelled: " + c);
+    }
+
+    Optional<Line> get(String accountId, String lineId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(lineKey(accountId, lineId)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toLine(item));
+    }
+
+    /** Any number of lines of one account by id (missing ones are left out). */
+    List<Line> getAll(String accountId, List<String> lineIds) {
+        List<Map<String, AttributeValue>> keys = lineIds.stream().distinct().map(id -> lineKey(accountId, id)).toList();
+        return ops.batchGet(table, keys).stream().map(LineStore::toLine).toList();
+    }
+
+    record LinePage(List<Line> lines, Map<String, AttributeValue> lastKey) {}
+
+    LinePage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table)
+                .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX)))
+                .exclusiveStartKey(startKey).limit(limit));
+        List<Line> lines = new ArrayList<>();
+        page.items().forEach(i -> lines.add(toLine(i)));
+        return new LinePage(lines, page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+    }
+
+    /**
+     * Sets the given fields (null = leave) and keeps the reservation's copy of {@code mps} in step, atomically.
+     * Returns false when the line does not exist.
+     */
+    boolean update(String accountId, Line current, Boolean groupMessaging, Integer mps, String optOutReply,
+                   String optInReply, String helpReply, long now) {
+        var names = new HashMap<String, String>();
+        var values = new HashMap<String, AttributeValue>(Map.of(":now", n(now)));
+        List<String> sets = new ArrayList<>(List.of("updatedAt = :now"));
+        if (groupMessaging != null) set(sets, names, values, "groupMessaging", bool(groupMessaging));
+        if (mps != null) set(sets, names, values, "mps", n(mps));
+        if (optOutReply != null) set(sets, names, values, "optOutReply", s(optOutReply));
+        if (optInReply != null) set(sets, names, values, "optInReply", s(optInReply));
+        if (helpReply != null) set(sets, names, values, "helpReply", s(helpReply));
+        String expression = "SET " + String.join(", ", sets);
+        List<TransactWriteItem> actions = new ArrayList<>();
+        actions.add(TransactWriteItem.builder().update(u -> {
+            u.tableName(table).key(lineKey(accountId, current.id())).updateExpression(expression)
+                    .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values);
+            if (!names.isEmpty()) u.expressionAttributeNames(names);
+        }).build());
+        if (mps != null) {
+            actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(phoneKey(current.phone()))
+                    .updateExpression("SET #mps = :mps")
+                    .conditionExpression("lineId = :line")
+                    .expressionAttributeNames(Map.of("#mps", "mps"))
+                    .expressionAttributeValues(Map.of(":mps", n(mps), ":line", s(current.id())))).build());
+        }
+        var outcome = ops.transact(actions);
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(0)) return false;
+            throw new IllegalStateException("line update cancelled: " + c);
+        }
+        return true;
+    }
+
+    Optional<LineOwner> owner(String phone) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(phoneKey(phone)).consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return Optional.empty();
+        return Optional.of(new LineOwner(Attr.str(item, "accountId"), Attr.str(item, "lineId"),
+                (int) Attr.num(item, "mps", LineRules.DEFAULT_MPS)));
+    }
+
+    private static void set(List<String> sets, Map<String, String> names, Map<String, AttributeValue> values,
+                            String attribute, AttributeValue value) {
+        names.put("#" + attribute, attribute);
+        values.put(":" + attribute, value);
+        sets.add("#" + attribute + " = :" + attribute);
+    }
+
+    private static Line toLine(Map<String, AttributeValue> item) {
+        LineType type = LineType.fromWire(Attr.str(item, "type"))
+                .orElseThrow(() -> new IllegalStateException("line with unknown type " + Attr.str(item, "type")));
+        return new Line(Attr.str(item, "lineId"), Attr.str(item, "phone"), type, Attr.flag(item, "groupMessaging"),
+                (int) Attr.num(item, "mps", LineRules.DEFAULT_MPS), Attr.str(item, "optOutReply"),
+                Attr.str(item, "optInReply"), Attr.str(item, "helpReply"), Attr.num(item, "createdAt", 0),
+                Attr.num(item, "updatedAt", 0));
+    }
+}

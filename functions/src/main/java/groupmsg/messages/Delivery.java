@@ -1,0 +1,22 @@
+package groupmsg.messages;
+
+/** One recipient's delivery of a group message. */
+public record Delivery(String phone, String status, String carrierMessageId, String error, long updatedAt) {
+    public static final String QUEUED = "queued";
+    public static final String SENDING = "sending";
+    public static final String SENT = "sent";
+    public static final String DELIVERED = "delivered";
+    public static final String FAILED = "failed";
+    public static final String OPTED_OUT = "opted_out";
+
+    /** Status only moves forward: queued -> sending -> sent -> delivered | failed; opted_out is terminal. */
+    static int rank(String status) {
+        return switch (status) {
+            case QUEUED -> 0;
+            case SENDING -> 1;
+            case SENT -> 2;
+            case DELIVERED, FAILED, OPTED_OUT -> 3;
+            default -> -1;
+        };
+    }
+}

@@ -1,0 +1,169 @@
+package groupmsg.messages;
+
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.OutboundMessage;
+import groupmsg.carrier.SendResult;
+import groupmsg.optout.OptOutStore;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+import groupmsg.usage.UsageStore;
+
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Delivers one batch (one message, one shard, a few recipients): skips opted-out numbers, claims the rest with a
+ * conditional write (queued -> sending), sends each through the carrier at the line's rate, and records each
+ * block of outcomes with the shard's counters and the usage.
+ * <p>
+ * Exactly once: a recipient is sent to only after its row moved from queued to sending, and nothing ever moves
+ * a row back to queued. If the process dies between "carrier accepted" and "row updated", the row stays in
+ * sending: a redelivered batch cannot claim it (so it is never sent twice), the carrier's status callback still
+ * finds it (the callback URL names message, shard and account) and moves it forward, and maintenance marks rows
+ * left in sending past a threshold as failed with "outcome unknown". At-most-once is the right side to err on
+ * for a message that cannot be recalled.
+ */
+public final class DeliveryService {
+    static final int MAX_ATTEMPTS = 4;
+
+    private final MessageStore messages;
+    private final DeliveryStore deliveries;
+    private final OptOutStore optOuts;
+    private final UsageStore usage;
+    private final RateLimiter limiter;
+    private final CarrierPort carrier;
+    private final Completion completion;
+    private final String publicBaseUrl;
+    private final Clock clock;
+
+    public DeliveryService(Wiring wiring) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        String core = wiring.config().table(Tables.CORE);
+        this.messages = new MessageStore(ops, core);
+        this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+        this.optOuts = new OptOutStore(ops, core);
+        this.usage = new UsageStore(wiring.dynamo(), core);
+        this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
+        this.carrier = wiring.carrier();
+        this.completion = new Completion(wiring, messages, deliveries);
+        this.publicBaseUrl = wiring.config().publicBaseUrl();
+        this.clock = wiring.clock();
+    }
+
+    public void deliver(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
+        GroupMessage m = messages.get(accountId, messageId).orElse(null);
+        if (m == null) {
+            Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
+            return;
+        }
+        var rows = deliveries.rows(m.id(), shard, phones);
+        List<String> queued = phones.stream()
+                .filter(p -> rows.containsKey(p) && Delivery.QUEUED.equals(rows.get(p).get("status").s())).toList();
+        if (queued.isEmpty()) return;
+        Set<String> optedOut = optOuts.optedOut(m.lineId(), queued);
+        long now = clock.millis();
+        List<DeliveryStore.Transition> claims = new ArrayList<>();
+        for (String p : queued) {
+            claims.add(new DeliveryStore.Transition(p, Delivery.QUEUED,
+                    optedOut.contains(p) ? Delivery.OPTED_OUT : Delivery.SENDING, null, null, now));
+        }
+        List<String> claimed = deliveries.apply(m.id(), shard, claims).stream()
+                .filter(t -> Delivery.SENDING.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
+
+        int next = 0;
+        while (next < claimed.size()) {
+            var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - next);
+            List<DeliveryStore.Transition> outcomes = new ArrayList<>();
+            long billed = 0;
+            for (int i = 0; i < slots.count(); i++) {
+                long wait = slots.sendAtMillis(i) - clock.millis();
+                if (wait > 0) Thread.sleep(wait);
+                String phone = claimed.get(next++);
+                var outcome = sendOne(m, shard, phone);
+                if (outcome != null) outcomes.add(outcome);
+            }
+            for (var applied : record(m, shard, outcomes)) if (Delivery.SENT.equals(applied.to())) billed++;
+            if (billed > 0) {
+                usage.record(accountId, m.lineId(), clock.millis(), billed, m.mms() ? 0 : billed * m.segments(),
+                        m.mms() ? billed : 0);
+            }
+        }
+        completion.tryComplete(accountId, messageId);
+    }
+
+    /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
+    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone) throws InterruptedException {
+        var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
+        SendResult.Rejected last = null;
+        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            SendResult result;
+            try {
+                result = carrier.send(message);
+            } catch (UncheckedIOException e) {
+                if (e.getCause() instanceof ConnectException && attempt < MAX_ATTEMPTS) {
+                    Thread.sleep(200L << attempt); // never reached the carrier: safe to try again
+                    continue;
+                }
+                Log.error("delivery_outcome_unknown", Map.of("messageId", m.id(), "shard", shard), e);
+                return null;
+            }
+            final boolean mayRetry = attempt < MAX_ATTEMPTS;
+            switch (result) {
+                case SendResult.Accepted ok -> {
+                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, ok.carrierMessageId(), null, clock.millis());
+                }
+                case SendResult.Rejected r when r.recipientOptedOut() -> {
+                    optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, clock.millis());
+                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null,
+                            "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
+                }
+                case SendResult.Rejected r when r.retryable() && mayRetry -> {
+                    last = r;
+                    // Throttled or carrier trouble: back off, and take a fresh rate slot.
+                    Thread.sleep(250L << attempt);
+                    var slot = limiter.acquire(m.lineId(), m.lineMps(), 1);
+                    long wait = slot.sendAtMillis(0) - clock.millis();
+                    if (wait > 0) Thread.sleep(wait);
+                }
+                case SendResult.Rejected r -> {
+                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
+                            "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
+                }
+            }
+        }
+        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
+                last == null ? "carrier unreachable" : "carrier " + last.errorCode() + ": " + last.message(), clock.millis());
+    }
+
+    /** Applies outcomes; rows a status callback already moved forward just get their carrier id (and are billed). */
+    private List<DeliveryStore.Transition> record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
+        if (outcomes.isEmpty()) return List.of();
+        var applied = new ArrayList<>(deliveries.apply(m.id(), shard, outcomes));
+        for (var outcome : outcomes) {
+            if (applied.contains(outcome)) continue;
+            if (outcome.carrierMessageId() != null) {
+                deliveries.annotate(m.id(), shard, outcome.phone(), outcome.carrierMessageId());
+                applied.add(outcome);
+            }
+        }
+        return applied;
+    }
+
+    private String callbackUrl(GroupMessage m, int shard) {
+        if (publicBaseUrl == null) return null;
+        return publicBaseUrl + "/webhooks/twilio/status?a=" + enc(m.accountId()) + "&m=" + enc(m.id()) + "&s=" + shard;
+    }
+
+    private static String enc(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8);
+    }
+}

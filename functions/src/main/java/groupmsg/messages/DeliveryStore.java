@@ -1,0 +1,219 @@
+package groupmsg.messages;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Delivery rows in the deliveries table: {@code MSG#m#<shard> / <phone>}, the shard chosen by the phone's hash
+ * so one message's rows spread over {@code shards} partitions. Each shard also has a counter item
+ * {@code MSG#m#<shard> / #COUNTS} (sending, sent, delivered, failed, optedOut) that moves in the same
+ * transaction as the rows it counts; queued = recipients - the rest.
+ * <p>
+ * Status only moves forward, always by a conditional write on the status the writer saw, so a duplicate batch,
+ * a retried Lambda or a replayed callback never sends twice or moves a row back.
+ */
+final class DeliveryStore {
+    static final String COUNTS_SK = "#COUNTS";
+    static final List<String> COUNTED = List.of(Delivery.SENDING, Delivery.SENT, Delivery.DELIVERED, Delivery.FAILED, Delivery.OPTED_OUT);
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    DeliveryStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static int shardOf(String phone, int shards) {
+        return Math.floorMod(phone.hashCode(), shards);
+    }
+
+    static String shardPk(String messageId, int shard) {
+        return "MSG#" + messageId + "#" + shard;
+    }
+
+    /** Writes a queued row for every phone that has none yet (rows already there are left as they are). */
+    void insertQueued(String messageId, int shards, List<String> phones, long now) {
+        List<Map<String, AttributeValue>> keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shardOf(p, shards)), p)).toList();
+        Set<String> existing = new java.util.HashSet<>();
+        for (var row : ops.batchGet(table, keys)) existing.add(Attr.str(row, "sk"));
+        List<WriteRequest> writes = new ArrayList<>();
+        for (String phone : phones) {
+            if (existing.contains(phone)) continue;
+            var item = new HashMap<String, AttributeValue>(Attr.key(shardPk(messageId, shardOf(phone, shards)), phone));
+            item.put("phone", s(phone));
+            item.put("status", s(Delivery.QUEUED));
+            item.put("updatedAt", n(now));
+            writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+        }
+        ops.batchWrite(table, writes);
+    }
+
+    /** Current rows of the given phones of one shard. */
+    Map<String, Map<String, AttributeValue>> rows(String messageId, int shard, List<String> phones) {
+        var rows = new HashMap<String, Map<String, AttributeValue>>();
+        var keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shard), p)).toList();
+        for (var row : ops.batchGet(table, keys)) rows.put(Attr.str(row, "sk"), row);
+        return rows;
+    }
+
+    /** A status change of one row, applied only if the row still has status {@code from}. */
+    record Transition(String phone, String from, String to, String carrierMessageId, String error, long at) {}
+
+    /**
+     * Applies transitions of one shard atomically with its counters. Rows whose status is no longer {@code from}
+     * (someone else moved them) are dropped and the rest retried; returns the transitions that were applied.
+     */
+    List<Transition> apply(String messageId, int shard, List<Transition> transitions) {
+        List<Transition> pending = new ArrayList<>(transitions);
+        for (int attempt = 0; attempt < 10 && !pending.isEmpty(); attempt++) {
+            List<TransactWriteItem> actions = new ArrayList<>();
+            Map<String, Long> deltas = new TreeMap<>();
+            for (Transition t : pending) {
+                actions.add(update(messageId, shard, t));
+                if (COUNTED.contains(t.from())) deltas.merge(t.from(), -1L, Long::sum);
+                if (COUNTED.contains(t.to())) deltas.merge(t.to(), 1L, Long::sum);
+            }
+            deltas.values().removeIf(v -> v == 0);
+            if (!deltas.isEmpty()) actions.add(counterUpdate(messageId, shard, deltas));
+            var outcome = ops.transact(actions);
+            if (outcome instanceof DynamoOps.Committed) return pending;
+            var cancelled = (DynamoOps.Cancelled) outcome;
+            List<Transition> still = new ArrayList<>();
+            for (int i = 0; i < pending.size(); i++) {
+                if (!cancelled.conditionFailed(i)) still.add(pending.get(i));
+            }
+            if (still.size() == pending.size()) throw new IllegalStateException("delivery transaction cancelled: " + cancelled);
+            pending = still;
+        }
+        return pending;
+    }
+
+    /** Records a carrier message id on a row without changing its status (the status already moved on). */
+    void annotate(String messageId, int shard, String phone, String carrierMessageId) {
+        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(shardPk(messageId, shard), phone))
+                .updateExpression("SET carrierMessageId = if_not_exists(carrierMessageId, :sid)")
+                .conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":sid", s(carrierMessageId))));
+    }
+
+    private TransactWriteItem update(String messageId, int shard, Transition t) {
+        var names = new HashMap<String, String>(Map.of("#status", "status"));
+        var values = new HashMap<String, AttributeValue>(Map.of(":from", s(t.from()), ":to", s(t.to()), ":at", n(t.at())));
+        StringBuilder set = new StringBuilder("SET #status = :to, updatedAt = :at");
+        if (t.carrierMessageId() != null) {
+            set.append(", carrierMessageId = :sid");
+            values.put(":sid", s(t.carrierMessageId()));
+        }
+        if (t.error() != null) {
+            set.append(", #error = :error");
+            names.put("#error", "error");
+            values.put(":error", s(t.error()));
+        }
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(shardPk(messageId, shard), t.phone()))
+                .updateExpression(set.toString()).conditionExpression("#status = :from")
+                .expressionAttributeNames(names).expressionAttributeValues(values)).build();
+    }
+
+    private TransactWriteItem counterUpdate(String messageId, int shard, Map<String, Long> deltas) {
+        var names = new HashMap<String, String>();
+        var values = new HashMap<String, AttributeValue>();
+        List<String> parts = new ArrayList<>();
+        int i = 0;
+        for (var e : deltas.entrySet()) {
+            names.put("#c" + i, e.getKey());
+            values.put(":c" + i, n(e.getValue()));
+            parts.add("#c" + i + " :c" + i);
+            i++;
+        }
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(shardPk(messageId, shard), COUNTS_SK))
+                .updateExpression("ADD " + String.join(", ", parts))
+                .expressionAttributeNames(names).expressionAttributeValues(values)).build();
+    }
+
+    /** Summed counters of every shard. */
+    Map<String, Long> counts(String messageId, int shards) {
+        var totals = new LinkedHashMap<String, Long>();
+        COUNTED.forEach(c -> totals.put(c, 0L));
+        List<Map<String, AttributeValue>> keys = new ArrayList<>();
+        for (int shard = 0; shard < shards; shard++) keys.add(Attr.key(shardPk(messageId, shard), COUNTS_SK));
+        for (var item : ops.batchGet(table, keys)) {
+            for (String c : COUNTED) totals.merge(c, Attr.num(item, c, 0), Long::sum);
+        }
+        return totals;
+    }
+
+    record DeliveryPage(List<Delivery> deliveries, int shard, String lastPhone) {}
+
+    /** Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}. */
+    DeliveryPage list(String messageId, int shards, int shard, String afterPhone, int limit, String statusFilter) {
+        List<Delivery> found = new ArrayList<>();
+        String after = afterPhone == null ? COUNTS_SK : afterPhone;
+        for (int current = shard; current < shards; current++) {
+            String pk = shardPk(messageId, current);
+            Map<String, AttributeValue> start = null;
+            do {
+                Map<String, AttributeValue> from = start;
+                String lower = after;
+                var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk), ":after", s(lower)));
+                var request = software.amazon.awssdk.services.dynamodb.model.QueryRequest.builder().tableName(table)
+                        .keyConditionExpression("pk = :pk AND sk > :after").exclusiveStartKey(from)
+                        .limit(limit - found.size());
+                if (statusFilter != null) {
+                    request.filterExpression("#status = :status").expressionAttributeNames(Map.of("#status", "status"));
+                    values.put(":status", s(statusFilter));
+                }
+                QueryResponse page = dynamo.query(request.expressionAttributeValues(values).build());
+                for (var item : page.items()) {
+                    found.add(toDelivery(item));
+                    if (found.size() == limit) return new DeliveryPage(found, current, Attr.str(item, "sk"));
+                }
+                start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
+            } while (start != null);
+            after = COUNTS_SK;
+        }
+        return new DeliveryPage(found, -1, null);
+    }
+
+    /** Rows of one shard in a given status (maintenance: stuck deliveries). */
+    List<Delivery> inStatus(String messageId, int shard, String status, long updatedBefore) {
+        List<Delivery> out = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk > :c")
+                    .filterExpression("#status = :status AND updatedAt < :before")
+                    .expressionAttributeNames(Map.of("#status", "status"))
+                    .expressionAttributeValues(Map.of(":pk", s(shardPk(messageId, shard)), ":c", s(COUNTS_SK),
+                            ":status", s(status), ":before", n(updatedBefore)))
+                    .exclusiveStartKey(from));
+            page.items().forEach(i -> out.add(toDelivery(i)));
+            start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        return out;
+    }
+
+    static Delivery toDelivery(Map<String, AttributeValue> item) {
+        return new Delivery(Attr.str(item, "phone"), Attr.str(item, "status"), Attr.str(item, "carrierMessageId"),
+                Attr.str(item, "error"), Attr.num(item, "updatedAt", 0));
+    }
+}

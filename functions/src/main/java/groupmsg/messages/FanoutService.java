@@ -1,0 +1,103 @@
+package groupmsg.messages;
+
+import groupmsg.groups.GroupService;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.Tables;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Expands an accepted message into delivery rows and delivery batches, one page of members at a time:
+ * write the page's queued rows (skipping rows already there), enqueue its batches, then move the checkpoint
+ * past the page with a condition on the checkpoint it started from. A crash anywhere repeats at most the
+ * current page, whose rows are then found and skipped, and whose re-enqueued batches find their rows claimed
+ * or done: no duplicates, no gaps. Long fan-outs hand over to a fresh invocation before the Lambda times out.
+ */
+public final class FanoutService {
+    static final int PAGE_SIZE = 1000;
+    static final long TIME_BUDGET_MILLIS = 60_000;
+
+    private final GroupService groups;
+    private final MessageStore messages;
+    private final DeliveryStore deliveries;
+    private final QueueSender queue;
+    private final Completion completion;
+    private final Clock clock;
+
+    public FanoutService(Wiring wiring, GroupService groups, QueueSender queue) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        this.groups = groups;
+        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+        this.queue = queue;
+        this.completion = new Completion(wiring, messages, deliveries);
+        this.clock = wiring.clock();
+    }
+
+    static QueueMessage job(String accountId, String messageId) {
+        return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId)), null, null);
+    }
+
+    /** Recipients per delivery batch: about five seconds of the line's rate, at most 50. */
+    static int batchSize(int mps) {
+        return Math.max(1, Math.min(50, mps * 5));
+    }
+
+    public void run(String accountId, String messageId) {
+        long started = clock.millis();
+        GroupMessage m = messages.get(accountId, messageId).orElse(null);
+        if (m == null) {
+            Log.warn("fanout_unknown_message", Map.of("messageId", messageId));
+            return;
+        }
+        var checkpoint = messages.checkpoint(accountId, messageId);
+        String cursor = checkpoint.cursor();
+        boolean done = checkpoint.done();
+        while (!done) {
+            var page = groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE);
+            long now = clock.millis();
+            deliveries.insertQueued(m.id(), m.shards(), page.phones(), now);
+            queue.send(Queues.DELIVERIES, batches(m, page.phones()));
+            if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
+                Log.info("fanout_superseded", Map.of("messageId", messageId));
+                return;
+            }
+            cursor = page.lastPhone();
+            done = page.done();
+            if (!done && clock.millis() - started > TIME_BUDGET_MILLIS) {
+                queue.send(Queues.FANOUT, List.of(job(accountId, messageId)));
+                return;
+            }
+        }
+        completion.tryComplete(accountId, messageId);
+    }
+
+    private static List<QueueMessage> batches(GroupMessage m, List<String> phones) {
+        Map<Integer, List<String>> byShard = new TreeMap<>();
+        for (String p : phones) byShard.computeIfAbsent(DeliveryStore.shardOf(p, m.shards()), k -> new ArrayList<>()).add(p);
+        int size = batchSize(m.lineMps());
+        List<QueueMessage> out = new ArrayList<>();
+        byShard.forEach((shard, list) -> {
+            for (int from = 0; from < list.size(); from += size) {
+                var body = new LinkedHashMap<String, Object>();
+                body.put("accountId", m.accountId());
+                body.put("messageId", m.id());
+                body.put("shard", shard);
+                body.put("phones", list.subList(from, Math.min(list.size(), from + size)));
+                out.add(new QueueMessage(Json.write(body), null, null));
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,121 @@
+package groupmsg.messages;
+
+import groupmsg.groups.GroupService;
+import groupmsg.lines.Line;
+import groupmsg.lines.LineService;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Accepts group messages in O(1) of the group's size (one group read, one transaction, one queue message) and
+ * answers their status; fan-out and delivery happen in the workers.
+ */
+public final class MessageService {
+    /** Delivery rows per shard partition (well under a partition's 1,000 writes/s when written in batches). */
+    static final int RECIPIENTS_PER_SHARD = 2000;
+    static final int MAX_SHARDS = 100;
+
+    private final GroupService groups;
+    private final LineService lines;
+    private final MessageStore messages;
+    private final DeliveryStore deliveries;
+    private final QueueSender queue;
+    private final Clock clock;
+    private final Ids ids;
+
+    public MessageService(Wiring wiring, GroupService groups, QueueSender queue) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        this.groups = groups;
+        this.lines = new LineService(wiring);
+        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+        this.queue = queue;
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    public record SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls) {}
+
+    /** The text each recipient receives: the sender's name, then the body. */
+    static String textOf(String sender, String body) {
+        return sender + ": " + body;
+    }
+
+    public GroupMessage send(String accountId, String groupId, SendRequest request) {
+        var group = groups.get(accountId, groupId);
+        Line line = lines.find(accountId, request.lineId())
+                .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        String text = textOf(request.sender(), request.body());
+        SmsText sms = SmsText.of(text);
+        long acceptedAt = clock.millis();
+        long recipients = group.memberCount();
+        int shards = (int) Math.max(1, Math.min(MAX_SHARDS, (recipients + RECIPIENTS_PER_SHARD - 1) / RECIPIENTS_PER_SHARD));
+        var message = new GroupMessage(ids.next("msg_"), accountId, groupId, line.id(), line.phone(), line.mps(),
+                request.sender(), request.title(), request.body(), request.mediaUrls(), text, sms.encoding(),
+                request.mediaUrls().isEmpty() ? sms.segments() : 1, recipients, shards, acceptedAt, false,
+                GroupMessage.SENDING, null);
+        messages.create(message);
+        queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, message.id())));
+        return message;
+    }
+
+    public record MessageView(GroupMessage message, Map<String, Long> counts) {}
+
+    public MessageView get(String accountId, String messageId) {
+        if (!messageId.startsWith("msg_")) throw ApiException.notFound("message");
+        GroupMessage m = messages.get(accountId, messageId).orElseThrow(() -> ApiException.notFound("message"));
+        return new MessageView(m, deliveries.counts(m.id(), m.shards()));
+    }
+
+    public record MessagePage(List<MessageView> messages, Map<String, AttributeValue> lastKey) {}
+
+    public MessagePage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
+        var page = messages.list(accountId, groupId, limit, start);
+        return new MessagePage(page.messages().stream()
+                .map(m -> new MessageView(m, deliveries.counts(m.id(), m.shards()))).toList(), page.lastKey());
+    }
+
+    public record DeliveryCursor(int shard, String afterPhone) {
+        String encode() {
+            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                    Json.write(Map.of("s", shard, "p", afterPhone)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        static DeliveryCursor decode(String cursor, int shards) {
+            if (cursor == null || cursor.isEmpty()) return new DeliveryCursor(0, null);
+            try {
+                var map = Json.parseObject(new String(java.util.Base64.getUrlDecoder().decode(cursor),
+                        java.nio.charset.StandardCharsets.UTF_8));
+                int shard = ((Number) map.get("s")).intValue();
+                String phone = (String) map.get("p");
+                if (shard < 0 || shard >= shards || phone == null || !phone.startsWith("+")) throw new IllegalArgumentException();
+                return new DeliveryCursor(shard, phone);
+            } catch (RuntimeException e) {
+                throw ApiException.invalid("cursor is not valid");
+            }
+        }
+    }
+
+    public record DeliveryPage(List<Delivery> deliveries, String nextCursor) {}
+
+    public DeliveryPage deliveries(String accountId, String messageId, int limit, String cursor, String status) {
+        GroupMessage m = get(accountId, messageId).message();
+        DeliveryCursor from = DeliveryCursor.decode(cursor, m.shards());
+        var page = deliveries.list(m.id(), m.shards(), from.shard(), from.afterPhone(), limit, status);
+        String next = page.lastPhone() == null ? null : new DeliveryCursor(page.shard(), page.lastPhone()).encode();
+        return new DeliveryPage(page.deliveries(), next);
+    }
+
+}

@@ -1,0 +1,172 @@
+package groupmsg.messages;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Group messages in the core table: {@code ACCT#a / MSG#m} (with {@code gsi1pk = ACCT#a#GRP#g#MSGS},
+ * {@code gsi1sk = m} for listing a group's messages), the fan-out checkpoint on the message item, and
+ * {@code JOBS#sending / a#m} for every message not yet complete (maintenance finishes them).
+ */
+final class MessageStore {
+    static final String SENDING_JOBS_PK = "JOBS#sending";
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    MessageStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static Map<String, AttributeValue> key(String accountId, String messageId) {
+        return Attr.key(Attr.accountPk(accountId), "MSG#" + messageId);
+    }
+
+    static String groupIndexPk(String accountId, String groupId) {
+        return Attr.accountPk(accountId) + "#GRP#" + groupId + "#MSGS";
+    }
+
+    void create(GroupMessage m) {
+        var item = new HashMap<String, AttributeValue>(key(m.accountId(), m.id()));
+        item.put("gsi1pk", s(groupIndexPk(m.accountId(), m.groupId())));
+        item.put("gsi1sk", s(m.id()));
+        item.put("messageId", s(m.id()));
+        item.put("accountId", s(m.accountId()));
+        item.put("groupId", s(m.groupId()));
+        item.put("lineId", s(m.lineId()));
+        item.put("linePhone", s(m.linePhone()));
+        item.put("lineMps", n(m.lineMps()));
+        item.put("sender", s(m.sender()));
+        item.put("title", s(m.title()));
+        item.put("body", s(m.body()));
+        if (!m.mediaUrls().isEmpty()) item.put("mediaUrls", AttributeValue.fromL(m.mediaUrls().stream().map(Attr::s).toList()));
+        item.put("text", s(m.text()));
+        item.put("encoding", s(m.encoding().name()));
+        item.put("segments", n(m.segments()));
+        item.put("recipients", n(m.recipients()));
+        item.put("shards", n(m.shards()));
+        item.put("acceptedAt", n(m.acceptedAt()));
+        item.put("status", s(GroupMessage.SENDING));
+        item.put("fannedOut", n(0));
+        var job = new HashMap<String, AttributeValue>(Attr.key(SENDING_JOBS_PK, m.accountId() + "#" + m.id()));
+        job.put("accountId", s(m.accountId()));
+        job.put("messageId", s(m.id()));
+        job.put("acceptedAt", n(m.acceptedAt()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
+        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("message create cancelled: " + c);
+    }
+
+    Optional<GroupMessage> get(String accountId, String messageId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, messageId)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toMessage(item));
+    }
+
+    /** The fan-out checkpoint: the members-query key to continue after (null = start), and rows counted so far. */
+    record Checkpoint(String cursor, long fannedOut, boolean done) {}
+
+    Checkpoint checkpoint(String accountId, String messageId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, messageId)).consistentRead(true)).item();
+        return new Checkpoint(Attr.str(item, "fanoutCursor"), Attr.num(item, "fannedOut", 0), Attr.flag(item, "fanoutDone"));
+    }
+
+    /**
+     * Moves the checkpoint past one page, only if nobody moved it meanwhile (a duplicate fan-out run stops).
+     * When {@code nextCursor} is null the fan-out is complete and {@code recipients} becomes the exact count.
+     */
+    boolean advance(String accountId, String messageId, String expectedCursor, String nextCursor, long pageRecipients) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":n", n(pageRecipients)));
+        String condition = expectedCursor == null ? "attribute_not_exists(fanoutCursor)" : "fanoutCursor = :expected";
+        if (expectedCursor != null) values.put(":expected", s(expectedCursor));
+        condition += " AND attribute_not_exists(fanoutDone)";
+        String update;
+        if (nextCursor == null) {
+            update = "SET fanoutDone = :true, recipients = fannedOut + :n, fannedOut = fannedOut + :n REMOVE fanoutCursor";
+            values.put(":true", Attr.bool(true));
+        } else {
+            update = "SET fanoutCursor = :next ADD fannedOut :n";
+            values.put(":next", s(nextCursor));
+        }
+        String finalCondition = condition;
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId)).updateExpression(update)
+                    .conditionExpression(finalCondition).expressionAttributeValues(values));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Marks the message sent once; false when it was already (so the event is published once). */
+    boolean complete(String accountId, String messageId, long now) {
+        try {
+            var outcome = ops.transact(List.of(
+                    TransactWriteItem.builder().update(u -> u.tableName(table).key(key(accountId, messageId))
+                            .updateExpression("SET #status = :sent, completedAt = :now")
+                            .conditionExpression("#status = :sending AND fanoutDone = :true")
+                            .expressionAttributeNames(Map.of("#status", "status"))
+                            .expressionAttributeValues(Map.of(":sent", s(GroupMessage.SENT), ":sending", s(GroupMessage.SENDING),
+                                    ":now", n(now), ":true", Attr.bool(true)))).build(),
+                    TransactWriteItem.builder().delete(d -> d.tableName(table)
+                            .key(Attr.key(SENDING_JOBS_PK, accountId + "#" + messageId))).build()));
+            return outcome instanceof DynamoOps.Committed;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    record SendingJob(String accountId, String messageId, long acceptedAt) {}
+
+    List<SendingJob> sendingJobs(int limit) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(SENDING_JOBS_PK))).limit(limit));
+        return page.items().stream().map(i -> new SendingJob(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
+                Attr.num(i, "acceptedAt", 0))).toList();
+    }
+
+    record MessagePage(List<GroupMessage> messages, Map<String, AttributeValue> lastKey) {}
+
+    /** Newest first; by group through gsi1, else the account's partition. */
+    MessagePage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
+        QueryResponse page;
+        if (groupId != null) {
+            page = dynamo.query(b -> b.tableName(table).indexName("gsi1").keyConditionExpression("gsi1pk = :pk")
+                    .expressionAttributeValues(Map.of(":pk", s(groupIndexPk(accountId, groupId))))
+                    .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
+        } else {
+            page = dynamo.query(b -> b.tableName(table)
+                    .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("MSG#")))
+                    .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
+        }
+        return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(),
+                page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+    }
+
+    static GroupMessage toMessage(Map<String, AttributeValue> item) {
+        List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
+        return new GroupMessage(Attr.str(item, "messageId"), Attr.str(item, "accountId"), Attr.str(item, "groupId"),
+                Attr.str(item, "lineId"), Attr.str(item, "linePhone"), (int) Attr.num(item, "lineMps", 1),
+                Attr.str(item, "sender"), Attr.str(item, "title"), Attr.str(item, "body"), media, Attr.str(item, "text"),
+                SmsText.Encoding.valueOf(Attr.str(item, "encoding")), (int) Attr.num(item, "segments", 1),
+                Attr.num(item, "recipients", 0), (int) Attr.num(item, "shards", 1), Attr.num(item, "acceptedAt", 0),
+                Attr.flag(item, "fanoutDone"), Attr.str(item, "status"), Attr.numOrNull(item, "completedAt"));
+    }
+}

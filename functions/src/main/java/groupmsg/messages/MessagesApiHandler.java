@@ -1,0 +1,102 @@
+package groupmsg.messages;
+
+import groupmsg.groups.GroupService;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
+import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.api.HttpApiHandler;
+import groupmsg.platform.api.IdempotencyStore;
+import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Paging;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.Cursor;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.Tables;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+
+import java.util.Set;
+
+/** Group messages: send (202), list, get with counts, deliveries; they cannot be cancelled (405). */
+public final class MessagesApiHandler extends HttpApiHandler {
+    static final int MAX_BODY = 1600;
+    static final int MAX_MEDIA = 10;
+    private static final Set<String> STATUSES = Set.of("queued", "sent", "delivered", "failed", "opted_out");
+
+    private final MessageService messages;
+
+    public MessagesApiHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public MessagesApiHandler(Wiring wiring) {
+        super(Handlers.MESSAGES_API.name(),
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
+        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.messages = new MessageService(wiring, new GroupService(wiring, queue), queue);
+        on("POST /v1/groups/{id}/messages", this::send);
+        on("GET /v1/messages", this::list);
+        on("GET /v1/messages/{id}", r -> {
+            var view = messages.get(r.accountId(), r.path("id"));
+            return ApiResponse.ok(MessagesJson.message(view.message(), view.counts()));
+        });
+        on("GET /v1/messages/{id}/deliveries", this::deliveries);
+        on("DELETE /v1/messages/{id}", r -> {
+            messages.get(r.accountId(), r.path("id"));
+            throw new ApiException(ErrorCode.NOT_CANCELLABLE, "group messages are sent at once and cannot be cancelled");
+        });
+    }
+
+    private ApiResponse send(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls");
+        String lineId = body.requiredString("lineId", 1, 100);
+        String sender = body.requiredString("sender", 1, 50);
+        String title = body.requiredString("title", 1, 200);
+        String text = body.requiredString("body", 1, MAX_BODY);
+        List<String> media = body.optionalStringList("mediaUrls", 0, MAX_MEDIA, 2048).orElse(List.of());
+        for (int i = 0; i < media.size(); i++) {
+            if (!httpsUrl(media.get(i))) body.problem("mediaUrls[" + i + "]", "must be an https URL");
+        }
+        body.validate();
+        var message = messages.send(request.accountId(), request.path("id"),
+                new MessageService.SendRequest(lineId, sender, title, text, media));
+        return ApiResponse.accepted(MessagesJson.message(message, null));
+    }
+
+    static boolean httpsUrl(String value) {
+        try {
+            URI uri = URI.create(value);
+            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private ApiResponse list(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String groupId = request.query("groupId").orElse(null);
+        String partition = groupId == null ? Attr.accountPk(request.accountId())
+                : MessageStore.groupIndexPk(request.accountId(), groupId);
+        var start = Cursor.decode(paging.cursor(), groupId == null ? "pk" : "gsi1pk", partition);
+        var page = messages.list(request.accountId(), groupId, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.messages().forEach(v -> items.add(MessagesJson.message(v.message(), v.counts())));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse deliveries(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String status = request.query("status").orElse(null);
+        if (status != null && !STATUSES.contains(status)) throw ApiException.invalid("status must be one of " + STATUSES);
+        var page = messages.deliveries(request.accountId(), request.path("id"), paging.limit(), paging.cursor(), status);
+        List<Object> items = new ArrayList<>();
+        page.deliveries().forEach(d -> items.add(MessagesJson.delivery(d)));
+        return ApiResponse.ok(ApiResponse.page(items, page.nextCursor()));
+    }
+
+}

@@ -1,0 +1,51 @@
+package groupmsg.messages;
+
+import groupmsg.platform.api.Timestamps;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The contract's JSON shapes of messages and deliveries. */
+final class MessagesJson {
+    private MessagesJson() {}
+
+    static Map<String, Object> counts(GroupMessage m, Map<String, Long> counts) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("queued", Completion.queued(m, counts) + counts.get(Delivery.SENDING));
+        json.put("sent", counts.get(Delivery.SENT));
+        json.put("delivered", counts.get(Delivery.DELIVERED));
+        json.put("failed", counts.get(Delivery.FAILED));
+        json.put("optedOut", counts.get(Delivery.OPTED_OUT));
+        return json;
+    }
+
+    static Map<String, Object> message(GroupMessage m, Map<String, Long> counts) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", m.id());
+        json.put("groupId", m.groupId());
+        json.put("lineId", m.lineId());
+        json.put("sender", m.sender());
+        json.put("title", m.title());
+        json.put("body", m.body());
+        json.put("mediaUrls", m.mediaUrls());
+        json.put("status", m.status());
+        json.put("recipients", m.recipients());
+        json.put("encoding", m.encoding().wire());
+        json.put("segments", m.segments());
+        if (counts != null) json.put("counts", counts(m, counts));
+        json.put("createdAt", Timestamps.format(m.acceptedAt()));
+        json.put("completedAt", m.completedAt() == null ? null : Timestamps.format(m.completedAt()));
+        return json;
+    }
+
+    static Map<String, Object> delivery(Delivery d) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("phone", d.phone());
+        // "sending" is internal (claimed, carrier call in flight): to the contract it is still queued.
+        json.put("status", Delivery.SENDING.equals(d.status()) ? Delivery.QUEUED : d.status());
+        json.put("carrierMessageId", d.carrierMessageId());
+        json.put("error", d.error());
+        json.put("updatedAt", Timestamps.format(d.updatedAt()));
+        return json;
+    }
+}

@@ -1,0 +1,278 @@
+package groupmsg.carrier;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URLDecoder;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.havingExactly;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The production adapter against a WireMock server answering with Twilio's request and response shapes. */
+class TwilioCarrierTest {
+    private static final String ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef";
+    private static final String AUTH_TOKEN = "s3cr3t-token";
+    private static final String PATH = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json";
+    private static final String MESSAGE_SID = "SMfedcba9876543210fedcba9876543210";
+
+    private static WireMockServer wiremock;
+    private TwilioCarrier carrier;
+
+    @BeforeAll
+    static void startWireMock() {
+        wiremock = new WireMockServer(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"));
+        wiremock.start();
+    }
+
+    @AfterAll
+    static void stopWireMock() {
+        wiremock.stop();
+    }
+
+    @BeforeEach
+    void reset() {
+        wiremock.resetAll();
+        carrier = new TwilioCarrier(new CarrierSettings(wiremock.baseUrl(), ACCOUNT_SID, AUTH_TOKEN));
+    }
+
+    private static OutboundMessage mms() {
+        return new OutboundMessage("+14155550100", "+14155550123", "Choir: rehearsal moved to 7pm & bring music=yes ✓",
+                List.of("https://cdn.example.com/a.jpg?x=1&y=2", "https://cdn.example.com/b.png"),
+                "https://api.example.com/webhooks/twilio/status");
+    }
+
+    /** Twilio's 201 answer to a Messages create (trimmed of nothing that matters: the real field set). */
+    private static String createdJson(String status) {
+        return """
+                {"account_sid": "%1$s", "api_version": "2010-04-01", "body": "Choir: rehearsal moved",
+                 "date_created": "Mon, 23 Nov 2026 10:15:30 +0000", "date_sent": null,
+                 "date_updated": "Mon, 23 Nov 2026 10:15:30 +0000", "direction": "outbound-api",
+                 "error_code": null, "error_message": null, "from": "+14155550100", "messaging_service_sid": null,
+                 "num_media": "2", "num_segments": "1", "price": null, "price_unit": "USD",
+                 "sid": "%2$s", "status": "%3$s",
+                 "subresource_uris": {"media": "/2010-04-01/Accounts/%1$s/Messages/%2$s/Media.json"},
+                 "to": "+14155550123", "uri": "/2010-04-01/Accounts/%1$s/Messages/%2$s.json"}
+                """.formatted(ACCOUNT_SID, MESSAGE_SID, status);
+    }
+
+    private static String errorJson(int code, String message, int status) {
+        return """
+                {"code": %d, "message": "%s", "more_info": "https://www.twilio.com/docs/errors/%d", "status": %d}
+                """.formatted(code, message, code, status);
+    }
+
+    private static void answer(int status, String body) {
+        wiremock.stubFor(post(urlEqualTo(PATH)).willReturn(aResponse().withStatus(status)
+                .withHeader("Content-Type", "application/json; charset=utf-8").withBody(body)));
+    }
+
+    private static List<Map.Entry<String, String>> formFields(String body) {
+        var fields = new ArrayList<Map.Entry<String, String>>();
+        for (String pair : body.split("&")) {
+            int eq = pair.indexOf('=');
+            fields.add(new AbstractMap.SimpleEntry<>(
+                    URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+                    URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8)));
+        }
+        return fields;
+    }
+
+    @Test
+    void postsTwiliosFormWithBasicAuthToTheAccountsMessagesResource() {
+        answer(201, createdJson("queued"));
+
+        carrier.send(mms());
+
+        List<LoggedRequest> requests = wiremock.findAll(postRequestedFor(urlEqualTo(PATH)));
+        assertThat(requests).hasSize(1);
+        LoggedRequest request = requests.get(0);
+        assertThat(request.getUrl()).isEqualTo(PATH);
+        assertThat(request.getHeader("Content-Type")).startsWith("application/x-www-form-urlencoded");
+        assertThat(request.getHeader("Authorization")).isEqualTo("Basic " + Base64.getEncoder()
+                .encodeToString((ACCOUNT_SID + ":" + AUTH_TOKEN).getBytes(StandardCharsets.UTF_8)));
+        assertThat(formFields(request.getBodyAsString())).containsExactly(
+                Map.entry("To", "+14155550123"),
+                Map.entry("From", "+14155550100"),
+                Map.entry("Body", "Choir: rehearsal moved to 7pm & bring music=yes ✓"),
+                Map.entry("MediaUrl", "https://cdn.example.com/a.jpg?x=1&y=2"),
+                Map.entry("MediaUrl", "https://cdn.example.com/b.png"),
+                Map.entry("StatusCallback", "https://api.example.com/webhooks/twilio/status"));
+
+        // The same, as WireMock's own form matching sees it.
+        wiremock.verify(postRequestedFor(urlEqualTo(PATH))
+                .withFormParam("To", equalTo("+14155550123"))
+                .withFormParam("From", equalTo("+14155550100"))
+                .withFormParam("MediaUrl", havingExactly("https://cdn.example.com/a.jpg?x=1&y=2", "https://cdn.example.com/b.png"))
+                .withFormParam("StatusCallback", equalTo("https://api.example.com/webhooks/twilio/status")));
+    }
+
+    @Test
+    void anSmsWithoutMediaOrCallbackSendsOnlyToFromAndBody() {
+        answer(201, createdJson("queued"));
+
+        carrier.send(new OutboundMessage("+14155550100", "+14155550123", "hi", null, null));
+
+        String body = wiremock.findAll(postRequestedFor(urlEqualTo(PATH))).get(0).getBodyAsString();
+        assertThat(formFields(body)).containsExactly(
+                Map.entry("To", "+14155550123"), Map.entry("From", "+14155550100"), Map.entry("Body", "hi"));
+    }
+
+    @Test
+    void a201IsAcceptedWithTheMessageSidAndInitialStatus() {
+        answer(201, createdJson("queued"));
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Accepted(MESSAGE_SID, "queued"));
+    }
+
+    @Test
+    void a200IsAcceptedToo() {
+        answer(200, createdJson("accepted"));
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Accepted(MESSAGE_SID, "accepted"));
+    }
+
+    @Test
+    void aSuccessWithoutASidIsNotConfirmed() {
+        answer(201, "{}");
+
+        assertThatThrownBy(() -> carrier.send(mms())).isInstanceOf(UncheckedIOException.class);
+    }
+
+    @Test
+    void anUnsubscribedRecipientIsRejectedAsOptedOutAndNotRetryable() {
+        answer(400, errorJson(21610, "Attempt to send to unsubscribed recipient", 400));
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(400, "21610",
+                "Attempt to send to unsubscribed recipient", false, true));
+    }
+
+    @Test
+    void tooManyRequestsIsRetryable() {
+        answer(429, errorJson(20429, "Too Many Requests", 429));
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(429, "20429", "Too Many Requests", true, false));
+    }
+
+    @Test
+    void code20429IsRetryableWhateverTheHttpStatus() {
+        answer(400, errorJson(20429, "Too Many Requests", 400));
+
+        assertThat(carrier.send(mms())).isInstanceOfSatisfying(SendResult.Rejected.class,
+                r -> assertThat(r.retryable()).isTrue());
+    }
+
+    @Test
+    void a429WithoutAJsonBodyIsRetryableWithTheHttpStatusAsCode() {
+        answer(429, "");
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(429, "429", "HTTP 429", true, false));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {500, 502, 503})
+    void serverErrorsAreRetryable(int status) {
+        answer(status, status == 500 ? errorJson(20500, "Internal Server Error", 500) : "<html>Service Unavailable</html>");
+
+        SendResult result = carrier.send(mms());
+
+        assertThat(result).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
+            assertThat(r.httpStatus()).isEqualTo(status);
+            assertThat(r.retryable()).isTrue();
+            assertThat(r.recipientOptedOut()).isFalse();
+            assertThat(r.errorCode()).isEqualTo(status == 500 ? "20500" : String.valueOf(status));
+        });
+    }
+
+    @Test
+    void anInvalidToNumberIsNotRetryable() {
+        answer(400, errorJson(21211, "The 'To' number 12345 is not a valid phone number.", 400));
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(400, "21211",
+                "The 'To' number 12345 is not a valid phone number.", false, false));
+    }
+
+    @Test
+    void otherClientErrorsAreNotRetryable() {
+        answer(400, errorJson(21606, "The From phone number is not a valid, SMS-capable inbound phone number", 400));
+        assertThat(carrier.send(mms())).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
+            assertThat(r.errorCode()).isEqualTo("21606");
+            assertThat(r.retryable()).isFalse();
+        });
+
+        answer(401, errorJson(20003, "Authenticate", 401));
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false));
+    }
+
+    @Test
+    void anUnreachableCarrierThrowsUncheckedIOException() throws Exception {
+        int freePort;
+        try (var socket = new ServerSocket(0)) {
+            freePort = socket.getLocalPort();
+        }
+        var unreachable = new TwilioCarrier(new CarrierSettings("http://127.0.0.1:" + freePort, ACCOUNT_SID, AUTH_TOKEN));
+
+        assertThatThrownBy(() -> unreachable.send(mms()))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageNotContaining(AUTH_TOKEN);
+    }
+
+    @Test
+    void aCutOffAnswerThrowsUncheckedIOException() {
+        wiremock.stubFor(post(urlEqualTo(PATH)).willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+
+        assertThatThrownBy(() -> carrier.send(mms())).isInstanceOf(UncheckedIOException.class);
+    }
+
+    @Test
+    void aSlowCarrierTimesOutWithUncheckedIOException() {
+        wiremock.stubFor(post(urlEqualTo(PATH)).willReturn(aResponse().withStatus(201)
+                .withBody(createdJson("queued")).withFixedDelay(2_000)));
+        var impatient = new TwilioCarrier(new CarrierSettings(wiremock.baseUrl(), ACCOUNT_SID, AUTH_TOKEN),
+                Duration.ofMillis(200));
+
+        assertThatThrownBy(() -> impatient.send(mms()))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasCauseInstanceOf(HttpTimeoutException.class);
+    }
+
+    @Test
+    void aTrailingSlashOnTheBaseUrlIsIgnored() {
+        answer(201, createdJson("queued"));
+        var slashed = new TwilioCarrier(new CarrierSettings(wiremock.baseUrl() + "/", ACCOUNT_SID, AUTH_TOKEN));
+
+        assertThat(slashed.send(mms())).isInstanceOf(SendResult.Accepted.class);
+    }
+
+    @Test
+    void requiresCompleteSettingsAndNeverShowsTheToken() {
+        assertThatThrownBy(() -> new TwilioCarrier(new CarrierSettings("https://api.twilio.com", ACCOUNT_SID, null)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new TwilioCarrier(new CarrierSettings("https://api.twilio.com", " ", AUTH_TOKEN)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(carrier.toString()).doesNotContain(AUTH_TOKEN);
+    }
+}
