@@ -115,6 +115,11 @@ public final class DeliveryService {
                 }
                 Log.error("delivery_outcome_unknown", Map.of("messageId", m.id(), "shard", shard), e);
                 return null;
+            } catch (RuntimeException e) {
+                // Anything but an I/O failure happens before a request leaves (e.g. no carrier configured).
+                Log.error("delivery_not_sent", Map.of("messageId", m.id(), "shard", shard), e);
+                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
+                        "not sent: " + e.getMessage(), clock.millis());
             }
             final boolean mayRetry = attempt < MAX_ATTEMPTS;
             switch (result) {

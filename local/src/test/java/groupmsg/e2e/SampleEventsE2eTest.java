@@ -45,6 +45,11 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "groups-api", "import-template.json")).contains("\"statusCode\":200").contains("text/csv");
         assertThat(invoke(runtime, "groups-api", "add-members-unknown-group.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
+        assertThat(invoke(runtime, "messages-api", "list-messages.json")).contains("\"statusCode\":200").contains("items");
+        assertThat(invoke(runtime, "messages-api", "send-unknown-group.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "messages-api", "cancel-unknown-message.json")).contains("\"statusCode\":404");
+        // the sample's signature is not valid for this runtime's token: refused, nothing read
+        assertThat(invoke(runtime, "carrier-webhook", "status-unsigned.json")).contains("\"statusCode\":403");
     }
 
     @Test
@@ -53,6 +58,9 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "authorizer", "request.json")).contains("\"isAuthorized\":false");
         // an import part of an unknown import is skipped, not retried
         assertThat(invoke(runtime, "import-worker", "import-part.json")).contains("\"batchItemFailures\":[]");
-        assertThat(invoke(runtime, "maintenance", "scheduled.json")).contains("importsFailedUnqueued");
+        assertThat(invoke(runtime, "maintenance", "scheduled.json")).contains("importsFailedUnqueued").contains("messagesCompleted");
+        // work for a message that does not exist is dropped, not retried forever
+        assertThat(invoke(runtime, "fanout-worker", "fanout-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "delivery-worker", "delivery-batch-unknown-message.json")).contains("\"batchItemFailures\":[]");
     }
 }

@@ -1,0 +1,242 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.optout.OptOutStore;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Queues;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Group messages end to end: API -> fan-out -> deliveries -> production Twilio adapter -> carrier emulator -> callbacks. */
+@ExtendWith(LocalRuntimeExtension.class)
+class MessagesE2eTest {
+    private static final AtomicInteger LINE_NUMBERS = new AtomicInteger(100);
+
+    static String linePhone() {
+        return String.format("+1212555%04d", LINE_NUMBERS.incrementAndGet());
+    }
+
+    static String createLine(ApiClient api, String phone, int mps) {
+        var r = api.post("/v1/lines", Map.of("phone", phone, "type", "long_code", "groupMessaging", false, "mps", mps));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return (String) r.jsonObject().get("id");
+    }
+
+    static List<String> addMembers(ApiClient api, String groupId, int from, int count) {
+        List<Map<String, Object>> members = new ArrayList<>();
+        List<String> phones = new ArrayList<>();
+        for (int i = from; i < from + count; i++) {
+            String p = String.format("+1617555%04d", i);
+            phones.add(p);
+            members.add(Map.of("phone", p, "name", "M" + i));
+        }
+        for (int i = 0; i < members.size(); i += 1000) {
+            var r = api.post("/v1/groups/" + groupId + "/members", Map.of("members", members.subList(i, Math.min(members.size(), i + 1000))));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+        }
+        return phones;
+    }
+
+    static Map<String, Object> send(ApiClient api, String groupId, String lineId, String body) {
+        var r = api.post("/v1/groups/" + groupId + "/messages", Map.of("lineId", lineId, "sender", "Food Bank",
+                "title", "test " + body, "body", body));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        return r.jsonObject();
+    }
+
+    static Map<String, Object> awaitSent(ApiClient api, String messageId, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        Map<String, Object> m;
+        do {
+            Thread.sleep(200);
+            m = api.get("/v1/messages/" + messageId).jsonObject();
+        } while (!"sent".equals(m.get("status")) && System.currentTimeMillis() < deadline);
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> carrierMessages(ApiClient api, String from) {
+        return (List<Map<String, Object>>) api.withoutKey().get("/local/carrier/messages?from=" + from.replace("+", "%2B"))
+                .jsonObject().get("items");
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> allDeliveries(ApiClient api, String messageId) {
+        List<Map<String, Object>> all = new ArrayList<>();
+        String cursor = null;
+        do {
+            var r = api.get("/v1/messages/" + messageId + "/deliveries?limit=100" + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            all.addAll((List<Map<String, Object>>) r.jsonObject().get("items"));
+            cursor = (String) r.jsonObject().get("nextCursor");
+        } while (cursor != null);
+        return all;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupMessageReachesEveryMemberOnceWithStatusCountsUsageAndOneNotification(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Broadcast Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 50);
+        String g = createGroup(a, "Everyone");
+        List<String> phones = addMembers(a, g, 0, 120);
+
+        var accepted = send(a, g, lineId, "Pantry opens at 9");
+        assertThat(accepted).containsEntry("status", "sending").containsEntry("recipients", 120)
+                .containsEntry("encoding", "GSM-7").containsEntry("segments", 1).containsEntry("groupId", g);
+        String id = (String) accepted.get("id");
+        assertThat(id).startsWith("msg_");
+
+        var done = awaitSent(a, id, 60_000);
+        assertThat(done).containsEntry("status", "sent").containsEntry("recipients", 120);
+        var counts = (Map<String, Object>) done.get("counts");
+        assertThat(((Number) counts.get("sent")).intValue() + ((Number) counts.get("delivered")).intValue()).isEqualTo(120);
+        assertThat(counts).containsEntry("queued", 0).containsEntry("failed", 0).containsEntry("optedOut", 0);
+
+        var sentByCarrier = carrierMessages(a, line);
+        assertThat(sentByCarrier).hasSize(120);
+        assertThat(sentByCarrier).extracting(m -> m.get("to")).containsExactlyInAnyOrderElementsOf(phones);
+        assertThat(sentByCarrier).allSatisfy(m -> assertThat(m.get("body")).isEqualTo("Food Bank: Pantry opens at 9"));
+
+        var deliveries = allDeliveries(a, id);
+        assertThat(deliveries).hasSize(120);
+        assertThat(deliveries).allSatisfy(d -> {
+            assertThat(d.get("status")).isIn("sent", "delivered");
+            assertThat((String) d.get("carrierMessageId")).startsWith("SM");
+        });
+        assertThat(new HashSet<>(deliveries.stream().map(d -> d.get("phone")).toList())).hasSize(120);
+
+        var usage = a.get("/v1/usage?month=" + Instant.now().toString().substring(0, 7)).jsonObject();
+        assertThat(usage).containsEntry("messages", 120).containsEntry("segments", 120).containsEntry("mms", 0);
+
+        var events = (List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items");
+        assertThat(events.stream().filter(e -> id.equals(e.get("messageId"))).toList()).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("type", "group_message.sent"));
+        var integrations = (List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=integrations").jsonObject().get("items");
+        assertThat(integrations.stream().filter(e -> id.equals(e.get("messageId"))).toList()).isEmpty();
+
+        var cancel = a.delete("/v1/messages/" + id);
+        assertThat(cancel.status()).isEqualTo(405);
+        assertThat(cancel.errorCode()).isEqualTo("not_cancellable");
+        assertThat((List<?>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
+    }
+
+    @Test
+    void recipientsAreTheMembersAtAcceptanceAndOptedOutNumbersAreSkipped(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Snapshot Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 5);
+        String g = createGroup(a, "Snap");
+        List<String> phones = addMembers(a, g, 200, 12);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        new OptOutStore(new DynamoOps(runtime.wiring().dynamo()), "core")
+                .record(accountId, lineId, phones.get(0), "manual", System.currentTimeMillis());
+
+        String id = (String) send(a, g, lineId, "Snapshot").get("id");
+        // after acceptance: one member removed (still receives), one added (never receives)
+        assertThat(a.delete("/v1/groups/" + g + "/members/" + phones.get(1).replace("+", "%2B")).status()).isEqualTo(204);
+        String late = addMembers(a, g, 900, 1).get(0);
+
+        var done = awaitSent(a, id, 60_000);
+        assertThat(done).containsEntry("status", "sent").containsEntry("recipients", 12);
+        var to = carrierMessages(a, line).stream().map(m -> m.get("to")).toList();
+        assertThat(to).hasSize(11).contains(phones.get(1)).doesNotContain(late, phones.get(0));
+        var optedOut = allDeliveries(a, id).stream().filter(d -> phones.get(0).equals(d.get("phone"))).findFirst().orElseThrow();
+        assertThat(optedOut).containsEntry("status", "opted_out").containsEntry("carrierMessageId", null);
+        var usage = a.get("/v1/usage").jsonObject();
+        assertThat(usage).containsEntry("messages", 11);
+    }
+
+    @Test
+    void theLinesRateIsNeverExceededAndIsUsed(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Pacing Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 20);
+        String g = createGroup(a, "Paced");
+        addMembers(a, g, 300, 100);
+        long start = System.currentTimeMillis();
+        String id = (String) send(a, g, lineId, "Paced").get("id");
+        var done = awaitSent(a, id, 60_000);
+        long took = System.currentTimeMillis() - start;
+        assertThat(done).containsEntry("status", "sent");
+        var sent = carrierMessages(a, line);
+        assertThat(sent).hasSize(100);
+        List<Long> times = sent.stream().map(m -> Instant.parse((String) m.get("createdAt")).toEpochMilli()).sorted().toList();
+        int busiest = 0;
+        for (int i = 0, j = 0; i < times.size(); i++) {
+            while (times.get(i) - times.get(j) >= 1000) j++;
+            busiest = Math.max(busiest, i - j + 1);
+        }
+        assertThat(busiest).as("busiest 1-second window").isLessThanOrEqualTo(20);
+        // 100 at 20/s is 5 s of sending; allow for start-up, but the rate must be used, not wasted
+        assertThat(took).isBetween(4_000L, 15_000L);
+        assertThat(allDeliveries(a, id)).allSatisfy(d -> assertThat(d.get("status")).isIn("sent", "delivered"));
+    }
+
+    @Test
+    void aDeliveryBatchDeliveredTwiceSendsNothingTwice(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Duplicate Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 50);
+        String g = createGroup(a, "Dups");
+        List<String> phones = addMembers(a, g, 500, 10);
+        String id = (String) send(a, g, lineId, "Once").get("id");
+        assertThat(awaitSent(a, id, 60_000)).containsEntry("status", "sent");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String url = runtime.wiring().config().queueUrl(Queues.DELIVERIES);
+        StringBuilder list = new StringBuilder();
+        for (String p : phones) list.append(list.isEmpty() ? "" : ",").append('"').append(p).append('"');
+        for (int shard = 0; shard < 1; shard++) {
+            String body = "{\"accountId\":\"" + accountId + "\",\"messageId\":\"" + id + "\",\"shard\":" + shard + ",\"phones\":[" + list + "]}";
+            runtime.wiring().sqs().sendMessage(b -> b.queueUrl(url).messageBody(body));
+            runtime.wiring().sqs().sendMessage(b -> b.queueUrl(url).messageBody(body));
+        }
+        Thread.sleep(3000);
+        assertThat(carrierMessages(a, line)).hasSize(10);
+    }
+
+    @Test
+    void badSendsAre4xxAndCreateNothing(ApiClient api) {
+        ApiClient a = api.forNewAccount("Bad Send Co");
+        ApiClient other = api.forNewAccount("Other Co");
+        String lineId = createLine(a, linePhone(), 1);
+        String otherLine = createLine(other, linePhone(), 1);
+        String g = createGroup(a, "G");
+        String path = "/v1/groups/" + g + "/messages";
+        assertThat(a.post(path, Map.of("lineId", otherLine, "sender", "x", "title", "t", "body", "b")).status()).isEqualTo(400);
+        assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b".repeat(1601))).status()).isEqualTo(400);
+        assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "")).status()).isEqualTo(400);
+        assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b",
+                "mediaUrls", List.of("http://insecure.example/a.jpg"))).status()).isEqualTo(400);
+        assertThat(a.post(path, Map.of("lineId", lineId, "title", "t", "body", "b")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups/grp_missing/messages", Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b")).status()).isEqualTo(404);
+        assertThat(other.get("/v1/messages").jsonObject().get("items")).asList().isEmpty();
+        assertThat(a.get("/v1/messages").jsonObject().get("items")).asList().isEmpty();
+        assertThat(a.get("/v1/messages/msg_nope").status()).isEqualTo(404);
+    }
+
+    @Test
+    void encodingAndSegmentsDescribeTheTextWithItsSenderPrefix(ApiClient api) {
+        ApiClient a = api.forNewAccount("Encoding Co");
+        String lineId = createLine(a, linePhone(), 1);
+        String g = createGroup(a, "Enc");
+        // "Food Bank: " is 11 characters: 149 more make 160 (one GSM-7 segment), 150 make two
+        assertThat(send(a, g, lineId, "x".repeat(149))).containsEntry("encoding", "GSM-7").containsEntry("segments", 1);
+        assertThat(send(a, g, lineId, "x".repeat(150))).containsEntry("encoding", "GSM-7").containsEntry("segments", 2);
+        assertThat(send(a, g, lineId, "✓".repeat(59))).containsEntry("encoding", "UCS-2").containsEntry("segments", 1);
+        assertThat(send(a, g, lineId, "✓".repeat(60))).containsEntry("encoding", "UCS-2").containsEntry("segments", 2);
+    }
+}
