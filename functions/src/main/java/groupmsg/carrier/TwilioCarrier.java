@@ -129,12 +129,15 @@ public final class TwilioCarrier implements CarrierPort {
             // An unexpected success-ish answer (e.g. a redirect): nothing was confirmed.
             retryable = true;
         }
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("accountSid", accountSid);
-        fields.put("httpStatus", status);
-        fields.put("errorCode", code);
-        fields.put("retryable", retryable);
-        Log.info("carrier_rejected", fields);
+        if (status != 429) {
+            // Throttling is ordinary flow control under load; everything else is worth a line (never the token).
+            Map<String, Object> fields = new LinkedHashMap<>();
+            fields.put("accountSid", accountSid);
+            fields.put("httpStatus", status);
+            fields.put("errorCode", code);
+            fields.put("retryable", retryable);
+            Log.info("carrier_rejected", fields);
+        }
         return new SendResult.Rejected(status, code, message, retryable, optedOut);
     }
 

@@ -19,8 +19,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The runtime's HTTP server (the JDK's, one virtual thread per exchange) on 127.0.0.1. {@code /local/...} goes to
- * the runtime's own endpoints (health, accounts, later the carrier emulator), everything else to the
- * {@link ApiGateway}, exactly as it would reach the deployed API.
+ * the runtime's own endpoints (health, accounts, the carrier emulator's tools), paths under a registered prefix
+ * to that prefix's endpoint (the carrier emulator's Twilio REST API under {@code /2010-04-01/}), everything else
+ * to the {@link ApiGateway}, exactly as it would reach the deployed API.
+ *
+ * <p>{@link #bind(int)} then {@link #serve} lets the runtime learn its port before it builds what needs it (the
+ * carrier adapter's base URL); {@link #start} does both at once.
  */
 public final class HttpGateway implements AutoCloseable {
 
@@ -36,28 +40,50 @@ public final class HttpGateway implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor;
-    private final ApiGateway api;
-    private final Map<String, LocalEndpoint> localEndpoints;
+    // Set once by serve(), before the server starts accepting (HttpServer.start happens-before every exchange).
+    private volatile ApiGateway api;
+    private volatile Map<String, LocalEndpoint> localEndpoints = Map.of();
+    private volatile Map<String, LocalEndpoint> prefixEndpoints = Map.of();
+    private volatile boolean started;
 
-    private HttpGateway(HttpServer server, ExecutorService executor, ApiGateway api,
-                        Map<String, LocalEndpoint> localEndpoints) {
+    private HttpGateway(HttpServer server, ExecutorService executor) {
         this.server = server;
         this.executor = executor;
-        this.api = api;
-        this.localEndpoints = localEndpoints;
     }
 
     /**
      * @param localEndpoints keyed by {@code "METHOD /local/path"}
      */
     public static HttpGateway start(int port, ApiGateway api, Map<String, LocalEndpoint> localEndpoints) throws IOException {
+        return bind(port).serve(api, localEndpoints, Map.of());
+    }
+
+    /** Binds 127.0.0.1:{@code port} (0: a free port) without serving yet; {@link #port()} is known from here on. */
+    public static HttpGateway bind(int port) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 0);
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
-        var gateway = new HttpGateway(server, executor, api, Map.copyOf(localEndpoints));
+        var gateway = new HttpGateway(server, executor);
         server.createContext("/", gateway::exchange);
-        server.start();
         return gateway;
+    }
+
+    /**
+     * Starts serving (once).
+     *
+     * @param localEndpoints  keyed by {@code "METHOD /local/path"}
+     * @param prefixEndpoints keyed by a raw path prefix such as {@code "/2010-04-01/"}: every method and path under it
+     *                        goes to that endpoint (checked before the API gateway; not for {@code /local/})
+     */
+    public synchronized HttpGateway serve(ApiGateway api, Map<String, LocalEndpoint> localEndpoints,
+                                          Map<String, LocalEndpoint> prefixEndpoints) {
+        if (started) throw new IllegalStateException("already serving");
+        this.api = api;
+        this.localEndpoints = Map.copyOf(localEndpoints);
+        this.prefixEndpoints = Map.copyOf(prefixEndpoints);
+        server.start();
+        started = true;
+        return this;
     }
 
     public int port() {
@@ -100,6 +126,9 @@ public final class HttpGateway implements AutoCloseable {
                 exchange.getRemoteAddress().getAddress().getHostAddress(), exchange.getProtocol());
         try {
             if (rawPath.startsWith(LOCAL_PREFIX)) return local(request);
+            for (var prefixed : prefixEndpoints.entrySet()) {
+                if (rawPath.startsWith(prefixed.getKey())) return prefixed.getValue().handle(request);
+            }
             return api.handle(request, port());
         } catch (Exception e) {
             LocalLog.error("http_request_failed", Map.of("method", method, "path", rawPath), e);
@@ -146,8 +175,9 @@ public final class HttpGateway implements AutoCloseable {
 
     /** Stops accepting requests and gives those in flight a second to finish. */
     @Override
-    public void close() {
-        server.stop(1);
+    public synchronized void close() {
+        // A server that never started has no exchanges to wait for.
+        server.stop(started ? 1 : 0);
         executor.shutdown();
         try {
             if (!executor.awaitTermination(5, TimeUnit.SECONDS)) executor.shutdownNow();

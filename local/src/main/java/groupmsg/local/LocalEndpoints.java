@@ -3,6 +3,7 @@ package groupmsg.local;
 import com.fasterxml.jackson.jr.ob.JSON;
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.CreatedAccount;
+import groupmsg.notify.Topic;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
@@ -11,12 +12,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * The runtime's own endpoints (API.md, "Local runtime only"): {@code GET /local/health} and
- * {@code POST /local/accounts}. Not deployed, so not behind the authorizer.
+ * The runtime's own endpoints (API.md, "Local runtime only"): {@code GET /local/health},
+ * {@code POST /local/accounts} and {@code GET /local/events}. Not deployed, so not behind the authorizer.
  */
 final class LocalEndpoints {
     /** A health check must answer quickly even when a service hangs. */
@@ -29,21 +33,24 @@ final class LocalEndpoints {
     private final LocalFunctions functions;
     private final Clock clock;
     private final Instant startedAt;
+    private final RecordingEventPublisher events;
 
     LocalEndpoints(DynamoDbClient dynamo, SqsClient sqs, AccountService accounts, LocalFunctions functions,
-                   Clock clock, Instant startedAt) {
+                   Clock clock, Instant startedAt, RecordingEventPublisher events) {
         this.dynamo = dynamo;
         this.sqs = sqs;
         this.accounts = accounts;
         this.functions = functions;
         this.clock = clock;
         this.startedAt = startedAt;
+        this.events = events;
     }
 
     Map<String, HttpGateway.LocalEndpoint> routes() {
         return Map.of(
                 "GET /local/health", this::health,
-                "POST /local/accounts", this::createAccount);
+                "POST /local/accounts", this::createAccount,
+                "GET /local/events", this::events);
     }
 
     /** 200 when DynamoDB and SQS both answer, 503 otherwise; handlers that failed to load are listed. */
@@ -97,5 +104,24 @@ final class LocalEndpoints {
         response.put("accountId", created.accountId());
         response.put("apiKey", created.apiKey());
         return GatewayResponse.json(201, response);
+    }
+
+    /**
+     * {@code ?topic=notifications|integrations} -> {@code {items: [...]}}: the messages published to the topic,
+     * oldest first, each exactly the JSON that was published (spliced in as recorded, not re-serialised).
+     */
+    GatewayResponse events(GatewayRequest request) {
+        String name = ApiGatewayEvents.queryParameters(request.rawQuery()).get("topic");
+        String known = String.join("|", Arrays.stream(Topic.values()).map(Topic::wireName).toList());
+        if (name == null || name.isBlank()) {
+            return GatewayResponse.error(400, "invalid_request", "topic is required (" + known + ")");
+        }
+        Optional<Topic> topic = RecordingEventPublisher.topicNamed(name);
+        if (topic.isEmpty()) {
+            return GatewayResponse.error(400, "invalid_request", "unknown topic '" + name + "' (" + known + ")");
+        }
+        String body = "{\"items\":[" + String.join(",", events.events(topic.get())) + "]}";
+        return new GatewayResponse(200, Map.of("content-type", List.of(GatewayResponse.JSON_TYPE)),
+                body.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -2,6 +2,9 @@ package groupmsg.local;
 
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.CreatedAccount;
+import groupmsg.carrier.CarrierSettings;
+import groupmsg.local.carrier.CarrierEmulator;
+import groupmsg.local.carrier.SenderRates;
 import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.schema.HandlerDef;
@@ -51,6 +54,7 @@ public final class LocalRuntime implements AutoCloseable {
     private final Wiring wiring;
     private final LocalFunctions functions;
     private final HttpGateway http;
+    private final CarrierEmulator carrier;
     private final List<SqsPoller> pollers;
     private final MaintenanceTimer maintenance;
     private final CreatedAccount defaultAccount;
@@ -67,6 +71,7 @@ public final class LocalRuntime implements AutoCloseable {
         this.wiring = b.wiring;
         this.functions = b.functions;
         this.http = b.http;
+        this.carrier = b.carrier;
         this.pollers = List.copyOf(b.pollers);
         this.maintenance = b.maintenance;
         this.defaultAccount = b.defaultAccount;
@@ -83,6 +88,7 @@ public final class LocalRuntime implements AutoCloseable {
         Wiring wiring;
         LocalFunctions functions;
         HttpGateway http;
+        CarrierEmulator carrier;
         final List<SqsPoller> pollers = new ArrayList<>();
         MaintenanceTimer maintenance;
         CreatedAccount defaultAccount;
@@ -93,6 +99,7 @@ public final class LocalRuntime implements AutoCloseable {
 
         void abort() {
             if (http != null) http.close();
+            if (carrier != null) carrier.close();
             if (maintenance != null) maintenance.close();
             pollers.forEach(SqsPoller::close);
             if (wiring != null) closeClients(wiring);
@@ -147,6 +154,11 @@ public final class LocalRuntime implements AutoCloseable {
         b.settings = settings;
         try {
             if (!settings.inMemory()) b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
+            // Bound (not yet serving) first: the carrier adapter's base URL is this runtime's own address.
+            b.http = bindHttp(settings.port());
+            String publicBaseUrl = settings.publicBaseUrlFor(b.http.port());
+            var carrierSettings = new CarrierEmulator.Settings(settings.twilioAuthToken(), publicBaseUrl,
+                    "http://127.0.0.1:" + b.http.port());
             b.services = LocalServices.start(settings);
             long servicesReady = System.nanoTime();
 
@@ -159,7 +171,12 @@ public final class LocalRuntime implements AutoCloseable {
             }
             var queueUrls = new LinkedHashMap<String, String>();
             b.queues.forEach((name, q) -> queueUrls.put(name, q.url()));
-            b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls);
+            // The production Twilio adapter, pointed at the emulator this runtime serves.
+            b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls,
+                    publicBaseUrl, carrierSettings.carrierSettings());
+            // Events: recorded for GET /local/events, and also published to SNS_ENDPOINT's topics when it is set.
+            var events = RecordingEventPublisher.start(b.wiring.config(), settings.snsEndpoint(), LOCAL_CREDENTIALS);
+            b.wiring = b.wiring.withEvents(events);
 
             long provisioned = System.nanoTime();
             b.functions = LocalFunctions.load(Handlers.ALL, b.wiring);
@@ -170,8 +187,13 @@ public final class LocalRuntime implements AutoCloseable {
 
             var gateway = ApiGateway.forAllRoutes(b.functions, settings.region(), b.wiring.clock());
             var endpoints = new LocalEndpoints(b.wiring.dynamo(), b.wiring.sqs(), accounts, b.functions,
-                    b.wiring.clock(), startedAt);
-            b.http = startHttp(settings.port(), gateway, endpoints.routes());
+                    b.wiring.clock(), startedAt, events);
+            // Each sender's rate is its line's mps (LINEPHONE reservation in the core table), else 1 per second.
+            b.carrier = new CarrierEmulator(carrierSettings, SenderRates.fromCoreTable(b.wiring.dynamo(),
+                    b.wiring.config().table(Tables.CORE)), b.wiring.clock());
+            var localRoutes = new LinkedHashMap<String, HttpGateway.LocalEndpoint>(endpoints.routes());
+            localRoutes.putAll(b.carrier.localRoutes());
+            b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
             for (QueueDef queue : Queues.ALL) {
                 b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
@@ -224,15 +246,23 @@ public final class LocalRuntime implements AutoCloseable {
 
     /** The one Wiring every handler gets: local endpoints, tables under their logical names. */
     static Wiring wiring(String region, URI dynamo, URI sqs, Map<String, String> queueUrls) {
+        return wiring(region, dynamo, sqs, queueUrls, null, null);
+    }
+
+    /** ... with the public base URL and the carrier (the runtime's own emulator); null for neither. */
+    static Wiring wiring(String region, URI dynamo, URI sqs, Map<String, String> queueUrls, String publicBaseUrl,
+                         CarrierSettings carrier) {
         var tables = new LinkedHashMap<String, String>();
         for (TableDef table : Tables.ALL) tables.put(table.name(), table.name());
         var config = new AppConfig(region, dynamo, sqs, tables, queueUrls);
+        if (publicBaseUrl != null || carrier != null) config = config.withCarrier(publicBaseUrl, carrier);
         return Wiring.create(config, LOCAL_CREDENTIALS, List.of());
     }
 
     static void closeClients(Wiring wiring) {
         wiring.dynamo().close();
         wiring.sqs().close();
+        if (wiring.events() instanceof RecordingEventPublisher events) events.close();
     }
 
     private static Path refuseIfAlreadyRunning(Path dataDir) {
@@ -246,9 +276,9 @@ public final class LocalRuntime implements AutoCloseable {
         return file;
     }
 
-    private static HttpGateway startHttp(int port, ApiGateway gateway, Map<String, HttpGateway.LocalEndpoint> endpoints) {
+    private static HttpGateway bindHttp(int port) {
         try {
-            return HttpGateway.start(port, gateway, endpoints);
+            return HttpGateway.bind(port);
         } catch (BindException e) {
             throw new IllegalStateException("port " + port + " on 127.0.0.1 is in use; set PORT to another port", e);
         } catch (IOException e) {
@@ -290,6 +320,11 @@ public final class LocalRuntime implements AutoCloseable {
         return settings;
     }
 
+    /** The carrier emulator the runtime serves (and its production Twilio adapter talks to). */
+    public CarrierEmulator carrierEmulator() {
+        return carrier;
+    }
+
     public LocalFunctions functions() {
         return functions;
     }
@@ -329,6 +364,7 @@ public final class LocalRuntime implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) return;
         try {
             http.close();
+            carrier.close();
             if (maintenance != null) maintenance.close();
             // Signal every poller first so they wind down together rather than one after another.
             pollers.forEach(SqsPoller::requestStop);
@@ -355,6 +391,10 @@ public final class LocalRuntime implements AutoCloseable {
         out.println("  DynamoDB   " + services.dynamoEndpoint() + (services.dynamoEmbedded() ? "   (embedded DynamoDB Local)" : "   (external)"));
         out.println("  SQS        " + services.sqsEndpoint() + (services.sqsEmbedded() ? "   (embedded ElasticMQ)" : "   (external)"));
         out.println("  Webhooks   signed over " + publicBaseUrl());
+        out.println("  Carrier    Twilio emulator " + url + "/2010-04-01/Accounts/" + carrier.settings().accountSid()
+                + "/Messages.json   (sent: " + url + "/local/carrier/messages)");
+        out.println("  Events     " + url + "/local/events?topic=notifications|integrations"
+                + (settings.snsEndpoint() != null ? "   (also published to SNS at " + settings.snsEndpoint() + ")" : ""));
         for (LocalFunction f : functions.all()) {
             if (!f.initialised()) out.println("  WARNING    handler " + f.name() + " failed to load; its routes answer 500");
         }

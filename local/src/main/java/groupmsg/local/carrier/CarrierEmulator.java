@@ -1,0 +1,600 @@
+package groupmsg.local.carrier;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import groupmsg.carrier.CarrierSettings;
+import groupmsg.groups.PhoneNumbers;
+import groupmsg.local.GatewayRequest;
+import groupmsg.local.GatewayResponse;
+import groupmsg.local.HttpGateway;
+import groupmsg.messages.SmsText;
+import groupmsg.platform.api.Timestamps;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The local runtime's carrier: speaks Twilio's REST and webhook dialect so that the production adapter
+ * ({@link groupmsg.carrier.TwilioCarrier}) is what runs locally (DESIGN.md, "Carriers"; API.md, "Local runtime").
+ *
+ * <ul>
+ *   <li>{@code POST /2010-04-01/Accounts/{sid}/Messages.json}: form-encoded, HTTP basic auth with
+ *       {@link #ACCOUNT_SID} and the runtime's {@code TWILIO_AUTH_TOKEN}; validates like Twilio (errors as Twilio's
+ *       JSON {@code {code, message, more_info, status}}); enforces each sender's rate over a sliding second (HTTP 429,
+ *       code 20429, past it); answers 201 with Twilio's message resource. {@code GET .../Messages/{sid}.json} and
+ *       {@code GET .../Messages.json} read back what was sent.</li>
+ *   <li>After accepting, delivers on a virtual thread: about {@link Settings#callbackDelay()} later the message is
+ *       {@code sent}, then {@code delivered}; each change is POSTed, signed, to its {@code StatusCallback}.</li>
+ *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first.</li>
+ *   <li>{@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then a signed inbound webhook to the
+ *       public base URL's {@code /webhooks/twilio/inbound}.</li>
+ * </ul>
+ *
+ * Webhooks are signed over the URL exactly as configured (the public base URL); a URL under the public base URL
+ * is delivered to the runtime's own address, as a tunnel or proxy in front of it would.
+ */
+public final class CarrierEmulator implements AutoCloseable {
+    /** The emulated account (Twilio's shape: "AC" and 32 hex digits). */
+    public static final String ACCOUNT_SID = "AC00000000000000000000000000000000";
+    public static final String API_VERSION = "2010-04-01";
+    /** Every path of the REST API starts with this. */
+    public static final String REST_PREFIX = "/" + API_VERSION + "/";
+    public static final String INBOUND_WEBHOOK_PATH = "/webhooks/twilio/inbound";
+
+    static final int MAX_BODY_CHARS = 1600;
+    static final int MAX_MEDIA = 10;
+    private static final Pattern MESSAGES_PATH =
+            Pattern.compile("^/2010-04-01/Accounts/([^/]+)/Messages(?:/([^/]+))?\\.json$");
+    private static final Pattern SHORT_CODE = Pattern.compile("^[0-9]{5,6}$");
+    private static final DateTimeFormatter RFC_2822 =
+            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss Z", Locale.US).withZone(ZoneOffset.UTC);
+    private static final JSON JSON_OUT = JSON.std.with(JSON.Feature.WRITE_NULL_PROPERTIES);
+
+    /**
+     * @param publicBaseUrl the URL the app's webhooks are signed over ({@code PUBLIC_BASE_URL})
+     * @param localBaseUrl  where the runtime itself listens ({@code http://127.0.0.1:<port>}): the REST API's base URL,
+     *                      and where webhooks to the public base URL are actually delivered
+     * @param callbackDelay how long after acceptance a message is "sent" (and again until "delivered")
+     */
+    public record Settings(String accountSid, String authToken, String publicBaseUrl, String localBaseUrl,
+                           Duration callbackDelay) {
+        public Settings {
+            Objects.requireNonNull(accountSid, "accountSid");
+            if (authToken == null || authToken.isEmpty()) throw new IllegalArgumentException("authToken is required");
+            Objects.requireNonNull(localBaseUrl, "localBaseUrl");
+            publicBaseUrl = publicBaseUrl == null ? localBaseUrl : stripSlash(publicBaseUrl);
+            localBaseUrl = stripSlash(localBaseUrl);
+            callbackDelay = callbackDelay == null ? Duration.ofMillis(100) : callbackDelay;
+        }
+
+        public Settings(String authToken, String publicBaseUrl, String localBaseUrl) {
+            this(ACCOUNT_SID, authToken, publicBaseUrl, localBaseUrl, null);
+        }
+
+        /** What the production adapter needs to talk to the emulator: the local base URL, account and token. */
+        public CarrierSettings carrierSettings() {
+            return new CarrierSettings(localBaseUrl, accountSid, authToken);
+        }
+
+        @Override
+        public String toString() {
+            return "Settings[accountSid=" + accountSid + ", authToken=***, publicBaseUrl=" + publicBaseUrl
+                    + ", localBaseUrl=" + localBaseUrl + ", callbackDelay=" + callbackDelay + "]";
+        }
+
+        private static String stripSlash(String url) {
+            return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        }
+    }
+
+    private final Settings settings;
+    private final SenderRates rates;
+    private final Clock clock;
+    private final SlidingWindowLimiter limiter;
+    private final WebhookSender webhooks;
+    private final ExecutorService deliveries = Executors.newVirtualThreadPerTaskExecutor();
+    private final byte[] expectedAuthorization;
+
+    private final List<EmulatedMessage> messages = new ArrayList<>();
+    private final Map<String, EmulatedMessage> messagesBySid = new ConcurrentHashMap<>();
+    private final List<Rejection> rejections = new ArrayList<>();
+    private final List<EmulatedInbound> inbound = new ArrayList<>();
+
+    /** A create request the emulator refused (kept for counting). */
+    public record Rejection(String from, String to, int httpStatus, int code, Instant at) {}
+
+    public CarrierEmulator(Settings settings, SenderRates rates, Clock clock) {
+        this(settings, rates, clock, System::nanoTime);
+    }
+
+    CarrierEmulator(Settings settings, SenderRates rates, Clock clock, LongSupplier nanoTime) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.rates = Objects.requireNonNull(rates, "rates");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.limiter = new SlidingWindowLimiter(nanoTime);
+        this.webhooks = new WebhookSender(settings.authToken(), this::deliveryUrl);
+        this.expectedAuthorization = ("Basic " + Base64.getEncoder().encodeToString(
+                (settings.accountSid() + ":" + settings.authToken()).getBytes(StandardCharsets.UTF_8)))
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** What the production adapter needs to talk to this emulator. */
+    public CarrierSettings carrierSettings() {
+        return settings.carrierSettings();
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The runtime's {@code /local/carrier/...} endpoints, keyed like {@link HttpGateway}'s local endpoints. */
+    public Map<String, HttpGateway.LocalEndpoint> localRoutes() {
+        return Map.of(
+                "GET /local/carrier/messages", this::listForTools,
+                "POST /local/carrier/inbound", this::receiveInbound);
+    }
+
+    /** The REST API, for {@link HttpGateway}'s prefix endpoints, keyed by {@link #REST_PREFIX}. */
+    public Map<String, HttpGateway.LocalEndpoint> restRoutes() {
+        return Map.of(REST_PREFIX, this::handleRestApi);
+    }
+
+    // ---------------------------------------------------------------- recorded traffic (tests and tools)
+
+    /** Accepted messages, oldest first; null filters match everything. */
+    public List<EmulatedMessage> messages(String to, String from) {
+        synchronized (messages) {
+            return messages.stream()
+                    .filter(m -> to == null || to.equals(m.to()))
+                    .filter(m -> from == null || from.equals(m.from()))
+                    .toList();
+        }
+    }
+
+    /** Refused create requests, oldest first; null filters match everything. */
+    public List<Rejection> rejections(String to, String from) {
+        synchronized (rejections) {
+            return rejections.stream()
+                    .filter(r -> to == null || to.equals(r.to()))
+                    .filter(r -> from == null || from.equals(r.from()))
+                    .toList();
+        }
+    }
+
+    /** Inbound messages injected through {@code POST /local/carrier/inbound}, oldest first. */
+    public List<EmulatedInbound> inboundMessages() {
+        synchronized (inbound) {
+            return List.copyOf(inbound);
+        }
+    }
+
+    // ---------------------------------------------------------------- REST API
+
+    public GatewayResponse handleRestApi(GatewayRequest request) {
+        if (!authenticated(request)) {
+            return twilioError(401, 20003, "Authenticate")
+                    .withHeader("www-authenticate", "Basic realm=\"Twilio API\"");
+        }
+        Matcher path = MESSAGES_PATH.matcher(request.rawPath());
+        if (!path.matches() || !path.group(1).equals(settings.accountSid())) {
+            return twilioError(404, 20404, "The requested resource " + request.rawPath() + " was not found");
+        }
+        String messageSid = path.group(2);
+        if (messageSid == null) {
+            return switch (request.method()) {
+                case "POST" -> create(request);
+                case "GET" -> list(request);
+                default -> twilioError(405, 20004, "Method not allowed");
+            };
+        }
+        if (!request.method().equals("GET")) return twilioError(405, 20004, "Method not allowed");
+        EmulatedMessage message = messagesBySid.get(messageSid);
+        if (message == null) {
+            return twilioError(404, 20404, "The requested resource " + request.rawPath() + " was not found");
+        }
+        return json(200, twilioResource(message));
+    }
+
+    private boolean authenticated(GatewayRequest request) {
+        List<String> values = request.headerValues("authorization");
+        if (values.size() != 1) return false;
+        return MessageDigest.isEqual(expectedAuthorization, values.get(0).strip().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private GatewayResponse create(GatewayRequest request) {
+        Map<String, List<String>> form;
+        try {
+            String type = request.mediaType();
+            form = type.isEmpty() || type.equals("application/x-www-form-urlencoded")
+                    ? Form.parse(new String(request.body(), StandardCharsets.UTF_8))
+                    : Map.of();
+        } catch (IllegalArgumentException e) {
+            return reject(null, null, twilioError(400, 20001, "Malformed form body"));
+        }
+        String to = Form.first(form, "To");
+        String from = Form.first(form, "From");
+        String body = Form.first(form, "Body");
+        List<String> mediaUrls = form.getOrDefault("MediaUrl", List.of());
+        String statusCallback = Form.first(form, "StatusCallback");
+        to = to == null ? null : to.strip();
+        from = from == null ? null : from.strip();
+
+        GatewayResponse invalid = validate(to, from, body, mediaUrls, statusCallback);
+        if (invalid != null) return reject(from, to, invalid);
+
+        double mps = rates.mps(from);
+        if (!limiter.tryAcquire(from, mps)) {
+            return reject(from, to, twilioError(429, 20429, "Too Many Requests"));
+        }
+
+        String text = body == null ? "" : body;
+        var message = new EmulatedMessage("SM" + hex32(), from, to, text, mediaUrls,
+                statusCallback == null || statusCallback.isBlank() ? null : statusCallback,
+                Math.max(1, SmsText.of(text).segments()), clock.instant());
+        synchronized (messages) {
+            messages.add(message);
+        }
+        messagesBySid.put(message.sid(), message);
+        scheduleDelivery(message);
+        return json(201, twilioResource(message));
+    }
+
+    /** Twilio's checks, in Twilio's order; null when the request is fine. */
+    private static GatewayResponse validate(String to, String from, String body, List<String> mediaUrls,
+                                            String statusCallback) {
+        if (to == null || to.isEmpty()) return twilioError(400, 21604, "A 'To' phone number is required.");
+        if (from == null || from.isEmpty()) return twilioError(400, 21603, "A 'From' phone number is required.");
+        boolean noMedia = mediaUrls.stream().allMatch(String::isBlank);
+        if ((body == null || body.isEmpty()) && noMedia) return twilioError(400, 21602, "Message body is required.");
+        if (!isE164(to)) return twilioError(400, 21211, "The 'To' number " + to + " is not a valid phone number.");
+        if (!isE164(from) && !SHORT_CODE.matcher(from).matches()) {
+            return twilioError(400, 21212, "The 'From' number " + from
+                    + " is not a valid phone number, shortcode, or alphanumeric sender ID.");
+        }
+        if (to.equals(from)) return twilioError(400, 21266, "'To' and 'From' number cannot be the same: " + to);
+        if (body != null && body.length() > MAX_BODY_CHARS) {
+            return twilioError(400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+        }
+        if (mediaUrls.size() > MAX_MEDIA) return twilioError(400, 21623, "Number of media files exceeds allowed limit");
+        if (!mediaUrls.stream().allMatch(CarrierEmulator::isHttpUrl)) return twilioError(400, 21620, "Invalid media URL(s)");
+        if (statusCallback != null && !statusCallback.isBlank()
+                && (!isHttpUrl(statusCallback) || statusCallback.length() > 4000)) {
+            return twilioError(400, 21609, "Invalid 'StatusCallback': " + statusCallback);
+        }
+        return null;
+    }
+
+    private GatewayResponse reject(String from, String to, GatewayResponse error) {
+        int code = -1;
+        try {
+            if (JSON.std.anyFrom(error.bodyText()) instanceof Map<?, ?> map && map.get("code") instanceof Number n) {
+                code = n.intValue();
+            }
+        } catch (IOException e) {
+            // Our own JSON; cannot happen.
+        }
+        synchronized (rejections) {
+            rejections.add(new Rejection(from, to, error.status(), code, clock.instant()));
+        }
+        return error;
+    }
+
+    /** {@code GET .../Messages.json?To=&From=&PageSize=}: newest first, one page, Twilio's list shape. */
+    private GatewayResponse list(GatewayRequest request) {
+        Map<String, String> query = Form.query(request.rawQuery());
+        int pageSize = 50;
+        try {
+            if (query.containsKey("PageSize")) pageSize = Math.clamp(Integer.parseInt(query.get("PageSize")), 1, 1000);
+        } catch (NumberFormatException e) {
+            return twilioError(400, 20001, "Invalid PageSize");
+        }
+        List<EmulatedMessage> matching = new ArrayList<>(messages(blankToNull(query.get("To")), blankToNull(query.get("From"))));
+        java.util.Collections.reverse(matching);
+        List<Map<String, Object>> page = matching.stream().limit(pageSize).map(this::twilioResource).toList();
+        String uri = "/2010-04-01/Accounts/" + settings.accountSid() + "/Messages.json";
+        var response = new LinkedHashMap<String, Object>();
+        response.put("messages", page);
+        response.put("end", Math.max(0, page.size() - 1));
+        response.put("first_page_uri", uri + "?PageSize=" + pageSize + "&Page=0");
+        response.put("next_page_uri", null);
+        response.put("page", 0);
+        response.put("page_size", pageSize);
+        response.put("previous_page_uri", null);
+        response.put("start", 0);
+        response.put("uri", uri + "?PageSize=" + pageSize + "&Page=0");
+        return json(200, response);
+    }
+
+    private Map<String, Object> twilioResource(EmulatedMessage m) {
+        String uri = "/2010-04-01/Accounts/" + settings.accountSid() + "/Messages/" + m.sid();
+        String status = m.status();
+        var r = new LinkedHashMap<String, Object>();
+        r.put("account_sid", settings.accountSid());
+        r.put("api_version", API_VERSION);
+        r.put("body", m.body());
+        r.put("date_created", RFC_2822.format(m.createdAt()));
+        r.put("date_sent", status.equals("queued") ? null : RFC_2822.format(m.updatedAt()));
+        r.put("date_updated", RFC_2822.format(m.updatedAt()));
+        r.put("direction", "outbound-api");
+        r.put("error_code", null);
+        r.put("error_message", null);
+        r.put("from", m.from());
+        r.put("messaging_service_sid", null);
+        r.put("num_media", String.valueOf(m.mediaUrls().size()));
+        r.put("num_segments", String.valueOf(m.numSegments()));
+        r.put("price", null);
+        r.put("price_unit", "USD");
+        r.put("sid", m.sid());
+        r.put("status", status);
+        r.put("subresource_uris", Map.of("media", uri + "/Media.json"));
+        r.put("to", m.to());
+        r.put("uri", uri + ".json");
+        return r;
+    }
+
+    // ---------------------------------------------------------------- delivery and status callbacks
+
+    private void scheduleDelivery(EmulatedMessage message) {
+        try {
+            deliveries.execute(() -> deliver(message));
+        } catch (RejectedExecutionException e) {
+            // Shutting down: the message stays queued.
+        }
+    }
+
+    private void deliver(EmulatedMessage message) {
+        try {
+            for (String status : List.of("sent", "delivered")) {
+                Thread.sleep(settings.callbackDelay());
+                message.status(status, clock.instant());
+                if (message.statusCallback() != null) {
+                    webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Map<String, List<String>> statusParams(EmulatedMessage m, String status) {
+        var p = new LinkedHashMap<String, List<String>>();
+        p.put("SmsSid", List.of(m.sid()));
+        p.put("SmsStatus", List.of(status));
+        p.put("MessageStatus", List.of(status));
+        p.put("To", List.of(m.to()));
+        p.put("MessageSid", List.of(m.sid()));
+        p.put("AccountSid", List.of(settings.accountSid()));
+        p.put("From", List.of(m.from()));
+        p.put("ApiVersion", List.of(API_VERSION));
+        return p;
+    }
+
+    /** A URL under the public base URL goes to the runtime itself; any other as it is. */
+    String deliveryUrl(String url) {
+        String base = settings.publicBaseUrl();
+        if (!base.equals(settings.localBaseUrl()) && url.startsWith(base)
+                && (url.length() == base.length() || "/?#".indexOf(url.charAt(base.length())) >= 0)) {
+            return settings.localBaseUrl() + url.substring(base.length());
+        }
+        return url;
+    }
+
+    // ---------------------------------------------------------------- /local/carrier endpoints
+
+    /** {@code GET /local/carrier/messages?to=&from=} -> {@code {items: [...], rejected}} oldest first. */
+    GatewayResponse listForTools(GatewayRequest request) {
+        Map<String, String> query = Form.query(request.rawQuery());
+        String to = blankToNull(query.get("to"));
+        String from = blankToNull(query.get("from"));
+        var items = new ArrayList<Map<String, Object>>();
+        for (EmulatedMessage m : messages(to, from)) {
+            var item = new LinkedHashMap<String, Object>();
+            item.put("sid", m.sid());
+            item.put("from", m.from());
+            item.put("to", m.to());
+            item.put("body", m.body());
+            item.put("mediaUrls", m.mediaUrls());
+            item.put("status", m.status());
+            item.put("statusCallback", m.statusCallback());
+            item.put("numSegments", m.numSegments());
+            item.put("createdAt", Timestamps.format(m.createdAt().toEpochMilli()));
+            item.put("updatedAt", Timestamps.format(m.updatedAt().toEpochMilli()));
+            items.add(item);
+        }
+        List<Rejection> refused = rejections(to, from);
+        var response = new LinkedHashMap<String, Object>();
+        response.put("items", items);
+        response.put("rejected", refused.size());
+        response.put("rateLimited", refused.stream().filter(r -> r.httpStatus() == 429).count());
+        return json(200, response);
+    }
+
+    /** {@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then the signed inbound webhook. */
+    GatewayResponse receiveInbound(GatewayRequest request) {
+        Object parsed;
+        try {
+            parsed = JSON.std.anyFrom(new String(request.body(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"from\", \"to\", \"body\"}");
+        }
+        if (!(parsed instanceof Map<?, ?> input)) {
+            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"from\", \"to\", \"body\"}");
+        }
+        var details = new ArrayList<Map<String, String>>();
+        String from = input.get("from") instanceof String s ? s.strip() : null;
+        String to = input.get("to") instanceof String s ? s.strip() : null;
+        Object rawBody = input.get("body");
+        if (from == null || from.isEmpty()) {
+            details.add(detail("from", "from is required (the phone's number in E.164)"));
+        } else if (!isE164(from)) {
+            details.add(detail("from", "not a valid E.164 phone number"));
+        }
+        if (to == null || to.isEmpty()) {
+            details.add(detail("to", "to is required (the business's number in E.164, or a short code)"));
+        } else if (!isE164(to) && !SHORT_CODE.matcher(to).matches()) {
+            details.add(detail("to", "not a valid E.164 phone number or short code"));
+        }
+        List<String> mediaUrls = new ArrayList<>();
+        Object rawMedia = input.get("mediaUrls");
+        if (rawMedia != null) {
+            if (!(rawMedia instanceof List<?> list) || list.size() > MAX_MEDIA
+                    || !list.stream().allMatch(u -> u instanceof String s && isHttpUrl(s))) {
+                details.add(detail("mediaUrls", "at most " + MAX_MEDIA + " http(s) URLs"));
+            } else {
+                list.forEach(u -> mediaUrls.add((String) u));
+            }
+        }
+        if (rawBody != null && !(rawBody instanceof String)) {
+            details.add(detail("body", "must be a string"));
+        } else if ((rawBody == null || ((String) rawBody).isEmpty()) && mediaUrls.isEmpty()) {
+            details.add(detail("body", "body is required (1.." + MAX_BODY_CHARS + " characters) unless mediaUrls are given"));
+        } else if (rawBody != null && ((String) rawBody).length() > MAX_BODY_CHARS) {
+            details.add(detail("body", "at most " + MAX_BODY_CHARS + " characters"));
+        }
+        if (details.isEmpty() && from.equals(to)) details.add(detail("to", "must differ from from"));
+        if (!details.isEmpty()) {
+            var error = new LinkedHashMap<String, Object>();
+            error.put("code", "invalid_request");
+            error.put("message", details.get(0).get("field") + ": " + details.get(0).get("message"));
+            error.put("details", details);
+            return GatewayResponse.json(400, Map.of("error", error));
+        }
+        String body = rawBody == null ? "" : (String) rawBody;
+        var message = new EmulatedInbound("SM" + hex32(), from, to, body, mediaUrls,
+                settings.publicBaseUrl() + INBOUND_WEBHOOK_PATH, clock.instant());
+        synchronized (inbound) {
+            inbound.add(message);
+        }
+        Map<String, List<String>> params = inboundParams(message);
+        try {
+            deliveries.execute(() -> message.webhookStatus(
+                    webhooks.postLogged("inbound", message.webhookUrl(), params, message.sid())));
+        } catch (RejectedExecutionException e) {
+            return GatewayResponse.error(503, "unavailable", "the carrier emulator is shutting down");
+        }
+        var response = new LinkedHashMap<String, Object>();
+        response.put("sid", message.sid());
+        response.put("from", from);
+        response.put("to", to);
+        response.put("body", body);
+        response.put("mediaUrls", mediaUrls);
+        response.put("webhookUrl", message.webhookUrl());
+        response.put("createdAt", Timestamps.format(message.createdAt().toEpochMilli()));
+        return json(202, response);
+    }
+
+    private Map<String, List<String>> inboundParams(EmulatedInbound m) {
+        var p = new LinkedHashMap<String, List<String>>();
+        p.put("SmsMessageSid", List.of(m.sid()));
+        p.put("NumMedia", List.of(String.valueOf(m.mediaUrls().size())));
+        p.put("SmsSid", List.of(m.sid()));
+        p.put("SmsStatus", List.of("received"));
+        p.put("Body", List.of(m.body()));
+        p.put("To", List.of(m.to()));
+        p.put("NumSegments", List.of(String.valueOf(Math.max(1, SmsText.of(m.body()).segments()))));
+        p.put("MessageSid", List.of(m.sid()));
+        p.put("AccountSid", List.of(settings.accountSid()));
+        p.put("From", List.of(m.from()));
+        p.put("ApiVersion", List.of(API_VERSION));
+        for (int i = 0; i < m.mediaUrls().size(); i++) {
+            p.put("MediaContentType" + i, List.of(contentType(m.mediaUrls().get(i))));
+            p.put("MediaUrl" + i, List.of(m.mediaUrls().get(i)));
+        }
+        return p;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static Map<String, String> detail(String field, String message) {
+        var d = new LinkedHashMap<String, String>();
+        d.put("field", field);
+        d.put("message", message);
+        return d;
+    }
+
+    /** Twilio's error body: {@code {code, message, more_info, status}}. */
+    static GatewayResponse twilioError(int status, int code, String message) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("code", code);
+        body.put("message", message);
+        body.put("more_info", "https://www.twilio.com/docs/errors/" + code);
+        body.put("status", status);
+        return json(status, body);
+    }
+
+    private static GatewayResponse json(int status, Object body) {
+        try {
+            return new GatewayResponse(status, Map.of("content-type", List.of(GatewayResponse.JSON_TYPE)),
+                    JSON_OUT.asBytes(body));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Exactly E.164 and a valid number by libphonenumber's metadata. */
+    static boolean isE164(String number) {
+        return number != null && number.startsWith("+")
+                && PhoneNumbers.normalize(number, null) instanceof PhoneNumbers.Valid v && v.e164().equals(number);
+    }
+
+    private static boolean isHttpUrl(String url) {
+        try {
+            URI uri = new URI(url);
+            return uri.getHost() != null && ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()));
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static String contentType(String url) {
+        String path = url.toLowerCase(Locale.ROOT);
+        int q = path.indexOf('?');
+        if (q >= 0) path = path.substring(0, q);
+        if (path.endsWith(".png")) return "image/png";
+        if (path.endsWith(".gif")) return "image/gif";
+        if (path.endsWith(".mp4")) return "video/mp4";
+        return "image/jpeg";
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value.strip();
+    }
+
+    private static String hex32() {
+        return UUID.randomUUID().toString().replace("-", "");
+    }
+
+    /** Stops delivering; status callbacks not yet sent are dropped. */
+    @Override
+    public void close() {
+        deliveries.shutdownNow();
+        try {
+            deliveries.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package groupmsg.local.carrier;
+
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.util.Map;
+
+/**
+ * How many messages per second the carrier takes from a sending number. The local runtime reads the line's
+ * {@code mps} from its number reservation in the core table ({@code LINEPHONE#<phone> / LINEPHONE}); unknown
+ * numbers get {@link #DEFAULT_MPS}.
+ */
+@FunctionalInterface
+public interface SenderRates {
+    /** A US long code's default rate (DESIGN.md, "Carriers"), and API.md's default for a line. */
+    double DEFAULT_MPS = 1;
+
+    /** The rate for {@code from}; a positive number. */
+    double mps(String from);
+
+    static SenderRates fixed(double mps) {
+        if (!(mps > 0)) throw new IllegalArgumentException("mps must be positive");
+        return from -> mps;
+    }
+
+    /** Looks the sender up in the core table on every send (consistent read, so a rate change applies at once). */
+    static SenderRates fromCoreTable(DynamoDbClient dynamo, String coreTable) {
+        return from -> {
+            try {
+                Map<String, AttributeValue> item = dynamo.getItem(b -> b.tableName(coreTable).consistentRead(true)
+                        .key(Map.of("pk", AttributeValue.fromS("LINEPHONE#" + from), "sk", AttributeValue.fromS("LINEPHONE")))
+                        .projectionExpression("mps")).item();
+                AttributeValue mps = item == null ? null : item.get("mps");
+                if (mps == null || mps.n() == null) return DEFAULT_MPS;
+                double value = Double.parseDouble(mps.n());
+                return value > 0 ? value : DEFAULT_MPS;
+            } catch (RuntimeException e) {
+                EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
+                return DEFAULT_MPS;
+            }
+        };
+    }
+}

@@ -1,0 +1,337 @@
+package groupmsg.local.carrier;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import groupmsg.carrier.TwilioSignature;
+import groupmsg.local.GatewayRequest;
+import groupmsg.local.GatewayResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The emulator on its own (no runtime): REST dialect, validation, rates, signed webhooks. */
+class CarrierEmulatorTest {
+    private static final String TOKEN = "unit-test-token";
+    private static final String PATH = "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID + "/Messages.json";
+    private static final String FROM = "+14155550100";
+    private static final String TO = "+14155550123";
+    private static final String PUBLIC = "https://groupmsg.example.com";
+
+    private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+    private final Map<String, Double> rates = new LinkedHashMap<>();
+    private WebhookCatcher catcher;
+    private CarrierEmulator emulator;
+
+    @BeforeEach
+    void start() throws IOException {
+        catcher = new WebhookCatcher();
+        // The "runtime" is the catcher: webhooks to the public base URL are delivered there.
+        emulator = new CarrierEmulator(new CarrierEmulator.Settings(CarrierEmulator.ACCOUNT_SID, TOKEN, PUBLIC,
+                catcher.baseUrl(), Duration.ofMillis(20)),
+                from -> rates.getOrDefault(from, SenderRates.DEFAULT_MPS), Clock.systemUTC(), nanos::get);
+    }
+
+    @AfterEach
+    void stop() {
+        emulator.close();
+        catcher.close();
+    }
+
+    private static String basic(String user, String password) {
+        return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static GatewayRequest request(String method, String path, String query, String authorization,
+                                          String contentType, String body) {
+        var headers = new LinkedHashMap<String, List<String>>();
+        if (authorization != null) headers.put("Authorization", List.of(authorization));
+        if (contentType != null) headers.put("Content-Type", List.of(contentType));
+        return new GatewayRequest(method, path, query, headers,
+                body == null ? null : body.getBytes(StandardCharsets.UTF_8), "127.0.0.1", "HTTP/1.1");
+    }
+
+    private GatewayResponse create(Map<String, List<String>> form) {
+        return emulator.handleRestApi(request("POST", PATH, null, basic(CarrierEmulator.ACCOUNT_SID, TOKEN),
+                "application/x-www-form-urlencoded", Form.encode(form)));
+    }
+
+    private static Map<String, List<String>> form(String... pairs) {
+        var form = new LinkedHashMap<String, List<String>>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            form.computeIfAbsent(pairs[i], k -> new ArrayList<>()).add(pairs[i + 1]);
+        }
+        return form;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> json(GatewayResponse response) throws IOException {
+        return (Map<String, Object>) JSON.std.anyFrom(response.bodyText());
+    }
+
+    private static void assertTwilioError(GatewayResponse response, int status, int code) throws IOException {
+        assertThat(response.status()).as(response.bodyText()).isEqualTo(status);
+        Map<String, Object> body = json(response);
+        assertThat(body).containsEntry("code", code).containsEntry("status", status)
+                .containsEntry("more_info", "https://www.twilio.com/docs/errors/" + code)
+                .containsKey("message");
+    }
+
+    @Test
+    void acceptsAMessageWithTwiliosResource() throws IOException {
+        GatewayResponse response = create(form("To", TO, "From", FROM, "Body", "Hello ✓",
+                "MediaUrl", "https://cdn.example.com/a.jpg", "MediaUrl", "https://cdn.example.com/b.png"));
+
+        assertThat(response.status()).isEqualTo(201);
+        assertThat(response.firstHeader("content-type")).startsWith("application/json");
+        Map<String, Object> body = json(response);
+        assertThat((String) body.get("sid")).matches("SM[0-9a-f]{32}");
+        assertThat(body).containsEntry("account_sid", CarrierEmulator.ACCOUNT_SID)
+                .containsEntry("from", FROM).containsEntry("to", TO).containsEntry("body", "Hello ✓")
+                .containsEntry("status", "queued").containsEntry("num_media", "2").containsEntry("num_segments", "1")
+                .containsEntry("direction", "outbound-api").containsEntry("api_version", "2010-04-01")
+                .containsEntry("error_code", null).containsEntry("price", null)
+                .containsEntry("uri", "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID + "/Messages/" + body.get("sid") + ".json");
+        assertThat((String) body.get("date_created")).matches("[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000");
+
+        List<EmulatedMessage> recorded = emulator.messages(TO, FROM);
+        assertThat(recorded).singleElement().satisfies(m -> {
+            assertThat(m.sid()).isEqualTo(body.get("sid"));
+            assertThat(m.mediaUrls()).containsExactly("https://cdn.example.com/a.jpg", "https://cdn.example.com/b.png");
+        });
+    }
+
+    @Test
+    void countsSegmentsLikeACarrier() throws IOException {
+        assertThat(json(create(form("To", TO, "From", FROM, "Body", "x".repeat(161))))).containsEntry("num_segments", "2");
+        nanos.addAndGet(1_000_000_000L);
+        assertThat(json(create(form("To", TO, "From", FROM, "Body", "é✓".repeat(40))))).containsEntry("num_segments", "2");
+    }
+
+    @Test
+    void requiresTheAccountsCredentials() throws IOException {
+        String body = Form.encode(form("To", TO, "From", FROM, "Body", "hi"));
+        for (String auth : new String[]{null, basic(CarrierEmulator.ACCOUNT_SID, "wrong"),
+                basic("AC11111111111111111111111111111111", TOKEN), "Bearer " + TOKEN, "Basic !!!"}) {
+            GatewayResponse response = emulator.handleRestApi(request("POST", PATH, null, auth,
+                    "application/x-www-form-urlencoded", body));
+            assertTwilioError(response, 401, 20003);
+            assertThat(response.firstHeader("www-authenticate")).isEqualTo("Basic realm=\"Twilio API\"");
+        }
+        assertThat(emulator.messages(null, null)).isEmpty();
+    }
+
+    @Test
+    void otherResourcesAndMethods() throws IOException {
+        String auth = basic(CarrierEmulator.ACCOUNT_SID, TOKEN);
+        assertTwilioError(emulator.handleRestApi(request("POST",
+                "/2010-04-01/Accounts/AC11111111111111111111111111111111/Messages.json", null, auth, null, "")), 404, 20404);
+        assertTwilioError(emulator.handleRestApi(request("GET", "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID
+                + "/Calls.json", null, auth, null, null)), 404, 20404);
+        assertTwilioError(emulator.handleRestApi(request("DELETE", PATH, null, auth, null, null)), 405, 20004);
+        assertTwilioError(emulator.handleRestApi(request("GET", "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID
+                + "/Messages/SM00000000000000000000000000000000.json", null, auth, null, null)), 404, 20404);
+    }
+
+    @Test
+    void readsMessagesBackLikeTwilio() throws IOException {
+        String first = (String) json(create(form("To", TO, "From", FROM, "Body", "one"))).get("sid");
+        nanos.addAndGet(1_000_000_000L);
+        String second = (String) json(create(form("To", "+14155550124", "From", FROM, "Body", "two"))).get("sid");
+        String auth = basic(CarrierEmulator.ACCOUNT_SID, TOKEN);
+
+        GatewayResponse fetched = emulator.handleRestApi(request("GET", "/2010-04-01/Accounts/"
+                + CarrierEmulator.ACCOUNT_SID + "/Messages/" + first + ".json", null, auth, null, null));
+        assertThat(fetched.status()).isEqualTo(200);
+        assertThat(json(fetched)).containsEntry("sid", first).containsEntry("body", "one");
+
+        GatewayResponse listed = emulator.handleRestApi(request("GET", PATH, "From=%2B14155550100", auth, null, null));
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> page = (List<Map<String, Object>>) json(listed).get("messages");
+        assertThat(page).extracting(m -> m.get("sid")).containsExactly(second, first);
+        GatewayResponse filtered = emulator.handleRestApi(request("GET", PATH, "To=+14155550124", auth, null, null));
+        assertThat((List<?>) json(filtered).get("messages")).hasSize(1);
+    }
+
+    @Test
+    void validatesLikeTwilio() throws IOException {
+        assertTwilioError(create(form("From", FROM, "Body", "hi")), 400, 21604);
+        assertTwilioError(create(form("To", TO, "Body", "hi")), 400, 21603);
+        assertTwilioError(create(form("To", TO, "From", FROM)), 400, 21602);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "")), 400, 21602);
+        assertTwilioError(create(form("To", "12345", "From", FROM, "Body", "hi")), 400, 21211);
+        assertTwilioError(create(form("To", "+1415555", "From", FROM, "Body", "hi")), 400, 21211);
+        assertTwilioError(create(form("To", "4155550123", "From", FROM, "Body", "hi")), 400, 21211);
+        assertTwilioError(create(form("To", TO, "From", "+1", "Body", "hi")), 400, 21212);
+        assertTwilioError(create(form("To", TO, "From", TO, "Body", "hi")), 400, 21266);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "x".repeat(1601))), 400, 21617);
+        var media = new ArrayList<String>();
+        for (int i = 0; i < 11; i++) media.add("https://cdn.example.com/" + i + ".jpg");
+        var tooMany = form("To", TO, "From", FROM, "Body", "hi");
+        tooMany.put("MediaUrl", media);
+        assertTwilioError(create(tooMany), 400, 21623);
+        assertTwilioError(create(form("To", TO, "From", FROM, "MediaUrl", "ftp://x/y.jpg")), 400, 21620);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "hi", "StatusCallback", "not a url")), 400, 21609);
+        assertTwilioError(emulator.handleRestApi(request("POST", PATH, null, basic(CarrierEmulator.ACCOUNT_SID, TOKEN),
+                "application/x-www-form-urlencoded", "To=%ZZ")), 400, 20001);
+        assertThat(emulator.messages(null, null)).isEmpty();
+        assertThat(emulator.rejections(null, null)).hasSize(14).allSatisfy(r -> assertThat(r.httpStatus()).isEqualTo(400));
+
+        // Media alone is a message; short codes may send.
+        assertThat(create(form("To", TO, "From", FROM, "MediaUrl", "https://cdn.example.com/a.jpg")).status()).isEqualTo(201);
+        assertThat(create(form("To", TO, "From", "12345", "Body", "hi")).status()).isEqualTo(201);
+    }
+
+    @Test
+    void enforcesEachSendersRateOverASlidingSecond() throws IOException {
+        assertThat(create(form("To", TO, "From", FROM, "Body", "1")).status()).isEqualTo(201);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "2")), 429, 20429);
+        // Another sender has its own window.
+        assertThat(create(form("To", TO, "From", "+14155550101", "Body", "x")).status()).isEqualTo(201);
+        nanos.addAndGet(999_000_000L);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "3")), 429, 20429);
+        nanos.addAndGet(1_000_000L);
+        assertThat(create(form("To", TO, "From", FROM, "Body", "4")).status()).isEqualTo(201);
+
+        assertThat(emulator.messages(null, FROM)).extracting(EmulatedMessage::body).containsExactly("1", "4");
+        assertThat(emulator.rejections(null, FROM)).extracting(CarrierEmulator.Rejection::code).containsExactly(20429, 20429);
+    }
+
+    @Test
+    void aFasterLineTakesMorePerSecondAndASlowerOneFewer() throws IOException {
+        rates.put(FROM, 3.0);
+        for (int i = 0; i < 3; i++) assertThat(create(form("To", TO, "From", FROM, "Body", "m" + i)).status()).isEqualTo(201);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "m3")), 429, 20429);
+        nanos.addAndGet(500_000_000L);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "m4")), 429, 20429);
+        nanos.addAndGet(500_000_000L);
+        assertThat(create(form("To", TO, "From", FROM, "Body", "m5")).status()).isEqualTo(201);
+
+        String slow = "+14155550102";
+        rates.put(slow, 0.5);
+        assertThat(create(form("To", TO, "From", slow, "Body", "s1")).status()).isEqualTo(201);
+        nanos.addAndGet(1_500_000_000L);
+        assertTwilioError(create(form("To", TO, "From", slow, "Body", "s2")), 429, 20429);
+        nanos.addAndGet(500_000_000L);
+        assertThat(create(form("To", TO, "From", slow, "Body", "s3")).status()).isEqualTo(201);
+    }
+
+    @Test
+    void sendsSignedStatusCallbacksSentThenDelivered() throws Exception {
+        String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_1&s=7";
+        String sid = (String) json(create(form("To", TO, "From", FROM, "Body", "hi", "StatusCallback", callback))).get("sid");
+
+        List<WebhookCatcher.Caught> calls = catcher.await(2, Duration.ofSeconds(5));
+
+        assertThat(calls).hasSize(2);
+        assertThat(calls).extracting(c -> c.field("MessageStatus")).containsExactly("sent", "delivered");
+        for (WebhookCatcher.Caught call : calls) {
+            assertThat(call.method()).isEqualTo("POST");
+            assertThat(call.pathAndQuery()).isEqualTo("/webhooks/twilio/status?a=acct_1&m=msg_1&s=7");
+            assertThat(call.contentType()).startsWith("application/x-www-form-urlencoded");
+            assertThat(TwilioSignature.verify(callback, call.form(), TOKEN, call.signature())).isTrue();
+            assertThat(TwilioSignature.verify(callback, call.form(), "other-token", call.signature())).isFalse();
+            assertThat(call.field("MessageSid")).isEqualTo(sid);
+            assertThat(call.field("SmsSid")).isEqualTo(sid);
+            assertThat(call.field("SmsStatus")).isEqualTo(call.field("MessageStatus"));
+            assertThat(call.field("AccountSid")).isEqualTo(CarrierEmulator.ACCOUNT_SID);
+            assertThat(call.field("From")).isEqualTo(FROM);
+            assertThat(call.field("To")).isEqualTo(TO);
+            assertThat(call.field("ApiVersion")).isEqualTo("2010-04-01");
+        }
+        EmulatedMessage message = emulator.messages(TO, FROM).get(0);
+        assertThat(message.status()).isEqualTo("delivered");
+        assertThat(message.statusHistory()).containsExactly("queued", "sent", "delivered");
+    }
+
+    @Test
+    void aFailingCallbackIsNotFatal() throws Exception {
+        catcher.answer(500);
+        create(form("To", TO, "From", FROM, "Body", "a", "StatusCallback", catcher.baseUrl() + "/down"));
+        nanos.addAndGet(1_000_000_000L);
+        create(form("To", TO, "From", FROM, "Body", "b", "StatusCallback", "http://127.0.0.1:1/unreachable"));
+        nanos.addAndGet(1_000_000_000L);
+        create(form("To", TO, "From", FROM, "Body", "c"));
+
+        catcher.await(2, Duration.ofSeconds(5));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline
+                && !emulator.messages(TO, FROM).stream().allMatch(m -> m.status().equals("delivered"))) {
+            Thread.sleep(20);
+        }
+        assertThat(emulator.messages(TO, FROM)).extracting(EmulatedMessage::status)
+                .containsExactly("delivered", "delivered", "delivered");
+    }
+
+    @Test
+    void injectsASignedInboundWebhookOverThePublicUrl() throws Exception {
+        GatewayResponse response = emulator.receiveInbound(request("POST", "/local/carrier/inbound", null, null,
+                "application/json", "{\"from\":\"" + TO + "\",\"to\":\"" + FROM + "\",\"body\":\"STOP\"}"));
+
+        assertThat(response.status()).isEqualTo(202);
+        Map<String, Object> accepted = json(response);
+        assertThat((String) accepted.get("sid")).matches("SM[0-9a-f]{32}");
+        assertThat(accepted).containsEntry("webhookUrl", PUBLIC + "/webhooks/twilio/inbound");
+
+        List<WebhookCatcher.Caught> calls = catcher.await(1, Duration.ofSeconds(5));
+        assertThat(calls).hasSize(1);
+        WebhookCatcher.Caught call = calls.get(0);
+        // Delivered to the runtime itself, signed over the public URL.
+        assertThat(call.pathAndQuery()).isEqualTo("/webhooks/twilio/inbound");
+        assertThat(TwilioSignature.verify(PUBLIC + "/webhooks/twilio/inbound", call.form(), TOKEN, call.signature())).isTrue();
+        assertThat(TwilioSignature.verify(catcher.baseUrl() + "/webhooks/twilio/inbound", call.form(), TOKEN, call.signature())).isFalse();
+        assertThat(call.field("MessageSid")).isEqualTo(accepted.get("sid"));
+        assertThat(call.field("AccountSid")).isEqualTo(CarrierEmulator.ACCOUNT_SID);
+        assertThat(call.field("From")).isEqualTo(TO);
+        assertThat(call.field("To")).isEqualTo(FROM);
+        assertThat(call.field("Body")).isEqualTo("STOP");
+        assertThat(call.field("NumMedia")).isEqualTo("0");
+        assertThat(call.field("NumSegments")).isEqualTo("1");
+        assertThat(call.field("SmsStatus")).isEqualTo("received");
+        assertThat(call.field("ApiVersion")).isEqualTo("2010-04-01");
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (emulator.inboundMessages().get(0).webhookStatus() == null && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(emulator.inboundMessages()).singleElement().satisfies(m -> assertThat(m.webhookStatus()).isEqualTo(204));
+    }
+
+    @Test
+    void inboundMediaBecomesNumberedMediaFields() throws Exception {
+        GatewayResponse response = emulator.receiveInbound(request("POST", "/local/carrier/inbound", null, null,
+                "application/json", "{\"from\":\"" + TO + "\",\"to\":\"" + FROM
+                        + "\",\"body\":\"\",\"mediaUrls\":[\"https://m.example/a.png\",\"https://m.example/b.jpg\"]}"));
+        assertThat(response.status()).isEqualTo(202);
+
+        WebhookCatcher.Caught call = catcher.await(1, Duration.ofSeconds(5)).get(0);
+        assertThat(call.field("NumMedia")).isEqualTo("2");
+        assertThat(call.field("MediaUrl0")).isEqualTo("https://m.example/a.png");
+        assertThat(call.field("MediaContentType0")).isEqualTo("image/png");
+        assertThat(call.field("MediaUrl1")).isEqualTo("https://m.example/b.jpg");
+        assertThat(TwilioSignature.verify(PUBLIC + "/webhooks/twilio/inbound", call.form(), TOKEN, call.signature())).isTrue();
+    }
+
+    @Test
+    void deliversOnlyUrlsUnderThePublicBaseUrlToItself() {
+        assertThat(emulator.deliveryUrl(PUBLIC + "/webhooks/twilio/status?a=1")).isEqualTo(catcher.baseUrl() + "/webhooks/twilio/status?a=1");
+        assertThat(emulator.deliveryUrl(PUBLIC)).isEqualTo(catcher.baseUrl());
+        assertThat(emulator.deliveryUrl(PUBLIC + ".evil.example/x")).isEqualTo(PUBLIC + ".evil.example/x");
+        assertThat(emulator.deliveryUrl("http://elsewhere.example/x")).isEqualTo("http://elsewhere.example/x");
+    }
+
+    @Test
+    void queryFiltersKeepALiteralPlus() {
+        assertThat(Form.query("to=+14155550123&from=%2B14155550100&x")).containsEntry("to", "+14155550123")
+                .containsEntry("from", "+14155550100").containsEntry("x", "");
+    }
+}
