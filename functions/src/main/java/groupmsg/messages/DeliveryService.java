@@ -33,7 +33,8 @@ import java.util.Set;
  * for a message that cannot be recalled.
  */
 public final class DeliveryService {
-    static final int MAX_ATTEMPTS = 4;
+    /** A retryable carrier refusal is tried this many times in all. */
+    public static final int MAX_ATTEMPTS = 4;
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;

@@ -1,0 +1,172 @@
+package groupmsg.e2e;
+
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.OutboundMessage;
+import groupmsg.carrier.SendResult;
+import groupmsg.groups.GroupService;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.messages.DeliveryService;
+import groupmsg.messages.FanoutService;
+import groupmsg.messages.MessageMaintenance;
+import groupmsg.messages.MessageService;
+import groupmsg.optout.OptOutStore;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.QueueDef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The delivery pipeline's fault rules, on the real tables, with a scripted carrier and the queues captured so
+ * each step can be run (and re-run) by hand.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class DeliveryFaultsTest {
+
+    /** Captures what would be enqueued instead of sending it. */
+    static final class CapturingQueue implements QueueSender {
+        final List<Map<String, Object>> deliveries = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            if (queue.name().equals("deliveries")) messages.forEach(m -> deliveries.add(Json.parseObject(m.body())));
+        }
+    }
+
+    /** A carrier whose answer per recipient is scripted; counts calls per recipient. */
+    static final class ScriptedCarrier implements CarrierPort {
+        final Map<String, List<Object>> script = new ConcurrentHashMap<>();
+        final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+
+        @Override
+        public SendResult send(OutboundMessage message) {
+            int call = calls.computeIfAbsent(message.to(), k -> new AtomicInteger()).getAndIncrement();
+            List<Object> answers = script.getOrDefault(message.to(), List.of(new SendResult.Accepted("SM" + message.to().substring(1), "queued")));
+            Object answer = answers.get(Math.min(call, answers.size() - 1));
+            if (answer instanceof RuntimeException e) throw e;
+            return (SendResult) answer;
+        }
+
+        int calls(String phone) {
+            return calls.getOrDefault(phone, new AtomicInteger()).get();
+        }
+    }
+
+    record Setup(String accountId, String messageId, List<String> phones, CapturingQueue queue) {}
+
+    private static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members) {
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Faults");
+        List<String> phones = addMembers(a, g, 700, members);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var queue = new CapturingQueue();
+        var groups = new GroupService(wiring, queue);
+        var message = new MessageService(wiring, groups, queue).send(accountId, g,
+                new MessageService.SendRequest(lineId, "Ops", "fault test", "Hello", List.of()));
+        new FanoutService(wiring, groups, queue).run(accountId, message.id());
+        return new Setup(accountId, message.id(), phones, queue);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void deliverAll(DeliveryService service, Setup s) throws InterruptedException {
+        for (var batch : s.queue().deliveries) {
+            service.deliver(s.accountId(), s.messageId(), ((Number) batch.get("shard")).intValue(), (List<String>) batch.get("phones"));
+        }
+    }
+
+    private static Map<String, String> statuses(ApiClient a, String messageId) {
+        Map<String, String> out = new ConcurrentHashMap<>();
+        for (var d : allDeliveries(a, messageId)) out.put((String) d.get("phone"), (String) d.get("status"));
+        return out;
+    }
+
+    @Test
+    void aLostCarrierAnswerIsNeverResentAndMaintenanceSettlesIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Lost Answer Co");
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        Setup s = acceptAndFanOut(a, wiring, 4);
+        String lost = s.phones().get(0);
+        // the carrier took the message, but the answer never came back (timeout after the request left)
+        carrier.script.put(lost, List.of(new UncheckedIOException(new IOException("read timed out"))));
+
+        var service = new DeliveryService(wiring);
+        deliverAll(service, s);
+        deliverAll(service, s); // the same SQS batches again (at-least-once delivery)
+
+        assertThat(carrier.calls(lost)).isEqualTo(1);
+        for (String p : s.phones().subList(1, 4)) assertThat(carrier.calls(p)).isEqualTo(1);
+        assertThat(statuses(a, s.messageId())).containsEntry(lost, "queued"); // still "sending" inside
+        assertThat(a.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
+
+        // eleven minutes later, maintenance fails it as "outcome unknown" (never resends) and completes the message
+        Wiring later = wiring.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+        new MessageMaintenance(later, new CapturingQueue()).sweep();
+        assertThat(carrier.calls(lost)).isEqualTo(1);
+        var row = allDeliveries(a, s.messageId()).stream().filter(d -> lost.equals(d.get("phone"))).findFirst().orElseThrow();
+        assertThat(row).containsEntry("status", "failed");
+        assertThat((String) row.get("error")).contains("outcome unknown");
+        assertThat(a.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    @Test
+    void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Refusals Co");
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        Setup s = acceptAndFanOut(a, wiring, 4);
+        String throttledThenOk = s.phones().get(0);
+        String unsubscribed = s.phones().get(1);
+        String invalid = s.phones().get(2);
+        String alwaysDown = s.phones().get(3);
+        carrier.script.put(throttledThenOk, List.of(
+                new SendResult.Rejected(429, "20429", "Too Many Requests", true, false),
+                new SendResult.Rejected(503, "503", "Service Unavailable", true, false),
+                new SendResult.Accepted("SMretried", "queued")));
+        carrier.script.put(unsubscribed, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
+        carrier.script.put(invalid, List.of(new SendResult.Rejected(400, "21211", "Invalid 'To' Phone Number", false, false)));
+        carrier.script.put(alwaysDown, List.of(new SendResult.Rejected(500, "500", "Internal Server Error", true, false)));
+
+        deliverAll(new DeliveryService(wiring), s);
+
+        assertThat(carrier.calls(throttledThenOk)).isEqualTo(3);
+        assertThat(carrier.calls(unsubscribed)).isEqualTo(1);
+        assertThat(carrier.calls(invalid)).isEqualTo(1);
+        assertThat(carrier.calls(alwaysDown)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
+        var st = statuses(a, s.messageId());
+        assertThat(st).containsEntry(throttledThenOk, "sent").containsEntry(unsubscribed, "opted_out")
+                .containsEntry(invalid, "failed").containsEntry(alwaysDown, "failed");
+        var lineId = (String) a.get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(new OptOutStore(new DynamoOps(wiring.dynamo()), "core").optedOut(lineId, List.of(unsubscribed, invalid)))
+                .containsExactly(unsubscribed);
+        var m = a.get("/v1/messages/" + s.messageId()).jsonObject();
+        assertThat(m).containsEntry("status", "sent");
+        assertThat(m.get("counts")).isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 2, "optedOut", 1));
+        var errors = new ArrayList<String>();
+        allDeliveries(a, s.messageId()).forEach(d -> { if (d.get("error") != null) errors.add((String) d.get("error")); });
+        assertThat(errors).anySatisfy(e -> assertThat(e).contains("21211")).anySatisfy(e -> assertThat(e).contains("21610"));
+    }
+}

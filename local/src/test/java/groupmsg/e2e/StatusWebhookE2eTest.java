@@ -1,0 +1,77 @@
+package groupmsg.e2e;
+
+import groupmsg.carrier.TwilioSignature;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** /webhooks/twilio/status: signature checked over PUBLIC_BASE_URL, forward only, unknown sids a no-op. */
+@ExtendWith(LocalRuntimeExtension.class)
+class StatusWebhookE2eTest {
+
+    private static ApiClient.Response post(ApiClient api, LocalRuntime runtime, String pathAndQuery,
+                                           Map<String, String> params, String signatureOverride) {
+        StringBuilder form = new StringBuilder();
+        Map<String, List<String>> multi = new LinkedHashMap<>();
+        params.forEach((k, v) -> {
+            if (!form.isEmpty()) form.append('&');
+            form.append(URLEncoder.encode(k, StandardCharsets.UTF_8)).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8));
+            multi.put(k, List.of(v));
+        });
+        String signature = signatureOverride != null ? signatureOverride
+                : TwilioSignature.compute(runtime.publicBaseUrl() + pathAndQuery, multi, runtime.settings().twilioAuthToken());
+        return api.withoutKey().withHeader(TwilioSignature.HEADER, signature)
+                .send("POST", pathAndQuery, "application/x-www-form-urlencoded", form.toString());
+    }
+
+    @Test
+    void forgedOrMissingSignaturesAre403AndChangeNothing(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Webhook Co");
+        String lineId = createLine(a, linePhone(), 50);
+        String g = createGroup(a, "Hooks");
+        String phone = addMembers(a, g, 800, 1).get(0);
+        String id = (String) send(a, g, lineId, "hook").get("id");
+        assertThat(awaitSent(a, id, 30_000)).containsEntry("status", "sent");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String path = "/webhooks/twilio/status?a=" + accountId + "&m=" + id + "&s=0";
+        var failed = Map.of("MessageSid", "SMforged", "MessageStatus", "failed", "To", phone, "ErrorCode", "30003");
+
+        assertThat(post(a, runtime, path, failed, "bm90LWEtc2lnbmF0dXJl").status()).isEqualTo(403);
+        assertThat(a.withoutKey().send("POST", path, "application/x-www-form-urlencoded", "MessageStatus=failed").status()).isEqualTo(403);
+        // the callback from the emulator said delivered; a later (even validly signed) "failed" cannot move it back
+        awaitDelivered(a, id, phone);
+        assertThat(post(a, runtime, path, failed, null).status()).isEqualTo(200);
+        assertThat(post(a, runtime, path, Map.of("MessageSid", "SMx", "MessageStatus", "sent", "To", phone), null).status()).isEqualTo(200);
+        assertThat(allDeliveries(a, id).get(0)).containsEntry("status", "delivered");
+
+        // unknown message, unknown number, no routing parameters: 2xx no-ops
+        assertThat(post(a, runtime, "/webhooks/twilio/status?a=" + accountId + "&m=msg_unknown&s=0", failed, null).status()).isEqualTo(200);
+        assertThat(post(a, runtime, "/webhooks/twilio/status", failed, null).status()).isEqualTo(200);
+        assertThat(a.withoutKey().send("POST", path, "application/json", "{}").status()).isEqualTo(415);
+    }
+
+    private static void awaitDelivered(ApiClient a, String id, String phone) throws InterruptedException {
+        for (int i = 0; i < 50; i++) {
+            if ("delivered".equals(allDeliveries(a, id).get(0).get("status"))) return;
+            Thread.sleep(100);
+        }
+        assertThat(allDeliveries(a, id).get(0)).as(phone).containsEntry("status", "delivered");
+    }
+}
