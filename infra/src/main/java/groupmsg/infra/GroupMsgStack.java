@@ -54,6 +54,7 @@ import software.amazon.awscdk.services.dynamodb.Table;
 import software.amazon.awscdk.services.events.Rule;
 import software.amazon.awscdk.services.events.Schedule;
 import software.amazon.awscdk.services.events.targets.LambdaFunction;
+import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.iam.Role;
 import software.amazon.awscdk.services.iam.ServicePrincipal;
 import software.amazon.awscdk.services.lambda.Alias;
@@ -67,6 +68,8 @@ import software.amazon.awscdk.services.lambda.eventsources.SqsEventSource;
 import software.amazon.awscdk.services.lambda.eventsources.SqsEventSourceProps;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
+import software.amazon.awscdk.services.secretsmanager.Secret;
+import software.amazon.awscdk.services.secretsmanager.SecretStringGenerator;
 import software.amazon.awscdk.services.sns.Topic;
 import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
 import software.amazon.awscdk.services.sqs.DeadLetterQueue;
@@ -76,6 +79,8 @@ import software.constructs.Construct;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -108,6 +113,34 @@ public final class GroupMsgStack extends Stack {
     public static final int API_BURST_LIMIT = 200;
     /** DLQs keep failed messages for the longest time SQS allows, so they outlive the source queue's retention. */
     public static final int DLQ_RETENTION_DAYS = 14;
+    /**
+     * The AWS-managed SNS key the event topics are encrypted with. Lambda publishers need no KMS permission for it
+     * (its key policy lets principals of the account use it through SNS), and unlike a customer-managed key it adds
+     * no key policy to maintain. AWS services that publish as service principals (CloudWatch, EventBridge) cannot
+     * use it, which is why the alarm topic stays unencrypted.
+     */
+    public static final String SNS_MANAGED_KEY_ALIAS = "alias/aws/sns";
+    /** The ARN of the secret that holds the carrier credentials JSON {@code {"accountSid", "authToken"}}. */
+    public static final String TWILIO_SECRET_ARN_ENV = "TWILIO_SECRET_ARN";
+    public static final String TWILIO_ACCOUNT_SID_ENV = "TWILIO_ACCOUNT_SID";
+    /** The secret's placeholder Account SID until the operator puts in the real one (see DEPLOY.md). */
+    public static final String TWILIO_ACCOUNT_SID_PLACEHOLDER = "REPLACE_WITH_TWILIO_ACCOUNT_SID";
+
+    /**
+     * The functions that publish events, and to which topics (each gets {@code sns:Publish} on exactly those and
+     * their {@link groupmsg.notify.Topic#envVar()} variables; no other function gets either). {@code
+     * group_message.sent} is published when a message completes: by whichever of these finishes it.
+     */
+    public static final Map<String, Set<groupmsg.notify.Topic>> TOPICS_PUBLISHED_TO = Map.of(
+            Handlers.FANOUT_WORKER.name(), EnumSet.of(groupmsg.notify.Topic.NOTIFICATIONS),
+            Handlers.DELIVERY_WORKER.name(), EnumSet.of(groupmsg.notify.Topic.NOTIFICATIONS),
+            Handlers.MAINTENANCE.name(), EnumSet.of(groupmsg.notify.Topic.NOTIFICATIONS));
+    /**
+     * The functions that call the carrier's REST API (delivery-worker) or verify its webhook signatures
+     * (carrier-webhook): they alone may read the carrier credentials secret.
+     */
+    public static final Set<String> CARRIER_CREDENTIAL_READERS = Set.of(
+            Handlers.DELIVERY_WORKER.name(), Handlers.CARRIER_WEBHOOK.name());
 
     private final StackSettings settings;
     private final Map<String, Table> tables = new LinkedHashMap<>();
@@ -118,6 +151,8 @@ public final class GroupMsgStack extends Stack {
     private final Map<String, HttpRoute> routes = new LinkedHashMap<>();
     private final List<Alarm> alarms = new ArrayList<>();
     private final Topic alarmTopic;
+    private final Map<groupmsg.notify.Topic, Topic> eventTopics = new EnumMap<>(groupmsg.notify.Topic.class);
+    private final Secret twilioSecret;
     private final HttpApi api;
     private final HttpStage apiStage;
 
@@ -138,6 +173,8 @@ public final class GroupMsgStack extends Stack {
         // Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed SNS key, and alarm
         // notifications carry only alarm names and states (no customer data).
         if (settings.alarmEmail() != null) alarmTopic.addSubscription(new EmailSubscription(settings.alarmEmail()));
+        for (groupmsg.notify.Topic t : groupmsg.notify.Topic.values()) addEventTopic(t);
+        twilioSecret = addTwilioSecret();
 
         api = new HttpApi(this, "HttpApi", HttpApiProps.builder()
                 .apiName("groupmsg-" + settings.stage())
@@ -163,6 +200,16 @@ public final class GroupMsgStack extends Stack {
         CfnOutput.Builder.create(this, "AlarmTopicArn")
                 .description("SNS topic every alarm notifies; subscribe to it")
                 .value(alarmTopic.getTopicArn())
+                .build();
+        eventTopics.forEach((t, topic) -> CfnOutput.Builder.create(this, pascal(t.wireName()) + "TopicArn")
+                .description("SNS topic of the " + t.wireName() + " events (message attributes accountId and type "
+                        + "for subscription filter policies)")
+                .value(topic.getTopicArn())
+                .build());
+        CfnOutput.Builder.create(this, "TwilioSecretArn")
+                .description("Secrets Manager secret with the Twilio credentials {\"accountSid\",\"authToken\"}: "
+                        + "put the real values in before sending")
+                .value(twilioSecret.getSecretArn())
                 .build();
     }
 
@@ -194,6 +241,8 @@ public final class GroupMsgStack extends Stack {
             };
             if (!wired) throw new IllegalStateException("handler " + h.name() + " (" + h.trigger() + ") has no trigger");
         }
+        TOPICS_PUBLISHED_TO.keySet().forEach(Handlers::byName);
+        CARRIER_CREDENTIAL_READERS.forEach(Handlers::byName);
         for (QueueDef q : Queues.ALL) {
             if (Handlers.byName(q.consumer()).trigger() != HandlerDef.Trigger.SQS) {
                 throw new IllegalStateException("queue " + q.name() + " is consumed by non-SQS handler " + q.consumer());
@@ -261,6 +310,44 @@ public final class GroupMsgStack extends Stack {
         queues.put(def.name(), queue.build());
     }
 
+    // ---------------------------------------------------------------------------------------------- events, secrets
+
+    /** One SNS topic per {@link groupmsg.notify.Topic}: encrypted at rest, TLS-only publishing. */
+    private void addEventTopic(groupmsg.notify.Topic t) {
+        String id = pascal(t.wireName());
+        Topic topic = Topic.Builder.create(this, id + "Topic")
+                .displayName("groupmsg " + settings.stage() + " " + t.wireName() + " events")
+                .masterKey(software.amazon.awscdk.services.kms.Alias.fromAliasName(this, id + "TopicKey",
+                        SNS_MANAGED_KEY_ALIAS))
+                .enforceSsl(true)
+                .build();
+        eventTopics.put(t, topic);
+    }
+
+    /**
+     * The carrier credentials, created with a placeholder the operator replaces (never a context value or a
+     * template literal: the auth token must not end up in the cloud assembly).
+     */
+    private Secret addTwilioSecret() {
+        String accountSid = settings.twilioAccountSid() != null ? settings.twilioAccountSid() : TWILIO_ACCOUNT_SID_PLACEHOLDER;
+        Secret secret = Secret.Builder.create(this, "TwilioSecret")
+                .description("groupmsg " + settings.stage() + ": Twilio credentials {\"accountSid\",\"authToken\"}; "
+                        + "replace the generated placeholder authToken with the account's auth token")
+                .generateSecretString(SecretStringGenerator.builder()
+                        .secretStringTemplate("{\"accountSid\":\"" + accountSid + "\"}")
+                        .generateStringKey("authToken")
+                        .excludePunctuation(true)
+                        .passwordLength(32)
+                        .build())
+                // Keep the operator's credentials when a prod stack is deleted, like its data.
+                .removalPolicy(settings.isProd() ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY)
+                .build();
+        NagSuppressions.addResourceSuppressions(secret, List.of(suppression("AwsSolutions-SMG4",
+                "Twilio credentials are issued by Twilio, not by a system Secrets Manager can rotate; the operator "
+                        + "rotates the auth token in the Twilio console and puts the new value in this secret.")));
+        return secret;
+    }
+
     // ---------------------------------------------------------------------------------------------- functions
 
     private void addFunction(HandlerDef def) {
@@ -284,6 +371,13 @@ public final class GroupMsgStack extends Stack {
         Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queueNames.add(q.name()));
         for (String q : queueNames) env.put(Queues.byName(q).envVar(), queues.get(q).getQueueUrl());
         if (servesUnauthenticatedRoutes(def)) env.put(PUBLIC_BASE_URL_ENV, publicBaseUrl());
+        Set<groupmsg.notify.Topic> publishes = TOPICS_PUBLISHED_TO.getOrDefault(def.name(), Set.of());
+        for (groupmsg.notify.Topic t : publishes) env.put(t.envVar(), eventTopics.get(t).getTopicArn());
+        boolean readsCarrierCredentials = CARRIER_CREDENTIAL_READERS.contains(def.name());
+        if (readsCarrierCredentials) {
+            env.put(TWILIO_SECRET_ARN_ENV, twilioSecret.getSecretArn());
+            if (settings.twilioAccountSid() != null) env.put(TWILIO_ACCOUNT_SID_ENV, settings.twilioAccountSid());
+        }
 
         Function fn = Function.Builder.create(this, id + "Function")
                 .description("groupmsg " + settings.stage() + ": " + def.name())
@@ -321,6 +415,16 @@ public final class GroupMsgStack extends Stack {
             }
         }
         for (String q : def.queuesSentTo()) queues.get(q).grantSendMessages(role);
+        // sns:Publish only. Not Topic.grantPublish: with a master key it also grants kms:Decrypt and
+        // kms:GenerateDataKey* on key/* (by alias condition), which the AWS-managed SNS key does not need: its key
+        // policy already lets every principal of the account use it through SNS.
+        for (groupmsg.notify.Topic t : publishes) {
+            role.addToPrincipalPolicy(PolicyStatement.Builder.create()
+                    .actions(List.of("sns:Publish"))
+                    .resources(List.of(eventTopics.get(t).getTopicArn()))
+                    .build());
+        }
+        if (readsCarrierCredentials) twilioSecret.grantRead(role);
         // Consuming (receive/delete/change visibility) is granted by the SQS event source, on its queue only.
 
         Alias live = Alias.Builder.create(this, id + "Live")
@@ -495,6 +599,8 @@ public final class GroupMsgStack extends Stack {
     public Map<String, HttpRoute> routes() { return Collections.unmodifiableMap(routes); }
     public List<Alarm> alarms() { return Collections.unmodifiableList(alarms); }
     public Topic alarmTopic() { return alarmTopic; }
+    public Map<groupmsg.notify.Topic, Topic> eventTopics() { return Collections.unmodifiableMap(eventTopics); }
+    public Secret twilioSecret() { return twilioSecret; }
     public HttpApi api() { return api; }
     public HttpStage apiStage() { return apiStage; }
 }

@@ -21,17 +21,22 @@ import java.util.regex.Pattern;
  *       of the API). Twilio signatures are computed over it, so it must be exactly what Twilio is configured with.
  *       When absent, the API's own execute-api endpoint is used.</li>
  *   <li>{@code alarmEmail} (optional): subscribed to the alarm topic.</li>
+ *   <li>{@code twilioAccountSid} (optional): the Twilio Account SID ({@code AC} + 32 hex digits), passed to the
+ *       functions that use the carrier as {@code TWILIO_ACCOUNT_SID}. The auth token is never a context value: it
+ *       goes into the stack's Twilio secret (see DEPLOY.md).</li>
  *   <li>{@code functionsJar} (optional): path of the shaded Lambda jar; by default
  *       {@code functions/target/groupmsg-functions-<version>-lambda.jar} of this repository.</li>
  * </ul>
  */
-public record StackSettings(String stage, String publicBaseUrl, String alarmEmail, Path functionsJar) {
+public record StackSettings(String stage, String publicBaseUrl, String alarmEmail, String twilioAccountSid,
+                            Path functionsJar) {
 
     public static final String DEFAULT_STAGE = "dev";
     public static final String PROD_STAGE = "prod";
 
     private static final Pattern STAGE = Pattern.compile("[a-z][a-z0-9-]{0,19}");
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
+    private static final Pattern TWILIO_ACCOUNT_SID = Pattern.compile("AC[0-9a-fA-F]{32}");
 
     public StackSettings {
         if (!STAGE.matcher(stage).matches()) {
@@ -47,6 +52,10 @@ public record StackSettings(String stage, String publicBaseUrl, String alarmEmai
         }
         if (alarmEmail != null && !EMAIL.matcher(alarmEmail).matches()) {
             throw new IllegalArgumentException("context 'alarmEmail' is not an e-mail address: '" + alarmEmail + "'");
+        }
+        if (twilioAccountSid != null && !TWILIO_ACCOUNT_SID.matcher(twilioAccountSid).matches()) {
+            throw new IllegalArgumentException("context 'twilioAccountSid' must be a Twilio Account SID (AC followed by "
+                    + "32 hex digits); got '" + twilioAccountSid + "'");
         }
         if (!Files.isRegularFile(functionsJar)) {
             throw new IllegalStateException("Lambda artifact not found: " + functionsJar + ". Build it first, from the "
@@ -70,6 +79,7 @@ public record StackSettings(String stage, String publicBaseUrl, String alarmEmai
                 stage == null ? DEFAULT_STAGE : stage.toLowerCase(Locale.ROOT),
                 text(node, "publicBaseUrl"),
                 text(node, "alarmEmail"),
+                text(node, "twilioAccountSid"),
                 jar == null ? defaultFunctionsJar(Path.of("").toAbsolutePath()) : Path.of(jar).toAbsolutePath());
     }
 

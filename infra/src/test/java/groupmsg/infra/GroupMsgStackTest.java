@@ -1,5 +1,6 @@
 package groupmsg.infra;
 
+import groupmsg.notify.Topic;
 import groupmsg.platform.api.RouteDef;
 import groupmsg.platform.api.Routes;
 import groupmsg.platform.schema.HandlerDef;
@@ -151,6 +152,12 @@ class GroupMsgStackTest {
             Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queues.add(q.name()));
             for (String q : queues) {
                 expectedEnv.put(Queues.byName(q).envVar(), Map.of("Ref", synth.logicalId(synth.stack().queues().get(q))));
+            }
+            for (Topic t : GroupMsgStack.TOPICS_PUBLISHED_TO.getOrDefault(def.name(), Set.of())) {
+                expectedEnv.put(t.envVar(), Map.of("Ref", synth.logicalId(synth.stack().eventTopics().get(t))));
+            }
+            if (GroupMsgStack.CARRIER_CREDENTIAL_READERS.contains(def.name())) {
+                expectedEnv.put(GroupMsgStack.TWILIO_SECRET_ARN_ENV, Map.of("Ref", secretId()));
             }
             Map<String, Object> env = fn.containsKey("Environment")
                     ? map(map(fn.get("Environment")).get("Variables")) : Map.of();
@@ -352,7 +359,13 @@ class GroupMsgStackTest {
             Set<String> consumeQueues = Queues.ALL.stream().filter(q -> q.consumer().equals(def.name()))
                     .map(q -> synth.logicalId(synth.stack().queues().get(q.name()))).collect(Collectors.toSet());
 
+            Set<String> publishTopics = GroupMsgStack.TOPICS_PUBLISHED_TO.getOrDefault(def.name(), Set.of()).stream()
+                    .map(t -> synth.logicalId(synth.stack().eventTopics().get(t))).collect(Collectors.toSet());
+            boolean readsSecret = GroupMsgStack.CARRIER_CREDENTIAL_READERS.contains(def.name());
+
             Set<String> tablesSeen = new HashSet<>();
+            Set<String> topicsSeen = new HashSet<>();
+            boolean secretSeen = false;
             for (Map<String, Object> s : statements) {
                 List<String> actions = strings(s.get("Action"));
                 Set<String> resources = refs(s.get("Resource"));
@@ -382,10 +395,23 @@ class GroupMsgStackTest {
                             assertThat(consumeQueues).as(def.name() + " consume").containsAll(resources);
                         }
                     }
+                    case "sns" -> {
+                        assertThat(actions).as(def.name() + " sns").containsExactly("sns:Publish");
+                        assertThat(publishTopics).as(def.name() + " may publish to").containsAll(resources);
+                        topicsSeen.addAll(resources);
+                    }
+                    case "secretsmanager" -> {
+                        assertThat(readsSecret).as(def.name() + " may read the carrier credentials").isTrue();
+                        assertThat(actions).containsExactlyInAnyOrder("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret");
+                        assertThat(resources).containsExactly(secretId());
+                        secretSeen = true;
+                    }
                     default -> throw new AssertionError(def.name() + " has an unexpected permission: " + s);
                 }
             }
             assertThat(tablesSeen).as(def.name() + " granted tables").isEqualTo(allowedTables);
+            assertThat(topicsSeen).as(def.name() + " granted topics").isEqualTo(publishTopics);
+            assertThat(secretSeen).as(def.name() + " granted the carrier credentials").isEqualTo(readsSecret);
             for (String q : sendQueues) {
                 assertThat(statements).as(def.name() + " may send to " + q).anySatisfy(s -> {
                     assertThat(strings(s.get("Action"))).contains("sqs:SendMessage");
@@ -398,6 +424,100 @@ class GroupMsgStackTest {
                     assertThat(refs(s.get("Resource"))).contains(q);
                 });
             }
+        }
+    }
+
+    @Test
+    void theExtendedSchemaIsDeployed() {
+        // Guards against a definition silently dropping out of the lists the generic checks iterate over.
+        assertThat(synth.stack().tables()).containsKeys("core", "members", "deliveries");
+        Map<String, Object> core = synth.properties(synth.logicalId(synth.stack().tables().get("core")));
+        assertThat(list(core.get("GlobalSecondaryIndexes"))).extracting(g -> map(g).get("IndexName")).containsExactly("gsi1");
+        assertThat(synth.stack().queues()).containsKeys("imports", "fanout", "deliveries");
+        assertThat(synth.stack().deadLetterQueues()).containsKeys("imports", "fanout", "deliveries");
+        assertThat(synth.stack().functions()).containsKeys("messages-api", "fanout-worker", "delivery-worker", "carrier-webhook");
+        assertThat(synth.stack().routes()).containsKeys("POST /v1/groups/{id}/messages", "GET /v1/messages/{id}/deliveries",
+                "POST /webhooks/twilio/status");
+        synth.template().resourceCountIs("AWS::SNS::Topic", 1 + Topic.values().length);
+        synth.template().resourceCountIs("AWS::SecretsManager::Secret", 1);
+    }
+
+    @Test
+    void theCarrierWebhookRouteHasNoAuthorizerAndItsFunctionKnowsThePublicUrl() {
+        Map<String, Object> route = resourcesOfType("AWS::ApiGatewayV2::Route").values().stream()
+                .map(r -> map(r.get("Properties")))
+                .filter(p -> "POST /webhooks/twilio/status".equals(p.get("RouteKey")))
+                .findFirst().orElseThrow();
+        assertThat(route.getOrDefault("AuthorizationType", "NONE")).isEqualTo("NONE");
+        assertThat(route).doesNotContainKey("AuthorizerId");
+        assertThat(integrationTarget(route)).isEqualTo(aliasId(Handlers.CARRIER_WEBHOOK.name()));
+        Map<String, Object> env = map(map(synth.properties(synth.logicalId(synth.stack().functions()
+                .get(Handlers.CARRIER_WEBHOOK.name()))).get("Environment")).get("Variables"));
+        assertThat(env).containsKey(GroupMsgStack.PUBLIC_BASE_URL_ENV).containsKey(GroupMsgStack.TWILIO_SECRET_ARN_ENV);
+        // Only carrier webhooks go without the authorizer (no accidental public /v1 route).
+        assertThat(Routes.ALL.stream().filter(r -> !r.authorized()).map(RouteDef::path))
+                .allMatch(p -> p.startsWith("/webhooks/"));
+    }
+
+    @Test
+    void eventTopicsAreKmsEncryptedTlsOnlyAndPublishedToOnlyByTheirPublishers() {
+        assertThat(synth.stack().eventTopics()).containsOnlyKeys(Topic.values());
+        Map<String, Object> outputs = map(synth.json().get("Outputs"));
+        for (Topic t : Topic.values()) {
+            String topicId = synth.logicalId(synth.stack().eventTopics().get(t));
+            // The alias's ARN in the stack's account and region: arn:<partition>:kms:<region>:<account>:alias/aws/sns.
+            List<Object> keyArn = list(list(map(synth.properties(topicId).get("KmsMasterKeyId")).get("Fn::Join")).get(1));
+            assertThat(keyArn).as(t + " encrypted").startsWith("arn:")
+                    .endsWith(":" + GroupMsgStack.SNS_MANAGED_KEY_ALIAS).contains(":kms:");
+            assertThat(synth.resources().values()).as("TLS-only policy on " + t).anySatisfy(r -> {
+                assertThat(r.get("Type")).isEqualTo("AWS::SNS::TopicPolicy");
+                assertThat(refs(map(r.get("Properties")).get("Topics"))).containsExactly(topicId);
+                assertThat(statements(r)).anySatisfy(s -> {
+                    assertThat(s.get("Effect")).isEqualTo("Deny");
+                    assertThat(strings(s.get("Action"))).contains("sns:Publish");
+                    assertThat(s.get("Condition")).isEqualTo(Map.of("Bool", Map.of("aws:SecureTransport", "false")));
+                });
+            });
+            assertThat(map(outputs.get(GroupMsgStack.pascal(t.wireName()) + "TopicArn")).get("Value"))
+                    .isEqualTo(Map.of("Ref", topicId));
+            // The topic's variable is set exactly on the functions that may publish to it.
+            for (HandlerDef def : Handlers.ALL) {
+                Map<String, Object> env = map(map(synth.properties(synth.logicalId(synth.stack().functions().get(def.name())))
+                        .get("Environment")).get("Variables"));
+                boolean publishes = GroupMsgStack.TOPICS_PUBLISHED_TO.getOrDefault(def.name(), Set.of()).contains(t);
+                if (publishes) assertThat(env).as(def.name()).containsEntry(t.envVar(), Map.of("Ref", topicId));
+                else assertThat(env).as(def.name()).doesNotContainKey(t.envVar());
+            }
+        }
+        assertThat(GroupMsgStack.TOPICS_PUBLISHED_TO).containsOnlyKeys(Handlers.FANOUT_WORKER.name(),
+                Handlers.DELIVERY_WORKER.name(), Handlers.MAINTENANCE.name());
+        // No KMS statement anywhere: the AWS-managed SNS key needs none.
+        assertThat(statements(synth.json().get("Resources"))).noneSatisfy(s ->
+                assertThat(strings(s.get("Action"))).anyMatch(a -> a.startsWith("kms:")));
+    }
+
+    @Test
+    void carrierCredentialsAreAGeneratedSecretReadableOnlyByTheCarrierUsers() {
+        Map<String, Object> secret = synth.properties(secretId());
+        Map<String, Object> generate = map(secret.get("GenerateSecretString"));
+        assertThat(generate.get("GenerateStringKey")).isEqualTo("authToken");
+        assertThat(generate.get("SecretStringTemplate"))
+                .isEqualTo("{\"accountSid\":\"" + GroupMsgStack.TWILIO_ACCOUNT_SID_PLACEHOLDER + "\"}");
+        assertThat(secret).doesNotContainKey("SecretString");
+        assertThat(synth.resources().get(secretId()).get("DeletionPolicy")).isEqualTo("Delete");
+        assertThat(map(map(synth.json().get("Outputs")).get("TwilioSecretArn")).get("Value")).isEqualTo(Map.of("Ref", secretId()));
+        assertThat(GroupMsgStack.CARRIER_CREDENTIAL_READERS)
+                .containsExactlyInAnyOrder(Handlers.DELIVERY_WORKER.name(), Handlers.CARRIER_WEBHOOK.name());
+        for (HandlerDef def : Handlers.ALL) {
+            Map<String, Object> env = map(map(synth.properties(synth.logicalId(synth.stack().functions().get(def.name())))
+                    .get("Environment")).get("Variables"));
+            if (GroupMsgStack.CARRIER_CREDENTIAL_READERS.contains(def.name())) {
+                assertThat(env).as(def.name()).containsEntry(GroupMsgStack.TWILIO_SECRET_ARN_ENV, Map.of("Ref", secretId()));
+            } else {
+                assertThat(env).as(def.name()).doesNotContainKey(GroupMsgStack.TWILIO_SECRET_ARN_ENV);
+            }
+            // No twilioAccountSid in dev's context: the functions read it from the secret.
+            assertThat(env).as(def.name()).doesNotContainKey(GroupMsgStack.TWILIO_ACCOUNT_SID_ENV);
         }
     }
 
@@ -420,7 +540,7 @@ class GroupMsgStackTest {
     // ------------------------------------------------------------------------------------------------ helpers
 
     /** Suppressed rules, each with its reason in the stack; anything else cdk-nag flags fails. */
-    static final Set<String> EXPECTED_SUPPRESSIONS = Set.of("AwsSolutions-L1", "AwsSolutions-APIG4");
+    static final Set<String> EXPECTED_SUPPRESSIONS = Set.of("AwsSolutions-L1", "AwsSolutions-APIG4", "AwsSolutions-SMG4");
 
     static void assertNagClean(Synth.Result synth) {
         assertThat(synth.nagErrors()).as(describe(synth.nagErrors())).isEmpty();
@@ -431,7 +551,7 @@ class GroupMsgStackTest {
         assertThat(rows.stream().map(r -> r.get(0)).collect(Collectors.toSet())).contains(
                 "AwsSolutions-APIG1", "AwsSolutions-APIG4", "AwsSolutions-IAM4", "AwsSolutions-IAM5",
                 "AwsSolutions-SQS2", "AwsSolutions-SQS3", "AwsSolutions-SQS4", "AwsSolutions-DDB3",
-                "AwsSolutions-L1", "AwsSolutions-SNS3");
+                "AwsSolutions-L1", "AwsSolutions-SNS3", "AwsSolutions-SMG4");
         assertThat(rows).allSatisfy(r -> assertThat(r.get(2)).as(String.join(" | ", r)).isIn("Compliant", "Suppressed"));
         boolean anyIndex = Tables.ALL.stream().anyMatch(t -> !t.indexes().isEmpty());
         assertThat(rows.stream().filter(r -> r.get(2).equals("Suppressed")))
@@ -463,6 +583,10 @@ class GroupMsgStackTest {
         Map<String, Map<String, Object>> found = resourcesOfType(type);
         assertThat(found).as(type).hasSize(1);
         return found.keySet().iterator().next();
+    }
+
+    private static String secretId() {
+        return synth.logicalId(synth.stack().twilioSecret());
     }
 
     private static String aliasId(String handler) {

@@ -12,11 +12,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@code -c stage=prod -c publicBaseUrl=...}: data survives stack deletion and the webhook URL is the one given. */
 class ProdStageTest {
 
+    static final String TWILIO_ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef";
+
     private static Synth.Result synth;
 
     @BeforeAll
     static void synthesize() {
-        synth = Synth.of(Map.of("stage", "prod", "publicBaseUrl", "https://sms.example.com/"));
+        synth = Synth.of(Map.of("stage", "prod", "publicBaseUrl", "https://sms.example.com/",
+                "twilioAccountSid", TWILIO_ACCOUNT_SID));
     }
 
     @Test
@@ -54,6 +57,23 @@ class ProdStageTest {
             Map<String, Object> env = map(map(synth.properties(synth.logicalId(fn)).get("Environment")).get("Variables"));
             if (env.containsKey(GroupMsgStack.PUBLIC_BASE_URL_ENV)) {
                 assertThat(env.get(GroupMsgStack.PUBLIC_BASE_URL_ENV)).as(name).isEqualTo("https://sms.example.com");
+            }
+        });
+    }
+
+    @Test
+    void twilioAccountSidFromContextGoesToTheCarrierUsersAndTheRetainedSecret() {
+        String secretId = synth.logicalId(synth.stack().twilioSecret());
+        assertThat(synth.resources().get(secretId).get("DeletionPolicy")).isEqualTo("Retain");
+        assertThat(map(synth.properties(secretId).get("GenerateSecretString")).get("SecretStringTemplate"))
+                .isEqualTo("{\"accountSid\":\"" + TWILIO_ACCOUNT_SID + "\"}");
+        synth.stack().functions().forEach((name, fn) -> {
+            Map<String, Object> env = map(map(synth.properties(synth.logicalId(fn)).get("Environment")).get("Variables"));
+            if (GroupMsgStack.CARRIER_CREDENTIAL_READERS.contains(name)) {
+                assertThat(env).as(name).containsEntry(GroupMsgStack.TWILIO_ACCOUNT_SID_ENV, TWILIO_ACCOUNT_SID)
+                        .containsKey(GroupMsgStack.TWILIO_SECRET_ARN_ENV);
+            } else {
+                assertThat(env).as(name).doesNotContainKeys(GroupMsgStack.TWILIO_ACCOUNT_SID_ENV, GroupMsgStack.TWILIO_SECRET_ARN_ENV);
             }
         });
     }

@@ -27,6 +27,7 @@ class StackSettingsTest {
         assertThat(settings.isProd()).isFalse();
         assertThat(settings.stackName()).isEqualTo("groupmsg-dev");
         assertThat(settings.publicBaseUrl()).isNull();
+        assertThat(settings.twilioAccountSid()).isNull();
         assertThat(settings.functionsJar()).isRegularFile()
                 .hasParent(StackSettings.repositoryRoot(Path.of("")).resolve("functions/target"));
         assertThat(settings.functionsJar().getFileName().toString()).matches("groupmsg-functions-.+-lambda\\.jar");
@@ -40,6 +41,12 @@ class StackSettingsTest {
     }
 
     @Test
+    void twilioAccountSid() {
+        assertThat(fromContext(Map.of("twilioAccountSid", " AC0123456789abcdef0123456789ABCDEF ")).twilioAccountSid())
+                .isEqualTo("AC0123456789abcdef0123456789ABCDEF");
+    }
+
+    @Test
     void rejectsBadValuesWithAClearMessage() {
         assertThatThrownBy(() -> fromContext(Map.of("stage", "Prod env")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'stage'");
@@ -47,6 +54,8 @@ class StackSettingsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("https://");
         assertThatThrownBy(() -> fromContext(Map.of("alarmEmail", "nobody")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("alarmEmail");
+        assertThatThrownBy(() -> fromContext(Map.of("twilioAccountSid", "AC123")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twilioAccountSid");
     }
 
     @Test

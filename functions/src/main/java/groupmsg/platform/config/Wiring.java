@@ -1,6 +1,10 @@
 package groupmsg.platform.config;
 
 import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.CarrierSettings;
+import groupmsg.platform.json.Json;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import java.util.Map;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
 import groupmsg.carrier.TwilioCarrier;
@@ -32,7 +36,27 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
 
     public static Wiring fromEnvironment() {
         AppConfig config = AppConfig.fromEnvironment();
+        String secretArn = System.getenv("TWILIO_SECRET_ARN");
+        if (secretArn != null && !secretArn.isBlank()) {
+            config = config.withCarrier(config.publicBaseUrl(), carrierFromSecret(config, secretArn));
+        }
         return create(config, EnvironmentVariableCredentialsProvider.create(), List.of());
+    }
+
+    /**
+     * Reads the carrier credentials ({@code {"accountSid": ..., "authToken": ...}}) from Secrets Manager, once per
+     * execution environment (only the functions that call or verify the carrier are given the secret).
+     */
+    static CarrierSettings carrierFromSecret(AppConfig config, String secretArn) {
+        try (var secrets = SecretsManagerClient.builder()
+                .httpClient(UrlConnectionHttpClient.builder().build())
+                .region(Region.of(config.region()))
+                .credentialsProvider(EnvironmentVariableCredentialsProvider.create()).build()) {
+            Map<String, Object> secret = Json.parseObject(secrets.getSecretValue(b -> b.secretId(secretArn)).secretString());
+            String sid = System.getenv().getOrDefault("TWILIO_ACCOUNT_SID", (String) secret.get("accountSid"));
+            return new CarrierSettings(System.getenv().getOrDefault("TWILIO_API_BASE_URL", CarrierSettings.DEFAULT_API_BASE_URL),
+                    sid, (String) secret.get("authToken"));
+        }
     }
 
     /**
