@@ -4,22 +4,17 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
-import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.FifoBatch;
 import groupmsg.platform.queue.SqsQueueSender;
 
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * Consumes the FIFO imports queue: CSV import parts and member clean-ups of deleted groups.
- * Reports failures per message ({@code ReportBatchItemFailures}); because the queue is FIFO, once a message of
- * a message group fails, the later messages of that group in the batch are reported failed too (unprocessed),
- * so they are retried after it and never overtake it.
+ * Consumes the FIFO imports queue: CSV import parts and member clean-ups of deleted groups, in order per group
+ * ({@link FifoBatch}).
  */
 public final class ImportWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
     static final String KIND_IMPORT_PART = "import-part";
@@ -38,23 +33,7 @@ public final class ImportWorkerHandler implements RequestHandler<SQSEvent, SQSBa
 
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
-        List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
-        Set<String> failedGroups = new HashSet<>();
-        for (SQSEvent.SQSMessage message : event.getRecords()) {
-            String group = message.getAttributes() == null ? null : message.getAttributes().get("MessageGroupId");
-            if (group != null && failedGroups.contains(group)) {
-                failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
-                continue;
-            }
-            try {
-                process(message.getBody());
-            } catch (RuntimeException e) {
-                Log.error("import_message_failed", Map.of("messageId", message.getMessageId()), e);
-                failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
-                if (group != null) failedGroups.add(group);
-            }
-        }
-        return new SQSBatchResponse(failures);
+        return FifoBatch.process(event, "import_message_failed", message -> process(message.getBody()));
     }
 
     @SuppressWarnings("unchecked")

@@ -8,8 +8,11 @@ import groupmsg.groups.ImportService;
 import groupmsg.messages.MessageMaintenance;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Tables;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -18,8 +21,12 @@ import java.util.Map;
  * Every task is idempotent, so overlapping or repeated runs are harmless.
  */
 public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, Map<String, Object>> {
+    /** An outbox row older than this lost its dispatch (the webhook sends it within milliseconds). */
+    static final Duration OUTBOX_GRACE = Duration.ofSeconds(30);
+
     private final ImportService imports;
     private final MessageMaintenance messages;
+    private final Outbox outbox;
 
     public MaintenanceHandler() {
         this(Wiring.fromEnvironment());
@@ -29,12 +36,14 @@ public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, 
         var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
         this.messages = new MessageMaintenance(wiring, queue);
+        this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
     }
 
     @Override
     public Map<String, Object> handleRequest(ScheduledEvent event, Context context) {
         var summary = new LinkedHashMap<String, Object>(imports.sweep());
         summary.putAll(messages.sweep());
+        summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100));
         Log.info("maintenance_done", summary);
         return summary;
     }

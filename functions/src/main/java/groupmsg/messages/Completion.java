@@ -35,6 +35,7 @@ final class Completion {
         if (queued(m, counts) > 0 || counts.get(Delivery.SENDING) > 0) return false;
         long now = clock.millis();
         if (!messages.complete(accountId, messageId, now)) return false;
+        if (m.kind() != MessageKind.GROUP) return true;
         var event = new LinkedHashMap<String, Object>();
         event.put("messageId", m.id());
         event.put("groupId", m.groupId());

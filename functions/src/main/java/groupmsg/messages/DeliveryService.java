@@ -70,7 +70,7 @@ public final class DeliveryService {
         List<String> queued = phones.stream()
                 .filter(p -> rows.containsKey(p) && Delivery.QUEUED.equals(rows.get(p).get("status").s())).toList();
         if (queued.isEmpty()) return;
-        Set<String> optedOut = optOuts.optedOut(m.lineId(), queued);
+        Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), queued);
         long now = clock.millis();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
         for (String p : queued) {

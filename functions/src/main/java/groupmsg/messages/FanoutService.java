@@ -65,7 +65,9 @@ public final class FanoutService {
         String cursor = checkpoint.cursor();
         boolean done = checkpoint.done();
         while (!done) {
-            var page = groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE);
+            var page = m.kind() == MessageKind.GROUP
+                    ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
+                    : new GroupService.RecipientPage(m.recipientList(), null, true);
             long now = clock.millis();
             deliveries.insertQueued(m.id(), m.shards(), page.phones(), now);
             queue.send(Queues.DELIVERIES, batches(m, page.phones()));

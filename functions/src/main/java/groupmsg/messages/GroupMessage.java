@@ -3,14 +3,16 @@ package groupmsg.messages;
 import java.util.List;
 
 /**
- * An accepted group message. {@code acceptedAt} is the snapshot instant: the recipients are the group's
- * members present at that millisecond. {@code recipients} is the group's member count at acceptance until
- * fan-out finishes, then the exact number of delivery rows.
+ * An accepted outbound message. For a group message ({@link MessageKind#GROUP}) {@code acceptedAt} is the
+ * snapshot instant: the recipients are the group's members present at that millisecond, and {@code recipients}
+ * is the group's member count at acceptance until fan-out finishes, then the exact number of delivery rows.
+ * Other kinds name their few recipients in {@code recipientList} (and have no group).
  */
 public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, int lineMps,
                            String sender, String title, String body, List<String> mediaUrls, String text,
                            SmsText.Encoding encoding, int segments, long recipients, int shards,
-                           long acceptedAt, boolean fanoutDone, String status, Long completedAt) {
+                           long acceptedAt, boolean fanoutDone, String status, Long completedAt,
+                           MessageKind kind, List<String> recipientList) {
     public static final String SENDING = "sending";
     public static final String SENT = "sent";
 

@@ -62,10 +62,10 @@ public final class MessageService {
         long acceptedAt = clock.millis();
         long recipients = group.memberCount();
         int shards = (int) Math.max(1, Math.min(MAX_SHARDS, (recipients + RECIPIENTS_PER_SHARD - 1) / RECIPIENTS_PER_SHARD));
-        var message = new GroupMessage(ids.next("msg_"), accountId, groupId, line.id(), line.phone(), line.mps(),
+        var message = new GroupMessage(ids.next(MessageStore.GROUP_ID_PREFIX), accountId, groupId, line.id(), line.phone(), line.mps(),
                 request.sender(), request.title(), request.body(), request.mediaUrls(), text, sms.encoding(),
                 request.mediaUrls().isEmpty() ? sms.segments() : 1, recipients, shards, acceptedAt, false,
-                GroupMessage.SENDING, null);
+                GroupMessage.SENDING, null, MessageKind.GROUP, List.of());
         messages.create(message);
         queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, message.id())));
         return message;
@@ -74,7 +74,7 @@ public final class MessageService {
     public record MessageView(GroupMessage message, Map<String, Long> counts) {}
 
     public MessageView get(String accountId, String messageId) {
-        if (!messageId.startsWith("msg_")) throw ApiException.notFound("message");
+        if (!messageId.startsWith(MessageStore.GROUP_ID_PREFIX)) throw ApiException.notFound("message");
         GroupMessage m = messages.get(accountId, messageId).orElseThrow(() -> ApiException.notFound("message"));
         return new MessageView(m, deliveries.counts(m.id(), m.shards()));
     }

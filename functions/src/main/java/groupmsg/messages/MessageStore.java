@@ -23,6 +23,9 @@ import static groupmsg.platform.dynamo.Attr.s;
  */
 final class MessageStore {
     static final String SENDING_JOBS_PK = "JOBS#sending";
+    /** Group messages' ids start with this; other kinds use other prefixes, so listing the account's group
+     * messages is one key range. */
+    static final String GROUP_ID_PREFIX = "msg_";
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
@@ -42,18 +45,25 @@ final class MessageStore {
         return Attr.accountPk(accountId) + "#GRP#" + groupId + "#MSGS";
     }
 
-    void create(GroupMessage m) {
+    /** Creates the message (and its sending job); false when a message with this id exists already. */
+    boolean create(GroupMessage m) {
         var item = new HashMap<String, AttributeValue>(key(m.accountId(), m.id()));
-        item.put("gsi1pk", s(groupIndexPk(m.accountId(), m.groupId())));
-        item.put("gsi1sk", s(m.id()));
+        if (m.groupId() != null) {
+            item.put("gsi1pk", s(groupIndexPk(m.accountId(), m.groupId())));
+            item.put("gsi1sk", s(m.id()));
+            item.put("groupId", s(m.groupId()));
+        }
         item.put("messageId", s(m.id()));
         item.put("accountId", s(m.accountId()));
-        item.put("groupId", s(m.groupId()));
+        item.put("kind", s(m.kind().wireName()));
+        if (!m.recipientList().isEmpty()) {
+            item.put("recipientList", AttributeValue.fromL(m.recipientList().stream().map(Attr::s).toList()));
+        }
         item.put("lineId", s(m.lineId()));
         item.put("linePhone", s(m.linePhone()));
         item.put("lineMps", n(m.lineMps()));
-        item.put("sender", s(m.sender()));
-        item.put("title", s(m.title()));
+        if (m.sender() != null) item.put("sender", s(m.sender()));
+        if (m.title() != null) item.put("title", s(m.title()));
         item.put("body", s(m.body()));
         if (!m.mediaUrls().isEmpty()) item.put("mediaUrls", AttributeValue.fromL(m.mediaUrls().stream().map(Attr::s).toList()));
         item.put("text", s(m.text()));
@@ -71,7 +81,11 @@ final class MessageStore {
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
-        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("message create cancelled: " + c);
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (get(m.accountId(), m.id()).isPresent()) return false;
+            throw new IllegalStateException("message create cancelled: " + c);
+        }
+        return true;
     }
 
     Optional<GroupMessage> get(String accountId, String messageId) {
@@ -153,7 +167,7 @@ final class MessageStore {
         } else {
             page = dynamo.query(b -> b.tableName(table)
                     .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("MSG#")))
+                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("MSG#" + GROUP_ID_PREFIX)))
                     .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
         }
         return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(),
@@ -167,6 +181,8 @@ final class MessageStore {
                 Attr.str(item, "sender"), Attr.str(item, "title"), Attr.str(item, "body"), media, Attr.str(item, "text"),
                 SmsText.Encoding.valueOf(Attr.str(item, "encoding")), (int) Attr.num(item, "segments", 1),
                 Attr.num(item, "recipients", 0), (int) Attr.num(item, "shards", 1), Attr.num(item, "acceptedAt", 0),
-                Attr.flag(item, "fanoutDone"), Attr.str(item, "status"), Attr.numOrNull(item, "completedAt"));
+                Attr.flag(item, "fanoutDone"), Attr.str(item, "status"), Attr.numOrNull(item, "completedAt"),
+                MessageKind.fromWire(Attr.str(item, "kind")),
+                item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of());
     }
 }

@@ -5,7 +5,11 @@ import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
+
 import java.util.HashMap;
+import java.util.Optional;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -19,6 +23,8 @@ import static groupmsg.platform.dynamo.Attr.s;
  */
 public final class OptOutStore {
     public static final String SOURCE_CARRIER_ERROR = "carrier_error";
+    public static final String SOURCE_KEYWORD = "keyword";
+    public static final String SOURCE_MANUAL = "manual";
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
@@ -43,6 +49,80 @@ public final class OptOutStore {
         return out;
     }
 
+    /**
+     * Records an opt-out caused by the inbound message {@code inboundId}. True when this message's opt-out is the
+     * one on record (new, or recorded by an earlier try of the same message); false when the number had already
+     * opted out before it.
+     */
+    public boolean recordKeyword(String accountId, String lineId, String phone, String inboundId, long at) {
+        var item = item(accountId, lineId, phone, SOURCE_KEYWORD, at);
+        item.put("causedBy", s(inboundId));
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(item)
+                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id")
+                    .expressionAttributeValues(java.util.Map.of(":id", s(inboundId))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Records a manual opt-out; returns the one on record and whether this call created it. */
+    public Recorded recordManual(String accountId, String lineId, String phone, long at) {
+        var item = item(accountId, lineId, phone, SOURCE_MANUAL, at);
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)"));
+            return new Recorded(new OptOut(lineId, phone, SOURCE_MANUAL, at), true);
+        } catch (ConditionalCheckFailedException e) {
+            return new Recorded(get(lineId, phone).orElseThrow(), false);
+        }
+    }
+
+    public record Recorded(OptOut optOut, boolean created) {}
+
+    public Optional<OptOut> get(String lineId, String phone) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toOptOut(item));
+    }
+
+    /** Removes the opt-out; false when there was none. */
+    public boolean remove(String lineId, String phone) {
+        var old = dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                .returnValues(ReturnValue.ALL_OLD)).attributes();
+        return old != null && !old.isEmpty();
+    }
+
+    public record Page(List<OptOut> optOuts, java.util.Map<String, AttributeValue> lastKey) {}
+
+    /** A line's opt-outs in number order. */
+    public Page list(String lineId, int limit, java.util.Map<String, AttributeValue> start) {
+        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(java.util.Map.of(":pk", s(pk(lineId)))).exclusiveStartKey(start).limit(limit));
+        return new Page(page.items().stream().map(OptOutStore::toOptOut).toList(),
+                page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
+    }
+
+    /** The partition a cursor of {@link #list} must point into. */
+    public static String listPartition(String lineId) {
+        return pk(lineId);
+    }
+
+    private static HashMap<String, AttributeValue> item(String accountId, String lineId, String phone, String source, long at) {
+        var item = new HashMap<String, AttributeValue>(Attr.key(pk(lineId), phone));
+        item.put("accountId", s(accountId));
+        item.put("lineId", s(lineId));
+        item.put("phone", s(phone));
+        item.put("source", s(source));
+        item.put("optedOutAt", n(at));
+        return item;
+    }
+
+    private static OptOut toOptOut(java.util.Map<String, AttributeValue> item) {
+        String pk = Attr.str(item, "pk");
+        return new OptOut(pk.substring("OPTOUT#".length()), Attr.str(item, "sk"), Attr.str(item, "source"),
+                Attr.num(item, "optedOutAt", 0));
+    }
+
     /** Records an opt-out (idempotent: the first record's time and source are kept). */
     public void record(String accountId, String lineId, String phone, String source, long at) {
         var values = new HashMap<String, AttributeValue>();
@@ -50,9 +130,10 @@ public final class OptOutStore {
         values.put(":src", s(source));
         values.put(":at", n(at));
         values.put(":phone", s(phone));
+        values.put(":line", s(lineId));
         dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = if_not_exists(accountId, :a), #source = if_not_exists(#source, :src), "
-                        + "optedOutAt = if_not_exists(optedOutAt, :at), phone = :phone")
+                        + "optedOutAt = if_not_exists(optedOutAt, :at), phone = :phone, lineId = :line")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(values));
     }

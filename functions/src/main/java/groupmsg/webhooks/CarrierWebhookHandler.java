@@ -5,6 +5,8 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.carrier.TwilioSignature;
+import groupmsg.inbound.InboundService;
+import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.messages.StatusCallbacks;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
@@ -20,6 +22,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Twilio's webhooks ({@code /webhooks/twilio/...}; no API key: the X-Twilio-Signature is the credential,
@@ -30,7 +34,14 @@ public final class CarrierWebhookHandler implements RequestHandler<APIGatewayV2H
     static final int MAX_BODY_BYTES = 64 * 1024;
     private static final String EMPTY_TWIML = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
 
+    /** Twilio's own limit on an inbound SMS body. */
+    static final int MAX_INBOUND_BODY = 1600;
+    static final int MAX_MEDIA = 10;
+    private static final Pattern MESSAGE_SID = Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
+    private static final Pattern ADDRESS = Pattern.compile("\\+?[0-9A-Za-z]{3,20}");
+
     private final StatusCallbacks statuses;
+    private final InboundService inbound;
     private final String publicBaseUrl;
     private final String authToken;
 
@@ -40,6 +51,7 @@ public final class CarrierWebhookHandler implements RequestHandler<APIGatewayV2H
 
     public CarrierWebhookHandler(Wiring wiring) {
         this.statuses = new StatusCallbacks(wiring);
+        this.inbound = new InboundService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
         this.publicBaseUrl = wiring.config().publicBaseUrl();
         this.authToken = wiring.config().carrier() == null ? null : wiring.config().carrier().authToken();
     }
@@ -74,13 +86,49 @@ public final class CarrierWebhookHandler implements RequestHandler<APIGatewayV2H
             Log.warn("webhook_signature_rejected", Map.of("path", String.valueOf(event.getRawPath())));
             throw ApiException.forbidden("invalid or missing X-Twilio-Signature");
         }
-        if ("POST /webhooks/twilio/status".equals(event.getRouteKey())) {
+        if ("POST /webhooks/twilio/inbound".equals(event.getRouteKey())) {
+            inbound.receive(inboundSms(params));
+        } else if ("POST /webhooks/twilio/status".equals(event.getRouteKey())) {
             statuses.apply(request.query("a").orElse(null), request.query("m").orElse(null), request.query("s").orElse(null),
                     first(params, "To"), first(params, "MessageSid"), first(params, "MessageStatus"), first(params, "ErrorCode"));
         } else {
             throw ApiException.notFound("webhook " + event.getRouteKey());
         }
         return ApiResponse.text(200, "text/xml; charset=utf-8", EMPTY_TWIML, Map.of());
+    }
+
+    /**
+     * Twilio's inbound fields, checked after the signature: a malformed request from the carrier is a 400 (never
+     * stored), while fields we do not use are ignored (Twilio adds fields over time, and they are signed too).
+     */
+    static InboundService.InboundSms inboundSms(Map<String, List<String>> params) {
+        String sid = first(params, "MessageSid");
+        if (sid == null) sid = first(params, "SmsMessageSid");
+        if (sid == null || !MESSAGE_SID.matcher(sid).matches()) throw ApiException.invalid("MessageSid missing or malformed");
+        String from = first(params, "From");
+        String to = first(params, "To");
+        if (from == null || !ADDRESS.matcher(from.strip()).matches()) throw ApiException.invalid("From missing or malformed");
+        if (to == null || !ADDRESS.matcher(to.strip()).matches()) throw ApiException.invalid("To missing or malformed");
+        String body = first(params, "Body");
+        if (body == null) body = "";
+        if (body.length() > MAX_INBOUND_BODY) throw ApiException.invalid("Body over " + MAX_INBOUND_BODY + " characters");
+        int numMedia;
+        try {
+            numMedia = Integer.parseInt(Optional.ofNullable(first(params, "NumMedia")).orElse("0").strip());
+        } catch (NumberFormatException e) {
+            throw ApiException.invalid("NumMedia must be a number");
+        }
+        if (numMedia < 0 || numMedia > MAX_MEDIA) throw ApiException.invalid("NumMedia must be 0.." + MAX_MEDIA);
+        List<String> media = new ArrayList<>();
+        for (int i = 0; i < numMedia; i++) {
+            String url = first(params, "MediaUrl" + i);
+            if (url == null || !(url.startsWith("https://") || url.startsWith("http://")) || url.length() > 2048) {
+                throw ApiException.invalid("MediaUrl" + i + " missing or not a URL");
+            }
+            media.add(url);
+        }
+        if (body.isBlank() && media.isEmpty()) throw ApiException.invalid("message has neither Body nor media");
+        return new InboundService.InboundSms(sid, from.strip(), to.strip(), body, List.copyOf(media));
     }
 
     static Map<String, List<String>> parseForm(String body) {

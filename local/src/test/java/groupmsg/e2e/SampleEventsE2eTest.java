@@ -50,6 +50,9 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "messages-api", "cancel-unknown-message.json")).contains("\"statusCode\":404");
         // the sample's signature is not valid for this runtime's token: refused, nothing read
         assertThat(invoke(runtime, "carrier-webhook", "status-unsigned.json")).contains("\"statusCode\":403");
+        assertThat(invoke(runtime, "carrier-webhook", "inbound-unsigned.json")).contains("\"statusCode\":403");
+        assertThat(invoke(runtime, "inbound-api", "list-inbound.json")).contains("\"statusCode\":200").contains("items");
+        assertThat(invoke(runtime, "inbound-api", "list-opt-outs-unknown-line.json")).contains("\"statusCode\":404");
     }
 
     @Test
@@ -62,5 +65,7 @@ class SampleEventsE2eTest {
         // work for a message that does not exist is dropped, not retried forever
         assertThat(invoke(runtime, "fanout-worker", "fanout-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "delivery-worker", "delivery-batch-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "inbound-worker", "inbound-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "optout-worker", "keyword-unknown-message.json")).contains("\"batchItemFailures\":[]");
     }
 }

@@ -13,6 +13,7 @@ public final class Routes {
     private static final String GROUPS = Handlers.GROUPS_API.name();
     private static final String MESSAGES = Handlers.MESSAGES_API.name();
     private static final String WEBHOOK = Handlers.CARRIER_WEBHOOK.name();
+    private static final String INBOUND = Handlers.INBOUND_API.name();
 
     public static final List<RouteDef> ALL = List.of(
             new RouteDef("GET", "/v1/account", ADMIN, READ, false),
@@ -45,7 +46,13 @@ public final class Routes {
             new RouteDef("GET", "/v1/messages/{id}/deliveries", MESSAGES, READ, false),
             new RouteDef("DELETE", "/v1/messages/{id}", MESSAGES, SEND_MESSAGES, false),
 
+            new RouteDef("GET", "/v1/opt-outs", INBOUND, READ, false),
+            new RouteDef("POST", "/v1/opt-outs", INBOUND, ADMINISTER, true),
+            new RouteDef("DELETE", "/v1/opt-outs/{lineId}/{phone}", INBOUND, ADMINISTER, false),
+            new RouteDef("GET", "/v1/inbound", INBOUND, READ, false),
+
             // Carrier webhooks: no API key; the carrier's signature is the credential.
+            new RouteDef("POST", "/webhooks/twilio/inbound", WEBHOOK, null, false),
             new RouteDef("POST", "/webhooks/twilio/status", WEBHOOK, null, false));
 
     /** API Gateway's catch-all route key; answers unknown routes with the contract's 404 body. */

@@ -21,7 +21,7 @@ public final class Handlers {
             List.of("core", "members"), List.of());
     public static final HandlerDef MAINTENANCE = new HandlerDef("maintenance",
             "groupmsg.maintenance.MaintenanceHandler", HandlerDef.Trigger.SCHEDULE, 512, 60,
-            List.of("core", "members", "deliveries"), List.of("imports", "fanout", "deliveries"));
+            List.of("core", "members", "deliveries"), List.of("imports", "fanout", "deliveries", "inbound", "optouts"));
 
     public static final HandlerDef MESSAGES_API = new HandlerDef("messages-api",
             "groupmsg.messages.MessagesApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
@@ -34,10 +34,21 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of());
     public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
             "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 512, 10,
-            List.of("core", "deliveries"), List.of());
+            List.of("core", "deliveries"), List.of("inbound", "optouts"));
+
+    public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
+            "groupmsg.inbound.InboundApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
+            List.of("core"), List.of());
+    public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
+            "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
+            List.of("core"), List.of());
+    public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
+            "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
+            List.of("core"), List.of("fanout"));
 
     public static final List<HandlerDef> ALL = List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER,
-            MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, CARRIER_WEBHOOK);
+            MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, CARRIER_WEBHOOK, INBOUND_API, INBOUND_WORKER,
+            OPTOUT_WORKER);
 
     /** How often the scheduled maintenance handler runs. */
     public static final int MAINTENANCE_INTERVAL_MINUTES = 1;

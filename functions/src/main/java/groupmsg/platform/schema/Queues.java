@@ -18,7 +18,20 @@ public final class Queues {
     public static final QueueDef DELIVERIES = new QueueDef("deliveries", false, Handlers.DELIVERY_WORKER.name(),
             1, 20, 8, 6 * Handlers.DELIVERY_WORKER.timeoutSeconds(), 4);
 
-    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES);
+    /**
+     * Inbound replies (not keywords) for the inbound worker. FIFO with line + sender as message group, so one
+     * person's consecutive replies are handled in the order they arrived.
+     */
+    public static final QueueDef INBOUND = new QueueDef("inbound", true, Handlers.INBOUND_WORKER.name(),
+            5, 5, 5, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4);
+    /**
+     * STOP/START/HELP keywords for the opt-out worker. FIFO with line + sender as message group, so a STOP
+     * followed by a START leaves the number opted in, never the other way round.
+     */
+    public static final QueueDef OPTOUTS = new QueueDef("optouts", true, Handlers.OPTOUT_WORKER.name(),
+            5, 5, 5, 6 * Handlers.OPTOUT_WORKER.timeoutSeconds(), 4);
+
+    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, INBOUND, OPTOUTS);
 
     public static QueueDef byName(String name) {
         return ALL.stream().filter(q -> q.name().equals(name)).findFirst()

@@ -8,9 +8,10 @@ import java.util.List;
  */
 public final class Tables {
     /** Accounts, API keys, key-hash lookups, groups, group-name reservations, imports and their error rows,
-     * clean-up jobs, idempotency records. */
+     * clean-up jobs, idempotency records, lines, messages, opt-outs, inbound messages, outbox rows. */
     public static final TableDef CORE = new TableDef("core", "pk", "sk",
-            List.of(new TableDef.IndexDef("gsi1", "gsi1pk", "gsi1sk")), "expiresAt");
+            List.of(new TableDef.IndexDef("gsi1", "gsi1pk", "gsi1sk"), new TableDef.IndexDef("gsi2", "gsi2pk", "gsi2sk")),
+            "expiresAt");
     /** Group memberships with add time, removal tombstone and earlier presence intervals. */
     public static final TableDef MEMBERS = new TableDef("members", "pk", "sk", List.of(), "expiresAt");
 

@@ -1,0 +1,115 @@
+package groupmsg.inbound;
+
+import groupmsg.groups.PhoneNumbers;
+import groupmsg.optout.OptOut;
+import groupmsg.optout.OptOutService;
+import groupmsg.optout.OptOutStore;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
+import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.HttpApiHandler;
+import groupmsg.platform.api.IdempotencyStore;
+import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Paging;
+import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Cursor;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.Tables;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What phones sent ({@code GET /v1/inbound}) and who asked for nothing more ({@code /v1/opt-outs}). */
+public final class InboundApiHandler extends HttpApiHandler {
+    private final InboundService inbound;
+    private final OptOutService optOuts;
+
+    public InboundApiHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public InboundApiHandler(Wiring wiring) {
+        super(Handlers.INBOUND_API.name(),
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
+        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.inbound = new InboundService(wiring, queue);
+        this.optOuts = new OptOutService(wiring, queue);
+        on("GET /v1/inbound", this::listInbound);
+        on("GET /v1/opt-outs", this::listOptOuts);
+        on("POST /v1/opt-outs", this::createOptOut);
+        on("DELETE /v1/opt-outs/{lineId}/{phone}", r -> {
+            optOuts.remove(r.accountId(), r.path("lineId"), r.path("phone"));
+            return ApiResponse.noContent();
+        });
+    }
+
+    private ApiResponse listInbound(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String lineId = request.query("lineId").filter(s -> !s.isBlank()).orElse(null);
+        String from = request.query("from").filter(s -> !s.isBlank()).map(InboundApiHandler::phoneQuery).orElse(null);
+        var partition = InboundService.listPartition(request.accountId(), lineId, from);
+        var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
+        var page = inbound.list(request.accountId(), lineId, from, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.messages().forEach(m -> items.add(json(m)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse listOptOuts(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String lineId = request.query("lineId").filter(s -> !s.isBlank())
+                .orElseThrow(() -> ApiException.invalid("lineId is required"));
+        var start = Cursor.decode(paging.cursor(), "pk", OptOutStore.listPartition(lineId));
+        var page = optOuts.list(request.accountId(), lineId, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.optOuts().forEach(o -> items.add(json(o)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse createOptOut(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("lineId", "phone", "country");
+        String lineId = body.requiredString("lineId", 1, 100);
+        String phone = body.requiredString("phone", 1, PhoneNumbers.MAX_INPUT_LENGTH);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        body.validate();
+        var recorded = optOuts.optOut(request.accountId(), lineId, phone, country);
+        return ApiResponse.json(recorded.created() ? 201 : 200, json(recorded.optOut()));
+    }
+
+    /** A phone number in a query string: a literal "+" arrives as a space when the client did not encode it. */
+    static String phoneQuery(String raw) {
+        String value = raw.strip();
+        if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
+        return switch (PhoneNumbers.normalize(value, null)) {
+            case PhoneNumbers.Valid v -> v.e164();
+            case PhoneNumbers.Invalid i -> throw ApiException.invalid("from: " + i.reason());
+        };
+    }
+
+    static Map<String, Object> json(InboundMessage m) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", m.id());
+        json.put("lineId", m.lineId());
+        json.put("from", m.from());
+        json.put("body", m.body());
+        json.put("mediaUrls", m.mediaUrls());
+        json.put("keyword", m.keyword() == null ? null : m.keyword().wireName());
+        json.put("possibleOptOut", m.possibleOptOut());
+        json.put("conversationId", m.conversationId());
+        json.put("createdAt", Timestamps.format(m.createdAt()));
+        return json;
+    }
+
+    static Map<String, Object> json(OptOut o) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("lineId", o.lineId());
+        json.put("phone", o.phone());
+        json.put("source", o.source());
+        json.put("createdAt", Timestamps.format(o.createdAt()));
+        return json;
+    }
+}

@@ -1,0 +1,15 @@
+package groupmsg.inbound;
+
+import java.util.List;
+
+/**
+ * A message a phone sent to one of the business's lines.
+ *
+ * @param keyword        null unless the whole message is a carrier keyword
+ * @param conversationId the reply-all conversation it belongs to, or null for a direct reply to the line
+ */
+public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
+                             List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
+                             String conversationId, String carrierMessageId, long createdAt) {
+    public static final String ID_PREFIX = "inb_";
+}

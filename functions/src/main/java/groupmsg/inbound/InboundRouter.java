@@ -1,0 +1,58 @@
+package groupmsg.inbound;
+
+import groupmsg.notify.EventPublisher;
+import groupmsg.notify.Topic;
+import groupmsg.platform.Log;
+import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What the inbound worker does with a reply that is not a keyword: publish it to the integrations topic
+ * ({@code inbound.received}). Published at least once: a crash between publishing and marking it published
+ * publishes it again, so the event carries the message id for consumers to de-duplicate on.
+ */
+public final class InboundRouter {
+    public static final String EVENT_TYPE = "inbound.received";
+
+    private final InboundStore store;
+    private final EventPublisher events;
+    private final Clock clock;
+
+    public InboundRouter(Wiring wiring) {
+        this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.events = wiring.events();
+        this.clock = wiring.clock();
+    }
+
+    public void route(String accountId, String inboundId) {
+        InboundMessage m = store.get(accountId, inboundId).orElse(null);
+        if (m == null) {
+            Log.warn("inbound_unknown_message", Map.of("inboundId", inboundId));
+            return;
+        }
+        if (m.keyword() != null) return; // keywords are the opt-out worker's, and never go to integrations
+        if (store.published(accountId, inboundId)) return;
+        events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
+        store.markPublished(accountId, inboundId, clock.millis());
+    }
+
+    static Map<String, Object> event(InboundMessage m) {
+        var event = new LinkedHashMap<String, Object>();
+        event.put("inboundId", m.id());
+        event.put("lineId", m.lineId());
+        event.put("linePhone", m.linePhone());
+        event.put("from", m.from());
+        event.put("body", m.body());
+        event.put("mediaUrls", m.mediaUrls());
+        event.put("possibleOptOut", m.possibleOptOut());
+        event.put("conversationId", m.conversationId());
+        event.put("receivedAt", Timestamps.format(m.createdAt()));
+        return event;
+    }
+}

@@ -1,0 +1,101 @@
+package groupmsg.inbound;
+
+import groupmsg.lines.LineOwner;
+import groupmsg.lines.LineService;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.Outbox;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Takes in what phones send to the business's lines. The webhook only stores and enqueues (so the carrier gets
+ * its answer fast): keywords go to the opt-out worker, everything else to the inbound worker, both through a
+ * FIFO queue whose message group is line + sender, staged in the outbox in the same transaction as the message.
+ */
+public final class InboundService {
+    /** A text as it came from the carrier, in no carrier's dialect. */
+    public record InboundSms(String carrierMessageId, String from, String to, String body, List<String> mediaUrls) {}
+
+    public sealed interface Received permits Stored, Duplicate, UnknownLine {}
+
+    public record Stored(InboundMessage message) implements Received {}
+
+    public record Duplicate() implements Received {}
+
+    public record UnknownLine() implements Received {}
+
+    private final InboundStore store;
+    private final LineService lines;
+    private final Outbox outbox;
+    private final Clock clock;
+    private final Ids ids;
+
+    public InboundService(Wiring wiring, QueueSender queue) {
+        String core = wiring.config().table(Tables.CORE);
+        this.store = new InboundStore(new DynamoOps(wiring.dynamo()), core);
+        this.lines = new LineService(wiring);
+        this.outbox = new Outbox(wiring.dynamo(), core, queue, wiring.clock());
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    public Received receive(InboundSms sms) {
+        Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
+        if (owner.isEmpty()) {
+            // Not ours (a number released from the account, or a misconfigured webhook): nothing to store.
+            Log.warn("inbound_unknown_line", Map.of("to", sms.to(), "metric", "InboundUnknownLine"));
+            return new UnknownLine();
+        }
+        var classification = Keywords.classify(sms.body());
+        var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
+                sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
+                classification.possibleOptOut(), null, sms.carrierMessageId(), clock.millis());
+        var entry = outbox.entry(message.id(), message.keyword() == null ? Queues.INBOUND : Queues.OPTOUTS, job(message));
+        if (!store.store(message, outbox.stage(entry))) {
+            Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));
+            return new Duplicate();
+        }
+        try {
+            outbox.dispatch(entry);
+        } catch (RuntimeException e) {
+            // Stored and staged: maintenance sends it. The carrier still gets its 200, so it does not resend.
+            Log.error("inbound_enqueue_deferred", Map.of("inboundId", message.id()), e);
+        }
+        return new Stored(message);
+    }
+
+    /** The queue message for a stored inbound message: FIFO per line and sender, de-duplicated by its id. */
+    static QueueMessage job(InboundMessage m) {
+        return new QueueMessage(Json.write(Map.of("accountId", m.accountId(), "inboundId", m.id())),
+                m.lineId() + "#" + m.from(), m.id());
+    }
+
+    public Optional<InboundMessage> get(String accountId, String id) {
+        return store.get(accountId, id);
+    }
+
+    public record InboundPage(List<InboundMessage> messages, Map<String, AttributeValue> lastKey) {}
+
+    public InboundPage list(String accountId, String lineId, String from, int limit, Map<String, AttributeValue> start) {
+        var page = store.list(accountId, lineId, from, limit, start);
+        return new InboundPage(page.messages(), page.lastKey());
+    }
+
+    /** The partition attribute and value a cursor of {@link #list} must point into. */
+    public static Map.Entry<String, String> listPartition(String accountId, String lineId, String from) {
+        var p = InboundStore.partition(accountId, lineId, from);
+        return Map.entry(p.attribute(), p.value());
+    }
+}

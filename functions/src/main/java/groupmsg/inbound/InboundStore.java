@@ -1,0 +1,166 @@
+package groupmsg.inbound;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.Outbox;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Inbound messages in the core table: {@code ACCT#a / IN#<id>} (ids sort by time), with
+ * {@code gsi1pk = ACCT#a#LINE#<lineId>#IN} and {@code gsi2pk = ACCT#a#FROM#<phone>#IN} (sort key: the id) for the
+ * per-line and per-sender lists, newest first. The carrier's message id is claimed in
+ * {@code INSID#<carrier id> / -} (expires after {@link #SID_RETENTION}) in the same transaction, which is what
+ * makes a resent webhook a no-op.
+ */
+final class InboundStore {
+    /** Twilio retries a webhook for minutes, not days; a month is generous. */
+    static final Duration SID_RETENTION = Duration.ofDays(30);
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    InboundStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static Map<String, AttributeValue> key(String accountId, String id) {
+        return Attr.key(Attr.accountPk(accountId), "IN#" + id);
+    }
+
+    static String linePk(String accountId, String lineId) {
+        return Attr.accountPk(accountId) + "#LINE#" + lineId + "#IN";
+    }
+
+    static String fromPk(String accountId, String phone) {
+        return Attr.accountPk(accountId) + "#FROM#" + phone + "#IN";
+    }
+
+    /** Stores the message with its outbox row, unless its carrier id was seen before (then returns false). */
+    boolean store(InboundMessage m, TransactWriteItem outboxRow) {
+        var sid = new HashMap<String, AttributeValue>(Attr.key("INSID#" + m.carrierMessageId(), "-"));
+        sid.put("inboundId", s(m.id()));
+        sid.put("expiresAt", n(m.createdAt() / 1000 + SID_RETENTION.toSeconds()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(sid).conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(toItem(m)).conditionExpression("attribute_not_exists(pk)")).build(),
+                outboxRow));
+        return switch (outcome) {
+            case DynamoOps.Committed c -> true;
+            case DynamoOps.Cancelled c when c.conditionFailed(0) -> false;
+            case DynamoOps.Cancelled c -> throw new IllegalStateException("inbound store cancelled: " + c);
+        };
+    }
+
+    Optional<InboundMessage> get(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toMessage(item));
+    }
+
+    /** Marks the message as published to integrations; false when it already was. */
+    boolean markPublished(String accountId, String id, long now) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET publishedAt = :now")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(publishedAt)")
+                    .expressionAttributeValues(Map.of(":now", n(now))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    boolean published(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
+                .projectionExpression("publishedAt")).item();
+        return item != null && item.containsKey("publishedAt");
+    }
+
+    record Page(List<InboundMessage> messages, Map<String, AttributeValue> lastKey) {}
+
+    /** Which partition attribute and value a list query (and so its cursor) uses. */
+    record Partition(String index, String attribute, String value) {}
+
+    static Partition partition(String accountId, String lineId, String from) {
+        if (from != null) return new Partition("gsi2", "gsi2pk", fromPk(accountId, from));
+        if (lineId != null) return new Partition("gsi1", "gsi1pk", linePk(accountId, lineId));
+        return new Partition(null, "pk", Attr.accountPk(accountId));
+    }
+
+    /**
+     * Newest first. By sender through gsi2 (filtered by line when both are given: one person's messages are few),
+     * by line through gsi1, else the account's partition. A filtered query may read a few pages to fill one.
+     */
+    Page list(String accountId, String lineId, String from, int limit, Map<String, AttributeValue> start) {
+        Partition partition = partition(accountId, lineId, from);
+        List<InboundMessage> out = new ArrayList<>();
+        Map<String, AttributeValue> next = start;
+        for (int round = 0; round < 10; round++) {
+            var request = QueryRequest.builder().tableName(table).scanIndexForward(false).limit(limit - out.size())
+                    .exclusiveStartKey(next);
+            var values = new HashMap<String, AttributeValue>();
+            values.put(":pk", s(partition.value()));
+            if (partition.index() == null) {
+                request.keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)");
+                values.put(":prefix", s("IN#"));
+            } else {
+                request.indexName(partition.index()).keyConditionExpression(partition.attribute() + " = :pk");
+            }
+            if (from != null && lineId != null) {
+                request.filterExpression("lineId = :line");
+                values.put(":line", s(lineId));
+            }
+            QueryResponse page = dynamo.query(request.expressionAttributeValues(values).build());
+            page.items().forEach(i -> out.add(toMessage(i)));
+            next = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+            if (next == null || out.size() >= limit) break;
+        }
+        return new Page(out, next);
+    }
+
+    private static Map<String, AttributeValue> toItem(InboundMessage m) {
+        var item = new HashMap<String, AttributeValue>(key(m.accountId(), m.id()));
+        item.put("gsi1pk", s(linePk(m.accountId(), m.lineId())));
+        item.put("gsi1sk", s(m.id()));
+        item.put("gsi2pk", s(fromPk(m.accountId(), m.from())));
+        item.put("gsi2sk", s(m.id()));
+        item.put("inboundId", s(m.id()));
+        item.put("accountId", s(m.accountId()));
+        item.put("lineId", s(m.lineId()));
+        item.put("linePhone", s(m.linePhone()));
+        item.put("from", s(m.from()));
+        item.put("body", s(m.body()));
+        if (!m.mediaUrls().isEmpty()) item.put("mediaUrls", AttributeValue.fromL(m.mediaUrls().stream().map(Attr::s).toList()));
+        if (m.keyword() != null) item.put("keyword", s(m.keyword().wireName()));
+        item.put("possibleOptOut", Attr.bool(m.possibleOptOut()));
+        if (m.conversationId() != null) item.put("conversationId", s(m.conversationId()));
+        item.put("carrierMessageId", s(m.carrierMessageId()));
+        item.put("createdAt", n(m.createdAt()));
+        return item;
+    }
+
+    static InboundMessage toMessage(Map<String, AttributeValue> item) {
+        List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
+        return new InboundMessage(Attr.str(item, "inboundId"), Attr.str(item, "accountId"), Attr.str(item, "lineId"),
+                Attr.str(item, "linePhone"), Attr.str(item, "from"), Attr.str(item, "body"), media,
+                Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
+                Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0));
+    }
+}

@@ -1,0 +1,51 @@
+package groupmsg.messages;
+
+import groupmsg.lines.Line;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.Tables;
+
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * Sends a message to a few named numbers (a keyword reply, later a conversation's relay) through the same
+ * pipeline as group messages: stored message, fan-out, paced and claimed deliveries, status, usage.
+ * Idempotent by the caller's id: a repeated call with the same id creates nothing new, and re-enqueues the
+ * fan-out job, whose checkpoint makes a second run a no-op.
+ */
+public final class DirectMessages {
+    /** At most this many recipients (a conversation holds up to 10 people). */
+    public static final int MAX_RECIPIENTS = 10;
+
+    private final MessageStore messages;
+    private final QueueSender queue;
+    private final Clock clock;
+
+    public DirectMessages(Wiring wiring, QueueSender queue) {
+        this.messages = new MessageStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.queue = queue;
+        this.clock = wiring.clock();
+    }
+
+    /**
+     * @param id a deterministic id chosen by the caller (derived from what caused the message), never starting
+     *           with the group messages' {@code msg_}
+     * @return true when this call created the message, false when it existed already
+     */
+    public boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
+                        List<String> mediaUrls) {
+        if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
+        if (id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw new IllegalArgumentException("id prefix is reserved: " + id);
+        if (to.isEmpty() || to.size() > MAX_RECIPIENTS) throw new IllegalArgumentException("1.." + MAX_RECIPIENTS + " recipients");
+        SmsText sms = SmsText.of(text);
+        var message = new GroupMessage(id, accountId, null, line.id(), line.phone(), line.mps(), null, null, text,
+                mediaUrls, text, sms.encoding(), mediaUrls.isEmpty() ? sms.segments() : 1, to.size(), 1,
+                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to));
+        boolean created = messages.create(message);
+        queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, id)));
+        return created;
+    }
+}

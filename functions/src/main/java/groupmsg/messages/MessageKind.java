@@ -1,0 +1,38 @@
+package groupmsg.messages;
+
+/**
+ * What an outbound message is. All kinds go through the same pipeline (fan-out, paced delivery, status, usage);
+ * they differ in where the recipients come from, whether opt-outs stop them, and what is announced when done.
+ */
+public enum MessageKind {
+    /** A broadcast to a group's members at acceptance; announced as {@code group_message.sent}. */
+    GROUP("group", false),
+    /**
+     * The line's answer to STOP, START or HELP: sent even to an opted-out number (the confirmation of an opt-out
+     * and the answer to HELP are the messages carriers still allow).
+     */
+    KEYWORD_REPLY("keyword_reply", true);
+
+    private final String wireName;
+    private final boolean ignoresOptOut;
+
+    MessageKind(String wireName, boolean ignoresOptOut) {
+        this.wireName = wireName;
+        this.ignoresOptOut = ignoresOptOut;
+    }
+
+    public String wireName() {
+        return wireName;
+    }
+
+    public boolean ignoresOptOut() {
+        return ignoresOptOut;
+    }
+
+    /** Items written before kinds existed have none: they are group messages. */
+    public static MessageKind fromWire(String value) {
+        if (value == null) return GROUP;
+        for (MessageKind kind : values()) if (kind.wireName.equals(value)) return kind;
+        throw new IllegalArgumentException("unknown message kind " + value);
+    }
+}

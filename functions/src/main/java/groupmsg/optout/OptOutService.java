@@ -1,0 +1,108 @@
+package groupmsg.optout;
+
+import groupmsg.groups.PhoneNumbers;
+import groupmsg.inbound.InboundMessage;
+import groupmsg.inbound.InboundService;
+import groupmsg.lines.Line;
+import groupmsg.lines.LineService;
+import groupmsg.messages.DirectMessages;
+import groupmsg.messages.MessageKind;
+import groupmsg.platform.Log;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * STOP, START and HELP, and opt-outs the business records by hand.
+ * <ul>
+ *   <li>STOP: the opt-out is recorded (source {@code keyword}); the line's {@code optOutReply} is sent once, for
+ *       the message that caused the opt-out (a STOP from a number already opted out gets no second reply).</li>
+ *   <li>START: the opt-out is removed and {@code optInReply} sent. HELP: {@code helpReply} is sent, opted out
+ *       or not.</li>
+ *   <li>Toll-free lines: the carrier itself answers STOP and START on toll-free numbers (and blocks the number
+ *       at its end), so the opt-out is recorded or removed but no reply of ours is sent; HELP is answered.</li>
+ * </ul>
+ * Replies are {@link MessageKind#KEYWORD_REPLY} messages with an id derived from the inbound message, so a
+ * retried job creates no second reply; they go through the delivery pipeline (paced, recorded, billed).
+ */
+public final class OptOutService {
+    static final String REPLY_ID_PREFIX = "rpl_";
+
+    private final OptOutStore store;
+    private final InboundService inbound;
+    private final LineService lines;
+    private final DirectMessages direct;
+    private final Clock clock;
+
+    public OptOutService(Wiring wiring, QueueSender queue) {
+        this.store = new OptOutStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.inbound = new InboundService(wiring, queue);
+        this.lines = new LineService(wiring);
+        this.direct = new DirectMessages(wiring, queue);
+        this.clock = wiring.clock();
+    }
+
+    /** Handles one keyword message (the opt-out worker's job). */
+    public void handleKeyword(String accountId, String inboundId) {
+        InboundMessage m = inbound.get(accountId, inboundId).orElse(null);
+        if (m == null || m.keyword() == null) {
+            Log.warn("optout_job_without_keyword", Map.of("inboundId", inboundId));
+            return;
+        }
+        Line line = lines.find(accountId, m.lineId()).orElse(null);
+        if (line == null) {
+            Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
+            return;
+        }
+        String reply = switch (m.keyword()) {
+            case OPT_OUT -> {
+                boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
+                Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "new", ours));
+                yield ours && !line.tollFree() ? line.optOutReply() : null;
+            }
+            case OPT_IN -> {
+                store.remove(line.id(), m.from());
+                Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
+                yield line.tollFree() ? null : line.optInReply();
+            }
+            case HELP -> line.helpReply();
+        };
+        if (reply != null && !reply.isBlank()) {
+            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()), reply, List.of());
+        }
+    }
+
+    public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+        requireLine(accountId, lineId);
+        return store.list(lineId, limit, start);
+    }
+
+    /** A manual opt-out: recorded at once, no reply sent. */
+    public OptOutStore.Recorded optOut(String accountId, String lineId, String phoneInput, String country) {
+        if (lines.find(accountId, lineId).isEmpty()) throw ApiException.invalid("lineId: no such line in this account");
+        return store.recordManual(accountId, lineId, phone(phoneInput, country), clock.millis());
+    }
+
+    public void remove(String accountId, String lineId, String phoneInput) {
+        requireLine(accountId, lineId);
+        if (!store.remove(lineId, phone(phoneInput, null))) throw ApiException.notFound("opt-out");
+    }
+
+    private void requireLine(String accountId, String lineId) {
+        if (lines.find(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
+    }
+
+    private static String phone(String input, String country) {
+        return switch (PhoneNumbers.normalize(input, country)) {
+            case PhoneNumbers.Valid v -> v.e164();
+            case PhoneNumbers.Invalid i -> throw ApiException.invalid("phone: " + i.reason());
+        };
+    }
+}

@@ -1,0 +1,33 @@
+package groupmsg.optout;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.FifoBatch;
+import groupmsg.platform.queue.SqsQueueSender;
+
+import java.util.Map;
+
+/** Consumes the optouts FIFO queue: STOP/START/HELP in order per line and sender (see {@link OptOutService}). */
+public final class OptOutWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+    private final OptOutService optOuts;
+
+    public OptOutWorkerHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public OptOutWorkerHandler(Wiring wiring) {
+        this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+    }
+
+    @Override
+    public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        return FifoBatch.process(event, "optout_failed", message -> {
+            Map<String, Object> job = Json.parseObject(message.getBody());
+            optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));
+        });
+    }
+}

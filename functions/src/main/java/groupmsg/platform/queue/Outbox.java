@@ -1,0 +1,92 @@
+package groupmsg.platform.queue;
+
+import groupmsg.platform.Log;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * The transactional outbox: a queue message is written in the same transaction as the record it belongs to
+ * ({@link #stage}), sent right after the commit, and its row deleted once SQS has it ({@link #dispatch}).
+ * If the process dies in between, maintenance finds the row and sends it ({@link #redrive}); consumers are
+ * idempotent and FIFO queues also de-duplicate by the message's id, so a second send changes nothing.
+ * Rows live in {@code OUTBOX#<0..SHARDS-1> / <stagedAt>#<id>} of the core table (spread so a burst of
+ * webhooks does not write one partition).
+ */
+public final class Outbox {
+    static final int SHARDS = 8;
+
+    private final DynamoDbClient dynamo;
+    private final String table;
+    private final QueueSender queue;
+    private final Clock clock;
+
+    public Outbox(DynamoDbClient dynamo, String table, QueueSender queue, Clock clock) {
+        this.dynamo = dynamo;
+        this.table = table;
+        this.queue = queue;
+        this.clock = clock;
+    }
+
+    /** One message to send. {@code id} is unique per message (e.g. the inbound message's id). */
+    public record Entry(String id, QueueDef queue, QueueMessage message, long stagedAt) {
+        Map<String, AttributeValue> key() {
+            return Attr.key("OUTBOX#" + Math.floorMod(id.hashCode(), SHARDS), String.format("%013d#%s", stagedAt, id));
+        }
+    }
+
+    public Entry entry(String id, QueueDef queue, QueueMessage message) {
+        return new Entry(id, queue, message, clock.millis());
+    }
+
+    /** The put of the outbox row, to commit with the record it belongs to. */
+    public TransactWriteItem stage(Entry entry) {
+        var item = new HashMap<String, AttributeValue>(entry.key());
+        item.put("entryId", s(entry.id()));
+        item.put("queue", s(entry.queue().name()));
+        item.put("body", s(entry.message().body()));
+        if (entry.message().groupId() != null) item.put("groupId", s(entry.message().groupId()));
+        if (entry.message().deduplicationId() != null) item.put("deduplicationId", s(entry.message().deduplicationId()));
+        item.put("stagedAt", n(entry.stagedAt()));
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)).build();
+    }
+
+    /** Sends the message and removes its row. A failure leaves the row for {@link #redrive}. */
+    public void dispatch(Entry entry) {
+        queue.send(entry.queue(), List.of(entry.message()));
+        dynamo.deleteItem(b -> b.tableName(table).key(entry.key()));
+    }
+
+    /** Sends every row staged more than {@code olderThan} ago (their first dispatch was lost); returns how many. */
+    public int redrive(Duration olderThan, int limitPerShard) {
+        long before = clock.millis() - olderThan.toMillis();
+        int sent = 0;
+        for (int shard = 0; shard < SHARDS; shard++) {
+            String pk = "OUTBOX#" + shard;
+            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk < :before")
+                    .expressionAttributeValues(Map.of(":pk", s(pk), ":before", s(String.format("%013d", before))))
+                    .limit(limitPerShard));
+            for (var item : page.items()) {
+                var entry = new Entry(Attr.str(item, "entryId"), Queues.byName(Attr.str(item, "queue")),
+                        new QueueMessage(Attr.str(item, "body"), Attr.str(item, "groupId"), Attr.str(item, "deduplicationId")),
+                        Attr.num(item, "stagedAt", 0));
+                dispatch(entry);
+                sent++;
+            }
+        }
+        if (sent > 0) Log.info("outbox_redriven", Map.of("messages", sent));
+        return sent;
+    }
+}

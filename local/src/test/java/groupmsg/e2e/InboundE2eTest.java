@@ -1,0 +1,374 @@
+package groupmsg.e2e;
+
+import groupmsg.carrier.TwilioSignature;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Inbound end to end: a phone replies through the carrier emulator -> signed webhook -> stored, queued ->
+ * opt-out worker (STOP/START/HELP, replies through the delivery pipeline) or inbound worker (integrations).
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class InboundE2eTest {
+    static final String OPT_OUT_REPLY = "Unsubscribed from Food Bank. Reply START to come back.";
+    static final String OPT_IN_REPLY = "Welcome back to Food Bank.";
+    static final String HELP_REPLY = "Food Bank alerts. Reply STOP to stop.";
+
+    static String createLine(ApiClient api, String phone, String type, int mps) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("phone", phone);
+        body.put("type", type);
+        body.put("mps", mps);
+        body.put("optOutReply", OPT_OUT_REPLY);
+        body.put("optInReply", OPT_IN_REPLY);
+        body.put("helpReply", HELP_REPLY);
+        var r = api.post("/v1/lines", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return (String) r.jsonObject().get("id");
+    }
+
+    /** A phone texting the line, through the emulator (which signs and posts the webhook). */
+    static void text(ApiClient api, String from, String to, String body) {
+        var r = api.withoutKey().post("/local/carrier/inbound", Map.of("from", from, "to", to, "body", body));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> inbound(ApiClient api, String query) {
+        var r = api.get("/v1/inbound" + query);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return (List<Map<String, Object>>) r.jsonObject().get("items");
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> optOuts(ApiClient api, String lineId) {
+        var r = api.get("/v1/opt-outs?lineId=" + lineId);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return (List<Map<String, Object>>) r.jsonObject().get("items");
+    }
+
+    static List<Map<String, Object>> sentTo(ApiClient api, String line, String to, String body) {
+        return carrierMessages(api, line).stream().filter(m -> to.equals(m.get("to")) && body.equals(m.get("body"))).toList();
+    }
+
+    static <T> T await(Supplier<T> probe, java.util.function.Predicate<T> done, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        T value = probe.get();
+        while (!done.test(value) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(150);
+            value = probe.get();
+        }
+        return value;
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> integrationEvents(ApiClient api, String accountId) {
+        var items = (List<Map<String, Object>>) api.withoutKey().get("/local/events?topic=integrations").jsonObject().get("items");
+        return items.stream().filter(e -> accountId.equals(e.get("accountId"))).toList();
+    }
+
+    @Test
+    void stopIsRecordedAnsweredOnceAndHonouredUntilStartWhileHelpIsAlwaysAnswered(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Keyword Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        String g = createGroup(a, "Keyword group");
+        List<String> members = addMembers(a, g, 2000, 3);
+        String quitter = members.get(0);
+
+        text(a, quitter, line, "  Stop! ");
+        var opted = await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000);
+        assertThat(opted).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", quitter)
+                .containsEntry("source", "keyword").containsEntry("lineId", lineId));
+        assertThat(await(() -> sentTo(a, line, quitter, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        // A second STOP from a number already opted out: stored, but no second confirmation.
+        text(a, quitter, line, "STOP");
+        await(() -> inbound(a, "?from=" + quitter.replace("+", "%2B")), l -> l.size() == 2, 10_000);
+        var stored = inbound(a, "?lineId=" + lineId);
+        assertThat(stored).hasSize(2).allSatisfy(m -> assertThat(m).containsEntry("keyword", "opt_out")
+                .containsEntry("possibleOptOut", false).containsEntry("from", quitter).containsEntry("conversationId", null));
+
+        // Every later group message skips the opted-out number.
+        String first = (String) send(a, g, lineId, "After the STOP").get("id");
+        assertThat(awaitSent(a, first, 30_000)).containsEntry("status", "sent");
+        var deliveries = allDeliveries(a, first);
+        assertThat(deliveries).filteredOn(d -> quitter.equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("status", "opted_out"));
+        assertThat(sentTo(a, line, quitter, "Food Bank: After the STOP")).isEmpty();
+        assertThat(sentTo(a, line, members.get(1), "Food Bank: After the STOP")).hasSize(1);
+
+        // HELP is answered although the number is opted out; it stays opted out.
+        text(a, quitter, line, "help");
+        assertThat(await(() -> sentTo(a, line, quitter, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(optOuts(a, lineId)).hasSize(1);
+        Thread.sleep(1500); // give a wrong second confirmation time to show up
+        assertThat(sentTo(a, line, quitter, OPT_OUT_REPLY)).hasSize(1);
+
+        // START removes the opt-out and confirms; the next message reaches the number again.
+        text(a, quitter, line, "Start.");
+        assertThat(await(() -> sentTo(a, line, quitter, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(optOuts(a, lineId)).isEmpty();
+        String second = (String) send(a, g, lineId, "Welcome back").get("id");
+        assertThat(awaitSent(a, second, 30_000)).containsEntry("status", "sent");
+        assertThat(sentTo(a, line, quitter, "Food Bank: Welcome back")).hasSize(1);
+
+        // Keywords never go to integrations; replies are billed like any message (2 group messages: 2 + 3
+        // recipients, plus 3 keyword replies).
+        assertThat(integrationEvents(a, accountId)).isEmpty();
+        var usage = a.get("/v1/usage").jsonObject();
+        assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(2 + 3 + 3);
+        // The replies are not group messages.
+        @SuppressWarnings("unchecked")
+        var listed = (List<Map<String, Object>>) a.get("/v1/messages").jsonObject().get("items");
+        assertThat(listed).extracting(m -> m.get("id")).containsExactlyInAnyOrder(first, second);
+    }
+
+    @Test
+    void repliesAreStoredListedNewestFirstAndPublishedToIntegrations(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Reply Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String otherLine = linePhone();
+        String otherLineId = createLine(a, otherLine, "long_code", 10);
+        String ann = "+14155550301", bob = "+14155550302";
+
+        // The emulator posts webhooks asynchronously: wait for each before the next, so the order is known.
+        text(a, ann, line, "Thanks, see you Saturday");
+        await(() -> inbound(a, ""), l -> l.size() == 1, 10_000);
+        text(a, ann, line, "stop texting me please");
+        await(() -> inbound(a, ""), l -> l.size() == 2, 10_000);
+        text(a, bob, otherLine, "Ça marche 👍");
+        var all = await(() -> inbound(a, ""), l -> l.size() == 3, 10_000);
+        assertThat(all).hasSize(3);
+        assertThat(all.get(0)).containsEntry("body", "Ça marche 👍").containsEntry("lineId", otherLineId);
+        assertThat(all.get(2)).containsEntry("body", "Thanks, see you Saturday").containsEntry("keyword", null)
+                .containsEntry("possibleOptOut", false).containsEntry("mediaUrls", List.of());
+        assertThat(all.get(1)).containsEntry("possibleOptOut", true).containsEntry("keyword", null);
+        assertThat(((String) all.get(0).get("id"))).startsWith("inb_");
+        assertThat((String) all.get(0).get("createdAt")).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+
+        // Filters and paging.
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsOnly(ann).hasSize(2);
+        assertThat(inbound(a, "?from=%2B14155550302")).singleElement().satisfies(m -> assertThat(m).containsEntry("from", bob));
+        assertThat(inbound(a, "?from=%2B14155550302&lineId=" + lineId)).isEmpty();
+        var page = a.get("/v1/inbound?limit=2").jsonObject();
+        assertThat((List<?>) page.get("items")).hasSize(2);
+        var rest = a.get("/v1/inbound?limit=2&cursor=" + page.get("nextCursor")).jsonObject();
+        assertThat((List<?>) rest.get("items")).hasSize(1);
+        assertThat(a.get("/v1/inbound?from=notaphone").status()).isEqualTo(400);
+        assertThat(a.get("/v1/inbound?limit=0").status()).isEqualTo(400);
+
+        // A "possible opt-out" is not an opt-out: a person reviews it.
+        assertThat(optOuts(a, lineId)).isEmpty();
+
+        // Replies (not keywords) go to integrations, once each, with what an integration needs.
+        var events = await(() -> integrationEvents(a, accountId), l -> l.size() == 3, 10_000);
+        assertThat(events).hasSize(3).allSatisfy(e -> assertThat(e).containsEntry("type", "inbound.received"));
+        assertThat(events).filteredOn(e -> "Thanks, see you Saturday".equals(e.get("body"))).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("lineId", lineId).containsEntry("linePhone", line)
+                        .containsEntry("from", ann).containsEntry("mediaUrls", List.of()).containsEntry("conversationId", null)
+                        .containsKey("inboundId"));
+
+        // Another account sees none of it.
+        ApiClient other = api.forNewAccount("Nosy Co");
+        assertThat(inbound(other, "")).isEmpty();
+        assertThat(inbound(other, "?lineId=" + lineId)).isEmpty();
+        assertThat(other.get("/v1/opt-outs?lineId=" + lineId).status()).isEqualTo(404);
+    }
+
+    @Test
+    void tollFreeLinesRecordTheOptOutButLeaveTheAnswerToTheCarrier(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Toll Free Co");
+        String line = "+1833555" + String.format("%04d", (int) (Math.random() * 10_000));
+        String lineId = createLine(a, line, "toll_free", 3);
+        String phone = "+14155550401";
+        text(a, phone, line, "UNSUBSCRIBE");
+        assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+        text(a, phone, line, "HELP");
+        assertThat(await(() -> sentTo(a, line, phone, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).isEmpty();
+    }
+
+    @Test
+    void manualOptOutsAreListedRemovedAndHonoured(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Manual Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        String g = createGroup(a, "Manual group");
+        List<String> members = addMembers(a, g, 2100, 2);
+
+        var created = a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "(617) 555-2100", "country", "US"));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(created.jsonObject()).containsEntry("phone", members.get(0)).containsEntry("source", "manual")
+                .containsEntry("lineId", lineId);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", members.get(0))).status()).isEqualTo(200);
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", members.get(0)));
+
+        // Bad input: 400 and nothing recorded; roles; tenancy.
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "12")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId)).status()).isEqualTo(400);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", "line_nope", "phone", "+14155550000")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550000", "extra", 1)).status()).isEqualTo(400);
+        assertThat(a.get("/v1/opt-outs").status()).isEqualTo(400);
+        assertThat(a.get("/v1/opt-outs?lineId=line_nope").status()).isEqualTo(404);
+        var memberKey = (String) a.post("/v1/api-keys", Map.of("name", "m", "role", "member")).jsonObject().get("key");
+        ApiClient member = a.withKey(memberKey);
+        assertThat(member.get("/v1/opt-outs?lineId=" + lineId).status()).isEqualTo(200);
+        assertThat(member.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550000")).status()).isEqualTo(403);
+        assertThat(member.delete("/v1/opt-outs/" + lineId + "/" + members.get(0)).status()).isEqualTo(403);
+        ApiClient other = api.forNewAccount("Other Manual Co");
+        assertThat(other.delete("/v1/opt-outs/" + lineId + "/" + members.get(0).replace("+", "%2B")).status()).isEqualTo(404);
+        assertThat(optOuts(a, lineId)).hasSize(1);
+
+        String id = (String) send(a, g, lineId, "Manual check").get("id");
+        assertThat(awaitSent(a, id, 30_000)).containsEntry("status", "sent");
+        assertThat(allDeliveries(a, id)).filteredOn(d -> members.get(0).equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("status", "opted_out"));
+        // A manual opt-out sends no confirmation.
+        assertThat(carrierMessages(a, line)).noneMatch(m -> members.get(0).equals(m.get("to")));
+
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + members.get(0).replace("+", "%2B")).status()).isEqualTo(204);
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + members.get(0).replace("+", "%2B")).status()).isEqualTo(404);
+        assertThat(optOuts(a, lineId)).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ the webhook itself
+
+    static ApiClient.Response postInbound(ApiClient api, LocalRuntime runtime, Map<String, String> params, String signature) {
+        StringBuilder form = new StringBuilder();
+        Map<String, List<String>> multi = new LinkedHashMap<>();
+        params.forEach((k, v) -> {
+            if (!form.isEmpty()) form.append('&');
+            form.append(URLEncoder.encode(k, StandardCharsets.UTF_8)).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8));
+            multi.put(k, List.of(v));
+        });
+        String sig = signature != null ? signature
+                : TwilioSignature.compute(runtime.publicBaseUrl() + "/webhooks/twilio/inbound", multi, runtime.settings().twilioAuthToken());
+        return api.withoutKey().withHeader(TwilioSignature.HEADER, sig)
+                .send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded", form.toString());
+    }
+
+    static Map<String, String> twilioInbound(String sid, String from, String to, String body) {
+        var p = new LinkedHashMap<String, String>();
+        p.put("ToCountry", "US");
+        p.put("SmsMessageSid", sid);
+        p.put("NumMedia", "0");
+        p.put("SmsSid", sid);
+        p.put("SmsStatus", "received");
+        p.put("Body", body);
+        p.put("To", to);
+        p.put("MessageSid", sid);
+        p.put("AccountSid", "AC00000000000000000000000000000000");
+        p.put("From", from);
+        p.put("ApiVersion", "2010-04-01");
+        return p;
+    }
+
+    static String sid() {
+        return "SM" + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    @Test
+    void theWebhookChecksTheSignatureDeDuplicatesAndRefusesBadInputWithoutStoringAnything(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Webhook Inbound Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String from = "+14155550501";
+
+        var good = twilioInbound(sid(), from, line, "Hello there");
+        var forged = postInbound(a, runtime, good, "bm90LWEtc2lnbmF0dXJl");
+        assertThat(forged.status()).isEqualTo(403);
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded",
+                "Body=hi&From=%2B14155550501&To=" + line.replace("+", "%2B")).status()).as("no signature").isEqualTo(403);
+        // signed for another URL (a replay against another route or host)
+        var multi = new LinkedHashMap<String, List<String>>();
+        good.forEach((k, v) -> multi.put(k, List.of(v)));
+        String wrongUrl = TwilioSignature.compute("https://evil.example/webhooks/twilio/inbound", multi, runtime.settings().twilioAuthToken());
+        assertThat(postInbound(a, runtime, good, wrongUrl).status()).isEqualTo(403);
+        Thread.sleep(300);
+        assertThat(inbound(a, "")).isEmpty();
+
+        // The real one: 200 with empty TwiML, fast; the same MessageSid again has no second effect.
+        long t = System.nanoTime();
+        var ok = postInbound(a, runtime, good, null);
+        long ms = (System.nanoTime() - t) / 1_000_000;
+        assertThat(ok.status()).isEqualTo(200);
+        assertThat(ok.header("content-type")).startsWith("text/xml");
+        assertThat(ok.body()).contains("<Response></Response>");
+        assertThat(ms).as("answered in ms").isLessThan(2_000);
+        assertThat(postInbound(a, runtime, good, null).status()).isEqualTo(200);
+        assertThat(postInbound(a, runtime, good, null).status()).isEqualTo(200);
+        await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 10_000);
+        Thread.sleep(500);
+        assertThat(inbound(a, "")).singleElement().satisfies(m -> assertThat(m).containsEntry("body", "Hello there"));
+        assertThat(integrationEvents(a, accountId)).hasSize(1);
+
+        // MMS: media URLs kept in order.
+        var mms = twilioInbound(sid().replaceFirst("SM", "MM"), from, line, "");
+        mms.put("NumMedia", "2");
+        mms.put("MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME1");
+        mms.put("MediaContentType0", "image/jpeg");
+        mms.put("MediaUrl1", "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME2");
+        assertThat(postInbound(a, runtime, mms, null).status()).isEqualTo(200);
+        assertThat(await(() -> inbound(a, ""), l -> l.size() == 2, 5_000).get(0).get("mediaUrls"))
+                .isEqualTo(List.of(mms.get("MediaUrl0"), mms.get("MediaUrl1")));
+
+        // A number that is no line of any account: 2xx, nothing stored anywhere.
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), from, "+19995550000", "who is this"), null).status()).isEqualTo(200);
+
+        // Signed but malformed: 400, nothing stored.
+        List<Map<String, String>> bad = new ArrayList<>();
+        bad.add(twilioInbound("not-a-sid", from, line, "x"));
+        var noFrom = twilioInbound(sid(), from, line, "x");
+        noFrom.remove("From");
+        bad.add(noFrom);
+        bad.add(twilioInbound(sid(), from, line, "x".repeat(1601)));
+        var badMedia = twilioInbound(sid(), from, line, "x");
+        badMedia.put("NumMedia", "3");
+        bad.add(badMedia);
+        var nanMedia = twilioInbound(sid(), from, line, "x");
+        nanMedia.put("NumMedia", "lots");
+        bad.add(nanMedia);
+        bad.add(twilioInbound(sid(), from, line, ""));
+        for (var params : bad) {
+            var r = postInbound(a, runtime, params, null);
+            assertThat(r.status()).as(params.toString()).isEqualTo(400);
+            assertThat(r.body()).doesNotContain("Exception");
+        }
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/json", "{\"Body\":\"hi\"}").status()).isEqualTo(415);
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded",
+                "Body=" + "x".repeat(70_000)).status()).isEqualTo(413);
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded",
+                new byte[]{0, 1, 2, (byte) 0xff, (byte) 0xfe}).status()).isBetween(400, 499);
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded", "").status()).isEqualTo(403);
+        Thread.sleep(300);
+        assertThat(inbound(a, "")).hasSize(2);
+    }
+}

@@ -1,0 +1,126 @@
+package groupmsg.e2e;
+
+import groupmsg.inbound.InboundService;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.Outbox;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static groupmsg.e2e.InboundE2eTest.OPT_OUT_REPLY;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.createLine;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.integrationEvents;
+import static groupmsg.e2e.InboundE2eTest.optOuts;
+import static groupmsg.e2e.InboundE2eTest.sentTo;
+import static groupmsg.e2e.InboundE2eTest.sid;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Inbound faults: a lost enqueue is recovered from the outbox; a job run twice has one effect. */
+@ExtendWith(LocalRuntimeExtension.class)
+class InboundFaultsTest {
+
+    /** Fails every send, as an SQS outage right after the webhook's transaction would. */
+    static final class DownQueue implements QueueSender {
+        final List<String> attempted = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            attempted.add(queue.name());
+            throw new IllegalStateException("SQS is down");
+        }
+    }
+
+    static String sqsEvent(String queueName, QueueMessage m) {
+        var record = Map.of("messageId", java.util.UUID.randomUUID().toString(), "receiptHandle", "rh", "body", m.body(),
+                "attributes", Map.of("ApproximateReceiveCount", "1", "MessageGroupId", m.groupId(),
+                        "MessageDeduplicationId", m.deduplicationId()),
+                "messageAttributes", Map.of(), "eventSource", "aws:sqs",
+                "eventSourceARN", "arn:aws:sqs:us-east-1:000000000000:" + queueName, "awsRegion", "us-east-1");
+        return Json.write(Map.of("Records", List.of(record)));
+    }
+
+    @Test
+    void aStopWhoseEnqueueWasLostIsSentByMaintenanceAndHandledOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Outbox Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550601";
+
+        var down = new DownQueue();
+        var webhook = new InboundService(runtime.wiring(), down);
+        var received = webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        assertThat(received).isInstanceOf(InboundService.Stored.class);
+        assertThat(down.attempted).containsExactly("optouts");
+        Thread.sleep(1_000);
+        assertThat(inbound(a, "")).hasSize(1);
+        assertThat(optOuts(a, lineId)).as("nothing was enqueued, so nothing happened yet").isEmpty();
+
+        // Maintenance, 31 s later (the grace period is 30 s): the staged message goes out, once.
+        var core = runtime.wiring().config().table(Tables.CORE);
+        var sqs = new SqsQueueSender(runtime.wiring().sqs(), runtime.wiring().config());
+        var later = new Outbox(runtime.wiring().dynamo(), core, sqs, Clock.offset(Clock.systemUTC(), Duration.ofSeconds(31)));
+        assertThat(later.redrive(Duration.ofSeconds(30), 100)).isGreaterThanOrEqualTo(1);
+        assertThat(later.redrive(Duration.ofSeconds(30), 100)).as("the row is gone once sent").isZero();
+
+        assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+    }
+
+    @Test
+    void theSameJobTwiceSendsOneReplyAndPublishesOneEvent(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Twice Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550602";
+
+        // Store without enqueueing (the queue is "down"), then run each worker by hand, twice, as a redelivery would.
+        var down = new DownQueue();
+        var webhook = new InboundService(runtime.wiring(), down);
+        var stop = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "stop", List.of()));
+        var reply = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "On my way", List.of()));
+        var optoutJob = new QueueMessage(Json.write(Map.of("accountId", accountId, "inboundId", stop.message().id())),
+                lineId + "#" + phone, stop.message().id());
+        var inboundJob = new QueueMessage(Json.write(Map.of("accountId", accountId, "inboundId", reply.message().id())),
+                lineId + "#" + phone, reply.message().id());
+        for (int i = 0; i < 2; i++) {
+            assertThat(runtime.functions().get("optout-worker").invoke(sqsEvent("optouts.fifo", optoutJob)))
+                    .contains("\"batchItemFailures\":[]");
+            assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", inboundJob)))
+                    .contains("\"batchItemFailures\":[]");
+        }
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 5_000)).hasSize(1);
+        Thread.sleep(1_500); // time for a wrong second reply to arrive
+        assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).hasSize(1);
+        assertThat(integrationEvents(a, accountId)).hasSize(1);
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+        assertThat(((Number) a.get("/v1/usage").jsonObject().get("messages")).longValue()).as("one reply billed").isEqualTo(1);
+    }
+
+    @Test
+    void aJobThatCannotBeParsedIsReportedFailedSoItEndsInTheDeadLetterQueue(LocalRuntime runtime) throws Exception {
+        var garbage = new QueueMessage("{not json", "g1", "d1");
+        assertThat(runtime.functions().get("optout-worker").invoke(sqsEvent("optouts.fifo", garbage)))
+                .contains("batchItemFailures").doesNotContain("\"batchItemFailures\":[]");
+        var noIds = new QueueMessage("{\"accountId\":\"acct_x\"}", "g1", "d2");
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", noIds)))
+                .doesNotContain("\"batchItemFailures\":[]");
+    }
+}
