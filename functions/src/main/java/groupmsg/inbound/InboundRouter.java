@@ -1,11 +1,13 @@
 package groupmsg.inbound;
 
+import groupmsg.conversations.ConversationService;
 import groupmsg.notify.EventPublisher;
 import groupmsg.notify.Topic;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 
 import java.time.Clock;
@@ -13,19 +15,24 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What the inbound worker does with a reply that is not a keyword: publish it to the integrations topic
- * ({@code inbound.received}). Published at least once: a crash between publishing and marking it published
+ * What the inbound worker does with a reply that is not a keyword: route it into the most recently active
+ * conversation on its line that includes the sender (stored in the thread, relayed to the other participants),
+ * else keep it as a direct reply; then publish it to the integrations topic ({@code inbound.received}).
+ * The conversation is recorded on the message before relaying, so a retry relays into the same one (and the
+ * relay itself is idempotent). Published at least once: a crash between publishing and marking it published
  * publishes it again, so the event carries the message id for consumers to de-duplicate on.
  */
 public final class InboundRouter {
     public static final String EVENT_TYPE = "inbound.received";
 
     private final InboundStore store;
+    private final ConversationService conversations;
     private final EventPublisher events;
     private final Clock clock;
 
-    public InboundRouter(Wiring wiring) {
+    public InboundRouter(Wiring wiring, QueueSender queue) {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.conversations = new ConversationService(wiring, queue);
         this.events = wiring.events();
         this.clock = wiring.clock();
     }
@@ -37,9 +44,24 @@ public final class InboundRouter {
             return;
         }
         if (m.keyword() != null) return; // keywords are the opt-out worker's, and never go to integrations
+        String conversationId = m.conversationId();
+        if (conversationId == null) {
+            String routed = conversations.route(accountId, m.lineId(), m.from());
+            if (routed != null) conversationId = store.assignConversation(accountId, inboundId, routed);
+        }
+        if (conversationId != null) {
+            conversations.relay(accountId, conversationId, inboundId.substring(InboundMessage.ID_PREFIX.length()), m.from(),
+                    m.body(), m.mediaUrls(), m.createdAt());
+            m = withConversation(m, conversationId);
+        }
         if (store.published(accountId, inboundId)) return;
         events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
         store.markPublished(accountId, inboundId, clock.millis());
+    }
+
+    private static InboundMessage withConversation(InboundMessage m, String conversationId) {
+        return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
+                m.keyword(), m.possibleOptOut(), conversationId, m.carrierMessageId(), m.createdAt());
     }
 
     static Map<String, Object> event(InboundMessage m) {

@@ -87,6 +87,19 @@ final class InboundStore {
         }
     }
 
+    /** Records which conversation the message belongs to, once; returns the one on record. */
+    String assignConversation(String accountId, String id, String conversationId) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET conversationId = :c")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(conversationId)")
+                    .expressionAttributeValues(Map.of(":c", s(conversationId))));
+            return conversationId;
+        } catch (ConditionalCheckFailedException e) {
+            return get(accountId, id).map(InboundMessage::conversationId).orElse(conversationId);
+        }
+    }
+
     boolean published(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
                 .projectionExpression("publishedAt")).item();

@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.FifoBatch;
+import groupmsg.platform.queue.SqsQueueSender;
 
 import java.util.Map;
 
@@ -19,7 +20,7 @@ public final class InboundWorkerHandler implements RequestHandler<SQSEvent, SQSB
     }
 
     public InboundWorkerHandler(Wiring wiring) {
-        this.router = new InboundRouter(wiring);
+        this.router = new InboundRouter(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
     }
 
     @Override

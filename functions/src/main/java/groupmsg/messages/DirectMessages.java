@@ -3,6 +3,7 @@ package groupmsg.messages;
 import groupmsg.lines.Line;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
@@ -37,6 +38,16 @@ public final class DirectMessages {
      */
     public boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
                         List<String> mediaUrls) {
+        return send(id, accountId, line, kind, to, text, mediaUrls, null);
+    }
+
+    /**
+     * @param orderKey null, or a key (a conversation id) whose messages must reach their recipients in the order
+     *                 they were sent: they go through the FIFO relays queue, one at a time per key, instead of
+     *                 the (unordered) fan-out and deliveries queues
+     */
+    public boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
+                        List<String> mediaUrls, String orderKey) {
         if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
         if (id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw new IllegalArgumentException("id prefix is reserved: " + id);
         if (to.isEmpty() || to.size() > MAX_RECIPIENTS) throw new IllegalArgumentException("1.." + MAX_RECIPIENTS + " recipients");
@@ -45,7 +56,12 @@ public final class DirectMessages {
                 mediaUrls, text, sms.encoding(), mediaUrls.isEmpty() ? sms.segments() : 1, to.size(), 1,
                 clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to));
         boolean created = messages.create(message);
-        queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, id)));
+        if (orderKey == null) {
+            queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, id)));
+        } else {
+            QueueMessage job = FanoutService.job(accountId, id);
+            queue.send(Queues.RELAYS, List.of(new QueueMessage(job.body(), orderKey, id)));
+        }
         return created;
     }
 }

@@ -11,7 +11,9 @@ public enum MessageKind {
      * The line's answer to STOP, START or HELP: sent even to an opted-out number (the confirmation of an opt-out
      * and the answer to HELP are the messages carriers still allow).
      */
-    KEYWORD_REPLY("keyword_reply", true);
+    KEYWORD_REPLY("keyword_reply", true),
+    /** A message in a reply-all conversation (a relayed reply or the business's own); in order per conversation. */
+    CONVERSATION("conversation", false);
 
     private final String wireName;
     private final boolean ignoresOptOut;

@@ -53,6 +53,9 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "carrier-webhook", "inbound-unsigned.json")).contains("\"statusCode\":403");
         assertThat(invoke(runtime, "inbound-api", "list-inbound.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs-unknown-line.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "conversations-api", "list-conversations.json")).contains("\"statusCode\":200").contains("items");
+        assertThat(invoke(runtime, "conversations-api", "create-conversation-unknown-line.json")).contains("\"statusCode\":400")
+                .contains("lineId");
     }
 
     @Test
@@ -67,5 +70,6 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "delivery-worker", "delivery-batch-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "inbound-worker", "inbound-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "optout-worker", "keyword-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "relay-worker", "relay-unknown-message.json")).contains("\"batchItemFailures\":[]");
     }
 }

@@ -14,6 +14,7 @@ public final class Routes {
     private static final String MESSAGES = Handlers.MESSAGES_API.name();
     private static final String WEBHOOK = Handlers.CARRIER_WEBHOOK.name();
     private static final String INBOUND = Handlers.INBOUND_API.name();
+    private static final String CONVERSATIONS_API = Handlers.CONVERSATIONS_API.name();
 
     public static final List<RouteDef> ALL = List.of(
             new RouteDef("GET", "/v1/account", ADMIN, READ, false),
@@ -45,6 +46,16 @@ public final class Routes {
             new RouteDef("GET", "/v1/messages/{id}", MESSAGES, READ, false),
             new RouteDef("GET", "/v1/messages/{id}/deliveries", MESSAGES, READ, false),
             new RouteDef("DELETE", "/v1/messages/{id}", MESSAGES, SEND_MESSAGES, false),
+
+            // Writes also need the caller's role in the account's groupChatRoles (checked by the service).
+            new RouteDef("POST", "/v1/conversations", CONVERSATIONS_API, CONVERSATIONS, true),
+            new RouteDef("GET", "/v1/conversations", CONVERSATIONS_API, READ, false),
+            new RouteDef("GET", "/v1/conversations/{id}", CONVERSATIONS_API, READ, false),
+            new RouteDef("PATCH", "/v1/conversations/{id}", CONVERSATIONS_API, CONVERSATIONS, false),
+            new RouteDef("POST", "/v1/conversations/{id}/participants", CONVERSATIONS_API, CONVERSATIONS, false),
+            new RouteDef("DELETE", "/v1/conversations/{id}/participants/{phone}", CONVERSATIONS_API, CONVERSATIONS, false),
+            new RouteDef("POST", "/v1/conversations/{id}/messages", CONVERSATIONS_API, CONVERSATIONS, true),
+            new RouteDef("GET", "/v1/conversations/{id}/messages", CONVERSATIONS_API, READ, false),
 
             new RouteDef("GET", "/v1/opt-outs", INBOUND, READ, false),
             new RouteDef("POST", "/v1/opt-outs", INBOUND, ADMINISTER, true),

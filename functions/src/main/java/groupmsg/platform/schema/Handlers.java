@@ -21,7 +21,7 @@ public final class Handlers {
             List.of("core", "members"), List.of());
     public static final HandlerDef MAINTENANCE = new HandlerDef("maintenance",
             "groupmsg.maintenance.MaintenanceHandler", HandlerDef.Trigger.SCHEDULE, 512, 60,
-            List.of("core", "members", "deliveries"), List.of("imports", "fanout", "deliveries", "inbound", "optouts"));
+            List.of("core", "members", "deliveries"), List.of("imports", "fanout", "deliveries", "inbound", "optouts", "relays"));
 
     public static final HandlerDef MESSAGES_API = new HandlerDef("messages-api",
             "groupmsg.messages.MessagesApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
@@ -41,14 +41,20 @@ public final class Handlers {
             List.of("core"), List.of());
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core"), List.of());
+            List.of("core"), List.of("relays"));
+    public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
+            "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
+            List.of("core"), List.of("relays"));
+    public static final HandlerDef RELAY_WORKER = new HandlerDef("relay-worker",
+            "groupmsg.messages.RelayWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
+            List.of("core", "deliveries"), List.of("fanout"));
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core"), List.of("fanout"));
 
     public static final List<HandlerDef> ALL = List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER,
             MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, CARRIER_WEBHOOK, INBOUND_API, INBOUND_WORKER,
-            OPTOUT_WORKER);
+            OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER);
 
     /** How often the scheduled maintenance handler runs. */
     public static final int MAINTENANCE_INTERVAL_MINUTES = 1;

@@ -31,7 +31,15 @@ public final class Queues {
     public static final QueueDef OPTOUTS = new QueueDef("optouts", true, Handlers.OPTOUT_WORKER.name(),
             5, 5, 5, 6 * Handlers.OPTOUT_WORKER.timeoutSeconds(), 4);
 
-    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, INBOUND, OPTOUTS);
+    /**
+     * Conversation messages (a participant's relayed reply, the business's message) for the relay worker. FIFO
+     * with the conversation as message group: each is delivered before the next one of the same conversation
+     * starts, so everyone receives a thread's messages in the order they were accepted.
+     */
+    public static final QueueDef RELAYS = new QueueDef("relays", true, Handlers.RELAY_WORKER.name(),
+            1, 20, 5, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);
+
+    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, INBOUND, OPTOUTS, RELAYS);
 
     public static QueueDef byName(String name) {
         return ALL.stream().filter(q -> q.name().equals(name)).findFirst()

@@ -1,0 +1,16 @@
+package groupmsg.conversations;
+
+import java.util.List;
+
+/** A reply-all SMS thread on one group-messaging line. Participants are fixed at creation. */
+public record Conversation(String id, String accountId, String name, String lineId, String linePhone,
+                           List<Participant> participants, long createdAt, long updatedAt, long lastActivityAt) {
+    public static final String ID_PREFIX = "cnv_";
+
+    public record Participant(String phone, String name) {
+        /** How the others see this participant's relayed replies: the name, else the number. */
+        public String displayName() {
+            return name == null || name.isBlank() ? phone : name;
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package groupmsg.conversations;
+
+import groupmsg.accounts.AccountService;
+import groupmsg.accounts.AccountSettings;
+import groupmsg.lines.Line;
+import groupmsg.lines.LineService;
+import groupmsg.messages.DirectMessages;
+import groupmsg.messages.MessageKind;
+import groupmsg.optout.OptOutStore;
+import groupmsg.platform.Log;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Caller;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reply-all conversations: one SMS thread of 2..10 people on a group-messaging line. Every message (the
+ * business's, or a participant's reply relayed to the others as {@code "<name or number>: <body>"}) goes through
+ * the delivery pipeline as a {@link MessageKind#CONVERSATION} message, ordered per conversation through the FIFO
+ * relays queue. Opt-outs follow the account's {@code conversationOptOutPolicy}: {@code exclude_participant} leaves
+ * the opted-out number out, {@code block_conversation} stops the whole conversation.
+ */
+public final class ConversationService {
+    public static final String ACTIVE = "active";
+    public static final String BLOCKED = "blocked";
+    static final String OUTBOUND_MESSAGE_PREFIX = "cout_";
+    static final String RELAY_MESSAGE_PREFIX = "crly_";
+
+    private final ConversationStore store;
+    private final OptOutStore optOuts;
+    private final LineService lines;
+    private final AccountService accounts;
+    private final DirectMessages direct;
+    private final Clock clock;
+    private final Ids ids;
+
+    public ConversationService(Wiring wiring, QueueSender queue) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        String core = wiring.config().table(Tables.CORE);
+        this.store = new ConversationStore(ops, core);
+        this.optOuts = new OptOutStore(ops, core);
+        this.lines = new LineService(wiring);
+        this.accounts = new AccountService(wiring);
+        this.direct = new DirectMessages(wiring, queue);
+        this.clock = wiring.clock();
+        this.ids = wiring.ids();
+    }
+
+    /** A conversation as the API shows it: who opted out, and whether the policy blocks it. */
+    public record View(Conversation conversation, Set<String> optedOut, String status) {}
+
+    public record NewConversation(String lineId, String name, List<Conversation.Participant> participants, String body,
+                                  List<String> mediaUrls) {}
+
+    public View create(Caller caller, NewConversation input) {
+        AccountSettings settings = requireChatRole(caller);
+        Line line = lines.find(caller.accountId(), input.lineId())
+                .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        if (!line.groupMessaging()) throw ApiException.invalid("lineId: the line does not have groupMessaging enabled");
+        int max = settings.maxConversationParticipants();
+        if (input.participants().size() < AccountSettings.MIN_PARTICIPANTS || input.participants().size() > max) {
+            throw ApiException.invalid("participants: " + AccountSettings.MIN_PARTICIPANTS + ".." + max
+                    + " distinct numbers (the account's maxConversationParticipants)");
+        }
+        if (input.participants().stream().map(Conversation.Participant::phone).distinct().count() != input.participants().size()) {
+            throw ApiException.invalid("participants: every number must be distinct");
+        }
+        if (input.participants().stream().anyMatch(p -> p.phone().equals(line.phone()))) {
+            throw ApiException.invalid("participants: the line's own number cannot be a participant");
+        }
+        List<String> phones = input.participants().stream().map(Conversation.Participant::phone).toList();
+        Set<String> optedOut = optOuts.optedOut(line.id(), phones);
+        if (!optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) {
+            throw ApiException.conflict("participants opted out of this line: " + optedOut.stream().sorted().toList()
+                    + " (the account's conversationOptOutPolicy is block_conversation)");
+        }
+        long now = clock.millis();
+        var conversation = new Conversation(ids.next(Conversation.ID_PREFIX), caller.accountId(), input.name(), line.id(),
+                line.phone(), List.copyOf(input.participants()), now, now, now);
+        String messageUlid = ids.next("");
+        var first = new ThreadMessage(ThreadMessage.ID_PREFIX + messageUlid, conversation.id(), ThreadMessage.OUTBOUND,
+                null, caller.keyId(), input.body(), input.mediaUrls(), now);
+        store.create(conversation, first);
+        List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList();
+        if (!to.isEmpty()) {
+            direct.send(OUTBOUND_MESSAGE_PREFIX + messageUlid, caller.accountId(), line, MessageKind.CONVERSATION, to,
+                    input.body(), input.mediaUrls(), conversation.id());
+        }
+        return new View(conversation, optedOut, ACTIVE);
+    }
+
+    public View get(String accountId, String id) {
+        Conversation c = find(accountId, id);
+        return view(c, accounts.account(accountId).settings());
+    }
+
+    public record ConversationPage(List<View> conversations, Map<String, AttributeValue> lastKey) {}
+
+    public ConversationPage list(String accountId, int limit, Map<String, AttributeValue> start) {
+        var page = store.list(accountId, limit, start);
+        AccountSettings settings = accounts.account(accountId).settings();
+        return new ConversationPage(page.items().stream().map(c -> view(c, settings)).toList(), page.lastKey());
+    }
+
+    public View rename(Caller caller, String id, String name) {
+        requireChatRole(caller);
+        find(caller.accountId(), id);
+        if (!store.rename(caller.accountId(), id, name, clock.millis())) throw ApiException.notFound("conversation");
+        return get(caller.accountId(), id);
+    }
+
+    /** Participants are fixed: changing them is a 409 (after the usual checks, so a wrong id is still a 404). */
+    public void changeParticipants(Caller caller, String id) {
+        requireChatRole(caller);
+        find(caller.accountId(), id);
+        throw ApiException.conflict("participants of a conversation are fixed; start a new conversation instead");
+    }
+
+    /** The business writes to everyone. */
+    public ThreadMessage send(Caller caller, String id, String body, List<String> mediaUrls) {
+        AccountSettings settings = requireChatRole(caller);
+        Conversation c = find(caller.accountId(), id);
+        View view = view(c, settings);
+        if (BLOCKED.equals(view.status())) {
+            throw ApiException.conflict("the conversation is blocked: " + view.optedOut().stream().sorted().toList()
+                    + " opted out and the account's conversationOptOutPolicy is block_conversation");
+        }
+        List<String> to = c.participants().stream().map(Conversation.Participant::phone)
+                .filter(p -> !view.optedOut().contains(p)).toList();
+        if (to.isEmpty()) throw ApiException.conflict("every participant has opted out of this line");
+        Line line = lines.find(caller.accountId(), c.lineId()).orElseThrow(() -> ApiException.conflict("the conversation's line is gone"));
+        long now = clock.millis();
+        String messageUlid = ids.next("");
+        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + messageUlid, c.id(), ThreadMessage.OUTBOUND, null,
+                caller.keyId(), body, mediaUrls, now);
+        store.addMessage(caller.accountId(), message);
+        store.touch(caller.accountId(), c.id(), now);
+        direct.send(OUTBOUND_MESSAGE_PREFIX + messageUlid, caller.accountId(), line, MessageKind.CONVERSATION, to, body,
+                mediaUrls, c.id());
+        return message;
+    }
+
+    public record ThreadPage(List<ThreadMessage> messages, Map<String, AttributeValue> lastKey) {}
+
+    public ThreadPage messages(String accountId, String id, int limit, Map<String, AttributeValue> start) {
+        find(accountId, id);
+        var page = store.messages(accountId, id, limit, start);
+        return new ThreadPage(page.items(), page.lastKey());
+    }
+
+    /** The partition a cursor of {@link #messages} must point into. */
+    public static String threadPartition(String accountId, String id) {
+        return ConversationStore.threadPk(accountId, id);
+    }
+
+    /**
+     * The conversation an inbound text from {@code from} on {@code lineId} belongs to: the most recently active one
+     * on that line that includes the sender; null when none does (then it is a direct reply to the line).
+     */
+    public String route(String accountId, String lineId, String from) {
+        return store.conversationsOf(accountId, lineId, from).stream()
+                .max(Comparator.comparingLong(Conversation::lastActivityAt).thenComparing(Conversation::id))
+                .map(Conversation::id).orElse(null);
+    }
+
+    /**
+     * Stores a participant's reply in the thread and relays it to every other participant (never back to its
+     * author). Idempotent by the inbound message: a retry stores and sends nothing new.
+     *
+     * @param inboundUlid the time-ordered part of the inbound message's id
+     */
+    public void relay(String accountId, String conversationId, String inboundUlid, String from, String body,
+                      List<String> mediaUrls, long receivedAt) {
+        Conversation c = store.get(accountId, conversationId).orElse(null);
+        if (c == null) {
+            Log.warn("relay_unknown_conversation", Map.of("conversationId", conversationId));
+            return;
+        }
+        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + inboundUlid, c.id(), ThreadMessage.INBOUND, from, null,
+                body, mediaUrls, receivedAt);
+        store.addMessage(accountId, message);
+        store.touch(accountId, c.id(), receivedAt);
+        View view = view(c, accounts.account(accountId).settings());
+        if (BLOCKED.equals(view.status())) {
+            Log.info("relay_blocked", Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
+            return;
+        }
+        List<String> to = c.participants().stream().map(Conversation.Participant::phone)
+                .filter(p -> !p.equals(from) && !view.optedOut().contains(p)).toList();
+        Line line = lines.find(accountId, c.lineId()).orElse(null);
+        if (to.isEmpty() || line == null) return;
+        String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
+                .map(Conversation.Participant::displayName).orElse(from);
+        direct.send(RELAY_MESSAGE_PREFIX + inboundUlid, accountId, line, MessageKind.CONVERSATION, to,
+                author + ": " + body, mediaUrls, c.id());
+    }
+
+    private View view(Conversation c, AccountSettings settings) {
+        Set<String> optedOut = optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList());
+        boolean blocked = !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());
+        return new View(c, optedOut, blocked ? BLOCKED : ACTIVE);
+    }
+
+    private Conversation find(String accountId, String id) {
+        if (id == null || !id.startsWith(Conversation.ID_PREFIX)) throw ApiException.notFound("conversation");
+        return store.get(accountId, id).orElseThrow(() -> ApiException.notFound("conversation"));
+    }
+
+    private AccountSettings requireChatRole(Caller caller) {
+        AccountSettings settings = accounts.account(caller.accountId()).settings();
+        if (!settings.groupChatRoles().contains(caller.role())) {
+            throw ApiException.forbidden("the " + caller.role().wireName() + " role may not write conversations in this account (groupChatRoles)");
+        }
+        return settings;
+    }
+}

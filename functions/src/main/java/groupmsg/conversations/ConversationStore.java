@@ -1,0 +1,180 @@
+package groupmsg.conversations;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Conversations in the core table:
+ * <ul>
+ *   <li>{@code ACCT#a / CNV#<id>}: name, line, participants (phone + name), createdAt, updatedAt, lastActivityAt;</li>
+ *   <li>{@code CNVP#<lineId>#<phone> / <conversationId>} per participant: which conversations on a line a number is
+ *       in (inbound routing picks the most recently active of them);</li>
+ *   <li>{@code ACCT#a#CNV#<id> / <messageId>}: the thread, oldest first (ids are ULIDs, or derived from the inbound
+ *       message so a retried relay stores nothing twice).</li>
+ * </ul>
+ */
+final class ConversationStore {
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    ConversationStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    static Map<String, AttributeValue> key(String accountId, String id) {
+        return Attr.key(Attr.accountPk(accountId), "CNV#" + id);
+    }
+
+    static String threadPk(String accountId, String conversationId) {
+        return Attr.accountPk(accountId) + "#CNV#" + conversationId;
+    }
+
+    static String participantPk(String lineId, String phone) {
+        return "CNVP#" + lineId + "#" + phone;
+    }
+
+    /** The conversation, its participant index rows and its first message, in one transaction. */
+    void create(Conversation c, ThreadMessage first) {
+        List<TransactWriteItem> items = new ArrayList<>();
+        var item = new HashMap<String, AttributeValue>(key(c.accountId(), c.id()));
+        item.put("conversationId", s(c.id()));
+        item.put("accountId", s(c.accountId()));
+        if (c.name() != null) item.put("name", s(c.name()));
+        item.put("lineId", s(c.lineId()));
+        item.put("linePhone", s(c.linePhone()));
+        item.put("participants", AttributeValue.fromL(c.participants().stream().map(p -> {
+            var m = new HashMap<String, AttributeValue>();
+            m.put("phone", s(p.phone()));
+            if (p.name() != null) m.put("name", s(p.name()));
+            return AttributeValue.fromM(m);
+        }).toList()));
+        item.put("createdAt", n(c.createdAt()));
+        item.put("updatedAt", n(c.updatedAt()));
+        item.put("lastActivityAt", n(c.lastActivityAt()));
+        items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build());
+        for (var participant : c.participants()) {
+            var index = new HashMap<String, AttributeValue>(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()));
+            index.put("accountId", s(c.accountId()));
+            items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(index)).build());
+        }
+        items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(threadItem(c.accountId(), first))).build());
+        var outcome = ops.transact(items);
+        if (outcome instanceof DynamoOps.Cancelled cancelled) throw new IllegalStateException("conversation create cancelled: " + cancelled);
+    }
+
+    Optional<Conversation> get(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toConversation(item));
+    }
+
+    record Page<T>(List<T> items, Map<String, AttributeValue> lastKey) {}
+
+    /** Newest first (ids are ULIDs). */
+    Page<Conversation> list(String accountId, int limit, Map<String, AttributeValue> start) {
+        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("CNV#")))
+                .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
+        return new Page<>(page.items().stream().map(ConversationStore::toConversation).toList(), lastKey(page.lastEvaluatedKey()));
+    }
+
+    /** False when there is no such conversation. */
+    boolean rename(String accountId, String id, String name, long now) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET #name = :name, updatedAt = :now")
+                    .conditionExpression("attribute_exists(pk)")
+                    .expressionAttributeNames(Map.of("#name", "name"))
+                    .expressionAttributeValues(Map.of(":name", s(name), ":now", n(now))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Moves lastActivityAt forward (never back). */
+    void touch(String accountId, String id, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET lastActivityAt = :at")
+                    .conditionExpression("attribute_exists(pk) AND lastActivityAt < :at")
+                    .expressionAttributeValues(Map.of(":at", n(at))));
+        } catch (ConditionalCheckFailedException e) {
+            // already more recent
+        }
+    }
+
+    /** The conversations on a line that include a number (any account's line ids are unique). */
+    List<Conversation> conversationsOf(String accountId, String lineId, String phone) {
+        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone)))).limit(100));
+        var keys = page.items().stream()
+                .filter(i -> accountId.equals(Attr.str(i, "accountId")))
+                .map(i -> key(accountId, Attr.str(i, "sk"))).toList();
+        if (keys.isEmpty()) return List.of();
+        return ops.batchGet(table, keys).stream().map(ConversationStore::toConversation).toList();
+    }
+
+    /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */
+    boolean addMessage(String accountId, ThreadMessage m) {
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(threadItem(accountId, m)).conditionExpression("attribute_not_exists(pk)"));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    Page<ThreadMessage> messages(String accountId, String conversationId, int limit, Map<String, AttributeValue> start) {
+        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(threadPk(accountId, conversationId))))
+                .exclusiveStartKey(start).limit(limit));
+        return new Page<>(page.items().stream().map(i -> toMessage(conversationId, i)).toList(), lastKey(page.lastEvaluatedKey()));
+    }
+
+    private static Map<String, AttributeValue> lastKey(Map<String, AttributeValue> key) {
+        return key == null || key.isEmpty() ? null : key;
+    }
+
+    private Map<String, AttributeValue> threadItem(String accountId, ThreadMessage m) {
+        var item = new HashMap<String, AttributeValue>(Attr.key(threadPk(accountId, m.conversationId()), m.id()));
+        item.put("messageId", s(m.id()));
+        item.put("direction", s(m.direction()));
+        if (m.authorPhone() != null) item.put("authorPhone", s(m.authorPhone()));
+        if (m.authorKeyId() != null) item.put("authorKeyId", s(m.authorKeyId()));
+        item.put("body", s(m.body()));
+        if (!m.mediaUrls().isEmpty()) item.put("mediaUrls", AttributeValue.fromL(m.mediaUrls().stream().map(Attr::s).toList()));
+        item.put("createdAt", n(m.createdAt()));
+        return item;
+    }
+
+    private static ThreadMessage toMessage(String conversationId, Map<String, AttributeValue> item) {
+        List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
+        return new ThreadMessage(Attr.str(item, "messageId"), conversationId, Attr.str(item, "direction"),
+                Attr.str(item, "authorPhone"), Attr.str(item, "authorKeyId"), Attr.str(item, "body"), media,
+                Attr.num(item, "createdAt", 0));
+    }
+
+    static Conversation toConversation(Map<String, AttributeValue> item) {
+        List<Conversation.Participant> participants = item.get("participants").l().stream()
+                .map(v -> new Conversation.Participant(Attr.str(v.m(), "phone"), Attr.str(v.m(), "name"))).toList();
+        return new Conversation(Attr.str(item, "conversationId"), Attr.str(item, "accountId"), Attr.str(item, "name"),
+                Attr.str(item, "lineId"), Attr.str(item, "linePhone"), participants, Attr.num(item, "createdAt", 0),
+                Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0));
+    }
+}

@@ -1,0 +1,203 @@
+package groupmsg.conversations;
+
+import groupmsg.groups.PhoneNumbers;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
+import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.HttpApiHandler;
+import groupmsg.platform.api.IdempotencyStore;
+import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Paging;
+import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.Cursor;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.Tables;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Reply-all conversations ({@code /v1/conversations...}); see {@link ConversationService}. */
+public final class ConversationsApiHandler extends HttpApiHandler {
+    static final int MAX_BODY = 1600;
+    static final int MAX_MEDIA = 10;
+    static final int MAX_NAME = 100;
+
+    private final ConversationService conversations;
+
+    public ConversationsApiHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public ConversationsApiHandler(Wiring wiring) {
+        super(Handlers.CONVERSATIONS_API.name(),
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
+        this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        on("POST /v1/conversations", this::create);
+        on("GET /v1/conversations", this::list);
+        on("GET /v1/conversations/{id}", r -> ApiResponse.ok(json(conversations.get(r.accountId(), r.path("id")))));
+        on("PATCH /v1/conversations/{id}", this::rename);
+        on("POST /v1/conversations/{id}/participants", r -> {
+            conversations.changeParticipants(r.requireCaller(), r.path("id"));
+            return ApiResponse.noContent();
+        });
+        on("DELETE /v1/conversations/{id}/participants/{phone}", r -> {
+            conversations.changeParticipants(r.requireCaller(), r.path("id"));
+            return ApiResponse.noContent();
+        });
+        on("POST /v1/conversations/{id}/messages", this::send);
+        on("GET /v1/conversations/{id}/messages", this::messages);
+    }
+
+    private ApiResponse create(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "country", "body", "mediaUrls");
+        String lineId = body.requiredString("lineId", 1, 100);
+        String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        List<Conversation.Participant> participants = participants(body, country);
+        String text = body.requiredString("body", 1, MAX_BODY);
+        List<String> media = media(body);
+        body.validate();
+        var view = conversations.create(request.requireCaller(),
+                new ConversationService.NewConversation(lineId, name, participants, text, media));
+        return ApiResponse.created(json(view));
+    }
+
+    /** Participants as numbers or {@code {phone, name}}; each problem is reported with its index. */
+    private static List<Conversation.Participant> participants(JsonBody body, String country) {
+        Object raw = body.raw("participants");
+        if (raw == null) {
+            body.problem("participants", "is required");
+            return List.of();
+        }
+        if (!(raw instanceof List<?> list)) {
+            body.problem("participants", "must be an array");
+            return List.of();
+        }
+        if (list.size() > 10) {
+            body.problem("participants", "at most 10 participants");
+            return List.of();
+        }
+        List<Conversation.Participant> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String field = "participants[" + i + "]";
+            String phone;
+            String name = null;
+            if (list.get(i) instanceof String s) {
+                phone = s;
+            } else if (list.get(i) instanceof Map<?, ?> m) {
+                if (!(m.get("phone") instanceof String p)) {
+                    body.problem(field + ".phone", "is required");
+                    continue;
+                }
+                phone = p;
+                for (Object k : m.keySet()) {
+                    if (!"phone".equals(k) && !"name".equals(k)) body.problem(field + "." + k, "is not a known field");
+                }
+                if (m.get("name") != null) {
+                    if (m.get("name") instanceof String n && !n.isBlank() && n.length() <= MAX_NAME) name = n.strip();
+                    else body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");
+                }
+            } else {
+                body.problem(field, "must be a phone number or {phone, name}");
+                continue;
+            }
+            switch (PhoneNumbers.normalize(phone, country)) {
+                case PhoneNumbers.Valid v -> out.add(new Conversation.Participant(v.e164(), name));
+                case PhoneNumbers.Invalid inv -> body.problem(field, inv.reason());
+            }
+        }
+        return out;
+    }
+
+    private static List<String> media(JsonBody body) {
+        List<String> media = body.optionalStringList("mediaUrls", 0, MAX_MEDIA, 2048).orElse(List.of());
+        for (int i = 0; i < media.size(); i++) {
+            if (!httpsUrl(media.get(i))) body.problem("mediaUrls[" + i + "]", "must be an https URL");
+        }
+        return media;
+    }
+
+    static boolean httpsUrl(String value) {
+        try {
+            URI uri = URI.create(value);
+            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private ApiResponse list(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
+        var page = conversations.list(request.accountId(), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.conversations().forEach(v -> items.add(json(v)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private ApiResponse rename(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("name");
+        String name = body.requiredString("name", 1, MAX_NAME);
+        body.validate();
+        return ApiResponse.ok(json(conversations.rename(request.requireCaller(), request.path("id"), name.strip())));
+    }
+
+    private ApiResponse send(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls");
+        String text = body.requiredString("body", 1, MAX_BODY);
+        List<String> media = media(body);
+        body.validate();
+        var message = conversations.send(request.requireCaller(), request.path("id"), text, media);
+        return ApiResponse.accepted(json(message));
+    }
+
+    private ApiResponse messages(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String id = request.path("id");
+        var start = Cursor.decode(paging.cursor(), "pk", ConversationService.threadPartition(request.accountId(), id));
+        var page = conversations.messages(request.accountId(), id, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.messages().forEach(m -> items.add(json(m)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    static Map<String, Object> json(ConversationService.View view) {
+        Conversation c = view.conversation();
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", c.id());
+        json.put("name", c.name());
+        json.put("lineId", c.lineId());
+        List<Object> participants = new ArrayList<>();
+        for (var p : c.participants()) {
+            var pj = new LinkedHashMap<String, Object>();
+            pj.put("phone", p.phone());
+            pj.put("name", p.name());
+            pj.put("optedOut", view.optedOut().contains(p.phone()));
+            participants.add(pj);
+        }
+        json.put("participants", participants);
+        json.put("status", view.status());
+        json.put("createdAt", Timestamps.format(c.createdAt()));
+        json.put("updatedAt", Timestamps.format(c.updatedAt()));
+        json.put("lastActivityAt", Timestamps.format(c.lastActivityAt()));
+        return json;
+    }
+
+    static Map<String, Object> json(ThreadMessage m) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", m.id());
+        json.put("conversationId", m.conversationId());
+        json.put("direction", m.direction());
+        json.put("author", m.authorPhone() != null ? Map.of("phone", m.authorPhone()) : Map.of("apiKeyId", m.authorKeyId()));
+        json.put("body", m.body());
+        json.put("mediaUrls", m.mediaUrls());
+        json.put("createdAt", Timestamps.format(m.createdAt()));
+        return json;
+    }
+}

@@ -1,0 +1,44 @@
+package groupmsg.messages;
+
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+
+import java.time.Clock;
+import java.util.Map;
+
+/**
+ * Delivers one direct message to its few recipients inside the current invocation (rows written, then each
+ * recipient claimed and sent at the line's rate, as the delivery worker does), so that the next message of the
+ * same FIFO message group starts only after this one went out. Every step is the idempotent one of the
+ * unordered pipeline: a redelivered job finds the rows written and claimed, and sends nothing twice; a message
+ * whose job is lost entirely is finished by maintenance (through the unordered queues).
+ */
+public final class OrderedDelivery {
+    private final MessageStore messages;
+    private final DeliveryStore deliveries;
+    private final DeliveryService delivery;
+    private final Clock clock;
+
+    public OrderedDelivery(Wiring wiring) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+        this.delivery = new DeliveryService(wiring);
+        this.clock = wiring.clock();
+    }
+
+    public void deliver(String accountId, String messageId) throws InterruptedException {
+        GroupMessage m = messages.get(accountId, messageId).orElse(null);
+        if (m == null || m.kind() == MessageKind.GROUP) {
+            Log.warn("relay_unknown_message", Map.of("messageId", messageId));
+            return;
+        }
+        if (!m.fanoutDone()) {
+            deliveries.insertQueued(m.id(), m.shards(), m.recipientList(), clock.millis());
+            messages.advance(accountId, messageId, null, null, m.recipientList().size());
+        }
+        delivery.deliver(accountId, messageId, 0, m.recipientList());
+    }
+}

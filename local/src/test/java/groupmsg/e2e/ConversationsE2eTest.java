@@ -1,0 +1,271 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.integrationEvents;
+import static groupmsg.e2e.InboundE2eTest.postInbound;
+import static groupmsg.e2e.InboundE2eTest.sentTo;
+import static groupmsg.e2e.InboundE2eTest.sid;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.InboundE2eTest.twilioInbound;
+import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Reply-all conversations end to end: API -> relays queue -> carrier emulator; emulator inbound -> relays to the others. */
+@ExtendWith(LocalRuntimeExtension.class)
+class ConversationsE2eTest {
+    static final String ANN = "+14155550701", BOB = "+14155550702", CAT = "+14155550703", DAN = "+14155550704";
+
+    static String groupLine(ApiClient api, String phone, int mps) {
+        var r = api.post("/v1/lines", Map.of("phone", phone, "type", "long_code", "groupMessaging", true, "mps", mps));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return (String) r.jsonObject().get("id");
+    }
+
+    static Map<String, Object> create(ApiClient api, String lineId, List<Object> participants, String body) {
+        var request = new LinkedHashMap<String, Object>();
+        request.put("lineId", lineId);
+        request.put("name", "Saturday crew");
+        request.put("participants", participants);
+        request.put("body", body);
+        var r = api.post("/v1/conversations", request);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.jsonObject();
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> thread(ApiClient api, String id) {
+        var r = api.get("/v1/conversations/" + id + "/messages?limit=100");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return (List<Map<String, Object>>) r.jsonObject().get("items");
+    }
+
+    static List<String> bodiesTo(ApiClient api, String line, String to) {
+        return carrierMessages(api, line).stream().filter(m -> to.equals(m.get("to"))).map(m -> (String) m.get("body")).toList();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void repliesAreStoredAndRelayedToEveryOtherParticipantInOrderAndPublished(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Chat Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+
+        var created = create(a, lineId, List.of(Map.of("phone", ANN, "name", "Ann"), BOB, CAT), "Who can help Saturday?");
+        String id = (String) created.get("id");
+        assertThat(id).startsWith("cnv_");
+        assertThat(created).containsEntry("status", "active").containsEntry("lineId", lineId).containsEntry("name", "Saturday crew");
+        assertThat((List<Map<String, Object>>) created.get("participants")).extracting(p -> p.get("phone"), p -> p.get("name"), p -> p.get("optedOut"))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(ANN, "Ann", false), org.assertj.core.groups.Tuple.tuple(BOB, null, false),
+                        org.assertj.core.groups.Tuple.tuple(CAT, null, false));
+        for (String p : List.of(ANN, BOB, CAT)) {
+            assertThat(await(() -> bodiesTo(a, line, p), l -> !l.isEmpty(), 15_000)).containsExactly("Who can help Saturday?");
+        }
+
+        // Ann replies five times in a row: Bob and Cat get each, in order, prefixed with her name; Ann gets none back.
+        for (int i = 1; i <= 5; i++) {
+            assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "I can, reply " + i), null).status()).isEqualTo(200);
+        }
+        List<String> expected = new ArrayList<>(List.of("Who can help Saturday?"));
+        for (int i = 1; i <= 5; i++) expected.add("Ann: I can, reply " + i);
+        for (String p : List.of(BOB, CAT)) {
+            assertThat(await(() -> bodiesTo(a, line, p), l -> l.size() >= 6, 20_000)).as(p).containsExactlyElementsOf(expected);
+        }
+        assertThat(bodiesTo(a, line, ANN)).containsExactly("Who can help Saturday?");
+
+        // Bob (no name) is shown by his number; media is relayed.
+        var withMedia = twilioInbound(sid().replaceFirst("SM", "MM"), BOB, line, "Map attached");
+        withMedia.put("NumMedia", "1");
+        withMedia.put("MediaUrl0", "https://media.example/map.png");
+        assertThat(postInbound(a, runtime, withMedia, null).status()).isEqualTo(200);
+        var toAnn = await(() -> carrierMessages(a, line).stream().filter(m -> ANN.equals(m.get("to"))).toList(), l -> l.size() >= 2, 15_000);
+        assertThat(toAnn.get(toAnn.size() - 1)).containsEntry("body", BOB + ": Map attached")
+                .containsEntry("mediaUrls", List.of("https://media.example/map.png"));
+
+        // The thread, oldest first; the inbound list and integrations know the conversation.
+        var thread = await(() -> thread(a, id), l -> l.size() == 7, 10_000);
+        assertThat(thread).extracting(m -> m.get("direction")).containsExactly("outbound", "inbound", "inbound", "inbound",
+                "inbound", "inbound", "inbound");
+        assertThat((String) ((Map<String, Object>) thread.get(0).get("author")).get("apiKeyId")).startsWith("key_");
+        assertThat(thread.get(1)).containsEntry("author", Map.of("phone", ANN)).containsEntry("body", "I can, reply 1");
+        assertThat(thread.get(6)).containsEntry("mediaUrls", List.of("https://media.example/map.png"));
+        assertThat(inbound(a, "?lineId=" + lineId)).hasSize(6).allSatisfy(m -> assertThat(m).containsEntry("conversationId", id));
+        var events = await(() -> integrationEvents(a, accountId), l -> l.size() == 6, 10_000);
+        assertThat(events).hasSize(6).allSatisfy(e -> assertThat(e).containsEntry("conversationId", id));
+
+        // The business writes to everyone.
+        var sent = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Great, see you all at 9"));
+        assertThat(sent.status()).as(sent.body()).isEqualTo(202);
+        assertThat(sent.jsonObject()).containsEntry("direction", "outbound").containsEntry("body", "Great, see you all at 9");
+        for (String p : List.of(ANN, BOB, CAT)) {
+            assertThat(await(() -> bodiesTo(a, line, p), l -> l.contains("Great, see you all at 9"), 15_000)).contains("Great, see you all at 9");
+        }
+
+        // Every copy is billed per recipient: 3 first + 5x2 relays + 2 media relays (MMS) + 3 business.
+        var usage = await(() -> a.get("/v1/usage").jsonObject(), u -> ((Number) u.get("messages")).longValue() >= 18, 10_000);
+        assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(18);
+        assertThat(((Number) usage.get("mms")).longValue()).isEqualTo(2);
+    }
+
+    @Test
+    void aReplyGoesToTheMostRecentlyActiveConversationOfItsSenderOrStaysADirectReply(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Routing Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String first = (String) create(a, lineId, List.of(ANN, BOB), "First thread").get("id");
+        Thread.sleep(5);
+        String second = (String) create(a, lineId, List.of(ANN, CAT), "Second thread").get("id");
+
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "to the newest"), null).status()).isEqualTo(200);
+        assertThat(await(() -> thread(a, second), l -> l.size() == 2, 10_000)).hasSize(2);
+        assertThat(await(() -> bodiesTo(a, line, CAT), l -> l.size() == 2, 10_000)).containsExactly("Second thread", ANN + ": to the newest");
+
+        // The business writes in the first one: now it is the most recently active.
+        assertThat(a.post("/v1/conversations/" + first + "/messages", Map.of("body", "Bump")).status()).isEqualTo(202);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "back in the first"), null).status()).isEqualTo(200);
+        assertThat(await(() -> thread(a, first), l -> l.size() == 3, 10_000)).extracting(m -> m.get("body"))
+                .containsExactly("First thread", "Bump", "back in the first");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 3, 10_000)).containsExactly("First thread", "Bump", ANN + ": back in the first");
+
+        // Someone in no conversation on this line: a direct reply.
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), DAN, line, "who is this?"), null).status()).isEqualTo(200);
+        var direct = await(() -> inbound(a, "?from=%2B14155550704"), l -> !l.isEmpty(), 10_000);
+        assertThat(direct).singleElement().satisfies(m -> assertThat(m).containsEntry("conversationId", null));
+        assertThat(thread(a, first)).hasSize(3);
+        assertThat(thread(a, second)).hasSize(2);
+    }
+
+    @Test
+    void optOutPoliciesExcludeTheParticipantOrBlockTheConversation(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Policy Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Hello all").get("id");
+        await(() -> bodiesTo(a, line, CAT), l -> !l.isEmpty(), 15_000);
+
+        // Cat texts STOP: she gets the one confirmation, and is shown as opted out.
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + id).body(), b -> b.contains("\"optedOut\":true"), 15_000);
+        @SuppressWarnings("unchecked")
+        var participants = (List<Map<String, Object>>) a.get("/v1/conversations/" + id).jsonObject().get("participants");
+        assertThat(participants).filteredOn(p -> CAT.equals(p.get("phone"))).singleElement().satisfies(p -> assertThat(p).containsEntry("optedOut", true));
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "active");
+
+        // exclude_participant (default): the others go on without her.
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Still on?"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Hello all", ANN + ": Still on?");
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Yes")).status()).isEqualTo(202);
+        assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000)).containsExactly("Hello all", "Yes");
+        Thread.sleep(1_000);
+        assertThat(bodiesTo(a, line, CAT)).doesNotContain(ANN + ": Still on?", "Yes");
+
+        // block_conversation: one opt-out stops everything; business sends are refused.
+        var patched = a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")));
+        assertThat(patched.status()).as(patched.body()).isEqualTo(200);
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
+        var refused = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Anyone?"));
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.errorCode()).isEqualTo("conflict");
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "blocked reply"), null).status()).isEqualTo(200);
+        assertThat(await(() -> thread(a, id), l -> l.size() == 4, 10_000)).extracting(m -> m.get("body")).contains("blocked reply");
+        Thread.sleep(1_000);
+        assertThat(bodiesTo(a, line, ANN)).doesNotContain(BOB + ": blocked reply");
+        // ...and a new conversation with an opted-out number is refused under that policy.
+        var request = new LinkedHashMap<String, Object>(Map.of("lineId", lineId, "participants", List.of(ANN, CAT), "body", "x"));
+        assertThat(a.post("/v1/conversations", request).status()).isEqualTo(409);
+    }
+
+    @Test
+    void validationRolesFixedParticipantsRenameAndTenancy(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Rules Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 10);
+        var plain = a.post("/v1/lines", Map.of("phone", linePhone(), "type", "long_code", "groupMessaging", false));
+        String plainLine = (String) plain.jsonObject().get("id");
+
+        List<Map<String, Object>> bad = List.of(
+                Map.of("lineId", plainLine, "participants", List.of(ANN, BOB), "body", "x"),
+                Map.of("lineId", "line_nope", "participants", List.of(ANN, BOB), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, ANN), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, "12"), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, line), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", ""),
+                Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", BOB, "nick", "b")), "body", "x"),
+                Map.of("lineId", lineId, "participants", "not a list", "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "x", "mediaUrls", List.of("http://insecure")),
+                Map.of("lineId", lineId, "participants", phones(10), "body", "x"));
+        for (var body : bad) {
+            var r = a.post("/v1/conversations", body);
+            assertThat(r.status()).as(body.toString()).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+        // 9 is the default maximum; the account can allow 10, or fewer.
+        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(9), "body", "x")).status()).isEqualTo(201);
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 10))).status()).isEqualTo(200);
+        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(10), "body", "x")).status()).isEqualTo(201);
+        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(11), "body", "x")).status()).isEqualTo(400);
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 2))).status()).isEqualTo(200);
+        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(3), "body", "x")).status()).isEqualTo(400);
+
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "Rules").get("id");
+        assertThat(a.post("/v1/conversations/" + id + "/participants", Map.of("phone", CAT)).status()).isEqualTo(409);
+        assertThat(a.delete("/v1/conversations/" + id + "/participants/%2B14155550701").status()).isEqualTo(409);
+        assertThat(a.post("/v1/conversations/cnv_nope/participants", Map.of("phone", CAT)).status()).isEqualTo(404);
+        var renamed = a.patch("/v1/conversations/" + id, Map.of("name", "Sunday crew"));
+        assertThat(renamed.status()).as(renamed.body()).isEqualTo(200);
+        assertThat(renamed.jsonObject()).containsEntry("name", "Sunday crew");
+        assertThat(a.patch("/v1/conversations/" + id, Map.of("name", "")).status()).isEqualTo(400);
+        assertThat(a.patch("/v1/conversations/" + id, Map.of("participants", List.of())).status()).isEqualTo(400);
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("name", "Sunday crew");
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "")).status()).isEqualTo(400);
+
+        // groupChatRoles: only the listed roles may create or write; everyone reads.
+        String adminKey = (String) a.post("/v1/api-keys", Map.of("name", "adm", "role", "admin")).jsonObject().get("key");
+        String memberKey = (String) a.post("/v1/api-keys", Map.of("name", "mem", "role", "member")).jsonObject().get("key");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("owner")))).status()).isEqualTo(200);
+        for (String key : List.of(adminKey, memberKey)) {
+            ApiClient c = a.withKey(key);
+            assertThat(c.post("/v1/conversations", Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "x")).status()).isEqualTo(403);
+            assertThat(c.post("/v1/conversations/" + id + "/messages", Map.of("body", "x")).status()).isEqualTo(403);
+            assertThat(c.patch("/v1/conversations/" + id, Map.of("name", "x")).status()).isEqualTo(403);
+            assertThat(c.get("/v1/conversations/" + id).status()).isEqualTo(200);
+            assertThat(c.get("/v1/conversations/" + id + "/messages").status()).isEqualTo(200);
+        }
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("owner", "member")))).status()).isEqualTo(200);
+        assertThat(a.withKey(memberKey).post("/v1/conversations/" + id + "/messages", Map.of("body", "member writes")).status()).isEqualTo(202);
+
+        // Lists, paging, tenancy.
+        @SuppressWarnings("unchecked")
+        var page = (List<Map<String, Object>>) a.get("/v1/conversations?limit=2").jsonObject().get("items");
+        assertThat(page).hasSize(2);
+        assertThat(page.get(0)).containsEntry("id", id);
+        ApiClient other = api.forNewAccount("Other Chat Co");
+        assertThat(other.get("/v1/conversations/" + id).status()).isEqualTo(404);
+        assertThat(other.get("/v1/conversations/" + id + "/messages").status()).isEqualTo(404);
+        assertThat(other.post("/v1/conversations/" + id + "/messages", Map.of("body", "x")).status()).isEqualTo(404);
+        assertThat(other.post("/v1/conversations", Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "x")).status()).isEqualTo(400);
+        @SuppressWarnings("unchecked")
+        var theirs = (List<Object>) other.get("/v1/conversations").jsonObject().get("items");
+        assertThat(theirs).isEmpty();
+    }
+
+    static List<String> phones(int n) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(String.format("+1415555%04d", 800 + i));
+        return out;
+    }
+}
