@@ -16,7 +16,6 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,7 +60,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         List<Conversation.Participant> participants = participants(body, country);
         String text = body.requiredString("body", 1, MAX_BODY);
-        List<String> media = media(body);
+        List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.validate();
         var view = conversations.create(request.requireCaller(),
                 new ConversationService.NewConversation(lineId, name, participants, text, media));
@@ -115,22 +114,6 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         return out;
     }
 
-    private static List<String> media(JsonBody body) {
-        List<String> media = body.optionalStringList("mediaUrls", 0, MAX_MEDIA, 2048).orElse(List.of());
-        for (int i = 0; i < media.size(); i++) {
-            if (!httpsUrl(media.get(i))) body.problem("mediaUrls[" + i + "]", "must be an https URL");
-        }
-        return media;
-    }
-
-    static boolean httpsUrl(String value) {
-        try {
-            URI uri = URI.create(value);
-            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty();
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
 
     private ApiResponse list(ApiRequest request) {
         Paging paging = Paging.from(request);
@@ -151,7 +134,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private ApiResponse send(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls");
         String text = body.requiredString("body", 1, MAX_BODY);
-        List<String> media = media(body);
+        List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.validate();
         var message = conversations.send(request.requireCaller(), request.path("id"), text, media);
         return ApiResponse.accepted(json(message));

@@ -16,7 +16,6 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -58,24 +57,13 @@ public final class MessagesApiHandler extends HttpApiHandler {
         String sender = body.requiredString("sender", 1, 50);
         String title = body.requiredString("title", 1, 200);
         String text = body.requiredString("body", 1, MAX_BODY);
-        List<String> media = body.optionalStringList("mediaUrls", 0, MAX_MEDIA, 2048).orElse(List.of());
-        for (int i = 0; i < media.size(); i++) {
-            if (!httpsUrl(media.get(i))) body.problem("mediaUrls[" + i + "]", "must be an https URL");
-        }
+        List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
                 new MessageService.SendRequest(lineId, sender, title, text, media));
         return ApiResponse.accepted(MessagesJson.message(message, null));
     }
 
-    static boolean httpsUrl(String value) {
-        try {
-            URI uri = URI.create(value);
-            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty();
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
 
     private ApiResponse list(ApiRequest request) {
         Paging paging = Paging.from(request);

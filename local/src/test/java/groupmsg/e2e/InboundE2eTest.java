@@ -7,8 +7,6 @@ import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -260,17 +258,7 @@ class InboundE2eTest {
     // ------------------------------------------------------------------ the webhook itself
 
     static ApiClient.Response postInbound(ApiClient api, LocalRuntime runtime, Map<String, String> params, String signature) {
-        StringBuilder form = new StringBuilder();
-        Map<String, List<String>> multi = new LinkedHashMap<>();
-        params.forEach((k, v) -> {
-            if (!form.isEmpty()) form.append('&');
-            form.append(URLEncoder.encode(k, StandardCharsets.UTF_8)).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8));
-            multi.put(k, List.of(v));
-        });
-        String sig = signature != null ? signature
-                : TwilioSignature.compute(runtime.publicBaseUrl() + "/webhooks/twilio/inbound", multi, runtime.settings().twilioAuthToken());
-        return api.withoutKey().withHeader(TwilioSignature.HEADER, sig)
-                .send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded", form.toString());
+        return TwilioWebhooks.post(api, runtime, "/webhooks/twilio/inbound", params, signature);
     }
 
     static Map<String, String> twilioInbound(String sid, String from, String to, String body) {

@@ -1,15 +1,11 @@
 package groupmsg.e2e;
 
-import groupmsg.carrier.TwilioSignature;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -28,17 +24,7 @@ class StatusWebhookE2eTest {
 
     private static ApiClient.Response post(ApiClient api, LocalRuntime runtime, String pathAndQuery,
                                            Map<String, String> params, String signatureOverride) {
-        StringBuilder form = new StringBuilder();
-        Map<String, List<String>> multi = new LinkedHashMap<>();
-        params.forEach((k, v) -> {
-            if (!form.isEmpty()) form.append('&');
-            form.append(URLEncoder.encode(k, StandardCharsets.UTF_8)).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8));
-            multi.put(k, List.of(v));
-        });
-        String signature = signatureOverride != null ? signatureOverride
-                : TwilioSignature.compute(runtime.publicBaseUrl() + pathAndQuery, multi, runtime.settings().twilioAuthToken());
-        return api.withoutKey().withHeader(TwilioSignature.HEADER, signature)
-                .send("POST", pathAndQuery, "application/x-www-form-urlencoded", form.toString());
+        return TwilioWebhooks.post(api, runtime, pathAndQuery, params, signatureOverride);
     }
 
     @Test

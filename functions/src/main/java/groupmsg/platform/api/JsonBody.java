@@ -107,6 +107,24 @@ public final class JsonBody {
         return Optional.of(out);
     }
 
+    /** Media URLs: an optional array of https URLs (what carriers fetch MMS media from). */
+    public List<String> optionalHttpsUrls(String name, int maxItems) {
+        List<String> urls = optionalStringList(name, 0, maxItems, 2048).orElse(List.of());
+        for (int i = 0; i < urls.size(); i++) {
+            if (!httpsUrl(urls.get(i))) problem(name + "[" + i + "]", "must be an https URL");
+        }
+        return urls;
+    }
+
+    static boolean httpsUrl(String value) {
+        try {
+            java.net.URI uri = java.net.URI.create(value);
+            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** An array of objects, each returned as a body that reports problems under {@code name[i]}. */
     public List<JsonBody> requiredObjectList(String name, int minItems, int maxItems) {
         Object value = fields.get(name);
