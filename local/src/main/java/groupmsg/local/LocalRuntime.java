@@ -15,6 +15,10 @@ import groupmsg.platform.schema.TableDef;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,7 +45,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Two modes: with no arguments it serves until stopped (SIGTERM or Ctrl-C stop it cleanly);
  * {@code invoke <handler> <event.json>} runs one handler once (see {@link InvokeCommand}).
- * Tests start one in-process with {@link #start(LocalSettings)}.
+ * Tests start one in-process with {@link #start(LocalSettings)}; benchmarks add SDK interceptors with
+ * {@link #start(LocalSettings, List)}.
  */
 public final class LocalRuntime implements AutoCloseable {
     /** The SDK needs some credentials; DynamoDB Local and ElasticMQ accept any. */
@@ -55,6 +60,7 @@ public final class LocalRuntime implements AutoCloseable {
     private final LocalFunctions functions;
     private final HttpGateway http;
     private final CarrierEmulator carrier;
+    private final DynamoDbClient carrierDynamo;
     private final List<SqsPoller> pollers;
     private final MaintenanceTimer maintenance;
     private final CreatedAccount defaultAccount;
@@ -72,6 +78,7 @@ public final class LocalRuntime implements AutoCloseable {
         this.functions = b.functions;
         this.http = b.http;
         this.carrier = b.carrier;
+        this.carrierDynamo = b.carrierDynamo;
         this.pollers = List.copyOf(b.pollers);
         this.maintenance = b.maintenance;
         this.defaultAccount = b.defaultAccount;
@@ -89,6 +96,7 @@ public final class LocalRuntime implements AutoCloseable {
         LocalFunctions functions;
         HttpGateway http;
         CarrierEmulator carrier;
+        DynamoDbClient carrierDynamo;
         final List<SqsPoller> pollers = new ArrayList<>();
         MaintenanceTimer maintenance;
         CreatedAccount defaultAccount;
@@ -100,6 +108,7 @@ public final class LocalRuntime implements AutoCloseable {
         void abort() {
             if (http != null) http.close();
             if (carrier != null) carrier.close();
+            if (carrierDynamo != null) carrierDynamo.close();
             if (maintenance != null) maintenance.close();
             pollers.forEach(SqsPoller::close);
             if (wiring != null) closeClients(wiring);
@@ -148,6 +157,14 @@ public final class LocalRuntime implements AutoCloseable {
 
     /** Starts everything and returns once the runtime answers HTTP requests. */
     public static LocalRuntime start(LocalSettings settings) {
+        return start(settings, List.of());
+    }
+
+    /**
+     * ... with extra SDK interceptors on the handlers' clients (e.g. a benchmark's request counter). Provisioning
+     * and the carrier emulator use clients of their own, so interceptors see only the application's requests.
+     */
+    public static LocalRuntime start(LocalSettings settings, List<ExecutionInterceptor> interceptors) {
         long started = System.nanoTime();
         Instant startedAt = Instant.now();
         var b = new Builder();
@@ -173,7 +190,7 @@ public final class LocalRuntime implements AutoCloseable {
             b.queues.forEach((name, q) -> queueUrls.put(name, q.url()));
             // The production Twilio adapter, pointed at the emulator this runtime serves.
             b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls,
-                    publicBaseUrl, carrierSettings.carrierSettings());
+                    publicBaseUrl, carrierSettings.carrierSettings(), interceptors);
             // Events: recorded for GET /local/events, and also published to SNS_ENDPOINT's topics when it is set.
             var events = RecordingEventPublisher.start(b.wiring.config(), settings.snsEndpoint(), LOCAL_CREDENTIALS);
             b.wiring = b.wiring.withEvents(events);
@@ -189,7 +206,9 @@ public final class LocalRuntime implements AutoCloseable {
             var endpoints = new LocalEndpoints(b.wiring.dynamo(), b.wiring.sqs(), accounts, b.functions,
                     b.wiring.clock(), startedAt, events);
             // Each sender's rate is its line's mps (LINEPHONE reservation in the core table), else 1 per second.
-            b.carrier = new CarrierEmulator(carrierSettings, SenderRates.fromCoreTable(b.wiring.dynamo(),
+            // The emulator stands in for Twilio: its line-rate lookup on every send is not an application request.
+            b.carrierDynamo = localDynamo(settings.region(), b.services.dynamoEndpoint());
+            b.carrier = new CarrierEmulator(carrierSettings, SenderRates.fromCoreTable(b.carrierDynamo,
                     b.wiring.config().table(Tables.CORE)), b.wiring.clock());
             var localRoutes = new LinkedHashMap<String, HttpGateway.LocalEndpoint>(endpoints.routes());
             localRoutes.putAll(b.carrier.localRoutes());
@@ -246,17 +265,26 @@ public final class LocalRuntime implements AutoCloseable {
 
     /** The one Wiring every handler gets: local endpoints, tables under their logical names. */
     static Wiring wiring(String region, URI dynamo, URI sqs, Map<String, String> queueUrls) {
-        return wiring(region, dynamo, sqs, queueUrls, null, null);
+        return wiring(region, dynamo, sqs, queueUrls, null, null, List.of());
     }
 
-    /** ... with the public base URL and the carrier (the runtime's own emulator); null for neither. */
+    /**
+     * ... with the public base URL and the carrier (the runtime's own emulator), null for neither, and extra SDK
+     * interceptors on every client.
+     */
     static Wiring wiring(String region, URI dynamo, URI sqs, Map<String, String> queueUrls, String publicBaseUrl,
-                         CarrierSettings carrier) {
+                         CarrierSettings carrier, List<ExecutionInterceptor> interceptors) {
         var tables = new LinkedHashMap<String, String>();
         for (TableDef table : Tables.ALL) tables.put(table.name(), table.name());
         var config = new AppConfig(region, dynamo, sqs, tables, queueUrls);
         if (publicBaseUrl != null || carrier != null) config = config.withCarrier(publicBaseUrl, carrier);
-        return Wiring.create(config, LOCAL_CREDENTIALS, List.of());
+        return Wiring.create(config, LOCAL_CREDENTIALS, interceptors);
+    }
+
+    /** A plain DynamoDB client for the runtime's own bookkeeping (no interceptors). */
+    static DynamoDbClient localDynamo(String region, URI endpoint) {
+        return DynamoDbClient.builder().httpClient(UrlConnectionHttpClient.create()).region(Region.of(region))
+                .credentialsProvider(LOCAL_CREDENTIALS).endpointOverride(endpoint).build();
     }
 
     static void closeClients(Wiring wiring) {
@@ -365,6 +393,7 @@ public final class LocalRuntime implements AutoCloseable {
         try {
             http.close();
             carrier.close();
+            carrierDynamo.close();
             if (maintenance != null) maintenance.close();
             // Signal every poller first so they wind down together rather than one after another.
             pollers.forEach(SqsPoller::requestStop);
