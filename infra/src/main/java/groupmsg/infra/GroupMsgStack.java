@@ -68,6 +68,7 @@ import software.amazon.awscdk.services.lambda.eventsources.SqsEventSource;
 import software.amazon.awscdk.services.lambda.eventsources.SqsEventSourceProps;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
+import software.amazon.awscdk.services.secretsmanager.ISecret;
 import software.amazon.awscdk.services.secretsmanager.Secret;
 import software.amazon.awscdk.services.secretsmanager.SecretStringGenerator;
 import software.amazon.awscdk.services.sns.Topic;
@@ -80,7 +81,6 @@ import software.constructs.Construct;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -123,24 +123,22 @@ public final class GroupMsgStack extends Stack {
     /** The ARN of the secret that holds the carrier credentials JSON {@code {"accountSid", "authToken"}}. */
     public static final String TWILIO_SECRET_ARN_ENV = "TWILIO_SECRET_ARN";
     public static final String TWILIO_ACCOUNT_SID_ENV = "TWILIO_ACCOUNT_SID";
+    /**
+     * Set from the {@code twilioSecretRevision} context on the functions that read the carrier credentials; read by
+     * nothing. Changing it changes their configuration, so the deploy publishes new versions, whose SnapStart
+     * snapshots read the secret's current value (the value read at initialization is part of the snapshot).
+     */
+    public static final String TWILIO_SECRET_REVISION_ENV = "TWILIO_SECRET_REVISION";
     /** The secret's placeholder Account SID until the operator puts in the real one (see DEPLOY.md). */
     public static final String TWILIO_ACCOUNT_SID_PLACEHOLDER = "REPLACE_WITH_TWILIO_ACCOUNT_SID";
 
     /**
-     * The functions that publish events, and to which topics (each gets {@code sns:Publish} on exactly those and
-     * their {@link groupmsg.notify.Topic#envVar()} variables; no other function gets either). {@code
-     * group_message.sent} is published when a message completes: by whichever of these finishes it.
+     * The Lambda runtime. java25 rather than java21: SnapStart supports every Java managed runtime from java11 on
+     * (java25 included), java25 initializes a little faster (about 190 ms against 230 ms for a plain handler, see
+     * DESIGN.md), is supported by Lambda for longer, and is the JDK the project builds and tests on. The jar is
+     * compiled for Java 21 (maven.compiler.release), which java25 runs unchanged.
      */
-    public static final Map<String, Set<groupmsg.notify.Topic>> TOPICS_PUBLISHED_TO = Map.of(
-            Handlers.FANOUT_WORKER.name(), EnumSet.of(groupmsg.notify.Topic.NOTIFICATIONS),
-            Handlers.DELIVERY_WORKER.name(), EnumSet.of(groupmsg.notify.Topic.NOTIFICATIONS),
-            Handlers.MAINTENANCE.name(), EnumSet.of(groupmsg.notify.Topic.NOTIFICATIONS));
-    /**
-     * The functions that call the carrier's REST API (delivery-worker) or verify its webhook signatures
-     * (carrier-webhook): they alone may read the carrier credentials secret.
-     */
-    public static final Set<String> CARRIER_CREDENTIAL_READERS = Set.of(
-            Handlers.DELIVERY_WORKER.name(), Handlers.CARRIER_WEBHOOK.name());
+    public static final Runtime LAMBDA_RUNTIME = Runtime.JAVA_25;
 
     private final StackSettings settings;
     private final Map<String, Table> tables = new LinkedHashMap<>();
@@ -148,11 +146,13 @@ public final class GroupMsgStack extends Stack {
     private final Map<String, Queue> deadLetterQueues = new LinkedHashMap<>();
     private final Map<String, Function> functions = new LinkedHashMap<>();
     private final Map<String, Alias> aliases = new LinkedHashMap<>();
+    /** Per handler, from its code: the topics it publishes to, the carrier credentials, the public base URL. */
+    private final Map<String, HandlerNeeds.Needs> needs = new LinkedHashMap<>();
     private final Map<String, HttpRoute> routes = new LinkedHashMap<>();
     private final List<Alarm> alarms = new ArrayList<>();
     private final Topic alarmTopic;
     private final Map<groupmsg.notify.Topic, Topic> eventTopics = new EnumMap<>(groupmsg.notify.Topic.class);
-    private final Secret twilioSecret;
+    private final ISecret twilioSecret;
     private final HttpApi api;
     private final HttpStage apiStage;
 
@@ -160,6 +160,8 @@ public final class GroupMsgStack extends Stack {
         super(scope, id, props);
         this.settings = settings;
         checkDefinitions();
+        HandlerNeeds code = HandlerNeeds.of(settings.functionsJar());
+        for (HandlerDef h : Handlers.ALL) needs.put(h.name(), code.of(h));
         Tags.of(this).add("project", "groupmsg");
         Tags.of(this).add("stage", settings.stage());
 
@@ -241,8 +243,6 @@ public final class GroupMsgStack extends Stack {
             };
             if (!wired) throw new IllegalStateException("handler " + h.name() + " (" + h.trigger() + ") has no trigger");
         }
-        TOPICS_PUBLISHED_TO.keySet().forEach(Handlers::byName);
-        CARRIER_CREDENTIAL_READERS.forEach(Handlers::byName);
         for (QueueDef q : Queues.ALL) {
             if (Handlers.byName(q.consumer()).trigger() != HandlerDef.Trigger.SQS) {
                 throw new IllegalStateException("queue " + q.name() + " is consumed by non-SQS handler " + q.consumer());
@@ -328,7 +328,12 @@ public final class GroupMsgStack extends Stack {
      * The carrier credentials, created with a placeholder the operator replaces (never a context value or a
      * template literal: the auth token must not end up in the cloud assembly).
      */
-    private Secret addTwilioSecret() {
+    private ISecret addTwilioSecret() {
+        if (settings.twilioSecretArn() != null) {
+            // The operator's own secret (kept outside the stack, e.g. shared by several stages). Its complete ARN,
+            // so the read grant names exactly that secret.
+            return Secret.fromSecretCompleteArn(this, "TwilioSecret", settings.twilioSecretArn());
+        }
         String accountSid = settings.twilioAccountSid() != null ? settings.twilioAccountSid() : TWILIO_ACCOUNT_SID_PLACEHOLDER;
         Secret secret = Secret.Builder.create(this, "TwilioSecret")
                 .description("groupmsg " + settings.stage() + ": Twilio credentials {\"accountSid\",\"authToken\"}; "
@@ -370,18 +375,21 @@ public final class GroupMsgStack extends Stack {
         Set<String> queueNames = new LinkedHashSet<>(def.queuesSentTo());
         Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queueNames.add(q.name()));
         for (String q : queueNames) env.put(Queues.byName(q).envVar(), queues.get(q).getQueueUrl());
-        if (servesUnauthenticatedRoutes(def)) env.put(PUBLIC_BASE_URL_ENV, publicBaseUrl());
-        Set<groupmsg.notify.Topic> publishes = TOPICS_PUBLISHED_TO.getOrDefault(def.name(), Set.of());
+        HandlerNeeds.Needs uses = needs.get(def.name());
+        // Webhook handlers check signatures over it; the delivery worker gives the carrier status callback URLs.
+        if (servesUnauthenticatedRoutes(def) || uses.publicBaseUrl()) env.put(PUBLIC_BASE_URL_ENV, publicBaseUrl());
+        Set<groupmsg.notify.Topic> publishes = uses.topics();
         for (groupmsg.notify.Topic t : publishes) env.put(t.envVar(), eventTopics.get(t).getTopicArn());
-        boolean readsCarrierCredentials = CARRIER_CREDENTIAL_READERS.contains(def.name());
+        boolean readsCarrierCredentials = uses.carrierCredentials();
         if (readsCarrierCredentials) {
             env.put(TWILIO_SECRET_ARN_ENV, twilioSecret.getSecretArn());
             if (settings.twilioAccountSid() != null) env.put(TWILIO_ACCOUNT_SID_ENV, settings.twilioAccountSid());
+            if (settings.twilioSecretRevision() != null) env.put(TWILIO_SECRET_REVISION_ENV, settings.twilioSecretRevision());
         }
 
         Function fn = Function.Builder.create(this, id + "Function")
                 .description("groupmsg " + settings.stage() + ": " + def.name())
-                .runtime(Runtime.JAVA_21)
+                .runtime(LAMBDA_RUNTIME)
                 .architecture(Architecture.ARM_64)
                 .handler(def.handlerString())
                 .code(Code.fromAsset(settings.functionsJar().toString()))
@@ -396,9 +404,6 @@ public final class GroupMsgStack extends Stack {
         // Published: fn.currentVersion below, behind the "live" alias every trigger targets.
         Annotations.of(fn).acknowledgeWarning("@aws-cdk/aws-lambda:snapStartRequirePublish",
                 "every trigger invokes the live alias of the function's current published version");
-        NagSuppressions.addResourceSuppressions(fn, List.of(suppression("AwsSolutions-L1",
-                "Java 21 is the release the code is compiled for (maven.compiler.release=21); moving to the "
-                        + "java25 runtime is a separate, deliberate change.")));
 
         for (String t : def.tables()) {
             Table table = tables.get(t);
@@ -600,7 +605,9 @@ public final class GroupMsgStack extends Stack {
     public List<Alarm> alarms() { return Collections.unmodifiableList(alarms); }
     public Topic alarmTopic() { return alarmTopic; }
     public Map<groupmsg.notify.Topic, Topic> eventTopics() { return Collections.unmodifiableMap(eventTopics); }
-    public Secret twilioSecret() { return twilioSecret; }
+    public ISecret twilioSecret() { return twilioSecret; }
+    /** Per handler name, from its code: the topics it publishes to, the carrier credentials, the public base URL. */
+    public Map<String, HandlerNeeds.Needs> needs() { return Collections.unmodifiableMap(needs); }
     public HttpApi api() { return api; }
     public HttpStage apiStage() { return apiStage; }
 }

@@ -24,12 +24,19 @@ import java.util.regex.Pattern;
  *   <li>{@code twilioAccountSid} (optional): the Twilio Account SID ({@code AC} + 32 hex digits), passed to the
  *       functions that use the carrier as {@code TWILIO_ACCOUNT_SID}. The auth token is never a context value: it
  *       goes into the stack's Twilio secret (see DEPLOY.md).</li>
+ *   <li>{@code twilioSecretArn} (optional): the complete ARN of an existing Secrets Manager secret holding
+ *       {@code {"accountSid","authToken"}} (e.g. one secret shared by several stages). The stack then creates no
+ *       secret of its own and grants read on exactly this one.</li>
+ *   <li>{@code twilioSecretRevision} (optional): any short label; changing it publishes new versions of the
+ *       functions that read the carrier credentials. They read the secret while initializing, and SnapStart
+ *       snapshots that state when a version is published, so a new secret value reaches them only through a new
+ *       version (see DEPLOY.md).</li>
  *   <li>{@code functionsJar} (optional): path of the shaded Lambda jar; by default
  *       {@code functions/target/groupmsg-functions-<version>-lambda.jar} of this repository.</li>
  * </ul>
  */
 public record StackSettings(String stage, String publicBaseUrl, String alarmEmail, String twilioAccountSid,
-                            Path functionsJar) {
+                            String twilioSecretArn, String twilioSecretRevision, Path functionsJar) {
 
     public static final String DEFAULT_STAGE = "dev";
     public static final String PROD_STAGE = "prod";
@@ -37,6 +44,10 @@ public record StackSettings(String stage, String publicBaseUrl, String alarmEmai
     private static final Pattern STAGE = Pattern.compile("[a-z][a-z0-9-]{0,19}");
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
     private static final Pattern TWILIO_ACCOUNT_SID = Pattern.compile("AC[0-9a-fA-F]{32}");
+    private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** A complete secret ARN: Secrets Manager appends "-" and 6 random characters to the name. */
+    private static final Pattern SECRET_ARN = Pattern.compile(
+            "arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}");
 
     public StackSettings {
         if (!STAGE.matcher(stage).matches()) {
@@ -56,6 +67,15 @@ public record StackSettings(String stage, String publicBaseUrl, String alarmEmai
         if (twilioAccountSid != null && !TWILIO_ACCOUNT_SID.matcher(twilioAccountSid).matches()) {
             throw new IllegalArgumentException("context 'twilioAccountSid' must be a Twilio Account SID (AC followed by "
                     + "32 hex digits); got '" + twilioAccountSid + "'");
+        }
+        if (twilioSecretArn != null && !SECRET_ARN.matcher(twilioSecretArn).matches()) {
+            throw new IllegalArgumentException("context 'twilioSecretArn' must be the complete ARN of a Secrets Manager "
+                    + "secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX, as `aws secretsmanager "
+                    + "describe-secret` prints it); got '" + twilioSecretArn + "'");
+        }
+        if (twilioSecretRevision != null && !REVISION.matcher(twilioSecretRevision).matches()) {
+            throw new IllegalArgumentException("context 'twilioSecretRevision' must be 1-64 letters, digits, '.', '_' "
+                    + "or '-'; got '" + twilioSecretRevision + "'");
         }
         if (!Files.isRegularFile(functionsJar)) {
             throw new IllegalStateException("Lambda artifact not found: " + functionsJar + ". Build it first, from the "
@@ -80,6 +100,8 @@ public record StackSettings(String stage, String publicBaseUrl, String alarmEmai
                 text(node, "publicBaseUrl"),
                 text(node, "alarmEmail"),
                 text(node, "twilioAccountSid"),
+                text(node, "twilioSecretArn"),
+                text(node, "twilioSecretRevision"),
                 jar == null ? defaultFunctionsJar(Path.of("").toAbsolutePath()) : Path.of(jar).toAbsolutePath());
     }
 

@@ -69,7 +69,7 @@ class ProdStageTest {
                 .isEqualTo("{\"accountSid\":\"" + TWILIO_ACCOUNT_SID + "\"}");
         synth.stack().functions().forEach((name, fn) -> {
             Map<String, Object> env = map(map(synth.properties(synth.logicalId(fn)).get("Environment")).get("Variables"));
-            if (GroupMsgStack.CARRIER_CREDENTIAL_READERS.contains(name)) {
+            if (synth.stack().needs().get(name).carrierCredentials()) {
                 assertThat(env).as(name).containsEntry(GroupMsgStack.TWILIO_ACCOUNT_SID_ENV, TWILIO_ACCOUNT_SID)
                         .containsKey(GroupMsgStack.TWILIO_SECRET_ARN_ENV);
             } else {

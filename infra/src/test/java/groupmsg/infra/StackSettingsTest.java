@@ -47,6 +47,26 @@ class StackSettingsTest {
     }
 
     @Test
+    void twilioSecretArnMustBeComplete() {
+        String arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:groupmsg/twilio-AbC123";
+        assertThat(fromContext(Map.of("twilioSecretArn", arn)).twilioSecretArn()).isEqualTo(arn);
+        assertThat(fromContext(Map.of()).twilioSecretArn()).isNull();
+        // Without the 6-character suffix a grant would need a wildcard ("-??????").
+        assertThatThrownBy(() -> fromContext(Map.of("twilioSecretArn",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:groupmsg/twilio")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("complete ARN");
+        assertThatThrownBy(() -> fromContext(Map.of("twilioSecretArn", "groupmsg/twilio")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twilioSecretArn");
+    }
+
+    @Test
+    void twilioSecretRevisionIsAShortLabel() {
+        assertThat(fromContext(Map.of("twilioSecretRevision", "2026-11-23.1")).twilioSecretRevision()).isEqualTo("2026-11-23.1");
+        assertThatThrownBy(() -> fromContext(Map.of("twilioSecretRevision", "new token!")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twilioSecretRevision");
+    }
+
+    @Test
     void rejectsBadValuesWithAClearMessage() {
         assertThatThrownBy(() -> fromContext(Map.of("stage", "Prod env")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'stage'");

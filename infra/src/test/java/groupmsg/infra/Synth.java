@@ -118,6 +118,11 @@ final class Synth {
         }
     }
 
+    /** The CDK CLI's configuration, at the repository root (where {@code npx aws-cdk deploy} is run). */
+    static Path cdkJson() {
+        return StackSettings.repositoryRoot(Path.of("")).resolve("cdk.json");
+    }
+
     static Path infraDir() {
         return StackSettings.repositoryRoot(Path.of("")).resolve("infra");
     }
@@ -125,7 +130,7 @@ final class Synth {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> cdkJsonContext() {
         try {
-            Map<String, Object> cdkJson = JSON.readValue(infraDir().resolve("cdk.json").toFile(), Map.class);
+            Map<String, Object> cdkJson = JSON.readValue(cdkJson().toFile(), Map.class);
             return (Map<String, Object>) cdkJson.getOrDefault("context", Map.of());
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,0 +1,229 @@
+package groupmsg.infra;
+
+import groupmsg.infra.fixture.NeedsFixtures;
+import groupmsg.notify.Topic;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.TableDef;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The topics and carrier credentials each handler gets are derived from the deployed jar's bytecode
+ * ({@link HandlerNeeds}): the real handlers, pinned, and the analysis's rules on small fixtures.
+ */
+class HandlerNeedsTest {
+
+    private static HandlerNeeds lambdaJar;
+
+    @BeforeAll
+    static void analyze() {
+        lambdaJar = HandlerNeeds.of(StackSettings.defaultFunctionsJar(Path.of("")));
+    }
+
+    /** What the known handlers need, from what their code does (a change here is a change of IAM grants). */
+    static final Map<String, HandlerNeeds.Needs> KNOWN = Map.of(
+            Handlers.AUTHORIZER.name(), needs(Set.of(), false),
+            Handlers.ADMIN_API.name(), needs(Set.of(), false),
+            Handlers.GROUPS_API.name(), needs(Set.of(), false),
+            Handlers.NOT_FOUND.name(), needs(Set.of(), false),
+            Handlers.IMPORT_WORKER.name(), needs(Set.of(), false),
+            // messages-api only reads Completion's counting helper; it never completes (publishes) a message.
+            Handlers.MESSAGES_API.name(), needs(Set.of(), false),
+            // group_message.sent is published by whichever of these completes the message.
+            Handlers.MAINTENANCE.name(), needs(Set.of(Topic.NOTIFICATIONS), false),
+            Handlers.FANOUT_WORKER.name(), needs(Set.of(Topic.NOTIFICATIONS), false),
+            // Sends through the carrier, with status callback URLs under the public base URL.
+            Handlers.DELIVERY_WORKER.name(), needs(Set.of(Topic.NOTIFICATIONS), true, true),
+            // A status callback for a delivery left "sending" can complete the message; the signature check needs
+            // the auth token, over the public URL.
+            Handlers.CARRIER_WEBHOOK.name(), needs(Set.of(Topic.NOTIFICATIONS), true, true));
+
+    private static HandlerNeeds.Needs needs(Set<Topic> topics, boolean carrier) {
+        return needs(topics, carrier, false);
+    }
+
+    private static HandlerNeeds.Needs needs(Set<Topic> topics, boolean carrier, boolean publicBaseUrl) {
+        return new HandlerNeeds.Needs(topics, carrier, publicBaseUrl, Map.of());
+    }
+
+    @Test
+    void theKnownHandlersNeedWhatTheirCodeUses() {
+        for (HandlerDef def : Handlers.ALL) {
+            HandlerNeeds.Needs expected = KNOWN.get(def.name());
+            if (expected == null) continue; // a newer handler: whatever its code uses (the stack test checks the grants)
+            HandlerNeeds.Needs actual = lambdaJar.of(def);
+            assertThat(actual.topics()).as(def.name() + " topics (" + actual.evidence() + ")").isEqualTo(expected.topics());
+            assertThat(actual.carrierCredentials()).as(def.name() + " carrier credentials (" + actual.evidence() + ")")
+                    .isEqualTo(expected.carrierCredentials());
+            assertThat(actual.publicBaseUrl()).as(def.name() + " public base URL (" + actual.evidence() + ")")
+                    .isEqualTo(expected.publicBaseUrl());
+        }
+    }
+
+    /**
+     * Methods that pick one table or queue or another by an argument (the analysis does not follow values, so a
+     * handler reaching such a method reaches every branch). Constant -> method -> why. A use found only at such a
+     * method is a "maybe": the handler may list it or not. Every other use must be listed in its HandlerDef.
+     */
+    static final Map<String, Map<String, String>> CHOSEN_BY_ARGUMENT = Map.of(
+            "Queues.FANOUT", Map.of("groupmsg.messages.DirectMessages.send", "unordered direct messages go to fanout, "
+                    + "those with an order key (conversations) to the FIFO relays queue"),
+            "Queues.RELAYS", Map.of("groupmsg.messages.DirectMessages.send", "see Queues.FANOUT"));
+
+    /**
+     * Grants listed in a HandlerDef that its code does not use, known and reported to the owners of functions/:
+     * handler -> table or queue -> note. Remove an entry when its HandlerDef drops the name.
+     */
+    static final Map<String, Map<String, String>> KNOWN_UNUSED = Map.of(
+            "relay-worker", Map.of("fanout", "OrderedDelivery delivers within the invocation and never enqueues; "
+                    + "only maintenance finishes lost direct messages through the unordered queues"));
+
+    /**
+     * The tables and queues a {@link HandlerDef} lists are what the stack grants and wires; the code names what it
+     * uses by the shared constants ({@code Tables.CORE}, {@code Queues.FANOUT}). They must agree: a table or queue
+     * used but not listed has no grant and no name in AWS (the function fails there while working locally, where
+     * every handler shares one wiring); one listed but unused is a grant too many.
+     */
+    @Test
+    void everyHandlerDefListsExactlyTheTablesAndQueuesItsCodeUses() throws ReflectiveOperationException {
+        List<String> problems = new java.util.ArrayList<>();
+        for (HandlerDef def : Handlers.ALL) {
+            HandlerNeeds.Needs needs = lambdaJar.of(def);
+            Set<String> tables = new TreeSet<>();
+            Set<String> queues = new TreeSet<>();
+            // A lookup by a name read from data (e.g. the outbox's Queues.byName) may be any of them: then the code
+            // shows only a lower bound of what is used.
+            Set<String> maybe = new TreeSet<>();
+            boolean anyTable = needs.schemaUses().keySet().stream().anyMatch(c -> c.startsWith("Tables.") && c.endsWith("()"));
+            boolean anyQueue = needs.schemaUses().keySet().stream().anyMatch(c -> c.startsWith("Queues.") && c.endsWith("()"));
+            for (var use : needs.schemaUses().entrySet()) {
+                String constant = use.getKey();
+                if (constant.endsWith("()")) continue;
+                Class<?> owner = constant.startsWith("Tables.") ? Tables.class : Queues.class;
+                Object value = owner.getField(constant.substring(constant.indexOf('.') + 1)).get(null);
+                boolean onlyChosen = CHOSEN_BY_ARGUMENT.getOrDefault(constant, Map.of()).keySet().containsAll(use.getValue());
+                List<?> defs = value instanceof List<?> all ? all : List.of(value);
+                for (Object d : defs) {
+                    String name = d instanceof TableDef t ? t.name() : ((QueueDef) d).name();
+                    (onlyChosen ? maybe : d instanceof TableDef ? tables : queues).add(name);
+                }
+            }
+            // Naming a queue is sending to it (a consumer re-enqueuing on its own queue needs sqs:SendMessage too).
+            compare(problems, def, "table", tables, maybe, def.tables(), anyTable, needs);
+            compare(problems, def, "queue", queues, maybe, def.queuesSentTo(), anyQueue, needs);
+        }
+        assertThat(problems).as(String.join("\n", problems)).isEmpty();
+    }
+
+    private static void compare(List<String> problems, HandlerDef def, String kind, Set<String> used, Set<String> maybe,
+                                List<String> listed, boolean lookupByName, HandlerNeeds.Needs needs) {
+        for (String name : used) {
+            if (!listed.contains(name)) {
+                problems.add(def.name() + ": its code uses the " + kind + " '" + name + "' (" + needs.evidence()
+                        + ") but its HandlerDef does not list it, so in AWS it has neither the grant nor the name. "
+                        + "List it in Handlers, or, if the method that uses it picks it by an argument, add that "
+                        + "method to HandlerNeedsTest.CHOSEN_BY_ARGUMENT with the reason.");
+            }
+        }
+        if (lookupByName) return;
+        for (String name : listed) {
+            if (!used.contains(name) && !maybe.contains(name)
+                    && !KNOWN_UNUSED.getOrDefault(def.name(), Map.of()).containsKey(name)) {
+                problems.add(def.name() + ": its HandlerDef lists the " + kind + " '" + name + "' but its code never "
+                        + "uses it: a grant too many (" + needs.evidence() + ")");
+            }
+        }
+    }
+
+    @Test
+    void everyFindingNamesTheMethodThatMakesIt() {
+        HandlerNeeds.Needs delivery = lambdaJar.of(Handlers.DELIVERY_WORKER);
+        assertThat(delivery.evidence()).containsEntry("publishes NOTIFICATIONS", "groupmsg.messages.Completion.tryComplete")
+                .containsKey("uses the carrier credentials")
+                .containsEntry("uses the public base URL", "groupmsg.messages.DeliveryService.<init>");
+        assertThat(lambdaJar.of(Handlers.ADMIN_API).evidence().keySet()).containsExactly("reads Tables.CORE");
+    }
+
+    @Test
+    void theJarHoldsEveryHandlerClass() {
+        assertThat(lambdaJar.classNames()).contains(Handlers.class.getName())
+                .containsAll(Handlers.ALL.stream().map(HandlerDef::className).toList());
+        HandlerDef missing = new HandlerDef("ghost", "groupmsg.nowhere.GhostHandler", HandlerDef.Trigger.HTTP, 256, 3,
+                List.of(), List.of());
+        assertThatThrownBy(() -> lambdaJar.of(missing)).hasMessageContaining("groupmsg.nowhere.GhostHandler");
+    }
+
+    // ------------------------------------------------------------------------------------------ rules, on fixtures
+
+    @Test
+    void interfaceCallsReachEveryImplementation(@TempDir Path tmp) throws Exception {
+        assertThat(fixtures(tmp).of(fixture(NeedsFixtures.DispatchHandler.class)).topics()).containsExactly(Topic.NOTIFICATIONS);
+    }
+
+    @Test
+    void lambdasRunByOutsideCodeCount(@TempDir Path tmp) throws Exception {
+        assertThat(fixtures(tmp).of(fixture(NeedsFixtures.LambdaHandler.class)).topics()).containsExactly(Topic.INTEGRATIONS);
+    }
+
+    @Test
+    void anonymousClassesCalledBackByOutsideCodeCount(@TempDir Path tmp) throws Exception {
+        assertThat(fixtures(tmp).of(fixture(NeedsFixtures.CallbackHandler.class)).topics()).containsExactly(Topic.NOTIFICATIONS);
+    }
+
+    @Test
+    void aMethodNeverCalledDoesNotCount(@TempDir Path tmp) throws Exception {
+        HandlerNeeds.Needs needs = fixtures(tmp).of(fixture(NeedsFixtures.StaticHelperHandler.class));
+        assertThat(needs.topics()).isEmpty();
+        assertThat(needs.carrierCredentials()).isFalse();
+    }
+
+    @Test
+    void theCarrierCountsWhenTheHandlersOwnCodeAsksForIt(@TempDir Path tmp) throws Exception {
+        HandlerNeeds analysis = fixtures(tmp);
+        assertThat(analysis.of(fixture(NeedsFixtures.CarrierHandler.class)).carrierCredentials()).isTrue();
+        // Building the wiring (which makes a carrier and a publisher for every handler) is not using them.
+        HandlerNeeds.Needs wiringOnly = analysis.of(fixture(NeedsFixtures.WiringOnlyHandler.class));
+        assertThat(wiringOnly.carrierCredentials()).isFalse();
+        assertThat(wiringOnly.topics()).isEmpty();
+    }
+
+    private static HandlerDef fixture(Class<?> handler) {
+        return new HandlerDef("fixture", handler.getName(), HandlerDef.Trigger.HTTP, 256, 3, List.of(), List.of());
+    }
+
+    /** A jar of the fixture classes alone (what they reference in the functions module is matched by name). */
+    private static HandlerNeeds fixtures(Path tmp) throws IOException, URISyntaxException {
+        Path jar = tmp.resolve("fixtures.jar");
+        Path testClasses = Path.of(NeedsFixtures.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path fixtureDir = testClasses.resolve(NeedsFixtures.class.getPackageName().replace('.', '/'));
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar));
+             Stream<Path> files = Files.list(fixtureDir)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".class")).toList()) {
+                out.putNextEntry(new JarEntry(testClasses.relativize(f).toString().replace('\\', '/')));
+                out.write(Files.readAllBytes(f));
+                out.closeEntry();
+            }
+        }
+        return HandlerNeeds.readUncached(jar);
+    }
+}
