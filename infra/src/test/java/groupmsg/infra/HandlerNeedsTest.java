@@ -94,9 +94,7 @@ class HandlerNeedsTest {
      * Grants listed in a HandlerDef that its code does not use, known and reported to the owners of functions/:
      * handler -> table or queue -> note. Remove an entry when its HandlerDef drops the name.
      */
-    static final Map<String, Map<String, String>> KNOWN_UNUSED = Map.of(
-            "relay-worker", Map.of("fanout", "OrderedDelivery delivers within the invocation and never enqueues; "
-                    + "only maintenance finishes lost direct messages through the unordered queues"));
+    static final Map<String, Map<String, String>> KNOWN_UNUSED = Map.of();
 
     /**
      * The tables and queues a {@link HandlerDef} lists are what the stack grants and wires; the code names what it

@@ -47,7 +47,7 @@ public final class Handlers {
             List.of("core"), List.of("relays"));
     public static final HandlerDef RELAY_WORKER = new HandlerDef("relay-worker",
             "groupmsg.messages.RelayWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
-            List.of("core", "deliveries"), List.of("fanout"));
+            List.of("core", "deliveries"), List.of());
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core"), List.of("fanout"));
