@@ -97,12 +97,12 @@ public final class MessagesBenchmark {
             System.out.printf("end to end, %d recipients on a 1000 mps line: %.1f s = %.0f deliveries/s%n", n, seconds, n / seconds);
             System.out.printf("AWS requests per 1,000 recipients, %d-member send (incl. this benchmark's %d / %d status polls, %d requests each):%n",
                     n, pollsUntilSent, polls, pollCost);
-            System.out.printf("  %-34s %10s %18s%n", "service operation", "until sent", "incl. late receipts");
+            System.out.printf("  %-34s %10s %20s%n", "service operation", "until sent", "incl. late receipts");
             for (String op : withReceipts.keySet()) {
-                System.out.printf("  %-34s %10.1f %18.1f%n", op, perThousand(untilSent.getOrDefault(op, 0L), n),
+                System.out.printf("  %-34s %10.1f %20.1f%n", op, perThousand(untilSent.getOrDefault(op, 0L), n),
                         perThousand(withReceipts.get(op), n));
             }
-            System.out.printf("  %-34s %10.1f %18.1f%n", "total", perThousand(total(untilSent), n), perThousand(total(withReceipts), n));
+            System.out.printf("  %-34s %10.1f %20.1f%n", "total", perThousand(total(untilSent), n), perThousand(total(withReceipts), n));
             System.out.printf("raw BatchWriteItem (4 threads, 25 items) on the same DynamoDB Local: %.0f items/s; ratio %.2f%n",
                     raw, (n / seconds) / raw);
         }
