@@ -19,6 +19,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Delivers one batch (one message, one shard, a few recipients): skips opted-out numbers, claims the rest with a
@@ -66,39 +70,58 @@ public final class DeliveryService {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
             return;
         }
-        var rows = deliveries.rows(m.id(), shard, phones);
-        List<String> queued = phones.stream()
-                .filter(p -> rows.containsKey(p) && Delivery.QUEUED.equals(rows.get(p).get("status").s())).toList();
-        if (queued.isEmpty()) return;
-        Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), queued);
+        for (int from = 0; from < phones.size(); from += DeliveryStore.MAX_TRANSITIONS) {
+            deliverBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + DeliveryStore.MAX_TRANSITIONS)));
+        }
+        completion.tryComplete(accountId, messageId);
+    }
+
+    /**
+     * Claims, sends and records up to {@link DeliveryStore#MAX_TRANSITIONS} recipients: one opt-out lookup, one
+     * claim transaction (rows no longer queued fail their condition and are left alone: a redelivered batch claims
+     * nothing), rate slots for all of them, each send started at its slot without waiting for the previous one's
+     * answer, then one transaction recording every outcome with the usage it bills.
+     */
+    private void deliverBlock(GroupMessage m, int shard, List<String> phones) throws InterruptedException {
+        Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
-        for (String p : queued) {
+        for (String p : phones) {
             claims.add(new DeliveryStore.Transition(p, Delivery.QUEUED,
                     optedOut.contains(p) ? Delivery.OPTED_OUT : Delivery.SENDING, null, null, now));
         }
         List<String> claimed = deliveries.apply(m.id(), shard, claims).stream()
                 .filter(t -> Delivery.SENDING.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
+        if (claimed.isEmpty()) return;
 
-        int next = 0;
-        while (next < claimed.size()) {
-            var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - next);
-            List<DeliveryStore.Transition> outcomes = new ArrayList<>();
-            long billed = 0;
-            for (int i = 0; i < slots.count(); i++) {
-                long wait = slots.sendAtMillis(i) - clock.millis();
-                if (wait > 0) Thread.sleep(wait);
-                String phone = claimed.get(next++);
-                var outcome = sendOne(m, shard, phone);
-                if (outcome != null) outcomes.add(outcome);
-            }
-            for (var applied : record(m, shard, outcomes)) if (Delivery.SENT.equals(applied.to())) billed++;
-            if (billed > 0) {
-                usage.record(accountId, m.lineId(), clock.millis(), billed, m.mms() ? 0 : billed * m.segments(),
-                        m.mms() ? billed : 0);
+        List<Long> sendAt = new ArrayList<>(claimed.size());
+        while (sendAt.size() < claimed.size()) {
+            var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sendAt.size());
+            for (int i = 0; i < slots.count(); i++) sendAt.add(slots.sendAtMillis(i));
+        }
+        List<Future<DeliveryStore.Transition>> sends = new ArrayList<>(claimed.size());
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < claimed.size(); i++) {
+                String phone = claimed.get(i);
+                long at = sendAt.get(i);
+                sends.add(pool.submit(() -> {
+                    long wait = at - clock.millis();
+                    if (wait > 0) Thread.sleep(wait);
+                    return sendOne(m, shard, phone);
+                }));
             }
         }
-        completion.tryComplete(accountId, messageId);
+        List<DeliveryStore.Transition> outcomes = new ArrayList<>();
+        for (var send : sends) {
+            try {
+                var outcome = send.get();
+                if (outcome != null) outcomes.add(outcome);
+            } catch (ExecutionException e) {
+                // sendOne turns every failure into an outcome; anything else leaves the row in sending (never resent).
+                Log.error("delivery_send_crashed", Map.of("messageId", m.id(), "shard", shard), e.getCause());
+            }
+        }
+        record(m, shard, outcomes);
     }
 
     /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
@@ -150,18 +173,27 @@ public final class DeliveryService {
                 last == null ? "carrier unreachable" : "carrier " + last.errorCode() + ": " + last.message(), clock.millis());
     }
 
-    /** Applies outcomes; rows a status callback already moved forward just get their carrier id (and are billed). */
-    private List<DeliveryStore.Transition> record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
-        if (outcomes.isEmpty()) return List.of();
-        var applied = new ArrayList<>(deliveries.apply(m.id(), shard, outcomes));
+    /**
+     * Applies outcomes with the usage of those that were sent, in one transaction. Rows a status callback already
+     * moved forward (it can arrive before this) just get their carrier id, and are billed here.
+     */
+    private void record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
+        if (outcomes.isEmpty()) return;
+        var applied = deliveries.apply(m.id(), shard, outcomes, pending -> {
+            long sent = pending.stream().filter(t -> Delivery.SENT.equals(t.to())).count();
+            return sent == 0 ? List.of() : List.of(usage.recordAction(m.accountId(), m.lineId(), clock.millis(), sent,
+                    m.mms() ? 0 : sent * m.segments(), m.mms() ? sent : 0));
+        });
+        long lateBilled = 0;
         for (var outcome : outcomes) {
-            if (applied.contains(outcome)) continue;
-            if (outcome.carrierMessageId() != null) {
-                deliveries.annotate(m.id(), shard, outcome.phone(), outcome.carrierMessageId());
-                applied.add(outcome);
-            }
+            if (applied.contains(outcome) || outcome.carrierMessageId() == null) continue;
+            deliveries.annotate(m.id(), shard, outcome.phone(), outcome.carrierMessageId());
+            lateBilled++;
         }
-        return applied;
+        if (lateBilled > 0) {
+            usage.record(m.accountId(), m.lineId(), clock.millis(), lateBilled, m.mms() ? 0 : lateBilled * m.segments(),
+                    m.mms() ? lateBilled : 0);
+        }
     }
 
     private String callbackUrl(GroupMessage m, int shard) {

@@ -31,6 +31,8 @@ import static groupmsg.platform.dynamo.Attr.s;
  */
 final class DeliveryStore {
     static final String COUNTS_SK = "#COUNTS";
+    /** Rows per transaction: TransactWriteItems takes 100 actions, one is the shard's counter, one the usage. */
+    static final int MAX_TRANSITIONS = 98;
     static final List<String> COUNTED = List.of(Delivery.SENDING, Delivery.SENT, Delivery.DELIVERED, Delivery.FAILED, Delivery.OPTED_OUT);
 
     private final DynamoDbClient dynamo;
@@ -53,9 +55,18 @@ final class DeliveryStore {
 
     /** Writes a queued row for every phone that has none yet (rows already there are left as they are). */
     void insertQueued(String messageId, int shards, List<String> phones, long now) {
+        insertQueued(messageId, shards, phones, now, true);
+    }
+
+    /**
+     * @param mayExist false only when no row of these phones can exist yet (a page written for the first time):
+     *                 then the rows are not read first. BatchWriteItem overwrites, so a row that may already have
+     *                 been claimed must never be written again as queued.
+     */
+    void insertQueued(String messageId, int shards, List<String> phones, long now, boolean mayExist) {
         List<Map<String, AttributeValue>> keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shardOf(p, shards)), p)).toList();
         Set<String> existing = new java.util.HashSet<>();
-        for (var row : ops.batchGet(table, keys)) existing.add(Attr.str(row, "sk"));
+        if (mayExist) for (var row : ops.batchGet(table, keys)) existing.add(Attr.str(row, "sk"));
         List<WriteRequest> writes = new ArrayList<>();
         for (String phone : phones) {
             if (existing.contains(phone)) continue;
@@ -84,6 +95,17 @@ final class DeliveryStore {
      * (someone else moved them) are dropped and the rest retried; returns the transitions that were applied.
      */
     List<Transition> apply(String messageId, int shard, List<Transition> transitions) {
+        return apply(messageId, shard, transitions, applied -> List.of());
+    }
+
+    /**
+     * As {@link #apply(String, int, List)}, with further actions (e.g. the usage they bill) computed from the
+     * transitions of each attempt and committed in the same transaction, so they happen exactly when those do.
+     * At most {@link #MAX_TRANSITIONS} transitions, leaving room for the counter and one further action.
+     */
+    List<Transition> apply(String messageId, int shard, List<Transition> transitions,
+                           java.util.function.Function<List<Transition>, List<TransactWriteItem>> also) {
+        if (transitions.size() > MAX_TRANSITIONS) throw new IllegalArgumentException("at most " + MAX_TRANSITIONS + " transitions");
         List<Transition> pending = new ArrayList<>(transitions);
         for (int attempt = 0; attempt < 10 && !pending.isEmpty(); attempt++) {
             List<TransactWriteItem> actions = new ArrayList<>();
@@ -95,6 +117,7 @@ final class DeliveryStore {
             }
             deltas.values().removeIf(v -> v == 0);
             if (!deltas.isEmpty()) actions.add(counterUpdate(messageId, shard, deltas));
+            actions.addAll(also.apply(pending));
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return pending;
             var cancelled = (DynamoOps.Cancelled) outcome;

@@ -7,6 +7,7 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
 
@@ -19,14 +20,18 @@ import java.util.TreeMap;
 
 /**
  * Expands an accepted message into delivery rows and delivery batches, one page of members at a time:
- * write the page's queued rows (skipping rows already there), enqueue its batches, then move the checkpoint
- * past the page with a condition on the checkpoint it started from. A crash anywhere repeats at most the
- * current page, whose rows are then found and skipped, and whose re-enqueued batches find their rows claimed
- * or done: no duplicates, no gaps. Long fan-outs hand over to a fresh invocation before the Lambda times out.
+ * claim the page with a lease, write its queued rows, enqueue its batches, then move the checkpoint past the
+ * page with a condition on the checkpoint it started from. A crash anywhere repeats at most the current page:
+ * the next run takes the expired lease over, reads which rows exist and skips them (rows of a page written for
+ * the first time are not read: they cannot exist), and its re-enqueued batches find their rows claimed or done:
+ * no duplicates, no gaps. The lease also keeps two copies of one job from writing the same page at once (a
+ * claimed row rewritten as queued could be sent twice). Long fan-outs hand over to a fresh invocation before the Lambda times out.
  */
 public final class FanoutService {
     static final int PAGE_SIZE = 1000;
     static final long TIME_BUDGET_MILLIS = 60_000;
+    /** A page's lease outlives the run that holds it: the worker's timeout plus a margin. */
+    static final long PAGE_LEASE_MILLIS = (Handlers.FANOUT_WORKER.timeoutSeconds() + 30) * 1000L;
 
     private final GroupService groups;
     private final MessageStore messages;
@@ -49,9 +54,9 @@ public final class FanoutService {
         return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId)), null, null);
     }
 
-    /** Recipients per delivery batch: about five seconds of the line's rate, at most 50. */
+    /** Recipients per delivery batch: about five seconds of the line's rate, at most one transaction's worth. */
     static int batchSize(int mps) {
-        return Math.max(1, Math.min(50, mps * 5));
+        return Math.max(1, Math.min(DeliveryStore.MAX_TRANSITIONS, mps * 5));
     }
 
     public void run(String accountId, String messageId) {
@@ -69,7 +74,12 @@ public final class FanoutService {
                     ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
                     : new GroupService.RecipientPage(m.recipientList(), null, true);
             long now = clock.millis();
-            deliveries.insertQueued(m.id(), m.shards(), page.phones(), now);
+            var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS);
+            if (claim == MessageStore.PageClaim.BUSY) {
+                Log.info("fanout_page_busy", Map.of("messageId", messageId));
+                return;
+            }
+            deliveries.insertQueued(m.id(), m.shards(), page.phones(), now, claim == MessageStore.PageClaim.TAKEN_OVER);
             queue.send(Queues.DELIVERIES, batches(m, page.phones()));
             if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
                 Log.info("fanout_superseded", Map.of("messageId", messageId));

@@ -101,6 +101,44 @@ final class MessageStore {
         return new Checkpoint(Attr.str(item, "fanoutCursor"), Attr.num(item, "fannedOut", 0), Attr.flag(item, "fanoutDone"));
     }
 
+    /** What a fan-out run may do with the page after the checkpoint. */
+    enum PageClaim {
+        /** Nobody wrote this page before: its rows cannot exist. */
+        FRESH,
+        /** A run that wrote (part of) this page died: its rows may exist and some may be claimed already. */
+        TAKEN_OVER,
+        /** Another live run is writing it, or the checkpoint moved on: stop. */
+        BUSY
+    }
+
+    /**
+     * Claims the page after {@code cursor} for this run with a lease ({@code fanoutPage}, {@code fanoutPageAt}) that
+     * outlives any run (the fan-out worker's timeout plus a margin), so two copies of one fan-out job never write
+     * the same page at once, and a page left half written by a dead run is taken over with its rows checked.
+     */
+    PageClaim claimPage(String accountId, String messageId, String cursor, long now, long leaseMillis) {
+        String token = cursor == null ? "^" : cursor;
+        var values = new HashMap<String, AttributeValue>(Map.of(":token", s(token), ":now", n(now), ":expired", n(now - leaseMillis)));
+        String condition = "(attribute_not_exists(fanoutPage) OR fanoutPage <> :token OR fanoutPageAt < :expired)"
+                + " AND attribute_not_exists(fanoutDone) AND ";
+        if (cursor == null) {
+            condition += "attribute_not_exists(fanoutCursor)";
+        } else {
+            condition += "fanoutCursor = :cursor";
+            values.put(":cursor", s(cursor));
+        }
+        String finalCondition = condition;
+        try {
+            var old = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("SET fanoutPage = :token, fanoutPageAt = :now")
+                    .conditionExpression(finalCondition).expressionAttributeValues(values)
+                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.UPDATED_OLD)).attributes();
+            return token.equals(Attr.str(old, "fanoutPage")) ? PageClaim.TAKEN_OVER : PageClaim.FRESH;
+        } catch (ConditionalCheckFailedException e) {
+            return PageClaim.BUSY;
+        }
+    }
+
     /**
      * Moves the checkpoint past one page, only if nobody moved it meanwhile (a duplicate fan-out run stops).
      * When {@code nextCursor} is null the fan-out is complete and {@code recipients} becomes the exact count.

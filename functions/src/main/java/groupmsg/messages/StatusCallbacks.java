@@ -27,44 +27,56 @@ public final class StatusCallbacks {
         this.clock = wiring.clock();
     }
 
-    /** Our status for a carrier status, or null for statuses that say nothing new (queued, accepted, sending). */
+    /**
+     * Our status for a carrier status, or null for statuses that tell us nothing we act on: queued, accepted,
+     * sending, and also {@code sent}, which the delivery worker already recorded from the carrier's answer to the
+     * send (acting on it would cost a write per recipient and race the worker's own record).
+     */
     static String statusOf(String carrierStatus) {
         if (carrierStatus == null) return null;
         return switch (carrierStatus) {
-            case "sent" -> Delivery.SENT;
             case "delivered", "read" -> Delivery.DELIVERED;
             case "undelivered", "failed" -> Delivery.FAILED;
             default -> null;
         };
     }
 
-    /** Returns whether a row changed. */
+    /**
+     * Returns whether a row changed. The usual case costs one conditional transaction (sent -> delivered/failed,
+     * with the shard's counter) and no read. Only when that condition fails is the row read: a receipt that beat
+     * the worker's record, or whose worker died after the carrier accepted, finds the row in sending and settles
+     * it (the worker's later record then only adds the carrier id).
+     */
     public boolean apply(String accountId, String messageId, String shardParam, String phone, String sid,
                          String carrierStatus, String errorCode) {
         String target = statusOf(carrierStatus);
         if (target == null || accountId == null || messageId == null || shardParam == null || phone == null) return false;
-        GroupMessage m = messages.get(accountId, messageId).orElse(null);
         int shard;
         try {
             shard = Integer.parseInt(shardParam);
         } catch (NumberFormatException e) {
             return false;
         }
-        if (m == null || shard < 0 || shard >= m.shards()) {
-            Log.info("status_callback_unknown", Map.of("messageId", messageId));
-            return false;
-        }
+        if (shard < 0 || shard >= MessageService.MAX_SHARDS) return false;
+        String error = Delivery.FAILED.equals(target) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
         for (int attempt = 0; attempt < 3; attempt++) {
+            var fromSent = new DeliveryStore.Transition(phone, Delivery.SENT, target, null, error, clock.millis());
+            if (!deliveries.apply(messageId, shard, List.of(fromSent)).isEmpty()) return true;
+            GroupMessage m = messages.get(accountId, messageId).orElse(null);
+            if (m == null || shard >= m.shards()) {
+                Log.info("status_callback_unknown", Map.of("messageId", messageId));
+                return false;
+            }
             var row = deliveries.rows(m.id(), shard, List.of(phone)).get(phone);
             if (row == null) return false;
             String current = row.get("status").s();
-            if (Delivery.rank(target) <= Delivery.rank(current) || Delivery.QUEUED.equals(current)) return false;
-            String error = Delivery.FAILED.equals(target) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
+            if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: take the usual path
+            if (!Delivery.SENDING.equals(current)) return false; // queued (not ours yet) or already final
             String newSid = row.containsKey("carrierMessageId") ? null : sid;
             var applied = deliveries.apply(m.id(), shard, List.of(
-                    new DeliveryStore.Transition(phone, current, target, newSid, error, clock.millis())));
+                    new DeliveryStore.Transition(phone, Delivery.SENDING, target, newSid, error, clock.millis())));
             if (!applied.isEmpty()) {
-                if (Delivery.SENDING.equals(current)) completion.tryComplete(accountId, messageId);
+                completion.tryComplete(accountId, messageId);
                 return true;
             }
         }

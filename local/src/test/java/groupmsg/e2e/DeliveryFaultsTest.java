@@ -103,6 +103,72 @@ class DeliveryFaultsTest {
         return out;
     }
 
+    /** Captures delivery batches; the n-th send to the deliveries queue fails, as a crash there would. */
+    static final class CrashingQueue implements QueueSender {
+        final CapturingQueue captured = new CapturingQueue();
+        final int failAt;
+        int sends;
+
+        CrashingQueue(int failAt) {
+            this.failAt = failAt;
+        }
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            if (queue.name().equals("deliveries") && ++sends == failAt) throw new IllegalStateException("crash before enqueue");
+            captured.send(queue, messages);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFanOutThatDiesMidwayIsResumedWithNoDuplicatesAndNoGaps(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Fanout Crash Co");
+        Wiring wiring = runtime.wiring();
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Crash");
+        List<String> phones = addMembers(a, g, 3000, 2500); // three pages of 1,000
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var groups = new GroupService(wiring, new CapturingQueue());
+        var message = new MessageService(wiring, groups, new CapturingQueue()).send(accountId, g,
+                new MessageService.SendRequest(lineId, "Ops", "crash test", "Hello", List.of()));
+
+        // The first run writes page 1, enqueues it, writes page 2's rows and dies enqueueing them.
+        var first = new CrashingQueue(2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FanoutService(wiring, groups, first).run(accountId, message.id()))
+                .hasMessageContaining("crash");
+        assertThat(first.captured.deliveries.stream().mapToInt(b -> ((List<String>) b.get("phones")).size()).sum()).isEqualTo(1000);
+        // Meanwhile page 1's batches are delivered (rows claimed and sent).
+        var carrier = new ScriptedCarrier();
+        var delivery = new DeliveryService(wiring.withCarrier(carrier));
+        for (var batch : first.captured.deliveries) {
+            delivery.deliver(accountId, message.id(), ((Number) batch.get("shard")).intValue(), (List<String>) batch.get("phones"));
+        }
+
+        // A copy of the job arriving at once finds the page leased to the (dead) first run and stops.
+        var early = new CapturingQueue();
+        new FanoutService(wiring, groups, early).run(accountId, message.id());
+        assertThat(early.deliveries).isEmpty();
+
+        // After the lease expires a run takes the page over: it keeps the rows there, and finishes the rest.
+        var later = new CapturingQueue();
+        new FanoutService(wiring.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), groups, later)
+                .run(accountId, message.id());
+        List<String> enqueued = new ArrayList<>();
+        for (var batch : later.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        assertThat(enqueued).hasSize(1500).doesNotHaveDuplicates();
+        for (var batch : later.deliveries) {
+            delivery.deliver(accountId, message.id(), ((Number) batch.get("shard")).intValue(), (List<String>) batch.get("phones"));
+        }
+        // Everyone exactly once: no duplicates, no gaps.
+        for (String p : phones) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
+        var rows = allDeliveries(a, message.id());
+        assertThat(rows).hasSize(2500);
+        assertThat(rows).allSatisfy(r -> assertThat(r.get("status")).isEqualTo("sent"));
+        var m = a.get("/v1/messages/" + message.id()).jsonObject();
+        assertThat(m).containsEntry("status", "sent").containsEntry("recipients", 2500);
+    }
+
     @Test
     void aLostCarrierAnswerIsNeverResentAndMaintenanceSettlesIt(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Lost Answer Co");
