@@ -79,12 +79,10 @@ final class DeliveryStore {
         ops.batchWrite(table, writes);
     }
 
-    /** Current rows of the given phones of one shard. */
-    Map<String, Map<String, AttributeValue>> rows(String messageId, int shard, List<String> phones) {
-        var rows = new HashMap<String, Map<String, AttributeValue>>();
-        var keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shard), p)).toList();
-        for (var row : ops.batchGet(table, keys)) rows.put(Attr.str(row, "sk"), row);
-        return rows;
+    /** The current row of one recipient, or null (consistent read). */
+    Map<String, AttributeValue> row(String messageId, int shard, String phone) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(shardPk(messageId, shard), phone)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? null : item;
     }
 
     /** A status change of one row, applied only if the row still has status {@code from}. */

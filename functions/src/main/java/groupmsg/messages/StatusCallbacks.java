@@ -14,16 +14,12 @@ import java.util.Map;
  * row back, and a callback for a message or number we do not know is a no-op.
  */
 public final class StatusCallbacks {
-    private final MessageStore messages;
     private final DeliveryStore deliveries;
-    private final Completion completion;
     private final Clock clock;
 
     public StatusCallbacks(Wiring wiring) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
-        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
-        this.completion = new Completion(wiring, messages, deliveries);
         this.clock = wiring.clock();
     }
 
@@ -62,21 +58,19 @@ public final class StatusCallbacks {
         for (int attempt = 0; attempt < 3; attempt++) {
             var fromSent = new DeliveryStore.Transition(phone, Delivery.SENT, target, null, error, clock.millis());
             if (!deliveries.apply(messageId, shard, List.of(fromSent)).isEmpty()) return true;
-            GroupMessage m = messages.get(accountId, messageId).orElse(null);
-            if (m == null || shard >= m.shards()) {
+            var row = deliveries.row(messageId, shard, phone);
+            if (row == null) {
                 Log.info("status_callback_unknown", Map.of("messageId", messageId));
                 return false;
             }
-            var row = deliveries.rows(m.id(), shard, List.of(phone)).get(phone);
-            if (row == null) return false;
             String current = row.get("status").s();
             if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: take the usual path
             if (!Delivery.SENDING.equals(current)) return false; // queued (not ours yet) or already final
             String newSid = row.containsKey("carrierMessageId") ? null : sid;
-            var applied = deliveries.apply(m.id(), shard, List.of(
-                    new DeliveryStore.Transition(phone, Delivery.SENDING, target, newSid, error, clock.millis())));
-            if (!applied.isEmpty()) {
-                completion.tryComplete(accountId, messageId);
+            // No completion check here: the worker records its block and checks right after, and if it died,
+            // maintenance completes the message within a minute.
+            if (!deliveries.apply(messageId, shard, List.of(
+                    new DeliveryStore.Transition(phone, Delivery.SENDING, target, newSid, error, clock.millis()))).isEmpty()) {
                 return true;
             }
         }

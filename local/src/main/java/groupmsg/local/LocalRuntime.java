@@ -166,6 +166,15 @@ public final class LocalRuntime implements AutoCloseable {
      */
     public static LocalRuntime start(LocalSettings settings, List<ExecutionInterceptor> interceptors) {
         long started = System.nanoTime();
+        // The JDK HttpServer (gateway, carrier emulator) silently closes keep-alive connections once 200 are idle
+        // and after 30 s idle, the same as the JDK HttpClient's keep-alive. Under a burst of webhooks the Twilio
+        // adapter could then POST on a connection the server just closed ("outcome unknown"); give it room.
+        if (System.getProperty("sun.net.httpserver.maxIdleConnections") == null) {
+            System.setProperty("sun.net.httpserver.maxIdleConnections", "10000");
+        }
+        if (System.getProperty("sun.net.httpserver.idleInterval") == null) {
+            System.setProperty("sun.net.httpserver.idleInterval", "60");
+        }
         Instant startedAt = Instant.now();
         var b = new Builder();
         b.settings = settings;

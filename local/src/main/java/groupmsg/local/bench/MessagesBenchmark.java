@@ -38,12 +38,6 @@ public final class MessagesBenchmark {
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        // The JDK HttpServer behind the gateway and the carrier emulator closes keep-alive connections without
-        // notice when 200 are already idle, and after 30 s idle (the JDK HttpClient's keep-alive is 30 s too). Under
-        // a large send's webhook flood the Twilio adapter then POSTs on a closed connection: outcome unknown, and
-        // the message waits 10 minutes for maintenance. More server room keeps that local race out of the figures.
-        System.setProperty("sun.net.httpserver.maxIdleConnections", "10000");
-        System.setProperty("sun.net.httpserver.idleInterval", "60");
         var requests = new RequestCounter();
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests(), List.of(requests))) {
             var bench = new MessagesBenchmark(runtime.baseUrl(), runtime.defaultApiKey());
@@ -64,7 +58,7 @@ public final class MessagesBenchmark {
             requests.reset();
             bench.status(smallId);
             long pollCost = requests.snapshot().entrySet().stream()
-                    .filter(e -> e.getKey().startsWith("DynamoDb ")).mapToLong(Map.Entry::getValue).sum();
+                    .filter(e -> e.getKey().contains(" DynamoDb ")).mapToLong(Map.Entry::getValue).sum();
 
             // Counted from here: the large send's requests, with the pollers' idle receives and the status polls.
             requests.reset();
@@ -73,7 +67,6 @@ public final class MessagesBenchmark {
             bench.awaitSent(first.id());
             double seconds = (System.nanoTime() - first.startNanos()) / 1e9;
             Map<String, Long> untilSent = requests.snapshot();
-            int pollsUntilSent = bench.statusPolls;
             // Delivery receipts keep arriving after "sent"; they are per-recipient requests too.
             bench.awaitReceipts(first.id(), n);
             Map<String, Long> withReceipts = requests.snapshot();
@@ -95,14 +88,22 @@ public final class MessagesBenchmark {
             System.out.printf("send accept, 10 members: %s (5 sends)%n", percentiles(smallAccept));
             System.out.printf("send accept, %d members: %s (3 sends; the 3rd accepted while the 2nd fans out)%n", n, percentiles(largeAccept));
             System.out.printf("end to end, %d recipients on a 1000 mps line: %.1f s = %.0f deliveries/s%n", n, seconds, n / seconds);
-            System.out.printf("AWS requests per 1,000 recipients, %d-member send (incl. this benchmark's %d / %d status polls, %d requests each):%n",
-                    n, pollsUntilSent, polls, pollCost);
-            System.out.printf("  %-34s %10s %20s%n", "service operation", "until sent", "incl. late receipts");
+            System.out.printf("AWS requests per 1,000 recipients, %d-member send, by origin (until \"sent\" / with the late receipts):%n", n);
+            System.out.printf("  %-52s %10s %12s%n", "origin service operation", "until sent", "+ receipts");
             for (String op : withReceipts.keySet()) {
-                System.out.printf("  %-34s %10.1f %20.1f%n", op, perThousand(untilSent.getOrDefault(op, 0L), n),
+                System.out.printf("  %-52s %10.1f %12.1f%n", op, perThousand(untilSent.getOrDefault(op, 0L), n),
                         perThousand(withReceipts.get(op), n));
             }
-            System.out.printf("  %-34s %10.1f %20.1f%n", "total", perThousand(total(untilSent), n), perThousand(total(withReceipts), n));
+            long benchPolls = (long) polls * pollCost;
+            long receipts = byOrigin(withReceipts, "carrier-webhook");
+            long polling = byOrigin(withReceipts, "runtime");
+            long sendPath = total(withReceipts) - receipts - polling - benchPolls;
+            System.out.printf("  send path (accept, fan-out, delivery; without the rows below): %.1f per 1,000 recipients%n", perThousand(sendPath, n));
+            System.out.printf("  delivery receipts (carrier-webhook, one per recipient and final status): %.1f%n", perThousand(receipts, n));
+            System.out.printf("  event-source polling by the local runtime (ReceiveMessage/DeleteMessageBatch; Lambda's pollers in AWS): %.1f%n",
+                    perThousand(polling, n));
+            System.out.printf("  this benchmark's %d status polls (%d DynamoDB requests each): %.1f%n", polls, pollCost, perThousand(benchPolls, n));
+            System.out.printf("  total: %.1f%n", perThousand(total(withReceipts), n));
             System.out.printf("raw BatchWriteItem (4 threads, 25 items) on the same DynamoDB Local: %.0f items/s; ratio %.2f%n",
                     raw, (n / seconds) / raw);
         }
@@ -118,6 +119,10 @@ public final class MessagesBenchmark {
 
     private static double perThousand(long count, int recipients) {
         return count * 1000.0 / recipients;
+    }
+
+    private static long byOrigin(Map<String, Long> counts, String origin) {
+        return counts.entrySet().stream().filter(e -> e.getKey().startsWith(origin + " ")).mapToLong(Map.Entry::getValue).sum();
     }
 
     private static long total(Map<String, Long> counts) {

@@ -10,21 +10,33 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Counts AWS SDK requests by service and operation ({@code "DynamoDb GetItem"}). Counted in
+ * Counts AWS SDK requests by origin, service and operation ({@code "delivery-worker DynamoDb GetItem"}). The origin is
+ * the local function whose invocation thread made the call ({@code fn-<name>-<requestId>}, see LocalFunction), or
+ * {@code runtime} for the runtime's own event-source polling (what Lambda's pollers do in AWS), or {@code other}
+ * for threads a handler started itself (e.g. the delivery worker's parallel sends). Counted in
  * {@link #beforeTransmission}, which runs once per attempt, so SDK retries count as the requests AWS bills.
  */
 public final class RequestCounter implements ExecutionInterceptor {
+    private static final int REQUEST_ID_SUFFIX = 37; // "-" + a UUID
+
     private final Map<String, Long> counts = new ConcurrentHashMap<>();
 
     @Override
     public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
-        String key = attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME) + " "
-                + attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
+        String key = origin(Thread.currentThread().getName()) + " " + attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME)
+                + " " + attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
         // merge is atomic per key, and a merge racing reset() lands wholly before or after it: nothing is lost.
         counts.merge(key, 1L, Long::sum);
     }
 
-    /** The counts so far, sorted by key. */
+    static String origin(String threadName) {
+        if (threadName.startsWith("fn-") && threadName.length() > 3 + REQUEST_ID_SUFFIX) {
+            return threadName.substring(3, threadName.length() - REQUEST_ID_SUFFIX);
+        }
+        return threadName.isEmpty() ? "other" : "runtime";
+    }
+
+    /** The counts so far, sorted by key ({@code origin service operation}). */
     public Map<String, Long> snapshot() {
         return new TreeMap<>(counts);
     }

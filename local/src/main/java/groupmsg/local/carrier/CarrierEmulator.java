@@ -47,7 +47,8 @@ import java.util.regex.Pattern;
  *       code 20429, past it); answers 201 with Twilio's message resource. {@code GET .../Messages/{sid}.json} and
  *       {@code GET .../Messages.json} read back what was sent.</li>
  *   <li>After accepting, delivers on a virtual thread: about {@link Settings#callbackDelay()} later the message is
- *       {@code sent}, then {@code delivered}; each change is POSTed, signed, to its {@code StatusCallback}.</li>
+ *       {@code sent}, then {@link Settings#deliveredDelay()} later {@code delivered}; each change is POSTed, signed,
+ *       to its {@code StatusCallback}.</li>
  *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first.</li>
  *   <li>{@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then a signed inbound webhook to the
  *       public base URL's {@code /webhooks/twilio/inbound}.</li>
@@ -77,7 +78,7 @@ public final class CarrierEmulator implements AutoCloseable {
      * @param publicBaseUrl the URL the app's webhooks are signed over ({@code PUBLIC_BASE_URL})
      * @param localBaseUrl  where the runtime itself listens ({@code http://127.0.0.1:<port>}): the REST API's base URL,
      *                      and where webhooks to the public base URL are actually delivered
-     * @param callbackDelay how long after acceptance a message is "sent" (and again until "delivered")
+     * @param callbackDelay how long after acceptance a message is "sent" (then {@link #deliveredDelay()} until "delivered")
      */
     public record Settings(String accountSid, String authToken, String publicBaseUrl, String localBaseUrl,
                            Duration callbackDelay) {
@@ -92,6 +93,14 @@ public final class CarrierEmulator implements AutoCloseable {
 
         public Settings(String authToken, String publicBaseUrl, String localBaseUrl) {
             this(ACCOUNT_SID, authToken, publicBaseUrl, localBaseUrl, null);
+        }
+
+        /**
+         * How long after "sent" a message is "delivered": ten times the callback delay (a second by default), as a
+         * handset's delivery report takes much longer than the carrier's own acceptance.
+         */
+        public Duration deliveredDelay() {
+            return callbackDelay.multipliedBy(10);
         }
 
         /** What the production adapter needs to talk to the emulator: the local base URL, account and token. */
@@ -368,7 +377,7 @@ public final class CarrierEmulator implements AutoCloseable {
     private void deliver(EmulatedMessage message) {
         try {
             for (String status : List.of("sent", "delivered")) {
-                Thread.sleep(settings.callbackDelay());
+                Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
                 message.status(status, clock.instant());
                 if (message.statusCallback() != null) {
                     webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());

@@ -1,0 +1,97 @@
+package groupmsg.local.bench;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+
+/** The few public API calls the pacing and memory benchmarks make against a local runtime. */
+final class BenchApi {
+    private static final String[] AREA_CODES = {"415", "212", "202", "617", "312", "213", "305", "206", "512", "303", "646", "718"};
+
+    private static final Duration MAX_WAIT = Duration.ofMinutes(30);
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String base;
+    private final String key;
+
+    BenchApi(String base, String key) {
+        this.base = base;
+        this.key = key;
+    }
+
+    /** A long-code sending line; returns its id. */
+    String line(String phone, int mps) throws Exception {
+        return (String) call("POST", "/v1/lines", "{\"phone\":\"" + phone + "\",\"type\":\"long_code\",\"mps\":" + mps + "}").get("id");
+    }
+
+    /**
+     * A group of {@code members} distinct valid US numbers starting at number {@code offset} (up to 120,000 in all),
+     * added 1,000 per request (the API's batch limit); returns its id.
+     */
+    String group(String name, int members, int offset) throws Exception {
+        String id = (String) call("POST", "/v1/groups", "{\"name\":\"" + name + "\"}").get("id");
+        for (int from = 0; from < members; from += 1000) {
+            StringBuilder body = new StringBuilder("{\"members\":[");
+            for (int i = from; i < Math.min(members, from + 1000); i++) {
+                if (i > from) body.append(',');
+                body.append("{\"phone\":\"").append(phone(offset + i)).append("\"}");
+            }
+            call("POST", "/v1/groups/" + id + "/members", body.append("]}").toString());
+        }
+        return id;
+    }
+
+    static String phone(int k) {
+        return "+1" + AREA_CODES[k / 10_000 % AREA_CODES.length] + "555" + String.format("%04d", k % 10_000);
+    }
+
+    /** Sends a group message (202); returns the message id. */
+    String send(String groupId, String lineId) throws Exception {
+        return (String) call("POST", "/v1/groups/" + groupId + "/messages",
+                "{\"lineId\":\"" + lineId + "\",\"sender\":\"Bench\",\"title\":\"bench\",\"body\":\"Benchmark message\"}").get("id");
+    }
+
+    /** Polls every 100 ms until the message is "sent" (every recipient handed to the carrier or settled). */
+    void awaitSent(String messageId) throws Exception {
+        long deadline = System.nanoTime() + MAX_WAIT.toNanos();
+        while (!"sent".equals(call("GET", "/v1/messages/" + messageId, null).get("status"))) {
+            checkDeadline(deadline, messageId);
+            Thread.sleep(100);
+        }
+    }
+
+    /** Polls until every recipient has a final status (the emulator's "delivered" receipts have arrived). */
+    @SuppressWarnings("unchecked")
+    void awaitSettled(String messageId, int recipients) throws Exception {
+        long deadline = System.nanoTime() + MAX_WAIT.toNanos();
+        while (true) {
+            var counts = (Map<String, Number>) call("GET", "/v1/messages/" + messageId, null).get("counts");
+            long settled = counts.get("delivered").longValue() + counts.get("failed").longValue() + counts.get("optedOut").longValue();
+            if (settled >= recipients) return;
+            checkDeadline(deadline, messageId);
+            Thread.sleep(250);
+        }
+    }
+
+    /** A stuck pipeline fails the benchmark instead of hanging it (100,000 recipients take minutes, not half an hour). */
+    private static void checkDeadline(long deadline, String messageId) {
+        if (System.nanoTime() > deadline) throw new IllegalStateException("message " + messageId + " not done after " + MAX_WAIT);
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> call(String method, String path, String json) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
+                .header("authorization", "Bearer " + key)
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (json != null) request.header("content-type", "application/json");
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        if (response.statusCode() >= 300) throw new IllegalStateException(method + " " + path + " -> " + response.statusCode() + " " + response.body());
+        return (Map<String, Object>) JSON.std.anyFrom(response.body());
+    }
+}

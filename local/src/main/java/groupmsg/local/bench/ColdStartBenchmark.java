@@ -1,0 +1,195 @@
+package groupmsg.local.bench;
+
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalSettings;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.TableDef;
+import groupmsg.platform.schema.Tables;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+import java.util.zip.ZipFile;
+
+/**
+ * Prints every handler's cold start: a fresh JVM per launch runs {@link ColdStartProbe} with the shaded Lambda jar
+ * on its class path, configured from the environment as Lambda configures it and pointed at an in-memory local
+ * runtime started here. The time is from just before {@code ProcessBuilder.start()} here to the first response in
+ * the child (both epoch milliseconds on the same clock; JVM exit is not included), split into launch-to-main,
+ * handler construction and first invocation; median of N launches (default 3) next to a hello world launched the
+ * same way, without and with an AppCDS archive (one archive per handler, written by an untimed first launch).
+ * Run from the repository root with {@code bin/bench coldstart [N]}.
+ */
+public final class ColdStartBenchmark {
+    /** Lambda's managed Java 17+ runtimes stop tiered compilation at C1 by default. */
+    private static final List<String> JVM_FLAGS = List.of("-XX:TieredStopAtLevel=1");
+
+    record Launch(long total, long toMain, long init, long invoke, long classes, String outcome) {}
+
+    public static void main(String[] args) throws Exception {
+        int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        Path lambdaJar = find(Path.of("functions/target"), "groupmsg-functions-", "-lambda.jar",
+                "build it with: mvn -o -q -pl functions -am -DskipTests package");
+        // The Lambda runtime brings its own serialisation library; the shaded jar does not contain it.
+        Path serialization = find(Path.of("local/target/lib"), "aws-lambda-java-serialization-", ".jar",
+                "build the local module: mvn -o -q -pl local -am -DskipTests install");
+        Path work = Files.createTempDirectory("groupmsg-coldstart");
+        // AppCDS archives classes from jars only, so the probe's classes go into one too.
+        Path probeJar = jarClasses(Path.of("local/target/classes"), work.resolve("probe.jar"));
+        String classPath = lambdaJar + ":" + probeJar + ":" + serialization;
+
+        try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
+            var bench = new ColdStartBenchmark(classPath, lambdaEnvironment(runtime), work);
+            System.out.printf("cold start: fresh JVM per launch, launch -> first response, median of %d launches (ms)%n", repeats);
+            System.out.printf("  java %s (%s) %s -cp <Lambda jar>:<probe jar>:%s%n", System.getProperty("java.version"),
+                    System.getProperty("java.vm.name"), String.join(" ", JVM_FLAGS), serialization.getFileName());
+            System.out.printf("  Lambda jar %s: %.1f MB, %d classes%n", lambdaJar, Files.size(lambdaJar) / 1_048_576.0,
+                    classCount(lambdaJar));
+            System.out.printf("  %-18s %-38s | %-31s | %-31s | %s%n", "", "", "default (CDS of the JDK only)",
+                    "AppCDS archive per handler", "");
+            System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %s%n", "handler", "event",
+                    "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "archive", "outcome");
+            bench.row("hello world", null, List.of(HelloProbe.class.getName()), repeats);
+            for (HandlerDef handler : Handlers.ALL) {
+                Path event = firstEvent(handler);
+                bench.row(handler.name(), event, List.of(ColdStartProbe.class.getName(), handler.name(), event.toString()), repeats);
+            }
+            System.out.println("  main: launch to main(); init: the handler's no-argument constructor (Lambda's init phase);"
+                    + " invoke: first handleRequest, JSON in and out");
+        }
+        System.exit(0);
+    }
+
+    private final String classPath;
+    private final Map<String, String> environment;
+    private final Path work;
+
+    private ColdStartBenchmark(String classPath, Map<String, String> environment, Path work) {
+        this.classPath = classPath;
+        this.environment = environment;
+        this.work = work;
+    }
+
+    private void row(String name, Path event, List<String> main, int repeats) throws Exception {
+        Launch plain = median(launches(main, List.of(), repeats));
+        Path archive = work.resolve(name.replace(' ', '-') + ".jsa");
+        List<String> cds = List.of("-XX:SharedArchiveFile=" + archive, "-XX:+AutoCreateSharedArchive");
+        launch(main, cds); // untimed: writes the archive at exit
+        Launch shared = median(launches(main, cds, repeats));
+        String archiveSize = Files.exists(archive) ? String.format("%.0f MB", Files.size(archive) / 1_048_576.0) : "none";
+        System.out.printf("  %-18s %-38s | %6d %6d %6d %6d %7d | %6d %6d %6d %6d %7s | %s%n", name,
+                event == null ? "-" : event.getFileName(), plain.total, plain.toMain, plain.init, plain.invoke, plain.classes,
+                shared.total, shared.toMain, shared.init, shared.invoke, archiveSize, plain.outcome);
+    }
+
+    private List<Launch> launches(List<String> main, List<String> extraFlags, int repeats) throws Exception {
+        List<Launch> result = new ArrayList<>();
+        for (int i = 0; i < repeats; i++) result.add(launch(main, extraFlags));
+        return result;
+    }
+
+    /** The launch with the median total, so its parts add up to the total shown. */
+    private static Launch median(List<Launch> launches) {
+        List<Launch> sorted = launches.stream().sorted(Comparator.comparingLong(Launch::total)).toList();
+        return sorted.get((sorted.size() - 1) / 2);
+    }
+
+    private Launch launch(List<String> main, List<String> extraFlags) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(JVM_FLAGS);
+        command.addAll(extraFlags);
+        command.addAll(List.of("-cp", classPath));
+        command.addAll(main);
+        Path stderr = work.resolve("stderr.log");
+        var builder = new ProcessBuilder(command).redirectError(stderr.toFile());
+        builder.environment().clear();
+        builder.environment().putAll(environment);
+
+        long launchedAt = System.currentTimeMillis();
+        Process process = builder.start();
+        String result = null;
+        try (var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                if (line.startsWith("COLDSTART ")) result = line;
+            }
+        }
+        process.waitFor();
+        if (result == null) {
+            throw new IllegalStateException("no result from " + String.join(" ", main) + " (exit " + process.exitValue()
+                    + "):\n" + Files.readString(stderr));
+        }
+        String[] f = result.split(" ");
+        long mainAt = Long.parseLong(f[1]);
+        long constructedAt = Long.parseLong(f[2]);
+        long respondedAt = Long.parseLong(f[3]);
+        return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, respondedAt - constructedAt,
+                Long.parseLong(f[4]), f[5]);
+    }
+
+    /** What the stack sets on a function, pointed at the local runtime's services, emulated carrier and URL. */
+    private static Map<String, String> lambdaEnvironment(LocalRuntime runtime) {
+        Map<String, String> env = new HashMap<>();
+        env.put("AWS_REGION", runtime.settings().region());
+        env.put("AWS_ACCESS_KEY_ID", "local");
+        env.put("AWS_SECRET_ACCESS_KEY", "local");
+        env.put("DYNAMODB_ENDPOINT", runtime.dynamoEndpoint().toString());
+        env.put("SQS_ENDPOINT", runtime.sqsEndpoint().toString());
+        for (TableDef table : Tables.ALL) env.put(table.envVar(), table.name());
+        for (QueueDef queue : Queues.ALL) env.put(queue.envVar(), runtime.queues().get(queue.name()).url());
+        env.put("PUBLIC_BASE_URL", runtime.publicBaseUrl());
+        var carrier = runtime.carrierEmulator().carrierSettings();
+        env.put("TWILIO_API_BASE_URL", carrier.apiBaseUrl());
+        env.put("TWILIO_ACCOUNT_SID", carrier.accountSid());
+        env.put("TWILIO_AUTH_TOKEN", carrier.authToken());
+        return env;
+    }
+
+    /** The handler's first sample event, alphabetically. */
+    private static Path firstEvent(HandlerDef handler) throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("events", handler.name()))) {
+            return files.filter(p -> p.toString().endsWith(".json")).sorted().findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no sample event in events/" + handler.name()));
+        }
+    }
+
+    private static Path find(Path dir, String prefix, String suffix, String hint) throws IOException {
+        try (Stream<Path> files = Files.exists(dir) ? Files.list(dir) : Stream.empty()) {
+            return files.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(suffix))
+                    .findFirst().orElseThrow(() -> new IllegalStateException("no " + prefix + "*" + suffix + " in " + dir + "; " + hint));
+        }
+    }
+
+    private static long classCount(Path jar) throws IOException {
+        try (var zip = new ZipFile(jar.toFile())) {
+            return zip.stream().filter(e -> e.getName().endsWith(".class")).count();
+        }
+    }
+
+    /** The .class files under {@code classes} as a jar (no resources: the probe needs code only). */
+    private static Path jarClasses(Path classes, Path jar) throws IOException {
+        try (OutputStream file = Files.newOutputStream(jar); var out = new JarOutputStream(file);
+             Stream<Path> paths = Files.walk(classes)) {
+            for (Path p : paths.filter(p -> p.toString().endsWith(".class")).sorted().toList()) {
+                out.putNextEntry(new JarEntry(classes.relativize(p).toString().replace('\\', '/')));
+                Files.copy(p, out);
+                out.closeEntry();
+            }
+        }
+        return jar;
+    }
+}

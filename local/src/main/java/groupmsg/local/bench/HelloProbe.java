@@ -1,0 +1,15 @@
+package groupmsg.local.bench;
+
+import java.lang.management.ManagementFactory;
+
+/**
+ * The baseline for {@link ColdStartProbe}: a hello world launched the same way, printing its result line (written
+ * out here rather than through ColdStartProbe, whose verification would load the Lambda classes it refers to).
+ */
+public final class HelloProbe {
+    public static void main(String[] args) {
+        long at = System.currentTimeMillis();
+        long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+        System.out.println("COLDSTART " + at + " " + at + " " + at + " " + classes + " ok");
+    }
+}
