@@ -54,9 +54,9 @@ class HandlerNeedsTest {
             Handlers.FANOUT_WORKER.name(), needs(Set.of(Topic.NOTIFICATIONS), false),
             // Sends through the carrier, with status callback URLs under the public base URL.
             Handlers.DELIVERY_WORKER.name(), needs(Set.of(Topic.NOTIFICATIONS), true, true),
-            // A status callback for a delivery left "sending" can complete the message; the signature check needs
-            // the auth token, over the public URL.
-            Handlers.CARRIER_WEBHOOK.name(), needs(Set.of(Topic.NOTIFICATIONS), true, true));
+            // Receipts only move rows (the worker or maintenance completes messages), inbound texts are only stored
+            // and queued: no topic. The signature check needs the auth token, over the public URL.
+            Handlers.CARRIER_WEBHOOK.name(), needs(Set.of(), true, true));
 
     private static HandlerNeeds.Needs needs(Set<Topic> topics, boolean carrier) {
         return needs(topics, carrier, false);
