@@ -14,9 +14,12 @@ public final class Queues {
     /** Group messages to expand into delivery rows and batches (checkpointed, resumable). */
     public static final QueueDef FANOUT = new QueueDef("fanout", false, Handlers.FANOUT_WORKER.name(),
             1, 10, 5, 6 * Handlers.FANOUT_WORKER.timeoutSeconds(), 4);
-    /** Batches of deliveries (one message, one line, up to 50 recipients) for the delivery worker. */
+    /**
+     * Batches of deliveries (one message, one shard, up to 98 recipients, about 5 s of the line's rate) for the
+     * delivery worker, five per invocation (delivered side by side, well inside the worker's timeout).
+     */
     public static final QueueDef DELIVERIES = new QueueDef("deliveries", false, Handlers.DELIVERY_WORKER.name(),
-            1, 20, 8, 6 * Handlers.DELIVERY_WORKER.timeoutSeconds(), 4);
+            5, 20, 8, 6 * Handlers.DELIVERY_WORKER.timeoutSeconds(), 4);
 
     /**
      * Inbound replies (not keywords) for the inbound worker. FIFO with line + sender as message group, so one
