@@ -1,0 +1,47 @@
+package groupmsg.platform.queue;
+
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class FifoBatchTest {
+
+    static SQSEvent.SQSMessage message(String id, String group, String body) {
+        var m = new SQSEvent.SQSMessage();
+        m.setMessageId(id);
+        m.setBody(body);
+        m.setAttributes(Map.of("MessageGroupId", group));
+        return m;
+    }
+
+    @Test
+    void aFailureHoldsBackTheRestOfItsGroupOnlyInOrder() {
+        var event = new SQSEvent();
+        event.setRecords(List.of(message("1", "a", "ok"), message("2", "a", "fail"), message("3", "b", "ok"),
+                message("4", "a", "ok"), message("5", "b", "ok")));
+        List<String> handled = new ArrayList<>();
+        SQSBatchResponse response = FifoBatch.process(event, "test_failed", m -> {
+            if (m.getBody().equals("fail")) throw new IllegalStateException("boom");
+            handled.add(m.getMessageId());
+        });
+        // 4 is group a's next message: it must not overtake 2, so it is returned unprocessed; group b goes on.
+        assertThat(handled).containsExactly("1", "3", "5");
+        assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
+                .containsExactly("2", "4");
+    }
+
+    @Test
+    void requiredJobFields() {
+        assertThat(FifoBatch.requireString(Map.of("a", "x"), "a")).isEqualTo("x");
+        assertThatThrownBy(() -> FifoBatch.requireString(Map.of("a", ""), "a")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> FifoBatch.requireString(Map.of("a", 1), "a")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> FifoBatch.requireString(Map.of(), "a")).isInstanceOf(IllegalArgumentException.class);
+    }
+}
