@@ -94,21 +94,22 @@ public final class DeliveryService {
                 .filter(t -> Delivery.SENDING.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
         if (claimed.isEmpty()) return;
 
-        List<Long> sendAt = new ArrayList<>(claimed.size());
-        while (sendAt.size() < claimed.size()) {
-            var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sendAt.size());
-            for (int i = 0; i < slots.count(); i++) sendAt.add(slots.sendAtMillis(i));
-        }
+        // Each block of slots is handed to its senders as soon as it is reserved, so a later reservation that has
+        // to wait for the line never holds back (and then bunches up) sends whose time has come.
         List<Future<DeliveryStore.Transition>> sends = new ArrayList<>(claimed.size());
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < claimed.size(); i++) {
-                String phone = claimed.get(i);
-                long at = sendAt.get(i);
-                sends.add(pool.submit(() -> {
-                    long wait = at - clock.millis();
-                    if (wait > 0) Thread.sleep(wait);
-                    return sendOne(m, shard, phone);
-                }));
+        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
+            while (sends.size() < claimed.size()) {
+                var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size());
+                for (int i = 0; i < slots.count(); i++) {
+                    String phone = claimed.get(sends.size());
+                    long at = slots.sendAtMillis(i);
+                    sends.add(pool.submit(() -> {
+                        long wait = at - clock.millis();
+                        if (wait > 0) Thread.sleep(wait);
+                        return sendOne(m, shard, phone);
+                    }));
+                }
             }
         }
         List<DeliveryStore.Transition> outcomes = new ArrayList<>();

@@ -41,7 +41,8 @@ public final class DeliveryWorkerHandler implements RequestHandler<SQSEvent, SQS
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         List<Future<?>> running = new ArrayList<>();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
             for (SQSEvent.SQSMessage message : event.getRecords()) {
                 running.add(pool.submit(() -> {
                     Map<String, Object> job = Json.parseObject(message.getBody());

@@ -12,8 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Counts AWS SDK requests by origin, service and operation ({@code "delivery-worker DynamoDb GetItem"}). The origin is
  * the local function whose invocation thread made the call ({@code fn-<name>-<requestId>}, see LocalFunction), or
- * {@code runtime} for the runtime's own event-source polling (what Lambda's pollers do in AWS), or {@code other}
- * for threads a handler started itself (e.g. the delivery worker's parallel sends). Counted in
+ * {@code runtime} for the runtime's own event-source polling (what Lambda's pollers do in AWS). Threads a handler
+ * starts are named after the invocation's thread ({@code fn-<name>-<requestId>/send-3}) and count as its own. Counted in
  * {@link #beforeTransmission}, which runs once per attempt, so SDK retries count as the requests AWS bills.
  */
 public final class RequestCounter implements ExecutionInterceptor {
@@ -30,10 +30,12 @@ public final class RequestCounter implements ExecutionInterceptor {
     }
 
     static String origin(String threadName) {
-        if (threadName.startsWith("fn-") && threadName.length() > 3 + REQUEST_ID_SUFFIX) {
-            return threadName.substring(3, threadName.length() - REQUEST_ID_SUFFIX);
+        int child = threadName.indexOf('/');
+        String invocation = child < 0 ? threadName : threadName.substring(0, child);
+        if (invocation.startsWith("fn-") && invocation.length() > 3 + REQUEST_ID_SUFFIX) {
+            return invocation.substring(3, invocation.length() - REQUEST_ID_SUFFIX);
         }
-        return threadName.isEmpty() ? "other" : "runtime";
+        return invocation.isEmpty() ? "other" : "runtime";
     }
 
     /** The counts so far, sorted by key ({@code origin service operation}). */
