@@ -2,10 +2,14 @@ package groupmsg.platform.schema;
 
 import java.util.List;
 
-/** Every handler in the functions jar. A handler that exists but is missing here fails a test. */
+/**
+ * Every handler in the functions jar. A handler that exists but is missing here fails a test. Memory and timeouts
+ * follow the measurements in infra/DEPLOY.md ("Memory and timeouts"): init is CPU-bound, so handlers on a request
+ * path that build SDK clients get 1024 MB (a full vCPU share); heap needs are far below that.
+ */
 public final class Handlers {
     public static final HandlerDef AUTHORIZER = new HandlerDef("authorizer",
-            "groupmsg.accounts.AuthorizerHandler", HandlerDef.Trigger.AUTHORIZER, 512, 5,
+            "groupmsg.accounts.AuthorizerHandler", HandlerDef.Trigger.AUTHORIZER, 1024, 5,
             List.of("core"), List.of());
     public static final HandlerDef ADMIN_API = new HandlerDef("admin-api",
             "groupmsg.accounts.AdminApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
@@ -33,7 +37,7 @@ public final class Handlers {
             "groupmsg.messages.DeliveryWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
             List.of("core", "deliveries"), List.of());
     public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
-            "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 512, 10,
+            "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             List.of("core", "deliveries"), List.of("inbound", "optouts"));
 
     public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
