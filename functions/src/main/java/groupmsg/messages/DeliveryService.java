@@ -175,8 +175,8 @@ public final class DeliveryService {
     }
 
     /**
-     * Applies outcomes with the usage of those that were sent, in one transaction. Rows a status callback already
-     * moved forward (it can arrive before this) just get their carrier id, and are billed here.
+     * Applies outcomes with the usage of those that were sent, in one transaction. A row a delivery receipt already
+     * moved on (it can arrive before this) was billed by that receipt's transaction; it just gets its carrier id.
      */
     private void record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
         if (outcomes.isEmpty()) return;
@@ -185,15 +185,9 @@ public final class DeliveryService {
             return sent == 0 ? List.of() : List.of(usage.recordAction(m.accountId(), m.lineId(), clock.millis(), sent,
                     m.mms() ? 0 : sent * m.segments(), m.mms() ? sent : 0));
         });
-        long lateBilled = 0;
         for (var outcome : outcomes) {
             if (applied.contains(outcome) || outcome.carrierMessageId() == null) continue;
             deliveries.annotate(m.id(), shard, outcome.phone(), outcome.carrierMessageId());
-            lateBilled++;
-        }
-        if (lateBilled > 0) {
-            usage.record(m.accountId(), m.lineId(), clock.millis(), lateBilled, m.mms() ? 0 : lateBilled * m.segments(),
-                    m.mms() ? lateBilled : 0);
         }
     }
 

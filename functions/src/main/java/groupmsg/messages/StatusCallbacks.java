@@ -4,6 +4,7 @@ import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
+import groupmsg.usage.UsageStore;
 
 import java.time.Clock;
 import java.util.List;
@@ -15,11 +16,15 @@ import java.util.Map;
  */
 public final class StatusCallbacks {
     private final DeliveryStore deliveries;
+    private final MessageStore messages;
+    private final UsageStore usage;
     private final Clock clock;
 
     public StatusCallbacks(Wiring wiring) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.clock = wiring.clock();
     }
 
@@ -67,10 +72,15 @@ public final class StatusCallbacks {
             if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: take the usual path
             if (!Delivery.SENDING.equals(current)) return false; // queued (not ours yet) or already final
             String newSid = row.containsKey("carrierMessageId") ? null : sid;
-            // No completion check here: the worker records its block and checks right after, and if it died,
-            // maintenance completes the message within a minute.
-            if (!deliveries.apply(messageId, shard, List.of(
-                    new DeliveryStore.Transition(phone, Delivery.SENDING, target, newSid, error, clock.millis()))).isEmpty()) {
+            // The carrier accepted it, so it is billed here, in the same transaction that takes it out of sending
+            // (the worker's own record then finds it moved on and bills nothing). No completion check: the worker
+            // checks right after its record, and if it died, maintenance completes the message within a minute.
+            GroupMessage m = messages.get(accountId, messageId).orElse(null);
+            if (m == null) return false;
+            var transition = new DeliveryStore.Transition(phone, Delivery.SENDING, target, newSid, error, clock.millis());
+            if (!deliveries.apply(messageId, shard, List.of(transition), applied -> applied.isEmpty() ? List.of()
+                    : List.of(usage.recordAction(m.accountId(), m.lineId(), clock.millis(), 1, m.mms() ? 0 : m.segments(),
+                    m.mms() ? 1 : 0))).isEmpty()) {
                 return true;
             }
         }
