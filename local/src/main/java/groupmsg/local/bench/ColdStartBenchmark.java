@@ -33,6 +33,7 @@ import java.util.zip.ZipFile;
  * the child (both epoch milliseconds on the same clock; JVM exit is not included), split into launch-to-main,
  * handler construction and first invocation; median of N launches (default 3) next to a hello world launched the
  * same way, without and with an AppCDS archive (one archive per handler, written by an untimed first launch).
+ * Each launch waits for an idle CPU first.
  * Run from the repository root with {@code bin/bench coldstart [N]}.
  */
 public final class ColdStartBenchmark {
@@ -41,7 +42,18 @@ public final class ColdStartBenchmark {
 
     record Launch(long total, long toMain, long init, long invoke, long classes, String outcome) {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
+        }
+        // Some of the runtime's threads outlive its close() and would keep the JVM up.
+        System.exit(0);
+    }
+
+    private static void run(String[] args) throws Exception {
         int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         Path lambdaJar = find(Path.of("functions/target"), "groupmsg-functions-", "-lambda.jar",
                 "build it with: mvn -o -q -pl functions -am -DskipTests package");
@@ -49,18 +61,30 @@ public final class ColdStartBenchmark {
         Path serialization = find(Path.of("local/target/lib"), "aws-lambda-java-serialization-", ".jar",
                 "build the local module: mvn -o -q -pl local -am -DskipTests install");
         Path work = Files.createTempDirectory("groupmsg-coldstart");
-        // AppCDS archives classes from jars only, so the probe's classes go into one too.
-        Path probeJar = jarClasses(Path.of("local/target/classes"), work.resolve("probe.jar"));
-        String classPath = lambdaJar + ":" + probeJar + ":" + serialization;
+        try {
+            // Launches run copies, so a rebuild during the run (another engineer's) cannot change them midway.
+            Path jarCopy = Files.copy(lambdaJar, work.resolve(lambdaJar.getFileName()));
+            Path serializationCopy = Files.copy(serialization, work.resolve(serialization.getFileName()));
+            // AppCDS archives classes from jars only, so the probe's classes go into one too.
+            Path probeJar = jarClasses(Path.of("local/target/classes"), work.resolve("probe.jar"));
+            measure(repeats, lambdaJar, jarCopy + ":" + probeJar + ":" + serializationCopy, work);
+        } finally {
+            try (Stream<Path> files = Files.list(work)) {
+                for (Path f : files.toList()) Files.delete(f);
+            }
+            Files.delete(work);
+        }
+    }
 
+    private static void measure(int repeats, Path lambdaJar, String classPath, Path work) throws Exception {
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
             var bench = new ColdStartBenchmark(classPath, lambdaEnvironment(runtime), work);
             System.out.printf("cold start: fresh JVM per launch, launch -> first response, median of %d launches (ms)%n", repeats);
-            System.out.printf("  java %s (%s) %s -cp <Lambda jar>:<probe jar>:%s%n", System.getProperty("java.version"),
-                    System.getProperty("java.vm.name"), String.join(" ", JVM_FLAGS), serialization.getFileName());
+            System.out.printf("  java %s (%s) %s -cp <Lambda jar>:<probe jar>:<aws-lambda-java-serialization jar>%n",
+                    System.getProperty("java.version"), System.getProperty("java.vm.name"), String.join(" ", JVM_FLAGS));
             System.out.printf("  Lambda jar %s: %.1f MB, %d classes%n", lambdaJar, Files.size(lambdaJar) / 1_048_576.0,
                     classCount(lambdaJar));
-            System.out.printf("  %-18s %-38s | %-31s | %-31s | %s%n", "", "", "default (CDS of the JDK only)",
+            System.out.printf("  %-18s %-38s | %-35s | %-35s | %s%n", "", "", "default (CDS of the JDK only)",
                     "AppCDS archive per handler", "");
             System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %s%n", "handler", "event",
                     "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "archive", "outcome");
@@ -72,7 +96,6 @@ public final class ColdStartBenchmark {
             System.out.println("  main: launch to main(); init: the handler's no-argument constructor (Lambda's init phase);"
                     + " invoke: first handleRequest, JSON in and out");
         }
-        System.exit(0);
     }
 
     private final String classPath;
@@ -92,6 +115,7 @@ public final class ColdStartBenchmark {
         launch(main, cds); // untimed: writes the archive at exit
         Launch shared = median(launches(main, cds, repeats));
         String archiveSize = Files.exists(archive) ? String.format("%.0f MB", Files.size(archive) / 1_048_576.0) : "none";
+        Files.deleteIfExists(archive); // about 30 MB each
         System.out.printf("  %-18s %-38s | %6d %6d %6d %6d %7d | %6d %6d %6d %6d %7s | %s%n", name,
                 event == null ? "-" : event.getFileName(), plain.total, plain.toMain, plain.init, plain.invoke, plain.classes,
                 shared.total, shared.toMain, shared.init, shared.invoke, archiveSize, plain.outcome);
@@ -120,6 +144,7 @@ public final class ColdStartBenchmark {
         builder.environment().clear();
         builder.environment().putAll(environment);
 
+        settle();
         long launchedAt = System.currentTimeMillis();
         Process process = builder.start();
         String result = null;
@@ -139,6 +164,29 @@ public final class ColdStartBenchmark {
         long respondedAt = Long.parseLong(f[3]);
         return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, respondedAt - constructedAt,
                 Long.parseLong(f[4]), f[5]);
+    }
+
+    /**
+     * Waits (up to 10 s) until the machine's CPUs are under 10% busy: right after its start the runtime in this JVM
+     * still compiles for seconds, and a handler's call can leave queue work behind; either would slow the next launch.
+     */
+    private static void settle() throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            long[] before = cpuTicks();
+            Thread.sleep(500);
+            long[] after = cpuTicks();
+            if (after[0] - before[0] < 0.1 * (after[1] - before[1])) return;
+        }
+    }
+
+    /** {busy, total} jiffies of all CPUs, from the first line of /proc/stat (user nice system idle iowait ...). */
+    private static long[] cpuTicks() throws IOException {
+        String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+        long total = 0;
+        for (int i = 1; i < Math.min(f.length, 9); i++) total += Long.parseLong(f[i]);
+        long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+        return new long[]{total - idle, total};
     }
 
     /** What the stack sets on a function, pointed at the local runtime's services, emulated carrier and URL. */

@@ -21,8 +21,20 @@ import java.time.Clock;
  * its launch time. {@code args: <handler> <event.json>}
  */
 public final class ColdStartProbe {
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
         long mainAt = System.currentTimeMillis();
+        try {
+            probe(mainAt, args);
+        } catch (Throwable t) {
+            // A handler that cannot be built fails the launch; its SDK threads must not keep this JVM up.
+            t.printStackTrace();
+            System.exit(1);
+        }
+        // The SDK's idle-connection threads would keep the JVM up; an AppCDS archive is written at this exit.
+        System.exit(0);
+    }
+
+    private static void probe(long mainAt, String[] args) throws Exception {
         HandlerDef def = Handlers.byName(args[0]);
         String event = Files.readString(Path.of(args[1]));
         PrintStream out = System.out;
@@ -41,13 +53,7 @@ public final class ColdStartProbe {
         long respondedAt = System.currentTimeMillis();
         // Counted after the clock stops; the management classes this loads are counted too (hello world's as well).
         long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
-        out.println(result(mainAt, constructedAt, respondedAt, classes, outcome));
+        out.println("COLDSTART " + mainAt + " " + constructedAt + " " + respondedAt + " " + classes + " " + outcome);
         out.flush();
-        // The SDK's idle-connection threads would keep the JVM up; an AppCDS archive is written at this exit.
-        System.exit(0);
-    }
-
-    static String result(long mainAt, long constructedAt, long respondedAt, long classes, String outcome) {
-        return "COLDSTART " + mainAt + " " + constructedAt + " " + respondedAt + " " + classes + " " + outcome;
     }
 }

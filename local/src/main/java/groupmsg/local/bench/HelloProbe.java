@@ -3,8 +3,8 @@ package groupmsg.local.bench;
 import java.lang.management.ManagementFactory;
 
 /**
- * The baseline for {@link ColdStartProbe}: a hello world launched the same way, printing its result line (written
- * out here rather than through ColdStartProbe, whose verification would load the Lambda classes it refers to).
+ * The baseline for {@link ColdStartProbe}: a hello world launched the same way, printing the same result line. It
+ * must not call into ColdStartProbe, whose verification would load the Lambda classes that one refers to.
  */
 public final class HelloProbe {
     public static void main(String[] args) {

@@ -21,7 +21,18 @@ public final class PacingBenchmark {
     /** mps, recipients: about 11-12 s of sending each (the 1 mps group's first message goes at once). */
     private static final int[][] CASES = {{1, 12}, {20, 200}, {100, 1000}};
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
+        }
+        // Some of the runtime's threads outlive its close() and would keep the JVM up.
+        System.exit(0);
+    }
+
+    private static void run(String[] args) throws Exception {
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
             var api = new BenchApi(runtime.baseUrl(), runtime.defaultApiKey());
             var carrier = runtime.carrierEmulator();
@@ -54,11 +65,14 @@ public final class PacingBenchmark {
                 System.out.printf("  %4d %6d %8d %6s %5d %7.2f %8.2f %5.0f%% %11d %11d %7.2fs %7.2fs%n", mps, recipients, n,
                         counts.get("failed"), refused.size(), span, achieved, 100 * achieved / mps, busiestSecond(accepted),
                         busiestSecond(tries), firstAfter, sentAfter);
+                if (((Number) counts.get("failed")).intValue() > 0) {
+                    var failed = (List<?>) api.call("GET", "/v1/messages/" + messageId + "/deliveries?status=failed&limit=3", null).get("items");
+                    System.out.printf("       failed deliveries (up to 3): %s%n", failed);
+                }
             }
             System.out.println("  achieved = (accepted-1)/span; busiest 1 s: most accepted in any 1 s window (the emulator caps it"
                     + " at mps), 1 s tries: accepted + 429s in the busiest window; first/sent at: seconds after the send request");
         }
-        System.exit(0);
     }
 
     /** The most messages in any window [t, t + 1 s), t at a message (a window's maximum always starts at one). */
