@@ -41,7 +41,7 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     public AdminApiHandler(Wiring wiring) {
         super(Handlers.ADMIN_API.name(),
-                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
         this.accounts = new AccountService(wiring);
         this.lines = new LineService(wiring);
         this.usage = new UsageService(wiring, lines);

@@ -1,7 +1,8 @@
 package groupmsg.accounts;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.AuthorizerFunction;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2CustomAuthorizerEvent;
 import com.amazonaws.services.lambda.runtime.events.SimpleIAMPolicyResponse;
 import groupmsg.platform.Log;
@@ -19,8 +20,10 @@ import java.util.Optional;
  * {@code requestContext.authorizer.lambda}. API Gateway caches the answer per Authorization header for the
  * stack's configured TTL, so in AWS a revoked key may keep working for at most that long.
  */
-public final class AuthorizerHandler implements RequestHandler<APIGatewayV2CustomAuthorizerEvent, SimpleIAMPolicyResponse> {
+public final class AuthorizerHandler implements AuthorizerFunction {
     private final AccountService accounts;
+
+    private final Priming priming;
 
     public AuthorizerHandler() {
         this(Wiring.fromEnvironment());
@@ -28,6 +31,12 @@ public final class AuthorizerHandler implements RequestHandler<APIGatewayV2Custo
 
     public AuthorizerHandler(Wiring wiring) {
         this.accounts = new AccountService(wiring);
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

@@ -1,7 +1,8 @@
 package groupmsg.groups;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
@@ -16,11 +17,13 @@ import java.util.Map;
  * Consumes the FIFO imports queue: CSV import parts and member clean-ups of deleted groups, in order per group
  * ({@link FifoBatch}).
  */
-public final class ImportWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+public final class ImportWorkerHandler implements QueueFunction {
     static final String KIND_IMPORT_PART = "import-part";
     static final String KIND_GROUP_CLEANUP = "group-cleanup";
 
     private final ImportService imports;
+
+    private final Priming priming;
 
     public ImportWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -29,6 +32,12 @@ public final class ImportWorkerHandler implements RequestHandler<SQSEvent, SQSBa
     public ImportWorkerHandler(Wiring wiring) {
         var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

@@ -34,7 +34,7 @@ public final class InboundApiHandler extends HttpApiHandler {
 
     public InboundApiHandler(Wiring wiring) {
         super(Handlers.INBOUND_API.name(),
-                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()));
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
         var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
         this.inbound = new InboundService(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);

@@ -1,7 +1,8 @@
 package groupmsg.inbound;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
@@ -12,8 +13,10 @@ import groupmsg.platform.queue.SqsQueueSender;
 import java.util.Map;
 
 /** Consumes the inbound FIFO queue, in order per line and sender (see {@link InboundRouter}). */
-public final class InboundWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+public final class InboundWorkerHandler implements QueueFunction {
     private final InboundRouter router;
+
+    private final Priming priming;
 
     public InboundWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -21,6 +24,12 @@ public final class InboundWorkerHandler implements RequestHandler<SQSEvent, SQSB
 
     public InboundWorkerHandler(Wiring wiring) {
         this.router = new InboundRouter(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

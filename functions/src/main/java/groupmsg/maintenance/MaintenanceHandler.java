@@ -1,7 +1,8 @@
 package groupmsg.maintenance;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.ScheduledFunction;
 import com.amazonaws.services.lambda.runtime.events.ScheduledEvent;
 import groupmsg.groups.GroupService;
 import groupmsg.groups.ImportService;
@@ -20,13 +21,15 @@ import java.util.Map;
  * Runs on a schedule (EventBridge, every minute): repairs what an interrupted request left half done.
  * Every task is idempotent, so overlapping or repeated runs are harmless.
  */
-public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, Map<String, Object>> {
+public final class MaintenanceHandler implements ScheduledFunction {
     /** An outbox row older than this lost its dispatch (the webhook sends it within milliseconds). */
     static final Duration OUTBOX_GRACE = Duration.ofSeconds(30);
 
     private final ImportService imports;
     private final MessageMaintenance messages;
     private final Outbox outbox;
+
+    private final Priming priming;
 
     public MaintenanceHandler() {
         this(Wiring.fromEnvironment());
@@ -37,6 +40,12 @@ public final class MaintenanceHandler implements RequestHandler<ScheduledEvent, 
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
         this.messages = new MessageMaintenance(wiring, queue);
         this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

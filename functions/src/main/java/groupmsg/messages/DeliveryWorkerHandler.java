@@ -1,7 +1,8 @@
 package groupmsg.messages;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.Log;
@@ -20,8 +21,10 @@ import java.util.concurrent.Future;
  * Consumes the deliveries queue: one batch of recipients per message (see {@link DeliveryService}). A failed
  * batch comes back after the visibility timeout; rows it already claimed are not sent again.
  */
-public final class DeliveryWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+public final class DeliveryWorkerHandler implements QueueFunction {
     private final DeliveryService deliveries;
+
+    private final Priming priming;
 
     public DeliveryWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -29,6 +32,12 @@ public final class DeliveryWorkerHandler implements RequestHandler<SQSEvent, SQS
 
     public DeliveryWorkerHandler(Wiring wiring) {
         this.deliveries = new DeliveryService(wiring);
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     /**

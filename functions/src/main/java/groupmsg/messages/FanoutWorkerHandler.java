@@ -1,7 +1,8 @@
 package groupmsg.messages;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.groups.GroupService;
@@ -15,8 +16,10 @@ import java.util.List;
 import java.util.Map;
 
 /** Consumes the fanout queue: expands messages into delivery rows and batches (see {@link FanoutService}). */
-public final class FanoutWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+public final class FanoutWorkerHandler implements QueueFunction {
     private final FanoutService fanout;
+
+    private final Priming priming;
 
     public FanoutWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -25,6 +28,12 @@ public final class FanoutWorkerHandler implements RequestHandler<SQSEvent, SQSBa
     public FanoutWorkerHandler(Wiring wiring) {
         var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
         this.fanout = new FanoutService(wiring, new GroupService(wiring, queue), queue);
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

@@ -1,7 +1,8 @@
 package groupmsg.messages;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
@@ -11,8 +12,10 @@ import groupmsg.platform.queue.FifoBatch;
 import java.util.Map;
 
 /** Consumes the relays FIFO queue: conversation messages, delivered one at a time per conversation ({@link OrderedDelivery}). */
-public final class RelayWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+public final class RelayWorkerHandler implements QueueFunction {
     private final OrderedDelivery delivery;
+
+    private final Priming priming;
 
     public RelayWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -20,6 +23,12 @@ public final class RelayWorkerHandler implements RequestHandler<SQSEvent, SQSBat
 
     public RelayWorkerHandler(Wiring wiring) {
         this.delivery = new OrderedDelivery(wiring);
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

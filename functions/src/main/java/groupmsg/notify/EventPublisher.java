@@ -9,4 +9,7 @@ public interface EventPublisher {
      * attributes {@code accountId} and {@code type} so subscriptions can filter.
      */
     void publish(Topic topic, String accountId, String type, Map<String, Object> event);
+
+    /** Builds and exercises what the first publish would, publishing nothing (SnapStart priming). */
+    default void prime() {}
 }

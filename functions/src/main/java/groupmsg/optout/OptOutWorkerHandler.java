@@ -1,7 +1,8 @@
 package groupmsg.optout;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
@@ -12,8 +13,10 @@ import groupmsg.platform.queue.SqsQueueSender;
 import java.util.Map;
 
 /** Consumes the optouts FIFO queue: STOP/START/HELP in order per line and sender (see {@link OptOutService}). */
-public final class OptOutWorkerHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+public final class OptOutWorkerHandler implements QueueFunction {
     private final OptOutService optOuts;
+
+    private final Priming priming;
 
     public OptOutWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -21,6 +24,12 @@ public final class OptOutWorkerHandler implements RequestHandler<SQSEvent, SQSBa
 
     public OptOutWorkerHandler(Wiring wiring) {
         this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

@@ -1,7 +1,8 @@
 package groupmsg.webhooks;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.HttpFunction;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.carrier.TwilioSignature;
@@ -30,7 +31,7 @@ import java.util.regex.Pattern;
  * checked over PUBLIC_BASE_URL + path + query). Nothing is read or stored before the signature checks out.
  * Answers empty TwiML.
  */
-public final class CarrierWebhookHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
+public final class CarrierWebhookHandler implements HttpFunction {
     static final int MAX_BODY_BYTES = 64 * 1024;
     private static final String EMPTY_TWIML = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
 
@@ -45,6 +46,8 @@ public final class CarrierWebhookHandler implements RequestHandler<APIGatewayV2H
     private final String publicBaseUrl;
     private final String authToken;
 
+    private final Priming priming;
+
     public CarrierWebhookHandler() {
         this(Wiring.fromEnvironment());
     }
@@ -54,6 +57,12 @@ public final class CarrierWebhookHandler implements RequestHandler<APIGatewayV2H
         this.inbound = new InboundService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
         this.publicBaseUrl = wiring.config().publicBaseUrl();
         this.authToken = wiring.config().carrier() == null ? null : wiring.config().carrier().authToken();
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
     }
 
     @Override

@@ -1,8 +1,10 @@
 package groupmsg.local;
 
 import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
@@ -18,10 +20,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One handler as Lambda runs it: JSON in, JSON out, through the Lambda runtime's serialisation of the handler's
- * declared {@code RequestHandler<I, O>} types, within the function's timeout and Lambda's 6 MB payload limits.
- * Going through JSON (rather than handing over the objects the gateway built) means a field the real runtime
- * would not map is missing here too.
+ * One handler as Lambda runs it: JSON in, JSON out, within the function's timeout and Lambda's 6 MB payload
+ * limits. As the Lambda runtime does, a {@link RequestStreamHandler} is given the bytes (our handlers are, and read
+ * them with {@code platform.lambda.LambdaJson}); any other {@code RequestHandler<I, O>} goes through the runtime's
+ * serialisation of its declared types. Going through JSON (rather than handing over the objects the gateway
+ * built) means a field the real runtime would not map is missing here too.
  *
  * <p>One instance serves concurrent invocations (Lambda would use one execution environment each), so handlers
  * must not keep per-request state in fields; they are built that way for SnapStart anyway.
@@ -47,7 +50,7 @@ public final class LocalFunction {
         this.initError = initError;
         this.region = region;
         this.clock = clock;
-        if (handler == null) {
+        if (handler == null || handler instanceof RequestStreamHandler) {
             this.input = null;
             this.outputType = Object.class;
             this.declaredOutput = null;
@@ -107,9 +110,15 @@ public final class LocalFunction {
         // would end it; the name shows up in thread dumps and log lines.
         Thread worker = Thread.ofVirtual().name("fn-" + name() + "-" + requestId).start(() -> {
             try {
-                Object event = input.fromJson(eventJson);
-                Object output = handler.handleRequest(event, context);
-                result.complete(toJson(output));
+                if (handler instanceof RequestStreamHandler stream) {
+                    var out = new ByteArrayOutputStream(1024);
+                    stream.handleRequest(new ByteArrayInputStream(eventJson.getBytes(StandardCharsets.UTF_8)), out, context);
+                    result.complete(out.toString(StandardCharsets.UTF_8));
+                } else {
+                    Object event = input.fromJson(eventJson);
+                    Object output = handler.handleRequest(event, context);
+                    result.complete(toJson(output));
+                }
             } catch (Throwable t) {
                 result.completeExceptionally(t);
             }

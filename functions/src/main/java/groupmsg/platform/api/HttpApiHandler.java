@@ -1,10 +1,12 @@
 package groupmsg.platform.api;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.HttpFunction;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.lambda.Priming;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -22,7 +24,7 @@ import java.util.function.UnaryOperator;
  * {@code Idempotency-Key} on creating routes, and turn every outcome (including failures) into the contract's
  * response. This is the one place where exceptions become error bodies; 5xx bodies never carry exception text.
  */
-public abstract class HttpApiHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
+public abstract class HttpApiHandler implements HttpFunction {
     private static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
     private final String handlerName;
@@ -31,9 +33,17 @@ public abstract class HttpApiHandler implements RequestHandler<APIGatewayV2HTTPE
 
     private record Action(RouteDef route, Function<ApiRequest, ApiResponse> run, UnaryOperator<String> replayBody) {}
 
-    protected HttpApiHandler(String handlerName, IdempotencyStore idempotency) {
+    private final Priming priming;
+
+    protected HttpApiHandler(String handlerName, IdempotencyStore idempotency, Wiring wiring) {
         this.handlerName = handlerName;
         this.idempotency = idempotency;
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public final Priming priming() {
+        return priming;
     }
 
     /** Registers the action of one of this handler's routes (as listed in {@link Routes}). */

@@ -1,7 +1,8 @@
 package groupmsg.platform.api;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestHandler;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.HttpFunction;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.platform.config.Wiring;
@@ -12,12 +13,19 @@ import java.util.List;
  * The HTTP API's {@code $default} route: any method and path that no route matches gets the contract's 404
  * body (rather than API Gateway's bare one), naming what was asked for.
  */
-public final class NotFoundHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse> {
+public final class NotFoundHandler implements HttpFunction {
+
+    private final Priming priming = Priming.register(this, null);
 
     public NotFoundHandler() {}
 
     /** Same constructor shape as every handler; this one needs none of the wiring. */
     public NotFoundHandler(Wiring wiring) {}
+
+    @Override
+    public Priming priming() {
+        return priming;
+    }
 
     @Override
     public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {

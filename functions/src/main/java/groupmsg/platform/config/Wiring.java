@@ -29,10 +29,15 @@ import java.util.List;
  * The production parts a handler is built from: configuration, clock, id source and the SDK clients.
  * Built once per execution environment (a handler's no-argument constructor); the local runtime builds one
  * and hands it to every handler. Clients use the URL-connection HTTP client (no Apache, no Netty) for a lean
- * cold start.
+ * cold start; the SQS and SNS clients are built on first use (only DynamoDB is used by every function).
  */
-public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dynamo, SqsClient sqs,
+public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dynamo, Lazy<SqsClient> sqsClient,
                      CarrierPort carrier, EventPublisher events) {
+
+    /** The SQS client, built on first use: several functions never send to a queue. */
+    public SqsClient sqs() {
+        return sqsClient.get();
+    }
 
     public static Wiring fromEnvironment() {
         AppConfig config = AppConfig.fromEnvironment();
@@ -85,20 +90,20 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
         if (config.snsEndpoint() != null) sns.endpointOverride(config.snsEndpoint());
 
         CarrierPort carrier = config.carrier() == null ? Wiring::carrierNotConfigured : new TwilioCarrier(config.carrier());
-        return new Wiring(config, Clock.systemUTC(), new Ids(), dynamo.build(), sqs.build(), carrier,
-                new SnsEventPublisher(sns.build(), config));
+        return new Wiring(config, Clock.systemUTC(), new Ids(), dynamo.build(), new Lazy<>(sqs::build), carrier,
+                new SnsEventPublisher(new Lazy<>(sns::build), config));
     }
 
     public Wiring withCarrier(CarrierPort carrier) {
-        return new Wiring(config, clock, ids, dynamo, sqs, carrier, events);
+        return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
     }
 
     public Wiring withEvents(EventPublisher events) {
-        return new Wiring(config, clock, ids, dynamo, sqs, carrier, events);
+        return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
     }
 
     public Wiring withClock(Clock clock) {
-        return new Wiring(config, clock, ids, dynamo, sqs, carrier, events);
+        return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
     }
 
     private static SendResult carrierNotConfigured(OutboundMessage message) {

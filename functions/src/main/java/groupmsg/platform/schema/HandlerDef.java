@@ -11,7 +11,7 @@ public record HandlerDef(String name, String className, Trigger trigger, int mem
 
     public enum Trigger { AUTHORIZER, HTTP, SQS, SCHEDULE }
 
-    /** The Lambda handler string (the class implements RequestHandler). */
+    /** The Lambda handler string (the class implements RequestStreamHandler through {@code platform.lambda}). */
     public String handlerString() {
         return className + "::handleRequest";
     }

@@ -1,0 +1,110 @@
+package groupmsg.platform.lambda;
+
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import org.crac.Context;
+import org.crac.Core;
+import org.crac.Resource;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * SnapStart priming. Lambda snapshots a function after its init and restores that snapshot for every cold start,
+ * so whatever runs before the snapshot is free afterwards. Just before it (the CRaC {@code beforeCheckpoint}
+ * hook) this builds every SDK client the function might use, sends each one request that cannot succeed or
+ * change anything (a table, queue and topic that do not exist: the SDK's marshalling, signing, HTTP and error
+ * paths run, and nothing needs a permission), and runs the function once on an event that does nothing (an
+ * unknown route, an empty batch, a request without credentials). Without a CRaC-capable JVM (tests, the local
+ * runtime) the hook never runs; the cold-start benchmark calls {@link #prime()} itself to measure its effect.
+ */
+public final class Priming implements Resource {
+    /** Events that run a function's code path without effect, by kind of function. */
+    static final String HTTP_EVENT = "{\"version\":\"2.0\",\"routeKey\":\"GET /priming\",\"rawPath\":\"/priming\","
+            + "\"rawQueryString\":\"\",\"headers\":{\"host\":\"priming\"},\"isBase64Encoded\":false,"
+            + "\"requestContext\":{\"http\":{\"method\":\"GET\",\"path\":\"/priming\"},\"requestId\":\"priming\"}}";
+    static final String AUTHORIZER_EVENT = "{\"version\":\"2.0\",\"type\":\"REQUEST\",\"routeKey\":\"GET /priming\","
+            + "\"rawPath\":\"/priming\",\"headers\":{\"host\":\"priming\"}}";
+    static final String QUEUE_EVENT = "{\"Records\":[]}";
+    private static final String NOWHERE = "groupmsg-priming";
+
+    // Typed as the Lambda interface on purpose: the grants analysis (infra's HandlerNeeds) follows calls on our own
+    // types into every implementation, and this one only ever calls back into the function that registered it.
+    private final RequestStreamHandler function;
+    private final Wiring wiring;
+    private final String event;
+
+    private Priming(RequestStreamHandler function, Wiring wiring, String event) {
+        this.function = function;
+        this.wiring = wiring;
+        this.event = event;
+    }
+
+    /**
+     * Registers the hook for a function. CRaC holds resources weakly: the function keeps the returned object.
+     *
+     * @param wiring null for a function without SDK clients
+     */
+    public static Priming register(RequestStreamFunction function, Wiring wiring) {
+        String event = switch (function) {
+            case HttpFunction h -> HTTP_EVENT;
+            case AuthorizerFunction a -> AUTHORIZER_EVENT;
+            case QueueFunction q -> QUEUE_EVENT;
+            default -> null; // a schedule's run has effects: only the clients are primed
+        };
+        var priming = new Priming(function, wiring, event);
+        Core.getGlobalContext().register(priming);
+        return priming;
+    }
+
+    /**
+     * Does what {@code beforeCheckpoint} does; never throws (a failed priming only costs the first request).
+     *
+     * @return whether every step ran (expected failures of the requests to nowhere count as ran)
+     */
+    public boolean prime() {
+        long start = System.nanoTime();
+        try {
+            if (wiring != null) primeClients();
+            if (event != null) {
+                function.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)),
+                        new ByteArrayOutputStream(), null);
+            }
+        } catch (Exception | LinkageError e) {
+            Log.warn("priming_failed", Map.of("error", e.getClass().getSimpleName()));
+            return false;
+        }
+        Log.info("primed", Map.of("ms", (System.nanoTime() - start) / 1_000_000));
+        return true;
+    }
+
+    private void primeClients() {
+        Map<String, AttributeValue> key = Map.of("pk", AttributeValue.fromS(NOWHERE), "sk", AttributeValue.fromS(NOWHERE));
+        try {
+            wiring.dynamo().getItem(b -> b.tableName(NOWHERE).key(key));
+        } catch (RuntimeException expected) {
+            // ResourceNotFound or AccessDenied: the request path ran, which is what priming is for.
+        }
+        try {
+            wiring.sqs().getQueueUrl(b -> b.queueName(NOWHERE));
+        } catch (RuntimeException expected) {
+            // QueueDoesNotExist or AccessDenied, as above.
+        }
+        wiring.events().prime();
+    }
+
+    @Override
+    public void beforeCheckpoint(Context<? extends Resource> context) {
+        prime();
+    }
+
+    @Override
+    public void afterRestore(Context<? extends Resource> context) {
+        // Nothing to renew: clients hold no credentials of their own (read from the environment per request) and
+        // pooled connections that went stale in the snapshot are replaced by the HTTP client on first use.
+    }
+}

@@ -1,0 +1,53 @@
+package groupmsg.local;
+
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.lambda.RequestStreamFunction;
+import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Handlers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
+
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SnapStart priming (what runs in the CRaC beforeCheckpoint hook) on every deployed handler against the real
+ * DynamoDB Local and ElasticMQ: it completes, reaches DynamoDB and SQS through the SDK, and only with requests
+ * that read nothing and change nothing.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class PrimingE2eTest {
+    @Test
+    void everyHandlerPrimesWithoutChangingAnything(LocalRuntime runtime) throws Exception {
+        Queue<String> requests = new ConcurrentLinkedQueue<>();
+        ExecutionInterceptor recorder = new ExecutionInterceptor() {
+            @Override
+            public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+                requests.add(attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME) + " "
+                        + attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME));
+            }
+        };
+        Wiring wiring = Wiring.create(runtime.wiring().config(), LocalRuntime.LOCAL_CREDENTIALS, List.of(recorder))
+                .withEvents(runtime.wiring().events());
+
+        for (HandlerDef def : Handlers.ALL) {
+            var handler = (RequestStreamFunction) Class.forName(def.className()).getConstructor(Wiring.class).newInstance(wiring);
+            assertThat(handler.priming()).as(def.name()).isNotNull();
+            requests.clear();
+            assertThat(handler.priming().prime()).as(def.name() + " primed").isTrue();
+            if (def.name().equals("not-found")) {
+                assertThat(requests).as("not-found has no SDK clients").isEmpty();
+            } else {
+                // Exactly the two requests to nowhere: nothing read from or written to a real table or queue.
+                assertThat(requests).as(def.name()).containsExactly("DynamoDb GetItem", "Sqs GetQueueUrl");
+            }
+        }
+    }
+}
