@@ -32,7 +32,8 @@ import java.util.zip.ZipFile;
  * runtime started here. The time is from just before {@code ProcessBuilder.start()} here to the first response in
  * the child (both epoch milliseconds on the same clock; JVM exit is not included), split into launch-to-main,
  * handler construction and first invocation; median of N launches (default 3) next to a hello world launched the
- * same way, without and with an AppCDS archive (one archive per handler, written by an untimed first launch).
+ * same way, without and with a JDK 25 AOT cache (JEP 483/514/515: classes loaded and linked, method profiles; one
+ * cache per handler, written by an untimed training launch), and the first invocation after SnapStart priming.
  * Each launch waits for an idle CPU first.
  * Run from the repository root with {@code bin/bench coldstart [N]}.
  */
@@ -40,7 +41,7 @@ public final class ColdStartBenchmark {
     /** Lambda's managed Java 17+ runtimes stop tiered compilation at C1 by default. */
     private static final List<String> JVM_FLAGS = List.of("-XX:TieredStopAtLevel=1");
 
-    record Launch(long total, long toMain, long init, long invoke, long classes, String outcome) {}
+    record Launch(long total, long toMain, long init, long prime, long invoke, long classes, String outcome) {}
 
     public static void main(String[] args) {
         try {
@@ -65,7 +66,7 @@ public final class ColdStartBenchmark {
             // Launches run copies, so a rebuild during the run (another engineer's) cannot change them midway.
             Path jarCopy = Files.copy(lambdaJar, work.resolve(lambdaJar.getFileName()));
             Path serializationCopy = Files.copy(serialization, work.resolve(serialization.getFileName()));
-            // AppCDS archives classes from jars only, so the probe's classes go into one too.
+            // AOT caches (like AppCDS archives) take classes from jars only, so the probe's classes go into one too.
             Path probeJar = jarClasses(Path.of("local/target/classes"), work.resolve("probe.jar"));
             measure(repeats, lambdaJar, jarCopy + ":" + probeJar + ":" + serializationCopy, work);
         } finally {
@@ -84,10 +85,11 @@ public final class ColdStartBenchmark {
                     System.getProperty("java.version"), System.getProperty("java.vm.name"), String.join(" ", JVM_FLAGS));
             System.out.printf("  Lambda jar %s: %.1f MB, %d classes%n", lambdaJar, Files.size(lambdaJar) / 1_048_576.0,
                     classCount(lambdaJar));
-            System.out.printf("  %-18s %-38s | %-35s | %-35s | %s%n", "", "", "default (CDS of the JDK only)",
-                    "AppCDS archive per handler", "");
-            System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %s%n", "handler", "event",
-                    "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "archive", "outcome");
+            System.out.printf("  %-18s %-38s | %-35s | %-35s | %-14s | %s%n", "", "", "default (CDS of the JDK only)",
+                    "AOT cache per handler (JDK 25)", "primed", "");
+            System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %6s %6s | %s%n", "handler", "event",
+                    "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "cache",
+                    "prime", "invoke", "outcome");
             bench.row("hello world", null, List.of(HelloProbe.class.getName()), repeats);
             for (HandlerDef handler : Handlers.ALL) {
                 Path event = firstEvent(handler);
@@ -95,6 +97,9 @@ public final class ColdStartBenchmark {
             }
             System.out.println("  main: launch to main(); init: the handler's no-argument constructor (Lambda's init phase);"
                     + " invoke: first handleRequest, JSON in and out");
+            System.out.println("  AOT cache: -XX:AOTCache from an untimed training launch (-XX:AOTCacheOutput) of the same handler and event;"
+                    + " primed: the handler's SnapStart priming (CRaC beforeCheckpoint) run after init, then the first invoke"
+                    + " (what a restored snapshot's first request runs; restoring is Lambda's and not measured here)");
         }
     }
 
@@ -110,15 +115,21 @@ public final class ColdStartBenchmark {
 
     private void row(String name, Path event, List<String> main, int repeats) throws Exception {
         Launch plain = median(launches(main, List.of(), repeats));
-        Path archive = work.resolve(name.replace(' ', '-') + ".jsa");
-        List<String> cds = List.of("-XX:SharedArchiveFile=" + archive, "-XX:+AutoCreateSharedArchive");
-        launch(main, cds); // untimed: writes the archive at exit
-        Launch shared = median(launches(main, cds, repeats));
-        String archiveSize = Files.exists(archive) ? String.format("%.0f MB", Files.size(archive) / 1_048_576.0) : "none";
-        Files.deleteIfExists(archive); // about 30 MB each
-        System.out.printf("  %-18s %-38s | %6d %6d %6d %6d %7d | %6d %6d %6d %6d %7s | %s%n", name,
+        Path cache = work.resolve(name.replace(' ', '-') + ".aot");
+        launch(main, List.of("-XX:AOTCacheOutput=" + cache)); // untimed: trains and writes the cache at exit
+        Launch cached = median(launches(main, List.of("-XX:AOTCache=" + cache), repeats));
+        String cacheSize = Files.exists(cache) ? String.format("%.0f MB", Files.size(cache) / 1_048_576.0) : "none";
+        Files.deleteIfExists(cache); // tens of MB each
+        String primed = "     -      -";
+        if (event != null) {
+            List<String> primedMain = new ArrayList<>(main);
+            primedMain.add("primed");
+            Launch p = median(launches(primedMain, List.of(), repeats));
+            primed = String.format("%6d %6d", p.prime, p.invoke);
+        }
+        System.out.printf("  %-18s %-38s | %6d %6d %6d %6d %7d | %6d %6d %6d %6d %7s | %s | %s%n", name,
                 event == null ? "-" : event.getFileName(), plain.total, plain.toMain, plain.init, plain.invoke, plain.classes,
-                shared.total, shared.toMain, shared.init, shared.invoke, archiveSize, plain.outcome);
+                cached.total, cached.toMain, cached.init, cached.invoke, cacheSize, primed, plain.outcome);
     }
 
     private List<Launch> launches(List<String> main, List<String> extraFlags, int repeats) throws Exception {
@@ -161,9 +172,10 @@ public final class ColdStartBenchmark {
         String[] f = result.split(" ");
         long mainAt = Long.parseLong(f[1]);
         long constructedAt = Long.parseLong(f[2]);
-        long respondedAt = Long.parseLong(f[3]);
-        return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, respondedAt - constructedAt,
-                Long.parseLong(f[4]), f[5]);
+        long primedAt = Long.parseLong(f[3]);
+        long respondedAt = Long.parseLong(f[4]);
+        return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, primedAt - constructedAt,
+                respondedAt - primedAt, Long.parseLong(f[5]), f[6]);
     }
 
     /**
@@ -197,6 +209,8 @@ public final class ColdStartBenchmark {
         env.put("AWS_SECRET_ACCESS_KEY", "local");
         env.put("DYNAMODB_ENDPOINT", runtime.dynamoEndpoint().toString());
         env.put("SQS_ENDPOINT", runtime.sqsEndpoint().toString());
+        // Priming's request to SNS must not leave the machine; ElasticMQ answers it with an error, as intended.
+        env.put("SNS_ENDPOINT", runtime.sqsEndpoint().toString());
         for (TableDef table : Tables.ALL) env.put(table.envVar(), table.name());
         for (QueueDef queue : Queues.ALL) env.put(queue.envVar(), runtime.queues().get(queue.name()).url());
         env.put("PUBLIC_BASE_URL", runtime.publicBaseUrl());

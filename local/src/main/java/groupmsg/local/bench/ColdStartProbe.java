@@ -1,14 +1,19 @@
 package groupmsg.local.bench;
 
 import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import groupmsg.local.FunctionError;
 import groupmsg.local.FunctionSpec;
 import groupmsg.local.LocalFunction;
+import groupmsg.platform.lambda.RequestStreamFunction;
 import groupmsg.platform.schema.HandlerDef;
 import groupmsg.platform.schema.Handlers;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -16,9 +21,10 @@ import java.time.Clock;
 /**
  * One Lambda cold start in a fresh JVM, launched by {@link ColdStartBenchmark} with the shaded Lambda jar on the
  * class path: builds the handler with its no-argument constructor (configuration from the environment, as in
- * Lambda), runs it once on an event file through the local runtime's {@link LocalFunction} (the Lambda runtime's
- * serialisers, in and out), and prints one line of epoch-millisecond timestamps for the parent to subtract from
- * its launch time. {@code args: <handler> <event.json>}
+ * Lambda), runs it once on an event file as the Lambda runtime would (a {@link RequestStreamHandler} is handed the
+ * bytes on this thread; anything else goes through the local runtime's {@link LocalFunction} and the runtime's
+ * serialisers), and prints one line of epoch-millisecond timestamps for the parent to subtract from its launch
+ * time. {@code args: <handler> <event.json> [primed]}
  */
 public final class ColdStartProbe {
     public static void main(String[] args) {
@@ -30,7 +36,7 @@ public final class ColdStartProbe {
             t.printStackTrace();
             System.exit(1);
         }
-        // The SDK's idle-connection threads would keep the JVM up; an AppCDS archive is written at this exit.
+        // The SDK's idle-connection threads would keep the JVM up; an AOT cache is written at this exit.
         System.exit(0);
     }
 
@@ -43,9 +49,21 @@ public final class ColdStartProbe {
 
         var handler = (RequestHandler<?, ?>) Class.forName(def.className()).getConstructor().newInstance();
         long constructedAt = System.currentTimeMillis();
+        // "primed": what SnapStart's beforeCheckpoint hook runs, so the invoke below is what a restored snapshot
+        // would do on its first request (restoring the snapshot itself is Lambda's and not measured here).
+        if (args.length > 2 && args[2].equals("primed") && handler instanceof RequestStreamFunction function
+                && !function.priming().prime()) {
+            throw new IllegalStateException("priming failed (see the log line above)");
+        }
+        long primedAt = System.currentTimeMillis();
         String outcome = "ok";
         try {
-            LocalFunction.of(FunctionSpec.of(def), handler, System.getenv("AWS_REGION"), Clock.systemUTC()).invoke(event);
+            if (handler instanceof RequestStreamHandler stream) {
+                stream.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)),
+                        new ByteArrayOutputStream(), null);
+            } else {
+                LocalFunction.of(FunctionSpec.of(def), handler, System.getenv("AWS_REGION"), Clock.systemUTC()).invoke(event);
+            }
         } catch (FunctionError e) {
             // An error document is a response too (the sample events include unknown ids on purpose).
             outcome = e.getCause() == null ? e.kind().name() : e.getCause().getClass().getSimpleName();
@@ -53,7 +71,7 @@ public final class ColdStartProbe {
         long respondedAt = System.currentTimeMillis();
         // Counted after the clock stops; the management classes this loads are counted too (hello world's as well).
         long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
-        out.println("COLDSTART " + mainAt + " " + constructedAt + " " + respondedAt + " " + classes + " " + outcome);
+        out.println("COLDSTART " + mainAt + " " + constructedAt + " " + primedAt + " " + respondedAt + " " + classes + " " + outcome);
         out.flush();
     }
 }

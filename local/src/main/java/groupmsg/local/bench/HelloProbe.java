@@ -10,6 +10,6 @@ public final class HelloProbe {
     public static void main(String[] args) {
         long at = System.currentTimeMillis();
         long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
-        System.out.println("COLDSTART " + at + " " + at + " " + at + " " + classes + " ok");
+        System.out.println("COLDSTART " + at + " " + at + " " + at + " " + at + " " + classes + " ok");
     }
 }
