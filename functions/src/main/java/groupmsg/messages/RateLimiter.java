@@ -2,12 +2,14 @@ package groupmsg.messages;
 
 import groupmsg.platform.dynamo.Attr;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 
 import java.time.Clock;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static groupmsg.platform.dynamo.Attr.n;
 
@@ -28,6 +30,8 @@ final class RateLimiter {
     private final DynamoDbClient dynamo;
     private final String table;
     private final Clock clock;
+    /** Per line, whether the last reservation started an idle period (which write to try first; a hint only). */
+    private final Map<String, Boolean> startedLast = new ConcurrentHashMap<>();
 
     RateLimiter(DynamoDbClient dynamo, String table, Clock clock) {
         this.dynamo = dynamo;
@@ -53,15 +57,23 @@ final class RateLimiter {
      */
     Slots acquire(String lineId, int mps, int wanted) throws InterruptedException {
         while (true) {
-            long now = clock.millis();
-            long current = now / PERIOD_MILLIS;
+            long current = clock.millis() / PERIOD_MILLIS;
             for (long period = current; period < current + LOOKAHEAD_PERIODS; period++) {
-                long elapsed = Math.max(0, now - period * PERIOD_MILLIS);
-                int firstFuture = (int) Math.min(mps, (elapsed * mps + PERIOD_MILLIS - 1) / PERIOD_MILLIS);
-                int ask = Math.min(wanted, mps - firstFuture);
+                int ask = wanted;
                 while (ask > 0) {
+                    // The clock is read again for every attempt: under contention the attempts take a while, and
+                    // slots computed as future before them may be past by now (measured: up to 0.7 s late).
+                    long elapsed = Math.max(0, clock.millis() - period * PERIOD_MILLIS);
+                    if (elapsed >= PERIOD_MILLIS) break;
+                    int firstFuture = (int) Math.min(mps, (elapsed * mps + PERIOD_MILLIS - 1) / PERIOD_MILLIS);
+                    ask = Math.min(ask, mps - firstFuture);
+                    if (ask <= 0) break;
                     var outcome = reserve(lineId, mps, period, firstFuture, ask);
-                    if (outcome instanceof Slots slots) return slots;
+                    if (outcome instanceof Slots slots) {
+                        Slots timely = withoutPast(slots);
+                        if (timely != null) return timely;
+                        continue; // the whole block went by while the write was under way: reserve again
+                    }
                     ask = Math.min(ask - 1, ((Room) outcome).free());
                 }
             }
@@ -69,16 +81,59 @@ final class RateLimiter {
         }
     }
 
+    /**
+     * The reserved slots that are still to come (or at most {@link #LATE_TOLERANCE_MILLIS} past), null if none.
+     * A slow write (DynamoDB Local under contention: measured up to 0.5 s) can return slots whose time went by
+     * meanwhile; sending those at once would be a burst the carrier counts in one second, so they are left unused.
+     */
+    private Slots withoutPast(Slots slots) {
+        long now = clock.millis();
+        int skip = 0;
+        while (skip < slots.count() && slots.sendAtMillis(skip) < now - LATE_TOLERANCE_MILLIS) skip++;
+        if (skip == slots.count()) return null;
+        return skip == 0 ? slots : new Slots(slots.period(), slots.first() + skip, slots.count() - skip, slots.mps());
+    }
+
+    /** How late a slot may be handed out and still be sent (about a DynamoDB round trip). */
+    static final long LATE_TOLERANCE_MILLIS = 25;
+
     /** Not reserved: this many slots of the period were still free (0 when it is full). */
     private record Room(int free) {}
 
-    /** {@code k} slots of the period from {@code firstFuture} on, or how much room there was. */
+    /**
+     * {@code k} slots of the period from {@code firstFuture} on, or how much room there was. Two conditional writes
+     * cover the two states a period can be in: already used up to at least the first future slot (ADD), or new or
+     * idle past some slots (SET to just after ours). A line sending below its rate finds most periods in the second
+     * state, a busy line in the first, so the write that worked last time for the line is tried first (measured on
+     * an unthrottled line: 3.6 UpdateItems per block when always trying ADD first).
+     */
     private Object reserve(String lineId, int mps, long period, int firstFuture, int k) {
         var key = Attr.key("RATE#" + lineId, Long.toString(period));
         var ttl = n(period * PERIOD_MILLIS / 1000 + 60);
-        Integer used;
+        boolean idleFirst = Boolean.TRUE.equals(startedLast.get(lineId));
+        if (idleFirst) {
+            Slots started = tryStart(key, ttl, period, firstFuture, k, mps);
+            if (started != null) return started;
+        }
+        Object added = tryAdd(key, ttl, period, firstFuture, k, mps);
+        if (added instanceof Slots slots) {
+            startedLast.put(lineId, false);
+            return slots;
+        }
+        if (added instanceof Room room) return room;
+        if (!idleFirst) {
+            Slots started = tryStart(key, ttl, period, firstFuture, k, mps);
+            if (started != null) {
+                startedLast.put(lineId, true);
+                return started;
+            }
+        }
+        return new Room(k - 1); // another worker moved the counter between our two writes: ask again, for less
+    }
+
+    /** The usual case of a busy line: the counter is already past the slots that have gone by. */
+    private Object tryAdd(Map<String, AttributeValue> key, AttributeValue ttl, long period, int firstFuture, int k, int mps) {
         try {
-            // The usual case: the counter is already past the slots that have gone by.
             var result = dynamo.updateItem(b -> b.tableName(table).key(key)
                     .updateExpression("ADD used :k SET expiresAt = :ttl")
                     .conditionExpression("used >= :first AND used <= :max")
@@ -88,18 +143,22 @@ final class RateLimiter {
             int now = Integer.parseInt(result.attributes().get("used").n());
             return new Slots(period, now - k, k, mps);
         } catch (ConditionalCheckFailedException e) {
-            used = e.hasItem() && e.item().containsKey("used") ? Integer.valueOf(e.item().get("used").n()) : null;
+            Integer used = e.hasItem() && e.item().containsKey("used") ? Integer.valueOf(e.item().get("used").n()) : null;
             if (used != null && used >= firstFuture) return new Room(Math.max(0, mps - used));
+            return null; // new or idle period: starting it is the other write
         }
+    }
+
+    /** First use of this period, or it stood idle past some slots: start at the first future one. */
+    private Slots tryStart(Map<String, AttributeValue> key, AttributeValue ttl, long period, int firstFuture, int k, int mps) {
         try {
-            // First use of this period, or it stood idle past some slots: start at the first future one.
             dynamo.updateItem(b -> b.tableName(table).key(key)
                     .updateExpression("SET used = :next, expiresAt = :ttl")
                     .conditionExpression("attribute_not_exists(used) OR used < :first")
                     .expressionAttributeValues(Map.of(":next", n(firstFuture + k), ":first", n(firstFuture), ":ttl", ttl)));
             return new Slots(period, firstFuture, k, mps);
-        } catch (ConditionalCheckFailedException raced) {
-            return new Room(k - 1); // someone else started it meanwhile: ask again, for less
+        } catch (ConditionalCheckFailedException busy) {
+            return null;
         }
     }
 }
