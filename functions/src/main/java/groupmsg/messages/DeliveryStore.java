@@ -129,14 +129,6 @@ final class DeliveryStore {
         return pending;
     }
 
-    /** Records a carrier message id on a row without changing its status (the status already moved on). */
-    void annotate(String messageId, int shard, String phone, String carrierMessageId) {
-        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(shardPk(messageId, shard), phone))
-                .updateExpression("SET carrierMessageId = if_not_exists(carrierMessageId, :sid)")
-                .conditionExpression("attribute_exists(pk)")
-                .expressionAttributeValues(Map.of(":sid", s(carrierMessageId))));
-    }
-
     private TransactWriteItem update(String messageId, int shard, Transition t) {
         var names = new HashMap<String, String>(Map.of("#status", "status"));
         var values = new HashMap<String, AttributeValue>(Map.of(":from", s(t.from()), ":to", s(t.to()), ":at", n(t.at())));

@@ -58,7 +58,9 @@ public final class StatusCallbacks {
         } catch (NumberFormatException e) {
             return false;
         }
-        if (shard < 0 || shard >= MessageService.MAX_SHARDS) return false;
+        // Bounded by the most shards any version used (100), not today's maximum: receipts of messages sent before
+        // an upgrade keep arriving for days.
+        if (shard < 0 || shard >= 100) return false;
         String error = Delivery.FAILED.equals(target) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
         for (int attempt = 0; attempt < 3; attempt++) {
             var fromSent = new DeliveryStore.Transition(phone, Delivery.SENT, target, null, error, clock.millis());
