@@ -23,7 +23,7 @@ import java.util.concurrent.Future;
  * Prints group-message figures on an in-memory local runtime: send accept latency for groups of 10 and N members,
  * end-to-end deliveries per second for N recipients on an unthrottled (1,000 mps) line, the AWS requests that
  * send made per 1,000 recipients, and the raw BatchWriteItem rate of the same DynamoDB Local.
- * Run with {@code bin/bench-messages [N]} (default 10,000).
+ * Run with {@code bin/bench-messages [N [mps]]} (default 10,000 on a 1,000 mps line).
  */
 public final class MessagesBenchmark {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -38,10 +38,11 @@ public final class MessagesBenchmark {
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+        int mps = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
         var requests = new RequestCounter();
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests(), List.of(requests))) {
             var bench = new MessagesBenchmark(runtime.baseUrl(), runtime.defaultApiKey());
-            String lineId = (String) bench.call("POST", "/v1/lines", "{\"phone\":\"+12125550999\",\"type\":\"long_code\",\"mps\":1000}").get("id");
+            String lineId = (String) bench.call("POST", "/v1/lines", "{\"phone\":\"+12125550999\",\"type\":\"long_code\",\"mps\":" + mps + "}").get("id");
             String small = bench.group("bench small", 10, 0);
             String large = bench.group("bench large", n, 100_000);
 
@@ -83,7 +84,7 @@ public final class MessagesBenchmark {
 
             System.out.printf("send accept, 10 members: %s (5 sends)%n", percentiles(smallAccept));
             System.out.printf("send accept, %d members: %s (3 sends; the 3rd accepted while the 2nd fans out)%n", n, percentiles(largeAccept));
-            System.out.printf("end to end, %d recipients on a 1000 mps line: %.1f s = %.0f deliveries/s%n", n, seconds, n / seconds);
+            System.out.printf("end to end, %d recipients on a %d mps line: %.1f s = %.0f deliveries/s%n", n, mps, seconds, n / seconds);
             System.out.printf("AWS requests per 1,000 recipients, %d-member send, by origin (until \"sent\" / with the late receipts):%n", n);
             System.out.printf("  %-52s %10s %12s%n", "origin service operation", "until sent", "+ receipts");
             for (String op : withReceipts.keySet()) {
