@@ -10,7 +10,9 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -49,28 +51,41 @@ public final class DeliveryWorkerHandler implements QueueFunction {
     @SuppressWarnings("unchecked")
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
-        List<Future<?>> running = new ArrayList<>();
+        List<Future<Map.Entry<String, String>>> running = new ArrayList<>();
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
             for (SQSEvent.SQSMessage message : event.getRecords()) {
                 running.add(pool.submit(() -> {
                     Map<String, Object> job = Json.parseObject(message.getBody());
-                    deliveries.deliver((String) job.get("accountId"), (String) job.get("messageId"),
-                            ((Number) job.get("shard")).intValue(), (List<String>) job.get("phones"));
-                    return null;
+                    String accountId = (String) job.get("accountId");
+                    String messageId = (String) job.get("messageId");
+                    deliveries.deliverOnly(accountId, messageId, ((Number) job.get("shard")).intValue(),
+                            (List<String>) job.get("phones"));
+                    return Map.entry(accountId, messageId);
                 }));
             }
         }
+        // One completion check per group message of the batch, after all of its jobs (usually all five are one
+        // message's) rather than one per job: each check reads the message and, once fanned out, its counters.
+        Set<Map.Entry<String, String>> delivered = new LinkedHashSet<>();
         for (int i = 0; i < running.size(); i++) {
             String id = event.getRecords().get(i).getMessageId();
             try {
-                running.get(i).get();
+                delivered.add(running.get(i).get());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 failures.add(new SQSBatchResponse.BatchItemFailure(id));
             } catch (ExecutionException e) {
                 Log.error("delivery_batch_failed", Map.of("messageId", id), e.getCause());
                 failures.add(new SQSBatchResponse.BatchItemFailure(id));
+            }
+        }
+        for (var message : delivered) {
+            try {
+                deliveries.complete(message.getKey(), message.getValue());
+            } catch (RuntimeException e) {
+                // The rows are recorded; maintenance completes a message whose check failed within a minute.
+                Log.error("delivery_completion_failed", Map.of("messageId", message.getValue()), e);
             }
         }
         return new SQSBatchResponse(failures);
