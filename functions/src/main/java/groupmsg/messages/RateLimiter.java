@@ -80,7 +80,8 @@ final class RateLimiter {
     Slots acquire(String lineId, int mps, int wanted) throws InterruptedException {
         long horizon = (long) LOOKAHEAD_PERIODS * mps;
         int k = (int) Math.max(1, Math.min(wanted, horizon));
-        ReentrantLock lock = locks.computeIfAbsent(lineId + "#" + mps, l -> new ReentrantLock());
+        String cursor = lineId + "#" + mps;
+        ReentrantLock lock = locks.computeIfAbsent(cursor, l -> new ReentrantLock());
         while (true) {
             // The clock is read for every attempt: under contention attempts take a while, and slots computed as
             // future before them may be past by now (measured: up to 0.7 s late with DynamoDB Local saturated).
@@ -88,7 +89,7 @@ final class RateLimiter {
             Object outcome;
             lock.lock();
             try {
-                outcome = reserve(lineId, mps, firstFuture, k);
+                outcome = reserve(cursor, mps, firstFuture, firstFuture + horizon - k, k);
             } finally {
                 lock.unlock();
             }
@@ -111,22 +112,21 @@ final class RateLimiter {
      * or behind it (idle: SET it to just after our run, which starts at the first future slot). The one the last
      * reservation here suggests is tried first.
      */
-    private Object reserve(String lineId, int mps, long firstFuture, int k) {
-        var key = Attr.key("RATE#" + lineId + "#" + mps, "cursor");
-        String cursorKey = lineId + "#" + mps;
+    private Object reserve(String cursorKey, int mps, long firstFuture, long latestStart, int k) {
+        var key = Attr.key("RATE#" + cursorKey, "cursor");
         long known = lastCursor.getOrDefault(cursorKey, Long.MIN_VALUE);
         // The cursor only grows, so one seen here too far ahead still is: wait without a write (the blocks this
         // worker delivers side by side would otherwise each pay a failed write per wake-up).
-        if (known > firstFuture + (long) LOOKAHEAD_PERIODS * mps - k) return new TooFarAhead(known);
+        if (known > latestStart) return new TooFarAhead(known);
         boolean busy = known > firstFuture;
         if (!busy) {
             Slots started = tryStart(key, firstFuture, k, mps);
             if (started != null) return remember(cursorKey, started);
         }
-        Object added = tryAdd(key, firstFuture, k, mps);
+        Object added = tryAdd(key, firstFuture, latestStart, k, mps);
         if (added instanceof Slots slots) return remember(cursorKey, slots);
         if (added instanceof TooFarAhead ahead) {
-            lastCursor.put(cursorKey, ahead.cursor());
+            lastCursor.merge(cursorKey, ahead.cursor(), Math::max);
             return ahead;
         }
         if (busy) {
@@ -141,15 +141,17 @@ final class RateLimiter {
         return slots;
     }
 
-    /** A busy line: the cursor is at or past the first future slot, and not too far ahead. */
-    private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, int k, int mps) {
-        long limit = firstFuture + (long) LOOKAHEAD_PERIODS * mps - k;
+    /**
+     * A busy line: the cursor is at or past the first future slot, and no later than {@code latestStart} (our run
+     * must end within the lookahead).
+     */
+    private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, long latestStart, int k, int mps) {
         try {
             var result = dynamo.updateItem(b -> b.tableName(table).key(key)
                     .updateExpression("ADD nextSlot :k SET expiresAt = :ttl")
                     .conditionExpression("nextSlot >= :first AND nextSlot <= :limit")
-                    .expressionAttributeValues(Map.of(":k", n(k), ":first", n(firstFuture), ":limit", n(limit),
-                            ":ttl", ttl(limit + k, mps)))
+                    .expressionAttributeValues(Map.of(":k", n(k), ":first", n(firstFuture), ":limit", n(latestStart),
+                            ":ttl", ttl(latestStart + k, mps)))
                     .returnValues(ReturnValue.UPDATED_NEW)
                     .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
             long end = Long.parseLong(result.attributes().get("nextSlot").n());

@@ -27,7 +27,7 @@ public final class Lazy<T> implements Supplier<T> {
         return v;
     }
 
-    /** Whether it has been built (the priming test asks). */
+    /** Whether it has been built (for tests). */
     public boolean built() {
         return value != null;
     }

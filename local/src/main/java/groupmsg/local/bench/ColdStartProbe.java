@@ -29,15 +29,8 @@ import java.time.Clock;
 public final class ColdStartProbe {
     public static void main(String[] args) {
         long mainAt = System.currentTimeMillis();
-        try {
-            probe(mainAt, args);
-        } catch (Throwable t) {
-            // A handler that cannot be built fails the launch; its SDK threads must not keep this JVM up.
-            t.printStackTrace();
-            System.exit(1);
-        }
-        // The SDK's idle-connection threads would keep the JVM up; an AOT cache is written at this exit.
-        System.exit(0);
+        // A handler that cannot be built fails the launch (exit 1); the AOT cache is written at the exit.
+        BenchMain.runThenExit(() -> probe(mainAt, args));
     }
 
     private static void probe(long mainAt, String[] args) throws Exception {

@@ -18,7 +18,11 @@ import java.util.Map;
  * Run with {@code bin/bench-import [rows]}.
  */
 public final class ImportBenchmark {
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        BenchMain.runThenExit(() -> run(args));
+    }
+
+    private static void run(String[] args) throws Exception {
         int rows = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         long t0 = System.nanoTime();
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
@@ -58,7 +62,6 @@ public final class ImportBenchmark {
                     progress.get("status"), totalMs / 1000.0, rows / (totalMs / 1000.0), progress.get("added"),
                     progress.get("invalidCount"), after.get("memberCount"));
         }
-        System.exit(0);
     }
 
     /** 10 valid US area codes, so 100,000 distinct valid numbers. */

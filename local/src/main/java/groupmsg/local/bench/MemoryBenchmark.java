@@ -18,14 +18,7 @@ import java.time.Duration;
  */
 public final class MemoryBenchmark {
     public static void main(String[] args) {
-        try {
-            run(args);
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);
-        }
-        // Some of the runtime's threads outlive its close() and would keep the JVM up.
-        System.exit(0);
+        BenchMain.runThenExit(() -> run(args));
     }
 
     private static void run(String[] args) throws Exception {

@@ -36,7 +36,11 @@ public final class MessagesBenchmark {
         this.key = key;
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        BenchMain.runThenExit(() -> run(args));
+    }
+
+    private static void run(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int mps = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
         var requests = new RequestCounter();
@@ -106,7 +110,6 @@ public final class MessagesBenchmark {
             System.out.printf("peak RSS of this JVM (runtime, handlers and benchmark in one process; default JVM flags): %d MB%n",
                     peakRssMb());
         }
-        System.exit(0);
     }
 
     private static long peakRssMb() throws java.io.IOException {

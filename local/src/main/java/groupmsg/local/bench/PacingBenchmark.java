@@ -22,14 +22,7 @@ public final class PacingBenchmark {
     private static final int[][] CASES = {{1, 12}, {20, 200}, {100, 1000}};
 
     public static void main(String[] args) {
-        try {
-            run(args);
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);
-        }
-        // Some of the runtime's threads outlive its close() and would keep the JVM up.
-        System.exit(0);
+        BenchMain.runThenExit(() -> run(args));
     }
 
     private static void run(String[] args) throws Exception {
