@@ -79,10 +79,13 @@ final class DeliveryStore {
         ops.batchWrite(table, writes);
     }
 
-    /** The current row of one recipient, or null (consistent read). */
-    Map<String, AttributeValue> row(String messageId, int shard, String phone) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(shardPk(messageId, shard), phone)).consistentRead(true)).item();
-        return item == null || item.isEmpty() ? null : item;
+    /** The current rows of some recipients of one shard, by phone (consistent reads; absent rows are left out). */
+    Map<String, Map<String, AttributeValue>> rows(String messageId, int shard, List<String> phones) {
+        var found = new HashMap<String, Map<String, AttributeValue>>();
+        for (var row : ops.batchGet(table, phones.stream().map(p -> Attr.key(shardPk(messageId, shard), p)).toList())) {
+            found.put(Attr.str(row, "sk"), row);
+        }
+        return found;
     }
 
     /** A status change of one row, applied only if the row still has status {@code from}. */

@@ -2,19 +2,31 @@ package groupmsg.messages;
 
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.Tables;
 import groupmsg.usage.UsageStore;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * Applies carrier delivery receipts to delivery rows, forward only: a late or replayed callback never moves a
- * row back, and a callback for a message or number we do not know is a no-op.
+ * Carrier delivery receipts: the webhook turns a status callback into a {@link Receipt} (or nothing, for statuses
+ * we do not act on) and queues it; the receipt worker applies a batch of them to the delivery rows, forward only: a
+ * late or replayed receipt never moves a row back, and one for a message or number we do not know is a no-op.
  */
 public final class StatusCallbacks {
+    /** Rows per transaction: one action is the shard's counter, one the usage a settled row bills. */
+    private static final int CHUNK = DeliveryStore.MAX_TRANSITIONS;
+    /** How often a receipt whose row another writer moved meanwhile is tried again. */
+    private static final int ATTEMPTS = 3;
+
     private final DeliveryStore deliveries;
     private final MessageStore messages;
     private final UsageStore usage;
@@ -26,6 +38,54 @@ public final class StatusCallbacks {
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.clock = wiring.clock();
+    }
+
+    /**
+     * A final status for one recipient of one message shard. {@code status} is ours ({@link Delivery#DELIVERED} or
+     * {@link Delivery#FAILED}); {@code receivedAt} is when the carrier's callback reached us (the row's updatedAt).
+     */
+    public record Receipt(String accountId, String messageId, int shard, String phone, String carrierMessageId,
+                          String status, String error, long receivedAt) {
+
+        /** The rows of one message shard share a counter item: receipts are applied together per key. */
+        public record Key(String accountId, String messageId, int shard) {}
+
+        public Key key() {
+            return new Key(accountId, messageId, shard);
+        }
+
+        public String toJson() {
+            var body = new LinkedHashMap<String, Object>();
+            body.put("accountId", accountId);
+            body.put("messageId", messageId);
+            body.put("shard", shard);
+            body.put("phone", phone);
+            if (carrierMessageId != null) body.put("sid", carrierMessageId);
+            body.put("status", status);
+            if (error != null) body.put("error", error);
+            body.put("receivedAt", receivedAt);
+            return Json.write(body);
+        }
+
+        /** Parses a queued receipt; throws {@link IllegalArgumentException} for one this code did not write. */
+        public static Receipt fromJson(String json) {
+            Map<String, Object> m = Json.parseObject(json);
+            String status = text(m, "status");
+            if (!Delivery.DELIVERED.equals(status) && !Delivery.FAILED.equals(status)) {
+                throw new IllegalArgumentException("receipt status must be delivered or failed");
+            }
+            if (!(m.get("shard") instanceof Number shard) || !(m.get("receivedAt") instanceof Number at)) {
+                throw new IllegalArgumentException("receipt has no shard or receivedAt");
+            }
+            return new Receipt(text(m, "accountId"), text(m, "messageId"), shard.intValue(), text(m, "phone"),
+                    m.get("sid") instanceof String sid ? sid : null, status,
+                    m.get("error") instanceof String error ? error : null, at.longValue());
+        }
+
+        private static String text(Map<String, Object> m, String name) {
+            if (m.get(name) instanceof String s && !s.isBlank()) return s;
+            throw new IllegalArgumentException("receipt has no " + name);
+        }
     }
 
     /**
@@ -43,49 +103,96 @@ public final class StatusCallbacks {
     }
 
     /**
-     * Returns whether a row changed. The usual case costs one conditional transaction (sent -> delivered/failed,
-     * with the shard's counter) and no read. Only when that condition fails is the row read: a receipt that beat
-     * the worker's record, or whose worker died after the carrier accepted, finds the row in sending and settles
-     * it (the worker's later record then only adds the carrier id).
+     * The receipt a status callback carries, or empty when there is nothing to apply: a status we do not act on,
+     * or routing parameters (our callback URL's {@code a}, {@code m}, {@code s}) missing or out of range.
      */
-    public boolean apply(String accountId, String messageId, String shardParam, String phone, String sid,
-                         String carrierStatus, String errorCode) {
-        String target = statusOf(carrierStatus);
-        if (target == null || accountId == null || messageId == null || shardParam == null || phone == null) return false;
+    public static Optional<Receipt> receipt(String accountId, String messageId, String shardParam, String phone,
+                                            String sid, String carrierStatus, String errorCode, long receivedAt) {
+        String status = statusOf(carrierStatus);
+        if (status == null || blank(accountId) || blank(messageId) || blank(shardParam) || blank(phone)) return Optional.empty();
         int shard;
         try {
             shard = Integer.parseInt(shardParam);
         } catch (NumberFormatException e) {
-            return false;
+            return Optional.empty();
         }
         // Bounded by the most shards any version used (100), not today's maximum: receipts of messages sent before
         // an upgrade keep arriving for days.
-        if (shard < 0 || shard >= 100) return false;
-        String error = Delivery.FAILED.equals(target) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
-        for (int attempt = 0; attempt < 3; attempt++) {
-            var fromSent = new DeliveryStore.Transition(phone, Delivery.SENT, target, null, error, clock.millis());
-            if (!deliveries.apply(messageId, shard, List.of(fromSent)).isEmpty()) return true;
-            var row = deliveries.row(messageId, shard, phone);
-            if (row == null) {
-                Log.info("status_callback_unknown", Map.of("messageId", messageId));
-                return false;
+        if (shard < 0 || shard >= 100) return Optional.empty();
+        String error = Delivery.FAILED.equals(status) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
+        return Optional.of(new Receipt(accountId, messageId, shard, phone, blank(sid) ? null : sid, status, error, receivedAt));
+    }
+
+    /**
+     * Applies receipts of one message shard; returns how many rows changed. The usual case costs one conditional
+     * transaction per {@value #CHUNK} receipts (sent -> delivered/failed, with the shard's counter) and no read.
+     * Only the rows whose condition failed are read (one BatchGetItem): a receipt that beat the worker's record,
+     * or whose worker died after the carrier accepted, finds its row in sending and settles it, billed in the same
+     * transaction (the worker's later record then finds it moved on and bills nothing). Rows the worker recorded
+     * meanwhile take the usual path again; rows already final, still queued or unknown are left alone. No
+     * completion check: the worker checks after its record, and maintenance completes a message within a minute.
+     */
+    public int apply(Receipt.Key key, List<Receipt> receipts) {
+        // One action per row and transaction: the first receipt of a phone wins (a row only moves forward, so a
+        // second final status for it could never apply anyway).
+        Map<String, Receipt> pending = new LinkedHashMap<>();
+        for (Receipt r : receipts) {
+            if (!r.key().equals(key)) throw new IllegalArgumentException("receipt of another message shard");
+            pending.putIfAbsent(r.phone(), r);
+        }
+        int changed = 0;
+        GroupMessage message = null;
+        for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
+            List<DeliveryStore.Transition> fromSent = new ArrayList<>();
+            for (Receipt r : pending.values()) {
+                fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.status(), null, r.error(), r.receivedAt()));
             }
-            String current = row.get("status").s();
-            if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: take the usual path
-            if (!Delivery.SENDING.equals(current)) return false; // queued (not ours yet) or already final
-            String newSid = row.containsKey("carrierMessageId") ? null : sid;
-            // The carrier accepted it, so it is billed here, in the same transaction that takes it out of sending
-            // (the worker's own record then finds it moved on and bills nothing). No completion check: the worker
-            // checks right after its record, and if it died, maintenance completes the message within a minute.
-            GroupMessage m = messages.get(accountId, messageId).orElse(null);
-            if (m == null) return false;
-            var transition = new DeliveryStore.Transition(phone, Delivery.SENDING, target, newSid, error, clock.millis());
-            if (!deliveries.apply(messageId, shard, List.of(transition), applied -> applied.isEmpty() ? List.of()
-                    : List.of(usage.recordAction(m.accountId(), m.lineId(), clock.millis(), 1, m.mms() ? 0 : m.segments(),
-                    m.mms() ? 1 : 0))).isEmpty()) {
-                return true;
+            for (var applied : applyInChunks(key, fromSent, null)) {
+                pending.remove(applied.phone());
+                changed++;
+            }
+            if (pending.isEmpty()) break;
+
+            Map<String, Map<String, AttributeValue>> rows = deliveries.rows(key.messageId(), key.shard(), List.copyOf(pending.keySet()));
+            List<DeliveryStore.Transition> fromSending = new ArrayList<>();
+            for (Receipt r : List.copyOf(pending.values())) {
+                var row = rows.get(r.phone());
+                String current = row == null ? null : Attr.str(row, "status");
+                if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: the usual path again
+                if (!Delivery.SENDING.equals(current)) {
+                    if (row == null) Log.info("status_callback_unknown", Map.of("messageId", key.messageId()));
+                    pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours
+                    continue;
+                }
+                String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
+                fromSending.add(new DeliveryStore.Transition(r.phone(), Delivery.SENDING, r.status(), sid, r.error(), r.receivedAt()));
+            }
+            if (fromSending.isEmpty()) continue;
+            if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
+            if (message == null) return changed;
+            for (var applied : applyInChunks(key, fromSending, message)) {
+                pending.remove(applied.phone());
+                changed++;
             }
         }
-        return false;
+        return changed;
+    }
+
+    /** Applies transitions {@value #CHUNK} at a time; with a message, bills those that leave sending (the carrier took them). */
+    private List<DeliveryStore.Transition> applyInChunks(Receipt.Key key, List<DeliveryStore.Transition> transitions, GroupMessage billed) {
+        List<DeliveryStore.Transition> applied = new ArrayList<>();
+        for (int from = 0; from < transitions.size(); from += CHUNK) {
+            var chunk = transitions.subList(from, Math.min(transitions.size(), from + CHUNK));
+            applied.addAll(billed == null
+                    ? deliveries.apply(key.messageId(), key.shard(), chunk)
+                    : deliveries.apply(key.messageId(), key.shard(), chunk, done -> done.isEmpty() ? List.of()
+                    : List.of(usage.recordAction(billed.accountId(), billed.lineId(), clock.millis(), done.size(),
+                    billed.mms() ? 0 : (long) done.size() * billed.segments(), billed.mms() ? done.size() : 0))));
+        }
+        return applied;
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
     }
 }

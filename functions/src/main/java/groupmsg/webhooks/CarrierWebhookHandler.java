@@ -7,7 +7,10 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.carrier.TwilioSignature;
 import groupmsg.inbound.InboundService;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
 import groupmsg.messages.StatusCallbacks;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
@@ -17,6 +20,7 @@ import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.config.Wiring;
 
 import java.net.URLDecoder;
+import java.time.Clock;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,7 +33,8 @@ import java.util.regex.Pattern;
 /**
  * Twilio's webhooks ({@code /webhooks/twilio/...}; no API key: the X-Twilio-Signature is the credential,
  * checked over PUBLIC_BASE_URL + path + query). Nothing is read or stored before the signature checks out.
- * Answers empty TwiML.
+ * Answers empty TwiML. Delivery receipts are queued for the receipt worker, which applies them in bulk; inbound
+ * messages are stored and queued (see {@link InboundService}).
  */
 public final class CarrierWebhookHandler implements HttpFunction {
     static final int MAX_BODY_BYTES = 64 * 1024;
@@ -41,10 +46,11 @@ public final class CarrierWebhookHandler implements HttpFunction {
     private static final Pattern MESSAGE_SID = Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
     private static final Pattern ADDRESS = Pattern.compile("\\+?[0-9A-Za-z]{3,20}");
 
-    private final StatusCallbacks statuses;
+    private final QueueSender queue;
     private final InboundService inbound;
     private final String publicBaseUrl;
     private final String authToken;
+    private final Clock clock;
 
     private final Priming priming;
 
@@ -53,8 +59,9 @@ public final class CarrierWebhookHandler implements HttpFunction {
     }
 
     public CarrierWebhookHandler(Wiring wiring) {
-        this.statuses = new StatusCallbacks(wiring);
-        this.inbound = new InboundService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this.queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.inbound = new InboundService(wiring, queue);
+        this.clock = wiring.clock();
         this.publicBaseUrl = wiring.config().publicBaseUrl();
         this.authToken = wiring.config().carrier() == null ? null : wiring.config().carrier().authToken();
         this.priming = Priming.register(this, wiring);
@@ -98,8 +105,10 @@ public final class CarrierWebhookHandler implements HttpFunction {
         if ("POST /webhooks/twilio/inbound".equals(event.getRouteKey())) {
             inbound.receive(inboundSms(params));
         } else if ("POST /webhooks/twilio/status".equals(event.getRouteKey())) {
-            statuses.apply(request.query("a").orElse(null), request.query("m").orElse(null), request.query("s").orElse(null),
-                    first(params, "To"), first(params, "MessageSid"), first(params, "MessageStatus"), first(params, "ErrorCode"));
+            StatusCallbacks.receipt(request.query("a").orElse(null), request.query("m").orElse(null),
+                    request.query("s").orElse(null), first(params, "To"), first(params, "MessageSid"),
+                    first(params, "MessageStatus"), first(params, "ErrorCode"), clock.millis())
+                    .ifPresent(r -> queue.send(Queues.RECEIPTS, List.of(new QueueMessage(r.toJson(), null, null))));
         } else {
             throw ApiException.notFound("webhook " + event.getRouteKey());
         }

@@ -527,11 +527,12 @@ public final class GroupMsgStack extends Stack {
 
     private void addQueueConsumers() {
         for (QueueDef q : Queues.ALL) {
-            aliases.get(q.consumer()).addEventSource(new SqsEventSource(queues.get(q.name()), SqsEventSourceProps.builder()
+            var props = SqsEventSourceProps.builder()
                     .batchSize(q.batchSize())
                     .maxConcurrency(q.maxConcurrency())
-                    .reportBatchItemFailures(true)
-                    .build()));
+                    .reportBatchItemFailures(true);
+            if (q.batchingWindowSeconds() > 0) props.maxBatchingWindow(Duration.seconds(q.batchingWindowSeconds()));
+            aliases.get(q.consumer()).addEventSource(new SqsEventSource(queues.get(q.name()), props.build()));
         }
     }
 

@@ -271,6 +271,10 @@ class GroupMsgStackTest {
                     .filter(p -> refs(p.get("EventSourceArn")).contains(queueId))
                     .findFirst().orElseThrow(() -> new AssertionError("no event source for " + def.name()));
             assertThat(esm.get("BatchSize")).isEqualTo(def.batchSize());
+            // Lambda refuses a batch over 10 without a window of at least a second; none means "invoke at once"
+            assertThat(esm.get("MaximumBatchingWindowInSeconds"))
+                    .isEqualTo(def.batchingWindowSeconds() == 0 ? null : def.batchingWindowSeconds());
+            if (def.batchSize() > 10) assertThat(def.batchingWindowSeconds()).isPositive();
             assertThat(esm.get("FunctionResponseTypes")).isEqualTo(List.of("ReportBatchItemFailures"));
             assertThat(esm.get("ScalingConfig")).isEqualTo(Map.of("MaximumConcurrency", def.maxConcurrency()));
             assertThat(refs(esm.get("FunctionName"))).containsExactly(aliasId(def.consumer()));

@@ -111,7 +111,8 @@ class SharedDefinitionsTest {
                     (Integer) map(esm.get("ScalingConfig")).get("MaximumConcurrency"),
                     (Integer) redrive.get("maxReceiveCount"),
                     (Integer) q.get("VisibilityTimeout"),
-                    (Integer) q.get("MessageRetentionPeriod") / 86_400));
+                    (Integer) q.get("MessageRetentionPeriod") / 86_400,
+                    esm.get("MaximumBatchingWindowInSeconds") instanceof Integer window ? window : 0));
         }
         assertThat(deployed).containsExactlyInAnyOrderElementsOf(Queues.ALL);
     }

@@ -26,6 +26,7 @@ import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -225,7 +226,8 @@ public final class LocalRuntime implements AutoCloseable {
 
             for (QueueDef queue : Queues.ALL) {
                 b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
-                        queue.maxConcurrency(), b.functions.get(queue.consumer()), settings.region()).start());
+                        Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
+                        b.functions.get(queue.consumer()), settings.region()).start());
             }
             if (settings.maintenanceInterval() != null) {
                 b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),

@@ -20,7 +20,8 @@ import java.util.stream.Collectors;
 /**
  * A Lambda SQS event source mapping with {@code ReportBatchItemFailures}: {@code concurrency} pollers each long-poll
  * the queue for up to {@code batchSize} messages, invoke the consumer with the batch, and delete the messages that
- * succeeded. Failed messages are left alone: they come back after the visibility timeout, and after
+ * succeeded. With a batching window, a poller that got a first message keeps receiving (10 at a time, SQS's limit)
+ * until the batch is full or the window since that message is over, as Lambda gathers batches over 10. Failed messages are left alone: they come back after the visibility timeout, and after
  * {@code maxReceiveCount} receives the queue's redrive policy moves them to the dead-letter queue, as in AWS.
  *
  * <p>The batch response is read by Lambda's rules: no response, an empty one or an empty/null
@@ -30,12 +31,15 @@ import java.util.stream.Collectors;
 public final class SqsPoller implements AutoCloseable {
     /** Long-poll wait: short so that stopping is quick, long enough not to spin. */
     private static final int WAIT_SECONDS = 1;
-    /** DeleteMessageBatch takes at most 10 entries. */
-    private static final int DELETE_BATCH = 10;
+    /** ReceiveMessage returns and DeleteMessageBatch takes at most 10 entries. */
+    private static final int SQS_BATCH = 10;
+    /** Pause between receives that found nothing while a batching window is open. */
+    private static final long WINDOW_POLL_MILLIS = 100;
 
     private final SqsClient sqs;
     private final ProvisionedQueue queue;
     private final int batchSize;
+    private final long batchingWindowMillis;
     private final int concurrency;
     private final LocalFunction consumer;
     private final String region;
@@ -45,11 +49,18 @@ public final class SqsPoller implements AutoCloseable {
 
     public SqsPoller(SqsClient sqs, ProvisionedQueue queue, int batchSize, int concurrency, LocalFunction consumer,
                      String region) {
-        if (batchSize < 1 || batchSize > 10) throw new IllegalArgumentException("batch size must be 1..10");
+        this(sqs, queue, batchSize, Duration.ZERO, concurrency, consumer, region);
+    }
+
+    public SqsPoller(SqsClient sqs, ProvisionedQueue queue, int batchSize, Duration batchingWindow, int concurrency,
+                     LocalFunction consumer, String region) {
+        int maxBatch = batchingWindow.isZero() ? SQS_BATCH : 10_000;
+        if (batchSize < 1 || batchSize > maxBatch) throw new IllegalArgumentException("batch size must be 1.." + maxBatch);
         if (concurrency < 1) throw new IllegalArgumentException("concurrency must be >= 1");
         this.sqs = sqs;
         this.queue = queue;
         this.batchSize = batchSize;
+        this.batchingWindowMillis = batchingWindow.toMillis();
         this.concurrency = concurrency;
         this.consumer = consumer;
         this.region = region;
@@ -67,11 +78,8 @@ public final class SqsPoller implements AutoCloseable {
         while (running.get()) {
             List<Message> messages;
             try {
-                messages = sqs.receiveMessage(r -> r.queueUrl(queue.url())
-                        .maxNumberOfMessages(batchSize)
-                        .waitTimeSeconds(WAIT_SECONDS)
-                        .messageSystemAttributeNamesWithStrings("All")
-                        .messageAttributeNames("All")).messages();
+                messages = receive(Math.min(SQS_BATCH, batchSize), WAIT_SECONDS);
+                if (!messages.isEmpty() && batchSize > SQS_BATCH) messages = gather(messages);
                 if (receiveFailing.compareAndSet(true, false)) {
                     LocalLog.info("sqs_receive_recovered", Map.of("queue", queue.spec().queueName()));
                 }
@@ -86,6 +94,34 @@ public final class SqsPoller implements AutoCloseable {
             }
             if (!messages.isEmpty()) process(messages);
         }
+    }
+
+    private List<Message> receive(int max, int waitSeconds) {
+        return sqs.receiveMessage(r -> r.queueUrl(queue.url())
+                .maxNumberOfMessages(max)
+                .waitTimeSeconds(waitSeconds)
+                .messageSystemAttributeNamesWithStrings("All")
+                .messageAttributeNames("All")).messages();
+    }
+
+    /** Adds to a first receive until the batch is full or the batching window since it is over. */
+    private List<Message> gather(List<Message> first) {
+        List<Message> batch = new ArrayList<>(first);
+        long deadline = System.nanoTime() + batchingWindowMillis * 1_000_000;
+        while (batch.size() < batchSize && System.nanoTime() < deadline && running.get()) {
+            List<Message> more = receive(Math.min(SQS_BATCH, batchSize - batch.size()), 0);
+            if (!more.isEmpty()) {
+                batch.addAll(more);
+                continue;
+            }
+            try {
+                Thread.sleep(WINDOW_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break; // stopping: the batch in hand is still processed
+            }
+        }
+        return batch;
     }
 
     /** Invokes the consumer on one batch and deletes what it did not report as failed. */
@@ -139,8 +175,8 @@ public final class SqsPoller implements AutoCloseable {
     }
 
     private void delete(List<Message> done) {
-        for (int from = 0; from < done.size(); from += DELETE_BATCH) {
-            List<Message> chunk = done.subList(from, Math.min(done.size(), from + DELETE_BATCH));
+        for (int from = 0; from < done.size(); from += SQS_BATCH) {
+            List<Message> chunk = done.subList(from, Math.min(done.size(), from + SQS_BATCH));
             List<DeleteMessageBatchRequestEntry> entries = new ArrayList<>();
             for (int i = 0; i < chunk.size(); i++) {
                 entries.add(DeleteMessageBatchRequestEntry.builder()

@@ -77,7 +77,7 @@ class DeliveryFaultsTest {
 
     record Setup(String accountId, String messageId, List<String> phones, CapturingQueue queue) {}
 
-    private static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members) {
+    static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members) {
         String lineId = createLine(a, linePhone(), 1000);
         String g = createGroup(a, "Faults");
         List<String> phones = addMembers(a, g, 700, members);
@@ -91,13 +91,13 @@ class DeliveryFaultsTest {
     }
 
     @SuppressWarnings("unchecked")
-    private static void deliverAll(DeliveryService service, Setup s) throws InterruptedException {
+    static void deliverAll(DeliveryService service, Setup s) throws InterruptedException {
         for (var batch : s.queue().deliveries) {
             service.deliver(s.accountId(), s.messageId(), ((Number) batch.get("shard")).intValue(), (List<String>) batch.get("phones"));
         }
     }
 
-    private static Map<String, String> statuses(ApiClient a, String messageId) {
+    static Map<String, String> statuses(ApiClient a, String messageId) {
         Map<String, String> out = new ConcurrentHashMap<>();
         for (var d : allDeliveries(a, messageId)) out.put((String) d.get("phone"), (String) d.get("status"));
         return out;

@@ -68,6 +68,7 @@ class SampleEventsE2eTest {
         // work for a message that does not exist is dropped, not retried forever
         assertThat(invoke(runtime, "fanout-worker", "fanout-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "delivery-worker", "delivery-batch-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "receipt-worker", "receipts-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "inbound-worker", "inbound-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "optout-worker", "keyword-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "relay-worker", "relay-unknown-message.json")).contains("\"batchItemFailures\":[]");

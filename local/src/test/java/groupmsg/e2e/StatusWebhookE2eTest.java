@@ -5,6 +5,7 @@ import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.util.List;
 import java.util.Map;
@@ -45,12 +46,26 @@ class StatusWebhookE2eTest {
         awaitDelivered(a, id, phone);
         assertThat(post(a, runtime, path, failed, null).status()).isEqualTo(200);
         assertThat(post(a, runtime, path, Map.of("MessageSid", "SMx", "MessageStatus", "sent", "To", phone), null).status()).isEqualTo(200);
+        awaitReceiptsApplied(runtime);
         assertThat(allDeliveries(a, id).get(0)).containsEntry("status", "delivered");
 
         // unknown message, unknown number, no routing parameters: 2xx no-ops
         assertThat(post(a, runtime, "/webhooks/twilio/status?a=" + accountId + "&m=msg_unknown&s=0", failed, null).status()).isEqualTo(200);
         assertThat(post(a, runtime, "/webhooks/twilio/status", failed, null).status()).isEqualTo(200);
         assertThat(a.withoutKey().send("POST", path, "application/json", "{}").status()).isEqualTo(415);
+    }
+
+    /** Receipts are applied by the receipt worker: waits until it has taken every queued one. */
+    static void awaitReceiptsApplied(LocalRuntime runtime) throws InterruptedException {
+        String url = runtime.queues().get("receipts").url();
+        for (int i = 0; i < 200; i++) {
+            var attributes = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(url).attributeNames(
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
+                    .attributes();
+            if (attributes.values().stream().allMatch("0"::equals)) return;
+            Thread.sleep(50);
+        }
+        throw new AssertionError("receipts still queued after 10 s");
     }
 
     private static void awaitDelivered(ApiClient a, String id, String phone) throws InterruptedException {

@@ -36,9 +36,12 @@ public final class Handlers {
     public static final HandlerDef DELIVERY_WORKER = new HandlerDef("delivery-worker",
             "groupmsg.messages.DeliveryWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
             List.of("core", "deliveries"), List.of());
+    public static final HandlerDef RECEIPT_WORKER = new HandlerDef("receipt-worker",
+            "groupmsg.messages.ReceiptWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
+            List.of("core", "deliveries"), List.of());
     public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
             "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core", "deliveries"), List.of("inbound", "optouts"));
+            List.of("core"), List.of("receipts", "inbound", "optouts"));
 
     public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
             "groupmsg.inbound.InboundApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
@@ -57,7 +60,7 @@ public final class Handlers {
             List.of("core"), List.of("fanout"));
 
     public static final List<HandlerDef> ALL = List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER,
-            MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, CARRIER_WEBHOOK, INBOUND_API, INBOUND_WORKER,
+            MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, RECEIPT_WORKER, CARRIER_WEBHOOK, INBOUND_API, INBOUND_WORKER,
             OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER);
 
     /** How often the scheduled maintenance handler runs. */

@@ -3,14 +3,31 @@ package groupmsg.platform.schema;
 /**
  * An SQS queue with its dead-letter queue and the Lambda event source that consumes it.
  * Visibility timeout is at least six times the consumer's timeout (AWS guidance for Lambda event sources).
+ * {@code batchingWindowSeconds} is the event source's MaximumBatchingWindowInSeconds: how long records are gathered
+ * before an invocation that is not full; Lambda takes batches over 10 only with a window of at least 1 s, and
+ * FIFO queues have no window.
  */
 public record QueueDef(String name, boolean fifo, String consumer, int batchSize, int maxConcurrency,
-                       int maxReceiveCount, int visibilityTimeoutSeconds, int retentionDays) {
+                       int maxReceiveCount, int visibilityTimeoutSeconds, int retentionDays, int batchingWindowSeconds) {
 
     public QueueDef {
         if (visibilityTimeoutSeconds < 6 * Handlers.byName(consumer).timeoutSeconds()) {
             throw new IllegalArgumentException("visibility timeout of " + name + " must be >= 6x its consumer's timeout");
         }
+        if (batchingWindowSeconds < 0 || batchingWindowSeconds > 300 || (fifo && batchingWindowSeconds > 0)) {
+            throw new IllegalArgumentException("batching window of " + name + " must be 0..300 s, and 0 for a FIFO queue");
+        }
+        int maxBatch = batchingWindowSeconds == 0 ? 10 : 10_000;
+        if (batchSize < 1 || batchSize > maxBatch) {
+            throw new IllegalArgumentException("batch size of " + name + " must be 1.." + maxBatch
+                    + (batchingWindowSeconds == 0 ? " without a batching window" : ""));
+        }
+    }
+
+    /** A queue whose consumer is invoked as soon as records are there (no batching window). */
+    public QueueDef(String name, boolean fifo, String consumer, int batchSize, int maxConcurrency,
+                    int maxReceiveCount, int visibilityTimeoutSeconds, int retentionDays) {
+        this(name, fifo, consumer, batchSize, maxConcurrency, maxReceiveCount, visibilityTimeoutSeconds, retentionDays, 0);
     }
 
     /** Physical name suffix: FIFO queues must end in ".fifo". */

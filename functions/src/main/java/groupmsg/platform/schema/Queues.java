@@ -22,6 +22,15 @@ public final class Queues {
             5, 20, 8, 6 * Handlers.DELIVERY_WORKER.timeoutSeconds(), 4);
 
     /**
+     * Carrier delivery receipts (delivered/failed) for the receipt worker, which applies them in bulk: one
+     * conditional transaction per message shard of a batch instead of one per receipt (each also moves the shard's
+     * counter item, which receipts arriving one by one contended for: conflicts, retries, webhook timeouts under
+     * load). Up to 500 per invocation, gathered for at most a second.
+     */
+    public static final QueueDef RECEIPTS = new QueueDef("receipts", false, Handlers.RECEIPT_WORKER.name(),
+            500, 5, 5, 6 * Handlers.RECEIPT_WORKER.timeoutSeconds(), 4, 1);
+
+    /**
      * Inbound replies (not keywords) for the inbound worker. FIFO with line + sender as message group, so one
      * person's consecutive replies are handled in the order they arrived.
      */
@@ -42,7 +51,7 @@ public final class Queues {
     public static final QueueDef RELAYS = new QueueDef("relays", true, Handlers.RELAY_WORKER.name(),
             1, 20, 5, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);
 
-    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, INBOUND, OPTOUTS, RELAYS);
+    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, RECEIPTS, INBOUND, OPTOUTS, RELAYS);
 
     public static QueueDef byName(String name) {
         return ALL.stream().filter(q -> q.name().equals(name)).findFirst()

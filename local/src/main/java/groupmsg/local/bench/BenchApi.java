@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 
-/** The few public API calls the pacing and memory benchmarks make against a local runtime. */
+/** The few public API calls the messages, pacing and memory benchmarks make against a local runtime. */
 final class BenchApi {
     private static final String[] AREA_CODES = {"415", "212", "202", "617", "312", "213", "305", "206", "512", "303", "646", "718"};
 
@@ -19,6 +19,11 @@ final class BenchApi {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
     private final String key;
+    /**
+     * Status requests {@link #message} made, repeated ones included (each costs the authorizer's and messages-api's
+     * requests); set it to 0 to count from a point on.
+     */
+    int polls;
     /** Status polls answered with a 5xx (and repeated). */
     int failedPolls;
 
@@ -99,6 +104,7 @@ final class BenchApi {
     Map<String, Object> message(String messageId) throws Exception {
         while (true) {
             try {
+                polls++;
                 return call("GET", "/v1/messages/" + messageId, null);
             } catch (HttpError e) {
                 if (e.status < 500) throw e;

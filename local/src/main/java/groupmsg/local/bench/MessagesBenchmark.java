@@ -1,17 +1,11 @@
 package groupmsg.local.bench;
 
-import com.fasterxml.jackson.jr.ob.JSON;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalSettings;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,15 +20,8 @@ import java.util.concurrent.Future;
  * Run with {@code bin/bench-messages [N [mps]]} (default 10,000 on a 1,000 mps line).
  */
 public final class MessagesBenchmark {
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private final String base;
-    private final String key;
-    private int statusPolls;
-
-    private MessagesBenchmark(String base, String key) {
-        this.base = base;
-        this.key = key;
-    }
+    /** Carriers do not resend a status callback the gateway failed to take, so a lost receipt ends the wait. */
+    private static final Duration RECEIPTS_QUIET = Duration.ofSeconds(60);
 
     public static void main(String[] args) {
         BenchMain.runThenExit(() -> run(args));
@@ -45,38 +32,38 @@ public final class MessagesBenchmark {
         int mps = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
         var requests = new RequestCounter();
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests(), List.of(requests))) {
-            var bench = new MessagesBenchmark(runtime.baseUrl(), runtime.defaultApiKey());
-            String lineId = (String) bench.call("POST", "/v1/lines", "{\"phone\":\"+12125550999\",\"type\":\"long_code\",\"mps\":" + mps + "}").get("id");
-            String small = bench.group("bench small", 10, 0);
-            String large = bench.group("bench large", n, 100_000);
+            var api = new BenchApi(runtime.baseUrl(), runtime.defaultApiKey());
+            String lineId = api.line("+12125550999", mps);
+            String small = api.group("bench small", 10, 0);
+            String large = api.group("bench large", n, 100_000);
 
             List<Long> smallAccept = new ArrayList<>();
-            String smallId = null;
+            List<String> smallIds = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
-                var sent = bench.timedSend(small, lineId);
+                var sent = timedSend(api, small, lineId);
                 smallAccept.add(sent.acceptMs());
-                smallId = sent.id();
+                smallIds.add(sent.id());
             }
-            bench.awaitSentCount(5);
+            for (String id : smallIds) api.awaitSent(id);
             // What one status poll of this benchmark costs (the authorizer's and messages-api's requests: receipts
             // of the small sends may still land in the same moment), so its share below can be told apart.
             requests.reset();
-            bench.status(smallId);
+            api.message(smallIds.getLast());
             long pollCost = requests.snapshot().entrySet().stream()
                     .filter(e -> e.getKey().startsWith("authorizer ") || e.getKey().startsWith("messages-api "))
                     .mapToLong(Map.Entry::getValue).sum();
 
             // Counted from here: the large send's requests, with the pollers' idle receives and the status polls.
             requests.reset();
-            bench.statusPolls = 0;
-            var first = bench.timedSend(large, lineId);
-            bench.awaitSent(first.id());
+            api.polls = 0;
+            var first = timedSend(api, large, lineId);
+            api.awaitSent(first.id());
             double seconds = (System.nanoTime() - first.startNanos()) / 1e9;
             Map<String, Long> untilSent = requests.snapshot();
             // Delivery receipts keep arriving after "sent"; they are per-recipient requests too.
-            bench.awaitReceipts(first.id(), n);
+            long settled = api.awaitSettled(first.id(), n, RECEIPTS_QUIET);
             Map<String, Long> withReceipts = requests.snapshot();
-            int polls = bench.statusPolls;
+            int polls = api.polls;
 
             double raw = rawBatchWriteRate(runtime, Math.max(n, 10_000));
 
@@ -84,11 +71,17 @@ public final class MessagesBenchmark {
             // is accepted while the second fans out. Their deliveries are not waited for (the runtime is in memory
             // and ends with this JVM), which keeps a 100,000-member run from delivering 300,000 messages.
             List<Long> largeAccept = new ArrayList<>(List.of(first.acceptMs()));
-            for (int i = 0; i < 2; i++) largeAccept.add(bench.timedSend(large, lineId).acceptMs());
+            for (int i = 0; i < 2; i++) largeAccept.add(timedSend(api, large, lineId).acceptMs());
 
             System.out.printf("send accept, 10 members: %s (5 sends)%n", percentiles(smallAccept));
             System.out.printf("send accept, %d members: %s (3 sends; the 3rd accepted while the 2nd fans out)%n", n, percentiles(largeAccept));
             System.out.printf("end to end, %d recipients on a %d mps line: %.1f s = %.0f deliveries/s%n", n, mps, seconds, n / seconds);
+            if (settled < n) {
+                System.out.printf("delivery receipts: %d of %d in (%d not received within %d s of the last one)%n",
+                        settled, n, n - settled, RECEIPTS_QUIET.toSeconds());
+            } else {
+                System.out.printf("delivery receipts: all %d in%n", n);
+            }
             System.out.printf("AWS requests per 1,000 recipients, %d-member send, by origin (until \"sent\" / with the late receipts):%n", n);
             System.out.printf("  %-52s %10s %12s%n", "origin service operation", "until sent", "+ receipts");
             for (String op : withReceipts.keySet()) {
@@ -96,11 +89,12 @@ public final class MessagesBenchmark {
                         perThousand(withReceipts.get(op), n));
             }
             long benchPolls = (long) polls * pollCost;
-            long receipts = byOrigin(withReceipts, "carrier-webhook");
+            // The carrier webhook applies receipts, or hands them to a receipt worker that does: both count.
+            long receipts = byOrigin(withReceipts, "carrier-webhook") + byOrigin(withReceipts, "receipt-worker");
             long polling = byOrigin(withReceipts, "runtime");
             long sendPath = total(withReceipts) - receipts - polling - benchPolls;
             System.out.printf("  send path (accept, fan-out, delivery; without the rows below): %.1f per 1,000 recipients%n", perThousand(sendPath, n));
-            System.out.printf("  delivery receipts (carrier-webhook, one per recipient and final status): %.1f%n", perThousand(receipts, n));
+            System.out.printf("  delivery receipts (carrier-webhook and receipt-worker): %.1f%n", perThousand(receipts, n));
             System.out.printf("  event-source polling by the local runtime (ReceiveMessage/DeleteMessageBatch; Lambda's pollers in AWS): %.1f%n",
                     perThousand(polling, n));
             System.out.printf("  this benchmark's %d status polls (%d DynamoDB requests each): %.1f%n", polls, pollCost, perThousand(benchPolls, n));
@@ -139,56 +133,10 @@ public final class MessagesBenchmark {
 
     record Sent(String id, long acceptMs, long startNanos) {}
 
-    private Sent timedSend(String groupId, String lineId) throws Exception {
+    private static Sent timedSend(BenchApi api, String groupId, String lineId) throws Exception {
         long t = System.nanoTime();
-        var r = call("POST", "/v1/groups/" + groupId + "/messages",
-                "{\"lineId\":\"" + lineId + "\",\"sender\":\"Bench\",\"title\":\"bench\",\"body\":\"Benchmark message\"}");
-        return new Sent((String) r.get("id"), (System.nanoTime() - t) / 1_000_000, t);
-    }
-
-    private Map<String, Object> status(String messageId) throws Exception {
-        statusPolls++;
-        return call("GET", "/v1/messages/" + messageId, null);
-    }
-
-    private void awaitSent(String messageId) throws Exception {
-        while (!"sent".equals(status(messageId).get("status"))) Thread.sleep(250);
-    }
-
-    /** Waits until the message is sent and every recipient has a final status (the emulator reports "delivered"). */
-    @SuppressWarnings("unchecked")
-    private void awaitReceipts(String messageId, int recipients) throws Exception {
-        while (true) {
-            var m = status(messageId);
-            var counts = (Map<String, Number>) m.get("counts");
-            long settled = counts.get("delivered").longValue() + counts.get("failed").longValue() + counts.get("optedOut").longValue();
-            if ("sent".equals(m.get("status")) && settled >= recipients) return;
-            Thread.sleep(250);
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private void awaitSentCount(int count) throws Exception {
-        for (int i = 0; i < 240; i++) {
-            var items = (List<Map<String, Object>>) call("GET", "/v1/messages?limit=100", null).get("items");
-            if (items.stream().filter(m -> "sent".equals(m.get("status"))).count() >= count) return;
-            Thread.sleep(250);
-        }
-    }
-
-    private String group(String name, int members, int offset) throws Exception {
-        String id = (String) call("POST", "/v1/groups", "{\"name\":\"" + name + "\"}").get("id");
-        for (int from = 0; from < members; from += 1000) {
-            StringBuilder body = new StringBuilder("{\"members\":[");
-            for (int i = from; i < Math.min(members, from + 1000); i++) {
-                if (i > from) body.append(',');
-                int k = offset + i;
-                body.append("{\"phone\":\"+1").append(new String[]{"415", "212", "202", "617", "312", "213", "305", "206", "512", "303", "646", "718"}[k / 10_000 % 12])
-                        .append("555").append(String.format("%04d", k % 10_000)).append("\"}");
-            }
-            call("POST", "/v1/groups/" + id + "/members", body.append("]}").toString());
-        }
-        return id;
+        String id = api.send(groupId, lineId);
+        return new Sent(id, (System.nanoTime() - t) / 1_000_000, t);
     }
 
     private static double rawBatchWriteRate(LocalRuntime runtime, int items) throws Exception {
@@ -211,16 +159,5 @@ public final class MessagesBenchmark {
             for (var f : futures) f.get();
         }
         return items / ((System.nanoTime() - t) / 1e9);
-    }
-
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> call(String method, String path, String json) throws Exception {
-        var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
-                .header("authorization", "Bearer " + key)
-                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
-        if (json != null) request.header("content-type", "application/json");
-        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        if (response.statusCode() >= 300) throw new IllegalStateException(method + " " + path + " -> " + response.statusCode() + " " + response.body());
-        return (Map<String, Object>) JSON.std.anyFrom(response.body());
     }
 }

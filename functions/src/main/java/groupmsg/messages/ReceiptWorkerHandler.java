@@ -1,0 +1,80 @@
+package groupmsg.messages;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.platform.Log;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.lambda.QueueFunction;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Consumes the receipts queue: the carrier's delivery receipts, up to {@code Queues.RECEIPTS.batchSize()} at a time,
+ * applied per message shard ({@link StatusCallbacks#apply}), the shards side by side. A shard whose transaction
+ * fails reports its records as failed, so they come back (applying them again is a no-op for the rows that did
+ * move); a record this code cannot read fails alone and ends in the dead-letter queue.
+ */
+public final class ReceiptWorkerHandler implements QueueFunction {
+    private final StatusCallbacks receipts;
+    private final Priming priming;
+
+    public ReceiptWorkerHandler() {
+        this(Wiring.fromEnvironment());
+    }
+
+    public ReceiptWorkerHandler(Wiring wiring) {
+        this.receipts = new StatusCallbacks(wiring);
+        this.priming = Priming.register(this, wiring);
+    }
+
+    @Override
+    public Priming priming() {
+        return priming;
+    }
+
+    @Override
+    public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+        Map<StatusCallbacks.Receipt.Key, List<StatusCallbacks.Receipt>> byShard = new LinkedHashMap<>();
+        Map<StatusCallbacks.Receipt.Key, List<String>> recordIds = new LinkedHashMap<>();
+        for (SQSEvent.SQSMessage message : event.getRecords()) {
+            StatusCallbacks.Receipt receipt;
+            try {
+                receipt = StatusCallbacks.Receipt.fromJson(message.getBody());
+            } catch (RuntimeException e) {
+                Log.error("receipt_unreadable", Map.of("sqsMessageId", message.getMessageId()), e);
+                failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
+                continue;
+            }
+            byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(receipt);
+            recordIds.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(message.getMessageId());
+        }
+        Map<StatusCallbacks.Receipt.Key, Future<Integer>> running = new LinkedHashMap<>();
+        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name(Thread.currentThread().getName() + "/shard-", 0).factory())) {
+            byShard.forEach((key, list) -> running.put(key, pool.submit(() -> receipts.apply(key, list))));
+        }
+        running.forEach((key, result) -> {
+            try {
+                result.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                recordIds.get(key).forEach(id -> failures.add(new SQSBatchResponse.BatchItemFailure(id)));
+            } catch (ExecutionException e) {
+                Log.error("receipts_failed", Map.of("messageId", key.messageId(), "shard", key.shard(),
+                        "receipts", recordIds.get(key).size()), e.getCause());
+                recordIds.get(key).forEach(id -> failures.add(new SQSBatchResponse.BatchItemFailure(id)));
+            }
+        });
+        return new SQSBatchResponse(failures);
+    }
+}

@@ -1,0 +1,150 @@
+package groupmsg.e2e;
+
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.local.bench.RequestCounter;
+import groupmsg.messages.DeliveryService;
+import groupmsg.messages.ReceiptWorkerHandler;
+import groupmsg.messages.StatusCallbacks.Receipt;
+import groupmsg.platform.config.Wiring;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static groupmsg.e2e.DeliveryFaultsTest.acceptAndFanOut;
+import static groupmsg.e2e.DeliveryFaultsTest.deliverAll;
+import static groupmsg.e2e.DeliveryFaultsTest.statuses;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The receipt worker on the real tables: a batch of delivery receipts is applied per message shard in a few
+ * transactions, forward only, billing only rows the worker had not recorded, and a redelivered batch changes nothing.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class ReceiptsE2eTest {
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aBatchOfReceiptsIsAppliedPerShardInBulkForwardOnlyAndBilledOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Receipts Co");
+        var carrier = new DeliveryFaultsTest.ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        int members = 230;
+        var s = acceptAndFanOut(a, wiring, members);
+        String lost = s.phones().get(0);
+        // the carrier took this one but its answer was lost: the row stays in sending until a receipt settles it
+        carrier.script.put(lost, List.of(new UncheckedIOException(new IOException("read timed out"))));
+        deliverAll(new DeliveryService(wiring), s);
+        Map<String, Integer> shardOf = new HashMap<>();
+        for (var batch : s.queue().deliveries) {
+            for (String p : (List<String>) batch.get("phones")) shardOf.put(p, ((Number) batch.get("shard")).intValue());
+        }
+        long billedBefore = billedMessages(a);
+        assertThat(billedBefore).isEqualTo(members - 1);
+
+        String failedA = s.phones().get(1), failedB = s.phones().get(2);
+        List<Receipt> receipts = new ArrayList<>();
+        long at = System.currentTimeMillis();
+        for (String p : s.phones()) {
+            boolean failed = p.equals(failedA) || p.equals(failedB);
+            receipts.add(new Receipt(s.accountId(), s.messageId(), shardOf.get(p), p, "SM" + p.substring(1) + "x",
+                    failed ? "failed" : "delivered", failed ? "carrier 30003" : null, at));
+        }
+        // a second, contradicting receipt for a delivered row, and one for a number the message never had
+        receipts.add(new Receipt(s.accountId(), s.messageId(), shardOf.get(s.phones().get(3)), s.phones().get(3), null,
+                "failed", "carrier 30005", at + 1));
+        receipts.add(new Receipt(s.accountId(), s.messageId(), 0, "+19995550000", null, "delivered", null, at));
+        SQSEvent event = event(receipts);
+
+        var requests = new RequestCounter();
+        var worker = new ReceiptWorkerHandler(Wiring.create(runtime.wiring().config(),
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(requests)));
+        SQSBatchResponse response = worker.handleRequest(event, null);
+        assertThat(response.getBatchItemFailures()).isEmpty();
+
+        Map<String, String> after = statuses(a, s.messageId());
+        assertThat(after).hasSize(members);
+        assertThat(after).containsEntry(lost, "delivered").containsEntry(failedA, "failed").containsEntry(failedB, "failed")
+                .containsEntry(s.phones().get(3), "delivered");
+        assertThat(after.values().stream().filter("delivered"::equals).count()).isEqualTo(members - 2);
+        var counts = (Map<String, Number>) a.get("/v1/messages/" + s.messageId()).jsonObject().get("counts");
+        assertThat(counts.get("delivered").intValue()).isEqualTo(members - 2);
+        assertThat(counts.get("failed").intValue()).isEqualTo(2);
+        assertThat(counts.get("sent").intValue()).isZero();
+        assertThat(counts.get("queued").intValue()).isZero();
+        var lostRow = allDeliveries(a, s.messageId()).stream().filter(d -> lost.equals(d.get("phone"))).findFirst().orElseThrow();
+        assertThat(lostRow).containsEntry("carrierMessageId", "SM" + lost.substring(1) + "x");
+        // the row the worker never recorded is billed by its receipt, the others were billed by the worker
+        assertThat(billedMessages(a)).isEqualTo(members);
+
+        // one transaction per 98 receipts of a shard, a second one for a chunk where some condition failed, one
+        // settling the rows found in sending: 6 here for 232 receipts, where one per receipt used to be the rule
+        long transactions = requests.snapshot().entrySet().stream().filter(e -> e.getKey().endsWith("TransactWriteItems"))
+                .mapToLong(Map.Entry::getValue).sum();
+        long shards = shardOf.values().stream().distinct().count();
+        assertThat(transactions).isBetween(shards, 2 * (receipts.size() / 98 + shards) + shards);
+
+        // the same batch again (SQS delivers at least once): nothing moves, nothing is billed twice
+        assertThat(worker.handleRequest(event, null).getBatchItemFailures()).isEmpty();
+        assertThat(statuses(a, s.messageId())).isEqualTo(after);
+        assertThat(billedMessages(a)).isEqualTo(members);
+    }
+
+    @Test
+    void anUnreadableRecordFailsAloneAndTheRestIsApplied(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Receipts Poison Co");
+        var s = acceptAndFanOut(a, runtime.wiring().withCarrier(new DeliveryFaultsTest.ScriptedCarrier()), 3);
+        deliverAll(new DeliveryService(runtime.wiring().withCarrier(new DeliveryFaultsTest.ScriptedCarrier())), s);
+        @SuppressWarnings("unchecked")
+        var batch = (Map<String, Object>) s.queue().deliveries.getFirst();
+        @SuppressWarnings("unchecked")
+        String phone = ((List<String>) batch.get("phones")).getFirst();
+        var good = new Receipt(s.accountId(), s.messageId(), ((Number) batch.get("shard")).intValue(), phone, null,
+                "delivered", null, System.currentTimeMillis());
+        SQSEvent event = event(List.of(good));
+        var poison = new SQSEvent.SQSMessage();
+        poison.setMessageId("poison-" + UUID.randomUUID());
+        poison.setBody("{\"accountId\":\"" + s.accountId() + "\",\"status\":\"sent\"}");
+        var records = new ArrayList<>(event.getRecords());
+        records.add(poison);
+        event.setRecords(records);
+
+        var response = new ReceiptWorkerHandler(runtime.wiring()).handleRequest(event, null);
+        assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
+                .containsExactly(poison.getMessageId());
+        assertThat(statuses(a, s.messageId())).containsEntry(phone, "delivered");
+    }
+
+    private static SQSEvent event(List<Receipt> receipts) {
+        List<SQSEvent.SQSMessage> records = new ArrayList<>();
+        for (Receipt r : receipts) {
+            var record = new SQSEvent.SQSMessage();
+            record.setMessageId(UUID.randomUUID().toString());
+            record.setBody(r.toJson());
+            records.add(record);
+        }
+        var event = new SQSEvent();
+        event.setRecords(records);
+        return event;
+    }
+
+    private static long billedMessages(ApiClient a) {
+        String month = YearMonth.now(ZoneOffset.UTC).toString();
+        return ((Number) a.get("/v1/usage?month=" + month).jsonObject().get("messages")).longValue();
+    }
+}
