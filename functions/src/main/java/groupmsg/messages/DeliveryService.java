@@ -79,8 +79,12 @@ public final class DeliveryService {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
             return;
         }
-        for (int from = 0; from < phones.size(); from += DeliveryStore.MAX_TRANSITIONS) {
-            deliverBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + DeliveryStore.MAX_TRANSITIONS)));
+        // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, and no block too small to
+        // keep the line busy while the next one is claimed.
+        int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
+        int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));
+        for (int from = 0; from < phones.size(); from += size) {
+            deliverBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + size)));
         }
     }
 

@@ -124,6 +124,46 @@ class SqsPollerE2eTest {
         assertThat(bytes).containsExactly(1, 2, 3);
     }
 
+    /** Records the size of every batch it is invoked with. */
+    static final class BatchSizes implements RequestHandler<SQSEvent, SQSBatchResponse> {
+        final List<Integer> sizes = new CopyOnWriteArrayList<>();
+        final Set<String> bodies = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+            sizes.add(event.getRecords().size());
+            event.getRecords().forEach(m -> bodies.add(m.getBody()));
+            return new SQSBatchResponse(List.of());
+        }
+    }
+
+    @Test
+    void withABatchingWindowBatchesOverTenAreGatheredAndAllDeleted(LocalRuntime runtime) {
+        SqsClient sqs = runtime.wiring().sqs();
+        // a visibility timeout well past the window: nothing in a gathered batch may come back while it is gathered
+        ProvisionedQueue queue = new Provisioner(runtime.wiring().dynamo(), sqs).ensureQueue(
+                new QueueSpec("poller-test-" + UUID.randomUUID().toString().substring(0, 8), false, 5, 30, 1));
+        for (int i = 0; i < 60; i++) {
+            int n = i;
+            sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("m-" + n));
+        }
+        var consumer = new BatchSizes();
+        var function = LocalFunction.of(CONSUMER, consumer, runtime.settings().region(), Clock.systemUTC());
+        try (var ignored = new SqsPoller(sqs, queue, 25, Duration.ofSeconds(1), 1, function, runtime.settings().region()).start()) {
+            await(() -> consumer.bodies.size() == 60 && queueDepth(sqs, queue.url()) == 0, Duration.ofSeconds(30));
+        }
+        // 60 waiting messages, at most 25 per invocation: full batches, never more than asked for
+        assertThat(consumer.sizes).containsExactly(25, 25, 10);
+        assertThat(awaitMessages(sqs, queue.dlqUrl(), 0, Duration.ZERO)).isEmpty();
+    }
+
+    @Test
+    void withoutABatchingWindowBatchesAreAtMostTen(LocalRuntime runtime) {
+        var function = LocalFunction.of(CONSUMER, new BatchSizes(), runtime.settings().region(), Clock.systemUTC());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SqsPoller(runtime.wiring().sqs(), testQueue(runtime, false, 5),
+                11, 1, function, runtime.settings().region())).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void aBatchWhoseHandlerThrowsIsNotDeletedAndComesBack(LocalRuntime runtime) {
         SqsClient sqs = runtime.wiring().sqs();

@@ -15,7 +15,7 @@ public final class Queues {
     public static final QueueDef FANOUT = new QueueDef("fanout", false, Handlers.FANOUT_WORKER.name(),
             1, 10, 5, 6 * Handlers.FANOUT_WORKER.timeoutSeconds(), 4);
     /**
-     * Batches of deliveries (one message, one shard, up to 98 recipients, about 5 s of the line's rate) for the
+     * Batches of deliveries (one message, one shard, up to 1,000 recipients, about 5 s of the line's rate) for the
      * delivery worker, five per invocation (delivered side by side, well inside the worker's timeout).
      */
     public static final QueueDef DELIVERIES = new QueueDef("deliveries", false, Handlers.DELIVERY_WORKER.name(),
