@@ -6,6 +6,10 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import groupmsg.local.bench.RequestCounter;
+import groupmsg.platform.config.Wiring;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -21,6 +25,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
@@ -157,6 +162,51 @@ class SqsPollerE2eTest {
         assertThat(awaitMessages(sqs, queue.dlqUrl(), 0, Duration.ZERO)).isEmpty();
     }
 
+    /** Takes 300 ms per batch and records how many batches it was running at once, at most. */
+    static final class SlowConsumer implements RequestHandler<SQSEvent, SQSBatchResponse> {
+        final AtomicInteger running = new AtomicInteger();
+        final AtomicInteger mostAtOnce = new AtomicInteger();
+        final Set<String> bodies = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+            mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            event.getRecords().forEach(m -> bodies.add(m.getBody()));
+            running.decrementAndGet();
+            return new SQSBatchResponse(List.of());
+        }
+    }
+
+    @Test
+    void anIdleQueueCostsOneLongPollASecondAndABacklogIsTakenSideBySide(LocalRuntime runtime) {
+        var requests = new RequestCounter();
+        SqsClient counted = Wiring.create(runtime.wiring().config(),
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(requests)).sqs();
+        ProvisionedQueue queue = new Provisioner(runtime.wiring().dynamo(), counted).ensureQueue(
+                new QueueSpec("poller-test-" + UUID.randomUUID().toString().substring(0, 8), false, 5, 30, 1));
+        var consumer = new SlowConsumer();
+        var function = LocalFunction.of(CONSUMER, consumer, runtime.settings().region(), Clock.systemUTC());
+        try (var ignored = new SqsPoller(counted, queue, 1, 8, function, runtime.settings().region()).start()) {
+            requests.reset();
+            sleep(3000);
+            // one scout long-polling (1 s waits), not eight pollers: about 3 receives, where eight made about 24
+            assertThat(requests.snapshot().getOrDefault("runtime Sqs ReceiveMessage", 0L)).isBetween(1L, 6L);
+
+            for (int i = 0; i < 24; i++) {
+                int n = i;
+                counted.sendMessage(r -> r.queueUrl(queue.url()).messageBody("m-" + n));
+            }
+            await(() -> consumer.bodies.size() == 24 && queueDepth(counted, queue.url()) == 0, Duration.ofSeconds(30));
+        }
+        // the backlog woke the parked pollers: batches ran side by side, never more than the concurrency
+        assertThat(consumer.mostAtOnce.get()).isBetween(4, 8);
+    }
+
     @Test
     void withoutABatchingWindowBatchesAreAtMostTen(LocalRuntime runtime) {
         var function = LocalFunction.of(CONSUMER, new BatchSizes(), runtime.settings().region(), Clock.systemUTC());
@@ -213,6 +263,15 @@ class SqsPollerE2eTest {
                 .attributes();
         return Integer.parseInt(attributes.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
                 + Integer.parseInt(attributes.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE));
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private static void await(BooleanSupplier condition, Duration patience) {
