@@ -72,6 +72,11 @@ public final class DeliveryService {
     /**
      * Delivers without the completion check, for a caller that delivers several jobs of one message and then
      * checks once ({@link #complete}): the check reads the message and its counters, two requests per job saved.
+     * <p>
+     * Blocks are pipelined: the next block is claimed and given the line's next slots while the current one is
+     * still sending, so the line never idles between blocks (sequential blocks left a gap of a record, a claim and a
+     * reservation each time: 53% of a 100 mps line used, against 91% possible). At most two blocks of a job are
+     * claimed ahead of their sends, which bounds what a crash leaves in sending (see the class comment).
      */
     public void deliverOnly(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
         GroupMessage m = messages.get(accountId, messageId).orElse(null);
@@ -79,12 +84,19 @@ public final class DeliveryService {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
             return;
         }
-        // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, and no block too small to
-        // keep the line busy while the next one is claimed.
+        // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
+        // cover the time the next one takes to claim.
         int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
         int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));
-        for (int from = 0; from < phones.size(); from += size) {
-            deliverBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + size)));
+        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
+            Sending previous = null;
+            for (int from = 0; from < phones.size(); from += size) {
+                Sending current = startBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + size)), pool);
+                if (previous != null) recordBlock(m, shard, previous);
+                previous = current;
+            }
+            if (previous != null) recordBlock(m, shard, previous);
         }
     }
 
@@ -96,13 +108,16 @@ public final class DeliveryService {
     /** How much sending (by slot time) one record transaction covers at most. */
     static final long RECORD_EVERY_MILLIS = 1000;
 
+    /** A block's sends, each started at its slot time (in slot order), and those times. */
+    private record Sending(List<Future<DeliveryStore.Transition>> sends, List<Long> sendTimes) {}
+
     /**
-     * Claims, sends and records up to {@link DeliveryStore#MAX_TRANSITIONS} recipients: one opt-out lookup, one
-     * claim transaction (rows no longer queued fail their condition and are left alone: a redelivered batch claims
-     * nothing), rate slots for all of them, each send started at its slot without waiting for the previous one's
-     * answer, then transactions recording the outcomes with the usage they bill (one per second of sending).
+     * Claims up to {@link DeliveryStore#MAX_TRANSITIONS} recipients and schedules their sends: one opt-out lookup,
+     * one claim transaction (rows no longer queued fail their condition and are left alone: a redelivered batch
+     * claims nothing), rate slots for all of them, each send started at its slot without waiting for the previous
+     * one's answer. Returns once every slot is reserved.
      */
-    private void deliverBlock(GroupMessage m, int shard, List<String> phones) throws InterruptedException {
+    private Sending startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool) throws InterruptedException {
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
@@ -112,48 +127,51 @@ public final class DeliveryService {
         }
         List<String> claimed = deliveries.apply(m.id(), shard, claims).stream()
                 .filter(t -> Delivery.SENDING.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
-        if (claimed.isEmpty()) return;
-
-        // Each block of slots is handed to its senders as soon as it is reserved, so a later reservation that has
+        // Each run of slots is handed to its senders as soon as it is reserved, so a later reservation that has
         // to wait for the line never holds back (and then bunches up) sends whose time has come.
         List<Future<DeliveryStore.Transition>> sends = new ArrayList<>(claimed.size());
         List<Long> sendTimes = new ArrayList<>(claimed.size());
-        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
-            while (sends.size() < claimed.size()) {
-                var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size());
-                for (int i = 0; i < slots.count(); i++) {
-                    String phone = claimed.get(sends.size());
-                    long at = slots.sendAtMillis(i);
-                    sendTimes.add(at);
-                    sends.add(pool.submit(() -> {
-                        long wait = at - clock.millis();
-                        if (wait > 0) Thread.sleep(wait);
-                        return sendOne(m, shard, phone);
-                    }));
-                }
+        while (sends.size() < claimed.size()) {
+            var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size());
+            for (int i = 0; i < slots.count(); i++) {
+                String phone = claimed.get(sends.size());
+                long at = slots.sendAtMillis(i);
+                sendTimes.add(at);
+                sends.add(pool.submit(() -> {
+                    long wait = at - clock.millis();
+                    if (wait > 0) Thread.sleep(wait);
+                    return sendOne(m, shard, phone);
+                }));
             }
-            // Outcomes are recorded for about every second of sending as they come in, not once at the end: a slow
-            // line's block spans seconds, and a delivery receipt that arrives before its row is recorded takes the
-            // receipt's fallback (three more requests: a failed write, two reads). At 1,000 mps a block is one chunk.
-            List<DeliveryStore.Transition> outcomes = new ArrayList<>();
-            long chunkEnd = sendTimes.getFirst() + RECORD_EVERY_MILLIS;
-            for (int i = 0; i < sends.size(); i++) {
-                if (sendTimes.get(i) >= chunkEnd) {
-                    record(m, shard, outcomes);
-                    outcomes = new ArrayList<>();
-                    chunkEnd = sendTimes.get(i) + RECORD_EVERY_MILLIS;
-                }
-                try {
-                    var outcome = sends.get(i).get();
-                    if (outcome != null) outcomes.add(outcome);
-                } catch (ExecutionException e) {
-                    // sendOne turns every failure into an outcome; anything else leaves the row in sending (never resent).
-                    Log.error("delivery_send_crashed", Map.of("messageId", m.id(), "shard", shard), e.getCause());
-                }
-            }
-            record(m, shard, outcomes);
         }
+        return new Sending(sends, sendTimes);
+    }
+
+    /**
+     * Records a block's outcomes with the usage they bill, for about every second of sending as they come in, not
+     * once at the end: a slow line's block spans seconds, and a delivery receipt that arrives before its row is
+     * recorded takes the receipt worker's fallback (a read and a second transaction). At 1,000 mps a block is one
+     * record.
+     */
+    private void recordBlock(GroupMessage m, int shard, Sending block) throws InterruptedException {
+        if (block.sends().isEmpty()) return;
+        List<DeliveryStore.Transition> outcomes = new ArrayList<>();
+        long chunkEnd = block.sendTimes().getFirst() + RECORD_EVERY_MILLIS;
+        for (int i = 0; i < block.sends().size(); i++) {
+            if (block.sendTimes().get(i) >= chunkEnd) {
+                record(m, shard, outcomes);
+                outcomes = new ArrayList<>();
+                chunkEnd = block.sendTimes().get(i) + RECORD_EVERY_MILLIS;
+            }
+            try {
+                var outcome = block.sends().get(i).get();
+                if (outcome != null) outcomes.add(outcome);
+            } catch (ExecutionException e) {
+                // sendOne turns every failure into an outcome; anything else leaves the row in sending (never resent).
+                Log.error("delivery_send_crashed", Map.of("messageId", m.id(), "shard", shard), e.getCause());
+            }
+        }
+        record(m, shard, outcomes);
     }
 
     /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
