@@ -54,6 +54,8 @@ public final class LocalRuntime implements AutoCloseable {
     static final StaticCredentialsProvider LOCAL_CREDENTIALS =
             StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local"));
     private static final String DEFAULT_ACCOUNT_NAME = "Default account";
+    /** How long the carrier emulator trusts a sender's rate before it reads the line's mps again. */
+    private static final Duration SENDER_RATE_TTL = Duration.ofSeconds(1);
 
     private final LocalSettings settings;
     private final LocalServices services;
@@ -215,11 +217,12 @@ public final class LocalRuntime implements AutoCloseable {
             var gateway = ApiGateway.forAllRoutes(b.functions, settings.region(), b.wiring.clock());
             var endpoints = new LocalEndpoints(b.wiring.dynamo(), b.wiring.sqs(), accounts, b.functions,
                     b.wiring.clock(), startedAt, events);
-            // Each sender's rate is its line's mps (LINEPHONE reservation in the core table), else 1 per second.
+            // Each sender's rate is its line's mps (LINEPHONE reservation in the core table), else 1 per second,
+            // looked up at most once a second per sender.
             // The emulator stands in for Twilio: its line-rate lookup on every send is not an application request.
             b.carrierDynamo = localDynamo(settings.region(), b.services.dynamoEndpoint());
-            b.carrier = new CarrierEmulator(carrierSettings, SenderRates.fromCoreTable(b.carrierDynamo,
-                    b.wiring.config().table(Tables.CORE)), b.wiring.clock());
+            b.carrier = new CarrierEmulator(carrierSettings, SenderRates.cached(SenderRates.fromCoreTable(b.carrierDynamo,
+                    b.wiring.config().table(Tables.CORE)), SENDER_RATE_TTL, System::nanoTime), b.wiring.clock());
             var localRoutes = new LinkedHashMap<String, HttpGateway.LocalEndpoint>(endpoints.routes());
             localRoutes.putAll(b.carrier.localRoutes());
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
