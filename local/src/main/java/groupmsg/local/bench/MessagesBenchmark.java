@@ -4,6 +4,7 @@ import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalSettings;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 import java.time.Duration;
@@ -65,7 +66,9 @@ public final class MessagesBenchmark {
             Map<String, Long> withReceipts = requests.snapshot();
             int polls = api.polls;
 
-            double raw = rawBatchWriteRate(runtime, Math.max(n, 10_000));
+            int rawItems = Math.max(n, 10_000);
+            double raw = rawBatchWriteRate(runtime, rawItems);
+            double conditional = rawClaimRate(runtime, rawItems);
 
             // More large-group accepts, after the timed run and the raw measurement so they slow neither: the third
             // is accepted while the second fans out. Their deliveries are not waited for (the runtime is in memory
@@ -101,6 +104,14 @@ public final class MessagesBenchmark {
             System.out.printf("  total: %.1f%n", perThousand(total(withReceipts), n));
             System.out.printf("raw BatchWriteItem (4 threads, 25 items) on the same DynamoDB Local: %.0f items/s; ratio %.2f%n",
                     raw, (n / seconds) / raw);
+            // DynamoDB Local takes one write at a time (a global write lock), so its time per recipient bounds the
+            // pipeline: one row batch-written at fan-out, three conditional updates in transactions (claim, record,
+            // receipt).
+            double bound = 1 / (1 / raw + 3 / conditional);
+            System.out.printf("raw TransactWriteItems (4 threads, 98 conditional updates, as a claim) on the same DynamoDB Local: %.0f rows/s%n",
+                    conditional);
+            System.out.printf("DynamoDB Local alone bounds a pipeline of 1 batch-written + 3 conditional rows per recipient at %.0f deliveries/s"
+                    + " (ratio %.2f); measured %.0f = %.0f%% of that%n", bound, bound / raw, n / seconds, 100 * (n / seconds) / bound);
             System.out.printf("peak RSS of this JVM (runtime, handlers and benchmark in one process; default JVM flags): %d MB%n",
                     peakRssMb());
         }
@@ -137,6 +148,35 @@ public final class MessagesBenchmark {
         long t = System.nanoTime();
         String id = api.send(groupId, lineId);
         return new Sent(id, (System.nanoTime() - t) / 1_000_000, t);
+    }
+
+    /**
+     * Moves the rows {@link #rawBatchWriteRate} wrote from queued to sending, 98 per transaction with the claim's
+     * condition: the delivery pipeline's kind of write (each recipient has three of them).
+     */
+    private static double rawClaimRate(LocalRuntime runtime, int items) throws Exception {
+        var dynamo = runtime.wiring().dynamo();
+        long t = System.nanoTime();
+        try (var pool = Executors.newFixedThreadPool(4)) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int from = 0; from < items; from += 98) {
+                int start = from;
+                futures.add(pool.submit(() -> {
+                    List<TransactWriteItem> updates = new ArrayList<>();
+                    for (int i = start; i < Math.min(items, start + 98); i++) {
+                        var key = Map.of("pk", AttributeValue.fromS("BENCH#" + (i % 50)), "sk", AttributeValue.fromS("+1" + (4150000000L + i)));
+                        updates.add(TransactWriteItem.builder().update(u -> u.tableName("deliveries").key(key)
+                                .updateExpression("SET #status = :to, updatedAt = :at").conditionExpression("#status = :from")
+                                .expressionAttributeNames(Map.of("#status", "status"))
+                                .expressionAttributeValues(Map.of(":from", AttributeValue.fromS("queued"),
+                                        ":to", AttributeValue.fromS("sending"), ":at", AttributeValue.fromN("1")))).build());
+                    }
+                    dynamo.transactWriteItems(b -> b.transactItems(updates));
+                }));
+            }
+            for (var f : futures) f.get();
+        }
+        return items / ((System.nanoTime() - t) / 1e9);
     }
 
     private static double rawBatchWriteRate(LocalRuntime runtime, int items) throws Exception {
