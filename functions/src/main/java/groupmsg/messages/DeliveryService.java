@@ -65,7 +65,7 @@ public final class DeliveryService {
     }
 
     public void deliver(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
-        deliverOnly(accountId, messageId, shard, phones);
+        deliverOnly(accountId, messageId, shard, phones, Long.MAX_VALUE);
         complete(accountId, messageId);
     }
 
@@ -77,27 +77,54 @@ public final class DeliveryService {
      * still sending, so the line never idles between blocks (sequential blocks left a gap of a record, a claim and a
      * reservation each time: 53% of a 100 mps line used, against 91% possible). At most two blocks of a job are
      * claimed ahead of their sends, which bounds what a crash leaves in sending (see the class comment).
+     *
+     * @param startBlocksBefore epoch millisecond after which no further block is started (a worker's time is limited:
+     *                          a busy line can hold a job's blocks back for many seconds)
+     * @return the recipients not started (still queued), for the caller to hand on; empty when all were delivered
      */
-    public void deliverOnly(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
+    public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, long startBlocksBefore)
+            throws InterruptedException {
         GroupMessage m = messages.get(accountId, messageId).orElse(null);
         if (m == null) {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
-            return;
+            return List.of();
         }
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
         // cover the time the next one takes to claim.
         int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
         int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));
+        List<Sending> unrecorded = new ArrayList<>();
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
-            Sending previous = null;
-            for (int from = 0; from < phones.size(); from += size) {
-                Sending current = startBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + size)), pool);
-                if (previous != null) recordBlock(m, shard, previous);
-                previous = current;
+            try {
+                for (int from = 0; from < phones.size(); from += size) {
+                    if (clock.millis() >= startBlocksBefore) {
+                        // Out of time for another block: the rest stays queued, for the caller to hand on.
+                        recordAll(m, shard, unrecorded);
+                        return List.copyOf(phones.subList(from, phones.size()));
+                    }
+                    Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
+                    unrecorded.add(current);
+                    startBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + size)), pool, current);
+                    if (unrecorded.size() > 1) recordBlock(m, shard, unrecorded.removeFirst());
+                }
+                recordAll(m, shard, unrecorded);
+                return List.of();
+            } catch (InterruptedException | RuntimeException e) {
+                // Sends already started go out whatever happens here: record them (a sent row left in sending would
+                // end "outcome unknown" without a receipt), then fail the job.
+                try {
+                    recordAll(m, shard, unrecorded);
+                } catch (InterruptedException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+                throw e;
             }
-            if (previous != null) recordBlock(m, shard, previous);
         }
+    }
+
+    private void recordAll(GroupMessage m, int shard, List<Sending> unrecorded) throws InterruptedException {
+        while (!unrecorded.isEmpty()) recordBlock(m, shard, unrecorded.removeFirst());
     }
 
     /** Marks the message sent (and publishes its event) if every delivery is final. */
@@ -115,9 +142,11 @@ public final class DeliveryService {
      * Claims up to {@link DeliveryStore#MAX_TRANSITIONS} recipients and schedules their sends: one opt-out lookup,
      * one claim transaction (rows no longer queued fail their condition and are left alone: a redelivered batch
      * claims nothing), rate slots for all of them, each send started at its slot without waiting for the previous
-     * one's answer. Returns once every slot is reserved.
+     * one's answer, each added to {@code into} as it is scheduled (so a failure halfway still records those). Returns
+     * once every slot is reserved.
      */
-    private Sending startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool) throws InterruptedException {
+    private void startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool, Sending into)
+            throws InterruptedException {
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
@@ -129,8 +158,8 @@ public final class DeliveryService {
                 .filter(t -> Delivery.SENDING.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
         // Each run of slots is handed to its senders as soon as it is reserved, so a later reservation that has
         // to wait for the line never holds back (and then bunches up) sends whose time has come.
-        List<Future<DeliveryStore.Transition>> sends = new ArrayList<>(claimed.size());
-        List<Long> sendTimes = new ArrayList<>(claimed.size());
+        List<Future<DeliveryStore.Transition>> sends = into.sends();
+        List<Long> sendTimes = into.sendTimes();
         while (sends.size() < claimed.size()) {
             var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size());
             for (int i = 0; i < slots.count(); i++) {
@@ -144,7 +173,6 @@ public final class DeliveryService {
                 }));
             }
         }
-        return new Sending(sends, sendTimes);
     }
 
     /**

@@ -129,7 +129,10 @@ final class DeliveryStore {
             if (still.size() == pending.size()) throw new IllegalStateException("delivery transaction cancelled: " + cancelled);
             pending = still;
         }
-        return pending;
+        // Every row failed its condition (nothing to apply), or the rows kept moving under us: never report
+        // transitions whose transaction did not commit as applied.
+        if (pending.isEmpty()) return pending;
+        throw new IllegalStateException("delivery transaction still cancelled after 10 attempts");
     }
 
     private TransactWriteItem update(String messageId, int shard, Transition t) {

@@ -9,7 +9,14 @@ import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
+
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -24,7 +31,15 @@ import java.util.concurrent.Future;
  * batch comes back after the visibility timeout; rows it already claimed are not sent again.
  */
 public final class DeliveryWorkerHandler implements QueueFunction {
+    /**
+     * Time kept back when starting a block: its reservation may wait for the lookahead (11 s), its slots take up to
+     * about 5.5 s (a block is at most about 5 s of the line's rate), and it and the block before are recorded.
+     */
+    static final long BLOCK_RESERVE_MILLIS = 20_000;
+
     private final DeliveryService deliveries;
+    private final QueueSender queue;
+    private final Clock clock;
 
     private final Priming priming;
 
@@ -34,6 +49,8 @@ public final class DeliveryWorkerHandler implements QueueFunction {
 
     public DeliveryWorkerHandler(Wiring wiring) {
         this.deliveries = new DeliveryService(wiring);
+        this.queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
 
@@ -52,6 +69,9 @@ public final class DeliveryWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         List<Future<Map.Entry<String, String>>> running = new ArrayList<>();
+        // Lambda's own deadline: jobs on a line shared with many others can take longer than this invocation has.
+        long startBlocksBefore = context == null ? Long.MAX_VALUE
+                : clock.millis() + context.getRemainingTimeInMillis() - BLOCK_RESERVE_MILLIS;
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
             for (SQSEvent.SQSMessage message : event.getRecords()) {
@@ -59,8 +79,12 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                     Map<String, Object> job = Json.parseObject(message.getBody());
                     String accountId = (String) job.get("accountId");
                     String messageId = (String) job.get("messageId");
-                    deliveries.deliverOnly(accountId, messageId, ((Number) job.get("shard")).intValue(),
-                            (List<String>) job.get("phones"));
+                    int shard = ((Number) job.get("shard")).intValue();
+                    List<String> left = deliveries.deliverOnly(accountId, messageId, shard,
+                            (List<String>) job.get("phones"), startBlocksBefore);
+                    // Not started in time: a fresh job for the rest (if this send fails, the record fails and comes
+                    // back whole; its started rows are no longer queued and are skipped).
+                    if (!left.isEmpty()) queue.send(Queues.DELIVERIES, List.of(job(accountId, messageId, shard, left)));
                     return Map.entry(accountId, messageId);
                 }));
             }
@@ -89,5 +113,15 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             }
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /** A delivery job: one message's recipients of one shard (what the fan-out enqueues). */
+    static QueueMessage job(String accountId, String messageId, int shard, List<String> phones) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("accountId", accountId);
+        body.put("messageId", messageId);
+        body.put("shard", shard);
+        body.put("phones", phones);
+        return new QueueMessage(Json.write(body), null, null);
     }
 }

@@ -13,7 +13,6 @@ import groupmsg.platform.schema.Tables;
 
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -106,12 +105,7 @@ public final class FanoutService {
         List<QueueMessage> out = new ArrayList<>();
         byShard.forEach((shard, list) -> {
             for (int from = 0; from < list.size(); from += size) {
-                var body = new LinkedHashMap<String, Object>();
-                body.put("accountId", m.accountId());
-                body.put("messageId", m.id());
-                body.put("shard", shard);
-                body.put("phones", list.subList(from, Math.min(list.size(), from + size)));
-                out.add(new QueueMessage(Json.write(body), null, null));
+                out.add(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, list.subList(from, Math.min(list.size(), from + size))));
             }
         });
         return out;

@@ -3,7 +3,6 @@ package groupmsg.messages;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
-import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
@@ -71,12 +70,7 @@ public final class MessageMaintenance {
                 int size = FanoutService.batchSize(m.lineMps());
                 List<QueueMessage> batches = new ArrayList<>();
                 for (int from = 0; from < queued.size(); from += size) {
-                    var body = new LinkedHashMap<String, Object>();
-                    body.put("accountId", m.accountId());
-                    body.put("messageId", m.id());
-                    body.put("shard", shard);
-                    body.put("phones", queued.subList(from, Math.min(queued.size(), from + size)));
-                    batches.add(new QueueMessage(Json.write(body), null, null));
+                    batches.add(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, queued.subList(from, Math.min(queued.size(), from + size))));
                 }
                 queue.send(Queues.DELIVERIES, batches);
                 requeued += queued.size();

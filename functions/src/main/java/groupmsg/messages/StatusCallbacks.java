@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Carrier delivery receipts: the webhook turns a status callback into a {@link Receipt} (or nothing, for statuses
@@ -26,6 +27,7 @@ public final class StatusCallbacks {
     private static final int CHUNK = DeliveryStore.MAX_TRANSITIONS;
     /** How often a receipt whose row another writer moved meanwhile is tried again. */
     private static final int ATTEMPTS = 3;
+    private static final Pattern E164 = Pattern.compile("\\+[1-9][0-9]{6,14}");
 
     private final DeliveryStore deliveries;
     private final MessageStore messages;
@@ -109,7 +111,9 @@ public final class StatusCallbacks {
     public static Optional<Receipt> receipt(String accountId, String messageId, String shardParam, String phone,
                                             String sid, String carrierStatus, String errorCode, long receivedAt) {
         String status = statusOf(carrierStatus);
-        if (status == null || blank(accountId) || blank(messageId) || blank(shardParam) || blank(phone)) return Optional.empty();
+        if (status == null || blank(accountId) || blank(messageId) || blank(shardParam)) return Optional.empty();
+        // The row's key: an E.164 number (anything else cannot be one of ours, and could fail its shard's batch).
+        if (phone == null || !E164.matcher(phone).matches()) return Optional.empty();
         int shard;
         try {
             shard = Integer.parseInt(shardParam);
@@ -169,12 +173,19 @@ public final class StatusCallbacks {
             }
             if (fromSending.isEmpty()) continue;
             if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
-            if (message == null) return changed;
+            if (message == null) {
+                // rows without their message: nothing to bill them to (messages are never deleted)
+                Log.warn("receipts_message_missing", Map.of("messageId", key.messageId(), "receipts", fromSending.size()));
+                return changed;
+            }
             for (var applied : applyInChunks(key, fromSending, message)) {
                 pending.remove(applied.phone());
                 changed++;
             }
         }
+        // Still moving under us after every attempt: fail the batch's records for this shard, so they come back
+        // (applying them again is a no-op for the rows that did move) rather than being dropped.
+        if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
         return changed;
     }
 

@@ -31,6 +31,10 @@ class StatusCallbacksTest {
         assertThat(StatusCallbacks.receipt(null, "msg_1", "0", "+14155550100", SID, "delivered", null, 1)).isEmpty();
         assertThat(StatusCallbacks.receipt("acct_1", "", "0", "+14155550100", SID, "delivered", null, 1)).isEmpty();
         assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", null, SID, "delivered", null, 1)).isEmpty();
+        // the row key is an E.164 number: anything else is not ours (and "#COUNTS" would be the shard's counter item)
+        for (String to : new String[]{"#COUNTS", "4155550100", "+0155550100", "+1", "whatsapp:+14155550100", "+1415555010012345"}) {
+            assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", to, SID, "delivered", null, 1)).as(to).isEmpty();
+        }
         for (String shard : new String[]{null, "x", "-1", "100", "1e3"}) {
             assertThat(StatusCallbacks.receipt("acct_1", "msg_1", shard, "+14155550100", SID, "delivered", null, 1)).as(shard).isEmpty();
         }

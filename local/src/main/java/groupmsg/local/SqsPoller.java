@@ -90,35 +90,40 @@ public final class SqsPoller implements AutoCloseable {
     private void poll() {
         boolean scout = false;
         boolean backFromBatch = false;
-        while (running.get()) {
-            if (!scout) {
-                Scouting next = nextScouting(backFromBatch);
-                if (next == Scouting.PARKED) continue;
-                scout = next == Scouting.SCOUT;
-            }
-            List<Message> messages;
-            try {
-                messages = receive(Math.min(SQS_BATCH, batchSize), WAIT_SECONDS);
-                if (!messages.isEmpty() && batchSize > SQS_BATCH) messages = gather(messages);
-                if (receiveFailing.compareAndSet(true, false)) {
-                    LocalLog.info("sqs_receive_recovered", Map.of("queue", queue.spec().queueName()));
+        try {
+            while (running.get()) {
+                if (!scout) {
+                    Scouting next = nextScouting(backFromBatch);
+                    if (next == Scouting.PARKED) continue;
+                    scout = next == Scouting.SCOUT;
                 }
-            } catch (SdkException e) {
-                if (!running.get()) return;
-                // Log the first failure of a run only: a stopped SQS would otherwise print a line a second.
-                if (receiveFailing.compareAndSet(false, true)) {
-                    LocalLog.warn("sqs_receive_failed", Map.of("queue", queue.spec().queueName()), e);
+                List<Message> messages;
+                try {
+                    messages = receive(Math.min(SQS_BATCH, batchSize), WAIT_SECONDS);
+                    if (!messages.isEmpty() && batchSize > SQS_BATCH) messages = gather(messages);
+                    if (receiveFailing.compareAndSet(true, false)) {
+                        LocalLog.info("sqs_receive_recovered", Map.of("queue", queue.spec().queueName()));
+                    }
+                } catch (RuntimeException e) {
+                    if (!running.get()) return;
+                    // Log the first failure of a run only: a stopped SQS would otherwise print a line a second.
+                    if (receiveFailing.compareAndSet(false, true)) {
+                        LocalLog.warn("sqs_receive_failed", Map.of("queue", queue.spec().queueName()), e);
+                    }
+                    pause();
+                    continue;
                 }
-                pause();
-                continue;
+                backFromBatch = !messages.isEmpty();
+                if (messages.isEmpty()) continue;
+                if (scout) {
+                    handOverScouting();
+                    scout = false;
+                }
+                process(messages);
             }
-            backFromBatch = !messages.isEmpty();
-            if (messages.isEmpty()) continue;
-            if (scout) {
-                handOverScouting();
-                scout = false;
-            }
-            process(messages);
+        } finally {
+            // A poller that dies or stops while scouting must not leave the others parked for good.
+            if (scout) handOverScouting();
         }
     }
 
@@ -181,7 +186,12 @@ public final class SqsPoller implements AutoCloseable {
         List<Message> batch = new ArrayList<>(first);
         long deadline = System.nanoTime() + batchingWindowMillis * 1_000_000;
         while (batch.size() < batchSize && System.nanoTime() < deadline && running.get()) {
-            List<Message> more = receive(Math.min(SQS_BATCH, batchSize - batch.size()), 0);
+            List<Message> more;
+            try {
+                more = receive(Math.min(SQS_BATCH, batchSize - batch.size()), 0);
+            } catch (SdkException e) {
+                break; // process what is in hand; the next receive reports the trouble
+            }
             if (!more.isEmpty()) {
                 batch.addAll(more);
                 continue;

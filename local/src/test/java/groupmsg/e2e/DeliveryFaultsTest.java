@@ -7,7 +7,10 @@ import groupmsg.groups.GroupService;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.messages.DeliveryService;
+import groupmsg.messages.DeliveryWorkerHandler;
 import groupmsg.messages.FanoutService;
 import groupmsg.messages.MessageMaintenance;
 import groupmsg.messages.MessageService;
@@ -23,6 +26,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Proxy;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,6 +173,42 @@ class DeliveryFaultsTest {
         assertThat(rows).allSatisfy(r -> assertThat(r.get("status")).isEqualTo("sent"));
         var m = a.get("/v1/messages/" + message.id()).jsonObject();
         assertThat(m).containsEntry("status", "sent").containsEntry("recipients", 2500);
+    }
+
+    @Test
+    void noBlockIsStartedPastTheDeadlineAndTheWorkerHandsTheRestOn(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Deadline Co");
+        var carrier = new ScriptedCarrier();
+        Setup s = acceptAndFanOut(a, runtime.wiring().withCarrier(carrier), 3);
+        @SuppressWarnings("unchecked")
+        List<String> phones = (List<String>) s.queue().deliveries.getFirst().get("phones");
+        int shard = ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
+
+        // past the deadline before the first block: nothing claimed or sent, everything handed back
+        var service = new DeliveryService(runtime.wiring().withCarrier(carrier));
+        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, phones, 0)).containsExactlyElementsOf(phones);
+        for (String p : phones) assertThat(carrier.calls(p)).isZero();
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("queued");
+
+        // an invocation with less time left than a block may need re-enqueues its job; the runtime's worker (a full
+        // minute) delivers it, each recipient once
+        var job = new SQSEvent.SQSMessage();
+        job.setMessageId("job-1");
+        job.setBody(Json.write(s.queue().deliveries.getFirst()));
+        var event = new SQSEvent();
+        event.setRecords(List.of(job));
+        Context shortOfTime = (Context) Proxy.newProxyInstance(Context.class.getClassLoader(), new Class<?>[]{Context.class},
+                (proxy, method, args) -> method.getName().equals("getRemainingTimeInMillis") ? 15_000 : null);
+        assertThat(new DeliveryWorkerHandler(runtime.wiring()).handleRequest(event, shortOfTime).getBatchItemFailures()).isEmpty();
+        assertThat(MessagesE2eTest.awaitSent(a, s.messageId(), 30_000)).containsEntry("status", "sent");
+        String lineId = (String) a.get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        String from = (String) a.get("/v1/lines/" + lineId).jsonObject().get("phone");
+        for (String p : phones) {
+            @SuppressWarnings("unchecked")
+            var sent = (List<Object>) a.withoutKey().get("/local/carrier/messages?to=" + URLEncoder.encode(p, StandardCharsets.UTF_8)
+                    + "&from=" + URLEncoder.encode(from, StandardCharsets.UTF_8)).jsonObject().get("items");
+            assertThat(sent).as(p).hasSize(1);
+        }
     }
 
     @Test

@@ -2,6 +2,9 @@ package groupmsg.e2e;
 
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.OutboundMessage;
+import groupmsg.carrier.SendResult;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
@@ -65,8 +68,9 @@ class ReceiptsE2eTest {
             receipts.add(new Receipt(s.accountId(), s.messageId(), shardOf.get(p), p, "SM" + p.substring(1) + "x",
                     failed ? "failed" : "delivered", failed ? "carrier 30003" : null, at));
         }
-        // a second, contradicting receipt for a delivered row, and one for a number the message never had
-        receipts.add(new Receipt(s.accountId(), s.messageId(), shardOf.get(s.phones().get(3)), s.phones().get(3), null,
+        // a second, contradicting receipt right after the first one for the same row (one transaction may not touch
+        // a row twice: the first receipt wins), and one for a number the message never had
+        receipts.add(4, new Receipt(s.accountId(), s.messageId(), shardOf.get(s.phones().get(3)), s.phones().get(3), null,
                 "failed", "carrier 30005", at + 1));
         receipts.add(new Receipt(s.accountId(), s.messageId(), 0, "+19995550000", null, "delivered", null, at));
         SQSEvent event = event(receipts);
@@ -106,6 +110,28 @@ class ReceiptsE2eTest {
     }
 
     @Test
+    void aReceiptThatBeatsTheWorkersRecordSettlesTheRowAndItIsBilledOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Receipts Race Co");
+        var worker = new ReceiptWorkerHandler(runtime.wiring());
+        // The carrier's receipt is applied while the send is still in flight, before the worker can record it.
+        var carrier = new ReceiptFirstCarrier(worker);
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        carrier.setup = acceptAndFanOut(a, wiring, 5);
+        var s = carrier.setup;
+        deliverAll(new DeliveryService(wiring), s);
+
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("delivered").hasSize(5);
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Number>) a.get("/v1/messages/" + s.messageId()).jsonObject().get("counts");
+        assertThat(counts.get("delivered").intValue()).isEqualTo(5);
+        assertThat(counts.get("sent").intValue()).isZero();
+        assertThat(billedMessages(a)).as("billed by the receipts, not again by the worker's record").isEqualTo(5);
+        for (var d : allDeliveries(a, s.messageId())) {
+            assertThat(d.get("carrierMessageId")).isEqualTo("SM" + ((String) d.get("phone")).substring(1));
+        }
+    }
+
+    @Test
     void anUnreadableRecordFailsAloneAndTheRestIsApplied(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Receipts Poison Co");
         var s = acceptAndFanOut(a, runtime.wiring().withCarrier(new DeliveryFaultsTest.ScriptedCarrier()), 3);
@@ -128,6 +154,26 @@ class ReceiptsE2eTest {
         assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
                 .containsExactly(poison.getMessageId());
         assertThat(statuses(a, s.messageId())).containsEntry(phone, "delivered");
+    }
+
+    /** Accepts every send and has its delivery receipt applied before answering, i.e. before the worker can record it. */
+    static final class ReceiptFirstCarrier implements CarrierPort {
+        private final ReceiptWorkerHandler worker;
+        volatile DeliveryFaultsTest.Setup setup;
+
+        ReceiptFirstCarrier(ReceiptWorkerHandler worker) {
+            this.worker = worker;
+        }
+
+        @Override
+        public SendResult send(OutboundMessage message) {
+            String sid = "SM" + message.to().substring(1);
+            int shard = Integer.parseInt(message.statusCallbackUrl().replaceAll(".*[?&]s=(\\d+).*", "$1"));
+            var receipt = new Receipt(setup.accountId(), setup.messageId(), shard, message.to(), sid, "delivered", null,
+                    System.currentTimeMillis());
+            assertThat(worker.handleRequest(event(List.of(receipt)), null).getBatchItemFailures()).isEmpty();
+            return new SendResult.Accepted(sid, "queued");
+        }
     }
 
     private static SQSEvent event(List<Receipt> receipts) {

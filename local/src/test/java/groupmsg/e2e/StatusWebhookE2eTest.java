@@ -58,14 +58,14 @@ class StatusWebhookE2eTest {
     /** Receipts are applied by the receipt worker: waits until it has taken every queued one. */
     static void awaitReceiptsApplied(LocalRuntime runtime) throws InterruptedException {
         String url = runtime.queues().get("receipts").url();
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 600; i++) {
             var attributes = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(url).attributeNames(
                     QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
                     .attributes();
             if (attributes.values().stream().allMatch("0"::equals)) return;
             Thread.sleep(50);
         }
-        throw new AssertionError("receipts still queued after 10 s");
+        throw new AssertionError("receipts still queued after 30 s");
     }
 
     private static void awaitDelivered(ApiClient a, String id, String phone) throws InterruptedException {

@@ -15,6 +15,7 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -197,9 +198,12 @@ class SqsPollerE2eTest {
             // one scout long-polling (1 s waits), not eight pollers: about 3 receives, where eight made about 24
             assertThat(requests.snapshot().getOrDefault("runtime Sqs ReceiveMessage", 0L)).isBetween(1L, 6L);
 
-            for (int i = 0; i < 24; i++) {
-                int n = i;
-                counted.sendMessage(r -> r.queueUrl(queue.url()).messageBody("m-" + n));
+            for (int batch = 0; batch < 3; batch++) {
+                var entries = new ArrayList<SendMessageBatchRequestEntry>();
+                for (int i = 0; i < 8; i++) {
+                    entries.add(SendMessageBatchRequestEntry.builder().id("e" + i).messageBody("m-" + batch + "-" + i).build());
+                }
+                counted.sendMessageBatch(r -> r.queueUrl(queue.url()).entries(entries));
             }
             await(() -> consumer.bodies.size() == 24 && queueDepth(counted, queue.url()) == 0, Duration.ofSeconds(30));
         }

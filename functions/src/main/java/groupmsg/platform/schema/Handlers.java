@@ -35,7 +35,7 @@ public final class Handlers {
             List.of("core", "members", "deliveries"), List.of("fanout", "deliveries"));
     public static final HandlerDef DELIVERY_WORKER = new HandlerDef("delivery-worker",
             "groupmsg.messages.DeliveryWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
-            List.of("core", "deliveries"), List.of());
+            List.of("core", "deliveries"), List.of("deliveries"));
     public static final HandlerDef RECEIPT_WORKER = new HandlerDef("receipt-worker",
             "groupmsg.messages.ReceiptWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core", "deliveries"), List.of());

@@ -2,7 +2,8 @@ package groupmsg.platform.schema;
 
 /**
  * An SQS queue with its dead-letter queue and the Lambda event source that consumes it.
- * Visibility timeout is at least six times the consumer's timeout (AWS guidance for Lambda event sources).
+ * Visibility timeout is at least six times the consumer's timeout plus the batching window (AWS guidance for Lambda
+ * event sources).
  * {@code batchingWindowSeconds} is the event source's MaximumBatchingWindowInSeconds: how long records are gathered
  * before an invocation that is not full; Lambda takes batches over 10 only with a window of at least 1 s, and
  * FIFO queues have no window.
@@ -11,8 +12,10 @@ public record QueueDef(String name, boolean fifo, String consumer, int batchSize
                        int maxReceiveCount, int visibilityTimeoutSeconds, int retentionDays, int batchingWindowSeconds) {
 
     public QueueDef {
-        if (visibilityTimeoutSeconds < 6 * Handlers.byName(consumer).timeoutSeconds()) {
-            throw new IllegalArgumentException("visibility timeout of " + name + " must be >= 6x its consumer's timeout");
+        // AWS: at least six times the function's timeout, plus the batching window (records wait in flight for it)
+        if (visibilityTimeoutSeconds < 6 * Handlers.byName(consumer).timeoutSeconds() + batchingWindowSeconds) {
+            throw new IllegalArgumentException("visibility timeout of " + name
+                    + " must be >= 6x its consumer's timeout + the batching window");
         }
         if (batchingWindowSeconds < 0 || batchingWindowSeconds > 300 || (fifo && batchingWindowSeconds > 0)) {
             throw new IllegalArgumentException("batching window of " + name + " must be 0..300 s, and 0 for a FIFO queue");

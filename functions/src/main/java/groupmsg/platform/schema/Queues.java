@@ -28,7 +28,7 @@ public final class Queues {
      * load). Up to 500 per invocation, gathered for at most a second.
      */
     public static final QueueDef RECEIPTS = new QueueDef("receipts", false, Handlers.RECEIPT_WORKER.name(),
-            500, 5, 5, 6 * Handlers.RECEIPT_WORKER.timeoutSeconds(), 4, 1);
+            500, 5, 5, 6 * Handlers.RECEIPT_WORKER.timeoutSeconds() + 1, 4, 1);
 
     /**
      * Inbound replies (not keywords) for the inbound worker. FIFO with line + sender as message group, so one

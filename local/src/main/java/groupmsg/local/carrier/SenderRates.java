@@ -28,7 +28,8 @@ public interface SenderRates {
 
     /**
      * Remembers each sender's rate for {@code ttl}: the lookup on every send was a DynamoDB Local GetItem per message
-     * (about 6% of the runtime's CPU at 100 sends a second, measured); a changed rate applies within {@code ttl}.
+     * (about 6% of the runtime's CPU at 100 sends a second, measured); a changed rate applies within {@code ttl}. A
+     * failed lookup gets {@link #DEFAULT_MPS} for that send only (remembered, it would hold a fast line to 1 mps).
      */
     static SenderRates cached(SenderRates source, Duration ttl, LongSupplier nanoTime) {
         record Known(double mps, long until) {}
@@ -38,28 +39,31 @@ public interface SenderRates {
             long now = nanoTime.getAsLong();
             Known k = known.get(from);
             if (k == null || now - k.until() >= 0) {
-                k = new Known(source.mps(from), now + ttlNanos);
+                try {
+                    k = new Known(source.mps(from), now + ttlNanos);
+                } catch (RuntimeException e) {
+                    EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
+                    return DEFAULT_MPS;
+                }
                 known.put(from, k);
             }
             return k.mps();
         };
     }
 
-    /** Looks the sender up in the core table (consistent read, so a rate change applies at the next lookup). */
+    /**
+     * Looks the sender up in the core table (consistent read, so a rate change applies at the next lookup); throws
+     * when the table cannot be read (see {@link #cached} for the fallback).
+     */
     static SenderRates fromCoreTable(DynamoDbClient dynamo, String coreTable) {
         return from -> {
-            try {
-                Map<String, AttributeValue> item = dynamo.getItem(b -> b.tableName(coreTable).consistentRead(true)
-                        .key(Map.of("pk", AttributeValue.fromS("LINEPHONE#" + from), "sk", AttributeValue.fromS("LINEPHONE")))
-                        .projectionExpression("mps")).item();
-                AttributeValue mps = item == null ? null : item.get("mps");
-                if (mps == null || mps.n() == null) return DEFAULT_MPS;
-                double value = Double.parseDouble(mps.n());
-                return value > 0 ? value : DEFAULT_MPS;
-            } catch (RuntimeException e) {
-                EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
-                return DEFAULT_MPS;
-            }
+            Map<String, AttributeValue> item = dynamo.getItem(b -> b.tableName(coreTable).consistentRead(true)
+                    .key(Map.of("pk", AttributeValue.fromS("LINEPHONE#" + from), "sk", AttributeValue.fromS("LINEPHONE")))
+                    .projectionExpression("mps")).item();
+            AttributeValue mps = item == null ? null : item.get("mps");
+            if (mps == null || mps.n() == null) return DEFAULT_MPS;
+            double value = Double.parseDouble(mps.n());
+            return value > 0 ? value : DEFAULT_MPS;
         };
     }
 }

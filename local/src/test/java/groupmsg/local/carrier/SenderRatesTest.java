@@ -33,4 +33,17 @@ class SenderRatesTest {
         assertThat(rates.mps("+12125550100")).as("read again once the ttl is over").isEqualTo(5.0);
         assertThat(lookups).hasValue(4);
     }
+
+    @Test
+    void aFailedLookupGivesTheDefaultForThatSendOnly() {
+        AtomicInteger lookups = new AtomicInteger();
+        SenderRates rates = SenderRates.cached(from -> {
+            if (lookups.incrementAndGet() == 1) throw new IllegalStateException("table unreachable");
+            return 100.0;
+        }, Duration.ofSeconds(1), () -> 0L);
+        assertThat(rates.mps("+12125550100")).isEqualTo(SenderRates.DEFAULT_MPS);
+        assertThat(rates.mps("+12125550100")).as("not remembered: read again").isEqualTo(100.0);
+        assertThat(rates.mps("+12125550100")).isEqualTo(100.0);
+        assertThat(lookups).hasValue(2);
+    }
 }
