@@ -38,10 +38,12 @@ final class RateLimiter {
     /** How late a slot may be handed out and still be sent (about a DynamoDB round trip). */
     static final long LATE_TOLERANCE_MILLIS = 25;
     /**
-     * Reservations start this far ahead of the clock, so the slots are still to come when the write returns (at
-     * 1,000 mps a slot lasts 1.1 ms).
+     * Reservations start at least this far ahead of the clock, so the slots are still to come when the write returns
+     * (at 1,000 mps a slot lasts 1.1 ms); more when writes have been slower (see {@link #lead}).
      */
     static final long LEAD_MILLIS = 50;
+    /** The most a reservation starts ahead of the clock, however slow the writes. */
+    static final long MAX_LEAD_MILLIS = 500;
 
     private final DynamoDbClient dynamo;
     private final String table;
@@ -56,6 +58,12 @@ final class RateLimiter {
      * race for the same slots and each pay a failed write; serialised, each knows where the last one ended.
      */
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    /**
+     * How long reservation writes have been taking (a moving average, in ms). Under load a write can outlast the
+     * lead: the slots it returns are past, are dropped, and their block needs another write (measured: ~3 writes per
+     * block at 10,000 recipients on a busy DynamoDB Local).
+     */
+    private volatile long writeMillis;
 
     RateLimiter(DynamoDbClient dynamo, String table, Clock clock) {
         this.dynamo = dynamo;
@@ -87,14 +95,17 @@ final class RateLimiter {
         while (true) {
             // The clock is read for every attempt: under contention attempts take a while, and slots computed as
             // future before them may be past by now (measured: up to 0.7 s late with DynamoDB Local saturated).
-            long firstFuture = ceilDiv((clock.millis() + LEAD_MILLIS) * mps, PERIOD_MILLIS);
+            long firstFuture = ceilDiv((clock.millis() + lead()) * mps, PERIOD_MILLIS);
             Object outcome;
             lock.lock();
+            long started = clock.millis();
             try {
                 outcome = reserve(cursor, mps, firstFuture, firstFuture + horizon - k, k);
             } finally {
                 lock.unlock();
             }
+            long took = clock.millis() - started;
+            writeMillis = (3 * writeMillis + took) / 4;
             if (outcome instanceof Slots slots) {
                 Slots timely = withoutPast(slots);
                 if (timely != null) return timely;
@@ -102,7 +113,7 @@ final class RateLimiter {
                 // Sleep until the first future slot is where our run fits within the lookahead (measured: waking
                 // earlier, every wait ended in another failed write, ~4 writes per recipient on a 20 mps line).
                 long fitsFrom = ahead.cursor() + k - horizon;
-                long wait = ceilDiv(fitsFrom * PERIOD_MILLIS, mps) - LEAD_MILLIS - clock.millis();
+                long wait = ceilDiv(fitsFrom * PERIOD_MILLIS, mps) - lead() - clock.millis();
                 Thread.sleep(Math.max(1, wait));
             }
             // null: another worker moved the cursor between our two writes; try again
@@ -136,6 +147,11 @@ final class RateLimiter {
             if (started != null) return remember(cursorKey, started);
         }
         return null;
+    }
+
+    /** Twice the recent write time, at least {@link #LEAD_MILLIS}, at most {@link #MAX_LEAD_MILLIS}. */
+    private long lead() {
+        return Math.clamp(2 * writeMillis, LEAD_MILLIS, MAX_LEAD_MILLIS);
     }
 
     private Slots remember(String cursorKey, Slots slots) {
