@@ -36,7 +36,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     public ConversationsApiHandler(Wiring wiring) {
         super(Handlers.CONVERSATIONS_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
-        this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         on("POST /v1/conversations", this::create);
         on("GET /v1/conversations", this::list);
         on("GET /v1/conversations/{id}", r -> ApiResponse.ok(json(conversations.get(r.accountId(), r.path("id")))));

@@ -32,7 +32,7 @@ public final class GroupService {
     private final Ids ids;
 
     public GroupService(Wiring wiring) {
-        this(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
     }
 
     public GroupService(Wiring wiring, QueueSender queue) {

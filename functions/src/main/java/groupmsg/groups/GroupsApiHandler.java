@@ -38,7 +38,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     public GroupsApiHandler(Wiring wiring) {
         super(Handlers.GROUPS_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
-        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.groups = new GroupService(wiring, queue);
         this.imports = new ImportService(wiring, groups, queue);
         on("POST /v1/groups", this::createGroup);

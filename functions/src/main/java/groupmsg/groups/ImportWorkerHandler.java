@@ -30,7 +30,7 @@ public final class ImportWorkerHandler implements QueueFunction {
     }
 
     public ImportWorkerHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
         this.priming = Priming.register(this, wiring);
     }

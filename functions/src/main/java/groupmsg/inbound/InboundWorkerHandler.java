@@ -23,7 +23,7 @@ public final class InboundWorkerHandler implements QueueFunction {
     }
 
     public InboundWorkerHandler(Wiring wiring) {
-        this.router = new InboundRouter(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this.router = new InboundRouter(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         this.priming = Priming.register(this, wiring);
     }
 

@@ -36,7 +36,7 @@ public final class MaintenanceHandler implements ScheduledFunction {
     }
 
     public MaintenanceHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
         this.messages = new MessageMaintenance(wiring, queue);
         this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());

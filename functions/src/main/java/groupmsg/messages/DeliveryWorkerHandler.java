@@ -49,7 +49,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
 
     public DeliveryWorkerHandler(Wiring wiring) {
         this.deliveries = new DeliveryService(wiring);
-        this.queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }

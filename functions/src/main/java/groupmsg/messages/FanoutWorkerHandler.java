@@ -26,7 +26,7 @@ public final class FanoutWorkerHandler implements QueueFunction {
     }
 
     public FanoutWorkerHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.fanout = new FanoutService(wiring, new GroupService(wiring, queue), queue);
         this.priming = Priming.register(this, wiring);
     }

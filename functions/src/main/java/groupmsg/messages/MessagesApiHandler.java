@@ -36,7 +36,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
     public MessagesApiHandler(Wiring wiring) {
         super(Handlers.MESSAGES_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
-        var queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.messages = new MessageService(wiring, new GroupService(wiring, queue), queue);
         on("POST /v1/groups/{id}/messages", this::send);
         on("GET /v1/messages", this::list);

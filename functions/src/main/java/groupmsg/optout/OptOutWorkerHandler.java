@@ -23,7 +23,7 @@ public final class OptOutWorkerHandler implements QueueFunction {
     }
 
     public OptOutWorkerHandler(Wiring wiring) {
-        this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqs(), wiring.config()));
+        this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         this.priming = Priming.register(this, wiring);
     }
 

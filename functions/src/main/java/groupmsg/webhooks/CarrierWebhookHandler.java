@@ -59,7 +59,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
     }
 
     public CarrierWebhookHandler(Wiring wiring) {
-        this.queue = new SqsQueueSender(wiring.sqs(), wiring.config());
+        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.inbound = new InboundService(wiring, queue);
         this.clock = wiring.clock();
         this.publicBaseUrl = wiring.config().publicBaseUrl();

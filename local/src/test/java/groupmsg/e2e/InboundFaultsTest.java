@@ -73,7 +73,7 @@ class InboundFaultsTest {
 
         // Maintenance, 31 s later (the grace period is 30 s): the staged message goes out, once.
         var core = runtime.wiring().config().table(Tables.CORE);
-        var sqs = new SqsQueueSender(runtime.wiring().sqs(), runtime.wiring().config());
+        var sqs = new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
         var later = new Outbox(runtime.wiring().dynamo(), core, sqs, Clock.offset(Clock.systemUTC(), Duration.ofSeconds(31)));
         assertThat(later.redrive(Duration.ofSeconds(30), 100)).isGreaterThanOrEqualTo(1);
         assertThat(later.redrive(Duration.ofSeconds(30), 100)).as("the row is gone once sent").isZero();

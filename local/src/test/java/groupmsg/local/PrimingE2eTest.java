@@ -34,12 +34,13 @@ class PrimingE2eTest {
                         + attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME));
             }
         };
-        Wiring wiring = Wiring.create(runtime.wiring().config(), LocalRuntime.LOCAL_CREDENTIALS, List.of(recorder))
-                .withEvents(runtime.wiring().events());
-
         for (HandlerDef def : Handlers.ALL) {
+            Wiring wiring = Wiring.create(runtime.wiring().config(), LocalRuntime.LOCAL_CREDENTIALS, List.of(recorder))
+                    .withEvents(runtime.wiring().events());
             var handler = (RequestStreamFunction) Class.forName(def.className()).getConstructor(Wiring.class).newInstance(wiring);
             assertThat(handler.priming()).as(def.name()).isNotNull();
+            // Lambda's init phase builds no SQS client: handlers that send build it on their first send (or priming)
+            assertThat(wiring.sqsClient().built()).as(def.name() + ": SQS client built at init").isFalse();
             requests.clear();
             assertThat(handler.priming().prime()).as(def.name() + " primed").isTrue();
             if (def.name().equals("not-found")) {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Sends with SendMessageBatch: up to 10 entries and at most {@link #MAX_BATCH_BYTES} per call, retrying the
@@ -23,10 +24,14 @@ public final class SqsQueueSender implements QueueSender {
     private static final int MAX_ENTRIES = 10;
     private static final int MAX_ATTEMPTS = 5;
 
-    private final SqsClient sqs;
+    private final Supplier<SqsClient> sqs;
     private final AppConfig config;
 
-    public SqsQueueSender(SqsClient sqs, AppConfig config) {
+    /**
+     * @param sqs the client, built on first send (a handler that sends only on some paths does not pay for the
+     *            client's build at init: see {@code Wiring.sqsClient})
+     */
+    public SqsQueueSender(Supplier<SqsClient> sqs, AppConfig config) {
         this.sqs = sqs;
         this.config = config;
     }
@@ -60,7 +65,7 @@ public final class SqsQueueSender implements QueueSender {
         }
         for (int attempt = 1; !pending.isEmpty(); attempt++) {
             List<SendMessageBatchRequestEntry> entries = List.copyOf(pending.values());
-            SendMessageBatchResponse response = sqs.sendMessageBatch(b -> b.queueUrl(url).entries(entries));
+            SendMessageBatchResponse response = sqs.get().sendMessageBatch(b -> b.queueUrl(url).entries(entries));
             response.successful().forEach(ok -> pending.remove(ok.id()));
             if (pending.isEmpty()) return;
             List<String> senderFaults = response.failed().stream().filter(BatchResultErrorEntry::senderFault)
