@@ -97,11 +97,12 @@ public final class DeliveryService {
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
             try {
+                List<String> notStarted = List.of();
                 for (int from = 0; from < phones.size(); from += size) {
                     if (clock.millis() >= startBlocksBefore) {
                         // Out of time for another block: the rest stays queued, for the caller to hand on.
-                        recordAll(m, shard, unrecorded);
-                        return List.copyOf(phones.subList(from, phones.size()));
+                        notStarted = List.copyOf(phones.subList(from, phones.size()));
+                        break;
                     }
                     Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
                     unrecorded.add(current);
@@ -109,7 +110,7 @@ public final class DeliveryService {
                     if (unrecorded.size() > 1) recordBlock(m, shard, unrecorded.removeFirst());
                 }
                 recordAll(m, shard, unrecorded);
-                return List.of();
+                return notStarted;
             } catch (InterruptedException | RuntimeException e) {
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job.

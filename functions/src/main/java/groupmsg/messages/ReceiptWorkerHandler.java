@@ -24,6 +24,9 @@ import java.util.concurrent.Future;
  * move); a record this code cannot read fails alone and ends in the dead-letter queue.
  */
 public final class ReceiptWorkerHandler implements QueueFunction {
+    /** A receipt and the SQS record it came in (reported back when its shard fails). */
+    private record Queued(String recordId, StatusCallbacks.Receipt receipt) {}
+
     private final StatusCallbacks receipts;
     private final Priming priming;
 
@@ -44,8 +47,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
-        Map<StatusCallbacks.Receipt.Key, List<StatusCallbacks.Receipt>> byShard = new LinkedHashMap<>();
-        Map<StatusCallbacks.Receipt.Key, List<String>> recordIds = new LinkedHashMap<>();
+        Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard = new LinkedHashMap<>();
         for (SQSEvent.SQSMessage message : event.getRecords()) {
             StatusCallbacks.Receipt receipt;
             try {
@@ -55,25 +57,25 @@ public final class ReceiptWorkerHandler implements QueueFunction {
                 failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
                 continue;
             }
-            byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(receipt);
-            recordIds.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(message.getMessageId());
+            byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }
-        Map<StatusCallbacks.Receipt.Key, Future<Integer>> running = new LinkedHashMap<>();
+        Map<StatusCallbacks.Receipt.Key, Future<?>> running = new LinkedHashMap<>();
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/shard-", 0).factory())) {
-            byShard.forEach((key, list) -> running.put(key, pool.submit(() -> receipts.apply(key, list))));
+            byShard.forEach((key, queued) -> running.put(key, pool.submit(
+                    () -> receipts.apply(key, queued.stream().map(Queued::receipt).toList()))));
         }
         running.forEach((key, result) -> {
             try {
                 result.get();
+                return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                recordIds.get(key).forEach(id -> failures.add(new SQSBatchResponse.BatchItemFailure(id)));
             } catch (ExecutionException e) {
                 Log.error("receipts_failed", Map.of("messageId", key.messageId(), "shard", key.shard(),
-                        "receipts", recordIds.get(key).size()), e.getCause());
-                recordIds.get(key).forEach(id -> failures.add(new SQSBatchResponse.BatchItemFailure(id)));
+                        "receipts", byShard.get(key).size()), e.getCause());
             }
+            byShard.get(key).forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId())));
         });
         return new SQSBatchResponse(failures);
     }

@@ -128,7 +128,7 @@ public final class StatusCallbacks {
     }
 
     /**
-     * Applies receipts of one message shard; returns how many rows changed. The usual case costs one conditional
+     * Applies receipts of one message shard. The usual case costs one conditional
      * transaction per {@value #CHUNK} receipts (sent -> delivered/failed, with the shard's counter) and no read.
      * Only the rows whose condition failed are read (one BatchGetItem): a receipt that beat the worker's record,
      * or whose worker died after the carrier accepted, finds its row in sending and settles it, billed in the same
@@ -136,7 +136,7 @@ public final class StatusCallbacks {
      * meanwhile take the usual path again; rows already final, still queued or unknown are left alone. No
      * completion check: the worker checks after its record, and maintenance completes a message within a minute.
      */
-    public int apply(Receipt.Key key, List<Receipt> receipts) {
+    public void apply(Receipt.Key key, List<Receipt> receipts) {
         // One action per row and transaction: the first receipt of a phone wins (a row only moves forward, so a
         // second final status for it could never apply anyway).
         Map<String, Receipt> pending = new LinkedHashMap<>();
@@ -144,17 +144,13 @@ public final class StatusCallbacks {
             if (!r.key().equals(key)) throw new IllegalArgumentException("receipt of another message shard");
             pending.putIfAbsent(r.phone(), r);
         }
-        int changed = 0;
         GroupMessage message = null;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
             for (Receipt r : pending.values()) {
                 fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.status(), null, r.error(), r.receivedAt()));
             }
-            for (var applied : applyInChunks(key, fromSent, null)) {
-                pending.remove(applied.phone());
-                changed++;
-            }
+            for (var applied : applyInChunks(key, fromSent, null)) pending.remove(applied.phone());
             if (pending.isEmpty()) break;
 
             Map<String, Map<String, AttributeValue>> rows = deliveries.rows(key.messageId(), key.shard(), List.copyOf(pending.keySet()));
@@ -176,17 +172,13 @@ public final class StatusCallbacks {
             if (message == null) {
                 // rows without their message: nothing to bill them to (messages are never deleted)
                 Log.warn("receipts_message_missing", Map.of("messageId", key.messageId(), "receipts", fromSending.size()));
-                return changed;
+                return;
             }
-            for (var applied : applyInChunks(key, fromSending, message)) {
-                pending.remove(applied.phone());
-                changed++;
-            }
+            for (var applied : applyInChunks(key, fromSending, message)) pending.remove(applied.phone());
         }
         // Still moving under us after every attempt: fail the batch's records for this shard, so they come back
         // (applying them again is a no-op for the rows that did move) rather than being dropped.
         if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
-        return changed;
     }
 
     /** Applies transitions {@value #CHUNK} at a time; with a message, bills those that leave sending (the carrier took them). */

@@ -156,45 +156,47 @@ public final class MessagesBenchmark {
      */
     private static double rawClaimRate(LocalRuntime runtime, int items) throws Exception {
         var dynamo = runtime.wiring().dynamo();
-        long t = System.nanoTime();
-        try (var pool = Executors.newFixedThreadPool(4)) {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int from = 0; from < items; from += 98) {
-                int start = from;
-                futures.add(pool.submit(() -> {
-                    List<TransactWriteItem> updates = new ArrayList<>();
-                    for (int i = start; i < Math.min(items, start + 98); i++) {
-                        var key = Map.of("pk", AttributeValue.fromS("BENCH#" + (i % 50)), "sk", AttributeValue.fromS("+1" + (4150000000L + i)));
-                        updates.add(TransactWriteItem.builder().update(u -> u.tableName("deliveries").key(key)
-                                .updateExpression("SET #status = :to, updatedAt = :at").conditionExpression("#status = :from")
-                                .expressionAttributeNames(Map.of("#status", "status"))
-                                .expressionAttributeValues(Map.of(":from", AttributeValue.fromS("queued"),
-                                        ":to", AttributeValue.fromS("sending"), ":at", AttributeValue.fromN("1")))).build());
-                    }
-                    dynamo.transactWriteItems(b -> b.transactItems(updates));
-                }));
+        return rowsPerSecond(items, 98, (from, to) -> {
+            List<TransactWriteItem> updates = new ArrayList<>();
+            for (int i = from; i < to; i++) {
+                var key = benchKey(i);
+                updates.add(TransactWriteItem.builder().update(u -> u.tableName("deliveries").key(key)
+                        .updateExpression("SET #status = :to, updatedAt = :at").conditionExpression("#status = :from")
+                        .expressionAttributeNames(Map.of("#status", "status"))
+                        .expressionAttributeValues(Map.of(":from", AttributeValue.fromS("queued"),
+                                ":to", AttributeValue.fromS("sending"), ":at", AttributeValue.fromN("1")))).build());
             }
-            for (var f : futures) f.get();
-        }
-        return items / ((System.nanoTime() - t) / 1e9);
+            dynamo.transactWriteItems(b -> b.transactItems(updates));
+        });
     }
 
     private static double rawBatchWriteRate(LocalRuntime runtime, int items) throws Exception {
         var dynamo = runtime.wiring().dynamo();
+        return rowsPerSecond(items, 25, (from, to) -> {
+            List<WriteRequest> writes = new ArrayList<>();
+            for (int i = from; i < to; i++) {
+                var item = new java.util.HashMap<>(benchKey(i));
+                item.put("status", AttributeValue.fromS("queued"));
+                writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+            }
+            dynamo.batchWriteItem(b -> b.requestItems(Map.of("deliveries", writes)));
+        });
+    }
+
+    /** Row {@code i} of the raw measurements, spread over 50 partitions of the deliveries table. */
+    private static Map<String, AttributeValue> benchKey(int i) {
+        return Map.of("pk", AttributeValue.fromS("BENCH#" + (i % 50)), "sk", AttributeValue.fromS("+1" + (4150000000L + i)));
+    }
+
+    /** Writes rows {@code [0, items)} in chunks of {@code chunk} on 4 threads; returns rows per second. */
+    private static double rowsPerSecond(int items, int chunk, java.util.function.BiConsumer<Integer, Integer> writeRows)
+            throws Exception {
         long t = System.nanoTime();
         try (var pool = Executors.newFixedThreadPool(4)) {
             List<Future<?>> futures = new ArrayList<>();
-            for (int from = 0; from < items; from += 25) {
+            for (int from = 0; from < items; from += chunk) {
                 int start = from;
-                futures.add(pool.submit(() -> {
-                    List<WriteRequest> writes = new ArrayList<>();
-                    for (int i = start; i < Math.min(items, start + 25); i++) {
-                        writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(Map.of(
-                                "pk", AttributeValue.fromS("BENCH#" + (i % 50)), "sk", AttributeValue.fromS("+1" + (4150000000L + i)),
-                                "status", AttributeValue.fromS("queued"))).build()).build());
-                    }
-                    dynamo.batchWriteItem(b -> b.requestItems(Map.of("deliveries", writes)));
-                }));
+                futures.add(pool.submit(() -> writeRows.accept(start, Math.min(items, start + chunk))));
             }
             for (var f : futures) f.get();
         }
