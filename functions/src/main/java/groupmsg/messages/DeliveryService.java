@@ -170,7 +170,7 @@ public final class DeliveryService {
                 sends.add(pool.submit(() -> {
                     long wait = at - clock.millis();
                     if (wait > 0) Thread.sleep(wait);
-                    return sendOne(m, shard, phone);
+                    return sendOne(m, shard, phone, at);
                 }));
             }
         }
@@ -203,11 +203,16 @@ public final class DeliveryService {
         record(m, shard, outcomes);
     }
 
-    /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
-    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone) throws InterruptedException {
+    /**
+     * Sends in the slot at {@code slotAt} (or a fresh one if this thread woke too late for it), retrying refusals
+     * in fresh slots. Returns the outcome to record, or null when it is unknown (left in sending: see the class
+     * comment).
+     */
+    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long slotAt) throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
         SendResult.Rejected last = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            slotAt = limiter.awaitOnTime(m.lineId(), m.lineMps(), slotAt);
             SendResult result;
             try {
                 result = carrier.send(message);
@@ -238,9 +243,7 @@ public final class DeliveryService {
                     last = r;
                     // Throttled or carrier trouble: back off, and take a fresh rate slot.
                     Thread.sleep(250L << attempt);
-                    var slot = limiter.acquire(m.lineId(), m.lineMps(), 1);
-                    long wait = slot.sendAtMillis(0) - clock.millis();
-                    if (wait > 0) Thread.sleep(wait);
+                    slotAt = limiter.awaitFreshSlot(m.lineId(), m.lineMps());
                 }
                 case SendResult.Rejected r -> {
                     return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,

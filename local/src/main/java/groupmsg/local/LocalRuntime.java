@@ -218,11 +218,12 @@ public final class LocalRuntime implements AutoCloseable {
             var endpoints = new LocalEndpoints(b.wiring.dynamo(), b.wiring.sqs(), accounts, b.functions,
                     b.wiring.clock(), startedAt, events);
             // Each sender's rate is its line's mps (LINEPHONE reservation in the core table), else 1 per second,
-            // looked up at most once a second per sender.
+            // looked up at most once a second per sender, off the send's path once known.
             // The emulator stands in for Twilio: its line-rate lookup on every send is not an application request.
             b.carrierDynamo = localDynamo(settings.region(), b.services.dynamoEndpoint());
             b.carrier = new CarrierEmulator(carrierSettings, SenderRates.cached(SenderRates.fromCoreTable(b.carrierDynamo,
-                    b.wiring.config().table(Tables.CORE)), SENDER_RATE_TTL, System::nanoTime), b.wiring.clock());
+                    b.wiring.config().table(Tables.CORE)), SENDER_RATE_TTL, System::nanoTime,
+                    refresh -> Thread.ofVirtual().name("sender-rate-lookup").start(refresh)), b.wiring.clock());
             var localRoutes = new LinkedHashMap<String, HttpGateway.LocalEndpoint>(endpoints.routes());
             localRoutes.putAll(b.carrier.localRoutes());
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());

@@ -5,7 +5,9 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
 
 /**
@@ -28,24 +30,39 @@ public interface SenderRates {
 
     /**
      * Remembers each sender's rate for {@code ttl}: the lookup on every send was a DynamoDB Local GetItem per message
-     * (about 6% of the runtime's CPU at 100 sends a second, measured); a changed rate applies within {@code ttl}. A
-     * failed lookup gets {@link #DEFAULT_MPS} for that send only (remembered, it would hold a fast line to 1 mps).
+     * (about 6% of the runtime's CPU at 100 sends a second, measured). Once the ttl is over, the send is answered
+     * with the rate it had while one lookup per sender runs on {@code refresher}: a send that waited for the
+     * lookup waited behind DynamoDB Local's transactions (measured: 100-500 ms, several times in a 100 mps
+     * pacing run), reached the sliding second late and bunched with the next ones, which the emulator then
+     * refused. So a changed rate applies from the first send after the lookup that follows its ttl. A sender's
+     * first lookup is made in the send; if it fails that send gets {@link #DEFAULT_MPS} (remembered, it would
+     * hold a fast line to 1 mps); a failed refresh keeps the rate known before.
      */
-    static SenderRates cached(SenderRates source, Duration ttl, LongSupplier nanoTime) {
+    static SenderRates cached(SenderRates source, Duration ttl, LongSupplier nanoTime, Executor refresher) {
         record Known(double mps, long until) {}
         Map<String, Known> known = new ConcurrentHashMap<>();
+        Set<String> refreshing = ConcurrentHashMap.newKeySet();
         long ttlNanos = ttl.toNanos();
         return from -> {
-            long now = nanoTime.getAsLong();
             Known k = known.get(from);
-            if (k == null || now - k.until() >= 0) {
+            if (k == null) {
                 try {
-                    k = new Known(source.mps(from), now + ttlNanos);
+                    k = new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos);
                 } catch (RuntimeException e) {
                     EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
                     return DEFAULT_MPS;
                 }
                 known.put(from, k);
+            } else if (nanoTime.getAsLong() - k.until() >= 0 && refreshing.add(from)) {
+                refresher.execute(() -> {
+                    try {
+                        known.put(from, new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos));
+                    } catch (RuntimeException e) {
+                        EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
+                    } finally {
+                        refreshing.remove(from);
+                    }
+                });
             }
             return k.mps();
         };
