@@ -170,7 +170,7 @@ public final class DeliveryService {
                 sends.add(pool.submit(() -> {
                     long wait = at - clock.millis();
                     if (wait > 0) Thread.sleep(wait);
-                    return sendOne(m, shard, phone, at);
+                    return sendOne(m, shard, phone);
                 }));
             }
         }
@@ -203,16 +203,11 @@ public final class DeliveryService {
         record(m, shard, outcomes);
     }
 
-    /**
-     * Sends in the slot at {@code slotAt} (or a fresh one if this thread woke too late for it), retrying refusals
-     * in fresh slots. Returns the outcome to record, or null when it is unknown (left in sending: see the class
-     * comment).
-     */
-    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long slotAt) throws InterruptedException {
+    /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
+    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone) throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
         SendResult.Rejected last = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            slotAt = limiter.awaitOnTime(m.lineId(), m.lineMps(), slotAt);
             SendResult result;
             try {
                 result = carrier.send(message);
@@ -243,7 +238,9 @@ public final class DeliveryService {
                     last = r;
                     // Throttled or carrier trouble: back off, and take a fresh rate slot.
                     Thread.sleep(250L << attempt);
-                    slotAt = limiter.awaitFreshSlot(m.lineId(), m.lineMps());
+                    var slot = limiter.acquire(m.lineId(), m.lineMps(), 1);
+                    long wait = slot.sendAtMillis(0) - clock.millis();
+                    if (wait > 0) Thread.sleep(wait);
                 }
                 case SendResult.Rejected r -> {
                     return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,

@@ -38,14 +38,6 @@ final class RateLimiter {
     /** How late a slot may be handed out and still be sent (about a DynamoDB round trip). */
     static final long LATE_TOLERANCE_MILLIS = 25;
     /**
-     * How late after its slot a send may still leave. Later, it could land in the same carrier second as slots that
-     * came after it: with slots 1.1 s per mps apart, sends all within 100 ms of their slot never exceed the mps in any
-     * second; half of that is left for the request's way to the carrier.
-     */
-    static final long SEND_LATENESS_MILLIS = 50;
-    /** A send still too late after this many fresh slots goes anyway (the carrier's refusal is then the limit). */
-    static final int MAX_FRESH_SLOTS_WHEN_LATE = 3;
-    /**
      * Reservations start at least this far ahead of the clock, so the slots are still to come when the write returns
      * (at 1,000 mps a slot lasts 1.1 ms); more when writes have been slower (see {@link #lead}).
      */
@@ -126,28 +118,6 @@ final class RateLimiter {
             }
             // null: another worker moved the cursor between our two writes; try again
         }
-    }
-
-    /** Takes the line's next free slot, waits until its time and returns it (epoch ms). */
-    long awaitFreshSlot(String lineId, int mps) throws InterruptedException {
-        long at = acquire(lineId, mps, 1).sendAtMillis(0);
-        long wait = at - clock.millis();
-        if (wait > 0) Thread.sleep(wait);
-        return at;
-    }
-
-    /**
-     * The slot to send in now: {@code slotAt} if it is at most {@link #SEND_LATENESS_MILLIS} past (the caller woke
-     * for it in time), else a fresh one waited for. A send that leaves late is the one way sends that were reserved
-     * evenly bunch up: with a saturated CPU a sleeping sender wakes tens of milliseconds late, and then lands in
-     * the carrier's second together with the next second's slots (measured with the emulator's strict second at
-     * 100 mps, two runs each: 26, 10, 4 and 0 refusals without this, 2 and 0 with it).
-     */
-    long awaitOnTime(String lineId, int mps, long slotAt) throws InterruptedException {
-        for (int fresh = 0; fresh < MAX_FRESH_SLOTS_WHEN_LATE && clock.millis() - slotAt > SEND_LATENESS_MILLIS; fresh++) {
-            slotAt = awaitFreshSlot(lineId, mps);
-        }
-        return slotAt;
     }
 
     /**

@@ -164,28 +164,6 @@ class RateLimiterE2eTest {
         assertThat(total(writes)).as("reservation writes for 12 blocks").isLessThanOrEqualTo(40);
     }
 
-    @Test
-    void aSenderThatWokeTooLateForItsSlotWaitsForAFreshOne(LocalRuntime runtime) throws Exception {
-        var writes = new RequestCounter();
-        Wiring w = countingRequests(runtime, writes);
-        var limiter = new RateLimiter(w.dynamo(), w.config().table(Tables.CORE), Clock.systemUTC());
-        String line = "line_late_" + UUID.randomUUID();
-        int mps = 10; // slots 110 ms apart
-
-        long due = System.currentTimeMillis() - 10;
-        assertThat(limiter.awaitOnTime(line, mps, due)).as("a little late is on time").isEqualTo(due);
-        assertThat(total(writes)).isZero();
-
-        long stale = System.currentTimeMillis() - 200;
-        long fresh = limiter.awaitOnTime(line, mps, stale);
-        long woke = System.currentTimeMillis();
-        assertThat(fresh).as("a slot still to come when it was taken").isGreaterThan(stale + 200);
-        assertThat(woke).as("waited for it, and no later than the lateness allowed").isBetween(fresh, fresh + RateLimiter.SEND_LATENESS_MILLIS);
-        long next = limiter.awaitOnTime(line, mps, stale);
-        assertThat(next - fresh).as("the next late sender gets the next slot, not the same one").isGreaterThanOrEqualTo(RateLimiter.PERIOD_MILLIS / mps);
-        assertThat(total(writes)).as("one reservation write per fresh slot").isBetween(2L, 3L);
-    }
-
     /** The runtime's configuration with SDK clients whose requests {@code requests} counts. */
     private static Wiring countingRequests(LocalRuntime runtime, RequestCounter requests) {
         return Wiring.create(runtime.wiring().config(),
