@@ -107,11 +107,8 @@ public final class LocalFunction {
         var context = new LocalContext(requestId, spec, region, clock);
         CompletableFuture<String> result = new CompletableFuture<>();
         // Its own thread so a handler that overruns its timeout can be abandoned (and interrupted) as Lambda
-        // would end it; the name shows up in thread dumps and log lines. A platform thread, as a Lambda instance
-        // is its own process that the OS time-slices: on a virtual thread, a handler busy with CPU held one of
-        // the JVM's few carrier threads, and the delivery senders sleeping until their rate slots woke late
-        // together (pacing benchmark at 100 mps: up to 30 late wake-ups a run).
-        Thread worker = Thread.ofPlatform().daemon().name("fn-" + name() + "-" + requestId).start(() -> {
+        // would end it; the name shows up in thread dumps and log lines.
+        Thread worker = Thread.ofVirtual().name("fn-" + name() + "-" + requestId).start(() -> {
             try {
                 if (handler instanceof RequestStreamHandler stream) {
                     var out = new ByteArrayOutputStream(1024);
