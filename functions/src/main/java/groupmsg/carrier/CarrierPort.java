@@ -8,4 +8,7 @@ public interface CarrierPort {
      * in which case the message may or may not have been accepted.
      */
     SendResult send(OutboundMessage message);
+
+    /** Prepares what a first send needs, without sending anything (SnapStart priming). */
+    default void prime() {}
 }

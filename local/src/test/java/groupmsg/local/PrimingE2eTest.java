@@ -1,5 +1,6 @@
 package groupmsg.local;
 
+import groupmsg.carrier.TwilioCarrier;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.RequestStreamFunction;
 import groupmsg.platform.schema.HandlerDef;
@@ -41,8 +42,13 @@ class PrimingE2eTest {
             assertThat(handler.priming()).as(def.name()).isNotNull();
             // Lambda's init phase builds no SQS client: handlers that send build it on their first send (or priming)
             assertThat(wiring.sqsClient().built()).as(def.name() + ": SQS client built at init").isFalse();
+            // nor the carrier's HTTP client (the runtime gives every handler the emulator's carrier settings)
+            var carrier = (TwilioCarrier) wiring.carrier();
+            assertThat(carrier.httpClientBuilt()).as(def.name() + ": carrier HTTP client built at init").isFalse();
             requests.clear();
             assertThat(handler.priming().prime()).as(def.name() + " primed").isTrue();
+            assertThat(carrier.httpClientBuilt()).as(def.name() + ": carrier HTTP client primed (not-found has no clients)")
+                    .isEqualTo(!def.name().equals("not-found"));
             if (def.name().equals("not-found")) {
                 assertThat(requests).as("not-found has no SDK clients").isEmpty();
             } else {

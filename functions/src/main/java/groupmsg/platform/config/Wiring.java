@@ -39,6 +39,15 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
         return sqsClient.get();
     }
 
+    /**
+     * Prepares the carrier's client for a first send, sending nothing (SnapStart priming). Not through
+     * {@link #carrier()}: priming runs in every function, and the deploy gives the carrier credentials to those that
+     * call that (infra's HandlerNeeds); a function without them has no carrier to prime.
+     */
+    public void primeCarrier() {
+        carrier.prime();
+    }
+
     public static Wiring fromEnvironment() {
         AppConfig config = AppConfig.fromEnvironment();
         String secretArn = System.getenv("TWILIO_SECRET_ARN");

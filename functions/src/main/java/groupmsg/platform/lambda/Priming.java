@@ -106,6 +106,7 @@ public final class Priming implements Resource {
             // QueueDoesNotExist or AccessDenied, as above.
         }
         wiring.events().prime();
+        wiring.primeCarrier();
     }
 
     @Override

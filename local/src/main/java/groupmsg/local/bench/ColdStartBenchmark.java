@@ -35,7 +35,9 @@ import java.util.zip.ZipFile;
  * same way, without and with a JDK 25 AOT cache (JEP 483/514/515: classes loaded and linked, method profiles; one
  * cache per handler, written by an untimed training launch), and the first invocation after SnapStart priming.
  * Each launch waits for an idle CPU first.
- * Run from the repository root with {@code bin/bench coldstart [N]}.
+ * Run from the repository root with {@code bin/bench coldstart [N]}. With {@code N --against <Lambda jar>} it
+ * instead compares plain launches of this build's jar with another build's, alternating (run to run, this machine's
+ * fresh-JVM times move by more than a small change saves).
  */
 public final class ColdStartBenchmark {
     /** Lambda's managed Java 17+ runtimes stop tiered compilation at C1 by default. */
@@ -49,6 +51,9 @@ public final class ColdStartBenchmark {
 
     private static void run(String[] args) throws Exception {
         int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        // "--against <Lambda jar>": each handler's plain launches alternate between this build's jar and another's
+        // (a baseline built from an earlier commit), so a change is measured against the same machine state.
+        Path baseline = args.length > 2 && args[1].equals("--against") ? Path.of(args[2]) : null;
         Path lambdaJar = find(Path.of("functions/target"), "groupmsg-functions-", "-lambda.jar",
                 "build it with: mvn -o -q -pl functions -am -DskipTests package");
         // The Lambda runtime brings its own serialisation library; the shaded jar does not contain it.
@@ -61,7 +66,13 @@ public final class ColdStartBenchmark {
             Path serializationCopy = Files.copy(serialization, work.resolve(serialization.getFileName()));
             // AOT caches (like AppCDS archives) take classes from jars only, so the probe's classes go into one too.
             Path probeJar = jarClasses(Path.of("local/target/classes"), work.resolve("probe.jar"));
-            measure(repeats, lambdaJar, jarCopy + ":" + probeJar + ":" + serializationCopy, work);
+            if (baseline != null) {
+                Path baselineCopy = Files.copy(baseline, work.resolve("baseline.jar"));
+                compare(repeats, jarCopy + ":" + probeJar + ":" + serializationCopy,
+                        baselineCopy + ":" + probeJar + ":" + serializationCopy, work);
+            } else {
+                measure(repeats, lambdaJar, jarCopy + ":" + probeJar + ":" + serializationCopy, work);
+            }
         } finally {
             try (Stream<Path> files = Files.list(work)) {
                 for (Path f : files.toList()) Files.delete(f);
@@ -93,6 +104,35 @@ public final class ColdStartBenchmark {
             System.out.println("  AOT cache: -XX:AOTCache from an untimed training launch (-XX:AOTCacheOutput) of the same handler and event;"
                     + " primed: the handler's SnapStart priming (CRaC beforeCheckpoint) run after init, then the first invoke"
                     + " (what a restored snapshot's first request runs; restoring is Lambda's and not measured here)");
+        }
+    }
+
+    /** Plain launches only, alternating this build's jar and the baseline's, median of each. */
+    private static void compare(int repeats, String classPath, String baselineClassPath, Path work) throws Exception {
+        try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
+            var env = lambdaEnvironment(runtime);
+            var current = new ColdStartBenchmark(classPath, env, work);
+            var baseline = new ColdStartBenchmark(baselineClassPath, env, work);
+            System.out.printf("cold start against a baseline jar: fresh JVM per launch, alternating, median of %d launches each (ms)%n", repeats);
+            System.out.printf("  %-18s | %-27s | %-27s | %-20s | %s%n", "", "total", "init", "classes", "outcome");
+            System.out.printf("  %-18s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
+                    "baseline", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
+            List<String> names = new ArrayList<>(List.of("hello world"));
+            Handlers.ALL.forEach(h -> names.add(h.name()));
+            for (String name : names) {
+                List<String> main = name.equals("hello world") ? List.of(HelloProbe.class.getName())
+                        : List.of(ColdStartProbe.class.getName(), name, firstEvent(Handlers.byName(name)).toString());
+                List<Launch> before = new ArrayList<>();
+                List<Launch> after = new ArrayList<>();
+                for (int i = 0; i < repeats; i++) {
+                    before.add(baseline.launch(main, List.of()));
+                    after.add(current.launch(main, List.of()));
+                }
+                Launch b = median(before);
+                Launch a = median(after);
+                System.out.printf("  %-18s | %8d %8d %+8d | %8d %8d %+8d | %6d %6d %+6d | %s%n", name, b.total, a.total,
+                        a.total - b.total, b.init, a.init, a.init - b.init, b.classes, a.classes, a.classes - b.classes, a.outcome);
+            }
         }
     }
 
