@@ -54,15 +54,20 @@ public interface SenderRates {
                 }
                 known.put(from, k);
             } else if (nanoTime.getAsLong() - k.until() >= 0 && refreshing.add(from)) {
-                refresher.execute(() -> {
-                    try {
-                        known.put(from, new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos));
-                    } catch (RuntimeException e) {
-                        EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
-                    } finally {
-                        refreshing.remove(from);
-                    }
-                });
+                try {
+                    refresher.execute(() -> {
+                        try {
+                            known.put(from, new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos));
+                        } catch (RuntimeException e) {
+                            EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
+                        } finally {
+                            refreshing.remove(from);
+                        }
+                    });
+                } catch (RuntimeException notStarted) {
+                    // e.g. rejected while shutting down: a later send tries again
+                    refreshing.remove(from);
+                }
             }
             return k.mps();
         };

@@ -77,6 +77,25 @@ class SenderRatesTest {
     }
 
     @Test
+    void aLookupThatCouldNotBeStartedIsTriedAgainByTheNextSend() {
+        AtomicLong nanos = new AtomicLong();
+        AtomicInteger lookups = new AtomicInteger();
+        AtomicInteger starts = new AtomicInteger();
+        SenderRates rates = SenderRates.cached(from -> lookups.incrementAndGet() == 1 ? 100.0 : 20.0,
+                Duration.ofSeconds(1), nanos::get, refresh -> {
+                    if (starts.incrementAndGet() == 1) throw new java.util.concurrent.RejectedExecutionException("shutting down");
+                    refresh.run();
+                });
+        assertThat(rates.mps("+12125550100")).isEqualTo(100.0);
+        nanos.addAndGet(2_000_000_000L);
+        assertThat(rates.mps("+12125550100")).as("not started: the known rate").isEqualTo(100.0);
+        assertThat(rates.mps("+12125550100")).as("this send starts it again").isEqualTo(100.0);
+        assertThat(rates.mps("+12125550100")).isEqualTo(20.0);
+        assertThat(starts).hasValue(2);
+        assertThat(lookups).hasValue(2);
+    }
+
+    @Test
     void aFailedLookupGivesTheDefaultForThatSendOnly() {
         AtomicInteger lookups = new AtomicInteger();
         SenderRates rates = SenderRates.cached(from -> {
