@@ -66,12 +66,12 @@ public final class ColdStartBenchmark {
             Path serializationCopy = Files.copy(serialization, work.resolve(serialization.getFileName()));
             // AOT caches (like AppCDS archives) take classes from jars only, so the probe's classes go into one too.
             Path probeJar = jarClasses(Path.of("local/target/classes"), work.resolve("probe.jar"));
+            String probeAndRuntime = ":" + probeJar + ":" + serializationCopy;
             if (baseline != null) {
                 Path baselineCopy = Files.copy(baseline, work.resolve("baseline.jar"));
-                compare(repeats, jarCopy + ":" + probeJar + ":" + serializationCopy,
-                        baselineCopy + ":" + probeJar + ":" + serializationCopy, work);
+                compare(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work);
             } else {
-                measure(repeats, lambdaJar, jarCopy + ":" + probeJar + ":" + serializationCopy, work);
+                measure(repeats, lambdaJar, jarCopy + probeAndRuntime, work);
             }
         } finally {
             try (Stream<Path> files = Files.list(work)) {
@@ -94,17 +94,26 @@ public final class ColdStartBenchmark {
             System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %6s %6s | %s%n", "handler", "event",
                     "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "cache",
                     "prime", "invoke", "outcome");
-            bench.row("hello world", null, List.of(HelloProbe.class.getName()), repeats);
-            for (HandlerDef handler : Handlers.ALL) {
-                Path event = firstEvent(handler);
-                bench.row(handler.name(), event, List.of(ColdStartProbe.class.getName(), handler.name(), event.toString()), repeats);
-            }
+            for (Target target : targets()) bench.row(target.name(), target.event(), target.main(), repeats);
             System.out.println("  main: launch to main(); init: the handler's no-argument constructor (Lambda's init phase);"
                     + " invoke: first handleRequest, JSON in and out");
             System.out.println("  AOT cache: -XX:AOTCache from an untimed training launch (-XX:AOTCacheOutput) of the same handler and event;"
                     + " primed: the handler's SnapStart priming (CRaC beforeCheckpoint) run after init, then the first invoke"
                     + " (what a restored snapshot's first request runs; restoring is Lambda's and not measured here)");
         }
+    }
+
+    /** What is launched: the hello world, then every handler with its first sample event (null for the hello world). */
+    private record Target(String name, Path event, List<String> main) {}
+
+    private static List<Target> targets() throws IOException {
+        List<Target> targets = new ArrayList<>(List.of(new Target("hello world", null, List.of(HelloProbe.class.getName()))));
+        for (HandlerDef handler : Handlers.ALL) {
+            Path event = firstEvent(handler);
+            targets.add(new Target(handler.name(), event,
+                    List.of(ColdStartProbe.class.getName(), handler.name(), event.toString())));
+        }
+        return targets;
     }
 
     /** Plain launches only, alternating this build's jar and the baseline's, median of each. */
@@ -117,20 +126,16 @@ public final class ColdStartBenchmark {
             System.out.printf("  %-18s | %-27s | %-27s | %-20s | %s%n", "", "total", "init", "classes", "outcome");
             System.out.printf("  %-18s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
                     "baseline", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
-            List<String> names = new ArrayList<>(List.of("hello world"));
-            Handlers.ALL.forEach(h -> names.add(h.name()));
-            for (String name : names) {
-                List<String> main = name.equals("hello world") ? List.of(HelloProbe.class.getName())
-                        : List.of(ColdStartProbe.class.getName(), name, firstEvent(Handlers.byName(name)).toString());
+            for (Target target : targets()) {
                 List<Launch> before = new ArrayList<>();
                 List<Launch> after = new ArrayList<>();
                 for (int i = 0; i < repeats; i++) {
-                    before.add(baseline.launch(main, List.of()));
-                    after.add(current.launch(main, List.of()));
+                    before.add(baseline.launch(target.main(), List.of()));
+                    after.add(current.launch(target.main(), List.of()));
                 }
                 Launch b = median(before);
                 Launch a = median(after);
-                System.out.printf("  %-18s | %8d %8d %+8d | %8d %8d %+8d | %6d %6d %+6d | %s%n", name, b.total, a.total,
+                System.out.printf("  %-18s | %8d %8d %+8d | %8d %8d %+8d | %6d %6d %+6d | %s%n", target.name(), b.total, a.total,
                         a.total - b.total, b.init, a.init, a.init - b.init, b.classes, a.classes, a.classes - b.classes, a.outcome);
             }
         }

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
@@ -43,23 +44,27 @@ public interface SenderRates {
         Map<String, Known> known = new ConcurrentHashMap<>();
         Set<String> refreshing = ConcurrentHashMap.newKeySet();
         long ttlNanos = ttl.toNanos();
+        // The lookup, or null when it failed (logged).
+        Function<String, Known> lookUp = from -> {
+            try {
+                return new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos);
+            } catch (RuntimeException e) {
+                EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
+                return null;
+            }
+        };
         return from -> {
             Known k = known.get(from);
             if (k == null) {
-                try {
-                    k = new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos);
-                } catch (RuntimeException e) {
-                    EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
-                    return DEFAULT_MPS;
-                }
+                k = lookUp.apply(from);
+                if (k == null) return DEFAULT_MPS;
                 known.put(from, k);
             } else if (nanoTime.getAsLong() - k.until() >= 0 && refreshing.add(from)) {
                 try {
                     refresher.execute(() -> {
                         try {
-                            known.put(from, new Known(source.mps(from), nanoTime.getAsLong() + ttlNanos));
-                        } catch (RuntimeException e) {
-                            EmulatorLog.warn("sender_rate_lookup_failed", Map.of("from", from), e);
+                            Known fresh = lookUp.apply(from);
+                            if (fresh != null) known.put(from, fresh);
                         } finally {
                             refreshing.remove(from);
                         }
