@@ -29,11 +29,13 @@ import java.util.concurrent.Future;
  * conditional write (queued -> sending), sends each through the carrier at the line's rate, and records each
  * block of outcomes with the shard's counters and the usage.
  * <p>
- * Exactly once: a recipient is sent to only after its row moved from queued to sending, and nothing ever moves
- * a row back to queued. If the process dies between "carrier accepted" and "row updated", the row stays in
- * sending: a redelivered batch cannot claim it (so it is never sent twice), the carrier's status callback still
- * finds it (the callback URL names message, shard and account) and moves it forward, and maintenance marks rows
- * left in sending past a threshold as failed with "outcome unknown". At-most-once is the right side to err on
+ * Exactly once: a recipient is sent to only after its row moved from queued to sending, and only the worker that
+ * claimed a row moves it back to queued, and only when the carrier cannot have it: no send was started (no rate
+ * slot before the deadline, or the reservation failed), or the carrier refused the tries so far and there is no time
+ * for another. If the process dies between "carrier accepted" and "row updated", the row stays in sending: a
+ * redelivered batch cannot claim it (so it is never sent twice), the carrier's status callback still finds it (the
+ * callback URL names message, shard and account) and moves it forward, and maintenance marks rows left in sending
+ * past a threshold as failed with "outcome unknown". At-most-once is the right side to err on
  * for a message that cannot be recalled.
  */
 public final class DeliveryService {
@@ -65,8 +67,19 @@ public final class DeliveryService {
     }
 
     public void deliver(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
-        deliverOnly(accountId, messageId, shard, phones, Long.MAX_VALUE);
+        deliverOnly(accountId, messageId, shard, phones, Deadline.NONE);
         complete(accountId, messageId);
+    }
+
+    /**
+     * How long a job may go on (a worker's time is limited: a busy line can hold a job's blocks back for many seconds).
+     *
+     * @param startBlocksBefore epoch millisecond after which no further block is claimed
+     * @param lastSendAt        epoch millisecond after which no send starts: the carrier's answer and the record must
+     *                          still fit in the invocation
+     */
+    public record Deadline(long startBlocksBefore, long lastSendAt) {
+        public static final Deadline NONE = new Deadline(Long.MAX_VALUE, Long.MAX_VALUE);
     }
 
     /**
@@ -78,11 +91,10 @@ public final class DeliveryService {
      * reservation each time: 53% of a 100 mps line used, against 91% possible). At most two blocks of a job are
      * claimed ahead of their sends, which bounds what a crash leaves in sending (see the class comment).
      *
-     * @param startBlocksBefore epoch millisecond after which no further block is started (a worker's time is limited:
-     *                          a busy line can hold a job's blocks back for many seconds)
-     * @return the recipients not started (still queued), for the caller to hand on; empty when all were delivered
+     * @return the recipients left queued (not started before the deadline, or given back: see {@link #startBlock}),
+     *         for the caller to hand on; empty when all were delivered
      */
-    public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, long startBlocksBefore)
+    public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
         GroupMessage m = messages.get(accountId, messageId).orElse(null);
         if (m == null) {
@@ -97,35 +109,38 @@ public final class DeliveryService {
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
             try {
-                List<String> notStarted = List.of();
+                List<String> leftQueued = new ArrayList<>();
                 for (int from = 0; from < phones.size(); from += size) {
-                    if (clock.millis() >= startBlocksBefore) {
+                    if (clock.millis() >= deadline.startBlocksBefore()) {
                         // Out of time for another block: the rest stays queued, for the caller to hand on.
-                        notStarted = List.copyOf(phones.subList(from, phones.size()));
+                        leftQueued.addAll(phones.subList(from, phones.size()));
                         break;
                     }
+                    int to = Math.min(phones.size(), from + size);
                     Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
                     unrecorded.add(current);
-                    startBlock(m, shard, phones.subList(from, Math.min(phones.size(), from + size)), pool, current);
-                    if (unrecorded.size() > 1) recordBlock(m, shard, unrecorded.removeFirst());
+                    List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, deadline.lastSendAt());
+                    if (!givenBack.isEmpty()) {
+                        // No rate slot in time: neither the rest of this block nor any later one can be sent.
+                        leftQueued.addAll(givenBack);
+                        leftQueued.addAll(phones.subList(to, phones.size()));
+                        break;
+                    }
+                    if (unrecorded.size() > 1) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
                 }
-                recordAll(m, shard, unrecorded);
-                return notStarted;
+                while (!unrecorded.isEmpty()) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
+                return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job.
                 try {
-                    recordAll(m, shard, unrecorded);
+                    while (!unrecorded.isEmpty()) recordBlock(m, shard, unrecorded.removeFirst());
                 } catch (InterruptedException | RuntimeException again) {
                     e.addSuppressed(again);
                 }
                 throw e;
             }
         }
-    }
-
-    private void recordAll(GroupMessage m, int shard, List<Sending> unrecorded) throws InterruptedException {
-        while (!unrecorded.isEmpty()) recordBlock(m, shard, unrecorded.removeFirst());
     }
 
     /** Marks the message sent (and publishes its event) if every delivery is final. */
@@ -145,9 +160,16 @@ public final class DeliveryService {
      * claims nothing), rate slots for all of them, each send started at its slot without waiting for the previous
      * one's answer, each added to {@code into} as it is scheduled (so a failure halfway still records those). Returns
      * once every slot is reserved.
+     * <p>
+     * Claimed rows whose sends were never scheduled go back to queued: when no slot is left before
+     * {@code lastSendAt} (returned, for the caller to hand on), and when the reservation fails (then the job fails
+     * and comes back, and claims them again). Before, they stayed in sending and maintenance failed them as "outcome
+     * unknown" ten minutes later: recipients lost to a throttled write or a busy line.
+     *
+     * @return the claimed recipients given back to queued for want of a slot in time; empty when all were scheduled
      */
-    private void startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool, Sending into)
-            throws InterruptedException {
+    private List<String> startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool, Sending into,
+                                    long lastSendAt) throws InterruptedException {
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
@@ -161,19 +183,40 @@ public final class DeliveryService {
         // to wait for the line never holds back (and then bunches up) sends whose time has come.
         List<Future<DeliveryStore.Transition>> sends = into.sends();
         List<Long> sendTimes = into.sendTimes();
-        while (sends.size() < claimed.size()) {
-            var slots = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size());
-            for (int i = 0; i < slots.count(); i++) {
-                String phone = claimed.get(sends.size());
-                long at = slots.sendAtMillis(i);
-                sendTimes.add(at);
-                sends.add(pool.submit(() -> {
-                    long wait = at - clock.millis();
-                    if (wait > 0) Thread.sleep(wait);
-                    return sendOne(m, shard, phone);
-                }));
+        try {
+            while (sends.size() < claimed.size()) {
+                var reserved = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size(), lastSendAt);
+                if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
+                var slots = reserved.get();
+                for (int i = 0; i < slots.count(); i++) {
+                    String phone = claimed.get(sends.size());
+                    long at = slots.sendAtMillis(i);
+                    sendTimes.add(at);
+                    sends.add(pool.submit(() -> {
+                        long wait = at - clock.millis();
+                        if (wait > 0) Thread.sleep(wait);
+                        return sendOne(m, shard, phone, lastSendAt);
+                    }));
+                }
             }
+            return List.of();
+        } catch (InterruptedException | RuntimeException e) {
+            try {
+                giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
+            } catch (RuntimeException again) {
+                e.addSuppressed(again); // they stay in sending: maintenance settles them
+            }
+            throw e;
         }
+    }
+
+    /** Moves claimed rows no send was started for back to queued; returns those moved. */
+    private List<String> giveBack(GroupMessage m, int shard, List<String> phones) {
+        if (phones.isEmpty()) return List.of();
+        long now = clock.millis();
+        List<DeliveryStore.Transition> back = phones.stream()
+                .map(p -> new DeliveryStore.Transition(p, Delivery.SENDING, Delivery.QUEUED, null, null, now)).toList();
+        return deliveries.apply(m.id(), shard, back).stream().map(DeliveryStore.Transition::phone).toList();
     }
 
     /**
@@ -181,14 +224,17 @@ public final class DeliveryService {
      * once at the end: a slow line's block spans seconds, and a delivery receipt that arrives before its row is
      * recorded takes the receipt worker's fallback (a read and a second transaction). At 1,000 mps a block is one
      * record.
+     *
+     * @return the recipients given back to queued (no slot for another try before the deadline)
      */
-    private void recordBlock(GroupMessage m, int shard, Sending block) throws InterruptedException {
-        if (block.sends().isEmpty()) return;
+    private List<String> recordBlock(GroupMessage m, int shard, Sending block) throws InterruptedException {
+        List<String> givenBack = new ArrayList<>();
+        if (block.sends().isEmpty()) return givenBack;
         List<DeliveryStore.Transition> outcomes = new ArrayList<>();
         long chunkEnd = block.sendTimes().getFirst() + RECORD_EVERY_MILLIS;
         for (int i = 0; i < block.sends().size(); i++) {
             if (block.sendTimes().get(i) >= chunkEnd) {
-                record(m, shard, outcomes);
+                givenBack.addAll(record(m, shard, outcomes));
                 outcomes = new ArrayList<>();
                 chunkEnd = block.sendTimes().get(i) + RECORD_EVERY_MILLIS;
             }
@@ -200,11 +246,12 @@ public final class DeliveryService {
                 Log.error("delivery_send_crashed", Map.of("messageId", m.id(), "shard", shard), e.getCause());
             }
         }
-        record(m, shard, outcomes);
+        givenBack.addAll(record(m, shard, outcomes));
+        return givenBack;
     }
 
     /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
-    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone) throws InterruptedException {
+    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long lastSendAt) throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
         SendResult.Rejected last = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -238,7 +285,12 @@ public final class DeliveryService {
                     last = r;
                     // Throttled or carrier trouble: back off, and take a fresh rate slot.
                     Thread.sleep(250L << attempt);
-                    var slot = limiter.acquire(m.lineId(), m.lineMps(), 1);
+                    var slot = limiter.acquire(m.lineId(), m.lineMps(), 1, lastSendAt).orElse(null);
+                    if (slot == null) {
+                        // No try left in time; the carrier took none of them, so it goes back to queued for the job
+                        // that takes over.
+                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis());
+                    }
                     long wait = slot.sendAtMillis(0) - clock.millis();
                     if (wait > 0) Thread.sleep(wait);
                 }
@@ -257,14 +309,17 @@ public final class DeliveryService {
      * moved on (it can arrive before this) is left as it is: that receipt's transaction billed it and wrote the
      * carrier id from its MessageSid (before, each such row cost one more UpdateItem here: 0.16 per recipient in
      * the 100,000-recipient benchmark, where receipts often beat the block's record).
+     *
+     * @return the recipients this moved back to queued
      */
-    private void record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
-        if (outcomes.isEmpty()) return;
-        deliveries.apply(m.id(), shard, outcomes, pending -> {
+    private List<String> record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
+        if (outcomes.isEmpty()) return List.of();
+        var applied = deliveries.apply(m.id(), shard, outcomes, pending -> {
             long sent = pending.stream().filter(t -> Delivery.SENT.equals(t.to())).count();
             return sent == 0 ? List.of() : List.of(usage.recordAction(m.accountId(), m.lineId(), clock.millis(), sent,
                     m.mms() ? 0 : sent * m.segments(), m.mms() ? sent : 0));
         });
+        return applied.stream().filter(t -> Delivery.QUEUED.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
     }
 
     private String callbackUrl(GroupMessage m, int shard) {

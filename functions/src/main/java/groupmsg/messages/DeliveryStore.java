@@ -26,8 +26,9 @@ import static groupmsg.platform.dynamo.Attr.s;
  * {@code MSG#m#<shard> / #COUNTS} (sending, sent, delivered, failed, optedOut) that moves in the same
  * transaction as the rows it counts; queued = recipients - the rest.
  * <p>
- * Status only moves forward, always by a conditional write on the status the writer saw, so a duplicate batch,
- * a retried Lambda or a replayed callback never sends twice or moves a row back.
+ * Status only moves forward (but for a claim its worker gives back unsent, see {@link DeliveryService}), always by a
+ * conditional write on the status the writer saw, so a duplicate batch, a retried Lambda or a replayed callback never
+ * sends twice or moves a row back.
  */
 final class DeliveryStore {
     static final String COUNTS_SK = "#COUNTS";

@@ -36,6 +36,11 @@ public final class DeliveryWorkerHandler implements QueueFunction {
      * about 5.5 s (a block is at most about 5 s of the line's rate), and it and the block before are recorded.
      */
     static final long BLOCK_RESERVE_MILLIS = 20_000;
+    /**
+     * Time kept back after the last send starts: the carrier's answer (its request timeout, 10 s), the record of the
+     * block and the job handed on with what is left.
+     */
+    static final long SEND_RESERVE_MILLIS = 13_000;
 
     private final DeliveryService deliveries;
     private final QueueSender queue;
@@ -70,8 +75,8 @@ public final class DeliveryWorkerHandler implements QueueFunction {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         List<Future<Map.Entry<String, String>>> running = new ArrayList<>();
         // Lambda's own deadline: jobs on a line shared with many others can take longer than this invocation has.
-        long startBlocksBefore = context == null ? Long.MAX_VALUE
-                : clock.millis() + context.getRemainingTimeInMillis() - BLOCK_RESERVE_MILLIS;
+        DeliveryService.Deadline deadline = context == null ? DeliveryService.Deadline.NONE
+                : deadline(clock.millis() + context.getRemainingTimeInMillis());
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
             for (SQSEvent.SQSMessage message : event.getRecords()) {
@@ -81,8 +86,8 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                     String messageId = (String) job.get("messageId");
                     int shard = ((Number) job.get("shard")).intValue();
                     List<String> left = deliveries.deliverOnly(accountId, messageId, shard,
-                            (List<String>) job.get("phones"), startBlocksBefore);
-                    // Not started in time: a fresh job for the rest (if this send fails, the record fails and comes
+                            (List<String>) job.get("phones"), deadline);
+                    // Not sent in time: a fresh job for the rest (if this send fails, the record fails and comes
                     // back whole; its started rows are no longer queued and are skipped).
                     if (!left.isEmpty()) queue.send(Queues.DELIVERIES, List.of(job(accountId, messageId, shard, left)));
                     return Map.entry(accountId, messageId);
@@ -113,6 +118,10 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             }
         }
         return new SQSBatchResponse(failures);
+    }
+
+    static DeliveryService.Deadline deadline(long invocationEndsAt) {
+        return new DeliveryService.Deadline(invocationEndsAt - BLOCK_RESERVE_MILLIS, invocationEndsAt - SEND_RESERVE_MILLIS);
     }
 
     /** A delivery job: one message's recipients of one shard (what the fan-out enqueues). */

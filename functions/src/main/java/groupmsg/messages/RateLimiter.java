@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionChe
 
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -81,26 +82,40 @@ final class RateLimiter {
     /** Not reserved: the cursor is this far ahead of the clock (more than the lookahead allows). */
     private record TooFarAhead(long cursor) {}
 
-    /**
-     * Reserves {@code wanted} consecutive slots (at least one, at most the lookahead) from the first one still to come, or after the
-     * slots others already took; waits while the line is booked more than {@link #LOOKAHEAD_PERIODS} ahead. The
-     * caller sends each slot at its time. Slots whose time has passed are never handed out (they would all go at
-     * once, a burst).
-     */
+    /** As {@link #acquire(String, int, int, long)} with no deadline: waits as long as the line is booked ahead. */
     Slots acquire(String lineId, int mps, int wanted) throws InterruptedException {
+        return acquire(lineId, mps, wanted, Long.MAX_VALUE).orElseThrow();
+    }
+
+    /**
+     * Reserves up to {@code wanted} consecutive slots (at least one, at most the lookahead) from the first one still to
+     * come, or after the slots others already took; waits while the line is booked more than {@link #LOOKAHEAD_PERIODS}
+     * ahead. The caller sends each slot at its time. Slots whose time has passed are never handed out (they would all
+     * go at once, a burst), nor slots after {@code latestSendAt}: a worker's time is limited, and on a line shared by
+     * many workers the wait for the lookahead has no bound of its own (others can take every slot that frees up).
+     *
+     * @return the slots, or empty when none at or before {@code latestSendAt} can be had (the line is booked past it,
+     *         or it has come): nothing was reserved
+     */
+    Optional<Slots> acquire(String lineId, int mps, int wanted, long latestSendAt) throws InterruptedException {
         long horizon = (long) LOOKAHEAD_PERIODS * mps;
-        int k = (int) Math.max(1, Math.min(wanted, horizon));
+        long lastSlot = lastSlotAtOrBefore(latestSendAt, mps);
+        // Fewer than wanted once the deadline cuts the run short (then the rest of the caller's block is not sent).
+        long fit = Math.max(1, Math.min(wanted, horizon));
         String cursor = lineId + "#" + mps;
         ReentrantLock lock = locks.computeIfAbsent(cursor, l -> new ReentrantLock());
         while (true) {
             // The clock is read for every attempt: under contention attempts take a while, and slots computed as
             // future before them may be past by now (measured: up to 0.7 s late with DynamoDB Local saturated).
             long firstFuture = ceilDiv((clock.millis() + lead()) * mps, PERIOD_MILLIS);
+            if (firstFuture > lastSlot) return Optional.empty();
+            int k = (int) Math.min(fit, lastSlot - firstFuture + 1);
+            long latestStart = Math.min(firstFuture + horizon, lastSlot + 1) - k;
             Object outcome;
             lock.lock();
             long started = clock.millis();
             try {
-                outcome = reserve(cursor, mps, firstFuture, firstFuture + horizon - k, k);
+                outcome = reserve(cursor, mps, firstFuture, latestStart, k);
             } finally {
                 lock.unlock();
             }
@@ -108,8 +123,14 @@ final class RateLimiter {
             writeMillis = (3 * writeMillis + took) / 4;
             if (outcome instanceof Slots slots) {
                 Slots timely = withoutPast(slots);
-                if (timely != null) return timely;
+                if (timely != null) return Optional.of(timely);
             } else if (outcome instanceof TooFarAhead ahead) {
+                // The cursor only grows: booked past the deadline now means for good.
+                if (ahead.cursor() > lastSlot) return Optional.empty();
+                if (ahead.cursor() + k - 1 > lastSlot) {
+                    fit = lastSlot - ahead.cursor() + 1; // only a shorter run still ends in time: ask for that at once
+                    continue;
+                }
                 // Sleep until the first future slot is where our run fits within the lookahead (measured: waking
                 // earlier, every wait ended in another failed write, ~4 writes per recipient on a 20 mps line).
                 long fitsFrom = ahead.cursor() + k - horizon;
@@ -118,6 +139,13 @@ final class RateLimiter {
             }
             // null: another worker moved the cursor between our two writes; try again
         }
+    }
+
+    /** The last slot whose time is at or before {@code millis} (no limit for a time beyond any slot's). */
+    private static long lastSlotAtOrBefore(long millis, int mps) {
+        long unlimited = Long.MAX_VALUE / 4;
+        if (millis >= unlimited / PERIOD_MILLIS / Math.max(1, mps)) return unlimited;
+        return Math.floorDiv(millis * mps, PERIOD_MILLIS);
     }
 
     /**

@@ -21,6 +21,14 @@ import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -94,6 +102,16 @@ class DeliveryFaultsTest {
                 new MessageService.SendRequest(lineId, "Ops", "fault test", "Hello", List.of()));
         new FanoutService(wiring, groups, queue).run(accountId, message.id());
         return new Setup(accountId, message.id(), phones, queue);
+    }
+
+    /** An account with a message to {@code members} new members on a 1,000 mps line, fanned out, and a scripted carrier. */
+    record Scene(ApiClient api, ScriptedCarrier carrier, Wiring wiring, Setup setup) {}
+
+    static Scene scene(ApiClient api, LocalRuntime runtime, String accountName, int members) {
+        ApiClient a = api.forNewAccount(accountName);
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        return new Scene(a, carrier, wiring, acceptAndFanOut(a, wiring, members));
     }
 
     @SuppressWarnings("unchecked")
@@ -186,7 +204,8 @@ class DeliveryFaultsTest {
 
         // past the deadline before the first block: nothing claimed or sent, everything handed back
         var service = new DeliveryService(runtime.wiring().withCarrier(carrier));
-        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, phones, 0)).containsExactlyElementsOf(phones);
+        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, phones, new DeliveryService.Deadline(0, 0)))
+                .containsExactlyElementsOf(phones);
         for (String p : phones) assertThat(carrier.calls(p)).isZero();
         assertThat(statuses(a, s.messageId()).values()).containsOnly("queued");
 
@@ -213,68 +232,154 @@ class DeliveryFaultsTest {
 
     @Test
     void aLostCarrierAnswerIsNeverResentAndMaintenanceSettlesIt(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Lost Answer Co");
-        var carrier = new ScriptedCarrier();
-        Wiring wiring = runtime.wiring().withCarrier(carrier);
-        Setup s = acceptAndFanOut(a, wiring, 4);
+        Scene t = scene(api, runtime, "Lost Answer Co", 4);
+        Setup s = t.setup();
         String lost = s.phones().get(0);
         // the carrier took the message, but the answer never came back (timeout after the request left)
-        carrier.script.put(lost, List.of(new UncheckedIOException(new IOException("read timed out"))));
+        t.carrier().script.put(lost, List.of(new UncheckedIOException(new IOException("read timed out"))));
 
-        var service = new DeliveryService(wiring);
+        var service = new DeliveryService(t.wiring());
         deliverAll(service, s);
         deliverAll(service, s); // the same SQS batches again (at-least-once delivery)
 
-        assertThat(carrier.calls(lost)).isEqualTo(1);
-        for (String p : s.phones().subList(1, 4)) assertThat(carrier.calls(p)).isEqualTo(1);
-        assertThat(statuses(a, s.messageId())).containsEntry(lost, "queued"); // still "sending" inside
-        assertThat(a.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
+        assertThat(t.carrier().calls(lost)).isEqualTo(1);
+        for (String p : s.phones().subList(1, 4)) assertThat(t.carrier().calls(p)).isEqualTo(1);
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(lost, "queued"); // still "sending" inside
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
 
         // eleven minutes later, maintenance fails it as "outcome unknown" (never resends) and completes the message
-        Wiring later = wiring.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+        Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
         new MessageMaintenance(later, new CapturingQueue()).sweep();
-        assertThat(carrier.calls(lost)).isEqualTo(1);
-        var row = allDeliveries(a, s.messageId()).stream().filter(d -> lost.equals(d.get("phone"))).findFirst().orElseThrow();
+        assertThat(t.carrier().calls(lost)).isEqualTo(1);
+        var row = allDeliveries(t.api(), s.messageId()).stream().filter(d -> lost.equals(d.get("phone"))).findFirst().orElseThrow();
         assertThat(row).containsEntry("status", "failed");
         assertThat((String) row.get("error")).contains("outcome unknown");
-        assertThat(a.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Refusals Co");
-        var carrier = new ScriptedCarrier();
-        Wiring wiring = runtime.wiring().withCarrier(carrier);
-        Setup s = acceptAndFanOut(a, wiring, 4);
+        Scene t = scene(api, runtime, "Refusals Co", 4);
+        Setup s = t.setup();
         String throttledThenOk = s.phones().get(0);
         String unsubscribed = s.phones().get(1);
         String invalid = s.phones().get(2);
         String alwaysDown = s.phones().get(3);
-        carrier.script.put(throttledThenOk, List.of(
+        t.carrier().script.put(throttledThenOk, List.of(
                 new SendResult.Rejected(429, "20429", "Too Many Requests", true, false),
                 new SendResult.Rejected(503, "503", "Service Unavailable", true, false),
                 new SendResult.Accepted("SMretried", "queued")));
-        carrier.script.put(unsubscribed, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
-        carrier.script.put(invalid, List.of(new SendResult.Rejected(400, "21211", "Invalid 'To' Phone Number", false, false)));
-        carrier.script.put(alwaysDown, List.of(new SendResult.Rejected(500, "500", "Internal Server Error", true, false)));
+        t.carrier().script.put(unsubscribed, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
+        t.carrier().script.put(invalid, List.of(new SendResult.Rejected(400, "21211", "Invalid 'To' Phone Number", false, false)));
+        t.carrier().script.put(alwaysDown, List.of(new SendResult.Rejected(500, "500", "Internal Server Error", true, false)));
 
-        deliverAll(new DeliveryService(wiring), s);
+        deliverAll(new DeliveryService(t.wiring()), s);
 
-        assertThat(carrier.calls(throttledThenOk)).isEqualTo(3);
-        assertThat(carrier.calls(unsubscribed)).isEqualTo(1);
-        assertThat(carrier.calls(invalid)).isEqualTo(1);
-        assertThat(carrier.calls(alwaysDown)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
-        var st = statuses(a, s.messageId());
+        assertThat(t.carrier().calls(throttledThenOk)).isEqualTo(3);
+        assertThat(t.carrier().calls(unsubscribed)).isEqualTo(1);
+        assertThat(t.carrier().calls(invalid)).isEqualTo(1);
+        assertThat(t.carrier().calls(alwaysDown)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
+        var st = statuses(t.api(), s.messageId());
         assertThat(st).containsEntry(throttledThenOk, "sent").containsEntry(unsubscribed, "opted_out")
                 .containsEntry(invalid, "failed").containsEntry(alwaysDown, "failed");
-        var lineId = (String) a.get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
-        assertThat(new OptOutStore(new DynamoOps(wiring.dynamo()), "core").optedOut(lineId, List.of(unsubscribed, invalid)))
+        var lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(new OptOutStore(new DynamoOps(t.wiring().dynamo()), "core").optedOut(lineId, List.of(unsubscribed, invalid)))
                 .containsExactly(unsubscribed);
-        var m = a.get("/v1/messages/" + s.messageId()).jsonObject();
+        var m = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
         assertThat(m).containsEntry("status", "sent");
         assertThat(m.get("counts")).isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 2, "optedOut", 1));
         var errors = new ArrayList<String>();
-        allDeliveries(a, s.messageId()).forEach(d -> { if (d.get("error") != null) errors.add((String) d.get("error")); });
+        allDeliveries(t.api(), s.messageId()).forEach(d -> { if (d.get("error") != null) errors.add((String) d.get("error")); });
         assertThat(errors).anySatisfy(e -> assertThat(e).contains("21211")).anySatisfy(e -> assertThat(e).contains("21610"));
+    }
+
+    /** The status of one recipient's row as stored (the API shows sending as queued). */
+    static String storedStatus(Wiring wiring, String messageId, int shard, String phone) {
+        var row = wiring.dynamo().getItem(b -> b.tableName(wiring.config().table(Tables.DELIVERIES)).consistentRead(true)
+                .key(Map.of("pk", AttributeValue.fromS("MSG#" + messageId + "#" + shard), "sk", AttributeValue.fromS(phone)))).item();
+        return row.get("status").s();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aBlockWithNoRateSlotBeforeTheDeadlineGivesItsClaimsBackAndTheNextJobSendsThem(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        Scene t = scene(api, runtime, "No Slot Co", 3);
+        Setup s = t.setup();
+        var batch = s.queue().deliveries.getFirst();
+        List<String> phones = (List<String>) batch.get("phones");
+        int shard = ((Number) batch.get("shard")).intValue();
+        var service = new DeliveryService(t.wiring());
+
+        // time to start the block, but its sends would all start after the deadline: claimed, then given back
+        long now = System.currentTimeMillis();
+        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, phones, new DeliveryService.Deadline(now + 60_000, now)))
+                .containsExactlyInAnyOrderElementsOf(phones);
+        for (String p : phones) {
+            assertThat(t.carrier().calls(p)).isZero();
+            assertThat(storedStatus(t.wiring(), s.messageId(), shard, p)).as(p).isEqualTo("queued");
+        }
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("counts"))
+                .isEqualTo(Map.of("queued", 3, "sent", 0, "delivered", 0, "failed", 0, "optedOut", 0));
+
+        // the job that takes over sends each of them once (before, they stayed in sending: never sent, failed later)
+        service.deliver(s.accountId(), s.messageId(), shard, phones);
+        for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+        assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("sent");
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRefusedSendWithNoTimeForAnotherTryIsGivenBackNotFailed(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "No Retry Co", 1);
+        Setup s = t.setup();
+        String phone = s.phones().getFirst();
+        int shard = ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
+        t.carrier().script.put(phone, List.of(new SendResult.Rejected(429, "20429", "Too Many Requests", true, false),
+                new SendResult.Accepted("SMlater", "queued")));
+        var service = new DeliveryService(t.wiring());
+
+        // the first try is in time; the retry cannot be: its backoff alone (0.5 s) ends after the deadline, as the
+        // first slot is at least the reservation's lead (50 ms) ahead
+        long now = System.currentTimeMillis();
+        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, List.of(phone),
+                new DeliveryService.Deadline(now + 60_000, now + 500))).containsExactly(phone);
+        assertThat(t.carrier().calls(phone)).isEqualTo(1);
+        assertThat(storedStatus(t.wiring(), s.messageId(), shard, phone)).isEqualTo("queued");
+
+        service.deliver(s.accountId(), s.messageId(), shard, List.of(phone));
+        assertThat(t.carrier().calls(phone)).isEqualTo(2);
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(phone, "sent");
+    }
+
+    @Test
+    void aFailedRateReservationGivesTheBlockBackAndTheRetriedJobSendsEachOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Throttled Cursor Co", 3);
+        Setup s = t.setup();
+        // the same tables through clients whose writes to rate cursors fail (a throttled or unreachable DynamoDB)
+        ExecutionInterceptor cursorWritesFail = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof UpdateItemRequest u && u.key().get("pk").s().startsWith("RATE#")) {
+                    throw SdkClientException.create("rate cursor write failed (test)");
+                }
+            }
+        };
+        Wiring failing = Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
+                List.of(cursorWritesFail)).withCarrier(t.carrier());
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(failing), s))
+                .hasMessageContaining("rate cursor write failed");
+        var batch = s.queue().deliveries.getFirst();
+        for (String p : s.phones()) {
+            assertThat(t.carrier().calls(p)).isZero();
+            assertThat(storedStatus(t.wiring(), s.messageId(), ((Number) batch.get("shard")).intValue(), p)).as(p).isEqualTo("queued");
+        }
+
+        // SQS brings the job back: every recipient is sent once
+        deliverAll(new DeliveryService(t.wiring()), s);
+        for (String p : s.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 }

@@ -164,6 +164,45 @@ class RateLimiterE2eTest {
         assertThat(total(writes)).as("reservation writes for 12 blocks").isLessThanOrEqualTo(40);
     }
 
+    /**
+     * A reservation with a deadline never waits past it for the lookahead, and never hands out a slot after it: a
+     * line booked beyond the deadline answers "none" at once, one booked up to just before it gives a shorter run.
+     */
+    @Test
+    void aDeadlineCutsTheWaitAndTheRunShort(LocalRuntime runtime) throws Exception {
+        String table = runtime.wiring().config().table(Tables.CORE);
+        String line = "line_deadline_" + UUID.randomUUID();
+        int mps = 10; // lookahead 100 slots, 11 s
+        var busy = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        var late = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+
+        var first = busy.acquire(line, mps, 20); // 2.2 s of the line
+        long firstEnd = first.sendAtMillis(first.count() - 1);
+        // 10 more slots (1.1 s) fit before this deadline, not 20
+        long deadline = firstEnd + 1_150;
+        var cut = late.acquire(line, mps, 20, deadline).orElseThrow();
+        assertThat(cut.first()).as("right after the first run").isEqualTo(first.first() + first.count());
+        assertThat(cut.count()).isBetween(9, 11);
+        assertThat(cut.sendAtMillis(cut.count() - 1)).isLessThanOrEqualTo(deadline);
+
+        // the line is now booked past the deadline: none, at once and without a slot taken
+        long asked = System.currentTimeMillis();
+        assertThat(late.acquire(line, mps, 5, deadline)).isEmpty();
+        assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
+        // a full lookahead booked by another worker (it waits for that): a deadline short of it is not waited for
+        busy.acquire(line, mps, 100);
+        asked = System.currentTimeMillis();
+        assertThat(late.acquire(line, mps, 5, asked + 5_000)).isEmpty();
+        assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
+
+        // no deadline: the next run starts where the booked ones end (nothing was reserved by the refused tries)
+        var next = late.acquire(line, mps, 5);
+        assertThat(next.first()).isEqualTo(cut.first() + cut.count() + 100);
+
+        // a deadline already past: none, without a write
+        assertThat(late.acquire("line_past_" + UUID.randomUUID(), mps, 5, System.currentTimeMillis() - 1)).isEmpty();
+    }
+
     /** The runtime's configuration with SDK clients whose requests {@code requests} counts. */
     private static Wiring countingRequests(LocalRuntime runtime, RequestCounter requests) {
         return Wiring.create(runtime.wiring().config(),
