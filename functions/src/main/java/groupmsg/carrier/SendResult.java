@@ -10,5 +10,13 @@ public sealed interface SendResult {
      * {@code recipientOptedOut} when the carrier says the recipient unsubscribed (Twilio 21610).
      */
     record Rejected(int httpStatus, String errorCode, String message, boolean retryable, boolean recipientOptedOut)
-            implements SendResult {}
+            implements SendResult {
+        /**
+         * Turned away before the carrier acted on it (HTTP 429: rate or concurrency limit), so certainly not sent;
+         * a 5xx proves nothing either way.
+         */
+        public boolean turnedAway() {
+            return httpStatus == 429;
+        }
+    }
 }

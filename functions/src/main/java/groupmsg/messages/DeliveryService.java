@@ -12,6 +12,7 @@ import groupmsg.usage.UsageStore;
 
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -250,58 +251,89 @@ public final class DeliveryService {
         return givenBack;
     }
 
-    /** The outcome to record, or null when it is unknown (left in sending: see the class comment). */
+    /**
+     * The outcome to record, or null when it is unknown (left in sending: see the class comment). A refused try
+     * (throttled, carrier trouble, or the carrier unreachable) is tried again after a backoff on a fresh rate slot,
+     * up to {@link #MAX_ATTEMPTS} in all. When no try is left in time, the row goes back to queued for the job that
+     * takes over only if the carrier certainly has none of the tries (each was turned away unread or never reached
+     * it); after a 5xx, which proves nothing either way, it ends failed instead.
+     */
     private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long lastSendAt) throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
-        SendResult.Rejected last = null;
-        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            SendResult result;
+        String trouble = null;
+        boolean certainlyNotTaken = true;
+        for (int attempt = 1; ; attempt++) {
             try {
-                result = carrier.send(message);
-            } catch (UncheckedIOException e) {
-                if (e.getCause() instanceof ConnectException && attempt < MAX_ATTEMPTS) {
-                    Thread.sleep(200L << attempt); // never reached the carrier: safe to try again
-                    continue;
+                switch (carrier.send(message)) {
+                    case SendResult.Accepted ok -> {
+                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, ok.carrierMessageId(), null, clock.millis());
+                    }
+                    case SendResult.Rejected r when r.recipientOptedOut() -> {
+                        recordCarrierOptOut(m, phone);
+                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null,
+                                "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
+                    }
+                    case SendResult.Rejected r when !r.retryable() -> {
+                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
+                                "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
+                    }
+                    case SendResult.Rejected r -> {
+                        trouble = "carrier " + r.errorCode() + ": " + r.message();
+                        certainlyNotTaken &= r.turnedAway();
+                    }
                 }
-                Log.error("delivery_outcome_unknown", Map.of("messageId", m.id(), "shard", shard), e);
-                return null;
+            } catch (UncheckedIOException e) {
+                if (!(e.getCause() instanceof ConnectException || e.getCause() instanceof HttpConnectTimeoutException)) {
+                    Log.error("delivery_outcome_unknown", Map.of("messageId", m.id(), "shard", shard), e);
+                    return null;
+                }
+                trouble = "carrier unreachable: " + e.getCause().getMessage(); // never reached it
             } catch (RuntimeException e) {
                 // Anything but an I/O failure happens before a request leaves (e.g. no carrier configured).
                 Log.error("delivery_not_sent", Map.of("messageId", m.id(), "shard", shard), e);
                 return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
                         "not sent: " + e.getMessage(), clock.millis());
             }
-            final boolean mayRetry = attempt < MAX_ATTEMPTS;
-            switch (result) {
-                case SendResult.Accepted ok -> {
-                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, ok.carrierMessageId(), null, clock.millis());
-                }
-                case SendResult.Rejected r when r.recipientOptedOut() -> {
-                    optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, clock.millis());
-                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null,
-                            "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
-                }
-                case SendResult.Rejected r when r.retryable() && mayRetry -> {
-                    last = r;
-                    // Throttled or carrier trouble: back off, and take a fresh rate slot.
-                    Thread.sleep(250L << attempt);
-                    var slot = limiter.acquire(m.lineId(), m.lineMps(), 1, lastSendAt).orElse(null);
-                    if (slot == null) {
-                        // No try left in time; the carrier took none of them, so it goes back to queued for the job
-                        // that takes over.
-                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis());
-                    }
-                    long wait = slot.sendAtMillis(0) - clock.millis();
-                    if (wait > 0) Thread.sleep(wait);
-                }
-                case SendResult.Rejected r -> {
-                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
-                            "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
-                }
+            if (attempt == MAX_ATTEMPTS) {
+                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null, trouble, clock.millis());
+            }
+            if (!awaitRetry(m, attempt, lastSendAt)) {
+                return certainlyNotTaken
+                        ? new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis())
+                        : new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
+                                trouble + " (no time left to try again)", clock.millis());
             }
         }
-        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
-                last == null ? "carrier unreachable" : "carrier " + last.errorCode() + ": " + last.message(), clock.millis());
+    }
+
+    /**
+     * Backs off after a refused try, then waits for a fresh rate slot. False when no slot is to be had before
+     * {@code lastSendAt}, or the reservation failed (the recipient is not lost to it: see {@link #sendOne}).
+     */
+    private boolean awaitRetry(GroupMessage m, int attempt, long lastSendAt) throws InterruptedException {
+        long backoff = 250L << attempt;
+        if (clock.millis() + backoff > lastSendAt) return false;
+        Thread.sleep(backoff);
+        RateLimiter.Slots slot;
+        try {
+            slot = limiter.acquire(m.lineId(), m.lineMps(), 1, lastSendAt).orElse(null);
+        } catch (RuntimeException e) {
+            Log.error("delivery_retry_slot_failed", Map.of("messageId", m.id()), e);
+            return false;
+        }
+        if (slot == null) return false;
+        long wait = slot.sendAtMillis(0) - clock.millis();
+        if (wait > 0) Thread.sleep(wait);
+        return true;
+    }
+
+    /** The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so). */
+    private void recordCarrierOptOut(GroupMessage m, String phone) {
+        try {
+            optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, clock.millis());
+        } catch (RuntimeException e) {
+            Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
+        }
     }
 
     /**

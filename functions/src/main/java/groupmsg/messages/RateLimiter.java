@@ -141,12 +141,16 @@ final class RateLimiter {
         }
     }
 
-    /** The last slot whose time is at or before {@code millis} (no limit for a time beyond any slot's). */
-    private static long lastSlotAtOrBefore(long millis, int mps) {
-        long unlimited = Long.MAX_VALUE / 4;
-        if (millis >= unlimited / PERIOD_MILLIS / Math.max(1, mps)) return unlimited;
+    /**
+     * The last slot whose time is at or before {@code millis}; {@link #NO_LAST_SLOT} for a time so far ahead that its
+     * slot would overflow (as {@code Long.MAX_VALUE}, no deadline), which leaves room for slot arithmetic beyond it.
+     */
+    static long lastSlotAtOrBefore(long millis, int mps) {
+        if (millis > NO_LAST_SLOT / Math.max(1, mps)) return NO_LAST_SLOT;
         return Math.floorDiv(millis * mps, PERIOD_MILLIS);
     }
+
+    static final long NO_LAST_SLOT = Long.MAX_VALUE / 4;
 
     /**
      * Two conditional writes cover the cursor's two states: ahead of the clock (a busy line: ADD our run after it)

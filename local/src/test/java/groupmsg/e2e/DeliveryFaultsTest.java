@@ -259,12 +259,13 @@ class DeliveryFaultsTest {
 
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Refusals Co", 4);
+        Scene t = scene(api, runtime, "Refusals Co", 5);
         Setup s = t.setup();
         String throttledThenOk = s.phones().get(0);
         String unsubscribed = s.phones().get(1);
         String invalid = s.phones().get(2);
         String alwaysDown = s.phones().get(3);
+        String unreachable = s.phones().get(4);
         t.carrier().script.put(throttledThenOk, List.of(
                 new SendResult.Rejected(429, "20429", "Too Many Requests", true, false),
                 new SendResult.Rejected(503, "503", "Service Unavailable", true, false),
@@ -272,6 +273,8 @@ class DeliveryFaultsTest {
         t.carrier().script.put(unsubscribed, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
         t.carrier().script.put(invalid, List.of(new SendResult.Rejected(400, "21211", "Invalid 'To' Phone Number", false, false)));
         t.carrier().script.put(alwaysDown, List.of(new SendResult.Rejected(500, "500", "Internal Server Error", true, false)));
+        // connection refused: never reached the carrier (before, the last try ended "outcome unknown", in sending)
+        t.carrier().script.put(unreachable, List.of(new UncheckedIOException(new java.net.ConnectException("Connection refused"))));
 
         deliverAll(new DeliveryService(t.wiring()), s);
 
@@ -279,18 +282,20 @@ class DeliveryFaultsTest {
         assertThat(t.carrier().calls(unsubscribed)).isEqualTo(1);
         assertThat(t.carrier().calls(invalid)).isEqualTo(1);
         assertThat(t.carrier().calls(alwaysDown)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
+        assertThat(t.carrier().calls(unreachable)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
         var st = statuses(t.api(), s.messageId());
         assertThat(st).containsEntry(throttledThenOk, "sent").containsEntry(unsubscribed, "opted_out")
-                .containsEntry(invalid, "failed").containsEntry(alwaysDown, "failed");
+                .containsEntry(invalid, "failed").containsEntry(alwaysDown, "failed").containsEntry(unreachable, "failed");
         var lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         assertThat(new OptOutStore(new DynamoOps(t.wiring().dynamo()), "core").optedOut(lineId, List.of(unsubscribed, invalid)))
                 .containsExactly(unsubscribed);
         var m = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
         assertThat(m).containsEntry("status", "sent");
-        assertThat(m.get("counts")).isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 2, "optedOut", 1));
+        assertThat(m.get("counts")).isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 3, "optedOut", 1));
         var errors = new ArrayList<String>();
         allDeliveries(t.api(), s.messageId()).forEach(d -> { if (d.get("error") != null) errors.add((String) d.get("error")); });
-        assertThat(errors).anySatisfy(e -> assertThat(e).contains("21211")).anySatisfy(e -> assertThat(e).contains("21610"));
+        assertThat(errors).anySatisfy(e -> assertThat(e).contains("21211")).anySatisfy(e -> assertThat(e).contains("21610"))
+                .anySatisfy(e -> assertThat(e).contains("carrier unreachable"));
     }
 
     /** The status of one recipient's row as stored (the API shows sending as queued). */
@@ -330,27 +335,76 @@ class DeliveryFaultsTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
-    void aRefusedSendWithNoTimeForAnotherTryIsGivenBackNotFailed(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "No Retry Co", 1);
+    void aRefusedSendWithNoTimeForAnotherTryIsGivenBackOnlyIfTheCarrierCertainlyHasNone(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        Scene t = scene(api, runtime, "No Retry Co", 2);
+        Setup s = t.setup();
+        String throttled = s.phones().get(0);
+        String troubled = s.phones().get(1);
+        int shard = ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
+        t.carrier().script.put(throttled, List.of(new SendResult.Rejected(429, "20429", "Too Many Requests", true, false),
+                new SendResult.Accepted("SMlater", "queued")));
+        t.carrier().script.put(troubled, List.of(new SendResult.Rejected(503, "503", "Service Unavailable", true, false),
+                new SendResult.Accepted("SMlater2", "queued")));
+        var service = new DeliveryService(t.wiring());
+
+        // the first tries are in time; the retries cannot be: the backoff alone (0.5 s) ends after the deadline, as
+        // the first slots are at least the reservation's lead (50 ms) ahead
+        long now = System.currentTimeMillis();
+        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, List.of(throttled, troubled),
+                new DeliveryService.Deadline(now + 60_000, now + 500))).containsExactly(throttled);
+        assertThat(t.carrier().calls(throttled)).isEqualTo(1);
+        assertThat(t.carrier().calls(troubled)).isEqualTo(1);
+        // turned away (429): certainly not sent, so given back; a 5xx may have been sent: never given back
+        assertThat(storedStatus(t.wiring(), s.messageId(), shard, throttled)).isEqualTo("queued");
+        assertThat(storedStatus(t.wiring(), s.messageId(), shard, troubled)).isEqualTo("failed");
+
+        service.deliver(s.accountId(), s.messageId(), shard, List.of(throttled, troubled));
+        assertThat(t.carrier().calls(throttled)).isEqualTo(2);
+        assertThat(t.carrier().calls(troubled)).isEqualTo(1);
+        var rows = allDeliveries(t.api(), s.messageId());
+        assertThat(rows).anySatisfy(r -> assertThat(r).containsEntry("phone", throttled).containsEntry("status", "sent"));
+        assertThat(rows).anySatisfy(r -> assertThat(r).containsEntry("phone", troubled).containsEntry("status", "failed")
+                .hasEntrySatisfying("error", e -> assertThat((String) e).contains("503").contains("no time left")));
+    }
+
+    @Test
+    void aRetrysFailedReservationGivesTheRecipientBack(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Retry Cursor Co", 1);
         Setup s = t.setup();
         String phone = s.phones().getFirst();
         int shard = ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
         t.carrier().script.put(phone, List.of(new SendResult.Rejected(429, "20429", "Too Many Requests", true, false),
                 new SendResult.Accepted("SMlater", "queued")));
-        var service = new DeliveryService(t.wiring());
+        // the block's reservation (one write on an idle line) goes through; the retry's fails
+        var cursorWrites = new AtomicInteger();
+        Wiring failing = withInterceptor(t, new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (isCursorWrite(context.request()) && cursorWrites.incrementAndGet() > 1) {
+                    throw SdkClientException.create("rate cursor write failed (test)");
+                }
+            }
+        });
 
-        // the first try is in time; the retry cannot be: its backoff alone (0.5 s) ends after the deadline, as the
-        // first slot is at least the reservation's lead (50 ms) ahead
-        long now = System.currentTimeMillis();
-        assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, List.of(phone),
-                new DeliveryService.Deadline(now + 60_000, now + 500))).containsExactly(phone);
+        assertThat(new DeliveryService(failing).deliverOnly(s.accountId(), s.messageId(), shard, List.of(phone),
+                DeliveryService.Deadline.NONE)).containsExactly(phone);
         assertThat(t.carrier().calls(phone)).isEqualTo(1);
         assertThat(storedStatus(t.wiring(), s.messageId(), shard, phone)).isEqualTo("queued");
 
-        service.deliver(s.accountId(), s.messageId(), shard, List.of(phone));
+        new DeliveryService(t.wiring()).deliver(s.accountId(), s.messageId(), shard, List.of(phone));
         assertThat(t.carrier().calls(phone)).isEqualTo(2);
         assertThat(statuses(t.api(), s.messageId())).containsEntry(phone, "sent");
+    }
+
+    static boolean isCursorWrite(Object request) {
+        return request instanceof UpdateItemRequest u && u.key().get("pk").s().startsWith("RATE#");
+    }
+
+    /** The scene's tables and carrier through SDK clients with one more interceptor. */
+    static Wiring withInterceptor(Scene t, ExecutionInterceptor interceptor) {
+        return Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
+                List.of(interceptor)).withCarrier(t.carrier());
     }
 
     @Test
@@ -358,16 +412,12 @@ class DeliveryFaultsTest {
         Scene t = scene(api, runtime, "Throttled Cursor Co", 3);
         Setup s = t.setup();
         // the same tables through clients whose writes to rate cursors fail (a throttled or unreachable DynamoDB)
-        ExecutionInterceptor cursorWritesFail = new ExecutionInterceptor() {
+        Wiring failing = withInterceptor(t, new ExecutionInterceptor() {
             @Override
             public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
-                if (context.request() instanceof UpdateItemRequest u && u.key().get("pk").s().startsWith("RATE#")) {
-                    throw SdkClientException.create("rate cursor write failed (test)");
-                }
+                if (isCursorWrite(context.request())) throw SdkClientException.create("rate cursor write failed (test)");
             }
-        };
-        Wiring failing = Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
-                List.of(cursorWritesFail)).withCarrier(t.carrier());
+        });
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(failing), s))
                 .hasMessageContaining("rate cursor write failed");
