@@ -6,15 +6,21 @@ import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Finishes a message once fan-out is done and no delivery is queued or sending: status {@code sent}, then the
- * {@code group_message.sent} notification (published once: only the caller whose conditional update wins
- * publishes). Group messages never go to the integrations topic.
+ * {@code group_message.sent} notification. Only the caller whose conditional update wins publishes; its
+ * {@code JOBS#sending} row stays until the event is out, so an event whose publish failed (or whose worker died
+ * first) is published by maintenance {@link #EVENT_GRACE} later: at least once, and twice only after such a failure.
+ * Group messages never go to the integrations topic.
  */
 final class Completion {
+    /** How long after completing a message its event may still be on its way from the caller that completed it. */
+    static final Duration EVENT_GRACE = Duration.ofMinutes(2);
+
     private final MessageStore messages;
     private final DeliveryStore deliveries;
     private final EventPublisher events;
@@ -34,8 +40,28 @@ final class Completion {
         Map<String, Long> counts = deliveries.counts(m.id(), m.shards());
         if (queued(m, counts) > 0 || counts.get(Delivery.SENDING) > 0) return false;
         long now = clock.millis();
-        if (!messages.complete(accountId, messageId, now)) return false;
-        if (m.kind() != MessageKind.GROUP) return true;
+        boolean notify = m.kind() == MessageKind.GROUP;
+        if (!messages.complete(m, now, notify)) return false;
+        if (notify) publish(m, counts, now);
+        return true;
+    }
+
+    /**
+     * Publishes the event of a message completed more than {@link #EVENT_GRACE} ago whose job row is still there
+     * (its first publish failed); returns true if it did.
+     */
+    boolean publishLateEvent(MessageStore.SendingJob job) {
+        if (job.completedAt() <= 0 || job.completedAt() > clock.millis() - EVENT_GRACE.toMillis()) return false;
+        GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
+        if (m == null || !GroupMessage.SENT.equals(m.status())) {
+            messages.finishJob(job.accountId(), job.messageId()); // nothing to announce
+            return false;
+        }
+        publish(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
+        return true;
+    }
+
+    private void publish(GroupMessage m, Map<String, Long> counts, long completedAt) {
         var event = new LinkedHashMap<String, Object>();
         event.put("messageId", m.id());
         event.put("groupId", m.groupId());
@@ -44,9 +70,9 @@ final class Completion {
         event.put("title", m.title());
         event.put("recipients", m.recipients());
         event.put("counts", MessagesJson.counts(m, counts));
-        event.put("completedAt", Timestamps.format(now));
-        events.publish(Topic.NOTIFICATIONS, accountId, "group_message.sent", event);
-        return true;
+        event.put("completedAt", Timestamps.format(completedAt));
+        events.publish(Topic.NOTIFICATIONS, m.accountId(), "group_message.sent", event);
+        messages.finishJob(m.accountId(), m.id());
     }
 
     static long queued(GroupMessage m, Map<String, Long> counts) {

@@ -15,14 +15,25 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
 /**
  * The scheduled repair of messages still sending: finishes complete ones; re-drives a fan-out that stalled;
  * re-enqueues deliveries left queued (their batch was lost or dead-lettered); fails deliveries left in
- * sending (the worker died between the carrier call and recording it: never resent, see DeliveryService).
- * Every step is conditional, so runs may overlap or repeat.
+ * sending (the worker died between the carrier call and recording it: never resent, see DeliveryService);
+ * publishes the event of a completed message whose first publish failed. Every step is conditional, so runs may
+ * overlap or repeat.
  */
 public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
+    /** Messages read per page of {@code JOBS#sending}. */
+    static final int PAGE = 100;
+    /**
+     * How long one sweep goes on taking pages (the function has 60 s, shared with imports and the outbox). Every
+     * message still sending is visited, page after page, until this runs out; before, only the first 100 were, so
+     * past 100 in flight the others were never repaired.
+     */
+    static final Duration BUDGET = Duration.ofSeconds(30);
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
@@ -30,7 +41,15 @@ public final class MessageMaintenance {
     private final QueueSender queue;
     private final Clock clock;
 
+    private final int pageSize;
+
     public MessageMaintenance(Wiring wiring, QueueSender queue) {
+        this(wiring, queue, PAGE);
+    }
+
+    /** With another page size (tests: several pages without hundreds of messages). */
+    public MessageMaintenance(Wiring wiring, QueueSender queue, int pageSize) {
+        this.pageSize = pageSize;
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
@@ -41,48 +60,94 @@ public final class MessageMaintenance {
 
     public Map<String, Object> sweep() {
         long now = clock.millis();
-        long stalledBefore = now - STALLED.toMillis();
-        int completed = 0, refanned = 0, requeued = 0, failedUnknown = 0;
-        for (var job : messages.sendingJobs(100)) {
-            if (completion.tryComplete(job.accountId(), job.messageId())) {
-                completed++;
-                continue;
-            }
-            if (job.acceptedAt() > stalledBefore) continue;
-            GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
-            if (m == null) continue;
-            if (!m.fanoutDone()) {
-                queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
-                refanned++;
-                continue;
-            }
-            for (int shard = 0; shard < m.shards(); shard++) {
-                List<DeliveryStore.Transition> unknown = new ArrayList<>();
-                for (Delivery d : deliveries.inStatus(m.id(), shard, Delivery.SENDING, stalledBefore)) {
-                    unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
-                            "delivery outcome unknown: interrupted after the carrier call; not resent", now));
+        long stopAt = now + BUDGET.toMillis();
+        var tally = new Tally();
+        Map<String, AttributeValue> start = null;
+        boolean outOfTime = false;
+        do {
+            var page = messages.sendingJobs(pageSize, start);
+            for (var job : page.jobs()) {
+                if (clock.millis() >= stopAt) {
+                    outOfTime = true;
+                    break;
                 }
-                for (int from = 0; from < unknown.size(); from += 50) {
-                    failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
-                }
-                List<String> queued = deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore).stream()
-                        .map(Delivery::phone).toList();
-                int size = FanoutService.batchSize(m.lineMps());
-                List<QueueMessage> batches = new ArrayList<>();
-                for (int from = 0; from < queued.size(); from += size) {
-                    batches.add(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, queued.subList(from, Math.min(queued.size(), from + size))));
-                }
-                queue.send(Queues.DELIVERIES, batches);
-                requeued += queued.size();
+                repair(job, now, tally);
             }
-            if (completion.tryComplete(m.accountId(), m.id())) completed++;
-        }
+            start = page.lastKey();
+        } while (start != null && !outOfTime);
         var summary = new LinkedHashMap<String, Object>();
-        summary.put("messagesCompleted", completed);
-        summary.put("fanoutsRedriven", refanned);
-        summary.put("deliveriesRequeued", requeued);
-        summary.put("deliveriesFailedUnknown", failedUnknown);
-        if (completed + refanned + requeued + failedUnknown > 0) Log.info("message_maintenance", summary);
+        summary.put("messagesCompleted", tally.completed);
+        summary.put("fanoutsRedriven", tally.refanned);
+        summary.put("deliveriesRequeued", tally.requeued);
+        summary.put("deliveriesFailedUnknown", tally.failedUnknown);
+        summary.put("eventsPublishedLate", tally.eventsPublished);
+        if (outOfTime) {
+            // The next sweep starts from the first page again; say so, since later messages wait for a quieter minute.
+            Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
+        }
+        if (tally.completed + tally.refanned + tally.requeued + tally.failedUnknown + tally.eventsPublished > 0) {
+            Log.info("message_maintenance", summary);
+        }
         return summary;
+    }
+
+    /** What one sweep did. */
+    private static final class Tally {
+        int visited, completed, refanned, requeued, failedUnknown, eventsPublished;
+    }
+
+    private void repair(MessageStore.SendingJob job, long now, Tally tally) {
+        tally.visited++;
+        if (job.completedAt() > 0) {
+            if (completion.publishLateEvent(job)) tally.eventsPublished++;
+            return;
+        }
+        if (completion.tryComplete(job.accountId(), job.messageId())) {
+            tally.completed++;
+            return;
+        }
+        long stalledBefore = now - STALLED.toMillis();
+        if (job.acceptedAt() > stalledBefore) return;
+        GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
+        if (m == null) return;
+        if (!m.fanoutDone()) {
+            queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
+            tally.refanned++;
+            return;
+        }
+        for (int shard = 0; shard < m.shards(); shard++) {
+            List<DeliveryStore.Transition> unknown = new ArrayList<>();
+            for (Delivery d : deliveries.inStatus(m.id(), shard, Delivery.SENDING, stalledBefore)) {
+                unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
+                        "delivery outcome unknown: interrupted after the carrier call; not resent", now));
+            }
+            for (int from = 0; from < unknown.size(); from += 50) {
+                tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
+            }
+            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now);
+        }
+        if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
+    }
+
+    /**
+     * Enqueues jobs for rows left queued, first moving their {@code updatedAt} on (status unchanged, no counter), so
+     * the next sweeps leave them alone for another {@link #STALLED}: on a slow line a long backlog is legitimately
+     * queued for hours, and each sweep used to enqueue all of it again. Rows claimed meanwhile fail their condition
+     * and are not enqueued. Returns how many were.
+     */
+    private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now) {
+        List<String> phones = new ArrayList<>();
+        for (int from = 0; from < stalled.size(); from += DeliveryStore.MAX_TRANSITIONS) {
+            List<DeliveryStore.Transition> touch = stalled.subList(from, Math.min(stalled.size(), from + DeliveryStore.MAX_TRANSITIONS))
+                    .stream().map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
+            deliveries.apply(m.id(), shard, touch).forEach(t -> phones.add(t.phone()));
+        }
+        int size = FanoutService.batchSize(m.lineMps());
+        List<QueueMessage> batches = new ArrayList<>();
+        for (int from = 0; from < phones.size(); from += size) {
+            batches.add(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, phones.subList(from, Math.min(phones.size(), from + size))));
+        }
+        queue.send(Queues.DELIVERIES, batches);
+        return phones.size();
     }
 }

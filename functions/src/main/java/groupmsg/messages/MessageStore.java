@@ -166,31 +166,56 @@ final class MessageStore {
         }
     }
 
-    /** Marks the message sent once; false when it was already (so the event is published once). */
-    boolean complete(String accountId, String messageId, long now) {
+    /**
+     * Marks the message sent once; false when it was already (so the event is published once). When an event is to
+     * follow, the message's {@code JOBS#sending} row stays, marked completed, until {@link #finishJob} after the
+     * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again.
+     */
+    boolean complete(GroupMessage m, long now, boolean eventFollows) {
+        var jobKey = Attr.key(SENDING_JOBS_PK, m.accountId() + "#" + m.id());
+        TransactWriteItem job;
+        if (eventFollows) {
+            var row = new HashMap<String, AttributeValue>(jobKey);
+            row.put("accountId", s(m.accountId()));
+            row.put("messageId", s(m.id()));
+            row.put("acceptedAt", n(m.acceptedAt()));
+            row.put("completedAt", n(now));
+            job = TransactWriteItem.builder().put(p -> p.tableName(table).item(row)).build();
+        } else {
+            job = TransactWriteItem.builder().delete(d -> d.tableName(table).key(jobKey)).build();
+        }
         try {
             var outcome = ops.transact(List.of(
-                    TransactWriteItem.builder().update(u -> u.tableName(table).key(key(accountId, messageId))
+                    TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
                             .updateExpression("SET #status = :sent, completedAt = :now")
                             .conditionExpression("#status = :sending AND fanoutDone = :true")
                             .expressionAttributeNames(Map.of("#status", "status"))
                             .expressionAttributeValues(Map.of(":sent", s(GroupMessage.SENT), ":sending", s(GroupMessage.SENDING),
                                     ":now", n(now), ":true", Attr.bool(true)))).build(),
-                    TransactWriteItem.builder().delete(d -> d.tableName(table)
-                            .key(Attr.key(SENDING_JOBS_PK, accountId + "#" + messageId))).build()));
+                    job));
             return outcome instanceof DynamoOps.Committed;
         } catch (ConditionalCheckFailedException e) {
             return false;
         }
     }
 
-    record SendingJob(String accountId, String messageId, long acceptedAt) {}
+    /** Removes a completed message's job row once its event is out. */
+    void finishJob(String accountId, String messageId) {
+        dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(SENDING_JOBS_PK, accountId + "#" + messageId)));
+    }
 
-    List<SendingJob> sendingJobs(int limit) {
+    /** A message still in {@code JOBS#sending}; {@code completedAt} > 0 when only its event is still to go out. */
+    record SendingJob(String accountId, String messageId, long acceptedAt, long completedAt) {}
+
+    record SendingJobs(List<SendingJob> jobs, Map<String, AttributeValue> lastKey) {}
+
+    /** One page of {@code JOBS#sending}, after {@code start} (null: from the first). */
+    SendingJobs sendingJobs(int limit, Map<String, AttributeValue> start) {
         QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                .expressionAttributeValues(Map.of(":pk", s(SENDING_JOBS_PK))).limit(limit));
-        return page.items().stream().map(i -> new SendingJob(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
-                Attr.num(i, "acceptedAt", 0))).toList();
+                .expressionAttributeValues(Map.of(":pk", s(SENDING_JOBS_PK))).limit(limit).exclusiveStartKey(start));
+        var jobs = page.items().stream().map(i -> new SendingJob(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
+                Attr.num(i, "acceptedAt", 0), Attr.num(i, "completedAt", 0))).toList();
+        return new SendingJobs(jobs, page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
     }
 
     record MessagePage(List<GroupMessage> messages, Map<String, AttributeValue> lastKey) {}

@@ -58,9 +58,15 @@ public final class HttpGateway implements AutoCloseable {
         return bind(port).serve(api, localEndpoints, Map.of());
     }
 
+    /** Connections waiting to be accepted (the kernel caps it at {@code net.core.somaxconn}). */
+    static final int ACCEPT_BACKLOG = 1024;
+
     /** Binds 127.0.0.1:{@code port} (0: a free port) without serving yet; {@link #port()} is known from here on. */
     public static HttpGateway bind(int port) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 0);
+        // The API, the webhooks and the carrier emulator share this server, whose one dispatcher thread accepts
+        // connections: at 1,000 mps the senders open dozens at once, and with the default backlog (50) a burst
+        // overflowed it on a busy CPU and connects timed out after 2 s (seen in the 10,000-recipient benchmark).
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), ACCEPT_BACKLOG);
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
         var gateway = new HttpGateway(server, executor);

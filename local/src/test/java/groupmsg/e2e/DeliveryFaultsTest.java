@@ -22,6 +22,9 @@ import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.QueueDef;
 import groupmsg.platform.schema.Tables;
+import groupmsg.local.RecordingEventPublisher;
+import groupmsg.notify.EventPublisher;
+import groupmsg.notify.Topic;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkClientException;
@@ -431,5 +434,87 @@ class DeliveryFaultsTest {
         deliverAll(new DeliveryService(t.wiring()), s);
         for (String p : s.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    /** Recipients of {@code messageId} in the delivery jobs {@code queue} captured. */
+    @SuppressWarnings("unchecked")
+    static List<String> enqueued(CapturingQueue queue, String messageId) {
+        List<String> phones = new ArrayList<>();
+        for (var job : queue.deliveries) {
+            if (messageId.equals(job.get("messageId"))) phones.addAll((List<String>) job.get("phones"));
+        }
+        return phones;
+    }
+
+    @Test
+    void maintenanceVisitsEveryMessageStillSendingPageAfterPage(ApiClient api, LocalRuntime runtime) throws Exception {
+        List<Scene> scenes = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Scene t = scene(api, runtime, "Paged Maintenance Co " + i, 1);
+            // delivered, but no completion check ran (a worker that died right after its record)
+            @SuppressWarnings("unchecked")
+            List<String> phones = (List<String>) t.setup().queue().deliveries.getFirst().get("phones");
+            new DeliveryService(t.wiring()).deliverOnly(t.setup().accountId(), t.setup().messageId(), 0, phones,
+                    DeliveryService.Deadline.NONE);
+            assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sending");
+            scenes.add(t);
+        }
+        // one message per page: a sweep that read only its first page would complete one of them at most
+        new MessageMaintenance(runtime.wiring(), new CapturingQueue(), 1).sweep();
+        for (Scene t : scenes) {
+            assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sent");
+        }
+    }
+
+    @Test
+    void aCompletedMessagesEventWhosePublishFailedIsPublishedByMaintenanceOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Late Event Co", 2);
+        Setup s = t.setup();
+        EventPublisher down = (topic, accountId, type, event) -> {
+            throw new IllegalStateException("SNS unavailable (test)");
+        };
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(t.wiring().withEvents(down)), s))
+                .hasMessageContaining("SNS unavailable");
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+
+        var events = RecordingEventPublisher.inMemory();
+        Wiring recorded = t.wiring().withEvents(events);
+        // within the grace period the completing worker may still be publishing: left alone
+        new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(1))), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, s.messageId())).isEmpty();
+        // after it, published once, with the message's counts
+        for (int sweep = 0; sweep < 2; sweep++) {
+            new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), new CapturingQueue()).sweep();
+        }
+        List<Map<String, Object>> mine = eventsOf(events, s.messageId());
+        assertThat(mine).hasSize(1);
+        assertThat(mine.getFirst()).containsEntry("type", "group_message.sent").containsEntry("recipients", 2)
+                .containsEntry("counts", Map.of("queued", 0, "sent", 2, "delivered", 0, "failed", 0, "optedOut", 0));
+    }
+
+    static List<Map<String, Object>> eventsOf(RecordingEventPublisher events, String messageId) {
+        return events.events(Topic.NOTIFICATIONS).stream().map(Json::parseObject)
+                .filter(e -> messageId.equals(e.get("messageId"))).toList();
+    }
+
+    @Test
+    void maintenanceRequeuesAStalledBacklogOncePerStallNotEverySweep(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Backlog Co", 2);
+        Setup s = t.setup();
+        // fanned out, never delivered (its jobs were lost): queued rows
+        var first = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))), first).sweep();
+        assertThat(enqueued(first, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
+
+        // the next minute's sweep finds them requeued a minute ago: nothing again (before, the whole backlog was)
+        var second = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(12))), second).sweep();
+        assertThat(enqueued(second, s.messageId())).isEmpty();
+
+        // stalled again ten minutes after that: requeued again
+        var third = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(22))), third).sweep();
+        assertThat(enqueued(third, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
+        assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
     }
 }
