@@ -67,8 +67,16 @@ public final class DeliveryService {
         this.clock = wiring.clock();
     }
 
+    /**
+     * Delivers a whole job with no deadline, then checks completion. Throws when some recipient was given back to
+     * queued (a retry's slot reservation failed), so the job fails and its queue brings it back: a relay's FIFO job
+     * then keeps its place in the conversation instead of leaving the row to maintenance.
+     */
     public void deliver(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
-        deliverOnly(accountId, messageId, shard, phones, Deadline.NONE);
+        List<String> givenBack = deliverOnly(accountId, messageId, shard, phones, Deadline.NONE);
+        if (!givenBack.isEmpty()) {
+            throw new IllegalStateException(givenBack.size() + " recipient(s) of " + messageId + " not sent yet; the job is to be retried");
+        }
         complete(accountId, messageId);
     }
 
@@ -301,7 +309,7 @@ public final class DeliveryService {
                 return certainlyNotTaken
                         ? new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis())
                         : new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
-                                trouble + " (no time left to try again)", clock.millis());
+                                trouble + " (not tried again: no rate slot in time)", clock.millis());
             }
         }
     }

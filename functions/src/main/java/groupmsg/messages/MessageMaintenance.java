@@ -71,7 +71,13 @@ public final class MessageMaintenance {
                     outOfTime = true;
                     break;
                 }
-                repair(job, now, tally);
+                try {
+                    repair(job, now, stopAt, tally);
+                } catch (RuntimeException e) {
+                    // One message's failure (e.g. its late event's publish) must not keep the others from repair.
+                    tally.failed++;
+                    Log.error("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
+                }
             }
             start = page.lastKey();
         } while (start != null && !outOfTime);
@@ -81,11 +87,12 @@ public final class MessageMaintenance {
         summary.put("deliveriesRequeued", tally.requeued);
         summary.put("deliveriesFailedUnknown", tally.failedUnknown);
         summary.put("eventsPublishedLate", tally.eventsPublished);
+        summary.put("messagesFailed", tally.failed);
         if (outOfTime) {
             // The next sweep starts from the first page again; say so, since later messages wait for a quieter minute.
             Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
         }
-        if (tally.completed + tally.refanned + tally.requeued + tally.failedUnknown + tally.eventsPublished > 0) {
+        if (tally.completed + tally.refanned + tally.requeued + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
             Log.info("message_maintenance", summary);
         }
         return summary;
@@ -93,10 +100,10 @@ public final class MessageMaintenance {
 
     /** What one sweep did. */
     private static final class Tally {
-        int visited, completed, refanned, requeued, failedUnknown, eventsPublished;
+        int visited, completed, refanned, requeued, failedUnknown, eventsPublished, failed;
     }
 
-    private void repair(MessageStore.SendingJob job, long now, Tally tally) {
+    private void repair(MessageStore.SendingJob job, long now, long stopAt, Tally tally) {
         tally.visited++;
         if (job.completedAt() > 0) {
             if (completion.publishLateEvent(job)) tally.eventsPublished++;
@@ -116,6 +123,7 @@ public final class MessageMaintenance {
             return;
         }
         for (int shard = 0; shard < m.shards(); shard++) {
+            if (clock.millis() >= stopAt) return; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();
             for (Delivery d : deliveries.inStatus(m.id(), shard, Delivery.SENDING, stalledBefore)) {
                 unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
@@ -124,7 +132,7 @@ public final class MessageMaintenance {
             for (int from = 0; from < unknown.size(); from += 50) {
                 tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
             }
-            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now);
+            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now, stopAt);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
     }
@@ -133,21 +141,20 @@ public final class MessageMaintenance {
      * Enqueues jobs for rows left queued, first moving their {@code updatedAt} on (status unchanged, no counter), so
      * the next sweeps leave them alone for another {@link #STALLED}: on a slow line a long backlog is legitimately
      * queued for hours, and each sweep used to enqueue all of it again. Rows claimed meanwhile fail their condition
-     * and are not enqueued. Returns how many were.
+     * and are not enqueued. Each chunk is enqueued right after its write (a failure or timeout between them strands
+     * at most one chunk until the next stall), and no chunk is started after {@code stopAt}. Returns how many were.
      */
-    private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now) {
-        List<String> phones = new ArrayList<>();
-        for (int from = 0; from < stalled.size(); from += DeliveryStore.MAX_TRANSITIONS) {
-            List<DeliveryStore.Transition> touch = stalled.subList(from, Math.min(stalled.size(), from + DeliveryStore.MAX_TRANSITIONS))
-                    .stream().map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
-            deliveries.apply(m.id(), shard, touch).forEach(t -> phones.add(t.phone()));
+    private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now, long stopAt) {
+        int size = Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.lineMps()));
+        int requeued = 0;
+        for (int from = 0; from < stalled.size() && clock.millis() < stopAt; from += size) {
+            List<DeliveryStore.Transition> touch = stalled.subList(from, Math.min(stalled.size(), from + size)).stream()
+                    .map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
+            List<String> phones = deliveries.apply(m.id(), shard, touch).stream().map(DeliveryStore.Transition::phone).toList();
+            if (phones.isEmpty()) continue;
+            queue.send(Queues.DELIVERIES, List.of(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, phones)));
+            requeued += phones.size();
         }
-        int size = FanoutService.batchSize(m.lineMps());
-        List<QueueMessage> batches = new ArrayList<>();
-        for (int from = 0; from < phones.size(); from += size) {
-            batches.add(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, phones.subList(from, Math.min(phones.size(), from + size))));
-        }
-        queue.send(Queues.DELIVERIES, batches);
-        return phones.size();
+        return requeued;
     }
 }
