@@ -69,6 +69,7 @@ public final class MessagesBenchmark {
             int rawItems = Math.max(n, 10_000);
             double raw = rawBatchWriteRate(runtime, rawItems);
             double conditional = rawClaimRate(runtime, rawItems);
+            CarrierRate carrier = rawCarrierRate(runtime, api, rawItems);
 
             // More large-group accepts, after the timed run and the raw measurement so they slow neither: the third
             // is accepted while the second fans out. Their deliveries are not waited for (the runtime is in memory
@@ -112,6 +113,13 @@ public final class MessagesBenchmark {
                     conditional);
             System.out.printf("DynamoDB Local alone bounds a pipeline of 1 batch-written + 3 conditional rows per recipient at %.0f deliveries/s"
                     + " (ratio %.2f); measured %.0f = %.0f%% of that%n", bound, bound / raw, n / seconds, 100 * (n / seconds) / bound);
+            // Every delivery is at least one carrier request: the emulator's own rate, measured alone, bounds the
+            // pipeline on this machine whatever the storage does.
+            System.out.printf("raw carrier sends (%d threads, %d senders, no status callback) on the same emulator: %.0f sends/s"
+                    + " (%d refused); ratio %.2f to raw BatchWriteItem: at ratio 0.5 (%.0f deliveries/s) the carrier requests"
+                    + " alone would take %.0f%% of this machine, before their status callbacks and any storage%n",
+                    CARRIER_THREADS, CARRIER_SENDERS, carrier.perSecond(), carrier.refused(), carrier.perSecond() / raw,
+                    raw / 2, 100 * (raw / 2) / carrier.perSecond());
             System.out.printf("peak RSS of this JVM (runtime, handlers and benchmark in one process; default JVM flags): %d MB%n",
                     peakRssMb());
         }
@@ -181,6 +189,46 @@ public final class MessagesBenchmark {
             }
             dynamo.batchWriteItem(b -> b.requestItems(Map.of("deliveries", writes)));
         });
+    }
+
+    static final int CARRIER_THREADS = 16;
+    /** Senders spread the sends: the emulator holds each to its line's rate (1,000 mps here). */
+    static final int CARRIER_SENDERS = 8;
+
+    record CarrierRate(double perSecond, long refused) {}
+
+    /**
+     * Sends {@code sends} messages through the runtime's carrier client to the emulator, from {@link #CARRIER_SENDERS}
+     * lines of 1,000 mps, without status callbacks: the HTTP request every delivery makes, and nothing else.
+     */
+    private static CarrierRate rawCarrierRate(LocalRuntime runtime, BenchApi api, int sends) throws Exception {
+        List<String> senders = new ArrayList<>();
+        for (int i = 0; i < CARRIER_SENDERS; i++) {
+            String phone = "+1212555" + (2000 + i);
+            api.line(phone, 1000);
+            senders.add(phone);
+        }
+        var carrier = runtime.wiring().carrier();
+        var next = new java.util.concurrent.atomic.AtomicInteger();
+        var refused = new java.util.concurrent.atomic.AtomicLong();
+        long t = System.nanoTime();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int thread = 0; thread < CARRIER_THREADS; thread++) {
+                futures.add(pool.submit(() -> {
+                    for (int i = next.getAndIncrement(); i < sends; i = next.getAndIncrement()) {
+                        var message = new groupmsg.carrier.OutboundMessage(senders.get(i % senders.size()),
+                                "+1" + (4255550000L + i), "Benchmark message", List.of(), null);
+                        if (carrier.send(message) instanceof groupmsg.carrier.SendResult.Rejected r) {
+                            if (refused.getAndIncrement() == 0) System.err.println("first carrier refusal: " + r);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (var f : futures) f.get();
+        }
+        return new CarrierRate((sends - refused.get()) / ((System.nanoTime() - t) / 1e9), refused.get());
     }
 
     /** Row {@code i} of the raw measurements, spread over 50 partitions of the deliveries table. */
