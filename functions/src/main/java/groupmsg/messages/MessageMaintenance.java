@@ -31,7 +31,8 @@ public final class MessageMaintenance {
     /**
      * How long one sweep goes on taking pages (the function has 60 s, shared with imports and the outbox). Every
      * message still sending is visited, page after page, until this runs out; before, only the first 100 were, so
-     * past 100 in flight the others were never repaired.
+     * past 100 in flight the others were never repaired. A sweep that runs out of time records the job it stopped
+     * at, and the next one starts after it and comes round to it, so no message waits behind others for good.
      */
     static final Duration BUDGET = Duration.ofSeconds(30);
 
@@ -42,14 +43,16 @@ public final class MessageMaintenance {
     private final Clock clock;
 
     private final int pageSize;
+    private final Duration budget;
 
     public MessageMaintenance(Wiring wiring, QueueSender queue) {
-        this(wiring, queue, PAGE);
+        this(wiring, queue, PAGE, BUDGET);
     }
 
-    /** With another page size (tests: several pages without hundreds of messages). */
-    public MessageMaintenance(Wiring wiring, QueueSender queue, int pageSize) {
+    /** With another page size and budget (tests: several pages, or sweeps, without hundreds of messages). */
+    public MessageMaintenance(Wiring wiring, QueueSender queue, int pageSize, Duration budget) {
         this.pageSize = pageSize;
+        this.budget = budget;
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
@@ -60,27 +63,41 @@ public final class MessageMaintenance {
 
     public Map<String, Object> sweep() {
         long now = clock.millis();
-        long stopAt = now + BUDGET.toMillis();
+        long stopAt = now + budget.toMillis();
         var tally = new Tally();
-        Map<String, AttributeValue> start = null;
+        String resumeAfter = messages.maintenanceResumesAfter().orElse(null);
+        // From where the last sweep stopped to the last job, then from the first job round to there.
+        String stoppedAfter = null;
         boolean outOfTime = false;
-        do {
-            var page = messages.sendingJobs(pageSize, start);
-            for (var job : page.jobs()) {
-                if (clock.millis() >= stopAt) {
-                    outOfTime = true;
-                    break;
+        for (int pass = 0; pass < (resumeAfter == null ? 1 : 2) && !outOfTime; pass++) {
+            Map<String, AttributeValue> start = pass == 0 && resumeAfter != null ? MessageStore.sendingJobKey(resumeAfter) : null;
+            String through = pass == 1 ? resumeAfter : null;
+            do {
+                var page = messages.sendingJobs(pageSize, start, through);
+                for (var job : page.jobs()) {
+                    // At least one job a sweep, so even a sweep out of time at once moves on.
+                    if (tally.visited > 0 && clock.millis() >= stopAt) {
+                        outOfTime = true;
+                        break;
+                    }
+                    try {
+                        repair(job, now, stopAt, tally);
+                    } catch (RuntimeException e) {
+                        // One message's failure (e.g. its late event's publish) must not keep the others from repair.
+                        tally.failed++;
+                        Log.error("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
+                    }
+                    stoppedAfter = job.accountId() + "#" + job.messageId();
                 }
-                try {
-                    repair(job, now, stopAt, tally);
-                } catch (RuntimeException e) {
-                    // One message's failure (e.g. its late event's publish) must not keep the others from repair.
-                    tally.failed++;
-                    Log.error("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
-                }
-            }
-            start = page.lastKey();
-        } while (start != null && !outOfTime);
+                start = page.lastKey();
+            } while (start != null && !outOfTime);
+        }
+        if (outOfTime) {
+            messages.resumeMaintenanceAfter(stoppedAfter);
+            Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
+        } else if (resumeAfter != null) {
+            messages.resumeMaintenanceAfter(null);
+        }
         var summary = new LinkedHashMap<String, Object>();
         summary.put("messagesCompleted", tally.completed);
         summary.put("fanoutsRedriven", tally.refanned);
@@ -88,10 +105,6 @@ public final class MessageMaintenance {
         summary.put("deliveriesFailedUnknown", tally.failedUnknown);
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
-        if (outOfTime) {
-            // The next sweep starts from the first page again; say so, since later messages wait for a quieter minute.
-            Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
-        }
         if (tally.completed + tally.refanned + tally.requeued + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
             Log.info("message_maintenance", summary);
         }

@@ -209,13 +209,43 @@ final class MessageStore {
 
     record SendingJobs(List<SendingJob> jobs, Map<String, AttributeValue> lastKey) {}
 
-    /** One page of {@code JOBS#sending}, after {@code start} (null: from the first). */
-    SendingJobs sendingJobs(int limit, Map<String, AttributeValue> start) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                .expressionAttributeValues(Map.of(":pk", s(SENDING_JOBS_PK))).limit(limit).exclusiveStartKey(start));
+    /**
+     * One page of {@code JOBS#sending}, after {@code start} (null: from the first), up to and including the job
+     * {@code through} (null: to the last).
+     */
+    SendingJobs sendingJobs(int limit, Map<String, AttributeValue> start, String through) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(SENDING_JOBS_PK)));
+        if (through != null) values.put(":through", s(through));
+        QueryResponse page = dynamo.query(b -> b.tableName(table)
+                .keyConditionExpression(through == null ? "pk = :pk" : "pk = :pk AND sk <= :through")
+                .expressionAttributeValues(values).limit(limit).exclusiveStartKey(start));
         var jobs = page.items().stream().map(i -> new SendingJob(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
                 Attr.num(i, "acceptedAt", 0), Attr.num(i, "completedAt", 0))).toList();
         return new SendingJobs(jobs, page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
+    }
+
+    /** The key of a job's {@code JOBS#sending} row, to start a page after it. */
+    static Map<String, AttributeValue> sendingJobKey(String jobSk) {
+        return Attr.key(SENDING_JOBS_PK, jobSk);
+    }
+
+    private static final Map<String, AttributeValue> MAINTENANCE_RESUME_KEY = Attr.key("MAINT#messages", "resume");
+
+    /** The job a sweep that ran out of time stopped at ({@code <accountId>#<messageId>}), if one did. */
+    Optional<String> maintenanceResumesAfter() {
+        var item = dynamo.getItem(b -> b.tableName(table).key(MAINTENANCE_RESUME_KEY)).item();
+        return Optional.ofNullable(item == null ? null : Attr.str(item, "afterJob"));
+    }
+
+    /** Where the next sweep starts: after {@code jobSk}, or (null) from the first job. */
+    void resumeMaintenanceAfter(String jobSk) {
+        if (jobSk == null) {
+            dynamo.deleteItem(b -> b.tableName(table).key(MAINTENANCE_RESUME_KEY));
+            return;
+        }
+        var item = new HashMap<String, AttributeValue>(MAINTENANCE_RESUME_KEY);
+        item.put("afterJob", s(jobSk));
+        dynamo.putItem(b -> b.tableName(table).item(item));
     }
 
     record MessagePage(List<GroupMessage> messages, Map<String, AttributeValue> lastKey) {}
