@@ -452,12 +452,14 @@ class DeliveryFaultsTest {
         return phones;
     }
 
-    @Test
-    void maintenanceVisitsEveryMessageStillSendingPageAfterPage(ApiClient api, LocalRuntime runtime) throws Exception {
+    /**
+     * {@code count} messages, each to one member, delivered with no completion check after (a worker that died
+     * right after its record): complete, but still {@code sending} until maintenance finds them.
+     */
+    static List<Scene> deliveredNotCompleted(ApiClient api, LocalRuntime runtime, String accountName, int count) throws Exception {
         List<Scene> scenes = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            Scene t = scene(api, runtime, "Paged Maintenance Co " + i, 1);
-            // delivered, but no completion check ran (a worker that died right after its record)
+        for (int i = 0; i < count; i++) {
+            Scene t = scene(api, runtime, accountName + " " + i, 1);
             @SuppressWarnings("unchecked")
             List<String> phones = (List<String>) t.setup().queue().deliveries.getFirst().get("phones");
             new DeliveryService(t.wiring()).deliverOnly(t.setup().accountId(), t.setup().messageId(), 0, phones,
@@ -465,6 +467,12 @@ class DeliveryFaultsTest {
             assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sending");
             scenes.add(t);
         }
+        return scenes;
+    }
+
+    @Test
+    void maintenanceVisitsEveryMessageStillSendingPageAfterPage(ApiClient api, LocalRuntime runtime) throws Exception {
+        List<Scene> scenes = deliveredNotCompleted(api, runtime, "Paged Maintenance Co", 3);
         // one message per page: a sweep that read only its first page would complete one of them at most
         new MessageMaintenance(runtime.wiring(), new CapturingQueue(), 1, Duration.ofSeconds(30)).sweep();
         for (Scene t : scenes) {
@@ -477,15 +485,7 @@ class DeliveryFaultsTest {
         // A message still legitimately sending (accepted just now, nothing delivered yet) stays in JOBS#sending, and
         // its account, created first, sorts before the others.
         scene(api, runtime, "Resumed Maintenance Co blocker", 1);
-        List<Scene> scenes = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            Scene t = scene(api, runtime, "Resumed Maintenance Co " + i, 1);
-            @SuppressWarnings("unchecked")
-            List<String> phones = (List<String>) t.setup().queue().deliveries.getFirst().get("phones");
-            new DeliveryService(t.wiring()).deliverOnly(t.setup().accountId(), t.setup().messageId(), 0, phones,
-                    DeliveryService.Deadline.NONE);
-            scenes.add(t);
-        }
+        List<Scene> scenes = deliveredNotCompleted(api, runtime, "Resumed Maintenance Co", 3);
         // Every sweep out of time after its first message: one message a sweep. Starting from the first job each
         // time, they would visit the blocker (or another test's message still sending) for ever.
         var dynamo = runtime.wiring().dynamo();
