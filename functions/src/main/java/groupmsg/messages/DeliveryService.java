@@ -3,6 +3,8 @@ package groupmsg.messages;
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
+import groupmsg.lines.Line;
+import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
@@ -48,6 +50,7 @@ public final class DeliveryService {
     private final OptOutStore optOuts;
     private final UsageStore usage;
     private final RateLimiter limiter;
+    private final LineService lines;
     private final CarrierPort carrier;
     private final Completion completion;
     private final String publicBaseUrl;
@@ -61,6 +64,7 @@ public final class DeliveryService {
         this.optOuts = new OptOutStore(ops, core);
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
+        this.lines = new LineService(wiring);
         this.carrier = wiring.carrier();
         this.completion = new Completion(wiring, messages, deliveries);
         this.publicBaseUrl = wiring.config().publicBaseUrl();
@@ -105,11 +109,12 @@ public final class DeliveryService {
      */
     public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
-        GroupMessage m = messages.get(accountId, messageId).orElse(null);
-        if (m == null) {
+        GroupMessage found = messages.get(accountId, messageId).orElse(null);
+        if (found == null) {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
             return List.of();
         }
+        GroupMessage m = atCurrentRate(found);
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
         // cover the time the next one takes to claim.
         int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
@@ -150,6 +155,16 @@ public final class DeliveryService {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The message at its line's rate now, read once per job: a rate changed while a message sends (the carrier
+     * lowered the line's throughput, say) applies from the message's next job, not only to later messages. The
+     * message keeps the rate it was accepted with if its line is gone.
+     */
+    private GroupMessage atCurrentRate(GroupMessage m) {
+        int mps = lines.find(m.accountId(), m.lineId()).map(Line::mps).orElse(m.lineMps());
+        return mps == m.lineMps() ? m : m.withLineMps(mps);
     }
 
     /** Marks the message sent (and publishes its event) if every delivery is final. */

@@ -19,4 +19,10 @@ public record GroupMessage(String id, String accountId, String groupId, String l
     public boolean mms() {
         return !mediaUrls.isEmpty();
     }
+
+    /** The same message at another line rate. */
+    public GroupMessage withLineMps(int mps) {
+        return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,
+                encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList);
+    }
 }

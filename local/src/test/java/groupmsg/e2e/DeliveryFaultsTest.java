@@ -77,9 +77,12 @@ class DeliveryFaultsTest {
     static final class ScriptedCarrier implements CarrierPort {
         final Map<String, List<Object>> script = new ConcurrentHashMap<>();
         final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+        /** When each call came, in epoch milliseconds. */
+        final List<Long> callTimes = new CopyOnWriteArrayList<>();
 
         @Override
         public SendResult send(OutboundMessage message) {
+            callTimes.add(System.currentTimeMillis());
             int call = calls.computeIfAbsent(message.to(), k -> new AtomicInteger()).getAndIncrement();
             List<Object> answers = script.getOrDefault(message.to(), List.of(new SendResult.Accepted("SM" + message.to().substring(1), "queued")));
             Object answer = answers.get(Math.min(call, answers.size() - 1));
@@ -553,5 +556,24 @@ class DeliveryFaultsTest {
         new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(22))), third).sweep();
         assertThat(enqueued(third, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
         assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aLineRateLoweredWhileAMessageSendsAppliesToItsNextJob(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Lowered Rate Co", 10); // a 1,000 mps line
+        Setup s = t.setup();
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        // the carrier lowered the line's throughput after the message was accepted
+        assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", 5)).status()).isEqualTo(200);
+
+        var batch = s.queue().deliveries.getFirst();
+        new DeliveryService(t.wiring()).deliver(s.accountId(), s.messageId(), ((Number) batch.get("shard")).intValue(),
+                (List<String>) batch.get("phones"));
+        // ten sends at 5 mps are 9 x 220 ms apart in all (at the accepted 1,000 mps they would take about 10 ms)
+        List<Long> times = t.carrier().callTimes.stream().sorted().toList();
+        assertThat(times).hasSize(10);
+        assertThat(times.getLast() - times.getFirst()).as("ms from the first send to the last").isGreaterThanOrEqualTo(1_800);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 }
