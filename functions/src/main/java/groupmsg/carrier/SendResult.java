@@ -6,17 +6,11 @@ public sealed interface SendResult {
     record Accepted(String carrierMessageId, String status) implements SendResult {}
 
     /**
-     * Refused. {@code retryable} for throttling (HTTP 429 / Twilio 20429) and carrier-side failures (5xx);
-     * {@code recipientOptedOut} when the carrier says the recipient unsubscribed (Twilio 21610).
+     * Refused: nothing was sent. {@code retryable} when the carrier turned the request away before acting on it
+     * (HTTP 429 / Twilio 20429, HTTP 503), so trying again cannot send it twice; {@code recipientOptedOut} when the
+     * carrier says the recipient unsubscribed (Twilio 21610). An answer that leaves open whether the message was
+     * sent (another 5xx) is not a refusal: the carrier port throws, as for a cut-off answer.
      */
     record Rejected(int httpStatus, String errorCode, String message, boolean retryable, boolean recipientOptedOut)
-            implements SendResult {
-        /**
-         * Turned away before the carrier acted on it (HTTP 429: rate or concurrency limit), so certainly not sent;
-         * a 5xx proves nothing either way.
-         */
-        public boolean turnedAway() {
-            return httpStatus == 429;
-        }
-    }
+            implements SendResult {}
 }

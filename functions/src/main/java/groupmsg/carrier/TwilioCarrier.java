@@ -143,12 +143,22 @@ public final class TwilioCarrier implements CarrierPort {
         String code = json.get("code") == null ? String.valueOf(status) : codeText(json.get("code"));
         Object rawMessage = json.get("message");
         String message = rawMessage instanceof String m && !m.isBlank() ? m : "HTTP " + status;
-        boolean retryable = status == 429 || ERROR_TOO_MANY_REQUESTS.equals(code) || status >= 500;
-        boolean optedOut = ERROR_UNSUBSCRIBED_RECIPIENT.equals(code);
-        if (status < 400) {
-            // An unexpected success-ish answer (e.g. a redirect): nothing was confirmed.
-            retryable = true;
+        // Turned away before the carrier acted on it (rate or concurrency limit, service unavailable): certainly not
+        // sent, safe to try again.
+        boolean turnedAway = status == 429 || status == 503 || ERROR_TOO_MANY_REQUESTS.equals(code);
+        if (!turnedAway && (status >= 500 || status < 300)) {
+            // Any other 5xx, or a success other than 200/201: the message may have been created. Twilio's own advice
+            // (error 20500): a POST that sends an SMS and answers 500 may have sent it, and retrying can send it
+            // twice. Treated like a cut-off answer: the receipt or maintenance settles it, and it is never resent.
+            Map<String, Object> fields = new LinkedHashMap<>();
+            fields.put("accountSid", accountSid);
+            fields.put("httpStatus", status);
+            fields.put("errorCode", code);
+            Log.warn("carrier_answer_unclear", fields);
+            throw new UncheckedIOException(new IOException("carrier answered " + status + " (" + code + "): the message may have been sent"));
         }
+        boolean retryable = turnedAway;
+        boolean optedOut = ERROR_UNSUBSCRIBED_RECIPIENT.equals(code);
         if (status != 429) {
             // Throttling is ordinary flow control under load; everything else is worth a line (never the token).
             Map<String, Object> fields = new LinkedHashMap<>();

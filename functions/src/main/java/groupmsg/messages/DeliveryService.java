@@ -34,8 +34,8 @@ import java.util.concurrent.Future;
  * <p>
  * Exactly once: a recipient is sent to only after its row moved from queued to sending, and only the worker that
  * claimed a row moves it back to queued, and only when the carrier cannot have it: no send was started (no rate
- * slot before the deadline, or the reservation failed), or the carrier refused the tries so far and there is no time
- * for another. If the process dies between "carrier accepted" and "row updated", the row stays in sending: a
+ * slot before the deadline, or the reservation failed), or every try so far was turned away or never reached the
+ * carrier and there is no time for another. If the process dies between "carrier accepted" and "row updated", the row stays in sending: a
  * redelivered batch cannot claim it (so it is never sent twice), the carrier's status callback still finds it (the
  * callback URL names message, shard and account) and moves it forward, and maintenance marks rows left in sending
  * past a threshold as failed with "outcome unknown". At-most-once is the right side to err on
@@ -275,16 +275,15 @@ public final class DeliveryService {
     }
 
     /**
-     * The outcome to record, or null when it is unknown (left in sending: see the class comment). A refused try
-     * (throttled, carrier trouble, or the carrier unreachable) is tried again after a backoff on a fresh rate slot,
-     * up to {@link #MAX_ATTEMPTS} in all. When no try is left in time, the row goes back to queued for the job that
-     * takes over only if the carrier certainly has none of the tries (each was turned away unread or never reached
-     * it); after a 5xx, which proves nothing either way, it ends failed instead.
+     * The outcome to record, or null when it is unknown (left in sending: see the class comment). A try the carrier
+     * turned away (429, 503) or never got (the connection failed or timed out) is tried again after a backoff on a
+     * fresh rate slot, up to {@link #MAX_ATTEMPTS} in all; neither can have sent it, so when no try is left in time
+     * the row goes back to queued for the job that takes over. An answer that leaves open whether it was sent (a
+     * cut-off answer, a 500) is never tried again.
      */
     private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long lastSendAt) throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
         String trouble = null;
-        boolean certainlyNotTaken = true;
         for (int attempt = 1; ; attempt++) {
             try {
                 switch (carrier.send(message)) {
@@ -300,10 +299,7 @@ public final class DeliveryService {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
                                 "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
                     }
-                    case SendResult.Rejected r -> {
-                        trouble = "carrier " + r.errorCode() + ": " + r.message();
-                        certainlyNotTaken &= r.turnedAway();
-                    }
+                    case SendResult.Rejected r -> trouble = "carrier " + r.errorCode() + ": " + r.message();
                 }
             } catch (UncheckedIOException e) {
                 if (!(e.getCause() instanceof ConnectException || e.getCause() instanceof HttpConnectTimeoutException)) {
@@ -321,10 +317,7 @@ public final class DeliveryService {
                 return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null, trouble, clock.millis());
             }
             if (!awaitRetry(m, attempt, lastSendAt)) {
-                return certainlyNotTaken
-                        ? new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis())
-                        : new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
-                                trouble + " (not tried again: no rate slot in time)", clock.millis());
+                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis());
             }
         }
     }

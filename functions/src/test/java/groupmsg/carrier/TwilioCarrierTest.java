@@ -192,18 +192,33 @@ class TwilioCarrierTest {
         assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(429, "429", "HTTP 429", true, false));
     }
 
+    @Test
+    void serviceUnavailableIsRetryable() {
+        answer(503, "<html>Service Unavailable</html>");
+
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(503, "503", "HTTP 503", true, false));
+    }
+
+    /** Twilio (error 20500): a message POST that answered 500 may have sent it, and retrying can send it twice. */
     @ParameterizedTest
-    @ValueSource(ints = {500, 502, 503})
-    void serverErrorsAreRetryable(int status) {
-        answer(status, status == 500 ? errorJson(20500, "Internal Server Error", 500) : "<html>Service Unavailable</html>");
+    @ValueSource(ints = {500, 502, 504, 202})
+    void anAnswerThatLeavesOpenWhetherItWasSentThrowsUncheckedIOException(int status) {
+        answer(status, status == 500 ? errorJson(20500, "Internal Server Error", 500) : "<html>Bad Gateway</html>");
 
-        SendResult result = carrier.send(mms());
+        assertThatThrownBy(() -> carrier.send(mms()))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("carrier answered " + status)
+                .hasMessageContaining("may have been sent")
+                .hasMessageNotContaining(AUTH_TOKEN);
+    }
 
-        assertThat(result).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
-            assertThat(r.httpStatus()).isEqualTo(status);
-            assertThat(r.retryable()).isTrue();
-            assertThat(r.recipientOptedOut()).isFalse();
-            assertThat(r.errorCode()).isEqualTo(status == 500 ? "20500" : String.valueOf(status));
+    @Test
+    void aRedirectIsARefusalNotRetried() {
+        wiremock.stubFor(post(urlEqualTo(PATH)).willReturn(aResponse().withStatus(302).withHeader("Location", "/elsewhere")));
+
+        assertThat(carrier.send(mms())).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
+            assertThat(r.httpStatus()).isEqualTo(302);
+            assertThat(r.retryable()).isFalse();
         });
     }
 
