@@ -3,9 +3,11 @@ package groupmsg.carrier;
 /** Sends one message through a carrier. Implementations: {@link TwilioCarrier} (the local emulator speaks the same API). */
 public interface CarrierPort {
     /**
-     * Asks the carrier to send; never throws for a carrier's answer (that is a {@link SendResult}). Throws
-     * {@link java.io.UncheckedIOException} only when the carrier could not be reached or the answer was cut off,
-     * in which case the message may or may not have been accepted.
+     * Asks the carrier to send. A clear answer is a {@link SendResult}. Throws {@link java.io.UncheckedIOException}
+     * when the carrier could not be reached (the cause a {@link java.net.ConnectException} or
+     * {@link java.net.http.HttpConnectTimeoutException}: nothing was sent), and when the answer was cut off or leaves
+     * open whether the message was sent (a 5xx other than 503, a 2xx other than 200/201): then it may or may not
+     * have been.
      */
     SendResult send(OutboundMessage message);
 

@@ -81,7 +81,10 @@ public final class MessageMaintenance {
                         break;
                     }
                     try {
-                        repair(job, now, stopAt, tally);
+                        if (!repair(job, now, stopAt, tally)) {
+                            outOfTime = true; // cut short: the next sweep starts with this message
+                            break;
+                        }
                     } catch (RuntimeException e) {
                         // One message's failure (e.g. its late event's publish) must not keep the others from repair.
                         tally.failed++;
@@ -93,7 +96,7 @@ public final class MessageMaintenance {
             } while (start != null && !outOfTime);
         }
         if (outOfTime) {
-            messages.resumeMaintenanceAfter(stoppedAfter);
+            if (stoppedAfter != null) messages.resumeMaintenanceAfter(stoppedAfter);
             Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
         } else if (resumeAfter != null) {
             messages.resumeMaintenanceAfter(null);
@@ -116,31 +119,32 @@ public final class MessageMaintenance {
         int visited, completed, refanned, requeued, failedUnknown, eventsPublished, failed;
     }
 
-    private void repair(MessageStore.SendingJob job, long now, long stopAt, Tally tally) {
+    /** Repairs one message; false when the budget ran out before all of it was done. */
+    private boolean repair(MessageStore.SendingJob job, long now, long stopAt, Tally tally) {
         tally.visited++;
         if (job.completedAt() > 0) {
             if (completion.publishLateEvent(job)) tally.eventsPublished++;
-            return;
+            return true;
         }
         if (completion.tryComplete(job.accountId(), job.messageId())) {
             tally.completed++;
-            return;
+            return true;
         }
         long stalledBefore = now - STALLED.toMillis();
-        if (job.acceptedAt() > stalledBefore) return;
+        if (job.acceptedAt() > stalledBefore) return true;
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
-        if (m == null) return;
+        if (m == null) return true;
         if (!m.fanoutDone()) {
             queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
             tally.refanned++;
-            return;
+            return true;
         }
         for (int shard = 0; shard < m.shards(); shard++) {
-            if (clock.millis() >= stopAt) return; // what is left of this message waits for the next sweep
+            if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();
             for (Delivery d : deliveries.inStatus(m.id(), shard, Delivery.SENDING, stalledBefore)) {
                 unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
-                        "delivery outcome unknown: interrupted after the carrier call; not resent", now));
+                        "delivery outcome unknown: the carrier's answer was lost or unclear, and no final receipt came; not resent", now));
             }
             for (int from = 0; from < unknown.size(); from += 50) {
                 tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
@@ -148,6 +152,8 @@ public final class MessageMaintenance {
             tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now, stopAt);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
+        // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.
+        return clock.millis() < stopAt;
     }
 
     /**

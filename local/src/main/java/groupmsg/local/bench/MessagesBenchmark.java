@@ -219,8 +219,12 @@ public final class MessagesBenchmark {
                     for (int i = next.getAndIncrement(); i < sends; i = next.getAndIncrement()) {
                         var message = new groupmsg.carrier.OutboundMessage(senders.get(i % senders.size()),
                                 "+1" + (4255550000L + i), "Benchmark message", List.of(), null);
-                        if (carrier.send(message) instanceof groupmsg.carrier.SendResult.Rejected r) {
-                            if (refused.getAndIncrement() == 0) System.err.println("first carrier refusal: " + r);
+                        try {
+                            if (carrier.send(message) instanceof groupmsg.carrier.SendResult.Rejected r) {
+                                if (refused.getAndIncrement() == 0) System.err.println("first carrier refusal: " + r);
+                            }
+                        } catch (java.io.UncheckedIOException e) {
+                            if (refused.getAndIncrement() == 0) System.err.println("first carrier failure: " + e.getMessage());
                         }
                     }
                     return null;
