@@ -82,11 +82,6 @@ final class RateLimiter {
     /** Not reserved: the cursor is this far ahead of the clock (more than the lookahead allows). */
     private record TooFarAhead(long cursor) {}
 
-    /** As {@link #acquire(String, int, int, long)} with no deadline: waits as long as the line is booked ahead. */
-    Slots acquire(String lineId, int mps, int wanted) throws InterruptedException {
-        return acquire(lineId, mps, wanted, Long.MAX_VALUE).orElseThrow();
-    }
-
     /**
      * Reserves up to {@code wanted} consecutive slots (at least one, at most the lookahead) from the first one still to
      * come, or after the slots others already took; waits while the line is booked more than {@link #LOOKAHEAD_PERIODS}

@@ -52,7 +52,7 @@ class RateLimiterE2eTest {
                         for (int b = 0; b < blocksPerThread; b++) {
                             int left = wanted;
                             while (left > 0) {
-                                var slots = limiter.acquire(line, mps, left);
+                                var slots = limiter.acquire(line, mps, left, Long.MAX_VALUE).orElseThrow();
                                 long now = System.currentTimeMillis();
                                 // a slot may be due now (it is sent at once) but never well in the past
                                 if (slots.sendAtMillis(0) < now - 50) late.add(now - slots.sendAtMillis(0));
@@ -111,7 +111,7 @@ class RateLimiterE2eTest {
                             int left = 98;
                             long last = 0;
                             while (left > 0) {
-                                var s = limiter.acquire(line, 1000, left);
+                                var s = limiter.acquire(line, 1000, left, Long.MAX_VALUE).orElseThrow();
                                 acquires.incrementAndGet();
                                 left -= s.count();
                                 last = s.sendAtMillis(s.count() - 1);
@@ -152,7 +152,7 @@ class RateLimiterE2eTest {
                     fs.add(pool.submit(() -> {
                         for (int b = 0; b < 2; b++) {
                             int left = 98;
-                            while (left > 0) left -= limiter.acquire(line, mps, left).count();
+                            while (left > 0) left -= limiter.acquire(line, mps, left, Long.MAX_VALUE).orElseThrow().count();
                         }
                         return null;
                     }));
@@ -176,7 +176,7 @@ class RateLimiterE2eTest {
         var busy = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
         var late = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
 
-        var first = busy.acquire(line, mps, 20); // 2.2 s of the line
+        var first = busy.acquire(line, mps, 20, Long.MAX_VALUE).orElseThrow(); // 2.2 s of the line
         long firstEnd = first.sendAtMillis(first.count() - 1);
         // 10 more slots (1.1 s) fit before this deadline, not 20
         long deadline = firstEnd + 1_150;
@@ -191,13 +191,13 @@ class RateLimiterE2eTest {
         assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
         // nearly a full lookahead booked by another worker (it waits for room; a full one would wait until the line
         // is idle and start a fresh run): a deadline short of it is not waited for
-        busy.acquire(line, mps, 90);
+        busy.acquire(line, mps, 90, Long.MAX_VALUE).orElseThrow();
         asked = System.currentTimeMillis();
         assertThat(late.acquire(line, mps, 5, asked + 5_000)).isEmpty();
         assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
 
         // no deadline: the next run starts where the booked ones end (nothing was reserved by the refused tries)
-        var next = late.acquire(line, mps, 5);
+        var next = late.acquire(line, mps, 5, Long.MAX_VALUE).orElseThrow();
         assertThat(next.first()).isEqualTo(cut.first() + cut.count() + 90);
 
         // a deadline already past: none, without a write
