@@ -150,25 +150,26 @@ public final class TwilioCarrier implements CarrierPort {
             // Any other 5xx, or a success other than 200/201: the message may have been created. Twilio's own advice
             // (error 20500): a POST that sends an SMS and answers 500 may have sent it, and retrying can send it
             // twice. Treated like a cut-off answer: the receipt or maintenance settles it, and it is never resent.
-            Map<String, Object> fields = new LinkedHashMap<>();
-            fields.put("accountSid", accountSid);
-            fields.put("httpStatus", status);
-            fields.put("errorCode", code);
-            Log.warn("carrier_answer_unclear", fields);
+            Log.warn("carrier_answer_unclear", answerFields(status, code));
             throw new UncheckedIOException(new IOException("carrier answered " + status + " (" + code + "): the message may have been sent"));
         }
-        boolean retryable = turnedAway;
         boolean optedOut = ERROR_UNSUBSCRIBED_RECIPIENT.equals(code);
         if (status != 429) {
             // Throttling is ordinary flow control under load; everything else is worth a line (never the token).
-            Map<String, Object> fields = new LinkedHashMap<>();
-            fields.put("accountSid", accountSid);
-            fields.put("httpStatus", status);
-            fields.put("errorCode", code);
-            fields.put("retryable", retryable);
+            Map<String, Object> fields = answerFields(status, code);
+            fields.put("retryable", turnedAway);
             Log.info("carrier_rejected", fields);
         }
-        return new SendResult.Rejected(status, code, message, retryable, optedOut);
+        return new SendResult.Rejected(status, code, message, turnedAway, optedOut);
+    }
+
+    /** What a log line says of a carrier's answer (never the token). */
+    private Map<String, Object> answerFields(int status, String code) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("accountSid", accountSid);
+        fields.put("httpStatus", status);
+        fields.put("errorCode", code);
+        return fields;
     }
 
     private static String codeText(Object code) {

@@ -35,11 +35,11 @@ import java.util.concurrent.Future;
  * Exactly once: a recipient is sent to only after its row moved from queued to sending, and only the worker that
  * claimed a row moves it back to queued, and only when the carrier cannot have it: no send was started (no rate
  * slot before the deadline, or the reservation failed), or every try so far was turned away or never reached the
- * carrier and there is no time for another. If the process dies between "carrier accepted" and "row updated", the row stays in sending: a
- * redelivered batch cannot claim it (so it is never sent twice), the carrier's status callback still finds it (the
- * callback URL names message, shard and account) and moves it forward, and maintenance marks rows left in sending
- * past a threshold as failed with "outcome unknown". At-most-once is the right side to err on
- * for a message that cannot be recalled.
+ * carrier and there is no time for another. If the process dies between "carrier accepted" and "row updated", the
+ * row stays in sending: a redelivered batch cannot claim it (so it is never sent twice), the carrier's status
+ * callback still finds it (the callback URL names message, shard and account) and moves it forward, and maintenance
+ * marks rows left in sending past a threshold as failed with "outcome unknown". At-most-once is the right side to
+ * err on for a message that cannot be recalled.
  */
 public final class DeliveryService {
     /** A retryable carrier refusal is tried this many times in all. */
@@ -238,9 +238,13 @@ public final class DeliveryService {
     private List<String> giveBack(GroupMessage m, int shard, List<String> phones) {
         if (phones.isEmpty()) return List.of();
         long now = clock.millis();
-        List<DeliveryStore.Transition> back = phones.stream()
-                .map(p -> new DeliveryStore.Transition(p, Delivery.SENDING, Delivery.QUEUED, null, null, now)).toList();
+        List<DeliveryStore.Transition> back = phones.stream().map(p -> backToQueued(p, now)).toList();
         return deliveries.apply(m.id(), shard, back).stream().map(DeliveryStore.Transition::phone).toList();
+    }
+
+    /** A claimed row the carrier cannot have, given back for another job to claim. */
+    private static DeliveryStore.Transition backToQueued(String phone, long at) {
+        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, at);
     }
 
     /**
@@ -317,7 +321,7 @@ public final class DeliveryService {
                 return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null, trouble, clock.millis());
             }
             if (!awaitRetry(m, attempt, lastSendAt)) {
-                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.QUEUED, null, null, clock.millis());
+                return backToQueued(phone, clock.millis());
             }
         }
     }

@@ -90,7 +90,7 @@ public final class MessageMaintenance {
                         tally.failed++;
                         Log.error("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
                     }
-                    stoppedAfter = job.accountId() + "#" + job.messageId();
+                    stoppedAfter = job.sk();
                 }
                 start = page.lastKey();
             } while (start != null && !outOfTime);

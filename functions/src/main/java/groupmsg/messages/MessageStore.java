@@ -74,7 +74,7 @@ final class MessageStore {
         item.put("acceptedAt", n(m.acceptedAt()));
         item.put("status", s(GroupMessage.SENDING));
         item.put("fannedOut", n(0));
-        var job = new HashMap<String, AttributeValue>(Attr.key(SENDING_JOBS_PK, m.accountId() + "#" + m.id()));
+        var job = new HashMap<String, AttributeValue>(sendingJobKey(sendingJobSk(m.accountId(), m.id())));
         job.put("accountId", s(m.accountId()));
         job.put("messageId", s(m.id()));
         job.put("acceptedAt", n(m.acceptedAt()));
@@ -172,7 +172,7 @@ final class MessageStore {
      * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again.
      */
     boolean complete(GroupMessage m, long now, boolean eventFollows) {
-        var jobKey = Attr.key(SENDING_JOBS_PK, m.accountId() + "#" + m.id());
+        var jobKey = sendingJobKey(sendingJobSk(m.accountId(), m.id()));
         TransactWriteItem job;
         if (eventFollows) {
             var row = new HashMap<String, AttributeValue>(jobKey);
@@ -201,11 +201,20 @@ final class MessageStore {
 
     /** Removes a completed message's job row once its event is out. */
     void finishJob(String accountId, String messageId) {
-        dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(SENDING_JOBS_PK, accountId + "#" + messageId)));
+        dynamo.deleteItem(b -> b.tableName(table).key(sendingJobKey(sendingJobSk(accountId, messageId))));
     }
 
     /** A message still in {@code JOBS#sending}; {@code completedAt} > 0 when only its event is still to go out. */
-    record SendingJob(String accountId, String messageId, long acceptedAt, long completedAt) {}
+    record SendingJob(String accountId, String messageId, long acceptedAt, long completedAt) {
+        String sk() {
+            return sendingJobSk(accountId, messageId);
+        }
+    }
+
+    /** The sort key of a message's {@code JOBS#sending} row: {@code <accountId>#<messageId>}. */
+    static String sendingJobSk(String accountId, String messageId) {
+        return accountId + "#" + messageId;
+    }
 
     record SendingJobs(List<SendingJob> jobs, Map<String, AttributeValue> lastKey) {}
 
