@@ -6,27 +6,35 @@ import java.time.Instant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The deadline arithmetic of {@link RateLimiter}: the last slot at or before a time. */
+/** The time arithmetic of {@link RateLimiter}: send times of a run, and deadlines. */
 class RateLimiterSlotsTest {
     @Test
-    void theLastSlotOfARealDeadlineIsFiniteAndNotAfterIt() {
-        // far past 2036, where a bound of Long.MAX_VALUE / 4 / 1100 / mps would have read every deadline as "none"
-        for (String when : new String[] {"2026-12-02T03:00:00Z", "2040-01-01T00:00:00Z", "2999-12-31T23:59:59Z"}) {
-            long millis = Instant.parse(when).toEpochMilli();
-            for (int mps : new int[] {1, 20, 100, 1000}) {
-                long slot = RateLimiter.lastSlotAtOrBefore(millis, mps);
-                assertThat(slot).as("%s at %d mps", when, mps).isLessThan(RateLimiter.NO_LAST_SLOT);
-                var slots = new RateLimiter.Slots(slot, 3, mps);
-                assertThat(slots.sendAtMillis(0)).as("the slot's time").isLessThanOrEqualTo(millis);
-                // slot times are whole milliseconds: the next one may round down onto the deadline, not the one after
-                assertThat(slots.sendAtMillis(2)).as("two slots on").isGreaterThan(millis);
+    void aRunNeverPutsMoreThanTheRateInAnySecond() {
+        long start = Instant.parse("2026-12-02T04:00:00.000123Z").toEpochMilli() * 1000 + 777;
+        for (int mps : new int[] {1, 3, 7, 20, 100, 333, 1000}) {
+            long spacing = RateLimiter.spacingMicros(mps);
+            assertThat(spacing * mps).as("%d mps: a period's sends span at least 1.1 s", mps).isGreaterThanOrEqualTo(1_100_000);
+            var run = new RateLimiter.Slots(start, 3 * mps + 1, spacing);
+            assertThat(run.sendAtMillis(0) * 1000).as("never before the booked time").isGreaterThanOrEqualTo(start);
+            int busiest = 0;
+            for (int i = 0, j = 0; i < run.count(); i++) {
+                while (run.sendAtMillis(i) - run.sendAtMillis(j) >= 1000) j++;
+                busiest = Math.max(busiest, i - j + 1);
             }
+            assertThat(busiest).as("%d mps: most sends in any 1 s", mps).isLessThanOrEqualTo(mps);
+            assertThat(run.endMicros()).isEqualTo(run.sendAtMicros(run.count() - 1) + spacing);
         }
     }
 
     @Test
-    void noDeadlineHasNoLastSlot() {
-        assertThat(RateLimiter.lastSlotAtOrBefore(Long.MAX_VALUE, 1000)).isEqualTo(RateLimiter.NO_LAST_SLOT);
-        assertThat(RateLimiter.lastSlotAtOrBefore(Long.MAX_VALUE, 1)).isEqualTo(RateLimiter.NO_LAST_SLOT);
+    void aRealDeadlineIsKeptAndNoDeadlineLeavesRoomForArithmetic() {
+        // far past 2036, where an earlier bound would have read every deadline as "none"
+        for (String when : new String[] {"2026-12-02T03:00:00Z", "2040-01-01T00:00:00Z", "2999-12-31T23:59:59Z"}) {
+            long millis = Instant.parse(when).toEpochMilli();
+            assertThat(RateLimiter.deadlineMicros(millis)).as(when).isEqualTo(millis * 1000)
+                    .isLessThan(RateLimiter.NO_DEADLINE_MICROS);
+        }
+        assertThat(RateLimiter.deadlineMicros(Long.MAX_VALUE)).isEqualTo(RateLimiter.NO_DEADLINE_MICROS);
+        assertThat(RateLimiter.NO_DEADLINE_MICROS + RateLimiter.LOOKAHEAD_MICROS).isPositive();
     }
 }

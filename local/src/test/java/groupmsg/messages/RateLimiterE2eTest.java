@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The rate limiter against DynamoDB Local with several workers (each its own limiter, as separate Lambda
- * instances are) reserving one line's slots at once: no slot is handed out twice, no period gets more than mps,
+ * instances are) reserving one line's slots at once: no send time is handed out twice, no second gets more than mps,
  * no slot is handed out after its time has passed, and every slot asked for is granted.
  */
 @ExtendWith(LocalRuntimeExtension.class)
@@ -74,7 +74,7 @@ class RateLimiterE2eTest {
         for (var s : granted) {
             assertThat(s.count()).isPositive();
             for (int i = 0; i < s.count(); i++) {
-                assertThat(slots.add(s.first() + i)).as("slot %d handed out once", s.first() + i).isTrue();
+                assertThat(slots.add(s.sendAtMicros(i))).as("send time %d handed out once", s.sendAtMicros(i)).isTrue();
                 times.add(s.sendAtMillis(i));
             }
         }
@@ -181,7 +181,7 @@ class RateLimiterE2eTest {
         // 10 more slots (1.1 s) fit before this deadline, not 20
         long deadline = firstEnd + 1_150;
         var cut = late.acquire(line, mps, 20, deadline).orElseThrow();
-        assertThat(cut.first()).as("right after the first run").isEqualTo(first.first() + first.count());
+        assertThat(cut.firstMicros()).as("right after the first run").isEqualTo(first.endMicros());
         assertThat(cut.count()).isBetween(9, 11);
         assertThat(cut.sendAtMillis(cut.count() - 1)).isLessThanOrEqualTo(deadline);
 
@@ -198,10 +198,33 @@ class RateLimiterE2eTest {
 
         // no deadline: the next run starts where the booked ones end (nothing was reserved by the refused tries)
         var next = late.acquire(line, mps, 5, Long.MAX_VALUE).orElseThrow();
-        assertThat(next.first()).isEqualTo(cut.first() + cut.count() + 90);
+        assertThat(next.firstMicros()).isEqualTo(cut.endMicros() + 90 * RateLimiter.spacingMicros(mps));
 
         // a deadline already past: none, without a write
         assertThat(late.acquire("line_past_" + UUID.randomUUID(), mps, 5, System.currentTimeMillis() - 1)).isEmpty();
+    }
+
+    /**
+     * The line's rate lowered while a message sends: a worker that read the old rate and one that read the new one book
+     * the same cursor, so their runs follow each other instead of overlapping (with a cursor per rate they ran side
+     * by side, the two rates adding up for as long as the older job ran).
+     */
+    @Test
+    void workersOnTheOldAndTheNewRateOfALineBookOneAfterTheOther(LocalRuntime runtime) throws Exception {
+        String table = runtime.wiring().config().table(Tables.CORE);
+        String line = "line_change_" + UUID.randomUUID();
+        var before = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        var after = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+
+        var fast = before.acquire(line, 100, 200, Long.MAX_VALUE).orElseThrow(); // 2.2 s of the line at 100 mps
+        var slow = after.acquire(line, 10, 5, Long.MAX_VALUE).orElseThrow();
+        assertThat(slow.firstMicros()).as("the new rate's run starts where the old one's ends").isEqualTo(fast.endMicros());
+        assertThat(slow.spacingMicros()).isEqualTo(RateLimiter.spacingMicros(10));
+        // and back: a job still on the old rate books after the new rate's run
+        var again = before.acquire(line, 100, 10, Long.MAX_VALUE).orElseThrow();
+        assertThat(again.firstMicros()).isEqualTo(slow.endMicros());
+        long gap = again.sendAtMillis(0) - slow.sendAtMillis(slow.count() - 1);
+        assertThat(gap).as("ms from the slow run's last send to the next").isGreaterThanOrEqualTo(110);
     }
 
     /** The runtime's configuration with SDK clients whose requests {@code requests} counts. */
