@@ -21,8 +21,8 @@ import static groupmsg.platform.dynamo.Attr.n;
  * with one conditional write, each {@link #spacingMicros} of the rate apart ({@link #PERIOD_MILLIS}{@code / mps}),
  * and sends each at its time, so the sends of all workers together are evenly spaced and never faster than
  * {@code mps}. The cursor is a time, not a slot count of one rate: workers that read the line's rate before and after
- * it changed book on the same cursor, one run after the other, so for the few seconds both run they can never add up
- * (with a cursor per rate, before, they could for up to a job's length).
+ * it changed book on the same cursor, one run after the other, so while both run the line goes no faster than the
+ * higher of the two rates (with a cursor per rate, before, the two added up for up to a job's length).
  * <p>
  * {@link #PERIOD_MILLIS} is a little over a second: a carrier counts a sliding second as the requests arrive, and a
  * send that leaves a few milliseconds late must not let the next one land inside the previous one's second. The
@@ -110,12 +110,12 @@ final class RateLimiter {
     private record TooFarAhead(long cursor) {}
 
     /**
-     * Reserves up to {@code wanted} consecutive sends (at least one, at most a lookahead's worth) from the first moment
-     * still to come, or after the runs others already booked; waits while the line is booked more than
-     * {@link #LOOKAHEAD_PERIODS} ahead. The caller sends each at its time. Times that have passed are never handed out
-     * (they would all go at once, a burst), nor times after {@code latestSendAt}: a worker's time is limited, and on a
-     * line shared by many workers the wait for the lookahead has no bound of its own (others can book every moment
-     * that frees up).
+     * Reserves up to {@code wanted} consecutive sends (at least one, at most half a lookahead's worth) from the first
+     * moment still to come, or after the runs others already booked; waits while the line is booked more than
+     * {@link #LOOKAHEAD_PERIODS} ahead. The caller sends each at its time. Times that have passed are never handed
+     * out (they would all go at once, a burst), nor times after {@code latestSendAt}: a worker's time is limited, and
+     * on a line shared by many workers the wait for the lookahead has no bound of its own (others can book every
+     * moment that frees up).
      *
      * @return the send times, or empty when none at or before {@code latestSendAt} can be had (the line is booked past
      *         it, or it has come): nothing was reserved
@@ -123,28 +123,32 @@ final class RateLimiter {
     Optional<Slots> acquire(String lineId, int mps, int wanted, long latestSendAt) throws InterruptedException {
         long spacing = spacingMicros(mps);
         long lastAt = deadlineMicros(latestSendAt);
-        // Fewer than wanted once the deadline cuts the run short (then the rest of the caller's block is not sent).
-        long fit = Math.max(1, Math.min(wanted, LOOKAHEAD_MICROS / spacing));
+        // At most half the lookahead per run: with the cursor shared by jobs on a line's old and new rate, a run of
+        // the slower one that needed the whole lookahead would only fit once the faster jobs (which keep the cursor a
+        // block or two ahead) were done. Fewer than wanted once the deadline cuts the run short (then the rest of the
+        // caller's block is not sent).
+        long fit = Math.max(1, Math.min(wanted, LOOKAHEAD_MICROS / 2 / spacing));
         ReentrantLock lock = locks.computeIfAbsent(lineId, l -> new ReentrantLock());
         while (true) {
-            // The clock is read for every attempt: under contention attempts take a while, and times computed as
-            // future before them may be past by now (measured: up to 0.7 s late with DynamoDB Local saturated).
-            long firstFuture = (clock.millis() + lead()) * 1000;
-            if (firstFuture > lastAt) return Optional.empty();
-            int k = (int) Math.min(fit, (lastAt - firstFuture) / spacing + 1);
-            long span = k * spacing;
-            // The run must end within the lookahead, and its last send be no later than the deadline.
-            long latestStart = Math.min(firstFuture + LOOKAHEAD_MICROS - span, lastAt - span + spacing);
+            long span;
             Object outcome;
             lock.lock();
-            long started = clock.millis();
             try {
+                // The clock is read for every attempt, once this worker's turn has come: attempts wait for each
+                // other and take a while under contention, and times computed as future before that may be past by
+                // now (measured: up to 0.7 s late with DynamoDB Local saturated); booked, they would be lost.
+                long started = clock.millis();
+                long firstFuture = (started + lead()) * 1000;
+                if (firstFuture > lastAt) return Optional.empty();
+                int k = (int) Math.min(fit, (lastAt - firstFuture) / spacing + 1);
+                span = k * spacing;
+                // The run must end within the lookahead, and its last send be no later than the deadline.
+                long latestStart = Math.min(firstFuture + LOOKAHEAD_MICROS - span, lastAt - span + spacing);
                 outcome = reserve(lineId, spacing, firstFuture, latestStart, k);
+                writeMillis = (3 * writeMillis + clock.millis() - started) / 4;
             } finally {
                 lock.unlock();
             }
-            long took = clock.millis() - started;
-            writeMillis = (3 * writeMillis + took) / 4;
             if (outcome instanceof Slots slots) {
                 Slots timely = withoutPast(slots);
                 if (timely != null) return Optional.of(timely);

@@ -3,6 +3,8 @@ package groupmsg.messages;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RateLimiterSlotsTest {
     @Test
     void aRunNeverPutsMoreThanTheRateInAnySecond() {
-        long start = Instant.parse("2026-12-02T04:00:00.000123Z").toEpochMilli() * 1000 + 777;
+        long start = Instant.parse("2026-12-02T04:00:00Z").toEpochMilli() * 1000 + 123_777;
         for (int mps : new int[] {1, 3, 7, 20, 100, 333, 1000}) {
             long spacing = RateLimiter.spacingMicros(mps);
             assertThat(spacing * mps).as("%d mps: a period's sends span at least 1.1 s", mps).isGreaterThanOrEqualTo(1_100_000);
@@ -24,6 +26,25 @@ class RateLimiterSlotsTest {
             assertThat(busiest).as("%d mps: most sends in any 1 s", mps).isLessThanOrEqualTo(mps);
             assertThat(run.endMicros()).isEqualTo(run.sendAtMicros(run.count() - 1) + spacing);
         }
+    }
+
+    /** Runs of two rates booked one after the other (a rate changed while jobs ran): never above the higher rate. */
+    @Test
+    void runsOfTwoRatesBackToBackStayWithinTheHigherRate() {
+        long at = Instant.parse("2026-12-02T04:00:00Z").toEpochMilli() * 1000 + 333;
+        List<Long> times = new ArrayList<>();
+        for (int[] run : new int[][] {{100, 150}, {10, 20}, {100, 150}, {20, 30}, {100, 150}}) {
+            var slots = new RateLimiter.Slots(at, run[1], RateLimiter.spacingMicros(run[0]));
+            for (int i = 0; i < slots.count(); i++) times.add(slots.sendAtMillis(i));
+            at = slots.endMicros();
+        }
+        int busiest = 0;
+        for (int i = 0, j = 0; i < times.size(); i++) {
+            assertThat(i == 0 || times.get(i) > times.get(i - 1)).as("send %d after the one before", i).isTrue();
+            while (times.get(i) - times.get(j) >= 1000) j++;
+            busiest = Math.max(busiest, i - j + 1);
+        }
+        assertThat(busiest).as("most sends in any 1 s").isLessThanOrEqualTo(100);
     }
 
     @Test

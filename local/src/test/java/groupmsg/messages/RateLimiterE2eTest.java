@@ -78,6 +78,13 @@ class RateLimiterE2eTest {
                 times.add(s.sendAtMillis(i));
             }
         }
+        // Runs never overlap: consecutive sends, whoever booked them, are at least the rate's spacing apart.
+        List<Long> micros = granted.stream().flatMap(s -> java.util.stream.IntStream.range(0, s.count())
+                .mapToObj(s::sendAtMicros)).sorted().toList();
+        for (int i = 1; i < micros.size(); i++) {
+            assertThat(micros.get(i) - micros.get(i - 1)).as("µs between sends %d and %d", i - 1, i)
+                    .isGreaterThanOrEqualTo(RateLimiter.spacingMicros(mps));
+        }
         // The sends' times: never more than mps in any 1-second window (the carrier's rule), with the margin.
         List<Long> sorted = times.stream().sorted().toList();
         int busiest = 0;
@@ -189,16 +196,16 @@ class RateLimiterE2eTest {
         long asked = System.currentTimeMillis();
         assertThat(late.acquire(line, mps, 5, deadline)).isEmpty();
         assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
-        // nearly a full lookahead booked by another worker (it waits for room; a full one would wait until the line
-        // is idle and start a fresh run): a deadline short of it is not waited for
-        busy.acquire(line, mps, 90, Long.MAX_VALUE).orElseThrow();
+        // half a lookahead more (the most one run books) by another worker, the line now booked about 9 s ahead: a
+        // deadline short of that is not waited for
+        assertThat(busy.acquire(line, mps, 90, Long.MAX_VALUE).orElseThrow().count()).isEqualTo(50);
         asked = System.currentTimeMillis();
         assertThat(late.acquire(line, mps, 5, asked + 5_000)).isEmpty();
         assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
 
         // no deadline: the next run starts where the booked ones end (nothing was reserved by the refused tries)
         var next = late.acquire(line, mps, 5, Long.MAX_VALUE).orElseThrow();
-        assertThat(next.firstMicros()).isEqualTo(cut.endMicros() + 90 * RateLimiter.spacingMicros(mps));
+        assertThat(next.firstMicros()).isEqualTo(cut.endMicros() + 50 * RateLimiter.spacingMicros(mps));
 
         // a deadline already past: none, without a write
         assertThat(late.acquire("line_past_" + UUID.randomUUID(), mps, 5, System.currentTimeMillis() - 1)).isEmpty();
@@ -225,6 +232,38 @@ class RateLimiterE2eTest {
         assertThat(again.firstMicros()).isEqualTo(slow.endMicros());
         long gap = again.sendAtMillis(0) - slow.sendAtMillis(slow.count() - 1);
         assertThat(gap).as("ms from the slow run's last send to the next").isGreaterThanOrEqualTo(110);
+    }
+
+    /**
+     * A job on a line's new, slower rate gets a run while jobs on the old, faster one keep booking a block ahead: a run
+     * books at most half the lookahead, so it fits behind them (a 98-send run at 10 mps, 10.8 s of the 11 s
+     * lookahead, fitted only once the line was idle).
+     */
+    @Test
+    void aSlowerRatesRunFitsBehindAFasterRatesJobsStillBooking(LocalRuntime runtime) throws Exception {
+        String table = runtime.wiring().config().table(Tables.CORE);
+        String line = "line_behind_" + UUID.randomUUID();
+        var fast = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        var slow = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        long fastUntil = System.currentTimeMillis() + 9_000;
+        try (var pool = Executors.newFixedThreadPool(1)) {
+            Future<Long> fastJobs = pool.submit(() -> {
+                long lastEnd = 0;
+                // blocks of 98 at 100 mps, each booked about a second before the previous one's sends end
+                while (System.currentTimeMillis() < fastUntil) {
+                    var run = fast.acquire(line, 100, 98, Long.MAX_VALUE).orElseThrow();
+                    lastEnd = run.endMicros();
+                    Thread.sleep(Math.max(0, run.sendAtMillis(run.count() - 1) - 1_000 - System.currentTimeMillis()));
+                }
+                return lastEnd;
+            });
+            Thread.sleep(1_500);
+            var run = slow.acquire(line, 10, 98, Long.MAX_VALUE).orElseThrow();
+            long bookedAt = System.currentTimeMillis();
+            assertThat(bookedAt).as("booked while the faster jobs were still booking").isLessThan(fastUntil);
+            assertThat(run.count()).as("half the lookahead at 10 mps").isEqualTo(50);
+            assertThat(fastJobs.get()).as("the fast jobs went on after it").isGreaterThan(run.firstMicros());
+        }
     }
 
     /** The runtime's configuration with SDK clients whose requests {@code requests} counts. */
