@@ -125,8 +125,10 @@ final class RateLimiter {
         long lastAt = deadlineMicros(latestSendAt);
         // At most half the lookahead per run: with the cursor shared by jobs on a line's old and new rate, a run of
         // the slower one that needed the whole lookahead would only fit once the faster jobs (which keep the cursor a
-        // block or two ahead) were done. Fewer than wanted once the deadline cuts the run short (then the rest of the
-        // caller's block is not sent).
+        // block or two ahead) were done. Several workers pipelining on the faster rate can still keep it further
+        // ahead than that; the slower job then waits for them (under a minute) or hands its rows on at its last send
+        // time. Fewer than wanted once the deadline cuts the run short (then the rest of the caller's block is not
+        // sent).
         long fit = Math.max(1, Math.min(wanted, LOOKAHEAD_MICROS / 2 / spacing));
         ReentrantLock lock = locks.computeIfAbsent(lineId, l -> new ReentrantLock());
         while (true) {

@@ -245,22 +245,27 @@ class RateLimiterE2eTest {
         String line = "line_behind_" + UUID.randomUUID();
         var fast = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
         var slow = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
-        long fastUntil = System.currentTimeMillis() + 9_000;
+        long fastUntil = System.currentTimeMillis() + 4_000;
         try (var pool = Executors.newFixedThreadPool(1)) {
             Future<Long> fastJobs = pool.submit(() -> {
                 long lastEnd = 0;
-                // blocks of 98 at 100 mps, each booked about a second before the previous one's sends end
+                // blocks of 98 at 100 mps, each booked 1.5 s before the previous one's sends end
                 while (System.currentTimeMillis() < fastUntil) {
                     var run = fast.acquire(line, 100, 98, Long.MAX_VALUE).orElseThrow();
                     lastEnd = run.endMicros();
-                    Thread.sleep(Math.max(0, run.sendAtMillis(run.count() - 1) - 1_000 - System.currentTimeMillis()));
+                    Thread.sleep(Math.max(0, run.sendAtMillis(run.count() - 1) - 1_500 - System.currentTimeMillis()));
                 }
                 return lastEnd;
             });
             Thread.sleep(1_500);
+            long askedAt = System.currentTimeMillis();
             var run = slow.acquire(line, 10, 98, Long.MAX_VALUE).orElseThrow();
             long bookedAt = System.currentTimeMillis();
             assertThat(bookedAt).as("booked while the faster jobs were still booking").isLessThan(fastUntil);
+            // behind the fast jobs' bookings (they keep the line booked about 1.5-2.6 s ahead), not on an idle line,
+            // where a run starts at most the limiter's greatest lead (0.5 s) ahead of the clock
+            assertThat(run.firstMicros() / 1000 - askedAt).as("ms ahead of the clock")
+                    .isGreaterThan(RateLimiter.MAX_LEAD_MILLIS);
             assertThat(run.count()).as("half the lookahead at 10 mps").isEqualTo(50);
             assertThat(fastJobs.get()).as("the fast jobs went on after it").isGreaterThan(run.firstMicros());
         }
