@@ -142,19 +142,26 @@ public final class DeliveryService {
                     }
                     if (unrecorded.size() > 1) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
                 }
-                while (!unrecorded.isEmpty()) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
+                leftQueued.addAll(recordAll(m, shard, unrecorded));
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job.
                 try {
-                    while (!unrecorded.isEmpty()) recordBlock(m, shard, unrecorded.removeFirst());
+                    recordAll(m, shard, unrecorded); // the job fails: what it gave back is claimed again on its retry
                 } catch (InterruptedException | RuntimeException again) {
                     e.addSuppressed(again);
                 }
                 throw e;
             }
         }
+    }
+
+    /** Records every block still unrecorded; returns the recipients given back to queued. */
+    private List<String> recordAll(GroupMessage m, int shard, List<Sending> unrecorded) throws InterruptedException {
+        List<String> givenBack = new ArrayList<>();
+        while (!unrecorded.isEmpty()) givenBack.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
+        return givenBack;
     }
 
     /**
@@ -297,13 +304,13 @@ public final class DeliveryService {
                     case SendResult.Rejected r when r.recipientOptedOut() -> {
                         recordCarrierOptOut(m, phone);
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null,
-                                "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
+                                refusal(r), clock.millis());
                     }
                     case SendResult.Rejected r when !r.retryable() -> {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
-                                "carrier " + r.errorCode() + ": " + r.message(), clock.millis());
+                                refusal(r), clock.millis());
                     }
-                    case SendResult.Rejected r -> trouble = "carrier " + r.errorCode() + ": " + r.message();
+                    case SendResult.Rejected r -> trouble = refusal(r);
                 }
             } catch (UncheckedIOException e) {
                 if (!(e.getCause() instanceof ConnectException || e.getCause() instanceof HttpConnectTimeoutException)) {
@@ -324,6 +331,11 @@ public final class DeliveryService {
                 return backToQueued(phone, clock.millis());
             }
         }
+    }
+
+    /** A refusal as a delivery row's error. */
+    private static String refusal(SendResult.Rejected r) {
+        return "carrier " + r.errorCode() + ": " + r.message();
     }
 
     /**

@@ -74,10 +74,7 @@ final class MessageStore {
         item.put("acceptedAt", n(m.acceptedAt()));
         item.put("status", s(GroupMessage.SENDING));
         item.put("fannedOut", n(0));
-        var job = new HashMap<String, AttributeValue>(sendingJobKey(sendingJobSk(m.accountId(), m.id())));
-        job.put("accountId", s(m.accountId()));
-        job.put("messageId", s(m.id()));
-        job.put("acceptedAt", n(m.acceptedAt()));
+        var job = sendingJobRow(m);
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
@@ -172,17 +169,13 @@ final class MessageStore {
      * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again.
      */
     boolean complete(GroupMessage m, long now, boolean eventFollows) {
-        var jobKey = sendingJobKey(sendingJobSk(m.accountId(), m.id()));
         TransactWriteItem job;
         if (eventFollows) {
-            var row = new HashMap<String, AttributeValue>(jobKey);
-            row.put("accountId", s(m.accountId()));
-            row.put("messageId", s(m.id()));
-            row.put("acceptedAt", n(m.acceptedAt()));
+            var row = sendingJobRow(m);
             row.put("completedAt", n(now));
             job = TransactWriteItem.builder().put(p -> p.tableName(table).item(row)).build();
         } else {
-            job = TransactWriteItem.builder().delete(d -> d.tableName(table).key(jobKey)).build();
+            job = TransactWriteItem.builder().delete(d -> d.tableName(table).key(sendingJobKey(m.accountId(), m.id()))).build();
         }
         try {
             var outcome = ops.transact(List.of(
@@ -201,7 +194,20 @@ final class MessageStore {
 
     /** Removes a completed message's job row once its event is out. */
     void finishJob(String accountId, String messageId) {
-        dynamo.deleteItem(b -> b.tableName(table).key(sendingJobKey(sendingJobSk(accountId, messageId))));
+        dynamo.deleteItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId)));
+    }
+
+    /** A message's {@code JOBS#sending} row as accept writes it (completion may add {@code completedAt}). */
+    private static HashMap<String, AttributeValue> sendingJobRow(GroupMessage m) {
+        var row = new HashMap<String, AttributeValue>(sendingJobKey(m.accountId(), m.id()));
+        row.put("accountId", s(m.accountId()));
+        row.put("messageId", s(m.id()));
+        row.put("acceptedAt", n(m.acceptedAt()));
+        return row;
+    }
+
+    private static Map<String, AttributeValue> sendingJobKey(String accountId, String messageId) {
+        return sendingJobKey(sendingJobSk(accountId, messageId));
     }
 
     /** A message still in {@code JOBS#sending}; {@code completedAt} > 0 when only its event is still to go out. */
