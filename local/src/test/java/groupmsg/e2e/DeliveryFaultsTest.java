@@ -48,6 +48,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntPredicate;
 
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.MessagesE2eTest.addMembers;
@@ -385,15 +386,7 @@ class DeliveryFaultsTest {
         var throttled = new SendResult.Rejected(429, "20429", "Too Many Requests", true, false);
         t.carrier().script.put(phone, List.of(throttled, throttled, new SendResult.Accepted("SMlater", "queued")));
         // each block's reservation (one write on an idle line) goes through; each retry's fails
-        var cursorWrites = new AtomicInteger();
-        Wiring failing = withInterceptor(t, new ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
-                if (isCursorWrite(context.request()) && cursorWrites.incrementAndGet() % 2 == 0) {
-                    throw SdkClientException.create("rate cursor write failed (test)");
-                }
-            }
-        });
+        Wiring failing = failingCursorWrites(t, write -> write % 2 == 0);
 
         assertThat(new DeliveryService(failing).deliverOnly(s.accountId(), s.messageId(), shard, List.of(phone),
                 DeliveryService.Deadline.NONE)).containsExactly(phone);
@@ -415,8 +408,20 @@ class DeliveryFaultsTest {
         return request instanceof UpdateItemRequest u && u.key().get("pk").s().startsWith("RATE#");
     }
 
-    /** The scene's tables and carrier through SDK clients with one more interceptor. */
-    static Wiring withInterceptor(Scene t, ExecutionInterceptor interceptor) {
+    /**
+     * The scene's tables and carrier through SDK clients whose rate-cursor writes fail (a throttled or unreachable
+     * DynamoDB) when {@code fails} says so of the write's number (1 for the first).
+     */
+    static Wiring failingCursorWrites(Scene t, IntPredicate fails) {
+        var cursorWrites = new AtomicInteger();
+        ExecutionInterceptor interceptor = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (isCursorWrite(context.request()) && fails.test(cursorWrites.incrementAndGet())) {
+                    throw SdkClientException.create("rate cursor write failed (test)");
+                }
+            }
+        };
         return Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
                 List.of(interceptor)).withCarrier(t.carrier());
     }
@@ -426,12 +431,7 @@ class DeliveryFaultsTest {
         Scene t = scene(api, runtime, "Throttled Cursor Co", 3);
         Setup s = t.setup();
         // the same tables through clients whose writes to rate cursors fail (a throttled or unreachable DynamoDB)
-        Wiring failing = withInterceptor(t, new ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
-                if (isCursorWrite(context.request())) throw SdkClientException.create("rate cursor write failed (test)");
-            }
-        });
+        Wiring failing = failingCursorWrites(t, write -> true);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(failing), s))
                 .hasMessageContaining("rate cursor write failed");

@@ -32,7 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RateLimiterE2eTest {
     @Test
     void concurrentWorkersShareOneLinesSlotsWithoutOverlapOrExcess(LocalRuntime runtime) throws Exception {
-        String table = runtime.wiring().config().table(Tables.CORE);
         String line = "line_rate_" + UUID.randomUUID();
         int mps = 100;
         int workers = 4;
@@ -40,7 +39,7 @@ class RateLimiterE2eTest {
         int blocksPerThread = 5;
         int wanted = 7;
         List<RateLimiter> limiters = new ArrayList<>();
-        for (int i = 0; i < workers; i++) limiters.add(new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC()));
+        for (int i = 0; i < workers; i++) limiters.add(limiter(runtime.wiring()));
 
         var granted = new ConcurrentLinkedQueue<RateLimiter.Slots>();
         var late = new ConcurrentLinkedQueue<Long>();
@@ -104,14 +103,13 @@ class RateLimiterE2eTest {
     void blocksReservedSideBySideCostAboutOneWriteEach(LocalRuntime runtime) throws Exception {
         var writes = new RequestCounter();
         Wiring w = countingRequests(runtime, writes);
-        String table = w.config().table(Tables.CORE);
         String line = "line_probe_" + UUID.randomUUID();
         AtomicInteger acquires = new AtomicInteger();
         AtomicInteger blocks = new AtomicInteger();
         List<Future<?>> fs = new ArrayList<>();
         try (var pool = Executors.newFixedThreadPool(15)) {
             for (int wkr = 0; wkr < 3; wkr++) {
-                var limiter = new RateLimiter(w.dynamo(), table, Clock.systemUTC());
+                var limiter = limiter(w);
                 for (int t = 0; t < 5; t++) {
                     fs.add(pool.submit(() -> {
                         for (int b = 0; b < 6; b++) {
@@ -147,14 +145,13 @@ class RateLimiterE2eTest {
     void reservationsBeyondTheLookaheadWaitWithoutWriting(LocalRuntime runtime) throws Exception {
         var writes = new RequestCounter();
         Wiring w = countingRequests(runtime, writes);
-        String table = w.config().table(Tables.CORE);
         String line = "line_wait_" + UUID.randomUUID();
         int mps = 100; // lookahead 1,000 slots: 12 blocks of 98 run past it by 176 slots, about 2 s
         long start = System.currentTimeMillis();
         List<Future<?>> fs = new ArrayList<>();
         try (var pool = Executors.newFixedThreadPool(6)) {
             for (int worker = 0; worker < 2; worker++) {
-                var limiter = new RateLimiter(w.dynamo(), table, Clock.systemUTC());
+                var limiter = limiter(w);
                 for (int t = 0; t < 3; t++) {
                     fs.add(pool.submit(() -> {
                         for (int b = 0; b < 2; b++) {
@@ -177,11 +174,10 @@ class RateLimiterE2eTest {
      */
     @Test
     void aDeadlineCutsTheWaitAndTheRunShort(LocalRuntime runtime) throws Exception {
-        String table = runtime.wiring().config().table(Tables.CORE);
         String line = "line_deadline_" + UUID.randomUUID();
         int mps = 10; // lookahead 100 slots, 11 s
-        var busy = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
-        var late = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        var busy = limiter(runtime.wiring());
+        var late = limiter(runtime.wiring());
 
         var first = busy.acquire(line, mps, 20, Long.MAX_VALUE).orElseThrow(); // 2.2 s of the line
         long firstEnd = first.sendAtMillis(first.count() - 1);
@@ -218,10 +214,9 @@ class RateLimiterE2eTest {
      */
     @Test
     void workersOnTheOldAndTheNewRateOfALineBookOneAfterTheOther(LocalRuntime runtime) throws Exception {
-        String table = runtime.wiring().config().table(Tables.CORE);
         String line = "line_change_" + UUID.randomUUID();
-        var before = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
-        var after = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        var before = limiter(runtime.wiring());
+        var after = limiter(runtime.wiring());
 
         var fast = before.acquire(line, 100, 200, Long.MAX_VALUE).orElseThrow(); // 2.2 s of the line at 100 mps
         var slow = after.acquire(line, 10, 5, Long.MAX_VALUE).orElseThrow();
@@ -241,10 +236,9 @@ class RateLimiterE2eTest {
      */
     @Test
     void aSlowerRatesRunFitsBehindAFasterRatesJobsStillBooking(LocalRuntime runtime) throws Exception {
-        String table = runtime.wiring().config().table(Tables.CORE);
         String line = "line_behind_" + UUID.randomUUID();
-        var fast = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
-        var slow = new RateLimiter(runtime.wiring().dynamo(), table, Clock.systemUTC());
+        var fast = limiter(runtime.wiring());
+        var slow = limiter(runtime.wiring());
         long fastUntil = System.currentTimeMillis() + 4_000;
         try (var pool = Executors.newFixedThreadPool(1)) {
             Future<Long> fastJobs = pool.submit(() -> {
@@ -269,6 +263,11 @@ class RateLimiterE2eTest {
             assertThat(run.count()).as("half the lookahead at 10 mps").isEqualTo(50);
             assertThat(fastJobs.get()).as("the fast jobs went on after it").isGreaterThan(run.firstMicros());
         }
+    }
+
+    /** A worker's own limiter (as a Lambda instance has) on the core table of {@code wiring}. */
+    private static RateLimiter limiter(Wiring wiring) {
+        return new RateLimiter(wiring.dynamo(), wiring.config().table(Tables.CORE), Clock.systemUTC());
     }
 
     /** The runtime's configuration with SDK clients whose requests {@code requests} counts. */
