@@ -108,6 +108,9 @@ public final class ColdStartBenchmark {
 
     private static List<Target> targets() throws IOException {
         List<Target> targets = new ArrayList<>(List.of(new Target("hello world", null, List.of(HelloProbe.class.getName()))));
+        // The least any handler that calls AWS could take: the authorizer's request with the JDK alone (no SDK, no JSON).
+        Path authorizerEvent = firstEvent(Handlers.byName("authorizer"));
+        targets.add(new Target("JDK only (floor)", authorizerEvent, List.of(JdkOnlyProbe.class.getName(), authorizerEvent.toString())));
         for (HandlerDef handler : Handlers.ALL) {
             Path event = firstEvent(handler);
             targets.add(new Target(handler.name(), event,
@@ -153,13 +156,13 @@ public final class ColdStartBenchmark {
 
     private void row(String name, Path event, List<String> main, int repeats) throws Exception {
         Launch plain = median(launches(main, List.of(), repeats));
-        Path cache = work.resolve(name.replace(' ', '-') + ".aot");
+        Path cache = work.resolve(name.replaceAll("[^A-Za-z0-9]+", "-") + ".aot");
         launch(main, List.of("-XX:AOTCacheOutput=" + cache)); // untimed: trains and writes the cache at exit
         Launch cached = median(launches(main, List.of("-XX:AOTCache=" + cache), repeats));
         String cacheSize = Files.exists(cache) ? String.format("%.0f MB", Files.size(cache) / 1_048_576.0) : "none";
         Files.deleteIfExists(cache); // tens of MB each
         String primed = "     -      -";
-        if (event != null) {
+        if (main.getFirst().equals(ColdStartProbe.class.getName())) { // only handlers have priming
             List<String> primedMain = new ArrayList<>(main);
             primedMain.add("primed");
             Launch p = median(launches(primedMain, List.of(), repeats));
