@@ -52,8 +52,9 @@ class PrimingE2eTest {
             if (def.name().equals("not-found")) {
                 assertThat(requests).as("not-found has no SDK clients").isEmpty();
             } else {
-                // Exactly the three requests to nowhere: nothing read from or written to a real table or queue.
-                assertThat(requests).as(def.name()).containsExactly("DynamoDb GetItem", "DynamoDb TransactWriteItems", "Sqs GetQueueUrl");
+                // Exactly the requests to nowhere: nothing read from or written to a real table or queue.
+                assertThat(requests).as(def.name()).containsExactly("DynamoDb GetItem", "DynamoDb Query", "DynamoDb BatchGetItem",
+                        "DynamoDb TransactWriteItems", "Sqs GetQueueUrl");
             }
         }
     }
