@@ -17,13 +17,13 @@ import java.util.Map;
 /**
  * What the inbound worker does with a reply that is not a keyword: route it into the most recently active
  * conversation on its line that includes the sender (stored in the thread, relayed to the other participants),
- * else keep it as a direct reply; then publish it to the integrations topic ({@code inbound.received}).
+ * else keep it as a direct reply; then publish it to the integrations topic ({@code reply.received}).
  * The conversation is recorded on the message before relaying, so a retry relays into the same one (and the
  * relay itself is idempotent). Published at least once: a crash between publishing and marking it published
  * publishes it again, so the event carries the message id for consumers to de-duplicate on.
  */
 public final class InboundRouter {
-    public static final String EVENT_TYPE = "inbound.received";
+    public static final String EVENT_TYPE = "reply.received";
 
     private final InboundStore store;
     private final ConversationService conversations;

@@ -185,7 +185,7 @@ class InboundE2eTest {
 
         // Replies (not keywords) go to integrations, once each, with what an integration needs.
         var events = await(() -> integrationEvents(a, accountId), l -> l.size() == 3, 10_000);
-        assertThat(events).hasSize(3).allSatisfy(e -> assertThat(e).containsEntry("type", "inbound.received"));
+        assertThat(events).hasSize(3).allSatisfy(e -> assertThat(e).containsEntry("type", "reply.received"));
         assertThat(events).filteredOn(e -> "Thanks, see you Saturday".equals(e.get("body"))).singleElement()
                 .satisfies(e -> assertThat(e).containsEntry("lineId", lineId).containsEntry("linePhone", line)
                         .containsEntry("from", ann).containsEntry("mediaUrls", List.of()).containsEntry("conversationId", null)
