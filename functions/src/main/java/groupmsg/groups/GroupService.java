@@ -91,7 +91,16 @@ public final class GroupService {
     }
 
     /** One entry of an add-members request. */
-    public record MemberInput(String phone, String country, String name) {}
+    /** One entry of an add request; {@code problem} says why the entry itself is malformed (null when it is not). */
+    public record MemberInput(String phone, String country, String name, String problem) {
+        public MemberInput(String phone, String country, String name) {
+            this(phone, country, name, null);
+        }
+
+        public static MemberInput malformed(String phone, String problem) {
+            return new MemberInput(phone, null, null, problem);
+        }
+    }
 
     public record InvalidEntry(int index, String phone, String reason) {}
 
@@ -105,6 +114,10 @@ public final class GroupService {
         long duplicates = 0;
         for (int i = 0; i < inputs.size(); i++) {
             MemberInput in = inputs.get(i);
+            if (in.problem() != null) {
+                invalid.add(new InvalidEntry(i, in.phone(), in.problem()));
+                continue;
+            }
             switch (PhoneNumbers.normalize(in.phone(), in.country())) {
                 case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
                 case PhoneNumbers.Valid ok -> {

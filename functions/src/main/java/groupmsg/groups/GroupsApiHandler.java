@@ -93,18 +93,27 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     private ApiResponse addMembers(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("members");
-        List<JsonBody> entries = body.requiredObjectList("members", 1, GroupService.MAX_MEMBERS_PER_REQUEST);
+        // Valid entries are added even when others are invalid (API.md): a malformed entry is reported in
+        // "invalid" like an unparseable number; only the array itself can make the request a 400.
+        List<JsonBody> entries = body.requiredEntries("members", 1, GroupService.MAX_MEMBERS_PER_REQUEST);
+        body.validate();
         List<GroupService.MemberInput> inputs = new ArrayList<>(entries.size());
         for (JsonBody entry : entries) {
-            if (entry == null) continue;
+            if (entry == null) {
+                inputs.add(GroupService.MemberInput.malformed(null, "must be an object"));
+                continue;
+            }
             entry.allowOnly("phone", "country", "name");
             String phone = entry.requiredString("phone", 0, 64);
             String country = entry.optionalString("country", 0, 8).orElse(null);
             String name = entry.optionalString("name", 0, 100).orElse(null);
+            if (!entry.valid()) {
+                inputs.add(GroupService.MemberInput.malformed(entry.raw("phone") instanceof String p ? p : null, entry.firstProblem()));
+                continue;
+            }
             inputs.add(new GroupService.MemberInput(phone, country == null || country.isEmpty() ? null : country,
                     name == null || name.isEmpty() ? null : name));
         }
-        body.validate();
         var result = groups.addMembers(request.accountId(), request.path("id"), inputs);
         var json = new LinkedHashMap<String, Object>();
         json.put("added", result.added());

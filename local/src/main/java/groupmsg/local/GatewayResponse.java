@@ -43,11 +43,12 @@ public record GatewayResponse(int status, Map<String, List<String>> headers, byt
         }
     }
 
-    /** The contract's error body ({@code {"error":{"code","message"}}}) for the runtime's own endpoints. */
+    /** The contract's error body ({@code {"error":{"code","message","details"}}}) for the runtime's own endpoints. */
     public static GatewayResponse error(int status, String code, String message) {
         var error = new LinkedHashMap<String, Object>();
         error.put("code", code);
         error.put("message", message);
+        error.put("details", List.of());
         return json(status, Map.of("error", error));
     }
 

@@ -45,7 +45,7 @@ public record ApiResponse(int status, Map<String, String> headers, String body) 
         var error = new LinkedHashMap<String, Object>();
         error.put("code", code.wire());
         error.put("message", message);
-        if (!details.isEmpty()) error.put("details", details);
+        error.put("details", details); // always there, empty when there is nothing to add (the contract's shape)
         return json(code.status(), Map.of("error", error));
     }
 

@@ -127,6 +127,19 @@ public final class JsonBody {
 
     /** An array of objects, each returned as a body that reports problems under {@code name[i]}. */
     public List<JsonBody> requiredObjectList(String name, int minItems, int maxItems) {
+        return objectList(name, minItems, maxItems, true);
+    }
+
+    /**
+     * An array whose entries are judged one by one: each object entry comes back as a body with problems of its own
+     * (see {@link #firstProblem()}), an entry that is not an object as null; only a missing array, or one of the
+     * wrong size, is a problem of this body.
+     */
+    public List<JsonBody> requiredEntries(String name, int minItems, int maxItems) {
+        return objectList(name, minItems, maxItems, false);
+    }
+
+    private List<JsonBody> objectList(String name, int minItems, int maxItems, boolean entriesShareProblems) {
         Object value = fields.get(name);
         if (value == null) {
             problem(name, "is required");
@@ -145,13 +158,20 @@ public final class JsonBody {
             String itemPath = qualified(name) + "[" + i + "]";
             if (list.get(i) instanceof Map<?, ?> m) {
                 @SuppressWarnings("unchecked") Map<String, Object> typed = (Map<String, Object>) m;
-                out.add(new JsonBody(typed, itemPath, problems));
+                out.add(entriesShareProblems ? new JsonBody(typed, itemPath, problems) : new JsonBody(typed, ""));
             } else {
-                problems.add(detail(itemPath, "must be an object"));
+                if (entriesShareProblems) problems.add(detail(itemPath, "must be an object"));
                 out.add(null);
             }
         }
         return out;
+    }
+
+    /** The first problem found, as "field message", or null when there is none. */
+    public String firstProblem() {
+        if (problems.isEmpty()) return null;
+        Map<String, Object> first = problems.get(0);
+        return first.get("field") + " " + first.get("message");
     }
 
     public Optional<JsonBody> optionalObject(String name) {

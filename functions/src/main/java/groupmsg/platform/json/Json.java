@@ -1,5 +1,6 @@
 package groupmsg.platform.json;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.jr.ob.JSON;
 
 import java.io.IOException;
@@ -21,8 +22,11 @@ public final class Json {
 
     /** Parses a JSON text; throws {@link JsonSyntaxException} (with the parser's position) when it is not JSON. */
     public static Object parse(String text) {
-        try {
-            return JSON_STD.anyFrom(text);
+        try (JsonParser parser = JSON_STD.createParser(text)) {
+            Object value = JSON_STD.anyFrom(parser);
+            // anyFrom stops after the first value; anything but whitespace after it makes the text not JSON.
+            if (parser.nextToken() != null) throw new JsonSyntaxException("unexpected content after the JSON value");
+            return value;
         } catch (IOException e) {
             throw new JsonSyntaxException(firstLine(e.getMessage()));
         }

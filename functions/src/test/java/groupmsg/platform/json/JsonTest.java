@@ -1,0 +1,32 @@
+package groupmsg.platform.json;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class JsonTest {
+    @Test
+    void oneValueWithWhitespaceAroundIsJson() {
+        assertThat(Json.parseObject(" {\"a\":[1,\"b\"]}\n\t ")).isEqualTo(Map.of("a", List.of(1, "b")));
+        assertThat(Json.parse("42")).isEqualTo(42);
+    }
+
+    @Test
+    void anythingAfterTheValueIsNotJson() {
+        for (String text : List.of("{\"a\":1} garbage", "{\"a\":1}{\"b\":2}", "{\"a\":1}]", "[1] 2", "{\"a\":1},")) {
+            assertThatThrownBy(() -> Json.parse(text)).as(text).isInstanceOf(Json.JsonSyntaxException.class);
+        }
+    }
+
+    @Test
+    void emptyOrCutOffTextIsNotJson() {
+        for (String text : List.of("", "   ", "{\"a\":", "[1,")) {
+            assertThatThrownBy(() -> Json.parse(text)).as(text).isInstanceOf(Json.JsonSyntaxException.class);
+        }
+        assertThatThrownBy(() -> Json.parseObject("{\"a\":1,\"a\":2}")).isInstanceOf(Json.JsonSyntaxException.class);
+    }
+}
