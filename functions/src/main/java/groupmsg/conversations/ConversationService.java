@@ -2,6 +2,7 @@ package groupmsg.conversations;
 
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.AccountSettings;
+import groupmsg.carrier.OutboundMessage;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.messages.DirectMessages;
@@ -202,7 +203,7 @@ public final class ConversationService {
         String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::displayName).orElse(from);
         direct.send(RELAY_MESSAGE_PREFIX + inboundUlid, accountId, line, MessageKind.CONVERSATION, to,
-                author + ": " + body, mediaUrls, c.id());
+                OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id()); // the thread keeps the whole reply
     }
 
     private View view(Conversation c, AccountSettings settings) {

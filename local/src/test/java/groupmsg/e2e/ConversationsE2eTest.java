@@ -121,6 +121,20 @@ class ConversationsE2eTest {
     }
 
     @Test
+    void aReplyTooLongToRelayWithItsAuthorsNameIsCutToOneCarrierMessageAndKeptWholeInTheThread(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Long Reply Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(Map.of("phone", ANN, "name", "Ann"), BOB), "Tell us everything").get("id");
+        String reply = "z".repeat(1600); // the most a carrier hands over; "Ann: " makes it 1,605
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, reply), null).status()).isEqualTo(200);
+        var toBob = await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 2, 15_000);
+        assertThat(toBob.get(1)).hasSize(1600).startsWith("Ann: zzz").endsWith("z\u2026");
+        var thread = await(() -> thread(a, id), l -> l.size() == 2, 10_000);
+        assertThat(thread.get(1)).containsEntry("body", reply);
+    }
+
+    @Test
     void aReplyGoesToTheMostRecentlyActiveConversationOfItsSenderOrStaysADirectReply(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Routing Co");
         String line = linePhone();

@@ -219,6 +219,12 @@ class MessagesE2eTest {
         assertThat(a.post(path, Map.of("lineId", otherLine, "sender", "x", "title", "t", "body", "b")).status()).isEqualTo(400);
         assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b".repeat(1601))).status()).isEqualTo(400);
         assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "")).status()).isEqualTo(400);
+        // "Acme: " and the body go out as one carrier message of at most 1,600 characters: 1,595 would fail at the
+        // carrier for every recipient, so it is refused here, saying how long the body may be
+        var tooLong = a.post(path, Map.of("lineId", lineId, "sender", "Acme", "title", "t", "body", "b".repeat(1595)));
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.errorCode()).isEqualTo("invalid_request");
+        assertThat(tooLong.body()).contains("1601 characters").contains("the body may have 1594");
         assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b",
                 "mediaUrls", List.of("http://insecure.example/a.jpg"))).status()).isEqualTo(400);
         assertThat(a.post(path, Map.of("lineId", lineId, "title", "t", "body", "b")).status()).isEqualTo(400);
@@ -238,5 +244,10 @@ class MessagesE2eTest {
         assertThat(send(a, g, lineId, "x".repeat(150))).containsEntry("encoding", "GSM-7").containsEntry("segments", 2);
         assertThat(send(a, g, lineId, "✓".repeat(59))).containsEntry("encoding", "UCS-2").containsEntry("segments", 1);
         assertThat(send(a, g, lineId, "✓".repeat(60))).containsEntry("encoding", "UCS-2").containsEntry("segments", 2);
+        // the longest body this sender can send: 1,600 characters with the prefix, 11 segments of 153
+        var longest = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "long",
+                "body", "x".repeat(1589)));
+        assertThat(longest.status()).as(longest.body()).isEqualTo(202);
+        assertThat(longest.jsonObject()).containsEntry("encoding", "GSM-7").containsEntry("segments", 11);
     }
 }
