@@ -67,7 +67,10 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         return ApiResponse.created(json(view));
     }
 
-    /** Participants as numbers or {@code {phone, name}}; each problem is reported with its index. */
+    /**
+     * Participants as numbers or {@code {phone, country?, name?}} (a national number's country: the entry's own, else
+     * the request's {@code country}); each problem is reported with its index.
+     */
     private static List<Conversation.Participant> participants(JsonBody body, String country) {
         Object raw = body.raw("participants");
         if (raw == null) {
@@ -87,6 +90,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
             String field = "participants[" + i + "]";
             String phone;
             String name = null;
+            String phoneCountry = country;
             if (list.get(i) instanceof String s) {
                 phone = s;
             } else if (list.get(i) instanceof Map<?, ?> m) {
@@ -96,7 +100,11 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 }
                 phone = p;
                 for (Object k : m.keySet()) {
-                    if (!"phone".equals(k) && !"name".equals(k)) body.problem(field + "." + k, "is not a known field");
+                    if (!"phone".equals(k) && !"name".equals(k) && !"country".equals(k)) body.problem(field + "." + k, "is not a known field");
+                }
+                if (m.get("country") != null) {
+                    if (m.get("country") instanceof String c && c.length() <= 8) phoneCountry = c.isBlank() ? country : c.strip();
+                    else body.problem(field + ".country", "must be an ISO 3166-1 alpha-2 country code");
                 }
                 if (m.get("name") != null) {
                     if (m.get("name") instanceof String n && !n.isBlank() && n.length() <= MAX_NAME) name = n.strip();
@@ -106,7 +114,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 body.problem(field, "must be a phone number or {phone, name}");
                 continue;
             }
-            switch (PhoneNumbers.normalize(phone, country)) {
+            switch (PhoneNumbers.normalize(phone, phoneCountry)) {
                 case PhoneNumbers.Valid v -> out.add(new Conversation.Participant(v.e164(), name));
                 case PhoneNumbers.Invalid inv -> body.problem(field, inv.reason());
             }

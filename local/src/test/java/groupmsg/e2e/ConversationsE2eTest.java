@@ -219,6 +219,8 @@ class ConversationsE2eTest {
                 Map.of("lineId", lineId, "participants", List.of(ANN, line), "body", "x"),
                 Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", ""),
                 Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", BOB, "nick", "b")), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", "(415) 555-0190", "country", 1)), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", "(415) 555-0190")), "body", "x"),
                 Map.of("lineId", lineId, "participants", "not a list", "body", "x"),
                 Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "x", "mediaUrls", List.of("http://insecure")),
                 Map.of("lineId", lineId, "participants", phones(10), "body", "x"));
@@ -229,6 +231,12 @@ class ConversationsE2eTest {
         }
         // 9 is the default maximum; the account can allow 10, or fewer.
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(9), "body", "x")).status()).isEqualTo(201);
+        // National numbers with their country: per participant, or for all of them in the request's "country".
+        var national = a.post("/v1/conversations", Map.of("lineId", lineId, "country", "US", "body", "x", "participants",
+                List.of(Map.of("phone", "(415) 555-0190", "name", "Dee"), Map.of("phone", "020 7946 0019", "country", "GB"), "415 555 0191")));
+        assertThat(national.status()).as(national.body()).isEqualTo(201);
+        @SuppressWarnings("unchecked") var nationalParticipants = (List<Map<String, Object>>) national.jsonObject().get("participants");
+        assertThat(nationalParticipants).extracting(p -> p.get("phone")).containsExactly("+14155550190", "+442079460019", "+14155550191");
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 10))).status()).isEqualTo(200);
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(10), "body", "x")).status()).isEqualTo(201);
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(11), "body", "x")).status()).isEqualTo(400);
