@@ -287,6 +287,16 @@ class GroupsE2eTest {
         assertThat(second.status()).isEqualTo(201);
         assertThat(second.body()).isEqualTo(first.body());
         assertThat(second.header("idempotent-replayed")).isEqualTo("true");
+        // the same object spelt differently (spacing, key order) is the same request
+        var respelt = a.send("POST", "/v1/groups", "application/json; charset=utf-8", "{ \"name\" :  \"Once\" }\n");
+        assertThat(respelt.status()).isEqualTo(201);
+        assertThat(respelt.body()).isEqualTo(first.body());
+        var b = api.forNewAccount("Idem Order Co").withHeader("Idempotency-Key", "grp-create-2");
+        var ordered = b.send("POST", "/v1/groups", "application/json", "{\"name\":\"Kept\",\"description\":\"d\"}");
+        var reordered = b.send("POST", "/v1/groups", "application/json", "{\"description\":\"d\",\"name\":\"Kept\"}");
+        assertThat(reordered.status()).isEqualTo(201);
+        assertThat(reordered.body()).isEqualTo(ordered.body());
+        assertThat(b.send("POST", "/v1/groups", "application/json", "{\"description\":\"e\",\"name\":\"Kept\"}").status()).isEqualTo(409);
         var different = a.post("/v1/groups", Map.of("name", "Twice"));
         assertThat(different.status()).isEqualTo(409);
         assertThat(items(a.get("/v1/groups"))).hasSize(1);

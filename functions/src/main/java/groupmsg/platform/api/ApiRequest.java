@@ -61,16 +61,21 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return (semi < 0 ? type : type.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
     }
 
+    /** Whether the body is to be read as JSON: no content type, {@code application/json} or a {@code +json} type. */
+    public boolean jsonMediaType() {
+        String type = mediaType();
+        return type.isEmpty() || type.equals("application/json") || type.endsWith("+json");
+    }
+
     /** The body as a JSON object, or a 4xx that says what is wrong with it. */
     public JsonBody jsonBody() {
         if (body.length == 0) throw ApiException.invalid("request body is required (a JSON object)");
         if (body.length > MAX_JSON_BYTES) {
             throw ApiException.tooLarge("request body is " + body.length + " bytes; the limit is " + MAX_JSON_BYTES);
         }
-        String type = mediaType();
-        if (!type.isEmpty() && !type.equals("application/json") && !type.endsWith("+json")) {
+        if (!jsonMediaType()) {
             throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                    "content type must be application/json, got " + type);
+                    "content type must be application/json, got " + mediaType());
         }
         try {
             return new JsonBody(Json.parseObject(utf8(body)), "");

@@ -6,6 +6,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
 import groupmsg.platform.lambda.Priming;
 
 import java.nio.charset.StandardCharsets;
@@ -137,15 +138,29 @@ public abstract class HttpApiHandler implements HttpFunction {
         };
     }
 
+    /**
+     * What makes two requests with one Idempotency-Key the same: the media type and the body, a JSON body as its
+     * canonical form (keys sorted, no whitespace), so a retry that serialises the same object differently is the
+     * same request, as with Stripe; a body that is not JSON as its bytes.
+     */
     private static String requestHash(ApiRequest request) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             digest.update(request.mediaType().getBytes(StandardCharsets.UTF_8));
             digest.update((byte) 0);
-            digest.update(request.body());
+            digest.update(canonicalBody(request));
             return HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] canonicalBody(ApiRequest request) {
+        if (!request.jsonMediaType()) return request.body();
+        try {
+            return Json.writeCanonical(Json.parse(ApiRequest.utf8(request.body()))).getBytes(StandardCharsets.UTF_8);
+        } catch (ApiException | Json.JsonSyntaxException e) {
+            return request.body(); // the handler answers 400 for it
         }
     }
 }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.jr.ob.JSON;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * JSON in and out with jackson-jr: small and quick to load, which matters for cold starts. Request bodies are
@@ -45,6 +47,21 @@ public final class Json {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The same JSON with every object's keys sorted, for comparing values rather than their spelling. */
+    public static String writeCanonical(Object value) {
+        return write(sortedKeys(value));
+    }
+
+    private static Object sortedKeys(Object value) {
+        if (value instanceof Map<?, ?> map) {
+            var sorted = new TreeMap<String, Object>();
+            map.forEach((k, v) -> sorted.put((String) k, sortedKeys(v)));
+            return sorted;
+        }
+        if (value instanceof List<?> list) return list.stream().map(Json::sortedKeys).toList();
+        return value;
     }
 
     private static String firstLine(String message) {

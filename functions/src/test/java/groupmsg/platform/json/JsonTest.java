@@ -23,6 +23,14 @@ class JsonTest {
     }
 
     @Test
+    void theCanonicalFormSortsKeysAtEveryLevelAndKeepsArrayOrder() {
+        String a = Json.writeCanonical(Json.parse("{ \"b\": [ {\"y\":1,\"x\":2}, 3 ], \"a\": null }"));
+        String b = Json.writeCanonical(Json.parse("{\"a\":null,\"b\":[{\"x\":2,\"y\":1},3]}"));
+        assertThat(a).isEqualTo(b).isEqualTo("{\"a\":null,\"b\":[{\"x\":2,\"y\":1},3]}");
+        assertThat(Json.writeCanonical(Json.parse("[3,1]"))).isNotEqualTo(Json.writeCanonical(Json.parse("[1,3]")));
+    }
+
+    @Test
     void emptyOrCutOffTextIsNotJson() {
         for (String text : List.of("", "   ", "{\"a\":", "[1,")) {
             assertThatThrownBy(() -> Json.parse(text)).as(text).isInstanceOf(Json.JsonSyntaxException.class);
