@@ -1,5 +1,7 @@
 package groupmsg.local;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -63,7 +65,9 @@ public final class ApiGatewayEvents {
         event.put("requestContext", context);
         if (pathParameters != null && !pathParameters.isEmpty()) event.put("pathParameters", pathParameters);
         byte[] body = request.body();
-        boolean binary = body.length > 0 && !isText(request.mediaType());
+        // A body that is not valid UTF-8 cannot travel as text (decoding would quietly replace its bad bytes): it
+        // goes base64-encoded, and the function's strict decoding answers 400.
+        boolean binary = body.length > 0 && (!isText(request.mediaType()) || !validUtf8(body));
         if (body.length > 0) {
             event.put("body", binary ? Base64.getEncoder().encodeToString(body) : new String(body, StandardCharsets.UTF_8));
         }
@@ -94,6 +98,15 @@ public final class ApiGatewayEvents {
     }
 
     /** Whether API Gateway passes a body of this media type as text (otherwise base64). */
+    static boolean validUtf8(byte[] bytes) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)); // a new decoder reports malformed input
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
+    }
+
     public static boolean isText(String mediaType) {
         return mediaType.startsWith("text/")
                 || mediaType.equals("application/json")

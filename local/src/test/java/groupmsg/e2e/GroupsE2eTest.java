@@ -241,6 +241,11 @@ class GroupsE2eTest {
         assertThat(huge.status()).isEqualTo(413);
         assertThat(huge.errorCode()).isEqualTo("payload_too_large");
         assertThat(a.send("POST", "/v1/groups", "application/json", new byte[]{(byte) 0xC3, (byte) 0x28}).status()).isEqualTo(400);
+        // bad bytes inside an otherwise well-formed JSON string are refused too, not stored as U+FFFD
+        var badBytes = a.send("POST", "/v1/groups", "application/json",
+                new byte[]{'{', '"', 'n', 'a', 'm', 'e', '"', ':', '"', (byte) 0xFF, (byte) 0xFE, 'x', '"', '}'});
+        assertThat(badBytes.status()).isEqualTo(400);
+        assertThat(badBytes.body()).contains("UTF-8");
         var notFound = a.get("/v1/nothing/here");
         assertThat(notFound.status()).isEqualTo(404);
         assertThat(notFound.errorCode()).isEqualTo("not_found");

@@ -105,6 +105,11 @@ class ImportsE2eTest {
         assertThat(quote.body()).contains("line 2").contains("quote");
         var binary = a.send("POST", path, "text/csv", new byte[]{'p', 'h', 'o', 'n', 'e', '\n', 0, 1, 2, (byte) 0xFF});
         assertThat(binary.status()).isEqualTo(400);
+        // a file saved as Windows-1252 (é is one byte 0xE9) is named, with its line, not imported with U+FFFD
+        byte[] latin1 = "country,phone,name\nUS,+14155550100,Ren\u00e9e\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        var notUtf8 = a.send("POST", path, "text/csv", latin1);
+        assertThat(notUtf8.status()).isEqualTo(400);
+        assertThat(notUtf8.body()).contains("line 2").contains("not valid UTF-8");
         var fields = a.send("POST", path, "text/csv", "country,phone,name\nUS,+14155550100,Ada,extra\n");
         assertThat(fields.status()).isEqualTo(400);
         assertThat(fields.body()).contains("line 2");
