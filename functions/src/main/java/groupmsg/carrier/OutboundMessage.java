@@ -15,15 +15,36 @@ public record OutboundMessage(String from, String to, String body, List<String> 
     public static final int MAX_BODY_CHARS = 1600;
 
     /**
-     * {@code prefix + body}, with the body's end cut (and an ellipsis put in its place) where the whole would not fit
-     * in one message. For text the sender cannot be asked to shorten, like a participant's reply being relayed.
+     * {@code prefix + body}, with the body's end cut (and "..." put in its place) where the whole would not fit in
+     * one message. For text the sender cannot be asked to shorten, like a participant's reply being relayed. The
+     * marker is plain dots: an ellipsis character is not in the GSM-7 alphabet and would turn the whole text into
+     * UCS-2, doubling its segments.
      */
     public static String fitted(String prefix, String body) {
         if (prefix.length() + body.length() <= MAX_BODY_CHARS) return prefix + body;
-        int keep = Math.max(0, MAX_BODY_CHARS - prefix.length() - 1);
-        // never split a surrogate pair
-        if (keep > 0 && Character.isHighSurrogate(body.charAt(keep - 1))) keep--;
-        return prefix + body.substring(0, keep) + "\u2026";
+        return prefix + cut(body, MAX_BODY_CHARS - prefix.length() - CUT_MARK.length()) + CUT_MARK;
+    }
+
+    /**
+     * {@code "<author>: <body>"} where it fits in one message; else the body whole after as much of the author's name
+     * as fits, or alone. For a text whose body must arrive whole, like a group message, where the author is the
+     * business whose line sends it.
+     */
+    public static String authored(String author, String body) {
+        int room = MAX_BODY_CHARS - body.length() - AUTHOR_SEPARATOR.length();
+        if (author.length() <= room) return author + AUTHOR_SEPARATOR + body;
+        String shortened = cut(author, room).strip();
+        return shortened.isEmpty() ? body : shortened + AUTHOR_SEPARATOR + body;
+    }
+
+    private static final String CUT_MARK = "...";
+    private static final String AUTHOR_SEPARATOR = ": ";
+
+    /** At most {@code units} UTF-16 units of {@code text}, never splitting a surrogate pair. */
+    private static String cut(String text, int units) {
+        int keep = Math.max(0, Math.min(units, text.length()));
+        if (keep > 0 && Character.isHighSurrogate(text.charAt(keep - 1))) keep--;
+        return text.substring(0, keep);
     }
 
     public OutboundMessage {

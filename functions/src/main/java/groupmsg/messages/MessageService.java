@@ -1,5 +1,6 @@
 package groupmsg.messages;
 
+import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.GroupService;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
@@ -56,9 +57,13 @@ public final class MessageService {
 
     public record SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls) {}
 
-    /** The text each recipient receives: the sender's name, then the body. */
+    /**
+     * The text each recipient receives: the sender's name, then the body, in one carrier message. A body too long to
+     * go with the whole name (API.md allows 1,600 characters, a carrier message's limit) keeps all of itself and as
+     * much of the name as fits: the prefix is what gives way, never the business's words.
+     */
     static String textOf(String sender, String body) {
-        return sender + ": " + body;
+        return OutboundMessage.authored(sender, body);
     }
 
     public GroupMessage send(String accountId, String groupId, SendRequest request) {

@@ -1,6 +1,5 @@
 package groupmsg.messages;
 
-import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.GroupService;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
@@ -59,15 +58,6 @@ public final class MessagesApiHandler extends HttpApiHandler {
         String title = body.requiredString("title", 1, 200);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
-        if (sender != null && text != null) {
-            // Each recipient gets "<sender>: <body>" in one carrier message: refused now rather than failed for all.
-            int length = MessageService.textOf(sender, text).length();
-            if (length > OutboundMessage.MAX_BODY_CHARS) {
-                body.problem("body", "is too long for this sender: \"" + sender + ": \" and the body make " + length
-                        + " characters, and a carrier message takes at most " + OutboundMessage.MAX_BODY_CHARS
-                        + " (here the body may have " + (OutboundMessage.MAX_BODY_CHARS - (length - text.length())) + ")");
-            }
-        }
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
                 new MessageService.SendRequest(lineId, sender, title, text, media));

@@ -129,7 +129,7 @@ class ConversationsE2eTest {
         String reply = "z".repeat(1600); // the most a carrier hands over; "Ann: " makes it 1,605
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, reply), null).status()).isEqualTo(200);
         var toBob = await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 2, 15_000);
-        assertThat(toBob.get(1)).hasSize(1600).startsWith("Ann: zzz").endsWith("z\u2026");
+        assertThat(toBob.get(1)).hasSize(1600).startsWith("Ann: zzz").endsWith("z...");
         var thread = await(() -> thread(a, id), l -> l.size() == 2, 10_000);
         assertThat(thread.get(1)).containsEntry("body", reply);
     }
