@@ -1,5 +1,7 @@
 package groupmsg.groups;
 
+import groupmsg.platform.api.ApiRequest;
+
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
@@ -139,7 +141,19 @@ public final class ImportCsv {
             throw new CsvFormatException(line,
                     "line " + line + ": not valid UTF-8 at offset " + offset + "; save the file as CSV UTF-8");
         }
+        for (int i = 0; i < out.position(); i++) {
+            if (chars[i] == ApiRequest.REPLACEMENT_CHARACTER) {
+                int line = lineAt(body, utf8Offset(chars, i));
+                throw new CsvFormatException(line, "line " + line
+                        + ": holds U+FFFD, which replaces bytes that were not UTF-8; save the file as CSV UTF-8");
+            }
+        }
         return out.position() == chars.length ? chars : Arrays.copyOf(chars, out.position());
+    }
+
+    /** The byte offset in the UTF-8 file where the character at {@code index} of its decoded text starts. */
+    private static int utf8Offset(char[] chars, int index) {
+        return new String(chars, 0, index).getBytes(StandardCharsets.UTF_8).length;
     }
 
     /** The 1-based physical line holding byte {@code offset} (CRLF, LF and lone CR each end a line). */

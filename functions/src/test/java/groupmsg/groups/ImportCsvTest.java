@@ -203,6 +203,16 @@ class ImportCsvTest {
     }
 
     @Test
+    void rejects_replacement_characters_with_their_line() {
+        // what a gateway that decodes leniently hands over for a Windows-1252 "Renée": the bytes became U+FFFD
+        byte[] body = "phone,name\n+14155550100,Ada\n+14155550101,Ren\uFFFDe\n".getBytes(UTF_8);
+        CsvFormatException e = catchThrowableOfType(CsvFormatException.class, () -> ImportCsv.parse(body));
+        assertThat(e).isNotNull();
+        assertThat(e.line()).isEqualTo(3);
+        assertThat(e.getMessage()).isEqualTo("line 3: holds U+FFFD, which replaces bytes that were not UTF-8; save the file as CSV UTF-8");
+    }
+
+    @Test
     void rejects_more_than_5_mb_before_reading_it() {
         byte[] body = new byte[ImportCsv.MAX_BYTES + 1];
         Arrays.fill(body, (byte) 0); // would be a NUL error if it were read

@@ -19,7 +19,8 @@ import java.util.Set;
  * REQUEST authorizer event (simple responses). Field for field as AWS documents them, including its quirks:
  * header names are lower case and repeated headers are joined with ","; cookies leave the headers for their own
  * list; query values are decoded and repeated ones joined with ","; fields without a value are left out; bodies
- * of non-text content types are base64-encoded.
+ * of non-text content types are base64-encoded. One choice of ours: a body that is not valid UTF-8 is base64-encoded
+ * too (whether AWS replaces its bad bytes instead is not documented; functions refuse either form of a JSON body).
  */
 public final class ApiGatewayEvents {
     /** API Gateway's {@code requestContext.time}: {@code 12/Mar/2020:19:03:58 +0000}. */
@@ -97,7 +98,6 @@ public final class ApiGatewayEvents {
         return event;
     }
 
-    /** Whether API Gateway passes a body of this media type as text (otherwise base64). */
     static boolean validUtf8(byte[] bytes) {
         try {
             StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)); // a new decoder reports malformed input
@@ -107,6 +107,7 @@ public final class ApiGatewayEvents {
         }
     }
 
+    /** Whether API Gateway passes a body of this media type as text (otherwise base64). */
     public static boolean isText(String mediaType) {
         return mediaType.startsWith("text/")
                 || mediaType.equals("application/json")

@@ -246,6 +246,10 @@ class GroupsE2eTest {
                 new byte[]{'{', '"', 'n', 'a', 'm', 'e', '"', ':', '"', (byte) 0xFF, (byte) 0xFE, 'x', '"', '}'});
         assertThat(badBytes.status()).isEqualTo(400);
         assertThat(badBytes.body()).contains("UTF-8");
+        // and so is the replacement character a lenient gateway would have put in their place
+        var replaced = a.send("POST", "/v1/groups", "application/json", "{\"name\":\"Ren\uFFFDe\"}");
+        assertThat(replaced.status()).isEqualTo(400);
+        assertThat(replaced.body()).contains("U+FFFD");
         var notFound = a.get("/v1/nothing/here");
         assertThat(notFound.status()).isEqualTo(404);
         assertThat(notFound.errorCode()).isEqualTo("not_found");

@@ -77,12 +77,23 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
             throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                     "content type must be application/json, got " + mediaType());
         }
+        String text = utf8(body);
+        if (text.indexOf(REPLACEMENT_CHARACTER) >= 0) throw ApiException.invalid(REPLACED_BYTES);
         try {
-            return new JsonBody(Json.parseObject(utf8(body)), "");
+            return new JsonBody(Json.parseObject(text), "");
         } catch (Json.JsonSyntaxException e) {
             throw ApiException.invalid("body is not valid JSON: " + e.getMessage());
         }
     }
+
+    /**
+     * U+FFFD is what a decoder puts in place of bytes that are not UTF-8. The local gateway hands such a body over
+     * base64-encoded (so {@link #utf8} refuses it), but a gateway that decodes text leniently would hand over the
+     * replacement characters instead; a JSON body or CSV file that holds one is refused either way, the webhooks'
+     * (the carrier's text) are not.
+     */
+    public static final char REPLACEMENT_CHARACTER = '\uFFFD';
+    public static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";
 
     /** Strict UTF-8: malformed bytes are a 400, not silently replaced. */
     public static String utf8(byte[] bytes) {
