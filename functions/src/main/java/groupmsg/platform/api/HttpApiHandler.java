@@ -110,7 +110,7 @@ public abstract class HttpApiHandler implements HttpFunction {
         }
         String account = request.accountId();
         String scope = action.route().key() + " " + request.rawPath() + " " + key;
-        var claim = idempotency.claim(account, scope, requestHash(request));
+        var claim = idempotency.claim(account, scope, requestHash(request, true), requestHash(request, false));
         return switch (claim) {
             case IdempotencyStore.Mismatch m -> throw ApiException.conflict(
                     "Idempotency-Key was already used with a different request");
@@ -140,27 +140,30 @@ public abstract class HttpApiHandler implements HttpFunction {
 
     /**
      * What makes two requests with one Idempotency-Key the same: the media type and the body, a JSON body as its
-     * canonical form (keys sorted, no whitespace), so a retry that serialises the same object differently is the
-     * same request, as with Stripe; a body that is not JSON as its bytes.
+     * canonical form (keys sorted, no whitespace; the hash marked {@code v2:}), so a retry that serialises the same
+     * object differently is the same request, as with Stripe; any other body as its bytes. {@code canonical} false
+     * gives the hash of the bytes, unmarked, which is what records written before v2 hold.
      */
-    private static String requestHash(ApiRequest request) {
+    private static String requestHash(ApiRequest request, boolean canonical) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             digest.update(request.mediaType().getBytes(StandardCharsets.UTF_8));
             digest.update((byte) 0);
-            digest.update(canonicalBody(request));
-            return HexFormat.of().formatHex(digest.digest());
+            byte[] body = canonical ? canonicalBody(request) : null;
+            digest.update(body == null ? request.body() : body);
+            return (body == null ? "" : "v2:") + HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
+    /** The canonical form of a JSON body, or null for a body that is not JSON (or too large to be read as JSON). */
     private static byte[] canonicalBody(ApiRequest request) {
-        if (!request.jsonMediaType()) return request.body();
+        if (!request.jsonMediaType() || request.body().length > ApiRequest.MAX_JSON_BYTES) return null;
         try {
             return Json.writeCanonical(Json.parse(ApiRequest.utf8(request.body()))).getBytes(StandardCharsets.UTF_8);
         } catch (ApiException | Json.JsonSyntaxException e) {
-            return request.body(); // the handler answers 400 for it
+            return null; // the handler answers 400 for it
         }
     }
 }

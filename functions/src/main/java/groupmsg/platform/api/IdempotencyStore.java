@@ -44,6 +44,14 @@ public final class IdempotencyStore {
     public record Mismatch() implements Claim {}
 
     public Claim claim(String accountId, String scope, String requestHash) {
+        return claim(accountId, scope, requestHash, requestHash);
+    }
+
+    /**
+     * @param sameRequestHash another hash that also names this request: the one an earlier version computed, so a
+     *                        retry that straddles a deploy still replays (records live {@link #RETENTION})
+     */
+    public Claim claim(String accountId, String scope, String requestHash, String sameRequestHash) {
         long now = clock.millis();
         var item = new HashMap<String, AttributeValue>(key(accountId, scope));
         item.put("requestHash", s(requestHash));
@@ -60,8 +68,9 @@ public final class IdempotencyStore {
         } catch (ConditionalCheckFailedException e) {
             Map<String, AttributeValue> existing = dynamo.getItem(b -> b.tableName(table)
                     .key(key(accountId, scope)).consistentRead(true)).item();
-            if (existing == null || existing.isEmpty()) return claim(accountId, scope, requestHash);
-            if (!requestHash.equals(Attr.str(existing, "requestHash"))) return new Mismatch();
+            if (existing == null || existing.isEmpty()) return claim(accountId, scope, requestHash, sameRequestHash);
+            String stored = Attr.str(existing, "requestHash");
+            if (!requestHash.equals(stored) && !sameRequestHash.equals(stored)) return new Mismatch();
             if ("done".equals(Attr.str(existing, "state"))) {
                 return new Replay((int) Attr.num(existing, "status", 200), Optional.ofNullable(Attr.str(existing, "body")).orElse(""));
             }
