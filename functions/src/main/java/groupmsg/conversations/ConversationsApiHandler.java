@@ -103,15 +103,22 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                     if (!"phone".equals(k) && !"name".equals(k) && !"country".equals(k)) body.problem(field + "." + k, "is not a known field");
                 }
                 if (m.get("country") != null) {
-                    if (m.get("country") instanceof String c && c.length() <= 8) phoneCountry = c.isBlank() ? country : c.strip();
-                    else body.problem(field + ".country", "must be an ISO 3166-1 alpha-2 country code");
+                    if (m.get("country") instanceof String c && c.length() <= 8) {
+                        phoneCountry = c.isBlank() ? country : c.strip();
+                    } else {
+                        body.problem(field + ".country", "must be an ISO 3166-1 alpha-2 country code");
+                        continue; // the number cannot be judged without it
+                    }
                 }
                 if (m.get("name") != null) {
-                    if (m.get("name") instanceof String n && !n.isBlank() && n.length() <= MAX_NAME) name = n.strip();
-                    else body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");
+                    if (m.get("name") instanceof String n && !n.isBlank() && n.strip().codePointCount(0, n.strip().length()) <= MAX_NAME) {
+                        name = n.strip();
+                    } else {
+                        body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");
+                    }
                 }
             } else {
-                body.problem(field, "must be a phone number or {phone, name}");
+                body.problem(field, "must be a phone number or {phone, country?, name?}");
                 continue;
             }
             switch (PhoneNumbers.normalize(phone, phoneCountry)) {

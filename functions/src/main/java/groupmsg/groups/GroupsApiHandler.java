@@ -98,9 +98,12 @@ public final class GroupsApiHandler extends HttpApiHandler {
         List<JsonBody> entries = body.requiredEntries("members", 1, GroupService.MAX_MEMBERS_PER_REQUEST);
         body.validate();
         List<GroupService.MemberInput> inputs = new ArrayList<>(entries.size());
-        for (JsonBody entry : entries) {
-            if (entry == null) {
-                inputs.add(GroupService.MemberInput.malformed(null, "must be an object"));
+        List<?> raw = (List<?>) body.raw("members");
+        for (int i = 0; i < entries.size(); i++) {
+            JsonBody entry = entries.get(i);
+            if (entry == null) { // a bare string is most likely a phone number: echo it
+                inputs.add(GroupService.MemberInput.malformed(raw.get(i) instanceof String s ? s : null,
+                        "must be an object {phone, country?, name?}"));
                 continue;
             }
             entry.allowOnly("phone", "country", "name");

@@ -54,20 +54,26 @@ class JsonBodyTest {
     }
 
     @Test
-    void nestedObjectProblemsCarryTheirPath() {
-        JsonBody b = body("{\"members\":[{\"phone\":\"+1\"},7,{\"phone\":1}]}");
-        var entries = b.requiredObjectList("members", 1, 10);
-        for (JsonBody e : entries) if (e != null) e.requiredString("phone", 1, 20);
-        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class,
-                e -> assertThat(e.details()).extracting(d -> d.get("field"))
-                        .containsExactly("members[1]", "members[2].phone"));
+    void entriesAreJudgedEachOnItsOwn() {
+        JsonBody b = body("{\"members\":[{\"phone\":\"+1\"},7,{\"phone\":1,\"x\":2}]}");
+        var entries = b.requiredEntries("members", 1, 10);
+        assertThat(entries).hasSize(3);
+        assertThat(entries.get(1)).isNull();
+        for (JsonBody e : entries) if (e != null) e.allowOnly("phone").requiredString("phone", 1, 20);
+        assertThat(entries.get(0).valid()).isTrue();
+        assertThat(entries.get(0).firstProblem()).isNull();
+        assertThat(entries.get(2).firstProblem()).isEqualTo("x unknown field");
+        b.validate(); // the entries' problems are not the body's
     }
 
     @Test
     void arraySizeIsBounded() {
         JsonBody b = body("{\"members\":[]}");
-        b.requiredObjectList("members", 1, 1000);
+        b.requiredEntries("members", 1, 1000);
         assertThatThrownBy(b::validate).hasMessageContaining("1..1000");
+        JsonBody notAnArray = body("{\"members\":{}}");
+        notAnArray.requiredEntries("members", 1, 1000);
+        assertThatThrownBy(notAnArray::validate).hasMessage("members must be an array");
     }
 
     @Test

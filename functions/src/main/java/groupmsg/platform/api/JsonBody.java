@@ -125,21 +125,12 @@ public final class JsonBody {
         }
     }
 
-    /** An array of objects, each returned as a body that reports problems under {@code name[i]}. */
-    public List<JsonBody> requiredObjectList(String name, int minItems, int maxItems) {
-        return objectList(name, minItems, maxItems, true);
-    }
-
     /**
      * An array whose entries are judged one by one: each object entry comes back as a body with problems of its own
      * (see {@link #firstProblem()}), an entry that is not an object as null; only a missing array, or one of the
      * wrong size, is a problem of this body.
      */
     public List<JsonBody> requiredEntries(String name, int minItems, int maxItems) {
-        return objectList(name, minItems, maxItems, false);
-    }
-
-    private List<JsonBody> objectList(String name, int minItems, int maxItems, boolean entriesShareProblems) {
         Object value = fields.get(name);
         if (value == null) {
             problem(name, "is required");
@@ -154,13 +145,11 @@ public final class JsonBody {
             return List.of();
         }
         List<JsonBody> out = new ArrayList<>(list.size());
-        for (int i = 0; i < list.size(); i++) {
-            String itemPath = qualified(name) + "[" + i + "]";
-            if (list.get(i) instanceof Map<?, ?> m) {
+        for (Object entry : list) {
+            if (entry instanceof Map<?, ?> m) {
                 @SuppressWarnings("unchecked") Map<String, Object> typed = (Map<String, Object>) m;
-                out.add(entriesShareProblems ? new JsonBody(typed, itemPath, problems) : new JsonBody(typed, ""));
+                out.add(new JsonBody(typed, ""));
             } else {
-                if (entriesShareProblems) problems.add(detail(itemPath, "must be an object"));
                 out.add(null);
             }
         }
@@ -200,9 +189,7 @@ public final class JsonBody {
     /** Throws one 400 naming every problem found so far. */
     public void validate() {
         if (problems.isEmpty()) return;
-        Map<String, Object> first = problems.get(0);
-        String message = first.get("field") + " " + first.get("message")
-                + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more problems)" : "");
+        String message = firstProblem() + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more problems)" : "");
         throw ApiException.invalid(message, List.copyOf(problems));
     }
 
