@@ -198,7 +198,12 @@ final class DeliveryStore {
                 var request = software.amazon.awssdk.services.dynamodb.model.QueryRequest.builder().tableName(table)
                         .keyConditionExpression("pk = :pk AND sk > :after").exclusiveStartKey(from)
                         .limit(limit - found.size());
-                if (statusFilter != null) {
+                if (Delivery.QUEUED.equals(statusFilter)) {
+                    // a row claimed for sending is still "queued" to the API (nothing has gone to the carrier yet)
+                    request.filterExpression("#status IN (:status, :sending)").expressionAttributeNames(Map.of("#status", "status"));
+                    values.put(":status", s(Delivery.QUEUED));
+                    values.put(":sending", s(Delivery.SENDING));
+                } else if (statusFilter != null) {
                     request.filterExpression("#status = :status").expressionAttributeNames(Map.of("#status", "status"));
                     values.put(":status", s(statusFilter));
                 }

@@ -253,6 +253,10 @@ class DeliveryFaultsTest {
         for (String p : s.phones().subList(1, 4)) assertThat(t.carrier().calls(p)).isEqualTo(1);
         assertThat(statuses(t.api(), s.messageId())).containsEntry(lost, "queued"); // still "sending" inside
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
+        // and the status filter finds it where the list shows it
+        @SuppressWarnings("unchecked") var queued = (List<Map<String, Object>>) t.api()
+                .get("/v1/messages/" + s.messageId() + "/deliveries?status=queued").jsonObject().get("items");
+        assertThat(queued).extracting(d -> d.get("phone"), d -> d.get("status")).containsExactly(org.assertj.core.groups.Tuple.tuple(lost, "queued"));
 
         // eleven minutes later, maintenance fails it as "outcome unknown" (never resends) and completes the message
         Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
