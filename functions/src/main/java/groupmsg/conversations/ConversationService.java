@@ -203,7 +203,8 @@ public final class ConversationService {
         String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::displayName).orElse(from);
         direct.send(RELAY_MESSAGE_PREFIX + inboundUlid, accountId, line, MessageKind.CONVERSATION, to,
-                OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id()); // the thread keeps the whole reply
+                // the thread keeps the whole reply; a picture alone goes with its author's name and no dangling space
+                body.isBlank() ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
     }
 
     private View view(Conversation c, AccountSettings settings) {

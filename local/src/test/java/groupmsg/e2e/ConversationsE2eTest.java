@@ -132,6 +132,14 @@ class ConversationsE2eTest {
         assertThat(toBob.get(1)).hasSize(1600).startsWith("Ann: zzz").endsWith("z...");
         var thread = await(() -> thread(a, id), l -> l.size() == 2, 10_000);
         assertThat(thread.get(1)).containsEntry("body", reply);
+
+        // a picture with no text goes with its author's name alone
+        var picture = twilioInbound(sid().replaceFirst("SM", "MM"), ANN, line, "");
+        picture.put("NumMedia", "1");
+        picture.put("MediaUrl0", "https://media.example/cake.jpg");
+        assertThat(postInbound(a, runtime, picture, null).status()).isEqualTo(200);
+        var lastToBob = await(() -> carrierMessages(a, line).stream().filter(m -> BOB.equals(m.get("to"))).toList(), l -> l.size() >= 3, 15_000);
+        assertThat(lastToBob.get(2)).containsEntry("body", "Ann:").containsEntry("mediaUrls", List.of("https://media.example/cake.jpg"));
     }
 
     @Test
