@@ -67,6 +67,8 @@ public final class JdkOnlyProbe {
         connection.setRequestProperty("x-amz-target", target);
         connection.setRequestProperty("authorization", "AWS4-HMAC-SHA256 Credential=" + System.getenv("AWS_ACCESS_KEY_ID")
                 + "/" + scope + ", SignedHeaders=" + signedHeaders + ", Signature=" + signature);
+        String sessionToken = System.getenv("AWS_SESSION_TOKEN"); // Lambda's credentials are temporary; not set here
+        if (sessionToken != null) connection.setRequestProperty("x-amz-security-token", sessionToken);
         try (OutputStream out = connection.getOutputStream()) {
             out.write(body);
         }
