@@ -37,6 +37,17 @@ public record OutboundMessage(String from, String to, String body, List<String> 
         return shortened.isEmpty() ? body : shortened + AUTHOR_SEPARATOR + body;
     }
 
+    /**
+     * Why {@code body} cannot go in one carrier message, or null when it can. API bodies are limited in characters
+     * (code points); the carrier counts UTF-16 units, in which an emoji or another character beyond the Basic
+     * Multilingual Plane is 2, so a body within the character limit can still be too long to send.
+     */
+    public static String tooLongToSend(String body) {
+        if (body == null || body.length() <= MAX_BODY_CHARS) return null;
+        return "is too long for one carrier message: " + body.length() + " units where at most " + MAX_BODY_CHARS
+                + " go (an emoji or another character beyond the Basic Multilingual Plane counts as 2)";
+    }
+
     private static final String CUT_MARK = "...";
     private static final String AUTHOR_SEPARATOR = ": ";
 

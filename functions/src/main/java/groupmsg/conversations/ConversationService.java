@@ -199,12 +199,13 @@ public final class ConversationService {
         List<String> to = c.participants().stream().map(Conversation.Participant::phone)
                 .filter(p -> !p.equals(from) && !view.optedOut().contains(p)).toList();
         Line line = lines.find(accountId, c.lineId()).orElse(null);
-        if (to.isEmpty() || line == null) return;
+        boolean noText = body == null || body.isBlank();
+        if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
         String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::displayName).orElse(from);
         direct.send(RELAY_MESSAGE_PREFIX + inboundUlid, accountId, line, MessageKind.CONVERSATION, to,
                 // the thread keeps the whole reply; a picture alone goes with its author's name and no dangling space
-                body.isBlank() ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
+                noText ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
     }
 
     private View view(Conversation c, AccountSettings settings) {

@@ -1,5 +1,6 @@
 package groupmsg.conversations;
 
+import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
@@ -61,6 +62,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         List<Conversation.Participant> participants = participants(body, country);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
+        body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var view = conversations.create(request.requireCaller(),
                 new ConversationService.NewConversation(lineId, name, participants, text, media));
@@ -150,6 +152,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls");
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
+        body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var message = conversations.send(request.requireCaller(), request.path("id"), text, media);
         return ApiResponse.accepted(json(message));

@@ -101,8 +101,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         List<?> raw = (List<?>) body.raw("members");
         for (int i = 0; i < entries.size(); i++) {
             JsonBody entry = entries.get(i);
-            if (entry == null) { // a bare string is most likely a phone number: echo it
-                inputs.add(GroupService.MemberInput.malformed(raw.get(i) instanceof String s ? s : null,
+            if (entry == null) { // a bare string is most likely a phone number: echo it (if it is short enough to be one)
+                inputs.add(GroupService.MemberInput.malformed(raw.get(i) instanceof String s && s.length() <= 64 ? s : null,
                         "must be an object {phone, country?, name?}"));
                 continue;
             }

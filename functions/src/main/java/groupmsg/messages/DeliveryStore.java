@@ -185,6 +185,9 @@ final class DeliveryStore {
     record DeliveryPage(List<Delivery> deliveries, int shard, String lastPhone) {}
 
     /** Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}. */
+    /** Rows read per query when the list is filtered by status. */
+    static final int FILTERED_PAGE_ROWS = 1000;
+
     DeliveryPage list(String messageId, int shards, int shard, String afterPhone, int limit, String statusFilter) {
         List<Delivery> found = new ArrayList<>();
         String after = afterPhone == null ? COUNTS_SK : afterPhone;
@@ -197,7 +200,9 @@ final class DeliveryStore {
                 var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk), ":after", s(lower)));
                 var request = software.amazon.awssdk.services.dynamodb.model.QueryRequest.builder().tableName(table)
                         .keyConditionExpression("pk = :pk AND sk > :after").exclusiveStartKey(from)
-                        .limit(limit - found.size());
+                        // DynamoDB applies Limit before a filter: with a status filter, read full pages (and stop
+                        // at the limit below), else a page of a few matches takes a query per row read
+                        .limit(statusFilter == null ? limit - found.size() : FILTERED_PAGE_ROWS);
                 if (Delivery.QUEUED.equals(statusFilter)) {
                     // a row claimed for sending is still "queued" to the API (nothing has gone to the carrier yet)
                     request.filterExpression("#status IN (:status, :sending)").expressionAttributeNames(Map.of("#status", "status"));

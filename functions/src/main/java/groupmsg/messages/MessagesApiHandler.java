@@ -1,5 +1,6 @@
 package groupmsg.messages;
 
+import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.GroupService;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
@@ -58,6 +59,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
         String title = body.requiredString("title", 1, 200);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
+        body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
                 new MessageService.SendRequest(lineId, sender, title, text, media));

@@ -118,6 +118,27 @@ class MessagesE2eTest {
             assertThat((String) d.get("carrierMessageId")).startsWith("SM");
         });
         assertThat(new HashSet<>(deliveries.stream().map(d -> d.get("phone")).toList())).hasSize(120);
+        // a status filter pages through exactly the rows of that status, a few at a time (once every receipt is in,
+        // so no row changes status between the pages)
+        long waitUntil = System.currentTimeMillis() + 30_000;
+        while (((Number) ((Map<String, Object>) a.get("/v1/messages/" + id).jsonObject().get("counts")).get("delivered")).intValue() < 120
+                && System.currentTimeMillis() < waitUntil) {
+            Thread.sleep(200);
+        }
+        var settled = allDeliveries(a, id);
+        for (String status : List.of("sent", "delivered")) {
+            List<Object> filtered = new ArrayList<>();
+            String cursor = null;
+            do {
+                var page = a.get("/v1/messages/" + id + "/deliveries?status=" + status + "&limit=7" + (cursor == null ? "" : "&cursor=" + cursor)).jsonObject();
+                var items = (List<Map<String, Object>>) page.get("items");
+                assertThat(items).hasSizeLessThanOrEqualTo(7).allSatisfy(d -> assertThat(d).containsEntry("status", status));
+                items.forEach(d -> filtered.add(d.get("phone")));
+                cursor = (String) page.get("nextCursor");
+            } while (cursor != null);
+            assertThat(filtered).containsExactlyInAnyOrderElementsOf(settled.stream()
+                    .filter(d -> status.equals(d.get("status"))).map(d -> d.get("phone")).toList());
+        }
 
         var usage = a.get("/v1/usage?month=" + Instant.now().toString().substring(0, 7)).jsonObject();
         assertThat(usage).containsEntry("messages", 120).containsEntry("segments", 120).containsEntry("mms", 0);
@@ -238,7 +259,7 @@ class MessagesE2eTest {
         assertThat(send(a, g, lineId, "x".repeat(150))).containsEntry("encoding", "GSM-7").containsEntry("segments", 2);
         assertThat(send(a, g, lineId, "✓".repeat(59))).containsEntry("encoding", "UCS-2").containsEntry("segments", 1);
         assertThat(send(a, g, lineId, "✓".repeat(60))).containsEntry("encoding", "UCS-2").containsEntry("segments", 2);
-        // the longest body this sender can send: 1,600 characters with the prefix, 11 segments of 153
+        // the longest body that goes with this sender's whole name: 1,600 characters with the prefix, 11 segments
         var longest = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "long",
                 "body", "x".repeat(1589)));
         assertThat(longest.status()).as(longest.body()).isEqualTo(202);
@@ -263,5 +284,13 @@ class MessagesE2eTest {
         @SuppressWarnings("unchecked") var counts = (Map<String, Object>) done.get("counts");
         assertThat(counts).containsEntry("failed", 0).containsEntry("queued", 0);
         assertThat(carrierMessages(a, line)).extracting(m -> m.get("body")).containsExactly("F: " + body);
+
+        // a body within 1,600 characters but over 1,600 UTF-16 units (900 emoji) could go in no carrier message: a 400
+        var emoji = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "emoji",
+                "body", "\uD83D\uDE00".repeat(900)));
+        assertThat(emoji.status()).isEqualTo(400);
+        assertThat(emoji.body()).contains("counts as 2");
+        assertThat(a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "emoji",
+                "body", "\uD83D\uDE00".repeat(800))).status()).isEqualTo(202);
     }
 }

@@ -90,7 +90,8 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
      * U+FFFD is what a decoder puts in place of bytes that are not UTF-8. The local gateway hands such a body over
      * base64-encoded (so {@link #utf8} refuses it), but a gateway that decodes text leniently would hand over the
      * replacement characters instead; a JSON body or CSV file that holds one is refused either way, the webhooks'
-     * (the carrier's text) are not.
+     * (the carrier's text) are not. The escaped form in JSON ({@code "\\uFFFD"}) is a deliberate choice of the
+     * sender and passes.
      */
     public static final char REPLACEMENT_CHARACTER = '\uFFFD';
     public static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";

@@ -177,6 +177,13 @@ public final class JsonBody {
         return fields.get(name);
     }
 
+    /** Records what {@code rule} says is wrong with a value read before (null: nothing; an unread value is skipped). */
+    public <T> void check(String field, T value, java.util.function.Function<T, String> rule) {
+        if (value == null) return;
+        String problem = rule.apply(value);
+        if (problem != null) problem(field, problem);
+    }
+
     /** Records a problem found by the caller's own checks. */
     public void problem(String field, String message) {
         problems.add(detail(qualified(field), message));
