@@ -27,6 +27,7 @@ final class MessagesJson {
         json.put("sender", m.sender());
         json.put("title", m.title());
         json.put("body", m.body());
+        json.put("text", m.text()); // what each recipient receives: "<sender>: <body>", the name shortened if need be
         json.put("mediaUrls", m.mediaUrls());
         json.put("status", m.status());
         json.put("recipients", m.recipients());

@@ -110,6 +110,7 @@ class MessagesE2eTest {
         assertThat(sentByCarrier).hasSize(120);
         assertThat(sentByCarrier).extracting(m -> m.get("to")).containsExactlyInAnyOrderElementsOf(phones);
         assertThat(sentByCarrier).allSatisfy(m -> assertThat(m.get("body")).isEqualTo("Food Bank: Pantry opens at 9"));
+        assertThat(done).containsEntry("text", "Food Bank: Pantry opens at 9");
 
         var deliveries = allDeliveries(a, id);
         assertThat(deliveries).hasSize(120);
@@ -277,7 +278,7 @@ class MessagesE2eTest {
         String body = "x".repeat(1597);
         var r = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "long", "body", body));
         assertThat(r.status()).as(r.body()).isEqualTo(202);
-        assertThat(r.jsonObject()).containsEntry("body", body).containsEntry("sender", "Food Bank")
+        assertThat(r.jsonObject()).containsEntry("body", body).containsEntry("sender", "Food Bank").containsEntry("text", "F: " + body)
                 .containsEntry("encoding", "GSM-7").containsEntry("segments", 11);
         var done = awaitSent(a, (String) r.jsonObject().get("id"), 15_000);
         assertThat(done).containsEntry("status", "sent");
