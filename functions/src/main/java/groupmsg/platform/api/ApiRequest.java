@@ -94,7 +94,7 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
      * sender and passes.
      */
     public static final char REPLACEMENT_CHARACTER = '\uFFFD';
-    public static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";
+    private static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";
 
     /** Strict UTF-8: malformed bytes are a 400, not silently replaced. */
     public static String utf8(byte[] bytes) {
