@@ -113,8 +113,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                     }
                 }
                 if (m.get("name") != null) {
-                    if (m.get("name") instanceof String n && !n.isBlank() && n.strip().codePointCount(0, n.strip().length()) <= MAX_NAME) {
-                        name = n.strip();
+                    String stripped = m.get("name") instanceof String n ? n.strip() : "";
+                    if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
+                        name = stripped;
                     } else {
                         body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");
                     }

@@ -90,7 +90,6 @@ public final class GroupService {
                 "cleanup-" + groupId + "-" + deletedAt)));
     }
 
-    /** One entry of an add-members request. */
     /** One entry of an add request; {@code problem} says why the entry itself is malformed (null when it is not). */
     public record MemberInput(String phone, String country, String name, String problem) {
         public MemberInput(String phone, String country, String name) {

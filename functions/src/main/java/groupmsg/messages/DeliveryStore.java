@@ -184,10 +184,10 @@ final class DeliveryStore {
 
     record DeliveryPage(List<Delivery> deliveries, int shard, String lastPhone) {}
 
-    /** Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}. */
     /** Rows read per query when the list is filtered by status. */
     static final int FILTERED_PAGE_ROWS = 1000;
 
+    /** Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}. */
     DeliveryPage list(String messageId, int shards, int shard, String afterPhone, int limit, String statusFilter) {
         List<Delivery> found = new ArrayList<>();
         String after = afterPhone == null ? COUNTS_SK : afterPhone;

@@ -1,7 +1,8 @@
 package groupmsg.local;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -100,9 +101,9 @@ public final class ApiGatewayEvents {
 
     static boolean validUtf8(byte[] bytes) {
         try {
-            StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)); // a new decoder reports malformed input
+            ApiRequest.utf8(bytes); // the function's own strict decoding
             return true;
-        } catch (CharacterCodingException e) {
+        } catch (ApiException e) {
             return false;
         }
     }
