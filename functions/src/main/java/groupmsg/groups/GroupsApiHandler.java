@@ -25,6 +25,9 @@ import java.util.Set;
 
 /** Groups, members and CSV imports ({@code /v1/groups...}). */
 public final class GroupsApiHandler extends HttpApiHandler {
+    /** The longest phone input read (national format with spaces and punctuation included). */
+    private static final int MAX_PHONE_INPUT = 64;
+
     private static final Set<String> CSV_TYPES = Set.of("text/csv", "application/csv", "text/plain",
             "application/vnd.ms-excel");
 
@@ -101,17 +104,16 @@ public final class GroupsApiHandler extends HttpApiHandler {
         List<?> raw = (List<?>) body.raw("members");
         for (int i = 0; i < entries.size(); i++) {
             JsonBody entry = entries.get(i);
-            if (entry == null) { // a bare string is most likely a phone number: echo it (if it is short enough to be one)
-                inputs.add(GroupService.MemberInput.malformed(raw.get(i) instanceof String s && s.length() <= 64 ? s : null,
-                        "must be an object {phone, country?, name?}"));
+            if (entry == null) { // a bare string is most likely a phone number: echo it
+                inputs.add(GroupService.MemberInput.malformed(echoedPhone(raw.get(i)), "must be an object {phone, country?, name?}"));
                 continue;
             }
             entry.allowOnly("phone", "country", "name");
-            String phone = entry.requiredString("phone", 0, 64);
+            String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
             String country = entry.optionalString("country", 0, 8).orElse(null);
             String name = entry.optionalString("name", 0, 100).orElse(null);
             if (!entry.valid()) {
-                inputs.add(GroupService.MemberInput.malformed(entry.raw("phone") instanceof String p ? p : null, entry.firstProblem()));
+                inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;
             }
             inputs.add(new GroupService.MemberInput(phone, country == null || country.isEmpty() ? null : country,
@@ -131,6 +133,11 @@ public final class GroupsApiHandler extends HttpApiHandler {
         }
         json.put("invalid", invalid);
         return ApiResponse.ok(json);
+    }
+
+    /** What an invalid entry shows as its phone: the given text if it is short enough to be one, else null. */
+    private static String echoedPhone(Object given) {
+        return given instanceof String s && s.length() <= MAX_PHONE_INPUT ? s : null;
     }
 
     private ApiResponse listMembers(ApiRequest request) {

@@ -143,6 +143,9 @@ class GroupsE2eTest {
         assertThat(rejected).extracting(e -> e.get("reason")).containsExactly("phone is required", "phone must be a string",
                 "name must be 0..100 characters", "must be an object {phone, country?, name?}", "nick unknown field");
         assertThat(rejected.get(3)).containsEntry("phone", "+14155550128");
+        var overlong = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "1".repeat(65)), "2".repeat(65))));
+        @SuppressWarnings("unchecked") var overlongInvalid = (List<Map<String, Object>>) overlong.jsonObject().get("invalid");
+        assertThat(overlongInvalid).extracting(e -> e.get("phone")).containsExactly(null, null);
         assertThat(rejected.get(2)).containsEntry("phone", "+14155550127");
         assertThat(rejected.get(1)).containsEntry("phone", null);
         assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550125").status()).isEqualTo(204);
