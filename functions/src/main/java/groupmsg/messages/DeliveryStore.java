@@ -23,7 +23,7 @@ import static groupmsg.platform.dynamo.Attr.s;
 /**
  * Delivery rows in the deliveries table: {@code MSG#m#<shard> / <phone>}, the shard chosen by the phone's hash
  * so one message's rows spread over {@code shards} partitions. Each shard also has a counter item
- * {@code MSG#m#<shard> / #COUNTS} (sending, sent, delivered, failed, optedOut) that moves in the same
+ * {@code MSG#m#<shard> / #COUNTS} (sending, sent, delivered, failed, opted_out) that moves in the same
  * transaction as the rows it counts; queued = recipients - the rest.
  * <p>
  * Status only moves forward (but for a claim its worker gives back unsent, see {@link DeliveryService}), always by a

@@ -35,7 +35,8 @@ import java.util.zip.ZipFile;
  * same way, without and with a JDK 25 AOT cache (JEP 483/514/515: classes loaded and linked, method profiles; one
  * cache per handler, written by an untimed training launch), and the first invocation after SnapStart priming.
  * Each launch waits for an idle CPU first.
- * Run from the repository root with {@code bin/bench coldstart [N]}. With {@code N --against <Lambda jar>} it
+ * Run from the repository root with {@code bin/bench coldstart} (3 launches), or this class with {@code [N]} launches
+ * (BENCHMARKS.md, Reproduce). With {@code N --against <Lambda jar>} it
  * instead compares plain launches of this build's jar with another build's, alternating (run to run, this machine's
  * fresh-JVM times move by more than a small change saves).
  */
