@@ -1,5 +1,6 @@
 package groupmsg.accounts;
 
+import groupmsg.groups.PhoneNumbers;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineRules;
 import groupmsg.lines.LineService;
@@ -42,6 +43,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     public AdminApiHandler(Wiring wiring) {
         super(Handlers.ADMIN_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+        priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.accounts = new AccountService(wiring);
         this.lines = new LineService(wiring);
         this.usage = new UsageService(wiring, lines);

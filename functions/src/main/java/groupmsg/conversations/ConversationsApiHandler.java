@@ -37,6 +37,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     public ConversationsApiHandler(Wiring wiring) {
         super(Handlers.CONVERSATIONS_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+        priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         on("POST /v1/conversations", this::create);
         on("GET /v1/conversations", this::list);

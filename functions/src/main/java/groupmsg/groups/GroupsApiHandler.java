@@ -41,6 +41,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     public GroupsApiHandler(Wiring wiring) {
         super(Handlers.GROUPS_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+        priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.groups = new GroupService(wiring, queue);
         this.imports = new ImportService(wiring, groups, queue);

@@ -32,7 +32,7 @@ public final class ImportWorkerHandler implements QueueFunction {
     public ImportWorkerHandler(Wiring wiring) {
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
-        this.priming = Priming.register(this, wiring);
+        this.priming = Priming.register(this, wiring).also(PhoneNumbers::prime); // every row is a phone number
     }
 
     @Override

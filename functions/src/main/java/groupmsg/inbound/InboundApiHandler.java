@@ -35,6 +35,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     public InboundApiHandler(Wiring wiring) {
         super(Handlers.INBOUND_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+        priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.inbound = new InboundService(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);

@@ -13,6 +13,8 @@ import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,6 +41,8 @@ public final class Priming implements Resource {
     private final RequestStreamHandler function;
     private final Wiring wiring;
     private final String event;
+    /** A function's own libraries' first-use set-up (added by {@link #also}), run after the clients. */
+    private final List<Runnable> warmUps = new ArrayList<>();
 
     private Priming(RequestStreamHandler function, Wiring wiring, String event) {
         this.function = function;
@@ -64,6 +68,16 @@ public final class Priming implements Resource {
     }
 
     /**
+     * Adds a step that sets up a library the function uses on its requests but the priming event never reaches
+     * (its first use is paid by the first request after a restore otherwise); it must have no effect outside the JVM.
+     * Called while the function is built.
+     */
+    public Priming also(Runnable warmUp) {
+        warmUps.add(warmUp);
+        return this;
+    }
+
+    /**
      * Does what {@code beforeCheckpoint} does; never throws (a failed priming only costs the first request).
      *
      * @return whether every step ran (expected failures of the requests to nowhere count as ran)
@@ -72,6 +86,7 @@ public final class Priming implements Resource {
         long start = System.nanoTime();
         try {
             if (wiring != null) primeClients();
+            warmUps.forEach(Runnable::run);
             if (event != null) {
                 function.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)),
                         new ByteArrayOutputStream(), null);

@@ -21,6 +21,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
@@ -44,7 +45,8 @@ public final class ColdStartBenchmark {
     /** Lambda's managed Java 17+ runtimes stop tiered compilation at C1 by default. */
     private static final List<String> JVM_FLAGS = List.of("-XX:TieredStopAtLevel=1");
 
-    record Launch(long total, long toMain, long init, long prime, long invoke, long classes, String outcome) {}
+    /** @param warm a second invocation's time (primed launches only; -1 otherwise) */
+    record Launch(long total, long toMain, long init, long prime, long invoke, long classes, String outcome, long warm) {}
 
     public static void main(String[] args) {
         BenchMain.runThenExit(() -> run(args));
@@ -55,6 +57,8 @@ public final class ColdStartBenchmark {
         // "--against <Lambda jar>": each handler's plain launches alternate between this build's jar and another's
         // (a baseline built from an earlier commit), so a change is measured against the same machine state.
         Path baseline = args.length > 2 && args[1].equals("--against") ? Path.of(args[2]) : null;
+        // "--primed" after it: the handlers' launches after SnapStart priming instead (first and second invocation).
+        boolean primed = baseline != null && args.length > 3 && args[3].equals("--primed");
         Path lambdaJar = find(Path.of("functions/target"), "groupmsg-functions-", "-lambda.jar",
                 "build it with: mvn -o -q -pl functions -am -DskipTests package");
         // The Lambda runtime brings its own serialisation library; the shaded jar does not contain it.
@@ -70,7 +74,11 @@ public final class ColdStartBenchmark {
             String probeAndRuntime = ":" + probeJar + ":" + serializationCopy;
             if (baseline != null) {
                 Path baselineCopy = Files.copy(baseline, work.resolve("baseline.jar"));
-                compare(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work);
+                if (primed) {
+                    comparePrimed(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work);
+                } else {
+                    compare(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work);
+                }
             } else {
                 measure(repeats, lambdaJar, jarCopy + probeAndRuntime, work);
             }
@@ -90,17 +98,18 @@ public final class ColdStartBenchmark {
                     System.getProperty("java.version"), System.getProperty("java.vm.name"), String.join(" ", JVM_FLAGS));
             System.out.printf("  Lambda jar %s: %.1f MB, %d classes%n", lambdaJar, Files.size(lambdaJar) / 1_048_576.0,
                     classCount(lambdaJar));
-            System.out.printf("  %-18s %-38s | %-35s | %-35s | %-14s | %s%n", "", "", "default (CDS of the JDK only)",
+            System.out.printf("  %-18s %-38s | %-35s | %-35s | %-21s | %s%n", "", "", "default (CDS of the JDK only)",
                     "AOT cache per handler (JDK 25)", "primed", "");
-            System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %6s %6s | %s%n", "handler", "event",
+            System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %6s %6s %6s | %s%n", "handler", "event",
                     "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "cache",
-                    "prime", "invoke", "outcome");
+                    "prime", "invoke", "warm", "outcome");
             for (Target target : targets()) bench.row(target.name(), target.event(), target.main(), repeats);
             System.out.println("  main: launch to main(); init: the handler's no-argument constructor (Lambda's init phase);"
                     + " invoke: first handleRequest, JSON in and out");
             System.out.println("  AOT cache: -XX:AOTCache from an untimed training launch (-XX:AOTCacheOutput) of the same handler and event;"
                     + " primed: the handler's SnapStart priming (CRaC beforeCheckpoint) run after init, then the first invoke"
-                    + " (what a restored snapshot's first request runs; restoring is Lambda's and not measured here)");
+                    + " (what a restored snapshot's first request runs; restoring is Lambda's and not measured here);"
+                    + " warm: a second invoke of the same event in that JVM (the work itself, nothing loaded for the first time)");
         }
     }
 
@@ -145,6 +154,36 @@ public final class ColdStartBenchmark {
         }
     }
 
+    /** Launches after SnapStart priming only (handlers), alternating this build's jar and the baseline's. */
+    private static void comparePrimed(int repeats, String classPath, String baselineClassPath, Path work) throws Exception {
+        try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
+            var env = lambdaEnvironment(runtime);
+            var current = new ColdStartBenchmark(classPath, env, work);
+            var baseline = new ColdStartBenchmark(baselineClassPath, env, work);
+            System.out.printf("first invocation after SnapStart priming against a baseline jar: fresh JVM per launch, alternating,"
+                    + " median of %d launches each (ms)%n", repeats);
+            System.out.printf("  %-18s | %-20s | %-27s | %-20s | %s%n", "", "prime", "invoke (first after priming)", "warm (second)", "outcome");
+            System.out.printf("  %-18s | %6s %6s %6s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
+                    "base", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
+            for (Target target : targets()) {
+                if (!target.main().getFirst().equals(ColdStartProbe.class.getName())) continue; // only handlers have priming
+                List<String> main = new ArrayList<>(target.main());
+                main.add("primed");
+                List<Launch> before = new ArrayList<>();
+                List<Launch> after = new ArrayList<>();
+                for (int i = 0; i < repeats; i++) {
+                    before.add(baseline.launch(main, List.of()));
+                    after.add(current.launch(main, List.of()));
+                }
+                // The launch with the median first invocation (not total), which is what priming is for.
+                Launch b = medianBy(before, Launch::invoke);
+                Launch a = medianBy(after, Launch::invoke);
+                System.out.printf("  %-18s | %6d %6d %+6d | %8d %8d %+8d | %6d %6d %+6d | %s%n", target.name(), b.prime, a.prime,
+                        a.prime - b.prime, b.invoke, a.invoke, a.invoke - b.invoke, b.warm, a.warm, a.warm - b.warm, a.outcome);
+            }
+        }
+    }
+
     private final String classPath;
     private final Map<String, String> environment;
     private final Path work;
@@ -162,12 +201,12 @@ public final class ColdStartBenchmark {
         Launch cached = median(launches(main, List.of("-XX:AOTCache=" + cache), repeats));
         String cacheSize = Files.exists(cache) ? String.format("%.0f MB", Files.size(cache) / 1_048_576.0) : "none";
         Files.deleteIfExists(cache); // tens of MB each
-        String primed = "     -      -";
+        String primed = "     -      -      -";
         if (main.getFirst().equals(ColdStartProbe.class.getName())) { // only handlers have priming
             List<String> primedMain = new ArrayList<>(main);
             primedMain.add("primed");
             Launch p = median(launches(primedMain, List.of(), repeats));
-            primed = String.format("%6d %6d", p.prime, p.invoke);
+            primed = String.format("%6d %6d %6d", p.prime, p.invoke, p.warm);
         }
         System.out.printf("  %-18s %-38s | %6d %6d %6d %6d %7d | %6d %6d %6d %6d %7s | %s | %s%n", name,
                 event == null ? "-" : event.getFileName(), plain.total, plain.toMain, plain.init, plain.invoke, plain.classes,
@@ -182,7 +221,11 @@ public final class ColdStartBenchmark {
 
     /** The launch with the median total, so its parts add up to the total shown. */
     private static Launch median(List<Launch> launches) {
-        List<Launch> sorted = launches.stream().sorted(Comparator.comparingLong(Launch::total)).toList();
+        return medianBy(launches, Launch::total);
+    }
+
+    private static Launch medianBy(List<Launch> launches, ToLongFunction<Launch> figure) {
+        List<Launch> sorted = launches.stream().sorted(Comparator.comparingLong(figure)).toList();
         return sorted.get((sorted.size() - 1) / 2);
     }
 
@@ -217,7 +260,7 @@ public final class ColdStartBenchmark {
         long primedAt = Long.parseLong(f[3]);
         long respondedAt = Long.parseLong(f[4]);
         return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, primedAt - constructedAt,
-                respondedAt - primedAt, Long.parseLong(f[5]), f[6]);
+                respondedAt - primedAt, Long.parseLong(f[5]), f[6], f.length > 7 ? Long.parseLong(f[7]) : -1);
     }
 
     /**

@@ -24,7 +24,8 @@ import java.time.Clock;
  * Lambda), runs it once on an event file as the Lambda runtime would (a {@link RequestStreamHandler} is handed the
  * bytes on this thread; anything else goes through the local runtime's {@link LocalFunction} and the runtime's
  * serialisers), and prints one line of epoch-millisecond timestamps for the parent to subtract from its launch
- * time. {@code args: <handler> <event.json> [primed]}
+ * time. {@code args: <handler> <event.json> [primed]}; primed, it also times a second invocation of the same event
+ * (warm: what the work itself takes once nothing is loaded for the first time).
  */
 public final class ColdStartProbe {
     public static void main(String[] args) {
@@ -44,12 +45,28 @@ public final class ColdStartProbe {
         long constructedAt = System.currentTimeMillis();
         // "primed": what SnapStart's beforeCheckpoint hook runs, so the invoke below is what a restored snapshot
         // would do on its first request (restoring the snapshot itself is Lambda's and not measured here).
-        if (args.length > 2 && args[2].equals("primed") && handler instanceof RequestStreamFunction function
-                && !function.priming().prime()) {
+        boolean primed = args.length > 2 && args[2].equals("primed");
+        if (primed && handler instanceof RequestStreamFunction function && !function.priming().prime()) {
             throw new IllegalStateException("priming failed (see the log line above)");
         }
         long primedAt = System.currentTimeMillis();
-        String outcome = "ok";
+        String outcome = invoke(def, handler, event);
+        long respondedAt = System.currentTimeMillis();
+        // Counted after the clock stops; the management classes this loads are counted too (hello world's as well).
+        long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+        long warmMillis = -1;
+        if (primed) {
+            long warmStart = System.currentTimeMillis();
+            invoke(def, handler, event);
+            warmMillis = System.currentTimeMillis() - warmStart;
+        }
+        out.println("COLDSTART " + mainAt + " " + constructedAt + " " + primedAt + " " + respondedAt + " " + classes + " " + outcome
+                + " " + warmMillis);
+        out.flush();
+    }
+
+    /** One invocation as the Lambda runtime would make it; {@code ok}, or what the handler failed with. */
+    private static String invoke(HandlerDef def, RequestHandler<?, ?> handler, String event) throws Exception {
         try {
             if (handler instanceof RequestStreamHandler stream) {
                 stream.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)),
@@ -57,14 +74,10 @@ public final class ColdStartProbe {
             } else {
                 LocalFunction.of(FunctionSpec.of(def), handler, System.getenv("AWS_REGION"), Clock.systemUTC()).invoke(event);
             }
+            return "ok";
         } catch (FunctionError e) {
             // An error document is a response too (the sample events include unknown ids on purpose).
-            outcome = e.getCause() == null ? e.kind().name() : e.getCause().getClass().getSimpleName();
+            return e.getCause() == null ? e.kind().name() : e.getCause().getClass().getSimpleName();
         }
-        long respondedAt = System.currentTimeMillis();
-        // Counted after the clock stops; the management classes this loads are counted too (hello world's as well).
-        long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
-        out.println("COLDSTART " + mainAt + " " + constructedAt + " " + primedAt + " " + respondedAt + " " + classes + " " + outcome);
-        out.flush();
     }
 }
