@@ -1,0 +1,90 @@
+package groupmsg.platform.queue;
+
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Queues;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.dynamodb.model.AttributeDefinition;
+import software.amazon.awssdk.services.dynamodb.model.BillingMode;
+import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
+import software.amazon.awssdk.services.dynamodb.model.KeyType;
+import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The outbox's redrive on the real DynamoDB Local, in a table of its own (the shared core table holds other tests'
+ * rows in flight, which a redrive would take): the old rows of every shard go out once, young rows wait.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class OutboxE2eTest {
+    private static final Instant NOW = Instant.parse("2026-12-02T10:00:00Z");
+
+    /** The queue port, recording what it was given (the outbox's rows are the subject here, not SQS). */
+    private static final class RecordingQueue implements QueueSender {
+        final ConcurrentLinkedQueue<String> sent = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            messages.forEach(m -> sent.add(queue.name() + " " + m.body()));
+        }
+    }
+
+    @Test
+    void redriveSendsTheOldRowsOfEveryShardOnceAndLeavesTheYoungOnes(LocalRuntime runtime) {
+        var dynamo = runtime.wiring().dynamo();
+        String table = "outbox-test-" + System.nanoTime();
+        dynamo.createTable(b -> b.tableName(table).billingMode(BillingMode.PAY_PER_REQUEST)
+                .attributeDefinitions(
+                        AttributeDefinition.builder().attributeName("pk").attributeType(ScalarAttributeType.S).build(),
+                        AttributeDefinition.builder().attributeName("sk").attributeType(ScalarAttributeType.S).build())
+                .keySchema(KeySchemaElement.builder().attributeName("pk").keyType(KeyType.HASH).build(),
+                        KeySchemaElement.builder().attributeName("sk").keyType(KeyType.RANGE).build()));
+        var queue = new RecordingQueue();
+
+        var staging = new Outbox(dynamo, table, queue, Clock.fixed(NOW.minusSeconds(60), ZoneOffset.UTC));
+        List<String> old = IntStream.range(0, 40).mapToObj(i -> "in_old_" + i).toList();
+        Set<Integer> shards = old.stream().map(id -> Math.floorMod(id.hashCode(), Outbox.SHARDS)).collect(Collectors.toSet());
+        assertThat(shards).as("the rows spread over every shard").hasSize(Outbox.SHARDS);
+        for (String id : old) {
+            var entry = staging.entry(id, Queues.OPTOUTS, new QueueMessage("body " + id, "line", id));
+            dynamo.transactWriteItems(b -> b.transactItems(staging.stage(entry)));
+        }
+        var young = new Outbox(dynamo, table, queue, Clock.fixed(NOW.minusSeconds(5), ZoneOffset.UTC));
+        var youngEntry = young.entry("in_young", Queues.INBOUND, new QueueMessage("body in_young", "line", "in_young"));
+        dynamo.transactWriteItems(b -> b.transactItems(young.stage(youngEntry)));
+
+        var maintenance = new Outbox(dynamo, table, queue, Clock.fixed(NOW, ZoneOffset.UTC));
+        assertThat(maintenance.redrive(Duration.ofSeconds(30), 100)).isEqualTo(40);
+        assertThat(queue.sent).containsExactlyInAnyOrderElementsOf(old.stream().map(id -> "optouts body " + id).toList());
+
+        assertThat(maintenance.redrive(Duration.ofSeconds(30), 100)).as("sent rows are deleted").isZero();
+        assertThat(queue.sent).hasSize(40);
+        // the young row is a later redrive's once it is old enough
+        var later = new Outbox(dynamo, table, queue, Clock.fixed(NOW.plusSeconds(30), ZoneOffset.UTC));
+        assertThat(later.redrive(Duration.ofSeconds(30), 100)).isEqualTo(1);
+        assertThat(queue.sent).contains("inbound body in_young").hasSize(41);
+    }
+
+    @Test
+    void aShardThatCannotBeReadFailsTheRedrive(LocalRuntime runtime) {
+        var queue = new RecordingQueue();
+        var outbox = new Outbox(runtime.wiring().dynamo(), "no-such-table-" + System.nanoTime(), queue, Clock.systemUTC());
+        assertThatThrownBy(() -> outbox.redrive(Duration.ofSeconds(30), 100)).isInstanceOf(ResourceNotFoundException.class);
+        assertThat(queue.sent).isEmpty();
+    }
+}
