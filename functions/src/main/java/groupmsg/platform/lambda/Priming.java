@@ -80,6 +80,11 @@ public final class Priming implements Resource {
         return this;
     }
 
+    /** How many steps the function added with {@link #also} (tests check who sets up what). */
+    public int addedSteps() {
+        return warmUps.size();
+    }
+
     /**
      * Does what {@code beforeCheckpoint} does; never throws (a failed priming only costs the first request).
      *
@@ -106,8 +111,8 @@ public final class Priming implements Resource {
         Map<String, AttributeValue> key = Map.of("pk", AttributeValue.fromS(NOWHERE), "sk", AttributeValue.fromS(NOWHERE));
         var dynamo = wiring.dynamo();
         // Each operation has its own marshaller and response parser; these are the ones the functions use most.
-        // On a virtual thread: the workers deliver, apply receipts and read the outbox's shards on virtual threads,
-        // and the JVM sets up their scheduler on the first one and their socket poller on its first blocking I/O
+        // On a virtual thread: the delivery and receipt workers run their blocks and shards on virtual threads, and
+        // the JVM sets up their scheduler on the first one and their socket poller on its first blocking I/O
         // (the scheduler alone took 20-25 ms in a fresh JVM here; later threads well under 1 ms).
         onVirtualThread(() -> toNowhere(() -> dynamo.getItem(b -> b.tableName(NOWHERE).key(key))));
         // The list routes' and the workers' first reads; measured, classes loaded by the first invocation after
@@ -132,7 +137,9 @@ public final class Priming implements Resource {
             pool.submit(step).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while priming", e); // prime() reports it failed
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof Error error) throw error; // a LinkageError is logged by its own name
             throw new IllegalStateException(e.getCause());
         }
     }

@@ -1,6 +1,5 @@
 package groupmsg.platform.lambda;
 
-import groupmsg.groups.PhoneNumbers;
 import groupmsg.platform.api.NotFoundHandler;
 import org.junit.jupiter.api.Test;
 
@@ -31,11 +30,5 @@ class PrimingTest {
 
         assertThat(priming.prime()).as("a failed priming only costs the first request").isFalse();
         assertThat(ran).as("steps after the failure are skipped").isEmpty();
-    }
-
-    @Test
-    void phoneNumbersPrimeWithoutChangingTheirAnswers() {
-        PhoneNumbers.prime();
-        assertThat(PhoneNumbers.normalize("(415) 555-0123", "US")).isEqualTo(new PhoneNumbers.Valid("+14155550123"));
     }
 }

@@ -109,7 +109,8 @@ public final class ColdStartBenchmark {
             System.out.println("  AOT cache: -XX:AOTCache from an untimed training launch (-XX:AOTCacheOutput) of the same handler and event;"
                     + " primed: the handler's SnapStart priming (CRaC beforeCheckpoint) run after init, then the first invoke"
                     + " (what a restored snapshot's first request runs; restoring is Lambda's and not measured here);"
-                    + " warm: a second invoke of the same event in that JVM (the work itself, nothing loaded for the first time)");
+                    + " warm: a second invoke of the same event in that JVM (the work itself, nothing loaded for the first time;"
+                    + " -1 if it ended otherwise than the first); prime, invoke and warm are the launch with the median total's");
         }
     }
 
@@ -161,7 +162,7 @@ public final class ColdStartBenchmark {
             var current = new ColdStartBenchmark(classPath, env, work);
             var baseline = new ColdStartBenchmark(baselineClassPath, env, work);
             System.out.printf("first invocation after SnapStart priming against a baseline jar: fresh JVM per launch, alternating,"
-                    + " median of %d launches each (ms)%n", repeats);
+                    + " %d launches each, the one with the median first invocation shown (ms)%n", repeats);
             System.out.printf("  %-18s | %-20s | %-27s | %-20s | %s%n", "", "prime", "invoke (first after priming)", "warm (second)", "outcome");
             System.out.printf("  %-18s | %6s %6s %6s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
                     "base", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
