@@ -8,6 +8,7 @@ import groupmsg.platform.api.ApiResponse;
 import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
@@ -115,7 +116,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 }
                 if (m.get("name") != null) {
                     String stripped = m.get("name") instanceof String n ? n.strip() : "";
-                    if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
+                    if (Text.hasControlCharacter(stripped)) {
+                        body.problem(field + ".name", Text.CONTROL_CHARACTER_PROBLEM);
+                    } else if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
                         name = stripped;
                     } else {
                         body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");

@@ -3,6 +3,7 @@ package groupmsg.groups;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -179,6 +180,10 @@ public final class ImportService {
                 String name = (String) row.get(3);
                 if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH) {
                     invalid.add(new ImportStore.InvalidRow(line, phone, "name longer than " + MAX_NAME_LENGTH + " characters"));
+                    continue;
+                }
+                if (name != null && Text.hasControlCharacter(name)) {
+                    invalid.add(new ImportStore.InvalidRow(line, phone, "name " + Text.CONTROL_CHARACTER_PROBLEM));
                     continue;
                 }
                 switch (PhoneNumbers.normalize(phone, country)) {

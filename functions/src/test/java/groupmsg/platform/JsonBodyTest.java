@@ -3,6 +3,7 @@ package groupmsg.platform;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.json.Json;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +33,21 @@ class JsonBodyTest {
             assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
             assertThat(e.details()).extracting(d -> d.get("field")).containsExactlyInAnyOrder("extra", "name", "n");
             assertThat(e.getMessage()).contains("and 2 more problems");
+        });
+    }
+
+    @Test
+    void controlCharactersAreRefusedButTabAndLineBreaksAreText() {
+        JsonBody b = body("{\"name\":\"Ann\\u0000Lee\",\"sender\":\"\\u001b[31mBank\",\"title\":\"a\\u0085b\","
+                + "\"body\":\"line 1\\r\\nline 2\\tend\",\"tags\":[\"ok\",\"bad\\u007f\"]}");
+        assertThat(b.requiredString("name", 1, 100)).isNull();
+        assertThat(b.requiredString("sender", 1, 100)).isNull();
+        assertThat(b.requiredString("title", 1, 100)).isNull();
+        assertThat(b.requiredString("body", 1, 100)).isEqualTo("line 1\r\nline 2\tend");
+        b.optionalStringList("tags", 0, 5, 20);
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.details()).extracting(d -> d.get("field")).containsExactly("name", "sender", "title", "tags[1]");
+            assertThat(e.details()).extracting(d -> d.get("message")).containsOnly(Text.CONTROL_CHARACTER_PROBLEM);
         });
     }
 

@@ -229,6 +229,8 @@ class ConversationsE2eTest {
                 Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", BOB, "nick", "b")), "body", "x"),
                 Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", "(415) 555-0190", "country", 1)), "body", "x"),
                 Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", "(415) 555-0190")), "body", "x"),
+                Map.of("lineId", lineId, "participants", List.of(ANN, Map.of("phone", BOB, "name", "Bob\u0000")), "body", "x"),
+                Map.of("lineId", lineId, "name", "\u001b[31mcrew", "participants", List.of(ANN, BOB), "body", "x"),
                 Map.of("lineId", lineId, "participants", "not a list", "body", "x"),
                 Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "x", "mediaUrls", List.of("http://insecure")),
                 Map.of("lineId", lineId, "participants", phones(10), "body", "x"));

@@ -135,13 +135,15 @@ class GroupsE2eTest {
         var mixed = new ArrayList<Object>(List.of(Map.of("phone", "+14155550125"), Map.of(), Map.of("phone", 4155550126L),
                 Map.of("phone", "+14155550127", "name", "x".repeat(101)), "+14155550128", Map.of("phone", "+14155550129", "nick", "Z")));
         mixed.add(Map.of("phone", "+14155550130", "name", "Katherine Johnson"));
+        mixed.add(Map.of("phone", "+14155550131", "name", "\u001b[2JMallory"));
         var partly = a.post("/v1/groups/" + g + "/members", Map.of("members", mixed));
         assertThat(partly.status()).as(partly.body()).isEqualTo(200);
         assertThat(partly.jsonObject()).containsEntry("added", 2).containsEntry("alreadyMembers", 0);
         @SuppressWarnings("unchecked") var rejected = (List<Map<String, Object>>) partly.jsonObject().get("invalid");
-        assertThat(rejected).extracting(e -> e.get("index")).containsExactly(1, 2, 3, 4, 5);
+        assertThat(rejected).extracting(e -> e.get("index")).containsExactly(1, 2, 3, 4, 5, 7);
         assertThat(rejected).extracting(e -> e.get("reason")).containsExactly("phone is required", "phone must be a string",
-                "name must be 0..100 characters", "must be an object {phone, country?, name?}", "nick unknown field");
+                "name must be 0..100 characters", "must be an object {phone, country?, name?}", "nick unknown field",
+                "name must not contain control characters (tab and line breaks are allowed)");
         assertThat(rejected.get(3)).containsEntry("phone", "+14155550128");
         var overlong = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "1".repeat(65)), "2".repeat(65))));
         @SuppressWarnings("unchecked") var overlongInvalid = (List<Map<String, Object>>) overlong.jsonObject().get("invalid");
@@ -238,6 +240,9 @@ class GroupsE2eTest {
         assertThat(a.send("POST", "/v1/groups", "application/json", "{\"name\":\"spaced\"} \n").status()).isEqualTo(201);
         assertThat(a.post("/v1/groups", Map.of("name", 42)).status()).isEqualTo(400);
         assertThat(a.post("/v1/groups", Map.of("name", "x".repeat(101))).status()).isEqualTo(400);
+        var escaped = a.post("/v1/groups", Map.of("name", "Team\u0000Red"));
+        assertThat(escaped.status()).as(escaped.body()).isEqualTo(400);
+        assertThat(escaped.body()).contains("must not contain control characters");
         assertThat(a.post("/v1/groups", Map.of("name", "ok", "colour", "red")).status()).isEqualTo(400);
         assertThat(a.send("POST", "/v1/groups", "text/plain", "{\"name\":\"x\"}").status()).isEqualTo(415);
         var huge = a.send("POST", "/v1/groups", "application/json",

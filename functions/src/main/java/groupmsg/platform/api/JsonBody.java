@@ -100,6 +100,8 @@ public final class JsonBody {
         for (int i = 0; i < list.size(); i++) {
             if (!(list.get(i) instanceof String s) || s.length() > maxLength) {
                 problem(name + "[" + i + "]", "must be a string of at most " + maxLength + " characters");
+            } else if (Text.hasControlCharacter(s)) {
+                problem(name + "[" + i + "]", Text.CONTROL_CHARACTER_PROBLEM);
             } else {
                 out.add(s);
             }
@@ -206,6 +208,10 @@ public final class JsonBody {
             return null;
         }
         String trimmed = s.strip();
+        if (Text.hasControlCharacter(trimmed)) {
+            problem(name, Text.CONTROL_CHARACTER_PROBLEM);
+            return null;
+        }
         int length = trimmed.codePointCount(0, trimmed.length());
         if (length < minLength || length > maxLength) {
             problem(name, minLength == maxLength ? "must be " + minLength + " characters"
