@@ -25,8 +25,9 @@ import java.util.concurrent.Executors;
  * so whatever runs before the snapshot is free afterwards. Just before it (the CRaC {@code beforeCheckpoint}
  * hook) this builds every SDK client the function might use, sends each requests that cannot succeed or
  * change anything (reads and a transaction on a table, a queue and a topic that do not exist: the SDK's
- * marshalling, signing, HTTP and error paths run, and nothing needs a permission), and runs the function once on an event that does nothing (an
- * unknown route, an empty batch, a request without credentials). Without a CRaC-capable JVM (tests, the local
+ * marshalling, signing, HTTP and error paths run, and nothing needs a permission; the first from a virtual thread),
+ * runs the set-up steps the function added ({@link #also}: libraries its requests use) and runs the function once on
+ * an event that does nothing (an unknown route, an empty batch, a request without credentials). Without a CRaC-capable JVM (tests, the local
  * runtime) the hook never runs; the cold-start benchmark calls {@link #prime()} itself to measure its effect.
  */
 public final class Priming implements Resource {
