@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A JSON object from a request body, read field by field. Problems are collected (field path + message) so one
@@ -180,7 +181,7 @@ public final class JsonBody {
     }
 
     /** Records what {@code rule} says is wrong with a value read before (null: nothing; an unread value is skipped). */
-    public <T> void check(String field, T value, java.util.function.Function<T, String> rule) {
+    public <T> void check(String field, T value, Function<T, String> rule) {
         if (value == null) return;
         String problem = rule.apply(value);
         if (problem != null) problem(field, problem);

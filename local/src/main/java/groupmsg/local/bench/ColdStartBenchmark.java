@@ -74,11 +74,7 @@ public final class ColdStartBenchmark {
             String probeAndRuntime = ":" + probeJar + ":" + serializationCopy;
             if (baseline != null) {
                 Path baselineCopy = Files.copy(baseline, work.resolve("baseline.jar"));
-                if (primed) {
-                    comparePrimed(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work);
-                } else {
-                    compare(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work);
-                }
+                compare(repeats, jarCopy + probeAndRuntime, baselineCopy + probeAndRuntime, work, primed);
             } else {
                 measure(repeats, lambdaJar, jarCopy + probeAndRuntime, work);
             }
@@ -130,57 +126,50 @@ public final class ColdStartBenchmark {
         return targets;
     }
 
-    /** Plain launches only, alternating this build's jar and the baseline's, median of each. */
-    private static void compare(int repeats, String classPath, String baselineClassPath, Path work) throws Exception {
+    /**
+     * This build's jar against the baseline's, launches alternating: plain launches (the median total shown), or with
+     * {@code primed} the handlers' launches after SnapStart priming (the launch with the median first invocation).
+     */
+    private static void compare(int repeats, String classPath, String baselineClassPath, Path work, boolean primed) throws Exception {
         try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
             var env = lambdaEnvironment(runtime);
             var current = new ColdStartBenchmark(classPath, env, work);
             var baseline = new ColdStartBenchmark(baselineClassPath, env, work);
-            System.out.printf("cold start against a baseline jar: fresh JVM per launch, alternating, median of %d launches each (ms)%n", repeats);
-            System.out.printf("  %-18s | %-27s | %-27s | %-20s | %s%n", "", "total", "init", "classes", "outcome");
-            System.out.printf("  %-18s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
-                    "baseline", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
-            for (Target target : targets()) {
-                List<Launch> before = new ArrayList<>();
-                List<Launch> after = new ArrayList<>();
-                for (int i = 0; i < repeats; i++) {
-                    before.add(baseline.launch(target.main(), List.of()));
-                    after.add(current.launch(target.main(), List.of()));
-                }
-                Launch b = median(before);
-                Launch a = median(after);
-                System.out.printf("  %-18s | %8d %8d %+8d | %8d %8d %+8d | %6d %6d %+6d | %s%n", target.name(), b.total, a.total,
-                        a.total - b.total, b.init, a.init, a.init - b.init, b.classes, a.classes, a.classes - b.classes, a.outcome);
+            if (primed) {
+                System.out.printf("first invocation after SnapStart priming against a baseline jar: fresh JVM per launch, alternating,"
+                        + " %d launches each, the one with the median first invocation shown (ms)%n", repeats);
+                System.out.printf("  %-18s | %-20s | %-27s | %-20s | %s%n", "", "prime", "invoke (first after priming)", "warm (second)", "outcome");
+                System.out.printf("  %-18s | %6s %6s %6s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
+                        "base", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
+            } else {
+                System.out.printf("cold start against a baseline jar: fresh JVM per launch, alternating, median of %d launches each (ms)%n", repeats);
+                System.out.printf("  %-18s | %-27s | %-27s | %-20s | %s%n", "", "total", "init", "classes", "outcome");
+                System.out.printf("  %-18s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
+                        "baseline", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
             }
-        }
-    }
-
-    /** Launches after SnapStart priming only (handlers), alternating this build's jar and the baseline's. */
-    private static void comparePrimed(int repeats, String classPath, String baselineClassPath, Path work) throws Exception {
-        try (LocalRuntime runtime = LocalRuntime.start(LocalSettings.forTests())) {
-            var env = lambdaEnvironment(runtime);
-            var current = new ColdStartBenchmark(classPath, env, work);
-            var baseline = new ColdStartBenchmark(baselineClassPath, env, work);
-            System.out.printf("first invocation after SnapStart priming against a baseline jar: fresh JVM per launch, alternating,"
-                    + " %d launches each, the one with the median first invocation shown (ms)%n", repeats);
-            System.out.printf("  %-18s | %-20s | %-27s | %-20s | %s%n", "", "prime", "invoke (first after priming)", "warm (second)", "outcome");
-            System.out.printf("  %-18s | %6s %6s %6s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
-                    "base", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
             for (Target target : targets()) {
-                if (!target.main().getFirst().equals(ColdStartProbe.class.getName())) continue; // only handlers have priming
+                boolean handler = target.main().getFirst().equals(ColdStartProbe.class.getName());
+                if (primed && !handler) continue; // only handlers have priming
                 List<String> main = new ArrayList<>(target.main());
-                main.add("primed");
+                if (primed) main.add("primed");
                 List<Launch> before = new ArrayList<>();
                 List<Launch> after = new ArrayList<>();
                 for (int i = 0; i < repeats; i++) {
                     before.add(baseline.launch(main, List.of()));
                     after.add(current.launch(main, List.of()));
                 }
-                // The launch with the median first invocation (not total), which is what priming is for.
-                Launch b = medianBy(before, Launch::invoke);
-                Launch a = medianBy(after, Launch::invoke);
-                System.out.printf("  %-18s | %6d %6d %+6d | %8d %8d %+8d | %6d %6d %+6d | %s%n", target.name(), b.prime, a.prime,
-                        a.prime - b.prime, b.invoke, a.invoke, a.invoke - b.invoke, b.warm, a.warm, a.warm - b.warm, a.outcome);
+                if (primed) {
+                    // The launch with the median first invocation (not total), which is what priming is for.
+                    Launch b = medianBy(before, Launch::invoke);
+                    Launch a = medianBy(after, Launch::invoke);
+                    System.out.printf("  %-18s | %6d %6d %+6d | %8d %8d %+8d | %6d %6d %+6d | %s%n", target.name(), b.prime, a.prime,
+                            a.prime - b.prime, b.invoke, a.invoke, a.invoke - b.invoke, b.warm, a.warm, a.warm - b.warm, a.outcome);
+                } else {
+                    Launch b = median(before);
+                    Launch a = median(after);
+                    System.out.printf("  %-18s | %8d %8d %+8d | %8d %8d %+8d | %6d %6d %+6d | %s%n", target.name(), b.total, a.total,
+                            a.total - b.total, b.init, a.init, a.init - b.init, b.classes, a.classes, a.classes - b.classes, a.outcome);
+                }
             }
         }
     }
