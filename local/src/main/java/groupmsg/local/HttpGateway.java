@@ -121,10 +121,12 @@ public final class HttpGateway implements AutoCloseable {
         if (rawPath == null || rawPath.isEmpty()) rawPath = "/";
         String declaredLength = exchange.getRequestHeaders().getFirst("Content-Length");
         if (declaredLength != null && parseLength(declaredLength) > ApiGateway.MAX_BODY_BYTES) {
-            return GatewayResponse.gatewayMessage(413, "Request Entity Too Large");
+            return tooLarge(exchange.getRequestBody());
         }
-        byte[] body = readAtMost(exchange.getRequestBody(), ApiGateway.MAX_BODY_BYTES + 1);
-        if (body.length > ApiGateway.MAX_BODY_BYTES) return GatewayResponse.gatewayMessage(413, "Request Entity Too Large");
+        InputStream in = exchange.getRequestBody();
+        byte[] body = in.readNBytes(ApiGateway.MAX_BODY_BYTES + 1);
+        if (body.length > ApiGateway.MAX_BODY_BYTES) return tooLarge(in);
+        in.close();
 
         var headers = new LinkedHashMap<String, List<String>>();
         exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, List.copyOf(values)));
@@ -165,6 +167,9 @@ public final class HttpGateway implements AutoCloseable {
         }
     }
 
+    /** How much of an oversized body is read to answer it cleanly; past this the connection is simply closed. */
+    private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
+
     private static long parseLength(String value) {
         try {
             return Long.parseLong(value.strip());
@@ -173,10 +178,18 @@ public final class HttpGateway implements AutoCloseable {
         }
     }
 
-    private static byte[] readAtMost(InputStream in, int limit) throws IOException {
+    /**
+     * The 413 for a body over the limit, once the rest of the body has been read and dropped (up to
+     * {@link #DRAIN_LIMIT}): a connection closed while the request still arrives is reset, and the client, still
+     * sending, could lose the answer (seen as "header parser received no bytes").
+     */
+    private static GatewayResponse tooLarge(InputStream in) throws IOException {
         try (in) {
-            return in.readNBytes(limit);
+            byte[] discarded = new byte[64 * 1024];
+            long read = 0;
+            for (int n; read < DRAIN_LIMIT && (n = in.read(discarded)) >= 0; ) read += n;
         }
+        return GatewayResponse.gatewayMessage(413, "Request Entity Too Large");
     }
 
     /** Stops accepting requests and gives those in flight a second to finish. */
