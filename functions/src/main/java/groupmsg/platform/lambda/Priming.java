@@ -6,6 +6,7 @@ import groupmsg.platform.config.Wiring;
 import org.crac.Context;
 import org.crac.Core;
 import org.crac.Resource;
+import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
@@ -26,6 +27,8 @@ import java.util.concurrent.Executors;
  * hook) this builds every SDK client the function might use, sends each requests that cannot succeed or
  * change anything (reads and a transaction on a table, a queue and a topic that do not exist: the SDK's
  * marshalling, signing, HTTP and error paths run, and nothing needs a permission; the first from a virtual thread),
+ * sends each operation once more through clients that get canned successful answers without a network
+ * ({@link SuccessPriming}),
  * runs the set-up steps the function added ({@link #also}: libraries its requests use) and runs the function once on
  * an event that does nothing (an unknown route, an empty batch, a request without credentials). Without a CRaC-capable JVM (tests, the local
  * runtime) the hook never runs; the cold-start benchmark calls {@link #prime()} itself to measure its effect.
@@ -130,6 +133,8 @@ public final class Priming implements Resource {
         toNowhere(() -> wiring.sqs().getQueueUrl(b -> b.queueName(NOWHERE)));
         wiring.events().prime();
         wiring.primeCarrier();
+        // Every answer above is an error; the parsers of successful answers are primed without a network.
+        SuccessPriming.run(Region.of(wiring.config().region()));
     }
 
     /** Runs the step on a virtual thread started the way the workers start theirs, and waits for it. */

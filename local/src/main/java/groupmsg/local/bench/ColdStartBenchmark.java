@@ -257,7 +257,7 @@ public final class ColdStartBenchmark {
      * Waits (up to 10 s) until the machine's CPUs are under 10% busy: right after its start the runtime in this JVM
      * still compiles for seconds, and a handler's call can leave queue work behind; either would slow the next launch.
      */
-    private static void settle() throws Exception {
+    static void settle() throws Exception {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline) {
             long[] before = cpuTicks();
@@ -277,7 +277,7 @@ public final class ColdStartBenchmark {
     }
 
     /** What the stack sets on a function, pointed at the local runtime's services, emulated carrier and URL. */
-    private static Map<String, String> lambdaEnvironment(LocalRuntime runtime) {
+    static Map<String, String> lambdaEnvironment(LocalRuntime runtime) {
         Map<String, String> env = new HashMap<>();
         env.put("AWS_REGION", runtime.settings().region());
         env.put("AWS_ACCESS_KEY_ID", "local");
@@ -304,7 +304,7 @@ public final class ColdStartBenchmark {
         }
     }
 
-    private static Path find(Path dir, String prefix, String suffix, String hint) throws IOException {
+    static Path find(Path dir, String prefix, String suffix, String hint) throws IOException {
         try (Stream<Path> files = Files.exists(dir) ? Files.list(dir) : Stream.empty()) {
             return files.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(suffix))
                     .findFirst().orElseThrow(() -> new IllegalStateException("no " + prefix + "*" + suffix + " in " + dir + "; " + hint));
@@ -318,7 +318,7 @@ public final class ColdStartBenchmark {
     }
 
     /** The .class files under {@code classes} as a jar (no resources: the probe needs code only). */
-    private static Path jarClasses(Path classes, Path jar) throws IOException {
+    static Path jarClasses(Path classes, Path jar) throws IOException {
         try (OutputStream file = Files.newOutputStream(jar); var out = new JarOutputStream(file);
              Stream<Path> paths = Files.walk(classes)) {
             for (Path p : paths.filter(p -> p.toString().endsWith(".class")).sorted().toList()) {
