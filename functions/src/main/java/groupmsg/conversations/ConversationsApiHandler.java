@@ -116,8 +116,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 }
                 if (m.get("name") != null) {
                     String stripped = m.get("name") instanceof String n ? n.strip() : "";
-                    if (Text.hasControlCharacter(stripped)) {
-                        body.problem(field + ".name", Text.CONTROL_CHARACTER_PROBLEM);
+                    if (Text.problem(stripped) != null) {
+                        body.problem(field + ".name", Text.problem(stripped));
                     } else if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
                         name = stripped;
                     } else {

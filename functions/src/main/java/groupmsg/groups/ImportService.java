@@ -182,8 +182,8 @@ public final class ImportService {
                     invalid.add(new ImportStore.InvalidRow(line, phone, "name longer than " + MAX_NAME_LENGTH + " characters"));
                     continue;
                 }
-                if (name != null && Text.hasControlCharacter(name)) {
-                    invalid.add(new ImportStore.InvalidRow(line, phone, "name " + Text.CONTROL_CHARACTER_PROBLEM));
+                if (name != null && Text.problem(name) != null) {
+                    invalid.add(new ImportStore.InvalidRow(line, phone, "name " + Text.problem(name)));
                     continue;
                 }
                 switch (PhoneNumbers.normalize(phone, country)) {

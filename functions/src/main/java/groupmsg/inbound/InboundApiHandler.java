@@ -51,7 +51,8 @@ public final class InboundApiHandler extends HttpApiHandler {
     private ApiResponse listInbound(ApiRequest request) {
         Paging paging = Paging.from(request);
         String lineId = request.query("lineId").filter(s -> !s.isBlank()).orElse(null);
-        String from = request.query("from").filter(s -> !s.isBlank()).map(InboundApiHandler::phoneQuery).orElse(null);
+        String country = request.query("country").orElse(null);
+        String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> phoneQuery(raw, country)).orElse(null);
         var partition = InboundService.listPartition(request.accountId(), lineId, from);
         var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
         var page = inbound.list(request.accountId(), lineId, from, paging.limit(), start);
@@ -81,11 +82,14 @@ public final class InboundApiHandler extends HttpApiHandler {
         return ApiResponse.json(recorded.created() ? 201 : 200, json(recorded.optOut()));
     }
 
-    /** A phone number in a query string: a literal "+" arrives as a space when the client did not encode it. */
-    static String phoneQuery(String raw) {
+    /**
+     * {@code from}: E.164, or a national number with {@code country} as everywhere else phones are input. A literal
+     * "+" arrives as a space when the client did not encode it.
+     */
+    static String phoneQuery(String raw, String country) {
         String value = raw.strip();
         if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
-        return switch (PhoneNumbers.normalize(value, null)) {
+        return switch (PhoneNumbers.normalize(value, country)) {
             case PhoneNumbers.Valid v -> v.e164();
             case PhoneNumbers.Invalid i -> throw ApiException.invalid("from: " + i.reason());
         };

@@ -14,6 +14,15 @@ public record Line(String id, String phone, LineType type, boolean groupMessagin
         return type == LineType.TOLL_FREE;
     }
 
+    /**
+     * Whether the carrier itself answers STOP and START on this line: on a toll-free number it does. A number that
+     * is not toll-free but was declared so (allowed: it only makes the line stricter) gets no such answer from the
+     * carrier, so ours is sent.
+     */
+    public boolean carrierAnswersOptOuts() {
+        return tollFree() && LineRules.isTollFreeNumber(phone);
+    }
+
     public boolean shortCode() {
         return type == LineType.SHORT_CODE;
     }

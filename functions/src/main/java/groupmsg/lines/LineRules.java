@@ -86,7 +86,7 @@ public final class LineRules {
         return new Ok(typed);
     }
 
-    private static boolean isTollFreeNumber(String e164) {
+    static boolean isTollFreeNumber(String e164) {
         try {
             return UTIL.getNumberType(UTIL.parse(e164, "ZZ")) == PhoneNumberType.TOLL_FREE;
         } catch (NumberParseException e) {

@@ -27,7 +27,8 @@ import java.util.Map;
  *   <li>START: the opt-out is removed and {@code optInReply} sent. HELP: {@code helpReply} is sent, opted out
  *       or not.</li>
  *   <li>Toll-free lines: the carrier itself answers STOP and START on toll-free numbers (and blocks the number
- *       at its end), so the opt-out is recorded or removed but no reply of ours is sent; HELP is answered.</li>
+ *       at its end), so the opt-out is recorded or removed but no reply of ours is sent; HELP is answered. A line
+ *       declared toll-free whose number is not one gets our replies ({@link Line#carrierAnswersOptOuts}).</li>
  * </ul>
  * Replies are {@link MessageKind#KEYWORD_REPLY} messages with an id derived from the inbound message, so a
  * retried job creates no second reply; they go through the delivery pipeline (paced, recorded, billed).
@@ -65,12 +66,12 @@ public final class OptOutService {
             case OPT_OUT -> {
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "new", ours));
-                yield ours && !line.tollFree() ? line.optOutReply() : null;
+                yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
             case OPT_IN -> {
                 store.remove(line.id(), m.from());
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
-                yield line.tollFree() ? null : line.optInReply();
+                yield line.carrierAnswersOptOuts() ? null : line.optInReply();
             }
             case HELP -> line.helpReply();
         };

@@ -85,4 +85,13 @@ class LineRulesTest {
         assertThat(tollFree.tollFree()).isTrue();
         assertThat(longCode.tollFree()).isFalse();
     }
+
+    @Test
+    void theCarrierAnswersOptOutsOnlyForARealTollFreeNumber() {
+        assertThat(new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isTrue();
+        assertThat(new Line("line_2", "+18335550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isTrue();
+        // declared toll-free, but a long code: no carrier answers for it
+        assertThat(new Line("line_3", "+14155550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isFalse();
+        assertThat(new Line("line_4", "+18005550123", LineType.LONG_CODE, false, 1, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isFalse();
+    }
 }

@@ -40,4 +40,26 @@ class CursorTest {
         assertThatThrownBy(() -> Cursor.decode("bm90IGpzb24", "pk", "x")).isInstanceOf(ApiException.class);
         assertThatThrownBy(() -> Cursor.decode("eyJwayI6MX0", "pk", "x")).isInstanceOf(ApiException.class);
     }
+
+    @Test
+    void aCursorMustBeTheListsOwnKeyWhole() {
+        var index = Map.of("pk", AttributeValue.fromS("ACCT#a"), "sk", AttributeValue.fromS("MSG#1"),
+                "gsi1pk", AttributeValue.fromS("GRP#a#g"), "gsi1sk", AttributeValue.fromS("MSG#1"));
+        assertThat(Cursor.decode(Cursor.encode(index), "gsi1pk", "GRP#a#g")).isEqualTo(index);
+        // an index list's cursor on the table's list (same partition value) and the other way round
+        var table = Map.of("pk", AttributeValue.fromS("ACCT#a"), "sk", AttributeValue.fromS("MSG#1"));
+        var indexInTablePartition = Map.of("pk", AttributeValue.fromS("ACCT#a"), "sk", AttributeValue.fromS("MSG#1"),
+                "gsi1pk", AttributeValue.fromS("ACCT#a"), "gsi1sk", AttributeValue.fromS("MSG#1"));
+        assertThatThrownBy(() -> Cursor.decode(Cursor.encode(indexInTablePartition), "pk", "ACCT#a")).isInstanceOf(ApiException.class);
+        assertThatThrownBy(() -> Cursor.decode(Cursor.encode(table), "gsi1pk", "ACCT#a")).isInstanceOf(ApiException.class);
+        // empty values, a missing or an extra attribute, a value over DynamoDB's key size
+        for (var edited : java.util.List.of(
+                Map.of("pk", AttributeValue.fromS("ACCT#a"), "sk", AttributeValue.fromS("")),
+                Map.of("pk", AttributeValue.fromS("ACCT#a"), "sk", AttributeValue.fromS("x"), "zz", AttributeValue.fromS("1")),
+                Map.of("pk", AttributeValue.fromS("ACCT#a"), "sk", AttributeValue.fromS("x".repeat(1025))),
+                Map.of("pk", AttributeValue.fromS("ACCT#a")))) {
+            assertThatThrownBy(() -> Cursor.decode(Cursor.encode(edited), "pk", "ACCT#a")).as(edited.keySet().toString())
+                    .isInstanceOf(ApiException.class);
+        }
+    }
 }

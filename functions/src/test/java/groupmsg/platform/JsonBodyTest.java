@@ -52,6 +52,22 @@ class JsonBodyTest {
     }
 
     @Test
+    void unpairedSurrogatesAreRefusedButPairsAreCharacters() {
+        // JSON escapes can carry half a pair; it would be stored and sent as '?' and counted as UCS-2 before that.
+        JsonBody b = body("{\"high\":\"aaa\\ud800\",\"low\":\"\\udc00b\",\"reversed\":\"\\ude00\\ud83d\","
+                + "\"pair\":\"ok \\ud83d\\ude00\",\"tags\":[\"\\ud83d\\ude00\",\"x\\udbff\"]}");
+        assertThat(b.requiredString("high", 1, 100)).isNull();
+        assertThat(b.requiredString("low", 1, 100)).isNull();
+        assertThat(b.requiredString("reversed", 1, 100)).isNull();
+        assertThat(b.requiredString("pair", 1, 100)).isEqualTo("ok \uD83D\uDE00");
+        b.optionalStringList("tags", 0, 5, 20);
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.details()).extracting(d -> d.get("field")).containsExactly("high", "low", "reversed", "tags[1]");
+            assertThat(e.details()).extracting(d -> d.get("message")).containsOnly(Text.UNPAIRED_SURROGATE_PROBLEM);
+        });
+    }
+
+    @Test
     void lengthCountsCodePointsNotUtf16Units() {
         String emoji = "\uD83D\uDE00".repeat(100);
         JsonBody b = body("{\"name\":\"" + emoji + "\"}");

@@ -3,11 +3,14 @@ package groupmsg.e2e;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.json.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -111,6 +114,44 @@ class GroupsE2eTest {
         assertThat(a.get("/v1/groups?limit=101").status()).isEqualTo(400);
         assertThat(a.get("/v1/groups?limit=abc").status()).isEqualTo(400);
         assertThat(a.get("/v1/groups?cursor=garbage!").status()).isEqualTo(400);
+    }
+
+    @Test
+    void editedOrForeignCursorsAre400NotServerErrors(ApiClient api) {
+        ApiClient a = api.forNewAccount("Cursor Co");
+        for (int i = 0; i < 3; i++) createGroup(a, "C" + i);
+        String cursor = (String) a.get("/v1/groups?limit=1").jsonObject().get("nextCursor");
+        Map<String, Object> key = Json.parseObject(new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8));
+        String pk = (String) key.get("pk");
+        // DynamoDB refuses each of these as a starting key: the caller's mistake, a 400 that names the cursor
+        for (Map<String, Object> edited : List.<Map<String, Object>>of(
+                Map.of("pk", pk, "sk", ""),
+                Map.of("pk", pk, "sk", key.get("sk"), "extra", "1"),
+                Map.of("pk", pk, "sk", "GROUP#" + "x".repeat(1100)),
+                Map.of("pk", pk, "sk", key.get("sk"), "gsi1pk", pk, "gsi1sk", "x"),
+                Map.of("pk", pk, "sk", "ZZZ#outside-the-list"),
+                Map.of("pk", pk))) {
+            String encoded = Base64.getUrlEncoder().withoutPadding().encodeToString(Json.write(edited).getBytes(StandardCharsets.UTF_8));
+            for (String list : List.of("/v1/groups", "/v1/messages", "/v1/conversations", "/v1/inbound")) {
+                var r = a.get(list + "?cursor=" + encoded);
+                assertThat(r.status()).as(list + " with " + edited.keySet()).isEqualTo(400);
+                assertThat(r.body()).contains("cursor");
+            }
+        }
+        assertThat(a.get("/v1/groups?limit=1&cursor=" + cursor).status()).as("the real cursor still works").isEqualTo(200);
+    }
+
+    @Test
+    void aPathIdTooLongToBeOursIsNotFound(ApiClient api) {
+        ApiClient a = api.forNewAccount("Long Id Co");
+        String longId = "grp_" + "A".repeat(1100);
+        for (String path : List.of("/v1/groups/" + longId, "/v1/groups/" + longId + "/members",
+                "/v1/messages/msg_" + "A".repeat(1100), "/v1/conversations/cnv_" + "A".repeat(1100), "/v1/lines/line_" + "A".repeat(1100))) {
+            var r = a.get(path);
+            assertThat(r.status()).as(path.substring(0, 20)).isEqualTo(404);
+            assertThat(r.errorCode()).isEqualTo("not_found");
+        }
+        assertThat(a.patch("/v1/groups/" + longId, Map.of("name", "x")).status()).isEqualTo(404);
     }
 
     @Test
@@ -317,6 +358,22 @@ class GroupsE2eTest {
         assertThat(b.send("POST", "/v1/groups", "application/json", "{\"description\":\"e\",\"name\":\"Kept\"}").status()).isEqualTo(409);
         var different = a.post("/v1/groups", Map.of("name", "Twice"));
         assertThat(different.status()).isEqualTo(409);
+        assertThat(items(a.get("/v1/groups"))).hasSize(1);
+    }
+
+    @Test
+    void aRefusedRequestLeavesItsIdempotencyKeyFree(ApiClient api) {
+        // As with Stripe: nothing was done, so nothing is remembered; the fixed request runs under the same key.
+        ApiClient a = api.forNewAccount("Idem Retry Co").withHeader("Idempotency-Key", "grp-fix-1");
+        var bad = a.post("/v1/groups", Map.of("name", ""));
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups", Map.of("name", "")).header("idempotent-replayed")).as("a 400 is not replayed").isNull();
+        var fixed = a.post("/v1/groups", Map.of("name", "Fixed"));
+        assertThat(fixed.status()).isEqualTo(201);
+        var replay = a.post("/v1/groups", Map.of("name", "Fixed"));
+        assertThat(replay.body()).isEqualTo(fixed.body());
+        assertThat(replay.header("idempotent-replayed")).isEqualTo("true");
+        assertThat(a.post("/v1/groups", Map.of("name", "")).status()).as("the key is now taken").isEqualTo(409);
         assertThat(items(a.get("/v1/groups"))).hasSize(1);
     }
 

@@ -173,6 +173,8 @@ class InboundE2eTest {
         assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsOnly(ann).hasSize(2);
         assertThat(inbound(a, "?from=%2B14155550302")).singleElement().satisfies(m -> assertThat(m).containsEntry("from", bob));
         assertThat(inbound(a, "?from=%2B14155550302&lineId=" + lineId)).isEmpty();
+        assertThat(inbound(a, "?from=(415)%20555-0302&country=US")).as("a national number with its country")
+                .singleElement().satisfies(m -> assertThat(m).containsEntry("from", bob));
         var page = a.get("/v1/inbound?limit=2").jsonObject();
         assertThat((List<?>) page.get("items")).hasSize(2);
         var rest = a.get("/v1/inbound?limit=2&cursor=" + page.get("nextCursor")).jsonObject();
@@ -210,6 +212,19 @@ class InboundE2eTest {
         text(a, phone, line, "HELP");
         assertThat(await(() -> sentTo(a, line, phone, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
         assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).isEmpty();
+    }
+
+    @Test
+    void aLongCodeDeclaredTollFreeStillConfirmsOptOuts(ApiClient api) throws Exception {
+        // No carrier answers STOP for a number that is not toll-free, whatever type the line was given.
+        ApiClient a = api.forNewAccount("Declared Toll Free Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "toll_free", 3);
+        String phone = "+14155550402";
+        text(a, phone, line, "STOP");
+        assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
     @Test

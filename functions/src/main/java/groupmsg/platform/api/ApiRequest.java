@@ -20,6 +20,8 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
 
     /** JSON bodies larger than this are refused with 413 (the largest legitimate one, 1,000 members, is ~150 KB). */
     public static final int MAX_JSON_BYTES = 1024 * 1024;
+    /** Longest path parameter looked up: 200 characters stay under DynamoDB's 1,024-byte sort key in UTF-8. */
+    static final int MAX_PATH_PARAMETER = 200;
 
     public static ApiRequest from(APIGatewayV2HTTPEvent event) {
         Map<String, String> headers = lowerCased(event.getHeaders());
@@ -40,9 +42,14 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return requireCaller().accountId();
     }
 
+    /**
+     * A path parameter. One longer than {@value #MAX_PATH_PARAMETER} characters names nothing we have (ids are tens
+     * of characters, phone numbers under 20) and would be over DynamoDB's key size in a lookup: a 404.
+     */
     public String path(String name) {
         String value = pathParameters.get(name);
         if (value == null || value.isEmpty()) throw ApiException.invalid("missing path parameter " + name);
+        if (value.length() > MAX_PATH_PARAMETER) throw ApiException.notFound(name + " of " + value.length() + " characters");
         return value;
     }
 

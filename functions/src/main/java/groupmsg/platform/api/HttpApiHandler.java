@@ -8,6 +8,7 @@ import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.lambda.Priming;
+import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
 
 /**
  * The shape every HTTP API handler shares: match the route key to an action, check the caller's role, honour
@@ -27,6 +29,7 @@ import java.util.function.UnaryOperator;
  */
 public abstract class HttpApiHandler implements HttpFunction {
     private static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+    private static final Pattern START_KEY_REFUSAL = Pattern.compile("(?i)(starting key|exclusive ?start ?key)");
 
     private final String handlerName;
     private final IdempotencyStore idempotency;
@@ -76,10 +79,16 @@ public abstract class HttpApiHandler implements HttpFunction {
         } catch (ApiException e) {
             response = ApiResponse.error(e);
         } catch (RuntimeException e) {
-            Log.error("unhandled_error", Map.of("handler", handlerName,
-                    "routeKey", String.valueOf(event.getRouteKey()),
-                    "requestId", context == null ? "" : context.getAwsRequestId()), e);
-            response = ApiResponse.error(ErrorCode.INTERNAL, "internal error", List.of());
+            if (startKeyRefused(e)) {
+                // A cursor Cursor.decode let through but the query's key condition rules out (another list's cursor
+                // for the same partition): the caller's cursor is wrong, not the service.
+                response = ApiResponse.error(ApiException.invalid("cursor is not valid for this list"));
+            } else {
+                Log.error("unhandled_error", Map.of("handler", handlerName,
+                        "routeKey", String.valueOf(event.getRouteKey()),
+                        "requestId", context == null ? "" : context.getAwsRequestId()), e);
+                response = ApiResponse.error(ErrorCode.INTERNAL, "internal error", List.of());
+            }
         }
         return APIGatewayV2HTTPResponse.builder()
                 .withStatusCode(response.status())
@@ -87,6 +96,12 @@ public abstract class HttpApiHandler implements HttpFunction {
                 .withBody(response.body())
                 .withIsBase64Encoded(false)
                 .build();
+    }
+
+    /** DynamoDB's refusal of a query's ExclusiveStartKey ("The provided starting key is ...", "Exclusive Start Key ..."). */
+    static boolean startKeyRefused(RuntimeException e) {
+        return e instanceof DynamoDbException d && d.statusCode() == 400 && d.getMessage() != null
+                && START_KEY_REFUSAL.matcher(d.getMessage()).find();
     }
 
     private ApiResponse dispatch(APIGatewayV2HTTPEvent event) {
@@ -128,7 +143,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                     idempotency.release(account, scope);
                     throw e;
                 }
-                if (response.status() >= 500) {
+                if (response.status() >= 400) {
+                    // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
+                    // with the input fixed, or after what was missing exists, runs instead of meeting a 409.
                     idempotency.release(account, scope);
                 } else {
                     idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));

@@ -101,8 +101,8 @@ public final class JsonBody {
         for (int i = 0; i < list.size(); i++) {
             if (!(list.get(i) instanceof String s) || s.length() > maxLength) {
                 problem(name + "[" + i + "]", "must be a string of at most " + maxLength + " characters");
-            } else if (Text.hasControlCharacter(s)) {
-                problem(name + "[" + i + "]", Text.CONTROL_CHARACTER_PROBLEM);
+            } else if (Text.problem(s) != null) {
+                problem(name + "[" + i + "]", Text.problem(s));
             } else {
                 out.add(s);
             }
@@ -209,8 +209,9 @@ public final class JsonBody {
             return null;
         }
         String trimmed = s.strip();
-        if (Text.hasControlCharacter(trimmed)) {
-            problem(name, Text.CONTROL_CHARACTER_PROBLEM);
+        String textProblem = Text.problem(trimmed);
+        if (textProblem != null) {
+            problem(name, textProblem);
             return null;
         }
         int length = trimmed.codePointCount(0, trimmed.length());

@@ -1,22 +1,37 @@
 package groupmsg.platform.api;
 
-/** What the API accepts in text it stores and sends: no control characters but tab and line breaks. */
+/**
+ * What the API accepts in text it stores and sends: well-formed Unicode without control characters but tab and line
+ * breaks.
+ */
 public final class Text {
     /** The reason given for text with a control character in it. */
     public static final String CONTROL_CHARACTER_PROBLEM = "must not contain control characters (tab and line breaks are allowed)";
+    /** The reason given for text with half of a UTF-16 surrogate pair (JSON can carry one as a lone escape, "\ud800"). */
+    public static final String UNPAIRED_SURROGATE_PROBLEM = "must be valid Unicode (it has an unpaired surrogate escape)";
 
     private Text() {
     }
 
     /**
-     * Whether the text holds a control character other than tab, line feed and carriage return: NUL, escape, DEL and
-     * the C1 range have no place in a name or an SMS, and would reach carriers, consoles and logs as they are.
+     * Why the text cannot be taken, or null when it can:
+     * <ul>
+     *   <li>a control character other than tab, line feed and carriage return: NUL, escape, DEL and the C1 range have
+     *       no place in a name or an SMS, and would reach carriers, consoles and logs as they are;</li>
+     *   <li>an unpaired surrogate: it is no character, it is stored and sent as '?', and the text's encoding and
+     *       segments (what a message is billed by) would be worked out on something else than what is sent.</li>
+     * </ul>
      */
-    public static boolean hasControlCharacter(String text) {
+    public static String problem(String text) {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') return true;
+            if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') return CONTROL_CHARACTER_PROBLEM;
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++; // a pair: one character
+            } else if (Character.isSurrogate(c)) {
+                return UNPAIRED_SURROGATE_PROBLEM;
+            }
         }
-        return false;
+        return null;
     }
 }

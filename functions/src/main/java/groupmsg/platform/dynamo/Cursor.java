@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -16,6 +17,9 @@ import java.util.TreeMap;
  * another account's partition, and anything malformed is a 400.
  */
 public final class Cursor {
+    /** DynamoDB's limit for a sort key value (a partition key's is 2,048): no cursor of ours comes near it. */
+    private static final int MAX_KEY_VALUE_BYTES = 1024;
+
     private Cursor() {}
 
     public static String encode(Map<String, AttributeValue> lastEvaluatedKey) {
@@ -26,7 +30,12 @@ public final class Cursor {
                 .encodeToString(Json.write(plain).getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Decodes a cursor; null/empty -> null (first page). */
+    /**
+     * Decodes a cursor; null/empty -> null (first page). It must be a key of the list's own table or index, whole:
+     * {@code pk} and {@code sk}, plus for an index its own pair ({@code gsi1pk}, {@code gsi1sk}), every value a
+     * non-empty string within DynamoDB's key sizes. Anything else (another list's cursor, an edited one) would be
+     * refused by DynamoDB as a starting key, which must be the caller's 400, not a 500.
+     */
     public static Map<String, AttributeValue> decode(String cursor, String partitionAttribute, String expectedPartition) {
         if (cursor == null || cursor.isEmpty()) return null;
         Map<String, Object> plain;
@@ -37,13 +46,24 @@ public final class Cursor {
         }
         Map<String, AttributeValue> key = new HashMap<>();
         for (var entry : plain.entrySet()) {
-            if (!(entry.getValue() instanceof String s)) throw ApiException.invalid("cursor is not valid");
+            if (!(entry.getValue() instanceof String s) || s.isEmpty()
+                    || s.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_VALUE_BYTES) {
+                throw ApiException.invalid("cursor is not valid");
+            }
             key.put(entry.getKey(), AttributeValue.fromS(s));
         }
         AttributeValue partition = key.get(partitionAttribute);
-        if (partition == null || !expectedPartition.equals(partition.s()) || !key.containsKey("sk")) {
+        if (partition == null || !expectedPartition.equals(partition.s()) || !key.keySet().equals(keyAttributes(partitionAttribute))) {
             throw ApiException.invalid("cursor is not valid for this list");
         }
         return key;
+    }
+
+    /** The attributes of a LastEvaluatedKey: the table's key, and an index's own key when the list reads one. */
+    private static Set<String> keyAttributes(String partitionAttribute) {
+        if (partitionAttribute.equals("pk")) return Set.of("pk", "sk");
+        if (!partitionAttribute.endsWith("pk")) throw new IllegalArgumentException("not a partition key: " + partitionAttribute);
+        String sortAttribute = partitionAttribute.substring(0, partitionAttribute.length() - 2) + "sk";
+        return Set.of("pk", "sk", partitionAttribute, sortAttribute);
     }
 }

@@ -1,6 +1,8 @@
 package groupmsg.platform.json;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.jr.ob.JSON;
 
 import java.io.IOException;
@@ -8,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * JSON in and out with jackson-jr: small and quick to load, which matters for cold starts. Request bodies are
@@ -20,6 +23,9 @@ public final class Json {
             .with(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS)
             .with(JSON.Feature.WRITE_NULL_PROPERTIES);
 
+    /** A parser setting's name in its messages, e.g. ", from `StreamReadConstraints.getMaxNestingDepth()`". */
+    private static final Pattern CONFIGURATION_NAME = Pattern.compile(",? from `[^`]*`");
+
     private Json() {}
 
     /** Parses a JSON text; throws {@link JsonSyntaxException} (with the parser's position) when it is not JSON. */
@@ -29,9 +35,21 @@ public final class Json {
             // anyFrom stops after the first value; anything but whitespace after it makes the text not JSON.
             if (parser.nextToken() != null) throw new JsonSyntaxException("unexpected content after the JSON value");
             return value;
+        } catch (JsonProcessingException e) {
+            throw new JsonSyntaxException(describe(e));
         } catch (IOException e) {
             throw new JsonSyntaxException(firstLine(e.getMessage()));
         }
+    }
+
+    /**
+     * The parser's reason and where, for the caller's 400: its own message without the location block it appends
+     * and without the names of its settings ("exceeds the maximum allowed (1000, from `StreamReadConstraints...`)").
+     */
+    private static String describe(JsonProcessingException e) {
+        String reason = CONFIGURATION_NAME.matcher(firstLine(e.getOriginalMessage())).replaceAll("");
+        JsonLocation at = e.getLocation();
+        return at == null || at.getLineNr() < 1 ? reason : reason + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
     }
 
     @SuppressWarnings("unchecked")

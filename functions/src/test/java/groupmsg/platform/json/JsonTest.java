@@ -37,4 +37,16 @@ class JsonTest {
         }
         assertThatThrownBy(() -> Json.parseObject("{\"a\":1,\"a\":2}")).isInstanceOf(Json.JsonSyntaxException.class);
     }
+
+    @Test
+    void aSyntaxErrorSaysWhatAndWhereWithoutTheParsersInternals() {
+        assertThatThrownBy(() -> Json.parse("{\n  \"a\": notjson}")).isInstanceOfSatisfying(Json.JsonSyntaxException.class, e -> {
+            assertThat(e.getMessage()).startsWith("Unrecognized token 'notjson'").endsWith("(line 2, column 15)");
+            assertThat(e.getMessage()).doesNotContain("Source:").doesNotContain("\n");
+        });
+        String deep = "[".repeat(1001) + "]".repeat(1001);
+        assertThatThrownBy(() -> Json.parse(deep)).isInstanceOfSatisfying(Json.JsonSyntaxException.class, e -> {
+            assertThat(e.getMessage()).contains("nesting depth").contains("1000").doesNotContain("StreamReadConstraints");
+        });
+    }
 }
