@@ -25,6 +25,8 @@ import java.util.Set;
 
 /** Groups, members and CSV imports ({@code /v1/groups...}). */
 public final class GroupsApiHandler extends HttpApiHandler {
+    /** An import's invalid lines shown at once, and at most per page. */
+    private static final int MAX_INVALID_PAGE = 1_000;
     /** The longest phone input read (national format with spaces and punctuation included). */
     private static final int MAX_PHONE_INPUT = 64;
 
@@ -190,7 +192,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse getImport(ApiRequest request) {
         String importId = request.path("importId");
         ImportJob job = imports.get(request.accountId(), request.path("id"), importId);
-        Paging paging = Paging.from(request);
+        // API.md shows `invalid` as the import's list: whole up to 1,000 lines (an upload's part), paged beyond.
+        Paging paging = Paging.from(request, MAX_INVALID_PAGE, MAX_INVALID_PAGE);
         var start = Cursor.decode(paging.cursor(), "pk", ImportService.invalidRowsPartition(request.accountId(), importId));
         var invalid = imports.invalidRows(request.accountId(), importId, paging.limit(), start);
         var json = new LinkedHashMap<String, Object>();

@@ -64,6 +64,31 @@ class ImportsE2eTest {
     }
 
     @Test
+    void everyInvalidLineIsShownUpToAThousandAndPagedOnRequest(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Many Invalid Co");
+        String g = createGroup(a, "Mostly broken");
+        StringBuilder csv = new StringBuilder("country,phone,name\n");
+        for (int i = 0; i < 120; i++) csv.append("US,bad ").append(i).append(",Nobody\n");
+        csv.append("US,").append(phone(1)).append(",Somebody\n");
+        String importId = (String) a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv.toString()).jsonObject().get("id");
+
+        var done = awaitDone(a, g, importId);
+        assertThat(done).containsEntry("status", "done").containsEntry("invalidCount", 120).containsEntry("added", 1)
+                .containsEntry("nextCursor", null);
+        assertThat((List<?>) done.get("invalid")).as("the whole list, as API.md shows it").hasSize(120);
+
+        List<Object> paged = new java.util.ArrayList<>();
+        String cursor = null;
+        do {
+            var page = a.get("/v1/groups/" + g + "/imports/" + importId + "?limit=50" + (cursor == null ? "" : "&cursor=" + cursor)).jsonObject();
+            paged.addAll((List<?>) page.get("invalid"));
+            cursor = (String) page.get("nextCursor");
+        } while (cursor != null);
+        assertThat(paged).isEqualTo(done.get("invalid"));
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + importId + "?limit=1001").status()).isEqualTo(400);
+    }
+
+    @Test
     void aNameWithAControlCharacterMakesItsRowInvalid(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Control Co");
         String g = createGroup(a, "Controlled");

@@ -6,16 +6,21 @@ public record Paging(int limit, String cursor) {
     public static final int MAX_LIMIT = 100;
 
     public static Paging from(ApiRequest request) {
-        int limit = DEFAULT_LIMIT;
+        return from(request, DEFAULT_LIMIT, MAX_LIMIT);
+    }
+
+    /** For a list inside an object, which a client reads as the whole list unless it is long (an import's invalid lines). */
+    public static Paging from(ApiRequest request, int defaultLimit, int maxLimit) {
+        int limit = defaultLimit;
         var raw = request.query("limit");
         if (raw.isPresent()) {
             try {
                 limit = Integer.parseInt(raw.get());
             } catch (NumberFormatException e) {
-                throw ApiException.invalid("limit must be an integer between 1 and " + MAX_LIMIT);
+                throw ApiException.invalid("limit must be an integer between 1 and " + maxLimit);
             }
-            if (limit < 1 || limit > MAX_LIMIT) {
-                throw ApiException.invalid("limit must be between 1 and " + MAX_LIMIT);
+            if (limit < 1 || limit > maxLimit) {
+                throw ApiException.invalid("limit must be between 1 and " + maxLimit);
             }
         }
         return new Paging(limit, request.query("cursor").orElse(null));
