@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
+import java.util.zip.CRC32;
 
 /**
  * SnapStart priming of the SDK's success paths. {@link Priming}'s requests to nowhere run marshalling, signing, the
@@ -153,13 +154,17 @@ final class SuccessPriming {
             Answer answer = answers.apply(target.substring(target.indexOf('.') + 1),
                     request.httpRequest().firstMatchingHeader(FAIL_HEADER).orElse(null));
             byte[] body = answer.body().getBytes(StandardCharsets.UTF_8);
+            // DynamoDB sends every answer's CRC32, which its client checks as it reads: the check is primed too.
+            var crc32 = new CRC32();
+            crc32.update(body);
             return new ExecutableHttpRequest() {
                 @Override
                 public HttpExecuteResponse call() {
                     return HttpExecuteResponse.builder()
                             .response(SdkHttpResponse.builder().statusCode(answer.status())
                                     .putHeader("Content-Type", contentType)
-                                    .putHeader("Content-Length", Integer.toString(body.length)).build())
+                                    .putHeader("Content-Length", Integer.toString(body.length))
+                                    .putHeader("x-amz-crc32", Long.toString(crc32.getValue())).build())
                             .responseBody(AbortableInputStream.create(new ByteArrayInputStream(body))).build();
                 }
 

@@ -41,6 +41,10 @@ class SuccessPrimingTest {
         assertThat(ok.httpResponse().statusCode()).isEqualTo(200);
         assertThat(failed.httpResponse().statusCode()).isEqualTo(400);
         assertThat(new String(ok.responseBody().orElseThrow().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("{}");
+        var crc32 = new java.util.zip.CRC32();
+        crc32.update("{}".getBytes(StandardCharsets.UTF_8));
+        assertThat(ok.httpResponse().firstMatchingHeader("x-amz-crc32")).as("DynamoDB's checksum, which its client verifies")
+                .contains(Long.toString(crc32.getValue()));
     }
 
     @Test
