@@ -1,11 +1,9 @@
 package groupmsg.accounts;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import groupmsg.platform.Sha256;
+
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.HexFormat;
 
 /**
  * API key secrets: 256 random bits, shown once, stored only as a SHA-256 hash. A fast unsalted hash is right
@@ -36,12 +34,7 @@ final class ApiKeys {
     }
 
     static String hash(String key) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.hex(key);
     }
 
     /** The last four characters, enough for a person to tell keys apart. */

@@ -101,6 +101,8 @@ public final class MessageService {
     }
 
     public record DeliveryCursor(int shard, String afterPhone) {
+        private static final java.util.regex.Pattern E164 = java.util.regex.Pattern.compile("\\+[1-9][0-9]{1,14}");
+
         String encode() {
             return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
                     Json.write(Map.of("s", shard, "p", afterPhone)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -113,7 +115,8 @@ public final class MessageService {
                         java.nio.charset.StandardCharsets.UTF_8));
                 int shard = ((Number) map.get("s")).intValue();
                 String phone = (String) map.get("p");
-                if (shard < 0 || shard >= shards || phone == null || !phone.startsWith("+")) throw new IllegalArgumentException();
+                // A row's key is an E.164 number: anything else (an edited cursor) DynamoDB could refuse as a key.
+                if (shard < 0 || shard >= shards || phone == null || !E164.matcher(phone).matches()) throw new IllegalArgumentException();
                 return new DeliveryCursor(shard, phone);
             } catch (RuntimeException e) {
                 throw ApiException.invalid("cursor is not valid");

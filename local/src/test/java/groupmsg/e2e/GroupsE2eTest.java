@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -152,6 +153,15 @@ class GroupsE2eTest {
             assertThat(r.errorCode()).isEqualTo("not_found");
         }
         assertThat(a.patch("/v1/groups/" + longId, Map.of("name", "x")).status()).isEqualTo(404);
+        // with an Idempotency-Key too: its record is keyed by the path, and nothing may be claimed for such a path
+        ApiClient keyed = a.withHeader("Idempotency-Key", "k".repeat(255));
+        assertThat(keyed.post("/v1/groups/" + longId + "/members", Map.of("members", List.of(Map.of("phone", phone(1))))).status())
+                .isEqualTo(404);
+        // an id within 200 characters whose percent-encoded path is 1,354 characters long: the record's key is then
+        // the scope's hash (DynamoDB would refuse the scope itself as a key), and the answer a plain 404, not a 500
+        String encodedId = URLEncoder.encode("grp_" + "€".repeat(150), StandardCharsets.UTF_8);
+        var wide = keyed.post("/v1/groups/" + encodedId + "/members", Map.of("members", List.of(Map.of("phone", phone(1)))));
+        assertThat(wide.status()).as(wide.body()).isEqualTo(404);
     }
 
     @Test

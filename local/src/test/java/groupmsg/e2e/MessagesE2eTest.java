@@ -9,8 +9,10 @@ import groupmsg.platform.schema.Queues;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -119,6 +121,12 @@ class MessagesE2eTest {
             assertThat((String) d.get("carrierMessageId")).startsWith("SM");
         });
         assertThat(new HashSet<>(deliveries.stream().map(d -> d.get("phone")).toList())).hasSize(120);
+        // an edited cursor (a "phone" no row could have: DynamoDB would refuse it as a key) is the caller's 400
+        for (String phone : List.of("+1" + "5".repeat(2000), "+abc", "")) {
+            String edited = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                    ("{\"s\":0,\"p\":\"" + phone + "\"}").getBytes(StandardCharsets.UTF_8));
+            assertThat(a.get("/v1/messages/" + id + "/deliveries?cursor=" + edited).status()).as(phone.length() + " characters").isEqualTo(400);
+        }
         // a status filter pages through exactly the rows of that status, a few at a time (once every receipt is in,
         // so no row changes status between the pages)
         long waitUntil = System.currentTimeMillis() + 30_000;

@@ -23,11 +23,21 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
     /** Longest path parameter looked up: 200 characters stay under DynamoDB's 1,024-byte sort key in UTF-8. */
     static final int MAX_PATH_PARAMETER = 200;
 
+    /**
+     * The request of an event. A path parameter longer than {@value #MAX_PATH_PARAMETER} characters names nothing we
+     * have (ids are tens of characters, phone numbers under 20) and would be over DynamoDB's key size in a lookup: a
+     * 404, before anything (an Idempotency-Key's claim included) is done with it.
+     */
     public static ApiRequest from(APIGatewayV2HTTPEvent event) {
         Map<String, String> headers = lowerCased(event.getHeaders());
         byte[] body = decodeBody(event.getBody(), event.getIsBase64Encoded());
-        return new ApiRequest(event.getRouteKey(), event.getRawPath(),
-                event.getPathParameters() == null ? Map.of() : event.getPathParameters(),
+        Map<String, String> pathParameters = event.getPathParameters() == null ? Map.of() : event.getPathParameters();
+        pathParameters.forEach((name, value) -> {
+            if (value != null && value.length() > MAX_PATH_PARAMETER) {
+                throw ApiException.notFound(name + " of " + value.length() + " characters");
+            }
+        });
+        return new ApiRequest(event.getRouteKey(), event.getRawPath(), pathParameters,
                 event.getQueryStringParameters() == null ? Map.of() : event.getQueryStringParameters(),
                 headers, body, callerOf(event));
     }
@@ -42,14 +52,10 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return requireCaller().accountId();
     }
 
-    /**
-     * A path parameter. One longer than {@value #MAX_PATH_PARAMETER} characters names nothing we have (ids are tens
-     * of characters, phone numbers under 20) and would be over DynamoDB's key size in a lookup: a 404.
-     */
+    /** A path parameter (at most {@value #MAX_PATH_PARAMETER} characters: see {@link #from}). */
     public String path(String name) {
         String value = pathParameters.get(name);
         if (value == null || value.isEmpty()) throw ApiException.invalid("missing path parameter " + name);
-        if (value.length() > MAX_PATH_PARAMETER) throw ApiException.notFound(name + " of " + value.length() + " characters");
         return value;
     }
 

@@ -1,10 +1,12 @@
 package groupmsg.platform.api;
 
+import groupmsg.platform.Sha256;
 import groupmsg.platform.dynamo.Attr;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -20,6 +22,8 @@ import static groupmsg.platform.dynamo.Attr.s;
  */
 public final class IdempotencyStore {
     static final Duration RETENTION = Duration.ofHours(24);
+    /** Scopes up to this many bytes are the record's key as they are; longer ones are hashed. */
+    static final int MAX_PLAIN_SCOPE_BYTES = 512;
     /** A claim older than this whose request never finished (the process died) may be taken over. */
     static final Duration ABANDONED_AFTER = Duration.ofSeconds(60);
 
@@ -90,7 +94,14 @@ public final class IdempotencyStore {
         dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, scope)));
     }
 
+    /**
+     * The record's key: the scope itself (route, raw path, key), or its SHA-256 when the scope is too long for a
+     * DynamoDB sort key (1,024 bytes: a 255-character key of 4-byte characters, a percent-encoded path); short scopes
+     * keep the form records already written have.
+     */
     private static Map<String, AttributeValue> key(String accountId, String scope) {
-        return Attr.key(Attr.accountPk(accountId) + "#IDEM", scope);
+        byte[] bytes = scope.getBytes(StandardCharsets.UTF_8);
+        String sortKey = bytes.length <= MAX_PLAIN_SCOPE_BYTES ? scope : "sha256:" + Sha256.hex(bytes);
+        return Attr.key(Attr.accountPk(accountId) + "#IDEM", sortKey);
     }
 }

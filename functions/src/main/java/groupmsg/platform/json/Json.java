@@ -25,6 +25,8 @@ public final class Json {
 
     /** A parser setting's name in its messages, e.g. ", from `StreamReadConstraints.getMaxNestingDepth()`". */
     private static final Pattern CONFIGURATION_NAME = Pattern.compile(",? from `[^`]*`");
+    /** Where an unclosed object or array began, as the parser names it ("start marker at [Source: ...; line: 1, column: 1]"). */
+    private static final Pattern START_MARKER = Pattern.compile("\\(start marker at \\[Source: .*?; line: (\\d+), column: (\\d+)\\]\\)");
 
     private Json() {}
 
@@ -48,6 +50,7 @@ public final class Json {
      */
     private static String describe(JsonProcessingException e) {
         String reason = CONFIGURATION_NAME.matcher(firstLine(e.getOriginalMessage())).replaceAll("");
+        reason = START_MARKER.matcher(reason).replaceAll("(opened at line $1, column $2)");
         JsonLocation at = e.getLocation();
         return at == null || at.getLineNr() < 1 ? reason : reason + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
     }

@@ -103,6 +103,9 @@ public final class Priming implements Resource {
                 function.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)),
                         new ByteArrayOutputStream(), null);
             }
+            // Last, so that if it fails everything above has still run. Every answer to the requests to nowhere
+            // is an error; the parsers of successful answers are primed without a network.
+            if (wiring != null) SuccessPriming.run(Region.of(wiring.config().region()));
         } catch (Exception | LinkageError e) {
             Log.warn("priming_failed", Map.of("error", e.getClass().getSimpleName()));
             return false;
@@ -133,8 +136,6 @@ public final class Priming implements Resource {
         toNowhere(() -> wiring.sqs().getQueueUrl(b -> b.queueName(NOWHERE)));
         wiring.events().prime();
         wiring.primeCarrier();
-        // Every answer above is an error; the parsers of successful answers are primed without a network.
-        SuccessPriming.run(Region.of(wiring.config().region()));
     }
 
     /** Runs the step on a virtual thread started the way the workers start theirs, and waits for it. */

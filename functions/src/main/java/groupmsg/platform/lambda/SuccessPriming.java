@@ -54,13 +54,12 @@ final class SuccessPriming {
 
     private SuccessPriming() {}
 
-    static void run(Region region) {
-        primeDynamo(region);
-        primeSqs(region);
-        primeSns(region);
+    /** @return how many requests got a canned answer (each one parsed as the SDK expects, or this throws) */
+    static int run(Region region) {
+        return primeDynamo(region) + primeSqs(region) + primeSns(region);
     }
 
-    private static void primeDynamo(Region region) {
+    private static int primeDynamo(Region region) {
         var answers = new CannedHttpClient("application/x-amz-json-1.0", (operation, failure) -> {
             if (failure != null) {
                 String reasons = failure.equals("TransactionCanceledException")
@@ -80,7 +79,10 @@ final class SuccessPriming {
         });
         Map<String, AttributeValue> key = Map.of("pk", AttributeValue.fromS("p"), "sk", AttributeValue.fromS("s"));
         Map<String, AttributeValue> values = Map.of(":n", AttributeValue.fromN("1"));
+        // FIPS and dual-stack off: the environment can turn them on for every client (AWS_USE_FIPS_ENDPOINT), and the
+        // SDK refuses either with a custom endpoint; these clients have no real endpoint to choose.
         try (var dynamo = DynamoDbClient.builder().httpClient(answers).region(region).endpointOverride(NOWHERE)
+                .fipsEnabled(false).dualstackEnabled(false)
                 .credentialsProvider(CREDENTIALS).build()) {
             dynamo.getItem(b -> b.tableName("t").key(key).consistentRead(true));
             dynamo.query(b -> b.tableName("t").keyConditionExpression("pk = :n").expressionAttributeValues(values).limit(1));
@@ -99,28 +101,33 @@ final class SuccessPriming {
             expectFailure(TransactionCanceledException.class, () -> dynamo.transactWriteItems(b -> b.transactItems(update)
                     .overrideConfiguration(o -> o.putHeader(FAIL_HEADER, "TransactionCanceledException"))));
         }
+        return answers.answered();
     }
 
-    private static void primeSqs(Region region) {
+    private static int primeSqs(Region region) {
         var answers = new CannedHttpClient("application/x-amz-json-1.0", (operation, failure) -> new Answer(200,
                 "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"m\",\"MD5OfMessageBody\":\"" + MESSAGE_MD5 + "\"}],\"Failed\":[]}"));
         try (var sqs = SqsClient.builder().httpClient(answers).region(region).endpointOverride(NOWHERE)
+                .fipsEnabled(false).dualstackEnabled(false)
                 .credentialsProvider(CREDENTIALS).build()) {
             var sent = sqs.sendMessageBatch(b -> b.queueUrl(NOWHERE + "/000000000000/q")
                     .entries(SendMessageBatchRequestEntry.builder().id("0").messageBody(MESSAGE).build()));
             if (sent.successful().size() != 1) throw new IllegalStateException("canned SQS answer not parsed");
         }
+        return answers.answered();
     }
 
-    private static void primeSns(Region region) {
+    private static int primeSns(Region region) {
         var answers = new CannedHttpClient("text/xml", (operation, failure) -> new Answer(200,
                 "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m</MessageId>"
                         + "</PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>"));
         try (var sns = SnsClient.builder().httpClient(answers).region(region).endpointOverride(NOWHERE)
+                .fipsEnabled(false).dualstackEnabled(false)
                 .credentialsProvider(CREDENTIALS).build()) {
             var published = sns.publish(b -> b.topicArn("arn:aws:sns:" + region.id() + ":000000000000:t").message(MESSAGE));
             if (!"m".equals(published.messageId())) throw new IllegalStateException("canned SNS answer not parsed");
         }
+        return answers.answered();
     }
 
     private static void expectFailure(Class<? extends RuntimeException> expected, Runnable request) {
@@ -142,6 +149,7 @@ final class SuccessPriming {
     static final class CannedHttpClient implements SdkHttpClient {
         private final String contentType;
         private final BiFunction<String, String, Answer> answers;
+        private int answered;
 
         CannedHttpClient(String contentType, BiFunction<String, String, Answer> answers) {
             this.contentType = contentType;
@@ -153,6 +161,7 @@ final class SuccessPriming {
             String target = request.httpRequest().firstMatchingHeader("X-Amz-Target").orElse("");
             Answer answer = answers.apply(target.substring(target.indexOf('.') + 1),
                     request.httpRequest().firstMatchingHeader(FAIL_HEADER).orElse(null));
+            answered++;
             byte[] body = answer.body().getBytes(StandardCharsets.UTF_8);
             // DynamoDB sends every answer's CRC32, which its client checks as it reads: the check is primed too.
             var crc32 = new CRC32();
@@ -173,6 +182,11 @@ final class SuccessPriming {
                     // nothing in flight
                 }
             };
+        }
+
+        /** Requests answered so far (the SDK calls one client from one thread here). */
+        int answered() {
+            return answered;
         }
 
         @Override

@@ -44,6 +44,14 @@ class JsonTest {
             assertThat(e.getMessage()).startsWith("Unrecognized token 'notjson'").endsWith("(line 2, column 15)");
             assertThat(e.getMessage()).doesNotContain("Source:").doesNotContain("\n");
         });
+        assertThatThrownBy(() -> Json.parse("{\"name\":\"x\"")).isInstanceOfSatisfying(Json.JsonSyntaxException.class, e -> {
+            assertThat(e.getMessage()).contains("end-of-input").contains("opened at line 1, column 1")
+                    .doesNotContain("Source").doesNotContain("REDACTED").doesNotContain("StreamReadFeature");
+        });
+        for (String broken : List.of("{\"a\":[1,2", "[{\"a\":1}", "{\"a\" 1}", "{'a':1}", "{\"a\":tru}", "\"\\x\"")) {
+            assertThatThrownBy(() -> Json.parse(broken)).as(broken).isInstanceOfSatisfying(Json.JsonSyntaxException.class,
+                    e -> assertThat(e.getMessage()).doesNotContain("Source").doesNotContain("REDACTED").doesNotContain("`"));
+        }
         String deep = "[".repeat(1001) + "]".repeat(1001);
         assertThatThrownBy(() -> Json.parse(deep)).isInstanceOfSatisfying(Json.JsonSyntaxException.class, e -> {
             assertThat(e.getMessage()).contains("nesting depth").contains("1000").doesNotContain("StreamReadConstraints");

@@ -23,8 +23,22 @@ class SuccessPrimingTest {
 
     @Test
     void everyCannedAnswerParsesAsTheSdkExpects() {
-        // throws if an answer did not parse, or an expected failure did not come as its exception type
-        SuccessPriming.run(Region.EU_WEST_1);
+        // throws if an answer did not parse, or an expected failure did not come as its exception type; 12 requests:
+        // 8 DynamoDB operations and its 2 expected failures (none retried), an SQS batch, an SNS publish
+        assertThat(SuccessPriming.run(Region.EU_WEST_1)).isEqualTo(12);
+    }
+
+    @Test
+    void fipsOrDualStackTurnedOnForEveryClientDoesNotStopIt() {
+        // The SDK refuses either with a custom endpoint; the environment (here its system properties) can set them.
+        for (String setting : List.of("aws.useFipsEndpoint", "aws.useDualstackEndpoint")) {
+            System.setProperty(setting, "true");
+            try {
+                assertThat(SuccessPriming.run(Region.US_EAST_1)).as(setting).isEqualTo(12);
+            } finally {
+                System.clearProperty(setting);
+            }
+        }
     }
 
     @Test

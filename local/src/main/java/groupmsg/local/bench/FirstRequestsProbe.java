@@ -24,7 +24,7 @@ import java.util.Map;
  * ({@link Wiring#fromEnvironment()}), runs the handler's priming, then sends the DynamoDB operations the functions
  * use, each succeeding (or failing as the functions expect: a cancelled transaction) on a table of the local runtime,
  * twice over. The first round is what the first requests after a restore pay, the second the requests themselves.
- * Prints {@code FIRSTREQUESTS <op>=<first ms>/<second ms> ...}. {@code args: <handler>}.
+ * Prints {@code FIRSTREQUESTS <op>=<first µs>/<second µs> ...} (microseconds). {@code args: <handler>}.
  */
 public final class FirstRequestsProbe {
     @FunctionalInterface

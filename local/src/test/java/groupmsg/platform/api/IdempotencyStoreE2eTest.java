@@ -31,4 +31,20 @@ class IdempotencyStoreE2eTest {
         assertThat(store.claim(account, "POST /v1/groups k2", "v2:canonical", "spelt-otherwise"))
                 .isEqualTo(new IdempotencyStore.Replay(201, "{\"id\":\"grp_2\"}"));
     }
+
+    @Test
+    void aScopeTooLongForADynamoKeyIsKeptByItsHashAndStillReplaysAndReleases(LocalRuntime runtime) {
+        var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), Clock.systemUTC());
+        String account = "acct_idem_long_" + System.nanoTime();
+        // 255 four-byte characters and a percent-encoded path: 2,000+ bytes, over DynamoDB's 1,024 for a sort key
+        String scope = "POST /v1/groups/{id}/members /v1/groups/" + "%E2%82%AC".repeat(100) + "/members " + "\uD83D\uDE00".repeat(255);
+        String other = scope.substring(0, scope.length() - 2) + "x";
+        assertThat(store.claim(account, scope, "h")).isInstanceOf(IdempotencyStore.Claimed.class);
+        assertThat(store.claim(account, other, "h")).as("another long scope is another record").isInstanceOf(IdempotencyStore.Claimed.class);
+        store.complete(account, scope, 200, "{}");
+        assertThat(store.claim(account, scope, "h")).isEqualTo(new IdempotencyStore.Replay(200, "{}"));
+        assertThat(store.claim(account, scope, "different")).isInstanceOf(IdempotencyStore.Mismatch.class);
+        store.release(account, other);
+        assertThat(store.claim(account, other, "h2")).as("released, so free again").isInstanceOf(IdempotencyStore.Claimed.class);
+    }
 }
