@@ -1,6 +1,7 @@
 package groupmsg.optout;
 
 import com.amazonaws.services.lambda.runtime.Context;
+import groupmsg.groups.PhoneNumbers;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
@@ -24,7 +25,8 @@ public final class OptOutWorkerHandler implements QueueFunction {
 
     public OptOutWorkerHandler(Wiring wiring) {
         this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
-        this.priming = Priming.register(this, wiring);
+        // A STOP or START on a toll-free line asks libphonenumber whether the number is one (Line.carrierAnswersOptOuts).
+        this.priming = Priming.register(this, wiring).also(PhoneNumbers::prime);
     }
 
     @Override

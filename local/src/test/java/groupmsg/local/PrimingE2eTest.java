@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith(LocalRuntimeExtension.class)
 class PrimingE2eTest {
     private static final Set<String> PARSE_PHONE_NUMBERS =
-            Set.of("admin-api", "groups-api", "import-worker", "inbound-api", "conversations-api");
+            Set.of("admin-api", "groups-api", "import-worker", "inbound-api", "conversations-api", "optout-worker");
 
     @Test
     void everyHandlerPrimesWithoutChangingAnything(LocalRuntime runtime) throws Exception {
