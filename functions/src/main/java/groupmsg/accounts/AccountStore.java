@@ -4,10 +4,10 @@ import groupmsg.platform.api.Caller;
 import groupmsg.platform.api.Role;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
-import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
@@ -89,12 +89,11 @@ final class AccountStore {
     record KeyPage(List<ApiKeyView> keys, Map<String, AttributeValue> lastKey) {}
 
     KeyPage keys(String accountId, int limit, Map<String, AttributeValue> startKey) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table)
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("KEY#")))
-                .exclusiveStartKey(startKey).limit(limit));
-        return new KeyPage(page.items().stream().map(AccountStore::toKey).toList(),
-                page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+                .exclusiveStartKey(startKey));
+        return new KeyPage(page.items().stream().map(AccountStore::toKey).toList(), page.lastKey());
     }
 
     List<ApiKeyView> allKeys(String accountId) {

@@ -2,6 +2,7 @@ package groupmsg.conversations;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
@@ -87,10 +88,10 @@ final class ConversationStore {
 
     /** Newest first (ids are ULIDs). */
     Page<Conversation> list(String accountId, int limit, Map<String, AttributeValue> start) {
-        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("CNV#")))
-                .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
-        return new Page<>(page.items().stream().map(ConversationStore::toConversation).toList(), lastKey(page.lastEvaluatedKey()));
+                .scanIndexForward(false).exclusiveStartKey(start));
+        return new Page<>(page.items().stream().map(ConversationStore::toConversation).toList(), page.lastKey());
     }
 
     /** False when there is no such conversation. */
@@ -141,14 +142,10 @@ final class ConversationStore {
     }
 
     Page<ThreadMessage> messages(String accountId, String conversationId, int limit, Map<String, AttributeValue> start) {
-        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
                 .expressionAttributeValues(Map.of(":pk", s(threadPk(accountId, conversationId))))
-                .exclusiveStartKey(start).limit(limit));
-        return new Page<>(page.items().stream().map(i -> toMessage(conversationId, i)).toList(), lastKey(page.lastEvaluatedKey()));
-    }
-
-    private static Map<String, AttributeValue> lastKey(Map<String, AttributeValue> key) {
-        return key == null || key.isEmpty() ? null : key;
+                .exclusiveStartKey(start));
+        return new Page<>(page.items().stream().map(i -> toMessage(conversationId, i)).toList(), page.lastKey());
     }
 
     private Map<String, AttributeValue> threadItem(String accountId, ThreadMessage m) {

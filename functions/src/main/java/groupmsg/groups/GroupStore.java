@@ -3,6 +3,7 @@ package groupmsg.groups;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
@@ -72,13 +73,13 @@ final class GroupStore {
     record GroupPage(List<Group> groups, Map<String, AttributeValue> lastKey) {}
 
     GroupPage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table)
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("GROUP#")))
-                .exclusiveStartKey(startKey).limit(limit));
+                .exclusiveStartKey(startKey));
         List<Group> groups = new ArrayList<>();
         page.items().forEach(i -> groups.add(toGroup(i)));
-        return new GroupPage(groups, page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+        return new GroupPage(groups, page.lastKey());
     }
 
     /** Renames and/or re-describes; moves the name reservation when the name changes other than in case. */

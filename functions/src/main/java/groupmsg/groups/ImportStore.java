@@ -2,6 +2,7 @@ package groupmsg.groups;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
@@ -148,12 +149,12 @@ final class ImportStore {
     record InvalidPage(List<InvalidRow> rows, Map<String, AttributeValue> lastKey) {}
 
     InvalidPage invalidRows(String accountId, String importId, int limit, Map<String, AttributeValue> start) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
                 .expressionAttributeValues(Map.of(":pk", s(errorsPk(accountId, importId))))
-                .exclusiveStartKey(start).limit(limit));
+                .exclusiveStartKey(start));
         List<InvalidRow> rows = page.items().stream().map(i -> new InvalidRow((int) Attr.num(i, "line", 0),
                 Attr.str(i, "phone"), Attr.str(i, "reason"))).toList();
-        return new InvalidPage(rows, page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+        return new InvalidPage(rows, page.lastKey());
     }
 
     record Unqueued(String accountId, String importId) {}

@@ -155,11 +155,13 @@ final class MemberStore {
                     .filterExpression(filterExpression).expressionAttributeValues(values)
                     .exclusiveStartKey(from).limit(matches.isEmpty() ? Math.max(limit * 2, 50) : 1000));
             for (var item : response.items()) {
-                found.add(toMember(item));
                 if (found.size() == limit) {
-                    // Continue right after the last member returned, not after the last row read.
-                    return new MemberPage(found, Attr.key(pk, Attr.str(item, "sk")));
+                    // One more member follows, so there is a next page: it continues right after the last member
+                    // returned, not after the last row read. (Stopping at the limit'th gave a cursor to an empty
+                    // page when the members ran out there.)
+                    return new MemberPage(found, Attr.key(pk, found.getLast().phone()));
                 }
+                found.add(toMember(item));
             }
             if (!response.hasLastEvaluatedKey()) return new MemberPage(found, null);
             start = response.lastEvaluatedKey();

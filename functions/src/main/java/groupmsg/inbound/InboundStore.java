@@ -2,12 +2,11 @@ package groupmsg.inbound;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import groupmsg.platform.queue.Outbox;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
-import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
-import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Duration;
@@ -126,23 +125,23 @@ final class InboundStore {
         List<InboundMessage> out = new ArrayList<>();
         Map<String, AttributeValue> next = start;
         for (int round = 0; round < 10; round++) {
-            var request = QueryRequest.builder().tableName(table).scanIndexForward(false).limit(limit - out.size())
-                    .exclusiveStartKey(next);
             var values = new HashMap<String, AttributeValue>();
             values.put(":pk", s(partition.value()));
-            if (partition.index() == null) {
-                request.keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)");
-                values.put(":prefix", s("IN#"));
-            } else {
-                request.indexName(partition.index()).keyConditionExpression(partition.attribute() + " = :pk");
-            }
-            if (from != null && lineId != null) {
-                request.filterExpression("lineId = :line");
-                values.put(":line", s(lineId));
-            }
-            QueryResponse page = dynamo.query(request.expressionAttributeValues(values).build());
+            if (partition.index() == null) values.put(":prefix", s("IN#"));
+            boolean filtered = from != null && lineId != null;
+            if (filtered) values.put(":line", s(lineId));
+            Map<String, AttributeValue> after = next;
+            QueryPage page = QueryPage.of(dynamo, limit - out.size(), request -> {
+                request.tableName(table).scanIndexForward(false).exclusiveStartKey(after).expressionAttributeValues(values);
+                if (partition.index() == null) {
+                    request.keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)");
+                } else {
+                    request.indexName(partition.index()).keyConditionExpression(partition.attribute() + " = :pk");
+                }
+                if (filtered) request.filterExpression("lineId = :line");
+            });
             page.items().forEach(i -> out.add(toMessage(i)));
-            next = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+            next = page.lastKey();
             if (next == null || out.size() >= limit) break;
         }
         return new Page(out, next);

@@ -3,9 +3,9 @@ package groupmsg.lines;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
@@ -88,13 +88,13 @@ final class LineStore {
     record LinePage(List<Line> lines, Map<String, AttributeValue> lastKey) {}
 
     LinePage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table)
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX)))
-                .exclusiveStartKey(startKey).limit(limit));
+                .exclusiveStartKey(startKey));
         List<Line> lines = new ArrayList<>();
         page.items().forEach(i -> lines.add(toLine(i)));
-        return new LinePage(lines, page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+        return new LinePage(lines, page.lastKey());
     }
 
     /**

@@ -187,9 +187,14 @@ final class DeliveryStore {
     /** Rows read per query when the list is filtered by status. */
     static final int FILTERED_PAGE_ROWS = 1000;
 
-    /** Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}. */
+    /**
+     * Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}; the page
+     * names where it ended only when another row follows (one more is looked for), so the last page has no cursor.
+     */
     DeliveryPage list(String messageId, int shards, int shard, String afterPhone, int limit, String statusFilter) {
         List<Delivery> found = new ArrayList<>();
+        int lastShard = -1;
+        String lastSk = null;
         String after = afterPhone == null ? COUNTS_SK : afterPhone;
         for (int current = shard; current < shards; current++) {
             String pk = shardPk(messageId, current);
@@ -202,7 +207,7 @@ final class DeliveryStore {
                         .keyConditionExpression("pk = :pk AND sk > :after").exclusiveStartKey(from)
                         // DynamoDB applies Limit before a filter: with a status filter, read full pages (and stop
                         // at the limit below), else a page of a few matches takes a query per row read
-                        .limit(statusFilter == null ? limit - found.size() : FILTERED_PAGE_ROWS);
+                        .limit(statusFilter == null ? limit - found.size() + 1 : FILTERED_PAGE_ROWS);
                 if (Delivery.QUEUED.equals(statusFilter)) {
                     // a row claimed for sending is still "queued" to the API (nothing has gone to the carrier yet)
                     request.filterExpression("#status IN (:status, :sending)").expressionAttributeNames(Map.of("#status", "status"));
@@ -214,8 +219,10 @@ final class DeliveryStore {
                 }
                 QueryResponse page = dynamo.query(request.expressionAttributeValues(values).build());
                 for (var item : page.items()) {
+                    if (found.size() == limit) return new DeliveryPage(found, lastShard, lastSk); // one more follows
                     found.add(toDelivery(item));
-                    if (found.size() == limit) return new DeliveryPage(found, current, Attr.str(item, "sk"));
+                    lastShard = current;
+                    lastSk = Attr.str(item, "sk");
                 }
                 start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
             } while (start != null);

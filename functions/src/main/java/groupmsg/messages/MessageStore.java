@@ -2,6 +2,7 @@ package groupmsg.messages;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
@@ -267,19 +268,18 @@ final class MessageStore {
 
     /** Newest first; by group through gsi1, else the account's partition. */
     MessagePage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
-        QueryResponse page;
+        QueryPage page;
         if (groupId != null) {
-            page = dynamo.query(b -> b.tableName(table).indexName("gsi1").keyConditionExpression("gsi1pk = :pk")
+            page = QueryPage.of(dynamo, limit, b -> b.tableName(table).indexName("gsi1").keyConditionExpression("gsi1pk = :pk")
                     .expressionAttributeValues(Map.of(":pk", s(groupIndexPk(accountId, groupId))))
-                    .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
+                    .scanIndexForward(false).exclusiveStartKey(start));
         } else {
-            page = dynamo.query(b -> b.tableName(table)
+            page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
                     .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                     .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("MSG#" + GROUP_ID_PREFIX)))
-                    .scanIndexForward(false).exclusiveStartKey(start).limit(limit));
+                    .scanIndexForward(false).exclusiveStartKey(start));
         }
-        return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(),
-                page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null);
+        return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(), page.lastKey());
     }
 
     static GroupMessage toMessage(Map<String, AttributeValue> item) {

@@ -2,6 +2,7 @@ package groupmsg.optout;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -96,10 +97,9 @@ public final class OptOutStore {
 
     /** A line's opt-outs in number order. */
     public Page list(String lineId, int limit, java.util.Map<String, AttributeValue> start) {
-        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                .expressionAttributeValues(java.util.Map.of(":pk", s(pk(lineId)))).exclusiveStartKey(start).limit(limit));
-        return new Page(page.items().stream().map(OptOutStore::toOptOut).toList(),
-                page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(java.util.Map.of(":pk", s(pk(lineId)))).exclusiveStartKey(start));
+        return new Page(page.items().stream().map(OptOutStore::toOptOut).toList(), page.lastKey());
     }
 
     /** The partition a cursor of {@link #list} must point into. */
