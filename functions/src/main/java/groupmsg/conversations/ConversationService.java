@@ -100,6 +100,19 @@ public final class ConversationService {
         return new View(conversation, optedOut, ACTIVE);
     }
 
+    /**
+     * The id of the message that carried a thread message to the participants: the business's own message, or the
+     * relay of a participant's reply to the others (the thread message's id shares its time-ordered part). 404 for a
+     * message not in this account's conversation.
+     */
+    public String deliveredAs(String accountId, String conversationId, String messageId) {
+        find(accountId, conversationId);
+        if (!messageId.startsWith(ThreadMessage.ID_PREFIX)) throw ApiException.notFound("message");
+        ThreadMessage m = store.message(accountId, conversationId, messageId).orElseThrow(() -> ApiException.notFound("message"));
+        String ulid = m.id().substring(ThreadMessage.ID_PREFIX.length());
+        return (ThreadMessage.OUTBOUND.equals(m.direction()) ? OUTBOUND_MESSAGE_PREFIX : RELAY_MESSAGE_PREFIX) + ulid;
+    }
+
     public View get(String accountId, String id) {
         Conversation c = find(accountId, id);
         return view(c, accounts.account(accountId).settings());

@@ -79,6 +79,13 @@ final class ConversationStore {
         if (outcome instanceof DynamoOps.Cancelled cancelled) throw new IllegalStateException("conversation create cancelled: " + cancelled);
     }
 
+    /** One message of a conversation's thread. */
+    Optional<ThreadMessage> message(String accountId, String conversationId, String messageId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(threadPk(accountId, conversationId), messageId))
+                .consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toMessage(conversationId, item));
+    }
+
     Optional<Conversation> get(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toConversation(item));

@@ -2,6 +2,7 @@ package groupmsg.conversations;
 
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.PhoneNumbers;
+import groupmsg.messages.DeliveryList;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
@@ -30,6 +31,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     static final int MAX_NAME = 100;
 
     private final ConversationService conversations;
+    private final DeliveryList deliveryList;
 
     public ConversationsApiHandler() {
         this(Wiring.fromEnvironment());
@@ -40,6 +42,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
         priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+        this.deliveryList = new DeliveryList(wiring);
         on("POST /v1/conversations", this::create);
         on("GET /v1/conversations", this::list);
         on("GET /v1/conversations/{id}", r -> ApiResponse.ok(json(conversations.get(r.accountId(), r.path("id")))));
@@ -54,6 +57,18 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         });
         on("POST /v1/conversations/{id}/messages", this::send);
         on("GET /v1/conversations/{id}/messages", this::messages);
+        on("GET /v1/conversations/{id}/messages/{messageId}/deliveries", this::deliveries);
+    }
+
+    /**
+     * Who a thread message reached: one row per participant it was sent to (not its author, not those opted out
+     * then), as {@code GET /v1/messages/{id}/deliveries} lists a group message's. Empty when it went to nobody (every
+     * other participant opted out, or the conversation was blocked).
+     */
+    private ApiResponse deliveries(ApiRequest request) {
+        String sentAs = conversations.deliveredAs(request.accountId(), request.path("id"), request.path("messageId"));
+        return deliveryList.respond(request, request.accountId(), sentAs)
+                .orElseGet(() -> ApiResponse.ok(ApiResponse.page(List.of(), null)));
     }
 
     private ApiResponse create(ApiRequest request) {

@@ -8,8 +8,6 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
-import groupmsg.platform.json.Json;
-
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
@@ -98,40 +96,6 @@ public final class MessageService {
         var page = messages.list(accountId, groupId, limit, start);
         return new MessagePage(page.messages().stream()
                 .map(m -> new MessageView(m, deliveries.counts(m.id(), m.shards()))).toList(), page.lastKey());
-    }
-
-    public record DeliveryCursor(int shard, String afterPhone) {
-        private static final java.util.regex.Pattern E164 = java.util.regex.Pattern.compile("\\+[1-9][0-9]{1,14}");
-
-        String encode() {
-            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-                    Json.write(Map.of("s", shard, "p", afterPhone)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-
-        static DeliveryCursor decode(String cursor, int shards) {
-            if (cursor == null || cursor.isEmpty()) return new DeliveryCursor(0, null);
-            try {
-                var map = Json.parseObject(new String(java.util.Base64.getUrlDecoder().decode(cursor),
-                        java.nio.charset.StandardCharsets.UTF_8));
-                int shard = ((Number) map.get("s")).intValue();
-                String phone = (String) map.get("p");
-                // A row's key is an E.164 number: anything else (an edited cursor) DynamoDB could refuse as a key.
-                if (shard < 0 || shard >= shards || phone == null || !E164.matcher(phone).matches()) throw new IllegalArgumentException();
-                return new DeliveryCursor(shard, phone);
-            } catch (RuntimeException e) {
-                throw ApiException.invalid("cursor is not valid");
-            }
-        }
-    }
-
-    public record DeliveryPage(List<Delivery> deliveries, String nextCursor) {}
-
-    public DeliveryPage deliveries(String accountId, String messageId, int limit, String cursor, String status) {
-        GroupMessage m = get(accountId, messageId).message();
-        DeliveryCursor from = DeliveryCursor.decode(cursor, m.shards());
-        var page = deliveries.list(m.id(), m.shards(), from.shard(), from.afterPhone(), limit, status);
-        String next = page.lastPhone() == null ? null : new DeliveryCursor(page.shard(), page.lastPhone()).encode();
-        return new DeliveryPage(page.deliveries(), next);
     }
 
 }

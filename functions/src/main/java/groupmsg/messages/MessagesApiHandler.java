@@ -20,15 +20,14 @@ import groupmsg.platform.schema.Tables;
 import java.util.ArrayList;
 import java.util.List;
 
-import java.util.Set;
 
 /** Group messages: send (202), list, get with counts, deliveries; they cannot be cancelled (405). */
 public final class MessagesApiHandler extends HttpApiHandler {
     static final int MAX_BODY = 1600;
     static final int MAX_MEDIA = 10;
-    private static final Set<String> STATUSES = Set.of("queued", "sent", "delivered", "failed", "opted_out");
 
     private final MessageService messages;
+    private final DeliveryList deliveryList;
 
     public MessagesApiHandler() {
         this(Wiring.fromEnvironment());
@@ -39,6 +38,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.messages = new MessageService(wiring, new GroupService(wiring, queue), queue);
+        this.deliveryList = new DeliveryList(wiring);
         on("POST /v1/groups/{id}/messages", this::send);
         on("GET /v1/messages", this::list);
         on("GET /v1/messages/{id}", r -> {
@@ -80,13 +80,10 @@ public final class MessagesApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse deliveries(ApiRequest request) {
-        Paging paging = Paging.from(request);
-        String status = request.query("status").orElse(null);
-        if (status != null && !STATUSES.contains(status)) throw ApiException.invalid("status must be one of " + STATUSES);
-        var page = messages.deliveries(request.accountId(), request.path("id"), paging.limit(), paging.cursor(), status);
-        List<Object> items = new ArrayList<>();
-        page.deliveries().forEach(d -> items.add(MessagesJson.delivery(d)));
-        return ApiResponse.ok(ApiResponse.page(items, page.nextCursor()));
+        String id = request.path("id");
+        // a group message's (conversation messages' are listed under their conversation)
+        if (!id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw ApiException.notFound("message");
+        return deliveryList.respond(request, request.accountId(), id).orElseThrow(() -> ApiException.notFound("message"));
     }
 
 }

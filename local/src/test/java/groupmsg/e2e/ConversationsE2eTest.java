@@ -121,6 +121,42 @@ class ConversationsE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void everyThreadMessageListsWhoItReachedAndHowFar(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Chat Receipts Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Bring snacks?").get("id");
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "Chips from me"), null).status()).isEqualTo(200);
+        var thread = await(() -> thread(a, id), l -> l.size() == 2, 10_000);
+        String first = (String) thread.get(0).get("id");
+        String reply = (String) thread.get(1).get("id");
+
+        // the business's message reached all three, Bob's reply the two others; each settles to delivered
+        java.util.function.Function<String, List<Map<String, Object>>> rows = m -> (List<Map<String, Object>>)
+                a.get("/v1/conversations/" + id + "/messages/" + m + "/deliveries").jsonObject().get("items");
+        assertThat(await(() -> rows.apply(first), l -> l.size() == 3 && l.stream().allMatch(d -> "delivered".equals(d.get("status"))), 20_000))
+                .extracting(d -> d.get("phone")).containsExactlyInAnyOrder(ANN, BOB, CAT);
+        var relayed = await(() -> rows.apply(reply), l -> l.size() == 2 && l.stream().allMatch(d -> "delivered".equals(d.get("status"))), 20_000);
+        assertThat(relayed).extracting(d -> d.get("phone")).containsExactlyInAnyOrder(ANN, CAT);
+        assertThat(relayed).allSatisfy(d -> assertThat((String) d.get("carrierMessageId")).startsWith("SM"));
+        // paged and filtered like a group message's
+        var page = a.get("/v1/conversations/" + id + "/messages/" + first + "/deliveries?limit=2&status=delivered").jsonObject();
+        assertThat((List<?>) page.get("items")).hasSize(2);
+        assertThat((List<?>) a.get("/v1/conversations/" + id + "/messages/" + first + "/deliveries?cursor=" + page.get("nextCursor"))
+                .jsonObject().get("items")).hasSize(1);
+        assertThat(a.get("/v1/conversations/" + id + "/messages/" + first + "/deliveries?status=sideways").status()).isEqualTo(400);
+
+        // not a message of this conversation, or not this account's: 404; group message routes do not list them
+        String other = (String) create(a, lineId, List.of(ANN, DAN), "Other thread").get("id");
+        assertThat(a.get("/v1/conversations/" + other + "/messages/" + first + "/deliveries").status()).isEqualTo(404);
+        assertThat(a.get("/v1/conversations/" + id + "/messages/cmsg_nope/deliveries").status()).isEqualTo(404);
+        assertThat(a.get("/v1/conversations/cnv_nope/messages/" + first + "/deliveries").status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Nosy Chat Co").get("/v1/conversations/" + id + "/messages/" + first + "/deliveries").status()).isEqualTo(404);
+        assertThat(a.get("/v1/messages/cout_" + first.substring("cmsg_".length()) + "/deliveries").status()).isEqualTo(404);
+    }
+
+    @Test
     void aReplyTooLongToRelayWithItsAuthorsNameIsCutToOneCarrierMessageAndKeptWholeInTheThread(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Long Reply Co");
         String line = linePhone();

@@ -56,6 +56,8 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "conversations-api", "list-conversations.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "conversations-api", "create-conversation-unknown-line.json")).contains("\"statusCode\":400")
                 .contains("lineId");
+        assertThat(invoke(runtime, "conversations-api", "list-message-deliveries-unknown-conversation.json"))
+                .contains("\"statusCode\":404").contains("conversation not found");
     }
 
     @Test

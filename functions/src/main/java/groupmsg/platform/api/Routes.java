@@ -56,6 +56,7 @@ public final class Routes {
             new RouteDef("DELETE", "/v1/conversations/{id}/participants/{phone}", CONVERSATIONS_API, CONVERSATIONS, false),
             new RouteDef("POST", "/v1/conversations/{id}/messages", CONVERSATIONS_API, CONVERSATIONS, true),
             new RouteDef("GET", "/v1/conversations/{id}/messages", CONVERSATIONS_API, READ, false),
+            new RouteDef("GET", "/v1/conversations/{id}/messages/{messageId}/deliveries", CONVERSATIONS_API, READ, false),
 
             new RouteDef("GET", "/v1/opt-outs", INBOUND, READ, false),
             new RouteDef("POST", "/v1/opt-outs", INBOUND, ADMINISTER, true),
