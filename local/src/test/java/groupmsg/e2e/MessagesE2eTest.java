@@ -161,6 +161,7 @@ class MessagesE2eTest {
         var cancel = a.delete("/v1/messages/" + id);
         assertThat(cancel.status()).isEqualTo(405);
         assertThat(cancel.errorCode()).isEqualTo("not_cancellable");
+        assertThat(cancel.header("allow")).as("a 405 names what is allowed").isEqualTo("GET");
         assertThat((List<?>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
     }
 

@@ -90,9 +90,17 @@ public abstract class HttpApiHandler implements HttpFunction {
                 response = ApiResponse.error(ErrorCode.INTERNAL, "internal error", List.of());
             }
         }
+        Map<String, String> headers = response.headers();
+        if (response.status() == ErrorCode.NOT_CANCELLABLE.status() && event.getRouteKey() != null) {
+            // A 405 names what the resource does allow (RFC 9110): the other methods of its path.
+            headers = new HashMap<>(headers);
+            String path = event.getRouteKey().substring(event.getRouteKey().indexOf(' ') + 1);
+            String method = event.getRouteKey().substring(0, Math.max(0, event.getRouteKey().indexOf(' ')));
+            headers.put("allow", String.join(", ", Routes.methodsOf(path).stream().filter(m -> !m.equals(method)).toList()));
+        }
         return APIGatewayV2HTTPResponse.builder()
                 .withStatusCode(response.status())
-                .withHeaders(response.headers())
+                .withHeaders(headers)
                 .withBody(response.body())
                 .withIsBase64Encoded(false)
                 .build();

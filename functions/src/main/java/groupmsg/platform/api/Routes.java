@@ -74,6 +74,11 @@ public final class Routes {
         return ALL.stream().filter(r -> r.handler().equals(handler)).toList();
     }
 
+    /** The methods a path (as the route table writes it) is served with, e.g. "GET" for "/v1/messages/{id}". */
+    public static List<String> methodsOf(String path) {
+        return ALL.stream().filter(r -> r.path().equals(path)).map(RouteDef::method).distinct().sorted().toList();
+    }
+
     public static Optional<RouteDef> byKey(String routeKey) {
         return ALL.stream().filter(r -> r.key().equals(routeKey)).findFirst();
     }
