@@ -7,10 +7,13 @@ import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -225,6 +228,36 @@ class InboundE2eTest {
         assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).singleElement()
                 .satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
         assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+    }
+
+    @Test
+    void anOptOutRecordedWhileAMessageSendsStopsItsLaterSends(ApiClient api) throws Exception {
+        // A 2 mps line spaces a block of 12 over 6 s: the opt-outs recorded a second in must hold for what is left.
+        ApiClient a = api.forNewAccount("Mid Send Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 2);
+        String g = createGroup(a, "Slow line");
+        List<String> members = addMembers(a, g, 3300, 12);
+        String id = (String) send(a, g, lineId, "Long broadcast").get("id");
+        await(() -> carrierMessages(a, line), l -> l.size() >= 2, 15_000);
+        Set<String> reached = new HashSet<>(carrierMessages(a, line).stream().map(m -> (String) m.get("to")).toList());
+        List<String> stopping = members.stream().filter(p -> !reached.contains(p)).toList();
+        for (String p : stopping) assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", p)).status()).isEqualTo(201);
+        long recorded = System.currentTimeMillis();
+        var done = awaitSent(a, id, 60_000);
+
+        // what went to them after their opt-out was recorded can only be what was due within the freshness second
+        var lateSends = carrierMessages(a, line).stream().filter(m -> stopping.contains((String) m.get("to")))
+                .filter(m -> Instant.parse((String) m.get("createdAt")).toEpochMilli() > recorded + 1_500).toList();
+        assertThat(lateSends).as("sent after the opt-out was recorded").isEmpty();
+        long spared = stopping.stream().filter(p -> carrierMessages(a, line).stream().noneMatch(m -> p.equals(m.get("to")))).count();
+        assertThat(spared).as("spared of the %d opted out", stopping.size()).isGreaterThanOrEqualTo(stopping.size() - 4);
+        @SuppressWarnings("unchecked") var counts = (Map<String, Object>) done.get("counts");
+        assertThat(((Number) counts.get("optedOut")).longValue()).isEqualTo(spared);
+        assertThat(allDeliveries(a, id).stream().filter(d -> "opted_out".equals(d.get("status"))).map(d -> d.get("phone")).toList())
+                .allSatisfy(p -> assertThat(stopping).contains((String) p));
+        var usage = await(() -> a.get("/v1/usage").jsonObject(), u -> ((Number) u.get("messages")).longValue() >= 12 - spared, 10_000);
+        assertThat(((Number) usage.get("messages")).longValue()).as("opted-out recipients are not billed").isEqualTo(12 - spared);
     }
 
     @Test
