@@ -11,6 +11,7 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
 import java.util.ArrayList;
@@ -46,9 +47,17 @@ public final class GroupService {
 
     public Group create(String accountId, String name, String description) {
         long now = clock.millis();
-        Group group = new Group(ids.next("grp_"), name, description, 0, now, now);
+        Group group = new Group(ids.next("grp_"), name, description, 0, now, now, 0);
         groups.create(accountId, group);
         return group;
+    }
+
+    /**
+     * The transaction action that accepts a group message for the group as {@code seen} at {@code acceptedAt}
+     * (> {@code seen.lastSendAt()}): its condition fails if the membership changed since it was read.
+     */
+    public TransactWriteItem acceptFence(String accountId, Group seen, long acceptedAt) {
+        return groups.acceptFence(accountId, seen, acceptedAt);
     }
 
     public Group get(String accountId, String groupId) {

@@ -148,11 +148,30 @@ final class GroupStore {
     }
 
     /** The update that moves a group's member counter, as one action of a membership transaction. */
+    /**
+     * The counter's part of a membership change whose rows are stamped {@code now}. It fails when the group is gone,
+     * and when a group message was accepted at or after {@code now} ({@code lastSendAt}): a change stamped before a
+     * message's acceptance but committed after it would be in its fan-out (which keeps the rows present at that
+     * time) without being in its count. The writer stamps again after {@code lastSendAt} and retries.
+     */
     TransactWriteItem counterDelta(String accountId, String groupId, long delta, long now) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, groupId))
                 .updateExpression("ADD memberCount :d SET updatedAt = :now")
-                .conditionExpression("attribute_exists(pk)")
+                .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(lastSendAt) OR lastSendAt < :now)")
                 .expressionAttributeValues(Map.of(":d", n(delta), ":now", n(now)))).build();
+    }
+
+    /**
+     * A group message's acceptance at {@code acceptedAt} of the group as read ({@code seen}): it holds only if no
+     * membership change committed since that read (the count is still the one read) and no later message was accepted
+     * meanwhile; it fences later changes stamped at or before {@code acceptedAt} out (see {@link #counterDelta}).
+     */
+    TransactWriteItem acceptFence(String accountId, Group seen, long acceptedAt) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, seen.id()))
+                .updateExpression("SET lastSendAt = :at")
+                .conditionExpression("attribute_exists(pk) AND memberCount = :seen"
+                        + " AND (attribute_not_exists(lastSendAt) OR lastSendAt < :at)")
+                .expressionAttributeValues(Map.of(":at", n(acceptedAt), ":seen", n(seen.memberCount())))).build();
     }
 
     String table() {
@@ -172,6 +191,7 @@ final class GroupStore {
 
     private static Group toGroup(Map<String, AttributeValue> item) {
         return new Group(Attr.str(item, "groupId"), Attr.str(item, "name"), Attr.str(item, "description"),
-                Attr.num(item, "memberCount", 0), Attr.num(item, "createdAt", 0), Attr.num(item, "updatedAt", 0));
+                Attr.num(item, "memberCount", 0), Attr.num(item, "createdAt", 0), Attr.num(item, "updatedAt", 0),
+                Attr.num(item, "lastSendAt", 0));
     }
 }

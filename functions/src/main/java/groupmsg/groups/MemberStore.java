@@ -73,10 +73,11 @@ final class MemberStore {
      *              transaction; if its condition fails the unit is reported as already applied and nothing is written
      */
     UnitResult addUnit(String accountId, String groupId, List<Candidate> unit,
-                       Function<UnitResult, TransactWriteItem> extra, long now) {
+                       Function<UnitResult, TransactWriteItem> extra, long stampedAt) {
         if (unit.size() > MAX_PUTS_PER_TRANSACTION) throw new IllegalArgumentException("unit too large");
         String pk = groupPk(accountId, groupId);
         Map<String, Map<String, AttributeValue>> existing = read(pk, unit.stream().map(Candidate::phone).toList());
+        long now = stampedAt;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             List<Candidate> toAdd = unit.stream().filter(c -> !isPresent(existing.get(c.phone()))).toList();
             UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), false);
@@ -97,7 +98,7 @@ final class MemberStore {
             if (outcome instanceof DynamoOps.Committed) return result;
             var cancelled = (DynamoOps.Cancelled) outcome;
             if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, true);
-            if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) throw new GroupGoneException();
+            if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now);
             // A member row changed under us (a concurrent add or remove): read again and recompute.
             List<String> changed = new ArrayList<>();
             for (int i = 0; i < toAdd.size(); i++) {
@@ -109,19 +110,37 @@ final class MemberStore {
         throw new IllegalStateException("membership transaction kept conflicting after " + MAX_ATTEMPTS + " attempts");
     }
 
+    /**
+     * The stamp a membership change takes after its counter's condition failed: the group is gone (thrown), or a
+     * group message was accepted at or after the stamp, and the change must then come after it (see
+     * {@link GroupStore#counterDelta}).
+     */
+    private long restamp(String accountId, String groupId, long stamp) {
+        Group group = groups.get(accountId, groupId).orElseThrow(GroupGoneException::new);
+        return Math.max(stamp, group.lastSendAt() + 1);
+    }
+
     /** Tombstones one membership with the counter update; false when the number is not a present member. */
-    boolean remove(String accountId, String groupId, String phone, long now) {
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
-                        .updateExpression("SET removedAt = :now, expiresAt = :ttl")
-                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
-                        .expressionAttributeValues(Map.of(":now", n(now), ":ttl", n(expiry(now))))).build(),
-                groups.counterDelta(accountId, groupId, -1, now)));
-        if (outcome instanceof DynamoOps.Cancelled c) {
-            if (c.conditionFailed(0) || c.conditionFailed(1)) return false;
-            throw new IllegalStateException("member removal cancelled: " + c);
+    boolean remove(String accountId, String groupId, String phone, long stampedAt) {
+        long now = stampedAt;
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            long at = now;
+            var outcome = ops.transact(List.of(
+                    TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
+                            .updateExpression("SET removedAt = :now, expiresAt = :ttl")
+                            .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
+                            .expressionAttributeValues(Map.of(":now", n(at), ":ttl", n(expiry(at))))).build(),
+                    groups.counterDelta(accountId, groupId, -1, at)));
+            if (!(outcome instanceof DynamoOps.Cancelled c)) return true;
+            if (c.conditionFailed(0)) return false;
+            if (!c.conditionFailed(1)) throw new IllegalStateException("member removal cancelled: " + c);
+            try {
+                now = restamp(accountId, groupId, now);
+            } catch (GroupGoneException gone) {
+                return false;
+            }
         }
-        return true;
+        throw new IllegalStateException("member removal kept conflicting after " + MAX_ATTEMPTS + " attempts");
     }
 
     record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}

@@ -47,7 +47,38 @@ final class MessageStore {
     }
 
     /** Creates the message (and its sending job); false when a message with this id exists already. */
+    /**
+     * Creates a group message together with its acceptance on the group ({@code fence}, see
+     * {@link groupmsg.groups.GroupService#acceptFence}). False when the fence's condition failed: the membership
+     * changed since the group was read, and nothing was written.
+     */
+    boolean createAccepted(GroupMessage m, TransactWriteItem fence) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item(m)).conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(sendingJobRow(m))).build(),
+                fence));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (get(m.accountId(), m.id()).isPresent()) return true; // an earlier try of this transaction committed
+            if (c.conditionFailed(2)) return false;
+            throw new IllegalStateException("message create cancelled: " + c);
+        }
+        return true;
+    }
+
     boolean create(GroupMessage m) {
+        var item = item(m);
+        var job = sendingJobRow(m);
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (get(m.accountId(), m.id()).isPresent()) return false;
+            throw new IllegalStateException("message create cancelled: " + c);
+        }
+        return true;
+    }
+
+    private static Map<String, AttributeValue> item(GroupMessage m) {
         var item = new HashMap<String, AttributeValue>(key(m.accountId(), m.id()));
         if (m.groupId() != null) {
             item.put("gsi1pk", s(groupIndexPk(m.accountId(), m.groupId())));
@@ -75,15 +106,7 @@ final class MessageStore {
         item.put("acceptedAt", n(m.acceptedAt()));
         item.put("status", s(GroupMessage.SENDING));
         item.put("fannedOut", n(0));
-        var job = sendingJobRow(m);
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
-        if (outcome instanceof DynamoOps.Cancelled c) {
-            if (get(m.accountId(), m.id()).isPresent()) return false;
-            throw new IllegalStateException("message create cancelled: " + c);
-        }
-        return true;
+        return item;
     }
 
     Optional<GroupMessage> get(String accountId, String messageId) {

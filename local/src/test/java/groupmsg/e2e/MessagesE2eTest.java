@@ -166,6 +166,45 @@ class MessagesE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void aSendDuringAMemberAddGoesToExactlyTheMembersItCountedAtAcceptance(ApiClient api) throws Exception {
+        // Members added in one request are written in transactions of 98 over a while; a message accepted in the
+        // middle must count exactly those it will send to: the ones the fan-out finds present at its acceptance.
+        ApiClient a = api.forNewAccount("Racing Co");
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Growing");
+        addMembers(a, g, 0, 100);
+        Map<String, Object> accepted;
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(1)) {
+            var adding = pool.submit(() -> addMembers(a, g, 1000, 1000));
+            Thread.sleep(150);
+            accepted = send(a, g, lineId, "Mid-add");
+            adding.get();
+        }
+        String id = (String) accepted.get("id");
+        long counted = ((Number) accepted.get("recipients")).longValue();
+        var done = awaitSent(a, id, 60_000);
+        assertThat(((Number) done.get("recipients")).longValue()).as("the count at acceptance is the count sent to").isEqualTo(counted);
+        var delivered = allDeliveries(a, id).stream().map(d -> (String) d.get("phone")).collect(java.util.stream.Collectors.toSet());
+        assertThat((long) delivered.size()).isEqualTo(counted);
+        // and those are exactly the members added at or before the message's acceptance
+        Instant acceptedAt = Instant.parse((String) accepted.get("createdAt"));
+        List<Map<String, Object>> members = new ArrayList<>();
+        String cursor = null;
+        do {
+            var page = a.get("/v1/groups/" + g + "/members?limit=100" + (cursor == null ? "" : "&cursor=" + cursor)).jsonObject();
+            members.addAll((List<Map<String, Object>>) page.get("items"));
+            cursor = (String) page.get("nextCursor");
+        } while (cursor != null);
+        assertThat(members).hasSize(1100);
+        for (var m : members) {
+            boolean before = !Instant.parse((String) m.get("addedAt")).isAfter(acceptedAt);
+            assertThat(delivered.contains((String) m.get("phone"))).as(m.get("phone") + " added " + m.get("addedAt")
+                    + ", message accepted " + acceptedAt).isEqualTo(before);
+        }
+    }
+
+    @Test
     void recipientsAreTheMembersAtAcceptanceAndOptedOutNumbersAreSkipped(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Snapshot Co");
         String line = linePhone();
