@@ -75,13 +75,14 @@ public final class MessageService {
      * membership or another message's acceptance moved meanwhile).
      */
     public GroupMessage send(String accountId, String groupId, SendRequest request) {
+        var group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
         Line line = lines.find(accountId, request.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
         String text = textOf(request.sender(), request.body());
         SmsText sms = SmsText.of(text);
         String id = ids.next(MessageStore.GROUP_ID_PREFIX);
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {
-            var group = groups.get(accountId, groupId);
+            if (attempt > 0) group = groups.get(accountId, groupId);
             long acceptedAt = Math.max(clock.millis(), group.lastSendAt() + 1);
             long recipients = group.memberCount();
             int shards = (int) Math.max(1, Math.min(MAX_SHARDS, (recipients + RECIPIENTS_PER_SHARD - 1) / RECIPIENTS_PER_SHARD));
