@@ -47,7 +47,7 @@ public final class GroupService {
 
     public Group create(String accountId, String name, String description) {
         long now = clock.millis();
-        Group group = new Group(ids.next("grp_"), name, description, 0, now, now, 0);
+        Group group = new Group(ids.next("grp_"), name, description, 0, now, now, 0, 0, 0);
         groups.create(accountId, group);
         return group;
     }
@@ -84,9 +84,8 @@ public final class GroupService {
     /** Deletes the group now; its member rows are tombstoned by the import worker (asynchronously). */
     public void delete(String accountId, String groupId) {
         Group group = get(accountId, groupId);
-        long now = clock.millis();
-        if (!groups.delete(accountId, group, now)) throw ApiException.notFound("group");
-        enqueueCleanup(accountId, groupId, now);
+        long deletedAt = groups.delete(accountId, group, clock.millis()).orElseThrow(() -> ApiException.notFound("group"));
+        enqueueCleanup(accountId, groupId, deletedAt);
     }
 
     void enqueueCleanup(String accountId, String groupId, long deletedAt) {

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 import static groupmsg.platform.dynamo.Attr.n;
 import static groupmsg.platform.dynamo.Attr.s;
@@ -117,17 +118,31 @@ final class GroupStore {
      * Deletes the group and its name reservation and records a member clean-up job, atomically.
      * Returns false when the group did not exist.
      */
-    boolean delete(String accountId, Group group, long now) {
-        var job = new HashMap<String, AttributeValue>(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + group.id()));
-        job.put("accountId", s(accountId));
-        job.put("groupId", s(group.id()));
-        job.put("deletedAt", n(now));
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().delete(d -> d.tableName(table).key(groupKey(accountId, group.id()))
-                        .conditionExpression("attribute_exists(pk)")).build(),
-                TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, group.name()))).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
-        return outcome instanceof DynamoOps.Committed;
+    /**
+     * Deletes the group as a membership change stamped {@code stampedAt} (its clean-up tombstones every member with
+     * the stamp it commits with): in order with every accepted message and change, so a message accepted just before
+     * still goes to its members. Returns that stamp, or empty when the group is gone.
+     */
+    OptionalLong delete(String accountId, Group group, long stampedAt) {
+        long now = stampedAt;
+        for (int attempt = 0; attempt < 20; attempt++) {
+            var job = new HashMap<String, AttributeValue>(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + group.id()));
+            job.put("accountId", s(accountId));
+            job.put("groupId", s(group.id()));
+            job.put("deletedAt", n(now));
+            long at = now;
+            var outcome = ops.transact(List.of(
+                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(groupKey(accountId, group.id()))
+                            .conditionExpression("attribute_exists(pk) AND " + STAMP_IN_ORDER)
+                            .expressionAttributeValues(Map.of(":now", n(at)))).build(),
+                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, group.name()))).build(),
+                    TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
+            if (outcome instanceof DynamoOps.Committed) return OptionalLong.of(at);
+            Optional<Group> current = get(accountId, group.id());
+            if (current.isEmpty()) return OptionalLong.empty();
+            now = restamp(current.get(), now);
+        }
+        throw new IllegalStateException("group delete kept conflicting");
     }
 
     record CleanupJob(String accountId, String groupId, long deletedAt) {}
@@ -147,31 +162,45 @@ final class GroupStore {
         dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId)));
     }
 
-    /** The update that moves a group's member counter, as one action of a membership transaction. */
+    /** A membership change's stamp must be after the group's last acceptance, and not before an earlier change's. */
+    private static final String STAMP_IN_ORDER = "(attribute_not_exists(lastSendAt) OR lastSendAt < :now)"
+            + " AND (attribute_not_exists(stampedTo) OR stampedTo <= :now)";
+
     /**
-     * The counter's part of a membership change whose rows are stamped {@code now}. It fails when the group is gone,
-     * and when a group message was accepted at or after {@code now} ({@code lastSendAt}): a change stamped before a
-     * message's acceptance but committed after it would be in its fan-out (which keeps the rows present at that
-     * time) without being in its count. The writer stamps again after {@code lastSendAt} and retries.
+     * The counter's part of a membership change whose rows are stamped {@code now}: the count, the group's
+     * membership version and its latest stamp. It fails when the group is gone, and when the stamp is out of order:
+     * a group message was accepted at or after it ({@code lastSendAt}: a change stamped before a message's acceptance
+     * but committed after it would be in its fan-out, which keeps the rows present at that time, without being in its
+     * count), or a change committed with a later stamp (another instance's clock ahead: commit order and stamp order
+     * must agree). The writer stamps again ({@link Group#lastSendAt} + 1, {@link Group#stampedTo}) and retries.
      */
     TransactWriteItem counterDelta(String accountId, String groupId, long delta, long now) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, groupId))
-                .updateExpression("ADD memberCount :d SET updatedAt = :now")
-                .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(lastSendAt) OR lastSendAt < :now)")
-                .expressionAttributeValues(Map.of(":d", n(delta), ":now", n(now)))).build();
+                .updateExpression("ADD memberCount :d, memberVersion :one SET updatedAt = :now, stampedTo = :now")
+                .conditionExpression("attribute_exists(pk) AND " + STAMP_IN_ORDER)
+                .expressionAttributeValues(Map.of(":d", n(delta), ":one", n(1), ":now", n(now)))).build();
+    }
+
+    /** The stamp a membership change takes after its counter's condition failed: after every accepted message and change. */
+    static long restamp(Group group, long stamp) {
+        return Math.max(stamp, Math.max(group.lastSendAt() + 1, group.stampedTo()));
     }
 
     /**
      * A group message's acceptance at {@code acceptedAt} of the group as read ({@code seen}): it holds only if no
-     * membership change committed since that read (the count is still the one read) and no later message was accepted
-     * meanwhile; it fences later changes stamped at or before {@code acceptedAt} out (see {@link #counterDelta}).
+     * membership change committed since that read (the version is still the one read: a count could change and come
+     * back) and no later message was accepted meanwhile; it fences later changes stamped at or before
+     * {@code acceptedAt} out (see {@link #counterDelta}). {@code acceptedAt} must be after {@code seen}'s
+     * {@code lastSendAt} and not before its {@code stampedTo}.
      */
     TransactWriteItem acceptFence(String accountId, Group seen, long acceptedAt) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, seen.id()))
                 .updateExpression("SET lastSendAt = :at")
-                .conditionExpression("attribute_exists(pk) AND memberCount = :seen"
+                .conditionExpression("attribute_exists(pk) AND "
+                        + (seen.memberVersion() == 0 ? "attribute_not_exists(memberVersion)" : "memberVersion = :version")
                         + " AND (attribute_not_exists(lastSendAt) OR lastSendAt < :at)")
-                .expressionAttributeValues(Map.of(":at", n(acceptedAt), ":seen", n(seen.memberCount())))).build();
+                .expressionAttributeValues(seen.memberVersion() == 0 ? Map.of(":at", n(acceptedAt))
+                        : Map.of(":at", n(acceptedAt), ":version", n(seen.memberVersion())))).build();
     }
 
     String table() {
@@ -192,6 +221,6 @@ final class GroupStore {
     private static Group toGroup(Map<String, AttributeValue> item) {
         return new Group(Attr.str(item, "groupId"), Attr.str(item, "name"), Attr.str(item, "description"),
                 Attr.num(item, "memberCount", 0), Attr.num(item, "createdAt", 0), Attr.num(item, "updatedAt", 0),
-                Attr.num(item, "lastSendAt", 0));
+                Attr.num(item, "lastSendAt", 0), Attr.num(item, "memberVersion", 0), Attr.num(item, "stampedTo", 0));
     }
 }

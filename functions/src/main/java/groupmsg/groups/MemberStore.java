@@ -116,8 +116,7 @@ final class MemberStore {
      * {@link GroupStore#counterDelta}).
      */
     private long restamp(String accountId, String groupId, long stamp) {
-        Group group = groups.get(accountId, groupId).orElseThrow(GroupGoneException::new);
-        return Math.max(stamp, group.lastSendAt() + 1);
+        return GroupStore.restamp(groups.get(accountId, groupId).orElseThrow(GroupGoneException::new), stamp);
     }
 
     /** Tombstones one membership with the counter update; false when the number is not a present member. */

@@ -20,9 +20,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -231,10 +233,7 @@ public final class DeliveryService {
                     sends.add(pool.submit(() -> {
                         long wait = at - clock.millis();
                         if (wait > 0) Thread.sleep(wait);
-                        if (watch.optedOutSince(phone, at)) {
-                            return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
-                        }
-                        return sendOne(m, shard, phone, lastSendAt);
+                        return sendOne(m, shard, phone, lastSendAt, watch);
                     }));
                 }
             }
@@ -252,24 +251,31 @@ public final class DeliveryService {
     /** How old a block's opt-out lookup may be when a send goes out; older, it is looked up again first. */
     static final long OPT_OUT_FRESH_MILLIS = 1000;
 
+    /** What a send does after looking at its opt-out again. */
+    enum Verdict { SEND, OPTED_OUT, GIVE_BACK }
+
     /**
      * A block's opt-outs kept fresh while it sends. The block looks them up once before claiming, but a slow line
      * spaces its sends over up to ~100 s (98 recipients at 1 mps), and API.md allows nothing to go to a number once
      * its opt-out is recorded: measured, 16 of 16 recipients who texted STOP two seconds into a send at 2 mps were
-     * still sent the message, up to 8.5 s after their opt-out (43.6 s at 1 mps). So a send due more than
-     * {@value #OPT_OUT_FRESH_MILLIS} ms after the lookup looks again first, together with every send of the block due
-     * within the next {@value #OPT_OUT_FRESH_MILLIS} ms not yet looked at (one BatchGetItem, consistent): no send goes
-     * out on an answer older than that, a fast line's block (sent within the first second) costs nothing more, and a
-     * slow line's costs one read per second of sending. Kinds that ignore opt-outs (keyword replies) never look.
+     * still sent the message, up to 8.5 s after their opt-out (43.6 s at 1 mps). So every try of a send (the first,
+     * and each retry after a refusal) that starts more than {@value #OPT_OUT_FRESH_MILLIS} ms after the answer it
+     * would go on looks again first, together with the block's other sends due within the next
+     * {@value #OPT_OUT_FRESH_MILLIS} ms (one consistent BatchGetItem): no try goes out on an answer older than that.
+     * A block sent within its lookup's first second costs nothing more; later sends cost about one read per second
+     * of sending (a fast line's pipelined blocks, whose sends start after the block before, one or two reads each).
+     * When the read fails, or waiting for it used up the time to send, the row goes back to queued (the carrier never
+     * had it): the job's retry claims it again. Kinds that ignore opt-outs (keyword replies) never look.
      */
     private final class OptOutWatch {
         private final GroupMessage m;
         private final long lookedUpAt;
         private final Lock lock = new ReentrantLock();
-        /** phone -> its send time, as the block schedules them */
-        private final Map<String, Long> sendAt = new HashMap<>();
-        /** phone -> opted out, for phones looked at again */
-        private final Map<String, Boolean> lookedAgain = new HashMap<>();
+        /** phone -> its send time, for the sends due after the block's lookup went stale */
+        private final Map<String, Long> sendAt = new ConcurrentHashMap<>();
+        /** phone -> when it was looked up again, and the answer (guarded by the lock) */
+        private final Map<String, Long> checkedAt = new HashMap<>();
+        private final Set<String> optedOut = new HashSet<>();
 
         OptOutWatch(GroupMessage m, long lookedUpAt) {
             this.m = m;
@@ -277,37 +283,37 @@ public final class DeliveryService {
         }
 
         void scheduled(String phone, long at) {
-            lock.lock();
-            try {
-                sendAt.put(phone, at);
-            } finally {
-                lock.unlock();
-            }
+            if (!m.kind().ignoresOptOut() && at > lookedUpAt + OPT_OUT_FRESH_MILLIS) sendAt.put(phone, at);
         }
 
-        /** Whether the number opted out since the block's lookup, as of at most a second ago. */
-        boolean optedOutSince(String phone, long at) {
-            if (m.kind().ignoresOptOut() || at - lookedUpAt <= OPT_OUT_FRESH_MILLIS) return false;
-            lock.lock();
+        /** Whether this try may go out, on an answer at most a second old (by the clock, not the slot). */
+        Verdict beforeTry(String phone, long lastSendAt) throws InterruptedException {
+            if (m.kind().ignoresOptOut() || clock.millis() - lookedUpAt <= OPT_OUT_FRESH_MILLIS) return Verdict.SEND;
+            lock.lockInterruptibly();
             try {
-                Boolean known = lookedAgain.get(phone);
-                if (known != null) return known;
-                long horizon = clock.millis() + OPT_OUT_FRESH_MILLIS;
-                List<String> due = new ArrayList<>();
-                sendAt.forEach((p, t) -> {
-                    if (t < horizon && !lookedAgain.containsKey(p)) due.add(p);
-                });
-                if (!due.contains(phone)) due.add(phone);
-                Set<String> out;
-                try {
-                    out = optOuts.optedOut(m.lineId(), due);
-                } catch (RuntimeException e) {
-                    // The block's own lookup stands: one that failed now must not stop a send it allowed.
-                    Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
-                    return false;
+                long now = clock.millis();
+                if (now > lastSendAt) return Verdict.GIVE_BACK; // the wait for another send's read used the time up
+                Long checked = checkedAt.get(phone);
+                if (checked == null || now - checked > OPT_OUT_FRESH_MILLIS) {
+                    List<String> due = new ArrayList<>();
+                    sendAt.forEach((p, t) -> {
+                        Long c = checkedAt.get(p);
+                        if (t < now + OPT_OUT_FRESH_MILLIS && (c == null || now - c > OPT_OUT_FRESH_MILLIS)) due.add(p);
+                    });
+                    if (!due.contains(phone)) due.add(phone);
+                    Set<String> out;
+                    try {
+                        out = optOuts.optedOut(m.lineId(), due);
+                    } catch (RuntimeException e) {
+                        Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
+                        return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
+                    }
+                    for (String p : due) {
+                        checkedAt.put(p, now);
+                        if (out.contains(p)) optedOut.add(p);
+                    }
                 }
-                due.forEach(p -> lookedAgain.put(p, out.contains(p)));
-                return out.contains(phone);
+                return optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.SEND;
             } finally {
                 lock.unlock();
             }
@@ -365,10 +371,21 @@ public final class DeliveryService {
      * the row goes back to queued for the job that takes over. An answer that leaves open whether it was sent (a
      * cut-off answer, a 500) is never tried again.
      */
-    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long lastSendAt) throws InterruptedException {
+    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long lastSendAt, OptOutWatch watch)
+            throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
         String trouble = null;
         for (int attempt = 1; ; attempt++) {
+            // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy line)
+            switch (watch.beforeTry(phone, lastSendAt)) {
+                case OPTED_OUT -> {
+                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
+                }
+                case GIVE_BACK -> {
+                    return backToQueued(phone, clock.millis());
+                }
+                case SEND -> { }
+            }
             try {
                 switch (carrier.send(message)) {
                     case SendResult.Accepted ok -> {

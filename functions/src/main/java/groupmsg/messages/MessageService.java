@@ -16,6 +16,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Accepts group messages in O(1) of the group's size (one group read, one transaction, one queue message) and
@@ -66,9 +67,10 @@ public final class MessageService {
 
     /**
      * Accepts a group message for exactly the members at its acceptance: the group is read, the message gets an
-     * acceptance time after the group's last one, and is written in one transaction with a condition that the group's
-     * member count is still the one read (no membership change committed in between) and a fence that makes every
-     * later change stamp itself after that time (GroupStore.counterDelta). So {@code recipients} is the count of the
+     * acceptance time after the group's last acceptance and latest membership stamp, and is written in one
+     * transaction with a condition that the group's membership version is still the one read (no membership change
+     * committed in between; a count could change and come back) and a fence that makes every later change stamp
+     * itself after that time (GroupStore.counterDelta). So {@code recipients} is the count of the
      * members the fan-out will find present at {@code acceptedAt}: before, a member add in flight (stamped when its
      * request began, committed after the count was read) was sent the message but not counted (measured: 202 with 786
      * recipients, 884 sent). When the condition fails the group is read again (bounded: it only fails when the
@@ -82,8 +84,11 @@ public final class MessageService {
         SmsText sms = SmsText.of(text);
         String id = ids.next(MessageStore.GROUP_ID_PREFIX);
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {
-            if (attempt > 0) group = groups.get(accountId, groupId);
-            long acceptedAt = Math.max(clock.millis(), group.lastSendAt() + 1);
+            if (attempt > 0) {
+                pause(attempt);
+                group = groups.get(accountId, groupId);
+            }
+            long acceptedAt = Math.max(clock.millis(), Math.max(group.lastSendAt() + 1, group.stampedTo()));
             long recipients = group.memberCount();
             int shards = (int) Math.max(1, Math.min(MAX_SHARDS, (recipients + RECIPIENTS_PER_SHARD - 1) / RECIPIENTS_PER_SHARD));
             var message = new GroupMessage(id, accountId, groupId, line.id(), line.phone(), line.mps(),
@@ -96,6 +101,16 @@ public final class MessageService {
             }
         }
         throw ApiException.conflict("the group's members kept changing while the message was accepted; try again");
+    }
+
+    /** A short, growing pause before reading the group again: the writers whose change moved it go on meanwhile. */
+    private static void pause(int attempt) {
+        try {
+            Thread.sleep(ThreadLocalRandom.current().nextLong(1, 5L + 5L * Math.min(attempt, 10)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while accepting a message", e);
+        }
     }
 
     /** Reads of the group before a send gives up on a membership that keeps changing under it (an import writes

@@ -46,7 +46,6 @@ final class MessageStore {
         return Attr.accountPk(accountId) + "#GRP#" + groupId + "#MSGS";
     }
 
-    /** Creates the message (and its sending job); false when a message with this id exists already. */
     /**
      * Creates a group message together with its acceptance on the group ({@code fence}, see
      * {@link groupmsg.groups.GroupService#acceptFence}). False when the fence's condition failed: the membership
@@ -65,6 +64,7 @@ final class MessageStore {
         return true;
     }
 
+    /** Creates the message (and its sending job); false when a message with this id exists already. */
     boolean create(GroupMessage m) {
         var item = item(m);
         var job = sendingJobRow(m);
