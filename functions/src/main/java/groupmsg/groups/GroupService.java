@@ -140,6 +140,7 @@ public final class GroupService {
             for (int from = 0; from < candidates.size(); from += MemberStore.MAX_PUTS_PER_TRANSACTION) {
                 var unit = candidates.subList(from, Math.min(candidates.size(), from + MemberStore.MAX_PUTS_PER_TRANSACTION));
                 var result = members.addUnit(accountId, groupId, unit, null, now);
+                now = result.stampedAt();
                 added += result.added();
                 already += result.alreadyMembers();
             }

@@ -197,9 +197,9 @@ public final class ImportService {
             String unitId = "p" + part + "u" + unit;
             int dupes = duplicates;
             try {
-                members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
+                now = members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
                         counts -> imports.progress(accountId, importId, unitId, unitRows.size(), counts.added(),
-                                counts.alreadyMembers() + dupes, invalid.size()), now);
+                                counts.alreadyMembers() + dupes, invalid.size()), now).stampedAt();
             } catch (MemberStore.GroupGoneException e) {
                 imports.fail(accountId, importId, "the group was deleted during the import");
                 Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));

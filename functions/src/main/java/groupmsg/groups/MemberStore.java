@@ -56,8 +56,12 @@ final class MemberStore {
     /** A number to add, already normalised to E.164. */
     record Candidate(String phone, String name) {}
 
-    /** Counts of one unit; {@code alreadyApplied} when the caller's own action's condition said it ran before. */
-    record UnitResult(int added, int alreadyMembers, boolean alreadyApplied) {}
+    /**
+     * Counts of one unit; {@code alreadyApplied} when the caller's own action's condition said it ran before;
+     * {@code stampedAt} the stamp it committed with (later than asked when a group message or a later-stamped change
+     * came first: the caller's next unit starts from it instead of failing the same way once more).
+     */
+    record UnitResult(int added, int alreadyMembers, boolean alreadyApplied, long stampedAt) {}
 
     /** The group is gone (deleted while members were being written). */
     static final class GroupGoneException extends RuntimeException {
@@ -80,7 +84,7 @@ final class MemberStore {
         long now = stampedAt;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             List<Candidate> toAdd = unit.stream().filter(c -> !isPresent(existing.get(c.phone()))).toList();
-            UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), false);
+            UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), false, now);
             List<TransactWriteItem> actions = new ArrayList<>();
             for (Candidate c : toAdd) actions.add(putMember(pk, c, existing.get(c.phone()), now));
             int counterIndex = -1;
@@ -97,7 +101,7 @@ final class MemberStore {
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return result;
             var cancelled = (DynamoOps.Cancelled) outcome;
-            if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, true);
+            if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, true, now);
             if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now);
             // A member row changed under us (a concurrent add or remove): read again and recompute.
             List<String> changed = new ArrayList<>();
