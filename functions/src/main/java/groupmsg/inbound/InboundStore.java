@@ -122,7 +122,9 @@ final class InboundStore {
      */
     Page list(String accountId, String lineId, String from, int limit, Map<String, AttributeValue> start) {
         Partition partition = partition(accountId, lineId, from);
-        List<InboundMessage> out = new ArrayList<>();
+        // One match past the page is looked for, so a cursor is given only when another match follows (a filtered
+        // query's rows read past the page may all fail the filter).
+        List<Map<String, AttributeValue>> items = new ArrayList<>();
         Map<String, AttributeValue> next = start;
         for (int round = 0; round < 10; round++) {
             var values = new HashMap<String, AttributeValue>();
@@ -131,7 +133,7 @@ final class InboundStore {
             boolean filtered = from != null && lineId != null;
             if (filtered) values.put(":line", s(lineId));
             Map<String, AttributeValue> after = next;
-            QueryPage page = QueryPage.of(dynamo, limit - out.size(), request -> {
+            QueryPage page = QueryPage.of(dynamo, limit + 1 - items.size(), request -> {
                 request.tableName(table).scanIndexForward(false).exclusiveStartKey(after).expressionAttributeValues(values);
                 if (partition.index() == null) {
                     request.keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)");
@@ -140,11 +142,15 @@ final class InboundStore {
                 }
                 if (filtered) request.filterExpression("lineId = :line");
             });
-            page.items().forEach(i -> out.add(toMessage(i)));
+            items.addAll(page.items());
             next = page.lastKey();
-            if (next == null || out.size() >= limit) break;
+            if (next == null || items.size() > limit) break;
         }
-        return new Page(out, next);
+        if (items.size() > limit) {
+            items = items.subList(0, limit);
+            next = QueryPage.keyOf(items.getLast(), partition.index());
+        }
+        return new Page(items.stream().map(InboundStore::toMessage).toList(), next);
     }
 
     private static Map<String, AttributeValue> toItem(InboundMessage m) {

@@ -148,6 +148,31 @@ class InboundE2eTest {
     }
 
     @Test
+    void aFilteredInboundListEndsOnItsLastMatch(ApiClient api) throws Exception {
+        // by sender and line: the sender's oldest message, on another line, is read past the page but filtered out
+        ApiClient a = api.forNewAccount("Filtered Replies Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String otherLine = linePhone();
+        createLine(a, otherLine, "long_code", 10);
+        String ann = "+14155550311";
+        text(a, ann, otherLine, "Wrong number?");
+        await(() -> inbound(a, ""), l -> l.size() == 1, 10_000);
+        text(a, ann, line, "First");
+        await(() -> inbound(a, ""), l -> l.size() == 2, 10_000);
+        text(a, ann, line, "Second");
+        await(() -> inbound(a, ""), l -> l.size() == 3, 10_000);
+        var page = a.get("/v1/inbound?from=%2B14155550311&lineId=" + lineId + "&limit=2").jsonObject();
+        assertThat((List<?>) page.get("items")).hasSize(2);
+        assertThat(page.get("nextCursor")).as("no further match").isNull();
+        var first = a.get("/v1/inbound?from=%2B14155550311&lineId=" + lineId + "&limit=1").jsonObject();
+        assertThat(first.get("nextCursor")).as("one more match follows").isNotNull();
+        var rest = a.get("/v1/inbound?from=%2B14155550311&lineId=" + lineId + "&limit=1&cursor=" + first.get("nextCursor")).jsonObject();
+        assertThat((List<?>) rest.get("items")).hasSize(1);
+        assertThat(rest.get("nextCursor")).isNull();
+    }
+
+    @Test
     void repliesAreStoredListedNewestFirstAndPublishedToIntegrations(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Reply Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");

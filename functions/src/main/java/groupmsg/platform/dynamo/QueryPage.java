@@ -36,7 +36,7 @@ public record QueryPage(List<Map<String, AttributeValue>> items, Map<String, Att
     }
 
     /** An item's key as a LastEvaluatedKey holds it: pk and sk, and the index's own pair (gsi1 -> gsi1pk, gsi1sk). */
-    static Map<String, AttributeValue> keyOf(Map<String, AttributeValue> item, String index) {
+    public static Map<String, AttributeValue> keyOf(Map<String, AttributeValue> item, String index) {
         List<String> attributes = index == null ? List.of("pk", "sk") : List.of("pk", "sk", index + "pk", index + "sk");
         Map<String, AttributeValue> key = new HashMap<>();
         for (String attribute : attributes) {
