@@ -79,5 +79,9 @@ class PagingE2eTest {
         awaitSent(a, second, 60_000);
         assertExactPages(a, "/v1/messages/" + first + "/deliveries", 3, 6);
         assertExactPages(a, "/v1/messages/" + first + "/deliveries", 2, 6);
+        // a page's cursor belongs to its message
+        String cursor = (String) a.get("/v1/messages/" + first + "/deliveries?limit=2").jsonObject().get("nextCursor");
+        assertThat(a.get("/v1/messages/" + first + "/deliveries?limit=2&cursor=" + cursor).status()).isEqualTo(200);
+        assertThat(a.get("/v1/messages/" + second + "/deliveries?limit=2&cursor=" + cursor).status()).isEqualTo(400);
     }
 }
