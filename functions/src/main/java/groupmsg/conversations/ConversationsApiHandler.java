@@ -131,8 +131,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 }
                 if (m.get("name") != null) {
                     String stripped = m.get("name") instanceof String n ? n.strip() : "";
-                    if (Text.problem(stripped) != null) {
-                        body.problem(field + ".name", Text.problem(stripped));
+                    String textProblem = Text.problem(stripped);
+                    if (textProblem != null) {
+                        body.problem(field + ".name", textProblem);
                     } else if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
                         name = stripped;
                     } else {

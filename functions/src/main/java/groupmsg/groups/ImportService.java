@@ -182,8 +182,9 @@ public final class ImportService {
                     invalid.add(new ImportStore.InvalidRow(line, phone, "name longer than " + MAX_NAME_LENGTH + " characters"));
                     continue;
                 }
-                if (name != null && Text.problem(name) != null) {
-                    invalid.add(new ImportStore.InvalidRow(line, phone, "name " + Text.problem(name)));
+                String nameProblem = name == null ? null : Text.problem(name);
+                if (nameProblem != null) {
+                    invalid.add(new ImportStore.InvalidRow(line, phone, "name " + nameProblem));
                     continue;
                 }
                 switch (PhoneNumbers.normalize(phone, country)) {

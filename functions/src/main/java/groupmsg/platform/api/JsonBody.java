@@ -101,8 +101,11 @@ public final class JsonBody {
         for (int i = 0; i < list.size(); i++) {
             if (!(list.get(i) instanceof String s) || s.length() > maxLength) {
                 problem(name + "[" + i + "]", "must be a string of at most " + maxLength + " characters");
-            } else if (Text.problem(s) != null) {
-                problem(name + "[" + i + "]", Text.problem(s));
+                continue;
+            }
+            String textProblem = Text.problem(s);
+            if (textProblem != null) {
+                problem(name + "[" + i + "]", textProblem);
             } else {
                 out.add(s);
             }
