@@ -53,17 +53,17 @@ public final class Cursor {
             key.put(entry.getKey(), AttributeValue.fromS(s));
         }
         AttributeValue partition = key.get(partitionAttribute);
-        if (partition == null || !expectedPartition.equals(partition.s()) || !key.keySet().equals(keyAttributes(partitionAttribute))) {
+        if (partition == null || !expectedPartition.equals(partition.s())
+                || !key.keySet().equals(Set.copyOf(QueryPage.keyAttributes(indexOf(partitionAttribute))))) {
             throw ApiException.invalid("cursor is not valid for this list");
         }
         return key;
     }
 
-    /** The attributes of a LastEvaluatedKey: the table's key, and an index's own key when the list reads one. */
-    private static Set<String> keyAttributes(String partitionAttribute) {
-        if (partitionAttribute.equals("pk")) return Set.of("pk", "sk");
+    /** The index a list's partition attribute belongs to (gsi1pk -> gsi1), null for the table's (pk). */
+    private static String indexOf(String partitionAttribute) {
+        if (partitionAttribute.equals("pk")) return null;
         if (!partitionAttribute.endsWith("pk")) throw new IllegalArgumentException("not a partition key: " + partitionAttribute);
-        String sortAttribute = partitionAttribute.substring(0, partitionAttribute.length() - 2) + "sk";
-        return Set.of("pk", "sk", partitionAttribute, sortAttribute);
+        return partitionAttribute.substring(0, partitionAttribute.length() - 2);
     }
 }

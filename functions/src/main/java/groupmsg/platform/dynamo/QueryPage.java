@@ -35,11 +35,15 @@ public record QueryPage(List<Map<String, AttributeValue>> items, Map<String, Att
         return new QueryPage(items, more ? response.lastEvaluatedKey() : null);
     }
 
-    /** An item's key as a LastEvaluatedKey holds it: pk and sk, and the index's own pair (gsi1 -> gsi1pk, gsi1sk). */
+    /** The attributes of a LastEvaluatedKey: pk and sk, and a query's index's own pair (gsi1 -> gsi1pk, gsi1sk). */
+    static List<String> keyAttributes(String index) {
+        return index == null ? List.of("pk", "sk") : List.of("pk", "sk", index + "pk", index + "sk");
+    }
+
+    /** An item's key as a LastEvaluatedKey holds it ({@link #keyAttributes}). */
     public static Map<String, AttributeValue> keyOf(Map<String, AttributeValue> item, String index) {
-        List<String> attributes = index == null ? List.of("pk", "sk") : List.of("pk", "sk", index + "pk", index + "sk");
         Map<String, AttributeValue> key = new HashMap<>();
-        for (String attribute : attributes) {
+        for (String attribute : keyAttributes(index)) {
             AttributeValue value = item.get(attribute);
             if (value == null) throw new IllegalStateException("a listed item has no " + attribute);
             key.put(attribute, value);
