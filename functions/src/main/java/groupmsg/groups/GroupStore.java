@@ -115,13 +115,10 @@ final class GroupStore {
     }
 
     /**
-     * Deletes the group and its name reservation and records a member clean-up job, atomically.
-     * Returns false when the group did not exist.
-     */
-    /**
-     * Deletes the group as a membership change stamped {@code stampedAt} (its clean-up tombstones every member with
-     * the stamp it commits with): in order with every accepted message and change, so a message accepted just before
-     * still goes to its members. Returns that stamp, or empty when the group is gone.
+     * Deletes the group and its name reservation and records a member clean-up job, atomically, as a membership
+     * change stamped {@code stampedAt} (its clean-up tombstones every member with the stamp it commits with): in
+     * order with every accepted message and change, so a message accepted just before still goes to its members.
+     * Returns that stamp, or empty when the group is gone.
      */
     OptionalLong delete(String accountId, Group group, long stampedAt) {
         long now = stampedAt;

@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedExce
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,10 +53,7 @@ final class MessageStore {
      * changed since the group was read, and nothing was written.
      */
     boolean createAccepted(GroupMessage m, TransactWriteItem fence) {
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(item(m)).conditionExpression("attribute_not_exists(pk)")).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(sendingJobRow(m))).build(),
-                fence));
+        var outcome = putWithJob(m, fence);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (get(m.accountId(), m.id()).isPresent()) return true; // an earlier try of this transaction committed
             if (c.conditionFailed(2)) return false;
@@ -66,16 +64,21 @@ final class MessageStore {
 
     /** Creates the message (and its sending job); false when a message with this id exists already. */
     boolean create(GroupMessage m) {
-        var item = item(m);
-        var job = sendingJobRow(m);
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
+        var outcome = putWithJob(m, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (get(m.accountId(), m.id()).isPresent()) return false;
             throw new IllegalStateException("message create cancelled: " + c);
         }
         return true;
+    }
+
+    /** One transaction: the message (if new), its sending job, and {@code also} when given (its third action). */
+    private DynamoOps.TransactOutcome putWithJob(GroupMessage m, TransactWriteItem also) {
+        List<TransactWriteItem> actions = new ArrayList<>(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item(m)).conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(sendingJobRow(m))).build()));
+        if (also != null) actions.add(also);
+        return ops.transact(actions);
     }
 
     private static Map<String, AttributeValue> item(GroupMessage m) {
