@@ -2,6 +2,8 @@ package groupmsg.platform.lambda;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.core.client.builder.SdkSyncClientBuilder;
 import software.amazon.awssdk.http.AbortableInputStream;
 import software.amazon.awssdk.http.ExecutableHttpRequest;
 import software.amazon.awssdk.http.HttpExecuteRequest;
@@ -79,11 +81,7 @@ final class SuccessPriming {
         });
         Map<String, AttributeValue> key = Map.of("pk", AttributeValue.fromS("p"), "sk", AttributeValue.fromS("s"));
         Map<String, AttributeValue> values = Map.of(":n", AttributeValue.fromN("1"));
-        // FIPS and dual-stack off: the environment can turn them on for every client (AWS_USE_FIPS_ENDPOINT), and the
-        // SDK refuses either with a custom endpoint; these clients have no real endpoint to choose.
-        try (var dynamo = DynamoDbClient.builder().httpClient(answers).region(region).endpointOverride(NOWHERE)
-                .fipsEnabled(false).dualstackEnabled(false)
-                .credentialsProvider(CREDENTIALS).build()) {
+        try (var dynamo = offline(DynamoDbClient.builder(), answers, region)) {
             dynamo.getItem(b -> b.tableName("t").key(key).consistentRead(true));
             dynamo.query(b -> b.tableName("t").keyConditionExpression("pk = :n").expressionAttributeValues(values).limit(1));
             dynamo.batchGetItem(b -> b.requestItems(Map.of("t", KeysAndAttributes.builder().keys(key).build())));
@@ -107,9 +105,7 @@ final class SuccessPriming {
     private static int primeSqs(Region region) {
         var answers = new CannedHttpClient("application/x-amz-json-1.0", (operation, failure) -> new Answer(200,
                 "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"m\",\"MD5OfMessageBody\":\"" + MESSAGE_MD5 + "\"}],\"Failed\":[]}"));
-        try (var sqs = SqsClient.builder().httpClient(answers).region(region).endpointOverride(NOWHERE)
-                .fipsEnabled(false).dualstackEnabled(false)
-                .credentialsProvider(CREDENTIALS).build()) {
+        try (var sqs = offline(SqsClient.builder(), answers, region)) {
             var sent = sqs.sendMessageBatch(b -> b.queueUrl(NOWHERE + "/000000000000/q")
                     .entries(SendMessageBatchRequestEntry.builder().id("0").messageBody(MESSAGE).build()));
             if (sent.successful().size() != 1) throw new IllegalStateException("canned SQS answer not parsed");
@@ -121,13 +117,22 @@ final class SuccessPriming {
         var answers = new CannedHttpClient("text/xml", (operation, failure) -> new Answer(200,
                 "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m</MessageId>"
                         + "</PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>"));
-        try (var sns = SnsClient.builder().httpClient(answers).region(region).endpointOverride(NOWHERE)
-                .fipsEnabled(false).dualstackEnabled(false)
-                .credentialsProvider(CREDENTIALS).build()) {
+        try (var sns = offline(SnsClient.builder(), answers, region)) {
             var published = sns.publish(b -> b.topicArn("arn:aws:sns:" + region.id() + ":000000000000:t").message(MESSAGE));
             if (!"m".equals(published.messageId())) throw new IllegalStateException("canned SNS answer not parsed");
         }
         return answers.answered();
+    }
+
+    /**
+     * A client whose only HTTP client is {@code answers}. FIPS and dual-stack are off: the environment can turn them
+     * on for every client (AWS_USE_FIPS_ENDPOINT), and the SDK refuses either with a custom endpoint; these clients
+     * have no real endpoint to choose.
+     */
+    private static <B extends AwsClientBuilder<B, C> & SdkSyncClientBuilder<B, C>, C> C offline(
+            B builder, SdkHttpClient answers, Region region) {
+        return builder.httpClient(answers).region(region).endpointOverride(NOWHERE).fipsEnabled(false)
+                .dualstackEnabled(false).credentialsProvider(CREDENTIALS).build();
     }
 
     private static void expectFailure(Class<? extends RuntimeException> expected, Runnable request) {
