@@ -67,8 +67,12 @@ public final class DeliveryList {
 
         String encode(String messageId) {
             return Base64.getUrlEncoder().withoutPadding().encodeToString(
-                    Json.write(Map.of("s", shard, "p", afterPhone, "m", Sha256.hex(messageId).substring(0, 12)))
-                            .getBytes(StandardCharsets.UTF_8));
+                    Json.write(Map.of("s", shard, "p", afterPhone, "m", tag(messageId))).getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** What names the message in its cursors: short, and not the id itself. */
+        private static String tag(String messageId) {
+            return Sha256.hex(messageId).substring(0, 12);
         }
 
         static DeliveryCursor decode(String cursor, String messageId, int shards) {
@@ -79,7 +83,7 @@ public final class DeliveryList {
                 String phone = (String) map.get("p");
                 // A row's key is an E.164 number: anything else (an edited cursor) DynamoDB could refuse as a key.
                 if (shard < 0 || shard >= shards || phone == null || !E164.matcher(phone).matches()) throw new IllegalArgumentException();
-                if (map.containsKey("m") && !Sha256.hex(messageId).substring(0, 12).equals(map.get("m"))) {
+                if (map.containsKey("m") && !tag(messageId).equals(map.get("m"))) {
                     throw new IllegalArgumentException("another message's cursor");
                 }
                 return new DeliveryCursor(shard, phone);

@@ -94,9 +94,7 @@ public abstract class HttpApiHandler implements HttpFunction {
         if (response.status() == ErrorCode.NOT_CANCELLABLE.status() && event.getRouteKey() != null) {
             // A 405 names what the resource does allow (RFC 9110): the other methods of its path.
             headers = new HashMap<>(headers);
-            String path = event.getRouteKey().substring(event.getRouteKey().indexOf(' ') + 1);
-            String method = event.getRouteKey().substring(0, Math.max(0, event.getRouteKey().indexOf(' ')));
-            headers.put("allow", String.join(", ", Routes.methodsOf(path).stream().filter(m -> !m.equals(method)).toList()));
+            headers.put("allow", String.join(", ", Routes.otherMethods(event.getRouteKey())));
         }
         return APIGatewayV2HTTPResponse.builder()
                 .withStatusCode(response.status())

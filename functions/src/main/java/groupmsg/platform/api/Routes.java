@@ -74,9 +74,11 @@ public final class Routes {
         return ALL.stream().filter(r -> r.handler().equals(handler)).toList();
     }
 
-    /** The methods a path (as the route table writes it) is served with, e.g. "GET" for "/v1/messages/{id}". */
-    public static List<String> methodsOf(String path) {
-        return ALL.stream().filter(r -> r.path().equals(path)).map(RouteDef::method).distinct().sorted().toList();
+    /** The other methods the path of a route key is served with, e.g. ["GET"] for "DELETE /v1/messages/{id}". */
+    public static List<String> otherMethods(String routeKey) {
+        return byKey(routeKey).map(route -> ALL.stream().filter(r -> r.path().equals(route.path()))
+                .map(RouteDef::method).filter(m -> !m.equals(route.method())).distinct().sorted().toList())
+                .orElse(List.of());
     }
 
     public static Optional<RouteDef> byKey(String routeKey) {
