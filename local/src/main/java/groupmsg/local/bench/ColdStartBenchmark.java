@@ -43,7 +43,7 @@ import java.util.zip.ZipFile;
  */
 public final class ColdStartBenchmark {
     /** Lambda's managed Java 17+ runtimes stop tiered compilation at C1 by default. */
-    private static final List<String> JVM_FLAGS = List.of("-XX:TieredStopAtLevel=1");
+    static final List<String> JVM_FLAGS = List.of("-XX:TieredStopAtLevel=1");
 
     /** @param warm a second invocation's time (primed launches only; -1 otherwise) */
     record Launch(long total, long toMain, long init, long prime, long invoke, long classes, String outcome, long warm) {}
@@ -220,9 +220,31 @@ public final class ColdStartBenchmark {
     }
 
     private Launch launch(List<String> main, List<String> extraFlags) throws Exception {
+        List<String> flags = new ArrayList<>(JVM_FLAGS);
+        flags.addAll(extraFlags);
+        ProbeRun run = runProbe(classPath, flags, main, environment, work, "COLDSTART ");
+        long launchedAt = run.launchedAt();
+        String[] f = run.line().split(" ");
+        long mainAt = Long.parseLong(f[1]);
+        long constructedAt = Long.parseLong(f[2]);
+        long primedAt = Long.parseLong(f[3]);
+        long respondedAt = Long.parseLong(f[4]);
+        return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, primedAt - constructedAt,
+                respondedAt - primedAt, Long.parseLong(f[5]), f[6], f.length > 7 ? Long.parseLong(f[7]) : -1);
+    }
+
+    /** A probe's launch time (epoch milliseconds, just before the process started) and its result line. */
+    record ProbeRun(long launchedAt, String line) {}
+
+    /**
+     * Launches {@code main} in a fresh JVM ({@code flags}, {@code classPath}, only {@code environment}) once the
+     * machine is idle, and returns its last standard-output line starting with {@code prefix}; without one, fails
+     * with the probe's standard error.
+     */
+    static ProbeRun runProbe(String classPath, List<String> flags, List<String> main, Map<String, String> environment,
+                             Path work, String prefix) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.addAll(JVM_FLAGS);
-        command.addAll(extraFlags);
+        command.addAll(flags);
         command.addAll(List.of("-cp", classPath));
         command.addAll(main);
         Path stderr = work.resolve("stderr.log");
@@ -236,7 +258,7 @@ public final class ColdStartBenchmark {
         String result = null;
         try (var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = reader.readLine()) != null; ) {
-                if (line.startsWith("COLDSTART ")) result = line;
+                if (line.startsWith(prefix)) result = line;
             }
         }
         process.waitFor();
@@ -244,13 +266,7 @@ public final class ColdStartBenchmark {
             throw new IllegalStateException("no result from " + String.join(" ", main) + " (exit " + process.exitValue()
                     + "):\n" + Files.readString(stderr));
         }
-        String[] f = result.split(" ");
-        long mainAt = Long.parseLong(f[1]);
-        long constructedAt = Long.parseLong(f[2]);
-        long primedAt = Long.parseLong(f[3]);
-        long respondedAt = Long.parseLong(f[4]);
-        return new Launch(respondedAt - launchedAt, mainAt - launchedAt, constructedAt - mainAt, primedAt - constructedAt,
-                respondedAt - primedAt, Long.parseLong(f[5]), f[6], f.length > 7 ? Long.parseLong(f[7]) : -1);
+        return new ProbeRun(launchedAt, result);
     }
 
     /**

@@ -3,9 +3,6 @@ package groupmsg.local.bench;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalSettings;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,24 +65,8 @@ public final class FirstRequestsBenchmark {
 
     /** One launch: operation -> {first, second} in microseconds. */
     private static Map<String, long[]> launch(String classPath, Map<String, String> env, Path work) throws Exception {
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-cp", classPath, FirstRequestsProbe.class.getName(), HANDLER);
-        Path stderr = work.resolve("stderr.log");
-        var builder = new ProcessBuilder(command).redirectError(stderr.toFile());
-        builder.environment().clear();
-        builder.environment().putAll(env);
-        ColdStartBenchmark.settle();
-        Process process = builder.start();
-        String result = null;
-        try (var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = reader.readLine()) != null; ) {
-                if (line.startsWith("FIRSTREQUESTS ")) result = line;
-            }
-        }
-        process.waitFor();
-        if (result == null) {
-            throw new IllegalStateException("no result (exit " + process.exitValue() + "):\n" + Files.readString(stderr));
-        }
+        String result = ColdStartBenchmark.runProbe(classPath, ColdStartBenchmark.JVM_FLAGS,
+                List.of(FirstRequestsProbe.class.getName(), HANDLER), env, work, "FIRSTREQUESTS ").line();
         Map<String, long[]> micros = new LinkedHashMap<>();
         for (String field : result.substring("FIRSTREQUESTS ".length()).split(" ")) {
             String[] opAndTimes = field.split("=");
