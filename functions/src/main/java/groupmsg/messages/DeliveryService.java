@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -98,6 +99,11 @@ public final class DeliveryService {
      */
     public record Deadline(long startBlocksBefore, long lastSendAt) {
         public static final Deadline NONE = new Deadline(Long.MAX_VALUE, Long.MAX_VALUE);
+
+        /** This deadline, or {@code lastSendAt} if sooner (no block is started in the last second before it). */
+        public Deadline notAfter(long lastSendAt) {
+            return new Deadline(Math.min(startBlocksBefore, lastSendAt - 1000), Math.min(this.lastSendAt, lastSendAt));
+        }
     }
 
     /**
@@ -114,12 +120,68 @@ public final class DeliveryService {
      */
     public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
+        GroupMessage m = find(accountId, messageId);
+        return m == null ? List.of() : deliver(m, shard, phones, deadline, new JobSlots(m, null)).left();
+    }
+
+    /**
+     * Delivers a job of the deliveries queue (its booked send times first, if it has any) until the deadline, and
+     * returns the jobs that are to take over what is left, each with send times booked for it: those of this job's
+     * booking it did not use (still to come), then a new booking at the end of what the line has booked. Their
+     * recipients stay queued meanwhile; the caller enqueues them (an enqueue that fails fails the job, which comes
+     * back whole: its started rows are no longer queued and are skipped). Empty when all were delivered.
+     */
+    List<DeliveryJob> deliver(DeliveryJob job, Deadline deadline) throws InterruptedException {
+        GroupMessage m = find(job.accountId(), job.messageId());
+        if (m == null) return List.of();
+        var slots = new JobSlots(m, job.booked());
+        Delivered done = deliver(m, job.shard(), job.phones(), deadline, slots);
+        return handOn(m, job.shard(), done.left(), slots.unused());
+    }
+
+    /** The message at its line's current rate; null (logged) when it is gone. */
+    private GroupMessage find(String accountId, String messageId) {
         GroupMessage found = messages.get(accountId, messageId).orElse(null);
         if (found == null) {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
-            return List.of();
+            return null;
         }
-        GroupMessage m = atCurrentRate(found);
+        return atCurrentRate(found);
+    }
+
+    /** A job's sends cover at most this much of the line's time, so a job is sent within a worker's hold. */
+    static final long JOB_SPAN_MICROS = 6_000_000;
+
+    /**
+     * Jobs for the recipients left queued: the first with the unused rest of this job's booking, the others with
+     * times booked now, each covering at most {@link #JOB_SPAN_MICROS} of the line's time.
+     */
+    private List<DeliveryJob> handOn(GroupMessage m, int shard, List<String> left, RateLimiter.Slots unused) {
+        List<DeliveryJob> jobs = new ArrayList<>();
+        int from = 0;
+        if (unused != null && !left.isEmpty()) {
+            from = Math.min(left.size(), unused.count());
+            split(m, shard, left.subList(0, from), unused.part(0, from), jobs);
+        }
+        if (from < left.size()) {
+            split(m, shard, left.subList(from, left.size()), limiter.book(m.lineId(), m.lineMps(), left.size() - from), jobs);
+        }
+        return jobs;
+    }
+
+    private static void split(GroupMessage m, int shard, List<String> phones, RateLimiter.Slots booked, List<DeliveryJob> into) {
+        int per = (int) Math.max(1, JOB_SPAN_MICROS / booked.spacingMicros());
+        for (int from = 0; from < phones.size(); from += per) {
+            int n = Math.min(per, phones.size() - from);
+            into.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, from + n), booked.part(from, n)));
+        }
+    }
+
+    /** What a job left queued, for the caller to hand on. */
+    private record Delivered(List<String> left) {}
+
+    private Delivered deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, JobSlots slots)
+            throws InterruptedException {
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
         // cover the time the next one takes to claim.
         int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
@@ -130,15 +192,17 @@ public final class DeliveryService {
             try {
                 List<String> leftQueued = new ArrayList<>();
                 for (int from = 0; from < phones.size(); from += size) {
-                    if (clock.millis() >= deadline.startBlocksBefore()) {
-                        // Out of time for another block: the rest stays queued, for the caller to hand on.
+                    // Out of time for another block, or the line is booked past the time this job may go on: the
+                    // rest stays queued (unclaimed), for the caller to hand on.
+                    if (clock.millis() >= deadline.startBlocksBefore() || slots.bookedPast(deadline.lastSendAt())) {
                         leftQueued.addAll(phones.subList(from, phones.size()));
                         break;
                     }
                     int to = Math.min(phones.size(), from + size);
                     Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
                     unrecorded.add(current);
-                    List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, deadline.lastSendAt());
+                    List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, slots,
+                            deadline.lastSendAt());
                     if (!givenBack.isEmpty()) {
                         // No rate slot in time: neither the rest of this block nor any later one can be sent.
                         leftQueued.addAll(givenBack);
@@ -148,7 +212,7 @@ public final class DeliveryService {
                     if (unrecorded.size() > 1) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
-                return leftQueued;
+                return new Delivered(leftQueued);
             } catch (InterruptedException | RuntimeException e) {
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job.
@@ -205,7 +269,7 @@ public final class DeliveryService {
      * @return the claimed recipients given back to queued for want of a slot in time; empty when all were scheduled
      */
     private List<String> startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool, Sending into,
-                                    long lastSendAt) throws InterruptedException {
+                                    JobSlots slots, long lastSendAt) throws InterruptedException {
         var watch = new OptOutWatch(m, clock.millis());
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
@@ -222,12 +286,12 @@ public final class DeliveryService {
         List<Long> sendTimes = into.sendTimes();
         try {
             while (sends.size() < claimed.size()) {
-                var reserved = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size(), lastSendAt);
+                var reserved = slots.next(claimed.size() - sends.size(), lastSendAt);
                 if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
-                var slots = reserved.get();
-                for (int i = 0; i < slots.count(); i++) {
+                var run = reserved.get();
+                for (int i = 0; i < run.count(); i++) {
                     String phone = claimed.get(sends.size());
-                    long at = slots.sendAtMillis(i);
+                    long at = run.sendAtMillis(i);
                     sendTimes.add(at);
                     watch.scheduled(phone, at);
                     sends.add(pool.submit(() -> {
@@ -245,6 +309,49 @@ public final class DeliveryService {
                 e.addSuppressed(again); // they stay in sending: maintenance settles them
             }
             throw e;
+        }
+    }
+
+    /**
+     * Where a job's send times come from: the times booked for it while they are still to come (those already past,
+     * for a job that arrived late, are skipped: sent at once they would be a burst), then the line's next free ones.
+     */
+    private final class JobSlots {
+        private final GroupMessage m;
+        /** What is left of the job's booking; null once used up or past. */
+        private RateLimiter.Slots booked;
+
+        JobSlots(GroupMessage m, RateLimiter.Slots booked) {
+            this.m = m;
+            this.booked = booked;
+        }
+
+        /** Up to {@code wanted} times at or before {@code lastSendAt}; empty when there is none. */
+        Optional<RateLimiter.Slots> next(int wanted, long lastSendAt) throws InterruptedException {
+            if (booked != null) booked = RateLimiter.stillToCome(booked, clock.millis());
+            if (booked == null) return limiter.acquire(m.lineId(), m.lineMps(), wanted, lastSendAt);
+            // the booking's own times only: the line's next free ones come after all of them
+            int n = 0;
+            while (n < Math.min(wanted, booked.count()) && booked.sendAtMillis(n) <= lastSendAt) n++;
+            if (n == 0) return Optional.empty();
+            var taken = booked.part(0, n);
+            booked = n == booked.count() ? null : booked.part(n, booked.count() - n);
+            return Optional.of(taken);
+        }
+
+        /**
+         * Whether no send can start by {@code lastSendAt}: the booking's next time is after it, or, with no booking
+         * left, this worker has seen the line booked past it. Nothing is claimed then.
+         */
+        boolean bookedPast(long lastSendAt) {
+            if (booked != null) booked = RateLimiter.stillToCome(booked, clock.millis());
+            if (booked != null) return booked.sendAtMillis(0) > lastSendAt;
+            return limiter.knownBookedPast(m.lineId(), lastSendAt);
+        }
+
+        /** The booked times this job did not use and that are still to come, for the job that takes over; or null. */
+        RateLimiter.Slots unused() {
+            return booked == null ? null : RateLimiter.stillToCome(booked, clock.millis());
         }
     }
 

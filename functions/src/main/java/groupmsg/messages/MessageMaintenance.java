@@ -40,6 +40,7 @@ public final class MessageMaintenance {
     private final DeliveryStore deliveries;
     private final Completion completion;
     private final QueueSender queue;
+    private final RateLimiter limiter;
     private final Clock clock;
 
     private final int pageSize;
@@ -59,6 +60,7 @@ public final class MessageMaintenance {
         this.completion = new Completion(wiring, messages, deliveries);
         this.queue = queue;
         this.clock = wiring.clock();
+        this.limiter = new RateLimiter(wiring.dynamo(), wiring.config().table(Tables.CORE), clock);
     }
 
     public Map<String, Object> sweep() {
@@ -139,6 +141,10 @@ public final class MessageMaintenance {
             tally.refanned++;
             return true;
         }
+        // Rows queued on a line booked ahead are most likely waiting in the queue for their booked times (a backlog
+        // on a slow line is legitimately queued for hours): another job for them would book times of its own at
+        // the end, find its rows sent and leave the line idle for that long. They are requeued once it is free.
+        boolean lineBusy = limiter.bookedUntilMillis(m.lineId()) > now;
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();
@@ -149,6 +155,7 @@ public final class MessageMaintenance {
             for (int from = 0; from < unknown.size(); from += 50) {
                 tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
             }
+            if (lineBusy) continue;
             tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now, stopAt);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
@@ -171,7 +178,7 @@ public final class MessageMaintenance {
                     .map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
             List<String> phones = deliveries.apply(m.id(), shard, touch).stream().map(DeliveryStore.Transition::phone).toList();
             if (phones.isEmpty()) continue;
-            queue.send(Queues.DELIVERIES, List.of(DeliveryWorkerHandler.job(m.accountId(), m.id(), shard, phones)));
+            queue.send(Queues.DELIVERIES, List.of(new DeliveryJob(m.accountId(), m.id(), shard, phones, null).toQueueMessage(0)));
             requeued += phones.size();
         }
         return requeued;

@@ -50,6 +50,8 @@ final class RateLimiter {
     static final long LEAD_MILLIS = 50;
     /** The most a reservation starts ahead of the clock, however slow the writes. */
     static final long MAX_LEAD_MILLIS = 500;
+    /** How long a cursor item is kept after a booking (whose end is not known before it is written). */
+    static final long BOOKING_KEPT_MICROS = 30L * 24 * 3600 * 1_000_000;
     /** "No deadline" in microseconds: far beyond any real one, with room for run arithmetic above it. */
     static final long NO_DEADLINE_MICROS = Long.MAX_VALUE / 4;
 
@@ -93,6 +95,17 @@ final class RateLimiter {
         /** Where the run's booking ends: the next run on the line starts here at the earliest. */
         long endMicros() {
             return firstMicros + count * spacingMicros;
+        }
+
+        /** The last send's time, in epoch milliseconds (rounded up, as each send's). */
+        long lastSendAtMillis() {
+            return sendAtMillis(count - 1);
+        }
+
+        /** {@code n} of this run's sends from the {@code from}-th. */
+        Slots part(int from, int n) {
+            if (from < 0 || n < 1 || from + n > count) throw new IllegalArgumentException("no sends " + from + "+" + n + " in " + count);
+            return new Slots(sendAtMicros(from), n, spacingMicros);
         }
     }
 
@@ -172,6 +185,53 @@ final class RateLimiter {
     }
 
     /**
+     * Books {@code count} sends at the end of what the line has booked (from the first moment still to come when it
+     * is idle), however far ahead that is: for a job that is to wait for its turn in the queue rather than in a
+     * worker. The cursor moves past the run, so nobody else is given these times; a run the job never uses leaves
+     * the line idle for its length, and nothing goes faster than the rate.
+     */
+    Slots book(String lineId, int mps, int count) {
+        if (count < 1) throw new IllegalArgumentException("nothing to book");
+        long spacing = spacingMicros(mps);
+        var key = Attr.key("RATE#" + lineId, "cursor");
+        ReentrantLock lock = locks.computeIfAbsent(lineId, l -> new ReentrantLock());
+        lock.lock();
+        try {
+            while (true) {
+                // a cursor at least a lead ahead: add the run after it (no lookahead limit); behind: start it now
+                long firstFuture = (clock.millis() + lead()) * 1000;
+                // Where the run ends is only known once written: the item is kept for a month (one per line). A later
+                // reservation can shorten that only when the cursor is within the lookahead, and then covers its end.
+                if (tryAdd(key, firstFuture, NO_DEADLINE_MICROS, count, spacing, firstFuture + BOOKING_KEPT_MICROS)
+                        instanceof Slots booked) {
+                    return remember(lineId, booked);
+                }
+                Slots started = tryStart(key, firstFuture, count, spacing);
+                if (started != null) return remember(lineId, started);
+                // another worker moved the cursor between the two writes: look again
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether this worker has seen the line booked past {@code millis} (epoch ms). The cursor only grows, so a yes
+     * is certain; a no may be wrong (other workers' bookings are not seen here) and costs the caller a failed
+     * reservation.
+     */
+    boolean knownBookedPast(String lineId, long millis) {
+        return lastCursor.getOrDefault(lineId, Long.MIN_VALUE) > deadlineMicros(millis);
+    }
+
+    /** Until when (epoch ms) the line is booked, read from the table; 0 when it has no cursor. */
+    long bookedUntilMillis(String lineId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("RATE#" + lineId, "cursor")).consistentRead(true)).item();
+        AttributeValue next = item == null ? null : item.get("nextAt");
+        return next == null ? 0 : ceilDiv(Long.parseLong(next.n()), 1000);
+    }
+
+    /**
      * Two conditional writes cover the cursor's two states: ahead of the clock (a busy line: ADD our run after it)
      * or behind it (idle: SET it to just after our run, which starts at the first future moment). The one the last
      * reservation here suggests is tried first.
@@ -215,13 +275,19 @@ final class RateLimiter {
      * must end within the lookahead and the deadline).
      */
     private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, long latestStart, int k, long spacing) {
+        return tryAdd(key, firstFuture, latestStart, k, spacing, latestStart + k * spacing);
+    }
+
+    /** As above; the cursor item expires a minute after {@code lastEndMicros}, the latest the run can end. */
+    private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, long latestStart, int k, long spacing,
+                          long lastEndMicros) {
         long span = k * spacing;
         try {
             var result = dynamo.updateItem(b -> b.tableName(table).key(key)
                     .updateExpression("ADD nextAt :span SET expiresAt = :ttl")
                     .conditionExpression("nextAt >= :first AND nextAt <= :limit")
                     .expressionAttributeValues(Map.of(":span", n(span), ":first", n(firstFuture),
-                            ":limit", n(latestStart), ":ttl", ttl(latestStart + span)))
+                            ":limit", n(latestStart), ":ttl", ttl(lastEndMicros)))
                     .returnValues(ReturnValue.UPDATED_NEW)
                     .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
             long end = Long.parseLong(result.attributes().get("nextAt").n());
@@ -258,7 +324,11 @@ final class RateLimiter {
      * second, so they are left unused.
      */
     private Slots withoutPast(Slots slots) {
-        long now = clock.millis();
+        return stillToCome(slots, clock.millis());
+    }
+
+    /** The sends of a run still to come at {@code now} (or at most {@link #LATE_TOLERANCE_MILLIS} past); null if none. */
+    static Slots stillToCome(Slots slots, long now) {
         int skip = 0;
         while (skip < slots.count() && slots.sendAtMillis(skip) < now - LATE_TOLERANCE_MILLIS) skip++;
         if (skip == slots.count()) return null;

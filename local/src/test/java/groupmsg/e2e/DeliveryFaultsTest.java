@@ -67,10 +67,16 @@ class DeliveryFaultsTest {
     /** Captures what would be enqueued instead of sending it. */
     static final class CapturingQueue implements QueueSender {
         final List<Map<String, Object>> deliveries = new CopyOnWriteArrayList<>();
+        /** Each delivery job's delay, in the order of {@link #deliveries}. */
+        final List<Integer> delays = new CopyOnWriteArrayList<>();
 
         @Override
         public void send(QueueDef queue, List<QueueMessage> messages) {
-            if (queue.name().equals("deliveries")) messages.forEach(m -> deliveries.add(Json.parseObject(m.body())));
+            if (!queue.name().equals("deliveries")) return;
+            for (QueueMessage m : messages) {
+                delays.add(m.delaySeconds());
+                deliveries.add(Json.parseObject(m.body()));
+            }
         }
     }
 
@@ -99,7 +105,10 @@ class DeliveryFaultsTest {
     record Setup(String accountId, String messageId, List<String> phones, CapturingQueue queue) {}
 
     static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members) {
-        String lineId = createLine(a, linePhone(), 1000);
+        return acceptAndFanOut(a, wiring, members, createLine(a, linePhone(), 1000));
+    }
+
+    static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members, String lineId) {
         String g = createGroup(a, "Faults");
         List<String> phones = addMembers(a, g, 700, members);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
@@ -562,6 +571,31 @@ class DeliveryFaultsTest {
         new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(22))), third).sweep();
         assertThat(enqueued(third, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
         assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
+    }
+
+    /**
+     * Rows queued on a line booked ahead are waiting for their jobs' booked times: maintenance leaves them alone
+     * (another job would book times of its own, find them sent and leave the line idle that long), and requeues
+     * them once the line is no longer booked.
+     */
+    @Test
+    void maintenanceLeavesQueuedRowsAloneWhileTheirLineIsBookedAhead(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Booked Backlog Co", 2);
+        Setup s = t.setup();
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        Duration later = Duration.ofMinutes(11);
+        long bookedUntil = System.currentTimeMillis() + later.toMillis() + 60_000;
+        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
+                        "nextAt", AttributeValue.fromN(Long.toString(bookedUntil * 1000)))));
+        var busy = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), later)), busy).sweep();
+        assertThat(enqueued(busy, s.messageId())).isEmpty();
+
+        // two minutes on, the line's bookings are over: requeued
+        var free = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), later.plusMinutes(2))), free).sweep();
+        assertThat(enqueued(free, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
     }
 
     @Test

@@ -266,6 +266,57 @@ class RateLimiterE2eTest {
     }
 
     /** A worker's own limiter (as a Lambda instance has) on the core table of {@code wiring}. */
+    /**
+     * Bookings (a job that waits in the queue for its times) and reservations from several workers at once share
+     * the line's cursor: no time is given twice and none closer than the rate allows, bookings go as far ahead as
+     * needed (beyond the lookahead a reservation is held to), and a worker that booked knows the line is booked.
+     */
+    @Test
+    void bookingsFarAheadAndReservationsShareTheLineWithoutOverlap(LocalRuntime runtime) throws Exception {
+        String line = "line_book_" + UUID.randomUUID();
+        int mps = 20;
+        var granted = new ConcurrentLinkedQueue<RateLimiter.Slots>();
+        var bookings = new ConcurrentLinkedQueue<RateLimiter.Slots>();
+        List<Future<?>> running = new ArrayList<>();
+        List<RateLimiter> limiters = List.of(limiter(runtime.wiring()), limiter(runtime.wiring()), limiter(runtime.wiring()));
+        try (var pool = Executors.newFixedThreadPool(9)) {
+            for (RateLimiter limiter : limiters) {
+                for (int t = 0; t < 3; t++) {
+                    boolean books = t > 0;
+                    running.add(pool.submit(() -> {
+                        for (int b = 0; b < 4; b++) {
+                            if (books) {
+                                bookings.add(limiter.book(line, mps, 100)); // 5.5 s each
+                            } else {
+                                // a short deadline: fits only while the line is not yet booked far ahead
+                                limiter.acquire(line, mps, 10, System.currentTimeMillis() + 3_000).ifPresent(granted::add);
+                            }
+                        }
+                        return null;
+                    }));
+                }
+            }
+            for (var f : running) f.get();
+        }
+        granted.addAll(bookings);
+        assertThat(bookings).hasSize(24).allSatisfy(b -> assertThat(b.count()).isEqualTo(100));
+        List<Long> micros = granted.stream().flatMap(s -> java.util.stream.IntStream.range(0, s.count())
+                .mapToObj(s::sendAtMicros)).sorted().toList();
+        for (int i = 1; i < micros.size(); i++) {
+            assertThat(micros.get(i) - micros.get(i - 1)).as("µs between sends %d and %d", i - 1, i)
+                    .isGreaterThanOrEqualTo(RateLimiter.spacingMicros(mps));
+        }
+        long lastBooked = bookings.stream().mapToLong(RateLimiter.Slots::endMicros).max().orElseThrow();
+        assertThat(lastBooked / 1000 - System.currentTimeMillis()).as("booked ahead, ms")
+                .isGreaterThan(RateLimiter.LOOKAHEAD_MICROS / 1000 * 10);
+        for (RateLimiter limiter : limiters) {
+            assertThat(limiter.knownBookedPast(line, System.currentTimeMillis() + 60_000)).isTrue();
+        }
+        assertThat(limiters.getFirst().bookedUntilMillis(line)).isEqualTo(Math.ceilDiv(lastBooked, 1000));
+        // a reservation cannot fit before a near deadline now, and says so at once
+        assertThat(limiters.getFirst().acquire(line, mps, 1, System.currentTimeMillis() + 5_000)).isEmpty();
+    }
+
     private static RateLimiter limiter(Wiring wiring) {
         return new RateLimiter(wiring.dynamo(), wiring.config().table(Tables.CORE), Clock.systemUTC());
     }

@@ -61,6 +61,11 @@ public final class SqsQueueSender implements QueueSender {
             QueueMessage m = batch.get(i);
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(i)).messageBody(m.body());
             if (queue.fifo()) entry.messageGroupId(m.groupId()).messageDeduplicationId(m.deduplicationId());
+            if (m.delaySeconds() > 0) {
+                // SQS refuses the whole batch for it; say which message and why instead
+                if (queue.fifo()) throw new IllegalArgumentException("FIFO queue " + queue.name() + " takes no per-message delay");
+                entry.delaySeconds(m.delaySeconds());
+            }
             pending.put(Integer.toString(i), entry.build());
         }
         for (int attempt = 1; !pending.isEmpty(); attempt++) {
