@@ -191,16 +191,17 @@ public final class ConversationService {
      * Stores a participant's reply in the thread and relays it to every other participant (never back to its
      * author). Idempotent by the inbound message: a retry stores and sends nothing new.
      *
-     * @param inboundUlid the time-ordered part of the inbound message's id
+     * @param threadUlid the time-ordered part of the thread message's id, given when the reply was routed here: its
+     *                   place in the thread (and its relay's id)
      */
-    public void relay(String accountId, String conversationId, String inboundUlid, String from, String body,
+    public void relay(String accountId, String conversationId, String threadUlid, String from, String body,
                       List<String> mediaUrls, long receivedAt) {
         Conversation c = store.get(accountId, conversationId).orElse(null);
         if (c == null) {
             Log.warn("relay_unknown_conversation", Map.of("conversationId", conversationId));
             return;
         }
-        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + inboundUlid, c.id(), ThreadMessage.INBOUND, from, null,
+        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
                 body, mediaUrls, receivedAt);
         store.addMessage(accountId, message);
         store.touch(accountId, c.id(), receivedAt);
@@ -216,7 +217,7 @@ public final class ConversationService {
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
         String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::displayName).orElse(from);
-        direct.send(RELAY_MESSAGE_PREFIX + inboundUlid, accountId, line, MessageKind.CONVERSATION, to,
+        direct.send(RELAY_MESSAGE_PREFIX + threadUlid, accountId, line, MessageKind.CONVERSATION, to,
                 // the thread keeps the whole reply; a picture alone goes with its author's name and no dangling space
                 noText ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
     }

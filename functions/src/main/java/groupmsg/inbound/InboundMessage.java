@@ -7,9 +7,12 @@ import java.util.List;
  *
  * @param keyword        null unless the whole message is a carrier keyword
  * @param conversationId the reply-all conversation it belongs to, or null for a direct reply to the line
+ * @param threadUlid     the time-ordered part of its thread message's id, given when it was routed into the
+ *                       conversation (so its place in the thread is where it was relayed, see {@code InboundRouter});
+ *                       null before that, and for replies routed before threads were ordered so (their own id's)
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
-                             String conversationId, String carrierMessageId, long createdAt) {
+                             String conversationId, String carrierMessageId, long createdAt, String threadUlid) {
     public static final String ID_PREFIX = "inb_";
 }

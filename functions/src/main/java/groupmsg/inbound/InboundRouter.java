@@ -5,6 +5,7 @@ import groupmsg.notify.EventPublisher;
 import groupmsg.notify.Topic;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.queue.QueueSender;
@@ -29,12 +30,14 @@ public final class InboundRouter {
     private final ConversationService conversations;
     private final EventPublisher events;
     private final Clock clock;
+    private final Ids ids;
 
     public InboundRouter(Wiring wiring, QueueSender queue) {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.conversations = new ConversationService(wiring, queue);
         this.events = wiring.events();
         this.clock = wiring.clock();
+        this.ids = wiring.ids();
     }
 
     public void route(String accountId, String inboundId) {
@@ -45,23 +48,32 @@ public final class InboundRouter {
         }
         if (m.keyword() != null) return; // keywords are the opt-out worker's, and never go to integrations
         String conversationId = m.conversationId();
+        String threadUlid = m.threadUlid();
         if (conversationId == null) {
             String routed = conversations.route(accountId, m.lineId(), m.from());
-            if (routed != null) conversationId = store.assignConversation(accountId, inboundId, routed);
+            if (routed != null) {
+                // Its place in the thread is now, when it is relayed, not when it was received: the business's
+                // messages go to the relays queue directly, and one written while this reply was on its way through
+                // the inbound queue reaches the phones first. Listed by when it was received, the thread showed an
+                // order nobody's phone did.
+                var routing = store.assignConversation(accountId, inboundId, routed, ids.next(""));
+                conversationId = routing.conversationId();
+                threadUlid = routing.threadUlid();
+            }
         }
         if (conversationId != null) {
-            conversations.relay(accountId, conversationId, inboundId.substring(InboundMessage.ID_PREFIX.length()), m.from(),
-                    m.body(), m.mediaUrls(), m.createdAt());
-            m = withConversation(m, conversationId);
+            if (threadUlid == null) threadUlid = inboundId.substring(InboundMessage.ID_PREFIX.length()); // routed before
+            conversations.relay(accountId, conversationId, threadUlid, m.from(), m.body(), m.mediaUrls(), m.createdAt());
+            m = withConversation(m, conversationId, threadUlid);
         }
         if (store.published(accountId, inboundId)) return;
         events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
         store.markPublished(accountId, inboundId, clock.millis());
     }
 
-    private static InboundMessage withConversation(InboundMessage m, String conversationId) {
+    private static InboundMessage withConversation(InboundMessage m, String conversationId, String threadUlid) {
         return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                m.keyword(), m.possibleOptOut(), conversationId, m.carrierMessageId(), m.createdAt());
+                m.keyword(), m.possibleOptOut(), conversationId, m.carrierMessageId(), m.createdAt(), threadUlid);
     }
 
     static Map<String, Object> event(InboundMessage m) {

@@ -61,7 +61,7 @@ public final class InboundService {
         var classification = Keywords.classify(sms.body());
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
-                classification.possibleOptOut(), null, sms.carrierMessageId(), clock.millis());
+                classification.possibleOptOut(), null, sms.carrierMessageId(), clock.millis(), null);
         var entry = outbox.entry(message.id(), message.keyword() == null ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         if (!store.store(message, outbox.stage(entry))) {
             Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));

@@ -87,15 +87,23 @@ final class InboundStore {
     }
 
     /** Records which conversation the message belongs to, once; returns the one on record. */
-    String assignConversation(String accountId, String id, String conversationId) {
+    /** Where a reply went: its conversation and its thread message's time-ordered id part. */
+    record Routing(String conversationId, String threadUlid) {}
+
+    /**
+     * Records the conversation a reply is routed into and its place in the thread, once: a retry gets what the first
+     * run recorded.
+     */
+    Routing assignConversation(String accountId, String id, String conversationId, String threadUlid) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET conversationId = :c")
+                    .updateExpression("SET conversationId = :c, threadUlid = :t")
                     .conditionExpression("attribute_exists(pk) AND attribute_not_exists(conversationId)")
-                    .expressionAttributeValues(Map.of(":c", s(conversationId))));
-            return conversationId;
+                    .expressionAttributeValues(Map.of(":c", s(conversationId), ":t", s(threadUlid))));
+            return new Routing(conversationId, threadUlid);
         } catch (ConditionalCheckFailedException e) {
-            return get(accountId, id).map(InboundMessage::conversationId).orElse(conversationId);
+            return get(accountId, id).filter(m -> m.conversationId() != null)
+                    .map(m -> new Routing(m.conversationId(), m.threadUlid())).orElse(new Routing(conversationId, threadUlid));
         }
     }
 
@@ -179,6 +187,7 @@ final class InboundStore {
         return new InboundMessage(Attr.str(item, "inboundId"), Attr.str(item, "accountId"), Attr.str(item, "lineId"),
                 Attr.str(item, "linePhone"), Attr.str(item, "from"), Attr.str(item, "body"), media,
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
-                Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0));
+                Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
+                Attr.str(item, "threadUlid"));
     }
 }

@@ -3,6 +3,9 @@ package groupmsg.e2e;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.inbound.InboundService;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -54,6 +57,61 @@ class ConversationsE2eTest {
 
     static List<String> bodiesTo(ApiClient api, String line, String to) {
         return carrierMessages(api, line).stream().filter(m -> to.equals(m.get("to"))).map(m -> (String) m.get("body")).toList();
+    }
+
+    /**
+     * A reply still on its way through the inbound queue when the business writes: the business's message reaches
+     * the phones first, and the thread lists it first too (before, the thread listed the reply first, by when it
+     * was received: an order nobody's phone showed).
+     */
+    @Test
+    void theThreadListsMessagesInTheOrderThePhonesGotThem(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Order Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(Map.of("phone", ANN, "name", "Ann"), BOB, CAT), "Lunch?").get("id");
+        for (String p : List.of(ANN, BOB, CAT)) assertThat(await(() -> bodiesTo(a, line, p), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        // Ann's reply is received (stored), but its job waits in the inbound queue
+        var held = new InboundFaultsTest.DownQueue();
+        var reply = (InboundService.Stored) new InboundService(runtime.wiring(), held)
+                .receive(new InboundService.InboundSms(sid(), ANN, line, "Yes please", List.of()));
+        assertThat(held.attempted).containsExactly("inbound");
+
+        // meanwhile the business writes, and everyone gets it
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Pizza at 1")).status()).isEqualTo(202);
+        for (String p : List.of(BOB, CAT)) assertThat(await(() -> bodiesTo(a, line, p), l -> l.size() == 2, 15_000)).hasSize(2);
+
+        // then the reply goes through: Bob and Cat get it after the business's message, and the thread says so
+        var job = new QueueMessage(Json.write(Map.of("accountId", accountId, "inboundId", reply.message().id())),
+                lineId + "#" + ANN, reply.message().id());
+        assertThat(runtime.functions().get("inbound-worker").invoke(InboundFaultsTest.sqsEvent("inbound.fifo", job)))
+                .contains("\"batchItemFailures\":[]");
+        for (String p : List.of(BOB, CAT)) {
+            assertThat(await(() -> bodiesTo(a, line, p), l -> l.size() == 3, 15_000)).as(p)
+                    .containsExactly("Lunch?", "Pizza at 1", "Ann: Yes please");
+        }
+        var thread = thread(a, id);
+        assertThat(thread).extracting(m -> m.get("body")).containsExactly("Lunch?", "Pizza at 1", "Yes please");
+        // the reply keeps the time it was received, before the business wrote
+        assertThat((String) thread.get(2).get("createdAt")).isLessThan((String) thread.get(1).get("createdAt"));
+        // its copies are listed under its thread message, and a second run of its job changes nothing
+        String replyId = (String) thread.get(2).get("id");
+        assertThat(await(() -> deliveries(a, id, replyId), l -> l.size() == 2, 10_000)).extracting(d -> d.get("phone"))
+                .containsExactlyInAnyOrder(BOB, CAT);
+        assertThat(runtime.functions().get("inbound-worker").invoke(InboundFaultsTest.sqsEvent("inbound.fifo", job)))
+                .contains("\"batchItemFailures\":[]");
+        Thread.sleep(1_000);
+        assertThat(thread(a, id)).hasSize(3);
+        assertThat(bodiesTo(a, line, BOB)).hasSize(3);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> deliveries(ApiClient api, String conversationId, String messageId) {
+        var r = api.get("/v1/conversations/" + conversationId + "/messages/" + messageId + "/deliveries");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return (List<Map<String, Object>>) r.jsonObject().get("items");
     }
 
     @Test
