@@ -23,7 +23,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -77,13 +76,20 @@ public final class DeliveryService {
         this.clock = wiring.clock();
     }
 
-    /**
-     * Delivers a whole job with no deadline, then checks completion. Throws when some recipient was given back to
-     * queued (a retry's slot reservation failed), so the job fails and its queue brings it back: a relay's FIFO job
-     * then keeps its place in the conversation instead of leaving the row to maintenance.
-     */
+    /** {@link #deliver(String, String, int, List, Deadline)} with no deadline. */
     public void deliver(String accountId, String messageId, int shard, List<String> phones) throws InterruptedException {
-        List<String> givenBack = deliverOnly(accountId, messageId, shard, phones, Deadline.NONE);
+        deliver(accountId, messageId, shard, phones, Deadline.NONE);
+    }
+
+    /**
+     * Delivers a whole job, then checks completion. Throws when some recipient was given back to queued (no rate
+     * slot before the deadline, or a retry's slot reservation failed), so the job fails and its queue brings it back:
+     * a relay's FIFO job then keeps its place in the conversation instead of leaving the row to maintenance (or, cut
+     * off by its invocation's end, leaving claimed rows in sending, never to be sent).
+     */
+    public void deliver(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
+            throws InterruptedException {
+        List<String> givenBack = deliverOnly(accountId, messageId, shard, phones, deadline);
         if (!givenBack.isEmpty()) {
             throw new IllegalStateException(givenBack.size() + " recipient(s) of " + messageId + " not sent yet; the job is to be retried");
         }
@@ -100,6 +106,22 @@ public final class DeliveryService {
     public record Deadline(long startBlocksBefore, long lastSendAt) {
         public static final Deadline NONE = new Deadline(Long.MAX_VALUE, Long.MAX_VALUE);
 
+        /**
+         * Time kept back when starting a block: its reservation may wait for the lookahead (11 s), its slots take up
+         * to about 5.5 s (a block is at most about 5 s of the line's rate), and it and the block before are recorded.
+         */
+        static final long BLOCK_RESERVE_MILLIS = 20_000;
+        /**
+         * Time kept back after the last send starts: the carrier's answer (its request timeout, 10 s), the record of
+         * the block and the job handed on with what is left.
+         */
+        static final long SEND_RESERVE_MILLIS = 13_000;
+
+        /** The deadline of a worker invocation that ends at {@code endsAt} (epoch ms). */
+        public static Deadline ofInvocation(long endsAt) {
+            return new Deadline(endsAt - BLOCK_RESERVE_MILLIS, endsAt - SEND_RESERVE_MILLIS);
+        }
+
         /** This deadline, or {@code lastSendAt} if sooner (no block is started in the last second before it). */
         public Deadline notAfter(long lastSendAt) {
             return new Deadline(Math.min(startBlocksBefore, lastSendAt - 1000), Math.min(this.lastSendAt, lastSendAt));
@@ -107,8 +129,8 @@ public final class DeliveryService {
     }
 
     /**
-     * Delivers without the completion check, for a caller that delivers several jobs of one message and then
-     * checks once ({@link #complete}): the check reads the message and its counters, two requests per job saved.
+     * Delivers recipients until the deadline, without the completion check, and returns those left queued for the
+     * caller to hand on or fail with.
      * <p>
      * Blocks are pipelined: the next block is claimed and given the line's next slots while the current one is
      * still sending, so the line never idles between blocks (sequential blocks left a gap of a record, a claim and a
@@ -121,23 +143,48 @@ public final class DeliveryService {
     public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
         GroupMessage m = find(accountId, messageId);
-        return m == null ? List.of() : deliver(m, shard, phones, deadline, new JobSlots(m, null)).left();
+        return m == null ? List.of() : deliver(m, shard, phones, deadline, new JobSlots(m, phones, null));
     }
 
     /**
-     * Delivers a job of the deliveries queue (its booked send times first, if it has any) until the deadline, and
-     * returns the jobs that are to take over what is left, each with send times booked for it: those of this job's
-     * booking it did not use (still to come), then a new booking at the end of what the line has booked. Their
-     * recipients stay queued meanwhile; the caller enqueues them (an enqueue that fails fails the job, which comes
-     * back whole: its started rows are no longer queued and are skipped). Empty when all were delivered.
+     * Delivers a job of the deliveries queue until the deadline, without the completion check, and returns the jobs
+     * that are to take over what is left (empty when all were delivered). The caller enqueues them; their recipients
+     * stay queued meanwhile (an enqueue that fails fails the job, which comes back whole: its started rows are no
+     * longer queued and are skipped). A job with a place in the line's waiting line books its times first; one
+     * whose times are not all before the deadline is returned as it is, to wait for them in the queue.
+     * <p>
+     * What is left is handed on: recipients at the end of the job whose booked times are still to come keep them;
+     * the others get times at the end of the line's bookings if those are within the horizon, else a place in its
+     * waiting line; or, when the line is free within seconds, nothing (they are sent as a fresh job).
      */
     List<DeliveryJob> deliver(DeliveryJob job, Deadline deadline) throws InterruptedException {
         GroupMessage m = find(job.accountId(), job.messageId());
         if (m == null) return List.of();
-        var slots = new JobSlots(m, job.booked());
-        Delivered done = deliver(m, job.shard(), job.phones(), deadline, slots);
-        return handOn(m, job.shard(), done.left(), slots.unused());
+        if (job.ticketAt() != 0) {
+            switch (limiter.book(m.lineId(), m.lineMps(), job.phones().size())) {
+                case RateLimiter.Booking.Booked b -> job = job.withBooking(b.slots());
+                case RateLimiter.Booking.Soon ignored -> job = DeliveryJob.fresh(job.accountId(), job.messageId(), job.shard(), job.phones());
+                // pushed back by more than the bookings' horizon (reservations went first): a new place, at the end,
+                // rather than all the jobs so pushed back coming back at the same moment
+                case RateLimiter.Booking.Later ignored -> {
+                    return tickets(m, job.shard(), job.phones());
+                }
+            }
+        }
+        if (!job.dueBy(deadline.lastSendAt())) return List.of(job);
+        if (job.booked() != null) {
+            // Claimed (and opt-outs looked up) just before the first time, not when the job arrived: a claimed row
+            // is one a crash leaves in sending, and a lookup more than a second old is made again.
+            long wait = job.booked().sendAtMillis(0) - FIRST_CLAIM_AHEAD_MILLIS - clock.millis();
+            if (wait > 0) Thread.sleep(wait);
+        }
+        var slots = new JobSlots(m, job.phones(), job.booked());
+        List<String> left = deliver(m, job.shard(), job.phones(), deadline, slots);
+        return handOn(m, job, left, slots);
     }
+
+    /** How long before its first booked time a job claims its first block. */
+    static final long FIRST_CLAIM_AHEAD_MILLIS = 500;
 
     /** The message at its line's current rate; null (logged) when it is gone. */
     private GroupMessage find(String accountId, String messageId) {
@@ -152,35 +199,52 @@ public final class DeliveryService {
     /** A job's sends cover at most this much of the line's time, so a job is sent within a worker's hold. */
     static final long JOB_SPAN_MICROS = 6_000_000;
 
-    /**
-     * Jobs for the recipients left queued: the first with the unused rest of this job's booking, the others with
-     * times booked now, each covering at most {@link #JOB_SPAN_MICROS} of the line's time.
-     */
-    private List<DeliveryJob> handOn(GroupMessage m, int shard, List<String> left, RateLimiter.Slots unused) {
+    private List<DeliveryJob> handOn(GroupMessage m, DeliveryJob job, List<String> left, JobSlots slots) {
+        if (left.isEmpty()) return List.of();
         List<DeliveryJob> jobs = new ArrayList<>();
-        int from = 0;
-        if (unused != null && !left.isEmpty()) {
-            from = Math.min(left.size(), unused.count());
-            split(m, shard, left.subList(0, from), unused.part(0, from), jobs);
+        int keep = slots.keepsTimesFrom(left);
+        List<String> phones = job.phones();
+        if (keep < phones.size()) {
+            split(m, job.shard(), phones.subList(keep, phones.size()), job.booked().part(keep, phones.size() - keep), jobs);
         }
-        if (from < left.size()) {
-            split(m, shard, left.subList(from, left.size()), limiter.book(m.lineId(), m.lineMps(), left.size() - from), jobs);
+        Set<String> kept = new HashSet<>(phones.subList(keep, phones.size()));
+        List<String> rest = left.stream().filter(p -> !kept.contains(p)).toList();
+        if (rest.isEmpty()) return jobs;
+        switch (limiter.book(m.lineId(), m.lineMps(), rest.size())) {
+            case RateLimiter.Booking.Booked b -> split(m, job.shard(), rest, b.slots(), jobs);
+            case RateLimiter.Booking.Soon ignored -> jobs.add(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), rest));
+            case RateLimiter.Booking.Later ignored -> jobs.addAll(tickets(m, job.shard(), rest));
+        }
+        return jobs;
+    }
+
+    /** Jobs for {@code phones} with places in the line's waiting line (one place for all, split by sending time). */
+    private List<DeliveryJob> tickets(GroupMessage m, int shard, List<String> phones) {
+        long at = limiter.ticket(m.lineId(), m.lineMps(), phones.size());
+        long spacing = RateLimiter.spacingMicros(m.lineMps());
+        int per = perJob(spacing);
+        List<DeliveryJob> jobs = new ArrayList<>();
+        for (int from = 0; from < phones.size(); from += per) {
+            jobs.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, Math.min(phones.size(), from + per)),
+                    null, at + from * spacing));
         }
         return jobs;
     }
 
     private static void split(GroupMessage m, int shard, List<String> phones, RateLimiter.Slots booked, List<DeliveryJob> into) {
-        int per = (int) Math.max(1, JOB_SPAN_MICROS / booked.spacingMicros());
+        int per = perJob(booked.spacingMicros());
         for (int from = 0; from < phones.size(); from += per) {
             int n = Math.min(per, phones.size() - from);
-            into.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, from + n), booked.part(from, n)));
+            into.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, from + n), booked.part(from, n), 0));
         }
     }
 
-    /** What a job left queued, for the caller to hand on. */
-    private record Delivered(List<String> left) {}
+    /** Recipients per handed-on job: at most {@link #JOB_SPAN_MICROS} of the line's time. */
+    private static int perJob(long spacingMicros) {
+        return (int) Math.max(1, JOB_SPAN_MICROS / spacingMicros);
+    }
 
-    private Delivered deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, JobSlots slots)
+    private List<String> deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, JobSlots slots)
             throws InterruptedException {
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
         // cover the time the next one takes to claim.
@@ -194,7 +258,7 @@ public final class DeliveryService {
                 for (int from = 0; from < phones.size(); from += size) {
                     // Out of time for another block, or the line is booked past the time this job may go on: the
                     // rest stays queued (unclaimed), for the caller to hand on.
-                    if (clock.millis() >= deadline.startBlocksBefore() || slots.bookedPast(deadline.lastSendAt())) {
+                    if (clock.millis() >= deadline.startBlocksBefore() || slots.bookedPast(phones.get(from), deadline.lastSendAt())) {
                         leftQueued.addAll(phones.subList(from, phones.size()));
                         break;
                     }
@@ -212,7 +276,7 @@ public final class DeliveryService {
                     if (unrecorded.size() > 1) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
-                return new Delivered(leftQueued);
+                return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job.
@@ -235,7 +299,8 @@ public final class DeliveryService {
 
     /**
      * The message at its line's rate now, read once per job: a rate changed while a message sends (the carrier
-     * lowered the line's throughput, say) applies from the message's next job, not only to later messages. The
+     * lowered the line's throughput, say) applies from the message's next job, not only to later messages (jobs
+     * that already booked times keep them: at most 30 s ahead, see {@link RateLimiter#BOOK_HORIZON_MILLIS}). The
      * message keeps the rate it was accepted with if its line is gone.
      */
     private GroupMessage atCurrentRate(GroupMessage m) {
@@ -286,12 +351,10 @@ public final class DeliveryService {
         List<Long> sendTimes = into.sendTimes();
         try {
             while (sends.size() < claimed.size()) {
-                var reserved = slots.next(claimed.size() - sends.size(), lastSendAt);
-                if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
-                var run = reserved.get();
-                for (int i = 0; i < run.count(); i++) {
+                List<Long> times = slots.next(claimed.subList(sends.size(), claimed.size()), lastSendAt);
+                if (times.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
+                for (long at : times) {
                     String phone = claimed.get(sends.size());
-                    long at = run.sendAtMillis(i);
                     sendTimes.add(at);
                     watch.scheduled(phone, at);
                     sends.add(pool.submit(() -> {
@@ -313,45 +376,71 @@ public final class DeliveryService {
     }
 
     /**
-     * Where a job's send times come from: the times booked for it while they are still to come (those already past,
-     * for a job that arrived late, are skipped: sent at once they would be a burst), then the line's next free ones.
+     * Where a job's send times come from: each recipient's own booked time (the {@code i}-th for the job's
+     * {@code i}-th recipient, so two copies of one job, which claim different rows, never use the same time), while
+     * it is still to come; otherwise (no booking, or the time passed: sent at once, they would be a burst) the line's
+     * next free ones, which come after every booking.
      */
     private final class JobSlots {
         private final GroupMessage m;
-        /** What is left of the job's booking; null once used up or past. */
-        private RateLimiter.Slots booked;
+        private final List<String> phones;
+        private final RateLimiter.Slots booked;
+        private final Map<String, Integer> index = new HashMap<>();
 
-        JobSlots(GroupMessage m, RateLimiter.Slots booked) {
+        JobSlots(GroupMessage m, List<String> phones, RateLimiter.Slots booked) {
             this.m = m;
+            this.phones = phones;
             this.booked = booked;
+            if (booked != null) for (int i = 0; i < phones.size(); i++) index.putIfAbsent(phones.get(i), i);
         }
 
-        /** Up to {@code wanted} times at or before {@code lastSendAt}; empty when there is none. */
-        Optional<RateLimiter.Slots> next(int wanted, long lastSendAt) throws InterruptedException {
-            if (booked != null) booked = RateLimiter.stillToCome(booked, clock.millis());
-            if (booked == null) return limiter.acquire(m.lineId(), m.lineMps(), wanted, lastSendAt);
-            // the booking's own times only: the line's next free ones come after all of them
-            int n = 0;
-            while (n < Math.min(wanted, booked.count()) && booked.sendAtMillis(n) <= lastSendAt) n++;
-            if (n == 0) return Optional.empty();
-            var taken = booked.part(0, n);
-            booked = n == booked.count() ? null : booked.part(n, booked.count() - n);
-            return Optional.of(taken);
+        private long bookedAt(String phone) {
+            return booked.sendAtMillis(index.get(phone));
+        }
+
+        /** Send times for the first of {@code toSend} (in order, at or before {@code lastSendAt}); empty when none. */
+        List<Long> next(List<String> toSend, long lastSendAt) throws InterruptedException {
+            long lateBefore = clock.millis() - RateLimiter.LATE_TOLERANCE_MILLIS;
+            int late = 0;
+            if (booked != null) {
+                List<Long> times = new ArrayList<>();
+                for (String p : toSend) {
+                    long at = bookedAt(p);
+                    if (at < lateBefore || at > lastSendAt) break;
+                    times.add(at);
+                }
+                if (!times.isEmpty()) return times;
+                if (bookedAt(toSend.getFirst()) > lastSendAt) return List.of(); // handed on with its time
+                while (late < toSend.size() && bookedAt(toSend.get(late)) < lateBefore) late++;
+            }
+            int wanted = booked == null ? toSend.size() : late;
+            var run = limiter.acquire(m.lineId(), m.lineMps(), wanted, lastSendAt);
+            if (run.isEmpty()) return List.of();
+            List<Long> times = new ArrayList<>();
+            for (int i = 0; i < run.get().count(); i++) times.add(run.get().sendAtMillis(i));
+            return times;
         }
 
         /**
-         * Whether no send can start by {@code lastSendAt}: the booking's next time is after it, or, with no booking
-         * left, this worker has seen the line booked past it. Nothing is claimed then.
+         * Whether {@code phone}, the next to claim, cannot be sent by {@code lastSendAt}: its booked time is after
+         * it, or, without one, this worker has seen the line booked past it. Nothing is claimed then.
          */
-        boolean bookedPast(long lastSendAt) {
-            if (booked != null) booked = RateLimiter.stillToCome(booked, clock.millis());
-            if (booked != null) return booked.sendAtMillis(0) > lastSendAt;
+        boolean bookedPast(String phone, long lastSendAt) {
+            if (booked != null) return bookedAt(phone) > lastSendAt;
             return limiter.knownBookedPast(m.lineId(), lastSendAt);
         }
 
-        /** The booked times this job did not use and that are still to come, for the job that takes over; or null. */
-        RateLimiter.Slots unused() {
-            return booked == null ? null : RateLimiter.stillToCome(booked, clock.millis());
+        /**
+         * From which index the job's recipients all are in {@code left} with booked times far enough ahead to be
+         * handed on with them (the job that takes over arrives before them); the job's size when none is.
+         */
+        int keepsTimesFrom(List<String> left) {
+            if (booked == null) return phones.size();
+            Set<String> leftSet = new HashSet<>(left);
+            long soonest = clock.millis() + DeliveryJob.ARRIVE_EARLY_MILLIS + 1000;
+            int from = phones.size();
+            while (from > 0 && booked.sendAtMillis(from - 1) >= soonest && leftSet.contains(phones.get(from - 1))) from--;
+            return from;
         }
     }
 

@@ -31,24 +31,15 @@ import java.util.concurrent.Future;
  */
 public final class DeliveryWorkerHandler implements QueueFunction {
     /**
-     * Time kept back when starting a block: its reservation may wait for the lookahead (11 s), its slots take up to
-     * about 5.5 s (a block is at most about 5 s of the line's rate), and it and the block before are recorded.
-     */
-    static final long BLOCK_RESERVE_MILLIS = 20_000;
-    /**
-     * Time kept back after the last send starts: the carrier's answer (its request timeout, 10 s), the record of the
-     * block and the job handed on with what is left.
-     */
-    static final long SEND_RESERVE_MILLIS = 13_000;
-
-    /**
-     * The longest a job keeps a worker waiting for its line: a job whose line is booked further ahead books its own
-     * times at the end and waits for them in the queue (see {@link DeliveryJob}). The lookahead a reservation may
-     * wait for (11 s) and a job's length (about 5.5 s of the rate) fit in it, so a line's first jobs go on in their
-     * workers as before (at 10 s, the second job of a 100 mps send was handed on and came back: two more
-     * transactions and a hand-over for nothing). Each busy line holds at most about three jobs' workers at once.
+     * The longest a job keeps a worker waiting for its line: what it cannot send by then is handed on (see
+     * {@link DeliveryService#deliver(DeliveryJob, DeliveryService.Deadline)}) to wait in the queue. A line's first two
+     * or three jobs (about 5.5 s of the rate each) go on in their workers; at 10 s, the second job of a 100 mps send
+     * was handed on and came back, two more transactions and a hand-over for nothing. So each busy line holds at most
+     * about three jobs' workers at once.
      */
     static final long HOLD_MILLIS = 15_000;
+    /** A job that arrives up to this much before it was meant to is not sent back (SQS's delays are not exact). */
+    static final long EARLY_TOLERANCE_MILLIS = 1_000;
 
     private final DeliveryService deliveries;
     private final QueueSender queue;
@@ -88,23 +79,23 @@ public final class DeliveryWorkerHandler implements QueueFunction {
         List<Future<Map.Entry<String, String>>> running = new ArrayList<>();
         // Lambda's own deadline: jobs on a line shared with many others can take longer than this invocation has.
         DeliveryService.Deadline deadline = context == null ? DeliveryService.Deadline.NONE
-                : deadline(clock.millis() + context.getRemainingTimeInMillis());
+                : DeliveryService.Deadline.ofInvocation(clock.millis() + context.getRemainingTimeInMillis());
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
             for (SQSEvent.SQSMessage message : event.getRecords()) {
                 running.add(pool.submit(() -> {
                     DeliveryJob job = DeliveryJob.parse(message.getBody());
                     long now = clock.millis();
-                    if (!job.dueBy(now + HOLD_MILLIS)) {
-                        // Its booked times are further off than a worker may wait (SQS delays at most 15 minutes):
-                        // back to the queue until they are near, at least a second from now.
-                        queue.send(Queues.DELIVERIES, List.of(job.toQueueMessage(Math.max(1, job.delaySeconds(now)))));
+                    if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS || !job.dueBy(now + HOLD_MILLIS)) {
+                        // Back before it was meant to (a place or times over SQS's 15 minutes away, or a copy):
+                        // waits again, at least a second.
+                        queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));
                         return null;
                     }
                     List<DeliveryJob> next = deliveries.deliver(job, deadline.notAfter(now + HOLD_MILLIS));
                     if (!next.isEmpty()) {
                         long at = clock.millis();
-                        queue.send(Queues.DELIVERIES, next.stream().map(j -> j.toQueueMessage(at)).toList());
+                        queue.send(Queues.DELIVERIES, next.stream().map(j -> j.message(at)).toList());
                     }
                     return Map.entry(job.accountId(), job.messageId());
                 }));
@@ -135,9 +126,5 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             }
         }
         return new SQSBatchResponse(failures);
-    }
-
-    static DeliveryService.Deadline deadline(long invocationEndsAt) {
-        return new DeliveryService.Deadline(invocationEndsAt - BLOCK_RESERVE_MILLIS, invocationEndsAt - SEND_RESERVE_MILLIS);
     }
 }

@@ -105,8 +105,8 @@ public final class FanoutService {
         List<QueueMessage> out = new ArrayList<>();
         byShard.forEach((shard, list) -> {
             for (int from = 0; from < list.size(); from += size) {
-                out.add(new DeliveryJob(m.accountId(), m.id(), shard, list.subList(from, Math.min(list.size(), from + size)), null)
-                        .toQueueMessage(0));
+                out.add(DeliveryJob.fresh(m.accountId(), m.id(), shard, list.subList(from, Math.min(list.size(), from + size)))
+                        .messageDelayedBy(0));
             }
         });
         return out;

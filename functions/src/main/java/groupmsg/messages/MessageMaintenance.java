@@ -141,10 +141,11 @@ public final class MessageMaintenance {
             tally.refanned++;
             return true;
         }
-        // Rows queued on a line booked ahead are most likely waiting in the queue for their booked times (a backlog
-        // on a slow line is legitimately queued for hours): another job for them would book times of its own at
-        // the end, find its rows sent and leave the line idle for that long. They are requeued once it is free.
-        boolean lineBusy = limiter.bookedUntilMillis(m.lineId()) > now;
+        // Rows queued on a line with jobs waiting in the queue (places given, or bookings beyond the lookahead) are
+        // most likely those jobs' (a backlog on a slow line is legitimately queued for hours): another job for them
+        // would take a place or book times of its own, find its rows sent and leave those times idle. Lost rows of
+        // such a line wait until it has no waiting jobs.
+        boolean jobsWaiting = limiter.hasWaitingJobs(m.lineId());
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();
@@ -155,7 +156,7 @@ public final class MessageMaintenance {
             for (int from = 0; from < unknown.size(); from += 50) {
                 tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
             }
-            if (lineBusy) continue;
+            if (jobsWaiting) continue;
             tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now, stopAt);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
@@ -178,7 +179,7 @@ public final class MessageMaintenance {
                     .map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
             List<String> phones = deliveries.apply(m.id(), shard, touch).stream().map(DeliveryStore.Transition::phone).toList();
             if (phones.isEmpty()) continue;
-            queue.send(Queues.DELIVERIES, List.of(new DeliveryJob(m.accountId(), m.id(), shard, phones, null).toQueueMessage(0)));
+            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
             requeued += phones.size();
         }
         return requeued;

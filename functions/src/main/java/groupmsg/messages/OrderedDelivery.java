@@ -29,7 +29,8 @@ public final class OrderedDelivery {
         this.clock = wiring.clock();
     }
 
-    public void deliver(String accountId, String messageId) throws InterruptedException {
+    /** Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws). */
+    public void deliver(String accountId, String messageId, DeliveryService.Deadline deadline) throws InterruptedException {
         GroupMessage m = messages.get(accountId, messageId).orElse(null);
         if (m == null || m.kind() == MessageKind.GROUP) {
             Log.warn("relay_unknown_message", Map.of("messageId", messageId));
@@ -39,6 +40,6 @@ public final class OrderedDelivery {
             deliveries.insertQueued(m.id(), m.shards(), m.recipientList(), clock.millis());
             messages.advance(accountId, messageId, null, null, m.recipientList().size());
         }
-        delivery.deliver(accountId, messageId, 0, m.recipientList());
+        delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);
     }
 }

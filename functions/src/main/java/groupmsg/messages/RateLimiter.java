@@ -50,8 +50,6 @@ final class RateLimiter {
     static final long LEAD_MILLIS = 50;
     /** The most a reservation starts ahead of the clock, however slow the writes. */
     static final long MAX_LEAD_MILLIS = 500;
-    /** How long a cursor item is kept after a booking (whose end is not known before it is written). */
-    static final long BOOKING_KEPT_MICROS = 30L * 24 * 3600 * 1_000_000;
     /** "No deadline" in microseconds: far beyond any real one, with room for run arithmetic above it. */
     static final long NO_DEADLINE_MICROS = Long.MAX_VALUE / 4;
 
@@ -184,35 +182,104 @@ final class RateLimiter {
         }
     }
 
+    /** What {@link #book} did. */
+    sealed interface Booking {
+        /** Booked: these times are the job's, in the order of its recipients. */
+        record Booked(Slots slots) implements Booking {}
+
+        /** Nothing booked: the line is free within {@link #MIN_BOOK_AHEAD_MILLIS}; a job handed on at once finds it so. */
+        record Soon() implements Booking {}
+
+        /** Nothing booked: the line is booked past the horizon, up to {@code cursorMicros}; the job takes a ticket. */
+        record Later(long cursorMicros) implements Booking {}
+    }
+
     /**
-     * Books {@code count} sends at the end of what the line has booked (from the first moment still to come when it
-     * is idle), however far ahead that is: for a job that is to wait for its turn in the queue rather than in a
-     * worker. The cursor moves past the run, so nobody else is given these times; a run the job never uses leaves
-     * the line idle for its length, and nothing goes faster than the rate.
+     * How far ahead of the clock a job that waits in the queue may book the line. Reservations (a conversation's
+     * relay, a keyword's reply, a job already in a worker) go after these bookings, so they wait at most this plus
+     * the lookahead behind any backlog, however long (booked to its end, a 2,000-member message on a 1 mps line put
+     * them 37 minutes back, past the relay worker's timeout). Jobs further back wait with a {@link #ticket}.
      */
-    Slots book(String lineId, int mps, int count) {
+    static final long BOOK_HORIZON_MILLIS = 30_000;
+    /** A booking starts at least this far ahead: a job handed on with one arrives 3-4 s before it (see DeliveryJob). */
+    static final long MIN_BOOK_AHEAD_MILLIS = 5_000;
+
+    /**
+     * Books {@code count} sends at the end of what the line has booked, if that end is between
+     * {@link #MIN_BOOK_AHEAD_MILLIS} and {@link #BOOK_HORIZON_MILLIS} ahead: for a job that is to wait for its times
+     * in the queue rather than in a worker. One conditional write. The cursor moves past the run, so nobody else is
+     * given these times; times the job does not use leave the line idle for them, and nothing goes faster than the
+     * rate.
+     */
+    Booking book(String lineId, int mps, int count) {
         if (count < 1) throw new IllegalArgumentException("nothing to book");
         long spacing = spacingMicros(mps);
-        var key = Attr.key("RATE#" + lineId, "cursor");
-        ReentrantLock lock = locks.computeIfAbsent(lineId, l -> new ReentrantLock());
-        lock.lock();
-        try {
-            while (true) {
-                // a cursor at least a lead ahead: add the run after it (no lookahead limit); behind: start it now
-                long firstFuture = (clock.millis() + lead()) * 1000;
-                // Where the run ends is only known once written: the item is kept for a month (one per line). A later
-                // reservation can shorten that only when the cursor is within the lookahead, and then covers its end.
-                if (tryAdd(key, firstFuture, NO_DEADLINE_MICROS, count, spacing, firstFuture + BOOKING_KEPT_MICROS)
-                        instanceof Slots booked) {
-                    return remember(lineId, booked);
-                }
-                Slots started = tryStart(key, firstFuture, count, spacing);
-                if (started != null) return remember(lineId, started);
-                // another worker moved the cursor between the two writes: look again
+        long now = clock.millis();
+        long earliest = (now + MIN_BOOK_AHEAD_MILLIS) * 1000;
+        long latestStart = (now + BOOK_HORIZON_MILLIS) * 1000;
+        Object outcome = tryAdd(Attr.key("RATE#" + lineId, "cursor"), earliest, latestStart, count, spacing);
+        return switch (outcome) {
+            case Slots booked -> new Booking.Booked(remember(lineId, booked));
+            case TooFarAhead ahead -> {
+                lastCursor.merge(lineId, ahead.cursor(), Math::max);
+                yield new Booking.Later(ahead.cursor());
             }
-        } finally {
-            lock.unlock();
+            case null, default -> new Booking.Soon(); // no cursor, or before the earliest booking time
+        };
+    }
+
+    /**
+     * A place in the line's waiting line ({@code waitAt}, a second time on the cursor item): where a run of
+     * {@code count} sends is expected to start, after what is booked and the places given before. Nothing is booked:
+     * a job with a place comes back shortly before it and books then ({@link #book}). The places are what spaces
+     * those returns: without them every job waiting for a busy line came back at the same moment, one booked, and
+     * the others went back, again and again. A lost job's place costs the line nothing (it is not booked). At most
+     * two writes.
+     *
+     * @return where the place starts, in epoch microseconds
+     */
+    long ticket(String lineId, int mps, int count) {
+        long span = count * spacingMicros(mps);
+        var key = Attr.key("RATE#" + lineId, "cursor");
+        while (true) {
+            long now = clock.millis() * 1000;
+            try {
+                // places are being given (they end after the cursor): take the next
+                var result = dynamo.updateItem(b -> b.tableName(table).key(key)
+                        .updateExpression("ADD waitAt :span")
+                        .conditionExpression("waitAt >= nextAt OR (attribute_not_exists(nextAt) AND waitAt >= :now)")
+                        .expressionAttributeValues(Map.of(":span", n(span), ":now", n(now)))
+                        .returnValues(ReturnValue.UPDATED_NEW)
+                        .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
+                return Long.parseLong(result.attributes().get("waitAt").n()) - span;
+            } catch (ConditionalCheckFailedException e) {
+                // none given since the cursor passed the last: the first place starts at the cursor (or now)
+                Long cursor = e.hasItem() && e.item().containsKey("nextAt") ? Long.valueOf(e.item().get("nextAt").n()) : null;
+                long base = Math.max(now, cursor == null ? 0 : cursor);
+                try {
+                    dynamo.updateItem(b -> b.tableName(table).key(key)
+                            .updateExpression("SET waitAt = :end, expiresAt = if_not_exists(expiresAt, :ttl)")
+                            .conditionExpression("(attribute_not_exists(waitAt) OR waitAt < :base)"
+                                    + " AND (attribute_not_exists(nextAt) OR nextAt <= :base)")
+                            .expressionAttributeValues(Map.of(":end", n(base + span), ":base", n(base), ":ttl", ttl(base + span))));
+                    return base;
+                } catch (ConditionalCheckFailedException moved) {
+                    // another worker gave a place or booked meanwhile: look again
+                }
+            }
         }
+    }
+
+    /**
+     * Whether jobs are waiting in the queue for the line: places are given past now, or it is booked beyond what
+     * a reservation alone books (the lookahead).
+     */
+    boolean hasWaitingJobs(String lineId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("RATE#" + lineId, "cursor")).consistentRead(true)).item();
+        long now = clock.millis() * 1000;
+        long waitAt = item == null || !item.containsKey("waitAt") ? 0 : Long.parseLong(item.get("waitAt").n());
+        long nextAt = item == null || !item.containsKey("nextAt") ? 0 : Long.parseLong(item.get("nextAt").n());
+        return waitAt > now || nextAt > now + LOOKAHEAD_MICROS;
     }
 
     /**
@@ -222,13 +289,6 @@ final class RateLimiter {
      */
     boolean knownBookedPast(String lineId, long millis) {
         return lastCursor.getOrDefault(lineId, Long.MIN_VALUE) > deadlineMicros(millis);
-    }
-
-    /** Until when (epoch ms) the line is booked, read from the table; 0 when it has no cursor. */
-    long bookedUntilMillis(String lineId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("RATE#" + lineId, "cursor")).consistentRead(true)).item();
-        AttributeValue next = item == null ? null : item.get("nextAt");
-        return next == null ? 0 : ceilDiv(Long.parseLong(next.n()), 1000);
     }
 
     /**
@@ -275,19 +335,13 @@ final class RateLimiter {
      * must end within the lookahead and the deadline).
      */
     private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, long latestStart, int k, long spacing) {
-        return tryAdd(key, firstFuture, latestStart, k, spacing, latestStart + k * spacing);
-    }
-
-    /** As above; the cursor item expires a minute after {@code lastEndMicros}, the latest the run can end. */
-    private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, long latestStart, int k, long spacing,
-                          long lastEndMicros) {
         long span = k * spacing;
         try {
             var result = dynamo.updateItem(b -> b.tableName(table).key(key)
                     .updateExpression("ADD nextAt :span SET expiresAt = :ttl")
                     .conditionExpression("nextAt >= :first AND nextAt <= :limit")
                     .expressionAttributeValues(Map.of(":span", n(span), ":first", n(firstFuture),
-                            ":limit", n(latestStart), ":ttl", ttl(lastEndMicros)))
+                            ":limit", n(latestStart), ":ttl", ttl(latestStart + span)))
                     .returnValues(ReturnValue.UPDATED_NEW)
                     .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
             long end = Long.parseLong(result.attributes().get("nextAt").n());

@@ -9,11 +9,13 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.FifoBatch;
 
+import java.time.Clock;
 import java.util.Map;
 
 /** Consumes the relays FIFO queue: conversation messages, delivered one at a time per conversation ({@link OrderedDelivery}). */
 public final class RelayWorkerHandler implements QueueFunction {
     private final OrderedDelivery delivery;
+    private final Clock clock;
 
     private final Priming priming;
 
@@ -23,6 +25,7 @@ public final class RelayWorkerHandler implements QueueFunction {
 
     public RelayWorkerHandler(Wiring wiring) {
         this.delivery = new OrderedDelivery(wiring);
+        this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
 
@@ -33,10 +36,14 @@ public final class RelayWorkerHandler implements QueueFunction {
 
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        // Cut off by the invocation's end, a relay would leave its claimed rows in sending (never sent); stopped at
+        // its deadline, it gives them back and fails, and its FIFO retry keeps its place in the conversation.
+        var deadline = context == null ? DeliveryService.Deadline.NONE
+                : DeliveryService.Deadline.ofInvocation(clock.millis() + context.getRemainingTimeInMillis());
         return FifoBatch.process(event, "relay_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
             try {
-                delivery.deliver(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "messageId"));
+                delivery.deliver(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "messageId"), deadline);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while delivering", e);

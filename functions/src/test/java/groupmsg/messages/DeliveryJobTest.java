@@ -14,20 +14,22 @@ class DeliveryJobTest {
 
     @Test
     void aJobWithBookedTimesComesBackWithThemAndIsDelayedUntilShortlyBeforeTheFirst() {
-        var booked = new RateLimiter.Slots((NOW + 20_500) * 1000, 3, 1_100_000);
-        var job = new DeliveryJob("acct_1", "msg_1", 2, List.of("+15550001", "+15550002"), booked);
-        QueueMessage message = job.toQueueMessage(NOW);
+        var booked = new RateLimiter.Slots((NOW + 20_500) * 1000, 2, 1_100_000);
+        var job = new DeliveryJob("acct_1", "msg_1", 2, List.of("+15550001", "+15550002"), booked, 0);
+        QueueMessage message = job.message(NOW);
         // 20.5 s ahead, arriving 3 s early, in whole seconds rounded down: never late
         assertThat(message.delaySeconds()).isEqualTo(17);
+        assertThat(job.arriveAt()).isEqualTo(NOW + 17_500);
         assertThat(DeliveryJob.parse(message.body())).isEqualTo(job);
-        assertThat(job.dueBy(NOW + 20_500 + 2_200)).isTrue();
-        assertThat(job.dueBy(NOW + 20_500 + 2_199)).isFalse();
+        assertThat(job.dueBy(NOW + 20_500 + 1_100)).isTrue();
+        assertThat(job.dueBy(NOW + 20_500 + 1_099)).isFalse();
     }
 
     @Test
     void aJobWithoutBookingIsDueAtOnceAndAsTheFanOutWroteIt() {
-        var job = new DeliveryJob("acct_1", "msg_1", 0, List.of("+15550001"), null);
+        var job = DeliveryJob.fresh("acct_1", "msg_1", 0, List.of("+15550001"));
         assertThat(job.dueBy(0)).isTrue();
+        assertThat(job.arriveAt()).isZero();
         assertThat(job.delaySeconds(NOW)).isZero();
         assertThat(DeliveryJob.parse("{\"accountId\":\"acct_1\",\"messageId\":\"msg_1\",\"shard\":0,\"phones\":[\"+15550001\"]}"))
                 .isEqualTo(job);
@@ -35,17 +37,28 @@ class DeliveryJobTest {
 
     @Test
     void delaysAreHeldToWhatSqsAllows() {
-        var farAhead = new DeliveryJob("a", "m", 0, List.of("+15550001"), new RateLimiter.Slots((NOW + 3_600_000) * 1000, 1, 1000));
+        var farAhead = new DeliveryJob("a", "m", 0, List.of("+15550001"), new RateLimiter.Slots((NOW + 3_600_000) * 1000, 1, 1000), 0);
         assertThat(farAhead.delaySeconds(NOW)).isEqualTo(QueueMessage.MAX_DELAY_SECONDS);
-        var past = new DeliveryJob("a", "m", 0, List.of("+15550001"), new RateLimiter.Slots((NOW - 5_000) * 1000, 1, 1000));
+        var past = new DeliveryJob("a", "m", 0, List.of("+15550001"), new RateLimiter.Slots((NOW - 5_000) * 1000, 1, 1000), 0);
         assertThat(past.delaySeconds(NOW)).isZero();
         assertThatThrownBy(() -> new QueueMessage("{}", null, null, 901)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
-    void aBookingMustCoverEveryRecipient() {
+    void aBookingHasOneTimePerRecipientAndAJobABookingOrAPlaceNotBoth() {
         assertThatThrownBy(() -> new DeliveryJob("a", "m", 0, List.of("+15550001", "+15550002"),
-                new RateLimiter.Slots(NOW * 1000, 1, 1000))).isInstanceOf(IllegalArgumentException.class);
+                new RateLimiter.Slots(NOW * 1000, 1, 1000), 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new DeliveryJob("a", "m", 0, List.of("+15550001"),
+                new RateLimiter.Slots(NOW * 1000, 1, 1000), NOW * 1000)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aJobWithAPlaceComesBackWithItEightSecondsBefore() {
+        var job = new DeliveryJob("acct_1", "msg_1", 1, List.of("+15550001"), null, (NOW + 60_000) * 1000);
+        assertThat(job.arriveAt()).isEqualTo(NOW + 52_000);
+        assertThat(job.delaySeconds(NOW)).isEqualTo(52);
+        assertThat(DeliveryJob.parse(job.message(NOW).body())).isEqualTo(job);
+        assertThat(job.dueBy(NOW)).as("nothing booked yet").isTrue();
     }
 
     @Test

@@ -7,6 +7,7 @@ import groupmsg.e2e.DeliveryFaultsTest.Setup;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.messages.DeliveryService;
 import groupmsg.messages.DeliveryWorkerHandler;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
@@ -28,6 +29,7 @@ import static groupmsg.e2e.MessagesE2eTest.createLine;
 import static groupmsg.e2e.MessagesE2eTest.linePhone;
 import static groupmsg.e2e.MessagesE2eTest.send;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A delivery job never keeps a worker waiting long for its line: when the line is booked further ahead than that,
@@ -51,9 +53,7 @@ class DeliveryHoldTest {
 
         // other messages have booked the line 25 s ahead
         long bookedUntil = (System.currentTimeMillis() + 25_000) * 1000;
-        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
-                .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
-                        "nextAt", AttributeValue.fromN(Long.toString(bookedUntil)))));
+        setCursor(runtime, lineId, bookedUntil);
 
         // the job claims and sends nothing, and comes back with three times booked after the others, out of sight
         // until three seconds before the first
@@ -93,6 +93,81 @@ class DeliveryHoldTest {
         }
         assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
         assertThat(awaitSent(a, s.messageId(), 5_000)).containsEntry("status", "sent");
+    }
+
+    /**
+     * A line booked past the horizon (30 s): the job takes a place in its waiting line instead, and comes back
+     * shortly before it to book then; a job with a place books when it comes back and is sent at those times.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void pastTheHorizonAJobTakesAPlaceAndBooksWhenItComesBack(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Long Queue Co");
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        String lineId = createLine(a, linePhone(), 5);
+        Setup s = acceptAndFanOut(a, wiring, 3, lineId);
+        Map<String, Object> job = s.queue().deliveries.getFirst();
+        long bookedUntil = (System.currentTimeMillis() + 100_000) * 1000;
+        setCursor(runtime, lineId, bookedUntil);
+
+        var queue = new CapturingQueue();
+        var handler = new DeliveryWorkerHandler(wiring, queue);
+        assertThat(handler.handleRequest(event(job), null).getBatchItemFailures()).isEmpty();
+        assertThat(carrier.callTimes).isEmpty();
+        Map<String, Object> waiting = queue.deliveries.getFirst();
+        assertThat(waiting).doesNotContainKey("booked");
+        long place = ((Number) waiting.get("ticketAt")).longValue();
+        assertThat(place).isGreaterThanOrEqualTo(bookedUntil).isLessThan(bookedUntil + 1_000_000);
+        assertThat(queue.delays.getFirst()).isBetween(90, 92); // back 8 s before its place
+        assertThat(line(runtime, lineId)).as("nothing booked").isEqualTo(bookedUntil);
+
+        // the line caught up sooner than its place said (jobs ahead were lost, say): it books at once and is sent
+        setCursor(runtime, lineId, (System.currentTimeMillis() + 6_000) * 1000);
+        var early = new java.util.HashMap<>(waiting);
+        early.put("ticketAt", (System.currentTimeMillis() + 8_000) * 1000);
+        long started = System.currentTimeMillis();
+        assertThat(handler.handleRequest(event(early), null).getBatchItemFailures()).isEmpty();
+        assertThat(queue.deliveries).hasSize(1);
+        for (String p : (List<String>) job.get("phones")) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
+        assertThat(carrier.callTimes.getFirst()).isGreaterThanOrEqualTo(started + 5_000);
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
+    }
+
+    /**
+     * A conversation's relay (the same delivery with a deadline, on a FIFO queue) on a line booked past its deadline:
+     * it claims nothing lasting and fails, so its FIFO retry keeps its place. Without the deadline it waited for the
+     * bookings until the invocation was cut off, leaving its rows in sending, never to be sent.
+     */
+    @Test
+    void aDeliveryWithADeadlineOnALineBookedPastItGivesEverythingBackAndFails(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Relay Deadline Co");
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        String lineId = createLine(a, linePhone(), 5);
+        Setup s = acceptAndFanOut(a, wiring, 2, lineId);
+        setCursor(runtime, lineId, (System.currentTimeMillis() + 60_000) * 1000);
+        long now = System.currentTimeMillis();
+        long started = System.currentTimeMillis();
+        assertThatThrownBy(() -> new DeliveryService(wiring).deliver(s.accountId(), s.messageId(), shardOf(s), s.phones(),
+                DeliveryService.Deadline.ofInvocation(now + 60_000))).hasMessageContaining("not sent yet");
+        assertThat(System.currentTimeMillis() - started).isLessThan(5_000);
+        assertThat(carrier.callTimes).isEmpty();
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("queued");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static int shardOf(Setup s) {
+        assertThat(s.queue().deliveries).hasSize(1);
+        assertThat((List<String>) s.queue().deliveries.getFirst().get("phones")).containsExactlyInAnyOrderElementsOf(s.phones());
+        return ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
+    }
+
+    private static void setCursor(LocalRuntime runtime, String lineId, long nextAtMicros) {
+        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
+                        "nextAt", AttributeValue.fromN(Long.toString(nextAtMicros)))));
     }
 
     /**

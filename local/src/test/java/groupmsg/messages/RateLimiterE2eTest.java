@@ -265,31 +265,40 @@ class RateLimiterE2eTest {
         }
     }
 
-    /** A worker's own limiter (as a Lambda instance has) on the core table of {@code wiring}. */
     /**
-     * Bookings (a job that waits in the queue for its times) and reservations from several workers at once share
-     * the line's cursor: no time is given twice and none closer than the rate allows, bookings go as far ahead as
-     * needed (beyond the lookahead a reservation is held to), and a worker that booked knows the line is booked.
+     * Bookings (jobs that wait in the queue for their times), places in the waiting line and reservations from
+     * several workers at once share the line's cursor item: no send time is given twice and none closer than the
+     * rate allows; bookings start 5 to 30 s ahead and no further, so a reservation is never pushed back more than
+     * that; past the horizon jobs get places, one after the other, none overlapping.
      */
     @Test
-    void bookingsFarAheadAndReservationsShareTheLineWithoutOverlap(LocalRuntime runtime) throws Exception {
+    void bookingsWithinTheHorizonPlacesBeyondItAndReservationsShareTheLine(LocalRuntime runtime) throws Exception {
         String line = "line_book_" + UUID.randomUUID();
         int mps = 20;
+        int perJob = 100; // 5.5 s each
         var granted = new ConcurrentLinkedQueue<RateLimiter.Slots>();
         var bookings = new ConcurrentLinkedQueue<RateLimiter.Slots>();
+        var places = new ConcurrentLinkedQueue<Long>();
         List<Future<?>> running = new ArrayList<>();
         List<RateLimiter> limiters = List.of(limiter(runtime.wiring()), limiter(runtime.wiring()), limiter(runtime.wiring()));
+        long started = System.currentTimeMillis();
+        // a line already sending: booked 5.5 s ahead (an idle line is not booked: its jobs are sent at once)
+        assertThat(limiters.getFirst().book(line, mps, perJob)).isInstanceOf(RateLimiter.Booking.Soon.class);
+        granted.add(limiters.getFirst().acquire(line, mps, perJob, Long.MAX_VALUE).orElseThrow());
         try (var pool = Executors.newFixedThreadPool(9)) {
             for (RateLimiter limiter : limiters) {
                 for (int t = 0; t < 3; t++) {
                     boolean books = t > 0;
                     running.add(pool.submit(() -> {
                         for (int b = 0; b < 4; b++) {
-                            if (books) {
-                                bookings.add(limiter.book(line, mps, 100)); // 5.5 s each
-                            } else {
-                                // a short deadline: fits only while the line is not yet booked far ahead
+                            if (!books) {
                                 limiter.acquire(line, mps, 10, System.currentTimeMillis() + 3_000).ifPresent(granted::add);
+                                continue;
+                            }
+                            switch (limiter.book(line, mps, perJob)) {
+                                case RateLimiter.Booking.Booked booked -> bookings.add(booked.slots());
+                                case RateLimiter.Booking.Later later -> places.add(limiter.ticket(line, mps, perJob));
+                                case RateLimiter.Booking.Soon soon -> { } // the line is free: such a job is sent at once
                             }
                         }
                         return null;
@@ -298,25 +307,36 @@ class RateLimiterE2eTest {
             }
             for (var f : running) f.get();
         }
+        long finished = System.currentTimeMillis();
         granted.addAll(bookings);
-        assertThat(bookings).hasSize(24).allSatisfy(b -> assertThat(b.count()).isEqualTo(100));
+        assertThat(bookings).isNotEmpty().allSatisfy(b -> {
+            assertThat(b.count()).isEqualTo(perJob);
+            assertThat(b.firstMicros() / 1000).isGreaterThanOrEqualTo(started + RateLimiter.MIN_BOOK_AHEAD_MILLIS)
+                    .isLessThanOrEqualTo(finished + RateLimiter.BOOK_HORIZON_MILLIS);
+        });
+        assertThat(places).as("jobs past the horizon").hasSizeGreaterThanOrEqualTo(10);
         List<Long> micros = granted.stream().flatMap(s -> java.util.stream.IntStream.range(0, s.count())
                 .mapToObj(s::sendAtMicros)).sorted().toList();
         for (int i = 1; i < micros.size(); i++) {
             assertThat(micros.get(i) - micros.get(i - 1)).as("µs between sends %d and %d", i - 1, i)
                     .isGreaterThanOrEqualTo(RateLimiter.spacingMicros(mps));
         }
-        long lastBooked = bookings.stream().mapToLong(RateLimiter.Slots::endMicros).max().orElseThrow();
-        assertThat(lastBooked / 1000 - System.currentTimeMillis()).as("booked ahead, ms")
-                .isGreaterThan(RateLimiter.LOOKAHEAD_MICROS / 1000 * 10);
-        for (RateLimiter limiter : limiters) {
-            assertThat(limiter.knownBookedPast(line, System.currentTimeMillis() + 60_000)).isTrue();
+        // places follow what is booked and each other, one job's sending apart
+        long span = perJob * RateLimiter.spacingMicros(mps);
+        List<Long> sortedPlaces = places.stream().sorted().toList();
+        long bookedEnd = granted.stream().mapToLong(RateLimiter.Slots::endMicros).max().orElseThrow();
+        assertThat(sortedPlaces.getFirst()).isGreaterThanOrEqualTo(bookedEnd - span);
+        for (int i = 1; i < sortedPlaces.size(); i++) {
+            assertThat(sortedPlaces.get(i) - sortedPlaces.get(i - 1)).as("place %d after place %d", i, i - 1).isEqualTo(span);
         }
-        assertThat(limiters.getFirst().bookedUntilMillis(line)).isEqualTo(Math.ceilDiv(lastBooked, 1000));
-        // a reservation cannot fit before a near deadline now, and says so at once
-        assertThat(limiters.getFirst().acquire(line, mps, 1, System.currentTimeMillis() + 5_000)).isEmpty();
+        for (RateLimiter limiter : limiters) {
+            assertThat(limiter.knownBookedPast(line, started + RateLimiter.MIN_BOOK_AHEAD_MILLIS)).isTrue();
+        }
+        assertThat(limiters.getFirst().hasWaitingJobs(line)).isTrue();
+        assertThat(limiters.getFirst().hasWaitingJobs("line_idle_" + UUID.randomUUID())).isFalse();
     }
 
+    /** A worker's own limiter (as a Lambda instance has) on the core table of {@code wiring}. */
     private static RateLimiter limiter(Wiring wiring) {
         return new RateLimiter(wiring.dynamo(), wiring.config().table(Tables.CORE), Clock.systemUTC());
     }
