@@ -143,48 +143,45 @@ public final class DeliveryService {
     public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
         GroupMessage m = find(accountId, messageId);
-        return m == null ? List.of() : deliver(m, shard, phones, deadline, new JobSlots(m, phones, null));
+        return m == null ? List.of() : deliver(m, shard, phones, deadline);
     }
 
     /**
      * Delivers a job of the deliveries queue until the deadline, without the completion check, and returns the jobs
-     * that are to take over what is left (empty when all were delivered). The caller enqueues them; their recipients
-     * stay queued meanwhile (an enqueue that fails fails the job, which comes back whole: its started rows are no
-     * longer queued and are skipped). A job with a place in the line's waiting line books its times first; one
-     * whose times are not all before the deadline is returned as it is, to wait for them in the queue.
+     * that are to take over what is left (empty when all were delivered); the caller enqueues them, and their
+     * recipients stay queued meanwhile (an enqueue that fails fails the job, which comes back whole: its started rows
+     * are no longer queued and are skipped).
      * <p>
-     * What is left is handed on: recipients at the end of the job whose booked times are still to come keep them;
-     * the others get times at the end of the line's bookings if those are within the horizon, else a place in its
-     * waiting line; or, when the line is free within seconds, nothing (they are sent as a fresh job).
+     * A group message's recipients left over take a place in the line's waiting line ({@link RateLimiter#ticket}),
+     * and so does a fresh job of one while this worker knows the line has a waiting line (it goes after the jobs
+     * already waiting, not ahead of them). Any other message's (a keyword's reply) go on as a fresh job: a place
+     * would put a STOP's confirmation behind a whole backlog.
      */
     List<DeliveryJob> deliver(DeliveryJob job, Deadline deadline) throws InterruptedException {
         GroupMessage m = find(job.accountId(), job.messageId());
         if (m == null) return List.of();
-        if (job.ticketAt() != 0) {
-            switch (limiter.book(m.lineId(), m.lineMps(), job.phones().size())) {
-                case RateLimiter.Booking.Booked b -> job = job.withBooking(b.slots());
-                case RateLimiter.Booking.Soon ignored -> job = DeliveryJob.fresh(job.accountId(), job.messageId(), job.shard(), job.phones());
-                // pushed back by more than the bookings' horizon (reservations went first): a new place, at the end,
-                // rather than all the jobs so pushed back coming back at the same moment
-                case RateLimiter.Booking.Later ignored -> {
-                    return tickets(m, job.shard(), job.phones());
-                }
-            }
-        }
-        if (!job.dueBy(deadline.lastSendAt())) return List.of(job);
-        if (job.booked() != null) {
-            // Claimed (and opt-outs looked up) just before the first time, not when the job arrived: a claimed row
-            // is one a crash leaves in sending, and a lookup more than a second old is made again.
-            long wait = job.booked().sendAtMillis(0) - FIRST_CLAIM_AHEAD_MILLIS - clock.millis();
-            if (wait > 0) Thread.sleep(wait);
-        }
-        var slots = new JobSlots(m, job.phones(), job.booked());
-        List<String> left = deliver(m, job.shard(), job.phones(), deadline, slots);
-        return handOn(m, job, left, slots);
+        boolean group = m.kind() == MessageKind.GROUP;
+        if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId())) return places(m, job.shard(), job.phones());
+        List<String> left = deliver(m, job.shard(), job.phones(), deadline);
+        if (left.isEmpty()) return List.of();
+        return group ? places(m, job.shard(), left) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
     }
 
-    /** How long before its first booked time a job claims its first block. */
-    static final long FIRST_CLAIM_AHEAD_MILLIS = 500;
+    /** A job's place covers at most this much of the line's time, so it is sent within a worker's hold. */
+    static final long JOB_SPAN_MICROS = 6_000_000;
+
+    /** Jobs for {@code phones} with places in the line's waiting line (one place for all, split by sending time). */
+    private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones) {
+        long at = limiter.ticket(m.lineId(), m.lineMps(), phones.size());
+        long spacing = RateLimiter.spacingMicros(m.lineMps());
+        int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);
+        List<DeliveryJob> jobs = new ArrayList<>();
+        for (int from = 0; from < phones.size(); from += per) {
+            jobs.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, Math.min(phones.size(), from + per)),
+                    at + from * spacing));
+        }
+        return jobs;
+    }
 
     /** The message at its line's current rate; null (logged) when it is gone. */
     private GroupMessage find(String accountId, String messageId) {
@@ -196,56 +193,7 @@ public final class DeliveryService {
         return atCurrentRate(found);
     }
 
-    /** A job's sends cover at most this much of the line's time, so a job is sent within a worker's hold. */
-    static final long JOB_SPAN_MICROS = 6_000_000;
-
-    private List<DeliveryJob> handOn(GroupMessage m, DeliveryJob job, List<String> left, JobSlots slots) {
-        if (left.isEmpty()) return List.of();
-        List<DeliveryJob> jobs = new ArrayList<>();
-        int keep = slots.keepsTimesFrom(left);
-        List<String> phones = job.phones();
-        if (keep < phones.size()) {
-            split(m, job.shard(), phones.subList(keep, phones.size()), job.booked().part(keep, phones.size() - keep), jobs);
-        }
-        Set<String> kept = new HashSet<>(phones.subList(keep, phones.size()));
-        List<String> rest = left.stream().filter(p -> !kept.contains(p)).toList();
-        if (rest.isEmpty()) return jobs;
-        switch (limiter.book(m.lineId(), m.lineMps(), rest.size())) {
-            case RateLimiter.Booking.Booked b -> split(m, job.shard(), rest, b.slots(), jobs);
-            case RateLimiter.Booking.Soon ignored -> jobs.add(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), rest));
-            case RateLimiter.Booking.Later ignored -> jobs.addAll(tickets(m, job.shard(), rest));
-        }
-        return jobs;
-    }
-
-    /** Jobs for {@code phones} with places in the line's waiting line (one place for all, split by sending time). */
-    private List<DeliveryJob> tickets(GroupMessage m, int shard, List<String> phones) {
-        long at = limiter.ticket(m.lineId(), m.lineMps(), phones.size());
-        long spacing = RateLimiter.spacingMicros(m.lineMps());
-        int per = perJob(spacing);
-        List<DeliveryJob> jobs = new ArrayList<>();
-        for (int from = 0; from < phones.size(); from += per) {
-            jobs.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, Math.min(phones.size(), from + per)),
-                    null, at + from * spacing));
-        }
-        return jobs;
-    }
-
-    private static void split(GroupMessage m, int shard, List<String> phones, RateLimiter.Slots booked, List<DeliveryJob> into) {
-        int per = perJob(booked.spacingMicros());
-        for (int from = 0; from < phones.size(); from += per) {
-            int n = Math.min(per, phones.size() - from);
-            into.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, from + n), booked.part(from, n), 0));
-        }
-    }
-
-    /** Recipients per handed-on job: at most {@link #JOB_SPAN_MICROS} of the line's time. */
-    private static int perJob(long spacingMicros) {
-        return (int) Math.max(1, JOB_SPAN_MICROS / spacingMicros);
-    }
-
-    private List<String> deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, JobSlots slots)
-            throws InterruptedException {
+    private List<String> deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline) throws InterruptedException {
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
         // cover the time the next one takes to claim.
         int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
@@ -256,17 +204,16 @@ public final class DeliveryService {
             try {
                 List<String> leftQueued = new ArrayList<>();
                 for (int from = 0; from < phones.size(); from += size) {
-                    // Out of time for another block, or the line is booked past the time this job may go on: the
-                    // rest stays queued (unclaimed), for the caller to hand on.
-                    if (clock.millis() >= deadline.startBlocksBefore() || slots.bookedPast(phones.get(from), deadline.lastSendAt())) {
+                    // Out of time for another block, or this worker has seen the line booked past the time this job
+                    // may go on: the rest stays queued (unclaimed), for the caller to hand on.
+                    if (clock.millis() >= deadline.startBlocksBefore() || limiter.knownBookedPast(m.lineId(), deadline.lastSendAt())) {
                         leftQueued.addAll(phones.subList(from, phones.size()));
                         break;
                     }
                     int to = Math.min(phones.size(), from + size);
                     Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
                     unrecorded.add(current);
-                    List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, slots,
-                            deadline.lastSendAt());
+                    List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, deadline.lastSendAt());
                     if (!givenBack.isEmpty()) {
                         // No rate slot in time: neither the rest of this block nor any later one can be sent.
                         leftQueued.addAll(givenBack);
@@ -299,8 +246,7 @@ public final class DeliveryService {
 
     /**
      * The message at its line's rate now, read once per job: a rate changed while a message sends (the carrier
-     * lowered the line's throughput, say) applies from the message's next job, not only to later messages (jobs
-     * that already booked times keep them: at most 30 s ahead, see {@link RateLimiter#BOOK_HORIZON_MILLIS}). The
+     * lowered the line's throughput, say) applies from the message's next job, not only to later messages. The
      * message keeps the rate it was accepted with if its line is gone.
      */
     private GroupMessage atCurrentRate(GroupMessage m) {
@@ -334,7 +280,7 @@ public final class DeliveryService {
      * @return the claimed recipients given back to queued for want of a slot in time; empty when all were scheduled
      */
     private List<String> startBlock(GroupMessage m, int shard, List<String> phones, ExecutorService pool, Sending into,
-                                    JobSlots slots, long lastSendAt) throws InterruptedException {
+                                    long lastSendAt) throws InterruptedException {
         var watch = new OptOutWatch(m, clock.millis());
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
@@ -351,10 +297,12 @@ public final class DeliveryService {
         List<Long> sendTimes = into.sendTimes();
         try {
             while (sends.size() < claimed.size()) {
-                List<Long> times = slots.next(claimed.subList(sends.size(), claimed.size()), lastSendAt);
-                if (times.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
-                for (long at : times) {
+                var reserved = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size(), lastSendAt);
+                if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
+                var slots = reserved.get();
+                for (int i = 0; i < slots.count(); i++) {
                     String phone = claimed.get(sends.size());
+                    long at = slots.sendAtMillis(i);
                     sendTimes.add(at);
                     watch.scheduled(phone, at);
                     sends.add(pool.submit(() -> {
@@ -372,75 +320,6 @@ public final class DeliveryService {
                 e.addSuppressed(again); // they stay in sending: maintenance settles them
             }
             throw e;
-        }
-    }
-
-    /**
-     * Where a job's send times come from: each recipient's own booked time (the {@code i}-th for the job's
-     * {@code i}-th recipient, so two copies of one job, which claim different rows, never use the same time), while
-     * it is still to come; otherwise (no booking, or the time passed: sent at once, they would be a burst) the line's
-     * next free ones, which come after every booking.
-     */
-    private final class JobSlots {
-        private final GroupMessage m;
-        private final List<String> phones;
-        private final RateLimiter.Slots booked;
-        private final Map<String, Integer> index = new HashMap<>();
-
-        JobSlots(GroupMessage m, List<String> phones, RateLimiter.Slots booked) {
-            this.m = m;
-            this.phones = phones;
-            this.booked = booked;
-            if (booked != null) for (int i = 0; i < phones.size(); i++) index.putIfAbsent(phones.get(i), i);
-        }
-
-        private long bookedAt(String phone) {
-            return booked.sendAtMillis(index.get(phone));
-        }
-
-        /** Send times for the first of {@code toSend} (in order, at or before {@code lastSendAt}); empty when none. */
-        List<Long> next(List<String> toSend, long lastSendAt) throws InterruptedException {
-            long lateBefore = clock.millis() - RateLimiter.LATE_TOLERANCE_MILLIS;
-            int late = 0;
-            if (booked != null) {
-                List<Long> times = new ArrayList<>();
-                for (String p : toSend) {
-                    long at = bookedAt(p);
-                    if (at < lateBefore || at > lastSendAt) break;
-                    times.add(at);
-                }
-                if (!times.isEmpty()) return times;
-                if (bookedAt(toSend.getFirst()) > lastSendAt) return List.of(); // handed on with its time
-                while (late < toSend.size() && bookedAt(toSend.get(late)) < lateBefore) late++;
-            }
-            int wanted = booked == null ? toSend.size() : late;
-            var run = limiter.acquire(m.lineId(), m.lineMps(), wanted, lastSendAt);
-            if (run.isEmpty()) return List.of();
-            List<Long> times = new ArrayList<>();
-            for (int i = 0; i < run.get().count(); i++) times.add(run.get().sendAtMillis(i));
-            return times;
-        }
-
-        /**
-         * Whether {@code phone}, the next to claim, cannot be sent by {@code lastSendAt}: its booked time is after
-         * it, or, without one, this worker has seen the line booked past it. Nothing is claimed then.
-         */
-        boolean bookedPast(String phone, long lastSendAt) {
-            if (booked != null) return bookedAt(phone) > lastSendAt;
-            return limiter.knownBookedPast(m.lineId(), lastSendAt);
-        }
-
-        /**
-         * From which index the job's recipients all are in {@code left} with booked times far enough ahead to be
-         * handed on with them (the job that takes over arrives before them); the job's size when none is.
-         */
-        int keepsTimesFrom(List<String> left) {
-            if (booked == null) return phones.size();
-            Set<String> leftSet = new HashSet<>(left);
-            long soonest = clock.millis() + DeliveryJob.ARRIVE_EARLY_MILLIS + 1000;
-            int from = phones.size();
-            while (from > 0 && booked.sendAtMillis(from - 1) >= soonest && leftSet.contains(phones.get(from - 1))) from--;
-            return from;
         }
     }
 

@@ -26,8 +26,8 @@ import java.util.concurrent.Future;
 /**
  * Consumes the deliveries queue: one batch of recipients per message (see {@link DeliveryService}). A failed
  * batch comes back after the visibility timeout; rows it already claimed are not sent again. No job keeps a worker
- * waiting for its line more than {@link #HOLD_MILLIS}: what it cannot send by then goes back to the queue with send
- * times booked for it, out of sight until they are near ({@link DeliveryJob}).
+ * waiting for its line more than {@link #HOLD_MILLIS}: what it cannot send by then goes back to the queue with a
+ * place in the line's waiting line, out of sight until shortly before it ({@link DeliveryJob}).
  */
 public final class DeliveryWorkerHandler implements QueueFunction {
     /**
@@ -86,9 +86,9 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                 running.add(pool.submit(() -> {
                     DeliveryJob job = DeliveryJob.parse(message.getBody());
                     long now = clock.millis();
-                    if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS || !job.dueBy(now + HOLD_MILLIS)) {
-                        // Back before it was meant to (a place or times over SQS's 15 minutes away, or a copy):
-                        // waits again, at least a second.
+                    if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS) {
+                        // Back before it was meant to (a place over SQS's 15 minutes away, or a copy): waits again,
+                        // at least a second.
                         queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));
                         return null;
                     }

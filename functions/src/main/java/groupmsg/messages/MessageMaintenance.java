@@ -141,10 +141,9 @@ public final class MessageMaintenance {
             tally.refanned++;
             return true;
         }
-        // Rows queued on a line with jobs waiting in the queue (places given, or bookings beyond the lookahead) are
-        // most likely those jobs' (a backlog on a slow line is legitimately queued for hours): another job for them
-        // would take a place or book times of its own, find its rows sent and leave those times idle. Lost rows of
-        // such a line wait until it has no waiting jobs.
+        // Rows queued on a line with jobs waiting in the queue (places given past now) are most likely those jobs'
+        // (a backlog on a slow line is legitimately queued for hours): another job for them would take a place of
+        // its own and find them sent. Lost rows of such a line wait until it has no waiting line.
         boolean jobsWaiting = limiter.hasWaitingJobs(m.lineId());
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep

@@ -61,6 +61,8 @@ final class RateLimiter {
      * workers' reservations are not seen here, and a wrong guess costs one more write).
      */
     private final Map<String, Long> lastCursor = new ConcurrentHashMap<>();
+    /** Per line, the end of the last place this limiter gave (a hint, as {@link #lastCursor}). */
+    private final Map<String, Long> lastWaitAt = new ConcurrentHashMap<>();
     /**
      * One reservation per line at a time from this worker: the blocks it delivers side by side would otherwise
      * race for the same send times and each pay a failed write; serialised, each knows where the last one ended.
@@ -93,17 +95,6 @@ final class RateLimiter {
         /** Where the run's booking ends: the next run on the line starts here at the earliest. */
         long endMicros() {
             return firstMicros + count * spacingMicros;
-        }
-
-        /** The last send's time, in epoch milliseconds (rounded up, as each send's). */
-        long lastSendAtMillis() {
-            return sendAtMillis(count - 1);
-        }
-
-        /** {@code n} of this run's sends from the {@code from}-th. */
-        Slots part(int from, int n) {
-            if (from < 0 || n < 1 || from + n > count) throw new IllegalArgumentException("no sends " + from + "+" + n + " in " + count);
-            return new Slots(sendAtMicros(from), n, spacingMicros);
         }
     }
 
@@ -182,59 +173,13 @@ final class RateLimiter {
         }
     }
 
-    /** What {@link #book} did. */
-    sealed interface Booking {
-        /** Booked: these times are the job's, in the order of its recipients. */
-        record Booked(Slots slots) implements Booking {}
-
-        /** Nothing booked: the line is free within {@link #MIN_BOOK_AHEAD_MILLIS}; a job handed on at once finds it so. */
-        record Soon() implements Booking {}
-
-        /** Nothing booked: the line is booked past the horizon, up to {@code cursorMicros}; the job takes a ticket. */
-        record Later(long cursorMicros) implements Booking {}
-    }
-
-    /**
-     * How far ahead of the clock a job that waits in the queue may book the line. Reservations (a conversation's
-     * relay, a keyword's reply, a job already in a worker) go after these bookings, so they wait at most this plus
-     * the lookahead behind any backlog, however long (booked to its end, a 2,000-member message on a 1 mps line put
-     * them 37 minutes back, past the relay worker's timeout). Jobs further back wait with a {@link #ticket}.
-     */
-    static final long BOOK_HORIZON_MILLIS = 30_000;
-    /** A booking starts at least this far ahead: a job handed on with one arrives 3-4 s before it (see DeliveryJob). */
-    static final long MIN_BOOK_AHEAD_MILLIS = 5_000;
-
-    /**
-     * Books {@code count} sends at the end of what the line has booked, if that end is between
-     * {@link #MIN_BOOK_AHEAD_MILLIS} and {@link #BOOK_HORIZON_MILLIS} ahead: for a job that is to wait for its times
-     * in the queue rather than in a worker. One conditional write. The cursor moves past the run, so nobody else is
-     * given these times; times the job does not use leave the line idle for them, and nothing goes faster than the
-     * rate.
-     */
-    Booking book(String lineId, int mps, int count) {
-        if (count < 1) throw new IllegalArgumentException("nothing to book");
-        long spacing = spacingMicros(mps);
-        long now = clock.millis();
-        long earliest = (now + MIN_BOOK_AHEAD_MILLIS) * 1000;
-        long latestStart = (now + BOOK_HORIZON_MILLIS) * 1000;
-        Object outcome = tryAdd(Attr.key("RATE#" + lineId, "cursor"), earliest, latestStart, count, spacing);
-        return switch (outcome) {
-            case Slots booked -> new Booking.Booked(remember(lineId, booked));
-            case TooFarAhead ahead -> {
-                lastCursor.merge(lineId, ahead.cursor(), Math::max);
-                yield new Booking.Later(ahead.cursor());
-            }
-            case null, default -> new Booking.Soon(); // no cursor, or before the earliest booking time
-        };
-    }
-
     /**
      * A place in the line's waiting line ({@code waitAt}, a second time on the cursor item): where a run of
-     * {@code count} sends is expected to start, after what is booked and the places given before. Nothing is booked:
-     * a job with a place comes back shortly before it and books then ({@link #book}). The places are what spaces
-     * those returns: without them every job waiting for a busy line came back at the same moment, one booked, and
-     * the others went back, again and again. A lost job's place costs the line nothing (it is not booked). At most
-     * two writes.
+     * {@code count} sends is expected to start, after what is reserved and the places given before. Nothing is
+     * reserved: a job with a place comes back shortly before it and reserves then ({@link #acquire}). The places are
+     * what spaces those returns: without them every job waiting for a busy line came back at the same moment, one
+     * reserved, and the others went back, again and again. A lost job's place costs the line nothing. Usually two
+     * writes (more only while other workers give places or reserve at the same moment).
      *
      * @return where the place starts, in epoch microseconds
      */
@@ -247,11 +192,11 @@ final class RateLimiter {
                 // places are being given (they end after the cursor): take the next
                 var result = dynamo.updateItem(b -> b.tableName(table).key(key)
                         .updateExpression("ADD waitAt :span")
-                        .conditionExpression("waitAt >= nextAt OR (attribute_not_exists(nextAt) AND waitAt >= :now)")
+                        .conditionExpression("waitAt >= :now AND (waitAt >= nextAt OR attribute_not_exists(nextAt))")
                         .expressionAttributeValues(Map.of(":span", n(span), ":now", n(now)))
                         .returnValues(ReturnValue.UPDATED_NEW)
                         .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
-                return Long.parseLong(result.attributes().get("waitAt").n()) - span;
+                return rememberPlace(lineId, Long.parseLong(result.attributes().get("waitAt").n()) - span, span);
             } catch (ConditionalCheckFailedException e) {
                 // none given since the cursor passed the last: the first place starts at the cursor (or now)
                 Long cursor = e.hasItem() && e.item().containsKey("nextAt") ? Long.valueOf(e.item().get("nextAt").n()) : null;
@@ -262,24 +207,31 @@ final class RateLimiter {
                             .conditionExpression("(attribute_not_exists(waitAt) OR waitAt < :base)"
                                     + " AND (attribute_not_exists(nextAt) OR nextAt <= :base)")
                             .expressionAttributeValues(Map.of(":end", n(base + span), ":base", n(base), ":ttl", ttl(base + span))));
-                    return base;
+                    return rememberPlace(lineId, base, span);
                 } catch (ConditionalCheckFailedException moved) {
-                    // another worker gave a place or booked meanwhile: look again
+                    // another worker gave a place or reserved meanwhile: look again
                 }
             }
         }
     }
 
+    private long rememberPlace(String lineId, long start, long span) {
+        lastWaitAt.merge(lineId, start + span, Math::max);
+        return start;
+    }
+
     /**
-     * Whether jobs are waiting in the queue for the line: places are given past now, or it is booked beyond what
-     * a reservation alone books (the lookahead).
+     * Whether this worker has given a place on the line that is still to come: a fresh job then takes a place too
+     * (after the jobs waiting) instead of reserving ahead of them. Other workers' places are not seen here.
      */
+    boolean knownWaitingLine(String lineId) {
+        return lastWaitAt.getOrDefault(lineId, Long.MIN_VALUE) > clock.millis() * 1000;
+    }
+
+    /** Whether jobs are waiting in the queue for the line: places are given past now (read from the table). */
     boolean hasWaitingJobs(String lineId) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("RATE#" + lineId, "cursor")).consistentRead(true)).item();
-        long now = clock.millis() * 1000;
-        long waitAt = item == null || !item.containsKey("waitAt") ? 0 : Long.parseLong(item.get("waitAt").n());
-        long nextAt = item == null || !item.containsKey("nextAt") ? 0 : Long.parseLong(item.get("nextAt").n());
-        return waitAt > now || nextAt > now + LOOKAHEAD_MICROS;
+        return item != null && item.containsKey("waitAt") && Long.parseLong(item.get("waitAt").n()) > clock.millis() * 1000;
     }
 
     /**
@@ -378,11 +330,7 @@ final class RateLimiter {
      * second, so they are left unused.
      */
     private Slots withoutPast(Slots slots) {
-        return stillToCome(slots, clock.millis());
-    }
-
-    /** The sends of a run still to come at {@code now} (or at most {@link #LATE_TOLERANCE_MILLIS} past); null if none. */
-    static Slots stillToCome(Slots slots, long now) {
+        long now = clock.millis();
         int skip = 0;
         while (skip < slots.count() && slots.sendAtMillis(skip) < now - LATE_TOLERANCE_MILLIS) skip++;
         if (skip == slots.count()) return null;

@@ -574,28 +574,29 @@ class DeliveryFaultsTest {
     }
 
     /**
-     * Rows queued on a line booked ahead are waiting for their jobs' booked times: maintenance leaves them alone
-     * (another job would book times of its own, find them sent and leave the line idle that long), and requeues
-     * them once the line is no longer booked.
+     * Rows queued on a line with a waiting line (places given past now) are most likely waiting in the queue for
+     * their places: maintenance leaves them alone (another job would take a place of its own and find them sent),
+     * and requeues them once the last place has passed.
      */
     @Test
-    void maintenanceLeavesQueuedRowsAloneWhileTheirLineIsBookedAhead(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Booked Backlog Co", 2);
+    void maintenanceLeavesQueuedRowsAloneWhileTheirLineHasAWaitingLine(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Waiting Backlog Co", 2);
         Setup s = t.setup();
         String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         Duration later = Duration.ofMinutes(11);
-        long bookedUntil = System.currentTimeMillis() + later.toMillis() + 60_000;
+        long lastPlaceEnds = System.currentTimeMillis() + later.toMillis() + 60_000;
         runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
                 .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
-                        "nextAt", AttributeValue.fromN(Long.toString(bookedUntil * 1000)))));
-        var busy = new CapturingQueue();
-        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), later)), busy).sweep();
-        assertThat(enqueued(busy, s.messageId())).isEmpty();
+                        "nextAt", AttributeValue.fromN(Long.toString(System.currentTimeMillis() * 1000)),
+                        "waitAt", AttributeValue.fromN(Long.toString(lastPlaceEnds * 1000)))));
+        var waiting = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), later)), waiting).sweep();
+        assertThat(enqueued(waiting, s.messageId())).isEmpty();
 
-        // two minutes on, the line's bookings are over: requeued
-        var free = new CapturingQueue();
-        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), later.plusMinutes(2))), free).sweep();
-        assertThat(enqueued(free, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
+        // two minutes on, the last place has passed: requeued
+        var done = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), later.plusMinutes(2))), done).sweep();
+        assertThat(enqueued(done, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
     }
 
     @Test

@@ -32,8 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * A delivery job never keeps a worker waiting long for its line: when the line is booked further ahead than that,
- * the job books its own send times and waits for them in the queue. Before, one slow line's backlog held every
+ * A delivery job never keeps a worker waiting long for its line: when the line is reserved further ahead than that,
+ * the job takes a place in the line's waiting line and waits for it in the queue. Before, one slow line's backlog held every
  * delivery worker, and every other account's messages waited behind it.
  */
 @ExtendWith(LocalRuntimeExtension.class)
@@ -41,9 +41,9 @@ class DeliveryHoldTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void aJobWhoseLineIsBookedFarAheadWaitsInTheQueueForItsOwnTimesAndIsSentAtThem(ApiClient api, LocalRuntime runtime)
+    void aJobWhoseLineIsReservedPastItsHoldWaitsInTheQueueForItsPlaceAndIsSentThen(ApiClient api, LocalRuntime runtime)
             throws Exception {
-        ApiClient a = api.forNewAccount("Booked Line Co");
+        ApiClient a = api.forNewAccount("Busy Line Co");
         var carrier = new ScriptedCarrier();
         Wiring wiring = runtime.wiring().withCarrier(carrier);
         String lineId = createLine(a, linePhone(), 5); // a send every 220 ms
@@ -51,12 +51,12 @@ class DeliveryHoldTest {
         assertThat(s.queue().deliveries).hasSize(1);
         Map<String, Object> job = s.queue().deliveries.getFirst();
 
-        // other messages have booked the line 25 s ahead
-        long bookedUntil = (System.currentTimeMillis() + 25_000) * 1000;
-        setCursor(runtime, lineId, bookedUntil);
+        // other jobs have reserved the line 25 s ahead
+        long reservedUntil = (System.currentTimeMillis() + 25_000) * 1000;
+        setCursor(runtime, lineId, reservedUntil);
 
-        // the job claims and sends nothing, and comes back with three times booked after the others, out of sight
-        // until three seconds before the first
+        // the job sends nothing, and comes back with a place in the line's waiting line, out of sight until three
+        // seconds before it; nothing more is reserved
         var queue = new CapturingQueue();
         var handler = new DeliveryWorkerHandler(wiring, queue);
         long started = System.currentTimeMillis();
@@ -65,82 +65,51 @@ class DeliveryHoldTest {
         assertThat(carrier.callTimes).isEmpty();
         assertThat(statuses(a, s.messageId()).values()).containsOnly("queued");
         assertThat(queue.deliveries).hasSize(1);
-        Map<String, Object> handedOn = queue.deliveries.getFirst();
-        assertThat(handedOn.get("phones")).isEqualTo(job.get("phones"));
-        var booked = (Map<String, Object>) handedOn.get("booked");
-        long firstAt = ((Number) booked.get("at")).longValue();
-        assertThat(firstAt).isGreaterThanOrEqualTo(bookedUntil).isLessThan(bookedUntil + 1_000_000);
-        assertThat(booked).containsEntry("count", 3).containsEntry("every", 220_000);
+        Map<String, Object> waiting = queue.deliveries.getFirst();
+        assertThat(waiting.get("phones")).isEqualTo(job.get("phones"));
+        long place = ((Number) waiting.get("ticketAt")).longValue();
+        assertThat(place).isGreaterThanOrEqualTo(reservedUntil).isLessThan(reservedUntil + 1_000_000);
         int delay = queue.delays.getFirst();
         assertThat(delay).isBetween(20, 22);
-        assertThat(line(runtime, lineId)).isEqualTo(firstAt + 3 * 220_000); // the line is booked past them
+        assertThat(cursor(runtime, lineId, "nextAt")).as("nothing reserved").isEqualTo(reservedUntil);
+        assertThat(cursor(runtime, lineId, "waitAt")).as("the next place starts after it").isEqualTo(place + 3 * 220_000);
 
-        // delivered early (before its times are within reach), it goes back to wait again, with the same times
-        assertThat(handler.handleRequest(event(handedOn), null).getBatchItemFailures()).isEmpty();
+        // back early (a copy, say), it goes back to wait again with the same place
+        assertThat(handler.handleRequest(event(waiting), null).getBatchItemFailures()).isEmpty();
         assertThat(carrier.callTimes).isEmpty();
         assertThat(queue.deliveries).hasSize(2);
-        assertThat(queue.deliveries.get(1)).isEqualTo(handedOn);
+        assertThat(queue.deliveries.get(1)).isEqualTo(waiting);
         assertThat(queue.delays.get(1)).isBetween(1, delay);
 
-        // at its time it sends each recipient once, at its own booked times, and hands nothing on
-        Thread.sleep(Math.max(0, firstAt / 1000 - 3_000 - System.currentTimeMillis()));
-        assertThat(handler.handleRequest(event(handedOn), null).getBatchItemFailures()).isEmpty();
-        assertThat(queue.deliveries).hasSize(2);
+        // a fresh job for the same line, while this worker knows of the waiting line, goes after it at once
+        // (claiming nothing), rather than reserving ahead of the jobs waiting
+        assertThat(handler.handleRequest(event(new java.util.HashMap<>(job)), null).getBatchItemFailures()).isEmpty();
+        assertThat(queue.deliveries).hasSize(3);
+        assertThat(((Number) queue.deliveries.get(2).get("ticketAt")).longValue()).isEqualTo(place + 3 * 220_000);
+        assertThat(carrier.callTimes).isEmpty();
+
+        // come its place (here: the line's reservations end in 2 s), it reserves right after them and sends each once
+        long reservedTo = (System.currentTimeMillis() + 2_000) * 1000;
+        setCursor(runtime, lineId, reservedTo);
+        var due = new java.util.HashMap<>(waiting);
+        due.put("ticketAt", (System.currentTimeMillis() + 3_000) * 1000);
+        var worker = new DeliveryWorkerHandler(wiring, queue); // another worker: none of the first one's hints
+        assertThat(worker.handleRequest(event(due), null).getBatchItemFailures()).isEmpty();
+        assertThat(queue.deliveries).hasSize(3);
         for (String p : (List<String>) job.get("phones")) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
         List<Long> times = new ArrayList<>(carrier.callTimes);
-        for (int i = 0; i < times.size(); i++) {
-            assertThat(times.get(i)).as("send %d", i).isGreaterThanOrEqualTo((firstAt + i * 220_000) / 1000);
-        }
-        assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
+        // never before its slot: the i-th at least i spacings after the reservations' end
+        for (int i = 0; i < times.size(); i++) assertThat(times.get(i)).isGreaterThanOrEqualTo(reservedTo / 1000 + i * 220L);
         assertThat(awaitSent(a, s.messageId(), 5_000)).containsEntry("status", "sent");
     }
 
     /**
-     * A line booked past the horizon (30 s): the job takes a place in its waiting line instead, and comes back
-     * shortly before it to book then; a job with a place books when it comes back and is sent at those times.
-     */
-    @Test
-    @SuppressWarnings("unchecked")
-    void pastTheHorizonAJobTakesAPlaceAndBooksWhenItComesBack(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Long Queue Co");
-        var carrier = new ScriptedCarrier();
-        Wiring wiring = runtime.wiring().withCarrier(carrier);
-        String lineId = createLine(a, linePhone(), 5);
-        Setup s = acceptAndFanOut(a, wiring, 3, lineId);
-        Map<String, Object> job = s.queue().deliveries.getFirst();
-        long bookedUntil = (System.currentTimeMillis() + 100_000) * 1000;
-        setCursor(runtime, lineId, bookedUntil);
-
-        var queue = new CapturingQueue();
-        var handler = new DeliveryWorkerHandler(wiring, queue);
-        assertThat(handler.handleRequest(event(job), null).getBatchItemFailures()).isEmpty();
-        assertThat(carrier.callTimes).isEmpty();
-        Map<String, Object> waiting = queue.deliveries.getFirst();
-        assertThat(waiting).doesNotContainKey("booked");
-        long place = ((Number) waiting.get("ticketAt")).longValue();
-        assertThat(place).isGreaterThanOrEqualTo(bookedUntil).isLessThan(bookedUntil + 1_000_000);
-        assertThat(queue.delays.getFirst()).isBetween(90, 92); // back 8 s before its place
-        assertThat(line(runtime, lineId)).as("nothing booked").isEqualTo(bookedUntil);
-
-        // the line caught up sooner than its place said (jobs ahead were lost, say): it books at once and is sent
-        setCursor(runtime, lineId, (System.currentTimeMillis() + 6_000) * 1000);
-        var early = new java.util.HashMap<>(waiting);
-        early.put("ticketAt", (System.currentTimeMillis() + 8_000) * 1000);
-        long started = System.currentTimeMillis();
-        assertThat(handler.handleRequest(event(early), null).getBatchItemFailures()).isEmpty();
-        assertThat(queue.deliveries).hasSize(1);
-        for (String p : (List<String>) job.get("phones")) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
-        assertThat(carrier.callTimes.getFirst()).isGreaterThanOrEqualTo(started + 5_000);
-        assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
-    }
-
-    /**
-     * A conversation's relay (the same delivery with a deadline, on a FIFO queue) on a line booked past its deadline:
+     * A conversation's relay (the same delivery with a deadline, on a FIFO queue) on a line reserved past its deadline:
      * it claims nothing lasting and fails, so its FIFO retry keeps its place. Without the deadline it waited for the
-     * bookings until the invocation was cut off, leaving its rows in sending, never to be sent.
+     * reservations until the invocation was cut off, leaving its rows in sending, never to be sent.
      */
     @Test
-    void aDeliveryWithADeadlineOnALineBookedPastItGivesEverythingBackAndFails(ApiClient api, LocalRuntime runtime)
+    void aDeliveryWithADeadlineOnALineReservedPastItGivesEverythingBackAndFails(ApiClient api, LocalRuntime runtime)
             throws Exception {
         ApiClient a = api.forNewAccount("Relay Deadline Co");
         var carrier = new ScriptedCarrier();
@@ -216,10 +185,10 @@ class DeliveryHoldTest {
         return event;
     }
 
-    private static long line(LocalRuntime runtime, String lineId) {
+    private static long cursor(LocalRuntime runtime, String lineId, String attribute) {
         var item = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
                 .key(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor")))
                 .consistentRead(true)).item();
-        return Long.parseLong(item.get("nextAt").n());
+        return Long.parseLong(item.get(attribute).n());
     }
 }

@@ -8,6 +8,7 @@ import groupmsg.platform.config.Wiring;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import java.util.concurrent.atomic.AtomicInteger;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -15,6 +16,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -266,40 +268,29 @@ class RateLimiterE2eTest {
     }
 
     /**
-     * Bookings (jobs that wait in the queue for their times), places in the waiting line and reservations from
-     * several workers at once share the line's cursor item: no send time is given twice and none closer than the
-     * rate allows; bookings start 5 to 30 s ahead and no further, so a reservation is never pushed back more than
-     * that; past the horizon jobs get places, one after the other, none overlapping.
+     * Places in a busy line's waiting line, given by several workers at once while others reserve: none overlaps
+     * another, each starts at or after the line's reservations as they stood, and taking one reserves nothing. A
+     * worker that gave one knows the line has a waiting line; the table says so too.
      */
     @Test
-    void bookingsWithinTheHorizonPlacesBeyondItAndReservationsShareTheLine(LocalRuntime runtime) throws Exception {
-        String line = "line_book_" + UUID.randomUUID();
+    void placesInTheWaitingLineNeverOverlapAndReserveNothing(LocalRuntime runtime) throws Exception {
+        String line = "line_wait_" + UUID.randomUUID();
         int mps = 20;
         int perJob = 100; // 5.5 s each
+        long span = perJob * RateLimiter.spacingMicros(mps);
+        List<RateLimiter> limiters = List.of(limiter(runtime.wiring()), limiter(runtime.wiring()), limiter(runtime.wiring()));
         var granted = new ConcurrentLinkedQueue<RateLimiter.Slots>();
-        var bookings = new ConcurrentLinkedQueue<RateLimiter.Slots>();
+        granted.add(limiters.getFirst().acquire(line, mps, perJob, Long.MAX_VALUE).orElseThrow()); // a busy line
         var places = new ConcurrentLinkedQueue<Long>();
         List<Future<?>> running = new ArrayList<>();
-        List<RateLimiter> limiters = List.of(limiter(runtime.wiring()), limiter(runtime.wiring()), limiter(runtime.wiring()));
-        long started = System.currentTimeMillis();
-        // a line already sending: booked 5.5 s ahead (an idle line is not booked: its jobs are sent at once)
-        assertThat(limiters.getFirst().book(line, mps, perJob)).isInstanceOf(RateLimiter.Booking.Soon.class);
-        granted.add(limiters.getFirst().acquire(line, mps, perJob, Long.MAX_VALUE).orElseThrow());
         try (var pool = Executors.newFixedThreadPool(9)) {
             for (RateLimiter limiter : limiters) {
                 for (int t = 0; t < 3; t++) {
-                    boolean books = t > 0;
+                    boolean reserves = t == 0;
                     running.add(pool.submit(() -> {
-                        for (int b = 0; b < 4; b++) {
-                            if (!books) {
-                                limiter.acquire(line, mps, 10, System.currentTimeMillis() + 3_000).ifPresent(granted::add);
-                                continue;
-                            }
-                            switch (limiter.book(line, mps, perJob)) {
-                                case RateLimiter.Booking.Booked booked -> bookings.add(booked.slots());
-                                case RateLimiter.Booking.Later later -> places.add(limiter.ticket(line, mps, perJob));
-                                case RateLimiter.Booking.Soon soon -> { } // the line is free: such a job is sent at once
-                            }
+                        for (int b = 0; b < 5; b++) {
+                            if (reserves) limiter.acquire(line, mps, 10, System.currentTimeMillis() + 3_000).ifPresent(granted::add);
+                            else places.add(limiter.ticket(line, mps, perJob));
                         }
                         return null;
                     }));
@@ -307,31 +298,20 @@ class RateLimiterE2eTest {
             }
             for (var f : running) f.get();
         }
-        long finished = System.currentTimeMillis();
-        granted.addAll(bookings);
-        assertThat(bookings).isNotEmpty().allSatisfy(b -> {
-            assertThat(b.count()).isEqualTo(perJob);
-            assertThat(b.firstMicros() / 1000).isGreaterThanOrEqualTo(started + RateLimiter.MIN_BOOK_AHEAD_MILLIS)
-                    .isLessThanOrEqualTo(finished + RateLimiter.BOOK_HORIZON_MILLIS);
-        });
-        assertThat(places).as("jobs past the horizon").hasSizeGreaterThanOrEqualTo(10);
-        List<Long> micros = granted.stream().flatMap(s -> java.util.stream.IntStream.range(0, s.count())
-                .mapToObj(s::sendAtMicros)).sorted().toList();
-        for (int i = 1; i < micros.size(); i++) {
-            assertThat(micros.get(i) - micros.get(i - 1)).as("µs between sends %d and %d", i - 1, i)
-                    .isGreaterThanOrEqualTo(RateLimiter.spacingMicros(mps));
+        assertThat(places).hasSize(30);
+        List<Long> sorted = places.stream().sorted().toList();
+        for (int i = 1; i < sorted.size(); i++) {
+            assertThat(sorted.get(i) - sorted.get(i - 1)).as("place %d after place %d", i, i - 1).isGreaterThanOrEqualTo(span);
         }
-        // places follow what is booked and each other, one job's sending apart
-        long span = perJob * RateLimiter.spacingMicros(mps);
-        List<Long> sortedPlaces = places.stream().sorted().toList();
-        long bookedEnd = granted.stream().mapToLong(RateLimiter.Slots::endMicros).max().orElseThrow();
-        assertThat(sortedPlaces.getFirst()).isGreaterThanOrEqualTo(bookedEnd - span);
-        for (int i = 1; i < sortedPlaces.size(); i++) {
-            assertThat(sortedPlaces.get(i) - sortedPlaces.get(i - 1)).as("place %d after place %d", i, i - 1).isEqualTo(span);
-        }
-        for (RateLimiter limiter : limiters) {
-            assertThat(limiter.knownBookedPast(line, started + RateLimiter.MIN_BOOK_AHEAD_MILLIS)).isTrue();
-        }
+        long firstReservationEnd = granted.stream().mapToLong(RateLimiter.Slots::endMicros).min().orElseThrow();
+        assertThat(sorted.getFirst()).as("after the reservations").isGreaterThanOrEqualTo(firstReservationEnd);
+        long reservedEnd = granted.stream().mapToLong(RateLimiter.Slots::endMicros).max().orElseThrow();
+        var item = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Map.of("pk", AttributeValue.fromS("RATE#" + line), "sk", AttributeValue.fromS("cursor")))
+                .consistentRead(true)).item();
+        assertThat(Long.parseLong(item.get("nextAt").n())).as("places reserve nothing").isEqualTo(reservedEnd);
+        assertThat(Long.parseLong(item.get("waitAt").n())).isEqualTo(sorted.getLast() + span);
+        for (RateLimiter limiter : limiters) assertThat(limiter.knownWaitingLine(line)).isTrue();
         assertThat(limiters.getFirst().hasWaitingJobs(line)).isTrue();
         assertThat(limiters.getFirst().hasWaitingJobs("line_idle_" + UUID.randomUUID())).isFalse();
     }
