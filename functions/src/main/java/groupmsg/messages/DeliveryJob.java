@@ -40,11 +40,20 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
 
     /**
      * Seconds to keep it out of sight from {@code now}: until {@link #arriveAt} (rounded down: never late for it),
-     * at most SQS's 15 minutes (a job meant to arrive later comes back and waits again).
+     * at most SQS's 15 minutes (a job meant to arrive later comes back and waits again, then 15 minutes at a time).
      */
     int delaySeconds(long now) {
-        return (int) Math.clamp((arriveAt() - now) / 1000, 0, QueueMessage.MAX_DELAY_SECONDS);
+        long seconds = Math.max(0, (arriveAt() - now) / 1000);
+        if (seconds <= QueueMessage.MAX_DELAY_SECONDS) return (int) seconds;
+        // Further off than SQS delays: come back a whole number of 15 minutes before it, so the hops of jobs placed
+        // together stay as spread as their places (all at 15 minutes, a wave of jobs came back at once every time).
+        long rest = seconds % QueueMessage.MAX_DELAY_SECONDS;
+        if (rest == 0) return QueueMessage.MAX_DELAY_SECONDS;
+        return (int) (rest < MIN_HOP_SECONDS ? rest + QueueMessage.MAX_DELAY_SECONDS - MIN_HOP_SECONDS : rest);
     }
+
+    /** The shortest hop of a job whose place is more than 15 minutes off. */
+    static final int MIN_HOP_SECONDS = 60;
 
     /** The queue message, out of sight until the job is meant to arrive. */
     QueueMessage message(long now) {

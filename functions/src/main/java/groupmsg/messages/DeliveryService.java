@@ -161,24 +161,44 @@ public final class DeliveryService {
         GroupMessage m = find(job.accountId(), job.messageId());
         if (m == null) return List.of();
         boolean group = m.kind() == MessageKind.GROUP;
-        if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId())) return places(m, job.shard(), job.phones());
+        if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId())) {
+            // placed for the recipients it will send to: a place for an opted-out number would idle the line
+            return places(m, job.shard(), job.phones(), optOuts.optedOut(m.lineId(), job.phones()));
+        }
+        long place = job.ticketAt() / 1000;
+        if (place > 0 && limiter.knownBookedPast(m.lineId(), place - FIRST_CLAIM_AHEAD_MILLIS)) {
+            // The line is busy up to its place: claim (and look up opt-outs) just before it, not 3-4 s early on
+            // arrival (a claimed row is one a crash leaves in sending, and a lookup over a second old is made again).
+            long wait = Math.min(place - FIRST_CLAIM_AHEAD_MILLIS - clock.millis(), DeliveryJob.ARRIVE_EARLY_MILLIS + 1000);
+            if (wait > 0) Thread.sleep(wait);
+        }
         List<String> left = deliver(m, job.shard(), job.phones(), deadline);
         if (left.isEmpty()) return List.of();
-        return group ? places(m, job.shard(), left) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
+        return group ? places(m, job.shard(), left, Set.of()) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
     }
+
+    /** How long before its place a returning job claims, when the line is busy until then. */
+    static final long FIRST_CLAIM_AHEAD_MILLIS = 500;
 
     /** A job's place covers at most this much of the line's time, so it is sent within a worker's hold. */
     static final long JOB_SPAN_MICROS = 6_000_000;
 
-    /** Jobs for {@code phones} with places in the line's waiting line (one place for all, split by sending time). */
-    private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones) {
-        long at = limiter.ticket(m.lineId(), m.lineMps(), phones.size());
+    /**
+     * Jobs for {@code phones} with places in the line's waiting line: one place as long as their sends (those not
+     * {@code optedOut}), split into jobs of at most {@link #JOB_SPAN_MICROS} of sending, each placed where its
+     * sends start.
+     */
+    private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones, Set<String> optedOut) {
+        int sends = (int) phones.stream().filter(p -> !optedOut.contains(p)).count();
+        long at = limiter.ticket(m.lineId(), m.lineMps(), sends);
         long spacing = RateLimiter.spacingMicros(m.lineMps());
         int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);
         List<DeliveryJob> jobs = new ArrayList<>();
+        int sendsBefore = 0;
         for (int from = 0; from < phones.size(); from += per) {
-            jobs.add(new DeliveryJob(m.accountId(), m.id(), shard, phones.subList(from, Math.min(phones.size(), from + per)),
-                    at + from * spacing));
+            List<String> part = phones.subList(from, Math.min(phones.size(), from + per));
+            jobs.add(new DeliveryJob(m.accountId(), m.id(), shard, part, at + sendsBefore * spacing));
+            sendsBefore += (int) part.stream().filter(p -> !optedOut.contains(p)).count();
         }
         return jobs;
     }

@@ -178,7 +178,8 @@ final class RateLimiter {
      * {@code count} sends is expected to start, after what is reserved and the places given before. Nothing is
      * reserved: a job with a place comes back shortly before it and reserves then ({@link #acquire}). The places are
      * what spaces those returns: without them every job waiting for a busy line came back at the same moment, one
-     * reserved, and the others went back, again and again. A lost job's place costs the line nothing. Usually two
+     * reserved, and the others went back, again and again. A place that is not used (a lost job, fewer rows left to
+     * send than placed) idles the line for what of it the next job's early return (3 s) does not cover. Usually two
      * writes (more only while other workers give places or reserve at the same moment).
      *
      * @return where the place starts, in epoch microseconds
@@ -220,9 +221,17 @@ final class RateLimiter {
         return start;
     }
 
+    /** Notes where the line's waiting line ends, from a cursor item a reservation read anyway (no extra request). */
+    private void learnWaitingLine(String lineId, Map<String, AttributeValue> item) {
+        AttributeValue waitAt = item.get("waitAt");
+        if (waitAt != null) lastWaitAt.merge(lineId, Long.parseLong(waitAt.n()), Math::max);
+    }
+
     /**
-     * Whether this worker has given a place on the line that is still to come: a fresh job then takes a place too
-     * (after the jobs waiting) instead of reserving ahead of them. Other workers' places are not seen here.
+     * Whether this worker knows of places on the line still to come (its own, or seen on the cursor item by its
+     * reservations): a fresh job then takes a place too (after the jobs waiting) instead of reserving ahead of them.
+     * A worker that has not looked at the line lately does not know (its fresh job claims, finds no slot in time
+     * or jumps the line, and learns).
      */
     boolean knownWaitingLine(String lineId) {
         return lastWaitAt.getOrDefault(lineId, Long.MIN_VALUE) > clock.millis() * 1000;
@@ -259,7 +268,7 @@ final class RateLimiter {
             Slots started = tryStart(key, firstFuture, k, spacing);
             if (started != null) return remember(lineId, started);
         }
-        Object added = tryAdd(key, firstFuture, latestStart, k, spacing);
+        Object added = tryAdd(lineId, key, firstFuture, latestStart, k, spacing);
         if (added instanceof Slots slots) return remember(lineId, slots);
         if (added instanceof TooFarAhead ahead) {
             lastCursor.merge(lineId, ahead.cursor(), Math::max);
@@ -286,7 +295,8 @@ final class RateLimiter {
      * A busy line: the cursor is at or past the first future moment, and no later than {@code latestStart} (our run
      * must end within the lookahead and the deadline).
      */
-    private Object tryAdd(Map<String, AttributeValue> key, long firstFuture, long latestStart, int k, long spacing) {
+    private Object tryAdd(String lineId, Map<String, AttributeValue> key, long firstFuture, long latestStart, int k,
+                          long spacing) {
         long span = k * spacing;
         try {
             var result = dynamo.updateItem(b -> b.tableName(table).key(key)
@@ -294,11 +304,13 @@ final class RateLimiter {
                     .conditionExpression("nextAt >= :first AND nextAt <= :limit")
                     .expressionAttributeValues(Map.of(":span", n(span), ":first", n(firstFuture),
                             ":limit", n(latestStart), ":ttl", ttl(latestStart + span)))
-                    .returnValues(ReturnValue.UPDATED_NEW)
+                    .returnValues(ReturnValue.ALL_NEW)
                     .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
+            learnWaitingLine(lineId, result.attributes());
             long end = Long.parseLong(result.attributes().get("nextAt").n());
             return new Slots(end - span, k, spacing);
         } catch (ConditionalCheckFailedException e) {
+            if (e.hasItem()) learnWaitingLine(lineId, e.item());
             Long cursor = e.hasItem() && e.item().containsKey("nextAt") ? Long.valueOf(e.item().get("nextAt").n()) : null;
             if (cursor != null && cursor >= firstFuture) return new TooFarAhead(cursor);
             return null; // no cursor yet, or behind the clock: starting it is the other write

@@ -32,9 +32,21 @@ class DeliveryJobTest {
     }
 
     @Test
-    void delaysAreHeldToWhatSqsAllows() {
-        var farAhead = new DeliveryJob("a", "m", 0, List.of("+15550001"), (NOW + 3_600_000) * 1000);
-        assertThat(farAhead.delaySeconds(NOW)).isEqualTo(QueueMessage.MAX_DELAY_SECONDS);
+    void delaysAreHeldToWhatSqsAllowsAndLongWaitsHopInWholeQuarterHoursBeforeThePlace() {
+        // arriving an hour on: first the odd part, then whole 15 minutes, so jobs placed together stay spread
+        var farAhead = new DeliveryJob("a", "m", 0, List.of("+15550001"), (NOW + 3_600_000 + 3_000 + 125_000) * 1000);
+        assertThat(farAhead.delaySeconds(NOW)).isEqualTo(125);
+        assertThat(farAhead.delaySeconds(NOW + 125_000)).isEqualTo(QueueMessage.MAX_DELAY_SECONDS);
+        assertThat(farAhead.delaySeconds(NOW + 125_000 + 3 * 900_000)).isEqualTo(QueueMessage.MAX_DELAY_SECONDS);
+        assertThat(farAhead.delaySeconds(NOW + 125_000 + 4 * 900_000)).isZero();
+        // an odd part under a minute is folded into a shorter first hop, never over 15 minutes
+        var odd = new DeliveryJob("a", "m", 0, List.of("+15550001"), (NOW + 1_800_000 + 3_000 + 20_000) * 1000);
+        assertThat(odd.delaySeconds(NOW)).isEqualTo(20 + 900 - DeliveryJob.MIN_HOP_SECONDS);
+        assertThat(odd.delaySeconds(NOW + (20 + 900 - DeliveryJob.MIN_HOP_SECONDS) * 1000L)).isEqualTo(DeliveryJob.MIN_HOP_SECONDS);
+        for (long ahead = 0; ahead < 10_000_000; ahead += 7_919) {
+            assertThat(new DeliveryJob("a", "m", 0, List.of("+1"), (NOW + ahead) * 1000).delaySeconds(NOW))
+                    .isBetween(0, QueueMessage.MAX_DELAY_SECONDS);
+        }
         var past = new DeliveryJob("a", "m", 0, List.of("+15550001"), (NOW - 5_000) * 1000);
         assertThat(past.delaySeconds(NOW)).isZero();
         assertThatThrownBy(() -> new QueueMessage("{}", null, null, 901)).isInstanceOf(IllegalArgumentException.class);

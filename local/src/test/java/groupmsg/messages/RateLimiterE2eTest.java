@@ -312,6 +312,11 @@ class RateLimiterE2eTest {
         assertThat(Long.parseLong(item.get("nextAt").n())).as("places reserve nothing").isEqualTo(reservedEnd);
         assertThat(Long.parseLong(item.get("waitAt").n())).isEqualTo(sorted.getLast() + span);
         for (RateLimiter limiter : limiters) assertThat(limiter.knownWaitingLine(line)).isTrue();
+        // a worker that gave no place learns of the waiting line from its first reservation's answer
+        RateLimiter other = limiter(runtime.wiring());
+        assertThat(other.knownWaitingLine(line)).isFalse();
+        other.acquire(line, mps, 1, System.currentTimeMillis() + 1_000);
+        assertThat(other.knownWaitingLine(line)).isTrue();
         assertThat(limiters.getFirst().hasWaitingJobs(line)).isTrue();
         assertThat(limiters.getFirst().hasWaitingJobs("line_idle_" + UUID.randomUUID())).isFalse();
     }
