@@ -126,6 +126,31 @@ class DeliveryHoldTest {
         assertThat(statuses(a, s.messageId()).values()).containsOnly("queued");
     }
 
+    /**
+     * A relay on a line with a long waiting line (places for minutes ahead) gets the line's next slots within its
+     * deadline: places reserve nothing, so it waits at most the lookahead, not for the backlog.
+     */
+    @Test
+    void aDeliveryWithADeadlineOnALineWithALongWaitingLineIsSentWithinIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Relay Backlog Co");
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        String lineId = createLine(a, linePhone(), 1);
+        Setup s = acceptAndFanOut(a, wiring, 2, lineId);
+        long now = System.currentTimeMillis();
+        long reservedTo = (now + 8_000) * 1000;
+        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
+                        "nextAt", AttributeValue.fromN(Long.toString(reservedTo)),
+                        "waitAt", AttributeValue.fromN(Long.toString((now + 600_000) * 1000)))));
+        new DeliveryService(wiring).deliver(s.accountId(), s.messageId(), shardOf(s), s.phones(),
+                DeliveryService.Deadline.ofInvocation(now + 60_000));
+        for (String p : s.phones()) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
+        assertThat(carrier.callTimes.getFirst()).isGreaterThanOrEqualTo(reservedTo / 1000);
+        assertThat(carrier.callTimes.getLast() - now).as("ms to the last send").isLessThan(15_000);
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
+    }
+
     @SuppressWarnings("unchecked")
     private static int shardOf(Setup s) {
         assertThat(s.queue().deliveries).hasSize(1);
