@@ -161,7 +161,7 @@ public final class DeliveryService {
         GroupMessage m = find(job.accountId(), job.messageId());
         if (m == null) return List.of();
         boolean group = m.kind() == MessageKind.GROUP;
-        if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId())) {
+        if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId(), m.lineMps())) {
             // placed for the recipients it will send to: a place for an opted-out number would idle the line
             return places(m, job.shard(), job.phones(), optOuts.optedOut(m.lineId(), job.phones()));
         }

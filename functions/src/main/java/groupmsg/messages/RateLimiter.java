@@ -61,8 +61,15 @@ final class RateLimiter {
      * workers' reservations are not seen here, and a wrong guess costs one more write).
      */
     private final Map<String, Long> lastCursor = new ConcurrentHashMap<>();
-    /** Per line, the end of the last place this limiter gave (a hint, as {@link #lastCursor}). */
-    private final Map<String, Long> lastWaitAt = new ConcurrentHashMap<>();
+    /** Per line, where its waiting line ends as this limiter last saw it, and its rate (a hint, as {@link #lastCursor}). */
+    private final Map<String, WaitingLine> waitingLines = new ConcurrentHashMap<>();
+
+    /** The end of a line's waiting line (epoch µs) and the rate its last place was given at. */
+    private record WaitingLine(long endMicros, int mps) {
+        WaitingLine later(WaitingLine other) {
+            return other.endMicros > endMicros ? other : this;
+        }
+    }
     /**
      * One reservation per line at a time from this worker: the blocks it delivers side by side would otherwise
      * race for the same send times and each pay a failed write; serialised, each knows where the last one ended.
@@ -192,23 +199,24 @@ final class RateLimiter {
             try {
                 // places are being given (they end after the cursor): take the next
                 var result = dynamo.updateItem(b -> b.tableName(table).key(key)
-                        .updateExpression("ADD waitAt :span")
+                        .updateExpression("ADD waitAt :span SET waitMps = :mps")
                         .conditionExpression("waitAt >= :now AND (waitAt >= nextAt OR attribute_not_exists(nextAt))")
-                        .expressionAttributeValues(Map.of(":span", n(span), ":now", n(now)))
+                        .expressionAttributeValues(Map.of(":span", n(span), ":now", n(now), ":mps", n(mps)))
                         .returnValues(ReturnValue.UPDATED_NEW)
                         .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
-                return rememberPlace(lineId, Long.parseLong(result.attributes().get("waitAt").n()) - span, span);
+                return rememberPlace(lineId, Long.parseLong(result.attributes().get("waitAt").n()) - span, span, mps);
             } catch (ConditionalCheckFailedException e) {
                 // none given since the cursor passed the last: the first place starts at the cursor (or now)
                 Long cursor = e.hasItem() && e.item().containsKey("nextAt") ? Long.valueOf(e.item().get("nextAt").n()) : null;
                 long base = Math.max(now, cursor == null ? 0 : cursor);
                 try {
                     dynamo.updateItem(b -> b.tableName(table).key(key)
-                            .updateExpression("SET waitAt = :end, expiresAt = if_not_exists(expiresAt, :ttl)")
+                            .updateExpression("SET waitAt = :end, waitMps = :mps, expiresAt = if_not_exists(expiresAt, :ttl)")
                             .conditionExpression("(attribute_not_exists(waitAt) OR waitAt < :base)"
                                     + " AND (attribute_not_exists(nextAt) OR nextAt <= :base)")
-                            .expressionAttributeValues(Map.of(":end", n(base + span), ":base", n(base), ":ttl", ttl(base + span))));
-                    return rememberPlace(lineId, base, span);
+                            .expressionAttributeValues(Map.of(":end", n(base + span), ":base", n(base), ":mps", n(mps),
+                                    ":ttl", ttl(base + span))));
+                    return rememberPlace(lineId, base, span, mps);
                 } catch (ConditionalCheckFailedException moved) {
                     // another worker gave a place or reserved meanwhile: look again
                 }
@@ -216,25 +224,31 @@ final class RateLimiter {
         }
     }
 
-    private long rememberPlace(String lineId, long start, long span) {
-        lastWaitAt.merge(lineId, start + span, Math::max);
+    private long rememberPlace(String lineId, long start, long span, int mps) {
+        waitingLines.merge(lineId, new WaitingLine(start + span, mps), WaitingLine::later);
         return start;
     }
 
     /** Notes where the line's waiting line ends, from a cursor item a reservation read anyway (no extra request). */
     private void learnWaitingLine(String lineId, Map<String, AttributeValue> item) {
         AttributeValue waitAt = item.get("waitAt");
-        if (waitAt != null) lastWaitAt.merge(lineId, Long.parseLong(waitAt.n()), Math::max);
+        if (waitAt == null) return;
+        AttributeValue mps = item.get("waitMps");
+        var seen = new WaitingLine(Long.parseLong(waitAt.n()), mps == null ? Integer.MAX_VALUE : Integer.parseInt(mps.n()));
+        waitingLines.merge(lineId, seen, WaitingLine::later);
     }
 
     /**
      * Whether this worker knows of places on the line still to come (its own, or seen on the cursor item by its
      * reservations): a fresh job then takes a place too (after the jobs waiting) instead of reserving ahead of them.
      * A worker that has not looked at the line lately does not know (its fresh job claims, finds no slot in time
-     * or jumps the line, and learns).
+     * or jumps the line, and learns). Nor does a job at a higher rate than the waiting line was given at (the
+     * carrier raised the line's throughput): the waiting jobs' places keep the old spacing, and it sends in what they
+     * leave free.
      */
-    boolean knownWaitingLine(String lineId) {
-        return lastWaitAt.getOrDefault(lineId, Long.MIN_VALUE) > clock.millis() * 1000;
+    boolean knownWaitingLine(String lineId, int mps) {
+        WaitingLine line = waitingLines.get(lineId);
+        return line != null && line.endMicros() > clock.millis() * 1000 && mps <= line.mps();
     }
 
     /** Whether jobs are waiting in the queue for the line: places are given past now (read from the table). */

@@ -311,12 +311,14 @@ class RateLimiterE2eTest {
                 .consistentRead(true)).item();
         assertThat(Long.parseLong(item.get("nextAt").n())).as("places reserve nothing").isEqualTo(reservedEnd);
         assertThat(Long.parseLong(item.get("waitAt").n())).isEqualTo(sorted.getLast() + span);
-        for (RateLimiter limiter : limiters) assertThat(limiter.knownWaitingLine(line)).isTrue();
+        for (RateLimiter limiter : limiters) assertThat(limiter.knownWaitingLine(line, mps)).isTrue();
+        // a job at a higher rate (the carrier raised the line's) does not join a waiting line laid at the old one
+        assertThat(limiters.getFirst().knownWaitingLine(line, 2 * mps)).isFalse();
         // a worker that gave no place learns of the waiting line from its first reservation's answer
         RateLimiter other = limiter(runtime.wiring());
-        assertThat(other.knownWaitingLine(line)).isFalse();
+        assertThat(other.knownWaitingLine(line, mps)).isFalse();
         other.acquire(line, mps, 1, System.currentTimeMillis() + 1_000);
-        assertThat(other.knownWaitingLine(line)).isTrue();
+        assertThat(other.knownWaitingLine(line, mps)).isTrue();
         assertThat(limiters.getFirst().hasWaitingJobs(line)).isTrue();
         assertThat(limiters.getFirst().hasWaitingJobs("line_idle_" + UUID.randomUUID())).isFalse();
     }
