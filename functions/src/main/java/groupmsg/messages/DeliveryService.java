@@ -177,6 +177,9 @@ public final class DeliveryService {
         return group ? places(m, job.shard(), left, Set.of()) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
     }
 
+    /** How long after its last place a message's queued rows still count as waiting, not lost. */
+    static final long WAITING_GRACE_MILLIS = 60_000;
+
     /** How long before its place a returning job claims, when the line is busy until then. */
     static final long FIRST_CLAIM_AHEAD_MILLIS = 500;
 
@@ -192,6 +195,8 @@ public final class DeliveryService {
         int sends = (int) phones.stream().filter(p -> !optedOut.contains(p)).count();
         long at = limiter.ticket(m.lineId(), m.lineMps(), sends);
         long spacing = RateLimiter.spacingMicros(m.lineMps());
+        // for maintenance: these rows are waiting, not lost, until a while after the last place
+        messages.waitingUntil(m.accountId(), m.id(), (at + sends * spacing) / 1000 + WAITING_GRACE_MILLIS);
         int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);
         List<DeliveryJob> jobs = new ArrayList<>();
         int sendsBefore = 0;

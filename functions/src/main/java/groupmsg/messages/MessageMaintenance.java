@@ -40,7 +40,6 @@ public final class MessageMaintenance {
     private final DeliveryStore deliveries;
     private final Completion completion;
     private final QueueSender queue;
-    private final RateLimiter limiter;
     private final Clock clock;
 
     private final int pageSize;
@@ -60,7 +59,6 @@ public final class MessageMaintenance {
         this.completion = new Completion(wiring, messages, deliveries);
         this.queue = queue;
         this.clock = wiring.clock();
-        this.limiter = new RateLimiter(wiring.dynamo(), wiring.config().table(Tables.CORE), clock);
     }
 
     public Map<String, Object> sweep() {
@@ -141,10 +139,10 @@ public final class MessageMaintenance {
             tally.refanned++;
             return true;
         }
-        // Rows queued on a line with jobs waiting in the queue (places given past now) are most likely those jobs'
-        // (a backlog on a slow line is legitimately queued for hours): another job for them would take a place of
-        // its own and find them sent. Lost rows of such a line wait until it has no waiting line.
-        boolean jobsWaiting = limiter.hasWaitingJobs(m.lineId());
+        // Rows of a message whose jobs wait in the queue for places are waiting, not lost (a backlog on a slow line
+        // is legitimately queued for hours): another job for them would take a place of its own and find them sent.
+        // Only this message's places count: another message's backlog on the line does not hold its lost rows back.
+        boolean jobsWaiting = messages.waitingUntil(m.accountId(), m.id()) > now;
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();

@@ -191,6 +191,28 @@ final class MessageStore {
     }
 
     /**
+     * Notes that some of the message's jobs wait in the queue for places up to {@code untilMillis} (kept at the
+     * latest such time): maintenance leaves its queued rows alone until then.
+     */
+    void waitingUntil(String accountId, String messageId, long untilMillis) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("SET waitingUntil = :t")
+                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(waitingUntil) OR waitingUntil < :t)")
+                    .expressionAttributeValues(Map.of(":t", n(untilMillis))));
+        } catch (ConditionalCheckFailedException later) {
+            // a later time is noted already (or the message is gone)
+        }
+    }
+
+    /** Until when (epoch ms) some of the message's jobs wait in the queue for places; 0 when none ever did. */
+    long waitingUntil(String accountId, String messageId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, messageId)).consistentRead(true)
+                .projectionExpression("waitingUntil")).item();
+        return item == null || !item.containsKey("waitingUntil") ? 0 : Long.parseLong(item.get("waitingUntil").n());
+    }
+
+    /**
      * Marks the message sent once; false when it was already (so the event is published once). When an event is to
      * follow, the message's {@code JOBS#sending} row stays, marked completed, until {@link #finishJob} after the
      * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again.

@@ -251,12 +251,6 @@ final class RateLimiter {
         return line != null && line.endMicros() > clock.millis() * 1000 && mps <= line.mps();
     }
 
-    /** Whether jobs are waiting in the queue for the line: places are given past now (read from the table). */
-    boolean hasWaitingJobs(String lineId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("RATE#" + lineId, "cursor")).consistentRead(true)).item();
-        return item != null && item.containsKey("waitAt") && Long.parseLong(item.get("waitAt").n()) > clock.millis() * 1000;
-    }
-
     /**
      * Whether this worker has seen the line booked past {@code millis} (epoch ms). The cursor only grows, so a yes
      * is certain; a no may be wrong (other workers' bookings are not seen here) and costs the caller a failed

@@ -73,6 +73,11 @@ class DeliveryHoldTest {
         assertThat(delay).isBetween(20, 22);
         assertThat(cursor(runtime, lineId, "nextAt")).as("nothing reserved").isEqualTo(reservedUntil);
         assertThat(cursor(runtime, lineId, "waitAt")).as("the next place starts after it").isEqualTo(place + 3 * 220_000);
+        // maintenance is told the message's rows are waiting, until a minute after the place
+        var message = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + s.accountId()), "sk", AttributeValue.fromS("MSG#" + s.messageId())))
+                .consistentRead(true)).item();
+        assertThat(Long.parseLong(message.get("waitingUntil").n())).isEqualTo((place + 3 * 220_000) / 1000 + 60_000);
 
         // back early (a copy, say), it goes back to wait again with the same place
         assertThat(handler.handleRequest(event(waiting), null).getBatchItemFailures()).isEmpty();
