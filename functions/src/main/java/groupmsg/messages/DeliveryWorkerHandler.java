@@ -78,8 +78,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         List<Future<Map.Entry<String, String>>> running = new ArrayList<>();
         // Lambda's own deadline: jobs on a line shared with many others can take longer than this invocation has.
-        DeliveryService.Deadline deadline = context == null ? DeliveryService.Deadline.NONE
-                : DeliveryService.Deadline.ofInvocation(clock.millis() + context.getRemainingTimeInMillis());
+        DeliveryService.Deadline deadline = deadline(context, clock);
         try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
             for (SQSEvent.SQSMessage message : event.getRecords()) {
@@ -126,5 +125,11 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             }
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /** The deadline of the invocation {@code context} belongs to (none without one: a test or a local call). */
+    static DeliveryService.Deadline deadline(Context context, Clock clock) {
+        return context == null ? DeliveryService.Deadline.NONE
+                : DeliveryService.Deadline.ofInvocation(clock.millis() + context.getRemainingTimeInMillis());
     }
 }

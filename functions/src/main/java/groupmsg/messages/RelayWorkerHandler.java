@@ -38,8 +38,7 @@ public final class RelayWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         // Cut off by the invocation's end, a relay would leave its claimed rows in sending (never sent); stopped at
         // its deadline, it gives them back and fails, and its FIFO retry keeps its place in the conversation.
-        var deadline = context == null ? DeliveryService.Deadline.NONE
-                : DeliveryService.Deadline.ofInvocation(clock.millis() + context.getRemainingTimeInMillis());
+        var deadline = DeliveryWorkerHandler.deadline(context, clock);
         return FifoBatch.process(event, "relay_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
             try {
