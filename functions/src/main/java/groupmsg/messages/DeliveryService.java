@@ -196,7 +196,7 @@ public final class DeliveryService {
         long at = limiter.ticket(m.lineId(), m.lineMps(), sends);
         long spacing = RateLimiter.spacingMicros(m.lineMps());
         // for maintenance: these rows are waiting, not lost, until a while after the last place
-        messages.waitingUntil(m.accountId(), m.id(), (at + sends * spacing) / 1000 + WAITING_GRACE_MILLIS);
+        messages.markWaitingUntil(m.accountId(), m.id(), (at + sends * spacing) / 1000 + WAITING_GRACE_MILLIS);
         int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);
         List<DeliveryJob> jobs = new ArrayList<>();
         int sendsBefore = 0;

@@ -54,7 +54,7 @@ public final class DirectMessages {
         SmsText sms = SmsText.of(text);
         var message = new GroupMessage(id, accountId, null, line.id(), line.phone(), line.mps(), null, null, text,
                 mediaUrls, text, sms.encoding(), mediaUrls.isEmpty() ? sms.segments() : 1, to.size(), 1,
-                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to));
+                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0);
         boolean created = messages.create(message);
         if (orderKey == null) {
             queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, id)));

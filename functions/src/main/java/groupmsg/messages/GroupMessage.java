@@ -6,13 +6,14 @@ import java.util.List;
  * An accepted outbound message. For a group message ({@link MessageKind#GROUP}) {@code acceptedAt} is the
  * snapshot instant: the recipients are the group's members present at that millisecond, and {@code recipients}
  * is the group's member count at acceptance until fan-out finishes, then the exact number of delivery rows.
- * Other kinds name their few recipients in {@code recipientList} (and have no group).
+ * Other kinds name their few recipients in {@code recipientList} (and have no group). {@code waitingUntil} (epoch
+ * ms, 0 for never) is until when some of its delivery jobs wait in the queue for places in the line's waiting line.
  */
 public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, int lineMps,
                            String sender, String title, String body, List<String> mediaUrls, String text,
                            SmsText.Encoding encoding, int segments, long recipients, int shards,
                            long acceptedAt, boolean fanoutDone, String status, Long completedAt,
-                           MessageKind kind, List<String> recipientList) {
+                           MessageKind kind, List<String> recipientList, long waitingUntil) {
     public static final String SENDING = "sending";
     public static final String SENT = "sent";
 
@@ -23,6 +24,7 @@ public record GroupMessage(String id, String accountId, String groupId, String l
     /** The same message at another line rate. */
     public GroupMessage withLineMps(int mps) {
         return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,
-                encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList);
+                encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList,
+                waitingUntil);
     }
 }

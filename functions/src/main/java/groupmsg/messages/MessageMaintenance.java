@@ -142,7 +142,7 @@ public final class MessageMaintenance {
         // Rows of a message whose jobs wait in the queue for places are waiting, not lost (a backlog on a slow line
         // is legitimately queued for hours): another job for them would take a place of its own and find them sent.
         // Only this message's places count: another message's backlog on the line does not hold its lost rows back.
-        boolean jobsWaiting = messages.waitingUntil(m.accountId(), m.id()) > now;
+        boolean jobsWaiting = m.waitingUntil() > now;
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();

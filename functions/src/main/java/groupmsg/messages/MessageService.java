@@ -94,7 +94,7 @@ public final class MessageService {
             var message = new GroupMessage(id, accountId, groupId, line.id(), line.phone(), line.mps(),
                     request.sender(), request.title(), request.body(), request.mediaUrls(), text, sms.encoding(),
                     request.mediaUrls().isEmpty() ? sms.segments() : 1, recipients, shards, acceptedAt, false,
-                    GroupMessage.SENDING, null, MessageKind.GROUP, List.of());
+                    GroupMessage.SENDING, null, MessageKind.GROUP, List.of(), 0);
             if (messages.createAccepted(message, groups.acceptFence(accountId, group, acceptedAt))) {
                 queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, message.id())));
                 return message;

@@ -194,7 +194,7 @@ final class MessageStore {
      * Notes that some of the message's jobs wait in the queue for places up to {@code untilMillis} (kept at the
      * latest such time): maintenance leaves its queued rows alone until then.
      */
-    void waitingUntil(String accountId, String messageId, long untilMillis) {
+    void markWaitingUntil(String accountId, String messageId, long untilMillis) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
                     .updateExpression("SET waitingUntil = :t")
@@ -203,13 +203,6 @@ final class MessageStore {
         } catch (ConditionalCheckFailedException later) {
             // a later time is noted already (or the message is gone)
         }
-    }
-
-    /** Until when (epoch ms) some of the message's jobs wait in the queue for places; 0 when none ever did. */
-    long waitingUntil(String accountId, String messageId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, messageId)).consistentRead(true)
-                .projectionExpression("waitingUntil")).item();
-        return item == null || !item.containsKey("waitingUntil") ? 0 : Long.parseLong(item.get("waitingUntil").n());
     }
 
     /**
@@ -339,6 +332,7 @@ final class MessageStore {
                 Attr.num(item, "recipients", 0), (int) Attr.num(item, "shards", 1), Attr.num(item, "acceptedAt", 0),
                 Attr.flag(item, "fanoutDone"), Attr.str(item, "status"), Attr.numOrNull(item, "completedAt"),
                 MessageKind.fromWire(Attr.str(item, "kind")),
-                item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of());
+                item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of(),
+                Attr.num(item, "waitingUntil", 0));
     }
 }
