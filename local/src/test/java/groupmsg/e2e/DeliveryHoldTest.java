@@ -144,10 +144,7 @@ class DeliveryHoldTest {
         Setup s = acceptAndFanOut(a, wiring, 2, lineId);
         long now = System.currentTimeMillis();
         long reservedTo = (now + 8_000) * 1000;
-        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
-                .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
-                        "nextAt", AttributeValue.fromN(Long.toString(reservedTo)),
-                        "waitAt", AttributeValue.fromN(Long.toString((now + 600_000) * 1000)))));
+        setCursor(runtime, lineId, reservedTo, (now + 600_000) * 1000);
         new DeliveryService(wiring).deliver(s.accountId(), s.messageId(), shardOf(s), s.phones(),
                 DeliveryService.Deadline.ofInvocation(now + 60_000));
         for (String p : s.phones()) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
@@ -164,9 +161,15 @@ class DeliveryHoldTest {
     }
 
     private static void setCursor(LocalRuntime runtime, String lineId, long nextAtMicros) {
-        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
-                .item(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
-                        "nextAt", AttributeValue.fromN(Long.toString(nextAtMicros)))));
+        setCursor(runtime, lineId, nextAtMicros, 0);
+    }
+
+    /** The line's cursor item as other workers left it: reserved to {@code nextAtMicros}, places to {@code waitAtMicros}. */
+    private static void setCursor(LocalRuntime runtime, String lineId, long nextAtMicros, long waitAtMicros) {
+        var item = new java.util.HashMap<>(Map.of("pk", AttributeValue.fromS("RATE#" + lineId), "sk", AttributeValue.fromS("cursor"),
+                "nextAt", AttributeValue.fromN(Long.toString(nextAtMicros))));
+        if (waitAtMicros != 0) item.put("waitAt", AttributeValue.fromN(Long.toString(waitAtMicros)));
+        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE)).item(item));
     }
 
     /**
