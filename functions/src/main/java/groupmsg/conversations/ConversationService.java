@@ -195,16 +195,18 @@ public final class ConversationService {
      *                   place in the thread (and its relay's id)
      */
     public void relay(String accountId, String conversationId, String threadUlid, String from, String body,
-                      List<String> mediaUrls, long receivedAt) {
+                      List<String> mediaUrls) {
+        // it joined the thread when its place was given: listed oldest first, the thread's times agree with its order
+        long at = Ids.timeOf(threadUlid);
         Conversation c = store.get(accountId, conversationId).orElse(null);
         if (c == null) {
             Log.warn("relay_unknown_conversation", Map.of("conversationId", conversationId));
             return;
         }
         var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
-                body, mediaUrls, receivedAt);
+                body, mediaUrls, at);
         store.addMessage(accountId, message);
-        store.touch(accountId, c.id(), receivedAt);
+        store.touch(accountId, c.id(), at);
         View view = view(c, accounts.account(accountId).settings());
         if (BLOCKED.equals(view.status())) {
             Log.info("relay_blocked", Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));

@@ -63,7 +63,7 @@ public final class InboundRouter {
         }
         if (conversationId != null) {
             if (threadUlid == null) threadUlid = inboundId.substring(InboundMessage.ID_PREFIX.length()); // routed before
-            conversations.relay(accountId, conversationId, threadUlid, m.from(), m.body(), m.mediaUrls(), m.createdAt());
+            conversations.relay(accountId, conversationId, threadUlid, m.from(), m.body(), m.mediaUrls());
             m = withConversation(m, conversationId, threadUlid);
         }
         if (store.published(accountId, inboundId)) return;

@@ -94,8 +94,11 @@ class ConversationsE2eTest {
         }
         var thread = thread(a, id);
         assertThat(thread).extracting(m -> m.get("body")).containsExactly("Lunch?", "Pizza at 1", "Yes please");
-        // the reply keeps the time it was received, before the business wrote
-        assertThat((String) thread.get(2).get("createdAt")).isLessThan((String) thread.get(1).get("createdAt"));
+        // oldest first, as API.md lists a thread: the reply's time is when it joined the thread, after the business
+        // wrote (it was received before: the inbound list says so)
+        assertThat((String) thread.get(2).get("createdAt")).isGreaterThan((String) thread.get(1).get("createdAt"));
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement()
+                .satisfies(i -> assertThat((String) i.get("createdAt")).isLessThan((String) thread.get(1).get("createdAt")));
         // its copies are listed under its thread message, and a second run of its job changes nothing
         String replyId = (String) thread.get(2).get("id");
         assertThat(await(() -> deliveries(a, id, replyId), l -> l.size() == 2, 10_000)).extracting(d -> d.get("phone"))

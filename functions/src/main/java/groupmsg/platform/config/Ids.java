@@ -1,5 +1,6 @@
 package groupmsg.platform.config;
 
+import com.github.f4b6a3.ulid.Ulid;
 import com.github.f4b6a3.ulid.UlidCreator;
 
 /**
@@ -9,5 +10,10 @@ import com.github.f4b6a3.ulid.UlidCreator;
 public class Ids {
     public String next(String prefix) {
         return prefix + UlidCreator.getMonotonicUlid().toString();
+    }
+
+    /** When a ULID (without its prefix) was made, in epoch milliseconds. */
+    public static long timeOf(String ulid) {
+        return Ulid.from(ulid).getTime();
     }
 }
