@@ -198,7 +198,10 @@ final class MemberStore {
         String pk = groupPk(accountId, groupId);
         Map<String, AttributeValue> start = afterPhone == null ? null : Attr.key(pk, afterPhone);
         QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(start).limit(limit));
+                .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(start).limit(limit)
+                // the fan-out's snapshot: a change committed before the acceptance must be seen (a replica's
+                // eventually consistent read could still show a member removed just before the send, or miss one added)
+                .consistentRead(true));
         String last = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey().get("sk").s() : null;
         return new RowPage(response.items(), last);
     }
@@ -210,7 +213,7 @@ final class MemberStore {
         do {
             Map<String, AttributeValue> from = start;
             QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                    .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(from));
+                    .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(from).consistentRead(true));
             pageConsumer.accept(response.items());
             start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
         } while (start != null);

@@ -72,6 +72,7 @@ public final class FanoutService {
         var checkpoint = messages.checkpoint(accountId, messageId);
         String cursor = checkpoint.cursor();
         boolean done = checkpoint.done();
+        boolean pageTakenOver = checkpoint.pageTakenOver();
         while (!done) {
             var page = m.kind() == MessageKind.GROUP
                     ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
@@ -82,7 +83,11 @@ public final class FanoutService {
                 Log.info("fanout_page_busy", Map.of("messageId", messageId));
                 return;
             }
-            deliveries.insertQueued(m.id(), m.shards(), page.phones(), now, claim == MessageStore.PageClaim.TAKEN_OVER);
+            if (claim == MessageStore.PageClaim.TAKEN_OVER && !pageTakenOver) {
+                messages.markPageTakenOver(accountId, messageId); // before any row is written
+                pageTakenOver = true;
+            }
+            deliveries.insertQueued(m.id(), m.shards(), page.phones(), now, pageTakenOver);
             queue.send(Queues.DELIVERIES, batches(m, page.phones()));
             if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
                 Log.info("fanout_superseded", Map.of("messageId", messageId));

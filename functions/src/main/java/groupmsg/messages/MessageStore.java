@@ -117,12 +117,28 @@ final class MessageStore {
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toMessage(item));
     }
 
-    /** The fan-out checkpoint: the members-query key to continue after (null = start), and rows counted so far. */
-    record Checkpoint(String cursor, long fannedOut, boolean done) {}
+    /**
+     * The fan-out checkpoint: the members-query key to continue after (null = start), rows counted so far, and
+     * whether a page was ever taken over (see {@link #markPageTakenOver}).
+     */
+    record Checkpoint(String cursor, long fannedOut, boolean done, boolean pageTakenOver) {}
 
     Checkpoint checkpoint(String accountId, String messageId) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, messageId)).consistentRead(true)).item();
-        return new Checkpoint(Attr.str(item, "fanoutCursor"), Attr.num(item, "fannedOut", 0), Attr.flag(item, "fanoutDone"));
+        return new Checkpoint(Attr.str(item, "fanoutCursor"), Attr.num(item, "fannedOut", 0), Attr.flag(item, "fanoutDone"),
+                Attr.flag(item, "fanoutPageTakenOver"));
+    }
+
+    /**
+     * Notes for good that a page of this fan-out was taken over. A page ends at its thousandth membership row, and
+     * rows added since the dead run read it (numbers that joined after the acceptance count as rows) end the
+     * taken-over page earlier: the dead run's rows past that end fall in the next page, which is no longer one nobody
+     * wrote. Every later page is then written checking for rows first (a blind write would put a sent row back to
+     * queued and send it again).
+     */
+    void markPageTakenOver(String accountId, String messageId) {
+        dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                .updateExpression("SET fanoutPageTakenOver = :true").expressionAttributeValues(Map.of(":true", Attr.bool(true))));
     }
 
     /** What a fan-out run may do with the page after the checkpoint. */
