@@ -245,7 +245,7 @@ public final class DeliveryService {
                         leftQueued.addAll(phones.subList(to, phones.size()));
                         break;
                     }
-                    if (unrecorded.size() > 1) leftQueued.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
+                    if (unrecorded.size() > 1) leftQueued.addAll(recordFirst(m, shard, unrecorded));
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
                 return leftQueued;
@@ -265,7 +265,18 @@ public final class DeliveryService {
     /** Records every block still unrecorded; returns the recipients given back to queued. */
     private List<String> recordAll(GroupMessage m, int shard, List<Sending> unrecorded) throws InterruptedException {
         List<String> givenBack = new ArrayList<>();
-        while (!unrecorded.isEmpty()) givenBack.addAll(recordBlock(m, shard, unrecorded.removeFirst()));
+        while (!unrecorded.isEmpty()) givenBack.addAll(recordFirst(m, shard, unrecorded));
+        return givenBack;
+    }
+
+    /**
+     * Records the oldest unrecorded block, and only then drops it from the list: a write that fails leaves it
+     * there for the failure path to record again (its chunks already written are dropped then, their rows no longer
+     * in sending), so no outcome is lost, nor a recipient given back to queued left in sending for good.
+     */
+    private List<String> recordFirst(GroupMessage m, int shard, List<Sending> unrecorded) throws InterruptedException {
+        List<String> givenBack = recordBlock(m, shard, unrecorded.getFirst());
+        unrecorded.removeFirst();
         return givenBack;
     }
 

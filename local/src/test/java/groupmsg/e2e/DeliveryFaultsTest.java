@@ -31,6 +31,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -319,6 +320,102 @@ class DeliveryFaultsTest {
     }
 
     /** The status of one recipient's row as stored (the API shows sending as queued). */
+    /** Phones of fresh numbers sorting before every member {@link MessagesE2eTest#addMembers} gives. */
+    static List<String> addMembersSortingFirst(ApiClient a, String groupId, int count) {
+        List<Map<String, Object>> members = new ArrayList<>();
+        List<String> phones = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String p = String.format("+1617554%04d", i);
+            phones.add(p);
+            members.add(Map.of("phone", p));
+        }
+        var r = a.post("/v1/groups/" + groupId + "/members", Map.of("members", members));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.jsonObject()).containsEntry("added", count);
+        return phones;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aTakenOverPageThatEndsEarlierNeverPutsTheDeadRunsSentRowsBackToQueued(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Moved Page Co");
+        Wiring wiring = runtime.wiring();
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Moved page");
+        List<String> phones = addMembers(a, g, 0, 1500); // two pages: 1,000 and 500
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var groups = new GroupService(wiring, new CapturingQueue());
+        var message = new MessageService(wiring, groups, new CapturingQueue()).send(accountId, g,
+                new MessageService.SendRequest(lineId, "Ops", "moved page", "Hello", List.of()));
+
+        // The first run writes page 1 and enqueues its jobs, but SQS's answer is lost: the run fails before it
+        // moves the checkpoint, and the jobs are delivered.
+        var first = new CapturingQueue();
+        QueueSender lostAnswer = (queue, messages) -> {
+            first.send(queue, messages);
+            if (queue.name().equals("deliveries")) throw new IllegalStateException("SQS answer lost");
+        };
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FanoutService(wiring, groups, lostAnswer).run(accountId, message.id()))
+                .hasMessageContaining("answer lost");
+        var carrier = new ScriptedCarrier();
+        var delivery = new DeliveryService(wiring.withCarrier(carrier));
+        for (var batch : first.deliveries) {
+            delivery.deliver(accountId, message.id(), ((Number) batch.get("shard")).intValue(), (List<String>) batch.get("phones"));
+        }
+        for (String p : phones.subList(0, 1000)) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
+
+        // Numbers join after the send (not recipients) and sort first: page 1 now ends 5 rows earlier, so the last
+        // five numbers the dead run sent to fall in page 2.
+        addMembersSortingFirst(a, g, 5);
+
+        // After the lease a run takes page 1 over and goes on to page 2, which the dead run never claimed.
+        var later = new CapturingQueue();
+        new FanoutService(wiring.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), groups, later)
+                .run(accountId, message.id());
+        for (var batch : later.deliveries) {
+            delivery.deliver(accountId, message.id(), ((Number) batch.get("shard")).intValue(), (List<String>) batch.get("phones"));
+        }
+        for (String p : phones) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
+        var rows = allDeliveries(a, message.id());
+        assertThat(rows).hasSize(1500).allSatisfy(r -> assertThat(r.get("status")).isEqualTo("sent"));
+        assertThat(rows.stream().map(r -> (String) r.get("carrierMessageId"))).doesNotContainNull();
+        var m = a.get("/v1/messages/" + message.id()).jsonObject();
+        assertThat(m).containsEntry("status", "sent").containsEntry("recipients", 1500);
+        assertThat((Map<String, Object>) m.get("counts")).containsEntry("sent", 1500).containsEntry("queued", 0);
+    }
+
+    @Test
+    void theFanOutReadsTheMembersWithConsistentReadsSoAChangeJustBeforeTheSendIsSeen(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Snapshot Read Co");
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Snapshot read");
+        addMembers(a, g, 0, 1200); // two pages
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        // DynamoDB Local is always consistent; in AWS an eventually consistent page could miss a member added just
+        // before the send, or keep one removed: the requests are what can be checked here
+        String members = GroupService.membersPartition(accountId, g);
+        List<Boolean> memberQueries = new CopyOnWriteArrayList<>();
+        ExecutionInterceptor recorder = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                        && AttributeValue.fromS(members).equals(q.expressionAttributeValues().get(":pk"))) {
+                    memberQueries.add(Boolean.TRUE.equals(q.consistentRead()));
+                }
+            }
+        };
+        Wiring recording = Wiring.create(runtime.wiring().config(),
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(recorder));
+        var queue = new CapturingQueue();
+        var groups = new GroupService(recording, queue);
+        var message = new MessageService(recording, groups, queue).send(accountId, g,
+                new MessageService.SendRequest(lineId, "Ops", "snapshot", "Hello", List.of()));
+        new FanoutService(recording, groups, queue).run(accountId, message.id());
+
+        assertThat(queue.deliveries.stream().mapToInt(b -> ((List<?>) b.get("phones")).size()).sum()).isEqualTo(1200);
+        assertThat(memberQueries).hasSizeGreaterThanOrEqualTo(2).containsOnly(true);
+    }
+
     static String storedStatus(Wiring wiring, String messageId, int shard, String phone) {
         var row = wiring.dynamo().getItem(b -> b.tableName(wiring.config().table(Tables.DELIVERIES)).consistentRead(true)
                 .key(Map.of("pk", AttributeValue.fromS("MSG#" + messageId + "#" + shard), "sk", AttributeValue.fromS(phone)))).item();
@@ -426,17 +523,54 @@ class DeliveryFaultsTest {
      * DynamoDB) when {@code fails} says so of the write's number (1 for the first).
      */
     static Wiring failingCursorWrites(Scene t, IntPredicate fails) {
-        var cursorWrites = new AtomicInteger();
+        return failingRequests(t, DeliveryFaultsTest::isCursorWrite, fails, "rate cursor write failed (test)");
+    }
+
+    /**
+     * The scene's tables and carrier through SDK clients whose requests that {@code which} picks fail with
+     * {@code message} when {@code fails} says so of the request's number among those picked (1 for the first).
+     */
+    static Wiring failingRequests(Scene t, java.util.function.Predicate<Object> which, IntPredicate fails, String message) {
+        var picked = new AtomicInteger();
         ExecutionInterceptor interceptor = new ExecutionInterceptor() {
             @Override
             public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
-                if (isCursorWrite(context.request()) && fails.test(cursorWrites.incrementAndGet())) {
-                    throw SdkClientException.create("rate cursor write failed (test)");
+                if (which.test(context.request()) && fails.test(picked.incrementAndGet())) {
+                    throw SdkClientException.create(message);
                 }
             }
         };
         return Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
                 List.of(interceptor)).withCarrier(t.carrier());
+    }
+
+    /** A transaction recording sends: a row's {@code sending -> sent}. */
+    static boolean isSentRecord(Object request) {
+        return request instanceof TransactWriteItemsRequest tx && tx.transactItems().stream()
+                .anyMatch(i -> i.update() != null && AttributeValue.fromS("sent").equals(i.update().expressionAttributeValues().get(":to")));
+    }
+
+    @Test
+    void aFailedWriteOfABlocksOutcomesIsWrittenAgainBeforeTheJobFailsSoNoSentRowStaysSending(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        Scene t = scene(api, runtime, "Lost Outcome Co", 3);
+        Setup s = t.setup();
+        Wiring failing = failingRequests(t, DeliveryFaultsTest::isSentRecord, n -> n == 1, "outcome write failed (test)");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(failing), s))
+                .hasMessageContaining("outcome write failed");
+        // the sends went out once, and what the carrier said is recorded all the same: sent, with its id
+        var rows = allDeliveries(t.api(), s.messageId());
+        assertThat(rows).hasSize(3).allSatisfy(r -> {
+            assertThat(r.get("status")).as(r.toString()).isEqualTo("sent");
+            assertThat(r.get("carrierMessageId")).as(r.toString()).isEqualTo("SM" + ((String) r.get("phone")).substring(1));
+        });
+        for (String p : s.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+
+        // the job's retry sends nothing again
+        deliverAll(new DeliveryService(t.wiring()), s);
+        for (String p : s.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
     @Test
