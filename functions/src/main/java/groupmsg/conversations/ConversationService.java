@@ -64,6 +64,15 @@ public final class ConversationService {
                                   List<String> mediaUrls) {}
 
     public View create(Caller caller, NewConversation input) {
+        return create(caller, input, ids.next(""));
+    }
+
+    /**
+     * @param ulid the time-ordered part of the conversation's and its first message's ids: the same on every run of
+     *             one request under an Idempotency-Key, so a run after one that created them (and then failed, or
+     *             died before answering) finds them and sends the first message once
+     */
+    public View create(Caller caller, NewConversation input, String ulid) {
         AccountSettings settings = requireChatRole(caller);
         Line line = lines.find(caller.accountId(), input.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
@@ -85,16 +94,19 @@ public final class ConversationService {
             throw ApiException.conflict("participants opted out of this line: " + optedOut.stream().sorted().toList()
                     + " (the account's conversationOptOutPolicy is block_conversation)");
         }
-        long now = clock.millis();
-        var conversation = new Conversation(ids.next(Conversation.ID_PREFIX), caller.accountId(), input.name(), line.id(),
-                line.phone(), List.copyOf(input.participants()), now, now, now);
-        String messageUlid = ids.next("");
-        var first = new ThreadMessage(ThreadMessage.ID_PREFIX + messageUlid, conversation.id(), ThreadMessage.OUTBOUND,
-                null, caller.keyId(), input.body(), input.mediaUrls(), now);
-        store.create(conversation, first);
+        // created when its ids were given: its thread lists messages by id, oldest first by createdAt
+        long createdAt = Ids.timeOf(ulid);
+        var conversation = store.get(caller.accountId(), Conversation.ID_PREFIX + ulid).orElse(null);
+        if (conversation == null) {
+            conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
+                    line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis());
+            var first = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, conversation.id(), ThreadMessage.OUTBOUND,
+                    null, caller.keyId(), input.body(), input.mediaUrls(), createdAt);
+            store.create(conversation, first);
+        }
         List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList();
         if (!to.isEmpty()) {
-            direct.send(OUTBOUND_MESSAGE_PREFIX + messageUlid, caller.accountId(), line, MessageKind.CONVERSATION, to,
+            direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     input.body(), input.mediaUrls(), conversation.id());
         }
         return new View(conversation, optedOut, ACTIVE);
@@ -142,6 +154,14 @@ public final class ConversationService {
 
     /** The business writes to everyone. */
     public ThreadMessage send(Caller caller, String id, String body, List<String> mediaUrls) {
+        return send(caller, id, body, mediaUrls, ids.next(""));
+    }
+
+    /**
+     * @param ulid the time-ordered part of the message's id: the same on every run of one request under an
+     *             Idempotency-Key, so a run after one that stored it finds it and sends it once
+     */
+    public ThreadMessage send(Caller caller, String id, String body, List<String> mediaUrls, String ulid) {
         AccountSettings settings = requireChatRole(caller);
         Conversation c = find(caller.accountId(), id);
         View view = view(c, settings);
@@ -153,13 +173,11 @@ public final class ConversationService {
                 .filter(p -> !view.optedOut().contains(p)).toList();
         if (to.isEmpty()) throw ApiException.conflict("every participant has opted out of this line");
         Line line = lines.find(caller.accountId(), c.lineId()).orElseThrow(() -> ApiException.conflict("the conversation's line is gone"));
-        long now = clock.millis();
-        String messageUlid = ids.next("");
-        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + messageUlid, c.id(), ThreadMessage.OUTBOUND, null,
-                caller.keyId(), body, mediaUrls, now);
-        store.addMessage(caller.accountId(), message);
-        store.touch(caller.accountId(), c.id(), now);
-        direct.send(OUTBOUND_MESSAGE_PREFIX + messageUlid, caller.accountId(), line, MessageKind.CONVERSATION, to, body,
+        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, c.id(), ThreadMessage.OUTBOUND, null,
+                caller.keyId(), body, mediaUrls, Ids.timeOf(ulid));
+        store.addMessage(caller.accountId(), message); // false when an earlier run of the request stored it
+        store.touch(caller.accountId(), c.id(), clock.millis());
+        direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to, body,
                 mediaUrls, c.id());
         return message;
     }

@@ -12,6 +12,7 @@ import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
@@ -32,6 +33,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
     private final ConversationService conversations;
     private final DeliveryList deliveryList;
+    private final Ids ids;
 
     public ConversationsApiHandler() {
         this(Wiring.fromEnvironment());
@@ -39,7 +41,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
     public ConversationsApiHandler(Wiring wiring) {
         super(Handlers.CONVERSATIONS_API.name(),
-                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock(), wiring.ids()), wiring);
+        this.ids = wiring.ids();
         priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         this.deliveryList = new DeliveryList(wiring);
@@ -82,7 +85,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var view = conversations.create(request.requireCaller(),
-                new ConversationService.NewConversation(lineId, name, participants, text, media));
+                new ConversationService.NewConversation(lineId, name, participants, text, media), request.creationUlid(ids));
         return ApiResponse.created(json(view));
     }
 
@@ -175,7 +178,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
-        var message = conversations.send(request.requireCaller(), request.path("id"), text, media);
+        var message = conversations.send(request.requireCaller(), request.path("id"), text, media, request.creationUlid(ids));
         return ApiResponse.accepted(json(message));
     }
 

@@ -46,10 +46,16 @@ public final class GroupService {
     }
 
     public Group create(String accountId, String name, String description) {
+        return create(accountId, name, description, ids.next(""));
+    }
+
+    /**
+     * @param ulid the id's time-ordered part: the same on every run of one request under an Idempotency-Key, so a
+     *             run after one that created the group answers it rather than a 409 for its own name
+     */
+    public Group create(String accountId, String name, String description, String ulid) {
         long now = clock.millis();
-        Group group = new Group(ids.next("grp_"), name, description, 0, now, now, 0, 0, 0);
-        groups.create(accountId, group);
-        return group;
+        return groups.create(accountId, new Group("grp_" + ulid, name, description, 0, now, now, 0, 0, 0));
     }
 
     /**

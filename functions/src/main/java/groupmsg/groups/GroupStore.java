@@ -50,7 +50,8 @@ final class GroupStore {
         return Attr.key(accountPk(accountId), "GROUPNAME#" + name.toLowerCase(Locale.ROOT));
     }
 
-    void create(String accountId, Group group) {
+    /** Creates the group; returns it as stored (an earlier run's, when a run of the same request created it). */
+    Group create(String accountId, Group group) {
         var item = new HashMap<String, AttributeValue>(groupKey(accountId, group.id()));
         item.put("groupId", s(group.id()));
         item.put("name", s(group.name()));
@@ -62,8 +63,13 @@ final class GroupStore {
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                         .conditionExpression("attribute_not_exists(pk)")).build(),
                 reserveName(accountId, group.name(), group.id())));
-        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(1)) throw nameTaken(group.name());
-        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("group create cancelled: " + c);
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            var earlier = get(accountId, group.id()); // its name is reserved by itself: not taken
+            if (earlier.isPresent()) return earlier.get();
+            if (c.conditionFailed(1)) throw nameTaken(group.name());
+            throw new IllegalStateException("group create cancelled: " + c);
+        }
+        return group;
     }
 
     Optional<Group> get(String accountId, String groupId) {

@@ -9,6 +9,7 @@ import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
@@ -35,6 +36,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     private final GroupService groups;
     private final ImportService imports;
+    private final Ids ids;
 
     public GroupsApiHandler() {
         this(Wiring.fromEnvironment());
@@ -42,7 +44,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     public GroupsApiHandler(Wiring wiring) {
         super(Handlers.GROUPS_API.name(),
-                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock(), wiring.ids()), wiring);
+        this.ids = wiring.ids();
         priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.groups = new GroupService(wiring, queue);
@@ -66,7 +69,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String description = body.optionalString("description", 0, 1000).orElse(null);
         body.validate();
         return ApiResponse.created(groupJson(groups.create(request.accountId(), name,
-                description == null || description.isEmpty() ? null : description)));
+                description == null || description.isEmpty() ? null : description, request.creationUlid(ids))));
     }
 
     private ApiResponse listGroups(ApiRequest request) {

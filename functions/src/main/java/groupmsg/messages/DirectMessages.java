@@ -3,6 +3,7 @@ package groupmsg.messages;
 import groupmsg.lines.Line;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
@@ -23,11 +24,13 @@ public final class DirectMessages {
 
     private final MessageStore messages;
     private final QueueSender queue;
+    private final Outbox outbox;
     private final Clock clock;
 
     public DirectMessages(Wiring wiring, QueueSender queue) {
         this.messages = new MessageStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.queue = queue;
+        this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
         this.clock = wiring.clock();
     }
 
@@ -48,6 +51,22 @@ public final class DirectMessages {
      */
     public boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
                         List<String> mediaUrls, String orderKey) {
+        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, false);
+    }
+
+    /**
+     * {@link #send(String, String, Line, MessageKind, List, String, List, String)} for an API request: the first job
+     * is staged in the outbox with the message, so once the message exists it is sent and the request succeeds,
+     * even when SQS fails right after (the outbox's redrive sends the job). A worker uses {@code send} instead: an
+     * enqueue failure fails its job, whose retry (in its FIFO order) sends the job.
+     */
+    public boolean accept(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
+                          List<String> mediaUrls, String orderKey) {
+        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, true);
+    }
+
+    private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
+                         List<String> mediaUrls, String orderKey, boolean staged) {
         if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
         if (id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw new IllegalArgumentException("id prefix is reserved: " + id);
         if (to.isEmpty() || to.size() > MAX_RECIPIENTS) throw new IllegalArgumentException("1.." + MAX_RECIPIENTS + " recipients");
@@ -55,12 +74,14 @@ public final class DirectMessages {
         var message = new GroupMessage(id, accountId, null, line.id(), line.phone(), line.mps(), null, null, text,
                 mediaUrls, text, sms.encoding(), mediaUrls.isEmpty() ? sms.segments() : 1, to.size(), 1,
                 clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0);
-        boolean created = messages.create(message);
-        if (orderKey == null) {
-            queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, id)));
+        QueueMessage job = FanoutService.job(accountId, id);
+        var entry = orderKey == null ? outbox.entry(id, Queues.FANOUT, job)
+                : outbox.entry(id, Queues.RELAYS, new QueueMessage(job.body(), orderKey, id));
+        boolean created = messages.create(message, staged ? outbox.stage(entry) : null);
+        if (created && staged) {
+            outbox.dispatchOrLeave(entry);
         } else {
-            QueueMessage job = FanoutService.job(accountId, id);
-            queue.send(Queues.RELAYS, List.of(new QueueMessage(job.body(), orderKey, id)));
+            queue.send(entry.queue(), List.of(entry.message())); // a repeated call sends the job again
         }
         return created;
     }

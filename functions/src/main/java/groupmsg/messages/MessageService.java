@@ -8,6 +8,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
@@ -19,7 +20,8 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Accepts group messages in O(1) of the group's size (one group read, one transaction, one queue message) and
+ * Accepts group messages in O(1) of the group's size (one group read, one transaction, one queue message and the
+ * delete of its outbox row) and
  * answers their status; fan-out and delivery happen in the workers.
  */
 public final class MessageService {
@@ -39,7 +41,7 @@ public final class MessageService {
     private final LineService lines;
     private final MessageStore messages;
     private final DeliveryStore deliveries;
-    private final QueueSender queue;
+    private final Outbox outbox;
     private final Clock clock;
     private final Ids ids;
 
@@ -49,7 +51,7 @@ public final class MessageService {
         this.lines = new LineService(wiring);
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
-        this.queue = queue;
+        this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
         this.clock = wiring.clock();
         this.ids = wiring.ids();
     }
@@ -77,12 +79,21 @@ public final class MessageService {
      * membership or another message's acceptance moved meanwhile).
      */
     public GroupMessage send(String accountId, String groupId, SendRequest request) {
+        return send(accountId, groupId, request, ids.next(""));
+    }
+
+    /**
+     * @param ulid the id's time-ordered part: the same on every run of one request under an Idempotency-Key, so a
+     *             run after one that accepted the message (and then failed, or died before answering) answers that
+     *             message instead of sending a second one
+     */
+    public GroupMessage send(String accountId, String groupId, SendRequest request, String ulid) {
+        String id = MessageStore.GROUP_ID_PREFIX + ulid;
         var group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
         Line line = lines.find(accountId, request.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
         String text = textOf(request.sender(), request.body());
         SmsText sms = SmsText.of(text);
-        String id = ids.next(MessageStore.GROUP_ID_PREFIX);
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {
             if (attempt > 0) {
                 pause(attempt);
@@ -95,9 +106,15 @@ public final class MessageService {
                     request.sender(), request.title(), request.body(), request.mediaUrls(), text, sms.encoding(),
                     request.mediaUrls().isEmpty() ? sms.segments() : 1, recipients, shards, acceptedAt, false,
                     GroupMessage.SENDING, null, MessageKind.GROUP, List.of(), 0);
-            if (messages.createAccepted(message, groups.acceptFence(accountId, group, acceptedAt))) {
-                queue.send(Queues.FANOUT, List.of(FanoutService.job(accountId, message.id())));
-                return message;
+            // The fan-out's job is staged in the acceptance's transaction: once the message is accepted it is sent,
+            // and the request succeeds, even when SQS fails right after (the outbox's redrive sends the job).
+            var fanout = outbox.entry(message.id(), Queues.FANOUT, FanoutService.job(accountId, message.id()));
+            // A message under this id already (an earlier run of the request committed it) is answered as it is.
+            GroupMessage accepted = messages.createAccepted(message, groups.acceptFence(accountId, group, acceptedAt),
+                    outbox.stage(fanout));
+            if (accepted != null) {
+                outbox.dispatchOrLeave(fanout);
+                return accepted;
             }
         }
         throw ApiException.conflict("the group's members kept changing while the message was accepted; try again");

@@ -49,22 +49,28 @@ final class MessageStore {
 
     /**
      * Creates a group message together with its acceptance on the group ({@code fence}, see
-     * {@link groupmsg.groups.GroupService#acceptFence}). False when the fence's condition failed: the membership
+     * {@link groupmsg.groups.GroupService#acceptFence}) and the outbox row of its fan-out job. Returns the message as
+     * stored (an earlier run's when one committed this id); null when the fence's condition failed: the membership
      * changed since the group was read, and nothing was written.
      */
-    boolean createAccepted(GroupMessage m, TransactWriteItem fence) {
-        var outcome = putWithJob(m, fence);
+    GroupMessage createAccepted(GroupMessage m, TransactWriteItem fence, TransactWriteItem outboxRow) {
+        var outcome = putWithJob(m, List.of(fence, outboxRow));
         if (outcome instanceof DynamoOps.Cancelled c) {
-            if (get(m.accountId(), m.id()).isPresent()) return true; // an earlier try of this transaction committed
-            if (c.conditionFailed(2)) return false;
+            // an earlier try of this transaction, or an earlier run of the request, committed it (with its outbox row)
+            var stored = get(m.accountId(), m.id());
+            if (stored.isPresent()) return stored.get();
+            if (c.conditionFailed(2)) return null;
             throw new IllegalStateException("message create cancelled: " + c);
         }
-        return true;
+        return m;
     }
 
-    /** Creates the message (and its sending job); false when a message with this id exists already. */
-    boolean create(GroupMessage m) {
-        var outcome = putWithJob(m, null);
+    /**
+     * Creates the message (and its sending job), with the outbox row of its first job unless that is null; false
+     * when a message with this id exists already.
+     */
+    boolean create(GroupMessage m, TransactWriteItem outboxRow) {
+        var outcome = putWithJob(m, outboxRow == null ? List.of() : List.of(outboxRow));
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (get(m.accountId(), m.id()).isPresent()) return false;
             throw new IllegalStateException("message create cancelled: " + c);
@@ -72,12 +78,12 @@ final class MessageStore {
         return true;
     }
 
-    /** One transaction: the message (if new), its sending job, and {@code also} when given (its third action). */
-    private DynamoOps.TransactOutcome putWithJob(GroupMessage m, TransactWriteItem also) {
+    /** One transaction: the message (if new), its sending job, and {@code also} (its third action on). */
+    private DynamoOps.TransactOutcome putWithJob(GroupMessage m, List<TransactWriteItem> also) {
         List<TransactWriteItem> actions = new ArrayList<>(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item(m)).conditionExpression("attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(sendingJobRow(m))).build()));
-        if (also != null) actions.add(also);
+        actions.addAll(also);
         return ops.transact(actions);
     }
 

@@ -10,6 +10,7 @@ import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
@@ -28,6 +29,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
 
     private final MessageService messages;
     private final DeliveryList deliveryList;
+    private final Ids ids;
 
     public MessagesApiHandler() {
         this(Wiring.fromEnvironment());
@@ -35,7 +37,8 @@ public final class MessagesApiHandler extends HttpApiHandler {
 
     public MessagesApiHandler(Wiring wiring) {
         super(Handlers.MESSAGES_API.name(),
-                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock()), wiring);
+                new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock(), wiring.ids()), wiring);
+        this.ids = wiring.ids();
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.messages = new MessageService(wiring, new GroupService(wiring, queue), queue);
         this.deliveryList = new DeliveryList(wiring);
@@ -62,14 +65,14 @@ public final class MessagesApiHandler extends HttpApiHandler {
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
-                new MessageService.SendRequest(lineId, sender, title, text, media));
+                new MessageService.SendRequest(lineId, sender, title, text, media), request.creationUlid(ids));
         return ApiResponse.accepted(MessagesJson.message(message, null));
     }
 
 
     private ApiResponse list(ApiRequest request) {
         Paging paging = Paging.from(request);
-        String groupId = request.query("groupId").orElse(null);
+        String groupId = request.queryId("groupId").orElse(null);
         String partition = groupId == null ? Attr.accountPk(request.accountId())
                 : MessageStore.groupIndexPk(request.accountId(), groupId);
         var start = Cursor.decode(paging.cursor(), groupId == null ? "pk" : "gsi1pk", partition);

@@ -1,6 +1,7 @@
 package groupmsg.platform.api;
 
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.json.Json;
 
 import java.nio.charset.CharacterCodingException;
@@ -16,7 +17,8 @@ import java.util.Optional;
  * authorizer's context only.
  */
 public record ApiRequest(String routeKey, String rawPath, Map<String, String> pathParameters,
-                         Map<String, String> query, Map<String, String> headers, byte[] body, Caller caller) {
+                         Map<String, String> query, Map<String, String> headers, byte[] body, Caller caller,
+                         String creationUlid) {
 
     /** JSON bodies larger than this are refused with 413 (the largest legitimate one, 1,000 members, is ~150 KB). */
     public static final int MAX_JSON_BYTES = 1024 * 1024;
@@ -39,7 +41,33 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         });
         return new ApiRequest(event.getRouteKey(), event.getRawPath(), pathParameters,
                 event.getQueryStringParameters() == null ? Map.of() : event.getQueryStringParameters(),
-                headers, body, callerOf(event));
+                headers, body, callerOf(event), null);
+    }
+
+    /** This request run under an Idempotency-Key's claim, whose ids come from {@code ulid}. */
+    ApiRequest withCreationUlid(String ulid) {
+        return new ApiRequest(routeKey, rawPath, pathParameters, query, headers, body, caller, ulid);
+    }
+
+    /**
+     * The time-ordered part of the ids of what this request creates: under an Idempotency-Key the same on every run
+     * of the request (a retry after a 5xx, a take-over after a crash), so a run finds what an earlier one committed
+     * and does not create it again; otherwise a fresh one.
+     */
+    public String creationUlid(Ids ids) {
+        return creationUlid != null ? creationUlid : ids.next("");
+    }
+
+    /**
+     * An id given as a query parameter (a filter such as {@code lineId}): one longer than any id of ours is a 400,
+     * not a lookup of a key over DynamoDB's size limit.
+     */
+    public Optional<String> queryId(String name) {
+        Optional<String> value = query(name).filter(v -> !v.isBlank());
+        if (value.isPresent() && value.get().length() > MAX_PATH_PARAMETER) {
+            throw ApiException.invalid(name + ": no id is " + value.get().length() + " characters long");
+        }
+        return value;
     }
 
     /** The caller; routes behind the authorizer always have one. */

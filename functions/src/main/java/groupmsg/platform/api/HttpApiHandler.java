@@ -142,23 +142,38 @@ public abstract class HttpApiHandler implements HttpFunction {
             case IdempotencyStore.Claimed c -> {
                 ApiResponse response;
                 try {
-                    response = action.run().apply(request);
+                    response = action.run().apply(request.withCreationUlid(c.ulid()));
                 } catch (ApiException e) {
                     response = ApiResponse.error(e);
                 } catch (RuntimeException e) {
-                    idempotency.release(account, scope);
-                    throw e;
+                    // Part of the work may have committed: the retry runs again with the same ids and finds it.
+                    throw abandoned(account, scope, e);
                 }
                 if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
                     // with the input fixed, or after what was missing exists, runs instead of meeting a 409.
                     idempotency.release(account, scope);
                 } else {
-                    idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));
+                    try {
+                        idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));
+                    } catch (RuntimeException e) {
+                        // The work is done but not remembered: the retry runs again with the same ids and finds it.
+                        throw abandoned(account, scope, e);
+                    }
                 }
                 yield response;
             }
         };
+    }
+
+    /** Gives up the claim after {@code failure}, which is returned to be thrown. */
+    private RuntimeException abandoned(String account, String scope, RuntimeException failure) {
+        try {
+            idempotency.abandon(account, scope);
+        } catch (RuntimeException again) {
+            failure.addSuppressed(again); // left pending: taken over after IdempotencyStore.ABANDONED_AFTER
+        }
+        return failure;
     }
 
     /**

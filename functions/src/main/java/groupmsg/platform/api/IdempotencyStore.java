@@ -1,10 +1,12 @@
 package groupmsg.platform.api;
 
 import groupmsg.platform.Sha256;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.dynamo.Attr;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -30,16 +32,29 @@ public final class IdempotencyStore {
     private final DynamoDbClient dynamo;
     private final String table;
     private final Clock clock;
+    private final Ids ids;
 
     public IdempotencyStore(DynamoDbClient dynamo, String table, Clock clock) {
+        this(dynamo, table, clock, new Ids());
+    }
+
+    public IdempotencyStore(DynamoDbClient dynamo, String table, Clock clock, Ids ids) {
         this.dynamo = dynamo;
         this.table = table;
         this.clock = clock;
+        this.ids = ids;
     }
 
     public sealed interface Claim permits Claimed, Replay, InProgress, Mismatch {}
 
-    public record Claimed(long claimedAt) implements Claim {}
+    /**
+     * The request is this caller's to run.
+     *
+     * @param ulid the time-ordered part of the ids of what the request creates, kept on the record: every run of the
+     *             request (a retry after a 5xx, a take-over after a crash) gets the same one, so a run finds what an
+     *             earlier one committed (the message, the conversation) instead of creating it a second time
+     */
+    public record Claimed(long claimedAt, String ulid) implements Claim {}
 
     public record Replay(int status, String body) implements Claim {}
 
@@ -57,18 +72,20 @@ public final class IdempotencyStore {
      */
     public Claim claim(String accountId, String scope, String requestHash, String sameRequestHash) {
         long now = clock.millis();
-        var item = new HashMap<String, AttributeValue>(key(accountId, scope));
-        item.put("requestHash", s(requestHash));
-        item.put("state", s("pending"));
-        item.put("claimedAt", n(now));
-        item.put("expiresAt", n((now + RETENTION.toMillis()) / 1000));
         try {
-            dynamo.putItem(b -> b.tableName(table).item(item)
-                    .conditionExpression("attribute_not_exists(pk) OR (#state = :pending AND claimedAt < :stale)")
+            // A record left pending by a run that died (or failed on our side) is taken over only by the same
+            // request: another body under the key is a mismatch, whatever became of the first.
+            var claimed = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, scope))
+                    .updateExpression("SET requestHash = :hash, #state = :pending, claimedAt = :now, expiresAt = :expires,"
+                            + " ulid = if_not_exists(ulid, :ulid)")
+                    .conditionExpression("attribute_not_exists(pk) OR (#state = :pending AND claimedAt < :stale"
+                            + " AND requestHash IN (:hash, :sameHash))")
                     .expressionAttributeNames(Map.of("#state", "state"))
-                    .expressionAttributeValues(Map.of(":pending", s("pending"),
-                            ":stale", n(now - ABANDONED_AFTER.toMillis()))));
-            return new Claimed(now);
+                    .expressionAttributeValues(Map.of(":hash", s(requestHash), ":sameHash", s(sameRequestHash),
+                            ":pending", s("pending"), ":now", n(now), ":expires", n((now + RETENTION.toMillis()) / 1000),
+                            ":ulid", s(ids.next("")), ":stale", n(now - ABANDONED_AFTER.toMillis())))
+                    .returnValues(ReturnValue.ALL_NEW)).attributes();
+            return new Claimed(now, Attr.str(claimed, "ulid"));
         } catch (ConditionalCheckFailedException e) {
             Map<String, AttributeValue> existing = dynamo.getItem(b -> b.tableName(table)
                     .key(key(accountId, scope)).consistentRead(true)).item();
@@ -89,9 +106,25 @@ public final class IdempotencyStore {
                 .expressionAttributeValues(Map.of(":done", s("done"), ":status", n(status), ":body", s(body))));
     }
 
-    /** Forgets a claim whose request failed on our side, so the client's retry runs it again. */
+    /** Forgets a claim whose request did nothing (it was answered 4xx), so the key is free for any request. */
     public void release(String accountId, String scope) {
         dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, scope)));
+    }
+
+    /**
+     * Gives up a claim whose request failed on our side (a 5xx) after it may have committed part of its work: the
+     * same request retried takes it over at once and runs again with the same {@link Claimed#ulid}, so it finds
+     * that work instead of doing it twice; another request under the key stays a mismatch.
+     */
+    public void abandon(String accountId, String scope) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, scope))
+                    .updateExpression("SET claimedAt = :never").conditionExpression("#state = :pending")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":never", n(0), ":pending", s("pending"))));
+        } catch (ConditionalCheckFailedException e) {
+            // completed or gone meanwhile: nothing left to give up
+        }
     }
 
     /**

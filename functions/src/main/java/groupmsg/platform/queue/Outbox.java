@@ -70,6 +70,18 @@ public final class Outbox {
     }
 
     /**
+     * {@link #dispatch}, for a caller whose work is done once the row is committed: a failure is logged and the row
+     * left for {@link #redrive} (within about a minute and a half) rather than failing what already succeeded.
+     */
+    public void dispatchOrLeave(Entry entry) {
+        try {
+            dispatch(entry);
+        } catch (RuntimeException e) {
+            Log.error("outbox_dispatch_deferred", Map.of("entryId", entry.id(), "queue", entry.queue().name()), e);
+        }
+    }
+
+    /**
      * Sends every row staged more than {@code olderThan} ago (their first dispatch was lost); returns how many.
      * The shards are read one after another on purpose: side by side they took 10-16 ms instead of 30-52 against
      * DynamoDB Local's plain HTTP, but in AWS each parallel read needs its own TLS connection (a run a minute finds

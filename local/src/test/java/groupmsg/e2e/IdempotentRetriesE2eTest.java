@@ -1,0 +1,229 @@
+package groupmsg.e2e;
+
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import groupmsg.conversations.ConversationsApiHandler;
+import groupmsg.groups.GroupsApiHandler;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.messages.MessagesApiHandler;
+import groupmsg.platform.api.HttpApiHandler;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.Outbox;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequest;
+
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+import static groupmsg.e2e.ConversationsE2eTest.groupLine;
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Requests that create things and then meet a fault: once their work is committed they succeed, or their retry
+ * under the same Idempotency-Key finds that work, and nobody is sent anything twice. The API handlers run here on
+ * SDK clients that fail chosen requests; the runtime's workers send what they enqueue.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class IdempotentRetriesE2eTest {
+
+    /** The runtime's tables and queues through clients whose first request that {@code which} picks fails. */
+    static Wiring failingOnce(LocalRuntime runtime, Predicate<Object> which) {
+        var failures = new AtomicInteger();
+        ExecutionInterceptor interceptor = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (which.test(context.request()) && failures.getAndIncrement() == 0) {
+                    throw SdkClientException.create("injected fault (test)");
+                }
+            }
+        };
+        return Wiring.create(runtime.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
+                List.of(interceptor));
+    }
+
+    static Predicate<Object> sendsTo(String queueName) {
+        return request -> request instanceof SendMessageBatchRequest b && b.queueUrl().contains(queueName);
+    }
+
+    /** The write that remembers an Idempotency-Key's response. */
+    static boolean completesAnIdempotencyRecord(Object request) {
+        return request instanceof UpdateItemRequest u && u.key().get("pk").s().endsWith("#IDEM")
+                && u.updateExpression().contains(":done");
+    }
+
+    /** One API request straight to a handler, as API Gateway would send it after the authorizer. */
+    static APIGatewayV2HTTPResponse call(HttpApiHandler handler, ApiClient caller, String routeKey, String path,
+                                         Map<String, String> pathParameters, Object body, String idempotencyKey) {
+        Map<String, Object> account = caller.get("/v1/account").jsonObject();
+        @SuppressWarnings("unchecked")
+        var keys = (List<Map<String, Object>>) caller.get("/v1/api-keys").jsonObject().get("items");
+        String keyId = (String) keys.getFirst().get("id");
+        var event = new APIGatewayV2HTTPEvent();
+        event.setRouteKey(routeKey);
+        event.setRawPath(path);
+        event.setPathParameters(pathParameters);
+        event.setHeaders(new HashMap<>(Map.of("content-type", "application/json", "idempotency-key", idempotencyKey)));
+        event.setBody(Json.write(body));
+        var authorizer = new APIGatewayV2HTTPEvent.RequestContext.Authorizer();
+        authorizer.setLambda(Map.of("accountId", account.get("id"), "keyId", keyId, "role", "owner"));
+        var context = new APIGatewayV2HTTPEvent.RequestContext();
+        context.setAuthorizer(authorizer);
+        context.setRouteKey(routeKey);
+        event.setRequestContext(context);
+        var lambdaContext = (com.amazonaws.services.lambda.runtime.Context) Proxy.newProxyInstance(
+                IdempotentRetriesE2eTest.class.getClassLoader(), new Class<?>[]{com.amazonaws.services.lambda.runtime.Context.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getRemainingTimeInMillis" -> 10_000;
+                    case "getAwsRequestId" -> "test-request";
+                    default -> null;
+                });
+        return handler.handleRequest(event, lambdaContext);
+    }
+
+    /** Sends what was left in the outbox (maintenance does this for rows over 30 s old). */
+    static void redriveOutbox(LocalRuntime runtime) {
+        Wiring w = runtime.wiring();
+        new Outbox(w.dynamo(), w.config().table(Tables.CORE), new SqsQueueSender(w.sqsClient(), w.config()), w.clock())
+                .redrive(Duration.ZERO, 100);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupMessageWhoseFanOutCouldNotBeEnqueuedIsAcceptedSentOnceAndReplayed(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Enqueue Fault Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 100);
+        String g = createGroup(a, "Enqueue fault");
+        List<String> phones = addMembers(a, g, 100, 3);
+        var handler = new MessagesApiHandler(failingOnce(runtime, sendsTo("fanout")));
+        Map<String, Object> body = Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Enqueue fault");
+
+        // SQS refuses the fan-out job: the message is accepted all the same (its job waits in the outbox)
+        var first = call(handler, a, "POST /v1/groups/{id}/messages", "/v1/groups/" + g + "/messages", Map.of("id", g), body, "send-1");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(202);
+        String id = (String) Json.parseObject(first.getBody()).get("id");
+        redriveOutbox(runtime);
+        assertThat(awaitSent(a, id, 20_000)).containsEntry("status", "sent");
+
+        // the client's retry is the original answer, and sends nothing
+        var retry = a.withHeader("Idempotency-Key", "send-1").post("/v1/groups/" + g + "/messages", body);
+        assertThat(retry.status()).isEqualTo(202);
+        assertThat(retry.jsonObject()).containsEntry("id", id);
+        for (String p : phones) {
+            assertThat(carrierMessages(a, line).stream().filter(m -> p.equals(m.get("to")))).as(p).hasSize(1);
+        }
+        assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupMessageAcceptedButNotRememberedIsFoundByItsRetryAndSentOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Lost Answer Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 100);
+        String g = createGroup(a, "Lost answer");
+        List<String> phones = addMembers(a, g, 200, 3);
+        var handler = new MessagesApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Lost answer");
+
+        // accepted and sent, but the key's record could not be completed: the client gets a 500
+        var first = call(handler, a, "POST /v1/groups/{id}/messages", "/v1/groups/" + g + "/messages", Map.of("id", g), body, "send-2");
+        assertThat(first.getStatusCode()).isEqualTo(500);
+        // its retry, at once, runs again with the same id: it finds the message and sends nothing more
+        var retry = a.withHeader("Idempotency-Key", "send-2").post("/v1/groups/" + g + "/messages", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(202);
+        String id = (String) retry.jsonObject().get("id");
+        assertThat(awaitSent(a, id, 20_000)).containsEntry("status", "sent").containsEntry("recipients", 3);
+        assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
+        Thread.sleep(500); // a second message's sends would have followed the first's
+        for (String p : phones) {
+            assertThat(carrierMessages(a, line).stream().filter(m -> p.equals(m.get("to")))).as(p).hasSize(1);
+        }
+        var replay = a.withHeader("Idempotency-Key", "send-2").post("/v1/groups/" + g + "/messages", body);
+        assertThat(replay.header("idempotent-replayed")).isEqualTo("true");
+        assertThat(replay.jsonObject()).containsEntry("id", id);
+        // another body under the key is still refused
+        assertThat(a.withHeader("Idempotency-Key", "send-2").post("/v1/groups/" + g + "/messages",
+                Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Other")).status()).isEqualTo(409);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aConversationWhoseFirstMessageCouldNotBeEnqueuedIsCreatedOnceAndItsMessageSentOnce(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Conversation Fault Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 10);
+        var handler = new ConversationsApiHandler(failingOnce(runtime, sendsTo("relays")));
+        Map<String, Object> body = Map.of("lineId", lineId, "participants", List.of("+14155550801", "+14155550802"),
+                "body", "Kick-off at 9");
+
+        var first = call(handler, a, "POST /v1/conversations", "/v1/conversations", Map.of(), body, "cnv-1");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(201);
+        String id = (String) Json.parseObject(first.getBody()).get("id");
+        redriveOutbox(runtime);
+        var retry = a.withHeader("Idempotency-Key", "cnv-1").post("/v1/conversations", body);
+        assertThat(retry.jsonObject()).containsEntry("id", id);
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (carrierMessages(a, line).size() < 2 && System.currentTimeMillis() < deadline) Thread.sleep(200);
+        Thread.sleep(500);
+        assertThat(carrierMessages(a, line)).extracting(m -> m.get("to")).containsExactlyInAnyOrder("+14155550801", "+14155550802");
+        assertThat((List<Object>) a.get("/v1/conversations").jsonObject().get("items")).hasSize(1);
+
+        // a business message whose answer was lost: its retry finds it in the thread, and it is sent once
+        var lost = new ConversationsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> next = Map.of("body", "Moved to 10");
+        assertThat(call(lost, a, "POST /v1/conversations/{id}/messages", "/v1/conversations/" + id + "/messages",
+                Map.of("id", id), next, "cnv-msg-1").getStatusCode()).isEqualTo(500);
+        var again = a.withHeader("Idempotency-Key", "cnv-msg-1").post("/v1/conversations/" + id + "/messages", next);
+        assertThat(again.status()).as(again.body()).isEqualTo(202);
+        deadline = System.currentTimeMillis() + 20_000;
+        while (carrierMessages(a, line).size() < 4 && System.currentTimeMillis() < deadline) Thread.sleep(200);
+        Thread.sleep(500);
+        assertThat(carrierMessages(a, line)).hasSize(4);
+        var thread = (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages").jsonObject().get("items");
+        assertThat(thread).extracting(m -> m.get("body")).containsExactly("Kick-off at 9", "Moved to 10");
+        assertThat(thread.get(1)).containsEntry("id", again.jsonObject().get("id"));
+    }
+
+    @Test
+    void aGroupCreatedButNotRememberedIsTheAnswerToItsRetryNotANameConflict(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Group Fault Co");
+        var handler = new GroupsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("name", "Volunteers");
+
+        assertThat(call(handler, a, "POST /v1/groups", "/v1/groups", Map.of(), body, "grp-1").getStatusCode()).isEqualTo(500);
+        var retry = a.withHeader("Idempotency-Key", "grp-1").post("/v1/groups", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.jsonObject()).containsEntry("name", "Volunteers");
+        var groups = a.get("/v1/groups").jsonObject();
+        assertThat((List<?>) groups.get("items")).hasSize(1);
+        // without the key the name is taken, as before
+        assertThat(a.post("/v1/groups", body).status()).isEqualTo(409);
+    }
+}
