@@ -105,15 +105,30 @@ public final class AccountService {
      * last owner key cannot be revoked: nobody could manage keys afterwards.
      */
     public void revokeKey(String accountId, String keyId) {
-        List<ApiKeyView> all = store.allKeys(accountId);
-        ApiKeyView target = all.stream().filter(k -> k.id().equals(keyId)).findFirst()
-                .orElseThrow(() -> ApiException.notFound("API key"));
-        long owners = all.stream().filter(k -> k.role() == Role.OWNER).count();
-        if (target.role() == Role.OWNER && owners <= 1) {
-            throw new ApiException(ErrorCode.CONFLICT, "cannot revoke the account's last owner key; create another owner key first");
+        // Decided on the keys as read after the revocation count; another revocation committed meanwhile (two owner
+        // keys revoked side by side, each seeing the other) moves the count, and this one decides again.
+        for (int attempt = 0; attempt < MAX_REVOKE_ATTEMPTS; attempt++) {
+            long revocations = store.revocations(accountId);
+            List<ApiKeyView> all = store.allKeys(accountId);
+            ApiKeyView target = all.stream().filter(k -> k.id().equals(keyId)).findFirst()
+                    .orElseThrow(() -> ApiException.notFound("API key"));
+            long owners = all.stream().filter(k -> k.role() == Role.OWNER).count();
+            if (target.role() == Role.OWNER && owners <= 1) {
+                throw new ApiException(ErrorCode.CONFLICT, "cannot revoke the account's last owner key; create another owner key first");
+            }
+            switch (store.deleteKey(accountId, keyId, revocations)) {
+                case REVOKED -> {
+                    return;
+                }
+                case NO_SUCH_KEY -> throw ApiException.notFound("API key");
+                case KEYS_CHANGED -> { /* decide again on the keys as they are now */ }
+            }
         }
-        if (!store.deleteKey(accountId, keyId)) throw ApiException.notFound("API key");
+        throw ApiException.conflict("the account's keys kept changing while this key was revoked; try again");
     }
+
+    /** Revocations of one account side by side are rare; each failed attempt saw another commit. */
+    static final int MAX_REVOKE_ATTEMPTS = 10;
 
     public static String accountPartition(String accountId) {
         return AccountStore.accountPk(accountId);

@@ -96,30 +96,63 @@ final class AccountStore {
         return new KeyPage(page.items().stream().map(AccountStore::toKey).toList(), page.lastKey());
     }
 
+    /** Every key of the account, read consistently (a revocation decides on them). */
     List<ApiKeyView> allKeys(String accountId) {
         List<ApiKeyView> all = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
-            KeyPage page = keys(accountId, 100, start);
-            all.addAll(page.keys());
-            start = page.lastKey();
+            Map<String, AttributeValue> from = start;
+            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("KEY#")))
+                    .exclusiveStartKey(from).consistentRead(true));
+            page.items().forEach(item -> all.add(toKey(item)));
+            start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
         } while (start != null);
         return all;
     }
 
-    /** Deletes the key and its lookup row together; false when there is no such key. */
-    boolean deleteKey(String accountId, String keyId) {
+    /**
+     * How many revocations the account has had: each one's transaction moves it on condition that it is still what
+     * was read before the keys were, so two revocations decided on the same keys cannot both commit (each saw
+     * another owner key, and together they would remove the last two).
+     */
+    long revocations(String accountId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
+                .consistentRead(true)).item();
+        return Attr.num(item, "count", 0);
+    }
+
+    private static final String REVOCATIONS_SK = "KEY-REVOCATIONS";
+
+    enum Revoked { REVOKED, NO_SUCH_KEY, KEYS_CHANGED }
+
+    /**
+     * Deletes the key and its lookup row together, if no other revocation committed since {@code revocationsRead}
+     * ({@link #revocations}) was read.
+     */
+    Revoked deleteKey(String accountId, String keyId, long revocationsRead) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + keyId))
                 .consistentRead(true)).item();
-        if (item == null || item.isEmpty()) return false;
+        if (item == null || item.isEmpty()) return Revoked.NO_SUCH_KEY;
         String hash = Attr.str(item, "keyHash");
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key(accountPk(accountId), "KEY#" + keyId))
                         .conditionExpression("attribute_exists(pk)")).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
-                        .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
-        return outcome instanceof DynamoOps.Committed;
+                        .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build(),
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
+                        .updateExpression("SET #count = :next")
+                        .conditionExpression(revocationsRead == 0 ? "attribute_not_exists(#count)" : "#count = :read")
+                        .expressionAttributeNames(Map.of("#count", "count"))
+                        .expressionAttributeValues(revocationsRead == 0 ? Map.of(":next", n(1))
+                                : Map.of(":next", n(revocationsRead + 1), ":read", n(revocationsRead)))).build()));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(0)) return Revoked.NO_SUCH_KEY;
+            if (c.conditionFailed(2)) return Revoked.KEYS_CHANGED;
+            throw new IllegalStateException("key revocation cancelled: " + c);
+        }
+        return Revoked.REVOKED;
     }
 
     private TransactWriteItem putKey(String accountId, ApiKeyView key, String keyHash) {

@@ -90,6 +90,30 @@ class AccountsE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void twoOwnerKeysRevokingEachOtherSideBySideLeaveOneOwner(ApiClient api) throws Exception {
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            for (int round = 0; round < 12; round++) {
+                ApiClient first = api.forNewAccount("Revoke Race Co " + round);
+                String firstId = (String) ((List<Map<String, Object>>) first.get("/v1/api-keys").jsonObject().get("items")).getFirst().get("id");
+                var created = first.post("/v1/api-keys", Map.of("name", "second owner", "role", "owner")).jsonObject();
+                ApiClient second = first.withKey((String) created.get("key"));
+                String secondId = (String) created.get("id");
+
+                var a = pool.submit(() -> first.delete("/v1/api-keys/" + secondId).status());
+                var b = pool.submit(() -> second.delete("/v1/api-keys/" + firstId).status());
+                List<Integer> statuses = List.of(a.get(), b.get());
+
+                // one of them revoked the other; the other was refused (409 as the last owner, or 403 once revoked)
+                assertThat(statuses).as("round " + round).containsOnlyOnce(204);
+                var owners = ((List<Map<String, Object>>) (first.get("/v1/account").status() == 200 ? first : second)
+                        .get("/v1/api-keys").jsonObject().get("items")).stream().filter(k -> "owner".equals(k.get("role"))).toList();
+                assertThat(owners).as("round " + round).hasSize(1);
+            }
+        }
+    }
+
+    @Test
     void authFailuresUseApiGatewaysOwnBodies(ApiClient api) {
         var none = api.withoutKey().get("/v1/groups");
         assertThat(none.status()).isEqualTo(401);
