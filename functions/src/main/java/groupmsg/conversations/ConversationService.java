@@ -19,7 +19,6 @@ import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -200,9 +199,7 @@ public final class ConversationService {
      * on that line that includes the sender; null when none does (then it is a direct reply to the line).
      */
     public String route(String accountId, String lineId, String from) {
-        return store.conversationsOf(accountId, lineId, from).stream()
-                .max(Comparator.comparingLong(Conversation::lastActivityAt).thenComparing(Conversation::id))
-                .map(Conversation::id).orElse(null);
+        return store.mostRecentlyActive(accountId, lineId, from).map(Conversation::id).orElse(null);
     }
 
     /**

@@ -6,9 +6,12 @@ import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +25,8 @@ import static groupmsg.platform.dynamo.Attr.s;
  * <ul>
  *   <li>{@code ACCT#a / CNV#<id>}: name, line, participants (phone + name), createdAt, updatedAt, lastActivityAt;</li>
  *   <li>{@code CNVP#<lineId>#<phone> / <conversationId>} per participant: which conversations on a line a number is
- *       in (inbound routing picks the most recently active of them);</li>
+ *       in, with the conversation's lastActivityAt (kept in step by {@link #touch}), so inbound routing picks the
+ *       most recently active of them from these rows alone, however many there are;</li>
  *   <li>{@code ACCT#a#CNV#<id> / <messageId>}: the thread, oldest first (ids are ULIDs, or derived from the inbound
  *       message so a retried relay stores nothing twice).</li>
  * </ul>
@@ -72,6 +76,7 @@ final class ConversationStore {
         for (var participant : c.participants()) {
             var index = new HashMap<String, AttributeValue>(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()));
             index.put("accountId", s(c.accountId()));
+            index.put("lastActivityAt", n(c.lastActivityAt()));
             items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(index)).build());
         }
         items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(threadItem(c.accountId(), first))).build());
@@ -115,27 +120,87 @@ final class ConversationStore {
         }
     }
 
-    /** Moves lastActivityAt forward (never back). */
+    /**
+     * Moves lastActivityAt forward (never back), on the conversation and on its participants' routing rows. The
+     * conversation goes first (ReturnValues gives its line and participants without a read), then each routing row
+     * (at most 10), each conditionally, so none moves back when touches cross. When the conversation is already as
+     * recent (a retry, or a later touch won), its rows are brought up to its time anyway: a touch that died between
+     * the two steps is healed by its retry.
+     */
     void touch(String accountId, String id, long at) {
+        Map<String, AttributeValue> conversation;
+        long rowsAt = at;
         try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+            conversation = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
                     .updateExpression("SET lastActivityAt = :at")
                     .conditionExpression("attribute_exists(pk) AND lastActivityAt < :at")
-                    .expressionAttributeValues(Map.of(":at", n(at))));
+                    .expressionAttributeValues(Map.of(":at", n(at)))
+                    .returnValues(ReturnValue.ALL_NEW)).attributes();
         } catch (ConditionalCheckFailedException e) {
-            // already more recent
+            conversation = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();
+            if (conversation == null || conversation.isEmpty()) return; // no such conversation
+            rowsAt = Attr.num(conversation, "lastActivityAt", 0);
+        }
+        Conversation c = toConversation(conversation);
+        for (var participant : c.participants()) touchRoutingRow(c, participant.phone(), rowsAt);
+    }
+
+    private void touchRoutingRow(Conversation c, String phone, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), phone), c.id()))
+                    .updateExpression("SET accountId = :a, lastActivityAt = :at")
+                    .conditionExpression("attribute_not_exists(lastActivityAt) OR lastActivityAt < :at")
+                    .expressionAttributeValues(Map.of(":a", s(c.accountId()), ":at", n(at))));
+        } catch (ConditionalCheckFailedException e) {
+            // already as recent
         }
     }
 
-    /** The conversations on a line that include a number (any account's line ids are unique). */
-    List<Conversation> conversationsOf(String accountId, String lineId, String phone) {
-        var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone)))).limit(100));
-        var keys = page.items().stream()
-                .filter(i -> accountId.equals(Attr.str(i, "accountId")))
-                .map(i -> key(accountId, Attr.str(i, "sk"))).toList();
-        if (keys.isEmpty()) return List.of();
-        return ops.batchGet(table, keys).stream().map(ConversationStore::toConversation).toList();
+    /** A conversation as its routing row knows it: enough to pick the most recently active one. */
+    private record RoutingCandidate(String conversationId, long lastActivityAt) {}
+
+    private static final Comparator<RoutingCandidate> MOST_RECENTLY_ACTIVE_FIRST = Comparator
+            .comparingLong(RoutingCandidate::lastActivityAt).thenComparing(RoutingCandidate::conversationId).reversed();
+
+    /**
+     * The most recently active conversation on a line that includes a number (ties: the higher id, the newer), or
+     * empty. Reads every routing row of the number on the line, page by page (a dispatcher can be in hundreds of
+     * conversations, and rows come oldest conversation first: a first page alone misroutes to an old one), strongly
+     * consistent (a reply right after a conversation was created must find it), and then only the chosen
+     * conversation. Rows written before they carried lastActivityAt take it from their conversation.
+     */
+    Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone) {
+        List<RoutingCandidate> candidates = new ArrayList<>();
+        List<Map<String, AttributeValue>> withoutTime = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            var request = QueryRequest.builder().tableName(table).keyConditionExpression("pk = :pk")
+                    .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone))))
+                    .projectionExpression("sk, accountId, lastActivityAt")
+                    .consistentRead(true).exclusiveStartKey(start).build();
+            var page = dynamo.query(request);
+            for (var row : page.items()) {
+                if (!accountId.equals(Attr.str(row, "accountId"))) continue; // line ids are unique; never another's
+                String conversationId = Attr.str(row, "sk");
+                if (row.containsKey("lastActivityAt")) {
+                    candidates.add(new RoutingCandidate(conversationId, Attr.num(row, "lastActivityAt", 0)));
+                } else {
+                    withoutTime.add(key(accountId, conversationId));
+                }
+            }
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        if (!withoutTime.isEmpty()) {
+            for (var item : ops.batchGet(table, withoutTime)) {
+                candidates.add(new RoutingCandidate(Attr.str(item, "conversationId"), Attr.num(item, "lastActivityAt", 0)));
+            }
+        }
+        candidates.sort(MOST_RECENTLY_ACTIVE_FIRST);
+        for (var candidate : candidates) {
+            var conversation = get(accountId, candidate.conversationId());
+            if (conversation.isPresent()) return conversation;
+        }
+        return Optional.empty();
     }
 
     /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */

@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import java.text.Normalizer;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -9,6 +10,12 @@ import java.util.regex.Pattern;
  * trimming, dropping trailing punctuation, folding case and collapsing inner whitespace, must be one of the
  * keywords. A longer message that starts with an opt-out keyword as a word ("stop texting me") is no keyword
  * but is flagged {@code possibleOptOut} for a person to review.
+ * <p>
+ * The text is read as the person sees it on their phone: compatibility forms are folded (NFKC: full-width
+ * letters, no-break and other Unicode spaces), invisible format characters (zero-width space, byte-order mark) are
+ * dropped, accents are removed ("ARRÊT" however it is encoded), any Unicode whitespace counts as whitespace, dashes
+ * count as "-", and quotes around the message ({@code "STOP"}, {@code “STOP”}) are not part of it. Nothing else
+ * is dropped at its start ({@code "!STOP"} stays an ordinary message).
  */
 public final class Keywords {
     public enum Keyword {
@@ -41,8 +48,19 @@ public final class Keywords {
     static final Set<String> OPT_IN = Set.of("START", "UNSTOP", "YES");
     static final Set<String> HELP = Set.of("HELP", "INFO");
 
-    private static final Pattern TRAILING_PUNCTUATION = Pattern.compile("[\\p{P}\\p{S}\\s]+$");
-    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+    /** Zero-width spaces, joiners, the byte-order mark, bidi controls: invisible, so not part of what was typed. */
+    private static final Pattern FORMAT_CHARACTERS = Pattern.compile("\\p{Cf}+");
+    /** Accents left as combining marks after canonical decomposition (ARRÊT as Ê, or as E + U+0302). */
+    private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
+    /** Every dash (hyphen, non-breaking hyphen, en dash, ...): "OPT–OUT" as an autocorrecting keyboard writes it. */
+    private static final Pattern DASHES = Pattern.compile("\\p{Pd}");
+    /** Whitespace and quotes before the text: straight, curly, low-9 („STOP“) and angle («STOP») quotes. */
+    private static final Pattern LEADING_WHITESPACE_AND_QUOTES =
+            Pattern.compile("^[\\p{IsWhite_Space}\"'`\\p{Pi}\\p{Pf}\u201A\u201E]+");
+    /** Punctuation (closing quotes included), symbols and emoji, and whitespace after the text. */
+    private static final Pattern TRAILING_PUNCTUATION = Pattern.compile("[\\p{P}\\p{S}\\p{IsWhite_Space}]+$");
+    /** Any run of Unicode whitespace (String.strip and \s miss the no-break space, U+3000, ...). */
+    private static final Pattern WHITESPACE = Pattern.compile("\\p{IsWhite_Space}+");
     /** Any opt-out keyword followed by something that is not a letter or digit (so "STOPWATCH" is not one). */
     private static final Pattern STARTS_WITH_OPT_OUT = Pattern.compile(
             "^(STOP ALL|STOPALL|STOP|UNSUBSCRIBE|CANCEL|END|QUIT|OPTOUT|OPT OUT|OPT-OUT|REVOKE|REMOVE|ARRET|TD)(?![\\p{L}\\p{N}]).+");
@@ -60,9 +78,17 @@ public final class Keywords {
     }
 
     static String normalize(String body) {
-        String text = TRAILING_PUNCTUATION.matcher(body.strip()).replaceAll("");
+        String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
+        // Trailing symbols go before compatibility folding too, which would make letters of some ("STOP™" -> "STOPTM").
+        text = TRAILING_PUNCTUATION.matcher(text).replaceAll("");
+        // Full-width letters become ASCII, no-break and ideographic spaces plain ones.
+        text = Normalizer.normalize(text, Normalizer.Form.NFKC);
+        // Phones send the French ARRÊT with its accent (precomposed or not); fold it like the carriers do.
+        text = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("");
+        text = DASHES.matcher(text).replaceAll("-");
+        text = LEADING_WHITESPACE_AND_QUOTES.matcher(text).replaceAll("");
+        text = TRAILING_PUNCTUATION.matcher(text).replaceAll("");
         text = WHITESPACE.matcher(text).replaceAll(" ");
-        // Phones send the French ARRÊT with its accent; fold it like the carriers do.
-        return text.toUpperCase(Locale.ROOT).replace('Ê', 'E');
+        return text.toUpperCase(Locale.ROOT);
     }
 }

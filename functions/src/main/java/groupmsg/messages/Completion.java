@@ -68,6 +68,10 @@ final class Completion {
         event.put("lineId", m.lineId());
         event.put("sender", m.sender());
         event.put("title", m.title());
+        // what a push or an email turns into its content, without reading the message back through the API
+        event.put("body", m.body());
+        event.put("mediaUrls", m.mediaUrls());
+        event.put("createdAt", Timestamps.format(m.acceptedAt()));
         event.put("recipients", m.recipients());
         event.put("counts", MessagesJson.counts(m, counts));
         event.put("completedAt", Timestamps.format(completedAt));

@@ -23,7 +23,9 @@ import java.util.Map;
  * STOP, START and HELP, and opt-outs the business records by hand.
  * <ul>
  *   <li>STOP: the opt-out is recorded (source {@code keyword}); the line's {@code optOutReply} is sent once, for
- *       the message that caused the opt-out (a STOP from a number already opted out gets no second reply).</li>
+ *       the message that caused the opt-out (a STOP from a number that already texted STOP gets no second reply).
+ *       A number opted out by the business ({@code POST /v1/opt-outs}) or by a carrier error never had the
+ *       confirmation: its first STOP gets it (and makes the opt-out a keyword one).</li>
  *   <li>START: the opt-out is removed and {@code optInReply} sent. HELP: {@code helpReply} is sent, opted out
  *       or not.</li>
  *   <li>Toll-free lines: the carrier itself answers STOP and START on toll-free numbers (and blocks the number
@@ -64,8 +66,9 @@ public final class OptOutService {
         }
         String reply = switch (m.keyword()) {
             case OPT_OUT -> {
+                // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
-                Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "new", ours));
+                Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
             case OPT_IN -> {

@@ -51,17 +51,31 @@ public final class OptOutStore {
     }
 
     /**
-     * Records an opt-out caused by the inbound message {@code inboundId}. True when this message's opt-out is the
-     * one on record (new, or recorded by an earlier try of the same message); false when the number had already
-     * opted out before it.
+     * Records an opt-out caused by the inbound message {@code inboundId} (a STOP). True when this message is the one
+     * the number gets its confirmation for: the number was not opted out, or only by the business ({@code manual})
+     * or a carrier error, so it never got the line's {@code optOutReply}; or an earlier try of this same message
+     * recorded it. False when the number had already texted a STOP before (it has had its confirmation).
+     * <p>
+     * A row recorded otherwise becomes this STOP's (source {@code keyword}, {@code causedBy} this message), keeping
+     * when the number opted out first; so a later STOP finds a keyword row caused by another message, and gets no
+     * second reply.
      */
     public boolean recordKeyword(String accountId, String lineId, String phone, String inboundId, long at) {
-        var item = item(accountId, lineId, phone, SOURCE_KEYWORD, at);
-        item.put("causedBy", s(inboundId));
+        var values = new HashMap<String, AttributeValue>();
+        values.put(":a", s(accountId));
+        values.put(":line", s(lineId));
+        values.put(":phone", s(phone));
+        values.put(":keyword", s(SOURCE_KEYWORD));
+        values.put(":id", s(inboundId));
+        values.put(":at", n(at));
         try {
-            dynamo.putItem(b -> b.tableName(table).item(item)
-                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id")
-                    .expressionAttributeValues(java.util.Map.of(":id", s(inboundId))));
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                    .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :keyword, "
+                            + "causedBy = :id, optedOutAt = if_not_exists(optedOutAt, :at)")
+                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id OR attribute_not_exists(#source) "
+                            + "OR #source <> :keyword")
+                    .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                    .expressionAttributeValues(values));
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;

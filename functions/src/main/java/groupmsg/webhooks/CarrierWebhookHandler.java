@@ -32,7 +32,9 @@ import java.util.regex.Pattern;
 
 /**
  * Twilio's webhooks ({@code /webhooks/twilio/...}; no API key: the X-Twilio-Signature is the credential,
- * checked over PUBLIC_BASE_URL + path + query). Nothing is read or stored before the signature checks out.
+ * checked over PUBLIC_BASE_URL + path + query). Nothing is read or stored before the signature checks out: a body
+ * over 64 KB is a 413 unread; a missing signature, a body that cannot be read as a form (so cannot be verified) or a
+ * wrong signature is a 403; only a signed request hears about its content type (415) or Twilio's fields (400).
  * Answers empty TwiML. Delivery receipts are queued for the receipt worker, which applies them in bulk; inbound
  * messages are stored and queued (see {@link InboundService}).
  */
@@ -43,7 +45,14 @@ public final class CarrierWebhookHandler implements HttpFunction {
     /** Twilio's own limit on an inbound SMS body. */
     static final int MAX_INBOUND_BODY = 1600;
     static final int MAX_MEDIA = 10;
-    private static final Pattern MESSAGE_SID = Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
+    private static final String FORM = "application/x-www-form-urlencoded";
+    static final int MAX_SID = 64;
+    /**
+     * The carrier's message id, our dedupe key ({@code INSID#<sid>}). Twilio's are SM/MM + 32 hex, but the signature
+     * already proves who sent the request, so any plausible id is taken (test tools and other Twilio-dialect
+     * carriers make up their own); only what could not be an id at all is refused.
+     */
+    private static final Pattern MESSAGE_SID = Pattern.compile("[A-Za-z0-9]{2," + MAX_SID + "}");
     private static final Pattern ADDRESS = Pattern.compile("\\+?[0-9A-Za-z]{3,20}");
 
     private final QueueSender queue;
@@ -89,24 +98,26 @@ public final class CarrierWebhookHandler implements HttpFunction {
 
     private ApiResponse handle(APIGatewayV2HTTPEvent event) {
         ApiRequest request = ApiRequest.from(event);
+        // Refused unread: the size is known without looking at the body.
         if (request.body().length > MAX_BODY_BYTES) throw ApiException.tooLarge("webhook body over " + MAX_BODY_BYTES + " bytes");
-        if (!"application/x-www-form-urlencoded".equals(request.mediaType())) {
-            throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "content type must be application/x-www-form-urlencoded");
-        }
-        Map<String, List<String>> params = parseForm(ApiRequest.utf8(request.body()));
+        // The signature before anything else about the request (API.md: bad or missing -> 403): an unsigned caller
+        // learns nothing about which other check its request would fail.
+        String signature = request.header(TwilioSignature.HEADER.toLowerCase(Locale.ROOT)).orElse("");
+        if (signature.isBlank() || authToken == null || publicBaseUrl == null) throw signatureRejected(event);
+        // The signature covers the form's parameters: a body that cannot be read as a form cannot be verified.
+        Map<String, List<String>> params = readForm(request.body()).orElseThrow(() -> signatureRejected(event));
         String query = event.getRawQueryString() == null || event.getRawQueryString().isEmpty() ? "" : "?" + event.getRawQueryString();
         String url = publicBaseUrl + event.getRawPath() + query;
-        String signature = request.header(TwilioSignature.HEADER.toLowerCase(Locale.ROOT)).orElse(null);
-        if (authToken == null || publicBaseUrl == null || signature == null
-                || !TwilioSignature.verify(url, params, authToken, signature)) {
-            Log.warn("webhook_signature_rejected", Map.of("path", String.valueOf(event.getRawPath())));
-            throw ApiException.forbidden("invalid or missing X-Twilio-Signature");
+        if (!TwilioSignature.verify(url, params, authToken, signature)) throw signatureRejected(event);
+        // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
+        if (!FORM.equals(request.mediaType())) {
+            throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "content type must be " + FORM);
         }
         if ("POST /webhooks/twilio/inbound".equals(event.getRouteKey())) {
             inbound.receive(inboundSms(params));
         } else if ("POST /webhooks/twilio/status".equals(event.getRouteKey())) {
             StatusCallbacks.receipt(request.query("a").orElse(null), request.query("m").orElse(null),
-                    request.query("s").orElse(null), first(params, "To"), first(params, "MessageSid"),
+                    request.query("s").orElse(null), first(params, "To"), statusSid(params),
                     first(params, "MessageStatus"), first(params, "ErrorCode"), clock.millis())
                     .ifPresent(r -> queue.send(Queues.RECEIPTS, List.of(new QueueMessage(r.toJson(), null, null))));
         } else {
@@ -121,8 +132,10 @@ public final class CarrierWebhookHandler implements HttpFunction {
      */
     static InboundService.InboundSms inboundSms(Map<String, List<String>> params) {
         String sid = first(params, "MessageSid");
-        if (sid == null) sid = first(params, "SmsMessageSid");
-        if (sid == null || !MESSAGE_SID.matcher(sid).matches()) throw ApiException.invalid("MessageSid missing or malformed");
+        if (sid == null || sid.isBlank()) sid = first(params, "SmsMessageSid");
+        if (sid == null || !MESSAGE_SID.matcher(sid).matches()) {
+            throw ApiException.invalid("MessageSid missing or malformed (2.." + MAX_SID + " letters and digits)");
+        }
         String from = first(params, "From");
         String to = first(params, "To");
         if (from == null || !ADDRESS.matcher(from.strip()).matches()) throw ApiException.invalid("From missing or malformed");
@@ -149,6 +162,31 @@ public final class CarrierWebhookHandler implements HttpFunction {
         return new InboundService.InboundSms(sid, from.strip(), to.strip(), body, List.copyOf(media));
     }
 
+    /**
+     * The MessageSid of a status callback, which is only recorded on the delivery row (the row is found by our
+     * callback URL's parameters): none is fine, a malformed one is a 400.
+     */
+    static String statusSid(Map<String, List<String>> params) {
+        String sid = first(params, "MessageSid");
+        if (sid == null || sid.isBlank()) return null;
+        if (!MESSAGE_SID.matcher(sid).matches()) {
+            throw ApiException.invalid("MessageSid malformed (2.." + MAX_SID + " letters and digits)");
+        }
+        return sid;
+    }
+
+    /**
+     * The body's form parameters, whatever the content type says (the signature is checked before it); empty when
+     * the body is not a form: not UTF-8, or a bad {@code %} escape.
+     */
+    static Optional<Map<String, List<String>>> readForm(byte[] body) {
+        try {
+            return Optional.of(parseForm(ApiRequest.utf8(body)));
+        } catch (ApiException e) {
+            return Optional.empty();
+        }
+    }
+
     static Map<String, List<String>> parseForm(String body) {
         Map<String, List<String>> params = new LinkedHashMap<>();
         if (body.isEmpty()) return params;
@@ -164,6 +202,11 @@ public final class CarrierWebhookHandler implements HttpFunction {
             }
         }
         return params;
+    }
+
+    private static ApiException signatureRejected(APIGatewayV2HTTPEvent event) {
+        Log.warn("webhook_signature_rejected", Map.of("path", String.valueOf(event.getRawPath())));
+        return ApiException.forbidden("invalid or missing X-Twilio-Signature");
     }
 
     private static String first(Map<String, List<String>> params, String name) {

@@ -38,8 +38,47 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
     }
 
+    /**
+     * What the person typed, however the phone encoded it: Unicode spaces (no-break, em, ideographic), invisible
+     * format characters, a decomposed Ê, full-width letters, dashes an autocorrecting keyboard makes, and quotes
+     * around the whole message.
+     */
     @ParameterizedTest
-    @CsvSource({"'  Stop  All!! ',STOP ALL", "opt-out.,OPT-OUT", "arrêt,ARRET"})
+    @ValueSource(strings = {"STOP\u00A0", "\u00A0STOP", "STOP\u200B", "\u200BSTOP", "\uFEFFStop", "ST\u200BOP",
+            "\u201CSTOP\u201D", "\u2018stop\u2019", "\"Stop\"", "'STOP'", "\u201EStop\u201C", "\u00ABSTOP\u00BB",
+            "\" STOP \"", "\u201CStop.\u201D", "ARRE\u0302T", "Arre\u0302t!", "\uFF33\uFF34\uFF2F\uFF30",
+            "STOP\u2003", "\u3000stop", "stop\u00A0all", "STOP\u202FALL", "Opt\u2013out", "OPT\u2011OUT",
+            "STOP\u2122", "STOP\uFF01", "\u00A0\u200B\u201Cstop!\u201D\u00A0"})
+    void optOutKeywordsAsPhonesEncodeThem(String body) {
+        assertThat(Keywords.classify(body)).as("%s", body.codePoints().mapToObj(c -> String.format("U+%04X", c)).toList())
+                .isEqualTo(new Keywords.Classification(Keyword.OPT_OUT, false));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"'\u201CSTART\u201D',OPT_IN", "'\u00A0help\u00A0',HELP", "'\uFF28\uFF25\uFF2C\uFF30',HELP",
+            "'yes\u200B',OPT_IN"})
+    void optInAndHelpKeywordsAsPhonesEncodeThem(String body, Keyword expected) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
+    }
+
+    /** Still only whole messages: more words after the keyword are a possible opt-out, other text stays ordinary. */
+    @ParameterizedTest
+    @ValueSource(strings = {"\u201CStop texting me\u201D", "STOP\u00A0texting me", "\u00A0stop, I moved",
+            "ARRE\u0302T svp merci"})
+    void longerMessagesInUnicodeArePossibleOptOuts(String body) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, true));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\u00A0Stopwatch", "S\u00A0T\u00A0O\u00A0P", "!STOP", "(STOP)", "\u00BFSTOP?",
+            "\u201CPlease stop\u201D", "\u200B", "\u00A0\u3000", "\u201C\u201D", "STOPP\u0302"})
+    void ordinaryMessagesInUnicode(String body) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"'  Stop  All!! ',STOP ALL", "opt-out.,OPT-OUT", "arrêt,ARRET",
+            "'ARRE\u0302T',ARRET", "'\uFF33\uFF34\uFF2F\uFF30 \uFF21\uFF2C\uFF2C',STOP ALL", "'\u201Copt\u2011out\u201D',OPT-OUT"})
     void normalisation(String body, String expected) {
         assertThat(Keywords.normalize(body)).isEqualTo(expected);
     }

@@ -3,6 +3,7 @@ package groupmsg.webhooks;
 import groupmsg.platform.api.ApiException;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,11 +40,51 @@ class TwilioInboundParsingTest {
         assertThat(sms.body()).isEmpty();
     }
 
+    /** The sid is only the dedupe key, and the signature proves the sender: any plausible id is taken. */
+    @Test
+    void anyPlausibleMessageSidIsTheDedupeKey() {
+        for (String sid : List.of("SMabc", "SM123", "SMdup1", "MMtest0001", "ab", "SM" + "A".repeat(62), SID.toUpperCase())) {
+            var sms = CarrierWebhookHandler.inboundSms(params("MessageSid", sid, "From", "+14155550123", "To", "+12125550100",
+                    "Body", "x"));
+            assertThat(sms.carrierMessageId()).isEqualTo(sid);
+        }
+        assertThat(CarrierWebhookHandler.inboundSms(params("MessageSid", " ", "SmsMessageSid", "SMabc", "From", "+14155550123",
+                "To", "+12125550100", "Body", "x")).carrierMessageId()).as("a blank MessageSid, the old field set").isEqualTo("SMabc");
+    }
+
+    @Test
+    void aStatusCallbacksSidIsOptionalButNeverMalformed() {
+        assertThat(CarrierWebhookHandler.statusSid(params("MessageStatus", "delivered"))).isNull();
+        assertThat(CarrierWebhookHandler.statusSid(params("MessageSid", " "))).isNull();
+        assertThat(CarrierWebhookHandler.statusSid(params("MessageSid", "SMx"))).isEqualTo("SMx");
+        assertThat(CarrierWebhookHandler.statusSid(params("MessageSid", SID))).isEqualTo(SID);
+        for (String bad : List.of("S", "SM" + "a".repeat(63), "SM 1", "<script>")) {
+            assertThatThrownBy(() -> CarrierWebhookHandler.statusSid(params("MessageSid", bad))).as(bad)
+                    .isInstanceOf(ApiException.class);
+        }
+    }
+
+    /** What the signature is computed over: a body that is no form cannot be verified (the handler answers 403). */
+    @Test
+    void aBodyThatIsNoFormHasNoParameters() {
+        assertThat(CarrierWebhookHandler.readForm("Body=Hi%20there&To=%2B1212&Body=again".getBytes(StandardCharsets.UTF_8)))
+                .hasValue(Map.of("Body", List.of("Hi there", "again"), "To", List.of("+1212")));
+        assertThat(CarrierWebhookHandler.readForm(new byte[0])).hasValue(Map.of());
+        assertThat(CarrierWebhookHandler.readForm("Body=%zz".getBytes(StandardCharsets.UTF_8))).isEmpty();
+        assertThat(CarrierWebhookHandler.readForm("Body=%E".getBytes(StandardCharsets.UTF_8))).isEmpty();
+        assertThat(CarrierWebhookHandler.readForm(new byte[]{'B', '=', (byte) 0xff, (byte) 0xfe})).isEmpty();
+    }
+
     @Test
     void malformedFieldsAreRefused() {
         List<Map<String, List<String>>> bad = List.of(
                 params("From", "+14155550123", "To", "+12125550100", "Body", "x"),
-                params("MessageSid", "SMshort", "From", "+14155550123", "To", "+12125550100", "Body", "x"),
+                params("MessageSid", "", "From", "+14155550123", "To", "+12125550100", "Body", "x"),
+                params("MessageSid", "S", "From", "+14155550123", "To", "+12125550100", "Body", "x"),
+                params("MessageSid", "SM" + "a".repeat(63), "From", "+14155550123", "To", "+12125550100", "Body", "x"),
+                params("MessageSid", "SM-1", "From", "+14155550123", "To", "+12125550100", "Body", "x"),
+                params("MessageSid", "SM#1", "From", "+14155550123", "To", "+12125550100", "Body", "x"),
+                params("MessageSid", "SMé1", "From", "+14155550123", "To", "+12125550100", "Body", "x"),
                 params("MessageSid", SID, "To", "+12125550100", "Body", "x"),
                 params("MessageSid", SID, "From", "+1 415 <script>", "To", "+12125550100", "Body", "x"),
                 params("MessageSid", SID, "From", "+14155550123", "Body", "x"),

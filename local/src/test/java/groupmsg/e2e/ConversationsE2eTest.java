@@ -267,6 +267,47 @@ class ConversationsE2eTest {
         assertThat(thread(a, second)).hasSize(2);
     }
 
+    /**
+     * A dispatcher in more conversations on one line than the routing query's single page used to hold (the oldest
+     * 100): the reply goes to the newest conversation and reaches its other participant only, not the 100th crew's.
+     */
+    @Test
+    void aNumberInOverAHundredConversationsOnALineRepliesIntoTheMostRecentlyActive(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Dispatch Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 1000);
+        String dispatcher = "+14155550800";
+        List<String> conversations = new ArrayList<>();
+        List<String> crew = new ArrayList<>();
+        for (int i = 1; i <= 101; i++) {
+            String member = String.format("+1617557%04d", i);
+            crew.add(member);
+            conversations.add((String) create(a, lineId, List.of(dispatcher, member), "Crew " + i).get("id"));
+        }
+        String newest = conversations.getLast();
+
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), dispatcher, line, "On my way, gate code 4312"), null).status())
+                .isEqualTo(200);
+        assertThat(await(() -> thread(a, newest), l -> l.size() == 2, 20_000)).extracting(m -> m.get("body"))
+                .containsExactly("Crew 101", "On my way, gate code 4312");
+        assertThat(await(() -> bodiesTo(a, line, crew.getLast()), l -> l.size() == 2, 20_000))
+                .containsExactly("Crew 101", dispatcher + ": On my way, gate code 4312");
+        assertThat(inbound(a, "?from=%2B14155550800")).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("conversationId", newest));
+        assertThat(await(() -> bodiesTo(a, line, crew.get(99)), l -> !l.isEmpty(), 20_000)).as("the 100th crew")
+                .containsExactly("Crew 100");
+        assertThat(thread(a, conversations.get(99))).hasSize(1);
+
+        // The business writes in an old one: now that is the most recently active, and the next reply goes there.
+        String old = conversations.get(4);
+        assertThat(a.post("/v1/conversations/" + old + "/messages", Map.of("body", "Crew 5: change of plan")).status()).isEqualTo(202);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), dispatcher, line, "Got it"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, crew.get(4)), l -> l.size() == 3, 20_000))
+                .containsExactly("Crew 5", "Crew 5: change of plan", dispatcher + ": Got it");
+        assertThat(thread(a, newest)).hasSize(2);
+    }
+
     @Test
     void optOutPoliciesExcludeTheParticipantOrBlockTheConversation(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Policy Co");

@@ -7,6 +7,8 @@ import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -145,6 +147,37 @@ class InboundE2eTest {
         @SuppressWarnings("unchecked")
         var listed = (List<Map<String, Object>>) a.get("/v1/messages").jsonObject().get("items");
         assertThat(listed).extracting(m -> m.get("id")).containsExactlyInAnyOrder(first, second);
+    }
+
+    /**
+     * A number the business opted out by hand never got the line's confirmation: its first STOP gets it, once, and
+     * a repeated STOP nothing more (as for a number whose first STOP recorded the opt-out).
+     */
+    @Test
+    void aStopFromANumberOptedOutByHandIsConfirmedOnce(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Manual Then Stop Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        String phone = "+14155550421";
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", phone)).status()).isEqualTo(201);
+        var manual = optOuts(a, lineId).getFirst();
+        assertThat(manual).containsEntry("source", "manual");
+
+        text(a, phone, line, "STOP");
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        // now a keyword opt-out, still dated from when the number first opted out
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", phone)
+                .containsEntry("source", "keyword").containsEntry("createdAt", manual.get("createdAt")));
+
+        text(a, phone, line, "stop");
+        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 2, 10_000);
+        text(a, phone, line, "HELP"); // a later reply to the number: the second STOP's job ran before it
+        assertThat(await(() -> sentTo(a, line, phone, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        Thread.sleep(1_000);
+        assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).as("no second confirmation").hasSize(1);
+        // a manual opt-out recorded again changes nothing
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", phone)).status()).isEqualTo(200);
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
     }
 
     @Test
@@ -424,13 +457,69 @@ class InboundE2eTest {
             assertThat(r.status()).as(params.toString()).isEqualTo(400);
             assertThat(r.body()).doesNotContain("Exception");
         }
-        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/json", "{\"Body\":\"hi\"}").status()).isEqualTo(415);
+        // Unsigned junk is a 403 whatever else is wrong with it (the signature is checked first); only the size is
+        // known before: over 64 KB is a 413 unread.
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/json", "{\"Body\":\"hi\"}").status()).isEqualTo(403);
+        assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded",
+                "Body=%zz&From=%2B14155550501").status()).isEqualTo(403);
         assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded",
                 "Body=" + "x".repeat(70_000)).status()).isEqualTo(413);
         assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded",
-                new byte[]{0, 1, 2, (byte) 0xff, (byte) 0xfe}).status()).isBetween(400, 499);
+                new byte[]{0, 1, 2, (byte) 0xff, (byte) 0xfe}).status()).isEqualTo(403);
         assertThat(a.withoutKey().send("POST", "/webhooks/twilio/inbound", "application/x-www-form-urlencoded", "").status()).isEqualTo(403);
+        assertThat(a.withoutKey().withHeader(TwilioSignature.HEADER, " ").send("POST", "/webhooks/twilio/inbound",
+                "application/x-www-form-urlencoded", "Body=hi").status()).as("blank signature").isEqualTo(403);
+        // A body that is no form cannot be verified, whatever signature comes with it.
+        assertThat(a.withoutKey().withHeader(TwilioSignature.HEADER, "bm90LWEtc2lnbmF0dXJl").send("POST", "/webhooks/twilio/inbound",
+                "application/x-www-form-urlencoded", "Body=%zz").status()).isEqualTo(403);
+        // Signed, but not declared a form: now the caller may hear what is wrong.
+        var signedText = signedWithContentType(a, runtime, "/webhooks/twilio/inbound", twilioInbound(sid(), from, line, "x"), "text/plain");
+        assertThat(signedText.status()).as(signedText.body()).isEqualTo(415);
         Thread.sleep(300);
         assertThat(inbound(a, "")).hasSize(2);
+    }
+
+    /** A signed webhook whose body is a form but whose content type says otherwise. */
+    static ApiClient.Response signedWithContentType(ApiClient api, LocalRuntime runtime, String path, Map<String, String> params,
+                                                    String contentType) {
+        var multi = new LinkedHashMap<String, List<String>>();
+        params.forEach((k, v) -> multi.put(k, List.of(v)));
+        String form = String.join("&", params.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)
+                + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).toList());
+        String signature = TwilioSignature.compute(runtime.publicBaseUrl() + path, multi, runtime.settings().twilioAuthToken());
+        return api.withoutKey().withHeader(TwilioSignature.HEADER, signature).send("POST", path, contentType, form);
+    }
+
+    /**
+     * The MessageSid is only a dedupe key, and the signature proves who sent the request: a signed webhook with a sid
+     * that is not Twilio-shaped (as test tools make up) is stored once, and its resend is a no-op.
+     */
+    @Test
+    void aSignedWebhookWithAnyPlausibleMessageSidIsStoredOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Short Sid Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String from = "+14155550511";
+        String sid = "SMabc" + UUID.randomUUID().toString().substring(0, 8).replace("-", "");
+        var hello = twilioInbound(sid, from, line, "Hello from a test tool");
+        assertThat(postInbound(a, runtime, hello, null).status()).isEqualTo(200);
+        assertThat(postInbound(a, runtime, hello, null).status()).as("the resend").isEqualTo(200);
+        assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 10_000)).hasSize(1);
+        Thread.sleep(500);
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("body", "Hello from a test tool").containsEntry("from", from));
+        assertThat(integrationEvents(a, accountId)).hasSize(1);
+
+        // ...while what could not be an id at all is still refused, and stores nothing
+        for (String bad : List.of("S", "SM" + "a".repeat(63), "SM 1", "SM/../1")) {
+            assertThat(postInbound(a, runtime, twilioInbound(bad, from, line, "x"), null).status()).as(bad).isEqualTo(400);
+        }
+        var blank = twilioInbound(" ", from, line, "x");
+        blank.put("SmsMessageSid", " ");
+        blank.put("SmsSid", " ");
+        assertThat(postInbound(a, runtime, blank, null).status()).isEqualTo(400);
+        Thread.sleep(300);
+        assertThat(inbound(a, "?lineId=" + lineId)).hasSize(1);
     }
 }

@@ -154,7 +154,9 @@ class MessagesE2eTest {
 
         var events = (List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items");
         assertThat(events.stream().filter(e -> id.equals(e.get("messageId"))).toList()).singleElement()
-                .satisfies(e -> assertThat(e).containsEntry("type", "group_message.sent"));
+                .satisfies(e -> assertThat(e).containsEntry("type", "group_message.sent").containsEntry("sender", "Food Bank")
+                        .containsEntry("body", "Pantry opens at 9").containsEntry("mediaUrls", List.of())
+                        .containsEntry("recipients", 120).containsKeys("createdAt", "completedAt", "counts"));
         var integrations = (List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=integrations").jsonObject().get("items");
         assertThat(integrations.stream().filter(e -> id.equals(e.get("messageId"))).toList()).isEmpty();
 

@@ -52,7 +52,15 @@ class StatusWebhookE2eTest {
         // unknown message, unknown number, no routing parameters: 2xx no-ops
         assertThat(post(a, runtime, "/webhooks/twilio/status?a=" + accountId + "&m=msg_unknown&s=0", failed, null).status()).isEqualTo(200);
         assertThat(post(a, runtime, "/webhooks/twilio/status", failed, null).status()).isEqualTo(200);
-        assertThat(a.withoutKey().send("POST", path, "application/json", "{}").status()).isEqualTo(415);
+        // unsigned junk: 403 before anything else is looked at; signed, a wrong content type is a 415
+        assertThat(a.withoutKey().send("POST", path, "application/json", "{}").status()).isEqualTo(403);
+        assertThat(a.withoutKey().send("POST", path, "application/x-www-form-urlencoded", "MessageStatus=%zz").status()).isEqualTo(403);
+        assertThat(InboundE2eTest.signedWithContentType(a, runtime, path, failed, "application/json").status()).isEqualTo(415);
+        // a signed callback whose sid could not be one is a 400 and changes nothing
+        var badSid = Map.of("MessageSid", "SM" + "0".repeat(70), "MessageStatus", "failed", "To", phone, "ErrorCode", "30003");
+        assertThat(post(a, runtime, path, badSid, null).status()).isEqualTo(400);
+        awaitReceiptsApplied(runtime);
+        assertThat(allDeliveries(a, id).get(0)).containsEntry("status", "delivered");
     }
 
     /** Receipts are applied by the receipt worker: waits until it has taken every queued one. */

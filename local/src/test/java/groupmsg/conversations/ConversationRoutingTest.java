@@ -1,0 +1,171 @@
+package groupmsg.conversations;
+
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkRequest;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Inbound routing against DynamoDB Local: a number in more conversations on a line than one query page returns
+ * (here pages of 7 routing rows, forced by an SDK interceptor; in AWS a page is 1 MB) still has its reply routed to
+ * the most recently active of them, read strongly consistently (API.md: "the most recently active conversation on
+ * that line that includes the sender").
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class ConversationRoutingTest {
+    private static final int PAGE = 7;
+    private static final String DISPATCHER = "+14155550900";
+
+    /** Every routing query (Query on a CNVP# partition), made to read small pages. */
+    private final List<QueryRequest> routingQueries = new CopyOnWriteArrayList<>();
+
+    private String table;
+    private Wiring wiring;
+    private ConversationStore store;
+    private ConversationService service;
+
+    @BeforeEach
+    void setUp(LocalRuntime runtime) {
+        ExecutionInterceptor smallRoutingPages = new ExecutionInterceptor() {
+            @Override
+            public SdkRequest modifyRequest(Context.ModifyRequest context, ExecutionAttributes attributes) {
+                if (context.request() instanceof QueryRequest query && query.expressionAttributeValues().containsKey(":pk")
+                        && query.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")) {
+                    routingQueries.add(query);
+                    return query.toBuilder().limit(PAGE).build();
+                }
+                return context.request();
+            }
+        };
+        wiring = Wiring.create(runtime.wiring().config(),
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(smallRoutingPages));
+        table = wiring.config().table(Tables.CORE);
+        store = new ConversationStore(new DynamoOps(wiring.dynamo()), table);
+        QueueSender unused = (queue, messages) -> {
+            throw new AssertionError("routing sends nothing");
+        };
+        service = new ConversationService(wiring, unused);
+    }
+
+    @Test
+    void aNumberInMoreConversationsThanAPageHoldsIsRoutedToTheMostRecentlyActive() {
+        String accountId = "acct_route_" + UUID.randomUUID();
+        String lineId = "line_route_" + UUID.randomUUID();
+        long base = 1_800_000_000_000L;
+        List<Conversation> conversations = new ArrayList<>();
+        var ids = new Ids();
+        for (int i = 1; i <= 101; i++) {
+            // the dispatcher and one crew member each, created one after the other: the last is the newest
+            conversations.add(create(ids, accountId, lineId, List.of(DISPATCHER, String.format("+1617555%04d", i)), base + i));
+        }
+        Conversation newest = conversations.getLast();
+
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(newest.id());
+        assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER)).map(Conversation::id).contains(newest.id());
+        assertThat(routingQueries).as("every page read").hasSizeGreaterThanOrEqualTo(101 / PAGE + 1)
+                .allSatisfy(q -> assertThat(q.consistentRead()).as("strongly consistent").isTrue());
+        // a crew member is in one conversation only
+        assertThat(service.route(accountId, lineId, "+16175550042")).isEqualTo(conversations.get(41).id());
+        assertThat(service.route(accountId, lineId, "+16175559999")).as("in none: a direct reply").isNull();
+        assertThat(service.route(accountId, "line_other_" + UUID.randomUUID(), DISPATCHER)).as("another line").isNull();
+        assertThat(service.route("acct_other_" + UUID.randomUUID(), lineId, DISPATCHER)).as("another account").isNull();
+
+        // An old conversation becomes the most recently active (a business message or a reply touches it)...
+        Conversation old = conversations.get(9);
+        store.touch(accountId, old.id(), base + 1_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        // ...activity elsewhere that is older does not outrank it...
+        store.touch(accountId, newest.id(), base + 500);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        // ...and a touch that comes late (an older time) moves nothing back, neither the conversation nor its rows.
+        store.touch(accountId, old.id(), base + 200);
+        assertThat(store.get(accountId, old.id()).orElseThrow().lastActivityAt()).isEqualTo(base + 1_000);
+        var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
+                .key(Attr.key(ConversationStore.participantPk(lineId, DISPATCHER), old.id()))).item();
+        assertThat(Attr.num(row, "lastActivityAt", 0)).isEqualTo(base + 1_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        // Equal times: the newer conversation (the higher id).
+        store.touch(accountId, conversations.get(4).id(), base + 1_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        store.touch(accountId, conversations.get(19).id(), base + 1_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(conversations.get(19).id());
+    }
+
+    @Test
+    void routingRowsWrittenBeforeTheyCarriedTheTimeAndRowsLeftBehindByACrashStillRouteRight() {
+        String accountId = "acct_route_" + UUID.randomUUID();
+        String lineId = "line_route_" + UUID.randomUUID();
+        long base = 1_800_000_000_000L;
+        var ids = new Ids();
+        List<Conversation> conversations = new ArrayList<>();
+        for (int i = 1; i <= 20; i++) {
+            conversations.add(create(ids, accountId, lineId, List.of(DISPATCHER, String.format("+1617556%04d", i)), base + i));
+        }
+
+        // A conversation from before the upgrade: its routing rows have no time, its own item is the most recent.
+        Conversation legacy = conversations.get(2);
+        for (var p : legacy.participants()) {
+            wiring.dynamo().updateItem(b -> b.tableName(table)
+                    .key(Attr.key(ConversationStore.participantPk(lineId, p.phone()), legacy.id())).updateExpression("REMOVE lastActivityAt"));
+        }
+        setConversationActivity(accountId, legacy.id(), base + 2_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+
+        // A touch that died after moving the conversation but before its routing rows: its retry (the same time) heals
+        // the rows, though the conversation itself needs no change.
+        Conversation crashed = conversations.get(6);
+        setConversationActivity(accountId, crashed.id(), base + 3_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).as("the rows still say older").isEqualTo(legacy.id());
+        store.touch(accountId, crashed.id(), base + 3_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(crashed.id());
+        // the legacy conversation's rows get their time with its next touch
+        store.touch(accountId, legacy.id(), base + 4_000);
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+        var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
+                .key(Attr.key(ConversationStore.participantPk(lineId, DISPATCHER), legacy.id()))).item();
+        assertThat(Attr.num(row, "lastActivityAt", 0)).isEqualTo(base + 4_000);
+
+        // touching a conversation that does not exist writes nothing
+        String ghost = ids.next(Conversation.ID_PREFIX);
+        store.touch(accountId, ghost, base + 5_000);
+        assertThat(store.get(accountId, ghost)).isEmpty();
+        assertThat(service.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+    }
+
+    private Conversation create(Ids ids, String accountId, String lineId, List<String> phones, long at) {
+        var c = new Conversation(ids.next(Conversation.ID_PREFIX), accountId, null, lineId, "+12125550999",
+                phones.stream().map(p -> new Conversation.Participant(p, null)).toList(), at, at, at);
+        store.create(c, new ThreadMessage(ids.next(ThreadMessage.ID_PREFIX), c.id(), ThreadMessage.OUTBOUND, null, "key_test",
+                "hello", List.of(), at));
+        return c;
+    }
+
+    /** Moves only the conversation's own item, as a writer that died before its routing rows (or an old version) did. */
+    private void setConversationActivity(String accountId, String id, long at) {
+        wiring.dynamo().updateItem(b -> b.tableName(table).key(ConversationStore.key(accountId, id))
+                .updateExpression("SET lastActivityAt = :at").expressionAttributeValues(Map.of(":at", AttributeValue.fromN(Long.toString(at)))));
+    }
+}
