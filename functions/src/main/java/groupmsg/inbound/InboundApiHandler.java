@@ -50,7 +50,7 @@ public final class InboundApiHandler extends HttpApiHandler {
 
     private ApiResponse listInbound(ApiRequest request) {
         Paging paging = Paging.from(request);
-        String lineId = request.query("lineId").filter(s -> !s.isBlank()).orElse(null);
+        String lineId = request.queryId("lineId").orElse(null);
         String country = request.query("country").orElse(null);
         String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> phoneQuery(raw, country)).orElse(null);
         var partition = InboundService.listPartition(request.accountId(), lineId, from);
@@ -63,8 +63,7 @@ public final class InboundApiHandler extends HttpApiHandler {
 
     private ApiResponse listOptOuts(ApiRequest request) {
         Paging paging = Paging.from(request);
-        String lineId = request.query("lineId").filter(s -> !s.isBlank())
-                .orElseThrow(() -> ApiException.invalid("lineId is required"));
+        String lineId = request.queryId("lineId").orElseThrow(() -> ApiException.invalid("lineId is required"));
         var start = Cursor.decode(paging.cursor(), "pk", OptOutStore.listPartition(lineId));
         var page = optOuts.list(request.accountId(), lineId, paging.limit(), start);
         List<Object> items = new ArrayList<>();

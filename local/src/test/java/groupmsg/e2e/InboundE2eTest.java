@@ -92,6 +92,21 @@ class InboundE2eTest {
     }
 
     @Test
+    void anIdFilterLongerThanAnyIdIsA400NotALookupOfAnOversizedKey(ApiClient api) {
+        ApiClient a = api.forNewAccount("Long Filter Co");
+        String longId = "line_" + "x".repeat(1100); // over DynamoDB's 1,024-byte sort key once prefixed
+        for (String path : List.of("/v1/opt-outs?lineId=" + longId, "/v1/inbound?lineId=" + longId,
+                "/v1/inbound?lineId=" + "y".repeat(2100), "/v1/messages?groupId=grp_" + "z".repeat(2100))) {
+            var r = a.get(path);
+            assertThat(r.status()).as(path.substring(0, 30) + ": " + r.body()).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+        // an id of a sensible length that names nothing stays what it was
+        assertThat(a.get("/v1/opt-outs?lineId=line_nope").status()).isEqualTo(404);
+        assertThat(a.get("/v1/inbound?lineId=line_nope").status()).isEqualTo(200);
+    }
+
+    @Test
     void stopIsRecordedAnsweredOnceAndHonouredUntilStartWhileHelpIsAlwaysAnswered(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Keyword Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
