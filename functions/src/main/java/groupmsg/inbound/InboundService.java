@@ -7,6 +7,7 @@ import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.json.Json;
+import groupmsg.optout.OptOutStore;
 import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
@@ -39,6 +40,7 @@ public final class InboundService {
     private final InboundStore store;
     private final LineService lines;
     private final Outbox outbox;
+    private final OptOutStore optOuts;
     private final Clock clock;
     private final Ids ids;
 
@@ -47,6 +49,7 @@ public final class InboundService {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), core);
         this.lines = new LineService(wiring);
         this.outbox = new Outbox(wiring.dynamo(), core, queue, wiring.clock());
+        this.optOuts = new OptOutStore(new DynamoOps(wiring.dynamo()), core);
         this.clock = wiring.clock();
         this.ids = wiring.ids();
     }
@@ -63,7 +66,11 @@ public final class InboundService {
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), null, sms.carrierMessageId(), clock.millis(), null);
         var entry = outbox.entry(message.id(), message.keyword() == null ? Queues.INBOUND : Queues.OPTOUTS, job(message));
-        if (!store.store(message, outbox.stage(entry))) {
+        // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
+        var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
+                ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt())
+                : null;
+        if (!store.store(message, outbox.stage(entry), optOut)) {
             Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));
             return new Duplicate();
         }

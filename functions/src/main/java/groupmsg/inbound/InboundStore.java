@@ -53,14 +53,16 @@ final class InboundStore {
     }
 
     /** Stores the message with its outbox row, unless its carrier id was seen before (then returns false). */
-    boolean store(InboundMessage m, TransactWriteItem outboxRow) {
+    boolean store(InboundMessage m, TransactWriteItem outboxRow, TransactWriteItem optOut) {
         var sid = new HashMap<String, AttributeValue>(Attr.key("INSID#" + m.carrierMessageId(), "-"));
         sid.put("inboundId", s(m.id()));
         sid.put("expiresAt", n(m.createdAt() / 1000 + SID_RETENTION.toSeconds()));
-        var outcome = ops.transact(List.of(
+        List<TransactWriteItem> actions = new java.util.ArrayList<>(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(sid).conditionExpression("attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(toItem(m)).conditionExpression("attribute_not_exists(pk)")).build(),
                 outboxRow));
+        if (optOut != null) actions.add(optOut);
+        var outcome = ops.transact(actions);
         return switch (outcome) {
             case DynamoOps.Committed c -> true;
             case DynamoOps.Cancelled c when c.conditionFailed(0) -> false;

@@ -8,6 +8,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.HashMap;
 import java.util.Optional;
@@ -80,6 +81,30 @@ public final class OptOutStore {
         } catch (ConditionalCheckFailedException e) {
             return false;
         }
+    }
+
+    /**
+     * The opt-out of a STOP as it arrives, to commit with the inbound message itself (API.md: "recorded at once"): from
+     * that moment nothing but the confirmation and HELP answers goes to the number, though the opt-out worker, which
+     * decides on the confirmation ({@link #recordKeyword}), runs a moment later. It never fails (a condition would
+     * cancel the message's store) and takes nothing from a row there already: a number opted out before keeps its
+     * source, time and the STOP it was confirmed for; {@code causedBy} is only added where there is none, so it is
+     * this message's exactly when {@link #recordKeyword} would have made it so.
+     */
+    public TransactWriteItem recordOnArrival(String accountId, String lineId, String phone, String inboundId, long at) {
+        var values = new HashMap<String, AttributeValue>();
+        values.put(":a", s(accountId));
+        values.put(":line", s(lineId));
+        values.put(":phone", s(phone));
+        values.put(":keyword", s(SOURCE_KEYWORD));
+        values.put(":id", s(inboundId));
+        values.put(":at", n(at));
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk(lineId), phone))
+                .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, "
+                        + "#source = if_not_exists(#source, :keyword), causedBy = if_not_exists(causedBy, :id), "
+                        + "optedOutAt = if_not_exists(optedOutAt, :at)")
+                .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                .expressionAttributeValues(values)).build();
     }
 
     /** Records a manual opt-out; returns the one on record and whether this call created it. */

@@ -69,7 +69,16 @@ class InboundFaultsTest {
         assertThat(down.attempted).containsExactly("optouts");
         Thread.sleep(1_000);
         assertThat(inbound(a, "")).hasSize(1);
-        assertThat(optOuts(a, lineId)).as("nothing was enqueued, so nothing happened yet").isEmpty();
+        // The opt-out is recorded with the message, at once (API.md); its confirmation waits for the worker.
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", phone));
+        assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).as("nothing was enqueued, so no confirmation yet").isEmpty();
+        // and a group message sent now skips the number
+        String g = GroupsE2eTest.createGroup(a, "After STOP");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", phone)))).status()).isEqualTo(200);
+        String sent = (String) MessagesE2eTest.send(a, g, lineId, "Pantry opens at 9").get("id");
+        assertThat(MessagesE2eTest.awaitSent(a, sent, 15_000)).containsEntry("status", "sent");
+        assertThat(MessagesE2eTest.allDeliveries(a, sent)).singleElement().satisfies(d -> assertThat(d).containsEntry("status", "opted_out"));
+        assertThat(sentTo(a, line, phone, "Food Bank: Pantry opens at 9")).isEmpty();
 
         // Maintenance, 31 s later (the grace period is 30 s): the staged message goes out, once.
         var core = runtime.wiring().config().table(Tables.CORE);

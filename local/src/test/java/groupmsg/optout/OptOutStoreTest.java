@@ -21,11 +21,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OptOutStoreTest {
     private static final String ACCOUNT = "acct_optout_store";
     private OptOutStore store;
+    private DynamoOps ops;
     private String lineId;
 
     @BeforeEach
     void setUp(LocalRuntime runtime) {
-        store = new OptOutStore(new DynamoOps(runtime.wiring().dynamo()), runtime.wiring().config().table(Tables.CORE));
+        ops = new DynamoOps(runtime.wiring().dynamo());
+        store = new OptOutStore(ops, runtime.wiring().config().table(Tables.CORE));
         lineId = "line_optout_" + UUID.randomUUID();
     }
 
@@ -73,5 +75,43 @@ class OptOutStoreTest {
         assertThat(store.remove(lineId, phone)).isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 2_000)).isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 2_000));
+    }
+
+    /** The webhook's write (committed with the STOP itself), then the worker's decision: the same answers as without it. */
+    private void arrive(String phone, String inboundId, long at) {
+        ops.transact(java.util.List.of(store.recordOnArrival(ACCOUNT, lineId, phone, inboundId, at)));
+    }
+
+    @Test
+    void aStopRecordedOnArrivalIsAnOptOutAtOnceAndTheWorkerStillConfirmsTheRightStopOnce() {
+        String fresh = "+14155550611";
+        arrive(fresh, "inb_1", 1_000);
+        assertThat(store.optedOut(lineId, java.util.List.of(fresh))).containsExactly(fresh);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, fresh, "inb_1", 1_200)).as("its worker confirms it").isTrue();
+        arrive(fresh, "inb_2", 2_000);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, fresh, "inb_2", 2_100)).as("a second STOP").isFalse();
+        assertThat(store.get(lineId, fresh)).hasValue(new OptOut(lineId, fresh, OptOutStore.SOURCE_KEYWORD, 1_000));
+
+        // two STOPs arriving before either worker ran: the first is the one confirmed
+        String quick = "+14155550612";
+        arrive(quick, "inb_3", 1_000);
+        arrive(quick, "inb_4", 1_001);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, quick, "inb_3", 1_100)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, quick, "inb_4", 1_200)).isFalse();
+
+        // opted out by hand: the arrival keeps the row's source and time, and its worker confirms once
+        String byHand = "+14155550613";
+        store.recordManual(ACCOUNT, lineId, byHand, 500);
+        arrive(byHand, "inb_5", 1_000);
+        assertThat(store.get(lineId, byHand)).hasValue(new OptOut(lineId, byHand, OptOutStore.SOURCE_MANUAL, 500));
+        assertThat(store.recordKeyword(ACCOUNT, lineId, byHand, "inb_5", 1_100)).isTrue();
+        assertThat(store.get(lineId, byHand)).hasValue(new OptOut(lineId, byHand, OptOutStore.SOURCE_KEYWORD, 500));
+
+        // a START handled between a STOP's arrival and its worker removes it; the worker records it again
+        String back = "+14155550614";
+        arrive(back, "inb_6", 1_000);
+        assertThat(store.remove(lineId, back)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, back, "inb_6", 1_300)).isTrue();
+        assertThat(store.optedOut(lineId, java.util.List.of(back))).containsExactly(back);
     }
 }
