@@ -1,11 +1,13 @@
 package groupmsg.infra;
 
+import groupmsg.lines.LineRules;
 import groupmsg.platform.api.RouteDef;
 import groupmsg.platform.api.Routes;
 import groupmsg.platform.schema.HandlerDef;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.QueueDef;
 import groupmsg.platform.schema.Queues;
+import groupmsg.platform.schema.TableAccess;
 import groupmsg.platform.schema.TableDef;
 import groupmsg.platform.schema.Tables;
 import io.github.cdklabs.cdknag.NagPackSuppression;
@@ -24,6 +26,7 @@ import software.amazon.awscdk.aws_apigatewayv2_authorizers.HttpLambdaResponseTyp
 import software.amazon.awscdk.aws_apigatewayv2_integrations.HttpLambdaIntegration;
 import software.amazon.awscdk.aws_apigatewayv2_integrations.HttpLambdaIntegrationProps;
 import software.amazon.awscdk.services.apigateway.AccessLogFormat;
+import software.amazon.awscdk.services.apigatewayv2.CfnStage;
 import software.amazon.awscdk.services.apigatewayv2.HttpApi;
 import software.amazon.awscdk.services.apigatewayv2.HttpApiProps;
 import software.amazon.awscdk.services.apigatewayv2.HttpMethod;
@@ -66,7 +69,11 @@ import software.amazon.awscdk.services.lambda.Runtime;
 import software.amazon.awscdk.services.lambda.SnapStartConf;
 import software.amazon.awscdk.services.lambda.eventsources.SqsEventSource;
 import software.amazon.awscdk.services.lambda.eventsources.SqsEventSourceProps;
+import software.amazon.awscdk.services.logs.FilterPattern;
+import software.amazon.awscdk.services.logs.JsonPattern;
 import software.amazon.awscdk.services.logs.LogGroup;
+import software.amazon.awscdk.services.logs.MetricFilter;
+import software.amazon.awscdk.services.logs.MetricFilterOptions;
 import software.amazon.awscdk.services.logs.RetentionDays;
 import software.amazon.awscdk.services.secretsmanager.ISecret;
 import software.amazon.awscdk.services.secretsmanager.Secret;
@@ -102,15 +109,30 @@ public final class GroupMsgStack extends Stack {
     public static final String PUBLIC_BASE_URL_ENV = "PUBLIC_BASE_URL";
     public static final String AUTHORIZATION_HEADER_SOURCE = "$request.header.Authorization";
     /**
-     * API Gateway caches the authorizer's answer per Authorization header value for this long. Consequence: in AWS
-     * a revoked (deleted) API key keeps working for at most this many seconds after the DELETE, on top of the
-     * "stops working at once" of the authorizer's own lookup. Keep it short; 0 disables caching (one authorizer
-     * invocation per request). The answer does not depend on the route (permissions are checked by the handlers
-     * from the role the authorizer returns), so caching by the header alone is safe.
+     * How long API Gateway may cache the authorizer's answer per Authorization header value: 0, no caching. API.md
+     * says a deleted key "stops working at once", and with a cache it would go on working in AWS for up to the TTL
+     * (a leaked owner key could mint a fresh one meanwhile). The cost is one authorizer invocation per request, whose
+     * work is one consistent GetItem (its SnapStart-primed function answers in a few milliseconds when warm).
      */
-    public static final int AUTHORIZER_CACHE_TTL_SECONDS = 60;
+    public static final int AUTHORIZER_CACHE_TTL_SECONDS = 0;
+    /** The stage's default route throttle: every API route gets it (not the carrier webhooks, see below). */
     public static final int API_RATE_LIMIT = 100;
     public static final int API_BURST_LIMIT = 200;
+    /**
+     * The carrier webhooks' own route throttle, in place of the stage default. Twilio does not retry a webhook that
+     * was answered 429, so a throttled status callback is a receipt lost and a throttled inbound webhook a STOP or
+     * reply lost. Twilio calls the status webhook at least twice per recipient (sent, then delivered/failed) and a
+     * line may send up to {@link LineRules#MAX_MPS} messages a second, with inbound texts on top: three times that.
+     * The burst is API Gateway's default account-level burst per region (5,000): the account's limits (10,000
+     * requests/s, shared by every API of the account and region) apply above any stage's, so a larger burst would
+     * not be honoured (see infra/DEPLOY.md).
+     */
+    public static final int WEBHOOK_RATE_LIMIT = 3 * LineRules.MAX_MPS;
+    public static final int WEBHOOK_BURST_LIMIT = 5_000;
+    /** The namespace of the metrics the stack derives from logs (per stage, so stages in one account stay apart). */
+    public static final String METRIC_NAMESPACE_PREFIX = "groupmsg/";
+    /** Requests to a carrier webhook answered 4xx, counted from the API's access logs. */
+    public static final String WEBHOOK_CLIENT_ERRORS_METRIC = "WebhookClientErrors";
     /** DLQs keep failed messages for the longest time SQS allows, so they outlive the source queue's retention. */
     public static final int DLQ_RETENTION_DAYS = 14;
     /**
@@ -154,6 +176,7 @@ public final class GroupMsgStack extends Stack {
     private final Map<groupmsg.notify.Topic, Topic> eventTopics = new EnumMap<>(groupmsg.notify.Topic.class);
     private final ISecret twilioSecret;
     private final HttpApi api;
+    private final LogGroup apiAccessLogs;
     private final HttpStage apiStage;
 
     public GroupMsgStack(Construct scope, String id, StackProps props, StackSettings settings) {
@@ -183,10 +206,15 @@ public final class GroupMsgStack extends Stack {
                 .description("groupmsg public API (" + settings.stage() + ")")
                 .createDefaultStage(false)
                 .build());
+        apiAccessLogs = LogGroup.Builder.create(this, "ApiAccessLogs")
+                .retention(settings.isProd() ? RetentionDays.SIX_MONTHS : RetentionDays.ONE_MONTH)
+                .removalPolicy(settings.isProd() ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY)
+                .build();
         apiStage = addApiStage();
 
         for (HandlerDef h : Handlers.ALL) addFunction(h);
         addRoutes();
+        throttleWebhookRoutes();
         addQueueConsumers();
         addSchedules();
         addAlarms();
@@ -208,6 +236,14 @@ public final class GroupMsgStack extends Stack {
                         + "for subscription filter policies)")
                 .value(topic.getTopicArn())
                 .build());
+        for (HandlerDef h : Handlers.ALL) {
+            if (h.trigger() != HandlerDef.Trigger.INVOKE) continue;
+            CfnOutput.Builder.create(this, pascal(h.name()) + "FunctionArn")
+                    .description("Invoke with aws lambda invoke --function-name <this> (the live alias, SnapStart): "
+                            + "the " + h.name() + " function, which no route or event source calls")
+                    .value(aliases.get(h.name()).getFunctionArn())
+                    .build();
+        }
         CfnOutput.Builder.create(this, "TwilioSecretArn")
                 .description("Secrets Manager secret with the Twilio credentials {\"accountSid\",\"authToken\"}: "
                         + "put the real values in before sending")
@@ -237,11 +273,30 @@ public final class GroupMsgStack extends Stack {
         }
         for (HandlerDef h : Handlers.ALL) {
             boolean wired = switch (h.trigger()) {
-                case AUTHORIZER, SCHEDULE -> true;
+                // INVOKE: wired by the operator's IAM rights, nothing in the stack (no route or queue may name it:
+                // the checks above and below refuse a route or queue on a handler of another trigger).
+                case AUTHORIZER, SCHEDULE, INVOKE -> true;
                 case HTTP -> h == Handlers.NOT_FOUND || !Routes.forHandler(h.name()).isEmpty();
                 case SQS -> Queues.ALL.stream().anyMatch(q -> q.consumer().equals(h.name()));
             };
             if (!wired) throw new IllegalStateException("handler " + h.name() + " (" + h.trigger() + ") has no trigger");
+        }
+        for (var narrowed : Handlers.NARROWED_TABLE_ACCESS.entrySet()) {
+            HandlerDef h = Handlers.byName(narrowed.getKey());
+            if (!h.tables().contains(narrowed.getValue().table())) {
+                throw new IllegalStateException("handler " + h.name() + " has narrowed access to table "
+                        + narrowed.getValue().table() + ", which its HandlerDef does not list");
+            }
+        }
+        // The authorizer runs for every request and has no tenant of its own: it must not get read/write on a table.
+        HandlerDef authorizer = Handlers.ALL.stream()
+                .filter(h -> h.trigger() == HandlerDef.Trigger.AUTHORIZER).findFirst().orElseThrow();
+        TableAccess authorizerAccess = Handlers.NARROWED_TABLE_ACCESS.get(authorizer.name());
+        for (String t : authorizer.tables()) {
+            if (authorizerAccess == null || !authorizerAccess.table().equals(t)) {
+                throw new IllegalStateException("the authorizer needs a narrowed access (Handlers.NARROWED_TABLE_ACCESS) "
+                        + "to table " + t);
+            }
         }
         for (QueueDef q : Queues.ALL) {
             if (Handlers.byName(q.consumer()).trigger() != HandlerDef.Trigger.SQS) {
@@ -405,11 +460,15 @@ public final class GroupMsgStack extends Stack {
         Annotations.of(fn).acknowledgeWarning("@aws-cdk/aws-lambda:snapStartRequirePublish",
                 "every trigger invokes the live alias of the function's current published version");
 
+        TableAccess narrowed = Handlers.NARROWED_TABLE_ACCESS.get(def.name());
         for (String t : def.tables()) {
             Table table = tables.get(t);
-            // The authorizer only looks keys up; everything else reads and writes its own tables.
-            if (def.trigger() == HandlerDef.Trigger.AUTHORIZER) table.grantReadData(role);
-            else table.grantReadWriteData(role);
+            if (narrowed != null && narrowed.table().equals(t)) {
+                grantNarrowed(role, table, narrowed);
+                continue;
+            }
+            // Everything else reads and writes its own tables (and their indexes).
+            table.grantReadWriteData(role);
             if (!tableDef(t).indexes().isEmpty()) {
                 NagSuppressions.addResourceSuppressions(role, List.of(NagPackSuppression.builder()
                         .id("AwsSolutions-IAM5")
@@ -440,6 +499,22 @@ public final class GroupMsgStack extends Stack {
         aliases.put(def.name(), live);
     }
 
+    /**
+     * Only the listed actions, on the table itself (no index), and only on items whose partition key starts with one
+     * of the prefixes: {@code ForAllValues:StringLike} on {@code dynamodb:LeadingKeys} (the partition key of every
+     * item a request touches; a transaction's actions are authorized one by one as PutItem, UpdateItem...). The
+     * SnapStart priming's requests to the nonexistent {@code groupmsg-priming} table are denied, as they always
+     * were: they are meant to fail, and priming ignores their failures.
+     */
+    private static void grantNarrowed(Role role, Table table, TableAccess access) {
+        role.addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .actions(access.actions())
+                .resources(List.of(table.getTableArn()))
+                .conditions(Map.of("ForAllValues:StringLike", Map.of("dynamodb:LeadingKeys",
+                        access.partitionKeyPrefixes().stream().map(p -> p + "*").toList())))
+                .build());
+    }
+
     private static boolean servesUnauthenticatedRoutes(HandlerDef def) {
         return Routes.forHandler(def.name()).stream().anyMatch(r -> !r.authorized());
     }
@@ -452,11 +527,7 @@ public final class GroupMsgStack extends Stack {
     // ---------------------------------------------------------------------------------------------- API
 
     private HttpStage addApiStage() {
-        LogGroup accessLogs = LogGroup.Builder.create(this, "ApiAccessLogs")
-                .retention(settings.isProd() ? RetentionDays.SIX_MONTHS : RetentionDays.ONE_MONTH)
-                .removalPolicy(settings.isProd() ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY)
-                .build();
-        IAccessLogDestination destination = new LogGroupLogDestination(accessLogs);
+        IAccessLogDestination destination = new LogGroupLogDestination(apiAccessLogs);
         // HTTP API context variables only (the REST API's standard JSON fields include some HTTP APIs reject).
         String format = "{\"requestId\":\"$context.requestId\",\"ip\":\"$context.identity.sourceIp\","
                 + "\"requestTime\":\"$context.requestTime\",\"method\":\"$context.httpMethod\","
@@ -469,6 +540,7 @@ public final class GroupMsgStack extends Stack {
                 .httpApi(api)
                 .stageName("$default")
                 .autoDeploy(true)
+                // The stage default, for every route without settings of its own (throttleWebhookRoutes).
                 .throttle(ThrottleSettings.builder().rateLimit(API_RATE_LIMIT).burstLimit(API_BURST_LIMIT).build())
                 .accessLogSettings(new IAccessLogSettings() {
                     @Override public IAccessLogDestination getDestination() { return destination; }
@@ -487,7 +559,7 @@ public final class GroupMsgStack extends Stack {
                         .authorizerName("api-key")
                         .responseTypes(List.of(HttpLambdaResponseType.SIMPLE))
                         .identitySource(List.of(AUTHORIZATION_HEADER_SOURCE))
-                        // Revocation takes effect in AWS after at most this TTL (see AUTHORIZER_CACHE_TTL_SECONDS).
+                        // No cache: a revoked key is refused at its next request (see AUTHORIZER_CACHE_TTL_SECONDS).
                         .resultsCacheTtl(Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS))
                         .build());
 
@@ -521,6 +593,28 @@ public final class GroupMsgStack extends Stack {
                 "$default catch-all: answers every unknown route with the contract's 404 body and touches no data, "
                         + "so unknown paths are not-found rather than an authorizer round trip.")), true);
         routes.put(Routes.DEFAULT_ROUTE_KEY, fallback);
+    }
+
+    /**
+     * The carrier webhooks get their own throttle (WEBHOOK_RATE_LIMIT) instead of the stage default the API routes
+     * keep: a webhook that API Gateway answers 429 is not retried by Twilio. The L2 stage has no per-route settings,
+     * so they go on the L1 stage ({@code RouteSettings}, by route key).
+     */
+    private void throttleWebhookRoutes() {
+        Map<String, Object> settingsByRoute = new TreeMap<>();
+        for (RouteDef r : webhookRoutes()) {
+            settingsByRoute.put(r.key(), Map.of("ThrottlingRateLimit", WEBHOOK_RATE_LIMIT,
+                    "ThrottlingBurstLimit", WEBHOOK_BURST_LIMIT));
+            // The stage names the route by its key: CloudFormation must have created the route first (otherwise
+            // the stage fails with "Unable to find Route by key ... within the provided RouteSettings").
+            apiStage.getNode().addDependency(routes.get(r.key()));
+        }
+        ((CfnStage) apiStage.getNode().getDefaultChild()).setRouteSettings(settingsByRoute);
+    }
+
+    /** The routes without the authorizer: the carrier webhooks (RouteTableTest keeps them under /webhooks/). */
+    private static List<RouteDef> webhookRoutes() {
+        return Routes.ALL.stream().filter(r -> !r.authorized()).toList();
     }
 
     // ---------------------------------------------------------------------------------------------- triggers
@@ -566,6 +660,33 @@ public final class GroupMsgStack extends Stack {
             alarm(pascal(h.name()) + "ThrottlesAlarm", fn.metricThrottles(sum), notify,
                     "Throttled invocations of the " + h.name() + " function");
         }
+        MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
+        // API Gateway's own failures too (an integration or authorizer that timed out or could not be invoked),
+        // which no function's error metric counts.
+        alarm("Api5xxAlarm", apiStage.metricServerError(sum), notify,
+                "HTTP API answered 5xx (a handler failed or timed out, or API Gateway could not invoke it); see the "
+                        + "API access logs' status, integrationError and authorizerError");
+        alarm("WebhookClientErrorsAlarm", webhookClientErrors().metric(sum), notify,
+                "Carrier webhooks answered 4xx, which Twilio does not retry: delivery receipts or inbound texts "
+                        + "(STOP among them) were lost. 429: throttled (route throttle or the account's API Gateway "
+                        + "quota); 403: signature mismatch (publicBaseUrl differs from the URL Twilio calls, or the auth "
+                        + "token changed), or someone else posting; 400: malformed. See the API access logs");
+    }
+
+    /**
+     * Requests to the carrier webhook routes answered 4xx, from the access logs (whose JSON lines carry routeKey and
+     * status): per-route metrics would need the stage's detailed metrics, a charge for every route.
+     */
+    private MetricFilter webhookClientErrors() {
+        JsonPattern webhookRoute = FilterPattern.any(webhookRoutes().stream()
+                .map(r -> FilterPattern.stringValue("$.routeKey", "=", r.key()))
+                .toArray(JsonPattern[]::new));
+        return apiAccessLogs.addMetricFilter("WebhookClientErrors", MetricFilterOptions.builder()
+                .filterPattern(FilterPattern.all(webhookRoute, FilterPattern.stringValue("$.status", "=", "4*")))
+                .metricNamespace(METRIC_NAMESPACE_PREFIX + settings.stage())
+                .metricName(WEBHOOK_CLIENT_ERRORS_METRIC)
+                .metricValue("1")
+                .build());
     }
 
     private void alarm(String id, Metric metric, SnsAction action, String description) {
@@ -611,4 +732,5 @@ public final class GroupMsgStack extends Stack {
     public Map<String, HandlerNeeds.Needs> needs() { return Collections.unmodifiableMap(needs); }
     public HttpApi api() { return api; }
     public HttpStage apiStage() { return apiStage; }
+    public LogGroup apiAccessLogs() { return apiAccessLogs; }
 }

@@ -236,7 +236,8 @@ class GroupMsgStackTest {
         assertThat(auth.get("IdentitySource")).isEqualTo(List.of("$request.header.Authorization"));
         assertThat(auth.get("EnableSimpleResponses")).isEqualTo(true);
         assertThat(auth.get("AuthorizerPayloadFormatVersion")).isEqualTo("2.0");
-        assertThat(auth.get("AuthorizerResultTtlInSeconds")).isEqualTo(60);
+        // no caching: a revoked key stops working at once (API.md)
+        assertThat(auth.get("AuthorizerResultTtlInSeconds")).isEqualTo(0);
         assertThat(refs(auth.get("AuthorizerUri"))).contains(aliasId(Handlers.AUTHORIZER.name()));
         // API Gateway may invoke the authorizer's alias.
         assertThat(resourcesOfType("AWS::Lambda::Permission").values()).anySatisfy(p -> {
@@ -306,7 +307,8 @@ class GroupMsgStackTest {
 
     @Test
     void alarmsOnEveryDeadLetterQueueAndOnEachFunctionsErrorsAndThrottles() {
-        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size());
+        // ... and two on the HTTP API (5xx, carrier webhooks' 4xx: ApiProtectionTest)
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
                 .map(r -> map(r.get("Properties"))).toList();

@@ -9,7 +9,11 @@ import java.util.List;
 public record HandlerDef(String name, String className, Trigger trigger, int memoryMb, int timeoutSeconds,
                          List<String> tables, List<String> queuesSentTo) {
 
-    public enum Trigger { AUTHORIZER, HTTP, SQS, SCHEDULE }
+    /**
+     * What invokes the function. {@code INVOKE}: nothing in the stack; an operator with IAM rights calls it directly
+     * ({@code aws lambda invoke}), so it has no route, event source or schedule.
+     */
+    public enum Trigger { AUTHORIZER, HTTP, SQS, SCHEDULE, INVOKE }
 
     /** The Lambda handler string (the class implements RequestStreamHandler through {@code platform.lambda}). */
     public String handlerString() {

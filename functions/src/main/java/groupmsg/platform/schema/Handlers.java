@@ -1,6 +1,7 @@
 package groupmsg.platform.schema;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every handler in the functions jar. A handler that exists but is missing here fails a test. Memory and timeouts
@@ -59,9 +60,31 @@ public final class Handlers {
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core"), List.of("fanout"));
 
+    /**
+     * Creates an account and its first owner key for an operator ({@code aws lambda invoke}, see infra/DEPLOY.md):
+     * the only way into a deployed stack, whose API needs a key for everything. Not latency-sensitive, hence 512 MB.
+     */
+    public static final HandlerDef BOOTSTRAP_ACCOUNT = new HandlerDef("bootstrap-account",
+            "groupmsg.accounts.BootstrapAccountHandler", HandlerDef.Trigger.INVOKE, 512, 10,
+            List.of("core"), List.of());
+
     public static final List<HandlerDef> ALL = List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER,
             MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, RECEIPT_WORKER, CARRIER_WEBHOOK, INBOUND_API, INBOUND_WORKER,
-            OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER);
+            OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER, BOOTSTRAP_ACCOUNT);
+
+    /**
+     * Handlers granted less than read/write on a table they list, by handler name (the stack grants these instead;
+     * see {@link TableAccess}). The prefixes are the account store's key design (docs/TABLES.md).
+     * <ul>
+     *   <li>authorizer: one consistent GetItem of {@code KEYHASH#<sha256>} per request, nothing else (it runs for
+     *       every API call, with no tenant of its own: it must not be able to read tenants' data);</li>
+     *   <li>bootstrap-account: the one transaction that puts {@code ACCT#<a>/ACCOUNT}, {@code ACCT#<a>/KEY#<k>}
+     *       and {@code KEYHASH#<sha256>/KEYHASH}; it never reads.</li>
+     * </ul>
+     */
+    public static final Map<String, TableAccess> NARROWED_TABLE_ACCESS = Map.of(
+            AUTHORIZER.name(), new TableAccess("core", List.of("dynamodb:GetItem"), List.of("KEYHASH#")),
+            BOOTSTRAP_ACCOUNT.name(), new TableAccess("core", List.of("dynamodb:PutItem"), List.of("ACCT#", "KEYHASH#")));
 
     /** How often the scheduled maintenance handler runs. */
     public static final int MAINTENANCE_INTERVAL_MINUTES = 1;
