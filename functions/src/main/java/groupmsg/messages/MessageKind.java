@@ -8,10 +8,15 @@ public enum MessageKind {
     /** A broadcast to a group's members at acceptance; announced as {@code group_message.sent}. */
     GROUP("group", false),
     /**
-     * The line's answer to STOP, START or HELP: sent even to an opted-out number (the confirmation of an opt-out
-     * and the answer to HELP are the messages carriers still allow).
+     * The line's answer to STOP or HELP: sent even to an opted-out number (the confirmation of an opt-out and the
+     * answer to HELP are the messages carriers still allow).
      */
     KEYWORD_REPLY("keyword_reply", true),
+    /**
+     * The line's answer to START (or another opt-in keyword). Unlike the others it is stopped by an opt-out: a STOP
+     * that came after the START (recorded as it arrives) must not be followed by "you are subscribed again".
+     */
+    OPT_IN_REPLY("opt_in_reply", false),
     /** A message in a reply-all conversation (a relayed reply or the business's own); in order per conversation. */
     CONVERSATION("conversation", false);
 

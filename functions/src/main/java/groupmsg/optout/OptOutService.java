@@ -5,6 +5,7 @@ import groupmsg.inbound.InboundMessage;
 import groupmsg.inbound.InboundService;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
+import groupmsg.inbound.Keywords;
 import groupmsg.messages.DirectMessages;
 import groupmsg.messages.MessageKind;
 import groupmsg.platform.Log;
@@ -32,8 +33,9 @@ import java.util.Map;
  *       at its end), so the opt-out is recorded or removed but no reply of ours is sent; HELP is answered. A line
  *       declared toll-free whose number is not one gets our replies ({@link Line#carrierAnswersOptOuts}).</li>
  * </ul>
- * Replies are {@link MessageKind#KEYWORD_REPLY} messages with an id derived from the inbound message, so a
- * retried job creates no second reply; they go through the delivery pipeline (paced, recorded, billed).
+ * Replies are {@link MessageKind#KEYWORD_REPLY} messages ({@link MessageKind#OPT_IN_REPLY} for START, which an
+ * opt-out stops) with an id derived from the inbound message, so a retried job creates no second reply; they go
+ * through the delivery pipeline (paced, recorded, billed).
  */
 public final class OptOutService {
     static final String REPLY_ID_PREFIX = "rpl_";
@@ -64,6 +66,7 @@ public final class OptOutService {
             Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
             return;
         }
+        MessageKind kind = m.keyword() == Keywords.Keyword.OPT_IN ? MessageKind.OPT_IN_REPLY : MessageKind.KEYWORD_REPLY;
         String reply = switch (m.keyword()) {
             case OPT_OUT -> {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
@@ -79,7 +82,7 @@ public final class OptOutService {
             case HELP -> line.helpReply();
         };
         if (reply != null && !reply.isBlank()) {
-            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()), reply, List.of());
+            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
     }
 

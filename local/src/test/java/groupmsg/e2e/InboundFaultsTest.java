@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static groupmsg.e2e.InboundE2eTest.OPT_IN_REPLY;
 import static groupmsg.e2e.InboundE2eTest.OPT_OUT_REPLY;
 import static groupmsg.e2e.InboundE2eTest.await;
 import static groupmsg.e2e.InboundE2eTest.createLine;
@@ -121,6 +122,36 @@ class InboundFaultsTest {
         assertThat(integrationEvents(a, accountId)).hasSize(1);
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
         assertThat(((Number) a.get("/v1/usage").jsonObject().get("messages")).longValue()).as("one reply billed").isEqualTo(1);
+    }
+
+    @Test
+    void aStartsReplyThatWouldReachTheNumberAfterItsNextStopIsNotSent(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Start Stop Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550603";
+        var down = new DownQueue();
+        var webhook = new InboundService(runtime.wiring(), down);
+        var optOutWorker = new groupmsg.optout.OptOutService(runtime.wiring(), (queue, messages) -> { /* the reply's job waits */ });
+
+        // START is handled (the opt-out goes, its reply is created), but the reply's job has not run yet ...
+        var start = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "START", List.of()));
+        optOutWorker.handleKeyword(accountId, start.message().id());
+        // ... when the number texts STOP: an opt-out from the moment it is stored
+        webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        assertThat(optOuts(a, lineId)).hasSize(1);
+
+        // the START reply's job runs now: it finds the number opted out, and sends nothing
+        var job = new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", "rpl_" + start.message().id())), null, null);
+        new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()).send(groupmsg.platform.schema.Queues.FANOUT, List.of(job));
+        Thread.sleep(3_000);
+        assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
+        // HELP is still answered
+        var help = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "HELP", List.of()));
+        new groupmsg.optout.OptOutService(runtime.wiring(), new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()))
+                .handleKeyword(accountId, help.message().id());
+        assertThat(await(() -> sentTo(a, line, phone, InboundE2eTest.HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
     @Test
