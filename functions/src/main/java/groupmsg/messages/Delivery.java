@@ -8,6 +8,12 @@ public record Delivery(String phone, String status, String carrierMessageId, Str
     public static final String DELIVERED = "delivered";
     public static final String FAILED = "failed";
     public static final String OPTED_OUT = "opted_out";
+    /**
+     * The error of a row maintenance failed after it stayed in sending: the carrier may well have taken it, and a
+     * final receipt that comes after all still settles it (and bills it).
+     */
+    public static final String OUTCOME_UNKNOWN =
+            "delivery outcome unknown: the carrier's answer was lost or unclear, and no final receipt came; not resent";
 
     /** Status only moves forward: queued -> sending -> sent -> delivered | failed; opted_out is terminal. */
     static int rank(String status) {

@@ -148,9 +148,20 @@ final class DeliveryStore {
             set.append(", #error = :error");
             names.put("#error", "error");
             values.put(":error", s(t.error()));
+        } else if (Delivery.DELIVERED.equals(t.to())) {
+            set.append(" REMOVE #error"); // one that was failed as "outcome unknown" and turned out delivered
+            names.put("#error", "error");
         }
+        String condition = "#status = :from";
+        if (Delivery.FAILED.equals(t.from())) {
+            // only a row failed for want of the carrier's word moves on from failed (see Delivery.OUTCOME_UNKNOWN)
+            condition += " AND #error = :unknown";
+            names.put("#error", "error");
+            values.put(":unknown", s(Delivery.OUTCOME_UNKNOWN));
+        }
+        String finalCondition = condition;
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(shardPk(messageId, shard), t.phone()))
-                .updateExpression(set.toString()).conditionExpression("#status = :from")
+                .updateExpression(set.toString()).conditionExpression(finalCondition)
                 .expressionAttributeNames(names).expressionAttributeValues(values)).build();
     }
 

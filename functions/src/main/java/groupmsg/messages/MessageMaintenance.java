@@ -148,7 +148,7 @@ public final class MessageMaintenance {
             List<DeliveryStore.Transition> unknown = new ArrayList<>();
             for (Delivery d : deliveries.inStatus(m.id(), shard, Delivery.SENDING, stalledBefore)) {
                 unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
-                        "delivery outcome unknown: the carrier's answer was lost or unclear, and no final receipt came; not resent", now));
+                        Delivery.OUTCOME_UNKNOWN, now));
             }
             for (int from = 0; from < unknown.size(); from += 50) {
                 tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();

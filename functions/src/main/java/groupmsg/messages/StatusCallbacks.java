@@ -133,7 +133,8 @@ public final class StatusCallbacks {
      * Only the rows whose condition failed are read (one BatchGetItem): a receipt that beat the worker's record,
      * or whose worker died after the carrier accepted, finds its row in sending and settles it, billed in the same
      * transaction (the worker's later record then finds it moved on and bills nothing). Rows the worker recorded
-     * meanwhile take the usual path again; rows already final, still queued or unknown are left alone. No
+     * meanwhile take the usual path again; a row maintenance failed as "outcome unknown" is settled too, billed;
+     * rows otherwise final, still queued or unknown are left alone. No
      * completion check: the worker checks after its record, and maintenance completes a message within a minute.
      */
     public void apply(Receipt.Key key, List<Receipt> receipts) {
@@ -159,6 +160,13 @@ public final class StatusCallbacks {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
                 if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: the usual path again
+                if (Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"))) {
+                    // maintenance failed it for want of the carrier's word, which has come: it settles the row, and
+                    // bills it (the carrier took it), however late
+                    String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
+                    fromSending.add(new DeliveryStore.Transition(r.phone(), Delivery.FAILED, r.status(), sid, r.error(), r.receivedAt()));
+                    continue;
+                }
                 if (!Delivery.SENDING.equals(current)) {
                     if (row == null) Log.info("status_callback_unknown", Map.of("messageId", key.messageId()));
                     pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours

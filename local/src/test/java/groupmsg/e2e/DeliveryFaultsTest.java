@@ -9,11 +9,13 @@ import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.messages.Delivery;
 import groupmsg.messages.DeliveryService;
 import groupmsg.messages.DeliveryWorkerHandler;
 import groupmsg.messages.FanoutService;
 import groupmsg.messages.MessageMaintenance;
 import groupmsg.messages.MessageService;
+import groupmsg.messages.StatusCallbacks;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -276,6 +278,23 @@ class DeliveryFaultsTest {
         assertThat(row).containsEntry("status", "failed");
         assertThat((String) row.get("error")).contains("outcome unknown");
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+        String month = java.time.Instant.now().toString().substring(0, 7);
+        assertThat(((Number) t.api().get("/v1/usage?month=" + month).jsonObject().get("messages")).longValue())
+                .as("the three sent are billed, the unknown one not").isEqualTo(3);
+
+        // the carrier's final word comes after all: the row is delivered, counted and billed, once
+        int shard = 0; // four recipients: one shard
+        var key = new StatusCallbacks.Receipt.Key(s.accountId(), s.messageId(), shard);
+        var delivered = new StatusCallbacks.Receipt(s.accountId(), s.messageId(), shard, lost, "SMlate", Delivery.DELIVERED, null,
+                System.currentTimeMillis());
+        new StatusCallbacks(t.wiring()).apply(key, List.of(delivered));
+        new StatusCallbacks(t.wiring()).apply(key, List.of(delivered)); // resent
+        row = allDeliveries(t.api(), s.messageId()).stream().filter(d -> lost.equals(d.get("phone"))).findFirst().orElseThrow();
+        assertThat(row).containsEntry("status", "delivered").containsEntry("carrierMessageId", "SMlate");
+        assertThat(row.get("error")).isNull();
+        @SuppressWarnings("unchecked") var counts = (Map<String, Object>) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("counts");
+        assertThat(counts).containsEntry("delivered", 1).containsEntry("failed", 0).containsEntry("sent", 3);
+        assertThat(((Number) t.api().get("/v1/usage?month=" + month).jsonObject().get("messages")).longValue()).isEqualTo(4);
     }
 
     @Test
