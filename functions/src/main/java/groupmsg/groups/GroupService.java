@@ -25,6 +25,11 @@ public final class GroupService {
     public static final int MAX_MEMBERS_PER_REQUEST = 1000;
     /** How many member pages one search request reads before handing back a cursor to continue. */
     static final int MAX_SEARCH_PAGES = 10;
+    /**
+     * The same for a plain list, whose pages after the first are 1,000 rows: about 30,000 removed members in a row
+     * (tombstones stay 30 days) before a page can come back short of its limit, or empty, with a cursor.
+     */
+    static final int MAX_LIST_PAGES = 30;
 
     private final GroupStore groups;
     private final MemberStore members;
@@ -39,7 +44,7 @@ public final class GroupService {
     public GroupService(Wiring wiring, QueueSender queue) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.groups = new GroupStore(ops, wiring.config().table(Tables.CORE));
-        this.members = new MemberStore(ops, wiring.config().table(Tables.MEMBERS), groups);
+        this.members = new MemberStore(ops, wiring.config().table(Tables.MEMBERS), groups, wiring.clock());
         this.queue = queue;
         this.clock = wiring.clock();
         this.ids = wiring.ids();
@@ -78,13 +83,18 @@ public final class GroupService {
         return new GroupPage(page.groups(), page.lastKey());
     }
 
-    /** @param description empty string clears it; null leaves it */
+    /**
+     * @param description empty string clears it; null leaves it. A rename committed meanwhile makes it read the
+     *                    group again and apply the request to that (a few times, then a 409 asking to retry).
+     */
     public Group update(String accountId, String groupId, String name, String description) {
-        Group current = get(accountId, groupId);
-        String newName = name == null ? current.name() : name;
-        String newDescription = description == null ? current.description() : description;
-        groups.update(accountId, current, newName, newDescription, clock.millis());
-        return get(accountId, groupId);
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Group current = get(accountId, groupId);
+            String newName = name == null ? current.name() : name;
+            String newDescription = description == null ? current.description() : description;
+            if (groups.update(accountId, current, newName, newDescription, clock.millis())) return get(accountId, groupId);
+        }
+        throw ApiException.conflict("the group changed while it was being updated; retry");
     }
 
     /** Deletes the group now; its member rows are tombstoned by the import worker (asynchronously). */
@@ -117,9 +127,13 @@ public final class GroupService {
 
     public record InvalidEntry(int index, String phone, String reason) {}
 
-    public record AddResult(long added, long alreadyMembers, List<InvalidEntry> invalid) {}
+    /** @param updated how many of {@code alreadyMembers} had their name changed to the one given */
+    public record AddResult(long added, long alreadyMembers, long updated, List<InvalidEntry> invalid) {}
 
-    /** Adds the valid entries (invalid ones are reported, not fatal); duplicates in one request count once. */
+    /**
+     * Adds the valid entries (invalid ones are reported, not fatal); duplicates in one request count once. A member
+     * already present that is given another name (not none) takes it.
+     */
     public AddResult addMembers(String accountId, String groupId, List<MemberInput> inputs) {
         get(accountId, groupId);
         List<InvalidEntry> invalid = new ArrayList<>();
@@ -134,12 +148,17 @@ public final class GroupService {
             switch (PhoneNumbers.normalize(in.phone(), in.country())) {
                 case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
                 case PhoneNumbers.Valid ok -> {
-                    if (unique.putIfAbsent(ok.e164(), new MemberStore.Candidate(ok.e164(), in.name())) != null) duplicates++;
+                    if (unique.containsKey(ok.e164())) duplicates++;
+                    // a later entry's name wins, as it would in a later request (MemberStore renames)
+                    if (!unique.containsKey(ok.e164()) || in.name() != null) {
+                        unique.put(ok.e164(), new MemberStore.Candidate(ok.e164(), in.name()));
+                    }
                 }
             }
         }
         long added = 0;
         long already = duplicates;
+        long updated = 0;
         List<MemberStore.Candidate> candidates = new ArrayList<>(unique.values());
         long now = clock.millis();
         try {
@@ -149,11 +168,12 @@ public final class GroupService {
                 now = result.stampedAt();
                 added += result.added();
                 already += result.alreadyMembers();
+                updated += result.updated();
             }
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
         }
-        return new AddResult(added, already, invalid);
+        return new AddResult(added, already, updated, invalid);
     }
 
     public record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
@@ -176,7 +196,8 @@ public final class GroupService {
                 if (!digits.isEmpty() && q.replaceAll("[0-9+()\\-.\\s]", "").isEmpty()) digitNeedle = digits;
             }
         }
-        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, limit, start, MAX_SEARCH_PAGES);
+        int pages = nameNeedle == null && digitNeedle == null ? MAX_LIST_PAGES : MAX_SEARCH_PAGES;
+        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, limit, start, pages);
         return new MemberPage(page.members(), page.lastKey());
     }
 

@@ -89,11 +89,17 @@ final class GroupStore {
         return new GroupPage(groups, page.lastKey());
     }
 
-    /** Renames and/or re-describes; moves the name reservation when the name changes other than in case. */
-    void update(String accountId, Group current, String newName, String newDescription, long now) {
+    /**
+     * Renames and/or re-describes; moves the name reservation when the name changes other than in case. Only if the
+     * group's name is still {@code current}'s: a rename that committed since the read would otherwise be undone (a
+     * description change writes the name it read) or leave its new name's reservation behind. False when the name
+     * changed since the read: the caller reads the group again and retries.
+     */
+    boolean update(String accountId, Group current, String newName, String newDescription, long now) {
         List<TransactWriteItem> actions = new ArrayList<>();
         var names = new HashMap<String, String>(Map.of("#name", "name", "#description", "description"));
-        var values = new HashMap<String, AttributeValue>(Map.of(":name", s(newName), ":now", n(now)));
+        var values = new HashMap<String, AttributeValue>(Map.of(":name", s(newName), ":now", n(now),
+                ":read", s(current.name())));
         String set = "SET #name = :name, updatedAt = :now";
         String remove = "";
         if (newDescription == null || newDescription.isEmpty()) {
@@ -104,7 +110,7 @@ final class GroupStore {
         }
         String expression = set + remove;
         actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, current.id()))
-                .updateExpression(expression).conditionExpression("attribute_exists(pk)")
+                .updateExpression(expression).conditionExpression("attribute_exists(pk) AND #name = :read")
                 .expressionAttributeNames(names).expressionAttributeValues(values)).build());
         boolean nameMoves = !newName.toLowerCase(Locale.ROOT).equals(current.name().toLowerCase(Locale.ROOT));
         if (nameMoves) {
@@ -114,10 +120,14 @@ final class GroupStore {
         }
         var outcome = ops.transact(actions);
         if (outcome instanceof DynamoOps.Cancelled c) {
-            if (c.conditionFailed(0)) throw ApiException.notFound("group");
+            if (c.conditionFailed(0)) {
+                if (get(accountId, current.id()).isEmpty()) throw ApiException.notFound("group");
+                return false;
+            }
             if (nameMoves && c.conditionFailed(1)) throw nameTaken(newName);
             throw ApiException.conflict("the group changed while it was being updated; retry");
         }
+        return true;
     }
 
     /**
@@ -125,25 +135,46 @@ final class GroupStore {
      * change stamped {@code stampedAt} (its clean-up tombstones every member with the stamp it commits with): in
      * order with every accepted message and change, so a message accepted just before still goes to its members.
      * Returns that stamp, or empty when the group is gone.
+     * <p>
+     * The reservation deleted is the one of the name the group has when the delete commits, and only if it is the
+     * group's own: the group's delete is conditioned on the name read, so a rename committed in between makes it
+     * read the group again and delete the new name's (before, the old name's was deleted unconditionally: the new
+     * one stayed reserved by a group that no longer exists, for good, or another group's reservation of the old
+     * name went).
      */
     OptionalLong delete(String accountId, Group group, long stampedAt) {
         long now = stampedAt;
+        Group read = group;
+        boolean ownsName = true;
         for (int attempt = 0; attempt < 20; attempt++) {
             var job = new HashMap<String, AttributeValue>(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + group.id()));
             job.put("accountId", s(accountId));
             job.put("groupId", s(group.id()));
             job.put("deletedAt", n(now));
             long at = now;
-            var outcome = ops.transact(List.of(
-                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(groupKey(accountId, group.id()))
-                            .conditionExpression("attribute_exists(pk) AND " + STAMP_IN_ORDER)
-                            .expressionAttributeValues(Map.of(":now", n(at)))).build(),
-                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, group.name()))).build(),
-                    TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build()));
+            String name = read.name();
+            List<TransactWriteItem> actions = new ArrayList<>();
+            actions.add(TransactWriteItem.builder().delete(d -> d.tableName(table).key(groupKey(accountId, group.id()))
+                    .conditionExpression("attribute_exists(pk) AND #name = :name AND " + STAMP_IN_ORDER)
+                    .expressionAttributeNames(Map.of("#name", "name"))
+                    .expressionAttributeValues(Map.of(":now", n(at), ":name", s(name)))).build());
+            actions.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(job)).build());
+            if (ownsName) {
+                actions.add(TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, name))
+                        .conditionExpression("groupId = :g").expressionAttributeValues(Map.of(":g", s(group.id())))).build());
+            }
+            var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return OptionalLong.of(at);
+            // The name is the group's (its condition held) but its reservation is not: left by an earlier race,
+            // it is not this group's to delete.
+            if (ownsName && outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(2) && !c.conditionFailed(0)) {
+                ownsName = false;
+            }
             Optional<Group> current = get(accountId, group.id());
             if (current.isEmpty()) return OptionalLong.empty();
-            now = restamp(current.get(), now);
+            if (!current.get().name().equals(read.name())) ownsName = true;
+            read = current.get();
+            now = restamp(read, now);
         }
         throw new IllegalStateException("group delete kept conflicting");
     }

@@ -12,11 +12,12 @@ import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Cursor;
+import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 
-import java.net.URLDecoder;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,6 +31,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private static final int MAX_INVALID_PAGE = 1_000;
     /** The longest phone input read (national format with spaces and punctuation included). */
     private static final int MAX_PHONE_INPUT = 64;
+    /** An answer larger than this is made smaller: an Idempotency-Key's record holds it in a 400 KB item. */
+    private static final int MAX_RECORDED_RESPONSE_BYTES = 300 * 1024;
 
     private static final Set<String> CSV_TYPES = Set.of("text/csv", "application/csv", "text/plain",
             "application/vnd.ms-excel");
@@ -66,7 +69,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse createGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
         String name = body.requiredString("name", 1, 100);
-        String description = body.optionalString("description", 0, 1000).orElse(null);
+        String description = body.optionalNullableString("description", 0, 1000).orElse(null);
         body.validate();
         return ApiResponse.created(groupJson(groups.create(request.accountId(), name,
                 description == null || description.isEmpty() ? null : description, request.creationUlid(ids))));
@@ -116,8 +119,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
             }
             entry.allowOnly("phone", "country", "name");
             String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
-            String country = entry.optionalString("country", 0, 8).orElse(null);
-            String name = entry.optionalString("name", 0, 100).orElse(null);
+            String country = entry.optionalNullableString("country", 0, 8).orElse(null);
+            String name = entry.optionalNullableString("name", 0, 100).orElse(null);
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;
@@ -129,16 +132,44 @@ public final class GroupsApiHandler extends HttpApiHandler {
         var json = new LinkedHashMap<String, Object>();
         json.put("added", result.added());
         json.put("alreadyMembers", result.alreadyMembers());
-        List<Object> invalid = new ArrayList<>();
-        for (var entry : result.invalid()) {
+        json.put("updated", result.updated());
+        json.put("invalid", invalidJson(result.invalid(), false));
+        if (!result.invalid().isEmpty() && Json.write(json).getBytes(StandardCharsets.UTF_8).length > MAX_RECORDED_RESPONSE_BYTES) {
+            json.put("invalid", invalidJson(result.invalid(), true));
+        }
+        return ApiResponse.ok(json);
+    }
+
+    /**
+     * The invalid entries as the answer lists them; {@code plain} keeps only printable ASCII of what they echo (a
+     * phone that is not is left out, a reason's other characters become '?', cut at 100), which bounds each entry
+     * to about 200 bytes: 1,000 entries of echoed escapes could otherwise make an answer over 400 KB, too large to
+     * be recorded for an Idempotency-Key.
+     */
+    private static List<Object> invalidJson(List<GroupService.InvalidEntry> entries, boolean plain) {
+        List<Object> invalid = new ArrayList<>(entries.size());
+        for (var entry : entries) {
             var e = new LinkedHashMap<String, Object>();
             e.put("index", entry.index());
-            e.put("phone", entry.phone());
-            e.put("reason", entry.reason());
+            e.put("phone", plain ? (entry.phone() != null && plainAscii(entry.phone()) ? entry.phone() : null) : entry.phone());
+            e.put("reason", plain ? asPlainAscii(entry.reason(), 100) : entry.reason());
             invalid.add(e);
         }
-        json.put("invalid", invalid);
-        return ApiResponse.ok(json);
+        return invalid;
+    }
+
+    private static boolean plainAscii(String s) {
+        return s.chars().allMatch(GroupsApiHandler::plainAscii);
+    }
+
+    private static boolean plainAscii(int c) {
+        return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+    }
+
+    private static String asPlainAscii(String s, int max) {
+        var sb = new StringBuilder(Math.min(s.length(), max));
+        for (int i = 0; i < s.length() && sb.length() < max; i++) sb.append(plainAscii(s.charAt(i)) ? s.charAt(i) : '?');
+        return sb.toString();
     }
 
     /** What an invalid entry shows as its phone: the given text if it is short enough to be one, else null. */
@@ -168,12 +199,28 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     /**
-     * The phone arrives URL-encoded ({@code %2B14155550123}); decode it if the gateway has not. A literal '+'
-     * stays '+' (it is not form encoding).
+     * The phone as the path gave it. The gateway has percent-decoded it already (API Gateway HTTP APIs and the local
+     * gateway both do); one that still holds escapes was encoded twice by its client ({@code %252B14155550123}), so
+     * they are decoded once more. A '%' that starts no escape is kept as text: no phone number holds one, so the
+     * service answers 400 for it (after a 404 for an unknown group), where a strict decoder threw (a 500). A literal
+     * '+' stays '+' (it is not form encoding).
      */
     static String decodePhone(String raw) {
-        String value = raw.contains("%") ? URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8) : raw;
-        return value.strip();
+        if (raw.indexOf('%') < 0) return raw.strip();
+        var bytes = new ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); ) {
+            int hi = raw.charAt(i) == '%' && i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+            int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
+            if (lo >= 0) {
+                bytes.write(hi << 4 | lo);
+                i += 3;
+            } else {
+                int codePoint = raw.codePointAt(i);
+                bytes.writeBytes(Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
+                i += Character.charCount(codePoint);
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8).strip();
     }
 
     private ApiResponse startImport(ApiRequest request) {
@@ -182,7 +229,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                     "content type must be text/csv" + (type.isEmpty() ? "" : ", got " + type));
         }
-        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body());
+        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body(), request.creationUlid(ids));
         var json = new LinkedHashMap<String, Object>();
         json.put("id", job.id());
         json.put("groupId", job.groupId());
@@ -207,6 +254,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         json.put("processed", job.processed());
         json.put("added", job.added());
         json.put("alreadyMembers", job.alreadyMembers());
+        json.put("updated", job.updated());
         json.put("invalidCount", job.invalidCount());
         List<Object> rows = new ArrayList<>();
         for (var row : invalid.rows()) {

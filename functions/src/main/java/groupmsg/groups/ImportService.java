@@ -30,9 +30,20 @@ import java.util.Map;
  */
 public final class ImportService {
     static final int MAX_ROWS_PER_PART = 1000;
-    /** Uncompressed; compressed (and base64), a part stays well under SQS's 256 KiB. */
+    /** Uncompressed, estimated: where a part is cut before its real size is measured. */
     static final int MAX_PART_BYTES = 600 * 1024;
+    /**
+     * A part's message as sent, measured (rows gzip'd and base64'd, in the JSON body): under the queue sender's
+     * 250 KiB per message (SQS takes 256 KiB); a part over it is split in two until it fits.
+     */
+    static final int MAX_PART_MESSAGE_BYTES = 240 * 1024;
     static final int MAX_NAME_LENGTH = 100;
+    /**
+     * The longest phone and country cells sent on as they are; longer ones travel cut (see {@link #bounded}). The
+     * phone's is the API's longest phone input; a country has 2 letters.
+     */
+    static final int MAX_PHONE_CELL = 64;
+    static final int MAX_COUNTRY_CELL = 16;
 
     private final GroupService groups;
     private final ImportStore imports;
@@ -49,6 +60,16 @@ public final class ImportService {
     }
 
     public ImportJob start(String accountId, String groupId, byte[] csv) {
+        return start(accountId, groupId, csv, ids.next(""));
+    }
+
+    /**
+     * @param ulid the import id's time-ordered part: the same on every run of one request under an Idempotency-Key,
+     *             so a run after one that failed part-way (SQS refused a part) sends the same import's parts again,
+     *             which change nothing twice (FIFO de-duplication, then each unit's {@code doneUnits}), rather
+     *             than starting a second import of the same rows
+     */
+    public ImportJob start(String accountId, String groupId, byte[] csv, String ulid) {
         groups.get(accountId, groupId);
         if (csv.length > ImportCsv.MAX_BYTES) {
             throw ApiException.tooLarge("the CSV is " + csv.length + " bytes; the limit is " + ImportCsv.MAX_BYTES);
@@ -62,42 +83,87 @@ public final class ImportService {
             throw new ApiException(ErrorCode.INVALID_REQUEST, "malformed CSV: " + e.getMessage(), details);
         }
         long now = clock.millis();
-        var job = new ImportJob(ids.next("imp_"), groupId, ImportJob.RUNNING, rows.size(), 0, 0, 0, 0, null, now);
+        var job = new ImportJob("imp_" + ulid, groupId, ImportJob.RUNNING, rows.size(), 0, 0, 0, 0, 0, null, now);
         long parsed = System.nanoTime();
-        imports.create(accountId, job);
+        // Every part is built, and fits, before anything is stored or sent.
         List<QueueMessage> parts = parts(accountId, groupId, job.id(), rows);
         long built = System.nanoTime();
+        ImportJob stored = imports.create(accountId, job);
+        if (ImportJob.FAILED.equals(stored.status())) return stored; // an earlier run's, failed since: nothing to go on with
         queue.send(Queues.IMPORTS, parts);
         long sent = System.nanoTime();
         imports.markEnqueued(accountId, job.id(), clock.millis());
         Log.info("import_started", Map.of("importId", job.id(), "rows", rows.size(), "parts", parts.size(),
                 "parseMs", (parsed - parseStart) / 1_000_000, "buildMs", (built - parsed) / 1_000_000,
                 "enqueueMs", (sent - built) / 1_000_000));
-        return job;
+        return stored;
     }
 
-    /** Splits rows into queue messages: at most {@link #MAX_ROWS_PER_PART} rows and {@link #MAX_PART_BYTES}. */
-    private static List<QueueMessage> parts(String accountId, String groupId, String importId, List<ImportCsv.Row> rows) {
+    /**
+     * Splits rows into queue messages of at most {@link #MAX_ROWS_PER_PART} rows, cut at about {@link #MAX_PART_BYTES}
+     * uncompressed, each measured as sent and halved until it is at most {@link #MAX_PART_MESSAGE_BYTES}: how well
+     * rows compress depends on their text (phone lists shrink ~5x, random text hardly), so an estimate let through
+     * a part SQS refused, after the parts before it had gone (a 500 for an import half applied).
+     */
+    static List<QueueMessage> parts(String accountId, String groupId, String importId, List<ImportCsv.Row> rows) {
         List<QueueMessage> messages = new ArrayList<>();
         List<List<Object>> part = new ArrayList<>();
         int bytes = 0;
         for (ImportCsv.Row row : rows) {
-            List<Object> encoded = new ArrayList<>(4);
-            encoded.add(row.line());
-            encoded.add(row.country());
-            encoded.add(row.phone());
-            encoded.add(row.name());
-            int size = 16 + utf8Length(row.country()) + utf8Length(row.phone()) + utf8Length(row.name()) * 2;
+            List<Object> encoded = bounded(row);
+            int size = 16;
+            for (int i = 1; i < 4; i++) size += utf8Length((String) encoded.get(i)) * (i == 3 ? 2 : 1);
             if (!part.isEmpty() && (part.size() == MAX_ROWS_PER_PART || bytes + size > MAX_PART_BYTES)) {
-                messages.add(partMessage(accountId, groupId, importId, messages.size(), part));
+                addMeasured(messages, accountId, groupId, importId, part);
                 part = new ArrayList<>();
                 bytes = 0;
             }
             part.add(encoded);
             bytes += size;
         }
-        if (!part.isEmpty()) messages.add(partMessage(accountId, groupId, importId, messages.size(), part));
+        if (!part.isEmpty()) addMeasured(messages, accountId, groupId, importId, part);
         return messages;
+    }
+
+    private static void addMeasured(List<QueueMessage> messages, String accountId, String groupId, String importId,
+                                    List<List<Object>> part) {
+        QueueMessage message = partMessage(accountId, groupId, importId, messages.size(), part);
+        if (message.body().getBytes(StandardCharsets.UTF_8).length <= MAX_PART_MESSAGE_BYTES) {
+            messages.add(message);
+            return;
+        }
+        // cannot happen with bounded cells: one row is at most a few KB
+        if (part.size() == 1) throw new IllegalStateException("one import row does not fit in a queue message");
+        int half = part.size() / 2;
+        addMeasured(messages, accountId, groupId, importId, part.subList(0, half));
+        addMeasured(messages, accountId, groupId, importId, part.subList(half, part.size()));
+    }
+
+    /**
+     * A row as its part carries it: [line, country, phone, name], each cell bounded so that a part stays small and
+     * the worker's verdict on the row stays the one it gives the whole cells (the file is up to 5 MB, one cell can
+     * be most of it). A name over {@link #MAX_NAME_LENGTH} characters is cut to one more (still too long); a phone
+     * over {@link #MAX_PHONE_CELL} characters, or a country over {@link #MAX_COUNTRY_CELL}, to that many and
+     * "..." (still too long to be either; the worker's reasons and echoes show no more of them).
+     */
+    static List<Object> bounded(ImportCsv.Row row) {
+        List<Object> encoded = new ArrayList<>(4);
+        encoded.add(row.line());
+        encoded.add(row.country() == null ? null : cut(row.country(), MAX_COUNTRY_CELL));
+        encoded.add(cut(row.phone(), MAX_PHONE_CELL));
+        String name = row.name();
+        if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH + 1) {
+            name = name.substring(0, name.offsetByCodePoints(0, MAX_NAME_LENGTH + 1));
+        }
+        encoded.add(name);
+        return encoded;
+    }
+
+    /** {@code s} if at most {@code max} characters, else its first {@code max} (a pair is not split) and "...". */
+    static String cut(String s, int max) {
+        if (s == null || s.length() <= max) return s;
+        int end = Character.isHighSurrogate(s.charAt(max - 1)) ? max - 1 : max;
+        return s.substring(0, end) + "...";
     }
 
     private static QueueMessage partMessage(String accountId, String groupId, String importId, int index,
@@ -178,19 +244,27 @@ public final class ImportService {
                 String country = (String) row.get(1);
                 String phone = (String) row.get(2);
                 String name = (String) row.get(3);
+                // What an invalid row echoes is bounded (parts bound their cells, but parts queued before did not):
+                // one cell of most of a 5 MB file made an error row over DynamoDB's 400 KB, and its part fail
+                // again and again, holding up the group's later parts.
+                String echo = cut(phone, MAX_PHONE_CELL);
                 if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH) {
-                    invalid.add(new ImportStore.InvalidRow(line, phone, "name longer than " + MAX_NAME_LENGTH + " characters"));
+                    invalid.add(new ImportStore.InvalidRow(line, echo, "name longer than " + MAX_NAME_LENGTH + " characters"));
                     continue;
                 }
                 String nameProblem = name == null ? null : Text.problem(name);
                 if (nameProblem != null) {
-                    invalid.add(new ImportStore.InvalidRow(line, phone, "name " + nameProblem));
+                    invalid.add(new ImportStore.InvalidRow(line, echo, "name " + nameProblem));
                     continue;
                 }
                 switch (PhoneNumbers.normalize(phone, country)) {
-                    case PhoneNumbers.Invalid bad -> invalid.add(new ImportStore.InvalidRow(line, phone, bad.reason()));
+                    case PhoneNumbers.Invalid bad -> invalid.add(new ImportStore.InvalidRow(line, echo, bad.reason()));
                     case PhoneNumbers.Valid ok -> {
-                        if (unique.putIfAbsent(ok.e164(), new MemberStore.Candidate(ok.e164(), name)) != null) duplicates++;
+                        if (unique.containsKey(ok.e164())) duplicates++;
+                        // a later line's name wins, as it does from a later unit (MemberStore renames)
+                        if (!unique.containsKey(ok.e164()) || name != null) {
+                            unique.put(ok.e164(), new MemberStore.Candidate(ok.e164(), name));
+                        }
                     }
                 }
             }
@@ -200,7 +274,8 @@ public final class ImportService {
             try {
                 now = members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
                         counts -> imports.progress(accountId, importId, unitId, unitRows.size(), counts.added(),
-                                counts.alreadyMembers() + dupes, invalid.size()), now).stampedAt();
+                                counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
+                        now).stampedAt();
             } catch (MemberStore.GroupGoneException e) {
                 imports.fail(accountId, importId, "the group was deleted during the import");
                 Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
@@ -216,13 +291,30 @@ public final class ImportService {
         Log.info("group_cleanup_done", Map.of("groupId", groupId, "tombstoned", tombstoned));
     }
 
-    /** Maintenance: fails imports whose parts were never all enqueued; re-drives lost group clean-ups. */
+    /**
+     * Maintenance: fails imports whose parts were never all enqueued, and those that stopped making progress (a
+     * part that kept failing went to the DLQ: a client polling for the end would otherwise poll forever); forgets
+     * the markers of imports that ended; re-drives lost group clean-ups.
+     */
     public Map<String, Object> sweep() {
         long now = clock.millis();
         int failed = 0;
-        for (var job : imports.unqueuedBefore(now - ImportStore.ENQUEUE_DEADLINE.toMillis(), 100)) {
-            imports.failUnqueued(job, "the import could not be queued completely; start it again");
-            failed++;
+        int stalled = 0;
+        long stalledBefore = now - ImportStore.stallDeadline().toMillis();
+        for (var marker : imports.markersBefore(now - ImportStore.ENQUEUE_DEADLINE.toMillis())) {
+            if (marker.enqueuedAt() == 0) {
+                imports.failUnqueued(marker, "the import could not be queued completely; start it again");
+                failed++;
+                continue;
+            }
+            var job = imports.get(marker.accountId(), marker.importId());
+            if (job.isEmpty() || !ImportJob.RUNNING.equals(job.get().status())) {
+                imports.forget(marker);
+            } else if (marker.enqueuedAt() < stalledBefore && imports.failStalled(marker, stalledBefore,
+                    "the import made no progress for " + ImportStore.stallDeadline().toMinutes() + " minutes; start it again")) {
+                imports.forget(marker);
+                stalled++;
+            }
         }
         int redriven = 0;
         for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, 100)) {
@@ -231,6 +323,7 @@ public final class ImportService {
         }
         var summary = new HashMap<String, Object>();
         summary.put("importsFailedUnqueued", failed);
+        summary.put("importsFailedStalled", stalled);
         summary.put("groupCleanupsRedriven", redriven);
         return summary;
     }

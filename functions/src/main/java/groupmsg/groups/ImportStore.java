@@ -3,8 +3,10 @@ package groupmsg.groups;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
+import groupmsg.platform.schema.Queues;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
@@ -23,13 +25,27 @@ import static groupmsg.platform.dynamo.Attr.s;
 /**
  * Imports in the core table: the import {@code ACCT#a / IMPORT#i} with its counters and the ids of the units
  * already applied ({@code doneUnits}), and one row per invalid CSV line {@code ACCT#a#IMP#i / ERR#000000042}.
- * Both expire after {@link #RETENTION}. {@code JOBS#import-enqueue / a#i} marks an import whose parts are
- * still being enqueued.
+ * Both expire after {@link #RETENTION}. {@code JOBS#import-enqueue / a#i} marks an import in flight: its parts are
+ * being enqueued (no {@code enqueuedAt} yet), or they are and it has not ended; maintenance fails an import that
+ * was never fully enqueued, or that stopped making progress, and forgets the marker of one that ended.
  */
 final class ImportStore {
     static final Duration RETENTION = Duration.ofDays(30);
     static final Duration ENQUEUE_DEADLINE = Duration.ofMinutes(5);
+    /**
+     * How long an enqueued import may go without applying a unit before maintenance fails it: a part that keeps
+     * failing reaches the imports queue's DLQ after its receives (5 x 12 minutes), so nothing will come after that
+     * but the group's later parts; the hour more covers an import waiting behind another large one of its group.
+     */
+    static Duration stallDeadline() {
+        // a method, not a constant: only the sweep reads the imports queue's settings (a class initialiser would
+        // count as the import worker's use of the queue)
+        return Duration.ofSeconds((long) Queues.IMPORTS.maxReceiveCount() * Queues.IMPORTS.visibilityTimeoutSeconds())
+                .plusHours(1);
+    }
     static final String ENQUEUE_JOBS_PK = "JOBS#import-enqueue";
+    /** Marker rows read per sweep at most. */
+    private static final int MAX_MARKERS_READ = 1_000;
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
@@ -49,7 +65,11 @@ final class ImportStore {
         return Attr.accountPk(accountId) + "#IMP#" + importId;
     }
 
-    void create(String accountId, ImportJob job) {
+    /**
+     * Stores a new import with its marker; returns it as stored: an earlier run's when a run of the same request
+     * (same id) stored it first.
+     */
+    ImportJob create(String accountId, ImportJob job) {
         var item = new HashMap<String, AttributeValue>(importKey(accountId, job.id()));
         item.put("importId", s(job.id()));
         item.put("groupId", s(job.groupId()));
@@ -69,33 +89,79 @@ final class ImportStore {
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                         .conditionExpression("attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(pending)).build()));
-        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("import create cancelled: " + c);
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            var earlier = get(accountId, job.id()).filter(e -> e.groupId().equals(job.groupId()));
+            return earlier.orElseThrow(() -> new IllegalStateException("import create cancelled: " + c));
+        }
+        return job;
     }
 
     /**
-     * Records that every part was handed to the queue. Until then a marker row says the import is still being
-     * enqueued; maintenance fails imports whose marker outlives {@link #ENQUEUE_DEADLINE} (the API died mid-way).
+     * Records that every part was handed to the queue, on the import and its marker (which stays until the import
+     * ended: see {@link #markersBefore}). Until then maintenance fails imports whose marker outlives
+     * {@link #ENQUEUE_DEADLINE} (the API died mid-way). A marker already gone (maintenance failed the import) is not
+     * written again: the transaction then changes nothing.
      */
     void markEnqueued(String accountId, String importId, long now) {
         ops.transact(List.of(
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
                         .updateExpression("SET enqueuedAt = :now")
                         .expressionAttributeValues(Map.of(":now", n(now)))).build(),
-                TransactWriteItem.builder().delete(d -> d.tableName(table)
-                        .key(Attr.key(ENQUEUE_JOBS_PK, accountId + "#" + importId))).build()));
+                TransactWriteItem.builder().update(u -> u.tableName(table)
+                        .key(Attr.key(ENQUEUE_JOBS_PK, accountId + "#" + importId))
+                        .updateExpression("SET enqueuedAt = :now").conditionExpression("attribute_exists(pk)")
+                        .expressionAttributeValues(Map.of(":now", n(now)))).build()));
     }
 
-    /** Imports whose parts were not all enqueued by {@code olderThan} (ms). */
-    List<Unqueued> unqueuedBefore(long olderThan, int limit) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                .filterExpression("createdAt < :t")
-                .expressionAttributeValues(Map.of(":pk", s(ENQUEUE_JOBS_PK), ":t", n(olderThan))).limit(limit));
-        return page.items().stream().map(i -> new Unqueued(Attr.str(i, "accountId"), Attr.str(i, "importId"))).toList();
+    /** An import in flight, by its marker; {@code enqueuedAt} 0 while its parts are not all enqueued. */
+    record Marker(String accountId, String importId, long enqueuedAt) {}
+
+    /** Markers of imports started before {@code olderThan} (ms); every page of the (small) partition, up to a bound. */
+    List<Marker> markersBefore(long olderThan) {
+        List<Marker> markers = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        int read = 0;
+        do {
+            Map<String, AttributeValue> from = start;
+            QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                    .filterExpression("createdAt < :t").exclusiveStartKey(from)
+                    .expressionAttributeValues(Map.of(":pk", s(ENQUEUE_JOBS_PK), ":t", n(olderThan))).limit(100));
+            page.items().forEach(i -> markers.add(new Marker(Attr.str(i, "accountId"), Attr.str(i, "importId"),
+                    Attr.num(i, "enqueuedAt", 0))));
+            read += page.scannedCount() == null ? page.items().size() : page.scannedCount();
+            start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
+        } while (start != null && read < MAX_MARKERS_READ);
+        return markers;
     }
 
     /** Fails an import that was never fully enqueued and forgets its marker. */
-    void failUnqueued(Unqueued job, String reason) {
+    void failUnqueued(Marker job, String reason) {
         fail(job.accountId(), job.importId(), reason);
+        forget(job);
+    }
+
+    /**
+     * Fails an import that applied nothing since {@code before} (ms; its progress or, without any, its enqueueing),
+     * unless it ended meanwhile; false when it did not fail it.
+     */
+    boolean failStalled(Marker job, long before, String reason) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(importKey(job.accountId(), job.importId()))
+                    .updateExpression("SET #status = :failed, #error = :reason")
+                    .conditionExpression("#status = :running AND #processed < #total"
+                            + " AND (attribute_not_exists(progressAt) OR progressAt < :before)")
+                    .expressionAttributeNames(Map.of("#status", "status", "#error", "error",
+                            "#processed", "processed", "#total", "total"))
+                    .expressionAttributeValues(Map.of(":failed", s(ImportJob.FAILED), ":reason", s(reason),
+                            ":running", s(ImportJob.RUNNING), ":before", n(before))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Deletes an import's marker (it ended, or was failed). */
+    void forget(Marker job) {
         dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(ENQUEUE_JOBS_PK, job.accountId() + "#" + job.importId())));
     }
 
@@ -108,16 +174,19 @@ final class ImportStore {
      * The progress update of one unit of rows, committed in the same transaction as the unit's member writes;
      * its condition makes a redelivered unit a no-op.
      */
-    TransactWriteItem progress(String accountId, String importId, String unitId,
-                               long processed, long added, long alreadyMembers, long invalid) {
+    TransactWriteItem progress(String accountId, String importId, String unitId, long processed, long added,
+                               long alreadyMembers, long updated, long invalid, long now) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
-                .updateExpression("ADD #processed :p, #added :a, #already :m, #invalid :i, #done :u")
+                .updateExpression("ADD #processed :p, #added :a, #already :m, #updated :n, #invalid :i, #done :u"
+                        + " SET progressAt = :now")
                 .conditionExpression("attribute_exists(pk) AND NOT contains(#done, :id)")
                 // Names throughout: several (e.g. "processed") are DynamoDB reserved words.
                 .expressionAttributeNames(Map.of("#processed", "processed", "#added", "added",
-                        "#already", "alreadyMembers", "#invalid", "invalidCount", "#done", "doneUnits"))
+                        "#already", "alreadyMembers", "#updated", "updated", "#invalid", "invalidCount",
+                        "#done", "doneUnits"))
                 .expressionAttributeValues(Map.of(":p", n(processed), ":a", n(added), ":m", n(alreadyMembers),
-                        ":i", n(invalid), ":u", AttributeValue.fromSs(List.of(unitId)), ":id", s(unitId)))).build();
+                        ":n", n(updated), ":i", n(invalid), ":u", AttributeValue.fromSs(List.of(unitId)),
+                        ":id", s(unitId), ":now", n(now)))).build();
     }
 
     void fail(String accountId, String importId, String reason) {
@@ -157,7 +226,6 @@ final class ImportStore {
         return new InvalidPage(rows, page.lastKey());
     }
 
-    record Unqueued(String accountId, String importId) {}
 
     private static long expiry(long now) {
         return (now + RETENTION.toMillis()) / 1000;
@@ -169,7 +237,7 @@ final class ImportStore {
         String status = Attr.str(item, "status");
         if (ImportJob.RUNNING.equals(status) && processed >= total) status = ImportJob.DONE;
         return new ImportJob(Attr.str(item, "importId"), Attr.str(item, "groupId"), status, total, processed,
-                Attr.num(item, "added", 0), Attr.num(item, "alreadyMembers", 0), Attr.num(item, "invalidCount", 0),
-                Attr.str(item, "error"), Attr.num(item, "createdAt", 0));
+                Attr.num(item, "added", 0), Attr.num(item, "alreadyMembers", 0), Attr.num(item, "updated", 0),
+                Attr.num(item, "invalidCount", 0), Attr.str(item, "error"), Attr.num(item, "createdAt", 0));
     }
 }

@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,12 +42,14 @@ final class MemberStore {
     private final DynamoOps ops;
     private final String table;
     private final GroupStore groups;
+    private final Clock clock;
 
-    MemberStore(DynamoOps ops, String table, GroupStore groups) {
+    MemberStore(DynamoOps ops, String table, GroupStore groups, Clock clock) {
         this.dynamo = ops.client();
         this.ops = ops;
         this.table = table;
         this.groups = groups;
+        this.clock = clock;
     }
 
     static String groupPk(String accountId, String groupId) {
@@ -57,11 +60,12 @@ final class MemberStore {
     record Candidate(String phone, String name) {}
 
     /**
-     * Counts of one unit; {@code alreadyApplied} when the caller's own action's condition said it ran before;
+     * Counts of one unit; {@code updated} those of {@code alreadyMembers} whose name it changed;
+     * {@code alreadyApplied} when the caller's own action's condition said it ran before;
      * {@code stampedAt} the stamp it committed with (later than asked when a group message or a later-stamped change
      * came first: the caller's next unit starts from it instead of failing the same way once more).
      */
-    record UnitResult(int added, int alreadyMembers, boolean alreadyApplied, long stampedAt) {}
+    record UnitResult(int added, int alreadyMembers, int updated, boolean alreadyApplied, long stampedAt) {}
 
     /** The group is gone (deleted while members were being written). */
     static final class GroupGoneException extends RuntimeException {
@@ -71,7 +75,10 @@ final class MemberStore {
     }
 
     /**
-     * Adds up to {@link #MAX_PUTS_PER_TRANSACTION} distinct numbers in one transaction with the counter update.
+     * Adds up to {@link #MAX_PUTS_PER_TRANSACTION} distinct numbers in one transaction with the counter update. A
+     * number already present that is given a name other than its own takes that name in the same transaction (a
+     * corrected list re-imported); one given no name keeps its own. A rename changes no count and no stamp: who
+     * receives a message does not depend on names.
      *
      * @param extra an optional extra action (given the final added / already counts) committed in the same
      *              transaction; if its condition fails the unit is reported as already applied and nothing is written
@@ -84,9 +91,11 @@ final class MemberStore {
         long now = stampedAt;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             List<Candidate> toAdd = unit.stream().filter(c -> !isPresent(existing.get(c.phone()))).toList();
-            UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), false, now);
+            List<Candidate> toRename = unit.stream().filter(c -> renames(existing.get(c.phone()), c)).toList();
+            UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), toRename.size(), false, now);
             List<TransactWriteItem> actions = new ArrayList<>();
             for (Candidate c : toAdd) actions.add(putMember(pk, c, existing.get(c.phone()), now));
+            for (Candidate c : toRename) actions.add(rename(pk, c, existing.get(c.phone())));
             int counterIndex = -1;
             if (!toAdd.isEmpty()) {
                 counterIndex = actions.size();
@@ -101,12 +110,14 @@ final class MemberStore {
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return result;
             var cancelled = (DynamoOps.Cancelled) outcome;
-            if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, true, now);
+            if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, 0, true, now);
             if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now);
             // A member row changed under us (a concurrent add or remove): read again and recompute.
+            List<Candidate> written = new ArrayList<>(toAdd);
+            written.addAll(toRename);
             List<String> changed = new ArrayList<>();
-            for (int i = 0; i < toAdd.size(); i++) {
-                if (cancelled.conditionFailed(i) || cancelled.reasonCodes().isEmpty()) changed.add(toAdd.get(i).phone());
+            for (int i = 0; i < written.size(); i++) {
+                if (cancelled.conditionFailed(i) || cancelled.reasonCodes().isEmpty()) changed.add(written.get(i).phone());
             }
             existing.putAll(read(pk, changed));
             changed.forEach(p -> existing.putIfAbsent(p, null));
@@ -117,10 +128,13 @@ final class MemberStore {
     /**
      * The stamp a membership change takes after its counter's condition failed: the group is gone (thrown), or a
      * group message was accepted at or after the stamp, and the change must then come after it (see
-     * {@link GroupStore#counterDelta}).
+     * {@link GroupStore#counterDelta}). Not before now either: taking only the latest change's stamp, a change
+     * stayed behind every request that began after it and committed first, and under a stream of concurrent
+     * removals it failed 20 times in a row (a 500).
      */
     private long restamp(String accountId, String groupId, long stamp) {
-        return GroupStore.restamp(groups.get(accountId, groupId).orElseThrow(GroupGoneException::new), stamp);
+        return GroupStore.restamp(groups.get(accountId, groupId).orElseThrow(GroupGoneException::new),
+                Math.max(stamp, clock.millis()));
     }
 
     /** Tombstones one membership with the counter update; false when the number is not a present member. */
@@ -173,9 +187,13 @@ final class MemberStore {
         Map<String, AttributeValue> start = startKey;
         for (int page = 0; page < maxPages; page++) {
             Map<String, AttributeValue> from = start;
+            // A plain list reads a little more than its page first (enough when few members were removed), then
+            // 1,000 rows at a time: a run of removed members (tombstones stay 30 days) must not use the budget up
+            // in small reads and answer an empty page with a cursor while members follow.
+            int rows = matches.isEmpty() && page == 0 ? Math.max(limit * 2, 50) : 1000;
             QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
                     .filterExpression(filterExpression).expressionAttributeValues(values)
-                    .exclusiveStartKey(from).limit(matches.isEmpty() ? Math.max(limit * 2, 50) : 1000));
+                    .exclusiveStartKey(from).limit(rows));
             for (var item : response.items()) {
                 if (found.size() == limit) {
                     // One more member follows, so there is a next page: it continues right after the last member
@@ -264,6 +282,21 @@ final class MemberStore {
 
     private static boolean isPresent(Map<String, AttributeValue> row) {
         return row != null && !row.containsKey("removedAt");
+    }
+
+    /** Whether a present member is given a name other than its own. */
+    private static boolean renames(Map<String, AttributeValue> row, Candidate c) {
+        return isPresent(row) && c.name() != null && !c.name().isEmpty() && !c.name().equals(Attr.str(row, "name"));
+    }
+
+    /** The name change of a present member, only while it is the membership read (not removed, or re-added, since). */
+    private TransactWriteItem rename(String pk, Candidate c, Map<String, AttributeValue> previous) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk, c.phone()))
+                .updateExpression("SET #name = :name, nameLower = :lower")
+                .conditionExpression("addedAt = :added AND attribute_not_exists(removedAt)")
+                .expressionAttributeNames(Map.of("#name", "name"))
+                .expressionAttributeValues(Map.of(":name", s(c.name()), ":lower", s(c.name().toLowerCase(Locale.ROOT)),
+                        ":added", previous.get("addedAt")))).build();
     }
 
     private TransactWriteItem putMember(String pk, Candidate c, Map<String, AttributeValue> previous, long now) {

@@ -224,6 +224,133 @@ class GroupsE2eTest {
     }
 
     @Test
+    void aPercentInTheRemovedPhoneIsA400OrA404NeverA500(ApiClient api) {
+        ApiClient a = api.forNewAccount("Percent Co");
+        String g = createGroup(a, "Team");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550124", null))));
+        // the gateway decodes %25 to '%': no phone number holds one
+        for (String phone : List.of("%25", "50%25", "%25zz", "%252", "%25%25")) {
+            var r = a.delete("/v1/groups/" + g + "/members/" + phone);
+            assertThat(r.status()).as(phone + ": " + r.body()).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+        // an unknown group first: 404 whatever the phone
+        assertThat(a.delete("/v1/groups/grp_nope/members/%25").status()).isEqualTo(404);
+        assertThat(a.delete("/v1/groups/grp_nope/members/%2B14155550124").status()).isEqualTo(404);
+        // a phone its client encoded twice still names the member
+        assertThat(a.delete("/v1/groups/" + g + "/members/%252B14155550124").status()).isEqualTo(204);
+        assertThat(memberCount(a, g)).isZero();
+    }
+
+    @Test
+    void nullForAnOptionalFieldIsTheFieldNotGiven(ApiClient api) {
+        ApiClient a = api.forNewAccount("Null Co");
+        var created = a.send("POST", "/v1/groups", "application/json", "{\"name\":\"Nulls\",\"description\":null}");
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(created.jsonObject()).containsEntry("description", null);
+        String g = (String) created.jsonObject().get("id");
+        // members as GET .../members lists them (an unnamed one has "name": null), copied into another group
+        var r = a.send("POST", "/v1/groups/" + g + "/members", "application/json",
+                "{\"members\":[{\"phone\":\"+14155550124\",\"name\":null,\"country\":null},"
+                        + "{\"phone\":\"(415) 555-0125\",\"country\":\"US\",\"name\":null}]}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.jsonObject()).containsEntry("added", 2).containsEntry("invalid", List.of());
+        assertThat(items(a.get("/v1/groups/" + g + "/members"))).extracting(m -> m.get("name")).containsExactly(null, null);
+        // a name is still required to be a string when one is given, and PATCH still clears with null
+        var wrong = a.send("POST", "/v1/groups/" + g + "/members", "application/json",
+                "{\"members\":[{\"phone\":\"+14155550126\",\"name\":5}]}");
+        assertThat(wrong.jsonObject()).containsEntry("added", 0);
+        assertThat(a.send("POST", "/v1/groups", "application/json", "{\"name\":null}").status()).isEqualTo(400);
+    }
+
+    @Test
+    void aLargeAnswerToAnIdempotentAddIsRecordedAndReplayed(ApiClient api) {
+        ApiClient a = api.forNewAccount("Large Answer Co");
+        String g = createGroup(a, "Team");
+        ApiClient keyed = a.withHeader("Idempotency-Key", "big-1");
+        // 500 members, and 500 entries with a made-up 900-character field: each reason names it by 64 characters
+        List<Object> entries = new ArrayList<>();
+        for (int i = 0; i < 500; i++) entries.add(member(phone(i), null));
+        for (int i = 0; i < 500; i++) entries.add(Map.of("phone", phone(600 + i), "x".repeat(899) + i % 10, "y"));
+        var first = keyed.post("/v1/groups/" + g + "/members", Map.of("members", entries));
+        assertThat(first.status()).as(first.body()).isEqualTo(200);
+        assertThat(first.jsonObject()).containsEntry("added", 500);
+        assertThat(first.body().length()).isLessThan(100_000);
+        @SuppressWarnings("unchecked") var invalid = (List<Map<String, Object>>) first.jsonObject().get("invalid");
+        assertThat(invalid).hasSize(500);
+        assertThat(invalid.get(0)).containsEntry("phone", phone(600)).containsEntry("reason", "x".repeat(64) + "... unknown field");
+        var replay = keyed.post("/v1/groups/" + g + "/members", Map.of("members", entries));
+        assertThat(replay.status()).isEqualTo(200);
+        assertThat(replay.header("idempotent-replayed")).isEqualTo("true");
+        assertThat(replay.body()).isEqualTo(first.body());
+
+        // 1,000 entries echoing only escapes (6 bytes each in JSON): ~800 KB as they were, more than an
+        // Idempotency-Key's record holds; the answer keeps each entry's index and a plain reason
+        ApiClient keyed2 = a.withHeader("Idempotency-Key", "big-2");
+        List<Object> escapes = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) escapes.add(Map.of("phone", "\u0001".repeat(64), "\u0002".repeat(70) + i, "z"));
+        var escaped = keyed2.post("/v1/groups/" + g + "/members", Map.of("members", escapes));
+        assertThat(escaped.status()).as(escaped.body().length() > 300 ? escaped.body().substring(0, 300) : escaped.body()).isEqualTo(200);
+        @SuppressWarnings("unchecked") var plain = (List<Map<String, Object>>) escaped.jsonObject().get("invalid");
+        assertThat(plain).hasSize(1000);
+        assertThat(plain).extracting(e -> e.get("index")).doesNotHaveDuplicates();
+        assertThat(plain.get(0)).containsEntry("phone", null).containsEntry("reason", "?".repeat(64) + "... unknown field");
+        var replay2 = keyed2.post("/v1/groups/" + g + "/members", Map.of("members", escapes));
+        assertThat(replay2.status()).isEqualTo(200);
+        assertThat(replay2.body()).isEqualTo(escaped.body());
+        assertThat(memberCount(a, g)).isEqualTo(500);
+    }
+
+    @Test
+    void addingAMemberAgainWithAnotherNameRenamesIt(ApiClient api) {
+        ApiClient a = api.forNewAccount("Rename Member Co");
+        String g = createGroup(a, "Team");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550140", "Ann Old"),
+                member("+14155550141", null), member("+14155550142", "Same"))));
+        var again = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550140", "Beatrice New"),
+                member("+14155550141", "Named Now"), member("+14155550142", "Same"), member("+14155550143", "Fresh"))));
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+        assertThat(again.jsonObject()).containsEntry("added", 1).containsEntry("alreadyMembers", 3).containsEntry("updated", 2);
+        assertThat(memberCount(a, g)).isEqualTo(4);
+        var listed = items(a.get("/v1/groups/" + g + "/members"));
+        assertThat(listed).extracting(m -> m.get("name")).containsExactly("Beatrice New", "Named Now", "Same", "Fresh");
+        // search follows the new name, not the old
+        assertThat(allMemberPhones(a, g, "beatrice")).containsExactly("+14155550140");
+        assertThat(allMemberPhones(a, g, "ann")).isEmpty();
+        // given no name, a member keeps its own
+        var unnamed = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550140", null))));
+        assertThat(unnamed.jsonObject()).containsEntry("alreadyMembers", 1).containsEntry("updated", 0);
+        assertThat(items(a.get("/v1/groups/" + g + "/members?search=beatrice"))).hasSize(1);
+    }
+
+    @Test
+    void aListReadsPastALongRunOfRemovedMembers(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Tombstones Co");
+        String g = createGroup(a, "Mostly gone");
+        List<Map<String, Object>> batch = new ArrayList<>();
+        for (int i = 0; i < 1001; i++) batch.add(member(phone(i), null));
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", batch.subList(0, 1000))).status()).isEqualTo(200);
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(batch.get(1000), member("+14155559999", "Last")))).status())
+                .isEqualTo(200);
+        try (var pool = Executors.newFixedThreadPool(8)) {
+            List<Future<ApiClient.Response>> removals = new ArrayList<>();
+            for (int i = 0; i < 1001; i++) {
+                String p = phone(i).replace("+", "%2B");
+                removals.add(pool.submit(() -> a.delete("/v1/groups/" + g + "/members/" + p)));
+            }
+            for (var f : removals) assertThat(f.get().status()).isEqualTo(204);
+        }
+        assertThat(memberCount(a, g)).isEqualTo(1);
+        // 1,001 removed members come first in phone order: the page still finds the one after them
+        for (String query : List.of("", "?limit=1")) {
+            var page = a.get("/v1/groups/" + g + "/members" + query);
+            assertThat(page.status()).isEqualTo(200);
+            assertThat(items(page)).extracting(m -> m.get("phone")).as(query).containsExactly("+14155559999");
+            assertThat(page.jsonObject()).containsEntry("nextCursor", null);
+        }
+    }
+
+    @Test
     void removalLeavesATombstoneAndReaddKeepsHistory(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("History Co");
         String g = createGroup(a, "Team");

@@ -137,6 +137,74 @@ class ImportsE2eTest {
     }
 
     @Test
+    void aHugeCellMakesItsRowInvalidAndTheImportAndTheGroupsQueueGoOn(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Huge Cell Co");
+        String g = createGroup(a, "BigCell");
+        StringBuilder csv = new StringBuilder("country,phone,name\n");
+        for (int i = 0; i < 150; i++) csv.append("US,").append(phone(i)).append(",P").append(i).append('\n');
+        csv.append("US,").append("1".repeat(450_000)).append(",Giant\n");                          // line 152
+        csv.append("US,").append(phone(150)).append(',').append("n".repeat(450_000)).append('\n');  // line 153
+        csv.append("X".repeat(450_000)).append(',').append("4155550151").append(",Nowhere\n");    // line 154
+        for (int i = 152; i < 302; i++) csv.append("US,").append(phone(i)).append(",P").append(i).append('\n');
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv.toString());
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        var done = awaitDone(a, g, (String) started.jsonObject().get("id"));
+        assertThat(done).containsEntry("status", "done").containsEntry("processed", 303).containsEntry("added", 300)
+                .containsEntry("invalidCount", 3);
+        @SuppressWarnings("unchecked") var invalid = (List<Map<String, Object>>) done.get("invalid");
+        assertThat(invalid).extracting(m -> m.get("line")).containsExactly(152, 153, 154);
+        assertThat(invalid.get(0)).containsEntry("phone", "1".repeat(64) + "...").containsEntry("reason", "too long");
+        assertThat(invalid.get(1)).containsEntry("phone", phone(150)).containsEntry("reason", "name longer than 100 characters");
+        assertThat(invalid.get(2)).containsEntry("phone", "4155550151").containsEntry("reason", "unknown country '" + "X".repeat(16) + "...'");
+        assertThat(memberCount(a, g)).isEqualTo(300);
+        // the group's queue is not held up: a later import of it completes
+        var next = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", "phone\n" + phone(900) + "\n");
+        assertThat(awaitDone(a, g, (String) next.jsonObject().get("id"))).containsEntry("status", "done").containsEntry("added", 1);
+    }
+
+    @Test
+    void textThatHardlyCompressesIsAcceptedNeverA500(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Entropy Co");
+        String g = createGroup(a, "Random");
+        java.util.Random random = new java.util.Random(3);
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        StringBuilder csv = new StringBuilder("country,phone,name\n");
+        for (int i = 0; i < 400; i++) csv.append("US,").append(phone(i)).append(",P").append(i).append('\n');
+        for (int i = 0; i < 300; i++) {      // junk phones of 2,000 random characters: 600 KB that gzip hardly shrinks
+            csv.append("US,");
+            for (int c = 0; c < 2000; c++) csv.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            csv.append(",Junk\n");
+        }
+        for (int i = 400; i < 1400; i++) {   // valid names of 100 random CJK characters
+            csv.append("US,").append(phone(i)).append(',');
+            for (int c = 0; c < 100; c++) csv.appendCodePoint(0x4E00 + random.nextInt(20_000));
+            csv.append('\n');
+        }
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv.toString());
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        var done = awaitDone(a, g, (String) started.jsonObject().get("id"));
+        assertThat(done).containsEntry("status", "done").containsEntry("total", 1700).containsEntry("added", 1400)
+                .containsEntry("invalidCount", 300);
+        assertThat(memberCount(a, g)).isEqualTo(1400);
+    }
+
+    @Test
+    void reimportingAMemberWithAnotherNameRenamesIt(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Reimport Co");
+        String g = createGroup(a, "Corrected");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", phone(1), "name", "Misspelt"),
+                Map.of("phone", phone(2), "name", "Kept"))));
+        String csv = "phone,name\n" + phone(1) + ",Spelt Right\n" + phone(2) + ",\n" + phone(3) + ",New\n";
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv);
+        var done = awaitDone(a, g, (String) started.jsonObject().get("id"));
+        assertThat(done).containsEntry("status", "done").containsEntry("added", 1).containsEntry("alreadyMembers", 2)
+                .containsEntry("updated", 1);
+        @SuppressWarnings("unchecked") var members = (List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members").jsonObject().get("items");
+        assertThat(members).extracting(m -> m.get("name")).containsExactly("Spelt Right", "Kept", "New");
+        assertThat(memberCount(a, g)).isEqualTo(3);
+    }
+
+    @Test
     void malformedFilesAreA400ThatSaysWhatIsWrong(ApiClient api) {
         ApiClient a = api.forNewAccount("Malformed Co");
         String g = createGroup(a, "Strict");

@@ -13,6 +13,9 @@ import java.util.function.Function;
  * 400 lists all of them; call {@link #validate()} once everything has been read.
  */
 public final class JsonBody {
+    /** The longest unknown field name a problem repeats. */
+    private static final int MAX_ECHOED_NAME = 64;
+
     private final Map<String, Object> fields;
     private final String path;
     private final List<Map<String, Object>> problems;
@@ -31,9 +34,20 @@ public final class JsonBody {
     public JsonBody allowOnly(String... names) {
         Set<String> allowed = Set.of(names);
         for (String key : fields.keySet()) {
-            if (!allowed.contains(key)) problem(key, "unknown field");
+            if (!allowed.contains(key)) problem(echoedName(key), "unknown field");
         }
         return this;
+    }
+
+    /**
+     * An unknown field's name as a problem names it: cut at {@value #MAX_ECHOED_NAME} characters, since a body of
+     * long made-up keys would otherwise come back whole in the answer (and a response over 400 KB cannot be recorded
+     * for an Idempotency-Key).
+     */
+    private static String echoedName(String key) {
+        if (key.length() <= MAX_ECHOED_NAME) return key;
+        int end = Character.isHighSurrogate(key.charAt(MAX_ECHOED_NAME - 1)) ? MAX_ECHOED_NAME - 1 : MAX_ECHOED_NAME;
+        return key.substring(0, end) + "...";
     }
 
     public boolean has(String name) {
@@ -55,6 +69,16 @@ public final class JsonBody {
             problem(name, "must be a string, not null");
             return Optional.empty();
         }
+        return Optional.ofNullable(string(name, minLength, maxLength));
+    }
+
+    /**
+     * Absent or JSON null -> empty; present (not null) -> validated string. For optional fields of a create, where
+     * null means "not given", as clients that write every field of their model send it (our own answers show
+     * {@code "name": null}).
+     */
+    public Optional<String> optionalNullableString(String name, int minLength, int maxLength) {
+        if (fields.get(name) == null) return Optional.empty();
         return Optional.ofNullable(string(name, minLength, maxLength));
     }
 

@@ -1,0 +1,132 @@
+package groupmsg.groups;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Imports that never end on their own: maintenance fails them, after their parts could not all be queued or once
+ * nothing has been applied for {@link ImportStore#stallDeadline}, and forgets the markers of imports that ended.
+ * Its sweeps run with a clock hours ahead, over every import in flight: the test classes of the shared runtime run
+ * one after another, and the others' imports have ended by then.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class ImportSweepE2eTest {
+
+    /** Keeps what it is given and sends nothing: parts that never arrive, as if they went to the DLQ. */
+    private static final class DroppingQueue implements QueueSender {
+        final List<QueueMessage> sent = new ArrayList<>();
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            sent.addAll(messages);
+        }
+    }
+
+    private static ImportService imports(Wiring wiring, QueueSender queue) {
+        return new ImportService(wiring, new GroupService(wiring, queue), queue);
+    }
+
+    private static Wiring later(LocalRuntime runtime, Duration by) {
+        return runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), by));
+    }
+
+    private static boolean hasMarker(LocalRuntime runtime, String accountId, String importId) {
+        var item = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .consistentRead(true).key(Map.of("pk", AttributeValue.fromS(ImportStore.ENQUEUE_JOBS_PK),
+                        "sk", AttributeValue.fromS(accountId + "#" + importId)))).item();
+        return item != null && !item.isEmpty();
+    }
+
+    private static byte[] csv(String... phones) {
+        return ("phone\n" + String.join("\n", phones) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void anImportThatStopsMakingProgressIsFailedAndAnEndedOneForgotten(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Stalled Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Stalled")).jsonObject().get("id");
+        var dropped = new DroppingQueue();
+        ImportJob stuck = imports(runtime.wiring(), dropped).start(accountId, g, csv("+14155550101", "+14155550102"));
+        assertThat(dropped.sent).hasSize(1);
+
+        // an import through the API that ends
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", "phone\n+14155550103\n");
+        String ended = (String) started.jsonObject().get("id");
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!"done".equals(a.get("/v1/groups/" + g + "/imports/" + ended).jsonObject().get("status"))
+                && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+
+        // within the deadline: left running, its marker kept; the ended one's marker goes
+        var soon = imports(later(runtime, Duration.ofMinutes(10)), new DroppingQueue()).sweep();
+        assertThat(soon).containsEntry("importsFailedStalled", 0);
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + stuck.id()).jsonObject()).containsEntry("status", "running");
+        assertThat(hasMarker(runtime, accountId, stuck.id())).isTrue();
+        assertThat(hasMarker(runtime, accountId, ended)).isFalse();
+
+        var afterDeadline = imports(later(runtime, ImportStore.stallDeadline().plusMinutes(1)), new DroppingQueue()).sweep();
+        assertThat((Integer) afterDeadline.get("importsFailedStalled")).isGreaterThanOrEqualTo(1);
+        var failed = a.get("/v1/groups/" + g + "/imports/" + stuck.id()).jsonObject();
+        assertThat(failed).containsEntry("status", "failed").containsEntry("processed", 0);
+        assertThat((String) failed.get("error")).contains("no progress");
+        assertThat(hasMarker(runtime, accountId, stuck.id())).isFalse();
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + ended).jsonObject()).containsEntry("status", "done");
+    }
+
+    @Test
+    void anImportWhosePartsWereNotAllQueuedIsFailedAfterFiveMinutes(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Unqueued Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Unqueued")).jsonObject().get("id");
+        QueueSender refusing = (queue, messages) -> {
+            throw new IllegalStateException("SQS refused");
+        };
+        var service = imports(runtime.wiring(), refusing);
+        assertThatThrownBy(() -> service.start(accountId, g, csv("+14155550111"), "01UNQUEUEDIMPORT0000000000"))
+                .isInstanceOf(IllegalStateException.class);
+        String importId = "imp_01UNQUEUEDIMPORT0000000000";
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + importId).jsonObject()).containsEntry("status", "running");
+        imports(later(runtime, Duration.ofMinutes(6)), new DroppingQueue()).sweep();
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + importId).jsonObject()).containsEntry("status", "failed");
+        assertThat(hasMarker(runtime, accountId, importId)).isFalse();
+    }
+
+    @Test
+    void aRunOfTheSameRequestGoesOnWithTheSameImport(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Rerun Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Rerun")).jsonObject().get("id");
+        var first = new DroppingQueue();
+        var second = new DroppingQueue();
+        String ulid = "01RERUNIMPORT0000000000000";
+        ImportJob one = imports(runtime.wiring(), first).start(accountId, g, csv("+14155550121", "+14155550122"), ulid);
+        ImportJob two = imports(runtime.wiring(), second).start(accountId, g, csv("+14155550121", "+14155550122"), ulid);
+        assertThat(two).isEqualTo(one);
+        // the same parts again, which FIFO de-duplication (or each unit's doneUnits) makes no second effect
+        assertThat(second.sent).extracting(QueueMessage::deduplicationId)
+                .containsExactlyElementsOf(first.sent.stream().map(QueueMessage::deduplicationId).toList());
+        assertThat(second.sent).extracting(QueueMessage::body)
+                .containsExactlyElementsOf(first.sent.stream().map(QueueMessage::body).toList());
+    }
+}
