@@ -152,6 +152,11 @@ class LinesE2eTest {
         }
         assertThat(a.patch("/v1/lines/" + id, Map.of("helpReply", "x".repeat(320))).status()).isEqualTo(200);
         assertThat(a.patch("/v1/lines/" + id, Map.of("mps", 1000)).jsonObject()).containsEntry("mps", 1000);
+        // JSON has one number type: a whole number written with a fraction is that number
+        var whole = a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 20.0}");
+        assertThat(whole.status()).as(whole.body()).isEqualTo(200);
+        assertThat(whole.jsonObject()).containsEntry("mps", 20);
+        assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 2e1}").jsonObject()).containsEntry("mps", 20);
     }
 
     @Test

@@ -129,4 +129,20 @@ class ImportSweepE2eTest {
         assertThat(second.sent).extracting(QueueMessage::body)
                 .containsExactlyElementsOf(first.sent.stream().map(QueueMessage::body).toList());
     }
+
+    @Test
+    void aGroupDeleteWhoseCleanUpCouldNotBeQueuedSucceedsAndMaintenanceQueuesItLater(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Cleanup Later Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Going")).jsonObject().get("id");
+        QueueSender refusing = (queue, messages) -> {
+            throw new IllegalStateException("SQS refused");
+        };
+        new GroupService(runtime.wiring(), refusing).delete(accountId, g); // no 500: the delete committed
+        assertThat(a.get("/v1/groups/" + g).status()).isEqualTo(404);
+
+        var queue = new DroppingQueue();
+        imports(later(runtime, Duration.ofMinutes(6)), queue).sweep();
+        assertThat(queue.sent).anySatisfy(m -> assertThat(m.body()).contains(g).contains("cleanup"));
+    }
 }
