@@ -17,8 +17,8 @@ import java.util.Optional;
 /**
  * HTTP API Lambda REQUEST authorizer (simple responses). Resolves {@code Authorization: Bearer <key>} to the
  * account, key id and role, which API Gateway passes to the route's handler as
- * {@code requestContext.authorizer.lambda}. API Gateway caches the answer per Authorization header for the
- * stack's configured TTL, so in AWS a revoked key may keep working for at most that long.
+ * {@code requestContext.authorizer.lambda}. The stack does not let API Gateway cache the answer, so a revoked key
+ * is refused at its next request, in AWS as locally.
  */
 public final class AuthorizerHandler implements AuthorizerFunction {
     private final AccountService accounts;

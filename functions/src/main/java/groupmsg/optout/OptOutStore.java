@@ -62,13 +62,7 @@ public final class OptOutStore {
      * second reply.
      */
     public boolean recordKeyword(String accountId, String lineId, String phone, String inboundId, long at) {
-        var values = new HashMap<String, AttributeValue>();
-        values.put(":a", s(accountId));
-        values.put(":line", s(lineId));
-        values.put(":phone", s(phone));
-        values.put(":keyword", s(SOURCE_KEYWORD));
-        values.put(":id", s(inboundId));
-        values.put(":at", n(at));
+        var values = keywordValues(accountId, lineId, phone, inboundId, at);
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                     .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :keyword, "
@@ -92,19 +86,20 @@ public final class OptOutStore {
      * this message's exactly when {@link #recordKeyword} would have made it so.
      */
     public TransactWriteItem recordOnArrival(String accountId, String lineId, String phone, String inboundId, long at) {
-        var values = new HashMap<String, AttributeValue>();
-        values.put(":a", s(accountId));
-        values.put(":line", s(lineId));
-        values.put(":phone", s(phone));
-        values.put(":keyword", s(SOURCE_KEYWORD));
-        values.put(":id", s(inboundId));
-        values.put(":at", n(at));
+        var values = keywordValues(accountId, lineId, phone, inboundId, at);
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, "
                         + "#source = if_not_exists(#source, :keyword), causedBy = if_not_exists(causedBy, :id), "
                         + "optedOutAt = if_not_exists(optedOutAt, :at)")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(values)).build();
+    }
+
+    /** The expression values of a STOP's opt-out: its row's fields, the keyword source, the STOP's id and time. */
+    private static java.util.Map<String, AttributeValue> keywordValues(String accountId, String lineId, String phone,
+                                                                       String inboundId, long at) {
+        return java.util.Map.of(":a", s(accountId), ":line", s(lineId), ":phone", s(phone), ":keyword", s(SOURCE_KEYWORD),
+                ":id", s(inboundId), ":at", n(at));
     }
 
     /** Records a manual opt-out; returns the one on record and whether this call created it. */
