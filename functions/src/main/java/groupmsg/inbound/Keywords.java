@@ -57,8 +57,16 @@ public final class Keywords {
     /** Whitespace and quotes before the text: straight, curly, low-9 („STOP“) and angle («STOP») quotes. */
     private static final Pattern LEADING_WHITESPACE_AND_QUOTES =
             Pattern.compile("^[\\p{IsWhite_Space}\"'`\\p{Pi}\\p{Pf}\u201A\u201E]+");
-    /** Punctuation (closing quotes included), symbols and emoji, and whitespace after the text. */
-    private static final Pattern TRAILING_PUNCTUATION = Pattern.compile("[\\p{P}\\p{S}\\p{IsWhite_Space}]+$");
+    /**
+     * Punctuation (closing quotes included), symbols and emoji (with their variation selectors and modifiers, marks),
+     * and whitespace after the text: what an opt-out keyword may be followed by ("stop 🙏", "STOP ❤️").
+     */
+    private static final Pattern TRAILING_PUNCTUATION_AND_SYMBOLS = Pattern.compile("[\\p{P}\\p{S}\\p{M}\\p{IsWhite_Space}]+$");
+    /**
+     * Punctuation and whitespace only: what START, YES and HELP may be followed by. "Yes ❤️" or "Yes 🙂" in a
+     * conversation is a reply to relay, not a request to be subscribed again (which would also lift an opt-out).
+     */
+    private static final Pattern TRAILING_PUNCTUATION = Pattern.compile("[\\p{P}\\p{IsWhite_Space}]+$");
     /** Any run of Unicode whitespace (String.strip and \s miss the no-break space, U+3000, ...). */
     private static final Pattern WHITESPACE = Pattern.compile("\\p{IsWhite_Space}+");
     /** Any opt-out keyword followed by something that is not a letter or digit (so "STOPWATCH" is not one). */
@@ -71,23 +79,30 @@ public final class Keywords {
         if (body == null) return Classification.NONE;
         String text = normalize(body);
         if (text.isEmpty()) return Classification.NONE;
+        // Generous for opt-outs (a STOP missed is a compliance failure), strict for the others (a reply taken for
+        // an opt-in is lost from its conversation and lifts the number's opt-out).
         if (OPT_OUT.contains(text)) return new Classification(Keyword.OPT_OUT, false);
-        if (OPT_IN.contains(text)) return new Classification(Keyword.OPT_IN, false);
-        if (HELP.contains(text)) return new Classification(Keyword.HELP, false);
+        String strict = normalize(body, TRAILING_PUNCTUATION);
+        if (OPT_IN.contains(strict)) return new Classification(Keyword.OPT_IN, false);
+        if (HELP.contains(strict)) return new Classification(Keyword.HELP, false);
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches());
     }
 
     static String normalize(String body) {
+        return normalize(body, TRAILING_PUNCTUATION_AND_SYMBOLS);
+    }
+
+    private static String normalize(String body, Pattern trailing) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         // Trailing symbols go before compatibility folding too, which would make letters of some ("STOP™" -> "STOPTM").
-        text = TRAILING_PUNCTUATION.matcher(text).replaceAll("");
+        text = trailing.matcher(text).replaceAll("");
         // Full-width letters become ASCII, no-break and ideographic spaces plain ones.
         text = Normalizer.normalize(text, Normalizer.Form.NFKC);
         // Phones send the French ARRÊT with its accent (precomposed or not); fold it like the carriers do.
         text = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("");
         text = DASHES.matcher(text).replaceAll("-");
         text = LEADING_WHITESPACE_AND_QUOTES.matcher(text).replaceAll("");
-        text = TRAILING_PUNCTUATION.matcher(text).replaceAll("");
+        text = trailing.matcher(text).replaceAll("");
         text = WHITESPACE.matcher(text).replaceAll(" ");
         return text.toUpperCase(Locale.ROOT);
     }

@@ -61,6 +61,22 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
     }
 
+    /** An opt-out keyword followed by an emoji, however it is built (variation selector, joiner, modifiers). */
+    @ParameterizedTest
+    @ValueSource(strings = {"STOP \u2764\uFE0F", "Cancel \uD83D\uDE45\u200D\u2640\uFE0F", "stop\uD83D\uDC4D\uD83C\uDFFD",
+            "End \uD83C\uDFF3\uFE0F"})
+    void optOutKeywordsFollowedByEmoji(String body) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(Keyword.OPT_OUT, false));
+    }
+
+    /** START, YES and HELP followed by an emoji are replies ("Yes ❤️" in a conversation), not keywords. */
+    @ParameterizedTest
+    @ValueSource(strings = {"Yes \u2764\uFE0F", "Yes \uD83D\uDE42", "YES \uD83D\uDE4B\u200D\u2640\uFE0F", "yes\u263A\uFE0F",
+            "Start \uD83D\uDC4D", "help \uD83D\uDE4F", "Yes \u270C\uFE0F"})
+    void optInAndHelpKeywordsFollowedByEmojiAreOrdinaryReplies(String body) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
+    }
+
     /** Still only whole messages: more words after the keyword are a possible opt-out, other text stays ordinary. */
     @ParameterizedTest
     @ValueSource(strings = {"\u201CStop texting me\u201D", "STOP\u00A0texting me", "\u00A0stop, I moved",
