@@ -116,7 +116,8 @@ public final class AccountService {
             if (target.role() == Role.OWNER && owners <= 1) {
                 throw new ApiException(ErrorCode.CONFLICT, "cannot revoke the account's last owner key; create another owner key first");
             }
-            switch (store.deleteKey(accountId, keyId, revocations)) {
+            // only an owner key's revocation is decided on the others: another key's goes whatever else is revoked
+            switch (store.deleteKey(accountId, keyId, target.role() == Role.OWNER ? revocations : AccountStore.ANY_REVOCATIONS)) {
                 case REVOKED -> {
                     return;
                 }

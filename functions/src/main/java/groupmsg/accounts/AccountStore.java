@@ -126,6 +126,9 @@ final class AccountStore {
 
     enum Revoked { REVOKED, NO_SUCH_KEY, KEYS_CHANGED }
 
+    /** For {@link #deleteKey}: a revocation decided on nothing else (not an owner key's), which does not count. */
+    static final long ANY_REVOCATIONS = -1;
+
     /**
      * Deletes the key and its lookup row together, if no other revocation committed since {@code revocationsRead}
      * ({@link #revocations}) was read.
@@ -135,21 +138,24 @@ final class AccountStore {
                 .consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Revoked.NO_SUCH_KEY;
         String hash = Attr.str(item, "keyHash");
-        var outcome = ops.transact(List.of(
+        List<TransactWriteItem> actions = new ArrayList<>(List.of(
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key(accountPk(accountId), "KEY#" + keyId))
                         .conditionExpression("attribute_exists(pk)")).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
-                        .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build(),
-                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
-                        .updateExpression("SET #count = :next")
-                        .conditionExpression(revocationsRead == 0 ? "attribute_not_exists(#count)" : "#count = :read")
-                        .expressionAttributeNames(Map.of("#count", "count"))
-                        .expressionAttributeValues(revocationsRead == 0 ? Map.of(":next", n(1))
-                                : Map.of(":next", n(revocationsRead + 1), ":read", n(revocationsRead)))).build()));
+                        .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
+        if (revocationsRead != ANY_REVOCATIONS) {
+            actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
+                    .updateExpression("SET #count = :next")
+                    .conditionExpression(revocationsRead == 0 ? "attribute_not_exists(#count)" : "#count = :read")
+                    .expressionAttributeNames(Map.of("#count", "count"))
+                    .expressionAttributeValues(revocationsRead == 0 ? Map.of(":next", n(1))
+                            : Map.of(":next", n(revocationsRead + 1), ":read", n(revocationsRead)))).build());
+        }
+        var outcome = ops.transact(actions);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return Revoked.NO_SUCH_KEY;
-            if (c.conditionFailed(2)) return Revoked.KEYS_CHANGED;
+            if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(2)) return Revoked.KEYS_CHANGED;
             throw new IllegalStateException("key revocation cancelled: " + c);
         }
         return Revoked.REVOKED;

@@ -73,6 +73,10 @@ public final class ConversationService {
      */
     public View create(Caller caller, NewConversation input, String ulid) {
         AccountSettings settings = requireChatRole(caller);
+        // An earlier run of this request that created it is answered with it, whatever changed since (an opt-out
+        // that would block it now), and its first message's sending is seen through.
+        var earlier = store.get(caller.accountId(), Conversation.ID_PREFIX + ulid);
+        if (earlier.isPresent()) return resumeCreate(earlier.get(), settings, input, ulid);
         Line line = lines.find(caller.accountId(), input.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
         if (!line.groupMessaging()) throw ApiException.invalid("lineId: the line does not have groupMessaging enabled");
@@ -95,20 +99,30 @@ public final class ConversationService {
         }
         // created when its ids were given: its thread lists messages by id, oldest first by createdAt
         long createdAt = Ids.timeOf(ulid);
-        var conversation = store.get(caller.accountId(), Conversation.ID_PREFIX + ulid).orElse(null);
-        if (conversation == null) {
-            conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
-                    line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis());
-            var first = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, conversation.id(), ThreadMessage.OUTBOUND,
-                    null, caller.keyId(), input.body(), input.mediaUrls(), createdAt);
-            store.create(conversation, first);
-        }
+        var conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
+                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis());
+        var first = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, conversation.id(), ThreadMessage.OUTBOUND,
+                null, caller.keyId(), input.body(), input.mediaUrls(), createdAt);
+        store.create(conversation, first);
         List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList();
         if (!to.isEmpty()) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     input.body(), input.mediaUrls(), conversation.id());
         }
         return new View(conversation, optedOut, ACTIVE);
+    }
+
+    /** A conversation an earlier run of the create stored: its first message is sent (once) unless it is blocked now. */
+    private View resumeCreate(Conversation c, AccountSettings settings, NewConversation input, String ulid) {
+        View view = view(c, settings);
+        Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
+        List<String> to = c.participants().stream().map(Conversation.Participant::phone)
+                .filter(p -> !view.optedOut().contains(p)).toList();
+        if (line != null && !to.isEmpty() && !BLOCKED.equals(view.status())) {
+            direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, c.accountId(), line, MessageKind.CONVERSATION, to,
+                    input.body(), input.mediaUrls(), c.id());
+        }
+        return view;
     }
 
     /**
@@ -163,22 +177,49 @@ public final class ConversationService {
     public ThreadMessage send(Caller caller, String id, String body, List<String> mediaUrls, String ulid) {
         AccountSettings settings = requireChatRole(caller);
         Conversation c = find(caller.accountId(), id);
+        // An earlier run of this request that stored the message is answered with it, whatever changed since (an
+        // opt-out that blocks the conversation now did not when it was accepted), and its sending is seen through.
+        ThreadMessage earlier = store.message(caller.accountId(), c.id(), ThreadMessage.ID_PREFIX + ulid).orElse(null);
         View view = view(c, settings);
-        if (BLOCKED.equals(view.status())) {
-            throw ApiException.conflict("the conversation is blocked: " + view.optedOut().stream().sorted().toList()
-                    + " opted out and the account's conversationOptOutPolicy is block_conversation");
-        }
         List<String> to = c.participants().stream().map(Conversation.Participant::phone)
                 .filter(p -> !view.optedOut().contains(p)).toList();
-        if (to.isEmpty()) throw ApiException.conflict("every participant has opted out of this line");
-        Line line = lines.find(caller.accountId(), c.lineId()).orElseThrow(() -> ApiException.conflict("the conversation's line is gone"));
-        var message = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, c.id(), ThreadMessage.OUTBOUND, null,
-                caller.keyId(), body, mediaUrls, Ids.timeOf(ulid));
-        store.addMessage(caller.accountId(), message); // false when an earlier run of the request stored it
-        store.touch(caller.accountId(), c.id(), clock.millis());
-        direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to, body,
-                mediaUrls, c.id());
+        if (earlier == null) {
+            if (BLOCKED.equals(view.status())) {
+                throw ApiException.conflict("the conversation is blocked: " + view.optedOut().stream().sorted().toList()
+                        + " opted out and the account's conversationOptOutPolicy is block_conversation");
+            }
+            if (to.isEmpty()) throw ApiException.conflict("every participant has opted out of this line");
+        }
+        Line line = lines.find(caller.accountId(), c.lineId()).orElse(null);
+        if (line == null) {
+            if (earlier != null) return earlier;
+            throw ApiException.conflict("the conversation's line is gone");
+        }
+        ThreadMessage message = earlier;
+        if (message == null) {
+            message = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, c.id(), ThreadMessage.OUTBOUND, null,
+                    caller.keyId(), body, mediaUrls, Ids.timeOf(ulid));
+            store.addMessage(caller.accountId(), message);
+        }
+        if (!to.isEmpty() && !BLOCKED.equals(view.status())) {
+            direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
+                    message.body(), message.mediaUrls(), c.id());
+        }
+        touchAfterSend(caller.accountId(), c.id());
         return message;
+    }
+
+    /**
+     * Makes the conversation the most recently active for routing, once its message is on its way: a failure here
+     * (up to 11 writes) must not fail a request whose message is stored and sent; routing then goes by the
+     * conversation's previous activity until its next message or reply.
+     */
+    private void touchAfterSend(String accountId, String conversationId) {
+        try {
+            store.touch(accountId, conversationId, clock.millis());
+        } catch (RuntimeException e) {
+            Log.error("conversation_touch_failed", Map.of("conversationId", conversationId), e);
+        }
     }
 
     public record ThreadPage(List<ThreadMessage> messages, Map<String, AttributeValue> lastKey) {}

@@ -101,7 +101,7 @@ public final class GroupService {
     /** Deletes the group now; its member rows are tombstoned by the import worker (asynchronously). */
     public void delete(String accountId, String groupId) {
         Group group = get(accountId, groupId);
-        long deletedAt = groups.delete(accountId, group, clock.millis()).orElseThrow(() -> ApiException.notFound("group"));
+        long deletedAt = groups.delete(accountId, group, clock).orElseThrow(() -> ApiException.notFound("group"));
         try {
             enqueueCleanup(accountId, groupId, deletedAt);
         } catch (RuntimeException e) {

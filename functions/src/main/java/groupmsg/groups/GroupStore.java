@@ -142,8 +142,8 @@ final class GroupStore {
      * one stayed reserved by a group that no longer exists, for good, or another group's reservation of the old
      * name went).
      */
-    OptionalLong delete(String accountId, Group group, long stampedAt) {
-        long now = stampedAt;
+    OptionalLong delete(String accountId, Group group, java.time.Clock clock) {
+        long now = clock.millis();
         Group read = group;
         boolean ownsName = true;
         for (int attempt = 0; attempt < 20; attempt++) {
@@ -174,7 +174,8 @@ final class GroupStore {
             if (current.isEmpty()) return OptionalLong.empty();
             if (!current.get().name().equals(read.name())) ownsName = true;
             read = current.get();
-            now = restamp(read, now);
+            // not before now either: behind every change that began after it, it would lose to a stream of them
+            now = restamp(read, Math.max(now, clock.millis()));
         }
         throw new IllegalStateException("group delete kept conflicting");
     }

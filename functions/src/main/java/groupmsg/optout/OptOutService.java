@@ -75,7 +75,7 @@ public final class OptOutService {
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
             case OPT_IN -> {
-                store.remove(line.id(), m.from());
+                store.removeForOptIn(line.id(), m.from(), m.id());
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
                 yield line.carrierAnswersOptOuts() ? null : line.optInReply();
             }

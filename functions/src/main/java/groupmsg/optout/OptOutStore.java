@@ -90,7 +90,7 @@ public final class OptOutStore {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, "
                         + "#source = if_not_exists(#source, :keyword), causedBy = if_not_exists(causedBy, :id), "
-                        + "optedOutAt = if_not_exists(optedOutAt, :at)")
+                        + "optedOutAt = if_not_exists(optedOutAt, :at), lastStopId = :id")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(values)).build();
     }
@@ -118,6 +118,23 @@ public final class OptOutStore {
     public Optional<OptOut> get(String lineId, String phone) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toOptOut(item));
+    }
+
+    /**
+     * Removes the opt-out for an opt-in keyword ({@code inboundId}, a START), unless a STOP arrived after it: STOPs
+     * are recorded as they arrive ({@code lastStopId}, see {@link #recordOnArrival}), so a START handled a moment
+     * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by arrival.
+     * Rows from before {@code lastStopId} go by {@code causedBy}; rows of no STOP (by hand, a carrier error) go.
+     */
+    public void removeForOptIn(String lineId, String phone, String inboundId) {
+        try {
+            dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                    .conditionExpression("lastStopId < :id OR (attribute_not_exists(lastStopId) "
+                            + "AND (attribute_not_exists(causedBy) OR causedBy < :id))")
+                    .expressionAttributeValues(java.util.Map.of(":id", s(inboundId))));
+        } catch (ConditionalCheckFailedException e) {
+            // a later STOP's: it stays
+        }
     }
 
     /** Removes the opt-out; false when there was none. */

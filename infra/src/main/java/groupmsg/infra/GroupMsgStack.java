@@ -133,6 +133,11 @@ public final class GroupMsgStack extends Stack {
     public static final String METRIC_NAMESPACE_PREFIX = "groupmsg/";
     /** Requests to a carrier webhook answered 4xx, counted from the API's access logs. */
     public static final String WEBHOOK_CLIENT_ERRORS_METRIC = "WebhookClientErrors";
+    /**
+     * Webhook 4xx in a minute that page: a scanner's stray unsigned post is a 403 too, and must not; a wrong
+     * publicBaseUrl or auth token, or a throttle, refuses every callback of a send (hundreds a minute).
+     */
+    public static final int WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD = 10;
     /** DLQs keep failed messages for the longest time SQS allows, so they outlive the source queue's retention. */
     public static final int DLQ_RETENTION_DAYS = 14;
     /**
@@ -666,11 +671,12 @@ public final class GroupMsgStack extends Stack {
         alarm("Api5xxAlarm", apiStage.metricServerError(sum), notify,
                 "HTTP API answered 5xx (a handler failed or timed out, or API Gateway could not invoke it); see the "
                         + "API access logs' status, integrationError and authorizerError");
-        alarm("WebhookClientErrorsAlarm", webhookClientErrors().metric(sum), notify,
+        alarm("WebhookClientErrorsAlarm", webhookClientErrors().metric(sum), WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD, notify,
                 "Carrier webhooks answered 4xx, which Twilio does not retry: delivery receipts or inbound texts "
                         + "(STOP among them) were lost. 429: throttled (route throttle or the account's API Gateway "
                         + "quota); 403: signature mismatch (publicBaseUrl differs from the URL Twilio calls, or the auth "
-                        + "token changed), or someone else posting; 400: malformed. See the API access logs");
+                        + "token changed), or someone else posting; 400: malformed. See the API access logs. Fires at "
+                        + WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD + " in a minute, not on a stray unsigned post");
     }
 
     /**
@@ -690,9 +696,13 @@ public final class GroupMsgStack extends Stack {
     }
 
     private void alarm(String id, Metric metric, SnsAction action, String description) {
+        alarm(id, metric, 1, action, description);
+    }
+
+    private void alarm(String id, Metric metric, int threshold, SnsAction action, String description) {
         Alarm alarm = metric.createAlarm(this, id, CreateAlarmOptions.builder()
                 .alarmDescription("groupmsg " + settings.stage() + ": " + description)
-                .threshold(1)
+                .threshold(threshold)
                 .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
                 .evaluationPeriods(1)
                 .treatMissingData(TreatMissingData.NOT_BREACHING)

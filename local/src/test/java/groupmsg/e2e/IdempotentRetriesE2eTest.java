@@ -226,4 +226,33 @@ class IdempotentRetriesE2eTest {
         // without the key the name is taken, as before
         assertThat(a.post("/v1/groups", body).status()).isEqualTo(409);
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aConversationCreatedButNotRememberedIsTheAnswerToItsRetryEvenIfAnOptOutWouldBlockANewOne(ApiClient api,
+                                                                                                 LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Blocked Retry Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 10);
+        var lost = new ConversationsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("lineId", lineId, "participants", List.of("+14155550811", "+14155550812"),
+                "body", "Shift swap?");
+        assertThat(call(lost, a, "POST /v1/conversations", "/v1/conversations", Map.of(), body, "cnv-blocked").getStatusCode())
+                .isEqualTo(500);
+        // meanwhile one of them opts out: a new conversation with them would be refused (409)
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550812")).status()).isEqualTo(201);
+        assertThat(a.post("/v1/conversations", body).status()).isEqualTo(409);
+
+        var retry = a.withHeader("Idempotency-Key", "cnv-blocked").post("/v1/conversations", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat((List<Object>) a.get("/v1/conversations").jsonObject().get("items")).hasSize(1);
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (carrierMessages(a, line).isEmpty() && System.currentTimeMillis() < deadline) Thread.sleep(200);
+        Thread.sleep(1_000);
+        // the first message went out once: to the number that opted out, once or (opted out before its delivery) not at all
+        var sentTo = carrierMessages(a, line).stream().map(m -> (String) m.get("to")).toList();
+        assertThat(sentTo).doesNotHaveDuplicates().contains("+14155550811").isSubsetOf("+14155550811", "+14155550812");
+    }
 }

@@ -51,9 +51,9 @@ class AcceptFenceE2eTest {
         assertThat(GroupStore.restamp(after, t)).isEqualTo(t + 10);
 
         // a delete stamped before the acceptance commits stamped after it (its clean-up tombstones with that stamp)
-        long deletedAt = store.delete(accountId, after, t - 1000).orElseThrow();
+        long deletedAt = store.delete(accountId, after, java.time.Clock.fixed(java.time.Instant.ofEpochMilli(t - 1000), java.time.ZoneOffset.UTC)).orElseThrow();
         assertThat(deletedAt).isGreaterThanOrEqualTo(t + 10);
         assertThat(store.get(accountId, g)).isEmpty();
-        assertThat(store.delete(accountId, after, t + 100)).as("already gone").isEmpty();
+        assertThat(store.delete(accountId, after, java.time.Clock.fixed(java.time.Instant.ofEpochMilli(t + 100), java.time.ZoneOffset.UTC))).as("already gone").isEmpty();
     }
 }

@@ -48,7 +48,7 @@ class GroupNameRaceE2eTest {
         Group read = store.get(accountId, g).orElseThrow();
         assertThat(a.patch("/v1/groups/" + g, Map.of("name", "race-b")).status()).isEqualTo(200);
 
-        assertThat(store.delete(accountId, read, System.currentTimeMillis())).isPresent();
+        assertThat(store.delete(accountId, read, java.time.Clock.systemUTC())).isPresent();
         assertThat(store.get(accountId, g)).isEmpty();
         // before, race-b stayed reserved by a group that no longer exists: 409 on that name for good
         assertThat(reservations(runtime, accountId)).isEmpty();
@@ -65,7 +65,7 @@ class GroupNameRaceE2eTest {
         assertThat(a.patch("/v1/groups/" + g, Map.of("name", "moved")).status()).isEqualTo(200);
         String h = (String) a.post("/v1/groups", Map.of("name", "Shared")).jsonObject().get("id");
 
-        assertThat(store.delete(accountId, read, System.currentTimeMillis())).isPresent();
+        assertThat(store.delete(accountId, read, java.time.Clock.systemUTC())).isPresent();
         // before, the delete took H's reservation of "shared": a third group could take the name, and H could
         // never be renamed again
         assertThat(reservations(runtime, accountId)).containsExactly(Map.entry("shared", h));
