@@ -138,6 +138,16 @@ public final class ConversationService {
         return (ThreadMessage.OUTBOUND.equals(m.direction()) ? OUTBOUND_MESSAGE_PREFIX : RELAY_MESSAGE_PREFIX) + ulid;
     }
 
+    /** Whether the account has this conversation (a retried request's check for what its first run stored). */
+    public boolean exists(String accountId, String id) {
+        return store.get(accountId, id).isPresent();
+    }
+
+    /** Whether the conversation has this message (a retried request's check for what its first run stored). */
+    public boolean messageExists(String accountId, String conversationId, String messageId) {
+        return store.message(accountId, conversationId, messageId).isPresent();
+    }
+
     public View get(String accountId, String id) {
         Conversation c = find(accountId, id);
         return view(c, accounts.account(accountId).settings());

@@ -85,7 +85,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var view = conversations.create(request.requireCaller(),
-                new ConversationService.NewConversation(lineId, name, participants, text, media), request.creationUlid(ids));
+                new ConversationService.NewConversation(lineId, name, participants, text, media),
+                request.creationUlid(ids, u -> conversations.exists(request.accountId(), Conversation.ID_PREFIX + u)));
         return ApiResponse.created(json(view));
     }
 
@@ -178,7 +179,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
-        var message = conversations.send(request.requireCaller(), request.path("id"), text, media, request.creationUlid(ids));
+        String conversationId = request.path("id");
+        var message = conversations.send(request.requireCaller(), conversationId, text, media, request.creationUlid(ids,
+                u -> conversations.messageExists(request.accountId(), conversationId, ThreadMessage.ID_PREFIX + u)));
         return ApiResponse.accepted(json(message));
     }
 

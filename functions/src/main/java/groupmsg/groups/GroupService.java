@@ -72,6 +72,11 @@ public final class GroupService {
         return groups.acceptFence(accountId, seen, acceptedAt);
     }
 
+    /** Whether the account has this group (a retried request's check for what its first run stored). */
+    public boolean exists(String accountId, String groupId) {
+        return groups.get(accountId, groupId).isPresent();
+    }
+
     public Group get(String accountId, String groupId) {
         if (!groupId.startsWith("grp_")) throw ApiException.notFound("group");
         return groups.get(accountId, groupId).orElseThrow(() -> ApiException.notFound("group"));

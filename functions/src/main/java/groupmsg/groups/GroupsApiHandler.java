@@ -72,7 +72,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String description = body.optionalNullableString("description", 0, 1000).orElse(null);
         body.validate();
         return ApiResponse.created(groupJson(groups.create(request.accountId(), name,
-                description == null || description.isEmpty() ? null : description, request.creationUlid(ids))));
+                description == null || description.isEmpty() ? null : description,
+                request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)))));
     }
 
     private ApiResponse listGroups(ApiRequest request) {
@@ -229,7 +230,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
             throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                     "content type must be text/csv" + (type.isEmpty() ? "" : ", got " + type));
         }
-        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body(), request.creationUlid(ids));
+        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body(),
+                request.creationUlid(ids, u -> imports.exists(request.accountId(), "imp_" + u)));
         var json = new LinkedHashMap<String, Object>();
         json.put("id", job.id());
         json.put("groupId", job.groupId());

@@ -204,6 +204,11 @@ public final class ImportService {
         return s == null ? 4 : s.getBytes(StandardCharsets.UTF_8).length + 2;
     }
 
+    /** Whether the account has this import (a retried request's check for what its first run stored). */
+    public boolean exists(String accountId, String importId) {
+        return imports.get(accountId, importId).isPresent();
+    }
+
     public ImportJob get(String accountId, String groupId, String importId) {
         if (!importId.startsWith("imp_")) throw ApiException.notFound("import");
         ImportJob job = imports.get(accountId, importId).orElseThrow(() -> ApiException.notFound("import"));

@@ -136,6 +136,11 @@ public final class MessageService {
 
     public record MessageView(GroupMessage message, Map<String, Long> counts) {}
 
+    /** Whether the account has a message with this id (a retried request's check for what its first run stored). */
+    public boolean exists(String accountId, String messageId) {
+        return messages.get(accountId, messageId).isPresent();
+    }
+
     public MessageView get(String accountId, String messageId) {
         if (!messageId.startsWith(MessageStore.GROUP_ID_PREFIX)) throw ApiException.notFound("message");
         GroupMessage m = messages.get(accountId, messageId).orElseThrow(() -> ApiException.notFound("message"));

@@ -65,7 +65,8 @@ public final class MessagesApiHandler extends HttpApiHandler {
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
-                new MessageService.SendRequest(lineId, sender, title, text, media), request.creationUlid(ids));
+                new MessageService.SendRequest(lineId, sender, title, text, media),
+                request.creationUlid(ids, u -> messages.exists(request.accountId(), MessageStore.GROUP_ID_PREFIX + u)));
         return ApiResponse.accepted(MessagesJson.message(message, null));
     }
 

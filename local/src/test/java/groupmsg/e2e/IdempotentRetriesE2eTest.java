@@ -255,4 +255,61 @@ class IdempotentRetriesE2eTest {
         var sentTo = carrierMessages(a, line).stream().map(m -> (String) m.get("to")).toList();
         assertThat(sentTo).doesNotHaveDuplicates().contains("+14155550811").isSubsetOf("+14155550811", "+14155550812");
     }
+
+    /** The first write of a business message in a conversation: its thread row. */
+    static boolean storesAThreadMessage(Object request) {
+        return request instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest p
+                && p.item().get("pk").s().contains("#CNV#");
+    }
+
+    /** A group message's acceptance. */
+    static boolean acceptsAGroupMessage(Object request) {
+        return request instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t
+                && t.transactItems().stream().anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("MSG#msg_"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRetryWhoseFirstRunStoredNothingTakesItsOwnTimeSoListsKeepTheOrderThingsHappenedIn(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Fresh Retry Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 10);
+        String id = (String) a.post("/v1/conversations", Map.of("lineId", lineId,
+                "participants", List.of("+14155550821", "+14155550822"), "body", "Kick-off")).jsonObject().get("id");
+
+        // A fails before anything is stored; B is sent; A is retried: A is listed after B, as the phones got them
+        var failing = new ConversationsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::storesAThreadMessage));
+        Map<String, Object> first = Map.of("body", "A");
+        assertThat(call(failing, a, "POST /v1/conversations/{id}/messages", "/v1/conversations/" + id + "/messages",
+                Map.of("id", id), first, "fresh-a").getStatusCode()).isEqualTo(500);
+        Thread.sleep(20);
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "B")).status()).isEqualTo(202);
+        Thread.sleep(20);
+        var retried = a.withHeader("Idempotency-Key", "fresh-a").post("/v1/conversations/" + id + "/messages", first);
+        assertThat(retried.status()).as(retried.body()).isEqualTo(202);
+        var thread = (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages").jsonObject().get("items");
+        assertThat(thread).extracting(m -> m.get("body")).containsExactly("Kick-off", "B", "A");
+        assertThat((String) thread.get(2).get("createdAt")).isGreaterThan((String) thread.get(1).get("createdAt"));
+        // and a second retry finds the renewed one
+        assertThat(a.withHeader("Idempotency-Key", "fresh-a").post("/v1/conversations/" + id + "/messages", first).jsonObject())
+                .containsEntry("id", retried.jsonObject().get("id"));
+
+        // the same for group messages: newest first by id and by createdAt
+        String g = createGroup(a, "Fresh retry");
+        addMembers(a, g, 300, 2);
+        String groupLine = createLine(a, linePhone(), 100);
+        var failingSend = new MessagesApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::acceptsAGroupMessage));
+        Map<String, Object> sendA = Map.of("lineId", groupLine, "sender", "Ops", "title", "t", "body", "Group A");
+        assertThat(call(failingSend, a, "POST /v1/groups/{id}/messages", "/v1/groups/" + g + "/messages", Map.of("id", g),
+                sendA, "fresh-send-a").getStatusCode()).isEqualTo(500);
+        Thread.sleep(20);
+        String b = (String) a.post("/v1/groups/" + g + "/messages", Map.of("lineId", groupLine, "sender", "Ops", "title", "t",
+                "body", "Group B")).jsonObject().get("id");
+        Thread.sleep(20);
+        String retriedSend = (String) a.withHeader("Idempotency-Key", "fresh-send-a").post("/v1/groups/" + g + "/messages", sendA)
+                .jsonObject().get("id");
+        var listed = (List<Map<String, Object>>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items");
+        assertThat(listed).extracting(m -> m.get("id")).containsExactly(retriedSend, b);
+    }
 }

@@ -18,7 +18,13 @@ import java.util.Optional;
  */
 public record ApiRequest(String routeKey, String rawPath, Map<String, String> pathParameters,
                          Map<String, String> query, Map<String, String> headers, byte[] body, Caller caller,
-                         String creationUlid) {
+                         Creation creation) {
+
+    /**
+     * The ids of what a request run under an Idempotency-Key's claim creates: {@code ulid} the claim's; {@code rerun}
+     * when an earlier run of the request held it; {@code renew} gives a fresh one (recorded on the claim).
+     */
+    public record Creation(String ulid, boolean rerun, java.util.function.Supplier<String> renew) {}
 
     /** JSON bodies larger than this are refused with 413 (the largest legitimate one, 1,000 members, is ~150 KB). */
     public static final int MAX_JSON_BYTES = 1024 * 1024;
@@ -44,18 +50,21 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
                 headers, body, callerOf(event), null);
     }
 
-    /** This request run under an Idempotency-Key's claim, whose ids come from {@code ulid}. */
-    ApiRequest withCreationUlid(String ulid) {
-        return new ApiRequest(routeKey, rawPath, pathParameters, query, headers, body, caller, ulid);
+    /** This request run under an Idempotency-Key's claim. */
+    ApiRequest withCreation(Creation creation) {
+        return new ApiRequest(routeKey, rawPath, pathParameters, query, headers, body, caller, creation);
     }
 
     /**
-     * The time-ordered part of the ids of what this request creates: under an Idempotency-Key the same on every run
-     * of the request (a retry after a 5xx, a take-over after a crash), so a run finds what an earlier one committed
-     * and does not create it again; otherwise a fresh one.
+     * The time-ordered part of the ids of what this request creates. Under an Idempotency-Key, a run after one that
+     * stored something under the claim's ({@code storedUnder} says so) gets that same one, so it finds it and does
+     * not create it again; a run after one that stored nothing gets a fresh one, recorded for any later run, so what
+     * it creates takes the time it is created. Otherwise a fresh one.
      */
-    public String creationUlid(Ids ids) {
-        return creationUlid != null ? creationUlid : ids.next("");
+    public String creationUlid(Ids ids, java.util.function.Predicate<String> storedUnder) {
+        if (creation == null) return ids.next("");
+        if (!creation.rerun() || storedUnder.test(creation.ulid())) return creation.ulid();
+        return creation.renew().get();
     }
 
     /**

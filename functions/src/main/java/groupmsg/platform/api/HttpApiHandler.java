@@ -142,7 +142,8 @@ public abstract class HttpApiHandler implements HttpFunction {
             case IdempotencyStore.Claimed c -> {
                 ApiResponse response;
                 try {
-                    response = action.run().apply(request.withCreationUlid(c.ulid()));
+                    response = action.run().apply(request.withCreation(new ApiRequest.Creation(c.ulid(), c.rerun(),
+                            () -> idempotency.renewUlid(account, scope, c))));
                 } catch (ApiException e) {
                     response = ApiResponse.error(e);
                 } catch (RuntimeException e) {

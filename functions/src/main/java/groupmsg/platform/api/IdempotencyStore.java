@@ -50,11 +50,12 @@ public final class IdempotencyStore {
     /**
      * The request is this caller's to run.
      *
-     * @param ulid the time-ordered part of the ids of what the request creates, kept on the record: every run of the
-     *             request (a retry after a 5xx, a take-over after a crash) gets the same one, so a run finds what an
-     *             earlier one committed (the message, the conversation) instead of creating it a second time
+     * @param ulid  the time-ordered part of the ids of what the request creates, kept on the record: every run of the
+     *              request (a retry after a 5xx, a take-over after a crash) gets the same one, so a run finds what an
+     *              earlier one committed (the message, the conversation) instead of creating it a second time
+     * @param rerun an earlier run of the request held the claim (and may have stored something under {@code ulid})
      */
-    public record Claimed(long claimedAt, String ulid) implements Claim {}
+    public record Claimed(long claimedAt, String ulid, boolean rerun) implements Claim {}
 
     public record Replay(int status, String body) implements Claim {}
 
@@ -72,6 +73,7 @@ public final class IdempotencyStore {
      */
     public Claim claim(String accountId, String scope, String requestHash, String sameRequestHash) {
         long now = clock.millis();
+        String fresh = ids.next("");
         try {
             // A record left pending by a run that died (or failed on our side) is taken over only by the same
             // request: another body under the key is a mismatch, whatever became of the first.
@@ -83,9 +85,10 @@ public final class IdempotencyStore {
                     .expressionAttributeNames(Map.of("#state", "state"))
                     .expressionAttributeValues(Map.of(":hash", s(requestHash), ":sameHash", s(sameRequestHash),
                             ":pending", s("pending"), ":now", n(now), ":expires", n((now + RETENTION.toMillis()) / 1000),
-                            ":ulid", s(ids.next("")), ":stale", n(now - ABANDONED_AFTER.toMillis())))
+                            ":ulid", s(fresh), ":stale", n(now - ABANDONED_AFTER.toMillis())))
                     .returnValues(ReturnValue.ALL_NEW)).attributes();
-            return new Claimed(now, Attr.str(claimed, "ulid"));
+            String ulid = Attr.str(claimed, "ulid");
+            return new Claimed(now, ulid, !fresh.equals(ulid));
         } catch (ConditionalCheckFailedException e) {
             Map<String, AttributeValue> existing = dynamo.getItem(b -> b.tableName(table)
                     .key(key(accountId, scope)).consistentRead(true)).item();
@@ -104,6 +107,20 @@ public final class IdempotencyStore {
                 .updateExpression("SET #state = :done, #status = :status, #body = :body")
                 .expressionAttributeNames(Map.of("#state", "state", "#status", "status", "#body", "body"))
                 .expressionAttributeValues(Map.of(":done", s("done"), ":status", n(status), ":body", s(body))));
+    }
+
+    /**
+     * A fresh {@link Claimed#ulid} for a re-run that found nothing stored under the earlier run's: what it creates
+     * then takes the time it is created (not that of a run minutes or hours before, which would list it among older
+     * things and behind cursors already handed out), and a later run of the request finds it under the new one. Only
+     * while the claim is still this run's.
+     */
+    public String renewUlid(String accountId, String scope, Claimed claim) {
+        String fresh = ids.next("");
+        dynamo.updateItem(b -> b.tableName(table).key(key(accountId, scope))
+                .updateExpression("SET ulid = :fresh").conditionExpression("ulid = :old AND claimedAt = :claimedAt")
+                .expressionAttributeValues(Map.of(":fresh", s(fresh), ":old", s(claim.ulid()), ":claimedAt", n(claim.claimedAt()))));
+        return fresh;
     }
 
     /** Forgets a claim whose request did nothing (it was answered 4xx), so the key is free for any request. */
