@@ -161,8 +161,9 @@ public final class GroupService {
                 case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
                 case PhoneNumbers.Valid ok -> {
                     if (unique.containsKey(ok.e164())) duplicates++;
-                    // a later entry's name wins, as it would in a later request (MemberStore renames)
-                    if (!unique.containsKey(ok.e164()) || in.name() != null) {
+                    // a later entry's name wins, as it would in a later request (MemberStore renames); no name
+                    // (absent or empty) takes nothing from an earlier entry's
+                    if (!unique.containsKey(ok.e164()) || (in.name() != null && !in.name().isEmpty())) {
                         unique.put(ok.e164(), new MemberStore.Candidate(ok.e164(), in.name()));
                     }
                 }

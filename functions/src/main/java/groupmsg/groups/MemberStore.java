@@ -119,8 +119,9 @@ final class MemberStore {
             for (int i = 0; i < written.size(); i++) {
                 if (cancelled.conditionFailed(i) || cancelled.reasonCodes().isEmpty()) changed.add(written.get(i).phone());
             }
-            existing.putAll(read(pk, changed));
-            changed.forEach(p -> existing.putIfAbsent(p, null));
+            var reread = read(pk, changed);
+            // a row gone since (an expired tombstone deleted by its TTL) is absent now, not as it was read
+            for (String p : changed) existing.put(p, reread.get(p));
         }
         throw new IllegalStateException("membership transaction kept conflicting after " + MAX_ATTEMPTS + " attempts");
     }

@@ -52,9 +52,21 @@ final class InboundStore {
         return Attr.accountPk(accountId) + "#FROM#" + phone + "#IN";
     }
 
+    /**
+     * The key that makes a carrier message one: Twilio's ids (SM/MM + 32 hex) are unique across all its accounts, as
+     * they always were; any other id a carrier or a test tool makes up ("m1") only per line it was sent to, so two
+     * lines' texts with the same short id are not taken for one.
+     */
+    static String sidKey(InboundMessage m) {
+        String sid = m.carrierMessageId();
+        return TWILIO_SID.matcher(sid).matches() ? "INSID#" + sid : "INSID#" + m.linePhone() + "#" + sid;
+    }
+
+    private static final java.util.regex.Pattern TWILIO_SID = java.util.regex.Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
+
     /** Stores the message with its outbox row, unless its carrier id was seen before (then returns false). */
     boolean store(InboundMessage m, TransactWriteItem outboxRow, TransactWriteItem optOut) {
-        var sid = new HashMap<String, AttributeValue>(Attr.key("INSID#" + m.carrierMessageId(), "-"));
+        var sid = new HashMap<String, AttributeValue>(Attr.key(sidKey(m), "-"));
         sid.put("inboundId", s(m.id()));
         sid.put("expiresAt", n(m.createdAt() / 1000 + SID_RETENTION.toSeconds()));
         List<TransactWriteItem> actions = new java.util.ArrayList<>(List.of(

@@ -302,6 +302,17 @@ class GroupsE2eTest {
     }
 
     @Test
+    void anEmptyNameInALaterDuplicateEntryTakesNothingFromAnEarlierOnesName(ApiClient api) {
+        ApiClient a = api.forNewAccount("Empty Dup Co");
+        String g = createGroup(a, "Dups");
+        var r = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(
+                Map.of("phone", "+14155550931", "name", "Ada"), Map.of("phone", "+14155550931", "name", ""))));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        @SuppressWarnings("unchecked") var items = (List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members").jsonObject().get("items");
+        assertThat(items).singleElement().satisfies(m -> assertThat(m).containsEntry("name", "Ada"));
+    }
+
+    @Test
     void addingAMemberAgainWithAnotherNameRenamesIt(ApiClient api) {
         ApiClient a = api.forNewAccount("Rename Member Co");
         String g = createGroup(a, "Team");

@@ -536,5 +536,13 @@ class InboundE2eTest {
         assertThat(postInbound(a, runtime, blank, null).status()).isEqualTo(400);
         Thread.sleep(300);
         assertThat(inbound(a, "?lineId=" + lineId)).hasSize(1);
+
+        // a made-up id is one message per line it was sent to: another line's text with the same id is its own
+        String otherLine = linePhone();
+        String otherLineId = createLine(a, otherLine, "long_code", 10);
+        assertThat(postInbound(a, runtime, twilioInbound(sid, from, otherLine, "Hello to the other line"), null).status())
+                .isEqualTo(200);
+        assertThat(await(() -> inbound(a, "?lineId=" + otherLineId), l -> !l.isEmpty(), 5_000)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("body", "Hello to the other line"));
     }
 }
