@@ -62,11 +62,14 @@ public final class Keywords {
      * and whitespace after the text: what an opt-out keyword may be followed by ("stop 🙏", "STOP ❤️").
      */
     private static final Pattern TRAILING_PUNCTUATION_AND_SYMBOLS = Pattern.compile("[\\p{P}\\p{S}\\p{M}\\p{IsWhite_Space}]+$");
+    /** What follows the last letter or digit of a message. */
+    private static final Pattern AFTER_THE_TEXT = Pattern.compile("[^\\p{L}\\p{N}]*$");
     /**
-     * Punctuation and whitespace only: what START, YES and HELP may be followed by. "Yes ❤️" or "Yes 🙂" in a
-     * conversation is a reply to relay, not a request to be subscribed again (which would also lift an opt-out).
+     * What START, YES and HELP may be followed by: sentence punctuation, closing quotes and whitespace. "Yes ❤️",
+     * "Yes :)" or "Yes ‼️" in a conversation is a reply to relay, not a request to be subscribed again (which would
+     * also lift an opt-out).
      */
-    private static final Pattern TRAILING_PUNCTUATION = Pattern.compile("[\\p{P}\\p{IsWhite_Space}]+$");
+    private static final Pattern PLAIN_ENDING = Pattern.compile("[.!?,;:'\"\u2019\u201D\uFF01\uFF1F\\p{IsWhite_Space}]*");
     /** Any run of Unicode whitespace (String.strip and \s miss the no-break space, U+3000, ...). */
     private static final Pattern WHITESPACE = Pattern.compile("\\p{IsWhite_Space}+");
     /** Any opt-out keyword followed by something that is not a letter or digit (so "STOPWATCH" is not one). */
@@ -82,18 +85,21 @@ public final class Keywords {
         // Generous for opt-outs (a STOP missed is a compliance failure), strict for the others (a reply taken for
         // an opt-in is lost from its conversation and lifts the number's opt-out).
         if (OPT_OUT.contains(text)) return new Classification(Keyword.OPT_OUT, false);
-        String strict = normalize(body, TRAILING_PUNCTUATION);
-        if (OPT_IN.contains(strict)) return new Classification(Keyword.OPT_IN, false);
-        if (HELP.contains(strict)) return new Classification(Keyword.HELP, false);
+        boolean plainEnding = endsPlainly(body);
+        if (plainEnding && OPT_IN.contains(text)) return new Classification(Keyword.OPT_IN, false);
+        if (plainEnding && HELP.contains(text)) return new Classification(Keyword.HELP, false);
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches());
     }
 
-    static String normalize(String body) {
-        return normalize(body, TRAILING_PUNCTUATION_AND_SYMBOLS);
+    /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */
+    static boolean endsPlainly(String body) {
+        var after = AFTER_THE_TEXT.matcher(FORMAT_CHARACTERS.matcher(body).replaceAll(""));
+        return !after.find() || PLAIN_ENDING.matcher(after.group()).matches();
     }
 
-    private static String normalize(String body, Pattern trailing) {
+    static String normalize(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
+        Pattern trailing = TRAILING_PUNCTUATION_AND_SYMBOLS;
         // Trailing symbols go before compatibility folding too, which would make letters of some ("STOP™" -> "STOPTM").
         text = trailing.matcher(text).replaceAll("");
         // Full-width letters become ASCII, no-break and ideographic spaces plain ones.

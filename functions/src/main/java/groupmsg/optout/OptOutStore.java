@@ -133,7 +133,17 @@ public final class OptOutStore {
                             + "AND (attribute_not_exists(causedBy) OR causedBy < :id))")
                     .expressionAttributeValues(java.util.Map.of(":id", s(inboundId))));
         } catch (ConditionalCheckFailedException e) {
-            // a later STOP's: it stays
+            // A later STOP's: it stays, and becomes that STOP's, which then gets the confirmation (this START
+            // resubscribed the number, so that STOP opts it out anew; the row still named the STOP before).
+            try {
+                dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                        .updateExpression("SET causedBy = lastStopId, #source = :keyword")
+                        .conditionExpression("lastStopId > :id")
+                        .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                        .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":keyword", s(SOURCE_KEYWORD))));
+            } catch (ConditionalCheckFailedException gone) {
+                // removed or taken by another since: nothing to hand over
+            }
         }
     }
 

@@ -72,7 +72,8 @@ class KeywordsTest {
     /** START, YES and HELP followed by an emoji are replies ("Yes ❤️" in a conversation), not keywords. */
     @ParameterizedTest
     @ValueSource(strings = {"Yes \u2764\uFE0F", "Yes \uD83D\uDE42", "YES \uD83D\uDE4B\u200D\u2640\uFE0F", "yes\u263A\uFE0F",
-            "Start \uD83D\uDC4D", "help \uD83D\uDE4F", "Yes \u270C\uFE0F"})
+            "Start \uD83D\uDC4D", "help \uD83D\uDE4F", "Yes \u270C\uFE0F", "YES \u203C\uFE0F", "Yes \u2049\uFE0F",
+            "Yes #\uFE0F\u20E3", "Yes :)", "yes (:", "help :-("})
     void optInAndHelpKeywordsFollowedByEmojiAreOrdinaryReplies(String body) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
     }

@@ -26,6 +26,7 @@ import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequest;
 
 import java.lang.reflect.Proxy;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -286,8 +287,12 @@ class IdempotentRetriesE2eTest {
         Thread.sleep(20);
         assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "B")).status()).isEqualTo(202);
         Thread.sleep(20);
-        var retried = a.withHeader("Idempotency-Key", "fresh-a").post("/v1/conversations/" + id + "/messages", first);
-        assertThat(retried.status()).as(retried.body()).isEqualTo(202);
+        // retried a minute later (sooner, the first run's writes could still land: it keeps its ids, back-dated seconds)
+        var minuteLater = new ConversationsApiHandler(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofSeconds(61))));
+        var retriedCall = call(minuteLater, a, "POST /v1/conversations/{id}/messages", "/v1/conversations/" + id + "/messages",
+                Map.of("id", id), first, "fresh-a");
+        assertThat(retriedCall.getStatusCode()).as(retriedCall.getBody()).isEqualTo(202);
+        var retried = new ApiClient.Response(retriedCall.getStatusCode(), Map.of(), retriedCall.getBody());
         var thread = (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages").jsonObject().get("items");
         assertThat(thread).extracting(m -> m.get("body")).containsExactly("Kick-off", "B", "A");
         assertThat((String) thread.get(2).get("createdAt")).isGreaterThan((String) thread.get(1).get("createdAt"));
@@ -307,8 +312,9 @@ class IdempotentRetriesE2eTest {
         String b = (String) a.post("/v1/groups/" + g + "/messages", Map.of("lineId", groupLine, "sender", "Ops", "title", "t",
                 "body", "Group B")).jsonObject().get("id");
         Thread.sleep(20);
-        String retriedSend = (String) a.withHeader("Idempotency-Key", "fresh-send-a").post("/v1/groups/" + g + "/messages", sendA)
-                .jsonObject().get("id");
+        var sendMinuteLater = new MessagesApiHandler(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofSeconds(61))));
+        String retriedSend = (String) Json.parseObject(call(sendMinuteLater, a, "POST /v1/groups/{id}/messages",
+                "/v1/groups/" + g + "/messages", Map.of("id", g), sendA, "fresh-send-a").getBody()).get("id");
         var listed = (List<Map<String, Object>>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items");
         assertThat(listed).extracting(m -> m.get("id")).containsExactly(retriedSend, b);
     }

@@ -132,6 +132,9 @@ class OptOutStoreTest {
         arrive(again, "inb_3", 3_000);
         store.removeForOptIn(lineId, again, "inb_2");
         assertThat(store.optedOut(lineId, java.util.List.of(again))).containsExactly(again);
+        // the START resubscribed the number, so that second STOP opts it out anew: its worker confirms it
+        assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_3", 3_100)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_4", 4_000)).as("a STOP after that one").isFalse();
 
         // an opt-out by hand, or one written before lastStopId, is lifted by a START as before
         String byHand = "+14155550623";

@@ -54,8 +54,17 @@ public final class IdempotencyStore {
      *              request (a retry after a 5xx, a take-over after a crash) gets the same one, so a run finds what an
      *              earlier one committed (the message, the conversation) instead of creating it a second time
      * @param rerun an earlier run of the request held the claim (and may have stored something under {@code ulid})
+     *              long enough ago ({@link #WRITES_SETTLED_AFTER}) that none of its writes can still land: what is
+     *              not stored under {@code ulid} by now never will be, and a fresh ulid may be taken instead
      */
     public record Claimed(long claimedAt, String ulid, boolean rerun) implements Claim {}
+
+    /**
+     * How long after a run began its writes may still land (an API function runs at most 10 s; a request sent just
+     * before it ended is answered in seconds). A re-run sooner keeps the first run's ulid whatever it finds: it is
+     * back-dated by seconds at most, and a write of the first run's that lands late meets the same id.
+     */
+    static final Duration WRITES_SETTLED_AFTER = Duration.ofSeconds(60);
 
     public record Replay(int status, String body) implements Claim {}
 
@@ -88,7 +97,8 @@ public final class IdempotencyStore {
                             ":ulid", s(fresh), ":stale", n(now - ABANDONED_AFTER.toMillis())))
                     .returnValues(ReturnValue.ALL_NEW)).attributes();
             String ulid = Attr.str(claimed, "ulid");
-            return new Claimed(now, ulid, !fresh.equals(ulid));
+            boolean settled = now - Ids.timeOf(ulid) >= WRITES_SETTLED_AFTER.toMillis();
+            return new Claimed(now, ulid, !fresh.equals(ulid) && settled);
         } catch (ConditionalCheckFailedException e) {
             Map<String, AttributeValue> existing = dynamo.getItem(b -> b.tableName(table)
                     .key(key(accountId, scope)).consistentRead(true)).item();
