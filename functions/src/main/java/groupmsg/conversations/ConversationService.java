@@ -225,10 +225,16 @@ public final class ConversationService {
      * conversation's previous activity until its next message or reply.
      */
     private void touchAfterSend(String accountId, String conversationId) {
-        try {
-            store.touch(accountId, conversationId, clock.millis());
-        } catch (RuntimeException e) {
-            Log.error("conversation_touch_failed", Map.of("conversationId", conversationId), e);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                store.touch(accountId, conversationId, clock.millis()); // forward only: a second try repairs the first
+                return;
+            } catch (RuntimeException e) {
+                if (attempt == 2) {
+                    Log.error("conversation_touch_failed", Map.of("conversationId", conversationId), e);
+                    return;
+                }
+            }
         }
     }
 
