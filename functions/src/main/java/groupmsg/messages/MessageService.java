@@ -89,9 +89,17 @@ public final class MessageService {
      */
     public GroupMessage send(String accountId, String groupId, SendRequest request, String ulid) {
         String id = MessageStore.GROUP_ID_PREFIX + ulid;
-        var group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
-        Line line = lines.find(accountId, request.lineId())
-                .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        groupmsg.groups.Group group;
+        Line line;
+        try {
+            group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
+            line = lines.find(accountId, request.lineId())
+                    .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        } catch (ApiException e) {
+            // the group or line deleted since an earlier run of this request accepted the message: that is the answer
+            // (a read only on this path, which a first run never takes with a group and line that exist)
+            return messages.get(accountId, id).orElseThrow(() -> e);
+        }
         String text = textOf(request.sender(), request.body());
         SmsText sms = SmsText.of(text);
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {

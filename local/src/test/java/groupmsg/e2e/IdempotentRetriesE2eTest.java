@@ -318,4 +318,24 @@ class IdempotentRetriesE2eTest {
         var listed = (List<Map<String, Object>>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items");
         assertThat(listed).extracting(m -> m.get("id")).containsExactly(retriedSend, b);
     }
+
+    @Test
+    void aGroupMessageAcceptedButNotRememberedIsTheAnswerToItsRetryAfterItsGroupWasDeleted(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Deleted Group Retry Co");
+        String lineId = createLine(a, linePhone(), 100);
+        String g = createGroup(a, "Short-lived");
+        addMembers(a, g, 400, 2);
+        var handler = new MessagesApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Last call");
+        assertThat(call(handler, a, "POST /v1/groups/{id}/messages", "/v1/groups/" + g + "/messages", Map.of("id", g), body,
+                "deleted-group").getStatusCode()).isEqualTo(500);
+        assertThat(a.delete("/v1/groups/" + g).status()).isEqualTo(204);
+
+        var retry = a.withHeader("Idempotency-Key", "deleted-group").post("/v1/groups/" + g + "/messages", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(202);
+        assertThat(awaitSent(a, (String) retry.jsonObject().get("id"), 20_000)).containsEntry("recipients", 2);
+        // without the key, the group is gone
+        assertThat(a.post("/v1/groups/" + g + "/messages", body).status()).isEqualTo(404);
+    }
 }
