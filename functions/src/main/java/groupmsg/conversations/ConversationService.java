@@ -57,7 +57,13 @@ public final class ConversationService {
     }
 
     /** A conversation as the API shows it: who opted out, and whether the policy blocks it. */
-    public record View(Conversation conversation, Set<String> optedOut, String status) {}
+    public record View(Conversation conversation, Set<String> optedOut, String status) {
+        /** The participants a message in it goes to: those who have not opted out of its line. */
+        List<String> reachable() {
+            return conversation.participants().stream().map(Conversation.Participant::phone)
+                    .filter(p -> !optedOut.contains(p)).toList();
+        }
+    }
 
     public record NewConversation(String lineId, String name, List<Conversation.Participant> participants, String body,
                                   List<String> mediaUrls) {}
@@ -116,8 +122,7 @@ public final class ConversationService {
     private View resumeCreate(Conversation c, AccountSettings settings, NewConversation input, String ulid) {
         View view = view(c, settings);
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
-        List<String> to = c.participants().stream().map(Conversation.Participant::phone)
-                .filter(p -> !view.optedOut().contains(p)).toList();
+        List<String> to = view.reachable();
         if (line != null && !to.isEmpty() && !BLOCKED.equals(view.status())) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, c.accountId(), line, MessageKind.CONVERSATION, to,
                     input.body(), input.mediaUrls(), c.id());
@@ -191,8 +196,7 @@ public final class ConversationService {
         // opt-out that blocks the conversation now did not when it was accepted), and its sending is seen through.
         ThreadMessage earlier = store.message(caller.accountId(), c.id(), ThreadMessage.ID_PREFIX + ulid).orElse(null);
         View view = view(c, settings);
-        List<String> to = c.participants().stream().map(Conversation.Participant::phone)
-                .filter(p -> !view.optedOut().contains(p)).toList();
+        List<String> to = view.reachable();
         if (earlier == null) {
             if (BLOCKED.equals(view.status())) {
                 throw ApiException.conflict("the conversation is blocked: " + view.optedOut().stream().sorted().toList()
@@ -284,8 +288,7 @@ public final class ConversationService {
             Log.info("relay_blocked", Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
             return;
         }
-        List<String> to = c.participants().stream().map(Conversation.Participant::phone)
-                .filter(p -> !p.equals(from) && !view.optedOut().contains(p)).toList();
+        List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
         Line line = lines.find(accountId, c.lineId()).orElse(null);
         boolean noText = body == null || body.isBlank();
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay

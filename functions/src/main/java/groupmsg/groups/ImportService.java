@@ -149,21 +149,14 @@ public final class ImportService {
     static List<Object> bounded(ImportCsv.Row row) {
         List<Object> encoded = new ArrayList<>(4);
         encoded.add(row.line());
-        encoded.add(row.country() == null ? null : cut(row.country(), MAX_COUNTRY_CELL));
-        encoded.add(cut(row.phone(), MAX_PHONE_CELL));
+        encoded.add(row.country() == null ? null : Text.cut(row.country(), MAX_COUNTRY_CELL));
+        encoded.add(Text.cut(row.phone(), MAX_PHONE_CELL));
         String name = row.name();
         if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH + 1) {
             name = name.substring(0, name.offsetByCodePoints(0, MAX_NAME_LENGTH + 1));
         }
         encoded.add(name);
         return encoded;
-    }
-
-    /** {@code s} if at most {@code max} characters, else its first {@code max} (a pair is not split) and "...". */
-    static String cut(String s, int max) {
-        if (s == null || s.length() <= max) return s;
-        int end = Character.isHighSurrogate(s.charAt(max - 1)) ? max - 1 : max;
-        return s.substring(0, end) + "...";
     }
 
     private static QueueMessage partMessage(String accountId, String groupId, String importId, int index,
@@ -252,7 +245,7 @@ public final class ImportService {
                 // What an invalid row echoes is bounded (parts bound their cells, but parts queued before did not):
                 // one cell of most of a 5 MB file made an error row over DynamoDB's 400 KB, and its part fail
                 // again and again, holding up the group's later parts.
-                String echo = cut(phone, MAX_PHONE_CELL);
+                String echo = Text.cut(phone, MAX_PHONE_CELL);
                 if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH) {
                     invalid.add(new ImportStore.InvalidRow(line, echo, "name longer than " + MAX_NAME_LENGTH + " characters"));
                     continue;

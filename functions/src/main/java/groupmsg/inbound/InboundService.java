@@ -74,12 +74,8 @@ public final class InboundService {
             Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));
             return new Duplicate();
         }
-        try {
-            outbox.dispatch(entry);
-        } catch (RuntimeException e) {
-            // Stored and staged: maintenance sends it. The carrier still gets its 200, so it does not resend.
-            Log.error("inbound_enqueue_deferred", Map.of("inboundId", message.id()), e);
-        }
+        // Stored and staged: if SQS fails now maintenance sends it, and the carrier still gets its 200 (no resend).
+        outbox.dispatchOrLeave(entry);
         return new Stored(message);
     }
 

@@ -21,8 +21,7 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Accepts group messages in O(1) of the group's size (one group read, one transaction, one queue message and the
- * delete of its outbox row) and
- * answers their status; fan-out and delivery happen in the workers.
+ * delete of its outbox row) and answers their status; fan-out and delivery happen in the workers.
  */
 public final class MessageService {
     /** Delivery rows per shard partition (well under a partition's 1,000 writes/s when written in batches). */

@@ -160,20 +160,16 @@ public final class StatusCallbacks {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
                 if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: the usual path again
-                if (Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"))) {
-                    // maintenance failed it for want of the carrier's word, which has come: it settles the row, and
-                    // bills it (the carrier took it), however late
-                    String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
-                    fromSending.add(new DeliveryStore.Transition(r.phone(), Delivery.FAILED, r.status(), sid, r.error(), r.receivedAt()));
-                    continue;
-                }
-                if (!Delivery.SENDING.equals(current)) {
+                // a row maintenance failed for want of the carrier's word, which has come: settled and billed like one
+                // in sending (the carrier took it), however late
+                boolean outcomeUnknown = Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"));
+                if (!Delivery.SENDING.equals(current) && !outcomeUnknown) {
                     if (row == null) Log.info("status_callback_unknown", Map.of("messageId", key.messageId()));
                     pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours
                     continue;
                 }
                 String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
-                fromSending.add(new DeliveryStore.Transition(r.phone(), Delivery.SENDING, r.status(), sid, r.error(), r.receivedAt()));
+                fromSending.add(new DeliveryStore.Transition(r.phone(), current, r.status(), sid, r.error(), r.receivedAt()));
             }
             if (fromSending.isEmpty()) continue;
             if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);

@@ -89,7 +89,7 @@ class ImportPartsTest {
         assertThat(PhoneNumbers.normalize((String) cut.get(2), (String) cut.get(1)))
                 .isEqualTo(PhoneNumbers.normalize("4155550100", longCountry));
         // a surrogate pair is never split
-        assertThat(ImportService.cut("a".repeat(63) + "\uD83D\uDE00", 64)).isEqualTo("a".repeat(63) + "...");
-        assertThat(ImportService.cut("short", 64)).isEqualTo("short");
+        assertThat(groupmsg.platform.api.Text.cut("a".repeat(63) + "\uD83D\uDE00", 64)).isEqualTo("a".repeat(63) + "...");
+        assertThat(groupmsg.platform.api.Text.cut("short", 64)).isEqualTo("short");
     }
 }

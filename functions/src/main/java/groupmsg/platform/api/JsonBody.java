@@ -45,9 +45,7 @@ public final class JsonBody {
      * for an Idempotency-Key).
      */
     private static String echoedName(String key) {
-        if (key.length() <= MAX_ECHOED_NAME) return key;
-        int end = Character.isHighSurrogate(key.charAt(MAX_ECHOED_NAME - 1)) ? MAX_ECHOED_NAME - 1 : MAX_ECHOED_NAME;
-        return key.substring(0, end) + "...";
+        return Text.cut(key, MAX_ECHOED_NAME);
     }
 
     public boolean has(String name) {
@@ -99,11 +97,9 @@ public final class JsonBody {
     public Optional<Long> optionalInteger(String name, long min, long max) {
         if (!fields.containsKey(name)) return Optional.empty();
         Object value = fields.get(name);
-        // 1.0 is the integer 1 (JSON has one number type; some serialisers write every number with a fraction)
+        // 1.0 is the integer 1 (JSON has one number type; some serialisers write every number with a fraction).
+        // Json reads fractions as Double (it does not use BigDecimal).
         if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 1e15) value = d.longValue();
-        if (value instanceof java.math.BigDecimal b && b.stripTrailingZeros().scale() <= 0 && b.abs().compareTo(java.math.BigDecimal.valueOf(1e15)) < 0) {
-            value = b.longValue();
-        }
         if (value instanceof Integer || value instanceof Long) {
             long n = ((Number) value).longValue();
             if (n < min || n > max) {

@@ -14,6 +14,16 @@ public final class Text {
     }
 
     /**
+     * {@code text} as an answer or a record repeats it: whole if at most {@code max} UTF-16 units, else its first
+     * {@code max} (one fewer rather than half a surrogate pair) and "...". Null stays null.
+     */
+    public static String cut(String text, int max) {
+        if (text == null || text.length() <= max) return text;
+        int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+        return text.substring(0, end) + "...";
+    }
+
+    /**
      * Why the text cannot be taken, or null when it can:
      * <ul>
      *   <li>a control character other than tab, line feed and carriage return: NUL, escape, DEL and the C1 range have
