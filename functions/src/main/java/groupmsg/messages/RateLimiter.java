@@ -130,6 +130,16 @@ final class RateLimiter {
      *         it, or it has come): nothing was reserved
      */
     Optional<Slots> acquire(String lineId, int mps, int wanted, long latestSendAt) throws InterruptedException {
+        return acquire(lineId, mps, wanted, latestSendAt, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #acquire(String, int, int, long)}, but gives up (empty, nothing reserved) rather than sleep more than
+     * {@code maxSleepMillis} at once for the lookahead: for a caller with nothing of its own sending meanwhile, whose
+     * wait would only keep a worker from other lines.
+     */
+    Optional<Slots> acquire(String lineId, int mps, int wanted, long latestSendAt, long maxSleepMillis)
+            throws InterruptedException {
         long spacing = spacingMicros(mps);
         long lastAt = deadlineMicros(latestSendAt);
         // At most half the lookahead per run: with the cursor shared by jobs on a line's old and new rate, a run of
@@ -174,6 +184,7 @@ final class RateLimiter {
                 // earlier, every wait ended in another failed write, ~4 writes per recipient on a 20 mps line).
                 long fitsFrom = ahead.cursor() + span - LOOKAHEAD_MICROS;
                 long wait = ceilDiv(fitsFrom, 1000) - lead() - clock.millis();
+                if (wait > maxSleepMillis) return Optional.empty();
                 Thread.sleep(Math.max(1, wait));
             }
             // null: another worker moved the cursor between our two writes; try again

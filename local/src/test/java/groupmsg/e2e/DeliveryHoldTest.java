@@ -174,8 +174,9 @@ class DeliveryHoldTest {
 
     /**
      * A hundred jobs of a 500-member message on a 1 mps line (as many as the runtime's 20 delivery workers take at
-     * once) and, just after, another account's message to five on a fast line: it is sent in seconds. Before, it
-     * waited for the slow line's jobs to give up their workers (36.6 s measured).
+     * once) and, just after, another account's message to five on a fast line: it is sent at once (0.4 s measured).
+     * Before, it waited for the slow line's jobs to give up their workers (36.6 s measured); then, while each of
+     * them slept about 5 s for the lookahead before taking a place (4.6-5.9 s, 10.4 s on a busy CI machine).
      */
     @Test
     void aSlowLinesBacklogDoesNotHoldBackAnotherAccountsMessage(ApiClient api) throws Exception {
@@ -188,7 +189,7 @@ class DeliveryHoldTest {
         long started = System.currentTimeMillis();
         String otherMessage = (String) send(other.api(), other.groupId(), other.lineId(), "Quick one").get("id");
         assertThat(awaitSent(other.api(), otherMessage, 20_000)).containsEntry("status", "sent");
-        assertThat(System.currentTimeMillis() - started).as("time to send five on a free line").isLessThan(10_000);
+        assertThat(System.currentTimeMillis() - started).as("time to send five on a free line").isLessThan(3_000);
 
         // the slow line goes on at its rate, never faster
         @SuppressWarnings("unchecked")

@@ -210,6 +210,31 @@ class RateLimiterE2eTest {
     }
 
     /**
+     * A caller with nothing of its own sending (a fresh job's first block) does not sleep long for the lookahead: a
+     * line booked so far ahead that its run would wait more than the cap answers "none" at once, reserving nothing;
+     * a shorter wait is waited out.
+     */
+    @Test
+    void aCapOnTheSleepGivesUpAtOnceWhenTheLineIsBookedFarAhead(LocalRuntime runtime) throws Exception {
+        String line = "line_capped_" + UUID.randomUUID();
+        int mps = 10; // lookahead 100 slots, 11 s
+        var busy = limiter(runtime.wiring());
+        var fresh = limiter(runtime.wiring());
+        busy.acquire(line, mps, 50, Long.MAX_VALUE).orElseThrow();
+        var booked = busy.acquire(line, mps, 50, Long.MAX_VALUE).orElseThrow(); // the line booked about 11 s ahead
+
+        // 20 slots (2.2 s) fit in the lookahead only about 2.2 s from now: more than the 1 s cap
+        long asked = System.currentTimeMillis();
+        assertThat(fresh.acquire(line, mps, 20, Long.MAX_VALUE, 1_000)).isEmpty();
+        assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
+        // 5 slots (0.55 s) fit about 0.55 s from now: waited for, and they start where the booked runs end
+        asked = System.currentTimeMillis();
+        var waited = fresh.acquire(line, mps, 5, Long.MAX_VALUE, 1_000).orElseThrow();
+        assertThat(System.currentTimeMillis() - asked).as("ms waited").isBetween(200L, 1_500L);
+        assertThat(waited.firstMicros()).as("nothing was reserved by the refused try").isEqualTo(booked.endMicros());
+    }
+
+    /**
      * The line's rate lowered while a message sends: a worker that read the old rate and one that read the new one book
      * the same cursor, so their runs follow each other instead of overlapping (with a cursor per rate they ran side
      * by side, the two rates adding up for as long as the older job ran).
