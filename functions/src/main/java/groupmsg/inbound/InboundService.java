@@ -62,6 +62,12 @@ public final class InboundService {
             return new UnknownLine();
         }
         var classification = Keywords.classify(sms.body());
+        if (Keywords.optInOnlyWhenOptedOut(classification, sms.body())
+                && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty()) {
+            // "Yes" from a number that never opted out answers something: stored, routed and relayed as a reply,
+            // not swallowed as an opt-in (with a "subscribed again" text the person never asked for).
+            classification = Keywords.Classification.NONE;
+        }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), null, sms.carrierMessageId(), clock.millis(), null);

@@ -47,6 +47,11 @@ public final class Keywords {
             "OPTOUT", "OPT OUT", "OPT-OUT", "REVOKE", "REMOVE", "ARRET", "TD");
     static final Set<String> OPT_IN = Set.of("START", "UNSTOP", "YES");
     static final Set<String> HELP = Set.of("HELP", "INFO");
+    /**
+     * Opt-in keywords that are also everyday answers: an opt-in only from a number opted out on the line. From anyone
+     * else a "Yes" answers a question (in a conversation, to the others) and is an ordinary reply.
+     */
+    static final Set<String> OPT_IN_ONLY_WHEN_OPTED_OUT = Set.of("YES");
 
     /** Zero-width spaces, joiners, the byte-order mark, bidi controls: invisible, so not part of what was typed. */
     private static final Pattern FORMAT_CHARACTERS = Pattern.compile("\\p{Cf}+");
@@ -89,6 +94,14 @@ public final class Keywords {
         if (plainEnding && OPT_IN.contains(text)) return new Classification(Keyword.OPT_IN, false);
         if (plainEnding && HELP.contains(text)) return new Classification(Keyword.HELP, false);
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches());
+    }
+
+    /**
+     * Whether {@code c}, the classification of {@code body}, is an opt-in only if the number is opted out on the line
+     * (else the text is an ordinary reply).
+     */
+    public static boolean optInOnlyWhenOptedOut(Classification c, String body) {
+        return c.keyword() == Keyword.OPT_IN && OPT_IN_ONLY_WHEN_OPTED_OUT.contains(normalize(body));
     }
 
     /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */

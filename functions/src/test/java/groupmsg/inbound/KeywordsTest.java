@@ -24,6 +24,14 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
     }
 
+    /** YES is an opt-in only for a number that is opted out (the webhook looks); START and UNSTOP always are. */
+    @ParameterizedTest
+    @CsvSource({"YES,true", "yes!,true", "' Yes. ',true", "ＹＥＳ,true", "START,false", "Unstop,false", "HELP,false",
+            "yes please,false", "STOP,false"})
+    void yesIsAnOptInOnlyWhenOptedOut(String body, boolean onlyWhenOptedOut) {
+        assertThat(Keywords.optInOnlyWhenOptedOut(Keywords.classify(body), body)).isEqualTo(onlyWhenOptedOut);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"stop texting me", "STOP. Please", "Stop, I moved", "cancel my subscription",
             "end this now", "Unsubscribe me please", "opt out of this", "STOP ALL of it", "td bank?"})

@@ -308,6 +308,41 @@ class ConversationsE2eTest {
         assertThat(thread(a, newest)).hasSize(2);
     }
 
+    /**
+     * "Yes" from a participant who never opted out answers the others: it is in the thread and relayed, listed as no
+     * keyword, and no "subscribed again" text goes back to its author. From a number opted out on the line it is
+     * still an opt-in: confirmed, the opt-out lifted, and nothing relayed.
+     */
+    @Test
+    void aYesIsAReplyToTheOthersUnlessItsNumberOptedOut(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Yes Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Saturday at 10?").get("id");
+        await(() -> bodiesTo(a, line, CAT), l -> !l.isEmpty(), 15_000);
+
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Yes!"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Saturday at 10?", ANN + ": Yes!");
+        assertThat(await(() -> bodiesTo(a, line, CAT), l -> l.size() == 2, 15_000)).containsExactly("Saturday at 10?", ANN + ": Yes!");
+        assertThat(thread(a, id)).extracting(m -> m.get("body")).containsExactly("Saturday at 10?", "Yes!");
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("keyword", null).containsEntry("conversationId", id));
+        Thread.sleep(1_000); // give a wrong opt-in confirmation time to show up
+        assertThat(bodiesTo(a, line, ANN)).containsExactly("Saturday at 10?");
+
+        // Cat opts out; her "yes" is then an opt-in, not a reply.
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + id).body(), b -> b.contains("\"optedOut\":true"), 15_000);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), CAT, line, "yes"), null).status()).isEqualTo(200);
+        assertThat(await(() -> sentTo(a, line, CAT, "You are resubscribed. Reply STOP to unsubscribe."), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(a.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items")).asList().isEmpty();
+        assertThat(inbound(a, "?lineId=" + lineId + "&from=" + CAT.replace("+", "%2B")))
+                .extracting(m -> m.get("keyword")).containsExactly("opt_in", "opt_out");
+        Thread.sleep(1_000);
+        assertThat(bodiesTo(a, line, BOB)).containsExactly("Saturday at 10?", ANN + ": Yes!");
+        assertThat(thread(a, id)).hasSize(2);
+    }
+
     @Test
     void optOutPoliciesExcludeTheParticipantOrBlockTheConversation(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Policy Co");
