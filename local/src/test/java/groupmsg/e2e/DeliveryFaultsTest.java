@@ -89,10 +89,21 @@ class DeliveryFaultsTest {
         final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
         /** When each call came, in epoch milliseconds. */
         final List<Long> callTimes = new CopyOnWriteArrayList<>();
+        /** Per phone, an epoch millisecond before which its answers are not given (a slow carrier). */
+        final Map<String, Long> answerNotBefore = new ConcurrentHashMap<>();
 
         @Override
         public SendResult send(OutboundMessage message) {
             callTimes.add(System.currentTimeMillis());
+            long wait = answerNotBefore.getOrDefault(message.to(), 0L) - System.currentTimeMillis();
+            if (wait > 0) {
+                try {
+                    Thread.sleep(wait);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
             int call = calls.computeIfAbsent(message.to(), k -> new AtomicInteger()).getAndIncrement();
             List<Object> answers = script.getOrDefault(message.to(), List.of(new SendResult.Accepted("SM" + message.to().substring(1), "queued")));
             Object answer = answers.get(Math.min(call, answers.size() - 1));
@@ -488,11 +499,15 @@ class DeliveryFaultsTest {
                 new SendResult.Accepted("SMlater3", "queued")));
         var service = new DeliveryService(t.wiring());
 
-        // the first tries are in time; the retries cannot be: the backoff alone (0.5 s) ends after the deadline, as
-        // the first slots are at least the reservation's lead (50 ms) ahead
+        // the first tries are in time (5 s, however slow the set-up); the retries cannot be: the carrier turns them
+        // away 0.3 s before the last moment a send may start, and the backoff alone (0.5 s) ends after it
         long now = System.currentTimeMillis();
+        long lastSendAt = now + 5_000;
+        t.carrier().answerNotBefore.put(throttled, lastSendAt - 300);
+        t.carrier().answerNotBefore.put(unavailable, lastSendAt - 300);
         assertThat(service.deliverOnly(s.accountId(), s.messageId(), shard, List.of(throttled, unavailable, unclear),
-                new DeliveryService.Deadline(now + 60_000, now + 500))).containsExactlyInAnyOrder(throttled, unavailable);
+                new DeliveryService.Deadline(now + 60_000, lastSendAt))).containsExactlyInAnyOrder(throttled, unavailable);
+        t.carrier().answerNotBefore.clear();
         for (String p : s.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         // turned away: certainly not sent, so given back; an unclear answer stays sending, for its receipt or maintenance
         assertThat(storedStatus(t.wiring(), s.messageId(), shard, throttled)).isEqualTo("queued");

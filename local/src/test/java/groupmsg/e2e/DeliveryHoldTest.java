@@ -61,7 +61,9 @@ class DeliveryHoldTest {
         var handler = new DeliveryWorkerHandler(wiring, queue);
         long started = System.currentTimeMillis();
         assertThat(handler.handleRequest(event(job), null).getBatchItemFailures()).isEmpty();
-        assertThat(System.currentTimeMillis() - started).as("time the worker was held").isLessThan(3_000);
+        long returned = System.currentTimeMillis();
+        // a job that waited for the lookahead would sleep about 14 s here
+        assertThat(returned - started).as("time the worker was held").isLessThan(8_000);
         assertThat(carrier.callTimes).isEmpty();
         assertThat(statuses(a, s.messageId()).values()).containsOnly("queued");
         assertThat(queue.deliveries).hasSize(1);
@@ -69,8 +71,10 @@ class DeliveryHoldTest {
         assertThat(waiting.get("phones")).isEqualTo(job.get("phones"));
         long place = ((Number) waiting.get("ticketAt")).longValue();
         assertThat(place).isGreaterThanOrEqualTo(reservedUntil).isLessThan(reservedUntil + 1_000_000);
+        // out of sight until three seconds before its place, in whole seconds from when it was handed on
+        long arriveAt = place / 1000 - 3_000;
         int delay = queue.delays.getFirst();
-        assertThat(delay).isBetween(20, 22);
+        assertThat(delay).isBetween((int) ((arriveAt - returned) / 1000), (int) ((arriveAt - started) / 1000)).isBetween(15, 22);
         assertThat(cursor(runtime, lineId, "nextAt")).as("nothing reserved").isEqualTo(reservedUntil);
         assertThat(cursor(runtime, lineId, "waitAt")).as("the next place starts after it").isEqualTo(place + 3 * 220_000);
         // maintenance is told the message's rows are waiting, until a minute after the place
@@ -174,29 +178,42 @@ class DeliveryHoldTest {
 
     /**
      * A hundred jobs of a 500-member message on a 1 mps line (as many as the runtime's 20 delivery workers take at
-     * once) and, just after, another account's message to five on a fast line: it is sent at once (0.4 s measured).
-     * Before, it waited for the slow line's jobs to give up their workers (36.6 s measured); then, while each of
-     * them slept about 5 s for the lookahead before taking a place (4.6-5.9 s, 10.4 s on a busy CI machine).
+     * once) and, just after, another account's message to five on a fast line: it is sent within 3 s of the time
+     * the same message takes with no backlog (0.4 s against 0.3 s measured). Before, it waited for the slow line's
+     * jobs to give up their workers (36.6 s measured); then, while each of them slept about 5 s for the lookahead
+     * before taking a place (4.6-5.9 s, 10.4 s on a busy CI machine).
      */
     @Test
     void aSlowLinesBacklogDoesNotHoldBackAnotherAccountsMessage(ApiClient api) throws Exception {
+        // the time a message to five takes on this machine now, with no backlog: what load slows, it slows alike
+        var other = account(api, "Other Co", 100, 5);
+        long controlStarted = System.currentTimeMillis();
+        String control = (String) send(other.api(), other.groupId(), other.lineId(), "Quick one").get("id");
+        assertThat(awaitSent(other.api(), control, 20_000)).containsEntry("status", "sent");
+        long controlTook = System.currentTimeMillis() - controlStarted;
+
         var slow = account(api, "Slow Line Co", 1, 500);
         long sentFrom = System.currentTimeMillis();
         String slowMessage = (String) send(slow.api(), slow.groupId(), slow.lineId(), "A long one").get("id");
         Thread.sleep(1_500); // its jobs are in the workers
 
-        var other = account(api, "Other Co", 100, 5);
         long started = System.currentTimeMillis();
-        String otherMessage = (String) send(other.api(), other.groupId(), other.lineId(), "Quick one").get("id");
-        assertThat(awaitSent(other.api(), otherMessage, 20_000)).containsEntry("status", "sent");
-        assertThat(System.currentTimeMillis() - started).as("time to send five on a free line").isLessThan(3_000);
+        String otherMessage = (String) send(other.api(), other.groupId(), other.lineId(), "Quick two").get("id");
+        assertThat(awaitSent(other.api(), otherMessage, 30_000)).containsEntry("status", "sent");
+        assertThat(System.currentTimeMillis() - started).as("time to send five on a free line, behind the backlog")
+                .isLessThan(controlTook + 3_000);
 
         // the slow line goes on at its rate, never faster
-        @SuppressWarnings("unchecked")
-        var counts = (Map<String, Object>) slow.api().get("/v1/messages/" + slowMessage).jsonObject().get("counts");
-        long elapsed = System.currentTimeMillis() - sentFrom;
-        assertThat(((Number) counts.get("sent")).intValue() + ((Number) counts.get("delivered")).intValue())
-                .isPositive().isLessThanOrEqualTo((int) (elapsed / 1000) + 1);
+        int gone = 0;
+        long elapsed = 0;
+        for (long deadline = System.currentTimeMillis() + 20_000; gone == 0 && System.currentTimeMillis() < deadline; ) {
+            @SuppressWarnings("unchecked")
+            var counts = (Map<String, Object>) slow.api().get("/v1/messages/" + slowMessage).jsonObject().get("counts");
+            elapsed = System.currentTimeMillis() - sentFrom;
+            gone = ((Number) counts.get("sent")).intValue() + ((Number) counts.get("delivered")).intValue();
+            if (gone == 0) Thread.sleep(200);
+        }
+        assertThat(gone).isPositive().isLessThanOrEqualTo((int) (elapsed / 1000) + 1);
     }
 
     /** An account with a line of {@code mps} and a group of {@code members}. */

@@ -253,8 +253,10 @@ class MessagesE2eTest {
             busiest = Math.max(busiest, i - j + 1);
         }
         assertThat(busiest).as("busiest 1-second window").isLessThanOrEqualTo(20);
-        // 100 at 20/s is 5 s of sending; allow for start-up, but the rate must be used, not wasted
-        assertThat(took).isBetween(4_000L, 15_000L);
+        // 100 at 20 per 1.1 s is 5.4 s from the first send to the last at the carrier: never faster, and the rate is
+        // used, not wasted (9 s is 60% of it); the whole send, start-up and completion included, is a sanity bound
+        assertThat(times.getLast() - times.getFirst()).as("first to last send, ms").isBetween(5_000L, 9_000L);
+        assertThat(took).isBetween(5_000L, 30_000L);
         assertThat(allDeliveries(a, id)).allSatisfy(d -> assertThat(d.get("status")).isIn("sent", "delivered"));
     }
 
