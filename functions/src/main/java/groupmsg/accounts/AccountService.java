@@ -51,7 +51,7 @@ public final class AccountService {
         store.putAccountIfAbsent(new Account(DEFAULT_ACCOUNT_ID, name, AccountSettings.defaults(), clock.millis()));
         String secret = ownerKey == null || ownerKey.isBlank() ? keys.generate() : ownerKey.strip();
         if (!ApiKeys.plausible(secret)) {
-            throw new IllegalArgumentException("LOCAL_API_KEY must be 16..256 printable ASCII characters without spaces");
+            throw new IllegalArgumentException("LOCAL_API_KEY must be 1..256 printable ASCII characters without spaces");
         }
         Optional<Caller> existing = store.callerByHash(ApiKeys.hash(secret));
         if (existing.isPresent()) {

@@ -12,8 +12,13 @@ import java.util.Base64;
  */
 final class ApiKeys {
     static final String PREFIX = "gmk_";
-    private static final int MIN_LENGTH = 16;
+    /**
+     * Generated keys are 47 characters; a key the operator chose for the local runtime ({@code LOCAL_API_KEY}) may be
+     * as short as they like (API.md sets no form), so any non-empty printable key is looked up.
+     */
     private static final int MAX_LENGTH = 256;
+    /** Shorter keys show no last characters: four of them would give most of the secret away. */
+    private static final int MIN_LENGTH_SHOWING_LAST4 = 16;
 
     private final SecureRandom random = new SecureRandom();
 
@@ -25,7 +30,7 @@ final class ApiKeys {
 
     /** Whether a presented value can be a key at all (saves a table read for garbage). */
     static boolean plausible(String key) {
-        if (key == null || key.length() < MIN_LENGTH || key.length() > MAX_LENGTH) return false;
+        if (key == null || key.isEmpty() || key.length() > MAX_LENGTH) return false;
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
             if (c <= 0x20 || c >= 0x7F) return false;
@@ -37,8 +42,8 @@ final class ApiKeys {
         return Sha256.hex(key);
     }
 
-    /** The last four characters, enough for a person to tell keys apart. */
+    /** The last four characters, enough for a person to tell keys apart (none of a short key). */
     static String last4(String key) {
-        return key.substring(key.length() - 4);
+        return key.length() < MIN_LENGTH_SHOWING_LAST4 ? "" : key.substring(key.length() - 4);
     }
 }

@@ -3,7 +3,6 @@ package groupmsg.groups;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
-import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
@@ -227,8 +226,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse startImport(ApiRequest request) {
         String type = request.mediaType();
         if (!CSV_TYPES.contains(type)) {
-            throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                    "content type must be text/csv" + (type.isEmpty() ? "" : ", got " + type));
+            throw ApiException.invalid("content type must be text/csv" + (type.isEmpty() ? "" : ", got " + type));
         }
         ImportJob job = imports.start(request.accountId(), request.path("id"), request.body(),
                 request.creationUlid(ids, u -> imports.exists(request.accountId(), "imp_" + u)));

@@ -38,8 +38,11 @@ public final class ImportCsv {
     public static final int MAX_ROWS = 100_000;
     /** Largest body accepted, in bytes (5 MB). */
     public static final int MAX_BYTES = 5 * 1024 * 1024;
-    /** The body of {@code GET /v1/groups/import-template.csv}: the header and one example row. */
-    public static final String TEMPLATE = "country,phone,name\r\nUS,(415) 555-0123,Ada Lovelace\r\n";
+    /**
+     * The body of {@code GET /v1/groups/import-template.csv}: the header and one example row, with LF line ends (read
+     * alike by spreadsheets, CSV readers and a plain split on newlines; the parser takes CRLF too).
+     */
+    public static final String TEMPLATE = "country,phone,name\nUS,(415) 555-0123,Ada Lovelace\n";
 
     private static final String COLUMNS = "country, phone, name";
     private static final int MAX_ECHOED_NAME = 30;
@@ -96,6 +99,10 @@ public final class ImportCsv {
                 continue;
             }
             int line = records.recordLine;
+            // A row that stops after its phone left its last cells empty (a trailing empty name, as hand-written
+            // files and some exports leave it off); one that stops before its phone, or has more cells than the
+            // header, is not in its columns.
+            if (fields.size() > header.phone) while (fields.size() < header.size) fields.add("");
             if (fields.size() != header.size) {
                 throw new CsvFormatException(line, "line " + line + ": " + fields.size()
                         + (fields.size() == 1 ? " field" : " fields") + ", the header has " + header.size);

@@ -111,7 +111,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
         if (!TwilioSignature.verify(url, params, authToken, signature)) throw signatureRejected(event);
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {
-            throw new ApiException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "content type must be " + FORM);
+            throw ApiException.invalid("content type must be " + FORM);
         }
         if ("POST /webhooks/twilio/inbound".equals(event.getRouteKey())) {
             inbound.receive(inboundSms(params));

@@ -43,8 +43,12 @@ class AuthorizerParsingTest {
         assertThat(a).startsWith("gmk_").hasSize(4 + 43).isNotEqualTo(b);
         assertThat(ApiKeys.hash(a)).matches("[0-9a-f]{64}").isEqualTo(ApiKeys.hash(a)).isNotEqualTo(ApiKeys.hash(b));
         assertThat(ApiKeys.plausible(a)).isTrue();
-        assertThat(ApiKeys.plausible("short")).isFalse();
+        assertThat(ApiKeys.plausible("test-key")).as("an operator's short local key").isTrue();
+        assertThat(ApiKeys.plausible("")).isFalse();
+        assertThat(ApiKeys.plausible("x".repeat(257))).isFalse();
         assertThat(ApiKeys.plausible("has a space in it, long enough")).isFalse();
+        assertThat(ApiKeys.plausible("caf\u00e9-key")).isFalse();
         assertThat(ApiKeys.last4(a)).isEqualTo(a.substring(a.length() - 4));
+        assertThat(ApiKeys.last4("test-key")).as("a short key shows none of itself").isEmpty();
     }
 }

@@ -34,6 +34,20 @@ class JsonBodyNullAndEchoTest {
     }
 
     @Test
+    void aCreatesNullsAreAbsentFieldsOfEveryTypeAndARequiredNullIsRequired() {
+        JsonBody b = body("{\"mediaUrls\":null,\"mps\":null,\"groupMessaging\":null,\"name\":null,\"body\":null,\"title\":\"T\"}")
+                .nullsAsAbsent().allowOnly("mediaUrls", "mps", "groupMessaging", "name", "body", "title");
+        assertThat(b.optionalStringList("mediaUrls", 0, 10, 100)).isEmpty();
+        assertThat(b.optionalInteger("mps", 1, 100)).isEmpty();
+        assertThat(b.optionalBoolean("groupMessaging")).isEmpty();
+        assertThat(b.optionalString("name", 1, 100)).isEmpty();
+        assertThat(b.optionalString("title", 1, 100)).contains("T");
+        assertThat(b.firstProblem()).isNull();
+        assertThat(b.requiredString("body", 1, 10)).isNull();
+        assertThat(b.firstProblem()).isEqualTo("body is required");
+    }
+
+    @Test
     void anUnknownFieldIsNamedByAtMost64Characters() {
         String longKey = "k".repeat(900);
         String emojiKey = "a".repeat(63) + "\uD83D\uDE00" + "tail";

@@ -1,6 +1,8 @@
 package groupmsg.e2e;
 
+import groupmsg.accounts.AccountService;
 import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -76,6 +78,21 @@ class AccountsE2eTest {
         assertThat(member.patch("/v1/account", Map.of("name", "by member")).errorCode()).isEqualTo("forbidden");
         assertThat(member.get("/v1/api-keys").status()).isEqualTo(403);
         assertThat(member.post("/v1/groups", Map.of("name", "members may manage groups")).status()).isEqualTo(201);
+    }
+
+    /** An operator's own short LOCAL_API_KEY works as the default account's owner key, and is never shown back. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aShortLocalApiKeyChosenByTheOperatorIsTheDefaultAccountsOwnerKey(ApiClient api, LocalRuntime runtime) {
+        String key = "test-key-" + System.nanoTime() % 1000;
+        new AccountService(runtime.wiring()).bootstrapDefaultAccount("Local", key);
+        ApiClient owner = api.withKey(key);
+        var account = owner.get("/v1/account");
+        assertThat(account.status()).as(account.body()).isEqualTo(200);
+        assertThat(account.jsonObject()).containsEntry("id", "acct_default");
+        var keys = (List<Map<String, Object>>) owner.get("/v1/api-keys?limit=100").jsonObject().get("items");
+        assertThat(keys).extracting(k -> k.get("last4")).doesNotContain(key.substring(key.length() - 4));
+        assertThat(api.withKey("test-key-x").get("/v1/account").status()).isEqualTo(403);
     }
 
     @Test

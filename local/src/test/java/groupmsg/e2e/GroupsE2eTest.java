@@ -261,6 +261,29 @@ class GroupsE2eTest {
                 "{\"members\":[{\"phone\":\"+14155550126\",\"name\":5}]}");
         assertThat(wrong.jsonObject()).containsEntry("added", 0);
         assertThat(a.send("POST", "/v1/groups", "application/json", "{\"name\":null}").status()).isEqualTo(400);
+
+        // the other creates too: a line, a group message, a conversation, an opt-out, an API key
+        String phone = MessagesE2eTest.linePhone();
+        var line = a.send("POST", "/v1/lines", "application/json", "{\"phone\":\"" + phone + "\",\"type\":\"long_code\","
+                + "\"groupMessaging\":true,\"mps\":null,\"country\":null,\"optOutReply\":null,\"optInReply\":null,\"helpReply\":null}");
+        assertThat(line.status()).as(line.body()).isEqualTo(201);
+        assertThat(line.jsonObject()).containsEntry("mps", 1);
+        String lineId = (String) line.jsonObject().get("id");
+        var message = a.send("POST", "/v1/groups/" + g + "/messages", "application/json", "{\"lineId\":\"" + lineId
+                + "\",\"sender\":\"Ops\",\"title\":\"Nulls\",\"body\":\"Hi\",\"mediaUrls\":null}");
+        assertThat(message.status()).as(message.body()).isEqualTo(202);
+        assertThat(message.jsonObject()).containsEntry("mediaUrls", List.of());
+        var conversation = a.send("POST", "/v1/conversations", "application/json", "{\"lineId\":\"" + lineId
+                + "\",\"name\":null,\"country\":null,\"participants\":[\"+14155550124\",\"+14155550125\"],\"body\":\"Hi all\",\"mediaUrls\":null}");
+        assertThat(conversation.status()).as(conversation.body()).isEqualTo(201);
+        assertThat(conversation.jsonObject()).containsEntry("name", null);
+        var optOut = a.send("POST", "/v1/opt-outs", "application/json", "{\"lineId\":\"" + lineId + "\",\"phone\":\"+14155550127\",\"country\":null}");
+        assertThat(optOut.status()).as(optOut.body()).isEqualTo(201);
+        // a required field sent as null is missing, whichever the route
+        var noBody = a.send("POST", "/v1/groups/" + g + "/messages", "application/json", "{\"lineId\":\"" + lineId
+                + "\",\"sender\":\"Ops\",\"title\":\"Nulls\",\"body\":null}");
+        assertThat(noBody.status()).isEqualTo(400);
+        assertThat(noBody.body()).contains("body is required");
     }
 
     @Test
@@ -433,7 +456,14 @@ class GroupsE2eTest {
         assertThat(escaped.status()).as(escaped.body()).isEqualTo(400);
         assertThat(escaped.body()).contains("must not contain control characters");
         assertThat(a.post("/v1/groups", Map.of("name", "ok", "colour", "red")).status()).isEqualTo(400);
-        assertThat(a.send("POST", "/v1/groups", "text/plain", "{\"name\":\"x\"}").status()).isEqualTo(415);
+        // JSON is read as JSON whatever the content type says (curl -d sends a form type, fetch a text one)
+        var asText = a.send("POST", "/v1/groups", "text/plain;charset=UTF-8", "{\"name\":\"sent as text\"}");
+        assertThat(asText.status()).as(asText.body()).isEqualTo(201);
+        assertThat(a.send("POST", "/v1/groups", "application/x-www-form-urlencoded", "{\"name\":\"sent as a form\"}").status()).isEqualTo(201);
+        var form = a.send("POST", "/v1/groups", "application/x-www-form-urlencoded", "name=x");
+        assertThat(form.status()).isEqualTo(400);
+        assertThat(form.errorCode()).isEqualTo("invalid_request");
+        assertThat(form.body()).contains("application/x-www-form-urlencoded");
         var huge = a.send("POST", "/v1/groups", "application/json",
                 "{\"name\":\"x\",\"description\":\"" + "y".repeat(1_100_000) + "\"}");
         assertThat(huge.status()).isEqualTo(413);
@@ -462,7 +492,7 @@ class GroupsE2eTest {
         assertThat(a.patch("/v1/groups/" + g, Map.of()).status()).isEqualTo(400);
 
         assertThat(memberCount(a, g)).isZero();
-        assertThat(items(a.get("/v1/groups"))).extracting(x -> x.get("name")).containsExactlyInAnyOrder("Team", "spaced");
+        assertThat(items(a.get("/v1/groups"))).extracting(x -> x.get("name")).containsExactlyInAnyOrder("Team", "spaced", "sent as text", "sent as a form");
     }
 
     @Test

@@ -502,7 +502,7 @@ class InboundE2eTest {
                 "application/x-www-form-urlencoded", "Body=%zz").status()).isEqualTo(403);
         // Signed, but not declared a form: now the caller may hear what is wrong.
         var signedText = signedWithContentType(a, runtime, "/webhooks/twilio/inbound", twilioInbound(sid(), from, line, "x"), "text/plain");
-        assertThat(signedText.status()).as(signedText.body()).isEqualTo(415);
+        assertThat(signedText.status()).as(signedText.body()).isEqualTo(400);
         Thread.sleep(300);
         assertThat(inbound(a, "")).hasSize(2);
     }

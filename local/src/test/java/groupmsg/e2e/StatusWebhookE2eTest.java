@@ -55,7 +55,7 @@ class StatusWebhookE2eTest {
         // unsigned junk: 403 before anything else is looked at; signed, a wrong content type is a 415
         assertThat(a.withoutKey().send("POST", path, "application/json", "{}").status()).isEqualTo(403);
         assertThat(a.withoutKey().send("POST", path, "application/x-www-form-urlencoded", "MessageStatus=%zz").status()).isEqualTo(403);
-        assertThat(InboundE2eTest.signedWithContentType(a, runtime, path, failed, "application/json").status()).isEqualTo(415);
+        assertThat(InboundE2eTest.signedWithContentType(a, runtime, path, failed, "application/json").status()).isEqualTo(400);
         // a signed callback whose sid could not be one is a 400 and changes nothing
         var badSid = Map.of("MessageSid", "SM" + "0".repeat(70), "MessageStatus", "failed", "To", phone, "ErrorCode", "30003");
         assertThat(post(a, runtime, path, badSid, null).status()).isEqualTo(400);

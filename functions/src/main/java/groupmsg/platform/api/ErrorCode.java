@@ -9,7 +9,6 @@ public enum ErrorCode {
     NOT_CANCELLABLE(405, "not_cancellable"),
     CONFLICT(409, "conflict"),
     PAYLOAD_TOO_LARGE(413, "payload_too_large"),
-    UNSUPPORTED_MEDIA_TYPE(415, "unsupported_media_type"),
     RATE_LIMITED(429, "rate_limited"),
     INTERNAL(500, "internal_error"),
     UNAVAILABLE(503, "unavailable");

@@ -30,6 +30,19 @@ public final class JsonBody {
         this.problems = problems;
     }
 
+    /**
+     * This body with its JSON nulls dropped: for a create, where {@code "name": null} means "not given", as clients
+     * that write every field of their model send it (our own answers show such nulls). A required field sent as null
+     * is then "required", like one left out. PATCH bodies keep their nulls: there null clears a field or is refused.
+     */
+    public JsonBody nullsAsAbsent() {
+        var present = new LinkedHashMap<String, Object>();
+        fields.forEach((k, v) -> {
+            if (v != null) present.put(k, v);
+        });
+        return new JsonBody(present, path, problems);
+    }
+
     /** Unknown fields are refused (like Stripe) so that a misspelt field is not silently ignored. */
     public JsonBody allowOnly(String... names) {
         Set<String> allowed = Set.of(names);
