@@ -63,7 +63,13 @@ public final class InboundApiHandler extends HttpApiHandler {
 
     private ApiResponse listOptOuts(ApiRequest request) {
         Paging paging = Paging.from(request);
-        String lineId = request.queryId("lineId").orElseThrow(() -> ApiException.invalid("lineId is required"));
+        String lineId = request.queryId("lineId").orElse(null);
+        if (lineId == null) {
+            var all = optOuts.listAll(request.accountId(), paging.limit(), paging.cursor());
+            List<Object> items = new ArrayList<>();
+            all.optOuts().forEach(o -> items.add(json(o)));
+            return ApiResponse.ok(ApiResponse.page(items, all.nextCursor()));
+        }
         var start = Cursor.decode(paging.cursor(), "pk", OptOutStore.listPartition(lineId));
         var page = optOuts.list(request.accountId(), lineId, paging.limit(), start);
         List<Object> items = new ArrayList<>();

@@ -11,14 +11,19 @@ import groupmsg.messages.MessageKind;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * STOP, START and HELP, and opt-outs the business records by hand.
@@ -89,6 +94,42 @@ public final class OptOutService {
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
         requireLine(accountId, lineId);
         return store.list(lineId, limit, start);
+    }
+
+    /** A page of the account's opt-outs on every line, and the cursor of the next (null after the last). */
+    public record AccountPage(List<OptOut> optOuts, String nextCursor) {}
+
+    /**
+     * The account's opt-outs on all its lines: line by line (oldest line first), each in number order. The cursor
+     * is the key of the last one listed, so it names its line; a page that ends with a line's last opt-out points
+     * there too, and the next page goes on with the following line.
+     */
+    public AccountPage listAll(String accountId, int limit, String cursor) {
+        List<String> lineIds = new ArrayList<>();
+        Map<String, AttributeValue> linesFrom = null;
+        do {
+            var page = lines.list(accountId, 100, linesFrom);
+            page.lines().forEach(l -> lineIds.add(l.id()));
+            linesFrom = page.lastKey();
+        } while (linesFrom != null);
+        Set<String> partitions = new HashSet<>();
+        lineIds.forEach(id -> partitions.add(OptOutStore.listPartition(id)));
+        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
+        int line = start == null ? 0 : lineIds.indexOf(start.get("pk").s().substring(OptOutStore.listPartition("").length()));
+        List<OptOut> listed = new ArrayList<>();
+        Map<String, AttributeValue> lastKey = null;
+        for (; line < lineIds.size() && listed.size() < limit; line++, start = null) {
+            var page = store.list(lineIds.get(line), limit - listed.size(), start);
+            listed.addAll(page.optOuts());
+            lastKey = page.lastKey();
+            if (lastKey != null) break; // the page is full within this line
+        }
+        if (lastKey == null && listed.size() == limit && line < lineIds.size()) {
+            // full at the end of a line, with lines still to look at
+            OptOut last = listed.getLast();
+            lastKey = Attr.key(OptOutStore.listPartition(last.lineId()), last.phone());
+        }
+        return new AccountPage(listed, Cursor.encode(lastKey));
     }
 
     /** A manual opt-out: recorded at once, no reply sent. */

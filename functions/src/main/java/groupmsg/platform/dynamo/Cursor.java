@@ -37,6 +37,12 @@ public final class Cursor {
      * refused by DynamoDB as a starting key, which must be the caller's 400, not a 500.
      */
     public static Map<String, AttributeValue> decode(String cursor, String partitionAttribute, String expectedPartition) {
+        return decode(cursor, partitionAttribute, expectedPartition::equals);
+    }
+
+    /** As {@link #decode(String, String, String)}, for a list over several partitions: one {@code allowed} accepts. */
+    public static Map<String, AttributeValue> decode(String cursor, String partitionAttribute,
+                                                     java.util.function.Predicate<String> allowed) {
         if (cursor == null || cursor.isEmpty()) return null;
         Map<String, Object> plain;
         try {
@@ -53,7 +59,7 @@ public final class Cursor {
             key.put(entry.getKey(), AttributeValue.fromS(s));
         }
         AttributeValue partition = key.get(partitionAttribute);
-        if (partition == null || !expectedPartition.equals(partition.s())
+        if (partition == null || !allowed.test(partition.s())
                 || !key.keySet().equals(Set.copyOf(QueryPage.keyAttributes(indexOf(partitionAttribute))))) {
             throw ApiException.invalid("cursor is not valid for this list");
         }
