@@ -242,12 +242,13 @@ public final class ConversationService {
         }
     }
 
-    public record ThreadPage(List<ThreadMessage> messages, Map<String, AttributeValue> lastKey) {}
+    /** A page of a conversation's thread, with the conversation (its participants name the authors). */
+    public record ThreadPage(Conversation conversation, List<ThreadMessage> messages, Map<String, AttributeValue> lastKey) {}
 
     public ThreadPage messages(String accountId, String id, int limit, Map<String, AttributeValue> start) {
-        find(accountId, id);
+        Conversation conversation = find(accountId, id);
         var page = store.messages(accountId, id, limit, start);
-        return new ThreadPage(page.items(), page.lastKey());
+        return new ThreadPage(conversation, page.items(), page.lastKey());
     }
 
     /** The partition a cursor of {@link #messages} must point into. */

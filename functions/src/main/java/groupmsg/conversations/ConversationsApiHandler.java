@@ -21,6 +21,7 @@ import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -191,7 +192,11 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         var start = Cursor.decode(paging.cursor(), "pk", ConversationService.threadPartition(request.accountId(), id));
         var page = conversations.messages(request.accountId(), id, paging.limit(), start);
         List<Object> items = new ArrayList<>();
-        page.messages().forEach(m -> items.add(json(m)));
+        Map<String, String> names = new HashMap<>();
+        page.conversation().participants().forEach(p -> {
+            if (p.name() != null) names.put(p.phone(), p.name());
+        });
+        page.messages().forEach(m -> items.add(json(m, names)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
@@ -218,11 +223,20 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     static Map<String, Object> json(ThreadMessage m) {
+        return json(m, Map.of());
+    }
+
+    /**
+     * @param names participants' names by phone: a reply's {@code authorName} is the name the others see it under
+     *              (an extension of API.md, beside {@code author}, whose shape the contract fixes; null when none)
+     */
+    static Map<String, Object> json(ThreadMessage m, Map<String, String> names) {
         var json = new LinkedHashMap<String, Object>();
         json.put("id", m.id());
         json.put("conversationId", m.conversationId());
         json.put("direction", m.direction());
         json.put("author", m.authorPhone() != null ? Map.of("phone", m.authorPhone()) : Map.of("apiKeyId", m.authorKeyId()));
+        json.put("authorName", m.authorPhone() == null ? null : names.get(m.authorPhone()));
         json.put("body", m.body());
         json.put("mediaUrls", m.mediaUrls());
         json.put("createdAt", Timestamps.format(m.createdAt()));

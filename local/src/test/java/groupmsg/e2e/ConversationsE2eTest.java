@@ -161,7 +161,10 @@ class ConversationsE2eTest {
         assertThat(thread).extracting(m -> m.get("direction")).containsExactly("outbound", "inbound", "inbound", "inbound",
                 "inbound", "inbound", "inbound");
         assertThat((String) ((Map<String, Object>) thread.get(0).get("author")).get("apiKeyId")).startsWith("key_");
-        assertThat(thread.get(1)).containsEntry("author", Map.of("phone", ANN)).containsEntry("body", "I can, reply 1");
+        assertThat(thread.get(1)).containsEntry("author", Map.of("phone", ANN)).containsEntry("authorName", "Ann")
+                .containsEntry("body", "I can, reply 1");
+        assertThat(thread.get(6)).containsEntry("author", Map.of("phone", BOB)).containsEntry("authorName", null);
+        assertThat(thread.get(0)).containsEntry("authorName", null);
         assertThat(thread.get(6)).containsEntry("mediaUrls", List.of("https://media.example/map.png"));
         assertThat(inbound(a, "?lineId=" + lineId)).hasSize(6).allSatisfy(m -> assertThat(m).containsEntry("conversationId", id));
         var events = await(() -> integrationEvents(a, accountId), l -> l.size() == 6, 10_000);
