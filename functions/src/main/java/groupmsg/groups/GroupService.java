@@ -214,16 +214,29 @@ public final class GroupService {
         return new MemberPage(page.members(), page.lastKey());
     }
 
+    /** A member of the group now, by number: 404 when the group or the membership does not exist. */
+    public Member member(String accountId, String groupId, String rawPhone) {
+        get(accountId, groupId);
+        String phone = pathPhone(rawPhone);
+        return members.present(accountId, groupId, phone)
+                .orElseThrow(() -> ApiException.notFound("member " + phone + " of this group"));
+    }
+
     public void removeMember(String accountId, String groupId, String rawPhone) {
         get(accountId, groupId);
-        String phone = switch (PhoneNumbers.normalize(rawPhone, null)) {
+        String phone = pathPhone(rawPhone);
+        if (!members.remove(accountId, groupId, phone, clock.millis())) {
+            throw ApiException.notFound("member " + phone + " of this group");
+        }
+    }
+
+    /** A phone given in a path: E.164 (a 400 that says how to give it otherwise). */
+    private static String pathPhone(String rawPhone) {
+        return switch (PhoneNumbers.normalize(rawPhone, null)) {
             case PhoneNumbers.Valid ok -> ok.e164();
             case PhoneNumbers.Invalid bad -> throw ApiException.invalid("phone " + bad.reason()
                     + " (give it URL-encoded E.164, e.g. %2B14155550123)");
         };
-        if (!members.remove(accountId, groupId, phone, clock.millis())) {
-            throw ApiException.notFound("member " + phone + " of this group");
-        }
     }
 
     /** One page of a message's recipients: members present at {@code acceptedAt}, in phone order. */

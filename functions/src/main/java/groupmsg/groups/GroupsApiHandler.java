@@ -60,6 +60,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("DELETE /v1/groups/{id}", this::deleteGroup);
         on("POST /v1/groups/{id}/members", this::addMembers);
         on("GET /v1/groups/{id}/members", this::listMembers);
+        on("GET /v1/groups/{id}/members/{phone}", r -> ApiResponse.ok(memberJson(
+                groups.member(r.accountId(), r.path("id"), decodePhone(r.path("phone"))))));
         on("DELETE /v1/groups/{id}/members/{phone}", this::removeMember);
         on("POST /v1/groups/{id}/imports", this::startImport);
         on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
@@ -183,14 +185,16 @@ public final class GroupsApiHandler extends HttpApiHandler {
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
         var page = groups.listMembers(request.accountId(), groupId, request.query("search"), paging.limit(), start);
         List<Object> items = new ArrayList<>();
-        for (Member m : page.members()) {
-            var json = new LinkedHashMap<String, Object>();
-            json.put("phone", m.phone());
-            json.put("name", m.name());
-            json.put("addedAt", Timestamps.format(m.addedAt()));
-            items.add(json);
-        }
+        for (Member m : page.members()) items.add(memberJson(m));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    private static Map<String, Object> memberJson(Member m) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("phone", m.phone());
+        json.put("name", m.name());
+        json.put("addedAt", Timestamps.format(m.addedAt()));
+        return json;
     }
 
     private ApiResponse removeMember(ApiRequest request) {

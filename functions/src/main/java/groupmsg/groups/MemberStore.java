@@ -138,6 +138,12 @@ final class MemberStore {
                 Math.max(stamp, clock.millis()));
     }
 
+    /** The member with {@code phone} if the number is in the group now (a consistent read: a change just answered shows). */
+    java.util.Optional<Member> present(String accountId, String groupId, String phone) {
+        var row = dynamo.getItem(b -> b.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone)).consistentRead(true)).item();
+        return isPresent(row) && !row.isEmpty() ? java.util.Optional.of(toMember(row)) : java.util.Optional.empty();
+    }
+
     /** Tombstones one membership with the counter update; false when the number is not a present member. */
     boolean remove(String accountId, String groupId, String phone, long stampedAt) {
         long now = stampedAt;

@@ -216,7 +216,17 @@ class GroupsE2eTest {
         var listed = items(a.get("/v1/groups/" + g + "/members?search=ada"));
         assertThat(listed.get(0)).containsEntry("name", "Ada Lovelace").containsKey("addedAt");
 
+        // one member by number (an extension of API.md): as the list shows it
+        var one = a.get("/v1/groups/" + g + "/members/%2B14155550123");
+        assertThat(one.status()).as(one.body()).isEqualTo(200);
+        assertThat(one.jsonObject()).isEqualTo(listed.get(0));
+        assertThat(a.get("/v1/groups/" + g + "/members/%2B14155550199").status()).isEqualTo(404);
+        assertThat(a.get("/v1/groups/" + g + "/members/not-a-phone").status()).isEqualTo(400);
+        assertThat(a.get("/v1/groups/grp_nope/members/%2B14155550123").status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Peeking Co").get("/v1/groups/" + g + "/members/%2B14155550123").status()).isEqualTo(404);
+
         assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550123").status()).isEqualTo(204);
+        assertThat(a.get("/v1/groups/" + g + "/members/%2B14155550123").status()).as("removed").isEqualTo(404);
         assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550123").status()).isEqualTo(404);
         assertThat(a.delete("/v1/groups/" + g + "/members/not-a-phone").status()).isEqualTo(400);
         assertThat(memberCount(a, g)).isEqualTo(2);

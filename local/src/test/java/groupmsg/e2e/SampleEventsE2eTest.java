@@ -44,6 +44,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "groups-api", "list-groups.json")).contains("\"statusCode\":200").contains("Volunteers");
         assertThat(invoke(runtime, "groups-api", "import-template.json")).contains("\"statusCode\":200").contains("text/csv");
         assertThat(invoke(runtime, "groups-api", "add-members-unknown-group.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "groups-api", "get-member-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
         assertThat(invoke(runtime, "messages-api", "list-messages.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "messages-api", "send-unknown-group.json")).contains("\"statusCode\":404");
@@ -53,6 +54,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "carrier-webhook", "inbound-unsigned.json")).contains("\"statusCode\":403");
         assertThat(invoke(runtime, "inbound-api", "list-inbound.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs-unknown-line.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "inbound-api", "list-opt-outs.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "conversations-api", "list-conversations.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "conversations-api", "create-conversation-unknown-line.json")).contains("\"statusCode\":400")
                 .contains("lineId");

@@ -31,6 +31,7 @@ public final class Routes {
             new RouteDef("DELETE", "/v1/groups/{id}", GROUPS, MANAGE_GROUPS, false),
             new RouteDef("POST", "/v1/groups/{id}/members", GROUPS, MANAGE_GROUPS, true),
             new RouteDef("GET", "/v1/groups/{id}/members", GROUPS, READ, false),
+            new RouteDef("GET", "/v1/groups/{id}/members/{phone}", GROUPS, READ, false),
             new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}", GROUPS, MANAGE_GROUPS, false),
             new RouteDef("POST", "/v1/groups/{id}/imports", GROUPS, MANAGE_GROUPS, true),
             new RouteDef("GET", "/v1/groups/{id}/imports/{importId}", GROUPS, READ, false),
