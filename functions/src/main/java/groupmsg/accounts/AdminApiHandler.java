@@ -95,7 +95,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse createKey(ApiRequest request) {
-        JsonBody body = request.jsonBody().nullsAsAbsent().allowOnly("name", "role");
+        JsonBody body = request.jsonBody().allowOnly("name", "role").nullsAsAbsent();
         String name = body.requiredString("name", 1, 100);
         String roleName = body.requiredString("role", 1, 20);
         Optional<Role> role = Role.fromWire(roleName);
@@ -131,8 +131,8 @@ public final class AdminApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse createLine(ApiRequest request) {
-        JsonBody body = request.jsonBody().nullsAsAbsent().allowOnly("phone", "country", "type", "groupMessaging", "mps",
-                "optOutReply", "optInReply", "helpReply");
+        JsonBody body = request.jsonBody().allowOnly("phone", "country", "type", "groupMessaging", "mps",
+                "optOutReply", "optInReply", "helpReply").nullsAsAbsent();
         String phone = body.requiredString("phone", 1, 64);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String typeName = body.requiredString("type", 1, 20);

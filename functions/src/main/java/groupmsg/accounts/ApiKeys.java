@@ -28,7 +28,7 @@ final class ApiKeys {
         return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
     }
 
-    /** Whether a presented value can be a key at all (saves a table read for garbage). */
+    /** Whether a presented value can be a key at all: 1..256 printable ASCII without spaces (saves a table read for junk). */
     static boolean plausible(String key) {
         if (key == null || key.isEmpty() || key.length() > MAX_LENGTH) return false;
         for (int i = 0; i < key.length(); i++) {

@@ -76,7 +76,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse create(ApiRequest request) {
-        JsonBody body = request.jsonBody().nullsAsAbsent().allowOnly("lineId", "name", "participants", "country", "body", "mediaUrls");
+        JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "country", "body", "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
@@ -175,7 +175,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse send(ApiRequest request) {
-        JsonBody body = request.jsonBody().nullsAsAbsent().allowOnly("body", "mediaUrls");
+        JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls").nullsAsAbsent();
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);

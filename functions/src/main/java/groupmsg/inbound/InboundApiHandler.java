@@ -78,7 +78,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse createOptOut(ApiRequest request) {
-        JsonBody body = request.jsonBody().nullsAsAbsent().allowOnly("lineId", "phone", "country");
+        JsonBody body = request.jsonBody().allowOnly("lineId", "phone", "country").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String phone = body.requiredString("phone", 1, PhoneNumbers.MAX_INPUT_LENGTH);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);

@@ -6,6 +6,8 @@ import java.util.List;
  * A message a phone sent to one of the business's lines.
  *
  * @param keyword        null unless the whole message is a carrier keyword
+ * @param alsoAReply     an opt-in keyword that is also an everyday answer ("Yes") from a number that was not opted
+ *                       out on the line when it arrived: handled as the opt-in it is, and relayed as a reply too
  * @param conversationId the reply-all conversation it belongs to, or null for a direct reply to the line
  * @param threadUlid     the time-ordered part of its thread message's id, given when it was routed into the
  *                       conversation (so its place in the thread is where it was relayed, see {@code InboundRouter});
@@ -13,6 +15,7 @@ import java.util.List;
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
-                             String conversationId, String carrierMessageId, long createdAt, String threadUlid) {
+                             boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
+                             String threadUlid) {
     public static final String ID_PREFIX = "inb_";
 }

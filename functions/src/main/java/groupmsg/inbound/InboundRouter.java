@@ -47,6 +47,25 @@ public final class InboundRouter {
             return;
         }
         if (m.keyword() != null) return; // keywords are the opt-out worker's, and never go to integrations
+        m = routeAndRelay(m);
+        if (store.published(accountId, inboundId)) return;
+        events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
+        store.markPublished(accountId, inboundId, clock.millis());
+    }
+
+    /**
+     * Relays an opt-in that was also an everyday answer ({@link InboundMessage#alsoAReply}, "Yes" from a number that
+     * was not opted out) into the sender's conversation, as a reply is (for the opt-out worker, once it has handled
+     * the opt-in). Nothing goes to integrations: it is a keyword. Idempotent, as {@link #route} is.
+     */
+    public void relayAlsoAReply(InboundMessage m) {
+        if (m.alsoAReply()) routeAndRelay(m);
+    }
+
+    /** Routes {@code m} into its conversation (once), and relays it there; the message with its conversation. */
+    private InboundMessage routeAndRelay(InboundMessage m) {
+        String accountId = m.accountId();
+        String inboundId = m.id();
         String conversationId = m.conversationId();
         String threadUlid = m.threadUlid();
         if (conversationId == null) {
@@ -64,16 +83,14 @@ public final class InboundRouter {
         if (conversationId != null) {
             if (threadUlid == null) threadUlid = inboundId.substring(InboundMessage.ID_PREFIX.length()); // routed before
             conversations.relay(accountId, conversationId, threadUlid, m.from(), m.body(), m.mediaUrls());
-            m = withConversation(m, conversationId, threadUlid);
+            return withConversation(m, conversationId, threadUlid);
         }
-        if (store.published(accountId, inboundId)) return;
-        events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
-        store.markPublished(accountId, inboundId, clock.millis());
+        return m;
     }
 
     private static InboundMessage withConversation(InboundMessage m, String conversationId, String threadUlid) {
         return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                m.keyword(), m.possibleOptOut(), conversationId, m.carrierMessageId(), m.createdAt(), threadUlid);
+                m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(), threadUlid);
     }
 
     static Map<String, Object> event(InboundMessage m) {

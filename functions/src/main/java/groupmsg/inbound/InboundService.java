@@ -62,15 +62,13 @@ public final class InboundService {
             return new UnknownLine();
         }
         var classification = Keywords.classify(sms.body());
-        if (Keywords.optInOnlyWhenOptedOut(classification, sms.body())
-                && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty()) {
-            // "Yes" from a number that never opted out answers something: stored, routed and relayed as a reply,
-            // not swallowed as an opt-in (with a "subscribed again" text the person never asked for).
-            classification = Keywords.Classification.NONE;
-        }
+        // "Yes" from a number that is not opted out answers something too: in a conversation the others are to see
+        // it. It stays the opt-in API.md makes it (and is answered so); the opt-out worker relays it as well.
+        boolean alsoAReply = Keywords.alsoAnEverydayAnswer(classification, sms.body())
+                && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty();
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
-                classification.possibleOptOut(), null, sms.carrierMessageId(), clock.millis(), null);
+                classification.possibleOptOut(), alsoAReply, null, sms.carrierMessageId(), clock.millis(), null);
         var entry = outbox.entry(message.id(), message.keyword() == null ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT

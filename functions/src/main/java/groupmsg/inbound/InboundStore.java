@@ -190,6 +190,7 @@ final class InboundStore {
         if (!m.mediaUrls().isEmpty()) item.put("mediaUrls", AttributeValue.fromL(m.mediaUrls().stream().map(Attr::s).toList()));
         if (m.keyword() != null) item.put("keyword", s(m.keyword().wireName()));
         item.put("possibleOptOut", Attr.bool(m.possibleOptOut()));
+        if (m.alsoAReply()) item.put("alsoAReply", Attr.bool(true));
         if (m.conversationId() != null) item.put("conversationId", s(m.conversationId()));
         item.put("carrierMessageId", s(m.carrierMessageId()));
         item.put("createdAt", n(m.createdAt()));
@@ -201,7 +202,7 @@ final class InboundStore {
         return new InboundMessage(Attr.str(item, "inboundId"), Attr.str(item, "accountId"), Attr.str(item, "lineId"),
                 Attr.str(item, "linePhone"), Attr.str(item, "from"), Attr.str(item, "body"), media,
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
-                Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
+                Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
                 Attr.str(item, "threadUlid"));
     }
 }

@@ -48,10 +48,10 @@ public final class Keywords {
     static final Set<String> OPT_IN = Set.of("START", "UNSTOP", "YES");
     static final Set<String> HELP = Set.of("HELP", "INFO");
     /**
-     * Opt-in keywords that are also everyday answers: an opt-in only from a number opted out on the line. From anyone
-     * else a "Yes" answers a question (in a conversation, to the others) and is an ordinary reply.
+     * Opt-in keywords that are also everyday answers: from a number that is not opted out on the line, a "Yes" also
+     * answers a question (in a conversation, to the others), and is relayed as well as handled as an opt-in.
      */
-    static final Set<String> OPT_IN_ONLY_WHEN_OPTED_OUT = Set.of("YES");
+    static final Set<String> EVERYDAY_ANSWERS = Set.of("YES");
 
     /** Zero-width spaces, joiners, the byte-order mark, bidi controls: invisible, so not part of what was typed. */
     private static final Pattern FORMAT_CHARACTERS = Pattern.compile("\\p{Cf}+");
@@ -96,12 +96,9 @@ public final class Keywords {
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches());
     }
 
-    /**
-     * Whether {@code c}, the classification of {@code body}, is an opt-in only if the number is opted out on the line
-     * (else the text is an ordinary reply).
-     */
-    public static boolean optInOnlyWhenOptedOut(Classification c, String body) {
-        return c.keyword() == Keyword.OPT_IN && OPT_IN_ONLY_WHEN_OPTED_OUT.contains(normalize(body));
+    /** Whether {@code c}, the classification of {@code body}, is an opt-in that is also an everyday answer ("Yes"). */
+    public static boolean alsoAnEverydayAnswer(Classification c, String body) {
+        return c.keyword() == Keyword.OPT_IN && EVERYDAY_ANSWERS.contains(normalize(body));
     }
 
     /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */

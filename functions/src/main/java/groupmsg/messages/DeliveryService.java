@@ -229,7 +229,7 @@ public final class DeliveryService {
         return atCurrentRate(found);
     }
 
-    /** @param firstWaitMillis how long the first block may wait to reserve while nothing of the job sends */
+    /** @param firstWaitMillis how long a reservation may wait while nothing of the job is sending yet */
     private List<String> deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, long firstWaitMillis)
             throws InterruptedException {
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
@@ -241,6 +241,9 @@ public final class DeliveryService {
                 Thread.ofVirtual().name(Thread.currentThread().getName() + "/send-", 0).factory())) {
             try {
                 List<String> leftQueued = new ArrayList<>();
+                // The cap on the first wait holds until something of the job is sending: a redelivered job whose first
+                // blocks were sent before claims nothing in them, and is still a job with nothing under way.
+                boolean sending = false;
                 for (int from = 0; from < phones.size(); from += size) {
                     // Out of time for another block, or this worker has seen the line booked past the time this job
                     // may go on: the rest stays queued (unclaimed), for the caller to hand on.
@@ -252,7 +255,8 @@ public final class DeliveryService {
                     Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
                     unrecorded.add(current);
                     List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, deadline.lastSendAt(),
-                            unrecorded.size() == 1 ? firstWaitMillis : Long.MAX_VALUE);
+                            sending ? Long.MAX_VALUE : firstWaitMillis);
+                    sending |= !current.sends().isEmpty();
                     if (!givenBack.isEmpty()) {
                         // No rate slot in time: neither the rest of this block nor any later one can be sent.
                         leftQueued.addAll(givenBack);

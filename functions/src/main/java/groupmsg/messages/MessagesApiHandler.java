@@ -56,7 +56,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse send(ApiRequest request) {
-        JsonBody body = request.jsonBody().nullsAsAbsent().allowOnly("lineId", "sender", "title", "body", "mediaUrls");
+        JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String sender = body.requiredString("sender", 1, 50);
         String title = body.requiredString("title", 1, 200);

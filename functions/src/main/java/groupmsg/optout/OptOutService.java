@@ -59,17 +59,21 @@ public final class OptOutService {
         this.clock = wiring.clock();
     }
 
-    /** Handles one keyword message (the opt-out worker's job). */
-    public void handleKeyword(String accountId, String inboundId) {
+    /**
+     * Handles one keyword message (the opt-out worker's job).
+     *
+     * @return the message handled (the worker relays one that is also a reply); empty when there is none to handle
+     */
+    public java.util.Optional<InboundMessage> handleKeyword(String accountId, String inboundId) {
         InboundMessage m = inbound.get(accountId, inboundId).orElse(null);
         if (m == null || m.keyword() == null) {
             Log.warn("optout_job_without_keyword", Map.of("inboundId", inboundId));
-            return;
+            return java.util.Optional.empty();
         }
         Line line = lines.find(accountId, m.lineId()).orElse(null);
         if (line == null) {
             Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
-            return;
+            return java.util.Optional.empty();
         }
         MessageKind kind = m.keyword() == Keywords.Keyword.OPT_IN ? MessageKind.OPT_IN_REPLY : MessageKind.KEYWORD_REPLY;
         String reply = switch (m.keyword()) {
@@ -89,6 +93,7 @@ public final class OptOutService {
         if (reply != null && !reply.isBlank()) {
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
+        return java.util.Optional.of(m);
     }
 
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {

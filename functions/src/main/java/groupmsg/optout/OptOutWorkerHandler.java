@@ -2,6 +2,7 @@ package groupmsg.optout;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import groupmsg.groups.PhoneNumbers;
+import groupmsg.inbound.InboundRouter;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
@@ -16,6 +17,7 @@ import java.util.Map;
 /** Consumes the optouts FIFO queue: STOP/START/HELP in order per line and sender (see {@link OptOutService}). */
 public final class OptOutWorkerHandler implements QueueFunction {
     private final OptOutService optOuts;
+    private final InboundRouter replies;
 
     private final Priming priming;
 
@@ -24,7 +26,9 @@ public final class OptOutWorkerHandler implements QueueFunction {
     }
 
     public OptOutWorkerHandler(Wiring wiring) {
-        this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        this.optOuts = new OptOutService(wiring, queue);
+        this.replies = new InboundRouter(wiring, queue);
         // A STOP or START on a toll-free line asks libphonenumber whether the number is one (Line.carrierAnswersOptOuts).
         this.priming = Priming.register(this, wiring).also(PhoneNumbers::prime);
     }
@@ -38,7 +42,9 @@ public final class OptOutWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "optout_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
-            optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));
+            // a "Yes" that also answers something is relayed once its opt-in is handled (both are idempotent)
+            optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"))
+                    .ifPresent(replies::relayAlsoAReply);
         });
     }
 }

@@ -24,12 +24,13 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
     }
 
-    /** YES is an opt-in only for a number that is opted out (the webhook looks); START and UNSTOP always are. */
+    /** YES is an opt-in that is also an everyday answer (relayed too, from a number not opted out); START is not. */
     @ParameterizedTest
     @CsvSource({"YES,true", "yes!,true", "' Yes. ',true", "ＹＥＳ,true", "START,false", "Unstop,false", "HELP,false",
             "yes please,false", "STOP,false"})
-    void yesIsAnOptInOnlyWhenOptedOut(String body, boolean onlyWhenOptedOut) {
-        assertThat(Keywords.optInOnlyWhenOptedOut(Keywords.classify(body), body)).isEqualTo(onlyWhenOptedOut);
+    void yesIsAlsoAnEverydayAnswer(String body, boolean everyday) {
+        assertThat(Keywords.alsoAnEverydayAnswer(Keywords.classify(body), body)).isEqualTo(everyday);
+        if (everyday) assertThat(Keywords.classify(body).keyword()).isEqualTo(Keyword.OPT_IN);
     }
 
     @ParameterizedTest

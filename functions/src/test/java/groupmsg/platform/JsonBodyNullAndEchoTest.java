@@ -36,7 +36,7 @@ class JsonBodyNullAndEchoTest {
     @Test
     void aCreatesNullsAreAbsentFieldsOfEveryTypeAndARequiredNullIsRequired() {
         JsonBody b = body("{\"mediaUrls\":null,\"mps\":null,\"groupMessaging\":null,\"name\":null,\"body\":null,\"title\":\"T\"}")
-                .nullsAsAbsent().allowOnly("mediaUrls", "mps", "groupMessaging", "name", "body", "title");
+                .allowOnly("mediaUrls", "mps", "groupMessaging", "name", "body", "title").nullsAsAbsent();
         assertThat(b.optionalStringList("mediaUrls", 0, 10, 100)).isEmpty();
         assertThat(b.optionalInteger("mps", 1, 100)).isEmpty();
         assertThat(b.optionalBoolean("groupMessaging")).isEmpty();
@@ -45,6 +45,10 @@ class JsonBodyNullAndEchoTest {
         assertThat(b.firstProblem()).isNull();
         assertThat(b.requiredString("body", 1, 10)).isNull();
         assertThat(b.firstProblem()).isEqualTo("body is required");
+
+        // a misspelt field sent as null is still named
+        JsonBody misspelt = body("{\"mediaUrl\":null}").allowOnly("mediaUrls").nullsAsAbsent();
+        assertThat(misspelt.firstProblem()).isEqualTo("mediaUrl unknown field");
     }
 
     @Test

@@ -470,6 +470,14 @@ class GroupsE2eTest {
         var asText = a.send("POST", "/v1/groups", "text/plain;charset=UTF-8", "{\"name\":\"sent as text\"}");
         assertThat(asText.status()).as(asText.body()).isEqualTo(201);
         assertThat(a.send("POST", "/v1/groups", "application/x-www-form-urlencoded", "{\"name\":\"sent as a form\"}").status()).isEqualTo(201);
+        // ... and for an Idempotency-Key the same object is the same request under any type and spacing
+        ApiClient keyed = a.withHeader("Idempotency-Key", "typed-" + System.nanoTime());
+        var typed = keyed.send("POST", "/v1/groups", "application/json", "{\"name\":\"typed once\"}");
+        assertThat(typed.status()).as(typed.body()).isEqualTo(201);
+        var retyped = keyed.send("POST", "/v1/groups", "text/plain", "{ \"name\": \"typed once\" }");
+        assertThat(retyped.status()).as(retyped.body()).isEqualTo(201);
+        assertThat(retyped.jsonObject().get("id")).isEqualTo(typed.jsonObject().get("id"));
+        assertThat(keyed.send("POST", "/v1/groups", "text/plain", "{\"name\":\"typed twice\"}").status()).isEqualTo(409);
         var form = a.send("POST", "/v1/groups", "application/x-www-form-urlencoded", "name=x");
         assertThat(form.status()).isEqualTo(400);
         assertThat(form.errorCode()).isEqualTo("invalid_request");
@@ -502,7 +510,8 @@ class GroupsE2eTest {
         assertThat(a.patch("/v1/groups/" + g, Map.of()).status()).isEqualTo(400);
 
         assertThat(memberCount(a, g)).isZero();
-        assertThat(items(a.get("/v1/groups"))).extracting(x -> x.get("name")).containsExactlyInAnyOrder("Team", "spaced", "sent as text", "sent as a form");
+        assertThat(items(a.get("/v1/groups"))).extracting(x -> x.get("name")).containsExactlyInAnyOrder("Team", "spaced", "sent as text", "sent as a form",
+                "typed once");
     }
 
     @Test

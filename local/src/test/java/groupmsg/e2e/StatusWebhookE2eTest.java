@@ -52,7 +52,7 @@ class StatusWebhookE2eTest {
         // unknown message, unknown number, no routing parameters: 2xx no-ops
         assertThat(post(a, runtime, "/webhooks/twilio/status?a=" + accountId + "&m=msg_unknown&s=0", failed, null).status()).isEqualTo(200);
         assertThat(post(a, runtime, "/webhooks/twilio/status", failed, null).status()).isEqualTo(200);
-        // unsigned junk: 403 before anything else is looked at; signed, a wrong content type is a 415
+        // unsigned junk: 403 before anything else is looked at; signed, a wrong content type is a 400
         assertThat(a.withoutKey().send("POST", path, "application/json", "{}").status()).isEqualTo(403);
         assertThat(a.withoutKey().send("POST", path, "application/x-www-form-urlencoded", "MessageStatus=%zz").status()).isEqualTo(403);
         assertThat(InboundE2eTest.signedWithContentType(a, runtime, path, failed, "application/json").status()).isEqualTo(400);

@@ -181,14 +181,16 @@ public abstract class HttpApiHandler implements HttpFunction {
      * What makes two requests with one Idempotency-Key the same: the media type and the body, a JSON body as its
      * canonical form (keys sorted, no whitespace; the hash marked {@code v2:}), so a retry that serialises the same
      * object differently is the same request, as with Stripe; any other body as its bytes. {@code canonical} false
-     * gives the hash of the bytes, unmarked, which is what records written before v2 hold.
+     * gives the hash of the bytes, unmarked, which is what records written before v2 hold. A body that reads as JSON
+     * counts as {@code application/json} whatever type it was sent as (it is read as JSON whatever the type), so a
+     * retry that sends the same object under another type is the same request too.
      */
     private static String requestHash(ApiRequest request, boolean canonical) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            digest.update(request.mediaType().getBytes(StandardCharsets.UTF_8));
-            digest.update((byte) 0);
             byte[] body = canonical ? canonicalBody(request) : null;
+            digest.update((body == null ? request.mediaType() : "application/json").getBytes(StandardCharsets.UTF_8));
+            digest.update((byte) 0);
             digest.update(body == null ? request.body() : body);
             return (body == null ? "" : "v2:") + HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
@@ -198,7 +200,7 @@ public abstract class HttpApiHandler implements HttpFunction {
 
     /** The canonical form of a JSON body, or null for a body that is not JSON (or too large to be read as JSON). */
     private static byte[] canonicalBody(ApiRequest request) {
-        if (!request.jsonMediaType() || request.body().length > ApiRequest.MAX_JSON_BYTES) return null;
+        if (request.body().length > ApiRequest.MAX_JSON_BYTES) return null;
         try {
             return Json.writeCanonical(Json.parse(ApiRequest.utf8(request.body()))).getBytes(StandardCharsets.UTF_8);
         } catch (ApiException | Json.JsonSyntaxException e) {

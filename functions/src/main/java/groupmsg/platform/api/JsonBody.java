@@ -34,6 +34,7 @@ public final class JsonBody {
      * This body with its JSON nulls dropped: for a create, where {@code "name": null} means "not given", as clients
      * that write every field of their model send it (our own answers show such nulls). A required field sent as null
      * is then "required", like one left out. PATCH bodies keep their nulls: there null clears a field or is refused.
+     * Call it after {@link #allowOnly}, so that a misspelt field sent as null is still named.
      */
     public JsonBody nullsAsAbsent() {
         var present = new LinkedHashMap<String, Object>();

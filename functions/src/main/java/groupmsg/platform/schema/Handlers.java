@@ -58,7 +58,7 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of());
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core"), List.of("fanout"));
+            List.of("core"), List.of("fanout", "relays"));
 
     /**
      * Creates an account and its first owner key for an operator ({@code aws lambda invoke}, see infra/DEPLOY.md):
