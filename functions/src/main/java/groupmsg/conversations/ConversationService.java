@@ -209,13 +209,17 @@ public final class ConversationService {
             if (earlier != null) return earlier;
             throw ApiException.conflict("the conversation's line is gone");
         }
+        if (!line.groupMessaging() && earlier == null) {
+            // switched off since the conversation began (a carrier that no longer allows it): no group text goes out
+            throw ApiException.conflict("the conversation's line no longer has groupMessaging enabled");
+        }
         ThreadMessage message = earlier;
         if (message == null) {
             message = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, c.id(), ThreadMessage.OUTBOUND, null,
                     caller.keyId(), body, mediaUrls, Ids.timeOf(ulid));
             store.addMessage(caller.accountId(), message);
         }
-        if (!to.isEmpty() && !BLOCKED.equals(view.status())) {
+        if (!to.isEmpty() && !BLOCKED.equals(view.status()) && line.groupMessaging()) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     message.body(), message.mediaUrls(), c.id());
         }
@@ -293,6 +297,11 @@ public final class ConversationService {
         Line line = lines.find(accountId, c.lineId()).orElse(null);
         boolean noText = body == null || body.isBlank();
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
+        if (!line.groupMessaging()) {
+            // the line's group messaging was switched off: the reply is kept in the thread, and goes no further
+            Log.info("relay_line_not_group", Map.of("conversationId", c.id(), "lineId", line.id()));
+            return;
+        }
         String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::displayName).orElse(from);
         direct.send(RELAY_MESSAGE_PREFIX + threadUlid, accountId, line, MessageKind.CONVERSATION, to,

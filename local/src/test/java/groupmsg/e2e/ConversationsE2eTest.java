@@ -347,6 +347,34 @@ class ConversationsE2eTest {
         assertThat(integrationEvents(a, (String) a.get("/v1/account").jsonObject().get("id"))).as("keywords").isEmpty();
     }
 
+    /**
+     * A line whose groupMessaging is switched off after its conversations began sends no more group texts: a
+     * business message is a 409, and a reply is kept in the thread but not relayed. Switched on again, both go on.
+     */
+    @Test
+    void aLineSwitchedOffGroupMessagingStopsItsConversations(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Switched Off Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "Hello both").get("id");
+        await(() -> bodiesTo(a, line, BOB), l -> !l.isEmpty(), 15_000);
+
+        assertThat(a.patch("/v1/lines/" + lineId, Map.of("groupMessaging", false)).status()).isEqualTo(200);
+        var refused = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Anyone?"));
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.errorCode()).isEqualTo("conflict");
+        assertThat(refused.body()).contains("groupMessaging");
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Still there?"), null).status()).isEqualTo(200);
+        assertThat(await(() -> thread(a, id), l -> l.size() == 2, 15_000)).extracting(m -> m.get("body"))
+                .containsExactly("Hello both", "Still there?");
+        Thread.sleep(1_000); // give a wrong relay time to show up
+        assertThat(bodiesTo(a, line, BOB)).containsExactly("Hello both");
+
+        assertThat(a.patch("/v1/lines/" + lineId, Map.of("groupMessaging", true)).status()).isEqualTo(200);
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Back on")).status()).isEqualTo(202);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Hello both", "Back on");
+    }
+
     @Test
     void optOutPoliciesExcludeTheParticipantOrBlockTheConversation(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Policy Co");
