@@ -55,7 +55,12 @@ public final class InboundApiHandler extends HttpApiHandler {
         String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> phoneQuery(raw, country)).orElse(null);
         var partition = InboundService.listPartition(request.accountId(), lineId, from);
         var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
-        var page = inbound.list(request.accountId(), lineId, from, paging.limit(), start);
+        Boolean possibleOptOut = request.query("possibleOptOut").map(v -> switch (v) {
+            case "true" -> Boolean.TRUE;
+            case "false" -> Boolean.FALSE;
+            default -> throw ApiException.invalid("possibleOptOut must be true or false");
+        }).orElse(null);
+        var page = inbound.list(request.accountId(), lineId, from, possibleOptOut, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.messages().forEach(m -> items.add(json(m)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -95,8 +95,9 @@ public final class InboundService {
 
     public record InboundPage(List<InboundMessage> messages, Map<String, AttributeValue> lastKey) {}
 
-    public InboundPage list(String accountId, String lineId, String from, int limit, Map<String, AttributeValue> start) {
-        var page = store.list(accountId, lineId, from, limit, start);
+    public InboundPage list(String accountId, String lineId, String from, Boolean possibleOptOut, int limit,
+                            Map<String, AttributeValue> start) {
+        var page = store.list(accountId, lineId, from, possibleOptOut, limit, start);
         return new InboundPage(page.messages(), page.lastKey());
     }
 

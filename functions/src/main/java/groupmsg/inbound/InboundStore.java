@@ -142,7 +142,8 @@ final class InboundStore {
      * Newest first. By sender through gsi2 (filtered by line when both are given: one person's messages are few),
      * by line through gsi1, else the account's partition. A filtered query may read a few pages to fill one.
      */
-    Page list(String accountId, String lineId, String from, int limit, Map<String, AttributeValue> start) {
+    /** @param possibleOptOut only messages flagged so (or only those not), when not null */
+    Page list(String accountId, String lineId, String from, Boolean possibleOptOut, int limit, Map<String, AttributeValue> start) {
         Partition partition = partition(accountId, lineId, from);
         // One match past the page is looked for, so a cursor is given only when another match follows (a filtered
         // query's rows read past the page may all fail the filter).
@@ -152,8 +153,15 @@ final class InboundStore {
             var values = new HashMap<String, AttributeValue>();
             values.put(":pk", s(partition.value()));
             if (partition.index() == null) values.put(":prefix", s("IN#"));
-            boolean filtered = from != null && lineId != null;
-            if (filtered) values.put(":line", s(lineId));
+            List<String> filters = new ArrayList<>();
+            if (from != null && lineId != null) {
+                values.put(":line", s(lineId));
+                filters.add("lineId = :line");
+            }
+            if (possibleOptOut != null) {
+                values.put(":flag", Attr.bool(possibleOptOut));
+                filters.add("possibleOptOut = :flag");
+            }
             Map<String, AttributeValue> after = next;
             QueryPage page = QueryPage.of(dynamo, limit + 1 - items.size(), request -> {
                 request.tableName(table).scanIndexForward(false).exclusiveStartKey(after).expressionAttributeValues(values);
@@ -162,7 +170,7 @@ final class InboundStore {
                 } else {
                     request.indexName(partition.index()).keyConditionExpression(partition.attribute() + " = :pk");
                 }
-                if (filtered) request.filterExpression("lineId = :line");
+                if (!filters.isEmpty()) request.filterExpression(String.join(" AND ", filters));
             });
             items.addAll(page.items());
             next = page.lastKey();

@@ -257,6 +257,13 @@ class InboundE2eTest {
         assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsOnly(ann).hasSize(2);
         assertThat(inbound(a, "?from=%2B14155550302")).singleElement().satisfies(m -> assertThat(m).containsEntry("from", bob));
         assertThat(inbound(a, "?from=%2B14155550302&lineId=" + lineId)).isEmpty();
+        // the texts kept for a person to review (an extension of API.md), alone or with the other filters
+        assertThat(inbound(a, "?possibleOptOut=true")).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("body", "stop texting me please"));
+        assertThat(inbound(a, "?possibleOptOut=true&lineId=" + otherLineId)).isEmpty();
+        assertThat(inbound(a, "?possibleOptOut=true&from=%2B14155550301&lineId=" + lineId)).hasSize(1);
+        assertThat(inbound(a, "?possibleOptOut=false")).hasSize(2);
+        assertThat(a.get("/v1/inbound?possibleOptOut=yes").status()).isEqualTo(400);
         assertThat(inbound(a, "?from=(415)%20555-0302&country=US")).as("a national number with its country")
                 .singleElement().satisfies(m -> assertThat(m).containsEntry("from", bob));
         var page = a.get("/v1/inbound?limit=2").jsonObject();
