@@ -274,9 +274,10 @@ public final class ConversationService {
      *
      * @param threadUlid the time-ordered part of the thread message's id, given when the reply was routed here: its
      *                   place in the thread (and its relay's id)
+     * @param inboundId  the reply's inbound message, and {@code receivedAt} when it reached the line (both shown)
      */
-    public void relay(String accountId, String conversationId, String threadUlid, String from, String body,
-                      List<String> mediaUrls) {
+    public void relay(String accountId, String conversationId, String threadUlid, String inboundId, long receivedAt,
+                      String from, String body, List<String> mediaUrls) {
         // it joined the thread when its place was given: listed oldest first, the thread's times agree with its order
         long at = Ids.timeOf(threadUlid);
         Conversation c = store.get(accountId, conversationId).orElse(null);
@@ -285,7 +286,7 @@ public final class ConversationService {
             return;
         }
         var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
-                body, mediaUrls, at);
+                body, mediaUrls, at, inboundId, receivedAt);
         store.addMessage(accountId, message);
         store.touch(accountId, c.id(), at);
         View view = view(c, accounts.account(accountId).settings());

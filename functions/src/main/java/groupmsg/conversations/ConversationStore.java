@@ -229,6 +229,8 @@ final class ConversationStore {
         item.put("body", s(m.body()));
         if (!m.mediaUrls().isEmpty()) item.put("mediaUrls", AttributeValue.fromL(m.mediaUrls().stream().map(Attr::s).toList()));
         item.put("createdAt", n(m.createdAt()));
+        if (m.inboundId() != null) item.put("inboundId", s(m.inboundId()));
+        if (m.receivedAt() != null) item.put("receivedAt", n(m.receivedAt()));
         return item;
     }
 
@@ -236,7 +238,7 @@ final class ConversationStore {
         List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
         return new ThreadMessage(Attr.str(item, "messageId"), conversationId, Attr.str(item, "direction"),
                 Attr.str(item, "authorPhone"), Attr.str(item, "authorKeyId"), Attr.str(item, "body"), media,
-                Attr.num(item, "createdAt", 0));
+                Attr.num(item, "createdAt", 0), Attr.str(item, "inboundId"), Attr.numOrNull(item, "receivedAt"));
     }
 
     static Conversation toConversation(Map<String, AttributeValue> item) {

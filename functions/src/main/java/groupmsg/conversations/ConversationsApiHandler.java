@@ -237,6 +237,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         json.put("direction", m.direction());
         json.put("author", m.authorPhone() != null ? Map.of("phone", m.authorPhone()) : Map.of("apiKeyId", m.authorKeyId()));
         json.put("authorName", m.authorPhone() == null ? null : names.get(m.authorPhone()));
+        // a reply's inbound message and when it reached the line (its createdAt is when it joined the thread)
+        json.put("inboundId", m.inboundId());
+        json.put("receivedAt", m.receivedAt() == null ? null : Timestamps.format(m.receivedAt()));
         json.put("body", m.body());
         json.put("mediaUrls", m.mediaUrls());
         json.put("createdAt", Timestamps.format(m.createdAt()));

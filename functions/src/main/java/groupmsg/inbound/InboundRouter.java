@@ -82,7 +82,7 @@ public final class InboundRouter {
         }
         if (conversationId != null) {
             if (threadUlid == null) threadUlid = inboundId.substring(InboundMessage.ID_PREFIX.length()); // routed before
-            conversations.relay(accountId, conversationId, threadUlid, m.from(), m.body(), m.mediaUrls());
+            conversations.relay(accountId, conversationId, threadUlid, inboundId, m.createdAt(), m.from(), m.body(), m.mediaUrls());
             return withConversation(m, conversationId, threadUlid);
         }
         return m;

@@ -164,7 +164,12 @@ class ConversationsE2eTest {
         assertThat(thread.get(1)).containsEntry("author", Map.of("phone", ANN)).containsEntry("authorName", "Ann")
                 .containsEntry("body", "I can, reply 1");
         assertThat(thread.get(6)).containsEntry("author", Map.of("phone", BOB)).containsEntry("authorName", null);
-        assertThat(thread.get(0)).containsEntry("authorName", null);
+        assertThat(thread.get(0)).containsEntry("authorName", null).containsEntry("inboundId", null).containsEntry("receivedAt", null);
+        // a reply names its inbound message and when it reached the line, at or before it joined the thread
+        var firstReply = inbound(a, "?lineId=" + lineId).getLast();
+        assertThat(thread.get(1)).containsEntry("inboundId", firstReply.get("id")).containsEntry("receivedAt", firstReply.get("createdAt"));
+        assertThat(java.time.Instant.parse((String) thread.get(1).get("receivedAt")))
+                .isBeforeOrEqualTo(java.time.Instant.parse((String) thread.get(1).get("createdAt")));
         assertThat(thread.get(6)).containsEntry("mediaUrls", List.of("https://media.example/map.png"));
         assertThat(inbound(a, "?lineId=" + lineId)).hasSize(6).allSatisfy(m -> assertThat(m).containsEntry("conversationId", id));
         var events = await(() -> integrationEvents(a, accountId), l -> l.size() == 6, 10_000);
