@@ -40,26 +40,26 @@ public final class InboundRouter {
         this.ids = wiring.ids();
     }
 
-    public void route(String accountId, String inboundId) {
+    /**
+     * Routes, relays and publishes one reply.
+     *
+     * @return whether it is also a keyword, for the caller to handle as one: an opt-in that is also an everyday
+     *         answer ({@link InboundMessage#alsoAReply}, "Yes" from a number that was not opted out), relayed here in
+     *         order with its sender's other texts, and not published (keywords never go to integrations)
+     */
+    public boolean route(String accountId, String inboundId) {
         InboundMessage m = store.get(accountId, inboundId).orElse(null);
         if (m == null) {
             Log.warn("inbound_unknown_message", Map.of("inboundId", inboundId));
-            return;
+            return false;
         }
-        if (m.keyword() != null) return; // keywords are the opt-out worker's, and never go to integrations
+        if (m.keyword() != null && !m.alsoAReply()) return false; // the opt-out worker's, and never go to integrations
         m = routeAndRelay(m);
-        if (store.published(accountId, inboundId)) return;
+        if (m.keyword() != null) return true;
+        if (store.published(accountId, inboundId)) return false;
         events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
         store.markPublished(accountId, inboundId, clock.millis());
-    }
-
-    /**
-     * Relays an opt-in that was also an everyday answer ({@link InboundMessage#alsoAReply}, "Yes" from a number that
-     * was not opted out) into the sender's conversation, as a reply is (for the opt-out worker, once it has handled
-     * the opt-in). Nothing goes to integrations: it is a keyword. Idempotent, as {@link #route} is.
-     */
-    public void relayAlsoAReply(InboundMessage m) {
-        if (m.alsoAReply()) routeAndRelay(m);
+        return false;
     }
 
     /** Routes {@code m} into its conversation (once), and relays it there; the message with its conversation. */

@@ -63,13 +63,15 @@ public final class InboundService {
         }
         var classification = Keywords.classify(sms.body());
         // "Yes" from a number that is not opted out answers something too: in a conversation the others are to see
-        // it. It stays the opt-in API.md makes it (and is answered so); the opt-out worker relays it as well.
+        // it. It stays the opt-in API.md makes it (and is answered so), but goes through the inbound queue, relayed
+        // in order with the sender's other texts, and the inbound worker then handles its opt-in.
         boolean alsoAReply = Keywords.alsoAnEverydayAnswer(classification, sms.body())
                 && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty();
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, null, sms.carrierMessageId(), clock.millis(), null);
-        var entry = outbox.entry(message.id(), message.keyword() == null ? Queues.INBOUND : Queues.OPTOUTS, job(message));
+        var entry = outbox.entry(message.id(), message.keyword() == null || alsoAReply ? Queues.INBOUND : Queues.OPTOUTS,
+                job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
                 ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt())

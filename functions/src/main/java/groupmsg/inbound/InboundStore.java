@@ -142,6 +142,9 @@ final class InboundStore {
      * Newest first. By sender through gsi2 (filtered by line when both are given: one person's messages are few),
      * by line through gsi1, else the account's partition. A filtered query may read a few pages to fill one.
      */
+    /** Rows a filtered list reads per request (up to 10 requests a page). */
+    static final int FILTERED_PAGE_ROWS = 1000;
+
     /** @param possibleOptOut only messages flagged so (or only those not), when not null */
     Page list(String accountId, String lineId, String from, Boolean possibleOptOut, int limit, Map<String, AttributeValue> start) {
         Partition partition = partition(accountId, lineId, from);
@@ -163,7 +166,10 @@ final class InboundStore {
                 filters.add("possibleOptOut = :flag");
             }
             Map<String, AttributeValue> after = next;
-            QueryPage page = QueryPage.of(dynamo, limit + 1 - items.size(), request -> {
+            // DynamoDB's limit counts rows read, not rows kept: a filtered list reads full pages, or a rare flag
+            // (possibleOptOut) would take hundreds of near-empty pages to reach
+            int read = filters.isEmpty() ? limit + 1 - items.size() : FILTERED_PAGE_ROWS;
+            QueryPage page = QueryPage.of(dynamo, read, request -> {
                 request.tableName(table).scanIndexForward(false).exclusiveStartKey(after).expressionAttributeValues(values);
                 if (partition.index() == null) {
                     request.keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)");

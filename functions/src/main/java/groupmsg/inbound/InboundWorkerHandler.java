@@ -5,6 +5,7 @@ import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.optout.OptOutService;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.FifoBatch;
@@ -15,6 +16,7 @@ import java.util.Map;
 /** Consumes the inbound FIFO queue, in order per line and sender (see {@link InboundRouter}). */
 public final class InboundWorkerHandler implements QueueFunction {
     private final InboundRouter router;
+    private final OptOutService optOuts;
 
     private final Priming priming;
 
@@ -23,7 +25,9 @@ public final class InboundWorkerHandler implements QueueFunction {
     }
 
     public InboundWorkerHandler(Wiring wiring) {
-        this.router = new InboundRouter(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        this.router = new InboundRouter(wiring, queue);
+        this.optOuts = new OptOutService(wiring, queue);
         this.priming = Priming.register(this, wiring);
     }
 
@@ -36,7 +40,10 @@ public final class InboundWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "inbound_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
-            router.route(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));
+            String accountId = FifoBatch.requireString(job, "accountId");
+            String inboundId = FifoBatch.requireString(job, "inboundId");
+            // a "Yes" that also answers something: relayed first, then its opt-in (both idempotent on a retry)
+            if (router.route(accountId, inboundId)) optOuts.handleKeyword(accountId, inboundId);
         });
     }
 }

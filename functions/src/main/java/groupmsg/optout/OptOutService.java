@@ -59,21 +59,17 @@ public final class OptOutService {
         this.clock = wiring.clock();
     }
 
-    /**
-     * Handles one keyword message (the opt-out worker's job).
-     *
-     * @return the message handled (the worker relays one that is also a reply); empty when there is none to handle
-     */
-    public java.util.Optional<InboundMessage> handleKeyword(String accountId, String inboundId) {
+    /** Handles one keyword message (the opt-out worker's job; the inbound worker's for a "Yes" it relayed). */
+    public void handleKeyword(String accountId, String inboundId) {
         InboundMessage m = inbound.get(accountId, inboundId).orElse(null);
         if (m == null || m.keyword() == null) {
             Log.warn("optout_job_without_keyword", Map.of("inboundId", inboundId));
-            return java.util.Optional.empty();
+            return;
         }
         Line line = lines.find(accountId, m.lineId()).orElse(null);
         if (line == null) {
             Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
-            return java.util.Optional.empty();
+            return;
         }
         MessageKind kind = m.keyword() == Keywords.Keyword.OPT_IN ? MessageKind.OPT_IN_REPLY : MessageKind.KEYWORD_REPLY;
         String reply = switch (m.keyword()) {
@@ -84,7 +80,13 @@ public final class OptOutService {
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
             case OPT_IN -> {
-                store.removeForOptIn(line.id(), m.from(), m.id());
+                if (m.alsoAReply()) {
+                    // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
+                    // error) stands, and then nothing says "subscribed again".
+                    if (store.get(line.id(), m.from()).isPresent()) yield null;
+                } else {
+                    store.removeForOptIn(line.id(), m.from(), m.id());
+                }
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
                 yield line.carrierAnswersOptOuts() ? null : line.optInReply();
             }
@@ -93,7 +95,6 @@ public final class OptOutService {
         if (reply != null && !reply.isBlank()) {
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
-        return java.util.Optional.of(m);
     }
 
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {

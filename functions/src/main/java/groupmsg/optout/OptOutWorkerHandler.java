@@ -2,7 +2,6 @@ package groupmsg.optout;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import groupmsg.groups.PhoneNumbers;
-import groupmsg.inbound.InboundRouter;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
@@ -17,7 +16,6 @@ import java.util.Map;
 /** Consumes the optouts FIFO queue: STOP/START/HELP in order per line and sender (see {@link OptOutService}). */
 public final class OptOutWorkerHandler implements QueueFunction {
     private final OptOutService optOuts;
-    private final InboundRouter replies;
 
     private final Priming priming;
 
@@ -26,9 +24,7 @@ public final class OptOutWorkerHandler implements QueueFunction {
     }
 
     public OptOutWorkerHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
-        this.optOuts = new OptOutService(wiring, queue);
-        this.replies = new InboundRouter(wiring, queue);
+        this.optOuts = new OptOutService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         // A STOP or START on a toll-free line asks libphonenumber whether the number is one (Line.carrierAnswersOptOuts).
         this.priming = Priming.register(this, wiring).also(PhoneNumbers::prime);
     }
@@ -42,9 +38,7 @@ public final class OptOutWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "optout_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
-            // a "Yes" that also answers something is relayed once its opt-in is handled (both are idempotent)
-            optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"))
-                    .ifPresent(replies::relayAlsoAReply);
+            optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));
         });
     }
 }

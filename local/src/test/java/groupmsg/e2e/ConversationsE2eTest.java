@@ -329,12 +329,15 @@ class ConversationsE2eTest {
         String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Saturday at 10?").get("id");
         await(() -> bodiesTo(a, line, CAT), l -> !l.isEmpty(), 15_000);
 
+        // "Yes!" and, at once, another text: relayed in the order they were sent
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Yes!"), null).status()).isEqualTo(200);
-        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Saturday at 10?", ANN + ": Yes!");
-        assertThat(await(() -> bodiesTo(a, line, CAT), l -> l.size() == 2, 15_000)).containsExactly("Saturday at 10?", ANN + ": Yes!");
-        assertThat(thread(a, id)).extracting(m -> m.get("body")).containsExactly("Saturday at 10?", "Yes!");
-        assertThat(inbound(a, "?lineId=" + lineId)).singleElement()
-                .satisfies(m -> assertThat(m).containsEntry("keyword", "opt_in").containsEntry("conversationId", id));
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "I'll bring chips"), null).status()).isEqualTo(200);
+        List<String> relayed = List.of("Saturday at 10?", ANN + ": Yes!", ANN + ": I'll bring chips");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 3, 15_000)).containsExactlyElementsOf(relayed);
+        assertThat(await(() -> bodiesTo(a, line, CAT), l -> l.size() == 3, 15_000)).containsExactlyElementsOf(relayed);
+        assertThat(thread(a, id)).extracting(m -> m.get("body")).containsExactly("Saturday at 10?", "Yes!", "I'll bring chips");
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("keyword"), m -> m.get("conversationId"))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(null, id), org.assertj.core.groups.Tuple.tuple("opt_in", id));
         assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000))
                 .containsExactly("Saturday at 10?", "You are resubscribed. Reply STOP to unsubscribe.");
 
@@ -347,9 +350,10 @@ class ConversationsE2eTest {
         assertThat(inbound(a, "?lineId=" + lineId + "&from=" + CAT.replace("+", "%2B")))
                 .extracting(m -> m.get("keyword")).containsExactly("opt_in", "opt_out");
         Thread.sleep(1_000); // give a wrong relay time to show up
-        assertThat(bodiesTo(a, line, BOB)).containsExactly("Saturday at 10?", ANN + ": Yes!");
-        assertThat(thread(a, id)).hasSize(2);
-        assertThat(integrationEvents(a, (String) a.get("/v1/account").jsonObject().get("id"))).as("keywords").isEmpty();
+        assertThat(bodiesTo(a, line, BOB)).containsExactlyElementsOf(relayed);
+        assertThat(thread(a, id)).hasSize(3);
+        assertThat(integrationEvents(a, (String) a.get("/v1/account").jsonObject().get("id"))).as("replies, not keywords")
+                .extracting(e -> e.get("body")).containsExactly("I'll bring chips");
     }
 
     /**
@@ -370,8 +374,10 @@ class ConversationsE2eTest {
         assertThat(refused.errorCode()).isEqualTo("conflict");
         assertThat(refused.body()).contains("groupMessaging");
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Still there?"), null).status()).isEqualTo(200);
-        assertThat(await(() -> thread(a, id), l -> l.size() == 2, 15_000)).extracting(m -> m.get("body"))
-                .containsExactly("Hello both", "Still there?");
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Hello?"), null).status()).isEqualTo(200);
+        // the second is handled after the first is done with (one sender's texts are in order): both kept, none relayed
+        assertThat(await(() -> thread(a, id), l -> l.size() == 3, 15_000)).extracting(m -> m.get("body"))
+                .containsExactly("Hello both", "Still there?", "Hello?");
         Thread.sleep(1_000); // give a wrong relay time to show up
         assertThat(bodiesTo(a, line, BOB)).containsExactly("Hello both");
 

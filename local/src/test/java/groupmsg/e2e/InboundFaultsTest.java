@@ -154,6 +154,29 @@ class InboundFaultsTest {
         assertThat(await(() -> sentTo(a, line, phone, InboundE2eTest.HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
+    /**
+     * A "Yes" from a number that was not opted out lifts nothing: an opt-out the business records between its arrival
+     * and its handling stands, and no "subscribed again" goes out.
+     */
+    @Test
+    void aYesFromANumberNotOptedOutNeverLiftsAnOptOutRecordedAfterIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Yes Then Manual Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550604";
+        var webhook = new InboundService(runtime.wiring(), new DownQueue());
+        var yes = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "Yes", List.of()));
+        assertThat(yes.message().alsoAReply()).isTrue();
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", phone)).status()).isEqualTo(201);
+
+        new groupmsg.optout.OptOutService(runtime.wiring(), new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()))
+                .handleKeyword(accountId, yes.message().id());
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "manual"));
+        Thread.sleep(2_000); // time for a wrong reply to arrive
+        assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
+    }
+
     @Test
     void aJobThatCannotBeParsedIsReportedFailedSoItEndsInTheDeadLetterQueue(LocalRuntime runtime) throws Exception {
         var garbage = new QueueMessage("{not json", "g1", "d1");

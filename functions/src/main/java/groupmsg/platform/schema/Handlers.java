@@ -49,7 +49,7 @@ public final class Handlers {
             List.of("core"), List.of());
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core"), List.of("relays"));
+            List.of("core"), List.of("relays", "fanout"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             List.of("core", "deliveries"), List.of("relays"));
@@ -58,7 +58,7 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of());
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core"), List.of("fanout", "relays"));
+            List.of("core"), List.of("fanout"));
 
     /**
      * Creates an account and its first owner key for an operator ({@code aws lambda invoke}, see infra/DEPLOY.md):
