@@ -108,7 +108,7 @@ public final class OptOutService {
     /**
      * The account's opt-outs on all its lines: line by line (oldest line first), each in number order. The cursor
      * is the key of the last one listed, so it names its line; a page that ends with a line's last opt-out points
-     * there too, and the next page goes on with the following line.
+     * there too when a later line has any (the next page goes on with it), and is the last page otherwise.
      */
     public AccountPage listAll(String accountId, int limit, String cursor) {
         List<String> lineIds = new ArrayList<>();
@@ -130,12 +130,20 @@ public final class OptOutService {
             lastKey = page.lastKey();
             if (lastKey != null) break; // the page is full within this line
         }
-        if (lastKey == null && listed.size() == limit && line < lineIds.size()) {
-            // full at the end of a line, with lines still to look at
+        if (lastKey == null && listed.size() == limit && anyOn(lineIds.subList(line, lineIds.size()))) {
+            // full at the end of a line, with more on a later one: the next page starts after this one's last
             OptOut last = listed.getLast();
             lastKey = Attr.key(OptOutStore.listPartition(last.lineId()), last.phone());
         }
         return new AccountPage(listed, Cursor.encode(lastKey));
+    }
+
+    /** Whether any of {@code lineIds} has an opt-out (so a page that ends at a line's end is not the last). */
+    private boolean anyOn(List<String> lineIds) {
+        for (String id : lineIds) {
+            if (!store.list(id, 1, null).optOuts().isEmpty()) return true;
+        }
+        return false;
     }
 
     /** A manual opt-out: recorded at once, no reply sent. */

@@ -377,6 +377,13 @@ class InboundE2eTest {
         assertThat((List<Map<String, Object>>) all.get("items")).extracting(o -> o.get("lineId") + " " + o.get("phone"))
                 .containsExactlyElementsOf(expected);
         assertThat(all.get("nextCursor")).isNull();
+        // a page that ends with the last opt-out there is is the last page, even at a line's end
+        var exact = a.get("/v1/opt-outs?limit=4").jsonObject();
+        assertThat((List<?>) exact.get("items")).hasSize(4);
+        assertThat(exact.get("nextCursor")).isNull();
+        var firstLine = a.get("/v1/opt-outs?limit=2").jsonObject();
+        assertThat((List<Map<String, Object>>) firstLine.get("items")).extracting(o -> o.get("lineId")).containsOnly(first);
+        assertThat(firstLine.get("nextCursor")).as("a later line has more").isNotNull();
         for (int limit : List.of(1, 2, 3)) {
             List<String> walked = new ArrayList<>();
             String cursor = null;
