@@ -91,6 +91,27 @@ class HandlerNeedsTest {
             "Queues.RELAYS", Map.of("groupmsg.messages.DirectMessages.send", "see Queues.FANOUT"));
 
     /**
+     * What the analysis cannot tell at {@code DirectMessages.send} ({@link #CHOSEN_BY_ARGUMENT}): the queues each
+     * handler's direct messages go to, by what it sends. Pinned here, so a grant dropped from a HandlerDef fails a
+     * test instead of the function in AWS (locally every handler shares one wiring).
+     */
+    static final Map<String, Set<String>> DIRECT_MESSAGE_QUEUES = Map.of(
+            "optout-worker", Set.of("fanout"), // keyword replies
+            "inbound-worker", Set.of("relays", "fanout"), // relayed replies; the opt-in reply of a "Yes" it relays
+            "conversations-api", Set.of("relays")); // the business's messages, in order
+
+    @Test
+    void handlersSendingDirectMessagesListTheQueuesTheirMessagesGoTo() {
+        for (var pinned : DIRECT_MESSAGE_QUEUES.entrySet()) {
+            HandlerDef def = Handlers.ALL.stream().filter(d -> d.name().equals(pinned.getKey())).findFirst().orElseThrow();
+            assertThat(def.queuesSentTo()).as(def.name()).containsAll(pinned.getValue());
+            // the pin is live: the handler's code does reach the method that picks the queue
+            assertThat(lambdaJar.of(def).schemaUses().getOrDefault("Queues.FANOUT", Set.of())).as(def.name())
+                    .contains("groupmsg.messages.DirectMessages.send");
+        }
+    }
+
+    /**
      * Grants listed in a HandlerDef that its code does not use, known and reported to the owners of functions/:
      * handler -> table or queue -> note. Remove an entry when its HandlerDef drops the name.
      */
