@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 import static groupmsg.platform.dynamo.Attr.n;
@@ -139,9 +140,9 @@ final class MemberStore {
     }
 
     /** The member with {@code phone} if the number is in the group now (a consistent read: a change just answered shows). */
-    java.util.Optional<Member> present(String accountId, String groupId, String phone) {
+    Optional<Member> present(String accountId, String groupId, String phone) {
         var row = dynamo.getItem(b -> b.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone)).consistentRead(true)).item();
-        return isPresent(row) && !row.isEmpty() ? java.util.Optional.of(toMember(row)) : java.util.Optional.empty();
+        return isPresent(row) && !row.isEmpty() ? Optional.of(toMember(row)) : Optional.empty();
     }
 
     /** Tombstones one membership with the counter update; false when the number is not a present member. */

@@ -69,17 +69,21 @@ public final class InboundApiHandler extends HttpApiHandler {
     private ApiResponse listOptOuts(ApiRequest request) {
         Paging paging = Paging.from(request);
         String lineId = request.queryId("lineId").orElse(null);
+        List<OptOut> listed;
+        String nextCursor;
         if (lineId == null) {
             var all = optOuts.listAll(request.accountId(), paging.limit(), paging.cursor());
-            List<Object> items = new ArrayList<>();
-            all.optOuts().forEach(o -> items.add(json(o)));
-            return ApiResponse.ok(ApiResponse.page(items, all.nextCursor()));
+            listed = all.optOuts();
+            nextCursor = all.nextCursor();
+        } else {
+            var start = Cursor.decode(paging.cursor(), "pk", OptOutStore.listPartition(lineId));
+            var page = optOuts.list(request.accountId(), lineId, paging.limit(), start);
+            listed = page.optOuts();
+            nextCursor = Cursor.encode(page.lastKey());
         }
-        var start = Cursor.decode(paging.cursor(), "pk", OptOutStore.listPartition(lineId));
-        var page = optOuts.list(request.accountId(), lineId, paging.limit(), start);
         List<Object> items = new ArrayList<>();
-        page.optOuts().forEach(o -> items.add(json(o)));
-        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+        listed.forEach(o -> items.add(json(o)));
+        return ApiResponse.ok(ApiResponse.page(items, nextCursor));
     }
 
     private ApiResponse createOptOut(ApiRequest request) {

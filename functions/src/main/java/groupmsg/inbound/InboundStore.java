@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 import static groupmsg.platform.dynamo.Attr.n;
 import static groupmsg.platform.dynamo.Attr.s;
@@ -62,14 +63,14 @@ final class InboundStore {
         return TWILIO_SID.matcher(sid).matches() ? "INSID#" + sid : "INSID#" + m.linePhone() + "#" + sid;
     }
 
-    private static final java.util.regex.Pattern TWILIO_SID = java.util.regex.Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
+    private static final Pattern TWILIO_SID = Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
 
     /** Stores the message with its outbox row, unless its carrier id was seen before (then returns false). */
     boolean store(InboundMessage m, TransactWriteItem outboxRow, TransactWriteItem optOut) {
         var sid = new HashMap<String, AttributeValue>(Attr.key(sidKey(m), "-"));
         sid.put("inboundId", s(m.id()));
         sid.put("expiresAt", n(m.createdAt() / 1000 + SID_RETENTION.toSeconds()));
-        List<TransactWriteItem> actions = new java.util.ArrayList<>(List.of(
+        List<TransactWriteItem> actions = new ArrayList<>(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(sid).conditionExpression("attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(toItem(m)).conditionExpression("attribute_not_exists(pk)")).build(),
                 outboxRow));

@@ -20,10 +20,8 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * STOP, START and HELP, and opt-outs the business records by hand.
@@ -118,10 +116,9 @@ public final class OptOutService {
             page.lines().forEach(l -> lineIds.add(l.id()));
             linesFrom = page.lastKey();
         } while (linesFrom != null);
-        Set<String> partitions = new HashSet<>();
-        lineIds.forEach(id -> partitions.add(OptOutStore.listPartition(id)));
+        List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
         Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
-        int line = start == null ? 0 : lineIds.indexOf(start.get("pk").s().substring(OptOutStore.listPartition("").length()));
+        int line = start == null ? 0 : partitions.indexOf(start.get("pk").s());
         List<OptOut> listed = new ArrayList<>();
         Map<String, AttributeValue> lastKey = null;
         for (; line < lineIds.size() && listed.size() < limit; line++, start = null) {
