@@ -37,6 +37,25 @@ class JsonBodyTest {
     }
 
     @Test
+    void oneMoreProblemIsSingular() {
+        JsonBody b = body("{\"extra\":1}").allowOnly("name");
+        b.requiredString("name", 1, 100);
+        assertThatThrownBy(b::validate).hasMessage("extra unknown field (and 1 more problem)");
+    }
+
+    @Test
+    void aBodyOfManyUnknownFieldsListsTheFirstHundredAndCountsTheRest() {
+        var json = new StringBuilder("{");
+        for (int i = 0; i < 5000; i++) json.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":0");
+        JsonBody b = body(json.append('}').toString()).allowOnly("name");
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.details()).hasSize(100);
+            assertThat(e.details().get(0)).containsEntry("field", "k0");
+            assertThat(e.getMessage()).isEqualTo("k0 unknown field (and 4999 more problems, the first 100 listed in details)");
+        });
+    }
+
+    @Test
     void controlCharactersAreRefusedButTabAndLineBreaksAreText() {
         JsonBody b = body("{\"name\":\"Ann\\u0000Lee\",\"sender\":\"\\u001b[31mBank\",\"title\":\"a\\u0085b\","
                 + "\"body\":\"line 1\\r\\nline 2\\tend\",\"tags\":[\"ok\",\"bad\\u007f\"]}");

@@ -15,6 +15,11 @@ import java.util.function.Function;
 public final class JsonBody {
     /** The longest unknown field name a problem repeats. */
     private static final int MAX_ECHOED_NAME = 64;
+    /**
+     * The most problems one 400 lists in {@code details}: a body of a hundred thousand made-up keys would otherwise
+     * be answered with megabytes (over the 6 MB a Lambda may return); the message still says how many there were.
+     */
+    static final int MAX_LISTED_PROBLEMS = 100;
 
     private final Map<String, Object> fields;
     private final String path;
@@ -241,8 +246,11 @@ public final class JsonBody {
     /** Throws one 400 naming every problem found so far. */
     public void validate() {
         if (problems.isEmpty()) return;
-        String message = firstProblem() + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more problems)" : "");
-        throw ApiException.invalid(message, List.copyOf(problems));
+        int more = problems.size() - 1;
+        String message = firstProblem() + (more == 0 ? "" : " (and " + more + " more problem" + (more == 1 ? "" : "s")
+                + (problems.size() > MAX_LISTED_PROBLEMS ? ", the first " + MAX_LISTED_PROBLEMS + " listed in details" : "")
+                + ")");
+        throw ApiException.invalid(message, List.copyOf(problems.subList(0, Math.min(problems.size(), MAX_LISTED_PROBLEMS))));
     }
 
     private String string(String name, int minLength, int maxLength) {
