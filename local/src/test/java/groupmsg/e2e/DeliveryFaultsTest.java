@@ -785,4 +785,45 @@ class DeliveryFaultsTest {
         assertThat(times.getLast() - times.getFirst()).as("ms from the first send to the last").isGreaterThanOrEqualTo(1_800);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anInterruptedJobGivesBackTheSendsNotYetMadeAndRecordsTheOneUnderWay(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Stopping Co", 8);
+        Setup s = t.setup();
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", 4)).status()).isEqualTo(200); // 250 ms apart
+        var batch = s.queue().deliveries.getFirst();
+        List<String> phones = (List<String>) batch.get("phones");
+        int shard = ((Number) batch.get("shard")).intValue();
+        assertThat(phones).hasSize(8);
+        // the second send is under way when the process stops: its answer takes a second and a half
+        t.carrier().answerNotBefore.put(phones.get(1), System.currentTimeMillis() + 1_500);
+        var service = new DeliveryService(t.wiring());
+        var thrown = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        Thread worker = Thread.ofVirtual().start(() -> {
+            try {
+                service.deliver(s.accountId(), s.messageId(), shard, phones);
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        long until = System.currentTimeMillis() + 10_000;
+        while (t.carrier().callTimes.size() < 2 && System.currentTimeMillis() < until) Thread.sleep(5);
+        assertThat(t.carrier().callTimes).hasSize(2);
+        worker.interrupt(); // what a stopping runtime's poller does
+        assertThat(worker.join(java.time.Duration.ofSeconds(10))).isTrue();
+        assertThat(thrown.get()).isInstanceOf(InterruptedException.class);
+
+        // no later send was made; the call under way was answered and recorded; the rest are queued, none sending
+        assertThat(t.carrier().callTimes).hasSize(2);
+        assertThat(storedStatus(t.wiring(), s.messageId(), shard, phones.get(0))).isEqualTo("sent");
+        assertThat(storedStatus(t.wiring(), s.messageId(), shard, phones.get(1))).isEqualTo("sent");
+        for (String p : phones.subList(2, 8)) assertThat(storedStatus(t.wiring(), s.messageId(), shard, p)).as(p).isEqualTo("queued");
+
+        // the job's redelivery sends the six, and nobody twice
+        service.deliver(s.accountId(), s.messageId(), shard, phones);
+        for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
 }
