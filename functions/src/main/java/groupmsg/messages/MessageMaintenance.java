@@ -62,6 +62,23 @@ public final class MessageMaintenance {
     }
 
     public Map<String, Object> sweep() {
+        return sweep(NO_JOBS_LOST);
+    }
+
+    /**
+     * A sweep after the queues lost their jobs (the local runtime keeps its tables on disk across a restart, but not
+     * its queues): rows still queued that were last touched before {@code lostBefore} (epoch ms, the restart) are
+     * enqueued again at once, and fan-outs of messages accepted before it are re-driven, rather than ten minutes on,
+     * and whether or not their jobs held places in the line. Rows left in sending keep their usual rule. A job that
+     * did survive only finds its rows claimed: nobody is sent to twice.
+     */
+    public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
+        return sweep(lostBefore);
+    }
+
+    private static final long NO_JOBS_LOST = Long.MIN_VALUE;
+
+    private Map<String, Object> sweep(long jobsLostBefore) {
         long now = clock.millis();
         long stopAt = now + budget.toMillis();
         var tally = new Tally();
@@ -81,7 +98,7 @@ public final class MessageMaintenance {
                         break;
                     }
                     try {
-                        if (!repair(job, now, stopAt, tally)) {
+                        if (!repair(job, now, jobsLostBefore, stopAt, tally)) {
                             outOfTime = true; // cut short: the next sweep starts with this message
                             break;
                         }
@@ -120,7 +137,7 @@ public final class MessageMaintenance {
     }
 
     /** Repairs one message; false when the budget ran out before all of it was done. */
-    private boolean repair(MessageStore.SendingJob job, long now, long stopAt, Tally tally) {
+    private boolean repair(MessageStore.SendingJob job, long now, long jobsLostBefore, long stopAt, Tally tally) {
         tally.visited++;
         if (job.completedAt() > 0) {
             if (completion.publishLateEvent(job)) tally.eventsPublished++;
@@ -131,7 +148,9 @@ public final class MessageMaintenance {
             return true;
         }
         long stalledBefore = now - STALLED.toMillis();
-        if (job.acceptedAt() > stalledBefore) return true;
+        // queued rows (and a fan-out) count as lost once stalled, or at once when their jobs were lost
+        long lostBefore = Math.max(stalledBefore, jobsLostBefore);
+        if (job.acceptedAt() > lostBefore) return true;
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
         if (m == null) return true;
         if (!m.fanoutDone()) {
@@ -142,7 +161,7 @@ public final class MessageMaintenance {
         // Rows of a message whose jobs wait in the queue for places are waiting, not lost (a backlog on a slow line
         // is legitimately queued for hours): another job for them would take a place of its own and find them sent.
         // Only this message's places count: another message's backlog on the line does not hold its lost rows back.
-        boolean jobsWaiting = m.waitingUntil() > now;
+        boolean jobsWaiting = m.waitingUntil() > now && jobsLostBefore == NO_JOBS_LOST;
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();
@@ -154,7 +173,7 @@ public final class MessageMaintenance {
                 tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
             }
             if (jobsWaiting) continue;
-            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, stalledBefore), now, stopAt);
+            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, lostBefore), now, stopAt);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
         // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.

@@ -11,6 +11,7 @@ import java.lang.reflect.Type;
 import java.lang.reflect.TypeVariable;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -33,6 +34,11 @@ public final class LocalFunction {
     /** Lambda's synchronous invocation limits (6 MB request, 6 MB + 100 bytes response). */
     static final int MAX_REQUEST_BYTES = 6 * 1024 * 1024;
     static final int MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+    /**
+     * How long an invocation interrupted by a stopping runtime waits for its handler to wind down: a carrier call
+     * under way (its timeout is 10 s) and the record of it.
+     */
+    static final Duration WIND_DOWN = Duration.ofSeconds(15);
 
     private final FunctionSpec spec;
     private final RequestHandler<Object, Object> handler;
@@ -134,8 +140,15 @@ public final class LocalFunction {
             Throwable cause = e.getCause();
             throw new FunctionError(FunctionError.Kind.UNHANDLED, name(), "unhandled " + cause, cause);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             worker.interrupt();
+            // The runtime is stopping: let the handler wind down what it was doing (a delivery job records the sends
+            // it made and gives back the ones it had not) before the clients it writes with are closed.
+            try {
+                worker.join(WIND_DOWN);
+            } catch (InterruptedException again) {
+                // stopping harder: give up waiting
+            }
+            Thread.currentThread().interrupt();
             throw new FunctionError(FunctionError.Kind.UNHANDLED, name(), "invocation interrupted", e);
         }
         if (response.getBytes(StandardCharsets.UTF_8).length > MAX_RESPONSE_BYTES) {

@@ -5,8 +5,10 @@ import groupmsg.accounts.CreatedAccount;
 import groupmsg.carrier.CarrierSettings;
 import groupmsg.local.carrier.CarrierEmulator;
 import groupmsg.local.carrier.SenderRates;
+import groupmsg.messages.MessageMaintenance;
 import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.HandlerDef;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.QueueDef;
@@ -233,6 +235,7 @@ public final class LocalRuntime implements AutoCloseable {
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
                         b.functions.get(queue.consumer()), settings.region()).start());
             }
+            if (!settings.inMemory()) recoverJobsLostInRestart(b.wiring, startedAt);
             if (settings.maintenanceInterval() != null) {
                 b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),
                         settings.maintenanceInterval(), settings.region(), b.wiring.clock()).start();
@@ -253,6 +256,24 @@ public final class LocalRuntime implements AutoCloseable {
         } catch (RuntimeException e) {
             b.abort();
             throw e;
+        }
+    }
+
+    /**
+     * The tables on disk outlive a restart, the queues (in memory) do not: a group message that was sending when the
+     * last run stopped has rows queued with no job left to send them, which maintenance would only notice ten
+     * minutes on. They are enqueued again now (a message's fan-out too); see {@link MessageMaintenance#sweepAfterJobsLost}.
+     */
+    private static void recoverJobsLostInRestart(Wiring wiring, Instant startedAt) {
+        try {
+            var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
+                    .sweepAfterJobsLost(startedAt.toEpochMilli());
+            if (((Number) summary.get("deliveriesRequeued")).intValue() + ((Number) summary.get("fanoutsRedriven")).intValue() > 0) {
+                LocalLog.info("restart_recovered", summary);
+            }
+        } catch (RuntimeException e) {
+            // the scheduled maintenance still finds them, later
+            LocalLog.error("restart_recovery_failed", Map.of(), e);
         }
     }
 
@@ -399,20 +420,23 @@ public final class LocalRuntime implements AutoCloseable {
     }
 
     /**
-     * Stops in dependency order: no new requests, no new scheduled runs, pollers finish their batch, then the
-     * services the handlers use. Safe to call more than once.
+     * Stops in dependency order: no new requests, no new scheduled runs, pollers finish their batch (or, interrupted,
+     * wind it down), then the carrier emulator they may be calling and the services the handlers use. Safe to call
+     * more than once.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         try {
             http.close();
-            carrier.close();
-            carrierDynamo.close();
             if (maintenance != null) maintenance.close();
             // Signal every poller first so they wind down together rather than one after another.
             pollers.forEach(SqsPoller::requestStop);
             pollers.forEach(SqsPoller::close);
+            // After the pollers: a send under way when the runtime stopped gets its answer and is recorded as sent
+            // (closed first, the emulator cut such calls off, and the carrier's answer was lost: "outcome unknown").
+            carrier.close();
+            carrierDynamo.close();
             if (runtimeFile != null) RuntimeFile.delete(runtimeFile);
             closeClients(wiring);
             services.close();

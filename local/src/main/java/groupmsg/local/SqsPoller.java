@@ -212,6 +212,12 @@ public final class SqsPoller implements AutoCloseable {
         try {
             response = consumer.invoke(json(SqsEvents.event(messages, queue.arn(), region)));
         } catch (FunctionError e) {
+            if (!running.get() && e.getCause() instanceof InterruptedException) {
+                // Stopping: the batch wound down and comes back after the visibility timeout, as a failed one would.
+                LocalLog.info("sqs_batch_stopped", Map.of("queue", queue.spec().queueName(), "function", consumer.name(),
+                        "messages", messages.size()));
+                return;
+            }
             LocalLog.error("sqs_batch_failed", Map.of("queue", queue.spec().queueName(), "function", consumer.name(),
                     "messages", messages.size(), "kind", e.kind().name()), e.getCause() != null ? e.getCause() : e);
             return;
@@ -302,23 +308,44 @@ public final class SqsPoller implements AutoCloseable {
 
     /**
      * Stops polling. Pollers finish the batch in hand (what is not deleted is redelivered later) and are
-     * interrupted if that takes longer than {@code grace}.
+     * interrupted if that takes longer than {@code grace}; an interrupted poller then has up to
+     * {@link #WIND_DOWN} to wind down (a delivery job records what it sent and gives back what it did not) before
+     * the runtime closes the clients it writes with.
      */
     public synchronized void stop(Duration grace) {
         running.set(false);
         wakeAll();
         long deadline = System.nanoTime() + grace.toNanos();
+        List<Thread> interrupted = new ArrayList<>();
         for (Thread thread : threads) {
             long left = deadline - System.nanoTime();
             try {
-                if (left <= 0 || !thread.join(Duration.ofNanos(left))) thread.interrupt();
+                if (left <= 0 || !thread.join(Duration.ofNanos(left))) {
+                    thread.interrupt();
+                    interrupted.add(thread);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 thread.interrupt();
             }
         }
+        long windDownEnds = System.nanoTime() + WIND_DOWN.toNanos();
+        for (Thread thread : interrupted) {
+            long left = windDownEnds - System.nanoTime();
+            try {
+                if (left <= 0 || !thread.join(Duration.ofNanos(left))) {
+                    LocalLog.warn("sqs_poller_not_stopped", Map.of("queue", queue.spec().queueName(), "thread", thread.getName()));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         threads.clear();
     }
+
+    /** How long an interrupted poller may take to wind down: its function's own (see {@link LocalFunction#WIND_DOWN}). */
+    static final Duration WIND_DOWN = LocalFunction.WIND_DOWN.plusSeconds(1);
 
     @Override
     public void close() {

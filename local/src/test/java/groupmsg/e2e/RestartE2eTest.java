@@ -1,0 +1,75 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalSettings;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The local runtime stopped (as SIGTERM stops it) in the middle of a group message on a slow line, and started again
+ * on the same DATA_DIR: the tables survive, the queues' jobs do not. Before, the stop left recipients whose sends
+ * were waiting for their time in sending (failed ten minutes later as "outcome unknown", never sent) and the rest
+ * queued with no job, untouched for ten minutes.
+ */
+class RestartE2eTest {
+    private static final String KEY = "restart-owner-key-0001";
+
+    @Test
+    void aMessageCutOffByAStopIsFinishedAfterTheRestartSendingEachRecipientOnce(@TempDir Path dataDir) throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        String line = linePhone();
+        String messageId;
+        List<String> phones;
+        var sends = new HashMap<String, Integer>();
+        try (LocalRuntime first = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(first.baseUrl(), KEY);
+            String lineId = createLine(api, line, 4);
+            String groupId = createGroup(api, "Restarted");
+            phones = addMembers(api, groupId, 100, 24);
+            var sent = api.post("/v1/groups/" + groupId + "/messages",
+                    Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Across a restart"));
+            assertThat(sent.status()).as(sent.body()).isEqualTo(202);
+            messageId = (String) sent.jsonObject().get("id");
+            // a few sent at 4 a second, most still to go
+            await(() -> first.carrierEmulator().messages(null, line).size(), n -> n >= 4, 10_000);
+            first.close();
+            first.carrierEmulator().messages(null, line).forEach(m -> sends.merge(m.to(), 1, Integer::sum));
+        }
+        assertThat(sends.size()).as("sent before the stop").isBetween(4, 20);
+
+        try (LocalRuntime second = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(second.baseUrl(), KEY);
+            // straight after the stop: nothing left in sending, never sent (the sends under way were recorded)
+            for (var d : allDeliveries(api, messageId)) {
+                assertThat(d.get("status")).as(d.toString()).isIn("queued", "sent", "delivered");
+                assertThat(d.get("status").equals("queued")).as(d.toString()).isEqualTo(!sends.containsKey((String) d.get("phone")));
+            }
+            // the rest go out at once, not after maintenance's ten minutes
+            var done = await(() -> api.get("/v1/messages/" + messageId).jsonObject(), m -> "sent".equals(m.get("status")), 30_000);
+            assertThat(done).as("finished after the restart").containsEntry("status", "sent");
+            second.carrierEmulator().messages(null, line).forEach(m -> sends.merge(m.to(), 1, Integer::sum));
+        }
+        assertThat(sends.keySet()).containsExactlyInAnyOrderElementsOf(phones);
+        assertThat(sends.values()).as("sends per recipient").containsOnly(1);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> carrierSends(ApiClient api, String from) {
+        return (List<Map<String, Object>>) api.withoutKey().get("/local/carrier/messages?from=" + from.replace("+", "%2B"))
+                .jsonObject().get("items");
+    }
+}
