@@ -17,6 +17,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
 import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Wiring;
 
 import java.net.URLDecoder;
@@ -140,7 +141,8 @@ public final class CarrierWebhookHandler implements HttpFunction {
         String to = first(params, "To");
         if (from == null || !ADDRESS.matcher(from.strip()).matches()) throw ApiException.invalid("From missing or malformed");
         if (to == null || !ADDRESS.matcher(to.strip()).matches()) throw ApiException.invalid("To missing or malformed");
-        String body = first(params, "Body");
+        // someone's SMS is taken whatever it holds, but not a NUL or an escape to relay to others and publish
+        String body = Text.clean(first(params, "Body"));
         if (body == null) body = "";
         if (body.length() > MAX_INBOUND_BODY) throw ApiException.invalid("Body over " + MAX_INBOUND_BODY + " characters");
         int numMedia;

@@ -40,6 +40,15 @@ class TwilioInboundParsingTest {
         assertThat(sms.body()).isEmpty();
     }
 
+    @Test
+    void controlCharactersAreDroppedFromTheBodyAndHalfSurrogatesReplacedButLineBreaksAndEmojiKept() {
+        var sms = CarrierWebhookHandler.inboundSms(params("MessageSid", SID, "From", "+14155550123", "To", "+12125550100",
+                "Body", "a\u0000b\u001b[31m\u007f\tc\r\nd \ud83d\ude00 e\ud800"));
+        assertThat(sms.body()).isEqualTo("ab[31m\tc\r\nd \ud83d\ude00 e\ufffd");
+        assertThatThrownBy(() -> CarrierWebhookHandler.inboundSms(params("MessageSid", SID, "From", "+14155550123",
+                "To", "+12125550100", "Body", "\u0000\u0007"))).hasMessage("message has neither Body nor media");
+    }
+
     /** The sid is only the dedupe key, and the signature proves the sender: any plausible id is taken. */
     @Test
     void anyPlausibleMessageSidIsTheDedupeKey() {

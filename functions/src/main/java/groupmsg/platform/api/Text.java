@@ -44,4 +44,24 @@ public final class Text {
         }
         return null;
     }
+
+    /**
+     * Text from outside that cannot be refused (an SMS someone sent), made what {@link #problem} accepts: control
+     * characters but tab and line breaks dropped, an unpaired surrogate replaced by U+FFFD. Relayed as it came, a
+     * NUL reached the other participants of a conversation, and the integrations' events.
+     */
+    public static String clean(String text) {
+        if (text == null || problem(text) == null) return text;
+        var out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') continue;
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                out.append(c).append(text.charAt(++i));
+            } else {
+                out.append(Character.isSurrogate(c) ? '\ufffd' : c);
+            }
+        }
+        return out.toString();
+    }
 }
