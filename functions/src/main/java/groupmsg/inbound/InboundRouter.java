@@ -45,7 +45,8 @@ public final class InboundRouter {
      *
      * @return whether it is also a keyword, for the caller to handle as one: an opt-in that is also an everyday
      *         answer ({@link InboundMessage#alsoAReply}, "Yes" from a number that was not opted out), relayed here in
-     *         order with its sender's other texts, and not published (keywords never go to integrations)
+     *         order with its sender's other texts and published like them (an integration following a conversation
+     *         missed the "Yes" its participants all saw)
      */
     public boolean route(String accountId, String inboundId) {
         InboundMessage m = store.get(accountId, inboundId).orElse(null);
@@ -55,11 +56,11 @@ public final class InboundRouter {
         }
         if (m.keyword() != null && !m.alsoAReply()) return false; // the opt-out worker's, and never go to integrations
         m = routeAndRelay(m);
-        if (m.keyword() != null) return true;
-        if (store.published(accountId, inboundId)) return false;
-        events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
-        store.markPublished(accountId, inboundId, clock.millis());
-        return false;
+        if (!store.published(accountId, inboundId)) {
+            events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
+            store.markPublished(accountId, inboundId, clock.millis());
+        }
+        return m.keyword() != null;
     }
 
     /** Routes {@code m} into its conversation (once), and relays it there; the message with its conversation. */
