@@ -127,12 +127,21 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         // is JSON all the same. One that is not gets a 400 that names the type it came with.
         String text = utf8(body);
         if (text.indexOf(REPLACEMENT_CHARACTER) >= 0) throw ApiException.invalid(REPLACED_BYTES);
+        if (jsonWhitespace(text)) throw ApiException.invalid("request body is empty (only whitespace); send a JSON object");
         try {
             return new JsonBody(Json.parseObject(text), "");
+        } catch (Json.NotAnObjectException e) {
+            // valid JSON, so neither "not valid JSON" nor the content type is the trouble
+            throw ApiException.invalid("body must be a JSON object, not " + e.kind());
         } catch (Json.JsonSyntaxException e) {
             throw ApiException.invalid("body is not valid JSON: " + e.getMessage()
                     + (jsonMediaType() ? "" : " (it was sent as " + mediaType() + "; send a JSON object as application/json)"));
         }
+    }
+
+    /** Whether the text is only JSON's whitespace (space, tab, line feed, carriage return), so it holds no value. */
+    private static boolean jsonWhitespace(String text) {
+        return text.chars().allMatch(c -> c == ' ' || c == '\t' || c == '\n' || c == '\r');
     }
 
     /**

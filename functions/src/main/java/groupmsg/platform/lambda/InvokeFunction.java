@@ -24,8 +24,12 @@ public interface InvokeFunction extends RequestHandler<Map<String, Object>, Map<
         Map<String, Object> event;
         try {
             event = LambdaJson.read(input);
+        } catch (Json.NotAnObjectException e) {
+            LambdaJson.write(error("invalid_request", "the payload must be a JSON object, not " + e.kind(), List.of()),
+                    output);
+            return;
         } catch (Json.JsonSyntaxException e) {
-            LambdaJson.write(error("invalid_request", "the payload must be a JSON object: " + e.getMessage(), List.of()),
+            LambdaJson.write(error("invalid_request", "the payload is not valid JSON: " + e.getMessage(), List.of()),
                     output);
             return;
         }

@@ -57,4 +57,48 @@ class JsonTest {
             assertThat(e.getMessage()).contains("nesting depth").contains("1000").doesNotContain("StreamReadConstraints");
         });
     }
+
+    @Test
+    void whatOnlyAParserSettingWouldAllowIsSaidPlainlyWithoutTheSettingsName() {
+        assertThat(message("{\"name\":NaN}")).isEqualTo("NaN is not a JSON number (line 1, column 12)");
+        assertThat(message("{\"a\":-Infinity}")).isEqualTo("-Infinity is not a JSON number (line 1, column 15)");
+        assertThat(message("{/*c*/\"name\":\"x\"}")).isEqualTo("comments are not allowed in JSON (line 1, column 2)");
+        assertThat(message("{\"a\":1} // done")).startsWith("comments are not allowed in JSON (line 1, column ");
+        assertThat(message("{\"a\":+1}")).isEqualTo("Unexpected character ('+' (code 43)) in numeric value:"
+                + " JSON spec does not allow numbers to have plus signs (line 1, column 7)");
+        for (String text : List.of("{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":+Infinity}", "{\"a\":+1}", "/* x */ {}",
+                "{\"a\":1 // x\n}", "{\"a\":01}", "{'a':1}", "{a:1}", "{\"a\":1,}", "[1,,2]", "{\"a\":\"\t\"}", "{\"a\":\"\\'\"}")) {
+            assertThat(message(text)).as(text).doesNotContainIgnoringCase("feature").doesNotContain("`")
+                    .doesNotContain("enable").doesNotContain("ALLOW_").contains("(line 1, column ");
+        }
+    }
+
+    @Test
+    void aTextWithNoValueSaysSo() {
+        for (String text : List.of("", "   ", " \n\t\r ")) {
+            assertThat(message(text)).as(text).isEqualTo(Json.EMPTY).doesNotContain("No content to map");
+        }
+    }
+
+    @Test
+    void jsonThatIsNotAnObjectIsToldApartFromTextThatIsNotJson() {
+        for (var c : Map.of("[]", "an array", "\"x\"", "a string", "1", "a number", "1.5", "a number", "null", "null",
+                "true", "a boolean").entrySet()) {
+            assertThatThrownBy(() -> Json.parseObject(c.getKey())).as(c.getKey())
+                    .isInstanceOfSatisfying(Json.NotAnObjectException.class, e -> {
+                        assertThat(e.kind()).isEqualTo(c.getValue());
+                        assertThat(e.getMessage()).isEqualTo("expected a JSON object, not " + c.getValue());
+                    });
+        }
+        assertThatThrownBy(() -> Json.parseObject("[1,")).isExactlyInstanceOf(Json.JsonSyntaxException.class);
+    }
+
+    private static String message(String text) {
+        try {
+            Json.parse(text);
+        } catch (Json.JsonSyntaxException e) {
+            return e.getMessage();
+        }
+        throw new AssertionError("parsed: " + text);
+    }
 }
