@@ -7,6 +7,8 @@ import groupmsg.platform.api.Text;
 import groupmsg.platform.json.Json;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -102,6 +104,45 @@ class JsonBodyTest {
         b.requiredString("c", 1, 10);
         assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class,
                 e -> assertThat(e.details()).hasSize(3));
+    }
+
+    @Test
+    void aWholeNumberOutOfRangeIsOutOfRangeHoweverLarge() {
+        JsonBody b = body("{\"huge\":1000000000000000000000000000000,\"negative\":-1000000000000000000000000000000,"
+                + "\"inf\":1e400,\"minusInf\":-1e400,\"e20\":1e20,\"big\":5000,\"zero\":0,\"tiny\":1e-400,"
+                + "\"half\":1.5,\"text\":\"5\",\"whole\":7.0,\"exp\":1e2}");
+        for (String name : List.of("huge", "negative", "inf", "minusInf", "e20", "big", "zero", "tiny")) {
+            assertThat(b.optionalInteger(name, 1, 1000)).as(name).isEmpty();
+        }
+        assertThat(b.optionalInteger("half", 1, 1000)).isEmpty();
+        assertThat(b.optionalInteger("text", 1, 1000)).isEmpty();
+        assertThat(b.optionalInteger("whole", 1, 1000)).contains(7L);
+        assertThat(b.optionalInteger("exp", 1, 1000)).contains(100L);
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.getMessage()).isEqualTo("huge must be between 1 and 1000 (and 9 more problems)");
+            assertThat(e.details()).extracting(d -> d.get("field") + " " + d.get("message")).containsExactly(
+                    "huge must be between 1 and 1000", "negative must be between 1 and 1000", "inf must be between 1 and 1000",
+                    "minusInf must be between 1 and 1000", "e20 must be between 1 and 1000", "big must be between 1 and 1000",
+                    "zero must be between 1 and 1000", "tiny must be between 1 and 1000",
+                    "half must be an integer", "text must be an integer");
+        });
+    }
+
+    @Test
+    void aBlankStringIsCalledBlankNotTooShort() {
+        JsonBody b = body("{\"name\":\"   \",\"empty\":\"\",\"tabbed\":\"\\t\\n\",\"note\":\"  \",\"short\":\" a \",\"opt\":\" \"}");
+        assertThat(b.requiredString("name", 1, 100)).isNull();
+        assertThat(b.requiredString("empty", 1, 100)).isNull();
+        assertThat(b.requiredString("tabbed", 1, 100)).isNull();
+        assertThat(b.optionalString("opt", 1, 100)).isEmpty();
+        assertThat(b.optionalString("note", 0, 100)).contains(""); // may be empty: blank is fine
+        assertThat(b.requiredString("short", 2, 100)).isNull(); // not blank, just short
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> {
+            assertThat(e.getMessage()).isEqualTo("name must not be blank (and 4 more problems)");
+            assertThat(e.details()).extracting(d -> d.get("field") + " " + d.get("message")).containsExactly(
+                    "name must not be blank", "empty must not be blank", "tabbed must not be blank",
+                    "opt must not be blank", "short must be 2..100 characters");
+        });
     }
 
     @Test

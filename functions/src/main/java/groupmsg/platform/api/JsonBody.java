@@ -1,5 +1,6 @@
 package groupmsg.platform.api;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -113,21 +114,32 @@ public final class JsonBody {
         return Optional.empty();
     }
 
+    /**
+     * Absent -> empty; an integer in min..max -> it. A whole number out of the range is "must be between min and
+     * max" however large: {@code 1e400} (read as infinity) or {@code 1000000000000000000000000000000} (too large for
+     * a long) is outside the range, not "not an integer".
+     */
     public Optional<Long> optionalInteger(String name, long min, long max) {
         if (!fields.containsKey(name)) return Optional.empty();
         Object value = fields.get(name);
         // 1.0 is the integer 1 (JSON has one number type; some serialisers write every number with a fraction).
-        // Json reads fractions as Double (it does not use BigDecimal).
-        if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 1e15) value = d.longValue();
+        // Json reads fractions and exponents as Double (it does not use BigDecimal), integers past a long as BigInteger.
+        if (value instanceof Double d && (d.isInfinite() || d == Math.rint(d))) {
+            if (d.isInfinite() || d < min || d > max) return outOfRange(name, min, max);
+            value = d.longValue();
+        }
+        if (value instanceof BigInteger) return outOfRange(name, min, max);
         if (value instanceof Integer || value instanceof Long) {
             long n = ((Number) value).longValue();
-            if (n < min || n > max) {
-                problem(name, "must be between " + min + " and " + max);
-                return Optional.empty();
-            }
+            if (n < min || n > max) return outOfRange(name, min, max);
             return Optional.of(n);
         }
         problem(name, "must be an integer");
+        return Optional.empty();
+    }
+
+    private Optional<Long> outOfRange(String name, long min, long max) {
+        problem(name, "must be between " + min + " and " + max);
         return Optional.empty();
     }
 
@@ -262,6 +274,11 @@ public final class JsonBody {
         String textProblem = Text.problem(trimmed);
         if (textProblem != null) {
             problem(name, textProblem);
+            return null;
+        }
+        if (trimmed.isEmpty() && minLength >= 1) {
+            // "   " is stripped to nothing: "1..100 characters" would leave its sender counting three
+            problem(name, "must not be blank");
             return null;
         }
         int length = trimmed.codePointCount(0, trimmed.length());
