@@ -19,6 +19,7 @@ import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -88,8 +89,7 @@ public final class ConversationService {
         if (!line.groupMessaging()) throw ApiException.invalid("lineId: the line does not have groupMessaging enabled");
         int max = settings.maxConversationParticipants();
         if (input.participants().size() < AccountSettings.MIN_PARTICIPANTS || input.participants().size() > max) {
-            throw ApiException.invalid("participants: " + AccountSettings.MIN_PARTICIPANTS + ".." + max
-                    + " distinct numbers (the account's maxConversationParticipants)");
+            throw participantCount(max, input.participants().size());
         }
         if (input.participants().stream().map(Conversation.Participant::phone).distinct().count() != input.participants().size()) {
             throw ApiException.invalid("participants: every number must be distinct");
@@ -319,6 +319,24 @@ public final class ConversationService {
     private Conversation find(String accountId, String id) {
         if (id == null || !id.startsWith(Conversation.ID_PREFIX)) throw ApiException.notFound("conversation");
         return store.get(accountId, id).orElseThrow(() -> ApiException.notFound("conversation"));
+    }
+
+    /**
+     * The 400 for a list of more participants than any account allows ({@link AccountSettings#MAX_PARTICIPANTS}),
+     * which the handler does not read: in the words {@link #create} uses for a count outside the account's range,
+     * with the account's own maximum (after the same role check).
+     */
+    public ApiException tooManyParticipants(Caller caller, int given) {
+        return participantCount(requireChatRole(caller).maxConversationParticipants(), given);
+    }
+
+    private static ApiException participantCount(int max, int given) {
+        String problem = "must be " + AccountSettings.MIN_PARTICIPANTS + ".." + max
+                + " distinct numbers (the account's maxConversationParticipants), got " + given;
+        var detail = new LinkedHashMap<String, Object>();
+        detail.put("field", "participants");
+        detail.put("message", problem);
+        return ApiException.invalid("participants " + problem, List.of(detail));
     }
 
     private AccountSettings requireChatRole(Caller caller) {

@@ -1,5 +1,6 @@
 package groupmsg.conversations;
 
+import groupmsg.accounts.AccountSettings;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.messages.DeliveryList;
@@ -85,6 +86,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
+        if (participants == null) { // too many to read: answered after the other fields, as the service answers a count
+            throw conversations.tooManyParticipants(request.requireCaller(), ((List<?>) body.raw("participants")).size());
+        }
         var view = conversations.create(request.requireCaller(),
                 new ConversationService.NewConversation(lineId, name, participants, text, media),
                 request.creationUlid(ids, u -> conversations.exists(request.accountId(), Conversation.ID_PREFIX + u)));
@@ -93,7 +97,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
     /**
      * Participants as numbers or {@code {phone, country?, name?}} (a national number's country: the entry's own, else
-     * the request's {@code country}); each problem is reported with its index.
+     * the request's {@code country}); each problem is reported with its index. Null for a list longer than any
+     * account allows, which is not read: the service words that 400 with the account's own maximum.
      */
     private static List<Conversation.Participant> participants(JsonBody body, String country) {
         Object raw = body.raw("participants");
@@ -105,10 +110,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
             body.problem("participants", "must be an array");
             return List.of();
         }
-        if (list.size() > 10) {
-            body.problem("participants", "at most 10 participants");
-            return List.of();
-        }
+        if (list.size() > AccountSettings.MAX_PARTICIPANTS) return null;
         List<Conversation.Participant> out = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
             String field = "participants[" + i + "]";
@@ -139,6 +141,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                     String textProblem = Text.problem(stripped);
                     if (textProblem != null) {
                         body.problem(field + ".name", textProblem);
+                    } else if (m.get("name") instanceof String && stripped.isEmpty()) {
+                        body.problem(field + ".name", "must not be blank");
                     } else if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
                         name = stripped;
                     } else {

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -456,6 +457,19 @@ class ConversationsE2eTest {
             assertThat(r.status()).as(body.toString()).isEqualTo(400);
             assertThat(r.errorCode()).isEqualTo("invalid_request");
         }
+        // A count outside 2..the account's maximum is said the same way however far outside it is.
+        String range = "must be 2..9 distinct numbers (the account's maxConversationParticipants), got ";
+        for (int count : List.of(1, 10, 11, 1000)) {
+            var r = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", Collections.nCopies(count, ANN), "body", "x"));
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+            @SuppressWarnings("unchecked") var error = (Map<String, Object>) r.jsonObject().get("error");
+            assertThat(error).containsEntry("message", "participants " + range + count)
+                    .containsEntry("details", List.of(Map.of("field", "participants", "message", range + count)));
+        }
+        var blankName = a.post("/v1/conversations", Map.of("lineId", lineId, "participants",
+                List.of(ANN, Map.of("phone", BOB, "name", "  ")), "body", "x"));
+        assertThat(blankName.status()).isEqualTo(400);
+        assertThat(blankName.body()).contains("\"participants[1].name must not be blank\"");
         // 9 is the default maximum; the account can allow 10, or fewer.
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(9), "body", "x")).status()).isEqualTo(201);
         // National numbers with their country: per participant, or for all of them in the request's "country".
@@ -466,9 +480,15 @@ class ConversationsE2eTest {
         assertThat(nationalParticipants).extracting(p -> p.get("phone")).containsExactly("+14155550190", "+442079460019", "+14155550191");
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 10))).status()).isEqualTo(200);
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(10), "body", "x")).status()).isEqualTo(201);
-        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(11), "body", "x")).status()).isEqualTo(400);
+        var eleven = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(11), "body", "x"));
+        assertThat(eleven.status()).isEqualTo(400);
+        assertThat(eleven.body()).contains("participants must be 2..10 distinct numbers (the account's maxConversationParticipants), got 11");
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 2))).status()).isEqualTo(200);
-        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(3), "body", "x")).status()).isEqualTo(400);
+        var three = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(3), "body", "x"));
+        assertThat(three.status()).isEqualTo(400);
+        assertThat(three.body()).contains("participants must be 2..2 distinct numbers (the account's maxConversationParticipants), got 3");
+        assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(1000), "body", "x")).body())
+                .contains("participants must be 2..2 distinct numbers (the account's maxConversationParticipants), got 1000");
 
         String id = (String) create(a, lineId, List.of(ANN, BOB), "Rules").get("id");
         assertThat(a.post("/v1/conversations/" + id + "/participants", Map.of("phone", CAT)).status()).isEqualTo(409);
