@@ -58,16 +58,17 @@ public final class LineRules {
 
     /**
      * Why a line cannot do group messaging, or empty when it can: only +1 (US/Canada) long codes can; never
-     * toll-free numbers or short codes.
+     * toll-free numbers or short codes. Worded to follow the field's name, as a 400 shows it
+     * ("groupMessaging is not available on toll-free numbers; use a +1 long code").
      *
      * @param phone the stored number; null when it is not known to be valid (only the type is judged then)
      */
     public static Optional<String> groupMessagingProblem(LineType type, String phone) {
         return switch (type) {
-            case TOLL_FREE -> Optional.of("toll-free numbers cannot do group messaging; use a +1 long code");
-            case SHORT_CODE -> Optional.of("short codes cannot do group messaging; use a +1 long code");
+            case TOLL_FREE -> Optional.of("is not available on toll-free numbers; use a +1 long code");
+            case SHORT_CODE -> Optional.of("is not available on short codes; use a +1 long code");
             case LONG_CODE -> phone == null || phone.startsWith("+1") ? Optional.empty()
-                    : Optional.of("group messaging needs a +1 (US or Canada) long code");
+                    : Optional.of("is available only on +1 (US or Canada) long codes");
         };
     }
 

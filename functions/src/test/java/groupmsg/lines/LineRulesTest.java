@@ -57,10 +57,14 @@ class LineRulesTest {
     void groupMessagingOnlyOnPlusOneLongCodes() {
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+14155550123")).isEmpty();
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+14165550123")).isEmpty(); // Canada
-        assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+442079460018")).hasValueSatisfying(m -> assertThat(m).contains("+1"));
-        assertThat(LineRules.groupMessagingProblem(LineType.TOLL_FREE, "+18005550123")).hasValueSatisfying(m -> assertThat(m).contains("toll-free"));
+        // each reads on from the field's name: "groupMessaging is not available on toll-free numbers; ..."
+        assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+442079460018"))
+                .contains("is available only on +1 (US or Canada) long codes");
+        assertThat(LineRules.groupMessagingProblem(LineType.TOLL_FREE, "+18005550123"))
+                .contains("is not available on toll-free numbers; use a +1 long code");
         assertThat(LineRules.groupMessagingProblem(LineType.TOLL_FREE, null)).isPresent();
-        assertThat(LineRules.groupMessagingProblem(LineType.SHORT_CODE, "12345")).hasValueSatisfying(m -> assertThat(m).contains("short codes"));
+        assertThat(LineRules.groupMessagingProblem(LineType.SHORT_CODE, "12345"))
+                .contains("is not available on short codes; use a +1 long code");
         // an unknown number is judged by its type alone
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, null)).isEmpty();
     }

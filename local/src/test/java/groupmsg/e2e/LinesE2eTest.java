@@ -157,6 +157,14 @@ class LinesE2eTest {
         assertThat(whole.status()).as(whole.body()).isEqualTo(200);
         assertThat(whole.jsonObject()).containsEntry("mps", 20);
         assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 2e1}").jsonObject()).containsEntry("mps", 20);
+        // a number past any range is out of the range, not "not an integer"
+        for (String mps : List.of("1000000000000000000000000000000", "1e400", "-1e400", "1e20", "0")) {
+            var huge = a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": " + mps + "}");
+            assertThat(huge.status()).as(mps).isEqualTo(400);
+            assertThat(huge.body()).as(mps).contains("\"mps must be between 1 and 1000\"");
+        }
+        assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 2.5}").body())
+                .contains("\"mps must be an integer\"");
     }
 
     @Test
@@ -165,11 +173,16 @@ class LinesE2eTest {
         var refused = a.post("/v1/lines", Map.of("phone", newTollFree(), "type", "toll_free", "groupMessaging", true));
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.errorCode()).isEqualTo("invalid_request");
-        assertThat(refused.body()).contains("toll-free").contains("groupMessaging");
-        assertThat(a.post("/v1/lines", Map.of("phone", newShortCode(), "type", "short_code", "groupMessaging", true))
-                .status()).isEqualTo(400);
-        assertThat(a.post("/v1/lines", Map.of("phone", "+442079460018", "type", "long_code", "groupMessaging", true))
-                .status()).isEqualTo(400);
+        assertThat(refused.jsonObject().get("error")).isEqualTo(Map.of("code", "invalid_request",
+                "message", "groupMessaging is not available on toll-free numbers; use a +1 long code",
+                "details", List.of(Map.of("field", "groupMessaging",
+                        "message", "is not available on toll-free numbers; use a +1 long code"))));
+        var shortCode = a.post("/v1/lines", Map.of("phone", newShortCode(), "type", "short_code", "groupMessaging", true));
+        assertThat(shortCode.status()).isEqualTo(400);
+        assertThat(shortCode.body()).contains("\"groupMessaging is not available on short codes; use a +1 long code\"");
+        var british = a.post("/v1/lines", Map.of("phone", "+442079460018", "type", "long_code", "groupMessaging", true));
+        assertThat(british.status()).isEqualTo(400);
+        assertThat(british.body()).contains("\"groupMessaging is available only on +1 (US or Canada) long codes\"");
         // a toll-free number cannot pass for a long code
         var mislabelled = a.post("/v1/lines", Map.of("phone", newTollFree(), "type", "long_code", "groupMessaging", true));
         assertThat(mislabelled.status()).isEqualTo(400);
@@ -179,6 +192,7 @@ class LinesE2eTest {
         String tollFreeId = (String) createLine(a, Map.of("phone", newTollFree(), "type", "toll_free")).get("id");
         var patch = a.patch("/v1/lines/" + tollFreeId, Map.of("groupMessaging", true));
         assertThat(patch.status()).isEqualTo(400);
+        assertThat(patch.body()).contains("\"groupMessaging is not available on toll-free numbers; use a +1 long code\"");
         assertThat(a.get("/v1/lines/" + tollFreeId).jsonObject()).containsEntry("groupMessaging", false);
         assertThat(a.patch("/v1/lines/" + tollFreeId, Map.of("groupMessaging", false)).status()).isEqualTo(200);
     }
@@ -198,6 +212,10 @@ class LinesE2eTest {
             assertThat(r.status()).as(body + " -> " + r.body()).isEqualTo(400);
             assertThat(r.errorCode()).isEqualTo("invalid_request");
         }
+        var huge = a.send("POST", "/v1/lines", "application/json",
+                "{\"phone\":\"" + good.get("phone") + "\",\"type\":\"long_code\",\"mps\":1000000000000000000000000000000}");
+        assertThat(huge.status()).isEqualTo(400);
+        assertThat(huge.body()).contains("\"mps must be between 1 and 1000\"");
         var malformed = a.send("POST", "/v1/lines", "application/json", "{\"phone\":");
         assertThat(malformed.status()).isEqualTo(400);
         assertThat(items(a.get("/v1/lines"))).isEmpty();
