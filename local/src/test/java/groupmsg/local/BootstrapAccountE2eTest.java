@@ -6,6 +6,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import groupmsg.accounts.AuthorizerHandler;
 import groupmsg.accounts.BootstrapAccountHandler;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.TableAccess;
 import groupmsg.platform.schema.Tables;
@@ -121,6 +122,12 @@ class BootstrapAccountE2eTest {
                 .isEqualTo(List.of(Map.of("field", "name", "message", "is required")));
         assertThat(((Map<String, Object>) invoke(runtime, sampleEvent(NAME, "misspelt-name.json")).get("error")).get("message"))
                 .asString().contains("Name unknown field");
+        assertThat(((Map<String, Object>) invoke(runtime, "{\"name\":\"   \"}").get("error")).get("message"))
+                .isEqualTo("name must not be blank");
+        assertThat(((Map<String, Object>) invoke(runtime, "[\"Acme\"]").get("error")).get("message"))
+                .isEqualTo("the payload must be a JSON object, not an array");
+        assertThat(((Map<String, Object>) invoke(runtime, "").get("error")).get("message"))
+                .isEqualTo("the payload is not valid JSON: " + Json.EMPTY);
         // A 100-character name (code points, like every name in the API) is fine.
         assertThat(invoke(runtime, "{\"name\":\"" + "\uD83D\uDE00".repeat(100) + "\"}")).containsKey("apiKey");
         assertThat(accountItems(runtime)).isEqualTo(accountsBefore + 1);
