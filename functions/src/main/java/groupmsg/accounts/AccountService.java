@@ -60,9 +60,21 @@ public final class AccountService {
             }
             return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
         }
-        store.addKey(DEFAULT_ACCOUNT_ID, newKey("local owner", Role.OWNER, secret), ApiKeys.hash(secret));
+        boolean generated = ownerKey == null || ownerKey.isBlank();
+        ApiKeyView added = newKey(generated ? GENERATED_LOCAL_KEY : "local owner", Role.OWNER, secret);
+        store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret));
+        if (generated) {
+            // A generated key lasts until the next start generates another: each start used to add one more live
+            // owner key, while the banner ("generated now") suggested the last one had gone.
+            for (ApiKeyView old : store.allKeys(DEFAULT_ACCOUNT_ID)) {
+                if (old.name().equals(GENERATED_LOCAL_KEY) && !old.id().equals(added.id())) revokeKey(DEFAULT_ACCOUNT_ID, old.id());
+            }
+        }
         return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
     }
+
+    /** The name of the owner key a local start generates (no LOCAL_API_KEY), which the next such start replaces. */
+    static final String GENERATED_LOCAL_KEY = "local owner (generated)";
 
     /** The caller behind a presented key, if the key is live. */
     public Optional<Caller> authorize(String presentedKey) {

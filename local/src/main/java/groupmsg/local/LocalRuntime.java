@@ -448,13 +448,15 @@ public final class LocalRuntime implements AutoCloseable {
 
     // ---------------------------------------------------------------- console
 
-    void printBanner(PrintStream out) {
+    public void printBanner(PrintStream out) {
         String url = "http://localhost:" + http.port();
         out.println();
         out.println("groupmsg local runtime ready in " + startupMillis + " ms");
         out.println("  API        " + url + "   (listening on 127.0.0.1:" + http.port() + ")");
-        out.println("  API key    " + defaultApiKey() + "   (owner of " + defaultAccountId() + ", "
-                + (defaultKeyGenerated ? "generated now; set LOCAL_API_KEY to keep one across restarts)" : "from LOCAL_API_KEY)"));
+        // A key the user supplied is not printed back (logs and screen shares keep what a banner shows).
+        out.println("  API key    " + (defaultKeyGenerated ? defaultApiKey() + "   (owner of " + defaultAccountId()
+                + ", generated now, replacing the one the last start generated; set LOCAL_API_KEY to keep one across restarts)"
+                : "$LOCAL_API_KEY   (owner of " + defaultAccountId() + ")"));
         out.println("  Data       " + (settings.inMemory() ? "in memory (DATA_DIR=memory)" : settings.dataDir().toString()));
         out.println("  DynamoDB   " + services.dynamoEndpoint() + (services.dynamoEmbedded() ? "   (embedded DynamoDB Local)" : "   (external)"));
         out.println("  SQS        " + services.sqsEndpoint() + (services.sqsEmbedded() ? "   (embedded ElasticMQ)" : "   (external)"));
@@ -467,7 +469,8 @@ public final class LocalRuntime implements AutoCloseable {
             if (!f.initialised()) out.println("  WARNING    handler " + f.name() + " failed to load; its routes answer 500");
         }
         out.println();
-        out.println("  curl -H 'Authorization: Bearer " + defaultApiKey() + "' " + url + "/v1/groups");
+        out.println(defaultKeyGenerated ? "  curl -H 'Authorization: Bearer " + defaultApiKey() + "' " + url + "/v1/groups"
+                : "  curl -H \"Authorization: Bearer $LOCAL_API_KEY\" " + url + "/v1/groups");
         out.println();
         out.flush();
     }

@@ -6,6 +6,9 @@ import groupmsg.local.LocalSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -23,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The local runtime stopped (as SIGTERM stops it) in the middle of a group message on a slow line, and started again
  * on the same DATA_DIR: the tables survive, the queues' jobs do not. Before, the stop left recipients whose sends
  * were waiting for their time in sending (failed ten minutes later as "outcome unknown", never sent) and the rest
- * queued with no job, untouched for ten minutes.
+ * queued with no job, untouched for ten minutes. And what a restart does to the default account's owner key.
  */
 class RestartE2eTest {
     private static final String KEY = "restart-owner-key-0001";
@@ -67,9 +70,30 @@ class RestartE2eTest {
         assertThat(sends.values()).as("sends per recipient").containsOnly(1);
     }
 
-    @SuppressWarnings("unchecked")
-    private static List<Map<String, Object>> carrierSends(ApiClient api, String from) {
-        return (List<Map<String, Object>>) api.withoutKey().get("/local/carrier/messages?from=" + from.replace("+", "%2B"))
-                .jsonObject().get("items");
+    @Test
+    void eachStartWithoutAKeyReplacesTheKeyTheLastOneGeneratedAndASuppliedKeyIsNeverPrinted(@TempDir Path dataDir) throws Exception {
+        LocalSettings generating = LocalSettings.forTests().withDataDir(dataDir);
+        String firstKey;
+        try (LocalRuntime first = LocalRuntime.start(generating)) {
+            firstKey = first.defaultApiKey();
+            assertThat(banner(first)).contains(firstKey);
+        }
+        try (LocalRuntime second = LocalRuntime.start(generating)) {
+            String secondKey = second.defaultApiKey();
+            assertThat(secondKey).isNotEqualTo(firstKey);
+            assertThat(new ApiClient(second.baseUrl(), secondKey).get("/v1/groups").status()).isEqualTo(200);
+            assertThat(new ApiClient(second.baseUrl(), firstKey).get("/v1/groups").status()).as("replaced").isEqualTo(403);
+        }
+        try (LocalRuntime third = LocalRuntime.start(generating.withLocalApiKey(KEY))) {
+            assertThat(new ApiClient(third.baseUrl(), KEY).get("/v1/groups").status()).isEqualTo(200);
+            String printed = banner(third);
+            assertThat(printed).doesNotContain(KEY).contains("$LOCAL_API_KEY");
+        }
+    }
+
+    private static String banner(LocalRuntime runtime) {
+        var out = new ByteArrayOutputStream();
+        runtime.printBanner(new PrintStream(out, true, StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8);
     }
 }
