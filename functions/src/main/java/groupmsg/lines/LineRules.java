@@ -87,7 +87,8 @@ public final class LineRules {
         return new Ok(typed);
     }
 
-    static boolean isTollFreeNumber(String e164) {
+    /** Whether {@code e164} is a toll-free number (the local carrier emulator answers STOP for these as the network does). */
+    public static boolean isTollFreeNumber(String e164) {
         try {
             return UTIL.getNumberType(UTIL.parse(e164, "ZZ")) == PhoneNumberType.TOLL_FREE;
         } catch (NumberParseException e) {

@@ -305,6 +305,36 @@ class InboundE2eTest {
         assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).isEmpty();
     }
 
+    /** Locally the emulator stands in for the toll-free network, which answers STOP and START itself. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theEmulatedNetworkAnswersATollFreeStopAndStart(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Toll Free Network Co");
+        String line = "+1844555" + String.format("%04d", (int) (Math.random() * 10_000));
+        String lineId = createLine(a, line, "toll_free", 3);
+        String phone = "+14155550403";
+        java.util.function.Supplier<List<Map<String, Object>>> networkReplies = () -> (List<Map<String, Object>>) a.withoutKey()
+                .get("/local/carrier/messages?to=" + phone.replace("+", "%2B")).jsonObject().get("carrierReplies");
+
+        text(a, phone, line, "STOP");
+        assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(await(networkReplies, l -> !l.isEmpty(), 15_000)).singleElement().satisfies(r -> assertThat(r)
+                .containsEntry("from", line).containsEntry("body", "NETWORK MSG: You replied with the word \"stop\" which"
+                        + " blocks all texts sent from this number. Text back \"unstop\" to receive messages again."));
+        text(a, phone, line, "Yes");
+        text(a, phone, line, "START");
+        await(() -> optOuts(a, lineId), List::isEmpty, 15_000);
+        assertThat(await(networkReplies, l -> l.size() == 2, 15_000)).extracting(r -> r.get("body")).last()
+                .isEqualTo("NETWORK MSG: You have replied \"unstop\" and will begin receiving messages again from this number.");
+        assertThat(carrierMessages(a, line)).as("no reply of ours, and the network's are not among what it was asked to send").isEmpty();
+        // a long code gets no network reply
+        String longCode = linePhone();
+        createLine(a, longCode, "long_code", 1);
+        text(a, phone, longCode, "STOP");
+        await(() -> carrierMessages(a, longCode), l -> !l.isEmpty(), 15_000);
+        assertThat(networkReplies.get()).hasSize(2);
+    }
+
     @Test
     void aLongCodeDeclaredTollFreeStillConfirmsOptOuts(ApiClient api) throws Exception {
         // No carrier answers STOP for a number that is not toll-free, whatever type the line was given.

@@ -3,6 +3,8 @@ package groupmsg.local.carrier;
 import com.fasterxml.jackson.jr.ob.JSON;
 import groupmsg.carrier.CarrierSettings;
 import groupmsg.groups.PhoneNumbers;
+import groupmsg.inbound.Keywords;
+import groupmsg.lines.LineRules;
 import groupmsg.local.GatewayRequest;
 import groupmsg.local.GatewayResponse;
 import groupmsg.local.HttpGateway;
@@ -49,9 +51,11 @@ import java.util.regex.Pattern;
  *   <li>After accepting, delivers on a virtual thread: about {@link Settings#callbackDelay()} later the message is
  *       {@code sent}, then {@link Settings#deliveredDelay()} later {@code delivered}; each change is POSTed, signed,
  *       to its {@code StatusCallback}.</li>
- *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first.</li>
+ *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first (and, apart, what
+ *       the network answered by itself: {@link CarrierReply}).</li>
  *   <li>{@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then a signed inbound webhook to the
- *       public base URL's {@code /webhooks/twilio/inbound}.</li>
+ *       public base URL's {@code /webhooks/twilio/inbound}. A STOP or START to a US toll-free number is also
+ *       answered as the network answers it.</li>
  * </ul>
  *
  * Webhooks are signed over the URL exactly as configured (the public base URL); a URL under the public base URL
@@ -134,6 +138,20 @@ public final class CarrierEmulator implements AutoCloseable {
 
     /** A create request the emulator refused (kept for counting). */
     public record Rejection(String from, String to, int httpStatus, int code, Instant at) {}
+
+    /**
+     * A text the network itself sent, not one it was asked to send: a US toll-free number's STOP and START are
+     * answered at the carrier level, which no business can turn off or reword (the application records the opt-out
+     * and sends no reply of its own there). Listed apart from the messages, under {@code carrierReplies}.
+     */
+    public record CarrierReply(String from, String to, String body, Instant at) {}
+
+    static final String TOLL_FREE_STOP_REPLY = "NETWORK MSG: You replied with the word \"stop\" which blocks all texts sent"
+            + " from this number. Text back \"unstop\" to receive messages again.";
+    static final String TOLL_FREE_START_REPLY = "NETWORK MSG: You have replied \"unstop\" and will begin receiving messages"
+            + " again from this number.";
+
+    private final List<CarrierReply> carrierReplies = new ArrayList<>();
 
     public CarrierEmulator(Settings settings, SenderRates rates, Clock clock) {
         this(settings, rates, clock, System::nanoTime);
@@ -438,6 +456,12 @@ public final class CarrierEmulator implements AutoCloseable {
         response.put("items", items);
         response.put("rejected", refused.size());
         response.put("rateLimited", refused.stream().filter(r -> r.httpStatus() == 429).count());
+        var replies = new ArrayList<Map<String, Object>>();
+        for (CarrierReply r : carrierReplies(to, from)) {
+            replies.add(Map.of("from", r.from(), "to", r.to(), "body", r.body(),
+                    "createdAt", Timestamps.format(r.at().toEpochMilli())));
+        }
+        response.put("carrierReplies", replies);
         return json(200, response);
     }
 
@@ -497,6 +521,7 @@ public final class CarrierEmulator implements AutoCloseable {
         synchronized (inbound) {
             inbound.add(message);
         }
+        answerAsTheNetwork(from, to, body);
         Map<String, List<String>> params = inboundParams(message);
         try {
             deliveries.execute(() -> message.webhookStatus(
@@ -513,6 +538,38 @@ public final class CarrierEmulator implements AutoCloseable {
         response.put("webhookUrl", message.webhookUrl());
         response.put("createdAt", Timestamps.format(message.createdAt().toEpochMilli()));
         return json(202, response);
+    }
+
+    /**
+     * A STOP (or another opt-out keyword) to a US toll-free number is answered by the network, and so are START and
+     * UNSTOP ("Yes" is no network keyword). The network's block itself is not played: a real one would also refuse
+     * the HELP reply API.md has the application send to an opted-out number, and the application never sends
+     * anything else to a number whose opt-out it recorded.
+     */
+    private void answerAsTheNetwork(String phone, String number, String body) {
+        if (!LineRules.isTollFreeNumber(number)) return;
+        var keyword = Keywords.classify(body);
+        String reply;
+        if (keyword.keyword() == Keywords.Keyword.OPT_OUT) {
+            reply = TOLL_FREE_STOP_REPLY;
+        } else if (keyword.keyword() == Keywords.Keyword.OPT_IN && !Keywords.alsoAnEverydayAnswer(keyword, body)) {
+            reply = TOLL_FREE_START_REPLY;
+        } else {
+            return;
+        }
+        synchronized (carrierReplies) {
+            carrierReplies.add(new CarrierReply(number, phone, reply, clock.instant()));
+        }
+    }
+
+    /** What the network answered by itself (see {@link CarrierReply}), oldest first; null filters match everything. */
+    public List<CarrierReply> carrierReplies(String to, String from) {
+        synchronized (carrierReplies) {
+            return carrierReplies.stream()
+                    .filter(r -> to == null || to.equals(r.to()))
+                    .filter(r -> from == null || from.equals(r.from()))
+                    .toList();
+        }
     }
 
     private Map<String, List<String>> inboundParams(EmulatedInbound m) {
