@@ -34,6 +34,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -193,20 +194,20 @@ public final class CarrierEmulator implements AutoCloseable {
 
     /** Accepted messages, oldest first; null filters match everything. */
     public List<EmulatedMessage> messages(String to, String from) {
-        synchronized (messages) {
-            return messages.stream()
-                    .filter(m -> to == null || to.equals(m.to()))
-                    .filter(m -> from == null || from.equals(m.from()))
-                    .toList();
-        }
+        return between(messages, to, from, EmulatedMessage::to, EmulatedMessage::from);
     }
 
     /** Refused create requests, oldest first; null filters match everything. */
     public List<Rejection> rejections(String to, String from) {
-        synchronized (rejections) {
-            return rejections.stream()
-                    .filter(r -> to == null || to.equals(r.to()))
-                    .filter(r -> from == null || from.equals(r.from()))
+        return between(rejections, to, from, Rejection::to, Rejection::from);
+    }
+
+    /** The entries of a list guarded by its own monitor, to and from the given numbers (null: any). */
+    private static <T> List<T> between(List<T> all, String to, String from, Function<T, String> toOf, Function<T, String> fromOf) {
+        synchronized (all) {
+            return all.stream()
+                    .filter(e -> to == null || to.equals(toOf.apply(e)))
+                    .filter(e -> from == null || from.equals(fromOf.apply(e)))
                     .toList();
         }
     }
@@ -564,12 +565,7 @@ public final class CarrierEmulator implements AutoCloseable {
 
     /** What the network answered by itself (see {@link CarrierReply}), oldest first; null filters match everything. */
     public List<CarrierReply> carrierReplies(String to, String from) {
-        synchronized (carrierReplies) {
-            return carrierReplies.stream()
-                    .filter(r -> to == null || to.equals(r.to()))
-                    .filter(r -> from == null || from.equals(r.from()))
-                    .toList();
-        }
+        return between(carrierReplies, to, from, CarrierReply::to, CarrierReply::from);
     }
 
     private Map<String, List<String>> inboundParams(EmulatedInbound m) {
