@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
+import java.text.Normalizer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 import static groupmsg.platform.dynamo.Attr.n;
 import static groupmsg.platform.dynamo.Attr.s;
@@ -175,6 +177,20 @@ final class MemberStore {
      * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
      * members are found or {@code maxPages} pages were read (then the cursor continues the search).
      */
+    /** The fewest digits a search needs before a leading 0 is also tried as a national trunk prefix. */
+    static final int MIN_NATIONAL_DIGITS = 6;
+
+    /**
+     * A name as searches compare it (stored as {@code nameLower}): lower case, accents dropped, so "jose" finds
+     * "José" and "Jose\u0301" alike.
+     */
+    static String searchForm(String name) {
+        return COMBINING_MARKS.matcher(Normalizer.normalize(name, Normalizer.Form.NFD)).replaceAll("")
+                .toLowerCase(Locale.ROOT);
+    }
+
+    private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
+
     MemberPage list(String accountId, String groupId, String nameNeedle, String digitNeedle, int limit,
                     Map<String, AttributeValue> startKey, int maxPages) {
         String pk = groupPk(accountId, groupId);
@@ -184,10 +200,21 @@ final class MemberStore {
         if (nameNeedle != null) {
             values.put(":name", s(nameNeedle));
             matches.add("contains(nameLower, :name)");
+            String folded = searchForm(nameNeedle);
+            if (!folded.equals(nameNeedle)) {
+                // rows written before names were stored folded keep their accents: "josé" still finds those
+                values.put(":folded", s(folded));
+                matches.add("contains(nameLower, :folded)");
+            }
         }
         if (digitNeedle != null) {
             values.put(":digits", s(digitNeedle));
             matches.add("contains(digits, :digits)");
+            if (digitNeedle.length() >= MIN_NATIONAL_DIGITS && digitNeedle.charAt(0) == '0') {
+                // a number as its owner writes it at home: "07911 123456" is +44 7911 123456 (the trunk 0 is dropped)
+                values.put(":national", s(digitNeedle.substring(1)));
+                matches.add("contains(digits, :national)");
+            }
         }
         if (!matches.isEmpty()) filter += " AND (" + String.join(" OR ", matches) + ")";
         String filterExpression = filter;
@@ -303,7 +330,7 @@ final class MemberStore {
                 .updateExpression("SET #name = :name, nameLower = :lower")
                 .conditionExpression("addedAt = :added AND attribute_not_exists(removedAt)")
                 .expressionAttributeNames(Map.of("#name", "name"))
-                .expressionAttributeValues(Map.of(":name", s(c.name()), ":lower", s(c.name().toLowerCase(Locale.ROOT)),
+                .expressionAttributeValues(Map.of(":name", s(c.name()), ":lower", s(searchForm(c.name())),
                         ":added", previous.get("addedAt")))).build();
     }
 
@@ -313,7 +340,7 @@ final class MemberStore {
         item.put("digits", s(c.phone().substring(1)));
         if (c.name() != null && !c.name().isEmpty()) {
             item.put("name", s(c.name()));
-            item.put("nameLower", s(c.name().toLowerCase(Locale.ROOT)));
+            item.put("nameLower", s(searchForm(c.name())));
         }
         item.put("addedAt", n(now));
         if (previous == null) {
