@@ -7,6 +7,7 @@ import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
@@ -70,6 +71,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse createGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
         String name = body.requiredString("name", 1, 100);
+        body.check("name", name, Text::lineBreakProblem);
         String description = body.optionalNullableString("description", 0, 1000).orElse(null);
         body.validate();
         return ApiResponse.created(groupJson(groups.create(request.accountId(), name,
@@ -94,6 +96,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse updateGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
         String name = body.optionalString("name", 1, 100).orElse(null);
+        body.check("name", name, Text::lineBreakProblem);
         String description = body.clearableString("description", 1000).orElse(null);
         body.validate();
         if (name == null && description == null) throw ApiException.invalid("nothing to change: give name and/or description");
@@ -123,6 +126,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
             String country = entry.optionalNullableString("country", 0, 8).orElse(null);
             String name = entry.optionalNullableString("name", 0, 100).orElse(null);
+            entry.check("name", name, Text::lineBreakProblem);
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;

@@ -250,7 +250,7 @@ public final class ImportService {
                     invalid.add(new ImportStore.InvalidRow(line, echo, "name longer than " + MAX_NAME_LENGTH + " characters"));
                     continue;
                 }
-                String nameProblem = name == null ? null : Text.problem(name);
+                String nameProblem = name == null ? null : Text.nameProblem(name);
                 if (nameProblem != null) {
                     invalid.add(new ImportStore.InvalidRow(line, echo, "name " + nameProblem));
                     continue;

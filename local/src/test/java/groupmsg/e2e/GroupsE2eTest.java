@@ -234,6 +234,46 @@ class GroupsE2eTest {
     }
 
     @Test
+    void searchIgnoresAccentsAndFindsANumberWrittenWithItsTrunkZero(ApiClient api) {
+        ApiClient a = api.forNewAccount("Search Co");
+        String g = createGroup(a, "Mixed");
+        var r = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(
+                Map.of("phone", "+14155550141", "name", "José García"),
+                Map.of("phone", "+14155550142", "name", "Jose\u0301fina Decomposed"),
+                Map.of("phone", "+14155550143", "name", "Joseph Plain"),
+                Map.of("phone", "07911 123456", "country", "GB", "name", "Una UK"))));
+        assertThat(r.jsonObject()).as(r.body()).containsEntry("added", 4);
+        assertThat(allMemberPhones(a, g, "jose")).containsExactly("+14155550141", "+14155550142", "+14155550143");
+        assertThat(allMemberPhones(a, g, "jos%C3%A9")).as("josé").containsExactly("+14155550141", "+14155550142", "+14155550143");
+        assertThat(allMemberPhones(a, g, "GARCIA")).containsExactly("+14155550141");
+        assertThat(allMemberPhones(a, g, "07911123456")).containsExactly("+447911123456");
+        assertThat(allMemberPhones(a, g, "07911%20123456")).containsExactly("+447911123456");
+        assertThat(allMemberPhones(a, g, "7911123456")).containsExactly("+447911123456");
+        assertThat(items(a.get("/v1/groups/" + g + "/members?search=garc%C3%ADa")).getFirst())
+                .as("shown as given").containsEntry("name", "José García");
+    }
+
+    @Test
+    void namesAndTheSenderAreOneLine(ApiClient api) {
+        ApiClient a = api.forNewAccount("One Line Co");
+        var group = a.post("/v1/groups", Map.of("name", "Two\nLines"));
+        assertThat(group.status()).isEqualTo(400);
+        assertThat(group.body()).contains("name must be one line (no line breaks)");
+        String g = createGroup(a, "One line");
+        assertThat(a.patch("/v1/groups/" + g, Map.of("name", "Para\u2029graph")).status()).isEqualTo(400);
+        var members = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(
+                Map.of("phone", "+14155550151", "name", "Ann\r\nLee"), Map.of("phone", "+14155550152", "name", "Ann\tLee"))));
+        assertThat(members.jsonObject()).containsEntry("added", 1);
+        assertThat(items(a.get("/v1/groups/" + g + "/members"))).extracting(m -> m.get("name")).containsExactly("Ann\tLee");
+        assertThat(members.body()).contains("name must be one line (no line breaks)");
+        String line = MessagesE2eTest.createLine(a, MessagesE2eTest.linePhone(), 10);
+        var send = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", line, "sender", "Food\nBank", "title", "t",
+                "body", "Body lines\nare fine"));
+        assertThat(send.status()).isEqualTo(400);
+        assertThat(send.body()).contains("sender must be one line (no line breaks)");
+    }
+
+    @Test
     void aPercentInTheRemovedPhoneIsA400OrA404NeverA500(ApiClient api) {
         ApiClient a = api.forNewAccount("Percent Co");
         String g = createGroup(a, "Team");

@@ -10,7 +10,28 @@ public final class Text {
     /** The reason given for text with half of a UTF-16 surrogate pair (JSON can carry one as a lone escape, "\ud800"). */
     public static final String UNPAIRED_SURROGATE_PROBLEM = "must be valid Unicode (it has an unpaired surrogate escape)";
 
+    /** The reason given for a name (or a sender) with a line break in it. */
+    public static final String LINE_BREAK_PROBLEM = "must be one line (no line breaks)";
+
     private Text() {
+    }
+
+    /**
+     * Why text meant as a name cannot be taken ({@link #problem}, or a line break: a sender "a\nb" reached every
+     * recipient as "a", then "b: hello"), or null when it can.
+     */
+    public static String nameProblem(String text) {
+        String problem = problem(text);
+        return problem != null ? problem : lineBreakProblem(text);
+    }
+
+    /** {@link #LINE_BREAK_PROBLEM} when {@code text} has a line break (CR, LF, or Unicode's line and paragraph separators). */
+    public static String lineBreakProblem(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\u2028' || c == '\u2029') return LINE_BREAK_PROBLEM;
+        }
+        return null;
     }
 
     /**
