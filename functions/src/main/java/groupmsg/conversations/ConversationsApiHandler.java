@@ -80,7 +80,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "country", "body", "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
-        body.check("name", name, Text::lineBreakProblem);
+        body.check("name", name, Text::nameShapeProblem);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         List<Conversation.Participant> participants = participants(body, country);
         String text = body.requiredString("body", 1, MAX_BODY);
@@ -175,7 +175,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private ApiResponse rename(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name");
         String name = body.requiredString("name", 1, MAX_NAME);
-        body.check("name", name, Text::lineBreakProblem);
+        body.check("name", name, Text::nameShapeProblem);
         body.validate();
         return ApiResponse.ok(json(conversations.rename(request.requireCaller(), request.path("id"), name.strip())));
     }

@@ -71,10 +71,10 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse createGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
         String name = body.requiredString("name", 1, 100);
-        body.check("name", name, Text::lineBreakProblem);
+        body.check("name", name, Text::nameShapeProblem);
         String description = body.optionalNullableString("description", 0, 1000).orElse(null);
         body.validate();
-        return ApiResponse.created(groupJson(groups.create(request.accountId(), name,
+        return ApiResponse.created(groupJson(groups.create(request.accountId(), Text.tidyName(name),
                 description == null || description.isEmpty() ? null : description,
                 request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)))));
     }
@@ -96,11 +96,11 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse updateGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
         String name = body.optionalString("name", 1, 100).orElse(null);
-        body.check("name", name, Text::lineBreakProblem);
+        body.check("name", name, Text::nameShapeProblem);
         String description = body.clearableString("description", 1000).orElse(null);
         body.validate();
         if (name == null && description == null) throw ApiException.invalid("nothing to change: give name and/or description");
-        return ApiResponse.ok(groupJson(groups.update(request.accountId(), request.path("id"), name, description)));
+        return ApiResponse.ok(groupJson(groups.update(request.accountId(), request.path("id"), Text.tidyName(name), description)));
     }
 
     private ApiResponse deleteGroup(ApiRequest request) {
@@ -126,7 +126,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
             String country = entry.optionalNullableString("country", 0, 8).orElse(null);
             String name = entry.optionalNullableString("name", 0, 100).orElse(null);
-            entry.check("name", name, Text::lineBreakProblem);
+            entry.check("name", name, Text::nameShapeProblem);
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;

@@ -60,7 +60,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String sender = body.requiredString("sender", 1, 50);
-        body.check("sender", sender, Text::lineBreakProblem);
+        body.check("sender", sender, Text::nameShapeProblem);
         String title = body.requiredString("title", 1, 200);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);

@@ -261,6 +261,15 @@ class GroupsE2eTest {
         assertThat(group.body()).contains("name must be one line (no line breaks)");
         String g = createGroup(a, "One line");
         assertThat(a.patch("/v1/groups/" + g, Map.of("name", "Para\u2029graph")).status()).isEqualTo(400);
+        // one spelling per name: invisible edges dropped, NFC, so look-alikes are the same name
+        assertThat(a.post("/v1/groups", Map.of("name", "One line\u200b")).status()).isEqualTo(409);
+        var cafe = a.post("/v1/groups", Map.of("name", "\ufeffCafe\u0301"));
+        assertThat(cafe.status()).isEqualTo(201);
+        assertThat(cafe.jsonObject()).containsEntry("name", "Caf\u00e9");
+        assertThat(a.post("/v1/groups", Map.of("name", "caf\u00c9")).status()).isEqualTo(409);
+        var invisible = a.post("/v1/groups", Map.of("name", "\u200b\u2060"));
+        assertThat(invisible.status()).isEqualTo(400);
+        assertThat(invisible.body()).contains("name must not be blank");
         var members = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(
                 Map.of("phone", "+14155550151", "name", "Ann\r\nLee"), Map.of("phone", "+14155550152", "name", "Ann\tLee"))));
         assertThat(members.jsonObject()).containsEntry("added", 1);

@@ -1,5 +1,8 @@
 package groupmsg.platform.api;
 
+import java.text.Normalizer;
+import java.util.regex.Pattern;
+
 /**
  * What the API accepts in text it stores and sends: well-formed Unicode without control characters but tab and line
  * breaks.
@@ -17,12 +20,32 @@ public final class Text {
     }
 
     /**
-     * Why text meant as a name cannot be taken ({@link #problem}, or a line break: a sender "a\nb" reached every
-     * recipient as "a", then "b: hello"), or null when it can.
+     * Why text meant as a name cannot be taken ({@link #problem}, or {@link #nameShapeProblem}), or null when it can.
      */
     public static String nameProblem(String text) {
         String problem = problem(text);
-        return problem != null ? problem : lineBreakProblem(text);
+        return problem != null ? problem : nameShapeProblem(text);
+    }
+
+    /** Leading and trailing invisible format characters (zero-width space, byte-order mark, word joiner, ...). */
+    private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile("^[\\p{Cf}\\p{IsWhite_Space}]+|[\\p{Cf}\\p{IsWhite_Space}]+$");
+
+    /**
+     * A name as it is kept and compared: NFC (one spelling for "é", whichever the keyboard sent) and without invisible
+     * characters at its ends ("G1\u200b" was a second group beside "G1").
+     */
+    public static String tidyName(String name) {
+        return name == null ? null : EDGE_FORMAT_CHARACTERS.matcher(Normalizer.normalize(name, Normalizer.Form.NFC)).replaceAll("");
+    }
+
+    /**
+     * Why a name read as a string cannot be a name: a line break (a sender "a\nb" reached every recipient as "a",
+     * then "b: hello"), or nothing visible in it; null when it can.
+     */
+    public static String nameShapeProblem(String name) {
+        String lineBreak = lineBreakProblem(name);
+        if (lineBreak != null) return lineBreak;
+        return !name.isEmpty() && tidyName(name).isEmpty() ? "must not be blank" : null;
     }
 
     /** {@link #LINE_BREAK_PROBLEM} when {@code text} has a line break (CR, LF, or Unicode's line and paragraph separators). */
