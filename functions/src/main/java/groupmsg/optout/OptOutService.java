@@ -145,8 +145,11 @@ public final class OptOutService {
 
     /** A manual opt-out: recorded at once, no reply sent. */
     public OptOutStore.Recorded optOut(String accountId, String lineId, String phoneInput, String country) {
-        if (lines.find(accountId, lineId).isEmpty()) throw ApiException.invalid("lineId: no such line in this account");
-        return store.recordManual(accountId, lineId, phone(phoneInput, country), clock.millis());
+        Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        String phone = phone(phoneInput, country);
+        // the line never texts itself: an opt-out of its own number would be listed for nothing
+        if (phone.equals(line.phone())) throw ApiException.invalid("phone: is the line's own number");
+        return store.recordManual(accountId, lineId, phone, clock.millis());
     }
 
     public void remove(String accountId, String lineId, String phoneInput) {

@@ -201,6 +201,11 @@ class InboundE2eTest {
         // a manual opt-out recorded again changes nothing
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", phone)).status()).isEqualTo(200);
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+        // the line's own number is no recipient to opt out
+        var own = a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", line));
+        assertThat(own.status()).isEqualTo(400);
+        assertThat(own.body()).contains("phone: is the line's own number");
+        assertThat(optOuts(a, lineId)).hasSize(1);
     }
 
     @Test
