@@ -1,13 +1,15 @@
 package groupmsg.local;
 
-import com.fasterxml.jackson.jr.ob.JSON;
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.CreatedAccount;
 import groupmsg.notify.Topic;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.JsonBody;
+import groupmsg.platform.api.Text;
+import groupmsg.platform.json.Json;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -81,23 +83,28 @@ final class LocalEndpoints {
         }
     }
 
-    /** {@code {name}} -> 201 {@code {accountId, apiKey}}: a new account and its owner key. */
+    /**
+     * {@code {name}} -> 201 {@code {accountId, apiKey}}: a new account and its owner key. The body is read as the API
+     * reads one (strict JSON, unknown fields refused, a name the API would take: no control characters, one line).
+     */
     GatewayResponse createAccount(GatewayRequest request) {
-        Object parsed;
+        String name;
         try {
-            parsed = JSON.std.anyFrom(new String(request.body(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"name\": \"...\"}");
-        }
-        if (!(parsed instanceof Map<?, ?> body)) {
-            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"name\": \"...\"}");
-        }
-        if (!(body.get("name") instanceof String rawName) || rawName.isBlank()) {
-            return GatewayResponse.error(400, "invalid_request", "name is required (a non-empty string)");
-        }
-        String name = rawName.strip();
-        if (name.length() > MAX_ACCOUNT_NAME) {
-            return GatewayResponse.error(400, "invalid_request", "name must be at most " + MAX_ACCOUNT_NAME + " characters");
+            JsonBody body = new JsonBody(Json.parseObject(new String(request.body(), StandardCharsets.UTF_8)), "")
+                    .allowOnly("name");
+            name = body.requiredString("name", 1, MAX_ACCOUNT_NAME);
+            body.check("name", name, Text::nameShapeProblem);
+            body.validate();
+        } catch (Json.NotAnObjectException e) {
+            return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"name\": \"...\"}, not " + e.kind());
+        } catch (Json.JsonSyntaxException e) {
+            return GatewayResponse.error(400, "invalid_request", "body is not valid JSON: " + e.getMessage());
+        } catch (ApiException e) {
+            var error = new LinkedHashMap<String, Object>();
+            error.put("code", e.code().wire());
+            error.put("message", e.getMessage());
+            error.put("details", e.details());
+            return GatewayResponse.json(e.code().status(), Map.of("error", error));
         }
         CreatedAccount created = accounts.createAccount(name);
         var response = new LinkedHashMap<String, Object>();

@@ -37,7 +37,9 @@ class LocalEndpointsE2eTest {
     @Test
     void rejectsBadAccountRequestsWithTheContractsErrorBody(ApiClient api) {
         var noKey = api.withoutKey();
-        for (String body : new String[]{"{not json", "[]", "{}", "{\"name\":\"  \"}", "{\"name\":42}", ""}) {
+        for (String body : new String[]{"{not json", "[]", "{}", "{\"name\":\"  \"}", "{\"name\":42}", "",
+                "{\"name\":\"x\"} xx", "{\"name\":\"a\\u0000b\"}", "{\"name\":\"a\\ud800\"}", "{\"name\":\"a\\nb\"}",
+                "{\"name\":\"x\",\"nmae\":\"y\"}"}) {
             var response = noKey.send("POST", "/local/accounts", "application/json", body);
             assertThat(response.status()).as(body).isEqualTo(400);
             assertThat(response.errorCode()).as(body).isEqualTo("invalid_request");
