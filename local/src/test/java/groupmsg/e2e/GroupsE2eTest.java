@@ -254,6 +254,23 @@ class GroupsE2eTest {
     }
 
     @Test
+    void aThousandMembersWithEscapedEmojiNamesFitInOneRequest(ApiClient api) {
+        ApiClient a = api.forNewAccount("Emoji Co");
+        String g = createGroup(a, "Emoji");
+        var json = new StringBuilder("{\"members\":[");
+        String name = "\\ud83d\\ude00".repeat(100); // as Python's json.dumps and Jackson's ASCII mode write it
+        for (int i = 0; i < 1000; i++) {
+            json.append(i == 0 ? "" : ",").append(String.format("{\"phone\":\"+1415556%04d\",\"name\":\"%s\"}", i, name));
+        }
+        String body = json.append("]}").toString();
+        assertThat(body.length()).as("bytes").isGreaterThan(1_200_000);
+        var r = a.send("POST", "/v1/groups/" + g + "/members", "application/json", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.jsonObject()).containsEntry("added", 1000);
+        assertThat(items(a.get("/v1/groups/" + g + "/members?limit=1")).getFirst()).containsEntry("name", "\ud83d\ude00".repeat(100));
+    }
+
+    @Test
     void namesAndTheSenderAreOneLine(ApiClient api) {
         ApiClient a = api.forNewAccount("One Line Co");
         var group = a.post("/v1/groups", Map.of("name", "Two\nLines"));
@@ -532,7 +549,7 @@ class GroupsE2eTest {
         assertThat(form.errorCode()).isEqualTo("invalid_request");
         assertThat(form.body()).contains("application/x-www-form-urlencoded");
         var huge = a.send("POST", "/v1/groups", "application/json",
-                "{\"name\":\"x\",\"description\":\"" + "y".repeat(1_100_000) + "\"}");
+                "{\"name\":\"x\",\"description\":\"" + "y".repeat(2_100_000) + "\"}");
         assertThat(huge.status()).isEqualTo(413);
         assertThat(huge.errorCode()).isEqualTo("payload_too_large");
         assertThat(a.send("POST", "/v1/groups", "application/json", new byte[]{(byte) 0xC3, (byte) 0x28}).status()).isEqualTo(400);

@@ -26,8 +26,12 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
      */
     public record Creation(String ulid, boolean rerun, java.util.function.Supplier<String> renew) {}
 
-    /** JSON bodies larger than this are refused with 413 (the largest legitimate one, 1,000 members, is ~150 KB). */
-    public static final int MAX_JSON_BYTES = 1024 * 1024;
+    /**
+     * JSON bodies larger than this are refused with 413. The largest legitimate one is 1,000 members: ~150 KB as
+     * plain UTF-8, but ~1.3 MB with 100-emoji names as most serialisers write them by default (each emoji a
+     * "\\ud83d\\ude00" pair of escapes), which the 1 MB limit this was refused.
+     */
+    public static final int MAX_JSON_BYTES = 2 * 1024 * 1024;
     /** Longest path parameter looked up: 200 characters stay under DynamoDB's 1,024-byte sort key in UTF-8. */
     static final int MAX_PATH_PARAMETER = 200;
 
