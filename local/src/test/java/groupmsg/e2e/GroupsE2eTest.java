@@ -625,6 +625,32 @@ class GroupsE2eTest {
     }
 
     @Test
+    void anIdempotencyKeyUsedOnAnotherRouteOrPathIsAConflictAndRunsNothing(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Idem Paths Co");
+        String g1 = createGroup(a, "First");
+        String g2 = createGroup(a, "Second");
+        MessagesE2eTest.addMembers(a, g1, 4200, 2);
+        MessagesE2eTest.addMembers(a, g2, 4210, 2);
+        String line = MessagesE2eTest.createLine(a, MessagesE2eTest.linePhone(), 100);
+        var keyed = a.withHeader("Idempotency-Key", "one-key");
+        var body = Map.of("lineId", line, "sender", "Ops", "title", "t", "body", "Only once");
+        assertThat(keyed.post("/v1/groups/" + g1 + "/messages", body).status()).isEqualTo(202);
+        var other = keyed.post("/v1/groups/" + g2 + "/messages", body);
+        assertThat(other.status()).as("the same message to another group").isEqualTo(409);
+        assertThat(other.body()).contains("another route or path");
+        assertThat(items(a.get("/v1/messages?groupId=" + g2))).isEmpty();
+        assertThat(keyed.post("/v1/lines", Map.of("phone", MessagesE2eTest.linePhone(), "type", "long_code",
+                "groupMessaging", false)).status()).as("another route").isEqualTo(409);
+        assertThat(items(a.get("/v1/lines"))).hasSize(1);
+        assertThat(keyed.post("/v1/groups/" + g1 + "/messages", body).header("idempotent-replayed")).isEqualTo("true");
+
+        // a key whose first request was refused (4xx) is free for any request, as its record is
+        var fresh = a.withHeader("Idempotency-Key", "refused-first");
+        assertThat(fresh.post("/v1/groups", Map.of("name", "")).status()).isEqualTo(400);
+        assertThat(fresh.post("/v1/groups/" + g2 + "/messages", body).status()).isEqualTo(202);
+    }
+
+    @Test
     void aRefusedRequestLeavesItsIdempotencyKeyFree(ApiClient api) {
         // As with Stripe: nothing was done, so nothing is remembered; the fixed request runs under the same key.
         ApiClient a = api.forNewAccount("Idem Retry Co").withHeader("Idempotency-Key", "grp-fix-1");

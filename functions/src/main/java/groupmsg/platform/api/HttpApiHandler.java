@@ -130,7 +130,11 @@ public abstract class HttpApiHandler implements HttpFunction {
             throw ApiException.invalid("Idempotency-Key must be 1.." + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
         }
         String account = request.accountId();
-        String scope = action.route().key() + " " + request.rawPath() + " " + key;
+        String target = action.route().key() + " " + request.rawPath();
+        if (!idempotency.bind(account, key, target)) {
+            throw ApiException.conflict("Idempotency-Key was already used with a different request (on another route or path)");
+        }
+        String scope = target + " " + key;
         var claim = idempotency.claim(account, scope, requestHash(request, true), requestHash(request, false));
         return switch (claim) {
             case IdempotencyStore.Mismatch m -> throw ApiException.conflict(
@@ -154,6 +158,7 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
                     // with the input fixed, or after what was missing exists, runs instead of meeting a 409.
                     idempotency.release(account, scope);
+                    idempotency.unbind(account, key, target);
                 } else {
                     try {
                         idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));

@@ -155,6 +155,39 @@ public final class IdempotencyStore {
     }
 
     /**
+     * Binds {@code key} to the request {@code target} (route and path) it is first used for, for as long as its
+     * records live: false when it is already bound to another. A request's record is scoped by its route and path
+     * (the form records already written have), so without this one key could be used on two paths and run on both:
+     * the same message sent to two groups. Stripe likewise refuses a key reused on another endpoint.
+     */
+    public boolean bind(String accountId, String key, String target) {
+        long now = clock.millis();
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
+                    .updateExpression("SET target = :target, expiresAt = :expires")
+                    .conditionExpression("attribute_not_exists(pk) OR target = :target")
+                    .expressionAttributeValues(Map.of(":target", s(target),
+                            ":expires", n((now + RETENTION.toMillis()) / 1000))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Frees {@code key} from {@code target} when its request did nothing (answered 4xx), as its record is freed. */
+    public void unbind(String accountId, String key, String target) {
+        try {
+            dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
+                    .conditionExpression("target = :target").expressionAttributeValues(Map.of(":target", s(target))));
+        } catch (ConditionalCheckFailedException e) {
+            // bound to another request meanwhile, or gone: not ours to free
+        }
+    }
+
+    /** A binding's scope; request scopes start with their route's method ("POST ..."), so none can look like one. */
+    private static final String BINDING_PREFIX = "KEY ";
+
+    /**
      * The record's key: the scope itself (route, raw path, key), or its SHA-256 when the scope is too long for a
      * DynamoDB sort key (1,024 bytes: a 255-character key of 4-byte characters, a percent-encoded path); short scopes
      * keep the form records already written have.
