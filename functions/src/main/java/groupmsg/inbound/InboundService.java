@@ -29,13 +29,16 @@ public final class InboundService {
     /** A text as it came from the carrier, in no carrier's dialect. */
     public record InboundSms(String carrierMessageId, String from, String to, String body, List<String> mediaUrls) {}
 
-    public sealed interface Received permits Stored, Duplicate, UnknownLine {}
+    public sealed interface Received permits Stored, Duplicate, UnknownLine, FromTheLine {}
 
     public record Stored(InboundMessage message) implements Received {}
 
     public record Duplicate() implements Received {}
 
     public record UnknownLine() implements Received {}
+
+    /** Sent by the line's own number (a carrier loop or a forged test): nobody to opt out, answer or relay to. */
+    public record FromTheLine() implements Received {}
 
     private final InboundStore store;
     private final LineService lines;
@@ -60,6 +63,11 @@ public final class InboundService {
             // Not ours (a number released from the account, or a misconfigured webhook): nothing to store.
             Log.warn("inbound_unknown_line", Map.of("to", sms.to(), "metric", "InboundUnknownLine"));
             return new UnknownLine();
+        }
+        if (sms.from().strip().equals(sms.to().strip())) {
+            // a STOP stored from it opted the line out of itself, and its reply went to the line (refused, 21266)
+            Log.warn("inbound_from_the_line", Map.of("lineId", owner.get().lineId()));
+            return new FromTheLine();
         }
         var classification = Keywords.classify(sms.body());
         // "Yes" from a number that is not opted out answers something too: in a conversation the others are to see

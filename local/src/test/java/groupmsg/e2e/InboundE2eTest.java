@@ -341,6 +341,21 @@ class InboundE2eTest {
     }
 
     @Test
+    void aTextFromTheLinesOwnNumberIsTakenAndIgnored(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Self Text Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), line, line, "STOP"), null).status()).isEqualTo(200);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), line, line, "hello me"), null).status()).isEqualTo(200);
+        text(a, "+14155550404", line, "STOP"); // a later text, to know the worker had its chance
+        await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000);
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly("+14155550404");
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsExactly("+14155550404");
+        assertThat(await(() -> carrierMessages(a, line), l -> !l.isEmpty(), 15_000)).extracting(m -> m.get("to"))
+                .as("only the other number's confirmation").containsExactly("+14155550404");
+    }
+
+    @Test
     void aLongCodeDeclaredTollFreeStillConfirmsOptOuts(ApiClient api) throws Exception {
         // No carrier answers STOP for a number that is not toll-free, whatever type the line was given.
         ApiClient a = api.forNewAccount("Declared Toll Free Co");
