@@ -178,7 +178,18 @@ final class MemberStore {
      * members are found or {@code maxPages} pages were read (then the cursor continues the search).
      */
     /** The fewest digits a search needs before a leading 0 is also tried as a national trunk prefix. */
-    static final int MIN_NATIONAL_DIGITS = 6;
+    static final int MIN_NATIONAL_DIGITS = 4;
+
+    /**
+     * The digits of a number typed as its owner writes it, as they are stored (E.164 without "+"): "00 33 6..." (the
+     * international prefix) is "336...", "07911 1..." (the trunk 0) "79111..."; null when typed otherwise, or too
+     * short to mean a number's start (a 0 and two digits would match most of the list).
+     */
+    static String internationalDigits(String digits) {
+        if (digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS + 1) return digits.substring(2);
+        if (digits.startsWith("0") && !digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS) return digits.substring(1);
+        return null;
+    }
 
     /**
      * A name as searches compare it (stored as {@code nameLower}): lower case, accents dropped, so "jose" finds
@@ -210,9 +221,9 @@ final class MemberStore {
         if (digitNeedle != null) {
             values.put(":digits", s(digitNeedle));
             matches.add("contains(digits, :digits)");
-            if (digitNeedle.length() >= MIN_NATIONAL_DIGITS && digitNeedle.charAt(0) == '0') {
-                // a number as its owner writes it at home: "07911 123456" is +44 7911 123456 (the trunk 0 is dropped)
-                values.put(":national", s(digitNeedle.substring(1)));
+            String international = internationalDigits(digitNeedle);
+            if (international != null) {
+                values.put(":national", s(international));
                 matches.add("contains(digits, :national)");
             }
         }

@@ -249,6 +249,9 @@ class GroupsE2eTest {
         assertThat(allMemberPhones(a, g, "07911123456")).containsExactly("+447911123456");
         assertThat(allMemberPhones(a, g, "07911%20123456")).containsExactly("+447911123456");
         assertThat(allMemberPhones(a, g, "7911123456")).containsExactly("+447911123456");
+        assertThat(allMemberPhones(a, g, "0791")).as("the start of it").containsExactly("+447911123456");
+        assertThat(allMemberPhones(a, g, "0044%207911")).as("with the international prefix").containsExactly("+447911123456");
+        assertThat(allMemberPhones(a, g, "079")).as("too short to drop the 0").isEmpty();
         assertThat(items(a.get("/v1/groups/" + g + "/members?search=garc%C3%ADa")).getFirst())
                 .as("shown as given").containsEntry("name", "José García");
     }
