@@ -13,6 +13,7 @@ import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Role;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Cursor;
@@ -66,6 +67,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse patchAccount(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "settings");
         Optional<String> name = body.optionalString("name", 1, 100);
+        body.check("name", name.orElse(null), Text::nameShapeProblem);
         Optional<JsonBody> settingsBody = body.optionalObject("settings");
         body.validate();
         Optional<AccountSettings> settings = settingsBody.map(s -> settings(s, accounts.account(request.accountId()).settings()));
@@ -97,6 +99,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse createKey(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "role").nullsAsAbsent();
         String name = body.requiredString("name", 1, 100);
+        body.check("name", name, Text::nameShapeProblem);
         String roleName = body.requiredString("role", 1, 20);
         Optional<Role> role = Role.fromWire(roleName);
         if (roleName != null && role.isEmpty()) body.problem("role", "must be one of owner, admin, member");

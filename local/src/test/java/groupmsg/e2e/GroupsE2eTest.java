@@ -300,6 +300,9 @@ class GroupsE2eTest {
                 "body", "Body lines\nare fine"));
         assertThat(send.status()).isEqualTo(400);
         assertThat(send.body()).contains("sender must be one line (no line breaks)");
+        assertThat(a.patch("/v1/account", Map.of("name", "One\nLine Co")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/api-keys", Map.of("name", "ci\nkey", "role", "member")).status()).isEqualTo(400);
+        assertThat(a.get("/v1/account").jsonObject()).containsEntry("name", "One Line Co");
     }
 
     @Test
