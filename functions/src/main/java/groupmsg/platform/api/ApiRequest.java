@@ -129,7 +129,7 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         }
         // Read as JSON whatever its content type says: curl's -d sends a form type and fetch a text one, and the body
         // is JSON all the same. One that is not gets a 400 that names the type it came with.
-        String text = utf8(body);
+        String text = jsonText(body);
         if (text.indexOf(REPLACEMENT_CHARACTER) >= 0) throw ApiException.invalid(REPLACED_BYTES);
         if (jsonWhitespace(text)) throw ApiException.invalid("request body is empty (only whitespace); send a JSON object");
         try {
@@ -159,6 +159,15 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
     private static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";
 
     /** Strict UTF-8: malformed bytes are a 400, not silently replaced. */
+    /**
+     * A JSON body's text: UTF-8 without a leading byte-order mark, which JSON allows a reader to ignore and some
+     * Windows tools write (it was refused as "Unexpected character (code 65279)").
+     */
+    public static String jsonText(byte[] bytes) {
+        String text = utf8(bytes);
+        return text.startsWith("\ufeff") ? text.substring(1) : text;
+    }
+
     public static String utf8(byte[] bytes) {
         try {
             return StandardCharsets.UTF_8.newDecoder()

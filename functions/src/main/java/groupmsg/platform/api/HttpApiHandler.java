@@ -207,7 +207,7 @@ public abstract class HttpApiHandler implements HttpFunction {
     private static byte[] canonicalBody(ApiRequest request) {
         if (request.body().length > ApiRequest.MAX_JSON_BYTES) return null;
         try {
-            return Json.writeCanonical(Json.parse(ApiRequest.utf8(request.body()))).getBytes(StandardCharsets.UTF_8);
+            return Json.writeCanonical(Json.parse(ApiRequest.jsonText(request.body()))).getBytes(StandardCharsets.UTF_8);
         } catch (ApiException | Json.JsonSyntaxException e) {
             return null; // the handler answers 400 for it
         }

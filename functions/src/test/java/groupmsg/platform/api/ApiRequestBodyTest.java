@@ -28,6 +28,13 @@ class ApiRequestBodyTest {
     }
 
     @Test
+    void aLeadingByteOrderMarkIsIgnored() {
+        JsonBody body = request("application/json", "\ufeff{\"name\":\"Team\"}").jsonBody();
+        assertThat(body.requiredString("name", 1, 100)).isEqualTo("Team");
+        assertThat(message("application/json", "{\"name\":\"Team\"}\ufeff")).as("only at the start").startsWith("body is not valid JSON");
+    }
+
+    @Test
     void validJsonThatIsNotAnObjectIsNotCalledInvalidJson() {
         for (var c : Map.of("[]", "an array", "\"x\"", "a string", "1", "a number", "null", "null", "true", "a boolean")
                 .entrySet()) {
