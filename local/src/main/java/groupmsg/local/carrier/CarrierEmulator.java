@@ -482,21 +482,21 @@ public final class CarrierEmulator implements AutoCloseable {
         String to = input.get("to") instanceof String s ? s.strip() : null;
         Object rawBody = input.get("body");
         if (from == null || from.isEmpty()) {
-            details.add(detail("from", "from is required (the phone's number in E.164)"));
+            details.add(detail("from", "is required (the phone's number in E.164)"));
         } else if (!isE164(from)) {
-            details.add(detail("from", "not a valid E.164 phone number"));
+            details.add(detail("from", "is not a valid E.164 phone number"));
         }
         if (to == null || to.isEmpty()) {
-            details.add(detail("to", "to is required (the business's number in E.164, or a short code)"));
+            details.add(detail("to", "is required (the business's number in E.164, or a short code)"));
         } else if (!isE164(to) && !SHORT_CODE.matcher(to).matches()) {
-            details.add(detail("to", "not a valid E.164 phone number or short code"));
+            details.add(detail("to", "is not a valid E.164 phone number or short code"));
         }
         List<String> mediaUrls = new ArrayList<>();
         Object rawMedia = input.get("mediaUrls");
         if (rawMedia != null) {
             if (!(rawMedia instanceof List<?> list) || list.size() > MAX_MEDIA
                     || !list.stream().allMatch(u -> u instanceof String s && isHttpUrl(s))) {
-                details.add(detail("mediaUrls", "at most " + MAX_MEDIA + " http(s) URLs"));
+                details.add(detail("mediaUrls", "must be at most " + MAX_MEDIA + " http(s) URLs"));
             } else {
                 list.forEach(u -> mediaUrls.add((String) u));
             }
@@ -504,15 +504,15 @@ public final class CarrierEmulator implements AutoCloseable {
         if (rawBody != null && !(rawBody instanceof String)) {
             details.add(detail("body", "must be a string"));
         } else if ((rawBody == null || ((String) rawBody).isEmpty()) && mediaUrls.isEmpty()) {
-            details.add(detail("body", "body is required (1.." + MAX_BODY_CHARS + " characters) unless mediaUrls are given"));
+            details.add(detail("body", "is required (1.." + MAX_BODY_CHARS + " characters) unless mediaUrls are given"));
         } else if (rawBody != null && ((String) rawBody).length() > MAX_BODY_CHARS) {
-            details.add(detail("body", "at most " + MAX_BODY_CHARS + " characters"));
+            details.add(detail("body", "must be at most " + MAX_BODY_CHARS + " characters"));
         }
         if (details.isEmpty() && from.equals(to)) details.add(detail("to", "must differ from from"));
         if (!details.isEmpty()) {
             var error = new LinkedHashMap<String, Object>();
             error.put("code", "invalid_request");
-            error.put("message", details.get(0).get("field") + ": " + details.get(0).get("message"));
+            error.put("message", details.get(0).get("field") + " " + details.get(0).get("message"));
             error.put("details", details);
             return GatewayResponse.json(400, Map.of("error", error));
         }

@@ -204,8 +204,10 @@ class CarrierEmulatorE2eTest {
         assertThat(client.send("POST", "/local/carrier/inbound", "application/json", "{not json").errorCode())
                 .isEqualTo("invalid_request");
         assertThat(client.send("POST", "/local/carrier/inbound", "application/json", "[]").status()).isEqualTo(400);
-        assertThat(client.post("/local/carrier/inbound", Map.of("to", line, "body", "hi")).errorCode())
-                .isEqualTo("invalid_request");
+        var noFrom = client.post("/local/carrier/inbound", Map.of("to", line, "body", "hi"));
+        assertThat(noFrom.errorCode()).isEqualTo("invalid_request");
+        assertThat(noFrom.jsonObject().get("error")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+                .containsEntry("message", "from is required (the phone's number in E.164)");
         assertThat(client.post("/local/carrier/inbound", Map.of("from", "555-0100", "to", line, "body", "hi")).status())
                 .isEqualTo(400);
         assertThat(client.post("/local/carrier/inbound", Map.of("from", phone, "to", "+1", "body", "hi")).status())
