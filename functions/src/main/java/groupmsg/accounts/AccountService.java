@@ -49,31 +49,37 @@ public final class AccountService {
      */
     public CreatedAccount bootstrapDefaultAccount(String name, String ownerKey) {
         store.putAccountIfAbsent(new Account(DEFAULT_ACCOUNT_ID, name, AccountSettings.defaults(), clock.millis()));
-        String secret = ownerKey == null || ownerKey.isBlank() ? keys.generate() : ownerKey.strip();
+        boolean generated = ownerKey == null || ownerKey.isBlank();
+        String secret = generated ? keys.generate() : ownerKey.strip();
         if (!ApiKeys.plausible(secret)) {
             throw new IllegalArgumentException("LOCAL_API_KEY must be 1..256 printable ASCII characters without spaces");
         }
         Optional<Caller> existing = store.callerByHash(ApiKeys.hash(secret));
+        String keyId;
         if (existing.isPresent()) {
             if (!existing.get().accountId().equals(DEFAULT_ACCOUNT_ID)) {
                 throw new IllegalArgumentException("LOCAL_API_KEY already belongs to another account");
             }
-            return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
+            keyId = existing.get().keyId();
+        } else {
+            ApiKeyView added = newKey(generated ? GENERATED_LOCAL_KEY : LOCAL_KEY, Role.OWNER, secret);
+            store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret));
+            keyId = added.id();
         }
-        boolean generated = ownerKey == null || ownerKey.isBlank();
-        ApiKeyView added = newKey(generated ? GENERATED_LOCAL_KEY : "local owner", Role.OWNER, secret);
-        store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret));
-        if (generated) {
-            // A generated key lasts until the next start generates another: each start used to add one more live
-            // owner key, while the banner ("generated now") suggested the last one had gone.
-            for (ApiKeyView old : store.allKeys(DEFAULT_ACCOUNT_ID)) {
-                if (old.name().equals(GENERATED_LOCAL_KEY) && !old.id().equals(added.id())) revokeKey(DEFAULT_ACCOUNT_ID, old.id());
-            }
+        // The default account has one start-up owner key, this start's: the one an earlier start generated or was
+        // given is revoked (each start used to add one more live owner key, so changing LOCAL_API_KEY to be rid of
+        // a leaked one did nothing). Keys made through the API are left alone.
+        for (ApiKeyView old : store.allKeys(DEFAULT_ACCOUNT_ID)) {
+            boolean startUpKey = old.name().equals(GENERATED_LOCAL_KEY) || old.name().equals(LOCAL_KEY);
+            if (startUpKey && !old.id().equals(keyId)) revokeKey(DEFAULT_ACCOUNT_ID, old.id());
         }
         return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
     }
 
-    /** The name of the owner key a local start generates (no LOCAL_API_KEY), which the next such start replaces. */
+    /** The name of the owner key a local start is given in LOCAL_API_KEY, which the next start replaces. */
+    static final String LOCAL_KEY = "local owner";
+
+    /** The name of the owner key a local start generates (no LOCAL_API_KEY), which the next start replaces. */
     static final String GENERATED_LOCAL_KEY = "local owner (generated)";
 
     /** The caller behind a presented key, if the key is live. */

@@ -13,7 +13,9 @@ public record Delivery(String phone, String status, String carrierMessageId, Str
      * final receipt that comes after all still settles it (and bills it).
      */
     public static final String OUTCOME_UNKNOWN =
-            "delivery outcome unknown: the carrier's answer was lost or unclear, and no final receipt came; not resent";
+            "delivery outcome unknown: claimed for sending, but no answer of the carrier was recorded (the worker stopped,"
+                    + " or the answer was lost or unclear) and no receipt came; it may not have been sent, and is not resent"
+                    + " so that nobody gets it twice";
 
     /** Status only moves forward: queued -> sending -> sent -> delivered | failed; opted_out is terminal. */
     static int rank(String status) {

@@ -71,23 +71,36 @@ class RestartE2eTest {
     }
 
     @Test
-    void eachStartWithoutAKeyReplacesTheKeyTheLastOneGeneratedAndASuppliedKeyIsNeverPrinted(@TempDir Path dataDir) throws Exception {
+    void eachStartReplacesTheLastStartsOwnerKeyAndASuppliedKeyIsNeverPrinted(@TempDir Path dataDir) throws Exception {
         LocalSettings generating = LocalSettings.forTests().withDataDir(dataDir);
         String firstKey;
+        String secondKey;
+        String madeKey;
         try (LocalRuntime first = LocalRuntime.start(generating)) {
             firstKey = first.defaultApiKey();
             assertThat(banner(first)).contains(firstKey);
         }
         try (LocalRuntime second = LocalRuntime.start(generating)) {
-            String secondKey = second.defaultApiKey();
+            secondKey = second.defaultApiKey();
             assertThat(secondKey).isNotEqualTo(firstKey);
             assertThat(new ApiClient(second.baseUrl(), secondKey).get("/v1/groups").status()).isEqualTo(200);
             assertThat(new ApiClient(second.baseUrl(), firstKey).get("/v1/groups").status()).as("replaced").isEqualTo(403);
         }
         try (LocalRuntime third = LocalRuntime.start(generating.withLocalApiKey(KEY))) {
             assertThat(new ApiClient(third.baseUrl(), KEY).get("/v1/groups").status()).isEqualTo(200);
+            assertThat(new ApiClient(third.baseUrl(), secondKey).get("/v1/groups").status()).as("replaced").isEqualTo(403);
             String printed = banner(third);
             assertThat(printed).doesNotContain(KEY).contains("$LOCAL_API_KEY");
+            // a key made through the API is not a start-up key: it stays
+            var made = new ApiClient(third.baseUrl(), KEY).post("/v1/api-keys", Map.of("name", "ci", "role", "admin"));
+            assertThat(made.status()).isEqualTo(201);
+            madeKey = (String) made.jsonObject().get("key");
+        }
+        // changing LOCAL_API_KEY (a leaked one, say) leaves the old one revoked
+        try (LocalRuntime fourth = LocalRuntime.start(generating.withLocalApiKey(KEY + "-rotated"))) {
+            assertThat(new ApiClient(fourth.baseUrl(), KEY + "-rotated").get("/v1/groups").status()).isEqualTo(200);
+            assertThat(new ApiClient(fourth.baseUrl(), KEY).get("/v1/groups").status()).as("rotated away").isEqualTo(403);
+            assertThat(new ApiClient(fourth.baseUrl(), madeKey).get("/v1/groups").status()).isEqualTo(200);
         }
     }
 
