@@ -154,6 +154,7 @@ public final class MessageMaintenance {
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
         if (m == null) return true;
         if (!m.fanoutDone()) {
+            if (jobsLostBefore != NO_JOBS_LOST) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
             tally.refanned++;
             return true;

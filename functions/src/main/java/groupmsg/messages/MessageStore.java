@@ -186,6 +186,22 @@ final class MessageStore {
     }
 
     /**
+     * Ends the lease on a fan-out page taken before {@code before} (epoch ms) by a run that is known to be gone (the
+     * local runtime's previous process): the next run takes the page over at once instead of waiting out the lease
+     * and returning "busy", which left the message unsent until maintenance ten minutes on.
+     */
+    void expirePageLease(String accountId, String messageId, long before) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("SET fanoutPageAt = :never")
+                    .conditionExpression("fanoutPageAt < :before AND attribute_not_exists(fanoutDone)")
+                    .expressionAttributeValues(Map.of(":never", n(0), ":before", n(before))));
+        } catch (ConditionalCheckFailedException e) {
+            // no page leased before then, or the fan-out is done
+        }
+    }
+
+    /**
      * Moves the checkpoint past one page, only if nobody moved it meanwhile (a duplicate fan-out run stops).
      * When {@code nextCursor} is null the fan-out is complete and {@code recipients} becomes the exact count.
      */

@@ -7,8 +7,9 @@ import java.net.URI;
 
 /**
  * ElasticMQ (an SQS-compatible server) in this JVM, on 127.0.0.1 and a free port. Queues and messages live in
- * memory: after a restart provisioning creates the queues again, and messages that were waiting are gone (the
- * maintenance handler repairs work that was cut short, as it must in AWS too).
+ * memory: after a restart provisioning creates the queues again. What they held at a clean stop is kept in DATA_DIR
+ * and sent again ({@link QueueSnapshot}); after a crash it is gone, and the restart's sweep and maintenance repair
+ * the work that was cut short, as they must in AWS too.
  */
 public final class EmbeddedSqs implements AutoCloseable {
     private static final String LOOPBACK = "127.0.0.1";

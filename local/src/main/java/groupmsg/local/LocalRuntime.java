@@ -230,6 +230,8 @@ public final class LocalRuntime implements AutoCloseable {
             localRoutes.putAll(b.carrier.localRoutes());
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
+            // Only ElasticMQ in this JVM forgets its queues; an external SQS_ENDPOINT keeps them itself.
+            if (!settings.inMemory() && b.services.sqsEmbedded()) restoreQueues(b.wiring, b.queues, settings.dataDir());
             for (QueueDef queue : Queues.ALL) {
                 b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
@@ -274,6 +276,27 @@ public final class LocalRuntime implements AutoCloseable {
         } catch (RuntimeException e) {
             // the scheduled maintenance still finds them, later
             LocalLog.error("restart_recovery_failed", Map.of(), e);
+        }
+    }
+
+    /** Sends again what the queues held when the last run stopped (see {@link QueueSnapshot}). */
+    private static void restoreQueues(Wiring wiring, Map<String, ProvisionedQueue> queues, Path dataDir) {
+        try {
+            int restored = QueueSnapshot.restore(wiring.sqs(), queues, QueueSnapshot.pathIn(dataDir));
+            if (restored > 0) LocalLog.info("queues_restored", Map.of("messages", restored));
+        } catch (RuntimeException e) {
+            // the file stays for the next start; the restart's sweep still re-drives group messages
+            LocalLog.error("queues_restore_failed", Map.of(), e);
+        }
+    }
+
+    /** Keeps what the queues still hold for the next start (see {@link QueueSnapshot}). */
+    private void saveQueues() {
+        try {
+            int saved = QueueSnapshot.save(wiring.sqs(), List.copyOf(queues.values()), QueueSnapshot.pathIn(settings.dataDir()));
+            if (saved > 0) LocalLog.info("queues_saved", Map.of("messages", saved));
+        } catch (RuntimeException e) {
+            LocalLog.error("queues_save_failed", Map.of(), e);
         }
     }
 
@@ -420,23 +443,25 @@ public final class LocalRuntime implements AutoCloseable {
     }
 
     /**
-     * Stops in dependency order: no new requests, no new scheduled runs, pollers finish their batch (or, interrupted,
-     * wind it down), then the carrier emulator they may be calling and the services the handlers use. Safe to call
-     * more than once.
+     * Stops in dependency order: no new scheduled runs; pollers finish their batch (or, interrupted, wind it down)
+     * while the HTTP server still answers, since the carrier emulator's REST API and the webhooks are served there
+     * (closed first, it turned the sends of the wind-down into "carrier unreachable", and four of those fail a
+     * recipient for good); then no new requests, the emulator, what the queues still hold kept for the next start,
+     * and the services the handlers use. Safe to call more than once.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         try {
-            http.close();
             if (maintenance != null) maintenance.close();
             // Signal every poller first so they wind down together rather than one after another.
             pollers.forEach(SqsPoller::requestStop);
             pollers.forEach(SqsPoller::close);
-            // After the pollers: a send under way when the runtime stopped gets its answer and is recorded as sent
-            // (closed first, the emulator cut such calls off, and the carrier's answer was lost: "outcome unknown").
+            http.close();
             carrier.close();
             carrierDynamo.close();
+            // after the gateway: a job a last request enqueued is kept too
+            if (!settings.inMemory() && services.sqsEmbedded()) saveQueues();
             if (runtimeFile != null) RuntimeFile.delete(runtimeFile);
             closeClients(wiring);
             services.close();

@@ -3,6 +3,7 @@ package groupmsg.local;
 import com.fasterxml.jackson.jr.ob.JSON;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -213,9 +214,10 @@ public final class SqsPoller implements AutoCloseable {
             response = consumer.invoke(json(SqsEvents.event(messages, queue.arn(), region)));
         } catch (FunctionError e) {
             if (!running.get() && e.getCause() instanceof InterruptedException) {
-                // Stopping: the batch wound down and comes back after the visibility timeout, as a failed one would.
+                // Stopping: the batch wound down; visible again at once, so the stop's snapshot keeps it.
                 LocalLog.info("sqs_batch_stopped", Map.of("queue", queue.spec().queueName(), "function", consumer.name(),
                         "messages", messages.size()));
+                makeVisible(messages);
                 return;
             }
             LocalLog.error("sqs_batch_failed", Map.of("queue", queue.spec().queueName(), "function", consumer.name(),
@@ -234,6 +236,34 @@ public final class SqsPoller implements AutoCloseable {
                     "failed", failed.size(), "messages", messages.size()));
         }
         delete(messages.stream().filter(m -> !failed.contains(m.messageId())).toList());
+        if (!running.get()) makeVisible(messages.stream().filter(m -> failed.contains(m.messageId())).toList());
+    }
+
+    /** Ends the invisibility of messages left undeleted while stopping, so the stop's snapshot (QueueSnapshot) has them. */
+    private void makeVisible(List<Message> left) {
+        // the poller may have been interrupted to stop it: its requests must still go out (the SDK aborts otherwise)
+        boolean interrupted = Thread.interrupted();
+        try {
+            changeVisibility(left);
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    private void changeVisibility(List<Message> left) {
+        for (int from = 0; from < left.size(); from += SQS_BATCH) {
+            List<Message> chunk = left.subList(from, Math.min(left.size(), from + SQS_BATCH));
+            List<ChangeMessageVisibilityBatchRequestEntry> entries = new ArrayList<>();
+            for (int i = 0; i < chunk.size(); i++) {
+                entries.add(ChangeMessageVisibilityBatchRequestEntry.builder().id(Integer.toString(i))
+                        .receiptHandle(chunk.get(i).receiptHandle()).visibilityTimeout(0).build());
+            }
+            try {
+                sqs.changeMessageVisibilityBatch(r -> r.queueUrl(queue.url()).entries(entries));
+            } catch (SdkException e) {
+                LocalLog.warn("sqs_release_failed", Map.of("queue", queue.spec().queueName()), e);
+            }
+        }
     }
 
     /**

@@ -1,0 +1,80 @@
+package groupmsg.local;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The queues' contents kept across a stop, on the runtime's real ElasticMQ. */
+@ExtendWith(LocalRuntimeExtension.class)
+class QueueSnapshotTest {
+
+    @Test
+    void whatTheQueuesHeldIsSentAgainInOrderWithItsGroups(LocalRuntime runtime, @TempDir Path dataDir) {
+        SqsClient sqs = runtime.wiring().sqs();
+        var provisioner = new Provisioner(runtime.wiring().dynamo(), sqs);
+        ProvisionedQueue plain = provisioner.ensureQueue(new QueueSpec("snapshot-plain", false, 3, 30, 1));
+        ProvisionedQueue fifo = provisioner.ensureQueue(new QueueSpec("snapshot-ordered", true, 3, 30, 1));
+        for (int i = 0; i < 25; i++) {
+            int n = i;
+            sqs.sendMessage(r -> r.queueUrl(plain.url()).messageBody("plain-" + n));
+            sqs.sendMessage(r -> r.queueUrl(fifo.url()).messageBody("g" + (n % 2) + "-" + n)
+                    .messageGroupId("g" + (n % 2)).messageDeduplicationId("d" + n));
+        }
+        Path file = QueueSnapshot.pathIn(dataDir);
+
+        assertThat(QueueSnapshot.save(sqs, List.of(plain, fifo), file)).isEqualTo(50);
+        assertThat(receiveAll(sqs, plain)).as("taken out").isEmpty();
+        assertThat(receiveAll(sqs, fifo)).isEmpty();
+        assertThat(file).exists();
+
+        assertThat(QueueSnapshot.restore(sqs, Map.of("snapshot-plain", plain, "snapshot-ordered", fifo), file)).isEqualTo(50);
+        assertThat(file).doesNotExist();
+        assertThat(receiveAll(sqs, plain)).extracting(Message::body).hasSize(25)
+                .containsExactlyInAnyOrderElementsOf(java.util.stream.IntStream.range(0, 25).mapToObj(i -> "plain-" + i).toList());
+        List<Message> ordered = receiveAll(sqs, fifo);
+        assertThat(ordered).hasSize(25);
+        for (String group : List.of("g0", "g1")) {
+            List<String> bodies = ordered.stream()
+                    .filter(m -> group.equals(m.attributes().get(MessageSystemAttributeName.MESSAGE_GROUP_ID)))
+                    .map(Message::body).toList();
+            List<String> expected = java.util.stream.IntStream.range(0, 25).filter(i -> ("g" + (i % 2)).equals(group))
+                    .mapToObj(i -> group + "-" + i).toList();
+            assertThat(bodies).as(group + " in its order").containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void nothingToKeepLeavesNoFileAndNoFileRestoresNothing(LocalRuntime runtime, @TempDir Path dataDir) {
+        SqsClient sqs = runtime.wiring().sqs();
+        ProvisionedQueue empty = new Provisioner(runtime.wiring().dynamo(), sqs)
+                .ensureQueue(new QueueSpec("snapshot-empty", false, 3, 30, 1));
+        Path file = QueueSnapshot.pathIn(dataDir);
+        assertThat(QueueSnapshot.save(sqs, List.of(empty), file)).isZero();
+        assertThat(file).doesNotExist();
+        assertThat(Files.exists(file.resolveSibling(QueueSnapshot.FILE_NAME + ".partial"))).isFalse();
+        assertThat(QueueSnapshot.restore(sqs, Map.of("snapshot-empty", empty), file)).isZero();
+    }
+
+    /** Receives and deletes until the queue is empty (a FIFO group's next message comes once the last is deleted). */
+    private static List<Message> receiveAll(SqsClient sqs, ProvisionedQueue queue) {
+        List<Message> all = new ArrayList<>();
+        while (true) {
+            var got = sqs.receiveMessage(r -> r.queueUrl(queue.url()).maxNumberOfMessages(10).waitTimeSeconds(0)
+                    .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID)).messages();
+            if (got.isEmpty()) return all;
+            all.addAll(got);
+            for (Message m : got) sqs.deleteMessage(r -> r.queueUrl(queue.url()).receiptHandle(m.receiptHandle()));
+        }
+    }
+}
