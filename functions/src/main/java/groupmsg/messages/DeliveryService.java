@@ -194,6 +194,9 @@ public final class DeliveryService {
     /** How long after its last place a message's queued rows still count as waiting, not lost. */
     static final long WAITING_GRACE_MILLIS = 60_000;
 
+    /** The most sending (by the line's rate) one claimed block covers on a slow line. */
+    static final int CLAIM_SECONDS = 1;
+
     /** How long before its place a returning job claims, when the line is busy until then. */
     static final long FIRST_CLAIM_AHEAD_MILLIS = 500;
 
@@ -236,8 +239,11 @@ public final class DeliveryService {
     private List<String> deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, long firstWaitMillis)
             throws InterruptedException {
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
-        // cover the time the next one takes to claim.
-        int blocks = Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS);
+        // cover the time the next one takes to claim. On a slow line a block is at most a second of its rate: a
+        // claimed row is one a crash leaves in sending (failed as outcome unknown, never sent), and a job claims up to
+        // two blocks ahead of its sends; with blocks of a whole job (5 s of the rate) a kill -9 at 3 mps lost 19 of 30.
+        int blocks = Math.max(Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS),
+                Math.ceilDiv(phones.size(), Math.max(1, m.lineMps() * CLAIM_SECONDS)));
         int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));
         List<Sending> unrecorded = new ArrayList<>();
         var stop = new Stop();

@@ -826,4 +826,37 @@ class DeliveryFaultsTest {
         for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void onASlowLineAJobClaimsAboutASecondOfSendsAtATimeSoACrashStrandsFew(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Slow Claims Co", 10);
+        Setup s = t.setup();
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", 2)).status()).isEqualTo(200);
+        var batch = s.queue().deliveries.getFirst();
+        List<String> phones = (List<String>) batch.get("phones");
+        int shard = ((Number) batch.get("shard")).intValue();
+        assertThat(phones).hasSize(10);
+        var service = new DeliveryService(t.wiring());
+        Thread worker = Thread.ofVirtual().start(() -> {
+            try {
+                service.deliver(s.accountId(), s.messageId(), shard, phones);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        // what a kill -9 would leave in sending (claimed, maybe not sent), sampled while the 10 go out over 4.5 s
+        int mostClaimedUnsent = 0;
+        while (worker.isAlive()) {
+            int claimed = 0;
+            for (String p : phones) if ("sending".equals(storedStatus(t.wiring(), s.messageId(), shard, p))) claimed++;
+            mostClaimedUnsent = Math.max(mostClaimedUnsent, claimed);
+            Thread.sleep(100);
+        }
+        // two blocks of a second each at 2 mps (before: the whole job, all 10, was claimed at once)
+        assertThat(mostClaimedUnsent).isBetween(1, 4);
+        for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
 }
