@@ -791,12 +791,9 @@ class DeliveryFaultsTest {
     void anInterruptedJobGivesBackTheSendsNotYetMadeAndRecordsTheOneUnderWay(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Stopping Co", 8);
         Setup s = t.setup();
-        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
-        assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", 4)).status()).isEqualTo(200); // 250 ms apart
-        var batch = s.queue().deliveries.getFirst();
-        List<String> phones = (List<String>) batch.get("phones");
-        int shard = ((Number) batch.get("shard")).intValue();
-        assertThat(phones).hasSize(8);
+        SlowJob job = slowJob(t, 4, 8); // 250 ms apart
+        List<String> phones = job.phones();
+        int shard = job.shard();
         // the second send is under way when the process stops: its answer takes a second and a half
         t.carrier().answerNotBefore.put(phones.get(1), System.currentTimeMillis() + 1_500);
         var service = new DeliveryService(t.wiring());
@@ -832,12 +829,9 @@ class DeliveryFaultsTest {
     void onASlowLineAJobClaimsAboutASecondOfSendsAtATimeSoACrashStrandsFew(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Slow Claims Co", 10);
         Setup s = t.setup();
-        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
-        assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", 2)).status()).isEqualTo(200);
-        var batch = s.queue().deliveries.getFirst();
-        List<String> phones = (List<String>) batch.get("phones");
-        int shard = ((Number) batch.get("shard")).intValue();
-        assertThat(phones).hasSize(10);
+        SlowJob job = slowJob(t, 2, 10);
+        List<String> phones = job.phones();
+        int shard = job.shard();
         var service = new DeliveryService(t.wiring());
         Thread worker = Thread.ofVirtual().start(() -> {
             try {
@@ -858,5 +852,19 @@ class DeliveryFaultsTest {
         assertThat(mostClaimedUnsent).isBetween(1, 4);
         for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    /** The scene's first delivery job (all its {@code size} recipients), its line slowed to {@code mps} after the fan-out. */
+    record SlowJob(List<String> phones, int shard) {}
+
+    @SuppressWarnings("unchecked")
+    static SlowJob slowJob(Scene t, int mps, int size) {
+        Setup s = t.setup();
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", mps)).status()).isEqualTo(200);
+        var batch = s.queue().deliveries.getFirst();
+        List<String> phones = (List<String>) batch.get("phones");
+        assertThat(phones).hasSize(size);
+        return new SlowJob(phones, ((Number) batch.get("shard")).intValue());
     }
 }
