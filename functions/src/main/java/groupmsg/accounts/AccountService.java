@@ -77,7 +77,7 @@ public final class AccountService {
     }
 
     /** The name of the owner key a local start is given in LOCAL_API_KEY, which the next start replaces. */
-    static final String LOCAL_KEY = "local owner";
+    static final String LOCAL_KEY = "local owner (LOCAL_API_KEY)";
 
     /** The name of the owner key a local start generates (no LOCAL_API_KEY), which the next start replaces. */
     static final String GENERATED_LOCAL_KEY = "local owner (generated)";

@@ -177,8 +177,12 @@ final class MemberStore {
      * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
      * members are found or {@code maxPages} pages were read (then the cursor continues the search).
      */
-    /** The fewest digits a search needs before a leading 0 is also tried as a national trunk prefix. */
-    static final int MIN_NATIONAL_DIGITS = 4;
+    /**
+     * The fewest digits a search needs before a leading 0 (or 00) is also tried as a trunk (or international) prefix.
+     * API.md's search is a substring of the digits: with fewer, the number without its 0 is a substring of too many
+     * others ("0123" would also list every number with "123" in it).
+     */
+    static final int MIN_NATIONAL_DIGITS = 7;
 
     /**
      * The digits of a number typed as its owner writes it, as they are stored (E.164 without "+"): "00 33 6..." (the
@@ -186,7 +190,7 @@ final class MemberStore {
      * short to mean a number's start (a 0 and two digits would match most of the list).
      */
     static String internationalDigits(String digits) {
-        if (digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS + 1) return digits.substring(2);
+        if (digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS) return digits.substring(2);
         if (digits.startsWith("0") && !digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS) return digits.substring(1);
         return null;
     }

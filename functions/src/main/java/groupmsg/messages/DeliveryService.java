@@ -11,6 +11,7 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 import groupmsg.usage.UsageStore;
+import software.amazon.awssdk.core.exception.AbortedException;
 
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
@@ -282,17 +283,30 @@ public final class DeliveryService {
                 // their rows given back to queued; a carrier call under way is let finish, so its answer is recorded.
                 // Before, the waiting sends died with the interrupt and left their rows in sending, never sent, to be
                 // failed as "outcome unknown" ten minutes later (7 of 20 recipients when a local runtime stopped).
-                if (e instanceof InterruptedException) stop.now();
+                // An interrupt that lands in an SDK call comes back as its AbortedException, with the flag set again.
+                if (e instanceof InterruptedException || Thread.currentThread().isInterrupted() || interrupted(e)) stop.now();
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
-                // end "outcome unknown" without a receipt), then fail the job.
+                // end "outcome unknown" without a receipt), then fail the job. With the flag set, every SDK call of
+                // the record would be aborted too: it is cleared meanwhile and set again after.
+                boolean flagged = Thread.interrupted();
                 try {
                     recordAll(m, shard, unrecorded); // the job fails: what it gave back is claimed again on its retry
                 } catch (InterruptedException | RuntimeException again) {
                     e.addSuppressed(again);
+                } finally {
+                    if (flagged) Thread.currentThread().interrupt();
                 }
                 throw e;
             }
         }
+    }
+
+    /** Whether {@code e} comes of an interrupt: an InterruptedException or the SDK's AbortedException in its causes. */
+    private static boolean interrupted(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof AbortedException) return true;
+        }
+        return false;
     }
 
     /** Records every block still unrecorded; returns the recipients given back to queued. */

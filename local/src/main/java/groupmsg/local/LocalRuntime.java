@@ -228,16 +228,18 @@ public final class LocalRuntime implements AutoCloseable {
                     refresh -> Thread.ofVirtual().name("sender-rate-lookup").start(refresh)), b.wiring.clock());
             var localRoutes = new LinkedHashMap<String, HttpGateway.LocalEndpoint>(endpoints.routes());
             localRoutes.putAll(b.carrier.localRoutes());
+            // Only ElasticMQ in this JVM forgets its queues (an external SQS_ENDPOINT keeps them): what they held at
+            // the last stop goes back before any request can add to a FIFO group behind it.
+            boolean queuesForgotten = !settings.inMemory() && b.services.sqsEmbedded();
+            if (queuesForgotten) restoreQueues(b.wiring, b.queues, settings.dataDir());
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
-            // Only ElasticMQ in this JVM forgets its queues; an external SQS_ENDPOINT keeps them itself.
-            if (!settings.inMemory() && b.services.sqsEmbedded()) restoreQueues(b.wiring, b.queues, settings.dataDir());
             for (QueueDef queue : Queues.ALL) {
                 b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
                         b.functions.get(queue.consumer()), settings.region()).start());
             }
-            if (!settings.inMemory()) recoverJobsLostInRestart(b.wiring, startedAt);
+            if (queuesForgotten) recoverJobsLostInRestart(b.wiring, startedAt);
             if (settings.maintenanceInterval() != null) {
                 b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),
                         settings.maintenanceInterval(), settings.region(), b.wiring.clock()).start();

@@ -13,11 +13,13 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What the queues held when the runtime stopped, kept beside the tables in {@code DATA_DIR} so that the next start
@@ -37,9 +39,10 @@ final class QueueSnapshot {
     }
 
     /**
-     * Receives (and deletes) everything each queue holds and writes it to {@code file}, one JSON line per message in
+     * Receives (and deletes) everything each queue holds and adds it to {@code file}, one JSON line per message in
      * the order received (a FIFO group's order kept); returns how many. Deleting is what lets a FIFO queue hand out a
-     * group's next message.
+     * group's next message. Lines a failed restore left in the file stay; what was taken out before a failure is
+     * still added, so nothing deleted from a queue is lost.
      */
     static int save(SqsClient sqs, List<ProvisionedQueue> queues, Path file) {
         int saved = 0;
@@ -65,23 +68,28 @@ final class QueueSnapshot {
                                 .receiptHandle(m.receiptHandle()).build());
                         saved++;
                     }
-                    out.flush();
+                    out.flush(); // written before it is deleted from the queue
                     sqs.deleteMessageBatch(r -> r.queueUrl(queue.url()).entries(done));
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            keep(partial, file);
         }
+        return saved;
+    }
+
+    /** Adds what {@code partial} holds to {@code file} (created if need be) and deletes it. */
+    private static void keep(Path partial, Path file) {
         try {
-            if (saved == 0) {
-                Files.deleteIfExists(partial);
-            } else {
-                Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            if (Files.exists(partial) && Files.size(partial) > 0) {
+                Files.write(file, Files.readAllBytes(partial), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             }
+            Files.deleteIfExists(partial);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return saved;
     }
 
     /** A FIFO message's deduplication id for its restored copy (SQS takes at most 128 characters). */
@@ -91,46 +99,66 @@ final class QueueSnapshot {
         return (base.length() + suffix.length() > 128 ? base.substring(0, 128 - suffix.length()) : base) + suffix;
     }
 
-    /** Sends what {@link #save} wrote back to the queues (by logical name), then deletes the file; returns how many. */
+    /**
+     * Sends what {@link #save} wrote back to the queues (by logical name), then deletes the file; returns how many.
+     * When a send fails the file is rewritten with the lines not sent yet (for the next start) and the failure thrown.
+     */
     static int restore(SqsClient sqs, Map<String, ProvisionedQueue> queues, Path file) {
         if (!Files.exists(file)) return 0;
-        Map<ProvisionedQueue, List<SendMessageBatchRequestEntry>> byQueue = new LinkedHashMap<>();
-        int restored = 0;
-        long restoredAt = System.currentTimeMillis();
+        List<String> lines;
         try {
-            for (String text : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                if (text.isBlank()) continue;
-                Map<String, Object> line = JSON.std.mapFrom(text);
-                ProvisionedQueue queue = queues.get((String) line.get("queue"));
-                if (queue == null) continue; // a queue this build no longer has
-                var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(restored))
-                        .messageBody((String) line.get("body"));
-                if (queue.spec().fifo()) {
-                    // a new id: a queue that still remembers the first send's would drop this one as its duplicate
-                    entry.messageGroupId((String) line.get("groupId"))
-                            .messageDeduplicationId(restoredId((String) line.get("deduplicationId"), restoredAt));
-                }
-                byQueue.computeIfAbsent(queue, q -> new ArrayList<>()).add(entry.build());
-                restored++;
-            }
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        byQueue.forEach((queue, entries) -> {
-            for (int from = 0; from < entries.size(); from += 10) {
-                var chunk = entries.subList(from, Math.min(entries.size(), from + 10));
-                var result = sqs.sendMessageBatch(r -> r.queueUrl(queue.url()).entries(chunk));
-                if (result.hasFailed() && !result.failed().isEmpty()) {
-                    throw new IllegalStateException(result.failed().size() + " saved messages could not be sent to "
-                            + queue.spec().queueName() + ": " + result.failed().getFirst().message());
-                }
+        long restoredAt = System.currentTimeMillis();
+        // per queue, in file order: the line numbers and their entries (each entry's id is its line number)
+        Map<ProvisionedQueue, List<SendMessageBatchRequestEntry>> byQueue = new LinkedHashMap<>();
+        for (int n = 0; n < lines.size(); n++) {
+            Map<String, Object> line;
+            try {
+                line = JSON.std.mapFrom(lines.get(n));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-        });
+            ProvisionedQueue queue = queues.get((String) line.get("queue"));
+            if (queue == null) continue; // a queue this build no longer has
+            var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(n)).messageBody((String) line.get("body"));
+            if (queue.spec().fifo()) {
+                // a new id: a queue that still remembers the first send's would drop this one as its duplicate
+                entry.messageGroupId((String) line.get("groupId"))
+                        .messageDeduplicationId(restoredId((String) line.get("deduplicationId"), restoredAt));
+            }
+            byQueue.computeIfAbsent(queue, q -> new ArrayList<>()).add(entry.build());
+        }
+        Set<Integer> sent = new HashSet<>();
+        try {
+            byQueue.forEach((queue, entries) -> {
+                for (int from = 0; from < entries.size(); from += 10) {
+                    var chunk = entries.subList(from, Math.min(entries.size(), from + 10));
+                    var result = sqs.sendMessageBatch(r -> r.queueUrl(queue.url()).entries(chunk));
+                    result.successful().forEach(ok -> sent.add(Integer.parseInt(ok.id())));
+                    if (result.hasFailed() && !result.failed().isEmpty()) {
+                        throw new IllegalStateException(result.failed().size() + " saved messages could not be sent to "
+                                + queue.spec().queueName() + ": " + result.failed().getFirst().message());
+                    }
+                }
+            });
+        } catch (RuntimeException e) {
+            List<String> left = new ArrayList<>();
+            for (int n = 0; n < lines.size(); n++) if (!sent.contains(n)) left.add(lines.get(n));
+            try {
+                Files.write(file, left, StandardCharsets.UTF_8);
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
         try {
             Files.delete(file);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return restored;
+        return sent.size();
     }
 }

@@ -66,6 +66,27 @@ class QueueSnapshotTest {
         assertThat(QueueSnapshot.restore(sqs, Map.of("snapshot-empty", empty), file)).isZero();
     }
 
+    @Test
+    void aStopAfterARestoreThatFailedKeepsBothWhatWasLeftAndWhatItTakesOut(LocalRuntime runtime, @TempDir Path dataDir)
+            throws Exception {
+        SqsClient sqs = runtime.wiring().sqs();
+        var provisioner = new Provisioner(runtime.wiring().dynamo(), sqs);
+        ProvisionedQueue queue = provisioner.ensureQueue(new QueueSpec("snapshot-again", false, 3, 30, 1));
+        ProvisionedQueue fifo = provisioner.ensureQueue(new QueueSpec("snapshot-again-fifo", true, 3, 30, 1));
+        Path file = QueueSnapshot.pathIn(dataDir);
+        // a line the queue takes, and one its FIFO queue refuses (no group): the restore fails part-way
+        Files.writeString(file, "{\"queue\":\"snapshot-again\",\"body\":\"kept\"}\n"
+                + "{\"queue\":\"snapshot-again-fifo\",\"body\":\"refused\"}\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> QueueSnapshot.restore(sqs,
+                Map.of("snapshot-again", queue, "snapshot-again-fifo", fifo), file)).isInstanceOf(RuntimeException.class);
+        assertThat(Files.readAllLines(file)).as("only what was not sent").hasSize(1).first().asString().contains("refused");
+        assertThat(receiveAll(sqs, queue)).extracting(Message::body).containsExactly("kept");
+
+        sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("later"));
+        assertThat(QueueSnapshot.save(sqs, List.of(queue), file)).isEqualTo(1);
+        assertThat(Files.readAllLines(file)).as("the leftover and the new").hasSize(2);
+    }
+
     /** Receives and deletes until the queue is empty (a FIFO group's next message comes once the last is deleted). */
     private static List<Message> receiveAll(SqsClient sqs, ProvisionedQueue queue) {
         List<Message> all = new ArrayList<>();

@@ -157,8 +157,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                 if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
                     // with the input fixed, or after what was missing exists, runs instead of meeting a 409.
+                    // The key stays bound to its path: unbound here, a retry of the same request that claimed meanwhile
+                    // could lose its binding and let the key run on another path too.
                     idempotency.release(account, scope);
-                    idempotency.unbind(account, key, target);
                 } else {
                     try {
                         idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));

@@ -174,16 +174,6 @@ public final class IdempotencyStore {
         }
     }
 
-    /** Frees {@code key} from {@code target} when its request did nothing (answered 4xx), as its record is freed. */
-    public void unbind(String accountId, String key, String target) {
-        try {
-            dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
-                    .conditionExpression("target = :target").expressionAttributeValues(Map.of(":target", s(target))));
-        } catch (ConditionalCheckFailedException e) {
-            // bound to another request meanwhile, or gone: not ours to free
-        }
-    }
-
     /** A binding's scope; request scopes start with their route's method ("POST ..."), so none can look like one. */
     private static final String BINDING_PREFIX = "KEY ";
 

@@ -27,8 +27,13 @@ public final class Text {
         return problem != null ? problem : nameShapeProblem(text);
     }
 
-    /** Leading and trailing invisible format characters (zero-width space, byte-order mark, word joiner, ...). */
-    private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile("^[\\p{Cf}\\p{IsWhite_Space}]+|[\\p{Cf}\\p{IsWhite_Space}]+$");
+    /**
+     * Leading and trailing invisible characters: whitespace, zero-width space, byte-order mark, word joiner, the
+     * left-to-right and right-to-left marks, the Mongolian vowel separator. Not every format character: a flag's tag
+     * characters (England's, Scotland's) end a name and are part of it.
+     */
+    private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile(
+            "^[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+|[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+$");
 
     /**
      * A name as it is kept and compared: NFC (one spelling for "é", whichever the keyboard sent) and without invisible

@@ -1,0 +1,31 @@
+package groupmsg.platform.api;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Names as they are kept and compared, and what a name may not be. */
+class TextNamesTest {
+    @Test
+    void aNameIsKeptInNfcWithoutInvisibleEdges() {
+        assertThat(Text.tidyName("\ufeffCafe\u0301\u200b")).isEqualTo("Caf\u00e9");
+        assertThat(Text.tidyName("\u200e G1 \u2060")).isEqualTo("G1");
+        assertThat(Text.tidyName("caf\u200b\u00e9")).as("inside, left alone").isEqualTo("caf\u200b\u00e9");
+    }
+
+    @Test
+    void aFlagsTagCharactersArePartOfTheName() {
+        String england = "\ud83c\udff4\udb40\udc67\udb40\udc62\udb40\udc65\udb40\udc6e\udb40\udc67\udb40\udc7f";
+        assertThat(Text.tidyName("Fans " + england)).isEqualTo("Fans " + england);
+        String family = "\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67";
+        assertThat(Text.tidyName(family)).isEqualTo(family);
+    }
+
+    @Test
+    void aNameIsOneLineWithSomethingVisible() {
+        assertThat(Text.nameShapeProblem("Ann\nLee")).isEqualTo(Text.LINE_BREAK_PROBLEM);
+        assertThat(Text.nameShapeProblem("Ann\u2028Lee")).isEqualTo(Text.LINE_BREAK_PROBLEM);
+        assertThat(Text.nameShapeProblem("\u200b\ufeff")).isEqualTo("must not be blank");
+        assertThat(Text.nameShapeProblem("Ann\tLee")).isNull();
+    }
+}
