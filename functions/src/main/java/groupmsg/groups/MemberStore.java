@@ -173,11 +173,6 @@ final class MemberStore {
     record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
 
     /**
-     * Present members in phone order, optionally only those whose name contains {@code nameNeedle} (lower case)
-     * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
-     * members are found or {@code maxPages} pages were read (then the cursor continues the search).
-     */
-    /**
      * The fewest digits a search needs before a leading 0 (or 00) is also tried as a trunk (or international) prefix.
      * API.md's search is a substring of the digits: with fewer, the number without its 0 is a substring of too many
      * others ("0123" would also list every number with "123" in it).
@@ -190,9 +185,9 @@ final class MemberStore {
      * short to mean a number's start (a 0 and two digits would match most of the list).
      */
     static String internationalDigits(String digits) {
-        if (digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS) return digits.substring(2);
-        if (digits.startsWith("0") && !digits.startsWith("00") && digits.length() >= MIN_NATIONAL_DIGITS) return digits.substring(1);
-        return null;
+        if (digits.length() < MIN_NATIONAL_DIGITS) return null;
+        if (digits.startsWith("00")) return digits.substring(2);
+        return digits.startsWith("0") ? digits.substring(1) : null;
     }
 
     /**
@@ -206,6 +201,11 @@ final class MemberStore {
 
     private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
 
+    /**
+     * Present members in phone order, optionally only those whose name contains {@code nameNeedle} (lower case)
+     * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
+     * members are found or {@code maxPages} pages were read (then the cursor continues the search).
+     */
     MemberPage list(String accountId, String groupId, String nameNeedle, String digitNeedle, int limit,
                     Map<String, AttributeValue> startKey, int maxPages) {
         String pk = groupPk(accountId, groupId);

@@ -284,7 +284,7 @@ public final class DeliveryService {
                 // Before, the waiting sends died with the interrupt and left their rows in sending, never sent, to be
                 // failed as "outcome unknown" ten minutes later (7 of 20 recipients when a local runtime stopped).
                 // An interrupt that lands in an SDK call comes back as its AbortedException, with the flag set again.
-                if (e instanceof InterruptedException || Thread.currentThread().isInterrupted() || interrupted(e)) stop.now();
+                if (Thread.currentThread().isInterrupted() || causedByInterrupt(e)) stop.now();
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job. With the flag set, every SDK call of
                 // the record would be aborted too: it is cleared meanwhile and set again after.
@@ -302,7 +302,7 @@ public final class DeliveryService {
     }
 
     /** Whether {@code e} comes of an interrupt: an InterruptedException or the SDK's AbortedException in its causes. */
-    private static boolean interrupted(Throwable e) {
+    private static boolean causedByInterrupt(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof InterruptedException || t instanceof AbortedException) return true;
         }

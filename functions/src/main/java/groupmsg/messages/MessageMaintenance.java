@@ -148,13 +148,14 @@ public final class MessageMaintenance {
             return true;
         }
         long stalledBefore = now - STALLED.toMillis();
+        boolean jobsLost = jobsLostBefore != NO_JOBS_LOST;
         // queued rows (and a fan-out) count as lost once stalled, or at once when their jobs were lost
         long lostBefore = Math.max(stalledBefore, jobsLostBefore);
         if (job.acceptedAt() > lostBefore) return true;
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
         if (m == null) return true;
         if (!m.fanoutDone()) {
-            if (jobsLostBefore != NO_JOBS_LOST) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
+            if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
             tally.refanned++;
             return true;
@@ -162,7 +163,7 @@ public final class MessageMaintenance {
         // Rows of a message whose jobs wait in the queue for places are waiting, not lost (a backlog on a slow line
         // is legitimately queued for hours): another job for them would take a place of its own and find them sent.
         // Only this message's places count: another message's backlog on the line does not hold its lost rows back.
-        boolean jobsWaiting = m.waitingUntil() > now && jobsLostBefore == NO_JOBS_LOST;
+        boolean jobsWaiting = m.waitingUntil() > now && !jobsLost;
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
             List<DeliveryStore.Transition> unknown = new ArrayList<>();

@@ -158,7 +158,6 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
     public static final char REPLACEMENT_CHARACTER = '\uFFFD';
     private static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";
 
-    /** Strict UTF-8: malformed bytes are a 400, not silently replaced. */
     /**
      * A JSON body's text: UTF-8 without a leading byte-order mark, which JSON allows a reader to ignore and some
      * Windows tools write (it was refused as "Unexpected character (code 65279)").
@@ -168,6 +167,7 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return text.startsWith("\ufeff") ? text.substring(1) : text;
     }
 
+    /** Strict UTF-8: malformed bytes are a 400, not silently replaced. */
     public static String utf8(byte[] bytes) {
         try {
             return StandardCharsets.UTF_8.newDecoder()

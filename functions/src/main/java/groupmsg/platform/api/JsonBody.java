@@ -124,8 +124,8 @@ public final class JsonBody {
         Object value = fields.get(name);
         // 1.0 is the integer 1 (JSON has one number type; some serialisers write every number with a fraction).
         // Json reads fractions and exponents as Double (it does not use BigDecimal), integers past a long as BigInteger.
-        if (value instanceof Double d && (d.isInfinite() || d == Math.rint(d))) {
-            if (d.isInfinite() || d < min || d > max) return outOfRange(name, min, max);
+        if (value instanceof Double d && d == Math.rint(d)) { // infinities too: rint leaves them as they are
+            if (d < min || d > max) return outOfRange(name, min, max);
             value = d.longValue();
         }
         if (value instanceof BigInteger) return outOfRange(name, min, max);

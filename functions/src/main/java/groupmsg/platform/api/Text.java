@@ -32,8 +32,8 @@ public final class Text {
      * left-to-right and right-to-left marks, the Mongolian vowel separator. Not every format character: a flag's tag
      * characters (England's, Scotland's) end a name and are part of it.
      */
-    private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile(
-            "^[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+|[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+$");
+    private static final String INVISIBLE = "[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+";
+    private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile("^" + INVISIBLE + "|" + INVISIBLE + "$");
 
     /**
      * A name as it is kept and compared: NFC (one spelling for "é", whichever the keyboard sent) and without invisible
@@ -84,7 +84,7 @@ public final class Text {
     public static String problem(String text) {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') return CONTROL_CHARACTER_PROBLEM;
+            if (refusedControl(c)) return CONTROL_CHARACTER_PROBLEM;
             if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                 i++; // a pair: one character
             } else if (Character.isSurrogate(c)) {
@@ -92,6 +92,11 @@ public final class Text {
             }
         }
         return null;
+    }
+
+    /** A control character text may not hold: all but tab and the line breaks. */
+    private static boolean refusedControl(char c) {
+        return Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r';
     }
 
     /**
@@ -104,7 +109,7 @@ public final class Text {
         var out = new StringBuilder(text.length());
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') continue;
+            if (refusedControl(c)) continue;
             if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                 out.append(c).append(text.charAt(++i));
             } else {
