@@ -45,10 +45,15 @@ public record GatewayResponse(int status, Map<String, List<String>> headers, byt
 
     /** The contract's error body ({@code {"error":{"code","message","details"}}}) for the runtime's own endpoints. */
     public static GatewayResponse error(int status, String code, String message) {
+        return error(status, code, message, List.of());
+    }
+
+    /** ... with the problems found, one {@code {field, message}} each. */
+    public static GatewayResponse error(int status, String code, String message, List<?> details) {
         var error = new LinkedHashMap<String, Object>();
         error.put("code", code);
         error.put("message", message);
-        error.put("details", List.of());
+        error.put("details", details);
         return json(status, Map.of("error", error));
     }
 

@@ -100,11 +100,7 @@ final class LocalEndpoints {
         } catch (Json.JsonSyntaxException e) {
             return GatewayResponse.error(400, "invalid_request", "body is not valid JSON: " + e.getMessage());
         } catch (ApiException e) {
-            var error = new LinkedHashMap<String, Object>();
-            error.put("code", e.code().wire());
-            error.put("message", e.getMessage());
-            error.put("details", e.details());
-            return GatewayResponse.json(e.code().status(), Map.of("error", error));
+            return GatewayResponse.error(e.code().status(), e.code().wire(), e.getMessage(), e.details());
         }
         CreatedAccount created = accounts.createAccount(name);
         var response = new LinkedHashMap<String, Object>();

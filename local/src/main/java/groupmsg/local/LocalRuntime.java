@@ -230,7 +230,7 @@ public final class LocalRuntime implements AutoCloseable {
             localRoutes.putAll(b.carrier.localRoutes());
             // Only ElasticMQ in this JVM forgets its queues (an external SQS_ENDPOINT keeps them): what they held at
             // the last stop goes back before any request can add to a FIFO group behind it.
-            boolean queuesForgotten = !settings.inMemory() && b.services.sqsEmbedded();
+            boolean queuesForgotten = queuesForgotten(settings, b.services);
             if (queuesForgotten) restoreQueues(b.wiring, b.queues, settings.dataDir());
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
@@ -279,6 +279,14 @@ public final class LocalRuntime implements AutoCloseable {
             // the scheduled maintenance still finds them, later
             LocalLog.error("restart_recovery_failed", Map.of(), e);
         }
+    }
+
+    /**
+     * Whether a restart loses what the queues hold (ElasticMQ in this JVM) while the tables keep theirs (on disk): then
+     * the queues are saved at a stop and restored, and the start re-drives what a crash lost.
+     */
+    private static boolean queuesForgotten(LocalSettings settings, LocalServices services) {
+        return !settings.inMemory() && services.sqsEmbedded();
     }
 
     /** Sends again what the queues held when the last run stopped (see {@link QueueSnapshot}). */
@@ -463,7 +471,7 @@ public final class LocalRuntime implements AutoCloseable {
             carrier.close();
             carrierDynamo.close();
             // after the gateway: a job a last request enqueued is kept too
-            if (!settings.inMemory() && services.sqsEmbedded()) saveQueues();
+            if (queuesForgotten(settings, services)) saveQueues();
             if (runtimeFile != null) RuntimeFile.delete(runtimeFile);
             closeClients(wiring);
             services.close();

@@ -510,11 +510,8 @@ public final class CarrierEmulator implements AutoCloseable {
         }
         if (details.isEmpty() && from.equals(to)) details.add(detail("to", "must differ from from"));
         if (!details.isEmpty()) {
-            var error = new LinkedHashMap<String, Object>();
-            error.put("code", "invalid_request");
-            error.put("message", details.get(0).get("field") + " " + details.get(0).get("message"));
-            error.put("details", details);
-            return GatewayResponse.json(400, Map.of("error", error));
+            return GatewayResponse.error(400, "invalid_request", details.get(0).get("field") + " " + details.get(0).get("message"),
+                    details);
         }
         String body = rawBody == null ? "" : (String) rawBody;
         var message = new EmulatedInbound("SM" + hex32(), from, to, body, mediaUrls,
