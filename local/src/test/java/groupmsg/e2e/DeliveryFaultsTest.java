@@ -452,6 +452,17 @@ class DeliveryFaultsTest {
         return row.get("status").s();
     }
 
+    /**
+     * How many of a shard's rows are in {@code status}, from one consistent read of the partition: a snapshot (row by
+     * row, a claim and a record landing between the reads counted rows of both blocks at once).
+     */
+    static int inStatus(Wiring wiring, String messageId, int shard, String status) {
+        return (int) wiring.dynamo().query(b -> b.tableName(wiring.config().table(Tables.DELIVERIES)).consistentRead(true)
+                        .keyConditionExpression("pk = :pk")
+                        .expressionAttributeValues(Map.of(":pk", AttributeValue.fromS("MSG#" + messageId + "#" + shard))))
+                .items().stream().filter(row -> row.containsKey("status") && status.equals(row.get("status").s())).count();
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aBlockWithNoRateSlotBeforeTheDeadlineGivesItsClaimsBackAndTheNextJobSendsThem(ApiClient api, LocalRuntime runtime)
@@ -787,24 +798,16 @@ class DeliveryFaultsTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void anInterruptedJobGivesBackTheSendsNotYetMadeAndRecordsTheOneUnderWay(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Stopping Co", 8);
+        SlowJob job = slowJob(api, runtime, "Stopping Co", 4, 8); // 250 ms apart
+        Scene t = job.scene();
         Setup s = t.setup();
-        SlowJob job = slowJob(t, 4, 8); // 250 ms apart
         List<String> phones = job.phones();
         int shard = job.shard();
         // the second send is under way when the process stops: its answer takes a second and a half
         t.carrier().answerNotBefore.put(phones.get(1), System.currentTimeMillis() + 1_500);
-        var service = new DeliveryService(t.wiring());
         var thrown = new java.util.concurrent.atomic.AtomicReference<Throwable>();
-        Thread worker = Thread.ofVirtual().start(() -> {
-            try {
-                service.deliver(s.accountId(), s.messageId(), shard, phones);
-            } catch (Throwable e) {
-                thrown.set(e);
-            }
-        });
+        Thread worker = job.deliverInBackground(thrown::set);
         long until = System.currentTimeMillis() + 10_000;
         while (t.carrier().callTimes.size() < 2 && System.currentTimeMillis() < until) Thread.sleep(5);
         assertThat(t.carrier().callTimes).hasSize(2);
@@ -819,52 +822,60 @@ class DeliveryFaultsTest {
         for (String p : phones.subList(2, 8)) assertThat(storedStatus(t.wiring(), s.messageId(), shard, p)).as(p).isEqualTo("queued");
 
         // the job's redelivery sends the six, and nobody twice
-        service.deliver(s.accountId(), s.messageId(), shard, phones);
+        job.service().deliver(s.accountId(), s.messageId(), shard, phones);
         for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void onASlowLineAJobClaimsAboutASecondOfSendsAtATimeSoACrashStrandsFew(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Slow Claims Co", 10);
+        SlowJob job = slowJob(api, runtime, "Slow Claims Co", 2, 10);
+        Scene t = job.scene();
         Setup s = t.setup();
-        SlowJob job = slowJob(t, 2, 10);
         List<String> phones = job.phones();
         int shard = job.shard();
-        var service = new DeliveryService(t.wiring());
-        Thread worker = Thread.ofVirtual().start(() -> {
-            try {
-                service.deliver(s.accountId(), s.messageId(), shard, phones);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        var thrown = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        Thread worker = job.deliverInBackground(thrown::set);
         // what a kill -9 would leave in sending (claimed, maybe not sent), sampled while the 10 go out over 4.5 s
         int mostClaimedUnsent = 0;
         while (worker.isAlive()) {
-            int claimed = 0;
-            for (String p : phones) if ("sending".equals(storedStatus(t.wiring(), s.messageId(), shard, p))) claimed++;
-            mostClaimedUnsent = Math.max(mostClaimedUnsent, claimed);
+            mostClaimedUnsent = Math.max(mostClaimedUnsent, inStatus(t.wiring(), s.messageId(), shard, "sending"));
             Thread.sleep(100);
         }
         // two blocks of a second each at 2 mps (before: the whole job, all 10, was claimed at once)
         assertThat(mostClaimedUnsent).isBetween(1, 4);
+        assertThat(thrown.get()).isNull();
         for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
-    /** The scene's first delivery job (all its {@code size} recipients), its line slowed to {@code mps} after the fan-out. */
-    record SlowJob(List<String> phones, int shard) {}
+    /**
+     * A scene of {@code size} members whose first delivery job holds them all, its line slowed to {@code mps} after the
+     * fan-out, and the service to deliver it with.
+     */
+    record SlowJob(Scene scene, List<String> phones, int shard, DeliveryService service) {
+        /** Delivers the job on a thread of its own; what it throws goes to {@code failure}. */
+        Thread deliverInBackground(java.util.function.Consumer<Throwable> failure) {
+            Setup s = scene.setup();
+            return Thread.ofVirtual().start(() -> {
+                try {
+                    service.deliver(s.accountId(), s.messageId(), shard, phones);
+                } catch (Throwable e) {
+                    failure.accept(e);
+                }
+            });
+        }
+    }
 
     @SuppressWarnings("unchecked")
-    static SlowJob slowJob(Scene t, int mps, int size) {
+    static SlowJob slowJob(ApiClient api, LocalRuntime runtime, String accountName, int mps, int size) {
+        Scene t = scene(api, runtime, accountName, size);
         Setup s = t.setup();
         String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         assertThat(t.api().patch("/v1/lines/" + lineId, Map.of("mps", mps)).status()).isEqualTo(200);
         var batch = s.queue().deliveries.getFirst();
         List<String> phones = (List<String>) batch.get("phones");
         assertThat(phones).hasSize(size);
-        return new SlowJob(phones, ((Number) batch.get("shard")).intValue());
+        return new SlowJob(t, phones, ((Number) batch.get("shard")).intValue(), new DeliveryService(t.wiring()));
     }
 }
