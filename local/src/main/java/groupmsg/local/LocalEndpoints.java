@@ -4,6 +4,7 @@ import groupmsg.accounts.AccountService;
 import groupmsg.accounts.CreatedAccount;
 import groupmsg.notify.Topic;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.json.Json;
@@ -90,7 +91,7 @@ final class LocalEndpoints {
     GatewayResponse createAccount(GatewayRequest request) {
         String name;
         try {
-            JsonBody body = new JsonBody(Json.parseObject(new String(request.body(), StandardCharsets.UTF_8)), "")
+            JsonBody body = new JsonBody(Json.parseObject(ApiRequest.jsonText(request.body())), "")
                     .allowOnly("name");
             name = body.requiredString("name", 1, MAX_ACCOUNT_NAME);
             body.check("name", name, Text::nameShapeProblem);
