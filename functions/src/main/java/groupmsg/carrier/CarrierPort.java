@@ -1,6 +1,6 @@
 package groupmsg.carrier;
 
-/** Sends one message through a carrier. Implementations: {@link TwilioCarrier} (the local emulator speaks the same API). */
+/** Sends one message through a carrier, and finds one it sent. Implementations: {@link TwilioCarrier} (the local emulator speaks the same API). */
 public interface CarrierPort {
     /**
      * Asks the carrier to send. A clear answer is a {@link SendResult}. Throws {@link java.io.UncheckedIOException}
@@ -10,6 +10,14 @@ public interface CarrierPort {
      * have been.
      */
     SendResult send(OutboundMessage message);
+
+    /**
+     * Asks the carrier whether it holds a message we may have sent (see {@link SentLookup}). Never throws for the
+     * carrier's own failures: those are {@link SentLookup.Unanswered}. A carrier that cannot be asked answers so.
+     */
+    default SentLookup findSent(SentLookup.Query query) {
+        return new SentLookup.Unanswered("this carrier cannot be asked what it sent");
+    }
 
     /** Prepares what a first send needs, without sending anything (SnapStart priming). */
     default void prime() {}

@@ -14,6 +14,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +27,7 @@ import java.util.Objects;
 
 /**
  * {@link CarrierPort} over Twilio's REST Messages API ({@code POST /2010-04-01/Accounts/{sid}/Messages.json},
- * form-encoded, HTTP basic auth with the account SID and auth token). The local runtime points
+ * form-encoded, HTTP basic auth with the account SID and auth token; lookups read {@code GET} of the same list). The local runtime points
  * {@link CarrierSettings#apiBaseUrl()} at its emulator, which speaks the same API.
  *
  * <p>One {@link HttpClient} per instance (HTTP/1.1; 2 s to connect, 10 s per request), built on the first send
@@ -100,6 +105,84 @@ public final class TwilioCarrier implements CarrierPort {
         return interpret(response.statusCode(), response.body());
     }
 
+    /** Messages read per page of a lookup. */
+    static final int LOOKUP_PAGE_SIZE = 50;
+    /** Pages a lookup reads at most: a number texted more than this often within the window is not settled by it. */
+    static final int LOOKUP_MAX_PAGES = 4;
+    /**
+     * Per page of a lookup: maintenance looks rows up one after another within its 30 s budget of a 60 s function, so
+     * a lookup started at the budget's end must still end in time (4 pages of 3 s).
+     */
+    static final Duration LOOKUP_PAGE_TIMEOUT = Duration.ofSeconds(3);
+
+    /**
+     * Reads {@code GET Messages.json?To=&From=&PageSize=}, newest first, page after page until a page holds only
+     * messages created before the window, and answers the oldest message in the window whose body ends with the one
+     * asked for (a trial account's prefix comes before it). No {@code DateSent} filter: a message the carrier still
+     * queues has no send date yet.
+     */
+    @Override
+    public SentLookup findSent(SentLookup.Query query) {
+        Objects.requireNonNull(query, "query");
+        URI page = URI.create(messagesUri + "?To=" + URLEncoder.encode(query.to(), StandardCharsets.UTF_8)
+                + "&From=" + URLEncoder.encode(query.from(), StandardCharsets.UTF_8) + "&PageSize=" + LOOKUP_PAGE_SIZE);
+        // the window in the carrier's whole seconds
+        Instant from = query.createdFrom().truncatedTo(ChronoUnit.SECONDS);
+        SentLookup.Found oldest = null;
+        for (int read = 0; read < LOOKUP_MAX_PAGES; read++) {
+            HttpResponse<String> response;
+            try {
+                Duration timeout = requestTimeout.compareTo(LOOKUP_PAGE_TIMEOUT) < 0 ? requestTimeout : LOOKUP_PAGE_TIMEOUT;
+                response = http.get().send(HttpRequest.newBuilder(page).timeout(timeout)
+                        .header("Authorization", authorization).header("Accept", "application/json").GET().build(),
+                        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                return new SentLookup.Unanswered("carrier request failed: " + e.getClass().getSimpleName());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new SentLookup.Unanswered("interrupted while asking the carrier");
+            }
+            if (response.statusCode() != 200) {
+                Log.warn("carrier_lookup_refused", answerFields(response.statusCode(), codeOf(parseQuietly(response.body()), response.statusCode())));
+                return new SentLookup.Unanswered("carrier answered " + response.statusCode());
+            }
+            Map<String, Object> json = parseQuietly(response.body());
+            if (!(json.get("messages") instanceof List<?> messages)) {
+                return new SentLookup.Unanswered("carrier answered without a message list");
+            }
+            boolean anyInOrAfterWindow = false;
+            for (Object item : messages) {
+                if (!(item instanceof Map<?, ?> m)) continue;
+                Instant created = carrierTime(m.get("date_created"));
+                if (created == null || created.isBefore(from)) continue;
+                anyInOrAfterWindow = true;
+                if (created.isAfter(query.createdUntil())) continue;
+                if (!(m.get("body") instanceof String body) || !body.endsWith(query.body())) continue;
+                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from"))) continue;
+                if (!(m.get("sid") instanceof String sid) || sid.isBlank()) continue;
+                // newest first: a later match on the page is older
+                oldest = new SentLookup.Found(sid, m.get("status") instanceof String st ? st : "queued",
+                        m.get("error_code") == null ? null : codeText(m.get("error_code")));
+            }
+            String next = json.get("next_page_uri") instanceof String n && !n.isBlank() ? n : null;
+            if (!anyInOrAfterWindow || next == null) return oldest != null ? oldest : new SentLookup.NotFound();
+            page = messagesUri.resolve(next);
+        }
+        // every page read still reached into the window: an older match may lie beyond them
+        return oldest != null ? oldest : new SentLookup.Unanswered("more than " + LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
+                + " messages to that number in the window");
+    }
+
+    /** Twilio's RFC 2822 time ({@code "Thu, 03 Dec 2026 07:41:57 +0000"}), or null. */
+    private static Instant carrierTime(Object value) {
+        if (!(value instanceof String text)) return null;
+        try {
+            return ZonedDateTime.parse(text, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
     private HttpRequest request(OutboundMessage message) {
         return HttpRequest.newBuilder(messagesUri)
                 .timeout(requestTimeout)
@@ -140,7 +223,7 @@ public final class TwilioCarrier implements CarrierPort {
             Object initial = json.get("status");
             return new SendResult.Accepted(s, initial instanceof String st ? st : "queued");
         }
-        String code = json.get("code") == null ? String.valueOf(status) : codeText(json.get("code"));
+        String code = codeOf(json, status);
         Object rawMessage = json.get("message");
         String message = rawMessage instanceof String m && !m.isBlank() ? m : "HTTP " + status;
         // Turned away before the carrier acted on it (rate or concurrency limit, service unavailable): certainly not
@@ -170,6 +253,11 @@ public final class TwilioCarrier implements CarrierPort {
         fields.put("httpStatus", status);
         fields.put("errorCode", code);
         return fields;
+    }
+
+    /** Twilio's error code of an answer, or its HTTP status where it has none. */
+    private static String codeOf(Map<String, Object> json, int status) {
+        return json.get("code") == null ? String.valueOf(status) : codeText(json.get("code"));
     }
 
     private static String codeText(Object code) {

@@ -16,13 +16,21 @@ import java.net.URLDecoder;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.absent;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.havingExactly;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
@@ -289,5 +297,130 @@ class TwilioCarrierTest {
         assertThatThrownBy(() -> new TwilioCarrier(new CarrierSettings("https://api.twilio.com", " ", AUTH_TOKEN)))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThat(carrier.toString()).doesNotContain(AUTH_TOKEN);
+    }
+
+    // ---------------------------------------------------------------- finding a sent message
+
+    private static final String FROM = "+14155550100";
+    private static final String TO = "+14155550123";
+    private static final Instant CLAIMED = Instant.parse("2026-12-03T08:00:00Z");
+    private static final DateTimeFormatter RFC_2822 =
+            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss Z", Locale.US).withZone(ZoneOffset.UTC);
+
+    private static SentLookup.Query lookingFor(String body) {
+        return new SentLookup.Query(FROM, TO, body, CLAIMED.minusSeconds(60), CLAIMED.plusSeconds(900));
+    }
+
+    /** A message of Twilio's list, created {@code secondsAfterClaim} after the claim. */
+    private static Map<String, Object> listed(String sid, String body, long secondsAfterClaim, String status, Object errorCode) {
+        var m = new java.util.LinkedHashMap<String, Object>();
+        m.put("sid", sid);
+        m.put("from", FROM);
+        m.put("to", TO);
+        m.put("body", body);
+        m.put("status", status);
+        m.put("error_code", errorCode);
+        m.put("date_created", RFC_2822.format(CLAIMED.plusSeconds(secondsAfterClaim)));
+        m.put("date_sent", null);
+        return m;
+    }
+
+    private static String page(List<Map<String, Object>> messages, String nextPageUri) {
+        var body = new java.util.LinkedHashMap<String, Object>();
+        body.put("messages", messages);
+        body.put("next_page_uri", nextPageUri);
+        body.put("page_size", 50);
+        return groupmsg.platform.json.Json.write(body);
+    }
+
+    private static void listAnswers(int status, String body) {
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).willReturn(aResponse().withStatus(status)
+                .withHeader("Content-Type", "application/json").withBody(body)));
+    }
+
+    @Test
+    void aSentMessageIsFoundByNumbersBodyAndTimeAndTheOldestInTheWindowIsTheOne() {
+        // newest first, as Twilio lists them
+        listAnswers(200, page(List.of(
+                listed("SMlater", "Ops: Hello", 1000, "delivered", null),       // after the window: another send
+                listed("SMsecond", "Ops: Hello", 120, "sent", null),
+                listed("SMother", "Ops: Something else", 30, "delivered", null),
+                listed("SMtheone", "Sent from your Twilio trial account - Ops: Hello", 2, "undelivered", 30007),
+                listed("SMbefore", "Ops: Hello", -3600, "delivered", null)), null));
+
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Found("SMtheone", "undelivered", "30007"));
+
+        LoggedRequest request = wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH))).getFirst();
+        assertThat(request.queryParameter("To").firstValue()).isEqualTo(TO);
+        assertThat(request.queryParameter("From").firstValue()).isEqualTo(FROM);
+        assertThat(request.queryParameter("PageSize").firstValue()).isEqualTo("50");
+        assertThat(request.getHeader("Authorization")).isEqualTo("Basic " + Base64.getEncoder().encodeToString(
+                (ACCOUNT_SID + ":" + AUTH_TOKEN).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void noMessageWithThatBodyInTheWindowIsNotFound() {
+        listAnswers(200, page(List.of(
+                listed("SMother", "Ops: Something else", 30, "delivered", null),
+                listed("SMbefore", "Ops: Hello", -3600, "delivered", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
+
+        listAnswers(200, page(List.of(), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
+    }
+
+    @Test
+    void nextPagesAreReadWhileTheyReachIntoTheWindow() {
+        String next = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?To=x&PageSize=50&Page=1&PageToken=PA1";
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", absent()).willReturn(aResponse().withStatus(200)
+                .withBody(page(List.of(listed("SMnewer", "Ops: Other", 300, "delivered", null)), next))));
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", equalTo("1")).willReturn(aResponse().withStatus(200)
+                .withBody(page(List.of(listed("SMfound", "Ops: Hello", 1, "sent", null)),
+                        next.replace("Page=1", "Page=2")))));
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", equalTo("2")).willReturn(aResponse().withStatus(200)
+                .withBody(page(List.of(listed("SMold", "Ops: Hello", -7200, "delivered", null)), null))));
+
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Found("SMfound", "sent", null));
+        assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).as("stops at the page before the window").hasSize(3);
+    }
+
+    @Test
+    void aPageWhollyBeforeTheWindowEndsTheSearch() {
+        String next = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?Page=1&PageToken=PA1";
+        listAnswers(200, page(List.of(listed("SMold", "Ops: Hello", -7200, "delivered", null)), next));
+
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
+        assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).hasSize(1);
+    }
+
+    @Test
+    void pagesThatNeverLeaveTheWindowGiveNoAnswerRatherThanNotFound() {
+        String next = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?Page=1&PageToken=PA1";
+        listAnswers(200, page(List.of(listed("SMbusy", "Ops: Other", 10, "delivered", null)), next));
+
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
+        assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).hasSize(TwilioCarrier.LOOKUP_MAX_PAGES);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {401, 429, 500, 503})
+    void anErrorIsNoAnswerNeverNotFound(int status) {
+        listAnswers(status, errorJson(20500, "Internal Server Error", status));
+
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
+                u -> assertThat(u.reason()).contains(String.valueOf(status)).doesNotContain(AUTH_TOKEN));
+    }
+
+    @Test
+    void anAnswerWithoutAListOrNoCarrierAtAllIsNoAnswer() throws Exception {
+        listAnswers(200, "{\"code\": 1}");
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
+
+        int freePort;
+        try (var socket = new ServerSocket(0)) {
+            freePort = socket.getLocalPort();
+        }
+        var unreachable = new TwilioCarrier(new CarrierSettings("http://127.0.0.1:" + freePort, ACCOUNT_SID, AUTH_TOKEN));
+        assertThat(unreachable.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
     }
 }

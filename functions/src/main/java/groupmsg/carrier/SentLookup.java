@@ -1,0 +1,38 @@
+package groupmsg.carrier;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * What the carrier says it holds of one message we may have sent: asked when a send's answer was lost (the worker
+ * died between the carrier call and its record, or the answer was cut off), so that the row is settled from the
+ * carrier's word instead of guessed at.
+ */
+public sealed interface SentLookup {
+
+    /**
+     * The message to look for: sent from {@code from} to {@code to} with exactly {@code body}, created by the carrier
+     * between {@code createdFrom} and {@code createdUntil} (both inclusive; the carrier's clock counts to the second).
+     */
+    record Query(String from, String to, String body, Instant createdFrom, Instant createdUntil) {
+        public Query {
+            Objects.requireNonNull(from, "from");
+            Objects.requireNonNull(to, "to");
+            Objects.requireNonNull(body, "body");
+            Objects.requireNonNull(createdFrom, "createdFrom");
+            Objects.requireNonNull(createdUntil, "createdUntil");
+        }
+    }
+
+    /**
+     * The carrier holds it. {@code status} is the carrier's own ({@code queued}, {@code sent}, {@code delivered},
+     * {@code undelivered}, {@code failed}, ...); {@code errorCode} is set for a failed one, else null.
+     */
+    record Found(String carrierMessageId, String status, String errorCode) implements SentLookup {}
+
+    /** The carrier holds no such message: it was never sent, and sending it now sends it once. */
+    record NotFound() implements SentLookup {}
+
+    /** No clear answer (the carrier unreachable, an error, or a carrier that cannot be asked): ask again later. */
+    record Unanswered(String reason) implements SentLookup {}
+}
