@@ -648,8 +648,7 @@ public final class DeliveryService {
         if (outcomes.isEmpty()) return List.of();
         var applied = deliveries.apply(m.id(), shard, outcomes, pending -> {
             long sent = pending.stream().filter(t -> Delivery.SENT.equals(t.to())).count();
-            return sent == 0 ? List.of() : List.of(usage.recordAction(m.accountId(), m.lineId(), clock.millis(), sent,
-                    m.mms() ? 0 : sent * m.segments(), m.mms() ? sent : 0));
+            return sent == 0 ? List.of() : List.of(Billing.carrierTook(usage, m, clock.millis(), sent));
         });
         return applied.stream().filter(t -> Delivery.QUEUED.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
     }

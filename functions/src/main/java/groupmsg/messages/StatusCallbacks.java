@@ -193,8 +193,7 @@ public final class StatusCallbacks {
             applied.addAll(billed == null
                     ? deliveries.apply(key.messageId(), key.shard(), chunk)
                     : deliveries.apply(key.messageId(), key.shard(), chunk, done -> done.isEmpty() ? List.of()
-                    : List.of(usage.recordAction(billed.accountId(), billed.lineId(), clock.millis(), done.size(),
-                    billed.mms() ? 0 : (long) done.size() * billed.segments(), billed.mms() ? done.size() : 0))));
+                    : List.of(Billing.carrierTook(usage, billed, clock.millis(), done.size()))));
         }
         return applied;
     }
