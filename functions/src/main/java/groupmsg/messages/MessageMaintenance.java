@@ -1,5 +1,7 @@
 package groupmsg.messages;
 
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.SentLookup;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -7,9 +9,11 @@ import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
+import groupmsg.usage.UsageStore;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,13 +23,20 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
  * The scheduled repair of messages still sending: finishes complete ones; re-drives a fan-out that stalled;
- * re-enqueues deliveries left queued (their batch was lost or dead-lettered); fails deliveries left in
- * sending (the worker died between the carrier call and recording it: never resent, see DeliveryService);
+ * re-enqueues deliveries left queued (their batch was lost or dead-lettered); settles deliveries left in sending
+ * (the worker died between the carrier call and recording it) from what the carrier says it holds, resending only
+ * what it never got (see {@link #settleSending});
  * publishes the event of a completed message whose first publish failed. Every step is conditional, so runs may
  * overlap or repeat.
  */
 public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
+    /** A row in sending the carrier gives no answer about for this long is failed as outcome unknown. */
+    static final Duration GIVE_UP = Duration.ofHours(1);
+    /** The carrier's clock may be this far behind ours: its record of a send can seem to precede the claim. */
+    static final Duration CLOCK_SLACK = Duration.ofMinutes(1);
+    /** A claimed row is sent within its job's invocation (15 min at most in Lambda), retries included. */
+    static final Duration SEND_WINDOW = Duration.ofMinutes(15);
     /** Messages read per page of {@code JOBS#sending}. */
     static final int PAGE = 100;
     /**
@@ -40,6 +51,8 @@ public final class MessageMaintenance {
     private final DeliveryStore deliveries;
     private final Completion completion;
     private final QueueSender queue;
+    private final CarrierPort carrier;
+    private final UsageStore usage;
     private final Clock clock;
 
     private final int pageSize;
@@ -58,6 +71,8 @@ public final class MessageMaintenance {
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.completion = new Completion(wiring, messages, deliveries);
         this.queue = queue;
+        this.carrier = wiring.carrier();
+        this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.clock = wiring.clock();
     }
 
@@ -69,8 +84,9 @@ public final class MessageMaintenance {
      * A sweep after the queues lost their jobs (the local runtime keeps its tables on disk across a restart, but not
      * its queues): rows still queued that were last touched before {@code lostBefore} (epoch ms, the restart) are
      * enqueued again at once, and fan-outs of messages accepted before it are re-driven, rather than ten minutes on,
-     * and whether or not their jobs held places in the line. Rows left in sending keep their usual rule. A job that
-     * did survive only finds its rows claimed: nobody is sent to twice.
+     * and whether or not their jobs held places in the line. Rows the last run left in sending are settled from the
+     * carrier's word at once (no worker of that run can still be sending them). A job that did survive only finds its
+     * rows claimed: nobody is sent to twice.
      */
     public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
         return sweep(lostBefore);
@@ -122,10 +138,14 @@ public final class MessageMaintenance {
         summary.put("messagesCompleted", tally.completed);
         summary.put("fanoutsRedriven", tally.refanned);
         summary.put("deliveriesRequeued", tally.requeued);
+        summary.put("deliveriesSettledByCarrier", tally.settledByCarrier);
+        summary.put("deliveriesNotSentRequeued", tally.resent);
+        summary.put("deliveriesAwaitingCarrier", tally.unanswered);
         summary.put("deliveriesFailedUnknown", tally.failedUnknown);
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
-        if (tally.completed + tally.refanned + tally.requeued + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
+        if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
+                + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
             Log.info("message_maintenance", summary);
         }
         return summary;
@@ -133,7 +153,7 @@ public final class MessageMaintenance {
 
     /** What one sweep did. */
     private static final class Tally {
-        int visited, completed, refanned, requeued, failedUnknown, eventsPublished, failed;
+        int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
     }
 
     /** Repairs one message; false when the budget ran out before all of it was done. */
@@ -164,15 +184,12 @@ public final class MessageMaintenance {
         // is legitimately queued for hours): another job for them would take a place of its own and find them sent.
         // Only this message's places count: another message's backlog on the line does not hold its lost rows back.
         boolean jobsWaiting = m.waitingUntil() > now && !jobsLost;
+        // After a restart no worker of the last run lives on: its rows in sending are settled at once.
+        long sendingBefore = Math.max(stalledBefore, jobsLostBefore);
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
-            List<DeliveryStore.Transition> unknown = new ArrayList<>();
-            for (Delivery d : deliveries.inStatus(m.id(), shard, Delivery.SENDING, stalledBefore)) {
-                unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
-                        Delivery.OUTCOME_UNKNOWN, now));
-            }
-            for (int from = 0; from < unknown.size(); from += 50) {
-                tally.failedUnknown += deliveries.apply(m.id(), shard, unknown.subList(from, Math.min(unknown.size(), from + 50))).size();
+            if (!settleSending(m, shard, deliveries.inStatus(m.id(), shard, Delivery.SENDING, sendingBefore), now, stopAt, tally)) {
+                return false;
             }
             if (jobsWaiting) continue;
             tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, lostBefore), now, stopAt);
@@ -180,6 +197,78 @@ public final class MessageMaintenance {
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
         // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.
         return clock.millis() < stopAt;
+    }
+
+    /**
+     * Settles rows left in sending (their worker died between the carrier call and its record, or the carrier's answer
+     * was lost) from the carrier's own word, one lookup each ({@link CarrierPort#findSent}): one the carrier holds
+     * becomes sent, delivered or failed as it says, with its id, and is billed; one it does not hold was never sent,
+     * so it goes back to queued and is enqueued at once, to be sent once. Without an answer the row waits for the next
+     * sweep, and after {@link #GIVE_UP} is failed as {@link Delivery#OUTCOME_UNKNOWN} (never resent). False when the
+     * budget ran out first (what was settled is recorded).
+     */
+    private boolean settleSending(GroupMessage m, int shard, List<Delivery> sending, long now, long stopAt, Tally tally) {
+        List<DeliveryStore.Transition> taken = new ArrayList<>();
+        List<DeliveryStore.Transition> notSent = new ArrayList<>();
+        List<DeliveryStore.Transition> unknown = new ArrayList<>();
+        boolean inTime = true;
+        for (Delivery d : sending) {
+            if (clock.millis() >= stopAt) {
+                inTime = false;
+                break;
+            }
+            Instant claimed = Instant.ofEpochMilli(d.updatedAt());
+            var lookup = carrier.findSent(new SentLookup.Query(m.linePhone(), d.phone(), m.text(),
+                    claimed.minus(CLOCK_SLACK), claimed.plus(SEND_WINDOW)));
+            switch (lookup) {
+                case SentLookup.Found found -> taken.add(carrierSays(d.phone(), found, now));
+                case SentLookup.NotFound ignored ->
+                        notSent.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.QUEUED, null, null, now));
+                case SentLookup.Unanswered why -> {
+                    if (d.updatedAt() < now - GIVE_UP.toMillis()) {
+                        unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
+                                Delivery.OUTCOME_UNKNOWN, now));
+                    } else {
+                        tally.unanswered++;
+                        if (tally.unanswered == 1) {
+                            Log.warn("delivery_lookup_unanswered", Map.of("messageId", m.id(), "reason", why.reason()));
+                        }
+                    }
+                }
+            }
+        }
+        for (var chunk : chunks(taken, DeliveryStore.MAX_TRANSITIONS)) {
+            tally.settledByCarrier += deliveries.apply(m.id(), shard, chunk, applied -> applied.isEmpty() ? List.of()
+                    : List.of(Billing.carrierTook(usage, m, now, applied.size()))).size();
+        }
+        for (var chunk : chunks(unknown, DeliveryStore.MAX_TRANSITIONS)) {
+            tally.failedUnknown += deliveries.apply(m.id(), shard, chunk).size();
+        }
+        for (var chunk : chunks(notSent, Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.lineMps())))) {
+            List<String> phones = deliveries.apply(m.id(), shard, chunk).stream().map(DeliveryStore.Transition::phone).toList();
+            if (phones.isEmpty()) continue;
+            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
+            tally.resent += phones.size();
+        }
+        return inTime;
+    }
+
+    /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */
+    private static DeliveryStore.Transition carrierSays(String phone, SentLookup.Found found, long now) {
+        String status = switch (found.status()) {
+            case "delivered", "read" -> Delivery.DELIVERED;
+            case "failed", "undelivered", "canceled" -> Delivery.FAILED;
+            default -> Delivery.SENT;
+        };
+        String error = Delivery.FAILED.equals(status)
+                ? "carrier " + (found.errorCode() == null ? found.status() : found.errorCode()) : null;
+        return new DeliveryStore.Transition(phone, Delivery.SENDING, status, found.carrierMessageId(), error, now);
+    }
+
+    private static <T> List<List<T>> chunks(List<T> all, int size) {
+        List<List<T>> out = new ArrayList<>();
+        for (int from = 0; from < all.size(); from += size) out.add(all.subList(from, Math.min(all.size(), from + size)));
+        return out;
     }
 
     /**

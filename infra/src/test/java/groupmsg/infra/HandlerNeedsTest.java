@@ -49,8 +49,9 @@ class HandlerNeedsTest {
             Handlers.IMPORT_WORKER.name(), needs(Set.of(), false),
             // messages-api only reads Completion's counting helper; it never completes (publishes) a message.
             Handlers.MESSAGES_API.name(), needs(Set.of(), false),
-            // group_message.sent is published by whichever of these completes the message.
-            Handlers.MAINTENANCE.name(), needs(Set.of(Topic.NOTIFICATIONS), false),
+            // group_message.sent is published by whichever of these completes the message. Maintenance also asks the
+            // carrier what it holds of sends whose answers were lost.
+            Handlers.MAINTENANCE.name(), needs(Set.of(Topic.NOTIFICATIONS), true),
             Handlers.FANOUT_WORKER.name(), needs(Set.of(Topic.NOTIFICATIONS), false),
             // Sends through the carrier, with status callback URLs under the public base URL.
             Handlers.DELIVERY_WORKER.name(), needs(Set.of(Topic.NOTIFICATIONS), true, true),

@@ -3,6 +3,7 @@ package groupmsg.e2e;
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
+import groupmsg.carrier.SentLookup;
 import groupmsg.groups.GroupService;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
@@ -55,6 +56,7 @@ import java.util.function.IntPredicate;
 
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.ReceiptsE2eTest.billedMessages;
 import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
 import static groupmsg.e2e.MessagesE2eTest.createLine;
 import static groupmsg.e2e.MessagesE2eTest.linePhone;
@@ -87,6 +89,8 @@ class DeliveryFaultsTest {
     static final class ScriptedCarrier implements CarrierPort {
         final Map<String, List<Object>> script = new ConcurrentHashMap<>();
         final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+        /** What each call asked to send, in order. */
+        final List<OutboundMessage> messages = new CopyOnWriteArrayList<>();
         /** When each call came, in epoch milliseconds. */
         final List<Long> callTimes = new CopyOnWriteArrayList<>();
         /** Per phone, an epoch millisecond before which its answers are not given (a slow carrier). */
@@ -95,6 +99,7 @@ class DeliveryFaultsTest {
         @Override
         public SendResult send(OutboundMessage message) {
             callTimes.add(System.currentTimeMillis());
+            messages.add(message);
             long wait = answerNotBefore.getOrDefault(message.to(), 0L) - System.currentTimeMillis();
             if (wait > 0) {
                 try {
@@ -113,6 +118,18 @@ class DeliveryFaultsTest {
 
         int calls(String phone) {
             return calls.getOrDefault(phone, new AtomicInteger()).get();
+        }
+
+        /** Per phone, what a lookup of a sent message answers (unscripted: no answer). */
+        final Map<String, SentLookup> lookups = new ConcurrentHashMap<>();
+        /** The lookups of messages from lines this carrier sent from (maintenance sweeps every test's messages). */
+        final List<SentLookup.Query> lookupQueries = new CopyOnWriteArrayList<>();
+
+        @Override
+        public SentLookup findSent(SentLookup.Query query) {
+            if (messages.stream().noneMatch(m -> m.from().equals(query.from()))) return new SentLookup.Unanswered("not ours");
+            lookupQueries.add(query);
+            return lookups.getOrDefault(query.to(), new SentLookup.Unanswered("not scripted"));
         }
     }
 
@@ -261,7 +278,8 @@ class DeliveryFaultsTest {
     }
 
     @Test
-    void aLostCarrierAnswerIsNeverResentAndMaintenanceSettlesIt(ApiClient api, LocalRuntime runtime) throws Exception {
+    void aLostCarrierAnswerTheCarrierCannotConfirmIsNeverResentAndIsFailedAfterAnHour(ApiClient api, LocalRuntime runtime)
+            throws Exception {
         Scene t = scene(api, runtime, "Lost Answer Co", 4);
         Setup s = t.setup();
         String lost = s.phones().get(0);
@@ -281,16 +299,22 @@ class DeliveryFaultsTest {
                 .get("/v1/messages/" + s.messageId() + "/deliveries?status=queued").jsonObject().get("items");
         assertThat(queued).extracting(d -> d.get("phone"), d -> d.get("status")).containsExactly(org.assertj.core.groups.Tuple.tuple(lost, "queued"));
 
-        // eleven minutes later, maintenance fails it as "outcome unknown" (never resends) and completes the message
+        // eleven minutes later maintenance asks the carrier, which gives no answer (it is down, say): the row waits
         Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
         new MessageMaintenance(later, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).extracting(SentLookup.Query::to).containsExactly(lost);
+        assertThat(storedStatus(t.wiring(), s.messageId(), 0, lost)).isEqualTo("sending");
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
+
+        // an hour on with still no answer, it fails as "outcome unknown" (never resent) and the message completes
+        Wiring anHourOn = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(61)));
+        new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
         assertThat(t.carrier().calls(lost)).isEqualTo(1);
         var row = allDeliveries(t.api(), s.messageId()).stream().filter(d -> lost.equals(d.get("phone"))).findFirst().orElseThrow();
         assertThat(row).containsEntry("status", "failed");
         assertThat((String) row.get("error")).contains("outcome unknown");
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
-        String month = java.time.Instant.now().toString().substring(0, 7);
-        assertThat(((Number) t.api().get("/v1/usage?month=" + month).jsonObject().get("messages")).longValue())
+        assertThat(billedMessages(t.api()))
                 .as("the three sent are billed, the unknown one not").isEqualTo(3);
 
         // the carrier's final word comes after all: the row is delivered, counted and billed, once
@@ -305,7 +329,76 @@ class DeliveryFaultsTest {
         assertThat(row.get("error")).isNull();
         @SuppressWarnings("unchecked") var counts = (Map<String, Object>) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("counts");
         assertThat(counts).containsEntry("delivered", 1).containsEntry("failed", 0).containsEntry("sent", 3);
-        assertThat(((Number) t.api().get("/v1/usage?month=" + month).jsonObject().get("messages")).longValue()).isEqualTo(4);
+        assertThat(billedMessages(t.api())).isEqualTo(4);
+    }
+
+    @Test
+    void lostAnswersAreSettledFromTheCarriersRecordsAndOnlyWhatItNeverGotIsSentAgain(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        Scene t = scene(api, runtime, "Carrier Records Co", 4);
+        Setup s = t.setup();
+        String delivered = s.phones().get(0);
+        String neverGot = s.phones().get(1);
+        String failed = s.phones().get(2);
+        var lostAnswer = new UncheckedIOException(new IOException("read timed out"));
+        t.carrier().script.put(delivered, List.of(lostAnswer));
+        t.carrier().script.put(neverGot, List.of(lostAnswer, new SendResult.Accepted("SMresent", "queued")));
+        t.carrier().script.put(failed, List.of(lostAnswer));
+        t.carrier().lookups.put(delivered, new SentLookup.Found("SMtaken", "delivered", null));
+        t.carrier().lookups.put(neverGot, new SentLookup.NotFound());
+        t.carrier().lookups.put(failed, new SentLookup.Found("SMfailed", "undelivered", "30007"));
+        var service = new DeliveryService(t.wiring());
+        long before = System.currentTimeMillis();
+        deliverAll(service, s);
+        assertThat(billedMessages(t.api())).isEqualTo(1);
+
+        // not yet stalled: nobody is asked about
+        new MessageMaintenance(t.wiring(), new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).isEmpty();
+
+        var requeued = new CapturingQueue();
+        Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+        new MessageMaintenance(later, requeued).sweep();
+        // asked about exactly the message each was claimed for: from the line, this body, from about the claim on
+        assertThat(t.carrier().lookupQueries).extracting(SentLookup.Query::to).containsExactlyInAnyOrder(delivered, neverGot, failed);
+        OutboundMessage sent = t.carrier().messages.getFirst();
+        for (var q : t.carrier().lookupQueries) {
+            assertThat(q.from()).isEqualTo(sent.from());
+            assertThat(q.body()).isEqualTo(sent.body()).endsWith("Hello");
+            assertThat(q.createdFrom().toEpochMilli()).isLessThanOrEqualTo(before);
+            assertThat(q.createdUntil().toEpochMilli()).isGreaterThan(System.currentTimeMillis());
+        }
+
+        var rows = allDeliveries(t.api(), s.messageId());
+        assertThat(rows).filteredOn(d -> delivered.equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("status", "delivered").containsEntry("carrierMessageId", "SMtaken"));
+        assertThat(rows).filteredOn(d -> failed.equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("status", "failed").containsEntry("error", "carrier 30007")
+                        .containsEntry("carrierMessageId", "SMfailed"));
+        assertThat(storedStatus(t.wiring(), s.messageId(), 0, neverGot)).isEqualTo("queued");
+        // (maintenance sweeps every test's messages in this runtime: only this message's jobs count)
+        var jobs = requeued.deliveries.stream().filter(job -> s.messageId().equals(job.get("messageId"))).toList();
+        assertThat(jobs).singleElement().satisfies(job -> assertThat(job.get("phones")).isEqualTo(List.of(neverGot)));
+        assertThat(requeued.delays.get(requeued.deliveries.indexOf(jobs.getFirst()))).isZero();
+        // the carrier took two of them: billed, once
+        assertThat(billedMessages(t.api())).isEqualTo(3);
+
+        // the job sends the one the carrier never got, once; the next sweep asks nobody again
+        var resend = new CapturingQueue();
+        resend.deliveries.addAll(jobs);
+        deliverAll(service, new Setup(s.accountId(), s.messageId(), s.phones(), resend));
+        deliverAll(service, new Setup(s.accountId(), s.messageId(), s.phones(), resend)); // redelivered
+        assertThat(t.carrier().calls(neverGot)).isEqualTo(2);
+        assertThat(t.carrier().calls(delivered)).isEqualTo(1);
+        assertThat(t.carrier().calls(failed)).isEqualTo(1);
+        new MessageMaintenance(later, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).hasSize(3);
+        var message = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
+        assertThat(message).containsEntry("status", "sent");
+        @SuppressWarnings("unchecked") var counts = (Map<String, Object>) message.get("counts");
+        assertThat(counts).containsEntry("delivered", 1).containsEntry("failed", 1)
+                .containsEntry("sent", 2);
+        assertThat(billedMessages(t.api())).isEqualTo(4);
     }
 
     @Test

@@ -189,7 +189,8 @@ class ReceiptsE2eTest {
         return event;
     }
 
-    private static long billedMessages(ApiClient a) {
+    /** The messages billed to the account this month. */
+    static long billedMessages(ApiClient a) {
         String month = YearMonth.now(ZoneOffset.UTC).toString();
         return ((Number) a.get("/v1/usage?month=" + month).jsonObject().get("messages")).longValue();
     }
