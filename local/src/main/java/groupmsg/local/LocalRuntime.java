@@ -226,6 +226,12 @@ public final class LocalRuntime implements AutoCloseable {
             b.carrier = new CarrierEmulator(carrierSettings, SenderRates.cached(SenderRates.fromCoreTable(b.carrierDynamo,
                     b.wiring.config().table(Tables.CORE)), SENDER_RATE_TTL, System::nanoTime,
                     refresh -> Thread.ofVirtual().name("sender-rate-lookup").start(refresh)), b.wiring.clock());
+            if (!settings.inMemory()) {
+                // What the emulated carrier took outlives the runtime, as a real carrier's records do: the restart
+                // sweep below asks it about sends whose answers the last run lost.
+                int kept = b.carrier.keepMessagesIn(settings.dataDir());
+                if (kept > 0) LocalLog.info("carrier_messages_kept", Map.of("messages", kept));
+            }
             var localRoutes = new LinkedHashMap<String, HttpGateway.LocalEndpoint>(endpoints.routes());
             localRoutes.putAll(b.carrier.localRoutes());
             // Only ElasticMQ in this JVM forgets its queues (an external SQS_ENDPOINT keeps them): what they held at

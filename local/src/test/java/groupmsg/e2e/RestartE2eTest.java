@@ -1,18 +1,26 @@
 package groupmsg.e2e;
 
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.SendResult;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalSettings;
+import groupmsg.messages.DeliveryService;
+import groupmsg.platform.config.Wiring;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.InboundE2eTest.await;
@@ -64,7 +72,12 @@ class RestartE2eTest {
             // the rest go out at once, not after maintenance's ten minutes
             var done = await(() -> api.get("/v1/messages/" + messageId).jsonObject(), m -> "sent".equals(m.get("status")), 30_000);
             assertThat(done).as("finished after the restart").containsEntry("status", "sent");
-            second.carrierEmulator().messages(null, line).forEach(m -> sends.merge(m.to(), 1, Integer::sum));
+            // the emulated carrier keeps what it took across the restart, as a real one does: its list is both runs'
+            var all = second.carrierEmulator().messages(null, line);
+            assertThat(all.stream().filter(m -> sends.containsKey(m.to())).count()).as("the first run's sends, kept")
+                    .isEqualTo(sends.size());
+            sends.clear();
+            all.forEach(m -> sends.merge(m.to(), 1, Integer::sum));
         }
         assertThat(sends.keySet()).containsExactlyInAnyOrderElementsOf(phones);
         assertThat(sends.values()).as("sends per recipient").containsOnly(1);
@@ -88,13 +101,82 @@ class RestartE2eTest {
             first.close();
             first.carrierEmulator().messages(null, line).forEach(m -> confirmations.merge(m.to(), 1, Integer::sum));
         }
+        int beforeTheStop = confirmations.values().stream().mapToInt(Integer::intValue).sum();
+        confirmations.clear();
+        var restartedAt = java.time.Instant.now();
         try (LocalRuntime second = LocalRuntime.start(settings)) {
-            await(() -> second.carrierEmulator().messages(null, line).size() + confirmations.size(), n -> n >= 3, 30_000);
+            // the emulated carrier's list holds both runs' messages (it keeps them in DATA_DIR)
+            await(() -> second.carrierEmulator().messages(null, line).size(), n -> n >= 3, 30_000);
             Thread.sleep(1_000); // a second confirmation would come as soon
             second.carrierEmulator().messages(null, line).forEach(m -> confirmations.merge(m.to(), 1, Integer::sum));
+            assertThat(second.carrierEmulator().messages(null, line).subList(0, beforeTheStop))
+                    .as("the first run's, kept and listed first").allMatch(m -> m.createdAt().isBefore(restartedAt));
         }
         assertThat(confirmations).as("one confirmation each, from either run")
                 .containsExactlyInAnyOrderEntriesOf(Map.of(phones.get(0), 1, phones.get(1), 1, phones.get(2), 1));
+    }
+
+    /**
+     * What a {@code kill -9} between the carrier call and its record leaves: one send the carrier took whose answer was
+     * lost, one whose request never left, both rows in sending. The emulated carrier keeps what it took in DATA_DIR,
+     * as a real carrier keeps its records, and the restart asks it about both at once: the first is settled with the
+     * carrier's id, the second sent, once.
+     */
+    @Test
+    void sendsWhoseAnswersTheLastRunLostAreSettledFromTheCarrierAtTheRestartAndOnlyTheUnsentIsSent(@TempDir Path dataDir)
+            throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        DeliveryFaultsTest.Setup s;
+        String taken;
+        String neverSent;
+        String takenSid;
+        try (LocalRuntime first = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(first.baseUrl(), KEY);
+            CarrierPort real = first.wiring().carrier();
+            Set<String> killedAfterSending = ConcurrentHashMap.newKeySet();
+            Set<String> killedBeforeSending = ConcurrentHashMap.newKeySet();
+            CarrierPort killed = message -> {
+                if (killedBeforeSending.contains(message.to())) throw new UncheckedIOException(new IOException("killed"));
+                SendResult result = real.send(message);
+                if (killedAfterSending.contains(message.to())) throw new UncheckedIOException(new IOException("killed"));
+                return result;
+            };
+            Wiring wiring = first.wiring().withCarrier(killed);
+            s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
+            taken = s.phones().get(0);
+            neverSent = s.phones().get(1);
+            killedAfterSending.add(taken);
+            killedBeforeSending.add(neverSent);
+            DeliveryFaultsTest.deliverAll(new DeliveryService(wiring), s);
+
+            takenSid = first.carrierEmulator().messages(taken, null).getFirst().sid();
+            assertThat(first.carrierEmulator().messages(neverSent, null)).isEmpty();
+            for (String phone : List.of(taken, neverSent)) {
+                assertThat(DeliveryFaultsTest.storedStatus(first.wiring(), s.messageId(), shardOf(s, phone), phone)).isEqualTo("sending");
+            }
+        }
+
+        try (LocalRuntime second = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(second.baseUrl(), KEY);
+            var done = await(() -> api.get("/v1/messages/" + s.messageId()).jsonObject(), m -> "sent".equals(m.get("status")), 30_000);
+            assertThat(done).as("finished after the restart, not an hour on").containsEntry("status", "sent");
+            var rows = allDeliveries(api, s.messageId());
+            assertThat(rows).filteredOn(d -> taken.equals(d.get("phone"))).singleElement().satisfies(d -> {
+                assertThat(d.get("status")).isIn("sent", "delivered");
+                assertThat(d).containsEntry("carrierMessageId", takenSid);
+            });
+            assertThat(rows).extracting(d -> d.get("status")).allMatch(st -> st.equals("sent") || st.equals("delivered"));
+            for (String phone : s.phones()) {
+                assertThat(second.carrierEmulator().messages(phone, null)).as(phone + ": sent once, across both runs").hasSize(1);
+            }
+            assertThat(ReceiptsE2eTest.billedMessages(api)).isEqualTo(3);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static int shardOf(DeliveryFaultsTest.Setup s, String phone) {
+        return s.queue().deliveries.stream().filter(job -> ((List<String>) job.get("phones")).contains(phone))
+                .mapToInt(job -> ((Number) job.get("shard")).intValue()).findFirst().orElseThrow();
     }
 
     @Test

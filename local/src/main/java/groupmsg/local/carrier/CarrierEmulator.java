@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
@@ -136,6 +137,8 @@ public final class CarrierEmulator implements AutoCloseable {
     private final Map<String, EmulatedMessage> messagesBySid = new ConcurrentHashMap<>();
     private final List<Rejection> rejections = new ArrayList<>();
     private final List<EmulatedInbound> inbound = new ArrayList<>();
+    /** Where accepted messages are kept across restarts; null in memory ({@link #keepMessagesIn}). */
+    private volatile CarrierJournal journal;
 
     /** A create request the emulator refused (kept for counting). */
     public record Rejection(String from, String to, int httpStatus, int code, Instant at) {}
@@ -282,12 +285,43 @@ public final class CarrierEmulator implements AutoCloseable {
         var message = new EmulatedMessage("SM" + hex32(), from, to, text, mediaUrls,
                 statusCallback == null || statusCallback.isBlank() ? null : statusCallback,
                 Math.max(1, SmsText.of(text).segments()), clock.instant());
+        CarrierJournal kept = journal;
+        if (kept != null) {
+            try {
+                kept.accepted(message); // before answering: a sid answered is a message the carrier keeps
+            } catch (IOException e) {
+                EmulatorLog.warn("carrier_journal_write_failed", Map.of("sid", message.sid()), e);
+                return reject(from, to, twilioError(503, 20503, "Service Unavailable"));
+            }
+        }
+        remember(message);
+        scheduleDelivery(message);
+        return json(201, twilioResource(message));
+    }
+
+    private void remember(EmulatedMessage message) {
         synchronized (messages) {
             messages.add(message);
         }
         messagesBySid.put(message.sid(), message);
-        scheduleDelivery(message);
-        return json(201, twilioResource(message));
+    }
+
+    /**
+     * Keeps what it accepts in {@code dataDir} ({@link CarrierJournal}) and takes back what an earlier run kept there:
+     * those messages are listed and looked up again, and the ones not yet delivered go on to be, with their status
+     * callbacks, as a real carrier's would after its client crashed. Call before serving. Returns how many it took back.
+     */
+    public int keepMessagesIn(Path dataDir) {
+        var opened = CarrierJournal.open(CarrierJournal.pathIn(dataDir));
+        for (EmulatedMessage m : opened.messages()) {
+            remember(m);
+            if (!m.status().equals("delivered")) scheduleDelivery(m);
+        }
+        if (opened.skippedLines() > 0) {
+            EmulatorLog.warn("carrier_journal_lines_skipped", Map.of("lines", opened.skippedLines()), null);
+        }
+        journal = opened.journal();
+        return opened.messages().size();
     }
 
     /** Twilio's checks, in Twilio's order; null when the request is fine. */
@@ -396,8 +430,18 @@ public final class CarrierEmulator implements AutoCloseable {
     private void deliver(EmulatedMessage message) {
         try {
             for (String status : List.of("sent", "delivered")) {
+                if (message.statusHistory().contains(status)) continue; // taken back from the journal past it
                 Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
-                message.status(status, clock.instant());
+                Instant at = clock.instant();
+                message.status(status, at);
+                CarrierJournal kept = journal;
+                if (kept != null) {
+                    try {
+                        kept.statusChanged(message, status, at);
+                    } catch (IOException e) {
+                        EmulatorLog.warn("carrier_journal_write_failed", Map.of("sid", message.sid()), e);
+                    }
+                }
                 if (message.statusCallback() != null) {
                     webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());
                 }
@@ -646,7 +690,7 @@ public final class CarrierEmulator implements AutoCloseable {
         return UUID.randomUUID().toString().replace("-", "");
     }
 
-    /** Stops delivering; status callbacks not yet sent are dropped. */
+    /** Stops delivering; status callbacks not yet sent are dropped (a kept message's are sent on the next start). */
     @Override
     public void close() {
         deliveries.shutdownNow();
@@ -654,6 +698,9 @@ public final class CarrierEmulator implements AutoCloseable {
             deliveries.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            CarrierJournal kept = journal;
+            if (kept != null) kept.close();
         }
     }
 }

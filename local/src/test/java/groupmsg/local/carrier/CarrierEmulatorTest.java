@@ -7,9 +7,13 @@ import groupmsg.local.GatewayResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -253,6 +257,59 @@ class CarrierEmulatorTest {
         EmulatedMessage message = emulator.messages(TO, FROM).get(0);
         assertThat(message.status()).isEqualTo("delivered");
         assertThat(message.statusHistory()).containsExactly("queued", "sent", "delivered");
+    }
+
+    /** A fresh emulator on the same settings, as a restarted runtime builds it. */
+    private CarrierEmulator restarted() {
+        return new CarrierEmulator(new CarrierEmulator.Settings(CarrierEmulator.ACCOUNT_SID, TOKEN, PUBLIC,
+                catcher.baseUrl(), Duration.ofMillis(20)),
+                from -> rates.getOrDefault(from, SenderRates.DEFAULT_MPS), Clock.systemUTC(), nanos::get);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void whatItTookIsKeptInTheDataDirAndListedAndDeliveredAfterARestart(@TempDir Path dataDir) throws Exception {
+        emulator.close();
+        emulator = restarted();
+        assertThat(emulator.keepMessagesIn(dataDir)).isZero();
+        String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_1&s=0";
+        String delivered = (String) json(create(form("To", TO, "From", FROM, "Body", "first", "StatusCallback", callback))).get("sid");
+        catcher.await(2, Duration.ofSeconds(5));
+        nanos.addAndGet(1_000_000_000L);
+        // stopped before its callbacks: as a kill would leave it
+        emulator.close();
+        emulator = restarted();
+        emulator.keepMessagesIn(dataDir);
+        nanos.addAndGet(1_000_000_000L);
+        String cutShort = (String) json(create(form("To", TO, "From", FROM, "Body", "second", "StatusCallback", callback))).get("sid");
+        emulator.close(); // at once: no callback of the second has gone yet
+        assertThat(emulator.messages(TO, FROM)).extracting(EmulatedMessage::sid).containsExactly(delivered, cutShort);
+        // a kill cuts the last line in half
+        Path journal = dataDir.resolve("carrier-messages.jsonl");
+        Files.writeString(journal, "{\"sid\":\"SMcut\",\"from\":\"+1415", StandardOpenOption.APPEND);
+
+        int callbacksBefore = catcher.await(2, Duration.ofSeconds(1)).size();
+        emulator = restarted();
+        assertThat(emulator.keepMessagesIn(dataDir)).isEqualTo(2);
+        List<EmulatedMessage> kept = emulator.messages(TO, FROM);
+        assertThat(kept).extracting(EmulatedMessage::sid).containsExactly(delivered, cutShort);
+        assertThat(kept.getFirst().status()).isEqualTo("delivered");
+        assertThat(kept.getFirst().body()).isEqualTo("first");
+        // the one cut short goes on: sent, then delivered, with its callbacks
+        List<WebhookCatcher.Caught> calls = catcher.await(callbacksBefore + 2, Duration.ofSeconds(5));
+        assertThat(calls.subList(callbacksBefore, calls.size())).extracting(c -> c.field("MessageSid"), c -> c.field("MessageStatus"))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(cutShort, "sent"), org.assertj.core.groups.Tuple.tuple(cutShort, "delivered"));
+        // and both are found through Twilio's list, newest first
+        var listed = json(emulator.handleRestApi(request("GET", PATH, "To=" + java.net.URLEncoder.encode(TO, StandardCharsets.UTF_8),
+                basic(CarrierEmulator.ACCOUNT_SID, TOKEN), null, null)));
+        assertThat((List<Map<String, Object>>) listed.get("messages")).extracting(m -> m.get("sid")).containsExactly(cutShort, delivered);
+        // compacted: one line per message, the cut line gone
+        emulator.close();
+        assertThat(Files.readAllLines(journal)).hasSizeBetween(2, 4);
+        emulator = restarted();
+        assertThat(emulator.keepMessagesIn(dataDir)).isEqualTo(2);
+        assertThat(Files.readAllLines(journal)).hasSize(2);
+        assertThat(emulator.messages(TO, FROM)).extracting(EmulatedMessage::status).containsExactly("delivered", "delivered");
     }
 
     @Test
