@@ -261,14 +261,6 @@ public final class ConversationService {
     }
 
     /**
-     * The conversation an inbound text from {@code from} on {@code lineId} belongs to: the most recently active one
-     * on that line that includes the sender; null when none does (then it is a direct reply to the line).
-     */
-    public String route(String accountId, String lineId, String from) {
-        return store.mostRecentlyActive(accountId, lineId, from).map(Conversation::id).orElse(null);
-    }
-
-    /**
      * Stores a participant's reply in the thread and relays it to every other participant (never back to its
      * author). Idempotent by the inbound message: a retry stores and sends nothing new.
      *

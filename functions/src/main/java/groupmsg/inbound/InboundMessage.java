@@ -8,14 +8,17 @@ import java.util.List;
  * @param keyword        null unless the whole message is a carrier keyword
  * @param alsoAReply     an opt-in keyword that is also an everyday answer ("Yes") from a number that was not opted
  *                       out on the line when it arrived: handled as the opt-in it is, and relayed as a reply too
- * @param conversationId the reply-all conversation it belongs to, or null for a direct reply to the line
- * @param threadUlid     the time-ordered part of its thread message's id, given when it was routed into the
- *                       conversation (so its place in the thread is where it was relayed, see {@code InboundRouter});
- *                       null before that, and for replies routed before threads were ordered so (their own id's)
+ * @param conversationId the reply-all conversation it belongs to, or null for a direct reply to the line (and for a
+ *                       keyword that is no reply)
+ * @param threadUlid     the time-ordered part of its thread message's id, given when the inbound worker takes it
+ *                       up (so its place in the thread is where it was relayed, see {@code InboundRouter}); null
+ *                       before that, and for replies routed before threads were ordered so (their own id's)
+ * @param routedOnArrival whether its conversation was found when it arrived (the webhook), as every text stored now
+ *                       is; a message stored before that is routed by the inbound worker
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
-                             String threadUlid) {
+                             String threadUlid, boolean routedOnArrival) {
     public static final String ID_PREFIX = "inb_";
 }

@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import groupmsg.conversations.ConversationRouter;
 import groupmsg.conversations.ConversationService;
 import groupmsg.notify.EventPublisher;
 import groupmsg.notify.Topic;
@@ -16,9 +17,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What the inbound worker does with a reply that is not a keyword: route it into the most recently active
- * conversation on its line that includes the sender (stored in the thread, relayed to the other participants),
- * else keep it as a direct reply; then publish it to the integrations topic ({@code reply.received}).
+ * What the inbound worker does with a reply that is not a keyword: put it in the conversation it was routed to on
+ * arrival (stored in the thread, relayed to the other participants), else keep it as a direct reply; then publish it to the integrations topic ({@code reply.received}).
  * The conversation is recorded on the message before relaying, so a retry relays into the same one (and the
  * relay itself is idempotent). Published at least once: a crash between publishing and marking it published
  * publishes it again, so the event carries the message id for consumers to de-duplicate on.
@@ -28,6 +28,7 @@ public final class InboundRouter {
 
     private final InboundStore store;
     private final ConversationService conversations;
+    private final ConversationRouter router;
     private final EventPublisher events;
     private final Clock clock;
     private final Ids ids;
@@ -35,6 +36,7 @@ public final class InboundRouter {
     public InboundRouter(Wiring wiring, QueueSender queue) {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.conversations = new ConversationService(wiring, queue);
+        this.router = new ConversationRouter(wiring);
         this.events = wiring.events();
         this.clock = wiring.clock();
         this.ids = wiring.ids();
@@ -63,20 +65,27 @@ public final class InboundRouter {
         return m.keyword() != null;
     }
 
-    /** Routes {@code m} into its conversation (once), and relays it there; the message with its conversation. */
+    /**
+     * Gives {@code m} its place in its conversation's thread (once) and relays it there; the message with its
+     * conversation. Its conversation was found when it arrived, and the inbound queue's message group is that
+     * conversation, so replies of several participants take their places one after another in the order their relays
+     * are queued: the thread lists them in the order the phones get them. A message stored before routing on arrival
+     * is routed here, as it was then.
+     */
     private InboundMessage routeAndRelay(InboundMessage m) {
         String accountId = m.accountId();
         String inboundId = m.id();
         String conversationId = m.conversationId();
         String threadUlid = m.threadUlid();
-        if (conversationId == null) {
-            String routed = conversations.route(accountId, m.lineId(), m.from());
-            if (routed != null) {
+        if (threadUlid == null) {
+            String into = m.routedOnArrival() ? conversationId
+                    : conversationId == null ? router.route(accountId, m.lineId(), m.from()) : null;
+            if (into != null) {
                 // Its place in the thread is now, when it is relayed, not when it was received: the business's
                 // messages go to the relays queue directly, and one written while this reply was on its way through
                 // the inbound queue reaches the phones first. Listed by when it was received, the thread showed an
                 // order nobody's phone did.
-                var routing = store.assignConversation(accountId, inboundId, routed, ids.next(""));
+                var routing = store.assignConversation(accountId, inboundId, into, ids.next(""));
                 conversationId = routing.conversationId();
                 threadUlid = routing.threadUlid();
             }
@@ -91,7 +100,8 @@ public final class InboundRouter {
 
     private static InboundMessage withConversation(InboundMessage m, String conversationId, String threadUlid) {
         return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(), threadUlid);
+                m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(),
+                threadUlid, m.routedOnArrival());
     }
 
     static Map<String, Object> event(InboundMessage m) {

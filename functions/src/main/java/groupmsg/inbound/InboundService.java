@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import groupmsg.conversations.ConversationRouter;
 import groupmsg.lines.LineOwner;
 import groupmsg.lines.LineService;
 import groupmsg.platform.Log;
@@ -21,9 +22,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Takes in what phones send to the business's lines. The webhook only stores and enqueues (so the carrier gets
- * its answer fast): keywords go to the opt-out worker, everything else to the inbound worker, both through a
- * FIFO queue whose message group is line + sender, staged in the outbox in the same transaction as the message.
+ * Takes in what phones send to the business's lines. The webhook only routes, stores and enqueues (so the carrier
+ * gets its answer fast): keywords go to the opt-out worker, everything else to the inbound worker, both through a
+ * FIFO queue (see {@link #job}), staged in the outbox in the same transaction as the message.
  */
 public final class InboundService {
     /** A text as it came from the carrier, in no carrier's dialect. */
@@ -44,6 +45,7 @@ public final class InboundService {
     private final LineService lines;
     private final Outbox outbox;
     private final OptOutStore optOuts;
+    private final ConversationRouter router;
     private final Clock clock;
     private final Ids ids;
 
@@ -53,6 +55,7 @@ public final class InboundService {
         this.lines = new LineService(wiring);
         this.outbox = new Outbox(wiring.dynamo(), core, queue, wiring.clock());
         this.optOuts = new OptOutStore(new DynamoOps(wiring.dynamo()), core);
+        this.router = new ConversationRouter(wiring);
         this.clock = wiring.clock();
         this.ids = wiring.ids();
     }
@@ -75,11 +78,15 @@ public final class InboundService {
         // in order with the sender's other texts, and the inbound worker then handles its opt-in.
         boolean alsoAReply = Keywords.alsoAnEverydayAnswer(classification, sms.body())
                 && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty();
+        boolean aReply = classification.keyword() == null || alsoAReply;
+        // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API
+        // shows where it went from the start.
+        String conversationId = aReply ? router.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip()) : null;
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
-                classification.possibleOptOut(), alsoAReply, null, sms.carrierMessageId(), clock.millis(), null);
-        var entry = outbox.entry(message.id(), message.keyword() == null || alsoAReply ? Queues.INBOUND : Queues.OPTOUTS,
-                job(message));
+                classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
+                true);
+        var entry = outbox.entry(message.id(), aReply ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
                 ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt())
@@ -93,10 +100,14 @@ public final class InboundService {
         return new Stored(message);
     }
 
-    /** The queue message for a stored inbound message: FIFO per line and sender, de-duplicated by its id. */
+    /**
+     * The queue message for a stored inbound message, de-duplicated by its id. FIFO per conversation for a reply in one
+     * (the participants' replies take their places in the thread one after another, in the order they are relayed),
+     * else per line and sender (a keyword, a direct reply): either way one person's texts keep their order.
+     */
     static QueueMessage job(InboundMessage m) {
         return new QueueMessage(Json.write(Map.of("accountId", m.accountId(), "inboundId", m.id())),
-                m.lineId() + "#" + m.from(), m.id());
+                m.conversationId() != null ? m.conversationId() : m.lineId() + "#" + m.from(), m.id());
     }
 
     public Optional<InboundMessage> get(String accountId, String id) {

@@ -101,19 +101,19 @@ final class InboundStore {
         }
     }
 
-    /** Records which conversation the message belongs to, once; returns the one on record. */
     /** Where a reply went: its conversation and its thread message's time-ordered id part. */
     record Routing(String conversationId, String threadUlid) {}
 
     /**
-     * Records the conversation a reply is routed into and its place in the thread, once: a retry gets what the first
-     * run recorded.
+     * Records the conversation a reply goes into (the one it was routed to on arrival, or, for a message stored before
+     * that, the one the worker found) and its place in the thread, once: a retry gets what the first run recorded.
      */
     Routing assignConversation(String accountId, String id, String conversationId, String threadUlid) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
                     .updateExpression("SET conversationId = :c, threadUlid = :t")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(conversationId)")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(threadUlid)"
+                            + " AND (attribute_not_exists(conversationId) OR conversationId = :c)")
                     .expressionAttributeValues(Map.of(":c", s(conversationId), ":t", s(threadUlid))));
             return new Routing(conversationId, threadUlid);
         } catch (ConditionalCheckFailedException e) {
@@ -207,6 +207,7 @@ final class InboundStore {
         item.put("possibleOptOut", Attr.bool(m.possibleOptOut()));
         if (m.alsoAReply()) item.put("alsoAReply", Attr.bool(true));
         if (m.conversationId() != null) item.put("conversationId", s(m.conversationId()));
+        if (m.routedOnArrival()) item.put("routedOnArrival", Attr.bool(true));
         item.put("carrierMessageId", s(m.carrierMessageId()));
         item.put("createdAt", n(m.createdAt()));
         return item;
@@ -218,6 +219,6 @@ final class InboundStore {
                 Attr.str(item, "linePhone"), Attr.str(item, "from"), Attr.str(item, "body"), media,
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
                 Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
-                Attr.str(item, "threadUlid"));
+                Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"));
     }
 }

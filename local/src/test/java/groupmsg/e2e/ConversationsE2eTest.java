@@ -111,6 +111,54 @@ class ConversationsE2eTest {
         assertThat(bodiesTo(a, line, BOB)).hasSize(3);
     }
 
+    /**
+     * Three participants reply at once, four texts each, through the emulator (webhooks in parallel): every phone gets
+     * the others' replies in the thread's order. Before, each sender's texts went through the inbound queue in their
+     * own message group, took their places in the thread in parallel workers and were queued for relaying in another
+     * order than their places.
+     */
+    @Test
+    void repliesOfSeveralParticipantsAtOnceAreListedInTheOrderEveryPhoneGotThem(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Burst Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 100);
+        List<String> talkers = List.of(ANN, BOB, CAT);
+        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT, DAN), "Go").get("id");
+        for (String p : List.of(ANN, BOB, CAT, DAN)) assertThat(await(() -> bodiesTo(a, line, p), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        // each in the conversation already: routing finds it on arrival
+        assertThat(inbound(a, "?lineId=" + lineId)).isEmpty();
+
+        int each = 4;
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(talkers.size())) {
+            var sent = new ArrayList<java.util.concurrent.Future<Integer>>();
+            for (String from : talkers) {
+                sent.add(pool.submit(() -> {
+                    for (int i = 1; i <= each; i++) {
+                        var r = a.withoutKey().post("/local/carrier/inbound", Map.of("from", from, "to", line, "body", from.substring(9) + "-" + i));
+                        if (r.status() != 202) return r.status();
+                    }
+                    return 202;
+                }));
+            }
+            for (var f : sent) assertThat(f.get()).isEqualTo(202);
+        }
+        int replies = talkers.size() * each;
+        var thread = await(() -> thread(a, id), l -> l.size() == 1 + replies, 30_000);
+        assertThat(thread).hasSize(1 + replies);
+        List<Map<String, Object>> inThread = thread.subList(1, thread.size());
+        for (String phone : List.of(ANN, BOB, CAT, DAN)) {
+            // what the phone should get: the others' replies in the thread's order, each with its author's number
+            List<String> expected = inThread.stream().filter(m -> !phone.equals(((Map<?, ?>) m.get("author")).get("phone")))
+                    .map(m -> ((Map<?, ?>) m.get("author")).get("phone") + ": " + m.get("body")).toList();
+            var got = await(() -> bodiesTo(a, line, phone), l -> l.size() == 1 + expected.size(), 30_000);
+            assertThat(got.subList(1, got.size())).as(phone + " got the thread's order").containsExactlyElementsOf(expected);
+        }
+        // (one sender's own texts may be listed in another order than sent: the emulator, like a carrier, posts their
+        // webhooks in parallel, and the thread keeps the order they reached the inbound queue in)
+        // and the inbound list named the conversation from the start
+        assertThat(inbound(a, "?lineId=" + lineId)).hasSize(replies).allSatisfy(m -> assertThat(m).containsEntry("conversationId", id));
+    }
+
     @SuppressWarnings("unchecked")
     static List<Map<String, Object>> deliveries(ApiClient api, String conversationId, String messageId) {
         var r = api.get("/v1/conversations/" + conversationId + "/messages/" + messageId + "/deliveries");

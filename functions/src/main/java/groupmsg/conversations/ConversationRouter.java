@@ -1,0 +1,23 @@
+package groupmsg.conversations;
+
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+
+/**
+ * Which conversation a text from a number to a line belongs to: the most recently active one on that line that
+ * includes the sender, or none (a direct reply to the line). Apart from {@link ConversationService}, which the
+ * carrier webhook (it routes each text as it arrives) has no other use for.
+ */
+public final class ConversationRouter {
+    private final ConversationStore store;
+
+    public ConversationRouter(Wiring wiring) {
+        this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+    }
+
+    /** The conversation's id, or null when the sender is in none on the line. */
+    public String route(String accountId, String lineId, String from) {
+        return store.mostRecentlyActive(accountId, lineId, from).map(Conversation::id).orElse(null);
+    }
+}
