@@ -68,10 +68,14 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
     }
 
+    /** A group name's most characters (API.md), as sent and as kept. */
+    private static final int MAX_NAME = 100;
+
     private ApiResponse createGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
-        String name = body.requiredString("name", 1, 100);
+        String name = body.requiredString("name", 1, MAX_NAME);
         body.check("name", name, Text::nameShapeProblem);
+        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
         String description = body.optionalNullableString("description", 0, 1000).orElse(null);
         body.validate();
         return ApiResponse.created(groupJson(groups.create(request.accountId(), Text.tidyName(name),
@@ -95,8 +99,9 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     private ApiResponse updateGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
-        String name = body.optionalString("name", 1, 100).orElse(null);
+        String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
         body.check("name", name, Text::nameShapeProblem);
+        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
         String description = body.clearableString("description", 1000).orElse(null);
         body.validate();
         if (name == null && description == null) throw ApiException.invalid("nothing to change: give name and/or description");

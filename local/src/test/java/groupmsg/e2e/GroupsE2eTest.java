@@ -114,6 +114,9 @@ class GroupsE2eTest {
         assertThat(a.get("/v1/groups?limit=0").status()).isEqualTo(400);
         assertThat(a.get("/v1/groups?limit=101").status()).isEqualTo(400);
         assertThat(a.get("/v1/groups?limit=abc").status()).isEqualTo(400);
+        var twice = a.get("/v1/groups?limit=5&limit=6");
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.body()).contains("limit must be given once");
         assertThat(a.get("/v1/groups?cursor=garbage!").status()).isEqualTo(400);
     }
 
@@ -535,6 +538,10 @@ class GroupsE2eTest {
         assertThat(a.send("POST", "/v1/groups", "application/json", "{\"name\":\"spaced\"} \n").status()).isEqualTo(201);
         assertThat(a.post("/v1/groups", Map.of("name", 42)).status()).isEqualTo(400);
         assertThat(a.post("/v1/groups", Map.of("name", "x".repeat(101))).status()).isEqualTo(400);
+        // 60 characters that are 120 once kept in NFC: too long as kept, and nothing is created
+        var expanding = a.post("/v1/groups", Map.of("name", "\u0958".repeat(60)));
+        assertThat(expanding.status()).as(expanding.body()).isEqualTo(400);
+        assertThat(expanding.body()).contains("as it is kept");
         var escaped = a.post("/v1/groups", Map.of("name", "Team\u0000Red"));
         assertThat(escaped.status()).as(escaped.body()).isEqualTo(400);
         assertThat(escaped.body()).contains("must not contain control characters");

@@ -14,6 +14,8 @@ public record Paging(int limit, String cursor) {
         int limit = defaultLimit;
         var raw = request.query("limit");
         if (raw.isPresent()) {
+            // API Gateway joins a repeated parameter's values with commas: "limit=5&limit=6" arrives as "5,6"
+            if (raw.get().contains(",")) throw ApiException.invalid("limit must be given once");
             try {
                 limit = Integer.parseInt(raw.get());
             } catch (NumberFormatException e) {

@@ -53,6 +53,16 @@ public final class Text {
         return !name.isEmpty() && tidyName(name).isEmpty() ? "must not be blank" : null;
     }
 
+    /**
+     * Why a name is too long as it is kept ({@link #tidyName}), or null: a few characters spell longer in NFC (U+0958
+     * is two code points composed), so a name within {@code max} as sent could be kept longer than the limit.
+     */
+    public static String tidiedLengthProblem(String name, int max) {
+        String tidied = tidyName(name);
+        int length = tidied.codePointCount(0, tidied.length());
+        return length > max ? "must be at most " + max + " characters as it is kept (in NFC it is " + length + ")" : null;
+    }
+
     /** {@link #LINE_BREAK_PROBLEM} when {@code text} has a line break (CR, LF, or Unicode's line and paragraph separators). */
     public static String lineBreakProblem(String text) {
         for (int i = 0; i < text.length(); i++) {

@@ -28,4 +28,13 @@ class TextNamesTest {
         assertThat(Text.nameShapeProblem("\u200b\ufeff")).isEqualTo("must not be blank");
         assertThat(Text.nameShapeProblem("Ann\tLee")).isNull();
     }
+
+    @Test
+    void aNameLongerInNfcThanSentIsTooLongAsItIsKept() {
+        String devanagariQa = "\u0958"; // one code point, two once composed (a composition exclusion)
+        assertThat(Text.tidyName(devanagariQa)).isEqualTo("\u0915\u093c");
+        assertThat(Text.tidiedLengthProblem(devanagariQa.repeat(50), 100)).isNull();
+        assertThat(Text.tidiedLengthProblem(devanagariQa.repeat(51), 100)).isEqualTo("must be at most 100 characters as it is kept (in NFC it is 102)");
+        assertThat(Text.tidiedLengthProblem("x".repeat(100), 100)).isNull();
+    }
 }
