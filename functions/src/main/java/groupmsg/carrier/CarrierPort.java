@@ -16,7 +16,7 @@ public interface CarrierPort {
      * carrier's own failures: those are {@link SentLookup.Unanswered}. A carrier that cannot be asked answers so.
      */
     default SentLookup findSent(SentLookup.Query query) {
-        return new SentLookup.Unanswered("this carrier cannot be asked what it sent");
+        return new SentLookup.Unanswered("this carrier cannot be asked what it sent", true);
     }
 
     /** Prepares what a first send needs, without sending anything (SnapStart priming). */

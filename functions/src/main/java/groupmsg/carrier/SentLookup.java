@@ -33,6 +33,10 @@ public sealed interface SentLookup {
     /** The carrier holds no such message: it was never sent, and sending it now sends it once. */
     record NotFound() implements SentLookup {}
 
-    /** No clear answer (the carrier unreachable, an error, or a carrier that cannot be asked): ask again later. */
-    record Unanswered(String reason) implements SentLookup {}
+    /**
+     * No clear answer: ask again later. {@code carrierFailing} when the carrier could not answer at all (unreachable,
+     * an error, or a carrier that cannot be asked), so that asking about other messages now is no use either; false
+     * when it answered but not clearly enough (a message there that may be this one, or too many to read).
+     */
+    record Unanswered(String reason, boolean carrierFailing) implements SentLookup {}
 }

@@ -19,6 +19,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,12 +115,23 @@ public final class TwilioCarrier implements CarrierPort {
      * a lookup started at the budget's end must still end in time (4 pages of 3 s).
      */
     static final Duration LOOKUP_PAGE_TIMEOUT = Duration.ofSeconds(3);
+    /** The longest a lookup takes: every page it may read, each to its timeout. */
+    public static final Duration LONGEST_LOOKUP = LOOKUP_PAGE_TIMEOUT.multipliedBy(LOOKUP_MAX_PAGES);
+
+    /** What Twilio puts before every message body a trial account sends. */
+    static final String TRIAL_PREFIX = "Sent from your Twilio trial account - ";
 
     /**
-     * Reads {@code GET Messages.json?To=&From=&PageSize=}, newest first, page after page until a page holds only
-     * messages created before the window, and answers the oldest message in the window whose body ends with the one
-     * asked for (a trial account's prefix comes before it). No {@code DateSent} filter: a message the carrier still
-     * queues has no send date yet.
+     * Reads {@code GET Messages.json?To=&From=&PageSize=} page after page. Twilio lists newest first by send date, so
+     * once a page holds a message sent before the window the next pages hold none created in it (a message is created
+     * before it is sent); a message still unsent has no send date and keeps the reading going. No {@code DateSent}
+     * filter: it would leave such a message out.
+     * <p>
+     * Found only for exactly one message created in the window with exactly this body (a trial account's prefix
+     * aside). Not found only when no message from the line to the number was created in the window at all: one with
+     * another body could be this one changed on the way, and two with this body cannot be told apart (two groups got
+     * one announcement), so either gives no answer, as does a date that cannot be read. A resend follows only from
+     * not found, so doubt never sends twice.
      */
     @Override
     public SentLookup findSent(SentLookup.Query query) {
@@ -128,7 +140,8 @@ public final class TwilioCarrier implements CarrierPort {
                 + "&From=" + URLEncoder.encode(query.from(), StandardCharsets.UTF_8) + "&PageSize=" + LOOKUP_PAGE_SIZE);
         // the window in the carrier's whole seconds
         Instant from = query.createdFrom().truncatedTo(ChronoUnit.SECONDS);
-        SentLookup.Found oldest = null;
+        List<SentLookup.Found> matches = new ArrayList<>();
+        int others = 0;
         for (int read = 0; read < LOOKUP_MAX_PAGES; read++) {
             HttpResponse<String> response;
             try {
@@ -137,40 +150,55 @@ public final class TwilioCarrier implements CarrierPort {
                         .header("Authorization", authorization).header("Accept", "application/json").GET().build(),
                         HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             } catch (IOException e) {
-                return new SentLookup.Unanswered("carrier request failed: " + e.getClass().getSimpleName());
+                return new SentLookup.Unanswered("carrier request failed: " + e.getClass().getSimpleName(), true);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return new SentLookup.Unanswered("interrupted while asking the carrier");
+                return new SentLookup.Unanswered("interrupted while asking the carrier", true);
             }
             if (response.statusCode() != 200) {
                 Log.warn("carrier_lookup_refused", answerFields(response.statusCode(), codeOf(parseQuietly(response.body()), response.statusCode())));
-                return new SentLookup.Unanswered("carrier answered " + response.statusCode());
+                return new SentLookup.Unanswered("carrier answered " + response.statusCode(), true);
             }
             Map<String, Object> json = parseQuietly(response.body());
             if (!(json.get("messages") instanceof List<?> messages)) {
-                return new SentLookup.Unanswered("carrier answered without a message list");
+                return new SentLookup.Unanswered("carrier answered without a message list", true);
             }
-            boolean anyInOrAfterWindow = false;
+            boolean sentBeforeTheWindow = false;
             for (Object item : messages) {
-                if (!(item instanceof Map<?, ?> m)) continue;
+                if (!(item instanceof Map<?, ?> m)) return new SentLookup.Unanswered("carrier listed something else than a message", false);
                 Instant created = carrierTime(m.get("date_created"));
-                if (created == null || created.isBefore(from)) continue;
-                anyInOrAfterWindow = true;
-                if (created.isAfter(query.createdUntil())) continue;
-                if (!(m.get("body") instanceof String body) || !body.endsWith(query.body())) continue;
-                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from"))) continue;
-                if (!(m.get("sid") instanceof String sid) || sid.isBlank()) continue;
-                // newest first: a later match on the page is older
-                oldest = new SentLookup.Found(sid, m.get("status") instanceof String st ? st : "queued",
-                        m.get("error_code") == null ? null : codeText(m.get("error_code")));
+                Instant sent = m.get("date_sent") == null ? null : carrierTime(m.get("date_sent"));
+                if (created == null || (m.get("date_sent") != null && sent == null)) {
+                    return new SentLookup.Unanswered("carrier listed a message with a date that cannot be read", false);
+                }
+                if (sent != null && sent.isBefore(from)) sentBeforeTheWindow = true;
+                if (created.isBefore(from) || created.isAfter(query.createdUntil())) continue;
+                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from"))) continue; // not the filter's
+                if (m.get("body") instanceof String body && withoutTrialPrefix(body).equals(query.body())
+                        && m.get("sid") instanceof String sid && !sid.isBlank()) {
+                    matches.add(new SentLookup.Found(sid, m.get("status") instanceof String st ? st : "queued",
+                            m.get("error_code") == null ? null : codeText(m.get("error_code"))));
+                } else {
+                    others++;
+                }
             }
             String next = json.get("next_page_uri") instanceof String n && !n.isBlank() ? n : null;
-            if (!anyInOrAfterWindow || next == null) return oldest != null ? oldest : new SentLookup.NotFound();
+            if (sentBeforeTheWindow || next == null) {
+                if (matches.size() == 1) return matches.getFirst();
+                if (matches.size() > 1) {
+                    return new SentLookup.Unanswered(matches.size() + " messages with this text in the window", false);
+                }
+                return others == 0 ? new SentLookup.NotFound()
+                        : new SentLookup.Unanswered(others + " other message(s) to the number in the window", false);
+            }
             page = messagesUri.resolve(next);
         }
-        // every page read still reached into the window: an older match may lie beyond them
-        return oldest != null ? oldest : new SentLookup.Unanswered("more than " + LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
-                + " messages to that number in the window");
+        return new SentLookup.Unanswered("more than " + LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
+                + " messages to the number since the window", false);
+    }
+
+    private static String withoutTrialPrefix(String body) {
+        return body.startsWith(TRIAL_PREFIX) ? body.substring(TRIAL_PREFIX.length()) : body;
     }
 
     /** Twilio's RFC 2822 time ({@code "Thu, 03 Dec 2026 07:41:57 +0000"}), or null. */

@@ -311,8 +311,16 @@ class TwilioCarrierTest {
         return new SentLookup.Query(FROM, TO, body, CLAIMED.minusSeconds(60), CLAIMED.plusSeconds(900));
     }
 
-    /** A message of Twilio's list, created {@code secondsAfterClaim} after the claim. */
+    /**
+     * A message of Twilio's list, created {@code secondsAfterClaim} after the claim and sent a second later (null:
+     * not sent yet).
+     */
     private static Map<String, Object> listed(String sid, String body, long secondsAfterClaim, String status, Object errorCode) {
+        return listed(sid, body, secondsAfterClaim, secondsAfterClaim + 1, status, errorCode);
+    }
+
+    private static Map<String, Object> listed(String sid, String body, long secondsAfterClaim, Long sentSecondsAfterClaim,
+                                              String status, Object errorCode) {
         var m = new java.util.LinkedHashMap<String, Object>();
         m.put("sid", sid);
         m.put("from", FROM);
@@ -321,7 +329,7 @@ class TwilioCarrierTest {
         m.put("status", status);
         m.put("error_code", errorCode);
         m.put("date_created", RFC_2822.format(CLAIMED.plusSeconds(secondsAfterClaim)));
-        m.put("date_sent", null);
+        m.put("date_sent", sentSecondsAfterClaim == null ? null : RFC_2822.format(CLAIMED.plusSeconds(sentSecondsAfterClaim)));
         return m;
     }
 
@@ -338,13 +346,13 @@ class TwilioCarrierTest {
                 .withHeader("Content-Type", "application/json").withBody(body)));
     }
 
+    private static final String NEXT = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?To=x&PageSize=50&Page=1&PageToken=PA1";
+
     @Test
-    void aSentMessageIsFoundByNumbersBodyAndTimeAndTheOldestInTheWindowIsTheOne() {
+    void theOneMessageWithThisTextInTheWindowIsFound() {
         // newest first, as Twilio lists them
         listAnswers(200, page(List.of(
                 listed("SMlater", "Ops: Hello", 1000, "delivered", null),       // after the window: another send
-                listed("SMsecond", "Ops: Hello", 120, "sent", null),
-                listed("SMother", "Ops: Something else", 30, "delivered", null),
                 listed("SMtheone", "Sent from your Twilio trial account - Ops: Hello", 2, "undelivered", 30007),
                 listed("SMbefore", "Ops: Hello", -3600, "delivered", null)), null));
 
@@ -354,15 +362,14 @@ class TwilioCarrierTest {
         assertThat(request.queryParameter("To").firstValue()).isEqualTo(TO);
         assertThat(request.queryParameter("From").firstValue()).isEqualTo(FROM);
         assertThat(request.queryParameter("PageSize").firstValue()).isEqualTo("50");
+        assertThat(request.queryParameter("DateSent").isPresent()).as("a queued message has no send date").isFalse();
         assertThat(request.getHeader("Authorization")).isEqualTo("Basic " + Base64.getEncoder().encodeToString(
                 (ACCOUNT_SID + ":" + AUTH_TOKEN).getBytes(StandardCharsets.UTF_8)));
     }
 
     @Test
-    void noMessageWithThatBodyInTheWindowIsNotFound() {
-        listAnswers(200, page(List.of(
-                listed("SMother", "Ops: Something else", 30, "delivered", null),
-                listed("SMbefore", "Ops: Hello", -3600, "delivered", null)), null));
+    void notFoundOnlyWhenNothingWentToTheNumberInTheWindow() {
+        listAnswers(200, page(List.of(listed("SMbefore", "Ops: Hello", -3600, "delivered", null)), null));
         assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
 
         listAnswers(200, page(List.of(), null));
@@ -370,24 +377,41 @@ class TwilioCarrierTest {
     }
 
     @Test
-    void nextPagesAreReadWhileTheyReachIntoTheWindow() {
-        String next = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?To=x&PageSize=50&Page=1&PageToken=PA1";
-        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", absent()).willReturn(aResponse().withStatus(200)
-                .withBody(page(List.of(listed("SMnewer", "Ops: Other", 300, "delivered", null)), next))));
-        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", equalTo("1")).willReturn(aResponse().withStatus(200)
-                .withBody(page(List.of(listed("SMfound", "Ops: Hello", 1, "sent", null)),
-                        next.replace("Page=1", "Page=2")))));
-        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", equalTo("2")).willReturn(aResponse().withStatus(200)
-                .withBody(page(List.of(listed("SMold", "Ops: Hello", -7200, "delivered", null)), null))));
-
-        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Found("SMfound", "sent", null));
-        assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).as("stops at the page before the window").hasSize(3);
+    void doubtIsNoAnswerNeverNotFound() {
+        // another text in the window could be this one, changed on the way
+        listAnswers(200, page(List.of(listed("SMother", "Ops: Hello!", 30, "delivered", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Unanswered("1 other message(s) to the number in the window", false));
+        // a text that only ends with this one is another
+        listAnswers(200, page(List.of(listed("SMcoach", "Coach Ops: Hello", 30, "delivered", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
+                u -> assertThat(u.carrierFailing()).isFalse());
+        // two with this text (two groups got one announcement): which is this one cannot be told
+        listAnswers(200, page(List.of(listed("SMa", "Ops: Hello", 30, "sent", null), listed("SMb", "Ops: Hello", 5, "sent", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Unanswered("2 messages with this text in the window", false));
+        // a date it cannot read
+        var odd = listed("SModd", "Ops: Hello", 30, "sent", null);
+        odd.put("date_created", "2026-12-03T08:00:30Z");
+        listAnswers(200, page(List.of(odd), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
     }
 
     @Test
-    void aPageWhollyBeforeTheWindowEndsTheSearch() {
-        String next = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?Page=1&PageToken=PA1";
-        listAnswers(200, page(List.of(listed("SMold", "Ops: Hello", -7200, "delivered", null)), next));
+    void nextPagesAreReadUntilOneHoldsAMessageSentBeforeTheWindow() {
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", absent()).willReturn(aResponse().withStatus(200)
+                .withBody(page(List.of(listed("SMnewer", "Ops: Other", 1000, "delivered", null)), NEXT))));
+        // still queued at the carrier: no send date, so it sorts anywhere, and the reading goes on past it
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", equalTo("1")).willReturn(aResponse().withStatus(200)
+                .withBody(page(List.of(listed("SMfound", "Ops: Hello", 1, null, "queued", null)), NEXT.replace("Page=1", "Page=2")))));
+        wiremock.stubFor(get(urlPathEqualTo(PATH)).withQueryParam("Page", equalTo("2")).willReturn(aResponse().withStatus(200)
+                .withBody(page(List.of(listed("SMold", "Ops: Hello", -7200, "delivered", null)), NEXT.replace("Page=1", "Page=3")))));
+
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Found("SMfound", "queued", null));
+        assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).as("stops at the page sent before the window").hasSize(3);
+    }
+
+    @Test
+    void aPageSentBeforeTheWindowEndsTheSearch() {
+        listAnswers(200, page(List.of(listed("SMold", "Ops: Hello", -7200, "delivered", null)), NEXT));
 
         assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
         assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).hasSize(1);
@@ -395,10 +419,10 @@ class TwilioCarrierTest {
 
     @Test
     void pagesThatNeverLeaveTheWindowGiveNoAnswerRatherThanNotFound() {
-        String next = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages.json?Page=1&PageToken=PA1";
-        listAnswers(200, page(List.of(listed("SMbusy", "Ops: Other", 10, "delivered", null)), next));
+        listAnswers(200, page(List.of(listed("SMbusy", "Ops: Other", 1000, "delivered", null)), NEXT));
 
-        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
+                u -> assertThat(u.carrierFailing()).isFalse());
         assertThat(wiremock.findAll(getRequestedFor(urlPathEqualTo(PATH)))).hasSize(TwilioCarrier.LOOKUP_MAX_PAGES);
     }
 
@@ -407,8 +431,10 @@ class TwilioCarrierTest {
     void anErrorIsNoAnswerNeverNotFound(int status) {
         listAnswers(status, errorJson(20500, "Internal Server Error", status));
 
-        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
-                u -> assertThat(u.reason()).contains(String.valueOf(status)).doesNotContain(AUTH_TOKEN));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class, u -> {
+            assertThat(u.reason()).contains(String.valueOf(status)).doesNotContain(AUTH_TOKEN);
+            assertThat(u.carrierFailing()).isTrue();
+        });
     }
 
     @Test
@@ -421,6 +447,7 @@ class TwilioCarrierTest {
             freePort = socket.getLocalPort();
         }
         var unreachable = new TwilioCarrier(new CarrierSettings("http://127.0.0.1:" + freePort, ACCOUNT_SID, AUTH_TOKEN));
-        assertThat(unreachable.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
+        assertThat(unreachable.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
+                u -> assertThat(u.carrierFailing()).isTrue());
     }
 }
