@@ -9,8 +9,9 @@ public record Delivery(String phone, String status, String carrierMessageId, Str
     public static final String FAILED = "failed";
     public static final String OPTED_OUT = "opted_out";
     /**
-     * The error of a row maintenance failed after it stayed in sending: the carrier may well have taken it, and a
-     * final receipt that comes after all still settles it (and bills it).
+     * The error of a row maintenance failed after it stayed in sending and the carrier could not say for an hour
+     * whether it holds the message: it may well have taken it, and a final receipt that comes after all still settles
+     * it (and bills it). The text is matched as it is stored: never reword it.
      */
     public static final String OUTCOME_UNKNOWN =
             "delivery outcome unknown: claimed for sending, but no answer of the carrier was recorded (the worker stopped,"

@@ -46,8 +46,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * carrier and there is no time for another. If the process dies between "carrier accepted" and "row updated", the
  * row stays in sending: a redelivered batch cannot claim it (so it is never sent twice), the carrier's status
  * callback still finds it (the callback URL names message, shard and account) and moves it forward, and maintenance
- * marks rows left in sending past a threshold as failed with "outcome unknown". At-most-once is the right side to
- * err on for a message that cannot be recalled. A job that is interrupted (its process stopping) calls off the sends
+ * asks the carrier about rows left in sending past a threshold: it records what the carrier holds, gives back to
+ * queued (to be sent once) only what the carrier says it never got, and fails as "outcome unknown" what it cannot
+ * settle within an hour. At-most-once is the right side to err on for a message that cannot be recalled. A job that is interrupted (its process stopping) calls off the sends
  * still waiting for their time and gives their rows back; a carrier call under way is let finish and recorded.
  */
 public final class DeliveryService {
@@ -241,8 +242,9 @@ public final class DeliveryService {
             throws InterruptedException {
         // Even blocks (200 -> 67, 67, 66 rather than 98, 98, 4): as many transactions, no block too small to
         // cover the time the next one takes to claim. On a slow line a block is at most a second of its rate: a
-        // claimed row is one a crash leaves in sending (failed as outcome unknown, never sent), and a job claims up to
-        // two blocks ahead of its sends; with blocks of a whole job (5 s of the rate) a kill -9 at 3 mps lost 19 of 30.
+        // claimed row is one a crash leaves in sending (sent only after maintenance has asked the carrier, ten minutes
+        // on), and a job claims up to two blocks ahead of its sends; with blocks of a whole job (5 s of the rate) a
+        // kill -9 at 3 mps left 19 of 30 so.
         int blocks = Math.max(Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS),
                 Math.ceilDiv(phones.size(), Math.max(1, m.lineMps() * CLAIM_SECONDS)));
         int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));

@@ -26,9 +26,9 @@ import static groupmsg.platform.dynamo.Attr.s;
  * {@code MSG#m#<shard> / #COUNTS} (sending, sent, delivered, failed, opted_out) that moves in the same
  * transaction as the rows it counts; queued = recipients - the rest.
  * <p>
- * Status only moves forward (but for a claim its worker gives back unsent, see {@link DeliveryService}), always by a
- * conditional write on the status the writer saw, so a duplicate batch, a retried Lambda or a replayed callback never
- * sends twice or moves a row back.
+ * Status only moves forward (but for a claim its worker gives back unsent, see {@link DeliveryService}, and a claim
+ * the carrier says it never got, see {@link MessageMaintenance}), always by a conditional write on the status the
+ * writer saw, so a duplicate batch, a retried Lambda or a replayed callback never sends twice or moves a row back.
  */
 final class DeliveryStore {
     static final String COUNTS_SK = "#COUNTS";
@@ -89,8 +89,16 @@ final class DeliveryStore {
         return found;
     }
 
-    /** A status change of one row, applied only if the row still has status {@code from}. */
-    record Transition(String phone, String from, String to, String carrierMessageId, String error, long at) {}
+    /**
+     * A status change of one row, applied only if the row still has status {@code from} and, when {@code seenAt} is
+     * given, was last changed then (a decision taken on an older read, such as a carrier lookup's, must not apply to
+     * a row claimed again since).
+     */
+    record Transition(String phone, String from, String to, String carrierMessageId, String error, long at, Long seenAt) {
+        Transition(String phone, String from, String to, String carrierMessageId, String error, long at) {
+            this(phone, from, to, carrierMessageId, error, at, null);
+        }
+    }
 
     /**
      * Applies transitions of one shard atomically with its counters. Rows whose status is no longer {@code from}
@@ -158,6 +166,10 @@ final class DeliveryStore {
             condition += " AND #error = :unknown";
             names.put("#error", "error");
             values.put(":unknown", s(Delivery.OUTCOME_UNKNOWN));
+        }
+        if (t.seenAt() != null) {
+            condition += " AND updatedAt = :seen";
+            values.put(":seen", n(t.seenAt()));
         }
         String finalCondition = condition;
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(shardPk(messageId, shard), t.phone()))

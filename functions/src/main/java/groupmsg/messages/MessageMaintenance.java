@@ -18,6 +18,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -37,6 +40,12 @@ public final class MessageMaintenance {
     static final Duration CLOCK_SLACK = Duration.ofMinutes(1);
     /** A claimed row is sent within its job's invocation (15 min at most in Lambda), retries included. */
     static final Duration SEND_WINDOW = Duration.ofMinutes(15);
+    /** Carrier lookups made at once. */
+    static final int LOOKUPS_AT_ONCE = 8;
+    /** Lookups for one message per sweep: its other rows wait for its next visit, and the other messages get theirs. */
+    static final int LOOKUPS_PER_MESSAGE = 200;
+    /** The longest a lookup takes (TwilioCarrier: 4 pages of 3 s) and then its record: none starts later before the budget's end. */
+    static final Duration LOOKUP_RESERVE = Duration.ofSeconds(13);
     /** Messages read per page of {@code JOBS#sending}. */
     static final int PAGE = 100;
     /**
@@ -154,11 +163,16 @@ public final class MessageMaintenance {
     /** What one sweep did. */
     private static final class Tally {
         int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
+        /** Lookups made for the message being repaired. */
+        int lookupsThisMessage;
+        /** The carrier failed to answer a lookup: it is asked nothing more this sweep. */
+        boolean carrierFailing;
     }
 
     /** Repairs one message; false when the budget ran out before all of it was done. */
     private boolean repair(MessageStore.SendingJob job, long now, long jobsLostBefore, long stopAt, Tally tally) {
         tally.visited++;
+        tally.lookupsThisMessage = 0;
         if (job.completedAt() > 0) {
             if (completion.publishLateEvent(job)) tally.eventsPublished++;
             return true;
@@ -201,60 +215,97 @@ public final class MessageMaintenance {
 
     /**
      * Settles rows left in sending (their worker died between the carrier call and its record, or the carrier's answer
-     * was lost) from the carrier's own word, one lookup each ({@link CarrierPort#findSent}): one the carrier holds
-     * becomes sent, delivered or failed as it says, with its id, and is billed; one it does not hold was never sent,
-     * so it goes back to queued and is enqueued at once, to be sent once. Without an answer the row waits for the next
-     * sweep, and after {@link #GIVE_UP} is failed as {@link Delivery#OUTCOME_UNKNOWN} (never resent). False when the
-     * budget ran out first (what was settled is recorded).
+     * was lost) from the carrier's own word ({@link CarrierPort#findSent}), {@link #LOOKUPS_AT_ONCE} at a time: one the
+     * carrier holds becomes sent, delivered or failed as it says, with its id, and is billed; one it does not hold was
+     * never sent, so it goes back to queued and is enqueued at once, to be sent once. Without a clear answer the row
+     * waits for the next sweep, and after {@link #GIVE_UP} is failed as {@link Delivery#OUTCOME_UNKNOWN} (never
+     * resent); once the carrier fails to answer at all, the sweep asks it nothing more. Each change is conditional on
+     * the row being as it was read (status and updatedAt), so a decision taken on an old read never undoes a newer
+     * claim (an overlapping sweep's, say). False when the budget ran out first.
      */
     private boolean settleSending(GroupMessage m, int shard, List<Delivery> sending, long now, long stopAt, Tally tally) {
+        for (int from = 0; from < sending.size(); from += LOOKUPS_AT_ONCE) {
+            List<Delivery> chunk = sending.subList(from, Math.min(sending.size(), from + LOOKUPS_AT_ONCE));
+            List<SentLookup> answers;
+            if (tally.carrierFailing) {
+                answers = chunk.stream().map(d -> (SentLookup) new SentLookup.Unanswered("not asked again this sweep", true)).toList();
+            } else {
+                // a lookup started now must end within the budget; past its share, the message's other rows wait for its
+                // next visit and the other messages get theirs
+                if (clock.millis() + LOOKUP_RESERVE.toMillis() > stopAt) return false;
+                if (tally.lookupsThisMessage >= LOOKUPS_PER_MESSAGE) return true;
+                answers = lookUp(m, chunk);
+                tally.lookupsThisMessage += chunk.size();
+            }
+            settle(m, shard, chunk, answers, now, tally);
+        }
+        return true;
+    }
+
+    /** Asks the carrier about each row at once (a lookup is a few hundred milliseconds at Twilio). */
+    private List<SentLookup> lookUp(GroupMessage m, List<Delivery> rows) {
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<SentLookup>> asked = new ArrayList<>();
+            for (Delivery d : rows) {
+                Instant claimed = Instant.ofEpochMilli(d.updatedAt());
+                var query = new SentLookup.Query(m.linePhone(), d.phone(), m.text(), claimed.minus(CLOCK_SLACK), claimed.plus(SEND_WINDOW));
+                asked.add(pool.submit(() -> carrier.findSent(query)));
+            }
+            List<SentLookup> answers = new ArrayList<>();
+            for (var answer : asked) {
+                try {
+                    answers.add(answer.get());
+                } catch (ExecutionException e) {
+                    answers.add(new SentLookup.Unanswered("lookup failed: " + e.getCause(), true));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    answers.add(new SentLookup.Unanswered("interrupted", true));
+                }
+            }
+            return answers;
+        }
+    }
+
+    /** Applies the carrier's answers about {@code rows} (in order). */
+    private void settle(GroupMessage m, int shard, List<Delivery> rows, List<SentLookup> answers, long now, Tally tally) {
         List<DeliveryStore.Transition> taken = new ArrayList<>();
         List<DeliveryStore.Transition> notSent = new ArrayList<>();
         List<DeliveryStore.Transition> unknown = new ArrayList<>();
-        boolean inTime = true;
-        for (Delivery d : sending) {
-            if (clock.millis() >= stopAt) {
-                inTime = false;
-                break;
-            }
-            Instant claimed = Instant.ofEpochMilli(d.updatedAt());
-            var lookup = carrier.findSent(new SentLookup.Query(m.linePhone(), d.phone(), m.text(),
-                    claimed.minus(CLOCK_SLACK), claimed.plus(SEND_WINDOW)));
-            switch (lookup) {
-                case SentLookup.Found found -> taken.add(carrierSays(d.phone(), found, now));
-                case SentLookup.NotFound ignored ->
-                        notSent.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.QUEUED, null, null, now));
+        for (int i = 0; i < rows.size(); i++) {
+            Delivery d = rows.get(i);
+            switch (answers.get(i)) {
+                case SentLookup.Found found -> taken.add(carrierSays(d, found, now));
+                case SentLookup.NotFound ignored -> notSent.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING,
+                        Delivery.QUEUED, null, null, now, d.updatedAt()));
                 case SentLookup.Unanswered why -> {
+                    if (why.carrierFailing()) tally.carrierFailing = true;
                     if (d.updatedAt() < now - GIVE_UP.toMillis()) {
                         unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
-                                Delivery.OUTCOME_UNKNOWN, now));
+                                Delivery.OUTCOME_UNKNOWN, now, d.updatedAt()));
                     } else {
-                        tally.unanswered++;
-                        if (tally.unanswered == 1) {
+                        if (tally.unanswered++ == 0) {
                             Log.warn("delivery_lookup_unanswered", Map.of("messageId", m.id(), "reason", why.reason()));
                         }
                     }
                 }
             }
         }
-        for (var chunk : chunks(taken, DeliveryStore.MAX_TRANSITIONS)) {
-            tally.settledByCarrier += deliveries.apply(m.id(), shard, chunk, applied -> applied.isEmpty() ? List.of()
+        if (!taken.isEmpty()) {
+            tally.settledByCarrier += deliveries.apply(m.id(), shard, taken, applied -> applied.isEmpty() ? List.of()
                     : List.of(Billing.carrierTook(usage, m, now, applied.size()))).size();
         }
-        for (var chunk : chunks(unknown, DeliveryStore.MAX_TRANSITIONS)) {
-            tally.failedUnknown += deliveries.apply(m.id(), shard, chunk).size();
+        if (!unknown.isEmpty()) tally.failedUnknown += deliveries.apply(m.id(), shard, unknown).size();
+        if (!notSent.isEmpty()) {
+            List<String> phones = deliveries.apply(m.id(), shard, notSent).stream().map(DeliveryStore.Transition::phone).toList();
+            if (!phones.isEmpty()) {
+                queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
+                tally.resent += phones.size();
+            }
         }
-        for (var chunk : chunks(notSent, Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.lineMps())))) {
-            List<String> phones = deliveries.apply(m.id(), shard, chunk).stream().map(DeliveryStore.Transition::phone).toList();
-            if (phones.isEmpty()) continue;
-            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
-            tally.resent += phones.size();
-        }
-        return inTime;
     }
 
     /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */
-    private static DeliveryStore.Transition carrierSays(String phone, SentLookup.Found found, long now) {
+    private static DeliveryStore.Transition carrierSays(Delivery d, SentLookup.Found found, long now) {
         String status = switch (found.status()) {
             case "delivered", "read" -> Delivery.DELIVERED;
             case "failed", "undelivered", "canceled" -> Delivery.FAILED;
@@ -262,13 +313,7 @@ public final class MessageMaintenance {
         };
         String error = Delivery.FAILED.equals(status)
                 ? "carrier " + (found.errorCode() == null ? found.status() : found.errorCode()) : null;
-        return new DeliveryStore.Transition(phone, Delivery.SENDING, status, found.carrierMessageId(), error, now);
-    }
-
-    private static <T> List<List<T>> chunks(List<T> all, int size) {
-        List<List<T>> out = new ArrayList<>();
-        for (int from = 0; from < all.size(); from += size) out.add(all.subList(from, Math.min(all.size(), from + size)));
-        return out;
+        return new DeliveryStore.Transition(d.phone(), Delivery.SENDING, status, found.carrierMessageId(), error, now, d.updatedAt());
     }
 
     /**

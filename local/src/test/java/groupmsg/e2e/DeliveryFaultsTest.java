@@ -125,11 +125,15 @@ class DeliveryFaultsTest {
         /** The lookups of messages from lines this carrier sent from (maintenance sweeps every test's messages). */
         final List<SentLookup.Query> lookupQueries = new CopyOnWriteArrayList<>();
 
+        /** Per phone, what happens while the carrier is being asked (another writer acting meanwhile). */
+        final Map<String, Runnable> duringLookup = new ConcurrentHashMap<>();
+
         @Override
         public SentLookup findSent(SentLookup.Query query) {
-            if (messages.stream().noneMatch(m -> m.from().equals(query.from()))) return new SentLookup.Unanswered("not ours");
+            if (messages.stream().noneMatch(m -> m.from().equals(query.from()))) return new SentLookup.Unanswered("not ours", false);
             lookupQueries.add(query);
-            return lookups.getOrDefault(query.to(), new SentLookup.Unanswered("not scripted"));
+            duringLookup.getOrDefault(query.to(), () -> { }).run();
+            return lookups.getOrDefault(query.to(), new SentLookup.Unanswered("not scripted", false));
         }
     }
 
@@ -399,6 +403,42 @@ class DeliveryFaultsTest {
         assertThat(counts).containsEntry("delivered", 1).containsEntry("failed", 1)
                 .containsEntry("sent", 2);
         assertThat(billedMessages(t.api())).isEqualTo(4);
+    }
+
+    /**
+     * A sweep decides from what it read: a row claimed again while the carrier was being asked (an overlapping sweep
+     * gave it back and a job claimed it) is left to that claim, never given back a second time.
+     */
+    @Test
+    void aLookupsAnswerNeverUndoesAClaimMadeWhileItWasAsked(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Overlap Co", 2);
+        Setup s = t.setup();
+        String phone = s.phones().get(0);
+        t.carrier().script.put(phone, List.of(new UncheckedIOException(new IOException("read timed out"))));
+        t.carrier().lookups.put(phone, new SentLookup.NotFound());
+        deliverAll(new DeliveryService(t.wiring()), s);
+        int shard = shardOf(s, phone);
+        var key = Map.of("pk", AttributeValue.fromS("MSG#" + s.messageId() + "#" + shard), "sk", AttributeValue.fromS(phone));
+        String table = t.wiring().config().table(Tables.DELIVERIES);
+        long reclaimedAt = System.currentTimeMillis() + 11 * 60_000L;
+        // while the carrier is asked, the row is claimed again (still sending, a newer updatedAt)
+        t.carrier().duringLookup.put(phone, () -> t.wiring().dynamo().updateItem(b -> b.tableName(table).key(key)
+                .updateExpression("SET updatedAt = :at").expressionAttributeValues(Map.of(":at", AttributeValue.fromN(String.valueOf(reclaimedAt))))));
+
+        var requeued = new CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))), requeued).sweep();
+
+        assertThat(t.carrier().lookupQueries).extracting(SentLookup.Query::to).containsExactly(phone);
+        assertThat(requeued.deliveries).noneMatch(job -> s.messageId().equals(job.get("messageId")));
+        var row = t.wiring().dynamo().getItem(b -> b.tableName(table).key(key).consistentRead(true)).item();
+        assertThat(row.get("status").s()).isEqualTo("sending");
+        assertThat(row.get("updatedAt").n()).isEqualTo(String.valueOf(reclaimedAt));
+    }
+
+    @SuppressWarnings("unchecked")
+    static int shardOf(Setup s, String phone) {
+        return s.queue().deliveries.stream().filter(job -> ((List<String>) job.get("phones")).contains(phone))
+                .mapToInt(job -> ((Number) job.get("shard")).intValue()).findFirst().orElseThrow();
     }
 
     @Test

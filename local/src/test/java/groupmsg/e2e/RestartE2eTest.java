@@ -152,7 +152,7 @@ class RestartE2eTest {
             takenSid = first.carrierEmulator().messages(taken, null).getFirst().sid();
             assertThat(first.carrierEmulator().messages(neverSent, null)).isEmpty();
             for (String phone : List.of(taken, neverSent)) {
-                assertThat(DeliveryFaultsTest.storedStatus(first.wiring(), s.messageId(), shardOf(s, phone), phone)).isEqualTo("sending");
+                assertThat(DeliveryFaultsTest.storedStatus(first.wiring(), s.messageId(), DeliveryFaultsTest.shardOf(s, phone), phone)).isEqualTo("sending");
             }
         }
 
@@ -171,12 +171,6 @@ class RestartE2eTest {
             }
             assertThat(ReceiptsE2eTest.billedMessages(api)).isEqualTo(3);
         }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static int shardOf(DeliveryFaultsTest.Setup s, String phone) {
-        return s.queue().deliveries.stream().filter(job -> ((List<String>) job.get("phones")).contains(phone))
-                .mapToInt(job -> ((Number) job.get("shard")).intValue()).findFirst().orElseThrow();
     }
 
     @Test
