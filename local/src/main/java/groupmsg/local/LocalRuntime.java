@@ -278,7 +278,11 @@ public final class LocalRuntime implements AutoCloseable {
         try {
             var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
                     .sweepAfterJobsLost(startedAt.toEpochMilli());
-            if (((Number) summary.get("deliveriesRequeued")).intValue() + ((Number) summary.get("fanoutsRedriven")).intValue() > 0) {
+            int recovered = 0;
+            for (String count : List.of("deliveriesRequeued", "fanoutsRedriven", "deliveriesSettledByCarrier", "deliveriesNotSentRequeued")) {
+                recovered += ((Number) summary.get(count)).intValue();
+            }
+            if (recovered > 0) {
                 LocalLog.info("restart_recovered", summary);
             }
         } catch (RuntimeException e) {

@@ -312,7 +312,7 @@ public final class CarrierEmulator implements AutoCloseable {
      * callbacks, as a real carrier's would after its client crashed. Call before serving. Returns how many it took back.
      */
     public int keepMessagesIn(Path dataDir) {
-        var opened = CarrierJournal.open(CarrierJournal.pathIn(dataDir));
+        var opened = CarrierJournal.open(CarrierJournal.pathIn(dataDir), clock.instant());
         for (EmulatedMessage m : opened.messages()) {
             remember(m);
             if (!m.status().equals("delivered")) scheduleDelivery(m);
@@ -364,30 +364,44 @@ public final class CarrierEmulator implements AutoCloseable {
         return error;
     }
 
-    /** {@code GET .../Messages.json?To=&From=&PageSize=}: newest first, one page, Twilio's list shape. */
+    /**
+     * {@code GET .../Messages.json?To=&From=&PageSize=&Page=}: newest first, Twilio's list shape, a page at a time
+     * ({@code next_page_uri} names the next one while there is one).
+     */
     private GatewayResponse list(GatewayRequest request) {
         Map<String, String> query = Form.query(request.rawQuery());
         int pageSize = 50;
+        int pageNumber = 0;
         try {
             if (query.containsKey("PageSize")) pageSize = Math.clamp(Integer.parseInt(query.get("PageSize")), 1, 1000);
+            if (query.containsKey("Page")) pageNumber = Math.max(0, Integer.parseInt(query.get("Page")));
         } catch (NumberFormatException e) {
-            return twilioError(400, 20001, "Invalid PageSize");
+            return twilioError(400, 20001, "Invalid PageSize or Page");
         }
-        List<EmulatedMessage> matching = new ArrayList<>(messages(blankToNull(query.get("To")), blankToNull(query.get("From"))));
+        String to = blankToNull(query.get("To"));
+        String from = blankToNull(query.get("From"));
+        List<EmulatedMessage> matching = new ArrayList<>(messages(to, from));
         java.util.Collections.reverse(matching);
-        List<Map<String, Object>> page = matching.stream().limit(pageSize).map(this::twilioResource).toList();
-        String uri = "/2010-04-01/Accounts/" + settings.accountSid() + "/Messages.json";
+        long skip = (long) pageNumber * pageSize;
+        List<Map<String, Object>> page = matching.stream().skip(skip).limit(pageSize).map(this::twilioResource).toList();
+        String uri = "/2010-04-01/Accounts/" + settings.accountSid() + "/Messages.json?"
+                + (to == null ? "" : "To=" + encode(to) + "&") + (from == null ? "" : "From=" + encode(from) + "&")
+                + "PageSize=" + pageSize;
         var response = new LinkedHashMap<String, Object>();
         response.put("messages", page);
-        response.put("end", Math.max(0, page.size() - 1));
-        response.put("first_page_uri", uri + "?PageSize=" + pageSize + "&Page=0");
-        response.put("next_page_uri", null);
-        response.put("page", 0);
+        response.put("end", skip + Math.max(0, page.size() - 1));
+        response.put("first_page_uri", uri + "&Page=0");
+        response.put("next_page_uri", skip + page.size() < matching.size() ? uri + "&Page=" + (pageNumber + 1) : null);
+        response.put("page", pageNumber);
         response.put("page_size", pageSize);
-        response.put("previous_page_uri", null);
-        response.put("start", 0);
-        response.put("uri", uri + "?PageSize=" + pageSize + "&Page=0");
+        response.put("previous_page_uri", pageNumber > 0 ? uri + "&Page=" + (pageNumber - 1) : null);
+        response.put("start", skip);
+        response.put("uri", uri + "&Page=" + pageNumber);
         return json(200, response);
+    }
+
+    private static String encode(String value) {
+        return java.net.URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
 
     private Map<String, Object> twilioResource(EmulatedMessage m) {

@@ -284,9 +284,10 @@ class CarrierEmulatorTest {
         String cutShort = (String) json(create(form("To", TO, "From", FROM, "Body", "second", "StatusCallback", callback))).get("sid");
         emulator.close(); // at once: no callback of the second has gone yet
         assertThat(emulator.messages(TO, FROM)).extracting(EmulatedMessage::sid).containsExactly(delivered, cutShort);
-        // a kill cuts the last line in half
+        // a kill cuts the last line in half, here inside an emoji's bytes
         Path journal = dataDir.resolve("carrier-messages.jsonl");
-        Files.writeString(journal, "{\"sid\":\"SMcut\",\"from\":\"+1415", StandardOpenOption.APPEND);
+        Files.writeString(journal, "{\"sid\":\"SMcut\",\"from\":\"+1415\",\"body\":\"hi ", StandardOpenOption.APPEND);
+        Files.write(journal, new byte[] {(byte) 0xF0, (byte) 0x9F}, StandardOpenOption.APPEND);
 
         int callbacksBefore = catcher.await(2, Duration.ofSeconds(1)).size();
         emulator = restarted();
@@ -305,11 +306,30 @@ class CarrierEmulatorTest {
         assertThat((List<Map<String, Object>>) listed.get("messages")).extracting(m -> m.get("sid")).containsExactly(cutShort, delivered);
         // compacted: one line per message, the cut line gone
         emulator.close();
-        assertThat(Files.readAllLines(journal)).hasSizeBetween(2, 4);
+        assertThat(Files.readAllLines(journal).stream().filter(l -> !l.isBlank())).hasSizeBetween(2, 4);
         emulator = restarted();
         assertThat(emulator.keepMessagesIn(dataDir)).isEqualTo(2);
         assertThat(Files.readAllLines(journal)).hasSize(2);
         assertThat(emulator.messages(TO, FROM)).extracting(EmulatedMessage::status).containsExactly("delivered", "delivered");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theListIsReadAPageAtATimeNewestFirst() throws Exception {
+        List<String> sids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            sids.add((String) json(create(form("To", TO, "From", FROM, "Body", "m" + i))).get("sid"));
+            nanos.addAndGet(1_000_000_000L);
+        }
+        var first = json(emulator.handleRestApi(request("GET", PATH, "To=" + java.net.URLEncoder.encode(TO, StandardCharsets.UTF_8)
+                + "&PageSize=2", basic(CarrierEmulator.ACCOUNT_SID, TOKEN), null, null)));
+        assertThat((List<Map<String, Object>>) first.get("messages")).extracting(m -> m.get("sid")).containsExactly(sids.get(2), sids.get(1));
+        String next = (String) first.get("next_page_uri");
+        assertThat(next).contains("To=%2B14155550123").contains("PageSize=2").endsWith("Page=1");
+        var second = json(emulator.handleRestApi(request("GET", next.substring(0, next.indexOf('?')), next.substring(next.indexOf('?') + 1),
+                basic(CarrierEmulator.ACCOUNT_SID, TOKEN), null, null)));
+        assertThat((List<Map<String, Object>>) second.get("messages")).extracting(m -> m.get("sid")).containsExactly(sids.get(0));
+        assertThat(second.get("next_page_uri")).isNull();
     }
 
     @Test
