@@ -80,12 +80,22 @@ public final class InboundService {
                 && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty();
         boolean aReply = classification.keyword() == null || alsoAReply;
         // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API
-        // shows where it went from the start.
-        String conversationId = aReply ? router.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip()) : null;
+        // shows where it went from the start. A routing that fails leaves it to the inbound worker, as before: the
+        // text must be stored whatever happens (Twilio does not resend a webhook answered 500).
+        String conversationId = null;
+        boolean routed = !aReply;
+        if (aReply) {
+            try {
+                conversationId = router.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
+                routed = true;
+            } catch (RuntimeException e) {
+                Log.error("inbound_routing_deferred", Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
+            }
+        }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
-                true);
+                routed);
         var entry = outbox.entry(message.id(), aReply ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT

@@ -13,7 +13,7 @@ import groupmsg.platform.queue.SqsQueueSender;
 
 import java.util.Map;
 
-/** Consumes the inbound FIFO queue, in order per line and sender (see {@link InboundRouter}). */
+/** Consumes the inbound FIFO queue, in order per conversation, else per line and sender (see {@link InboundRouter}). */
 public final class InboundWorkerHandler implements QueueFunction {
     private final InboundRouter router;
     private final OptOutService optOuts;

@@ -177,6 +177,50 @@ class InboundFaultsTest {
         assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
     }
 
+    /**
+     * Routing at the webhook failing (DynamoDB throttled, say) must not lose the text: Twilio does not resend a webhook
+     * answered 500. It is stored unrouted, queued per line and sender, and the inbound worker routes it as it did
+     * before routing on arrival.
+     */
+    @Test
+    void aReplyWhoseRoutingFailsOnArrivalIsStoredAndRoutedByTheWorker(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Routing Down Co");
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String ann = "+14155550751";
+        String bob = "+14155550752";
+        String conversationId = (String) ConversationsE2eTest.create(a, lineId, List.<Object>of(ann, bob), "Hi both").get("id");
+        software.amazon.awssdk.core.interceptor.ExecutionInterceptor routingDown = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                        && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")) {
+                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
+                            .message("throttled (test)").build();
+                }
+            }
+        };
+        var down = groupmsg.platform.config.Wiring.create(runtime.wiring().config(),
+                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")), List.of(routingDown));
+        var queued = new CopyOnWriteArrayList<QueueMessage>();
+        QueueSender capture = (queue, messages) -> queued.addAll(messages);
+
+        var stored = new InboundService(down, capture).receive(new InboundService.InboundSms(sid(), ann, line, "On my way", List.of()));
+
+        assertThat(stored).isInstanceOf(InboundService.Stored.class);
+        var message = ((InboundService.Stored) stored).message();
+        assertThat(message.conversationId()).isNull();
+        assertThat(message.routedOnArrival()).isFalse();
+        assertThat(queued).singleElement().satisfies(job -> assertThat(job.groupId()).isEqualTo(lineId + "#" + ann));
+
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
+                .contains("\"batchItemFailures\":[]");
+        assertThat(await(() -> ConversationsE2eTest.bodiesTo(a, line, bob), l -> l.size() == 2, 15_000)).last().isEqualTo(ann + ": On my way");
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i).containsEntry("conversationId", conversationId));
+    }
+
     @Test
     void aJobThatCannotBeParsedIsReportedFailedSoItEndsInTheDeadLetterQueue(LocalRuntime runtime) throws Exception {
         var garbage = new QueueMessage("{not json", "g1", "d1");

@@ -31,8 +31,9 @@ public final class Queues {
             500, 5, 5, 6 * Handlers.RECEIPT_WORKER.timeoutSeconds() + 1, 4, 1);
 
     /**
-     * Inbound replies (not keywords) for the inbound worker. FIFO with line + sender as message group, so one
-     * person's consecutive replies are handled in the order they arrived.
+     * Inbound replies (not keywords) for the inbound worker. FIFO with the reply's conversation as message group (so
+     * the participants' replies take their thread places in the order they are relayed), else line + sender (so one
+     * person's direct replies are handled in the order they were queued).
      */
     public static final QueueDef INBOUND = new QueueDef("inbound", true, Handlers.INBOUND_WORKER.name(),
             5, 5, 5, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4);
