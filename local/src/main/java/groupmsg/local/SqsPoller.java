@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
@@ -209,6 +210,7 @@ public final class SqsPoller implements AutoCloseable {
 
     /** Invokes the consumer on one batch and deletes what it did not report as failed. */
     void process(List<Message> messages) {
+        messages.forEach(m -> failedWhileRunning.remove(m.messageId())); // received again: its old handle is spent
         String response;
         try {
             response = consumer.invoke(json(SqsEvents.event(messages, queue.arn(), region)));
@@ -222,6 +224,7 @@ public final class SqsPoller implements AutoCloseable {
             }
             LocalLog.error("sqs_batch_failed", Map.of("queue", queue.spec().queueName(), "function", consumer.name(),
                     "messages", messages.size(), "kind", e.kind().name()), e.getCause() != null ? e.getCause() : e);
+            leftForRetry(messages);
             return;
         }
         Set<String> ids = messages.stream().map(Message::messageId).collect(Collectors.toSet());
@@ -229,6 +232,7 @@ public final class SqsPoller implements AutoCloseable {
         if (failed == null) {
             LocalLog.warn("sqs_batch_response_invalid", Map.of("queue", queue.spec().queueName(),
                     "function", consumer.name(), "response", response.length() > 300 ? response.substring(0, 300) : response));
+            leftForRetry(messages);
             return;
         }
         if (!failed.isEmpty()) {
@@ -236,8 +240,28 @@ public final class SqsPoller implements AutoCloseable {
                     "failed", failed.size(), "messages", messages.size()));
         }
         delete(messages.stream().filter(m -> !failed.contains(m.messageId())).toList());
-        if (!running.get()) makeVisible(messages.stream().filter(m -> failed.contains(m.messageId())).toList());
+        List<Message> failedMessages = messages.stream().filter(m -> failed.contains(m.messageId())).toList();
+        if (!running.get()) {
+            makeVisible(failedMessages);
+        } else {
+            leftForRetry(failedMessages);
+        }
     }
+
+    /**
+     * Messages that failed while running wait out their visibility timeout before SQS gives them again; a stop within
+     * it would leave them invisible to the stop's snapshot, and ElasticMQ forgets them. Remembered (the latest
+     * {@value #REMEMBERED_FAILURES} at most) to be made visible when the poller stops.
+     */
+    private void leftForRetry(List<Message> failed) {
+        for (Message m : failed) {
+            if (failedWhileRunning.size() >= REMEMBERED_FAILURES) break;
+            failedWhileRunning.put(m.messageId(), m);
+        }
+    }
+
+    private static final int REMEMBERED_FAILURES = 10_000;
+    private final Map<String, Message> failedWhileRunning = new ConcurrentHashMap<>();
 
     /** Ends the invisibility of messages left undeleted while stopping, so the stop's snapshot (QueueSnapshot) has them. */
     private void makeVisible(List<Message> left) {
@@ -372,6 +396,14 @@ public final class SqsPoller implements AutoCloseable {
             }
         }
         threads.clear();
+        // Failed shortly before the stop: visible again at once, so the stop's snapshot keeps them. One whose timeout
+        // ran out meanwhile is visible anyway (its old handle may be refused: harmless).
+        List<Message> waiting = List.copyOf(failedWhileRunning.values());
+        failedWhileRunning.clear();
+        if (!waiting.isEmpty()) {
+            makeVisible(waiting);
+            LocalLog.info("sqs_failed_made_visible", Map.of("queue", queue.spec().queueName(), "messages", waiting.size()));
+        }
     }
 
     /** How long an interrupted poller may take to wind down: its function's own (see {@link LocalFunction#WIND_DOWN}). */

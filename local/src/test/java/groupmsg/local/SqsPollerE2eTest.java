@@ -233,6 +233,30 @@ class SqsPollerE2eTest {
         assertThat(awaitMessages(sqs, queue.dlqUrl(), 0, Duration.ZERO)).isEmpty();
     }
 
+    /**
+     * A message that failed shortly before a stop waits out its visibility timeout, and ElasticMQ forgets it with the
+     * stop: the stop makes it visible again at once, so the runtime's snapshot of the queues keeps it.
+     */
+    @Test
+    void aMessageThatFailedJustBeforeTheStopIsVisibleAgainWhenThePollerStops(LocalRuntime runtime) {
+        SqsClient sqs = runtime.wiring().sqs();
+        var spec = new QueueSpec("poller-test-" + UUID.randomUUID().toString().substring(0, 8), false, 5, 120, 1);
+        ProvisionedQueue queue = new Provisioner(runtime.wiring().dynamo(), sqs).ensureQueue(spec);
+        var consumer = new ThrowsOnFirstSight();
+        var poller = poller(runtime, queue, consumer);
+        sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("failed once"));
+        await(() -> consumer.thrownFor.contains("failed once"), Duration.ofSeconds(30));
+        sleep(300); // the failure recorded
+        assertThat(sqs.receiveMessage(r -> r.queueUrl(queue.url()).waitTimeSeconds(0)).messages())
+                .as("invisible for its 120 s").isEmpty();
+
+        poller.stop(Duration.ofSeconds(5));
+
+        var visible = sqs.receiveMessage(r -> r.queueUrl(queue.url()).waitTimeSeconds(2)).messages();
+        assertThat(visible).extracting(Message::body).containsExactly("failed once");
+        assertThat(consumer.processed).isEmpty();
+    }
+
     @Test
     void fifoRecordsCarryGroupDeduplicationAndSequence(LocalRuntime runtime) {
         SqsClient sqs = runtime.wiring().sqs();
