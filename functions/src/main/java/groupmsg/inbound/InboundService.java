@@ -5,6 +5,7 @@ import groupmsg.lines.LineOwner;
 import groupmsg.lines.LineService;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.json.Json;
@@ -45,7 +46,8 @@ public final class InboundService {
     private final LineService lines;
     private final Outbox outbox;
     private final OptOutStore optOuts;
-    private final ConversationRouter router;
+    /** Built on the first reply: the webhook mostly takes status callbacks, which never route (29 classes at init). */
+    private final Lazy<ConversationRouter> router;
     private final Clock clock;
     private final Ids ids;
 
@@ -55,7 +57,7 @@ public final class InboundService {
         this.lines = new LineService(wiring);
         this.outbox = new Outbox(wiring.dynamo(), core, queue, wiring.clock());
         this.optOuts = new OptOutStore(new DynamoOps(wiring.dynamo()), core);
-        this.router = new ConversationRouter(wiring);
+        this.router = new Lazy<>(() -> new ConversationRouter(wiring));
         this.clock = wiring.clock();
         this.ids = wiring.ids();
     }
@@ -86,7 +88,7 @@ public final class InboundService {
         boolean routed = !aReply;
         if (aReply) {
             try {
-                conversationId = router.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
+                conversationId = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
                 routed = true;
             } catch (RuntimeException e) {
                 Log.error("inbound_routing_deferred", Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
