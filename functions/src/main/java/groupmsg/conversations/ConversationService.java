@@ -143,6 +143,14 @@ public final class ConversationService {
         return (ThreadMessage.OUTBOUND.equals(m.direction()) ? OUTBOUND_MESSAGE_PREFIX : RELAY_MESSAGE_PREFIX) + ulid;
     }
 
+    /** One message of a conversation's thread, with the conversation (its participants name the authors); 404 if none. */
+    public ThreadPage message(String accountId, String conversationId, String messageId) {
+        Conversation c = find(accountId, conversationId);
+        if (messageId == null || !messageId.startsWith(ThreadMessage.ID_PREFIX)) throw ApiException.notFound("message");
+        ThreadMessage m = store.message(accountId, c.id(), messageId).orElseThrow(() -> ApiException.notFound("message"));
+        return new ThreadPage(c, List.of(m), null);
+    }
+
     /** Whether the account has this conversation (a retried request's check for what its first run stored). */
     public boolean exists(String accountId, String id) {
         return store.get(accountId, id).isPresent();

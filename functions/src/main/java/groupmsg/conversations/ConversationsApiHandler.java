@@ -62,6 +62,10 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         });
         on("POST /v1/conversations/{id}/messages", this::send);
         on("GET /v1/conversations/{id}/messages", this::messages);
+        on("GET /v1/conversations/{id}/messages/{messageId}", r -> {
+            var page = conversations.message(r.accountId(), r.path("id"), r.path("messageId"));
+            return ApiResponse.ok(json(page.messages().getFirst(), authorNames(page.conversation())));
+        });
         on("GET /v1/conversations/{id}/messages/{messageId}/deliveries", this::deliveries);
     }
 
@@ -198,12 +202,18 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         var start = Cursor.decode(paging.cursor(), "pk", ConversationService.threadPartition(request.accountId(), id));
         var page = conversations.messages(request.accountId(), id, paging.limit(), start);
         List<Object> items = new ArrayList<>();
-        Map<String, String> names = new HashMap<>();
-        page.conversation().participants().forEach(p -> {
-            if (p.name() != null) names.put(p.phone(), p.name());
-        });
+        Map<String, String> names = authorNames(page.conversation());
         page.messages().forEach(m -> items.add(json(m, names)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    /** The participants' names by phone (those without one are shown by their number). */
+    private static Map<String, String> authorNames(Conversation c) {
+        Map<String, String> names = new HashMap<>();
+        c.participants().forEach(p -> {
+            if (p.name() != null) names.put(p.phone(), p.name());
+        });
+        return names;
     }
 
     static Map<String, Object> json(ConversationService.View view) {

@@ -40,6 +40,11 @@ public final class InboundApiHandler extends HttpApiHandler {
         this.inbound = new InboundService(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);
         on("GET /v1/inbound", this::listInbound);
+        on("GET /v1/inbound/{id}", r -> {
+            String id = r.path("id");
+            if (!id.startsWith(InboundMessage.ID_PREFIX)) throw ApiException.notFound("inbound message");
+            return ApiResponse.ok(json(inbound.get(r.accountId(), id).orElseThrow(() -> ApiException.notFound("inbound message"))));
+        });
         on("GET /v1/opt-outs", this::listOptOuts);
         on("POST /v1/opt-outs", this::createOptOut);
         on("DELETE /v1/opt-outs/{lineId}/{phone}", r -> {

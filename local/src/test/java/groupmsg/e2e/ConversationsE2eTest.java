@@ -221,6 +221,16 @@ class ConversationsE2eTest {
                 .isBeforeOrEqualTo(java.time.Instant.parse((String) thread.get(1).get("createdAt")));
         assertThat(thread.get(6)).containsEntry("mediaUrls", List.of("https://media.example/map.png"));
         assertThat(inbound(a, "?lineId=" + lineId)).hasSize(6).allSatisfy(m -> assertThat(m).containsEntry("conversationId", id));
+        // one thread message by its id (an extension of API.md), as the thread lists it
+        for (int i : List.of(0, 1, 6)) {
+            var one = a.get("/v1/conversations/" + id + "/messages/" + thread.get(i).get("id"));
+            assertThat(one.status()).as(one.body()).isEqualTo(200);
+            assertThat(one.jsonObject()).isEqualTo(thread.get(i));
+        }
+        assertThat(a.get("/v1/conversations/" + id + "/messages/cmsg_00000000000000000000000000").status()).isEqualTo(404);
+        assertThat(a.get("/v1/conversations/" + id + "/messages/" + firstReply.get("id")).status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Nosy Chat Co").get("/v1/conversations/" + id + "/messages/" + thread.get(1).get("id")).status())
+                .isEqualTo(404);
         var events = await(() -> integrationEvents(a, accountId), l -> l.size() == 6, 10_000);
         assertThat(events).hasSize(6).allSatisfy(e -> assertThat(e).containsEntry("conversationId", id));
 

@@ -289,8 +289,16 @@ class InboundE2eTest {
                         .containsEntry("from", ann).containsEntry("mediaUrls", List.of()).containsEntry("conversationId", null)
                         .containsKey("inboundId"));
 
+        // One by its id (an extension of API.md), as listed.
+        var one = a.get("/v1/inbound/" + all.get(0).get("id"));
+        assertThat(one.status()).as(one.body()).isEqualTo(200);
+        assertThat(one.jsonObject()).isEqualTo(all.get(0));
+        assertThat(a.get("/v1/inbound/inb_00000000000000000000000000").status()).isEqualTo(404);
+        assertThat(a.get("/v1/inbound/grp_00000000000000000000000000").status()).isEqualTo(404);
+
         // Another account sees none of it.
         ApiClient other = api.forNewAccount("Nosy Co");
+        assertThat(other.get("/v1/inbound/" + all.get(0).get("id")).status()).isEqualTo(404);
         assertThat(inbound(other, "")).isEmpty();
         assertThat(inbound(other, "?lineId=" + lineId)).isEmpty();
         assertThat(other.get("/v1/opt-outs?lineId=" + lineId).status()).isEqualTo(404);

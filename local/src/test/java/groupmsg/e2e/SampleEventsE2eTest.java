@@ -60,6 +60,10 @@ class SampleEventsE2eTest {
                 .contains("lineId");
         assertThat(invoke(runtime, "conversations-api", "list-message-deliveries-unknown-conversation.json"))
                 .contains("\"statusCode\":404").contains("conversation not found");
+        assertThat(invoke(runtime, "conversations-api", "get-thread-message-unknown-conversation.json"))
+                .contains("\"statusCode\":404").contains("conversation not found");
+        assertThat(invoke(runtime, "inbound-api", "get-inbound-unknown.json")).contains("\"statusCode\":404")
+                .contains("inbound message not found");
     }
 
     @Test

@@ -57,12 +57,14 @@ public final class Routes {
             new RouteDef("DELETE", "/v1/conversations/{id}/participants/{phone}", CONVERSATIONS_API, CONVERSATIONS, false),
             new RouteDef("POST", "/v1/conversations/{id}/messages", CONVERSATIONS_API, CONVERSATIONS, true),
             new RouteDef("GET", "/v1/conversations/{id}/messages", CONVERSATIONS_API, READ, false),
+            new RouteDef("GET", "/v1/conversations/{id}/messages/{messageId}", CONVERSATIONS_API, READ, false),
             new RouteDef("GET", "/v1/conversations/{id}/messages/{messageId}/deliveries", CONVERSATIONS_API, READ, false),
 
             new RouteDef("GET", "/v1/opt-outs", INBOUND, READ, false),
             new RouteDef("POST", "/v1/opt-outs", INBOUND, ADMINISTER, true),
             new RouteDef("DELETE", "/v1/opt-outs/{lineId}/{phone}", INBOUND, ADMINISTER, false),
             new RouteDef("GET", "/v1/inbound", INBOUND, READ, false),
+            new RouteDef("GET", "/v1/inbound/{id}", INBOUND, READ, false),
 
             // Carrier webhooks: no API key; the carrier's signature is the credential.
             new RouteDef("POST", "/webhooks/twilio/inbound", WEBHOOK, null, false),
