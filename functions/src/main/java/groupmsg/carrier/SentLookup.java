@@ -11,16 +11,16 @@ import java.util.Objects;
 public sealed interface SentLookup {
 
     /**
-     * The message to look for: sent from {@code from} to {@code to} with exactly {@code body}, created by the carrier
-     * between {@code createdFrom} and {@code createdUntil} (both inclusive; the carrier's clock counts to the second).
+     * The message to look for: sent from {@code from} to {@code to} with exactly {@code body}, for a row claimed at
+     * {@code claimedAt} (it was sent after that, if at all) and sent by {@code sentBy} at the latest.
      */
-    record Query(String from, String to, String body, Instant createdFrom, Instant createdUntil) {
+    record Query(String from, String to, String body, Instant claimedAt, Instant sentBy) {
         public Query {
             Objects.requireNonNull(from, "from");
             Objects.requireNonNull(to, "to");
             Objects.requireNonNull(body, "body");
-            Objects.requireNonNull(createdFrom, "createdFrom");
-            Objects.requireNonNull(createdUntil, "createdUntil");
+            Objects.requireNonNull(claimedAt, "claimedAt");
+            Objects.requireNonNull(sentBy, "sentBy");
         }
     }
 

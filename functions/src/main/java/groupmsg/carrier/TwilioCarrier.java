@@ -118,6 +118,12 @@ public final class TwilioCarrier implements CarrierPort {
     /** The longest a lookup takes: every page it may read, each to its timeout. */
     public static final Duration LONGEST_LOOKUP = LOOKUP_PAGE_TIMEOUT.multipliedBy(LOOKUP_MAX_PAGES);
 
+    /**
+     * How far the carrier's clock may be behind ours: a message created this long before its claim (by the carrier's
+     * clock) could still be the one sent for it.
+     */
+    static final Duration CARRIER_CLOCK_SKEW = Duration.ofSeconds(5);
+
     /** What Twilio puts before every message body a trial account sends. */
     static final String TRIAL_PREFIX = "Sent from your Twilio trial account - ";
 
@@ -127,21 +133,28 @@ public final class TwilioCarrier implements CarrierPort {
      * before it is sent); a message still unsent has no send date and keeps the reading going. No {@code DateSent}
      * filter: it would leave such a message out.
      * <p>
-     * Found only for exactly one message created in the window with exactly this body (a trial account's prefix
-     * aside). Not found only when no message from the line to the number was created in the window at all: one with
-     * another body could be this one changed on the way, and two with this body cannot be told apart (two groups got
-     * one announcement), so either gives no answer, as does a date that cannot be read. A resend follows only from
-     * not found, so doubt never sends twice.
+     * The window starts at the claim's second (a send follows its claim) and ends at {@code sentBy}. Found only for
+     * exactly one message in it with exactly this body (a trial account's prefix aside). Doubt, never not found:
+     * <ul>
+     *   <li>the same text created in the {@link #CARRIER_CLOCK_SKEW} before the claim (an earlier message with this
+     *       text, or this one under a carrier clock a little behind ours: which, cannot be told);</li>
+     *   <li>two with this text in the window (two groups got one announcement);</li>
+     *   <li>a text in the window that holds this one or is held in it, spacing aside (this one changed on the way);</li>
+     *   <li>a date that cannot be read, or more pages than it reads.</li>
+     * </ul>
+     * Other texts to the number (a conversation's other relays) are not this one. A resend follows only from not found,
+     * so doubt never sends twice.
      */
     @Override
     public SentLookup findSent(SentLookup.Query query) {
         Objects.requireNonNull(query, "query");
         URI page = URI.create(messagesUri + "?To=" + URLEncoder.encode(query.to(), StandardCharsets.UTF_8)
                 + "&From=" + URLEncoder.encode(query.from(), StandardCharsets.UTF_8) + "&PageSize=" + LOOKUP_PAGE_SIZE);
-        // the window in the carrier's whole seconds
-        Instant from = query.createdFrom().truncatedTo(ChronoUnit.SECONDS);
+        // in the carrier's whole seconds
+        Instant claimSecond = query.claimedAt().truncatedTo(ChronoUnit.SECONDS);
+        Instant from = claimSecond.minus(CARRIER_CLOCK_SKEW);
         List<SentLookup.Found> matches = new ArrayList<>();
-        int others = 0;
+        int doubtful = 0;
         for (int read = 0; read < LOOKUP_MAX_PAGES; read++) {
             HttpResponse<String> response;
             try {
@@ -172,29 +185,43 @@ public final class TwilioCarrier implements CarrierPort {
                     return new SentLookup.Unanswered("carrier listed a message with a date that cannot be read", false);
                 }
                 if (sent != null && sent.isBefore(from)) sentBeforeTheWindow = true;
-                if (created.isBefore(from) || created.isAfter(query.createdUntil())) continue;
+                if (created.isBefore(from) || created.isAfter(query.sentBy())) continue;
                 if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from"))) continue; // not the filter's
-                if (m.get("body") instanceof String body && withoutTrialPrefix(body).equals(query.body())
-                        && m.get("sid") instanceof String sid && !sid.isBlank()) {
+                String body = m.get("body") instanceof String b ? withoutTrialPrefix(b) : "";
+                if (body.equals(query.body()) && created.isBefore(claimSecond)) {
+                    doubtful++;
+                } else if (body.equals(query.body()) && m.get("sid") instanceof String sid && !sid.isBlank()) {
                     matches.add(new SentLookup.Found(sid, m.get("status") instanceof String st ? st : "queued",
                             m.get("error_code") == null ? null : codeText(m.get("error_code"))));
-                } else {
-                    others++;
+                } else if (nearly(body, query.body())) {
+                    doubtful++;
                 }
             }
             String next = json.get("next_page_uri") instanceof String n && !n.isBlank() ? n : null;
             if (sentBeforeTheWindow || next == null) {
-                if (matches.size() == 1) return matches.getFirst();
+                if (doubtful > 0) {
+                    return new SentLookup.Unanswered(doubtful + " message(s) to the number that may be this one", false);
+                }
                 if (matches.size() > 1) {
                     return new SentLookup.Unanswered(matches.size() + " messages with this text in the window", false);
                 }
-                return others == 0 ? new SentLookup.NotFound()
-                        : new SentLookup.Unanswered(others + " other message(s) to the number in the window", false);
+                return matches.isEmpty() ? new SentLookup.NotFound() : matches.getFirst();
             }
             page = messagesUri.resolve(next);
         }
         return new SentLookup.Unanswered("more than " + LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
                 + " messages to the number since the window", false);
+    }
+
+    /** Whether one text holds the other, line endings and runs of spaces aside (but not both equal). */
+    static boolean nearly(String a, String b) {
+        String x = spacing(a);
+        String y = spacing(b);
+        return x.contains(y) || y.contains(x);
+    }
+
+    private static String spacing(String text) {
+        return text.replace("\r\n", "\n").strip().replaceAll("\\s+", " ");
     }
 
     private static String withoutTrialPrefix(String body) {

@@ -65,6 +65,15 @@ public final class DirectMessages {
         return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, true);
     }
 
+    /**
+     * The job that sends an ordered message ({@code orderKey} set) through the FIFO relays queue: fan-out and delivery
+     * of all its recipients, in its key's order. {@code deduplicationId} is the message's id for its first job; a
+     * job sent again later (maintenance) gets another, since FIFO queues drop a repeated one for 5 minutes.
+     */
+    static QueueMessage relayJob(GroupMessage m, String deduplicationId) {
+        return new QueueMessage(FanoutService.job(m.accountId(), m.id()).body(), m.orderKey(), deduplicationId);
+    }
+
     private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
                          List<String> mediaUrls, String orderKey, boolean staged) {
         if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
@@ -73,10 +82,9 @@ public final class DirectMessages {
         SmsText sms = SmsText.of(text);
         var message = new GroupMessage(id, accountId, null, line.id(), line.phone(), line.mps(), null, null, text,
                 mediaUrls, text, sms.encoding(), mediaUrls.isEmpty() ? sms.segments() : 1, to.size(), 1,
-                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0);
-        QueueMessage job = FanoutService.job(accountId, id);
-        var entry = orderKey == null ? outbox.entry(id, Queues.FANOUT, job)
-                : outbox.entry(id, Queues.RELAYS, new QueueMessage(job.body(), orderKey, id));
+                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0, orderKey);
+        var entry = orderKey == null ? outbox.entry(id, Queues.FANOUT, FanoutService.job(accountId, id))
+                : outbox.entry(id, Queues.RELAYS, relayJob(message, id));
         boolean created = messages.create(message, staged ? outbox.stage(entry) : null);
         if (created && staged) {
             outbox.dispatchOrLeave(entry);

@@ -8,12 +8,14 @@ import java.util.List;
  * is the group's member count at acceptance until fan-out finishes, then the exact number of delivery rows.
  * Other kinds name their few recipients in {@code recipientList} (and have no group). {@code waitingUntil} (epoch
  * ms, 0 for never) is until when some of its delivery jobs wait in the queue for places in the line's waiting line.
+ * {@code orderKey} (a conversation's id, or null) is the key whose messages reach their recipients in order: such a
+ * message is sent, and sent again, only through the FIFO relays queue under that key.
  */
 public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, int lineMps,
                            String sender, String title, String body, List<String> mediaUrls, String text,
                            SmsText.Encoding encoding, int segments, long recipients, int shards,
                            long acceptedAt, boolean fanoutDone, String status, Long completedAt,
-                           MessageKind kind, List<String> recipientList, long waitingUntil) {
+                           MessageKind kind, List<String> recipientList, long waitingUntil, String orderKey) {
     public static final String SENDING = "sending";
     public static final String SENT = "sent";
 
@@ -25,6 +27,6 @@ public record GroupMessage(String id, String accountId, String groupId, String l
     public GroupMessage withLineMps(int mps) {
         return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,
                 encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList,
-                waitingUntil);
+                waitingUntil, orderKey);
     }
 }

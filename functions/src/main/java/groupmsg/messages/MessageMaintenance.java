@@ -36,8 +36,6 @@ public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
     /** A row in sending the carrier gives no answer about for this long is failed as outcome unknown. */
     static final Duration GIVE_UP = Duration.ofHours(1);
-    /** The carrier's clock may be this far behind ours: its record of a send can seem to precede the claim. */
-    static final Duration CLOCK_SLACK = Duration.ofMinutes(1);
     /** A claimed row is sent within its job's invocation (15 min at most in Lambda), retries included. */
     static final Duration SEND_WINDOW = Duration.ofMinutes(15);
     /** Carrier lookups made at once. */
@@ -137,6 +135,7 @@ public final class MessageMaintenance {
                 start = page.lastKey();
             } while (start != null && !outOfTime);
         }
+        redriveRelays(tally, now);
         if (outOfTime) {
             if (stoppedAfter != null) messages.resumeMaintenanceAfter(stoppedAfter);
             Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
@@ -147,6 +146,7 @@ public final class MessageMaintenance {
         summary.put("messagesCompleted", tally.completed);
         summary.put("fanoutsRedriven", tally.refanned);
         summary.put("deliveriesRequeued", tally.requeued);
+        summary.put("relaysRedriven", tally.relaysRedriven);
         summary.put("deliveriesSettledByCarrier", tally.settledByCarrier);
         summary.put("deliveriesNotSentRequeued", tally.resent);
         summary.put("deliveriesAwaitingCarrier", tally.unanswered);
@@ -167,6 +167,9 @@ public final class MessageMaintenance {
         int lookupsThisMessage;
         /** The carrier failed to answer a lookup: it is asked nothing more this sweep. */
         boolean carrierFailing;
+        /** Ordered messages to send again through the relays queue, by id. */
+        final Map<String, GroupMessage> relays = new java.util.HashMap<>();
+        int relaysRedriven;
     }
 
     /** Repairs one message; false when the budget ran out before all of it was done. */
@@ -190,7 +193,11 @@ public final class MessageMaintenance {
         if (m == null) return true;
         if (!m.fanoutDone()) {
             if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
-            queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
+            if (m.orderKey() != null) {
+                tally.relays.put(m.id(), m); // its relay job fans out too
+            } else {
+                queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
+            }
             tally.refanned++;
             return true;
         }
@@ -206,7 +213,7 @@ public final class MessageMaintenance {
                 return false;
             }
             if (jobsWaiting) continue;
-            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, lostBefore), now, stopAt);
+            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, lostBefore), now, stopAt, tally);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
         // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.
@@ -248,7 +255,7 @@ public final class MessageMaintenance {
             List<Future<SentLookup>> asked = new ArrayList<>();
             for (Delivery d : rows) {
                 Instant claimed = Instant.ofEpochMilli(d.updatedAt());
-                var query = new SentLookup.Query(m.linePhone(), d.phone(), m.text(), claimed.minus(CLOCK_SLACK), claimed.plus(SEND_WINDOW));
+                var query = new SentLookup.Query(m.linePhone(), d.phone(), m.text(), claimed, claimed.plus(SEND_WINDOW));
                 asked.add(pool.submit(() -> carrier.findSent(query)));
             }
             List<SentLookup> answers = new ArrayList<>();
@@ -298,10 +305,38 @@ public final class MessageMaintenance {
         if (!notSent.isEmpty()) {
             List<String> phones = deliveries.apply(m.id(), shard, notSent).stream().map(DeliveryStore.Transition::phone).toList();
             if (!phones.isEmpty()) {
-                queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
+                sendAgain(m, shard, phones, tally);
                 tally.resent += phones.size();
             }
         }
+    }
+
+    /**
+     * A delivery job for rows back in queued: on the deliveries queue, or, for an ordered message (a conversation's),
+     * its relay job, sent with the others at the end of the sweep (see {@link #redriveRelays}).
+     */
+    private void sendAgain(GroupMessage m, int shard, List<String> phones, Tally tally) {
+        if (m.orderKey() != null) {
+            tally.relays.put(m.id(), m);
+        } else {
+            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
+        }
+    }
+
+    /**
+     * Sends the relay jobs of the ordered messages this sweep found unfinished through the FIFO relays queue, oldest
+     * first (by the time in their ids): each fans out what is left and delivers its queued rows, one message at a time
+     * per conversation, so they reach the phones in the thread's order. Before, they went through the unordered
+     * fan-out and deliveries queues, and after a restart the phones got a conversation's messages out of order.
+     */
+    private void redriveRelays(Tally tally, long now) {
+        if (tally.relays.isEmpty()) return;
+        List<GroupMessage> ordered = new ArrayList<>(tally.relays.values());
+        ordered.sort(java.util.Comparator.comparing(m -> m.id().substring(m.id().indexOf('_') + 1)));
+        for (GroupMessage m : ordered) {
+            queue.send(Queues.RELAYS, List.of(DirectMessages.relayJob(m, m.id() + "#redriven-" + now)));
+        }
+        tally.relaysRedriven += ordered.size();
     }
 
     /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */
@@ -323,7 +358,7 @@ public final class MessageMaintenance {
      * and are not enqueued. Each chunk is enqueued right after its write (a failure or timeout between them strands
      * at most one chunk until the next stall), and no chunk is started after {@code stopAt}. Returns how many were.
      */
-    private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now, long stopAt) {
+    private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now, long stopAt, Tally tally) {
         int size = Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.lineMps()));
         int requeued = 0;
         for (int from = 0; from < stalled.size() && clock.millis() < stopAt; from += size) {
@@ -331,7 +366,7 @@ public final class MessageMaintenance {
                     .map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
             List<String> phones = deliveries.apply(m.id(), shard, touch).stream().map(DeliveryStore.Transition::phone).toList();
             if (phones.isEmpty()) continue;
-            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
+            sendAgain(m, shard, phones, tally);
             requeued += phones.size();
         }
         return requeued;

@@ -115,6 +115,7 @@ final class MessageStore {
         item.put("acceptedAt", n(m.acceptedAt()));
         item.put("status", s(GroupMessage.SENDING));
         item.put("fannedOut", n(0));
+        if (m.orderKey() != null) item.put("orderKey", s(m.orderKey()));
         return item;
     }
 
@@ -371,6 +372,6 @@ final class MessageStore {
                 Attr.flag(item, "fanoutDone"), Attr.str(item, "status"), Attr.numOrNull(item, "completedAt"),
                 MessageKind.fromWire(Attr.str(item, "kind")),
                 item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of(),
-                Attr.num(item, "waitingUntil", 0));
+                Attr.num(item, "waitingUntil", 0), Attr.str(item, "orderKey"));
     }
 }

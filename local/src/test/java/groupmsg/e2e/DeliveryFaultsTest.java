@@ -369,8 +369,8 @@ class DeliveryFaultsTest {
         for (var q : t.carrier().lookupQueries) {
             assertThat(q.from()).isEqualTo(sent.from());
             assertThat(q.body()).isEqualTo(sent.body()).endsWith("Hello");
-            assertThat(q.createdFrom().toEpochMilli()).isLessThanOrEqualTo(before);
-            assertThat(q.createdUntil().toEpochMilli()).isGreaterThan(System.currentTimeMillis());
+            assertThat(q.claimedAt().toEpochMilli()).as("the claim").isBetween(before, System.currentTimeMillis());
+            assertThat(q.sentBy().toEpochMilli()).isGreaterThan(System.currentTimeMillis());
         }
 
         var rows = allDeliveries(t.api(), s.messageId());
@@ -433,6 +433,44 @@ class DeliveryFaultsTest {
         var row = t.wiring().dynamo().getItem(b -> b.tableName(table).key(key).consistentRead(true)).item();
         assertThat(row.get("status").s()).isEqualTo("sending");
         assertThat(row.get("updatedAt").n()).isEqualTo(String.valueOf(reclaimedAt));
+    }
+
+    /**
+     * A conversation's messages whose jobs were lost (a crash) are sent again through the FIFO relays queue under
+     * the conversation, oldest first by the time in their ids whatever their kind, so the phones get them in the
+     * thread's order. Before, maintenance sent them through the unordered fan-out and deliveries queues.
+     */
+    @Test
+    void aConversationsLostRelaysAreSentAgainInTheThreadsOrderThroughTheRelaysQueue(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Relay Redrive Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), 50);
+        var line = new groupmsg.lines.LineService(runtime.wiring()).find(accountId, lineId).orElseThrow();
+        String conversation = "cnv_redrive_" + accountId;
+        List<Map.Entry<String, QueueMessage>> sent = new CopyOnWriteArrayList<>();
+        QueueSender lost = (queue, messages) -> messages.forEach(m -> sent.add(Map.entry(queue.name(), m)));
+        var direct = new groupmsg.messages.DirectMessages(runtime.wiring(), lost);
+        var ids = new groupmsg.platform.config.Ids();
+        List<String> inOrder = new ArrayList<>();
+        // a reply's relay, the business's message, another reply: by prefix, the business's would sort first
+        for (String prefix : List.of("crly_", "cout_", "crly_")) {
+            String id = prefix + ids.next("");
+            inOrder.add(id);
+            direct.send(id, accountId, line, groupmsg.messages.MessageKind.CONVERSATION, List.of("+14155550781", "+14155550782"),
+                    "m" + inOrder.size(), List.of(), conversation);
+            Thread.sleep(3);
+        }
+        assertThat(sent).extracting(Map.Entry::getKey).containsOnly("relays");
+        sent.clear();
+
+        new MessageMaintenance(runtime.wiring(), lost).sweepAfterJobsLost(System.currentTimeMillis() + 1);
+
+        var ours = sent.stream().filter(e -> inOrder.contains((String) Json.parseObject(e.getValue().body()).get("messageId"))).toList();
+        assertThat(ours).extracting(Map.Entry::getKey).containsOnly("relays");
+        assertThat(ours).extracting(e -> e.getValue().groupId()).containsOnly(conversation);
+        assertThat(ours).extracting(e -> (String) Json.parseObject(e.getValue().body()).get("messageId")).containsExactlyElementsOf(inOrder);
+        assertThat(ours).extracting(e -> e.getValue().deduplicationId()).doesNotContainAnyElementsOf(inOrder);
     }
 
     @SuppressWarnings("unchecked")
