@@ -46,6 +46,7 @@ public final class InboundService {
     private final LineService lines;
     private final Outbox outbox;
     private final OptOutStore optOuts;
+    private final QueueSender queue;
     /** Built on the first reply: the webhook mostly takes status callbacks, which never route (29 classes at init). */
     private final Lazy<ConversationRouter> router;
     private final Clock clock;
@@ -57,6 +58,7 @@ public final class InboundService {
         this.lines = new LineService(wiring);
         this.outbox = new Outbox(wiring.dynamo(), core, queue, wiring.clock());
         this.optOuts = new OptOutStore(new DynamoOps(wiring.dynamo()), core);
+        this.queue = queue;
         this.router = new Lazy<>(() -> new ConversationRouter(wiring));
         this.clock = wiring.clock();
         this.ids = wiring.ids();
@@ -110,6 +112,23 @@ public final class InboundService {
         // Stored and staged: if SQS fails now maintenance sends it, and the carrier still gets its 200 (no resend).
         outbox.dispatchOrLeave(entry);
         return new Stored(message);
+    }
+
+    /**
+     * Queues again the replies received in {@code [from, to)} whose handling never finished (never published): for a
+     * local runtime killed with their jobs in its in-memory queues. Oldest first, so each conversation's and sender's
+     * keep their order; the inbound worker finishes each once (its thread place, relay and event are each done once).
+     * Keywords are not: a STOP handled again after a later START would opt the number out anew, and nothing records
+     * that a keyword was handled. Returns how many were queued.
+     */
+    public int requeueUnfinishedReplies(long from, long to) {
+        List<InboundMessage> unfinished = new java.util.ArrayList<>(store.unpublished(from, to).stream()
+                .filter(m -> m.keyword() == null || m.alsoAReply()).toList());
+        unfinished.sort(java.util.Comparator.comparingLong(InboundMessage::createdAt).thenComparing(InboundMessage::id));
+        for (int i = 0; i < unfinished.size(); i += 10) {
+            queue.send(Queues.INBOUND, unfinished.subList(i, Math.min(unfinished.size(), i + 10)).stream().map(InboundService::job).toList());
+        }
+        return unfinished.size();
     }
 
     /**

@@ -213,6 +213,26 @@ final class InboundStore {
         return item;
     }
 
+    /**
+     * Every inbound message of every account received in {@code [from, to)} and not yet published (its handling never
+     * finished), in no order. A scan of the table: only for a local runtime whose queues were lost (see
+     * {@link InboundService#requeueUnfinishedReplies}).
+     */
+    List<InboundMessage> unpublished(long from, long to) {
+        List<InboundMessage> found = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> after = start;
+            var page = dynamo.scan(b -> b.tableName(table).consistentRead(true)
+                    .filterExpression("begins_with(sk, :in) AND attribute_not_exists(publishedAt) AND createdAt >= :from AND createdAt < :to")
+                    .expressionAttributeValues(Map.of(":in", s("IN#"), ":from", n(from), ":to", n(to)))
+                    .exclusiveStartKey(after));
+            page.items().forEach(item -> found.add(toMessage(item)));
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        return found;
+    }
+
     static InboundMessage toMessage(Map<String, AttributeValue> item) {
         List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
         return new InboundMessage(Attr.str(item, "inboundId"), Attr.str(item, "accountId"), Attr.str(item, "lineId"),

@@ -112,7 +112,13 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                 Thread.currentThread().interrupt();
                 failures.add(new SQSBatchResponse.BatchItemFailure(id));
             } catch (ExecutionException e) {
-                Log.error("delivery_batch_failed", Map.of("messageId", id), e.getCause());
+                if (e.getCause() instanceof InterruptedException) {
+                    // the invocation is being stopped (the local runtime winding down): the job gave back what it did
+                    // not send and comes again; no failure to look into
+                    Log.info("delivery_batch_stopped", Map.of("messageId", id));
+                } else {
+                    Log.error("delivery_batch_failed", Map.of("messageId", id), e.getCause());
+                }
                 failures.add(new SQSBatchResponse.BatchItemFailure(id));
             }
         }

@@ -3,6 +3,7 @@ package groupmsg.local;
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.CreatedAccount;
 import groupmsg.carrier.CarrierSettings;
+import groupmsg.inbound.InboundService;
 import groupmsg.local.carrier.CarrierEmulator;
 import groupmsg.local.carrier.SenderRates;
 import groupmsg.messages.MessageMaintenance;
@@ -184,6 +185,8 @@ public final class LocalRuntime implements AutoCloseable {
         var b = new Builder();
         b.settings = settings;
         try {
+            // A runtime file left behind: the last run did not stop cleanly (kill -9, a crash), and its queues' jobs are gone.
+            boolean lastRunKilled = !settings.inMemory() && RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).isPresent();
             if (!settings.inMemory()) b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
             // Bound (not yet serving) first: the carrier adapter's base URL is this runtime's own address.
             b.http = bindHttp(settings.port());
@@ -245,7 +248,7 @@ public final class LocalRuntime implements AutoCloseable {
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
                         b.functions.get(queue.consumer()), settings.region()).start());
             }
-            if (queuesForgotten) recoverJobsLostInRestart(b.wiring, startedAt);
+            if (queuesForgotten) recoverJobsLostInRestart(b.wiring, startedAt, lastRunKilled);
             if (settings.maintenanceInterval() != null) {
                 b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),
                         settings.maintenanceInterval(), settings.region(), b.wiring.clock()).start();
@@ -269,12 +272,25 @@ public final class LocalRuntime implements AutoCloseable {
         }
     }
 
+    /** How far back a start after a kill looks for replies whose handling never finished. */
+    static final java.time.Duration UNFINISHED_REPLIES_LOOKBACK = java.time.Duration.ofDays(1);
+
     /**
      * The tables on disk outlive a restart, the queues (in memory) do not: a group message that was sending when the
      * last run stopped has rows queued with no job left to send them, which maintenance would only notice ten
      * minutes on. They are enqueued again now (a message's fan-out too); see {@link MessageMaintenance#sweepAfterJobsLost}.
      */
-    private static void recoverJobsLostInRestart(Wiring wiring, Instant startedAt) {
+    private static void recoverJobsLostInRestart(Wiring wiring, Instant startedAt, boolean lastRunKilled) {
+        if (lastRunKilled) {
+            // a clean stop kept the inbound jobs in its snapshot; a kill lost them, and nothing else redrives them
+            try {
+                int replies = new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
+                        .requeueUnfinishedReplies(startedAt.minus(UNFINISHED_REPLIES_LOOKBACK).toEpochMilli(), startedAt.toEpochMilli());
+                if (replies > 0) LocalLog.info("restart_replies_requeued", Map.of("replies", replies));
+            } catch (RuntimeException e) {
+                LocalLog.error("restart_replies_not_requeued", Map.of(), e);
+            }
+        }
         try {
             var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
                     .sweepAfterJobsLost(startedAt.toEpochMilli());

@@ -173,6 +173,45 @@ class RestartE2eTest {
         }
     }
 
+    /**
+     * Replies stored by the webhook whose inbound jobs a kill took with the in-memory queues: the next start finds them
+     * unfinished (never published) and queues them again, so each is relayed once. The kill is played by a clean stop
+     * whose runtime file is put back (as a killed run leaves it) and whose jobs never reached the queue.
+     */
+    @Test
+    void repliesWhoseJobsAKillLostAreRelayedOnceAfterTheRestart(@TempDir Path dataDir) throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        String line = linePhone();
+        String ann = "+14155550811";
+        String bob = "+14155550812";
+        String cat = "+14155550813";
+        String conversationId;
+        try (LocalRuntime first = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(first.baseUrl(), KEY);
+            String lineId = ConversationsE2eTest.groupLine(api, line, 50);
+            conversationId = (String) ConversationsE2eTest.create(api, lineId, List.<Object>of(ann, bob, cat), "Hello all").get("id");
+            await(() -> first.carrierEmulator().messages(null, line).size(), n -> n == 3, 15_000);
+            groupmsg.platform.queue.QueueSender lost = (queue, messages) -> { };
+            var inbound = new groupmsg.inbound.InboundService(first.wiring(), lost);
+            inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "a".repeat(32), ann, line, "First", List.of()));
+            inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "b".repeat(32), bob, line, "Second", List.of()));
+            byte[] runtimeFile = java.nio.file.Files.readAllBytes(dataDir.resolve("runtime.json"));
+            first.close();
+            java.nio.file.Files.write(dataDir.resolve("runtime.json"), runtimeFile);
+        }
+
+        try (LocalRuntime second = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(second.baseUrl(), KEY);
+            var thread = await(() -> ConversationsE2eTest.thread(api, conversationId), l -> l.size() == 3, 30_000);
+            assertThat(thread).extracting(m -> m.get("body")).containsExactly("Hello all", "First", "Second");
+            await(() -> second.carrierEmulator().messages(cat, line).size(), n -> n == 3, 30_000);
+            Thread.sleep(500); // a second relay would come as soon
+            assertThat(second.carrierEmulator().messages(cat, line)).extracting(m -> m.body())
+                    .containsExactly("Hello all", ann + ": First", bob + ": Second");
+            assertThat(second.carrierEmulator().messages(ann, line)).extracting(m -> m.body()).containsExactly("Hello all", bob + ": Second");
+        }
+    }
+
     @Test
     void eachStartReplacesTheLastStartsOwnerKeyAndASuppliedKeyIsNeverPrinted(@TempDir Path dataDir) throws Exception {
         LocalSettings generating = LocalSettings.forTests().withDataDir(dataDir);

@@ -448,6 +448,11 @@ public final class CarrierEmulator implements AutoCloseable {
                 Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
                 Instant at = clock.instant();
                 message.status(status, at);
+                if (message.statusCallback() != null) {
+                    webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());
+                }
+                // kept after its callback: a kill between the two sends the callback again on the next start (a
+                // receipt applied twice changes nothing), where the other way round it was never sent
                 CarrierJournal kept = journal;
                 if (kept != null) {
                     try {
@@ -455,9 +460,6 @@ public final class CarrierEmulator implements AutoCloseable {
                     } catch (IOException e) {
                         EmulatorLog.warn("carrier_journal_write_failed", Map.of("sid", message.sid()), e);
                     }
-                }
-                if (message.statusCallback() != null) {
-                    webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());
                 }
             }
         } catch (InterruptedException e) {
