@@ -115,20 +115,39 @@ public final class InboundService {
     }
 
     /**
-     * Queues again the replies received in {@code [from, to)} whose handling never finished (never published): for a
-     * local runtime killed with their jobs in its in-memory queues. Oldest first, so each conversation's and sender's
-     * keep their order; the inbound worker finishes each once (its thread place, relay and event are each done once).
-     * Keywords are not: a STOP handled again after a later START would opt the number out anew, and nothing records
-     * that a keyword was handled. Returns how many were queued.
+     * Queues again what was received in {@code [from, to)} and never finished: for a local runtime killed with the
+     * jobs in its in-memory queues. A reply not yet published goes back to the inbound worker (its thread place,
+     * relay and event are each done once); a keyword not yet handled to its worker ("Yes" that is also a reply: the
+     * inbound worker), unless a later keyword of the same number on the line was handled: a STOP handled after a
+     * later START would opt the number out anew. Oldest first, so each conversation's and each number's keep their
+     * order. Returns how many were queued.
      */
-    public int requeueUnfinishedReplies(long from, long to) {
-        List<InboundMessage> unfinished = new java.util.ArrayList<>(store.unpublished(from, to).stream()
-                .filter(m -> m.keyword() == null || m.alsoAReply()).toList());
-        unfinished.sort(java.util.Comparator.comparingLong(InboundMessage::createdAt).thenComparing(InboundMessage::id));
-        for (int i = 0; i < unfinished.size(); i += 10) {
-            queue.send(Queues.INBOUND, unfinished.subList(i, Math.min(unfinished.size(), i + 10)).stream().map(InboundService::job).toList());
+    public int requeueUnfinished(long from, long to) {
+        var found = store.unfinished(from, to);
+        Map<String, Long> lastHandledKeyword = new java.util.HashMap<>();
+        for (var u : found) {
+            if (u.message().keyword() != null && u.handled()) {
+                lastHandledKeyword.merge(u.message().lineId() + "#" + u.message().from(), u.message().createdAt(), Math::max);
+            }
         }
-        return unfinished.size();
+        List<InboundMessage> again = new java.util.ArrayList<>();
+        for (var u : found) {
+            InboundMessage m = u.message();
+            boolean keywordLeft = m.keyword() != null && !u.handled()
+                    && lastHandledKeyword.getOrDefault(m.lineId() + "#" + m.from(), Long.MIN_VALUE) < m.createdAt();
+            boolean replyLeft = (m.keyword() == null || m.alsoAReply()) && !u.published();
+            if (keywordLeft || replyLeft) again.add(m);
+        }
+        again.sort(java.util.Comparator.comparingLong(InboundMessage::createdAt).thenComparing(InboundMessage::id));
+        for (InboundMessage m : again) {
+            queue.send(m.keyword() == null || m.alsoAReply() ? Queues.INBOUND : Queues.OPTOUTS, List.of(job(m)));
+        }
+        return again.size();
+    }
+
+    /** Records that a keyword's handling is done (see {@link #requeueUnfinished}). */
+    public void markHandled(String accountId, String id) {
+        store.markHandled(accountId, id, clock.millis());
     }
 
     /**

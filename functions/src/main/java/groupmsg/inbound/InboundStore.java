@@ -213,24 +213,42 @@ final class InboundStore {
         return item;
     }
 
+    /** An inbound message whose handling may not have finished, and what is recorded of it. */
+    record Unfinished(InboundMessage message, boolean published, boolean handled) {}
+
     /**
-     * Every inbound message of every account received in {@code [from, to)} and not yet published (its handling never
-     * finished), in no order. A scan of the table: only for a local runtime whose queues were lost (see
-     * {@link InboundService#requeueUnfinishedReplies}).
+     * Every inbound message of every account received in {@code [from, to)} that is not yet published, or is a
+     * keyword (handled or not: a later handled keyword tells an earlier one's job not to run again), in no order. A
+     * scan of the table: only for a local runtime whose queues were lost (see
+     * {@link InboundService#requeueUnfinished}).
      */
-    List<InboundMessage> unpublished(long from, long to) {
-        List<InboundMessage> found = new ArrayList<>();
+    List<Unfinished> unfinished(long from, long to) {
+        List<Unfinished> found = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
             Map<String, AttributeValue> after = start;
             var page = dynamo.scan(b -> b.tableName(table).consistentRead(true)
-                    .filterExpression("begins_with(sk, :in) AND attribute_not_exists(publishedAt) AND createdAt >= :from AND createdAt < :to")
+                    .filterExpression("begins_with(sk, :in) AND createdAt >= :from AND createdAt < :to"
+                            + " AND (attribute_not_exists(publishedAt) OR attribute_exists(keyword))")
                     .expressionAttributeValues(Map.of(":in", s("IN#"), ":from", n(from), ":to", n(to)))
                     .exclusiveStartKey(after));
-            page.items().forEach(item -> found.add(toMessage(item)));
+            page.items().forEach(item -> found.add(new Unfinished(toMessage(item), item.containsKey("publishedAt"),
+                    item.containsKey("handledAt"))));
             start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (start != null);
         return found;
+    }
+
+    /** Records that a keyword was handled (its opt-out, opt-in or reply done), once. */
+    void markHandled(String accountId, String id, long now) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET handledAt = :now")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(handledAt)")
+                    .expressionAttributeValues(Map.of(":now", n(now))));
+        } catch (ConditionalCheckFailedException e) {
+            // handled before (a retried job)
+        }
     }
 
     static InboundMessage toMessage(Map<String, AttributeValue> item) {

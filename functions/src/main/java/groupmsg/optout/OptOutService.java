@@ -93,6 +93,7 @@ public final class OptOutService {
         if (reply != null && !reply.isBlank()) {
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
+        inbound.markHandled(accountId, m.id());
     }
 
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {

@@ -272,8 +272,8 @@ public final class LocalRuntime implements AutoCloseable {
         }
     }
 
-    /** How far back a start after a kill looks for replies whose handling never finished. */
-    static final java.time.Duration UNFINISHED_REPLIES_LOOKBACK = java.time.Duration.ofDays(1);
+    /** How far back a start after a kill looks for inbound messages whose handling never finished. */
+    static final java.time.Duration UNFINISHED_INBOUND_LOOKBACK = java.time.Duration.ofDays(1);
 
     /**
      * The tables on disk outlive a restart, the queues (in memory) do not: a group message that was sending when the
@@ -282,13 +282,13 @@ public final class LocalRuntime implements AutoCloseable {
      */
     private static void recoverJobsLostInRestart(Wiring wiring, Instant startedAt, boolean lastRunKilled) {
         if (lastRunKilled) {
-            // a clean stop kept the inbound jobs in its snapshot; a kill lost them, and nothing else redrives them
+            // a clean stop kept the inbound and keyword jobs in its snapshot; a kill lost them, and nothing else redrives them
             try {
-                int replies = new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
-                        .requeueUnfinishedReplies(startedAt.minus(UNFINISHED_REPLIES_LOOKBACK).toEpochMilli(), startedAt.toEpochMilli());
-                if (replies > 0) LocalLog.info("restart_replies_requeued", Map.of("replies", replies));
+                int inbound = new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
+                        .requeueUnfinished(startedAt.minus(UNFINISHED_INBOUND_LOOKBACK).toEpochMilli(), startedAt.toEpochMilli());
+                if (inbound > 0) LocalLog.info("restart_inbound_requeued", Map.of("messages", inbound));
             } catch (RuntimeException e) {
-                LocalLog.error("restart_replies_not_requeued", Map.of(), e);
+                LocalLog.error("restart_inbound_not_requeued", Map.of(), e);
             }
         }
         try {

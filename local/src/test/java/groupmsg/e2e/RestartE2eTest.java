@@ -174,27 +174,36 @@ class RestartE2eTest {
     }
 
     /**
-     * Replies stored by the webhook whose inbound jobs a kill took with the in-memory queues: the next start finds them
-     * unfinished (never published) and queues them again, so each is relayed once. The kill is played by a clean stop
+     * Replies and a keyword stored by the webhook whose jobs a kill took with the in-memory queues: the next start finds
+     * them unfinished (never published, never handled) and queues them again, so each is relayed or handled once, and
+     * a keyword handled before is not handled again. The kill is played by a clean stop
      * whose runtime file is put back (as a killed run leaves it) and whose jobs never reached the queue.
      */
     @Test
-    void repliesWhoseJobsAKillLostAreRelayedOnceAfterTheRestart(@TempDir Path dataDir) throws Exception {
+    void repliesAndKeywordsWhoseJobsAKillLostAreHandledOnceAfterTheRestart(@TempDir Path dataDir) throws Exception {
         LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
         String line = linePhone();
         String ann = "+14155550811";
         String bob = "+14155550812";
         String cat = "+14155550813";
+        String dan = "+14155550814";
         String conversationId;
+        String lineId;
         try (LocalRuntime first = LocalRuntime.start(settings)) {
             ApiClient api = new ApiClient(first.baseUrl(), KEY);
-            String lineId = ConversationsE2eTest.groupLine(api, line, 50);
+            lineId = ConversationsE2eTest.groupLine(api, line, 50);
             conversationId = (String) ConversationsE2eTest.create(api, lineId, List.<Object>of(ann, bob, cat), "Hello all").get("id");
             await(() -> first.carrierEmulator().messages(null, line).size(), n -> n == 3, 15_000);
             groupmsg.platform.queue.QueueSender lost = (queue, messages) -> { };
             var inbound = new groupmsg.inbound.InboundService(first.wiring(), lost);
             inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "a".repeat(32), ann, line, "First", List.of()));
             inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "b".repeat(32), bob, line, "Second", List.of()));
+            // Dan's STOP was handled (opted out, confirmed); his START came just before the kill
+            var stop = api.withoutKey().post("/local/carrier/inbound", Map.of("from", dan, "to", line, "body", "STOP"));
+            assertThat(stop.status()).isEqualTo(202);
+            await(() -> first.carrierEmulator().messages(dan, line).size(), n -> n == 1, 15_000);
+            await(() -> api.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items").toString(), t -> t.contains(dan), 15_000);
+            inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "c".repeat(32), dan, line, "START", List.of()));
             byte[] runtimeFile = java.nio.file.Files.readAllBytes(dataDir.resolve("runtime.json"));
             first.close();
             java.nio.file.Files.write(dataDir.resolve("runtime.json"), runtimeFile);
@@ -209,6 +218,13 @@ class RestartE2eTest {
             assertThat(second.carrierEmulator().messages(cat, line)).extracting(m -> m.body())
                     .containsExactly("Hello all", ann + ": First", bob + ": Second");
             assertThat(second.carrierEmulator().messages(ann, line)).extracting(m -> m.body()).containsExactly("Hello all", bob + ": Second");
+            // the START is handled once: Dan opted in and told so, his handled STOP not handled again
+            await(() -> second.carrierEmulator().messages(dan, line).size(), n -> n == 2, 30_000);
+            Thread.sleep(500);
+            var lineNow = api.get("/v1/lines/" + lineId).jsonObject();
+            assertThat(second.carrierEmulator().messages(dan, line)).extracting(m -> m.body())
+                    .containsExactly((String) lineNow.get("optOutReply"), (String) lineNow.get("optInReply"));
+            assertThat(api.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items").toString()).doesNotContain(dan);
         }
     }
 
