@@ -213,11 +213,16 @@ public final class TwilioCarrier implements CarrierPort {
                 + " messages to the number since the window", false);
     }
 
-    /** Whether one text holds the other, line endings and runs of spaces aside (but not both equal). */
+    /**
+     * Whether one text holds the other and is at most a fifth longer, line endings and runs of spaces aside: this text
+     * with a little added or taken away on the way. Not a short text inside a long one ("ok" in most replies).
+     */
     static boolean nearly(String a, String b) {
         String x = spacing(a);
         String y = spacing(b);
-        return x.contains(y) || y.contains(x);
+        String shorter = x.length() <= y.length() ? x : y;
+        String longer = shorter == x ? y : x;
+        return !shorter.isEmpty() && longer.contains(shorter) && shorter.length() * 5 >= longer.length() * 4;
     }
 
     private static String spacing(String text) {

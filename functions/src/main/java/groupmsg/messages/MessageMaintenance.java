@@ -36,8 +36,14 @@ public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
     /** A row in sending the carrier gives no answer about for this long is failed as outcome unknown. */
     static final Duration GIVE_UP = Duration.ofHours(1);
-    /** A claimed row is sent within its job's invocation (15 min at most in Lambda), retries included. */
-    static final Duration SEND_WINDOW = Duration.ofMinutes(15);
+    /**
+     * A claimed row is sent within its job's invocation (the workers run 60 s at most), retries included. No longer:
+     * a later message with the same text to the number (the same announcement again, "Bob: ok" twice) would be taken
+     * for the lost one.
+     */
+    static final Duration SEND_WINDOW = Duration.ofMinutes(2);
+    /** How long a FIFO queue drops a message with a deduplication id it has seen. */
+    static final Duration FIFO_DEDUPLICATION_WINDOW = Duration.ofMinutes(5);
     /** Carrier lookups made at once. */
     static final int LOOKUPS_AT_ONCE = 8;
     /** Lookups for one message per sweep: its other rows wait for its next visit, and the other messages get theirs. */
@@ -333,10 +339,20 @@ public final class MessageMaintenance {
         if (tally.relays.isEmpty()) return;
         List<GroupMessage> ordered = new ArrayList<>(tally.relays.values());
         ordered.sort(java.util.Comparator.comparing(m -> m.id().substring(m.id().indexOf('_') + 1)));
-        for (GroupMessage m : ordered) {
-            queue.send(Queues.RELAYS, List.of(DirectMessages.relayJob(m, m.id() + "#redriven-" + now)));
+        // One deduplication id per message and 5 minutes: sweeps a minute apart, or overlapping, send one job, which
+        // the FIFO queue keeps; a message still unfinished after that gets another.
+        long window = now / FIFO_DEDUPLICATION_WINDOW.toMillis();
+        List<QueueMessage> jobs = ordered.stream().map(m -> DirectMessages.relayJob(m, m.id() + "#redriven-" + window)).toList();
+        for (int from = 0; from < jobs.size(); from += 10) {
+            try {
+                queue.send(Queues.RELAYS, jobs.subList(from, Math.min(jobs.size(), from + 10)));
+                tally.relaysRedriven += Math.min(jobs.size(), from + 10) - from;
+            } catch (RuntimeException e) {
+                // the next sweep finds them unfinished again; the rest of this one (its resume point) goes on
+                Log.error("relay_redrive_failed", Map.of("messages", jobs.size() - from), e);
+                return;
+            }
         }
-        tally.relaysRedriven += ordered.size();
     }
 
     /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */

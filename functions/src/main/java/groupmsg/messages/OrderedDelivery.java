@@ -36,6 +36,7 @@ public final class OrderedDelivery {
             Log.warn("relay_unknown_message", Map.of("messageId", messageId));
             return;
         }
+        if (GroupMessage.SENT.equals(m.status())) return; // finished: a job sent again finds nothing to do
         if (!m.fanoutDone()) {
             deliveries.insertQueued(m.id(), m.shards(), m.recipientList(), clock.millis());
             messages.advance(accountId, messageId, null, null, m.recipientList().size());

@@ -381,10 +381,15 @@ class TwilioCarrierTest {
         // another text in the window could be this one, changed on the way
         listAnswers(200, page(List.of(listed("SMother", "Ops: Hello!", 30, "delivered", null)), null));
         assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Unanswered("1 message(s) to the number that may be this one", false));
-        // a text that only ends with this one is another
-        listAnswers(200, page(List.of(listed("SMcoach", "Coach Ops: Hello", 30, "delivered", null)), null));
+        // a little more around this text: it may be this one
+        listAnswers(200, page(List.of(listed("SMcoach", "Ops:  Hello!!", 30, "delivered", null)), null));
         assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
                 u -> assertThat(u.carrierFailing()).isFalse());
+        // much more around it is another text (a short reply inside a long one), and this one was never sent
+        listAnswers(200, page(List.of(listed("SMcoach", "Coach Ops: Hello there", 30, "delivered", null),
+                listed("SMbob", "Bob: ok thanks, see you at nine", 20, "delivered", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
+        assertThat(carrier.findSent(lookingFor("ok"))).isEqualTo(new SentLookup.NotFound());
         // two with this text (two groups got one announcement): which is this one cannot be told
         listAnswers(200, page(List.of(listed("SMa", "Ops: Hello", 30, "sent", null), listed("SMb", "Ops: Hello", 5, "sent", null)), null));
         assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.Unanswered("2 messages with this text in the window", false));

@@ -243,12 +243,14 @@ public final class LocalRuntime implements AutoCloseable {
             if (queuesForgotten) restoreQueues(b.wiring, b.queues, settings.dataDir());
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
+            // Before the pollers: what the last run left is queued again first, oldest first, so that nothing newer
+            // (a relay re-sent by a reply's job, a message accepted meanwhile) reaches the phones ahead of it.
+            if (queuesForgotten) recoverJobsLostInRestart(b.wiring, startedAt, lastRunKilled);
             for (QueueDef queue : Queues.ALL) {
                 b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
                         b.functions.get(queue.consumer()), settings.region()).start());
             }
-            if (queuesForgotten) recoverJobsLostInRestart(b.wiring, startedAt, lastRunKilled);
             if (settings.maintenanceInterval() != null) {
                 b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),
                         settings.maintenanceInterval(), settings.region(), b.wiring.clock()).start();
@@ -281,6 +283,23 @@ public final class LocalRuntime implements AutoCloseable {
      * minutes on. They are enqueued again now (a message's fan-out too); see {@link MessageMaintenance#sweepAfterJobsLost}.
      */
     private static void recoverJobsLostInRestart(Wiring wiring, Instant startedAt, boolean lastRunKilled) {
+        // The messages first (a conversation's unfinished relays, oldest first), then the replies and keywords: a
+        // reply's job may send its relay again, which must come after the older relays of its conversation.
+        try {
+            var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
+                    .sweepAfterJobsLost(startedAt.toEpochMilli());
+            int recovered = 0;
+            for (String count : List.of("deliveriesRequeued", "fanoutsRedriven", "deliveriesSettledByCarrier",
+                    "deliveriesNotSentRequeued", "relaysRedriven")) {
+                recovered += ((Number) summary.get(count)).intValue();
+            }
+            if (recovered > 0) {
+                LocalLog.info("restart_recovered", summary);
+            }
+        } catch (RuntimeException e) {
+            // the scheduled maintenance still finds them, later
+            LocalLog.error("restart_recovery_failed", Map.of(), e);
+        }
         if (lastRunKilled) {
             // a clean stop kept the inbound and keyword jobs in its snapshot; a kill lost them, and nothing else redrives them
             try {
@@ -291,21 +310,8 @@ public final class LocalRuntime implements AutoCloseable {
                 LocalLog.error("restart_inbound_not_requeued", Map.of(), e);
             }
         }
-        try {
-            var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
-                    .sweepAfterJobsLost(startedAt.toEpochMilli());
-            int recovered = 0;
-            for (String count : List.of("deliveriesRequeued", "fanoutsRedriven", "deliveriesSettledByCarrier", "deliveriesNotSentRequeued")) {
-                recovered += ((Number) summary.get(count)).intValue();
-            }
-            if (recovered > 0) {
-                LocalLog.info("restart_recovered", summary);
-            }
-        } catch (RuntimeException e) {
-            // the scheduled maintenance still finds them, later
-            LocalLog.error("restart_recovery_failed", Map.of(), e);
-        }
     }
+
 
     /**
      * Whether a restart loses what the queues hold (ElasticMQ in this JVM) while the tables keep theirs (on disk): then

@@ -448,13 +448,13 @@ public final class CarrierEmulator implements AutoCloseable {
                 Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
                 Instant at = clock.instant();
                 message.status(status, at);
-                if (message.statusCallback() != null) {
-                    webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());
-                }
-                // kept after its callback: a kill between the two sends the callback again on the next start (a
-                // receipt applied twice changes nothing), where the other way round it was never sent
+                int answered = message.statusCallback() == null ? 200
+                        : webhooks.postLogged("status", message.statusCallback(), statusParams(message, status), message.sid());
+                // kept after its callback was taken: a kill between the two, or a callback refused or unanswered (the
+                // runtime stopping), sends it again on the next start (a receipt applied twice changes nothing),
+                // where the other way round it was never sent
                 CarrierJournal kept = journal;
-                if (kept != null) {
+                if (kept != null && answered >= 200 && answered < 300) {
                     try {
                         kept.statusChanged(message, status, at);
                     } catch (IOException e) {
