@@ -304,7 +304,7 @@ public final class DeliveryService {
     }
 
     /** Whether {@code e} comes of an interrupt: an InterruptedException or the SDK's AbortedException in its causes. */
-    private static boolean causedByInterrupt(Throwable e) {
+    static boolean causedByInterrupt(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof InterruptedException || t instanceof AbortedException) return true;
         }

@@ -112,7 +112,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                 Thread.currentThread().interrupt();
                 failures.add(new SQSBatchResponse.BatchItemFailure(id));
             } catch (ExecutionException e) {
-                if (e.getCause() instanceof InterruptedException) {
+                if (DeliveryService.causedByInterrupt(e.getCause())) {
                     // the invocation is being stopped (the local runtime winding down): the job gave back what it did
                     // not send and comes again; no failure to look into
                     Log.info("delivery_batch_stopped", Map.of("messageId", id));
