@@ -28,6 +28,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -73,6 +74,7 @@ public final class LocalRuntime implements AutoCloseable {
     private final boolean defaultKeyGenerated;
     private final Map<String, ProvisionedQueue> queues;
     private final Path runtimeFile;
+    private final Path runMarker;
     private final long startupMillis;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -91,6 +93,7 @@ public final class LocalRuntime implements AutoCloseable {
         this.defaultKeyGenerated = b.defaultKeyGenerated;
         this.queues = Map.copyOf(b.queues);
         this.runtimeFile = b.runtimeFile;
+        this.runMarker = b.runMarker;
         this.startupMillis = b.startupMillis;
     }
 
@@ -109,6 +112,7 @@ public final class LocalRuntime implements AutoCloseable {
         boolean defaultKeyGenerated;
         final Map<String, ProvisionedQueue> queues = new LinkedHashMap<>();
         Path runtimeFile;
+        Path runMarker;
         long startupMillis;
 
         void abort() {
@@ -185,9 +189,16 @@ public final class LocalRuntime implements AutoCloseable {
         var b = new Builder();
         b.settings = settings;
         try {
-            // A runtime file left behind: the last run did not stop cleanly (kill -9, a crash), and its queues' jobs are gone.
-            boolean lastRunKilled = !settings.inMemory() && RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).isPresent();
-            if (!settings.inMemory()) b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
+            // The run marker (or a runtime file) left behind: the last run did not stop cleanly (kill -9, a crash, even
+            // during its start), and its queues' jobs are gone.
+            boolean lastRunKilled = false;
+            if (!settings.inMemory()) {
+                Path marker = settings.dataDir().resolve(RUN_MARKER);
+                lastRunKilled = Files.exists(marker) || RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).isPresent();
+                b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
+                markRunning(marker);
+                b.runMarker = marker;
+            }
             // Bound (not yet serving) first: the carrier adapter's base URL is this runtime's own address.
             b.http = bindHttp(settings.port());
             String publicBaseUrl = settings.publicBaseUrlFor(b.http.port());
@@ -271,6 +282,26 @@ public final class LocalRuntime implements AutoCloseable {
         } catch (RuntimeException e) {
             b.abort();
             throw e;
+        }
+    }
+
+    /** Present in DATA_DIR from a start to its clean stop: found at a start, the last run was killed or crashed. */
+    static final String RUN_MARKER = "running.marker";
+
+    private static void markRunning(Path marker) {
+        try {
+            Files.createDirectories(marker.getParent());
+            Files.writeString(marker, ProcessHandle.current().pid() + "\n");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + marker + " (DATA_DIR must be writable)", e);
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (java.io.IOException e) {
+            LocalLog.error("run_marker_not_deleted", Map.of("file", file.toString()), e);
         }
     }
 
@@ -505,6 +536,7 @@ public final class LocalRuntime implements AutoCloseable {
             // after the gateway: a job a last request enqueued is kept too
             if (queuesForgotten(settings, services)) saveQueues();
             if (runtimeFile != null) RuntimeFile.delete(runtimeFile);
+            if (runMarker != null) deleteQuietly(runMarker); // a clean stop: the next start has nothing to recover
             closeClients(wiring);
             services.close();
             LocalLog.info("stopped", Map.of());

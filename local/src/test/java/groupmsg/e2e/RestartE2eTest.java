@@ -177,7 +177,7 @@ class RestartE2eTest {
      * Replies and a keyword stored by the webhook whose jobs a kill took with the in-memory queues: the next start finds
      * them unfinished (never published, never handled) and queues them again, so each is relayed or handled once, and
      * a keyword handled before is not handled again. The kill is played by a clean stop
-     * whose runtime file is put back (as a killed run leaves it) and whose jobs never reached the queue.
+     * whose run marker is put back (as a killed run leaves it) and whose jobs never reached the queue.
      */
     @Test
     void repliesAndKeywordsWhoseJobsAKillLostAreHandledOnceAfterTheRestart(@TempDir Path dataDir) throws Exception {
@@ -204,9 +204,11 @@ class RestartE2eTest {
             await(() -> first.carrierEmulator().messages(dan, line).size(), n -> n == 1, 15_000);
             await(() -> api.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items").toString(), t -> t.contains(dan), 15_000);
             inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "c".repeat(32), dan, line, "START", List.of()));
-            byte[] runtimeFile = java.nio.file.Files.readAllBytes(dataDir.resolve("runtime.json"));
+            assertThat(dataDir.resolve("running.marker")).exists();
             first.close();
-            java.nio.file.Files.write(dataDir.resolve("runtime.json"), runtimeFile);
+            assertThat(dataDir.resolve("running.marker")).as("a clean stop").doesNotExist();
+            // what a kill leaves: the run marker (at any moment of the run, its start included)
+            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n");
         }
 
         try (LocalRuntime second = LocalRuntime.start(settings)) {
