@@ -90,10 +90,15 @@ final class InboundStore {
 
     /** Marks the message as published to integrations; false when it already was. */
     boolean markPublished(String accountId, String id, long now) {
+        return setOnce(accountId, id, "publishedAt", now);
+    }
+
+    /** Sets a time attribute of the message unless it is set already; false when it was (or the message is gone). */
+    private boolean setOnce(String accountId, String id, String attribute, long now) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET publishedAt = :now")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(publishedAt)")
+                    .updateExpression("SET " + attribute + " = :now")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(" + attribute + ")")
                     .expressionAttributeValues(Map.of(":now", n(now))));
             return true;
         } catch (ConditionalCheckFailedException e) {
@@ -239,16 +244,9 @@ final class InboundStore {
         return found;
     }
 
-    /** Records that a keyword was handled (its opt-out, opt-in or reply done), once. */
+    /** Records that a keyword was handled (its opt-out, opt-in or reply done), once: a retried job's mark changes nothing. */
     void markHandled(String accountId, String id, long now) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET handledAt = :now")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(handledAt)")
-                    .expressionAttributeValues(Map.of(":now", n(now))));
-        } catch (ConditionalCheckFailedException e) {
-            // handled before (a retried job)
-        }
+        setOnce(accountId, id, "handledAt", now);
     }
 
     static InboundMessage toMessage(Map<String, AttributeValue> item) {

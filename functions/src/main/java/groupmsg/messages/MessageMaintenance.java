@@ -372,7 +372,8 @@ public final class MessageMaintenance {
      * the next sweeps leave them alone for another {@link #STALLED}: on a slow line a long backlog is legitimately
      * queued for hours, and each sweep used to enqueue all of it again. Rows claimed meanwhile fail their condition
      * and are not enqueued. Each chunk is enqueued right after its write (a failure or timeout between them strands
-     * at most one chunk until the next stall), and no chunk is started after {@code stopAt}. Returns how many were.
+     * at most one chunk until the next stall); an ordered message's are sent once, with its relay job, at the end of
+     * the sweep ({@link #sendAgain}). No chunk is started after {@code stopAt}. Returns how many were.
      */
     private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now, long stopAt, Tally tally) {
         int size = Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.lineMps()));

@@ -22,7 +22,7 @@ class InvokeFunctionTest {
 
         @Override
         public Priming priming() {
-            throw new UnsupportedOperationException();
+            return null; // never primed: these tests only decode payloads (as LambdaJsonTest's functions)
         }
     };
 
