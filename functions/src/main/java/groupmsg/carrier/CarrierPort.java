@@ -19,6 +19,16 @@ public interface CarrierPort {
         return new SentLookup.Unanswered("this carrier cannot be asked what it sent", true);
     }
 
+    /**
+     * Asks the carrier what became of a message it took, by the id it gave ({@link SendResult.Accepted}): Found with
+     * its status now, NotFound when it holds no message with that id, Unanswered when it could not say. Asked when a
+     * final status callback is overdue (it was lost on the way, or never sent). Never throws for the carrier's own
+     * failures.
+     */
+    default SentLookup findById(String carrierMessageId) {
+        return new SentLookup.Unanswered("this carrier cannot be asked what became of a message", true);
+    }
+
     /** Prepares what a first send needs, without sending anything (SnapStart priming). */
     default void prime() {}
 }

@@ -6,7 +6,8 @@ import java.util.Objects;
 /**
  * What the carrier says it holds of one message we may have sent: asked when a send's answer was lost (the worker
  * died between the carrier call and its record, or the answer was cut off), so that the row is settled from the
- * carrier's word instead of guessed at.
+ * carrier's word instead of guessed at ({@link CarrierPort#findSent}); and of one it took, by its id, when its final
+ * status callback is overdue ({@link CarrierPort#findById}).
  */
 public sealed interface SentLookup {
 

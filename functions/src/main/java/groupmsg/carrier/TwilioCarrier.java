@@ -117,6 +117,8 @@ public final class TwilioCarrier implements CarrierPort {
     static final Duration LOOKUP_PAGE_TIMEOUT = Duration.ofSeconds(3);
     /** The longest a lookup takes: every page it may read, each to its timeout. */
     public static final Duration LONGEST_LOOKUP = LOOKUP_PAGE_TIMEOUT.multipliedBy(LOOKUP_MAX_PAGES);
+    /** The longest a lookup by id ({@link #findById}) takes: one GET. */
+    public static final Duration LONGEST_LOOKUP_BY_ID = LOOKUP_PAGE_TIMEOUT;
 
     /**
      * How far the carrier's clock may be behind ours: a message created this long before its claim (by the carrier's
@@ -156,18 +158,9 @@ public final class TwilioCarrier implements CarrierPort {
         List<SentLookup.Found> matches = new ArrayList<>();
         int doubtful = 0;
         for (int read = 0; read < LOOKUP_MAX_PAGES; read++) {
-            HttpResponse<String> response;
-            try {
-                Duration timeout = requestTimeout.compareTo(LOOKUP_PAGE_TIMEOUT) < 0 ? requestTimeout : LOOKUP_PAGE_TIMEOUT;
-                response = http.get().send(HttpRequest.newBuilder(page).timeout(timeout)
-                        .header("Authorization", authorization).header("Accept", "application/json").GET().build(),
-                        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                return new SentLookup.Unanswered("carrier request failed: " + e.getClass().getSimpleName(), true);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return new SentLookup.Unanswered("interrupted while asking the carrier", true);
-            }
+            Read got = read(page);
+            if (got.failure() != null) return got.failure();
+            HttpResponse<String> response = got.response();
             if (response.statusCode() != 200) {
                 Log.warn("carrier_lookup_refused", answerFields(response.statusCode(), codeOf(parseQuietly(response.body()), response.statusCode())));
                 return new SentLookup.Unanswered("carrier answered " + response.statusCode(), true);
@@ -211,6 +204,50 @@ public final class TwilioCarrier implements CarrierPort {
         }
         return new SentLookup.Unanswered("more than " + LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
                 + " messages to the number since the window", false);
+    }
+
+    /**
+     * Reads {@code GET Messages/{sid}.json}: Found with the message's status now (and its error code, if failed);
+     * NotFound for a 404 (no such message, or deleted since); otherwise Unanswered, with the carrier failing.
+     */
+    @Override
+    public SentLookup findById(String carrierMessageId) {
+        requireText(carrierMessageId, "carrierMessageId");
+        String resource = messagesUri.toString();
+        URI uri = URI.create(resource.substring(0, resource.length() - ".json".length()) + "/"
+                + URLEncoder.encode(carrierMessageId, StandardCharsets.UTF_8) + ".json");
+        Read got = read(uri);
+        if (got.failure() != null) return got.failure();
+        int status = got.response().statusCode();
+        Map<String, Object> json = parseQuietly(got.response().body());
+        if (status == 404) return new SentLookup.NotFound();
+        if (status != 200) {
+            Log.warn("carrier_lookup_refused", answerFields(status, codeOf(json, status)));
+            return new SentLookup.Unanswered("carrier answered " + status, true);
+        }
+        if (!(json.get("status") instanceof String now) || now.isBlank()) {
+            return new SentLookup.Unanswered("carrier answered without a status", true);
+        }
+        return new SentLookup.Found(json.get("sid") instanceof String sid && !sid.isBlank() ? sid : carrierMessageId, now,
+                json.get("error_code") == null ? null : codeText(json.get("error_code")));
+    }
+
+    /** A lookup's GET: its answer, or why there is none (the carrier failing). */
+    private record Read(HttpResponse<String> response, SentLookup.Unanswered failure) {}
+
+    /** GETs a resource of the API, within {@link #LOOKUP_PAGE_TIMEOUT}. */
+    private Read read(URI uri) {
+        try {
+            Duration timeout = requestTimeout.compareTo(LOOKUP_PAGE_TIMEOUT) < 0 ? requestTimeout : LOOKUP_PAGE_TIMEOUT;
+            return new Read(http.get().send(HttpRequest.newBuilder(uri).timeout(timeout)
+                    .header("Authorization", authorization).header("Accept", "application/json").GET().build(),
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)), null);
+        } catch (IOException e) {
+            return new Read(null, new SentLookup.Unanswered("carrier request failed: " + e.getClass().getSimpleName(), true));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Read(null, new SentLookup.Unanswered("interrupted while asking the carrier", true));
+        }
     }
 
     /**

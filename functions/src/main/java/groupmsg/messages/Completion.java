@@ -15,7 +15,8 @@ import java.util.Map;
  * {@code group_message.sent} notification. Only the caller whose conditional update wins publishes; its
  * {@code JOBS#sending} row stays until the event is out, so an event whose publish failed (or whose worker died
  * first) is published by maintenance {@link #EVENT_GRACE} later: at least once, and twice only after such a failure.
- * Group messages never go to the integrations topic.
+ * Group messages never go to the integrations topic. A message with rows still {@code sent} gets its first
+ * {@link OverdueReceipts} check in the same transaction.
  */
 final class Completion {
     /** How long after completing a message its event may still be on its way from the caller that completed it. */
@@ -41,7 +42,9 @@ final class Completion {
         if (queued(m, counts) > 0 || counts.get(Delivery.SENDING) > 0) return false;
         long now = clock.millis();
         boolean notify = m.kind() == MessageKind.GROUP;
-        if (!messages.complete(m, now, notify)) return false;
+        // rows still waiting for their final receipt are checked against the carrier later, should it never come
+        var receiptCheck = counts.get(Delivery.SENT) > 0 ? OverdueReceipts.firstCheck(m, now) : null;
+        if (!messages.complete(m, now, notify, receiptCheck)) return false;
         if (notify) publish(m, counts, now);
         return true;
     }

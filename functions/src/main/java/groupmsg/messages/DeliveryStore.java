@@ -197,12 +197,27 @@ final class DeliveryStore {
     Map<String, Long> counts(String messageId, int shards) {
         var totals = new LinkedHashMap<String, Long>();
         COUNTED.forEach(c -> totals.put(c, 0L));
-        List<Map<String, AttributeValue>> keys = new ArrayList<>();
-        for (int shard = 0; shard < shards; shard++) keys.add(Attr.key(shardPk(messageId, shard), COUNTS_SK));
-        for (var item : ops.batchGet(table, keys)) {
+        for (var item : counterItems(messageId, shards)) {
             for (String c : COUNTED) totals.merge(c, Attr.num(item, c, 0), Long::sum);
         }
         return totals;
+    }
+
+    /** The counter items of every shard there is one of. */
+    private List<Map<String, AttributeValue>> counterItems(String messageId, int shards) {
+        List<Map<String, AttributeValue>> keys = new ArrayList<>();
+        for (int shard = 0; shard < shards; shard++) keys.add(Attr.key(shardPk(messageId, shard), COUNTS_SK));
+        return ops.batchGet(table, keys);
+    }
+
+    /** How many rows of each shard are in a counted {@code status}, by shard. */
+    long[] countByShard(String messageId, int shards, String status) {
+        long[] counts = new long[shards];
+        for (var item : counterItems(messageId, shards)) {
+            String pk = Attr.str(item, "pk");
+            counts[Integer.parseInt(pk.substring(pk.lastIndexOf('#') + 1))] = Attr.num(item, status, 0);
+        }
+        return counts;
     }
 
     record DeliveryPage(List<Delivery> deliveries, int shard, String lastPhone) {}
@@ -256,6 +271,13 @@ final class DeliveryStore {
 
     /** Rows of one shard in a given status (maintenance: stuck deliveries). */
     List<Delivery> inStatus(String messageId, int shard, String status, long updatedBefore) {
+        return inStatus(messageId, shard, status, updatedBefore, null);
+    }
+
+    /** As {@link #inStatus(String, int, String, long)}, only the rows after {@code afterPhone} (null: from the first). */
+    List<Delivery> inStatus(String messageId, int shard, String status, long updatedBefore, String afterPhone) {
+        // the counter item sorts before every phone ('#' before '+')
+        String after = afterPhone == null ? COUNTS_SK : afterPhone;
         List<Delivery> out = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
@@ -263,7 +285,7 @@ final class DeliveryStore {
             QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk > :c")
                     .filterExpression("#status = :status AND updatedAt < :before")
                     .expressionAttributeNames(Map.of("#status", "status"))
-                    .expressionAttributeValues(Map.of(":pk", s(shardPk(messageId, shard)), ":c", s(COUNTS_SK),
+                    .expressionAttributeValues(Map.of(":pk", s(shardPk(messageId, shard)), ":c", s(after),
                             ":status", s(status), ":before", n(updatedBefore)))
                     .exclusiveStartKey(from));
             page.items().forEach(i -> out.add(toDelivery(i)));

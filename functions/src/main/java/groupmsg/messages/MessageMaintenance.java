@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -29,8 +30,8 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  * re-enqueues deliveries left queued (their batch was lost or dead-lettered); settles deliveries left in sending
  * (the worker died between the carrier call and recording it) from what the carrier says it holds, resending only
  * what it never got (see {@link #settleSending});
- * publishes the event of a completed message whose first publish failed. Every step is conditional, so runs may
- * overlap or repeat.
+ * publishes the event of a completed message whose first publish failed; then asks the carrier about rows whose final
+ * receipt is overdue ({@link OverdueReceipts}). Every step is conditional, so runs may overlap or repeat.
  */
 public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
@@ -67,6 +68,7 @@ public final class MessageMaintenance {
     private final CarrierPort carrier;
     private final UsageStore usage;
     private final Clock clock;
+    private final OverdueReceipts overdueReceipts;
 
     private final int pageSize;
     private final Duration budget;
@@ -87,6 +89,7 @@ public final class MessageMaintenance {
         this.carrier = wiring.carrier();
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.clock = wiring.clock();
+        this.overdueReceipts = new OverdueReceipts(wiring);
     }
 
     public Map<String, Object> sweep() {
@@ -159,6 +162,11 @@ public final class MessageMaintenance {
         summary.put("deliveriesFailedUnknown", tally.failedUnknown);
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
+        try {
+            summary.putAll(overdueReceipts.sweep());
+        } catch (RuntimeException e) {
+            Log.error("receipt_checks_failed", Map.of(), e); // due again at the next sweep
+        }
         if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
                 + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
             Log.info("message_maintenance", summary);
@@ -257,13 +265,18 @@ public final class MessageMaintenance {
 
     /** Asks the carrier about each row at once (a lookup is a few hundred milliseconds at Twilio). */
     private List<SentLookup> lookUp(GroupMessage m, List<Delivery> rows) {
+        return askAtOnce(rows.stream().<Callable<SentLookup>>map(d -> {
+            Instant claimed = Instant.ofEpochMilli(d.updatedAt());
+            var query = new SentLookup.Query(m.linePhone(), d.phone(), m.text(), claimed, claimed.plus(SEND_WINDOW));
+            return () -> carrier.findSent(query);
+        }).toList());
+    }
+
+    /** Asks the carrier every question at once, each on a virtual thread; the answers in the questions' order. */
+    static List<SentLookup> askAtOnce(List<Callable<SentLookup>> questions) {
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<SentLookup>> asked = new ArrayList<>();
-            for (Delivery d : rows) {
-                Instant claimed = Instant.ofEpochMilli(d.updatedAt());
-                var query = new SentLookup.Query(m.linePhone(), d.phone(), m.text(), claimed, claimed.plus(SEND_WINDOW));
-                asked.add(pool.submit(() -> carrier.findSent(query)));
-            }
+            for (var question : questions) asked.add(pool.submit(question));
             List<SentLookup> answers = new ArrayList<>();
             for (var answer : asked) {
                 try {

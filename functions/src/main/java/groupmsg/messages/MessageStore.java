@@ -250,6 +250,14 @@ final class MessageStore {
      * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again.
      */
     boolean complete(GroupMessage m, long now, boolean eventFollows) {
+        return complete(m, now, eventFollows, null);
+    }
+
+    /**
+     * As {@link #complete(GroupMessage, long, boolean)}, writing in the same transaction, when given, the message's
+     * first {@link ReceiptCheck} (some of its rows are still waiting for their final receipt).
+     */
+    boolean complete(GroupMessage m, long now, boolean eventFollows, ReceiptCheck receiptCheck) {
         TransactWriteItem job;
         if (eventFollows) {
             var row = sendingJobRow(m);
@@ -258,16 +266,19 @@ final class MessageStore {
         } else {
             job = TransactWriteItem.builder().delete(d -> d.tableName(table).key(sendingJobKey(m.accountId(), m.id()))).build();
         }
+        List<TransactWriteItem> actions = new ArrayList<>(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
+                        .updateExpression("SET #status = :sent, completedAt = :now")
+                        .conditionExpression("#status = :sending AND fanoutDone = :true")
+                        .expressionAttributeNames(Map.of("#status", "status"))
+                        .expressionAttributeValues(Map.of(":sent", s(GroupMessage.SENT), ":sending", s(GroupMessage.SENDING),
+                                ":now", n(now), ":true", Attr.bool(true)))).build(),
+                job));
+        if (receiptCheck != null) {
+            actions.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(receiptCheckRow(receiptCheck))).build());
+        }
         try {
-            var outcome = ops.transact(List.of(
-                    TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
-                            .updateExpression("SET #status = :sent, completedAt = :now")
-                            .conditionExpression("#status = :sending AND fanoutDone = :true")
-                            .expressionAttributeNames(Map.of("#status", "status"))
-                            .expressionAttributeValues(Map.of(":sent", s(GroupMessage.SENT), ":sending", s(GroupMessage.SENDING),
-                                    ":now", n(now), ":true", Attr.bool(true)))).build(),
-                    job));
-            return outcome instanceof DynamoOps.Committed;
+            return ops.transact(actions) instanceof DynamoOps.Committed;
         } catch (ConditionalCheckFailedException e) {
             return false;
         }
@@ -323,6 +334,67 @@ final class MessageStore {
     /** The key of a job's {@code JOBS#sending} row, to start a page after it. */
     static Map<String, AttributeValue> sendingJobKey(String jobSk) {
         return Attr.key(SENDING_JOBS_PK, jobSk);
+    }
+
+    static final String RECEIPT_CHECKS_PK = "JOBS#receipts";
+
+    /**
+     * A completed message whose rows still {@code sent} are to be checked against the carrier at {@code dueAt}
+     * (check {@code round}, 1 first), by {@link OverdueReceipts}: {@code JOBS#receipts / <dueAt>#<a>#<m>}, so the
+     * checks due are one key range. {@code shard} and {@code afterPhone} say where a check cut short goes on.
+     */
+    record ReceiptCheck(String accountId, String messageId, long completedAt, int round, long dueAt, int shard, String afterPhone) {
+        String sk() {
+            return "%013d#%s#%s".formatted(dueAt, accountId, messageId);
+        }
+
+        /** The same check, to go on after {@code phone} of {@code shard}. */
+        ReceiptCheck goOnAfter(int shard, String phone) {
+            return new ReceiptCheck(accountId, messageId, completedAt, round, dueAt, shard, phone);
+        }
+    }
+
+    private static HashMap<String, AttributeValue> receiptCheckRow(ReceiptCheck c) {
+        var row = new HashMap<String, AttributeValue>(Attr.key(RECEIPT_CHECKS_PK, c.sk()));
+        row.put("accountId", s(c.accountId()));
+        row.put("messageId", s(c.messageId()));
+        row.put("completedAt", n(c.completedAt()));
+        row.put("round", n(c.round()));
+        row.put("dueAt", n(c.dueAt()));
+        row.put("shard", n(c.shard()));
+        if (c.afterPhone() != null) row.put("afterPhone", s(c.afterPhone()));
+        return row;
+    }
+
+    /** Up to {@code limit} receipt checks due by {@code now}, the longest due first. */
+    List<ReceiptCheck> dueReceiptChecks(long now, int limit) {
+        QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk < :after")
+                .expressionAttributeValues(Map.of(":pk", s(RECEIPT_CHECKS_PK), ":after", s("%013d$".formatted(now))))
+                .limit(limit));
+        return page.items().stream().map(i -> new ReceiptCheck(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
+                Attr.num(i, "completedAt", 0), (int) Attr.num(i, "round", 1), Attr.num(i, "dueAt", 0),
+                (int) Attr.num(i, "shard", 0), Attr.str(i, "afterPhone"))).toList();
+    }
+
+    /** Notes where a check cut short goes on (nothing when another sweep moved it on meanwhile). */
+    void saveReceiptCheck(ReceiptCheck c) {
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(receiptCheckRow(c)).conditionExpression("attribute_exists(pk)"));
+        } catch (ConditionalCheckFailedException e) {
+            // done or moved on by an overlapping sweep
+        }
+    }
+
+    /**
+     * Ends a check: deletes it and, when given, puts the next; false when an overlapping sweep ended it first (then
+     * nothing is written).
+     */
+    boolean endReceiptCheck(ReceiptCheck done, ReceiptCheck next) {
+        List<TransactWriteItem> actions = new ArrayList<>();
+        actions.add(TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key(RECEIPT_CHECKS_PK, done.sk()))
+                .conditionExpression("attribute_exists(pk)")).build());
+        if (next != null) actions.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(receiptCheckRow(next))).build());
+        return ops.transact(actions) instanceof DynamoOps.Committed;
     }
 
     private static final Map<String, AttributeValue> MAINTENANCE_RESUME_KEY = Attr.key("MAINT#messages", "resume");

@@ -485,4 +485,42 @@ class TwilioCarrierTest {
         assertThat(unreachable.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
                 u -> assertThat(u.carrierFailing()).isTrue());
     }
+
+    private static final String MESSAGE_PATH = "/2010-04-01/Accounts/" + ACCOUNT_SID + "/Messages/" + MESSAGE_SID + ".json";
+
+    private static void messageAnswers(int status, String body) {
+        wiremock.stubFor(get(urlEqualTo(MESSAGE_PATH)).willReturn(aResponse().withStatus(status)
+                .withHeader("Content-Type", "application/json; charset=utf-8").withBody(body)));
+    }
+
+    @Test
+    void aMessageIsReadByItsSidWithBasicAuthAndItsStatusAndErrorCodeAreWhatItSays() {
+        messageAnswers(200, createdJson("undelivered").replace("\"error_code\": null", "\"error_code\": 30003"));
+
+        assertThat(carrier.findById(MESSAGE_SID)).isEqualTo(new SentLookup.Found(MESSAGE_SID, "undelivered", "30003"));
+        var requests = wiremock.findAll(getRequestedFor(urlEqualTo(MESSAGE_PATH)));
+        assertThat(requests).singleElement().satisfies(r -> assertThat(r.getHeader("Authorization")).isEqualTo("Basic "
+                + Base64.getEncoder().encodeToString((ACCOUNT_SID + ":" + AUTH_TOKEN).getBytes(StandardCharsets.UTF_8))));
+
+        messageAnswers(200, createdJson("delivered"));
+        assertThat(carrier.findById(MESSAGE_SID)).isEqualTo(new SentLookup.Found(MESSAGE_SID, "delivered", null));
+        messageAnswers(200, createdJson("sent"));
+        assertThat(carrier.findById(MESSAGE_SID)).isEqualTo(new SentLookup.Found(MESSAGE_SID, "sent", null));
+    }
+
+    @Test
+    void aMessageTheCarrierDoesNotHoldIsNotFoundAndAnyOtherAnswerIsNoAnswer() {
+        messageAnswers(404, errorJson(20404, "The requested resource was not found", 404));
+        assertThat(carrier.findById(MESSAGE_SID)).isEqualTo(new SentLookup.NotFound());
+
+        for (int status : new int[] {401, 429, 500}) {
+            messageAnswers(status, errorJson(20500, "Internal Server Error", status));
+            assertThat(carrier.findById(MESSAGE_SID)).isInstanceOfSatisfying(SentLookup.Unanswered.class, u -> {
+                assertThat(u.reason()).contains(String.valueOf(status)).doesNotContain(AUTH_TOKEN);
+                assertThat(u.carrierFailing()).isTrue();
+            });
+        }
+        messageAnswers(200, "{\"sid\": \"" + MESSAGE_SID + "\"}");
+        assertThat(carrier.findById(MESSAGE_SID)).isInstanceOf(SentLookup.Unanswered.class);
+    }
 }

@@ -113,6 +113,7 @@ class DeliveryFaultsTest {
             List<Object> answers = script.getOrDefault(message.to(), List.of(new SendResult.Accepted("SM" + message.to().substring(1), "queued")));
             Object answer = answers.get(Math.min(call, answers.size() - 1));
             if (answer instanceof RuntimeException e) throw e;
+            if (answer instanceof SendResult.Accepted accepted) given.add(accepted.carrierMessageId());
             return (SendResult) answer;
         }
 
@@ -127,6 +128,23 @@ class DeliveryFaultsTest {
 
         /** Per phone, what happens while the carrier is being asked (another writer acting meanwhile). */
         final Map<String, Runnable> duringLookup = new ConcurrentHashMap<>();
+
+        /** The ids this carrier gave (maintenance looks up every test's rows: only these are answered and counted). */
+        final java.util.Set<String> given = ConcurrentHashMap.newKeySet();
+        /** Per id, what a lookup by id answers (unscripted: still sent). */
+        final Map<String, SentLookup> byId = new ConcurrentHashMap<>();
+        /** The ids of this carrier looked up, in order. */
+        final List<String> idQueries = new CopyOnWriteArrayList<>();
+        /** While set, a lookup by id gets no answer (the carrier is down). */
+        volatile boolean lookupsFailing;
+
+        @Override
+        public SentLookup findById(String carrierMessageId) {
+            if (!given.contains(carrierMessageId)) return new SentLookup.Unanswered("not ours", false);
+            idQueries.add(carrierMessageId);
+            if (lookupsFailing) return new SentLookup.Unanswered("carrier down", true);
+            return byId.getOrDefault(carrierMessageId, new SentLookup.Found(carrierMessageId, "sent", null));
+        }
 
         @Override
         public SentLookup findSent(SentLookup.Query query) {

@@ -1,0 +1,217 @@
+package groupmsg.e2e;
+
+import groupmsg.carrier.CarrierPort;
+import groupmsg.carrier.OutboundMessage;
+import groupmsg.carrier.SendResult;
+import groupmsg.carrier.SentLookup;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.messages.DeliveryService;
+import groupmsg.messages.OverdueReceipts;
+import groupmsg.messages.StatusCallbacks;
+import groupmsg.platform.config.Wiring;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.DeliveryFaultsTest.ScriptedCarrier;
+import static groupmsg.e2e.DeliveryFaultsTest.Setup;
+import static groupmsg.e2e.DeliveryFaultsTest.acceptAndFanOut;
+import static groupmsg.e2e.DeliveryFaultsTest.deliverAll;
+import static groupmsg.e2e.DeliveryFaultsTest.statuses;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static groupmsg.e2e.ReceiptsE2eTest.billedMessages;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A final status callback that never came (Twilio does not resend one our webhook failed to take; the local runtime
+ * loses the receipts queued in memory at a kill): maintenance asks the carrier about rows still {@code sent} an hour
+ * and a day after their message completed, and applies what it holds.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class OverdueReceiptsE2eTest {
+
+    /** A message sent through a scripted carrier that answers each recipient with an id of its own; no callback comes. */
+    private record Sent(ApiClient api, ScriptedCarrier carrier, Wiring wiring, Setup setup, Map<String, String> sids) {}
+
+    private static Sent sentWithoutCallbacks(ApiClient api, LocalRuntime runtime, String accountName, int members)
+            throws InterruptedException {
+        ApiClient a = api.forNewAccount(accountName);
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        // the ids are this test's own: other tests' messages to the same numbers are looked up by this carrier too
+        String prefix = "SMod" + Long.toHexString(System.nanoTime());
+        Map<String, String> sids = new HashMap<>();
+        for (int i = 0; i < members; i++) {
+            String phone = String.format("+1617555%04d", 700 + i);
+            sids.put(phone, prefix + i);
+            carrier.script.put(phone, List.of(new SendResult.Accepted(prefix + i, "queued")));
+        }
+        Setup s = acceptAndFanOut(a, wiring, members);
+        deliverAll(new DeliveryService(wiring), s);
+        assertThat(a.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+        return new Sent(a, carrier, wiring, s, sids);
+    }
+
+    private static Wiring at(Wiring wiring, Duration later) {
+        return wiring.withClock(Clock.offset(Clock.systemUTC(), later));
+    }
+
+    /**
+     * Sweeps until no check is due any more (every test's messages have them, the longest due first, 25 a sweep);
+     * returns each sweep's lookups of this carrier's ids.
+     */
+    private static List<Integer> sweepAll(OverdueReceipts checks, ScriptedCarrier carrier) {
+        List<Integer> askedPerSweep = new ArrayList<>();
+        for (int sweep = 0; sweep < 500; sweep++) {
+            int before = carrier.idQueries.size();
+            var summary = checks.sweep();
+            askedPerSweep.add(carrier.idQueries.size() - before);
+            if (((Number) summary.get("receiptsLookedUp")).intValue() == 0 && ((Number) summary.get("receiptChecksDone")).intValue() == 0) {
+                return askedPerSweep;
+            }
+        }
+        throw new AssertionError("checks still due after 500 sweeps");
+    }
+
+    @Test
+    void rowsWhoseCallbackNeverCameAreSettledFromTheCarrierAnHourAndADayOnAndNeverMovedBack(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        Sent t = sentWithoutCallbacks(api, runtime, "Lost Callbacks Co", 5);
+        List<String> phones = t.setup().phones();
+        String delivered = phones.get(0), undelivered = phones.get(1), stillSent = phones.get(2), unknownToCarrier = phones.get(3),
+                calledBack = phones.get(4);
+        long billed = billedMessages(t.api());
+        assertThat(billed).isEqualTo(5);
+        // one callback did come: that row is not asked about
+        new StatusCallbacks(t.wiring()).apply(new StatusCallbacks.Receipt.Key(t.setup().accountId(), t.setup().messageId(), 0),
+                List.of(StatusCallbacks.receipt(t.setup().accountId(), t.setup().messageId(), "0", calledBack,
+                        t.sids().get(calledBack), "delivered", null, System.currentTimeMillis()).orElseThrow()));
+        t.carrier().byId.put(t.sids().get(delivered), new SentLookup.Found(t.sids().get(delivered), "delivered", null));
+        t.carrier().byId.put(t.sids().get(undelivered), new SentLookup.Found(t.sids().get(undelivered), "undelivered", "30003"));
+        t.carrier().byId.put(t.sids().get(unknownToCarrier), new SentLookup.NotFound());
+
+        // not due yet: nobody is asked about
+        sweepAll(new OverdueReceipts(t.wiring()), t.carrier());
+        sweepAll(new OverdueReceipts(at(t.wiring(), Duration.ofMinutes(50))), t.carrier());
+        assertThat(t.carrier().idQueries).isEmpty();
+
+        // an hour on: every row still sent is asked about once, and what the carrier holds is applied
+        sweepAll(new OverdueReceipts(at(t.wiring(), Duration.ofMinutes(61))), t.carrier());
+        assertThat(t.carrier().idQueries).containsExactlyInAnyOrder(t.sids().get(delivered), t.sids().get(undelivered),
+                t.sids().get(stillSent), t.sids().get(unknownToCarrier));
+        var rows = allDeliveries(t.api(), t.setup().messageId());
+        assertThat(rows).filteredOn(d -> undelivered.equals(d.get("phone"))).singleElement().satisfies(d -> assertThat(d)
+                .containsEntry("status", "failed").containsEntry("error", "carrier 30003").containsEntry("carrierMessageId", t.sids().get(undelivered)));
+        assertThat(statuses(t.api(), t.setup().messageId())).containsEntry(delivered, "delivered").containsEntry(stillSent, "sent")
+                .containsEntry(unknownToCarrier, "sent").containsEntry(calledBack, "delivered");
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Object>) t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject().get("counts");
+        assertThat(counts).containsEntry("delivered", 2).containsEntry("failed", 1).containsEntry("sent", 2);
+        // billed when the carrier took them, not again
+        assertThat(billedMessages(t.api())).isEqualTo(billed);
+
+        // the first check is done: later sweeps of that hour ask nothing
+        sweepAll(new OverdueReceipts(at(t.wiring(), Duration.ofMinutes(90))), t.carrier());
+        assertThat(t.carrier().idQueries).hasSize(4);
+
+        // a day on: only the rows still sent are asked about again; a late final status is applied
+        t.carrier().byId.put(t.sids().get(stillSent), new SentLookup.Found(t.sids().get(stillSent), "delivered", null));
+        // a carrier that answers about a final row as otherwise never moves it back
+        t.carrier().byId.put(t.sids().get(delivered), new SentLookup.Found(t.sids().get(delivered), "undelivered", "30005"));
+        sweepAll(new OverdueReceipts(at(t.wiring(), Duration.ofHours(25))), t.carrier());
+        assertThat(t.carrier().idQueries.subList(4, t.carrier().idQueries.size()))
+                .containsExactlyInAnyOrder(t.sids().get(stillSent), t.sids().get(unknownToCarrier));
+        assertThat(statuses(t.api(), t.setup().messageId())).containsEntry(stillSent, "delivered").containsEntry(delivered, "delivered")
+                .containsEntry(unknownToCarrier, "sent");
+
+        // and then no more checks
+        sweepAll(new OverdueReceipts(at(t.wiring(), Duration.ofHours(72))), t.carrier());
+        assertThat(t.carrier().idQueries).hasSize(6);
+        assertThat(billedMessages(t.api())).isEqualTo(billed);
+    }
+
+    @Test
+    void aCheckCutShortGoesOnWhereItStoppedAndOneTheCarrierCouldNotAnswerIsAskedAgain(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        Sent t = sentWithoutCallbacks(api, runtime, "Big Lost Callbacks Co", 30);
+        // half of them the carrier still calls sent (unscripted): those stay sent, so only the check's own record of
+        // where it stopped keeps a sweep from asking them again
+        List<String> deliveredOnes = t.sids().values().stream().filter(sid -> sid.charAt(sid.length() - 1) % 2 == 0).toList();
+        deliveredOnes.forEach(sid -> t.carrier().byId.put(sid, new SentLookup.Found(sid, "delivered", null)));
+        Wiring later = at(t.wiring(), Duration.ofMinutes(61));
+
+        // the carrier is down: a sweep stops asking at the first chunk it fails, and nothing changes; the next sweep
+        // asks the same chunk again
+        t.carrier().lookupsFailing = true;
+        var whileDown = new OverdueReceipts(later, 8);
+        for (int sweep = 0; sweep < 500 && t.carrier().idQueries.isEmpty(); sweep++) whileDown.sweep();
+        var firstChunk = List.copyOf(t.carrier().idQueries);
+        assertThat(firstChunk).isNotEmpty().hasSizeLessThanOrEqualTo(8);
+        whileDown.sweep();
+        assertThat(t.carrier().idQueries.subList(firstChunk.size(), t.carrier().idQueries.size())).containsExactlyInAnyOrderElementsOf(firstChunk);
+        int askedWhileDown = t.carrier().idQueries.size();
+        assertThat(statuses(t.api(), t.setup().messageId()).values()).containsOnly("sent");
+
+        // up again: 8 lookups a sweep at most, each row asked once
+        t.carrier().lookupsFailing = false;
+        List<Integer> perSweep = sweepAll(new OverdueReceipts(later, 8), t.carrier());
+        assertThat(perSweep).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(8));
+        assertThat(perSweep.stream().filter(n -> n > 0)).hasSizeGreaterThanOrEqualTo(4);
+        var askedWhenUp = t.carrier().idQueries.subList(askedWhileDown, t.carrier().idQueries.size());
+        assertThat(askedWhenUp).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(t.sids().values());
+        var rows = allDeliveries(t.api(), t.setup().messageId());
+        assertThat(rows).hasSize(30).allSatisfy(d -> assertThat(d.get("status"))
+                .isEqualTo(deliveredOnes.contains((String) d.get("carrierMessageId")) ? "delivered" : "sent"));
+        assertThat(deliveredOnes).hasSizeBetween(14, 16);
+    }
+
+    /**
+     * On the real emulator over Twilio's REST API: its status callbacks were lost (left out of the send), it delivered
+     * the messages, and {@code GET Messages/{sid}.json} says so.
+     */
+    @Test
+    void theEmulatorsRecordOfADeliveredMessageSettlesARowWhoseCallbackWasLost(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Emulated Lost Callbacks Co");
+        CarrierPort real = runtime.wiring().carrier();
+        CarrierPort noCallbacks = new CarrierPort() {
+            @Override
+            public SendResult send(OutboundMessage m) {
+                return real.send(new OutboundMessage(m.from(), m.to(), m.body(), m.mediaUrls(), null));
+            }
+
+            @Override
+            public SentLookup findById(String carrierMessageId) {
+                return real.findById(carrierMessageId);
+            }
+        };
+        Wiring wiring = runtime.wiring().withCarrier(noCallbacks);
+        Setup s = acceptAndFanOut(a, wiring, 3);
+        deliverAll(new DeliveryService(wiring), s);
+        var sids = new HashMap<String, String>();
+        for (var d : allDeliveries(a, s.messageId())) sids.put((String) d.get("phone"), (String) d.get("carrierMessageId"));
+        assertThat(sids.values()).doesNotContainNull().hasSize(3);
+        // the emulator delivers them (about a second on), and tells nobody
+        long until = System.currentTimeMillis() + 10_000;
+        while (System.currentTimeMillis() < until && !sids.values().stream()
+                .allMatch(sid -> real.findById(sid) instanceof SentLookup.Found f && f.status().equals("delivered"))) {
+            Thread.sleep(100);
+        }
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
+
+        var checks = new OverdueReceipts(at(runtime.wiring(), Duration.ofMinutes(61)));
+        for (int sweep = 0; sweep < 500 && !statuses(a, s.messageId()).values().stream().allMatch("delivered"::equals); sweep++) {
+            checks.sweep();
+        }
+        assertThat(statuses(a, s.messageId()).values()).hasSize(3).containsOnly("delivered");
+        for (var d : allDeliveries(a, s.messageId())) assertThat(d.get("carrierMessageId")).isEqualTo(sids.get(d.get("phone")));
+    }
+}
