@@ -86,15 +86,16 @@ public final class InboundService {
         // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API
         // shows where it went from the start. A routing that fails leaves it to the inbound worker, as before: the
         // text must be stored whatever happens (Twilio does not resend a webhook answered 500).
+        // A keyword (never relayed) is routed too, so the API shows which conversation a participant's STOP came from;
+        // if that fails it just shows none.
         String conversationId = null;
         boolean routed = !aReply;
-        if (aReply) {
-            try {
-                conversationId = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
-                routed = true;
-            } catch (RuntimeException e) {
-                Log.error("inbound_routing_deferred", Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
-            }
+        try {
+            conversationId = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
+            routed = true;
+        } catch (RuntimeException e) {
+            Log.error(aReply ? "inbound_routing_deferred" : "inbound_keyword_not_routed",
+                    Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
         }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
@@ -153,11 +154,13 @@ public final class InboundService {
     /**
      * The queue message for a stored inbound message, de-duplicated by its id. FIFO per conversation for a reply in one
      * (the participants' replies take their places in the thread one after another, in the order they are relayed),
-     * else per line and sender (a keyword, a direct reply): either way one person's texts keep their order.
+     * else per line and sender (a keyword, even one from a conversation's participant; a direct reply): either way one
+     * person's texts keep their order, and a number's STOP and START are handled in the order they came.
      */
     static QueueMessage job(InboundMessage m) {
+        boolean aReply = m.keyword() == null || m.alsoAReply();
         return new QueueMessage(Json.write(Map.of("accountId", m.accountId(), "inboundId", m.id())),
-                m.conversationId() != null ? m.conversationId() : m.lineId() + "#" + m.from(), m.id());
+                aReply && m.conversationId() != null ? m.conversationId() : m.lineId() + "#" + m.from(), m.id());
     }
 
     public Optional<InboundMessage> get(String accountId, String id) {

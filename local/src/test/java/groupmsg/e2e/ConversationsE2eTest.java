@@ -461,6 +461,12 @@ class ConversationsE2eTest {
         var participants = (List<Map<String, Object>>) a.get("/v1/conversations/" + id).jsonObject().get("participants");
         assertThat(participants).filteredOn(p -> CAT.equals(p.get("phone"))).singleElement().satisfies(p -> assertThat(p).containsEntry("optedOut", true));
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "active");
+        // her STOP is listed with the conversation it came from (and is not relayed)
+        @SuppressWarnings("unchecked")
+        var fromCat = (List<Map<String, Object>>) a.get("/v1/inbound?lineId=" + lineId + "&from=" + java.net.URLEncoder.encode(CAT,
+                java.nio.charset.StandardCharsets.UTF_8)).jsonObject().get("items");
+        assertThat(fromCat).singleElement().satisfies(m -> assertThat(m).containsEntry("keyword", "opt_out")
+                .containsEntry("conversationId", id));
 
         // exclude_participant (default): the others go on without her.
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Still on?"), null).status()).isEqualTo(200);
