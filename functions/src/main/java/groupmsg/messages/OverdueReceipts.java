@@ -75,10 +75,24 @@ public final class OverdueReceipts {
 
     /** Runs the checks due, within {@link #BUDGET}; returns what it did, for the maintenance summary. */
     public Map<String, Object> sweep() {
+        return sweep(clock.millis());
+    }
+
+    /**
+     * A sweep after the queues lost their jobs (a local runtime killed, see
+     * {@link MessageMaintenance#sweepAfterJobsLost}): the receipts queued then are gone, so the first checks of the
+     * messages completed before {@code lostBefore} (epoch ms) are run now rather than an hour on.
+     */
+    public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
+        return sweep(Math.max(clock.millis(), lostBefore + ROUNDS.getFirst().toMillis()));
+    }
+
+    /** Runs the checks due by {@code dueBy}. */
+    private Map<String, Object> sweep(long dueBy) {
         long now = clock.millis();
         long stopAt = now + BUDGET.toMillis();
         var tally = new Tally();
-        for (var check : messages.dueReceiptChecks(now, CHECKS_PER_SWEEP)) {
+        for (var check : messages.dueReceiptChecks(dueBy, CHECKS_PER_SWEEP)) {
             try {
                 check(check, now, stopAt, tally);
             } catch (RuntimeException e) {

@@ -7,6 +7,7 @@ import groupmsg.inbound.InboundService;
 import groupmsg.local.carrier.CarrierEmulator;
 import groupmsg.local.carrier.SenderRates;
 import groupmsg.messages.MessageMaintenance;
+import groupmsg.messages.OverdueReceipts;
 import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.queue.SqsQueueSender;
@@ -332,6 +333,13 @@ public final class LocalRuntime implements AutoCloseable {
             LocalLog.error("restart_recovery_failed", Map.of(), e);
         }
         if (lastRunKilled) {
+            // a clean stop kept the receipts queued in its snapshot; a kill lost them: the carrier is asked now
+            try {
+                var receipts = new OverdueReceipts(wiring).sweepAfterJobsLost(startedAt.toEpochMilli());
+                if (((Number) receipts.get("receiptsSettledByCarrier")).intValue() > 0) LocalLog.info("restart_receipts_settled", receipts);
+            } catch (RuntimeException e) {
+                LocalLog.error("restart_receipts_not_checked", Map.of(), e);
+            }
             // a clean stop kept the inbound and keyword jobs in its snapshot; a kill lost them, and nothing else redrives them
             try {
                 int inbound = new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))

@@ -174,6 +174,46 @@ class RestartE2eTest {
     }
 
     /**
+     * Receipts a kill took with the in-memory queues: the carrier (the emulator, which keeps what it delivered in
+     * DATA_DIR) is asked about the rows still {@code sent} at the next start, not an hour on. Their callbacks are left
+     * out of the sends here, which leaves the rows as lost receipts do.
+     */
+    @Test
+    void receiptsAKillLostAreFetchedFromTheCarrierAtTheRestart(@TempDir Path dataDir) throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        DeliveryFaultsTest.Setup s;
+        Map<String, String> sids = new HashMap<>();
+        try (LocalRuntime first = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(first.baseUrl(), KEY);
+            CarrierPort real = first.wiring().carrier();
+            CarrierPort receiptsLost = message -> real.send(new groupmsg.carrier.OutboundMessage(message.from(), message.to(),
+                    message.body(), message.mediaUrls(), null));
+            Wiring wiring = first.wiring().withCarrier(receiptsLost);
+            s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
+            DeliveryFaultsTest.deliverAll(new DeliveryService(wiring), s);
+            for (var d : allDeliveries(api, s.messageId())) sids.put((String) d.get("phone"), (String) d.get("carrierMessageId"));
+            for (String phone : s.phones()) {
+                await(() -> first.carrierEmulator().messages(phone, null).getFirst().status(), "delivered"::equals, 15_000);
+            }
+            assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+            assertThat(allDeliveries(api, s.messageId())).extracting(d -> d.get("status")).containsOnly("sent");
+            first.close();
+            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n"); // what a kill leaves
+        }
+
+        try (LocalRuntime second = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(second.baseUrl(), KEY);
+            var rows = await(() -> allDeliveries(api, s.messageId()), l -> l.stream().allMatch(d -> "delivered".equals(d.get("status"))), 15_000);
+            assertThat(rows).hasSize(3).allSatisfy(d -> assertThat(d).containsEntry("status", "delivered")
+                    .containsEntry("carrierMessageId", sids.get((String) d.get("phone"))));
+            @SuppressWarnings("unchecked")
+            var counts = (Map<String, Object>) api.get("/v1/messages/" + s.messageId()).jsonObject().get("counts");
+            assertThat(counts).containsEntry("delivered", 3).containsEntry("sent", 0);
+            assertThat(ReceiptsE2eTest.billedMessages(api)).isEqualTo(3);
+        }
+    }
+
+    /**
      * Replies and a keyword stored by the webhook whose jobs a kill took with the in-memory queues: the next start finds
      * them unfinished (never published, never handled) and queues them again, so each is relayed or handled once, and
      * a keyword handled before is not handled again. The kill is played by a clean stop
