@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.ScheduledEvent;
 import groupmsg.groups.GroupService;
 import groupmsg.groups.ImportService;
 import groupmsg.messages.MessageMaintenance;
+import groupmsg.messages.OverdueReceipts;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.queue.Outbox;
@@ -18,16 +19,23 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Runs on a schedule (EventBridge, every minute): repairs what an interrupted request left half done.
+ * Runs on a schedule (EventBridge, every minute): repairs what an interrupted request left half done, then asks the
+ * carrier about final receipts overdue ({@link OverdueReceipts}) with what is left of its time.
  * Every task is idempotent, so overlapping or repeated runs are harmless.
  */
 public final class MaintenanceHandler implements ScheduledFunction {
     /** An outbox row older than this lost its dispatch (the webhook sends it within milliseconds). */
     static final Duration OUTBOX_GRACE = Duration.ofSeconds(30);
+    /**
+     * Left of the function's time when the receipt checks stop starting lookups: the last one (one GET of at most
+     * {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID}) and the record of what it found.
+     */
+    public static final Duration RECEIPTS_RESERVE = Duration.ofSeconds(8);
 
     private final ImportService imports;
     private final MessageMaintenance messages;
     private final Outbox outbox;
+    private final OverdueReceipts receipts;
 
     private final Priming priming;
 
@@ -39,6 +47,7 @@ public final class MaintenanceHandler implements ScheduledFunction {
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
         this.messages = new MessageMaintenance(wiring, queue);
+        this.receipts = new OverdueReceipts(wiring);
         this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
         this.priming = Priming.register(this, wiring);
     }
@@ -53,6 +62,17 @@ public final class MaintenanceHandler implements ScheduledFunction {
         var summary = new LinkedHashMap<String, Object>(imports.sweep());
         summary.putAll(messages.sweep());
         summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100));
+        // last, with what is left of the function's time: lookups of overdue receipts can wait for the next minute,
+        // the rest above cannot
+        Duration left = context == null ? OverdueReceipts.BUDGET
+                : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(RECEIPTS_RESERVE);
+        if (left.isPositive()) {
+            try {
+                summary.putAll(receipts.sweep(left.compareTo(OverdueReceipts.BUDGET) < 0 ? left : OverdueReceipts.BUDGET));
+            } catch (RuntimeException e) {
+                Log.error("receipt_checks_failed", Map.of(), e); // due again at the next sweep
+            }
+        }
         Log.info("maintenance_done", summary);
         return summary;
     }

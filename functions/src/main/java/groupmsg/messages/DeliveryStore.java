@@ -271,11 +271,14 @@ final class DeliveryStore {
 
     /** Rows of one shard in a given status (maintenance: stuck deliveries). */
     List<Delivery> inStatus(String messageId, int shard, String status, long updatedBefore) {
-        return inStatus(messageId, shard, status, updatedBefore, null);
+        return inStatus(messageId, shard, status, updatedBefore, null, Integer.MAX_VALUE);
     }
 
-    /** As {@link #inStatus(String, int, String, long)}, only the rows after {@code afterPhone} (null: from the first). */
-    List<Delivery> inStatus(String messageId, int shard, String status, long updatedBefore, String afterPhone) {
+    /**
+     * As {@link #inStatus(String, int, String, long)}, only the first {@code maxRows} after {@code afterPhone} (null:
+     * from the first), in phone order: the pages stop being read once that many are found.
+     */
+    List<Delivery> inStatus(String messageId, int shard, String status, long updatedBefore, String afterPhone, int maxRows) {
         // the counter item sorts before every phone ('#' before '+')
         String after = afterPhone == null ? COUNTS_SK : afterPhone;
         List<Delivery> out = new ArrayList<>();
@@ -287,10 +290,14 @@ final class DeliveryStore {
                     .expressionAttributeNames(Map.of("#status", "status"))
                     .expressionAttributeValues(Map.of(":pk", s(shardPk(messageId, shard)), ":c", s(after),
                             ":status", s(status), ":before", n(updatedBefore)))
+                    .limit(maxRows == Integer.MAX_VALUE ? null : FILTERED_PAGE_ROWS)
                     .exclusiveStartKey(from));
-            page.items().forEach(i -> out.add(toDelivery(i)));
+            for (var item : page.items()) {
+                if (out.size() == maxRows) return out;
+                out.add(toDelivery(item));
+            }
             start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
-        } while (start != null);
+        } while (start != null && out.size() < maxRows);
         return out;
     }
 

@@ -30,8 +30,8 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  * re-enqueues deliveries left queued (their batch was lost or dead-lettered); settles deliveries left in sending
  * (the worker died between the carrier call and recording it) from what the carrier says it holds, resending only
  * what it never got (see {@link #settleSending});
- * publishes the event of a completed message whose first publish failed; then asks the carrier about rows whose final
- * receipt is overdue ({@link OverdueReceipts}). Every step is conditional, so runs may overlap or repeat.
+ * publishes the event of a completed message whose first publish failed. Every step is conditional, so runs may
+ * overlap or repeat. (Rows whose final receipt is overdue are {@link OverdueReceipts}'.)
  */
 public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
@@ -68,7 +68,6 @@ public final class MessageMaintenance {
     private final CarrierPort carrier;
     private final UsageStore usage;
     private final Clock clock;
-    private final OverdueReceipts overdueReceipts;
 
     private final int pageSize;
     private final Duration budget;
@@ -89,7 +88,6 @@ public final class MessageMaintenance {
         this.carrier = wiring.carrier();
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.clock = wiring.clock();
-        this.overdueReceipts = new OverdueReceipts(wiring);
     }
 
     public Map<String, Object> sweep() {
@@ -162,11 +160,6 @@ public final class MessageMaintenance {
         summary.put("deliveriesFailedUnknown", tally.failedUnknown);
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
-        try {
-            summary.putAll(overdueReceipts.sweep());
-        } catch (RuntimeException e) {
-            Log.error("receipt_checks_failed", Map.of(), e); // due again at the next sweep
-        }
         if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
                 + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
             Log.info("message_maintenance", summary);

@@ -337,20 +337,34 @@ final class MessageStore {
     }
 
     static final String RECEIPT_CHECKS_PK = "JOBS#receipts";
+    /** A check row expires this long after it was due (TTL, a backstop: checks end or are given up long before). */
+    static final long RECEIPT_CHECK_TTL_SECONDS = java.time.Duration.ofDays(7).toSeconds();
 
     /**
      * A completed message whose rows still {@code sent} are to be checked against the carrier at {@code dueAt}
      * (check {@code round}, 1 first), by {@link OverdueReceipts}: {@code JOBS#receipts / <dueAt>#<a>#<m>}, so the
-     * checks due are one key range. {@code shard} and {@code afterPhone} say where a check cut short goes on.
+     * checks due are one key range. {@code shard} and {@code afterPhone} say where a check cut short goes on;
+     * {@code failures} counts the sweeps in which the carrier could not answer it.
      */
-    record ReceiptCheck(String accountId, String messageId, long completedAt, int round, long dueAt, int shard, String afterPhone) {
+    record ReceiptCheck(String accountId, String messageId, int shards, long completedAt, int round, long dueAt,
+                        int shard, String afterPhone, int failures) {
         String sk() {
             return "%013d#%s#%s".formatted(dueAt, accountId, messageId);
         }
 
         /** The same check, to go on after {@code phone} of {@code shard}. */
         ReceiptCheck goOnAfter(int shard, String phone) {
-            return new ReceiptCheck(accountId, messageId, completedAt, round, dueAt, shard, phone);
+            return new ReceiptCheck(accountId, messageId, shards, completedAt, round, dueAt, shard, phone, failures);
+        }
+
+        /** The same check, failed once more and due again at {@code dueAgain}, going on after {@code phone} of {@code shard}. */
+        ReceiptCheck failedAgain(long dueAgain, int shard, String phone) {
+            return new ReceiptCheck(accountId, messageId, shards, completedAt, round, dueAgain, shard, phone, failures + 1);
+        }
+
+        /** The next round's check, due at {@code dueAt}, from the start. */
+        ReceiptCheck nextRound(long dueAt) {
+            return new ReceiptCheck(accountId, messageId, shards, completedAt, round + 1, dueAt, 0, null, 0);
         }
     }
 
@@ -358,22 +372,29 @@ final class MessageStore {
         var row = new HashMap<String, AttributeValue>(Attr.key(RECEIPT_CHECKS_PK, c.sk()));
         row.put("accountId", s(c.accountId()));
         row.put("messageId", s(c.messageId()));
+        row.put("shards", n(c.shards()));
         row.put("completedAt", n(c.completedAt()));
         row.put("round", n(c.round()));
         row.put("dueAt", n(c.dueAt()));
         row.put("shard", n(c.shard()));
         if (c.afterPhone() != null) row.put("afterPhone", s(c.afterPhone()));
+        row.put("failures", n(c.failures()));
+        row.put("expiresAt", n(c.dueAt() / 1000 + RECEIPT_CHECK_TTL_SECONDS));
         return row;
     }
 
-    /** Up to {@code limit} receipt checks due by {@code now}, the longest due first. */
-    List<ReceiptCheck> dueReceiptChecks(long now, int limit) {
+    record ReceiptChecks(List<ReceiptCheck> checks, Map<String, AttributeValue> lastKey) {}
+
+    /** A page of up to {@code limit} receipt checks due by {@code dueBy}, the longest due first, after {@code start}. */
+    ReceiptChecks dueReceiptChecks(long dueBy, int limit, Map<String, AttributeValue> start) {
         QueryResponse page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk < :after")
-                .expressionAttributeValues(Map.of(":pk", s(RECEIPT_CHECKS_PK), ":after", s("%013d$".formatted(now))))
-                .limit(limit));
-        return page.items().stream().map(i -> new ReceiptCheck(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
-                Attr.num(i, "completedAt", 0), (int) Attr.num(i, "round", 1), Attr.num(i, "dueAt", 0),
-                (int) Attr.num(i, "shard", 0), Attr.str(i, "afterPhone"))).toList();
+                .expressionAttributeValues(Map.of(":pk", s(RECEIPT_CHECKS_PK), ":after", s("%013d$".formatted(dueBy))))
+                .limit(limit).exclusiveStartKey(start));
+        var checks = page.items().stream().map(i -> new ReceiptCheck(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
+                (int) Attr.num(i, "shards", 1), Attr.num(i, "completedAt", 0), (int) Attr.num(i, "round", 1),
+                Attr.num(i, "dueAt", 0), (int) Attr.num(i, "shard", 0), Attr.str(i, "afterPhone"),
+                (int) Attr.num(i, "failures", 0))).toList();
+        return new ReceiptChecks(checks, page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
     }
 
     /** Notes where a check cut short goes on (nothing when another sweep moved it on meanwhile). */
@@ -386,8 +407,8 @@ final class MessageStore {
     }
 
     /**
-     * Ends a check: deletes it and, when given, puts the next; false when an overlapping sweep ended it first (then
-     * nothing is written).
+     * Ends a check: deletes it and, when given, puts the one that replaces it (the next round, or itself due later);
+     * false when an overlapping sweep ended it first (then nothing is written).
      */
     boolean endReceiptCheck(ReceiptCheck done, ReceiptCheck next) {
         List<TransactWriteItem> actions = new ArrayList<>();

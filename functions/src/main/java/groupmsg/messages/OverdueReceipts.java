@@ -18,15 +18,19 @@ import java.util.concurrent.Callable;
 /**
  * Final statuses whose callback never came. Twilio does not resend a status callback our webhook failed to take (a
  * deploy, throttling, an outage), and the local runtime loses the receipts queued in memory at a kill: such rows
- * stayed {@code sent} for good. So a message completed with rows still {@code sent} gets a check an hour on, and
- * another a day on ({@link #ROUNDS}): each row still {@code sent} is looked up by its carrier id
- * ({@link CarrierPort#findById}), and a final status the carrier holds is applied as its callback would have been
- * ({@link StatusCallbacks#apply}: forward only, so a callback that comes after all changes nothing). A row the
- * carrier still calls sent stays so (carriers that report no delivery leave it there).
+ * stayed {@code sent} for good. So a message completed with rows still {@code sent} gets a check an hour on, and,
+ * if rows are still {@code sent} then, another a day on ({@link #ROUNDS}). A check reads the shards' counters and,
+ * in the shards with rows still {@code sent}, looks each up by its carrier id ({@link CarrierPort#findById}); a final
+ * status the carrier holds is applied as its callback would have been ({@link StatusCallbacks#apply}: forward only,
+ * billed nothing more, so a callback that comes after all changes nothing). A row the carrier still calls sent stays
+ * so (carriers that report no delivery leave it there).
  * <p>
- * Bounded per sweep: {@link #LOOKUPS_AT_ONCE} lookups at a time, at most {@code lookupsPerSweep}, none started after
- * the budget; a check cut short notes where it stopped and the next sweep goes on from there. Once the carrier fails
- * to answer, the sweep asks nothing more. Overlapping sweeps may ask twice; applying twice changes nothing.
+ * Bounded per sweep: {@link #LOOKUPS_AT_ONCE} lookups at a time, at most {@code lookupsPerSweep} in all and
+ * {@link #LOOKUPS_PER_CHECK} per check (so one big message does not hold up the others), none started past the
+ * budget; a check cut short notes where it stopped and goes on from there at the next sweep. When the carrier fails
+ * to answer, the sweep asks nothing more, and the check is due again {@link #FAILURE_BACKOFF} times its failures later
+ * (behind the others); after {@link #MAX_FAILURES} its round is given up (a carrier that cannot be asked at all, a
+ * key without read access). Overlapping sweeps may ask twice; applying twice changes nothing.
  */
 public final class OverdueReceipts {
     /** When the checks run, after the message completed: a callback comes within seconds, a late one within minutes. */
@@ -34,10 +38,18 @@ public final class OverdueReceipts {
     static final int LOOKUPS_AT_ONCE = MessageMaintenance.LOOKUPS_AT_ONCE;
     /** Lookups per sweep (8 at once, a few hundred ms each at Twilio: about 10 s). */
     static final int LOOKUPS_PER_SWEEP = 400;
+    /** One check's lookups per sweep: the rest of a big one waits for the next sweep, after the other checks due. */
+    static final int LOOKUPS_PER_CHECK = 100;
     /** How long a sweep goes on starting lookups; each ends within {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID} (3 s). */
-    static final Duration BUDGET = Duration.ofSeconds(10);
-    /** Checks read per sweep. */
-    static final int CHECKS_PER_SWEEP = 25;
+    public static final Duration BUDGET = Duration.ofSeconds(10);
+    /** A check the carrier could not answer is due again this long times its failures later. */
+    static final Duration FAILURE_BACKOFF = Duration.ofMinutes(5);
+    /** A check the carrier could not answer this many times gives its round up (about 6.5 hours of backoff). */
+    static final int MAX_FAILURES = 12;
+    /** Receipts applied in one transaction per shard (the receipt worker's 98 rows, less a margin). */
+    static final int RECEIPTS_PER_APPLY = 90;
+    /** Checks read per page of {@code JOBS#receipts}. */
+    static final int PAGE = 25;
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
@@ -63,19 +75,27 @@ public final class OverdueReceipts {
 
     /** The first check of a message completed at {@code completedAt}. */
     static MessageStore.ReceiptCheck firstCheck(GroupMessage m, long completedAt) {
-        return new MessageStore.ReceiptCheck(m.accountId(), m.id(), completedAt, 1,
-                completedAt + ROUNDS.getFirst().toMillis(), 0, null);
+        return new MessageStore.ReceiptCheck(m.accountId(), m.id(), m.shards(), completedAt, 1,
+                completedAt + ROUNDS.getFirst().toMillis(), 0, null, 0);
     }
 
     /** What one sweep did. */
     private static final class Tally {
-        int asked, settled, checksDone;
-        boolean stopped;
+        int asked, settled, checksDone, givenUp;
     }
+
+    /** How a check's turn in a sweep ended. */
+    private enum Turn { DONE, PAUSED, CARRIER_FAILED }
 
     /** Runs the checks due, within {@link #BUDGET}; returns what it did, for the maintenance summary. */
     public Map<String, Object> sweep() {
-        return sweep(clock.millis());
+        return sweep(BUDGET);
+    }
+
+    /** Runs the checks due, starting no lookup after {@code budget} (what is left of the function's time, say). */
+    public Map<String, Object> sweep(Duration budget) {
+        long now = clock.millis();
+        return sweep(now, now + budget.toMillis());
     }
 
     /**
@@ -84,83 +104,159 @@ public final class OverdueReceipts {
      * messages completed before {@code lostBefore} (epoch ms) are run now rather than an hour on.
      */
     public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
-        return sweep(Math.max(clock.millis(), lostBefore + ROUNDS.getFirst().toMillis()));
+        long now = clock.millis();
+        return sweep(Math.max(now, lostBefore + ROUNDS.getFirst().toMillis()), now + BUDGET.toMillis());
     }
 
-    /** Runs the checks due by {@code dueBy}. */
-    private Map<String, Object> sweep(long dueBy) {
-        long now = clock.millis();
-        long stopAt = now + BUDGET.toMillis();
+    private Map<String, Object> sweep(long dueBy, long stopAt) {
         var tally = new Tally();
-        for (var check : messages.dueReceiptChecks(dueBy, CHECKS_PER_SWEEP)) {
-            try {
-                check(check, now, stopAt, tally);
-            } catch (RuntimeException e) {
-                // one message's failure must not keep the others' checks from running; it is due again next sweep
-                Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
+        Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> start = null;
+        sweeping:
+        do {
+            var page = messages.dueReceiptChecks(dueBy, PAGE, start);
+            for (var check : page.checks()) {
+                if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
+                Turn turn;
+                try {
+                    turn = check(check, stopAt, tally);
+                } catch (RuntimeException e) {
+                    // one message's failure must not keep the others' checks from running; it is due again later
+                    Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
+                    failed(check, check.shard(), check.afterPhone(), tally);
+                    continue;
+                }
+                if (turn == Turn.CARRIER_FAILED) break sweeping;
             }
-            if (tally.stopped) break;
-        }
+            start = page.lastKey();
+        } while (start != null);
         var summary = new LinkedHashMap<String, Object>();
         summary.put("receiptsLookedUp", tally.asked);
         summary.put("receiptsSettledByCarrier", tally.settled);
         summary.put("receiptChecksDone", tally.checksDone);
+        summary.put("receiptChecksGivenUp", tally.givenUp);
+        if (tally.asked + tally.checksDone + tally.givenUp > 0) Log.info("overdue_receipts", summary);
         return summary;
     }
 
-    /** Runs one check from where it stands; sets {@code tally.stopped} when the sweep may go no further. */
-    private void check(MessageStore.ReceiptCheck check, long now, long stopAt, Tally tally) {
-        GroupMessage m = messages.get(check.accountId(), check.messageId()).orElse(null);
-        int shards = m == null ? 0 : m.shards();
+    /** Runs one check from where it stands, for its share of the sweep. */
+    private Turn check(MessageStore.ReceiptCheck check, long stopAt, Tally tally) {
+        long now = clock.millis();
         // the shards' counters first: usually every receipt came, and no row needs reading
-        long[] sentByShard = m == null ? new long[0] : deliveries.countByShard(m.id(), shards, Delivery.SENT);
-        for (int shard = check.shard(); shard < shards; shard++) {
+        long[] sentByShard = deliveries.countByShard(check.messageId(), check.shards(), Delivery.SENT);
+        int askedHere = 0;
+        for (int shard = check.shard(); shard < check.shards(); shard++) {
             if (sentByShard[shard] <= 0) continue;
             String after = shard == check.shard() ? check.afterPhone() : null;
-            List<Delivery> sent = deliveries.inStatus(m.id(), shard, Delivery.SENT, now, after).stream()
-                    .filter(d -> d.carrierMessageId() != null).toList();
-            for (int from = 0; from < sent.size(); from += LOOKUPS_AT_ONCE) {
-                if (tally.asked >= lookupsPerSweep || clock.millis() >= stopAt) {
-                    messages.saveReceiptCheck(check.goOnAfter(shard, after));
-                    tally.stopped = true;
-                    return;
+            var pending = new Pending(check, shard, after);
+            boolean shardDone = false;
+            while (!shardDone) {
+                int room = Math.min(lookupsPerSweep - tally.asked, LOOKUPS_PER_CHECK - askedHere);
+                if (room <= 0 || clock.millis() >= stopAt) return pause(check, pending, tally);
+                List<Delivery> rows = deliveries.inStatus(check.messageId(), shard, Delivery.SENT, now, after, room);
+                shardDone = rows.size() < room;
+                for (int from = 0; from < rows.size(); from += LOOKUPS_AT_ONCE) {
+                    if (clock.millis() >= stopAt) return pause(check, pending, tally);
+                    List<Delivery> chunk = rows.subList(from, Math.min(rows.size(), from + LOOKUPS_AT_ONCE));
+                    List<SentLookup> answers = MessageMaintenance.askAtOnce(chunk.stream()
+                            .<Callable<SentLookup>>map(d -> d.carrierMessageId() == null
+                                    ? () -> new SentLookup.NotFound() // none to ask by: nothing to learn
+                                    : () -> carrier.findById(d.carrierMessageId())).toList());
+                    tally.asked += chunk.size();
+                    askedHere += chunk.size();
+                    if (answers.stream().anyMatch(a -> a instanceof SentLookup.Unanswered u && u.carrierFailing())) {
+                        // this chunk is asked again when the check is next due; no use asking the carrier more now
+                        pending.apply(tally);
+                        Log.warn("receipt_lookup_unanswered", Map.of("messageId", check.messageId(), "failures", check.failures() + 1));
+                        failed(check, shard, pending.appliedAfter, tally);
+                        return Turn.CARRIER_FAILED;
+                    }
+                    pending.add(chunk, answers, now);
+                    after = chunk.getLast().phone();
+                    pending.lookedUpThrough(after);
+                    if (pending.size() >= RECEIPTS_PER_APPLY) pending.apply(tally);
                 }
-                List<Delivery> chunk = sent.subList(from, Math.min(sent.size(), from + LOOKUPS_AT_ONCE));
-                List<SentLookup> answers = MessageMaintenance.askAtOnce(chunk.stream()
-                        .<Callable<SentLookup>>map(d -> () -> carrier.findById(d.carrierMessageId())).toList());
-                tally.asked += chunk.size();
-                if (answers.stream().anyMatch(a -> a instanceof SentLookup.Unanswered u && u.carrierFailing())) {
-                    // this chunk is asked again next sweep; no use asking the carrier more now
-                    messages.saveReceiptCheck(check.goOnAfter(shard, after));
-                    Log.warn("receipt_lookup_unanswered", Map.of("messageId", m.id()));
-                    tally.stopped = true;
-                    return;
-                }
-                tally.settled += settle(m, shard, chunk, answers, now);
-                after = chunk.getLast().phone();
             }
+            pending.apply(tally);
         }
-        int next = check.round(); // rounds count from 1: the next one's index
-        var following = next < ROUNDS.size() && m != null
-                ? new MessageStore.ReceiptCheck(check.accountId(), check.messageId(), check.completedAt(), next + 1,
-                Math.max(now, check.completedAt() + ROUNDS.get(next).toMillis()), 0, null)
-                : null;
-        if (messages.endReceiptCheck(check, following)) tally.checksDone++;
+        // Every row asked about once this round. Another round only while rows are still sent.
+        boolean stillSent = check.round() < ROUNDS.size() && java.util.Arrays.stream(
+                deliveries.countByShard(check.messageId(), check.shards(), Delivery.SENT)).sum() > 0;
+        var next = stillSent ? check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis())) : null;
+        if (messages.endReceiptCheck(check, next)) tally.checksDone++;
+        return Turn.DONE;
     }
 
-    /** Applies the final statuses the carrier gave, as their callbacks would have been; returns how many it found. */
-    private int settle(GroupMessage m, int shard, List<Delivery> rows, List<SentLookup> answers, long now) {
-        List<StatusCallbacks.Receipt> found = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            Delivery d = rows.get(i);
-            if (answers.get(i) instanceof SentLookup.Found f) {
-                StatusCallbacks.receipt(m.accountId(), m.id(), String.valueOf(shard), d.phone(), d.carrierMessageId(),
-                        f.status(), f.errorCode(), now).ifPresent(found::add);
+    /** Applies what was found so far and notes where the check goes on. */
+    private Turn pause(MessageStore.ReceiptCheck check, Pending pending, Tally tally) {
+        pending.apply(tally);
+        messages.saveReceiptCheck(check.goOnAfter(pending.shard, pending.appliedAfter));
+        return Turn.PAUSED;
+    }
+
+    /**
+     * The carrier could not answer (or the check failed): due again later, behind the others, from where its receipts
+     * were applied; after {@link #MAX_FAILURES}, its round is given up (the next one, if any, still comes).
+     */
+    private void failed(MessageStore.ReceiptCheck check, int shard, String appliedAfter, Tally tally) {
+        long now = clock.millis();
+        if (check.failures() + 1 >= MAX_FAILURES) {
+            var next = check.round() < ROUNDS.size()
+                    ? check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis())) : null;
+            if (messages.endReceiptCheck(check, next)) {
+                tally.givenUp++;
+                Log.warn("receipt_check_given_up", Map.of("messageId", check.messageId(), "round", check.round()));
+            }
+            return;
+        }
+        messages.endReceiptCheck(check, check.failedAgain(now + FAILURE_BACKOFF.toMillis() * (check.failures() + 1), shard, appliedAfter));
+    }
+
+    /**
+     * The final statuses found in one shard and not yet applied, and how far the check may note it went: only up to
+     * the rows whose receipts are applied (a failure before that asks about the rest again).
+     */
+    private final class Pending {
+        final MessageStore.ReceiptCheck check;
+        final int shard;
+        final List<StatusCallbacks.Receipt> found = new ArrayList<>();
+        /** The last phone of this shard whose answer is applied (null: none yet, from the shard's start). */
+        String appliedAfter;
+        private String lookedUpThrough;
+
+        Pending(MessageStore.ReceiptCheck check, int shard, String after) {
+            this.check = check;
+            this.shard = shard;
+            this.appliedAfter = after;
+            this.lookedUpThrough = after;
+        }
+
+        void add(List<Delivery> rows, List<SentLookup> answers, long now) {
+            for (int i = 0; i < rows.size(); i++) {
+                Delivery d = rows.get(i);
+                if (answers.get(i) instanceof SentLookup.Found f) {
+                    StatusCallbacks.receipt(check.accountId(), check.messageId(), String.valueOf(shard), d.phone(),
+                            d.carrierMessageId(), f.status(), f.errorCode(), now).ifPresent(found::add);
+                }
             }
         }
-        if (found.isEmpty()) return 0;
-        receipts.apply(found.getFirst().key(), found);
-        Log.info("receipts_settled_by_carrier", Map.of("messageId", m.id(), "shard", shard, "receipts", found.size()));
-        return found.size();
+
+        void lookedUpThrough(String phone) {
+            lookedUpThrough = phone;
+        }
+
+        int size() {
+            return found.size();
+        }
+
+        /** Applies the receipts found (one transaction per 98 rows, as the receipt worker's). */
+        void apply(Tally tally) {
+            if (!found.isEmpty()) {
+                receipts.apply(found.getFirst().key(), List.copyOf(found));
+                tally.settled += found.size();
+                Log.info("receipts_settled_by_carrier", Map.of("messageId", check.messageId(), "shard", shard, "receipts", found.size()));
+                found.clear();
+            }
+            appliedAfter = lookedUpThrough;
+        }
     }
 }
