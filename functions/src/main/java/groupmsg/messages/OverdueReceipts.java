@@ -25,9 +25,10 @@ import java.util.concurrent.Callable;
  * billed nothing more, so a callback that comes after all changes nothing). A row the carrier still calls sent stays
  * so (carriers that report no delivery leave it there).
  * <p>
- * Bounded per sweep: {@link #LOOKUPS_AT_ONCE} lookups at a time, at most {@code lookupsPerSweep} in all and
- * {@link #LOOKUPS_PER_CHECK} per check (so one big message does not hold up the others), none started past the
- * budget; a check cut short notes where it stopped and goes on from there at the next sweep. When the carrier fails
+ * Bounded per sweep: {@link #LOOKUPS_AT_ONCE} lookups at a time, at most {@code lookupsPerSweep} in all, none started
+ * past the budget; a check cut short notes where it stopped and goes on from there. A check takes
+ * {@link #LOOKUPS_PER_CHECK} at a turn, then the other checks due have theirs, then it goes on (one big message does
+ * not hold up the others, nor wait for nothing when it is alone). When the carrier fails
  * to answer, the sweep asks nothing more, and the check is due again {@link #FAILURE_BACKOFF} times its failures later
  * (behind the others); after {@link #MAX_FAILURES} its round is given up (a carrier that cannot be asked at all, a
  * key without read access). Overlapping sweeps may ask twice; applying twice changes nothing.
@@ -38,7 +39,7 @@ public final class OverdueReceipts {
     static final int LOOKUPS_AT_ONCE = MessageMaintenance.LOOKUPS_AT_ONCE;
     /** Lookups per sweep (8 at once, a few hundred ms each at Twilio: about 10 s). */
     static final int LOOKUPS_PER_SWEEP = 400;
-    /** One check's lookups per sweep: the rest of a big one waits for the next sweep, after the other checks due. */
+    /** One check's lookups per turn: the rest of a big one waits until the other checks due had theirs. */
     static final int LOOKUPS_PER_CHECK = 100;
     /** How long a sweep goes on starting lookups; each ends within {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID} (3 s). */
     public static final Duration BUDGET = Duration.ofSeconds(10);
@@ -57,6 +58,7 @@ public final class OverdueReceipts {
     private final CarrierPort carrier;
     private final Clock clock;
     private final int lookupsPerSweep;
+    private final int lookupsPerCheck;
 
     public OverdueReceipts(Wiring wiring) {
         this(wiring, LOOKUPS_PER_SWEEP);
@@ -64,6 +66,11 @@ public final class OverdueReceipts {
 
     /** With another number of lookups per sweep (tests: a check spread over several sweeps). */
     public OverdueReceipts(Wiring wiring, int lookupsPerSweep) {
+        this(wiring, lookupsPerSweep, LOOKUPS_PER_CHECK);
+    }
+
+    /** With other numbers of lookups per sweep and per check's turn (tests: turns with a few rows). */
+    public OverdueReceipts(Wiring wiring, int lookupsPerSweep, int lookupsPerCheck) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
@@ -71,6 +78,7 @@ public final class OverdueReceipts {
         this.carrier = wiring.carrier();
         this.clock = wiring.clock();
         this.lookupsPerSweep = lookupsPerSweep;
+        this.lookupsPerCheck = lookupsPerCheck;
     }
 
     /** The first check of a message completed at {@code completedAt}. */
@@ -85,7 +93,14 @@ public final class OverdueReceipts {
     }
 
     /** How a check's turn in a sweep ended. */
-    private enum Turn { DONE, PAUSED, CARRIER_FAILED }
+    private enum Turn {
+        DONE,
+        /** Its share of this pass used: it goes on in the next pass (or sweep). */
+        SHARE_USED,
+        /** The sweep's time or lookups ran out. */
+        OUT_OF_SWEEP,
+        CARRIER_FAILED
+    }
 
     /** Runs the checks due, within {@link #BUDGET}; returns what it did, for the maintenance summary. */
     public Map<String, Object> sweep() {
@@ -110,25 +125,32 @@ public final class OverdueReceipts {
 
     private Map<String, Object> sweep(long dueBy, long stopAt) {
         var tally = new Tally();
-        Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> start = null;
+        // Pass after pass over the checks due: a check that used its share goes on in the next pass, once every other
+        // check due had its turn, while the sweep has lookups and time left.
+        boolean anotherPass = true;
         sweeping:
-        do {
-            var page = messages.dueReceiptChecks(dueBy, PAGE, start);
-            for (var check : page.checks()) {
-                if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
-                Turn turn;
-                try {
-                    turn = check(check, stopAt, tally);
-                } catch (RuntimeException e) {
-                    // one message's failure must not keep the others' checks from running; it is due again later
-                    Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
-                    failed(check, check.shard(), check.afterPhone(), tally);
-                    continue;
+        while (anotherPass) {
+            anotherPass = false;
+            Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> start = null;
+            do {
+                var page = messages.dueReceiptChecks(dueBy, PAGE, start);
+                for (var check : page.checks()) {
+                    if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
+                    Turn turn;
+                    try {
+                        turn = check(check, stopAt, tally);
+                    } catch (RuntimeException e) {
+                        // one message's failure must not keep the others' checks from running; it is due again later
+                        Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
+                        failed(check, check.shard(), check.afterPhone(), tally);
+                        continue;
+                    }
+                    if (turn == Turn.CARRIER_FAILED) break sweeping;
+                    if (turn == Turn.SHARE_USED) anotherPass = true;
                 }
-                if (turn == Turn.CARRIER_FAILED) break sweeping;
-            }
-            start = page.lastKey();
-        } while (start != null);
+                start = page.lastKey();
+            } while (start != null);
+        }
         var summary = new LinkedHashMap<String, Object>();
         summary.put("receiptsLookedUp", tally.asked);
         summary.put("receiptsSettledByCarrier", tally.settled);
@@ -150,12 +172,14 @@ public final class OverdueReceipts {
             var pending = new Pending(check, shard, after);
             boolean shardDone = false;
             while (!shardDone) {
-                int room = Math.min(lookupsPerSweep - tally.asked, LOOKUPS_PER_CHECK - askedHere);
-                if (room <= 0 || clock.millis() >= stopAt) return pause(check, pending, tally);
+                int room = Math.min(lookupsPerSweep - tally.asked, lookupsPerCheck - askedHere);
+                if (room <= 0 || clock.millis() >= stopAt) {
+                    return pause(check, pending, tally, askedHere >= lookupsPerCheck ? Turn.SHARE_USED : Turn.OUT_OF_SWEEP);
+                }
                 List<Delivery> rows = deliveries.inStatus(check.messageId(), shard, Delivery.SENT, now, after, room);
                 shardDone = rows.size() < room;
                 for (int from = 0; from < rows.size(); from += LOOKUPS_AT_ONCE) {
-                    if (clock.millis() >= stopAt) return pause(check, pending, tally);
+                    if (clock.millis() >= stopAt) return pause(check, pending, tally, Turn.OUT_OF_SWEEP);
                     List<Delivery> chunk = rows.subList(from, Math.min(rows.size(), from + LOOKUPS_AT_ONCE));
                     List<SentLookup> answers = MessageMaintenance.askAtOnce(chunk.stream()
                             .<Callable<SentLookup>>map(d -> d.carrierMessageId() == null
@@ -187,10 +211,10 @@ public final class OverdueReceipts {
     }
 
     /** Applies what was found so far and notes where the check goes on. */
-    private Turn pause(MessageStore.ReceiptCheck check, Pending pending, Tally tally) {
+    private Turn pause(MessageStore.ReceiptCheck check, Pending pending, Tally tally, Turn why) {
         pending.apply(tally);
         messages.saveReceiptCheck(check.goOnAfter(pending.shard, pending.appliedAfter));
-        return Turn.PAUSED;
+        return why;
     }
 
     /**
