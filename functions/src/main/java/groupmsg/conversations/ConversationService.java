@@ -86,7 +86,12 @@ public final class ConversationService {
         if (earlier.isPresent()) return resumeCreate(earlier.get(), settings, input, ulid);
         Line line = lines.find(caller.accountId(), input.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
-        if (!line.groupMessaging()) throw ApiException.invalid("lineId: the line does not have groupMessaging enabled");
+        if (!line.groupMessaging()) {
+            // the number's type first, when that is why: switching the flag on would not help
+            throw ApiException.invalid(groupmsg.lines.LineRules.groupMessagingProblem(line.type(), line.phone())
+                    .map(problem -> "lineId: group messaging " + problem)
+                    .orElse("lineId: the line does not have groupMessaging enabled"));
+        }
         int max = settings.maxConversationParticipants();
         if (input.participants().size() < AccountSettings.MIN_PARTICIPANTS || input.participants().size() > max) {
             throw participantCount(max, input.participants().size());
@@ -102,6 +107,10 @@ public final class ConversationService {
         if (!optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) {
             throw ApiException.conflict("participants opted out of this line: " + optedOut.stream().sorted().toList()
                     + " (the account's conversationOptOutPolicy is block_conversation)");
+        }
+        if (optedOut.size() == phones.size()) {
+            // nobody would get the first message, nor any later one (each is refused so)
+            throw ApiException.conflict("every participant has opted out of this line: " + optedOut.stream().sorted().toList());
         }
         // created when its ids were given: its thread lists messages by id, oldest first by createdAt
         long createdAt = Ids.timeOf(ulid);
