@@ -222,6 +222,50 @@ public final class GroupService {
                 .orElseThrow(() -> ApiException.notFound("member " + phone + " of this group"));
     }
 
+    public record RemoveResult(long removed, long notMembers, List<InvalidEntry> invalid) {}
+
+    /**
+     * Removes the valid entries' numbers that are members (invalid entries are reported, numbers that are not members
+     * counted: a retried request removes nothing more and says so); duplicates in one request count once. Each unit
+     * of up to 98 numbers is one transaction with the group's counter, stamped like a single removal, so a message
+     * accepted meanwhile has all of a unit's numbers among its recipients or none.
+     */
+    public RemoveResult removeMembers(String accountId, String groupId, List<MemberInput> inputs) {
+        get(accountId, groupId);
+        List<InvalidEntry> invalid = new ArrayList<>();
+        java.util.LinkedHashSet<String> unique = new java.util.LinkedHashSet<>();
+        long duplicates = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            MemberInput in = inputs.get(i);
+            if (in.problem() != null) {
+                invalid.add(new InvalidEntry(i, in.phone(), in.problem()));
+                continue;
+            }
+            switch (PhoneNumbers.normalize(in.phone(), in.country())) {
+                case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
+                case PhoneNumbers.Valid ok -> {
+                    if (!unique.add(ok.e164())) duplicates++;
+                }
+            }
+        }
+        List<String> phones = new ArrayList<>(unique);
+        long removed = 0;
+        long notMembers = duplicates;
+        long now = clock.millis();
+        try {
+            for (int from = 0; from < phones.size(); from += MemberStore.MAX_PUTS_PER_TRANSACTION) {
+                var result = members.removeUnit(accountId, groupId,
+                        phones.subList(from, Math.min(phones.size(), from + MemberStore.MAX_PUTS_PER_TRANSACTION)), now);
+                now = result.stampedAt();
+                removed += result.removed();
+                notMembers += result.notMembers();
+            }
+        } catch (MemberStore.GroupGoneException e) {
+            throw ApiException.notFound("group");
+        }
+        return new RemoveResult(removed, notMembers, invalid);
+    }
+
     public void removeMember(String accountId, String groupId, String rawPhone) {
         get(accountId, groupId);
         String phone = pathPhone(rawPhone);

@@ -64,6 +64,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("GET /v1/groups/{id}/members/{phone}", r -> ApiResponse.ok(memberJson(
                 groups.member(r.accountId(), r.path("id"), decodePhone(r.path("phone"))))));
         on("DELETE /v1/groups/{id}/members/{phone}", this::removeMember);
+        on("POST /v1/groups/{id}/members/remove", this::removeMembers);
         on("POST /v1/groups/{id}/imports", this::startImport);
         on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
     }
@@ -114,8 +115,39 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse addMembers(ApiRequest request) {
+        var result = groups.addMembers(request.accountId(), request.path("id"), memberInputs(request));
+        var json = new LinkedHashMap<String, Object>();
+        json.put("added", result.added());
+        json.put("alreadyMembers", result.alreadyMembers());
+        json.put("updated", result.updated());
+        return withInvalid(json, result.invalid());
+    }
+
+    /**
+     * {@code POST /v1/groups/{id}/members/remove} {@code {members: [{phone, country?}]}} (1..1000; a name is taken and
+     * ignored, so the list used to add them serves): 200 {@code {removed, notMembers, invalid}}.
+     */
+    private ApiResponse removeMembers(ApiRequest request) {
+        var result = groups.removeMembers(request.accountId(), request.path("id"), memberInputs(request));
+        var json = new LinkedHashMap<String, Object>();
+        json.put("removed", result.removed());
+        json.put("notMembers", result.notMembers());
+        return withInvalid(json, result.invalid());
+    }
+
+    /** An answer with its invalid entries, in the shape that keeps it recordable for an Idempotency-Key. */
+    private static ApiResponse withInvalid(LinkedHashMap<String, Object> json, List<GroupService.InvalidEntry> entries) {
+        json.put("invalid", invalidJson(entries, false));
+        if (!entries.isEmpty() && Json.write(json).getBytes(StandardCharsets.UTF_8).length > MAX_RECORDED_RESPONSE_BYTES) {
+            json.put("invalid", invalidJson(entries, true));
+        }
+        return ApiResponse.ok(json);
+    }
+
+    /** The {@code members} entries of an add or a removal, each valid or with the problem it is reported with. */
+    private static List<GroupService.MemberInput> memberInputs(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("members");
-        // Valid entries are added even when others are invalid (API.md): a malformed entry is reported in
+        // Valid entries are taken even when others are invalid (API.md): a malformed entry is reported in
         // "invalid" like an unparseable number; only the array itself can make the request a 400.
         List<JsonBody> entries = body.requiredEntries("members", 1, GroupService.MAX_MEMBERS_PER_REQUEST);
         body.validate();
@@ -139,16 +171,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             inputs.add(new GroupService.MemberInput(phone, country == null || country.isEmpty() ? null : country,
                     name == null || name.isEmpty() ? null : name));
         }
-        var result = groups.addMembers(request.accountId(), request.path("id"), inputs);
-        var json = new LinkedHashMap<String, Object>();
-        json.put("added", result.added());
-        json.put("alreadyMembers", result.alreadyMembers());
-        json.put("updated", result.updated());
-        json.put("invalid", invalidJson(result.invalid(), false));
-        if (!result.invalid().isEmpty() && Json.write(json).getBytes(StandardCharsets.UTF_8).length > MAX_RECORDED_RESPONSE_BYTES) {
-            json.put("invalid", invalidJson(result.invalid(), true));
-        }
-        return ApiResponse.ok(json);
+        return inputs;
     }
 
     /**

@@ -170,6 +170,46 @@ final class MemberStore {
         throw new IllegalStateException("member removal kept conflicting after " + MAX_ATTEMPTS + " attempts");
     }
 
+    /** Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}). */
+    record RemovalResult(int removed, int notMembers, long stampedAt) {}
+
+    /**
+     * Tombstones up to {@link #MAX_PUTS_PER_TRANSACTION} distinct numbers in one transaction with the counter update
+     * (as {@link #remove} does one); numbers not present members are counted, not failed. Throws
+     * {@link GroupGoneException} when the group is gone.
+     */
+    RemovalResult removeUnit(String accountId, String groupId, List<String> phones, long stampedAt) {
+        if (phones.size() > MAX_PUTS_PER_TRANSACTION) throw new IllegalArgumentException("unit too large");
+        String pk = groupPk(accountId, groupId);
+        Map<String, Map<String, AttributeValue>> existing = read(pk, phones);
+        long now = stampedAt;
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            List<String> present = phones.stream().filter(p -> isPresent(existing.get(p))).toList();
+            if (present.isEmpty()) return new RemovalResult(0, phones.size(), now);
+            long at = now;
+            List<TransactWriteItem> actions = new ArrayList<>();
+            for (String phone : present) {
+                actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk, phone))
+                        .updateExpression("SET removedAt = :now, expiresAt = :ttl")
+                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
+                        .expressionAttributeValues(Map.of(":now", n(at), ":ttl", n(expiry(at))))).build());
+            }
+            actions.add(groups.counterDelta(accountId, groupId, -present.size(), at));
+            var outcome = ops.transact(actions);
+            if (outcome instanceof DynamoOps.Committed) return new RemovalResult(present.size(), phones.size() - present.size(), at);
+            var cancelled = (DynamoOps.Cancelled) outcome;
+            if (cancelled.conditionFailed(present.size())) now = restamp(accountId, groupId, now);
+            // A member row changed under us (removed, or removed and added again): read again and recompute.
+            List<String> changed = new ArrayList<>();
+            for (int i = 0; i < present.size(); i++) {
+                if (cancelled.conditionFailed(i) || cancelled.reasonCodes().isEmpty()) changed.add(present.get(i));
+            }
+            var reread = read(pk, changed);
+            for (String p : changed) existing.put(p, reread.get(p));
+        }
+        throw new IllegalStateException("member removal kept conflicting after " + MAX_ATTEMPTS + " attempts");
+    }
+
     record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
 
     /**
