@@ -149,24 +149,18 @@ public final class GroupService {
     public AddResult addMembers(String accountId, String groupId, List<MemberInput> inputs) {
         get(accountId, groupId);
         List<InvalidEntry> invalid = new ArrayList<>();
+        List<String> numbers = numbers(inputs, invalid);
         Map<String, MemberStore.Candidate> unique = new LinkedHashMap<>();
         long duplicates = 0;
         for (int i = 0; i < inputs.size(); i++) {
+            String e164 = numbers.get(i);
+            if (e164 == null) continue;
             MemberInput in = inputs.get(i);
-            if (in.problem() != null) {
-                invalid.add(new InvalidEntry(i, in.phone(), in.problem()));
-                continue;
-            }
-            switch (PhoneNumbers.normalize(in.phone(), in.country())) {
-                case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
-                case PhoneNumbers.Valid ok -> {
-                    if (unique.containsKey(ok.e164())) duplicates++;
-                    // a later entry's name wins, as it would in a later request (MemberStore renames); no name
-                    // (absent or empty) takes nothing from an earlier entry's
-                    if (!unique.containsKey(ok.e164()) || (in.name() != null && !in.name().isEmpty())) {
-                        unique.put(ok.e164(), new MemberStore.Candidate(ok.e164(), in.name()));
-                    }
-                }
+            if (unique.containsKey(e164)) duplicates++;
+            // a later entry's name wins, as it would in a later request (MemberStore renames); no name
+            // (absent or empty) takes nothing from an earlier entry's
+            if (!unique.containsKey(e164) || (in.name() != null && !in.name().isEmpty())) {
+                unique.put(e164, new MemberStore.Candidate(e164, in.name()));
             }
         }
         long added = 0;
@@ -187,6 +181,25 @@ public final class GroupService {
             throw ApiException.notFound("group");
         }
         return new AddResult(added, already, updated, invalid);
+    }
+
+    /** Each entry's number in E.164, in order, or null for an invalid entry, which is added to {@code invalid}. */
+    private static List<String> numbers(List<MemberInput> inputs, List<InvalidEntry> invalid) {
+        List<String> numbers = new ArrayList<>(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            MemberInput in = inputs.get(i);
+            String e164 = null;
+            if (in.problem() != null) {
+                invalid.add(new InvalidEntry(i, in.phone(), in.problem()));
+            } else {
+                switch (PhoneNumbers.normalize(in.phone(), in.country())) {
+                    case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
+                    case PhoneNumbers.Valid ok -> e164 = ok.e164();
+                }
+            }
+            numbers.add(e164);
+        }
+        return numbers;
     }
 
     public record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
@@ -235,18 +248,8 @@ public final class GroupService {
         List<InvalidEntry> invalid = new ArrayList<>();
         java.util.LinkedHashSet<String> unique = new java.util.LinkedHashSet<>();
         long duplicates = 0;
-        for (int i = 0; i < inputs.size(); i++) {
-            MemberInput in = inputs.get(i);
-            if (in.problem() != null) {
-                invalid.add(new InvalidEntry(i, in.phone(), in.problem()));
-                continue;
-            }
-            switch (PhoneNumbers.normalize(in.phone(), in.country())) {
-                case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
-                case PhoneNumbers.Valid ok -> {
-                    if (!unique.add(ok.e164())) duplicates++;
-                }
-            }
+        for (String e164 : numbers(inputs, invalid)) {
+            if (e164 != null && !unique.add(e164)) duplicates++;
         }
         List<String> phones = new ArrayList<>(unique);
         long removed = 0;
