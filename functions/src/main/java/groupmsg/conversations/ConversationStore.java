@@ -107,13 +107,14 @@ final class ConversationStore {
     }
 
     /** False when there is no such conversation. */
+    /** Sets the name, or removes it ({@code name} null); false when the conversation is not there. */
     boolean rename(String accountId, String id, String name, long now) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET #name = :name, updatedAt = :now")
+                    .updateExpression(name == null ? "SET updatedAt = :now REMOVE #name" : "SET #name = :name, updatedAt = :now")
                     .conditionExpression("attribute_exists(pk)")
                     .expressionAttributeNames(Map.of("#name", "name"))
-                    .expressionAttributeValues(Map.of(":name", s(name), ":now", n(now))));
+                    .expressionAttributeValues(name == null ? Map.of(":now", n(now)) : Map.of(":name", s(name), ":now", n(now))));
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;

@@ -176,12 +176,14 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
+    /** {@code {name}} renames; {@code {name: null}} clears the name (a conversation may have none, as created without). */
     private ApiResponse rename(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name");
-        String name = body.requiredString("name", 1, MAX_NAME);
+        boolean clear = body.has("name") && body.raw("name") == null;
+        String name = clear ? null : body.requiredString("name", 1, MAX_NAME);
         body.check("name", name, Text::nameShapeProblem);
         body.validate();
-        return ApiResponse.ok(json(conversations.rename(request.requireCaller(), request.path("id"), name.strip())));
+        return ApiResponse.ok(json(conversations.rename(request.requireCaller(), request.path("id"), name == null ? null : name.strip())));
     }
 
     private ApiResponse send(ApiRequest request) {

@@ -587,6 +587,13 @@ class ConversationsE2eTest {
         assertThat(a.patch("/v1/conversations/" + id, Map.of("name", "")).status()).isEqualTo(400);
         assertThat(a.patch("/v1/conversations/" + id, Map.of("participants", List.of())).status()).isEqualTo(400);
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("name", "Sunday crew");
+        assertThat(a.patch("/v1/conversations/" + id, Map.of()).status()).isEqualTo(400);
+        // null clears the name, as a conversation created without one has none
+        var cleared = a.send("PATCH", "/v1/conversations/" + id, "application/json", "{\"name\": null}");
+        assertThat(cleared.status()).as(cleared.body()).isEqualTo(200);
+        assertThat(cleared.jsonObject()).containsEntry("name", null);
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("name", null);
+        assertThat(a.patch("/v1/conversations/" + id, Map.of("name", "Sunday crew")).status()).isEqualTo(200);
         assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "")).status()).isEqualTo(400);
 
         // groupChatRoles: only the listed roles may create or write; everyone reads.
