@@ -115,7 +115,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse addMembers(ApiRequest request) {
-        var result = groups.addMembers(request.accountId(), request.path("id"), memberInputs(request));
+        var result = groups.addMembers(request.accountId(), request.path("id"), memberInputs(request, false));
         var json = new LinkedHashMap<String, Object>();
         json.put("added", result.added());
         json.put("alreadyMembers", result.alreadyMembers());
@@ -128,7 +128,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
      * ignored, so the list used to add them serves): 200 {@code {removed, notMembers, invalid}}.
      */
     private ApiResponse removeMembers(ApiRequest request) {
-        var result = groups.removeMembers(request.accountId(), request.path("id"), memberInputs(request));
+        var result = groups.removeMembers(request.accountId(), request.path("id"), memberInputs(request, true));
         var json = new LinkedHashMap<String, Object>();
         json.put("removed", result.removed());
         json.put("notMembers", result.notMembers());
@@ -144,8 +144,11 @@ public final class GroupsApiHandler extends HttpApiHandler {
         return ApiResponse.ok(json);
     }
 
-    /** The {@code members} entries of an add or a removal, each valid or with the problem it is reported with. */
-    private static List<GroupService.MemberInput> memberInputs(ApiRequest request) {
+    /**
+     * The {@code members} entries of an add or a removal, each valid or with the problem it is reported with; a
+     * removal ({@code namesIgnored}) takes a name as it comes and reads nothing of it.
+     */
+    private static List<GroupService.MemberInput> memberInputs(ApiRequest request, boolean namesIgnored) {
         JsonBody body = request.jsonBody().allowOnly("members");
         // Valid entries are taken even when others are invalid (API.md): a malformed entry is reported in
         // "invalid" like an unparseable number; only the array itself can make the request a 400.
@@ -162,7 +165,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             entry.allowOnly("phone", "country", "name");
             String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
             String country = entry.optionalNullableString("country", 0, 8).orElse(null);
-            String name = entry.optionalNullableString("name", 0, 100).orElse(null);
+            String name = namesIgnored ? null : entry.optionalNullableString("name", 0, 100).orElse(null);
             entry.check("name", name, Text::nameShapeProblem);
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));

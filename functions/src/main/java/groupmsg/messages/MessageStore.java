@@ -352,14 +352,12 @@ final class MessageStore {
             return "%013d#%s#%s".formatted(dueAt, accountId, messageId);
         }
 
-        /** The same check, to go on after {@code phone} of {@code shard}. */
-        ReceiptCheck goOnAfter(int shard, String phone) {
-            return new ReceiptCheck(accountId, messageId, shards, completedAt, round, dueAt, shard, phone, failures);
-        }
-
-        /** The same check, failed once more and due again at {@code dueAgain}, going on after {@code phone} of {@code shard}. */
-        ReceiptCheck failedAgain(long dueAgain, int shard, String phone) {
-            return new ReceiptCheck(accountId, messageId, shards, completedAt, round, dueAgain, shard, phone, failures + 1);
+        /**
+         * The same check (round), due at {@code dueAgain}, to go on after {@code phone} of {@code shard}, with
+         * {@code failures} failed turns in a row.
+         */
+        ReceiptCheck goOnAfter(long dueAgain, int shard, String phone, int failures) {
+            return new ReceiptCheck(accountId, messageId, shards, completedAt, round, dueAgain, shard, phone, failures);
         }
 
         /** The next round's check, due at {@code dueAt}, from the start. */
@@ -395,15 +393,6 @@ final class MessageStore {
                 Attr.num(i, "dueAt", 0), (int) Attr.num(i, "shard", 0), Attr.str(i, "afterPhone"),
                 (int) Attr.num(i, "failures", 0))).toList();
         return new ReceiptChecks(checks, page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
-    }
-
-    /** Notes where a check cut short goes on (nothing when another sweep moved it on meanwhile). */
-    void saveReceiptCheck(ReceiptCheck c) {
-        try {
-            dynamo.putItem(b -> b.tableName(table).item(receiptCheckRow(c)).conditionExpression("attribute_exists(pk)"));
-        } catch (ConditionalCheckFailedException e) {
-            // done or moved on by an overlapping sweep
-        }
     }
 
     /**

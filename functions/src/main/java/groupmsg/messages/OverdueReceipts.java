@@ -10,9 +10,11 @@ import groupmsg.platform.schema.Tables;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -27,11 +29,12 @@ import java.util.concurrent.Callable;
  * <p>
  * Bounded per sweep: {@link #LOOKUPS_AT_ONCE} lookups at a time, at most {@code lookupsPerSweep} in all, none started
  * past the budget; a check cut short notes where it stopped and goes on from there. A check takes
- * {@link #LOOKUPS_PER_CHECK} at a turn, then the other checks due have theirs, then it goes on (one big message does
- * not hold up the others, nor wait for nothing when it is alone). When the carrier fails
- * to answer, the sweep asks nothing more, and the check is due again {@link #FAILURE_BACKOFF} times its failures later
- * (behind the others); after {@link #MAX_FAILURES} its round is given up (a carrier that cannot be asked at all, a
- * key without read access). Overlapping sweeps may ask twice; applying twice changes nothing.
+ * {@link #LOOKUPS_PER_CHECK} at a turn, then the other checks due have theirs, then it goes on; one stopped is stored
+ * again as due now, behind the others (one big message does not hold up the others, across sweeps too, nor wait for
+ * nothing when it is alone). When the carrier fails
+ * to answer, the sweep asks nothing more, and the check is due again {@link #FAILURE_BACKOFF} times its failed turns
+ * in a row later (behind the others); after {@link #MAX_FAILURES} in a row its round is given up (a carrier that
+ * cannot be asked at all, a key without read access). Overlapping sweeps may ask twice; applying twice changes nothing.
  */
 public final class OverdueReceipts {
     /** When the checks run, after the message completed: a callback comes within seconds, a late one within minutes. */
@@ -45,7 +48,7 @@ public final class OverdueReceipts {
     public static final Duration BUDGET = Duration.ofSeconds(10);
     /** A check the carrier could not answer is due again this long times its failures later. */
     static final Duration FAILURE_BACKOFF = Duration.ofMinutes(5);
-    /** A check the carrier could not answer this many times gives its round up (about 6.5 hours of backoff). */
+    /** A check the carrier could not answer this many turns in a row gives its round up (5.5 hours of backoff). */
     static final int MAX_FAILURES = 12;
     /** Receipts applied in one transaction per shard (the receipt worker's 98 rows, less a margin). */
     static final int RECEIPTS_PER_APPLY = 90;
@@ -94,13 +97,18 @@ public final class OverdueReceipts {
 
     /** How a check's turn in a sweep ended. */
     private enum Turn {
-        DONE,
-        /** Its share of this pass used: it goes on in the next pass (or sweep). */
-        SHARE_USED,
+        /** Done, given up, failed, or ended by another sweep: nothing more of it this sweep. */
+        OVER,
+        /** Its turn of lookups used: it goes on once the others had theirs (in this sweep if time is left). */
+        TURN_USED,
         /** The sweep's time or lookups ran out. */
         OUT_OF_SWEEP,
+        /** The carrier could not answer: the sweep asks nothing more. */
         CARRIER_FAILED
     }
+
+    /** How a check's turn ended, and the check as it is stored now (to go on from, after a turn used). */
+    private record TurnEnded(Turn turn, MessageStore.ReceiptCheck check) {}
 
     /** Runs the checks due, within {@link #BUDGET}; returns what it did, for the maintenance summary. */
     public Map<String, Object> sweep() {
@@ -123,33 +131,41 @@ public final class OverdueReceipts {
         return sweep(Math.max(now, lostBefore + ROUNDS.getFirst().toMillis()), now + BUDGET.toMillis());
     }
 
+    /**
+     * Gives every check due by {@code dueBy} a turn, oldest due first, then goes on with those that used theirs, turn
+     * after turn, while the sweep has lookups and time left. A check that stops before it is done is stored again as
+     * due now, behind the others due, so the next sweep gives the others their turns first. Each message's check has
+     * turns in one sweep only as this sweep hands them out: one read again (stored again as due before
+     * {@code dueBy}, or its next round) waits for the next sweep.
+     */
     private Map<String, Object> sweep(long dueBy, long stopAt) {
         var tally = new Tally();
-        // Pass after pass over the checks due: a check that used its share goes on in the next pass, once every other
-        // check due had its turn, while the sweep has lookups and time left.
-        boolean anotherPass = true;
+        Set<String> hadTurn = new HashSet<>();
+        List<MessageStore.ReceiptCheck> goOn = new ArrayList<>();
         sweeping:
-        while (anotherPass) {
-            anotherPass = false;
+        {
             Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> start = null;
             do {
                 var page = messages.dueReceiptChecks(dueBy, PAGE, start);
                 for (var check : page.checks()) {
+                    if (!hadTurn.add(check.messageId())) continue;
                     if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
-                    Turn turn;
-                    try {
-                        turn = check(check, stopAt, tally);
-                    } catch (RuntimeException e) {
-                        // one message's failure must not keep the others' checks from running; it is due again later
-                        Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
-                        failed(check, check.shard(), check.afterPhone(), tally);
-                        continue;
-                    }
-                    if (turn == Turn.CARRIER_FAILED) break sweeping;
-                    if (turn == Turn.SHARE_USED) anotherPass = true;
+                    var ended = turn(check, stopAt, tally);
+                    if (ended.turn() == Turn.CARRIER_FAILED) break sweeping;
+                    if (ended.turn() == Turn.TURN_USED) goOn.add(ended.check());
                 }
                 start = page.lastKey();
             } while (start != null);
+            while (!goOn.isEmpty()) {
+                List<MessageStore.ReceiptCheck> again = new ArrayList<>();
+                for (var check : goOn) {
+                    if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
+                    var ended = turn(check, stopAt, tally);
+                    if (ended.turn() == Turn.CARRIER_FAILED) break sweeping;
+                    if (ended.turn() == Turn.TURN_USED) again.add(ended.check());
+                }
+                goOn = again;
+            }
         }
         var summary = new LinkedHashMap<String, Object>();
         summary.put("receiptsLookedUp", tally.asked);
@@ -160,8 +176,20 @@ public final class OverdueReceipts {
         return summary;
     }
 
-    /** Runs one check from where it stands, for its share of the sweep. */
-    private Turn check(MessageStore.ReceiptCheck check, long stopAt, Tally tally) {
+    /** One turn of a check; a failure of its own (not the carrier's) counts as a failed turn, and the sweep goes on. */
+    private TurnEnded turn(MessageStore.ReceiptCheck check, long stopAt, Tally tally) {
+        try {
+            return check(check, stopAt, tally);
+        } catch (RuntimeException e) {
+            // one message's failure must not keep the others' checks from running; it is due again later
+            Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
+            failed(check, check.shard(), check.afterPhone(), false, tally);
+            return new TurnEnded(Turn.OVER, check);
+        }
+    }
+
+    /** Runs one check from where it stands, for its turn. */
+    private TurnEnded check(MessageStore.ReceiptCheck check, long stopAt, Tally tally) {
         long now = clock.millis();
         // the shards' counters first: usually every receipt came, and no row needs reading
         long[] sentByShard = deliveries.countByShard(check.messageId(), check.shards(), Delivery.SENT);
@@ -174,26 +202,26 @@ public final class OverdueReceipts {
             while (!shardDone) {
                 int room = Math.min(lookupsPerSweep - tally.asked, lookupsPerCheck - askedHere);
                 if (room <= 0 || clock.millis() >= stopAt) {
-                    return pause(check, pending, tally, askedHere >= lookupsPerCheck ? Turn.SHARE_USED : Turn.OUT_OF_SWEEP);
+                    return pause(check, pending, askedHere > 0, tally, askedHere >= lookupsPerCheck ? Turn.TURN_USED : Turn.OUT_OF_SWEEP);
                 }
                 List<Delivery> rows = deliveries.inStatus(check.messageId(), shard, Delivery.SENT, now, after, room);
                 shardDone = rows.size() < room;
                 for (int from = 0; from < rows.size(); from += LOOKUPS_AT_ONCE) {
-                    if (clock.millis() >= stopAt) return pause(check, pending, tally, Turn.OUT_OF_SWEEP);
+                    if (clock.millis() >= stopAt) return pause(check, pending, askedHere > 0, tally, Turn.OUT_OF_SWEEP);
                     List<Delivery> chunk = rows.subList(from, Math.min(rows.size(), from + LOOKUPS_AT_ONCE));
                     List<SentLookup> answers = MessageMaintenance.askAtOnce(chunk.stream()
                             .<Callable<SentLookup>>map(d -> d.carrierMessageId() == null
                                     ? () -> new SentLookup.NotFound() // none to ask by: nothing to learn
                                     : () -> carrier.findById(d.carrierMessageId())).toList());
                     tally.asked += chunk.size();
-                    askedHere += chunk.size();
                     if (answers.stream().anyMatch(a -> a instanceof SentLookup.Unanswered u && u.carrierFailing())) {
                         // this chunk is asked again when the check is next due; no use asking the carrier more now
                         pending.apply(tally);
-                        Log.warn("receipt_lookup_unanswered", Map.of("messageId", check.messageId(), "failures", check.failures() + 1));
-                        failed(check, shard, pending.appliedAfter, tally);
-                        return Turn.CARRIER_FAILED;
+                        Log.warn("receipt_lookup_unanswered", Map.of("messageId", check.messageId()));
+                        failed(check, shard, pending.appliedAfter, askedHere > 0, tally);
+                        return new TurnEnded(Turn.CARRIER_FAILED, check);
                     }
+                    askedHere += chunk.size();
                     pending.add(chunk, answers, now);
                     after = chunk.getLast().phone();
                     pending.lookedUpThrough(after);
@@ -207,23 +235,30 @@ public final class OverdueReceipts {
                 deliveries.countByShard(check.messageId(), check.shards(), Delivery.SENT)).sum() > 0;
         var next = stillSent ? check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis())) : null;
         if (messages.endReceiptCheck(check, next)) tally.checksDone++;
-        return Turn.DONE;
+        return new TurnEnded(Turn.OVER, check);
     }
 
-    /** Applies what was found so far and notes where the check goes on. */
-    private Turn pause(MessageStore.ReceiptCheck check, Pending pending, Tally tally, Turn why) {
+    /**
+     * Applies what was found so far and stores the check again, to go on where it stopped, due now: behind the checks
+     * due before it, so the next sweep gives them their turns first. A turn that got answers starts its failures anew.
+     */
+    private TurnEnded pause(MessageStore.ReceiptCheck check, Pending pending, boolean answered, Tally tally, Turn why) {
         pending.apply(tally);
-        messages.saveReceiptCheck(check.goOnAfter(pending.shard, pending.appliedAfter));
-        return why;
+        var moved = check.goOnAfter(Math.max(clock.millis(), check.dueAt() + 1), pending.shard, pending.appliedAfter,
+                answered ? 0 : check.failures());
+        // false: an overlapping sweep ended it meanwhile, and it has nothing more to do here
+        return messages.endReceiptCheck(check, moved) ? new TurnEnded(why, moved) : new TurnEnded(Turn.OVER, check);
     }
 
     /**
      * The carrier could not answer (or the check failed): due again later, behind the others, from where its receipts
-     * were applied; after {@link #MAX_FAILURES}, its round is given up (the next one, if any, still comes).
+     * were applied. Failed turns count in a row ({@code answered}: this turn got answers before, and starts the count
+     * anew); after {@link #MAX_FAILURES} in a row its round is given up (the next one, if any, still comes).
      */
-    private void failed(MessageStore.ReceiptCheck check, int shard, String appliedAfter, Tally tally) {
+    private void failed(MessageStore.ReceiptCheck check, int shard, String appliedAfter, boolean answered, Tally tally) {
         long now = clock.millis();
-        if (check.failures() + 1 >= MAX_FAILURES) {
+        int failures = (answered ? 0 : check.failures()) + 1;
+        if (failures >= MAX_FAILURES) {
             var next = check.round() < ROUNDS.size()
                     ? check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis())) : null;
             if (messages.endReceiptCheck(check, next)) {
@@ -232,7 +267,7 @@ public final class OverdueReceipts {
             }
             return;
         }
-        messages.endReceiptCheck(check, check.failedAgain(now + FAILURE_BACKOFF.toMillis() * (check.failures() + 1), shard, appliedAfter));
+        messages.endReceiptCheck(check, check.goOnAfter(now + FAILURE_BACKOFF.toMillis() * failures, shard, appliedAfter, failures));
     }
 
     /**

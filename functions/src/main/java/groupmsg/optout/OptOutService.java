@@ -82,12 +82,6 @@ public final class OptOutService {
                     // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
                     // error) stands, and then nothing says "subscribed again".
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
-                    // In a conversation it was an answer to the others, relayed to them; "you are resubscribed" to
-                    // someone who never left would only puzzle them (and bill a text).
-                    if (m.conversationId() != null) {
-                        Log.info("opt_in_answer_in_conversation", Map.of("lineId", line.id(), "inboundId", m.id()));
-                        yield null;
-                    }
                 } else {
                     store.removeForOptIn(line.id(), m.from(), m.id());
                 }

@@ -171,8 +171,8 @@ class InboundE2eTest {
         var listed = (List<Map<String, Object>>) a.get("/v1/messages").jsonObject().get("items");
         assertThat(listed).extracting(m -> m.get("id")).containsExactlyInAnyOrder(first, second);
 
-        // "Yes" from a number never opted out, in no conversation: an opt-in as API.md has it, so confirmed (in a
-        // conversation it is an answer to the others and is not, see ConversationsE2eTest)
+        // "Yes" from a number never opted out, in no conversation: an opt-in as API.md has it, so confirmed (as in a
+        // conversation, see ConversationsE2eTest)
         text(a, members.get(1), line, "Yes");
         assertThat(await(() -> sentTo(a, line, members.get(1), OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }

@@ -274,8 +274,8 @@ class OverdueReceiptsE2eTest {
     }
 
     /**
-     * A big check takes its turn of lookups, then the other checks due have theirs, then it goes on: a small message
-     * completed after a big one is checked within the first sweep.
+     * A big check takes its turn of lookups, then the other checks due have theirs, then it goes on: within a sweep,
+     * and across sweeps, where one stopped waits behind the others due. Alone, it takes turn after turn.
      */
     @Test
     void aBigCheckTakesTurnsWithTheOthersSoASmallOneIsNotHeldUp(ApiClient api, LocalRuntime runtime) throws Exception {
@@ -286,14 +286,57 @@ class OverdueReceiptsE2eTest {
         var carrier = new ScriptedCarrier();
         carrier.given.addAll(big.sids().values());
         carrier.given.addAll(small.sids().values());
-        var first = new OverdueReceipts(at(big.wiring().withCarrier(carrier), Duration.ofMinutes(61)), 20, 8).sweep();
-        assertThat(first).containsEntry("receiptsLookedUp", 20);
-        // the big one's turn (8), the small one's (all 5), then the big one again (7)
+        Wiring later = at(big.wiring().withCarrier(carrier), Duration.ofMinutes(61));
+        java.util.function.Supplier<Long> askedOfBig = () -> carrier.idQueries.stream().filter(big.sids()::containsValue).count();
+
+        // a sweep with room for one turn: the big one, due first, takes it
+        assertThat(new OverdueReceipts(later, 8, 8).sweep()).containsEntry("receiptsLookedUp", 8);
+        assertThat(askedOfBig.get()).isEqualTo(8);
+        // the next sweep: the small one first (the big one waits behind it), then what is left for the big one
+        assertThat(new OverdueReceipts(later, 8, 8).sweep()).containsEntry("receiptsLookedUp", 8);
         assertThat(carrier.idQueries).containsAll(small.sids().values());
-        assertThat(carrier.idQueries.stream().filter(big.sids()::containsValue)).hasSize(15);
-        List<Integer> rest = sweepAll(new OverdueReceipts(at(big.wiring().withCarrier(carrier), Duration.ofMinutes(61)), 20, 8), carrier);
-        assertThat(rest).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(20));
+        assertThat(askedOfBig.get()).isEqualTo(11);
+        // within one sweep: a turn each, then the big one again, turn after turn, while the sweep has room
+        var alone = new OverdueReceipts(later, 20, 8).sweep();
+        assertThat(alone).containsEntry("receiptsLookedUp", 19).containsEntry("receiptChecksDone", 1);
         assertThat(carrier.idQueries).doesNotHaveDuplicates().hasSize(35);
+    }
+
+    /**
+     * Failed turns count in a row: a check the carrier answers between its failures goes on with a short backoff and
+     * keeps its round, however many failures it meets over a long check (a brief error now and then).
+     */
+    @Test
+    void failedTurnsCountInARowSoACheckAnsweredBetweenFailuresKeepsItsRound(ApiClient api, LocalRuntime runtime) throws Exception {
+        endOtherChecks(runtime);
+        Sent t = sentWithoutCallbacks(api, runtime, "Flaky Carrier Co", 20);
+        Duration later = Duration.ofMinutes(61);
+        for (int i = 0; i < 14; i++) {
+            t.carrier().lookupsFailing = true;
+            new OverdueReceipts(at(t.wiring(), later), 1, 1).sweep(); // fails: due again 5 minutes on
+            later = later.plusMinutes(6);
+            t.carrier().lookupsFailing = false;
+            new OverdueReceipts(at(t.wiring(), later), 1, 1).sweep(); // that row answered: its failures start anew
+            later = later.plusMinutes(1);
+        }
+        assertThat(checkRounds(t.wiring(), t.setup().messageId())).containsExactly(1);
+        assertThat(t.carrier().idQueries).hasSize(28);
+        assertThat(t.carrier().idQueries.stream().distinct().count()).as("rows answered, one more each time").isEqualTo(14);
+    }
+
+    /**
+     * The sweep of a start after a kill runs the checks due within the next hour at once; a message completed nearly a
+     * day before still has its first check then, and its second a day after its completion, not in the same sweep.
+     */
+    @Test
+    void theSweepAfterAKillGivesEachMessageOneTurnNotItsNextRoundToo(ApiClient api, LocalRuntime runtime) throws Exception {
+        endOtherChecks(runtime);
+        Sent t = sentWithoutCallbacks(api, runtime, "Killed Long Ago Co", 3);
+        Duration later = Duration.ofMinutes(23 * 60 + 30);
+        var summary = new OverdueReceipts(at(t.wiring(), later)).sweepAfterJobsLost(System.currentTimeMillis() + later.toMillis());
+        assertThat(summary).containsEntry("receiptChecksDone", 1);
+        assertThat(t.carrier().idQueries).doesNotHaveDuplicates().hasSize(3);
+        assertThat(checkRounds(t.wiring(), t.setup().messageId())).containsExactly(2);
     }
 
     /** A sweep out of time (a clock that moves a second at every reading: a 10 s budget lasts a few chunks) notes where it stopped; the next goes on. */
