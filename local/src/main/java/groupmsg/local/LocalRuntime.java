@@ -263,6 +263,7 @@ public final class LocalRuntime implements AutoCloseable {
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),
                         b.functions.get(queue.consumer()), settings.region()).start());
             }
+            if (queuesForgotten && lastRunKilled) settleReceiptsLostInKill(b.wiring, startedAt);
             if (settings.maintenanceInterval() != null) {
                 b.maintenance = new MaintenanceTimer(b.functions.get(Handlers.MAINTENANCE.name()),
                         settings.maintenanceInterval(), settings.region(), b.wiring.clock()).start();
@@ -306,6 +307,20 @@ public final class LocalRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * A clean stop kept the receipts queued in its snapshot; a kill lost them, so the rows they were for are still
+     * {@code sent}: the carrier is asked about them now rather than an hour on ({@link OverdueReceipts}). Run once the
+     * pollers are started: receipts only move rows forward, so nothing needs to wait for this.
+     */
+    private static void settleReceiptsLostInKill(Wiring wiring, Instant startedAt) {
+        try {
+            var receipts = new OverdueReceipts(wiring).sweepAfterJobsLost(startedAt.toEpochMilli());
+            if (((Number) receipts.get("receiptsSettledByCarrier")).intValue() > 0) LocalLog.info("restart_receipts_settled", receipts);
+        } catch (RuntimeException e) {
+            LocalLog.error("restart_receipts_not_checked", Map.of(), e);
+        }
+    }
+
     /** How far back a start after a kill looks for inbound messages whose handling never finished. */
     static final java.time.Duration UNFINISHED_INBOUND_LOOKBACK = java.time.Duration.ofDays(1);
 
@@ -333,13 +348,6 @@ public final class LocalRuntime implements AutoCloseable {
             LocalLog.error("restart_recovery_failed", Map.of(), e);
         }
         if (lastRunKilled) {
-            // a clean stop kept the receipts queued in its snapshot; a kill lost them: the carrier is asked now
-            try {
-                var receipts = new OverdueReceipts(wiring).sweepAfterJobsLost(startedAt.toEpochMilli());
-                if (((Number) receipts.get("receiptsSettledByCarrier")).intValue() > 0) LocalLog.info("restart_receipts_settled", receipts);
-            } catch (RuntimeException e) {
-                LocalLog.error("restart_receipts_not_checked", Map.of(), e);
-            }
             // a clean stop kept the inbound and keyword jobs in its snapshot; a kill lost them, and nothing else redrives them
             try {
                 int inbound = new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
