@@ -65,7 +65,14 @@ public final class InboundApiHandler extends HttpApiHandler {
             case "false" -> Boolean.FALSE;
             default -> throw ApiException.invalid("possibleOptOut must be true or false");
         }).orElse(null);
-        var page = inbound.list(request.accountId(), lineId, from, possibleOptOut, paging.limit(), start);
+        // an extension of API.md: the keyword the list shows, or none ("show me every STOP")
+        var keyword = request.query("keyword").map(v -> switch (v) {
+            case "none" -> new InboundService.KeywordFilter(null);
+            case "opt_out", "opt_in", "help" -> new InboundService.KeywordFilter(Keywords.Keyword.fromWire(v));
+            default -> throw ApiException.invalid("keyword must be opt_out, opt_in, help or none");
+        }).orElse(null);
+        var page = inbound.list(request.accountId(), lineId, from, new InboundService.ListFilter(possibleOptOut, keyword),
+                paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.messages().forEach(m -> items.add(json(m)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -169,9 +169,15 @@ public final class InboundService {
 
     public record InboundPage(List<InboundMessage> messages, Map<String, AttributeValue> lastKey) {}
 
-    public InboundPage list(String accountId, String lineId, String from, Boolean possibleOptOut, int limit,
+    /** What a list keeps besides its line and sender: each null for any. */
+    public record ListFilter(Boolean possibleOptOut, KeywordFilter keyword) {}
+
+    /** Only messages with this keyword ({@code keyword} non-null), or only those without one. */
+    public record KeywordFilter(Keywords.Keyword keyword) {}
+
+    public InboundPage list(String accountId, String lineId, String from, ListFilter filter, int limit,
                             Map<String, AttributeValue> start) {
-        var page = store.list(accountId, lineId, from, possibleOptOut, limit, start);
+        var page = store.list(accountId, lineId, from, filter, limit, start);
         return new InboundPage(page.messages(), page.lastKey());
     }
 

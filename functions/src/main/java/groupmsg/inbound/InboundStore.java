@@ -151,8 +151,9 @@ final class InboundStore {
     /** Rows a filtered list reads per request (up to 10 requests a page). */
     static final int FILTERED_PAGE_ROWS = 1000;
 
-    /** @param possibleOptOut only messages flagged so (or only those not), when not null */
-    Page list(String accountId, String lineId, String from, Boolean possibleOptOut, int limit, Map<String, AttributeValue> start) {
+    /** @param filter what else a message must be to be listed (flagged as a possible opt-out or not, its keyword) */
+    Page list(String accountId, String lineId, String from, InboundService.ListFilter filter, int limit, Map<String, AttributeValue> start) {
+        Boolean possibleOptOut = filter.possibleOptOut();
         Partition partition = partition(accountId, lineId, from);
         // One match past the page is looked for, so a cursor is given only when another match follows (a filtered
         // query's rows read past the page may all fail the filter).
@@ -170,6 +171,12 @@ final class InboundStore {
             if (possibleOptOut != null) {
                 values.put(":flag", Attr.bool(possibleOptOut));
                 filters.add("possibleOptOut = :flag");
+            }
+            if (filter.keyword() != null && filter.keyword().keyword() == null) {
+                filters.add("attribute_not_exists(keyword)");
+            } else if (filter.keyword() != null) {
+                values.put(":keyword", s(filter.keyword().keyword().wireName()));
+                filters.add("keyword = :keyword");
             }
             Map<String, AttributeValue> after = next;
             // DynamoDB's limit counts rows read, not rows kept: a filtered list reads full pages, or a rare flag

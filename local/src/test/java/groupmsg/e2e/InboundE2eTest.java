@@ -175,6 +175,18 @@ class InboundE2eTest {
         // conversation, see ConversationsE2eTest)
         text(a, members.get(1), line, "Yes");
         assertThat(await(() -> sentTo(a, line, members.get(1), OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        // the list by keyword (an extension): every STOP, every HELP, the texts without one
+        text(a, members.get(2), line, "Thanks!");
+        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 6, 10_000);
+        assertThat(inbound(a, "?lineId=" + lineId + "&keyword=opt_out")).hasSize(2)
+                .allSatisfy(m -> assertThat(m).containsEntry("keyword", "opt_out").containsEntry("from", quitter));
+        assertThat(inbound(a, "?lineId=" + lineId + "&keyword=help")).extracting(m -> m.get("body")).containsExactly("help");
+        assertThat(inbound(a, "?lineId=" + lineId + "&keyword=opt_in")).extracting(m -> m.get("body")).containsExactly("Yes", "Start.");
+        assertThat(inbound(a, "?keyword=none")).extracting(m -> m.get("body")).containsExactly("Thanks!");
+        var bad = a.get("/v1/inbound?keyword=stop");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body()).contains("keyword must be opt_out, opt_in, help or none");
     }
 
     /**
