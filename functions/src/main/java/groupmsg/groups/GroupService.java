@@ -89,6 +89,37 @@ public final class GroupService {
         return new GroupPage(page.groups(), page.lastKey());
     }
 
+    /** Groups read per step of {@link #listWithMember}, and the steps one page may take. */
+    static final int MEMBER_OF_STEP = 100;
+    static final int MEMBER_OF_STEPS = 20;
+
+    /**
+     * The groups {@code phone} is a member of now, in the list's order: the account's groups are read 100 at a time and
+     * the number's membership in each step's groups in one BatchGetItem, until the page is full and one more is found
+     * (so a cursor is given only when another follows), or 2,000 groups were read (then the cursor goes on from
+     * there, and the page may hold fewer than {@code limit}).
+     */
+    public GroupPage listWithMember(String accountId, String phone, int limit, Map<String, AttributeValue> start) {
+        List<Group> found = new ArrayList<>();
+        Map<String, AttributeValue> next = start;
+        for (int step = 0; step < MEMBER_OF_STEPS; step++) {
+            var page = groups.list(accountId, MEMBER_OF_STEP, next);
+            var with = page.groups().isEmpty() ? java.util.Set.<String>of()
+                    : members.groupsWith(accountId, page.groups().stream().map(Group::id).toList(), phone);
+            for (Group g : page.groups()) {
+                if (!with.contains(g.id())) continue;
+                if (found.size() == limit) {
+                    // one more follows: the page ends at the last one it holds
+                    return new GroupPage(found, GroupStore.groupKey(accountId, found.getLast().id()));
+                }
+                found.add(g);
+            }
+            next = page.lastKey();
+            if (next == null) break;
+        }
+        return new GroupPage(found, next);
+    }
+
     /**
      * @param description empty string clears it; null leaves it. A rename committed meanwhile makes it read the
      *                    group again and apply the request to that (a few times, then a 409 asking to retry).

@@ -87,7 +87,14 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse listGroups(ApiRequest request) {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.accountPartition(request.accountId()));
-        var page = groups.list(request.accountId(), paging.limit(), start);
+        // an extension of API.md: the groups a number is a member of now (E.164, or national with country=)
+        String member = request.query("member").filter(v -> !v.isBlank()).map(raw -> switch (
+                PhoneNumbers.fromQuery(raw, request.query("country").orElse(null))) {
+            case PhoneNumbers.Valid ok -> ok.e164();
+            case PhoneNumbers.Invalid bad -> throw ApiException.invalid("member: " + bad.reason());
+        }).orElse(null);
+        var page = member == null ? groups.list(request.accountId(), paging.limit(), start)
+                : groups.listWithMember(request.accountId(), member, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.groups().forEach(g -> items.add(groupJson(g)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -171,6 +171,17 @@ final class MemberStore {
     }
 
     /** Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}). */
+    /** Of {@code groupIds}, those {@code phone} is a member of now (one BatchGetItem per 100 groups, consistent). */
+    java.util.Set<String> groupsWith(String accountId, List<String> groupIds, String phone) {
+        var keys = groupIds.stream().map(g -> Attr.key(groupPk(accountId, g), phone)).toList();
+        var found = new java.util.HashSet<String>();
+        String prefix = groupPk(accountId, "");
+        for (var row : ops.batchGet(table, keys)) {
+            if (isPresent(row)) found.add(Attr.str(row, "pk").substring(prefix.length()));
+        }
+        return found;
+    }
+
     record RemovalResult(int removed, int notMembers, long stampedAt) {}
 
     /**

@@ -60,6 +60,16 @@ public final class PhoneNumbers {
     }
 
     /**
+     * A number given in a query parameter, normalized as {@link #normalize} does: a literal "+" arrives as a space
+     * when the client did not encode it.
+     */
+    public static Result fromQuery(String raw, String country) {
+        String value = raw.strip();
+        if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
+        return normalize(value, country);
+    }
+
+    /**
      * Normalizes {@code input} to E.164.
      *
      * @param input   what was typed; null is treated as empty

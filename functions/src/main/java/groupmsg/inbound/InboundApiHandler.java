@@ -113,9 +113,7 @@ public final class InboundApiHandler extends HttpApiHandler {
      * "+" arrives as a space when the client did not encode it.
      */
     static String phoneQuery(String raw, String country) {
-        String value = raw.strip();
-        if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
-        return switch (PhoneNumbers.normalize(value, country)) {
+        return switch (PhoneNumbers.fromQuery(raw, country)) {
             case PhoneNumbers.Valid v -> v.e164();
             case PhoneNumbers.Invalid i -> throw ApiException.invalid("from: " + i.reason());
         };

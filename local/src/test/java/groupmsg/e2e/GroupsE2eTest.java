@@ -565,6 +565,40 @@ class GroupsE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void theGroupsANumberIsAMemberOfAreListedPageByPage(ApiClient api) {
+        ApiClient a = api.forNewAccount("Member Of Co");
+        String first = createGroup(a, "Choir");
+        String second = createGroup(a, "Band");
+        String third = createGroup(a, "Crew");
+        String kim = "+14155550777";
+        for (String g : List.of(first, second, third)) {
+            assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member(kim, "Kim")))).status()).isEqualTo(200);
+        }
+        assertThat(a.delete("/v1/groups/" + second + "/members/%2B14155550777").status()).isEqualTo(204);
+        assertThat(a.post("/v1/groups/" + second + "/members", Map.of("members", List.of(member("+14155550778", null)))).status()).isEqualTo(200);
+
+        var all = a.get("/v1/groups?member=%2B14155550777");
+        assertThat(all.status()).as(all.body()).isEqualTo(200);
+        assertThat((List<Map<String, Object>>) all.jsonObject().get("items")).extracting(g -> g.get("id")).containsExactly(first, third);
+        assertThat(all.jsonObject().get("nextCursor")).isNull();
+        // national, with its country; a page at a time
+        var page1 = a.get("/v1/groups?member=415-555-0777&country=US&limit=1").jsonObject();
+        assertThat((List<Map<String, Object>>) page1.get("items")).extracting(g -> g.get("id")).containsExactly(first);
+        String cursor = (String) page1.get("nextCursor");
+        assertThat(cursor).isNotNull();
+        var page2 = a.get("/v1/groups?member=415-555-0777&country=US&limit=1&cursor=" + cursor).jsonObject();
+        assertThat((List<Map<String, Object>>) page2.get("items")).extracting(g -> g.get("id")).containsExactly(third);
+        assertThat(page2.get("nextCursor")).as("no cursor to an empty page").isNull();
+        // nobody's groups; a bad number; another account sees none of these
+        assertThat((List<?>) a.get("/v1/groups?member=%2B14155550779").jsonObject().get("items")).isEmpty();
+        var bad = a.get("/v1/groups?member=12");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body()).contains("member: ");
+        assertThat((List<?>) api.forNewAccount("Stranger Co").get("/v1/groups?member=%2B14155550777").jsonObject().get("items")).isEmpty();
+    }
+
+    @Test
     void badInputGetsA4xxAndChangesNothing(ApiClient api) {
         ApiClient a = api.forNewAccount("Bad Input Co");
         String g = createGroup(a, "Team");
