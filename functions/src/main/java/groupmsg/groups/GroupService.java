@@ -210,6 +210,8 @@ public final class GroupService {
             }
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
+        } catch (MemberStore.ContentionException e) {
+            throw busy(e);
         }
         return new AddResult(added, already, updated, invalid);
     }
@@ -296,6 +298,8 @@ public final class GroupService {
             }
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
+        } catch (MemberStore.ContentionException e) {
+            throw busy(e);
         }
         return new RemoveResult(removed, notMembers, invalid);
     }
@@ -303,9 +307,22 @@ public final class GroupService {
     public void removeMember(String accountId, String groupId, String rawPhone) {
         get(accountId, groupId);
         String phone = pathPhone(rawPhone);
-        if (!members.remove(accountId, groupId, phone, clock.millis())) {
-            throw ApiException.notFound("member " + phone + " of this group");
+        boolean removed;
+        try {
+            removed = members.remove(accountId, groupId, phone, clock.millis());
+        } catch (MemberStore.ContentionException e) {
+            throw busy(e);
         }
+        if (!removed) throw ApiException.notFound("member " + phone + " of this group");
+    }
+
+    /**
+     * Many changes of one group at once, and this one lost to them every time: a 409 to retry, not a server error.
+     * A batch's units before it stand (each is all or nothing); its retry counts them as done.
+     */
+    private static ApiException busy(MemberStore.ContentionException e) {
+        Log.warn("membership_contention", Map.of("reason", e.getMessage()));
+        return ApiException.conflict("the group's members are being changed by many requests at this moment; retry the request");
     }
 
     /** A phone given in a path: E.164 (a 400 that says how to give it otherwise). */

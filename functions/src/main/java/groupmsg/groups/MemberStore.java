@@ -114,7 +114,7 @@ final class MemberStore {
             if (outcome instanceof DynamoOps.Committed) return result;
             var cancelled = (DynamoOps.Cancelled) outcome;
             if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, 0, true, now);
-            if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now);
+            if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now, attempt);
             // A member row changed under us (a concurrent add or remove): read again and recompute.
             List<Candidate> written = new ArrayList<>(toAdd);
             written.addAll(toRename);
@@ -126,7 +126,7 @@ final class MemberStore {
             // a row gone since (an expired tombstone deleted by its TTL) is absent now, not as it was read
             for (String p : changed) existing.put(p, reread.get(p));
         }
-        throw new IllegalStateException("membership transaction kept conflicting after " + MAX_ATTEMPTS + " attempts");
+        throw new ContentionException("membership transaction");
     }
 
     /**
@@ -136,9 +136,26 @@ final class MemberStore {
      * stayed behind every request that began after it and committed first, and under a stream of concurrent
      * removals it failed 20 times in a row (a 500).
      */
-    private long restamp(String accountId, String groupId, long stamp) {
+    private long restamp(String accountId, String groupId, long stamp, int attempt) {
+        // a short random pause first: changes racing on one group otherwise retry in step and keep colliding
+        try {
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(0, Math.min(100, 5L << Math.min(attempt, 5)) + 1));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while changing members", e);
+        }
         return GroupStore.restamp(groups.get(accountId, groupId).orElseThrow(GroupGoneException::new),
                 Math.max(stamp, clock.millis()));
+    }
+
+    /**
+     * A membership change that lost to other changes of the same group at every attempt (many at once): nothing of it
+     * was written, and the caller may try again.
+     */
+    static final class ContentionException extends RuntimeException {
+        ContentionException(String what) {
+            super(what + " kept conflicting with other changes of the group after " + MAX_ATTEMPTS + " attempts", null, false, false);
+        }
     }
 
     /** The member with {@code phone} if the number is in the group now (a consistent read: a change just answered shows). */
@@ -162,12 +179,12 @@ final class MemberStore {
             if (c.conditionFailed(0)) return false;
             if (!c.conditionFailed(1)) throw new IllegalStateException("member removal cancelled: " + c);
             try {
-                now = restamp(accountId, groupId, now);
+                now = restamp(accountId, groupId, now, attempt);
             } catch (GroupGoneException gone) {
                 return false;
             }
         }
-        throw new IllegalStateException("member removal kept conflicting after " + MAX_ATTEMPTS + " attempts");
+        throw new ContentionException("member removal");
     }
 
     /** Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}). */
@@ -209,7 +226,7 @@ final class MemberStore {
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return new RemovalResult(present.size(), phones.size() - present.size(), at);
             var cancelled = (DynamoOps.Cancelled) outcome;
-            if (cancelled.conditionFailed(present.size())) now = restamp(accountId, groupId, now);
+            if (cancelled.conditionFailed(present.size())) now = restamp(accountId, groupId, now, attempt);
             // A member row changed under us (removed, or removed and added again): read again and recompute.
             List<String> changed = new ArrayList<>();
             for (int i = 0; i < present.size(); i++) {
@@ -218,7 +235,7 @@ final class MemberStore {
             var reread = read(pk, changed);
             for (String p : changed) existing.put(p, reread.get(p));
         }
-        throw new IllegalStateException("member removal kept conflicting after " + MAX_ATTEMPTS + " attempts");
+        throw new ContentionException("member removal");
     }
 
     record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}

@@ -598,6 +598,79 @@ class GroupsE2eTest {
         assertThat((List<?>) api.forNewAccount("Stranger Co").get("/v1/groups?member=%2B14155550777").jsonObject().get("items")).isEmpty();
     }
 
+    /**
+     * Many removals of one group at once (a black-box review ran 40 at a time): each is answered 204/200, 404 (gone
+     * already) or, having lost to the others every time, 409 to retry; never a 500, and the count stays exact.
+     */
+    @Test
+    void manyRemovalsAtOnceAreAnsweredAndKeepTheCountExact(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Crowded Removals Co");
+        String g = createGroup(a, "Crowd");
+        List<Map<String, Object>> everyone = new ArrayList<>();
+        for (int i = 0; i < 200; i++) everyone.add(member(phone(i), null));
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", everyone)).status()).isEqualTo(200);
+        List<ApiClient.Response> answers = new ArrayList<>();
+        try (var pool = Executors.newFixedThreadPool(40)) {
+            List<Future<ApiClient.Response>> results = new ArrayList<>();
+            for (int b = 0; b < 20; b++) {
+                var batch = everyone.subList(b * 10, b * 10 + 10);
+                results.add(pool.submit(() -> a.post("/v1/groups/" + g + "/members/remove", Map.of("members", batch))));
+            }
+            for (int i = 0; i < 200; i++) {
+                String p = phone(i).replace("+", "%2B");
+                results.add(pool.submit(() -> a.delete("/v1/groups/" + g + "/members/" + p)));
+            }
+            for (var f : results) answers.add(f.get());
+        }
+        assertThat(answers).allSatisfy(r -> assertThat(r.status()).as(r.body()).isIn(200, 204, 404, 409));
+        assertThat(answers).filteredOn(r -> r.status() == 409)
+                .allSatisfy(r -> assertThat(r.body()).contains("retry the request"));
+        List<String> present = allMemberPhones(a, g, null);
+        assertThat(memberCount(a, g)).isEqualTo(present.size());
+    }
+
+    /**
+     * A change that loses to others at every attempt (played by making the group counter's condition fail each
+     * time) is a 409 to retry, and writes nothing; before, it was a 500.
+     */
+    @Test
+    void aMembershipChangeThatAlwaysLosesIsA409ToRetryAndWritesNothing(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Always Losing Co");
+        String g = createGroup(a, "Contested");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member(phone(1), null), member(phone(2), null)))).status())
+                .isEqualTo(200);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var losing = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public software.amazon.awssdk.core.SdkRequest modifyRequest(software.amazon.awssdk.core.interceptor.Context.ModifyRequest context,
+                                                                      software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (!(context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t)) return context.request();
+                var items = t.transactItems().stream().map(i -> i.update() != null && i.update().updateExpression().startsWith("ADD memberCount")
+                        ? i.toBuilder().update(i.update().toBuilder().conditionExpression("attribute_not_exists(pk)").build()).build()
+                        : i).toList();
+                return t.toBuilder().transactItems(items).build();
+            }
+        };
+        var wiring = groupmsg.platform.config.Wiring.create(runtime.wiring().config(),
+                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")), List.of(losing));
+        var groups = new groupmsg.groups.GroupService(wiring);
+        for (Runnable change : List.<Runnable>of(
+                () -> groups.removeMember(accountId, g, phone(1)),
+                () -> groups.removeMembers(accountId, g, List.of(new groupmsg.groups.GroupService.MemberInput(phone(2), null, null))),
+                () -> groups.addMembers(accountId, g, List.of(new groupmsg.groups.GroupService.MemberInput(phone(3), null, null))))) {
+            try {
+                change.run();
+                throw new AssertionError("the change went through");
+            } catch (groupmsg.platform.api.ApiException e) {
+                assertThat(e.code().name()).isEqualTo("CONFLICT");
+                assertThat(e.getMessage()).contains("retry the request");
+            }
+        }
+        assertThat(allMemberPhones(a, g, null)).containsExactlyInAnyOrder(phone(1), phone(2));
+        assertThat(memberCount(a, g)).isEqualTo(2);
+    }
+
     @Test
     void badInputGetsA4xxAndChangesNothing(ApiClient api) {
         ApiClient a = api.forNewAccount("Bad Input Co");
