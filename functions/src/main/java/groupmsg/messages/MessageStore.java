@@ -395,6 +395,11 @@ final class MessageStore {
         return new ReceiptChecks(checks, page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
     }
 
+    /** Writes a check as it is (a new one: a start after a kill gives every message still sending one). */
+    void putReceiptCheck(ReceiptCheck c) {
+        dynamo.putItem(b -> b.tableName(table).item(receiptCheckRow(c)));
+    }
+
     /**
      * Ends a check: deletes it and, when given, puts the one that replaces it (the next round, or itself due later);
      * false when an overlapping sweep ended it first (then nothing is written).

@@ -214,6 +214,44 @@ class RestartE2eTest {
     }
 
     /**
+     * A kill while a message is still sending: the receipts of the rows it had sent are lost with the queue too. The
+     * restart finishes the message (its queued rows' jobs were lost as well) and settles those rows from the carrier
+     * at once, not an hour after the message completes.
+     */
+    @Test
+    void receiptsOfAMessageStillSendingAtTheKillAreFetchedAtTheRestart(@TempDir Path dataDir) throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        DeliveryFaultsTest.Setup s;
+        String sentBeforeKill;
+        try (LocalRuntime first = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(first.baseUrl(), KEY);
+            CarrierPort real = first.wiring().carrier();
+            CarrierPort receiptsLost = message -> real.send(new groupmsg.carrier.OutboundMessage(message.from(), message.to(),
+                    message.body(), message.mediaUrls(), null));
+            Wiring wiring = first.wiring().withCarrier(receiptsLost);
+            s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
+            // one row sent (its receipt lost), the others still queued when the kill comes (their jobs lost)
+            sentBeforeKill = s.phones().getFirst();
+            new DeliveryService(wiring).deliver(s.accountId(), s.messageId(), DeliveryFaultsTest.shardOf(s, sentBeforeKill), List.of(sentBeforeKill));
+            await(() -> first.carrierEmulator().messages(sentBeforeKill, null).getFirst().status(), "delivered"::equals, 15_000);
+            assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
+            first.close();
+            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n"); // what a kill leaves
+        }
+
+        try (LocalRuntime second = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(second.baseUrl(), KEY);
+            var rows = await(() -> allDeliveries(api, s.messageId()),
+                    l -> l.size() == 3 && l.stream().allMatch(d -> "delivered".equals(d.get("status"))), 20_000);
+            assertThat(rows).extracting(d -> d.get("status")).containsOnly("delivered");
+            for (String phone : s.phones()) {
+                assertThat(second.carrierEmulator().messages(phone, null)).as(phone + ": sent once, across both runs").hasSize(1);
+            }
+            assertThat(ReceiptsE2eTest.billedMessages(api)).isEqualTo(3);
+        }
+    }
+
+    /**
      * Replies and a keyword stored by the webhook whose jobs a kill took with the in-memory queues: the next start finds
      * them unfinished (never published, never handled) and queues them again, so each is relayed or handled once, and
      * a keyword handled before is not handled again. The kill is played by a clean stop
