@@ -211,7 +211,7 @@ public final class GroupService {
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
         } catch (MemberStore.ContentionException e) {
-            throw busy(e);
+            throw busy(e, added == 0 ? null : added + " of the numbers were added before it (a retry counts them in alreadyMembers)");
         }
         return new AddResult(added, already, updated, invalid);
     }
@@ -299,7 +299,7 @@ public final class GroupService {
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
         } catch (MemberStore.ContentionException e) {
-            throw busy(e);
+            throw busy(e, removed == 0 ? null : removed + " of the numbers were removed before it (a retry counts them in notMembers)");
         }
         return new RemoveResult(removed, notMembers, invalid);
     }
@@ -311,18 +311,20 @@ public final class GroupService {
         try {
             removed = members.remove(accountId, groupId, phone, clock.millis());
         } catch (MemberStore.ContentionException e) {
-            throw busy(e);
+            throw busy(e, null);
         }
         if (!removed) throw ApiException.notFound("member " + phone + " of this group");
     }
 
     /**
      * Many changes of one group at once, and this one lost to them every time: a 409 to retry, not a server error.
-     * A batch's units before it stand (each is all or nothing); its retry counts them as done.
+     * A batch's units before it stand (each is all or nothing), and the answer says how many numbers they changed;
+     * its retry counts them as done.
      */
-    private static ApiException busy(MemberStore.ContentionException e) {
+    private static ApiException busy(MemberStore.ContentionException e, String doneBefore) {
         Log.warn("membership_contention", Map.of("reason", e.getMessage()));
-        return ApiException.conflict("the group's members are being changed by many requests at this moment; retry the request");
+        return ApiException.conflict("the group's members are being changed by many requests at this moment; retry the request"
+                + (doneBefore == null ? "" : " (" + doneBefore + ")"));
     }
 
     /** A phone given in a path: E.164 (a 400 that says how to give it otherwise). */

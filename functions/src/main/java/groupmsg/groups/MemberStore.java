@@ -112,7 +112,7 @@ final class MemberStore {
             if (actions.isEmpty()) return result;
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return result;
-            var cancelled = (DynamoOps.Cancelled) outcome;
+            var cancelled = requireOnlyConditions((DynamoOps.Cancelled) outcome, "membership transaction");
             if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, 0, true, now);
             if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now, attempt);
             // A member row changed under us (a concurrent add or remove): read again and recompute.
@@ -139,13 +139,27 @@ final class MemberStore {
     private long restamp(String accountId, String groupId, long stamp, int attempt) {
         // a short random pause first: changes racing on one group otherwise retry in step and keep colliding
         try {
-            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(0, Math.min(100, 5L << Math.min(attempt, 5)) + 1));
+            // at most 40 ms: all of a unit's pauses stay under a second (a 1,000-number batch is 11 units)
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(0, Math.min(40, 5L << Math.min(attempt, 3)) + 1));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while changing members", e);
         }
         return GroupStore.restamp(groups.get(accountId, groupId).orElseThrow(GroupGoneException::new),
                 Math.max(stamp, clock.millis()));
+    }
+
+    /**
+     * A cancellation a retry can cure: conditions that failed (another change came first), with conflicts or
+     * throttling beside them. Anything else (a
+     * validation error, an item collection over its size) would fail the same way every time: thrown at once, as
+     * the server error it is, rather than retried into a 409.
+     */
+    private static DynamoOps.Cancelled requireOnlyConditions(DynamoOps.Cancelled cancelled, String what) {
+        boolean onlyConditions = cancelled.reasonCodes().stream().allMatch(c -> c == null || "None".equals(c)
+                || "ConditionalCheckFailed".equals(c) || "TransactionConflict".equals(c) || "ThrottlingError".equals(c));
+        if (!onlyConditions) throw new IllegalStateException(what + " cancelled: " + cancelled);
+        return cancelled;
     }
 
     /**
@@ -187,7 +201,6 @@ final class MemberStore {
         throw new ContentionException("member removal");
     }
 
-    /** Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}). */
     /** Of {@code groupIds}, those {@code phone} is a member of now (one BatchGetItem per 100 groups, consistent). */
     java.util.Set<String> groupsWith(String accountId, List<String> groupIds, String phone) {
         var keys = groupIds.stream().map(g -> Attr.key(groupPk(accountId, g), phone)).toList();
@@ -199,6 +212,7 @@ final class MemberStore {
         return found;
     }
 
+    /** Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}). */
     record RemovalResult(int removed, int notMembers, long stampedAt) {}
 
     /**
@@ -225,7 +239,7 @@ final class MemberStore {
             actions.add(groups.counterDelta(accountId, groupId, -present.size(), at));
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return new RemovalResult(present.size(), phones.size() - present.size(), at);
-            var cancelled = (DynamoOps.Cancelled) outcome;
+            var cancelled = requireOnlyConditions((DynamoOps.Cancelled) outcome, "member removal");
             if (cancelled.conditionFailed(present.size())) now = restamp(accountId, groupId, now, attempt);
             // A member row changed under us (removed, or removed and added again): read again and recompute.
             List<String> changed = new ArrayList<>();

@@ -122,21 +122,19 @@ public final class OverdueReceipts {
     }
 
     /**
-     * A sweep after the queues lost their jobs (a local runtime killed, see
-     * {@link MessageMaintenance#sweepAfterJobsLost}): the receipts queued then are gone, so the first checks of the
-     * messages completed before {@code lostBefore} (epoch ms) are run now rather than an hour on. A message still
-     * sending then lost the receipts of the rows it had sent too, and its completion's check would come an hour after
-     * it completes: it gets a check due now as well (its completion still writes its own later, which then finds
-     * little or nothing to ask).
+     * At a start after a kill, before anything can complete a message: a message still sending lost the receipts of
+     * the rows it had sent with the queue, and its completion's check would come an hour after it completes, so it
+     * gets a check due now (its completion still writes its own later, which then finds little or nothing to ask).
+     * Returns how many it wrote. {@link #sweepAfterJobsLost} runs them.
      */
-    public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
+    public int checkMessagesSendingAtKill(long lostBefore) {
         long now = clock.millis();
         int added = 0;
         Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> start = null;
         do {
             var page = messages.sendingJobs(MessageMaintenance.PAGE, start, null);
             for (var job : page.jobs()) {
-                if (job.completedAt() > 0) continue; // completed: its own check is due already
+                if (job.completedAt() > 0) continue; // completed before the kill: its own check is due by then
                 var m = messages.get(job.accountId(), job.messageId()).orElse(null);
                 if (m == null) continue;
                 messages.putReceiptCheck(new MessageStore.ReceiptCheck(m.accountId(), m.id(), m.shards(), lostBefore, 1, now, 0, null, 0));
@@ -144,9 +142,18 @@ public final class OverdueReceipts {
             }
             start = page.lastKey();
         } while (start != null);
-        var summary = sweep(Math.max(now, lostBefore + ROUNDS.getFirst().toMillis()), now + BUDGET.toMillis());
-        summary.put("receiptChecksOfMessagesSending", added);
-        return summary;
+        return added;
+    }
+
+    /**
+     * A sweep after the queues lost their jobs (a local runtime killed, see
+     * {@link MessageMaintenance#sweepAfterJobsLost}): the receipts queued then are gone, so the first checks of the
+     * messages completed before {@code lostBefore} (epoch ms) are run now rather than an hour on, with those
+     * {@link #checkMessagesSendingAtKill} wrote.
+     */
+    public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
+        long now = clock.millis();
+        return sweep(Math.max(now, lostBefore + ROUNDS.getFirst().toMillis()), now + BUDGET.toMillis());
     }
 
     /**

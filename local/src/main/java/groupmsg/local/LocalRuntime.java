@@ -332,6 +332,15 @@ public final class LocalRuntime implements AutoCloseable {
     private static void recoverJobsLostInRestart(Wiring wiring, Instant startedAt, boolean lastRunKilled) {
         // The messages first (a conversation's unfinished relays, oldest first), then the replies and keywords: a
         // reply's job may send its relay again, which must come after the older relays of its conversation.
+        if (lastRunKilled) {
+            // before the sweep below can complete any: the messages still sending get their receipt checks now
+            try {
+                int checks = new OverdueReceipts(wiring).checkMessagesSendingAtKill(startedAt.toEpochMilli());
+                if (checks > 0) LocalLog.info("restart_receipt_checks", Map.of("messagesSending", checks));
+            } catch (RuntimeException e) {
+                LocalLog.error("restart_receipt_checks_not_written", Map.of(), e);
+            }
+        }
         try {
             var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
                     .sweepAfterJobsLost(startedAt.toEpochMilli());

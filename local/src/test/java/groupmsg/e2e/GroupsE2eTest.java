@@ -595,7 +595,13 @@ class GroupsE2eTest {
         var bad = a.get("/v1/groups?member=12");
         assertThat(bad.status()).isEqualTo(400);
         assertThat(bad.body()).contains("member: ");
-        assertThat((List<?>) api.forNewAccount("Stranger Co").get("/v1/groups?member=%2B14155550777").jsonObject().get("items")).isEmpty();
+        // another account with Kim in a group of its own sees that one only
+        ApiClient stranger = api.forNewAccount("Stranger Co");
+        String theirs = createGroup(stranger, "Theirs");
+        assertThat(stranger.post("/v1/groups/" + theirs + "/members", Map.of("members", List.of(member(kim, "Kim")))).status()).isEqualTo(200);
+        createGroup(stranger, "Theirs without Kim");
+        assertThat((List<Map<String, Object>>) stranger.get("/v1/groups?member=%2B14155550777").jsonObject().get("items"))
+                .extracting(g -> g.get("id")).containsExactly(theirs);
     }
 
     /**
@@ -640,11 +646,14 @@ class GroupsE2eTest {
         assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member(phone(1), null), member(phone(2), null)))).status())
                 .isEqualTo(200);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        // the first counter update of the group goes through when let (a batch's first unit), the rest lose
+        var letFirst = new java.util.concurrent.atomic.AtomicBoolean(false);
         var losing = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
             @Override
             public software.amazon.awssdk.core.SdkRequest modifyRequest(software.amazon.awssdk.core.interceptor.Context.ModifyRequest context,
                                                                       software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
                 if (!(context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t)) return context.request();
+                if (letFirst.getAndSet(false)) return t;
                 var items = t.transactItems().stream().map(i -> i.update() != null && i.update().updateExpression().startsWith("ADD memberCount")
                         ? i.toBuilder().update(i.update().toBuilder().conditionExpression("attribute_not_exists(pk)").build()).build()
                         : i).toList();
@@ -669,6 +678,26 @@ class GroupsE2eTest {
         }
         assertThat(allMemberPhones(a, g, null)).containsExactlyInAnyOrder(phone(1), phone(2));
         assertThat(memberCount(a, g)).isEqualTo(2);
+
+        // a batch of two units whose second loses every time: the first stands, and the 409 says so
+        String big = createGroup(a, "Contested big");
+        List<Map<String, Object>> many = new ArrayList<>();
+        List<groupmsg.groups.GroupService.MemberInput> leaving = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            many.add(member(phone(100 + i), null));
+            leaving.add(new groupmsg.groups.GroupService.MemberInput(phone(100 + i), null, null));
+        }
+        assertThat(a.post("/v1/groups/" + big + "/members", Map.of("members", many)).status()).isEqualTo(200);
+        letFirst.set(true);
+        try {
+            groups.removeMembers(accountId, big, leaving);
+            throw new AssertionError("the removal went through");
+        } catch (groupmsg.platform.api.ApiException e) {
+            assertThat(e.code().name()).isEqualTo("CONFLICT");
+            assertThat(e.getMessage()).contains("retry the request (98 of the numbers were removed before it");
+        }
+        assertThat(memberCount(a, big)).isEqualTo(22);
+        assertThat(allMemberPhones(a, big, null)).hasSize(22);
     }
 
     @Test

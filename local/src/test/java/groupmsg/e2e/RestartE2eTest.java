@@ -252,6 +252,59 @@ class RestartE2eTest {
     }
 
     /**
+     * A kill after a message's last send but before its completion: every row is {@code sent}, their receipts lost. The
+     * restart's repair completes the message; its receipt check is written before that, so the rows are settled at
+     * once, not an hour after the completion.
+     */
+    @Test
+    void receiptsOfAMessageKilledBeforeItsCompletionAreFetchedAtTheRestart(@TempDir Path dataDir) throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        DeliveryFaultsTest.Setup s;
+        try (LocalRuntime first = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(first.baseUrl(), KEY);
+            CarrierPort real = first.wiring().carrier();
+            var killedAtCompletion = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                @Override
+                public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                    if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t
+                            && t.transactItems().stream().anyMatch(i -> i.update() != null
+                            && i.update().updateExpression().startsWith("SET #status = :sent, completedAt"))) {
+                        throw new IllegalStateException("killed before the completion");
+                    }
+                }
+            };
+            Wiring wiring = Wiring.create(first.wiring().config(),
+                    software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                            software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")), List.of(killedAtCompletion))
+                    .withCarrier(message -> real.send(new groupmsg.carrier.OutboundMessage(message.from(), message.to(),
+                            message.body(), message.mediaUrls(), null)));
+            s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
+            try {
+                DeliveryFaultsTest.deliverAll(new DeliveryService(wiring), s);
+            } catch (IllegalStateException expected) {
+                // the completion did not happen
+            }
+            for (String phone : s.phones()) {
+                await(() -> first.carrierEmulator().messages(phone, null).getFirst().status(), "delivered"::equals, 15_000);
+            }
+            assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
+            assertThat(allDeliveries(api, s.messageId())).extracting(d -> d.get("status")).containsOnly("sent");
+            first.close();
+            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n"); // what a kill leaves
+        }
+
+        try (LocalRuntime second = LocalRuntime.start(settings)) {
+            ApiClient api = new ApiClient(second.baseUrl(), KEY);
+            var rows = await(() -> allDeliveries(api, s.messageId()),
+                    l -> l.size() == 3 && l.stream().allMatch(d -> "delivered".equals(d.get("status"))), 20_000);
+            assertThat(rows).extracting(d -> d.get("status")).containsOnly("delivered");
+            assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+            assertThat(ReceiptsE2eTest.billedMessages(api)).isEqualTo(3);
+        }
+    }
+
+    /**
      * Replies and a keyword stored by the webhook whose jobs a kill took with the in-memory queues: the next start finds
      * them unfinished (never published, never handled) and queues them again, so each is relayed or handled once, and
      * a keyword handled before is not handled again. The kill is played by a clean stop
