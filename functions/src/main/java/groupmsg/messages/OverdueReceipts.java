@@ -148,12 +148,23 @@ public final class OverdueReceipts {
     /**
      * A sweep after the queues lost their jobs (a local runtime killed, see
      * {@link MessageMaintenance#sweepAfterJobsLost}): the receipts queued then are gone, so the first checks of the
-     * messages completed before {@code lostBefore} (epoch ms) are run now rather than an hour on, with those
-     * {@link #checkMessagesSendingAtKill} wrote.
+     * messages completed before {@code lostBefore} (epoch ms) are made due now and run rather than an hour on, with
+     * those {@link #checkMessagesSendingAtKill} wrote; the regular sweeps go on with those this one does not reach.
      */
     public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
         long now = clock.millis();
-        return sweep(Math.max(now, lostBefore + ROUNDS.getFirst().toMillis()), now + BUDGET.toMillis());
+        // First made due now, so that the regular sweeps go on with those this one does not reach.
+        Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> start = null;
+        do {
+            var page = messages.dueReceiptChecks(lostBefore + ROUNDS.getFirst().toMillis(), PAGE, start);
+            for (var check : page.checks()) {
+                if (check.round() == 1 && check.dueAt() > now) {
+                    messages.endReceiptCheck(check, check.goOnAfter(now, check.shard(), check.afterPhone(), check.failures()));
+                }
+            }
+            start = page.lastKey();
+        } while (start != null);
+        return sweep(now, now + BUDGET.toMillis());
     }
 
     /**
@@ -269,8 +280,9 @@ public final class OverdueReceipts {
      */
     private TurnEnded pause(MessageStore.ReceiptCheck check, Pending pending, boolean answered, Tally tally, Turn why) {
         pending.apply(tally);
-        var moved = check.goOnAfter(Math.max(clock.millis(), check.dueAt() + 1), pending.shard, pending.appliedAfter,
-                answered ? 0 : check.failures());
+        long dueNow = clock.millis();
+        if (dueNow == check.dueAt()) dueNow++; // another key than the one it replaces
+        var moved = check.goOnAfter(dueNow, pending.shard, pending.appliedAfter, answered ? 0 : check.failures());
         // false: an overlapping sweep ended it meanwhile, and it has nothing more to do here
         return messages.endReceiptCheck(check, moved) ? new TurnEnded(why, moved) : new TurnEnded(Turn.OVER, check);
     }
@@ -332,7 +344,7 @@ public final class OverdueReceipts {
             return found.size();
         }
 
-        /** Applies the receipts found (one transaction per 98 rows, as the receipt worker's). */
+        /** Applies the receipts found (up to 97: one transaction, as the receipt worker's take up to 98). */
         void apply(Tally tally) {
             if (!found.isEmpty()) {
                 receipts.apply(found.getFirst().key(), List.copyOf(found));

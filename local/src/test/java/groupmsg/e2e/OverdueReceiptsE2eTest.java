@@ -339,6 +339,20 @@ class OverdueReceiptsE2eTest {
         assertThat(checkRounds(t.wiring(), t.setup().messageId())).containsExactly(2);
     }
 
+    /**
+     * The sweep after a kill makes the first checks due now: what it does not reach (here, past its 2 lookups) the
+     * next regular sweep goes on with, not an hour after the message completed.
+     */
+    @Test
+    void checksTheSweepAfterAKillDoesNotReachAreDueNowForTheRegularSweeps(ApiClient api, LocalRuntime runtime) throws Exception {
+        endOtherChecks(runtime);
+        Sent t = sentWithoutCallbacks(api, runtime, "Killed Just Now Co", 5);
+        new OverdueReceipts(t.wiring(), 2).sweepAfterJobsLost(System.currentTimeMillis());
+        assertThat(t.carrier().idQueries).hasSize(2);
+        sweepAll(new OverdueReceipts(t.wiring()), t.carrier());
+        assertThat(t.carrier().idQueries).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(t.sids().values());
+    }
+
     /** A sweep out of time (a clock that moves a second at every reading: a 10 s budget lasts a few chunks) notes where it stopped; the next goes on. */
     @Test
     void aSweepOutOfTimeNotesWhereTheCheckStoppedAndTheNextGoesOnFromThere(ApiClient api, LocalRuntime runtime) throws Exception {
