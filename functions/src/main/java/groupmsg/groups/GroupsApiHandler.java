@@ -1,6 +1,7 @@
 package groupmsg.groups;
 
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
 import groupmsg.platform.api.HttpApiHandler;
@@ -62,7 +63,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("POST /v1/groups/{id}/members", this::addMembers);
         on("GET /v1/groups/{id}/members", this::listMembers);
         on("GET /v1/groups/{id}/members/{phone}", r -> ApiResponse.ok(memberJson(
-                groups.member(r.accountId(), r.path("id"), decodePhone(r.path("phone"))))));
+                groups.member(r.accountId(), r.path("id"), memberPhone(r, "GET")))));
         on("DELETE /v1/groups/{id}/members/{phone}", this::removeMember);
         on("POST /v1/groups/{id}/members/remove", this::removeMembers);
         on("POST /v1/groups/{id}/imports", this::startImport);
@@ -240,7 +241,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse removeMember(ApiRequest request) {
-        groups.removeMember(request.accountId(), request.path("id"), decodePhone(request.path("phone")));
+        groups.removeMember(request.accountId(), request.path("id"), memberPhone(request, "DELETE"));
         return ApiResponse.noContent();
     }
 
@@ -251,6 +252,18 @@ public final class GroupsApiHandler extends HttpApiHandler {
      * service answers 400 for it (after a 404 for an unknown group), where a strict decoder threw (a 500). A literal
      * '+' stays '+' (it is not form encoding).
      */
+    /**
+     * The member's phone of a path; {@code .../members/remove} is no member but the batch removal's route, which only
+     * takes POST: said so, rather than "phone contains letters".
+     */
+    private static String memberPhone(ApiRequest request, String method) {
+        String raw = request.path("phone");
+        if ("remove".equals(raw)) {
+            throw new ApiException(ErrorCode.NOT_FOUND, "no route for " + method + " /v1/groups/{id}/members/remove (POST removes members)");
+        }
+        return decodePhone(raw);
+    }
+
     static String decodePhone(String raw) {
         if (raw.indexOf('%') < 0) return raw.strip();
         var bytes = new ByteArrayOutputStream(raw.length());

@@ -562,6 +562,12 @@ class GroupsE2eTest {
         assertThat(api.forNewAccount("Other Co").post("/v1/groups/" + g + "/members/remove",
                 Map.of("members", List.of(member(phone(200), null)))).status()).isEqualTo(404);
         assertThat(memberCount(a, g)).isEqualTo(50);
+        // its route takes POST only; another method is said so, not read as a member named "remove"
+        for (var wrong : List.of(a.get("/v1/groups/" + g + "/members/remove"), a.delete("/v1/groups/" + g + "/members/remove"))) {
+            assertThat(wrong.status()).isEqualTo(404);
+            assertThat(wrong.errorCode()).isEqualTo("not_found");
+            assertThat(wrong.body()).contains("POST removes members");
+        }
     }
 
     @Test
