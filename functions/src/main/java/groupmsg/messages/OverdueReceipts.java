@@ -269,9 +269,14 @@ public final class OverdueReceipts {
         // Every row asked about once this round. Another round only while rows are still sent.
         boolean stillSent = check.round() < ROUNDS.size() && java.util.Arrays.stream(
                 deliveries.countByShard(check.messageId(), check.shards(), Delivery.SENT)).sum() > 0;
-        var next = stillSent ? check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis())) : null;
+        var next = stillSent ? nextRound(check, now) : null;
         if (messages.endReceiptCheck(check, next)) tally.checksDone++;
         return new TurnEnded(Turn.OVER, check);
+    }
+
+    /** The check of the round after {@code check}'s, due as {@link #ROUNDS} says, and after now. */
+    private static MessageStore.ReceiptCheck nextRound(MessageStore.ReceiptCheck check, long now) {
+        return check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis()));
     }
 
     /**
@@ -296,8 +301,7 @@ public final class OverdueReceipts {
         long now = clock.millis();
         int failures = (answered ? 0 : check.failures()) + 1;
         if (failures >= MAX_FAILURES) {
-            var next = check.round() < ROUNDS.size()
-                    ? check.nextRound(Math.max(now + 1, check.completedAt() + ROUNDS.get(check.round()).toMillis())) : null;
+            var next = check.round() < ROUNDS.size() ? nextRound(check, now) : null;
             if (messages.endReceiptCheck(check, next)) {
                 tally.givenUp++;
                 Log.warn("receipt_check_given_up", Map.of("messageId", check.messageId(), "round", check.round()));

@@ -501,6 +501,14 @@ public final class LocalRuntime implements AutoCloseable {
         return wiring;
     }
 
+    /**
+     * Clients of this runtime's services of their own, with {@code interceptors} on every SDK request (tests: count
+     * requests, fail or change some); the system clock and the configured carrier, as {@link #wiring()}.
+     */
+    public Wiring wiringWith(ExecutionInterceptor... interceptors) {
+        return Wiring.create(wiring.config(), LOCAL_CREDENTIALS, List.of(interceptors));
+    }
+
     public LocalSettings settings() {
         return settings;
     }

@@ -10,8 +10,6 @@ import groupmsg.platform.schema.Tables;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkRequest;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
@@ -59,8 +57,7 @@ class ConversationRoutingTest {
                 return context.request();
             }
         };
-        wiring = Wiring.create(runtime.wiring().config(),
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(smallRoutingPages));
+        wiring = runtime.wiringWith(smallRoutingPages);
         table = wiring.config().table(Tables.CORE);
         store = new ConversationStore(new DynamoOps(wiring.dynamo()), table);
         router = new ConversationRouter(wiring);

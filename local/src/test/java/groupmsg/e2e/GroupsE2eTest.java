@@ -666,9 +666,7 @@ class GroupsE2eTest {
                 return t.toBuilder().transactItems(items).build();
             }
         };
-        var wiring = groupmsg.platform.config.Wiring.create(runtime.wiring().config(),
-                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")), List.of(losing));
+        var wiring = runtime.wiringWith(losing);
         var groups = new groupmsg.groups.GroupService(wiring);
         for (Runnable change : List.<Runnable>of(
                 () -> groups.removeMember(accountId, g, phone(1)),

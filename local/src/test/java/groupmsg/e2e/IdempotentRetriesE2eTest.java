@@ -16,8 +16,6 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Tables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
@@ -62,8 +60,7 @@ class IdempotentRetriesE2eTest {
                 }
             }
         };
-        return Wiring.create(runtime.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
-                List.of(interceptor));
+        return runtime.wiringWith(interceptor);
     }
 
     static Predicate<Object> sendsTo(String queueName) {

@@ -201,9 +201,7 @@ class InboundFaultsTest {
                 }
             }
         };
-        var down = groupmsg.platform.config.Wiring.create(runtime.wiring().config(),
-                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")), List.of(routingDown));
+        var down = runtime.wiringWith(routingDown);
         var queued = new CopyOnWriteArrayList<QueueMessage>();
         QueueSender capture = (queue, messages) -> queued.addAll(messages);
 

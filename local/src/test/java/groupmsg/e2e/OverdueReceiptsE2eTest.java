@@ -390,18 +390,7 @@ class OverdueReceiptsE2eTest {
             throws Exception {
         ApiClient a = api.forNewAccount("Emulated Lost Callbacks Co");
         CarrierPort real = runtime.wiring().carrier();
-        CarrierPort noCallbacks = new CarrierPort() {
-            @Override
-            public SendResult send(OutboundMessage m) {
-                return real.send(new OutboundMessage(m.from(), m.to(), m.body(), m.mediaUrls(), null));
-            }
-
-            @Override
-            public SentLookup findById(String carrierMessageId) {
-                return real.findById(carrierMessageId);
-            }
-        };
-        Wiring wiring = runtime.wiring().withCarrier(noCallbacks);
+        Wiring wiring = runtime.wiring().withCarrier(DeliveryFaultsTest.withoutStatusCallbacks(real));
         Setup s = acceptAndFanOut(a, wiring, 3);
         deliverAll(new DeliveryService(wiring), s);
         var sids = new HashMap<String, String>();

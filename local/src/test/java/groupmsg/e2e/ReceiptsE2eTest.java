@@ -15,8 +15,6 @@ import groupmsg.messages.StatusCallbacks.Receipt;
 import groupmsg.platform.config.Wiring;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -76,8 +74,7 @@ class ReceiptsE2eTest {
         SQSEvent event = event(receipts);
 
         var requests = new RequestCounter();
-        var worker = new ReceiptWorkerHandler(Wiring.create(runtime.wiring().config(),
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(requests)));
+        var worker = new ReceiptWorkerHandler(runtime.wiringWith(requests));
         SQSBatchResponse response = worker.handleRequest(event, null);
         assertThat(response.getBatchItemFailures()).isEmpty();
 

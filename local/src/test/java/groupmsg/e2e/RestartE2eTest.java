@@ -39,6 +39,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RestartE2eTest {
     private static final String KEY = "restart-owner-key-0001";
 
+    /**
+     * What a kill leaves after a clean stop took the run marker away: the marker, as a killed run leaves it at any
+     * moment (its start included), so the next start knows its queues' jobs were lost.
+     */
+    private static void leaveKillMarker(Path dataDir) throws IOException {
+        java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n");
+    }
+
     @Test
     void aMessageCutOffByAStopIsFinishedAfterTheRestartSendingEachRecipientOnce(@TempDir Path dataDir) throws Exception {
         LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
@@ -186,9 +194,7 @@ class RestartE2eTest {
         try (LocalRuntime first = LocalRuntime.start(settings)) {
             ApiClient api = new ApiClient(first.baseUrl(), KEY);
             CarrierPort real = first.wiring().carrier();
-            CarrierPort receiptsLost = message -> real.send(new groupmsg.carrier.OutboundMessage(message.from(), message.to(),
-                    message.body(), message.mediaUrls(), null));
-            Wiring wiring = first.wiring().withCarrier(receiptsLost);
+            Wiring wiring = first.wiring().withCarrier(DeliveryFaultsTest.withoutStatusCallbacks(real));
             s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
             DeliveryFaultsTest.deliverAll(new DeliveryService(wiring), s);
             for (var d : allDeliveries(api, s.messageId())) sids.put((String) d.get("phone"), (String) d.get("carrierMessageId"));
@@ -198,7 +204,7 @@ class RestartE2eTest {
             assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
             assertThat(allDeliveries(api, s.messageId())).extracting(d -> d.get("status")).containsOnly("sent");
             first.close();
-            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n"); // what a kill leaves
+            leaveKillMarker(dataDir);
         }
 
         try (LocalRuntime second = LocalRuntime.start(settings)) {
@@ -226,9 +232,7 @@ class RestartE2eTest {
         try (LocalRuntime first = LocalRuntime.start(settings)) {
             ApiClient api = new ApiClient(first.baseUrl(), KEY);
             CarrierPort real = first.wiring().carrier();
-            CarrierPort receiptsLost = message -> real.send(new groupmsg.carrier.OutboundMessage(message.from(), message.to(),
-                    message.body(), message.mediaUrls(), null));
-            Wiring wiring = first.wiring().withCarrier(receiptsLost);
+            Wiring wiring = first.wiring().withCarrier(DeliveryFaultsTest.withoutStatusCallbacks(real));
             s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
             // one row sent (its receipt lost), the others still queued when the kill comes (their jobs lost)
             sentBeforeKill = s.phones().getFirst();
@@ -236,7 +240,7 @@ class RestartE2eTest {
             await(() -> first.carrierEmulator().messages(sentBeforeKill, null).getFirst().status(), "delivered"::equals, 15_000);
             assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
             first.close();
-            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n"); // what a kill leaves
+            leaveKillMarker(dataDir);
         }
 
         try (LocalRuntime second = LocalRuntime.start(settings)) {
@@ -274,11 +278,7 @@ class RestartE2eTest {
                     }
                 }
             };
-            Wiring wiring = Wiring.create(first.wiring().config(),
-                    software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                            software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")), List.of(killedAtCompletion))
-                    .withCarrier(message -> real.send(new groupmsg.carrier.OutboundMessage(message.from(), message.to(),
-                            message.body(), message.mediaUrls(), null)));
+            Wiring wiring = first.wiringWith(killedAtCompletion).withCarrier(DeliveryFaultsTest.withoutStatusCallbacks(real));
             s = DeliveryFaultsTest.acceptAndFanOut(api, wiring, 3);
             try {
                 DeliveryFaultsTest.deliverAll(new DeliveryService(wiring), s);
@@ -291,7 +291,7 @@ class RestartE2eTest {
             assertThat(api.get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sending");
             assertThat(allDeliveries(api, s.messageId())).extracting(d -> d.get("status")).containsOnly("sent");
             first.close();
-            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n"); // what a kill leaves
+            leaveKillMarker(dataDir);
         }
 
         try (LocalRuntime second = LocalRuntime.start(settings)) {
@@ -338,8 +338,7 @@ class RestartE2eTest {
             assertThat(dataDir.resolve("running.marker")).exists();
             first.close();
             assertThat(dataDir.resolve("running.marker")).as("a clean stop").doesNotExist();
-            // what a kill leaves: the run marker (at any moment of the run, its start included)
-            java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n");
+            leaveKillMarker(dataDir);
         }
 
         try (LocalRuntime second = LocalRuntime.start(settings)) {

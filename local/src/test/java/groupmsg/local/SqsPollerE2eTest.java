@@ -7,9 +7,6 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import groupmsg.local.bench.RequestCounter;
-import groupmsg.platform.config.Wiring;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -186,8 +183,7 @@ class SqsPollerE2eTest {
     @Test
     void anIdleQueueCostsOneLongPollASecondAndABacklogIsTakenSideBySide(LocalRuntime runtime) {
         var requests = new RequestCounter();
-        SqsClient counted = Wiring.create(runtime.wiring().config(),
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(requests)).sqs();
+        SqsClient counted = runtime.wiringWith(requests).sqs();
         ProvisionedQueue queue = new Provisioner(runtime.wiring().dynamo(), counted).ensureQueue(
                 new QueueSpec("poller-test-" + UUID.randomUUID().toString().substring(0, 8), false, 5, 30, 1));
         var consumer = new SlowConsumer();

@@ -5,8 +5,6 @@ import groupmsg.local.LocalRuntimeExtension;
 import groupmsg.platform.schema.Tables;
 import groupmsg.local.bench.RequestCounter;
 import groupmsg.platform.config.Wiring;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import org.junit.jupiter.api.Test;
@@ -354,8 +352,7 @@ class RateLimiterE2eTest {
 
     /** The runtime's configuration with SDK clients whose requests {@code requests} counts. */
     private static Wiring countingRequests(LocalRuntime runtime, RequestCounter requests) {
-        return Wiring.create(runtime.wiring().config(),
-                StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")), List.of(requests));
+        return runtime.wiringWith(requests);
     }
 
     private static long total(RequestCounter requests) {
