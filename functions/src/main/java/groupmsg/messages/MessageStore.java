@@ -247,15 +247,9 @@ final class MessageStore {
     /**
      * Marks the message sent once; false when it was already (so the event is published once). When an event is to
      * follow, the message's {@code JOBS#sending} row stays, marked completed, until {@link #finishJob} after the
-     * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again.
-     */
-    boolean complete(GroupMessage m, long now, boolean eventFollows) {
-        return complete(m, now, eventFollows, null);
-    }
-
-    /**
-     * As {@link #complete(GroupMessage, long, boolean)}, writing in the same transaction, when given, the message's
-     * first {@link ReceiptCheck} (some of its rows are still waiting for their final receipt).
+     * publish: a publish that fails (or a worker that dies first) leaves it for maintenance to publish again. A
+     * {@code receiptCheck}, when given, is written in the same transaction (rows are still waiting for their final
+     * receipt).
      */
     boolean complete(GroupMessage m, long now, boolean eventFollows, ReceiptCheck receiptCheck) {
         TransactWriteItem job;
@@ -341,10 +335,10 @@ final class MessageStore {
     static final long RECEIPT_CHECK_TTL_SECONDS = java.time.Duration.ofDays(7).toSeconds();
 
     /**
-     * A completed message whose rows still {@code sent} are to be checked against the carrier at {@code dueAt}
-     * (check {@code round}, 1 first), by {@link OverdueReceipts}: {@code JOBS#receipts / <dueAt>#<a>#<m>}, so the
-     * checks due are one key range. {@code shard} and {@code afterPhone} say where a check cut short goes on;
-     * {@code failures} counts the sweeps in which the carrier could not answer it.
+     * A message whose rows still {@code sent} are to be checked against the carrier at {@code dueAt} (check
+     * {@code round}, 1 first), by {@link OverdueReceipts}: {@code JOBS#receipts / <dueAt>#<a>#<m>}, so the checks due
+     * are one key range. {@code shard} and {@code afterPhone} say where a check cut short goes on; {@code failures}
+     * counts its turns in a row the carrier could not answer.
      */
     record ReceiptCheck(String accountId, String messageId, int shards, long completedAt, int round, long dueAt,
                         int shard, String afterPhone, int failures) {
