@@ -184,21 +184,14 @@ public final class OverdueReceipts {
             do {
                 var page = messages.dueReceiptChecks(dueBy, PAGE, start);
                 for (var check : page.checks()) {
-                    if (!hadTurn.add(check.messageId())) continue;
-                    if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
-                    var ended = turn(check, stopAt, tally);
-                    if (ended.turn() == Turn.CARRIER_FAILED) break sweeping;
-                    if (ended.turn() == Turn.TURN_USED) goOn.add(ended.check());
+                    if (hadTurn.add(check.messageId()) && !giveTurn(check, stopAt, tally, goOn)) break sweeping;
                 }
                 start = page.lastKey();
             } while (start != null);
             while (!goOn.isEmpty()) {
                 List<MessageStore.ReceiptCheck> again = new ArrayList<>();
                 for (var check : goOn) {
-                    if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) break sweeping;
-                    var ended = turn(check, stopAt, tally);
-                    if (ended.turn() == Turn.CARRIER_FAILED) break sweeping;
-                    if (ended.turn() == Turn.TURN_USED) again.add(ended.check());
+                    if (!giveTurn(check, stopAt, tally, again)) break sweeping;
                 }
                 goOn = again;
             }
@@ -210,6 +203,17 @@ public final class OverdueReceipts {
         summary.put("receiptChecksGivenUp", tally.givenUp);
         if (tally.asked + tally.checksDone + tally.givenUp > 0) Log.info("overdue_receipts", summary);
         return summary;
+    }
+
+    /**
+     * Gives a check its turn, if the sweep has time and lookups left; one that used its turn goes to {@code goOn}.
+     * False when the sweep is to stop: out of time or lookups, or the carrier failing.
+     */
+    private boolean giveTurn(MessageStore.ReceiptCheck check, long stopAt, Tally tally, List<MessageStore.ReceiptCheck> goOn) {
+        if (clock.millis() >= stopAt || tally.asked >= lookupsPerSweep) return false;
+        var ended = turn(check, stopAt, tally);
+        if (ended.turn() == Turn.TURN_USED) goOn.add(ended.check());
+        return ended.turn() != Turn.CARRIER_FAILED;
     }
 
     /** One turn of a check; a failure of its own (not the carrier's) counts as a failed turn, and the sweep goes on. */
