@@ -16,10 +16,13 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Tables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequest;
 
@@ -31,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 import static groupmsg.e2e.ConversationsE2eTest.groupLine;
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
@@ -51,12 +55,17 @@ class IdempotentRetriesE2eTest {
 
     /** The runtime's tables and queues through clients whose first request that {@code which} picks fails. */
     static Wiring failingOnce(LocalRuntime runtime, Predicate<Object> which) {
+        return failing(runtime, which, 1, () -> SdkClientException.create("injected fault (test)"));
+    }
+
+    /** The runtime's tables and queues through clients whose first {@code times} requests that {@code which} picks fail. */
+    static Wiring failing(LocalRuntime runtime, Predicate<Object> which, int times, Supplier<RuntimeException> fault) {
         var failures = new AtomicInteger();
         ExecutionInterceptor interceptor = new ExecutionInterceptor() {
             @Override
             public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
-                if (which.test(context.request()) && failures.getAndIncrement() == 0) {
-                    throw SdkClientException.create("injected fault (test)");
+                if (which.test(context.request()) && failures.getAndIncrement() < times) {
+                    throw fault.get();
                 }
             }
         };
@@ -334,5 +343,68 @@ class IdempotentRetriesE2eTest {
         assertThat(awaitSent(a, (String) retry.jsonObject().get("id"), 20_000)).containsEntry("recipients", 2);
         // without the key, the group is gone
         assertThat(a.post("/v1/groups/" + g + "/messages", body).status()).isEqualTo(404);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupMessageThrottledAtAcceptanceIsA503ThatChangesNothingAndItsRetryIsSentOnce(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Throttled Send Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 100);
+        String g = createGroup(a, "Throttled");
+        List<String> phones = addMembers(a, g, 500, 2);
+        var throttled = new MessagesApiHandler(failing(runtime, IdempotentRetriesE2eTest::acceptsAGroupMessage,
+                Integer.MAX_VALUE, () -> ProvisionedThroughputExceededException.builder().statusCode(400)
+                        .awsErrorDetails(AwsErrorDetails.builder().errorCode("ProvisionedThroughputExceededException")
+                                .errorMessage("The level of configured provisioned throughput for the table was exceeded (test)")
+                                .build()).build()));
+        Map<String, Object> body = Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Throttled");
+
+        var first = call(throttled, a, "POST /v1/groups/{id}/messages", "/v1/groups/" + g + "/messages", Map.of("id", g),
+                body, "throttled-1");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(503);
+        assertThat(first.getHeaders()).containsEntry("retry-after", "1");
+        var error = (Map<String, Object>) Json.parseObject(first.getBody()).get("error");
+        assertThat(error).containsEntry("code", "unavailable").containsEntry("details", List.of());
+        assertThat((String) error.get("message")).contains("retry").doesNotContain("throughput");
+        assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).isEmpty();
+        Thread.sleep(300);
+        assertThat(carrierMessages(a, line)).isEmpty();
+
+        // the retry the 503 asks for, once the table has capacity again: accepted and sent, once each
+        var retry = a.withHeader("Idempotency-Key", "throttled-1").post("/v1/groups/" + g + "/messages", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(202);
+        assertThat(retry.header("idempotent-replayed")).isNull();
+        assertThat(awaitSent(a, (String) retry.jsonObject().get("id"), 20_000)).containsEntry("recipients", 2);
+        for (String p : phones) {
+            assertThat(carrierMessages(a, line).stream().filter(m -> p.equals(m.get("to")))).as(p).hasSize(1);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupCreatedWhileStorageIsOutOfReachIsA503ThatCreatesNothing(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Unreachable Store Co");
+        var unreachable = new GroupsApiHandler(failing(runtime, r -> r instanceof TransactWriteItemsRequest, 1,
+                () -> SdkClientException.builder().message("Unable to execute HTTP request: Connection refused")
+                        .cause(new java.net.ConnectException("Connection refused")).build()));
+        var first = call(unreachable, a, "POST /v1/groups", "/v1/groups", Map.of(), Map.of("name", "Out of reach"),
+                "unreachable-1");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(503);
+        assertThat(first.getHeaders()).containsEntry("retry-after", "1");
+        assertThat(first.getBody()).doesNotContain("Connection refused");
+        assertThat((List<Object>) a.get("/v1/groups").jsonObject().get("items")).isEmpty();
+
+        var retry = a.withHeader("Idempotency-Key", "unreachable-1").post("/v1/groups", Map.of("name", "Out of reach"));
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat((List<Map<String, Object>>) a.get("/v1/groups").jsonObject().get("items"))
+                .extracting(m -> m.get("name")).containsExactly("Out of reach");
+
+        // a fault that is the request's or the code's own stays a 500, which waiting would not cure
+        var broken = new GroupsApiHandler(failing(runtime, r -> r instanceof TransactWriteItemsRequest, 1,
+                () -> SdkClientException.create("Unable to marshall request (test)")));
+        assertThat(call(broken, a, "POST /v1/groups", "/v1/groups", Map.of(), Map.of("name", "Broken"), "broken-1")
+                .getStatusCode()).isEqualTo(500);
     }
 }

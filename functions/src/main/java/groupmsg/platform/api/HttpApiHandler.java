@@ -8,8 +8,16 @@ import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.lambda.Priming;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
+import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
+import software.amazon.awssdk.services.dynamodb.model.TransactionInProgressException;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,6 +37,8 @@ import java.util.regex.Pattern;
  */
 public abstract class HttpApiHandler implements HttpFunction {
     private static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+    /** What a 503 tells the client to wait: SDK retries and DynamoOps' backoff have already spent seconds. */
+    private static final int RETRY_AFTER_SECONDS = 1;
     private static final Pattern START_KEY_REFUSAL = Pattern.compile("(?i)(starting key|exclusive ?start ?key)");
 
     private final String handlerName;
@@ -83,6 +93,16 @@ public abstract class HttpApiHandler implements HttpFunction {
                 // A cursor Cursor.decode let through but the query's key condition rules out (another list's cursor
                 // for the same partition): the caller's cursor is wrong, not the service.
                 response = ApiResponse.error(ApiException.invalid("cursor is not valid for this list"));
+            } else if (transientFault(e)) {
+                // Storage or a queue is throttled, failing on its side or out of reach, or other writers kept
+                // winning: the same request shortly after may succeed, which a 500 would not tell the client.
+                Log.warn("transient_fault", Map.of("handler", handlerName,
+                        "routeKey", String.valueOf(event.getRouteKey()),
+                        "requestId", context == null ? "" : context.getAwsRequestId(),
+                        "fault", e.getClass().getSimpleName()));
+                response = ApiResponse.error(ErrorCode.UNAVAILABLE,
+                        "the service is busy or briefly unavailable; retry shortly (with the same Idempotency-Key)",
+                        List.of()).withHeader("retry-after", String.valueOf(RETRY_AFTER_SECONDS));
             } else {
                 Log.error("unhandled_error", Map.of("handler", handlerName,
                         "routeKey", String.valueOf(event.getRouteKey()),
@@ -102,6 +122,38 @@ public abstract class HttpApiHandler implements HttpFunction {
                 .withBody(response.body())
                 .withIsBase64Encoded(false)
                 .build();
+    }
+
+    /**
+     * Whether {@code e} (or what caused it) is a fault of the moment rather than of the request or the code: AWS
+     * throttling or a service-side 5xx, a transaction cancelled only by conflicting writers or throttling (after
+     * DynamoOps' retries), a call that timed out, or a connection that failed.
+     */
+    static boolean transientFault(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            switch (t) {
+                case TransactionCanceledException c -> {
+                    return DynamoOps.onlyConflicts(c);
+                }
+                case TransactionInProgressException p -> {
+                    return true;
+                }
+                case AwsServiceException s -> {
+                    return s.isThrottlingException() || s.statusCode() >= 500;
+                }
+                case ApiCallTimeoutException timeout -> {
+                    return true;
+                }
+                case ApiCallAttemptTimeoutException timeout -> {
+                    return true;
+                }
+                case SdkClientException c when c.getCause() instanceof IOException -> {
+                    return true;
+                }
+                default -> { }
+            }
+        }
+        return false;
     }
 
     /** DynamoDB's refusal of a query's ExclusiveStartKey ("The provided starting key is ...", "Exclusive Start Key ..."). */

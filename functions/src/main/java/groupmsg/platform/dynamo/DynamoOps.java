@@ -8,8 +8,10 @@ import software.amazon.awssdk.services.dynamodb.model.CancellationReason;
 import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
+import software.amazon.awssdk.services.dynamodb.model.TransactionInProgressException;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,10 +27,24 @@ public final class DynamoOps {
     private static final int BATCH_WRITE_MAX = 25;
     private static final int MAX_ATTEMPTS = 10;
 
+    /**
+     * How long a transaction may go on losing to conflicting writers before its caller hears of it: short enough that
+     * an API function (10 s timeout, the shortest) still answers with its 503 rather than being cut off; a worker's
+     * message goes back to its queue instead. DynamoDB settles a conflict in milliseconds: 6 s of losing (about ten
+     * tries) is contention that waiting longer here would not cure.
+     */
+    static final Duration TRANSACT_RETRY_BUDGET = Duration.ofSeconds(6);
+
     private final DynamoDbClient dynamo;
+    private final long transactRetryBudgetNanos;
 
     public DynamoOps(DynamoDbClient dynamo) {
+        this(dynamo, TRANSACT_RETRY_BUDGET);
+    }
+
+    DynamoOps(DynamoDbClient dynamo, Duration transactRetryBudget) {
         this.dynamo = dynamo;
+        this.transactRetryBudgetNanos = transactRetryBudget.toNanos();
     }
 
     public DynamoDbClient client() {
@@ -82,35 +98,62 @@ public final class DynamoOps {
     /**
      * Runs a transaction, retrying when it was cancelled only by conflicts with other transactions (the normal
      * result of concurrent writers on one counter item). Condition failures are returned to the caller, who
-     * knows what they mean.
+     * knows what they mean. Conflicts that outlast {@link #TRANSACT_RETRY_BUDGET} (or 30 tries) are thrown.
      */
     public TransactOutcome transact(List<TransactWriteItem> items) {
+        long start = System.nanoTime();
         for (int attempt = 0; ; attempt++) {
-            if (attempt > 0) backoff(attempt, "TransactWriteItems");
             try {
                 dynamo.transactWriteItems(b -> b.transactItems(items));
                 return new Committed();
             } catch (TransactionCanceledException e) {
-                List<String> codes = e.hasCancellationReasons()
-                        ? e.cancellationReasons().stream().map(CancellationReason::code).toList()
-                        : List.of();
-                boolean onlyConflicts = !codes.isEmpty() && codes.stream()
-                        .allMatch(c -> c == null || "None".equals(c) || "TransactionConflict".equals(c)
-                                || "ThrottlingError".equals(c));
-                if (!onlyConflicts) return new Cancelled(codes);
-                if (attempt + 1 >= MAX_ATTEMPTS * 3) throw e;
-            } catch (software.amazon.awssdk.services.dynamodb.model.TransactionInProgressException e) {
-                if (attempt + 1 >= MAX_ATTEMPTS * 3) throw e;
+                if (!onlyConflicts(e)) return new Cancelled(reasonCodes(e));
+                if (!pauseBeforeRetry(attempt + 1, start)) throw e;
+            } catch (TransactionInProgressException e) {
+                if (!pauseBeforeRetry(attempt + 1, start)) throw e;
             }
         }
     }
 
+    /** Sleeps before retry {@code attempt}, or answers false if the tries or the time budget would run out. */
+    private boolean pauseBeforeRetry(int attempt, long start) {
+        if (attempt >= MAX_ATTEMPTS * 3) return false;
+        long pause = pauseMillis(attempt);
+        if (System.nanoTime() - start + pause * 1_000_000 > transactRetryBudgetNanos) return false;
+        sleep(pause, "TransactWriteItems");
+        return true;
+    }
+
+    /**
+     * Whether a transaction was cancelled only because other writers held its items or the table was throttled:
+     * nothing about the request itself was wrong, so the same request later may well commit.
+     */
+    public static boolean onlyConflicts(TransactionCanceledException e) {
+        List<String> codes = reasonCodes(e);
+        return !codes.isEmpty() && codes.stream().allMatch(c -> c == null || "None".equals(c)
+                || "TransactionConflict".equals(c) || "ThrottlingError".equals(c));
+    }
+
+    private static List<String> reasonCodes(TransactionCanceledException e) {
+        return e.hasCancellationReasons()
+                ? e.cancellationReasons().stream().map(CancellationReason::code).toList()
+                : List.of();
+    }
+
     private static void backoff(int attempt, String what) {
         if (attempt >= MAX_ATTEMPTS * 3) throw new IllegalStateException(what + " still unprocessed after retries");
+        sleep(pauseMillis(attempt), what);
+    }
+
+    /** Exponential from 20 ms, capped at a second, with jitter (half to all of it). */
+    private static long pauseMillis(int attempt) {
         long capped = Math.min(1000, 10L << Math.min(attempt, 7));
-        long sleep = ThreadLocalRandom.current().nextLong(capped / 2, capped + 1);
+        return ThreadLocalRandom.current().nextLong(capped / 2, capped + 1);
+    }
+
+    private static void sleep(long millis, String what) {
         try {
-            Thread.sleep(sleep);
+            Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while retrying " + what, e);
