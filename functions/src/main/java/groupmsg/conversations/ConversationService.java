@@ -115,7 +115,7 @@ public final class ConversationService {
         // created when its ids were given: its thread lists messages by id, oldest first by createdAt
         long createdAt = Ids.timeOf(ulid);
         var conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
-                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis());
+                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null);
         var first = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, conversation.id(), ThreadMessage.OUTBOUND,
                 null, caller.keyId(), input.body(), input.mediaUrls(), createdAt);
         store.create(conversation, first);
@@ -321,7 +321,9 @@ public final class ConversationService {
 
     private View view(Conversation c, AccountSettings settings) {
         Set<String> optedOut = optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList());
-        boolean blocked = !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());
+        // blocked for good by an opt-out under block_conversation, or now: someone is opted out and the policy blocks
+        boolean blocked = c.blockedAt() != null
+                || !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());
         return new View(c, optedOut, blocked ? BLOCKED : ACTIVE);
     }
 

@@ -23,7 +23,8 @@ import static groupmsg.platform.dynamo.Attr.s;
 /**
  * Conversations in the core table:
  * <ul>
- *   <li>{@code ACCT#a / CNV#<id>}: name, line, participants (phone + name), createdAt, updatedAt, lastActivityAt;</li>
+ *   <li>{@code ACCT#a / CNV#<id>}: name, line, participants (phone + name), createdAt, updatedAt, lastActivityAt,
+ *       blockedAt (set once, by {@link #markBlocked});</li>
  *   <li>{@code CNVP#<lineId>#<phone> / <conversationId>} per participant: which conversations on a line a number is
  *       in, with the conversation's lastActivityAt (kept in step by {@link #touch}), so inbound routing picks the
  *       most recently active of them from these rows alone, however many there are;</li>
@@ -157,8 +158,50 @@ final class ConversationStore {
         }
     }
 
-    /** A conversation as its routing row knows it: enough to pick the most recently active one. */
-    private record RoutingCandidate(String conversationId, long lastActivityAt) {}
+    /**
+     * Blocks a conversation for good from {@code at} (an opt-out's time) unless it was blocked already: true when
+     * blocked now. The first block's time stays (a retried or a second opt-out changes nothing).
+     */
+    boolean markBlocked(String accountId, String conversationId, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, conversationId))
+                    .updateExpression("SET blockedAt = :at")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(blockedAt)")
+                    .expressionAttributeValues(Map.of(":at", n(at))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false; // blocked already, or gone
+        }
+    }
+
+    /**
+     * A conversation as its routing row knows it: enough to pick the most recently active one ({@code lastActivityAt}
+     * null on rows written before they carried it).
+     */
+    private record RoutingCandidate(String conversationId, Long lastActivityAt) {}
+
+    /** The ids of every conversation on a line that includes a number (strongly consistent, all pages). */
+    List<String> conversationIdsWith(String accountId, String lineId, String phone) {
+        return routingRows(accountId, lineId, phone).stream().map(RoutingCandidate::conversationId).toList();
+    }
+
+    private List<RoutingCandidate> routingRows(String accountId, String lineId, String phone) {
+        List<RoutingCandidate> rows = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            var request = QueryRequest.builder().tableName(table).keyConditionExpression("pk = :pk")
+                    .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone))))
+                    .projectionExpression("sk, accountId, lastActivityAt")
+                    .consistentRead(true).exclusiveStartKey(start).build();
+            var page = dynamo.query(request);
+            for (var row : page.items()) {
+                if (!accountId.equals(Attr.str(row, "accountId"))) continue; // line ids are unique; never another's
+                rows.add(new RoutingCandidate(Attr.str(row, "sk"), Attr.numOrNull(row, "lastActivityAt")));
+            }
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        return rows;
+    }
 
     private static final Comparator<RoutingCandidate> MOST_RECENTLY_ACTIVE_FIRST = Comparator
             .comparingLong(RoutingCandidate::lastActivityAt).thenComparing(RoutingCandidate::conversationId).reversed();
@@ -173,24 +216,13 @@ final class ConversationStore {
     Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone) {
         List<RoutingCandidate> candidates = new ArrayList<>();
         List<Map<String, AttributeValue>> withoutTime = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
-        do {
-            var request = QueryRequest.builder().tableName(table).keyConditionExpression("pk = :pk")
-                    .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone))))
-                    .projectionExpression("sk, accountId, lastActivityAt")
-                    .consistentRead(true).exclusiveStartKey(start).build();
-            var page = dynamo.query(request);
-            for (var row : page.items()) {
-                if (!accountId.equals(Attr.str(row, "accountId"))) continue; // line ids are unique; never another's
-                String conversationId = Attr.str(row, "sk");
-                if (row.containsKey("lastActivityAt")) {
-                    candidates.add(new RoutingCandidate(conversationId, Attr.num(row, "lastActivityAt", 0)));
-                } else {
-                    withoutTime.add(key(accountId, conversationId));
-                }
+        for (var row : routingRows(accountId, lineId, phone)) {
+            if (row.lastActivityAt() != null) {
+                candidates.add(row);
+            } else {
+                withoutTime.add(key(accountId, row.conversationId()));
             }
-            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
-        } while (start != null);
+        }
         if (!withoutTime.isEmpty()) {
             for (var item : ops.batchGet(table, withoutTime)) {
                 candidates.add(new RoutingCandidate(Attr.str(item, "conversationId"), Attr.num(item, "lastActivityAt", 0)));
@@ -247,6 +279,6 @@ final class ConversationStore {
                 .map(v -> new Conversation.Participant(Attr.str(v.m(), "phone"), Attr.str(v.m(), "name"))).toList();
         return new Conversation(Attr.str(item, "conversationId"), Attr.str(item, "accountId"), Attr.str(item, "name"),
                 Attr.str(item, "lineId"), Attr.str(item, "linePhone"), participants, Attr.num(item, "createdAt", 0),
-                Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0));
+                Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0), Attr.numOrNull(item, "blockedAt"));
     }
 }

@@ -234,6 +234,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         }
         json.put("participants", participants);
         json.put("status", view.status());
+        json.put("blockedAt", c.blockedAt() == null ? null : Timestamps.format(c.blockedAt()));
         json.put("createdAt", Timestamps.format(c.createdAt()));
         json.put("updatedAt", Timestamps.format(c.updatedAt()));
         json.put("lastActivityAt", Timestamps.format(c.lastActivityAt()));

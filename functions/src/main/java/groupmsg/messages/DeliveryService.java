@@ -3,6 +3,7 @@ package groupmsg.messages;
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
+import groupmsg.conversations.ConversationBlocks;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutStore;
@@ -58,6 +59,7 @@ public final class DeliveryService {
     private final MessageStore messages;
     private final DeliveryStore deliveries;
     private final OptOutStore optOuts;
+    private final ConversationBlocks conversations;
     private final UsageStore usage;
     private final RateLimiter limiter;
     private final LineService lines;
@@ -72,6 +74,7 @@ public final class DeliveryService {
         this.messages = new MessageStore(ops, core);
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.optOuts = new OptOutStore(ops, core);
+        this.conversations = new ConversationBlocks(wiring);
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
         this.lines = new LineService(wiring);
@@ -629,10 +632,15 @@ public final class DeliveryService {
         }
     }
 
-    /** The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so). */
+    /**
+     * The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so), and
+     * under block_conversation their conversations on it are blocked, as by a STOP.
+     */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
         try {
-            optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, clock.millis());
+            long at = clock.millis();
+            optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, at);
+            conversations.afterOptOut(m.accountId(), m.lineId(), phone, at);
         } catch (RuntimeException e) {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
         }

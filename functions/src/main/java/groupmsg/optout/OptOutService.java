@@ -1,5 +1,6 @@
 package groupmsg.optout;
 
+import groupmsg.conversations.ConversationBlocks;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.inbound.InboundMessage;
 import groupmsg.inbound.InboundService;
@@ -30,6 +31,8 @@ import java.util.Map;
  *       the message that caused the opt-out (a STOP from a number that already texted STOP gets no second reply).
  *       A number opted out by the business ({@code POST /v1/opt-outs}) or by a carrier error never had the
  *       confirmation: its first STOP gets it (and makes the opt-out a keyword one).</li>
+ *   <li>An opt-out of either kind blocks, for good, the number's conversations on the line when the account's policy
+ *       is {@code block_conversation} ({@link ConversationBlocks}).</li>
  *   <li>START: the opt-out is removed and {@code optInReply} sent. HELP: {@code helpReply} is sent, opted out
  *       or not.</li>
  *   <li>Toll-free lines: the carrier itself answers STOP and START on toll-free numbers (and blocks the number
@@ -47,6 +50,7 @@ public final class OptOutService {
     private final InboundService inbound;
     private final LineService lines;
     private final DirectMessages direct;
+    private final ConversationBlocks conversations;
     private final Clock clock;
 
     public OptOutService(Wiring wiring, QueueSender queue) {
@@ -54,6 +58,7 @@ public final class OptOutService {
         this.inbound = new InboundService(wiring, queue);
         this.lines = new LineService(wiring);
         this.direct = new DirectMessages(wiring, queue);
+        this.conversations = new ConversationBlocks(wiring);
         this.clock = wiring.clock();
     }
 
@@ -74,6 +79,7 @@ public final class OptOutService {
             case OPT_OUT -> {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
+                conversations.afterOptOut(accountId, line.id(), m.from(), m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
@@ -150,7 +156,10 @@ public final class OptOutService {
         String phone = phone(phoneInput, country);
         // the line never texts itself: an opt-out of its own number would be listed for nothing
         if (phone.equals(line.phone())) throw ApiException.invalid("phone: is the line's own number");
-        return store.recordManual(accountId, lineId, phone, clock.millis());
+        long at = clock.millis();
+        var recorded = store.recordManual(accountId, lineId, phone, at);
+        conversations.afterOptOut(accountId, lineId, phone, at);
+        return recorded;
     }
 
     public void remove(String accountId, String lineId, String phoneInput) {

@@ -492,6 +492,64 @@ class ConversationsE2eTest {
         assertThat(a.post("/v1/conversations", request).status()).isEqualTo(409);
     }
 
+    /**
+     * Under block_conversation an opt-out blocks the number's conversations on the line for good ("you will need to
+     * start a new chat"): neither its START, nor its opt-out removed by hand, nor the policy switched back reopens them.
+     */
+    @Test
+    void anOptOutUnderBlockConversationBlocksItsConversationsForGood(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Blocked For Good Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String withCat = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Hello all").get("id");
+        String alsoWithCat = (String) create(a, lineId, List.of(CAT, DAN), "Just us").get("id");
+        String withoutCat = (String) create(a, lineId, List.of(ANN, BOB), "No Cat").get("id");
+        String otherLine = linePhone();
+        String catElsewhere = (String) create(a, groupLine(a, otherLine, 50), List.of(ANN, CAT), "Other line").get("id");
+        assertThat(a.get("/v1/conversations/" + withCat).jsonObject()).containsEntry("status", "active").containsEntry("blockedAt", null);
+        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 2, 15_000);
+
+        text(a, CAT, line, "STOP");
+        for (String id : List.of(withCat, alsoWithCat)) {
+            assertThat(await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000))
+                    .containsEntry("status", "blocked");
+        }
+        assertThat(a.get("/v1/conversations/" + withoutCat).jsonObject()).containsEntry("status", "active").containsEntry("blockedAt", null);
+        assertThat(a.get("/v1/conversations/" + catElsewhere).jsonObject()).containsEntry("status", "active");
+        String blockedAt = (String) a.get("/v1/conversations/" + withCat).jsonObject().get("blockedAt");
+
+        // START: Cat is subscribed again (and told so), but the conversations stay blocked
+        text(a, CAT, line, "START");
+        await(() -> a.get("/v1/conversations/" + withCat).body(), b -> b.contains("\"optedOut\":false") && !b.contains("\"optedOut\":true"), 15_000);
+        var afterStart = a.get("/v1/conversations/" + withCat).jsonObject();
+        assertThat(afterStart).containsEntry("status", "blocked").containsEntry("blockedAt", blockedAt);
+        assertThat(a.post("/v1/conversations/" + withCat + "/messages", Map.of("body", "Back?")).status()).isEqualTo(409);
+        // and the policy switched back does not reopen them either
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "exclude_participant")))
+                .status()).isEqualTo(200);
+        assertThat(a.get("/v1/conversations/" + alsoWithCat).jsonObject()).containsEntry("status", "blocked");
+        // Dan's reply is kept in the thread and goes no further: not to Cat, subscribed again as she is
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), DAN, line, "anyone?"), null).status()).isEqualTo(200);
+        await(() -> thread(a, alsoWithCat), l -> l.stream().anyMatch(m -> "anyone?".equals(m.get("body"))), 15_000);
+        Thread.sleep(1_000);
+        assertThat(bodiesTo(a, line, CAT)).noneMatch(b -> b.contains("anyone?"));
+
+        // a manual opt-out under the policy blocks too, and removing it does not reopen
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", ANN)).status()).isEqualTo(201);
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + ANN.replace("+", "%2B")).status()).isEqualTo(204);
+        var withoutCatNow = a.get("/v1/conversations/" + withoutCat).jsonObject();
+        assertThat(withoutCatNow).containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        // a retried or second opt-out keeps the first time
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", BOB)).status()).isEqualTo(201);
+        assertThat(a.get("/v1/conversations/" + withCat).jsonObject()).containsEntry("blockedAt", blockedAt);
+        // other lines' conversations were never touched
+        assertThat(a.get("/v1/conversations/" + catElsewhere).jsonObject()).containsEntry("status", "active").containsEntry("blockedAt", null);
+    }
+
     @Test
     void validationRolesFixedParticipantsRenameAndTenancy(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Rules Co");

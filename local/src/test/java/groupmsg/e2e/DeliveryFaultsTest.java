@@ -533,8 +533,22 @@ class DeliveryFaultsTest {
         t.carrier().script.put(alwaysDown, List.of(new SendResult.Rejected(503, "503", "Service Unavailable", true, false)));
         // connection refused: never reached the carrier (before, the last try ended "outcome unknown", in sending)
         t.carrier().script.put(unreachable, List.of(new UncheckedIOException(new java.net.ConnectException("Connection refused"))));
+        // under block_conversation, the carrier's "unsubscribed" blocks the number's conversations on the line, as a STOP
+        String messageLine = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(t.api().patch("/v1/lines/" + messageLine, Map.of("groupMessaging", true)).status()).isEqualTo(200);
+        assertThat(t.api().patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String withUnsubscribed = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(unsubscribed, invalid), "Hi")
+                .get("id");
+        String without = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(throttledThenOk, invalid), "Hi")
+                .get("id");
 
         deliverAll(new DeliveryService(t.wiring()), s);
+
+        assertThat(t.api().get("/v1/conversations/" + withUnsubscribed).jsonObject())
+                .containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        assertThat(t.api().get("/v1/conversations/" + without).jsonObject())
+                .containsEntry("status", "active").containsEntry("blockedAt", null);
 
         assertThat(t.carrier().calls(throttledThenOk)).isEqualTo(3);
         assertThat(t.carrier().calls(unsubscribed)).isEqualTo(1);
