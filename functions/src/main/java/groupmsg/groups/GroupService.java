@@ -89,25 +89,29 @@ public final class GroupService {
         return new GroupPage(page.groups(), page.lastKey());
     }
 
-    /** Groups read per step of {@link #listWithMember}, and the steps one page may take. */
-    static final int MEMBER_OF_STEP = 100;
-    static final int MEMBER_OF_STEPS = 20;
+    /** Groups read per step of a filtered list ({@link #listMatching}), and the steps one page may take. */
+    static final int MATCHING_STEP = 100;
+    static final int MATCHING_STEPS = 20;
 
     /**
-     * The groups {@code phone} is a member of now, in the list's order: the account's groups are read 100 at a time and
-     * the number's membership in each step's groups in one BatchGetItem, until the page is full and one more is found
+     * The groups that match, in the list's order: those {@code phone} is a member of now (when given) and whose name
+     * contains {@code search} ignoring case and accents (when given). The account's groups are read 100 at a time
+     * (a number's membership in each step's groups in one BatchGetItem) until the page is full and one more is found
      * (so a cursor is given only when another follows), or 2,000 groups were read (then the cursor goes on from
      * there, and the page may hold fewer than {@code limit}).
      */
-    public GroupPage listWithMember(String accountId, String phone, int limit, Map<String, AttributeValue> start) {
+    public GroupPage listMatching(String accountId, String phone, String search, int limit, Map<String, AttributeValue> start) {
+        String needle = search == null ? null : MemberStore.searchForm(search);
         List<Group> found = new ArrayList<>();
         Map<String, AttributeValue> next = start;
-        for (int step = 0; step < MEMBER_OF_STEPS; step++) {
-            var page = groups.list(accountId, MEMBER_OF_STEP, next);
-            var with = page.groups().isEmpty() ? java.util.Set.<String>of()
-                    : members.groupsWith(accountId, page.groups().stream().map(Group::id).toList(), phone);
-            for (Group g : page.groups()) {
-                if (!with.contains(g.id())) continue;
+        for (int step = 0; step < MATCHING_STEPS; step++) {
+            var page = groups.list(accountId, MATCHING_STEP, next);
+            List<Group> named = needle == null ? page.groups()
+                    : page.groups().stream().filter(g -> MemberStore.searchForm(g.name()).contains(needle)).toList();
+            var with = phone == null || named.isEmpty() ? null
+                    : members.groupsWith(accountId, named.stream().map(Group::id).toList(), phone);
+            for (Group g : named) {
+                if (with != null && !with.contains(g.id())) continue;
                 if (found.size() == limit) {
                     // one more follows: the page ends at the last one it holds
                     return new GroupPage(found, GroupStore.groupKey(accountId, found.getLast().id()));

@@ -94,8 +94,13 @@ public final class GroupsApiHandler extends HttpApiHandler {
             case PhoneNumbers.Valid ok -> ok.e164();
             case PhoneNumbers.Invalid bad -> throw ApiException.invalid("member: " + bad.reason());
         }).orElse(null);
-        var page = member == null ? groups.list(request.accountId(), paging.limit(), start)
-                : groups.listWithMember(request.accountId(), member, paging.limit(), start);
+        // an extension too: groups whose name contains search (ignoring case and accents), as the member list's search
+        String search = request.query("search").map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
+        if (search != null && search.length() > MAX_NAME) {
+            throw ApiException.invalid("search must be at most " + MAX_NAME + " characters");
+        }
+        var page = member == null && search == null ? groups.list(request.accountId(), paging.limit(), start)
+                : groups.listMatching(request.accountId(), member, search, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.groups().forEach(g -> items.add(groupJson(g)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -15,6 +15,7 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -568,6 +569,42 @@ class GroupsE2eTest {
             assertThat(wrong.errorCode()).isEqualTo("not_found");
             assertThat(wrong.body()).contains("POST removes members");
         }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void groupsAreFoundByAPartOfTheirNameIgnoringCaseAndAccentsAlsoWithAMember(ApiClient api) {
+        ApiClient a = api.forNewAccount("Group Search Co");
+        String choir = createGroup(a, "Église Choir");
+        String youth = createGroup(a, "Youth choir (Sundays)");
+        createGroup(a, "Volunteers");
+        String cafe = createGroup(a, "Cafe\u0301 regulars");
+        Function<String, List<Object>> ids = query -> {
+            var r = a.get("/v1/groups?" + query);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            return ((List<Map<String, Object>>) r.jsonObject().get("items")).stream().map(g -> g.get("id")).toList();
+        };
+        assertThat(ids.apply("search=CHOIR")).containsExactly(choir, youth);
+        assertThat(ids.apply("search=eglise")).containsExactly(choir);
+        assertThat(ids.apply("search=%C3%A9glise")).containsExactly(choir);
+        assertThat(ids.apply("search=caf%C3%A9")).containsExactly(cafe);
+        assertThat(ids.apply("search=%20%20")).hasSize(4); // blank: no filter
+        assertThat(ids.apply("search=orchestra")).isEmpty();
+        // a page at a time, the cursor given only when another follows
+        var page1 = a.get("/v1/groups?search=choir&limit=1").jsonObject();
+        assertThat((List<Map<String, Object>>) page1.get("items")).extracting(g -> g.get("id")).containsExactly(choir);
+        var page2 = a.get("/v1/groups?search=choir&limit=1&cursor=" + page1.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) page2.get("items")).extracting(g -> g.get("id")).containsExactly(youth);
+        assertThat(page2.get("nextCursor")).isNull();
+        // with member=: the groups of that number whose name matches
+        assertThat(a.post("/v1/groups/" + youth + "/members", Map.of("members", List.of(member("+14155550790", "Lee")))).status()).isEqualTo(200);
+        assertThat(a.post("/v1/groups/" + cafe + "/members", Map.of("members", List.of(member("+14155550790", "Lee")))).status()).isEqualTo(200);
+        assertThat(ids.apply("search=choir&member=%2B14155550790")).containsExactly(youth);
+        // too long a search is a 400; another account finds none of these
+        var tooLong = a.get("/v1/groups?search=" + "x".repeat(101));
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.body()).contains("search must be at most 100 characters");
+        assertThat((List<?>) api.forNewAccount("Other Search Co").get("/v1/groups?search=choir").jsonObject().get("items")).isEmpty();
     }
 
     @Test
