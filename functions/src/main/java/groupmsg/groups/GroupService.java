@@ -1,5 +1,7 @@
 package groupmsg.groups;
 
+import groupmsg.lines.LineService;
+import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Ids;
@@ -20,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** Groups and their members: create, rename, delete; add, list/search and remove members. */
 public final class GroupService {
@@ -34,6 +37,8 @@ public final class GroupService {
 
     private final GroupStore groups;
     private final MemberStore members;
+    private final OptOutStore optOuts;
+    private final LineService lines;
     private final QueueSender queue;
     private final Clock clock;
     private final Ids ids;
@@ -46,6 +51,8 @@ public final class GroupService {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.groups = new GroupStore(ops, wiring.config().table(Tables.CORE));
         this.members = new MemberStore(ops, wiring.config().table(Tables.MEMBERS), groups, wiring.clock());
+        this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
+        this.lines = new LineService(wiring);
         this.queue = queue;
         this.clock = wiring.clock();
         this.ids = wiring.ids();
@@ -262,6 +269,15 @@ public final class GroupService {
         int pages = nameNeedle == null && digitNeedle == null ? MAX_LIST_PAGES : MAX_SEARCH_PAGES;
         var page = members.list(accountId, groupId, nameNeedle, digitNeedle, limit, start, pages);
         return new MemberPage(page.members(), page.lastKey());
+    }
+
+    /**
+     * Which of {@code phones} have opted out of the account's line {@code lineId} (so a group message from it would
+     * skip them): 400 when the account has no such line.
+     */
+    public Set<String> optedOutOf(String accountId, String lineId, List<String> phones) {
+        if (lines.find(accountId, lineId).isEmpty()) throw ApiException.invalid("lineId: no such line in this account");
+        return optOuts.optedOut(lineId, phones);
     }
 
     /** A member of the group now, by number: 404 when the group or the membership does not exist. */

@@ -231,9 +231,17 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String groupId = request.path("id");
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
+        // an extension: with lineId=, whether each member has opted out of that line (a send from it skips them)
+        String lineId = request.query("lineId").filter(v -> !v.isBlank()).orElse(null);
         var page = groups.listMembers(request.accountId(), groupId, request.query("search"), paging.limit(), start);
+        var optedOut = lineId == null ? null : groups.optedOutOf(request.accountId(), lineId,
+                page.members().stream().map(Member::phone).toList());
         List<Object> items = new ArrayList<>();
-        for (Member m : page.members()) items.add(memberJson(m));
+        for (Member m : page.members()) {
+            var json = memberJson(m);
+            if (optedOut != null) json.put("optedOut", optedOut.contains(m.phone()));
+            items.add(json);
+        }
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 

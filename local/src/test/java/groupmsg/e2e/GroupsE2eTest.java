@@ -573,6 +573,36 @@ class GroupsE2eTest {
 
     @Test
     @SuppressWarnings("unchecked")
+    void theMemberListSaysWhoHasOptedOutOfALine(ApiClient api) {
+        ApiClient a = api.forNewAccount("Member Opt-outs Co");
+        String g = createGroup(a, "Opt-out view");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550801", "Ann"),
+                member("+14155550802", "Bob"), member("+14155550803", "Cat")))).status()).isEqualTo(200);
+        String lineId = MessagesE2eTest.createLine(a, MessagesE2eTest.linePhone(), 10);
+        String otherLine = MessagesE2eTest.createLine(a, MessagesE2eTest.linePhone(), 10);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550802")).status()).isEqualTo(201);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", otherLine, "phone", "+14155550803")).status()).isEqualTo(201);
+
+        var items = (List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members?lineId=" + lineId).jsonObject().get("items");
+        assertThat(items).extracting(m -> m.get("phone") + "=" + m.get("optedOut"))
+                .containsExactly("+14155550801=false", "+14155550802=true", "+14155550803=false");
+        // with a search and a page; without lineId members are as API.md shows them
+        var page = (List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members?lineId=" + otherLine + "&search=cat&limit=1")
+                .jsonObject().get("items");
+        assertThat(page).singleElement().satisfies(m -> assertThat(m).containsEntry("optedOut", true).containsEntry("name", "Cat"));
+        assertThat((List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members").jsonObject().get("items"))
+                .allSatisfy(m -> assertThat(m).containsOnlyKeys("phone", "name", "addedAt"));
+        // another account's line, or none, is a 400
+        String theirs = MessagesE2eTest.createLine(api.forNewAccount("Their Line Co"), MessagesE2eTest.linePhone(), 10);
+        for (String bad : List.of(theirs, "line_nope")) {
+            var r = a.get("/v1/groups/" + g + "/members?lineId=" + bad);
+            assertThat(r.status()).as(bad).isEqualTo(400);
+            assertThat(r.body()).contains("lineId: no such line in this account");
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
     void groupsAreFoundByAPartOfTheirNameIgnoringCaseAndAccentsAlsoWithAMember(ApiClient api) {
         ApiClient a = api.forNewAccount("Group Search Co");
         String choir = createGroup(a, "Église Choir");
