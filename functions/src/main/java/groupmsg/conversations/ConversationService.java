@@ -19,10 +19,13 @@ import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Reply-all conversations: one SMS thread of 2..10 people on a group-messaging line. Every message (the
@@ -177,10 +180,55 @@ public final class ConversationService {
 
     public record ConversationPage(List<View> conversations, Map<String, AttributeValue> lastKey) {}
 
-    public ConversationPage list(String accountId, int limit, Map<String, AttributeValue> start) {
-        var page = store.list(accountId, limit, start);
+    /** What a list is narrowed to (an extension of API.md): each null for any. */
+    public record ListFilter(String lineId, String participant, String status) {
+        public static final ListFilter NONE = new ListFilter(null, null, null);
+    }
+
+    /** Conversations read per step of a filtered list, and the steps one page may take. */
+    static final int FILTERED_STEP = 100;
+    static final int FILTERED_STEPS = 10;
+
+    /**
+     * Newest first. Filtered, the account's conversations are read 100 at a time (only the line's, when given) until
+     * the page is full and one more is found (so a cursor is given only when another follows), or 1,000 were read
+     * (then the cursor goes on from there, and the page may hold fewer than {@code limit}).
+     */
+    public ConversationPage list(String accountId, ListFilter filter, int limit, Map<String, AttributeValue> start) {
         AccountSettings settings = accounts.account(accountId).settings();
-        return new ConversationPage(page.items().stream().map(c -> view(c, settings)).toList(), page.lastKey());
+        if (filter.equals(ListFilter.NONE)) {
+            var page = store.list(accountId, null, limit, start);
+            return new ConversationPage(views(page.items(), settings), page.lastKey());
+        }
+        List<View> found = new ArrayList<>();
+        Map<String, AttributeValue> next = start;
+        for (int step = 0; step < FILTERED_STEPS; step++) {
+            var page = store.list(accountId, filter.lineId(), FILTERED_STEP, next);
+            var candidates = filter.participant() == null ? page.items() : page.items().stream()
+                    .filter(c -> c.participants().stream().anyMatch(p -> p.phone().equals(filter.participant()))).toList();
+            for (View v : views(candidates, settings)) {
+                if (filter.status() != null && !filter.status().equals(v.status())) continue;
+                if (found.size() == limit) {
+                    // one more follows: the page ends at the last one it holds
+                    return new ConversationPage(found, ConversationStore.key(accountId, found.getLast().conversation().id()));
+                }
+                found.add(v);
+            }
+            next = page.lastKey();
+            if (next == null) break;
+        }
+        return new ConversationPage(found, next);
+    }
+
+    /** Views of several conversations, with who opted out read in one BatchGetItem per line (not one per conversation). */
+    private List<View> views(List<Conversation> conversations, AccountSettings settings) {
+        Map<String, Set<String>> optedOutByLine = new HashMap<>();
+        for (var entry : conversations.stream().collect(Collectors.groupingBy(Conversation::lineId)).entrySet()) {
+            List<String> phones = entry.getValue().stream().flatMap(c -> c.participants().stream())
+                    .map(Conversation.Participant::phone).distinct().toList();
+            optedOutByLine.put(entry.getKey(), optOuts.optedOut(entry.getKey(), phones));
+        }
+        return conversations.stream().map(c -> view(c, settings, optedOutByLine.get(c.lineId()))).toList();
     }
 
     public View rename(Caller caller, String id, String name) {
@@ -320,7 +368,13 @@ public final class ConversationService {
     }
 
     private View view(Conversation c, AccountSettings settings) {
-        Set<String> optedOut = optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList());
+        return view(c, settings, optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()));
+    }
+
+    /** @param optedOutOfLine numbers opted out of the conversation's line: its participants among them and maybe others */
+    private View view(Conversation c, AccountSettings settings, Set<String> optedOutOfLine) {
+        Set<String> optedOut = c.participants().stream().map(Conversation.Participant::phone)
+                .filter(optedOutOfLine::contains).collect(Collectors.toSet());
         // blocked for good by an opt-out under block_conversation, or now: someone is opted out and the policy blocks
         boolean blocked = c.blockedAt() != null
                 || !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());

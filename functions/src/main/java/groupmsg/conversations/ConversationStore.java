@@ -99,11 +99,16 @@ final class ConversationStore {
 
     record Page<T>(List<T> items, Map<String, AttributeValue> lastKey) {}
 
-    /** Newest first (ids are ULIDs). */
-    Page<Conversation> list(String accountId, int limit, Map<String, AttributeValue> start) {
+    /**
+     * Newest first (ids are ULIDs); only those on {@code lineId} when given (a filter: a page may then hold fewer than
+     * {@code limit}, with a key when more were read).
+     */
+    Page<Conversation> list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("CNV#")));
+        if (lineId != null) values.put(":line", s(lineId));
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
-                .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("CNV#")))
-                .scanIndexForward(false).exclusiveStartKey(start));
+                .filterExpression(lineId == null ? null : "lineId = :line")
+                .expressionAttributeValues(values).scanIndexForward(false).exclusiveStartKey(start));
         return new Page<>(page.items().stream().map(ConversationStore::toConversation).toList(), page.lastKey());
     }
 

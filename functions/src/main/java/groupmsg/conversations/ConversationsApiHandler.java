@@ -170,7 +170,16 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private ApiResponse list(ApiRequest request) {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
-        var page = conversations.list(request.accountId(), paging.limit(), start);
+        // extensions of API.md: only a line's, a number's (E.164, or national with country=), active or blocked ones
+        String lineId = request.queryId("lineId").orElse(null);
+        String participant = request.query("participant").filter(v -> !v.isBlank())
+                .map(raw -> PhoneNumbers.e164FromQuery("participant", raw, request.query("country").orElse(null))).orElse(null);
+        String status = request.query("status").filter(v -> !v.isBlank()).orElse(null);
+        if (status != null && !List.of(ConversationService.ACTIVE, ConversationService.BLOCKED).contains(status)) {
+            throw ApiException.invalid("status must be " + ConversationService.ACTIVE + " or " + ConversationService.BLOCKED);
+        }
+        var page = conversations.list(request.accountId(), new ConversationService.ListFilter(lineId, participant, status),
+                paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.conversations().forEach(v -> items.add(json(v)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -89,11 +89,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.accountPartition(request.accountId()));
         // an extension of API.md: the groups a number is a member of now (E.164, or national with country=)
-        String member = request.query("member").filter(v -> !v.isBlank()).map(raw -> switch (
-                PhoneNumbers.fromQuery(raw, request.query("country").orElse(null))) {
-            case PhoneNumbers.Valid ok -> ok.e164();
-            case PhoneNumbers.Invalid bad -> throw ApiException.invalid("member: " + bad.reason());
-        }).orElse(null);
+        String member = request.query("member").filter(v -> !v.isBlank())
+                .map(raw -> PhoneNumbers.e164FromQuery("member", raw, request.query("country").orElse(null))).orElse(null);
         // an extension too: groups whose name contains search (ignoring case and accents), as the member list's search
         String search = request.query("search").map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
         if (search != null && search.length() > MAX_NAME) {

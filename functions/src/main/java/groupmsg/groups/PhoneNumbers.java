@@ -4,6 +4,7 @@ import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
+import groupmsg.platform.api.ApiException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -67,6 +68,14 @@ public final class PhoneNumbers {
         String value = raw.strip();
         if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
         return normalize(value, country);
+    }
+
+    /** {@link #fromQuery}'s E.164, or the 400 naming the parameter and what is wrong with the number. */
+    public static String e164FromQuery(String parameter, String raw, String country) {
+        return switch (fromQuery(raw, country)) {
+            case Valid v -> v.e164();
+            case Invalid i -> throw ApiException.invalid(parameter + ": " + i.reason());
+        };
     }
 
     /**

@@ -57,7 +57,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request);
         String lineId = request.queryId("lineId").orElse(null);
         String country = request.query("country").orElse(null);
-        String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> phoneQuery(raw, country)).orElse(null);
+        String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> PhoneNumbers.e164FromQuery("from", raw, country)).orElse(null);
         var partition = InboundService.listPartition(request.accountId(), lineId, from);
         var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
         Boolean possibleOptOut = request.query("possibleOptOut").map(v -> switch (v) {
@@ -106,17 +106,6 @@ public final class InboundApiHandler extends HttpApiHandler {
         body.validate();
         var recorded = optOuts.optOut(request.accountId(), lineId, phone, country);
         return ApiResponse.json(recorded.created() ? 201 : 200, json(recorded.optOut()));
-    }
-
-    /**
-     * {@code from}: E.164, or a national number with {@code country} as everywhere else phones are input. A literal
-     * "+" arrives as a space when the client did not encode it.
-     */
-    static String phoneQuery(String raw, String country) {
-        return switch (PhoneNumbers.fromQuery(raw, country)) {
-            case PhoneNumbers.Valid v -> v.e164();
-            case PhoneNumbers.Invalid i -> throw ApiException.invalid("from: " + i.reason());
-        };
     }
 
     static Map<String, Object> json(InboundMessage m) {

@@ -551,6 +551,61 @@ class ConversationsE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void theListIsNarrowedToALineANumberOrAStatusPageByPage(ApiClient api) {
+        ApiClient a = api.forNewAccount("Conversation Filters Co");
+        String first = groupLine(a, linePhone(), 50);
+        String second = groupLine(a, linePhone(), 50);
+        String c1 = (String) create(a, first, List.of(ANN, BOB), "1").get("id");
+        String c2 = (String) create(a, first, List.of(BOB, CAT), "2").get("id");
+        String c3 = (String) create(a, second, List.of(ANN, CAT), "3").get("id");
+        String c4 = (String) create(a, first, List.of(ANN, DAN), "4").get("id");
+        java.util.function.Function<String, List<Map<String, Object>>> list = query -> {
+            var r = a.get("/v1/conversations?" + query);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            return (List<Map<String, Object>>) r.jsonObject().get("items");
+        };
+        assertThat(list.apply("lineId=" + first)).extracting(c -> c.get("id")).containsExactly(c4, c2, c1);
+        assertThat(list.apply("participant=%2B14155550701")).extracting(c -> c.get("id")).containsExactly(c4, c3, c1);
+        assertThat(list.apply("participant=415-555-0701&country=US")).extracting(c -> c.get("id")).containsExactly(c4, c3, c1);
+        assertThat(list.apply("lineId=" + first + "&participant=%2B14155550702")).extracting(c -> c.get("id")).containsExactly(c2, c1);
+        assertThat(list.apply("lineId=line_nope")).isEmpty();
+
+        // Cat opts out of the first line under block_conversation: the conversation she is in there is blocked
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", first, "phone", CAT)).status()).isEqualTo(201);
+        var blocked = list.apply("status=blocked");
+        assertThat(blocked).extracting(c -> c.get("id")).containsExactly(c2);
+        assertThat((List<Map<String, Object>>) blocked.getFirst().get("participants"))
+                .extracting(p -> p.get("phone") + "=" + p.get("optedOut")).containsExactly(BOB + "=false", CAT + "=true");
+        var active = list.apply("status=active");
+        assertThat(active).extracting(c -> c.get("id")).containsExactly(c4, c3, c1);
+        // on the second line Cat is not opted out
+        assertThat((List<Map<String, Object>>) active.get(1).get("participants")).allSatisfy(p -> assertThat(p).containsEntry("optedOut", false));
+        // the unfiltered list shows the same per participant
+        assertThat(list.apply("limit=10")).filteredOn(c -> c2.equals(c.get("id"))).singleElement()
+                .satisfies(c -> assertThat(c).containsEntry("status", "blocked"));
+
+        // a page at a time, the cursor given only when another follows
+        var page1 = a.get("/v1/conversations?lineId=" + first + "&limit=2").jsonObject();
+        assertThat((List<Map<String, Object>>) page1.get("items")).extracting(c -> c.get("id")).containsExactly(c4, c2);
+        var page2 = a.get("/v1/conversations?lineId=" + first + "&limit=2&cursor=" + page1.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) page2.get("items")).extracting(c -> c.get("id")).containsExactly(c1);
+        assertThat(page2.get("nextCursor")).isNull();
+
+        var badStatus = a.get("/v1/conversations?status=closed");
+        assertThat(badStatus.status()).isEqualTo(400);
+        assertThat(badStatus.body()).contains("status must be active or blocked");
+        var badPhone = a.get("/v1/conversations?participant=12");
+        assertThat(badPhone.status()).isEqualTo(400);
+        assertThat(badPhone.body()).contains("participant: ");
+        // another account sees none of these
+        assertThat((List<?>) api.forNewAccount("Other Filters Co").get("/v1/conversations?participant=%2B14155550701")
+                .jsonObject().get("items")).isEmpty();
+    }
+
+    @Test
     void validationRolesFixedParticipantsRenameAndTenancy(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Rules Co");
         String line = linePhone();
