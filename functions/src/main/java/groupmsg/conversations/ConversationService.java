@@ -37,6 +37,7 @@ import java.util.stream.Collectors;
 public final class ConversationService {
     public static final String ACTIVE = "active";
     public static final String BLOCKED = "blocked";
+    public static final String CLOSED = "closed";
     static final String OUTBOUND_MESSAGE_PREFIX = "cout_";
     static final String RELAY_MESSAGE_PREFIX = "crly_";
 
@@ -118,7 +119,7 @@ public final class ConversationService {
         // created when its ids were given: its thread lists messages by id, oldest first by createdAt
         long createdAt = Ids.timeOf(ulid);
         var conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
-                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null);
+                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null, null);
         var first = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, conversation.id(), ThreadMessage.OUTBOUND,
                 null, caller.keyId(), input.body(), input.mediaUrls(), createdAt);
         store.create(conversation, first);
@@ -238,6 +239,18 @@ public final class ConversationService {
         return get(caller.accountId(), id);
     }
 
+    /**
+     * Closes the conversation for good (the business is done with it): nothing more is sent in it, a participant's
+     * reply is routed to their most recently active open conversation on the line, else kept as a direct reply to
+     * the line. Closing a closed one changes nothing.
+     */
+    public View close(Caller caller, String id) {
+        requireChatRole(caller);
+        Conversation c = find(caller.accountId(), id);
+        if (c.closedAt() == null && !store.close(c, clock.millis())) throw ApiException.notFound("conversation");
+        return get(caller.accountId(), id);
+    }
+
     /** Participants are fixed: changing them is a 409 (after the usual checks, so a wrong id is still a 404). */
     public void changeParticipants(Caller caller, String id) {
         requireChatRole(caller);
@@ -263,6 +276,9 @@ public final class ConversationService {
         View view = view(c, settings);
         List<String> to = view.reachable();
         if (earlier == null) {
+            if (CLOSED.equals(view.status())) {
+                throw ApiException.conflict("the conversation is closed; start a new conversation instead");
+            }
             if (BLOCKED.equals(view.status())) {
                 throw ApiException.conflict("the conversation is blocked: " + view.optedOut().stream().sorted().toList()
                         + " opted out and the account's conversationOptOutPolicy is block_conversation");
@@ -284,7 +300,7 @@ public final class ConversationService {
                     caller.keyId(), body, mediaUrls, Ids.timeOf(ulid));
             store.addMessage(caller.accountId(), message);
         }
-        if (!to.isEmpty() && !BLOCKED.equals(view.status()) && line.groupMessaging()) {
+        if (!to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessaging()) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     message.body(), message.mediaUrls(), c.id());
         }
@@ -347,8 +363,9 @@ public final class ConversationService {
         store.addMessage(accountId, message);
         store.touch(accountId, c.id(), at);
         View view = view(c, accounts.account(accountId).settings());
-        if (BLOCKED.equals(view.status())) {
-            Log.info("relay_blocked", Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
+        if (!ACTIVE.equals(view.status())) {
+            // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
+            Log.info("relay_" + view.status(), Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
             return;
         }
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
@@ -378,7 +395,7 @@ public final class ConversationService {
         // blocked for good by an opt-out under block_conversation, or now: someone is opted out and the policy blocks
         boolean blocked = c.blockedAt() != null
                 || !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());
-        return new View(c, optedOut, blocked ? BLOCKED : ACTIVE);
+        return new View(c, optedOut, c.closedAt() != null ? CLOSED : blocked ? BLOCKED : ACTIVE);
     }
 
     private Conversation find(String accountId, String id) {

@@ -24,10 +24,11 @@ import static groupmsg.platform.dynamo.Attr.s;
  * Conversations in the core table:
  * <ul>
  *   <li>{@code ACCT#a / CNV#<id>}: name, line, participants (phone + name), createdAt, updatedAt, lastActivityAt,
- *       blockedAt (set once, by {@link #markBlocked});</li>
+ *       blockedAt (set once, by {@link #markBlocked}), closedAt (set once, by {@link #close});</li>
  *   <li>{@code CNVP#<lineId>#<phone> / <conversationId>} per participant: which conversations on a line a number is
  *       in, with the conversation's lastActivityAt (kept in step by {@link #touch}), so inbound routing picks the
- *       most recently active of them from these rows alone, however many there are;</li>
+ *       most recently active of them from these rows alone, however many there are, passing over closed ones
+ *       (closedAt, set on the rows with the conversation's);</li>
  *   <li>{@code ACCT#a#CNV#<id> / <messageId>}: the thread, oldest first (ids are ULIDs, or derived from the inbound
  *       message so a retried relay stores nothing twice).</li>
  * </ul>
@@ -164,6 +165,26 @@ final class ConversationStore {
     }
 
     /**
+     * Closes a conversation for good as of {@code at}, it and its participants' routing rows in one transaction (so
+     * routing never sees it open once it is closed); a conversation closed already keeps its first time. False when
+     * there is no such conversation.
+     */
+    boolean close(Conversation c, long at) {
+        List<TransactWriteItem> items = new ArrayList<>();
+        items.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(key(c.accountId(), c.id()))
+                .updateExpression("SET closedAt = if_not_exists(closedAt, :at), updatedAt = :at")
+                .conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":at", n(at)))).build());
+        for (var participant : c.participants()) {
+            items.add(TransactWriteItem.builder().update(u -> u.tableName(table)
+                    .key(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()))
+                    .updateExpression("SET accountId = :a, closedAt = if_not_exists(closedAt, :at)")
+                    .expressionAttributeValues(Map.of(":a", s(c.accountId()), ":at", n(at)))).build());
+        }
+        return ops.transact(items) instanceof DynamoOps.Committed;
+    }
+
+    /**
      * Blocks a conversation for good from {@code at} (an opt-out's time) unless it was blocked already: true when
      * blocked now. The first block's time stays (a retried or a second opt-out changes nothing).
      */
@@ -183,7 +204,7 @@ final class ConversationStore {
      * A conversation as its routing row knows it: enough to pick the most recently active one ({@code lastActivityAt}
      * null on rows written before they carried it).
      */
-    private record RoutingCandidate(String conversationId, Long lastActivityAt) {}
+    private record RoutingCandidate(String conversationId, Long lastActivityAt, boolean closed) {}
 
     /** The ids of every conversation on a line that includes a number (strongly consistent, all pages). */
     List<String> conversationIdsWith(String accountId, String lineId, String phone) {
@@ -196,12 +217,13 @@ final class ConversationStore {
         do {
             var request = QueryRequest.builder().tableName(table).keyConditionExpression("pk = :pk")
                     .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone))))
-                    .projectionExpression("sk, accountId, lastActivityAt")
+                    .projectionExpression("sk, accountId, lastActivityAt, closedAt")
                     .consistentRead(true).exclusiveStartKey(start).build();
             var page = dynamo.query(request);
             for (var row : page.items()) {
                 if (!accountId.equals(Attr.str(row, "accountId"))) continue; // line ids are unique; never another's
-                rows.add(new RoutingCandidate(Attr.str(row, "sk"), Attr.numOrNull(row, "lastActivityAt")));
+                rows.add(new RoutingCandidate(Attr.str(row, "sk"), Attr.numOrNull(row, "lastActivityAt"),
+                        row.containsKey("closedAt")));
             }
             start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (start != null);
@@ -212,8 +234,8 @@ final class ConversationStore {
             .comparingLong(RoutingCandidate::lastActivityAt).thenComparing(RoutingCandidate::conversationId).reversed();
 
     /**
-     * The most recently active conversation on a line that includes a number (ties: the higher id, the newer), or
-     * empty. Reads every routing row of the number on the line, page by page (a dispatcher can be in hundreds of
+     * The most recently active conversation on a line that includes a number and is not closed (ties: the higher id,
+     * the newer), or empty. Reads every routing row of the number on the line, page by page (a dispatcher can be in hundreds of
      * conversations, and rows come oldest conversation first: a first page alone misroutes to an old one), strongly
      * consistent (a reply right after a conversation was created must find it), and then only the chosen
      * conversation. Rows written before they carried lastActivityAt take it from their conversation.
@@ -222,6 +244,7 @@ final class ConversationStore {
         List<RoutingCandidate> candidates = new ArrayList<>();
         List<Map<String, AttributeValue>> withoutTime = new ArrayList<>();
         for (var row : routingRows(accountId, lineId, phone)) {
+            if (row.closed()) continue;
             if (row.lastActivityAt() != null) {
                 candidates.add(row);
             } else {
@@ -230,12 +253,13 @@ final class ConversationStore {
         }
         if (!withoutTime.isEmpty()) {
             for (var item : ops.batchGet(table, withoutTime)) {
-                candidates.add(new RoutingCandidate(Attr.str(item, "conversationId"), Attr.num(item, "lastActivityAt", 0)));
+                candidates.add(new RoutingCandidate(Attr.str(item, "conversationId"), Attr.num(item, "lastActivityAt", 0),
+                        item.containsKey("closedAt")));
             }
         }
         candidates.sort(MOST_RECENTLY_ACTIVE_FIRST);
         for (var candidate : candidates) {
-            var conversation = get(accountId, candidate.conversationId());
+            var conversation = get(accountId, candidate.conversationId()).filter(c -> c.closedAt() == null);
             if (conversation.isPresent()) return conversation;
         }
         return Optional.empty();
@@ -284,6 +308,7 @@ final class ConversationStore {
                 .map(v -> new Conversation.Participant(Attr.str(v.m(), "phone"), Attr.str(v.m(), "name"))).toList();
         return new Conversation(Attr.str(item, "conversationId"), Attr.str(item, "accountId"), Attr.str(item, "name"),
                 Attr.str(item, "lineId"), Attr.str(item, "linePhone"), participants, Attr.num(item, "createdAt", 0),
-                Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0), Attr.numOrNull(item, "blockedAt"));
+                Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0), Attr.numOrNull(item, "blockedAt"),
+                Attr.numOrNull(item, "closedAt"));
     }
 }

@@ -5,6 +5,7 @@ import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.messages.DeliveryList;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Caller;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
 import groupmsg.platform.api.HttpApiHandler;
@@ -51,7 +52,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         on("POST /v1/conversations", this::create);
         on("GET /v1/conversations", this::list);
         on("GET /v1/conversations/{id}", r -> ApiResponse.ok(json(conversations.get(r.accountId(), r.path("id")))));
-        on("PATCH /v1/conversations/{id}", this::rename);
+        on("PATCH /v1/conversations/{id}", this::update);
         on("POST /v1/conversations/{id}/participants", r -> {
             conversations.changeParticipants(r.requireCaller(), r.path("id"));
             return ApiResponse.noContent();
@@ -175,8 +176,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         String participant = request.query("participant").filter(v -> !v.isBlank())
                 .map(raw -> PhoneNumbers.e164FromQuery("participant", raw, request.query("country").orElse(null))).orElse(null);
         String status = request.query("status").filter(v -> !v.isBlank()).orElse(null);
-        if (status != null && !List.of(ConversationService.ACTIVE, ConversationService.BLOCKED).contains(status)) {
-            throw ApiException.invalid("status must be " + ConversationService.ACTIVE + " or " + ConversationService.BLOCKED);
+        if (status != null && !List.of(ConversationService.ACTIVE, ConversationService.BLOCKED, ConversationService.CLOSED)
+                .contains(status)) {
+            throw ApiException.invalid("status must be active, blocked or closed");
         }
         var page = conversations.list(request.accountId(), new ConversationService.ListFilter(lineId, participant, status),
                 paging.limit(), start);
@@ -186,13 +188,23 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     /** {@code {name}} renames; {@code {name: null}} clears the name (a conversation may have none, as created without). */
-    private ApiResponse rename(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("name");
-        boolean clear = body.has("name") && body.raw("name") == null;
-        String name = clear ? null : body.requiredString("name", 1, MAX_NAME);
+    private ApiResponse update(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("name", "status");
+        boolean rename = body.has("name") || !body.has("status");
+        boolean clear = rename && body.has("name") && body.raw("name") == null;
+        String name = rename && !clear ? body.requiredString("name", 1, MAX_NAME) : null;
         body.check("name", name, Text::nameShapeProblem);
+        // an extension: {"status": "closed"} closes it for good (the only change of status there is)
+        String status = body.optionalString("status", 1, 20).orElse(null);
+        body.check("status", status, s -> ConversationService.CLOSED.equals(s) ? null
+                : "can only be set to \"closed\" (a closed conversation stays closed)");
         body.validate();
-        return ApiResponse.ok(json(conversations.rename(request.requireCaller(), request.path("id"), name == null ? null : name.strip())));
+        Caller caller = request.requireCaller();
+        String id = request.path("id");
+        ConversationService.View view = null;
+        if (rename) view = conversations.rename(caller, id, name == null ? null : name.strip());
+        if (status != null) view = conversations.close(caller, id);
+        return ApiResponse.ok(json(view));
     }
 
     private ApiResponse send(ApiRequest request) {
@@ -244,6 +256,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         json.put("participants", participants);
         json.put("status", view.status());
         json.put("blockedAt", c.blockedAt() == null ? null : Timestamps.format(c.blockedAt()));
+        json.put("closedAt", c.closedAt() == null ? null : Timestamps.format(c.closedAt()));
         json.put("createdAt", Timestamps.format(c.createdAt()));
         json.put("updatedAt", Timestamps.format(c.updatedAt()));
         json.put("lastActivityAt", Timestamps.format(c.lastActivityAt()));

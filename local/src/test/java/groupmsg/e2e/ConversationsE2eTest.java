@@ -594,15 +594,62 @@ class ConversationsE2eTest {
         assertThat((List<Map<String, Object>>) page2.get("items")).extracting(c -> c.get("id")).containsExactly(c1);
         assertThat(page2.get("nextCursor")).isNull();
 
-        var badStatus = a.get("/v1/conversations?status=closed");
+        var badStatus = a.get("/v1/conversations?status=archived");
         assertThat(badStatus.status()).isEqualTo(400);
-        assertThat(badStatus.body()).contains("status must be active or blocked");
+        assertThat(badStatus.body()).contains("status must be active, blocked or closed");
         var badPhone = a.get("/v1/conversations?participant=12");
         assertThat(badPhone.status()).isEqualTo(400);
         assertThat(badPhone.body()).contains("participant: ");
         // another account sees none of these
         assertThat((List<?>) api.forNewAccount("Other Filters Co").get("/v1/conversations?participant=%2B14155550701")
                 .jsonObject().get("items")).isEmpty();
+    }
+
+    /** Closed by the business: nothing more is sent in it, and its participants' replies go to another or to the line. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aClosedConversationSendsNothingMoreAndItsRepliesGoElsewhere(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Closing Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String old = (String) create(a, lineId, List.of(ANN, BOB), "Old thread").get("id");
+        String newer = (String) create(a, lineId, List.of(ANN, CAT), "Newer thread").get("id");
+        await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000);
+        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
+
+        var closed = a.patch("/v1/conversations/" + newer, Map.of("status", "closed"));
+        assertThat(closed.status()).as(closed.body()).isEqualTo(200);
+        assertThat(closed.jsonObject()).containsEntry("status", "closed").containsEntry("name", "Saturday crew");
+        String closedAt = (String) closed.jsonObject().get("closedAt");
+        assertThat(closedAt).isNotNull();
+        // closing again changes nothing; there is no reopening
+        assertThat(a.patch("/v1/conversations/" + newer, Map.of("status", "closed")).jsonObject()).containsEntry("closedAt", closedAt);
+        var reopen = a.patch("/v1/conversations/" + newer, Map.of("status", "active"));
+        assertThat(reopen.status()).isEqualTo(400);
+        assertThat(reopen.body()).contains("can only be set to \\\"closed\\\"");
+        var write = a.post("/v1/conversations/" + newer + "/messages", Map.of("body", "Still there?"));
+        assertThat(write.status()).isEqualTo(409);
+        assertThat(write.body()).contains("the conversation is closed");
+
+        // Ann's reply goes to her other (open) conversation on the line, Cat's to the line as a direct reply
+        text(a, ANN, line, "Which thread?");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.contains(ANN + ": Which thread?"), 15_000)).contains(ANN + ": Which thread?");
+        text(a, CAT, line, "Hello?");
+        String catEncoded = CAT.replace("+", "%2B");
+        var fromCat = await(() -> inbound(a, "?lineId=" + lineId + "&from=" + catEncoded), l -> !l.isEmpty(), 15_000);
+        assertThat(fromCat).singleElement().satisfies(m -> assertThat(m).containsEntry("conversationId", null));
+        Thread.sleep(1_000);
+        assertThat(bodiesTo(a, line, ANN)).containsExactly("Old thread", "Newer thread");
+        assertThat(thread(a, newer)).extracting(m -> m.get("body")).containsExactly("Newer thread");
+
+        // listed as closed; both at once: renamed and closed
+        assertThat((List<Map<String, Object>>) a.get("/v1/conversations?status=closed").jsonObject().get("items"))
+                .extracting(c -> c.get("id")).containsExactly(newer);
+        var both = a.patch("/v1/conversations/" + old, Map.of("name", "Done", "status", "closed"));
+        assertThat(both.jsonObject()).containsEntry("name", "Done").containsEntry("status", "closed");
+        assertThat((List<Map<String, Object>>) a.get("/v1/conversations?status=active").jsonObject().get("items")).isEmpty();
+        // nothing to change is still a 400 asking for the name
+        assertThat(a.patch("/v1/conversations/" + old, Map.of()).status()).isEqualTo(400);
     }
 
     @Test
