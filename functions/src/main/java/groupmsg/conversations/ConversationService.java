@@ -131,12 +131,15 @@ public final class ConversationService {
         return new View(conversation, optedOut, ACTIVE);
     }
 
-    /** A conversation an earlier run of the create stored: its first message is sent (once) unless it is blocked now. */
+    /**
+     * A conversation an earlier run of the create stored: its first message is sent (once) unless it is blocked or
+     * closed now.
+     */
     private View resumeCreate(Conversation c, AccountSettings settings, NewConversation input, String ulid) {
         View view = view(c, settings);
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
         List<String> to = view.reachable();
-        if (line != null && !to.isEmpty() && !BLOCKED.equals(view.status())) {
+        if (line != null && !to.isEmpty() && ACTIVE.equals(view.status())) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, c.accountId(), line, MessageKind.CONVERSATION, to,
                     input.body(), input.mediaUrls(), c.id());
         }

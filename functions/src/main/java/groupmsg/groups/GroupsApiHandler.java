@@ -229,7 +229,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
         // an extension: with lineId=, whether each member has opted out of that line (a send from it skips them)
-        String lineId = request.query("lineId").filter(v -> !v.isBlank()).orElse(null);
+        String lineId = request.queryId("lineId").orElse(null);
         var page = groups.listMembers(request.accountId(), groupId, request.query("search"), paging.limit(), start);
         var optedOut = lineId == null ? null : groups.optedOutOf(request.accountId(), lineId,
                 page.members().stream().map(Member::phone).toList());

@@ -634,15 +634,22 @@ public final class DeliveryService {
 
     /**
      * The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so), and
-     * under block_conversation their conversations on it are blocked, as by a STOP.
+     * under block_conversation their conversations on it are blocked, as by a STOP. Each is tried on its own; neither
+     * fails the delivery (its other recipients' outcomes come first). A block that fails is logged as an error: the
+     * conversations are still blocked while the opt-out lasts, but not for good.
      */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
+        long at = clock.millis();
         try {
-            long at = clock.millis();
             optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, at);
-            conversations.afterOptOut(m.accountId(), m.lineId(), phone, at);
         } catch (RuntimeException e) {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
+        }
+        try {
+            conversations.afterOptOut(m.accountId(), m.lineId(), phone, at);
+        } catch (RuntimeException e) {
+            Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
+                    "metric", "ConversationBlockNotRecorded"), e);
         }
     }
 

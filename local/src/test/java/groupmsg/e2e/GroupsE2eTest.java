@@ -592,13 +592,16 @@ class GroupsE2eTest {
         assertThat(page).singleElement().satisfies(m -> assertThat(m).containsEntry("optedOut", true).containsEntry("name", "Cat"));
         assertThat((List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members").jsonObject().get("items"))
                 .allSatisfy(m -> assertThat(m).containsOnlyKeys("phone", "name", "addedAt"));
-        // another account's line, or none, is a 400
+        // another account's line, or none, is a 400; so is an id longer than any (not a 500 from DynamoDB's key limit)
         String theirs = MessagesE2eTest.createLine(api.forNewAccount("Their Line Co"), MessagesE2eTest.linePhone(), 10);
         for (String bad : List.of(theirs, "line_nope")) {
             var r = a.get("/v1/groups/" + g + "/members?lineId=" + bad);
             assertThat(r.status()).as(bad).isEqualTo(400);
             assertThat(r.body()).contains("lineId: no such line in this account");
         }
+        var tooLong = a.get("/v1/groups/" + g + "/members?lineId=line_" + "x".repeat(1500));
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.body()).contains("lineId: no id is 1505 characters long");
     }
 
     @Test

@@ -407,4 +407,36 @@ class IdempotentRetriesE2eTest {
         assertThat(call(broken, a, "POST /v1/groups", "/v1/groups", Map.of(), Map.of("name", "Broken"), "broken-1")
                 .getStatusCode()).isEqualTo(500);
     }
+
+    /** The write that accepts a conversation's first (business) message: its MSG#cout_ item. */
+    static boolean acceptsAConversationsFirstMessage(Object request) {
+        return request instanceof TransactWriteItemsRequest t && t.transactItems().stream()
+                .anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("MSG#cout_"))
+                || request instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest p
+                && p.item().get("sk").s().startsWith("MSG#cout_");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aConversationStoredWithoutItsFirstMessageAndClosedMeanwhileSendsNothingOnItsRetry(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Closed Before Retry Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 10);
+        var handler = new ConversationsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::acceptsAConversationsFirstMessage));
+        Map<String, Object> body = Map.of("lineId", lineId, "participants", List.of("+14155550811", "+14155550812"),
+                "body", "Never sent");
+        assertThat(call(handler, a, "POST /v1/conversations", "/v1/conversations", Map.of(), body, "cnv-closed")
+                .getStatusCode()).isEqualTo(500);
+        var stored = (List<Map<String, Object>>) a.get("/v1/conversations").jsonObject().get("items");
+        assertThat(stored).hasSize(1);
+        String id = (String) stored.getFirst().get("id");
+        assertThat(a.patch("/v1/conversations/" + id, Map.of("status", "closed")).status()).isEqualTo(200);
+
+        var retry = a.withHeader("Idempotency-Key", "cnv-closed").post("/v1/conversations", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.jsonObject()).containsEntry("id", id).containsEntry("status", "closed");
+        Thread.sleep(1_000);
+        assertThat(carrierMessages(a, line)).isEmpty();
+    }
 }
