@@ -8,6 +8,7 @@ import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
@@ -59,7 +60,8 @@ public final class DeliveryService {
     private final MessageStore messages;
     private final DeliveryStore deliveries;
     private final OptOutStore optOuts;
-    private final ConversationBlocks conversations;
+    /** Built at the first carrier opt-out (rare): 15 classes a delivery worker's cold start need not load. */
+    private final Lazy<ConversationBlocks> conversations;
     private final UsageStore usage;
     private final RateLimiter limiter;
     private final LineService lines;
@@ -74,7 +76,7 @@ public final class DeliveryService {
         this.messages = new MessageStore(ops, core);
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.optOuts = new OptOutStore(ops, core);
-        this.conversations = new ConversationBlocks(wiring);
+        this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
         this.lines = new LineService(wiring);
@@ -646,7 +648,7 @@ public final class DeliveryService {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
         }
         try {
-            conversations.afterOptOut(m.accountId(), m.lineId(), phone, at);
+            conversations.get().afterOptOut(m.accountId(), m.lineId(), phone, at);
         } catch (RuntimeException e) {
             Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
                     "metric", "ConversationBlockNotRecorded"), e);

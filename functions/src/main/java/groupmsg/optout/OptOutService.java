@@ -11,6 +11,7 @@ import groupmsg.messages.DirectMessages;
 import groupmsg.messages.MessageKind;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
@@ -50,7 +51,8 @@ public final class OptOutService {
     private final InboundService inbound;
     private final LineService lines;
     private final DirectMessages direct;
-    private final ConversationBlocks conversations;
+    /** Built at the first opt-out: functions that only answer START or HELP, or list, never load it. */
+    private final Lazy<ConversationBlocks> conversations;
     private final Clock clock;
 
     public OptOutService(Wiring wiring, QueueSender queue) {
@@ -58,7 +60,7 @@ public final class OptOutService {
         this.inbound = new InboundService(wiring, queue);
         this.lines = new LineService(wiring);
         this.direct = new DirectMessages(wiring, queue);
-        this.conversations = new ConversationBlocks(wiring);
+        this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.clock = wiring.clock();
     }
 
@@ -79,7 +81,7 @@ public final class OptOutService {
             case OPT_OUT -> {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
-                conversations.afterOptOut(accountId, line.id(), m.from(), m.createdAt());
+                conversations.get().afterOptOut(accountId, line.id(), m.from(), m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
@@ -158,7 +160,7 @@ public final class OptOutService {
         if (phone.equals(line.phone())) throw ApiException.invalid("phone: is the line's own number");
         long at = clock.millis();
         var recorded = store.recordManual(accountId, lineId, phone, at);
-        conversations.afterOptOut(accountId, lineId, phone, at);
+        conversations.get().afterOptOut(accountId, lineId, phone, at);
         return recorded;
     }
 
