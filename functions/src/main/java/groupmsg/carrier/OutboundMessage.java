@@ -14,6 +14,9 @@ public record OutboundMessage(String from, String to, String body, List<String> 
      */
     public static final int MAX_BODY_CHARS = 1600;
 
+    /** The most media URLs one message takes (Twilio's limit for an MMS). */
+    public static final int MAX_MEDIA_URLS = 10;
+
     /**
      * {@code prefix + body}, with the body's end cut (and "..." put in its place) where the whole would not fit in
      * one message. For text the sender cannot be asked to shorten, like a participant's reply being relayed. The

@@ -30,8 +30,8 @@ import java.util.Map;
 
 /** Reply-all conversations ({@code /v1/conversations...}); see {@link ConversationService}. */
 public final class ConversationsApiHandler extends HttpApiHandler {
-    static final int MAX_BODY = 1600;
-    static final int MAX_MEDIA = 10;
+    static final int MAX_BODY = OutboundMessage.MAX_BODY_CHARS;
+    static final int MAX_MEDIA = OutboundMessage.MAX_MEDIA_URLS;
     static final int MAX_NAME = 100;
 
     private final ConversationService conversations;

@@ -1,6 +1,8 @@
 package groupmsg.inbound;
 
+import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.PhoneNumbers;
+import groupmsg.messages.DirectReplies;
 import groupmsg.optout.OptOut;
 import groupmsg.optout.OptOutService;
 import groupmsg.optout.OptOutStore;
@@ -12,7 +14,9 @@ import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
@@ -27,6 +31,8 @@ import java.util.Map;
 public final class InboundApiHandler extends HttpApiHandler {
     private final InboundService inbound;
     private final OptOutService optOuts;
+    private final ReplyService replies;
+    private final Ids ids;
 
     public InboundApiHandler() {
         this(Wiring.fromEnvironment());
@@ -39,18 +45,44 @@ public final class InboundApiHandler extends HttpApiHandler {
         var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.inbound = new InboundService(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);
+        this.replies = new ReplyService(wiring, queue);
+        this.ids = wiring.ids();
         on("GET /v1/inbound", this::listInbound);
         on("GET /v1/inbound/{id}", r -> {
             String id = r.path("id");
             if (!id.startsWith(InboundMessage.ID_PREFIX)) throw ApiException.notFound("inbound message");
             return ApiResponse.ok(json(inbound.get(r.accountId(), id).orElseThrow(() -> ApiException.notFound("inbound message"))));
         });
+        on("POST /v1/inbound/{id}/replies", this::reply);
+        on("GET /v1/inbound/{id}/replies", this::listReplies);
         on("GET /v1/opt-outs", this::listOptOuts);
         on("POST /v1/opt-outs", this::createOptOut);
         on("DELETE /v1/opt-outs/{lineId}/{phone}", r -> {
             optOuts.remove(r.accountId(), r.path("lineId"), r.path("phone"));
             return ApiResponse.noContent();
         });
+    }
+
+    private ApiResponse reply(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls").nullsAsAbsent();
+        String text = body.requiredString("body", 1, OutboundMessage.MAX_BODY_CHARS);
+        List<String> media = body.optionalHttpsUrls("mediaUrls", OutboundMessage.MAX_MEDIA_URLS);
+        body.check("body", text, OutboundMessage::tooLongToSend);
+        body.validate();
+        String inboundId = request.path("id");
+        var reply = replies.reply(request.accountId(), inboundId, text, media,
+                request.creationUlid(ids, u -> replies.stored(request.accountId(), inboundId, u)));
+        return ApiResponse.accepted(DirectReplies.json(reply, inboundId));
+    }
+
+    private ApiResponse listReplies(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String inboundId = request.path("id");
+        var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
+        var page = replies.list(request.accountId(), inboundId, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.replies().forEach(r -> items.add(DirectReplies.json(r, inboundId)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
     private ApiResponse listInbound(ApiRequest request) {

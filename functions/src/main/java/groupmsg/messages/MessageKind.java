@@ -18,7 +18,12 @@ public enum MessageKind {
      */
     OPT_IN_REPLY("opt_in_reply", false),
     /** A message in a reply-all conversation (a relayed reply or the business's own); in order per conversation. */
-    CONVERSATION("conversation", false);
+    CONVERSATION("conversation", false),
+    /**
+     * The business's answer to one inbound message, to its sender alone; in order per line and number. Stopped by an
+     * opt-out, as everything but the keyword replies.
+     */
+    DIRECT_REPLY("direct_reply", false);
 
     private final String wireName;
     private final boolean ignoresOptOut;

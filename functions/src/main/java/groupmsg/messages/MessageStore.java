@@ -443,6 +443,15 @@ final class MessageStore {
         return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(), page.lastKey());
     }
 
+    /** Oldest first: the account's messages whose ids start with {@code idPrefix}. */
+    MessagePage listWithIdPrefix(String accountId, String idPrefix, int limit, Map<String, AttributeValue> start) {
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
+                .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("MSG#" + idPrefix)))
+                .exclusiveStartKey(start));
+        return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(), page.lastKey());
+    }
+
     static GroupMessage toMessage(Map<String, AttributeValue> item) {
         List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
         return new GroupMessage(Attr.str(item, "messageId"), Attr.str(item, "accountId"), Attr.str(item, "groupId"),

@@ -25,8 +25,8 @@ import java.util.List;
 
 /** Group messages: send (202), list, get with counts, deliveries; they cannot be cancelled (405). */
 public final class MessagesApiHandler extends HttpApiHandler {
-    static final int MAX_BODY = 1600;
-    static final int MAX_MEDIA = 10;
+    static final int MAX_BODY = OutboundMessage.MAX_BODY_CHARS;
+    static final int MAX_MEDIA = OutboundMessage.MAX_MEDIA_URLS;
 
     private final MessageService messages;
     private final DeliveryList deliveryList;

@@ -67,6 +67,9 @@ public final class Routes {
             new RouteDef("DELETE", "/v1/opt-outs/{lineId}/{phone}", INBOUND, ADMINISTER, false),
             new RouteDef("GET", "/v1/inbound", INBOUND, READ, false),
             new RouteDef("GET", "/v1/inbound/{id}", INBOUND, READ, false),
+            // an extension of API.md: answering one person, the sender of an inbound message
+            new RouteDef("POST", "/v1/inbound/{id}/replies", INBOUND, SEND_MESSAGES, true),
+            new RouteDef("GET", "/v1/inbound/{id}/replies", INBOUND, READ, false),
 
             // Carrier webhooks: no API key; the carrier's signature is the credential.
             new RouteDef("POST", "/webhooks/twilio/inbound", WEBHOOK, null, false),

@@ -1,0 +1,66 @@
+package groupmsg.inbound;
+
+import groupmsg.lines.Line;
+import groupmsg.lines.LineService;
+import groupmsg.messages.DirectReplies;
+import groupmsg.optout.OptOutStore;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Answering one person: the business replies to an inbound message, and the reply goes to its sender alone, from
+ * the line it came to (a private answer, also to a message that was part of a conversation).
+ */
+public final class ReplyService {
+    private final InboundStore inbound;
+    private final LineService lines;
+    private final OptOutStore optOuts;
+    private final DirectReplies replies;
+
+    public ReplyService(Wiring wiring, QueueSender queue) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        this.inbound = new InboundStore(ops, wiring.config().table(Tables.CORE));
+        this.lines = new LineService(wiring);
+        this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
+        this.replies = new DirectReplies(wiring, queue);
+    }
+
+    /**
+     * Accepts a reply to the sender of {@code inboundId}: 404 for no such inbound message, 409 when its line is gone
+     * or the sender has opted out of it (nothing may be sent to them from it until they text START). A run after one
+     * that stored the reply (same {@code ulid}) answers it whatever changed since, and sends it once.
+     */
+    public DirectReplies.Reply reply(String accountId, String inboundId, String body, List<String> mediaUrls, String ulid) {
+        InboundMessage m = find(accountId, inboundId);
+        var earlier = replies.find(accountId, m.id(), ulid);
+        Line line = lines.find(accountId, m.lineId()).orElse(null);
+        if (earlier.isPresent() && line == null) return earlier.get();
+        if (line == null) throw ApiException.conflict("the line this message came to is gone");
+        if (earlier.isEmpty() && optOuts.get(line.id(), m.from()).isPresent()) {
+            throw ApiException.conflict(m.from() + " has opted out of this line: nothing can be sent to it from the line"
+                    + " until it texts START");
+        }
+        return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid);
+    }
+
+    /** Whether a run of a request stored its reply under {@code ulid} (an Idempotency-Key's rerun keeps its ids). */
+    public boolean stored(String accountId, String inboundId, String ulid) {
+        return replies.find(accountId, inboundId, ulid).isPresent();
+    }
+
+    public DirectReplies.ReplyPage list(String accountId, String inboundId, int limit, Map<String, AttributeValue> start) {
+        return replies.list(accountId, find(accountId, inboundId).id(), limit, start);
+    }
+
+    private InboundMessage find(String accountId, String inboundId) {
+        if (inboundId == null || !inboundId.startsWith(InboundMessage.ID_PREFIX)) throw ApiException.notFound("inbound message");
+        return inbound.get(accountId, inboundId).orElseThrow(() -> ApiException.notFound("inbound message"));
+    }
+}

@@ -1,0 +1,89 @@
+package groupmsg.messages;
+
+import groupmsg.lines.Line;
+import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The business's answers to the sender of one inbound message: each a {@link MessageKind#DIRECT_REPLY} message to
+ * that number alone, through the pipeline every message takes (paced on the line, claimed once, status, usage), in
+ * order with the line's other answers to the number (FIFO relays queue, message group line#number). Its id names the
+ * inbound message ({@code drp_<inboundId>_<ULID>}), so an inbound message's replies are one range of the account's
+ * messages, and a rerun of one request (same ULID) finds what the first run stored.
+ */
+public final class DirectReplies {
+    static final String ID_PREFIX = "drp_";
+
+    private final DirectMessages direct;
+    private final MessageStore messages;
+    private final DeliveryStore deliveries;
+
+    public DirectReplies(Wiring wiring, QueueSender queue) {
+        DynamoOps ops = new DynamoOps(wiring.dynamo());
+        this.direct = new DirectMessages(wiring, queue);
+        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+    }
+
+    /** A reply and its one delivery row (null until its fan-out wrote it). */
+    public record Reply(GroupMessage message, Delivery delivery) {}
+
+    public record ReplyPage(List<Reply> replies, Map<String, AttributeValue> lastKey) {}
+
+    public static String idFor(String inboundId, String ulid) {
+        return ID_PREFIX + inboundId + "_" + ulid;
+    }
+
+    /** The reply a run of a request stored under {@code ulid}, if one did. */
+    public Optional<Reply> find(String accountId, String inboundId, String ulid) {
+        return messages.get(accountId, idFor(inboundId, ulid)).map(this::withDelivery);
+    }
+
+    /** Accepts the reply (once: a second call with the same ids creates nothing and sends nothing more). */
+    public Reply send(String accountId, Line line, String inboundId, String to, String body, List<String> mediaUrls,
+                      String ulid) {
+        String id = idFor(inboundId, ulid);
+        direct.accept(id, accountId, line, MessageKind.DIRECT_REPLY, List.of(to), body, mediaUrls, line.id() + "#" + to);
+        return messages.get(accountId, id).map(this::withDelivery)
+                .orElseThrow(() -> new IllegalStateException("reply " + id + " not stored"));
+    }
+
+    /** An inbound message's replies, oldest first. */
+    public ReplyPage list(String accountId, String inboundId, int limit, Map<String, AttributeValue> start) {
+        var page = messages.listWithIdPrefix(accountId, ID_PREFIX + inboundId + "_", limit, start);
+        return new ReplyPage(page.messages().stream().map(this::withDelivery).toList(), page.lastKey());
+    }
+
+    private Reply withDelivery(GroupMessage m) {
+        var rows = deliveries.list(m.id(), m.shards(), 0, null, 1, null).deliveries();
+        return new Reply(m, rows.isEmpty() ? null : rows.getFirst());
+    }
+
+    public static Map<String, Object> json(Reply r, String inboundId) {
+        GroupMessage m = r.message();
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", m.id());
+        json.put("inboundId", inboundId);
+        json.put("lineId", m.lineId());
+        json.put("to", m.recipientList().isEmpty() ? null : m.recipientList().getFirst());
+        json.put("body", m.body());
+        json.put("mediaUrls", m.mediaUrls());
+        json.put("encoding", m.encoding().wire());
+        json.put("segments", m.segments());
+        // the one recipient's row as a group message's deliveries show it; queued until the fan-out wrote it
+        json.put("status", r.delivery() == null ? Delivery.QUEUED : MessagesJson.delivery(r.delivery()).get("status"));
+        json.put("carrierMessageId", r.delivery() == null ? null : r.delivery().carrierMessageId());
+        json.put("error", r.delivery() == null ? null : r.delivery().error());
+        json.put("createdAt", Timestamps.format(m.acceptedAt()));
+        return json;
+    }
+}

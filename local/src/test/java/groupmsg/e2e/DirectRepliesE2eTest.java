@@ -1,0 +1,126 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.ConversationsE2eTest.ANN;
+import static groupmsg.e2e.ConversationsE2eTest.BOB;
+import static groupmsg.e2e.ConversationsE2eTest.bodiesTo;
+import static groupmsg.e2e.ConversationsE2eTest.create;
+import static groupmsg.e2e.ConversationsE2eTest.groupLine;
+import static groupmsg.e2e.ConversationsE2eTest.thread;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Answering one person: POST /v1/inbound/{id}/replies sends to the sender of an inbound message alone. */
+@ExtendWith(LocalRuntimeExtension.class)
+class DirectRepliesE2eTest {
+    static final String KIM = "+14155550901";
+
+    /** The id of the one inbound message from {@code from} on the line, once it is stored. */
+    static String inboundFrom(ApiClient a, String lineId, String from) throws InterruptedException {
+        var items = await(() -> inbound(a, "?lineId=" + lineId + "&from=" + from.replace("+", "%2B")), l -> !l.isEmpty(), 15_000);
+        assertThat(items).as("inbound from " + from).isNotEmpty();
+        return (String) items.getFirst().get("id");
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> replies(ApiClient a, String inboundId) {
+        var r = a.get("/v1/inbound/" + inboundId + "/replies");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return (List<Map<String, Object>>) r.jsonObject().get("items");
+    }
+
+    @Test
+    void aReplyGoesToTheSenderAloneOnceInOrderAndShowsItsDelivery(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Direct Reply Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 20);
+        text(a, KIM, line, "Can I bring a friend?");
+        String inboundId = inboundFrom(a, lineId, KIM);
+
+        var first = a.withHeader("Idempotency-Key", "reply-1").post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "Sure!"));
+        assertThat(first.status()).as(first.body()).isEqualTo(202);
+        assertThat(first.jsonObject()).containsEntry("inboundId", inboundId).containsEntry("lineId", lineId)
+                .containsEntry("to", KIM).containsEntry("body", "Sure!").containsEntry("encoding", "GSM-7")
+                .containsEntry("segments", 1);
+        String id = (String) first.jsonObject().get("id");
+        assertThat(id).startsWith("drp_" + inboundId + "_");
+        // the retry is the first answer, and sends nothing more
+        var retry = a.withHeader("Idempotency-Key", "reply-1").post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "Sure!"));
+        assertThat(retry.jsonObject()).containsEntry("id", id);
+        var second = a.post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "Bring two if you like"));
+        assertThat(second.status()).isEqualTo(202);
+
+        assertThat(await(() -> bodiesTo(a, line, KIM), l -> l.size() == 2, 15_000))
+                .containsExactly("Sure!", "Bring two if you like");
+        var listed = await(() -> replies(a, inboundId), l -> l.stream().allMatch(r -> "delivered".equals(r.get("status"))), 15_000);
+        assertThat(listed).extracting(r -> r.get("body")).containsExactly("Sure!", "Bring two if you like");
+        assertThat(listed).allSatisfy(r -> assertThat(r).containsEntry("status", "delivered").containsEntry("error", null)
+                .extractingByKey("carrierMessageId").isNotNull());
+        Thread.sleep(500);
+        assertThat(bodiesTo(a, line, KIM)).hasSize(2);
+        // billed as any message: one SMS segment each
+        @SuppressWarnings("unchecked")
+        var byLine = (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byLine");
+        assertThat(byLine).filteredOn(l -> lineId.equals(l.get("lineId"))).singleElement()
+                .satisfies(l -> assertThat(((Number) l.get("segments")).intValue()).isGreaterThanOrEqualTo(2));
+    }
+
+    @Test
+    void aReplyIsRefusedToAnOptedOutNumberAndBadRequestsChangeNothing(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Direct Reply Rules Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 20);
+        text(a, KIM, line, "What time?");
+        String inboundId = inboundFrom(a, lineId, KIM);
+
+        for (Object bad : List.of(Map.of("body", ""), Map.of(), Map.of("body", "x", "mediaUrls", List.of("http://insecure")),
+                Map.of("body", "x", "to", "+14155550999"), Map.of("body", "x".repeat(1601)))) {
+            var r = a.post("/v1/inbound/" + inboundId + "/replies", bad);
+            assertThat(r.status()).as(bad.toString()).isEqualTo(400);
+        }
+        assertThat(a.post("/v1/inbound/inb_nope/replies", Map.of("body", "x")).status()).isEqualTo(404);
+        assertThat(a.get("/v1/inbound/inb_nope/replies").status()).isEqualTo(404);
+        // another account's inbound message is not there for this one
+        ApiClient other = api.forNewAccount("Other Reply Co");
+        assertThat(other.post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "x")).status()).isEqualTo(404);
+        assertThat(other.get("/v1/inbound/" + inboundId + "/replies").status()).isEqualTo(404);
+
+        // STOP: a reply is a 409 until START
+        text(a, KIM, line, "STOP");
+        await(() -> a.get("/v1/opt-outs?lineId=" + lineId).body(), b -> b.contains(KIM), 15_000);
+        var refused = a.post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "Noon"));
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.body()).contains("has opted out of this line");
+        assertThat(replies(a, inboundId)).isEmpty();
+        Thread.sleep(500);
+        assertThat(bodiesTo(a, line, KIM)).noneMatch(b -> b.contains("Noon"));
+    }
+
+    @Test
+    void aReplyToAConversationMessageGoesToItsAuthorOnlyAndNotIntoTheThread(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Private Answer Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 20);
+        String conversation = (String) create(a, lineId, List.of(ANN, BOB), "Dinner at 8").get("id");
+        text(a, ANN, line, "Can we make it 9?");
+        await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000);
+        String inboundId = inboundFrom(a, lineId, ANN);
+
+        assertThat(a.post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "Let me check, Ann")).status()).isEqualTo(202);
+        assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.contains("Let me check, Ann"), 15_000)).contains("Let me check, Ann");
+        Thread.sleep(1_000);
+        assertThat(bodiesTo(a, line, BOB)).doesNotContain("Let me check, Ann");
+        assertThat(thread(a, conversation)).extracting(m -> m.get("body")).doesNotContain("Let me check, Ann");
+    }
+}
