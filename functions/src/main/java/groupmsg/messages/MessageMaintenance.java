@@ -337,14 +337,15 @@ public final class MessageMaintenance {
 
     /**
      * Sends the relay jobs of the ordered messages this sweep found unfinished through the FIFO relays queue, oldest
-     * first (by the time in their ids): each fans out what is left and delivers its queued rows, one message at a time
+     * first (by the time in their ids: the ULID after the last underscore, as in {@code cout_<ULID>} and
+     * {@code drp_<inboundId>_<ULID>}): each fans out what is left and delivers its queued rows, one message at a time
      * per conversation, so they reach the phones in the thread's order. Before, they went through the unordered
      * fan-out and deliveries queues, and after a restart the phones got a conversation's messages out of order.
      */
     private void redriveRelays(Tally tally, long now) {
         if (tally.relays.isEmpty()) return;
         List<GroupMessage> ordered = new ArrayList<>(tally.relays.values());
-        ordered.sort(java.util.Comparator.comparing(m -> m.id().substring(m.id().indexOf('_') + 1)));
+        ordered.sort(java.util.Comparator.comparing(m -> m.id().substring(m.id().lastIndexOf('_') + 1)));
         // One deduplication id per message and 5 minutes: sweeps a minute apart, or overlapping, send one job, which
         // the FIFO queue keeps; a message still unfinished after that gets another.
         long window = now / FIFO_DEDUPLICATION_WINDOW.toMillis();

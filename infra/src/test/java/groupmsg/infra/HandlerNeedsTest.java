@@ -99,7 +99,8 @@ class HandlerNeedsTest {
     static final Map<String, Set<String>> DIRECT_MESSAGE_QUEUES = Map.of(
             "optout-worker", Set.of("fanout"), // keyword replies
             "inbound-worker", Set.of("relays", "fanout"), // relayed replies; the opt-in reply of a "Yes" it relays
-            "conversations-api", Set.of("relays")); // the business's messages, in order
+            "conversations-api", Set.of("relays"), // the business's messages, in order
+            "inbound-api", Set.of("relays")); // answers to one person, in order per line and number
 
     @Test
     void handlersSendingDirectMessagesListTheQueuesTheirMessagesGoTo() {

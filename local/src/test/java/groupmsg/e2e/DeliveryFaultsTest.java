@@ -509,6 +509,44 @@ class DeliveryFaultsTest {
         assertThat(ours).extracting(e -> e.getValue().deduplicationId()).doesNotContainAnyElementsOf(inOrder);
     }
 
+    /**
+     * Answers to one person whose jobs were lost go again in the order they were sent, not in the order of the texts
+     * they answer: their ids hold the inbound message's id before their own ULID ({@code drp_<inboundId>_<ULID>}).
+     */
+    @Test
+    void lostAnswersToOnePersonAreSentAgainInTheOrderTheyWereSent(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Reply Redrive Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), 50);
+        var line = new groupmsg.lines.LineService(runtime.wiring()).find(accountId, lineId).orElseThrow();
+        String kim = "+14155550791";
+        List<Map.Entry<String, QueueMessage>> sent = new CopyOnWriteArrayList<>();
+        QueueSender lost = (queue, messages) -> messages.forEach(m -> sent.add(Map.entry(queue.name(), m)));
+        var direct = new groupmsg.messages.DirectMessages(runtime.wiring(), lost);
+        var ids = new groupmsg.platform.config.Ids();
+        String textA = "inb_" + ids.next("");
+        Thread.sleep(3);
+        String textB = "inb_" + ids.next("");
+        Thread.sleep(3);
+        // the business answers the later text first, then the earlier one
+        List<String> inOrder = new ArrayList<>();
+        for (String answered : List.of(textB, textA)) {
+            String id = groupmsg.messages.DirectReplies.idFor(answered, ids.next(""));
+            inOrder.add(id);
+            direct.send(id, accountId, line, groupmsg.messages.MessageKind.DIRECT_REPLY, List.of(kim), "r" + inOrder.size(),
+                    List.of(), lineId + "#" + kim);
+            Thread.sleep(3);
+        }
+        sent.clear();
+
+        new MessageMaintenance(runtime.wiring(), lost).sweepAfterJobsLost(System.currentTimeMillis() + 1);
+
+        var ours = sent.stream().filter(e -> inOrder.contains((String) Json.parseObject(e.getValue().body()).get("messageId"))).toList();
+        assertThat(ours).extracting(Map.Entry::getKey).containsOnly("relays");
+        assertThat(ours).extracting(e -> e.getValue().groupId()).containsOnly(lineId + "#" + kim);
+        assertThat(ours).extracting(e -> (String) Json.parseObject(e.getValue().body()).get("messageId")).containsExactlyElementsOf(inOrder);
+    }
+
     @SuppressWarnings("unchecked")
     static int shardOf(Setup s, String phone) {
         return s.queue().deliveries.stream().filter(job -> ((List<String>) job.get("phones")).contains(phone))
