@@ -254,6 +254,19 @@ public final class ConversationService {
         return get(caller.accountId(), id);
     }
 
+    /**
+     * Names a participant (null: no name, the number shows): how the others see their relayed replies from now on,
+     * and how the thread names them. Who takes part stays fixed.
+     */
+    public View renameParticipant(Caller caller, String id, String phone, String name) {
+        requireChatRole(caller);
+        Conversation c = find(caller.accountId(), id);
+        int index = c.participants().stream().map(Conversation.Participant::phone).toList().indexOf(phone);
+        if (index < 0) throw ApiException.notFound("participant " + phone + " of this conversation");
+        if (!store.renameParticipant(c, index, phone, name, clock.millis())) throw ApiException.notFound("conversation");
+        return get(caller.accountId(), id);
+    }
+
     /** Participants are fixed: changing them is a 409 (after the usual checks, so a wrong id is still a 404). */
     public void changeParticipants(Caller caller, String id) {
         requireChatRole(caller);

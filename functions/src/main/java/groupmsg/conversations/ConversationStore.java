@@ -129,6 +129,27 @@ final class ConversationStore {
     }
 
     /**
+     * Sets (or, {@code name} null, removes) the name of the participant at {@code index}, if that is still
+     * {@code phone} (participants are fixed, so it is unless the conversation is gone): false when it is gone.
+     */
+    boolean renameParticipant(Conversation c, int index, String phone, String name, long now) {
+        String field = "participants[" + index + "]";
+        var values = new HashMap<String, AttributeValue>(Map.of(":phone", s(phone), ":now", n(now)));
+        if (name != null) values.put(":name", s(name));
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(c.accountId(), c.id()))
+                    .updateExpression(name == null ? "SET updatedAt = :now REMOVE " + field + ".#name"
+                            : "SET " + field + ".#name = :name, updatedAt = :now")
+                    .conditionExpression("attribute_exists(pk) AND " + field + ".phone = :phone")
+                    .expressionAttributeNames(Map.of("#name", "name"))
+                    .expressionAttributeValues(values));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /**
      * Moves lastActivityAt forward (never back), on the conversation and on its participants' routing rows. The
      * conversation goes first (ReturnValues gives its line and participants without a read), then each routing row
      * (at most 10), each conditionally, so none moves back when touches cross. When the conversation is already as

@@ -57,6 +57,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
             conversations.changeParticipants(r.requireCaller(), r.path("id"));
             return ApiResponse.noContent();
         });
+        on("PATCH /v1/conversations/{id}/participants/{phone}", this::renameParticipant);
         on("DELETE /v1/conversations/{id}/participants/{phone}", r -> {
             conversations.changeParticipants(r.requireCaller(), r.path("id"));
             return ApiResponse.noContent();
@@ -205,6 +206,19 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         if (rename) view = conversations.rename(caller, id, name == null ? null : name.strip());
         if (status != null) view = conversations.close(caller, id);
         return ApiResponse.ok(json(view));
+    }
+
+    /** {@code {name}} names a participant; {@code {name: null}} leaves the number alone to show. */
+    private ApiResponse renameParticipant(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("name");
+        boolean clear = body.has("name") && body.raw("name") == null;
+        String name = clear ? null : body.requiredString("name", 1, MAX_NAME);
+        body.check("name", name, Text::nameShapeProblem);
+        body.check("name", name, n -> n.isBlank() ? "must not be blank" : null);
+        body.validate();
+        String phone = PhoneNumbers.e164FromPath(request.path("phone"));
+        return ApiResponse.ok(json(conversations.renameParticipant(request.requireCaller(), request.path("id"), phone,
+                name == null ? null : name.strip())));
     }
 
     private ApiResponse send(ApiRequest request) {

@@ -349,11 +349,7 @@ public final class GroupService {
 
     /** A phone given in a path: E.164 (a 400 that says how to give it otherwise). */
     private static String pathPhone(String rawPhone) {
-        return switch (PhoneNumbers.normalize(rawPhone, null)) {
-            case PhoneNumbers.Valid ok -> ok.e164();
-            case PhoneNumbers.Invalid bad -> throw ApiException.invalid("phone " + bad.reason()
-                    + " (give it URL-encoded E.164, e.g. %2B14155550123)");
-        };
+        return PhoneNumbers.e164FromPath(rawPhone);
     }
 
     /** One page of a message's recipients: members present at {@code acceptedAt}, in phone order. */

@@ -18,7 +18,6 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -256,13 +255,6 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     /**
-     * The phone as the path gave it. The gateway has percent-decoded it already (API Gateway HTTP APIs and the local
-     * gateway both do); one that still holds escapes was encoded twice by its client ({@code %252B14155550123}), so
-     * they are decoded once more. A '%' that starts no escape is kept as text: no phone number holds one, so the
-     * service answers 400 for it (after a 404 for an unknown group), where a strict decoder threw (a 500). A literal
-     * '+' stays '+' (it is not form encoding).
-     */
-    /**
      * The member's phone of a path; {@code .../members/remove} is no member but the batch removal's route, which only
      * takes POST: said so, rather than "phone contains letters".
      */
@@ -271,26 +263,9 @@ public final class GroupsApiHandler extends HttpApiHandler {
         if ("remove".equals(raw)) {
             throw new ApiException(ErrorCode.NOT_FOUND, "no route for " + method + " /v1/groups/{id}/members/remove (POST removes members)");
         }
-        return decodePhone(raw);
+        return PhoneNumbers.decodePath(raw);
     }
 
-    static String decodePhone(String raw) {
-        if (raw.indexOf('%') < 0) return raw.strip();
-        var bytes = new ByteArrayOutputStream(raw.length());
-        for (int i = 0; i < raw.length(); ) {
-            int hi = raw.charAt(i) == '%' && i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
-            int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
-            if (lo >= 0) {
-                bytes.write(hi << 4 | lo);
-                i += 3;
-            } else {
-                int codePoint = raw.codePointAt(i);
-                bytes.writeBytes(Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
-                i += Character.charCount(codePoint);
-            }
-        }
-        return bytes.toString(StandardCharsets.UTF_8).strip();
-    }
 
     private ApiResponse startImport(ApiRequest request) {
         String type = request.mediaType();

@@ -5,6 +5,8 @@ import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 import groupmsg.platform.api.ApiException;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -68,6 +70,40 @@ public final class PhoneNumbers {
         String value = raw.strip();
         if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
         return normalize(value, country);
+    }
+
+    /**
+     * A phone as a URL path gave it. The gateway has percent-decoded it already (API Gateway HTTP APIs and the local
+     * gateway both do); one that still holds escapes was encoded twice by its client ({@code %252B14155550123}), so
+     * they are decoded once more. A '%' that starts no escape is kept as text: no phone number holds one, so the
+     * service answers 400 for it (after a 404 for an unknown group), where a strict decoder threw (a 500). A literal
+     * '+' stays '+' (it is not form encoding).
+     */
+    public static String decodePath(String raw) {
+        if (raw.indexOf('%') < 0) return raw.strip();
+        var bytes = new ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); ) {
+            int hi = raw.charAt(i) == '%' && i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+            int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
+            if (lo >= 0) {
+                bytes.write(hi << 4 | lo);
+                i += 3;
+            } else {
+                int codePoint = raw.codePointAt(i);
+                bytes.writeBytes(Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
+                i += Character.charCount(codePoint);
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8).strip();
+    }
+
+    /** A number given in a URL path ({@link #decodePath}) as E.164, or the 400 saying how to give it. */
+    public static String e164FromPath(String raw) {
+        return switch (normalize(decodePath(raw), null)) {
+            case Valid ok -> ok.e164();
+            case Invalid bad -> throw ApiException.invalid("phone " + bad.reason()
+                    + " (give it URL-encoded E.164, e.g. %2B14155550123)");
+        };
     }
 
     /** {@link #fromQuery}'s E.164, or the 400 naming the parameter and what is wrong with the number. */

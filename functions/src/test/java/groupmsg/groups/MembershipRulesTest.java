@@ -53,20 +53,20 @@ class MembershipRulesTest {
 
     @Test
     void phonesInPathsAreDecodedButLiteralPlusIsKept() {
-        assertThat(GroupsApiHandler.decodePhone("%2B14155550123")).isEqualTo("+14155550123");
-        assertThat(GroupsApiHandler.decodePhone("+14155550123")).isEqualTo("+14155550123");
-        assertThat(GroupsApiHandler.decodePhone("%2b1%20415")).isEqualTo("+1 415");
+        assertThat(PhoneNumbers.decodePath("%2B14155550123")).isEqualTo("+14155550123");
+        assertThat(PhoneNumbers.decodePath("+14155550123")).isEqualTo("+14155550123");
+        assertThat(PhoneNumbers.decodePath("%2b1%20415")).isEqualTo("+1 415");
     }
 
     @Test
     void aPercentThatStartsNoEscapeIsKeptAsText() {
         // the gateway decoded "%25" to "%": decoding again threw (a 500); kept, the phone is refused as no number (400)
-        assertThat(GroupsApiHandler.decodePhone("%")).isEqualTo("%");
-        assertThat(GroupsApiHandler.decodePhone("50%")).isEqualTo("50%");
-        assertThat(GroupsApiHandler.decodePhone("%zz")).isEqualTo("%zz");
-        assertThat(GroupsApiHandler.decodePhone("%2")).isEqualTo("%2");
-        assertThat(GroupsApiHandler.decodePhone("%%2B1")).isEqualTo("%+1");
-        assertThat(GroupsApiHandler.decodePhone("%FF")).isEqualTo("\uFFFD");
-        assertThat(PhoneNumbers.normalize(GroupsApiHandler.decodePhone("%"), null)).isInstanceOf(PhoneNumbers.Invalid.class);
+        assertThat(PhoneNumbers.decodePath("%")).isEqualTo("%");
+        assertThat(PhoneNumbers.decodePath("50%")).isEqualTo("50%");
+        assertThat(PhoneNumbers.decodePath("%zz")).isEqualTo("%zz");
+        assertThat(PhoneNumbers.decodePath("%2")).isEqualTo("%2");
+        assertThat(PhoneNumbers.decodePath("%%2B1")).isEqualTo("%+1");
+        assertThat(PhoneNumbers.decodePath("%FF")).isEqualTo("\uFFFD");
+        assertThat(PhoneNumbers.normalize(PhoneNumbers.decodePath("%"), null)).isInstanceOf(PhoneNumbers.Invalid.class);
     }
 }

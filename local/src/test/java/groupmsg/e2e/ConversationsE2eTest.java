@@ -652,6 +652,43 @@ class ConversationsE2eTest {
         assertThat(a.patch("/v1/conversations/" + old, Map.of()).status()).isEqualTo(400);
     }
 
+    /** A participant's name can be corrected: their later replies reach the others under it; who takes part stays fixed. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aParticipantsNameCanBeCorrectedAndTheirRepliesGoUnderIt(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Participant Names Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(Map.of("phone", ANN, "name", "Anne"), BOB), "Hi both").get("id");
+        String annPath = "/v1/conversations/" + id + "/participants/%2B14155550701";
+
+        var renamed = a.patch(annPath, Map.of("name", "  Ann  "));
+        assertThat(renamed.status()).as(renamed.body()).isEqualTo(200);
+        assertThat((List<Map<String, Object>>) renamed.jsonObject().get("participants"))
+                .extracting(p -> p.get("phone") + "=" + p.get("name")).containsExactly(ANN + "=Ann", BOB + "=null");
+        text(a, ANN, line, "On my way");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Hi both", "Ann: On my way");
+
+        // null: no name, the number shows
+        assertThat(a.send("PATCH", annPath, "application/json", "{\"name\":null}").status()).isEqualTo(200);
+        text(a, ANN, line, "Parked");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 3, 15_000)).last().isEqualTo(ANN + ": Parked");
+        assertThat(thread(a, id)).filteredOn(m -> "Parked".equals(m.get("body"))).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("authorName", null));
+
+        // not a participant: 404; not a number, a blank or two-line name, another field: 400; still fixed: 409
+        assertThat(a.patch("/v1/conversations/" + id + "/participants/%2B14155550703", Map.of("name", "Cat")).status()).isEqualTo(404);
+        assertThat(a.patch("/v1/conversations/" + id + "/participants/abc", Map.of("name", "Cat")).status()).isEqualTo(400);
+        for (Object bad : List.of(Map.of("name", "   "), Map.of("name", "Ann\nSmith"), Map.of("name", "Ann", "phone", BOB), Map.of(),
+                Map.of("name", "x".repeat(101)))) {
+            assertThat(a.patch(annPath, bad).status()).as(bad.toString()).isEqualTo(400);
+        }
+        assertThat(a.delete(annPath).status()).isEqualTo(409);
+        assertThat(api.forNewAccount("Other Names Co").patch(annPath, Map.of("name", "Eve")).status()).isEqualTo(404);
+        assertThat((List<Map<String, Object>>) a.get("/v1/conversations/" + id).jsonObject().get("participants"))
+                .extracting(p -> p.get("phone") + "=" + p.get("name")).containsExactly(ANN + "=null", BOB + "=null");
+    }
+
     @Test
     void validationRolesFixedParticipantsRenameAndTenancy(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Rules Co");

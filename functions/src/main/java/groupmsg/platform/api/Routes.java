@@ -57,6 +57,8 @@ public final class Routes {
             new RouteDef("PATCH", "/v1/conversations/{id}", CONVERSATIONS_API, CONVERSATIONS, false),
             new RouteDef("POST", "/v1/conversations/{id}/participants", CONVERSATIONS_API, CONVERSATIONS, false),
             new RouteDef("DELETE", "/v1/conversations/{id}/participants/{phone}", CONVERSATIONS_API, CONVERSATIONS, false),
+            // an extension of API.md: a participant's name (as the others see their replies) can be corrected
+            new RouteDef("PATCH", "/v1/conversations/{id}/participants/{phone}", CONVERSATIONS_API, CONVERSATIONS, false),
             new RouteDef("POST", "/v1/conversations/{id}/messages", CONVERSATIONS_API, CONVERSATIONS, true),
             new RouteDef("GET", "/v1/conversations/{id}/messages", CONVERSATIONS_API, READ, false),
             new RouteDef("GET", "/v1/conversations/{id}/messages/{messageId}", CONVERSATIONS_API, READ, false),
