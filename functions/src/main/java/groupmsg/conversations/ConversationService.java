@@ -13,6 +13,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
@@ -189,6 +190,15 @@ public final class ConversationService {
         public static final ListFilter NONE = new ListFilter(null, null, null);
     }
 
+    /** The order of a list: newest created first (API.md), or (an extension) most recently active first. */
+    public enum ListOrder { CREATED, ACTIVITY }
+
+    /** The partition a list's cursor must name: the account's, or its activity index's. */
+    public static Map.Entry<String, String> listPartition(String accountId, ListOrder order) {
+        return order == ListOrder.ACTIVITY ? Map.entry("gsi1pk", ConversationStore.activityPk(accountId))
+                : Map.entry("pk", Attr.accountPk(accountId));
+    }
+
     /** Conversations read per step of a filtered list, and the steps one page may take. */
     static final int FILTERED_STEP = 100;
     static final int FILTERED_STEPS = 10;
@@ -198,23 +208,27 @@ public final class ConversationService {
      * the page is full and one more is found (so a cursor is given only when another follows), or 1,000 were read
      * (then the cursor goes on from there, and the page may hold fewer than {@code limit}).
      */
-    public ConversationPage list(String accountId, ListFilter filter, int limit, Map<String, AttributeValue> start) {
+    public ConversationPage list(String accountId, ListFilter filter, ListOrder order, int limit,
+                                 Map<String, AttributeValue> start) {
         AccountSettings settings = accounts.account(accountId).settings();
+        boolean byActivity = order == ListOrder.ACTIVITY;
         if (filter.equals(ListFilter.NONE)) {
-            var page = store.list(accountId, null, limit, start);
+            var page = store.list(accountId, null, byActivity, limit, start);
             return new ConversationPage(views(page.items(), settings), page.lastKey());
         }
         List<View> found = new ArrayList<>();
         Map<String, AttributeValue> next = start;
         for (int step = 0; step < FILTERED_STEPS; step++) {
-            var page = store.list(accountId, filter.lineId(), FILTERED_STEP, next);
+            var page = store.list(accountId, filter.lineId(), byActivity, FILTERED_STEP, next);
             var candidates = filter.participant() == null ? page.items() : page.items().stream()
                     .filter(c -> c.participants().stream().anyMatch(p -> p.phone().equals(filter.participant()))).toList();
             for (View v : views(candidates, settings)) {
                 if (filter.status() != null && !filter.status().equals(v.status())) continue;
                 if (found.size() == limit) {
                     // one more follows: the page ends at the last one it holds
-                    return new ConversationPage(found, ConversationStore.key(accountId, found.getLast().conversation().id()));
+                    Conversation last = found.getLast().conversation();
+                    return new ConversationPage(found, byActivity ? ConversationStore.activityKey(last)
+                            : ConversationStore.key(accountId, last.id()));
                 }
                 found.add(v);
             }

@@ -52,6 +52,24 @@ final class ConversationStore {
         return Attr.accountPk(accountId) + "#CNV#" + conversationId;
     }
 
+    /** The activity index (gsi1) of an account's conversations: most recently active last. */
+    static String activityPk(String accountId) {
+        return Attr.accountPk(accountId) + "#CNVACT";
+    }
+
+    /** A conversation's place in the activity index: its lastActivityAt (13 digits) and id. */
+    static String activitySk(long lastActivityAt, String conversationId) {
+        return String.format("%013d#%s", lastActivityAt, conversationId);
+    }
+
+    /** A conversation's key in the activity index, as a query's LastEvaluatedKey holds it (a cursor after it). */
+    static Map<String, AttributeValue> activityKey(Conversation c) {
+        var key = new HashMap<String, AttributeValue>(key(c.accountId(), c.id()));
+        key.put("gsi1pk", s(activityPk(c.accountId())));
+        key.put("gsi1sk", s(activitySk(c.lastActivityAt(), c.id())));
+        return key;
+    }
+
     static String participantPk(String lineId, String phone) {
         return "CNVP#" + lineId + "#" + phone;
     }
@@ -74,6 +92,8 @@ final class ConversationStore {
         item.put("createdAt", n(c.createdAt()));
         item.put("updatedAt", n(c.updatedAt()));
         item.put("lastActivityAt", n(c.lastActivityAt()));
+        item.put("gsi1pk", s(activityPk(c.accountId())));
+        item.put("gsi1sk", s(activitySk(c.lastActivityAt(), c.id())));
         items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build());
         for (var participant : c.participants()) {
             var index = new HashMap<String, AttributeValue>(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()));
@@ -101,13 +121,22 @@ final class ConversationStore {
     record Page<T>(List<T> items, Map<String, AttributeValue> lastKey) {}
 
     /**
-     * Newest first (ids are ULIDs); only those on {@code lineId} when given (a filter: a page may then hold fewer than
-     * {@code limit}, with a key when more were read).
+     * Newest first (ids are ULIDs), or with {@code byActivity} most recently active first (gsi1); only those on
+     * {@code lineId} when given (a filter: a page may then hold fewer than {@code limit}, with a key when more were
+     * read).
      */
-    Page<Conversation> list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
-        var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("CNV#")));
+    Page<Conversation> list(String accountId, String lineId, boolean byActivity, int limit, Map<String, AttributeValue> start) {
+        var values = new HashMap<String, AttributeValue>();
+        if (byActivity) {
+            values.put(":pk", s(activityPk(accountId)));
+        } else {
+            values.put(":pk", s(Attr.accountPk(accountId)));
+            values.put(":prefix", s("CNV#"));
+        }
         if (lineId != null) values.put(":line", s(lineId));
-        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
+                .indexName(byActivity ? "gsi1" : null)
+                .keyConditionExpression(byActivity ? "gsi1pk = :pk" : "pk = :pk AND begins_with(sk, :prefix)")
                 .filterExpression(lineId == null ? null : "lineId = :line")
                 .expressionAttributeValues(values).scanIndexForward(false).exclusiveStartKey(start));
         return new Page<>(page.items().stream().map(ConversationStore::toConversation).toList(), page.lastKey());
@@ -161,9 +190,10 @@ final class ConversationStore {
         long rowsAt = at;
         try {
             conversation = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET lastActivityAt = :at")
+                    .updateExpression("SET lastActivityAt = :at, gsi1pk = :activityPk, gsi1sk = :activitySk")
                     .conditionExpression("attribute_exists(pk) AND lastActivityAt < :at")
-                    .expressionAttributeValues(Map.of(":at", n(at)))
+                    .expressionAttributeValues(Map.of(":at", n(at), ":activityPk", s(activityPk(accountId)),
+                            ":activitySk", s(activitySk(at, id))))
                     .returnValues(ReturnValue.ALL_NEW)).attributes();
         } catch (ConditionalCheckFailedException e) {
             conversation = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();

@@ -16,7 +16,6 @@ import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
-import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
@@ -171,7 +170,15 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
     private ApiResponse list(ApiRequest request) {
         Paging paging = Paging.from(request);
-        var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
+        // an extension of API.md: order=activity lists the most recently active first (a reply or a message moves one up)
+        String orderParam = request.query("order").filter(v -> !v.isBlank()).orElse("created");
+        var order = switch (orderParam) {
+            case "created" -> ConversationService.ListOrder.CREATED;
+            case "activity" -> ConversationService.ListOrder.ACTIVITY;
+            default -> throw ApiException.invalid("order must be created or activity");
+        };
+        var partition = ConversationService.listPartition(request.accountId(), order);
+        var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
         // extensions of API.md: only a line's, a number's (E.164, or national with country=), active or blocked ones
         String lineId = request.queryId("lineId").orElse(null);
         String participant = request.query("participant").filter(v -> !v.isBlank())
@@ -182,7 +189,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
             throw ApiException.invalid("status must be active, blocked or closed");
         }
         var page = conversations.list(request.accountId(), new ConversationService.ListFilter(lineId, participant, status),
-                paging.limit(), start);
+                order, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.conversations().forEach(v -> items.add(json(v)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -689,6 +689,50 @@ class ConversationsE2eTest {
                 .extracting(p -> p.get("phone") + "=" + p.get("name")).containsExactly(ANN + "=null", BOB + "=null");
     }
 
+    /** order=activity lists the most recently active first: a reply or a message moves a conversation up. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theListCanBeOrderedByLatestActivity(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Activity Order Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String c1 = (String) create(a, lineId, List.of(ANN, BOB), "one").get("id");
+        String c2 = (String) create(a, lineId, List.of(BOB, CAT), "two").get("id");
+        String c3 = (String) create(a, lineId, List.of(CAT, DAN), "three").get("id");
+        java.util.function.Function<String, List<Object>> ids = query -> {
+            var r = a.get("/v1/conversations?" + query);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            return ((List<Map<String, Object>>) r.jsonObject().get("items")).stream().map(c -> c.get("id")).toList();
+        };
+        assertThat(ids.apply("order=activity")).containsExactly(c3, c2, c1);
+        // Ann replies in the oldest one (her only one), then the business writes in the second
+        text(a, ANN, line, "still on?");
+        await(() -> ids.apply("order=activity"), l -> l.getFirst().equals(c1), 15_000);
+        assertThat(a.post("/v1/conversations/" + c2 + "/messages", Map.of("body", "yes")).status()).isEqualTo(202);
+        assertThat(await(() -> ids.apply("order=activity"), l -> l.getFirst().equals(c2), 15_000)).containsExactly(c2, c1, c3);
+        assertThat(ids.apply("")).containsExactly(c3, c2, c1); // created order is unchanged
+        assertThat(ids.apply("order=created")).containsExactly(c3, c2, c1);
+
+        // a page at a time; with a filter too
+        var page1 = a.get("/v1/conversations?order=activity&limit=2").jsonObject();
+        assertThat((List<Map<String, Object>>) page1.get("items")).extracting(c -> c.get("id")).containsExactly(c2, c1);
+        var page2 = a.get("/v1/conversations?order=activity&limit=2&cursor=" + page1.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) page2.get("items")).extracting(c -> c.get("id")).containsExactly(c3);
+        assertThat(page2.get("nextCursor")).isNull();
+        var filtered1 = a.get("/v1/conversations?order=activity&participant=%2B14155550703&limit=1").jsonObject();
+        assertThat((List<Map<String, Object>>) filtered1.get("items")).extracting(c -> c.get("id")).containsExactly(c2);
+        var filtered2 = a.get("/v1/conversations?order=activity&participant=%2B14155550703&limit=1&cursor="
+                + filtered1.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) filtered2.get("items")).extracting(c -> c.get("id")).containsExactly(c3);
+        assertThat(ids.apply("order=activity&lineId=" + lineId)).containsExactly(c2, c1, c3);
+
+        // a bad order, or the other order's cursor, is a 400
+        assertThat(a.get("/v1/conversations?order=newest").status()).isEqualTo(400);
+        String createdCursor = (String) a.get("/v1/conversations?limit=1").jsonObject().get("nextCursor");
+        assertThat(a.get("/v1/conversations?order=activity&cursor=" + createdCursor).status()).isEqualTo(400);
+        assertThat((List<?>) api.forNewAccount("Other Activity Co").get("/v1/conversations?order=activity").jsonObject().get("items")).isEmpty();
+    }
+
     @Test
     void validationRolesFixedParticipantsRenameAndTenancy(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Rules Co");
