@@ -21,6 +21,7 @@ import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 import groupmsg.usage.Usage;
+import groupmsg.usage.UsageStore;
 import groupmsg.usage.UsageService;
 
 import java.util.ArrayList;
@@ -188,6 +189,19 @@ public final class AdminApiHandler extends HttpApiHandler {
         return body.optionalString(name, 1, LineRules.MAX_REPLY_LENGTH).orElse(null);
     }
 
+    private static List<Object> kindsJson(Map<String, UsageStore.Counts> byKind) {
+        List<Object> kinds = new ArrayList<>();
+        byKind.forEach((kind, c) -> {
+            var k = new LinkedHashMap<String, Object>();
+            k.put("kind", kind);
+            k.put("messages", c.messages());
+            k.put("segments", c.segments());
+            k.put("mms", c.mms());
+            kinds.add(k);
+        });
+        return kinds;
+    }
+
     private ApiResponse getUsage(ApiRequest request) {
         Usage result = usage.usage(request.accountId(), request.query("month").orElse(null));
         var json = new LinkedHashMap<String, Object>();
@@ -195,6 +209,9 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("messages", result.messages());
         json.put("segments", result.segments());
         json.put("mms", result.mms());
+        // an extension of API.md: the same counters by kind of message (group, conversation, direct_reply,
+        // keyword_reply, opt_in_reply), as recorded since usage had kinds
+        json.put("byKind", kindsJson(result.byKind()));
         List<Object> byLine = new ArrayList<>();
         for (var line : result.byLine()) {
             var l = new LinkedHashMap<String, Object>();
@@ -203,6 +220,7 @@ public final class AdminApiHandler extends HttpApiHandler {
             l.put("messages", line.messages());
             l.put("segments", line.segments());
             l.put("mms", line.mms());
+            l.put("byKind", kindsJson(line.byKind()));
             byLine.add(l);
         }
         json.put("byLine", byLine);

@@ -9,7 +9,7 @@ final class Billing {
 
     /** The usage update for {@code recipients} of {@code m} the carrier took, to commit with their rows' transitions. */
     static TransactWriteItem carrierTook(UsageStore usage, GroupMessage m, long at, long recipients) {
-        return usage.recordAction(m.accountId(), m.lineId(), at, recipients,
+        return usage.recordAction(m.accountId(), m.lineId(), m.kind().wireName(), at, recipients,
                 m.mms() ? 0 : recipients * m.segments(), m.mms() ? recipients : 0);
     }
 }

@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -44,13 +45,17 @@ public final class UsageService {
         long segments = 0;
         long mms = 0;
         List<Usage.LineUsage> byLine = new ArrayList<>(counts.size());
+        Map<String, UsageStore.Counts> byKind = new TreeMap<>();
         for (var c : counts) {
             messages += c.messages();
             segments += c.segments();
             mms += c.mms();
-            byLine.add(new Usage.LineUsage(c.lineId(), phones.get(c.lineId()), c.messages(), c.segments(), c.mms()));
+            byLine.add(new Usage.LineUsage(c.lineId(), phones.get(c.lineId()), c.messages(), c.segments(), c.mms(),
+                    c.byKind()));
+            c.byKind().forEach((kind, k) -> byKind.merge(kind, k, (x, y) ->
+                    new UsageStore.Counts(x.messages() + y.messages(), x.segments() + y.segments(), x.mms() + y.mms())));
         }
-        return new Usage(ym.toString(), messages, segments, mms, List.copyOf(byLine));
+        return new Usage(ym.toString(), messages, segments, mms, byKind, List.copyOf(byLine));
     }
 
     /** {@code YYYY-MM} (month 01..12), else 400. */

@@ -40,9 +40,13 @@ class UsageKeysTest {
     @Test
     void negativeCountsAreRefused() {
         var store = new UsageStore(null, "core");
-        assertThatThrownBy(() -> store.recordAction("a", "line_1", 0, -1, 0, 0)).isInstanceOf(IllegalArgumentException.class);
-        var action = store.recordAction("a", "line_1", Instant.parse("2026-11-23T10:00:00Z").toEpochMilli(), 1, 2, 0);
+        assertThatThrownBy(() -> store.recordAction("a", "line_1", "group", 0, -1, 0, 0)).isInstanceOf(IllegalArgumentException.class);
+        // a kind is a plain name: one with the separator of its attributes' names would read back as another
+        assertThatThrownBy(() -> store.recordAction("a", "line_1", "a:b", 0, 1, 0, 0)).isInstanceOf(IllegalArgumentException.class);
+        var action = store.recordAction("a", "line_1", "group", Instant.parse("2026-11-23T10:00:00Z").toEpochMilli(), 1, 2, 0);
         assertThat(action.update().key().get("pk").s()).isEqualTo("ACCT#a#USAGE#2026-11");
         assertThat(action.update().updateExpression()).startsWith("ADD ");
+        assertThat(action.update().expressionAttributeNames()).containsEntry("#kindMessages", "messages:group")
+                .containsEntry("#kindSegments", "segments:group").containsEntry("#kindMms", "mms:group");
     }
 }

@@ -246,6 +246,10 @@ class ConversationsE2eTest {
         var usage = await(() -> a.get("/v1/usage").jsonObject(), u -> ((Number) u.get("messages")).longValue() >= 18, 10_000);
         assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(18);
         assertThat(((Number) usage.get("mms")).longValue()).isEqualTo(2);
+        @SuppressWarnings("unchecked")
+        var kinds = (List<Map<String, Object>>) usage.get("byKind");
+        assertThat(kinds).singleElement().satisfies(k -> assertThat(k).containsEntry("kind", "conversation")
+                .containsEntry("messages", 18).containsEntry("mms", 2));
     }
 
     @Test

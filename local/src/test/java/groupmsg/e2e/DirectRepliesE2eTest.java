@@ -73,7 +73,9 @@ class DirectRepliesE2eTest {
         @SuppressWarnings("unchecked")
         var byLine = (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byLine");
         assertThat(byLine).filteredOn(l -> lineId.equals(l.get("lineId"))).singleElement()
-                .satisfies(l -> assertThat(((Number) l.get("segments")).intValue()).isGreaterThanOrEqualTo(2));
+                .satisfies(l -> assertThat(((Number) l.get("segments")).intValue()).isGreaterThanOrEqualTo(2))
+                .satisfies(l -> assertThat((List<Map<String, Object>>) l.get("byKind")).contains(
+                        Map.of("kind", "direct_reply", "messages", 2, "segments", 2, "mms", 0)));
     }
 
     @Test

@@ -166,6 +166,10 @@ class InboundE2eTest {
         assertThat(integrationEvents(a, accountId)).isEmpty();
         var usage = a.get("/v1/usage").jsonObject();
         assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(2 + 3 + 3);
+        // by kind: the group messages' recipients, the STOP and HELP answers, the START answer
+        @SuppressWarnings("unchecked")
+        var kinds = (List<Map<String, Object>>) usage.get("byKind");
+        assertThat(kinds).extracting(k -> k.get("kind") + "=" + k.get("messages")).containsExactly("group=5", "keyword_reply=2", "opt_in_reply=1");
         // The replies are not group messages.
         @SuppressWarnings("unchecked")
         var listed = (List<Map<String, Object>>) a.get("/v1/messages").jsonObject().get("items");

@@ -150,7 +150,8 @@ class MessagesE2eTest {
         }
 
         var usage = a.get("/v1/usage?month=" + Instant.now().toString().substring(0, 7)).jsonObject();
-        assertThat(usage).containsEntry("messages", 120).containsEntry("segments", 120).containsEntry("mms", 0);
+        assertThat(usage).containsEntry("messages", 120).containsEntry("segments", 120).containsEntry("mms", 0)
+                .containsEntry("byKind", List.of(Map.of("kind", "group", "messages", 120, "segments", 120, "mms", 0)));
 
         var events = (List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items");
         assertThat(events.stream().filter(e -> id.equals(e.get("messageId"))).toList()).singleElement()

@@ -49,24 +49,29 @@ class UsageE2eTest {
         String tfLine = (String) tollFree.get("id");
         UsageStore usage = store(runtime);
         // November 2026: two recipients of a 2-segment SMS, one MMS recipient, three 1-segment SMS on the toll-free line
-        usage.record(account, smsLine, at("2026-11-01T00:00:00Z"), 1, 2, 0);
-        usage.record(account, smsLine, at("2026-11-15T12:00:00Z"), 1, 2, 0);
-        usage.record(account, smsLine, at("2026-11-30T23:59:59.999Z"), 1, 0, 1);
-        usage.record(account, tfLine, at("2026-11-20T08:00:00Z"), 3, 3, 0);
+        // (by kind: a group message's, a conversation's, a group MMS, answers to one person)
+        usage.record(account, smsLine, "group", at("2026-11-01T00:00:00Z"), 1, 2, 0);
+        usage.record(account, smsLine, "conversation", at("2026-11-15T12:00:00Z"), 1, 2, 0);
+        usage.record(account, smsLine, "group", at("2026-11-30T23:59:59.999Z"), 1, 0, 1);
+        usage.record(account, tfLine, "direct_reply", at("2026-11-20T08:00:00Z"), 3, 3, 0);
         // the neighbouring months stay apart
-        usage.record(account, smsLine, at("2026-10-31T23:59:59.999Z"), 7, 7, 0);
-        usage.record(account, smsLine, at("2026-12-01T00:00:00Z"), 5, 10, 0);
+        usage.record(account, smsLine, "group", at("2026-10-31T23:59:59.999Z"), 7, 7, 0);
+        usage.record(account, smsLine, "group", at("2026-12-01T00:00:00Z"), 5, 10, 0);
         // another account's usage is not ours
         ApiClient other = api.forNewAccount("Other Usage Co");
-        usage.record(accountId(other), "line_other", at("2026-11-10T00:00:00Z"), 100, 100, 100);
+        usage.record(accountId(other), "line_other", "group", at("2026-11-10T00:00:00Z"), 100, 100, 100);
 
         var nov = a.get("/v1/usage?month=2026-11");
         assertThat(nov.status()).as(nov.body()).isEqualTo(200);
         assertThat(nov.jsonObject()).containsEntry("month", "2026-11").containsEntry("messages", 6)
                 .containsEntry("segments", 7).containsEntry("mms", 1);
         assertThat(byLine(nov)).containsExactly(
-                Map.of("lineId", smsLine, "phone", sms.get("phone"), "messages", 3, "segments", 4, "mms", 1),
-                Map.of("lineId", tfLine, "phone", tollFree.get("phone"), "messages", 3, "segments", 3, "mms", 0));
+                Map.of("lineId", smsLine, "phone", sms.get("phone"), "messages", 3, "segments", 4, "mms", 1,
+                        "byKind", List.of(kind("conversation", 1, 2, 0), kind("group", 2, 2, 1))),
+                Map.of("lineId", tfLine, "phone", tollFree.get("phone"), "messages", 3, "segments", 3, "mms", 0,
+                        "byKind", List.of(kind("direct_reply", 3, 3, 0))));
+        assertThat(nov.jsonObject().get("byKind")).isEqualTo(List.of(kind("conversation", 1, 2, 0),
+                kind("direct_reply", 3, 3, 0), kind("group", 2, 2, 1)));
 
         var oct = a.get("/v1/usage?month=2026-10").jsonObject();
         assertThat(oct).containsEntry("messages", 7).containsEntry("segments", 7).containsEntry("mms", 0);
@@ -88,11 +93,12 @@ class UsageE2eTest {
         UsageStore usage = store(runtime);
         try (var pool = Executors.newFixedThreadPool(8)) {
             List<Future<?>> done = new java.util.ArrayList<>();
-            for (int i = 0; i < 80; i++) done.add(pool.submit(() -> usage.record(account, line, at("2025-03-10T10:00:00Z"), 1, 3, 0)));
+            for (int i = 0; i < 80; i++) done.add(pool.submit(() -> usage.record(account, line, "group", at("2025-03-10T10:00:00Z"), 1, 3, 0)));
             for (var f : done) f.get();
         }
         var r = a.get("/v1/usage?month=2025-03").jsonObject();
-        assertThat(r).containsEntry("messages", 80).containsEntry("segments", 240).containsEntry("mms", 0);
+        assertThat(r).containsEntry("messages", 80).containsEntry("segments", 240).containsEntry("mms", 0)
+                .containsEntry("byKind", List.of(kind("group", 80, 240, 0)));
     }
 
     @Test
@@ -100,7 +106,7 @@ class UsageE2eTest {
         ApiClient a = api.forNewAccount("Now Usage Co");
         String line = LinesE2eTest.createGroupLine(a);
         String before = YearMonth.now(ZoneOffset.UTC).toString();
-        store(runtime).record(accountId(a), line, System.currentTimeMillis(), 2, 2, 0);
+        store(runtime).record(accountId(a), line, "group", System.currentTimeMillis(), 2, 2, 0);
         var r = a.get("/v1/usage");
         String after = YearMonth.now(ZoneOffset.UTC).toString();
         assertThat(r.status()).isEqualTo(200);
@@ -115,7 +121,7 @@ class UsageE2eTest {
         var r = a.get("/v1/usage?month=2024-02");
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.jsonObject()).isEqualTo(Map.of("month", "2024-02", "messages", 0, "segments", 0, "mms", 0,
-                "byLine", List.of()));
+                "byKind", List.of(), "byLine", List.of()));
     }
 
     @Test
@@ -126,5 +132,9 @@ class UsageE2eTest {
             assertThat(r.status()).as(month + " -> " + r.body()).isEqualTo(400);
             assertThat(r.errorCode()).isEqualTo("invalid_request");
         }
+    }
+
+    static Map<String, Object> kind(String kind, int messages, int segments, int mms) {
+        return Map.of("kind", kind, "messages", messages, "segments", segments, "mms", mms);
     }
 }
