@@ -15,12 +15,12 @@ import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -216,26 +216,16 @@ public final class ConversationService {
             var page = store.list(accountId, null, byActivity, limit, start);
             return new ConversationPage(views(page.items(), settings), page.lastKey());
         }
-        List<View> found = new ArrayList<>();
-        Map<String, AttributeValue> next = start;
-        for (int step = 0; step < FILTERED_STEPS; step++) {
-            var page = store.list(accountId, filter.lineId(), byActivity, FILTERED_STEP, next);
-            var candidates = filter.participant() == null ? page.items() : page.items().stream()
+        var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
+            var step = store.list(accountId, filter.lineId(), byActivity, FILTERED_STEP, from);
+            var candidates = filter.participant() == null ? step.items() : step.items().stream()
                     .filter(c -> c.participants().stream().anyMatch(p -> p.phone().equals(filter.participant()))).toList();
-            for (View v : views(candidates, settings)) {
-                if (filter.status() != null && !filter.status().equals(v.status())) continue;
-                if (found.size() == limit) {
-                    // one more follows: the page ends at the last one it holds
-                    Conversation last = found.getLast().conversation();
-                    return new ConversationPage(found, byActivity ? ConversationStore.activityKey(last)
-                            : ConversationStore.key(accountId, last.id()));
-                }
-                found.add(v);
-            }
-            next = page.lastKey();
-            if (next == null) break;
-        }
-        return new ConversationPage(found, next);
+            var matches = views(candidates, settings).stream()
+                    .filter(v -> filter.status() == null || filter.status().equals(v.status())).toList();
+            return new FilteredPage.Step<>(matches, step.lastKey());
+        }, v -> byActivity ? ConversationStore.activityKey(v.conversation())
+                : ConversationStore.key(accountId, v.conversation().id()));
+        return new ConversationPage(page.items(), page.lastKey());
     }
 
     /** Views of several conversations, with who opted out read in one BatchGetItem per line (not one per conversation). */

@@ -7,6 +7,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
@@ -109,26 +110,15 @@ public final class GroupService {
      */
     public GroupPage listMatching(String accountId, String phone, String search, int limit, Map<String, AttributeValue> start) {
         String needle = search == null ? null : MemberStore.searchForm(search);
-        List<Group> found = new ArrayList<>();
-        Map<String, AttributeValue> next = start;
-        for (int step = 0; step < MATCHING_STEPS; step++) {
-            var page = groups.list(accountId, MATCHING_STEP, next);
-            List<Group> named = needle == null ? page.groups()
-                    : page.groups().stream().filter(g -> MemberStore.searchForm(g.name()).contains(needle)).toList();
-            var with = phone == null || named.isEmpty() ? null
-                    : members.groupsWith(accountId, named.stream().map(Group::id).toList(), phone);
-            for (Group g : named) {
-                if (with != null && !with.contains(g.id())) continue;
-                if (found.size() == limit) {
-                    // one more follows: the page ends at the last one it holds
-                    return new GroupPage(found, GroupStore.groupKey(accountId, found.getLast().id()));
-                }
-                found.add(g);
-            }
-            next = page.lastKey();
-            if (next == null) break;
-        }
-        return new GroupPage(found, next);
+        var page = FilteredPage.fill(limit, MATCHING_STEPS, start, from -> {
+            var step = groups.list(accountId, MATCHING_STEP, from);
+            List<Group> named = needle == null ? step.groups()
+                    : step.groups().stream().filter(g -> MemberStore.searchForm(g.name()).contains(needle)).toList();
+            if (phone == null || named.isEmpty()) return new FilteredPage.Step<>(named, step.lastKey());
+            var with = members.groupsWith(accountId, named.stream().map(Group::id).toList(), phone);
+            return new FilteredPage.Step<>(named.stream().filter(g -> with.contains(g.id())).toList(), step.lastKey());
+        }, g -> GroupStore.groupKey(accountId, g.id()));
+        return new GroupPage(page.items(), page.lastKey());
     }
 
     /**

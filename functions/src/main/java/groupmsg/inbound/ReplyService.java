@@ -39,11 +39,11 @@ public final class ReplyService {
      */
     public DirectReplies.Reply reply(String accountId, String inboundId, String body, List<String> mediaUrls, String ulid) {
         InboundMessage m = find(accountId, inboundId);
-        var earlier = replies.find(accountId, m.id(), ulid);
+        boolean earlier = replies.stored(accountId, m.id(), ulid);
         Line line = lines.find(accountId, m.lineId()).orElse(null);
-        if (earlier.isPresent() && line == null) return earlier.get();
+        if (earlier && line == null) return replies.get(accountId, m.id(), ulid);
         if (line == null) throw ApiException.conflict("the line this message came to is gone");
-        if (earlier.isEmpty() && optOuts.get(line.id(), m.from()).isPresent()) {
+        if (!earlier && optOuts.get(line.id(), m.from()).isPresent()) {
             throw ApiException.conflict(m.from() + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
         }
@@ -52,7 +52,7 @@ public final class ReplyService {
 
     /** Whether a run of a request stored its reply under {@code ulid} (an Idempotency-Key's rerun keeps its ids). */
     public boolean stored(String accountId, String inboundId, String ulid) {
-        return replies.find(accountId, inboundId, ulid).isPresent();
+        return replies.stored(accountId, inboundId, ulid);
     }
 
     public DirectReplies.ReplyPage list(String accountId, String inboundId, int limit, Map<String, AttributeValue> start) {

@@ -11,7 +11,6 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The business's answers to the sender of one inbound message: each a {@link MessageKind#DIRECT_REPLY} message to
@@ -43,16 +42,22 @@ public final class DirectReplies {
         return ID_PREFIX + inboundId + "_" + ulid;
     }
 
-    /** The reply a run of a request stored under {@code ulid}, if one did. */
-    public Optional<Reply> find(String accountId, String inboundId, String ulid) {
-        return messages.get(accountId, idFor(inboundId, ulid)).map(this::withDelivery);
+    /** Whether a run of a request stored its reply under {@code ulid} (one GetItem: its delivery is not read). */
+    public boolean stored(String accountId, String inboundId, String ulid) {
+        return messages.get(accountId, idFor(inboundId, ulid)).isPresent();
     }
 
     /** Accepts the reply (once: a second call with the same ids creates nothing and sends nothing more). */
     public Reply send(String accountId, Line line, String inboundId, String to, String body, List<String> mediaUrls,
                       String ulid) {
+        direct.accept(idFor(inboundId, ulid), accountId, line, MessageKind.DIRECT_REPLY, List.of(to), body, mediaUrls,
+                line.id() + "#" + to);
+        return get(accountId, inboundId, ulid);
+    }
+
+    /** The reply stored under {@code ulid}, with its delivery row (it must have been stored). */
+    public Reply get(String accountId, String inboundId, String ulid) {
         String id = idFor(inboundId, ulid);
-        direct.accept(id, accountId, line, MessageKind.DIRECT_REPLY, List.of(to), body, mediaUrls, line.id() + "#" + to);
         return messages.get(accountId, id).map(this::withDelivery)
                 .orElseThrow(() -> new IllegalStateException("reply " + id + " not stored"));
     }
