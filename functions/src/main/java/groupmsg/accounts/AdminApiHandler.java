@@ -154,7 +154,17 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse listLines(ApiRequest request) {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", LineService.accountPartition(request.accountId()));
-        var page = lines.list(request.accountId(), paging.limit(), start);
+        // extensions of API.md: only the lines that can (groupMessaging=true) or cannot do group messaging, or of a type
+        Boolean groupMessaging = request.query("groupMessaging").filter(v -> !v.isBlank()).map(v -> switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw ApiException.invalid("groupMessaging must be true or false");
+        }).orElse(null);
+        LineType type = request.query("type").filter(v -> !v.isBlank()).map(v -> LineType.fromWire(v)
+                .orElseThrow(() -> ApiException.invalid("type must be long_code, toll_free or short_code"))).orElse(null);
+        var page = groupMessaging == null && type == null ? lines.list(request.accountId(), paging.limit(), start)
+                : lines.list(request.accountId(), l -> (groupMessaging == null || l.groupMessaging() == groupMessaging)
+                        && (type == null || l.type() == type), paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.lines().forEach(l -> items.add(lineJson(l)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -4,6 +4,7 @@ import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -109,11 +110,11 @@ public final class GroupService {
      * there, and the page may hold fewer than {@code limit}).
      */
     public GroupPage listMatching(String accountId, String phone, String search, int limit, Map<String, AttributeValue> start) {
-        String needle = search == null ? null : MemberStore.searchForm(search);
+        String needle = search == null ? null : Text.searchForm(search);
         var page = FilteredPage.fill(limit, MATCHING_STEPS, start, from -> {
             var step = groups.list(accountId, MATCHING_STEP, from);
             List<Group> named = needle == null ? step.groups()
-                    : step.groups().stream().filter(g -> MemberStore.searchForm(g.name()).contains(needle)).toList();
+                    : step.groups().stream().filter(g -> Text.searchForm(g.name()).contains(needle)).toList();
             if (phone == null || named.isEmpty()) return new FilteredPage.Step<>(named, step.lastKey());
             var with = members.groupsWith(accountId, named.stream().map(Group::id).toList(), phone);
             return new FilteredPage.Step<>(named.stream().filter(g -> with.contains(g.id())).toList(), step.lastKey());

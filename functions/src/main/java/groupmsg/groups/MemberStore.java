@@ -1,5 +1,6 @@
 package groupmsg.groups;
 
+import groupmsg.platform.api.Text;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -9,18 +10,15 @@ import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
-import java.text.Normalizer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 
 import static groupmsg.platform.dynamo.Attr.n;
 import static groupmsg.platform.dynamo.Attr.s;
@@ -273,17 +271,6 @@ final class MemberStore {
     }
 
     /**
-     * A name as searches compare it (stored as {@code nameLower}): lower case, accents dropped, so "jose" finds
-     * "José" and "Jose\u0301" alike.
-     */
-    static String searchForm(String name) {
-        return COMBINING_MARKS.matcher(Normalizer.normalize(name, Normalizer.Form.NFD)).replaceAll("")
-                .toLowerCase(Locale.ROOT);
-    }
-
-    private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
-
-    /**
      * Present members in phone order, optionally only those whose name contains {@code nameNeedle} (lower case)
      * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
      * members are found or {@code maxPages} pages were read (then the cursor continues the search).
@@ -297,7 +284,7 @@ final class MemberStore {
         if (nameNeedle != null) {
             values.put(":name", s(nameNeedle));
             matches.add("contains(nameLower, :name)");
-            String folded = searchForm(nameNeedle);
+            String folded = Text.searchForm(nameNeedle);
             if (!folded.equals(nameNeedle)) {
                 // rows written before names were stored folded keep their accents: "josé" still finds those
                 values.put(":folded", s(folded));
@@ -427,7 +414,7 @@ final class MemberStore {
                 .updateExpression("SET #name = :name, nameLower = :lower")
                 .conditionExpression("addedAt = :added AND attribute_not_exists(removedAt)")
                 .expressionAttributeNames(Map.of("#name", "name"))
-                .expressionAttributeValues(Map.of(":name", s(c.name()), ":lower", s(searchForm(c.name())),
+                .expressionAttributeValues(Map.of(":name", s(c.name()), ":lower", s(Text.searchForm(c.name())),
                         ":added", previous.get("addedAt")))).build();
     }
 
@@ -437,7 +424,7 @@ final class MemberStore {
         item.put("digits", s(c.phone().substring(1)));
         if (c.name() != null && !c.name().isEmpty()) {
             item.put("name", s(c.name()));
-            item.put("nameLower", s(searchForm(c.name())));
+            item.put("nameLower", s(Text.searchForm(c.name())));
         }
         item.put("addedAt", n(now));
         if (previous == null) {

@@ -5,6 +5,7 @@ import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -99,6 +100,25 @@ public final class LineService {
         }
         var page = store.list(accountId, limit, start);
         return new LinePage(page.lines(), page.lastKey());
+    }
+
+    /** Lines read per step of a filtered list, and the steps one page may take. */
+    static final int FILTERED_STEP = 100;
+    static final int FILTERED_STEPS = 10;
+
+    /**
+     * The account's lines that {@code keep} accepts (e.g. only those that can do group messaging), oldest first:
+     * read 100 at a time until the page is full and one more is found, or 1,000 were read (then the cursor goes on).
+     */
+    public LinePage list(String accountId, java.util.function.Predicate<Line> keep, int limit, Map<String, AttributeValue> start) {
+        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(LineStore.LINE_PREFIX))) {
+            throw ApiException.invalid("cursor is not valid for this list");
+        }
+        var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
+            var step = store.list(accountId, FILTERED_STEP, from);
+            return new FilteredPage.Step<>(step.lines().stream().filter(keep).toList(), step.lastKey());
+        }, l -> Attr.key(Attr.accountPk(accountId), LineStore.LINE_PREFIX + l.id()));
+        return new LinePage(page.items(), page.lastKey());
     }
 
     public Line update(String accountId, String lineId, LineChanges changes) {

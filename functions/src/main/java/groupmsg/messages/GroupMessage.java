@@ -9,13 +9,16 @@ import java.util.List;
  * Other kinds name their few recipients in {@code recipientList} (and have no group). {@code waitingUntil} (epoch
  * ms, 0 for never) is until when some of its delivery jobs wait in the queue for places in the line's waiting line.
  * {@code orderKey} (a conversation's id, or null) is the key whose messages reach their recipients in order: such a
- * message is sent, and sent again, only through the FIFO relays queue under that key.
+ * message is sent, and sent again, only through the FIFO relays queue under that key. {@code groupName} is the
+ * group's name when a group message was accepted (its history keeps it after a rename or the group's deletion) and
+ * {@code sentByKeyId} the API key that sent it (both null on other kinds and on messages from before they were kept).
  */
 public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, int lineMps,
                            String sender, String title, String body, List<String> mediaUrls, String text,
                            SmsText.Encoding encoding, int segments, long recipients, int shards,
                            long acceptedAt, boolean fanoutDone, String status, Long completedAt,
-                           MessageKind kind, List<String> recipientList, long waitingUntil, String orderKey) {
+                           MessageKind kind, List<String> recipientList, long waitingUntil, String orderKey,
+                           String groupName, String sentByKeyId) {
     public static final String SENDING = "sending";
     public static final String SENT = "sent";
 
@@ -27,6 +30,6 @@ public record GroupMessage(String id, String accountId, String groupId, String l
     public GroupMessage withLineMps(int mps) {
         return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,
                 encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList,
-                waitingUntil, orderKey);
+                waitingUntil, orderKey, groupName, sentByKeyId);
     }
 }

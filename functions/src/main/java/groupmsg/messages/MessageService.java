@@ -5,9 +5,11 @@ import groupmsg.groups.GroupService;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
@@ -55,7 +57,13 @@ public final class MessageService {
         this.ids = wiring.ids();
     }
 
-    public record SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls) {}
+    /** @param sentByKeyId the API key that sends it (kept on the message; null when not known) */
+    public record SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls,
+                              String sentByKeyId) {
+        public SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls) {
+            this(lineId, sender, title, body, mediaUrls, null);
+        }
+    }
 
     /**
      * The text each recipient receives: the sender's name, then the body, in one carrier message. A body too long to
@@ -112,7 +120,7 @@ public final class MessageService {
             var message = new GroupMessage(id, accountId, groupId, line.id(), line.phone(), line.mps(),
                     request.sender(), request.title(), request.body(), request.mediaUrls(), text, sms.encoding(),
                     request.mediaUrls().isEmpty() ? sms.segments() : 1, recipients, shards, acceptedAt, false,
-                    GroupMessage.SENDING, null, MessageKind.GROUP, List.of(), 0, null);
+                    GroupMessage.SENDING, null, MessageKind.GROUP, List.of(), 0, null, group.name(), request.sentByKeyId());
             // The fan-out's job is staged in the acceptance's transaction: once the message is accepted it is sent,
             // and the request succeeds, even when SQS fails right after (the outbox's redrive sends the job).
             var fanout = outbox.entry(message.id(), Queues.FANOUT, FanoutService.job(accountId, message.id()));
@@ -157,9 +165,60 @@ public final class MessageService {
     public record MessagePage(List<MessageView> messages, Map<String, AttributeValue> lastKey) {}
 
     public MessagePage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
-        var page = messages.list(accountId, groupId, limit, start);
-        return new MessagePage(page.messages().stream()
-                .map(m -> new MessageView(m, deliveries.counts(m.id(), m.shards()))).toList(), page.lastKey());
+        return list(accountId, new ListFilter(groupId, null, null, null, null, null), limit, start);
+    }
+
+    /**
+     * What a list of group messages keeps; every part optional (null).
+     *
+     * @param search a part of the title, ignoring case and accents
+     * @param status {@link GroupMessage#SENDING} or {@link GroupMessage#SENT}
+     * @param since  accepted at or after (epoch ms)
+     * @param until  accepted at or before (epoch ms)
+     */
+    public record ListFilter(String groupId, String lineId, String search, String status, Long since, Long until) {
+        boolean narrows() {
+            return lineId != null || search != null || status != null || since != null || until != null;
+        }
+
+        boolean keeps(GroupMessage m, String needle) {
+            return (lineId == null || lineId.equals(m.lineId()))
+                    && (status == null || status.equals(m.status()))
+                    && (since == null || m.acceptedAt() >= since)
+                    && (until == null || m.acceptedAt() <= until)
+                    && (needle == null || (m.title() != null && Text.searchForm(m.title()).contains(needle)));
+        }
+    }
+
+    /** Messages read per step of a filtered list, and the steps one page may take. */
+    static final int FILTERED_STEP = 100;
+    static final int FILTERED_STEPS = 10;
+
+    /**
+     * Newest first. Filtered, the messages (the group's, when given; those made about when the time range asks) are
+     * read 100 at a time until the page is full and one more is found (so a cursor is given only when another
+     * follows), or 1,000 were read (then the cursor goes on from there, and the page may hold fewer than
+     * {@code limit}). Each listed message's counts are its shards' counters.
+     */
+    public MessagePage list(String accountId, ListFilter filter, int limit, Map<String, AttributeValue> start) {
+        List<GroupMessage> found;
+        Map<String, AttributeValue> lastKey;
+        if (!filter.narrows()) {
+            var page = messages.list(accountId, filter.groupId(), limit, start);
+            found = page.messages();
+            lastKey = page.lastKey();
+        } else {
+            String needle = filter.search() == null ? null : Text.searchForm(filter.search());
+            var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
+                var step = messages.list(accountId, filter.groupId(), filter.since(), filter.until(), FILTERED_STEP, from);
+                return new FilteredPage.Step<>(step.messages().stream().filter(m -> filter.keeps(m, needle)).toList(),
+                        step.lastKey());
+            }, m -> MessageStore.listKey(m, filter.groupId() != null));
+            found = page.items();
+            lastKey = page.lastKey();
+        }
+        return new MessagePage(found.stream().map(m -> new MessageView(m, deliveries.counts(m.id(), m.shards()))).toList(),
+                lastKey);
     }
 
 }

@@ -1,5 +1,6 @@
 package groupmsg.messages;
 
+import com.github.f4b6a3.ulid.Ulid;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
@@ -116,6 +117,8 @@ final class MessageStore {
         item.put("status", s(GroupMessage.SENDING));
         item.put("fannedOut", n(0));
         if (m.orderKey() != null) item.put("orderKey", s(m.orderKey()));
+        if (m.groupName() != null) item.put("groupName", s(m.groupName()));
+        if (m.sentByKeyId() != null) item.put("sentByKeyId", s(m.sentByKeyId()));
         return item;
     }
 
@@ -429,18 +432,50 @@ final class MessageStore {
 
     /** Newest first; by group through gsi1, else the account's partition. */
     MessagePage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
+        return list(accountId, groupId, null, null, limit, start);
+    }
+
+    /**
+     * How far a message's acceptance time can be from its id's time: a retry under an Idempotency-Key within a
+     * minute keeps the first run's id, and the acceptance waits for the group's latest stamp.
+     */
+    static final long ID_TIME_MARGIN_MS = 5 * 60_000;
+
+    /**
+     * Newest first, by group through gsi1, else the account's partition; with {@code since} or {@code until} (epoch
+     * ms) only ids made within {@link #ID_TIME_MARGIN_MS} of that range are read (ULIDs sort by time): the caller
+     * keeps those accepted within it.
+     */
+    MessagePage list(String accountId, String groupId, Long since, Long until, int limit, Map<String, AttributeValue> start) {
+        String low = GROUP_ID_PREFIX + (since == null ? "" : Ulid.min(Math.max(0, since - ID_TIME_MARGIN_MS)));
+        String high = GROUP_ID_PREFIX + (until == null ? "~" : Ulid.max(Math.min(MAX_ULID_TIME, until + ID_TIME_MARGIN_MS)));
         QueryPage page;
         if (groupId != null) {
-            page = QueryPage.of(dynamo, limit, b -> b.tableName(table).indexName("gsi1").keyConditionExpression("gsi1pk = :pk")
-                    .expressionAttributeValues(Map.of(":pk", s(groupIndexPk(accountId, groupId))))
+            page = QueryPage.of(dynamo, limit, b -> b.tableName(table).indexName("gsi1")
+                    .keyConditionExpression("gsi1pk = :pk AND gsi1sk BETWEEN :low AND :high")
+                    .expressionAttributeValues(Map.of(":pk", s(groupIndexPk(accountId, groupId)), ":low", s(low), ":high", s(high)))
                     .scanIndexForward(false).exclusiveStartKey(start));
         } else {
             page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
-                    .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s("MSG#" + GROUP_ID_PREFIX)))
+                    .keyConditionExpression("pk = :pk AND sk BETWEEN :low AND :high")
+                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":low", s("MSG#" + low),
+                            ":high", s("MSG#" + high)))
                     .scanIndexForward(false).exclusiveStartKey(start));
         }
         return new MessagePage(page.items().stream().map(MessageStore::toMessage).toList(), page.lastKey());
+    }
+
+    /** The latest time a ULID holds (48 bits of milliseconds). */
+    private static final long MAX_ULID_TIME = (1L << 48) - 1;
+
+    /** A group message's key as its list's query takes it back ({@link #list}: gsi1's pair too when by group). */
+    static Map<String, AttributeValue> listKey(GroupMessage m, boolean byGroup) {
+        var key = new HashMap<String, AttributeValue>(key(m.accountId(), m.id()));
+        if (byGroup) {
+            key.put("gsi1pk", s(groupIndexPk(m.accountId(), m.groupId())));
+            key.put("gsi1sk", s(m.id()));
+        }
+        return key;
     }
 
     /** Oldest first: the account's messages whose ids start with {@code idPrefix}. */
@@ -462,6 +497,7 @@ final class MessageStore {
                 Attr.flag(item, "fanoutDone"), Attr.str(item, "status"), Attr.numOrNull(item, "completedAt"),
                 MessageKind.fromWire(Attr.str(item, "kind")),
                 item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of(),
-                Attr.num(item, "waitingUntil", 0), Attr.str(item, "orderKey"));
+                Attr.num(item, "waitingUntil", 0), Attr.str(item, "orderKey"),
+                Attr.str(item, "groupName"), Attr.str(item, "sentByKeyId"));
     }
 }

@@ -11,6 +11,7 @@ import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Text;
+import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
@@ -67,19 +68,36 @@ public final class MessagesApiHandler extends HttpApiHandler {
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
-                new MessageService.SendRequest(lineId, sender, title, text, media),
+                new MessageService.SendRequest(lineId, sender, title, text, media, request.requireCaller().keyId()),
                 request.creationUlid(ids, u -> messages.exists(request.accountId(), MessageStore.GROUP_ID_PREFIX + u)));
         return ApiResponse.accepted(MessagesJson.message(message, null));
     }
 
 
+    /** Longest title search: a title is at most 200 characters. */
+    static final int MAX_SEARCH = 200;
+
     private ApiResponse list(ApiRequest request) {
         Paging paging = Paging.from(request);
         String groupId = request.queryId("groupId").orElse(null);
+        // extensions of API.md: narrowed by line, title, status and time of sending
+        String lineId = request.queryId("lineId").orElse(null);
+        String search = request.query("search").map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
+        if (search != null && search.length() > MAX_SEARCH) {
+            throw ApiException.invalid("search must be at most " + MAX_SEARCH + " characters");
+        }
+        String status = request.query("status").filter(v -> !v.isBlank()).orElse(null);
+        if (status != null && !List.of(GroupMessage.SENDING, GroupMessage.SENT).contains(status)) {
+            throw ApiException.invalid("status must be sending or sent");
+        }
+        Long since = request.query("since").filter(v -> !v.isBlank()).map(v -> Timestamps.parseQuery("since", v)).orElse(null);
+        Long until = request.query("until").filter(v -> !v.isBlank()).map(v -> Timestamps.parseQuery("until", v)).orElse(null);
+        if (since != null && until != null && since > until) throw ApiException.invalid("since must not be after until");
         String partition = groupId == null ? Attr.accountPk(request.accountId())
                 : MessageStore.groupIndexPk(request.accountId(), groupId);
         var start = Cursor.decode(paging.cursor(), groupId == null ? "pk" : "gsi1pk", partition);
-        var page = messages.list(request.accountId(), groupId, paging.limit(), start);
+        var page = messages.list(request.accountId(),
+                new MessageService.ListFilter(groupId, lineId, search, status, since, until), paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.messages().forEach(v -> items.add(MessagesJson.message(v.message(), v.counts())));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

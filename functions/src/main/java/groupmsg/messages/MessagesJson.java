@@ -23,6 +23,7 @@ final class MessagesJson {
         var json = new LinkedHashMap<String, Object>();
         json.put("id", m.id());
         json.put("groupId", m.groupId());
+        json.put("groupName", m.groupName()); // as it was named when the message was sent (null before it was kept)
         json.put("lineId", m.lineId());
         json.put("sender", m.sender());
         json.put("title", m.title());
@@ -36,6 +37,7 @@ final class MessagesJson {
         if (counts != null) json.put("counts", counts(m, counts));
         json.put("createdAt", Timestamps.format(m.acceptedAt()));
         json.put("completedAt", m.completedAt() == null ? null : Timestamps.format(m.completedAt()));
+        json.put("sentBy", m.sentByKeyId() == null ? null : Map.of("apiKeyId", m.sentByKeyId()));
         return json;
     }
 

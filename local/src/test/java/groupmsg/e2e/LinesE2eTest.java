@@ -168,6 +168,46 @@ class LinesE2eTest {
     }
 
     @Test
+    void theLineListNarrowsToTheLinesThatCanDoGroupMessagingOrToOneType(ApiClient api) {
+        ApiClient a = api.forNewAccount("Line Picker Co");
+        String chat1 = createGroupLine(a);
+        String plain = (String) createLine(a, Map.of("phone", newLongCode(), "type", "long_code")).get("id");
+        String tollFree = (String) createLine(a, Map.of("phone", newTollFree(), "type", "toll_free")).get("id");
+        String chat2 = createGroupLine(a);
+        String shortCode = (String) createLine(a, Map.of("phone", newShortCode(), "type", "short_code")).get("id");
+        createGroupLine(api.forNewAccount("Other Line Picker Co"));
+
+        assertThat(listedLineIds(a, "groupMessaging=true")).containsExactly(chat1, chat2);
+        assertThat(listedLineIds(a, "groupMessaging=false")).containsExactly(plain, tollFree, shortCode);
+        assertThat(listedLineIds(a, "type=long_code")).containsExactly(chat1, plain, chat2);
+        assertThat(listedLineIds(a, "type=toll_free&groupMessaging=true")).isEmpty();
+        assertThat(listedLineIds(a, "")).containsExactly(chat1, plain, tollFree, chat2, shortCode);
+        // a line switched off drops out of the group-messaging list at once
+        assertThat(a.patch("/v1/lines/" + chat1, Map.of("groupMessaging", false)).status()).isEqualTo(200);
+        assertThat(listedLineIds(a, "groupMessaging=true")).containsExactly(chat2);
+        for (String bad : List.of("groupMessaging=yes", "type=landline")) {
+            var r = a.get("/v1/lines?" + bad);
+            assertThat(r.status()).as(bad).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+    }
+
+    /** Every line the list gives for a query, a page of one at a time (so the cursors are exercised). */
+    private static List<String> listedLineIds(ApiClient a, String query) {
+        List<String> ids = new java.util.ArrayList<>();
+        String cursor = null;
+        do {
+            var r = a.get("/v1/lines?limit=1&" + query + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            var page = items(r);
+            assertThat(page).hasSizeLessThanOrEqualTo(1);
+            page.forEach(l -> ids.add((String) l.get("id")));
+            cursor = (String) r.jsonObject().get("nextCursor");
+        } while (cursor != null);
+        return ids;
+    }
+
+    @Test
     void groupMessagingNeedsAPlusOneLongCode(ApiClient api) {
         ApiClient a = api.forNewAccount("Toll Free Co");
         var refused = a.post("/v1/lines", Map.of("phone", newTollFree(), "type", "toll_free", "groupMessaging", true));

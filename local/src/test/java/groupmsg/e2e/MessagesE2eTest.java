@@ -87,6 +87,86 @@ class MessagesE2eTest {
         return all;
     }
 
+    @SuppressWarnings("unchecked")
+    private static List<String> listedIds(ApiClient a, String query) {
+        List<String> ids = new ArrayList<>();
+        String cursor = null;
+        do {
+            var r = a.get("/v1/messages?limit=1&" + query + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            var items = (List<Map<String, Object>>) r.jsonObject().get("items");
+            assertThat(items).hasSizeLessThanOrEqualTo(1);
+            items.forEach(m -> ids.add((String) m.get("id")));
+            cursor = (String) r.jsonObject().get("nextCursor");
+            assertThat(cursor == null || !items.isEmpty()).as("a cursor only after a page that holds something").isTrue();
+        } while (cursor != null);
+        return ids;
+    }
+
+    private static String sendTitled(ApiClient a, String groupId, String lineId, String title) {
+        var r = a.post("/v1/groups/" + groupId + "/messages", Map.of("lineId", lineId, "sender", "Food Bank",
+                "title", title, "body", "About: " + title));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        return (String) r.jsonObject().get("id");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theMessageListNarrowsByLineTitleStatusAndTimeAndKeepsTheGroupNameAndTheSendingKey(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("History Co");
+        String line1 = createLine(a, linePhone(), 50);
+        String line2 = createLine(a, linePhone(), 50);
+        String volunteers = createGroup(a, "Volunteers");
+        String donors = createGroup(a, "Donors");
+        addMembers(a, volunteers, 7000, 2);
+        addMembers(a, donors, 7010, 1);
+
+        String pantry = sendTitled(a, volunteers, line1, "Pantry hours");
+        String coats = sendTitled(a, volunteers, line2, "Coat drive");
+        Thread.sleep(20);
+        long between = System.currentTimeMillis();
+        Thread.sleep(20);
+        String cafe = sendTitled(a, donors, line1, "Café night");
+        for (String id : List.of(pantry, coats, cafe)) assertThat(awaitSent(a, id, 20_000)).containsEntry("status", "sent");
+        ApiClient other = api.forNewAccount("Other History Co");
+        String otherLine = createLine(other, linePhone(), 50);
+        String otherGroup = createGroup(other, "Volunteers");
+        addMembers(other, otherGroup, 7020, 1);
+        sendTitled(other, otherGroup, otherLine, "Pantry hours too");
+
+        // the name the group had when the message was sent, after a rename and after the group is gone
+        assertThat(a.patch("/v1/groups/" + volunteers, Map.of("name", "Helpers")).status()).isEqualTo(200);
+        assertThat(a.delete("/v1/groups/" + donors).status()).isEqualTo(204);
+        String keyId = (String) ((List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items")).getFirst().get("id");
+        var shown = a.get("/v1/messages/" + pantry).jsonObject();
+        assertThat(shown).containsEntry("groupId", volunteers).containsEntry("groupName", "Volunteers")
+                .containsEntry("sentBy", Map.of("apiKeyId", keyId));
+        assertThat(a.get("/v1/messages/" + cafe).jsonObject()).containsEntry("groupName", "Donors");
+
+        assertThat(listedIds(a, "")).containsExactly(cafe, coats, pantry);
+        assertThat(listedIds(a, "lineId=" + line1)).containsExactly(cafe, pantry);
+        assertThat(listedIds(a, "lineId=" + line2 + "&groupId=" + volunteers)).containsExactly(coats);
+        assertThat(listedIds(a, "search=CAFE")).as("title, ignoring case and accents").containsExactly(cafe);
+        assertThat(listedIds(a, "search=%20pantry%20")).containsExactly(pantry);
+        assertThat(listedIds(a, "search=night&groupId=" + volunteers)).isEmpty();
+        assertThat(listedIds(a, "status=sent")).containsExactly(cafe, coats, pantry);
+        assertThat(listedIds(a, "status=sending")).isEmpty();
+        String at = Instant.ofEpochMilli(between).toString();
+        assertThat(listedIds(a, "since=" + at)).containsExactly(cafe);
+        assertThat(listedIds(a, "until=" + at)).containsExactly(coats, pantry);
+        assertThat(listedIds(a, "until=" + at + "&groupId=" + volunteers + "&lineId=" + line1)).containsExactly(pantry);
+        assertThat(listedIds(a, "since=" + Instant.ofEpochMilli(between).atOffset(java.time.ZoneOffset.ofHours(2)).toString()
+                .replace("+", "%2B"))).as("any zone offset").containsExactly(cafe);
+        assertThat(listedIds(a, "since=" + Instant.now().plusSeconds(60))).isEmpty();
+
+        for (String bad : List.of("status=queued", "since=yesterday", "until=2026-12-01", "since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z",
+                "search=" + "x".repeat(201), "lineId=" + "l".repeat(300))) {
+            var r = a.get("/v1/messages?" + bad);
+            assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aGroupMessageReachesEveryMemberOnceWithStatusCountsUsageAndOneNotification(ApiClient api) throws Exception {

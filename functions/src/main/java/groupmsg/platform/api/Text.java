@@ -1,6 +1,7 @@
 package groupmsg.platform.api;
 
 import java.text.Normalizer;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -128,4 +129,14 @@ public final class Text {
         }
         return out.toString();
     }
+
+    /**
+     * Text as searches compare it (a member's is stored as {@code nameLower}): lower case, accents dropped, so "jose"
+     * finds "José" and "Jose\u0301" alike.
+     */
+    public static String searchForm(String text) {
+        return COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("").toLowerCase(Locale.ROOT);
+    }
+
+    private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
 }

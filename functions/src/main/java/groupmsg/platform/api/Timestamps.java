@@ -14,4 +14,16 @@ public final class Timestamps {
     public static String format(long epochMillis) {
         return FORMAT.format(Instant.ofEpochMilli(epochMillis));
     }
+
+    /**
+     * A query parameter's instant: ISO-8601 with a zone offset ({@code 2026-12-01T00:00:00Z}, fractions and
+     * {@code +01:00} allowed); anything else is a 400 naming the parameter.
+     */
+    public static long parseQuery(String name, String value) {
+        try {
+            return java.time.OffsetDateTime.parse(value.strip()).toInstant().toEpochMilli();
+        } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+            throw ApiException.invalid(name + " must be an ISO-8601 time with a zone offset, like 2026-12-01T00:00:00Z");
+        }
+    }
 }
