@@ -71,8 +71,9 @@ public final class ConversationService {
         }
     }
 
+    /** @param sender the name the first message is signed with ("<sender>: <body>"; null: unsigned) */
     public record NewConversation(String lineId, String name, List<Conversation.Participant> participants, String body,
-                                  List<String> mediaUrls) {}
+                                  List<String> mediaUrls, String sender) {}
 
     public View create(Caller caller, NewConversation input) {
         return create(caller, input, ids.next(""));
@@ -121,13 +122,13 @@ public final class ConversationService {
         long createdAt = Ids.timeOf(ulid);
         var conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
                 line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null, null);
-        var first = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, conversation.id(), ThreadMessage.OUTBOUND,
-                null, caller.keyId(), input.body(), input.mediaUrls(), createdAt);
+        var first = ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, conversation.id(), caller.keyId(),
+                input.sender(), input.body(), input.mediaUrls(), createdAt);
         store.create(conversation, first);
         List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList();
         if (!to.isEmpty()) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
-                    input.body(), input.mediaUrls(), conversation.id());
+                    first.textToSend(), input.mediaUrls(), conversation.id());
         }
         return new View(conversation, optedOut, ACTIVE);
     }
@@ -141,8 +142,10 @@ public final class ConversationService {
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
         List<String> to = view.reachable();
         if (line != null && !to.isEmpty() && ACTIVE.equals(view.status())) {
+            // as its first run stored it (a retry's body is the same: the Idempotency-Key's hash checks it)
+            ThreadMessage first = store.message(c.accountId(), c.id(), ThreadMessage.ID_PREFIX + ulid).orElse(null);
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, c.accountId(), line, MessageKind.CONVERSATION, to,
-                    input.body(), input.mediaUrls(), c.id());
+                    first == null ? input.body() : first.textToSend(), input.mediaUrls(), c.id());
         }
         return view;
     }
@@ -280,14 +283,14 @@ public final class ConversationService {
 
     /** The business writes to everyone. */
     public ThreadMessage send(Caller caller, String id, String body, List<String> mediaUrls) {
-        return send(caller, id, body, mediaUrls, ids.next(""));
+        return send(caller, id, null, body, mediaUrls, ids.next(""));
     }
 
     /**
      * @param ulid the time-ordered part of the message's id: the same on every run of one request under an
      *             Idempotency-Key, so a run after one that stored it finds it and sends it once
      */
-    public ThreadMessage send(Caller caller, String id, String body, List<String> mediaUrls, String ulid) {
+    public ThreadMessage send(Caller caller, String id, String sender, String body, List<String> mediaUrls, String ulid) {
         AccountSettings settings = requireChatRole(caller);
         Conversation c = find(caller.accountId(), id);
         // An earlier run of this request that stored the message is answered with it, whatever changed since (an
@@ -316,13 +319,13 @@ public final class ConversationService {
         }
         ThreadMessage message = earlier;
         if (message == null) {
-            message = new ThreadMessage(ThreadMessage.ID_PREFIX + ulid, c.id(), ThreadMessage.OUTBOUND, null,
-                    caller.keyId(), body, mediaUrls, Ids.timeOf(ulid));
+            message = ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, c.id(), caller.keyId(), sender, body,
+                    mediaUrls, Ids.timeOf(ulid));
             store.addMessage(caller.accountId(), message);
         }
         if (!to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessaging()) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
-                    message.body(), message.mediaUrls(), c.id());
+                    message.textToSend(), message.mediaUrls(), c.id());
         }
         touchAfterSend(caller.accountId(), c.id());
         return message;

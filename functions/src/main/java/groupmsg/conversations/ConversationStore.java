@@ -344,6 +344,7 @@ final class ConversationStore {
         item.put("createdAt", n(m.createdAt()));
         if (m.inboundId() != null) item.put("inboundId", s(m.inboundId()));
         if (m.receivedAt() != null) item.put("receivedAt", n(m.receivedAt()));
+        if (m.authorName() != null) item.put("authorName", s(m.authorName()));
         return item;
     }
 
@@ -351,7 +352,8 @@ final class ConversationStore {
         List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
         return new ThreadMessage(Attr.str(item, "messageId"), conversationId, Attr.str(item, "direction"),
                 Attr.str(item, "authorPhone"), Attr.str(item, "authorKeyId"), Attr.str(item, "body"), media,
-                Attr.num(item, "createdAt", 0), Attr.str(item, "inboundId"), Attr.numOrNull(item, "receivedAt"));
+                Attr.num(item, "createdAt", 0), Attr.str(item, "inboundId"), Attr.numOrNull(item, "receivedAt"),
+                Attr.str(item, "authorName"));
     }
 
     static Conversation toConversation(Map<String, AttributeValue> item) {

@@ -82,12 +82,14 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse create(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "country", "body", "mediaUrls").nullsAsAbsent();
+        JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "country", "sender", "body",
+                "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
         body.check("name", name, Text::nameShapeProblem);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         List<Conversation.Participant> participants = participants(body, country);
+        String sender = sender(body);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
@@ -96,7 +98,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
             throw conversations.tooManyParticipants(request.requireCaller(), ((List<?>) body.raw("participants")).size());
         }
         var view = conversations.create(request.requireCaller(),
-                new ConversationService.NewConversation(lineId, name, participants, text, media),
+                new ConversationService.NewConversation(lineId, name, participants, text, media, sender),
                 request.creationUlid(ids, u -> conversations.exists(request.accountId(), Conversation.ID_PREFIX + u)));
         return ApiResponse.created(json(view));
     }
@@ -229,15 +231,29 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse send(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls").nullsAsAbsent();
+        JsonBody body = request.jsonBody().allowOnly("sender", "body", "mediaUrls").nullsAsAbsent();
+        String sender = sender(body);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         String conversationId = request.path("id");
-        var message = conversations.send(request.requireCaller(), conversationId, text, media, request.creationUlid(ids,
+        var message = conversations.send(request.requireCaller(), conversationId, sender, text, media, request.creationUlid(ids,
                 u -> conversations.messageExists(request.accountId(), conversationId, ThreadMessage.ID_PREFIX + u)));
         return ApiResponse.accepted(json(message));
+    }
+
+    /** Longest name a business message is signed with, as a group message's {@code sender}. */
+    static final int MAX_SENDER = 50;
+
+    /**
+     * An extension of API.md: the name the business's message is signed with, as a group message's: the participants
+     * receive "<sender>: <body>" (null: the body alone).
+     */
+    private static String sender(JsonBody body) {
+        String sender = body.optionalString("sender", 1, MAX_SENDER).orElse(null);
+        body.check("sender", sender, Text::nameShapeProblem);
+        return sender;
     }
 
     private ApiResponse messages(ApiRequest request) {
@@ -298,7 +314,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         json.put("conversationId", m.conversationId());
         json.put("direction", m.direction());
         json.put("author", m.authorPhone() != null ? Map.of("phone", m.authorPhone()) : Map.of("apiKeyId", m.authorKeyId()));
-        json.put("authorName", m.authorPhone() == null ? null : names.get(m.authorPhone()));
+        // a reply's: the participant's name; the business's: the name it was signed with (sender)
+        json.put("authorName", m.authorPhone() == null ? m.authorName() : names.get(m.authorPhone()));
         // a reply's inbound message and when it reached the line (its createdAt is when it joined the thread)
         json.put("inboundId", m.inboundId());
         json.put("receivedAt", m.receivedAt() == null ? null : Timestamps.format(m.receivedAt()));

@@ -1,5 +1,7 @@
 package groupmsg.conversations;
 
+import groupmsg.carrier.OutboundMessage;
+
 import java.util.List;
 
 /**
@@ -9,9 +11,11 @@ import java.util.List;
  * @param createdAt  its place in the thread: for a reply, when it was routed and relayed
  * @param inboundId  a reply's inbound message (null for the business's, and for replies relayed before it was kept)
  * @param receivedAt when a reply reached the line (null as {@code inboundId})
+ * @param authorName the name the business's message was signed with ({@code sender}; null: unsigned, and on replies)
  */
 public record ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,
-                           String body, List<String> mediaUrls, long createdAt, String inboundId, Long receivedAt) {
+                           String body, List<String> mediaUrls, long createdAt, String inboundId, Long receivedAt,
+                           String authorName) {
     public static final String ID_PREFIX = "cmsg_";
     public static final String INBOUND = "inbound";
     public static final String OUTBOUND = "outbound";
@@ -19,6 +23,23 @@ public record ThreadMessage(String id, String conversationId, String direction, 
     /** A message with no inbound message behind it (the business's). */
     public ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,
                          String body, List<String> mediaUrls, long createdAt) {
-        this(id, conversationId, direction, authorPhone, authorKeyId, body, mediaUrls, createdAt, null, null);
+        this(id, conversationId, direction, authorPhone, authorKeyId, body, mediaUrls, createdAt, null, null, null);
+    }
+
+    /** A participant's reply, with its inbound message. */
+    public ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,
+                         String body, List<String> mediaUrls, long createdAt, String inboundId, Long receivedAt) {
+        this(id, conversationId, direction, authorPhone, authorKeyId, body, mediaUrls, createdAt, inboundId, receivedAt, null);
+    }
+
+    /** The business's message signed by {@code authorName} (null: unsigned). */
+    public static ThreadMessage outbound(String id, String conversationId, String keyId, String authorName, String body,
+                                         List<String> mediaUrls, long createdAt) {
+        return new ThreadMessage(id, conversationId, OUTBOUND, null, keyId, body, mediaUrls, createdAt, null, null, authorName);
+    }
+
+    /** What the participants receive of the business's message: "<sender>: <body>" when signed, else the body. */
+    public String textToSend() {
+        return authorName == null ? body : OutboundMessage.authored(authorName, body);
     }
 }

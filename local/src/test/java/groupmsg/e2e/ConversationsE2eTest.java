@@ -167,6 +167,43 @@ class ConversationsE2eTest {
     }
 
     @Test
+    void theBusinessCanSignItsMessagesWithASenderNameAsAGroupMessageIs(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Signed Chat Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        var request = new LinkedHashMap<String, Object>(Map.of("lineId", lineId, "participants", List.of(ANN, BOB),
+                "sender", "Front Desk", "body", "Your table is ready"));
+        var created = a.post("/v1/conversations", request);
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String id = (String) created.jsonObject().get("id");
+        // signed and unsigned messages; a signed one retried under its Idempotency-Key is one message, signed once
+        var signed = a.withHeader("Idempotency-Key", "sign-1").post("/v1/conversations/" + id + "/messages",
+                Map.of("sender", "Chef Léa", "body", "Dessert is on us"));
+        assertThat(signed.status()).as(signed.body()).isEqualTo(202);
+        assertThat(signed.jsonObject()).containsEntry("authorName", "Chef Léa").containsEntry("body", "Dessert is on us");
+        var retried = a.withHeader("Idempotency-Key", "sign-1").post("/v1/conversations/" + id + "/messages",
+                Map.of("sender", "Chef Léa", "body", "Dessert is on us"));
+        assertThat(retried.jsonObject().get("id")).isEqualTo(signed.jsonObject().get("id"));
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Thank you!")).status()).isEqualTo(202);
+
+        List<String> expected = List.of("Front Desk: Your table is ready", "Chef Léa: Dessert is on us", "Thank you!");
+        for (String p : List.of(ANN, BOB)) {
+            assertThat(await(() -> bodiesTo(a, line, p), l -> l.size() >= 3, 15_000)).as(p).containsExactlyElementsOf(expected);
+        }
+        var thread = thread(a, id);
+        assertThat(thread).extracting(m -> m.get("authorName")).containsExactly("Front Desk", "Chef Léa", null);
+        assertThat(thread).extracting(m -> m.get("body")).containsExactly("Your table is ready", "Dessert is on us", "Thank you!");
+
+        for (Object bad : List.of("", "x".repeat(51), "Line\nbreak", 7)) {
+            var r = a.post("/v1/conversations/" + id + "/messages", Map.of("sender", bad, "body", "Hi"));
+            assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("sender");
+        }
+        Thread.sleep(300);
+        assertThat(bodiesTo(a, line, ANN)).as("a refused message sends nothing").hasSize(3);
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void repliesAreStoredAndRelayedToEveryOtherParticipantInOrderAndPublished(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Chat Co");
