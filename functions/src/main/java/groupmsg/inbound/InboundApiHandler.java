@@ -113,9 +113,16 @@ public final class InboundApiHandler extends HttpApiHandler {
     private ApiResponse listOptOuts(ApiRequest request) {
         Paging paging = Paging.from(request);
         String lineId = request.queryId("lineId").orElse(null);
+        // an extension of API.md: one number's opt-outs (E.164, or national with country=), of the line or of every line
+        String phone = request.query("phone").filter(v -> !v.isBlank())
+                .map(raw -> PhoneNumbers.e164FromQuery("phone", raw, request.query("country").orElse(null))).orElse(null);
         List<OptOut> listed;
         String nextCursor;
-        if (lineId == null) {
+        if (phone != null) {
+            if (paging.cursor() != null) throw ApiException.invalid("cursor: a number's opt-outs are one page");
+            listed = optOuts.ofNumber(request.accountId(), lineId, phone);
+            nextCursor = null;
+        } else if (lineId == null) {
             var all = optOuts.listAll(request.accountId(), paging.limit(), paging.cursor());
             listed = all.optOuts();
             nextCursor = all.nextCursor();

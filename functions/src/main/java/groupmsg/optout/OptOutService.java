@@ -22,6 +22,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -118,13 +119,7 @@ public final class OptOutService {
      * there too when a later line has any (the next page goes on with it), and is the last page otherwise.
      */
     public AccountPage listAll(String accountId, int limit, String cursor) {
-        List<String> lineIds = new ArrayList<>();
-        Map<String, AttributeValue> linesFrom = null;
-        do {
-            var page = lines.list(accountId, 100, linesFrom);
-            page.lines().forEach(l -> lineIds.add(l.id()));
-            linesFrom = page.lastKey();
-        } while (linesFrom != null);
+        List<String> lineIds = allLineIds(accountId);
         List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
         Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
         int line = start == null ? 0 : partitions.indexOf(start.get("pk").s());
@@ -142,6 +137,33 @@ public final class OptOutService {
             lastKey = Attr.key(OptOutStore.listPartition(last.lineId()), last.phone());
         }
         return new AccountPage(listed, Cursor.encode(lastKey));
+    }
+
+    /**
+     * One number's opt-outs: of the line when given (404 for no such line), else of every line of the account, in
+     * the lines' order (oldest first). A number has at most one per line, so this is one page.
+     */
+    public List<OptOut> ofNumber(String accountId, String lineId, String phone) {
+        if (lineId != null) {
+            requireLine(accountId, lineId);
+            return store.get(lineId, phone).map(List::of).orElse(List.of());
+        }
+        List<String> lineIds = allLineIds(accountId);
+        Map<String, OptOut> byLine = new HashMap<>();
+        store.ofNumber(lineIds, phone).forEach(o -> byLine.put(o.lineId(), o));
+        return lineIds.stream().filter(byLine::containsKey).map(byLine::get).toList();
+    }
+
+    /** The account's line ids, oldest first. */
+    private List<String> allLineIds(String accountId) {
+        List<String> lineIds = new ArrayList<>();
+        Map<String, AttributeValue> linesFrom = null;
+        do {
+            var page = lines.list(accountId, 100, linesFrom);
+            page.lines().forEach(l -> lineIds.add(l.id()));
+            linesFrom = page.lastKey();
+        } while (linesFrom != null);
+        return lineIds;
     }
 
     /** Whether any of {@code lineIds} has an opt-out (so a page that ends at a line's end is not the last). */

@@ -156,6 +156,13 @@ public final class OptOutStore {
 
     public record Page(List<OptOut> optOuts, java.util.Map<String, AttributeValue> lastKey) {}
 
+    /** The number's opt-outs of any of {@code lineIds} (BatchGetItem, 100 keys a call), in no particular order. */
+    public List<OptOut> ofNumber(List<String> lineIds, String phone) {
+        if (lineIds.isEmpty()) return List.of();
+        return ops.batchGet(table, lineIds.stream().map(l -> Attr.key(pk(l), phone)).toList()).stream()
+                .map(OptOutStore::toOptOut).toList();
+    }
+
     /** A line's opt-outs in number order. */
     public Page list(String lineId, int limit, java.util.Map<String, AttributeValue> start) {
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")

@@ -486,6 +486,41 @@ class InboundE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void oneNumbersOptOutsAreListedAcrossTheLinesOrForOne(ApiClient api) {
+        ApiClient a = api.forNewAccount("One Number Co");
+        String first = createLine(a, linePhone(), "long_code", 5);
+        String untouched = createLine(a, linePhone(), "long_code", 5);
+        String third = createLine(a, linePhone(), "long_code", 5);
+        String kim = "+14155550941";
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", third, "phone", kim)).status()).isEqualTo(201);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", first, "phone", kim)).status()).isEqualTo(201);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", untouched, "phone", "+14155550942")).status()).isEqualTo(201);
+        ApiClient other = api.forNewAccount("Other One Number Co");
+        assertThat(other.post("/v1/opt-outs", Map.of("lineId", createLine(other, linePhone(), "long_code", 5), "phone", kim))
+                .status()).isEqualTo(201);
+
+        var all = a.get("/v1/opt-outs?phone=%2B14155550941").jsonObject();
+        assertThat((List<Map<String, Object>>) all.get("items")).as("the account's lines only, oldest line first")
+                .extracting(o -> o.get("lineId") + " " + o.get("phone") + " " + o.get("source"))
+                .containsExactly(first + " " + kim + " manual", third + " " + kim + " manual");
+        assertThat(all.get("nextCursor")).isNull();
+        assertThat((List<?>) a.get("/v1/opt-outs?phone=(415)%20555-0941&country=US").jsonObject().get("items")).hasSize(2);
+        assertThat((List<Map<String, Object>>) a.get("/v1/opt-outs?phone=%2B14155550941&lineId=" + third).jsonObject().get("items"))
+                .extracting(o -> o.get("lineId")).containsExactly(third);
+        assertThat((List<?>) a.get("/v1/opt-outs?phone=%2B14155550941&lineId=" + untouched).jsonObject().get("items")).isEmpty();
+        assertThat((List<?>) a.get("/v1/opt-outs?phone=%2B14155550943").jsonObject().get("items")).isEmpty();
+        // removed on one line: listed on the other only
+        assertThat(a.delete("/v1/opt-outs/" + first + "/%2B14155550941").status()).isEqualTo(204);
+        assertThat((List<Map<String, Object>>) a.get("/v1/opt-outs?phone=%2B14155550941").jsonObject().get("items"))
+                .extracting(o -> o.get("lineId")).containsExactly(third);
+
+        assertThat(a.get("/v1/opt-outs?phone=12").status()).isEqualTo(400);
+        assertThat(a.get("/v1/opt-outs?phone=%2B14155550941&cursor=abc").status()).isEqualTo(400);
+        assertThat(a.get("/v1/opt-outs?phone=%2B14155550941&lineId=line_nope").status()).isEqualTo(404);
+    }
+
+    @Test
     void manualOptOutsAreListedRemovedAndHonoured(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Manual Co");
         String line = linePhone();
