@@ -327,6 +327,66 @@ public final class GroupService {
         if (!removed) throw ApiException.notFound("member " + phone + " of this group");
     }
 
+    /** Most groups one request adds a number to. */
+    public static final int MAX_GROUPS_PER_REQUEST = 100;
+
+    /** What a change of one number across groups did to each group, in the order given (or the list's). */
+    public record AcrossGroups(String phone, List<Group> changed, List<Group> unchanged) {}
+
+    /**
+     * Adds the number to each of the groups (all must be the account's: else a 400 naming those that are not, and
+     * nothing is added), under {@code name} when given (a member given another name takes it, as an add does). Each
+     * group's add is its own transaction, stamped like any add; a retry adds nothing twice ({@code unchanged} then).
+     */
+    public AcrossGroups addToGroups(String accountId, String phone, String name, List<String> groupIds) {
+        List<String> unique = groupIds.stream().distinct().toList();
+        List<Group> found = new ArrayList<>();
+        List<String> unknown = new ArrayList<>();
+        for (String id : unique) {
+            var group = id.startsWith("grp_") ? groups.get(accountId, id) : Optional.<Group>empty();
+            if (group.isPresent()) found.add(group.get()); else unknown.add(id);
+        }
+        if (!unknown.isEmpty()) throw ApiException.invalid("groupIds: no such group in this account: " + unknown);
+        List<Group> changed = new ArrayList<>();
+        List<Group> unchanged = new ArrayList<>();
+        var candidate = List.of(new MemberStore.Candidate(phone, name));
+        for (Group g : found) {
+            MemberStore.UnitResult result;
+            try {
+                result = members.addUnit(accountId, g.id(), candidate, null, clock.millis());
+            } catch (MemberStore.GroupGoneException e) {
+                unchanged.add(g); // deleted meanwhile: as a single add would have found it, nothing to add to
+                continue;
+            } catch (MemberStore.ContentionException e) {
+                throw busy(e, changed.isEmpty() ? null : "it was added to " + changed.size() + " of the groups before it");
+            }
+            (result.added() + result.updated() > 0 ? changed : unchanged).add(g);
+        }
+        return new AcrossGroups(phone, changed, unchanged);
+    }
+
+    /**
+     * Removes the number from every group of the account it is a member of now ({@code changed}; a retry finds none).
+     * The groups are read 100 at a time with the number's membership in each (as {@code GET /v1/groups?member=}),
+     * then each removal is its own transaction, stamped like a single removal.
+     */
+    public AcrossGroups removeFromAllGroups(String accountId, String phone) {
+        List<Group> removed = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            var page = listMatching(accountId, phone, null, MATCHING_STEP, start);
+            for (Group g : page.groups()) {
+                try {
+                    if (members.remove(accountId, g.id(), phone, clock.millis())) removed.add(g);
+                } catch (MemberStore.ContentionException e) {
+                    throw busy(e, removed.isEmpty() ? null : "it was removed from " + removed.size() + " groups before it");
+                }
+            }
+            start = page.lastKey();
+        } while (start != null);
+        return new AcrossGroups(phone, removed, List.of());
+    }
+
     /**
      * Many changes of one group at once, and this one lost to them every time: a 409 to retry, not a server error.
      * A batch's units before it stand (each is all or nothing), and the answer says how many numbers they changed;

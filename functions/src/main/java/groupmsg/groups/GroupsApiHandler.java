@@ -67,21 +67,87 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("POST /v1/groups/{id}/members/remove", this::removeMembers);
         on("POST /v1/groups/{id}/imports", this::startImport);
         on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
+        on("POST /v1/members", this::addToGroups);
+        on("POST /v1/members/remove", this::removeFromAllGroups);
+    }
+
+    /**
+     * {@code POST /v1/members} {@code {phone, country?, name?, groupIds: [1..100]}}: one person into several groups
+     * (an extension of API.md) -> {@code {phone, addedTo, alreadyIn}} (the groups, {@code {id, name}}; a present member
+     * given another name is renamed and listed in {@code addedTo}).
+     */
+    private ApiResponse addToGroups(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("phone", "country", "name", "groupIds").nullsAsAbsent();
+        String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        String name = body.optionalString("name", 0, 100).filter(n -> !n.isEmpty()).orElse(null);
+        body.check("name", name, Text::nameShapeProblem);
+        List<String> groupIds = body.optionalStringList("groupIds", 1, GroupService.MAX_GROUPS_PER_REQUEST, 100).orElse(null);
+        if (groupIds == null && !body.has("groupIds")) body.problem("groupIds", "is required");
+        String e164 = phone == null ? null : bodyPhone(body, phone, country);
+        body.validate();
+        var result = groups.addToGroups(request.accountId(), e164, name, groupIds);
+        return ApiResponse.ok(acrossJson(result, "addedTo", "alreadyIn"));
+    }
+
+    /**
+     * {@code POST /v1/members/remove} {@code {phone, country?}}: the number out of every group of the account it is in
+     * (an extension of API.md) -> {@code {phone, removedFrom}} (empty when it was in none: a retry says so).
+     */
+    private ApiResponse removeFromAllGroups(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("phone", "country").nullsAsAbsent();
+        String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        String e164 = phone == null ? null : bodyPhone(body, phone, country);
+        body.validate();
+        return ApiResponse.ok(acrossJson(groups.removeFromAllGroups(request.accountId(), e164), "removedFrom", null));
+    }
+
+    /** A body's phone in E.164, or null with the problem recorded on {@code phone}. */
+    private static String bodyPhone(JsonBody body, String phone, String country) {
+        return switch (PhoneNumbers.normalize(phone, country)) {
+            case PhoneNumbers.Valid ok -> ok.e164();
+            case PhoneNumbers.Invalid bad -> {
+                body.problem("phone", bad.reason());
+                yield null;
+            }
+        };
+    }
+
+    private static Map<String, Object> acrossJson(GroupService.AcrossGroups result, String changed, String unchanged) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("phone", result.phone());
+        json.put(changed, result.changed().stream().map(g -> (Object) Map.of("id", g.id(), "name", g.name())).toList());
+        if (unchanged != null) {
+            json.put(unchanged, result.unchanged().stream().map(g -> (Object) Map.of("id", g.id(), "name", g.name())).toList());
+        }
+        return json;
     }
 
     /** A group name's most characters (API.md), as sent and as kept. */
     private static final int MAX_NAME = 100;
 
     private ApiResponse createGroup(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("name", "description");
+        JsonBody body = request.jsonBody().allowOnly("name", "description", "members");
         String name = body.requiredString("name", 1, MAX_NAME);
         body.check("name", name, Text::nameShapeProblem);
         body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
         String description = body.optionalNullableString("description", 0, 1000).orElse(null);
+        // an extension of API.md: its first members (0..1000 entries as for adding), added once it is created
+        boolean withMembers = body.has("members") && body.raw("members") != null;
+        List<JsonBody> entries = withMembers ? body.requiredEntries("members", 0, GroupService.MAX_MEMBERS_PER_REQUEST) : List.of();
         body.validate();
-        return ApiResponse.created(groupJson(groups.create(request.accountId(), Text.tidyName(name),
+        List<GroupService.MemberInput> inputs = memberInputs(body, entries, false);
+        Group group = groups.create(request.accountId(), Text.tidyName(name),
                 description == null || description.isEmpty() ? null : description,
-                request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)))));
+                request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)));
+        if (!withMembers) return ApiResponse.created(groupJson(group));
+        // Each unit of the add is its own transaction after the group's: should one fail, the group stands with the
+        // units before it, and the request's retry under its Idempotency-Key finds the group and adds the rest.
+        var added = groups.addMembers(request.accountId(), group.id(), inputs);
+        var json = new LinkedHashMap<String, Object>(groupJson(groups.get(request.accountId(), group.id())));
+        json.put("members", addedJson(added));
+        return ApiResponse.created(json);
     }
 
     private ApiResponse listGroups(ApiRequest request) {
@@ -125,6 +191,10 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     private ApiResponse addMembers(ApiRequest request) {
         var result = groups.addMembers(request.accountId(), request.path("id"), memberInputs(request, false));
+        return ApiResponse.ok(addedJson(result));
+    }
+
+    private static Map<String, Object> addedJson(GroupService.AddResult result) {
         var json = new LinkedHashMap<String, Object>();
         json.put("added", result.added());
         json.put("alreadyMembers", result.alreadyMembers());
@@ -141,16 +211,16 @@ public final class GroupsApiHandler extends HttpApiHandler {
         var json = new LinkedHashMap<String, Object>();
         json.put("removed", result.removed());
         json.put("notMembers", result.notMembers());
-        return withInvalid(json, result.invalid());
+        return ApiResponse.ok(withInvalid(json, result.invalid()));
     }
 
     /** An answer with its invalid entries, in the shape that keeps it recordable for an Idempotency-Key. */
-    private static ApiResponse withInvalid(LinkedHashMap<String, Object> json, List<GroupService.InvalidEntry> entries) {
+    private static Map<String, Object> withInvalid(LinkedHashMap<String, Object> json, List<GroupService.InvalidEntry> entries) {
         json.put("invalid", invalidJson(entries, false));
         if (!entries.isEmpty() && Json.write(json).getBytes(StandardCharsets.UTF_8).length > MAX_RECORDED_RESPONSE_BYTES) {
             json.put("invalid", invalidJson(entries, true));
         }
-        return ApiResponse.ok(json);
+        return json;
     }
 
     /**
@@ -163,6 +233,10 @@ public final class GroupsApiHandler extends HttpApiHandler {
         // "invalid" like an unparseable number; only the array itself can make the request a 400.
         List<JsonBody> entries = body.requiredEntries("members", 1, GroupService.MAX_MEMBERS_PER_REQUEST);
         body.validate();
+        return memberInputs(body, entries, namesIgnored);
+    }
+
+    private static List<GroupService.MemberInput> memberInputs(JsonBody body, List<JsonBody> entries, boolean namesIgnored) {
         List<GroupService.MemberInput> inputs = new ArrayList<>(entries.size());
         List<?> raw = (List<?>) body.raw("members");
         for (int i = 0; i < entries.size(); i++) {

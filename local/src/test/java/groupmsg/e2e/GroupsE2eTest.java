@@ -680,6 +680,111 @@ class GroupsE2eTest {
                 .extracting(g -> g.get("id")).containsExactly(theirs);
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupIsCreatedWithItsFirstMembersInOneRequest(ApiClient api) {
+        ApiClient a = api.forNewAccount("Founding Members Co");
+        var body = Map.of("name", "Founders", "members", List.of(member("+14155550791", "Ann"), member("+14155550792", null),
+                Map.of("phone", "(415) 555-0793", "country", "US"), member("+14155550791", "Ann B"), member("12", "Bad")));
+        var created = a.withHeader("Idempotency-Key", "founders-1").post("/v1/groups", body);
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String g = (String) created.jsonObject().get("id");
+        assertThat(created.jsonObject()).containsEntry("name", "Founders").containsEntry("memberCount", 3);
+        var members = (Map<String, Object>) created.jsonObject().get("members");
+        assertThat(members).containsEntry("added", 3).containsEntry("alreadyMembers", 1).containsEntry("updated", 0);
+        assertThat((List<Map<String, Object>>) members.get("invalid")).extracting(e -> e.get("index")).containsExactly(4);
+        assertThat(a.get("/v1/groups/" + g + "/members/%2B14155550791").jsonObject()).as("the later entry's name")
+                .containsEntry("name", "Ann B");
+        var replayed = a.withHeader("Idempotency-Key", "founders-1").post("/v1/groups", body);
+        assertThat(replayed.status()).isEqualTo(201);
+        assertThat(replayed.jsonObject().get("id")).isEqualTo(g);
+        assertThat(memberCount(a, g)).isEqualTo(3);
+
+        var empty = a.post("/v1/groups", Map.of("name", "Nobody yet", "members", List.of()));
+        assertThat(empty.status()).as(empty.body()).isEqualTo(201);
+        assertThat(empty.jsonObject()).containsEntry("memberCount", 0)
+                .containsEntry("members", Map.of("added", 0, "alreadyMembers", 0, "updated", 0, "invalid", List.of()));
+        assertThat(a.post("/v1/groups", Map.of("name", "Plain")).jsonObject()).doesNotContainKey("members");
+
+        List<Object> tooMany = new ArrayList<>();
+        for (int i = 0; i < 1001; i++) tooMany.add(member(String.format("+1415556%04d", i), null));
+        for (Object bad : List.of("+14155550791", tooMany, Map.of("phone", "+14155550791"))) {
+            var r = a.post("/v1/groups", Map.of("name", "Refused", "members", bad));
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+        }
+        assertThat((List<?>) a.get("/v1/groups?search=refused").jsonObject().get("items")).as("nothing created").isEmpty();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> ids(Map<String, Object> answer, String field) {
+        return ((List<Map<String, Object>>) answer.get(field)).stream().map(g -> (String) g.get("id")).toList();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void oneNumberIsAddedToSeveralGroupsAndRemovedFromAllOfThem(ApiClient api) {
+        ApiClient a = api.forNewAccount("Person Co");
+        String choir = createGroup(a, "Choir");
+        String band = createGroup(a, "Band");
+        String crew = createGroup(a, "Crew");
+        String kim = "+14155550787", lee = "+14155550788";
+        assertThat(a.post("/v1/groups/" + band + "/members", Map.of("members", List.of(member(lee, "Lee")))).status()).isEqualTo(200);
+        ApiClient stranger = api.forNewAccount("Other Person Co");
+        String theirs = createGroup(stranger, "Theirs");
+        assertThat(stranger.post("/v1/groups/" + theirs + "/members", Map.of("members", List.of(member(kim, "Kim")))).status()).isEqualTo(200);
+
+        var added = a.post("/v1/members", Map.of("phone", "(415) 555-0787", "country", "US", "name", "Kim",
+                "groupIds", List.of(choir, crew, choir)));
+        assertThat(added.status()).as(added.body()).isEqualTo(200);
+        assertThat(added.jsonObject()).containsEntry("phone", kim);
+        assertThat(ids(added.jsonObject(), "addedTo")).containsExactly(choir, crew);
+        assertThat(ids(added.jsonObject(), "alreadyIn")).isEmpty();
+        assertThat(a.get("/v1/groups/" + choir + "/members/%2B14155550787").jsonObject()).containsEntry("name", "Kim");
+        assertThat(memberCount(a, choir)).isEqualTo(1);
+        // again: nothing more; with another name: renamed where it is
+        var again = a.post("/v1/members", Map.of("phone", kim, "groupIds", List.of(choir, crew, band))).jsonObject();
+        assertThat(ids(again, "addedTo")).containsExactly(band);
+        assertThat(ids(again, "alreadyIn")).containsExactly(choir, crew);
+        var renamed = a.post("/v1/members", Map.of("phone", kim, "name", "Kim Park", "groupIds", List.of(crew))).jsonObject();
+        assertThat(ids(renamed, "addedTo")).containsExactly(crew);
+        assertThat(a.get("/v1/groups/" + crew + "/members/%2B14155550787").jsonObject()).containsEntry("name", "Kim Park");
+        assertThat(memberCount(a, crew)).isEqualTo(1);
+
+        // one group that is not the account's: a 400 naming it, and nothing added anywhere
+        String fresh = createGroup(a, "Fresh");
+        for (String wrong : List.of(theirs, "grp_01JDNOSUCHGROUP000000000000", "nope")) {
+            var r = a.post("/v1/members", Map.of("phone", "+14155550789", "groupIds", List.of(fresh, wrong)));
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+            assertThat(r.body()).contains(wrong);
+        }
+        assertThat(memberCount(a, fresh)).isZero();
+
+        var removed = a.post("/v1/members/remove", Map.of("phone", kim));
+        assertThat(removed.status()).as(removed.body()).isEqualTo(200);
+        assertThat(ids(removed.jsonObject(), "removedFrom")).containsExactly(choir, band, crew);
+        assertThat(((List<Map<String, Object>>) (List<?>) removed.jsonObject().get("removedFrom")).getFirst()).containsEntry("name", "Choir");
+        assertThat((List<?>) a.get("/v1/groups?member=%2B14155550787").jsonObject().get("items")).isEmpty();
+        assertThat(memberCount(a, choir)).isZero();
+        assertThat(memberCount(a, band)).as("Lee stays").isEqualTo(1);
+        assertThat(a.get("/v1/groups/" + band + "/members/%2B14155550788").status()).isEqualTo(200);
+        assertThat(ids(a.post("/v1/members/remove", Map.of("phone", "415 555 0787", "country", "US")).jsonObject(), "removedFrom"))
+                .as("a retry removes nothing more").isEmpty();
+        assertThat(stranger.get("/v1/groups/" + theirs + "/members/%2B14155550787").status()).as("another account's").isEqualTo(200);
+
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("phone", "12"), Map.<String, Object>of("phone", "+14155550787", "extra", 1),
+                Map.<String, Object>of())) {
+            assertThat(a.post("/v1/members/remove", bad).status()).as(bad.toString()).isEqualTo(400);
+        }
+        List<String> tooMany = new ArrayList<>();
+        for (int i = 0; i < 101; i++) tooMany.add(choir);
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("phone", kim), Map.<String, Object>of("phone", kim, "groupIds", List.of()),
+                Map.<String, Object>of("phone", kim, "groupIds", tooMany), Map.<String, Object>of("phone", "12", "groupIds", List.of(choir)),
+                Map.<String, Object>of("phone", kim, "groupIds", List.of(choir), "name", "Two\nlines"))) {
+            assertThat(a.post("/v1/members", bad).status()).as(bad.toString()).isEqualTo(400);
+        }
+        assertThat(memberCount(a, choir)).isZero();
+    }
+
     /**
      * Many removals of one group at once (a black-box review ran 40 at a time): each is answered 204/200, 404 (gone
      * already) or, having lost to the others every time, 409 to retry; never a 500, and the count stays exact.

@@ -46,6 +46,8 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "groups-api", "add-members-unknown-group.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "groups-api", "remove-members-unknown-group.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "groups-api", "get-member-unknown-group.json")).contains("\"statusCode\":404").contains("group");
+        assertThat(invoke(runtime, "groups-api", "remove-number-from-all-groups.json")).contains("\"statusCode\":200")
+                .contains("removedFrom\\\":[]");
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
         assertThat(invoke(runtime, "messages-api", "list-messages.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "messages-api", "send-unknown-group.json")).contains("\"statusCode\":404");
