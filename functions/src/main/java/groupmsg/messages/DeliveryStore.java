@@ -301,6 +301,20 @@ final class DeliveryStore {
         return out;
     }
 
+    /**
+     * One recipient's row in each of {@code messages} (its shard follows from the number), by message id; a message
+     * without one (not sent to the number, or not fanned out to it yet) is left out. BatchGetItem, 100 keys a call.
+     */
+    Map<String, Delivery> rowsOf(String phone, List<GroupMessage> messages) {
+        Map<String, String> messageOfPk = new HashMap<>();
+        for (GroupMessage m : messages) messageOfPk.put(shardPk(m.id(), shardOf(phone, m.shards())), m.id());
+        Map<String, Delivery> found = new HashMap<>();
+        for (var row : ops.batchGet(table, messageOfPk.keySet().stream().map(pk -> Attr.key(pk, phone)).toList())) {
+            found.put(messageOfPk.get(Attr.str(row, "pk")), toDelivery(row));
+        }
+        return found;
+    }
+
     static Delivery toDelivery(Map<String, AttributeValue> item) {
         return new Delivery(Attr.str(item, "phone"), Attr.str(item, "status"), Attr.str(item, "carrierMessageId"),
                 Attr.str(item, "error"), Attr.num(item, "updatedAt", 0));

@@ -149,7 +149,12 @@ public final class MessageService {
      * about ten units a second at most, so each read has a fair chance). */
     static final int MAX_ACCEPT_ATTEMPTS = 50;
 
-    public record MessageView(GroupMessage message, Map<String, Long> counts) {}
+    /** @param recipient the listed number's delivery, in a list narrowed to one number (null otherwise) */
+    public record MessageView(GroupMessage message, Map<String, Long> counts, Delivery recipient) {
+        public MessageView(GroupMessage message, Map<String, Long> counts) {
+            this(message, counts, null);
+        }
+    }
 
     /** Whether the account has a message with this id (a retried request's check for what its first run stored). */
     public boolean exists(String accountId, String messageId) {
@@ -165,7 +170,7 @@ public final class MessageService {
     public record MessagePage(List<MessageView> messages, Map<String, AttributeValue> lastKey) {}
 
     public MessagePage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
-        return list(accountId, new ListFilter(groupId, null, null, null, null, null), limit, start);
+        return list(accountId, new ListFilter(groupId, null, null, null, null, null, null), limit, start);
     }
 
     /**
@@ -175,10 +180,12 @@ public final class MessageService {
      * @param status {@link GroupMessage#SENDING} or {@link GroupMessage#SENT}
      * @param since  accepted at or after (epoch ms)
      * @param until  accepted at or before (epoch ms)
+     * @param phone  sent to this number (E.164): it has a delivery row in the message
      */
-    public record ListFilter(String groupId, String lineId, String search, String status, Long since, Long until) {
+    public record ListFilter(String groupId, String lineId, String search, String status, Long since, Long until,
+                             String phone) {
         boolean narrows() {
-            return lineId != null || search != null || status != null || since != null || until != null;
+            return lineId != null || search != null || status != null || since != null || until != null || phone != null;
         }
 
         boolean keeps(GroupMessage m, String needle) {
@@ -198,27 +205,34 @@ public final class MessageService {
      * Newest first. Filtered, the messages (the group's, when given; those made about when the time range asks) are
      * read 100 at a time until the page is full and one more is found (so a cursor is given only when another
      * follows), or 1,000 were read (then the cursor goes on from there, and the page may hold fewer than
-     * {@code limit}). Each listed message's counts are its shards' counters.
+     * {@code limit}). Each listed message's counts are its shards' counters. Narrowed to a number, each step's
+     * messages are checked for its delivery row in one BatchGetItem (its shard follows from the number), and each
+     * listed message carries that delivery.
      */
     public MessagePage list(String accountId, ListFilter filter, int limit, Map<String, AttributeValue> start) {
-        List<GroupMessage> found;
+        List<MessageView> found;
         Map<String, AttributeValue> lastKey;
         if (!filter.narrows()) {
             var page = messages.list(accountId, filter.groupId(), limit, start);
-            found = page.messages();
+            found = page.messages().stream().map(m -> new MessageView(m, null)).toList();
             lastKey = page.lastKey();
         } else {
             String needle = filter.search() == null ? null : Text.searchForm(filter.search());
             var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
                 var step = messages.list(accountId, filter.groupId(), filter.since(), filter.until(), FILTERED_STEP, from);
-                return new FilteredPage.Step<>(step.messages().stream().filter(m -> filter.keeps(m, needle)).toList(),
-                        step.lastKey());
-            }, m -> MessageStore.listKey(m, filter.groupId() != null));
+                var kept = step.messages().stream().filter(m -> filter.keeps(m, needle)).toList();
+                if (filter.phone() == null || kept.isEmpty()) {
+                    return new FilteredPage.Step<>(kept.stream().map(m -> new MessageView(m, null)).toList(), step.lastKey());
+                }
+                var rows = deliveries.rowsOf(filter.phone(), kept);
+                return new FilteredPage.Step<>(kept.stream().filter(m -> rows.containsKey(m.id()))
+                        .map(m -> new MessageView(m, null, rows.get(m.id()))).toList(), step.lastKey());
+            }, v -> MessageStore.listKey(v.message(), filter.groupId() != null));
             found = page.items();
             lastKey = page.lastKey();
         }
-        return new MessagePage(found.stream().map(m -> new MessageView(m, deliveries.counts(m.id(), m.shards()))).toList(),
-                lastKey);
+        return new MessagePage(found.stream().map(v -> new MessageView(v.message(),
+                deliveries.counts(v.message().id(), v.message().shards()), v.recipient())).toList(), lastKey);
     }
 
 }

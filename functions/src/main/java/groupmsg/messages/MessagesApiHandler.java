@@ -2,6 +2,7 @@ package groupmsg.messages;
 
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.GroupService;
+import groupmsg.groups.PhoneNumbers;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
@@ -93,13 +94,20 @@ public final class MessagesApiHandler extends HttpApiHandler {
         Long since = request.query("since").filter(v -> !v.isBlank()).map(v -> Timestamps.parseQuery("since", v)).orElse(null);
         Long until = request.query("until").filter(v -> !v.isBlank()).map(v -> Timestamps.parseQuery("until", v)).orElse(null);
         if (since != null && until != null && since > until) throw ApiException.invalid("since must not be after until");
+        // and to the messages sent to one number (E.164, or national with country=), each with that number's delivery
+        String phone = request.query("phone").filter(v -> !v.isBlank())
+                .map(raw -> PhoneNumbers.e164FromQuery("phone", raw, request.query("country").orElse(null))).orElse(null);
         String partition = groupId == null ? Attr.accountPk(request.accountId())
                 : MessageStore.groupIndexPk(request.accountId(), groupId);
         var start = Cursor.decode(paging.cursor(), groupId == null ? "pk" : "gsi1pk", partition);
         var page = messages.list(request.accountId(),
-                new MessageService.ListFilter(groupId, lineId, search, status, since, until), paging.limit(), start);
+                new MessageService.ListFilter(groupId, lineId, search, status, since, until, phone), paging.limit(), start);
         List<Object> items = new ArrayList<>();
-        page.messages().forEach(v -> items.add(MessagesJson.message(v.message(), v.counts())));
+        for (var v : page.messages()) {
+            var json = MessagesJson.message(v.message(), v.counts());
+            if (v.recipient() != null) json.put("delivery", MessagesJson.delivery(v.recipient()));
+            items.add(json);
+        }
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 

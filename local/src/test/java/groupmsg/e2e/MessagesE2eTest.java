@@ -131,8 +131,9 @@ class MessagesE2eTest {
         ApiClient other = api.forNewAccount("Other History Co");
         String otherLine = createLine(other, linePhone(), 50);
         String otherGroup = createGroup(other, "Volunteers");
-        addMembers(other, otherGroup, 7020, 1);
-        sendTitled(other, otherGroup, otherLine, "Pantry hours too");
+        addMembers(other, otherGroup, 7000, 1);
+        String theirs = sendTitled(other, otherGroup, otherLine, "Pantry hours too");
+        assertThat(awaitSent(other, theirs, 20_000)).containsEntry("status", "sent");
 
         // the name the group had when the message was sent, after a rename and after the group is gone
         assertThat(a.patch("/v1/groups/" + volunteers, Map.of("name", "Helpers")).status()).isEqualTo(200);
@@ -159,7 +160,21 @@ class MessagesE2eTest {
                 .replace("+", "%2B"))).as("any zone offset").containsExactly(cafe);
         assertThat(listedIds(a, "since=" + Instant.now().plusSeconds(60))).isEmpty();
 
-        for (String bad : List.of("status=queued", "since=yesterday", "until=2026-12-01", "since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z",
+        // the messages one number was sent, each with its delivery to that number; one added later got none before
+        addMembers(a, volunteers, 7010, 1);
+        assertThat(listedIds(a, "phone=%2B16175557000")).containsExactly(coats, pantry);
+        assertThat(listedIds(a, "phone=%2B16175557010")).containsExactly(cafe);
+        assertThat(listedIds(a, "phone=(617)%20555-7001&country=US&lineId=" + line1)).containsExactly(pantry);
+        assertThat(listedIds(a, "phone=%2B16175557099")).isEmpty();
+        assertThat(listedIds(other, "phone=%2B16175557000")).as("another account's messages only").containsExactly(theirs);
+        var withDelivery = (List<Map<String, Object>>) a.get("/v1/messages?phone=%2B16175557000").jsonObject().get("items");
+        assertThat(withDelivery).allSatisfy(m -> assertThat((Map<String, Object>) m.get("delivery"))
+                .containsEntry("phone", "+16175557000").containsKeys("status", "carrierMessageId", "updatedAt"));
+        assertThat((Map<String, Object>) withDelivery.getFirst().get("delivery")).extractingByKey("status").isIn("sent", "delivered");
+        assertThat((List<Map<String, Object>>) a.get("/v1/messages").jsonObject().get("items")).allSatisfy(m ->
+                assertThat(m).doesNotContainKey("delivery"));
+
+        for (String bad : List.of("phone=12", "status=queued", "since=yesterday", "until=2026-12-01", "since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z",
                 "search=" + "x".repeat(201), "lineId=" + "l".repeat(300))) {
             var r = a.get("/v1/messages?" + bad);
             assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
