@@ -98,17 +98,7 @@ final class AccountStore {
 
     /** Every key of the account, read consistently (a revocation decides on them). */
     List<ApiKeyView> allKeys(String accountId) {
-        List<ApiKeyView> all = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
-        do {
-            Map<String, AttributeValue> from = start;
-            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("KEY#")))
-                    .exclusiveStartKey(from).consistentRead(true));
-            page.items().forEach(item -> all.add(toKey(item)));
-            start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
-        } while (start != null);
-        return all;
+        return ops.queryAll(table, accountPk(accountId), "KEY#").stream().map(AccountStore::toKey).toList();
     }
 
     /**

@@ -1,6 +1,9 @@
 package groupmsg.accounts;
 
 import groupmsg.groups.PhoneNumbers;
+import groupmsg.integrations.Webhook;
+import groupmsg.integrations.WebhookService;
+import groupmsg.integrations.WebhookTargets;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineRules;
 import groupmsg.lines.LineService;
@@ -15,6 +18,8 @@ import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Role;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.json.Json;
@@ -37,6 +42,9 @@ public final class AdminApiHandler extends HttpApiHandler {
     private final AccountService accounts;
     private final LineService lines;
     private final UsageService usage;
+    /** Built on first use: most of this function's requests are not about webhooks. */
+    private final Lazy<WebhookService> webhooks;
+    private final Ids ids;
 
     public AdminApiHandler() {
         this(Wiring.fromEnvironment());
@@ -49,6 +57,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         this.accounts = new AccountService(wiring);
         this.lines = new LineService(wiring);
         this.usage = new UsageService(wiring, lines);
+        this.ids = wiring.ids();
         on("GET /v1/account", this::getAccount);
         on("PATCH /v1/account", this::patchAccount);
         on("POST /v1/api-keys", this::createKey, AdminApiHandler::withoutSecret);
@@ -59,6 +68,52 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/lines/{id}", r -> ApiResponse.ok(lineJson(lines.get(r.accountId(), r.path("id")))));
         on("PATCH /v1/lines/{id}", this::updateLine);
         on("GET /v1/usage", this::getUsage);
+        this.webhooks = new Lazy<>(() -> new WebhookService(wiring));
+        on("POST /v1/webhooks", this::createWebhook);
+        on("GET /v1/webhooks", r -> ApiResponse.ok(ApiResponse.page(
+                webhooks.get().list(r.accountId()).stream().map(w -> (Object) webhookJson(w, false)).toList(), null)));
+        on("GET /v1/webhooks/{id}", r -> ApiResponse.ok(webhookJson(webhooks.get().get(r.accountId(), r.path("id")), false)));
+        on("DELETE /v1/webhooks/{id}", r -> {
+            webhooks.get().delete(r.accountId(), r.path("id"));
+            return ApiResponse.noContent();
+        });
+    }
+
+    /**
+     * {@code POST /v1/webhooks {url, events?, description?}} (an extension of API.md): the account's events of those
+     * types (all by default) are POSTed to {@code url}, signed with the {@code secret} this answer shows (and a
+     * replay of it under its Idempotency-Key); listing and getting show everything else.
+     */
+    private ApiResponse createWebhook(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("url", "events", "description").nullsAsAbsent();
+        String url = body.requiredString("url", 1, WebhookTargets.MAX_URL);
+        if (url != null) webhooks.get().targets().problem(url).ifPresent(p -> body.problem("url", p));
+        List<String> events = body.optionalStringList("events", 1, WebhookService.EVENT_TYPES.size(), 50)
+                .orElse(WebhookService.EVENT_TYPES);
+        for (String e : events) {
+            if (!WebhookService.EVENT_TYPES.contains(e)) body.problem("events", "unknown event type " + e + " (known: "
+                    + String.join(", ", WebhookService.EVENT_TYPES) + ")");
+        }
+        String description = body.optionalString("description", 0, 200).filter(d -> !d.isEmpty()).orElse(null);
+        body.check("description", description, Text::nameShapeProblem);
+        body.validate();
+        var webhook = webhooks.get().create(request.accountId(), url, events.stream().distinct().toList(), description,
+                request.creationUlid(ids, u -> webhooks.get().exists(request.accountId(), Webhook.ID_PREFIX + u)));
+        return ApiResponse.created(webhookJson(webhook, true));
+    }
+
+    static Map<String, Object> webhookJson(Webhook w, boolean withSecret) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", w.id());
+        json.put("url", w.url());
+        json.put("events", w.events());
+        json.put("description", w.description());
+        if (withSecret) json.put("secret", w.secret());
+        json.put("createdAt", Timestamps.format(w.createdAt()));
+        json.put("lastDeliveredAt", w.lastDeliveredAt() == null ? null : Timestamps.format(w.lastDeliveredAt()));
+        json.put("lastFailedAt", w.lastFailedAt() == null ? null : Timestamps.format(w.lastFailedAt()));
+        json.put("lastFailure", w.lastFailure());
+        return json;
     }
 
     private ApiResponse getAccount(ApiRequest request) {

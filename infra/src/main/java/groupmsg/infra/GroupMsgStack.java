@@ -80,6 +80,7 @@ import software.amazon.awscdk.services.secretsmanager.Secret;
 import software.amazon.awscdk.services.secretsmanager.SecretStringGenerator;
 import software.amazon.awscdk.services.sns.Topic;
 import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
+import software.amazon.awscdk.services.sns.subscriptions.SqsSubscription;
 import software.amazon.awscdk.services.sqs.DeadLetterQueue;
 import software.amazon.awscdk.services.sqs.Queue;
 import software.amazon.awscdk.services.sqs.QueueEncryption;
@@ -204,6 +205,11 @@ public final class GroupMsgStack extends Stack {
         // notifications carry only alarm names and states (no customer data).
         if (settings.alarmEmail() != null) alarmTopic.addSubscription(new EmailSubscription(settings.alarmEmail()));
         for (groupmsg.notify.Topic t : groupmsg.notify.Topic.values()) addEventTopic(t);
+        // Every event also goes to the accounts' own webhooks: the webhooks queue takes both topics' messages raw
+        // (the event JSON as published), and its worker POSTs each to the webhooks of the event's account.
+        for (Topic topic : eventTopics.values()) {
+            topic.addSubscription(SqsSubscription.Builder.create(queues.get(Queues.WEBHOOKS.name())).rawMessageDelivery(true).build());
+        }
         twilioSecret = addTwilioSecret();
 
         api = new HttpApi(this, "HttpApi", HttpApiProps.builder()

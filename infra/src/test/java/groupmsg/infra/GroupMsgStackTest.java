@@ -454,6 +454,25 @@ class GroupMsgStackTest {
     }
 
     @Test
+    void bothEventTopicsDeliverEveryEventRawToTheWebhooksQueue() {
+        String queue = synth.logicalId(synth.stack().queues().get(Queues.WEBHOOKS.name()));
+        var subscriptions = resourcesOfType("AWS::SNS::Subscription").values().stream().map(r -> map(r.get("Properties")))
+                .filter(p -> "sqs".equals(p.get("Protocol"))).toList();
+        assertThat(subscriptions).hasSize(Topic.values().length).allSatisfy(p -> {
+            assertThat(p.get("RawMessageDelivery")).isEqualTo(true);
+            assertThat(refs(p.get("Endpoint"))).contains(queue);
+        });
+        Set<String> topics = new HashSet<>();
+        subscriptions.forEach(p -> topics.addAll(refs(p.get("TopicArn"))));
+        assertThat(topics).containsExactlyInAnyOrderElementsOf(synth.stack().eventTopics().values().stream().map(synth::logicalId).toList());
+        // the queue lets SNS send to it (from those topics only)
+        var policies = resourcesOfType("AWS::SQS::QueuePolicy").values().stream().map(r -> map(r.get("Properties")))
+                .filter(p -> refs(p.get("Queues")).contains(queue)).toList();
+        assertThat(policies).isNotEmpty();
+        assertThat(policies.toString()).contains("sns.amazonaws.com").contains("aws:SourceArn");
+    }
+
+    @Test
     void theCarrierWebhookRouteHasNoAuthorizerAndItsFunctionKnowsThePublicUrl() {
         Map<String, Object> route = resourcesOfType("AWS::ApiGatewayV2::Route").values().stream()
                 .map(r -> map(r.get("Properties")))

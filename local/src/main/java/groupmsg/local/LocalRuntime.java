@@ -221,7 +221,11 @@ public final class LocalRuntime implements AutoCloseable {
             b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls,
                     publicBaseUrl, carrierSettings.carrierSettings(), interceptors);
             // Events: recorded for GET /local/events, and also published to SNS_ENDPOINT's topics when it is set.
-            var events = RecordingEventPublisher.start(b.wiring.config(), settings.snsEndpoint(), LOCAL_CREDENTIALS);
+            // ... and, as the deployed topics' subscription does, sent to the webhooks queue (raw, as published)
+            String webhooksQueue = queueUrls.get(Queues.WEBHOOKS.name());
+            var sqs = b.wiring.sqs();
+            var events = RecordingEventPublisher.start(b.wiring.config(), settings.snsEndpoint(), LOCAL_CREDENTIALS)
+                    .deliveringTo(message -> sqs.sendMessage(m -> m.queueUrl(webhooksQueue).messageBody(message)));
             b.wiring = b.wiring.withEvents(events);
 
             long provisioned = System.nanoTime();
@@ -433,7 +437,8 @@ public final class LocalRuntime implements AutoCloseable {
                          CarrierSettings carrier, List<ExecutionInterceptor> interceptors) {
         var tables = new LinkedHashMap<String, String>();
         for (TableDef table : Tables.ALL) tables.put(table.name(), table.name());
-        var config = new AppConfig(region, dynamo, sqs, tables, queueUrls);
+        // webhooks may point at this machine: receivers of a local run (tests, a developer's) listen on localhost
+        var config = new AppConfig(region, dynamo, sqs, tables, queueUrls).withWebhooksToLoopback();
         if (publicBaseUrl != null || carrier != null) config = config.withCarrier(publicBaseUrl, carrier);
         return Wiring.create(config, LOCAL_CREDENTIALS, interceptors);
     }

@@ -56,6 +56,8 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "carrier-webhook", "status-unsigned.json")).contains("\"statusCode\":403");
         assertThat(invoke(runtime, "carrier-webhook", "inbound-unsigned.json")).contains("\"statusCode\":403");
         assertThat(invoke(runtime, "inbound-api", "list-inbound.json")).contains("\"statusCode\":200").contains("items");
+        // an event of an account without webhooks: taken, nothing sent, no batch item failure
+        assertThat(invoke(runtime, "webhook-worker", "reply-received-no-webhooks.json")).isEqualTo("{\"batchItemFailures\":[]}");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs-unknown-line.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "conversations-api", "list-conversations.json")).contains("\"statusCode\":200").contains("items");

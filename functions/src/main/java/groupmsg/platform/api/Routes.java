@@ -44,6 +44,11 @@ public final class Routes {
             new RouteDef("POST", "/v1/lines", ADMIN, ADMINISTER, true),
             new RouteDef("GET", "/v1/lines", ADMIN, READ, false),
             new RouteDef("GET", "/v1/lines/{id}", ADMIN, READ, false),
+            // an extension: the account's own webhooks (its events POSTed to its endpoints)
+            new RouteDef("POST", "/v1/webhooks", ADMIN, ADMINISTER, true),
+            new RouteDef("GET", "/v1/webhooks", ADMIN, ADMINISTER, false),
+            new RouteDef("GET", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
+            new RouteDef("DELETE", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("PATCH", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
 

@@ -28,12 +28,19 @@ import java.util.Optional;
 public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
                         Map<String, String> tableNames, Map<String, String> queueUrls,
                         URI snsEndpoint, Map<String, String> topicArns, String publicBaseUrl,
-                        CarrierSettings carrier) {
+                        CarrierSettings carrier, boolean webhooksToLoopback) {
 
     public AppConfig {
         tableNames = Map.copyOf(tableNames);
         queueUrls = Map.copyOf(queueUrls);
         topicArns = Map.copyOf(topicArns);
+    }
+
+    /** Webhooks only to public hosts (the deployed stack's; {@code webhooksToLoopback} is the local runtime's). */
+    public AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
+                     Map<String, String> tableNames, Map<String, String> queueUrls,
+                     URI snsEndpoint, Map<String, String> topicArns, String publicBaseUrl, CarrierSettings carrier) {
+        this(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, snsEndpoint, topicArns, publicBaseUrl, carrier, false);
     }
 
     /** Storage and queues only (no topics, no carrier, no public URL). */
@@ -44,12 +51,18 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
 
     public AppConfig withNotifications(URI snsEndpoint, Map<String, String> topicArns) {
         return new AppConfig(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, snsEndpoint, topicArns,
-                publicBaseUrl, carrier);
+                publicBaseUrl, carrier, webhooksToLoopback);
+    }
+
+    /** Webhooks may also point at this machine (plain http too): the local runtime's, where receivers listen. */
+    public AppConfig withWebhooksToLoopback() {
+        return new AppConfig(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, snsEndpoint, topicArns,
+                publicBaseUrl, carrier, true);
     }
 
     public AppConfig withCarrier(String publicBaseUrl, CarrierSettings carrier) {
         return new AppConfig(region, dynamoEndpoint, sqsEndpoint, tableNames, queueUrls, snsEndpoint, topicArns,
-                publicBaseUrl, carrier);
+                publicBaseUrl, carrier, webhooksToLoopback);
     }
 
     /** The topic's ARN, or empty when no topic is configured (events are then only logged). */

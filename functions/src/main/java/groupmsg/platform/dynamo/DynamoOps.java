@@ -51,6 +51,24 @@ public final class DynamoOps {
         return dynamo;
     }
 
+    /**
+     * Every item of partition {@code pk} whose sort key starts with {@code skPrefix}, strongly consistent, page after
+     * page (for a handful of items a decision is taken on, such as an account's keys or webhooks).
+     */
+    public List<Map<String, AttributeValue>> queryAll(String table, String pk, String skPrefix) {
+        List<Map<String, AttributeValue>> all = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expressionAttributeValues(Map.of(":pk", AttributeValue.fromS(pk), ":prefix", AttributeValue.fromS(skPrefix)))
+                    .exclusiveStartKey(from).consistentRead(true));
+            all.addAll(page.items());
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        return all;
+    }
+
     /** Reads every key (any number), strongly consistent, retrying unprocessed keys with backoff. */
     public List<Map<String, AttributeValue>> batchGet(String table, List<Map<String, AttributeValue>> keys) {
         List<Map<String, AttributeValue>> found = new ArrayList<>(keys.size());

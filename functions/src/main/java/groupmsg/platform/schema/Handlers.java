@@ -60,6 +60,11 @@ public final class Handlers {
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core"), List.of("fanout"));
 
+    /** Delivers events to the accounts' own webhooks (the webhooks queue, which both event topics deliver to). */
+    public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",
+            "groupmsg.integrations.WebhookWorkerHandler", HandlerDef.Trigger.SQS, 512, 30,
+            List.of("core"), List.of());
+
     /**
      * Creates an account and its first owner key for an operator ({@code aws lambda invoke}, see infra/DEPLOY.md):
      * the only way into a deployed stack, whose API needs a key for everything. Not latency-sensitive, hence 512 MB.
@@ -70,7 +75,7 @@ public final class Handlers {
 
     public static final List<HandlerDef> ALL = List.of(AUTHORIZER, ADMIN_API, GROUPS_API, NOT_FOUND, IMPORT_WORKER,
             MAINTENANCE, MESSAGES_API, FANOUT_WORKER, DELIVERY_WORKER, RECEIPT_WORKER, CARRIER_WEBHOOK, INBOUND_API, INBOUND_WORKER,
-            OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER, BOOTSTRAP_ACCOUNT);
+            OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER, WEBHOOK_WORKER, BOOTSTRAP_ACCOUNT);
 
     /**
      * Handlers granted less than read/write on a table they list, by handler name (the stack grants these instead;

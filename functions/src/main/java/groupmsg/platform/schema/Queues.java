@@ -52,7 +52,15 @@ public final class Queues {
     public static final QueueDef RELAYS = new QueueDef("relays", true, Handlers.RELAY_WORKER.name(),
             1, 20, 5, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);
 
-    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, RECEIPTS, INBOUND, OPTOUTS, RELAYS);
+    /**
+     * Events for the accounts' webhooks: both event topics deliver every event here (raw). An event that an endpoint
+     * did not take comes back after the visibility timeout (3 minutes), ten times at most (about half an hour of
+     * retries), then goes to the dead-letter queue.
+     */
+    public static final QueueDef WEBHOOKS = new QueueDef("webhooks", false, Handlers.WEBHOOK_WORKER.name(),
+            5, 5, 10, 6 * Handlers.WEBHOOK_WORKER.timeoutSeconds(), 4);
+
+    public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, RECEIPTS, INBOUND, OPTOUTS, RELAYS, WEBHOOKS);
 
     public static QueueDef byName(String name) {
         return ALL.stream().filter(q -> q.name().equals(name)).findFirst()

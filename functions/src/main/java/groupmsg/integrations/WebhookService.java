@@ -1,0 +1,77 @@
+package groupmsg.integrations;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * An account's webhooks ({@code /v1/webhooks}): the events of its own that are POSTed to its endpoints, as the
+ * operator-wide SNS topics carry them (see {@link WebhookDispatcher}).
+ */
+public final class WebhookService {
+    /** The event types an account can receive: a reply (integrations topic) and a group message's completion (notifications). */
+    public static final List<String> EVENT_TYPES = List.of("reply.received", "group_message.sent");
+    /** Webhooks per account: each event is POSTed to all of them side by side. */
+    public static final int MAX_PER_ACCOUNT = 5;
+
+    private final WebhookStore store;
+    private final WebhookTargets targets;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+
+    public WebhookService(Wiring wiring) {
+        this.store = new WebhookStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.targets = new WebhookTargets(wiring.config().webhooksToLoopback());
+        this.clock = wiring.clock();
+    }
+
+    public WebhookTargets targets() {
+        return targets;
+    }
+
+    /**
+     * @param ulid the id's time-ordered part: the same on every run of one request under an Idempotency-Key, so a
+     *             run after one that stored the webhook answers it (with its secret) instead of making a second
+     */
+    public Webhook create(String accountId, String url, List<String> events, String description, String ulid) {
+        String id = Webhook.ID_PREFIX + ulid;
+        var earlier = store.get(accountId, id);
+        if (earlier.isPresent()) return earlier.get();
+        var webhook = new Webhook(id, url, List.copyOf(events), description, newSecret(), Ids.timeOf(ulid));
+        if (!store.create(accountId, webhook, MAX_PER_ACCOUNT)) {
+            throw ApiException.conflict("the account has " + MAX_PER_ACCOUNT + " webhooks, the most it may have; delete one first");
+        }
+        return store.get(accountId, id).orElse(webhook);
+    }
+
+    /** Whether the account has this webhook (a retried request's check for what its first run stored). */
+    public boolean exists(String accountId, String id) {
+        return store.get(accountId, id).isPresent();
+    }
+
+    public List<Webhook> list(String accountId) {
+        return store.list(accountId);
+    }
+
+    public Webhook get(String accountId, String id) {
+        if (!id.startsWith(Webhook.ID_PREFIX)) throw ApiException.notFound("webhook");
+        return store.get(accountId, id).orElseThrow(() -> ApiException.notFound("webhook"));
+    }
+
+    public void delete(String accountId, String id) {
+        if (!id.startsWith(Webhook.ID_PREFIX) || !store.delete(accountId, id)) throw ApiException.notFound("webhook");
+    }
+
+    private String newSecret() {
+        byte[] bytes = new byte[32];
+        random.nextBytes(bytes);
+        return "whsec_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+}

@@ -1,0 +1,145 @@
+package groupmsg.integrations;
+
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * Webhooks in the core table: {@code ACCT#a / WEBHOOK#<id>}, their count {@code ACCT#a / WEBHOOKS} (kept with every
+ * create and delete in one transaction, so an account never has more than the most allowed), and what was delivered
+ * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 3 days), so a retried event reaches no endpoint twice.
+ */
+final class WebhookStore {
+    private static final String PREFIX = "WEBHOOK#";
+    private static final String COUNT_SK = "WEBHOOKS";
+    static final Duration DONE_KEPT = Duration.ofDays(3);
+
+    private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
+    private final String table;
+
+    WebhookStore(DynamoOps ops, String table) {
+        this.dynamo = ops.client();
+        this.ops = ops;
+        this.table = table;
+    }
+
+    /** Stores the webhook unless the account has {@code max} already (false then). */
+    boolean create(String accountId, Webhook w, int max) {
+        var item = new HashMap<String, AttributeValue>(Attr.key(Attr.accountPk(accountId), PREFIX + w.id()));
+        item.put("webhookId", s(w.id()));
+        item.put("url", s(w.url()));
+        item.put("events", AttributeValue.fromL(w.events().stream().map(Attr::s).toList()));
+        if (w.description() != null) item.put("description", s(w.description()));
+        item.put("secret", s(w.secret()));
+        item.put("createdAt", n(w.createdAt()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), COUNT_SK))
+                        .updateExpression("ADD webhooks :one")
+                        .conditionExpression("attribute_not_exists(webhooks) OR webhooks < :max")
+                        .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max)))).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                        .conditionExpression("attribute_not_exists(pk)")).build()));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (get(accountId, w.id()).isPresent()) return true; // a retry of this create: stored already
+            if (c.conditionFailed(0)) return false;
+            throw new IllegalStateException("webhook create cancelled: " + c);
+        }
+        return true;
+    }
+
+    /** Deletes it and counts it out; false when there is none. */
+    boolean delete(String accountId, String id) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                        .conditionExpression("attribute_exists(pk)")).build(),
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), COUNT_SK))
+                        .updateExpression("ADD webhooks :minus").expressionAttributeValues(Map.of(":minus", n(-1)))).build()));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(0)) return false;
+            throw new IllegalStateException("webhook delete cancelled: " + c);
+        }
+        return true;
+    }
+
+    Optional<Webhook> get(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                .consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toWebhook(item));
+    }
+
+    /** Every webhook of the account, oldest first (ids are ULIDs); an account has a handful at most. */
+    List<Webhook> list(String accountId) {
+        return ops.queryAll(table, Attr.accountPk(accountId), PREFIX).stream().map(WebhookStore::toWebhook).toList();
+    }
+
+    /**
+     * What the latest delivery to the webhook came to (shown on it): {@code failure} null for a delivered one. A
+     * webhook deleted meanwhile is left deleted.
+     */
+    void recordOutcome(String accountId, String id, String failure, long at) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at)));
+        String update;
+        if (failure == null) {
+            update = "SET lastDeliveredAt = :at";
+        } else {
+            update = "SET lastFailedAt = :at, lastFailure = :failure";
+            values.put(":failure", s(failure));
+        }
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression(update).conditionExpression("attribute_exists(pk)").expressionAttributeValues(values));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
+            // deleted while its delivery was under way
+        }
+    }
+
+    private static String donePk(String accountId) {
+        return Attr.accountPk(accountId) + "#WHDONE";
+    }
+
+    /** Of these webhooks, those {@code eventKey} was delivered to already. */
+    Set<String> deliveredTo(String accountId, String eventKey, List<String> webhookIds) {
+        Set<String> done = new HashSet<>();
+        if (webhookIds.isEmpty()) return done;
+        var keys = webhookIds.stream().map(id -> Attr.key(donePk(accountId), eventKey + "#" + id)).toList();
+        for (var row : ops.batchGet(table, keys)) done.add(Attr.str(row, "webhookId"));
+        return done;
+    }
+
+    /** Remembers that {@code eventKey} reached these webhooks. */
+    void markDelivered(String accountId, String eventKey, List<String> webhookIds, long at) {
+        List<WriteRequest> writes = new ArrayList<>();
+        for (String id : webhookIds) {
+            var item = new HashMap<String, AttributeValue>(Attr.key(donePk(accountId), eventKey + "#" + id));
+            item.put("webhookId", s(id));
+            item.put("deliveredAt", n(at));
+            item.put("expiresAt", n((at + DONE_KEPT.toMillis()) / 1000));
+            writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+        }
+        ops.batchWrite(table, writes);
+    }
+
+    private static Webhook toWebhook(Map<String, AttributeValue> item) {
+        return new Webhook(Attr.str(item, "webhookId"), Attr.str(item, "url"),
+                item.get("events").l().stream().map(AttributeValue::s).toList(), Attr.str(item, "description"),
+                Attr.str(item, "secret"), Attr.num(item, "createdAt", 0), Attr.numOrNull(item, "lastDeliveredAt"),
+                Attr.numOrNull(item, "lastFailedAt"), Attr.str(item, "lastFailure"));
+    }
+}

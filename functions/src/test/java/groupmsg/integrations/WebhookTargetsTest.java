@@ -1,0 +1,55 @@
+package groupmsg.integrations;
+
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class WebhookTargetsTest {
+    private final WebhookTargets deployed = new WebhookTargets(false);
+    private final WebhookTargets local = new WebhookTargets(true);
+
+    @Test
+    void aDeployedWebhookIsAnHttpsUrlOfAPublicHost() {
+        assertThat(deployed.problem("https://hooks.example.com/groupmsg?team=7")).isEmpty();
+        assertThat(deployed.problem("https://93.184.216.34:8443/hook")).isEmpty();
+        for (String bad : List.of("http://hooks.example.com/x", "https://localhost/x", "https://api.localhost/x",
+                "https://127.0.0.1/x", "https://[::1]/x", "https://10.0.0.8/x", "https://172.16.4.4/x", "https://192.168.1.1/x",
+                "https://169.254.169.254/latest", "https://0.0.0.0/x", "https://100.64.0.1/x", "https://[fd12::1]/x",
+                "https://[fe80::1]/x", "https://u:p@hooks.example.com/x", "https://hooks.example.com/x#f", "hooks.example.com/x",
+                "https://exa mple.com/x")) {
+            assertThat(deployed.problem(bad)).as(bad).isPresent();
+        }
+    }
+
+    @Test
+    void theLocalRuntimeAlsoTakesThisMachineOverPlainHttpButNoPrivateNetwork() {
+        assertThat(local.problem("http://127.0.0.1:8123/hook")).isEmpty();
+        assertThat(local.problem("http://localhost:8123/hook")).isEmpty();
+        assertThat(local.problem("http://10.0.0.8/x")).isPresent();
+        assertThat(local.problem("https://10.0.0.8/x")).isPresent();
+        assertThat(local.deliveryProblem(URI.create("http://127.0.0.1:8123/hook"))).isEmpty();
+        assertThat(deployed.deliveryProblem(URI.create("https://127.0.0.1/hook"))).isPresent();
+        assertThat(deployed.deliveryProblem(URI.create("https://localhost/hook"))).as("what a name resolves to counts").isPresent();
+    }
+
+    @Test
+    void theSignatureIsAnHmacOfTheTimeAndTheBody() {
+        assertThat(WebhookSignature.header("whsec_test", 1_796_083_200L, "{\"a\":1}"))
+                .isEqualTo("t=1796083200,v1=" + WebhookSignature.hmac("whsec_test", "1796083200.{\"a\":1}"));
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+        assertThat(WebhookSignature.hmac("Jefe", "what do ya want for nothing?"))
+                .isEqualTo("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    @Test
+    void anEventIsKnownByItsTypeAndWhatItIsAbout() {
+        assertThat(WebhookDispatcher.eventKey(java.util.Map.of("messageId", "msg_1"), "group_message.sent", "sqs-1"))
+                .isEqualTo("group_message.sent/msg_1");
+        assertThat(WebhookDispatcher.eventKey(java.util.Map.of("inboundId", "inb_1"), "reply.received", "sqs-1"))
+                .isEqualTo("reply.received/inb_1");
+        assertThat(WebhookDispatcher.eventKey(java.util.Map.of(), "other", "sqs-1")).isEqualTo("other/sqs-1");
+    }
+}

@@ -1,0 +1,215 @@
+package groupmsg.e2e;
+
+import com.sun.net.httpserver.HttpServer;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.json.Json;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.createLine;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** An account's own webhooks: its events POSTed, signed, to its endpoints (a receiver on localhost here). */
+@ExtendWith(LocalRuntimeExtension.class)
+class WebhooksE2eTest {
+    /** What a receiver got: its path, the headers we sign and name, the body. */
+    record Received(String path, String type, String eventId, String webhookId, String signature, String body) {}
+
+    private HttpServer server;
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    /** Per path, how many of its next requests answer 503 (then 204); a path starting /down always 500. */
+    private final Map<String, AtomicInteger> failNext = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @BeforeEach
+    void startReceiver() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            String path = exchange.getRequestURI().getPath();
+            var h = exchange.getRequestHeaders();
+            received.add(new Received(path, h.getFirst("Groupmsg-Event-Type"), h.getFirst("Groupmsg-Event-Id"),
+                    h.getFirst("Groupmsg-Webhook-Id"), h.getFirst("Groupmsg-Signature"), body));
+            AtomicInteger failing = failNext.get(path);
+            int status = path.startsWith("/down") ? 500 : failing != null && failing.getAndDecrement() > 0 ? 503 : 204;
+            exchange.sendResponseHeaders(status, -1);
+            exchange.close();
+        });
+        server.start();
+    }
+
+    @AfterEach
+    void stopReceiver() {
+        server.stop(0);
+    }
+
+    private String url(String path) {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+    }
+
+    private List<Received> at(String path) {
+        return received.stream().filter(r -> r.path().equals(path)).toList();
+    }
+
+    private static Map<String, Object> createWebhook(ApiClient a, Map<String, Object> body) {
+        var r = a.post("/v1/webhooks", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.jsonObject();
+    }
+
+    static String hmacHex(String secret, String text) throws Exception {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        return HexFormat.of().formatHex(mac.doFinal(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anAccountsRepliesAndSentMessagesReachItsWebhooksSignedAndOnlyTheTypesEachTakes(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Hooked Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        var replies = createWebhook(a, Map.of("url", url("/replies"), "events", List.of("reply.received"), "description", "CRM"));
+        var everything = createWebhook(a, Map.of("url", url("/all")));
+        assertThat((String) replies.get("id")).startsWith("whk_");
+        assertThat((String) replies.get("secret")).startsWith("whsec_").hasSizeGreaterThan(40);
+        assertThat(everything).containsEntry("events", List.of("reply.received", "group_message.sent"));
+        ApiClient other = api.forNewAccount("Unhooked Co");
+        String otherLine = linePhone();
+        createLine(other, otherLine, "long_code", 50);
+
+        text(a, "+14155550951", line, "Count me in");
+        text(other, "+14155550952", otherLine, "Not theirs");
+        var got = await(() -> at("/replies"), l -> !l.isEmpty(), 15_000);
+        assertThat(got).hasSize(1);
+        Received r = got.getFirst();
+        String inboundId = (String) inbound(a, "?lineId=" + lineId).getFirst().get("id");
+        assertThat(r.type()).isEqualTo("reply.received");
+        assertThat(r.eventId()).isEqualTo("reply.received/" + inboundId);
+        assertThat(r.webhookId()).isEqualTo(replies.get("id"));
+        Map<String, Object> event = Json.parseObject(r.body());
+        assertThat(event).containsEntry("type", "reply.received").containsEntry("accountId", accountId)
+                .containsEntry("from", "+14155550951").containsEntry("body", "Count me in").containsEntry("inboundId", inboundId);
+        // the signature: HMAC-SHA256 of "<t>.<body>" with the webhook's secret
+        String t = r.signature().replaceFirst("^t=(\\d+),v1=.*$", "$1");
+        assertThat(Long.parseLong(t)).isCloseTo(System.currentTimeMillis() / 1000, org.assertj.core.data.Offset.offset(60L));
+        assertThat(r.signature()).isEqualTo("t=" + t + ",v1=" + hmacHex((String) replies.get("secret"), t + "." + r.body()));
+        assertThat(r.signature()).doesNotContain(hmacHex((String) everything.get("secret"), t + "." + r.body()));
+
+        // a group message's completion reaches the webhook that takes every type only
+        String g = createGroup(a, "Hook group");
+        addMembers(a, g, 7100, 2);
+        String messageId = (String) send(a, g, lineId, "Pantry opens at 9").get("id");
+        var all = await(() -> at("/all"), l -> l.stream().anyMatch(x -> "group_message.sent".equals(x.type())), 20_000);
+        assertThat(all).extracting(Received::type).containsExactlyInAnyOrder("reply.received", "group_message.sent");
+        assertThat(all).filteredOn(x -> "group_message.sent".equals(x.type())).singleElement()
+                .satisfies(x -> assertThat(x.eventId()).isEqualTo("group_message.sent/" + messageId));
+        Thread.sleep(500);
+        assertThat(at("/replies")).as("not its type, not another account's").hasSize(1);
+
+        // listed without secrets, with when the last delivery went through
+        var listed = (List<Map<String, Object>>) a.get("/v1/webhooks").jsonObject().get("items");
+        assertThat(listed).extracting(w -> w.get("id")).containsExactly(replies.get("id"), everything.get("id"));
+        assertThat(listed).allSatisfy(w -> assertThat(w).doesNotContainKey("secret").containsEntry("lastFailure", null));
+        assertThat(a.get("/v1/webhooks/" + replies.get("id")).jsonObject()).containsEntry("description", "CRM")
+                .containsEntry("url", url("/replies")).extractingByKey("lastDeliveredAt").isNotNull();
+        assertThat((List<?>) other.get("/v1/webhooks").jsonObject().get("items")).isEmpty();
+        assertThat(other.get("/v1/webhooks/" + replies.get("id")).status()).isEqualTo(404);
+
+        // deleted: nothing more reaches it
+        assertThat(a.delete("/v1/webhooks/" + replies.get("id")).status()).isEqualTo(204);
+        assertThat(a.get("/v1/webhooks/" + replies.get("id")).status()).isEqualTo(404);
+        assertThat(a.delete("/v1/webhooks/" + replies.get("id")).status()).isEqualTo(404);
+        text(a, "+14155550951", line, "Still in");
+        await(() -> at("/all"), l -> l.size() == 3, 15_000);
+        assertThat(at("/all")).hasSize(3);
+        assertThat(at("/replies")).hasSize(1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anEndpointThatFailsIsRetriedAndOneThatTookTheEventNeverGetsItTwice(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Flaky Hooks Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        failNext.put("/flaky", new AtomicInteger(2));
+        var flaky = createWebhook(a, Map.of("url", url("/flaky"), "events", List.of("reply.received")));
+        var good = createWebhook(a, Map.of("url", url("/good"), "events", List.of("reply.received")));
+        var down = createWebhook(a, Map.of("url", url("/down"), "events", List.of("reply.received")));
+
+        // the worker as the queue gives it an event, twice (a redelivery after the first left one endpoint failing)
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId, "inboundId", "inb_01JDFLAKY0000000000000000",
+                "from", "+14155550953", "body", "Hello"));
+        String sqsEvent = Json.write(Map.of("Records", List.of(Map.of("messageId", "m-1", "receiptHandle", "h-1", "body", event,
+                "attributes", Map.of("ApproximateReceiveCount", "1"), "messageAttributes", Map.of(),
+                "eventSource", "aws:sqs", "eventSourceARN", "arn:aws:sqs:us-east-1:000000000000:webhooks", "awsRegion", "us-east-1"))));
+        var worker = runtime.functions().get("webhook-worker");
+        assertThat(worker.invoke(sqsEvent)).as("the one always failing sends it back").contains("\"itemIdentifier\":\"m-1\"");
+        assertThat(worker.invoke(sqsEvent)).contains("\"itemIdentifier\":\"m-1\"");
+
+        assertThat(at("/flaky")).as("503, 503, then taken; not again on the redelivery").hasSize(3)
+                .extracting(Received::eventId).containsOnly("reply.received/inb_01JDFLAKY0000000000000000");
+        assertThat(at("/good")).as("once").hasSize(1);
+        assertThat(at("/down")).as("three tries per delivery").hasSize(6);
+        var shownDown = a.get("/v1/webhooks/" + down.get("id")).jsonObject();
+        assertThat(shownDown).containsEntry("lastFailure", "HTTP 500").containsEntry("lastDeliveredAt", null);
+        assertThat(shownDown.get("lastFailedAt")).isNotNull();
+        assertThat(a.get("/v1/webhooks/" + flaky.get("id")).jsonObject()).extractingByKey("lastDeliveredAt").isNotNull();
+        assertThat(good).isNotNull();
+    }
+
+    @Test
+    void aWebhookMustPointAtAPublicHttpsEndpointAndAnAccountHasFiveAtMost(ApiClient api) {
+        ApiClient a = api.forNewAccount("Careful Hooks Co");
+        for (Object url : List.of("http://example.com/hook", "ftp://example.com/hook", "https://10.1.2.3/hook",
+                "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/hook", "https://192.168.0.10/x",
+                "https://user:pw@example.com/hook", "/relative", "not a url", "https://example.com/h#frag", 42)) {
+            var r = a.post("/v1/webhooks", Map.of("url", url));
+            assertThat(r.status()).as(url + ": " + r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("url");
+        }
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("url", "https://example.com/h", "events", List.of("nope")),
+                Map.<String, Object>of("url", "https://example.com/h", "events", List.of()),
+                Map.<String, Object>of("url", "https://example.com/h", "secret", "mine"), Map.<String, Object>of())) {
+            assertThat(a.post("/v1/webhooks", bad).status()).as(bad.toString()).isEqualTo(400);
+        }
+        String memberKey = (String) a.post("/v1/api-keys", Map.of("name", "mem", "role", "member")).jsonObject().get("key");
+        assertThat(a.withKey(memberKey).post("/v1/webhooks", Map.of("url", "https://example.com/h")).status()).isEqualTo(403);
+        assertThat(a.withKey(memberKey).get("/v1/webhooks").status()).isEqualTo(403);
+
+        List<String> made = new ArrayList<>();
+        for (int i = 0; i < 5; i++) made.add((String) createWebhook(a, Map.of("url", "https://hooks.example.com/" + i)).get("id"));
+        var sixth = a.post("/v1/webhooks", Map.of("url", "https://hooks.example.com/6"));
+        assertThat(sixth.status()).isEqualTo(409);
+        // an Idempotency-Key retry of a create answers the same webhook, secret included, and makes no second
+        assertThat(a.delete("/v1/webhooks/" + made.getFirst()).status()).isEqualTo(204);
+        var first = a.withHeader("Idempotency-Key", "hook-7").post("/v1/webhooks", Map.of("url", "https://hooks.example.com/7"));
+        var again = a.withHeader("Idempotency-Key", "hook-7").post("/v1/webhooks", Map.of("url", "https://hooks.example.com/7"));
+        assertThat(first.status()).isEqualTo(201);
+        assertThat(again.jsonObject()).containsEntry("id", first.jsonObject().get("id")).containsEntry("secret", first.jsonObject().get("secret"));
+        assertThat(a.post("/v1/webhooks", Map.of("url", "https://hooks.example.com/8")).status()).as("five again").isEqualTo(409);
+    }
+}
