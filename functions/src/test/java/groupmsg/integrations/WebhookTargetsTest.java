@@ -52,4 +52,16 @@ class WebhookTargetsTest {
                 .isEqualTo("reply.received/inb_1");
         assertThat(WebhookDispatcher.eventKey(java.util.Map.of(), "other", "sqs-1")).isEqualTo("other/sqs-1");
     }
+
+    @Test
+    void anEndpointThatJustFailedIsPausedForAMinuteUnlessItTookOneSince() {
+        long now = 1_796_083_200_000L;
+        var fresh = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now);
+        assertThat(WebhookDispatcher.paused(fresh, now)).isFalse();
+        var failed = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 59_000, "HTTP 500");
+        assertThat(WebhookDispatcher.paused(failed, now)).isTrue();
+        assertThat(WebhookDispatcher.paused(failed, now + 1_000)).as("a minute on: tried again").isFalse();
+        var recovered = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, now - 1_000, now - 5_000, "HTTP 500");
+        assertThat(WebhookDispatcher.paused(recovered, now)).isFalse();
+    }
 }
