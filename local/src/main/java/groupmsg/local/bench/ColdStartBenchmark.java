@@ -152,6 +152,17 @@ public final class ColdStartBenchmark {
                 if (primed && !handler) continue; // only handlers have priming
                 List<String> main = new ArrayList<>(target.main());
                 if (primed) main.add("primed");
+                if (handler && !hasClass(baselineClassPath, Handlers.byName(target.name()).className())) {
+                    // new since the baseline: this build's figures alone
+                    List<Launch> only = new ArrayList<>();
+                    for (int i = 0; i < repeats; i++) only.add(current.launch(main, List.of()));
+                    Launch a = primed ? medianBy(only, Launch::invoke) : median(only);
+                    System.out.printf(primed ? "  %-18s | %6s %6d %6s | %8s %8d %8s | %6s %6d %6s | %s (new)%n"
+                                    : "  %-18s | %8s %8d %8s | %8s %8d %8s | %6s %6d %6s | %s (new)%n", target.name(),
+                            "-", primed ? a.prime : a.total, "", "-", primed ? a.invoke : a.init, "", "-",
+                            primed ? a.warm : a.classes, "", a.outcome);
+                    continue;
+                }
                 List<Launch> before = new ArrayList<>();
                 List<Launch> after = new ArrayList<>();
                 for (int i = 0; i < repeats; i++) {
@@ -172,6 +183,22 @@ public final class ColdStartBenchmark {
                 }
             }
         }
+    }
+
+    /** Whether a jar of {@code classPath} holds the class (a handler a baseline build may not have yet). */
+    static boolean hasClass(String classPath, String className) throws java.io.IOException {
+        String entry = className.replace('.', '/') + ".class";
+        for (String part : classPath.split(java.io.File.pathSeparator)) {
+            Path path = Path.of(part);
+            if (Files.isDirectory(path)) {
+                if (Files.exists(path.resolve(entry))) return true;
+            } else if (part.endsWith(".jar") && Files.exists(path)) {
+                try (var jar = new java.util.jar.JarFile(path.toFile())) {
+                    if (jar.getEntry(entry) != null) return true;
+                }
+            }
+        }
+        return false;
     }
 
     private final String classPath;
