@@ -73,6 +73,16 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/webhooks", r -> ApiResponse.ok(ApiResponse.page(
                 webhooks.get().list(r.accountId()).stream().map(w -> (Object) webhookJson(w, false)).toList(), null)));
         on("GET /v1/webhooks/{id}", r -> ApiResponse.ok(webhookJson(webhooks.get().get(r.accountId(), r.path("id")), false)));
+        on("PATCH /v1/webhooks/{id}", this::updateWebhook);
+        on("POST /v1/webhooks/{id}/test", r -> {
+            var attempt = webhooks.get().test(r.accountId(), r.path("id"));
+            var json = new LinkedHashMap<String, Object>();
+            json.put("delivered", attempt.failure() == null);
+            json.put("status", attempt.status() == 0 ? null : attempt.status());
+            json.put("failure", attempt.failure());
+            json.put("durationMs", attempt.millis());
+            return ApiResponse.ok(json);
+        });
         on("DELETE /v1/webhooks/{id}", r -> {
             webhooks.get().delete(r.accountId(), r.path("id"));
             return ApiResponse.noContent();
@@ -88,18 +98,40 @@ public final class AdminApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("url", "events", "description").nullsAsAbsent();
         String url = body.requiredString("url", 1, WebhookTargets.MAX_URL);
         if (url != null) webhooks.get().targets().problem(url).ifPresent(p -> body.problem("url", p));
-        List<String> events = body.optionalStringList("events", 1, WebhookService.EVENT_TYPES.size(), 50)
-                .orElse(WebhookService.EVENT_TYPES);
-        for (String e : events) {
-            if (!WebhookService.EVENT_TYPES.contains(e)) body.problem("events", "unknown event type " + e + " (known: "
-                    + String.join(", ", WebhookService.EVENT_TYPES) + ")");
-        }
+        List<String> events = webhookEvents(body).orElse(WebhookService.EVENT_TYPES);
         String description = body.optionalString("description", 0, 200).filter(d -> !d.isEmpty()).orElse(null);
         body.check("description", description, Text::nameShapeProblem);
         body.validate();
         var webhook = webhooks.get().create(request.accountId(), url, events.stream().distinct().toList(), description,
                 request.creationUlid(ids, u -> webhooks.get().exists(request.accountId(), Webhook.ID_PREFIX + u)));
         return ApiResponse.created(webhookJson(webhook, true));
+    }
+
+    /** {@code PATCH /v1/webhooks/{id} {url?, events?, description?}}: what is given changes (the secret stays). */
+    private ApiResponse updateWebhook(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("url", "events", "description", "secret");
+        if (body.has("secret")) body.problem("secret", "cannot be set (it is made at creation; create a new webhook for a new one)");
+        String url = body.optionalString("url", 1, WebhookTargets.MAX_URL).orElse(null);
+        if (url != null) webhooks.get().targets().problem(url).ifPresent(p -> body.problem("url", p));
+        List<String> events = webhookEvents(body).orElse(null);
+        String description = body.clearableString("description", 200).orElse(null); // null or "" removes it
+        body.check("description", description == null || description.isEmpty() ? null : description, Text::nameShapeProblem);
+        if (url == null && events == null && description == null && body.valid()) {
+            body.problem("url", "nothing to change: give url, events and/or description");
+        }
+        body.validate();
+        return ApiResponse.ok(webhookJson(webhooks.get().update(request.accountId(), request.path("id"), url,
+                events == null ? null : events.stream().distinct().toList(), description), false));
+    }
+
+    /** A webhook body's {@code events}: 1.. of the known types, each problem recorded. */
+    private static Optional<List<String>> webhookEvents(JsonBody body) {
+        var events = body.optionalStringList("events", 1, WebhookService.EVENT_TYPES.size(), 50);
+        for (String e : events.orElse(List.of())) {
+            if (!WebhookService.EVENT_TYPES.contains(e)) body.problem("events", "unknown event type " + e + " (known: "
+                    + String.join(", ", WebhookService.EVENT_TYPES) + ")");
+        }
+        return events;
     }
 
     static Map<String, Object> webhookJson(Webhook w, boolean withSecret) {

@@ -20,14 +20,17 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * POSTs an event (as the SNS topics carry it: {@code {type, accountId, ...}}) to each of its account's webhooks that
  * takes its type, side by side, signed ({@link WebhookSignature}). An endpoint that fails (not 2xx, no answer in 5 s)
  * is tried twice more, 1 and 3 s later; an event that still has one left failing fails, and its queue gives it to
  * the worker again later, when only the endpoints it has not reached are tried: what reached an endpoint is
- * remembered per event ({@code WHDONE}), so no endpoint gets an event twice from us (an endpoint that took it but
- * answered too late can: receivers dedupe by {@code Groupmsg-Event-Id}). An endpoint whose last delivery failed less
+ * remembered per event ({@code WHDONE}) as soon as it took it, so a retry does not send it there again. Twice is
+ * still possible, rarely: an endpoint that took it but answered too late, the remembering failing right after, or
+ * two copies of one event side by side (SQS delivers at least once): receivers dedupe by {@code Groupmsg-Event-Id}. An endpoint whose last delivery failed less
  * than {@link #PAUSE_AFTER_FAILURE} ago, with none taken since, is not called at all: its events go back to the
  * queue at once, so one endpoint that is down does not hold the shared workers for 19 s per event; the first event
  * due after the pause tries it again.
@@ -87,18 +90,14 @@ public final class WebhookDispatcher {
         if (pending.isEmpty()) return;
 
         List<String> failures = new ArrayList<>();
-        List<String> delivered = new ArrayList<>();
         try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<String>> outcomes = new ArrayList<>();
-            for (Webhook w : pending) outcomes.add(executor.submit(() -> deliver(w, type, eventKey, eventJson)));
+            for (Webhook w : pending) outcomes.add(executor.submit(() -> deliverAndRecord(accountId, w, type, eventKey, eventJson)));
             for (int i = 0; i < pending.size(); i++) {
                 String failure = outcome(outcomes.get(i));
-                Webhook w = pending.get(i);
-                if (failure == null) delivered.add(w.id()); else failures.add(w.id() + ": " + failure);
-                if (!PAUSED.equals(failure)) store.recordOutcome(accountId, w.id(), failure, clock.millis());
+                if (failure != null) failures.add(pending.get(i).id() + ": " + failure);
             }
         }
-        if (!delivered.isEmpty()) store.markDelivered(accountId, eventKey, delivered, clock.millis());
         if (!failures.isEmpty()) {
             Log.warn("webhook_delivery_failed", Map.of("accountId", accountId, "eventKey", eventKey, "failures", failures,
                     "metric", "WebhookDeliveryFailed"));
@@ -106,10 +105,48 @@ public final class WebhookDispatcher {
         }
     }
 
-    /** Whether the endpoint failed its last delivery less than {@link #PAUSE_AFTER_FAILURE} ago and took none since. */
+    /**
+     * One endpoint's delivery of the event, remembered as soon as it is taken (so another endpoint's failure, or a
+     * fault after this, cannot make it go there again); null when it was taken or given up for good (a refused
+     * address, a 4xx other than 408, 425 and 429: trying again would not change it, so the event does not go back to
+     * the queue for it), else why it will be tried again.
+     */
+    private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
+        String failure = deliver(w, type, eventKey, body);
+        boolean finished = failure == null || isFinal(failure);
+        // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
+        if (finished) store.markDelivered(accountId, eventKey, List.of(w.id()), clock.millis());
+        if (!PAUSED.equals(failure)) {
+            try {
+                store.recordOutcome(accountId, w.id(), failure, clock.millis());
+            } catch (RuntimeException e) {
+                // what is shown on the webhook only: the delivery's outcome stands
+                Log.warn("webhook_outcome_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
+            }
+        }
+        if (failure != null && finished) {
+            Log.warn("webhook_delivery_given_up", Map.of("accountId", accountId, "webhookId", w.id(), "eventKey", eventKey,
+                    "failure", failure, "metric", "WebhookDeliveryGivenUp"));
+            return null;
+        }
+        return failure;
+    }
+
+    /** A failure no retry would change: an address we do not call, or a 4xx other than 408, 425 and 429. */
+    static boolean isFinal(String failure) {
+        if (failure.startsWith(REFUSED)) return true;
+        if (!failure.startsWith("HTTP 4")) return false;
+        return !List.of("HTTP 408", "HTTP 425", "HTTP 429").contains(failure);
+    }
+
+    /**
+     * Whether the endpoint failed its last delivery less than {@link #PAUSE_AFTER_FAILURE} ago, in a way a retry
+     * could change (a 4xx such as 404 answers each event at once: nothing to spare it), and took none since.
+     */
     static boolean paused(Webhook w, long now) {
         return w.lastFailedAt() != null && (w.lastDeliveredAt() == null || w.lastDeliveredAt() < w.lastFailedAt())
-                && now - w.lastFailedAt() < PAUSE_AFTER_FAILURE.toMillis();
+                && now - w.lastFailedAt() < PAUSE_AFTER_FAILURE.toMillis()
+                && (w.lastFailure() == null || !isFinal(w.lastFailure()));
     }
 
     /** The event's id as receivers see it ({@code Groupmsg-Event-Id}): its type and the message or reply it is about. */
@@ -132,31 +169,54 @@ public final class WebhookDispatcher {
     /** Null when the endpoint took it (2xx), else why not, after the retries. */
     private String deliver(Webhook w, String type, String eventKey, String body) throws InterruptedException {
         if (paused(w, clock.millis())) return PAUSED;
-        URI uri = URI.create(w.url());
         String failure = null;
         for (int attempt = 0; attempt <= retryPauses.size(); attempt++) {
             if (attempt > 0) Thread.sleep(retryPauses.get(attempt - 1).toMillis());
-            // checked before each try: a name may resolve to another address by then
-            var refused = targets.deliveryProblem(uri);
-            if (refused.isPresent()) return refused.get(); // not retried: the address will not become public in seconds
-            long now = clock.millis();
-            HttpRequest request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT)
-                    .header("content-type", "application/json")
-                    .header("user-agent", "groupmsg-webhooks/1")
-                    .header("Groupmsg-Event-Type", type)
-                    .header("Groupmsg-Event-Id", eventKey)
-                    .header("Groupmsg-Webhook-Id", w.id())
-                    .header(WebhookSignature.HEADER, WebhookSignature.header(w.secret(), now / 1000, body))
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-            try {
-                int status = http.get().send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (status >= 200 && status < 300) return null;
-                failure = "HTTP " + status;
-            } catch (java.io.IOException e) {
-                failure = e instanceof java.net.http.HttpTimeoutException ? "no answer within "
-                        + REQUEST_TIMEOUT.toSeconds() + " s" : "could not connect (" + e.getClass().getSimpleName() + ")";
-            }
+            failure = attempt(w, type, eventKey, body).failure();
+            if (failure == null || isFinal(failure)) return failure; // a refusal or a 404 will not change in seconds
         }
         return failure;
+    }
+
+    private static final String REFUSED = "refused: ";
+
+    /** One try's outcome: the endpoint's status (0 when it gave none) and why it did not take it (null when it did). */
+    public record Attempt(int status, String failure, long millis) {}
+
+    /** One signed POST of {@code body} to the webhook, without retries (a test event's, and each try of a delivery's). */
+    public Attempt attempt(Webhook w, String type, String eventKey, String body) {
+        URI uri = URI.create(w.url());
+        long started = System.nanoTime();
+        // checked before each try: a name may resolve to another address by then
+        var refused = targets.deliveryProblem(uri);
+        if (refused.isPresent()) return new Attempt(0, REFUSED + refused.get(), 0);
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT)
+                .header("content-type", "application/json")
+                .header("user-agent", "groupmsg-webhooks/1")
+                .header("Groupmsg-Event-Type", type)
+                .header("Groupmsg-Event-Id", eventKey)
+                .header("Groupmsg-Webhook-Id", w.id())
+                .header(WebhookSignature.HEADER, WebhookSignature.header(w.secret(), clock.millis() / 1000, body))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        // The request's own timeout ends at the answer's headers (JDK 25): a body trickled after them would hold the
+        // worker for good, so the whole exchange, body included, is bounded here and cancelled past it.
+        var exchange = http.get().sendAsync(request, HttpResponse.BodyHandlers.discarding());
+        try {
+            int status = exchange.get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).statusCode();
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millis);
+        } catch (TimeoutException e) {
+            exchange.cancel(true);
+            return new Attempt(0, "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s", (System.nanoTime() - started) / 1_000_000);
+        } catch (ExecutionException e) {
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            return new Attempt(0, e.getCause() instanceof java.net.http.HttpTimeoutException ? "no answer within "
+                    + REQUEST_TIMEOUT.toSeconds() + " s" : "could not connect (" + (e.getCause() == null ? "unknown"
+                    : e.getCause().getClass().getSimpleName()) + ")", millis);
+        } catch (InterruptedException e) {
+            exchange.cancel(true);
+            Thread.currentThread().interrupt();
+            return new Attempt(0, "interrupted", 0);
+        }
     }
 }

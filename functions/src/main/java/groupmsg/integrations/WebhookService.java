@@ -2,6 +2,7 @@ package groupmsg.integrations;
 
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
@@ -25,8 +26,13 @@ public final class WebhookService {
     private final WebhookTargets targets;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
+    /** Built for the first test event (its HTTP client with it). */
+    private final Lazy<WebhookDispatcher> dispatcher;
+    private final Ids ids;
 
     public WebhookService(Wiring wiring) {
+        this.dispatcher = new Lazy<>(() -> new WebhookDispatcher(wiring));
+        this.ids = wiring.ids();
         this.store = new WebhookStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.targets = new WebhookTargets(wiring.config().webhooksToLoopback());
         this.clock = wiring.clock();
@@ -64,6 +70,35 @@ public final class WebhookService {
         if (!id.startsWith(Webhook.ID_PREFIX)) throw ApiException.notFound("webhook");
         return store.get(accountId, id).orElseThrow(() -> ApiException.notFound("webhook"));
     }
+
+    /** Changes what is given (null: leave as it is; an empty description removes it); the secret stays. */
+    public Webhook update(String accountId, String id, String url, List<String> events, String description) {
+        get(accountId, id);
+        if (!store.update(accountId, id, url, events == null ? null : List.copyOf(events), description)) {
+            throw ApiException.notFound("webhook");
+        }
+        return get(accountId, id);
+    }
+
+    /**
+     * Sends the webhook a {@code webhook.test} event now, signed as any, once (no retries), and says what came of it;
+     * recorded on the webhook as a delivery is (a 2xx ends a pause after failures).
+     */
+    public WebhookDispatcher.Attempt test(String accountId, String id) {
+        Webhook w = get(accountId, id);
+        String ulid = ids.next("");
+        var event = new java.util.LinkedHashMap<String, Object>();
+        event.put("type", TEST_EVENT);
+        event.put("accountId", accountId);
+        event.put("webhookId", w.id());
+        event.put("createdAt", groupmsg.platform.api.Timestamps.format(clock.millis()));
+        var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
+        store.recordOutcome(accountId, id, attempt.failure(), clock.millis());
+        return attempt;
+    }
+
+    /** The type of a test event ({@code POST /v1/webhooks/{id}/test}): sent whatever the webhook's {@code events}. */
+    public static final String TEST_EVENT = "webhook.test";
 
     public void delete(String accountId, String id) {
         if (!id.startsWith(Webhook.ID_PREFIX) || !store.delete(accountId, id)) throw ApiException.notFound("webhook");

@@ -23,12 +23,13 @@ import static groupmsg.platform.dynamo.Attr.s;
 /**
  * Webhooks in the core table: {@code ACCT#a / WEBHOOK#<id>}, their count {@code ACCT#a / WEBHOOKS} (kept with every
  * create and delete in one transaction, so an account never has more than the most allowed), and what was delivered
- * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 3 days), so a retried event reaches no endpoint twice.
+ * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 15 days), so a retried event goes to no endpoint again.
  */
 final class WebhookStore {
     private static final String PREFIX = "WEBHOOK#";
     private static final String COUNT_SK = "WEBHOOKS";
-    static final Duration DONE_KEPT = Duration.ofDays(3);
+    /** Longer than a dead-letter queue keeps an event (14 days): a redrive from it finds what was delivered. */
+    static final Duration DONE_KEPT = Duration.ofDays(15);
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
@@ -62,6 +63,40 @@ final class WebhookStore {
             throw new IllegalStateException("webhook create cancelled: " + c);
         }
         return true;
+    }
+
+    /** Sets the given fields (null: leave; an empty description removes it); false when there is no such webhook. */
+    boolean update(String accountId, String id, String url, List<String> events, String description) {
+        List<String> sets = new ArrayList<>();
+        List<String> removes = new ArrayList<>();
+        var values = new HashMap<String, AttributeValue>();
+        // every name through #: url is one of DynamoDB's reserved words
+        var names = new HashMap<String, String>();
+        if (url != null) {
+            sets.add("#url = :url");
+            names.put("#url", "url");
+            values.put(":url", s(url));
+        }
+        if (events != null) {
+            sets.add("#events = :events");
+            names.put("#events", "events");
+            values.put(":events", AttributeValue.fromL(events.stream().map(Attr::s).toList()));
+        }
+        if (description != null) names.put("#description", "description");
+        if (description != null && description.isEmpty()) removes.add("#description");
+        if (description != null && !description.isEmpty()) {
+            sets.add("#description = :description");
+            values.put(":description", s(description));
+        }
+        String update = (sets.isEmpty() ? "" : "SET " + String.join(", ", sets)) + (removes.isEmpty() ? "" : " REMOVE " + String.join(", ", removes));
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression(update.strip()).conditionExpression("attribute_exists(pk)")
+                    .expressionAttributeNames(names).expressionAttributeValues(values.isEmpty() ? null : values));
+            return true;
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
+            return false;
+        }
     }
 
     /** Deletes it and counts it out; false when there is none. */

@@ -30,6 +30,7 @@ public record WebhookTargets(boolean loopbackAllowed) {
             return Optional.of("must be an absolute https URL with a host and no user info");
         }
         if (uri.getRawFragment() != null) return Optional.of("must not have a fragment");
+        if (uri.getPort() != -1 && (uri.getPort() < 1 || uri.getPort() > 65_535)) return Optional.of("has a port out of range");
         boolean loopbackHost = isLoopbackName(host);
         if (loopbackAllowed && loopbackHost && (scheme.equals("http") || scheme.equals("https"))) return Optional.empty();
         if (!scheme.equals("https")) return Optional.of("must be an https URL");
@@ -64,8 +65,26 @@ public record WebhookTargets(boolean loopbackAllowed) {
             return false;
         }
         byte[] b = a.getAddress();
-        if (b.length == 16 && (b[0] & 0xFE) == 0xFC) return false; // fc00::/7, unique local
-        if (b.length == 4 && (b[0] & 0xFF) == 100 && (b[1] & 0xC0) == 64) return false; // 100.64/10, carrier-grade NAT
+        if (b.length == 16) {
+            if ((b[0] & 0xFE) == 0xFC) return false; // fc00::/7, unique local
+            boolean zeroPrefix = true; // ::a.b.c.d (IPv4-compatible) and 64:ff9b::a.b.c.d (NAT64): judged by the IPv4 part
+            for (int i = 0; i < 12; i++) zeroPrefix &= b[i] == 0;
+            boolean nat64 = b[0] == 0 && b[1] == 0x64 && (b[2] & 0xFF) == 0xFF && (b[3] & 0xFF) == 0x9B;
+            for (int i = 4; i < 12 && nat64; i++) nat64 = b[i] == 0;
+            if (zeroPrefix || nat64) {
+                try {
+                    return isPublic(InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)));
+                } catch (java.net.UnknownHostException e) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        int first = b[0] & 0xFF, second = b[1] & 0xFF, third = b[2] & 0xFF;
+        if (first == 0 || first >= 240) return false; // 0/8 "this network", 240/4 reserved (and broadcast)
+        if (first == 100 && (second & 0xC0) == 64) return false; // 100.64/10, carrier-grade NAT
+        if (first == 192 && second == 0 && third == 0) return false; // 192.0.0/24, protocol assignments
+        if (first == 198 && (second & 0xFE) == 18) return false; // 198.18/15, benchmarking
         return true;
     }
 

@@ -15,11 +15,15 @@ class WebhookTargetsTest {
     void aDeployedWebhookIsAnHttpsUrlOfAPublicHost() {
         assertThat(deployed.problem("https://hooks.example.com/groupmsg?team=7")).isEmpty();
         assertThat(deployed.problem("https://93.184.216.34:8443/hook")).isEmpty();
+        assertThat(deployed.problem("https://[2606:2800:220:1:248:1893:25c8:1946]/hook")).isEmpty();
+        assertThat(deployed.problem("https://[64:ff9b::5db8:d822]/hook")).as("NAT64 of a public address").isEmpty();
         for (String bad : List.of("http://hooks.example.com/x", "https://localhost/x", "https://api.localhost/x",
                 "https://127.0.0.1/x", "https://[::1]/x", "https://10.0.0.8/x", "https://172.16.4.4/x", "https://192.168.1.1/x",
                 "https://169.254.169.254/latest", "https://0.0.0.0/x", "https://100.64.0.1/x", "https://[fd12::1]/x",
                 "https://[fe80::1]/x", "https://u:p@hooks.example.com/x", "https://hooks.example.com/x#f", "hooks.example.com/x",
-                "https://exa mple.com/x")) {
+                "https://exa mple.com/x", "https://example.com:70000/x", "https://0.1.2.3/x", "https://192.0.0.8/x",
+                "https://198.18.0.1/x", "https://240.0.0.1/x", "https://255.255.255.255/x", "https://[::10.0.0.1]/x",
+                "https://[64:ff9b::a00:1]/x", "https://[::ffff:127.0.0.1]/x")) {
             assertThat(deployed.problem(bad)).as(bad).isPresent();
         }
     }
@@ -63,5 +67,18 @@ class WebhookTargetsTest {
         assertThat(WebhookDispatcher.paused(failed, now + 1_000)).as("a minute on: tried again").isFalse();
         var recovered = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, now - 1_000, now - 5_000, "HTTP 500");
         assertThat(WebhookDispatcher.paused(recovered, now)).isFalse();
+        var gone = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404");
+        assertThat(WebhookDispatcher.paused(gone, now)).as("a 404 answers at once: not paused").isFalse();
+    }
+
+    @Test
+    void onlyWhatNoRetryWouldChangeIsGivenUpAtOnce() {
+        for (String last : List.of("HTTP 400", "HTTP 401", "HTTP 404", "HTTP 410", "refused: the host resolves to a non-public address")) {
+            assertThat(WebhookDispatcher.isFinal(last)).as(last).isTrue();
+        }
+        for (String passing : List.of("HTTP 408", "HTTP 425", "HTTP 429", "HTTP 500", "HTTP 503", "no answer within 5 s",
+                "could not connect (ConnectException)")) {
+            assertThat(WebhookDispatcher.isFinal(passing)).as(passing).isFalse();
+        }
     }
 }

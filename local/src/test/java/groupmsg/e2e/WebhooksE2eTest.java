@@ -54,10 +54,24 @@ class WebhooksE2eTest {
             received.add(new Received(path, h.getFirst("Groupmsg-Event-Type"), h.getFirst("Groupmsg-Event-Id"),
                     h.getFirst("Groupmsg-Webhook-Id"), h.getFirst("Groupmsg-Signature"), body));
             AtomicInteger failing = failNext.get(path);
-            int status = path.startsWith("/down") ? 500 : failing != null && failing.getAndDecrement() > 0 ? 503 : 204;
+            if (path.startsWith("/trickle")) { // headers at once, then a body that takes 8 s
+                exchange.sendResponseHeaders(200, 0);
+                exchange.getResponseBody().write('{');
+                exchange.getResponseBody().flush();
+                try {
+                    Thread.sleep(8_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                exchange.close();
+                return;
+            }
+            int status = path.startsWith("/down") ? 500 : path.startsWith("/gone") ? 404
+                    : failing != null && failing.getAndDecrement() > 0 ? 503 : 204;
             exchange.sendResponseHeaders(status, -1);
             exchange.close();
         });
+        server.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
         server.start();
     }
 
@@ -159,6 +173,7 @@ class WebhooksE2eTest {
         var flaky = createWebhook(a, Map.of("url", url("/flaky"), "events", List.of("reply.received")));
         var good = createWebhook(a, Map.of("url", url("/good"), "events", List.of("reply.received")));
         var down = createWebhook(a, Map.of("url", url("/down"), "events", List.of("reply.received")));
+        var gone = createWebhook(a, Map.of("url", url("/gone"), "events", List.of("reply.received")));
 
         // the worker as the queue gives it two events, twice (a redelivery after the first left one endpoint failing)
         List<Object> records = new ArrayList<>();
@@ -187,7 +202,70 @@ class WebhooksE2eTest {
         assertThat(shownDown).containsEntry("lastFailure", "HTTP 500").containsEntry("lastDeliveredAt", null);
         assertThat(shownDown.get("lastFailedAt")).isNotNull();
         assertThat(a.get("/v1/webhooks/" + flaky.get("id")).jsonObject()).extractingByKey("lastDeliveredAt").isNotNull();
+        assertThat(at("/gone")).as("a 404 is given up at once: one try per event, none on the redelivery").hasSize(2);
+        assertThat(a.get("/v1/webhooks/" + gone.get("id")).jsonObject()).containsEntry("lastFailure", "HTTP 404");
+        // with only the given-up endpoint left failing, an event is done: no item failure
+        assertThat(a.delete("/v1/webhooks/" + down.get("id")).status()).isEqualTo(204);
+        String third = Json.write(Map.of("Records", List.of(Map.of("messageId", "m-3", "receiptHandle", "h-3",
+                "body", Json.write(Map.of("type", "reply.received", "accountId", accountId, "inboundId", "inb_01JDFLAKY0000000000000003")),
+                "attributes", Map.of("ApproximateReceiveCount", "1"), "messageAttributes", Map.of(),
+                "eventSource", "aws:sqs", "eventSourceARN", "arn:aws:sqs:us-east-1:000000000000:webhooks", "awsRegion", "us-east-1"))));
+        assertThat(worker.invoke(third)).isEqualTo("{\"batchItemFailures\":[]}");
+        assertThat(at("/gone")).hasSize(3);
+        assertThat(at("/good")).hasSize(3);
         assertThat(good).isNotNull();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aWebhookIsTestedOnDemandAndChangedKeepingItsSecret(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Tested Hooks Co");
+        var hook = createWebhook(a, Map.of("url", url("/first"), "events", List.of("reply.received"), "description", "Old"));
+        String id = (String) hook.get("id");
+        String secret = (String) hook.get("secret");
+
+        var tested = a.post("/v1/webhooks/" + id + "/test", Map.of());
+        assertThat(tested.status()).as(tested.body()).isEqualTo(200);
+        assertThat(tested.jsonObject()).containsEntry("delivered", true).containsEntry("status", 204).containsEntry("failure", null)
+                .containsKey("durationMs");
+        Received ping = at("/first").getFirst();
+        assertThat(ping.type()).isEqualTo("webhook.test");
+        assertThat(Json.parseObject(ping.body())).containsEntry("type", "webhook.test").containsEntry("webhookId", id);
+        String t = ping.signature().replaceFirst("^t=(\\d+),v1=.*$", "$1");
+        assertThat(ping.signature()).isEqualTo("t=" + t + ",v1=" + hmacHex(secret, t + "." + ping.body()));
+
+        var patched = a.send("PATCH", "/v1/webhooks/" + id, "application/json",
+                "{\"url\":\"" + url("/second") + "\",\"events\":[\"group_message.sent\"],\"description\":null}");
+        assertThat(patched.status()).as(patched.body()).isEqualTo(200);
+        assertThat(patched.jsonObject()).containsEntry("url", url("/second")).containsEntry("events", List.of("group_message.sent"))
+                .containsEntry("description", null).doesNotContainKey("secret");
+        assertThat(a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject()).containsEntry("delivered", true);
+        Received second = at("/second").getFirst();
+        String t2 = second.signature().replaceFirst("^t=(\\d+),v1=.*$", "$1");
+        assertThat(second.signature()).as("the same secret").isEqualTo("t=" + t2 + ",v1=" + hmacHex(secret, t2 + "." + second.body()));
+        assertThat(at("/first")).hasSize(1);
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("description", "Renamed")).jsonObject()).containsEntry("description", "Renamed")
+                .containsEntry("url", url("/second"));
+
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of(), Map.<String, Object>of("url", "http://example.com/h"),
+                Map.<String, Object>of("secret", "mine"), Map.<String, Object>of("events", List.of("nope")),
+                Map.<String, Object>of("events", List.of()))) {
+            assertThat(a.patch("/v1/webhooks/" + id, bad).status()).as(bad.toString()).isEqualTo(400);
+        }
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("url", url("/second")).containsEntry("description", "Renamed");
+        assertThat(a.patch("/v1/webhooks/whk_01JDNOSUCHHOOK0000000000000", Map.of("description", "x")).status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Other Tested Co").post("/v1/webhooks/" + id + "/test", Map.of()).status()).isEqualTo(404);
+
+        // an endpoint that fails says so, and shows it
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/down/now"))).status()).isEqualTo(200);
+        var failed = a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject();
+        assertThat(failed).containsEntry("delivered", false).containsEntry("status", 500).containsEntry("failure", "HTTP 500");
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("lastFailure", "HTTP 500");
+        // an answer whose body trickles in is cut off with the rest of the exchange at 5 s
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/trickle"))).status()).isEqualTo(200);
+        var slow = a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject();
+        assertThat(slow).containsEntry("delivered", false).containsEntry("failure", "no answer within 5 s");
+        assertThat(((Number) slow.get("durationMs")).longValue()).isBetween(4_500L, 7_000L);
     }
 
     @Test
@@ -195,7 +273,8 @@ class WebhooksE2eTest {
         ApiClient a = api.forNewAccount("Careful Hooks Co");
         for (Object url : List.of("http://example.com/hook", "ftp://example.com/hook", "https://10.1.2.3/hook",
                 "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/hook", "https://192.168.0.10/x",
-                "https://user:pw@example.com/hook", "/relative", "not a url", "https://example.com/h#frag", 42)) {
+                "https://user:pw@example.com/hook", "/relative", "not a url", "https://example.com/h#frag",
+                "https://example.com:70000/hook", 42)) {
             var r = a.post("/v1/webhooks", Map.of("url", url));
             assertThat(r.status()).as(url + ": " + r.body()).isEqualTo(400);
             assertThat(r.body()).contains("url");

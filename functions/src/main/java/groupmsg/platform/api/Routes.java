@@ -48,6 +48,8 @@ public final class Routes {
             new RouteDef("POST", "/v1/webhooks", ADMIN, ADMINISTER, true),
             new RouteDef("GET", "/v1/webhooks", ADMIN, ADMINISTER, false),
             new RouteDef("GET", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
+            new RouteDef("PATCH", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
+            new RouteDef("POST", "/v1/webhooks/{id}/test", ADMIN, ADMINISTER, false),
             new RouteDef("DELETE", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("PATCH", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
