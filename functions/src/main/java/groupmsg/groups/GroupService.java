@@ -330,8 +330,20 @@ public final class GroupService {
     /** Most groups one request adds a number to. */
     public static final int MAX_GROUPS_PER_REQUEST = 100;
 
-    /** What a change of one number across groups did to each group, in the order given (or the list's). */
-    public record AcrossGroups(String phone, List<Group> changed, List<Group> unchanged) {}
+    /**
+     * What a change of one number across groups did to each group, in the order given (or the list's).
+     *
+     * @param next where a removal from all groups goes on (the account's groups after the last one it read), null when
+     *             it read them all
+     */
+    public record AcrossGroups(String phone, List<Group> changed, List<Group> unchanged, Map<String, AttributeValue> next) {
+        AcrossGroups(String phone, List<Group> changed, List<Group> unchanged) {
+            this(phone, changed, unchanged, null);
+        }
+    }
+
+    /** How long one removal from all groups reads the account's groups before it answers with where to go on. */
+    static final java.time.Duration ACROSS_GROUPS_BUDGET = java.time.Duration.ofSeconds(15);
 
     /**
      * Adds the number to each of the groups (all must be the account's: else a 400 naming those that are not, and
@@ -368,11 +380,13 @@ public final class GroupService {
     /**
      * Removes the number from every group of the account it is a member of now ({@code changed}; a retry finds none).
      * The groups are read 100 at a time with the number's membership in each (as {@code GET /v1/groups?member=}),
-     * then each removal is its own transaction, stamped like a single removal.
+     * then each removal is its own transaction, stamped like a single removal. After 15 s of it (tens of thousands of
+     * groups) the answer says where to go on ({@code next}), so a request never runs into its function's timeout.
      */
-    public AcrossGroups removeFromAllGroups(String accountId, String phone) {
+    public AcrossGroups removeFromAllGroups(String accountId, String phone, Map<String, AttributeValue> from) {
         List<Group> removed = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
+        Map<String, AttributeValue> start = from;
+        long deadline = clock.millis() + ACROSS_GROUPS_BUDGET.toMillis();
         do {
             var page = listMatching(accountId, phone, null, MATCHING_STEP, start);
             for (Group g : page.groups()) {
@@ -383,6 +397,10 @@ public final class GroupService {
                 }
             }
             start = page.lastKey();
+            if (start != null && clock.millis() > deadline) {
+                // an account with very many groups: this much is done, the caller goes on from here
+                return new AcrossGroups(phone, removed, List.of(), start);
+            }
         } while (start != null);
         return new AcrossGroups(phone, removed, List.of());
     }

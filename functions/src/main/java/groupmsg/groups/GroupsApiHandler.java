@@ -95,12 +95,18 @@ public final class GroupsApiHandler extends HttpApiHandler {
      * (an extension of API.md) -> {@code {phone, removedFrom}} (empty when it was in none: a retry says so).
      */
     private ApiResponse removeFromAllGroups(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("phone", "country").nullsAsAbsent();
+        JsonBody body = request.jsonBody().allowOnly("phone", "country", "cursor").nullsAsAbsent();
         String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        String cursor = body.optionalString("cursor", 1, 4000).orElse(null);
         String e164 = phone == null ? null : bodyPhone(body, phone, country);
         body.validate();
-        return ApiResponse.ok(acrossJson(groups.removeFromAllGroups(request.accountId(), e164), "removedFrom", null));
+        var start = Cursor.decode(cursor, "pk", GroupService.accountPartition(request.accountId()));
+        var result = groups.removeFromAllGroups(request.accountId(), e164, start);
+        var json = acrossJson(result, "removedFrom", null);
+        // set when the account has so many groups that one request did not read them all: call again with it
+        json.put("nextCursor", Cursor.encode(result.next()));
+        return ApiResponse.ok(json);
     }
 
     /** A body's phone in E.164, or null with the problem recorded on {@code phone}. */

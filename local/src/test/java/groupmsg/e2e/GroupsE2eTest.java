@@ -680,6 +680,62 @@ class GroupsE2eTest {
                 .extracting(g -> g.get("id")).containsExactly(theirs);
     }
 
+    /**
+     * An account with more groups than one request reads in its time: the removal answers with where it stopped, and
+     * going on from there takes the number out of every group once (a clock that jumps 20 s a reading stands in for
+     * the hours of groups).
+     */
+    @Test
+    void aRemovalFromAllGroupsThatRunsOutOfTimeGoesOnFromWhereItStopped(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Many Groups Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var service = new groupmsg.groups.GroupService(runtime.wiring());
+        List<String> groups = new ArrayList<>();
+        for (int i = 0; i < 130; i++) groups.add(service.create(accountId, "Group " + i, null).id());
+        String kim = "+14155550799";
+        service.addToGroups(accountId, kim, "Kim", groups.subList(0, 100));
+        service.addToGroups(accountId, kim, "Kim", groups.subList(100, 130));
+        var jumping = new java.time.Clock() {
+            private long now = System.currentTimeMillis();
+
+            @Override
+            public long millis() {
+                return now += 20_000;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return java.time.Instant.ofEpochMilli(millis());
+            }
+
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+        };
+        var slow = new groupmsg.groups.GroupService(runtime.wiring().withClock(jumping));
+        List<String> removed = new ArrayList<>();
+        var first = slow.removeFromAllGroups(accountId, kim, null);
+        first.changed().forEach(g -> removed.add(g.id()));
+        assertThat(first.next()).as("stopped with groups left").isNotNull();
+        assertThat(removed).hasSizeLessThan(130);
+        var rest = service.removeFromAllGroups(accountId, kim, first.next());
+        rest.changed().forEach(g -> removed.add(g.id()));
+        assertThat(rest.next()).isNull();
+        assertThat(removed).containsExactlyElementsOf(groups);
+        assertThat((List<?>) a.get("/v1/groups?member=%2B14155550799").jsonObject().get("items")).isEmpty();
+        // through the API: the cursor is the account's own
+        var r = a.post("/v1/members/remove", Map.of("phone", kim, "cursor", "bm90LWEtY3Vyc29y"));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(a.post("/v1/members/remove", Map.of("phone", kim)).jsonObject()).containsEntry("nextCursor", null)
+                .containsEntry("removedFrom", List.of());
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aGroupIsCreatedWithItsFirstMembersInOneRequest(ApiClient api) {
