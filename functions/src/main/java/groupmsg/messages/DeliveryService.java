@@ -6,7 +6,11 @@ import groupmsg.carrier.SendResult;
 import groupmsg.conversations.ConversationBlocks;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
+import groupmsg.optout.OptOutService;
 import groupmsg.optout.OptOutStore;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -62,6 +66,8 @@ public final class DeliveryService {
     private final OptOutStore optOuts;
     /** Built at the first carrier opt-out (rare): 15 classes a delivery worker's cold start need not load. */
     private final Lazy<ConversationBlocks> conversations;
+    /** Where a block that failed goes to be retried (the opt-outs queue); built only then. */
+    private final Lazy<QueueSender> optOutJobs;
     private final UsageStore usage;
     private final RateLimiter limiter;
     private final LineService lines;
@@ -77,6 +83,7 @@ public final class DeliveryService {
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.optOuts = new OptOutStore(ops, core);
         this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
+        this.optOutJobs = new Lazy<>(() -> new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
         this.lines = new LineService(wiring);
@@ -637,8 +644,9 @@ public final class DeliveryService {
     /**
      * The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so), and
      * under block_conversation their conversations on it are blocked, as by a STOP. Each is tried on its own; neither
-     * fails the delivery (its other recipients' outcomes come first). A block that fails is logged as an error: the
-     * conversations are still blocked while the opt-out lasts, but not for good.
+     * fails the delivery (its other recipients' outcomes come first). A block that fails goes to the opt-out worker
+     * (the opt-outs queue, which retries it); only when that send fails too is it logged as an error: the
+     * conversations are then still blocked while the opt-out lasts, but not for good.
      */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
         long at = clock.millis();
@@ -650,8 +658,15 @@ public final class DeliveryService {
         try {
             conversations.get().afterOptOut(m.accountId(), m.lineId(), phone, at);
         } catch (RuntimeException e) {
-            Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                    "metric", "ConversationBlockNotRecorded"), e);
+            // handed to the opt-out worker, whose queue retries it (the delivery's own outcome must not wait on it)
+            try {
+                optOutJobs.get().send(Queues.OPTOUTS, List.of(OptOutService.blockConversationsJob(m.accountId(), m.lineId(), phone, at)));
+                Log.warn("delivery_optout_block_handed_over", Map.of("messageId", m.id(), "lineId", m.lineId(),
+                        "error", e.getClass().getSimpleName()));
+            } catch (RuntimeException queueFault) {
+                Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
+                        "metric", "ConversationBlockNotRecorded"), queueFault);
+            }
         }
     }
 

@@ -16,6 +16,8 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -23,6 +25,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -103,6 +106,28 @@ public final class OptOutService {
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
         inbound.markHandled(accountId, m.id());
+    }
+
+    /** An opt-outs queue job's kind: block a number's conversations on a line (a carrier opt-out's, handed over). */
+    public static final String KIND_BLOCK_CONVERSATIONS = "block_conversations";
+
+    /**
+     * The job that blocks, as {@link #blockConversations} does, when the delivery worker's own try failed: in the
+     * number's message group (after any STOP or START of it queued before), once per opt-out (its time in the id).
+     */
+    public static QueueMessage blockConversationsJob(String accountId, String lineId, String phone, long at) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("kind", KIND_BLOCK_CONVERSATIONS);
+        body.put("accountId", accountId);
+        body.put("lineId", lineId);
+        body.put("phone", phone);
+        body.put("at", at);
+        return new QueueMessage(Json.write(body), lineId + "#" + phone, "block-" + lineId + "-" + phone.substring(1) + "-" + at);
+    }
+
+    /** Blocks the number's conversations on the line for an opt-out at {@code at} (idempotent: the first time stays). */
+    public void blockConversations(String accountId, String lineId, String phone, long at) {
+        conversations.get().afterOptOut(accountId, lineId, phone, at);
     }
 
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {

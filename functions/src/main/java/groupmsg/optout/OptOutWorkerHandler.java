@@ -38,6 +38,12 @@ public final class OptOutWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "optout_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
+            if (OptOutService.KIND_BLOCK_CONVERSATIONS.equals(job.get("kind"))) {
+                // a carrier opt-out whose block the delivery worker could not write: done here, retried by the queue
+                optOuts.blockConversations(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
+                        FifoBatch.requireString(job, "phone"), ((Number) job.get("at")).longValue());
+                return;
+            }
             optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));
         });
     }

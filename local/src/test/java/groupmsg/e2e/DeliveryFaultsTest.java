@@ -553,6 +553,40 @@ class DeliveryFaultsTest {
                 .mapToInt(job -> ((Number) job.get("shard")).intValue()).findFirst().orElseThrow();
     }
 
+    /**
+     * The carrier's "unsubscribed" under block_conversation, when the delivery worker cannot write the block (DynamoDB
+     * failing the number's conversation lookup): the block goes to the opt-out worker through its queue, which blocks
+     * the conversation for good; before, it was logged and the conversation stayed blocked only while the opt-out lasted.
+     */
+    @Test
+    void aCarrierOptOutWhoseBlockFailsIsHandedToTheOptOutWorker(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Block Handover Co", 2);
+        Setup s = t.setup();
+        String unsubscribed = s.phones().get(0);
+        t.carrier().script.put(unsubscribed, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
+        String messageLine = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(t.api().patch("/v1/lines/" + messageLine, Map.of("groupMessaging", true)).status()).isEqualTo(200);
+        assertThat(t.api().patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String conversation = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(unsubscribed, s.phones().get(1)), "Hi")
+                .get("id");
+
+        // every lookup of the number's conversations through the delivery worker's clients fails
+        Wiring failingLookups = IdempotentRetriesE2eTest.failing(runtime,
+                r -> r instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                        && q.expressionAttributeValues().values().stream().anyMatch(v -> v.s() != null && v.s().startsWith("CNVP#")),
+                1_000, () -> software.amazon.awssdk.core.exception.SdkClientException.create("injected fault (test)"));
+        deliverAll(new DeliveryService(failingLookups.withCarrier(t.carrier())), s);
+
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(unsubscribed, "opted_out");
+        var blocked = InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + conversation).jsonObject(),
+                c -> c.get("blockedAt") != null, 15_000);
+        assertThat(blocked).containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        // for good: the opt-out removed by hand does not reopen it
+        assertThat(t.api().delete("/v1/opt-outs/" + messageLine + "/" + unsubscribed.replace("+", "%2B")).status()).isEqualTo(204);
+        assertThat(t.api().get("/v1/conversations/" + conversation).jsonObject()).containsEntry("status", "blocked");
+    }
+
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Refusals Co", 5);

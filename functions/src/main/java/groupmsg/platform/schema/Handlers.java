@@ -36,7 +36,7 @@ public final class Handlers {
             List.of("core", "members", "deliveries"), List.of("fanout", "deliveries"));
     public static final HandlerDef DELIVERY_WORKER = new HandlerDef("delivery-worker",
             "groupmsg.messages.DeliveryWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
-            List.of("core", "deliveries"), List.of("deliveries"));
+            List.of("core", "deliveries"), List.of("deliveries", "optouts"));
     public static final HandlerDef RECEIPT_WORKER = new HandlerDef("receipt-worker",
             "groupmsg.messages.ReceiptWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core", "deliveries"), List.of());
@@ -55,7 +55,7 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of("relays"));
     public static final HandlerDef RELAY_WORKER = new HandlerDef("relay-worker",
             "groupmsg.messages.RelayWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
-            List.of("core", "deliveries"), List.of());
+            List.of("core", "deliveries"), List.of("optouts"));
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core"), List.of("fanout"));
