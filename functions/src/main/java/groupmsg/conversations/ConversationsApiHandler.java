@@ -2,10 +2,12 @@ package groupmsg.conversations;
 
 import groupmsg.accounts.AccountSettings;
 import groupmsg.carrier.OutboundMessage;
+import groupmsg.groups.GroupService;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.messages.DeliveryList;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
 import groupmsg.platform.api.HttpApiHandler;
@@ -15,6 +17,7 @@ import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
@@ -26,6 +29,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** Reply-all conversations ({@code /v1/conversations...}); see {@link ConversationService}. */
 public final class ConversationsApiHandler extends HttpApiHandler {
@@ -36,6 +40,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private final ConversationService conversations;
     private final DeliveryList deliveryList;
     private final Ids ids;
+    /** Built for the first conversation started from a group. */
+    private final Lazy<GroupService> groups;
 
     public ConversationsApiHandler() {
         this(Wiring.fromEnvironment());
@@ -44,6 +50,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     public ConversationsApiHandler(Wiring wiring) {
         super(Handlers.CONVERSATIONS_API.name(),
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock(), wiring.ids()), wiring);
+        this.groups = new Lazy<>(() -> new GroupService(wiring));
         this.ids = wiring.ids();
         priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
@@ -82,13 +89,16 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse create(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "country", "sender", "body",
+        JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "groupId", "country", "sender", "body",
                 "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
         body.check("name", name, Text::nameShapeProblem);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
-        List<Conversation.Participant> participants = participants(body, country);
+        // an extension of API.md: the participants are a (small) group's members now, under their names in it
+        String groupId = body.optionalString("groupId", 1, 100).orElse(null);
+        if (groupId != null && body.has("participants")) body.problem("groupId", "give participants or groupId, not both");
+        List<Conversation.Participant> participants = groupId != null ? List.of() : participants(body, country);
         String sender = sender(body);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
@@ -97,10 +107,30 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         if (participants == null) { // too many to read: answered after the other fields, as the service answers a count
             throw conversations.tooManyParticipants(request.requireCaller(), ((List<?>) body.raw("participants")).size());
         }
+        if (groupId != null) participants = groupParticipants(request, groupId);
         var view = conversations.create(request.requireCaller(),
                 new ConversationService.NewConversation(lineId, name, participants, text, media, sender),
                 request.creationUlid(ids, u -> conversations.exists(request.accountId(), Conversation.ID_PREFIX + u)));
         return ApiResponse.created(json(view));
+    }
+
+    /**
+     * The group's members now, with their names in it, as participants: a group of more than any account allows is
+     * refused as such a list would be (the service words the count with the account's own maximum); an unknown group
+     * is a 400, as an unknown line is.
+     */
+    private List<Conversation.Participant> groupParticipants(ApiRequest request, String groupId) {
+        GroupService.MemberPage page;
+        try {
+            page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), AccountSettings.MAX_PARTICIPANTS + 1, null);
+        } catch (ApiException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
+            throw e;
+        }
+        if (page.members().size() > AccountSettings.MAX_PARTICIPANTS) {
+            throw conversations.tooManyParticipants(request.requireCaller(), page.members().size());
+        }
+        return page.members().stream().map(m -> new Conversation.Participant(m.phone(), m.name())).toList();
     }
 
     /**

@@ -167,6 +167,49 @@ class ConversationsE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void aConversationCanBeStartedWithASmallGroupsMembersUnderTheirNames(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Crew Chat Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String crew = GroupsE2eTest.createGroup(a, "Saturday crew");
+        assertThat(a.post("/v1/groups/" + crew + "/members", Map.of("members", List.of(Map.of("phone", ANN, "name", "Ann"),
+                Map.of("phone", BOB), Map.of("phone", CAT, "name", "Cat")))).status()).isEqualTo(200);
+        assertThat(a.delete("/v1/groups/" + crew + "/members/" + CAT.replace("+", "%2B")).status()).isEqualTo(204);
+
+        var created = a.post("/v1/conversations", Map.of("lineId", lineId, "groupId", crew, "body", "Who drives?"));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat((List<Map<String, Object>>) created.jsonObject().get("participants"))
+                .extracting(p -> p.get("phone") + " " + p.get("name")).as("the members now, under their names")
+                .containsExactlyInAnyOrder(ANN + " Ann", BOB + " null");
+        for (String p : List.of(ANN, BOB)) {
+            assertThat(await(() -> bodiesTo(a, line, p), l -> !l.isEmpty(), 15_000)).containsExactly("Who drives?");
+        }
+        assertThat(bodiesTo(a, line, CAT)).isEmpty();
+        // a later change to the group leaves the conversation as it began (participants are fixed)
+        assertThat(a.post("/v1/groups/" + crew + "/members", Map.of("members", List.of(Map.of("phone", DAN)))).status()).isEqualTo(200);
+        assertThat((List<?>) a.get("/v1/conversations/" + created.jsonObject().get("id")).jsonObject().get("participants")).hasSize(2);
+
+        String big = GroupsE2eTest.createGroup(a, "Everyone");
+        List<Object> eleven = new ArrayList<>();
+        for (String p : phones(11)) eleven.add(Map.of("phone", p));
+        assertThat(a.post("/v1/groups/" + big + "/members", Map.of("members", eleven)).status()).isEqualTo(200);
+        String lonely = GroupsE2eTest.createGroup(a, "Just one");
+        assertThat(a.post("/v1/groups/" + lonely + "/members", Map.of("members", List.of(Map.of("phone", ANN)))).status()).isEqualTo(200);
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("lineId", lineId, "groupId", big, "body", "x"),
+                Map.<String, Object>of("lineId", lineId, "groupId", lonely, "body", "x"),
+                Map.<String, Object>of("lineId", lineId, "groupId", "grp_01JDNOSUCHGROUP000000000000", "body", "x"),
+                Map.<String, Object>of("lineId", lineId, "groupId", crew, "participants", List.of(ANN, BOB), "body", "x"))) {
+            var r = a.post("/v1/conversations", bad);
+            assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
+        }
+        ApiClient other = api.forNewAccount("Other Crew Co");
+        var foreign = other.post("/v1/conversations", Map.of("lineId", groupLine(other, linePhone(), 50), "groupId", crew, "body", "x"));
+        assertThat(foreign.status()).as("another account's group is no group of this one").isEqualTo(400);
+        assertThat(foreign.body()).contains("groupId");
+    }
+
+    @Test
     void theBusinessCanSignItsMessagesWithASenderNameAsAGroupMessageIs(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Signed Chat Co");
         String line = linePhone();

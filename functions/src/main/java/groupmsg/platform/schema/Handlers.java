@@ -52,7 +52,7 @@ public final class Handlers {
             List.of("core"), List.of("relays", "fanout"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core", "deliveries"), List.of("relays"));
+            List.of("core", "members", "deliveries"), List.of("relays"));
     public static final HandlerDef RELAY_WORKER = new HandlerDef("relay-worker",
             "groupmsg.messages.RelayWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
             List.of("core", "deliveries"), List.of("optouts"));
