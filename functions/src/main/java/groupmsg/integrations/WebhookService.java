@@ -17,8 +17,11 @@ import java.util.List;
  * operator-wide SNS topics carry them (see {@link WebhookDispatcher}).
  */
 public final class WebhookService {
-    /** The event types an account can receive: a reply (integrations topic) and a group message's completion (notifications). */
-    public static final List<String> EVENT_TYPES = List.of("reply.received", "group_message.sent");
+    /**
+     * The event types an account can receive: a reply and a number's opt-out changing (integrations topic), a group
+     * message's completion (notifications).
+     */
+    public static final List<String> EVENT_TYPES = List.of("reply.received", "group_message.sent", "opt_out.changed");
     /** Webhooks per account: each event is POSTed to all of them side by side. */
     public static final int MAX_PER_ACCOUNT = 5;
 

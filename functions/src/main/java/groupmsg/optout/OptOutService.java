@@ -16,6 +16,8 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.notify.EventPublisher;
+import groupmsg.notify.Topic;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
@@ -58,6 +60,7 @@ public final class OptOutService {
     /** Built at the first opt-out: functions that only answer START or HELP, or list, never load it. */
     private final Lazy<ConversationBlocks> conversations;
     private final Clock clock;
+    private final EventPublisher events;
 
     public OptOutService(Wiring wiring, QueueSender queue) {
         this.store = new OptOutStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
@@ -66,6 +69,28 @@ public final class OptOutService {
         this.direct = new DirectMessages(wiring, queue);
         this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.clock = wiring.clock();
+        this.events = wiring.events();
+    }
+
+    /** The event an integration (a CRM keeping its own do-not-text list) learns of a number's opt-out changing by. */
+    public static final String CHANGE_EVENT = "opt_out.changed";
+
+    /**
+     * Publishes that the number is now opted out of the line, or not, to the integrations topic (and so to the
+     * account's webhooks): {@code {lineId, phone, optedOut, source, inboundId, at}}. At least once: a keyword's job
+     * publishes before it is marked handled, so its retry publishes again (receivers key on inboundId, else on
+     * line, phone and at).
+     */
+    private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
+                               String inboundId, long at) {
+        var event = new LinkedHashMap<String, Object>();
+        event.put("lineId", lineId);
+        event.put("phone", phone);
+        event.put("optedOut", optedOut);
+        event.put("source", source);
+        event.put("inboundId", inboundId);
+        event.put("at", groupmsg.platform.api.Timestamps.format(at));
+        events.publish(Topic.INTEGRATIONS, accountId, CHANGE_EVENT, event);
     }
 
     /** Handles one keyword message (the opt-out worker's job; the inbound worker's for a "Yes" it relayed). */
@@ -86,6 +111,7 @@ public final class OptOutService {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
                 conversations.get().afterOptOut(accountId, line.id(), m.from(), m.createdAt());
+                publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
@@ -96,6 +122,10 @@ public final class OptOutService {
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
                 } else {
                     store.removeForOptIn(line.id(), m.from(), m.id());
+                    // a STOP that came after this START keeps the opt-out: then nothing changed to tell
+                    if (store.get(line.id(), m.from()).isEmpty()) {
+                        publishChange(accountId, line.id(), m.from(), false, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
+                    }
                 }
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
                 yield line.carrierAnswersOptOuts() ? null : line.optInReply();
@@ -208,12 +238,15 @@ public final class OptOutService {
         long at = clock.millis();
         var recorded = store.recordManual(accountId, lineId, phone, at);
         conversations.get().afterOptOut(accountId, lineId, phone, at);
+        if (recorded.created()) publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_MANUAL, null, at);
         return recorded;
     }
 
     public void remove(String accountId, String lineId, String phoneInput) {
         requireLine(accountId, lineId);
-        if (!store.remove(lineId, phone(phoneInput, null))) throw ApiException.notFound("opt-out");
+        String phone = phone(phoneInput, null);
+        if (!store.remove(lineId, phone)) throw ApiException.notFound("opt-out");
+        publishChange(accountId, lineId, phone, false, OptOutStore.SOURCE_MANUAL, null, clock.millis());
     }
 
     private void requireLine(String accountId, String lineId) {

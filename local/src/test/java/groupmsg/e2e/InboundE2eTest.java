@@ -93,10 +93,16 @@ class InboundE2eTest {
         return value;
     }
 
-    @SuppressWarnings("unchecked")
+    /** The replies published to the integrations topic for the account ({@code reply.received}). */
     static List<Map<String, Object>> integrationEvents(ApiClient api, String accountId) {
+        return integrationEvents(api, accountId, "reply.received");
+    }
+
+    /** The account's events of one type on the integrations topic, oldest first. */
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> integrationEvents(ApiClient api, String accountId, String type) {
         var items = (List<Map<String, Object>>) api.withoutKey().get("/local/events?topic=integrations").jsonObject().get("items");
-        return items.stream().filter(e -> accountId.equals(e.get("accountId"))).toList();
+        return items.stream().filter(e -> accountId.equals(e.get("accountId")) && type.equals(e.get("type"))).toList();
     }
 
     @Test
@@ -161,9 +167,12 @@ class InboundE2eTest {
         assertThat(awaitSent(a, second, 30_000)).containsEntry("status", "sent");
         assertThat(sentTo(a, line, quitter, "Food Bank: Welcome back")).hasSize(1);
 
-        // Keywords never go to integrations; replies are billed like any message (2 group messages: 2 + 3
-        // recipients, plus 3 keyword replies).
+        // Keywords never go to integrations as replies, but each change of the number's opt-out does (the second STOP
+        // states it again); replies are billed like any message (2 group messages: 2 + 3 recipients, plus 3 keyword
+        // replies).
         assertThat(integrationEvents(a, accountId)).isEmpty();
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).extracting(e -> e.get("phone") + " " + e.get("optedOut"))
+                .containsExactly(quitter + " true", quitter + " true", quitter + " false");
         var usage = a.get("/v1/usage").jsonObject();
         assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(2 + 3 + 3);
         // by kind: the group messages' recipients, the STOP and HELP answers, the START answer

@@ -111,7 +111,7 @@ class WebhooksE2eTest {
         var everything = createWebhook(a, Map.of("url", url("/all")));
         assertThat((String) replies.get("id")).startsWith("whk_");
         assertThat((String) replies.get("secret")).startsWith("whsec_").hasSizeGreaterThan(40);
-        assertThat(everything).containsEntry("events", List.of("reply.received", "group_message.sent"));
+        assertThat(everything).containsEntry("events", List.of("reply.received", "group_message.sent", "opt_out.changed"));
         ApiClient other = api.forNewAccount("Unhooked Co");
         String otherLine = linePhone();
         createLine(other, otherLine, "long_code", 50);
@@ -266,6 +266,39 @@ class WebhooksE2eTest {
         var slow = a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject();
         assertThat(slow).containsEntry("delivered", false).containsEntry("failure", "no answer within 5 s");
         assertThat(((Number) slow.get("durationMs")).longValue()).isBetween(4_500L, 7_000L);
+    }
+
+    @Test
+    void aNumbersOptOutChangesReachTheWebhooksThatTakeThem(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Opt-out Hooks Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        createWebhook(a, Map.of("url", url("/optouts"), "events", List.of("opt_out.changed")));
+        createWebhook(a, Map.of("url", url("/replies-only"), "events", List.of("reply.received")));
+        String kim = "+14155550961", lee = "+14155550962";
+
+        text(a, kim, line, "STOP");
+        var stop = await(() -> at("/optouts"), l -> !l.isEmpty(), 15_000).getFirst();
+        String stopId = (String) inbound(a, "?lineId=" + lineId).getFirst().get("id");
+        assertThat(stop.type()).isEqualTo("opt_out.changed");
+        assertThat(stop.eventId()).isEqualTo("opt_out.changed/" + stopId);
+        assertThat(Json.parseObject(stop.body())).containsEntry("lineId", lineId).containsEntry("phone", kim)
+                .containsEntry("optedOut", true).containsEntry("source", "keyword").containsEntry("inboundId", stopId);
+        text(a, kim, line, "START");
+        await(() -> at("/optouts"), l -> l.size() >= 2, 15_000);
+        assertThat(Json.parseObject(at("/optouts").get(1).body())).containsEntry("phone", kim).containsEntry("optedOut", false)
+                .containsEntry("source", "keyword");
+
+        // by hand: recorded (once: a repeat changes nothing) and removed
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", lee)).status()).isEqualTo(201);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", lee)).status()).isEqualTo(200);
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/%2B14155550962").status()).isEqualTo(204);
+        var all = await(() -> at("/optouts"), l -> l.size() >= 4, 15_000);
+        Thread.sleep(500);
+        assertThat(at("/optouts")).hasSize(4);
+        assertThat(all.subList(2, 4)).extracting(r -> Json.parseObject(r.body()).get("phone") + " " + Json.parseObject(r.body()).get("optedOut")
+                + " " + Json.parseObject(r.body()).get("source")).containsExactlyInAnyOrder(lee + " true manual", lee + " false manual");
+        assertThat(at("/replies-only")).as("keywords are no replies").isEmpty();
     }
 
     @Test
