@@ -643,10 +643,10 @@ public final class DeliveryService {
 
     /**
      * The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so), and
-     * under block_conversation their conversations on it are blocked, as by a STOP. Each is tried on its own; neither
-     * fails the delivery (its other recipients' outcomes come first). A block that fails goes to the opt-out worker
-     * (the opt-outs queue, which retries it); only when that send fails too is it logged as an error: the
-     * conversations are then still blocked while the opt-out lasts, but not for good.
+     * what follows (under block_conversation their conversations on it blocked, as by a STOP; {@code opt_out.changed}
+     * for integrations) goes to the opt-out worker through its queue, which retries it. Should that send fail, the
+     * block is tried here and the event is lost (logged). Nothing of it fails the delivery: its other recipients'
+     * outcomes come first.
      */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
         long at = clock.millis();
@@ -656,17 +656,17 @@ public final class DeliveryService {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
         }
         try {
+            optOutJobs.get().send(Queues.OPTOUTS, List.of(OptOutService.carrierOptOutJob(m.accountId(), m.lineId(), phone, at)));
+            return;
+        } catch (RuntimeException queueFault) {
+            Log.error("delivery_optout_job_not_queued", Map.of("messageId", m.id(), "lineId", m.lineId(),
+                    "metric", "CarrierOptOutJobNotQueued"), queueFault);
+        }
+        try {
             conversations.get().afterOptOut(m.accountId(), m.lineId(), phone, at);
         } catch (RuntimeException e) {
-            // handed to the opt-out worker, whose queue retries it (the delivery's own outcome must not wait on it)
-            try {
-                optOutJobs.get().send(Queues.OPTOUTS, List.of(OptOutService.blockConversationsJob(m.accountId(), m.lineId(), phone, at)));
-                Log.warn("delivery_optout_block_handed_over", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                        "error", e.getClass().getSimpleName()));
-            } catch (RuntimeException queueFault) {
-                Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                        "metric", "ConversationBlockNotRecorded"), queueFault);
-            }
+            Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
+                    "metric", "ConversationBlockNotRecorded"), e);
         }
     }
 

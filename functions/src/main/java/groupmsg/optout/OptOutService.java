@@ -138,26 +138,31 @@ public final class OptOutService {
         inbound.markHandled(accountId, m.id());
     }
 
-    /** An opt-outs queue job's kind: block a number's conversations on a line (a carrier opt-out's, handed over). */
-    public static final String KIND_BLOCK_CONVERSATIONS = "block_conversations";
+    /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" (the delivery worker records the opt-out). */
+    public static final String KIND_CARRIER_OPT_OUT = "carrier_opt_out";
 
     /**
-     * The job that blocks, as {@link #blockConversations} does, when the delivery worker's own try failed: in the
-     * number's message group (after any STOP or START of it queued before), once per opt-out (its time in the id).
+     * The job the delivery worker queues for a carrier's "unsubscribed" it recorded: {@link #afterCarrierOptOut}, in
+     * the number's message group (after any STOP or START of it queued before), once per opt-out (its time in the id).
      */
-    public static QueueMessage blockConversationsJob(String accountId, String lineId, String phone, long at) {
+    public static QueueMessage carrierOptOutJob(String accountId, String lineId, String phone, long at) {
         var body = new LinkedHashMap<String, Object>();
-        body.put("kind", KIND_BLOCK_CONVERSATIONS);
+        body.put("kind", KIND_CARRIER_OPT_OUT);
         body.put("accountId", accountId);
         body.put("lineId", lineId);
         body.put("phone", phone);
         body.put("at", at);
-        return new QueueMessage(Json.write(body), lineId + "#" + phone, "block-" + lineId + "-" + phone.substring(1) + "-" + at);
+        return new QueueMessage(Json.write(body), lineId + "#" + phone, "carrier-" + lineId + "-" + phone.substring(1) + "-" + at);
     }
 
-    /** Blocks the number's conversations on the line for an opt-out at {@code at} (idempotent: the first time stays). */
-    public void blockConversations(String accountId, String lineId, String phone, long at) {
+    /**
+     * What follows a carrier opt-out at {@code at}: the number's conversations on the line blocked (under
+     * block_conversation; idempotent, the first time stays) and {@code opt_out.changed} published (source
+     * carrier_error; again on a retry). The queue retries it until both are done.
+     */
+    public void afterCarrierOptOut(String accountId, String lineId, String phone, long at) {
         conversations.get().afterOptOut(accountId, lineId, phone, at);
+        publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_CARRIER_ERROR, null, at);
     }
 
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {

@@ -38,9 +38,9 @@ public final class OptOutWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "optout_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
-            if (OptOutService.KIND_BLOCK_CONVERSATIONS.equals(job.get("kind"))) {
-                // a carrier opt-out whose block the delivery worker could not write: done here, retried by the queue
-                optOuts.blockConversations(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
+            if (OptOutService.KIND_CARRIER_OPT_OUT.equals(job.get("kind"))) {
+                // what follows a carrier opt-out the delivery worker recorded: the block and the event, retried here
+                optOuts.afterCarrierOptOut(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
                         FifoBatch.requireString(job, "phone"), ((Number) job.get("at")).longValue());
                 return;
             }

@@ -554,34 +554,53 @@ class DeliveryFaultsTest {
     }
 
     /**
-     * The carrier's "unsubscribed" under block_conversation, when the delivery worker cannot write the block (DynamoDB
-     * failing the number's conversation lookup): the block goes to the opt-out worker through its queue, which blocks
-     * the conversation for good; before, it was logged and the conversation stayed blocked only while the opt-out lasted.
+     * The carrier's "unsubscribed" under block_conversation: what follows the recorded opt-out (the block, the
+     * opt_out.changed event) is the opt-out worker's, through its queue, so a DynamoDB fault on the delivery worker's
+     * side loses neither; and when the queue itself cannot be reached, the delivery worker blocks at once.
      */
     @Test
-    void aCarrierOptOutWhoseBlockFailsIsHandedToTheOptOutWorker(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Block Handover Co", 2);
+    void aCarrierOptOutsBlockAndEventGoThroughTheOptOutWorkerElseTheBlockIsDoneAtOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Block Handover Co", 3);
         Setup s = t.setup();
         String unsubscribed = s.phones().get(0);
-        t.carrier().script.put(unsubscribed, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
+        String alsoUnsubscribed = s.phones().get(2);
+        for (String p : List.of(unsubscribed, alsoUnsubscribed)) {
+            t.carrier().script.put(p, List.of(new SendResult.Rejected(400, "21610", "Attempt to send to unsubscribed recipient", false, true)));
+        }
         String messageLine = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         assertThat(t.api().patch("/v1/lines/" + messageLine, Map.of("groupMessaging", true)).status()).isEqualTo(200);
         assertThat(t.api().patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
                 .status()).isEqualTo(200);
         String conversation = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(unsubscribed, s.phones().get(1)), "Hi")
                 .get("id");
+        String other = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(alsoUnsubscribed, s.phones().get(1)), "Hi")
+                .get("id");
+        String accountId = (String) t.api().get("/v1/account").jsonObject().get("id");
 
-        // every lookup of the number's conversations through the delivery worker's clients fails
-        Wiring failingLookups = IdempotentRetriesE2eTest.failing(runtime,
-                r -> r instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                        && q.expressionAttributeValues().values().stream().anyMatch(v -> v.s() != null && v.s().startsWith("CNVP#")),
-                1_000, () -> software.amazon.awssdk.core.exception.SdkClientException.create("injected fault (test)"));
-        deliverAll(new DeliveryService(failingLookups.withCarrier(t.carrier())), s);
+        // every lookup of the number's conversations through the delivery worker's clients fails; and its first
+        // hand-over to the opt-out queue fails too (then it blocks at once, for that number)
+        var failedSends = new java.util.concurrent.atomic.AtomicInteger();
+        Wiring faulty = IdempotentRetriesE2eTest.failing(runtime, r -> {
+            if (r instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q) {
+                return q.expressionAttributeValues().values().stream().anyMatch(v -> v.s() != null && v.s().startsWith("CNVP#"))
+                        && failedSends.get() == 0;
+            }
+            return IdempotentRetriesE2eTest.sendsTo("optouts").test(r) && failedSends.incrementAndGet() == 1;
+        }, 1_000, () -> software.amazon.awssdk.core.exception.SdkClientException.create("injected fault (test)"));
+        deliverAll(new DeliveryService(faulty.withCarrier(t.carrier())), s);
 
-        assertThat(statuses(t.api(), s.messageId())).containsEntry(unsubscribed, "opted_out");
-        var blocked = InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + conversation).jsonObject(),
-                c -> c.get("blockedAt") != null, 15_000);
-        assertThat(blocked).containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(unsubscribed, "opted_out").containsEntry(alsoUnsubscribed, "opted_out");
+        for (String id : List.of(conversation, other)) {
+            var blocked = InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + id).jsonObject(),
+                    c -> c.get("blockedAt") != null, 15_000);
+            assertThat(blocked).as(id).containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        }
+        // the event of the one that went through the queue (the other's was lost with its hand-over, and logged)
+        var events = InboundE2eTest.await(() -> InboundE2eTest.integrationEvents(t.api(), accountId, "opt_out.changed"),
+                l -> !l.isEmpty(), 15_000);
+        assertThat(events).singleElement().satisfies(e -> assertThat(e).containsEntry("optedOut", true)
+                .containsEntry("source", "carrier_error").containsEntry("lineId", messageLine)
+                .extractingByKey("phone").isIn(unsubscribed, alsoUnsubscribed));
         // for good: the opt-out removed by hand does not reopen it
         assertThat(t.api().delete("/v1/opt-outs/" + messageLine + "/" + unsubscribed.replace("+", "%2B")).status()).isEqualTo(204);
         assertThat(t.api().get("/v1/conversations/" + conversation).jsonObject()).containsEntry("status", "blocked");
@@ -617,8 +636,9 @@ class DeliveryFaultsTest {
 
         deliverAll(new DeliveryService(t.wiring()), s);
 
-        assertThat(t.api().get("/v1/conversations/" + withUnsubscribed).jsonObject())
-                .containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        // the block is the opt-out worker's, a moment later (its queue retries it)
+        assertThat(InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + withUnsubscribed).jsonObject(),
+                c -> c.get("blockedAt") != null, 15_000)).containsEntry("status", "blocked");
         assertThat(t.api().get("/v1/conversations/" + without).jsonObject())
                 .containsEntry("status", "active").containsEntry("blockedAt", null);
 
