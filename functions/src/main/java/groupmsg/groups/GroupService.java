@@ -352,12 +352,9 @@ public final class GroupService {
      */
     public AcrossGroups addToGroups(String accountId, String phone, String name, List<String> groupIds) {
         List<String> unique = groupIds.stream().distinct().toList();
-        List<Group> found = new ArrayList<>();
-        List<String> unknown = new ArrayList<>();
-        for (String id : unique) {
-            var group = id.startsWith("grp_") ? groups.get(accountId, id) : Optional.<Group>empty();
-            if (group.isPresent()) found.add(group.get()); else unknown.add(id);
-        }
+        Map<String, Group> byId = groups.getAll(accountId, unique.stream().filter(id -> id.startsWith("grp_")).toList());
+        List<Group> found = unique.stream().filter(byId::containsKey).map(byId::get).toList();
+        List<String> unknown = unique.stream().filter(id -> !byId.containsKey(id)).toList();
         if (!unknown.isEmpty()) throw ApiException.invalid("groupIds: no such group in this account: " + unknown);
         List<Group> changed = new ArrayList<>();
         List<Group> unchanged = new ArrayList<>();

@@ -72,6 +72,16 @@ final class GroupStore {
         return group;
     }
 
+    /** The account's groups of these ids, by id (consistent; BatchGetItem, 100 keys a call); unknown ids are left out. */
+    Map<String, Group> getAll(String accountId, List<String> groupIds) {
+        Map<String, Group> found = new HashMap<>();
+        for (var item : ops.batchGet(table, groupIds.stream().map(id -> groupKey(accountId, id)).toList())) {
+            Group g = toGroup(item);
+            found.put(g.id(), g);
+        }
+        return found;
+    }
+
     Optional<Group> get(String accountId, String groupId) {
         var item = dynamo.getItem(b -> b.tableName(table).key(groupKey(accountId, groupId)).consistentRead(true)).item();
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toGroup(item));

@@ -46,17 +46,11 @@ public final class WebhookDispatcher {
     private final WebhookTargets targets;
     private final Clock clock;
     private final Lazy<HttpClient> http;
-    private final List<Duration> retryPauses;
 
     public WebhookDispatcher(Wiring wiring) {
-        this(wiring, RETRY_PAUSES);
-    }
-
-    WebhookDispatcher(Wiring wiring, List<Duration> retryPauses) {
         this.store = new WebhookStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.targets = new WebhookTargets(wiring.config().webhooksToLoopback());
         this.clock = wiring.clock();
-        this.retryPauses = List.copyOf(retryPauses);
         this.http = new Lazy<>(() -> HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).followRedirects(HttpClient.Redirect.NEVER).build());
     }
@@ -115,7 +109,7 @@ public final class WebhookDispatcher {
         String failure = deliver(w, type, eventKey, body);
         boolean finished = failure == null || isFinal(failure);
         // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
-        if (finished) store.markDelivered(accountId, eventKey, List.of(w.id()), clock.millis());
+        if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
         if (!PAUSED.equals(failure)) {
             try {
                 store.recordOutcome(accountId, w.id(), failure, clock.millis());
@@ -170,8 +164,8 @@ public final class WebhookDispatcher {
     private String deliver(Webhook w, String type, String eventKey, String body) throws InterruptedException {
         if (paused(w, clock.millis())) return PAUSED;
         String failure = null;
-        for (int attempt = 0; attempt <= retryPauses.size(); attempt++) {
-            if (attempt > 0) Thread.sleep(retryPauses.get(attempt - 1).toMillis());
+        for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
+            if (attempt > 0) Thread.sleep(RETRY_PAUSES.get(attempt - 1).toMillis());
             failure = attempt(w, type, eventKey, body).failure();
             if (failure == null || isFinal(failure)) return failure; // a refusal or a 404 will not change in seconds
         }
@@ -201,22 +195,26 @@ public final class WebhookDispatcher {
         // The request's own timeout ends at the answer's headers (JDK 25): a body trickled after them would hold the
         // worker for good, so the whole exchange, body included, is bounded here and cancelled past it.
         var exchange = http.get().sendAsync(request, HttpResponse.BodyHandlers.discarding());
+        String noAnswer = "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s";
         try {
             int status = exchange.get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).statusCode();
-            long millis = (System.nanoTime() - started) / 1_000_000;
-            return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millis);
+            return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millisSince(started));
         } catch (TimeoutException e) {
             exchange.cancel(true);
-            return new Attempt(0, "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s", (System.nanoTime() - started) / 1_000_000);
+            return new Attempt(0, noAnswer, millisSince(started));
         } catch (ExecutionException e) {
-            long millis = (System.nanoTime() - started) / 1_000_000;
-            return new Attempt(0, e.getCause() instanceof java.net.http.HttpTimeoutException ? "no answer within "
-                    + REQUEST_TIMEOUT.toSeconds() + " s" : "could not connect (" + (e.getCause() == null ? "unknown"
-                    : e.getCause().getClass().getSimpleName()) + ")", millis);
+            Throwable cause = e.getCause();
+            return new Attempt(0, cause instanceof java.net.http.HttpTimeoutException ? noAnswer
+                    : "could not connect (" + (cause == null ? "unknown" : cause.getClass().getSimpleName()) + ")",
+                    millisSince(started));
         } catch (InterruptedException e) {
             exchange.cancel(true);
             Thread.currentThread().interrupt();
             return new Attempt(0, "interrupted", 0);
         }
+    }
+
+    private static long millisSince(long startedNanos) {
+        return (System.nanoTime() - startedNanos) / 1_000_000;
     }
 }

@@ -4,9 +4,7 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
-import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -158,17 +156,13 @@ final class WebhookStore {
         return done;
     }
 
-    /** Remembers that {@code eventKey} reached these webhooks. */
-    void markDelivered(String accountId, String eventKey, List<String> webhookIds, long at) {
-        List<WriteRequest> writes = new ArrayList<>();
-        for (String id : webhookIds) {
-            var item = new HashMap<String, AttributeValue>(Attr.key(donePk(accountId), eventKey + "#" + id));
-            item.put("webhookId", s(id));
-            item.put("deliveredAt", n(at));
-            item.put("expiresAt", n((at + DONE_KEPT.toMillis()) / 1000));
-            writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
-        }
-        ops.batchWrite(table, writes);
+    /** Remembers that this webhook is done with {@code eventKey} (it took it, or it was given up). */
+    void markDelivered(String accountId, String eventKey, String webhookId, long at) {
+        var item = new HashMap<String, AttributeValue>(Attr.key(donePk(accountId), eventKey + "#" + webhookId));
+        item.put("webhookId", s(webhookId));
+        item.put("deliveredAt", n(at));
+        item.put("expiresAt", n((at + DONE_KEPT.toMillis()) / 1000));
+        dynamo.putItem(b -> b.tableName(table).item(item));
     }
 
     private static Webhook toWebhook(Map<String, AttributeValue> item) {

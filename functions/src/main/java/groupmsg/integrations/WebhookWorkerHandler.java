@@ -30,11 +30,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
     }
 
     public WebhookWorkerHandler(Wiring wiring) {
-        this(wiring, new WebhookDispatcher(wiring));
-    }
-
-    WebhookWorkerHandler(Wiring wiring, WebhookDispatcher dispatcher) {
-        this.dispatcher = dispatcher;
+        this.dispatcher = new WebhookDispatcher(wiring);
         this.priming = Priming.register(this, wiring);
     }
 

@@ -95,11 +95,16 @@ public final class LineService {
 
     /** The account's lines, oldest first (ids are ULIDs). */
     public LinePage list(String accountId, int limit, Map<String, AttributeValue> start) {
+        requireLineCursor(start);
+        var page = store.list(accountId, limit, start);
+        return new LinePage(page.lines(), page.lastKey());
+    }
+
+    /** A list's cursor must point at a line's key (another list's, of the same account partition, is a 400). */
+    private static void requireLineCursor(Map<String, AttributeValue> start) {
         if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(LineStore.LINE_PREFIX))) {
             throw ApiException.invalid("cursor is not valid for this list");
         }
-        var page = store.list(accountId, limit, start);
-        return new LinePage(page.lines(), page.lastKey());
     }
 
     /** Lines read per step of a filtered list, and the steps one page may take. */
@@ -111,13 +116,11 @@ public final class LineService {
      * read 100 at a time until the page is full and one more is found, or 1,000 were read (then the cursor goes on).
      */
     public LinePage list(String accountId, java.util.function.Predicate<Line> keep, int limit, Map<String, AttributeValue> start) {
-        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(LineStore.LINE_PREFIX))) {
-            throw ApiException.invalid("cursor is not valid for this list");
-        }
+        requireLineCursor(start);
         var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
             var step = store.list(accountId, FILTERED_STEP, from);
             return new FilteredPage.Step<>(step.lines().stream().filter(keep).toList(), step.lastKey());
-        }, l -> Attr.key(Attr.accountPk(accountId), LineStore.LINE_PREFIX + l.id()));
+        }, l -> LineStore.lineKey(accountId, l.id()));
         return new LinePage(page.items(), page.lastKey());
     }
 
