@@ -32,6 +32,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     private final InboundService inbound;
     private final OptOutService optOuts;
     private final ReplyService replies;
+    private final MessageAnswers answers;
     private final Ids ids;
 
     public InboundApiHandler() {
@@ -46,6 +47,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         this.inbound = new InboundService(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);
         this.replies = new ReplyService(wiring, queue);
+        this.answers = new MessageAnswers(wiring);
         this.ids = wiring.ids();
         on("GET /v1/inbound", this::listInbound);
         on("GET /v1/inbound/{id}", r -> {
@@ -55,6 +57,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         });
         on("POST /v1/inbound/{id}/replies", this::reply);
         on("GET /v1/inbound/{id}/replies", this::listReplies);
+        on("GET /v1/messages/{id}/replies", this::listAnswers);
         on("GET /v1/opt-outs", this::listOptOuts);
         on("POST /v1/opt-outs", this::createOptOut);
         on("DELETE /v1/opt-outs/{lineId}/{phone}", r -> {
@@ -82,6 +85,17 @@ public final class InboundApiHandler extends HttpApiHandler {
         var page = replies.list(request.accountId(), inboundId, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.replies().forEach(r -> items.add(DirectReplies.json(r, inboundId)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    /** An extension: the texts linked to a group message as answers to it, oldest first, as the inbound list shows them. */
+    private ApiResponse listAnswers(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String messageId = request.path("id");
+        var start = Cursor.decode(paging.cursor(), "pk", MessageAnswers.partition(request.accountId(), messageId));
+        var page = answers.list(request.accountId(), messageId, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.messages().forEach(m -> items.add(json(m)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
@@ -157,6 +171,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         json.put("keyword", m.keyword() == null ? null : m.keyword().wireName());
         json.put("possibleOptOut", m.possibleOptOut());
         json.put("conversationId", m.conversationId());
+        json.put("inReplyTo", InboundRouter.inReplyTo(m)); // an extension: the group message a direct reply answers
         json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;
     }

@@ -1,5 +1,7 @@
 package groupmsg.inbound;
 
+import groupmsg.messages.BroadcastReplies;
+
 import java.util.List;
 
 /**
@@ -15,10 +17,12 @@ import java.util.List;
  *                       before that, and for replies routed before threads were ordered so (their own id's)
  * @param routedOnArrival whether its conversation was found when it arrived (the webhook), as every text stored now
  *                       is; a message stored before that is routed by the inbound worker
+ * @param inReplyTo      the group message a direct reply answers (see {@link BroadcastReplies}), linked by the
+ *                       inbound worker; null for a keyword, a conversation's reply, or none found
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
-                             String threadUlid, boolean routedOnArrival) {
+                             String threadUlid, boolean routedOnArrival, BroadcastReplies.Answered inReplyTo) {
     public static final String ID_PREFIX = "inb_";
 }

@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import groupmsg.messages.BroadcastReplies;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
@@ -202,6 +203,49 @@ final class InboundStore {
         return new Page(items.stream().map(InboundStore::toMessage).toList(), next);
     }
 
+    /** The partition of a group message's answers: one row per text linked to it, sorted by the text's id (time). */
+    static String answersPk(String accountId, String messageId) {
+        return Attr.accountPk(accountId) + "#MSG#" + messageId + "#REPLIES";
+    }
+
+    /**
+     * Links a direct reply to the group message it answers, once: its {@code inReplyTo}, a row in the message's
+     * answers and {@code count} (the message's counter) in one transaction. False when the reply was linked already
+     * (a retried job, or a second worker): nothing changed.
+     */
+    boolean linkAnswer(InboundMessage m, BroadcastReplies.Answered answered, TransactWriteItem count) {
+        var row = new HashMap<String, AttributeValue>(Attr.key(answersPk(m.accountId(), answered.messageId()), m.id()));
+        row.put("inboundId", s(m.id()));
+        row.put("from", s(m.from()));
+        row.put("createdAt", n(m.createdAt()));
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
+                        .updateExpression("SET inReplyTo = :a")
+                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(inReplyTo)")
+                        .expressionAttributeValues(Map.of(":a", BroadcastReplies.toAttribute(answered)))).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
+                count));
+        return switch (outcome) {
+            case DynamoOps.Committed c -> true;
+            case DynamoOps.Cancelled c when c.conditionFailed(0) -> false;
+            case DynamoOps.Cancelled c -> throw new IllegalStateException("linking an answer cancelled: " + c);
+        };
+    }
+
+    /** A group message's answers, oldest first: its answer rows, then the texts in one BatchGetItem. */
+    Page answers(String accountId, String messageId, int limit, Map<String, AttributeValue> start) {
+        QueryPage page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(answersPk(accountId, messageId)))).exclusiveStartKey(start)
+                .consistentRead(true));
+        var ids = page.items().stream().map(row -> Attr.str(row, "inboundId")).toList();
+        Map<String, InboundMessage> byId = new HashMap<>();
+        for (var item : ops.batchGet(table, ids.stream().map(id -> key(accountId, id)).toList())) {
+            var message = toMessage(item);
+            byId.put(message.id(), message);
+        }
+        return new Page(ids.stream().map(byId::get).filter(java.util.Objects::nonNull).toList(), page.lastKey());
+    }
+
     private static Map<String, AttributeValue> toItem(InboundMessage m) {
         var item = new HashMap<String, AttributeValue>(key(m.accountId(), m.id()));
         item.put("gsi1pk", s(linePk(m.accountId(), m.lineId())));
@@ -262,6 +306,7 @@ final class InboundStore {
                 Attr.str(item, "linePhone"), Attr.str(item, "from"), Attr.str(item, "body"), media,
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
                 Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
-                Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"));
+                Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"),
+                BroadcastReplies.fromAttribute(item.get("inReplyTo")));
     }
 }

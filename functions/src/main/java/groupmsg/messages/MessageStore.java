@@ -428,6 +428,13 @@ final class MessageStore {
         dynamo.putItem(b -> b.tableName(table).item(item));
     }
 
+    /** One more answer linked to the message ({@link BroadcastReplies}); fails the transaction if it is gone. */
+    TransactWriteItem countReply(String accountId, String messageId) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(accountId, messageId))
+                .updateExpression("ADD replies :one").conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":one", Attr.n(1)))).build();
+    }
+
     record MessagePage(List<GroupMessage> messages, Map<String, AttributeValue> lastKey) {}
 
     /** Newest first; by group through gsi1, else the account's partition. */
@@ -498,6 +505,6 @@ final class MessageStore {
                 MessageKind.fromWire(Attr.str(item, "kind")),
                 item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of(),
                 Attr.num(item, "waitingUntil", 0), Attr.str(item, "orderKey"),
-                Attr.str(item, "groupName"), Attr.str(item, "sentByKeyId"));
+                Attr.str(item, "groupName"), Attr.str(item, "sentByKeyId"), Attr.num(item, "replies", 0));
     }
 }

@@ -38,6 +38,7 @@ final class MessagesJson {
         json.put("createdAt", Timestamps.format(m.acceptedAt()));
         json.put("completedAt", m.completedAt() == null ? null : Timestamps.format(m.completedAt()));
         json.put("sentBy", m.sentByKeyId() == null ? null : Map.of("apiKeyId", m.sentByKeyId()));
+        json.put("replies", m.replies()); // texts from its recipients linked to it as answers (GET .../replies)
         return json;
     }
 

@@ -69,6 +69,8 @@ class SampleEventsE2eTest {
                 .contains("\"statusCode\":404").contains("conversation not found");
         assertThat(invoke(runtime, "inbound-api", "get-inbound-unknown.json")).contains("\"statusCode\":404")
                 .contains("inbound message not found");
+        assertThat(invoke(runtime, "inbound-api", "list-message-replies-unknown.json")).contains("\"statusCode\":404")
+                .contains("message not found");
     }
 
     @Test

@@ -49,7 +49,7 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of("relays"));
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core"), List.of("relays", "fanout"));
+            List.of("core", "deliveries"), List.of("relays", "fanout"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             List.of("core", "members", "deliveries"), List.of("relays"));

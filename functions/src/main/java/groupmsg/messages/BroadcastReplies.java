@@ -1,0 +1,98 @@
+package groupmsg.messages;
+
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Which group message a text answers: the latest one the line sent to that number (the carrier took it) within
+ * {@link #WINDOW} before the text came. Seed 000: "If the customer replies to the Group Message the response will,
+ * however, be sent to these systems", so an integration is told which message it answers, and the message counts
+ * its answers. Group messages only: a conversation's reply answers its conversation, and a keyword reply, a
+ * conversation's or a direct answer sent later is not taken as what the text answers.
+ */
+public final class BroadcastReplies {
+    /** How far back a text may answer a group message: a week covers "reply by Friday"; older answers are rare. */
+    public static final Duration WINDOW = Duration.ofDays(7);
+    /** Group messages read per step, and the steps one lookup may take (500 of the account's, all lines). */
+    static final int STEP = 100;
+    static final int STEPS = 5;
+    /** Deliveries the number got: the carrier took the message (or is taking it); not failed, opted out or queued. */
+    private static final Set<String> RECEIVED = Set.of(Delivery.SENDING, Delivery.SENT, Delivery.DELIVERED);
+
+    /** The group message a text answers, as the text keeps it. */
+    public record Answered(String messageId, String title, long sentAt) {}
+
+    private final MessageStore messages;
+    private final DeliveryStore deliveries;
+
+    public BroadcastReplies(Wiring wiring) {
+        var ops = new DynamoOps(wiring.dynamo());
+        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+    }
+
+    /**
+     * The group message a text from {@code phone} to the line, received at {@code receivedAt}, answers; empty when the
+     * line sent the number none in the window. Reads the account's group messages of that week newest first, 100 a
+     * step (ids are ULIDs, so only that stretch), and each step's messages on the line in one BatchGetItem of the
+     * number's delivery rows; at most {@link #STEPS} steps, so an account sending from many lines at once may miss an
+     * answer to a message that many messages back.
+     */
+    public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt) {
+        long since = receivedAt - WINDOW.toMillis();
+        Map<String, AttributeValue> from = null;
+        for (int step = 0; step < STEPS; step++) {
+            var page = messages.list(accountId, null, since, receivedAt, STEP, from);
+            var onLine = page.messages().stream()
+                    .filter(m -> lineId.equals(m.lineId()) && m.acceptedAt() >= since && m.acceptedAt() <= receivedAt)
+                    .toList();
+            if (!onLine.isEmpty()) {
+                var rows = deliveries.rowsOf(phone, onLine);
+                for (GroupMessage m : onLine) { // newest first
+                    Delivery d = rows.get(m.id());
+                    if (d != null && RECEIVED.contains(d.status())) {
+                        return Optional.of(new Answered(m.id(), m.title(), m.acceptedAt()));
+                    }
+                }
+            }
+            from = page.lastKey();
+            if (from == null) break;
+        }
+        return Optional.empty();
+    }
+
+    /** Whether the account has this group message (another account's, or another kind's id, is none). */
+    public boolean isGroupMessage(String accountId, String messageId) {
+        return messageId.startsWith(MessageStore.GROUP_ID_PREFIX) && messages.get(accountId, messageId).isPresent();
+    }
+
+    /** The write that counts one more answer on the message, for the transaction that links the answer. */
+    public TransactWriteItem countAnswer(String accountId, String messageId) {
+        return messages.countReply(accountId, messageId);
+    }
+
+    /** Keeps a text's link in its item: a map {messageId, title, sentAt}. */
+    public static AttributeValue toAttribute(Answered a) {
+        var map = new java.util.HashMap<String, AttributeValue>();
+        map.put("messageId", Attr.s(a.messageId()));
+        if (a.title() != null) map.put("title", Attr.s(a.title()));
+        map.put("sentAt", Attr.n(a.sentAt()));
+        return AttributeValue.fromM(map);
+    }
+
+    /** The link kept by {@link #toAttribute}, or null. */
+    public static Answered fromAttribute(AttributeValue value) {
+        if (value == null || !value.hasM()) return null;
+        var m = value.m();
+        return new Answered(Attr.str(m, "messageId"), Attr.str(m, "title"), Attr.num(m, "sentAt", 0));
+    }
+}

@@ -1,0 +1,194 @@
+package groupmsg.e2e;
+
+import groupmsg.inbound.InboundRouter;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.messages.BroadcastReplies;
+import groupmsg.platform.queue.SqsQueueSender;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.ConversationsE2eTest.create;
+import static groupmsg.e2e.ConversationsE2eTest.groupLine;
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.integrationEvents;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A text from a group message's recipient is linked to the group message it answers: the latest one the line sent
+ * the number within a week. Its inbound item, its reply.received event and the message's answers list show it.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class BroadcastRepliesE2eTest {
+
+    /** The one inbound message from {@code from} on the line with this body. */
+    private static Map<String, Object> received(ApiClient a, String lineId, String from, String body) throws InterruptedException {
+        var items = await(() -> inbound(a, "?lineId=" + lineId + "&from=" + from.replace("+", "%2B")).stream()
+                .filter(m -> body.equals(m.get("body"))).toList(), l -> !l.isEmpty(), 15_000);
+        assertThat(items).as(from + ": " + body).hasSize(1);
+        return items.getFirst();
+    }
+
+    /** The account's reply.received events, once there are {@code count} (the inbound worker links before it publishes). */
+    private static List<Map<String, Object>> published(ApiClient a, String accountId, int count) throws InterruptedException {
+        var events = await(() -> integrationEvents(a, accountId), l -> l.size() >= count, 15_000);
+        assertThat(events).hasSize(count);
+        return events;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String inReplyTo(Map<String, Object> inboundOrEvent) {
+        var link = (Map<String, Object>) inboundOrEvent.get("inReplyTo");
+        return link == null ? null : (String) link.get("messageId");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> answers(ApiClient a, String messageId) {
+        List<Map<String, Object>> all = new ArrayList<>();
+        String cursor = null;
+        do {
+            var r = a.get("/v1/messages/" + messageId + "/replies?limit=1" + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            var items = (List<Map<String, Object>>) r.jsonObject().get("items");
+            assertThat(items).hasSizeLessThanOrEqualTo(1);
+            all.addAll(items);
+            cursor = (String) r.jsonObject().get("nextCursor");
+        } while (cursor != null);
+        return all;
+    }
+
+    private static long replyCount(ApiClient a, String messageId) {
+        return ((Number) a.get("/v1/messages/" + messageId).jsonObject().get("replies")).longValue();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aDirectReplyIsLinkedToTheLatestGroupMessageTheNumberGotOnThatLineOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Answers Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line1Phone = linePhone();
+        String line1 = groupLine(a, line1Phone, 50);
+        String line2Phone = linePhone();
+        String line2 = createLine(a, line2Phone, 50);
+        String picnic = createGroup(a, "Picnic");
+        List<String> everyone = addMembers(a, picnic, 7001, 3);
+        String ann = everyone.get(0), bob = everyone.get(1), cat = everyone.get(2);
+        String board = createGroup(a, "Board");
+        addMembers(a, board, 7002, 1); // Bob alone
+        var optOut = a.post("/v1/opt-outs", Map.of("lineId", line1, "phone", cat));
+        assertThat(optOut.status()).as(optOut.body()).isEqualTo(201);
+
+        String m1 = (String) send(a, picnic, line1, "Picnic on Saturday, reply if you come").get("id");
+        assertThat(awaitSent(a, m1, 15_000)).containsEntry("status", "sent");
+        String m2 = (String) send(a, board, line1, "Board meets Monday").get("id");
+        assertThat(awaitSent(a, m2, 15_000)).containsEntry("status", "sent");
+        assertThat(replyCount(a, m1)).isZero();
+
+        text(a, ann, line1Phone, "Count me in");
+        text(a, bob, line1Phone, "I will be there Monday");
+        text(a, cat, line1Phone, "What is this?"); // opted out before m1: got nothing to answer
+        text(a, ann, line2Phone, "Wrong line");     // line 2 sent Ann nothing
+        text(a, ann, line1Phone, "HELP");           // a keyword answers nothing
+
+        // published once linked: read after the events are out
+        var events = published(a, accountId, 4);
+        var annsAnswer = received(a, line1, ann, "Count me in");
+        assertThat(inReplyTo(annsAnswer)).as("Ann got m1 only").isEqualTo(m1);
+        var link = (Map<String, Object>) annsAnswer.get("inReplyTo");
+        assertThat(link).containsEntry("title", "test Picnic on Saturday, reply if you come");
+        assertThat(Instant.parse((String) link.get("sentAt")))
+                .isEqualTo(Instant.parse((String) a.get("/v1/messages/" + m1).jsonObject().get("createdAt")));
+        assertThat(inReplyTo(received(a, line1, bob, "I will be there Monday"))).as("Bob's latest is m2").isEqualTo(m2);
+        assertThat(inReplyTo(received(a, line1, cat, "What is this?"))).isNull();
+        assertThat(inReplyTo(received(a, line2, ann, "Wrong line"))).isNull();
+        assertThat(inReplyTo(received(a, line1, ann, "HELP"))).isNull();
+
+        // the events say what each answers, as the inbound list does
+        Map<String, String> answeredByBody = new java.util.HashMap<>();
+        events.forEach(e -> answeredByBody.put((String) e.get("body"), String.valueOf(inReplyTo(e))));
+        assertThat(answeredByBody).containsEntry("Count me in", m1).containsEntry("I will be there Monday", m2)
+                .containsEntry("What is this?", "null").containsEntry("Wrong line", "null");
+
+        text(a, ann, line1Phone, "Bringing salad");
+        published(a, accountId, 5);
+        assertThat(inReplyTo(received(a, line1, ann, "Bringing salad"))).isEqualTo(m1);
+        assertThat(replyCount(a, m1)).isEqualTo(2);
+        assertThat(replyCount(a, m2)).isEqualTo(1);
+        var listed = answers(a, m1);
+        assertThat(listed).extracting(m -> m.get("body")).containsExactly("Count me in", "Bringing salad");
+        assertThat(listed).extracting(m -> m.get("from")).containsOnly(ann);
+        assertThat(answers(a, m2)).extracting(m -> m.get("body")).containsExactly("I will be there Monday");
+        // the message lists show the count too
+        var history = (List<Map<String, Object>>) a.get("/v1/messages?lineId=" + line1).jsonObject().get("items");
+        assertThat(history).extracting(m -> m.get("replies")).containsExactly(1, 2);
+
+        // the inbound worker run again for Ann's answer (SQS delivers at least once) links and counts nothing more
+        var router = new InboundRouter(runtime.wiring(), new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
+        router.route(accountId, (String) annsAnswer.get("id"));
+        assertThat(replyCount(a, m1)).isEqualTo(2);
+        assertThat(answers(a, m1)).hasSize(2);
+        assertThat(integrationEvents(a, accountId)).hasSize(5);
+
+        // a reply in a conversation answers the conversation, not a group message
+        create(a, line1, List.of(ann, "+14155550977"), "Carpool to the picnic?");
+        text(a, ann, line1Phone, "I can drive");
+        published(a, accountId, 6);
+        var inChat = received(a, line1, ann, "I can drive");
+        assertThat(inChat.get("conversationId")).isNotNull();
+        assertThat(inReplyTo(inChat)).isNull();
+        assertThat(replyCount(a, m1)).isEqualTo(2);
+    }
+
+    @Test
+    void aGroupMessageOlderThanAWeekOrSentAfterTheTextIsNotWhatItAnswers(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Answer Window Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), 50);
+        String group = createGroup(a, "Neighbours");
+        String dan = addMembers(a, group, 7101, 1).getFirst();
+        String m = (String) send(a, group, lineId, "Street party").get("id");
+        assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
+        long sentAt = Instant.parse((String) a.get("/v1/messages/" + m).jsonObject().get("createdAt")).toEpochMilli();
+
+        var broadcasts = new BroadcastReplies(runtime.wiring());
+        assertThat(broadcasts.answeredBy(accountId, lineId, dan, sentAt + Duration.ofDays(6).toMillis()))
+                .map(BroadcastReplies.Answered::messageId).contains(m);
+        assertThat(broadcasts.answeredBy(accountId, lineId, dan, sentAt + Duration.ofDays(7).toMillis() + 1)).isEmpty();
+        assertThat(broadcasts.answeredBy(accountId, lineId, dan, sentAt - 1)).isEmpty();
+        assertThat(broadcasts.answeredBy(accountId, lineId, "+16175559999", sentAt + 1000)).as("not a recipient").isEmpty();
+    }
+
+    @Test
+    void theAnswersOfAMessageNotTheAccountsGroupMessageAreA404(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Answers Owner Co");
+        ApiClient other = api.forNewAccount("Answers Other Co");
+        String lineId = createLine(a, linePhone(), 50);
+        String group = createGroup(a, "Club");
+        addMembers(a, group, 7201, 1);
+        String m = (String) send(a, group, lineId, "Club night").get("id");
+        assertThat(a.get("/v1/messages/" + m + "/replies").status()).isEqualTo(200);
+        for (String path : List.of("/v1/messages/msg_01NOPE/replies", "/v1/messages/rpl_inb_1/replies")) {
+            var r = a.get(path);
+            assertThat(r.status()).as(path + ": " + r.body()).isEqualTo(404);
+            assertThat(r.errorCode()).isEqualTo("not_found");
+        }
+        assertThat(other.get("/v1/messages/" + m + "/replies").status()).as("another account's").isEqualTo(404);
+        var bad = a.get("/v1/messages/" + m + "/replies?cursor=bm9wZQ");
+        assertThat(bad.status()).as(bad.body()).isEqualTo(400);
+    }
+}
