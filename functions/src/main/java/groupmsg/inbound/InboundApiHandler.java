@@ -58,6 +58,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         on("POST /v1/inbound/{id}/replies", this::reply);
         on("GET /v1/inbound/{id}/replies", this::listReplies);
         on("GET /v1/messages/{id}/replies", this::listAnswers);
+        on("GET /v1/messages/{id}/opt-outs", this::listOptOutAnswers);
         on("GET /v1/opt-outs", this::listOptOuts);
         on("POST /v1/opt-outs", this::createOptOut);
         on("DELETE /v1/opt-outs/{lineId}/{phone}", r -> {
@@ -96,6 +97,24 @@ public final class InboundApiHandler extends HttpApiHandler {
         var page = answers.list(request.accountId(), messageId, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.messages().forEach(m -> items.add(json(m)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    /** An extension: the numbers that opted out in answer to a group message (their STOP linked to it), in number order. */
+    private ApiResponse listOptOutAnswers(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        String messageId = request.path("id");
+        var start = Cursor.decode(paging.cursor(), "pk", MessageAnswers.optOutsPartition(request.accountId(), messageId));
+        var page = answers.optOuts(request.accountId(), messageId, paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.optOuts().forEach(o -> {
+            var json = new LinkedHashMap<String, Object>();
+            json.put("phone", o.phone());
+            json.put("lineId", o.lineId());
+            json.put("inboundId", o.inboundId());
+            json.put("createdAt", Timestamps.format(o.createdAt()));
+            items.add(json);
+        });
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
@@ -171,7 +190,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         json.put("keyword", m.keyword() == null ? null : m.keyword().wireName());
         json.put("possibleOptOut", m.possibleOptOut());
         json.put("conversationId", m.conversationId());
-        json.put("inReplyTo", InboundRouter.inReplyTo(m)); // an extension: the group message a direct reply answers
+        json.put("inReplyTo", AnswerLinks.json(m.inReplyTo())); // an extension: the group message a direct reply answers
         json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;
     }

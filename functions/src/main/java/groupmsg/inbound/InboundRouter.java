@@ -2,7 +2,6 @@ package groupmsg.inbound;
 
 import groupmsg.conversations.ConversationRouter;
 import groupmsg.conversations.ConversationService;
-import groupmsg.messages.BroadcastReplies;
 import groupmsg.notify.EventPublisher;
 import groupmsg.notify.Topic;
 import groupmsg.platform.Log;
@@ -20,7 +19,7 @@ import java.util.Map;
 /**
  * What the inbound worker does with a reply that is not a keyword: put it in the conversation it was routed to on
  * arrival (stored in the thread, relayed to the other participants), else keep it as a direct reply, linked to the
- * group message it answers ({@link BroadcastReplies}); then publish it to the integrations topic ({@code reply.received}).
+ * group message it answers ({@link AnswerLinks}); then publish it to the integrations topic ({@code reply.received}).
  * The conversation is recorded on the message before relaying, so a retry relays into the same one (and the
  * relay itself is idempotent). Published at least once: a crash between publishing and marking it published
  * publishes it again, so the event carries the message id for consumers to de-duplicate on.
@@ -31,7 +30,7 @@ public final class InboundRouter {
     private final InboundStore store;
     private final ConversationService conversations;
     private final ConversationRouter router;
-    private final BroadcastReplies broadcasts;
+    private final AnswerLinks answers;
     private final EventPublisher events;
     private final Clock clock;
     private final Ids ids;
@@ -40,7 +39,7 @@ public final class InboundRouter {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.conversations = new ConversationService(wiring, queue);
         this.router = new ConversationRouter(wiring);
-        this.broadcasts = new BroadcastReplies(wiring);
+        this.answers = new AnswerLinks(wiring);
         this.events = wiring.events();
         this.clock = wiring.clock();
         this.ids = wiring.ids();
@@ -62,7 +61,8 @@ public final class InboundRouter {
         }
         if (m.keyword() != null && !m.alsoAReply()) return false; // the opt-out worker's, and never go to integrations
         m = routeAndRelay(m);
-        if (m.conversationId() == null && m.inReplyTo() == null) m = linkToWhatItAnswers(m);
+        // before publishing, so the event says what it answers (on a retry too)
+        if (m.conversationId() == null) m = answers.linkReply(m);
         if (!store.published(accountId, inboundId)) {
             events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
             store.markPublished(accountId, inboundId, clock.millis());
@@ -103,35 +103,10 @@ public final class InboundRouter {
         return m;
     }
 
-    /**
-     * Links a direct reply to the group message it answers, if any (before it is published, so its event says so,
-     * on a retry too). A retry that finds it linked (by a run that died before publishing) takes that link.
-     */
-    private InboundMessage linkToWhatItAnswers(InboundMessage m) {
-        var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
-        if (answered == null) return m;
-        if (!store.linkAnswer(m, answered, broadcasts.countAnswer(m.accountId(), answered.messageId()))) {
-            return store.get(m.accountId(), m.id()).orElse(m);
-        }
-        return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                m.keyword(), m.possibleOptOut(), m.alsoAReply(), m.conversationId(), m.carrierMessageId(), m.createdAt(),
-                m.threadUlid(), m.routedOnArrival(), answered);
-    }
-
     private static InboundMessage withConversation(InboundMessage m, String conversationId, String threadUlid) {
         return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
                 m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(),
                 threadUlid, m.routedOnArrival(), m.inReplyTo());
-    }
-
-    /** The group message a reply answers, as its event and the API show it: {messageId, title, sentAt}, or null. */
-    static Map<String, Object> inReplyTo(InboundMessage m) {
-        if (m.inReplyTo() == null) return null;
-        var json = new LinkedHashMap<String, Object>();
-        json.put("messageId", m.inReplyTo().messageId());
-        json.put("title", m.inReplyTo().title());
-        json.put("sentAt", Timestamps.format(m.inReplyTo().sentAt()));
-        return json;
     }
 
     static Map<String, Object> event(InboundMessage m) {
@@ -144,7 +119,7 @@ public final class InboundRouter {
         event.put("mediaUrls", m.mediaUrls());
         event.put("possibleOptOut", m.possibleOptOut());
         event.put("conversationId", m.conversationId());
-        event.put("inReplyTo", inReplyTo(m));
+        event.put("inReplyTo", AnswerLinks.json(m.inReplyTo()));
         event.put("receivedAt", Timestamps.format(m.createdAt()));
         return event;
     }

@@ -208,28 +208,81 @@ final class InboundStore {
         return Attr.accountPk(accountId) + "#MSG#" + messageId + "#REPLIES";
     }
 
-    /**
-     * Links a direct reply to the group message it answers, once: its {@code inReplyTo}, a row in the message's
-     * answers and {@code count} (the message's counter) in one transaction. False when the reply was linked already
-     * (a retried job, or a second worker): nothing changed.
-     */
-    boolean linkAnswer(InboundMessage m, BroadcastReplies.Answered answered, TransactWriteItem count) {
-        var row = new HashMap<String, AttributeValue>(Attr.key(answersPk(m.accountId(), answered.messageId()), m.id()));
+    /** The partition of the numbers that opted out in answer to a group message: one row per number. */
+    static String optOutsPk(String accountId, String messageId) {
+        return Attr.accountPk(accountId) + "#MSG#" + messageId + "#OPTOUTS";
+    }
+
+    /** A reply's row in its group message's answers. */
+    static Map<String, AttributeValue> answerRow(InboundMessage m, String messageId) {
+        var row = new HashMap<String, AttributeValue>(Attr.key(answersPk(m.accountId(), messageId), m.id()));
         row.put("inboundId", s(m.id()));
         row.put("from", s(m.from()));
         row.put("createdAt", n(m.createdAt()));
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
-                        .updateExpression("SET inReplyTo = :a")
-                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(inReplyTo)")
-                        .expressionAttributeValues(Map.of(":a", BroadcastReplies.toAttribute(answered)))).build(),
+        return row;
+    }
+
+    /** A STOP's row in its group message's opt-outs: the number's first STOP in answer to it. */
+    static Map<String, AttributeValue> optOutRow(InboundMessage m, String messageId) {
+        var row = new HashMap<String, AttributeValue>(Attr.key(optOutsPk(m.accountId(), messageId), m.from()));
+        row.put("inboundId", s(m.id()));
+        row.put("lineId", s(m.lineId()));
+        row.put("phone", s(m.from()));
+        row.put("createdAt", n(m.createdAt()));
+        return row;
+    }
+
+    enum LinkOutcome {
+        LINKED,
+        /** the text was linked already (a retried job, or a second worker): nothing changed */
+        ALREADY_LINKED,
+        /** the row was there (the number's earlier STOP in answer to the message): nothing changed */
+        ROW_EXISTS
+    }
+
+    /**
+     * Links a text to the group message it answers, once: its {@code inReplyTo}, {@code row} (in the message's answers
+     * or opt-outs) and {@code count} (the message's counter) in one transaction.
+     */
+    LinkOutcome link(InboundMessage m, BroadcastReplies.Answered answered, Map<String, AttributeValue> row,
+                     TransactWriteItem count) {
+        var outcome = ops.transact(List.of(setInReplyTo(m, answered),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
                 count));
         return switch (outcome) {
-            case DynamoOps.Committed c -> true;
-            case DynamoOps.Cancelled c when c.conditionFailed(0) -> false;
+            case DynamoOps.Committed c -> LinkOutcome.LINKED;
+            case DynamoOps.Cancelled c when c.conditionFailed(0) -> LinkOutcome.ALREADY_LINKED;
+            case DynamoOps.Cancelled c when c.conditionFailed(1) -> LinkOutcome.ROW_EXISTS;
             case DynamoOps.Cancelled c -> throw new IllegalStateException("linking an answer cancelled: " + c);
         };
+    }
+
+    /** Sets only the text's {@code inReplyTo}, unless it has one. */
+    void linkAlone(InboundMessage m, BroadcastReplies.Answered answered) {
+        if (ops.transact(List.of(setInReplyTo(m, answered))) instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
+            throw new IllegalStateException("linking an answer cancelled: " + c);
+        }
+    }
+
+    private TransactWriteItem setInReplyTo(InboundMessage m, BroadcastReplies.Answered answered) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
+                .updateExpression("SET inReplyTo = :a")
+                .conditionExpression("attribute_exists(pk) AND attribute_not_exists(inReplyTo)")
+                .expressionAttributeValues(Map.of(":a", BroadcastReplies.toAttribute(answered)))).build();
+    }
+
+    /** A number that opted out in answer to a group message: its first STOP's id and time. */
+    record OptOutAnswer(String phone, String lineId, String inboundId, long createdAt) {}
+
+    record OptOutAnswers(List<OptOutAnswer> optOuts, Map<String, AttributeValue> lastKey) {}
+
+    /** The numbers that opted out in answer to a group message, in number order. */
+    OptOutAnswers optOutAnswers(String accountId, String messageId, int limit, Map<String, AttributeValue> start) {
+        QueryPage page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
+                .expressionAttributeValues(Map.of(":pk", s(optOutsPk(accountId, messageId)))).exclusiveStartKey(start)
+                .consistentRead(true));
+        return new OptOutAnswers(page.items().stream().map(row -> new OptOutAnswer(Attr.str(row, "phone"),
+                Attr.str(row, "lineId"), Attr.str(row, "inboundId"), Attr.num(row, "createdAt", 0))).toList(), page.lastKey());
     }
 
     /** A group message's answers, oldest first: its answer rows, then the texts in one BatchGetItem. */

@@ -33,4 +33,15 @@ final class MessageAnswers {
     static String partition(String accountId, String messageId) {
         return InboundStore.answersPk(accountId, messageId);
     }
+
+    /** The numbers that opted out in answer to the message, in number order; 404 as {@link #list}. */
+    InboundStore.OptOutAnswers optOuts(String accountId, String messageId, int limit, Map<String, AttributeValue> start) {
+        if (!broadcasts.isGroupMessage(accountId, messageId)) throw ApiException.notFound("message");
+        return store.optOutAnswers(accountId, messageId, limit, start);
+    }
+
+    /** The partition a cursor of {@link #optOuts} must point into. */
+    static String optOutsPartition(String accountId, String messageId) {
+        return InboundStore.optOutsPk(accountId, messageId);
+    }
 }

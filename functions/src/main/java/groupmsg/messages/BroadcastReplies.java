@@ -75,9 +75,14 @@ public final class BroadcastReplies {
         return messageId.startsWith(MessageStore.GROUP_ID_PREFIX) && messages.get(accountId, messageId).isPresent();
     }
 
-    /** The write that counts one more answer on the message, for the transaction that links the answer. */
-    public TransactWriteItem countAnswer(String accountId, String messageId) {
-        return messages.countReply(accountId, messageId);
+    /** The write that counts one more reply on the message, for the transaction that links it. */
+    public TransactWriteItem countReply(String accountId, String messageId) {
+        return messages.countAnswer(accountId, messageId, "replies");
+    }
+
+    /** The write that counts one more number that opted out in answer to the message, for the transaction that links it. */
+    public TransactWriteItem countOptOut(String accountId, String messageId) {
+        return messages.countAnswer(accountId, messageId, "optOuts");
     }
 
     /** Keeps a text's link in its item: a map {messageId, title, sentAt}. */

@@ -82,7 +82,7 @@ public final class DirectMessages {
         SmsText sms = SmsText.of(text);
         var message = new GroupMessage(id, accountId, null, line.id(), line.phone(), line.mps(), null, null, text,
                 mediaUrls, text, sms.encoding(), mediaUrls.isEmpty() ? sms.segments() : 1, to.size(), 1,
-                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0, orderKey, null, null, 0);
+                clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0, orderKey, null, null, 0, 0);
         var entry = orderKey == null ? outbox.entry(id, Queues.FANOUT, FanoutService.job(accountId, id))
                 : outbox.entry(id, Queues.RELAYS, relayJob(message, id));
         boolean created = messages.create(message, staged ? outbox.stage(entry) : null);

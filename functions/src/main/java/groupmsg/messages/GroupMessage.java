@@ -12,14 +12,15 @@ import java.util.List;
  * message is sent, and sent again, only through the FIFO relays queue under that key. {@code groupName} is the
  * group's name when a group message was accepted (its history keeps it after a rename or the group's deletion) and
  * {@code sentByKeyId} the API key that sent it (both null on other kinds and on messages from before they were kept).
- * {@code replies} counts the texts linked to a group message as answers to it (see {@link BroadcastReplies}).
+ * {@code replies} counts the texts linked to a group message as answers to it, {@code optOuts} the numbers that
+ * opted out in answer to it (see {@link BroadcastReplies}).
  */
 public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, int lineMps,
                            String sender, String title, String body, List<String> mediaUrls, String text,
                            SmsText.Encoding encoding, int segments, long recipients, int shards,
                            long acceptedAt, boolean fanoutDone, String status, Long completedAt,
                            MessageKind kind, List<String> recipientList, long waitingUntil, String orderKey,
-                           String groupName, String sentByKeyId, long replies) {
+                           String groupName, String sentByKeyId, long replies, long optOuts) {
     public static final String SENDING = "sending";
     public static final String SENT = "sent";
 
@@ -31,6 +32,6 @@ public record GroupMessage(String id, String accountId, String groupId, String l
     public GroupMessage withLineMps(int mps) {
         return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,
                 encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList,
-                waitingUntil, orderKey, groupName, sentByKeyId, replies);
+                waitingUntil, orderKey, groupName, sentByKeyId, replies, optOuts);
     }
 }

@@ -120,7 +120,7 @@ public final class MessageService {
             var message = new GroupMessage(id, accountId, groupId, line.id(), line.phone(), line.mps(),
                     request.sender(), request.title(), request.body(), request.mediaUrls(), text, sms.encoding(),
                     request.mediaUrls().isEmpty() ? sms.segments() : 1, recipients, shards, acceptedAt, false,
-                    GroupMessage.SENDING, null, MessageKind.GROUP, List.of(), 0, null, group.name(), request.sentByKeyId(), 0);
+                    GroupMessage.SENDING, null, MessageKind.GROUP, List.of(), 0, null, group.name(), request.sentByKeyId(), 0, 0);
             // The fan-out's job is staged in the acceptance's transaction: once the message is accepted it is sent,
             // and the request succeeds, even when SQS fails right after (the outbox's redrive sends the job).
             var fanout = outbox.entry(message.id(), Queues.FANOUT, FanoutService.job(accountId, message.id()));

@@ -428,10 +428,10 @@ final class MessageStore {
         dynamo.putItem(b -> b.tableName(table).item(item));
     }
 
-    /** One more answer linked to the message ({@link BroadcastReplies}); fails the transaction if it is gone. */
-    TransactWriteItem countReply(String accountId, String messageId) {
+    /** One more answer of a kind ({@code counter}) linked to the message ({@link BroadcastReplies}); fails the transaction if it is gone. */
+    TransactWriteItem countAnswer(String accountId, String messageId, String counter) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(accountId, messageId))
-                .updateExpression("ADD replies :one").conditionExpression("attribute_exists(pk)")
+                .updateExpression("ADD " + counter + " :one").conditionExpression("attribute_exists(pk)")
                 .expressionAttributeValues(Map.of(":one", Attr.n(1)))).build();
     }
 
@@ -505,6 +505,7 @@ final class MessageStore {
                 MessageKind.fromWire(Attr.str(item, "kind")),
                 item.containsKey("recipientList") ? item.get("recipientList").l().stream().map(AttributeValue::s).toList() : List.of(),
                 Attr.num(item, "waitingUntil", 0), Attr.str(item, "orderKey"),
-                Attr.str(item, "groupName"), Attr.str(item, "sentByKeyId"), Attr.num(item, "replies", 0));
+                Attr.str(item, "groupName"), Attr.str(item, "sentByKeyId"), Attr.num(item, "replies", 0),
+                Attr.num(item, "optOuts", 0));
     }
 }

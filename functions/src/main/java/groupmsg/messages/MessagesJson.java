@@ -39,6 +39,7 @@ final class MessagesJson {
         json.put("completedAt", m.completedAt() == null ? null : Timestamps.format(m.completedAt()));
         json.put("sentBy", m.sentByKeyId() == null ? null : Map.of("apiKeyId", m.sentByKeyId()));
         json.put("replies", m.replies()); // texts from its recipients linked to it as answers (GET .../replies)
+        json.put("optOuts", m.optOuts()); // numbers that opted out in answer to it (GET .../opt-outs)
         return json;
     }
 

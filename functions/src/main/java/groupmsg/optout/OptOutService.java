@@ -12,6 +12,8 @@ import groupmsg.messages.MessageKind;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Lazy;
+import groupmsg.inbound.AnswerLinks;
+import groupmsg.messages.BroadcastReplies;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
@@ -59,6 +61,8 @@ public final class OptOutService {
     private final DirectMessages direct;
     /** Built at the first opt-out: functions that only answer START or HELP, or list, never load it. */
     private final Lazy<ConversationBlocks> conversations;
+    /** Built at the first STOP, as the blocks are. */
+    private final Lazy<AnswerLinks> answers;
     private final Clock clock;
     private final EventPublisher events;
 
@@ -68,6 +72,7 @@ public final class OptOutService {
         this.lines = new LineService(wiring);
         this.direct = new DirectMessages(wiring, queue);
         this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
+        this.answers = new Lazy<>(() -> new AnswerLinks(wiring));
         this.clock = wiring.clock();
         this.events = wiring.events();
     }
@@ -83,12 +88,19 @@ public final class OptOutService {
      */
     private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
                                String inboundId, long at) {
+        publishChange(accountId, lineId, phone, optedOut, source, inboundId, null, at);
+    }
+
+    /** @param inReplyTo the group message a STOP answers (null for none, and for every other change) */
+    private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
+                               String inboundId, BroadcastReplies.Answered inReplyTo, long at) {
         var event = new LinkedHashMap<String, Object>();
         event.put("lineId", lineId);
         event.put("phone", phone);
         event.put("optedOut", optedOut);
         event.put("source", source);
         event.put("inboundId", inboundId);
+        event.put("inReplyTo", AnswerLinks.json(inReplyTo));
         event.put("at", groupmsg.platform.api.Timestamps.format(at));
         events.publish(Topic.INTEGRATIONS, accountId, CHANGE_EVENT, event);
     }
@@ -111,7 +123,9 @@ public final class OptOutService {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
                 conversations.get().afterOptOut(accountId, line.id(), m.from(), m.createdAt());
-                publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
+                // the group message it answers counts it, and the event says which
+                var answered = answers.get().linkOptOut(m);
+                publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), answered, m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }

@@ -155,6 +155,60 @@ class BroadcastRepliesE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void aStopIsLinkedToTheGroupMessageItAnswersAndEachNumberCountsOnceAmongItsOptOuts(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Unsubscribes Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, 50);
+        String group = createGroup(a, "Newsletter");
+        List<String> readers = addMembers(a, group, 7301, 3);
+        String eve = readers.get(0), fay = readers.get(1);
+        String m = (String) send(a, group, lineId, "Weekly news").get("id");
+        assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
+
+        text(a, eve, line, "STOP");
+        var events = await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 1, 15_000);
+        assertThat(events).hasSize(1);
+        assertThat(inReplyTo(events.getFirst())).isEqualTo(m);
+        var eveStop = received(a, lineId, eve, "STOP");
+        assertThat(inReplyTo(eveStop)).isEqualTo(m);
+        assertThat(a.get("/v1/messages/" + m).jsonObject()).containsEntry("optOuts", 1).containsEntry("replies", 0);
+
+        // Eve comes back and leaves again: her second STOP answers the same message but she counts once
+        text(a, eve, line, "START");
+        await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 2, 15_000);
+        text(a, eve, line, "stop");
+        text(a, fay, line, "Unsubscribe");
+        text(a, "+16175557399", line, "STOP"); // got nothing from the line
+        events = await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 5, 15_000);
+        assertThat(events).hasSize(5);
+        Map<String, List<String>> answeredByPhone = new java.util.HashMap<>();
+        events.stream().filter(e -> Boolean.TRUE.equals(e.get("optedOut")))
+                .forEach(e -> answeredByPhone.computeIfAbsent((String) e.get("phone"), k -> new ArrayList<>()).add(String.valueOf(inReplyTo(e))));
+        assertThat(answeredByPhone).containsEntry(eve, List.of(m, m)).containsEntry(fay, List.of(m))
+                .containsEntry("+16175557399", List.of("null"));
+        assertThat(inReplyTo(received(a, lineId, eve, "stop"))).isEqualTo(m);
+        assertThat(a.get("/v1/messages/" + m).jsonObject()).containsEntry("optOuts", 2);
+
+        var r = a.get("/v1/messages/" + m + "/opt-outs?limit=1");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        var first = (List<Map<String, Object>>) r.jsonObject().get("items");
+        assertThat(first).hasSize(1);
+        assertThat(first.getFirst()).containsEntry("phone", eve).containsEntry("lineId", lineId)
+                .containsEntry("inboundId", eveStop.get("id"));
+        var second = a.get("/v1/messages/" + m + "/opt-outs?limit=1&cursor=" + r.jsonObject().get("nextCursor"));
+        assertThat((List<Map<String, Object>>) second.jsonObject().get("items")).extracting(o -> o.get("phone")).containsExactly(fay);
+        assertThat(second.jsonObject().get("nextCursor")).isNull();
+
+        // the opt-out worker run again for Eve's first STOP counts nothing more
+        new groupmsg.optout.OptOutService(runtime.wiring(), new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()))
+                .handleKeyword(accountId, (String) eveStop.get("id"));
+        assertThat(a.get("/v1/messages/" + m).jsonObject()).containsEntry("optOuts", 2);
+        assertThat(a.get("/v1/messages/msg_01NOPE/opt-outs").status()).isEqualTo(404);
+    }
+
+    @Test
     void aGroupMessageOlderThanAWeekOrSentAfterTheTextIsNotWhatItAnswers(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Answer Window Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");

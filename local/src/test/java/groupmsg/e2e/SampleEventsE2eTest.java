@@ -71,6 +71,8 @@ class SampleEventsE2eTest {
                 .contains("inbound message not found");
         assertThat(invoke(runtime, "inbound-api", "list-message-replies-unknown.json")).contains("\"statusCode\":404")
                 .contains("message not found");
+        assertThat(invoke(runtime, "inbound-api", "list-message-opt-outs-unknown.json")).contains("\"statusCode\":404")
+                .contains("message not found");
     }
 
     @Test

@@ -60,6 +60,7 @@ public final class Routes {
             new RouteDef("GET", "/v1/messages/{id}/deliveries", MESSAGES, READ, false),
             // an extension: the texts its recipients sent in answer to a group message (inbound messages, hence here)
             new RouteDef("GET", "/v1/messages/{id}/replies", INBOUND, READ, false),
+            new RouteDef("GET", "/v1/messages/{id}/opt-outs", INBOUND, READ, false),
             new RouteDef("DELETE", "/v1/messages/{id}", MESSAGES, SEND_MESSAGES, false),
 
             // Writes also need the caller's role in the account's groupChatRoles (checked by the service).
