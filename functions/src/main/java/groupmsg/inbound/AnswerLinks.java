@@ -37,11 +37,13 @@ public final class AnswerLinks {
     }
 
     /**
-     * The group message a STOP answers, or null: linked as a reply is, and the number counted once among the
+     * The group message a STOP answers, or null (none, or the STOP came from a conversation's participant, whose texts
+     * answer the conversation): linked as a reply is, and the number counted once among the
      * message's opt-outs (a second STOP of the number in answer to it, after a START, is linked but not counted).
      */
     public BroadcastReplies.Answered linkOptOut(InboundMessage m) {
         if (m.inReplyTo() != null) return m.inReplyTo();
+        if (m.conversationId() != null) return null; // a participant's STOP is taken as leaving the conversation, as a reply there answers it
         var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
         if (answered == null) return null;
         switch (store.link(m, answered, InboundStore.optOutRow(m, answered.messageId()),

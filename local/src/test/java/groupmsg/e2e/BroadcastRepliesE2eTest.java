@@ -152,6 +152,13 @@ class BroadcastRepliesE2eTest {
         assertThat(inChat.get("conversationId")).isNotNull();
         assertThat(inReplyTo(inChat)).isNull();
         assertThat(replyCount(a, m1)).isEqualTo(2);
+        // and so does a participant's STOP: it leaves the conversation, it is not counted against the group message
+        text(a, ann, line1Phone, "STOP");
+        var annsOptOut = await(() -> integrationEvents(a, accountId, "opt_out.changed").stream()
+                .filter(e -> ann.equals(e.get("phone"))).toList(), l -> !l.isEmpty(), 15_000);
+        assertThat(annsOptOut).hasSize(1);
+        assertThat(annsOptOut.getFirst()).containsEntry("phone", ann).containsEntry("inReplyTo", null);
+        assertThat(a.get("/v1/messages/" + m1).jsonObject()).containsEntry("optOuts", 0);
     }
 
     @Test
