@@ -45,6 +45,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     /** Built on first use: most of this function's requests are not about webhooks. */
     private final Lazy<WebhookService> webhooks;
     private final Ids ids;
+    private final java.time.Clock clock;
 
     public AdminApiHandler() {
         this(Wiring.fromEnvironment());
@@ -58,6 +59,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         this.lines = new LineService(wiring);
         this.usage = new UsageService(wiring, lines);
         this.ids = wiring.ids();
+        this.clock = wiring.clock();
         on("GET /v1/account", this::getAccount);
         on("PATCH /v1/account", this::patchAccount);
         on("POST /v1/api-keys", this::createKey, AdminApiHandler::withoutSecret);
@@ -83,6 +85,7 @@ public final class AdminApiHandler extends HttpApiHandler {
             json.put("durationMs", attempt.millis());
             return ApiResponse.ok(json);
         });
+        on("POST /v1/webhooks/{id}/rotate-secret", this::rotateWebhookSecret);
         on("DELETE /v1/webhooks/{id}", r -> {
             webhooks.get().delete(r.accountId(), r.path("id"));
             return ApiResponse.noContent();
@@ -107,21 +110,37 @@ public final class AdminApiHandler extends HttpApiHandler {
         return ApiResponse.created(webhookJson(webhook, true));
     }
 
-    /** {@code PATCH /v1/webhooks/{id} {url?, events?, description?}}: what is given changes (the secret stays). */
+    /**
+     * {@code PATCH /v1/webhooks/{id} {url?, events?, description?, enabled?}}: what is given changes (the secret stays:
+     * see rotate-secret).
+     */
     private ApiResponse updateWebhook(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("url", "events", "description", "secret");
-        if (body.has("secret")) body.problem("secret", "cannot be set (it is made at creation; create a new webhook for a new one)");
+        JsonBody body = request.jsonBody().allowOnly("url", "events", "description", "enabled", "secret");
+        if (body.has("secret")) body.problem("secret", "cannot be set (POST /v1/webhooks/{id}/rotate-secret makes a new one)");
         String url = body.optionalString("url", 1, WebhookTargets.MAX_URL).orElse(null);
         if (url != null) webhooks.get().targets().problem(url).ifPresent(p -> body.problem("url", p));
         List<String> events = webhookEvents(body).orElse(null);
         String description = body.clearableString("description", 200).orElse(null); // null or "" removes it
         body.check("description", description == null || description.isEmpty() ? null : description, Text::nameShapeProblem);
-        if (url == null && events == null && description == null && body.valid()) {
-            body.problem("url", "nothing to change: give url, events and/or description");
+        Boolean enabled = body.optionalBoolean("enabled").orElse(null);
+        if (url == null && events == null && description == null && enabled == null && body.valid()) {
+            body.problem("url", "nothing to change: give url, events, description and/or enabled");
         }
         body.validate();
         return ApiResponse.ok(webhookJson(webhooks.get().update(request.accountId(), request.path("id"), url,
-                events == null ? null : events.stream().distinct().toList(), description), false));
+                events == null ? null : events.stream().distinct().toList(), description, enabled), false));
+    }
+
+    /**
+     * {@code POST /v1/webhooks/{id}/rotate-secret {previousSecretExpiresInHours?}} (body optional; default 24, 0..168):
+     * a new secret, shown in the answer as at creation; the old one still signs deliveries until it expires.
+     */
+    private ApiResponse rotateWebhookSecret(ApiRequest request) {
+        JsonBody body = request.optionalJsonBody().allowOnly("previousSecretExpiresInHours");
+        long hours = body.optionalInteger("previousSecretExpiresInHours", 0, WebhookService.MAX_PREVIOUS_SECRET_HOURS)
+                .orElse(24L);
+        body.validate();
+        return ApiResponse.ok(webhookJson(webhooks.get().rotateSecret(request.accountId(), request.path("id"), (int) hours), true));
     }
 
     /** A webhook body's {@code events}: 1.. of the known types, each problem recorded. */
@@ -134,7 +153,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         return events;
     }
 
-    static Map<String, Object> webhookJson(Webhook w, boolean withSecret) {
+    private Map<String, Object> webhookJson(Webhook w, boolean withSecret) {
         var json = new LinkedHashMap<String, Object>();
         json.put("id", w.id());
         json.put("url", w.url());
@@ -145,6 +164,12 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("lastDeliveredAt", w.lastDeliveredAt() == null ? null : Timestamps.format(w.lastDeliveredAt()));
         json.put("lastFailedAt", w.lastFailedAt() == null ? null : Timestamps.format(w.lastFailedAt()));
         json.put("lastFailure", w.lastFailure());
+        json.put("enabled", w.enabled());
+        json.put("disabledAt", w.disabledAt() == null ? null : Timestamps.format(w.disabledAt()));
+        json.put("disabledReason", w.disabledReason());
+        json.put("failingSince", w.failingSince() == null ? null : Timestamps.format(w.failingSince()));
+        long now = clock.millis();
+        json.put("previousSecretExpiresAt", w.previousSecretLive(now) ? Timestamps.format(w.previousSecretExpiresAt()) : null);
         return json;
     }
 

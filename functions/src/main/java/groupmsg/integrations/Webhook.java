@@ -1,23 +1,48 @@
 package groupmsg.integrations;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An account's webhook: where its events are POSTed, signed with {@code secret} (shown once, at creation).
+ * An account's webhook: where its events are POSTed, signed with {@code secret} (shown once, at creation or
+ * rotation).
  *
- * @param events          the event types it receives ({@link WebhookService#EVENT_TYPES})
- * @param lastDeliveredAt when an event last reached it (2xx), null before the first
- * @param lastFailedAt    when a delivery last failed, and why ({@code lastFailure}: the status or the error)
+ * @param events                  the event types it receives ({@link WebhookService#EVENT_TYPES})
+ * @param lastDeliveredAt         when an event last reached it (2xx), null before the first
+ * @param lastFailedAt            when a delivery last failed, and why ({@code lastFailure}: the status or the error)
+ * @param previousSecret          the secret before the latest rotation, still signed with until
+ *                                {@code previousSecretExpiresAt} (so a receiver can switch over), null when none
+ * @param failingSince            when the deliveries that failed since the last one taken began failing (null while
+ *                                it takes them): failing for {@link WebhookDispatcher#DISABLE_AFTER}, it is disabled
+ * @param disabledAt              when it stopped getting events (null while enabled), and why ({@code disabledReason})
  */
 public record Webhook(String id, String url, List<String> events, String description, String secret, long createdAt,
-                      Long lastDeliveredAt, Long lastFailedAt, String lastFailure) {
+                      Long lastDeliveredAt, Long lastFailedAt, String lastFailure, String previousSecret,
+                      Long previousSecretExpiresAt, Long failingSince, Long disabledAt, String disabledReason) {
     public static final String ID_PREFIX = "whk_";
 
+    /** A new webhook. */
     public Webhook(String id, String url, List<String> events, String description, String secret, long createdAt) {
-        this(id, url, events, description, secret, createdAt, null, null, null);
+        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null);
     }
 
     public boolean receives(String type) {
         return events.contains(type);
+    }
+
+    public boolean enabled() {
+        return disabledAt == null;
+    }
+
+    /** Whether the secret before the latest rotation is still signed with at {@code now}. */
+    public boolean previousSecretLive(long now) {
+        return previousSecret != null && previousSecretExpiresAt != null && now < previousSecretExpiresAt;
+    }
+
+    /** The secrets a delivery at {@code now} is signed with: the current one, then the previous while it lives. */
+    public List<String> signingSecrets(long now) {
+        List<String> secrets = new ArrayList<>(List.of(secret));
+        if (previousSecretLive(now)) secrets.add(previousSecret);
+        return secrets;
     }
 }

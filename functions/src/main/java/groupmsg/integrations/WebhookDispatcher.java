@@ -39,6 +39,12 @@ public final class WebhookDispatcher {
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
     static final List<Duration> RETRY_PAUSES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(3));
     static final Duration PAUSE_AFTER_FAILURE = Duration.ofSeconds(60);
+    /**
+     * A webhook whose every delivery failed for this long is disabled (its events are no longer sent to it, nor kept
+     * for it) until the account enables it again: an endpoint gone for days costs every event its retries and a
+     * dead-letter entry. Three days is the stretch a weekend outage fits in.
+     */
+    public static final Duration DISABLE_AFTER = Duration.ofDays(3);
     /** What a paused endpoint's event says: not a delivery's outcome, so not recorded on the webhook. */
     private static final String PAUSED = "paused after a failed delivery";
 
@@ -76,7 +82,7 @@ public final class WebhookDispatcher {
             Log.warn("webhook_event_unreadable", Map.of("key", fallbackKey));
             return; // nothing to deliver it to: retrying would not change that
         }
-        List<Webhook> takers = store.list(accountId).stream().filter(w -> w.receives(type)).toList();
+        List<Webhook> takers = store.list(accountId).stream().filter(w -> w.enabled() && w.receives(type)).toList();
         if (takers.isEmpty()) return;
         String eventKey = eventKey(event, type, fallbackKey);
         Set<String> done = store.deliveredTo(accountId, eventKey, takers.stream().map(Webhook::id).toList());
@@ -112,7 +118,7 @@ public final class WebhookDispatcher {
         if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
         if (!PAUSED.equals(failure)) {
             try {
-                store.recordOutcome(accountId, w.id(), failure, clock.millis());
+                recordOutcome(accountId, w.id(), failure);
             } catch (RuntimeException e) {
                 // what is shown on the webhook only: the delivery's outcome stands
                 Log.warn("webhook_outcome_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
@@ -124,6 +130,15 @@ public final class WebhookDispatcher {
             return null;
         }
         return failure;
+    }
+
+    /** Records a delivery's (or a test's) outcome on the webhook, disabling it after {@link #DISABLE_AFTER} of failures. */
+    void recordOutcome(String accountId, String webhookId, String failure) {
+        long now = clock.millis();
+        if (store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis())) {
+            Log.warn("webhook_disabled", Map.of("accountId", accountId, "webhookId", webhookId, "lastFailure", failure,
+                    "metric", "WebhookDisabled"));
+        }
     }
 
     /** A failure no retry would change: an address we do not call, or a 4xx other than 408, 425 and 429. */
@@ -190,7 +205,7 @@ public final class WebhookDispatcher {
                 .header("Groupmsg-Event-Type", type)
                 .header("Groupmsg-Event-Id", eventKey)
                 .header("Groupmsg-Webhook-Id", w.id())
-                .header(WebhookSignature.HEADER, WebhookSignature.header(w.secret(), clock.millis() / 1000, body))
+                .header(WebhookSignature.HEADER, WebhookSignature.header(w.signingSecrets(clock.millis()), clock.millis() / 1000, body))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         // The request's own timeout ends at the answer's headers (JDK 25): a body trickled after them would hold the
         // worker for good, so the whole exchange, body included, is bounded here and cancelled past it.

@@ -74,10 +74,13 @@ public final class WebhookService {
         return store.get(accountId, id).orElseThrow(() -> ApiException.notFound("webhook"));
     }
 
-    /** Changes what is given (null: leave as it is; an empty description removes it); the secret stays. */
-    public Webhook update(String accountId, String id, String url, List<String> events, String description) {
+    /**
+     * Changes what is given (null: leave as it is; an empty description removes it; {@code enabled} turns deliveries
+     * off, or on again after the account or a stretch of failures turned them off); the secret stays.
+     */
+    public Webhook update(String accountId, String id, String url, List<String> events, String description, Boolean enabled) {
         get(accountId, id);
-        if (!store.update(accountId, id, url, events == null ? null : List.copyOf(events), description)) {
+        if (!store.update(accountId, id, url, events == null ? null : List.copyOf(events), description, enabled, clock.millis())) {
             throw ApiException.notFound("webhook");
         }
         return get(accountId, id);
@@ -96,8 +99,25 @@ public final class WebhookService {
         event.put("webhookId", w.id());
         event.put("createdAt", groupmsg.platform.api.Timestamps.format(clock.millis()));
         var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
-        store.recordOutcome(accountId, id, attempt.failure(), clock.millis());
+        dispatcher.get().recordOutcome(accountId, id, attempt.failure());
         return attempt;
+    }
+
+    /** How long the previous secret may be kept after a rotation: a week to roll it out to every receiver. */
+    public static final int MAX_PREVIOUS_SECRET_HOURS = 168;
+
+    /**
+     * Gives the webhook a new secret (the answer shows it, as a create does). Deliveries are signed with both until
+     * the one it replaces expires, {@code previousSecretHours} from now (0: at once), so receivers can switch without
+     * refusing a delivery; a secret kept from a rotation before is dropped.
+     */
+    public Webhook rotateSecret(String accountId, String id, int previousSecretHours) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Webhook w = get(accountId, id);
+            Long until = previousSecretHours == 0 ? null : clock.millis() + previousSecretHours * 3_600_000L;
+            if (store.rotate(accountId, id, w.secret(), newSecret(), until)) return get(accountId, id);
+        }
+        throw ApiException.conflict("the webhook's secret was rotated by another request meanwhile; try again");
     }
 
     /** The type of a test event ({@code POST /v1/webhooks/{id}/test}): sent whatever the webhook's {@code events}. */

@@ -63,8 +63,15 @@ final class WebhookStore {
         return true;
     }
 
-    /** Sets the given fields (null: leave; an empty description removes it); false when there is no such webhook. */
-    boolean update(String accountId, String id, String url, List<String> events, String description) {
+    /** Why a webhook the account turned off is disabled. */
+    static final String DISABLED_BY_ACCOUNT = "disabled by the account";
+
+    /**
+     * Sets the given fields (null: leave; an empty description removes it; {@code enabled} false disables it, true
+     * enables it again with its failure clock reset); false when there is no such webhook.
+     */
+    boolean update(String accountId, String id, String url, List<String> events, String description, Boolean enabled,
+                   long now) {
         List<String> sets = new ArrayList<>();
         List<String> removes = new ArrayList<>();
         var values = new HashMap<String, AttributeValue>();
@@ -86,13 +93,43 @@ final class WebhookStore {
             sets.add("#description = :description");
             values.put(":description", s(description));
         }
+        if (Boolean.TRUE.equals(enabled)) removes.addAll(List.of("disabledAt", "disabledReason", "failingSince"));
+        if (Boolean.FALSE.equals(enabled)) {
+            sets.add("disabledAt = if_not_exists(disabledAt, :now), disabledReason = if_not_exists(disabledReason, :why)");
+            values.put(":now", n(now));
+            values.put(":why", s(DISABLED_BY_ACCOUNT));
+        }
         String update = (sets.isEmpty() ? "" : "SET " + String.join(", ", sets)) + (removes.isEmpty() ? "" : " REMOVE " + String.join(", ", removes));
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                     .updateExpression(update.strip()).conditionExpression("attribute_exists(pk)")
-                    .expressionAttributeNames(names).expressionAttributeValues(values.isEmpty() ? null : values));
+                    .expressionAttributeNames(names.isEmpty() ? null : names).expressionAttributeValues(values.isEmpty() ? null : values));
             return true;
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
+            return false;
+        }
+    }
+
+    /**
+     * Replaces the secret, keeping the one it replaces as {@code previousSecret} until {@code previousExpiresAt} (null:
+     * dropped at once), on condition the secret is still {@code current}; false when it is not (rotated meanwhile) or
+     * the webhook is gone.
+     */
+    boolean rotate(String accountId, String id, String current, String next, Long previousExpiresAt) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":current", s(current), ":next", s(next)));
+        String update;
+        if (previousExpiresAt == null) {
+            update = "SET secret = :next REMOVE previousSecret, previousSecretExpiresAt";
+        } else {
+            update = "SET secret = :next, previousSecret = :current, previousSecretExpiresAt = :until";
+            values.put(":until", n(previousExpiresAt));
+        }
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression(update).conditionExpression("attribute_exists(pk) AND secret = :current")
+                    .expressionAttributeValues(values));
+            return true;
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
             return false;
         }
     }
@@ -123,23 +160,40 @@ final class WebhookStore {
     }
 
     /**
-     * What the latest delivery to the webhook came to (shown on it): {@code failure} null for a delivered one. A
-     * webhook deleted meanwhile is left deleted.
+     * What the latest delivery to the webhook came to (shown on it): {@code failure} null for a delivered one, which
+     * ends its failing stretch; a failure starts one, or goes on with it. A webhook that has been failing since
+     * {@code disableBefore} or earlier is disabled (returns true, once). A webhook deleted meanwhile is left deleted.
      */
-    void recordOutcome(String accountId, String id, String failure, long at) {
+    boolean recordOutcome(String accountId, String id, String failure, long at, long disableBefore) {
         var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at)));
         String update;
         if (failure == null) {
-            update = "SET lastDeliveredAt = :at";
+            update = "SET lastDeliveredAt = :at REMOVE failingSince";
         } else {
-            update = "SET lastFailedAt = :at, lastFailure = :failure";
+            update = "SET lastFailedAt = :at, lastFailure = :failure, failingSince = if_not_exists(failingSince, :at)";
             values.put(":failure", s(failure));
         }
+        var key = Attr.key(Attr.accountPk(accountId), PREFIX + id);
+        Map<String, AttributeValue> after;
         try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression(update).conditionExpression("attribute_exists(pk)").expressionAttributeValues(values));
+            after = dynamo.updateItem(b -> b.tableName(table).key(key).updateExpression(update)
+                    .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values)
+                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
-            // deleted while its delivery was under way
+            return false; // deleted while its delivery was under way
+        }
+        Long since = Attr.numOrNull(after, "failingSince");
+        if (failure == null || since == null || since > disableBefore || after.containsKey("disabledAt")) return false;
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key)
+                    .updateExpression("SET disabledAt = :at, disabledReason = :why")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(disabledAt) AND failingSince = :since")
+                    .expressionAttributeValues(Map.of(":at", n(at), ":since", n(since),
+                            ":why", s("every delivery failed since " + groupmsg.platform.api.Timestamps.format(since)
+                                    + " (last: " + failure + ")"))));
+            return true;
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException meanwhile) {
+            return false; // disabled, delivered to, or enabled again meanwhile
         }
     }
 
@@ -169,6 +223,8 @@ final class WebhookStore {
         return new Webhook(Attr.str(item, "webhookId"), Attr.str(item, "url"),
                 item.get("events").l().stream().map(AttributeValue::s).toList(), Attr.str(item, "description"),
                 Attr.str(item, "secret"), Attr.num(item, "createdAt", 0), Attr.numOrNull(item, "lastDeliveredAt"),
-                Attr.numOrNull(item, "lastFailedAt"), Attr.str(item, "lastFailure"));
+                Attr.numOrNull(item, "lastFailedAt"), Attr.str(item, "lastFailure"), Attr.str(item, "previousSecret"),
+                Attr.numOrNull(item, "previousSecretExpiresAt"), Attr.numOrNull(item, "failingSince"),
+                Attr.numOrNull(item, "disabledAt"), Attr.str(item, "disabledReason"));
     }
 }

@@ -216,6 +216,129 @@ class WebhooksE2eTest {
         assertThat(good).isNotNull();
     }
 
+    /** The v1 signatures of a delivery, in the order the header gives them. */
+    private static List<String> v1s(Received r) {
+        return java.util.Arrays.stream(r.signature().split(",")).filter(p -> p.startsWith("v1=")).map(p -> p.substring(3)).toList();
+    }
+
+    private static String timestamp(Received r) {
+        return r.signature().replaceFirst("^t=(\\d+),.*$", "$1");
+    }
+
+    @Test
+    void aRotatedSecretSignsBesideTheOldOneUntilTheOldOneExpires(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Rotating Hooks Co");
+        var hook = createWebhook(a, Map.of("url", url("/rotating"), "events", List.of("reply.received")));
+        String id = (String) hook.get("id");
+        String first = (String) hook.get("secret");
+
+        var rotated = a.withHeader("Idempotency-Key", "rotate-1").send("POST", "/v1/webhooks/" + id + "/rotate-secret", "application/json", "");
+        assertThat(rotated.status()).as(rotated.body()).isEqualTo(200);
+        String second = (String) rotated.jsonObject().get("secret");
+        assertThat(second).startsWith("whsec_").isNotEqualTo(first);
+        long expires = java.time.Instant.parse((String) rotated.jsonObject().get("previousSecretExpiresAt")).toEpochMilli();
+        assertThat(expires - System.currentTimeMillis()).isBetween(23 * 3_600_000L, 24 * 3_600_000L);
+        var replay = a.withHeader("Idempotency-Key", "rotate-1").send("POST", "/v1/webhooks/" + id + "/rotate-secret", "application/json", "");
+        assertThat(replay.jsonObject()).as("a retry is the same rotation").containsEntry("secret", second);
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).doesNotContainKey("secret")
+                .containsEntry("previousSecretExpiresAt", rotated.jsonObject().get("previousSecretExpiresAt"));
+
+        assertThat(a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject()).containsEntry("delivered", true);
+        Received both = at("/rotating").getLast();
+        String t = timestamp(both);
+        assertThat(v1s(both)).as("the new secret's first, then the old one's")
+                .containsExactly(hmacHex(second, t + "." + both.body()), hmacHex(first, t + "." + both.body()));
+
+        // rotated again with the old one dropped at once: only the newest signs (the first is long gone)
+        var third = a.post("/v1/webhooks/" + id + "/rotate-secret", Map.of("previousSecretExpiresInHours", 0));
+        assertThat(third.status()).as(third.body()).isEqualTo(200);
+        assertThat(third.jsonObject()).containsEntry("previousSecretExpiresAt", null);
+        String newest = (String) third.jsonObject().get("secret");
+        assertThat(a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject()).containsEntry("delivered", true);
+        Received only = at("/rotating").getLast();
+        assertThat(v1s(only)).containsExactly(hmacHex(newest, timestamp(only) + "." + only.body()));
+
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("previousSecretExpiresInHours", 169),
+                Map.<String, Object>of("previousSecretExpiresInHours", -1), Map.<String, Object>of("secret", "whsec_mine"))) {
+            var r = a.post("/v1/webhooks/" + id + "/rotate-secret", bad);
+            assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
+        }
+        assertThat(api.forNewAccount("Not Theirs Co").post("/v1/webhooks/" + id + "/rotate-secret", Map.of()).status()).isEqualTo(404);
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("secret", "whsec_mine")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject()).containsEntry("delivered", true);
+        Received after = at("/rotating").getLast();
+        assertThat(v1s(after)).as("the refused requests changed nothing")
+                .containsExactly(hmacHex(newest, timestamp(after) + "." + after.body()));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aWebhookFailingForThreeDaysIsDisabledAndGetsNothingUntilEnabledAgain(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Dying Hooks Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var down = createWebhook(a, Map.of("url", url("/down-for-days"), "events", List.of("reply.received")));
+        var good = createWebhook(a, Map.of("url", url("/fine"), "events", List.of("reply.received")));
+        failNext.put("/recovering", new AtomicInteger(3));
+        var recovering = createWebhook(a, Map.of("url", url("/recovering"), "events", List.of("reply.received")));
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDDYING00000000000000000" + n, "from", "+14155550954", "body", "Hello " + n));
+        java.util.function.LongFunction<groupmsg.integrations.WebhookDispatcher> at = offsetMillis ->
+                new groupmsg.integrations.WebhookDispatcher(runtime.wiring().withClock(
+                        java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis))));
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(0).dispatch(event.apply(1), "k1"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        var failing = a.get("/v1/webhooks/" + down.get("id")).jsonObject();
+        assertThat(failing).containsEntry("enabled", true).containsEntry("disabledAt", null);
+        assertThat(failing.get("failingSince")).isNotNull();
+        assertThat(a.get("/v1/webhooks/" + recovering.get("id")).jsonObject().get("failingSince")).isNotNull();
+        assertThat(a.get("/v1/webhooks/" + good.get("id")).jsonObject()).containsEntry("failingSince", null);
+
+        // a day later the recovering endpoint takes one: its failing stretch ends; the dead one's goes on
+        long day = 86_400_000L;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(day).dispatch(event.apply(2), "k2"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        assertThat(a.get("/v1/webhooks/" + recovering.get("id")).jsonObject()).containsEntry("failingSince", null);
+        assertThat(a.get("/v1/webhooks/" + down.get("id")).jsonObject()).containsEntry("enabled", true)
+                .containsEntry("failingSince", failing.get("failingSince"));
+
+        // three days after its first failure, still failing: disabled
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(3 * day + 60_000).dispatch(event.apply(3), "k3"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        var disabled = a.get("/v1/webhooks/" + down.get("id")).jsonObject();
+        assertThat(disabled).containsEntry("enabled", false);
+        assertThat(disabled.get("disabledAt")).isNotNull();
+        assertThat((String) disabled.get("disabledReason")).startsWith("every delivery failed since").contains("HTTP 500");
+        int triedBefore = at("/down-for-days").size();
+        assertThat(triedBefore).isEqualTo(9);
+
+        // the queue's next event skips it, and is done (not sent back for it)
+        var worker = runtime.functions().get("webhook-worker");
+        String sqsEvent = Json.write(Map.of("Records", List.of(Map.of("messageId", "m-4", "receiptHandle", "h-4",
+                "body", event.apply(4), "attributes", Map.of("ApproximateReceiveCount", "1"), "messageAttributes", Map.of(),
+                "eventSource", "aws:sqs", "eventSourceARN", "arn:aws:sqs:us-east-1:000000000000:webhooks", "awsRegion", "us-east-1"))));
+        assertThat(worker.invoke(sqsEvent)).isEqualTo("{\"batchItemFailures\":[]}");
+        assertThat(at("/down-for-days")).hasSize(triedBefore);
+        assertThat(at("/fine")).extracting(Received::eventId).contains("reply.received/inb_01JDDYING000000000000000004");
+
+        // enabled again by the account (its clock starts over), then turned off by it
+        var enabled = a.patch("/v1/webhooks/" + down.get("id"), Map.of("enabled", true));
+        assertThat(enabled.status()).as(enabled.body()).isEqualTo(200);
+        assertThat(enabled.jsonObject()).containsEntry("enabled", true).containsEntry("disabledAt", null)
+                .containsEntry("disabledReason", null).containsEntry("failingSince", null);
+        var off = a.patch("/v1/webhooks/" + good.get("id"), Map.of("enabled", false));
+        assertThat(off.jsonObject()).containsEntry("enabled", false).containsEntry("disabledReason", "disabled by the account");
+        int fineBefore = at("/fine").size();
+        // (the time of the failures above, days ahead: the endpoint's one-minute pause is past only from there)
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(3 * day + 180_000).dispatch(event.apply(5), "k5"))
+                .as("the enabled dead one is tried and fails again").isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        assertThat(at("/down-for-days")).hasSize(triedBefore + 3);
+        assertThat(at("/fine")).as("turned off").hasSize(fineBefore);
+        assertThat(a.get("/v1/webhooks/" + down.get("id")).jsonObject()).as("its failing stretch began anew")
+                .containsEntry("enabled", true).extractingByKey("failingSince").isNotNull();
+        assertThat(a.patch("/v1/webhooks/" + good.get("id"), Map.of("enabled", "yes")).status()).isEqualTo(400);
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aWebhookIsTestedOnDemandAndChangedKeepingItsSecret(ApiClient api) throws Exception {

@@ -121,6 +121,11 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return type.isEmpty() || type.equals("application/json") || type.endsWith("+json");
     }
 
+    /** As {@link #jsonBody}, but no body at all reads as {@code {}}: for a request whose every field is optional. */
+    public JsonBody optionalJsonBody() {
+        return body.length == 0 ? new JsonBody(Map.of(), "") : jsonBody();
+    }
+
     /** The body as a JSON object, or a 4xx that says what is wrong with it. */
     public JsonBody jsonBody() {
         if (body.length == 0) throw ApiException.invalid("request body is required (a JSON object)");

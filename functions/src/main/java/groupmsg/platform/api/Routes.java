@@ -50,6 +50,7 @@ public final class Routes {
             new RouteDef("GET", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("PATCH", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("POST", "/v1/webhooks/{id}/test", ADMIN, ADMINISTER, false),
+            new RouteDef("POST", "/v1/webhooks/{id}/rotate-secret", ADMIN, ADMINISTER, true),
             new RouteDef("DELETE", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("PATCH", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
