@@ -1,6 +1,7 @@
 package groupmsg.inbound;
 
 import groupmsg.messages.BroadcastReplies;
+import groupmsg.platform.Log;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -23,9 +24,21 @@ public final class AnswerLinks {
         this.broadcasts = new BroadcastReplies(wiring);
     }
 
-    /** The reply, linked to the group message it answers if there is one (as linked before, on a retry). */
+    /**
+     * The reply, linked to the group message it answers if there is one (as linked before, on a retry). The link only
+     * adds to what is known: if it cannot be made (DynamoDB failing), the reply goes on unlinked, logged.
+     */
     InboundMessage linkReply(InboundMessage m) {
         if (m.inReplyTo() != null) return m;
+        try {
+            return linkReplyOrFail(m);
+        } catch (RuntimeException e) {
+            Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
+            return m;
+        }
+    }
+
+    private InboundMessage linkReplyOrFail(InboundMessage m) {
         var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
         if (answered == null) return m;
         var outcome = store.link(m, answered, InboundStore.answerRow(m, answered.messageId()),
@@ -44,6 +57,16 @@ public final class AnswerLinks {
     public BroadcastReplies.Answered linkOptOut(InboundMessage m) {
         if (m.inReplyTo() != null) return m.inReplyTo();
         if (m.conversationId() != null) return null; // a participant's STOP is taken as leaving the conversation, as a reply there answers it
+        // the STOP's confirmation and event must not wait on what only adds to them
+        try {
+            return linkOptOutOrFail(m);
+        } catch (RuntimeException e) {
+            Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
+            return null;
+        }
+    }
+
+    private BroadcastReplies.Answered linkOptOutOrFail(InboundMessage m) {
         var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
         if (answered == null) return null;
         switch (store.link(m, answered, InboundStore.optOutRow(m, answered.messageId()),

@@ -190,7 +190,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         json.put("keyword", m.keyword() == null ? null : m.keyword().wireName());
         json.put("possibleOptOut", m.possibleOptOut());
         json.put("conversationId", m.conversationId());
-        json.put("inReplyTo", AnswerLinks.json(m.inReplyTo())); // an extension: the group message a direct reply answers
+        json.put("inReplyTo", AnswerLinks.json(m.inReplyTo())); // an extension: the group message a reply or STOP answers
         json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;
     }

@@ -17,8 +17,9 @@ import java.util.List;
  *                       before that, and for replies routed before threads were ordered so (their own id's)
  * @param routedOnArrival whether its conversation was found when it arrived (the webhook), as every text stored now
  *                       is; a message stored before that is routed by the inbound worker
- * @param inReplyTo      the group message a direct reply answers (see {@link BroadcastReplies}), linked by the
- *                       inbound worker; null for a keyword, a conversation's reply, or none found
+ * @param inReplyTo      the group message a direct reply (a "Yes" that is also one too) or a STOP answers (see
+ *                       {@link BroadcastReplies}), linked by the inbound or opt-out worker; null for other keywords,
+ *                       a conversation's texts, or none found
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,

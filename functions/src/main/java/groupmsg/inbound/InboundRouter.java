@@ -61,9 +61,9 @@ public final class InboundRouter {
         }
         if (m.keyword() != null && !m.alsoAReply()) return false; // the opt-out worker's, and never go to integrations
         m = routeAndRelay(m);
-        // before publishing, so the event says what it answers (on a retry too)
-        if (m.conversationId() == null) m = answers.linkReply(m);
         if (!store.published(accountId, inboundId)) {
+            // before publishing, so the event says what it answers (a retry after the publish keeps what it said)
+            if (m.conversationId() == null) m = answers.linkReply(m);
             events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
             store.markPublished(accountId, inboundId, clock.millis());
         }

@@ -79,7 +79,10 @@ public final class WebhookService {
      * off, or on again after the account or a stretch of failures turned them off); the secret stays.
      */
     public Webhook update(String accountId, String id, String url, List<String> events, String description, Boolean enabled) {
-        get(accountId, id);
+        Webhook current = get(accountId, id);
+        // enabling one that is enabled changes nothing (a client sending its whole object must not restart the clock)
+        if (Boolean.TRUE.equals(enabled) && current.enabled()) enabled = null;
+        if (url == null && events == null && description == null && enabled == null) return current;
         if (!store.update(accountId, id, url, events == null ? null : List.copyOf(events), description, enabled, clock.millis())) {
             throw ApiException.notFound("webhook");
         }

@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Which group message a text answers: the latest one the line sent to that number (the carrier took it) within
- * {@link #WINDOW} before the text came. Seed 000: "If the customer replies to the Group Message the response will,
+ * Which group message a text answers: the latest one the line sent to that number (the carrier took it, and its
+ * send began before the text came) within {@link #WINDOW} before the text came. Seed 000: "If the customer replies to the Group Message the response will,
  * however, be sent to these systems", so an integration is told which message it answers, and the message counts
  * its answers. Group messages only: a conversation's reply answers its conversation, and a keyword reply, a
  * conversation's or a direct answer sent later is not taken as what the text answers.
@@ -59,7 +59,9 @@ public final class BroadcastReplies {
                 var rows = deliveries.rowsOf(phone, onLine);
                 for (GroupMessage m : onLine) { // newest first
                     Delivery d = rows.get(m.id());
-                    if (d != null && RECEIVED.contains(d.status())) {
+                    // claimed after the text came: sent after it too, so not what it answers (a large group's
+                    // message may reach a number long after its acceptance)
+                    if (d != null && RECEIVED.contains(d.status()) && (d.claimedAt() == null || d.claimedAt() <= receivedAt)) {
                         return Optional.of(new Answered(m.id(), m.title(), m.acceptedAt()));
                     }
                 }

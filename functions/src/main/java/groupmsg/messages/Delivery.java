@@ -1,7 +1,12 @@
 package groupmsg.messages;
 
-/** One recipient's delivery of a group message. */
-public record Delivery(String phone, String status, String carrierMessageId, String error, long updatedAt) {
+/**
+ * One recipient's delivery of a group message.
+ *
+ * @param claimedAt when a worker last claimed it for sending (just before the carrier was called): null while it was
+ *                  never claimed, and on rows claimed before this was kept
+ */
+public record Delivery(String phone, String status, String carrierMessageId, String error, long updatedAt, Long claimedAt) {
     public static final String QUEUED = "queued";
     public static final String SENDING = "sending";
     public static final String SENT = "sent";

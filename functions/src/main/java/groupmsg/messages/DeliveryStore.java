@@ -148,6 +148,8 @@ final class DeliveryStore {
         var names = new HashMap<String, String>(Map.of("#status", "status"));
         var values = new HashMap<String, AttributeValue>(Map.of(":from", s(t.from()), ":to", s(t.to()), ":at", n(t.at())));
         StringBuilder set = new StringBuilder("SET #status = :to, updatedAt = :at");
+        // when the send began: a reply that came before it cannot answer it (BroadcastReplies)
+        if (Delivery.SENDING.equals(t.to())) set.append(", claimedAt = :at");
         if (t.carrierMessageId() != null) {
             set.append(", carrierMessageId = :sid");
             values.put(":sid", s(t.carrierMessageId()));
@@ -317,6 +319,6 @@ final class DeliveryStore {
 
     static Delivery toDelivery(Map<String, AttributeValue> item) {
         return new Delivery(Attr.str(item, "phone"), Attr.str(item, "status"), Attr.str(item, "carrierMessageId"),
-                Attr.str(item, "error"), Attr.num(item, "updatedAt", 0));
+                Attr.str(item, "error"), Attr.num(item, "updatedAt", 0), Attr.numOrNull(item, "claimedAt"));
     }
 }

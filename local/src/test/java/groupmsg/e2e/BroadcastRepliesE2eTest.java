@@ -1,6 +1,13 @@
 package groupmsg.e2e;
 
+import groupmsg.inbound.AnswerLinks;
+import groupmsg.inbound.InboundMessage;
 import groupmsg.inbound.InboundRouter;
+import groupmsg.inbound.Keywords;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
@@ -232,6 +239,23 @@ class BroadcastRepliesE2eTest {
         assertThat(broadcasts.answeredBy(accountId, lineId, dan, sentAt + Duration.ofDays(7).toMillis() + 1)).isEmpty();
         assertThat(broadcasts.answeredBy(accountId, lineId, dan, sentAt - 1)).isEmpty();
         assertThat(broadcasts.answeredBy(accountId, lineId, "+16175559999", sentAt + 1000)).as("not a recipient").isEmpty();
+
+        // accepted before the text but sent to the number after it (a large group's message on a slow line): not it
+        var row = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.DELIVERIES))
+                .key(Map.of("pk", AttributeValue.fromS("MSG#" + m + "#0"), "sk", AttributeValue.fromS(dan)))).item();
+        long claimedAt = Long.parseLong(row.get("claimedAt").n());
+        assertThat(claimedAt).isGreaterThanOrEqualTo(sentAt);
+        assertThat(broadcasts.answeredBy(accountId, lineId, dan, claimedAt)).map(BroadcastReplies.Answered::messageId).contains(m);
+        assertThat(broadcasts.answeredBy(accountId, lineId, dan, claimedAt - 1)).isEmpty();
+
+        // a link that cannot be made (DynamoDB failing) leaves the STOP unlinked rather than holding up its confirmation
+        var stop = new InboundMessage("inb_01JDNOTSTORED000000000000", accountId, lineId, "+12125550000", dan, "STOP",
+                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null);
+        var failingReads = IdempotentRetriesE2eTest.failing(runtime, r -> r instanceof BatchGetItemRequest, Integer.MAX_VALUE,
+                () -> SdkClientException.create("injected fault (test)"));
+        assertThat(new AnswerLinks(failingReads).linkOptOut(stop)).isNull();
+        assertThat(new AnswerLinks(runtime.wiring()).linkOptOut(stop)).as("what a healthy read finds")
+                .extracting(BroadcastReplies.Answered::messageId).isEqualTo(m);
     }
 
     @Test

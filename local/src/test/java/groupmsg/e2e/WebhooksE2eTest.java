@@ -293,6 +293,9 @@ class WebhooksE2eTest {
         assertThat(failing.get("failingSince")).isNotNull();
         assertThat(a.get("/v1/webhooks/" + recovering.get("id")).jsonObject().get("failingSince")).isNotNull();
         assertThat(a.get("/v1/webhooks/" + good.get("id")).jsonObject()).containsEntry("failingSince", null);
+        // "enabled: true" sent to an enabled webhook (a client sending its whole object) does not restart its clock
+        assertThat(a.patch("/v1/webhooks/" + down.get("id"), Map.of("enabled", true)).jsonObject())
+                .containsEntry("failingSince", failing.get("failingSince"));
 
         // a day later the recovering endpoint takes one: its failing stretch ends; the dead one's goes on
         long day = 86_400_000L;
