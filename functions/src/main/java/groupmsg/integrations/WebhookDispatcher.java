@@ -1,5 +1,8 @@
 package groupmsg.integrations;
 
+import groupmsg.notify.EventPublisher;
+import groupmsg.notify.Topic;
+import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -14,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -52,11 +56,13 @@ public final class WebhookDispatcher {
     private final WebhookTargets targets;
     private final Clock clock;
     private final Lazy<HttpClient> http;
+    private final EventPublisher events;
 
     public WebhookDispatcher(Wiring wiring) {
         this.store = new WebhookStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.targets = new WebhookTargets(wiring.config().webhooksToLoopback());
         this.clock = wiring.clock();
+        this.events = wiring.events();
         this.http = new Lazy<>(() -> HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).followRedirects(HttpClient.Redirect.NEVER).build());
     }
@@ -138,6 +144,31 @@ public final class WebhookDispatcher {
         if (store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis())) {
             Log.warn("webhook_disabled", Map.of("accountId", accountId, "webhookId", webhookId, "lastFailure", failure,
                     "metric", "WebhookDisabled"));
+            tellDisabled(accountId, webhookId);
+        }
+    }
+
+    /** The event that tells the business one of its webhooks was disabled (no webhook receives it: it is about them). */
+    public static final String DISABLED_EVENT = "webhook.disabled";
+
+    /**
+     * Publishes {@link #DISABLED_EVENT} to the notifications topic, for the operator's email or push subscriber to tell
+     * the account, as a platform emails about a webhook it turned off. Once, by the run that disabled it; a publish
+     * that fails is logged (the webhook itself shows it disabled).
+     */
+    private void tellDisabled(String accountId, String webhookId) {
+        try {
+            store.get(accountId, webhookId).ifPresent(w -> {
+                var event = new LinkedHashMap<String, Object>();
+                event.put("webhookId", w.id());
+                event.put("url", w.url());
+                event.put("disabledReason", w.disabledReason());
+                event.put("failingSince", w.failingSince() == null ? null : Timestamps.format(w.failingSince()));
+                event.put("disabledAt", w.disabledAt() == null ? null : Timestamps.format(w.disabledAt()));
+                events.publish(Topic.NOTIFICATIONS, accountId, DISABLED_EVENT, event);
+            });
+        } catch (RuntimeException e) {
+            Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", webhookId), e);
         }
     }
 

@@ -102,7 +102,9 @@ public final class WebhookService {
         event.put("webhookId", w.id());
         event.put("createdAt", groupmsg.platform.api.Timestamps.format(clock.millis()));
         var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
-        dispatcher.get().recordOutcome(accountId, id, attempt.failure());
+        // shown as a delivery's outcome, but only the worker disables a webhook (and tells of it on the notifications
+        // topic, which this API does not publish to)
+        store.recordOutcome(accountId, id, attempt.failure(), clock.millis(), Long.MIN_VALUE);
         return attempt;
     }
 

@@ -314,6 +314,12 @@ class WebhooksE2eTest {
         assertThat((String) disabled.get("disabledReason")).startsWith("every delivery failed since").contains("HTTP 500");
         int triedBefore = at("/down-for-days").size();
         assertThat(triedBefore).isEqualTo(9);
+        // the account is told, through the notifications topic (an operator's email or push subscriber), once
+        var told = ((List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items"))
+                .stream().filter(e -> "webhook.disabled".equals(e.get("type")) && accountId.equals(e.get("accountId"))).toList();
+        assertThat(told).singleElement().satisfies(e -> assertThat(e).containsEntry("webhookId", down.get("id"))
+                .containsEntry("url", url("/down-for-days")).containsEntry("disabledReason", disabled.get("disabledReason"))
+                .containsEntry("disabledAt", disabled.get("disabledAt")).containsEntry("failingSince", failing.get("failingSince")));
 
         // the queue's next event skips it, and is done (not sent back for it)
         var worker = runtime.functions().get("webhook-worker");
