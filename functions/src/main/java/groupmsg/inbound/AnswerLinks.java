@@ -6,9 +6,12 @@ import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * Links a text to the group message it answers ({@link BroadcastReplies}): a direct reply (the inbound worker), counted
@@ -24,60 +27,48 @@ public final class AnswerLinks {
         this.broadcasts = new BroadcastReplies(wiring);
     }
 
-    /**
-     * The reply, linked to the group message it answers if there is one (as linked before, on a retry). The link only
-     * adds to what is known: if it cannot be made (DynamoDB failing), the reply goes on unlinked, logged.
-     */
+    /** The reply, linked to the group message it answers if there is one (as linked before, on a retry). */
     InboundMessage linkReply(InboundMessage m) {
-        if (m.inReplyTo() != null) return m;
-        try {
-            return linkReplyOrFail(m);
-        } catch (RuntimeException e) {
-            Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
-            return m;
-        }
-    }
-
-    private InboundMessage linkReplyOrFail(InboundMessage m) {
-        var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
-        if (answered == null) return m;
-        var outcome = store.link(m, answered, InboundStore.answerRow(m, answered.messageId()),
-                broadcasts.countReply(m.accountId(), answered.messageId()));
-        if (outcome == InboundStore.LinkOutcome.ALREADY_LINKED) return store.get(m.accountId(), m.id()).orElse(m);
-        return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                m.keyword(), m.possibleOptOut(), m.alsoAReply(), m.conversationId(), m.carrierMessageId(), m.createdAt(),
-                m.threadUlid(), m.routedOnArrival(), answered);
+        var answered = link(m, InboundStore::answerRow, broadcasts::countReply);
+        return answered == null || answered.equals(m.inReplyTo()) ? m : m.withInReplyTo(answered);
     }
 
     /**
      * The group message a STOP answers, or null (none, or the STOP came from a conversation's participant, whose texts
-     * answer the conversation): linked as a reply is, and the number counted once among the
-     * message's opt-outs (a second STOP of the number in answer to it, after a START, is linked but not counted).
+     * answer the conversation): linked as a reply is, and the number counted once among the message's opt-outs (a
+     * second STOP of the number in answer to it, after a START, is linked but not counted: its row is there).
      */
     public BroadcastReplies.Answered linkOptOut(InboundMessage m) {
+        // a participant's STOP is taken as leaving the conversation, as a reply there answers it
+        if (m.inReplyTo() == null && m.conversationId() != null) return null;
+        return link(m, InboundStore::optOutRow, broadcasts::countOptOut);
+    }
+
+    /**
+     * Links {@code m} once (see {@link InboundStore#link}) with its row in the message's answers or opt-outs and that
+     * count; the link, as stored, or null when it answers nothing. A link only adds to what is known: one that cannot
+     * be made (DynamoDB failing) is logged, and the text goes on unlinked rather than holding up its event or a STOP's
+     * confirmation.
+     */
+    private BroadcastReplies.Answered link(InboundMessage m,
+                                           BiFunction<InboundMessage, String, Map<String, AttributeValue>> row,
+                                           BiFunction<String, String, TransactWriteItem> count) {
         if (m.inReplyTo() != null) return m.inReplyTo();
-        if (m.conversationId() != null) return null; // a participant's STOP is taken as leaving the conversation, as a reply there answers it
-        // the STOP's confirmation and event must not wait on what only adds to them
         try {
-            return linkOptOutOrFail(m);
+            var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
+            if (answered == null) return null;
+            return switch (store.link(m, answered, row.apply(m, answered.messageId()), count.apply(m.accountId(), answered.messageId()))) {
+                case LINKED -> answered;
+                case ALREADY_LINKED -> store.get(m.accountId(), m.id()).map(InboundMessage::inReplyTo).orElse(answered);
+                case ROW_EXISTS -> {
+                    store.linkAlone(m, answered);
+                    yield answered;
+                }
+            };
         } catch (RuntimeException e) {
             Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
             return null;
         }
-    }
-
-    private BroadcastReplies.Answered linkOptOutOrFail(InboundMessage m) {
-        var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
-        if (answered == null) return null;
-        switch (store.link(m, answered, InboundStore.optOutRow(m, answered.messageId()),
-                broadcasts.countOptOut(m.accountId(), answered.messageId()))) {
-            case LINKED -> { }
-            case ALREADY_LINKED -> {
-                return store.get(m.accountId(), m.id()).map(InboundMessage::inReplyTo).orElse(answered);
-            }
-            case ROW_EXISTS -> store.linkAlone(m, answered);
-        }
-        return answered;
     }
 
     /** A link as events and the API show it: {messageId, title, sentAt}, or null. */

@@ -26,4 +26,16 @@ public record InboundMessage(String id, String accountId, String lineId, String 
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
                              String threadUlid, boolean routedOnArrival, BroadcastReplies.Answered inReplyTo) {
     public static final String ID_PREFIX = "inb_";
+
+    /** The same message, in its conversation's thread. */
+    public InboundMessage withConversation(String conversationId, String threadUlid) {
+        return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, inReplyTo);
+    }
+
+    /** The same message, linked to the group message it answers. */
+    public InboundMessage withInReplyTo(BroadcastReplies.Answered answered) {
+        return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, answered);
+    }
 }

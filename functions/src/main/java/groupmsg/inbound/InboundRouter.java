@@ -98,15 +98,9 @@ public final class InboundRouter {
         if (conversationId != null) {
             if (threadUlid == null) threadUlid = inboundId.substring(InboundMessage.ID_PREFIX.length()); // routed before
             conversations.relay(accountId, conversationId, threadUlid, inboundId, m.createdAt(), m.from(), m.body(), m.mediaUrls());
-            return withConversation(m, conversationId, threadUlid);
+            return m.withConversation(conversationId, threadUlid);
         }
         return m;
-    }
-
-    private static InboundMessage withConversation(InboundMessage m, String conversationId, String threadUlid) {
-        return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(),
-                threadUlid, m.routedOnArrival(), m.inReplyTo());
     }
 
     static Map<String, Object> event(InboundMessage m) {
