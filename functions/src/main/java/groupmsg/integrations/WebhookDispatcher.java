@@ -8,6 +8,7 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.Log;
+import groupmsg.platform.SideBySide;
 import groupmsg.platform.schema.Tables;
 
 import java.net.URI;
@@ -22,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -96,13 +95,14 @@ public final class WebhookDispatcher {
         if (pending.isEmpty()) return;
 
         List<String> failures = new ArrayList<>();
-        try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<String>> outcomes = new ArrayList<>();
-            for (Webhook w : pending) outcomes.add(executor.submit(() -> deliverAndRecord(accountId, w, type, eventKey, eventJson)));
-            for (int i = 0; i < pending.size(); i++) {
-                String failure = outcome(outcomes.get(i));
-                if (failure != null) failures.add(pending.get(i).id() + ": " + failure);
-            }
+        var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson));
+        for (int i = 0; i < pending.size(); i++) {
+            String failure = switch (outcomes.get(i)) {
+                case SideBySide.Done<String> d -> d.value();
+                case SideBySide.Failed<String> f -> f.cause() == null ? "failed" : f.cause().getClass().getSimpleName();
+                case SideBySide.Interrupted<String> x -> "interrupted";
+            };
+            if (failure != null) failures.add(pending.get(i).id() + ": " + failure);
         }
         if (!failures.isEmpty()) {
             Log.warn("webhook_delivery_failed", Map.of("accountId", accountId, "eventKey", eventKey, "failures", failures,
@@ -141,11 +141,11 @@ public final class WebhookDispatcher {
     /** Records a delivery's (or a test's) outcome on the webhook, disabling it after {@link #DISABLE_AFTER} of failures. */
     void recordOutcome(String accountId, String webhookId, String failure) {
         long now = clock.millis();
-        if (store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis())) {
+        store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis()).ifPresent(disabled -> {
             Log.warn("webhook_disabled", Map.of("accountId", accountId, "webhookId", webhookId, "lastFailure", failure,
                     "metric", "WebhookDisabled"));
-            tellDisabled(accountId, webhookId);
-        }
+            tellDisabled(accountId, disabled);
+        });
     }
 
     /** The event that tells the business one of its webhooks was disabled (no webhook receives it: it is about them). */
@@ -156,19 +156,17 @@ public final class WebhookDispatcher {
      * the account, as a platform emails about a webhook it turned off. Once, by the run that disabled it; a publish
      * that fails is logged (the webhook itself shows it disabled).
      */
-    private void tellDisabled(String accountId, String webhookId) {
+    private void tellDisabled(String accountId, Webhook w) {
+        var event = new LinkedHashMap<String, Object>();
+        event.put("webhookId", w.id());
+        event.put("url", w.url());
+        event.put("disabledReason", w.disabledReason());
+        event.put("failingSince", w.failingSince() == null ? null : Timestamps.format(w.failingSince()));
+        event.put("disabledAt", w.disabledAt() == null ? null : Timestamps.format(w.disabledAt()));
         try {
-            store.get(accountId, webhookId).ifPresent(w -> {
-                var event = new LinkedHashMap<String, Object>();
-                event.put("webhookId", w.id());
-                event.put("url", w.url());
-                event.put("disabledReason", w.disabledReason());
-                event.put("failingSince", w.failingSince() == null ? null : Timestamps.format(w.failingSince()));
-                event.put("disabledAt", w.disabledAt() == null ? null : Timestamps.format(w.disabledAt()));
-                events.publish(Topic.NOTIFICATIONS, accountId, DISABLED_EVENT, event);
-            });
+            events.publish(Topic.NOTIFICATIONS, accountId, DISABLED_EVENT, event);
         } catch (RuntimeException e) {
-            Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", webhookId), e);
+            Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", w.id()), e);
         }
     }
 
@@ -193,17 +191,6 @@ public final class WebhookDispatcher {
     static String eventKey(Map<String, Object> event, String type, String fallbackKey) {
         Object about = event.get("messageId") != null ? event.get("messageId") : event.get("inboundId");
         return type + "/" + (about instanceof String s && !s.isBlank() ? s : fallbackKey);
-    }
-
-    private static String outcome(Future<String> future) {
-        try {
-            return future.get();
-        } catch (ExecutionException e) {
-            return e.getCause() == null ? "failed" : e.getCause().getClass().getSimpleName();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted";
-        }
     }
 
     /** Null when the endpoint took it (2xx), else why not, after the retries. */

@@ -162,9 +162,10 @@ final class WebhookStore {
     /**
      * What the latest delivery to the webhook came to (shown on it): {@code failure} null for a delivered one, which
      * ends its failing stretch; a failure starts one, or goes on with it. A webhook that has been failing since
-     * {@code disableBefore} or earlier is disabled (returns true, once). A webhook deleted meanwhile is left deleted.
+     * {@code disableBefore} or earlier is disabled: returned as it is then, once. A webhook deleted meanwhile is left
+     * deleted.
      */
-    boolean recordOutcome(String accountId, String id, String failure, long at, long disableBefore) {
+    Optional<Webhook> recordOutcome(String accountId, String id, String failure, long at, long disableBefore) {
         var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at)));
         String update;
         if (failure == null) {
@@ -180,20 +181,20 @@ final class WebhookStore {
                     .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values)
                     .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
-            return false; // deleted while its delivery was under way
+            return Optional.empty(); // deleted while its delivery was under way
         }
         Long since = Attr.numOrNull(after, "failingSince");
-        if (failure == null || since == null || since > disableBefore || after.containsKey("disabledAt")) return false;
+        if (failure == null || since == null || since > disableBefore || after.containsKey("disabledAt")) return Optional.empty();
         try {
-            dynamo.updateItem(b -> b.tableName(table).key(key)
+            return Optional.of(toWebhook(dynamo.updateItem(b -> b.tableName(table).key(key)
                     .updateExpression("SET disabledAt = :at, disabledReason = :why")
                     .conditionExpression("attribute_exists(pk) AND attribute_not_exists(disabledAt) AND failingSince = :since")
                     .expressionAttributeValues(Map.of(":at", n(at), ":since", n(since),
                             ":why", s("every delivery failed since " + groupmsg.platform.api.Timestamps.format(since)
-                                    + " (last: " + failure + ")"))));
-            return true;
+                                    + " (last: " + failure + ")")))
+                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes()));
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException meanwhile) {
-            return false; // disabled, delivered to, or enabled again meanwhile
+            return Optional.empty(); // disabled, delivered to, or enabled again meanwhile
         }
     }
 

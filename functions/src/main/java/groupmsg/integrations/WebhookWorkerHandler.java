@@ -7,13 +7,11 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 import groupmsg.platform.Log;
+import groupmsg.platform.SideBySide;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 
 /**
@@ -46,25 +44,17 @@ public final class WebhookWorkerHandler implements QueueFunction {
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
-        try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<?>> running = new ArrayList<>();
-            for (SQSEvent.SQSMessage m : event.getRecords()) {
-                running.add(executor.submit(() -> dispatcher.dispatch(m.getBody(), m.getMessageId())));
+        var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
+            dispatcher.dispatch(m.getBody(), m.getMessageId());
+            return null;
+        });
+        for (int i = 0; i < outcomes.size(); i++) {
+            String id = event.getRecords().get(i).getMessageId();
+            if (outcomes.get(i) instanceof SideBySide.Done) continue;
+            if (outcomes.get(i) instanceof SideBySide.Failed<?> f && !(f.cause() instanceof WebhookDispatcher.NotDelivered)) {
+                Log.error("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
             }
-            for (int i = 0; i < running.size(); i++) {
-                String id = event.getRecords().get(i).getMessageId();
-                try {
-                    running.get(i).get();
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof WebhookDispatcher.NotDelivered)) {
-                        Log.error("webhook_event_failed", Map.of("sqsMessageId", id), e.getCause());
-                    }
-                    failures.add(new SQSBatchResponse.BatchItemFailure(id));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failures.add(new SQSBatchResponse.BatchItemFailure(id));
-                }
-            }
+            failures.add(new SQSBatchResponse.BatchItemFailure(id));
         }
         return new SQSBatchResponse(failures);
     }

@@ -6,6 +6,7 @@ import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.Log;
+import groupmsg.platform.SideBySide;
 import groupmsg.platform.config.Wiring;
 
 import groupmsg.platform.queue.QueueSender;
@@ -18,10 +19,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Consumes the deliveries queue: one batch of recipients per message (see {@link DeliveryService}). A failed
@@ -76,51 +73,46 @@ public final class DeliveryWorkerHandler implements QueueFunction {
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
-        List<Future<Map.Entry<String, String>>> running = new ArrayList<>();
         // Lambda's own deadline: jobs on a line shared with many others can take longer than this invocation has.
         DeliveryService.Deadline deadline = deadline(context, clock);
-        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name(Thread.currentThread().getName() + "/batch-", 0).factory())) {
-            for (SQSEvent.SQSMessage message : event.getRecords()) {
-                running.add(pool.submit(() -> {
-                    DeliveryJob job = DeliveryJob.parse(message.getBody());
-                    long now = clock.millis();
-                    if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS) {
-                        // Back before it was meant to (a place over SQS's 15 minutes away, or a copy): waits again,
-                        // at least a second.
-                        queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));
-                        return null;
-                    }
-                    List<DeliveryJob> next = deliveries.deliver(job, deadline.notAfter(now + HOLD_MILLIS));
-                    if (!next.isEmpty()) {
-                        long at = clock.millis();
-                        queue.send(Queues.DELIVERIES, next.stream().map(j -> j.message(at)).toList());
-                    }
-                    return Map.entry(job.accountId(), job.messageId());
-                }));
+        var outcomes = SideBySide.run(event.getRecords(), "/batch-", message -> {
+            DeliveryJob job = DeliveryJob.parse(message.getBody());
+            long now = clock.millis();
+            if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS) {
+                // Back before it was meant to (a place over SQS's 15 minutes away, or a copy): waits again, at least
+                // a second.
+                queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));
+                return null;
             }
-        }
+            List<DeliveryJob> next = deliveries.deliver(job, deadline.notAfter(now + HOLD_MILLIS));
+            if (!next.isEmpty()) {
+                long at = clock.millis();
+                queue.send(Queues.DELIVERIES, next.stream().map(j -> j.message(at)).toList());
+            }
+            return Map.entry(job.accountId(), job.messageId());
+        });
         // One completion check per group message of the batch, after all of its jobs (usually all five are one
         // message's) rather than one per job: each check reads the message and, once fanned out, its counters.
         Set<Map.Entry<String, String>> delivered = new LinkedHashSet<>();
-        for (int i = 0; i < running.size(); i++) {
+        for (int i = 0; i < outcomes.size(); i++) {
             String id = event.getRecords().get(i).getMessageId();
-            try {
-                var message = running.get(i).get();
-                if (message != null) delivered.add(message);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failures.add(new SQSBatchResponse.BatchItemFailure(id));
-            } catch (ExecutionException e) {
-                if (DeliveryService.causedByInterrupt(e.getCause())) {
-                    // the invocation is being stopped (the local runtime winding down): the job gave back what it did
-                    // not send and comes again; no failure to look into
-                    Log.info("delivery_batch_stopped", Map.of("messageId", id));
-                } else {
-                    Log.error("delivery_batch_failed", Map.of("messageId", id), e.getCause());
+            switch (outcomes.get(i)) {
+                case SideBySide.Done<Map.Entry<String, String>> d -> {
+                    if (d.value() != null) delivered.add(d.value());
+                    continue;
                 }
-                failures.add(new SQSBatchResponse.BatchItemFailure(id));
+                case SideBySide.Interrupted<Map.Entry<String, String>> x -> { }
+                case SideBySide.Failed<Map.Entry<String, String>> f -> {
+                    if (DeliveryService.causedByInterrupt(f.cause())) {
+                        // the invocation is being stopped (the local runtime winding down): the job gave back what it
+                        // did not send and comes again; no failure to look into
+                        Log.info("delivery_batch_stopped", Map.of("messageId", id));
+                    } else {
+                        Log.error("delivery_batch_failed", Map.of("messageId", id), f.cause());
+                    }
+                }
             }
+            failures.add(new SQSBatchResponse.BatchItemFailure(id));
         }
         for (var message : delivered) {
             try {

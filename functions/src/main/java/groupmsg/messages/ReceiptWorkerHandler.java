@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.Log;
+import groupmsg.platform.SideBySide;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
@@ -12,10 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Consumes the receipts queue: the carrier's delivery receipts, up to {@code Queues.RECEIPTS.batchSize()} at a time,
@@ -59,24 +56,20 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             }
             byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }
-        Map<StatusCallbacks.Receipt.Key, Future<?>> running = new LinkedHashMap<>();
-        try (ExecutorService pool = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name(Thread.currentThread().getName() + "/shard-", 0).factory())) {
-            byShard.forEach((key, queued) -> running.put(key, pool.submit(
-                    () -> receipts.apply(key, queued.stream().map(Queued::receipt).toList()))));
-        }
-        running.forEach((key, result) -> {
-            try {
-                result.get();
-                return;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException e) {
+        List<StatusCallbacks.Receipt.Key> shards = List.copyOf(byShard.keySet());
+        var outcomes = SideBySide.run(shards, "/shard-", key -> {
+            receipts.apply(key, byShard.get(key).stream().map(Queued::receipt).toList());
+            return null;
+        });
+        for (int i = 0; i < shards.size(); i++) {
+            var key = shards.get(i);
+            if (outcomes.get(i) instanceof SideBySide.Done) continue;
+            if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
                 Log.error("receipts_failed", Map.of("messageId", key.messageId(), "shard", key.shard(),
-                        "receipts", byShard.get(key).size()), e.getCause());
+                        "receipts", byShard.get(key).size()), f.cause());
             }
             byShard.get(key).forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId())));
-        });
+        }
         return new SQSBatchResponse(failures);
     }
 }
