@@ -97,11 +97,10 @@ public final class WebhookDispatcher {
         List<String> failures = new ArrayList<>();
         var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson));
         for (int i = 0; i < pending.size(); i++) {
-            String failure = switch (outcomes.get(i)) {
-                case SideBySide.Done<String> d -> d.value();
-                case SideBySide.Failed<String> f -> f.cause() == null ? "failed" : f.cause().getClass().getSimpleName();
-                case SideBySide.Interrupted<String> x -> "interrupted";
-            };
+            var outcome = outcomes.get(i);
+            String failure = outcome instanceof SideBySide.Done<String> d ? d.value()
+                    : outcome instanceof SideBySide.Failed<String> f ? (f.cause() == null ? "failed" : f.cause().getClass().getSimpleName())
+                    : "interrupted";
             if (failure != null) failures.add(pending.get(i).id() + ": " + failure);
         }
         if (!failures.isEmpty()) {
