@@ -101,7 +101,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("url", "events", "description").nullsAsAbsent();
         String url = body.requiredString("url", 1, WebhookTargets.MAX_URL);
         if (url != null) webhooks.get().targets().problem(url).ifPresent(p -> body.problem("url", p));
-        List<String> events = webhookEvents(body).orElse(WebhookService.EVENT_TYPES);
+        List<String> events = webhookEvents(body).orElse(WebhookService.DEFAULT_EVENT_TYPES);
         String description = body.optionalString("description", 0, 200).filter(d -> !d.isEmpty()).orElse(null);
         body.check("description", description, Text::nameShapeProblem);
         body.validate();

@@ -22,6 +22,11 @@ public final class WebhookService {
      * message's completion (notifications).
      */
     public static final List<String> EVENT_TYPES = List.of("reply.received", "group_message.sent", "opt_out.changed");
+    /**
+     * What a webhook created without {@code events} receives: the integration events only. Group messages are not
+     * forwarded to integrations (API.md), so {@code group_message.sent}, a notification, comes only when asked for.
+     */
+    public static final List<String> DEFAULT_EVENT_TYPES = List.of("reply.received", "opt_out.changed");
     /** Webhooks per account: each event is POSTed to all of them side by side. */
     public static final int MAX_PER_ACCOUNT = 5;
 

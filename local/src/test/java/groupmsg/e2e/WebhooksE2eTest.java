@@ -108,10 +108,13 @@ class WebhooksE2eTest {
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 50);
         var replies = createWebhook(a, Map.of("url", url("/replies"), "events", List.of("reply.received"), "description", "CRM"));
-        var everything = createWebhook(a, Map.of("url", url("/all")));
+        var everything = createWebhook(a, Map.of("url", url("/all"), "events", List.of("reply.received", "group_message.sent", "opt_out.changed")));
+        var byDefault = createWebhook(a, Map.of("url", url("/default")));
         assertThat((String) replies.get("id")).startsWith("whk_");
         assertThat((String) replies.get("secret")).startsWith("whsec_").hasSizeGreaterThan(40);
         assertThat(everything).containsEntry("events", List.of("reply.received", "group_message.sent", "opt_out.changed"));
+        assertThat(byDefault).as("group messages are not forwarded to integrations unless asked for")
+                .containsEntry("events", List.of("reply.received", "opt_out.changed"));
         ApiClient other = api.forNewAccount("Unhooked Co");
         String otherLine = linePhone();
         createLine(other, otherLine, "long_code", 50);
@@ -144,10 +147,12 @@ class WebhooksE2eTest {
                 .satisfies(x -> assertThat(x.eventId()).isEqualTo("group_message.sent/" + messageId));
         Thread.sleep(500);
         assertThat(at("/replies")).as("not its type, not another account's").hasSize(1);
+        assertThat(await(() -> at("/default"), l -> !l.isEmpty(), 15_000)).as("a webhook created without events: the reply, not the group message")
+                .extracting(Received::type).containsExactly("reply.received");
 
         // listed without secrets, with when the last delivery went through
         var listed = (List<Map<String, Object>>) a.get("/v1/webhooks").jsonObject().get("items");
-        assertThat(listed).extracting(w -> w.get("id")).containsExactly(replies.get("id"), everything.get("id"));
+        assertThat(listed).extracting(w -> w.get("id")).containsExactly(replies.get("id"), everything.get("id"), byDefault.get("id"));
         assertThat(listed).allSatisfy(w -> assertThat(w).doesNotContainKey("secret").containsEntry("lastFailure", null));
         assertThat(a.get("/v1/webhooks/" + replies.get("id")).jsonObject()).containsEntry("description", "CRM")
                 .containsEntry("url", url("/replies")).extractingByKey("lastDeliveredAt").isNotNull();
