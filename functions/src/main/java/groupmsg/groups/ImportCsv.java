@@ -25,7 +25,8 @@ import java.util.Objects;
  * <p>The first non-blank record is the header: the columns {@code country}, {@code phone}, {@code name} in any
  * order, any case, blanks around them ignored; {@code phone} is required, the other two are optional. Every other
  * non-blank record is a {@link Row}. A record is blank when all its fields are empty or whitespace (an empty line,
- * a line of spaces, or {@code ,,} as spreadsheets write empty rows); blank records are skipped, not counted.
+ * a line of spaces, or {@code ,,} as spreadsheets write empty rows); blank records are skipped, not counted, and so is
+ * the {@link #TEMPLATE}'s example row, left in by a user who added their rows below it ({@link #isTemplateExample}).
  *
  * <p>Anything that makes the file unreadable as a whole throws {@link CsvFormatException} with a message for the
  * caller. Whether each row's phone number is valid is not this class's business ({@link PhoneNumbers} is).
@@ -94,6 +95,7 @@ public final class ImportCsv {
         }
 
         List<Row> rows = new ArrayList<>();
+        boolean exampleSeen = false;
         while (records.next(fields)) {
             if (isBlank(fields)) {
                 continue;
@@ -110,15 +112,38 @@ public final class ImportCsv {
             if (rows.size() == MAX_ROWS) {
                 throw new CsvFormatException(0, "the CSV has more than " + MAX_ROWS + " rows; split it into several imports");
             }
-            rows.add(new Row(line,
+            Row row = new Row(line,
                     header.country < 0 ? null : emptyToNull(fields.get(header.country)),
                     fields.get(header.phone),
-                    header.name < 0 ? null : emptyToNull(fields.get(header.name))));
+                    header.name < 0 ? null : emptyToNull(fields.get(header.name)));
+            if (isTemplateExample(row)) {
+                exampleSeen = true;
+                continue;
+            }
+            rows.add(row);
         }
         if (rows.isEmpty()) {
-            throw new CsvFormatException(0, "the CSV has no data rows");
+            throw new CsvFormatException(0, exampleSeen
+                    ? "the CSV has no data rows besides the template's example (Ada Lovelace), which is not imported"
+                    : "the CSV has no data rows");
         }
         return rows;
+    }
+
+    /**
+     * Whether a row is the template's example: its name and its number (555-01xx, a number reserved for fiction, so
+     * no member has it), however a spreadsheet re-wrote the number, with country US or none. Imported, it would add
+     * Ada as a member, or rename the member who has the number.
+     */
+    static boolean isTemplateExample(Row row) {
+        if (!"Ada Lovelace".equals(row.name())) return false;
+        if (row.country() != null && !row.country().equalsIgnoreCase("US")) return false;
+        StringBuilder digits = new StringBuilder(11);
+        for (int i = 0; i < row.phone().length(); i++) {
+            char c = row.phone().charAt(i);
+            if (c >= '0' && c <= '9') digits.append(c);
+        }
+        return digits.toString().equals("4155550123") || digits.toString().equals("14155550123");
     }
 
     /** Strict UTF-8 decoding, with errors that point at the offending byte. */
