@@ -45,6 +45,21 @@ public final class AnswerLinks {
     }
 
     /**
+     * The group message a text a person took as an opt-out answers, or null: as {@link #linkOptOut}, and when the text
+     * was linked already (as a reply), its number is counted among that message's opt-outs too (once per number).
+     */
+    public BroadcastReplies.Answered linkReviewedOptOut(InboundMessage m) {
+        if (m.inReplyTo() == null) return linkOptOut(m);
+        try {
+            store.addOptOutRow(InboundStore.optOutRow(m, m.inReplyTo().messageId()),
+                    broadcasts.countOptOut(m.accountId(), m.inReplyTo().messageId()));
+        } catch (RuntimeException e) {
+            Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
+        }
+        return m.inReplyTo();
+    }
+
+    /**
      * Links {@code m} once (see {@link InboundStore#link}) with its row in the message's answers or opt-outs and that
      * count; the link, as stored, or null when it answers nothing. A link only adds to what is known: one that cannot
      * be made (DynamoDB failing) is logged, and the text goes on unlinked rather than holding up its event or a STOP's

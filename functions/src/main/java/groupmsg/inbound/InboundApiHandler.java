@@ -57,6 +57,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         });
         on("POST /v1/inbound/{id}/replies", this::reply);
         on("GET /v1/inbound/{id}/replies", this::listReplies);
+        on("POST /v1/inbound/{id}/review", this::review);
         on("GET /v1/messages/{id}/replies", this::listAnswers);
         on("GET /v1/messages/{id}/opt-outs", this::listOptOutAnswers);
         on("GET /v1/opt-outs", this::listOptOuts);
@@ -77,6 +78,17 @@ public final class InboundApiHandler extends HttpApiHandler {
         var reply = replies.reply(request.accountId(), inboundId, text, media,
                 request.creationUlid(ids, u -> replies.stored(request.accountId(), inboundId, u)));
         return ApiResponse.accepted(DirectReplies.json(reply, inboundId));
+    }
+
+    /** An extension: {@code {decision: "opt_out" | "not_opt_out"}}, see {@link OptOutService#review}. */
+    private ApiResponse review(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("decision");
+        String decision = body.requiredString("decision", 1, 20);
+        body.check("decision", decision, d -> d.equals("opt_out") || d.equals("not_opt_out") ? null : "must be opt_out or not_opt_out");
+        body.validate();
+        var reviewed = optOuts.review(request.accountId(), request.path("id"), decision.equals("opt_out"),
+                request.requireCaller().keyId());
+        return ApiResponse.ok(json(reviewed));
     }
 
     private ApiResponse listReplies(ApiRequest request) {
@@ -136,7 +148,13 @@ public final class InboundApiHandler extends HttpApiHandler {
             case "opt_out", "opt_in", "help" -> new InboundService.KeywordFilter(Keywords.Keyword.fromWire(v));
             default -> throw ApiException.invalid("keyword must be opt_out, opt_in, help or none");
         }).orElse(null);
-        var page = inbound.list(request.accountId(), lineId, from, new InboundService.ListFilter(possibleOptOut, keyword),
+        // an extension of API.md: texts a person has reviewed, or not yet (with possibleOptOut=true: what awaits review)
+        Boolean reviewed = request.query("reviewed").map(v -> switch (v) {
+            case "true" -> Boolean.TRUE;
+            case "false" -> Boolean.FALSE;
+            default -> throw ApiException.invalid("reviewed must be true or false");
+        }).orElse(null);
+        var page = inbound.list(request.accountId(), lineId, from, new InboundService.ListFilter(possibleOptOut, keyword, reviewed),
                 paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.messages().forEach(m -> items.add(json(m)));
@@ -191,7 +209,17 @@ public final class InboundApiHandler extends HttpApiHandler {
         json.put("possibleOptOut", m.possibleOptOut());
         json.put("conversationId", m.conversationId());
         json.put("inReplyTo", AnswerLinks.json(m.inReplyTo())); // an extension: the group message a reply or STOP answers
+        json.put("review", review(m.review())); // an extension: a person's reading of it, or null
         json.put("createdAt", Timestamps.format(m.createdAt()));
+        return json;
+    }
+
+    private static Map<String, Object> review(InboundMessage.Review review) {
+        if (review == null) return null;
+        var json = new LinkedHashMap<String, Object>();
+        json.put("decision", review.decision());
+        json.put("reviewedAt", Timestamps.format(review.reviewedAt()));
+        json.put("reviewedBy", review.reviewedBy());
         return json;
     }
 

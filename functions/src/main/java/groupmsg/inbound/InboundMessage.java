@@ -20,22 +20,37 @@ import java.util.List;
  * @param inReplyTo      the group message a direct reply (a "Yes" that is also one too) or a STOP answers (see
  *                       {@link BroadcastReplies}), linked by the inbound or opt-out worker; null for other keywords,
  *                       a conversation's texts, or none found
+ * @param review         what a person decided the text was (an opt-out or not), or null until someone reviews it
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
-                             String threadUlid, boolean routedOnArrival, BroadcastReplies.Answered inReplyTo) {
+                             String threadUlid, boolean routedOnArrival, BroadcastReplies.Answered inReplyTo,
+                             Review review) {
     public static final String ID_PREFIX = "inb_";
+
+    /**
+     * A person's reading of a text ({@code POST /v1/inbound/{id}/review}), such as "stop texting me", which no keyword
+     * matched: whether it asked for no more messages.
+     *
+     * @param optOut     true when it did (the number was opted out of the line), false when it did not
+     * @param reviewedBy the id of the API key that reviewed it
+     */
+    public record Review(boolean optOut, long reviewedAt, String reviewedBy) {
+        public String decision() {
+            return optOut ? "opt_out" : "not_opt_out";
+        }
+    }
 
     /** The same message, in its conversation's thread. */
     public InboundMessage withConversation(String conversationId, String threadUlid) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, inReplyTo);
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, inReplyTo, review);
     }
 
     /** The same message, linked to the group message it answers. */
     public InboundMessage withInReplyTo(BroadcastReplies.Answered answered) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, answered);
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, answered, review);
     }
 }

@@ -4,6 +4,7 @@ import groupmsg.conversations.ConversationRouter;
 import groupmsg.lines.LineOwner;
 import groupmsg.lines.LineService;
 import groupmsg.platform.Log;
+import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -100,7 +101,7 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
-                routed, null);
+                routed, null, null);
         var entry = outbox.entry(message.id(), aReply ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
@@ -170,7 +171,44 @@ public final class InboundService {
     public record InboundPage(List<InboundMessage> messages, Map<String, AttributeValue> lastKey) {}
 
     /** What a list keeps besides its line and sender: each null for any. */
-    public record ListFilter(Boolean possibleOptOut, KeywordFilter keyword) {}
+    /**
+     * Records a person's review of a text (see {@link InboundStore#review}): the message as reviewed; a 409 when it was
+     * reviewed the other way before.
+     */
+    public InboundMessage recordReview(String accountId, String id, InboundMessage.Review review) {
+        var reviewed = store.review(accountId, id, review);
+        if (reviewed instanceof InboundStore.Reviewed.Recorded r) return r.message();
+        if (reviewed instanceof InboundStore.Reviewed.DecidedOtherwise d) throw reviewedOtherwise(d.review());
+        throw ApiException.notFound("inbound message");
+    }
+
+    /** The answer to a second review that disagrees with the first: the first stands. */
+    public static ApiException reviewedOtherwise(InboundMessage.Review first) {
+        return ApiException.conflict("the text was reviewed as " + first.decision() + " at "
+                + groupmsg.platform.api.Timestamps.format(first.reviewedAt()) + "; that stands (record or remove an "
+                + "opt-out with POST /v1/opt-outs or DELETE /v1/opt-outs/{lineId}/{phone})");
+    }
+
+    /**
+     * Whether the sender of {@code m} texted START (an opt-in that lifts an opt-out; a "Yes" that was only a reply does
+     * not) to its line after it: then they asked for messages again since, and {@code m} is no opt-out any more.
+     */
+    public boolean optedInAfter(InboundMessage m) {
+        var optIns = new ListFilter(null, new KeywordFilter(Keywords.Keyword.OPT_IN), null);
+        Map<String, AttributeValue> start = null;
+        do {
+            var page = store.list(m.accountId(), m.lineId(), m.from(), optIns, 20, start);
+            for (InboundMessage later : page.messages()) {
+                if (later.id().compareTo(m.id()) <= 0) return false; // newest first: the rest came before it
+                if (!later.alsoAReply()) return true;
+            }
+            start = page.lastKey();
+        } while (start != null);
+        return false;
+    }
+
+    /** @param reviewed only texts a person reviewed (true), or not yet (false); null for both */
+    public record ListFilter(Boolean possibleOptOut, KeywordFilter keyword, Boolean reviewed) {}
 
     /** Only messages with this keyword ({@code keyword} non-null), or only those without one. */
     public record KeywordFilter(Keywords.Keyword keyword) {}

@@ -173,6 +173,9 @@ final class InboundStore {
                 values.put(":flag", Attr.bool(possibleOptOut));
                 filters.add("possibleOptOut = :flag");
             }
+            if (filter.reviewed() != null) {
+                filters.add(filter.reviewed() ? "attribute_exists(review)" : "attribute_not_exists(review)");
+            }
             if (filter.keyword() != null && filter.keyword().keyword() == null) {
                 filters.add("attribute_not_exists(keyword)");
             } else if (filter.keyword() != null) {
@@ -255,6 +258,19 @@ final class InboundStore {
             case DynamoOps.Cancelled c when c.conditionFailed(1) -> LinkOutcome.ROW_EXISTS;
             case DynamoOps.Cancelled c -> throw new IllegalStateException("linking an answer cancelled: " + c);
         };
+    }
+
+    /**
+     * Counts the number among a group message's opt-outs, with its row, unless its row is there: for a text linked
+     * (as a reply) before a person took it as an opt-out.
+     */
+    void addOptOutRow(Map<String, AttributeValue> row, TransactWriteItem count) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
+                count));
+        if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
+            throw new IllegalStateException("counting an opt-out cancelled: " + c);
+        }
     }
 
     /** Sets only the text's {@code inReplyTo}, unless it has one. */
@@ -360,6 +376,45 @@ final class InboundStore {
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
                 Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
                 Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"),
-                BroadcastReplies.fromAttribute(item.get("inReplyTo")));
+                BroadcastReplies.fromAttribute(item.get("inReplyTo")), review(item.get("review")));
+    }
+
+    private static InboundMessage.Review review(AttributeValue attribute) {
+        if (attribute == null || !attribute.hasM()) return null;
+        var map = attribute.m();
+        return new InboundMessage.Review(Attr.flag(map, "optOut"), Attr.num(map, "reviewedAt", 0), Attr.str(map, "reviewedBy"));
+    }
+
+    /** What recording a review found. */
+    sealed interface Reviewed {
+        /** Recorded now, or found as an earlier try of the same decision recorded it. */
+        record Recorded(InboundMessage message) implements Reviewed {}
+        /** Reviewed before, the other way: the review stands. */
+        record DecidedOtherwise(InboundMessage.Review review) implements Reviewed {}
+        record Gone() implements Reviewed {}
+    }
+
+    /**
+     * Records a review once: the first decision stands, and the same one again (a retried request, a second person
+     * agreeing) changes nothing.
+     */
+    Reviewed review(String accountId, String id, InboundMessage.Review review) {
+        var value = new HashMap<String, AttributeValue>();
+        value.put("optOut", Attr.bool(review.optOut()));
+        value.put("reviewedAt", n(review.reviewedAt()));
+        value.put("reviewedBy", s(review.reviewedBy()));
+        try {
+            var item = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET review = :r")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(review)")
+                    .expressionAttributeValues(Map.of(":r", AttributeValue.fromM(value)))
+                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
+            return new Reviewed.Recorded(toMessage(item));
+        } catch (ConditionalCheckFailedException e) {
+            var now = get(accountId, id).orElse(null);
+            if (now == null) return new Reviewed.Gone();
+            if (now.review() != null && now.review().optOut() == review.optOut()) return new Reviewed.Recorded(now);
+            return new Reviewed.DecidedOtherwise(now.review());
+        }
     }
 }

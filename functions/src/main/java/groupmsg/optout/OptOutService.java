@@ -248,6 +248,50 @@ public final class OptOutService {
         return false;
     }
 
+    /**
+     * A person's review of a text no keyword matched (flagged {@code possibleOptOut}, such as "stop texting me", or
+     * any other): whether it asked for no more messages. The first decision stands (the same one again changes
+     * nothing; the other is a 409). An opt-out is handled as a STOP of that text would be, on the line it came to: the
+     * opt-out recorded (source {@code review}), the number's conversations there blocked under
+     * {@code block_conversation}, the group message it answers counting it, {@code opt_out.changed} published and the
+     * line's {@code optOutReply} sent, as the number did not use a keyword its carrier knows (none of these when the
+     * number was opted out already). The review is recorded last, so a request that failed part way is retried whole.
+     *
+     * @param reviewedBy the API key's id
+     */
+    public InboundMessage review(String accountId, String inboundId, boolean optOut, String reviewedBy) {
+        if (!inboundId.startsWith(InboundMessage.ID_PREFIX)) throw ApiException.notFound("inbound message");
+        InboundMessage m = inbound.get(accountId, inboundId).orElseThrow(() -> ApiException.notFound("inbound message"));
+        if (m.keyword() != null) {
+            throw ApiException.conflict("the text is the keyword " + m.keyword().wireName()
+                    + ", handled as one when it came; there is nothing to review");
+        }
+        if (m.review() != null) {
+            if (m.review().optOut() == optOut) return m;
+            throw InboundService.reviewedOtherwise(m.review());
+        }
+        long at = clock.millis();
+        if (optOut) optOutByReview(m, at);
+        return inbound.recordReview(accountId, m.id(), new InboundMessage.Review(optOut, at, reviewedBy));
+    }
+
+    private void optOutByReview(InboundMessage m, long at) {
+        String accountId = m.accountId();
+        Line line = lines.find(accountId, m.lineId()).orElseThrow(() -> ApiException.notFound("line"));
+        if (inbound.optedInAfter(m)) {
+            throw ApiException.conflict("the number texted START to the line after this text: it asked for messages again");
+        }
+        boolean ours = store.recordReviewed(accountId, line.id(), m.from(), m.id(), at);
+        conversations.get().afterOptOut(accountId, line.id(), m.from(), at);
+        var answered = answers.get().linkReviewedOptOut(m);
+        if (ours) publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, at);
+        Log.info("opted_out_by_review", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
+        if (ours && line.optOutReply() != null && !line.optOutReply().isBlank()) {
+            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()),
+                    line.optOutReply(), List.of());
+        }
+    }
+
     /** A manual opt-out: recorded at once, no reply sent. */
     public OptOutStore.Recorded optOut(String accountId, String lineId, String phoneInput, String country) {
         Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));

@@ -27,6 +27,8 @@ public final class OptOutStore {
     public static final String SOURCE_CARRIER_ERROR = "carrier_error";
     public static final String SOURCE_KEYWORD = "keyword";
     public static final String SOURCE_MANUAL = "manual";
+    /** A person reviewed a text of the number (no keyword, e.g. "stop texting me") and took it as an opt-out. */
+    public static final String SOURCE_REVIEW = "review";
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
@@ -100,6 +102,26 @@ public final class OptOutStore {
                                                                        String inboundId, long at) {
         return java.util.Map.of(":a", s(accountId), ":line", s(lineId), ":phone", s(phone), ":keyword", s(SOURCE_KEYWORD),
                 ":id", s(inboundId), ":at", n(at));
+    }
+
+    /**
+     * Records the opt-out a person read in the text {@code inboundId} ({@code causedBy} it). True when this text's
+     * review made it (now, or an earlier try of it), false when the number was opted out already. A later STOP takes
+     * the row over as a keyword one ({@link #recordKeyword}), and a later START lifts it.
+     */
+    public boolean recordReviewed(String accountId, String lineId, String phone, String inboundId, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                    .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :review, "
+                            + "causedBy = :id, optedOutAt = if_not_exists(optedOutAt, :at)")
+                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id")
+                    .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                    .expressionAttributeValues(java.util.Map.of(":a", s(accountId), ":line", s(lineId), ":phone", s(phone),
+                            ":review", s(SOURCE_REVIEW), ":id", s(inboundId), ":at", n(at))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
     }
 
     /** Records a manual opt-out; returns the one on record and whether this call created it. */

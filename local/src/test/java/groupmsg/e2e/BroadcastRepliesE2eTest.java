@@ -44,7 +44,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BroadcastRepliesE2eTest {
 
     /** The one inbound message from {@code from} on the line with this body. */
-    private static Map<String, Object> received(ApiClient a, String lineId, String from, String body) throws InterruptedException {
+    static Map<String, Object> received(ApiClient a, String lineId, String from, String body) throws InterruptedException {
         var items = await(() -> inbound(a, "?lineId=" + lineId + "&from=" + from.replace("+", "%2B")).stream()
                 .filter(m -> body.equals(m.get("body"))).toList(), l -> !l.isEmpty(), 15_000);
         assertThat(items).as(from + ": " + body).hasSize(1);
@@ -250,7 +250,7 @@ class BroadcastRepliesE2eTest {
 
         // a link that cannot be made (DynamoDB failing) leaves the STOP unlinked rather than holding up its confirmation
         var stop = new InboundMessage("inb_01JDNOTSTORED000000000000", accountId, lineId, "+12125550000", dan, "STOP",
-                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null);
+                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null, null);
         var failingReads = IdempotentRetriesE2eTest.failing(runtime, r -> r instanceof BatchGetItemRequest, Integer.MAX_VALUE,
                 () -> SdkClientException.create("injected fault (test)"));
         assertThat(new AnswerLinks(failingReads).linkOptOut(stop)).isNull();

@@ -73,6 +73,8 @@ class SampleEventsE2eTest {
                 .contains("message not found");
         assertThat(invoke(runtime, "inbound-api", "list-message-opt-outs-unknown.json")).contains("\"statusCode\":404")
                 .contains("message not found");
+        assertThat(invoke(runtime, "inbound-api", "review-inbound-unknown.json")).contains("\"statusCode\":404")
+                .contains("inbound message not found");
     }
 
     @Test

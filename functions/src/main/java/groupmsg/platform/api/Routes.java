@@ -86,6 +86,9 @@ public final class Routes {
             // an extension of API.md: answering one person, the sender of an inbound message
             new RouteDef("POST", "/v1/inbound/{id}/replies", INBOUND, SEND_MESSAGES, true),
             new RouteDef("GET", "/v1/inbound/{id}/replies", INBOUND, READ, false),
+            // an extension of API.md: a person's reading of a text flagged possibleOptOut (any role that may send, as
+            // honouring an opt-out must never wait for an admin)
+            new RouteDef("POST", "/v1/inbound/{id}/review", INBOUND, SEND_MESSAGES, false),
 
             // Carrier webhooks: no API key; the carrier's signature is the credential.
             new RouteDef("POST", "/webhooks/twilio/inbound", WEBHOOK, null, false),

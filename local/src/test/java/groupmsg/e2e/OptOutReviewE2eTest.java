@@ -1,0 +1,153 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.BroadcastRepliesE2eTest.received;
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.integrationEvents;
+import static groupmsg.e2e.InboundE2eTest.optOuts;
+import static groupmsg.e2e.InboundE2eTest.sentTo;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A text no keyword matched, such as "stop texting me", is kept for a person to review ({@code possibleOptOut});
+ * {@code POST /v1/inbound/{id}/review} records what they decided, and an opt-out is then handled as a STOP would be.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class OptOutReviewE2eTest {
+
+    private static ApiClient.Response review(ApiClient a, Object inboundId, String decision) {
+        return a.post("/v1/inbound/" + inboundId + "/review", Map.of("decision", decision));
+    }
+
+    private static List<Object> ids(List<Map<String, Object>> items) {
+        return items.stream().map(m -> m.get("id")).toList();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aTextReviewedAsAnOptOutIsHandledAsItsStopWouldBeAndTheFirstDecisionStands(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Review Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String phone = linePhone();
+        String lineId = createLine(a, phone, 50);
+        String optOutReply = (String) a.get("/v1/lines/" + lineId).jsonObject().get("optOutReply");
+        String g = createGroup(a, "Reviewed");
+        List<String> members = addMembers(a, g, 7300, 3);
+        String ann = members.get(0), bob = members.get(1), cat = members.get(2);
+        String m = (String) send(a, g, lineId, "Choir practice moved to Thursday").get("id");
+        assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
+
+        text(a, ann, phone, "stop texting me");
+        text(a, bob, phone, "Stop by at 6?");
+        text(a, cat, phone, "STOP");
+        await(() -> integrationEvents(a, accountId), l -> l.size() >= 2, 15_000); // the replies linked, then published
+        var annsText = received(a, lineId, ann, "stop texting me");
+        var bobsText = received(a, lineId, bob, "Stop by at 6?");
+        var catsStop = received(a, lineId, cat, "STOP");
+        assertThat(annsText).containsEntry("possibleOptOut", true).containsEntry("review", null);
+        assertThat(bobsText).containsEntry("possibleOptOut", true);
+        assertThat(ids(inbound(a, "?possibleOptOut=true&reviewed=false"))).containsExactlyInAnyOrder(annsText.get("id"), bobsText.get("id"));
+
+        // Bob asked about stopping by: not an opt-out
+        var notOne = review(a, bobsText.get("id"), "not_opt_out");
+        assertThat(notOne.status()).as(notOne.body()).isEqualTo(200);
+        var bobsReview = (Map<String, Object>) notOne.jsonObject().get("review");
+        assertThat(bobsReview).containsEntry("decision", "not_opt_out").containsKeys("reviewedAt", "reviewedBy");
+        assertThat((String) bobsReview.get("reviewedBy")).startsWith("key_");
+
+        // Ann's is, and a member (who may send) may say so
+        String memberKey = (String) a.post("/v1/api-keys", Map.of("name", "desk", "role", "member")).jsonObject().get("key");
+        var optedOut = review(a.withKey(memberKey), annsText.get("id"), "opt_out");
+        assertThat(optedOut.status()).as(optedOut.body()).isEqualTo(200);
+        assertThat(optedOut.jsonObject()).containsEntry("id", annsText.get("id")).containsEntry("from", ann);
+        assertThat((Map<String, Object>) optedOut.jsonObject().get("review")).containsEntry("decision", "opt_out");
+        assertThat(optOuts(a, lineId)).filteredOn(o -> ann.equals(o.get("phone"))).singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("source", "review"));
+        // confirmed as a STOP is: she used no keyword her carrier knows
+        assertThat(await(() -> sentTo(a, phone, ann, optOutReply), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        var changed = await(() -> integrationEvents(a, accountId, "opt_out.changed").stream()
+                .filter(e -> ann.equals(e.get("phone"))).toList(), l -> !l.isEmpty(), 15_000);
+        assertThat(changed).singleElement().satisfies(e -> {
+            assertThat(e).containsEntry("source", "review").containsEntry("inboundId", annsText.get("id")).containsEntry("optedOut", true);
+            assertThat((Map<String, Object>) e.get("inReplyTo")).containsEntry("messageId", m);
+        });
+        // the group message counts her among its opt-outs, with Cat's STOP
+        var counted = await(() -> a.get("/v1/messages/" + m).jsonObject(), j -> ((Number) j.get("optOuts")).intValue() == 2, 15_000);
+        assertThat(((Number) counted.get("optOuts")).intValue()).isEqualTo(2);
+        var listed = (List<Map<String, Object>>) a.get("/v1/messages/" + m + "/opt-outs").jsonObject().get("items");
+        assertThat(listed).extracting(o -> o.get("phone")).containsExactlyInAnyOrder(ann, cat);
+        assertThat(listed).filteredOn(o -> ann.equals(o.get("phone"))).singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("inboundId", annsText.get("id")));
+
+        // nothing awaits review now; the reviewed list shows both
+        assertThat(inbound(a, "?possibleOptOut=true&reviewed=false")).isEmpty();
+        assertThat(ids(inbound(a, "?reviewed=true"))).containsExactlyInAnyOrder(annsText.get("id"), bobsText.get("id"));
+        assertThat(a.get("/v1/inbound?reviewed=maybe").status()).isEqualTo(400);
+
+        // the same decision again changes nothing; the other one is a 409 and the first stands
+        var again = review(a, annsText.get("id"), "opt_out");
+        assertThat(again.status()).isEqualTo(200);
+        assertThat((Map<String, Object>) again.jsonObject().get("review")).isEqualTo(optedOut.jsonObject().get("review"));
+        var otherwise = review(a, annsText.get("id"), "not_opt_out");
+        assertThat(otherwise.status()).isEqualTo(409);
+        assertThat(otherwise.body()).contains("reviewed as opt_out").doesNotContain(memberKey);
+        assertThat(review(a, bobsText.get("id"), "opt_out").status()).isEqualTo(409);
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).doesNotContain(bob);
+        Thread.sleep(500);
+        assertThat(sentTo(a, phone, ann, optOutReply)).as("one confirmation").hasSize(1);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).filteredOn(e -> ann.equals(e.get("phone"))).hasSize(1);
+        assertThat(((Number) a.get("/v1/messages/" + m).jsonObject().get("optOuts")).intValue()).isEqualTo(2);
+
+        // what cannot be reviewed
+        assertThat(review(a, catsStop.get("id"), "opt_out").status()).as("a keyword is handled as one").isEqualTo(409);
+        assertThat(review(a, "inb_01JZZZZZZZZZZZZZZZZZZZZZZZ", "opt_out").status()).isEqualTo(404);
+        assertThat(review(a, "msg_1", "opt_out").status()).isEqualTo(404);
+        assertThat(review(api.forNewAccount("Other Co"), annsText.get("id"), "opt_out").status()).isEqualTo(404);
+        assertThat(review(a, annsText.get("id"), "maybe").status()).isEqualTo(400);
+        assertThat(a.post("/v1/inbound/" + annsText.get("id") + "/review", Map.of()).status()).isEqualTo(400);
+    }
+
+    @Test
+    void aTextFollowedByStartIsNoOptOutAnyMoreAndANumberOptedOutAlreadyGetsNoSecondConfirmation(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Changed Mind Co");
+        String phone = linePhone();
+        String lineId = createLine(a, phone, 50);
+        String optOutReply = (String) a.get("/v1/lines/" + lineId).jsonObject().get("optOutReply");
+        String dan = "+14155557390", eve = "+14155557391";
+
+        text(a, dan, phone, "stop sending these");
+        var dansText = received(a, lineId, dan, "stop sending these");
+        text(a, dan, phone, "START");
+        received(a, lineId, dan, "START");
+        var refused = review(a, dansText.get("id"), "opt_out");
+        assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+        assertThat(refused.body()).contains("texted START");
+        assertThat(optOuts(a, lineId)).isEmpty();
+        assertThat(inbound(a, "?possibleOptOut=true&reviewed=false")).extracting(m -> m.get("id")).contains(dansText.get("id"));
+
+        // Eve texted STOP, then "stop it": she was confirmed once, by her STOP
+        text(a, eve, phone, "STOP");
+        assertThat(await(() -> sentTo(a, phone, eve, optOutReply), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        text(a, eve, phone, "stop it");
+        var evesText = received(a, lineId, eve, "stop it");
+        assertThat(review(a, evesText.get("id"), "opt_out").status()).isEqualTo(200);
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", eve).containsEntry("source", "keyword"));
+        Thread.sleep(1000);
+        assertThat(sentTo(a, phone, eve, optOutReply)).hasSize(1);
+    }
+}
