@@ -6,6 +6,7 @@ import groupmsg.carrier.OutboundMessage;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.messages.DirectMessages;
+import groupmsg.messages.DirectReplies;
 import groupmsg.messages.MessageKind;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
@@ -389,6 +390,7 @@ public final class ConversationService {
         if (!ACTIVE.equals(view.status())) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
             Log.info("relay_" + view.status(), Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
+            if (BLOCKED.equals(view.status())) tellEnded(c, view, from, inboundId, threadUlid);
             return;
         }
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
@@ -405,6 +407,27 @@ public final class ConversationService {
         direct.send(RELAY_MESSAGE_PREFIX + threadUlid, accountId, line, MessageKind.CONVERSATION, to,
                 // the thread keeps the whole reply; a picture alone goes with its author's name and no dangling space
                 noText ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
+    }
+
+    /**
+     * Tells a participant whose text reached a blocked conversation, once, that it went no further: otherwise they
+     * text into silence, as the conversation never ends for them. Not an opted-out one (only keyword answers go to
+     * them). The notice answers their text as the business's direct replies do ({@code GET /v1/inbound/{id}/replies}).
+     */
+    private void tellEnded(Conversation c, View view, String from, String inboundId, String threadUlid) {
+        if (view.optedOut().contains(from) || inboundId == null) return;
+        Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
+        if (line == null || !store.claimEndedNotice(c, from, inboundId)) return;
+        direct.send(DirectReplies.idFor(inboundId, threadUlid), c.accountId(), line, MessageKind.DIRECT_REPLY,
+                List.of(from), endedNotice(c), List.of(), line.id() + "#" + from);
+        Log.info("conversation_ended_notice", Map.of("conversationId", c.id(), "inboundId", inboundId));
+    }
+
+    /** What a participant is told when their text reached a blocked conversation. */
+    static String endedNotice(Conversation c) {
+        String name = c.name() == null || c.name().length() <= 40 ? c.name() : c.name().substring(0, 37) + "...";
+        String which = name == null || name.isBlank() ? "This group conversation" : "The group conversation \"" + name + "\"";
+        return which + " has ended, so your message was not passed on to the others.";
     }
 
     private View view(Conversation c, AccountSettings settings) {

@@ -74,6 +74,23 @@ final class ConversationStore {
         return "CNVP#" + lineId + "#" + phone;
     }
 
+    /**
+     * Claims the one "this conversation has ended" notice a participant gets ({@code endedNoticeFor} on their routing
+     * row: the text it answers): true for the first of their texts to a blocked conversation, and for that same text
+     * again (a retried job, whose notice's id makes the send once); false for any later text.
+     */
+    boolean claimEndedNotice(Conversation c, String phone, String inboundId) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), phone), c.id()))
+                    .updateExpression("SET endedNoticeFor = :id")
+                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(endedNoticeFor) OR endedNoticeFor = :id)")
+                    .expressionAttributeValues(Map.of(":id", s(inboundId))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
     /** The conversation, its participant index rows and its first message, in one transaction. */
     void create(Conversation c, ThreadMessage first) {
         List<TransactWriteItem> items = new ArrayList<>();

@@ -569,8 +569,24 @@ class ConversationsE2eTest {
         assertThat(refused.errorCode()).isEqualTo("conflict");
         assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "blocked reply"), null).status()).isEqualTo(200);
         assertThat(await(() -> thread(a, id), l -> l.size() == 4, 10_000)).extracting(m -> m.get("body")).contains("blocked reply");
+        // Bob is told, once, that his texts go no further; Cat, opted out, is not
+        String notice = "The group conversation \"Saturday crew\" has ended, so your message was not passed on to the others.";
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.contains(notice), 15_000)).containsOnlyOnce(notice);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "hello?"), null).status()).isEqualTo(200);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), CAT, line, "me too"), null).status()).isEqualTo(200);
+        assertThat(await(() -> thread(a, id), l -> l.size() == 6, 10_000)).extracting(m -> m.get("body")).contains("hello?", "me too");
         Thread.sleep(1_000);
-        assertThat(bodiesTo(a, line, ANN)).doesNotContain(BOB + ": blocked reply");
+        assertThat(bodiesTo(a, line, ANN)).doesNotContain(BOB + ": blocked reply", BOB + ": hello?", CAT + ": me too");
+        assertThat(bodiesTo(a, line, BOB)).containsOnlyOnce(notice);
+        assertThat(bodiesTo(a, line, CAT)).doesNotContain(notice);
+        // the notice answers the text it followed, as a business's direct reply would
+        @SuppressWarnings("unchecked")
+        var bobsTexts = (List<Map<String, Object>>) a.get("/v1/inbound?lineId=" + lineId + "&from=" + java.net.URLEncoder.encode(BOB,
+                java.nio.charset.StandardCharsets.UTF_8)).jsonObject().get("items");
+        Object blockedReplyId = bobsTexts.stream().filter(m -> "blocked reply".equals(m.get("body"))).findFirst().orElseThrow().get("id");
+        @SuppressWarnings("unchecked")
+        var answers = (List<Map<String, Object>>) a.get("/v1/inbound/" + blockedReplyId + "/replies").jsonObject().get("items");
+        assertThat(answers).singleElement().satisfies(r -> assertThat(r).containsEntry("body", notice).containsEntry("to", BOB));
         // ...and a new conversation with an opted-out number is refused under that policy.
         var request = new LinkedHashMap<String, Object>(Map.of("lineId", lineId, "participants", List.of(ANN, CAT), "body", "x"));
         assertThat(a.post("/v1/conversations", request).status()).isEqualTo(409);
