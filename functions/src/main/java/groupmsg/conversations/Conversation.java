@@ -5,12 +5,36 @@ import java.util.List;
 /**
  * A reply-all SMS thread on one group-messaging line. Participants are fixed at creation. {@code blockedAt}: when an
  * opt-out of one of them blocked it for good (the account's policy being {@code block_conversation} then), or null;
- * {@code closedAt}: when the business closed it (for good: nothing more is sent or relayed, replies route elsewhere).
+ * {@code closedAt}: when the business closed it (for good: nothing more is sent or relayed, replies route elsewhere);
+ * {@code lastMessage}: its thread's latest message, as a conversation list shows it (null for a conversation stored
+ * before it was kept, until its next message).
  */
 public record Conversation(String id, String accountId, String name, String lineId, String linePhone,
                            List<Participant> participants, long createdAt, long updatedAt, long lastActivityAt,
-                           Long blockedAt, Long closedAt) {
+                           Long blockedAt, Long closedAt, LastMessage lastMessage) {
     public static final String ID_PREFIX = "cnv_";
+    /** How much of the latest message's body a conversation keeps to show, in code points. */
+    public static final int PREVIEW_CHARS = 100;
+
+    public Conversation withLastMessage(ThreadMessage latest) {
+        return new Conversation(id, accountId, name, lineId, linePhone, participants, createdAt, updatedAt,
+                lastActivityAt, blockedAt, closedAt, LastMessage.of(latest));
+    }
+
+    /**
+     * The thread's latest message in brief: its body's first {@link #PREVIEW_CHARS} characters ("..." when cut) and
+     * how many media it has.
+     */
+    public record LastMessage(String id, String direction, String authorPhone, String authorKeyId, String authorName,
+                              String preview, int mediaCount, long createdAt) {
+        public static LastMessage of(ThreadMessage m) {
+            String body = m.body() == null ? "" : m.body();
+            String preview = body.codePointCount(0, body.length()) <= PREVIEW_CHARS ? body
+                    : body.substring(0, body.offsetByCodePoints(0, PREVIEW_CHARS - 3)) + "...";
+            return new LastMessage(m.id(), m.direction(), m.authorPhone(), m.authorKeyId(), m.authorName(), preview,
+                    m.mediaUrls() == null ? 0 : m.mediaUrls().size(), m.createdAt());
+        }
+    }
 
     public record Participant(String phone, String name) {
         /** How the others see this participant's relayed replies: the name, else the number. */

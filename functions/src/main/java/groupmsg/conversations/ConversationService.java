@@ -122,9 +122,10 @@ public final class ConversationService {
         // created when its ids were given: its thread lists messages by id, oldest first by createdAt
         long createdAt = Ids.timeOf(ulid);
         var conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
-                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null, null);
+                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null, null, null);
         var first = ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, conversation.id(), caller.keyId(),
                 input.sender(), input.body(), input.mediaUrls(), createdAt);
+        conversation = conversation.withLastMessage(first);
         store.create(conversation, first);
         List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList();
         if (!to.isEmpty()) {
@@ -328,7 +329,8 @@ public final class ConversationService {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     message.textToSend(), message.mediaUrls(), c.id());
         }
-        touchAfterSend(caller.accountId(), c.id());
+        // a rerun's message was the latest when its first run touched: a reply since must stay the latest shown
+        touchAfterSend(caller.accountId(), c.id(), earlier == null ? message : null);
         return message;
     }
 
@@ -337,10 +339,10 @@ public final class ConversationService {
      * (up to 11 writes) must not fail a request whose message is stored and sent; routing then goes by the
      * conversation's previous activity until its next message or reply.
      */
-    private void touchAfterSend(String accountId, String conversationId) {
+    private void touchAfterSend(String accountId, String conversationId, ThreadMessage sent) {
         for (int attempt = 1; ; attempt++) {
             try {
-                store.touch(accountId, conversationId, clock.millis()); // forward only: a second try repairs the first
+                store.touch(accountId, conversationId, clock.millis(), sent); // forward only: a second try repairs the first
                 return;
             } catch (RuntimeException e) {
                 if (attempt == 2) {
@@ -385,7 +387,7 @@ public final class ConversationService {
         var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
                 body, mediaUrls, at, inboundId, receivedAt);
         store.addMessage(accountId, message);
-        store.touch(accountId, c.id(), at);
+        store.touch(accountId, c.id(), at, message);
         View view = view(c, accounts.account(accountId).settings());
         if (!ACTIVE.equals(view.status())) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed

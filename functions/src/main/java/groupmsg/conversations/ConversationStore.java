@@ -111,6 +111,7 @@ final class ConversationStore {
         item.put("lastActivityAt", n(c.lastActivityAt()));
         item.put("gsi1pk", s(activityPk(c.accountId())));
         item.put("gsi1sk", s(activitySk(c.lastActivityAt(), c.id())));
+        item.put("lastMessage", lastMessage(Conversation.LastMessage.of(first)));
         items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build());
         for (var participant : c.participants()) {
             var index = new HashMap<String, AttributeValue>(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()));
@@ -202,15 +203,18 @@ final class ConversationStore {
      * recent (a retry, or a later touch won), its rows are brought up to its time anyway: a touch that died between
      * the two steps is healed by its retry.
      */
-    void touch(String accountId, String id, long at) {
+    void touch(String accountId, String id, long at, ThreadMessage latest) {
         Map<String, AttributeValue> conversation;
         long rowsAt = at;
+        var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at), ":activityPk", s(activityPk(accountId)),
+                ":activitySk", s(activitySk(at, id))));
+        if (latest != null) values.put(":last", lastMessage(Conversation.LastMessage.of(latest)));
         try {
             conversation = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET lastActivityAt = :at, gsi1pk = :activityPk, gsi1sk = :activitySk")
+                    .updateExpression("SET lastActivityAt = :at, gsi1pk = :activityPk, gsi1sk = :activitySk"
+                            + (latest == null ? "" : ", lastMessage = :last"))
                     .conditionExpression("attribute_exists(pk) AND lastActivityAt < :at")
-                    .expressionAttributeValues(Map.of(":at", n(at), ":activityPk", s(activityPk(accountId)),
-                            ":activitySk", s(activitySk(at, id))))
+                    .expressionAttributeValues(values)
                     .returnValues(ReturnValue.ALL_NEW)).attributes();
         } catch (ConditionalCheckFailedException e) {
             conversation = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();
@@ -379,6 +383,27 @@ final class ConversationStore {
         return new Conversation(Attr.str(item, "conversationId"), Attr.str(item, "accountId"), Attr.str(item, "name"),
                 Attr.str(item, "lineId"), Attr.str(item, "linePhone"), participants, Attr.num(item, "createdAt", 0),
                 Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0), Attr.numOrNull(item, "blockedAt"),
-                Attr.numOrNull(item, "closedAt"));
+                Attr.numOrNull(item, "closedAt"), lastMessage(item.get("lastMessage")));
+    }
+
+    private static AttributeValue lastMessage(Conversation.LastMessage m) {
+        var map = new HashMap<String, AttributeValue>();
+        map.put("id", s(m.id()));
+        map.put("direction", s(m.direction()));
+        if (m.authorPhone() != null) map.put("authorPhone", s(m.authorPhone()));
+        if (m.authorKeyId() != null) map.put("authorKeyId", s(m.authorKeyId()));
+        if (m.authorName() != null) map.put("authorName", s(m.authorName()));
+        map.put("preview", s(m.preview()));
+        map.put("mediaCount", n(m.mediaCount()));
+        map.put("createdAt", n(m.createdAt()));
+        return AttributeValue.fromM(map);
+    }
+
+    private static Conversation.LastMessage lastMessage(AttributeValue value) {
+        if (value == null || !value.hasM()) return null;
+        var m = value.m();
+        return new Conversation.LastMessage(Attr.str(m, "id"), Attr.str(m, "direction"), Attr.str(m, "authorPhone"),
+                Attr.str(m, "authorKeyId"), Attr.str(m, "authorName"), Attr.str(m, "preview"),
+                (int) Attr.num(m, "mediaCount", 0), Attr.num(m, "createdAt", 0));
     }
 }

@@ -327,6 +327,24 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         json.put("createdAt", Timestamps.format(c.createdAt()));
         json.put("updatedAt", Timestamps.format(c.updatedAt()));
         json.put("lastActivityAt", Timestamps.format(c.lastActivityAt()));
+        json.put("lastMessage", lastMessage(c)); // an extension: what a conversation list shows under its name
+        return json;
+    }
+
+    /** The thread's latest message in brief, as the thread lists it but with a {@code preview} for its body. */
+    private static Map<String, Object> lastMessage(Conversation c) {
+        var m = c.lastMessage();
+        if (m == null) return null;
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", m.id());
+        json.put("direction", m.direction());
+        json.put("author", m.authorPhone() != null ? Map.of("phone", m.authorPhone()) : Map.of("apiKeyId", m.authorKeyId()));
+        // a reply's: the participant's name now, as the thread shows it; the business's: its sender
+        json.put("authorName", m.authorPhone() == null ? m.authorName() : c.participants().stream()
+                .filter(p -> p.phone().equals(m.authorPhone())).findFirst().map(Conversation.Participant::name).orElse(null));
+        json.put("preview", m.preview());
+        json.put("mediaCount", m.mediaCount());
+        json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;
     }
 

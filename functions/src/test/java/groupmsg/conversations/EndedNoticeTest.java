@@ -11,7 +11,7 @@ class EndedNoticeTest {
 
     private static Conversation named(String name) {
         return new Conversation("cnv_1", "acct_1", name, "line_1", "+12125550100",
-                List.of(new Conversation.Participant("+14155550101", null)), 1L, 1L, 1L, 1L, null);
+                List.of(new Conversation.Participant("+14155550101", null)), 1L, 1L, 1L, 1L, null, null);
     }
 
     @Test

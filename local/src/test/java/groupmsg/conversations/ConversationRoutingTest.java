@@ -88,22 +88,22 @@ class ConversationRoutingTest {
 
         // An old conversation becomes the most recently active (a business message or a reply touches it)...
         Conversation old = conversations.get(9);
-        store.touch(accountId, old.id(), base + 1_000);
+        store.touch(accountId, old.id(), base + 1_000, null);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         // ...activity elsewhere that is older does not outrank it...
-        store.touch(accountId, newest.id(), base + 500);
+        store.touch(accountId, newest.id(), base + 500, null);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         // ...and a touch that comes late (an older time) moves nothing back, neither the conversation nor its rows.
-        store.touch(accountId, old.id(), base + 200);
+        store.touch(accountId, old.id(), base + 200, null);
         assertThat(store.get(accountId, old.id()).orElseThrow().lastActivityAt()).isEqualTo(base + 1_000);
         var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
                 .key(Attr.key(ConversationStore.participantPk(lineId, DISPATCHER), old.id()))).item();
         assertThat(Attr.num(row, "lastActivityAt", 0)).isEqualTo(base + 1_000);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         // Equal times: the newer conversation (the higher id).
-        store.touch(accountId, conversations.get(4).id(), base + 1_000);
+        store.touch(accountId, conversations.get(4).id(), base + 1_000, null);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
-        store.touch(accountId, conversations.get(19).id(), base + 1_000);
+        store.touch(accountId, conversations.get(19).id(), base + 1_000, null);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(conversations.get(19).id());
     }
 
@@ -132,10 +132,10 @@ class ConversationRoutingTest {
         Conversation crashed = conversations.get(6);
         setConversationActivity(accountId, crashed.id(), base + 3_000);
         assertThat(router.route(accountId, lineId, DISPATCHER)).as("the rows still say older").isEqualTo(legacy.id());
-        store.touch(accountId, crashed.id(), base + 3_000);
+        store.touch(accountId, crashed.id(), base + 3_000, null);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(crashed.id());
         // the legacy conversation's rows get their time with its next touch
-        store.touch(accountId, legacy.id(), base + 4_000);
+        store.touch(accountId, legacy.id(), base + 4_000, null);
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
         var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
                 .key(Attr.key(ConversationStore.participantPk(lineId, DISPATCHER), legacy.id()))).item();
@@ -143,14 +143,14 @@ class ConversationRoutingTest {
 
         // touching a conversation that does not exist writes nothing
         String ghost = ids.next(Conversation.ID_PREFIX);
-        store.touch(accountId, ghost, base + 5_000);
+        store.touch(accountId, ghost, base + 5_000, null);
         assertThat(store.get(accountId, ghost)).isEmpty();
         assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
     }
 
     private Conversation create(Ids ids, String accountId, String lineId, List<String> phones, long at) {
         var c = new Conversation(ids.next(Conversation.ID_PREFIX), accountId, null, lineId, "+12125550999",
-                phones.stream().map(p -> new Conversation.Participant(p, null)).toList(), at, at, at, null, null);
+                phones.stream().map(p -> new Conversation.Participant(p, null)).toList(), at, at, at, null, null, null);
         store.create(c, new ThreadMessage(ids.next(ThreadMessage.ID_PREFIX), c.id(), ThreadMessage.OUTBOUND, null, "key_test",
                 "hello", List.of(), at));
         return c;

@@ -60,6 +60,40 @@ class ConversationsE2eTest {
         return carrierMessages(api, line).stream().filter(m -> to.equals(m.get("to"))).map(m -> (String) m.get("body")).toList();
     }
 
+    /** The conversation and the list show the thread's latest message in brief, as a chat list does under its name. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aConversationShowsItsLatestMessageInBrief(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Preview Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        var created = create(a, lineId, List.of(Map.of("phone", ANN, "name", "Ann"), BOB), "Who can drive?");
+        String id = (String) created.get("id");
+        var first = (Map<String, Object>) created.get("lastMessage");
+        assertThat(first).containsEntry("direction", "outbound").containsEntry("preview", "Who can drive?")
+                .containsEntry("mediaCount", 0).containsEntry("authorName", null);
+        assertThat((Map<String, Object>) first.get("author")).containsKey("apiKeyId");
+        assertThat(first.get("id")).isEqualTo(thread(a, id).getFirst().get("id"));
+
+        String longReply = "I can drive, ".repeat(20).strip(); // 259 characters
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, longReply), null).status()).isEqualTo(200);
+        var afterReply = await(() -> a.get("/v1/conversations/" + id).jsonObject(),
+                c -> "inbound".equals(((Map<String, Object>) c.get("lastMessage")).get("direction")), 15_000);
+        var reply = (Map<String, Object>) afterReply.get("lastMessage");
+        assertThat(reply).containsEntry("authorName", "Ann").containsEntry("author", Map.of("phone", ANN))
+                .containsEntry("preview", longReply.substring(0, 97) + "...");
+        assertThat(reply.get("id")).isEqualTo(thread(a, id).getLast().get("id"));
+        assertThat(reply.get("createdAt")).isEqualTo(thread(a, id).getLast().get("createdAt"));
+
+        var signed = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Thanks Ann", "sender", "Front desk",
+                "mediaUrls", List.of("https://example.com/map.png")));
+        assertThat(signed.status()).as(signed.body()).isEqualTo(202);
+        var listed = (List<Map<String, Object>>) a.get("/v1/conversations?order=activity").jsonObject().get("items");
+        assertThat(listed).singleElement().satisfies(c -> assertThat((Map<String, Object>) c.get("lastMessage"))
+                .containsEntry("id", signed.jsonObject().get("id")).containsEntry("preview", "Thanks Ann")
+                .containsEntry("authorName", "Front desk").containsEntry("mediaCount", 1));
+    }
+
     /**
      * A reply still on its way through the inbound queue when the business writes: the business's message reaches
      * the phones first, and the thread lists it first too (before, the thread listed the reply first, by when it
