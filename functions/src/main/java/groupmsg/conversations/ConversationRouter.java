@@ -16,8 +16,13 @@ public final class ConversationRouter {
         this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
     }
 
-    /** The conversation's id, or null when the sender is in none on the line. */
-    public String route(String accountId, String lineId, String from) {
-        return store.mostRecentlyActive(accountId, lineId, from).map(Conversation::id).orElse(null);
+    /** A text's conversation, and the name its sender has there (null: none, the number shows). */
+    public record Routed(String conversationId, String senderName) {}
+
+    /** The conversation, or null when the sender is in none on the line. */
+    public Routed route(String accountId, String lineId, String from) {
+        return store.mostRecentlyActive(accountId, lineId, from).map(c -> new Routed(c.id(), c.participants().stream()
+                .filter(p -> p.phone().equals(from)).findFirst().map(Conversation.Participant::name)
+                .filter(n -> !n.isBlank()).orElse(null))).orElse(null);
     }
 }

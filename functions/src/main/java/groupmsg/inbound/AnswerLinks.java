@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import groupmsg.groups.MemberNames;
 import groupmsg.messages.BroadcastReplies;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.Timestamps;
@@ -21,16 +22,20 @@ import java.util.function.BiFunction;
 public final class AnswerLinks {
     private final InboundStore store;
     private final BroadcastReplies broadcasts;
+    private final MemberNames names;
 
     public AnswerLinks(Wiring wiring) {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.broadcasts = new BroadcastReplies(wiring);
+        this.names = new MemberNames(wiring.dynamo(), wiring.config().table(Tables.MEMBERS));
     }
 
-    /** The reply, linked to the group message it answers if there is one (as linked before, on a retry). */
+    /**
+     * The reply, linked to the group message it answers if there is one (as linked before, on a retry), its sender
+     * named as that message's group names them.
+     */
     InboundMessage linkReply(InboundMessage m) {
-        var answered = link(m, InboundStore::answerRow, broadcasts::countReply);
-        return answered == null || answered.equals(m.inReplyTo()) ? m : m.withInReplyTo(answered);
+        return link(m, InboundStore::answerRow, broadcasts::countReply);
     }
 
     /**
@@ -41,7 +46,7 @@ public final class AnswerLinks {
     public BroadcastReplies.Answered linkOptOut(InboundMessage m) {
         // a participant's STOP is taken as leaving the conversation, as a reply there answers it
         if (m.inReplyTo() == null && m.conversationId() != null) return null;
-        return link(m, InboundStore::optOutRow, broadcasts::countOptOut);
+        return link(m, InboundStore::optOutRow, broadcasts::countOptOut).inReplyTo();
     }
 
     /**
@@ -61,36 +66,37 @@ public final class AnswerLinks {
 
     /**
      * Links {@code m} once (see {@link InboundStore#link}) with its row in the message's answers or opt-outs and that
-     * count; the link, as stored, or null when it answers nothing. A link only adds to what is known: one that cannot
-     * be made (DynamoDB failing) is logged, and the text goes on unlinked rather than holding up its event or a STOP's
-     * confirmation.
+     * count, and names its sender as the message's group does (one GetItem); the message as stored, unchanged when it
+     * answers nothing. A link only adds to what is known: one that cannot be made (DynamoDB failing) is logged, and the
+     * text goes on unlinked rather than holding up its event or a STOP's confirmation.
      */
-    private BroadcastReplies.Answered link(InboundMessage m,
-                                           BiFunction<InboundMessage, String, Map<String, AttributeValue>> row,
-                                           BiFunction<String, String, TransactWriteItem> count) {
-        if (m.inReplyTo() != null) return m.inReplyTo();
+    private InboundMessage link(InboundMessage m, BiFunction<InboundMessage, String, Map<String, AttributeValue>> row,
+                                BiFunction<String, String, TransactWriteItem> count) {
+        if (m.inReplyTo() != null) return m;
         try {
             var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
-            if (answered == null) return null;
-            return switch (store.link(m, answered, row.apply(m, answered.messageId()), count.apply(m.accountId(), answered.messageId()))) {
-                case LINKED -> answered;
-                case ALREADY_LINKED -> store.get(m.accountId(), m.id()).map(InboundMessage::inReplyTo).orElse(answered);
+            if (answered == null) return m;
+            String name = m.fromName() != null ? null : names.nameOf(m.accountId(), answered.groupId(), m.from()).orElse(null);
+            return switch (store.link(m, answered, name, row.apply(m, answered.messageId()), count.apply(m.accountId(), answered.messageId()))) {
+                case LINKED -> m.withInReplyTo(answered, name);
+                case ALREADY_LINKED -> store.get(m.accountId(), m.id()).orElse(m.withInReplyTo(answered, name));
                 case ROW_EXISTS -> {
-                    store.linkAlone(m, answered);
-                    yield answered;
+                    store.linkAlone(m, answered, name);
+                    yield m.withInReplyTo(answered, name);
                 }
             };
         } catch (RuntimeException e) {
             Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
-            return null;
+            return m;
         }
     }
 
-    /** A link as events and the API show it: {messageId, title, sentAt}, or null. */
+    /** A link as events and the API show it: {messageId, groupId, title, sentAt}, or null. */
     public static Map<String, Object> json(BroadcastReplies.Answered answered) {
         if (answered == null) return null;
         var json = new LinkedHashMap<String, Object>();
         json.put("messageId", answered.messageId());
+        json.put("groupId", answered.groupId());
         json.put("title", answered.title());
         json.put("sentAt", Timestamps.format(answered.sentAt()));
         return json;

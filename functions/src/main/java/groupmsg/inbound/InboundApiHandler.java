@@ -203,6 +203,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         json.put("id", m.id());
         json.put("lineId", m.lineId());
         json.put("from", m.from());
+        json.put("fromName", m.fromName()); // an extension: the sender's name in its conversation or answered group
         json.put("body", m.body());
         json.put("mediaUrls", m.mediaUrls());
         json.put("keyword", m.keyword() == null ? null : m.keyword().wireName());

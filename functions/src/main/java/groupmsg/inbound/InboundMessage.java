@@ -21,12 +21,15 @@ import java.util.List;
  *                       {@link BroadcastReplies}), linked by the inbound or opt-out worker; null for other keywords,
  *                       a conversation's texts, or none found
  * @param review         what a person decided the text was (an opt-out or not), or null until someone reviews it
+ * @param fromName       who sent it, as the business knows them: their name in the conversation it was routed to
+ *                       when it arrived, else in the group of the group message it answers (set with the link); null
+ *                       for a number without one there, or none
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
                              String threadUlid, boolean routedOnArrival, BroadcastReplies.Answered inReplyTo,
-                             Review review) {
+                             Review review, String fromName) {
     public static final String ID_PREFIX = "inb_";
 
     /**
@@ -45,12 +48,13 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     /** The same message, in its conversation's thread. */
     public InboundMessage withConversation(String conversationId, String threadUlid) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, inReplyTo, review);
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, inReplyTo, review, fromName);
     }
 
-    /** The same message, linked to the group message it answers. */
-    public InboundMessage withInReplyTo(BroadcastReplies.Answered answered) {
+    /** The same message, linked to the group message it answers, its sender named as that group names them. */
+    public InboundMessage withInReplyTo(BroadcastReplies.Answered answered, String memberName) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, answered, review);
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, answered, review,
+                fromName != null ? fromName : memberName);
     }
 }

@@ -84,7 +84,7 @@ public final class InboundRouter {
         String threadUlid = m.threadUlid();
         if (threadUlid == null) {
             String into = m.routedOnArrival() ? conversationId
-                    : conversationId == null ? router.route(accountId, m.lineId(), m.from()) : null;
+                    : conversationId == null ? routedConversation(accountId, m) : null;
             if (into != null) {
                 // Its place in the thread is now, when it is relayed, not when it was received: the business's
                 // messages go to the relays queue directly, and one written while this reply was on its way through
@@ -103,12 +103,19 @@ public final class InboundRouter {
         return m;
     }
 
+    /** A text stored before texts were routed on arrival: its conversation now, or null. */
+    private String routedConversation(String accountId, InboundMessage m) {
+        var routed = router.route(accountId, m.lineId(), m.from());
+        return routed == null ? null : routed.conversationId();
+    }
+
     static Map<String, Object> event(InboundMessage m) {
         var event = new LinkedHashMap<String, Object>();
         event.put("inboundId", m.id());
         event.put("lineId", m.lineId());
         event.put("linePhone", m.linePhone());
         event.put("from", m.from());
+        event.put("fromName", m.fromName());
         event.put("body", m.body());
         event.put("mediaUrls", m.mediaUrls());
         event.put("possibleOptOut", m.possibleOptOut());

@@ -90,9 +90,14 @@ public final class InboundService {
         // A keyword (never relayed) is routed too, so the API shows which conversation a participant's STOP came from;
         // if that fails it just shows none.
         String conversationId = null;
+        String fromName = null;
         boolean routed = !aReply;
         try {
-            conversationId = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
+            var routing = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
+            if (routing != null) {
+                conversationId = routing.conversationId();
+                fromName = routing.senderName();
+            }
             routed = true;
         } catch (RuntimeException e) {
             Log.error(aReply ? "inbound_routing_deferred" : "inbound_keyword_not_routed",
@@ -101,7 +106,7 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
-                routed, null, null);
+                routed, null, null, fromName);
         var entry = outbox.entry(message.id(), aReply ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT

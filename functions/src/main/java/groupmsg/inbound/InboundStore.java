@@ -247,9 +247,9 @@ final class InboundStore {
      * Links a text to the group message it answers, once: its {@code inReplyTo}, {@code row} (in the message's answers
      * or opt-outs) and {@code count} (the message's counter) in one transaction.
      */
-    LinkOutcome link(InboundMessage m, BroadcastReplies.Answered answered, Map<String, AttributeValue> row,
-                     TransactWriteItem count) {
-        var outcome = ops.transact(List.of(setInReplyTo(m, answered),
+    LinkOutcome link(InboundMessage m, BroadcastReplies.Answered answered, String memberName,
+                     Map<String, AttributeValue> row, TransactWriteItem count) {
+        var outcome = ops.transact(List.of(setInReplyTo(m, answered, memberName),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
                 count));
         return switch (outcome) {
@@ -274,17 +274,20 @@ final class InboundStore {
     }
 
     /** Sets only the text's {@code inReplyTo}, unless it has one. */
-    void linkAlone(InboundMessage m, BroadcastReplies.Answered answered) {
-        if (ops.transact(List.of(setInReplyTo(m, answered))) instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
+    void linkAlone(InboundMessage m, BroadcastReplies.Answered answered, String memberName) {
+        if (ops.transact(List.of(setInReplyTo(m, answered, memberName))) instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
             throw new IllegalStateException("linking an answer cancelled: " + c);
         }
     }
 
-    private TransactWriteItem setInReplyTo(InboundMessage m, BroadcastReplies.Answered answered) {
+    /** The link, and the sender's name in the message's group unless the text has a name (its conversation's). */
+    private TransactWriteItem setInReplyTo(InboundMessage m, BroadcastReplies.Answered answered, String memberName) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":a", BroadcastReplies.toAttribute(answered)));
+        if (memberName != null) values.put(":n", s(memberName));
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(m.accountId(), m.id()))
-                .updateExpression("SET inReplyTo = :a")
+                .updateExpression("SET inReplyTo = :a" + (memberName == null ? "" : ", fromName = if_not_exists(fromName, :n)"))
                 .conditionExpression("attribute_exists(pk) AND attribute_not_exists(inReplyTo)")
-                .expressionAttributeValues(Map.of(":a", BroadcastReplies.toAttribute(answered)))).build();
+                .expressionAttributeValues(values)).build();
     }
 
     /** A number that opted out in answer to a group message: its first STOP's id and time. */
@@ -332,6 +335,7 @@ final class InboundStore {
         item.put("possibleOptOut", Attr.bool(m.possibleOptOut()));
         if (m.alsoAReply()) item.put("alsoAReply", Attr.bool(true));
         if (m.conversationId() != null) item.put("conversationId", s(m.conversationId()));
+        if (m.fromName() != null) item.put("fromName", s(m.fromName()));
         if (m.routedOnArrival()) item.put("routedOnArrival", Attr.bool(true));
         item.put("carrierMessageId", s(m.carrierMessageId()));
         item.put("createdAt", n(m.createdAt()));
@@ -376,7 +380,7 @@ final class InboundStore {
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
                 Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
                 Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"),
-                BroadcastReplies.fromAttribute(item.get("inReplyTo")), review(item.get("review")));
+                BroadcastReplies.fromAttribute(item.get("inReplyTo")), review(item.get("review")), Attr.str(item, "fromName"));
     }
 
     private static InboundMessage.Review review(AttributeValue attribute) {

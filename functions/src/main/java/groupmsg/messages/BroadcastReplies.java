@@ -28,8 +28,8 @@ public final class BroadcastReplies {
     /** Deliveries the number got: the carrier took the message (or is taking it); not failed, opted out or queued. */
     private static final Set<String> RECEIVED = Set.of(Delivery.SENDING, Delivery.SENT, Delivery.DELIVERED);
 
-    /** The group message a text answers, as the text keeps it. */
-    public record Answered(String messageId, String title, long sentAt) {}
+    /** The group message a text answers, as the text keeps it ({@code groupId} null in links kept before it was). */
+    public record Answered(String messageId, String groupId, String title, long sentAt) {}
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
@@ -62,7 +62,7 @@ public final class BroadcastReplies {
                     // claimed after the text came: sent after it too, so not what it answers (a large group's
                     // message may reach a number long after its acceptance)
                     if (d != null && RECEIVED.contains(d.status()) && (d.claimedAt() == null || d.claimedAt() <= receivedAt)) {
-                        return Optional.of(new Answered(m.id(), m.title(), m.acceptedAt()));
+                        return Optional.of(new Answered(m.id(), m.groupId(), m.title(), m.acceptedAt()));
                     }
                 }
             }
@@ -87,10 +87,11 @@ public final class BroadcastReplies {
         return messages.countAnswer(accountId, messageId, "optOuts");
     }
 
-    /** Keeps a text's link in its item: a map {messageId, title, sentAt}. */
+    /** Keeps a text's link in its item: a map {messageId, groupId, title, sentAt}. */
     public static AttributeValue toAttribute(Answered a) {
         var map = new java.util.HashMap<String, AttributeValue>();
         map.put("messageId", Attr.s(a.messageId()));
+        if (a.groupId() != null) map.put("groupId", Attr.s(a.groupId()));
         if (a.title() != null) map.put("title", Attr.s(a.title()));
         map.put("sentAt", Attr.n(a.sentAt()));
         return AttributeValue.fromM(map);
@@ -100,6 +101,6 @@ public final class BroadcastReplies {
     public static Answered fromAttribute(AttributeValue value) {
         if (value == null || !value.hasM()) return null;
         var m = value.m();
-        return new Answered(Attr.str(m, "messageId"), Attr.str(m, "title"), Attr.num(m, "sentAt", 0));
+        return new Answered(Attr.str(m, "messageId"), Attr.str(m, "groupId"), Attr.str(m, "title"), Attr.num(m, "sentAt", 0));
     }
 }

@@ -76,35 +76,35 @@ class ConversationRoutingTest {
         }
         Conversation newest = conversations.getLast();
 
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(newest.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(newest.id());
         assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER)).map(Conversation::id).contains(newest.id());
         assertThat(routingQueries).as("every page read").hasSizeGreaterThanOrEqualTo(101 / PAGE + 1)
                 .allSatisfy(q -> assertThat(q.consistentRead()).as("strongly consistent").isTrue());
         // a crew member is in one conversation only
-        assertThat(router.route(accountId, lineId, "+16175550042")).isEqualTo(conversations.get(41).id());
-        assertThat(router.route(accountId, lineId, "+16175559999")).as("in none: a direct reply").isNull();
-        assertThat(router.route(accountId, "line_other_" + UUID.randomUUID(), DISPATCHER)).as("another line").isNull();
-        assertThat(router.route("acct_other_" + UUID.randomUUID(), lineId, DISPATCHER)).as("another account").isNull();
+        assertThat(routedId(accountId, lineId, "+16175550042")).isEqualTo(conversations.get(41).id());
+        assertThat(routedId(accountId, lineId, "+16175559999")).as("in none: a direct reply").isNull();
+        assertThat(routedId(accountId, "line_other_" + UUID.randomUUID(), DISPATCHER)).as("another line").isNull();
+        assertThat(routedId("acct_other_" + UUID.randomUUID(), lineId, DISPATCHER)).as("another account").isNull();
 
         // An old conversation becomes the most recently active (a business message or a reply touches it)...
         Conversation old = conversations.get(9);
         store.touch(accountId, old.id(), base + 1_000, null);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         // ...activity elsewhere that is older does not outrank it...
         store.touch(accountId, newest.id(), base + 500, null);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         // ...and a touch that comes late (an older time) moves nothing back, neither the conversation nor its rows.
         store.touch(accountId, old.id(), base + 200, null);
         assertThat(store.get(accountId, old.id()).orElseThrow().lastActivityAt()).isEqualTo(base + 1_000);
         var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
                 .key(Attr.key(ConversationStore.participantPk(lineId, DISPATCHER), old.id()))).item();
         assertThat(Attr.num(row, "lastActivityAt", 0)).isEqualTo(base + 1_000);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         // Equal times: the newer conversation (the higher id).
         store.touch(accountId, conversations.get(4).id(), base + 1_000, null);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(old.id());
         store.touch(accountId, conversations.get(19).id(), base + 1_000, null);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(conversations.get(19).id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(conversations.get(19).id());
     }
 
     @Test
@@ -125,18 +125,18 @@ class ConversationRoutingTest {
                     .key(Attr.key(ConversationStore.participantPk(lineId, p.phone()), legacy.id())).updateExpression("REMOVE lastActivityAt"));
         }
         setConversationActivity(accountId, legacy.id(), base + 2_000);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
 
         // A touch that died after moving the conversation but before its routing rows: its retry (the same time) heals
         // the rows, though the conversation itself needs no change.
         Conversation crashed = conversations.get(6);
         setConversationActivity(accountId, crashed.id(), base + 3_000);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).as("the rows still say older").isEqualTo(legacy.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).as("the rows still say older").isEqualTo(legacy.id());
         store.touch(accountId, crashed.id(), base + 3_000, null);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(crashed.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(crashed.id());
         // the legacy conversation's rows get their time with its next touch
         store.touch(accountId, legacy.id(), base + 4_000, null);
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
         var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
                 .key(Attr.key(ConversationStore.participantPk(lineId, DISPATCHER), legacy.id()))).item();
         assertThat(Attr.num(row, "lastActivityAt", 0)).isEqualTo(base + 4_000);
@@ -145,7 +145,12 @@ class ConversationRoutingTest {
         String ghost = ids.next(Conversation.ID_PREFIX);
         store.touch(accountId, ghost, base + 5_000, null);
         assertThat(store.get(accountId, ghost)).isEmpty();
-        assertThat(router.route(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+        assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
+    }
+
+    private String routedId(String accountId, String lineId, String from) {
+        var routed = router.route(accountId, lineId, from);
+        return routed == null ? null : routed.conversationId();
     }
 
     private Conversation create(Ids ids, String accountId, String lineId, List<String> phones, long at) {

@@ -96,7 +96,9 @@ class BroadcastRepliesE2eTest {
         List<String> everyone = addMembers(a, picnic, 7001, 3);
         String ann = everyone.get(0), bob = everyone.get(1), cat = everyone.get(2);
         String board = createGroup(a, "Board");
-        addMembers(a, board, 7002, 1); // Bob alone
+        // Bob alone, named as the board knows him
+        assertThat(a.post("/v1/groups/" + board + "/members", Map.of("members", List.of(Map.of("phone", bob, "name", "Robert"))))
+                .status()).isEqualTo(200);
         var optOut = a.post("/v1/opt-outs", Map.of("lineId", line1, "phone", cat));
         assertThat(optOut.status()).as(optOut.body()).isEqualTo(201);
 
@@ -121,6 +123,15 @@ class BroadcastRepliesE2eTest {
         assertThat(Instant.parse((String) link.get("sentAt")))
                 .isEqualTo(Instant.parse((String) a.get("/v1/messages/" + m1).jsonObject().get("createdAt")));
         assertThat(inReplyTo(received(a, line1, bob, "I will be there Monday"))).as("Bob's latest is m2").isEqualTo(m2);
+        assertThat(link).containsEntry("groupId", picnic);
+        // who wrote, as the answered message's group names them
+        assertThat(annsAnswer).containsEntry("fromName", "M7001");
+        assertThat(received(a, line1, bob, "I will be there Monday")).as("the board's name for him").containsEntry("fromName", "Robert");
+        assertThat(received(a, line1, cat, "What is this?")).containsEntry("fromName", null);
+        assertThat(events).filteredOn(e -> "Count me in".equals(e.get("body"))).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("fromName", "M7001"));
+        assertThat(events).filteredOn(e -> "What is this?".equals(e.get("body"))).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("fromName", null));
         assertThat(inReplyTo(received(a, line1, cat, "What is this?"))).isNull();
         assertThat(inReplyTo(received(a, line2, ann, "Wrong line"))).isNull();
         assertThat(inReplyTo(received(a, line1, ann, "HELP"))).isNull();
@@ -250,7 +261,7 @@ class BroadcastRepliesE2eTest {
 
         // a link that cannot be made (DynamoDB failing) leaves the STOP unlinked rather than holding up its confirmation
         var stop = new InboundMessage("inb_01JDNOTSTORED000000000000", accountId, lineId, "+12125550000", dan, "STOP",
-                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null, null);
+                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null, null, null);
         var failingReads = IdempotentRetriesE2eTest.failing(runtime, r -> r instanceof BatchGetItemRequest, Integer.MAX_VALUE,
                 () -> SdkClientException.create("injected fault (test)"));
         assertThat(new AnswerLinks(failingReads).linkOptOut(stop)).isNull();

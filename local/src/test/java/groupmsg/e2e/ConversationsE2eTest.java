@@ -83,6 +83,11 @@ class ConversationsE2eTest {
         assertThat(reply).containsEntry("authorName", "Ann").containsEntry("author", Map.of("phone", ANN))
                 .containsEntry("preview", longReply.substring(0, 97) + "...");
         assertThat(reply.get("id")).isEqualTo(thread(a, id).getLast().get("id"));
+        // the text is listed, and published, with the name she has in the conversation
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(m -> assertThat(m).containsEntry("fromName", "Ann"));
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 15_000)).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("fromName", "Ann").containsEntry("conversationId", id));
         assertThat(reply.get("createdAt")).isEqualTo(thread(a, id).getLast().get("createdAt"));
 
         var signed = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Thanks Ann", "sender", "Front desk",

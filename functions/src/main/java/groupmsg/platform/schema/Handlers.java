@@ -46,10 +46,10 @@ public final class Handlers {
 
     public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
             "groupmsg.inbound.InboundApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core", "deliveries"), List.of("relays"));
+            List.of("core", "deliveries", "members"), List.of("relays"));
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core", "deliveries"), List.of("relays", "fanout"));
+            List.of("core", "deliveries", "members"), List.of("relays", "fanout"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             List.of("core", "members", "deliveries"), List.of("relays"));
@@ -58,7 +58,7 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of("optouts"));
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core", "deliveries"), List.of("fanout"));
+            List.of("core", "deliveries", "members"), List.of("fanout"));
 
     /** Delivers events to the accounts' own webhooks (the webhooks queue, which both event topics deliver to). */
     public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",
