@@ -329,8 +329,9 @@ public final class ConversationService {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     message.textToSend(), message.mediaUrls(), c.id());
         }
-        // a rerun's message was the latest when its first run touched: a reply since must stay the latest shown
-        touchAfterSend(caller.accountId(), c.id(), earlier == null ? message : null);
+        // at the message's own time (its place in the thread): a reply placed after it stays the latest, a rerun's
+        // touch changes nothing once the conversation moved on
+        touchAfterSend(caller.accountId(), c.id(), message);
         return message;
     }
 
@@ -342,7 +343,7 @@ public final class ConversationService {
     private void touchAfterSend(String accountId, String conversationId, ThreadMessage sent) {
         for (int attempt = 1; ; attempt++) {
             try {
-                store.touch(accountId, conversationId, clock.millis(), sent); // forward only: a second try repairs the first
+                store.touch(accountId, conversationId, sent.createdAt(), sent); // forward only: a second try repairs the first
                 return;
             } catch (RuntimeException e) {
                 if (attempt == 2) {

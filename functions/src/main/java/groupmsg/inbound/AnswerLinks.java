@@ -35,6 +35,13 @@ public final class AnswerLinks {
      * named as that message's group names them.
      */
     InboundMessage linkReply(InboundMessage m) {
+        if (m.inReplyTo() != null) {
+            // linked already: by an earlier try of this job, or by a person's review of it as an opt-out before this
+            // job ran (that link counted it among the opt-outs only); its answer row is written once either way
+            countAlreadyLinked(m, InboundStore.answerRow(m, m.inReplyTo().messageId()),
+                    broadcasts.countReply(m.accountId(), m.inReplyTo().messageId()));
+            return m;
+        }
         return link(m, InboundStore::answerRow, broadcasts::countReply);
     }
 
@@ -55,13 +62,18 @@ public final class AnswerLinks {
      */
     public BroadcastReplies.Answered linkReviewedOptOut(InboundMessage m) {
         if (m.inReplyTo() == null) return linkOptOut(m);
+        countAlreadyLinked(m, InboundStore.optOutRow(m, m.inReplyTo().messageId()),
+                broadcasts.countOptOut(m.accountId(), m.inReplyTo().messageId()));
+        return m.inReplyTo();
+    }
+
+    /** A linked text's row and count, once (the row's condition); a failure is logged, as a link's is. */
+    private void countAlreadyLinked(InboundMessage m, Map<String, AttributeValue> row, TransactWriteItem count) {
         try {
-            store.addOptOutRow(InboundStore.optOutRow(m, m.inReplyTo().messageId()),
-                    broadcasts.countOptOut(m.accountId(), m.inReplyTo().messageId()));
+            store.addRow(row, count);
         } catch (RuntimeException e) {
             Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
         }
-        return m.inReplyTo();
     }
 
     /**

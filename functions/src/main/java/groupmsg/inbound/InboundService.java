@@ -181,9 +181,24 @@ public final class InboundService {
      * reviewed the other way before.
      */
     public InboundMessage recordReview(String accountId, String id, InboundMessage.Review review) {
-        var reviewed = store.review(accountId, id, review);
+        return outcome(store.review(accountId, id, review));
+    }
+
+    /**
+     * Claims a decision before its steps are taken (see {@link InboundStore#claimReview}): a 409 when the text was
+     * reviewed, or is being reviewed, the other way.
+     */
+    public void claimReview(String accountId, String id, boolean optOut) {
+        outcome(store.claimReview(accountId, id, optOut));
+    }
+
+    private static InboundMessage outcome(InboundStore.Reviewed reviewed) {
         if (reviewed instanceof InboundStore.Reviewed.Recorded r) return r.message();
         if (reviewed instanceof InboundStore.Reviewed.DecidedOtherwise d) throw reviewedOtherwise(d.review());
+        if (reviewed instanceof InboundStore.Reviewed.ClaimedOtherwise c) {
+            throw ApiException.conflict("the text is being reviewed as " + (c.optOut() ? "opt_out" : "not_opt_out")
+                    + " (a request that may not have finished: send that decision again to complete it)");
+        }
         throw ApiException.notFound("inbound message");
     }
 

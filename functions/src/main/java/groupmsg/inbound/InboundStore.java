@@ -260,19 +260,6 @@ final class InboundStore {
         };
     }
 
-    /**
-     * Counts the number among a group message's opt-outs, with its row, unless its row is there: for a text linked
-     * (as a reply) before a person took it as an opt-out.
-     */
-    void addOptOutRow(Map<String, AttributeValue> row, TransactWriteItem count) {
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
-                count));
-        if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
-            throw new IllegalStateException("counting an opt-out cancelled: " + c);
-        }
-    }
-
     /** Sets only the text's {@code inReplyTo}, unless it has one. */
     void linkAlone(InboundMessage m, BroadcastReplies.Answered answered, String memberName) {
         if (ops.transact(List.of(setInReplyTo(m, answered, memberName))) instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
@@ -389,18 +376,41 @@ final class InboundStore {
         return new InboundMessage.Review(Attr.flag(map, "optOut"), Attr.num(map, "reviewedAt", 0), Attr.str(map, "reviewedBy"));
     }
 
-    /** What recording a review found. */
+    /** What claiming or recording a review found. */
     sealed interface Reviewed {
-        /** Recorded now, or found as an earlier try of the same decision recorded it. */
+        /** Claimed or recorded now, or found so by an earlier try of the same decision. */
         record Recorded(InboundMessage message) implements Reviewed {}
         /** Reviewed before, the other way: the review stands. */
         record DecidedOtherwise(InboundMessage.Review review) implements Reviewed {}
+        /** Being reviewed the other way (claimed, its steps under way or cut off): that decision goes on. */
+        record ClaimedOtherwise(boolean optOut) implements Reviewed {}
         record Gone() implements Reviewed {}
     }
 
+    private static AttributeValue decision(boolean optOut) {
+        return s(optOut ? "opt_out" : "not_opt_out");
+    }
+
     /**
-     * Records a review once: the first decision stands, and the same one again (a retried request, a second person
-     * agreeing) changes nothing.
+     * Claims a decision before any of its steps are taken ({@code reviewClaim}), so another decision is refused from
+     * then on, also while the first one's steps run or after they were cut off (its retry goes on under the claim).
+     */
+    Reviewed claimReview(String accountId, String id, boolean optOut) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
+                    .updateExpression("SET reviewClaim = :d")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(review) "
+                            + "AND (attribute_not_exists(reviewClaim) OR reviewClaim = :d)")
+                    .expressionAttributeValues(Map.of(":d", decision(optOut))));
+            return new Reviewed.Recorded(null);
+        } catch (ConditionalCheckFailedException e) {
+            return found(accountId, id, optOut);
+        }
+    }
+
+    /**
+     * Records the claimed decision once its steps are done: the first decision stands, and the same one again (a
+     * retried request, a second person agreeing) changes nothing.
      */
     Reviewed review(String accountId, String id, InboundMessage.Review review) {
         var value = new HashMap<String, AttributeValue>();
@@ -409,16 +419,37 @@ final class InboundStore {
         value.put("reviewedBy", s(review.reviewedBy()));
         try {
             var item = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET review = :r")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(review)")
-                    .expressionAttributeValues(Map.of(":r", AttributeValue.fromM(value)))
+                    .updateExpression("SET review = :r REMOVE reviewClaim")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(review) AND reviewClaim = :d")
+                    .expressionAttributeValues(Map.of(":r", AttributeValue.fromM(value), ":d", decision(review.optOut())))
                     .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
             return new Reviewed.Recorded(toMessage(item));
         } catch (ConditionalCheckFailedException e) {
-            var now = get(accountId, id).orElse(null);
-            if (now == null) return new Reviewed.Gone();
-            if (now.review() != null && now.review().optOut() == review.optOut()) return new Reviewed.Recorded(now);
-            return new Reviewed.DecidedOtherwise(now.review());
+            return found(accountId, id, review.optOut());
+        }
+    }
+
+    /** What a review's write found instead: the same decision (done), another one, a claim of another, or no text. */
+    private Reviewed found(String accountId, String id, boolean optOut) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return new Reviewed.Gone();
+        var now = toMessage(item);
+        if (now.review() != null) {
+            return now.review().optOut() == optOut ? new Reviewed.Recorded(now) : new Reviewed.DecidedOtherwise(now.review());
+        }
+        return new Reviewed.ClaimedOtherwise(!optOut);
+    }
+
+    /**
+     * Counts a text among a group message's answers or opt-outs, with its row, unless its row is there: for a text
+     * linked already (a reply a person reviewed as an opt-out; a STOP-linked text the inbound worker then takes up).
+     */
+    void addRow(Map<String, AttributeValue> row, TransactWriteItem count) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
+                count));
+        if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
+            throw new IllegalStateException("counting an answer cancelled: " + c);
         }
     }
 }

@@ -270,25 +270,36 @@ public final class OptOutService {
             if (m.review().optOut() == optOut) return m;
             throw InboundService.reviewedOtherwise(m.review());
         }
+        Line line = null;
+        if (optOut) {
+            // checked before the claim: a refused opt-out leaves the text to be reviewed otherwise
+            line = lines.find(accountId, m.lineId()).orElseThrow(() -> ApiException.notFound("line"));
+            if (inbound.optedInAfter(m)) {
+                throw ApiException.conflict("the number texted START to the line after this text: it asked for messages again");
+            }
+        }
+        // Claimed first: from here another decision is refused, also if this request fails part way (its retry, the
+        // same decision, goes on). Recorded once its steps are done.
+        inbound.claimReview(accountId, m.id(), optOut);
         long at = clock.millis();
-        if (optOut) optOutByReview(m, at);
+        if (optOut) optOutByReview(m, line, at);
         return inbound.recordReview(accountId, m.id(), new InboundMessage.Review(optOut, at, reviewedBy));
     }
 
-    private void optOutByReview(InboundMessage m, long at) {
+    /** Each step once: a retry finds the opt-out this text caused ({@code ours} again) and repeats only what is idempotent. */
+    private void optOutByReview(InboundMessage m, Line line, long at) {
         String accountId = m.accountId();
-        Line line = lines.find(accountId, m.lineId()).orElseThrow(() -> ApiException.notFound("line"));
-        if (inbound.optedInAfter(m)) {
-            throw ApiException.conflict("the number texted START to the line after this text: it asked for messages again");
-        }
         boolean ours = store.recordReviewed(accountId, line.id(), m.from(), m.id(), at);
+        Log.info("opted_out_by_review", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
+        if (!ours) return; // opted out already: blocked, counted and confirmed then
         conversations.get().afterOptOut(accountId, line.id(), m.from(), at);
         var answered = answers.get().linkReviewedOptOut(m);
-        if (ours) publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, at);
-        Log.info("opted_out_by_review", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
-        if (ours && line.optOutReply() != null && !line.optOutReply().isBlank()) {
-            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()),
-                    line.optOutReply(), List.of());
+        publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, at);
+        if (line.optOutReply() != null && !line.optOutReply().isBlank()) {
+            // through the relays queue, in order with the line's other answers to the number, staged with the
+            // message (an API request: see DirectMessages#accept)
+            direct.accept(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()),
+                    line.optOutReply(), List.of(), line.id() + "#" + m.from());
         }
     }
 

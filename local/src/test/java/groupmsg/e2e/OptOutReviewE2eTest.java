@@ -1,7 +1,11 @@
 package groupmsg.e2e;
 
+import groupmsg.inbound.InboundApiHandler;
 import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -149,5 +153,44 @@ class OptOutReviewE2eTest {
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", eve).containsEntry("source", "keyword"));
         Thread.sleep(1000);
         assertThat(sentTo(a, phone, eve, optOutReply)).hasSize(1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aReviewCutOffPartWayHoldsItsDecisionUntilTheSameOneCompletesIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Cut Off Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String phone = linePhone();
+        String lineId = createLine(a, phone, 50);
+        String optOutReply = (String) a.get("/v1/lines/" + lineId).jsonObject().get("optOutReply");
+        String fay = "+14155557392";
+        text(a, fay, phone, "stop messaging me");
+        String id = (String) received(a, lineId, fay, "stop messaging me").get("id");
+
+        // the opt-out is recorded, then staging its confirmation fails: a 5xx, and no review yet
+        var cutOff = new InboundApiHandler(IdempotentRetriesE2eTest.failing(runtime, r -> r instanceof TransactWriteItemsRequest, 1,
+                () -> SdkClientException.create("injected fault (test)")));
+        var failed = IdempotentRetriesE2eTest.call(cutOff, a, "POST /v1/inbound/{id}/review", "/v1/inbound/" + id + "/review",
+                Map.of("id", id), Map.of("decision", "opt_out"), "review-cut-off");
+        assertThat(failed.getStatusCode()).as(failed.getBody()).isGreaterThanOrEqualTo(500);
+        assertThat(a.get("/v1/inbound/" + id).jsonObject()).containsEntry("review", null);
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "review"));
+
+        // the other decision is refused: the number is opted out, and the text must not read "not an opt-out"
+        var other = review(a, id, "not_opt_out");
+        assertThat(other.status()).as(other.body()).isEqualTo(409);
+        assertThat(other.body()).contains("being reviewed as opt_out");
+        assertThat(a.get("/v1/inbound/" + id).jsonObject()).containsEntry("review", null);
+
+        // the same decision again completes it: one confirmation, the review recorded
+        var again = review(a, id, "opt_out");
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+        assertThat((Map<String, Object>) again.jsonObject().get("review")).containsEntry("decision", "opt_out");
+        assertThat(await(() -> sentTo(a, phone, fay, optOutReply), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).isNotEmpty()
+                .allSatisfy(e -> assertThat(e).containsEntry("source", "review").containsEntry("inboundId", id));
+        Thread.sleep(1000);
+        assertThat(sentTo(a, phone, fay, optOutReply)).hasSize(1);
+        assertThat(review(a, id, "not_opt_out").status()).isEqualTo(409);
     }
 }
