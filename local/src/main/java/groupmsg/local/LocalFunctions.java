@@ -3,10 +3,13 @@ package groupmsg.local;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.schema.HandlerDef;
+import groupmsg.platform.schema.Queues;
 
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +53,17 @@ public final class LocalFunctions {
             throw new IllegalStateException(def.className() + " does not implement RequestHandler");
         }
         Constructor<?> constructor = type.getConstructor(Wiring.class);
-        return (RequestHandler<?, ?>) constructor.newInstance(wiring);
+        return (RequestHandler<?, ?>) constructor.newInstance(asDeployed(def, wiring));
+    }
+
+    /**
+     * The wiring a function has in AWS as far as queues go: the URLs of the queues it sends to and consumes only
+     * (the stack's environment), so code that reaches another queue fails here as it would there, not only there.
+     */
+    static Wiring asDeployed(HandlerDef def, Wiring wiring) {
+        Set<String> queues = new HashSet<>(def.queuesSentTo());
+        Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queues.add(q.name()));
+        return wiring.withConfig(wiring.config().withOnlyQueues(queues));
     }
 
     public Optional<LocalFunction> find(String name) {

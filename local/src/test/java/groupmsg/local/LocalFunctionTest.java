@@ -137,6 +137,21 @@ class LocalFunctionTest {
     }
 
     @Test
+    void aFunctionKnowsOnlyTheQueuesItsHandlerDefSendsToOrConsumesAsInAws() {
+        var config = new AppConfig("us-east-1", null, null, Map.of(), Map.of("relays", "http://q/relays",
+                "fanout", "http://q/fanout", "inbound", "http://q/inbound"));
+        Wiring wiring = new Wiring(config, Clock.systemUTC(), new groupmsg.platform.config.Ids(), null, null, null, null);
+        var inboundApi = LocalFunctions.asDeployed(groupmsg.platform.schema.Handlers.INBOUND_API, wiring).config();
+        assertThat(inboundApi.queueUrl(groupmsg.platform.schema.Queues.RELAYS)).isEqualTo("http://q/relays");
+        assertThatThrownBy(() -> inboundApi.queueUrl(groupmsg.platform.schema.Queues.FANOUT))
+                .hasMessageContaining("no URL configured for queue fanout");
+        // a consumer knows its own queue
+        var worker = LocalFunctions.asDeployed(groupmsg.platform.schema.Handlers.INBOUND_WORKER, wiring).config();
+        assertThat(worker.queueUrl(groupmsg.platform.schema.Queues.INBOUND)).isEqualTo("http://q/inbound");
+        assertThat(worker.queueUrl(groupmsg.platform.schema.Queues.FANOUT)).isEqualTo("http://q/fanout");
+    }
+
+    @Test
     void maintenanceScheduleSendsEventBridgesScheduledEvent() throws Exception {
         var maintenance = new RecordingMaintenance();
         String json = MaintenanceTimer.scheduledEvent(Instant.parse("2026-11-23T10:15:30.456Z"), "us-east-1");

@@ -65,6 +65,17 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
                 publicBaseUrl, carrier, webhooksToLoopback);
     }
 
+    /**
+     * The same, knowing only these queues' URLs: what one function is given in AWS (the stack sets the URLs of the
+     * queues it sends to and consumes, nothing else), so a local run fails where a deployed one would.
+     */
+    public AppConfig withOnlyQueues(java.util.Set<String> names) {
+        var only = new HashMap<String, String>(queueUrls);
+        only.keySet().retainAll(names);
+        return new AppConfig(region, dynamoEndpoint, sqsEndpoint, tableNames, only, snsEndpoint, topicArns,
+                publicBaseUrl, carrier, webhooksToLoopback);
+    }
+
     /** The topic's ARN, or empty when no topic is configured (events are then only logged). */
     public Optional<String> topicArn(Topic topic) {
         return Optional.ofNullable(topicArns.get(topic.name()));

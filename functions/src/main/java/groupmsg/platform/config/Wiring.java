@@ -111,6 +111,11 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
         return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
     }
 
+    /** The same clients with another configuration (the local runtime's per-function view, see AppConfig#withOnlyQueues). */
+    public Wiring withConfig(AppConfig config) {
+        return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
+    }
+
     public Wiring withClock(Clock clock) {
         return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
     }
