@@ -48,6 +48,12 @@ public final class WebhookDispatcher {
      * dead-letter entry. Three days is the stretch a weekend outage fits in.
      */
     public static final Duration DISABLE_AFTER = Duration.ofDays(3);
+    /**
+     * A failure after this long without any delivery (taken or failed) starts a new stretch of failures: an endpoint
+     * with rare events may have been fixed in between, so it is disabled only when failing about daily at least (a
+     * day and a half: a daily event that comes a little later keeps the stretch going).
+     */
+    public static final Duration QUIET_SPELL = Duration.ofHours(36);
     /** What a paused endpoint's event says: not a delivery's outcome, so not recorded on the webhook. */
     private static final String PAUSED = "paused after a failed delivery";
 
@@ -140,7 +146,8 @@ public final class WebhookDispatcher {
     /** Records a delivery's (or a test's) outcome on the webhook, disabling it after {@link #DISABLE_AFTER} of failures. */
     void recordOutcome(String accountId, String webhookId, String failure) {
         long now = clock.millis();
-        store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis()).ifPresent(disabled -> {
+        store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis(), now - QUIET_SPELL.toMillis())
+                .ifPresent(disabled -> {
             Log.warn("webhook_disabled", Map.of("accountId", accountId, "webhookId", webhookId, "lastFailure", failure,
                     "metric", "WebhookDisabled"));
             tellDisabled(accountId, disabled);

@@ -109,7 +109,8 @@ public final class WebhookService {
         var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
         // shown as a delivery's outcome, but only the worker disables a webhook (and tells of it on the notifications
         // topic, which this API does not publish to)
-        store.recordOutcome(accountId, id, attempt.failure(), clock.millis(), Long.MIN_VALUE);
+        long now = clock.millis();
+        store.recordOutcome(accountId, id, attempt.failure(), now, Long.MIN_VALUE, now - WebhookDispatcher.QUIET_SPELL.toMillis());
         return attempt;
     }
 

@@ -161,27 +161,43 @@ final class WebhookStore {
 
     /**
      * What the latest delivery to the webhook came to (shown on it): {@code failure} null for a delivered one, which
-     * ends its failing stretch; a failure starts one, or goes on with it. A webhook that has been failing since
+     * ends its failing stretch; a failure starts one, or goes on with it when the one before came after
+     * {@code quietBefore} (a failure after a quiet spell with no deliveries at all starts a new stretch: the endpoint
+     * may have been fixed meanwhile, and one failure must not disable it). A webhook that has been failing since
      * {@code disableBefore} or earlier is disabled: returned as it is then, once. A webhook deleted meanwhile is left
      * deleted.
      */
-    Optional<Webhook> recordOutcome(String accountId, String id, String failure, long at, long disableBefore) {
+    Optional<Webhook> recordOutcome(String accountId, String id, String failure, long at, long disableBefore, long quietBefore) {
         var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at)));
         String update;
+        String condition = "attribute_exists(pk)";
         if (failure == null) {
             update = "SET lastDeliveredAt = :at REMOVE failingSince";
         } else {
             update = "SET lastFailedAt = :at, lastFailure = :failure, failingSince = if_not_exists(failingSince, :at)";
+            condition += " AND (attribute_not_exists(failingSince) OR lastFailedAt >= :quiet)";
             values.put(":failure", s(failure));
+            values.put(":quiet", n(quietBefore));
         }
         var key = Attr.key(Attr.accountPk(accountId), PREFIX + id);
         Map<String, AttributeValue> after;
         try {
+            String goesOn = condition;
             after = dynamo.updateItem(b -> b.tableName(table).key(key).updateExpression(update)
-                    .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values)
+                    .conditionExpression(goesOn).expressionAttributeValues(values)
                     .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
-        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
-            return Optional.empty(); // deleted while its delivery was under way
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            if (failure == null) return Optional.empty(); // deleted while its delivery was under way
+            try {
+                // failing before a quiet spell: a new stretch begins with this failure
+                values.remove(":quiet");
+                after = dynamo.updateItem(b -> b.tableName(table).key(key)
+                        .updateExpression("SET lastFailedAt = :at, lastFailure = :failure, failingSince = :at")
+                        .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values)
+                        .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
+            } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
+                return Optional.empty();
+            }
         }
         Long since = Attr.numOrNull(after, "failingSince");
         if (failure == null || since == null || since > disableBefore || after.containsKey("disabledAt")) return Optional.empty();

@@ -276,6 +276,31 @@ class WebhooksE2eTest {
                 .containsExactly(hmacHex(newest, timestamp(after) + "." + after.body()));
     }
 
+    /** A failure after a day without deliveries starts a new stretch: one failure after a quiet spell disables nothing. */
+    @Test
+    void aFailureAfterAQuietSpellStartsANewStretchInsteadOfDisablingTheWebhook(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Quiet Hooks Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var rare = createWebhook(a, Map.of("url", url("/down-rarely"), "events", List.of("reply.received")));
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDQUIET000000000000000000" + n, "from", "+14155550955", "body", "Hi " + n));
+        java.util.function.LongFunction<groupmsg.integrations.WebhookDispatcher> at = offsetMillis ->
+                new groupmsg.integrations.WebhookDispatcher(runtime.wiring().withClock(
+                        java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis))));
+        long day = 86_400_000L;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(0).dispatch(event.apply(1), "q1"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        String firstStretch = (String) a.get("/v1/webhooks/" + rare.get("id")).jsonObject().get("failingSince");
+        assertThat(firstStretch).isNotNull();
+        // four days later, its next event fails too: a new stretch, not a disabled webhook
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(4 * day).dispatch(event.apply(2), "q2"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        var after = a.get("/v1/webhooks/" + rare.get("id")).jsonObject();
+        assertThat(after).containsEntry("enabled", true).containsEntry("disabledAt", null);
+        assertThat(java.time.Instant.parse((String) after.get("failingSince")))
+                .isAfter(java.time.Instant.parse(firstStretch).plusMillis(3 * day));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aWebhookFailingForThreeDaysIsDisabledAndGetsNothingUntilEnabledAgain(ApiClient api, LocalRuntime runtime) throws Exception {
@@ -310,6 +335,11 @@ class WebhooksE2eTest {
         assertThat(a.get("/v1/webhooks/" + down.get("id")).jsonObject()).containsEntry("enabled", true)
                 .containsEntry("failingSince", failing.get("failingSince"));
 
+        // failing at least once a day: the stretch goes on
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(2 * day).dispatch(event.apply(4), "k4"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        assertThat(a.get("/v1/webhooks/" + down.get("id")).jsonObject()).containsEntry("failingSince", failing.get("failingSince"));
+
         // three days after its first failure, still failing: disabled
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> at.apply(3 * day + 60_000).dispatch(event.apply(3), "k3"))
                 .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
@@ -318,7 +348,7 @@ class WebhooksE2eTest {
         assertThat(disabled.get("disabledAt")).isNotNull();
         assertThat((String) disabled.get("disabledReason")).startsWith("every delivery failed since").contains("HTTP 500");
         int triedBefore = at("/down-for-days").size();
-        assertThat(triedBefore).isEqualTo(9);
+        assertThat(triedBefore).isEqualTo(12);
         // the account is told, through the notifications topic (an operator's email or push subscriber), once
         var told = ((List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items"))
                 .stream().filter(e -> "webhook.disabled".equals(e.get("type")) && accountId.equals(e.get("accountId"))).toList();
