@@ -64,11 +64,16 @@ public final class ConversationService {
     }
 
     /** A conversation as the API shows it: who opted out, and whether the policy blocks it. */
-    public record View(Conversation conversation, Set<String> optedOut, String status) {
+    /** @param optedOutAt its participants who opted out of its line, and when */
+    public record View(Conversation conversation, Map<String, Long> optedOutAt, String status) {
+        public Set<String> optedOut() {
+            return optedOutAt.keySet();
+        }
+
         /** The participants a message in it goes to: those who have not opted out of its line. */
         List<String> reachable() {
             return conversation.participants().stream().map(Conversation.Participant::phone)
-                    .filter(p -> !optedOut.contains(p)).toList();
+                    .filter(p -> !optedOutAt.containsKey(p)).toList();
         }
     }
 
@@ -110,7 +115,8 @@ public final class ConversationService {
             throw ApiException.invalid("participants: the line's own number cannot be a participant");
         }
         List<String> phones = input.participants().stream().map(Conversation.Participant::phone).toList();
-        Set<String> optedOut = optOuts.optedOut(line.id(), phones);
+        Map<String, Long> optedOutAt = optOuts.optedOutAt(line.id(), phones);
+        Set<String> optedOut = optedOutAt.keySet();
         if (!optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) {
             throw ApiException.conflict("participants opted out of this line: " + optedOut.stream().sorted().toList()
                     + " (the account's conversationOptOutPolicy is block_conversation)");
@@ -132,7 +138,7 @@ public final class ConversationService {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     first.textToSend(), input.mediaUrls(), conversation.id());
         }
-        return new View(conversation, optedOut, ACTIVE);
+        return new View(conversation, optedOutAt, ACTIVE);
     }
 
     /**
@@ -235,11 +241,11 @@ public final class ConversationService {
 
     /** Views of several conversations, with who opted out read in one BatchGetItem per line (not one per conversation). */
     private List<View> views(List<Conversation> conversations, AccountSettings settings) {
-        Map<String, Set<String>> optedOutByLine = new HashMap<>();
+        Map<String, Map<String, Long>> optedOutByLine = new HashMap<>();
         for (var entry : conversations.stream().collect(Collectors.groupingBy(Conversation::lineId)).entrySet()) {
             List<String> phones = entry.getValue().stream().flatMap(c -> c.participants().stream())
                     .map(Conversation.Participant::phone).distinct().toList();
-            optedOutByLine.put(entry.getKey(), optOuts.optedOut(entry.getKey(), phones));
+            optedOutByLine.put(entry.getKey(), optOuts.optedOutAt(entry.getKey(), phones));
         }
         return conversations.stream().map(c -> view(c, settings, optedOutByLine.get(c.lineId()))).toList();
     }
@@ -434,13 +440,16 @@ public final class ConversationService {
     }
 
     private View view(Conversation c, AccountSettings settings) {
-        return view(c, settings, optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()));
+        return view(c, settings, optOuts.optedOutAt(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()));
     }
 
-    /** @param optedOutOfLine numbers opted out of the conversation's line: its participants among them and maybe others */
-    private View view(Conversation c, AccountSettings settings, Set<String> optedOutOfLine) {
-        Set<String> optedOut = c.participants().stream().map(Conversation.Participant::phone)
-                .filter(optedOutOfLine::contains).collect(Collectors.toSet());
+    /** @param optedOutOfLine numbers opted out of the conversation's line, and when: its participants among them and maybe others */
+    private View view(Conversation c, AccountSettings settings, Map<String, Long> optedOutOfLine) {
+        Map<String, Long> optedOut = new HashMap<>();
+        for (var p : c.participants()) {
+            Long at = optedOutOfLine.get(p.phone());
+            if (at != null) optedOut.put(p.phone(), at);
+        }
         // blocked for good by an opt-out under block_conversation, or now: someone is opted out and the policy blocks
         boolean blocked = c.blockedAt() != null
                 || !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());

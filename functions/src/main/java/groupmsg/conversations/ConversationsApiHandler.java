@@ -318,6 +318,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
             pj.put("phone", p.phone());
             pj.put("name", p.name());
             pj.put("optedOut", view.optedOut().contains(p.phone()));
+            // an extension: since when (the opt-out on record now; null while not opted out)
+            Long optedOutAt = view.optedOutAt().get(p.phone());
+            pj.put("optedOutAt", optedOutAt == null ? null : Timestamps.format(optedOutAt));
             participants.add(pj);
         }
         json.put("participants", participants);

@@ -53,6 +53,15 @@ public final class OptOutStore {
         return out;
     }
 
+    /** {@link #optedOut}, with when each opted out (the same BatchGetItem). */
+    public java.util.Map<String, Long> optedOutAt(String lineId, List<String> phones) {
+        var out = new java.util.HashMap<String, Long>();
+        if (phones.isEmpty()) return out;
+        var keys = phones.stream().map(p -> Attr.key(pk(lineId), p)).toList();
+        for (var item : ops.batchGet(table, keys)) out.put(Attr.str(item, "sk"), Attr.num(item, "optedOutAt", 0));
+        return out;
+    }
+
     /**
      * Records an opt-out caused by the inbound message {@code inboundId} (a STOP). True when this message is the one
      * the number gets its confirmation for: the number was not opted out, or only by the business ({@code manual})

@@ -582,7 +582,14 @@ class ConversationsE2eTest {
         await(() -> a.get("/v1/conversations/" + id).body(), b -> b.contains("\"optedOut\":true"), 15_000);
         @SuppressWarnings("unchecked")
         var participants = (List<Map<String, Object>>) a.get("/v1/conversations/" + id).jsonObject().get("participants");
-        assertThat(participants).filteredOn(p -> CAT.equals(p.get("phone"))).singleElement().satisfies(p -> assertThat(p).containsEntry("optedOut", true));
+        assertThat(participants).filteredOn(p -> CAT.equals(p.get("phone"))).singleElement().satisfies(p -> {
+            assertThat(p).containsEntry("optedOut", true);
+            // since when: her opt-out's time
+            assertThat(java.time.Instant.parse((String) p.get("optedOutAt"))).isCloseTo(java.time.Instant.now(),
+                    org.assertj.core.api.Assertions.within(2, java.time.temporal.ChronoUnit.MINUTES));
+        });
+        assertThat(participants).filteredOn(p -> !CAT.equals(p.get("phone")))
+                .allSatisfy(p -> assertThat(p).containsEntry("optedOut", false).containsEntry("optedOutAt", null));
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "active");
         // her STOP is listed with the conversation it came from (and is not relayed)
         @SuppressWarnings("unchecked")
