@@ -115,18 +115,21 @@ public final class OptOutStore {
 
     /**
      * Records the opt-out a person read in the text {@code inboundId} ({@code causedBy} it). True when this text's
-     * review made it (now, or an earlier try of it), false when the number was opted out already. A later STOP takes
-     * the row over as a keyword one ({@link #recordKeyword}), and a later START lifts it.
+     * review made it (now, or an earlier try of it), or took over an opt-out recorded by hand or after a carrier error
+     * (never confirmed: as a STOP does, see {@link #recordKeyword}); false when the number's STOP, or another reviewed
+     * text, opted it out already (it was confirmed then). A later STOP takes the row over as a keyword one, and a later
+     * START lifts it.
      */
     public boolean recordReviewed(String accountId, String lineId, String phone, String inboundId, long at) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                     .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :review, "
                             + "causedBy = :id, optedOutAt = if_not_exists(optedOutAt, :at)")
-                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id")
+                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id OR attribute_not_exists(#source) "
+                            + "OR (#source <> :keyword AND #source <> :review)")
                     .expressionAttributeNames(java.util.Map.of("#source", "source"))
                     .expressionAttributeValues(java.util.Map.of(":a", s(accountId), ":line", s(lineId), ":phone", s(phone),
-                            ":review", s(SOURCE_REVIEW), ":id", s(inboundId), ":at", n(at))));
+                            ":review", s(SOURCE_REVIEW), ":keyword", s(SOURCE_KEYWORD), ":id", s(inboundId), ":at", n(at))));
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;

@@ -153,6 +153,16 @@ class OptOutReviewE2eTest {
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", eve).containsEntry("source", "keyword"));
         Thread.sleep(1000);
         assertThat(sentTo(a, phone, eve, optOutReply)).hasSize(1);
+
+        // Gus was opted out by hand (never confirmed); his "stop it now" reviewed as an opt-out is confirmed, as a STOP is
+        String gus = "+14155557393";
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", gus)).status()).isEqualTo(201);
+        text(a, gus, phone, "stop it now");
+        var gusText = received(a, lineId, gus, "stop it now");
+        assertThat(review(a, gusText.get("id"), "opt_out").status()).isEqualTo(200);
+        assertThat(optOuts(a, lineId)).filteredOn(o -> gus.equals(o.get("phone"))).singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("source", "review"));
+        assertThat(await(() -> sentTo(a, phone, gus, optOutReply), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
     @Test
