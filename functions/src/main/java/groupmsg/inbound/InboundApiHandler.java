@@ -58,6 +58,10 @@ public final class InboundApiHandler extends HttpApiHandler {
         on("POST /v1/inbound/{id}/replies", this::reply);
         on("GET /v1/inbound/{id}/replies", this::listReplies);
         on("POST /v1/inbound/{id}/review", this::review);
+        on("POST /v1/lines/{id}/messages", this::sendFromLine);
+        on("GET /v1/lines/{id}/messages", this::listFromLine);
+        on("GET /v1/lines/{id}/messages/{messageId}", r -> ApiResponse.ok(DirectReplies.json(
+                replies.getFromLine(r.accountId(), r.path("id"), r.path("messageId")), null)));
         on("GET /v1/messages/{id}/replies", this::listAnswers);
         on("GET /v1/messages/{id}/opt-outs", this::listOptOutAnswers);
         on("GET /v1/opt-outs", this::listOptOuts);
@@ -78,6 +82,30 @@ public final class InboundApiHandler extends HttpApiHandler {
         var reply = replies.reply(request.accountId(), inboundId, text, media,
                 request.creationUlid(ids, u -> replies.stored(request.accountId(), inboundId, u)));
         return ApiResponse.accepted(DirectReplies.json(reply, inboundId));
+    }
+
+    /** An extension: {@code {to, country?, body, mediaUrls?}}, see {@link ReplyService#sendFromLine}. */
+    private ApiResponse sendFromLine(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("to", "country", "body", "mediaUrls").nullsAsAbsent();
+        String to = body.requiredString("to", 1, PhoneNumbers.MAX_INPUT_LENGTH);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        String text = body.requiredString("body", 1, OutboundMessage.MAX_BODY_CHARS);
+        List<String> media = body.optionalHttpsUrls("mediaUrls", OutboundMessage.MAX_MEDIA_URLS);
+        body.check("body", text, OutboundMessage::tooLongToSend);
+        body.validate();
+        String lineId = request.path("id");
+        var sent = replies.sendFromLine(request.accountId(), lineId, to, country, text, media,
+                request.creationUlid(ids, u -> replies.storedFromLine(request.accountId(), lineId, u)));
+        return ApiResponse.accepted(DirectReplies.json(sent, null));
+    }
+
+    private ApiResponse listFromLine(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
+        var page = replies.listFromLine(request.accountId(), request.path("id"), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.replies().forEach(r -> items.add(DirectReplies.json(r, null)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
     /** An extension: {@code {decision: "opt_out" | "not_opt_out"}}, see {@link OptOutService#review}. */

@@ -50,6 +50,46 @@ public final class ReplyService {
         return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid);
     }
 
+    /**
+     * Accepts the business's own message to one number from a line (an extension: nothing to answer): 404 for no such
+     * line, 400 for a number that is not one or is the line's own, 409 when the number has opted out of the line. A
+     * run after one that stored it (same {@code ulid}) answers it whatever changed since, and sends it once.
+     */
+    public DirectReplies.Reply sendFromLine(String accountId, String lineId, String toInput, String country, String body,
+                                            List<String> mediaUrls, String ulid) {
+        Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
+        String to = switch (groupmsg.groups.PhoneNumbers.normalize(toInput, country)) {
+            case groupmsg.groups.PhoneNumbers.Valid v -> v.e164();
+            case groupmsg.groups.PhoneNumbers.Invalid i -> throw ApiException.invalid("to: " + i.reason());
+        };
+        if (to.equals(line.phone())) throw ApiException.invalid("to: is the line's own number");
+        boolean earlier = replies.findFromLine(accountId, line.id(), DirectReplies.lineMessageId(line.id(), ulid)).isPresent();
+        if (!earlier && optOuts.get(line.id(), to).isPresent()) {
+            throw ApiException.conflict(to + " has opted out of this line: nothing can be sent to it from the line"
+                    + " until it texts START");
+        }
+        return replies.sendFromLine(accountId, line, to, body, mediaUrls, ulid);
+    }
+
+    /** Whether a run of a request stored the line's message under {@code ulid}. */
+    public boolean storedFromLine(String accountId, String lineId, String ulid) {
+        return replies.findFromLine(accountId, lineId, DirectReplies.lineMessageId(lineId, ulid)).isPresent();
+    }
+
+    public DirectReplies.Reply getFromLine(String accountId, String lineId, String id) {
+        requireLine(accountId, lineId);
+        return replies.findFromLine(accountId, lineId, id).orElseThrow(() -> ApiException.notFound("message"));
+    }
+
+    public DirectReplies.ReplyPage listFromLine(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+        requireLine(accountId, lineId);
+        return replies.listFromLine(accountId, lineId, limit, start);
+    }
+
+    private void requireLine(String accountId, String lineId) {
+        if (lines.find(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
+    }
+
     /** Whether a run of a request stored its reply under {@code ulid} (an Idempotency-Key's rerun keeps its ids). */
     public boolean stored(String accountId, String inboundId, String ulid) {
         return replies.stored(accountId, inboundId, ulid);

@@ -42,6 +42,39 @@ public final class DirectReplies {
         return ID_PREFIX + inboundId + "_" + ulid;
     }
 
+    /**
+     * The business's own messages to one number from a line ({@link MessageKind#DIRECT_MESSAGE}): {@code
+     * dmg_<lineId>_<ULID>}, so a line's are one range of the account's messages, oldest first.
+     */
+    static final String LINE_MESSAGE_PREFIX = "dmg_";
+
+    public static String lineMessageId(String lineId, String ulid) {
+        return LINE_MESSAGE_PREFIX + lineId + "_" + ulid;
+    }
+
+    /** Accepts a message from the line to one number (once: a second call with the same ids sends nothing more). */
+    public Reply sendFromLine(String accountId, Line line, String to, String body, List<String> mediaUrls, String ulid) {
+        String id = lineMessageId(line.id(), ulid);
+        direct.accept(id, accountId, line, MessageKind.DIRECT_MESSAGE, List.of(to), body, mediaUrls, line.id() + "#" + to);
+        return find(accountId, id).orElseThrow(() -> new IllegalStateException("message " + id + " not stored"));
+    }
+
+    /** One of the line's own messages to one number (another kind's id, or another line's, is none). */
+    public java.util.Optional<Reply> findFromLine(String accountId, String lineId, String id) {
+        if (!id.startsWith(LINE_MESSAGE_PREFIX + lineId + "_")) return java.util.Optional.empty();
+        return find(accountId, id);
+    }
+
+    /** The line's own messages to single numbers, oldest first. */
+    public ReplyPage listFromLine(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+        var page = messages.listWithIdPrefix(accountId, LINE_MESSAGE_PREFIX + lineId + "_", limit, start);
+        return new ReplyPage(page.messages().stream().map(this::withDelivery).toList(), page.lastKey());
+    }
+
+    private java.util.Optional<Reply> find(String accountId, String id) {
+        return messages.get(accountId, id).map(this::withDelivery);
+    }
+
     /** Whether a run of a request stored its reply under {@code ulid} (one GetItem: its delivery is not read). */
     public boolean stored(String accountId, String inboundId, String ulid) {
         return messages.get(accountId, idFor(inboundId, ulid)).isPresent();
@@ -77,7 +110,7 @@ public final class DirectReplies {
         GroupMessage m = r.message();
         var json = new LinkedHashMap<String, Object>();
         json.put("id", m.id());
-        json.put("inboundId", inboundId);
+        if (inboundId != null) json.put("inboundId", inboundId); // an answer's; a line's own message answers nothing
         json.put("lineId", m.lineId());
         json.put("to", m.recipientList().isEmpty() ? null : m.recipientList().getFirst());
         json.put("body", m.body());

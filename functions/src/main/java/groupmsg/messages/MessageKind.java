@@ -23,7 +23,12 @@ public enum MessageKind {
      * The business's answer to one inbound message, to its sender alone; in order per line and number. Stopped by an
      * opt-out, as everything but the keyword replies.
      */
-    DIRECT_REPLY("direct_reply", false);
+    DIRECT_REPLY("direct_reply", false),
+    /**
+     * The business's own message to one number from a line, answering nothing ({@code POST /v1/lines/{id}/messages});
+     * in order per line and number with the answers. Stopped by an opt-out.
+     */
+    DIRECT_MESSAGE("direct_message", false);
 
     private final String wireName;
     private final boolean ignoresOptOut;

@@ -125,4 +125,56 @@ class DirectRepliesE2eTest {
         assertThat(bodiesTo(a, line, BOB)).doesNotContain("Let me check, Ann");
         assertThat(thread(a, conversation)).extracting(m -> m.get("body")).doesNotContain("Let me check, Ann");
     }
+
+    /** The business's own message to one number from a line: nothing to answer, the same pipeline as an answer. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aLineSendsOneNumberAMessageOfItsOwnOnceAndListsIt(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("One To One Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 20);
+        String lee = "+14155550902";
+
+        var sent = a.withHeader("Idempotency-Key", "dm-1").post("/v1/lines/" + lineId + "/messages",
+                Map.of("to", "(415) 555-0902", "country", "US", "body", "Your order is ready"));
+        assertThat(sent.status()).as(sent.body()).isEqualTo(202);
+        assertThat(sent.jsonObject()).containsEntry("lineId", lineId).containsEntry("to", lee)
+                .containsEntry("body", "Your order is ready").containsEntry("segments", 1).doesNotContainKey("inboundId");
+        String id = (String) sent.jsonObject().get("id");
+        assertThat(id).startsWith("dmg_" + lineId + "_");
+        var retry = a.withHeader("Idempotency-Key", "dm-1").post("/v1/lines/" + lineId + "/messages",
+                Map.of("to", "(415) 555-0902", "country", "US", "body", "Your order is ready"));
+        assertThat(retry.jsonObject()).containsEntry("id", id);
+        assertThat(await(() -> bodiesTo(a, line, lee), l -> !l.isEmpty(), 15_000)).containsExactly("Your order is ready");
+        var delivered = await(() -> a.get("/v1/lines/" + lineId + "/messages/" + id).jsonObject(),
+                m -> "delivered".equals(m.get("status")), 15_000);
+        assertThat(delivered).containsEntry("status", "delivered").containsEntry("id", id);
+        assertThat((String) delivered.get("carrierMessageId")).startsWith("SM");
+
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", lee, "body", "And a receipt")).status()).isEqualTo(202);
+        var listed = (List<Map<String, Object>>) a.get("/v1/lines/" + lineId + "/messages").jsonObject().get("items");
+        assertThat(listed).extracting(m -> m.get("body")).containsExactly("Your order is ready", "And a receipt");
+        assertThat(await(() -> bodiesTo(a, line, lee), l -> l.size() == 2, 15_000)).containsExactly("Your order is ready", "And a receipt");
+        Thread.sleep(500);
+        assertThat(bodiesTo(a, line, lee)).as("once each").hasSize(2);
+        // billed as its own kind
+        var kinds = await(() -> (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byKind"),
+                l -> l.stream().anyMatch(k -> "direct_message".equals(k.get("kind"))), 15_000);
+        assertThat(kinds).extracting(k -> k.get("kind")).contains("direct_message");
+
+        // refused: opted out, not a number, the line's own, no such line, another account's line
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", lee)).status()).isEqualTo(201);
+        var optedOut = a.post("/v1/lines/" + lineId + "/messages", Map.of("to", lee, "body", "More?"));
+        assertThat(optedOut.status()).isEqualTo(409);
+        assertThat(optedOut.body()).contains("opted out");
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", "12", "body", "x")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", line, "body", "x")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", lee)).status()).isEqualTo(400);
+        assertThat(a.post("/v1/lines/line_01JZZZZZZZZZZZZZZZZZZZZZZZ/messages", Map.of("to", lee, "body", "x")).status()).isEqualTo(404);
+        ApiClient other = api.forNewAccount("Not Their Line Co");
+        assertThat(other.post("/v1/lines/" + lineId + "/messages", Map.of("to", lee, "body", "x")).status()).isEqualTo(404);
+        assertThat(other.get("/v1/lines/" + lineId + "/messages/" + id).status()).isEqualTo(404);
+        assertThat(a.get("/v1/lines/" + lineId + "/messages/msg_01JZZZZZZZZZZZZZZZZZZZZZZZ").status()).isEqualTo(404);
+        assertThat((List<?>) a.get("/v1/lines/" + lineId + "/messages").jsonObject().get("items")).hasSize(2);
+    }
 }

@@ -75,6 +75,8 @@ class SampleEventsE2eTest {
                 .contains("message not found");
         assertThat(invoke(runtime, "inbound-api", "review-inbound-unknown.json")).contains("\"statusCode\":404")
                 .contains("inbound message not found");
+        assertThat(invoke(runtime, "inbound-api", "send-line-message-unknown-line.json")).contains("\"statusCode\":404")
+                .contains("line not found");
     }
 
     @Test

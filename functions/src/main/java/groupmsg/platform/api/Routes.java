@@ -86,6 +86,10 @@ public final class Routes {
             // an extension of API.md: answering one person, the sender of an inbound message
             new RouteDef("POST", "/v1/inbound/{id}/replies", INBOUND, SEND_MESSAGES, true),
             new RouteDef("GET", "/v1/inbound/{id}/replies", INBOUND, READ, false),
+            // an extension of API.md: the business's own message to one number from a line (nothing to answer)
+            new RouteDef("POST", "/v1/lines/{id}/messages", INBOUND, SEND_MESSAGES, true),
+            new RouteDef("GET", "/v1/lines/{id}/messages", INBOUND, READ, false),
+            new RouteDef("GET", "/v1/lines/{id}/messages/{messageId}", INBOUND, READ, false),
             // an extension of API.md: a person's reading of a text flagged possibleOptOut (any role that may send, as
             // honouring an opt-out must never wait for an admin)
             new RouteDef("POST", "/v1/inbound/{id}/review", INBOUND, SEND_MESSAGES, false),
