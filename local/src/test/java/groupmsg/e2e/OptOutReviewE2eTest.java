@@ -1,6 +1,8 @@
 package groupmsg.e2e;
 
 import groupmsg.inbound.InboundApiHandler;
+import groupmsg.inbound.InboundService;
+import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
@@ -202,5 +204,38 @@ class OptOutReviewE2eTest {
         Thread.sleep(1000);
         assertThat(sentTo(a, phone, fay, optOutReply)).hasSize(1);
         assertThat(review(a, id, "not_opt_out").status()).isEqualTo(409);
+    }
+
+    /** Reviewed before the inbound worker took it up: the review links it as an opt-out, the worker still counts the reply. */
+    @Test
+    void aReplyReviewedAsAnOptOutBeforeTheInboundWorkerRanIsStillCountedAsAReply(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Early Review Co");
+        String phone = linePhone();
+        String lineId = createLine(a, phone, 50);
+        String g = createGroup(a, "Early");
+        String hal = addMembers(a, g, 7310, 1).getFirst();
+        String m = (String) send(a, g, lineId, "Bake sale on Sunday").get("id");
+        assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
+
+        // stored as the carrier webhook stores it, its job left in the outbox: SQS refused it
+        var noQueue = IdempotentRetriesE2eTest.failing(runtime, IdempotentRetriesE2eTest.sendsTo("inbound"), 1,
+                () -> SdkClientException.create("injected fault (test)"));
+        var stored = new InboundService(noQueue, new SqsQueueSender(noQueue.sqsClient(), noQueue.config()))
+                .receive(new InboundService.InboundSms(InboundE2eTest.sid(), hal, phone, "please stop texting me", List.of()));
+        String id = ((InboundService.Stored) stored).message().id();
+        var reviewed = review(a, id, "opt_out");
+        assertThat(reviewed.status()).as(reviewed.body()).isEqualTo(200);
+        var before = a.get("/v1/messages/" + m).jsonObject();
+        assertThat(((Number) before.get("optOuts")).intValue()).isEqualTo(1);
+        assertThat(((Number) before.get("replies")).intValue()).as("the worker has not run").isZero();
+
+        // the worker takes it up: the text, linked already, is counted as the answer it is too (once)
+        IdempotentRetriesE2eTest.redriveOutbox(runtime);
+        var after = await(() -> a.get("/v1/messages/" + m).jsonObject(), j -> ((Number) j.get("replies")).intValue() == 1, 15_000);
+        assertThat(((Number) after.get("replies")).intValue()).isEqualTo(1);
+        assertThat(((Number) after.get("optOuts")).intValue()).isEqualTo(1);
+        @SuppressWarnings("unchecked")
+        var answers = (List<Map<String, Object>>) a.get("/v1/messages/" + m + "/replies").jsonObject().get("items");
+        assertThat(answers).singleElement().satisfies(r -> assertThat(r).containsEntry("id", id).containsEntry("fromName", "M7310"));
     }
 }
