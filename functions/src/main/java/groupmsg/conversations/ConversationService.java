@@ -434,7 +434,8 @@ public final class ConversationService {
 
     /** What a participant is told when their text reached a blocked conversation. */
     static String endedNotice(Conversation c) {
-        String name = c.name() == null || c.name().length() <= 40 ? c.name() : c.name().substring(0, 37) + "...";
+        // whole up to 40, else its first 37 (never half a surrogate pair) and "..."
+        String name = c.name() == null || c.name().length() <= 40 ? c.name() : groupmsg.platform.api.Text.cut(c.name(), 37);
         String which = name == null || name.isBlank() ? "This group conversation" : "The group conversation \"" + name + "\"";
         return which + " has ended, so your message was not passed on to the others.";
     }

@@ -108,9 +108,18 @@ public final class PhoneNumbers {
 
     /** {@link #fromQuery}'s E.164, or the 400 naming the parameter and what is wrong with the number. */
     public static String e164FromQuery(String parameter, String raw, String country) {
-        return switch (fromQuery(raw, country)) {
+        return e164Or400(parameter, fromQuery(raw, country));
+    }
+
+    /** A number given in a JSON body field, as E.164 ({@link #normalize}), or the 400 naming the field and what is wrong. */
+    public static String e164FromBody(String field, String input, String country) {
+        return e164Or400(field, normalize(input, country));
+    }
+
+    private static String e164Or400(String name, Result result) {
+        return switch (result) {
             case Valid v -> v.e164();
-            case Invalid i -> throw ApiException.invalid(parameter + ": " + i.reason());
+            case Invalid i -> throw ApiException.invalid(name + ": " + i.reason());
         };
     }
 

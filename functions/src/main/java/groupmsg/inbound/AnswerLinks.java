@@ -35,14 +35,9 @@ public final class AnswerLinks {
      * named as that message's group names them.
      */
     InboundMessage linkReply(InboundMessage m) {
-        if (m.inReplyTo() != null) {
-            // linked already: by an earlier try of this job, or by a person's review of it as an opt-out before this
-            // job ran (that link counted it among the opt-outs only); its answer row is written once either way
-            countAlreadyLinked(m, InboundStore.answerRow(m, m.inReplyTo().messageId()),
-                    broadcasts.countReply(m.accountId(), m.inReplyTo().messageId()));
-            return m;
-        }
-        return link(m, InboundStore::answerRow, broadcasts::countReply);
+        // linked already: by an earlier try of this job, or by a person's review of it as an opt-out before this job
+        // ran (that link counted it among the opt-outs only); its answer row is written once either way
+        return linkOrCount(m, InboundStore::answerRow, broadcasts::countReply);
     }
 
     /**
@@ -51,9 +46,13 @@ public final class AnswerLinks {
      * second STOP of the number in answer to it, after a START, is linked but not counted: its row is there).
      */
     public BroadcastReplies.Answered linkOptOut(InboundMessage m) {
-        // a participant's STOP is taken as leaving the conversation, as a reply there answers it
-        if (m.inReplyTo() == null && m.conversationId() != null) return null;
+        if (leavesItsConversation(m)) return null;
         return link(m, InboundStore::optOutRow, broadcasts::countOptOut).inReplyTo();
+    }
+
+    /** A participant's opt-out is taken as leaving the conversation, as a reply there answers it: it answers no message. */
+    private static boolean leavesItsConversation(InboundMessage m) {
+        return m.inReplyTo() == null && m.conversationId() != null;
     }
 
     /**
@@ -61,19 +60,24 @@ public final class AnswerLinks {
      * was linked already (as a reply), its number is counted among that message's opt-outs too (once per number).
      */
     public BroadcastReplies.Answered linkReviewedOptOut(InboundMessage m) {
-        if (m.inReplyTo() == null) return linkOptOut(m);
-        countAlreadyLinked(m, InboundStore.optOutRow(m, m.inReplyTo().messageId()),
-                broadcasts.countOptOut(m.accountId(), m.inReplyTo().messageId()));
-        return m.inReplyTo();
+        if (leavesItsConversation(m)) return null;
+        return linkOrCount(m, InboundStore::optOutRow, broadcasts::countOptOut).inReplyTo();
     }
 
-    /** A linked text's row and count, once (the row's condition); a failure is logged, as a link's is. */
-    private void countAlreadyLinked(InboundMessage m, Map<String, AttributeValue> row, TransactWriteItem count) {
+    /**
+     * {@link #link}, or for a text linked already its row and count, once (the row's condition): a failure is logged,
+     * as a link's is.
+     */
+    private InboundMessage linkOrCount(InboundMessage m, BiFunction<InboundMessage, String, Map<String, AttributeValue>> row,
+                                       BiFunction<String, String, TransactWriteItem> count) {
+        if (m.inReplyTo() == null) return link(m, row, count);
+        String messageId = m.inReplyTo().messageId();
         try {
-            store.addRow(row, count);
+            store.addRow(row.apply(m, messageId), count.apply(m.accountId(), messageId));
         } catch (RuntimeException e) {
             Log.error("answer_not_linked", Map.of("inboundId", m.id(), "metric", "AnswerNotLinked"), e);
         }
+        return m;
     }
 
     /**

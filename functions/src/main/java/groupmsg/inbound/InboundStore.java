@@ -250,7 +250,7 @@ final class InboundStore {
     LinkOutcome link(InboundMessage m, BroadcastReplies.Answered answered, String memberName,
                      Map<String, AttributeValue> row, TransactWriteItem count) {
         var outcome = ops.transact(List.of(setInReplyTo(m, answered, memberName),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
+                newRow(row),
                 count));
         return switch (outcome) {
             case DynamoOps.Committed c -> LinkOutcome.LINKED;
@@ -258,6 +258,11 @@ final class InboundStore {
             case DynamoOps.Cancelled c when c.conditionFailed(1) -> LinkOutcome.ROW_EXISTS;
             case DynamoOps.Cancelled c -> throw new IllegalStateException("linking an answer cancelled: " + c);
         };
+    }
+
+    /** A row in a message's answers or opt-outs, put unless it is there (condition 0 or 1 of its transaction). */
+    private TransactWriteItem newRow(Map<String, AttributeValue> row) {
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build();
     }
 
     /** Sets only the text's {@code inReplyTo}, unless it has one. */
@@ -446,7 +451,7 @@ final class InboundStore {
      */
     void addRow(Map<String, AttributeValue> row, TransactWriteItem count) {
         var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(row).conditionExpression("attribute_not_exists(pk)")).build(),
+                newRow(row),
                 count));
         if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0)) {
             throw new IllegalStateException("counting an answer cancelled: " + c);

@@ -58,12 +58,9 @@ public final class ReplyService {
     public DirectReplies.Reply sendFromLine(String accountId, String lineId, String toInput, String country, String body,
                                             List<String> mediaUrls, String ulid) {
         Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
-        String to = switch (groupmsg.groups.PhoneNumbers.normalize(toInput, country)) {
-            case groupmsg.groups.PhoneNumbers.Valid v -> v.e164();
-            case groupmsg.groups.PhoneNumbers.Invalid i -> throw ApiException.invalid("to: " + i.reason());
-        };
+        String to = groupmsg.groups.PhoneNumbers.e164FromBody("to", toInput, country);
         if (to.equals(line.phone())) throw ApiException.invalid("to: is the line's own number");
-        boolean earlier = replies.findFromLine(accountId, line.id(), DirectReplies.lineMessageId(line.id(), ulid)).isPresent();
+        boolean earlier = replies.storedFromLine(accountId, line.id(), ulid);
         if (!earlier && optOuts.get(line.id(), to).isPresent()) {
             throw ApiException.conflict(to + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
@@ -73,7 +70,7 @@ public final class ReplyService {
 
     /** Whether a run of a request stored the line's message under {@code ulid}. */
     public boolean storedFromLine(String accountId, String lineId, String ulid) {
-        return replies.findFromLine(accountId, lineId, DirectReplies.lineMessageId(lineId, ulid)).isPresent();
+        return replies.storedFromLine(accountId, lineId, ulid);
     }
 
     public DirectReplies.Reply getFromLine(String accountId, String lineId, String id) {

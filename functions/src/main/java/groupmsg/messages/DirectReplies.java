@@ -65,14 +65,24 @@ public final class DirectReplies {
         return find(accountId, id);
     }
 
+    /** Whether a run of a request stored the line's message under {@code ulid} (one GetItem, as {@link #stored}). */
+    public boolean storedFromLine(String accountId, String lineId, String ulid) {
+        return messages.get(accountId, lineMessageId(lineId, ulid)).isPresent();
+    }
+
     /** The line's own messages to single numbers, oldest first. */
     public ReplyPage listFromLine(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
-        var page = messages.listWithIdPrefix(accountId, LINE_MESSAGE_PREFIX + lineId + "_", limit, start);
-        return new ReplyPage(page.messages().stream().map(this::withDelivery).toList(), page.lastKey());
+        return listWithIdPrefix(accountId, LINE_MESSAGE_PREFIX + lineId + "_", limit, start);
     }
 
     private java.util.Optional<Reply> find(String accountId, String id) {
         return messages.get(accountId, id).map(this::withDelivery);
+    }
+
+    /** Messages whose ids start so, oldest first, each with its one delivery row. */
+    private ReplyPage listWithIdPrefix(String accountId, String idPrefix, int limit, Map<String, AttributeValue> start) {
+        var page = messages.listWithIdPrefix(accountId, idPrefix, limit, start);
+        return new ReplyPage(page.messages().stream().map(this::withDelivery).toList(), page.lastKey());
     }
 
     /** Whether a run of a request stored its reply under {@code ulid} (one GetItem: its delivery is not read). */
@@ -91,14 +101,12 @@ public final class DirectReplies {
     /** The reply stored under {@code ulid}, with its delivery row (it must have been stored). */
     public Reply get(String accountId, String inboundId, String ulid) {
         String id = idFor(inboundId, ulid);
-        return messages.get(accountId, id).map(this::withDelivery)
-                .orElseThrow(() -> new IllegalStateException("reply " + id + " not stored"));
+        return find(accountId, id).orElseThrow(() -> new IllegalStateException("reply " + id + " not stored"));
     }
 
     /** An inbound message's replies, oldest first. */
     public ReplyPage list(String accountId, String inboundId, int limit, Map<String, AttributeValue> start) {
-        var page = messages.listWithIdPrefix(accountId, ID_PREFIX + inboundId + "_", limit, start);
-        return new ReplyPage(page.messages().stream().map(this::withDelivery).toList(), page.lastKey());
+        return listWithIdPrefix(accountId, ID_PREFIX + inboundId + "_", limit, start);
     }
 
     private Reply withDelivery(GroupMessage m) {

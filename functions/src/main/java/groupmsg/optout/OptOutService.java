@@ -328,9 +328,6 @@ public final class OptOutService {
     }
 
     private static String phone(String input, String country) {
-        return switch (PhoneNumbers.normalize(input, country)) {
-            case PhoneNumbers.Valid v -> v.e164();
-            case PhoneNumbers.Invalid i -> throw ApiException.invalid("phone: " + i.reason());
-        };
+        return PhoneNumbers.e164FromBody("phone", input, country);
     }
 }

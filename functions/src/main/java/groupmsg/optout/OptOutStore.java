@@ -47,19 +47,21 @@ public final class OptOutStore {
     /** Which of {@code phones} are opted out of {@code lineId} (BatchGetItem, 100 keys a call). */
     public Set<String> optedOut(String lineId, List<String> phones) {
         Set<String> out = new HashSet<>();
-        if (phones.isEmpty()) return out;
-        var keys = phones.stream().map(p -> Attr.key(pk(lineId), p)).toList();
-        for (var item : ops.batchGet(table, keys)) out.add(Attr.str(item, "sk"));
+        for (var item : rowsOf(lineId, phones)) out.add(Attr.str(item, "sk"));
         return out;
     }
 
     /** {@link #optedOut}, with when each opted out (the same BatchGetItem). */
     public java.util.Map<String, Long> optedOutAt(String lineId, List<String> phones) {
         var out = new java.util.HashMap<String, Long>();
-        if (phones.isEmpty()) return out;
-        var keys = phones.stream().map(p -> Attr.key(pk(lineId), p)).toList();
-        for (var item : ops.batchGet(table, keys)) out.put(Attr.str(item, "sk"), Attr.num(item, "optedOutAt", 0));
+        for (var item : rowsOf(lineId, phones)) out.put(Attr.str(item, "sk"), Attr.num(item, "optedOutAt", 0));
         return out;
+    }
+
+    /** The opt-out rows of those of {@code phones} that have one on the line. */
+    private List<java.util.Map<String, AttributeValue>> rowsOf(String lineId, List<String> phones) {
+        if (phones.isEmpty()) return List.of();
+        return ops.batchGet(table, phones.stream().map(p -> Attr.key(pk(lineId), p)).toList());
     }
 
     /**
@@ -73,13 +75,29 @@ public final class OptOutStore {
      * second reply.
      */
     public boolean recordKeyword(String accountId, String lineId, String phone, String inboundId, long at) {
-        var values = keywordValues(accountId, lineId, phone, inboundId, at);
+        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_KEYWORD, List.of(SOURCE_KEYWORD));
+    }
+
+    /**
+     * Makes the opt-out this text's, with {@code source}, unless it is already one that had its confirmation (its
+     * source among {@code confirmed}, caused by another text): true when it is this text's now (the text's confirmation
+     * is due), false otherwise. The first opt-out's time stays.
+     */
+    private boolean recordConfirmable(String accountId, String lineId, String phone, String inboundId, long at,
+                                      String source, List<String> confirmed) {
+        var values = new HashMap<String, AttributeValue>(java.util.Map.of(":a", s(accountId), ":line", s(lineId),
+                ":phone", s(phone), ":id", s(inboundId), ":at", n(at), ":source", s(source)));
+        List<String> notConfirmed = new java.util.ArrayList<>();
+        for (int i = 0; i < confirmed.size(); i++) {
+            values.put(":confirmed" + i, s(confirmed.get(i)));
+            notConfirmed.add("#source <> :confirmed" + i);
+        }
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                    .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :keyword, "
+                    .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :source, "
                             + "causedBy = :id, optedOutAt = if_not_exists(optedOutAt, :at)")
                     .conditionExpression("attribute_not_exists(pk) OR causedBy = :id OR attribute_not_exists(#source) "
-                            + "OR #source <> :keyword")
+                            + "OR (" + String.join(" AND ", notConfirmed) + ")")
                     .expressionAttributeNames(java.util.Map.of("#source", "source"))
                     .expressionAttributeValues(values));
             return true;
@@ -121,19 +139,7 @@ public final class OptOutStore {
      * START lifts it.
      */
     public boolean recordReviewed(String accountId, String lineId, String phone, String inboundId, long at) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                    .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :review, "
-                            + "causedBy = :id, optedOutAt = if_not_exists(optedOutAt, :at)")
-                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id OR attribute_not_exists(#source) "
-                            + "OR (#source <> :keyword AND #source <> :review)")
-                    .expressionAttributeNames(java.util.Map.of("#source", "source"))
-                    .expressionAttributeValues(java.util.Map.of(":a", s(accountId), ":line", s(lineId), ":phone", s(phone),
-                            ":review", s(SOURCE_REVIEW), ":keyword", s(SOURCE_KEYWORD), ":id", s(inboundId), ":at", n(at))));
-            return true;
-        } catch (ConditionalCheckFailedException e) {
-            return false;
-        }
+        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_REVIEW, List.of(SOURCE_KEYWORD, SOURCE_REVIEW));
     }
 
     /** Records a manual opt-out; returns the one on record and whether this call created it. */
