@@ -267,11 +267,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", LineService.accountPartition(request.accountId()));
         // extensions of API.md: only the lines that can (groupMessaging=true) or cannot do group messaging, or of a type
-        Boolean groupMessaging = request.query("groupMessaging").filter(v -> !v.isBlank()).map(v -> switch (v) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw ApiException.invalid("groupMessaging must be true or false");
-        }).orElse(null);
+        Boolean groupMessaging = request.queryTrueOrFalse("groupMessaging");
         LineType type = request.query("type").filter(v -> !v.isBlank()).map(v -> LineType.fromWire(v)
                 .orElseThrow(() -> ApiException.invalid("type must be long_code, toll_free or short_code"))).orElse(null);
         var page = groupMessaging == null && type == null ? lines.list(request.accountId(), paging.limit(), start)

@@ -122,7 +122,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private List<Conversation.Participant> groupParticipants(ApiRequest request, String groupId) {
         GroupService.MemberPage page;
         try {
-            page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), AccountSettings.MAX_PARTICIPANTS + 1, null);
+            page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), null, AccountSettings.MAX_PARTICIPANTS + 1, null);
         } catch (ApiException e) {
             if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
             throw e;

@@ -20,6 +20,7 @@ import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -243,8 +244,8 @@ public final class GroupService {
      * Present members; {@code search} matches a case-insensitive substring of the name, or a substring of the
      * phone's digits when it contains digits.
      */
-    public MemberPage listMembers(String accountId, String groupId, Optional<String> search, int limit,
-                                  Map<String, AttributeValue> start) {
+    public MemberPage listMembers(String accountId, String groupId, Optional<String> search, Boolean undeliverable,
+                                  int limit, Map<String, AttributeValue> start) {
         get(accountId, groupId);
         String nameNeedle = null;
         String digitNeedle = null;
@@ -257,8 +258,8 @@ public final class GroupService {
                 if (!digits.isEmpty() && q.replaceAll("[0-9+()\\-.\\s]", "").isEmpty()) digitNeedle = digits;
             }
         }
-        int pages = nameNeedle == null && digitNeedle == null ? MAX_LIST_PAGES : MAX_SEARCH_PAGES;
-        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, limit, start, pages);
+        int pages = nameNeedle == null && digitNeedle == null && undeliverable == null ? MAX_LIST_PAGES : MAX_SEARCH_PAGES;
+        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, undeliverable, limit, start, pages);
         return new MemberPage(page.members(), page.lastKey());
     }
 
@@ -277,6 +278,18 @@ public final class GroupService {
         String phone = pathPhone(rawPhone);
         return members.present(accountId, groupId, phone)
                 .orElseThrow(() -> ApiException.notFound("member " + phone + " of this group"));
+    }
+
+    /**
+     * Clears the member's undeliverable mark, so the group's next messages are sent to the number again (it was
+     * ported to a mobile, say): 404 when the group or the membership does not exist. Idempotent.
+     */
+    public void clearUndeliverable(String accountId, String groupId, String rawPhone) {
+        get(accountId, groupId);
+        String phone = pathPhone(rawPhone);
+        if (!members.clearUndeliverable(accountId, groupId, phone, clock.millis())) {
+            throw ApiException.notFound("member " + phone + " of this group");
+        }
     }
 
     public record RemoveResult(long removed, long notMembers, List<InvalidEntry> invalid) {}
@@ -418,8 +431,16 @@ public final class GroupService {
         return PhoneNumbers.e164FromPath(rawPhone);
     }
 
-    /** One page of a message's recipients: members present at {@code acceptedAt}, in phone order. */
-    public record RecipientPage(List<String> phones, String lastPhone, boolean done) {}
+    /**
+     * One page of a message's recipients: members present at {@code acceptedAt}, in phone order, and the errors of
+     * those marked undeliverable (by phone; the message skips them).
+     */
+    public record RecipientPage(List<String> phones, Map<String, String> undeliverable, String lastPhone, boolean done) {
+        public RecipientPage {
+            phones = List.copyOf(phones);
+            undeliverable = Map.copyOf(undeliverable);
+        }
+    }
 
     /**
      * Reads up to {@code pageSize} membership rows after {@code afterPhone} (null: from the start) and keeps the
@@ -429,10 +450,15 @@ public final class GroupService {
     public RecipientPage recipientsAt(String accountId, String groupId, long acceptedAt, String afterPhone, int pageSize) {
         var page = members.rowsAfter(accountId, groupId, afterPhone, pageSize);
         List<String> phones = new ArrayList<>();
+        Map<String, String> undeliverable = new HashMap<>();
         for (var row : page.rows()) {
-            if (MemberStore.presentAt(row, acceptedAt)) phones.add(groupmsg.platform.dynamo.Attr.str(row, "sk"));
+            if (!MemberStore.presentAt(row, acceptedAt)) continue;
+            String phone = groupmsg.platform.dynamo.Attr.str(row, "sk");
+            phones.add(phone);
+            Undeliverable mark = Undeliverable.of(row);
+            if (mark != null) undeliverable.put(phone, mark.error());
         }
-        return new RecipientPage(phones, page.lastPhone(), page.lastPhone() == null);
+        return new RecipientPage(phones, undeliverable, page.lastPhone(), page.lastPhone() == null);
     }
 
     public static String membersPartition(String accountId, String groupId) {

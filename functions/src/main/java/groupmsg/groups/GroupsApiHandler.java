@@ -64,6 +64,10 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("GET /v1/groups/{id}/members/{phone}", r -> ApiResponse.ok(memberJson(
                 groups.member(r.accountId(), r.path("id"), memberPhone(r, "GET")))));
         on("DELETE /v1/groups/{id}/members/{phone}", this::removeMember);
+        on("DELETE /v1/groups/{id}/members/{phone}/undeliverable", r -> {
+            groups.clearUndeliverable(r.accountId(), r.path("id"), r.path("phone"));
+            return ApiResponse.noContent();
+        });
         on("POST /v1/groups/{id}/members/remove", this::removeMembers);
         on("POST /v1/groups/{id}/imports", this::startImport);
         on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
@@ -309,7 +313,10 @@ public final class GroupsApiHandler extends HttpApiHandler {
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
         // an extension: with lineId=, whether each member has opted out of that line (a send from it skips them)
         String lineId = request.queryId("lineId").orElse(null);
-        var page = groups.listMembers(request.accountId(), groupId, request.query("search"), paging.limit(), start);
+        // an extension: only the members marked undeliverable (true), or only the others (false)
+        Boolean undeliverable = request.queryTrueOrFalse("undeliverable");
+        var page = groups.listMembers(request.accountId(), groupId, request.query("search"), undeliverable,
+                paging.limit(), start);
         var optedOut = lineId == null ? null : groups.optedOutOf(request.accountId(), lineId,
                 page.members().stream().map(Member::phone).toList());
         List<Object> items = new ArrayList<>();
@@ -326,6 +333,10 @@ public final class GroupsApiHandler extends HttpApiHandler {
         json.put("phone", m.phone());
         json.put("name", m.name());
         json.put("addedAt", Timestamps.format(m.addedAt()));
+        // an extension: the number could not receive the group's message (a landline, a number that does not exist),
+        // so later messages to the group skip it until the mark is cleared
+        json.put("undeliverable", m.undeliverable() == null ? null : Map.of("error", m.undeliverable().error(),
+                "messageId", m.undeliverable().messageId(), "since", Timestamps.format(m.undeliverable().since())));
         return json;
     }
 

@@ -5,6 +5,7 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
@@ -176,6 +177,23 @@ final class MemberStore {
         return isPresent(row) && !row.isEmpty() ? Optional.of(toMember(row)) : Optional.empty();
     }
 
+    /**
+     * Clears a member's undeliverable mark and notes when (a failure of a message accepted before then does not mark
+     * it again); false when the number is not a present member. Clearing an unmarked member changes nothing else.
+     */
+    boolean clearUndeliverable(String accountId, String groupId, String phone, long now) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
+                    .updateExpression("SET #c = :now REMOVE #u")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
+                    .expressionAttributeNames(Map.of("#u", Undeliverable.ATTRIBUTE, "#c", Undeliverable.CLEARED_AT))
+                    .expressionAttributeValues(Map.of(":now", n(now))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
     /** Tombstones one membership with the counter update; false when the number is not a present member. */
     boolean remove(String accountId, String groupId, String phone, long stampedAt) {
         long now = stampedAt;
@@ -275,11 +293,15 @@ final class MemberStore {
      * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
      * members are found or {@code maxPages} pages were read (then the cursor continues the search).
      */
-    MemberPage list(String accountId, String groupId, String nameNeedle, String digitNeedle, int limit,
-                    Map<String, AttributeValue> startKey, int maxPages) {
+    MemberPage list(String accountId, String groupId, String nameNeedle, String digitNeedle, Boolean undeliverable,
+                    int limit, Map<String, AttributeValue> startKey, int maxPages) {
         String pk = groupPk(accountId, groupId);
         var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk)));
         String filter = "attribute_not_exists(removedAt)";
+        if (undeliverable != null) {
+            filter += undeliverable ? " AND attribute_exists(" + Undeliverable.ATTRIBUTE + ")"
+                    : " AND attribute_not_exists(" + Undeliverable.ATTRIBUTE + ")";
+        }
         List<String> matches = new ArrayList<>();
         if (nameNeedle != null) {
             values.put(":name", s(nameNeedle));
@@ -309,7 +331,7 @@ final class MemberStore {
             // A plain list reads a little more than its page first (enough when few members were removed), then
             // 1,000 rows at a time: a run of removed members (tombstones stay 30 days) must not use the budget up
             // in small reads and answer an empty page with a cursor while members follow.
-            int rows = matches.isEmpty() && page == 0 ? Math.max(limit * 2, 50) : 1000;
+            int rows = matches.isEmpty() && undeliverable == null && page == 0 ? Math.max(limit * 2, 50) : 1000;
             QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
                     .filterExpression(filterExpression).expressionAttributeValues(values)
                     .exclusiveStartKey(from).limit(rows));
@@ -449,6 +471,7 @@ final class MemberStore {
     }
 
     private static Member toMember(Map<String, AttributeValue> item) {
-        return new Member(Attr.str(item, "phone"), Attr.str(item, "name"), Attr.num(item, "addedAt", 0));
+        return new Member(Attr.str(item, "phone"), Attr.str(item, "name"), Attr.num(item, "addedAt", 0),
+                Undeliverable.of(item));
     }
 }

@@ -165,7 +165,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> PhoneNumbers.e164FromQuery("from", raw, country)).orElse(null);
         var partition = InboundService.listPartition(request.accountId(), lineId, from);
         var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
-        Boolean possibleOptOut = trueOrFalse(request, "possibleOptOut");
+        Boolean possibleOptOut = request.queryTrueOrFalse("possibleOptOut");
         // an extension of API.md: the keyword the list shows, or none ("show me every STOP")
         var keyword = request.query("keyword").map(v -> switch (v) {
             case "none" -> new InboundService.KeywordFilter(null);
@@ -173,21 +173,12 @@ public final class InboundApiHandler extends HttpApiHandler {
             default -> throw ApiException.invalid("keyword must be opt_out, opt_in, help or none");
         }).orElse(null);
         // an extension of API.md: texts a person has reviewed, or not yet (with possibleOptOut=true: what awaits review)
-        Boolean reviewed = trueOrFalse(request, "reviewed");
+        Boolean reviewed = request.queryTrueOrFalse("reviewed");
         var page = inbound.list(request.accountId(), lineId, from, new InboundService.ListFilter(possibleOptOut, keyword, reviewed),
                 paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.messages().forEach(m -> items.add(json(m)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
-    }
-
-    /** A query parameter that is true or false (any other value a 400); null when absent. */
-    private static Boolean trueOrFalse(ApiRequest request, String name) {
-        return request.query(name).map(v -> switch (v) {
-            case "true" -> Boolean.TRUE;
-            case "false" -> Boolean.FALSE;
-            default -> throw ApiException.invalid(name + " must be true or false");
-        }).orElse(null);
     }
 
     private ApiResponse listOptOuts(ApiRequest request) {

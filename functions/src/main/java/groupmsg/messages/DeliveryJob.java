@@ -15,8 +15,11 @@ import java.util.Map;
  * waited behind it. Back, it reserves its line's slots as any job does.
  *
  * @param ticketAt 0, or where the job's place starts (epoch microseconds)
+ * @param skip     those of {@code phones} whose membership is marked undeliverable, with the error that marked it
+ *                 (the fan-out's jobs only): their rows fail as skipped, never sent
  */
-record DeliveryJob(String accountId, String messageId, int shard, List<String> phones, long ticketAt) {
+record DeliveryJob(String accountId, String messageId, int shard, List<String> phones, long ticketAt,
+                   Map<String, String> skip) {
     /**
      * A job with a place arrives this long before it: the line's cursor is then a few seconds ahead, and the job
      * (at most {@link DeliveryService#JOB_SPAN_MICROS} of sending) reserves right after it and is sent within the
@@ -26,11 +29,21 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
 
     DeliveryJob {
         phones = List.copyOf(phones);
+        skip = Map.copyOf(skip);
+    }
+
+    DeliveryJob(String accountId, String messageId, int shard, List<String> phones, long ticketAt) {
+        this(accountId, messageId, shard, phones, ticketAt, Map.of());
     }
 
     /** A job as the fan-out (or maintenance) writes it: no place. */
     static DeliveryJob fresh(String accountId, String messageId, int shard, List<String> phones) {
         return new DeliveryJob(accountId, messageId, shard, phones, 0);
+    }
+
+    /** A fan-out's job, whose members marked undeliverable are skipped. */
+    static DeliveryJob fresh(String accountId, String messageId, int shard, List<String> phones, Map<String, String> skip) {
+        return new DeliveryJob(accountId, messageId, shard, phones, 0, skip);
     }
 
     /** When it is meant to arrive (epoch ms): shortly before its place; 0 for at once. */
@@ -67,6 +80,7 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
         body.put("shard", shard);
         body.put("phones", phones);
         if (ticketAt != 0) body.put("ticketAt", ticketAt);
+        if (!skip.isEmpty()) body.put("skip", skip);
         return new QueueMessage(Json.write(body), null, null, delaySeconds);
     }
 
@@ -76,6 +90,7 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
         Map<String, Object> job = Json.parseObject(body);
         return new DeliveryJob((String) job.get("accountId"), (String) job.get("messageId"),
                 ((Number) job.get("shard")).intValue(), (List<String>) job.get("phones"),
-                job.get("ticketAt") == null ? 0 : ((Number) job.get("ticketAt")).longValue());
+                job.get("ticketAt") == null ? 0 : ((Number) job.get("ticketAt")).longValue(),
+                job.get("skip") == null ? Map.of() : (Map<String, String>) job.get("skip"));
     }
 }

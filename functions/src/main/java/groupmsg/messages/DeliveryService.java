@@ -1,9 +1,11 @@
 package groupmsg.messages;
 
+import groupmsg.carrier.CarrierErrors;
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
 import groupmsg.conversations.ConversationBlocks;
+import groupmsg.groups.UndeliverableMembers;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutService;
@@ -66,6 +68,11 @@ public final class DeliveryService {
     private final OptOutStore optOuts;
     /** Built at the first carrier opt-out (rare): 15 classes a delivery worker's cold start need not load. */
     private final Lazy<ConversationBlocks> conversations;
+    /**
+     * Marks group members whose number cannot receive texts; built at the first (rare). Null where only other kinds
+     * of message are delivered (the relay worker), which then need no access to the members table.
+     */
+    private final Lazy<UndeliverableMembers> undeliverable;
     /** Where a block that failed goes to be retried (the opt-outs queue); built only then. */
     private final Lazy<QueueSender> optOutJobs;
     private final UsageStore usage;
@@ -76,7 +83,13 @@ public final class DeliveryService {
     private final String publicBaseUrl;
     private final Clock clock;
 
+    /** A delivery service for messages other than group messages (no undeliverable members are marked). */
     public DeliveryService(Wiring wiring) {
+        this(wiring, null);
+    }
+
+    /** @param undeliverable marks group members whose number cannot receive texts */
+    public DeliveryService(Wiring wiring, Lazy<UndeliverableMembers> undeliverable) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         String core = wiring.config().table(Tables.CORE);
         this.messages = new MessageStore(ops, core);
@@ -84,6 +97,7 @@ public final class DeliveryService {
         this.optOuts = new OptOutStore(ops, core);
         this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.optOutJobs = new Lazy<>(() -> new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+        this.undeliverable = undeliverable;
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
         this.lines = new LineService(wiring);
@@ -177,10 +191,16 @@ public final class DeliveryService {
     List<DeliveryJob> deliver(DeliveryJob job, Deadline deadline) throws InterruptedException {
         GroupMessage m = find(job.accountId(), job.messageId());
         if (m == null) return List.of();
+        List<String> phones = job.phones();
+        if (!job.skip().isEmpty()) {
+            skipUndeliverable(m, job.shard(), job.skip());
+            phones = phones.stream().filter(p -> !job.skip().containsKey(p)).toList();
+            if (phones.isEmpty()) return List.of();
+        }
         boolean group = m.kind() == MessageKind.GROUP;
         if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId(), m.lineMps())) {
             // placed for the recipients it will send to: a place for an opted-out number would idle the line
-            return places(m, job.shard(), job.phones(), optOuts.optedOut(m.lineId(), job.phones()));
+            return places(m, job.shard(), phones, optOuts.optedOut(m.lineId(), phones));
         }
         long place = job.ticketAt() / 1000;
         if (place > 0 && limiter.knownBookedPast(m.lineId(), place - FIRST_CLAIM_AHEAD_MILLIS)) {
@@ -192,9 +212,35 @@ public final class DeliveryService {
         // A fresh job of a group message that finds its line booked far ahead takes a place at once, rather than
         // hold its worker while it waits to reserve (a job with a place waits: sent back, it would lose its place).
         long firstWait = group && job.ticketAt() == 0 ? FRESH_JOB_MAX_WAIT_MILLIS : Long.MAX_VALUE;
-        List<String> left = deliver(m, job.shard(), job.phones(), deadline, firstWait);
+        List<String> left = deliver(m, job.shard(), phones, deadline, firstWait);
         if (left.isEmpty()) return List.of();
         return group ? places(m, job.shard(), left, Set.of()) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
+    }
+
+    /**
+     * Fails the rows of members marked undeliverable as skipped, never sent nor billed: one conditional transaction
+     * per {@value DeliveryStore#MAX_TRANSITIONS} (rows no longer queued, a redelivered job's, are left alone), after one
+     * opt-out lookup: an opted-out number shows as {@code opted_out}, as API.md says, whatever else is known of it.
+     * Costs nothing for a job without such members.
+     */
+    private void skipUndeliverable(GroupMessage m, int shard, Map<String, String> skip) {
+        List<String> phones = List.copyOf(skip.keySet());
+        Set<String> optedOut = optOuts.optedOut(m.lineId(), phones);
+        long now = clock.millis();
+        List<DeliveryStore.Transition> skips = new ArrayList<>();
+        for (String p : phones) {
+            skips.add(optedOut.contains(p)
+                    ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now)
+                    : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, skipped(skip.get(p)), now));
+        }
+        for (int from = 0; from < skips.size(); from += DeliveryStore.MAX_TRANSITIONS) {
+            deliveries.apply(m.id(), shard, skips.subList(from, Math.min(skips.size(), from + DeliveryStore.MAX_TRANSITIONS)));
+        }
+    }
+
+    /** A skipped row's error: the error that marked the member undeliverable. */
+    static String skipped(String markedBy) {
+        return "skipped: undeliverable number (" + markedBy + ")";
     }
 
     /**
@@ -575,6 +621,7 @@ public final class DeliveryService {
                                 refusal(r), clock.millis());
                     }
                     case SendResult.Rejected r when !r.retryable() -> {
+                        if (CarrierErrors.numberCannotReceive(r.errorCode())) markUndeliverable(m, phone, refusal(r));
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
                                 refusal(r), clock.millis());
                     }
@@ -638,6 +685,20 @@ public final class DeliveryService {
         boolean sleepUntil(long at) throws InterruptedException {
             long wait = at - clock.millis();
             return wait > 0 ? !stopped.await(wait, TimeUnit.MILLISECONDS) : stopped.getCount() > 0;
+        }
+    }
+
+    /**
+     * A group message's recipient whose number cannot receive texts: its membership is marked, so the group's next
+     * messages skip it. Nothing of it fails the delivery; a mark that could not be written is made by the number's
+     * next failure.
+     */
+    private void markUndeliverable(GroupMessage m, String phone, String error) {
+        if (m.kind() != MessageKind.GROUP || undeliverable == null) return;
+        try {
+            undeliverable.get().mark(m.accountId(), m.groupId(), phone, m.acceptedAt(), m.id(), error, clock.millis());
+        } catch (RuntimeException e) {
+            Log.error("delivery_undeliverable_not_marked", Map.of("messageId", m.id()), e);
         }
     }
 

@@ -13,6 +13,7 @@ import groupmsg.platform.schema.Tables;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -76,7 +77,7 @@ public final class FanoutService {
         while (!done) {
             var page = m.kind() == MessageKind.GROUP
                     ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
-                    : new GroupService.RecipientPage(m.recipientList(), null, true);
+                    : new GroupService.RecipientPage(m.recipientList(), Map.of(), null, true);
             long now = clock.millis();
             var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS);
             if (claim == MessageStore.PageClaim.BUSY) {
@@ -88,7 +89,7 @@ public final class FanoutService {
                 pageTakenOver = true;
             }
             deliveries.insertQueued(m.id(), m.shards(), page.phones(), now, pageTakenOver);
-            queue.send(Queues.DELIVERIES, batches(m, page.phones()));
+            queue.send(Queues.DELIVERIES, batches(m, page.phones(), page.undeliverable()));
             if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
                 Log.info("fanout_superseded", Map.of("messageId", messageId));
                 return;
@@ -103,15 +104,21 @@ public final class FanoutService {
         completion.tryComplete(accountId, messageId);
     }
 
-    private static List<QueueMessage> batches(GroupMessage m, List<String> phones) {
+    /** The page's delivery jobs; each names those of its numbers marked undeliverable, to be skipped. */
+    private static List<QueueMessage> batches(GroupMessage m, List<String> phones, Map<String, String> undeliverable) {
         Map<Integer, List<String>> byShard = new TreeMap<>();
         for (String p : phones) byShard.computeIfAbsent(DeliveryStore.shardOf(p, m.shards()), k -> new ArrayList<>()).add(p);
         int size = batchSize(m.lineMps());
         List<QueueMessage> out = new ArrayList<>();
         byShard.forEach((shard, list) -> {
             for (int from = 0; from < list.size(); from += size) {
-                out.add(DeliveryJob.fresh(m.accountId(), m.id(), shard, list.subList(from, Math.min(list.size(), from + size)))
-                        .messageDelayedBy(0));
+                var part = list.subList(from, Math.min(list.size(), from + size));
+                Map<String, String> skip = new HashMap<>();
+                for (String p : part) {
+                    String error = undeliverable.get(p);
+                    if (error != null) skip.put(p, error);
+                }
+                out.add(DeliveryJob.fresh(m.accountId(), m.id(), shard, part, skip).messageDelayedBy(0));
             }
         });
         return out;

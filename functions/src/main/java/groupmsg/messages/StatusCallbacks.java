@@ -1,6 +1,9 @@
 package groupmsg.messages;
 
+import groupmsg.carrier.CarrierErrors;
+import groupmsg.groups.UndeliverableMembers;
 import groupmsg.platform.Log;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -32,6 +35,7 @@ public final class StatusCallbacks {
     private final DeliveryStore deliveries;
     private final MessageStore messages;
     private final UsageStore usage;
+    private final Lazy<UndeliverableMembers> undeliverable;
     private final Clock clock;
 
     public StatusCallbacks(Wiring wiring) {
@@ -39,6 +43,7 @@ public final class StatusCallbacks {
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
+        this.undeliverable = new Lazy<>(() -> new UndeliverableMembers(wiring.dynamo(), wiring.config().table(Tables.MEMBERS)));
         this.clock = wiring.clock();
     }
 
@@ -145,6 +150,8 @@ public final class StatusCallbacks {
             if (!r.key().equals(key)) throw new IllegalArgumentException("receipt of another message shard");
             pending.putIfAbsent(r.phone(), r);
         }
+        List<Receipt> cannotReceive = pending.values().stream()
+                .filter(r -> CarrierErrors.codeOf(r.error()).filter(CarrierErrors::numberCannotReceive).isPresent()).toList();
         GroupMessage message = null;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
@@ -183,6 +190,27 @@ public final class StatusCallbacks {
         // Still moving under us after every attempt: fail the batch's records for this shard, so they come back
         // (applying them again is a no-op for the rows that did move) rather than being dropped.
         if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
+        if (!cannotReceive.isEmpty()) {
+            if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
+            if (message != null) markUndeliverable(message, cannotReceive);
+        }
+    }
+
+    /**
+     * Marks the group's members whose number the carrier says cannot receive texts (30005, 30006), so its next
+     * messages skip them: one GetItem of the message and one conditional UpdateItem each, for such receipts only.
+     * A mark that fails is logged, not retried: the receipts are applied, and the number's next failure marks it.
+     */
+    private void markUndeliverable(GroupMessage message, List<Receipt> cannotReceive) {
+        if (message.kind() != MessageKind.GROUP) return;
+        for (Receipt r : cannotReceive) {
+            try {
+                undeliverable.get().mark(message.accountId(), message.groupId(), r.phone(), message.acceptedAt(),
+                        message.id(), r.error(), r.receivedAt());
+            } catch (RuntimeException e) {
+                Log.error("receipt_undeliverable_not_marked", Map.of("messageId", message.id()), e);
+            }
+        }
     }
 
     /** Applies transitions {@value #CHUNK} at a time; with a message, bills those that leave sending (the carrier took them). */

@@ -4,6 +4,7 @@ import groupmsg.platform.queue.QueueMessage;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -29,6 +30,16 @@ class DeliveryJobTest {
         assertThat(job.delaySeconds(NOW)).isZero();
         assertThat(DeliveryJob.parse("{\"accountId\":\"acct_1\",\"messageId\":\"msg_1\",\"shard\":0,\"phones\":[\"+15550001\"]}"))
                 .isEqualTo(job);
+    }
+
+    @Test
+    void theMembersToSkipSurviveTheTripAndAJobWithoutThemWritesNone() {
+        var job = DeliveryJob.fresh("acct_1", "msg_1", 1, List.of("+15550001", "+15550002"),
+                Map.of("+15550002", "carrier 30006"));
+        String body = job.message(NOW).body();
+        assertThat(DeliveryJob.parse(body)).isEqualTo(job);
+        assertThat(DeliveryJob.parse(body).skip()).containsExactly(Map.entry("+15550002", "carrier 30006"));
+        assertThat(DeliveryJob.fresh("acct_1", "msg_1", 1, List.of("+15550001")).message(NOW).body()).doesNotContain("skip");
     }
 
     @Test

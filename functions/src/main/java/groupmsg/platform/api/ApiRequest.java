@@ -83,6 +83,15 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return value;
     }
 
+    /** A query parameter that is true or false (any other value a 400); null when absent or blank. */
+    public Boolean queryTrueOrFalse(String name) {
+        return query(name).filter(v -> !v.isBlank()).map(v -> switch (v) {
+            case "true" -> Boolean.TRUE;
+            case "false" -> Boolean.FALSE;
+            default -> throw ApiException.invalid(name + " must be true or false");
+        }).orElse(null);
+    }
+
     /** The caller; routes behind the authorizer always have one. */
     public Caller requireCaller() {
         if (caller == null) throw new ApiException(ErrorCode.UNAUTHORIZED, "missing credentials");

@@ -33,6 +33,8 @@ public final class Routes {
             new RouteDef("GET", "/v1/groups/{id}/members", GROUPS, READ, false),
             new RouteDef("GET", "/v1/groups/{id}/members/{phone}", GROUPS, READ, false),
             new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}", GROUPS, MANAGE_GROUPS, false),
+            // an extension: the group's messages go to the number again (its undeliverable mark cleared)
+            new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}/undeliverable", GROUPS, MANAGE_GROUPS, false),
             // an extension of API.md: removal in batches, as adding is
             new RouteDef("POST", "/v1/groups/{id}/members/remove", GROUPS, MANAGE_GROUPS, true),
             new RouteDef("POST", "/v1/groups/{id}/imports", GROUPS, MANAGE_GROUPS, true),

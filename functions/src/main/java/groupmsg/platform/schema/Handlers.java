@@ -36,10 +36,10 @@ public final class Handlers {
             List.of("core", "members", "deliveries"), List.of("fanout", "deliveries"));
     public static final HandlerDef DELIVERY_WORKER = new HandlerDef("delivery-worker",
             "groupmsg.messages.DeliveryWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
-            List.of("core", "deliveries"), List.of("deliveries", "optouts"));
+            List.of("core", "members", "deliveries"), List.of("deliveries", "optouts"));
     public static final HandlerDef RECEIPT_WORKER = new HandlerDef("receipt-worker",
             "groupmsg.messages.ReceiptWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core", "deliveries"), List.of());
+            List.of("core", "members", "deliveries"), List.of());
     public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
             "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             List.of("core"), List.of("receipts", "inbound", "optouts"));

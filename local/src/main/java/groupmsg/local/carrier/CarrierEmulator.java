@@ -53,6 +53,10 @@ import java.util.regex.Pattern;
  *   <li>After accepting, delivers on a virtual thread: about {@link Settings#callbackDelay()} later the message is
  *       {@code sent}, then {@link Settings#deliveredDelay()} later {@code delivered}; each change is POSTed, signed,
  *       to its {@code StatusCallback}.</li>
+ *   <li>Twilio's magic "To" numbers of its test credentials are refused as Twilio refuses them
+ *       ({@link #MAGIC_REFUSALS}), and a few numbers of the same range fail after the send as a landline, a number
+ *       that does not exist or a phone switched off would ({@link #FAILS_AFTER_SEND}: {@code undelivered} with its
+ *       {@code ErrorCode}), so what follows such failures can be tried locally.</li>
  *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first (and, apart, what
  *       the network answered by itself: {@link CarrierReply}).</li>
  *   <li>{@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then a signed inbound webhook to the
@@ -70,6 +74,24 @@ public final class CarrierEmulator implements AutoCloseable {
     /** Every path of the REST API starts with this. */
     public static final String REST_PREFIX = "/" + API_VERSION + "/";
     public static final String INBOUND_WEBHOOK_PATH = "/webhooks/twilio/inbound";
+
+    /** Twilio's magic "To" numbers (test credentials): refused at the send, with Twilio's code and words. */
+    static final Map<String, TwilioRefusal> MAGIC_REFUSALS = Map.of(
+            "+15005550001", new TwilioRefusal(21211, "The 'To' number +15005550001 is not a valid phone number."),
+            "+15005550002", new TwilioRefusal(21612, "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone number via SMS."),
+            "+15005550003", new TwilioRefusal(21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003."),
+            "+15005550004", new TwilioRefusal(21610, "Attempt to send to unsubscribed recipient"),
+            "+15005550009", new TwilioRefusal(21614, "'To' number is not a valid mobile number"));
+
+    /** A refusal as Twilio words it. */
+    record TwilioRefusal(int code, String message) {}
+
+    /**
+     * The emulator's own: numbers accepted, then {@code undelivered} with this {@code ErrorCode} instead of
+     * {@code delivered} (30006 landline or unreachable carrier, 30005 unknown handset, 30003 unreachable handset).
+     */
+    public static final Map<String, String> FAILS_AFTER_SEND = Map.of(
+            "+15005550030", "30006", "+15005550031", "30005", "+15005550032", "30003");
 
     static final int MAX_BODY_CHARS = 1600;
     static final int MAX_MEDIA = 10;
@@ -275,6 +297,8 @@ public final class CarrierEmulator implements AutoCloseable {
 
         GatewayResponse invalid = validate(to, from, body, mediaUrls, statusCallback);
         if (invalid != null) return reject(from, to, invalid);
+        TwilioRefusal magic = MAGIC_REFUSALS.get(to);
+        if (magic != null) return reject(from, to, twilioError(400, magic.code(), magic.message()));
 
         double mps = rates.mps(from);
         if (!limiter.tryAcquire(from, mps)) {
@@ -315,7 +339,7 @@ public final class CarrierEmulator implements AutoCloseable {
         var opened = CarrierJournal.open(CarrierJournal.pathIn(dataDir), clock.instant());
         for (EmulatedMessage m : opened.messages()) {
             remember(m);
-            if (!m.status().equals("delivered")) scheduleDelivery(m);
+            if (!isFinal(m.status())) scheduleDelivery(m);
         }
         if (opened.skippedLines() > 0) {
             EmulatorLog.warn("carrier_journal_lines_skipped", Map.of("lines", opened.skippedLines()), null);
@@ -415,7 +439,8 @@ public final class CarrierEmulator implements AutoCloseable {
         r.put("date_sent", status.equals("queued") ? null : RFC_2822.format(m.updatedAt()));
         r.put("date_updated", RFC_2822.format(m.updatedAt()));
         r.put("direction", "outbound-api");
-        r.put("error_code", null);
+        String errorCode = errorCode(m, status);
+        r.put("error_code", errorCode == null ? null : Integer.valueOf(errorCode));
         r.put("error_message", null);
         r.put("from", m.from());
         r.put("messaging_service_sid", null);
@@ -443,7 +468,7 @@ public final class CarrierEmulator implements AutoCloseable {
 
     private void deliver(EmulatedMessage message) {
         try {
-            for (String status : List.of("sent", "delivered")) {
+            for (String status : List.of("sent", finalStatus(message))) {
                 if (message.statusHistory().contains(status)) continue; // taken back from the journal past it
                 Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
                 Instant at = clock.instant();
@@ -467,11 +492,27 @@ public final class CarrierEmulator implements AutoCloseable {
         }
     }
 
+    /** Where a message's delivery ends: {@code delivered}, or {@code undelivered} for {@link #FAILS_AFTER_SEND}. */
+    private static String finalStatus(EmulatedMessage m) {
+        return FAILS_AFTER_SEND.containsKey(m.to()) ? "undelivered" : "delivered";
+    }
+
+    private static boolean isFinal(String status) {
+        return status.equals("delivered") || status.equals("undelivered");
+    }
+
+    /** Twilio's {@code ErrorCode} of a message in its status: set once it is undelivered. */
+    private static String errorCode(EmulatedMessage m, String status) {
+        return "undelivered".equals(status) ? FAILS_AFTER_SEND.get(m.to()) : null;
+    }
+
     private Map<String, List<String>> statusParams(EmulatedMessage m, String status) {
         var p = new LinkedHashMap<String, List<String>>();
         p.put("SmsSid", List.of(m.sid()));
         p.put("SmsStatus", List.of(status));
         p.put("MessageStatus", List.of(status));
+        String errorCode = errorCode(m, status);
+        if (errorCode != null) p.put("ErrorCode", List.of(errorCode));
         p.put("To", List.of(m.to()));
         p.put("MessageSid", List.of(m.sid()));
         p.put("AccountSid", List.of(settings.accountSid()));
@@ -506,6 +547,7 @@ public final class CarrierEmulator implements AutoCloseable {
             item.put("body", m.body());
             item.put("mediaUrls", m.mediaUrls());
             item.put("status", m.status());
+            item.put("errorCode", errorCode(m, m.status()));
             item.put("statusCallback", m.statusCallback());
             item.put("numSegments", m.numSegments());
             item.put("createdAt", Timestamps.format(m.createdAt().toEpochMilli()));

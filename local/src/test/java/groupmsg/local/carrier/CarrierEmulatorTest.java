@@ -259,6 +259,36 @@ class CarrierEmulatorTest {
         assertThat(message.statusHistory()).containsExactly("queued", "sent", "delivered");
     }
 
+    @Test
+    void twiliosMagicNumbersAreRefusedAsTwilioRefusesThem() throws IOException {
+        assertTwilioError(create(form("To", "+15005550001", "From", FROM, "Body", "hi")), 400, 21211);
+        assertTwilioError(create(form("To", "+15005550002", "From", FROM, "Body", "hi")), 400, 21612);
+        assertTwilioError(create(form("To", "+15005550003", "From", FROM, "Body", "hi")), 400, 21408);
+        assertTwilioError(create(form("To", "+15005550004", "From", FROM, "Body", "hi")), 400, 21610);
+        assertTwilioError(create(form("To", "+15005550009", "From", FROM, "Body", "hi")), 400, 21614);
+        assertThat(emulator.messages(null, null)).isEmpty();
+        assertThat(emulator.rejections(null, FROM)).hasSize(5);
+        // the other numbers of the range are numbers like any
+        assertThat(create(form("To", "+15005550006", "From", FROM, "Body", "hi")).status()).isEqualTo(201);
+    }
+
+    @Test
+    void aLandlineIsSentThenUndeliveredWithItsErrorCodeInTheCallbackAndTheResource() throws Exception {
+        String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_1&s=0";
+        String sid = (String) json(create(form("To", "+15005550030", "From", FROM, "Body", "hi", "StatusCallback", callback))).get("sid");
+
+        List<WebhookCatcher.Caught> calls = catcher.await(2, Duration.ofSeconds(5));
+        assertThat(calls).extracting(c -> c.field("MessageStatus")).containsExactly("sent", "undelivered");
+        assertThat(calls.get(0).field("ErrorCode")).isNull();
+        assertThat(calls.get(1).field("ErrorCode")).isEqualTo("30006");
+        assertThat(TwilioSignature.verify(callback, calls.get(1).form(), TOKEN, calls.get(1).signature())).isTrue();
+        EmulatedMessage message = emulator.messages("+15005550030", FROM).get(0);
+        assertThat(message.statusHistory()).containsExactly("queued", "sent", "undelivered");
+        var resource = json(emulator.handleRestApi(request("GET", "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID
+                + "/Messages/" + sid + ".json", null, basic(CarrierEmulator.ACCOUNT_SID, TOKEN), null, "")));
+        assertThat(resource).containsEntry("status", "undelivered").containsEntry("error_code", 30006);
+    }
+
     /** A fresh emulator on the same settings, as a restarted runtime builds it. */
     private CarrierEmulator restarted() {
         return new CarrierEmulator(new CarrierEmulator.Settings(CarrierEmulator.ACCOUNT_SID, TOKEN, PUBLIC,

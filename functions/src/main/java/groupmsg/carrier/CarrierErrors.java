@@ -1,0 +1,38 @@
+package groupmsg.carrier;
+
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a carrier's error code says about the recipient's number. Twilio's codes (the carriers to come map theirs
+ * onto the same meanings).
+ */
+public final class CarrierErrors {
+    /**
+     * The number can never receive a text, however often it is tried: 21211 not a valid phone number, 21614 not a
+     * mobile number (a landline; refused at the send), 30005 unknown destination handset (the number does not exist),
+     * 30006 landline or unreachable carrier (after the send). Not 30003 (unreachable: a phone switched off, which
+     * comes back), 30004/30007 (blocked or filtered: the content or the sender, not the number), 21610 (the recipient
+     * unsubscribed: an opt-out, handled as one) nor 21408/21612 (the sender's permissions or routing).
+     */
+    private static final Set<String> NUMBER_CANNOT_RECEIVE = Set.of("21211", "21614", "30005", "30006");
+
+    /** The code in an error we record ({@code "carrier <code>"} or {@code "carrier <code>: <message>"}). */
+    private static final Pattern RECORDED = Pattern.compile("^carrier ([0-9]{3,6})(?::.*)?$", Pattern.DOTALL);
+
+    private CarrierErrors() {}
+
+    /** Whether the carrier's error code means the number cannot receive texts at all. */
+    public static boolean numberCannotReceive(String errorCode) {
+        return errorCode != null && NUMBER_CANNOT_RECEIVE.contains(errorCode);
+    }
+
+    /** The carrier's code in an error as a delivery row records it; empty for any other error. */
+    public static Optional<String> codeOf(String recordedError) {
+        if (recordedError == null) return Optional.empty();
+        Matcher m = RECORDED.matcher(recordedError);
+        return m.matches() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+}

@@ -1,0 +1,266 @@
+package groupmsg.e2e;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.groups.GroupService;
+import groupmsg.groups.UndeliverableMembers;
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.messages.DeliveryWorkerHandler;
+import groupmsg.messages.FanoutService;
+import groupmsg.messages.MessageService;
+import groupmsg.messages.ReceiptWorkerHandler;
+import groupmsg.messages.StatusCallbacks.Receipt;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.GroupsE2eTest.items;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Members whose number cannot receive texts (the carrier said so, at the send or after it) are marked in the group
+ * and skipped by its next messages, never sent nor billed, until someone clears the mark; failures that say nothing
+ * about the number (a phone switched off) mark nothing. Through the local runtime and its carrier emulator, whose
+ * magic numbers fail as Twilio's would.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class UndeliverableMembersE2eTest {
+    /** Refused at the send: 21614, not a mobile number (Twilio's magic number). */
+    static final String NOT_MOBILE = "+15005550009";
+    /** Accepted, then undelivered: 30006, a landline (the emulator's). */
+    static final String LANDLINE = "+15005550030";
+    /** Accepted, then undelivered: 30003, unreachable for now (a phone switched off): not marked. */
+    static final String SWITCHED_OFF = "+15005550032";
+
+    @Test
+    void aNumberThatCannotReceiveIsMarkedThenSkippedUntilClearedAndAPhoneSwitchedOffIsNot(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Landlines Co");
+        String linePhone = linePhone();
+        String line = createLine(a, linePhone, 50);
+        String group = createGroup(a, "Volunteers");
+        List<String> mobiles = addMembers(a, group, 7100, 3);
+        var added = a.post("/v1/groups/" + group + "/members", Map.of("members", List.of(
+                Map.of("phone", NOT_MOBILE, "name", "Desk"), Map.of("phone", LANDLINE, "name", "Office"),
+                Map.of("phone", SWITCHED_OFF, "name", "Dora"))));
+        assertThat(added.status()).as(added.body()).isEqualTo(200);
+
+        // the first message finds out: 21614 at the send, 30006 and 30003 in receipts after it
+        String first = (String) send(a, group, line, "Shift tomorrow at 9").get("id");
+        assertThat(awaitSent(a, first, 20_000).get("status")).isEqualTo("sent");
+        var marked = await(() -> undeliverable(a, group), m -> m.size() == 2, 20_000);
+        assertThat(marked.keySet()).containsExactlyInAnyOrder(NOT_MOBILE, LANDLINE);
+        assertThat(marked.get(NOT_MOBILE).get("error")).asString().startsWith("carrier 21614");
+        assertThat(marked.get(LANDLINE)).containsEntry("error", "carrier 30006").containsEntry("messageId", first);
+        assertThat(marked.get(LANDLINE).get("since")).isNotNull();
+        // the phone switched off failed too, but nothing says it cannot receive: not marked
+        await(() -> status(a, first, SWITCHED_OFF), "failed"::equals, 20_000);
+        assertThat(member(a, group, SWITCHED_OFF)).containsEntry("undeliverable", null);
+        assertThat(member(a, group, mobiles.getFirst())).containsEntry("undeliverable", null);
+        // the filter both ways; any other value is a 400
+        assertThat(phones(a, group, "?undeliverable=true")).containsExactlyInAnyOrder(NOT_MOBILE, LANDLINE);
+        assertThat(phones(a, group, "?undeliverable=false")).containsExactlyInAnyOrderElementsOf(
+                concat(mobiles, List.of(SWITCHED_OFF)));
+        assertThat(a.get("/v1/groups/" + group + "/members?undeliverable=yes").status()).isEqualTo(400);
+        long landlineSends = sendsTo(a, linePhone, LANDLINE);
+        long rejectedNotMobile = rejectedTo(a, linePhone, NOT_MOBILE);
+        assertThat(landlineSends).isEqualTo(1);
+        assertThat(rejectedNotMobile).isEqualTo(1);
+
+        // the next message skips both: failed as skipped, never sent nor billed; everyone else gets it
+        var second = send(a, group, line, "Shift moved to 10");
+        String secondId = (String) second.get("id");
+        assertThat(second.get("recipients")).isEqualTo(6);
+        var done = awaitSent(a, secondId, 20_000);
+        assertThat(done.get("status")).isEqualTo("sent");
+        var rows = await(() -> byPhone(allDeliveries(a, secondId)), r -> !"sent".equals(r.get(SWITCHED_OFF).get("status")), 20_000);
+        assertThat(rows.get(NOT_MOBILE)).containsEntry("status", "failed");
+        assertThat(rows.get(NOT_MOBILE).get("error")).asString().startsWith("skipped: undeliverable number (carrier 21614");
+        assertThat(rows.get(LANDLINE)).containsEntry("status", "failed")
+                .containsEntry("error", "skipped: undeliverable number (carrier 30006)");
+        assertThat(sendsTo(a, linePhone, LANDLINE)).isEqualTo(landlineSends);
+        assertThat(rejectedTo(a, linePhone, NOT_MOBILE)).isEqualTo(rejectedNotMobile);
+        assertThat(sendsTo(a, linePhone, SWITCHED_OFF)).isEqualTo(2); // tried again: it may be back on
+        for (String p : mobiles) assertThat(sendsTo(a, linePhone, p)).isEqualTo(2);
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Object>) a.get("/v1/messages/" + secondId).jsonObject().get("counts");
+        // the two skipped and the phone switched off (its receipt is in: the rows above are final)
+        assertThat(((Number) counts.get("failed")).intValue()).isEqualTo(3);
+        assertThat(((Number) counts.get("queued")).intValue()).isZero();
+
+        // cleared (twice: the same answer), the number is sent to again
+        assertThat(a.delete("/v1/groups/" + group + "/members/%2B15005550030/undeliverable").status()).isEqualTo(204);
+        assertThat(a.delete("/v1/groups/" + group + "/members/%2B15005550030/undeliverable").status()).isEqualTo(204);
+        assertThat(member(a, group, LANDLINE)).containsEntry("undeliverable", null);
+        // a late failure of a message accepted before the clear does not mark it again
+        receipt(runtime, a, first, LANDLINE, "carrier 30006");
+        assertThat(member(a, group, LANDLINE)).containsEntry("undeliverable", null);
+        // not a member, no such group, not a number
+        assertThat(a.delete("/v1/groups/" + group + "/members/%2B16175559999/undeliverable").status()).isEqualTo(404);
+        assertThat(a.delete("/v1/groups/grp_nope/members/%2B15005550030/undeliverable").status()).isEqualTo(404);
+        assertThat(a.delete("/v1/groups/" + group + "/members/abc/undeliverable").status()).isEqualTo(400);
+        // another account cannot clear (or see) this group's marks
+        ApiClient other = api.forNewAccount("Other Co");
+        assertThat(other.delete("/v1/groups/" + group + "/members/%2B15005550009/undeliverable").status()).isEqualTo(404);
+        assertThat(member(a, group, NOT_MOBILE).get("undeliverable")).isNotNull();
+
+        String third = (String) send(a, group, line, "See you there").get("id");
+        assertThat(awaitSent(a, third, 20_000).get("status")).isEqualTo("sent");
+        assertThat(sendsTo(a, linePhone, LANDLINE)).isEqualTo(landlineSends + 1);
+        // ... and marked again by this message's failure
+        var again = await(() -> undeliverable(a, group), m -> m.containsKey(LANDLINE), 20_000);
+        assertThat(again.get(LANDLINE)).containsEntry("messageId", third);
+
+        // a member removed and added again is a new membership: unmarked
+        assertThat(a.delete("/v1/groups/" + group + "/members/%2B15005550009").status()).isEqualTo(204);
+        assertThat(a.post("/v1/groups/" + group + "/members", Map.of("members", List.of(Map.of("phone", NOT_MOBILE))))
+                .status()).isEqualTo(200);
+        assertThat(member(a, group, NOT_MOBILE)).containsEntry("undeliverable", null);
+    }
+
+    @Test
+    void anOptedOutNumberMarkedUndeliverableShowsAsOptedOutAndOtherGroupsAreNotMarked(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Opted Landlines Co");
+        String linePhone = linePhone();
+        String line = createLine(a, linePhone, 50);
+        String group = createGroup(a, "Choir");
+        String otherGroup = createGroup(a, "Band");
+        addMembers(a, group, 7200, 1);
+        for (String g : List.of(group, otherGroup)) {
+            assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", NOT_MOBILE))))
+                    .status()).isEqualTo(200);
+        }
+        String first = (String) send(a, group, line, "Rehearsal").get("id");
+        assertThat(awaitSent(a, first, 20_000).get("status")).isEqualTo("sent");
+        assertThat(member(a, group, NOT_MOBILE).get("undeliverable")).isNotNull();
+        // marked in the group whose message failed only (a mailing list's "cleaned" is per list)
+        assertThat(member(a, otherGroup, NOT_MOBILE)).containsEntry("undeliverable", null);
+
+        var optOut = a.post("/v1/opt-outs", Map.of("lineId", line, "phone", NOT_MOBILE));
+        assertThat(optOut.status()).as(optOut.body()).isIn(200, 201);
+        String second = (String) send(a, group, line, "Rehearsal moved").get("id");
+        assertThat(awaitSent(a, second, 20_000).get("status")).isEqualTo("sent");
+        assertThat(byPhone(allDeliveries(a, second)).get(NOT_MOBILE)).containsEntry("status", "opted_out");
+    }
+
+    @Test
+    void aFanOutJobNamesItsMarkedMembersAndRedeliveredSkipsThemOnceUnbilled(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Skip Once Co");
+        var carrier = new DeliveryFaultsTest.ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        String line = createLine(a, linePhone(), 1000);
+        String group = createGroup(a, "Skips");
+        List<String> phones = addMembers(a, group, 7300, 4);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String marked = phones.get(1);
+        var marks = new UndeliverableMembers(wiring.dynamo(), wiring.config().table(Tables.MEMBERS));
+        long now = System.currentTimeMillis();
+        assertThat(marks.mark(accountId, group, marked, now, "msg_earlier", "carrier 30006", now)).isTrue();
+        // the first failure is kept; a number that is not a member is not marked (nor made one)
+        assertThat(marks.mark(accountId, group, marked, now, "msg_later", "carrier 30005", now)).isFalse();
+        assertThat(marks.mark(accountId, group, "+16175559998", now, "msg_later", "carrier 30005", now)).isFalse();
+        assertThat(a.get("/v1/groups/" + group + "/members/%2B16175559998").status()).isEqualTo(404);
+        long billedBefore = ReceiptsE2eTest.billedMessages(a);
+
+        var queue = new DeliveryFaultsTest.CapturingQueue();
+        var groups = new GroupService(wiring, queue);
+        var message = new MessageService(wiring, groups, queue).send(accountId, group,
+                new MessageService.SendRequest(line, "Ops", "skips", "Hello", List.of()));
+        new FanoutService(wiring, groups, queue).run(accountId, message.id());
+        assertThat(queue.deliveries).hasSize(1);
+        assertThat(queue.deliveries.getFirst()).containsEntry("skip", Map.of(marked, "carrier 30006"));
+
+        var job = new SQSEvent.SQSMessage();
+        job.setMessageId("job-1");
+        job.setBody(Json.write(queue.deliveries.getFirst()));
+        var event = new SQSEvent();
+        event.setRecords(List.of(job));
+        Context aMinute = (Context) Proxy.newProxyInstance(Context.class.getClassLoader(), new Class<?>[]{Context.class},
+                (proxy, method, args) -> method.getName().equals("getRemainingTimeInMillis") ? 60_000 : null);
+        var worker = new DeliveryWorkerHandler(wiring, queue);
+        for (int delivery = 0; delivery < 2; delivery++) { // SQS delivers at least once
+            assertThat(worker.handleRequest(event, aMinute).getBatchItemFailures()).isEmpty();
+        }
+        assertThat(carrier.calls(marked)).isZero();
+        for (String p : phones) if (!p.equals(marked)) assertThat(carrier.calls(p)).isEqualTo(1);
+        var rows = byPhone(allDeliveries(a, message.id()));
+        assertThat(rows.get(marked)).containsEntry("status", "failed")
+                .containsEntry("error", "skipped: undeliverable number (carrier 30006)");
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Object>) awaitSent(a, message.id(), 10_000).get("counts");
+        assertThat(counts).containsEntry("failed", 1).containsEntry("sent", 3).containsEntry("queued", 0);
+        assertThat(ReceiptsE2eTest.billedMessages(a) - billedBefore).isEqualTo(3);
+    }
+
+    /** A receipt as the webhook queues it, handed to the receipt worker. */
+    private static void receipt(LocalRuntime runtime, ApiClient a, String messageId, String phone, String error) {
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var message = new SQSEvent.SQSMessage();
+        message.setMessageId("late-" + System.nanoTime());
+        message.setBody(new Receipt(accountId, messageId, 0, phone, null, "failed", error, System.currentTimeMillis()).toJson());
+        var event = new SQSEvent();
+        event.setRecords(List.of(message));
+        var response = new ReceiptWorkerHandler(runtime.wiring()).handleRequest(event, null);
+        assertThat(response.getBatchItemFailures()).isEmpty();
+    }
+
+    private static Map<String, Object> member(ApiClient a, String group, String phone) {
+        var r = a.get("/v1/groups/" + group + "/members/" + phone.replace("+", "%2B"));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.jsonObject();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Map<String, Object>> undeliverable(ApiClient a, String group) {
+        var r = a.get("/v1/groups/" + group + "/members?undeliverable=true");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return items(r).stream().collect(Collectors.toMap(m -> (String) m.get("phone"),
+                m -> (Map<String, Object>) m.get("undeliverable")));
+    }
+
+    private static List<String> phones(ApiClient a, String group, String query) {
+        var r = a.get("/v1/groups/" + group + "/members" + query);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return items(r).stream().map(m -> (String) m.get("phone")).toList();
+    }
+
+    private static String status(ApiClient a, String messageId, String phone) {
+        return (String) byPhone(allDeliveries(a, messageId)).get(phone).get("status");
+    }
+
+    private static Map<String, Map<String, Object>> byPhone(List<Map<String, Object>> rows) {
+        return rows.stream().collect(Collectors.toMap(r -> (String) r.get("phone"), r -> r));
+    }
+
+    private static long sendsTo(ApiClient a, String linePhone, String to) {
+        return carrierMessages(a, linePhone).stream().filter(m -> to.equals(m.get("to"))).count();
+    }
+
+    private static long rejectedTo(ApiClient a, String linePhone, String to) {
+        return ((Number) a.withoutKey().get("/local/carrier/messages?from=" + linePhone.replace("+", "%2B")
+                + "&to=" + to.replace("+", "%2B")).jsonObject().get("rejected")).longValue();
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
+    }
+}
