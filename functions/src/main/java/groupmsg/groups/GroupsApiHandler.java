@@ -333,10 +333,12 @@ public final class GroupsApiHandler extends HttpApiHandler {
         json.put("phone", m.phone());
         json.put("name", m.name());
         json.put("addedAt", Timestamps.format(m.addedAt()));
-        // an extension: the number could not receive the group's message (a landline, a number that does not exist),
-        // so later messages to the group skip it until the mark is cleared
-        json.put("undeliverable", m.undeliverable() == null ? null : Map.of("error", m.undeliverable().error(),
-                "messageId", m.undeliverable().messageId(), "since", Timestamps.format(m.undeliverable().since())));
+        // an extension, only on a marked member (the others are as API.md shows them): the number could not receive
+        // the group's message (a landline, a number that does not exist), so later messages skip it until cleared
+        if (m.undeliverable() != null) {
+            json.put("undeliverable", Map.of("error", m.undeliverable().error(), "messageId", m.undeliverable().messageId(),
+                    "since", Timestamps.format(m.undeliverable().since())));
+        }
         return json;
     }
 

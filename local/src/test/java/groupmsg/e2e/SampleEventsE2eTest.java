@@ -46,6 +46,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "groups-api", "add-members-unknown-group.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "groups-api", "remove-members-unknown-group.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "groups-api", "get-member-unknown-group.json")).contains("\"statusCode\":404").contains("group");
+        assertThat(invoke(runtime, "groups-api", "clear-undeliverable-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "groups-api", "remove-number-from-all-groups.json")).contains("\"statusCode\":200")
                 .contains("removedFrom\\\":[]");
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
@@ -89,6 +90,7 @@ class SampleEventsE2eTest {
         // work for a message that does not exist is dropped, not retried forever
         assertThat(invoke(runtime, "fanout-worker", "fanout-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "delivery-worker", "delivery-batch-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "delivery-worker", "job-with-skip-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "receipt-worker", "receipts-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "inbound-worker", "inbound-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "optout-worker", "keyword-unknown-message.json")).contains("\"batchItemFailures\":[]");
