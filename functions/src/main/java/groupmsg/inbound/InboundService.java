@@ -214,6 +214,8 @@ public final class InboundService {
      * not) to its line after it: then they asked for messages again since, and {@code m} is no opt-out any more.
      */
     public boolean optedInAfter(InboundMessage m) {
+        // the last minute from the table itself: the sender index below can lag a START that just came
+        if (store.recentOptIn(m.accountId(), m.lineId(), m.from(), m.id(), clock.millis())) return true;
         var optIns = new ListFilter(null, new KeywordFilter(Keywords.Keyword.OPT_IN), null);
         Map<String, AttributeValue> start = null;
         do {

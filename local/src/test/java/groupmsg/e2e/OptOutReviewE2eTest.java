@@ -2,7 +2,9 @@ package groupmsg.e2e;
 
 import groupmsg.inbound.InboundApiHandler;
 import groupmsg.inbound.InboundService;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Tables;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
@@ -165,6 +167,30 @@ class OptOutReviewE2eTest {
         assertThat(optOuts(a, lineId)).filteredOn(o -> gus.equals(o.get("phone"))).singleElement()
                 .satisfies(o -> assertThat(o).containsEntry("source", "review"));
         assertThat(await(() -> sentTo(a, phone, gus, optOutReply), l -> !l.isEmpty(), 15_000)).hasSize(1);
+    }
+
+    /** The sender index is filled after the write: a START it does not show yet still makes the review a 409. */
+    @Test
+    void aStartTheSenderIndexDoesNotShowYetStillRefusesTheReview(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Index Lag Co");
+        String phone = linePhone();
+        String lineId = createLine(a, phone, 50);
+        String ida = "+14155557394";
+        text(a, ida, phone, "stop sending me this");
+        var idasText = received(a, lineId, ida, "stop sending me this");
+        text(a, ida, phone, "START");
+        var start = received(a, lineId, ida, "START");
+        Thread.sleep(500); // the START's own handling done (it writes the item again)
+        // as an index that has not caught up yet: the START's item is not in the sender index
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Attr.key(Attr.accountPk(accountId), "IN#" + start.get("id"))).updateExpression("REMOVE gsi2pk, gsi2sk"));
+        assertThat(inbound(a, "?from=%2B14155557394")).extracting(m -> m.get("body")).containsExactly("stop sending me this");
+
+        var refused = review(a, idasText.get("id"), "opt_out");
+        assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+        assertThat(refused.body()).contains("texted START");
+        assertThat(optOuts(a, lineId)).isEmpty();
     }
 
     @Test
