@@ -248,7 +248,7 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     private ApiResponse createLine(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("phone", "country", "type", "groupMessaging", "mps",
-                "optOutReply", "optInReply", "helpReply").nullsAsAbsent();
+                "optOutReply", "optInReply", "helpReply", "optOutNotice").nullsAsAbsent();
         String phone = body.requiredString("phone", 1, 64);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String typeName = body.requiredString("type", 1, 20);
@@ -257,9 +257,12 @@ public final class AdminApiHandler extends HttpApiHandler {
         boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(false);
         Integer mps = mps(body);
         Replies replies = replies(body);
+        // an extension: how to opt out, added at the end of the line's group messages
+        String optOutNotice = body.optionalString("optOutNotice", 1, LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null);
+        body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
         Line line = lines.create(request.accountId(), new LineService.NewLine(phone, country, type.orElseThrow(),
-                groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help()));
+                groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help(), optOutNotice));
         return ApiResponse.created(lineJson(line));
     }
 
@@ -280,16 +283,19 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     private ApiResponse updateLine(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("groupMessaging", "mps", "optOutReply", "optInReply",
-                "helpReply", "phone", "country", "type");
+                "helpReply", "optOutNotice", "phone", "country", "type");
         for (String immutable : List.of("phone", "country", "type")) {
             if (body.has(immutable)) body.problem(immutable, "cannot be changed (create a new line instead)");
         }
         Boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(null);
         Integer mps = mps(body);
         Replies replies = replies(body);
+        String optOutNotice = body.clearableString("optOutNotice", LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null); // null or "" removes it
+        body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
         return ApiResponse.ok(lineJson(lines.update(request.accountId(), request.path("id"),
-                new LineService.LineChanges(groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help()))));
+                new LineService.LineChanges(groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help(),
+                        optOutNotice))));
     }
 
     private static Integer mps(JsonBody body) {
@@ -355,6 +361,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("optOutReply", line.optOutReply());
         json.put("optInReply", line.optInReply());
         json.put("helpReply", line.helpReply());
+        json.put("optOutNotice", line.optOutNotice());
         json.put("createdAt", Timestamps.format(line.createdAt()));
         json.put("updatedAt", Timestamps.format(line.updatedAt()));
         return json;

@@ -46,6 +46,17 @@ public final class Keywords {
     static final Set<String> OPT_OUT = Set.of("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
             "OPTOUT", "OPT OUT", "OPT-OUT", "REVOKE", "REMOVE", "ARRET", "TD");
     static final Set<String> OPT_IN = Set.of("START", "UNSTOP", "YES");
+
+    /**
+     * Whether {@code text} names an opt-out keyword as a word of its own ("Reply STOP to opt out"), in any case: what
+     * a line's opt-out notice must do (the carriers' rule: a message tells how to stop the messages).
+     */
+    public static boolean namesAnOptOutKeyword(String text) {
+        for (String word : text.toUpperCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
+            if (OPT_OUT.contains(word)) return true;
+        }
+        return false;
+    }
     static final Set<String> HELP = Set.of("HELP", "INFO");
     /**
      * Opt-in keywords that are also everyday answers: from a number that is not opted out on the line, a "Yes" also

@@ -6,9 +6,12 @@ package groupmsg.lines;
  * @param phone E.164 for long codes and toll-free numbers ({@code +14155550123}); the digits for short codes
  *              ({@code 12345})
  * @param mps   the most messages per second the carrier takes from this line
+ * @param optOutNotice how to opt out ("Reply STOP to opt out"), added at the end of the line's group messages;
+ *                     null for none
  */
 public record Line(String id, String phone, LineType type, boolean groupMessaging, int mps,
-                   String optOutReply, String optInReply, String helpReply, long createdAt, long updatedAt) {
+                   String optOutReply, String optInReply, String helpReply, String optOutNotice, long createdAt,
+                   long updatedAt) {
 
     public boolean tollFree() {
         return type == LineType.TOLL_FREE;

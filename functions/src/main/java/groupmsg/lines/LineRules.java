@@ -28,6 +28,23 @@ public final class LineRules {
             + " from this number. Reply START to resubscribe.";
     public static final String DEFAULT_OPT_IN_REPLY = "You are resubscribed. Reply STOP to unsubscribe.";
     public static final String DEFAULT_HELP_REPLY = "Reply STOP to unsubscribe. Msg&data rates may apply.";
+    /** The notice a group message asked to carry one gets from a line that has none of its own. */
+    public static final String DEFAULT_OPT_OUT_NOTICE = "Reply STOP to opt out.";
+    public static final int MAX_OPT_OUT_NOTICE_LENGTH = 100;
+
+    /**
+     * Why a line's opt-out notice will not do, or null: it is one line (it ends a message) and names an opt-out
+     * keyword (it is there to tell the recipient how to stop the messages).
+     */
+    public static String optOutNoticeProblem(String notice) {
+        if (notice.isEmpty()) return null; // removes it (PATCH)
+        if (notice.isBlank()) return "must not be blank";
+        if (notice.contains("\n") || notice.contains("\r")) return "must be one line";
+        if (!groupmsg.inbound.Keywords.namesAnOptOutKeyword(notice)) {
+            return "must say how to opt out: name STOP (or another opt-out keyword), e.g. \"" + DEFAULT_OPT_OUT_NOTICE + "\"";
+        }
+        return null;
+    }
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
 

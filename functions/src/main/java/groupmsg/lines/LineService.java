@@ -40,13 +40,17 @@ public final class LineService {
      * @param optOutReply null -> {@link LineRules#DEFAULT_OPT_OUT_REPLY} (likewise the other replies)
      */
     public record NewLine(String phone, String country, LineType type, boolean groupMessaging, Integer mps,
-                          String optOutReply, String optInReply, String helpReply) {}
+                          String optOutReply, String optInReply, String helpReply, String optOutNotice) {}
 
-    /** Changes to a line; null leaves a field as it is. The number and the type never change. */
+    /**
+     * Changes to a line; null leaves a field as it is, an empty {@code optOutNotice} removes it. The number and the
+     * type never change.
+     */
     public record LineChanges(Boolean groupMessaging, Integer mps, String optOutReply, String optInReply,
-                              String helpReply) {
+                              String helpReply, String optOutNotice) {
         public boolean empty() {
-            return groupMessaging == null && mps == null && optOutReply == null && optInReply == null && helpReply == null;
+            return groupMessaging == null && mps == null && optOutReply == null && optInReply == null && helpReply == null
+                    && optOutNotice == null;
         }
     }
 
@@ -70,7 +74,7 @@ public final class LineService {
         Line line = new Line(ids.next("line_"), phone, input.type(), input.groupMessaging(), mps,
                 orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
                 orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
-                orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), now, now);
+                orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(), now, now);
         store.create(accountId, line);
         return line;
     }
@@ -126,7 +130,8 @@ public final class LineService {
 
     public Line update(String accountId, String lineId, LineChanges changes) {
         if (changes.empty()) {
-            throw ApiException.invalid("nothing to change: give groupMessaging, mps, optOutReply, optInReply and/or helpReply");
+            throw ApiException.invalid("nothing to change: give groupMessaging, mps, optOutReply, optInReply, helpReply"
+                    + " and/or optOutNotice");
         }
         Line current = get(accountId, lineId);
         List<Map<String, Object>> problems = new ArrayList<>();
@@ -137,7 +142,7 @@ public final class LineService {
         if (changes.mps() != null && !LineRules.validMps(changes.mps())) problems.add(mpsProblem());
         throwIfAny(problems);
         if (!store.update(accountId, current, changes.groupMessaging(), changes.mps(), changes.optOutReply(),
-                changes.optInReply(), changes.helpReply(), clock.millis())) {
+                changes.optInReply(), changes.helpReply(), changes.optOutNotice(), clock.millis())) {
             throw ApiException.notFound("line");
         }
         return get(accountId, lineId);

@@ -55,6 +55,7 @@ final class LineStore {
         item.put("optOutReply", s(line.optOutReply()));
         item.put("optInReply", s(line.optInReply()));
         item.put("helpReply", s(line.helpReply()));
+        if (line.optOutNotice() != null) item.put("optOutNotice", s(line.optOutNotice()));
         item.put("createdAt", n(line.createdAt()));
         item.put("updatedAt", n(line.updatedAt()));
         var reservation = new HashMap<String, AttributeValue>(phoneKey(line.phone()));
@@ -98,11 +99,11 @@ final class LineStore {
     }
 
     /**
-     * Sets the given fields (null = leave) and keeps the reservation's copy of {@code mps} in step, atomically.
-     * Returns false when the line does not exist.
+     * Sets the given fields (null = leave; an empty {@code optOutNotice} removes it) and keeps the reservation's copy
+     * of {@code mps} in step, atomically. Returns false when the line does not exist.
      */
     boolean update(String accountId, Line current, Boolean groupMessaging, Integer mps, String optOutReply,
-                   String optInReply, String helpReply, long now) {
+                   String optInReply, String helpReply, String optOutNotice, long now) {
         var names = new HashMap<String, String>();
         var values = new HashMap<String, AttributeValue>(Map.of(":now", n(now)));
         List<String> sets = new ArrayList<>(List.of("updatedAt = :now"));
@@ -111,7 +112,9 @@ final class LineStore {
         if (optOutReply != null) set(sets, names, values, "optOutReply", s(optOutReply));
         if (optInReply != null) set(sets, names, values, "optInReply", s(optInReply));
         if (helpReply != null) set(sets, names, values, "helpReply", s(helpReply));
-        String expression = "SET " + String.join(", ", sets);
+        if (optOutNotice != null && !optOutNotice.isEmpty()) set(sets, names, values, "optOutNotice", s(optOutNotice));
+        String expression = "SET " + String.join(", ", sets)
+                + (optOutNotice != null && optOutNotice.isEmpty() ? " REMOVE optOutNotice" : "");
         List<TransactWriteItem> actions = new ArrayList<>();
         actions.add(TransactWriteItem.builder().update(u -> {
             u.tableName(table).key(lineKey(accountId, current.id())).updateExpression(expression)
@@ -152,7 +155,8 @@ final class LineStore {
                 .orElseThrow(() -> new IllegalStateException("line with unknown type " + Attr.str(item, "type")));
         return new Line(Attr.str(item, "lineId"), Attr.str(item, "phone"), type, Attr.flag(item, "groupMessaging"),
                 (int) Attr.num(item, "mps", LineRules.DEFAULT_MPS), Attr.str(item, "optOutReply"),
-                Attr.str(item, "optInReply"), Attr.str(item, "helpReply"), Attr.num(item, "createdAt", 0),
+                Attr.str(item, "optInReply"), Attr.str(item, "helpReply"), Attr.str(item, "optOutNotice"),
+                Attr.num(item, "createdAt", 0),
                 Attr.num(item, "updatedAt", 0));
     }
 }

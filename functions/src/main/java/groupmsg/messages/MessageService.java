@@ -3,6 +3,7 @@ package groupmsg.messages;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.GroupService;
 import groupmsg.lines.Line;
+import groupmsg.lines.LineRules;
 import groupmsg.lines.LineService;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Text;
@@ -57,12 +58,36 @@ public final class MessageService {
         this.ids = wiring.ids();
     }
 
-    /** @param sentByKeyId the API key that sends it (kept on the message; null when not known) */
+    /**
+     * @param sentByKeyId  the API key that sends it (kept on the message; null when not known)
+     * @param optOutNotice whether the text ends with how to opt out: true with the line's notice (or
+     *                     {@link LineRules#DEFAULT_OPT_OUT_NOTICE} when it has none), false without; null as the line
+     *                     has it (its notice if it has one)
+     */
     public record SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls,
-                              String sentByKeyId) {
+                              String sentByKeyId, Boolean optOutNotice) {
         public SendRequest(String lineId, String sender, String title, String body, List<String> mediaUrls) {
-            this(lineId, sender, title, body, mediaUrls, null);
+            this(lineId, sender, title, body, mediaUrls, null, null);
         }
+    }
+
+    /** The opt-out notice a message from {@code line} ends with, or null for none. */
+    static String optOutNoticeOf(Line line, Boolean asked) {
+        if (Boolean.FALSE.equals(asked)) return null;
+        if (line.optOutNotice() != null) return line.optOutNotice();
+        return Boolean.TRUE.equals(asked) ? LineRules.DEFAULT_OPT_OUT_NOTICE : null;
+    }
+
+    /** The body with the notice on a line of its own after it; 400 when the two are too long for one message. */
+    static String withNotice(String body, String notice) {
+        if (notice == null) return body;
+        String withNotice = body + "\n" + notice;
+        String problem = OutboundMessage.tooLongToSend(withNotice);
+        if (problem != null) {
+            throw ApiException.invalid("body: with the opt-out notice \"" + notice + "\" it " + problem
+                    + "; shorten it, or send with \"optOutNotice\": false");
+        }
+        return withNotice;
     }
 
     /**
@@ -98,16 +123,18 @@ public final class MessageService {
         String id = MessageStore.GROUP_ID_PREFIX + ulid;
         groupmsg.groups.Group group;
         Line line;
+        String text;
         try {
             group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
             line = lines.find(accountId, request.lineId())
                     .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+            text = textOf(request.sender(), withNotice(request.body(), optOutNoticeOf(line, request.optOutNotice())));
         } catch (ApiException e) {
-            // the group or line deleted since an earlier run of this request accepted the message: that is the answer
-            // (a read only on this path, which a first run never takes with a group and line that exist)
+            // the group or line deleted (or the line's notice changed) since an earlier run of this request accepted
+            // the message: that is the answer (a read only on this path, which a first run never takes with a group
+            // and line that exist)
             return messages.get(accountId, id).orElseThrow(() -> e);
         }
-        String text = textOf(request.sender(), request.body());
         SmsText sms = SmsText.of(text);
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {
             if (attempt > 0) {

@@ -59,7 +59,8 @@ public final class MessagesApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse send(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls").nullsAsAbsent();
+        JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls", "optOutNotice")
+                .nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
         String sender = body.requiredString("sender", 1, 50);
         body.check("sender", sender, Text::nameShapeProblem);
@@ -67,9 +68,12 @@ public final class MessagesApiHandler extends HttpApiHandler {
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
+        // an extension: end the text with how to opt out (true), or not even with the line's notice (false)
+        Boolean optOutNotice = body.optionalBoolean("optOutNotice").orElse(null);
         body.validate();
         var message = messages.send(request.accountId(), request.path("id"),
-                new MessageService.SendRequest(lineId, sender, title, text, media, request.requireCaller().keyId()),
+                new MessageService.SendRequest(lineId, sender, title, text, media, request.requireCaller().keyId(),
+                        optOutNotice),
                 request.creationUlid(ids, u -> messages.exists(request.accountId(), MessageStore.GROUP_ID_PREFIX + u)));
         return ApiResponse.accepted(MessagesJson.message(message, null));
     }

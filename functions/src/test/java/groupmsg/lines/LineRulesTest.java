@@ -83,19 +83,33 @@ class LineRulesTest {
     }
 
     @Test
+    void anOptOutNoticeIsOneLineThatNamesAnOptOutKeyword() {
+        for (String fine : new String[]{"Reply STOP to opt out.", "reply stop to end", "Text UNSUBSCRIBE to leave the list",
+                "STOP=stop", LineRules.DEFAULT_OPT_OUT_NOTICE, ""}) {
+            assertThat(LineRules.optOutNoticeProblem(fine)).as(fine).isNull();
+        }
+        assertThat(LineRules.optOutNoticeProblem("Thanks for being with us!")).startsWith("must say how to opt out");
+        // a word that only contains a keyword does not name it
+        assertThat(LineRules.optOutNoticeProblem("Nonstop deals, call us")).startsWith("must say how to opt out");
+        assertThat(LineRules.optOutNoticeProblem("Reply STOP\nto opt out")).isEqualTo("must be one line");
+        assertThat(LineRules.optOutNoticeProblem("   ")).isEqualTo("must not be blank");
+        assertThat(LineRules.DEFAULT_OPT_OUT_NOTICE.length()).isLessThanOrEqualTo(LineRules.MAX_OPT_OUT_NOTICE_LENGTH);
+    }
+
+    @Test
     void lineKnowsWhetherItIsTollFree() {
-        Line tollFree = new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0);
-        Line longCode = new Line("line_2", "+14155550123", LineType.LONG_CODE, true, 1, "a", "b", "c", 0, 0);
+        Line tollFree = new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0);
+        Line longCode = new Line("line_2", "+14155550123", LineType.LONG_CODE, true, 1, "a", "b", "c", null, 0, 0);
         assertThat(tollFree.tollFree()).isTrue();
         assertThat(longCode.tollFree()).isFalse();
     }
 
     @Test
     void theCarrierAnswersOptOutsOnlyForARealTollFreeNumber() {
-        assertThat(new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isTrue();
-        assertThat(new Line("line_2", "+18335550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isTrue();
+        assertThat(new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isTrue();
+        assertThat(new Line("line_2", "+18335550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isTrue();
         // declared toll-free, but a long code: no carrier answers for it
-        assertThat(new Line("line_3", "+14155550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isFalse();
-        assertThat(new Line("line_4", "+18005550123", LineType.LONG_CODE, false, 1, "a", "b", "c", 0, 0).carrierAnswersOptOuts()).isFalse();
+        assertThat(new Line("line_3", "+14155550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isFalse();
+        assertThat(new Line("line_4", "+18005550123", LineType.LONG_CODE, false, 1, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isFalse();
     }
 }
