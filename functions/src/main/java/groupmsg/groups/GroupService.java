@@ -456,7 +456,7 @@ public final class GroupService {
             String phone = groupmsg.platform.dynamo.Attr.str(row, "sk");
             phones.add(phone);
             Undeliverable mark = Undeliverable.of(row);
-            if (mark != null) undeliverable.put(phone, mark.error());
+            if (mark != null) undeliverable.put(phone, mark.brief());
         }
         return new RecipientPage(phones, undeliverable, page.lastPhone(), page.lastPhone() == null);
     }

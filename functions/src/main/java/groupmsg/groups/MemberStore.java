@@ -179,18 +179,19 @@ final class MemberStore {
 
     /**
      * Clears a member's undeliverable mark and notes when (a failure of a message accepted before then does not mark
-     * it again); false when the number is not a present member. Clearing an unmarked member changes nothing else.
+     * it again); false when the number is not a present member. An unmarked member is left as it is (one more
+     * consistent read tells it from a number that is not a member).
      */
     boolean clearUndeliverable(String accountId, String groupId, String phone, long now) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
                     .updateExpression("SET #c = :now REMOVE #u")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt) AND attribute_exists(#u)")
                     .expressionAttributeNames(Map.of("#u", Undeliverable.ATTRIBUTE, "#c", Undeliverable.CLEARED_AT))
                     .expressionAttributeValues(Map.of(":now", n(now))));
             return true;
         } catch (ConditionalCheckFailedException e) {
-            return false;
+            return present(accountId, groupId, phone).isPresent();
         }
     }
 

@@ -22,6 +22,15 @@ public record Undeliverable(String error, String messageId, long since) {
         return AttributeValue.fromM(Map.of("error", Attr.s(error), "messageId", Attr.s(messageId), "at", Attr.n(since)));
     }
 
+    /**
+     * The error as a skipped delivery names it: the carrier's code alone ({@code carrier 21614}) when it has one, else
+     * the error cut short. Delivery jobs carry it for every marked member of theirs, so it stays small.
+     */
+    public String brief() {
+        return groupmsg.carrier.CarrierErrors.codeOf(error).map(code -> "carrier " + code)
+                .orElseGet(() -> groupmsg.platform.api.Text.cut(error, 60));
+    }
+
     /** The mark on a membership row; null when it has none. */
     static Undeliverable of(Map<String, AttributeValue> row) {
         AttributeValue v = row.get(ATTRIBUTE);

@@ -1,6 +1,9 @@
 package groupmsg.groups;
 
 import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
@@ -13,12 +16,29 @@ import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedExce
  * carrier reports later).
  */
 public final class UndeliverableMembers {
+    private final DynamoOps ops;
     private final DynamoDbClient dynamo;
     private final String table;
 
     public UndeliverableMembers(DynamoDbClient dynamo, String table) {
+        this.ops = new DynamoOps(dynamo);
         this.dynamo = dynamo;
         this.table = table;
+    }
+
+    /**
+     * Which of {@code phones} are marked in the group, with {@link Undeliverable#brief} of their mark: for delivery
+     * jobs made again from rows left queued (maintenance), which the fan-out's skip list does not reach. One
+     * BatchGetItem per 100 numbers.
+     */
+    public Map<String, String> marked(String accountId, String groupId, List<String> phones) {
+        String pk = MemberStore.groupPk(accountId, groupId);
+        Map<String, String> marked = new HashMap<>();
+        for (var row : ops.batchGet(table, phones.stream().map(p -> Attr.key(pk, p)).toList())) {
+            Undeliverable mark = Undeliverable.of(row);
+            if (mark != null) marked.put(Attr.str(row, "sk"), mark.brief());
+        }
+        return marked;
     }
 
     /**

@@ -48,14 +48,14 @@ public final class Keywords {
     static final Set<String> OPT_IN = Set.of("START", "UNSTOP", "YES");
 
     /**
-     * Whether {@code text} names an opt-out keyword as a word of its own ("Reply STOP to opt out"), in any case: what
-     * a line's opt-out notice must do (the carriers' rule: a message tells how to stop the messages).
+     * Whether {@code text} names an opt-out keyword in capitals, as a word or phrase of its own ("Reply STOP to opt
+     * out", "Text OPT-OUT", "ARRÊT"): what a line's opt-out notice must do (carriers want a message to say how to stop
+     * the messages, and write the keyword so). Lower case is refused: "end" or "cancel" in a sentence tells nothing.
      */
     public static boolean namesAnOptOutKeyword(String text) {
-        for (String word : text.toUpperCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
-            if (OPT_OUT.contains(word)) return true;
-        }
-        return false;
+        String folded = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("");
+        folded = WHITESPACE.matcher(DASHES.matcher(folded).replaceAll("-")).replaceAll(" ");
+        return OPT_OUT_IN_CAPITALS.matcher(folded).find();
     }
     static final Set<String> HELP = Set.of("HELP", "INFO");
     /**
@@ -89,8 +89,12 @@ public final class Keywords {
     /** Any run of Unicode whitespace (String.strip and \s miss the no-break space, U+3000, ...). */
     private static final Pattern WHITESPACE = Pattern.compile("\\p{IsWhite_Space}+");
     /** Any opt-out keyword followed by something that is not a letter or digit (so "STOPWATCH" is not one). */
-    private static final Pattern STARTS_WITH_OPT_OUT = Pattern.compile(
-            "^(STOP ALL|STOPALL|STOP|UNSUBSCRIBE|CANCEL|END|QUIT|OPTOUT|OPT OUT|OPT-OUT|REVOKE|REMOVE|ARRET|TD)(?![\\p{L}\\p{N}]).+");
+    private static final String OPT_OUT_ALTERNATIVES =
+            "(STOP ALL|STOPALL|STOP|UNSUBSCRIBE|CANCEL|END|QUIT|OPTOUT|OPT OUT|OPT-OUT|REVOKE|REMOVE|ARRET|TD)";
+    private static final Pattern STARTS_WITH_OPT_OUT = Pattern.compile("^" + OPT_OUT_ALTERNATIVES + "(?![\\p{L}\\p{N}]).+");
+    /** An opt-out keyword anywhere, neither preceded nor followed by a letter or digit. */
+    private static final Pattern OPT_OUT_IN_CAPITALS =
+            Pattern.compile("(?<![\\p{L}\\p{N}])" + OPT_OUT_ALTERNATIVES + "(?![\\p{L}\\p{N}])");
 
     private Keywords() {}
 

@@ -37,11 +37,11 @@ public final class LineRules {
      * keyword (it is there to tell the recipient how to stop the messages).
      */
     public static String optOutNoticeProblem(String notice) {
-        if (notice.isEmpty()) return null; // removes it (PATCH)
-        if (notice.isBlank()) return "must not be blank";
+        if (notice.isEmpty()) return null; // removes it (PATCH: null, "" or blank)
         if (notice.contains("\n") || notice.contains("\r")) return "must be one line";
         if (!groupmsg.inbound.Keywords.namesAnOptOutKeyword(notice)) {
-            return "must say how to opt out: name STOP (or another opt-out keyword), e.g. \"" + DEFAULT_OPT_OUT_NOTICE + "\"";
+            return "must say how to opt out: name STOP (or another opt-out keyword) in capitals, e.g. \""
+                    + DEFAULT_OPT_OUT_NOTICE + "\"";
         }
         return null;
     }

@@ -1,11 +1,9 @@
 package groupmsg.messages;
 
-import groupmsg.carrier.CarrierErrors;
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
 import groupmsg.conversations.ConversationBlocks;
-import groupmsg.groups.UndeliverableMembers;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutService;
@@ -69,10 +67,10 @@ public final class DeliveryService {
     /** Built at the first carrier opt-out (rare): 15 classes a delivery worker's cold start need not load. */
     private final Lazy<ConversationBlocks> conversations;
     /**
-     * Marks group members whose number cannot receive texts; built at the first (rare). Null where only other kinds
-     * of message are delivered (the relay worker), which then need no access to the members table.
+     * Marks group members whose number cannot receive texts. Null where only other kinds of message are delivered
+     * (the relay worker), which then need no access to the members table.
      */
-    private final Lazy<UndeliverableMembers> undeliverable;
+    private final UndeliverableRecipients undeliverable;
     /** Where a block that failed goes to be retried (the opt-outs queue); built only then. */
     private final Lazy<QueueSender> optOutJobs;
     private final UsageStore usage;
@@ -89,7 +87,7 @@ public final class DeliveryService {
     }
 
     /** @param undeliverable marks group members whose number cannot receive texts */
-    public DeliveryService(Wiring wiring, Lazy<UndeliverableMembers> undeliverable) {
+    DeliveryService(Wiring wiring, UndeliverableRecipients undeliverable) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         String core = wiring.config().table(Tables.CORE);
         this.messages = new MessageStore(ops, core);
@@ -621,7 +619,7 @@ public final class DeliveryService {
                                 refusal(r), clock.millis());
                     }
                     case SendResult.Rejected r when !r.retryable() -> {
-                        if (CarrierErrors.numberCannotReceive(r.errorCode())) markUndeliverable(m, phone, refusal(r));
+                        if (undeliverable != null) undeliverable.markIfCannotReceive(m, phone, refusal(r), clock.millis());
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
                                 refusal(r), clock.millis());
                     }
@@ -685,20 +683,6 @@ public final class DeliveryService {
         boolean sleepUntil(long at) throws InterruptedException {
             long wait = at - clock.millis();
             return wait > 0 ? !stopped.await(wait, TimeUnit.MILLISECONDS) : stopped.getCount() > 0;
-        }
-    }
-
-    /**
-     * A group message's recipient whose number cannot receive texts: its membership is marked, so the group's next
-     * messages skip it. Nothing of it fails the delivery; a mark that could not be written is made by the number's
-     * next failure.
-     */
-    private void markUndeliverable(GroupMessage m, String phone, String error) {
-        if (m.kind() != MessageKind.GROUP || undeliverable == null) return;
-        try {
-            undeliverable.get().mark(m.accountId(), m.groupId(), phone, m.acceptedAt(), m.id(), error, clock.millis());
-        } catch (RuntimeException e) {
-            Log.error("delivery_undeliverable_not_marked", Map.of("messageId", m.id()), e);
         }
     }
 

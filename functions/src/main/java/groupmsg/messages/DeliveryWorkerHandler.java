@@ -7,14 +7,11 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
-import groupmsg.groups.UndeliverableMembers;
-import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
-import groupmsg.platform.schema.Tables;
 
 import java.time.Clock;
 import java.util.ArrayList;
@@ -57,8 +54,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
 
     /** With another queue port (tests: to see what is handed on). */
     public DeliveryWorkerHandler(Wiring wiring, QueueSender queue) {
-        this.deliveries = new DeliveryService(wiring,
-                new Lazy<>(() -> new UndeliverableMembers(wiring.dynamo(), wiring.config().table(Tables.MEMBERS))));
+        this.deliveries = new DeliveryService(wiring, UndeliverableRecipients.of(wiring));
         this.queue = queue;
         this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);

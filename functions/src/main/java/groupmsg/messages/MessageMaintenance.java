@@ -67,6 +67,7 @@ public final class MessageMaintenance {
     private final QueueSender queue;
     private final CarrierPort carrier;
     private final UsageStore usage;
+    private final UndeliverableRecipients undeliverable;
     private final Clock clock;
 
     private final int pageSize;
@@ -87,6 +88,7 @@ public final class MessageMaintenance {
         this.queue = queue;
         this.carrier = wiring.carrier();
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
+        this.undeliverable = UndeliverableRecipients.of(wiring);
         this.clock = wiring.clock();
     }
 
@@ -310,8 +312,10 @@ public final class MessageMaintenance {
             }
         }
         if (!taken.isEmpty()) {
-            tally.settledByCarrier += deliveries.apply(m.id(), shard, taken, applied -> applied.isEmpty() ? List.of()
-                    : List.of(Billing.carrierTook(usage, m, now, applied.size()))).size();
+            var applied = deliveries.apply(m.id(), shard, taken, done -> done.isEmpty() ? List.of()
+                    : List.of(Billing.carrierTook(usage, m, now, done.size())));
+            tally.settledByCarrier += applied.size();
+            for (var t : applied) undeliverable.markIfCannotReceive(m, t.phone(), t.error(), now);
         }
         if (!unknown.isEmpty()) tally.failedUnknown += deliveries.apply(m.id(), shard, unknown).size();
         if (!notSent.isEmpty()) {
@@ -325,13 +329,16 @@ public final class MessageMaintenance {
 
     /**
      * A delivery job for rows back in queued: on the deliveries queue, or, for an ordered message (a conversation's),
-     * its relay job, sent with the others at the end of the sweep (see {@link #redriveRelays}).
+     * its relay job, sent with the others at the end of the sweep (see {@link #redriveRelays}). A group message's job
+     * names the members marked undeliverable among them (one BatchGetItem of their membership rows), as the
+     * fan-out's would, so they are skipped as they would have been.
      */
     private void sendAgain(GroupMessage m, int shard, List<String> phones, Tally tally) {
         if (m.orderKey() != null) {
             tally.relays.put(m.id(), m);
         } else {
-            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones).messageDelayedBy(0)));
+            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones,
+                    undeliverable.marked(m, phones)).messageDelayedBy(0)));
         }
     }
 

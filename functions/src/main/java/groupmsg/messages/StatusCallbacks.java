@@ -1,9 +1,6 @@
 package groupmsg.messages;
 
-import groupmsg.carrier.CarrierErrors;
-import groupmsg.groups.UndeliverableMembers;
 import groupmsg.platform.Log;
-import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -14,10 +11,12 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -35,7 +34,7 @@ public final class StatusCallbacks {
     private final DeliveryStore deliveries;
     private final MessageStore messages;
     private final UsageStore usage;
-    private final Lazy<UndeliverableMembers> undeliverable;
+    private final UndeliverableRecipients undeliverable;
     private final Clock clock;
 
     public StatusCallbacks(Wiring wiring) {
@@ -43,7 +42,7 @@ public final class StatusCallbacks {
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
-        this.undeliverable = new Lazy<>(() -> new UndeliverableMembers(wiring.dynamo(), wiring.config().table(Tables.MEMBERS)));
+        this.undeliverable = UndeliverableRecipients.of(wiring);
         this.clock = wiring.clock();
     }
 
@@ -151,14 +150,18 @@ public final class StatusCallbacks {
             pending.putIfAbsent(r.phone(), r);
         }
         List<Receipt> cannotReceive = pending.values().stream()
-                .filter(r -> CarrierErrors.codeOf(r.error()).filter(CarrierErrors::numberCannotReceive).isPresent()).toList();
+                .filter(r -> UndeliverableRecipients.cannotReceive(r.error())).toList();
+        Set<String> applied = new HashSet<>();
         GroupMessage message = null;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
             for (Receipt r : pending.values()) {
                 fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.status(), null, r.error(), r.receivedAt()));
             }
-            for (var applied : applyInChunks(key, fromSent, null)) pending.remove(applied.phone());
+            for (var done : applyInChunks(key, fromSent, null)) {
+                pending.remove(done.phone());
+                applied.add(done.phone());
+            }
             if (pending.isEmpty()) break;
 
             Map<String, Map<String, AttributeValue>> rows = deliveries.rows(key.messageId(), key.shard(), List.copyOf(pending.keySet()));
@@ -185,30 +188,21 @@ public final class StatusCallbacks {
                 Log.warn("receipts_message_missing", Map.of("messageId", key.messageId(), "receipts", fromSending.size()));
                 return;
             }
-            for (var applied : applyInChunks(key, fromSending, message)) pending.remove(applied.phone());
+            for (var done : applyInChunks(key, fromSending, message)) {
+                pending.remove(done.phone());
+                applied.add(done.phone());
+            }
         }
         // Still moving under us after every attempt: fail the batch's records for this shard, so they come back
         // (applying them again is a no-op for the rows that did move) rather than being dropped.
         if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
+        // only where this receipt failed the row: not one for a row final already, still queued, or not ours
+        cannotReceive = cannotReceive.stream().filter(r -> applied.contains(r.phone())).toList();
         if (!cannotReceive.isEmpty()) {
             if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
-            if (message != null) markUndeliverable(message, cannotReceive);
-        }
-    }
-
-    /**
-     * Marks the group's members whose number the carrier says cannot receive texts (30005, 30006), so its next
-     * messages skip them: one GetItem of the message and one conditional UpdateItem each, for such receipts only.
-     * A mark that fails is logged, not retried: the receipts are applied, and the number's next failure marks it.
-     */
-    private void markUndeliverable(GroupMessage message, List<Receipt> cannotReceive) {
-        if (message.kind() != MessageKind.GROUP) return;
-        for (Receipt r : cannotReceive) {
-            try {
-                undeliverable.get().mark(message.accountId(), message.groupId(), r.phone(), message.acceptedAt(),
-                        message.id(), r.error(), r.receivedAt());
-            } catch (RuntimeException e) {
-                Log.error("receipt_undeliverable_not_marked", Map.of("messageId", message.id()), e);
+            // one GetItem of the message (above, unless read already) and one conditional UpdateItem each
+            if (message != null) {
+                for (Receipt r : cannotReceive) undeliverable.markIfCannotReceive(message, r.phone(), r.error(), r.receivedAt());
             }
         }
     }

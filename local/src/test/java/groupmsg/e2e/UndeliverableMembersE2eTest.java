@@ -7,8 +7,12 @@ import groupmsg.groups.UndeliverableMembers;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.carrier.SentLookup;
+import groupmsg.messages.DeliveryService;
 import groupmsg.messages.DeliveryWorkerHandler;
 import groupmsg.messages.FanoutService;
+import groupmsg.messages.GroupMessage;
+import groupmsg.messages.MessageMaintenance;
 import groupmsg.messages.MessageService;
 import groupmsg.messages.ReceiptWorkerHandler;
 import groupmsg.messages.StatusCallbacks.Receipt;
@@ -19,6 +23,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.lang.reflect.Proxy;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -110,9 +116,9 @@ class UndeliverableMembersE2eTest {
         assertThat(a.delete("/v1/groups/" + group + "/members/%2B15005550030/undeliverable").status()).isEqualTo(204);
         assertThat(a.delete("/v1/groups/" + group + "/members/%2B15005550030/undeliverable").status()).isEqualTo(204);
         assertThat(member(a, group, LANDLINE)).doesNotContainKey("undeliverable");
-        // a late failure of a message accepted before the clear does not mark it again
-        receipt(runtime, a, first, LANDLINE, "carrier 30006");
-        assertThat(member(a, group, LANDLINE)).doesNotContainKey("undeliverable");
+        // a receipt for a row final already marks nothing: not the phone switched off (its row failed with 30003)
+        receipt(runtime, a, first, SWITCHED_OFF, "carrier 30006");
+        assertThat(member(a, group, SWITCHED_OFF)).doesNotContainKey("undeliverable");
         // not a member, no such group, not a number
         assertThat(a.delete("/v1/groups/" + group + "/members/%2B16175559999/undeliverable").status()).isEqualTo(404);
         assertThat(a.delete("/v1/groups/grp_nope/members/%2B15005550030/undeliverable").status()).isEqualTo(404);
@@ -164,51 +170,134 @@ class UndeliverableMembersE2eTest {
 
     @Test
     void aFanOutJobNamesItsMarkedMembersAndRedeliveredSkipsThemOnceUnbilled(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Skip Once Co");
-        var carrier = new DeliveryFaultsTest.ScriptedCarrier();
-        Wiring wiring = runtime.wiring().withCarrier(carrier);
-        String line = createLine(a, linePhone(), 1000);
-        String group = createGroup(a, "Skips");
-        List<String> phones = addMembers(a, group, 7300, 4);
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        String marked = phones.get(1);
-        var marks = new UndeliverableMembers(wiring.dynamo(), wiring.config().table(Tables.MEMBERS));
+        Scene t = scene(api, runtime, "Skip Once Co", 7300, 4);
+        String marked = t.phones().get(1);
         long now = System.currentTimeMillis();
-        assertThat(marks.mark(accountId, group, marked, now, "msg_earlier", "carrier 30006", now)).isTrue();
+        assertThat(t.marks().mark(t.accountId(), t.group(), marked, now, "msg_earlier", "carrier 30006", now)).isTrue();
         // the first failure is kept; a number that is not a member is not marked (nor made one)
-        assertThat(marks.mark(accountId, group, marked, now, "msg_later", "carrier 30005", now)).isFalse();
-        assertThat(marks.mark(accountId, group, "+16175559998", now, "msg_later", "carrier 30005", now)).isFalse();
-        assertThat(a.get("/v1/groups/" + group + "/members/%2B16175559998").status()).isEqualTo(404);
-        long billedBefore = ReceiptsE2eTest.billedMessages(a);
+        assertThat(t.marks().mark(t.accountId(), t.group(), marked, now, "msg_later", "carrier 30005", now)).isFalse();
+        assertThat(t.marks().mark(t.accountId(), t.group(), "+16175559998", now, "msg_later", "carrier 30005", now)).isFalse();
+        assertThat(t.api().get("/v1/groups/" + t.group() + "/members/%2B16175559998").status()).isEqualTo(404);
+        long billedBefore = ReceiptsE2eTest.billedMessages(t.api());
 
         var queue = new DeliveryFaultsTest.CapturingQueue();
-        var groups = new GroupService(wiring, queue);
-        var message = new MessageService(wiring, groups, queue).send(accountId, group,
-                new MessageService.SendRequest(line, "Ops", "skips", "Hello", List.of()));
-        new FanoutService(wiring, groups, queue).run(accountId, message.id());
+        var message = t.acceptAndFanOut(queue);
         assertThat(queue.deliveries).hasSize(1);
         assertThat(queue.deliveries.getFirst()).containsEntry("skip", Map.of(marked, "carrier 30006"));
 
-        var job = new SQSEvent.SQSMessage();
-        job.setMessageId("job-1");
-        job.setBody(Json.write(queue.deliveries.getFirst()));
-        var event = new SQSEvent();
-        event.setRecords(List.of(job));
-        Context aMinute = (Context) Proxy.newProxyInstance(Context.class.getClassLoader(), new Class<?>[]{Context.class},
-                (proxy, method, args) -> method.getName().equals("getRemainingTimeInMillis") ? 60_000 : null);
-        var worker = new DeliveryWorkerHandler(wiring, queue);
-        for (int delivery = 0; delivery < 2; delivery++) { // SQS delivers at least once
-            assertThat(worker.handleRequest(event, aMinute).getBatchItemFailures()).isEmpty();
-        }
-        assertThat(carrier.calls(marked)).isZero();
-        for (String p : phones) if (!p.equals(marked)) assertThat(carrier.calls(p)).isEqualTo(1);
-        var rows = byPhone(allDeliveries(a, message.id()));
+        var worker = new DeliveryWorkerHandler(t.wiring(), queue);
+        for (int delivery = 0; delivery < 2; delivery++) deliverJob(worker, queue.deliveries.getFirst()); // at least once
+        assertThat(t.carrier().calls(marked)).isZero();
+        for (String p : t.phones()) if (!p.equals(marked)) assertThat(t.carrier().calls(p)).isEqualTo(1);
+        var rows = byPhone(allDeliveries(t.api(), message.id()));
         assertThat(rows.get(marked)).containsEntry("status", "failed")
                 .containsEntry("error", "skipped: undeliverable number (carrier 30006)");
         @SuppressWarnings("unchecked")
-        var counts = (Map<String, Object>) awaitSent(a, message.id(), 10_000).get("counts");
+        var counts = (Map<String, Object>) awaitSent(t.api(), message.id(), 10_000).get("counts");
         assertThat(counts).containsEntry("failed", 1).containsEntry("sent", 3).containsEntry("queued", 0);
-        assertThat(ReceiptsE2eTest.billedMessages(a) - billedBefore).isEqualTo(3);
+        assertThat(ReceiptsE2eTest.billedMessages(t.api()) - billedBefore).isEqualTo(3);
+
+        // the carrier reports two of the sent ones undeliverable: one member's mark was cleared by a person after
+        // this message was accepted (so this older failure does not mark it again), the other's is made
+        String cleared = t.phones().get(2), reported = t.phones().get(3);
+        long later = System.currentTimeMillis();
+        assertThat(t.marks().mark(t.accountId(), t.group(), cleared, later, "msg_another", "carrier 30005", later)).isTrue();
+        assertThat(t.api().delete("/v1/groups/" + t.group() + "/members/" + cleared.replace("+", "%2B") + "/undeliverable").status())
+                .isEqualTo(204);
+        // clearing a member that has no mark changes nothing: its failure still marks it
+        assertThat(t.api().delete("/v1/groups/" + t.group() + "/members/" + reported.replace("+", "%2B") + "/undeliverable").status())
+                .isEqualTo(204);
+        receipt(runtime, t.api(), message.id(), cleared, "carrier 30006");
+        receipt(runtime, t.api(), message.id(), reported, "carrier 30006");
+        assertThat(member(t.api(), t.group(), cleared)).doesNotContainKey("undeliverable");
+        @SuppressWarnings("unchecked")
+        var mark = (Map<String, Object>) member(t.api(), t.group(), reported).get("undeliverable");
+        assertThat(mark).containsEntry("error", "carrier 30006").containsEntry("messageId", message.id());
+        assertThat(byPhone(allDeliveries(t.api(), message.id())).get(cleared)).containsEntry("status", "failed");
+    }
+
+    @Test
+    void jobsMaintenanceMakesAgainForLostOnesStillSkipTheMarkedMembers(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Lost Jobs Co", 7500, 3);
+        String marked = t.phones().get(0);
+        long now = System.currentTimeMillis();
+        t.marks().mark(t.accountId(), t.group(), marked, now, "msg_earlier",
+                "carrier 21614: 'To' number is not a valid mobile number", now);
+        var lost = new DeliveryFaultsTest.CapturingQueue(); // the fan-out's jobs never reach a worker
+        var message = t.acceptAndFanOut(lost);
+        // a skip names the carrier's code alone, however long the error that marked the member
+        assertThat(lost.deliveries.getFirst()).containsEntry("skip", Map.of(marked, "carrier 21614"));
+
+        var requeued = new DeliveryFaultsTest.CapturingQueue();
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))), requeued).sweep();
+        var jobs = requeued.deliveries.stream().filter(j -> message.id().equals(j.get("messageId"))).toList();
+        assertThat(jobs).singleElement().satisfies(j -> assertThat(j).containsEntry("skip", Map.of(marked, "carrier 21614")));
+        deliverJob(new DeliveryWorkerHandler(t.wiring(), requeued), jobs.getFirst());
+        assertThat(t.carrier().calls(marked)).isZero();
+        assertThat(t.carrier().calls(t.phones().get(1))).isEqualTo(1);
+        assertThat(byPhone(allDeliveries(t.api(), message.id())).get(marked))
+                .containsEntry("status", "failed").containsEntry("error", "skipped: undeliverable number (carrier 21614)");
+    }
+
+    @Test
+    void aRowMaintenanceSettlesFromTheCarriersRecordAsALandlineMarksTheMember(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Records Co", 7600, 2);
+        String landline = t.phones().get(0), switchedOff = t.phones().get(1);
+        // the carrier took both but its answers were lost: the rows stay in sending until maintenance asks
+        var lostAnswer = new java.io.UncheckedIOException(new java.io.IOException("read timed out"));
+        t.carrier().script.put(landline, List.of(lostAnswer));
+        t.carrier().script.put(switchedOff, List.of(lostAnswer));
+        t.carrier().lookups.put(landline, new SentLookup.Found("SMlandline", "undelivered", "30006"));
+        t.carrier().lookups.put(switchedOff, new SentLookup.Found("SMoff", "undelivered", "30003"));
+        var message = t.acceptAndFanOut(new DeliveryFaultsTest.CapturingQueue());
+        new DeliveryService(t.wiring()).deliver(t.accountId(), message.id(), 0, t.phones());
+
+        new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))),
+                new DeliveryFaultsTest.CapturingQueue()).sweep();
+        var rows = byPhone(allDeliveries(t.api(), message.id()));
+        assertThat(rows.get(landline)).containsEntry("status", "failed").containsEntry("error", "carrier 30006");
+        assertThat(rows.get(switchedOff)).containsEntry("status", "failed").containsEntry("error", "carrier 30003");
+        @SuppressWarnings("unchecked")
+        var mark = (Map<String, Object>) member(t.api(), t.group(), landline).get("undeliverable");
+        assertThat(mark).containsEntry("error", "carrier 30006").containsEntry("messageId", message.id());
+        assertThat(member(t.api(), t.group(), switchedOff)).doesNotContainKey("undeliverable");
+    }
+
+    /** An account with a 1,000 mps line and a group of {@code count} members, on a scripted carrier. */
+    record Scene(ApiClient api, DeliveryFaultsTest.ScriptedCarrier carrier, Wiring wiring, String accountId, String line,
+                 String group, List<String> phones, UndeliverableMembers marks) {
+        /** A group message accepted and fanned out, its delivery jobs left in {@code queue}. */
+        GroupMessage acceptAndFanOut(DeliveryFaultsTest.CapturingQueue queue) {
+            var groups = new GroupService(wiring, queue);
+            var message = new MessageService(wiring, groups, queue).send(accountId, group,
+                    new MessageService.SendRequest(line, "Ops", "test", "Hello", List.of()));
+            new FanoutService(wiring, groups, queue).run(accountId, message.id());
+            return message;
+        }
+    }
+
+    static Scene scene(ApiClient api, LocalRuntime runtime, String accountName, int firstMember, int count) {
+        ApiClient a = api.forNewAccount(accountName);
+        var carrier = new DeliveryFaultsTest.ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        String line = createLine(a, linePhone(), 1000);
+        String group = createGroup(a, accountName);
+        List<String> phones = addMembers(a, group, firstMember, count);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        return new Scene(a, carrier, wiring, accountId, line, group, phones,
+                new UndeliverableMembers(wiring.dynamo(), wiring.config().table(Tables.MEMBERS)));
+    }
+
+    /** Hands a delivery job, as queued, to the worker with a minute to go; it must not fail. */
+    private static void deliverJob(DeliveryWorkerHandler worker, Map<String, Object> job) {
+        var message = new SQSEvent.SQSMessage();
+        message.setMessageId("job-" + System.nanoTime());
+        message.setBody(Json.write(job));
+        var event = new SQSEvent();
+        event.setRecords(List.of(message));
+        Context aMinute = (Context) Proxy.newProxyInstance(Context.class.getClassLoader(), new Class<?>[]{Context.class},
+                (proxy, method, args) -> method.getName().equals("getRemainingTimeInMillis") ? 60_000 : null);
+        assertThat(worker.handleRequest(event, aMinute).getBatchItemFailures()).isEmpty();
     }
 
     /** A receipt as the webhook queues it, handed to the receipt worker. */
