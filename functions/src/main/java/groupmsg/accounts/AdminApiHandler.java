@@ -69,6 +69,10 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/lines", this::listLines);
         on("GET /v1/lines/{id}", r -> ApiResponse.ok(lineJson(lines.get(r.accountId(), r.path("id")))));
         on("PATCH /v1/lines/{id}", this::updateLine);
+        on("DELETE /v1/lines/{id}", r -> {
+            lines.delete(r.accountId(), r.path("id"));
+            return ApiResponse.noContent();
+        });
         on("GET /v1/usage", this::getUsage);
         this.webhooks = new Lazy<>(() -> new WebhookService(wiring));
         on("POST /v1/webhooks", this::createWebhook);

@@ -71,11 +71,18 @@ public final class LineService {
         if (!LineRules.validMps(mps)) problems.add(mpsProblem());
         throwIfAny(problems);
         long now = clock.millis();
-        Line line = new Line(ids.next("line_"), phone, input.type(), input.groupMessaging(), mps,
+        // the account's own number again: the deleted line comes back, with its opt-outs (a STOP stays a STOP) and history
+        Line deleted = store.deletedWithPhone(accountId, phone).orElse(null);
+        Line line = new Line(deleted == null ? ids.next("line_") : deleted.id(), phone, input.type(), input.groupMessaging(), mps,
                 orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
                 orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
-                orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(), now, now);
-        store.create(accountId, line);
+                orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
+                deleted == null ? now : deleted.createdAt(), now);
+        if (deleted == null) {
+            store.create(accountId, line);
+        } else {
+            store.revive(accountId, line);
+        }
         return line;
     }
 
@@ -97,11 +104,20 @@ public final class LineService {
 
     public record LinePage(List<Line> lines, Map<String, AttributeValue> lastKey) {}
 
-    /** The account's lines, oldest first (ids are ULIDs). */
+    /** The account's lines, oldest first (ids are ULIDs); deleted ones are not listed. */
     public LinePage list(String accountId, int limit, Map<String, AttributeValue> start) {
-        requireLineCursor(start);
-        var page = store.list(accountId, limit, start);
-        return new LinePage(page.lines(), page.lastKey());
+        return list(accountId, l -> true, limit, start);
+    }
+
+    /**
+     * Deletes the line: no message goes from it any more, texts to its number are not taken, and the number is free
+     * for a line of any account (messages already accepted from it still go out). 404 for an unknown id, another
+     * account's or one deleted already. Its opt-outs, conversations and history stay, keyed by its id: a line the
+     * account creates for the same number again is this line brought back.
+     */
+    public void delete(String accountId, String lineId) {
+        Line line = get(accountId, lineId);
+        if (!store.delete(accountId, line, clock.millis())) throw ApiException.notFound("line");
     }
 
     /** A list's cursor must point at a line's key (another list's, of the same account partition, is a 400). */

@@ -46,6 +46,19 @@ final class LineStore {
 
     /** Creates the line and reserves its number; 409 when the number already belongs to a line (of any account). */
     void create(String accountId, Line line) {
+        put(accountId, line, "attribute_not_exists(pk)");
+    }
+
+    /**
+     * Brings back a deleted line of the account under its id, with {@code line}'s settings, and reserves its number
+     * again: its opt-outs, conversations and history are keyed by that id. 409 when the number belongs to a line
+     * again (of any account), or the line was brought back meanwhile.
+     */
+    void revive(String accountId, Line line) {
+        put(accountId, line, "attribute_exists(deletedAt)");
+    }
+
+    private void put(String accountId, Line line, String lineCondition) {
         var item = new HashMap<String, AttributeValue>(lineKey(accountId, line.id()));
         item.put("lineId", s(line.id()));
         item.put("phone", s(line.phone()));
@@ -65,22 +78,60 @@ final class LineStore {
         reservation.put("type", s(line.type().wireName()));
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
-                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                        .conditionExpression(lineCondition)).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(reservation)
                         .conditionExpression("attribute_not_exists(pk)")).build()));
         if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(1)) {
             // Never say whose it is: it may be another account's.
             throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
         }
+        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(0) && lineCondition.contains("deletedAt")) {
+            throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
+        }
         if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line create cancelled: " + c);
     }
 
-    Optional<Line> get(String accountId, String lineId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(lineKey(accountId, lineId)).consistentRead(true)).item();
-        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toLine(item));
+    /**
+     * Deletes the line: marked {@code deletedAt} (kept, for the history, usage and opt-outs keyed by its id) and its
+     * number's reservation removed, so the number can be taken again. False when it is not there (or deleted).
+     */
+    boolean delete(String accountId, Line line, long now) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(lineKey(accountId, line.id()))
+                        .updateExpression("SET deletedAt = :now, updatedAt = :now")
+                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+                        .expressionAttributeValues(Map.of(":now", n(now)))).build(),
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(phoneKey(line.phone()))
+                        .conditionExpression("lineId = :line")
+                        .expressionAttributeValues(Map.of(":line", s(line.id())))).build()));
+        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(0)) return false;
+        if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line delete cancelled: " + c);
+        return true;
     }
 
-    /** Any number of lines of one account by id (missing ones are left out). */
+    /** The account's deleted line with this number, if any: every line read (an account has few), filtered. */
+    Optional<Line> deletedWithPhone(String accountId, String phone) {
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            var response = dynamo.query(b -> b.tableName(table).consistentRead(true).exclusiveStartKey(from)
+                    .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                    .filterExpression("attribute_exists(deletedAt) AND phone = :phone")
+                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX),
+                            ":phone", s(phone))));
+            if (!response.items().isEmpty()) return Optional.of(toLine(response.items().getFirst()));
+            start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
+        } while (start != null);
+        return Optional.empty();
+    }
+
+    /** The line, unless it is not there or was deleted. */
+    Optional<Line> get(String accountId, String lineId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(lineKey(accountId, lineId)).consistentRead(true)).item();
+        return item == null || item.isEmpty() || item.containsKey("deletedAt") ? Optional.empty() : Optional.of(toLine(item));
+    }
+
+    /** Any number of lines of one account by id (missing ones are left out; deleted ones are not: usage names them). */
     List<Line> getAll(String accountId, List<String> lineIds) {
         List<Map<String, AttributeValue>> keys = lineIds.stream().distinct().map(id -> lineKey(accountId, id)).toList();
         return ops.batchGet(table, keys).stream().map(LineStore::toLine).toList();
@@ -94,7 +145,7 @@ final class LineStore {
                 .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX)))
                 .exclusiveStartKey(startKey));
         List<Line> lines = new ArrayList<>();
-        page.items().forEach(i -> lines.add(toLine(i)));
+        page.items().stream().filter(i -> !i.containsKey("deletedAt")).forEach(i -> lines.add(toLine(i)));
         return new LinePage(lines, page.lastKey());
     }
 

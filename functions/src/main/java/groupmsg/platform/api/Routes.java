@@ -55,6 +55,8 @@ public final class Routes {
             new RouteDef("POST", "/v1/webhooks/{id}/rotate-secret", ADMIN, ADMINISTER, true),
             new RouteDef("DELETE", "/v1/webhooks/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("PATCH", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
+            // an extension: a line given up (its number free again; the same number later brings it back)
+            new RouteDef("DELETE", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
             new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
 
             new RouteDef("POST", "/v1/groups/{id}/messages", MESSAGES, SEND_MESSAGES, true),

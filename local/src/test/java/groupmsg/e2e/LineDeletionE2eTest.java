@@ -1,0 +1,91 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.GroupsE2eTest.items;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.optOuts;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.createLine;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static groupmsg.e2e.MessagesE2eTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Deleting a line: nothing goes from it or comes in to it any more and its number is free for any account; its
+ * history, usage and opt-outs stay under its id, and the account's own number added again brings the line back
+ * with them (a STOP stays a STOP).
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class LineDeletionE2eTest {
+
+    @Test
+    void aDeletedLinesNumberIsFreeAndTheSameAccountGettingItBackGetsTheLineWithItsOptOuts(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Retiring Co");
+        ApiClient other = api.forNewAccount("Next Owner Co");
+        String phone = linePhone();
+        String line = createLine(a, phone, 50);
+        String createdAt = (String) a.get("/v1/lines/" + line).jsonObject().get("createdAt");
+        String group = createGroup(a, "Regulars");
+        List<String> members = addMembers(a, group, 7700, 2);
+        String optedOut = members.getFirst();
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", optedOut)).status()).isEqualTo(201);
+        String sent = (String) send(a, group, line, "Last call from this number").get("id");
+        assertThat(awaitSent(a, sent, 15_000)).containsEntry("status", "sent");
+
+        // only the account's owner or admin, and only its own line
+        assertThat(other.delete("/v1/lines/" + line).status()).isEqualTo(404);
+        assertThat(a.delete("/v1/lines/line_nope").status()).isEqualTo(404);
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(404);
+        assertThat(a.get("/v1/lines/" + line).status()).isEqualTo(404);
+        assertThat(a.patch("/v1/lines/" + line, Map.of("mps", 5)).status()).isEqualTo(404);
+        assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).doesNotContain(line);
+        var refused = a.post("/v1/groups/" + group + "/messages", Map.of("lineId", line, "sender", "Bar", "title", "t", "body", "Hi"));
+        assertThat(refused.status()).isEqualTo(400);
+        // what it sent stays in the history and the usage
+        assertThat(a.get("/v1/messages/" + sent).jsonObject()).containsEntry("lineId", line);
+        @SuppressWarnings("unchecked")
+        var byLine = (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byLine");
+        assertThat(byLine).anySatisfy(l -> assertThat(l).containsEntry("lineId", line).containsEntry("phone", phone));
+        // a text to the number is not taken
+        int before = inbound(a, "").size();
+        text(a, members.getLast(), phone, "Are you still there?");
+        Thread.sleep(1000);
+        assertThat(inbound(a, "")).hasSize(before);
+
+        // the number is free: another account's line takes it, and gives it up again
+        var theirs = other.post("/v1/lines", Map.of("phone", phone, "type", "long_code", "mps", 5));
+        assertThat(theirs.status()).as(theirs.body()).isEqualTo(201);
+        String theirLine = (String) theirs.jsonObject().get("id");
+        assertThat(theirLine).isNotEqualTo(line);
+        assertThat(optOuts(other, theirLine)).isEmpty(); // another business: its own consent
+        assertThat(a.post("/v1/lines", Map.of("phone", phone, "type", "long_code", "mps", 5)).status()).isEqualTo(409);
+        assertThat(other.delete("/v1/lines/" + theirLine).status()).isEqualTo(204);
+
+        // the account adds its number again: the same line, with new settings, its opt-outs and history
+        var back = a.post("/v1/lines", Map.of("phone", phone, "type", "long_code", "mps", 20, "optOutNotice", "Reply STOP to opt out."));
+        assertThat(back.status()).as(back.body()).isEqualTo(201);
+        assertThat(back.jsonObject()).containsEntry("id", line).containsEntry("mps", 20).containsEntry("createdAt", createdAt)
+                .containsEntry("optOutNotice", "Reply STOP to opt out.");
+        assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).contains(line);
+        assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactly(optedOut);
+        String again = (String) send(a, group, line, "We are back").get("id");
+        assertThat(awaitSent(a, again, 15_000)).containsEntry("status", "sent");
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Object>) a.get("/v1/messages/" + again).jsonObject().get("counts");
+        assertThat(counts).containsEntry("optedOut", 1);
+        // and it takes texts again
+        text(a, members.getLast(), phone, "Welcome back");
+        assertThat(InboundE2eTest.await(() -> inbound(a, ""), l -> l.size() == before + 1, 15_000)).hasSize(before + 1);
+    }
+}
