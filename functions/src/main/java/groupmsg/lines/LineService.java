@@ -117,6 +117,11 @@ public final class LineService {
      */
     public void delete(String accountId, String lineId) {
         Line line = get(accountId, lineId);
+        // its sends would go on from a number nobody here listens to: a STOP in answer would be lost (or go to
+        // another account's line), so the line goes only once its messages are out
+        if (store.sendingFrom(accountId, lineId)) {
+            throw ApiException.conflict("the line has messages still being sent; delete it once they are sent");
+        }
         if (!store.delete(accountId, line, clock.millis())) throw ApiException.notFound("line");
     }
 

@@ -109,6 +109,29 @@ final class LineStore {
         return true;
     }
 
+    /**
+     * Whether a message of the account from the line is still being sent (accepted, not complete): the account's
+     * rows of {@code JOBS#sending} (in-flight work only; a group message's kept for its event are passed over), then
+     * their messages' line (one BatchGetItem per 100).
+     */
+    boolean sendingFrom(String accountId, String lineId) {
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            var response = dynamo.query(b -> b.tableName(table).consistentRead(true).exclusiveStartKey(from)
+                    .keyConditionExpression("pk = :pk AND begins_with(sk, :account)")
+                    .filterExpression("attribute_not_exists(completedAt)")
+                    .expressionAttributeValues(Map.of(":pk", s("JOBS#sending"), ":account", s(accountId + "#"))));
+            var keys = response.items().stream()
+                    .map(job -> Attr.key(Attr.accountPk(accountId), "MSG#" + Attr.str(job, "messageId"))).toList();
+            for (var message : ops.batchGet(table, keys)) {
+                if (lineId.equals(Attr.str(message, "lineId"))) return true;
+            }
+            start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
+        } while (start != null);
+        return false;
+    }
+
     /** The account's deleted line with this number, if any: every line read (an account has few), filtered. */
     Optional<Line> deletedWithPhone(String accountId, String phone) {
         Map<String, AttributeValue> start = null;
@@ -151,7 +174,7 @@ final class LineStore {
 
     /**
      * Sets the given fields (null = leave; an empty {@code optOutNotice} removes it) and keeps the reservation's copy
-     * of {@code mps} in step, atomically. Returns false when the line does not exist.
+     * of {@code mps} in step, atomically. Returns false when the line does not exist (or was deleted).
      */
     boolean update(String accountId, Line current, Boolean groupMessaging, Integer mps, String optOutReply,
                    String optInReply, String helpReply, String optOutNotice, long now) {
@@ -169,7 +192,7 @@ final class LineStore {
         List<TransactWriteItem> actions = new ArrayList<>();
         actions.add(TransactWriteItem.builder().update(u -> {
             u.tableName(table).key(lineKey(accountId, current.id())).updateExpression(expression)
-                    .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values);
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(deletedAt)").expressionAttributeValues(values);
             if (!names.isEmpty()) u.expressionAttributeNames(names);
         }).build());
         if (mps != null) {

@@ -113,6 +113,10 @@ public final class OptOutService {
             return;
         }
         Line line = lines.find(accountId, m.lineId()).orElse(null);
+        // a line deleted since the text came: its opt-out or opt-in is still recorded, published and linked (it is
+        // kept under the line's id, which comes back with the number), but nothing is sent from it any more
+        boolean deleted = line == null;
+        if (deleted) line = lines.findAll(accountId, List.of(m.lineId())).stream().findFirst().orElse(null);
         if (line == null) {
             Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
             return;
@@ -146,7 +150,7 @@ public final class OptOutService {
             }
             case HELP -> line.helpReply();
         };
-        if (reply != null && !reply.isBlank()) {
+        if (reply != null && !reply.isBlank() && !deleted) {
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
         inbound.markHandled(accountId, m.id());

@@ -1,6 +1,10 @@
 package groupmsg.e2e;
 
+import groupmsg.inbound.InboundService;
 import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.platform.queue.SqsQueueSender;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -15,6 +19,7 @@ import static groupmsg.e2e.InboundE2eTest.optOuts;
 import static groupmsg.e2e.InboundE2eTest.text;
 import static groupmsg.e2e.MessagesE2eTest.addMembers;
 import static groupmsg.e2e.MessagesE2eTest.awaitSent;
+import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
 import static groupmsg.e2e.MessagesE2eTest.createLine;
 import static groupmsg.e2e.MessagesE2eTest.linePhone;
 import static groupmsg.e2e.MessagesE2eTest.send;
@@ -29,7 +34,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LineDeletionE2eTest {
 
     @Test
-    void aDeletedLinesNumberIsFreeAndTheSameAccountGettingItBackGetsTheLineWithItsOptOuts(ApiClient api) throws Exception {
+    void aLineWithMessagesStillBeingSentCannotBeDeletedUntilTheyAreOut(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Busy Line Co");
+        String line = createLine(a, linePhone(), 2);
+        String group = createGroup(a, "Many");
+        addMembers(a, group, 7800, 6);
+        String sending = (String) send(a, group, line, "Slowly, at 2 a second").get("id");
+        var refused = a.delete("/v1/lines/" + line);
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.body()).contains("still being sent");
+        assertThat(a.get("/v1/lines/" + line).status()).isEqualTo(200);
+        assertThat(awaitSent(a, sending, 30_000)).containsEntry("status", "sent");
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+    }
+
+    @Test
+    void aDeletedLinesNumberIsFreeAndTheSameAccountGettingItBackGetsTheLineWithItsOptOuts(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Retiring Co");
         ApiClient other = api.forNewAccount("Next Owner Co");
         String phone = linePhone();
@@ -42,6 +62,15 @@ class LineDeletionE2eTest {
         String sent = (String) send(a, group, line, "Last call from this number").get("id");
         assertThat(awaitSent(a, sent, 15_000)).containsEntry("status", "sent");
 
+        // a STOP that came before the deletion, its job still waiting (SQS refused it): handled after it, recorded
+        // and published, with no reply from the line that is gone
+        String stopper = members.getLast();
+        var noQueue = IdempotentRetriesE2eTest.failing(runtime, IdempotentRetriesE2eTest.sendsTo("optouts"), 1,
+                () -> SdkClientException.create("injected fault (test)"));
+        var stored = new InboundService(noQueue, new SqsQueueSender(noQueue.sqsClient(), noQueue.config()))
+                .receive(new InboundService.InboundSms(InboundE2eTest.sid(), stopper, phone, "STOP", List.of()));
+        assertThat(stored).isInstanceOf(InboundService.Stored.class);
+
         // only the account's owner or admin, and only its own line
         assertThat(other.delete("/v1/lines/" + line).status()).isEqualTo(404);
         assertThat(a.delete("/v1/lines/line_nope").status()).isEqualTo(404);
@@ -52,6 +81,13 @@ class LineDeletionE2eTest {
         assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).doesNotContain(line);
         var refused = a.post("/v1/groups/" + group + "/messages", Map.of("lineId", line, "sender", "Bar", "title", "t", "body", "Hi"));
         assertThat(refused.status()).isEqualTo(400);
+        IdempotentRetriesE2eTest.redriveOutbox(runtime);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(InboundE2eTest.await(() -> InboundE2eTest.integrationEvents(a, accountId, "opt_out.changed").stream()
+                .filter(e -> stopper.equals(e.get("phone"))).toList(), e -> !e.isEmpty(), 15_000)).hasSize(1);
+        Thread.sleep(500);
+        assertThat(carrierMessages(a, phone).stream().filter(m -> stopper.equals(m.get("to")))
+                .map(m -> (String) m.get("body")).toList()).containsExactly("Food Bank: Last call from this number");
         // what it sent stays in the history and the usage
         assertThat(a.get("/v1/messages/" + sent).jsonObject()).containsEntry("lineId", line);
         @SuppressWarnings("unchecked")
@@ -78,12 +114,12 @@ class LineDeletionE2eTest {
         assertThat(back.jsonObject()).containsEntry("id", line).containsEntry("mps", 20).containsEntry("createdAt", createdAt)
                 .containsEntry("optOutNotice", "Reply STOP to opt out.");
         assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).contains(line);
-        assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactly(optedOut);
+        assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactlyInAnyOrder(optedOut, stopper);
         String again = (String) send(a, group, line, "We are back").get("id");
         assertThat(awaitSent(a, again, 15_000)).containsEntry("status", "sent");
         @SuppressWarnings("unchecked")
         var counts = (Map<String, Object>) a.get("/v1/messages/" + again).jsonObject().get("counts");
-        assertThat(counts).containsEntry("optedOut", 1);
+        assertThat(counts).containsEntry("optedOut", 2);
         // and it takes texts again
         text(a, members.getLast(), phone, "Welcome back");
         assertThat(InboundE2eTest.await(() -> inbound(a, ""), l -> l.size() == before + 1, 15_000)).hasSize(before + 1);
