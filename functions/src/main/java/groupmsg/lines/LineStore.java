@@ -46,7 +46,7 @@ final class LineStore {
 
     /** Creates the line and reserves its number; 409 when the number already belongs to a line (of any account). */
     void create(String accountId, Line line) {
-        put(accountId, line, "attribute_not_exists(pk)");
+        put(accountId, line, false);
     }
 
     /**
@@ -55,10 +55,11 @@ final class LineStore {
      * again (of any account), or the line was brought back meanwhile.
      */
     void revive(String accountId, Line line) {
-        put(accountId, line, "attribute_exists(deletedAt)");
+        put(accountId, line, true);
     }
 
-    private void put(String accountId, Line line, String lineCondition) {
+    /** The line's item (new, or over its deleted self) and its number's reservation, in one transaction. */
+    private void put(String accountId, Line line, boolean revive) {
         var item = new HashMap<String, AttributeValue>(lineKey(accountId, line.id()));
         item.put("lineId", s(line.id()));
         item.put("phone", s(line.phone()));
@@ -78,14 +79,11 @@ final class LineStore {
         reservation.put("type", s(line.type().wireName()));
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
-                        .conditionExpression(lineCondition)).build(),
+                        .conditionExpression(revive ? "attribute_exists(deletedAt)" : "attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(reservation)
                         .conditionExpression("attribute_not_exists(pk)")).build()));
-        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(1)) {
-            // Never say whose it is: it may be another account's.
-            throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
-        }
-        if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(0) && lineCondition.contains("deletedAt")) {
+        // Never say whose it is: it may be another account's. (A line brought back meanwhile has it too.)
+        if (outcome instanceof DynamoOps.Cancelled c && (c.conditionFailed(1) || revive && c.conditionFailed(0))) {
             throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
         }
         if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line create cancelled: " + c);
@@ -115,37 +113,17 @@ final class LineStore {
      * their messages' line (one BatchGetItem per 100).
      */
     boolean sendingFrom(String accountId, String lineId) {
-        Map<String, AttributeValue> start = null;
-        do {
-            Map<String, AttributeValue> from = start;
-            var response = dynamo.query(b -> b.tableName(table).consistentRead(true).exclusiveStartKey(from)
-                    .keyConditionExpression("pk = :pk AND begins_with(sk, :account)")
-                    .filterExpression("attribute_not_exists(completedAt)")
-                    .expressionAttributeValues(Map.of(":pk", s("JOBS#sending"), ":account", s(accountId + "#"))));
-            var keys = response.items().stream()
-                    .map(job -> Attr.key(Attr.accountPk(accountId), "MSG#" + Attr.str(job, "messageId"))).toList();
-            for (var message : ops.batchGet(table, keys)) {
-                if (lineId.equals(Attr.str(message, "lineId"))) return true;
-            }
-            start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
-        } while (start != null);
-        return false;
+        var keys = ops.queryAll(table, "JOBS#sending", accountId + "#").stream()
+                .filter(job -> !job.containsKey("completedAt"))
+                .map(job -> Attr.key(Attr.accountPk(accountId), "MSG#" + Attr.str(job, "messageId"))).toList();
+        return ops.batchGet(table, keys).stream().anyMatch(message -> lineId.equals(Attr.str(message, "lineId")));
     }
 
-    /** The account's deleted line with this number, if any: every line read (an account has few), filtered. */
+    /** The account's deleted line with this number, if any: every line read (an account has few). */
     Optional<Line> deletedWithPhone(String accountId, String phone) {
-        Map<String, AttributeValue> start = null;
-        do {
-            Map<String, AttributeValue> from = start;
-            var response = dynamo.query(b -> b.tableName(table).consistentRead(true).exclusiveStartKey(from)
-                    .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
-                    .filterExpression("attribute_exists(deletedAt) AND phone = :phone")
-                    .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX),
-                            ":phone", s(phone))));
-            if (!response.items().isEmpty()) return Optional.of(toLine(response.items().getFirst()));
-            start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
-        } while (start != null);
-        return Optional.empty();
+        return ops.queryAll(table, Attr.accountPk(accountId), LINE_PREFIX).stream()
+                .filter(item -> item.containsKey("deletedAt") && phone.equals(Attr.str(item, "phone")))
+                .findFirst().map(LineStore::toLine);
     }
 
     /** The line, unless it is not there or was deleted. */

@@ -231,9 +231,7 @@ public final class DeliveryService {
                     ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now)
                     : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, skipped(skip.get(p)), now));
         }
-        for (int from = 0; from < skips.size(); from += DeliveryStore.MAX_TRANSITIONS) {
-            deliveries.apply(m.id(), shard, skips.subList(from, Math.min(skips.size(), from + DeliveryStore.MAX_TRANSITIONS)));
-        }
+        deliveries.applyInChunks(m.id(), shard, skips, applied -> List.of());
     }
 
     /** A skipped row's error: the error that marked the member undeliverable. */

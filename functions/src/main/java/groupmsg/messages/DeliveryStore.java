@@ -109,6 +109,19 @@ final class DeliveryStore {
     }
 
     /**
+     * As {@link #apply(String, int, List, java.util.function.Function)} for any number of transitions: one transaction
+     * per {@value #MAX_TRANSITIONS}, each with its own further actions.
+     */
+    List<Transition> applyInChunks(String messageId, int shard, List<Transition> transitions,
+                                   java.util.function.Function<List<Transition>, List<TransactWriteItem>> also) {
+        List<Transition> applied = new ArrayList<>();
+        for (int from = 0; from < transitions.size(); from += MAX_TRANSITIONS) {
+            applied.addAll(apply(messageId, shard, transitions.subList(from, Math.min(transitions.size(), from + MAX_TRANSITIONS)), also));
+        }
+        return applied;
+    }
+
+    /**
      * As {@link #apply(String, int, List)}, with further actions (e.g. the usage they bill) computed from the
      * transitions of each attempt and committed in the same transaction, so they happen exactly when those do.
      * At most {@link #MAX_TRANSITIONS} transitions, leaving room for the counter and one further action.

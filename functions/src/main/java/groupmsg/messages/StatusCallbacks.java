@@ -25,8 +25,6 @@ import java.util.regex.Pattern;
  * late or replayed receipt never moves a row back, and one for a message or number we do not know is a no-op.
  */
 public final class StatusCallbacks {
-    /** Rows per transaction: one action is the shard's counter, one the usage a settled row bills. */
-    private static final int CHUNK = DeliveryStore.MAX_TRANSITIONS;
     /** How often a receipt whose row another writer moved meanwhile is tried again. */
     private static final int ATTEMPTS = 3;
     private static final Pattern E164 = Pattern.compile("\\+[1-9][0-9]{6,14}");
@@ -133,7 +131,7 @@ public final class StatusCallbacks {
 
     /**
      * Applies receipts of one message shard. The usual case costs one conditional
-     * transaction per {@value #CHUNK} receipts (sent -> delivered/failed, with the shard's counter) and no read.
+     * transaction per {@value DeliveryStore#MAX_TRANSITIONS} receipts (sent -> delivered/failed, with the shard's counter) and no read.
      * Only the rows whose condition failed are read (one BatchGetItem): a receipt that beat the worker's record,
      * or whose worker died after the carrier accepted, finds its row in sending and settles it, billed in the same
      * transaction (the worker's later record then finds it moved on and bills nothing). Rows the worker recorded
@@ -207,17 +205,10 @@ public final class StatusCallbacks {
         }
     }
 
-    /** Applies transitions {@value #CHUNK} at a time; with a message, bills those that leave sending (the carrier took them). */
+    /** Applies transitions {@value DeliveryStore#MAX_TRANSITIONS} at a time; with a message, bills those that leave sending (the carrier took them). */
     private List<DeliveryStore.Transition> applyInChunks(Receipt.Key key, List<DeliveryStore.Transition> transitions, GroupMessage billed) {
-        List<DeliveryStore.Transition> applied = new ArrayList<>();
-        for (int from = 0; from < transitions.size(); from += CHUNK) {
-            var chunk = transitions.subList(from, Math.min(transitions.size(), from + CHUNK));
-            applied.addAll(billed == null
-                    ? deliveries.apply(key.messageId(), key.shard(), chunk)
-                    : deliveries.apply(key.messageId(), key.shard(), chunk, done -> done.isEmpty() ? List.of()
-                    : List.of(Billing.carrierTook(usage, billed, clock.millis(), done.size()))));
-        }
-        return applied;
+        return deliveries.applyInChunks(key.messageId(), key.shard(), transitions, done -> billed == null || done.isEmpty()
+                ? List.of() : List.of(Billing.carrierTook(usage, billed, clock.millis(), done.size())));
     }
 
     private static boolean blank(String s) {
