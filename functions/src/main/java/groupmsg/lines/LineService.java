@@ -71,19 +71,22 @@ public final class LineService {
         if (!LineRules.validMps(mps)) problems.add(mpsProblem());
         throwIfAny(problems);
         long now = clock.millis();
-        // the account's own number again: the deleted line comes back, with its opt-outs (a STOP stays a STOP) and history
-        Line deleted = store.deletedWithPhone(accountId, phone).orElse(null);
-        Line line = new Line(deleted == null ? ids.next("line_") : deleted.id(), phone, input.type(), input.groupMessaging(), mps,
-                orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
-                orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
-                orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
-                deleted == null ? now : deleted.createdAt(), now);
-        if (deleted == null) {
-            store.create(accountId, line);
-        } else {
-            store.revive(accountId, line);
+        // the account's own number again: the deleted line comes back, with its opt-outs (a STOP stays a STOP) and
+        // history; a deletion of it committing after the look (the create's transaction then refuses) is looked for again
+        for (int attempt = 1; ; attempt++) {
+            Line deleted = store.deletedWithPhone(accountId, phone).orElse(null);
+            Line line = new Line(deleted == null ? ids.next("line_") : deleted.id(), phone, input.type(), input.groupMessaging(), mps,
+                    orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
+                    orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
+                    orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
+                    deleted == null ? now : deleted.createdAt(), now);
+            if (deleted != null) {
+                store.revive(accountId, line);
+                return line;
+            }
+            if (store.create(accountId, line)) return line;
+            if (attempt == 3) throw new IllegalStateException("line " + phone + " deleted and created again meanwhile, 3 times");
         }
-        return line;
     }
 
     /** The account's line; 404 for an unknown id or another account's. */
@@ -111,7 +114,8 @@ public final class LineService {
 
     /**
      * Deletes the line: no message goes from it any more, texts to its number are not taken, and the number is free
-     * for a line of any account (messages already accepted from it still go out). 404 for an unknown id, another
+     * for a line of any account (a 409 while a message from it is still being sent; one accepted as the deletion
+     * commits is failed unsent by the delivery worker). 404 for an unknown id, another
      * account's or one deleted already. Its opt-outs, conversations and history stay, keyed by its id: a line the
      * account creates for the same number again is this line brought back.
      */

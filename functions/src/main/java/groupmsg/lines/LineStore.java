@@ -44,9 +44,22 @@ final class LineStore {
         return Attr.key("LINEPHONE#" + phone, "LINEPHONE");
     }
 
-    /** Creates the line and reserves its number; 409 when the number already belongs to a line (of any account). */
-    void create(String accountId, Line line) {
-        put(accountId, line, false);
+    /**
+     * The account's marker of a deleted line's number, {@code ACCT#a / DELPHONE#<phone>} (lineId): written with the
+     * deletion, removed when the line comes back, and checked absent by a create, so a create that looked for a
+     * deleted line before a deletion committed cannot make a second line of the number (whose opt-outs would be
+     * missing).
+     */
+    static Map<String, AttributeValue> deletedPhoneKey(String accountId, String phone) {
+        return Attr.key(Attr.accountPk(accountId), "DELPHONE#" + phone);
+    }
+
+    /**
+     * Creates the line and reserves its number; 409 when the number already belongs to a line (of any account).
+     * False, writing nothing, when a line of the account with this number was deleted meanwhile: bring it back.
+     */
+    boolean create(String accountId, Line line) {
+        return put(accountId, line, false);
     }
 
     /**
@@ -58,8 +71,11 @@ final class LineStore {
         put(accountId, line, true);
     }
 
-    /** The line's item (new, or over its deleted self) and its number's reservation, in one transaction. */
-    private void put(String accountId, Line line, boolean revive) {
+    /**
+     * The line's item (new, or over its deleted self) and its number's reservation, in one transaction, with the
+     * number's deletion marker checked absent (new) or removed (brought back). False when the marker was there.
+     */
+    private boolean put(String accountId, Line line, boolean revive) {
         var item = new HashMap<String, AttributeValue>(lineKey(accountId, line.id()));
         item.put("lineId", s(line.id()));
         item.put("phone", s(line.phone()));
@@ -81,17 +97,26 @@ final class LineStore {
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                         .conditionExpression(revive ? "attribute_exists(deletedAt)" : "attribute_not_exists(pk)")).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(reservation)
-                        .conditionExpression("attribute_not_exists(pk)")).build()));
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                revive
+                        ? TransactWriteItem.builder().delete(d -> d.tableName(table)
+                                .key(deletedPhoneKey(accountId, line.phone()))).build()
+                        : TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
+                                .key(deletedPhoneKey(accountId, line.phone()))
+                                .conditionExpression("attribute_not_exists(pk)")).build()));
         // Never say whose it is: it may be another account's. (A line brought back meanwhile has it too.)
         if (outcome instanceof DynamoOps.Cancelled c && (c.conditionFailed(1) || revive && c.conditionFailed(0))) {
             throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
         }
+        if (outcome instanceof DynamoOps.Cancelled c && !revive && c.conditionFailed(2)) return false;
         if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line create cancelled: " + c);
+        return true;
     }
 
     /**
-     * Deletes the line: marked {@code deletedAt} (kept, for the history, usage and opt-outs keyed by its id) and its
-     * number's reservation removed, so the number can be taken again. False when it is not there (or deleted).
+     * Deletes the line: marked {@code deletedAt} (kept, for the history, usage and opt-outs keyed by its id), its
+     * number's reservation removed, so the number can be taken again, and the account's marker of the deleted number
+     * put (see {@link #deletedPhoneKey}). False when it is not there (or deleted).
      */
     boolean delete(String accountId, Line line, long now) {
         var outcome = ops.transact(List.of(
@@ -101,10 +126,18 @@ final class LineStore {
                         .expressionAttributeValues(Map.of(":now", n(now)))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(phoneKey(line.phone()))
                         .conditionExpression("lineId = :line")
-                        .expressionAttributeValues(Map.of(":line", s(line.id())))).build()));
+                        .expressionAttributeValues(Map.of(":line", s(line.id())))).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(deletedPhoneMarker(accountId, line, now))).build()));
         if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(0)) return false;
         if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line delete cancelled: " + c);
         return true;
+    }
+
+    private static Map<String, AttributeValue> deletedPhoneMarker(String accountId, Line line, long now) {
+        var marker = new HashMap<String, AttributeValue>(deletedPhoneKey(accountId, line.phone()));
+        marker.put("lineId", s(line.id()));
+        marker.put("deletedAt", n(now));
+        return marker;
     }
 
     /**

@@ -171,7 +171,7 @@ public final class DeliveryService {
      */
     public List<String> deliverOnly(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
-        GroupMessage m = find(accountId, messageId);
+        GroupMessage m = sendable(accountId, messageId, shard, phones);
         return m == null ? List.of() : deliver(m, shard, phones, deadline, Long.MAX_VALUE);
     }
 
@@ -187,7 +187,7 @@ public final class DeliveryService {
      * would put a STOP's confirmation behind a whole backlog.
      */
     List<DeliveryJob> deliver(DeliveryJob job, Deadline deadline) throws InterruptedException {
-        GroupMessage m = find(job.accountId(), job.messageId());
+        GroupMessage m = sendable(job.accountId(), job.messageId(), job.shard(), job.phones());
         if (m == null) return List.of();
         List<String> phones = job.phones();
         if (!job.skip().isEmpty()) {
@@ -281,15 +281,32 @@ public final class DeliveryService {
         return jobs;
     }
 
-    /** The message at its line's current rate; null (logged) when it is gone. */
-    private GroupMessage find(String accountId, String messageId) {
+    /**
+     * The message at its line's current rate, read once per job: a rate changed while a message sends (the carrier
+     * lowered the line's throughput, say) applies from the message's next job, not only to later messages. Null
+     * (logged) when the message is gone; null too when its line was deleted, after failing {@code phones}' rows as
+     * not sent: a deletion waits for the messages being sent (409), so only a message accepted while its line's
+     * deletion committed gets here, and its number may be another account's by now (a STOP in answer would be lost).
+     */
+    private GroupMessage sendable(String accountId, String messageId, int shard, List<String> phones) {
         GroupMessage found = messages.get(accountId, messageId).orElse(null);
         if (found == null) {
             Log.warn("delivery_unknown_message", Map.of("messageId", messageId));
             return null;
         }
-        return atCurrentRate(found);
+        Line line = lines.find(accountId, found.lineId()).orElse(null);
+        if (line == null) {
+            Log.warn("delivery_line_deleted", Map.of("messageId", messageId, "lineId", found.lineId(), "recipients", phones.size()));
+            long now = clock.millis();
+            deliveries.applyInChunks(found.id(), shard, phones.stream().map(p ->
+                    new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, LINE_DELETED, now)).toList(), applied -> List.of());
+            return null;
+        }
+        return line.mps() == found.lineMps() ? found : found.withLineMps(line.mps());
     }
+
+    /** The error of a recipient not sent to because the message's line was deleted before its send. */
+    static final String LINE_DELETED = "not sent: the line was deleted";
 
     /** @param firstWaitMillis how long a reservation may wait while nothing of the job is sending yet */
     private List<String> deliver(GroupMessage m, int shard, List<String> phones, Deadline deadline, long firstWaitMillis)
@@ -381,16 +398,6 @@ public final class DeliveryService {
         List<String> givenBack = recordBlock(m, shard, unrecorded.getFirst());
         unrecorded.removeFirst();
         return givenBack;
-    }
-
-    /**
-     * The message at its line's rate now, read once per job: a rate changed while a message sends (the carrier
-     * lowered the line's throughput, say) applies from the message's next job, not only to later messages. The
-     * message keeps the rate it was accepted with if its line is gone.
-     */
-    private GroupMessage atCurrentRate(GroupMessage m) {
-        int mps = lines.find(m.accountId(), m.lineId()).map(Line::mps).orElse(m.lineMps());
-        return mps == m.lineMps() ? m : m.withLineMps(mps);
     }
 
     /** Marks the message sent (and publishes its event) if every delivery is final. */

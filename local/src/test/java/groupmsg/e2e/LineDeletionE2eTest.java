@@ -1,6 +1,14 @@
 package groupmsg.e2e;
 
+import groupmsg.groups.GroupService;
 import groupmsg.inbound.InboundService;
+import groupmsg.lines.LineService;
+import groupmsg.messages.MessageService;
+import groupmsg.platform.config.Wiring;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.platform.queue.SqsQueueSender;
@@ -11,6 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.GroupsE2eTest.items;
@@ -18,6 +27,7 @@ import static groupmsg.e2e.InboundE2eTest.inbound;
 import static groupmsg.e2e.InboundE2eTest.optOuts;
 import static groupmsg.e2e.InboundE2eTest.text;
 import static groupmsg.e2e.MessagesE2eTest.addMembers;
+import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
 import static groupmsg.e2e.MessagesE2eTest.awaitSent;
 import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
 import static groupmsg.e2e.MessagesE2eTest.createLine;
@@ -123,5 +133,45 @@ class LineDeletionE2eTest {
         // and it takes texts again
         text(a, members.getLast(), phone, "Welcome back");
         assertThat(InboundE2eTest.await(() -> inbound(a, ""), l -> l.size() == before + 1, 15_000)).hasSize(before + 1);
+    }
+
+    /**
+     * The line's deletion commits between the send's read of the line and its acceptance (so the deletion found
+     * nothing being sent): the message is accepted, but nothing goes from the number, which may be another
+     * account's by then; every recipient shows why, and the message completes.
+     */
+    @Test
+    void aMessageAcceptedAsItsLineIsDeletedIsNotSentFromTheNumber(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Racing Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String phone = linePhone();
+        String line = createLine(a, phone, 50);
+        String group = createGroup(a, "Racers");
+        List<String> members = addMembers(a, group, 7500, 3);
+        var deleted = new AtomicBoolean();
+        ExecutionInterceptor deleteAsTheSendIsAccepted = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof TransactWriteItemsRequest t && t.transactItems().stream()
+                        .anyMatch(item -> item.put() != null && item.put().item().get("sk").s().startsWith("MSG#msg_"))
+                        && deleted.compareAndSet(false, true)) {
+                    new LineService(runtime.wiring()).delete(accountId, line);
+                }
+            }
+        };
+        Wiring racing = runtime.wiringWith(deleteAsTheSendIsAccepted);
+        var queue = new SqsQueueSender(racing.sqsClient(), racing.config());
+        String message = new MessageService(racing, new GroupService(racing, queue), queue).send(accountId, group,
+                new MessageService.SendRequest(line, "Racer", "race", "Sent from a gone line?", List.of())).id();
+        assertThat(deleted).isTrue();
+        assertThat(a.get("/v1/lines/" + line).status()).isEqualTo(404);
+
+        assertThat(awaitSent(a, message, 15_000)).containsEntry("status", "sent");
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Object>) a.get("/v1/messages/" + message).jsonObject().get("counts");
+        assertThat(counts).containsEntry("failed", 3).containsEntry("sent", 0).containsEntry("delivered", 0);
+        assertThat(allDeliveries(a, message)).hasSize(3).allSatisfy(d -> assertThat(d)
+                .containsEntry("status", "failed").containsEntry("error", "not sent: the line was deleted"));
+        assertThat(carrierMessages(a, phone)).noneSatisfy(m -> assertThat(members).contains((String) m.get("to")));
     }
 }
