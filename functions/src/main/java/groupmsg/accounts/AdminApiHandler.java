@@ -273,13 +273,15 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse listLines(ApiRequest request) {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", LineService.accountPartition(request.accountId()));
-        // extensions of API.md: only the lines that can (groupMessaging=true) or cannot do group messaging, or of a type
+        // extensions of API.md: only the lines that can (groupMessaging=true) or cannot do group messaging, or of a
+        // type; deleted=true lists the deleted ones instead (kept for their history, with deletedAt)
         Boolean groupMessaging = request.queryTrueOrFalse("groupMessaging");
         LineType type = request.query("type").filter(v -> !v.isBlank()).map(v -> LineType.fromWire(v)
                 .orElseThrow(() -> ApiException.invalid("type must be long_code, toll_free or short_code"))).orElse(null);
-        var page = groupMessaging == null && type == null ? lines.list(request.accountId(), paging.limit(), start)
-                : lines.list(request.accountId(), l -> (groupMessaging == null || l.groupMessaging() == groupMessaging)
-                        && (type == null || l.type() == type), paging.limit(), start);
+        boolean deleted = Boolean.TRUE.equals(request.queryTrueOrFalse("deleted"));
+        var page = lines.list(request.accountId(), l -> l.deleted() == deleted
+                && (groupMessaging == null || l.groupMessaging() == groupMessaging)
+                && (type == null || l.type() == type), paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.lines().forEach(l -> items.add(lineJson(l)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
@@ -368,6 +370,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("optOutNotice", line.optOutNotice());
         json.put("createdAt", Timestamps.format(line.createdAt()));
         json.put("updatedAt", Timestamps.format(line.updatedAt()));
+        if (line.deleted()) json.put("deletedAt", Timestamps.format(line.deletedAt()));
         return json;
     }
 

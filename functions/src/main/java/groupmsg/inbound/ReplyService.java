@@ -57,10 +57,16 @@ public final class ReplyService {
      */
     public DirectReplies.Reply sendFromLine(String accountId, String lineId, String toInput, String country, String body,
                                             List<String> mediaUrls, String ulid) {
-        Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
+        Line line = lines.findKept(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
+        boolean earlier = replies.storedFromLine(accountId, line.id(), ulid);
+        // a rerun of a request whose message was stored answers it, also once the line is deleted
+        if (earlier && line.deleted()) {
+            String id = DirectReplies.lineMessageId(line.id(), ulid);
+            return replies.findFromLine(accountId, line.id(), id).orElseThrow(() -> new IllegalStateException(id + " not stored"));
+        }
+        if (line.deleted()) throw ApiException.notFound("line");
         String to = groupmsg.groups.PhoneNumbers.e164FromBody("to", toInput, country);
         if (to.equals(line.phone())) throw ApiException.invalid("to: is the line's own number");
-        boolean earlier = replies.storedFromLine(accountId, line.id(), ulid);
         if (!earlier && optOuts.get(line.id(), to).isPresent()) {
             throw ApiException.conflict(to + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
@@ -83,8 +89,9 @@ public final class ReplyService {
         return replies.listFromLine(accountId, lineId, limit, start);
     }
 
+    /** The line's history is read also once it is deleted. */
     private void requireLine(String accountId, String lineId) {
-        if (lines.find(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
+        if (lines.findKept(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
     }
 
     /** Whether a run of a request stored its reply under {@code ulid} (an Idempotency-Key's rerun keeps its ids). */

@@ -8,10 +8,16 @@ package groupmsg.lines;
  * @param mps   the most messages per second the carrier takes from this line
  * @param optOutNotice how to opt out ("Reply STOP to opt out"), added at the end of the line's group messages;
  *                     null for none
+ * @param deletedAt    when the line was deleted; null for a line in use
  */
 public record Line(String id, String phone, LineType type, boolean groupMessaging, int mps,
                    String optOutReply, String optInReply, String helpReply, String optOutNotice, long createdAt,
-                   long updatedAt) {
+                   long updatedAt, Long deletedAt) {
+
+    /** Deleted ({@code DELETE /v1/lines/{id}}): kept for its history, sending nothing. */
+    public boolean deleted() {
+        return deletedAt != null;
+    }
 
     public boolean tollFree() {
         return type == LineType.TOLL_FREE;

@@ -79,7 +79,7 @@ public final class LineService {
                     orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
                     orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
                     orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
-                    deleted == null ? now : deleted.createdAt(), now);
+                    deleted == null ? now : deleted.createdAt(), now, null);
             if (deleted != null) {
                 store.revive(accountId, line);
                 return line;
@@ -94,7 +94,13 @@ public final class LineService {
         return find(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
     }
 
+    /** The account's line in use: not one deleted. */
     public Optional<Line> find(String accountId, String lineId) {
+        return findKept(accountId, lineId).filter(line -> !line.deleted());
+    }
+
+    /** The account's line, also a deleted one (kept, so its history and opt-outs can still be read). */
+    public Optional<Line> findKept(String accountId, String lineId) {
         if (lineId == null || !lineId.startsWith("line_")) return Optional.empty();
         return store.get(accountId, lineId);
     }
@@ -109,7 +115,7 @@ public final class LineService {
 
     /** The account's lines, oldest first (ids are ULIDs); deleted ones are not listed. */
     public LinePage list(String accountId, int limit, Map<String, AttributeValue> start) {
-        return list(accountId, l -> true, limit, start);
+        return list(accountId, l -> !l.deleted(), limit, start);
     }
 
     /**
@@ -141,8 +147,9 @@ public final class LineService {
     static final int FILTERED_STEPS = 10;
 
     /**
-     * The account's lines that {@code keep} accepts (e.g. only those that can do group messaging), oldest first:
-     * read 100 at a time until the page is full and one more is found, or 1,000 were read (then the cursor goes on).
+     * The account's lines that {@code keep} accepts (e.g. only those that can do group messaging; deleted ones are
+     * {@code keep}'s to pass over), oldest first: read 100 at a time until the page is full and one more is found,
+     * or 1,000 were read (then the cursor goes on).
      */
     public LinePage list(String accountId, java.util.function.Predicate<Line> keep, int limit, Map<String, AttributeValue> start) {
         requireLineCursor(start);

@@ -154,15 +154,14 @@ final class LineStore {
 
     /** The account's deleted line with this number, if any: every line read (an account has few). */
     Optional<Line> deletedWithPhone(String accountId, String phone) {
-        return ops.queryAll(table, Attr.accountPk(accountId), LINE_PREFIX).stream()
-                .filter(item -> item.containsKey("deletedAt") && phone.equals(Attr.str(item, "phone")))
-                .findFirst().map(LineStore::toLine);
+        return ops.queryAll(table, Attr.accountPk(accountId), LINE_PREFIX).stream().map(LineStore::toLine)
+                .filter(line -> line.deleted() && phone.equals(line.phone())).findFirst();
     }
 
-    /** The line, unless it is not there or was deleted. */
+    /** The line, also when it was deleted. */
     Optional<Line> get(String accountId, String lineId) {
         var item = dynamo.getItem(b -> b.tableName(table).key(lineKey(accountId, lineId)).consistentRead(true)).item();
-        return item == null || item.isEmpty() || item.containsKey("deletedAt") ? Optional.empty() : Optional.of(toLine(item));
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toLine(item));
     }
 
     /** Any number of lines of one account by id (missing ones are left out; deleted ones are not: usage names them). */
@@ -173,13 +172,14 @@ final class LineStore {
 
     record LinePage(List<Line> lines, Map<String, AttributeValue> lastKey) {}
 
+    /** A page of the account's lines, deleted ones too (a filter of a partition's items would end pages short). */
     LinePage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX)))
                 .exclusiveStartKey(startKey));
         List<Line> lines = new ArrayList<>();
-        page.items().stream().filter(i -> !i.containsKey("deletedAt")).forEach(i -> lines.add(toLine(i)));
+        page.items().forEach(i -> lines.add(toLine(i)));
         return new LinePage(lines, page.lastKey());
     }
 
@@ -242,6 +242,6 @@ final class LineStore {
                 (int) Attr.num(item, "mps", LineRules.DEFAULT_MPS), Attr.str(item, "optOutReply"),
                 Attr.str(item, "optInReply"), Attr.str(item, "helpReply"), Attr.str(item, "optOutNotice"),
                 Attr.num(item, "createdAt", 0),
-                Attr.num(item, "updatedAt", 0));
+                Attr.num(item, "updatedAt", 0), item.containsKey("deletedAt") ? Attr.num(item, "deletedAt", 0) : null);
     }
 }

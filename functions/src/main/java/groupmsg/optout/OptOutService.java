@@ -112,11 +112,10 @@ public final class OptOutService {
             Log.warn("optout_job_without_keyword", Map.of("inboundId", inboundId));
             return;
         }
-        Line line = lines.find(accountId, m.lineId()).orElse(null);
         // a line deleted since the text came: its opt-out or opt-in is still recorded, published and linked (it is
         // kept under the line's id, which comes back with the number), but nothing is sent from it any more
-        boolean deleted = line == null;
-        if (deleted) line = lines.findAll(accountId, List.of(m.lineId())).stream().findFirst().orElse(null);
+        Line line = lines.findKept(accountId, m.lineId()).orElse(null);
+        boolean deleted = line != null && line.deleted();
         if (line == null) {
             Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
             return;
@@ -183,8 +182,9 @@ public final class OptOutService {
         publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_CARRIER_ERROR, null, at);
     }
 
+    /** A line's opt-outs; a deleted line's too (kept: they apply again if the line comes back). */
     public OptOutStore.Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
-        requireLine(accountId, lineId);
+        requireKeptLine(accountId, lineId);
         return store.list(lineId, limit, start);
     }
 
@@ -223,7 +223,7 @@ public final class OptOutService {
      */
     public List<OptOut> ofNumber(String accountId, String lineId, String phone) {
         if (lineId != null) {
-            requireLine(accountId, lineId);
+            requireKeptLine(accountId, lineId);
             return store.get(lineId, phone).map(List::of).orElse(List.of());
         }
         List<String> lineIds = allLineIds(accountId);
@@ -329,6 +329,11 @@ public final class OptOutService {
 
     private void requireLine(String accountId, String lineId) {
         if (lines.find(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
+    }
+
+    /** A line of the account, in use or deleted (whose opt-outs are read, never changed). */
+    private void requireKeptLine(String accountId, String lineId) {
+        if (lines.findKept(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
     }
 
     private static String phone(String input, String country) {

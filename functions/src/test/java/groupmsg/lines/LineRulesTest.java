@@ -100,18 +100,18 @@ class LineRulesTest {
 
     @Test
     void lineKnowsWhetherItIsTollFree() {
-        Line tollFree = new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0);
-        Line longCode = new Line("line_2", "+14155550123", LineType.LONG_CODE, true, 1, "a", "b", "c", null, 0, 0);
+        Line tollFree = new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null);
+        Line longCode = new Line("line_2", "+14155550123", LineType.LONG_CODE, true, 1, "a", "b", "c", null, 0, 0, null);
         assertThat(tollFree.tollFree()).isTrue();
         assertThat(longCode.tollFree()).isFalse();
     }
 
     @Test
     void theCarrierAnswersOptOutsOnlyForARealTollFreeNumber() {
-        assertThat(new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isTrue();
-        assertThat(new Line("line_2", "+18335550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isTrue();
+        assertThat(new Line("line_1", "+18005550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isTrue();
+        assertThat(new Line("line_2", "+18335550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isTrue();
         // declared toll-free, but a long code: no carrier answers for it
-        assertThat(new Line("line_3", "+14155550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isFalse();
-        assertThat(new Line("line_4", "+18005550123", LineType.LONG_CODE, false, 1, "a", "b", "c", null, 0, 0).carrierAnswersOptOuts()).isFalse();
+        assertThat(new Line("line_3", "+14155550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isFalse();
+        assertThat(new Line("line_4", "+18005550123", LineType.LONG_CODE, false, 1, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isFalse();
     }
 }

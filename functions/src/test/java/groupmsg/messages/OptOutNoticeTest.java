@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** Which notice a group message ends with, and where it goes in the text. */
 class OptOutNoticeTest {
     private static Line line(String notice) {
-        return new Line("line_1", "+14155550100", LineType.LONG_CODE, false, 1, "a", "b", "c", notice, 0, 0);
+        return new Line("line_1", "+14155550100", LineType.LONG_CODE, false, 1, "a", "b", "c", notice, 0, 0, null);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package groupmsg.e2e;
 
 import groupmsg.groups.GroupService;
+import groupmsg.inbound.InboundApiHandler;
 import groupmsg.inbound.InboundService;
 import groupmsg.lines.LineService;
 import groupmsg.messages.MessageService;
@@ -66,11 +67,16 @@ class LineDeletionE2eTest {
         String line = createLine(a, phone, 50);
         String createdAt = (String) a.get("/v1/lines/" + line).jsonObject().get("createdAt");
         String group = createGroup(a, "Regulars");
-        List<String> members = addMembers(a, group, 7700, 2);
+        List<String> members = addMembers(a, group, 7700, 3);
         String optedOut = members.getFirst();
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", optedOut)).status()).isEqualTo(201);
         String sent = (String) send(a, group, line, "Last call from this number").get("id");
         assertThat(awaitSent(a, sent, 15_000)).containsEntry("status", "sent");
+        var direct = a.post("/v1/lines/" + line + "/messages", Map.of("to", members.get(1), "body", "Just you"));
+        assertThat(direct.status()).as(direct.body()).isEqualTo(202);
+        String directId = (String) direct.jsonObject().get("id");
+        assertThat(InboundE2eTest.await(() -> a.get("/v1/lines/" + line + "/messages/" + directId).jsonObject().get("status"),
+                "delivered"::equals, 15_000)).isEqualTo("delivered");
 
         // a STOP that came before the deletion, its job still waiting (SQS refused it): handled after it, recorded
         // and published, with no reply from the line that is gone
@@ -89,6 +95,23 @@ class LineDeletionE2eTest {
         assertThat(a.get("/v1/lines/" + line).status()).isEqualTo(404);
         assertThat(a.patch("/v1/lines/" + line, Map.of("mps", 5)).status()).isEqualTo(404);
         assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).doesNotContain(line);
+        assertThat(items(a.get("/v1/lines?deleted=false"))).extracting(l -> l.get("id")).doesNotContain(line);
+        // listed among the deleted ones, with when; its history and opt-outs are still read, never changed
+        var deletedLines = items(a.get("/v1/lines?deleted=true"));
+        assertThat(deletedLines).singleElement().satisfies(l -> assertThat(l).containsEntry("id", line)
+                .containsEntry("phone", phone).containsKey("deletedAt"));
+        assertThat(items(other.get("/v1/lines?deleted=true"))).isEmpty();
+        assertThat(a.get("/v1/lines?deleted=yes").status()).isEqualTo(400);
+        assertThat(a.get("/v1/lines/" + line + "/messages/" + directId).jsonObject())
+                .containsEntry("to", members.get(1)).containsEntry("status", "delivered");
+        assertThat(items(a.get("/v1/lines/" + line + "/messages"))).extracting(m -> m.get("id")).containsExactly(directId);
+        assertThat(other.get("/v1/lines/" + line + "/messages").status()).isEqualTo(404);
+        assertThat(a.post("/v1/lines/" + line + "/messages", Map.of("to", members.get(1), "body", "Again")).status()).isEqualTo(404);
+        assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).contains(optedOut); // (and the STOP's, once handled)
+        assertThat(items(a.get("/v1/opt-outs?lineId=" + line + "&phone=" + optedOut.replace("+", "%2B")))).hasSize(1);
+        assertThat(other.get("/v1/opt-outs?lineId=" + line).status()).isEqualTo(404);
+        assertThat(a.delete("/v1/opt-outs/" + line + "/" + optedOut.replace("+", "%2B")).status()).isEqualTo(404);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", members.get(1))).status()).isEqualTo(400);
         var refused = a.post("/v1/groups/" + group + "/messages", Map.of("lineId", line, "sender", "Bar", "title", "t", "body", "Hi"));
         assertThat(refused.status()).isEqualTo(400);
         IdempotentRetriesE2eTest.redriveOutbox(runtime);
@@ -124,6 +147,8 @@ class LineDeletionE2eTest {
         assertThat(back.jsonObject()).containsEntry("id", line).containsEntry("mps", 20).containsEntry("createdAt", createdAt)
                 .containsEntry("optOutNotice", "Reply STOP to opt out.");
         assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).contains(line);
+        assertThat(a.get("/v1/lines/" + line).jsonObject()).doesNotContainKey("deletedAt");
+        assertThat(items(a.get("/v1/lines?deleted=true"))).isEmpty();
         assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactlyInAnyOrder(optedOut, stopper);
         String again = (String) send(a, group, line, "We are back").get("id");
         assertThat(awaitSent(a, again, 15_000)).containsEntry("status", "sent");
@@ -173,5 +198,34 @@ class LineDeletionE2eTest {
         assertThat(allDeliveries(a, message)).hasSize(3).allSatisfy(d -> assertThat(d)
                 .containsEntry("status", "failed").containsEntry("error", "not sent: the line was deleted"));
         assertThat(carrierMessages(a, phone)).noneSatisfy(m -> assertThat(members).contains((String) m.get("to")));
+    }
+
+    /**
+     * A line's message stored by a request whose answer was lost (a 500), then the line deleted once it was sent:
+     * the request's retry under its Idempotency-Key still answers that message, and nothing is sent again.
+     */
+    @Test
+    void aRetryOfALinesMessageAnswersItAlsoOnceTheLineIsDeleted(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Lost Answer Line Co");
+        String phone = linePhone();
+        String line = createLine(a, phone, 20);
+        var handler = new InboundApiHandler(IdempotentRetriesE2eTest.failingOnce(runtime,
+                IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("to", "+16175557800", "body", "Your table is ready");
+        var first = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/lines/{id}/messages", "/v1/lines/" + line + "/messages",
+                Map.of("id", line), body, "table-1");
+        assertThat(first.getStatusCode()).isEqualTo(500);
+        var listed = InboundE2eTest.await(() -> items(a.get("/v1/lines/" + line + "/messages")),
+                l -> l.size() == 1 && "delivered".equals(l.getFirst().get("status")), 15_000);
+        String id = (String) listed.getFirst().get("id");
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+
+        var retry = a.withHeader("Idempotency-Key", "table-1").post("/v1/lines/" + line + "/messages", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(202);
+        assertThat(retry.jsonObject()).containsEntry("id", id).containsEntry("status", "delivered");
+        assertThat(a.withHeader("Idempotency-Key", "table-2").post("/v1/lines/" + line + "/messages", body).status())
+                .as("a new message from the deleted line").isEqualTo(404);
+        Thread.sleep(300);
+        assertThat(carrierMessages(a, phone)).filteredOn(m -> "+16175557800".equals(m.get("to"))).hasSize(1);
     }
 }
