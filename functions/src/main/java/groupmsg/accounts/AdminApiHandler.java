@@ -265,8 +265,10 @@ public final class AdminApiHandler extends HttpApiHandler {
         String optOutNotice = body.optionalString("optOutNotice", 1, LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null);
         body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
+        // a rerun under an Idempotency-Key after a run that stored the line (its answer lost) answers that line
+        String ulid = request.creationUlid(ids, u -> lines.createdBy(request.accountId(), u).isPresent());
         Line line = lines.create(request.accountId(), new LineService.NewLine(phone, country, type.orElseThrow(),
-                groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help(), optOutNotice));
+                groupMessaging, mps, replies.optOut(), replies.optIn(), replies.help(), optOutNotice), ulid);
         return ApiResponse.created(lineJson(line));
     }
 

@@ -1,7 +1,6 @@
 package groupmsg.lines;
 
 import groupmsg.platform.api.ApiException;
-import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -23,12 +22,10 @@ import java.util.Optional;
 public final class LineService {
     private final LineStore store;
     private final Clock clock;
-    private final Ids ids;
 
     public LineService(Wiring wiring) {
         this.store = new LineStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.clock = wiring.clock();
-        this.ids = wiring.ids();
     }
 
     /**
@@ -54,8 +51,12 @@ public final class LineService {
         }
     }
 
-    /** Creates a line; 400 for a number unusable for its type or group messaging it cannot do, 409 for a taken number. */
-    public Line create(String accountId, NewLine input) {
+    /**
+     * Creates a line; 400 for a number unusable for its type or group messaging it cannot do, 409 for a taken number.
+     * A run of a request after one that created (or brought back) the line under the same {@code ulid} answers that
+     * line, rather than a 409 for its own number.
+     */
+    public Line create(String accountId, NewLine input, String ulid) {
         List<Map<String, Object>> problems = new ArrayList<>();
         String phone = switch (LineRules.phone(input.type(), input.phone(), input.country())) {
             case LineRules.Ok ok -> ok.phone();
@@ -74,19 +75,32 @@ public final class LineService {
         // the account's own number again: the deleted line comes back, with its opt-outs (a STOP stays a STOP) and
         // history; a deletion of it committing after the look (the create's transaction then refuses) is looked for again
         for (int attempt = 1; ; attempt++) {
-            Line deleted = store.deletedWithPhone(accountId, phone).orElse(null);
-            Line line = new Line(deleted == null ? ids.next("line_") : deleted.id(), phone, input.type(), input.groupMessaging(), mps,
+            List<LineStore.Kept> all = store.all(accountId);
+            Optional<Line> earlier = createdBy(all, ulid);
+            if (earlier.isPresent()) return earlier.get();
+            Line deleted = all.stream().map(LineStore.Kept::line).filter(l -> l.deleted() && phone.equals(l.phone()))
+                    .findFirst().orElse(null);
+            Line line = new Line(deleted == null ? "line_" + ulid : deleted.id(), phone, input.type(), input.groupMessaging(), mps,
                     orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
                     orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
                     orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
                     deleted == null ? now : deleted.createdAt(), now, null);
             if (deleted != null) {
-                store.revive(accountId, line);
+                store.revive(accountId, line, ulid);
                 return line;
             }
-            if (store.create(accountId, line)) return line;
+            if (store.create(accountId, line, ulid)) return line;
             if (attempt == 3) throw new IllegalStateException("line " + phone + " deleted and created again meanwhile, 3 times");
         }
+    }
+
+    /** The account's line in use that a request created or brought back under {@code ulid}, if any. */
+    public Optional<Line> createdBy(String accountId, String ulid) {
+        return createdBy(store.all(accountId), ulid);
+    }
+
+    private static Optional<Line> createdBy(List<LineStore.Kept> all, String ulid) {
+        return all.stream().filter(k -> ulid.equals(k.createdBy()) && !k.line().deleted()).map(LineStore.Kept::line).findFirst();
     }
 
     /** The account's line; 404 for an unknown id or another account's. */

@@ -58,8 +58,8 @@ final class LineStore {
      * Creates the line and reserves its number; 409 when the number already belongs to a line (of any account).
      * False, writing nothing, when a line of the account with this number was deleted meanwhile: bring it back.
      */
-    boolean create(String accountId, Line line) {
-        return put(accountId, line, false);
+    boolean create(String accountId, Line line, String createdBy) {
+        return put(accountId, line, false, createdBy);
     }
 
     /**
@@ -67,15 +67,16 @@ final class LineStore {
      * again: its opt-outs, conversations and history are keyed by that id. 409 when the number belongs to a line
      * again (of any account), or the line was brought back meanwhile.
      */
-    void revive(String accountId, Line line) {
-        put(accountId, line, true);
+    void revive(String accountId, Line line, String createdBy) {
+        put(accountId, line, true, createdBy);
     }
 
     /**
      * The line's item (new, or over its deleted self) and its number's reservation, in one transaction, with the
      * number's deletion marker checked absent (new) or removed (brought back). False when the marker was there.
+     * {@code createdBy} is the ulid of the request that did it (its rerun finds the line by it).
      */
-    private boolean put(String accountId, Line line, boolean revive) {
+    private boolean put(String accountId, Line line, boolean revive, String createdBy) {
         var item = new HashMap<String, AttributeValue>(lineKey(accountId, line.id()));
         item.put("lineId", s(line.id()));
         item.put("phone", s(line.phone()));
@@ -88,6 +89,7 @@ final class LineStore {
         if (line.optOutNotice() != null) item.put("optOutNotice", s(line.optOutNotice()));
         item.put("createdAt", n(line.createdAt()));
         item.put("updatedAt", n(line.updatedAt()));
+        item.put("createdBy", s(createdBy));
         var reservation = new HashMap<String, AttributeValue>(phoneKey(line.phone()));
         reservation.put("accountId", s(accountId));
         reservation.put("lineId", s(line.id()));
@@ -152,10 +154,13 @@ final class LineStore {
         return ops.batchGet(table, keys).stream().anyMatch(message -> lineId.equals(Attr.str(message, "lineId")));
     }
 
-    /** The account's deleted line with this number, if any: every line read (an account has few). */
-    Optional<Line> deletedWithPhone(String accountId, String phone) {
-        return ops.queryAll(table, Attr.accountPk(accountId), LINE_PREFIX).stream().map(LineStore::toLine)
-                .filter(line -> line.deleted() && phone.equals(line.phone())).findFirst();
+    /** A line as stored, with the ulid of the request that created it or last brought it back (null before those were kept). */
+    record Kept(Line line, String createdBy) {}
+
+    /** Every line of the account, deleted ones too, read consistently (an account has few). */
+    List<Kept> all(String accountId) {
+        return ops.queryAll(table, Attr.accountPk(accountId), LINE_PREFIX).stream()
+                .map(item -> new Kept(toLine(item), Attr.str(item, "createdBy"))).toList();
     }
 
     /** The line, also when it was deleted. */

@@ -1,5 +1,6 @@
 package groupmsg.e2e;
 
+import groupmsg.accounts.AdminApiHandler;
 import groupmsg.groups.GroupService;
 import groupmsg.inbound.InboundApiHandler;
 import groupmsg.inbound.InboundService;
@@ -227,5 +228,34 @@ class LineDeletionE2eTest {
                 .as("a new message from the deleted line").isEqualTo(404);
         Thread.sleep(300);
         assertThat(carrierMessages(a, phone)).filteredOn(m -> "+16175557800".equals(m.get("to"))).hasSize(1);
+    }
+
+    /**
+     * A line created (and later one brought back) by a request whose answer was lost (a 500): its retry under the
+     * Idempotency-Key answers that line, not a 409 for the number it took itself; a new request for it is a 409.
+     */
+    @Test
+    void aRetryOfALineCreateWhoseAnswerWasLostAnswersTheLine(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Lost Line Co");
+        String phone = linePhone();
+        Map<String, Object> body = Map.of("phone", phone, "type", "long_code", "mps", 4);
+        var created = IdempotentRetriesE2eTest.call(new AdminApiHandler(IdempotentRetriesE2eTest.failingOnce(runtime,
+                IdempotentRetriesE2eTest::completesAnIdempotencyRecord)), a, "POST /v1/lines", "/v1/lines", Map.of(), body, "line-1");
+        assertThat(created.getStatusCode()).isEqualTo(500);
+        var retry = a.withHeader("Idempotency-Key", "line-1").post("/v1/lines", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        String line = (String) retry.jsonObject().get("id");
+        assertThat(items(a.get("/v1/lines"))).extracting(l -> l.get("id")).containsExactly(line);
+        assertThat(a.withHeader("Idempotency-Key", "line-2").post("/v1/lines", body).status()).isEqualTo(409);
+
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+        Map<String, Object> again = Map.of("phone", phone, "type", "long_code", "mps", 9);
+        var revived = IdempotentRetriesE2eTest.call(new AdminApiHandler(IdempotentRetriesE2eTest.failingOnce(runtime,
+                IdempotentRetriesE2eTest::completesAnIdempotencyRecord)), a, "POST /v1/lines", "/v1/lines", Map.of(), again, "line-3");
+        assertThat(revived.getStatusCode()).isEqualTo(500);
+        var retried = a.withHeader("Idempotency-Key", "line-3").post("/v1/lines", again);
+        assertThat(retried.status()).as(retried.body()).isEqualTo(201);
+        assertThat(retried.jsonObject()).containsEntry("id", line).containsEntry("mps", 9);
+        assertThat(a.withHeader("Idempotency-Key", "line-3").post("/v1/lines", again).header("idempotent-replayed")).isEqualTo("true");
     }
 }

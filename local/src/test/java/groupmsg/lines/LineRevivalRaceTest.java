@@ -29,7 +29,7 @@ class LineRevivalRaceTest {
     void aDeletionCommittingDuringACreateOfItsNumberBringsThatLineBack(LocalRuntime runtime) {
         var plain = new LineService(runtime.wiring());
         var newLine = new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 5, null, null, null, null);
-        Line first = plain.create(ACCOUNT, newLine);
+        Line first = plain.create(ACCOUNT, newLine, runtime.wiring().ids().next(""));
 
         var deletedMeanwhile = new AtomicBoolean();
         ExecutionInterceptor deleteBeforeTheCreateCommits = new ExecutionInterceptor() {
@@ -42,21 +42,23 @@ class LineRevivalRaceTest {
             }
         };
         Line created = new LineService(runtime.wiringWith(deleteBeforeTheCreateCommits))
-                .create(ACCOUNT, new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 7, null, null, null, null));
+                .create(ACCOUNT, new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 7, null, null, null, null),
+                        runtime.wiring().ids().next(""));
 
         assertThat(deletedMeanwhile).isTrue();
         assertThat(created.id()).as("the deleted line, brought back").isEqualTo(first.id());
         assertThat(created.createdAt()).isEqualTo(first.createdAt());
         assertThat(plain.get(ACCOUNT, first.id()).mps()).isEqualTo(7);
         var store = new LineStore(new DynamoOps(runtime.wiring().dynamo()), runtime.wiring().config().table(Tables.CORE));
-        assertThat(store.deletedWithPhone(ACCOUNT, PHONE)).as("no other deleted line of the number").isEmpty();
+        assertThat(store.all(ACCOUNT)).as("one line of the number, in use").singleElement()
+                .satisfies(kept -> assertThat(kept.line().deleted()).isFalse());
         var marker = runtime.wiring().dynamo().getItem(g -> g.tableName(runtime.wiring().config().table(Tables.CORE))
                 .key(LineStore.deletedPhoneKey(ACCOUNT, PHONE)).consistentRead(true));
         assertThat(marker.hasItem()).as("the deletion marker goes with the line's return").isFalse();
 
         // deleted again and created again: back once more, under the same id
         plain.delete(ACCOUNT, first.id());
-        assertThat(plain.create(ACCOUNT, newLine).id()).isEqualTo(first.id());
+        assertThat(plain.create(ACCOUNT, newLine, runtime.wiring().ids().next("")).id()).isEqualTo(first.id());
     }
 
     private static boolean reservesThePhone(TransactWriteItemsRequest request) {
