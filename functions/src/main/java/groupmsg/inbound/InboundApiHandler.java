@@ -102,7 +102,10 @@ public final class InboundApiHandler extends HttpApiHandler {
     private ApiResponse listFromLine(ApiRequest request) {
         Paging paging = Paging.from(request);
         var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
-        var page = replies.listFromLine(request.accountId(), request.path("id"), paging.limit(), start);
+        // an extension: only the messages to one number (E.164, or national with country=)
+        String to = request.query("to").filter(v -> !v.isBlank())
+                .map(raw -> PhoneNumbers.e164FromQuery("to", raw, request.query("country").orElse(null))).orElse(null);
+        var page = replies.listFromLine(request.accountId(), request.path("id"), to, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.replies().forEach(r -> items.add(DirectReplies.json(r, null)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

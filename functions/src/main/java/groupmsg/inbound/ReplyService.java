@@ -84,9 +84,10 @@ public final class ReplyService {
         return replies.findFromLine(accountId, lineId, id).orElseThrow(() -> ApiException.notFound("message"));
     }
 
-    public DirectReplies.ReplyPage listFromLine(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+    /** The line's own messages, oldest first; with {@code to} (E.164), only those to that number. */
+    public DirectReplies.ReplyPage listFromLine(String accountId, String lineId, String to, int limit, Map<String, AttributeValue> start) {
         requireLine(accountId, lineId);
-        return replies.listFromLine(accountId, lineId, limit, start);
+        return replies.listFromLine(accountId, lineId, to, limit, start);
     }
 
     /** The line's history is read also once it is deleted. */

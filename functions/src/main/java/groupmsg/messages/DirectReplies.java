@@ -3,7 +3,9 @@ package groupmsg.messages;
 import groupmsg.lines.Line;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -70,10 +72,22 @@ public final class DirectReplies {
         return messages.get(accountId, lineMessageId(lineId, ulid)).isPresent();
     }
 
-    /** The line's own messages to single numbers, oldest first. */
-    public ReplyPage listFromLine(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
-        return listWithIdPrefix(accountId, LINE_MESSAGE_PREFIX + lineId + "_", limit, start);
+    /** The line's own messages to single numbers, oldest first; with {@code to}, only those to that number. */
+    public ReplyPage listFromLine(String accountId, String lineId, String to, int limit, Map<String, AttributeValue> start) {
+        String idPrefix = LINE_MESSAGE_PREFIX + lineId + "_";
+        if (to == null) return listWithIdPrefix(accountId, idPrefix, limit, start);
+        // the number is matched in the function: read 100 at a time, up to 1,000 a page (then the cursor goes on)
+        var page = FilteredPage.fill(limit, TO_STEPS, start, from -> {
+            var step = messages.listWithIdPrefix(accountId, idPrefix, TO_STEP, from);
+            return new FilteredPage.Step<>(step.messages().stream().filter(m -> m.recipientList().contains(to)).toList(),
+                    step.lastKey());
+        }, m -> Attr.key(Attr.accountPk(accountId), "MSG#" + m.id()));
+        return new ReplyPage(page.items().stream().map(this::withDelivery).toList(), page.lastKey());
     }
+
+    /** Messages read per step of a list by number, and the steps one page may take. */
+    static final int TO_STEP = 100;
+    static final int TO_STEPS = 10;
 
     private java.util.Optional<Reply> find(String accountId, String id) {
         return messages.get(accountId, id).map(this::withDelivery);

@@ -177,4 +177,28 @@ class DirectRepliesE2eTest {
         assertThat(a.get("/v1/lines/" + lineId + "/messages/msg_01JZZZZZZZZZZZZZZZZZZZZZZZ").status()).isEqualTo(404);
         assertThat((List<?>) a.get("/v1/lines/" + lineId + "/messages").jsonObject().get("items")).hasSize(2);
     }
+
+    /** A line's messages to one number (an extension, as Twilio's list by To): in order, paged, national or E.164. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aLinesMessagesAreListedByTheNumberTheyWentTo(ApiClient api) {
+        ApiClient a = api.forNewAccount("One Number Co");
+        String lineId = createLine(a, linePhone(), 50);
+        String ann = "+14155550911";
+        String bob = "+14155550912";
+        for (String[] m : new String[][]{{ann, "a1"}, {bob, "b1"}, {ann, "a2"}, {bob, "b2"}, {ann, "a3"}}) {
+            assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", m[0], "body", m[1])).status()).isEqualTo(202);
+        }
+        var first = a.get("/v1/lines/" + lineId + "/messages?to=%2B14155550911&limit=2").jsonObject();
+        assertThat((List<Map<String, Object>>) first.get("items")).extracting(m -> m.get("body")).containsExactly("a1", "a2");
+        assertThat((List<Map<String, Object>>) first.get("items")).allSatisfy(m -> assertThat(m).containsEntry("to", ann));
+        var second = a.get("/v1/lines/" + lineId + "/messages?to=%2B14155550911&limit=2&cursor=" + first.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) second.get("items")).extracting(m -> m.get("body")).containsExactly("a3");
+        assertThat(second.get("nextCursor")).isNull();
+        var national = a.get("/v1/lines/" + lineId + "/messages?to=(415)%20555-0912&country=US").jsonObject();
+        assertThat((List<Map<String, Object>>) national.get("items")).extracting(m -> m.get("body")).containsExactly("b1", "b2");
+        assertThat((List<?>) a.get("/v1/lines/" + lineId + "/messages?to=%2B14155550913").jsonObject().get("items")).isEmpty();
+        assertThat((List<?>) a.get("/v1/lines/" + lineId + "/messages").jsonObject().get("items")).hasSize(5);
+        assertThat(a.get("/v1/lines/" + lineId + "/messages?to=12").status()).isEqualTo(400);
+    }
 }
