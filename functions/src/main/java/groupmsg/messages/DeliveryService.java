@@ -216,22 +216,31 @@ public final class DeliveryService {
     }
 
     /**
-     * Fails the rows of members marked undeliverable as skipped, never sent nor billed: one conditional transaction
-     * per {@value DeliveryStore#MAX_TRANSITIONS} (rows no longer queued, a redelivered job's, are left alone), after one
-     * opt-out lookup: an opted-out number shows as {@code opted_out}, as API.md says, whatever else is known of it.
-     * Costs nothing for a job without such members.
+     * Fails the rows of members marked undeliverable as skipped, never sent nor billed ({@link #failUnsent}). Costs
+     * nothing for a job without such members.
      */
     private void skipUndeliverable(GroupMessage m, int shard, Map<String, String> skip) {
-        List<String> phones = List.copyOf(skip.keySet());
+        Map<String, String> errors = new HashMap<>();
+        skip.forEach((phone, markedBy) -> errors.put(phone, skipped(markedBy)));
+        failUnsent(m, shard, errors);
+    }
+
+    /**
+     * Fails queued rows never to be sent, each with its error, or as {@code opted_out} for a number opted out of
+     * the line (API.md: an opted-out number shows so, whatever else is known of it): one opt-out lookup, then one
+     * conditional transaction per {@value DeliveryStore#MAX_TRANSITIONS} (rows no longer queued are left alone).
+     */
+    private void failUnsent(GroupMessage m, int shard, Map<String, String> errors) {
+        List<String> phones = List.copyOf(errors.keySet());
         Set<String> optedOut = optOuts.optedOut(m.lineId(), phones);
         long now = clock.millis();
-        List<DeliveryStore.Transition> skips = new ArrayList<>();
+        List<DeliveryStore.Transition> fails = new ArrayList<>();
         for (String p : phones) {
-            skips.add(optedOut.contains(p)
+            fails.add(optedOut.contains(p)
                     ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now)
-                    : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, skipped(skip.get(p)), now));
+                    : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, errors.get(p), now));
         }
-        deliveries.applyInChunks(m.id(), shard, skips, applied -> List.of());
+        deliveries.applyInChunks(m.id(), shard, fails, applied -> List.of());
     }
 
     /** A skipped row's error: the error that marked the member undeliverable. */
@@ -297,9 +306,9 @@ public final class DeliveryService {
         Line line = lines.find(accountId, found.lineId()).orElse(null);
         if (line == null) {
             Log.warn("delivery_line_deleted", Map.of("messageId", messageId, "lineId", found.lineId(), "recipients", phones.size()));
-            long now = clock.millis();
-            deliveries.applyInChunks(found.id(), shard, phones.stream().map(p ->
-                    new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, LINE_DELETED, now)).toList(), applied -> List.of());
+            Map<String, String> errors = new HashMap<>();
+            phones.forEach(phone -> errors.put(phone, LINE_DELETED));
+            failUnsent(found, shard, errors);
             return null;
         }
         return line.mps() == found.lineMps() ? found : found.withLineMps(line.mps());

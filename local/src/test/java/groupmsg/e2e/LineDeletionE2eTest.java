@@ -174,6 +174,7 @@ class LineDeletionE2eTest {
         String line = createLine(a, phone, 50);
         String group = createGroup(a, "Racers");
         List<String> members = addMembers(a, group, 7500, 3);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", members.getFirst())).status()).isEqualTo(201);
         var deleted = new AtomicBoolean();
         ExecutionInterceptor deleteAsTheSendIsAccepted = new ExecutionInterceptor() {
             @Override
@@ -195,8 +196,11 @@ class LineDeletionE2eTest {
         assertThat(awaitSent(a, message, 15_000)).containsEntry("status", "sent");
         @SuppressWarnings("unchecked")
         var counts = (Map<String, Object>) a.get("/v1/messages/" + message).jsonObject().get("counts");
-        assertThat(counts).containsEntry("failed", 3).containsEntry("sent", 0).containsEntry("delivered", 0);
-        assertThat(allDeliveries(a, message)).hasSize(3).allSatisfy(d -> assertThat(d)
+        assertThat(counts).containsEntry("failed", 2).containsEntry("optedOut", 1).containsEntry("sent", 0).containsEntry("delivered", 0);
+        var rows = allDeliveries(a, message);
+        assertThat(rows).filteredOn(d -> members.getFirst().equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("status", "opted_out"));
+        assertThat(rows).filteredOn(d -> !members.getFirst().equals(d.get("phone"))).hasSize(2).allSatisfy(d -> assertThat(d)
                 .containsEntry("status", "failed").containsEntry("error", "not sent: the line was deleted"));
         assertThat(carrierMessages(a, phone)).noneSatisfy(m -> assertThat(members).contains((String) m.get("to")));
     }
