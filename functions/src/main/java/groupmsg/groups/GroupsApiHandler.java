@@ -70,6 +70,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         });
         on("POST /v1/groups/{id}/members/remove", this::removeMembers);
         on("POST /v1/groups/{id}/imports", this::startImport);
+        on("GET /v1/groups/{id}/imports", this::listImports);
         on("GET /v1/groups/{id}/imports/{importId}", this::getImport);
         on("POST /v1/members", this::addToGroups);
         on("POST /v1/members/remove", this::removeFromAllGroups);
@@ -383,16 +384,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request, MAX_INVALID_PAGE, MAX_INVALID_PAGE);
         var start = Cursor.decode(paging.cursor(), "pk", ImportService.invalidRowsPartition(request.accountId(), importId));
         var invalid = imports.invalidRows(request.accountId(), importId, paging.limit(), start);
-        var json = new LinkedHashMap<String, Object>();
-        json.put("id", job.id());
-        json.put("groupId", job.groupId());
-        json.put("status", job.status());
-        json.put("total", job.total());
-        json.put("processed", job.processed());
-        json.put("added", job.added());
-        json.put("alreadyMembers", job.alreadyMembers());
-        json.put("updated", job.updated());
-        json.put("invalidCount", job.invalidCount());
+        var json = importJson(job);
         List<Object> rows = new ArrayList<>();
         for (var row : invalid.rows()) {
             var r = new LinkedHashMap<String, Object>();
@@ -406,6 +398,36 @@ public final class GroupsApiHandler extends HttpApiHandler {
         if (job.error() != null) json.put("error", job.error());
         json.put("createdAt", Timestamps.format(job.createdAt()));
         return ApiResponse.ok(json);
+    }
+
+    /** An extension: the group's imports of the last 30 days, newest first, each as one shows without its invalid lines. */
+    private ApiResponse listImports(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", ImportService.listPartition(request.accountId()));
+        var page = imports.list(request.accountId(), request.path("id"), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        for (ImportJob job : page.imports()) {
+            var json = importJson(job);
+            if (job.error() != null) json.put("error", job.error());
+            json.put("createdAt", Timestamps.format(job.createdAt()));
+            items.add(json);
+        }
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    /** An import's progress, as its GET and the list show it (the GET adds its invalid lines, then error and createdAt). */
+    private static LinkedHashMap<String, Object> importJson(ImportJob job) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("id", job.id());
+        json.put("groupId", job.groupId());
+        json.put("status", job.status());
+        json.put("total", job.total());
+        json.put("processed", job.processed());
+        json.put("added", job.added());
+        json.put("alreadyMembers", job.alreadyMembers());
+        json.put("updated", job.updated());
+        json.put("invalidCount", job.invalidCount());
+        return json;
     }
 
     static Map<String, Object> groupJson(Group group) {

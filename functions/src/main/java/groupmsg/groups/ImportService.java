@@ -6,7 +6,9 @@ import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
@@ -207,6 +209,34 @@ public final class ImportService {
         ImportJob job = imports.get(accountId, importId).orElseThrow(() -> ApiException.notFound("import"));
         if (!job.groupId().equals(groupId)) throw ApiException.notFound("import");
         return job;
+    }
+
+    public record ImportPage(List<ImportJob> imports, Map<String, AttributeValue> lastKey) {}
+
+    /** Imports read per step of a group's list, and the steps one page may take. */
+    static final int LIST_STEP = 100;
+    static final int LIST_STEPS = 10;
+
+    /**
+     * The group's imports of the last 30 days (they expire then), newest first: the account's read 100 at a time and
+     * the group's kept, until the page is full and one more is found, or 1,000 were read (then the cursor goes on).
+     * 404 for no such group; a cursor of another list is a 400.
+     */
+    public ImportPage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
+        groups.get(accountId, groupId);
+        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(ImportStore.IMPORT_PREFIX))) {
+            throw ApiException.invalid("cursor is not valid for this list");
+        }
+        var page = FilteredPage.fill(limit, LIST_STEPS, start, from -> {
+            var step = imports.list(accountId, LIST_STEP, from);
+            return new FilteredPage.Step<>(step.jobs().stream().filter(j -> groupId.equals(j.groupId())).toList(), step.lastKey());
+        }, job -> ImportStore.importKey(accountId, job.id()));
+        return new ImportPage(page.items(), page.lastKey());
+    }
+
+    /** The partition a cursor of {@link #list} must point into. */
+    public static String listPartition(String accountId) {
+        return Attr.accountPk(accountId);
     }
 
     public record InvalidPage(List<ImportStore.InvalidRow> rows, Map<String, AttributeValue> lastKey) {}

@@ -57,8 +57,10 @@ final class ImportStore {
         this.table = table;
     }
 
-    private static Map<String, AttributeValue> importKey(String accountId, String importId) {
-        return Attr.key(Attr.accountPk(accountId), "IMPORT#" + importId);
+    static final String IMPORT_PREFIX = "IMPORT#";
+
+    static Map<String, AttributeValue> importKey(String accountId, String importId) {
+        return Attr.key(Attr.accountPk(accountId), IMPORT_PREFIX + importId);
     }
 
     static String errorsPk(String accountId, String importId) {
@@ -163,6 +165,17 @@ final class ImportStore {
     /** Deletes an import's marker (it ended, or was failed). */
     void forget(Marker job) {
         dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(ENQUEUE_JOBS_PK, job.accountId() + "#" + job.importId())));
+    }
+
+    record JobPage(List<ImportJob> jobs, Map<String, AttributeValue> lastKey) {}
+
+    /** A page of the account's imports (kept 30 days), newest first: ids are ULIDs. Consistent, so a new one is there. */
+    JobPage list(String accountId, int limit, Map<String, AttributeValue> start) {
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
+                .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(IMPORT_PREFIX)))
+                .scanIndexForward(false).consistentRead(true).exclusiveStartKey(start));
+        return new JobPage(page.items().stream().map(ImportStore::toJob).toList(), page.lastKey());
     }
 
     Optional<ImportJob> get(String accountId, String importId) {

@@ -234,4 +234,39 @@ class ImportsE2eTest {
         assertThat(a.get("/v1/groups/" + g + "/imports/imp_doesnotexist").status()).isEqualTo(404);
         assertThat(memberCount(a, g)).isZero();
     }
+
+    /** A group's imports (an extension): newest first, paged, the group's only, with their progress; 404 for no such group. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupsImportsAreListedNewestFirst(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Import List Co");
+        String g = createGroup(a, "Listed imports");
+        String other = createGroup(a, "Other imports");
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String csv = "country,phone,name\nUS," + phone(900 + i) + ",Person " + i + "\nUS,bad,Nobody\n";
+            var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv);
+            assertThat(started.status()).as(started.body()).isEqualTo(202);
+            ids.add((String) started.jsonObject().get("id"));
+            var elsewhere = a.send("POST", "/v1/groups/" + other + "/imports", "text/csv", "country,phone,name\nUS," + phone(950 + i) + ",X\n");
+            assertThat(elsewhere.status()).isEqualTo(202);
+        }
+        for (String id : ids) awaitDone(a, g, id);
+
+        var first = a.get("/v1/groups/" + g + "/imports?limit=2").jsonObject();
+        var items = (List<Map<String, Object>>) first.get("items");
+        assertThat(items).extracting(m -> m.get("id")).containsExactly(ids.get(2), ids.get(1));
+        assertThat(items.getFirst()).containsEntry("groupId", g).containsEntry("status", "done").containsEntry("total", 2)
+                .containsEntry("processed", 2).containsEntry("added", 1).containsEntry("invalidCount", 1)
+                .containsKey("createdAt").doesNotContainKey("invalid");
+        var second = a.get("/v1/groups/" + g + "/imports?limit=2&cursor=" + first.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) second.get("items")).extracting(m -> m.get("id")).containsExactly(ids.get(0));
+        assertThat(second.get("nextCursor")).isNull();
+        assertThat((List<?>) a.get("/v1/groups/" + other + "/imports").jsonObject().get("items")).hasSize(3);
+
+        assertThat(a.get("/v1/groups/grp_01JZZZZZZZZZZZZZZZZZZZZZZZ/imports").status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Not Their Imports Co").get("/v1/groups/" + g + "/imports").status()).isEqualTo(404);
+        String lineCursor = (String) a.get("/v1/groups?limit=1").jsonObject().get("nextCursor");
+        assertThat(a.get("/v1/groups/" + g + "/imports?cursor=" + lineCursor).status()).as("another list's cursor").isEqualTo(400);
+    }
 }

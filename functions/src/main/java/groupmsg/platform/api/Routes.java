@@ -41,6 +41,7 @@ public final class Routes {
             // extensions: one number across the account's groups (add to several, remove from all)
             new RouteDef("POST", "/v1/members", GROUPS, MANAGE_GROUPS, true),
             new RouteDef("POST", "/v1/members/remove", GROUPS, MANAGE_GROUPS, true),
+            new RouteDef("GET", "/v1/groups/{id}/imports", GROUPS, READ, false),
             new RouteDef("GET", "/v1/groups/{id}/imports/{importId}", GROUPS, READ, false),
 
             new RouteDef("POST", "/v1/lines", ADMIN, ADMINISTER, true),
