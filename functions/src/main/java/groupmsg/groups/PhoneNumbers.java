@@ -233,6 +233,19 @@ public final class PhoneNumbers {
         return out.toString();
     }
 
+    /**
+     * The country (ISO 3166-1 alpha-2) an E.164 number belongs to ({@code +16045550123} -> {@code CA}); empty when
+     * it names none (a non-geographic number) or is not one.
+     */
+    public static String regionOf(String e164) {
+        try {
+            String region = UTIL.getRegionCodeForNumber(UTIL.parse(e164, UNKNOWN_REGION));
+            return region == null || region.equals(PhoneNumberUtil.REGION_CODE_FOR_NON_GEO_ENTITY) ? "" : region;
+        } catch (NumberParseException e) {
+            return "";
+        }
+    }
+
     /** The region to name in "not a valid number for ...": the given country when it applies, else one region or +CC. */
     private static String describeRegion(PhoneNumber number, String region) {
         int cc = number.getCountryCode();

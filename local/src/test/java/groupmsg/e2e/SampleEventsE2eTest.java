@@ -49,6 +49,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "groups-api", "get-member-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "groups-api", "clear-undeliverable-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "groups-api", "list-imports-unknown-group.json")).contains("\"statusCode\":404").contains("group");
+        assertThat(invoke(runtime, "groups-api", "export-members-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "groups-api", "remove-number-from-all-groups.json")).contains("\"statusCode\":200")
                 .contains("removedFrom\\\":[]");
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");

@@ -25,6 +25,7 @@ public final class Routes {
 
             new RouteDef("POST", "/v1/groups", GROUPS, MANAGE_GROUPS, true),
             new RouteDef("GET", "/v1/groups", GROUPS, READ, false),
+            new RouteDef("GET", "/v1/groups/{id}/members.csv", GROUPS, READ, false),
             new RouteDef("GET", "/v1/groups/import-template.csv", GROUPS, READ, false),
             new RouteDef("GET", "/v1/groups/{id}", GROUPS, READ, false),
             new RouteDef("PATCH", "/v1/groups/{id}", GROUPS, MANAGE_GROUPS, false),

@@ -1,0 +1,93 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.GroupsE2eTest.items;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A group's members exported as CSV (an extension): the import template's columns, so it imports again. */
+@ExtendWith(LocalRuntimeExtension.class)
+class MembersExportE2eTest {
+
+    private static Map<String, Object> member(String phone, String name) {
+        var m = new HashMap<String, Object>();
+        m.put("phone", phone);
+        if (name != null) m.put("name", name);
+        return m;
+    }
+
+    @Test
+    void aGroupsMembersExportAsCsvInPartsAndImportAgain(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Export Co");
+        String g = createGroup(a, "To export");
+        var added = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(
+                member("+442079460145", null),
+                member("+14155550142", "Bob \"The Builder\""),
+                member("+16045550144", "Zoë"),
+                member("+14155550141", "Smith, Jane"),
+                member("+14155550143", "=HYPERLINK(\"http://x\")"),
+                member("+14155550146", "Gone"))));
+        assertThat(added.status()).as(added.body()).isEqualTo(200);
+        assertThat(added.jsonObject()).containsEntry("added", 6);
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550146").status()).isEqualTo(204);
+
+        var whole = a.get("/v1/groups/" + g + "/members.csv");
+        assertThat(whole.status()).as(whole.body()).isEqualTo(200);
+        assertThat(whole.header("content-type")).startsWith("text/csv");
+        assertThat(whole.header("content-disposition")).isEqualTo("attachment; filename=\"" + g + "-members.csv\"");
+        assertThat(whole.header("x-next-cursor")).isNull();
+        String expected = """
+                country,phone,name
+                US,+14155550141,"Smith, Jane"
+                US,+14155550142,"Bob ""The Builder\"""
+                US,+14155550143,"'=HYPERLINK(""http://x"")"
+                CA,+16045550144,Zoë
+                GB,+442079460145,
+                """;
+        assertThat(whole.body()).isEqualTo(expected);
+
+        // in parts of two, each a whole CSV, the next one named by x-next-cursor and link
+        List<String> parts = new ArrayList<>();
+        String cursor = null;
+        do {
+            var part = a.get("/v1/groups/" + g + "/members.csv?limit=2" + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(part.status()).as(part.body()).isEqualTo(200);
+            parts.add(part.body());
+            cursor = part.header("x-next-cursor");
+            if (cursor != null) {
+                assertThat(part.header("link")).isEqualTo("</v1/groups/" + g + "/members.csv?limit=2&cursor=" + cursor + ">; rel=\"next\"");
+            }
+        } while (cursor != null);
+        assertThat(parts).hasSize(3).allSatisfy(p -> assertThat(p).startsWith("country,phone,name\n"));
+        assertThat(parts.get(0).lines().count() + parts.get(1).lines().count() + parts.get(2).lines().count()).isEqualTo(8);
+        assertThat(String.join("", parts.stream().map(p -> p.substring(p.indexOf('\n') + 1)).toList()))
+                .isEqualTo(expected.substring(expected.indexOf('\n') + 1));
+
+        // the export imports into another group as it is
+        String copy = createGroup(a, "Copy");
+        var started = a.send("POST", "/v1/groups/" + copy + "/imports", "text/csv", whole.body());
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        var done = ImportsE2eTest.awaitDone(a, copy, (String) started.jsonObject().get("id"));
+        assertThat(done).containsEntry("status", "done").containsEntry("added", 5).containsEntry("invalidCount", 0);
+        assertThat(items(a.get("/v1/groups/" + copy + "/members"))).extracting(m -> m.get("phone") + " " + m.get("name"))
+                .containsExactlyInAnyOrder("+14155550141 Smith, Jane", "+14155550142 Bob \"The Builder\"",
+                        "+14155550143 '=HYPERLINK(\"http://x\")", "+16045550144 Zoë", "+442079460145 null");
+
+        // refused: no such group, another account's, a bad part size or cursor
+        assertThat(a.get("/v1/groups/grp_01JZZZZZZZZZZZZZZZZZZZZZZZ/members.csv").status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Not Their Export Co").get("/v1/groups/" + g + "/members.csv").status()).isEqualTo(404);
+        assertThat(a.get("/v1/groups/" + g + "/members.csv?limit=50001").status()).isEqualTo(400);
+        assertThat(a.get("/v1/groups/" + g + "/members.csv?cursor=nope").status()).isEqualTo(400);
+        String otherGroupsCursor = a.get("/v1/groups/" + copy + "/members.csv?limit=1").header("x-next-cursor");
+        assertThat(a.get("/v1/groups/" + g + "/members.csv?cursor=" + otherGroupsCursor).status()).isEqualTo(400);
+    }
+}
