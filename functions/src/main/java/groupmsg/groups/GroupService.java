@@ -323,6 +323,17 @@ public final class GroupService {
         }
     }
 
+    /**
+     * Gives a member another name, or none ({@code name} null): 404 when the group or the membership does not exist.
+     * The same name again changes nothing but is answered the same.
+     */
+    public Member renameMember(String accountId, String groupId, String rawPhone, String name) {
+        get(accountId, groupId);
+        String phone = pathPhone(rawPhone);
+        return members.rename(accountId, groupId, phone, name)
+                .orElseThrow(() -> ApiException.notFound("member " + phone + " of this group"));
+    }
+
     public record RemoveResult(long removed, long notMembers, List<InvalidEntry> invalid) {}
 
     /**

@@ -62,6 +62,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         on("DELETE /v1/groups/{id}", this::deleteGroup);
         on("POST /v1/groups/{id}/members", this::addMembers);
         on("GET /v1/groups/{id}/members", this::listMembers);
+        on("PATCH /v1/groups/{id}/members/{phone}", this::renameMember);
         on("GET /v1/groups/{id}/members/{phone}", r -> ApiResponse.ok(memberJson(
                 groups.member(r.accountId(), r.path("id"), memberPhone(r, "GET")))));
         on("DELETE /v1/groups/{id}/members/{phone}", this::removeMember);
@@ -349,6 +350,16 @@ public final class GroupsApiHandler extends HttpApiHandler {
             items.add(json);
         }
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    /** An extension: {@code {name}} gives the member another name; {@code null} or "" takes its name away. */
+    private ApiResponse renameMember(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("name");
+        if (!body.has("name")) throw ApiException.invalid("name: required (null or \"\" takes the name away)");
+        String name = body.optionalNullableString("name", 0, MAX_NAME).filter(n -> !n.isEmpty()).orElse(null);
+        body.check("name", name, Text::nameShapeProblem);
+        body.validate();
+        return ApiResponse.ok(memberJson(groups.renameMember(request.accountId(), request.path("id"), request.path("phone"), name)));
     }
 
     private static Map<String, Object> memberJson(Member m) {

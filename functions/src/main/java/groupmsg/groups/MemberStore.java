@@ -195,6 +195,30 @@ final class MemberStore {
         }
     }
 
+    /**
+     * Names a present member ({@code name} null: takes its name away), its search form with it; empty when the
+     * number is not a present member. Only the name changes: who the member is, and since when, stays.
+     */
+    Optional<Member> rename(String accountId, String groupId, String phone, String name) {
+        try {
+            var row = dynamo.updateItem(b -> {
+                b.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
+                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
+                        .expressionAttributeNames(Map.of("#name", "name"))
+                        .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW);
+                if (name == null) {
+                    b.updateExpression("REMOVE #name, nameLower");
+                } else {
+                    b.updateExpression("SET #name = :name, nameLower = :lower")
+                            .expressionAttributeValues(Map.of(":name", s(name), ":lower", s(Text.searchForm(name))));
+                }
+            }).attributes();
+            return Optional.of(toMember(row));
+        } catch (ConditionalCheckFailedException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Tombstones one membership with the counter update; false when the number is not a present member. */
     boolean remove(String accountId, String groupId, String phone, long stampedAt) {
         long now = stampedAt;

@@ -444,6 +444,45 @@ class GroupsE2eTest {
         assertThat(items(a.get("/v1/groups/" + g + "/members?search=beatrice"))).hasSize(1);
     }
 
+    /** A member renamed, or its name taken away, by number (an extension): only the name changes; search follows it. */
+    @Test
+    void aMemberIsRenamedOrUnnamedByNumber(ApiClient api) {
+        ApiClient a = api.forNewAccount("Patch Member Co");
+        String g = createGroup(a, "Team");
+        a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550150", "Ann Old"), member("+14155550151", null))));
+        String addedAt = (String) a.get("/v1/groups/" + g + "/members/%2B14155550150").jsonObject().get("addedAt");
+
+        var renamed = a.patch("/v1/groups/" + g + "/members/%2B14155550150", Map.of("name", "Zoë New"));
+        assertThat(renamed.status()).as(renamed.body()).isEqualTo(200);
+        assertThat(renamed.jsonObject()).containsEntry("phone", "+14155550150").containsEntry("name", "Zoë New")
+                .containsEntry("addedAt", addedAt);
+        assertThat(allMemberPhones(a, g, "zoe")).containsExactly("+14155550150");
+        assertThat(allMemberPhones(a, g, "ann")).isEmpty();
+        // national with the country is not a path number: E.164, URL-encoded, as for GET and DELETE
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "Named")).jsonObject())
+                .containsEntry("name", "Named");
+        assertThat(a.send("PATCH", "/v1/groups/" + g + "/members/%2B14155550150", "application/json", "{\"name\":null}")
+                .jsonObject()).containsEntry("name", null);
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "")).jsonObject()).containsEntry("name", null);
+        assertThat(allMemberPhones(a, g, "zoe")).isEmpty();
+        assertThat(memberCount(a, g)).isEqualTo(2);
+
+        // refused, nothing changed: a name of two lines or over 100 characters, another field, no name at all
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "a\nb")).status()).isEqualTo(400);
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "x".repeat(101))).status()).isEqualTo(400);
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "A", "phone", "+1")).status()).isEqualTo(400);
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of()).status()).isEqualTo(400);
+        // not a member (never, or removed), no such group, another account's group
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550152", Map.of("name", "A")).status()).isEqualTo(404);
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550151").status()).isEqualTo(204);
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "A")).status()).isEqualTo(404);
+        assertThat(a.patch("/v1/groups/grp_01JZZZZZZZZZZZZZZZZZZZZZZZ/members/%2B14155550150", Map.of("name", "A")).status()).isEqualTo(404);
+        assertThat(api.forNewAccount("Not Their Member Co").patch("/v1/groups/" + g + "/members/%2B14155550150",
+                Map.of("name", "A")).status()).isEqualTo(404);
+        assertThat(items(a.get("/v1/groups/" + g + "/members"))).extracting(m -> m.get("phone") + " " + m.get("name"))
+                .containsExactly("+14155550150 null");
+    }
+
     @Test
     void aListReadsPastALongRunOfRemovedMembers(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Tombstones Co");

@@ -33,6 +33,7 @@ public final class Routes {
             new RouteDef("POST", "/v1/groups/{id}/members", GROUPS, MANAGE_GROUPS, true),
             new RouteDef("GET", "/v1/groups/{id}/members", GROUPS, READ, false),
             new RouteDef("GET", "/v1/groups/{id}/members/{phone}", GROUPS, READ, false),
+            new RouteDef("PATCH", "/v1/groups/{id}/members/{phone}", GROUPS, MANAGE_GROUPS, false),
             new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}", GROUPS, MANAGE_GROUPS, false),
             // an extension: the group's messages go to the number again (its undeliverable mark cleared)
             new RouteDef("DELETE", "/v1/groups/{id}/members/{phone}/undeliverable", GROUPS, MANAGE_GROUPS, false),
