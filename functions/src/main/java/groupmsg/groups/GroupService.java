@@ -243,12 +243,16 @@ public final class GroupService {
     /** One part of a group's export: CSV text, how many members it holds, and where the next part starts (null: none). */
     public record MemberExport(String csv, int members, Map<String, AttributeValue> lastKey) {}
 
-    /** The most members, and about the most bytes, one part of an export holds (under Lambda's 6 MB answer). */
+    /**
+     * The most members, and the most bytes as the answer carries them (a JSON string), one part of an export holds:
+     * under Lambda's 6 MB answer, and under what an import takes (5 MB, and 6 MB as its request carries the file),
+     * so a part imports again.
+     */
     public static final int EXPORT_MAX_MEMBERS = 50_000;
     static final int EXPORT_MAX_BYTES = 4_500_000;
-    private static final int EXPORT_STEP = 1000;
-    /** The most one step of 1,000 rows can add: names of 100 four-byte characters, quoted and guarded. */
-    private static final int EXPORT_STEP_MAX_BYTES = 1000 * 450;
+    static final int EXPORT_STEP = 1000;
+    /** The most one step can add: every name 100 characters of four bytes each (a quote is two, escaped, and doubled). */
+    static final int EXPORT_STEP_MAX_BYTES = EXPORT_STEP * 450;
 
     /**
      * The group's present members as CSV ({@link MembersCsv}), in number order, from {@code start}: read 1,000 at a

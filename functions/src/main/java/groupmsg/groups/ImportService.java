@@ -224,7 +224,11 @@ public final class ImportService {
      */
     public ImportPage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
         groups.get(accountId, groupId);
-        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(ImportStore.IMPORT_PREFIX))) {
+        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(ImportStore.IMPORT_PREFIX)
+                || !imports.get(accountId, start.get("sk").s().substring(ImportStore.IMPORT_PREFIX.length()))
+                        .map(at -> at.groupId().equals(groupId)).orElse(true))) {
+            // another list's, or another group's (which would pass over this group's newer imports); one gone since
+            // (imports expire) cannot be told apart and goes on from where it was
             throw ApiException.invalid("cursor is not valid for this list");
         }
         var page = FilteredPage.fill(limit, LIST_STEPS, start, from -> {
@@ -271,7 +275,8 @@ public final class ImportService {
                 int line = ((Number) row.get(0)).intValue();
                 String country = (String) row.get(1);
                 String phone = (String) row.get(2);
-                String name = (String) row.get(3);
+                // a spreadsheet's text marker before a formula-like name (an export writes it) is not part of the name
+                String name = MembersCsv.unguard((String) row.get(3));
                 // What an invalid row echoes is bounded (parts bound their cells, but parts queued before did not):
                 // one cell of most of a 5 MB file made an error row over DynamoDB's 400 KB, and its part fail
                 // again and again, holding up the group's later parts.

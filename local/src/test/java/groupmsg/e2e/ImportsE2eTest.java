@@ -263,6 +263,8 @@ class ImportsE2eTest {
         assertThat((List<Map<String, Object>>) second.get("items")).extracting(m -> m.get("id")).containsExactly(ids.get(0));
         assertThat(second.get("nextCursor")).isNull();
         assertThat((List<?>) a.get("/v1/groups/" + other + "/imports").jsonObject().get("items")).hasSize(3);
+        String othersCursor = (String) a.get("/v1/groups/" + other + "/imports?limit=1").jsonObject().get("nextCursor");
+        assertThat(a.get("/v1/groups/" + g + "/imports?cursor=" + othersCursor).status()).as("another group's cursor").isEqualTo(400);
 
         assertThat(a.get("/v1/groups/grp_01JZZZZZZZZZZZZZZZZZZZZZZZ/imports").status()).isEqualTo(404);
         assertThat(api.forNewAccount("Not Their Imports Co").get("/v1/groups/" + g + "/imports").status()).isEqualTo(404);
