@@ -4,9 +4,11 @@ import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.CsvPart;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.json.Json;
@@ -243,36 +245,32 @@ public final class GroupService {
     /** One part of a group's export: CSV text, how many members it holds, and where the next part starts (null: none). */
     public record MemberExport(String csv, int members, Map<String, AttributeValue> lastKey) {}
 
-    /**
-     * The most members, and the most bytes as the answer carries them (a JSON string), one part of an export holds:
-     * under Lambda's 6 MB answer, and under what an import takes (5 MB, and 6 MB as its request carries the file),
-     * so a part imports again.
-     */
+    /** The most members one part of an export holds. */
     public static final int EXPORT_MAX_MEMBERS = 50_000;
-    static final int EXPORT_MAX_BYTES = 4_500_000;
-    static final int EXPORT_STEP = 1000;
-    /** The most one step can add: every name 100 characters of four bytes each (a quote is two, escaped, and doubled). */
-    static final int EXPORT_STEP_MAX_BYTES = EXPORT_STEP * 450;
+    private static final int EXPORT_STEP = 1000;
 
     /**
      * The group's present members as CSV ({@link MembersCsv}), in number order, from {@code start}: read 1,000 at a
-     * time while the part stays within {@code limit} (at most {@value #EXPORT_MAX_MEMBERS}) members and
-     * {@value #EXPORT_MAX_BYTES} bytes whatever the next step holds; the next part starts after the last one. 404
-     * for no such group.
+     * time until the part holds {@code limit} members (at most {@value #EXPORT_MAX_MEMBERS}) or its next row would
+     * take it over {@code maxBytes} as the answer carries it; the next part starts after its last member. 404 for
+     * no such group.
      */
-    public MemberExport exportMembers(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
+    public MemberExport exportMembers(String accountId, String groupId, int limit, long maxBytes, Map<String, AttributeValue> start) {
         get(accountId, groupId);
-        StringBuilder csv = new StringBuilder(MembersCsv.HEADER);
-        int count = 0;
-        long bytes = MembersCsv.HEADER.length();
+        var part = new CsvPart(MembersCsv.HEADER, maxBytes);
         Map<String, AttributeValue> from = start;
-        do {
-            var page = members.list(accountId, groupId, null, null, null, Math.min(EXPORT_STEP, limit - count), from, MAX_LIST_PAGES);
-            for (Member m : page.members()) bytes += MembersCsv.appendRow(csv, m);
-            count += page.members().size();
+        Member last = null;
+        while (true) {
+            var page = members.list(accountId, groupId, null, null, null, Math.min(EXPORT_STEP, limit - part.rows()), from, MAX_LIST_PAGES);
+            for (Member m : page.members()) {
+                if (!part.add(MembersCsv.row(m))) {
+                    return new MemberExport(part.text(), part.rows(), Attr.key(membersPartition(accountId, groupId), last.phone()));
+                }
+                last = m;
+            }
             from = page.lastKey();
-        } while (from != null && count < limit && bytes + EXPORT_STEP_MAX_BYTES <= EXPORT_MAX_BYTES);
-        return new MemberExport(csv.toString(), count, from);
+            if (from == null || part.rows() >= limit) return new MemberExport(part.text(), part.rows(), from);
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.Csv;
 import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
@@ -190,16 +191,11 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String groupId = request.path("id");
         Paging paging = Paging.from(request, GroupService.EXPORT_MAX_MEMBERS, GroupService.EXPORT_MAX_MEMBERS);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
-        var export = groups.exportMembers(request.accountId(), groupId, paging.limit(), start);
-        var headers = new LinkedHashMap<String, String>();
-        headers.put("content-disposition", "attachment; filename=\"" + groupId + "-members.csv\"");
-        String next = Cursor.encode(export.lastKey());
-        if (next != null) {
-            headers.put("x-next-cursor", next);
-            headers.put("link", "</v1/groups/" + groupId + "/members.csv?" + (paging.limit() == GroupService.EXPORT_MAX_MEMBERS
-                    ? "" : "limit=" + paging.limit() + "&") + "cursor=" + next + ">; rel=\"next\"");
-        }
-        return ApiResponse.text(200, "text/csv; charset=utf-8", export.csv(), headers);
+        var export = groups.exportMembers(request.accountId(), groupId, paging.limit(), Csv.MAX_ANSWER_BYTES, start);
+        var query = new LinkedHashMap<String, String>();
+        query.put("limit", paging.limit() == GroupService.EXPORT_MAX_MEMBERS ? null : String.valueOf(paging.limit()));
+        return Csv.download(export.csv(), groupId + "-members.csv", Cursor.encode(export.lastKey()),
+                "/v1/groups/" + groupId + "/members.csv", query);
     }
 
     private ApiResponse importTemplate(ApiRequest request) {

@@ -2,6 +2,7 @@ package groupmsg.groups;
 
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Csv;
 import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
@@ -276,7 +277,7 @@ public final class ImportService {
                 String country = (String) row.get(1);
                 String phone = (String) row.get(2);
                 // a spreadsheet's text marker before a formula-like name (an export writes it) is not part of the name
-                String name = MembersCsv.unguard((String) row.get(3));
+                String name = Csv.unguard((String) row.get(3));
                 // What an invalid row echoes is bounded (parts bound their cells, but parts queued before did not):
                 // one cell of most of a 5 MB file made an error row over DynamoDB's 400 KB, and its part fail
                 // again and again, holding up the group's later parts.

@@ -4,6 +4,8 @@ import groupmsg.platform.Sha256;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.Csv;
+import groupmsg.platform.api.CsvPart;
 import groupmsg.platform.api.Paging;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -46,6 +48,53 @@ public final class DeliveryList {
         // a bad cursor is a 400 even for a message that went to nobody (no rows to page through)
         if (message.isEmpty() && paging.cursor() != null) DeliveryCursor.decode(paging.cursor(), messageId, Integer.MAX_VALUE);
         return message.map(m -> page(m, paging, status));
+    }
+
+    /** The most recipients one part of a delivery report holds. */
+    public static final int REPORT_MAX_ROWS = 50_000;
+    static final String REPORT_HEADER = "phone,status,error,carrierMessageId,updatedAt\n";
+
+    /** One part of a delivery report: CSV text, and the cursor of the next part (null: none). */
+    public record ReportPart(String csv, String nextCursor) {}
+
+    /**
+     * The message's deliveries as CSV ({@code status} narrows them, as the list's), shard after shard in number
+     * order, from {@code cursor}, until the part holds {@code limit} rows or its next row would take it over
+     * {@code maxBytes} as the answer carries it; the next part starts after its last row. Empty when there is no
+     * such message.
+     */
+    public Optional<ReportPart> report(String accountId, String messageId, int limit, String cursor, String status, long maxBytes) {
+        if (status != null && !STATUSES.contains(status)) throw ApiException.invalid("status must be one of " + STATUSES);
+        var message = messages.get(accountId, messageId);
+        if (message.isEmpty() && cursor != null) DeliveryCursor.decode(cursor, messageId, Integer.MAX_VALUE);
+        return message.map(m -> report(m, limit, cursor, status, maxBytes));
+    }
+
+    private ReportPart report(GroupMessage m, int limit, String cursor, String status, long maxBytes) {
+        var part = new CsvPart(REPORT_HEADER, maxBytes);
+        DeliveryCursor from = DeliveryCursor.decode(cursor, m.id(), m.shards());
+        Delivery last = null;
+        while (true) {
+            var page = deliveries.list(m.id(), m.shards(), from.shard(), from.afterPhone(),
+                    Math.min(DeliveryStore.FILTERED_PAGE_ROWS, limit - part.rows()), status);
+            for (Delivery d : page.deliveries()) {
+                if (!part.add(row(d))) {
+                    // rows go shard after shard, by number: the next part starts after the last one in this
+                    return new ReportPart(part.text(),
+                            new DeliveryCursor(DeliveryStore.shardOf(last.phone(), m.shards()), last.phone()).encode(m.id()));
+                }
+                last = d;
+            }
+            if (page.lastPhone() == null) return new ReportPart(part.text(), null);
+            from = new DeliveryCursor(page.shard(), page.lastPhone());
+            if (part.rows() >= limit) return new ReportPart(part.text(), from.encode(m.id()));
+        }
+    }
+
+    private static String row(Delivery d) {
+        var row = MessagesJson.delivery(d);
+        return row.get("phone") + "," + row.get("status") + "," + Csv.cell((String) row.get("error")) + ","
+                + Csv.cell((String) row.get("carrierMessageId")) + "," + row.get("updatedAt");
     }
 
     private ApiResponse page(GroupMessage m, Paging paging, String status) {

@@ -6,6 +6,7 @@ import groupmsg.groups.PhoneNumbers;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.Csv;
 import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
@@ -22,6 +23,7 @@ import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 
 
@@ -52,6 +54,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
             return ApiResponse.ok(MessagesJson.message(view.message(), view.counts()));
         });
         on("GET /v1/messages/{id}/deliveries", this::deliveries);
+        on("GET /v1/messages/{id}/deliveries.csv", this::deliveryReport);
         on("DELETE /v1/messages/{id}", r -> {
             messages.get(r.accountId(), r.path("id"));
             throw new ApiException(ErrorCode.NOT_CANCELLABLE, "group messages are sent at once and cannot be cancelled");
@@ -120,6 +123,24 @@ public final class MessagesApiHandler extends HttpApiHandler {
         // a group message's (conversation messages' are listed under their conversation)
         if (!id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw ApiException.notFound("message");
         return deliveryList.respond(request, request.accountId(), id).orElseThrow(() -> ApiException.notFound("message"));
+    }
+
+    /**
+     * An extension: the deliveries as CSV (a report to download; {@code ?status=} as the list's), in parts of up to
+     * {@code ?limit=} (1..50,000, the default) rows and {@link Csv#MAX_ANSWER_BYTES}: {@code x-next-cursor} (and a
+     * {@code link} rel="next") names the next part, {@code ?cursor=}.
+     */
+    private ApiResponse deliveryReport(ApiRequest request) {
+        String id = request.path("id");
+        if (!id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw ApiException.notFound("message");
+        Paging paging = Paging.from(request, DeliveryList.REPORT_MAX_ROWS, DeliveryList.REPORT_MAX_ROWS);
+        String status = request.query("status").orElse(null);
+        var part = deliveryList.report(request.accountId(), id, paging.limit(), paging.cursor(), status, Csv.MAX_ANSWER_BYTES)
+                .orElseThrow(() -> ApiException.notFound("message"));
+        var query = new LinkedHashMap<String, String>();
+        query.put("limit", paging.limit() == DeliveryList.REPORT_MAX_ROWS ? null : String.valueOf(paging.limit()));
+        query.put("status", status);
+        return Csv.download(part.csv(), id + "-deliveries.csv", part.nextCursor(), "/v1/messages/" + id + "/deliveries.csv", query);
     }
 
 }

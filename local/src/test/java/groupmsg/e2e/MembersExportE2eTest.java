@@ -1,6 +1,10 @@
 package groupmsg.e2e;
 
+import groupmsg.groups.GroupService;
 import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.platform.api.Csv;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -94,4 +98,33 @@ class MembersExportE2eTest {
         String otherGroupsCursor = a.get("/v1/groups/" + copy + "/members.csv?limit=1").header("x-next-cursor");
         assertThat(a.get("/v1/groups/" + g + "/members.csv?cursor=" + otherGroupsCursor).status()).isEqualTo(400);
     }
+
+    /** A part ends at the last whole row that fits its bytes, and the next one starts right after it: nothing lost or twice. */
+    @Test
+    void partsCutByTheirSizeLoseNoMemberAndRepeatNone(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Small Parts Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = createGroup(a, "Cut by size");
+        List<Map<String, Object>> members = new ArrayList<>();
+        for (int i = 0; i < 25; i++) members.add(member(String.format("+1415555%04d", 3000 + i), i % 3 == 0 ? "\"Quoted\" " + i : "Person " + i));
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", members)).jsonObject()).containsEntry("added", 25);
+        String whole = a.get("/v1/groups/" + g + "/members.csv").body();
+
+        var groups = new GroupService(runtime.wiring());
+        StringBuilder joined = new StringBuilder();
+        int parts = 0;
+        Map<String, AttributeValue> start = null;
+        do {
+            var part = groups.exportMembers(accountId, g, GroupService.EXPORT_MAX_MEMBERS, 200, start);
+            assertThat(Csv.answerBytes(part.csv(), 0)).as("within its bytes (save a single row)").isLessThanOrEqualTo(200);
+            assertThat(part.csv()).startsWith(MEMBERS_HEADER);
+            joined.append(part.csv().substring(MEMBERS_HEADER.length()));
+            start = part.lastKey();
+            parts++;
+        } while (start != null);
+        assertThat(parts).isGreaterThanOrEqualTo(5);
+        assertThat(MEMBERS_HEADER + joined).isEqualTo(whole);
+    }
+
+    private static final String MEMBERS_HEADER = "country,phone,name\n";
 }

@@ -56,6 +56,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "messages-api", "list-messages.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "messages-api", "send-unknown-group.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "messages-api", "cancel-unknown-message.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "messages-api", "delivery-report-unknown-message.json")).contains("\"statusCode\":404").contains("message");
         // the sample's signature is not valid for this runtime's token: refused, nothing read
         assertThat(invoke(runtime, "carrier-webhook", "status-unsigned.json")).contains("\"statusCode\":403");
         assertThat(invoke(runtime, "carrier-webhook", "inbound-unsigned.json")).contains("\"statusCode\":403");

@@ -65,6 +65,7 @@ public final class Routes {
             new RouteDef("POST", "/v1/groups/{id}/messages", MESSAGES, SEND_MESSAGES, true),
             new RouteDef("GET", "/v1/messages", MESSAGES, READ, false),
             new RouteDef("GET", "/v1/messages/{id}", MESSAGES, READ, false),
+            new RouteDef("GET", "/v1/messages/{id}/deliveries.csv", MESSAGES, READ, false),
             new RouteDef("GET", "/v1/messages/{id}/deliveries", MESSAGES, READ, false),
             // an extension: the texts its recipients sent in answer to a group message (inbound messages, hence here)
             new RouteDef("GET", "/v1/messages/{id}/replies", INBOUND, READ, false),

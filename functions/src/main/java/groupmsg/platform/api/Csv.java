@@ -1,0 +1,64 @@
+package groupmsg.platform.api;
+
+/**
+ * CSV that answers carry (exports and reports): RFC 4180 quoting, OWASP's guard against CSV injection (a cell a
+ * spreadsheet would run as a formula starts with {@code '}, the text marker it hides), and the size of text as a
+ * Lambda answer carries it.
+ */
+public final class Csv {
+    /** Answers of CSV stay within this many bytes as their JSON string: under Lambda's 6 MB, and importable again. */
+    public static final int MAX_ANSWER_BYTES = 4_500_000;
+    private static final String FORMULA_STARTS = "=+-@\t\r";
+
+    private Csv() {
+    }
+
+    /**
+     * A CSV answer to download as {@code filename}; when another part follows ({@code nextCursor}), the
+     * {@code x-next-cursor} header names it and {@code link} rel="next" points at it: {@code path} with the request's
+     * {@code query} (null values left out) and the cursor.
+     */
+    public static ApiResponse download(String csv, String filename, String nextCursor, String path, java.util.Map<String, String> query) {
+        var headers = new java.util.LinkedHashMap<String, String>();
+        headers.put("content-disposition", "attachment; filename=\"" + filename + "\"");
+        if (nextCursor != null) {
+            StringBuilder link = new StringBuilder("<").append(path).append('?');
+            query.forEach((name, value) -> {
+                if (value != null) link.append(name).append('=').append(value).append('&');
+            });
+            headers.put("x-next-cursor", nextCursor);
+            headers.put("link", link.append("cursor=").append(nextCursor).append(">; rel=\"next\"").toString());
+        }
+        return ApiResponse.text(200, "text/csv; charset=utf-8", csv, headers);
+    }
+
+    /** One cell: empty for null; guarded when it starts like a formula; quoted when it holds a comma, quote or line break. */
+    public static String cell(String value) {
+        if (value == null || value.isEmpty()) return "";
+        String guarded = FORMULA_STARTS.indexOf(value.charAt(0)) >= 0 ? "'" + value : value;
+        boolean quote = guarded.chars().anyMatch(c -> c == ',' || c == '"' || c == '\n' || c == '\r');
+        return quote ? '"' + guarded.replace("\"", "\"\"") + '"' : guarded;
+    }
+
+    /** A cell's value as {@link #cell} guarded it, without the guard ({@code '=x} -> {@code =x}); any other as it is. */
+    public static String unguard(String value) {
+        return value != null && value.length() > 1 && value.charAt(0) == '\'' && FORMULA_STARTS.indexOf(value.charAt(1)) >= 0
+                ? value.substring(1) : value;
+    }
+
+    /**
+     * The length of {@code text} from {@code from} in UTF-8 bytes as a JSON string carries it (how a Lambda answer
+     * holds its body): a quote, backslash, tab, line break, backspace or form feed takes two bytes, another control
+     * character six.
+     */
+    public static int answerBytes(CharSequence text, int from) {
+        int bytes = 0;
+        for (int i = from; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') bytes += 2;
+            else if (c < 0x20) bytes += 6;
+            else bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4
+        }
+        return bytes;
+    }
+}
