@@ -115,6 +115,34 @@ final class BenchApi {
     }
 
     /** A stuck pipeline fails the benchmark instead of hanging it (100,000 recipients take minutes, not half an hour). */
+    /** What a CSV download took: its rows (headers left out), parts, bytes and time. */
+    record CsvDownload(long rows, int parts, long bytes, long millis) {
+        String summary() {
+            return String.format("%d rows in %d part(s), %.2f MB, %.1f s: %.0f rows/s", rows, parts, bytes / 1_048_576.0,
+                    millis / 1000.0, rows / (millis / 1000.0));
+        }
+    }
+
+    /** Downloads a CSV answer part after part (x-next-cursor), as a client of the exports does. */
+    CsvDownload csvDownload(String path) throws Exception {
+        long start = System.nanoTime();
+        long rows = 0;
+        long bytes = 0;
+        int parts = 0;
+        String cursor = null;
+        do {
+            var request = HttpRequest.newBuilder(URI.create(base + path + (cursor == null ? "" : "?cursor=" + cursor)))
+                    .timeout(Duration.ofSeconds(120)).header("authorization", "Bearer " + key).GET().build();
+            HttpResponse<String> part = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            if (part.statusCode() != 200) throw new HttpError(part.statusCode(), "GET " + path + " -> " + part.statusCode());
+            parts++;
+            bytes += part.body().getBytes(StandardCharsets.UTF_8).length;
+            rows += part.body().lines().count() - 1;
+            cursor = part.headers().firstValue("x-next-cursor").orElse(null);
+        } while (cursor != null);
+        return new CsvDownload(rows, parts, bytes, (System.nanoTime() - start) / 1_000_000);
+    }
+
     private static void checkDeadline(long deadline, String messageId) {
         if (System.nanoTime() > deadline) throw new IllegalStateException("message " + messageId + " not done after " + MAX_WAIT);
     }

@@ -63,25 +63,8 @@ public final class ImportBenchmark {
                     progress.get("invalidCount"), after.get("memberCount"));
 
             // the members exported again as CSV (GET .../members.csv), part after part
-            long exportStart = System.nanoTime();
-            int parts = 0;
-            long exportedRows = 0;
-            long exportedBytes = 0;
-            String cursor = null;
-            do {
-                var request = HttpRequest.newBuilder(URI.create(base + "/v1/groups/" + groupId + "/members.csv"
-                        + (cursor == null ? "" : "?cursor=" + cursor))).timeout(Duration.ofSeconds(120))
-                        .header("authorization", "Bearer " + key).GET().build();
-                HttpResponse<byte[]> part = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-                if (part.statusCode() != 200) throw new IllegalStateException("export -> " + part.statusCode());
-                parts++;
-                exportedBytes += part.body().length;
-                exportedRows += new String(part.body(), StandardCharsets.UTF_8).lines().count() - 1;
-                cursor = part.headers().firstValue("x-next-cursor").orElse(null);
-            } while (cursor != null);
-            long exportMs = (System.nanoTime() - exportStart) / 1_000_000;
-            System.out.printf("export (members.csv): %d members in %d part(s), %.2f MB, %.1f s: %.0f members/s%n",
-                    exportedRows, parts, exportedBytes / 1_048_576.0, exportMs / 1000.0, exportedRows / (exportMs / 1000.0));
+            var export = new BenchApi(base, key).csvDownload("/v1/groups/" + groupId + "/members.csv");
+            System.out.printf("export (members.csv): %s%n", export.summary());
         }
     }
 

@@ -70,6 +70,7 @@ public final class MessagesBenchmark {
             long settled = api.awaitSettled(first.id(), n, RECEIPTS_QUIET);
             Map<String, Long> withReceipts = requests.snapshot();
             int polls = api.polls;
+            BenchApi.CsvDownload report = api.csvDownload("/v1/messages/" + first.id() + "/deliveries.csv");
 
             int rawItems = Math.max(n, 10_000);
             double raw = rawBatchWriteRate(runtime, rawItems);
@@ -92,6 +93,7 @@ public final class MessagesBenchmark {
             } else {
                 System.out.printf("delivery receipts: all %d in%n", n);
             }
+            System.out.printf("delivery report (GET .../deliveries.csv) of the %d-recipient message: %s%n", n, report.summary());
             System.out.printf("AWS requests per 1,000 recipients, %d-member send, by origin (until \"sent\" / with the late receipts):%n", n);
             System.out.printf("  %-52s %10s %12s%n", "origin service operation", "until sent", "+ receipts");
             for (String op : withReceipts.keySet()) {
