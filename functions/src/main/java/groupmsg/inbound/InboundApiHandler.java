@@ -9,6 +9,7 @@ import groupmsg.optout.OptOutStore;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.Csv;
 import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
@@ -65,6 +66,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         on("GET /v1/messages/{id}/replies", this::listAnswers);
         on("GET /v1/messages/{id}/opt-outs", this::listOptOutAnswers);
         on("GET /v1/opt-outs", this::listOptOuts);
+        on("GET /v1/opt-outs.csv", this::exportOptOuts);
         on("POST /v1/opt-outs", this::createOptOut);
         on("DELETE /v1/opt-outs/{lineId}/{phone}", r -> {
             optOuts.remove(r.accountId(), r.path("lineId"), r.path("phone"));
@@ -209,6 +211,21 @@ public final class InboundApiHandler extends HttpApiHandler {
         List<Object> items = new ArrayList<>();
         listed.forEach(o -> items.add(json(o)));
         return ApiResponse.ok(ApiResponse.page(items, nextCursor));
+    }
+
+    /**
+     * An extension: the opt-outs as CSV (a do-not-text list to keep elsewhere), the account's or with {@code lineId=}
+     * a line's, in parts of up to {@code ?limit=} (1..50,000, the default) rows and {@link Csv#MAX_ANSWER_BYTES}.
+     */
+    private ApiResponse exportOptOuts(ApiRequest request) {
+        Paging paging = Paging.from(request, OptOutService.EXPORT_MAX_ROWS, OptOutService.EXPORT_MAX_ROWS);
+        String lineId = request.queryId("lineId").orElse(null);
+        var part = optOuts.export(request.accountId(), lineId, paging.limit(), paging.cursor(), Csv.MAX_ANSWER_BYTES);
+        var query = new LinkedHashMap<String, String>();
+        query.put("lineId", lineId);
+        query.put("limit", paging.limit() == OptOutService.EXPORT_MAX_ROWS ? null : String.valueOf(paging.limit()));
+        return Csv.download(part.csv(), lineId == null ? "opt-outs.csv" : lineId + "-opt-outs.csv", part.nextCursor(),
+                "/v1/opt-outs.csv", query);
     }
 
     private ApiResponse createOptOut(ApiRequest request) {

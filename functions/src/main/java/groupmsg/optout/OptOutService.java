@@ -11,6 +11,8 @@ import groupmsg.messages.DirectMessages;
 import groupmsg.messages.MessageKind;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.CsvPart;
+import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Lazy;
 import groupmsg.inbound.AnswerLinks;
 import groupmsg.messages.BroadcastReplies;
@@ -215,6 +217,57 @@ public final class OptOutService {
             lastKey = Attr.key(OptOutStore.listPartition(last.lineId()), last.phone());
         }
         return new AccountPage(listed, Cursor.encode(lastKey));
+    }
+
+    /** One part of an opt-out export: CSV text, and the cursor of the next part (null: none). */
+    public record ExportPart(String csv, String nextCursor) {}
+
+    /** The most opt-outs one part of an export holds. */
+    public static final int EXPORT_MAX_ROWS = 50_000;
+    static final String EXPORT_HEADER = "lineId,phone,source,createdAt\n";
+    private static final int EXPORT_STEP = 1000;
+
+    /**
+     * The opt-outs as CSV (the list's fields), of the line when given (a deleted one's too, as its list), else of
+     * every line of the account, line by line, oldest line first, each in number order; from {@code cursor} (the
+     * list's own), until the part holds {@code limit} rows or its next row would take it over {@code maxBytes} as
+     * the answer carries it. The next part starts after its last row.
+     */
+    public ExportPart export(String accountId, String lineId, int limit, String cursor, long maxBytes) {
+        List<String> lineIds;
+        if (lineId != null) {
+            requireKeptLine(accountId, lineId);
+            lineIds = List.of(lineId);
+        } else {
+            lineIds = allLineIds(accountId);
+        }
+        List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
+        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
+        var part = new CsvPart(EXPORT_HEADER, maxBytes);
+        OptOut last = null;
+        for (int line = start == null ? 0 : partitions.indexOf(start.get("pk").s()); line < lineIds.size(); line++, start = null) {
+            Map<String, AttributeValue> from = start;
+            do {
+                var page = store.list(lineIds.get(line), Math.min(EXPORT_STEP, limit - part.rows()), from);
+                for (OptOut o : page.optOuts()) {
+                    if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
+                        return new ExportPart(part.text(), keyAfter(last));
+                    }
+                    last = o;
+                }
+                from = page.lastKey();
+                if (part.rows() >= limit) {
+                    boolean more = from != null || anyOn(lineIds.subList(line + 1, lineIds.size()));
+                    return new ExportPart(part.text(), more ? keyAfter(last) : null);
+                }
+            } while (from != null);
+        }
+        return new ExportPart(part.text(), null);
+    }
+
+    /** The cursor after an opt-out: its key, as the lists' cursors are. */
+    private static String keyAfter(OptOut o) {
+        return Cursor.encode(Attr.key(OptOutStore.listPartition(o.lineId()), o.phone()));
     }
 
     /**

@@ -87,6 +87,7 @@ public final class Routes {
             new RouteDef("GET", "/v1/conversations/{id}/messages/{messageId}/deliveries", CONVERSATIONS_API, READ, false),
 
             new RouteDef("GET", "/v1/opt-outs", INBOUND, READ, false),
+            new RouteDef("GET", "/v1/opt-outs.csv", INBOUND, READ, false),
             new RouteDef("POST", "/v1/opt-outs", INBOUND, ADMINISTER, true),
             new RouteDef("DELETE", "/v1/opt-outs/{lineId}/{phone}", INBOUND, ADMINISTER, false),
             new RouteDef("GET", "/v1/inbound", INBOUND, READ, false),
