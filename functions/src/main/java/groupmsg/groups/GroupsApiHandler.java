@@ -355,7 +355,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String name = body.optionalNullableString("name", 0, MAX_NAME).filter(n -> !n.isEmpty()).orElse(null);
         body.check("name", name, Text::nameShapeProblem);
         body.validate();
-        return ApiResponse.ok(memberJson(groups.renameMember(request.accountId(), request.path("id"), request.path("phone"), name)));
+        return ApiResponse.ok(memberJson(groups.renameMember(request.accountId(), request.path("id"), memberPhone(request, "PATCH"), name)));
     }
 
     private static Map<String, Object> memberJson(Member m) {

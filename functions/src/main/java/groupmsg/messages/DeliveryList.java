@@ -76,7 +76,7 @@ public final class DeliveryList {
         Delivery last = null;
         while (true) {
             var page = deliveries.list(m.id(), m.shards(), from.shard(), from.afterPhone(),
-                    Math.min(DeliveryStore.FILTERED_PAGE_ROWS, limit - part.rows()), status);
+                    limit - part.rows(), status); // one call a part: a filtered list confirms each page's end with a query of its own
             for (Delivery d : page.deliveries()) {
                 if (!part.add(row(d))) {
                     // rows go shard after shard, by number: the next part starts after the last one in this

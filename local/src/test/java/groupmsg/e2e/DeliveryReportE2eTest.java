@@ -57,6 +57,14 @@ class DeliveryReportE2eTest {
         assertThat(lines).filteredOn(l -> l.contains(",delivered,")).hasSize(3);
 
         // by status, as the list filters
+        var delivered = a.get("/v1/messages/" + id + "/deliveries.csv?status=delivered&limit=2");
+        String deliveredCursor = delivered.header("x-next-cursor");
+        assertThat(delivered.header("link")).isEqualTo("</v1/messages/" + id + "/deliveries.csv?limit=2&status=delivered&cursor="
+                + deliveredCursor + ">; rel=\"next\"");
+        var deliveredRest = a.get("/v1/messages/" + id + "/deliveries.csv?status=delivered&limit=2&cursor=" + deliveredCursor);
+        assertThat(deliveredRest.header("x-next-cursor")).isNull();
+        assertThat(java.util.stream.Stream.concat(delivered.body().lines().skip(1), deliveredRest.body().lines().skip(1)).toList())
+                .hasSize(3).allSatisfy(l -> assertThat(l).contains(",delivered,"));
         List<String> failed = a.get("/v1/messages/" + id + "/deliveries.csv?status=failed").body().lines().toList();
         assertThat(failed).hasSize(2);
         assertThat(failed.get(1)).startsWith(UndeliverableMembersE2eTest.NOT_MOBILE + ",failed,");

@@ -458,7 +458,6 @@ class GroupsE2eTest {
                 .containsEntry("addedAt", addedAt);
         assertThat(allMemberPhones(a, g, "zoe")).containsExactly("+14155550150");
         assertThat(allMemberPhones(a, g, "ann")).isEmpty();
-        // national with the country is not a path number: E.164, URL-encoded, as for GET and DELETE
         assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "Named")).jsonObject())
                 .containsEntry("name", "Named");
         assertThat(a.send("PATCH", "/v1/groups/" + g + "/members/%2B14155550150", "application/json", "{\"name\":null}")
@@ -472,6 +471,7 @@ class GroupsE2eTest {
         assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "x".repeat(101))).status()).isEqualTo(400);
         assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "A", "phone", "+1")).status()).isEqualTo(400);
         assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of()).status()).isEqualTo(400);
+        assertThat(a.get("/v1/groups/" + g + "/members/%2B14155550151").jsonObject()).containsEntry("name", null);
         // not a member (never, or removed), no such group, another account's group
         assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550152", Map.of("name", "A")).status()).isEqualTo(404);
         assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550151").status()).isEqualTo(204);

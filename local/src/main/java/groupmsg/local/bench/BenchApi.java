@@ -114,7 +114,6 @@ final class BenchApi {
         }
     }
 
-    /** A stuck pipeline fails the benchmark instead of hanging it (100,000 recipients take minutes, not half an hour). */
     /** What a CSV download took: its rows (headers left out), parts, bytes and time. */
     record CsvDownload(long rows, int parts, long bytes, long millis) {
         String summary() {
@@ -143,6 +142,7 @@ final class BenchApi {
         return new CsvDownload(rows, parts, bytes, (System.nanoTime() - start) / 1_000_000);
     }
 
+    /** A stuck pipeline fails the benchmark instead of hanging it (100,000 recipients take minutes, not half an hour). */
     private static void checkDeadline(long deadline, String messageId) {
         if (System.nanoTime() > deadline) throw new IllegalStateException("message " + messageId + " not done after " + MAX_WAIT);
     }
