@@ -242,8 +242,8 @@ public final class GroupService {
 
     public record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
 
-    /** One part of a group's export: CSV text, how many members it holds, and where the next part starts (null: none). */
-    public record MemberExport(String csv, int members, Map<String, AttributeValue> lastKey) {}
+    /** One part of a group's export: CSV text, and where the next part starts (null: none). */
+    public record MemberExport(String csv, Map<String, AttributeValue> lastKey) {}
 
     /** The most members one part of an export holds. */
     public static final int EXPORT_MAX_MEMBERS = 50_000;
@@ -264,12 +264,12 @@ public final class GroupService {
             var page = members.list(accountId, groupId, null, null, null, Math.min(EXPORT_STEP, limit - part.rows()), from, MAX_LIST_PAGES);
             for (Member m : page.members()) {
                 if (!part.add(MembersCsv.row(m))) {
-                    return new MemberExport(part.text(), part.rows(), Attr.key(membersPartition(accountId, groupId), last.phone()));
+                    return new MemberExport(part.text(), Attr.key(membersPartition(accountId, groupId), last.phone()));
                 }
                 last = m;
             }
             from = page.lastKey();
-            if (from == null || part.rows() >= limit) return new MemberExport(part.text(), part.rows(), from);
+            if (from == null || part.rows() >= limit) return new MemberExport(part.text(), from);
         }
     }
 

@@ -199,7 +199,11 @@ public final class OptOutService {
      * there too when a later line has any (the next page goes on with it), and is the last page otherwise.
      */
     public AccountPage listAll(String accountId, int limit, String cursor) {
-        List<String> lineIds = allLineIds(accountId);
+        return listAcross(allLineIds(accountId), limit, cursor);
+    }
+
+    /** {@link #listAll} over these lines, in this order (the cursor must point into one of them). */
+    private AccountPage listAcross(List<String> lineIds, int limit, String cursor) {
         List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
         Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
         int line = start == null ? 0 : partitions.indexOf(start.get("pk").s());
@@ -213,8 +217,7 @@ public final class OptOutService {
         }
         if (lastKey == null && listed.size() == limit && anyOn(lineIds.subList(line, lineIds.size()))) {
             // full at the end of a line, with more on a later one: the next page starts after this one's last
-            OptOut last = listed.getLast();
-            lastKey = Attr.key(OptOutStore.listPartition(last.lineId()), last.phone());
+            return new AccountPage(listed, keyAfter(listed.getLast()));
         }
         return new AccountPage(listed, Cursor.encode(lastKey));
     }
@@ -229,40 +232,27 @@ public final class OptOutService {
 
     /**
      * The opt-outs as CSV (the list's fields), of the line when given (a deleted one's too, as its list), else of
-     * every line of the account, line by line, oldest line first, each in number order; from {@code cursor} (the
-     * list's own), until the part holds {@code limit} rows or its next row would take it over {@code maxBytes} as
-     * the answer carries it. The next part starts after its last row.
+     * every line of the account, as {@link #listAll} pages them; from {@code cursor} (the lists' own), until the part
+     * holds {@code limit} rows or its next row would take it over {@code maxBytes} as the answer carries it. The next
+     * part starts after its last row.
      */
     public ExportPart export(String accountId, String lineId, int limit, String cursor, long maxBytes) {
-        List<String> lineIds;
-        if (lineId != null) {
-            requireKeptLine(accountId, lineId);
-            lineIds = List.of(lineId);
-        } else {
-            lineIds = allLineIds(accountId);
-        }
-        List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
-        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
+        if (lineId != null) requireKeptLine(accountId, lineId);
+        List<String> lineIds = lineId != null ? List.of(lineId) : allLineIds(accountId);
         var part = new CsvPart(EXPORT_HEADER, maxBytes);
         OptOut last = null;
-        for (int line = start == null ? 0 : partitions.indexOf(start.get("pk").s()); line < lineIds.size(); line++, start = null) {
-            Map<String, AttributeValue> from = start;
-            do {
-                var page = store.list(lineIds.get(line), Math.min(EXPORT_STEP, limit - part.rows()), from);
-                for (OptOut o : page.optOuts()) {
-                    if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
-                        return new ExportPart(part.text(), keyAfter(last));
-                    }
-                    last = o;
+        String next = cursor;
+        do {
+            var page = listAcross(lineIds, Math.min(EXPORT_STEP, limit - part.rows()), next);
+            for (OptOut o : page.optOuts()) {
+                if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
+                    return new ExportPart(part.text(), keyAfter(last));
                 }
-                from = page.lastKey();
-                if (part.rows() >= limit) {
-                    boolean more = from != null || anyOn(lineIds.subList(line + 1, lineIds.size()));
-                    return new ExportPart(part.text(), more ? keyAfter(last) : null);
-                }
-            } while (from != null);
-        }
-        return new ExportPart(part.text(), null);
+                last = o;
+            }
+            next = page.nextCursor();
+        } while (next != null && part.rows() < limit);
+        return new ExportPart(part.text(), next);
     }
 
     /** The cursor after an opt-out: its key, as the lists' cursors are. */
