@@ -1,5 +1,6 @@
 package groupmsg.messages;
 
+import groupmsg.messages.DeliveryStore.Position;
 import groupmsg.platform.Sha256;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
@@ -33,10 +34,23 @@ public final class DeliveryList {
     private final MessageStore messages;
     private final DeliveryStore deliveries;
 
+    /** Rows one filtered JSON page reads at most (ten queries), and one filtered report part (about a second's worth). */
+    public static final long LIST_READ_BUDGET = 10_000, REPORT_READ_BUDGET = 100_000;
+
+    private final long listReadBudget;
+    private final long reportReadBudget;
+
     public DeliveryList(Wiring wiring) {
+        this(wiring, LIST_READ_BUDGET, REPORT_READ_BUDGET);
+    }
+
+    /** With other read budgets than the deployed ones (tests, to see a budget end a page without 10,000 rows). */
+    public DeliveryList(Wiring wiring, long listReadBudget, long reportReadBudget) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
+        this.listReadBudget = listReadBudget;
+        this.reportReadBudget = reportReadBudget;
     }
 
     /** The page the request asks for, of the account's message {@code messageId}; empty when there is no such message. */
@@ -72,22 +86,25 @@ public final class DeliveryList {
 
     private ReportPart report(GroupMessage m, int limit, String cursor, String status, long maxBytes) {
         var part = new CsvPart(REPORT_HEADER, maxBytes);
-        DeliveryCursor from = DeliveryCursor.decode(cursor, m.id(), m.shards());
+        Position from = DeliveryCursor.decode(cursor, m.id(), m.shards());
+        long budget = reportReadBudget;
         Delivery last = null;
         while (true) {
-            var page = deliveries.list(m.id(), m.shards(), from.shard(), from.afterPhone(),
-                    limit - part.rows(), status); // one call a part: a filtered list confirms each page's end with a query of its own
+            var page = deliveries.list(m.id(), m.shards(), from, limit - part.rows(), status,
+                    budget); // one call a part: a filtered list confirms each page's end with a query of its own
             for (Delivery d : page.deliveries()) {
                 if (!part.add(row(d))) {
                     // rows go shard after shard, by number: the next part starts after the last one in this
-                    return new ReportPart(part.text(),
-                            new DeliveryCursor(DeliveryStore.shardOf(last.phone(), m.shards()), last.phone()).encode(m.id()));
+                    return new ReportPart(part.text(), DeliveryCursor.encode(
+                            new Position(DeliveryStore.shardOf(last.phone(), m.shards()), last.phone()), m.id()));
                 }
                 last = d;
             }
-            if (page.lastPhone() == null) return new ReportPart(part.text(), null);
-            from = new DeliveryCursor(page.shard(), page.lastPhone());
-            if (part.rows() >= limit) return new ReportPart(part.text(), from.encode(m.id()));
+            if (page.next() == null) return new ReportPart(part.text(), null);
+            from = page.next();
+            budget -= page.rowsRead();
+            // a full part, or a filtered one that read its share of the message: the next part goes on from here
+            if (part.rows() >= limit || budget <= 0) return new ReportPart(part.text(), DeliveryCursor.encode(from, m.id()));
         }
     }
 
@@ -98,25 +115,31 @@ public final class DeliveryList {
     }
 
     private ApiResponse page(GroupMessage m, Paging paging, String status) {
-        DeliveryCursor from = DeliveryCursor.decode(paging.cursor(), m.id(), m.shards());
-        var page = deliveries.list(m.id(), m.shards(), from.shard(), from.afterPhone(), paging.limit(), status);
-        String next = page.lastPhone() == null ? null : new DeliveryCursor(page.shard(), page.lastPhone()).encode(m.id());
+        Position from = DeliveryCursor.decode(paging.cursor(), m.id(), m.shards());
+        var page = deliveries.list(m.id(), m.shards(), from, paging.limit(), status, listReadBudget);
+        String next = page.next() == null ? null : DeliveryCursor.encode(page.next(), m.id());
         List<Object> items = new ArrayList<>();
         page.deliveries().forEach(d -> items.add(MessagesJson.delivery(d)));
         return ApiResponse.ok(ApiResponse.page(items, next));
     }
 
     /**
-     * Where a page ended: a shard and the last phone read in it, and (since the sixth session of 2026-12-02) the
-     * message it belongs to, so another message's cursor is refused rather than followed. Cursors without it, handed
-     * out before, are still taken.
+     * A cursor names where the next page starts: a shard and the last phone read in it (none: the shard's start, where
+     * a filtered page that read its budget can end), and (since the sixth session of 2026-12-02) the message it
+     * belongs to, so another message's cursor is refused rather than followed. Cursors without it, handed out
+     * before, are still taken.
      */
-    record DeliveryCursor(int shard, String afterPhone) {
+    static final class DeliveryCursor {
         private static final Pattern E164 = Pattern.compile("\\+[1-9][0-9]{1,14}");
 
-        String encode(String messageId) {
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(
-                    Json.write(Map.of("s", shard, "p", afterPhone, "m", tag(messageId))).getBytes(StandardCharsets.UTF_8));
+        private DeliveryCursor() {}
+
+        static String encode(Position next, String messageId) {
+            var map = new java.util.LinkedHashMap<String, Object>();
+            map.put("s", next.shard());
+            if (next.afterPhone() != null) map.put("p", next.afterPhone());
+            map.put("m", tag(messageId));
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(Json.write(map).getBytes(StandardCharsets.UTF_8));
         }
 
         /** What names the message in its cursors: short, and not the id itself. */
@@ -124,18 +147,18 @@ public final class DeliveryList {
             return Sha256.hex(messageId).substring(0, 12);
         }
 
-        static DeliveryCursor decode(String cursor, String messageId, int shards) {
-            if (cursor == null || cursor.isEmpty()) return new DeliveryCursor(0, null);
+        static Position decode(String cursor, String messageId, int shards) {
+            if (cursor == null || cursor.isEmpty()) return Position.START;
             try {
                 var map = Json.parseObject(new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8));
                 int shard = ((Number) map.get("s")).intValue();
                 String phone = (String) map.get("p");
                 // A row's key is an E.164 number: anything else (an edited cursor) DynamoDB could refuse as a key.
-                if (shard < 0 || shard >= shards || phone == null || !E164.matcher(phone).matches()) throw new IllegalArgumentException();
+                if (shard < 0 || shard >= shards || (phone != null && !E164.matcher(phone).matches())) throw new IllegalArgumentException();
                 if (map.containsKey("m") && !tag(messageId).equals(map.get("m"))) {
                     throw new IllegalArgumentException("another message's cursor");
                 }
-                return new DeliveryCursor(shard, phone);
+                return new Position(shard, phone);
             } catch (RuntimeException e) {
                 throw ApiException.invalid("cursor is not valid");
             }

@@ -235,29 +235,43 @@ final class DeliveryStore {
         return counts;
     }
 
-    record DeliveryPage(List<Delivery> deliveries, int shard, String lastPhone) {}
+    /** Where a list goes on: after {@code afterPhone} in shard {@code shard}, or from the shard's start (null). */
+    record Position(int shard, String afterPhone) {
+        static final Position START = new Position(0, null);
+    }
+
+    /** A page of rows, where the next one starts (null: nothing follows), and how many rows were read for it. */
+    record DeliveryPage(List<Delivery> deliveries, Position next, long rowsRead) {}
 
     /** Rows read per query when the list is filtered by status. */
     static final int FILTERED_PAGE_ROWS = 1000;
 
     /**
-     * Rows of shard {@code shard} after {@code afterPhone}, then the following shards, up to {@code limit}; the page
-     * names where it ended only when another row follows (one more is looked for), so the last page has no cursor.
+     * Rows from {@code from} on, shard after shard, up to {@code limit}; the page names where the next one starts
+     * only when another row follows (one more is looked for), so the last page has no cursor.
+     * <p>
+     * Narrowed to a {@code statusFilter}, the matches can lie far apart: a shard whose counter says it holds none of
+     * that status is not read, a shard read from its start stops at its counted matches, and once
+     * {@code readBudget} rows were read the page ends there, short or empty, naming the row after the last one read,
+     * so one request never reads a whole large message for a few matches (API Gateway gives it 30 s).
      */
-    DeliveryPage list(String messageId, int shards, int shard, String afterPhone, int limit, String statusFilter) {
+    DeliveryPage list(String messageId, int shards, Position from, int limit, String statusFilter, long readBudget) {
+        // queued has no counter of its own (recipients - the rest, and the recipients are not counted per shard)
+        long[] matching = statusFilter != null && COUNTED.contains(statusFilter) ? countByShard(messageId, shards, statusFilter) : null;
         List<Delivery> found = new ArrayList<>();
-        int lastShard = -1;
-        String lastSk = null;
-        String after = afterPhone == null ? COUNTS_SK : afterPhone;
-        for (int current = shard; current < shards; current++) {
+        Position last = null;
+        long read = 0;
+        for (int current = from.shard(); current < shards; current++) {
+            if (matching != null && matching[current] <= 0) continue;
+            boolean wholeShard = current != from.shard() || from.afterPhone() == null;
+            String after = wholeShard ? COUNTS_SK : from.afterPhone();
             String pk = shardPk(messageId, current);
+            long foundHere = 0;
             Map<String, AttributeValue> start = null;
             do {
-                Map<String, AttributeValue> from = start;
-                String lower = after;
-                var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk), ":after", s(lower)));
+                var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk), ":after", s(after)));
                 var request = software.amazon.awssdk.services.dynamodb.model.QueryRequest.builder().tableName(table)
-                        .keyConditionExpression("pk = :pk AND sk > :after").exclusiveStartKey(from)
+                        .keyConditionExpression("pk = :pk AND sk > :after").exclusiveStartKey(start)
                         // DynamoDB applies Limit before a filter: with a status filter, read full pages (and stop
                         // at the limit below), else a page of a few matches takes a query per row read
                         .limit(statusFilter == null ? limit - found.size() + 1 : FILTERED_PAGE_ROWS);
@@ -271,17 +285,30 @@ final class DeliveryStore {
                     values.put(":status", s(statusFilter));
                 }
                 QueryResponse page = dynamo.query(request.expressionAttributeValues(values).build());
+                read += page.scannedCount();
                 for (var item : page.items()) {
-                    if (found.size() == limit) return new DeliveryPage(found, lastShard, lastSk); // one more follows
+                    if (found.size() == limit) return new DeliveryPage(found, last, read); // one more follows
                     found.add(toDelivery(item));
-                    lastShard = current;
-                    lastSk = Attr.str(item, "sk");
+                    foundHere++;
+                    last = new Position(current, Attr.str(item, "sk"));
                 }
                 start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
+                // every row of the status this shard counted is found: the rest of it holds none
+                if (matching != null && wholeShard && foundHere >= matching[current]) start = null;
+                if (statusFilter != null && read >= readBudget) {
+                    if (start != null) return new DeliveryPage(found, new Position(current, Attr.str(start, "sk")), read);
+                    int next = nextShardToRead(matching, current + 1, shards);
+                    return new DeliveryPage(found, next < shards ? new Position(next, null) : null, read);
+                }
             } while (start != null);
-            after = COUNTS_SK;
         }
-        return new DeliveryPage(found, -1, null);
+        return new DeliveryPage(found, null, read);
+    }
+
+    private static int nextShardToRead(long[] matching, int from, int shards) {
+        int shard = from;
+        while (shard < shards && matching != null && matching[shard] <= 0) shard++;
+        return shard;
     }
 
     /** Rows of one shard in a given status (maintenance: stuck deliveries). */

@@ -124,7 +124,7 @@ public final class DirectReplies {
     }
 
     private Reply withDelivery(GroupMessage m) {
-        var rows = deliveries.list(m.id(), m.shards(), 0, null, 1, null).deliveries();
+        var rows = deliveries.list(m.id(), m.shards(), DeliveryStore.Position.START, 1, null, Long.MAX_VALUE).deliveries();
         return new Reply(m, rows.isEmpty() ? null : rows.getFirst());
     }
 

@@ -3,6 +3,7 @@ package groupmsg.e2e;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.messages.DeliveryList;
+import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.Csv;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
@@ -114,11 +115,14 @@ class DeliveryReportE2eTest {
         String line = createLine(a, linePhone(), 1000);
         String g = createGroup(a, "Many rows");
         List<String> phones = MessagesE2eTest.addMembers(a, g, 4000, 2500); // two shards
+        // two opted out, far apart (the last numbers, so each near its shard's end)
+        List<String> optedOut = List.of(phones.get(2498), phones.get(2499));
+        for (String p : optedOut) assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", p)).status()).isEqualTo(201);
         String id = (String) send(a, g, line, "Counted").get("id");
         assertThat(awaitSent(a, id, 60_000)).containsEntry("status", "sent");
         // every receipt in, so no row changes while the parts are read
         assertThat(InboundE2eTest.await(() -> ((Map<?, ?>) a.get("/v1/messages/" + id).jsonObject().get("counts")).get("delivered"),
-                d -> Integer.valueOf(2500).equals(d), 30_000)).isEqualTo(2500);
+                d -> Integer.valueOf(2498).equals(d), 30_000)).isEqualTo(2498);
         String whole = a.get("/v1/messages/" + id + "/deliveries.csv").body();
         assertThat(whole.lines()).hasSize(2501);
 
@@ -136,6 +140,51 @@ class DeliveryReportE2eTest {
         assertThat(parts).isGreaterThan(5);
         assertThat(HEADER + joined).isEqualTo(whole);
         assertThat(joined.toString().lines().map(l -> l.substring(0, l.indexOf(','))).toList()).containsExactlyInAnyOrderElementsOf(phones);
+
+        // a few matches among many rows: a part, and a JSON page, that read their budget end there (short, even
+        // empty) with a cursor that goes on from the last row read; every match comes once
+        var budgeted = new DeliveryList(runtime.wiring(), 500, 500);
+        List<String> reported = new ArrayList<>();
+        List<Integer> partSizes = new ArrayList<>();
+        cursor = null;
+        do {
+            var part = budgeted.report(accountId, id, DeliveryList.REPORT_MAX_ROWS, cursor, "opted_out", Csv.MAX_ANSWER_BYTES).orElseThrow();
+            assertThat(part.csv()).startsWith(HEADER);
+            List<String> rows = part.csv().substring(HEADER.length()).lines().toList();
+            rows.forEach(r -> reported.add(r.substring(0, r.indexOf(','))));
+            partSizes.add(rows.size());
+            cursor = part.nextCursor();
+        } while (cursor != null && partSizes.size() < 10);
+        assertThat(reported).containsExactlyInAnyOrderElementsOf(optedOut);
+        assertThat(partSizes).hasSizeGreaterThanOrEqualTo(2).contains(0);
+        // the deployed budget reads the whole message in one part
+        var unbudgeted = new DeliveryList(runtime.wiring()).report(accountId, id, DeliveryList.REPORT_MAX_ROWS, null, "opted_out",
+                Csv.MAX_ANSWER_BYTES).orElseThrow();
+        assertThat(unbudgeted.nextCursor()).isNull();
+        assertThat(unbudgeted.csv().lines().skip(1).map(r -> r.substring(0, r.indexOf(','))).toList())
+                .containsExactlyInAnyOrderElementsOf(optedOut);
+
+        List<String> listed = new ArrayList<>();
+        List<Integer> pageSizes = new ArrayList<>();
+        cursor = null;
+        do {
+            var query = new java.util.HashMap<String, String>(Map.of("status", "opted_out", "limit", "100"));
+            if (cursor != null) query.put("cursor", cursor);
+            var request = new ApiRequest("GET /v1/messages/{id}/deliveries", "/v1/messages/" + id + "/deliveries",
+                    Map.of("id", id), query, Map.of(), new byte[0], null, null);
+            var page = groupmsg.platform.json.Json.parseObject(budgeted.respond(request, accountId, id).orElseThrow().body());
+            @SuppressWarnings("unchecked")
+            var items = (List<Map<String, Object>>) page.get("items");
+            items.forEach(d -> listed.add((String) d.get("phone")));
+            pageSizes.add(items.size());
+            cursor = (String) page.get("nextCursor");
+        } while (cursor != null && pageSizes.size() < 10);
+        assertThat(listed).containsExactlyInAnyOrderElementsOf(optedOut);
+        assertThat(pageSizes).hasSizeGreaterThanOrEqualTo(2).contains(0);
+        // and through the API (the deployed budget), one page
+        @SuppressWarnings("unchecked")
+        var viaApi = (List<Map<String, Object>>) a.get("/v1/messages/" + id + "/deliveries?status=opted_out").jsonObject().get("items");
+        assertThat(viaApi).extracting(d -> d.get("phone")).containsExactlyInAnyOrderElementsOf(optedOut);
     }
 
     private static final String HEADER = "phone,status,error,carrierMessageId,updatedAt\n";
