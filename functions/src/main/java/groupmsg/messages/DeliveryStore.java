@@ -251,7 +251,8 @@ final class DeliveryStore {
      * only when another row follows (one more is looked for), so the last page has no cursor.
      * <p>
      * Narrowed to a {@code statusFilter}, the matches can lie far apart: a shard whose counter says it holds none of
-     * that status is not read, a shard read from its start stops at its counted matches, and once
+     * that status is not read (counters move in the rows' own transactions and are read first, so only a row that
+     * took the status while the list was being read can be missed, as with any list of changing rows), and once
      * {@code readBudget} rows were read the page ends there, short or empty, naming the row after the last one read,
      * so one request never reads a whole large message for a few matches (API Gateway gives it 30 s).
      */
@@ -263,10 +264,10 @@ final class DeliveryStore {
         long read = 0;
         for (int current = from.shard(); current < shards; current++) {
             if (matching != null && matching[current] <= 0) continue;
-            boolean wholeShard = current != from.shard() || from.afterPhone() == null;
-            String after = wholeShard ? COUNTS_SK : from.afterPhone();
+            // Not "stop at the counted matches": a row entering the status while the shard is read could take the
+            // place of one that had it all along (sent rows come and go all the time), which would then be left out.
+            String after = current == from.shard() && from.afterPhone() != null ? from.afterPhone() : COUNTS_SK;
             String pk = shardPk(messageId, current);
-            long foundHere = 0;
             Map<String, AttributeValue> start = null;
             do {
                 var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk), ":after", s(after)));
@@ -289,12 +290,9 @@ final class DeliveryStore {
                 for (var item : page.items()) {
                     if (found.size() == limit) return new DeliveryPage(found, last, read); // one more follows
                     found.add(toDelivery(item));
-                    foundHere++;
                     last = new Position(current, Attr.str(item, "sk"));
                 }
                 start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
-                // every row of the status this shard counted is found: the rest of it holds none
-                if (matching != null && wholeShard && foundHere >= matching[current]) start = null;
                 if (statusFilter != null && read >= readBudget) {
                     if (start != null) return new DeliveryPage(found, new Position(current, Attr.str(start, "sk")), read);
                     int next = nextShardToRead(matching, current + 1, shards);

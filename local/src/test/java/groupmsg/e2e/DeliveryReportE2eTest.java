@@ -155,6 +155,7 @@ class DeliveryReportE2eTest {
             partSizes.add(rows.size());
             cursor = part.nextCursor();
         } while (cursor != null && partSizes.size() < 10);
+        assertThat(cursor).isNull();
         assertThat(reported).containsExactlyInAnyOrderElementsOf(optedOut);
         assertThat(partSizes).hasSizeGreaterThanOrEqualTo(2).contains(0);
         // the deployed budget reads the whole message in one part
@@ -179,6 +180,7 @@ class DeliveryReportE2eTest {
             pageSizes.add(items.size());
             cursor = (String) page.get("nextCursor");
         } while (cursor != null && pageSizes.size() < 10);
+        assertThat(cursor).isNull();
         assertThat(listed).containsExactlyInAnyOrderElementsOf(optedOut);
         assertThat(pageSizes).hasSizeGreaterThanOrEqualTo(2).contains(0);
         // and through the API (the deployed budget), one page
