@@ -11,10 +11,10 @@ import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
 import groupmsg.platform.schema.Tables;
 
+import javax.net.ssl.SSLSocketFactory;
+import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,13 +22,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * POSTs an event (as the SNS topics carry it: {@code {type, accountId, ...}}) to each of its account's webhooks that
- * takes its type, side by side, signed ({@link WebhookSignature}). An endpoint that fails (not 2xx, no answer in 5 s)
+ * takes its type, side by side, signed ({@link WebhookSignature}), to the address its host was checked to resolve to
+ * ({@link PinnedHttpPost}). An endpoint that fails (not 2xx, no status line in 5 s)
  * is tried twice more, 1 and 3 s later; an event that still has one left failing fails, and its queue gives it to
  * the worker again later, when only the endpoints it has not reached are tried: what reached an endpoint is
  * remembered per event ({@code WHDONE}) as soon as it took it, so a retry does not send it there again. Twice is
@@ -60,7 +58,7 @@ public final class WebhookDispatcher {
     private final WebhookStore store;
     private final WebhookTargets targets;
     private final Clock clock;
-    private final Lazy<HttpClient> http;
+    private final Lazy<PinnedHttpPost> http;
     private final EventPublisher events;
 
     public WebhookDispatcher(Wiring wiring) {
@@ -68,8 +66,7 @@ public final class WebhookDispatcher {
         this.targets = new WebhookTargets(wiring.config().webhooksToLoopback());
         this.clock = wiring.clock();
         this.events = wiring.events();
-        this.http = new Lazy<>(() -> HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(2)).followRedirects(HttpClient.Redirect.NEVER).build());
+        this.http = new Lazy<>(() -> new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), Duration.ofSeconds(2)));
     }
 
     /** The event could not reach every endpoint that takes it (its queue retries it). */
@@ -220,36 +217,25 @@ public final class WebhookDispatcher {
     public Attempt attempt(Webhook w, String type, String eventKey, String body) {
         URI uri = URI.create(w.url());
         long started = System.nanoTime();
-        // checked before each try: a name may resolve to another address by then
-        var refused = targets.deliveryProblem(uri);
-        if (refused.isPresent()) return new Attempt(0, REFUSED + refused.get(), 0);
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT)
-                .header("content-type", "application/json")
-                .header("user-agent", "groupmsg-webhooks/1")
-                .header("Groupmsg-Event-Type", type)
-                .header("Groupmsg-Event-Id", eventKey)
-                .header("Groupmsg-Webhook-Id", w.id())
-                .header(WebhookSignature.HEADER, WebhookSignature.header(w.signingSecrets(clock.millis()), clock.millis() / 1000, body))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
-        // The request's own timeout ends at the answer's headers (JDK 25): a body trickled after them would hold the
-        // worker for good, so the whole exchange, body included, is bounded here and cancelled past it.
-        var exchange = http.get().sendAsync(request, HttpResponse.BodyHandlers.discarding());
-        String noAnswer = "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s";
+        // resolved and checked before each try (a name may resolve to another address by then), and the POST goes to
+        // the address checked, not to what the name resolves to a moment later
+        var destination = targets.destination(uri);
+        if (destination instanceof WebhookTargets.Destination.Refused refused) return new Attempt(0, REFUSED + refused.reason(), 0);
+        var address = ((WebhookTargets.Destination.Address) destination).address();
+        var headers = new LinkedHashMap<String, String>();
+        headers.put("Content-Type", "application/json");
+        headers.put("User-Agent", "groupmsg-webhooks/1");
+        headers.put("Groupmsg-Event-Type", type);
+        headers.put("Groupmsg-Event-Id", eventKey);
+        headers.put("Groupmsg-Webhook-Id", w.id());
+        headers.put(WebhookSignature.HEADER, WebhookSignature.header(w.signingSecrets(clock.millis()), clock.millis() / 1000, body));
         try {
-            int status = exchange.get(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).statusCode();
+            int status = http.get().post(uri, address, headers, body.getBytes(StandardCharsets.UTF_8), REQUEST_TIMEOUT);
             return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millisSince(started));
-        } catch (TimeoutException e) {
-            exchange.cancel(true);
-            return new Attempt(0, noAnswer, millisSince(started));
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            return new Attempt(0, cause instanceof java.net.http.HttpTimeoutException ? noAnswer
-                    : "could not connect (" + (cause == null ? "unknown" : cause.getClass().getSimpleName()) + ")",
-                    millisSince(started));
-        } catch (InterruptedException e) {
-            exchange.cancel(true);
-            Thread.currentThread().interrupt();
-            return new Attempt(0, "interrupted", 0);
+        } catch (java.net.SocketTimeoutException e) {
+            return new Attempt(0, "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s", millisSince(started));
+        } catch (IOException e) {
+            return new Attempt(0, "could not connect (" + e.getClass().getSimpleName() + ")", millisSince(started));
         }
     }
 

@@ -10,7 +10,7 @@ import java.util.Optional;
  * Where a webhook may point: an https URL of a public host. A host on this machine or a private network (loopback,
  * link-local such as 169.254.169.254, site-local, unique-local, the unspecified address) is refused, both when the
  * webhook is created (a literal address, {@code localhost}) and before each delivery (what the name resolves to
- * then), so an account cannot make the worker call into the network it runs in. The local runtime allows plain
+ * then, and the delivery connects to the address checked), so an account cannot make the worker call into the network it runs in. The local runtime allows plain
  * http to loopback ({@code loopbackAllowed}), where its tests and a developer's receiver listen.
  */
 public record WebhookTargets(boolean loopbackAllowed) {
@@ -45,17 +45,29 @@ public record WebhookTargets(boolean loopbackAllowed) {
         return Optional.empty();
     }
 
-    /** Why a delivery must not go to {@code uri} now (its host resolves to a private address), or empty. */
-    public Optional<String> deliveryProblem(URI uri) {
+    /** Where a delivery to a webhook's URL goes now: the address to connect to, or why it must not go there. */
+    public sealed interface Destination {
+        /** Connect to this address (and to no other the name may resolve to by then: {@link PinnedHttpPost}). */
+        record Address(InetAddress address) implements Destination {}
+
+        record Refused(String reason) implements Destination {}
+    }
+
+    /**
+     * What {@code uri}'s host resolves to now, when every address it resolves to is public (or loopback, where
+     * allowed): a delivery connects to that address, so what was checked is what is called.
+     */
+    public Destination destination(URI uri) {
         String host = stripBrackets(uri.getHost());
         try {
-            for (InetAddress a : InetAddress.getAllByName(host)) {
+            InetAddress[] all = InetAddress.getAllByName(host);
+            for (InetAddress a : all) {
                 if (a.isLoopbackAddress() && loopbackAllowed) continue;
-                if (!isPublic(a)) return Optional.of("the host resolves to a non-public address");
+                if (!isPublic(a)) return new Destination.Refused("the host resolves to a non-public address");
             }
-            return Optional.empty();
+            return new Destination.Address(all[0]);
         } catch (UnknownHostException e) {
-            return Optional.of("the host does not resolve");
+            return new Destination.Refused("the host does not resolve");
         }
     }
 
@@ -100,11 +112,11 @@ public record WebhookTargets(boolean loopbackAllowed) {
     }
 
     /** An IPv4 dotted quad or a bracketed IPv6 address (resolving it asks no DNS). */
-    private static boolean isAddressLiteral(String host) {
+    static boolean isAddressLiteral(String host) {
         return host.startsWith("[") || host.matches("[0-9.]+");
     }
 
-    private static String stripBrackets(String host) {
+    static String stripBrackets(String host) {
         return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 }

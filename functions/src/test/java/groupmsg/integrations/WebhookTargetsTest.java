@@ -34,9 +34,11 @@ class WebhookTargetsTest {
         assertThat(local.problem("http://localhost:8123/hook")).isEmpty();
         assertThat(local.problem("http://10.0.0.8/x")).isPresent();
         assertThat(local.problem("https://10.0.0.8/x")).isPresent();
-        assertThat(local.deliveryProblem(URI.create("http://127.0.0.1:8123/hook"))).isEmpty();
-        assertThat(deployed.deliveryProblem(URI.create("https://127.0.0.1/hook"))).isPresent();
-        assertThat(deployed.deliveryProblem(URI.create("https://localhost/hook"))).as("what a name resolves to counts").isPresent();
+        assertThat(local.destination(URI.create("http://127.0.0.1:8123/hook")))
+                .isEqualTo(new WebhookTargets.Destination.Address(java.net.InetAddress.getLoopbackAddress()));
+        assertThat(deployed.destination(URI.create("https://127.0.0.1/hook"))).isInstanceOf(WebhookTargets.Destination.Refused.class);
+        assertThat(deployed.destination(URI.create("https://localhost/hook"))).as("what a name resolves to counts")
+                .isInstanceOf(WebhookTargets.Destination.Refused.class);
     }
 
     @Test
