@@ -84,18 +84,21 @@ final class PinnedHttpPost {
     }
 
     private Socket handshake(Socket socket, String host, int port) throws IOException {
-        SSLSocket ssl = (SSLSocket) tls.createSocket(socket, WebhookTargets.stripBrackets(host), port, true);
+        // "example.com." is example.com (a fully qualified name); SNI and certificates name it without the dot
+        String name = WebhookTargets.stripBrackets(host.endsWith(".") ? host.substring(0, host.length() - 1) : host);
+        SSLSocket ssl = (SSLSocket) tls.createSocket(socket, name, port, true);
         SSLParameters params = ssl.getSSLParameters();
         params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the URL's host
-        if (!WebhookTargets.isAddressLiteral(host)) params.setServerNames(List.of(new SNIHostName(host)));
+        if (!WebhookTargets.isAddressLiteral(host)) params.setServerNames(List.of(new SNIHostName(name)));
         ssl.setSSLParameters(params);
         ssl.startHandshake();
         return ssl;
     }
 
     static String head(URI uri, int port, boolean https, Map<String, String> headers, int contentLength) {
-        String target = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
-        if (uri.getRawQuery() != null) target += "?" + uri.getRawQuery();
+        URI ascii = URI.create(uri.toASCIIString()); // other characters of the path and query go as UTF-8, %-encoded
+        String target = ascii.getRawPath() == null || ascii.getRawPath().isEmpty() ? "/" : ascii.getRawPath();
+        if (ascii.getRawQuery() != null) target += "?" + ascii.getRawQuery();
         boolean defaultPort = port == (https ? 443 : 80);
         StringBuilder head = new StringBuilder("POST ").append(target).append(" HTTP/1.1\r\n")
                 .append("Host: ").append(uri.getHost()).append(defaultPort ? "" : ":" + port).append("\r\n")

@@ -234,7 +234,8 @@ public final class WebhookDispatcher {
             return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millisSince(started));
         } catch (java.net.SocketTimeoutException e) {
             return new Attempt(0, "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s", millisSince(started));
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // a RuntimeException too: a URL the JDK will not take (a name SNI refuses) is this endpoint's failure, not the event's
             return new Attempt(0, "could not connect (" + e.getClass().getSimpleName() + ")", millisSince(started));
         }
     }

@@ -70,6 +70,10 @@ class PinnedHttpPostTest {
         assertThat(status).isEqualTo(503);
         assertThat(seen).containsExactly(new Seen("POST", "/hooks/in?x=1&y=%20", "rebound.invalid:" + port, "t=1,v1=ab", "close",
                 "{\"type\":\"t\",\"é\":1}"));
+        // characters beyond ASCII in the path and query go as UTF-8, %-encoded (a raw byte is no valid request line)
+        assertThat(post.post(URI.create("http://rebound.invalid:" + port + "/h\u00e9/\u010d?q=\u00fc"), LOOPBACK, Map.of(), "{}".getBytes(), TIMEOUT))
+                .isEqualTo(503);
+        assertThat(seen.getLast().uri()).isEqualTo("/h%C3%A9/%C4%8D?q=%C3%BC");
     }
 
     @Test
@@ -98,6 +102,8 @@ class PinnedHttpPostTest {
 
         assertThat(post.post(URI.create("https://localhost:" + port + "/tls"), LOOPBACK, Map.of(), "{}".getBytes(), TIMEOUT)).isEqualTo(204);
         assertThat(seen).extracting(Seen::uri, Seen::host).containsExactly(org.assertj.core.groups.Tuple.tuple("/tls", "localhost:" + port));
+        // a fully qualified name ("localhost.") is the same host to TLS
+        assertThat(post.post(URI.create("https://localhost.:" + port + "/fqdn"), LOOPBACK, Map.of(), "{}".getBytes(), TIMEOUT)).isEqualTo(204);
         // the same server and address under another name: its certificate does not name that host
         assertThatThrownBy(() -> post.post(URI.create("https://elsewhere.invalid:" + port + "/tls"), LOOPBACK, Map.of(), "{}".getBytes(), TIMEOUT))
                 .isInstanceOf(SSLHandshakeException.class);
@@ -105,7 +111,7 @@ class PinnedHttpPostTest {
         var withDefaultTrust = new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), Duration.ofSeconds(2));
         assertThatThrownBy(() -> withDefaultTrust.post(URI.create("https://localhost:" + port + "/tls"), LOOPBACK, Map.of(), "{}".getBytes(), TIMEOUT))
                 .isInstanceOf(SSLHandshakeException.class);
-        assertThat(seen).hasSize(1);
+        assertThat(seen).hasSize(2);
     }
 
     @Test
