@@ -90,7 +90,9 @@ public final class WebhookDispatcher {
             Log.warn("webhook_event_unreadable", Map.of("key", fallbackKey));
             return; // nothing to deliver it to: retrying would not change that
         }
-        List<Webhook> takers = store.list(accountId).stream().filter(w -> w.enabled() && w.receives(type)).toList();
+        List<Webhook> webhooks = store.list(accountId);
+        dropExpiredSecrets(accountId, webhooks);
+        List<Webhook> takers = webhooks.stream().filter(w -> w.enabled() && w.receives(type)).toList();
         if (takers.isEmpty()) return;
         String eventKey = eventKey(event, type, fallbackKey);
         Set<String> done = store.deliveredTo(accountId, eventKey, takers.stream().map(Webhook::id).toList());
@@ -110,6 +112,20 @@ public final class WebhookDispatcher {
             Log.warn("webhook_delivery_failed", Map.of("accountId", accountId, "eventKey", eventKey, "failures", failures,
                     "metric", "WebhookDeliveryFailed"));
             throw new NotDelivered(failures.size() + " of " + pending.size() + " webhooks did not take " + eventKey);
+        }
+    }
+
+    /** Removes the previous secrets that expired (a rotation keeps one for a while): what signs nothing is not kept. */
+    private void dropExpiredSecrets(String accountId, List<Webhook> webhooks) {
+        long now = clock.millis();
+        for (Webhook w : webhooks) {
+            if (w.previousSecret() == null || w.previousSecretLive(now) || w.previousSecretExpiresAt() == null) continue;
+            try {
+                store.dropPreviousSecret(accountId, w.id(), w.previousSecretExpiresAt());
+            } catch (RuntimeException e) {
+                // the next event tries again; the deliveries do not sign with it either way
+                Log.warn("webhook_secret_not_dropped", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
+            }
         }
     }
 

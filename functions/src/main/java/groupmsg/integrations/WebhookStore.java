@@ -111,6 +111,20 @@ final class WebhookStore {
     }
 
     /**
+     * Removes a previous secret that expired at {@code expiredAt} (a later rotation's is left alone): nothing signs
+     * with it any more, so it is not kept.
+     */
+    void dropPreviousSecret(String accountId, String id, long expiredAt) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression("REMOVE previousSecret, previousSecretExpiresAt").conditionExpression("previousSecretExpiresAt = :expired")
+                    .expressionAttributeValues(Map.of(":expired", n(expiredAt))));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            // rotated again, or gone: nothing of this one to remove
+        }
+    }
+
+    /**
      * Replaces the secret, keeping the one it replaces as {@code previousSecret} until {@code previousExpiresAt} (null:
      * dropped at once), on condition the secret is still {@code current}; false when it is not (rotated meanwhile) or
      * the webhook is gone.

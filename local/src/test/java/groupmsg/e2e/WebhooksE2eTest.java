@@ -234,8 +234,9 @@ class WebhooksE2eTest {
     }
 
     @Test
-    void aRotatedSecretSignsBesideTheOldOneUntilTheOldOneExpires(ApiClient api) throws Exception {
+    void aRotatedSecretSignsBesideTheOldOneUntilTheOldOneExpires(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Rotating Hooks Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         var hook = createWebhook(a, Map.of("url", url("/rotating"), "events", List.of("reply.received")));
         String id = (String) hook.get("id");
         String first = (String) hook.get("secret");
@@ -256,6 +257,19 @@ class WebhooksE2eTest {
         String t = timestamp(both);
         assertThat(v1s(both)).as("the new secret's first, then the old one's")
                 .containsExactly(hmacHex(second, t + "." + both.body()), hmacHex(first, t + "." + both.body()));
+
+        // a day later the old one has expired: the next event is signed with the new one only, and the old one is
+        // no longer kept
+        var dayLater = new groupmsg.integrations.WebhookDispatcher(runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(25))));
+        dayLater.dispatch(Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDROTATED0000000000000001", "from", "+14155550956", "body", "Later")), "r1");
+        Received later = at("/rotating").getLast();
+        assertThat(v1s(later)).containsExactly(hmacHex(second, timestamp(later) + "." + later.body()));
+        var stored = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(groupmsg.platform.dynamo.Attr.key("ACCT#" + accountId, "WEBHOOK#" + id)).consistentRead(true)).item();
+        assertThat(stored).containsKey("secret").doesNotContainKey("previousSecret").doesNotContainKey("previousSecretExpiresAt");
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("previousSecretExpiresAt", null);
 
         // rotated again with the old one dropped at once: only the newest signs (the first is long gone)
         var third = a.post("/v1/webhooks/" + id + "/rotate-secret", Map.of("previousSecretExpiresInHours", 0));
