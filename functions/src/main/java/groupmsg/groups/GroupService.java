@@ -479,10 +479,13 @@ public final class GroupService {
      * One page of a message's recipients: members present at {@code acceptedAt}, in phone order, and the errors of
      * those marked undeliverable (by phone; the message skips them).
      */
-    public record RecipientPage(List<String> phones, Map<String, String> undeliverable, String lastPhone, boolean done) {
+    /** A page of a message's recipients: their numbers, the marks of the undeliverable ones, the names of the named ones. */
+    public record RecipientPage(List<String> phones, Map<String, String> undeliverable, Map<String, String> names,
+                                String lastPhone, boolean done) {
         public RecipientPage {
             phones = List.copyOf(phones);
             undeliverable = Map.copyOf(undeliverable);
+            names = Map.copyOf(names);
         }
     }
 
@@ -495,14 +498,17 @@ public final class GroupService {
         var page = members.rowsAfter(accountId, groupId, afterPhone, pageSize);
         List<String> phones = new ArrayList<>();
         Map<String, String> undeliverable = new HashMap<>();
+        Map<String, String> names = new HashMap<>();
         for (var row : page.rows()) {
             if (!MemberStore.presentAt(row, acceptedAt)) continue;
             String phone = groupmsg.platform.dynamo.Attr.str(row, "sk");
             phones.add(phone);
+            String name = groupmsg.platform.dynamo.Attr.str(row, "name");
+            if (name != null && !name.isEmpty()) names.put(phone, name);
             Undeliverable mark = Undeliverable.of(row);
             if (mark != null) undeliverable.put(phone, mark.brief());
         }
-        return new RecipientPage(phones, undeliverable, page.lastPhone(), page.lastPhone() == null);
+        return new RecipientPage(phones, undeliverable, names, page.lastPhone(), page.lastPhone() == null);
     }
 
     public static String membersPartition(String accountId, String groupId) {

@@ -66,7 +66,8 @@ public final class DeliveryList {
 
     /** The most recipients one part of a delivery report holds. */
     public static final int REPORT_MAX_ROWS = 50_000;
-    static final String REPORT_HEADER = "phone,status,error,carrierMessageId,updatedAt\n";
+    /** The report's columns; name last, so the columns of reports before it keep their places. */
+    static final String REPORT_HEADER = "phone,status,error,carrierMessageId,updatedAt,name\n";
 
     /** One part of a delivery report: CSV text, and the cursor of the next part (null: none). */
     public record ReportPart(String csv, String nextCursor) {}
@@ -111,7 +112,7 @@ public final class DeliveryList {
     private static String row(Delivery d) {
         var row = MessagesJson.delivery(d);
         return row.get("phone") + "," + row.get("status") + "," + Csv.cell((String) row.get("error")) + ","
-                + Csv.cell((String) row.get("carrierMessageId")) + "," + row.get("updatedAt");
+                + Csv.cell((String) row.get("carrierMessageId")) + "," + row.get("updatedAt") + "," + Csv.cell((String) row.get("name"));
     }
 
     private ApiResponse page(GroupMessage m, Paging paging, String status) {

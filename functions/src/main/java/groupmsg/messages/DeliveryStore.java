@@ -56,7 +56,7 @@ final class DeliveryStore {
 
     /** Writes a queued row for every phone that has none yet (rows already there are left as they are). */
     void insertQueued(String messageId, int shards, List<String> phones, long now) {
-        insertQueued(messageId, shards, phones, now, true);
+        insertQueued(messageId, shards, phones, Map.of(), now, true);
     }
 
     /**
@@ -64,7 +64,7 @@ final class DeliveryStore {
      *                 then the rows are not read first. BatchWriteItem overwrites, so a row that may already have
      *                 been claimed must never be written again as queued.
      */
-    void insertQueued(String messageId, int shards, List<String> phones, long now, boolean mayExist) {
+    void insertQueued(String messageId, int shards, List<String> phones, Map<String, String> names, long now, boolean mayExist) {
         List<Map<String, AttributeValue>> keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shardOf(p, shards)), p)).toList();
         Set<String> existing = new java.util.HashSet<>();
         if (mayExist) for (var row : ops.batchGet(table, keys)) existing.add(Attr.str(row, "sk"));
@@ -75,6 +75,8 @@ final class DeliveryStore {
             item.put("phone", s(phone));
             item.put("status", s(Delivery.QUEUED));
             item.put("updatedAt", n(now));
+            String name = names.get(phone);
+            if (name != null && !name.isEmpty()) item.put("name", s(name)); // as the group named it then, for lists and reports
             writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
         }
         ops.batchWrite(table, writes);
@@ -357,6 +359,6 @@ final class DeliveryStore {
 
     static Delivery toDelivery(Map<String, AttributeValue> item) {
         return new Delivery(Attr.str(item, "phone"), Attr.str(item, "status"), Attr.str(item, "carrierMessageId"),
-                Attr.str(item, "error"), Attr.num(item, "updatedAt", 0), Attr.numOrNull(item, "claimedAt"));
+                Attr.str(item, "error"), Attr.num(item, "updatedAt", 0), Attr.numOrNull(item, "claimedAt"), Attr.str(item, "name"));
     }
 }

@@ -77,7 +77,7 @@ public final class FanoutService {
         while (!done) {
             var page = m.kind() == MessageKind.GROUP
                     ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
-                    : new GroupService.RecipientPage(m.recipientList(), Map.of(), null, true);
+                    : new GroupService.RecipientPage(m.recipientList(), Map.of(), Map.of(), null, true);
             long now = clock.millis();
             var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS);
             if (claim == MessageStore.PageClaim.BUSY) {
@@ -88,7 +88,7 @@ public final class FanoutService {
                 messages.markPageTakenOver(accountId, messageId); // before any row is written
                 pageTakenOver = true;
             }
-            deliveries.insertQueued(m.id(), m.shards(), page.phones(), now, pageTakenOver);
+            deliveries.insertQueued(m.id(), m.shards(), page.phones(), page.names(), now, pageTakenOver);
             queue.send(Queues.DELIVERIES, batches(m, page.phones(), page.undeliverable()));
             if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
                 Log.info("fanout_superseded", Map.of("messageId", messageId));

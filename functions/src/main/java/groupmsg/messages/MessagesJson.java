@@ -46,6 +46,7 @@ final class MessagesJson {
     static Map<String, Object> delivery(Delivery d) {
         var json = new LinkedHashMap<String, Object>();
         json.put("phone", d.phone());
+        json.put("name", d.name());
         // "sending" is internal (claimed, carrier call in flight): to the contract it is still queued.
         json.put("status", Delivery.SENDING.equals(d.status()) ? Delivery.QUEUED : d.status());
         json.put("carrierMessageId", d.carrierMessageId());

@@ -30,7 +30,10 @@ class DeliveryReportE2eTest {
         String line = createLine(a, linePhone(), 50);
         String g = createGroup(a, "Reported");
         List<String> phones = List.of("+14155550161", "+14155550162", "+14155550163", "+14155550164", UndeliverableMembersE2eTest.NOT_MOBILE);
-        var added = a.post("/v1/groups/" + g + "/members", Map.of("members", phones.stream().map(p -> Map.of("phone", p)).toList()));
+        // named as the group names them: the report and the list show each recipient's name when it was sent to
+        Map<String, String> names = Map.of("+14155550161", "Ann", "+14155550162", "=Boss, Jr.");
+        var added = a.post("/v1/groups/" + g + "/members", Map.of("members", phones.stream()
+                .map(p -> names.containsKey(p) ? Map.of("phone", p, "name", names.get(p)) : Map.of("phone", p)).toList()));
         assertThat(added.jsonObject()).containsEntry("added", 5);
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", "+14155550164")).status()).isEqualTo(201);
         String id = (String) send(a, g, line, "Report me").get("id");
@@ -38,6 +41,8 @@ class DeliveryReportE2eTest {
         // every receipt in, so no row changes between the reads compared below
         assertThat(InboundE2eTest.await(() -> ((Map<?, ?>) a.get("/v1/messages/" + id).jsonObject().get("counts")).get("delivered"),
                 d -> Integer.valueOf(3).equals(d), 15_000)).isEqualTo(3);
+        // a rename afterwards changes the group, not who the message went to
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550161", Map.of("name", "Annie")).status()).isEqualTo(200);
 
         var report = a.get("/v1/messages/" + id + "/deliveries.csv");
         assertThat(report.status()).as(report.body()).isEqualTo(200);
@@ -45,14 +50,18 @@ class DeliveryReportE2eTest {
         assertThat(report.header("content-disposition")).isEqualTo("attachment; filename=\"" + id + "-deliveries.csv\"");
         assertThat(report.header("x-next-cursor")).isNull();
         List<String> lines = report.body().lines().toList();
-        assertThat(lines.getFirst()).isEqualTo("phone,status,error,carrierMessageId,updatedAt");
+        assertThat(lines.getFirst()).isEqualTo("phone,status,error,carrierMessageId,updatedAt,name");
         assertThat(lines).hasSize(6);
         // the same as the JSON list says, row for row
         @SuppressWarnings("unchecked")
         var listed = (List<Map<String, Object>>) a.get("/v1/messages/" + id + "/deliveries?limit=100").jsonObject().get("items");
         assertThat(lines.subList(1, 6)).containsExactlyElementsOf(listed.stream().map(d -> d.get("phone") + "," + d.get("status") + ","
                 + cell((String) d.get("error")) + "," + (d.get("carrierMessageId") == null ? "" : d.get("carrierMessageId")) + ","
-                + d.get("updatedAt")).toList());
+                + d.get("updatedAt") + "," + Csv.cell((String) d.get("name"))).toList());
+        assertThat(listed).extracting(d -> d.get("phone") + "=" + d.get("name")).containsExactlyInAnyOrder("+14155550161=Ann",
+                "+14155550162==Boss, Jr.", "+14155550163=null", "+14155550164=null", UndeliverableMembersE2eTest.NOT_MOBILE + "=null");
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("+14155550161,delivered,").endsWith(",Ann"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("+14155550162,delivered,").endsWith(",\"'=Boss, Jr.\""));
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("+14155550164,opted_out,,,"));
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith(UndeliverableMembersE2eTest.NOT_MOBILE + ",failed,").contains("21614"));
         assertThat(lines).filteredOn(l -> l.contains(",delivered,")).hasSize(3);
@@ -78,7 +87,7 @@ class DeliveryReportE2eTest {
             var part = a.get("/v1/messages/" + id + "/deliveries.csv?limit=2" + (cursor == null ? "" : "&cursor=" + cursor));
             assertThat(part.status()).as(part.body()).isEqualTo(200);
             List<String> partLines = part.body().lines().toList();
-            assertThat(partLines.getFirst()).isEqualTo("phone,status,error,carrierMessageId,updatedAt");
+            assertThat(partLines.getFirst()).isEqualTo("phone,status,error,carrierMessageId,updatedAt,name");
             rows.addAll(partLines.subList(1, partLines.size()));
             cursor = part.header("x-next-cursor");
             if (cursor != null) {
@@ -189,5 +198,5 @@ class DeliveryReportE2eTest {
         assertThat(viaApi).extracting(d -> d.get("phone")).containsExactlyInAnyOrderElementsOf(optedOut);
     }
 
-    private static final String HEADER = "phone,status,error,carrierMessageId,updatedAt\n";
+    private static final String HEADER = "phone,status,error,carrierMessageId,updatedAt,name\n";
 }
