@@ -476,10 +476,9 @@ public final class GroupService {
     }
 
     /**
-     * One page of a message's recipients: members present at {@code acceptedAt}, in phone order, and the errors of
-     * those marked undeliverable (by phone; the message skips them).
+     * One page of a message's recipients: members present at {@code acceptedAt}, in phone order, the errors of those
+     * marked undeliverable (by phone; the message skips them), and the names of the named ones as the page read them.
      */
-    /** A page of a message's recipients: their numbers, the marks of the undeliverable ones, the names of the named ones. */
     public record RecipientPage(List<String> phones, Map<String, String> undeliverable, Map<String, String> names,
                                 String lastPhone, boolean done) {
         public RecipientPage {

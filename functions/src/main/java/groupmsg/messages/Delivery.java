@@ -5,8 +5,8 @@ package groupmsg.messages;
  *
  * @param claimedAt when a worker last claimed it for sending (just before the carrier was called): null while it was
  *                  never claimed, and on rows claimed before this was kept
- * @param name      the member's name in the group when the message went out to it (null: none, not a group message,
- *                  or a row written before names were kept)
+ * @param name      the member's name in the group as the fan-out read it, moments after the message was accepted
+ *                  (null: none, not a group message, or a row written before names were kept)
  */
 public record Delivery(String phone, String status, String carrierMessageId, String error, long updatedAt, Long claimedAt,
                        String name) {
