@@ -68,14 +68,15 @@ public final class OptOutStore {
      * Records an opt-out caused by the inbound message {@code inboundId} (a STOP). True when this message is the one
      * the number gets its confirmation for: the number was not opted out, or only by the business ({@code manual})
      * or a carrier error, so it never got the line's {@code optOutReply}; or an earlier try of this same message
-     * recorded it. False when the number had already texted a STOP before (it has had its confirmation).
+     * recorded it. False when the number had already texted a STOP before, or a text of its was reviewed as an
+     * opt-out (it has had its confirmation either way).
      * <p>
      * A row recorded otherwise becomes this STOP's (source {@code keyword}, {@code causedBy} this message), keeping
      * when the number opted out first; so a later STOP finds a keyword row caused by another message, and gets no
      * second reply.
      */
     public boolean recordKeyword(String accountId, String lineId, String phone, String inboundId, long at) {
-        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_KEYWORD, List.of(SOURCE_KEYWORD));
+        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_KEYWORD, List.of(SOURCE_KEYWORD, SOURCE_REVIEW));
     }
 
     /**

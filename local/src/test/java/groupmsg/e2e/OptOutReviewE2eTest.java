@@ -128,6 +128,17 @@ class OptOutReviewE2eTest {
         assertThat(review(api.forNewAccount("Other Co"), annsText.get("id"), "opt_out").status()).isEqualTo(404);
         assertThat(review(a, annsText.get("id"), "maybe").status()).isEqualTo(400);
         assertThat(a.post("/v1/inbound/" + annsText.get("id") + "/review", Map.of()).status()).isEqualTo(400);
+
+        // a STOP after the reviewed opt-out: still an opt-out, and no second confirmation (the review sent one)
+        text(a, ann, phone, "STOP");
+        // then HELP: the opt-out queue is FIFO per number, so its answer comes after the STOP's (had one been due)
+        text(a, ann, phone, "HELP");
+        String helpReply = (String) a.get("/v1/lines/" + lineId).jsonObject().get("helpReply");
+        await(() -> sentTo(a, phone, ann, helpReply), l -> !l.isEmpty(), 15_000);
+        Thread.sleep(2_000); // replies go out through the delivery pipeline, not necessarily in the order made
+        assertThat(sentTo(a, phone, ann, optOutReply)).as("one confirmation").hasSize(1);
+        assertThat(optOuts(a, lineId)).filteredOn(o -> ann.equals(o.get("phone"))).singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("source", "review"));
     }
 
     @Test
