@@ -17,8 +17,9 @@ import java.util.Objects;
  * <p>Accepted input: E.164 ({@code +14155550123}); international with spaces, dashes, dots, slashes or
  * parentheses ({@code +1 (415) 555-0123}, {@code +44 (0)20 7946 0018}); {@code 00}-prefixed international
  * ({@code 00 44 20 7946 0018}); or a national number together with an ISO 3166-1 alpha-2 {@code country}
- * ({@code (415) 555-0123} with {@code US}, {@code 020 7946 0018} with {@code GB}). An international number
- * wins over the country. The number must be a valid number per libphonenumber's metadata, which rules out
+ * ({@code (415) 555-0123} with {@code US}, {@code 020 7946 0018} with {@code GB}, or {@code UK}, which ISO 3166-1
+ * reserves for GB). An international number wins over a known country; an unknown country code is refused even
+ * beside one (it is a mistake in the input, and the row's other numbers may depend on it). The number must be a valid number per libphonenumber's metadata, which rules out
  * short codes, letters (vanity numbers) and extensions.
  *
  * <p>Stateless and thread-safe.
@@ -141,6 +142,8 @@ public final class PhoneNumbers {
         String region = null;
         if (country != null && !country.isBlank()) {
             String code = country.strip().toUpperCase(Locale.ROOT);
+            // "UK" is what people write for GB (ISO 3166-1 reserves it for GB for that reason)
+            if (code.equals("UK")) code = "GB";
             if (!UTIL.getSupportedRegions().contains(code)) {
                 return new Invalid("unknown country '" + echo(country.strip()) + "'");
             }
