@@ -92,12 +92,11 @@ public final class AccountService {
         return store.account(accountId).orElseThrow(() -> ApiException.notFound("account"));
     }
 
-    public Account updateAccount(String accountId, Optional<String> name, Optional<AccountSettings> settings) {
-        Account current = account(accountId);
-        Account updated = new Account(current.id(), name.orElse(current.name()),
-                settings.orElse(current.settings()), current.createdAt());
-        store.saveAccount(updated);
-        return updated;
+    /** Sets the name and the settings given, and only those (another PATCH's at the same time stand too). */
+    public Account updateAccount(String accountId, Optional<String> name, AccountSettings.Change settings) {
+        if (name.isEmpty() && settings.isEmpty()) return account(accountId);
+        return store.updateAccount(accountId, name.orElse(null), settings)
+                .orElseThrow(() -> ApiException.notFound("account"));
     }
 
     public record NewKey(ApiKeyView key, String secret) {}

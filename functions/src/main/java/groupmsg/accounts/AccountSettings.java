@@ -16,4 +16,14 @@ public record AccountSettings(Set<Role> groupChatRoles, int maxConversationParti
     public static AccountSettings defaults() {
         return new AccountSettings(Set.of(Role.OWNER, Role.ADMIN, Role.MEMBER), 9, EXCLUDE_PARTICIPANT);
     }
+
+    /**
+     * The settings a PATCH names (null: not given, left as they are): only these are written, so two PATCHes of
+     * different settings at once both stand.
+     */
+    public record Change(Set<Role> groupChatRoles, Integer maxConversationParticipants, String conversationOptOutPolicy) {
+        public boolean isEmpty() {
+            return groupChatRoles == null && maxConversationParticipants == null && conversationOptOutPolicy == null;
+        }
+    }
 }

@@ -66,15 +66,51 @@ final class AccountStore {
         return outcome instanceof DynamoOps.Committed;
     }
 
+    /** The account, read consistently: a setting changed a moment ago (who may start conversations) applies at once. */
     Optional<Account> account(String accountId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "ACCOUNT"))).item();
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "ACCOUNT")).consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Optional.empty();
         return Optional.of(toAccount(item));
     }
 
-    void saveAccount(Account account) {
-        dynamo.putItem(b -> b.tableName(table).item(accountItem(account))
-                .conditionExpression("attribute_exists(pk)"));
+    /**
+     * Sets {@code name} (null: left) and the settings {@code change} names, each its own attribute, so a change of one
+     * never writes back another's old value; the account as it is then, or empty when there is none.
+     */
+    Optional<Account> updateAccount(String accountId, String name, AccountSettings.Change change) {
+        var values = new HashMap<String, AttributeValue>();
+        var names = new HashMap<String, String>();
+        List<String> sets = new java.util.ArrayList<>();
+        if (name != null) {
+            sets.add("#name = :name");
+            names.put("#name", "name");
+            values.put(":name", s(name));
+        }
+        if (change.groupChatRoles() != null) {
+            sets.add("groupChatRoles = :roles");
+            values.put(":roles", roleList(change.groupChatRoles()));
+        }
+        if (change.maxConversationParticipants() != null) {
+            sets.add("maxConversationParticipants = :max");
+            values.put(":max", n(change.maxConversationParticipants()));
+        }
+        if (change.conversationOptOutPolicy() != null) {
+            sets.add("conversationOptOutPolicy = :policy");
+            values.put(":policy", s(change.conversationOptOutPolicy()));
+        }
+        try {
+            var after = dynamo.updateItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "ACCOUNT"))
+                    .updateExpression("SET " + String.join(", ", sets)).conditionExpression("attribute_exists(pk)")
+                    .expressionAttributeNames(names.isEmpty() ? null : names).expressionAttributeValues(values)
+                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
+            return Optional.of(toAccount(after));
+        } catch (ConditionalCheckFailedException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static AttributeValue roleList(Set<Role> roles) {
+        return AttributeValue.fromL(roles.stream().sorted().map(r -> s(r.wireName())).toList());
     }
 
     /** The key behind a secret's hash, read consistently so that a revoked key fails at once. */
@@ -177,8 +213,7 @@ final class AccountStore {
         item.put("accountId", s(account.id()));
         item.put("name", s(account.name()));
         item.put("createdAt", n(account.createdAt()));
-        item.put("groupChatRoles", AttributeValue.fromL(account.settings().groupChatRoles().stream()
-                .sorted().map(r -> s(r.wireName())).toList()));
+        item.put("groupChatRoles", roleList(account.settings().groupChatRoles()));
         item.put("maxConversationParticipants", n(account.settings().maxConversationParticipants()));
         item.put("conversationOptOutPolicy", s(account.settings().conversationOptOutPolicy()));
         return item;

@@ -187,14 +187,16 @@ public final class AdminApiHandler extends HttpApiHandler {
         body.check("name", name.orElse(null), Text::nameShapeProblem);
         Optional<JsonBody> settingsBody = body.optionalObject("settings");
         body.validate();
-        Optional<AccountSettings> settings = settingsBody.map(s -> settings(s, accounts.account(request.accountId()).settings()));
+        AccountSettings.Change settings = settingsBody.map(AdminApiHandler::settingsChange)
+                .orElse(new AccountSettings.Change(null, null, null));
         body.validate();
         return ApiResponse.ok(accountJson(accounts.updateAccount(request.accountId(), name, settings)));
     }
 
-    private static AccountSettings settings(JsonBody body, AccountSettings current) {
+    /** The settings a PATCH gives, validated; those it does not give are null (left as they are). */
+    private static AccountSettings.Change settingsChange(JsonBody body) {
         body.allowOnly("groupChatRoles", "maxConversationParticipants", "conversationOptOutPolicy");
-        Set<Role> roles = current.groupChatRoles();
+        Set<Role> roles = null;
         var roleNames = body.optionalStringList("groupChatRoles", 0, 3, 20);
         if (roleNames.isPresent()) {
             Set<Role> parsed = EnumSet.noneOf(Role.class);
@@ -204,13 +206,13 @@ public final class AdminApiHandler extends HttpApiHandler {
             }
             roles = parsed;
         }
-        int max = body.optionalInteger("maxConversationParticipants", AccountSettings.MIN_PARTICIPANTS,
-                AccountSettings.MAX_PARTICIPANTS).map(Long::intValue).orElse(current.maxConversationParticipants());
-        String policy = body.optionalString("conversationOptOutPolicy", 1, 40).orElse(current.conversationOptOutPolicy());
-        if (!AccountSettings.OPT_OUT_POLICIES.contains(policy)) {
+        Integer max = body.optionalInteger("maxConversationParticipants", AccountSettings.MIN_PARTICIPANTS,
+                AccountSettings.MAX_PARTICIPANTS).map(Long::intValue).orElse(null);
+        String policy = body.optionalString("conversationOptOutPolicy", 1, 40).orElse(null);
+        if (policy != null && !AccountSettings.OPT_OUT_POLICIES.contains(policy)) {
             body.problem("conversationOptOutPolicy", "must be one of " + AccountSettings.OPT_OUT_POLICIES);
         }
-        return new AccountSettings(roles, max, policy);
+        return new AccountSettings.Change(roles, max, policy);
     }
 
     private ApiResponse createKey(ApiRequest request) {

@@ -40,6 +40,38 @@ class AccountsE2eTest {
         assertThat(owner.get("/v1/account").body()).contains("\"maxConversationParticipants\":10");
     }
 
+    /** Two PATCHes of different settings at once: both stand (each writes only what it names). */
+    @Test
+    @SuppressWarnings("unchecked")
+    void patchesOfDifferentSettingsAtOnceBothStand(ApiClient api) throws Exception {
+        ApiClient owner = api.forNewAccount("Busy Settings Co");
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(3)) {
+            for (int round = 0; round < 8; round++) {
+                int max = 3 + round % 7;
+                String name = "Busy " + round;
+                String policy = round % 2 == 0 ? "block_conversation" : "exclude_participant";
+                List<String> roles = round % 2 == 0 ? List.of("owner", "admin") : List.of("owner");
+                var start = new java.util.concurrent.CountDownLatch(1);
+                var answers = List.of(
+                        pool.submit(() -> { start.await(); return owner.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", max))).status(); }),
+                        pool.submit(() -> { start.await(); return owner.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", policy))).status(); }),
+                        pool.submit(() -> { start.await(); return owner.patch("/v1/account", Map.of("name", name, "settings", Map.of("groupChatRoles", roles))).status(); }));
+                start.countDown();
+                for (var answer : answers) assertThat(answer.get()).isEqualTo(200);
+                var account = owner.get("/v1/account").jsonObject();
+                var settings = (Map<String, Object>) account.get("settings");
+                assertThat(account).as("round " + round).containsEntry("name", name);
+                assertThat(settings).as("round " + round).containsEntry("maxConversationParticipants", max)
+                        .containsEntry("conversationOptOutPolicy", policy);
+                assertThat((List<Object>) settings.get("groupChatRoles")).as("round " + round).containsExactlyInAnyOrderElementsOf(roles);
+            }
+        }
+        // a PATCH of nothing changes nothing and answers the account
+        var none = owner.patch("/v1/account", Map.of());
+        assertThat(none.status()).isEqualTo(200);
+        assertThat(none.jsonObject()).containsEntry("name", "Busy 7");
+    }
+
     @Test
     void keysAreShownOnceListedWithoutSecretsAndRevokedAtOnce(ApiClient api) {
         ApiClient owner = api.forNewAccount("Keys Co");
