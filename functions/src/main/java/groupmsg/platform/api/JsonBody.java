@@ -270,7 +270,7 @@ public final class JsonBody {
             problem(name, "must be a string");
             return null;
         }
-        String trimmed = s.strip();
+        String trimmed = composed(s.strip());
         String textProblem = Text.problem(trimmed);
         if (textProblem != null) {
             problem(name, textProblem);
@@ -288,6 +288,19 @@ public final class JsonBody {
             return null;
         }
         return trimmed;
+    }
+
+    /**
+     * The text in Unicode's composed form (NFC): "e" + U+0301 becomes "é", the same text, which an SMS can carry in
+     * GSM-7 where the decomposed form forces UCS-2 (twice the segments), and which matches the same name typed
+     * composed. Text below U+0300 has no combining marks and is composed already, so the normalizer (and its data)
+     * is used only when some character could change.
+     */
+    static String composed(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) >= '\u0300') return java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFC);
+        }
+        return text;
     }
 
     private String qualified(String field) {
