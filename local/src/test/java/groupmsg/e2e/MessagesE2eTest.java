@@ -389,8 +389,12 @@ class MessagesE2eTest {
         assertThat(a.post(path, Map.of("lineId", otherLine, "sender", "x", "title", "t", "body", "b")).status()).isEqualTo(400);
         assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b".repeat(1601))).status()).isEqualTo(400);
         assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "")).status()).isEqualTo(400);
-        assertThat(a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b",
-                "mediaUrls", List.of("http://insecure.example/a.jpg"))).status()).isEqualTo(400);
+        for (String media : List.of("http://insecure.example/a.jpg", "https://media.example:99999/a.jpg",
+                "https://user:secret@media.example/a.jpg", "https:///a.jpg")) {
+            var refused = a.post(path, Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b", "mediaUrls", List.of(media)));
+            assertThat(refused.status()).as(media).isEqualTo(400);
+            assertThat(refused.body()).as(media).contains("mediaUrls[0]").doesNotContain("secret");
+        }
         assertThat(a.post(path, Map.of("lineId", lineId, "title", "t", "body", "b")).status()).isEqualTo(400);
         assertThat(a.post("/v1/groups/grp_missing/messages", Map.of("lineId", lineId, "sender", "x", "title", "t", "body", "b")).status()).isEqualTo(404);
         assertThat(other.get("/v1/messages").jsonObject().get("items")).asList().isEmpty();

@@ -173,15 +173,22 @@ public final class JsonBody {
     public List<String> optionalHttpsUrls(String name, int maxItems) {
         List<String> urls = optionalStringList(name, 0, maxItems, 2048).orElse(List.of());
         for (int i = 0; i < urls.size(); i++) {
-            if (!httpsUrl(urls.get(i))) problem(name + "[" + i + "]", "must be an https URL");
+            if (!httpsUrl(urls.get(i))) {
+                problem(name + "[" + i + "]", "must be an https URL with a host (a port up to 65535, no user:password@)");
+            }
         }
         return urls;
     }
 
+    /**
+     * An https URL the carrier can fetch: a host, a port in range (99999 is no port), and no credentials (they would go
+     * to the carrier and into its logs with the URL).
+     */
     static boolean httpsUrl(String value) {
         try {
             java.net.URI uri = java.net.URI.create(value);
-            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty();
+            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty()
+                    && uri.getPort() <= 65_535 && uri.getPort() != 0 && uri.getRawUserInfo() == null;
         } catch (IllegalArgumentException e) {
             return false;
         }
@@ -270,7 +277,7 @@ public final class JsonBody {
             problem(name, "must be a string");
             return null;
         }
-        String trimmed = composed(s.strip());
+        String trimmed = s.strip();
         String textProblem = Text.problem(trimmed);
         if (textProblem != null) {
             problem(name, textProblem);
@@ -287,7 +294,8 @@ public final class JsonBody {
                     : "must be " + minLength + ".." + maxLength + " characters");
             return null;
         }
-        return trimmed;
+        // the length as typed (a name's is checked again as it is kept, see Text#tidyName)
+        return composed(trimmed);
     }
 
     /**
