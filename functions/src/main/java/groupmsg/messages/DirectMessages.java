@@ -74,8 +74,9 @@ public final class DirectMessages {
         return new QueueMessage(FanoutService.job(m.accountId(), m.id()).body(), m.orderKey(), deduplicationId);
     }
 
-    private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
+    private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String typed,
                          List<String> mediaUrls, String orderKey, boolean staged) {
+        String text = groupmsg.platform.api.Text.composed(typed); // as it is sent, and counted so (see Text#composed)
         if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
         if (id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw new IllegalArgumentException("id prefix is reserved: " + id);
         if (to.isEmpty() || to.size() > MAX_RECIPIENTS) throw new IllegalArgumentException("1.." + MAX_RECIPIENTS + " recipients");

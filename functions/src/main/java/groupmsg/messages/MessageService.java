@@ -128,7 +128,8 @@ public final class MessageService {
             group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
             line = lines.find(accountId, request.lineId())
                     .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
-            text = textOf(request.sender(), withNotice(request.body(), optOutNoticeOf(line, request.optOutNotice())));
+            // composed as it is sent (GSM-7 for an "é" typed with a combining accent), and counted so
+            text = Text.composed(textOf(request.sender(), withNotice(request.body(), optOutNoticeOf(line, request.optOutNotice()))));
         } catch (ApiException e) {
             // the group or line deleted (or the line's notice changed) since an earlier run of this request accepted
             // the message: that is the answer (a read only on this path, which a first run never takes with a group

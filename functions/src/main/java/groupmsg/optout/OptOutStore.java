@@ -136,8 +136,8 @@ public final class OptOutStore {
      * Records the opt-out a person read in the text {@code inboundId} ({@code causedBy} it). True when this text's
      * review made it (now, or an earlier try of it), or took over an opt-out recorded by hand or after a carrier error
      * (never confirmed: as a STOP does, see {@link #recordKeyword}); false when the number's STOP, or another reviewed
-     * text, opted it out already (it was confirmed then). A later STOP takes the row over as a keyword one, and a later
-     * START lifts it.
+     * text, opted it out already (it was confirmed then). A later STOP leaves the row as it is (no second
+     * confirmation; its opt_out.changed event still says "keyword", of that STOP), and a later START lifts it.
      */
     public boolean recordReviewed(String accountId, String lineId, String phone, String inboundId, long at) {
         return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_REVIEW, List.of(SOURCE_KEYWORD, SOURCE_REVIEW));

@@ -294,21 +294,7 @@ public final class JsonBody {
                     : "must be " + minLength + ".." + maxLength + " characters");
             return null;
         }
-        // the length as typed (a name's is checked again as it is kept, see Text#tidyName)
-        return composed(trimmed);
-    }
-
-    /**
-     * The text in Unicode's composed form (NFC): "e" + U+0301 becomes "é", the same text, which an SMS can carry in
-     * GSM-7 where the decomposed form forces UCS-2 (twice the segments), and which matches the same name typed
-     * composed. Text below U+0300 has no combining marks and is composed already, so the normalizer (and its data)
-     * is used only when some character could change.
-     */
-    static String composed(String text) {
-        for (int i = 0; i < text.length(); i++) {
-            if (text.charAt(i) >= '\u0300') return java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFC);
-        }
-        return text;
+        return trimmed;
     }
 
     private String qualified(String field) {

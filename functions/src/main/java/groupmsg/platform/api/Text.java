@@ -45,6 +45,23 @@ public final class Text {
     }
 
     /**
+     * A message's text in Unicode's composed form (NFC), as it is sent: "e" + U+0301 becomes "é", the same text, which
+     * GSM-7 carries where the decomposed form forces UCS-2 (twice the segments). Never longer than typed: the few
+     * characters NFC spells longer (U+0958) leave the text as it was, so it stays within the limits it was checked
+     * against. Text below U+0300 has no combining marks and is composed already, so the normalizer is used only when
+     * some character could change.
+     */
+    public static String composed(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) >= '\u0300') {
+                String composed = Normalizer.normalize(text, Normalizer.Form.NFC);
+                return composed.length() <= text.length() ? composed : text;
+            }
+        }
+        return text;
+    }
+
+    /**
      * Why a name read as a string cannot be a name: a line break (a sender "a\nb" reached every recipient as "a",
      * then "b: hello"), or nothing visible in it; null when it can.
      */

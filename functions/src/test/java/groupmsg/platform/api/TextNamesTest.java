@@ -7,6 +7,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Names as they are kept and compared, and what a name may not be. */
 class TextNamesTest {
     @Test
+    void aMessagesTextIsComposedButNeverLonger() {
+        // "Cafe" + a combining accent: the same text composed, which GSM-7 carries
+        assertThat(Text.composed("Cafe\u0301 opens at 9")).isEqualTo("Caf\u00e9 opens at 9");
+        assertThat(Text.composed("Zoe\u0308")).isEqualTo("Zo\u00eb");
+        assertThat(Text.composed("plain ASCII")).isEqualTo("plain ASCII");
+        assertThat(Text.composed("\ud83d\ude00 ok")).isEqualTo("\ud83d\ude00 ok");
+        // U+0958 is two characters in NFC: a text it would lengthen stays as typed (within the limits it was checked against)
+        assertThat(Text.composed("\u0958\u0958 e\u0301")).isEqualTo("\u0958\u0958 e\u0301");
+    }
+
+    @Test
     void aNameIsKeptInNfcWithoutInvisibleEdges() {
         assertThat(Text.tidyName("\ufeffCafe\u0301\u200b")).isEqualTo("Caf\u00e9");
         assertThat(Text.tidyName("\u200e G1 \u2060")).isEqualTo("G1");
