@@ -62,8 +62,13 @@ public final class WebhookDispatcher {
     private final EventPublisher events;
 
     public WebhookDispatcher(Wiring wiring) {
+        this(wiring, new WebhookTargets(wiring.config().webhooksToLoopback()));
+    }
+
+    /** With another judge of addresses (a test's resolver that answers a second lookup differently). */
+    public WebhookDispatcher(Wiring wiring, WebhookTargets targets) {
         this.store = new WebhookStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
-        this.targets = new WebhookTargets(wiring.config().webhooksToLoopback());
+        this.targets = targets;
         this.clock = wiring.clock();
         this.events = wiring.events();
         this.http = new Lazy<>(() -> new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), Duration.ofSeconds(2)));

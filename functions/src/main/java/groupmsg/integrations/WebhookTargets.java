@@ -13,8 +13,18 @@ import java.util.Optional;
  * then, and the delivery connects to the address checked), so an account cannot make the worker call into the network it runs in. The local runtime allows plain
  * http to loopback ({@code loopbackAllowed}), where its tests and a developer's receiver listen.
  */
-public record WebhookTargets(boolean loopbackAllowed) {
+public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
     public static final int MAX_URL = 2000;
+
+    /** What a host name resolves to (the system's resolver; a test's that answers differently each time). */
+    @FunctionalInterface
+    public interface Resolver {
+        InetAddress[] resolve(String host) throws UnknownHostException;
+    }
+
+    public WebhookTargets(boolean loopbackAllowed) {
+        this(loopbackAllowed, InetAddress::getAllByName);
+    }
 
     /** Why {@code url} cannot be a webhook's address, or empty when it can. */
     public Optional<String> problem(String url) {
@@ -60,7 +70,8 @@ public record WebhookTargets(boolean loopbackAllowed) {
     public Destination destination(URI uri) {
         String host = stripBrackets(uri.getHost());
         try {
-            InetAddress[] all = InetAddress.getAllByName(host);
+            InetAddress[] all = resolver.resolve(host);
+            if (all.length == 0) return new Destination.Refused("the host does not resolve");
             for (InetAddress a : all) {
                 if (a.isLoopbackAddress() && loopbackAllowed) continue;
                 if (!isPublic(a)) return new Destination.Refused("the host resolves to a non-public address");
