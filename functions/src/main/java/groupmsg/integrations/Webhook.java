@@ -39,6 +39,11 @@ public record Webhook(String id, String url, List<String> events, String descrip
         return previousSecret != null && previousSecretExpiresAt != null && now < previousSecretExpiresAt;
     }
 
+    /** Whether a previous secret is kept that no longer signs at {@code now} (its time ran out). */
+    public boolean previousSecretExpired(long now) {
+        return previousSecret != null && previousSecretExpiresAt != null && now >= previousSecretExpiresAt;
+    }
+
     /** The secrets a delivery at {@code now} is signed with: the current one, then the previous while it lives. */
     public List<String> signingSecrets(long now) {
         List<String> secrets = new ArrayList<>(List.of(secret));

@@ -124,7 +124,7 @@ public final class WebhookDispatcher {
     private void dropExpiredSecrets(String accountId, List<Webhook> webhooks) {
         long now = clock.millis();
         for (Webhook w : webhooks) {
-            if (w.previousSecret() == null || w.previousSecretLive(now) || w.previousSecretExpiresAt() == null) continue;
+            if (!w.previousSecretExpired(now)) continue;
             try {
                 store.dropPreviousSecret(accountId, w.id(), w.previousSecretExpiresAt());
             } catch (RuntimeException e) {

@@ -264,8 +264,8 @@ final class DeliveryStore {
         List<Delivery> found = new ArrayList<>();
         Position last = null;
         long read = 0;
-        for (int current = from.shard(); current < shards; current++) {
-            if (matching != null && matching[current] <= 0) continue;
+        for (int current = nextShardToRead(matching, from.shard(), shards); current < shards;
+             current = nextShardToRead(matching, current + 1, shards)) {
             // Not "stop at the counted matches": a row entering the status while the shard is read could take the
             // place of one that had it all along (sent rows come and go all the time), which would then be left out.
             String after = current == from.shard() && from.afterPhone() != null ? from.afterPhone() : COUNTS_SK;
@@ -305,6 +305,7 @@ final class DeliveryStore {
         return new DeliveryPage(found, null, read);
     }
 
+    /** The first shard from {@code from} on that can hold a match: any, unfiltered or for queued (no counter). */
     private static int nextShardToRead(long[] matching, int from, int shards) {
         int shard = from;
         while (shard < shards && matching != null && matching[shard] <= 0) shard++;

@@ -1,6 +1,7 @@
 package groupmsg.messages;
 
 import groupmsg.lines.Line;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.queue.Outbox;
@@ -76,7 +77,7 @@ public final class DirectMessages {
 
     private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String typed,
                          List<String> mediaUrls, String orderKey, boolean staged) {
-        String text = groupmsg.platform.api.Text.composed(typed); // as it is sent, and counted so (see Text#composed)
+        String text = Text.composed(typed); // as it is sent, and counted so (see Text#composed)
         if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
         if (id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw new IllegalArgumentException("id prefix is reserved: " + id);
         if (to.isEmpty() || to.size() > MAX_RECIPIENTS) throw new IllegalArgumentException("1.." + MAX_RECIPIENTS + " recipients");
