@@ -11,7 +11,9 @@ import groupmsg.carrier.TwilioCarrier;
 import groupmsg.notify.EventPublisher;
 import groupmsg.notify.SnsEventPublisher;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
+import software.amazon.awssdk.core.SdkSystemSetting;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.SdkHttpClient;
@@ -50,22 +52,37 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
 
     public static Wiring fromEnvironment() {
         AppConfig config = AppConfig.fromEnvironment();
+        AwsCredentialsProvider credentials = functionCredentials();
         String secretArn = System.getenv("TWILIO_SECRET_ARN");
         if (secretArn != null && !secretArn.isBlank()) {
-            config = config.withCarrier(config.publicBaseUrl(), carrierFromSecret(config, secretArn));
+            config = config.withCarrier(config.publicBaseUrl(), carrierFromSecret(config, secretArn, credentials));
         }
-        return create(config, EnvironmentVariableCredentialsProvider.create(), List.of());
+        return create(config, credentials, List.of());
+    }
+
+    /**
+     * The function's role credentials, where Lambda gives them: a SnapStart function (all of ours) has no
+     * {@code AWS_ACCESS_KEY_ID} / {@code AWS_SESSION_TOKEN} variables but a container endpoint
+     * ({@code AWS_CONTAINER_CREDENTIALS_FULL_URI} with {@code AWS_CONTAINER_AUTHORIZATION_TOKEN}), whose credentials
+     * the provider caches and fetches again before they expire (also after a restore); other functions have the
+     * variables. Not the SDK's default chain: it would look for profiles, web identity and IMDS first, weight a
+     * cold start does not need.
+     */
+    static AwsCredentialsProvider functionCredentials() {
+        return SdkSystemSetting.AWS_CONTAINER_CREDENTIALS_FULL_URI.getStringValue().isPresent()
+                ? ContainerCredentialsProvider.builder().build()
+                : EnvironmentVariableCredentialsProvider.create();
     }
 
     /**
      * Reads the carrier credentials ({@code {"accountSid": ..., "authToken": ...}}) from Secrets Manager, once per
      * execution environment (only the functions that call or verify the carrier are given the secret).
      */
-    static CarrierSettings carrierFromSecret(AppConfig config, String secretArn) {
+    static CarrierSettings carrierFromSecret(AppConfig config, String secretArn, AwsCredentialsProvider credentials) {
         try (var secrets = SecretsManagerClient.builder()
                 .httpClient(UrlConnectionHttpClient.builder().build())
                 .region(Region.of(config.region()))
-                .credentialsProvider(EnvironmentVariableCredentialsProvider.create()).build()) {
+                .credentialsProvider(credentials).build()) {
             Map<String, Object> secret = Json.parseObject(secrets.getSecretValue(b -> b.secretId(secretArn)).secretString());
             String sid = System.getenv().getOrDefault("TWILIO_ACCOUNT_SID", (String) secret.get("accountSid"));
             return new CarrierSettings(System.getenv().getOrDefault("TWILIO_API_BASE_URL", CarrierSettings.DEFAULT_API_BASE_URL),
