@@ -25,8 +25,9 @@ import java.util.Objects;
  * <p>The first non-blank record is the header: the columns {@code country}, {@code phone}, {@code name} in any
  * order, any case, blanks around them ignored; {@code phone} is required, the other two are optional. Every other
  * non-blank record is a {@link Row}. A record is blank when all its fields are empty or whitespace (an empty line,
- * a line of spaces, or {@code ,,} as spreadsheets write empty rows); blank records are skipped, not counted, and so is
- * the {@link #TEMPLATE}'s example row, left in by a user who added their rows below it ({@link #isTemplateExample}).
+ * a line of spaces, or {@code ,,} as spreadsheets write empty rows); blank records are skipped, not counted. The
+ * {@link #TEMPLATE}'s example row is a row like any other (API.md: an import is in the template's columns; the
+ * template uploaded as it is imports its example).
  *
  * <p>Anything that makes the file unreadable as a whole throws {@link CsvFormatException} with a message for the
  * caller. Whether each row's phone number is valid is not this class's business ({@link PhoneNumbers} is).
@@ -95,7 +96,6 @@ public final class ImportCsv {
         }
 
         List<Row> rows = new ArrayList<>();
-        boolean exampleSeen = false;
         while (records.next(fields)) {
             if (isBlank(fields)) {
                 continue;
@@ -116,34 +116,10 @@ public final class ImportCsv {
                     header.country < 0 ? null : emptyToNull(fields.get(header.country)),
                     fields.get(header.phone),
                     header.name < 0 ? null : emptyToNull(fields.get(header.name)));
-            if (isTemplateExample(row)) {
-                exampleSeen = true;
-                continue;
-            }
             rows.add(row);
         }
-        if (rows.isEmpty()) {
-            throw new CsvFormatException(0, exampleSeen
-                    ? "the CSV has no data rows besides the template's example (Ada Lovelace), which is not imported"
-                    : "the CSV has no data rows");
-        }
+        if (rows.isEmpty()) throw new CsvFormatException(0, "the CSV has no data rows");
         return rows;
-    }
-
-    /**
-     * Whether a row is the template's example: its name and its number (555-01xx, a number reserved for fiction, so
-     * no member has it), however a spreadsheet re-wrote the number, with country US or none. Imported, it would add
-     * Ada as a member, or rename the member who has the number.
-     */
-    static boolean isTemplateExample(Row row) {
-        if (!"Ada Lovelace".equals(row.name())) return false;
-        if (row.country() != null && !row.country().equalsIgnoreCase("US")) return false;
-        StringBuilder digits = new StringBuilder(11);
-        for (int i = 0; i < row.phone().length(); i++) {
-            char c = row.phone().charAt(i);
-            if (c >= '0' && c <= '9') digits.append(c);
-        }
-        return digits.toString().equals("4155550123") || digits.toString().equals("14155550123");
     }
 
     /** Strict UTF-8 decoding, with errors that point at the offending byte. */

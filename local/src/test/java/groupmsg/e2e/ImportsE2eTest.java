@@ -39,6 +39,20 @@ class ImportsE2eTest {
     }
 
     @Test
+    void theTemplateAsDownloadedImportsItsExampleRow(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Template Co");
+        String g = createGroup(a, "From the template");
+        String template = a.get("/v1/groups/import-template.csv").body();
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", template);
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        assertThat(started.jsonObject()).containsEntry("status", "running").containsEntry("total", 1);
+        var done = awaitDone(a, g, (String) started.jsonObject().get("id"));
+        assertThat(done).containsEntry("status", "done").containsEntry("processed", 1).containsEntry("added", 1);
+        assertThat(a.get("/v1/groups/" + g + "/members").jsonObject().get("items")).asList().singleElement()
+                .satisfies(m -> assertThat(m.toString()).contains("phone=+14155550123").contains("name=Ada Lovelace"));
+    }
+
+    @Test
     void importsValidRowsAndReportsInvalidOnesWithLineNumbers(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Import Co");
         String g = createGroup(a, "Imported");
