@@ -2,6 +2,7 @@ package groupmsg.messages;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
@@ -14,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -55,8 +57,8 @@ final class DeliveryStore {
     }
 
     /** Writes a queued row for every phone that has none yet (rows already there are left as they are). */
-    void insertQueued(String messageId, int shards, List<String> phones, long now) {
-        insertQueued(messageId, shards, phones, Map.of(), now, true);
+    void insertQueued(String accountId, String messageId, int shards, List<String> phones, long now) {
+        insertQueued(accountId, messageId, shards, phones, Map.of(), now, true);
     }
 
     /**
@@ -64,7 +66,8 @@ final class DeliveryStore {
      *                 then the rows are not read first. BatchWriteItem overwrites, so a row that may already have
      *                 been claimed must never be written again as queued.
      */
-    void insertQueued(String messageId, int shards, List<String> phones, Map<String, String> names, long now, boolean mayExist) {
+    void insertQueued(String accountId, String messageId, int shards, List<String> phones, Map<String, String> names,
+                      long now, boolean mayExist) {
         List<Map<String, AttributeValue>> keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shardOf(p, shards)), p)).toList();
         Set<String> existing = new java.util.HashSet<>();
         if (mayExist) for (var row : ops.batchGet(table, keys)) existing.add(Attr.str(row, "sk"));
@@ -73,6 +76,7 @@ final class DeliveryStore {
             if (existing.contains(phone)) continue;
             var item = new HashMap<String, AttributeValue>(Attr.key(shardPk(messageId, shardOf(phone, shards)), phone));
             item.put("phone", s(phone));
+            item.put("accountId", s(accountId)); // the sid index's sort key: a callback found by sid names its account
             item.put("status", s(Delivery.QUEUED));
             item.put("updatedAt", n(now));
             String name = names.get(phone);
@@ -80,6 +84,27 @@ final class DeliveryStore {
             writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
         }
         ops.batchWrite(table, writes);
+    }
+
+    /** A delivery row found by the carrier's id of its message. */
+    record Located(String accountId, String messageId, int shard, String phone) {}
+
+    /**
+     * The row the carrier's message {@code sid} was recorded on (the {@code sid} index, eventually consistent: a
+     * row recorded a moment ago may not be found yet). Empty when none is, or when more than one is (ids are the
+     * carrier's and unique; two rows with one would be no row to trust). Rows written before rows had their
+     * account are not in the index: their callbacks come to the URL their send gave.
+     */
+    Optional<Located> findBySid(String sid) {
+        var items = dynamo.query(q -> q.tableName(table).indexName(Tables.DELIVERIES_BY_SID)
+                .keyConditionExpression("carrierMessageId = :sid")
+                .expressionAttributeValues(Map.of(":sid", s(sid))).limit(2)).items();
+        if (items.size() != 1) return Optional.empty();
+        var item = items.getFirst();
+        String pk = Attr.str(item, "pk");
+        int hash = pk.lastIndexOf('#');
+        return Optional.of(new Located(Attr.str(item, "accountId"), pk.substring("MSG#".length(), hash),
+                Integer.parseInt(pk.substring(hash + 1)), Attr.str(item, "sk")));
     }
 
     /** The current rows of some recipients of one shard, by phone (consistent reads; absent rows are left out). */

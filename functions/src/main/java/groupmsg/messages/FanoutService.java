@@ -88,7 +88,7 @@ public final class FanoutService {
                 messages.markPageTakenOver(accountId, messageId); // before any row is written
                 pageTakenOver = true;
             }
-            deliveries.insertQueued(m.id(), m.shards(), page.phones(), page.names(), now, pageTakenOver);
+            deliveries.insertQueued(m.accountId(), m.id(), m.shards(), page.phones(), page.names(), now, pageTakenOver);
             queue.send(Queues.DELIVERIES, batches(m, page.phones(), page.undeliverable()));
             if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
                 Log.info("fanout_superseded", Map.of("messageId", messageId));

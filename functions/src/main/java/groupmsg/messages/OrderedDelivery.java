@@ -38,7 +38,7 @@ public final class OrderedDelivery {
         }
         if (GroupMessage.SENT.equals(m.status())) return; // finished: a job sent again finds nothing to do
         if (!m.fanoutDone()) {
-            deliveries.insertQueued(m.id(), m.shards(), m.recipientList(), clock.millis());
+            deliveries.insertQueued(m.accountId(), m.id(), m.shards(), m.recipientList(), clock.millis());
             messages.advance(accountId, messageId, null, null, m.recipientList().size());
         }
         delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);

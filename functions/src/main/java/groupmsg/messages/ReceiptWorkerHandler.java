@@ -13,10 +13,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Consumes the receipts queue: the carrier's delivery receipts, up to {@code Queues.RECEIPTS.batchSize()} at a time,
- * applied per message shard ({@link StatusCallbacks#apply}), the shards side by side. A shard whose transaction
+ * applied per message shard ({@link StatusCallbacks#apply}), the shards side by side; a receipt that names no row
+ * (a callback to the bare URL) is first found by the carrier's message id ({@link StatusCallbacks#locate}). A shard whose transaction
  * fails reports its records as failed, so they come back (applying them again is a no-op for the rows that did
  * move); a record this code cannot read fails alone and ends in the dead-letter queue.
  */
@@ -53,6 +55,23 @@ public final class ReceiptWorkerHandler implements QueueFunction {
                 Log.error("receipt_unreadable", Map.of("sqsMessageId", message.getMessageId()), e);
                 failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
                 continue;
+            }
+            if (!receipt.routed()) {
+                // Found by the carrier's id, or dropped: a row not found (yet) is one maintenance asks the carrier
+                // about once its receipt is overdue (OverdueReceipts), and a message of another system has no row.
+                Optional<StatusCallbacks.Receipt> located;
+                try {
+                    located = receipts.locate(receipt);
+                } catch (RuntimeException e) {
+                    Log.error("receipt_locate_failed", Map.of("sqsMessageId", message.getMessageId()), e);
+                    failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
+                    continue;
+                }
+                if (located.isEmpty()) {
+                    Log.info("status_callback_sid_unknown", Map.of("sqsMessageId", message.getMessageId()));
+                    continue;
+                }
+                receipt = located.get();
             }
             byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }

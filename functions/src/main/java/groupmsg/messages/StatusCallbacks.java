@@ -58,12 +58,26 @@ public final class StatusCallbacks {
             return new Key(accountId, messageId, shard);
         }
 
+        /**
+         * Whether it names its row (our callback URL's parameters); else it has only the carrier's id of the message
+         * (and maybe its number), by which the receipt worker finds the row ({@link StatusCallbacks#locate}).
+         */
+        public boolean routed() {
+            return messageId != null;
+        }
+
+        Receipt routedTo(DeliveryStore.Located row) {
+            return new Receipt(row.accountId(), row.messageId(), row.shard(), row.phone(), carrierMessageId, status, error, receivedAt);
+        }
+
         public String toJson() {
             var body = new LinkedHashMap<String, Object>();
-            body.put("accountId", accountId);
-            body.put("messageId", messageId);
-            body.put("shard", shard);
-            body.put("phone", phone);
+            if (routed()) {
+                body.put("accountId", accountId);
+                body.put("messageId", messageId);
+                body.put("shard", shard);
+            }
+            if (phone != null) body.put("phone", phone);
             if (carrierMessageId != null) body.put("sid", carrierMessageId);
             body.put("status", status);
             if (error != null) body.put("error", error);
@@ -78,12 +92,16 @@ public final class StatusCallbacks {
             if (!Delivery.DELIVERED.equals(status) && !Delivery.FAILED.equals(status)) {
                 throw new IllegalArgumentException("receipt status must be delivered or failed");
             }
-            if (!(m.get("shard") instanceof Number shard) || !(m.get("receivedAt") instanceof Number at)) {
-                throw new IllegalArgumentException("receipt has no shard or receivedAt");
+            if (!(m.get("receivedAt") instanceof Number at)) throw new IllegalArgumentException("receipt has no receivedAt");
+            String sid = m.get("sid") instanceof String given ? given : null;
+            String error = m.get("error") instanceof String given ? given : null;
+            if (!m.containsKey("messageId")) {
+                if (sid == null) throw new IllegalArgumentException("receipt has neither its row nor a sid");
+                return new Receipt(null, null, -1, m.get("phone") instanceof String p ? p : null, sid, status, error, at.longValue());
             }
-            return new Receipt(text(m, "accountId"), text(m, "messageId"), shard.intValue(), text(m, "phone"),
-                    m.get("sid") instanceof String sid ? sid : null, status,
-                    m.get("error") instanceof String error ? error : null, at.longValue());
+            if (!(m.get("shard") instanceof Number shard)) throw new IllegalArgumentException("receipt has no shard");
+            return new Receipt(text(m, "accountId"), text(m, "messageId"), shard.intValue(), text(m, "phone"), sid, status,
+                    error, at.longValue());
         }
 
         private static String text(Map<String, Object> m, String name) {
@@ -108,12 +126,21 @@ public final class StatusCallbacks {
 
     /**
      * The receipt a status callback carries, or empty when there is nothing to apply: a status we do not act on,
-     * or routing parameters (our callback URL's {@code a}, {@code m}, {@code s}) missing or out of range.
+     * or routing parameters (our callback URL's {@code a}, {@code m}, {@code s}) partly given or out of range. A
+     * callback with none of them (one posted to the bare URL: a Messaging Service's own status callback, or anyone
+     * holding the token) is a receipt by its {@code MessageSid}, whose row the receipt worker looks up.
      */
     public static Optional<Receipt> receipt(String accountId, String messageId, String shardParam, String phone,
                                             String sid, String carrierStatus, String errorCode, long receivedAt) {
         String status = statusOf(carrierStatus);
-        if (status == null || blank(accountId) || blank(messageId) || blank(shardParam)) return Optional.empty();
+        if (status == null) return Optional.empty();
+        String error = Delivery.FAILED.equals(status) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
+        if (blank(accountId) && blank(messageId) && blank(shardParam)) {
+            if (blank(sid)) return Optional.empty();
+            String number = phone != null && E164.matcher(phone).matches() ? phone : null;
+            return Optional.of(new Receipt(null, null, -1, number, sid, status, error, receivedAt));
+        }
+        if (blank(accountId) || blank(messageId) || blank(shardParam)) return Optional.empty();
         // The row's key: an E.164 number (anything else cannot be one of ours, and could fail its shard's batch).
         if (phone == null || !E164.matcher(phone).matches()) return Optional.empty();
         int shard;
@@ -125,8 +152,23 @@ public final class StatusCallbacks {
         // Bounded by the most shards any version used (100), not today's maximum: receipts of messages sent before
         // an upgrade keep arriving for days.
         if (shard < 0 || shard >= 100) return Optional.empty();
-        String error = Delivery.FAILED.equals(status) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
         return Optional.of(new Receipt(accountId, messageId, shard, phone, blank(sid) ? null : sid, status, error, receivedAt));
+    }
+
+    /**
+     * The receipt with its row, found by the carrier's message id: empty when no row has that id (yet: the index
+     * is eventually consistent, and a callback can come before the worker records the id; or never: a message
+     * another system sent from the same carrier account), or when the row is another number's than the callback's.
+     */
+    public Optional<Receipt> locate(Receipt receipt) {
+        if (receipt.routed()) return Optional.of(receipt);
+        var row = deliveries.findBySid(receipt.carrierMessageId());
+        if (row.isEmpty()) return Optional.empty();
+        if (receipt.phone() != null && !receipt.phone().equals(row.get().phone())) {
+            Log.warn("status_callback_other_number", Map.of("messageId", row.get().messageId()));
+            return Optional.empty();
+        }
+        return Optional.of(receipt.routedTo(row.get()));
     }
 
     /**

@@ -165,8 +165,9 @@ public final class CarrierWebhookHandler implements HttpFunction {
     }
 
     /**
-     * The MessageSid of a status callback, which is only recorded on the delivery row (the row is found by our
-     * callback URL's parameters): none is fine, a malformed one is a 400.
+     * The MessageSid of a status callback: recorded on the delivery row when the row is found by our callback URL's
+     * parameters, and how the row is found without them (a callback to the bare URL). None is fine, a malformed
+     * one is a 400.
      */
     static String statusSid(Map<String, List<String>> params) {
         String sid = first(params, "MessageSid");

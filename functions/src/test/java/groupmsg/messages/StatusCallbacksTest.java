@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** What a status callback becomes: a queued receipt only for final statuses with our routing parameters. */
+/** What a status callback becomes: a queued receipt only for final statuses, with our routing parameters or a sid. */
 class StatusCallbacksTest {
     private static final String SID = "SM0123456789abcdef0123456789abcdef";
 
@@ -40,6 +40,26 @@ class StatusCallbacksTest {
         }
         // shards of any earlier version (up to 100) are still accepted
         assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "99", "+14155550100", SID, "delivered", null, 1)).isPresent();
+    }
+
+    @Test
+    void aCallbackWithoutOurParametersIsAReceiptByItsSid() {
+        assertThat(StatusCallbacks.receipt(null, null, null, "+14155550100", SID, "undelivered", "30003", 9))
+                .contains(new Receipt(null, null, -1, "+14155550100", SID, Delivery.FAILED, "carrier 30003", 9))
+                .hasValueSatisfying(r -> assertThat(r.routed()).isFalse());
+        // its number only checks the row found: one that cannot be a row's key is left out
+        assertThat(StatusCallbacks.receipt("", null, "", "whatsapp:+14155550100", SID, "delivered", null, 9))
+                .contains(new Receipt(null, null, -1, null, SID, Delivery.DELIVERED, null, 9));
+        assertThat(StatusCallbacks.receipt(null, null, null, "+14155550100", null, "delivered", null, 9)).isEmpty();
+        assertThat(StatusCallbacks.receipt(null, null, null, "+14155550100", SID, "sent", null, 9)).isEmpty();
+        assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", "+14155550100", SID, "delivered", null, 1).orElseThrow().routed()).isTrue();
+
+        var bySid = new Receipt(null, null, -1, "+14155550100", SID, Delivery.FAILED, "carrier 30003", 9);
+        assertThat(Receipt.fromJson(bySid.toJson())).isEqualTo(bySid);
+        var noNumber = new Receipt(null, null, -1, null, SID, Delivery.DELIVERED, null, 9);
+        assertThat(Receipt.fromJson(noNumber.toJson())).isEqualTo(noNumber);
+        assertThatThrownBy(() -> Receipt.fromJson("{\"phone\":\"+14155550100\",\"status\":\"delivered\",\"receivedAt\":1}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither");
     }
 
     @Test

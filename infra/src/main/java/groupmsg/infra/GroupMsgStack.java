@@ -343,7 +343,7 @@ public final class GroupMsgStack extends Stack {
             GlobalSecondaryIndexProps.Builder gsi = GlobalSecondaryIndexProps.builder()
                     .indexName(index.name())
                     .partitionKey(stringKey(index.partitionKey()))
-                    .projectionType(ProjectionType.ALL);
+                    .projectionType(index.keysOnly() ? ProjectionType.KEYS_ONLY : ProjectionType.ALL);
             if (index.sortKey() != null) gsi.sortKey(stringKey(index.sortKey()));
             table.addGlobalSecondaryIndex(gsi.build());
         }

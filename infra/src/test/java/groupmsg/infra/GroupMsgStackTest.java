@@ -79,7 +79,7 @@ class GroupMsgStackTest {
                 assertThat(gsis).anySatisfy(g -> {
                     assertThat(map(g).get("IndexName")).isEqualTo(index.name());
                     assertThat(map(g).get("KeySchema")).isEqualTo(indexKeys);
-                    assertThat(map(g).get("Projection")).isEqualTo(Map.of("ProjectionType", "ALL"));
+                    assertThat(map(g).get("Projection")).isEqualTo(Map.of("ProjectionType", index.keysOnly() ? "KEYS_ONLY" : "ALL"));
                 });
             }
             // Not prod: deletable, no deletion protection (ProdStageTest covers the opposite).

@@ -51,8 +51,10 @@ class SharedDefinitionsTest {
             if (p.get("GlobalSecondaryIndexes") != null) {
                 for (Object g : list(p.get("GlobalSecondaryIndexes"))) {
                     List<String> indexKeys = keys(map(g).get("KeySchema"));
-                    assertThat(map(map(g).get("Projection")).get("ProjectionType")).isEqualTo("ALL");
-                    indexes.add(new TableDef.IndexDef((String) map(g).get("IndexName"), indexKeys.get(0), indexKeys.get(1)));
+                    String projection = (String) map(map(g).get("Projection")).get("ProjectionType");
+                    assertThat(projection).isIn("ALL", "KEYS_ONLY");
+                    indexes.add(new TableDef.IndexDef((String) map(g).get("IndexName"), indexKeys.get(0), indexKeys.get(1),
+                            projection.equals("KEYS_ONLY")));
                 }
             }
             Object ttl = p.get("TimeToLiveSpecification");

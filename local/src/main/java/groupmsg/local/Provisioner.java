@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.dynamodb.model.CreateGlobalSecondaryIndex
 import software.amazon.awssdk.services.dynamodb.model.CreateTableRequest;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexDescription;
+import software.amazon.awssdk.services.dynamodb.model.IndexStatus;
 import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.Projection;
@@ -75,7 +76,7 @@ public final class Provisioner {
                 .map(i -> GlobalSecondaryIndex.builder()
                         .indexName(i.name())
                         .keySchema(keySchema(i.partitionKey(), i.sortKey()))
-                        .projection(Projection.builder().projectionType(ProjectionType.ALL).build())
+                        .projection(projection(i))
                         .build())
                 .toList();
         try {
@@ -113,9 +114,26 @@ public final class Provisioner {
                     .globalSecondaryIndexUpdates(u -> u.create(CreateGlobalSecondaryIndexAction.builder()
                             .indexName(index.name())
                             .keySchema(keySchema(index.partitionKey(), index.sortKey()))
-                            .projection(Projection.builder().projectionType(ProjectionType.ALL).build())
+                            .projection(projection(index))
                             .build())));
+            awaitIndexActive(name, index.name());
         }
+    }
+
+    /** DynamoDB builds one index of a table at a time: the next is added once this one is active (its rows indexed). */
+    private void awaitIndexActive(String table, String index) {
+        for (long deadline = System.nanoTime() + 120_000_000_000L; System.nanoTime() < deadline; ) {
+            boolean active = dynamo.describeTable(r -> r.tableName(table)).table().globalSecondaryIndexes().stream()
+                    .anyMatch(d -> d.indexName().equals(index) && d.indexStatus() == IndexStatus.ACTIVE);
+            if (active) return;
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while index " + index + " of " + table + " was built", e);
+            }
+        }
+        throw new IllegalStateException("index " + index + " of " + table + " not active after 2 minutes");
     }
 
     private void enableTtl(String name, String attribute) {
@@ -140,6 +158,10 @@ public final class Provisioner {
         return names.stream()
                 .map(n -> AttributeDefinition.builder().attributeName(n).attributeType(ScalarAttributeType.S).build())
                 .toList();
+    }
+
+    private static Projection projection(TableDef.IndexDef index) {
+        return Projection.builder().projectionType(index.keysOnly() ? ProjectionType.KEYS_ONLY : ProjectionType.ALL).build();
     }
 
     private static List<KeySchemaElement> keySchema(String partitionKey, String sortKey) {

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** /webhooks/twilio/status: signature checked over PUBLIC_BASE_URL, forward only, unknown sids a no-op. */
 @ExtendWith(LocalRuntimeExtension.class)
-class StatusWebhookE2eTest {
+public class StatusWebhookE2eTest {
 
     private static ApiClient.Response post(ApiClient api, LocalRuntime runtime, String pathAndQuery,
                                            Map<String, String> params, String signatureOverride) {
@@ -64,7 +64,7 @@ class StatusWebhookE2eTest {
     }
 
     /** Receipts are applied by the receipt worker: waits until it has taken every queued one. */
-    static void awaitReceiptsApplied(LocalRuntime runtime) throws InterruptedException {
+    public static void awaitReceiptsApplied(LocalRuntime runtime) throws InterruptedException {
         String url = runtime.queues().get("receipts").url();
         for (int i = 0; i < 600; i++) {
             var attributes = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(url).attributeNames(

@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.Map;
 
 /** Posts a webhook as Twilio would: form-encoded, signed over the runtime's public URL (or with a given signature). */
-final class TwilioWebhooks {
+public final class TwilioWebhooks {
     private TwilioWebhooks() {}
 
-    static ApiClient.Response post(ApiClient api, LocalRuntime runtime, String pathAndQuery, Map<String, String> params,
+    public static ApiClient.Response post(ApiClient api, LocalRuntime runtime, String pathAndQuery, Map<String, String> params,
                                    String signatureOverride) {
         StringBuilder form = new StringBuilder();
         Map<String, List<String>> multi = new LinkedHashMap<>();

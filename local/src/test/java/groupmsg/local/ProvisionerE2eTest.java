@@ -80,15 +80,20 @@ class ProvisionerE2eTest {
         String name = "provision-test-" + UUID.randomUUID().toString().substring(0, 8);
         provisioner.ensureTable(new TableDef(name, "pk", "sk", List.of(), "expiresAt"), name);
 
-        var withIndex = new TableDef(name, "pk", "sk", List.of(new TableDef.IndexDef("byEmail", "email", "pk")), "expiresAt");
+        var withIndex = new TableDef(name, "pk", "sk", List.of(new TableDef.IndexDef("byEmail", "email", "pk"),
+                new TableDef.IndexDef("byCode", "code", "pk", true)), "expiresAt");
         provisioner.ensureTable(withIndex, name);
         provisioner.ensureTable(withIndex, name);
 
         var indexes = dynamo.describeTable(r -> r.tableName(name)).table().globalSecondaryIndexes();
-        assertThat(indexes).singleElement().satisfies(index -> {
+        assertThat(indexes).hasSize(2).anySatisfy(index -> {
             assertThat(index.indexName()).isEqualTo("byEmail");
             assertThat(index.projection().projectionType()).isEqualTo(ProjectionType.ALL);
             assertThat(index.keySchema()).extracting(k -> k.attributeName()).containsExactly("email", "pk");
+        }).anySatisfy(index -> {
+            assertThat(index.indexName()).isEqualTo("byCode");
+            assertThat(index.projection().projectionType()).isEqualTo(ProjectionType.KEYS_ONLY);
+            assertThat(index.keySchema()).extracting(k -> k.attributeName()).containsExactly("code", "pk");
         });
     }
 

@@ -38,7 +38,7 @@ class DeliveryListReadsE2eTest {
         }
         assertThat(byShard.get(0)).hasSizeGreaterThan(1100);
         assertThat(byShard.get(1)).hasSizeGreaterThan(1100);
-        store.insertQueued(messageId, SHARDS, phones, java.util.Map.of(), 1_000L, false);
+        store.insertQueued("acct_test", messageId, SHARDS, phones, java.util.Map.of(), 1_000L, false);
         // failed: the first two rows of shard 0, none in shard 1; opted out: one row near the end of each shard
         String failed0 = byShard.get(0).get(0), failed1 = byShard.get(0).get(1);
         String optedOut0 = byShard.get(0).get(byShard.get(0).size() - 3), optedOut1 = byShard.get(1).get(byShard.get(1).size() - 3);

@@ -15,11 +15,16 @@ public final class Tables {
     /** Group memberships with add time, removal tombstone and earlier presence intervals. */
     public static final TableDef MEMBERS = new TableDef("members", "pk", "sk", List.of(), "expiresAt");
 
+    /** The deliveries index of rows by the carrier's message id. */
+    public static final String DELIVERIES_BY_SID = "sid";
+
     /**
      * One row per recipient of a group message, spread over shards ({@code MSG#m#<shard>}) so that one large
-     * message's writes do not all land on one partition.
+     * message's writes do not all land on one partition. {@code sid}: a row by the carrier's message id and its
+     * account (keys only), for a status callback that does not come to the URL the send gave.
      */
-    public static final TableDef DELIVERIES = new TableDef("deliveries", "pk", "sk", List.of(), "expiresAt");
+    public static final TableDef DELIVERIES = new TableDef("deliveries", "pk", "sk",
+            List.of(new TableDef.IndexDef(Tables.DELIVERIES_BY_SID, "carrierMessageId", "accountId", true)), "expiresAt");
 
     public static final List<TableDef> ALL = List.of(CORE, MEMBERS, DELIVERIES);
 
