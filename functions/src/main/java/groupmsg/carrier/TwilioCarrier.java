@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * {@link CarrierPort} over Twilio's REST Messages API ({@code POST /2010-04-01/Accounts/{sid}/Messages.json},
@@ -44,6 +45,13 @@ public final class TwilioCarrier implements CarrierPort {
     public static final String ERROR_UNSUBSCRIBED_RECIPIENT = "21610";
     /** Twilio: too many requests. */
     public static final String ERROR_TOO_MANY_REQUESTS = "20429";
+    /**
+     * Twilio's refusals of the sender rather than the recipient: 20003 authentication failed, 20005 account not
+     * active, 20404 account (resource) not found, 21212 invalid From, 21606 / 21659 / 21660 From not a message-capable
+     * number of this account, 21611 From's queue full. (HTTP 401, 403 and 404 say the same whatever the code.)
+     */
+    static final Set<String> SENDER_REFUSALS =
+            Set.of("20003", "20005", "20404", "21212", "21606", "21611", "21659", "21660");
 
     private final Lazy<HttpClient> http;
     private final URI messagesUri;
@@ -334,13 +342,15 @@ public final class TwilioCarrier implements CarrierPort {
             throw new UncheckedIOException(new IOException("carrier answered " + status + " (" + code + "): the message may have been sent"));
         }
         boolean optedOut = ERROR_UNSUBSCRIBED_RECIPIENT.equals(code);
+        boolean senderRefused = !turnedAway && (status == 401 || status == 403 || status == 404 || SENDER_REFUSALS.contains(code));
         if (status != 429) {
             // Throttling is ordinary flow control under load; everything else is worth a line (never the token).
             Map<String, Object> fields = answerFields(status, code);
             fields.put("retryable", turnedAway);
+            fields.put("senderRefused", senderRefused);
             Log.info("carrier_rejected", fields);
         }
-        return new SendResult.Rejected(status, code, message, turnedAway, optedOut);
+        return new SendResult.Rejected(status, code, message, turnedAway, optedOut, senderRefused);
     }
 
     /** What a log line says of a carrier's answer (never the token). */

@@ -11,6 +11,7 @@ import groupmsg.optout.OptOutStore;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
+import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -339,8 +340,9 @@ public final class DeliveryService {
                 boolean sending = false;
                 for (int from = 0; from < phones.size(); from += size) {
                     // Out of time for another block, or this worker has seen the line booked past the time this job
-                    // may go on: the rest stays queued (unclaimed), for the caller to hand on.
-                    if (clock.millis() >= deadline.startBlocksBefore() || limiter.knownBookedPast(m.lineId(), deadline.lastSendAt())) {
+                    // may go on, or the carrier refuses the sender: the rest stays queued (unclaimed).
+                    if (clock.millis() >= deadline.startBlocksBefore() || limiter.knownBookedPast(m.lineId(), deadline.lastSendAt())
+                            || stop.senderRefusal() != null) {
                         leftQueued.addAll(phones.subList(from, phones.size()));
                         break;
                     }
@@ -359,6 +361,7 @@ public final class DeliveryService {
                     if (unrecorded.size() > 1) leftQueued.addAll(recordFirst(m, shard, unrecorded));
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
+                if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Interrupted (the process is stopping): sends waiting for their slot or a retry are called off and
@@ -627,6 +630,11 @@ public final class DeliveryService {
                     case SendResult.Accepted ok -> {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, ok.carrierMessageId(), null, clock.millis());
                     }
+                    case SendResult.Rejected r when r.senderRefused() -> {
+                        // nothing wrong with the recipient: kept for when the line can send again (see senderRefused)
+                        stop.senderRefused(r);
+                        return backToQueued(phone, clock.millis());
+                    }
                     case SendResult.Rejected r when r.recipientOptedOut() -> {
                         recordCarrierOptOut(m, phone);
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null,
@@ -666,6 +674,22 @@ public final class DeliveryService {
     }
 
     /**
+     * The failure of a job whose sends the carrier refused for the sender (its credentials, its account, the line's
+     * number): the job's recipients are all still queued (those refused were given back, the rest never claimed), so
+     * its queue brings it back after the visibility timeout, and after its last receive maintenance re-queues the
+     * rows every {@link MessageMaintenance#STALLED}: the message goes on once the sender is mended, each return
+     * costing one refused call or a few. Before, each refusal failed its recipient for good: a rotated token failed
+     * every recipient of every message in flight at the line's rate. Logged with a metric, as every occurrence wants
+     * a person (the dead-letter queue's alarm follows).
+     */
+    private static IllegalStateException senderRefused(GroupMessage m, SendResult.Rejected r) {
+        Log.error("carrier_refused_sender", Map.of("messageId", m.id(), "lineId", m.lineId(), "httpStatus", r.httpStatus(),
+                "errorCode", r.errorCode(), "metric", HandledFailures.CARRIER_REFUSED_SENDER), null);
+        return new IllegalStateException("the carrier refused line " + m.lineId() + " as a sender (" + refusal(r)
+                + "); its recipients stay queued and the job is to be retried");
+    }
+
+    /**
      * Backs off after a refused try, then waits for a fresh rate slot. False when no slot is to be had before
      * {@code lastSendAt}, the reservation failed (the recipient is not lost to it: see {@link #sendOne}), or the job
      * is stopping.
@@ -688,9 +712,20 @@ public final class DeliveryService {
     /** Called off when the job is interrupted: its sends still waiting (for a slot, for a retry) are not made. */
     private final class Stop {
         private final CountDownLatch stopped = new CountDownLatch(1);
+        private volatile SendResult.Rejected senderRefusal;
 
         void now() {
             stopped.countDown();
+        }
+
+        /** The carrier refused the sender: no further send of the job is made (the first refusal is the one told). */
+        void senderRefused(SendResult.Rejected refusal) {
+            if (senderRefusal == null) senderRefusal = refusal;
+            now();
+        }
+
+        SendResult.Rejected senderRefusal() {
+            return senderRefusal;
         }
 
         /** Waits until {@code at} (epoch ms); false, at once, when the job stopped before or meanwhile. */
@@ -705,12 +740,13 @@ public final class DeliveryService {
      * what follows (under block_conversation their conversations on it blocked, as by a STOP; {@code opt_out.changed}
      * for integrations) goes to the opt-out worker through its queue, which retries it. Should that send fail, the
      * block is tried here and the event is lost (logged). Nothing of it fails the delivery: its other recipients'
-     * outcomes come first.
+     * outcomes come first. A number opted out on the line already (the carrier refusing a STOP's confirmation or a
+     * HELP's answer, which go to opted-out numbers) has had all that: nothing follows a second time.
      */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
         long at = clock.millis();
         try {
-            optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, at);
+            if (!optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, at)) return;
         } catch (RuntimeException e) {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
         }
@@ -719,13 +755,13 @@ public final class DeliveryService {
             return;
         } catch (RuntimeException queueFault) {
             Log.error("delivery_optout_job_not_queued", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                    "metric", "CarrierOptOutJobNotQueued"), queueFault);
+                    "metric", HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED), queueFault);
         }
         try {
             conversations.get().afterOptOut(m.accountId(), m.lineId(), phone, at);
         } catch (RuntimeException e) {
             Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                    "metric", "ConversationBlockNotRecorded"), e);
+                    "metric", HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED), e);
         }
     }
 

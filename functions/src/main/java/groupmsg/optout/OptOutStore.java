@@ -232,18 +232,23 @@ public final class OptOutStore {
                 Attr.num(item, "optedOutAt", 0));
     }
 
-    /** Records an opt-out (idempotent: the first record's time and source are kept). */
-    public void record(String accountId, String lineId, String phone, String source, long at) {
+    /**
+     * Records an opt-out (idempotent: the first record's time and source are kept). True when the number was not
+     * opted out on the line before: only then is there a change to tell.
+     */
+    public boolean record(String accountId, String lineId, String phone, String source, long at) {
         var values = new HashMap<String, AttributeValue>();
         values.put(":a", s(accountId));
         values.put(":src", s(source));
         values.put(":at", n(at));
         values.put(":phone", s(phone));
         values.put(":line", s(lineId));
-        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+        var before = dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = if_not_exists(accountId, :a), #source = if_not_exists(#source, :src), "
                         + "optedOutAt = if_not_exists(optedOutAt, :at), phone = :phone, lineId = :line")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
-                .expressionAttributeValues(values));
+                .expressionAttributeValues(values)
+                .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_OLD)).attributes();
+        return before == null || before.isEmpty();
     }
 }

@@ -239,15 +239,27 @@ class TwilioCarrierTest {
     }
 
     @Test
-    void otherClientErrorsAreNotRetryable() {
+    void refusalsOfTheSenderAreNotRetriedButAreNotTheRecipients() {
         answer(400, errorJson(21606, "The From phone number is not a valid, SMS-capable inbound phone number", 400));
         assertThat(carrier.send(mms())).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
             assertThat(r.errorCode()).isEqualTo("21606");
             assertThat(r.retryable()).isFalse();
+            assertThat(r.senderRefused()).isTrue();
         });
 
         answer(401, errorJson(20003, "Authenticate", 401));
-        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false));
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false, true));
+        answer(400, errorJson(21611, "This 'From' number has exceeded the maximum number of queued messages", 400));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isTrue();
+        answer(404, errorJson(20404, "The requested resource was not found", 404));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isTrue();
+        // the recipient's, not the sender's
+        answer(400, errorJson(21211, "The 'To' number 12345 is not a valid phone number.", 400));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
+        answer(400, errorJson(21610, "Attempt to send to unsubscribed recipient", 400));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
+        answer(429, errorJson(20429, "Too Many Requests", 429));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
     }
 
     @Test

@@ -606,6 +606,37 @@ class DeliveryFaultsTest {
         assertThat(t.api().get("/v1/conversations/" + conversation).jsonObject()).containsEntry("status", "blocked");
     }
 
+    /**
+     * The carrier refuses the sender (the token was rotated: 20003): no recipient is failed for it. The job stops
+     * sending, gives back what it claimed, and fails, its recipients all still queued; once the sender is mended, the
+     * job's return sends each of them once.
+     */
+    @Test
+    void aRefusalOfTheSenderKeepsEveryRecipientQueuedForWhenItIsMended(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Rotated Token Co", 5);
+        Setup s = t.setup();
+        var refused = new SendResult.Rejected(401, "20003", "Authenticate", false, false, true);
+        for (String p : s.phones()) t.carrier().script.put(p, List.of(refused));
+        var service = new DeliveryService(t.wiring());
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(service, s)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("refused line").hasMessageContaining("20003");
+        int refusedCalls = s.phones().stream().mapToInt(p -> t.carrier().calls(p)).sum();
+        assertThat(refusedCalls).as("sends already under way when the first refusal came, no more").isBetween(1, 5);
+        assertThat(statuses(t.api(), s.messageId())).hasSize(5).allSatisfy((phone, status) -> assertThat(status).isEqualTo("queued"));
+        var m = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
+        assertThat(m).containsEntry("status", "sending");
+        assertThat(m.get("counts")).isEqualTo(Map.of("queued", 5, "sent", 0, "delivered", 0, "failed", 0, "optedOut", 0));
+        assertThat(t.api().get("/v1/usage").jsonObject()).containsEntry("messages", 0);
+
+        // mended: the job comes back and sends each recipient once
+        t.carrier().script.clear();
+        deliverAll(service, s);
+        assertThat(statuses(t.api(), s.messageId())).hasSize(5).allSatisfy((phone, status) -> assertThat(status).isEqualTo("sent"));
+        assertThat(s.phones().stream().mapToInt(p -> t.carrier().calls(p)).sum()).isEqualTo(refusedCalls + 5);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Refusals Co", 5);

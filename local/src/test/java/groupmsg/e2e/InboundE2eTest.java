@@ -3,6 +3,7 @@ package groupmsg.e2e;
 import groupmsg.carrier.TwilioSignature;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
+import groupmsg.local.carrier.CarrierEmulator;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -103,6 +104,34 @@ class InboundE2eTest {
     static List<Map<String, Object>> integrationEvents(ApiClient api, String accountId, String type) {
         var items = (List<Map<String, Object>>) api.withoutKey().get("/local/events?topic=integrations").jsonObject().get("items");
         return items.stream().filter(e -> accountId.equals(e.get("accountId")) && type.equals(e.get("type"))).toList();
+    }
+
+    /**
+     * A carrier that handles opt-outs itself refuses the line's STOP confirmation and HELP answer with 21610: the
+     * number was opted out by its STOP already, so nothing follows a second time (before, each refusal published
+     * another opt_out.changed, source carrier_error, which integrations counted as a new opt-out).
+     */
+    @Test
+    void theCarrierRefusingAnOptedOutNumbersKeywordAnswersTellsNothingNew(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Refused Answers Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = MessagesE2eTest.linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String unsubscribed = "+15005550004"; // the emulator refuses every message to it with 21610
+        var emulator = runtime.carrierEmulator();
+
+        text(a, unsubscribed, line, "STOP");
+        await(() -> emulator.rejections(unsubscribed, line), l -> l.size() == 1, 15_000);
+        text(a, unsubscribed, line, "HELP");
+        assertThat(await(() -> emulator.rejections(unsubscribed, line), l -> l.size() == 2, 15_000))
+                .extracting(CarrierEmulator.Rejection::code).containsExactly(21610, 21610);
+        // what a second event would have taken: the delivery worker's opt-out job, then the opt-out worker's publish
+        Thread.sleep(1500);
+
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("phone", unsubscribed).containsEntry("optedOut", true)
+                        .containsEntry("source", "keyword"));
     }
 
     @Test

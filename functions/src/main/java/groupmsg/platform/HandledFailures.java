@@ -1,0 +1,16 @@
+package groupmsg.platform;
+
+/**
+ * Names of failures a function handles and logs with a {@code metric} field (the deployed stack counts them from
+ * the logs, and pages on these: each wants a person). One place, so that the alarms and the log lines agree.
+ */
+public final class HandledFailures {
+    /** The carrier refused a line as a sender (credentials, account, number): its messages wait, queued. */
+    public static final String CARRIER_REFUSED_SENDER = "CarrierRefusedSender";
+    /** A carrier opt-out's follow-up (its event, the conversations' blocks) could not be queued. */
+    public static final String CARRIER_OPT_OUT_JOB_NOT_QUEUED = "CarrierOptOutJobNotQueued";
+    /** A carrier opt-out's conversations could not be blocked under block_conversation. */
+    public static final String CONVERSATION_BLOCK_NOT_RECORDED = "ConversationBlockNotRecorded";
+
+    private HandledFailures() {}
+}
