@@ -1,6 +1,7 @@
 package groupmsg.infra;
 
 import groupmsg.lines.LineRules;
+import groupmsg.platform.HandledFailures;
 import groupmsg.platform.api.RouteDef;
 import groupmsg.platform.api.Routes;
 import groupmsg.platform.schema.HandlerDef;
@@ -134,6 +135,15 @@ public final class GroupMsgStack extends Stack {
     public static final String METRIC_NAMESPACE_PREFIX = "groupmsg/";
     /** Requests to a carrier webhook answered 4xx, counted from the API's access logs. */
     public static final String WEBHOOK_CLIENT_ERRORS_METRIC = "WebhookClientErrors";
+    /**
+     * Failures a function handled and logged with a {@code metric} field (a carrier opt-out not queued, a carrier
+     * refusing the sender, a webhook given up, ...), counted from every function's logs with that field's value as the
+     * {@code Metric} dimension: caught, they fail no invocation, so no Errors alarm sees them.
+     */
+    public static final String HANDLED_FAILURES_METRIC = "HandledFailures";
+    /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
+    public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
+            HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED, HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED);
     /**
      * Webhook 4xx in a minute that page: a scanner's stray unsigned post is a 403 too, and must not; a wrong
      * publicBaseUrl or auth token, or a throttle, refuses every callback of a send (hundreds a minute).
@@ -434,6 +444,13 @@ public final class GroupMsgStack extends Stack {
                 .description("groupmsg " + settings.stage() + " " + def.name() + " function")
                 .build();
         logs.grantWrite(role);
+        logs.addMetricFilter(id + "HandledFailures", MetricFilterOptions.builder()
+                .filterPattern(FilterPattern.exists("$.metric"))
+                .metricNamespace(metricNamespace())
+                .metricName(HANDLED_FAILURES_METRIC)
+                .metricValue("1")
+                .dimensions(Map.of("Metric", "$.metric"))
+                .build());
 
         Map<String, String> env = new TreeMap<>();
         env.put("JAVA_TOOL_OPTIONS", JAVA_TOOL_OPTIONS);
@@ -671,6 +688,13 @@ public final class GroupMsgStack extends Stack {
             alarm(pascal(h.name()) + "ThrottlesAlarm", fn.metricThrottles(sum), notify,
                     "Throttled invocations of the " + h.name() + " function");
         }
+        for (String failure : PAGED_HANDLED_FAILURES) {
+            Metric handled = Metric.Builder.create().namespace(metricNamespace()).metricName(HANDLED_FAILURES_METRIC)
+                    .dimensionsMap(Map.of("Metric", failure)).statistic("Sum").period(Duration.minutes(1)).build();
+            alarm(failure + "Alarm", handled, notify, "A function logged " + failure
+                    + " (handled, so no Errors alarm sees it); its log lines with \"metric\":\"" + failure + "\" say which "
+                    + "message, line or number (infra/DEPLOY.md, CloudWatch alarms)");
+        }
         MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
         // API Gateway's own failures too (an integration or authorizer that timed out or could not be invoked),
         // which no function's error metric counts.
@@ -695,10 +719,14 @@ public final class GroupMsgStack extends Stack {
                 .toArray(JsonPattern[]::new));
         return apiAccessLogs.addMetricFilter("WebhookClientErrors", MetricFilterOptions.builder()
                 .filterPattern(FilterPattern.all(webhookRoute, FilterPattern.stringValue("$.status", "=", "4*")))
-                .metricNamespace(METRIC_NAMESPACE_PREFIX + settings.stage())
+                .metricNamespace(metricNamespace())
                 .metricName(WEBHOOK_CLIENT_ERRORS_METRIC)
                 .metricValue("1")
                 .build());
+    }
+
+    private String metricNamespace() {
+        return METRIC_NAMESPACE_PREFIX + settings.stage();
     }
 
     private void alarm(String id, Metric metric, SnsAction action, String description) {

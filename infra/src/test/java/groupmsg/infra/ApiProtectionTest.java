@@ -82,9 +82,8 @@ class ApiProtectionTest {
         String format = (String) map(stage().get("AccessLogSettings")).get("Format");
         assertThat(format).contains("\"routeKey\":\"$context.routeKey\"", "\"status\":\"$context.status\"");
 
-        List<Map<String, Object>> filters = synth.resources().values().stream()
-                .filter(r -> "AWS::Logs::MetricFilter".equals(r.get("Type")))
-                .map(r -> map(r.get("Properties"))).toList();
+        List<Map<String, Object>> filters = metricFilters().stream()
+                .filter(f -> refs(f.get("LogGroupName")).contains(logGroupId)).toList();
         assertThat(filters).hasSize(1);
         Map<String, Object> filter = filters.getFirst();
         assertThat(refs(filter.get("LogGroupName"))).containsExactly(logGroupId);
@@ -102,6 +101,42 @@ class ApiProtectionTest {
         // not on a stray unsigned post (a 403 too): a misconfiguration or a throttle refuses far more in a minute
         assertNotifies(alarm, GroupMsgStack.WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD);
         assertThat(GroupMsgStack.WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD).isGreaterThan(1);
+    }
+
+    @Test
+    void failuresFunctionsHandleAreCountedFromEveryFunctionsLogsAndTheSeriousOnesPage() {
+        List<Map<String, Object>> handled = metricFilters().stream()
+                .filter(f -> f.get("MetricTransformations").toString().contains(GroupMsgStack.HANDLED_FAILURES_METRIC)).toList();
+        assertThat(handled).hasSize(groupmsg.platform.schema.Handlers.ALL.size());
+        assertThat(handled.stream().map(f -> refs(f.get("LogGroupName")).iterator().next()).collect(Collectors.toSet()))
+                .as("one per function's log group").hasSize(handled.size())
+                .allSatisfy(id -> assertThat(synth.resources().get(id).get("Type")).isEqualTo("AWS::Logs::LogGroup"));
+        assertThat(handled).allSatisfy(f -> {
+            assertThat(f.get("FilterPattern")).isEqualTo("{ $.metric = \"*\" }"); // any value
+            assertThat(f.get("MetricTransformations")).isEqualTo(List.of(Map.of(
+                    "MetricName", GroupMsgStack.HANDLED_FAILURES_METRIC,
+                    "MetricNamespace", GroupMsgStack.METRIC_NAMESPACE_PREFIX + "dev",
+                    "MetricValue", "1",
+                    "Dimensions", List.of(Map.of("Key", "Metric", "Value", "$.metric")))));
+        });
+        // the functions log what the filter reads: a "metric" field (a name the alarms below know among them)
+        for (String paged : GroupMsgStack.PAGED_HANDLED_FAILURES) {
+            List<Map<String, Object>> alarms = synth.resources().values().stream()
+                    .filter(r -> "AWS::CloudWatch::Alarm".equals(r.get("Type"))).map(r -> map(r.get("Properties")))
+                    .filter(p -> GroupMsgStack.HANDLED_FAILURES_METRIC.equals(p.get("MetricName"))
+                            && List.of(Map.of("Name", "Metric", "Value", paged)).equals(p.get("Dimensions")))
+                    .toList();
+            assertThat(alarms).as(paged).singleElement().satisfies(alarm -> {
+                assertThat(alarm.get("Namespace")).isEqualTo(GroupMsgStack.METRIC_NAMESPACE_PREFIX + "dev");
+                assertNotifies(alarm, 1);
+            });
+        }
+    }
+
+    private static List<Map<String, Object>> metricFilters() {
+        return synth.resources().values().stream()
+                .filter(r -> "AWS::Logs::MetricFilter".equals(r.get("Type")))
+                .map(r -> map(r.get("Properties"))).toList();
     }
 
     private static Map<String, Object> onlyAlarm(String namespace, String metric) {

@@ -307,8 +307,9 @@ class GroupMsgStackTest {
 
     @Test
     void alarmsOnEveryDeadLetterQueueAndOnEachFunctionsErrorsAndThrottles() {
-        // ... and two on the HTTP API (5xx, carrier webhooks' 4xx: ApiProtectionTest)
-        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size() + 2);
+        // ... and two on the HTTP API (5xx, carrier webhooks' 4xx) and one per paged handled failure (ApiProtectionTest)
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size() + 2
+                + GroupMsgStack.PAGED_HANDLED_FAILURES.size());
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
                 .map(r -> map(r.get("Properties"))).toList();
