@@ -82,12 +82,13 @@ public final class Keywords {
     private static final Pattern AFTER_THE_TEXT = Pattern.compile("[^\\p{L}\\p{N}]*$");
     /**
      * What START, YES and HELP may be followed by: sentence punctuation (the ellipsis a phone makes of "...", the
-     * ideographic full stop), closing quotes as each language writes them (”, “ after „, ‘, », « after », ›, ‹) and
+     * ideographic full stop and comma, their full-width and half-width forms), closing quotes as each language writes them (”, “ after „, ‘, », « after », ›, ‹) and
      * whitespace. "Yes ❤️", "Yes :)" or "Yes ‼️" in a conversation is a reply to relay, not a request to be subscribed
      * again (which would also lift an opt-out).
      */
     private static final Pattern PLAIN_ENDING = Pattern.compile(
-            "[.!?,;:'\"\u2026\u3002\u2018\u2019\u201C\u201D\u00AB\u00BB\u2039\u203A\uFF01\uFF1F\uFF0E\\p{IsWhite_Space}]*");
+            "[.!?,;:'\"\u2026\u3001\u3002\uFF61\u2018\u2019\u201C\u201D\u00AB\u00BB\u2039\u203A"
+                    + "\uFF01\uFF02\uFF07\uFF0C\uFF0E\uFF1A\uFF1B\uFF1F\\p{IsWhite_Space}]*");
     /** Any run of Unicode whitespace (String.strip and \s miss the no-break space, U+3000, ...). */
     private static final Pattern WHITESPACE = Pattern.compile("\\p{IsWhite_Space}+");
     /** Any opt-out keyword followed by something that is not a letter or digit (so "STOPWATCH" is not one). */

@@ -9,6 +9,7 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +27,11 @@ public final class ReceiptWorkerHandler implements QueueFunction {
     /** A receipt and the SQS record it came in (reported back when its shard fails). */
     private record Queued(String recordId, StatusCallbacks.Receipt receipt) {}
 
+    /** How long after its callback came a receipt whose sid was not found is looked for again. */
+    static final long SID_RELOOK_MILLIS = 5_000;
+
     private final StatusCallbacks receipts;
+    private final Clock clock;
     private final Priming priming;
 
     public ReceiptWorkerHandler() {
@@ -35,6 +40,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
 
     public ReceiptWorkerHandler(Wiring wiring) {
         this.receipts = new StatusCallbacks(wiring);
+        this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
 
@@ -47,6 +53,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard = new LinkedHashMap<>();
+        List<Queued> bySid = new ArrayList<>();
         for (SQSEvent.SQSMessage message : event.getRecords()) {
             StatusCallbacks.Receipt receipt;
             try {
@@ -57,24 +64,12 @@ public final class ReceiptWorkerHandler implements QueueFunction {
                 continue;
             }
             if (!receipt.routed()) {
-                // Found by the carrier's id, or dropped: a row not found (yet) is one maintenance asks the carrier
-                // about once its receipt is overdue (OverdueReceipts), and a message of another system has no row.
-                Optional<StatusCallbacks.Receipt> located;
-                try {
-                    located = receipts.locate(receipt);
-                } catch (RuntimeException e) {
-                    Log.error("receipt_locate_failed", Map.of("sqsMessageId", message.getMessageId()), e);
-                    failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
-                    continue;
-                }
-                if (located.isEmpty()) {
-                    Log.info("status_callback_sid_unknown", Map.of("sqsMessageId", message.getMessageId()));
-                    continue;
-                }
-                receipt = located.get();
+                bySid.add(new Queued(message.getMessageId(), receipt));
+                continue;
             }
             byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }
+        locate(bySid, byShard, failures);
         List<StatusCallbacks.Receipt.Key> shards = List.copyOf(byShard.keySet());
         var outcomes = SideBySide.run(shards, "/shard-", key -> {
             receipts.apply(key, byShard.get(key).stream().map(Queued::receipt).toList());
@@ -90,5 +85,50 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             byShard.get(key).forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId())));
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /**
+     * Finds the rows of receipts by sid and files each under its shard. One not found, when a receipt of the batch
+     * came under {@link #SID_RELOOK_MILLIS} ago, is looked for once more that long after it came (one wait per
+     * batch): its callback may have beaten the worker's record of the sid, or the index. Still not found, it is
+     * dropped: a row that is one of ours is asked about by maintenance once its receipt is overdue
+     * (OverdueReceipts), and a message another system sent from the same carrier account has none.
+     */
+    private void locate(List<Queued> bySid, Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard,
+                        List<SQSBatchResponse.BatchItemFailure> failures) {
+        List<Queued> missing = new ArrayList<>();
+        for (Queued q : bySid) if (!locateInto(q, byShard, failures)) missing.add(q);
+        if (missing.isEmpty()) return;
+        long latest = missing.stream().mapToLong(q -> q.receipt().receivedAt()).max().orElseThrow();
+        long wait = Math.min(SID_RELOOK_MILLIS, latest + SID_RELOOK_MILLIS - clock.millis());
+        if (wait > 0) {
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                missing.forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId()))); // they come again
+                return;
+            }
+            List<Queued> again = missing;
+            missing = new ArrayList<>();
+            for (Queued q : again) if (!locateInto(q, byShard, failures)) missing.add(q);
+        }
+        for (Queued q : missing) Log.info("status_callback_sid_unknown", Map.of("sqsMessageId", q.recordId()));
+    }
+
+    /** Files a receipt by sid under its row's shard; false when no row has the sid. */
+    private boolean locateInto(Queued q, Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard,
+                               List<SQSBatchResponse.BatchItemFailure> failures) {
+        Optional<StatusCallbacks.Receipt> located;
+        try {
+            located = receipts.locate(q.receipt());
+        } catch (RuntimeException e) {
+            Log.error("receipt_locate_failed", Map.of("sqsMessageId", q.recordId()), e);
+            failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId()));
+            return true; // not missing: it comes again
+        }
+        if (located.isEmpty()) return false;
+        byShard.computeIfAbsent(located.get().key(), k -> new ArrayList<>()).add(new Queued(q.recordId(), located.get()));
+        return true;
     }
 }

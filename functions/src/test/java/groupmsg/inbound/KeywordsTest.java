@@ -67,7 +67,8 @@ class KeywordsTest {
     @CsvSource({"'\u201CSTART\u201D',OPT_IN", "'\u00A0help\u00A0',HELP", "'\uFF28\uFF25\uFF2C\uFF30',HELP",
             "'yes\u200B',OPT_IN", "'Help\u2026',HELP", "'START\u2026',OPT_IN", "'\u201EHELP\u201C',HELP",
             "'\u00ABStart\u00BB',OPT_IN", "'\u00BBYes\u00AB',OPT_IN", "'\u201Ahelp\u2018',HELP", "'HELP\u3002',HELP",
-            "'\u2039start\u203A',OPT_IN"})
+            "'\u2039start\u203A',OPT_IN", "'HELP\uFF0C',HELP", "'Start\uFF1A',OPT_IN", "'\uFF02help\uFF02',HELP",
+            "'HELP\u3001',HELP", "'yes\uFF61',OPT_IN"})
     void optInAndHelpKeywordsAsPhonesEncodeThem(String body, Keyword expected) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
     }

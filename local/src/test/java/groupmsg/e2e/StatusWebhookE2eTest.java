@@ -5,6 +5,8 @@ import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.util.List;
@@ -61,6 +63,42 @@ public class StatusWebhookE2eTest {
         assertThat(post(a, runtime, path, badSid, null).status()).isEqualTo(400);
         awaitReceiptsApplied(runtime);
         assertThat(allDeliveries(a, id).get(0)).containsEntry("status", "delivered");
+    }
+
+    /**
+     * The rows the fan-out and a line's own messages write name their account, so a callback to the bare URL finds
+     * them by sid (the deliveries table's keys-only {@code sid} index: account, message and shard, phone).
+     */
+    @Test
+    void rowsOfRealMessagesAreInTheSidIndexUnderTheirAccount(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Sid Index Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), 50);
+        String g = createGroup(a, "Indexed");
+        List<String> members = addMembers(a, g, 830, 3);
+        String group = (String) send(a, g, lineId, "indexed").get("id");
+        assertThat(awaitSent(a, group, 30_000)).containsEntry("status", "sent");
+        var direct = a.post("/v1/lines/" + lineId + "/messages", Map.of("to", members.get(0), "body", "just you"));
+        assertThat(direct.status()).as(direct.body()).isEqualTo(202);
+        String directId = (String) direct.jsonObject().get("id");
+
+        for (var row : allDeliveries(a, group)) {
+            assertThat(bySid(runtime, (String) row.get("carrierMessageId"))).as(row.toString())
+                    .containsExactly(accountId, "MSG#" + group + "#0", row.get("phone"));
+        }
+        String directSid = InboundE2eTest.await(() -> (String) a.get("/v1/lines/" + lineId + "/messages/" + directId)
+                .jsonObject().get("carrierMessageId"), java.util.Objects::nonNull, 15_000);
+        assertThat(bySid(runtime, directSid)).containsExactly(accountId, "MSG#" + directId + "#0", members.get(0));
+    }
+
+    /** [accountId, pk, sk] of the rows the sid index has for a sid. */
+    private static List<Object> bySid(LocalRuntime runtime, String sid) {
+        var items = runtime.wiring().dynamo().query(q -> q.tableName(runtime.wiring().config().table(Tables.DELIVERIES))
+                .indexName(Tables.DELIVERIES_BY_SID).keyConditionExpression("carrierMessageId = :sid")
+                .expressionAttributeValues(Map.of(":sid", AttributeValue.fromS(sid)))).items();
+        assertThat(items).as(sid).hasSize(1);
+        var item = items.getFirst();
+        return List.of(item.get("accountId").s(), item.get("pk").s(), item.get("sk").s());
     }
 
     /** Receipts are applied by the receipt worker: waits until it has taken every queued one. */

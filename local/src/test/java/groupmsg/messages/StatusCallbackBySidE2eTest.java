@@ -65,6 +65,23 @@ class StatusCallbackBySidE2eTest {
         assertThat(Attr.str(store.rows(messageId, 0, List.of(c)).get(c), "status")).isEqualTo(Delivery.FAILED);
     }
 
+    /** A callback that beats the worker's record of the sid is looked for again a few seconds after it came. */
+    @Test
+    void aCallbackThatBeatsTheRecordOfItsSidIsAppliedOnceTheSidIsRecorded(ApiClient api, LocalRuntime runtime) throws Exception {
+        var store = new DeliveryStore(new DynamoOps(runtime.wiring().dynamo()), runtime.wiring().config().table(Tables.DELIVERIES));
+        String run = UUID.randomUUID().toString().replace("-", "");
+        String messageId = "msg_sid_" + run, phone = "+16175570011", sid = "SM" + run + "d";
+        store.insertQueued("acct_sid_" + run, messageId, 1, List.of(phone), 1_000L);
+        store.apply(messageId, 0, List.of(new DeliveryStore.Transition(phone, Delivery.QUEUED, Delivery.SENDING, null, null, 2_000L)));
+
+        assertThat(post(api, runtime, Map.of("MessageSid", sid, "To", phone, "MessageStatus", "delivered"))).isEqualTo(200);
+        Thread.sleep(1_500); // the worker took it and found nothing yet
+        store.apply(messageId, 0, List.of(new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, sid, null, 3_000L)));
+        StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
+
+        assertThat(Attr.str(store.rows(messageId, 0, List.of(phone)).get(phone), "status")).isEqualTo(Delivery.DELIVERED);
+    }
+
     private static int post(ApiClient api, LocalRuntime runtime, Map<String, String> params) {
         return TwilioWebhooks.post(api, runtime, PATH, params, null).status();
     }

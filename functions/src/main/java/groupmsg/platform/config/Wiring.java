@@ -55,7 +55,8 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
         AwsCredentialsProvider credentials = functionCredentials();
         String secretArn = System.getenv("TWILIO_SECRET_ARN");
         if (secretArn != null && !secretArn.isBlank()) {
-            config = config.withCarrier(config.publicBaseUrl(), carrierFromSecret(config, secretArn, credentials));
+            // its own provider: closing the secrets client closes the provider it was given
+            config = config.withCarrier(config.publicBaseUrl(), carrierFromSecret(config, secretArn, functionCredentials()));
         }
         return create(config, credentials, List.of());
     }
