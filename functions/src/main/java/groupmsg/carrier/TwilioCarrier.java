@@ -47,11 +47,12 @@ public final class TwilioCarrier implements CarrierPort {
     public static final String ERROR_TOO_MANY_REQUESTS = "20429";
     /**
      * Twilio's refusals of the sender rather than the recipient: 20003 authentication failed, 20005 account not
-     * active, 20404 account (resource) not found, 21212 invalid From, 21606 / 21659 / 21660 From not a message-capable
-     * number of this account, 21611 From's queue full. (HTTP 401, 403 and 404 say the same whatever the code.)
+     * active, 20404 account (resource) not found, 21212 invalid From, 21660 From not a number of this account, 21611
+     * From's queue full. (HTTP 401, 403 and 404 say the same whatever the code.) Not 21606 or 21659: they also mean
+     * a short code sending to another country's number, a refusal of that recipient alone, which held back as the
+     * sender's would stop its job's other sends at every return, for good.
      */
-    static final Set<String> SENDER_REFUSALS =
-            Set.of("20003", "20005", "20404", "21212", "21606", "21611", "21659", "21660");
+    static final Set<String> SENDER_REFUSALS = Set.of("20003", "20005", "20404", "21212", "21611", "21660");
 
     private final Lazy<HttpClient> http;
     private final URI messagesUri;

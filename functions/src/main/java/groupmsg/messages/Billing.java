@@ -12,4 +12,10 @@ final class Billing {
         return usage.recordAction(m.accountId(), m.lineId(), m.kind().wireName(), at, recipients,
                 m.mms() ? 0 : recipients * m.segments(), m.mms() ? recipients : 0);
     }
+
+    /** The usage update taking back what {@link #carrierTook} billed at {@code billedAt} for {@code recipients}. */
+    static TransactWriteItem carrierRefunded(UsageStore usage, GroupMessage m, long billedAt, long recipients) {
+        return usage.refundAction(m.accountId(), m.lineId(), m.kind().wireName(), billedAt, recipients,
+                m.mms() ? 0 : recipients * m.segments(), m.mms() ? recipients : 0);
+    }
 }

@@ -32,6 +32,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -242,6 +243,16 @@ public final class DeliveryService {
                     : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, errors.get(p), now));
         }
         deliveries.applyInChunks(m.id(), shard, fails, applied -> List.of());
+    }
+
+    /**
+     * Fails the queued rows of {@code phones} (shard by shard) as never to be sent, with {@code error} (an opted-out
+     * number's as {@code opted_out}): never sent, never billed; rows no longer queued are left alone.
+     */
+    void failQueued(GroupMessage m, List<String> phones, String error) {
+        Map<Integer, Map<String, String>> byShard = new TreeMap<>();
+        for (String p : phones) byShard.computeIfAbsent(DeliveryStore.shardOf(p, m.shards()), k -> new HashMap<>()).put(p, error);
+        byShard.forEach((shard, errors) -> failUnsent(m, shard, errors));
     }
 
     /** A skipped row's error: the error that marked the member undeliverable. */

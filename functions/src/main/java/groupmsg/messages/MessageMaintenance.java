@@ -290,12 +290,15 @@ public final class MessageMaintenance {
     /** Applies the carrier's answers about {@code rows} (in order). */
     private void settle(GroupMessage m, int shard, List<Delivery> rows, List<SentLookup> answers, long now, Tally tally) {
         List<DeliveryStore.Transition> taken = new ArrayList<>();
+        List<DeliveryStore.Transition> takenUncharged = new ArrayList<>();
         List<DeliveryStore.Transition> notSent = new ArrayList<>();
         List<DeliveryStore.Transition> unknown = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
             Delivery d = rows.get(i);
             switch (answers.get(i)) {
-                case SentLookup.Found found -> taken.add(carrierSays(d, found, now));
+                // the carrier's "failed" it does not charge for: settled, not billed
+                case SentLookup.Found found -> (StatusCallbacks.UNCHARGED.equals(found.status()) ? takenUncharged : taken)
+                        .add(carrierSays(d, found, now));
                 case SentLookup.NotFound ignored -> notSent.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING,
                         Delivery.QUEUED, null, null, now, d.updatedAt()));
                 case SentLookup.Unanswered why -> {
@@ -311,9 +314,10 @@ public final class MessageMaintenance {
                 }
             }
         }
-        if (!taken.isEmpty()) {
-            var applied = deliveries.apply(m.id(), shard, taken, done -> done.isEmpty() ? List.of()
-                    : List.of(Billing.carrierTook(usage, m, now, done.size())));
+        if (!taken.isEmpty() || !takenUncharged.isEmpty()) {
+            List<DeliveryStore.Transition> applied = new ArrayList<>(deliveries.apply(m.id(), shard, taken,
+                    done -> done.isEmpty() ? List.of() : List.of(Billing.carrierTook(usage, m, now, done.size()))));
+            applied.addAll(deliveries.apply(m.id(), shard, takenUncharged));
             tally.settledByCarrier += applied.size();
             for (var t : applied) undeliverable.markIfCannotReceive(m, t.phone(), t.error(), now);
         }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -28,6 +29,11 @@ public final class StatusCallbacks {
     /** How often a receipt whose row another writer moved meanwhile is tried again. */
     private static final int ATTEMPTS = 3;
     private static final Pattern E164 = Pattern.compile("\\+[1-9][0-9]{6,14}");
+    /**
+     * The carrier status of a message it could not send and does not charge for (Twilio: queue overflow, account
+     * suspended, media errors); {@code undelivered}, which the handset's network reported, is charged.
+     */
+    static final String UNCHARGED = "failed";
 
     private final DeliveryStore deliveries;
     private final MessageStore messages;
@@ -49,7 +55,12 @@ public final class StatusCallbacks {
      * {@link Delivery#FAILED}); {@code receivedAt} is when the carrier's callback reached us (the row's updatedAt).
      */
     public record Receipt(String accountId, String messageId, int shard, String phone, String carrierMessageId,
-                          String status, String error, long receivedAt) {
+                          String status, String error, long receivedAt, boolean uncharged) {
+
+        public Receipt(String accountId, String messageId, int shard, String phone, String carrierMessageId,
+                       String status, String error, long receivedAt) {
+            this(accountId, messageId, shard, phone, carrierMessageId, status, error, receivedAt, false);
+        }
 
         /** The rows of one message shard share a counter item: receipts are applied together per key. */
         public record Key(String accountId, String messageId, int shard) {}
@@ -67,7 +78,8 @@ public final class StatusCallbacks {
         }
 
         Receipt routedTo(DeliveryStore.Located row) {
-            return new Receipt(row.accountId(), row.messageId(), row.shard(), row.phone(), carrierMessageId, status, error, receivedAt);
+            return new Receipt(row.accountId(), row.messageId(), row.shard(), row.phone(), carrierMessageId, status, error,
+                    receivedAt, uncharged);
         }
 
         public String toJson() {
@@ -82,6 +94,7 @@ public final class StatusCallbacks {
             body.put("status", status);
             if (error != null) body.put("error", error);
             body.put("receivedAt", receivedAt);
+            if (uncharged) body.put("uncharged", true);
             return Json.write(body);
         }
 
@@ -95,13 +108,15 @@ public final class StatusCallbacks {
             if (!(m.get("receivedAt") instanceof Number at)) throw new IllegalArgumentException("receipt has no receivedAt");
             String sid = m.get("sid") instanceof String given ? given : null;
             String error = m.get("error") instanceof String given ? given : null;
+            boolean uncharged = Boolean.TRUE.equals(m.get("uncharged"));
             if (!m.containsKey("messageId")) {
                 if (sid == null) throw new IllegalArgumentException("receipt has neither its row nor a sid");
-                return new Receipt(null, null, -1, m.get("phone") instanceof String p ? p : null, sid, status, error, at.longValue());
+                return new Receipt(null, null, -1, m.get("phone") instanceof String p ? p : null, sid, status, error,
+                        at.longValue(), uncharged);
             }
             if (!(m.get("shard") instanceof Number shard)) throw new IllegalArgumentException("receipt has no shard");
             return new Receipt(text(m, "accountId"), text(m, "messageId"), shard.intValue(), text(m, "phone"), sid, status,
-                    error, at.longValue());
+                    error, at.longValue(), uncharged);
         }
 
         private static String text(Map<String, Object> m, String name) {
@@ -135,10 +150,11 @@ public final class StatusCallbacks {
         String status = statusOf(carrierStatus);
         if (status == null) return Optional.empty();
         String error = Delivery.FAILED.equals(status) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
+        boolean uncharged = UNCHARGED.equals(carrierStatus);
         if (blank(accountId) && blank(messageId) && blank(shardParam)) {
             if (blank(sid)) return Optional.empty();
             String number = phone != null && E164.matcher(phone).matches() ? phone : null;
-            return Optional.of(new Receipt(null, null, -1, number, sid, status, error, receivedAt));
+            return Optional.of(new Receipt(null, null, -1, number, sid, status, error, receivedAt, uncharged));
         }
         if (blank(accountId) || blank(messageId) || blank(shardParam)) return Optional.empty();
         // The row's key: an E.164 number (anything else cannot be one of ours, and could fail its shard's batch).
@@ -152,7 +168,8 @@ public final class StatusCallbacks {
         // Bounded by the most shards any version used (100), not today's maximum: receipts of messages sent before
         // an upgrade keep arriving for days.
         if (shard < 0 || shard >= 100) return Optional.empty();
-        return Optional.of(new Receipt(accountId, messageId, shard, phone, blank(sid) ? null : sid, status, error, receivedAt));
+        return Optional.of(new Receipt(accountId, messageId, shard, phone, blank(sid) ? null : sid, status, error, receivedAt,
+                uncharged));
     }
 
     /**
@@ -192,6 +209,14 @@ public final class StatusCallbacks {
         List<Receipt> cannotReceive = pending.values().stream()
                 .filter(r -> UndeliverableRecipients.cannotReceive(r.error())).toList();
         Set<String> applied = new HashSet<>();
+        Map<String, Receipt> uncharged = new LinkedHashMap<>();
+        for (var it = pending.values().iterator(); it.hasNext(); ) {
+            Receipt r = it.next();
+            if (!r.uncharged()) continue;
+            uncharged.put(r.phone(), r);
+            it.remove();
+        }
+        applyUncharged(key, uncharged, applied);
         GroupMessage message = null;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
@@ -245,6 +270,56 @@ public final class StatusCallbacks {
                 for (Receipt r : cannotReceive) undeliverable.markIfCannotReceive(message, r.phone(), r.error(), r.receivedAt());
             }
         }
+    }
+
+    /**
+     * Applies receipts of the carrier's {@code failed}, which it does not charge: a row billed when the carrier took
+     * it ({@code sent}) gets that bill back, in the month it was billed (its {@code updatedAt}, the record's time), in
+     * the transaction that fails it; a row still in {@code sending}, or failed as outcome unknown, is failed without a
+     * bill. Such receipts are rare, so their rows are read first (one BatchGetItem) and each move is conditioned on
+     * the row as read (status and {@code updatedAt}): a refund can only go with the move from the billed row.
+     */
+    private void applyUncharged(Receipt.Key key, Map<String, Receipt> pending, Set<String> applied) {
+        GroupMessage message = null;
+        for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
+            var rows = deliveries.rows(key.messageId(), key.shard(), List.copyOf(pending.keySet()));
+            Map<String, List<DeliveryStore.Transition>> billedByMonth = new TreeMap<>();
+            List<DeliveryStore.Transition> unbilled = new ArrayList<>();
+            for (Receipt r : List.copyOf(pending.values())) {
+                var row = rows.get(r.phone());
+                String current = row == null ? null : Attr.str(row, "status");
+                long seen = row == null ? 0 : Attr.num(row, "updatedAt", 0);
+                boolean outcomeUnknown = Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"));
+                if (Delivery.SENT.equals(current)) {
+                    billedByMonth.computeIfAbsent(UsageStore.monthOf(seen), k -> new ArrayList<>()).add(
+                            new DeliveryStore.Transition(r.phone(), Delivery.SENT, Delivery.FAILED, null, r.error(), r.receivedAt(), seen));
+                } else if (Delivery.SENDING.equals(current) || outcomeUnknown) {
+                    String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
+                    unbilled.add(new DeliveryStore.Transition(r.phone(), current, Delivery.FAILED, sid, r.error(), r.receivedAt(), seen));
+                } else {
+                    pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours
+                }
+            }
+            if (!billedByMonth.isEmpty() && message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
+            if (!billedByMonth.isEmpty() && message == null) {
+                Log.warn("receipts_message_missing", Map.of("messageId", key.messageId(), "receipts", pending.size()));
+                return;
+            }
+            GroupMessage billed = message;
+            for (var sameMonth : billedByMonth.values()) {
+                long billedAt = sameMonth.getFirst().seenAt();
+                for (var done : deliveries.applyInChunks(key.messageId(), key.shard(), sameMonth, moved -> moved.isEmpty()
+                        ? List.of() : List.of(Billing.carrierRefunded(usage, billed, billedAt, moved.size())))) {
+                    pending.remove(done.phone());
+                    applied.add(done.phone());
+                }
+            }
+            for (var done : deliveries.applyInChunks(key.messageId(), key.shard(), unbilled, moved -> List.of())) {
+                pending.remove(done.phone());
+                applied.add(done.phone());
+            }
+        }
+        if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
     }
 
     /** Applies transitions {@value DeliveryStore#MAX_TRANSITIONS} at a time; with a message, bills those that leave sending (the carrier took them). */

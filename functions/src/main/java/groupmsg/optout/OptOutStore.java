@@ -234,7 +234,9 @@ public final class OptOutStore {
 
     /**
      * Records an opt-out (idempotent: the first record's time and source are kept). True when the number was not
-     * opted out on the line before: only then is there a change to tell.
+     * opted out on the line before (only then is there a change to tell): the row kept this record's source and time.
+     * Not "there was no row before": the SDK's own retry of an update that committed, its answer lost, finds the row
+     * this same record wrote.
      */
     public boolean record(String accountId, String lineId, String phone, String source, long at) {
         var values = new HashMap<String, AttributeValue>();
@@ -243,12 +245,12 @@ public final class OptOutStore {
         values.put(":at", n(at));
         values.put(":phone", s(phone));
         values.put(":line", s(lineId));
-        var before = dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+        var after = dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = if_not_exists(accountId, :a), #source = if_not_exists(#source, :src), "
                         + "optedOutAt = if_not_exists(optedOutAt, :at), phone = :phone, lineId = :line")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(values)
-                .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_OLD)).attributes();
-        return before == null || before.isEmpty();
+                .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
+        return source.equals(Attr.str(after, "source")) && Attr.num(after, "optedOutAt", -1) == at;
     }
 }

@@ -68,6 +68,20 @@ public final class UsageStore {
                 .expressionAttributeValues(values(lineId, messages, segments, mms))).build();
     }
 
+    /**
+     * As {@link #recordAction}, taking counts back: what was billed for recipients the carrier then said it never
+     * sent (Twilio's {@code failed}, which it does not charge), in the month they were billed.
+     */
+    public TransactWriteItem refundAction(String accountId, String lineId, String kind, long billedAtEpochMillis,
+                                          long messages, long segments, long mms) {
+        checkCounts(messages, segments, mms);
+        return TransactWriteItem.builder().update(u -> u.tableName(table)
+                .key(key(accountId, monthOf(billedAtEpochMillis), lineId))
+                .updateExpression(ADD_EXPRESSION)
+                .expressionAttributeNames(names(kind))
+                .expressionAttributeValues(values(lineId, -messages, -segments, -mms))).build();
+    }
+
     /** Counters: recipients billed, SMS segments, MMS. */
     public record Counts(long messages, long segments, long mms) {}
 

@@ -240,12 +240,17 @@ class TwilioCarrierTest {
 
     @Test
     void refusalsOfTheSenderAreNotRetriedButAreNotTheRecipients() {
-        answer(400, errorJson(21606, "The From phone number is not a valid, SMS-capable inbound phone number", 400));
+        answer(400, errorJson(21212, "The 'From' number +1555 is not a valid phone number", 400));
         assertThat(carrier.send(mms())).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
-            assertThat(r.errorCode()).isEqualTo("21606");
+            assertThat(r.errorCode()).isEqualTo("21212");
             assertThat(r.retryable()).isFalse();
             assertThat(r.senderRefused()).isTrue();
         });
+        // also a short code's refusal of another country's number: that recipient's alone
+        answer(400, errorJson(21606, "The From phone number is not a valid, SMS-capable inbound phone number", 400));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
+        answer(400, errorJson(21659, "'From' is not a Twilio phone number or Short Code country mismatch", 400));
+        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
 
         answer(401, errorJson(20003, "Authenticate", 401));
         assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false, true));

@@ -21,6 +21,12 @@ class StatusCallbacksTest {
         assertThat(undelivered.error()).isEqualTo("carrier 30003");
         assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", "+14155550100", null, "failed", null, 1).orElseThrow().error())
                 .isEqualTo("carrier error");
+        // Twilio's "failed" (could not be sent) is not charged; "undelivered" (the network's report) is
+        assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", "+14155550100", SID, "failed", "30001", 1).orElseThrow().uncharged()).isTrue();
+        assertThat(undelivered.uncharged()).isFalse();
+        assertThat(StatusCallbacks.receipt(null, null, null, "+14155550100", SID, "failed", "30001", 1).orElseThrow().uncharged()).isTrue();
+        var failed = StatusCallbacks.receipt("acct_1", "msg_1", "2", "+14155550100", SID, "failed", "30001", 1).orElseThrow();
+        assertThat(Receipt.fromJson(failed.toJson())).isEqualTo(failed);
     }
 
     @Test

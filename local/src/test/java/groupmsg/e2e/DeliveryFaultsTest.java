@@ -637,6 +637,37 @@ class DeliveryFaultsTest {
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
+    /**
+     * Twilio's "failed" (the message could not be sent: queue overflow, account suspended) is not charged: the bill
+     * made when the carrier took the message is taken back, once, with the row's move to failed; "undelivered" (the
+     * handset's network said so) stays billed.
+     */
+    @Test
+    void aCarrierFailedReceiptTakesTheBillBackAndAnUndeliveredOneDoesNot(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Uncharged Co", 3);
+        Setup s = t.setup();
+        deliverAll(new DeliveryService(t.wiring()), s);
+        assertThat(statuses(t.api(), s.messageId())).hasSize(3).allSatisfy((phone, status) -> assertThat(status).isEqualTo("sent"));
+        assertThat(t.api().get("/v1/usage").jsonObject()).containsEntry("messages", 3).containsEntry("segments", 3);
+
+        String path = "/webhooks/twilio/status?a=" + s.accountId() + "&m=" + s.messageId() + "&s=0";
+        String neverSent = s.phones().get(0), unreached = s.phones().get(1);
+        var failed = Map.of("MessageSid", "SM" + neverSent.substring(1), "To", neverSent, "MessageStatus", "failed", "ErrorCode", "30001");
+        var undelivered = Map.of("MessageSid", "SM" + unreached.substring(1), "To", unreached, "MessageStatus", "undelivered", "ErrorCode", "30003");
+        assertThat(TwilioWebhooks.post(t.api(), runtime, path, failed, null).status()).isEqualTo(200);
+        assertThat(TwilioWebhooks.post(t.api(), runtime, path, undelivered, null).status()).isEqualTo(200);
+        StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
+        assertThat(TwilioWebhooks.post(t.api(), runtime, path, failed, null).status()).isEqualTo(200); // Twilio again
+        StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
+
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(neverSent, "failed").containsEntry(unreached, "failed")
+                .containsEntry(s.phones().get(2), "sent");
+        var usage = t.api().get("/v1/usage").jsonObject();
+        assertThat(usage).containsEntry("messages", 2).containsEntry("segments", 2);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("counts"))
+                .isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 2, "optedOut", 0));
+    }
+
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Refusals Co", 5);

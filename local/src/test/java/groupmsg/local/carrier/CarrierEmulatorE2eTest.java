@@ -141,12 +141,12 @@ class CarrierEmulatorE2eTest {
     }
 
     @Test
-    void wrongCredentialsAre401(LocalRuntime runtime, ApiClient api) {
+    void wrongCredentialsAre401AndARefusalOfTheSender(LocalRuntime runtime, ApiClient api) {
         var wrong = new TwilioCarrier(new CarrierSettings(runtime.baseUrl(), CarrierEmulator.ACCOUNT_SID, "not-the-token"));
         String to = uniquePhone();
 
         assertThat(wrong.send(sms(uniquePhone(), to, "hi")))
-                .isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false));
+                .isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false, true));
 
         ApiClient.Response raw = api.withoutKey().send("POST", "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID
                 + "/Messages.json", "application/x-www-form-urlencoded", "To=%2B14155550123&From=%2B14155550100&Body=x");
