@@ -2,6 +2,7 @@ package groupmsg.conversations;
 
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.AccountSettings;
+import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -17,10 +18,27 @@ import java.util.Map;
 public final class ConversationBlocks {
     private final ConversationStore store;
     private final AccountService accounts;
+    private final OptOutStore optOuts;
 
     public ConversationBlocks(Wiring wiring) {
-        this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        var ops = new DynamoOps(wiring.dynamo());
+        this.store = new ConversationStore(ops, wiring.config().table(Tables.CORE));
         this.accounts = new AccountService(wiring);
+        this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
+    }
+
+    /**
+     * Whether the conversation is blocked, so that nothing more of it goes out (API.md: under block_conversation one
+     * opt-out blocks all further messages in that conversation): blocked for good already, or one of its
+     * participants is opted out of its line under block_conversation (the block itself is recorded a moment after
+     * the STOP, by the opt-out worker). False for a conversation not found.
+     */
+    public boolean blocked(String accountId, String conversationId) {
+        Conversation c = store.get(accountId, conversationId).orElse(null);
+        if (c == null) return false;
+        if (c.blockedAt() != null) return true;
+        if (!AccountSettings.BLOCK_CONVERSATION.equals(accounts.account(accountId).settings().conversationOptOutPolicy())) return false;
+        return !optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty();
     }
 
     /**

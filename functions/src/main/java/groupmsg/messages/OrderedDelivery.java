@@ -1,6 +1,8 @@
 package groupmsg.messages;
 
+import groupmsg.conversations.ConversationBlocks;
 import groupmsg.platform.Log;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
@@ -20,6 +22,10 @@ public final class OrderedDelivery {
     private final DeliveryStore deliveries;
     private final DeliveryService delivery;
     private final Clock clock;
+    private final Lazy<ConversationBlocks> blocks;
+
+    /** The error of a conversation message's recipient not sent to because an opt-out blocked the conversation first. */
+    static final String CONVERSATION_BLOCKED = "not sent: the conversation was blocked by an opt-out";
 
     public OrderedDelivery(Wiring wiring) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
@@ -27,6 +33,7 @@ public final class OrderedDelivery {
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.delivery = new DeliveryService(wiring);
         this.clock = wiring.clock();
+        this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
     }
 
     /** Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws). */
@@ -40,6 +47,14 @@ public final class OrderedDelivery {
         if (!m.fanoutDone()) {
             deliveries.insertQueued(m.accountId(), m.id(), m.shards(), m.recipientList(), clock.millis());
             messages.advance(accountId, messageId, null, null, m.recipientList().size());
+        }
+        if (m.kind() == MessageKind.CONVERSATION && m.orderKey() != null && blocks.get().blocked(accountId, m.orderKey())) {
+            // accepted before the block, not sent yet: it goes to nobody (never billed); the block's own notices are
+            // direct replies, not conversation messages
+            delivery.failQueued(m, m.recipientList(), CONVERSATION_BLOCKED);
+            delivery.complete(accountId, messageId);
+            Log.info("relay_conversation_blocked", Map.of("messageId", messageId, "conversationId", m.orderKey()));
+            return;
         }
         delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);
     }

@@ -60,6 +60,41 @@ class ConversationsE2eTest {
         return carrierMessages(api, line).stream().filter(m -> to.equals(m.get("to"))).map(m -> (String) m.get("body")).toList();
     }
 
+    /**
+     * Under block_conversation, a business message accepted before a participant's STOP but not sent yet (waiting
+     * behind the conversation's earlier message on a slow line) goes to nobody once the STOP blocks the
+     * conversation: API.md's "blocks all further messages in that conversation". Its copies are failed, never billed.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMessageWaitingToGoWhenAnOptOutBlocksTheConversationGoesToNobody(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Blocked In Flight Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 1);
+        List<Object> people = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) people.add(String.format("+1415555%04d", 7710 + i));
+        String id = (String) create(a, lineId, people, "First of two").get("id"); // ~6 s of sending at 1 mps
+        var second = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Second of two"));
+        assertThat(second.status()).as(second.body()).isEqualTo(202);
+        String quitter = (String) people.get(5);
+        InboundE2eTest.text(a, quitter, line, "STOP");
+
+        String secondId = (String) thread(a, id).getLast().get("id");
+        var copies = InboundE2eTest.await(() -> (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages/"
+                + secondId + "/deliveries").jsonObject().get("items"),
+                l -> l.size() == 6 && l.stream().noneMatch(d -> "queued".equals(d.get("status"))), 30_000);
+        assertThat(copies).hasSize(6).allSatisfy(d -> assertThat(d.get("status")).isIn("failed", "opted_out"));
+        assertThat(copies).filteredOn(d -> "failed".equals(d.get("status")))
+                .allSatisfy(d -> assertThat(d).containsEntry("error", "not sent: the conversation was blocked by an opt-out"));
+        for (Object p : people) {
+            assertThat(bodiesTo(a, line, (String) p)).anyMatch(b -> b.contains("First of two") || p.equals(quitter))
+                    .noneMatch(b -> b.contains("Second of two"));
+        }
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
+    }
+
     /** The conversation and the list show the thread's latest message in brief, as a chat list does under its name. */
     @Test
     @SuppressWarnings("unchecked")
