@@ -231,9 +231,10 @@ final class ImportStore {
     record InvalidPage(List<InvalidRow> rows, Map<String, AttributeValue> lastKey) {}
 
     InvalidPage invalidRows(String accountId, String importId, int limit, Map<String, AttributeValue> start) {
+        // consistent, as the import item is read: a GET that says done with k invalid lines lists all k
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
                 .expressionAttributeValues(Map.of(":pk", s(errorsPk(accountId, importId))))
-                .exclusiveStartKey(start));
+                .consistentRead(true).exclusiveStartKey(start));
         List<InvalidRow> rows = page.items().stream().map(i -> new InvalidRow((int) Attr.num(i, "line", 0),
                 Attr.str(i, "phone"), Attr.str(i, "reason"))).toList();
         return new InvalidPage(rows, page.lastKey());

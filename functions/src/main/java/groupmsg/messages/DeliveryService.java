@@ -372,7 +372,10 @@ public final class DeliveryService {
                     if (unrecorded.size() > 1) leftQueued.addAll(recordFirst(m, shard, unrecorded));
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
-                if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
+                if (stop.senderRefusal() != null) {
+                    if (m.waitingUntil() > 0) messages.clearWaitingUntil(m.accountId(), m.id());
+                    throw senderRefused(m, stop.senderRefusal());
+                }
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Interrupted (the process is stopping): sends waiting for their slot or a retry are called off and

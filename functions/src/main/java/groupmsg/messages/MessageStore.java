@@ -236,6 +236,20 @@ final class MessageStore {
      * Notes that some of the message's jobs wait in the queue for places up to {@code untilMillis} (kept at the
      * latest such time): maintenance leaves its queued rows alone until then.
      */
+    /**
+     * Forgets that the message's jobs wait for places (maintenance then re-queues its rows left queued as any): the
+     * carrier refused the line as a sender, so every job that comes to its place fails alike until it is mended, and
+     * those dead-lettered meanwhile must not wait for the last place (hours on a slow line) once it is.
+     */
+    void clearWaitingUntil(String accountId, String messageId) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("REMOVE waitingUntil").conditionExpression("attribute_exists(waitingUntil)"));
+        } catch (ConditionalCheckFailedException none) {
+            // not waiting (or the message is gone)
+        }
+    }
+
     void markWaitingUntil(String accountId, String messageId, long untilMillis) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
