@@ -261,7 +261,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         Optional<LineType> type = LineType.fromWire(typeName);
         if (typeName != null && type.isEmpty()) body.problem("type", "must be one of long_code, toll_free, short_code");
         boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(false);
-        Integer mps = mps(body);
+        Double mps = mps(body);
         Replies replies = replies(body);
         // an extension: how to opt out, added at the end of the line's group messages
         String optOutNotice = body.optionalString("optOutNotice", 1, LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null);
@@ -298,7 +298,7 @@ public final class AdminApiHandler extends HttpApiHandler {
             if (body.has(immutable)) body.problem(immutable, "cannot be changed (create a new line instead)");
         }
         Boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(null);
-        Integer mps = mps(body);
+        Double mps = mps(body);
         Replies replies = replies(body);
         String optOutNotice = body.clearableString("optOutNotice", LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null); // null or "" removes it
         body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
@@ -308,8 +308,10 @@ public final class AdminApiHandler extends HttpApiHandler {
                         optOutNotice))));
     }
 
-    private static Integer mps(JsonBody body) {
-        return body.optionalInteger("mps", LineRules.MIN_MPS, LineRules.MAX_MPS).map(Long::intValue).orElse(null);
+    private static Double mps(JsonBody body) {
+        Double mps = body.optionalNumber("mps", LineRules.MIN_MPS, LineRules.MAX_MPS).orElse(null);
+        if (mps != null && !LineRules.validMps(mps)) body.problem("mps", LineService.MPS_PROBLEM);
+        return mps;
     }
 
     /** A line's keyword replies as given; null where absent. */
@@ -367,7 +369,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("phone", line.phone());
         json.put("type", line.type().wireName());
         json.put("groupMessaging", line.groupMessaging());
-        json.put("mps", line.mps());
+        json.put("mps", LineRules.mpsJson(line.mps()));
         json.put("optOutReply", line.optOutReply());
         json.put("optInReply", line.optInReply());
         json.put("helpReply", line.helpReply());

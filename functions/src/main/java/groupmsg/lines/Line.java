@@ -10,7 +10,7 @@ package groupmsg.lines;
  *                     null for none
  * @param deletedAt    when the line was deleted; null for a line in use
  */
-public record Line(String id, String phone, LineType type, boolean groupMessaging, int mps,
+public record Line(String id, String phone, LineType type, boolean groupMessaging, double mps,
                    String optOutReply, String optInReply, String helpReply, String optOutNotice, long createdAt,
                    long updatedAt, Long deletedAt) {
 

@@ -16,8 +16,13 @@ import java.util.Optional;
  * toll-free is only ever treated more strictly), so any valid number may be declared toll-free.
  */
 public final class LineRules {
-    public static final int MIN_MPS = 1;
+    /**
+     * A line's rate may have a fraction: carriers grant some numbers per minute (75 a minute is 1.25 a second; 15 a
+     * minute, 0.25). At least one message in 10 s, at most 3 decimals.
+     */
+    public static final double MIN_MPS = 0.1;
     public static final int MAX_MPS = 1000;
+    public static final int MAX_MPS_DECIMALS = 3;
     /** API.md: {@code mps} defaults to 1 whatever the type (see {@link LineType#carrierMps()} for typical rates). */
     public static final int DEFAULT_MPS = 1;
     public static final int MAX_REPLY_LENGTH = 320;
@@ -89,8 +94,14 @@ public final class LineRules {
         };
     }
 
-    public static boolean validMps(long mps) {
-        return mps >= MIN_MPS && mps <= MAX_MPS;
+    public static boolean validMps(double mps) {
+        return mps >= MIN_MPS && mps <= MAX_MPS
+                && java.math.BigDecimal.valueOf(mps).stripTrailingZeros().scale() <= MAX_MPS_DECIMALS;
+    }
+
+    /** A rate as the API shows it: {@code 20} for a whole one (as before fractions were taken), else {@code 1.25}. */
+    public static Number mpsJson(double mps) {
+        return mps == Math.rint(mps) ? (Number) (long) mps : (Number) mps;
     }
 
     private static PhoneResult shortCode(String input) {

@@ -36,14 +36,14 @@ public final class LineService {
      * @param mps     null -> {@link LineRules#DEFAULT_MPS}
      * @param optOutReply null -> {@link LineRules#DEFAULT_OPT_OUT_REPLY} (likewise the other replies)
      */
-    public record NewLine(String phone, String country, LineType type, boolean groupMessaging, Integer mps,
+    public record NewLine(String phone, String country, LineType type, boolean groupMessaging, Double mps,
                           String optOutReply, String optInReply, String helpReply, String optOutNotice) {}
 
     /**
      * Changes to a line; null leaves a field as it is, an empty {@code optOutNotice} removes it. The number and the
      * type never change.
      */
-    public record LineChanges(Boolean groupMessaging, Integer mps, String optOutReply, String optInReply,
+    public record LineChanges(Boolean groupMessaging, Double mps, String optOutReply, String optInReply,
                               String helpReply, String optOutNotice) {
         public boolean empty() {
             return groupMessaging == null && mps == null && optOutReply == null && optInReply == null && helpReply == null
@@ -68,7 +68,7 @@ public final class LineService {
         if (input.groupMessaging()) {
             LineRules.groupMessagingProblem(input.type(), phone).ifPresent(m -> problems.add(problem("groupMessaging", m)));
         }
-        int mps = input.mps() == null ? LineRules.DEFAULT_MPS : input.mps();
+        double mps = input.mps() == null ? LineRules.DEFAULT_MPS : input.mps();
         if (!LineRules.validMps(mps)) problems.add(mpsProblem());
         throwIfAny(problems);
         long now = clock.millis();
@@ -219,8 +219,13 @@ public final class LineService {
         return d;
     }
 
+    /** What is wrong with an mps out of range or too finely given. */
+    public static final String MPS_PROBLEM = "must be a number of messages per second from " + LineRules.MIN_MPS
+            + " to " + LineRules.MAX_MPS + " with at most " + LineRules.MAX_MPS_DECIMALS
+            + " decimals (a grant per minute divided by 60: 75 a minute is 1.25)";
+
     private static Map<String, Object> mpsProblem() {
-        return problem("mps", "must be between " + LineRules.MIN_MPS + " and " + LineRules.MAX_MPS);
+        return problem("mps", MPS_PROBLEM);
     }
 
     private static void throwIfAny(List<Map<String, Object>> problems) {

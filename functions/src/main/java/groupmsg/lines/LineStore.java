@@ -192,7 +192,7 @@ final class LineStore {
      * Sets the given fields (null = leave; an empty {@code optOutNotice} removes it) and keeps the reservation's copy
      * of {@code mps} in step, atomically. Returns false when the line does not exist (or was deleted).
      */
-    boolean update(String accountId, Line current, Boolean groupMessaging, Integer mps, String optOutReply,
+    boolean update(String accountId, Line current, Boolean groupMessaging, Double mps, String optOutReply,
                    String optInReply, String helpReply, String optOutNotice, long now) {
         var names = new HashMap<String, String>();
         var values = new HashMap<String, AttributeValue>(Map.of(":now", n(now)));
@@ -230,7 +230,7 @@ final class LineStore {
         var item = dynamo.getItem(b -> b.tableName(table).key(phoneKey(phone)).consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Optional.empty();
         return Optional.of(new LineOwner(Attr.str(item, "accountId"), Attr.str(item, "lineId"),
-                (int) Attr.num(item, "mps", LineRules.DEFAULT_MPS)));
+                Attr.decimal(item, "mps", LineRules.DEFAULT_MPS)));
     }
 
     private static void set(List<String> sets, Map<String, String> names, Map<String, AttributeValue> values,
@@ -244,7 +244,7 @@ final class LineStore {
         LineType type = LineType.fromWire(Attr.str(item, "type"))
                 .orElseThrow(() -> new IllegalStateException("line with unknown type " + Attr.str(item, "type")));
         return new Line(Attr.str(item, "lineId"), Attr.str(item, "phone"), type, Attr.flag(item, "groupMessaging"),
-                (int) Attr.num(item, "mps", LineRules.DEFAULT_MPS), Attr.str(item, "optOutReply"),
+                Attr.decimal(item, "mps", LineRules.DEFAULT_MPS), Attr.str(item, "optOutReply"),
                 Attr.str(item, "optInReply"), Attr.str(item, "helpReply"), Attr.str(item, "optOutNotice"),
                 Attr.num(item, "createdAt", 0),
                 Attr.num(item, "updatedAt", 0), item.containsKey("deletedAt") ? Attr.num(item, "deletedAt", 0) : null);

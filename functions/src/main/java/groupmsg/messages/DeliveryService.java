@@ -338,7 +338,7 @@ public final class DeliveryService {
         // on), and a job claims up to two blocks ahead of its sends; with blocks of a whole job (5 s of the rate) a
         // kill -9 at 3 mps left 19 of 30 so.
         int blocks = Math.max(Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS),
-                Math.ceilDiv(phones.size(), Math.max(1, m.lineMps() * CLAIM_SECONDS)));
+                Math.ceilDiv(phones.size(), (int) Math.max(1, Math.floor(m.lineMps() * CLAIM_SECONDS))));
         int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));
         List<Sending> unrecorded = new ArrayList<>();
         var stop = new Stop();
@@ -372,10 +372,7 @@ public final class DeliveryService {
                     if (unrecorded.size() > 1) leftQueued.addAll(recordFirst(m, shard, unrecorded));
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
-                if (stop.senderRefusal() != null) {
-                    if (m.waitingUntil() > 0) messages.clearWaitingUntil(m.accountId(), m.id());
-                    throw senderRefused(m, stop.senderRefusal());
-                }
+                if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Interrupted (the process is stopping): sends waiting for their slot or a retry are called off and
@@ -789,9 +786,14 @@ public final class DeliveryService {
      */
     private List<String> record(GroupMessage m, int shard, List<DeliveryStore.Transition> outcomes) {
         if (outcomes.isEmpty()) return List.of();
-        var applied = deliveries.apply(m.id(), shard, outcomes, pending -> {
+        // A sent row's updatedAt is when it was billed, exactly: a carrier "failed" later takes the bill back in
+        // that row's month (StatusCallbacks), which must be the month it was billed in, also across a month's end.
+        long billedAt = clock.millis();
+        List<DeliveryStore.Transition> stamped = outcomes.stream()
+                .map(t -> Delivery.SENT.equals(t.to()) ? t.at(billedAt) : t).toList();
+        var applied = deliveries.apply(m.id(), shard, stamped, pending -> {
             long sent = pending.stream().filter(t -> Delivery.SENT.equals(t.to())).count();
-            return sent == 0 ? List.of() : List.of(Billing.carrierTook(usage, m, clock.millis(), sent));
+            return sent == 0 ? List.of() : List.of(Billing.carrierTook(usage, m, billedAt, sent));
         });
         return applied.stream().filter(t -> Delivery.QUEUED.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
     }

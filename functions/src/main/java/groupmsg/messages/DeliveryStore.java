@@ -125,6 +125,11 @@ final class DeliveryStore {
         Transition(String phone, String from, String to, String carrierMessageId, String error, long at) {
             this(phone, from, to, carrierMessageId, error, at, null);
         }
+
+        /** The same transition, recorded as of {@code time}. */
+        Transition at(long time) {
+            return new Transition(phone, from, to, carrierMessageId, error, time, seenAt);
+        }
     }
 
     /**

@@ -59,8 +59,8 @@ public final class FanoutService {
      * shard's share of a page (~200) is one job, delivered in even blocks of at most one transaction's worth (it
      * used to be jobs of at most 98: 98 + 98 + a few, each job costing its own message read and completion check).
      */
-    static int batchSize(int mps) {
-        return Math.max(1, Math.min(PAGE_SIZE, mps * 5));
+    static int batchSize(double mps) {
+        return (int) Math.max(1, Math.min(PAGE_SIZE, Math.floor(mps * 5)));
     }
 
     public void run(String accountId, String messageId) {

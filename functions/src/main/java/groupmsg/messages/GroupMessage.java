@@ -15,7 +15,7 @@ import java.util.List;
  * {@code replies} counts the texts linked to a group message as answers to it, {@code optOuts} the numbers that
  * opted out in answer to it (see {@link BroadcastReplies}).
  */
-public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, int lineMps,
+public record GroupMessage(String id, String accountId, String groupId, String lineId, String linePhone, double lineMps,
                            String sender, String title, String body, List<String> mediaUrls, String text,
                            SmsText.Encoding encoding, int segments, long recipients, int shards,
                            long acceptedAt, boolean fanoutDone, String status, Long completedAt,
@@ -29,7 +29,7 @@ public record GroupMessage(String id, String accountId, String groupId, String l
     }
 
     /** The same message at another line rate. */
-    public GroupMessage withLineMps(int mps) {
+    public GroupMessage withLineMps(double mps) {
         return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,
                 encoding, segments, recipients, shards, acceptedAt, fanoutDone, status, completedAt, kind, recipientList,
                 waitingUntil, orderKey, groupName, sentByKeyId, replies, optOuts);

@@ -236,20 +236,6 @@ final class MessageStore {
      * Notes that some of the message's jobs wait in the queue for places up to {@code untilMillis} (kept at the
      * latest such time): maintenance leaves its queued rows alone until then.
      */
-    /**
-     * Forgets that the message's jobs wait for places (maintenance then re-queues its rows left queued as any): the
-     * carrier refused the line as a sender, so every job that comes to its place fails alike until it is mended, and
-     * those dead-lettered meanwhile must not wait for the last place (hours on a slow line) once it is.
-     */
-    void clearWaitingUntil(String accountId, String messageId) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
-                    .updateExpression("REMOVE waitingUntil").conditionExpression("attribute_exists(waitingUntil)"));
-        } catch (ConditionalCheckFailedException none) {
-            // not waiting (or the message is gone)
-        }
-    }
-
     void markWaitingUntil(String accountId, String messageId, long untilMillis) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
@@ -511,7 +497,7 @@ final class MessageStore {
     static GroupMessage toMessage(Map<String, AttributeValue> item) {
         List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
         return new GroupMessage(Attr.str(item, "messageId"), Attr.str(item, "accountId"), Attr.str(item, "groupId"),
-                Attr.str(item, "lineId"), Attr.str(item, "linePhone"), (int) Attr.num(item, "lineMps", 1),
+                Attr.str(item, "lineId"), Attr.str(item, "linePhone"), Attr.decimal(item, "lineMps", 1),
                 Attr.str(item, "sender"), Attr.str(item, "title"), Attr.str(item, "body"), media, Attr.str(item, "text"),
                 SmsText.Encoding.valueOf(Attr.str(item, "encoding")), (int) Attr.num(item, "segments", 1),
                 Attr.num(item, "recipients", 0), (int) Attr.num(item, "shards", 1), Attr.num(item, "acceptedAt", 0),

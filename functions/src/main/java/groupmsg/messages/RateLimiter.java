@@ -1,5 +1,6 @@
 package groupmsg.messages;
 
+import groupmsg.lines.LineRules;
 import groupmsg.platform.dynamo.Attr;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -65,7 +66,7 @@ final class RateLimiter {
     private final Map<String, WaitingLine> waitingLines = new ConcurrentHashMap<>();
 
     /** The end of a line's waiting line (epoch µs) and the rate its last place was given at. */
-    private record WaitingLine(long endMicros, int mps) {
+    private record WaitingLine(long endMicros, double mps) {
         WaitingLine later(WaitingLine other) {
             return other.endMicros > endMicros ? other : this;
         }
@@ -106,8 +107,10 @@ final class RateLimiter {
     }
 
     /** How far apart a rate's sends are, rounded up (never faster than the rate). */
-    static long spacingMicros(int mps) {
-        return ceilDiv(PERIOD_MILLIS * 1000, Math.max(1, mps));
+    static long spacingMicros(double mps) {
+        // whole rates in integers, as ever (exact); a fraction (a per-minute grant) rounded up all the same
+        return mps == Math.rint(mps) ? ceilDiv(PERIOD_MILLIS * 1000, Math.max(1, (long) mps))
+                : (long) Math.ceil(PERIOD_MILLIS * 1000 / Math.max(LineRules.MIN_MPS, mps));
     }
 
     /** A deadline in epoch ms as epoch microseconds; {@link #NO_DEADLINE_MICROS} for one too far ahead to matter. */
@@ -129,7 +132,7 @@ final class RateLimiter {
      * @return the send times, or empty when none at or before {@code latestSendAt} can be had (the line is booked past
      *         it, or it has come): nothing was reserved
      */
-    Optional<Slots> acquire(String lineId, int mps, int wanted, long latestSendAt) throws InterruptedException {
+    Optional<Slots> acquire(String lineId, double mps, int wanted, long latestSendAt) throws InterruptedException {
         return acquire(lineId, mps, wanted, latestSendAt, Long.MAX_VALUE);
     }
 
@@ -138,7 +141,7 @@ final class RateLimiter {
      * {@code maxSleepMillis} at once for the lookahead: for a caller with nothing of its own sending meanwhile, whose
      * wait would only keep a worker from other lines.
      */
-    Optional<Slots> acquire(String lineId, int mps, int wanted, long latestSendAt, long maxSleepMillis)
+    Optional<Slots> acquire(String lineId, double mps, int wanted, long latestSendAt, long maxSleepMillis)
             throws InterruptedException {
         long spacing = spacingMicros(mps);
         long lastAt = deadlineMicros(latestSendAt);
@@ -202,7 +205,7 @@ final class RateLimiter {
      *
      * @return where the place starts, in epoch microseconds
      */
-    long ticket(String lineId, int mps, int count) {
+    long ticket(String lineId, double mps, int count) {
         long span = count * spacingMicros(mps);
         var key = Attr.key("RATE#" + lineId, "cursor");
         while (true) {
@@ -235,7 +238,7 @@ final class RateLimiter {
         }
     }
 
-    private long rememberPlace(String lineId, long start, long span, int mps) {
+    private long rememberPlace(String lineId, long start, long span, double mps) {
         waitingLines.merge(lineId, new WaitingLine(start + span, mps), WaitingLine::later);
         return start;
     }
@@ -245,7 +248,7 @@ final class RateLimiter {
         AttributeValue waitAt = item.get("waitAt");
         if (waitAt == null) return;
         AttributeValue mps = item.get("waitMps");
-        var seen = new WaitingLine(Long.parseLong(waitAt.n()), mps == null ? Integer.MAX_VALUE : Integer.parseInt(mps.n()));
+        var seen = new WaitingLine(Long.parseLong(waitAt.n()), mps == null ? Double.MAX_VALUE : Double.parseDouble(mps.n()));
         waitingLines.merge(lineId, seen, WaitingLine::later);
     }
 
@@ -257,7 +260,7 @@ final class RateLimiter {
      * carrier raised the line's throughput): the waiting jobs' places keep the old spacing, and it sends in what they
      * leave free.
      */
-    boolean knownWaitingLine(String lineId, int mps) {
+    boolean knownWaitingLine(String lineId, double mps) {
         WaitingLine line = waitingLines.get(lineId);
         return line != null && line.endMicros() > clock.millis() * 1000 && mps <= line.mps();
     }

@@ -28,6 +28,35 @@ class RateLimiterSlotsTest {
         }
     }
 
+    /**
+     * A rate with a fraction (a carrier's grant per minute): never more than it allows in any minute (75 at 1.25, 15
+     * at 0.25, 6 at 0.1), nor in the sliding window a carrier counts a rate over (as the emulator: its whole part, at
+     * least one, in that many seconds of the rate: one in 4 s at 0.25, one in 0.8 s at 1.25, 2 in 0.8 s at 2.5);
+     * whole rates are spaced exactly as before.
+     */
+    @Test
+    void aFractionalRateIsNeverExceededInAnyWindow() {
+        assertThat(RateLimiter.spacingMicros(1.25)).isEqualTo(880_000);
+        assertThat(RateLimiter.spacingMicros(0.25)).isEqualTo(4_400_000);
+        assertThat(RateLimiter.spacingMicros(0.1)).isEqualTo(11_000_000);
+        assertThat(RateLimiter.spacingMicros(1.0)).isEqualTo(1_100_000);
+        assertThat(RateLimiter.spacingMicros(3.0)).isEqualTo(366_667);
+        long start = Instant.parse("2026-12-04T04:00:00Z").toEpochMilli() * 1000 + 777;
+        for (double mps : new double[] {0.1, 0.25, 0.5, 1.25, 2.5, 7.125}) {
+            long spacing = RateLimiter.spacingMicros(mps);
+            var run = new RateLimiter.Slots(start, 200, spacing);
+            double capacity = Math.max(1, Math.floor(mps));
+            for (double[] window : new double[][] {{60_000, Math.floor(60 * mps)}, {1000 * capacity / mps, capacity}}) {
+                int busiest = 0;
+                for (int i = 0, j = 0; i < run.count(); i++) {
+                    while (run.sendAtMillis(i) - run.sendAtMillis(j) >= window[0]) j++;
+                    busiest = Math.max(busiest, i - j + 1);
+                }
+                assertThat((double) busiest).as("%s mps, %s ms window", mps, window[0]).isLessThanOrEqualTo(window[1]);
+            }
+        }
+    }
+
     /** Runs of two rates booked one after the other (a rate changed while jobs ran): never above the higher rate. */
     @Test
     void runsOfTwoRatesBackToBackStayWithinTheHigherRate() {

@@ -107,6 +107,21 @@ class JsonBodyTest {
     }
 
     @Test
+    void aNumberMayHaveAFractionAndIsCheckedAgainstItsRange() {
+        JsonBody b = body("{\"quarter\":0.25,\"whole\":20,\"exp\":1.5e1,\"small\":0.05,\"huge\":1000000000000000000000000000000,"
+                + "\"inf\":1e400,\"text\":\"2.5\",\"flag\":true}");
+        assertThat(b.optionalNumber("quarter", 0.1, 1000)).contains(0.25);
+        assertThat(b.optionalNumber("whole", 0.1, 1000)).contains(20.0);
+        assertThat(b.optionalNumber("exp", 0.1, 1000)).contains(15.0);
+        assertThat(b.optionalNumber("absent", 0.1, 1000)).isEmpty();
+        for (String name : List.of("small", "huge", "inf", "text", "flag")) assertThat(b.optionalNumber(name, 0.1, 1000)).as(name).isEmpty();
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.details())
+                .extracting(d -> d.get("field") + " " + d.get("message")).containsExactly(
+                        "small must be between 0.1 and 1000", "huge must be between 0.1 and 1000", "inf must be between 0.1 and 1000",
+                        "text must be a number", "flag must be a number"));
+    }
+
+    @Test
     void aWholeNumberOutOfRangeIsOutOfRangeHoweverLarge() {
         JsonBody b = body("{\"huge\":1000000000000000000000000000000,\"negative\":-1000000000000000000000000000000,"
                 + "\"inf\":1e400,\"minusInf\":-1e400,\"e20\":1e20,\"big\":5000,\"zero\":0,\"tiny\":1e-400,"

@@ -618,11 +618,6 @@ class DeliveryFaultsTest {
         var refused = new SendResult.Rejected(401, "20003", "Authenticate", false, false, true);
         for (String p : s.phones()) t.carrier().script.put(p, List.of(refused));
         var service = new DeliveryService(t.wiring());
-        // as if its jobs held places hours ahead in a busy line's waiting line (maintenance leaves such rows alone)
-        var messageKey = Map.of("pk", AttributeValue.fromS("ACCT#" + s.accountId()), "sk", AttributeValue.fromS("MSG#" + s.messageId()));
-        String core = t.wiring().config().table(groupmsg.platform.schema.Tables.CORE);
-        t.wiring().dynamo().updateItem(u -> u.tableName(core).key(messageKey).updateExpression("SET waitingUntil = :t")
-                .expressionAttributeValues(Map.of(":t", AttributeValue.fromN(String.valueOf(System.currentTimeMillis() + 3 * 3_600_000L)))));
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(service, s)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("refused line").hasMessageContaining("20003");
@@ -633,8 +628,6 @@ class DeliveryFaultsTest {
         assertThat(m).containsEntry("status", "sending");
         assertThat(m.get("counts")).isEqualTo(Map.of("queued", 5, "sent", 0, "delivered", 0, "failed", 0, "optedOut", 0));
         assertThat(t.api().get("/v1/usage").jsonObject()).containsEntry("messages", 0);
-        assertThat(t.wiring().dynamo().getItem(g -> g.tableName(core).key(messageKey).consistentRead(true)).item())
-                .as("the places are forgotten: maintenance re-queues the rows as any").doesNotContainKey("waitingUntil");
 
         // mended: the job comes back and sends each recipient once
         t.carrier().script.clear();

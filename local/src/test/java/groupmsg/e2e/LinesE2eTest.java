@@ -144,7 +144,8 @@ class LinesE2eTest {
         String id = createGroupLine(a);
         for (var body : List.<Map<String, Object>>of(
                 Map.of("phone", newLongCode()), Map.of("type", "toll_free"), Map.of("country", "US"),
-                Map.of(), Map.of("nickname", "x"), Map.of("mps", 0), Map.of("mps", 1001), Map.of("mps", 2.5),
+                Map.of(), Map.of("nickname", "x"), Map.of("mps", 0), Map.of("mps", 1001), Map.of("mps", 0.05),
+                Map.of("mps", 1.2345), Map.of("mps", "2.5"),
                 Map.of("groupMessaging", "yes"), Map.of("optOutReply", ""), Map.of("helpReply", "x".repeat(321)))) {
             var r = a.patch("/v1/lines/" + id, body);
             assertThat(r.status()).as(body + " -> " + r.body()).isEqualTo(400);
@@ -157,14 +158,20 @@ class LinesE2eTest {
         assertThat(whole.status()).as(whole.body()).isEqualTo(200);
         assertThat(whole.jsonObject()).containsEntry("mps", 20);
         assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 2e1}").jsonObject()).containsEntry("mps", 20);
-        // a number past any range is out of the range, not "not an integer"
-        for (String mps : List.of("1000000000000000000000000000000", "1e400", "-1e400", "1e20", "0")) {
+        // a number past any range is out of the range, not "not a number"
+        for (String mps : List.of("1000000000000000000000000000000", "1e400", "-1e400", "1e20", "0", "0.09")) {
             var huge = a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": " + mps + "}");
             assertThat(huge.status()).as(mps).isEqualTo(400);
-            assertThat(huge.body()).as(mps).contains("\"mps must be between 1 and 1000\"");
+            assertThat(huge.body()).as(mps).contains("\"mps must be between 0.1 and 1000\"");
         }
-        assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 2.5}").body())
-                .contains("\"mps must be an integer\"");
+        // API.md: mps is a number; a carrier's grant per minute is a fraction (75 a minute: 1.25), kept as given
+        assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 1.25}").jsonObject()).containsEntry("mps", 1.25);
+        assertThat(a.get("/v1/lines/" + id).jsonObject()).containsEntry("mps", 1.25);
+        assertThat(a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 0.25}").jsonObject()).containsEntry("mps", 0.25);
+        var fine = a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"mps\": 1.2345}");
+        assertThat(fine.status()).isEqualTo(400);
+        assertThat(fine.body()).contains("at most 3 decimals");
+        assertThat(a.get("/v1/lines/" + id).jsonObject()).containsEntry("mps", 0.25);
     }
 
     @Test
@@ -255,11 +262,14 @@ class LinesE2eTest {
         var huge = a.send("POST", "/v1/lines", "application/json",
                 "{\"phone\":\"" + good.get("phone") + "\",\"type\":\"long_code\",\"mps\":1000000000000000000000000000000}");
         assertThat(huge.status()).isEqualTo(400);
-        assertThat(huge.body()).contains("\"mps must be between 1 and 1000\"");
+        assertThat(huge.body()).contains("\"mps must be between 0.1 and 1000\"");
         var malformed = a.send("POST", "/v1/lines", "application/json", "{\"phone\":");
         assertThat(malformed.status()).isEqualTo(400);
         assertThat(items(a.get("/v1/lines"))).isEmpty();
         assertThat(a.post("/v1/lines", with(good, "mps", 1000)).status()).isEqualTo(201);
+        var perMinute = a.post("/v1/lines", Map.of("phone", newLongCode(), "type", "long_code", "mps", 0.5));
+        assertThat(perMinute.status()).as(perMinute.body()).isEqualTo(201);
+        assertThat(perMinute.jsonObject()).containsEntry("mps", 0.5);
     }
 
     @Test

@@ -356,6 +356,33 @@ class MessagesE2eTest {
         assertThat(allDeliveries(a, id)).allSatisfy(d -> assertThat(d.get("status")).isIn("sent", "delivered"));
     }
 
+    /**
+     * API.md's mps is a number: a line granted 30 a minute is given 0.5 a second, and never goes faster than the
+     * carrier counts it (the emulator: one in any 2 s; a whole 1 mps would be refused), nor much slower.
+     */
+    @Test
+    void aFractionalRateIsNeverExceededAndIsUsed(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Per Minute Co");
+        String line = linePhone();
+        var created = a.post("/v1/lines", Map.of("phone", line, "type", "long_code", "groupMessaging", false, "mps", 0.5));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(created.jsonObject()).containsEntry("mps", 0.5);
+        String g = createGroup(a, "Per minute");
+        addMembers(a, g, 420, 4);
+        String id = (String) send(a, g, (String) created.jsonObject().get("id"), "Paced by the minute").get("id");
+        assertThat(awaitSent(a, id, 60_000)).containsEntry("status", "sent");
+
+        var sent = carrierMessages(a, line);
+        assertThat(sent).hasSize(4);
+        assertThat(runtime.carrierEmulator().rejections(null, line)).as("the carrier refused none").isEmpty();
+        List<Long> times = sent.stream().map(m -> Instant.parse((String) m.get("createdAt")).toEpochMilli()).sorted().toList();
+        for (int i = 1; i < times.size(); i++) {
+            assertThat(times.get(i) - times.get(i - 1)).as("gap before send %d, ms", i).isGreaterThanOrEqualTo(2_000L);
+        }
+        // 3 gaps of 2.2 s (1.1 s / 0.5) is 6.6 s: used, not wasted
+        assertThat(times.getLast() - times.getFirst()).as("first to last send, ms").isBetween(6_000L, 12_000L);
+    }
+
     @Test
     void aDeliveryBatchDeliveredTwiceSendsNothingTwice(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Duplicate Co");

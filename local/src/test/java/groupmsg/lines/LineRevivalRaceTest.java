@@ -28,7 +28,7 @@ class LineRevivalRaceTest {
     @Test
     void aDeletionCommittingDuringACreateOfItsNumberBringsThatLineBack(LocalRuntime runtime) {
         var plain = new LineService(runtime.wiring());
-        var newLine = new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 5, null, null, null, null);
+        var newLine = new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 5.0, null, null, null, null);
         Line first = plain.create(ACCOUNT, newLine, runtime.wiring().ids().next(""));
 
         var deletedMeanwhile = new AtomicBoolean();
@@ -42,7 +42,7 @@ class LineRevivalRaceTest {
             }
         };
         Line created = new LineService(runtime.wiringWith(deleteBeforeTheCreateCommits))
-                .create(ACCOUNT, new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 7, null, null, null, null),
+                .create(ACCOUNT, new LineService.NewLine(PHONE, null, LineType.LONG_CODE, false, 7.0, null, null, null, null),
                         runtime.wiring().ids().next(""));
 
         assertThat(deletedMeanwhile).isTrue();

@@ -138,6 +138,29 @@ public final class JsonBody {
         return Optional.empty();
     }
 
+    /**
+     * Absent -> empty; a number (whole or with a fraction) in min..max -> it. Anything else, infinities included, is
+     * a problem; so is a whole number too large for a long (out of the range).
+     */
+    public Optional<Double> optionalNumber(String name, double min, double max) {
+        if (!fields.containsKey(name)) return Optional.empty();
+        Object value = fields.get(name);
+        if (value instanceof BigInteger || value instanceof Double d && Double.isInfinite(d)
+                || value instanceof Number n && (n.doubleValue() < min || n.doubleValue() > max)) {
+            problem(name, "must be between " + plain(min) + " and " + plain(max));
+            return Optional.empty();
+        }
+        if (value instanceof Double || value instanceof Integer || value instanceof Long) {
+            return Optional.of(((Number) value).doubleValue());
+        }
+        problem(name, "must be a number");
+        return Optional.empty();
+    }
+
+    private static String plain(double d) {
+        return java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+    }
+
     private Optional<Long> outOfRange(String name, long min, long max) {
         problem(name, "must be between " + min + " and " + max);
         return Optional.empty();

@@ -16,6 +16,11 @@ public final class Attr {
         return AttributeValue.fromN(Long.toString(value));
     }
 
+    /** A decimal number as DynamoDB keeps it: {@code 20} for a whole one (as {@link #n(long)} writes it), else {@code 1.25}. */
+    public static AttributeValue n(double value) {
+        return AttributeValue.fromN(java.math.BigDecimal.valueOf(value).stripTrailingZeros().toPlainString());
+    }
+
     public static AttributeValue bool(boolean value) {
         return AttributeValue.fromBool(value);
     }
@@ -28,6 +33,12 @@ public final class Attr {
     public static long num(Map<String, AttributeValue> item, String name, long fallback) {
         AttributeValue v = item.get(name);
         return v == null || v.n() == null ? fallback : Long.parseLong(v.n());
+    }
+
+    /** A number that may have a fraction (a line's rate). */
+    public static double decimal(Map<String, AttributeValue> item, String name, double fallback) {
+        AttributeValue v = item.get(name);
+        return v == null || v.n() == null ? fallback : Double.parseDouble(v.n());
     }
 
     public static Long numOrNull(Map<String, AttributeValue> item, String name) {
