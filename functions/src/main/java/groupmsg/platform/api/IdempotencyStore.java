@@ -103,12 +103,31 @@ public final class IdempotencyStore {
             Map<String, AttributeValue> existing = dynamo.getItem(b -> b.tableName(table)
                     .key(key(accountId, scope)).consistentRead(true)).item();
             if (existing == null || existing.isEmpty()) return claim(accountId, scope, requestHash, sameRequestHash);
+            if (expired(existing, now)) {
+                // past its retention: the key is free again (DynamoDB's TTL deletes a while after, DynamoDB Local never)
+                forgetExpired(accountId, scope, existing);
+                return claim(accountId, scope, requestHash, sameRequestHash);
+            }
             String stored = Attr.str(existing, "requestHash");
             if (!requestHash.equals(stored) && !sameRequestHash.equals(stored)) return new Mismatch();
             if ("done".equals(Attr.str(existing, "state"))) {
                 return new Replay((int) Attr.num(existing, "status", 200), Optional.ofNullable(Attr.str(existing, "body")).orElse(""));
             }
             return new InProgress();
+        }
+    }
+
+    private static boolean expired(Map<String, AttributeValue> record, long nowMillis) {
+        return record.containsKey("expiresAt") && Attr.num(record, "expiresAt", Long.MAX_VALUE) * 1000 <= nowMillis;
+    }
+
+    /** Deletes an expired record, unless it was renewed meanwhile (then the next claim finds it as it is now). */
+    private void forgetExpired(String accountId, String scope, Map<String, AttributeValue> record) {
+        try {
+            dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, scope)).conditionExpression("expiresAt = :seen")
+                    .expressionAttributeValues(Map.of(":seen", record.get("expiresAt"))));
+        } catch (ConditionalCheckFailedException renewed) {
+            // another request took the key meanwhile
         }
     }
 
@@ -165,9 +184,10 @@ public final class IdempotencyStore {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
                     .updateExpression("SET target = :target, expiresAt = :expires")
-                    .conditionExpression("attribute_not_exists(pk) OR target = :target")
+                    // a binding past its retention is free again, as the records it scopes are
+                    .conditionExpression("attribute_not_exists(pk) OR target = :target OR expiresAt <= :nowSeconds")
                     .expressionAttributeValues(Map.of(":target", s(target),
-                            ":expires", n((now + RETENTION.toMillis()) / 1000))));
+                            ":expires", n((now + RETENTION.toMillis()) / 1000), ":nowSeconds", n(now / 1000))));
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;

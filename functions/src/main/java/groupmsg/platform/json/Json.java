@@ -101,7 +101,10 @@ public final class Json {
         }
     }
 
-    /** The same JSON with every object's keys sorted, for comparing values rather than their spelling. */
+    /**
+     * The same JSON with every object's keys sorted and whole numbers in one spelling (1, 1.0 and 1e0 are the same
+     * number), for comparing values rather than their spelling.
+     */
     public static String writeCanonical(Object value) {
         return write(sortedKeys(value));
     }
@@ -113,6 +116,8 @@ public final class Json {
             return sorted;
         }
         if (value instanceof List<?> list) return list.stream().map(Json::sortedKeys).toList();
+        // a whole number spelt with a fraction or an exponent (read as a Double) is written as the integer is
+        if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 0x1p53) return d.longValue();
         return value;
     }
 

@@ -31,6 +31,17 @@ class JsonTest {
     }
 
     @Test
+    void theCanonicalFormSpellsAWholeNumberOneWay() {
+        String whole = Json.writeCanonical(Json.parse("{\"mps\":20,\"n\":[1]}"));
+        assertThat(Json.writeCanonical(Json.parse("{\"mps\":20.0,\"n\":[1e0]}"))).isEqualTo(whole);
+        assertThat(Json.writeCanonical(Json.parse("{\"mps\":2e1,\"n\":[1.00]}"))).isEqualTo(whole);
+        // not the same: a fraction, a string, a number past a double's exact integers
+        assertThat(Json.writeCanonical(Json.parse("{\"mps\":20.5,\"n\":[1]}"))).isNotEqualTo(whole);
+        assertThat(Json.writeCanonical(Json.parse("{\"mps\":\"20\",\"n\":[1]}"))).isNotEqualTo(whole);
+        assertThat(Json.writeCanonical(Json.parse("{\"mps\":1.25}"))).isEqualTo("{\"mps\":1.25}");
+    }
+
+    @Test
     void emptyOrCutOffTextIsNotJson() {
         for (String text : List.of("", "   ", "{\"a\":", "[1,")) {
             assertThatThrownBy(() -> Json.parse(text)).as(text).isInstanceOf(Json.JsonSyntaxException.class);

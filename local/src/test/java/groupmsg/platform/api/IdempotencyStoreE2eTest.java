@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Clock;
+import java.time.Instant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,6 +31,36 @@ class IdempotencyStoreE2eTest {
         store.complete(account, "POST /v1/groups k2", 201, "{\"id\":\"grp_2\"}");
         assertThat(store.claim(account, "POST /v1/groups k2", "v2:canonical", "spelt-otherwise"))
                 .isEqualTo(new IdempotencyStore.Replay(201, "{\"id\":\"grp_2\"}"));
+    }
+
+    /**
+     * A key is kept 24 hours: after that it is free for any request, its record and its binding to a path alike
+     * (DynamoDB's TTL deletes them a while later, up to two days; DynamoDB Local never does).
+     */
+    @Test
+    void aKeyPastItsRetentionIsFreeForAnotherRequest(LocalRuntime runtime) {
+        var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-04T10:00:00Z").toEpochMilli());
+        Clock ticking = new Clock() {
+            @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
+            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+            @Override public Instant instant() { return Instant.ofEpochMilli(clock.get()); }
+        };
+        var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), ticking);
+        String account = "acct_idem_expiry_" + System.nanoTime();
+        assertThat(store.bind(account, "k1", "POST /v1/groups")).isTrue();
+        assertThat(store.claim(account, "POST /v1/groups k1", "hash-a")).isInstanceOf(IdempotencyStore.Claimed.class);
+        store.complete(account, "POST /v1/groups k1", 201, "{\"id\":\"grp_a\"}");
+
+        clock.addAndGet(java.time.Duration.ofHours(23).toMillis());
+        assertThat(store.claim(account, "POST /v1/groups k1", "hash-b")).isInstanceOf(IdempotencyStore.Mismatch.class);
+        assertThat(store.bind(account, "k1", "POST /v1/lines")).isFalse();
+        assertThat(store.claim(account, "POST /v1/groups k1", "hash-a")).isEqualTo(new IdempotencyStore.Replay(201, "{\"id\":\"grp_a\"}"));
+
+        clock.addAndGet(java.time.Duration.ofHours(2).toMillis()); // 25 hours after
+        assertThat(store.bind(account, "k1", "POST /v1/lines")).isTrue();
+        var fresh = store.claim(account, "POST /v1/groups k1", "hash-b");
+        assertThat(fresh).isInstanceOf(IdempotencyStore.Claimed.class);
+        assertThat(((IdempotencyStore.Claimed) fresh).rerun()).isFalse();
     }
 
     @Test
