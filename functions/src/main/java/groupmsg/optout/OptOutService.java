@@ -199,14 +199,23 @@ public final class OptOutService {
      * there too when a later line has any (the next page goes on with it), and is the last page otherwise.
      */
     public AccountPage listAll(String accountId, int limit, String cursor) {
-        return listAcross(allLineIds(accountId), limit, cursor);
+        return listAcross(accountId, allLineIds(accountId), limit, cursor);
     }
 
-    /** {@link #listAll} over these lines, in this order (the cursor must point into one of them). */
-    private AccountPage listAcross(List<String> lineIds, int limit, String cursor) {
+    /**
+     * {@link #listAll} over these lines, in this order (ids, which sort by creation). The cursor must point into one
+     * of them, or into a line of the account deleted since the page before: the list goes on with the next line.
+     */
+    private AccountPage listAcross(String accountId, List<String> lineIds, int limit, String cursor) {
         List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
-        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", partitions::contains);
+        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk",
+                pk -> partitions.contains(pk) || deletedLineOf(accountId, pk) != null);
         int line = start == null ? 0 : partitions.indexOf(start.get("pk").s());
+        if (line < 0) {
+            String deleted = deletedLineOf(accountId, start.get("pk").s());
+            line = (int) lineIds.stream().filter(id -> id.compareTo(deleted) < 0).count();
+            start = null;
+        }
         List<OptOut> listed = new ArrayList<>();
         Map<String, AttributeValue> lastKey = null;
         for (; line < lineIds.size() && listed.size() < limit; line++, start = null) {
@@ -243,7 +252,7 @@ public final class OptOutService {
         OptOut last = null;
         String next = cursor;
         do {
-            var page = listAcross(lineIds, Math.min(EXPORT_STEP, limit - part.rows()), next);
+            var page = listAcross(accountId, lineIds, Math.min(EXPORT_STEP, limit - part.rows()), next);
             for (OptOut o : page.optOuts()) {
                 if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
                     return new ExportPart(part.text(), keyAfter(last));
@@ -273,6 +282,14 @@ public final class OptOutService {
         Map<String, OptOut> byLine = new HashMap<>();
         store.ofNumber(lineIds, phone).forEach(o -> byLine.put(o.lineId(), o));
         return lineIds.stream().filter(byLine::containsKey).map(byLine::get).toList();
+    }
+
+    /** The id of the account's deleted line whose opt-outs' partition {@code pk} is, or null. */
+    private String deletedLineOf(String accountId, String pk) {
+        String prefix = OptOutStore.listPartition("");
+        if (!pk.startsWith(prefix)) return null;
+        String lineId = pk.substring(prefix.length());
+        return lines.findKept(accountId, lineId).filter(Line::deleted).map(Line::id).orElse(null);
     }
 
     /** The account's line ids, oldest first. */

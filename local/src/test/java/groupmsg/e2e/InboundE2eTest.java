@@ -521,6 +521,17 @@ class InboundE2eTest {
         assertThat(other.get("/v1/opt-outs?cursor=" + cursor).status()).isEqualTo(400);
         assertThat((List<?>) other.get("/v1/opt-outs").jsonObject().get("items")).isEmpty();
         assertThat(a.get("/v1/opt-outs?cursor=bm90LWEtY3Vyc29y").status()).isEqualTo(400);
+
+        // the first line deleted between two pages: the cursor into it goes on with the next line (a deleted line's
+        // opt-outs, kept for it, are listed by ?lineId= only); before, it was a 400
+        String into = (String) a.get("/v1/opt-outs?limit=1").jsonObject().get("nextCursor");
+        assertThat(a.delete("/v1/lines/" + first).status()).isEqualTo(204);
+        var after = a.get("/v1/opt-outs?limit=10&cursor=" + into);
+        assertThat(after.status()).as(after.body()).isEqualTo(200);
+        assertThat((List<Map<String, Object>>) after.jsonObject().get("items")).extracting(o -> o.get("lineId") + " " + o.get("phone"))
+                .containsExactlyElementsOf(expected.subList(2, expected.size()));
+        assertThat(after.jsonObject().get("nextCursor")).isNull();
+        assertThat(other.get("/v1/opt-outs?cursor=" + into).status()).as("still not another account's").isEqualTo(400);
     }
 
     @Test
