@@ -37,8 +37,17 @@ public final class ConversationBlocks {
         Conversation c = store.get(accountId, conversationId).orElse(null);
         if (c == null) return false;
         if (c.blockedAt() != null) return true;
-        if (!AccountSettings.BLOCK_CONVERSATION.equals(accounts.account(accountId).settings().conversationOptOutPolicy())) return false;
-        return !optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty();
+        String policy = accounts.account(accountId).settings().conversationOptOutPolicy();
+        if (!AccountSettings.BLOCK_CONVERSATION.equals(policy)) return false;
+        return isBlocked(c, !optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty(), policy);
+    }
+
+    /**
+     * The rule: blocked for good by an opt-out under block_conversation ({@code blockedAt}), or now, when someone in
+     * it is opted out of its line and the account's policy blocks (the block itself is recorded a moment later).
+     */
+    static boolean isBlocked(Conversation c, boolean anyoneOptedOut, String policy) {
+        return c.blockedAt() != null || anyoneOptedOut && AccountSettings.BLOCK_CONVERSATION.equals(policy);
     }
 
     /**

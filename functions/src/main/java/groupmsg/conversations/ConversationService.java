@@ -451,9 +451,7 @@ public final class ConversationService {
             Long at = optedOutOfLine.get(p.phone());
             if (at != null) optedOut.put(p.phone(), at);
         }
-        // blocked for good by an opt-out under block_conversation, or now: someone is opted out and the policy blocks
-        boolean blocked = c.blockedAt() != null
-                || !optedOut.isEmpty() && AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy());
+        boolean blocked = ConversationBlocks.isBlocked(c, !optedOut.isEmpty(), settings.conversationOptOutPolicy());
         return new View(c, optedOut, c.closedAt() != null ? CLOSED : blocked ? BLOCKED : ACTIVE);
     }
 

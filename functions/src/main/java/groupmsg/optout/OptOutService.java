@@ -199,21 +199,22 @@ public final class OptOutService {
      * there too when a later line has any (the next page goes on with it), and is the last page otherwise.
      */
     public AccountPage listAll(String accountId, int limit, String cursor) {
-        return listAcross(accountId, allLineIds(accountId), limit, cursor);
+        return listAcross(accountId, allLineIds(accountId), true, limit, cursor);
     }
 
     /**
      * {@link #listAll} over these lines, in this order (ids, which sort by creation). The cursor must point into one
-     * of them, or into a line of the account deleted since the page before: the list goes on with the next line.
+     * of them, or ({@code acrossTheAccount}, the list of all its lines) into a line of the account deleted since the
+     * page before: the list goes on with the next line.
      */
-    private AccountPage listAcross(String accountId, List<String> lineIds, int limit, String cursor) {
+    private AccountPage listAcross(String accountId, List<String> lineIds, boolean acrossTheAccount, int limit, String cursor) {
         List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
-        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk",
-                pk -> partitions.contains(pk) || deletedLineOf(accountId, pk) != null);
+        String[] deleted = new String[1]; // the deleted line the cursor points into, looked up once
+        Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", pk -> partitions.contains(pk)
+                || acrossTheAccount && (deleted[0] = deletedLineOf(accountId, pk)) != null);
         int line = start == null ? 0 : partitions.indexOf(start.get("pk").s());
         if (line < 0) {
-            String deleted = deletedLineOf(accountId, start.get("pk").s());
-            line = (int) lineIds.stream().filter(id -> id.compareTo(deleted) < 0).count();
+            line = (int) lineIds.stream().filter(id -> id.compareTo(deleted[0]) < 0).count();
             start = null;
         }
         List<OptOut> listed = new ArrayList<>();
@@ -252,7 +253,7 @@ public final class OptOutService {
         OptOut last = null;
         String next = cursor;
         do {
-            var page = listAcross(accountId, lineIds, Math.min(EXPORT_STEP, limit - part.rows()), next);
+            var page = listAcross(accountId, lineIds, lineId == null, Math.min(EXPORT_STEP, limit - part.rows()), next);
             for (OptOut o : page.optOuts()) {
                 if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
                     return new ExportPart(part.text(), keyAfter(last));

@@ -187,7 +187,7 @@ public abstract class HttpApiHandler implements HttpFunction {
             throw ApiException.conflict("Idempotency-Key was already used with a different request (on another route or path)");
         }
         String scope = target + " " + key;
-        var claim = idempotency.claim(account, scope, requestHash(request, true), requestHash(request, false));
+        var claim = idempotency.claim(account, scope, requestHash(request, 3), requestHash(request, 2));
         return switch (claim) {
             case IdempotencyStore.Mismatch m -> throw ApiException.conflict(
                     "Idempotency-Key was already used with a different request");
@@ -237,30 +237,33 @@ public abstract class HttpApiHandler implements HttpFunction {
 
     /**
      * What makes two requests with one Idempotency-Key the same: the media type and the body, a JSON body as its
-     * canonical form (keys sorted, no whitespace; the hash marked {@code v2:}), so a retry that serialises the same
-     * object differently is the same request, as with Stripe; any other body as its bytes. {@code canonical} false
-     * gives the hash of the bytes, unmarked, which is what records written before v2 hold. A body that reads as JSON
-     * counts as {@code application/json} whatever type it was sent as (it is read as JSON whatever the type), so a
-     * retry that sends the same object under another type is the same request too.
+     * canonical form (keys sorted, no whitespace, whole numbers spelt as integers: 20.0 is 20; the hash marked
+     * {@code v3:}), so a retry that serialises the same object differently is the same request, as with Stripe; any
+     * other body as its bytes, unmarked. {@code version} 2 gives the form before whole numbers had one spelling
+     * ({@code v2:}, keys sorted only), which records written then hold (a retry straddling the deploy still replays;
+     * records from before v2, the bytes' hash, are past their 24 hours).
+     * A body that reads as JSON counts as {@code application/json} whatever type it was sent as (it is read as JSON
+     * whatever the type), so a retry that sends the same object under another type is the same request too.
      */
-    private static String requestHash(ApiRequest request, boolean canonical) {
+    private static String requestHash(ApiRequest request, int version) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] body = canonical ? canonicalBody(request) : null;
+            byte[] body = canonicalBody(request, version);
             digest.update((body == null ? request.mediaType() : "application/json").getBytes(StandardCharsets.UTF_8));
             digest.update((byte) 0);
             digest.update(body == null ? request.body() : body);
-            return (body == null ? "" : "v2:") + HexFormat.of().formatHex(digest.digest());
+            return (body == null ? "" : "v" + version + ":") + HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
     /** The canonical form of a JSON body, or null for a body that is not JSON (or too large to be read as JSON). */
-    private static byte[] canonicalBody(ApiRequest request) {
+    private static byte[] canonicalBody(ApiRequest request, int version) {
         if (request.body().length > ApiRequest.MAX_JSON_BYTES) return null;
         try {
-            return Json.writeCanonical(Json.parse(ApiRequest.jsonText(request.body()))).getBytes(StandardCharsets.UTF_8);
+            Object json = Json.parse(ApiRequest.jsonText(request.body()));
+            return (version >= 3 ? Json.writeCanonical(json) : Json.writeSortedKeys(json)).getBytes(StandardCharsets.UTF_8);
         } catch (ApiException | Json.JsonSyntaxException e) {
             return null; // the handler answers 400 for it
         }

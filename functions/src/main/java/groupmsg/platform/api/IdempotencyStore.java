@@ -182,15 +182,19 @@ public final class IdempotencyStore {
     public boolean bind(String accountId, String key, String target) {
         long now = clock.millis();
         try {
+            // bound now, or again once past its retention (the records it scopes are free then too); its time runs
+            // from that first use, not renewed by the requests that use it after
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
                     .updateExpression("SET target = :target, expiresAt = :expires")
-                    // a binding past its retention is free again, as the records it scopes are
-                    .conditionExpression("attribute_not_exists(pk) OR target = :target OR expiresAt <= :nowSeconds")
+                    .conditionExpression("attribute_not_exists(pk) OR expiresAt <= :nowSeconds")
                     .expressionAttributeValues(Map.of(":target", s(target),
                             ":expires", n((now + RETENTION.toMillis()) / 1000), ":nowSeconds", n(now / 1000))));
             return true;
         } catch (ConditionalCheckFailedException e) {
-            return false;
+            var bound = dynamo.getItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key)).consistentRead(true)).item();
+            // gone meanwhile (expired and deleted): bind again; else bound to this request or to another
+            if (bound == null || bound.isEmpty()) return bind(accountId, key, target);
+            return target.equals(Attr.str(bound, "target"));
         }
     }
 

@@ -106,18 +106,23 @@ public final class Json {
      * number), for comparing values rather than their spelling.
      */
     public static String writeCanonical(Object value) {
-        return write(sortedKeys(value));
+        return write(canonical(value, true));
     }
 
-    private static Object sortedKeys(Object value) {
+    /** The canonical form before whole numbers had one spelling (keys sorted only): what records written then hold. */
+    public static String writeSortedKeys(Object value) {
+        return write(canonical(value, false));
+    }
+
+    private static Object canonical(Object value, boolean wholeNumbers) {
         if (value instanceof Map<?, ?> map) {
             var sorted = new TreeMap<String, Object>();
-            map.forEach((k, v) -> sorted.put((String) k, sortedKeys(v)));
+            map.forEach((k, v) -> sorted.put((String) k, canonical(v, wholeNumbers)));
             return sorted;
         }
-        if (value instanceof List<?> list) return list.stream().map(Json::sortedKeys).toList();
+        if (value instanceof List<?> list) return list.stream().map(v -> canonical(v, wholeNumbers)).toList();
         // a whole number spelt with a fraction or an exponent (read as a Double) is written as the integer is
-        if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 0x1p53) return d.longValue();
+        if (wholeNumbers && value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 0x1p53) return d.longValue();
         return value;
     }
 

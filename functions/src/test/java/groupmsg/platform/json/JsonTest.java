@@ -39,6 +39,8 @@ class JsonTest {
         assertThat(Json.writeCanonical(Json.parse("{\"mps\":20.5,\"n\":[1]}"))).isNotEqualTo(whole);
         assertThat(Json.writeCanonical(Json.parse("{\"mps\":\"20\",\"n\":[1]}"))).isNotEqualTo(whole);
         assertThat(Json.writeCanonical(Json.parse("{\"mps\":1.25}"))).isEqualTo("{\"mps\":1.25}");
+        // the form before (keys sorted only), which records written then hold
+        assertThat(Json.writeSortedKeys(Json.parse("{\"n\":[1e0],\"mps\":20.0}"))).isEqualTo("{\"mps\":20.0,\"n\":[1.0]}");
     }
 
     @Test

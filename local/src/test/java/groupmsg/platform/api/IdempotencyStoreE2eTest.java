@@ -34,7 +34,8 @@ class IdempotencyStoreE2eTest {
     }
 
     /**
-     * A key is kept 24 hours: after that it is free for any request, its record and its binding to a path alike
+     * A key is kept 24 hours from its first use: after that it is free for any request, its record and its binding
+     * to a path alike (a replay or a retry of the same request does not renew it)
      * (DynamoDB's TTL deletes them a while later, up to two days; DynamoDB Local never does).
      */
     @Test
@@ -53,6 +54,7 @@ class IdempotencyStoreE2eTest {
 
         clock.addAndGet(java.time.Duration.ofHours(23).toMillis());
         assertThat(store.claim(account, "POST /v1/groups k1", "hash-b")).isInstanceOf(IdempotencyStore.Mismatch.class);
+        assertThat(store.bind(account, "k1", "POST /v1/groups")).as("its own request, again: no renewal").isTrue();
         assertThat(store.bind(account, "k1", "POST /v1/lines")).isFalse();
         assertThat(store.claim(account, "POST /v1/groups k1", "hash-a")).isEqualTo(new IdempotencyStore.Replay(201, "{\"id\":\"grp_a\"}"));
 
