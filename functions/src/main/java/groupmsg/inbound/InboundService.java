@@ -157,6 +157,16 @@ public final class InboundService {
         store.markHandled(accountId, id, clock.millis());
     }
 
+    /** See {@link InboundStore#markLiftedOptOut}. */
+    public software.amazon.awssdk.services.dynamodb.model.TransactWriteItem markLiftedOptOut(String accountId, String id) {
+        return store.markLiftedOptOut(accountId, id);
+    }
+
+    /** See {@link InboundStore#liftedOptOut}. */
+    public boolean liftedOptOut(String accountId, String id) {
+        return store.liftedOptOut(accountId, id);
+    }
+
     /**
      * The queue message for a stored inbound message, de-duplicated by its id. FIFO per conversation for a reply in one
      * (the participants' replies take their places in the thread one after another, in the order they are relayed),

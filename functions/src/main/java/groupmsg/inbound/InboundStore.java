@@ -398,6 +398,21 @@ final class InboundStore {
         setOnce(accountId, id, "handledAt", now);
     }
 
+    /** The update that marks a START as the one that lifted its number's opt-out (in the lift's own transaction). */
+    software.amazon.awssdk.services.dynamodb.model.TransactWriteItem markLiftedOptOut(String accountId, String id) {
+        return software.amazon.awssdk.services.dynamodb.model.TransactWriteItem.builder().update(u -> u.tableName(table)
+                .key(key(accountId, id)).updateExpression("SET liftedOptOut = :yes")
+                .conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":yes", AttributeValue.fromBool(true)))).build();
+    }
+
+    /** Whether the START lifted its number's opt-out (a retry of its job finds the mark its first run left). */
+    boolean liftedOptOut(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
+                .projectionExpression("liftedOptOut")).item();
+        return item != null && Attr.flag(item, "liftedOptOut");
+    }
+
     static InboundMessage toMessage(Map<String, AttributeValue> item) {
         List<String> media = item.containsKey("mediaUrls") ? item.get("mediaUrls").l().stream().map(AttributeValue::s).toList() : List.of();
         return new InboundMessage(Attr.str(item, "inboundId"), Attr.str(item, "accountId"), Attr.str(item, "lineId"),

@@ -140,9 +140,10 @@ public final class OptOutService {
                     // error) stands, and then nothing says "subscribed again".
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
                 } else {
-                    store.removeForOptIn(line.id(), m.from(), m.id());
-                    // a STOP that came after this START keeps the opt-out: then nothing changed to tell
-                    if (store.get(line.id(), m.from()).isEmpty()) {
+                    // told only when this START lifted an opt-out (now, or in a run of its job that failed after):
+                    // not for a number that was never opted out, nor when a STOP that came after it keeps it
+                    if (store.removeForOptIn(line.id(), m.from(), m.id(), inbound.markLiftedOptOut(accountId, m.id()))
+                            || inbound.liftedOptOut(accountId, m.id())) {
                         publishChange(accountId, line.id(), m.from(), false, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
                     }
                 }

@@ -166,26 +166,37 @@ public final class OptOutStore {
      * are recorded as they arrive ({@code lastStopId}, see {@link #recordOnArrival}), so a START handled a moment
      * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by arrival.
      * Rows from before {@code lastStopId} go by {@code causedBy}; rows of no STOP (by hand, a carrier error) go.
+     * True when this removed the opt-out, together with {@code markLifted} (the START's mark, in one transaction, so
+     * that a retry of a START whose first run lifted it and then failed knows it did); false when there was none to
+     * remove, or a later STOP's stays.
      */
-    public void removeForOptIn(String lineId, String phone, String inboundId) {
+    public boolean removeForOptIn(String lineId, String phone, String inboundId) {
+        return removeForOptIn(lineId, phone, inboundId, null);
+    }
+
+    /** As {@link #removeForOptIn(String, String, String)}, with the START's mark (null: none) in the same transaction. */
+    public boolean removeForOptIn(String lineId, String phone, String inboundId,
+                                  software.amazon.awssdk.services.dynamodb.model.TransactWriteItem markLifted) {
+        var delete = software.amazon.awssdk.services.dynamodb.model.TransactWriteItem.builder().delete(b -> b.tableName(table)
+                .key(Attr.key(pk(lineId), phone))
+                .conditionExpression("attribute_exists(pk) AND (lastStopId < :id OR (attribute_not_exists(lastStopId) "
+                        + "AND (attribute_not_exists(causedBy) OR causedBy < :id)))")
+                .expressionAttributeValues(java.util.Map.of(":id", s(inboundId)))).build();
+        var outcome = ops.transact(markLifted == null ? List.of(delete) : List.of(delete, markLifted));
+        if (outcome instanceof DynamoOps.Committed) return true;
+        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("opt-in cancelled: " + outcome);
+        // None, or a later STOP's: it stays, and becomes that STOP's, which then gets the confirmation (this START
+        // resubscribed the number, so that STOP opts it out anew; the row still named the STOP before).
         try {
-            dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                    .conditionExpression("lastStopId < :id OR (attribute_not_exists(lastStopId) "
-                            + "AND (attribute_not_exists(causedBy) OR causedBy < :id))")
-                    .expressionAttributeValues(java.util.Map.of(":id", s(inboundId))));
-        } catch (ConditionalCheckFailedException e) {
-            // A later STOP's: it stays, and becomes that STOP's, which then gets the confirmation (this START
-            // resubscribed the number, so that STOP opts it out anew; the row still named the STOP before).
-            try {
-                dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                        .updateExpression("SET causedBy = lastStopId, #source = :keyword")
-                        .conditionExpression("lastStopId > :id")
-                        .expressionAttributeNames(java.util.Map.of("#source", "source"))
-                        .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":keyword", s(SOURCE_KEYWORD))));
-            } catch (ConditionalCheckFailedException gone) {
-                // removed or taken by another since: nothing to hand over
-            }
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                    .updateExpression("SET causedBy = lastStopId, #source = :keyword")
+                    .conditionExpression("lastStopId > :id")
+                    .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                    .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":keyword", s(SOURCE_KEYWORD))));
+        } catch (ConditionalCheckFailedException gone) {
+            // none, or removed or taken by another since: nothing to hand over
         }
+        return false;
     }
 
     /** Removes the opt-out; false when there was none. */

@@ -107,6 +107,31 @@ class InboundE2eTest {
     }
 
     /**
+     * A START from a number that was never opted out is answered (the line's optInReply) but tells integrations
+     * nothing: no opt-out changed. One that lifts an opt-out tells it, once.
+     */
+    @Test
+    void aStartFromANumberNeverOptedOutIsAnsweredButTellsNothing(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Start Only Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = MessagesE2eTest.linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String number = "+14155550993";
+
+        text(a, number, line, "START");
+        assertThat(await(() -> sentTo(a, line, number, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        // its event would have been published before the answer was queued
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).isEmpty();
+
+        text(a, number, line, "STOP");
+        await(() -> optOuts(a, lineId), l -> l.size() == 1, 15_000);
+        text(a, number, line, "START");
+        assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() == 2, 15_000))
+                .extracting(e -> e.get("optedOut")).containsExactly(true, false);
+        assertThat(optOuts(a, lineId)).isEmpty();
+    }
+
+    /**
      * A carrier that handles opt-outs itself refuses the line's STOP confirmation and HELP answer with 21610: the
      * number was opted out by its STOP already, so nothing follows a second time (before, each refusal published
      * another opt_out.changed, source carrier_error, which integrations counted as a new opt-out).

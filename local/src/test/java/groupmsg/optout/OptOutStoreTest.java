@@ -120,9 +120,9 @@ class OptOutStoreTest {
         // START (inb_2) arrived before STOP (inb_3), but its worker runs after the STOP's arrival was recorded
         String phone = "+14155550621";
         arrive(phone, "inb_3", 3_000);
-        store.removeForOptIn(lineId, phone, "inb_2");
+        assertThat(store.removeForOptIn(lineId, phone, "inb_2")).as("lifted nothing").isFalse();
         assertThat(store.optedOut(lineId, java.util.List.of(phone))).as("the later STOP stands").containsExactly(phone);
-        store.removeForOptIn(lineId, phone, "inb_4");
+        assertThat(store.removeForOptIn(lineId, phone, "inb_4")).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(phone))).as("a START after it lifts it").isEmpty();
 
         // STOP (confirmed), then START and STOP side by side: the START does not lift the second STOP's opt-out
@@ -130,7 +130,7 @@ class OptOutStoreTest {
         arrive(again, "inb_1", 1_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_1", 1_100)).isTrue();
         arrive(again, "inb_3", 3_000);
-        store.removeForOptIn(lineId, again, "inb_2");
+        assertThat(store.removeForOptIn(lineId, again, "inb_2")).isFalse();
         assertThat(store.optedOut(lineId, java.util.List.of(again))).containsExactly(again);
         // the START resubscribed the number, so that second STOP opts it out anew: its worker confirms it
         assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_3", 3_100)).isTrue();
@@ -139,11 +139,13 @@ class OptOutStoreTest {
         // an opt-out by hand, or one written before lastStopId, is lifted by a START as before
         String byHand = "+14155550623";
         store.recordManual(ACCOUNT, lineId, byHand, 500);
-        store.removeForOptIn(lineId, byHand, "inb_9");
+        assertThat(store.removeForOptIn(lineId, byHand, "inb_9")).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(byHand))).isEmpty();
         String older = "+14155550624";
         assertThat(store.recordKeyword(ACCOUNT, lineId, older, "inb_1", 1_000)).isTrue();
-        store.removeForOptIn(lineId, older, "inb_2");
+        assertThat(store.removeForOptIn(lineId, older, "inb_2")).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(older))).isEmpty();
+        // a number never opted out: nothing lifted, nothing to tell
+        assertThat(store.removeForOptIn(lineId, "+14155550625", "inb_9")).isFalse();
     }
 }
