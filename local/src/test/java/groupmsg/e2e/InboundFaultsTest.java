@@ -124,6 +124,29 @@ class InboundFaultsTest {
         assertThat(((Number) a.get("/v1/usage").jsonObject().get("messages")).longValue()).as("one reply billed").isEqualTo(1);
     }
 
+    /**
+     * A START's job run again after it lifted the opt-out (its first run's publish failed, say) still tells it: the
+     * mark the lift left on the START finds what the opt-out row, gone, no longer says. At least once, so twice here.
+     */
+    @Test
+    void aStartHandledAgainAfterItLiftedTheOptOutStillTellsIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Start Again Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        createLine(a, line, "long_code", 20);
+        String phone = "+14155550604";
+        var webhook = new InboundService(runtime.wiring(), new DownQueue());
+        var optOutWorker = new groupmsg.optout.OptOutService(runtime.wiring(), (queue, messages) -> { /* replies wait */ });
+        var stop = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        optOutWorker.handleKeyword(accountId, stop.message().id());
+        var start = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "START", List.of()));
+        optOutWorker.handleKeyword(accountId, start.message().id());
+        optOutWorker.handleKeyword(accountId, start.message().id());
+
+        assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 3, 15_000))
+                .extracting(e -> e.get("optedOut")).containsExactly(true, false, false);
+    }
+
     @Test
     void aStartsReplyThatWouldReachTheNumberAfterItsNextStopIsNotSent(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Start Stop Co");
