@@ -17,6 +17,7 @@ import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
 import java.util.List;
@@ -158,7 +159,7 @@ public final class InboundService {
     }
 
     /** See {@link InboundStore#markLiftedOptOut}. */
-    public software.amazon.awssdk.services.dynamodb.model.TransactWriteItem markLiftedOptOut(String accountId, String id) {
+    public TransactWriteItem markLiftedOptOut(String accountId, String id) {
         return store.markLiftedOptOut(accountId, id);
     }
 

@@ -399,8 +399,8 @@ final class InboundStore {
     }
 
     /** The update that marks a START as the one that lifted its number's opt-out (in the lift's own transaction). */
-    software.amazon.awssdk.services.dynamodb.model.TransactWriteItem markLiftedOptOut(String accountId, String id) {
-        return software.amazon.awssdk.services.dynamodb.model.TransactWriteItem.builder().update(u -> u.tableName(table)
+    TransactWriteItem markLiftedOptOut(String accountId, String id) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table)
                 .key(key(accountId, id)).updateExpression("SET liftedOptOut = :yes")
                 .conditionExpression("attribute_exists(pk)")
                 .expressionAttributeValues(Map.of(":yes", AttributeValue.fromBool(true)))).build();

@@ -96,8 +96,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
      */
     private void locate(List<Queued> bySid, Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard,
                         List<SQSBatchResponse.BatchItemFailure> failures) {
-        List<Queued> missing = new ArrayList<>();
-        for (Queued q : bySid) if (!locateInto(q, byShard, failures)) missing.add(q);
+        List<Queued> missing = locateAll(bySid, byShard, failures);
         if (missing.isEmpty()) return;
         long latest = missing.stream().mapToLong(q -> q.receipt().receivedAt()).max().orElseThrow();
         long wait = Math.min(SID_RELOOK_MILLIS, latest + SID_RELOOK_MILLIS - clock.millis());
@@ -109,11 +108,17 @@ public final class ReceiptWorkerHandler implements QueueFunction {
                 missing.forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId()))); // they come again
                 return;
             }
-            List<Queued> again = missing;
-            missing = new ArrayList<>();
-            for (Queued q : again) if (!locateInto(q, byShard, failures)) missing.add(q);
+            missing = locateAll(missing, byShard, failures);
         }
         for (Queued q : missing) Log.info("status_callback_sid_unknown", Map.of("sqsMessageId", q.recordId()));
+    }
+
+    /** Files each receipt by sid under its row's shard; returns those whose sid no row has. */
+    private List<Queued> locateAll(List<Queued> bySid, Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard,
+                                   List<SQSBatchResponse.BatchItemFailure> failures) {
+        List<Queued> missing = new ArrayList<>();
+        for (Queued q : bySid) if (!locateInto(q, byShard, failures)) missing.add(q);
+        return missing;
     }
 
     /** Files a receipt by sid under its row's shard; false when no row has the sid. */

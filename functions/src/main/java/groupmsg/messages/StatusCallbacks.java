@@ -237,14 +237,13 @@ public final class StatusCallbacks {
                 if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: the usual path again
                 // a row maintenance failed for want of the carrier's word, which has come: settled and billed like one
                 // in sending (the carrier took it), however late
-                boolean outcomeUnknown = Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"));
-                if (!Delivery.SENDING.equals(current) && !outcomeUnknown) {
+                if (!awaitsTheCarriersWord(current, row)) {
                     if (row == null) Log.info("status_callback_unknown", Map.of("messageId", key.messageId()));
                     pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours
                     continue;
                 }
-                String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
-                fromSending.add(new DeliveryStore.Transition(r.phone(), current, r.status(), sid, r.error(), r.receivedAt()));
+                fromSending.add(new DeliveryStore.Transition(r.phone(), current, r.status(), sidToRecord(row, r), r.error(),
+                        r.receivedAt()));
             }
             if (fromSending.isEmpty()) continue;
             if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
@@ -289,13 +288,12 @@ public final class StatusCallbacks {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
                 long seen = row == null ? 0 : Attr.num(row, "updatedAt", 0);
-                boolean outcomeUnknown = Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"));
                 if (Delivery.SENT.equals(current)) {
                     billedByMonth.computeIfAbsent(UsageStore.monthOf(seen), k -> new ArrayList<>()).add(
                             new DeliveryStore.Transition(r.phone(), Delivery.SENT, Delivery.FAILED, null, r.error(), r.receivedAt(), seen));
-                } else if (Delivery.SENDING.equals(current) || outcomeUnknown) {
-                    String sid = row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
-                    unbilled.add(new DeliveryStore.Transition(r.phone(), current, Delivery.FAILED, sid, r.error(), r.receivedAt(), seen));
+                } else if (awaitsTheCarriersWord(current, row)) {
+                    unbilled.add(new DeliveryStore.Transition(r.phone(), current, Delivery.FAILED, sidToRecord(row, r), r.error(),
+                            r.receivedAt(), seen));
                 } else {
                     pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours
                 }
@@ -320,6 +318,17 @@ public final class StatusCallbacks {
             }
         }
         if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
+    }
+
+    /** Whether a row (with status {@code current}) awaits the carrier's word: in sending, or failed as outcome unknown. */
+    private static boolean awaitsTheCarriersWord(String current, Map<String, AttributeValue> row) {
+        return Delivery.SENDING.equals(current)
+                || Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"));
+    }
+
+    /** The carrier's id to record as a receipt settles a row: the receipt's, unless the row has one already. */
+    private static String sidToRecord(Map<String, AttributeValue> row, Receipt r) {
+        return row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
     }
 
     /** Applies transitions {@value DeliveryStore#MAX_TRANSITIONS} at a time; with a message, bills those that leave sending (the carrier took them). */

@@ -176,8 +176,8 @@ public final class OptOutStore {
 
     /** As {@link #removeForOptIn(String, String, String)}, with the START's mark (null: none) in the same transaction. */
     public boolean removeForOptIn(String lineId, String phone, String inboundId,
-                                  software.amazon.awssdk.services.dynamodb.model.TransactWriteItem markLifted) {
-        var delete = software.amazon.awssdk.services.dynamodb.model.TransactWriteItem.builder().delete(b -> b.tableName(table)
+                                  TransactWriteItem markLifted) {
+        var delete = TransactWriteItem.builder().delete(b -> b.tableName(table)
                 .key(Attr.key(pk(lineId), phone))
                 .conditionExpression("attribute_exists(pk) AND (lastStopId < :id OR (attribute_not_exists(lastStopId) "
                         + "AND (attribute_not_exists(causedBy) OR causedBy < :id)))")
@@ -261,7 +261,7 @@ public final class OptOutStore {
                         + "optedOutAt = if_not_exists(optedOutAt, :at), phone = :phone, lineId = :line")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(values)
-                .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
+                .returnValues(ReturnValue.ALL_NEW)).attributes();
         return source.equals(Attr.str(after, "source")) && Attr.num(after, "optedOutAt", -1) == at;
     }
 }

@@ -61,11 +61,7 @@ public final class UsageStore {
     public TransactWriteItem recordAction(String accountId, String lineId, String kind, long atEpochMillis,
                                           long messages, long segments, long mms) {
         checkCounts(messages, segments, mms);
-        return TransactWriteItem.builder().update(u -> u.tableName(table)
-                .key(key(accountId, monthOf(atEpochMillis), lineId))
-                .updateExpression(ADD_EXPRESSION)
-                .expressionAttributeNames(names(kind))
-                .expressionAttributeValues(values(lineId, messages, segments, mms))).build();
+        return addAction(accountId, lineId, kind, atEpochMillis, messages, segments, mms);
     }
 
     /**
@@ -75,11 +71,17 @@ public final class UsageStore {
     public TransactWriteItem refundAction(String accountId, String lineId, String kind, long billedAtEpochMillis,
                                           long messages, long segments, long mms) {
         checkCounts(messages, segments, mms);
+        return addAction(accountId, lineId, kind, billedAtEpochMillis, -messages, -segments, -mms);
+    }
+
+    /** The line's (and kind's) counters of the month of {@code atEpochMillis} plus these counts, as one action. */
+    private TransactWriteItem addAction(String accountId, String lineId, String kind, long atEpochMillis,
+                                        long messages, long segments, long mms) {
         return TransactWriteItem.builder().update(u -> u.tableName(table)
-                .key(key(accountId, monthOf(billedAtEpochMillis), lineId))
+                .key(key(accountId, monthOf(atEpochMillis), lineId))
                 .updateExpression(ADD_EXPRESSION)
                 .expressionAttributeNames(names(kind))
-                .expressionAttributeValues(values(lineId, -messages, -segments, -mms))).build();
+                .expressionAttributeValues(values(lineId, messages, segments, mms))).build();
     }
 
     /** Counters: recipients billed, SMS segments, MMS. */
