@@ -13,6 +13,7 @@ import groupmsg.platform.schema.Tables;
 
 import javax.net.ssl.SSLSocketFactory;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -241,8 +242,16 @@ public final class WebhookDispatcher {
         // resolved and checked before each try (a name may resolve to another address by then), and the POST goes to
         // the address checked, not to what the name resolves to a moment later
         var destination = targets.destination(uri);
-        if (destination instanceof WebhookTargets.Destination.Refused refused) return new Attempt(0, REFUSED + refused.reason(), 0);
-        var address = ((WebhookTargets.Destination.Address) destination).address();
+        InetAddress address;
+        switch (destination) {
+            case WebhookTargets.Destination.Refused refused -> {
+                return new Attempt(0, REFUSED + refused.reason(), 0);
+            }
+            case WebhookTargets.Destination.Unresolved unresolved -> {
+                return new Attempt(0, unresolved.reason(), millisSince(started));
+            }
+            case WebhookTargets.Destination.Address a -> address = a.address();
+        }
         var headers = new LinkedHashMap<String, String>();
         headers.put("Content-Type", "application/json");
         headers.put("User-Agent", "groupmsg-webhooks/1");

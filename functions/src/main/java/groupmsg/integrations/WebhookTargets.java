@@ -61,6 +61,12 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
         record Address(InetAddress address) implements Destination {}
 
         record Refused(String reason) implements Destination {}
+
+        /**
+         * The name did not resolve now: a resolver's outage (SERVFAIL, a timeout) looks the same as a name that is
+         * gone, so this is tried again as a failed connection is, not given up at once as a refused address.
+         */
+        record Unresolved(String reason) implements Destination {}
     }
 
     /**
@@ -71,14 +77,14 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
         String host = stripBrackets(uri.getHost());
         try {
             InetAddress[] all = resolver.resolve(host);
-            if (all.length == 0) return new Destination.Refused("the host does not resolve");
+            if (all.length == 0) return new Destination.Unresolved("the host did not resolve");
             for (InetAddress a : all) {
                 if (a.isLoopbackAddress() && loopbackAllowed) continue;
                 if (!isPublic(a)) return new Destination.Refused("the host resolves to a non-public address");
             }
             return new Destination.Address(all[0]);
         } catch (UnknownHostException e) {
-            return new Destination.Refused("the host does not resolve");
+            return new Destination.Unresolved("the host did not resolve");
         }
     }
 
@@ -93,6 +99,10 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
             boolean zeroPrefix = true; // ::a.b.c.d (IPv4-compatible) and 64:ff9b::a.b.c.d (NAT64): judged by the IPv4 part
             for (int i = 0; i < 12; i++) zeroPrefix &= b[i] == 0;
             boolean nat64 = b[0] == 0 && b[1] == 0x64 && (b[2] & 0xFF) == 0xFF && (b[3] & 0xFF) == 0x9B;
+            // 64:ff9b:1::/48 (local-use NAT64, RFC 8215) and 2002::/16 (6to4) embed an IPv4 address a translator on
+            // the network may reach: neither is a public host of its own
+            if (nat64 && b[4] == 0 && b[5] == 1) return false;
+            if (b[0] == 0x20 && b[1] == 0x02) return false;
             for (int i = 4; i < 12 && nat64; i++) nat64 = b[i] == 0;
             if (zeroPrefix || nat64) {
                 try {
@@ -113,6 +123,7 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
 
     private static boolean isLoopbackName(String host) {
         String h = stripBrackets(host).toLowerCase(Locale.ROOT);
+        if (h.endsWith(".")) h = h.substring(0, h.length() - 1); // the absolute form of the same name
         if (h.equals("localhost") || h.endsWith(".localhost")) return true;
         if (!isAddressLiteral(host)) return false;
         try {

@@ -23,7 +23,9 @@ class WebhookTargetsTest {
                 "https://[fe80::1]/x", "https://u:p@hooks.example.com/x", "https://hooks.example.com/x#f", "hooks.example.com/x",
                 "https://exa mple.com/x", "https://example.com:70000/x", "https://0.1.2.3/x", "https://192.0.0.8/x",
                 "https://198.18.0.1/x", "https://240.0.0.1/x", "https://255.255.255.255/x", "https://[::10.0.0.1]/x",
-                "https://[64:ff9b::a00:1]/x", "https://[::ffff:127.0.0.1]/x")) {
+                "https://[64:ff9b::a00:1]/x", "https://[::ffff:127.0.0.1]/x", "https://localhost./x",
+                "https://api.localhost./x", "https://[64:ff9b:1::a9fe:a9fe]/x", "https://[2002:a9fe:a9fe::1]/x",
+                "https://[2002:5db8:d822::1]/x")) {
             assertThat(deployed.problem(bad)).as(bad).isPresent();
         }
     }
@@ -79,8 +81,20 @@ class WebhookTargetsTest {
             assertThat(WebhookDispatcher.isFinal(last)).as(last).isTrue();
         }
         for (String passing : List.of("HTTP 408", "HTTP 425", "HTTP 429", "HTTP 500", "HTTP 503", "no answer within 5 s",
-                "could not connect (ConnectException)")) {
+                "could not connect (ConnectException)", "the host did not resolve")) {
             assertThat(WebhookDispatcher.isFinal(passing)).as(passing).isFalse();
+        }
+    }
+
+    @Test
+    void aNameThatDoesNotResolveNowIsNotRefusedForGood() {
+        var failing = new WebhookTargets(false, host -> {
+            throw new java.net.UnknownHostException(host);
+        });
+        var empty = new WebhookTargets(false, host -> new java.net.InetAddress[0]);
+        for (var targets : List.of(failing, empty)) {
+            assertThat(targets.destination(URI.create("https://hooks.example.com/x")))
+                    .isEqualTo(new WebhookTargets.Destination.Unresolved("the host did not resolve"));
         }
     }
 }

@@ -1,19 +1,25 @@
 package groupmsg.integrations;
 
 import com.sun.net.httpserver.HttpServer;
+import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.json.Json;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * DNS rebinding, end to end through the dispatcher: a name that answers an allowed address to the check and another
@@ -69,5 +75,47 @@ class WebhookRebindingE2eTest {
         var refused = dispatcher.attempt(hook, "webhook.test", "webhook.test/4", "{\"type\":\"webhook.test\"}");
         assertThat(refused.failure()).startsWith("refused: ").contains("non-public");
         assertThat(hosts).hasSize(3);
+    }
+
+    /**
+     * A lookup that fails (a resolver's outage looks like a name that is gone) is tried again as a failed connection
+     * is: the event goes back to its queue and reaches the endpoint once the name resolves. Before, it was given up
+     * at once, for good, as a refused address.
+     */
+    @Test
+    void anEventWhoseHostDidNotResolveIsTriedAgainAndArrivesOnceItResolves(LocalRuntime runtime, ApiClient api) throws Exception {
+        List<String> bodies = new CopyOnWriteArrayList<>();
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        ApiClient a = api.forNewAccount("Flaky DNS Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var created = a.post("/v1/webhooks", Map.of("url", "http://localhost:" + server.getAddress().getPort() + "/hook",
+                "events", List.of("reply.received")));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+
+        AtomicInteger lookups = new AtomicInteger();
+        WebhookTargets outage = new WebhookTargets(true, host -> {
+            if (lookups.incrementAndGet() <= 3) throw new java.net.UnknownHostException(host + ": SERVFAIL");
+            return new InetAddress[] {InetAddress.getLoopbackAddress()};
+        });
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDFLAKYDNS0000000000000001", "from", "+14155550977", "body", "Hi"));
+
+        assertThatThrownBy(() -> new WebhookDispatcher(runtime.wiring(), outage).dispatch(event, "q1"))
+                .as("every try's lookup failed: back to the queue").isInstanceOf(WebhookDispatcher.NotDelivered.class);
+        assertThat(bodies).isEmpty();
+        assertThat(a.get("/v1/webhooks/" + created.jsonObject().get("id")).jsonObject().get("lastFailure"))
+                .isEqualTo("the host did not resolve");
+
+        // the queue's next receive, after the endpoint's minute of pause
+        var later = runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofSeconds(61)));
+        new WebhookDispatcher(later, outage).dispatch(event, "q1");
+        assertThat(bodies).hasSize(1);
+        assertThat(bodies.getFirst()).contains("inb_01JDFLAKYDNS0000000000000001");
     }
 }
