@@ -1,17 +1,22 @@
 package groupmsg.local;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import groupmsg.local.carrier.CarrierEmulator;
+import groupmsg.notify.SnsEventPublisher;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.HandlerDef;
 import groupmsg.platform.schema.Handlers;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -21,9 +26,11 @@ import java.util.Optional;
  * to stderr so the output can be piped.
  *
  * <p>"Against the same data": when {@code DATA_DIR/runtime.json} names services that answer, the handler uses
- * the running runtime's DynamoDB and queues (messages it sends are processed by that runtime's pollers).
- * Otherwise it starts the services itself on {@code DATA_DIR}, provisioned as the runtime would; queued messages
- * are then dropped when the command ends.
+ * the running runtime's DynamoDB and queues (messages it sends are processed by that runtime's pollers), its carrier
+ * emulator (with this process's TWILIO_AUTH_TOKEN, which must be the runtime's) and its events (published through
+ * its {@code POST /local/events}). Otherwise it starts the services itself on {@code DATA_DIR}, provisioned as the
+ * runtime would; queued messages are then dropped when the command ends, sends are refused as the sender's problem
+ * (their recipients stay queued for a runtime to send), and events are printed to stderr.
  */
 final class InvokeCommand {
     private InvokeCommand() {}
@@ -56,16 +63,19 @@ final class InvokeCommand {
 
         LocalSettings settings = LocalSettings.fromEnvironment(env);
         LocalServices services = null;
+        RuntimeEventPublisher runtimeEvents = null;
         Wiring wiring;
         Optional<RuntimeFile> running = settings.inMemory() ? Optional.empty()
-                : RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).filter(RuntimeFile::servicesAnswer);
+                : RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).filter(RuntimeFile::runtimeIsUp);
         if (running.isPresent()) {
             RuntimeFile r = running.get();
             err.println("invoke: using the running local runtime (pid " + r.pid() + ", " + r.baseUrl() + ")");
-            wiring = LocalRuntime.wiring(r.region(), r.dynamoEndpoint(), r.sqsEndpoint(), r.queueUrls());
+            runtimeEvents = new RuntimeEventPublisher(r.baseUrl());
+            wiring = wiringFor(r, settings, runtimeEvents);
         } else {
             err.println("invoke: no running local runtime on " + (settings.inMemory() ? "DATA_DIR=memory"
-                    : settings.dataDir()) + "; starting the services for this call (queued messages are dropped at exit)");
+                    : settings.dataDir()) + "; starting the services for this call (queued messages are dropped at exit,"
+                    + " sends are refused and their recipients stay queued, events are printed here)");
             services = LocalServices.start(settings);
             Wiring bootstrap = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), Map.of());
             var queues = new LinkedHashMap<String, ProvisionedQueue>();
@@ -76,7 +86,15 @@ final class InvokeCommand {
             }
             var queueUrls = new LinkedHashMap<String, String>();
             queues.forEach((name, q) -> queueUrls.put(name, q.url()));
-            wiring = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), queueUrls);
+            // Webhook signatures are checked as a runtime on these settings would; with no emulator to send through,
+            // sends are refused as by a carrier not configured (nothing is failed for it).
+            String publicBaseUrl = settings.publicBaseUrlFor(settings.port());
+            wiring = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), queueUrls,
+                    publicBaseUrl, new CarrierEmulator.Settings(settings.twilioAuthToken(), publicBaseUrl,
+                            "http://127.0.0.1:" + settings.port()).carrierSettings(), List.of())
+                    .withCarrier(Wiring.NO_CARRIER)
+                    .withEvents((topic, accountId, type, published) -> err.println("invoke: published to " + topic.wireName()
+                            + ": " + Json.write(SnsEventPublisher.envelope(accountId, type, published))));
         }
 
         try {
@@ -96,8 +114,18 @@ final class InvokeCommand {
             }
         } finally {
             LocalRuntime.closeClients(wiring);
+            if (runtimeEvents != null) runtimeEvents.close();
             if (services != null) services.close();
         }
+    }
+
+    /** What the running runtime's own handlers have: its emulator as the carrier, its events endpoint as the topics. */
+    static Wiring wiringFor(RuntimeFile r, LocalSettings settings, RuntimeEventPublisher events) {
+        String publicBaseUrl = r.publicBaseUrl() != null ? r.publicBaseUrl()
+                : settings.publicBaseUrlFor(URI.create(r.baseUrl()).getPort());
+        return LocalRuntime.wiring(r.region(), r.dynamoEndpoint(), r.sqsEndpoint(), r.queueUrls(), publicBaseUrl,
+                new CarrierEmulator.Settings(settings.twilioAuthToken(), publicBaseUrl, r.baseUrl()).carrierSettings(),
+                List.of()).withEvents(events);
     }
 
     /** Lambda's error response: {@code errorMessage}, {@code errorType}, {@code stackTrace}. */

@@ -23,7 +23,9 @@ import java.util.Optional;
 
 /**
  * The runtime's own endpoints (API.md, "Local runtime only"): {@code GET /local/health},
- * {@code POST /local/accounts} and {@code GET /local/events}. Not deployed, so not behind the authorizer.
+ * {@code POST /local/accounts} and {@code GET /local/events}; and {@code POST /local/events}, through which
+ * {@code invoke} publishes the events of a handler it runs against this runtime. Not deployed, so not behind the
+ * authorizer.
  */
 final class LocalEndpoints {
     /** A health check must answer quickly even when a service hangs. */
@@ -53,7 +55,8 @@ final class LocalEndpoints {
         return Map.of(
                 "GET /local/health", this::health,
                 "POST /local/accounts", this::createAccount,
-                "GET /local/events", this::events);
+                "GET /local/events", this::events,
+                "POST /local/events", this::publish);
     }
 
     /** 200 when DynamoDB and SQS both answer, 503 otherwise; handlers that failed to load are listed. */
@@ -127,5 +130,42 @@ final class LocalEndpoints {
         String body = "{\"items\":[" + String.join(",", events.events(topic.get())) + "]}";
         return new GatewayResponse(200, Map.of("content-type", List.of(GatewayResponse.JSON_TYPE)),
                 body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code {topic, accountId, type, event}} -> 202: publishes the event as a handler of this runtime would (recorded
+     * for {@code GET /local/events}, handed to the webhooks queue, and to SNS_ENDPOINT's topic when set). How a handler
+     * run by {@code invoke} in another process publishes (see {@link RuntimeEventPublisher}).
+     */
+    GatewayResponse publish(GatewayRequest request) {
+        Topic topic;
+        String accountId;
+        String type;
+        Map<String, Object> event;
+        try {
+            JsonBody body = new JsonBody(Json.parseObject(ApiRequest.jsonText(request.body())), "")
+                    .allowOnly("topic", "accountId", "type", "event");
+            String name = body.requiredString("topic", 1, 100);
+            accountId = body.requiredString("accountId", 1, 200);
+            type = body.requiredString("type", 1, 100);
+            event = body.raw("event") instanceof Map<?, ?> m ? copyOf(m) : null;
+            if (event == null) body.problem("event", "must be a JSON object");
+            Optional<Topic> known = name == null ? Optional.empty() : RecordingEventPublisher.topicNamed(name);
+            if (name != null && known.isEmpty()) body.problem("topic", "unknown topic '" + name + "'");
+            body.validate();
+            topic = known.orElseThrow();
+        } catch (Json.JsonSyntaxException e) {
+            return GatewayResponse.error(400, "invalid_request", "body is not a JSON object: " + e.getMessage());
+        } catch (ApiException e) {
+            return GatewayResponse.error(e.code().status(), e.code().wire(), e.getMessage(), e.details());
+        }
+        events.publish(topic, accountId, type, event);
+        return new GatewayResponse(202, Map.of(), new byte[0]);
+    }
+
+    private static Map<String, Object> copyOf(Map<?, ?> map) {
+        var copy = new LinkedHashMap<String, Object>();
+        map.forEach((k, v) -> copy.put(String.valueOf(k), v));
+        return copy;
     }
 }

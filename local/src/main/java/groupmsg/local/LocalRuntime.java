@@ -282,7 +282,7 @@ public final class LocalRuntime implements AutoCloseable {
             if (b.runtimeFile != null) {
                 new RuntimeFile(ProcessHandle.current().pid(), startedAt.toString(), "http://127.0.0.1:" + b.http.port(),
                         settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), settings.snsEndpoint(),
-                        queueUrls).write(b.runtimeFile);
+                        queueUrls, publicBaseUrl).write(b.runtimeFile);
             }
             return new LocalRuntime(b);
         } catch (RuntimeException e) {
@@ -458,7 +458,7 @@ public final class LocalRuntime implements AutoCloseable {
     private static Path refuseIfAlreadyRunning(Path dataDir) {
         Path file = RuntimeFile.pathIn(dataDir);
         Optional<RuntimeFile> existing = RuntimeFile.read(file);
-        if (existing.isPresent() && existing.get().servicesAnswer()) {
+        if (existing.isPresent() && existing.get().runtimeIsUp()) {
             throw new IllegalStateException("another local runtime (pid " + existing.get().pid() + ", "
                     + existing.get().baseUrl() + ") is using DATA_DIR " + dataDir + "; stop it or choose another DATA_DIR");
         }

@@ -23,10 +23,13 @@ import java.util.Optional;
 /**
  * {@code DATA_DIR/runtime.json}: where a running runtime's services are, so {@code invoke} (and tools) can work on
  * the same data and queues while it runs. Written once the runtime is ready, removed when it stops; a file left by
- * a runtime that was killed is recognised by its endpoints no longer answering.
+ * a runtime that was killed is recognised by its process being gone or its endpoints no longer answering.
+ *
+ * @param publicBaseUrl the URL carrier webhooks are signed over (PUBLIC_BASE_URL); null in a file written before it
+ *                      was recorded
  */
 public record RuntimeFile(long pid, String startedAt, String baseUrl, String region, URI dynamoEndpoint,
-                          URI sqsEndpoint, URI snsEndpoint, Map<String, String> queueUrls) {
+                          URI sqsEndpoint, URI snsEndpoint, Map<String, String> queueUrls, String publicBaseUrl) {
 
     public static final String FILE_NAME = "runtime.json";
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
@@ -50,6 +53,7 @@ public record RuntimeFile(long pid, String startedAt, String baseUrl, String reg
         json.put("sqsEndpoint", sqsEndpoint.toString());
         json.put("snsEndpoint", snsEndpoint == null ? null : snsEndpoint.toString());
         json.put("queueUrls", queueUrls);
+        json.put("publicBaseUrl", publicBaseUrl);
         try {
             Path temp = file.resolveSibling(FILE_NAME + ".tmp");
             Files.writeString(temp, JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asString(json) + "\n");
@@ -78,7 +82,8 @@ public record RuntimeFile(long pid, String startedAt, String baseUrl, String reg
                     URI.create(String.valueOf(json.get("dynamodbEndpoint"))),
                     URI.create(String.valueOf(json.get("sqsEndpoint"))),
                     json.get("snsEndpoint") == null ? null : URI.create(String.valueOf(json.get("snsEndpoint"))),
-                    queues));
+                    queues,
+                    json.get("publicBaseUrl") == null ? null : String.valueOf(json.get("publicBaseUrl"))));
         } catch (IOException | RuntimeException e) {
             LocalLog.warn("runtime_file_unreadable", Map.of("file", file.toString()), e);
             return Optional.empty();
@@ -93,8 +98,16 @@ public record RuntimeFile(long pid, String startedAt, String baseUrl, String reg
         }
     }
 
-    /** Whether the DynamoDB and SQS endpoints recorded here answer now (the runtime that wrote it is up). */
-    public boolean servicesAnswer() {
+    /**
+     * Whether the runtime that wrote this file is up: its process is alive and the DynamoDB and SQS endpoints recorded
+     * here answer. Both, because external services (DYNAMODB_ENDPOINT, SQS_ENDPOINT) outlive a runtime that was killed.
+     */
+    public boolean runtimeIsUp() {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && servicesAnswer();
+    }
+
+    /** Whether the DynamoDB and SQS endpoints recorded here answer now. */
+    boolean servicesAnswer() {
         var credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local"));
         try (var http = UrlConnectionHttpClient.builder().connectionTimeout(PROBE_TIMEOUT).socketTimeout(PROBE_TIMEOUT).build();
              var dynamo = DynamoDbClient.builder().httpClient(http).region(Region.of(region))

@@ -152,8 +152,8 @@ class BootstrapAccountE2eTest {
         var queueUrls = new LinkedHashMap<String, String>();
         runtime.queues().forEach((name, q) -> queueUrls.put(name, q.url()));
         new RuntimeFile(ProcessHandle.current().pid(), Instant.now().toString(), runtime.baseUrl(),
-                runtime.settings().region(), runtime.dynamoEndpoint(), runtime.sqsEndpoint(), null, queueUrls)
-                .write(RuntimeFile.pathIn(dataDir));
+                runtime.settings().region(), runtime.dynamoEndpoint(), runtime.sqsEndpoint(), null, queueUrls,
+                runtime.publicBaseUrl()).write(RuntimeFile.pathIn(dataDir));
         for (String file : List.of("create-account.json", "misspelt-name.json")) {
             var out = new ByteArrayOutputStream();
             var err = new ByteArrayOutputStream();

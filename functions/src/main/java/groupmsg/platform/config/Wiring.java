@@ -5,7 +5,6 @@ import groupmsg.carrier.CarrierSettings;
 import groupmsg.platform.json.Json;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import java.util.Map;
-import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
 import groupmsg.carrier.TwilioCarrier;
 import groupmsg.notify.EventPublisher;
@@ -116,7 +115,7 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
                 .overrideConfiguration(overrides);
         if (config.snsEndpoint() != null) sns.endpointOverride(config.snsEndpoint());
 
-        CarrierPort carrier = config.carrier() == null ? Wiring::carrierNotConfigured : new TwilioCarrier(config.carrier());
+        CarrierPort carrier = config.carrier() == null ? NO_CARRIER : new TwilioCarrier(config.carrier());
         return new Wiring(config, Clock.systemUTC(), new Ids(), dynamo.build(), new Lazy<>(sqs::build), carrier,
                 new SnsEventPublisher(new Lazy<>(sns::build), config));
     }
@@ -138,7 +137,11 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
         return new Wiring(config, clock, ids, dynamo, sqsClient, carrier, events);
     }
 
-    private static SendResult carrierNotConfigured(OutboundMessage message) {
-        throw new IllegalStateException("no carrier configured (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)");
-    }
+    /**
+     * The carrier of a function configured without one: every send is refused as the sender's problem, so a deploy
+     * missing its carrier settings keeps each recipient queued (and raises CarrierRefusedSender) until it is mended,
+     * instead of failing them all for good.
+     */
+    public static final CarrierPort NO_CARRIER = message -> new SendResult.Rejected(0, "carrier_not_configured",
+            "no carrier configured (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)", false, false, true);
 }
