@@ -144,7 +144,9 @@ public final class AdminApiHandler extends HttpApiHandler {
         long hours = body.optionalInteger("previousSecretExpiresInHours", 0, WebhookService.MAX_PREVIOUS_SECRET_HOURS)
                 .orElse(24L);
         body.validate();
-        return ApiResponse.ok(webhookJson(webhooks.get().rotateSecret(request.accountId(), request.path("id"), (int) hours), true));
+        String id = request.path("id");
+        String rotation = request.creationUlid(ids, u -> webhooks.get().rotatedUnder(request.accountId(), id, u));
+        return ApiResponse.ok(webhookJson(webhooks.get().rotateSecret(request.accountId(), id, (int) hours, rotation), true));
     }
 
     /** A webhook body's {@code events}: 1.. of the known types, each problem recorded. */

@@ -41,7 +41,10 @@ public final class InboundService {
 
     public record UnknownLine() implements Received {}
 
-    /** Sent by the line's own number (a carrier loop or a forged test): nobody to opt out, answer or relay to. */
+    /**
+     * Sent by the line's own number (a carrier loop or a forged test), or by another line of the same account (its own
+     * message): nobody to opt out, answer or relay to.
+     */
     public record FromTheLine() implements Received {}
 
     private final InboundStore store;
@@ -76,6 +79,12 @@ public final class InboundService {
         if (sms.from().strip().equals(sms.to().strip())) {
             // a STOP stored from it opted the line out of itself, and its reply went to the line (refused, 21266)
             Log.warn("inbound_from_the_line", Map.of("lineId", owner.get().lineId()));
+            return new FromTheLine();
+        }
+        if (lines.ownerOfPhone(sms.from()).filter(o -> o.accountId().equals(owner.get().accountId())).isPresent()) {
+            // the business's own message (a group message or a relay from another of its lines, whose number is in the
+            // group or the conversation): not a reply for its integrations, and relaying it would loop between the two
+            Log.warn("inbound_from_own_line", Map.of("lineId", owner.get().lineId(), "metric", "InboundFromOwnLine"));
             return new FromTheLine();
         }
         var classification = Keywords.classify(sms.body());

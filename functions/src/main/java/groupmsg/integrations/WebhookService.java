@@ -65,6 +65,11 @@ public final class WebhookService {
         return store.get(accountId, id).orElse(webhook);
     }
 
+    /** Whether the webhook's latest rotation was {@code rotation}'s (a retried request's check for what its first run did). */
+    public boolean rotatedUnder(String accountId, String id, String rotation) {
+        return store.rotatedUnder(accountId, id, rotation);
+    }
+
     /** Whether the account has this webhook (a retried request's check for what its first run stored). */
     public boolean exists(String accountId, String id) {
         return store.get(accountId, id).isPresent();
@@ -120,13 +125,17 @@ public final class WebhookService {
     /**
      * Gives the webhook a new secret (the answer shows it, as a create does). Deliveries are signed with both until
      * the one it replaces expires, {@code previousSecretHours} from now (0: at once), so receivers can switch without
-     * refusing a delivery; a secret kept from a rotation before is dropped.
+     * refusing a delivery; a secret kept from a rotation before is dropped. {@code rotation} is the request's id: a run
+     * of a request under an Idempotency-Key after one that rotated (and failed before answering) answers that
+     * rotation instead of making another.
      */
-    public Webhook rotateSecret(String accountId, String id, int previousSecretHours) {
+    public Webhook rotateSecret(String accountId, String id, int previousSecretHours, String rotation) {
         for (int attempt = 0; attempt < 3; attempt++) {
             Webhook w = get(accountId, id);
             Long until = previousSecretHours == 0 ? null : clock.millis() + previousSecretHours * 3_600_000L;
-            if (store.rotate(accountId, id, w.secret(), newSecret(), until)) return get(accountId, id);
+            if (store.rotate(accountId, id, w.secret(), newSecret(), until, rotation) != WebhookStore.Rotation.RACED) {
+                return get(accountId, id);
+            }
         }
         throw ApiException.conflict("the webhook's secret was rotated by another request meanwhile; try again");
     }

@@ -4,6 +4,7 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Duration;
@@ -124,28 +125,43 @@ final class WebhookStore {
         }
     }
 
+    /** What came of a rotation. */
+    enum Rotation { ROTATED, DONE_BEFORE, RACED }
+
     /**
      * Replaces the secret, keeping the one it replaces as {@code previousSecret} until {@code previousExpiresAt} (null:
-     * dropped at once), on condition the secret is still {@code current}; false when it is not (rotated meanwhile) or
-     * the webhook is gone.
+     * dropped at once), on condition the secret is still {@code current}, and records {@code rotation} (the request's
+     * id) on it. DONE_BEFORE when {@code rotation} is the one recorded (an earlier run of the same request rotated it:
+     * rotating again would drop the secret the receivers still hold); RACED when the secret is no longer
+     * {@code current} (rotated meanwhile) or the webhook is gone.
      */
-    boolean rotate(String accountId, String id, String current, String next, Long previousExpiresAt) {
-        var values = new HashMap<String, AttributeValue>(Map.of(":current", s(current), ":next", s(next)));
+    Rotation rotate(String accountId, String id, String current, String next, Long previousExpiresAt, String rotation) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":current", s(current), ":next", s(next), ":rotation", s(rotation)));
         String update;
         if (previousExpiresAt == null) {
-            update = "SET secret = :next REMOVE previousSecret, previousSecretExpiresAt";
+            update = "SET secret = :next, rotation = :rotation REMOVE previousSecret, previousSecretExpiresAt";
         } else {
-            update = "SET secret = :next, previousSecret = :current, previousSecretExpiresAt = :until";
+            update = "SET secret = :next, previousSecret = :current, previousSecretExpiresAt = :until, rotation = :rotation";
             values.put(":until", n(previousExpiresAt));
         }
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression(update).conditionExpression("attribute_exists(pk) AND secret = :current")
-                    .expressionAttributeValues(values));
-            return true;
+                    .updateExpression(update)
+                    .conditionExpression("attribute_exists(pk) AND secret = :current AND (attribute_not_exists(rotation) OR rotation <> :rotation)")
+                    .expressionAttributeValues(values)
+                    .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
+            return Rotation.ROTATED;
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
-            return false;
+            var old = e.item();
+            return old != null && rotation.equals(Attr.str(old, "rotation")) ? Rotation.DONE_BEFORE : Rotation.RACED;
         }
+    }
+
+    /** Whether the latest rotation of the webhook's secret was {@code rotation}'s (see {@link #rotate}). */
+    boolean rotatedUnder(String accountId, String id, String rotation) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                .consistentRead(true).projectionExpression("rotation")).item();
+        return item != null && rotation.equals(Attr.str(item, "rotation"));
     }
 
     /** Deletes it and counts it out; false when there is none. */

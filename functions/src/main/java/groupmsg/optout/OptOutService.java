@@ -376,17 +376,25 @@ public final class OptOutService {
         // the line never texts itself: an opt-out of its own number would be listed for nothing
         if (phone.equals(line.phone())) throw ApiException.invalid("phone: is the line's own number");
         long at = clock.millis();
+        // Told before it is recorded (see #remove); a number opted out already was told then.
+        if (store.get(lineId, phone).isEmpty()) publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_MANUAL, null, at);
         var recorded = store.recordManual(accountId, lineId, phone, at);
         conversations.get().afterOptOut(accountId, lineId, phone, at);
-        if (recorded.created()) publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_MANUAL, null, at);
         return recorded;
     }
 
+    /**
+     * Lifts an opt-out by hand. The change is told before it is made: a publish that fails then changes nothing, and the
+     * caller's retry does it all again; told after it, a failed publish was lost for good (the retry found nothing to
+     * change). The cost is a change told that the caller then saw fail and did not retry, or told twice by two requests
+     * at once; receivers take the latest.
+     */
     public void remove(String accountId, String lineId, String phoneInput) {
         requireLine(accountId, lineId);
         String phone = phone(phoneInput, null);
-        if (!store.remove(lineId, phone)) throw ApiException.notFound("opt-out");
+        if (store.get(lineId, phone).isEmpty()) throw ApiException.notFound("opt-out");
         publishChange(accountId, lineId, phone, false, OptOutStore.SOURCE_MANUAL, null, clock.millis());
+        store.remove(lineId, phone); // false: another request removed it meanwhile, and told it too
     }
 
     private void requireLine(String accountId, String lineId) {

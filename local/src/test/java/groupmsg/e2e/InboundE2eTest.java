@@ -439,10 +439,23 @@ class InboundE2eTest {
         String lineId = createLine(a, line, "long_code", 10);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), line, line, "STOP"), null).status()).isEqualTo(200);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), line, line, "hello me"), null).status()).isEqualTo(200);
+        // another line of the account (its number in a group or a conversation of this line): its own message
+        String otherLine = linePhone();
+        createLine(a, otherLine, "long_code", 10);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), otherLine, line, "Acme: our group message"), null).status())
+                .isEqualTo(200);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), otherLine, line, "STOP"), null).status()).isEqualTo(200);
+        // another account's line is someone else writing: kept
+        String theirs = linePhone();
+        createLine(api.forNewAccount("Other Business Co"), theirs, "long_code", 10);
+        text(a, theirs, line, "Hello from another business");
         text(a, "+14155550404", line, "STOP"); // a later text, to know the worker had its chance
         await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000);
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly("+14155550404");
-        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsExactly("+14155550404");
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsExactlyInAnyOrder("+14155550404", theirs);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 15_000)).extracting(e -> e.get("body"))
+                .containsExactly("Hello from another business");
         assertThat(await(() -> carrierMessages(a, line), l -> !l.isEmpty(), 15_000)).extracting(m -> m.get("to"))
                 .as("only the other number's confirmation").containsExactly("+14155550404");
     }

@@ -251,4 +251,40 @@ class InboundFaultsTest {
         assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", noIds)))
                 .doesNotContain("\"batchItemFailures\":[]");
     }
+
+    /**
+     * A manual opt-out, or its removal, whose event fails to publish fails the request and changes nothing, so the
+     * caller's retry tells it. Before, the change was made first: the retry found it made (a second POST created
+     * nothing, a second DELETE was a 404) and the CRM never heard of it.
+     */
+    @Test
+    void aManualOptOutChangeWhosePublishFailedIsToldByTheRetry(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Manual Publish Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550607";
+        var failNext = new java.util.concurrent.atomic.AtomicBoolean(true);
+        var events = runtime.wiring().events();
+        var flaky = runtime.wiring().withEvents((topic, account, type, event) -> {
+            if (failNext.getAndSet(false)) throw new IllegalStateException("SNS throttled (test)");
+            events.publish(topic, account, type, event);
+        });
+        var service = new groupmsg.optout.OptOutService(flaky, (queue, messages) -> { });
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.optOut(accountId, lineId, phone, null))
+                .hasMessageContaining("SNS throttled");
+        assertThat(optOuts(a, lineId)).as("nothing changed").isEmpty();
+        assertThat(service.optOut(accountId, lineId, phone, null).created()).isTrue();
+
+        failNext.set(true);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.remove(accountId, lineId, phone))
+                .hasMessageContaining("SNS throttled");
+        assertThat(optOuts(a, lineId)).as("nothing changed").hasSize(1);
+        service.remove(accountId, lineId, phone);
+        assertThat(optOuts(a, lineId)).isEmpty();
+
+        assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 2, 15_000))
+                .extracting(e -> e.get("optedOut")).containsExactly(true, false);
+    }
 }

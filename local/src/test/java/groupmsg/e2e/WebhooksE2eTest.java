@@ -293,6 +293,40 @@ class WebhooksE2eTest {
                 .containsExactly(hmacHex(newest, timestamp(after) + "." + after.body()));
     }
 
+    /**
+     * A rotation committed whose answer was not remembered (a fault after the write): its retry under the same
+     * Idempotency-Key answers that rotation. Before, it rotated again, and the secret every receiver still held
+     * stopped signing at once.
+     */
+    @Test
+    void aRotationWhoseAnswerWasLostIsTheAnswerToItsRetryNotASecondRotation(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Rotate Fault Co");
+        var hook = createWebhook(a, Map.of("url", url("/rotate-fault"), "events", List.of("reply.received")));
+        String id = (String) hook.get("id");
+        String first = (String) hook.get("secret");
+        var handler = new groupmsg.accounts.AdminApiHandler(
+                IdempotentRetriesE2eTest.failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+
+        assertThat(IdempotentRetriesE2eTest.call(handler, a, "POST /v1/webhooks/{id}/rotate-secret",
+                "/v1/webhooks/" + id + "/rotate-secret", Map.of("id", id), Map.of(), "rotate-fault-1").getStatusCode())
+                .isEqualTo(500);
+        var retry = a.withHeader("Idempotency-Key", "rotate-fault-1").post("/v1/webhooks/" + id + "/rotate-secret", Map.of());
+        assertThat(retry.status()).as(retry.body()).isEqualTo(200);
+        String second = (String) retry.jsonObject().get("secret");
+        assertThat(second).startsWith("whsec_").isNotEqualTo(first);
+
+        assertThat(a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject()).containsEntry("delivered", true);
+        Received signed = at("/rotate-fault").getLast();
+        String t = timestamp(signed);
+        assertThat(v1s(signed)).as("one rotation: the new secret, and the one receivers hold")
+                .containsExactly(hmacHex(second, t + "." + signed.body()), hmacHex(first, t + "." + signed.body()));
+
+        // another request (another key) is another rotation
+        var next = a.withHeader("Idempotency-Key", "rotate-fault-2").post("/v1/webhooks/" + id + "/rotate-secret", Map.of());
+        assertThat(next.status()).isEqualTo(200);
+        assertThat(next.jsonObject().get("secret")).isNotEqualTo(second);
+    }
+
     /** A failure after a day without deliveries starts a new stretch: one failure after a quiet spell disables nothing. */
     @Test
     void aFailureAfterAQuietSpellStartsANewStretchInsteadOfDisablingTheWebhook(ApiClient api, LocalRuntime runtime) {
