@@ -287,8 +287,13 @@ public final class GroupService {
             if (q.length() > 100) throw ApiException.invalid("search must be at most 100 characters");
             if (!q.isEmpty()) {
                 nameNeedle = q.toLowerCase(java.util.Locale.ROOT);
-                String digits = q.replaceAll("[^0-9]", "");
-                if (!digits.isEmpty() && q.replaceAll("[0-9+()\\-.\\s]", "").isEmpty()) digitNeedle = digits;
+                // as a number is written: "+44 (0)20 7946 0018" (the trunk 0 in brackets is not dialled from
+                // abroad), "030/12345678", no-break spaces and Unicode dashes
+                String number = q.replace("(0)", "");
+                String digits = number.replaceAll("[^0-9]", "");
+                if (!digits.isEmpty() && number.replaceAll("[0-9+()\\-./\\s\\p{Zs}\\u2010-\\u2015\\u2212]", "").isEmpty()) {
+                    digitNeedle = digits;
+                }
             }
         }
         int pages = nameNeedle == null && digitNeedle == null && undeliverable == null ? MAX_LIST_PAGES : MAX_SEARCH_PAGES;

@@ -89,8 +89,12 @@ final class GroupStore {
 
     record GroupPage(List<Group> groups, Map<String, AttributeValue> lastKey) {}
 
+    /**
+     * Read consistently: removing a number from all groups goes through this list, and must find the group created a
+     * moment before (an account has tens of groups, so the doubled read cost is small).
+     */
     GroupPage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
-        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).consistentRead(true)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("GROUP#")))
                 .exclusiveStartKey(startKey));

@@ -284,6 +284,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;
             }
+            name = Text.tidyName(name); // kept as group names are: NFC, no invisible characters at its ends
             inputs.add(new GroupService.MemberInput(phone, country == null || country.isEmpty() ? null : country,
                     name == null || name.isEmpty() ? null : name));
         }

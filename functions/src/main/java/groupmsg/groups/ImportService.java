@@ -277,7 +277,9 @@ public final class ImportService {
                 String country = (String) row.get(1);
                 String phone = (String) row.get(2);
                 // a spreadsheet's text marker before a formula-like name (an export writes it) is not part of the name
-                String name = Csv.unguard((String) row.get(3));
+                // kept as the API keeps a member's name: NFC, no invisible characters at its ends (none left: no name)
+                String name = Text.tidyName(Csv.unguard((String) row.get(3)));
+                if (name != null && name.isEmpty()) name = null;
                 // What an invalid row echoes is bounded (parts bound their cells, but parts queued before did not):
                 // one cell of most of a 5 MB file made an error row over DynamoDB's 400 KB, and its part fail
                 // again and again, holding up the group's later parts.

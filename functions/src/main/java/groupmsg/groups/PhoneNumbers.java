@@ -156,7 +156,7 @@ public final class PhoneNumbers {
         if (text.startsWith("00")) {
             text = "+" + text.substring(2);
         }
-        boolean international = text.startsWith("+");
+        boolean international = text.indexOf('+') >= 0; // first, or after an opening parenthesis
         if (!international && region == null) {
             return new Invalid("national number needs a country");
         }
@@ -199,8 +199,7 @@ public final class PhoneNumbers {
 
     /**
      * Maps the input to ASCII digits, a leading '+' and the punctuation people put in numbers (space, - . / ( )),
-     * or returns null when it holds anything else (letters, '#', '*', ',', a '+' that is not the first
-     * character...). Unicode decimal digits, fullwidth forms, Unicode dashes and no-break spaces are accepted.
+     * or returns null when it holds anything else (letters, '#', '*', ',', a '+' after a digit or another '+'...). Unicode decimal digits, fullwidth forms, Unicode dashes and no-break spaces are accepted.
      */
     private static String canonicalChars(String s) {
         StringBuilder out = new StringBuilder(s.length());
@@ -211,7 +210,8 @@ public final class PhoneNumbers {
             } else if (Character.isDigit(c)) {
                 out.append((char) ('0' + Character.digit(c, 10)));
             } else if (c == '+' || c == '\uFF0B') {
-                if (i != 0) {
+                // before any digit, once: "(+44) 20 7946 0018" is written so
+                if (out.chars().anyMatch(d -> d == '+' || (d >= '0' && d <= '9'))) {
                     return null;
                 }
                 out.append('+');

@@ -440,8 +440,34 @@ class MessagesE2eTest {
         assertThat(send(a, g, lineId, "✓".repeat(59))).containsEntry("encoding", "UCS-2").containsEntry("segments", 1);
         assertThat(send(a, g, lineId, "✓".repeat(60))).containsEntry("encoding", "UCS-2").containsEntry("segments", 2);
         // "é" typed as "e" and a combining accent is the same text, and goes as GSM-7 (composed) at GSM-7's price
-        assertThat(send(a, g, lineId, "Cafe\u0301 opens at 9")).containsEntry("body", "Cafe\u0301 opens at 9")
+        // (kept composed, as it is sent)
+        assertThat(send(a, g, lineId, "Cafe\u0301 opens at 9")).containsEntry("body", "Caf\u00e9 opens at 9")
                 .containsEntry("text", "Food Bank: Caf\u00e9 opens at 9").containsEntry("encoding", "GSM-7").containsEntry("segments", 1);
+        // ... and counted composed: 1,000 "é" typed decomposed (2,000 code points) are 1,000 characters, within 1,600,
+        // and leave room for the whole name (before, the name was cut to make room for the decomposed length)
+        var decomposed = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Acme Store",
+                "title", "decomposed", "body", "x".repeat(1580) + "e\u0301".repeat(5)));
+        assertThat(decomposed.status()).as(decomposed.body()).isEqualTo(202);
+        assertThat((String) decomposed.jsonObject().get("text")).startsWith("Acme Store: xxx").endsWith("\u00e9".repeat(5));
+        var thousand = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Acme",
+                "title", "thousand", "body", "e\u0301".repeat(1000)));
+        assertThat(thousand.status()).as(thousand.body()).isEqualTo(202);
+        assertThat((String) thousand.jsonObject().get("text")).startsWith("Acme: \u00e9");
+        // an invisible character at the end of the sender's name does not make the whole text UCS-2
+        for (String sender : List.of("Food Bank\u00a0", "\u200bFood Bank", "Food Bank\ufeff")) {
+            var r = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", sender, "title", "t",
+                    "body", "x".repeat(149)));
+            assertThat(r.jsonObject()).as(r.body()).containsEntry("sender", "Food Bank").containsEntry("encoding", "GSM-7")
+                    .containsEntry("segments", 1);
+        }
+        // a body (or title) of only Unicode white space is blank
+        for (String blank : List.of("\u00a0", "\u00a0\u2007\u202f", "\u200b")) {
+            var r = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "t", "body", blank));
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("must not be blank");
+            var title = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", blank, "body", "b"));
+            assertThat(title.status()).as(title.body()).isEqualTo(400);
+        }
         // the longest body that goes with this sender's whole name: 1,600 characters with the prefix, 11 segments
         var longest = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "long",
                 "body", "x".repeat(1589)));

@@ -300,14 +300,16 @@ public final class JsonBody {
             problem(name, "must be a string");
             return null;
         }
-        String trimmed = s.strip();
-        String textProblem = Text.problem(trimmed);
+        String stripped = Text.stripWhiteSpace(s);
+        String textProblem = Text.problem(stripped);
         if (textProblem != null) {
             problem(name, textProblem);
             return null;
         }
-        if (trimmed.isEmpty() && minLength >= 1) {
-            // "   " is stripped to nothing: "1..100 characters" would leave its sender counting three
+        // in NFC, as it is kept and sent: "e" + U+0301 is one character ("é"), counted once against the limits
+        String trimmed = Text.composed(stripped);
+        if (minLength >= 1 && Text.tidyName(trimmed).isEmpty()) {
+            // "   " (or only invisible characters) is nothing: "1..100 characters" would leave its sender counting three
             problem(name, "must not be blank");
             return null;
         }

@@ -36,6 +36,16 @@ public final class Text {
     private static final String INVISIBLE = "[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+";
     private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile("^" + INVISIBLE + "|" + INVISIBLE + "$");
 
+    private static final Pattern EDGE_WHITE_SPACE = Pattern.compile("^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$");
+
+    /**
+     * {@code text} without white space at its ends, Unicode's (a no-break space too: {@link String#strip} keeps it, so a
+     * body of only U+00A0 was sent, as UCS-2) as well as Java's.
+     */
+    public static String stripWhiteSpace(String text) {
+        return EDGE_WHITE_SPACE.matcher(text.strip()).replaceAll("");
+    }
+
     /**
      * A name as it is kept and compared: NFC (one spelling for "é", whichever the keyboard sent) and without invisible
      * characters at its ends ("G1\u200b" was a second group beside "G1").
