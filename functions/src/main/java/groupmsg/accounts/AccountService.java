@@ -70,10 +70,14 @@ public final class AccountService {
         // given is revoked (each start used to add one more live owner key, so changing LOCAL_API_KEY to be rid of
         // a leaked one did nothing). Keys made through the API are left alone.
         for (ApiKeyView old : store.allKeys(DEFAULT_ACCOUNT_ID)) {
-            boolean startUpKey = old.name().equals(GENERATED_LOCAL_KEY) || old.name().equals(LOCAL_KEY);
-            if (startUpKey && !old.id().equals(keyId)) revokeKey(DEFAULT_ACCOUNT_ID, old.id());
+            if (startUpKeyName(old.name()) && !old.id().equals(keyId)) revokeKey(DEFAULT_ACCOUNT_ID, old.id());
         }
         return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
+    }
+
+    /** Whether {@code name} is a start-up key's (the API refuses it for a key it makes, see bootstrapDefaultAccount). */
+    public static boolean startUpKeyName(String name) {
+        return name.equals(GENERATED_LOCAL_KEY) || name.equals(LOCAL_KEY);
     }
 
     /** The name of the owner key a local start is given in LOCAL_API_KEY, which the next start replaces. */

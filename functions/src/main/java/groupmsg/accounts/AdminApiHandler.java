@@ -70,7 +70,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/lines/{id}", r -> ApiResponse.ok(lineJson(lines.get(r.accountId(), r.path("id")))));
         on("PATCH /v1/lines/{id}", this::updateLine);
         on("DELETE /v1/lines/{id}", r -> {
-            lines.delete(r.accountId(), r.path("id"));
+            lines.delete(r.accountId(), r.path("id"), Boolean.TRUE.equals(r.queryTrueOrFalse("force")));
             return ApiResponse.noContent();
         });
         on("GET /v1/usage", this::getUsage);
@@ -199,7 +199,8 @@ public final class AdminApiHandler extends HttpApiHandler {
     private static AccountSettings.Change settingsChange(JsonBody body) {
         body.allowOnly("groupChatRoles", "maxConversationParticipants", "conversationOptOutPolicy");
         Set<Role> roles = null;
-        var roleNames = body.optionalStringList("groupChatRoles", 0, 3, 20);
+        // a role given twice is the role (a set): "must have 0..3 items" said nothing of what was wrong
+        var roleNames = body.optionalStringList("groupChatRoles", 0, 10, 20);
         if (roleNames.isPresent()) {
             Set<Role> parsed = EnumSet.noneOf(Role.class);
             for (String name : roleNames.get()) {
@@ -221,6 +222,10 @@ public final class AdminApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("name", "role").nullsAsAbsent();
         String name = body.requiredString("name", 1, 100);
         body.check("name", name, Text::nameShapeProblem);
+        // the local runtime replaces the keys of these names at each start: one made through the API would go too
+        if (name != null && AccountService.startUpKeyName(Text.tidyName(name))) {
+            body.problem("name", "is reserved for the local runtime's start-up owner key; choose another");
+        }
         String roleName = body.requiredString("role", 1, 20);
         Optional<Role> role = Role.fromWire(roleName);
         if (roleName != null && role.isEmpty()) body.problem("role", "must be one of owner, admin, member");

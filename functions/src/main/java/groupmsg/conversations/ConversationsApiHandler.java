@@ -283,6 +283,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private static String sender(JsonBody body) {
         String sender = body.optionalString("sender", 1, MAX_SENDER).orElse(null);
         body.check("sender", sender, Text::nameShapeProblem);
+        body.check("sender", sender, s -> Text.tidiedLengthProblem(s, MAX_SENDER));
         return Text.tidyName(sender); // as a name is kept: an invisible character at its end would make it UCS-2
     }
 

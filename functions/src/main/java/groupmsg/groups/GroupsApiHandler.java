@@ -90,6 +90,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String name = body.optionalString("name", 0, 100).filter(n -> !n.isEmpty()).orElse(null);
         body.check("name", name, Text::nameShapeProblem);
+        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
+        name = Text.tidyName(name); // as every member name is kept
         List<String> groupIds = body.optionalStringList("groupIds", 1, GroupService.MAX_GROUPS_PER_REQUEST, 100).orElse(null);
         if (groupIds == null && !body.has("groupIds")) body.problem("groupIds", "is required");
         String e164 = phone == null ? null : bodyPhone(body, phone, country);
@@ -280,6 +282,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             String country = entry.optionalNullableString("country", 0, 8).orElse(null);
             String name = namesIgnored ? null : entry.optionalNullableString("name", 0, 100).orElse(null);
             entry.check("name", name, Text::nameShapeProblem);
+            entry.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;
@@ -355,7 +358,9 @@ public final class GroupsApiHandler extends HttpApiHandler {
         if (!body.has("name")) throw ApiException.invalid("name: required (null or \"\" takes the name away)");
         String name = body.optionalNullableString("name", 0, MAX_NAME).filter(n -> !n.isEmpty()).orElse(null);
         body.check("name", name, Text::nameShapeProblem);
+        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
         body.validate();
+        name = Text.tidyName(name); // as every member name is kept
         return ApiResponse.ok(memberJson(groups.renameMember(request.accountId(), request.path("id"), memberPhone(request, "PATCH"), name)));
     }
 

@@ -69,6 +69,19 @@ public final class InboundService {
         this.ids = wiring.ids();
     }
 
+    /**
+     * Whether {@code from} is another line of the line's account. A lookup that fails takes it as anyone's: the text must
+     * be stored whatever happens (Twilio does not resend a webhook answered 500).
+     */
+    private boolean fromOwnLine(LineOwner line, String from) {
+        try {
+            return lines.ownerOfPhone(from).filter(o -> o.accountId().equals(line.accountId())).isPresent();
+        } catch (RuntimeException e) {
+            Log.error("inbound_sender_line_unknown", Map.of("lineId", line.lineId()), e);
+            return false;
+        }
+    }
+
     public Received receive(InboundSms sms) {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
         if (owner.isEmpty()) {
@@ -81,7 +94,7 @@ public final class InboundService {
             Log.warn("inbound_from_the_line", Map.of("lineId", owner.get().lineId()));
             return new FromTheLine();
         }
-        if (lines.ownerOfPhone(sms.from()).filter(o -> o.accountId().equals(owner.get().accountId())).isPresent()) {
+        if (fromOwnLine(owner.get(), sms.from())) {
             // the business's own message (a group message or a relay from another of its lines, whose number is in the
             // group or the conversation): not a reply for its integrations, and relaying it would loop between the two
             Log.warn("inbound_from_own_line", Map.of("lineId", owner.get().lineId(), "metric", "InboundFromOwnLine"));

@@ -140,11 +140,21 @@ public final class LineService {
      * account creates for the same number again is this line brought back.
      */
     public void delete(String accountId, String lineId) {
+        delete(accountId, lineId, false);
+    }
+
+    /**
+     * ... and with {@code force}, also while messages from it are being sent: what they have not sent yet is failed
+     * unsent ("not sent: the line was deleted") instead of waiting. The way out for a line the carrier refuses for
+     * good (a number the carrier account does not own: its messages wait, queued, for the line to be mended).
+     */
+    public void delete(String accountId, String lineId, boolean force) {
         Line line = get(accountId, lineId);
         // its sends would go on from a number nobody here listens to: a STOP in answer would be lost (or go to
         // another account's line), so the line goes only once its messages are out
-        if (store.sendingFrom(accountId, lineId)) {
-            throw ApiException.conflict("the line has messages still being sent; delete it once they are sent");
+        if (!force && store.sendingFrom(accountId, lineId)) {
+            throw ApiException.conflict("the line has messages still being sent; delete it once they are sent, or with"
+                    + " ?force=true to fail what they have not sent yet");
         }
         if (!store.delete(accountId, line, clock.millis())) throw ApiException.notFound("line");
     }

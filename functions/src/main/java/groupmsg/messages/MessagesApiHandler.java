@@ -67,6 +67,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
         String lineId = body.requiredString("lineId", 1, 100);
         String sender = body.requiredString("sender", 1, 50);
         body.check("sender", sender, Text::nameShapeProblem);
+        body.check("sender", sender, s -> Text.tidiedLengthProblem(s, 50));
         sender = Text.tidyName(sender); // as a name is kept: an invisible character at its end would make it UCS-2
         String title = body.requiredString("title", 1, 200);
         String text = body.requiredString("body", 1, MAX_BODY);

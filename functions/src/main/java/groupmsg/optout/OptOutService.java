@@ -23,8 +23,10 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.notify.EventPublisher;
 import groupmsg.notify.Topic;
 import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -63,6 +65,7 @@ public final class OptOutService {
     private final DirectMessages direct;
     /** Built at the first opt-out: functions that only answer START or HELP, or list, never load it. */
     private final Lazy<ConversationBlocks> conversations;
+    private final Outbox outbox;
     /** Built at the first STOP, as the blocks are. */
     private final Lazy<AnswerLinks> answers;
     private final Clock clock;
@@ -74,6 +77,7 @@ public final class OptOutService {
         this.lines = new LineService(wiring);
         this.direct = new DirectMessages(wiring, queue);
         this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
+        this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
         this.answers = new Lazy<>(() -> new AnswerLinks(wiring));
         this.clock = wiring.clock();
         this.events = wiring.events();
@@ -376,25 +380,46 @@ public final class OptOutService {
         // the line never texts itself: an opt-out of its own number would be listed for nothing
         if (phone.equals(line.phone())) throw ApiException.invalid("phone: is the line's own number");
         long at = clock.millis();
-        // Told before it is recorded (see #remove); a number opted out already was told then.
-        if (store.get(lineId, phone).isEmpty()) publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_MANUAL, null, at);
-        var recorded = store.recordManual(accountId, lineId, phone, at);
+        var told = manualChange(accountId, lineId, phone, true, at);
+        var recorded = store.recordManual(accountId, lineId, phone, at, outbox.stage(told));
+        if (recorded.created()) outbox.dispatchOrLeave(told);
         conversations.get().afterOptOut(accountId, lineId, phone, at);
         return recorded;
     }
 
-    /**
-     * Lifts an opt-out by hand. The change is told before it is made: a publish that fails then changes nothing, and the
-     * caller's retry does it all again; told after it, a failed publish was lost for good (the retry found nothing to
-     * change). The cost is a change told that the caller then saw fail and did not retry, or told twice by two requests
-     * at once; receivers take the latest.
-     */
+    /** Lifts an opt-out by hand (its event as a manual opt-out's: see {@link #manualChange}). */
     public void remove(String accountId, String lineId, String phoneInput) {
         requireLine(accountId, lineId);
         String phone = phone(phoneInput, null);
-        if (store.get(lineId, phone).isEmpty()) throw ApiException.notFound("opt-out");
-        publishChange(accountId, lineId, phone, false, OptOutStore.SOURCE_MANUAL, null, clock.millis());
-        store.remove(lineId, phone); // false: another request removed it meanwhile, and told it too
+        var told = manualChange(accountId, lineId, phone, false, clock.millis());
+        if (!store.remove(lineId, phone, outbox.stage(told))) throw ApiException.notFound("opt-out");
+        outbox.dispatchOrLeave(told);
+    }
+
+    /** The job kind of a change made through the API, whose event the opt-out worker publishes ({@link #tellManualChange}). */
+    public static final String KIND_MANUAL_CHANGE = "manual_change";
+
+    /**
+     * The event of a manual change, staged in the outbox with the change (one transaction) and published by the opt-out
+     * worker: so it goes out once the change is made, whatever fails after (published in the request, a failed publish
+     * was lost for good: the retry found the change made, and told nothing), and only then. In the number's message
+     * group, after any STOP or START of it queued before.
+     */
+    private Outbox.Entry manualChange(String accountId, String lineId, String phone, boolean optedOut, long at) {
+        var body = new LinkedHashMap<String, Object>();
+        body.put("kind", KIND_MANUAL_CHANGE);
+        body.put("accountId", accountId);
+        body.put("lineId", lineId);
+        body.put("phone", phone);
+        body.put("optedOut", optedOut);
+        body.put("at", at);
+        String id = "manual-" + lineId + "-" + phone.substring(1) + "-" + at + (optedOut ? "-out" : "-in");
+        return outbox.entry(id, Queues.OPTOUTS, new QueueMessage(Json.write(body), lineId + "#" + phone, id));
+    }
+
+    /** The opt-out worker's part of a manual change: its {@code opt_out.changed} (again on a retry). */
+    public void tellManualChange(String accountId, String lineId, String phone, boolean optedOut, long at) {
+        publishChange(accountId, lineId, phone, optedOut, OptOutStore.SOURCE_MANUAL, null, at);
     }
 
     private void requireLine(String accountId, String lineId) {

@@ -143,15 +143,18 @@ public final class OptOutStore {
         return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_REVIEW, List.of(SOURCE_KEYWORD, SOURCE_REVIEW));
     }
 
-    /** Records a manual opt-out; returns the one on record and whether this call created it. */
-    public Recorded recordManual(String accountId, String lineId, String phone, long at) {
+    /**
+     * Records a manual opt-out, with {@code alsoWrite} (the outbox row of its event; null for none) in the same
+     * transaction when it creates one; returns the one on record and whether this call created it.
+     */
+    public Recorded recordManual(String accountId, String lineId, String phone, long at, TransactWriteItem alsoWrite) {
         var item = item(accountId, lineId, phone, SOURCE_MANUAL, at);
-        try {
-            dynamo.putItem(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)"));
-            return new Recorded(new OptOut(lineId, phone, SOURCE_MANUAL, at), true);
-        } catch (ConditionalCheckFailedException e) {
-            return new Recorded(get(lineId, phone).orElseThrow(), false);
-        }
+        var put = TransactWriteItem.builder().put(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build();
+        var outcome = ops.transact(alsoWrite == null ? List.of(put) : List.of(put, alsoWrite));
+        if (outcome instanceof DynamoOps.Committed) return new Recorded(new OptOut(lineId, phone, SOURCE_MANUAL, at), true);
+        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("manual opt-out cancelled: " + outcome);
+        // opted out already; or lifted again since the condition failed, which leaves nothing to show: this one's
+        return new Recorded(get(lineId, phone).orElse(new OptOut(lineId, phone, SOURCE_MANUAL, at)), false);
     }
 
     public record Recorded(OptOut optOut, boolean created) {}
@@ -199,11 +202,17 @@ public final class OptOutStore {
         return false;
     }
 
-    /** Removes the opt-out; false when there was none. */
-    public boolean remove(String lineId, String phone) {
-        var old = dynamo.deleteItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                .returnValues(ReturnValue.ALL_OLD)).attributes();
-        return old != null && !old.isEmpty();
+    /**
+     * Removes the opt-out, with {@code alsoWrite} (the outbox row of its event; null for none) in the same transaction;
+     * false when there was none.
+     */
+    public boolean remove(String lineId, String phone, TransactWriteItem alsoWrite) {
+        var delete = TransactWriteItem.builder().delete(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                .conditionExpression("attribute_exists(pk)")).build();
+        var outcome = ops.transact(alsoWrite == null ? List.of(delete) : List.of(delete, alsoWrite));
+        if (outcome instanceof DynamoOps.Committed) return true;
+        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("opt-out removal cancelled: " + outcome);
+        return false;
     }
 
     public record Page(List<OptOut> optOuts, java.util.Map<String, AttributeValue> lastKey) {}

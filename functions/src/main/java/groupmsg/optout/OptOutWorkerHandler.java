@@ -44,6 +44,12 @@ public final class OptOutWorkerHandler implements QueueFunction {
                         FifoBatch.requireString(job, "phone"), ((Number) job.get("at")).longValue());
                 return;
             }
+            if (OptOutService.KIND_MANUAL_CHANGE.equals(job.get("kind"))) {
+                optOuts.tellManualChange(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
+                        FifoBatch.requireString(job, "phone"), Boolean.TRUE.equals(job.get("optedOut")),
+                        ((Number) job.get("at")).longValue());
+                return;
+            }
             optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));
         });
     }

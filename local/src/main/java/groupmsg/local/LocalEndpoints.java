@@ -75,6 +75,7 @@ final class LocalEndpoints {
         body.put("sqs", sqsStatus);
         body.put("handlers", handlers);
         body.put("uptimeSeconds", Duration.between(startedAt, clock.instant()).toSeconds());
+        body.put("pid", ProcessHandle.current().pid()); // what DATA_DIR/runtime.json names: this runtime is up
         return GatewayResponse.json(up ? 200 : 503, body);
     }
 

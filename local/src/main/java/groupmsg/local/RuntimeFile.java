@@ -99,11 +99,26 @@ public record RuntimeFile(long pid, String startedAt, String baseUrl, String reg
     }
 
     /**
-     * Whether the runtime that wrote this file is up: its process is alive and the DynamoDB and SQS endpoints recorded
-     * here answer. Both, because external services (DYNAMODB_ENDPOINT, SQS_ENDPOINT) outlive a runtime that was killed.
+     * Whether the runtime that wrote this file is up: its {@code /local/health} answers with its pid, and the DynamoDB
+     * and SQS endpoints recorded here answer. Both, because external services (DYNAMODB_ENDPOINT, SQS_ENDPOINT) outlive
+     * a runtime that was killed; asked over HTTP, not by the pid alone (a runtime in a container has a pid the host
+     * does not see, and a dead runtime's pid can be another process's by now).
      */
     public boolean runtimeIsUp() {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && servicesAnswer();
+        return answersAsThisRuntime() && servicesAnswer();
+    }
+
+    private boolean answersAsThisRuntime() {
+        try (var http = java.net.http.HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build()) {
+            var response = http.send(java.net.http.HttpRequest.newBuilder(URI.create(baseUrl + "/local/health"))
+                    .timeout(PROBE_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            return JSON.std.mapFrom(response.body()).get("pid") instanceof Number n && n.longValue() == pid;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** Whether the DynamoDB and SQS endpoints recorded here answer now. */

@@ -38,6 +38,24 @@ class AccountsE2eTest {
         assertThat(bad.status()).isEqualTo(400);
         assertThat(bad.errorCode()).isEqualTo("invalid_request");
         assertThat(owner.get("/v1/account").body()).contains("\"maxConversationParticipants\":10");
+
+        // a role given twice is that role
+        var twice = owner.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("member", "member", "admin", "owner"))));
+        assertThat(twice.status()).as(twice.body()).isEqualTo(200);
+        assertThat((List<Object>) ((Map<String, Object>) twice.jsonObject().get("settings")).get("groupChatRoles"))
+                .containsExactlyInAnyOrder("owner", "admin", "member");
+    }
+
+    /** The names the local runtime gives its start-up owner keys (and replaces at each start) are not for keys made here. */
+    @Test
+    void aKeyCannotTakeTheNameOfTheLocalRuntimesStartUpKey(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Reserved Names Co");
+        for (String name : List.of("local owner (generated)", "local owner (LOCAL_API_KEY)", "local owner (generated)\u200b")) {
+            var r = owner.post("/v1/api-keys", Map.of("name", name, "role", "member"));
+            assertThat(r.status()).as(name).isEqualTo(400);
+            assertThat(r.body()).contains("reserved");
+        }
+        assertThat(owner.post("/v1/api-keys", Map.of("name", "local owner", "role", "member")).status()).isEqualTo(201);
     }
 
     /** Two PATCHes of different settings at once: both stand (each writes only what it names). */

@@ -638,6 +638,35 @@ class DeliveryFaultsTest {
     }
 
     /**
+     * A line the carrier refuses for good (a number the carrier account does not own) keeps its messages queued, and a
+     * line with messages being sent cannot be deleted (a 409). {@code ?force=true} is the way out: the line goes, and
+     * the job's next run fails what is left unsent, so the message completes. Before, the line was stuck for good.
+     */
+    @Test
+    void aLineTheCarrierRefusesForGoodCanBeDeletedByForceAndItsMessageCompletes(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Not Our Number Co", 3);
+        Setup s = t.setup();
+        var refused = new SendResult.Rejected(400, "21660", "Mismatch between the 'From' number and the account", false, false, true);
+        for (String p : s.phones()) t.carrier().script.put(p, List.of(refused));
+        var service = new DeliveryService(t.wiring());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(service, s)).isInstanceOf(IllegalStateException.class);
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+
+        var refusedDelete = t.api().delete("/v1/lines/" + lineId);
+        assertThat(refusedDelete.status()).isEqualTo(409);
+        assertThat(refusedDelete.body()).contains("force=true");
+        assertThat(t.api().delete("/v1/lines/" + lineId + "?force=maybe").status()).isEqualTo(400);
+        assertThat(t.api().delete("/v1/lines/" + lineId + "?force=true").status()).isEqualTo(204);
+
+        deliverAll(service, s);
+        assertThat(statuses(t.api(), s.messageId())).hasSize(3).allSatisfy((phone, status) -> assertThat(status).isEqualTo("failed"));
+        var m = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
+        assertThat(m).containsEntry("status", "sent");
+        assertThat(s.phones().stream().mapToInt(p -> t.carrier().calls(p)).sum()).as("nothing sent after the deletion").isBetween(1, 3);
+        assertThat(t.api().get("/v1/lines/" + lineId).status()).isEqualTo(404);
+    }
+
+    /**
      * Twilio's "failed" (the message could not be sent: queue overflow, account suspended) is not charged: the bill
      * made when the carrier took the message is taken back, once, with the row's move to failed; "undelivered" (the
      * handset's network said so) stays billed.

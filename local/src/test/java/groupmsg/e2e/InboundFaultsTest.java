@@ -253,38 +253,37 @@ class InboundFaultsTest {
     }
 
     /**
-     * A manual opt-out, or its removal, whose event fails to publish fails the request and changes nothing, so the
-     * caller's retry tells it. Before, the change was made first: the retry found it made (a second POST created
-     * nothing, a second DELETE was a 404) and the CRM never heard of it.
+     * A manual opt-out, and its removal, are told by an event staged with the change in one transaction: with the queue
+     * down when the request ends, the change stands and its event goes out once the outbox is redriven (maintenance
+     * does so). Before, the event was published in the request: a failed publish was lost for good (its retry found
+     * the change made: a second POST created nothing, a second DELETE was a 404).
      */
     @Test
-    void aManualOptOutChangeWhosePublishFailedIsToldByTheRetry(ApiClient api, LocalRuntime runtime) throws Exception {
+    void aManualOptOutChangeIsToldEvenWhenTheQueueIsDownAsTheRequestEnds(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Manual Publish Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 20);
         String phone = "+14155550607";
-        var failNext = new java.util.concurrent.atomic.AtomicBoolean(true);
-        var events = runtime.wiring().events();
-        var flaky = runtime.wiring().withEvents((topic, account, type, event) -> {
-            if (failNext.getAndSet(false)) throw new IllegalStateException("SNS throttled (test)");
-            events.publish(topic, account, type, event);
-        });
-        var service = new groupmsg.optout.OptOutService(flaky, (queue, messages) -> { });
+        var down = new DownQueue();
+        var service = new groupmsg.optout.OptOutService(runtime.wiring(), down);
 
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.optOut(accountId, lineId, phone, null))
-                .hasMessageContaining("SNS throttled");
-        assertThat(optOuts(a, lineId)).as("nothing changed").isEmpty();
         assertThat(service.optOut(accountId, lineId, phone, null).created()).isTrue();
-
-        failNext.set(true);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.remove(accountId, lineId, phone))
-                .hasMessageContaining("SNS throttled");
-        assertThat(optOuts(a, lineId)).as("nothing changed").hasSize(1);
+        assertThat(optOuts(a, lineId)).hasSize(1);
         service.remove(accountId, lineId, phone);
         assertThat(optOuts(a, lineId)).isEmpty();
+        assertThat(down.attempted).containsExactly("optouts", "optouts");
+        Thread.sleep(1_000);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).as("not told yet").isEmpty();
 
+        IdempotentRetriesE2eTest.redriveOutbox(runtime);
         assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 2, 15_000))
-                .extracting(e -> e.get("optedOut")).containsExactly(true, false);
+                .extracting(e -> e.get("optedOut"), e -> e.get("source"))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(true, "manual"), org.assertj.core.groups.Tuple.tuple(false, "manual"));
+        // a removal of nothing is a 404 that tells nothing
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.remove(accountId, lineId, phone))
+                .isInstanceOf(groupmsg.platform.api.ApiException.class);
+        Thread.sleep(1_000);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).hasSize(2);
     }
 }

@@ -116,11 +116,15 @@ class InvokeCommandE2eTest {
         runtime.queues().forEach((name, q) -> queueUrls.put(name, q.url()));
         var live = new RuntimeFile(ProcessHandle.current().pid(), Instant.now().toString(), runtime.baseUrl(),
                 runtime.settings().region(), runtime.dynamoEndpoint(), runtime.sqsEndpoint(), null, queueUrls, null);
-        var killed = new RuntimeFile(deadPid(), live.startedAt(), live.baseUrl(), live.region(), live.dynamoEndpoint(),
+        // killed: its HTTP server went with it (nothing listens on port 1), its external services did not
+        var killed = new RuntimeFile(deadPid(), live.startedAt(), "http://127.0.0.1:1", live.region(), live.dynamoEndpoint(),
+                live.sqsEndpoint(), null, queueUrls, null);
+        var otherRuntime = new RuntimeFile(deadPid(), live.startedAt(), live.baseUrl(), live.region(), live.dynamoEndpoint(),
                 live.sqsEndpoint(), null, queueUrls, null);
 
         assertThat(killed.servicesAnswer()).isTrue();
         assertThat(killed.runtimeIsUp()).isFalse();
+        assertThat(otherRuntime.runtimeIsUp()).as("its port now another runtime's").isFalse();
         assertThat(live.runtimeIsUp()).isTrue();
     }
 

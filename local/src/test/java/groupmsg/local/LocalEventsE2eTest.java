@@ -71,8 +71,10 @@ class LocalEventsE2eTest {
             assertThat((String) ((Map<?, ?>) response.jsonObject().get("error")).get("message")).as(path)
                     .contains("notifications|integrations");
         }
-        assertThat(api.withoutKey().send("POST", "/local/events?topic=notifications", "application/json", "{}").status())
+        assertThat(api.withoutKey().send("PUT", "/local/events?topic=notifications", "application/json", "{}").status())
                 .as("wrong method").isEqualTo(404);
+        assertThat(api.withoutKey().send("POST", "/local/events?topic=notifications", "application/json", "{}").status())
+                .as("invoke's publish, without an event").isEqualTo(400);
     }
 
     @Test

@@ -44,13 +44,13 @@ class OptOutStoreTest {
     @Test
     void aNumberOptedOutByHandGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550602";
-        assertThat(store.recordManual(ACCOUNT, lineId, phone, 1_000).created()).isTrue();
+        assertThat(store.recordManual(ACCOUNT, lineId, phone, 1_000, null).created()).isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 2_000)).isTrue();
         // it is the keyword's now, still dated from when the number first opted out
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 2_100)).as("a retry of that STOP").isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 3_000)).as("a second STOP").isFalse();
-        var again = store.recordManual(ACCOUNT, lineId, phone, 4_000);
+        var again = store.recordManual(ACCOUNT, lineId, phone, 4_000, null);
         assertThat(again.created()).isFalse();
         assertThat(again.optOut().source()).isEqualTo(OptOutStore.SOURCE_KEYWORD);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_3", 5_000)).isFalse();
@@ -72,7 +72,7 @@ class OptOutStoreTest {
     void afterAnOptInTheNextStopIsConfirmedAgain() {
         String phone = "+14155550604";
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 1_000)).isTrue();
-        assertThat(store.remove(lineId, phone)).isTrue();
+        assertThat(store.remove(lineId, phone, null)).isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 2_000)).isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 2_000));
     }
@@ -101,7 +101,7 @@ class OptOutStoreTest {
 
         // opted out by hand: the arrival keeps the row's source and time, and its worker confirms once
         String byHand = "+14155550613";
-        store.recordManual(ACCOUNT, lineId, byHand, 500);
+        store.recordManual(ACCOUNT, lineId, byHand, 500, null);
         arrive(byHand, "inb_5", 1_000);
         assertThat(store.get(lineId, byHand)).hasValue(new OptOut(lineId, byHand, OptOutStore.SOURCE_MANUAL, 500));
         assertThat(store.recordKeyword(ACCOUNT, lineId, byHand, "inb_5", 1_100)).isTrue();
@@ -110,7 +110,7 @@ class OptOutStoreTest {
         // a START handled between a STOP's arrival and its worker removes it; the worker records it again
         String back = "+14155550614";
         arrive(back, "inb_6", 1_000);
-        assertThat(store.remove(lineId, back)).isTrue();
+        assertThat(store.remove(lineId, back, null)).isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, back, "inb_6", 1_300)).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(back))).containsExactly(back);
     }
@@ -138,7 +138,7 @@ class OptOutStoreTest {
 
         // an opt-out by hand, or one written before lastStopId, is lifted by a START as before
         String byHand = "+14155550623";
-        store.recordManual(ACCOUNT, lineId, byHand, 500);
+        store.recordManual(ACCOUNT, lineId, byHand, 500, null);
         assertThat(store.removeForOptIn(lineId, byHand, "inb_9")).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(byHand))).isEmpty();
         String older = "+14155550624";

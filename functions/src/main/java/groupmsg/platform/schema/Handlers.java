@@ -46,7 +46,7 @@ public final class Handlers {
 
     public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
             "groupmsg.inbound.InboundApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core", "deliveries", "members"), List.of("relays"));
+            List.of("core", "deliveries", "members"), List.of("relays", "optouts"));
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core", "deliveries", "members"), List.of("relays", "fanout"));

@@ -97,7 +97,9 @@ public final class CarrierEmulator implements AutoCloseable {
     static final int MAX_MEDIA = 10;
     private static final Pattern MESSAGES_PATH =
             Pattern.compile("^/2010-04-01/Accounts/([^/]+)/Messages(?:/([^/]+))?\\.json$");
-    private static final Pattern SHORT_CODE = Pattern.compile("^[0-9]{5,6}$");
+    /** The short codes a line may have (carriers' go from 3 digits to 8, by country): the emulator sends from any. */
+    private static final Pattern SHORT_CODE = Pattern.compile("^[0-9]{" + groupmsg.lines.LineRules.MIN_SHORT_CODE_DIGITS
+            + "," + groupmsg.lines.LineRules.MAX_SHORT_CODE_DIGITS + "}$");
     private static final DateTimeFormatter RFC_2822 =
             DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss Z", Locale.US).withZone(ZoneOffset.UTC);
     private static final JSON JSON_OUT = JSON.std.with(JSON.Feature.WRITE_NULL_PROPERTIES);
@@ -757,6 +759,7 @@ public final class CarrierEmulator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            webhooks.close();
             CarrierJournal kept = journal;
             if (kept != null) kept.close();
         }

@@ -67,7 +67,12 @@ public final class Form {
         return params;
     }
 
+    /** A malformed escape ({@code %}, {@code %zz}) is kept as text, as the gateway keeps it (it was a 500). */
     private static String percentDecode(String text) {
-        return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
+        try {
+            return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException malformed) {
+            return text;
+        }
     }
 }

@@ -73,4 +73,9 @@ final class WebhookSender {
             return -1;
         }
     }
+
+    /** Closes the HTTP client (its selector thread would outlive the emulator). */
+    void close() {
+        http.close();
+    }
 }

@@ -441,4 +441,26 @@ class CarrierEmulatorTest {
         assertThat(Form.query("to=+14155550123&from=%2B14155550100&x")).containsEntry("to", "+14155550123")
                 .containsEntry("from", "+14155550100").containsEntry("x", "");
     }
+
+    /** A malformed escape in a query is text that matches nothing (it was a 500 with a stack trace in the log). */
+    @Test
+    void aMalformedEscapeInAQueryMatchesNothingRatherThanFailing() {
+        assertThat(Form.query("to=%&from=%zz&x=%2B1")).containsEntry("to", "%").containsEntry("from", "%zz").containsEntry("x", "+1");
+        assertThat(create(form("From", FROM, "To", TO, "Body", "hi")).status()).isEqualTo(201);
+        GatewayResponse tools = emulator.listForTools(request("GET", "/local/carrier/messages", "to=%", null, null, null));
+        assertThat(tools.status()).isEqualTo(200);
+        assertThat(new String(tools.body(), StandardCharsets.UTF_8)).contains("\"items\":[]");
+        GatewayResponse rest = emulator.handleRestApi(request("GET", PATH, "To=%zz", basic(CarrierEmulator.ACCOUNT_SID, TOKEN), null, null));
+        assertThat(rest.status()).isEqualTo(200);
+    }
+
+    /** Every short code a line may have sends (3 to 8 digits, as carriers' do by country), not only 5 or 6. */
+    @Test
+    void aShortCodeOfAnyLengthALineMayHaveSends() {
+        for (String code : List.of("123", "1234", "12345", "12345678")) {
+            assertThat(create(form("From", code, "To", TO, "Body", "hi")).status()).as(code).isEqualTo(201);
+        }
+        assertThat(create(form("From", "12", "To", TO, "Body", "hi")).status()).isEqualTo(400);
+        assertThat(create(form("From", "123456789", "To", TO, "Body", "hi")).status()).isEqualTo(400);
+    }
 }
