@@ -98,7 +98,7 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     /**
      * {@code POST /v1/webhooks {url, events?, description?}} (an extension of API.md): the account's events of those
-     * types (all by default) are POSTed to {@code url}, signed with the {@code secret} this answer shows (and a
+     * types (by default reply.received and opt_out.changed) are POSTed to {@code url}, signed with the {@code secret} this answer shows (and a
      * replay of it under its Idempotency-Key); listing and getting show everything else.
      */
     private ApiResponse createWebhook(ApiRequest request) {

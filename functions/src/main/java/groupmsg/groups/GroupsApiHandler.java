@@ -190,6 +190,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
      * names the next one, {@code ?cursor=}.
      */
     private ApiResponse exportMembers(ApiRequest request) {
+        request.onlyQuery("limit", "cursor"); // the list's filters (search, undeliverable, lineId) are not the export's
         String groupId = request.path("id");
         Paging paging = Paging.from(request, GroupService.EXPORT_MAX_MEMBERS, GroupService.EXPORT_MAX_MEMBERS);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));

@@ -255,6 +255,8 @@ public final class ImportService {
         return ImportStore.errorsPk(accountId, importId);
     }
 
+    private static final String GROUP_GONE = "the group was deleted during the import";
+
     /** Applies one part of an import. Safe to run again for the same part (units already applied are skipped). */
     void applyPart(String accountId, String groupId, String importId, int part, List<List<Object>> rows) {
         var job = imports.get(accountId, importId);
@@ -262,6 +264,12 @@ public final class ImportService {
             // Nothing to apply to: an unknown import, or one already failed (e.g. its group was deleted).
             Log.warn("import_part_skipped", Map.of("importId", importId, "part", part,
                     "reason", job.isEmpty() ? "unknown import" : "import " + job.get().status()));
+            return;
+        }
+        if (groups.groupStore().get(accountId, groupId).isEmpty()) {
+            // deleted since: a part whose numbers are all members already writes nothing that would find it gone
+            imports.fail(accountId, importId, GROUP_GONE);
+            Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
             return;
         }
         MemberStore members = groups.memberStore();
@@ -313,7 +321,7 @@ public final class ImportService {
                                 counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
                         now).stampedAt();
             } catch (MemberStore.GroupGoneException e) {
-                imports.fail(accountId, importId, "the group was deleted during the import");
+                imports.fail(accountId, importId, GROUP_GONE);
                 Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
                 return;
             }

@@ -212,9 +212,13 @@ public final class WebhookDispatcher {
                 && (w.lastFailure() == null || !isFinal(w.lastFailure()));
     }
 
-    /** The event's id as receivers see it ({@code Groupmsg-Event-Id}): its type and the message or reply it is about. */
+    /**
+     * The event's id as receivers see it ({@code Groupmsg-Event-Id}): its type and the message, the reply or the
+     * opt-out change (by hand, a carrier's error) it is about.
+     */
     static String eventKey(Map<String, Object> event, String type, String fallbackKey) {
-        Object about = event.get("messageId") != null ? event.get("messageId") : event.get("inboundId");
+        Object about = event.get("messageId") != null ? event.get("messageId")
+                : event.get("inboundId") != null ? event.get("inboundId") : event.get("changeId");
         return type + "/" + (about instanceof String s && !s.isBlank() ? s : fallbackKey);
     }
 

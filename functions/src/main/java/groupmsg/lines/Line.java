@@ -9,10 +9,26 @@ package groupmsg.lines;
  * @param optOutNotice how to opt out ("Reply STOP to opt out"), added at the end of the line's group messages;
  *                     null for none
  * @param deletedAt    when the line was deleted; null for a line in use
+ * @param revivedAt    when the line was last brought back after a deletion (its number added again); null if never
  */
 public record Line(String id, String phone, LineType type, boolean groupMessaging, double mps,
                    String optOutReply, String optInReply, String helpReply, String optOutNotice, long createdAt,
-                   long updatedAt, Long deletedAt) {
+                   long updatedAt, Long deletedAt, Long revivedAt) {
+
+    /** A line never deleted and brought back. */
+    public Line(String id, String phone, LineType type, boolean groupMessaging, double mps, String optOutReply,
+                String optInReply, String helpReply, String optOutNotice, long createdAt, long updatedAt, Long deletedAt) {
+        this(id, phone, type, groupMessaging, mps, optOutReply, optInReply, helpReply, optOutNotice, createdAt, updatedAt,
+                deletedAt, null);
+    }
+
+    /**
+     * Whether a message accepted at {@code acceptedAt} is from an earlier life of the line: accepted before it was
+     * deleted and brought back. What it has not sent is not sent (its deletion failed it), whatever the line does now.
+     */
+    public boolean deletedSince(long acceptedAt) {
+        return deleted() || revivedAt != null && acceptedAt < revivedAt;
+    }
 
     /** Deleted ({@code DELETE /v1/lines/{id}}): kept for its history, sending nothing. */
     public boolean deleted() {

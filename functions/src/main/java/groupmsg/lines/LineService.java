@@ -84,7 +84,7 @@ public final class LineService {
                     orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
                     orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
                     orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
-                    deleted == null ? now : deleted.createdAt(), now, null);
+                    deleted == null ? now : deleted.createdAt(), now, null, deleted == null ? null : now);
             if (deleted != null) {
                 store.revive(accountId, line, ulid);
                 return line;

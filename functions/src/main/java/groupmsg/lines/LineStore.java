@@ -90,6 +90,7 @@ final class LineStore {
         item.put("createdAt", n(line.createdAt()));
         item.put("updatedAt", n(line.updatedAt()));
         item.put("createdBy", s(createdBy));
+        if (line.revivedAt() != null) item.put("revivedAt", n(line.revivedAt()));
         var reservation = new HashMap<String, AttributeValue>(phoneKey(line.phone()));
         reservation.put("accountId", s(accountId));
         reservation.put("lineId", s(line.id()));
@@ -247,6 +248,7 @@ final class LineStore {
                 Attr.decimal(item, "mps", LineRules.DEFAULT_MPS), Attr.str(item, "optOutReply"),
                 Attr.str(item, "optInReply"), Attr.str(item, "helpReply"), Attr.str(item, "optOutNotice"),
                 Attr.num(item, "createdAt", 0),
-                Attr.num(item, "updatedAt", 0), item.containsKey("deletedAt") ? Attr.num(item, "deletedAt", 0) : null);
+                Attr.num(item, "updatedAt", 0), item.containsKey("deletedAt") ? Attr.num(item, "deletedAt", 0) : null,
+                item.containsKey("revivedAt") ? Attr.num(item, "revivedAt", 0) : null);
     }
 }

@@ -305,9 +305,10 @@ public final class DeliveryService {
     /**
      * The message at its line's current rate, read once per job: a rate changed while a message sends (the carrier
      * lowered the line's throughput, say) applies from the message's next job, not only to later messages. Null
-     * (logged) when the message is gone; null too when its line was deleted, after failing {@code phones}' rows as
-     * not sent: a deletion waits for the messages being sent (409), so only a message accepted while its line's
-     * deletion committed gets here, and its number may be another account's by now (a STOP in answer would be lost).
+     * (logged) when the message is gone; null too when its line was deleted (also when it was brought back since: the
+     * message is of its earlier life), after failing {@code phones}' rows as not sent: a deletion waits for the
+     * messages being sent (409) unless forced, so only a message accepted while its line's deletion committed, or one
+     * a forced deletion left, gets here, and its number may be another account's by now (a STOP in answer would be lost).
      */
     private GroupMessage sendable(String accountId, String messageId, int shard, List<String> phones) {
         GroupMessage found = messages.get(accountId, messageId).orElse(null);
@@ -316,7 +317,7 @@ public final class DeliveryService {
             return null;
         }
         Line line = lines.find(accountId, found.lineId()).orElse(null);
-        if (line == null) {
+        if (line == null || line.deletedSince(found.acceptedAt())) {
             Log.warn("delivery_line_deleted", Map.of("messageId", messageId, "lineId", found.lineId(), "recipients", phones.size()));
             Map<String, String> errors = new HashMap<>();
             phones.forEach(phone -> errors.put(phone, LINE_DELETED));

@@ -66,6 +66,7 @@ public final class OptOutService {
     /** Built at the first opt-out: functions that only answer START or HELP, or list, never load it. */
     private final Lazy<ConversationBlocks> conversations;
     private final Outbox outbox;
+    private final groupmsg.platform.config.Ids ids;
     /** Built at the first STOP, as the blocks are. */
     private final Lazy<AnswerLinks> answers;
     private final Clock clock;
@@ -78,6 +79,7 @@ public final class OptOutService {
         this.direct = new DirectMessages(wiring, queue);
         this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
+        this.ids = wiring.ids();
         this.answers = new Lazy<>(() -> new AnswerLinks(wiring));
         this.clock = wiring.clock();
         this.events = wiring.events();
@@ -94,18 +96,24 @@ public final class OptOutService {
      */
     private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
                                String inboundId, long at) {
-        publishChange(accountId, lineId, phone, optedOut, source, inboundId, null, at);
+        publishChange(accountId, lineId, phone, optedOut, source, inboundId, null, null, at);
     }
 
-    /** @param inReplyTo the group message a STOP answers (null for none, and for every other change) */
+    /**
+     * @param inReplyTo the group message a STOP answers (null for none, and for every other change)
+     * @param changeId  what identifies a change no text made (by hand, a carrier's error), the same on each retry of
+     *                  its job: receivers (and the webhooks' event id) key on it as on a keyword's inboundId; null for
+     *                  a text's change
+     */
     private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
-                               String inboundId, BroadcastReplies.Answered inReplyTo, long at) {
+                               String inboundId, BroadcastReplies.Answered inReplyTo, String changeId, long at) {
         var event = new LinkedHashMap<String, Object>();
         event.put("lineId", lineId);
         event.put("phone", phone);
         event.put("optedOut", optedOut);
         event.put("source", source);
         event.put("inboundId", inboundId);
+        if (changeId != null) event.put("changeId", changeId);
         event.put("inReplyTo", AnswerLinks.json(inReplyTo));
         event.put("at", groupmsg.platform.api.Timestamps.format(at));
         events.publish(Topic.INTEGRATIONS, accountId, CHANGE_EVENT, event);
@@ -134,7 +142,7 @@ public final class OptOutService {
                 conversations.get().afterOptOut(accountId, line.id(), m.from(), m.createdAt());
                 // the group message it answers counts it, and the event says which
                 var answered = answers.get().linkOptOut(m);
-                publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), answered, m.createdAt());
+                publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), answered, null, m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
@@ -170,13 +178,24 @@ public final class OptOutService {
      * the number's message group (after any STOP or START of it queued before), once per opt-out (its time in the id).
      */
     public static QueueMessage carrierOptOutJob(String accountId, String lineId, String phone, long at) {
+        return new QueueMessage(Json.write(numberJob(KIND_CARRIER_OPT_OUT, accountId, lineId, phone, at)), lineId + "#" + phone,
+                carrierOptOutId(lineId, phone, at));
+    }
+
+    /** A carrier opt-out's id: its job's FIFO de-duplication id, and its event's changeId. */
+    private static String carrierOptOutId(String lineId, String phone, long at) {
+        return "carrier-" + lineId + "-" + phone.substring(1) + "-" + at;
+    }
+
+    /** The body of a job of the opt-out worker about one number of a line, at {@code at}. */
+    private static Map<String, Object> numberJob(String kind, String accountId, String lineId, String phone, long at) {
         var body = new LinkedHashMap<String, Object>();
-        body.put("kind", KIND_CARRIER_OPT_OUT);
+        body.put("kind", kind);
         body.put("accountId", accountId);
         body.put("lineId", lineId);
         body.put("phone", phone);
         body.put("at", at);
-        return new QueueMessage(Json.write(body), lineId + "#" + phone, "carrier-" + lineId + "-" + phone.substring(1) + "-" + at);
+        return body;
     }
 
     /**
@@ -186,7 +205,8 @@ public final class OptOutService {
      */
     public void afterCarrierOptOut(String accountId, String lineId, String phone, long at) {
         conversations.get().afterOptOut(accountId, lineId, phone, at);
-        publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_CARRIER_ERROR, null, at);
+        publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_CARRIER_ERROR, null, null,
+                carrierOptOutId(lineId, phone, at), at);
     }
 
     /** A line's opt-outs; a deleted line's too (kept: they apply again if the line comes back). */
@@ -364,7 +384,7 @@ public final class OptOutService {
         if (!ours) return; // opted out already: blocked, counted and confirmed then
         conversations.get().afterOptOut(accountId, line.id(), m.from(), at);
         var answered = answers.get().linkReviewedOptOut(m);
-        publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, at);
+        publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, null, at);
         if (line.optOutReply() != null && !line.optOutReply().isBlank()) {
             // through the relays queue, in order with the line's other answers to the number, staged with the
             // message (an API request: see DirectMessages#accept)
@@ -406,20 +426,26 @@ public final class OptOutService {
      * group, after any STOP or START of it queued before.
      */
     private Outbox.Entry manualChange(String accountId, String lineId, String phone, boolean optedOut, long at) {
-        var body = new LinkedHashMap<String, Object>();
-        body.put("kind", KIND_MANUAL_CHANGE);
-        body.put("accountId", accountId);
-        body.put("lineId", lineId);
-        body.put("phone", phone);
+        var body = numberJob(KIND_MANUAL_CHANGE, accountId, lineId, phone, at);
         body.put("optedOut", optedOut);
-        body.put("at", at);
-        String id = "manual-" + lineId + "-" + phone.substring(1) + "-" + at + (optedOut ? "-out" : "-in");
+        // unique (two changes in one millisecond are two), within FIFO's 128 characters; the event's changeId
+        String id = "manual-" + lineId + "-" + phone.substring(1) + "-" + ids.next("") + (optedOut ? "-out" : "-in");
+        body.put("changeId", id);
         return outbox.entry(id, Queues.OPTOUTS, new QueueMessage(Json.write(body), lineId + "#" + phone, id));
     }
 
-    /** The opt-out worker's part of a manual change: its {@code opt_out.changed} (again on a retry). */
-    public void tellManualChange(String accountId, String lineId, String phone, boolean optedOut, long at) {
-        publishChange(accountId, lineId, phone, optedOut, OptOutStore.SOURCE_MANUAL, null, at);
+    /**
+     * The opt-out worker's part of a manual change: its {@code opt_out.changed} (again on a retry), unless the number's
+     * opt-out is not as the change left it by now: a STOP or START handled since (its job ran before this one, in the
+     * number's order) changed it again and told that, or a later manual change will tell what it is. So the last event
+     * of a number says what is on record.
+     */
+    public void tellManualChange(String accountId, String lineId, String phone, boolean optedOut, long at, String changeId) {
+        if (store.get(lineId, phone).isPresent() != optedOut) {
+            Log.info("manual_change_superseded", Map.of("lineId", lineId, "optedOut", optedOut));
+            return;
+        }
+        publishChange(accountId, lineId, phone, optedOut, OptOutStore.SOURCE_MANUAL, null, null, changeId, at);
     }
 
     private void requireLine(String accountId, String lineId) {

@@ -58,6 +58,8 @@ class WebhookTargetsTest {
                 .isEqualTo("group_message.sent/msg_1");
         assertThat(WebhookDispatcher.eventKey(java.util.Map.of("inboundId", "inb_1"), "reply.received", "sqs-1"))
                 .isEqualTo("reply.received/inb_1");
+        assertThat(WebhookDispatcher.eventKey(java.util.Map.of("changeId", "manual-line_1-14155550100-01J-out"), "opt_out.changed", "sqs-1"))
+                .as("a change no text made: the same on each publish of it").isEqualTo("opt_out.changed/manual-line_1-14155550100-01J-out");
         assertThat(WebhookDispatcher.eventKey(java.util.Map.of(), "other", "sqs-1")).isEqualTo("other/sqs-1");
     }
 

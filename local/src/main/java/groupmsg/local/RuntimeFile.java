@@ -108,11 +108,19 @@ public record RuntimeFile(long pid, String startedAt, String baseUrl, String reg
         return answersAsThisRuntime() && servicesAnswer();
     }
 
+    /**
+     * The health check says whether this runtime is up: it answers with its pid (another pid: another runtime has the
+     * port now), or nothing listens. A busy runtime may answer late (its health check probes the services, up to 2 s
+     * each): with no answer in time, its process, where this one can see it, says.
+     */
     private boolean answersAsThisRuntime() {
-        try (var http = java.net.http.HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build()) {
+        try (var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1)
+                .connectTimeout(PROBE_TIMEOUT).build()) {
             var response = http.send(java.net.http.HttpRequest.newBuilder(URI.create(baseUrl + "/local/health"))
-                    .timeout(PROBE_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                    .timeout(HEALTH_TIMEOUT).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
             return JSON.std.mapFrom(response.body()).get("pid") instanceof Number n && n.longValue() == pid;
+        } catch (java.net.http.HttpTimeoutException e) {
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(true);
         } catch (IOException | RuntimeException e) {
             return false;
         } catch (InterruptedException e) {
@@ -120,6 +128,9 @@ public record RuntimeFile(long pid, String startedAt, String baseUrl, String reg
             return false;
         }
     }
+
+    /** Longer than the health check's own probes of DynamoDB and SQS take at most (2 s each). */
+    private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(6);
 
     /** Whether the DynamoDB and SQS endpoints recorded here answer now. */
     boolean servicesAnswer() {

@@ -270,12 +270,17 @@ class InboundFaultsTest {
 
         assertThat(service.optOut(accountId, lineId, phone, null).created()).isTrue();
         assertThat(optOuts(a, lineId)).hasSize(1);
+        assertThat(down.attempted).containsExactly("optouts");
+        Thread.sleep(1_000);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).as("not told yet").isEmpty();
+        IdempotentRetriesE2eTest.redriveOutbox(runtime);
+        assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> !l.isEmpty(), 15_000))
+                .extracting(e -> e.get("optedOut"), e -> e.get("source"))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(true, "manual"));
+
         service.remove(accountId, lineId, phone);
         assertThat(optOuts(a, lineId)).isEmpty();
         assertThat(down.attempted).containsExactly("optouts", "optouts");
-        Thread.sleep(1_000);
-        assertThat(integrationEvents(a, accountId, "opt_out.changed")).as("not told yet").isEmpty();
-
         IdempotentRetriesE2eTest.redriveOutbox(runtime);
         assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 2, 15_000))
                 .extracting(e -> e.get("optedOut"), e -> e.get("source"))
@@ -285,5 +290,37 @@ class InboundFaultsTest {
                 .isInstanceOf(groupmsg.platform.api.ApiException.class);
         Thread.sleep(1_000);
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).hasSize(2);
+    }
+
+    /**
+     * A manual opt-out recorded after a START arrived, but before its job ran, is newer than the START and stands: the
+     * START lifts only what was recorded before it came. Before, it lifted the manual opt-out too.
+     */
+    @Test
+    void aManualOptOutRecordedAfterAStartArrivedStandsWhenTheStartIsHandled(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Start Then Manual Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550608";
+        var webhook = new InboundService(runtime.wiring(), new DownQueue());
+        var queue = new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        var service = new groupmsg.optout.OptOutService(runtime.wiring(), queue);
+        var stop = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        service.handleKeyword(accountId, stop.message().id());
+        var start = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "START", List.of()));
+        Thread.sleep(5); // the manual changes come after the START arrived
+        service.remove(accountId, lineId, phone);
+        assertThat(service.optOut(accountId, lineId, phone, null).created()).isTrue();
+
+        new groupmsg.optout.OptOutService(runtime.wiring(), (q, messages) -> { }).handleKeyword(accountId, start.message().id());
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "manual"));
+        // and the last event a receiver got says opted out, as on record
+        var events = await(() -> integrationEvents(a, accountId, "opt_out.changed"),
+                l -> !l.isEmpty() && "manual".equals(l.getLast().get("source")) && Boolean.TRUE.equals(l.getLast().get("optedOut")), 15_000);
+        assertThat(events.getLast()).containsEntry("optedOut", true).containsEntry("source", "manual");
+        Thread.sleep(1_000);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed").getLast()).as("nothing after it").isEqualTo(events.getLast());
+        assertThat(events.getLast().get("changeId")).asString().startsWith("manual-" + lineId);
     }
 }

@@ -45,6 +45,12 @@ class MembersExportE2eTest {
         assertThat(added.jsonObject()).containsEntry("added", 7);
         assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550146").status()).isEqualTo(204);
 
+        // the list's filters are not the export's: a 400, not every member
+        for (String filter : java.util.List.of("undeliverable=true", "search=ada", "lineId=line_x")) {
+            var filtered = a.get("/v1/groups/" + g + "/members.csv?" + filter);
+            org.assertj.core.api.Assertions.assertThat(filtered.status()).as(filter).isEqualTo(400);
+            org.assertj.core.api.Assertions.assertThat(filtered.body()).contains("is not taken here");
+        }
         var whole = a.get("/v1/groups/" + g + "/members.csv");
         assertThat(whole.status()).as(whole.body()).isEqualTo(200);
         assertThat(whole.header("content-type")).startsWith("text/csv");

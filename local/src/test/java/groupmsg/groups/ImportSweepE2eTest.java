@@ -130,6 +130,33 @@ class ImportSweepE2eTest {
                 .containsExactlyElementsOf(first.sent.stream().map(QueueMessage::body).toList());
     }
 
+    /**
+     * A group deleted during an import whose numbers are all its members already: no unit adds anyone, so none found
+     * the group gone, and the import ended "done". Each part now looks for its group first: the import fails.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void anImportOfMembersAlreadyWhoseGroupWasDeletedFails(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Gone Group Import Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Gone")).jsonObject().get("id");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "+14155550131"),
+                Map.of("phone", "+14155550132")))).jsonObject()).containsEntry("added", 2);
+        var parts = new DroppingQueue();
+        ImportService service = imports(runtime.wiring(), parts);
+        ImportJob started = service.start(accountId, g, csv("+14155550131", "+14155550132"), "01GONEGROUPIMPORT000000000");
+        // deleted, its clean-up not run yet: its numbers are still members, so no unit adds anyone
+        new GroupService(runtime.wiring(), new DroppingQueue()).delete(accountId, g);
+
+        for (QueueMessage m : parts.sent) {
+            Map<String, Object> job = groupmsg.platform.json.Json.parseObject(m.body());
+            if (!"import-part".equals(job.get("kind"))) continue;
+            service.applyPart(accountId, g, started.id(), ((Number) job.get("part")).intValue(), job.containsKey("rowsGzip")
+                    ? ImportService.gunzipRows((String) job.get("rowsGzip")) : (List<List<Object>>) job.get("rows"));
+        }
+        assertThat(service.get(accountId, g, started.id()).status()).isEqualTo(ImportJob.FAILED);
+    }
+
     @Test
     void aGroupDeleteWhoseCleanUpCouldNotBeQueuedSucceedsAndMaintenanceQueuesItLater(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Cleanup Later Co");

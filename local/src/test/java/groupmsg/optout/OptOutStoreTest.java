@@ -34,10 +34,10 @@ class OptOutStoreTest {
     @Test
     void theStopThatOptsANumberOutIsConfirmedItsRetryAgainALaterStopNever() {
         String phone = "+14155550601";
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 1_000)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 1_500)).as("a retry of the same STOP").isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 2_000)).as("a second STOP").isFalse();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 2_500)).as("the first one's retry, later").isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_000)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_500)).as("a retry of the same STOP").isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 2_000)).as("a second STOP").isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_500)).as("the first one's retry, later").isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
     }
 
@@ -45,35 +45,35 @@ class OptOutStoreTest {
     void aNumberOptedOutByHandGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550602";
         assertThat(store.recordManual(ACCOUNT, lineId, phone, 1_000, null).created()).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 2_000)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_000)).isTrue();
         // it is the keyword's now, still dated from when the number first opted out
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 2_100)).as("a retry of that STOP").isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 3_000)).as("a second STOP").isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_100)).as("a retry of that STOP").isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 3_000)).as("a second STOP").isFalse();
         var again = store.recordManual(ACCOUNT, lineId, phone, 4_000, null);
         assertThat(again.created()).isFalse();
         assertThat(again.optOut().source()).isEqualTo(OptOutStore.SOURCE_KEYWORD);
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_3", 5_000)).isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(3), 5_000)).isFalse();
     }
 
     @Test
     void aNumberOptedOutByACarrierErrorGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550603";
         store.record(ACCOUNT, lineId, phone, OptOutStore.SOURCE_CARRIER_ERROR, 1_000);
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 2_000)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 3_000)).isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_000)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 3_000)).isFalse();
         // a later carrier error keeps the keyword's record
         store.record(ACCOUNT, lineId, phone, OptOutStore.SOURCE_CARRIER_ERROR, 4_000);
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_3", 5_000)).isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(3), 5_000)).isFalse();
     }
 
     @Test
     void afterAnOptInTheNextStopIsConfirmedAgain() {
         String phone = "+14155550604";
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_1", 1_000)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_000)).isTrue();
         assertThat(store.remove(lineId, phone, null)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, "inb_2", 2_000)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 2_000)).isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 2_000));
     }
 
@@ -85,33 +85,33 @@ class OptOutStoreTest {
     @Test
     void aStopRecordedOnArrivalIsAnOptOutAtOnceAndTheWorkerStillConfirmsTheRightStopOnce() {
         String fresh = "+14155550611";
-        arrive(fresh, "inb_1", 1_000);
+        arrive(fresh, inb(1), 1_000);
         assertThat(store.optedOut(lineId, java.util.List.of(fresh))).containsExactly(fresh);
-        assertThat(store.recordKeyword(ACCOUNT, lineId, fresh, "inb_1", 1_200)).as("its worker confirms it").isTrue();
-        arrive(fresh, "inb_2", 2_000);
-        assertThat(store.recordKeyword(ACCOUNT, lineId, fresh, "inb_2", 2_100)).as("a second STOP").isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, fresh, inb(1), 1_200)).as("its worker confirms it").isTrue();
+        arrive(fresh, inb(2), 2_000);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, fresh, inb(2), 2_100)).as("a second STOP").isFalse();
         assertThat(store.get(lineId, fresh)).hasValue(new OptOut(lineId, fresh, OptOutStore.SOURCE_KEYWORD, 1_000));
 
         // two STOPs arriving before either worker ran: the first is the one confirmed
         String quick = "+14155550612";
-        arrive(quick, "inb_3", 1_000);
-        arrive(quick, "inb_4", 1_001);
-        assertThat(store.recordKeyword(ACCOUNT, lineId, quick, "inb_3", 1_100)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, quick, "inb_4", 1_200)).isFalse();
+        arrive(quick, inb(3), 1_000);
+        arrive(quick, inb(4), 1_001);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, quick, inb(3), 1_100)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, quick, inb(4), 1_200)).isFalse();
 
         // opted out by hand: the arrival keeps the row's source and time, and its worker confirms once
         String byHand = "+14155550613";
         store.recordManual(ACCOUNT, lineId, byHand, 500, null);
-        arrive(byHand, "inb_5", 1_000);
+        arrive(byHand, inb(5), 1_000);
         assertThat(store.get(lineId, byHand)).hasValue(new OptOut(lineId, byHand, OptOutStore.SOURCE_MANUAL, 500));
-        assertThat(store.recordKeyword(ACCOUNT, lineId, byHand, "inb_5", 1_100)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, byHand, inb(5), 1_100)).isTrue();
         assertThat(store.get(lineId, byHand)).hasValue(new OptOut(lineId, byHand, OptOutStore.SOURCE_KEYWORD, 500));
 
         // a START handled between a STOP's arrival and its worker removes it; the worker records it again
         String back = "+14155550614";
-        arrive(back, "inb_6", 1_000);
+        arrive(back, inb(6), 1_000);
         assertThat(store.remove(lineId, back, null)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, back, "inb_6", 1_300)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, back, inb(6), 1_300)).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(back))).containsExactly(back);
     }
 
@@ -119,33 +119,38 @@ class OptOutStoreTest {
     void aStartHandledAfterALaterStopArrivedLeavesThatStopsOptOut() {
         // START (inb_2) arrived before STOP (inb_3), but its worker runs after the STOP's arrival was recorded
         String phone = "+14155550621";
-        arrive(phone, "inb_3", 3_000);
-        assertThat(store.removeForOptIn(lineId, phone, "inb_2")).as("lifted nothing").isFalse();
+        arrive(phone, inb(3), 3_000);
+        assertThat(store.removeForOptIn(lineId, phone, inb(2))).as("lifted nothing").isFalse();
         assertThat(store.optedOut(lineId, java.util.List.of(phone))).as("the later STOP stands").containsExactly(phone);
-        assertThat(store.removeForOptIn(lineId, phone, "inb_4")).isTrue();
+        assertThat(store.removeForOptIn(lineId, phone, inb(4))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(phone))).as("a START after it lifts it").isEmpty();
 
         // STOP (confirmed), then START and STOP side by side: the START does not lift the second STOP's opt-out
         String again = "+14155550622";
-        arrive(again, "inb_1", 1_000);
-        assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_1", 1_100)).isTrue();
-        arrive(again, "inb_3", 3_000);
-        assertThat(store.removeForOptIn(lineId, again, "inb_2")).isFalse();
+        arrive(again, inb(1), 1_000);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, again, inb(1), 1_100)).isTrue();
+        arrive(again, inb(3), 3_000);
+        assertThat(store.removeForOptIn(lineId, again, inb(2))).isFalse();
         assertThat(store.optedOut(lineId, java.util.List.of(again))).containsExactly(again);
         // the START resubscribed the number, so that second STOP opts it out anew: its worker confirms it
-        assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_3", 3_100)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, again, "inb_4", 4_000)).as("a STOP after that one").isFalse();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, again, inb(3), 3_100)).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, again, inb(4), 4_000)).as("a STOP after that one").isFalse();
 
         // an opt-out by hand, or one written before lastStopId, is lifted by a START as before
         String byHand = "+14155550623";
         store.recordManual(ACCOUNT, lineId, byHand, 500, null);
-        assertThat(store.removeForOptIn(lineId, byHand, "inb_9")).isTrue();
+        assertThat(store.removeForOptIn(lineId, byHand, inb(9))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(byHand))).isEmpty();
         String older = "+14155550624";
-        assertThat(store.recordKeyword(ACCOUNT, lineId, older, "inb_1", 1_000)).isTrue();
-        assertThat(store.removeForOptIn(lineId, older, "inb_2")).isTrue();
+        assertThat(store.recordKeyword(ACCOUNT, lineId, older, inb(1), 1_000)).isTrue();
+        assertThat(store.removeForOptIn(lineId, older, inb(2))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(older))).isEmpty();
         // a number never opted out: nothing lifted, nothing to tell
-        assertThat(store.removeForOptIn(lineId, "+14155550625", "inb_9")).isFalse();
+        assertThat(store.removeForOptIn(lineId, "+14155550625", inb(9))).isFalse();
+    }
+
+    /** The id of an inbound message that arrived {@code n} seconds into the epoch: ULIDs, ordered by arrival. */
+    private static String inb(int n) {
+        return "inb_" + new com.github.f4b6a3.ulid.Ulid(n * 1_000L, new byte[10]);
     }
 }

@@ -83,6 +83,20 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return value;
     }
 
+    /**
+     * A 400 naming a query parameter other than {@code allowed}: where a caller may expect a filter the route does not
+     * apply (an export asked for {@code ?undeliverable=true} answered every member), rather than ignoring it.
+     */
+    public void onlyQuery(String... allowed) {
+        var known = java.util.Set.of(allowed);
+        for (String name : query.keySet()) {
+            if (!known.contains(name)) {
+                throw ApiException.invalid("query parameter " + Text.cut(name, 40) + " is not taken here (only "
+                        + String.join(", ", allowed) + ")");
+            }
+        }
+    }
+
     /** A query parameter that is true or false (any other value a 400); null when absent or blank. */
     public Boolean queryTrueOrFalse(String name) {
         return query(name).filter(v -> !v.isBlank()).map(v -> switch (v) {

@@ -32,18 +32,28 @@ public final class Csv {
         return ApiResponse.text(200, "text/csv; charset=utf-8", csv, headers);
     }
 
-    /** One cell: empty for null; guarded when it starts like a formula; quoted when it holds a comma, quote or line break. */
+    /** One cell: empty for null; guarded when it starts like a formula (see {@link #guardable}); quoted when it holds a comma, quote or line break. */
     public static String cell(String value) {
         if (value == null || value.isEmpty()) return "";
-        String guarded = FORMULA_STARTS.indexOf(value.charAt(0)) >= 0 ? "'" + value : value;
+        String guarded = guardable(value) ? "'" + value : value;
         boolean quote = guarded.chars().anyMatch(c -> c == ',' || c == '"' || c == '\n' || c == '\r');
         return quote ? '"' + guarded.replace("\"", "\"\"") + '"' : guarded;
     }
 
     /** A cell's value as {@link #cell} guarded it, without the guard ({@code '=x} -> {@code =x}); any other as it is. */
     public static String unguard(String value) {
-        return value != null && value.length() > 1 && value.charAt(0) == '\'' && FORMULA_STARTS.indexOf(value.charAt(1)) >= 0
+        return value != null && value.length() > 1 && value.charAt(0) == '\'' && guardable(value.substring(1))
                 ? value.substring(1) : value;
+    }
+
+    /**
+     * Whether {@link #cell} guards {@code value}: it starts like a formula, or it is one guarded already as a value
+     * ({@code '=x}, a name typed so), which keeps its own marker through an export and an import only under a second.
+     */
+    private static boolean guardable(String value) {
+        int i = 0;
+        while (i < value.length() && value.charAt(i) == '\'') i++;
+        return i < value.length() && FORMULA_STARTS.indexOf(value.charAt(i)) >= 0;
     }
 
     /**

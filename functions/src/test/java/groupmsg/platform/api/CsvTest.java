@@ -58,10 +58,11 @@ class CsvTest {
 
     @Test
     void anImportTakesTheGuardOffAgainAndNothingElse() {
-        for (String name : new String[]{"=SUM(A1)", "+1", "-x", "@me", "\tTab", "Ada", "'quoted'", "'", "O'Brien"}) {
+        for (String name : new String[]{"=SUM(A1)", "+1", "-x", "@me", "\tTab", "Ada", "'quoted'", "'", "O'Brien", "'=x", "'+1 rep", "''@a"}) {
             assertThat(Csv.unguard(Csv.cell(name))).as(name).isEqualTo(name);
         }
         assertThat(Csv.unguard("'Ada")).isEqualTo("'Ada");
+        assertThat(Csv.cell("'=x")).as("a name typed guarded keeps its marker under a second").isEqualTo("''=x");
         assertThat(Csv.unguard(null)).isNull();
     }
 }
