@@ -306,7 +306,10 @@ public final class AdminApiHandler extends HttpApiHandler {
         }
         Boolean groupMessaging = body.optionalBoolean("groupMessaging").orElse(null);
         Double mps = mps(body);
-        Replies replies = replies(body);
+        // null puts a reply back to the default a new line gets
+        Replies replies = new Replies(patchedReply(body, "optOutReply", LineRules.DEFAULT_OPT_OUT_REPLY),
+                patchedReply(body, "optInReply", LineRules.DEFAULT_OPT_IN_REPLY),
+                patchedReply(body, "helpReply", LineRules.DEFAULT_HELP_REPLY));
         String optOutNotice = body.clearableString("optOutNotice", LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null); // null or "" removes it
         body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
@@ -330,6 +333,11 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     private static String reply(JsonBody body, String name) {
         return body.optionalString(name, 1, LineRules.MAX_REPLY_LENGTH).orElse(null);
+    }
+
+    /** A PATCH's reply: {@code fallback} (the default) for null, else as {@link #reply}. */
+    private static String patchedReply(JsonBody body, String name, String fallback) {
+        return body.has(name) && body.raw(name) == null ? fallback : reply(body, name);
     }
 
     private static List<Object> kindsJson(Map<String, UsageStore.Counts> byKind) {

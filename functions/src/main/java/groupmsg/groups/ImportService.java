@@ -260,8 +260,8 @@ public final class ImportService {
     /** Applies one part of an import. Safe to run again for the same part (units already applied are skipped). */
     void applyPart(String accountId, String groupId, String importId, int part, List<List<Object>> rows) {
         var job = imports.get(accountId, importId);
-        if (job.isEmpty() || !job.get().groupId().equals(groupId) || ImportJob.FAILED.equals(job.get().status())) {
-            // Nothing to apply to: an unknown import, or one already failed (e.g. its group was deleted).
+        if (job.isEmpty() || !job.get().groupId().equals(groupId) || !ImportJob.RUNNING.equals(job.get().status())) {
+            // Nothing to apply to: an unknown import, or one that ended (done, or failed: e.g. its group was deleted).
             Log.warn("import_part_skipped", Map.of("importId", importId, "part", part,
                     "reason", job.isEmpty() ? "unknown import" : "import " + job.get().status()));
             return;

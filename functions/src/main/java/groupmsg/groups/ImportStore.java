@@ -202,12 +202,19 @@ final class ImportStore {
                         ":id", s(unitId), ":now", n(now)))).build();
     }
 
+    /** Fails a running import; one that ended (done: all processed, or failed already) stays as it ended. */
     void fail(String accountId, String importId, String reason) {
-        dynamo.updateItem(b -> b.tableName(table).key(importKey(accountId, importId))
-                .updateExpression("SET #status = :failed, #error = :reason")
-                .conditionExpression("attribute_exists(pk)")
-                .expressionAttributeNames(Map.of("#status", "status", "#error", "error"))
-                .expressionAttributeValues(Map.of(":failed", s(ImportJob.FAILED), ":reason", s(reason))));
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(importKey(accountId, importId))
+                    .updateExpression("SET #status = :failed, #error = :reason")
+                    .conditionExpression("#status = :running AND #processed < #total")
+                    .expressionAttributeNames(Map.of("#status", "status", "#error", "error", "#processed", "processed",
+                            "#total", "total"))
+                    .expressionAttributeValues(Map.of(":failed", s(ImportJob.FAILED), ":reason", s(reason),
+                            ":running", s(ImportJob.RUNNING))));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException ended) {
+            // a part delivered again after the import ended (its group deleted since): the import stands as it ended
+        }
     }
 
     record InvalidRow(int line, String phone, String reason) {}

@@ -84,7 +84,9 @@ public final class LineService {
                     orDefault(input.optOutReply(), LineRules.DEFAULT_OPT_OUT_REPLY),
                     orDefault(input.optInReply(), LineRules.DEFAULT_OPT_IN_REPLY),
                     orDefault(input.helpReply(), LineRules.DEFAULT_HELP_REPLY), input.optOutNotice(),
-                    deleted == null ? now : deleted.createdAt(), now, null, deleted == null ? null : now);
+                    deleted == null ? now : deleted.createdAt(), now, null,
+                    // after its deletion whatever the clocks: a message of the earlier life never counts as this one's
+                    deleted == null ? null : Math.max(clock.millis(), deleted.deletedAt() + 1));
             if (deleted != null) {
                 store.revive(accountId, line, ulid);
                 return line;

@@ -205,6 +205,11 @@ public final class OptOutService {
      */
     public void afterCarrierOptOut(String accountId, String lineId, String phone, long at) {
         conversations.get().afterOptOut(accountId, lineId, phone, at);
+        // told only while it stands: a START handled since lifted it and told that (as tellManualChange)
+        if (store.get(lineId, phone).isEmpty()) {
+            Log.info("carrier_opt_out_superseded", Map.of("lineId", lineId));
+            return;
+        }
         publishChange(accountId, lineId, phone, true, OptOutStore.SOURCE_CARRIER_ERROR, null, null,
                 carrierOptOutId(lineId, phone, at), at);
     }

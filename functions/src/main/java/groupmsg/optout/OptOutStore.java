@@ -168,8 +168,8 @@ public final class OptOutStore {
      * Removes the opt-out for an opt-in keyword ({@code inboundId}, a START), unless a STOP arrived after it: STOPs
      * are recorded as they arrive ({@code lastStopId}, see {@link #recordOnArrival}), so a START handled a moment
      * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by arrival.
-     * Rows from before {@code lastStopId} go by {@code causedBy}; rows of no STOP (by hand, a carrier error) go when
-     * recorded before the START arrived.
+     * Rows from before {@code lastStopId} go by {@code causedBy}; rows of no STOP go: a carrier error's, and one by
+     * hand recorded before the START arrived.
      * True when this removed the opt-out, together with {@code markLifted} (the START's mark, in one transaction, so
      * that a retry of a START whose first run lifted it and then failed knows it did); false when there was none to
      * remove, or a later STOP's stays.
@@ -181,13 +181,16 @@ public final class OptOutStore {
     /** As {@link #removeForOptIn(String, String, String)}, with the START's mark (null: none) in the same transaction. */
     public boolean removeForOptIn(String lineId, String phone, String inboundId,
                                   TransactWriteItem markLifted) {
-        // a row of no STOP (by hand, a carrier error) recorded after the START arrived is newer than it, and stays
+        // an opt-out by hand recorded after the START arrived is newer than it, and stays (a carrier's "unsubscribed",
+        // stamped when its send returned, tells of an opt-out at the carrier from before: the START lifts it)
         long arrivedAt = groupmsg.platform.config.Ids.timeOf(inboundId.substring(inboundId.indexOf('_') + 1));
         var delete = TransactWriteItem.builder().delete(b -> b.tableName(table)
                 .key(Attr.key(pk(lineId), phone))
                 .conditionExpression("attribute_exists(pk) AND (lastStopId < :id OR (attribute_not_exists(lastStopId) "
-                        + "AND (causedBy < :id OR (attribute_not_exists(causedBy) AND optedOutAt < :arrived))))")
-                .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":arrived", n(arrivedAt)))).build();
+                        + "AND (causedBy < :id OR (attribute_not_exists(causedBy) AND (#source <> :manual OR optedOutAt < :arrived)))))")
+                .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":arrived", n(arrivedAt),
+                        ":manual", s(SOURCE_MANUAL)))).build();
         var outcome = ops.transact(markLifted == null ? List.of(delete) : List.of(delete, markLifted));
         if (outcome instanceof DynamoOps.Committed) return true;
         if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("opt-in cancelled: " + outcome);

@@ -47,7 +47,7 @@ public final class OptOutWorkerHandler implements QueueFunction {
             if (OptOutService.KIND_MANUAL_CHANGE.equals(job.get("kind"))) {
                 optOuts.tellManualChange(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
                         FifoBatch.requireString(job, "phone"), Boolean.TRUE.equals(job.get("optedOut")),
-                        ((Number) job.get("at")).longValue(), FifoBatch.requireString(job, "changeId"));
+                        ((Number) job.get("at")).longValue(), (String) job.get("changeId")); // none in a job of before it
                 return;
             }
             optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));

@@ -323,4 +323,27 @@ class InboundFaultsTest {
         assertThat(integrationEvents(a, accountId, "opt_out.changed").getLast()).as("nothing after it").isEqualTo(events.getLast());
         assertThat(events.getLast().get("changeId")).asString().startsWith("manual-" + lineId);
     }
+
+    /**
+     * A carrier's "unsubscribed" is told (with its changeId, the same on every publish) while the opt-out it recorded
+     * stands; once a START lifted it, the job (run late, after the START's) tells nothing: the START told that.
+     */
+    @Test
+    void aCarrierOptOutIsToldWithItsChangeIdWhileItStands(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Carrier Told Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), "long_code", 20);
+        String phone = "+14155550609";
+        var service = new groupmsg.optout.OptOutService(runtime.wiring(), (q, messages) -> { });
+        var store = new groupmsg.optout.OptOutStore(new groupmsg.platform.dynamo.DynamoOps(runtime.wiring().dynamo()),
+                runtime.wiring().config().table(Tables.CORE));
+
+        service.afterCarrierOptOut(accountId, lineId, phone, 1_000);
+        assertThat(store.record(accountId, lineId, phone, groupmsg.optout.OptOutStore.SOURCE_CARRIER_ERROR, 2_000)).isTrue();
+        service.afterCarrierOptOut(accountId, lineId, phone, 2_000);
+        service.afterCarrierOptOut(accountId, lineId, phone, 2_000);
+        var told = await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 2, 15_000);
+        assertThat(told).hasSize(2).allSatisfy(e -> assertThat(e).containsEntry("source", "carrier_error")
+                .containsEntry("changeId", "carrier-" + lineId + "-14155550609-2000"));
+    }
 }

@@ -120,6 +120,11 @@ class LinesE2eTest {
         assertThat(((String) patched.jsonObject().get("updatedAt")).compareTo((String) line.get("updatedAt")))
                 .isGreaterThanOrEqualTo(0);
         assertThat(a.get("/v1/lines/" + id).jsonObject()).isEqualTo(patched.jsonObject());
+        // null puts a reply back to the default; an empty one is still a 400
+        var reset = a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"helpReply\": null}");
+        assertThat(reset.status()).as(reset.body()).isEqualTo(200);
+        assertThat(reset.jsonObject()).containsEntry("helpReply", line.get("helpReply")).containsEntry("mps", 5);
+        assertThat(a.patch("/v1/lines/" + id, Map.of("helpReply", "")).status()).isEqualTo(400);
 
         // the number's reservation keeps the rate in step: inbound routing and the carrier's rate read it
         var reservation = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))

@@ -155,6 +155,24 @@ class ImportSweepE2eTest {
                     ? ImportService.gunzipRows((String) job.get("rowsGzip")) : (List<List<Object>>) job.get("rows"));
         }
         assertThat(service.get(accountId, g, started.id()).status()).isEqualTo(ImportJob.FAILED);
+
+        // an import that ended before its group was deleted stays done when a part of it comes again
+        String kept = (String) a.post("/v1/groups", Map.of("name", "Kept")).jsonObject().get("id");
+        var keptParts = new DroppingQueue();
+        ImportJob done = imports(runtime.wiring(), keptParts).start(accountId, kept, csv("+14155550133"), "01DONEGROUPIMPORT000000000");
+        Runnable applyAll = () -> {
+            for (QueueMessage m : keptParts.sent) {
+                Map<String, Object> job = groupmsg.platform.json.Json.parseObject(m.body());
+                if (!"import-part".equals(job.get("kind"))) continue;
+                service.applyPart(accountId, kept, done.id(), ((Number) job.get("part")).intValue(), job.containsKey("rowsGzip")
+                        ? ImportService.gunzipRows((String) job.get("rowsGzip")) : (List<List<Object>>) job.get("rows"));
+            }
+        };
+        applyAll.run();
+        assertThat(service.get(accountId, kept, done.id()).status()).isEqualTo(ImportJob.DONE);
+        new GroupService(runtime.wiring(), new DroppingQueue()).delete(accountId, kept);
+        applyAll.run();
+        assertThat(service.get(accountId, kept, done.id()).status()).isEqualTo(ImportJob.DONE);
     }
 
     @Test
