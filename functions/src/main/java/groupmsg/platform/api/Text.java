@@ -29,21 +29,38 @@ public final class Text {
     }
 
     /**
-     * Leading and trailing invisible characters: whitespace, zero-width space, byte-order mark, word joiner, the
+     * Leading and trailing invisible characters: white space, zero-width space, byte-order mark, word joiner, the
      * left-to-right and right-to-left marks, the Mongolian vowel separator. Not every format character: a flag's tag
      * characters (England's, Scotland's) end a name and are part of it.
      */
-    private static final String INVISIBLE = "[\\p{IsWhite_Space}\\u200B\\uFEFF\\u2060\\u200E\\u200F\\u180E]+";
-    private static final Pattern EDGE_FORMAT_CHARACTERS = Pattern.compile("^" + INVISIBLE + "|" + INVISIBLE + "$");
+    private static boolean invisible(int c) {
+        return whiteSpace(c) || c == 0x200B || c == 0xFEFF || c == 0x2060 || c == 0x200E || c == 0x200F || c == 0x180E;
+    }
 
-    private static final Pattern EDGE_WHITE_SPACE = Pattern.compile("^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$");
+    /** Unicode's White_Space: the separators (a no-break space too), tab to carriage return, and NEL. */
+    private static boolean whiteSpace(int c) {
+        return Character.isSpaceChar(c) || c >= 0x09 && c <= 0x0D || c == 0x85;
+    }
+
+    /**
+     * {@code text} without the characters {@code drop} takes at its ends. A scan from each end, not a pattern: a
+     * pattern anchored at the end retries from every character of a run inside the text, quadratic in a long run (a
+     * 2 MB body of spaces between two letters would hold a function for minutes).
+     */
+    private static String stripEnds(String text, java.util.function.IntPredicate drop) {
+        int start = 0;
+        int end = text.length();
+        while (start < end && drop.test(text.codePointAt(start))) start += Character.charCount(text.codePointAt(start));
+        while (end > start && drop.test(text.codePointBefore(end))) end -= Character.charCount(text.codePointBefore(end));
+        return text.substring(start, end);
+    }
 
     /**
      * {@code text} without white space at its ends, Unicode's (a no-break space too: {@link String#strip} keeps it, so a
      * body of only U+00A0 was sent, as UCS-2) as well as Java's.
      */
     public static String stripWhiteSpace(String text) {
-        return EDGE_WHITE_SPACE.matcher(text.strip()).replaceAll("");
+        return stripEnds(text, c -> whiteSpace(c) || Character.isWhitespace(c));
     }
 
     /**
@@ -51,7 +68,7 @@ public final class Text {
      * characters at its ends ("G1\u200b" was a second group beside "G1").
      */
     public static String tidyName(String name) {
-        return name == null ? null : EDGE_FORMAT_CHARACTERS.matcher(Normalizer.normalize(name, Normalizer.Form.NFC)).replaceAll("");
+        return name == null ? null : stripEnds(Normalizer.normalize(name, Normalizer.Form.NFC), Text::invisible);
     }
 
     /**

@@ -48,4 +48,21 @@ class TextNamesTest {
         assertThat(Text.tidiedLengthProblem(devanagariQa.repeat(51), 100)).isEqualTo("must be at most 100 characters as it is kept (in NFC it is 102)");
         assertThat(Text.tidiedLengthProblem("x".repeat(100), 100)).isNull();
     }
+
+    /**
+     * Only the ends are looked at: a long run of white space inside a text (a 2 MB JSON string between two letters)
+     * is read once. The patterns these were before retried from each character of the run: quadratic, minutes.
+     */
+    @Test
+    void stripsTheEndsOfALongTextWithoutRereadingItsInside() {
+        String inside = "x" + " ".repeat(2_000_000) + "\u200b".repeat(1_000) + "x";
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            assertThat(Text.stripWhiteSpace(inside)).isEqualTo(inside);
+            assertThat(Text.tidyName(inside)).isEqualTo(inside);
+        });
+        assertThat(Text.stripWhiteSpace("\u00a0 \ta\u2007 b\u202f\u3000")).isEqualTo("a\u2007 b");
+        assertThat(Text.stripWhiteSpace("\u200bAda")).as("only white space").isEqualTo("\u200bAda");
+        assertThat(Text.tidyName("\u200b\u00a0Ada\ufeff \u2060")).isEqualTo("Ada");
+        assertThat(Text.tidyName("\u200e")).isEmpty();
+    }
 }
