@@ -176,7 +176,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 }
                 if (m.get("name") != null) {
                     String stripped = m.get("name") instanceof String n ? n.strip() : "";
-                    String textProblem = Text.nameProblem(stripped);
+                    // its length first: nameProblem normalizes, quadratic in a long run of combining marks
+                    String textProblem = stripped.length() > 4 * MAX_NAME ? "must be a string of 1.." + MAX_NAME + " characters"
+                            : Text.nameProblem(stripped);
                     if (textProblem != null) {
                         body.problem(field + ".name", textProblem);
                     } else if (m.get("name") instanceof String && stripped.isEmpty()) {

@@ -77,9 +77,35 @@ public final class Keywords {
      * Punctuation (closing quotes included), symbols and emoji (with their variation selectors and modifiers, marks),
      * and whitespace after the text: what an opt-out keyword may be followed by ("stop 🙏", "STOP ❤️").
      */
-    private static final Pattern TRAILING_PUNCTUATION_AND_SYMBOLS = Pattern.compile("[\\p{P}\\p{S}\\p{M}\\p{IsWhite_Space}]+$");
-    /** What follows the last letter or digit of a message. */
-    private static final Pattern AFTER_THE_TEXT = Pattern.compile("[^\\p{L}\\p{N}]*$");
+    private static boolean trailingPunctuationOrSymbol(int c) {
+        return switch (Character.getType(c)) {
+            case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION,
+                 Character.END_PUNCTUATION, Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION,
+                 Character.OTHER_PUNCTUATION, Character.MATH_SYMBOL, Character.CURRENCY_SYMBOL, Character.MODIFIER_SYMBOL,
+                 Character.OTHER_SYMBOL, Character.NON_SPACING_MARK, Character.ENCLOSING_MARK,
+                 Character.COMBINING_SPACING_MARK -> true;
+            default -> Character.isSpaceChar(c) || c >= 0x09 && c <= 0x0D || c == 0x85;
+        };
+    }
+
+    /** A letter or a digit (any script's): what ends the text of a message, before its closing punctuation. */
+    private static boolean letterOrNumber(int c) {
+        return Character.isLetter(c) || switch (Character.getType(c)) {
+            case Character.DECIMAL_DIGIT_NUMBER, Character.LETTER_NUMBER, Character.OTHER_NUMBER -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * {@code text} without the run of characters {@code in} takes at its end. A scan back from the end, not a pattern
+     * anchored at it, which retries from every character of a run inside the text: quadratic, and compatibility
+     * folding makes some characters four ("⨌"), so a 1,600-character text held the webhook about a second.
+     */
+    private static String withoutTrailing(String text, java.util.function.IntPredicate in) {
+        int end = text.length();
+        while (end > 0 && in.test(text.codePointBefore(end))) end -= Character.charCount(text.codePointBefore(end));
+        return text.substring(0, end);
+    }
     /**
      * What START, YES and HELP may be followed by: sentence punctuation (the ellipsis a phone makes of "...", the
      * ideographic full stop and comma, their full-width and half-width forms), closing quotes as each language writes them (”, “ after „, ‘, », « after », ›, ‹) and
@@ -121,22 +147,22 @@ public final class Keywords {
 
     /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */
     static boolean endsPlainly(String body) {
-        var after = AFTER_THE_TEXT.matcher(FORMAT_CHARACTERS.matcher(body).replaceAll(""));
-        return !after.find() || PLAIN_ENDING.matcher(after.group()).matches();
+        String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
+        String after = text.substring(withoutTrailing(text, c -> !letterOrNumber(c)).length());
+        return PLAIN_ENDING.matcher(after).matches();
     }
 
     static String normalize(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
-        Pattern trailing = TRAILING_PUNCTUATION_AND_SYMBOLS;
         // Trailing symbols go before compatibility folding too, which would make letters of some ("STOP™" -> "STOPTM").
-        text = trailing.matcher(text).replaceAll("");
+        text = withoutTrailing(text, Keywords::trailingPunctuationOrSymbol);
         // Full-width letters become ASCII, no-break and ideographic spaces plain ones.
         text = Normalizer.normalize(text, Normalizer.Form.NFKC);
         // Phones send the French ARRÊT with its accent (precomposed or not); fold it like the carriers do.
         text = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("");
         text = DASHES.matcher(text).replaceAll("-");
         text = LEADING_WHITESPACE_AND_QUOTES.matcher(text).replaceAll("");
-        text = trailing.matcher(text).replaceAll("");
+        text = withoutTrailing(text, Keywords::trailingPunctuationOrSymbol);
         text = WHITESPACE.matcher(text).replaceAll(" ");
         return text.toUpperCase(Locale.ROOT);
     }

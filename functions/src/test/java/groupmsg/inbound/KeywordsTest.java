@@ -111,4 +111,18 @@ class KeywordsTest {
     void normalisation(String body, String expected) {
         assertThat(Keywords.normalize(body)).isEqualTo(expected);
     }
+
+    /**
+     * A long run of closing symbols is read once from the end: compatibility folding makes "⨌" four characters, and
+     * the end-anchored patterns this was before retried from each of them (a 1,600-character text took a second).
+     */
+    @org.junit.jupiter.api.Test
+    void aLongRunOfSymbolsAfterTheTextIsReadOnce() {
+        String body = "\u2A0C".repeat(20_000) + "a";
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            assertThat(Keywords.classify(body).keyword()).isNull();
+            assertThat(Keywords.classify("STOP" + " !".repeat(20_000)).keyword()).isEqualTo(Keyword.OPT_OUT);
+            assertThat(Keywords.endsPlainly("yes" + "\u2A0C".repeat(20_000))).isFalse();
+        });
+    }
 }

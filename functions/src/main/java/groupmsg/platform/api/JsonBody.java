@@ -300,6 +300,12 @@ public final class JsonBody {
             problem(name, "must be a string");
             return null;
         }
+        // far over the limit before anything else: normalizing (NFC) is quadratic in a run of combining marks, and
+        // no character of NFC is made of more than a few (a string over the limit at four per character is too long)
+        if (s.length() > 4L * maxLength + 64) {
+            problem(name, "must be " + (minLength == maxLength ? minLength : minLength + ".." + maxLength) + " characters");
+            return null;
+        }
         String stripped = Text.stripWhiteSpace(s);
         String textProblem = Text.problem(stripped);
         if (textProblem != null) {

@@ -18,7 +18,17 @@ import java.util.regex.Pattern;
  * from maps and lists, so the wire shape is spelled out where it is built.
  */
 public final class Json {
-    private static final JSON JSON_STD = JSON.std.with(JSON.Feature.READ_ONLY, false)
+    /**
+     * The deepest nesting read (the parser's default is 1,000). Our bodies are a few levels deep; a request of 800 nested
+     * arrays (1.6 KB) overflowed the stack in the request hash's walk, which no handler catches: a 500, and the
+     * execution environment gone.
+     */
+    static final int MAX_DEPTH = 64;
+
+    private static final JSON JSON_STD = new JSON(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .build())
+            .with(JSON.Feature.READ_ONLY, false)
             .without(JSON.Feature.USE_FIELDS)
             .with(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS)
             .with(JSON.Feature.WRITE_NULL_PROPERTIES);
