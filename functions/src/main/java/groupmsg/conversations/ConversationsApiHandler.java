@@ -177,7 +177,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 if (m.get("name") != null) {
                     String stripped = m.get("name") instanceof String n ? n.strip() : "";
                     // its length first: nameProblem normalizes, quadratic in a long run of combining marks
-                    String textProblem = stripped.length() > 4 * MAX_NAME ? "must be a string of 1.." + MAX_NAME + " characters"
+                    String textProblem = stripped.length() > 6 * MAX_NAME ? "must be a string of 1.." + MAX_NAME + " characters"
                             : Text.nameProblem(stripped);
                     if (textProblem != null) {
                         body.problem(field + ".name", textProblem);

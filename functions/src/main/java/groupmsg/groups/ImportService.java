@@ -145,7 +145,7 @@ public final class ImportService {
     /**
      * A row as its part carries it: [line, country, phone, name], each cell bounded so that a part stays small and
      * the worker's verdict on the row stays the one it gives the whole cells (the file is up to 5 MB, one cell can
-     * be most of it). A name over {@link #MAX_NAME_LENGTH} characters is cut to one more (still too long); a phone
+     * be most of it). A name over {@link #MAX_NAME_LENGTH} characters is cut to four times one more (still too long in NFC); a phone
      * over {@link #MAX_PHONE_CELL} characters, or a country over {@link #MAX_COUNTRY_CELL}, to that many and
      * "..." (still too long to be either; the worker's reasons and echoes show no more of them).
      */
@@ -155,8 +155,11 @@ public final class ImportService {
         encoded.add(row.country() == null ? null : Text.cut(row.country(), MAX_COUNTRY_CELL));
         encoded.add(Text.cut(row.phone(), MAX_PHONE_CELL));
         String name = row.name();
-        if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH + 1) {
-            name = name.substring(0, name.offsetByCodePoints(0, MAX_NAME_LENGTH + 1));
+        // cut where it is too long even in NFC (no character of NFC is made of more than 4 code points): a long
+        // decomposed name is refused as too long, not kept shortened
+        int cut = 4 * (MAX_NAME_LENGTH + 1);
+        if (name != null && name.codePointCount(0, name.length()) > cut) {
+            name = name.substring(0, name.offsetByCodePoints(0, cut));
         }
         encoded.add(name);
         return encoded;
@@ -347,8 +350,7 @@ public final class ImportService {
         long stalledBefore = now - ImportStore.stallDeadline().toMillis();
         for (var marker : imports.markersBefore(now - ImportStore.ENQUEUE_DEADLINE.toMillis())) {
             if (marker.enqueuedAt() == 0) {
-                imports.failUnqueued(marker, "the import could not be queued completely; start it again");
-                failed++;
+                if (imports.failUnqueued(marker, "the import could not be queued completely; start it again")) failed++;
                 continue;
             }
             var job = imports.get(marker.accountId(), marker.importId());

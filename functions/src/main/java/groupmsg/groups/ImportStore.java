@@ -136,10 +136,11 @@ final class ImportStore {
         return markers;
     }
 
-    /** Fails an import that was never fully enqueued and forgets its marker. */
-    void failUnqueued(Marker job, String reason) {
-        fail(job.accountId(), job.importId(), reason);
+    /** Fails an import that was never fully enqueued (unless it ended: whether it failed it) and forgets its marker. */
+    boolean failUnqueued(Marker job, String reason) {
+        boolean failed = fail(job.accountId(), job.importId(), reason);
         forget(job);
+        return failed;
     }
 
     /**
@@ -202,8 +203,8 @@ final class ImportStore {
                         ":id", s(unitId), ":now", n(now)))).build();
     }
 
-    /** Fails a running import; one that ended (done: all processed, or failed already) stays as it ended. */
-    void fail(String accountId, String importId, String reason) {
+    /** Fails a running import; one that ended (done: all processed, or failed already) stays as it ended (false). */
+    boolean fail(String accountId, String importId, String reason) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(importKey(accountId, importId))
                     .updateExpression("SET #status = :failed, #error = :reason")
@@ -212,8 +213,10 @@ final class ImportStore {
                             "#total", "total"))
                     .expressionAttributeValues(Map.of(":failed", s(ImportJob.FAILED), ":reason", s(reason),
                             ":running", s(ImportJob.RUNNING))));
+            return true;
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException ended) {
             // a part delivered again after the import ended (its group deleted since): the import stands as it ended
+            return false;
         }
     }
 

@@ -72,8 +72,8 @@ class ImportPartsTest {
             String name = (String) row.get(3);
             assertThat(country).isEqualTo(rows.get(i).country().substring(0, 16) + "...");
             assertThat(phone).isEqualTo(rows.get(i).phone().substring(0, 64) + "...");
-            // one character over the limit: the worker still finds it too long
-            assertThat(name.codePointCount(0, name.length())).isEqualTo(ImportService.MAX_NAME_LENGTH + 1);
+            // over the limit even in NFC (four code points a character at most): the worker still finds it too long
+            assertThat(name.codePointCount(0, name.length())).isEqualTo(4 * (ImportService.MAX_NAME_LENGTH + 1));
             assertThat(rows.get(i).name()).startsWith(name);
         }
     }
@@ -88,6 +88,9 @@ class ImportPartsTest {
         var cut = ImportService.bounded(new ImportCsv.Row(2, longCountry, "4155550100", null));
         assertThat(PhoneNumbers.normalize((String) cut.get(2), (String) cut.get(1)))
                 .isEqualTo(PhoneNumbers.normalize("4155550100", longCountry));
+        // a name typed decomposed (60 "é", 120 code points) is not cut: composed, it is within the limit
+        String decomposed = "e\u0301".repeat(60);
+        assertThat(ImportService.bounded(new ImportCsv.Row(2, null, "4155550100", decomposed)).get(3)).isEqualTo(decomposed);
         // a surrogate pair is never split
         assertThat(groupmsg.platform.api.Text.cut("a".repeat(63) + "\uD83D\uDE00", 64)).isEqualTo("a".repeat(63) + "...");
         assertThat(groupmsg.platform.api.Text.cut("short", 64)).isEqualTo("short");

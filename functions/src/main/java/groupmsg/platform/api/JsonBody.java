@@ -301,8 +301,9 @@ public final class JsonBody {
             return null;
         }
         // far over the limit before anything else: normalizing (NFC) is quadratic in a run of combining marks, and
-        // no character of NFC is made of more than a few (a string over the limit at four per character is too long)
-        if (s.length() > 4L * maxLength + 64) {
+        // no character of NFC is made of more than six UTF-16 units (Unicode 16's Kirat Rai: three supplementary code
+        // points), so a string over six per character (and some white space) is too long whatever it composes to
+        if (s.length() > 6L * maxLength + 64) {
             problem(name, "must be " + (minLength == maxLength ? minLength : minLength + ".." + maxLength) + " characters");
             return null;
         }
