@@ -114,6 +114,12 @@ public final class ConversationService {
         if (input.participants().stream().anyMatch(p -> p.phone().equals(line.phone()))) {
             throw ApiException.invalid("participants: the line's own number cannot be a participant");
         }
+        for (var p : input.participants()) {
+            // its texts are the business's own, which the webhook does not take: it could never reply
+            if (lines.ownerOfPhone(p.phone()).filter(o -> o.accountId().equals(caller.accountId())).isPresent()) {
+                throw ApiException.invalid("participants: " + p.phone() + " is another of this account's lines");
+            }
+        }
         List<String> phones = input.participants().stream().map(Conversation.Participant::phone).toList();
         Map<String, Long> optedOutAt = optOuts.optedOutAt(line.id(), phones);
         Set<String> optedOut = optedOutAt.keySet();
@@ -394,8 +400,10 @@ public final class ConversationService {
         var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
                 body, mediaUrls, at, inboundId, receivedAt);
         store.addMessage(accountId, message);
-        store.touch(accountId, c.id(), at, message);
         View view = view(c, accounts.account(accountId).settings());
+        // only a conversation that goes on becomes the most recently active: a reply kept in a blocked one would draw
+        // its participants' later replies away from the conversation that replaced it
+        if (ACTIVE.equals(view.status())) store.touch(accountId, c.id(), at, message);
         if (!ACTIVE.equals(view.status())) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
             Log.info("relay_" + view.status(), Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));

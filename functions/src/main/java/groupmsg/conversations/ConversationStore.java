@@ -307,7 +307,7 @@ final class ConversationStore {
 
     /**
      * The most recently active conversation on a line that includes a number and is not closed (ties: the higher id,
-     * the newer), or empty. Reads every routing row of the number on the line, page by page (a dispatcher can be in hundreds of
+     * the newer), one not blocked first, or empty. Reads every routing row of the number on the line, page by page (a dispatcher can be in hundreds of
      * conversations, and rows come oldest conversation first: a first page alone misroutes to an old one), strongly
      * consistent (a reply right after a conversation was created must find it), and then only the chosen
      * conversation. Rows written before they carried lastActivityAt take it from their conversation.
@@ -330,11 +330,16 @@ final class ConversationStore {
             }
         }
         candidates.sort(MOST_RECENTLY_ACTIVE_FIRST);
+        Optional<Conversation> blocked = Optional.empty();
         for (var candidate : candidates) {
             var conversation = get(accountId, candidate.conversationId()).filter(c -> c.closedAt() == null);
-            if (conversation.isPresent()) return conversation;
+            if (conversation.isEmpty()) continue;
+            if (conversation.get().blockedAt() == null) return conversation;
+            // blocked by an opt-out: only if the number is in no conversation that goes on (the one the business
+            // started instead, say), where its reply belongs
+            if (blocked.isEmpty()) blocked = conversation;
         }
-        return Optional.empty();
+        return blocked;
     }
 
     /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */

@@ -731,6 +731,34 @@ class ConversationsE2eTest {
         assertThat(a.get("/v1/conversations/" + catElsewhere).jsonObject()).containsEntry("status", "active").containsEntry("blockedAt", null);
     }
 
+    /**
+     * Under block_conversation, a reply goes to the number's conversation that goes on, not to a blocked one more
+     * recently active, and a text kept in a blocked conversation does not make it the most recently active: before,
+     * the blocked one drew every participant's replies, kept there unrelayed, and its "ended" notice.
+     */
+    @Test
+    void aReplyGoesToTheConversationThatGoesOnNotToABlockedOne(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Blocked Routing Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String without = (String) create(a, lineId, List.of(ANN, BOB), "Just the two").get("id");
+        String with = (String) create(a, lineId, List.of(ANN, BOB, CAT), "All three").get("id");
+        assertThat(a.post("/v1/conversations/" + with + "/messages", Map.of("body", "latest here")).status()).isEqualTo(202);
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + with).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
+        text(a, CAT, line, "why?"); // kept in the blocked thread
+        await(() -> thread(a, with), l -> l.stream().anyMatch(m -> "why?".equals(m.get("body"))), 15_000);
+
+        text(a, ANN, line, "see you at 5");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.endsWith("see you at 5")), 15_000))
+                .anyMatch(b -> b.endsWith(": see you at 5"));
+        assertThat(thread(a, without)).anyMatch(m -> "see you at 5".equals(m.get("body")));
+        assertThat(thread(a, with)).noneMatch(m -> "see you at 5".equals(m.get("body")));
+        assertThat(bodiesTo(a, line, ANN)).noneMatch(b -> b.contains("has ended"));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theListIsNarrowedToALineANumberOrAStatusPageByPage(ApiClient api) {
@@ -963,6 +991,12 @@ class ConversationsE2eTest {
             String encoded = java.net.URLEncoder.encode(phone, java.nio.charset.StandardCharsets.UTF_8);
             assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + encoded).status()).isEqualTo(204);
         }
+        // another of the account's lines cannot be a participant: its texts are the business's own, never taken
+        String otherLine = linePhone();
+        groupLine(a, otherLine, 5);
+        var withLine = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", List.of(ANN, otherLine), "body", "x"));
+        assertThat(withLine.status()).as(withLine.body()).isEqualTo(400);
+        assertThat(withLine.body()).contains("another of this account's lines");
         // A count outside 2..the account's maximum is said the same way however far outside it is.
         String range = "must be 2..9 distinct numbers (the account's maxConversationParticipants), got ";
         for (int count : List.of(1, 10, 11, 1000)) {
