@@ -16,6 +16,7 @@ import io.github.cdklabs.cdknag.NagSuppressions;
 import software.amazon.awscdk.Annotations;
 import software.amazon.awscdk.CfnElement;
 import software.amazon.awscdk.CfnOutput;
+import software.amazon.awscdk.Aws;
 import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.RemovalPolicy;
 import software.amazon.awscdk.Stack;
@@ -62,6 +63,7 @@ import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.iam.Role;
 import software.amazon.awscdk.services.iam.ServicePrincipal;
 import software.amazon.awscdk.services.lambda.Alias;
+import software.amazon.awscdk.services.lambda.EventInvokeConfigOptions;
 import software.amazon.awscdk.services.lambda.Architecture;
 import software.amazon.awscdk.services.lambda.Code;
 import software.amazon.awscdk.services.lambda.Function;
@@ -213,6 +215,17 @@ public final class GroupMsgStack extends Stack {
                 .build();
         // Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed SNS key, and alarm
         // notifications carry only alarm names and states (no customer data).
+        // enforceSsl gives the topic a policy of its own, which replaces SNS's default one: without this statement
+        // CloudWatch may not publish to it, and every alarm's action fails (seen only in the alarm's history)
+        alarmTopic.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("CloudWatchAlarmsPublish")
+                .principals(List.of(new ServicePrincipal("cloudwatch.amazonaws.com")))
+                .actions(List.of("sns:Publish"))
+                .resources(List.of(alarmTopic.getTopicArn()))
+                .conditions(Map.of("StringEquals", Map.of("aws:SourceAccount", Aws.ACCOUNT_ID),
+                        "ArnLike", Map.of("aws:SourceArn", "arn:" + Aws.PARTITION + ":cloudwatch:" + Aws.REGION + ":"
+                                + Aws.ACCOUNT_ID + ":alarm:*")))
+                .build());
         if (settings.alarmEmail() != null) alarmTopic.addSubscription(new EmailSubscription(settings.alarmEmail()));
         for (groupmsg.notify.Topic t : groupmsg.notify.Topic.values()) addEventTopic(t);
         // Every event also goes to the accounts' own webhooks: the webhooks queue takes both topics' messages raw
@@ -666,6 +679,12 @@ public final class GroupMsgStack extends Stack {
                     .schedule(Schedule.rate(Duration.minutes(Handlers.MAINTENANCE_INTERVAL_MINUTES)))
                     .targets(List.of(new LambdaFunction(aliases.get(h.name()))))
                     .build();
+            // A failed run is not run again (Lambda retries an asynchronous one twice by default): the next scheduled
+            // run does the same sweep, and retries would pile runs of one minute on top of each other.
+            aliases.get(h.name()).configureAsyncInvoke(EventInvokeConfigOptions.builder()
+                    .retryAttempts(0)
+                    .maxEventAge(Duration.minutes(Handlers.MAINTENANCE_INTERVAL_MINUTES))
+                    .build());
         }
     }
 

@@ -283,6 +283,39 @@ class GroupMsgStackTest {
         }
     }
 
+    /**
+     * The alarm topic's own policy (enforceSsl makes one, replacing SNS's default) lets CloudWatch publish, from this
+     * account's alarms: without it every alarm action failed.
+     */
+    @Test
+    void cloudWatchAlarmsMayPublishToTheAlarmTopic() {
+        var policies = resourcesOfType("AWS::SNS::TopicPolicy").values().stream()
+                .filter(p -> refs(map(p.get("Properties")).get("Topics")).stream().anyMatch(r -> r.startsWith("AlarmTopic")))
+                .toList();
+        assertThat(policies).hasSize(1);
+        var statements = statements(map(map(policies.getFirst().get("Properties")).get("PolicyDocument")));
+        assertThat(statements).anySatisfy(st -> {
+            assertThat(st.get("Effect")).isEqualTo("Allow");
+            assertThat(map(st.get("Principal")).get("Service")).isEqualTo("cloudwatch.amazonaws.com");
+            assertThat(strings(st.get("Action"))).containsExactly("sns:Publish");
+            assertThat(map(st.get("Condition"))).containsKeys("StringEquals", "ArnLike");
+        });
+        assertThat(statements).anySatisfy(st -> assertThat(st.get("Effect")).isEqualTo("Deny")); // TLS only, as before
+    }
+
+    /** A failed maintenance run is not retried: the next scheduled one does the same sweep. */
+    @Test
+    void aFailedMaintenanceRunIsNotRetried() {
+        for (HandlerDef h : Handlers.ALL.stream().filter(d -> d.trigger() == HandlerDef.Trigger.SCHEDULE).toList()) {
+            assertThat(resourcesOfType("AWS::Lambda::EventInvokeConfig").values()).anySatisfy(c -> {
+                Map<String, Object> props = map(c.get("Properties"));
+                assertThat(props.get("MaximumRetryAttempts")).isEqualTo(0);
+                assertThat(props.get("MaximumEventAgeInSeconds")).isEqualTo(60 * Handlers.MAINTENANCE_INTERVAL_MINUTES);
+                assertThat(refs(props.get("Qualifier"))).containsExactly(aliasId(h.name()));
+            });
+        }
+    }
+
     @Test
     void maintenanceRunsOnASchedule() {
         int n = Handlers.MAINTENANCE_INTERVAL_MINUTES;
