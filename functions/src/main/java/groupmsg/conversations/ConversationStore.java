@@ -261,22 +261,43 @@ final class ConversationStore {
      * blocked now. The first block's time stays (a retried or a second opt-out changes nothing).
      */
     boolean markBlocked(String accountId, String conversationId, long at) {
+        Map<String, AttributeValue> conversation;
+        boolean now;
         try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, conversationId))
+            conversation = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, conversationId))
                     .updateExpression("SET blockedAt = :at")
                     .conditionExpression("attribute_exists(pk) AND attribute_not_exists(blockedAt)")
-                    .expressionAttributeValues(Map.of(":at", n(at))));
-            return true;
+                    .expressionAttributeValues(Map.of(":at", n(at)))
+                    .returnValues(ReturnValue.ALL_NEW)).attributes();
+            now = true;
         } catch (ConditionalCheckFailedException e) {
-            return false; // blocked already, or gone
+            // blocked already (its rows are brought up to it: a block that died between the two steps is healed by
+            // its retry), or gone
+            conversation = dynamo.getItem(b -> b.tableName(table).key(key(accountId, conversationId)).consistentRead(true)).item();
+            if (conversation == null || !conversation.containsKey("blockedAt")) return false;
+            now = false;
         }
+        // on its participants' routing rows too, so routing passes over it without reading it (see mostRecentlyActive)
+        Conversation c = toConversation(conversation);
+        long blockedAt = c.blockedAt();
+        for (var participant : c.participants()) {
+            try {
+                dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()))
+                        .updateExpression("SET blockedAt = :at")
+                        .conditionExpression("attribute_exists(pk) AND attribute_not_exists(blockedAt)")
+                        .expressionAttributeValues(Map.of(":at", n(blockedAt))));
+            } catch (ConditionalCheckFailedException e) {
+                // marked already
+            }
+        }
+        return now;
     }
 
     /**
      * A conversation as its routing row knows it: enough to pick the most recently active one ({@code lastActivityAt}
      * null on rows written before they carried it).
      */
-    private record RoutingCandidate(String conversationId, Long lastActivityAt, boolean closed) {}
+    private record RoutingCandidate(String conversationId, Long lastActivityAt, boolean closed, boolean blocked) {}
 
     /** The ids of every conversation on a line that includes a number (strongly consistent, all pages). */
     List<String> conversationIdsWith(String accountId, String lineId, String phone) {
@@ -289,13 +310,13 @@ final class ConversationStore {
         do {
             var request = QueryRequest.builder().tableName(table).keyConditionExpression("pk = :pk")
                     .expressionAttributeValues(Map.of(":pk", s(participantPk(lineId, phone))))
-                    .projectionExpression("sk, accountId, lastActivityAt, closedAt")
+                    .projectionExpression("sk, accountId, lastActivityAt, closedAt, blockedAt")
                     .consistentRead(true).exclusiveStartKey(start).build();
             var page = dynamo.query(request);
             for (var row : page.items()) {
                 if (!accountId.equals(Attr.str(row, "accountId"))) continue; // line ids are unique; never another's
                 rows.add(new RoutingCandidate(Attr.str(row, "sk"), Attr.numOrNull(row, "lastActivityAt"),
-                        row.containsKey("closedAt")));
+                        row.containsKey("closedAt"), row.containsKey("blockedAt")));
             }
             start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (start != null);
@@ -309,8 +330,8 @@ final class ConversationStore {
      * The most recently active conversation on a line that includes a number and is not closed (ties: the higher id,
      * the newer), one not blocked first, or empty. Reads every routing row of the number on the line, page by page (a dispatcher can be in hundreds of
      * conversations, and rows come oldest conversation first: a first page alone misroutes to an old one), strongly
-     * consistent (a reply right after a conversation was created must find it), and then only the chosen
-     * conversation. Rows written before they carried lastActivityAt take it from their conversation.
+     * consistent (a reply right after a conversation was created must find it), and then the conversations its rows
+     * do not show blocked, most recent first, until one that goes on. Rows written before they carried lastActivityAt take it from their conversation.
      */
     Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone) {
         List<RoutingCandidate> candidates = new ArrayList<>();
@@ -326,20 +347,30 @@ final class ConversationStore {
         if (!withoutTime.isEmpty()) {
             for (var item : ops.batchGet(table, withoutTime)) {
                 candidates.add(new RoutingCandidate(Attr.str(item, "conversationId"), Attr.num(item, "lastActivityAt", 0),
-                        item.containsKey("closedAt")));
+                        item.containsKey("closedAt"), item.containsKey("blockedAt")));
             }
         }
         candidates.sort(MOST_RECENTLY_ACTIVE_FIRST);
-        Optional<Conversation> blocked = Optional.empty();
+        // one blocked by an opt-out only if the number is in no conversation that goes on (the one the business
+        // started instead, say), where its reply belongs; rows say which are blocked (rows marked before they did:
+        // the conversation read says)
+        Optional<Conversation> latestBlocked = Optional.empty();
+        String latestBlockedId = null;
         for (var candidate : candidates) {
+            if (candidate.blocked()) {
+                if (latestBlockedId == null) latestBlockedId = candidate.conversationId();
+                continue;
+            }
             var conversation = get(accountId, candidate.conversationId()).filter(c -> c.closedAt() == null);
             if (conversation.isEmpty()) continue;
             if (conversation.get().blockedAt() == null) return conversation;
-            // blocked by an opt-out: only if the number is in no conversation that goes on (the one the business
-            // started instead, say), where its reply belongs
-            if (blocked.isEmpty()) blocked = conversation;
+            if (latestBlockedId == null) {
+                latestBlockedId = candidate.conversationId();
+                latestBlocked = conversation;
+            }
         }
-        return blocked;
+        if (latestBlockedId == null || latestBlocked.isPresent()) return latestBlocked;
+        return get(accountId, latestBlockedId).filter(c -> c.closedAt() == null);
     }
 
     /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */

@@ -750,6 +750,12 @@ class ConversationsE2eTest {
         await(() -> a.get("/v1/conversations/" + with).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         text(a, CAT, line, "why?"); // kept in the blocked thread
         await(() -> thread(a, with), l -> l.stream().anyMatch(m -> "why?".equals(m.get("body"))), 15_000);
+        // the block is on every participant's routing row too: routing passes over it without reading it
+        for (String p : List.of(ANN, BOB, CAT)) {
+            var row = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                    .key(groupmsg.platform.dynamo.Attr.key("CNVP#" + lineId + "#" + p, with)).consistentRead(true)).item();
+            assertThat(row).as(p).containsKey("blockedAt");
+        }
 
         text(a, ANN, line, "see you at 5");
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.endsWith("see you at 5")), 15_000))

@@ -130,12 +130,22 @@ class ImportSweepE2eTest {
                 .containsExactlyElementsOf(first.sent.stream().map(QueueMessage::body).toList());
     }
 
+    /** Applies the import's parts {@code queue} kept, as the import worker would. */
+    @SuppressWarnings("unchecked")
+    private static void applyParts(ImportService service, String accountId, String groupId, String importId, DroppingQueue queue) {
+        for (QueueMessage m : queue.sent) {
+            Map<String, Object> job = groupmsg.platform.json.Json.parseObject(m.body());
+            if (!"import-part".equals(job.get("kind"))) continue;
+            service.applyPart(accountId, groupId, importId, ((Number) job.get("part")).intValue(), job.containsKey("rowsGzip")
+                    ? ImportService.gunzipRows((String) job.get("rowsGzip")) : (List<List<Object>>) job.get("rows"));
+        }
+    }
+
     /**
      * A group deleted during an import whose numbers are all its members already: no unit adds anyone, so none found
      * the group gone, and the import ended "done". Each part now looks for its group first: the import fails.
      */
     @Test
-    @SuppressWarnings("unchecked")
     void anImportOfMembersAlreadyWhoseGroupWasDeletedFails(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Gone Group Import Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
@@ -148,30 +158,17 @@ class ImportSweepE2eTest {
         // deleted, its clean-up not run yet: its numbers are still members, so no unit adds anyone
         new GroupService(runtime.wiring(), new DroppingQueue()).delete(accountId, g);
 
-        for (QueueMessage m : parts.sent) {
-            Map<String, Object> job = groupmsg.platform.json.Json.parseObject(m.body());
-            if (!"import-part".equals(job.get("kind"))) continue;
-            service.applyPart(accountId, g, started.id(), ((Number) job.get("part")).intValue(), job.containsKey("rowsGzip")
-                    ? ImportService.gunzipRows((String) job.get("rowsGzip")) : (List<List<Object>>) job.get("rows"));
-        }
+        applyParts(service, accountId, g, started.id(), parts);
         assertThat(service.get(accountId, g, started.id()).status()).isEqualTo(ImportJob.FAILED);
 
         // an import that ended before its group was deleted stays done when a part of it comes again
         String kept = (String) a.post("/v1/groups", Map.of("name", "Kept")).jsonObject().get("id");
         var keptParts = new DroppingQueue();
         ImportJob done = imports(runtime.wiring(), keptParts).start(accountId, kept, csv("+14155550133"), "01DONEGROUPIMPORT000000000");
-        Runnable applyAll = () -> {
-            for (QueueMessage m : keptParts.sent) {
-                Map<String, Object> job = groupmsg.platform.json.Json.parseObject(m.body());
-                if (!"import-part".equals(job.get("kind"))) continue;
-                service.applyPart(accountId, kept, done.id(), ((Number) job.get("part")).intValue(), job.containsKey("rowsGzip")
-                        ? ImportService.gunzipRows((String) job.get("rowsGzip")) : (List<List<Object>>) job.get("rows"));
-            }
-        };
-        applyAll.run();
+        applyParts(service, accountId, kept, done.id(), keptParts);
         assertThat(service.get(accountId, kept, done.id()).status()).isEqualTo(ImportJob.DONE);
         new GroupService(runtime.wiring(), new DroppingQueue()).delete(accountId, kept);
-        applyAll.run();
+        applyParts(service, accountId, kept, done.id(), keptParts);
         assertThat(service.get(accountId, kept, done.id()).status()).isEqualTo(ImportJob.DONE);
     }
 
