@@ -116,7 +116,7 @@ public final class ConversationService {
         }
         for (var p : input.participants()) {
             // its texts are the business's own, which the webhook does not take: it could never reply
-            if (lines.ownerOfPhone(p.phone()).filter(o -> o.accountId().equals(caller.accountId())).isPresent()) {
+            if (lines.isLineOf(caller.accountId(), p.phone())) {
                 throw ApiException.invalid("participants: " + p.phone() + " is another of this account's lines");
             }
         }
@@ -401,15 +401,15 @@ public final class ConversationService {
                 body, mediaUrls, at, inboundId, receivedAt);
         store.addMessage(accountId, message);
         View view = view(c, accounts.account(accountId).settings());
-        // only a conversation that goes on becomes the most recently active: a reply kept in a blocked one would draw
-        // its participants' later replies away from the conversation that replaced it
-        if (ACTIVE.equals(view.status())) store.touch(accountId, c.id(), at, message);
         if (!ACTIVE.equals(view.status())) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
             Log.info("relay_" + view.status(), Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
             if (BLOCKED.equals(view.status())) tellEnded(c, view, from, inboundId, threadUlid);
             return;
         }
+        // only a conversation that goes on becomes the most recently active: a reply kept in a blocked one would draw
+        // its participants' later replies away from the conversation that replaced it
+        store.touch(accountId, c.id(), at, message);
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
         Line line = lines.find(accountId, c.lineId()).orElse(null);
         boolean noText = body == null || body.isBlank();

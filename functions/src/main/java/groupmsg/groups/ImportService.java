@@ -258,7 +258,10 @@ public final class ImportService {
         return ImportStore.errorsPk(accountId, importId);
     }
 
-    private static final String GROUP_GONE = "the group was deleted during the import";
+    private void failGroupGone(String accountId, String groupId, String importId) {
+        imports.fail(accountId, importId, "the group was deleted during the import");
+        Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
+    }
 
     /** Applies one part of an import. Safe to run again for the same part (units already applied are skipped). */
     void applyPart(String accountId, String groupId, String importId, int part, List<List<Object>> rows) {
@@ -271,8 +274,7 @@ public final class ImportService {
         }
         if (groups.groupStore().get(accountId, groupId).isEmpty()) {
             // deleted since: a part whose numbers are all members already writes nothing that would find it gone
-            imports.fail(accountId, importId, GROUP_GONE);
-            Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
+            failGroupGone(accountId, groupId, importId);
             return;
         }
         MemberStore members = groups.memberStore();
@@ -324,8 +326,7 @@ public final class ImportService {
                                 counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
                         now).stampedAt();
             } catch (MemberStore.GroupGoneException e) {
-                imports.fail(accountId, importId, GROUP_GONE);
-                Log.info("import_group_gone", Map.of("importId", importId, "groupId", groupId));
+                failGroupGone(accountId, groupId, importId);
                 return;
             }
         }

@@ -75,7 +75,7 @@ public final class InboundService {
      */
     private boolean fromOwnLine(LineOwner line, String from) {
         try {
-            return lines.ownerOfPhone(from).filter(o -> o.accountId().equals(line.accountId())).isPresent();
+            return lines.isLineOf(line.accountId(), from);
         } catch (RuntimeException e) {
             Log.error("inbound_sender_line_unknown", Map.of("lineId", line.lineId()), e);
             return false;

@@ -1,5 +1,7 @@
 package groupmsg.inbound;
 
+import groupmsg.platform.api.Text;
+
 import java.text.Normalizer;
 import java.util.Locale;
 import java.util.Set;
@@ -75,7 +77,10 @@ public final class Keywords {
             Pattern.compile("^[\\p{IsWhite_Space}\"'`\\p{Pi}\\p{Pf}\u201A\u201E]+");
     /**
      * Punctuation (closing quotes included), symbols and emoji (with their variation selectors and modifiers, marks),
-     * and whitespace after the text: what an opt-out keyword may be followed by ("stop 🙏", "STOP ❤️").
+     * and whitespace after the text: what an opt-out keyword may be followed by ("stop 🙏", "STOP ❤️"). Taken off by
+     * a scan back from the end ({@link Text#withoutTrailing}): a pattern anchored there retried from each character of
+     * a run, and compatibility folding makes some characters four ("⨌"), so a 1,600-character text held the webhook
+     * about a second.
      */
     private static boolean trailingPunctuationOrSymbol(int c) {
         return switch (Character.getType(c)) {
@@ -84,7 +89,7 @@ public final class Keywords {
                  Character.OTHER_PUNCTUATION, Character.MATH_SYMBOL, Character.CURRENCY_SYMBOL, Character.MODIFIER_SYMBOL,
                  Character.OTHER_SYMBOL, Character.NON_SPACING_MARK, Character.ENCLOSING_MARK,
                  Character.COMBINING_SPACING_MARK -> true;
-            default -> Character.isSpaceChar(c) || c >= 0x09 && c <= 0x0D || c == 0x85;
+            default -> Text.whiteSpace(c);
         };
     }
 
@@ -96,16 +101,6 @@ public final class Keywords {
         };
     }
 
-    /**
-     * {@code text} without the run of characters {@code in} takes at its end. A scan back from the end, not a pattern
-     * anchored at it, which retries from every character of a run inside the text: quadratic, and compatibility
-     * folding makes some characters four ("⨌"), so a 1,600-character text held the webhook about a second.
-     */
-    private static String withoutTrailing(String text, java.util.function.IntPredicate in) {
-        int end = text.length();
-        while (end > 0 && in.test(text.codePointBefore(end))) end -= Character.charCount(text.codePointBefore(end));
-        return text.substring(0, end);
-    }
     /**
      * What START, YES and HELP may be followed by: sentence punctuation (the ellipsis a phone makes of "...", the
      * ideographic full stop and comma, their full-width and half-width forms), closing quotes as each language writes them (”, “ after „, ‘, », « after », ›, ‹) and
@@ -148,21 +143,21 @@ public final class Keywords {
     /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */
     static boolean endsPlainly(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
-        String after = text.substring(withoutTrailing(text, c -> !letterOrNumber(c)).length());
+        String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
         return PLAIN_ENDING.matcher(after).matches();
     }
 
     static String normalize(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         // Trailing symbols go before compatibility folding too, which would make letters of some ("STOP™" -> "STOPTM").
-        text = withoutTrailing(text, Keywords::trailingPunctuationOrSymbol);
+        text = Text.withoutTrailing(text, Keywords::trailingPunctuationOrSymbol);
         // Full-width letters become ASCII, no-break and ideographic spaces plain ones.
         text = Normalizer.normalize(text, Normalizer.Form.NFKC);
         // Phones send the French ARRÊT with its accent (precomposed or not); fold it like the carriers do.
         text = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("");
         text = DASHES.matcher(text).replaceAll("-");
         text = LEADING_WHITESPACE_AND_QUOTES.matcher(text).replaceAll("");
-        text = withoutTrailing(text, Keywords::trailingPunctuationOrSymbol);
+        text = Text.withoutTrailing(text, Keywords::trailingPunctuationOrSymbol);
         text = WHITESPACE.matcher(text).replaceAll(" ");
         return text.toUpperCase(Locale.ROOT);
     }

@@ -215,6 +215,11 @@ public final class LineService {
         return store.owner(phone.strip());
     }
 
+    /** Whether {@code phone} is one of the account's lines (its texts are the business's own). */
+    public boolean isLineOf(String accountId, String phone) {
+        return ownerOfPhone(phone).filter(o -> o.accountId().equals(accountId)).isPresent();
+    }
+
     /** The partition a cursor of {@link #list} must point into. */
     public static String accountPartition(String accountId) {
         return Attr.accountPk(accountId);

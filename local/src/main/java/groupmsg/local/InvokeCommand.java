@@ -88,10 +88,8 @@ final class InvokeCommand {
             queues.forEach((name, q) -> queueUrls.put(name, q.url()));
             // Webhook signatures are checked as a runtime on these settings would; with no emulator to send through,
             // sends are refused as by a carrier not configured (nothing is failed for it).
-            String publicBaseUrl = settings.publicBaseUrlFor(settings.port());
-            wiring = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), queueUrls,
-                    publicBaseUrl, new CarrierEmulator.Settings(settings.twilioAuthToken(), publicBaseUrl,
-                            "http://127.0.0.1:" + settings.port()).carrierSettings(), List.of())
+            wiring = withEmulator(settings, settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), queueUrls,
+                    settings.publicBaseUrlFor(settings.port()), "http://127.0.0.1:" + settings.port())
                     .withCarrier(Wiring.NO_CARRIER)
                     .withEvents((topic, accountId, type, published) -> err.println("invoke: published to " + topic.wireName()
                             + ": " + Json.write(SnsEventPublisher.envelope(accountId, type, published))));
@@ -123,9 +121,19 @@ final class InvokeCommand {
     static Wiring wiringFor(RuntimeFile r, LocalSettings settings, RuntimeEventPublisher events) {
         String publicBaseUrl = r.publicBaseUrl() != null ? r.publicBaseUrl()
                 : settings.publicBaseUrlFor(URI.create(r.baseUrl()).getPort());
-        return LocalRuntime.wiring(r.region(), r.dynamoEndpoint(), r.sqsEndpoint(), r.queueUrls(), publicBaseUrl,
-                new CarrierEmulator.Settings(settings.twilioAuthToken(), publicBaseUrl, r.baseUrl()).carrierSettings(),
-                List.of()).withEvents(events);
+        return withEmulator(settings, r.region(), r.dynamoEndpoint(), r.sqsEndpoint(), r.queueUrls(), publicBaseUrl,
+                r.baseUrl()).withEvents(events);
+    }
+
+    /**
+     * Handlers' wiring whose carrier is the emulator a runtime serves at {@code emulatorBaseUrl} (with this process's
+     * TWILIO_AUTH_TOKEN), and whose carrier webhooks are signed over {@code publicBaseUrl}.
+     */
+    private static Wiring withEmulator(LocalSettings settings, String region, URI dynamo, URI sqs, Map<String, String> queueUrls,
+                                       String publicBaseUrl, String emulatorBaseUrl) {
+        return LocalRuntime.wiring(region, dynamo, sqs, queueUrls, publicBaseUrl,
+                new CarrierEmulator.Settings(settings.twilioAuthToken(), publicBaseUrl, emulatorBaseUrl).carrierSettings(),
+                List.of());
     }
 
     /** Lambda's error response: {@code errorMessage}, {@code errorType}, {@code stackTrace}. */

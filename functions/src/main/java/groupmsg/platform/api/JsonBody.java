@@ -315,7 +315,7 @@ public final class JsonBody {
         }
         // in NFC, as it is kept and sent: "e" + U+0301 is one character ("é"), counted once against the limits
         String trimmed = Text.composed(stripped);
-        if (minLength >= 1 && Text.tidyName(trimmed).isEmpty()) {
+        if (minLength >= 1 && Text.blank(trimmed)) {
             // "   " (or only invisible characters) is nothing: "1..100 characters" would leave its sender counting three
             problem(name, "must not be blank");
             return null;

@@ -38,7 +38,7 @@ public final class Text {
     }
 
     /** Unicode's White_Space: the separators (a no-break space too), tab to carriage return, and NEL. */
-    private static boolean whiteSpace(int c) {
+    public static boolean whiteSpace(int c) {
         return Character.isSpaceChar(c) || c >= 0x09 && c <= 0x0D || c == 0x85;
     }
 
@@ -49,10 +49,20 @@ public final class Text {
      */
     private static String stripEnds(String text, java.util.function.IntPredicate drop) {
         int start = 0;
+        while (start < text.length() && drop.test(text.codePointAt(start))) start += Character.charCount(text.codePointAt(start));
+        return withoutTrailing(text.substring(start), drop);
+    }
+
+    /** {@code text} without the run of characters {@code drop} takes at its end (a scan back from it, as {@link #stripEnds}). */
+    public static String withoutTrailing(String text, java.util.function.IntPredicate drop) {
         int end = text.length();
-        while (start < end && drop.test(text.codePointAt(start))) start += Character.charCount(text.codePointAt(start));
-        while (end > start && drop.test(text.codePointBefore(end))) end -= Character.charCount(text.codePointBefore(end));
-        return text.substring(start, end);
+        while (end > 0 && drop.test(text.codePointBefore(end))) end -= Character.charCount(text.codePointBefore(end));
+        return text.substring(0, end);
+    }
+
+    /** Whether {@code text} holds nothing but invisible characters (white space, zero-width and direction marks...). */
+    public static boolean blank(String text) {
+        return stripEnds(text, Text::invisible).isEmpty();
     }
 
     /**
@@ -95,7 +105,7 @@ public final class Text {
     public static String nameShapeProblem(String name) {
         String lineBreak = lineBreakProblem(name);
         if (lineBreak != null) return lineBreak;
-        return !name.isEmpty() && tidyName(name).isEmpty() ? "must not be blank" : null;
+        return !name.isEmpty() && blank(name) ? "must not be blank" : null;
     }
 
     /**
