@@ -354,6 +354,8 @@ public final class AdminApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse getUsage(ApiRequest request) {
+        // a filter it does not take (?lineId=, ?from=) would otherwise answer the whole account's current month
+        request.onlyQuery("month");
         Usage result = usage.usage(request.accountId(), request.query("month").orElse(null));
         var json = new LinkedHashMap<String, Object>();
         json.put("month", result.month());

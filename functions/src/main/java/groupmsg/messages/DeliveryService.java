@@ -359,7 +359,7 @@ public final class DeliveryService {
                         break;
                     }
                     int to = Math.min(phones.size(), from + size);
-                    Sending current = new Sending(new ArrayList<>(), new ArrayList<>());
+                    Sending current = new Sending(new ArrayList<>(), new ArrayList<>(), clock.millis());
                     unrecorded.add(current);
                     List<String> givenBack = startBlock(m, shard, phones.subList(from, to), pool, current, deadline.lastSendAt(),
                             sending ? Long.MAX_VALUE : firstWaitMillis, stop);
@@ -432,8 +432,13 @@ public final class DeliveryService {
     /** How much sending (by slot time) one record transaction covers at most. */
     static final long RECORD_EVERY_MILLIS = 1000;
 
-    /** A block's sends, each started at its slot time (in slot order), and those times. */
-    private record Sending(List<Future<DeliveryStore.Transition>> sends, List<Long> sendTimes) {}
+    /**
+     * A block's sends, each started at its slot time (in slot order), those times, and the time its rows were claimed
+     * at (their {@code updatedAt} until recorded), which every outcome of the block is conditioned on: a record
+     * written again after a failure (its first chunks may have committed) must not move a row that was given back
+     * and claimed since by another job, whose send would then be dropped and the recipient sent to again.
+     */
+    private record Sending(List<Future<DeliveryStore.Transition>> sends, List<Long> sendTimes, long claimedAt) {}
 
     /**
      * Claims up to {@link DeliveryStore#MAX_TRANSITIONS} recipients and schedules their sends: one opt-out lookup,
@@ -453,7 +458,7 @@ public final class DeliveryService {
                                     long lastSendAt, long firstWaitMillis, Stop stop) throws InterruptedException {
         var watch = new OptOutWatch(m, clock.millis());
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
-        long now = clock.millis();
+        long now = into.claimedAt();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
         for (String p : phones) {
             claims.add(new DeliveryStore.Transition(p, Delivery.QUEUED,
@@ -469,7 +474,7 @@ public final class DeliveryService {
             while (sends.size() < claimed.size()) {
                 var reserved = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size(), lastSendAt,
                         sends.isEmpty() ? firstWaitMillis : Long.MAX_VALUE);
-                if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
+                if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()), now);
                 var slots = reserved.get();
                 for (int i = 0; i < slots.count(); i++) {
                     String phone = claimed.get(sends.size());
@@ -491,7 +496,7 @@ public final class DeliveryService {
             return List.of();
         } catch (InterruptedException | RuntimeException e) {
             try {
-                giveBack(m, shard, claimed.subList(sends.size(), claimed.size()));
+                giveBack(m, shard, claimed.subList(sends.size(), claimed.size()), now);
             } catch (RuntimeException again) {
                 e.addSuppressed(again); // they stay in sending: maintenance settles them
             }
@@ -571,11 +576,11 @@ public final class DeliveryService {
         }
     }
 
-    /** Moves claimed rows no send was started for back to queued; returns those moved. */
-    private List<String> giveBack(GroupMessage m, int shard, List<String> phones) {
+    /** Moves rows claimed at {@code claimedAt} no send was started for back to queued; returns those moved. */
+    private List<String> giveBack(GroupMessage m, int shard, List<String> phones, long claimedAt) {
         if (phones.isEmpty()) return List.of();
         long now = clock.millis();
-        List<DeliveryStore.Transition> back = phones.stream().map(p -> backToQueued(p, now)).toList();
+        List<DeliveryStore.Transition> back = phones.stream().map(p -> backToQueued(p, now).ofClaim(claimedAt)).toList();
         return deliveries.apply(m.id(), shard, back).stream().map(DeliveryStore.Transition::phone).toList();
     }
 
@@ -605,7 +610,7 @@ public final class DeliveryService {
             }
             try {
                 var outcome = block.sends().get(i).get();
-                if (outcome != null) outcomes.add(outcome);
+                if (outcome != null) outcomes.add(outcome.ofClaim(block.claimedAt()));
             } catch (ExecutionException e) {
                 // sendOne turns every failure into an outcome; anything else leaves the row in sending (never resent).
                 Log.error("delivery_send_crashed", Map.of("messageId", m.id(), "shard", shard), e.getCause());

@@ -126,6 +126,11 @@ final class DeliveryStore {
             this(phone, from, to, carrierMessageId, error, at, null);
         }
 
+        /** The same transition, of a row only as the claim at {@code claimedAt} left it ({@code updatedAt} then). */
+        Transition ofClaim(long claimedAt) {
+            return new Transition(phone, from, to, carrierMessageId, error, at, claimedAt);
+        }
+
         /** The same transition, recorded as of {@code time}. */
         Transition at(long time) {
             return new Transition(phone, from, to, carrierMessageId, error, time, seenAt);

@@ -297,7 +297,7 @@ public final class MessageMaintenance {
             Delivery d = rows.get(i);
             switch (answers.get(i)) {
                 // the carrier's "failed" it does not charge for: settled, not billed
-                case SentLookup.Found found -> (StatusCallbacks.UNCHARGED.equals(found.status()) ? takenUncharged : taken)
+                case SentLookup.Found found -> (StatusCallbacks.uncharged(found.status()) ? takenUncharged : taken)
                         .add(carrierSays(d, found, now));
                 case SentLookup.NotFound ignored -> notSent.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING,
                         Delivery.QUEUED, null, null, now, d.updatedAt()));

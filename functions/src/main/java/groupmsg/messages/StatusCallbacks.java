@@ -31,9 +31,12 @@ public final class StatusCallbacks {
     private static final Pattern E164 = Pattern.compile("\\+[1-9][0-9]{6,14}");
     /**
      * The carrier status of a message it could not send and does not charge for (Twilio: queue overflow, account
-     * suspended, media errors); {@code undelivered}, which the handset's network reported, is charged.
+     * suspended, media errors), or one it canceled before sending (only scheduled messages, which we never send, but a
+     * maintenance lookup must not bill one); {@code undelivered}, which the handset's network reported, is charged.
      */
-    static final String UNCHARGED = "failed";
+    static boolean uncharged(String carrierStatus) {
+        return "failed".equals(carrierStatus) || "canceled".equals(carrierStatus);
+    }
 
     private final DeliveryStore deliveries;
     private final MessageStore messages;
@@ -150,7 +153,7 @@ public final class StatusCallbacks {
         String status = statusOf(carrierStatus);
         if (status == null) return Optional.empty();
         String error = Delivery.FAILED.equals(status) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
-        boolean uncharged = UNCHARGED.equals(carrierStatus);
+        boolean uncharged = uncharged(carrierStatus);
         if (blank(accountId) && blank(messageId) && blank(shardParam)) {
             if (blank(sid)) return Optional.empty();
             String number = phone != null && E164.matcher(phone).matches() ? phone : null;

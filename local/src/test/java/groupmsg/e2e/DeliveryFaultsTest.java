@@ -442,6 +442,33 @@ class DeliveryFaultsTest {
     }
 
     /**
+     * What the carrier's records say it never charged for (Twilio's "failed": it could not send; "canceled") is
+     * settled as failed and not billed, as a receipt saying so would be; its "undelivered" is billed.
+     */
+    @Test
+    void carrierRecordsOfUnchargedOutcomesAreNotBilled(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Uncharged Records Co", 3);
+        Setup s = t.setup();
+        String failed = s.phones().get(0);
+        String canceled = s.phones().get(1);
+        String undelivered = s.phones().get(2);
+        var lostAnswer = new UncheckedIOException(new IOException("read timed out"));
+        for (String p : s.phones()) t.carrier().script.put(p, List.of(lostAnswer));
+        t.carrier().lookups.put(failed, new SentLookup.Found("SMnotsent", "failed", "30001"));
+        t.carrier().lookups.put(canceled, new SentLookup.Found("SMcanceled", "canceled", null));
+        t.carrier().lookups.put(undelivered, new SentLookup.Found("SMundelivered", "undelivered", "30003"));
+        deliverAll(new DeliveryService(t.wiring()), s);
+
+        Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+        new MessageMaintenance(later, new CapturingQueue()).sweep();
+
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(failed, "failed").containsEntry(canceled, "failed")
+                .containsEntry(undelivered, "failed");
+        assertThat(billedMessages(t.api())).as("only the undelivered one").isEqualTo(1);
+        for (String p : s.phones()) assertThat(t.carrier().calls(p)).isEqualTo(1);
+    }
+
+    /**
      * A sweep decides from what it read: a row claimed again while the carrier was being asked (an overlapping sweep
      * gave it back and a job claimed it) is left to that claim, never given back a second time.
      */
@@ -1026,6 +1053,61 @@ class DeliveryFaultsTest {
         deliverAll(new DeliveryService(t.wiring()), s);
         for (String p : s.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    /**
+     * A block's record written again after a failure (its first chunks may have committed) leaves alone a row it gave
+     * back that another job (a duplicate SQS delivery) has claimed since: moved back to queued under that job's send,
+     * the send's record was dropped and the recipient sent to a second time by the job that came for it next.
+     */
+    @Test
+    void aRecordWrittenAgainLeavesARowClaimedSinceByAnotherJobAlone(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Reclaimed Row Co", 1);
+        Setup s = t.setup();
+        String phone = s.phones().getFirst();
+        int shard = ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
+        // the carrier refuses the sender: the row is given back to queued for when the line can send again
+        t.carrier().script.put(phone, List.of(new SendResult.Rejected(401, "20003", "Authenticate", false, false, true)));
+        String table = t.wiring().config().table(Tables.DELIVERIES);
+        long otherClaim = System.currentTimeMillis() + 5_000;
+        var handBacks = new AtomicInteger();
+        ExecutionInterceptor interceptor = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        ExecutionAttributes attributes) {
+                if (isHandBack(context.request())) handBacks.incrementAndGet();
+            }
+
+            @Override
+            public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
+                                       ExecutionAttributes attributes) {
+                if (!isHandBack(context.request()) || handBacks.get() != 1) return;
+                // committed; another job claims the row now, and this worker hears its write failed
+                t.wiring().dynamo().updateItem(b -> b.tableName(table)
+                        .key(Map.of("pk", AttributeValue.fromS("MSG#" + s.messageId() + "#" + shard), "sk", AttributeValue.fromS(phone)))
+                        .updateExpression("SET #status = :sending, updatedAt = :at, claimedAt = :at")
+                        .conditionExpression("#status = :queued")
+                        .expressionAttributeNames(Map.of("#status", "status"))
+                        .expressionAttributeValues(Map.of(":sending", AttributeValue.fromS("sending"),
+                                ":queued", AttributeValue.fromS("queued"), ":at", AttributeValue.fromN(Long.toString(otherClaim)))));
+                throw SdkClientException.create("record's answer lost (test)");
+            }
+        };
+        Wiring failing = Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
+                List.of(interceptor)).withCarrier(t.carrier());
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(failing), s))
+                .hasMessageContaining("answer lost");
+        assertThat(handBacks.get()).as("written again").isGreaterThanOrEqualTo(2);
+        assertThat(storedStatus(t.wiring(), s.messageId(), shard, phone)).as("the other job's claim stands").isEqualTo("sending");
+        assertThat(t.carrier().calls(phone)).isEqualTo(1);
+    }
+
+    /** A transaction giving claimed rows back: a row's {@code sending -> queued}. */
+    static boolean isHandBack(Object request) {
+        return request instanceof TransactWriteItemsRequest tx && tx.transactItems().stream().anyMatch(i -> i.update() != null
+                && AttributeValue.fromS("sending").equals(i.update().expressionAttributeValues().get(":from"))
+                && AttributeValue.fromS("queued").equals(i.update().expressionAttributeValues().get(":to")));
     }
 
     @Test

@@ -416,6 +416,25 @@ class IdempotentRetriesE2eTest {
                 .getStatusCode()).isEqualTo(500);
     }
 
+    /**
+     * A bad request whose claim could not be let go (the delete throttled) is still answered with its 400, not a 503
+     * whose retries would each meet "still being processed" for a minute; the same request retried at once gets the
+     * 400 again.
+     */
+    @Test
+    void aBadRequestWhoseClaimCannotBeReleasedIsStillItsOwn400(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Unreleased Claim Co");
+        var handler = new GroupsApiHandler(failing(runtime, r -> r instanceof software.amazon.awssdk.services.dynamodb.model.DeleteItemRequest d
+                        && d.key().get("pk").s().endsWith("#IDEM"), 1,
+                () -> SdkClientException.create("Rate of requests exceeds the allowed throughput (test)")));
+        Map<String, Object> bad = Map.of("name", "");
+        var first = call(handler, a, "POST /v1/groups", "/v1/groups", Map.of(), bad, "unreleased-1");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(400);
+        assertThat(first.getBody()).contains("invalid_request").doesNotContain("throughput");
+        var again = call(handler, a, "POST /v1/groups", "/v1/groups", Map.of(), bad, "unreleased-1");
+        assertThat(again.getStatusCode()).as(again.getBody()).isEqualTo(400);
+    }
+
     /** The write that accepts a conversation's first (business) message: its MSG#cout_ item. */
     static boolean acceptsAConversationsFirstMessage(Object request) {
         return request instanceof TransactWriteItemsRequest t && t.transactItems().stream()

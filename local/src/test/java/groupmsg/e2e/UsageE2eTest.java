@@ -134,6 +134,17 @@ class UsageE2eTest {
         }
     }
 
+    /** A filter usage does not take is refused, not ignored (the answer would be the whole account's current month). */
+    @Test
+    void filtersUsageDoesNotTakeAre400(ApiClient api) {
+        ApiClient a = api.forNewAccount("Usage Filters Co");
+        for (String query : List.of("period=2026-01", "lineId=line_x", "from=2026-01-01&to=2026-01-31", "month=2026-01&lineId=line_x")) {
+            var r = a.get("/v1/usage?" + query);
+            assertThat(r.status()).as(query + " -> " + r.body()).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+    }
+
     static Map<String, Object> kind(String kind, int messages, int segments, int mms) {
         return Map.of("kind", kind, "messages", messages, "segments", segments, "mms", mms);
     }

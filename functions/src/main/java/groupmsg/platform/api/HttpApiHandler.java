@@ -211,7 +211,14 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // with the input fixed, or after what was missing exists, runs instead of meeting a 409.
                     // The key stays bound to its path: unbound here, a retry of the same request that claimed meanwhile
                     // could lose its binding and let the key run on another path too.
-                    idempotency.release(account, scope);
+                    try {
+                        idempotency.release(account, scope);
+                    } catch (RuntimeException e) {
+                        // still the answer: a 503 would hide it, and its retries would meet "still being
+                        // processed" until the claim counted as abandoned
+                        abandoned(account, scope, e);
+                        Log.warn("idempotency_release_failed", Map.of("status", response.status()));
+                    }
                 } else {
                     try {
                         idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));
