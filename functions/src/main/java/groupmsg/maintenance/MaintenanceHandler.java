@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * Runs on a schedule (EventBridge, every minute): repairs what an interrupted request left half done, then asks the
  * carrier about final receipts overdue ({@link OverdueReceipts}) with what is left of its time.
- * Every task is idempotent, so overlapping or repeated runs are harmless.
+ * Every task is idempotent, so overlapping or repeated runs are harmless; a task that fails does not keep the
+ * others from running (the run fails after them all).
  */
 public final class MaintenanceHandler implements ScheduledFunction {
     /** An outbox row older than this lost its dispatch (the webhook sends it within milliseconds). */
@@ -59,9 +60,12 @@ public final class MaintenanceHandler implements ScheduledFunction {
 
     @Override
     public Map<String, Object> handleRequest(ScheduledEvent event, Context context) {
-        var summary = new LinkedHashMap<String, Object>(imports.sweep());
-        summary.putAll(messages.sweep());
-        summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100));
+        var summary = new LinkedHashMap<String, Object>();
+        // Each step repairs what the others cannot: one that fails (a throttled read, one bad row) must not keep
+        // the rest from running, every minute, for every account. The run still fails after them, for the alarm.
+        RuntimeException failed = step("imports", () -> summary.putAll(imports.sweep()), null);
+        failed = step("messages", () -> summary.putAll(messages.sweep()), failed);
+        failed = step("outbox", () -> summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100)), failed);
         // last, with what is left of the function's time: lookups of overdue receipts can wait for the next minute,
         // the rest above cannot
         Duration left = context == null ? OverdueReceipts.BUDGET
@@ -74,6 +78,20 @@ public final class MaintenanceHandler implements ScheduledFunction {
             }
         }
         Log.info("maintenance_done", summary);
+        if (failed != null) throw failed;
         return summary;
+    }
+
+    /** Runs one step; its failure is logged and returned (with {@code failedBefore}'s kept first), not thrown. */
+    private static RuntimeException step(String name, Runnable work, RuntimeException failedBefore) {
+        try {
+            work.run();
+            return failedBefore;
+        } catch (RuntimeException e) {
+            Log.error("maintenance_step_failed", Map.of("step", name), e);
+            if (failedBefore == null) return e;
+            failedBefore.addSuppressed(e);
+            return failedBefore;
+        }
     }
 }

@@ -235,24 +235,24 @@ public final class MessageMaintenance {
      * carrier holds becomes sent, delivered or failed as it says, with its id, and is billed; one it does not hold was
      * never sent, so it goes back to queued and is enqueued at once, to be sent once. Without a clear answer the row
      * waits for the next sweep, and after {@link #GIVE_UP} is failed as {@link Delivery#OUTCOME_UNKNOWN} (never
-     * resent); once the carrier fails to answer at all, the sweep asks it nothing more. Each change is conditional on
+     * resent); once the carrier fails to answer at all, the sweep asks it nothing more, and the rows it did not ask
+     * wait (only an unanswered question gives a row up). Each change is conditional on
      * the row being as it was read (status and updatedAt), so a decision taken on an old read never undoes a newer
      * claim (an overlapping sweep's, say). False when the budget ran out first.
      */
     private boolean settleSending(GroupMessage m, int shard, List<Delivery> sending, long now, long stopAt, Tally tally) {
         for (int from = 0; from < sending.size(); from += LOOKUPS_AT_ONCE) {
             List<Delivery> chunk = sending.subList(from, Math.min(sending.size(), from + LOOKUPS_AT_ONCE));
-            List<SentLookup> answers;
-            if (tally.carrierFailing) {
-                answers = chunk.stream().map(d -> (SentLookup) new SentLookup.Unanswered("not asked again this sweep", true)).toList();
-            } else {
-                // a lookup started now must end within the budget; past its share, the message's other rows wait for its
-                // next visit and the other messages get theirs
-                if (clock.millis() + LOOKUP_RESERVE.toMillis() > stopAt) return false;
-                if (tally.lookupsThisMessage >= LOOKUPS_PER_MESSAGE) return true;
-                answers = lookUp(m, chunk);
-                tally.lookupsThisMessage += chunk.size();
-            }
+            // Once the carrier failed to answer, rows not asked wait for a sweep that asks them: taken as unanswered,
+            // those claimed over an hour ago were failed as outcome unknown (never resent) without a question, after
+            // an outage that left more of them than one sweep asks about.
+            if (tally.carrierFailing) return true;
+            // a lookup started now must end within the budget; past its share, the message's other rows wait for its
+            // next visit and the other messages get theirs
+            if (clock.millis() + LOOKUP_RESERVE.toMillis() > stopAt) return false;
+            if (tally.lookupsThisMessage >= LOOKUPS_PER_MESSAGE) return true;
+            List<SentLookup> answers = lookUp(m, chunk);
+            tally.lookupsThisMessage += chunk.size();
             settle(m, shard, chunk, answers, now, tally);
         }
         return true;

@@ -137,7 +137,7 @@ public final class StatusCallbacks {
         if (carrierStatus == null) return null;
         return switch (carrierStatus) {
             case "delivered", "read" -> Delivery.DELIVERED;
-            case "undelivered", "failed" -> Delivery.FAILED;
+            case "undelivered", "failed", "canceled" -> Delivery.FAILED;
             default -> null;
         };
     }
@@ -152,7 +152,8 @@ public final class StatusCallbacks {
                                             String sid, String carrierStatus, String errorCode, long receivedAt) {
         String status = statusOf(carrierStatus);
         if (status == null) return Optional.empty();
-        String error = Delivery.FAILED.equals(status) ? "carrier " + (errorCode == null ? "error" : errorCode) : null;
+        String error = Delivery.FAILED.equals(status)
+                ? "carrier " + (errorCode != null ? errorCode : "canceled".equals(carrierStatus) ? carrierStatus : "error") : null;
         boolean uncharged = uncharged(carrierStatus);
         if (blank(accountId) && blank(messageId) && blank(shardParam)) {
             if (blank(sid)) return Optional.empty();

@@ -442,6 +442,41 @@ class DeliveryFaultsTest {
     }
 
     /**
+     * Once the carrier fails to answer a lookup, a sweep asks nothing more, and rows it did not ask wait for a sweep
+     * that does, however long ago they were claimed: only a question left unanswered gives a row up as "outcome
+     * unknown" (never resent). Before, every row the sweep did not ask after the failure and claimed over an hour ago
+     * was failed so, which after an outage could be recipients the carrier never got.
+     */
+    @Test
+    void rowsASweepDoesNotAskAfterTheCarrierFailsWaitForOneThatDoes(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Carrier Outage Co", 1);
+        // a second message on another account's line, through the same carrier: both recipients are one number
+        Setup other = acceptAndFanOut(api.forNewAccount("Carrier Outage Too Co"), t.wiring(), 1);
+        String phone = t.setup().phones().getFirst();
+        assertThat(other.phones()).containsExactly(phone);
+        var lostAnswer = new UncheckedIOException(new IOException("read timed out"));
+        t.carrier().script.put(phone, List.of(lostAnswer, lostAnswer));
+        deliverAll(new DeliveryService(t.wiring()), t.setup());
+        deliverAll(new DeliveryService(t.wiring()), other);
+        t.carrier().lookups.put(phone, new SentLookup.Unanswered("carrier down", true));
+
+        Wiring anHourOn = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(61)));
+        new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
+
+        assertThat(t.carrier().lookupQueries).as("asked once, then nothing more this sweep").hasSize(1);
+        List<String> rows = List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
+                storedStatus(t.wiring(), other.messageId(), 0, phone));
+        assertThat(rows).as("the one asked is given up; the other waits").containsExactlyInAnyOrder("failed", "sending");
+
+        // the carrier answers again: the row that waited is asked, and settled from its word
+        t.carrier().lookups.put(phone, new SentLookup.NotFound());
+        new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).hasSize(2);
+        assertThat(List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
+                storedStatus(t.wiring(), other.messageId(), 0, phone))).containsExactlyInAnyOrder("failed", "queued");
+    }
+
+    /**
      * What the carrier's records say it never charged for (Twilio's "failed": it could not send; "canceled") is
      * settled as failed and not billed, as a receipt saying so would be; its "undelivered" is billed.
      */
@@ -701,17 +736,17 @@ class DeliveryFaultsTest {
     }
 
     /**
-     * Twilio's "failed" (the message could not be sent: queue overflow, account suspended) is not charged: the bill
-     * made when the carrier took the message is taken back, once, with the row's move to failed; "undelivered" (the
-     * handset's network said so) stays billed.
+     * Twilio's "failed" (the message could not be sent: queue overflow, account suspended) is not charged, nor is
+     * "canceled": the bill made when the carrier took the message is taken back, once, with the row's move to failed;
+     * "undelivered" (the handset's network said so) stays billed.
      */
     @Test
     void aCarrierFailedReceiptTakesTheBillBackAndAnUndeliveredOneDoesNot(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Uncharged Co", 3);
+        Scene t = scene(api, runtime, "Uncharged Co", 4);
         Setup s = t.setup();
         deliverAll(new DeliveryService(t.wiring()), s);
-        assertThat(statuses(t.api(), s.messageId())).hasSize(3).allSatisfy((phone, status) -> assertThat(status).isEqualTo("sent"));
-        assertThat(t.api().get("/v1/usage").jsonObject()).containsEntry("messages", 3).containsEntry("segments", 3);
+        assertThat(statuses(t.api(), s.messageId())).hasSize(4).allSatisfy((phone, status) -> assertThat(status).isEqualTo("sent"));
+        assertThat(t.api().get("/v1/usage").jsonObject()).containsEntry("messages", 4).containsEntry("segments", 4);
 
         String path = "/webhooks/twilio/status?a=" + s.accountId() + "&m=" + s.messageId() + "&s=0";
         String neverSent = s.phones().get(0), unreached = s.phones().get(1);
@@ -719,16 +754,21 @@ class DeliveryFaultsTest {
         var undelivered = Map.of("MessageSid", "SM" + unreached.substring(1), "To", unreached, "MessageStatus", "undelivered", "ErrorCode", "30003");
         assertThat(TwilioWebhooks.post(t.api(), runtime, path, failed, null).status()).isEqualTo(200);
         assertThat(TwilioWebhooks.post(t.api(), runtime, path, undelivered, null).status()).isEqualTo(200);
+        String canceled = s.phones().get(3);
+        assertThat(TwilioWebhooks.post(t.api(), runtime, path, Map.of("MessageSid", "SM" + canceled.substring(1), "To", canceled,
+                "MessageStatus", "canceled"), null).status()).isEqualTo(200);
         StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
         assertThat(TwilioWebhooks.post(t.api(), runtime, path, failed, null).status()).isEqualTo(200); // Twilio again
         StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
 
         assertThat(statuses(t.api(), s.messageId())).containsEntry(neverSent, "failed").containsEntry(unreached, "failed")
-                .containsEntry(s.phones().get(2), "sent");
+                .containsEntry(s.phones().get(2), "sent").containsEntry(canceled, "failed");
+        assertThat(allDeliveries(t.api(), s.messageId())).filteredOn(d -> canceled.equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("error", "carrier canceled"));
         var usage = t.api().get("/v1/usage").jsonObject();
         assertThat(usage).containsEntry("messages", 2).containsEntry("segments", 2);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("counts"))
-                .isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 2, "optedOut", 0));
+                .isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 3, "optedOut", 0));
     }
 
     @Test
@@ -1157,6 +1197,22 @@ class DeliveryFaultsTest {
             scenes.add(t);
         }
         return scenes;
+    }
+
+    /**
+     * A maintenance step that fails (the imports' read throttled, say) does not keep the others from their repairs:
+     * the message sweep still completes what is done, and the run fails after them all (for the Errors alarm).
+     */
+    @Test
+    void aFailingMaintenanceStepDoesNotKeepTheOthersFromRunning(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = deliveredNotCompleted(api, runtime, "Failing Step Co", 1).getFirst();
+        Wiring failing = failingRequests(t, request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                        && q.expressionAttributeValues().getOrDefault(":pk", AttributeValue.fromS("")).s().startsWith("JOBS#import"),
+                n -> true, "imports read throttled (test)");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.maintenance.MaintenanceHandler(failing)
+                .handleRequest(new com.amazonaws.services.lambda.runtime.events.ScheduledEvent(), null))
+                .hasMessageContaining("imports read throttled");
+        assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
     @Test

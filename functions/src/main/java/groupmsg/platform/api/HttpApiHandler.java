@@ -204,7 +204,7 @@ public abstract class HttpApiHandler implements HttpFunction {
                     response = ApiResponse.error(e);
                 } catch (RuntimeException e) {
                     // Part of the work may have committed: the retry runs again with the same ids and finds it.
-                    throw abandoned(account, scope, e);
+                    throw abandoned(account, scope, c, e);
                 }
                 if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
@@ -212,19 +212,20 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // The key stays bound to its path: unbound here, a retry of the same request that claimed meanwhile
                     // could lose its binding and let the key run on another path too.
                     try {
-                        idempotency.release(account, scope);
+                        idempotency.release(account, scope, c);
                     } catch (RuntimeException e) {
                         // still the answer: a 503 would hide it, and its retries would meet "still being
-                        // processed" until the claim counted as abandoned
-                        abandoned(account, scope, e);
-                        Log.warn("idempotency_release_failed", Map.of("status", response.status()));
+                        // processed" until the claim counted as abandoned (given up now, the same request
+                        // retried runs at once; a corrected one meets a 409 until the record expires)
+                        Log.error("idempotency_release_failed", Map.of("status", response.status()),
+                                abandoned(account, scope, c, e));
                     }
                 } else {
                     try {
                         idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));
                     } catch (RuntimeException e) {
                         // The work is done but not remembered: the retry runs again with the same ids and finds it.
-                        throw abandoned(account, scope, e);
+                        throw abandoned(account, scope, c, e);
                     }
                 }
                 yield response;
@@ -233,9 +234,9 @@ public abstract class HttpApiHandler implements HttpFunction {
     }
 
     /** Gives up the claim after {@code failure}, which is returned to be thrown. */
-    private RuntimeException abandoned(String account, String scope, RuntimeException failure) {
+    private RuntimeException abandoned(String account, String scope, IdempotencyStore.Claimed claim, RuntimeException failure) {
         try {
-            idempotency.abandon(account, scope);
+            idempotency.abandon(account, scope, claim);
         } catch (RuntimeException again) {
             failure.addSuppressed(again); // left pending: taken over after IdempotencyStore.ABANDONED_AFTER
         }

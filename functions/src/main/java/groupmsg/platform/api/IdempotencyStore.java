@@ -152,9 +152,17 @@ public final class IdempotencyStore {
         return fresh;
     }
 
-    /** Forgets a claim whose request did nothing (it was answered 4xx), so the key is free for any request. */
-    public void release(String accountId, String scope) {
-        dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, scope)));
+    /**
+     * Forgets a claim whose request did nothing (it was answered 4xx), so the key is free for any request; only while
+     * it is still this claim (a delete retried after its answer was lost must not delete another request's claim).
+     */
+    public void release(String accountId, String scope, Claimed claim) {
+        try {
+            dynamo.deleteItem(b -> b.tableName(table).key(key(accountId, scope)).conditionExpression("claimedAt = :claimedAt")
+                    .expressionAttributeValues(Map.of(":claimedAt", n(claim.claimedAt()))));
+        } catch (ConditionalCheckFailedException e) {
+            // gone, or another request's claim now: nothing of this one is left
+        }
     }
 
     /**
@@ -162,14 +170,15 @@ public final class IdempotencyStore {
      * same request retried takes it over at once and runs again with the same {@link Claimed#ulid}, so it finds
      * that work instead of doing it twice; another request under the key stays a mismatch.
      */
-    public void abandon(String accountId, String scope) {
+    public void abandon(String accountId, String scope, Claimed claim) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, scope))
-                    .updateExpression("SET claimedAt = :never").conditionExpression("#state = :pending")
+                    .updateExpression("SET claimedAt = :never").conditionExpression("#state = :pending AND claimedAt = :claimedAt")
                     .expressionAttributeNames(Map.of("#state", "state"))
-                    .expressionAttributeValues(Map.of(":never", n(0), ":pending", s("pending"))));
+                    .expressionAttributeValues(Map.of(":never", n(0), ":pending", s("pending"), ":claimedAt", n(claim.claimedAt()))));
         } catch (ConditionalCheckFailedException e) {
-            // completed or gone meanwhile: nothing left to give up
+            // completed or gone meanwhile, or another request's claim now (this one's release was lost and
+            // retried, say): nothing of this one left to give up
         }
     }
 

@@ -41,11 +41,7 @@ class IdempotencyStoreE2eTest {
     @Test
     void aKeyPastItsRetentionIsFreeForAnotherRequest(LocalRuntime runtime) {
         var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-04T10:00:00Z").toEpochMilli());
-        Clock ticking = new Clock() {
-            @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
-            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-            @Override public Instant instant() { return Instant.ofEpochMilli(clock.get()); }
-        };
+        Clock ticking = readingFrom(clock);
         var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), ticking);
         String account = "acct_idem_expiry_" + System.nanoTime();
         assertThat(store.bind(account, "k1", "POST /v1/groups")).isTrue();
@@ -73,11 +69,44 @@ class IdempotencyStoreE2eTest {
         String scope = "POST /v1/groups/{id}/members /v1/groups/" + "%E2%82%AC".repeat(100) + "/members " + "\uD83D\uDE00".repeat(255);
         String other = scope.substring(0, scope.length() - 2) + "x";
         assertThat(store.claim(account, scope, "h")).isInstanceOf(IdempotencyStore.Claimed.class);
-        assertThat(store.claim(account, other, "h")).as("another long scope is another record").isInstanceOf(IdempotencyStore.Claimed.class);
+        var otherClaim = store.claim(account, other, "h");
+        assertThat(otherClaim).as("another long scope is another record").isInstanceOf(IdempotencyStore.Claimed.class);
         store.complete(account, scope, 200, "{}");
         assertThat(store.claim(account, scope, "h")).isEqualTo(new IdempotencyStore.Replay(200, "{}"));
         assertThat(store.claim(account, scope, "different")).isInstanceOf(IdempotencyStore.Mismatch.class);
-        store.release(account, other);
+        store.release(account, other, (IdempotencyStore.Claimed) otherClaim);
         assertThat(store.claim(account, other, "h2")).as("released, so free again").isInstanceOf(IdempotencyStore.Claimed.class);
+    }
+
+    /**
+     * A release or a give-up of a claim that is no longer the record's (its answer lost and the request retried by the
+     * SDK after another request claimed the key) leaves the other request's claim alone: deleted, or set to be taken
+     * over at once, that request could run twice.
+     */
+    @Test
+    void aLateReleaseOrGiveUpOfAnEarlierClaimLeavesTheNewClaimAlone(LocalRuntime runtime) {
+        var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-04T10:00:00Z").toEpochMilli());
+        Clock ticking = readingFrom(clock);
+        var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), ticking);
+        String account = "acct_idem_late_" + System.nanoTime();
+        String scope = "POST /v1/groups /v1/groups k1";
+        var first = (IdempotencyStore.Claimed) store.claim(account, scope, "bad-body");
+        store.release(account, scope, first);
+        clock.addAndGet(5);
+        assertThat(store.claim(account, scope, "good-body")).isInstanceOf(IdempotencyStore.Claimed.class);
+
+        store.release(account, scope, first);
+        store.abandon(account, scope, first);
+        assertThat(store.claim(account, scope, "good-body")).as("still the new claim, under way")
+                .isInstanceOf(IdempotencyStore.InProgress.class);
+    }
+
+    /** A clock that reads the epoch milliseconds {@code millis} holds. */
+    static Clock readingFrom(java.util.concurrent.atomic.AtomicLong millis) {
+        return new Clock() {
+            @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
+            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+            @Override public Instant instant() { return Instant.ofEpochMilli(millis.get()); }
+        };
     }
 }
