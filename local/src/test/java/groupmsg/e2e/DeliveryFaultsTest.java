@@ -1215,6 +1215,42 @@ class DeliveryFaultsTest {
         assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
+    /**
+     * A sweep reads a message's rows in sending only in shards whose counter has some: a message in flight for hours
+     * had all its rows read every minute. Rows left in sending are still found and settled.
+     */
+    @Test
+    void maintenanceReadsRowsInSendingOnlyWhereTheCountersHaveSome(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Counted Sweep Co", 3);
+        Setup s = t.setup();
+        var sendingReads = new AtomicInteger();
+        ExecutionInterceptor counter = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                        && AttributeValue.fromS("sending").equals(q.expressionAttributeValues().get(":status"))
+                        && q.expressionAttributeValues().get(":pk").s().startsWith("MSG#" + s.messageId() + "#")) {
+                    sendingReads.incrementAndGet();
+                }
+            }
+        };
+        Wiring counted = Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
+                        List.of(counter)).withCarrier(t.carrier())
+                .withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+        // nothing sent yet, eleven minutes on: the rows are queued, none in sending
+        new MessageMaintenance(counted, new CapturingQueue()).sweep();
+        assertThat(sendingReads.get()).as("no shard has rows in sending").isZero();
+
+        // one recipient's answer lost: its row stays in sending, and is read and settled from the carrier's word
+        String lost = s.phones().getFirst();
+        t.carrier().script.put(lost, List.of(new UncheckedIOException(new IOException("read timed out"))));
+        t.carrier().lookups.put(lost, new SentLookup.Found("SMfound", "delivered", null));
+        deliverAll(new DeliveryService(t.wiring()), s);
+        new MessageMaintenance(counted, new CapturingQueue()).sweep();
+        assertThat(sendingReads.get()).isEqualTo(1);
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(lost, "delivered");
+    }
+
     @Test
     void maintenanceVisitsEveryMessageStillSendingPageAfterPage(ApiClient api, LocalRuntime runtime) throws Exception {
         List<Scene> scenes = deliveredNotCompleted(api, runtime, "Paged Maintenance Co", 3);
