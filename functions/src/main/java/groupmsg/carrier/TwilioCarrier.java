@@ -151,7 +151,8 @@ public final class TwilioCarrier implements CarrierPort {
      *       text, or this one under a carrier clock a little behind ours: which, cannot be told);</li>
      *   <li>two with this text in the window (two groups got one announcement);</li>
      *   <li>a text in the window that holds this one or is held in it, spacing aside (this one changed on the way);</li>
-     *   <li>a date that cannot be read, or more pages than it reads.</li>
+     *   <li>a date that cannot be read, or more pages than it reads;</li>
+     *   <li>a message in the window with a masked number or no text (an account that redacts them).</li>
      * </ul>
      * Other texts to the number (a conversation's other relays) are not this one. A resend follows only from not found,
      * so doubt never sends twice.
@@ -188,9 +189,13 @@ public final class TwilioCarrier implements CarrierPort {
                 }
                 if (sent != null && sent.isBefore(from)) sentBeforeTheWindow = true;
                 if (created.isBefore(from) || created.isAfter(query.sentBy())) continue;
-                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from"))) continue; // not the filter's
                 String body = m.get("body") instanceof String b ? withoutTrialPrefix(b) : "";
-                if (body.equals(query.body()) && created.isBefore(claimSecond)) {
+                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from")) || body.isEmpty()) {
+                    // listed for this filter yet not its numbers, or without a text (our texts never are): the
+                    // account redacts numbers or bodies (Twilio's Phone Number / Message Body Redaction), and it may
+                    // be this one: taken for not found, it was sent a second time
+                    doubtful++;
+                } else if (body.equals(query.body()) && created.isBefore(claimSecond)) {
                     doubtful++;
                 } else if (body.equals(query.body()) && m.get("sid") instanceof String sid && !sid.isBlank()) {
                     matches.add(new SentLookup.Found(sid, m.get("status") instanceof String st ? st : "queued",

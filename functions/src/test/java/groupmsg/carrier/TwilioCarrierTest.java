@@ -433,6 +433,29 @@ class TwilioCarrierTest {
         assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
     }
 
+    /**
+     * An account that redacts message bodies or numbers (Twilio's Message Body / Phone Number Redaction) lists this
+     * message without its text or with the number masked: it may be this one, so no answer, never not found (which
+     * sends it again).
+     */
+    @Test
+    void aRedactedMessageInTheWindowIsDoubtNotNotFound() {
+        listAnswers(200, page(List.of(listed("SMredacted", "", 1, "delivered", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOfSatisfying(SentLookup.Unanswered.class,
+                u -> assertThat(u.carrierFailing()).isFalse());
+        var masked = listed("SMmasked", "Ops: Hello", 1, "delivered", null);
+        masked.put("to", TO.substring(0, TO.length() - 3) + "XXX");
+        listAnswers(200, page(List.of(masked), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
+        var noBody = listed("SMnobody", "x", 1, "delivered", null);
+        noBody.remove("body");
+        listAnswers(200, page(List.of(noBody), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isInstanceOf(SentLookup.Unanswered.class);
+        // outside the window, a redacted message is not this one
+        listAnswers(200, page(List.of(listed("SMold", "", -3600, "delivered", null)), null));
+        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).isEqualTo(new SentLookup.NotFound());
+    }
+
     /** A conversation's other relays to the number are other texts, not this one changed. */
     @Test
     void otherTextsToTheNumberDoNotHideThisOne() {
