@@ -105,13 +105,27 @@ public final class AccountService {
 
     public record NewKey(ApiKeyView key, String secret) {}
 
-    public NewKey createKey(String accountId, String name, Role role) {
+    /**
+     * Creates the key {@code keyId} with a new secret. When it exists already, this is the same request run again
+     * after its first run stored the key but its answer was lost (an Idempotency-Key retry after a 5xx, which holds
+     * the id): the key gets a new secret, which is answered, so the request makes one key, and its secret is known
+     * (before, the retry made a second key, the first's secret seen by nobody).
+     */
+    public NewKey createKey(String accountId, String keyId, String name, Role role) {
         String secret = keys.generate();
-        ApiKeyView key = newKey(name, role, secret);
-        if (!store.addKey(accountId, key, ApiKeys.hash(secret))) {
-            throw new IllegalStateException("key collision");
+        ApiKeyView key = new ApiKeyView(keyId, name, role, ApiKeys.last4(secret), clock.millis());
+        if (store.addKey(accountId, key, ApiKeys.hash(secret))) return new NewKey(key, secret);
+        var stored = store.key(accountId, keyId).orElseThrow(() -> new IllegalStateException("key collision"));
+        if (!store.replaceSecret(accountId, stored, ApiKeys.hash(secret), ApiKeys.last4(secret))) {
+            throw new IllegalStateException("the key changed while its secret was replaced");
         }
-        return new NewKey(key, secret);
+        ApiKeyView was = stored.key();
+        return new NewKey(new ApiKeyView(was.id(), was.name(), was.role(), ApiKeys.last4(secret), was.createdAt()), secret);
+    }
+
+    /** Whether the account has the key {@code keyId}. */
+    public boolean keyExists(String accountId, String keyId) {
+        return store.key(accountId, keyId).isPresent();
     }
 
     public record KeyPage(List<ApiKeyView> keys, Map<String, AttributeValue> lastKey) {}
@@ -157,6 +171,6 @@ public final class AccountService {
     }
 
     private ApiKeyView newKey(String name, Role role, String secret) {
-        return new ApiKeyView(ids.next("key_"), name, role, ApiKeys.last4(secret), clock.millis());
+        return new ApiKeyView(ids.next(ApiKeyView.ID_PREFIX), name, role, ApiKeys.last4(secret), clock.millis());
     }
 }

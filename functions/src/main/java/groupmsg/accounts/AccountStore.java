@@ -187,6 +187,31 @@ final class AccountStore {
         return Revoked.REVOKED;
     }
 
+    /** A key as stored, with the hash of its secret; empty when there is none. */
+    record StoredKey(ApiKeyView key, String keyHash) {}
+
+    Optional<StoredKey> key(String accountId, String keyId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + keyId))
+                .consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return Optional.empty();
+        return Optional.of(new StoredKey(toKey(item), Attr.str(item, "keyHash")));
+    }
+
+    /**
+     * Gives a key another secret: its row takes the new hash and last four, its old lookup row goes and the new one
+     * comes, together; false when the key is gone or holds another secret than {@code stored} did by now.
+     */
+    boolean replaceSecret(String accountId, StoredKey stored, String newHash, String newLast4) {
+        ApiKeyView key = stored.key();
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + key.id()))
+                        .updateExpression("SET keyHash = :new, last4 = :last4").conditionExpression("keyHash = :old")
+                        .expressionAttributeValues(Map.of(":new", s(newHash), ":last4", s(newLast4), ":old", s(stored.keyHash())))).build(),
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key("KEYHASH#" + stored.keyHash(), "KEYHASH"))).build(),
+                putKeyHash(accountId, key, newHash)));
+        return outcome instanceof DynamoOps.Committed;
+    }
+
     private TransactWriteItem putKey(String accountId, ApiKeyView key, String keyHash) {
         var item = new HashMap<String, AttributeValue>(Attr.key(accountPk(accountId), "KEY#" + key.id()));
         // The key row remembers its hash so revocation can delete the lookup row (the secret itself is gone).

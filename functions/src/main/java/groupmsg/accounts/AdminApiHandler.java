@@ -230,7 +230,9 @@ public final class AdminApiHandler extends HttpApiHandler {
         Optional<Role> role = Role.fromWire(roleName);
         if (roleName != null && role.isEmpty()) body.problem("role", "must be one of owner, admin, member");
         body.validate();
-        var created = accounts.createKey(request.accountId(), name, role.orElseThrow());
+        String keyId = ApiKeyView.ID_PREFIX + request.creationUlid(ids,
+                u -> accounts.keyExists(request.accountId(), ApiKeyView.ID_PREFIX + u));
+        var created = accounts.createKey(request.accountId(), keyId, name, role.orElseThrow());
         Map<String, Object> json = keyJson(created.key());
         json.put("key", created.secret());
         return ApiResponse.created(json);

@@ -32,6 +32,8 @@ public final class MaintenanceHandler implements ScheduledFunction {
      * {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID}) and the record of what it found.
      */
     public static final Duration RECEIPTS_RESERVE = Duration.ofSeconds(8);
+    /** Kept for the outbox's redrive and the function's return after the message sweep's last lookup. */
+    static final Duration AFTER_MESSAGES_RESERVE = Duration.ofSeconds(5);
 
     private final ImportService imports;
     private final MessageMaintenance messages;
@@ -64,18 +66,18 @@ public final class MaintenanceHandler implements ScheduledFunction {
         // Each step repairs what the others cannot: one that fails (a throttled read, one bad row) must not keep
         // the rest from running, every minute, for every account. The run still fails after them, for the alarm.
         RuntimeException failed = step("imports", () -> summary.putAll(imports.sweep()), null);
-        failed = step("messages", () -> summary.putAll(messages.sweep()), failed);
+        // the message sweep within the function's time left, less its last lookup and the steps after it
+        Duration forMessages = context == null ? MessageMaintenance.BUDGET : Duration.ofMillis(context.getRemainingTimeInMillis())
+                .minus(MessageMaintenance.LOOKUP_RESERVE).minus(AFTER_MESSAGES_RESERVE);
+        failed = step("messages", () -> summary.putAll(messages.sweepWithin(forMessages)), failed);
         failed = step("outbox", () -> summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100)), failed);
         // last, with what is left of the function's time: lookups of overdue receipts can wait for the next minute,
         // the rest above cannot
         Duration left = context == null ? OverdueReceipts.BUDGET
                 : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(RECEIPTS_RESERVE);
         if (left.isPositive()) {
-            try {
-                summary.putAll(receipts.sweep(left.compareTo(OverdueReceipts.BUDGET) < 0 ? left : OverdueReceipts.BUDGET));
-            } catch (RuntimeException e) {
-                Log.error("receipt_checks_failed", Map.of(), e); // due again at the next sweep
-            }
+            Duration forReceipts = left.compareTo(OverdueReceipts.BUDGET) < 0 ? left : OverdueReceipts.BUDGET;
+            failed = step("receipts", () -> summary.putAll(receipts.sweep(forReceipts)), failed); // due again next run
         }
         Log.info("maintenance_done", summary);
         if (failed != null) throw failed;

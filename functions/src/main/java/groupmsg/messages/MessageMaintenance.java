@@ -2,6 +2,7 @@ package groupmsg.messages;
 
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.SentLookup;
+import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -50,7 +51,7 @@ public final class MessageMaintenance {
     /** Lookups for one message per sweep: its other rows wait for its next visit, and the other messages get theirs. */
     static final int LOOKUPS_PER_MESSAGE = 200;
     /** The longest a lookup takes (TwilioCarrier: 4 pages of 3 s) and then its record: none starts later before the budget's end. */
-    static final Duration LOOKUP_RESERVE = Duration.ofSeconds(13);
+    public static final Duration LOOKUP_RESERVE = Duration.ofSeconds(13);
     /** Messages read per page of {@code JOBS#sending}. */
     static final int PAGE = 100;
     /**
@@ -59,7 +60,7 @@ public final class MessageMaintenance {
      * past 100 in flight the others were never repaired. A sweep that runs out of time records the job it stopped
      * at, and the next one starts after it and comes round to it, so no message waits behind others for good.
      */
-    static final Duration BUDGET = Duration.ofSeconds(30);
+    public static final Duration BUDGET = Duration.ofSeconds(30);
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
@@ -93,7 +94,15 @@ public final class MessageMaintenance {
     }
 
     public Map<String, Object> sweep() {
-        return sweep(NO_JOBS_LOST);
+        return sweep(NO_JOBS_LOST, budget);
+    }
+
+    /**
+     * A sweep that takes pages for at most {@code within} (its own budget if that is less): the function's time left
+     * after the steps before it, so a slow one does not push the sweep's last lookup past the function's timeout.
+     */
+    public Map<String, Object> sweepWithin(Duration within) {
+        return sweep(NO_JOBS_LOST, within.compareTo(budget) < 0 ? within : budget);
     }
 
     /**
@@ -105,12 +114,12 @@ public final class MessageMaintenance {
      * rows claimed: nobody is sent to twice.
      */
     public Map<String, Object> sweepAfterJobsLost(long lostBefore) {
-        return sweep(lostBefore);
+        return sweep(lostBefore, budget);
     }
 
     private static final long NO_JOBS_LOST = Long.MIN_VALUE;
 
-    private Map<String, Object> sweep(long jobsLostBefore) {
+    private Map<String, Object> sweep(long jobsLostBefore, Duration budget) {
         long now = clock.millis();
         long stopAt = now + budget.toMillis();
         var tally = new Tally();
@@ -160,11 +169,18 @@ public final class MessageMaintenance {
         summary.put("deliveriesNotSentRequeued", tally.resent);
         summary.put("deliveriesAwaitingCarrier", tally.unanswered);
         summary.put("deliveriesFailedUnknown", tally.failedUnknown);
+        summary.put("deliveriesNotAskedCarrierFailing", tally.notAsked);
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
         if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
-                + tally.failedUnknown + tally.eventsPublished + tally.failed > 0) {
+                + tally.failedUnknown + tally.eventsPublished + tally.failed + tally.notAsked > 0) {
             Log.info("message_maintenance", summary);
+        }
+        if (tally.carrierFailing && tally.failedUnknown > 0) {
+            // rows an hour in sending that the carrier would not answer for: given up without its word, and the
+            // rest wait on it (its credentials or their read access to Messages, or an outage): wants a person
+            Log.error("carrier_lookups_failing", Map.of("deliveriesFailedUnknown", tally.failedUnknown,
+                    "deliveriesNotAsked", tally.notAsked, "metric", HandledFailures.CARRIER_LOOKUPS_FAILING), null);
         }
         return summary;
     }
@@ -172,6 +188,8 @@ public final class MessageMaintenance {
     /** What one sweep did. */
     private static final class Tally {
         int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
+        /** Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep). */
+        long notAsked;
         /** Lookups made for the message being repaired. */
         int lookupsThisMessage;
         /** The carrier failed to answer a lookup: it is asked nothing more this sweep. */
@@ -221,7 +239,9 @@ public final class MessageMaintenance {
         long[] sendingByShard = deliveries.countByShard(m.id(), m.shards(), Delivery.SENDING);
         for (int shard = 0; shard < m.shards(); shard++) {
             if (clock.millis() >= stopAt) return false; // what is left of this message waits for the next sweep
-            if (sendingByShard[shard] > 0 && !settleSending(m, shard,
+            if (tally.carrierFailing) {
+                tally.notAsked += sendingByShard[shard]; // asked nothing more this sweep: not even read
+            } else if (sendingByShard[shard] > 0 && !settleSending(m, shard,
                     deliveries.inStatus(m.id(), shard, Delivery.SENDING, sendingBefore), now, stopAt, tally)) {
                 return false;
             }
@@ -250,7 +270,10 @@ public final class MessageMaintenance {
             // Once the carrier failed to answer, rows not asked wait for a sweep that asks them: taken as unanswered,
             // those claimed over an hour ago were failed as outcome unknown (never resent) without a question, after
             // an outage that left more of them than one sweep asks about.
-            if (tally.carrierFailing) return true;
+            if (tally.carrierFailing) {
+                tally.notAsked += sending.size() - from;
+                return true;
+            }
             // a lookup started now must end within the budget; past its share, the message's other rows wait for its
             // next visit and the other messages get theirs
             if (clock.millis() + LOOKUP_RESERVE.toMillis() > stopAt) return false;

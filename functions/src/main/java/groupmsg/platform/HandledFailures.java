@@ -12,5 +12,11 @@ public final class HandledFailures {
     /** A carrier opt-out's conversations could not be blocked under block_conversation. */
     public static final String CONVERSATION_BLOCK_NOT_RECORDED = "ConversationBlockNotRecorded";
 
+    /**
+     * Maintenance gave rows an hour in sending up as outcome unknown because the carrier would not answer its lookups
+     * (credentials, read access to Messages, an outage), and asks about the rest no sooner than it answers.
+     */
+    public static final String CARRIER_LOOKUPS_FAILING = "CarrierLookupsFailing";
+
     private HandledFailures() {}
 }

@@ -145,7 +145,8 @@ public final class GroupMsgStack extends Stack {
     public static final String HANDLED_FAILURES_METRIC = "HandledFailures";
     /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
     public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
-            HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED, HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED);
+            HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED, HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED,
+            HandledFailures.CARRIER_LOOKUPS_FAILING);
     /**
      * Webhook 4xx in a minute that page: a scanner's stray unsigned post is a 403 too, and must not; a wrong
      * publicBaseUrl or auth token, or a throttle, refuses every callback of a send (hundreds a minute).

@@ -461,9 +461,11 @@ class DeliveryFaultsTest {
         t.carrier().lookups.put(phone, new SentLookup.Unanswered("carrier down", true));
 
         Wiring anHourOn = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(61)));
-        new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
+        var summary = new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
 
         assertThat(t.carrier().lookupQueries).as("asked once, then nothing more this sweep").hasSize(1);
+        assertThat((Integer) summary.get("deliveriesFailedUnknown")).isGreaterThanOrEqualTo(1);
+        assertThat((Long) summary.get("deliveriesNotAskedCarrierFailing")).as("the other, counted").isGreaterThanOrEqualTo(1L);
         List<String> rows = List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
                 storedStatus(t.wiring(), other.messageId(), 0, phone));
         assertThat(rows).as("the one asked is given up; the other waits").containsExactlyInAnyOrder("failed", "sending");

@@ -417,6 +417,37 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * An API key created but its answer lost (the key's record could not be completed: a 500): the retry under the
+     * same Idempotency-Key makes no second key. The one key gets a new secret, which the retry answers, and which works;
+     * before, a second key was made, and the first one's secret was seen by nobody.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void anApiKeyWhoseAnswerWasLostIsOneKeyWithTheRetrysSecret(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Lost Key Answer Co");
+        var handler = new groupmsg.accounts.AdminApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("name", "ci", "role", "admin");
+        var first = call(handler, a, "POST /v1/api-keys", "/v1/api-keys", Map.of(), body, "key-lost-1");
+        assertThat(first.getStatusCode()).isEqualTo(500);
+
+        var retry = a.withHeader("Idempotency-Key", "key-lost-1").post("/v1/api-keys", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        String secret = (String) retry.jsonObject().get("key");
+        assertThat(secret).isNotBlank();
+        var keys = (List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items");
+        assertThat(keys).filteredOn(k -> "ci".equals(k.get("name"))).singleElement().satisfies(k -> {
+            assertThat(k.get("id")).isEqualTo(retry.jsonObject().get("id"));
+            assertThat(k.get("last4")).isEqualTo(secret.substring(secret.length() - 4));
+        });
+        assertThat(a.withKey(secret).get("/v1/account").status()).isEqualTo(200);
+        // replayed from now on: the same key, its secret not shown again
+        var replay = a.withHeader("Idempotency-Key", "key-lost-1").post("/v1/api-keys", body);
+        assertThat(replay.header("idempotent-replayed")).isEqualTo("true");
+        assertThat(replay.jsonObject()).containsEntry("id", retry.jsonObject().get("id")).containsEntry("key", null);
+        assertThat((List<Object>) a.get("/v1/api-keys").jsonObject().get("items")).hasSize(keys.size());
+    }
+
+    /**
      * A bad request whose claim could not be let go (the delete throttled) is still answered with its 400, not a 503
      * whose retries would each meet "still being processed" for a minute; the same request retried at once gets the
      * 400 again.
