@@ -60,7 +60,7 @@ final class AccountStore {
         }
     }
 
-    /** Adds a key; false when a key with the same secret is registered already. */
+    /** Adds a key; false when a key with its id, or one with the same secret, is registered already. */
     boolean addKey(String accountId, ApiKeyView key, String keyHash) {
         var outcome = ops.transact(List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash)));
         return outcome instanceof DynamoOps.Committed;
@@ -165,9 +165,11 @@ final class AccountStore {
         if (item == null || item.isEmpty()) return Revoked.NO_SUCH_KEY;
         String hash = Attr.str(item, "keyHash");
         List<TransactWriteItem> actions = new ArrayList<>(List.of(
+                // still the secret read: one replaced meanwhile (a retried creation) would keep its new lookup row,
+                // a secret that works, of a key no longer listed
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key(accountPk(accountId), "KEY#" + keyId))
-                        .conditionExpression("attribute_exists(pk)")).build(),
+                        .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
         if (revocationsRead != ANY_REVOCATIONS) {
@@ -180,7 +182,7 @@ final class AccountStore {
         }
         var outcome = ops.transact(actions);
         if (outcome instanceof DynamoOps.Cancelled c) {
-            if (c.conditionFailed(0)) return Revoked.NO_SUCH_KEY;
+            if (c.conditionFailed(0)) return key(accountId, keyId).isEmpty() ? Revoked.NO_SUCH_KEY : Revoked.KEYS_CHANGED;
             if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(2)) return Revoked.KEYS_CHANGED;
             throw new IllegalStateException("key revocation cancelled: " + c);
         }

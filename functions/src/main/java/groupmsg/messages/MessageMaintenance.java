@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -176,10 +178,10 @@ public final class MessageMaintenance {
                 + tally.failedUnknown + tally.eventsPublished + tally.failed + tally.notAsked > 0) {
             Log.info("message_maintenance", summary);
         }
-        if (tally.carrierFailing && tally.failedUnknown > 0) {
+        if (tally.givenUpCarrierFailing > 0) {
             // rows an hour in sending that the carrier would not answer for: given up without its word, and the
             // rest wait on it (its credentials or their read access to Messages, or an outage): wants a person
-            Log.error("carrier_lookups_failing", Map.of("deliveriesFailedUnknown", tally.failedUnknown,
+            Log.error("carrier_lookups_failing", Map.of("deliveriesFailedUnknown", tally.givenUpCarrierFailing,
                     "deliveriesNotAsked", tally.notAsked, "metric", HandledFailures.CARRIER_LOOKUPS_FAILING), null);
         }
         return summary;
@@ -188,8 +190,13 @@ public final class MessageMaintenance {
     /** What one sweep did. */
     private static final class Tally {
         int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
-        /** Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep). */
+        /**
+         * Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep); from the
+         * shards' counters, so rows being sent right then count too.
+         */
         long notAsked;
+        /** Rows given up as outcome unknown on an answer of a failing carrier (not on doubt). */
+        int givenUpCarrierFailing;
         /** Lookups made for the message being repaired. */
         int lookupsThisMessage;
         /** The carrier failed to answer a lookup: it is asked nothing more this sweep. */
@@ -320,6 +327,7 @@ public final class MessageMaintenance {
         List<DeliveryStore.Transition> takenUncharged = new ArrayList<>();
         List<DeliveryStore.Transition> notSent = new ArrayList<>();
         List<DeliveryStore.Transition> unknown = new ArrayList<>();
+        Set<String> unansweredByFailingCarrier = new HashSet<>();
         for (int i = 0; i < rows.size(); i++) {
             Delivery d = rows.get(i);
             switch (answers.get(i)) {
@@ -333,6 +341,7 @@ public final class MessageMaintenance {
                     if (d.updatedAt() < now - GIVE_UP.toMillis()) {
                         unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
                                 Delivery.OUTCOME_UNKNOWN, now, d.updatedAt()));
+                        if (why.carrierFailing()) unansweredByFailingCarrier.add(d.phone());
                     } else {
                         if (tally.unanswered++ == 0) {
                             Log.warn("delivery_lookup_unanswered", Map.of("messageId", m.id(), "reason", why.reason()));
@@ -348,7 +357,11 @@ public final class MessageMaintenance {
             tally.settledByCarrier += applied.size();
             for (var t : applied) undeliverable.markIfCannotReceive(m, t.phone(), t.error(), now);
         }
-        if (!unknown.isEmpty()) tally.failedUnknown += deliveries.apply(m.id(), shard, unknown).size();
+        if (!unknown.isEmpty()) {
+            var givenUp = deliveries.apply(m.id(), shard, unknown);
+            tally.failedUnknown += givenUp.size();
+            tally.givenUpCarrierFailing += (int) givenUp.stream().filter(t -> unansweredByFailingCarrier.contains(t.phone())).count();
+        }
         if (!notSent.isEmpty()) {
             List<String> phones = deliveries.apply(m.id(), shard, notSent).stream().map(DeliveryStore.Transition::phone).toList();
             if (!phones.isEmpty()) {

@@ -220,7 +220,23 @@ public final class StatusCallbacks {
             uncharged.put(r.phone(), r);
             it.remove();
         }
-        applyUncharged(key, uncharged, applied);
+        try {
+            applyUncharged(key, uncharged, applied);
+            applyCharged(key, pending, applied);
+        } catch (RuntimeException e) {
+            // the rows that moved are marked all the same: the redelivery finds them failed already, and would not
+            try {
+                markCannotReceive(key, cannotReceive, applied);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+        markCannotReceive(key, cannotReceive, applied);
+    }
+
+    /** Applies receipts the carrier charges for (see {@link #apply}); adds the phones whose rows moved to {@code applied}. */
+    private void applyCharged(Receipt.Key key, Map<String, Receipt> pending, Set<String> applied) {
         GroupMessage message = null;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
@@ -264,15 +280,18 @@ public final class StatusCallbacks {
         // Still moving under us after every attempt: fail the batch's records for this shard, so they come back
         // (applying them again is a no-op for the rows that did move) rather than being dropped.
         if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
-        // only where this receipt failed the row: not one for a row final already, still queued, or not ours
-        cannotReceive = cannotReceive.stream().filter(r -> applied.contains(r.phone())).toList();
-        if (!cannotReceive.isEmpty()) {
-            if (message == null) message = messages.get(key.accountId(), key.messageId()).orElse(null);
-            // one GetItem of the message (above, unless read already) and one conditional UpdateItem each
-            if (message != null) {
-                for (Receipt r : cannotReceive) undeliverable.markIfCannotReceive(message, r.phone(), r.error(), r.receivedAt());
-            }
-        }
+    }
+
+    /**
+     * Marks the members a receipt said cannot receive (30005/30006), only where the receipt failed the row: not for a
+     * row final already, still queued, or not ours. One GetItem of the message and one conditional UpdateItem each.
+     */
+    private void markCannotReceive(Receipt.Key key, List<Receipt> cannotReceive, Set<String> applied) {
+        List<Receipt> moved = cannotReceive.stream().filter(r -> applied.contains(r.phone())).toList();
+        if (moved.isEmpty()) return;
+        GroupMessage message = messages.get(key.accountId(), key.messageId()).orElse(null);
+        if (message == null) return;
+        for (Receipt r : moved) undeliverable.markIfCannotReceive(message, r.phone(), r.error(), r.receivedAt());
     }
 
     /**

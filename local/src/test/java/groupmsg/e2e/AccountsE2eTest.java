@@ -47,6 +47,41 @@ class AccountsE2eTest {
     }
 
     /** The names the local runtime gives its start-up owner keys (and replaces at each start) are not for keys made here. */
+    /**
+     * A key revoked while a retried creation gives it a new secret (between the revocation's read and its write) is
+     * revoked with that secret: before, the revocation deleted the old secret's lookup row, and the new one went on
+     * working for a key no longer listed, which no second revocation could find.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aKeyRevokedWhileItsSecretIsReplacedStopsWorkingWithEither(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Replaced Secret Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var created = a.post("/v1/api-keys", Map.of("name", "ci", "role", "admin"));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String keyId = (String) created.jsonObject().get("id");
+        var service = new AccountService(runtime.wiring());
+        var replaced = new java.util.concurrent.atomic.AtomicReference<String>();
+        // just before the revocation writes, the same creation runs again and replaces the secret
+        var racing = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (replaced.get() == null && context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest tx
+                        && tx.transactItems().stream().anyMatch(i -> i.delete() != null && ("KEY#" + keyId).equals(i.delete().key().get("sk").s()))) {
+                    replaced.set(service.createKey(accountId, keyId, "ci", groupmsg.platform.api.Role.ADMIN).secret());
+                }
+            }
+        };
+        new AccountService(runtime.wiringWith(racing)).revokeKey(accountId, keyId);
+
+        assertThat(replaced.get()).as("the race happened").isNotNull();
+        assertThat(a.withKey(replaced.get()).get("/v1/account").status()).isEqualTo(403);
+        assertThat(a.withKey((String) created.jsonObject().get("key")).get("/v1/account").status()).isEqualTo(403);
+        assertThat((List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items"))
+                .extracting(k -> k.get("id")).doesNotContain(keyId);
+    }
+
     @Test
     void aKeyCannotTakeTheNameOfTheLocalRuntimesStartUpKey(ApiClient api) {
         ApiClient owner = api.forNewAccount("Reserved Names Co");

@@ -773,6 +773,40 @@ class DeliveryFaultsTest {
                 .isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 3, "optedOut", 0));
     }
 
+    /**
+     * A receipt batch that fails after some of its rows moved still marks the members those rows' receipts said cannot
+     * receive (30006): its redelivery finds the rows failed already, and before, the mark was never made (the next
+     * group message went to the number, and was billed, again).
+     */
+    @Test
+    void aReceiptBatchThatFailsHalfwayStillMarksWhoCannotReceive(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Half Applied Receipts Co", 2);
+        Setup s = t.setup();
+        deliverAll(new DeliveryService(t.wiring()), s);
+        String unreachable = s.phones().get(0), other = s.phones().get(1);
+        // the carrier's failed (uncharged, applied first) for a number that cannot receive, and an undelivered whose
+        // transaction fails for good
+        Wiring failing = failingRequests(t, request -> request instanceof TransactWriteItemsRequest tx && tx.transactItems().stream()
+                        .anyMatch(i -> i.update() != null && AttributeValue.fromS("sent").equals(i.update().expressionAttributeValues().get(":from"))
+                                && !i.update().expressionAttributeValues().containsKey(":seen")),
+                n -> true, "receipt write failed (test)");
+        var key = new StatusCallbacks.Receipt.Key(s.accountId(), s.messageId(), 0);
+        long now = System.currentTimeMillis();
+        var receipts = List.of(
+                new StatusCallbacks.Receipt(s.accountId(), s.messageId(), 0, unreachable, "SM" + unreachable.substring(1),
+                        Delivery.FAILED, "carrier 30006", now, true),
+                new StatusCallbacks.Receipt(s.accountId(), s.messageId(), 0, other, "SM" + other.substring(1),
+                        Delivery.FAILED, "carrier 30003", now, false));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new StatusCallbacks(failing).apply(key, receipts))
+                .hasMessageContaining("receipt write failed");
+
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(unreachable, "failed").containsEntry(other, "sent");
+        String group = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("groupId");
+        var member = t.api().get("/v1/groups/" + group + "/members/" + unreachable.replace("+", "%2B"));
+        assertThat(member.status()).isEqualTo(200);
+        assertThat(member.jsonObject()).containsKey("undeliverable");
+    }
+
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Refusals Co", 5);
