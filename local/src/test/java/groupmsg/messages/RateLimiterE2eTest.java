@@ -192,13 +192,13 @@ class RateLimiterE2eTest {
         // the line is now booked past the deadline: none, at once and without a slot taken
         long asked = System.currentTimeMillis();
         assertThat(late.acquire(line, mps, 5, deadline)).isEmpty();
-        assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
+        assertThat(System.currentTimeMillis() - asked).as("ms waited (the alternative: seconds)").isLessThan(2_000);
         // half a lookahead more (the most one run books) by another worker, the line now booked about 9 s ahead: a
         // deadline short of that is not waited for
         assertThat(busy.acquire(line, mps, 90, Long.MAX_VALUE).orElseThrow().count()).isEqualTo(50);
         asked = System.currentTimeMillis();
         assertThat(late.acquire(line, mps, 5, asked + 5_000)).isEmpty();
-        assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
+        assertThat(System.currentTimeMillis() - asked).as("ms waited (the alternative: seconds)").isLessThan(2_000);
 
         // no deadline: the next run starts where the booked ones end (nothing was reserved by the refused tries)
         var next = late.acquire(line, mps, 5, Long.MAX_VALUE).orElseThrow();
@@ -225,7 +225,7 @@ class RateLimiterE2eTest {
         // 40 slots (4.4 s) fit in the lookahead only about 4.4 s from now: more than the 1 s cap
         long asked = System.currentTimeMillis();
         assertThat(fresh.acquire(line, mps, 40, Long.MAX_VALUE, 1_000)).isEmpty();
-        assertThat(System.currentTimeMillis() - asked).as("ms waited").isLessThan(500);
+        assertThat(System.currentTimeMillis() - asked).as("ms waited (the alternative: seconds)").isLessThan(2_000);
         // 5 slots (0.55 s) fit about 0.55 s from now: waited for, and they start where the booked runs end
         asked = System.currentTimeMillis();
         var waited = fresh.acquire(line, mps, 5, Long.MAX_VALUE, 1_000).orElseThrow();
