@@ -48,25 +48,35 @@ public final class TwilioSignature {
 
     /**
      * Whether {@code signatureHeader} is Twilio's signature of this request. Like Twilio's own validators, also
-     * accepts the signature computed over the URL with the scheme's default port added (when it has none) or
-     * removed (when it is the default one: https 443, http 80). Compares in constant time; a missing or blank
-     * header, or a missing token, never verifies.
+     * accepts the signature computed over the URL with the scheme's default port added (when it has none) or with
+     * its port removed (any port: Twilio's SDKs do so, its signing being inconsistent about ports); and, when a
+     * parameter has several values, over them sorted with repeats dropped (as Twilio's Python validator signs them).
+     * Compares in constant time; a missing or blank header, or a missing token, never verifies.
      */
     public static boolean verify(String url, Map<String, List<String>> params, String authToken, String signatureHeader) {
         if (url == null || authToken == null || authToken.isEmpty() || signatureHeader == null || signatureHeader.isBlank()) {
             return false;
         }
         byte[] received = signatureHeader.strip().getBytes(StandardCharsets.UTF_8);
+        List<Map<String, List<String>>> forms = new ArrayList<>(List.of(params == null ? Map.of() : params));
+        if (params != null && params.values().stream().anyMatch(v -> v != null && v.size() > 1)) {
+            var sorted = new TreeMap<String, List<String>>();
+            params.forEach((name, values) -> sorted.put(name, values == null ? null
+                    : values.stream().map(v -> v == null ? "" : v).distinct().sorted().toList()));
+            forms.add(sorted);
+        }
         boolean valid = false;
         for (String candidate : urlVariants(url)) {
-            byte[] expected = compute(candidate, params, authToken).getBytes(StandardCharsets.UTF_8);
-            // No short-circuit: every variant is checked, each in constant time.
-            valid |= MessageDigest.isEqual(expected, received);
+            for (var form : forms) {
+                byte[] expected = compute(candidate, form, authToken).getBytes(StandardCharsets.UTF_8);
+                // No short-circuit: every variant is checked, each in constant time.
+                valid |= MessageDigest.isEqual(expected, received);
+            }
         }
         return valid;
     }
 
-    /** The URL as given, then with the default port added or removed (when it applies). */
+    /** The URL as given, then with its port removed (any port), or the default port added when it has none. */
     static List<String> urlVariants(String url) {
         Set<String> variants = new LinkedHashSet<>();
         variants.add(url);
@@ -89,10 +99,7 @@ public final class TwilioSignature {
                 String prefix = url.substring(0, authorityStart);
                 String suffix = url.substring(authorityEnd);
                 if (colon >= hostStart && colon > bracket) {
-                    String port = authority.substring(colon + 1);
-                    if (port.equals(String.valueOf(defaultPort))) {
-                        variants.add(prefix + authority.substring(0, colon) + suffix);
-                    }
+                    variants.add(prefix + authority.substring(0, colon) + suffix);
                 } else if (!authority.isEmpty()) {
                     variants.add(prefix + authority + ":" + defaultPort + suffix);
                 }

@@ -31,7 +31,16 @@ import java.util.Optional;
  */
 public final class InboundService {
     /** A text as it came from the carrier, in no carrier's dialect. */
-    public record InboundSms(String carrierMessageId, String from, String to, String body, List<String> mediaUrls) {}
+    /**
+     * A text as the carrier delivered it; {@code carrierKeyword}: the keyword the carrier itself took it for (Twilio's
+     * {@code OptOutType} with Advanced Opt-Out: STOP, START or HELP, its own configured words included), or null.
+     */
+    public record InboundSms(String carrierMessageId, String from, String to, String body, List<String> mediaUrls,
+                             String carrierKeyword) {
+        public InboundSms(String carrierMessageId, String from, String to, String body, List<String> mediaUrls) {
+            this(carrierMessageId, from, to, body, mediaUrls, null);
+        }
+    }
 
     public sealed interface Received permits Stored, Duplicate, UnknownLine, FromTheLine {}
 
@@ -100,7 +109,7 @@ public final class InboundService {
             Log.warn("inbound_from_own_line", Map.of("lineId", owner.get().lineId(), "metric", "InboundFromOwnLine"));
             return new FromTheLine();
         }
-        var classification = Keywords.classify(sms.body());
+        var classification = Keywords.classify(sms.body(), sms.carrierKeyword());
         // "Yes" from a number that is not opted out answers something too: in a conversation the others are to see
         // it. It stays the opt-in API.md makes it (and is answered so), but goes through the inbound queue, relayed
         // in order with the sender's other texts, and the inbound worker then handles its opt-in.

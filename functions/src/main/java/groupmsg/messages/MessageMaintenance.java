@@ -416,7 +416,7 @@ public final class MessageMaintenance {
     /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */
     private static DeliveryStore.Transition carrierSays(Delivery d, SentLookup.Found found, long now) {
         String status = switch (found.status()) {
-            case "delivered", "read" -> Delivery.DELIVERED;
+            case "delivered", "read", "partially_delivered" -> Delivery.DELIVERED;
             case "failed", "undelivered", "canceled" -> Delivery.FAILED;
             default -> Delivery.SENT;
         };

@@ -136,7 +136,8 @@ public final class StatusCallbacks {
     static String statusOf(String carrierStatus) {
         if (carrierStatus == null) return null;
         return switch (carrierStatus) {
-            case "delivered", "read" -> Delivery.DELIVERED;
+            // partially_delivered: some parts of a long message reached the handset, which Twilio reports as final
+            case "delivered", "read", "partially_delivered" -> Delivery.DELIVERED;
             case "undelivered", "failed", "canceled" -> Delivery.FAILED;
             default -> null;
         };

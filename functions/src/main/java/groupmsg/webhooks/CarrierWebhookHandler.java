@@ -108,7 +108,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
         // The signature covers the form's parameters: a body that cannot be read as a form cannot be verified.
         Map<String, List<String>> params = readForm(request.body()).orElseThrow(() -> signatureRejected(event));
         String query = event.getRawQueryString() == null || event.getRawQueryString().isEmpty() ? "" : "?" + event.getRawQueryString();
-        String url = publicBaseUrl + event.getRawPath() + query;
+        String url = signedUrl(publicBaseUrl, event.getRawPath()) + query;
         if (!TwilioSignature.verify(url, params, authToken, signature)) throw signatureRejected(event);
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {
@@ -128,6 +128,23 @@ public final class CarrierWebhookHandler implements HttpFunction {
     }
 
     /**
+     * The URL Twilio called, for its signature: the public base URL and the request's path. A base URL with a path
+     * (a custom domain's API mapping, {@code https://api.example.com/sms}) whose path the request's already starts
+     * with (API Gateway keeps the mapping's key in {@code rawPath}) gives it once, not twice.
+     */
+    static String signedUrl(String publicBaseUrl, String rawPath) {
+        int schemeEnd = publicBaseUrl.indexOf("://");
+        int pathStart = schemeEnd < 0 ? -1 : publicBaseUrl.indexOf('/', schemeEnd + 3);
+        if (pathStart > 0 && rawPath != null) {
+            String basePath = publicBaseUrl.substring(pathStart);
+            if (rawPath.equals(basePath) || rawPath.startsWith(basePath + "/")) {
+                return publicBaseUrl.substring(0, pathStart) + rawPath;
+            }
+        }
+        return publicBaseUrl + (rawPath == null ? "" : rawPath);
+    }
+
+    /**
      * Twilio's inbound fields, checked after the signature: a malformed request from the carrier is a 400 (never
      * stored), while fields we do not use are ignored (Twilio adds fields over time, and they are signed too).
      */
@@ -144,7 +161,10 @@ public final class CarrierWebhookHandler implements HttpFunction {
         // someone's SMS is taken whatever it holds, but not a NUL or an escape to relay to others and publish
         String body = Text.clean(first(params, "Body"));
         if (body == null) body = "";
-        if (body.length() > MAX_INBOUND_BODY) throw ApiException.invalid("Body over " + MAX_INBOUND_BODY + " characters");
+        // characters, as Twilio counts its 1,600: 801 emoji are 1,602 UTF-16 units, and a real text from a phone
+        if (body.codePointCount(0, body.length()) > MAX_INBOUND_BODY) {
+            throw ApiException.invalid("Body over " + MAX_INBOUND_BODY + " characters");
+        }
         int numMedia;
         try {
             numMedia = Integer.parseInt(Optional.ofNullable(first(params, "NumMedia")).orElse("0").strip());
@@ -161,7 +181,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
             media.add(url);
         }
         if (body.isBlank() && media.isEmpty()) throw ApiException.invalid("message has neither Body nor media");
-        return new InboundService.InboundSms(sid, from.strip(), to.strip(), body, List.copyOf(media));
+        return new InboundService.InboundSms(sid, from.strip(), to.strip(), body, List.copyOf(media), first(params, "OptOutType"));
     }
 
     /**

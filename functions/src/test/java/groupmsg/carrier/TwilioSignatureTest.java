@@ -61,10 +61,14 @@ class TwilioSignatureTest {
     }
 
     @Test
-    void aNonDefaultPortIsPartOfTheUrl() {
+    void aNonDefaultPortMayBeLeftOutOfTheSignedUrlButNoOtherPortTakesItsPlace() {
         String local = "http://localhost:8080/webhooks/twilio/status";
         String signed = TwilioSignature.compute(local, params(), TOKEN);
         assertThat(TwilioSignature.verify(local, params(), TOKEN, signed)).isTrue();
+        // signed without it (as Twilio's SDKs accept: its signing is inconsistent about ports)
+        String withoutPort = TwilioSignature.compute("http://localhost/webhooks/twilio/status", params(), TOKEN);
+        assertThat(TwilioSignature.verify(local, params(), TOKEN, withoutPort)).isTrue();
+        assertThat(new RequestValidator(TOKEN).validate(local, single(params()), withoutPort)).as("Twilio's own").isTrue();
         assertThat(TwilioSignature.verify("http://localhost/webhooks/twilio/status", params(), TOKEN, signed)).isFalse();
         assertThat(TwilioSignature.verify("http://localhost:8081/webhooks/twilio/status", params(), TOKEN, signed)).isFalse();
         // The default port of the other scheme is not a default here.
@@ -77,6 +81,7 @@ class TwilioSignatureTest {
         assertThat(TwilioSignature.urlVariants("https://u:p@h.example/a:b?c=d:443#f"))
                 .containsExactly("https://u:p@h.example/a:b?c=d:443#f", "https://u:p@h.example:443/a:b?c=d:443#f");
         assertThat(TwilioSignature.urlVariants("http://[::1]:80/x")).containsExactly("http://[::1]:80/x", "http://[::1]/x");
+        assertThat(TwilioSignature.urlVariants("https://h.example:8443/x")).containsExactly("https://h.example:8443/x", "https://h.example/x");
         assertThat(TwilioSignature.urlVariants("http://[::1]/x")).containsExactly("http://[::1]/x", "http://[::1]:80/x");
         assertThat(TwilioSignature.urlVariants("HTTPS://h")).containsExactly("HTTPS://h", "HTTPS://h:443");
         assertThat(TwilioSignature.urlVariants("ftp://h/x")).containsExactly("ftp://h/x");
@@ -134,10 +139,21 @@ class TwilioSignatureTest {
                 "MediaUrl", List.of("https://b.example/2.jpg" + "MediaUrl" + "https://a.example/1.jpg")), TOKEN);
         assertThat(TwilioSignature.compute("https://x.example/h", params, TOKEN)).isEqualTo(expected);
 
-        var swapped = new LinkedHashMap<>(params);
-        swapped.put("MediaUrl", List.of("https://a.example/1.jpg", "https://b.example/2.jpg"));
-        assertThat(TwilioSignature.verify("https://x.example/h", swapped, TOKEN,
-                TwilioSignature.compute("https://x.example/h", params, TOKEN))).isFalse();
+        // also taken: the values sorted, repeats dropped (Twilio's Python validator signs them so)
+        var sortedOnce = new LinkedHashMap<String, List<String>>();
+        sortedOnce.put("MediaUrl", List.of("https://a.example/1.jpg", "https://b.example/2.jpg"));
+        sortedOnce.put("Body", List.of("hi"));
+        var repeated = new LinkedHashMap<>(params);
+        repeated.put("MediaUrl", List.of("https://b.example/2.jpg", "https://a.example/1.jpg", "https://b.example/2.jpg"));
+        assertThat(TwilioSignature.verify("https://x.example/h", repeated, TOKEN,
+                TwilioSignature.compute("https://x.example/h", sortedOnce, TOKEN))).isTrue();
+        // but not in an order that is neither as received nor sorted
+        Map<String, List<String>> received = Map.of("Body", List.of("hi"),
+                "MediaUrl", List.of("https://c.example/3.jpg", "https://a.example/1.jpg", "https://b.example/2.jpg"));
+        Map<String, List<String>> otherOrder = Map.of("Body", List.of("hi"),
+                "MediaUrl", List.of("https://b.example/2.jpg", "https://c.example/3.jpg", "https://a.example/1.jpg"));
+        assertThat(TwilioSignature.verify("https://x.example/h", received, TOKEN,
+                TwilioSignature.compute("https://x.example/h", otherOrder, TOKEN))).isFalse();
     }
 
     @Test

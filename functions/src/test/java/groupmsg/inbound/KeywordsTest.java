@@ -125,4 +125,16 @@ class KeywordsTest {
             assertThat(Keywords.endsPlainly("yes" + "\u2A0C".repeat(20_000))).isFalse();
         });
     }
+
+    /** The carrier's own keyword (Twilio's OptOutType) where the text is none of ours; ours where it is. */
+    @org.junit.jupiter.api.Test
+    void theCarriersKeywordCountsWhereTheTextIsNoneOfOurs() {
+        assertThat(Keywords.classify("ALTO", "STOP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
+        assertThat(Keywords.classify("Alta", "start").keyword()).isEqualTo(Keywords.Keyword.OPT_IN);
+        assertThat(Keywords.classify("AYUDA", "HELP").keyword()).isEqualTo(Keywords.Keyword.HELP);
+        assertThat(Keywords.classify("ALTO", null).keyword()).isNull();
+        assertThat(Keywords.classify("ALTO", "SOMETHING").keyword()).isNull();
+        // ours first: a STOP is an opt-out whatever the carrier says of it
+        assertThat(Keywords.classify("STOP", "HELP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
+    }
 }

@@ -16,6 +16,9 @@ class StatusCallbacksTest {
                 .contains(new Receipt("acct_1", "msg_1", 3, "+14155550100", SID, Delivery.DELIVERED, null, 42));
         assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", "+14155550100", SID, "read", null, 1).orElseThrow().status())
                 .isEqualTo(Delivery.DELIVERED);
+        // some parts of a long message reached the handset: final, and it reached the person
+        assertThat(StatusCallbacks.receipt("acct_1", "msg_1", "0", "+14155550100", SID, "partially_delivered", null, 1)
+                .orElseThrow().status()).isEqualTo(Delivery.DELIVERED);
         var undelivered = StatusCallbacks.receipt("acct_1", "msg_1", "0", "+14155550100", SID, "undelivered", "30003", 1).orElseThrow();
         assertThat(undelivered.status()).isEqualTo(Delivery.FAILED);
         assertThat(undelivered.error()).isEqualTo("carrier 30003");

@@ -12,6 +12,36 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TwilioInboundParsingTest {
+
+    /** 1,600 characters as Twilio counts them (code points): 1,600 emoji are taken, 1,601 letters are not. */
+    @Test
+    void theBodysLimitIsInCharactersNotUtf16Units() {
+        String emoji = "\uD83D\uDE00".repeat(1600);
+        assertThat(CarrierWebhookHandler.inboundSms(params("MessageSid", SID, "From", "+14155550123", "To", "+12125550100",
+                "Body", emoji)).body()).isEqualTo(emoji);
+        assertThatThrownBy(() -> CarrierWebhookHandler.inboundSms(params("MessageSid", SID, "From", "+14155550123",
+                "To", "+12125550100", "Body", "x".repeat(1601)))).isInstanceOf(ApiException.class);
+    }
+
+    /**
+     * The URL a signature is checked against: the base URL and the request's path, the base's path given once when
+     * the request's path already holds it (a custom domain's API mapping: API Gateway keeps its key in rawPath).
+     */
+    @Test
+    void theSignedUrlHoldsABasePathOnce() {
+        assertThat(CarrierWebhookHandler.signedUrl("https://abc.execute-api.eu-west-1.amazonaws.com", "/webhooks/twilio/inbound"))
+                .isEqualTo("https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/twilio/inbound");
+        assertThat(CarrierWebhookHandler.signedUrl("https://api.example.com/sms", "/sms/webhooks/twilio/inbound"))
+                .isEqualTo("https://api.example.com/sms/webhooks/twilio/inbound");
+        // a path in front that strips the base's path before API Gateway
+        assertThat(CarrierWebhookHandler.signedUrl("https://api.example.com/sms", "/webhooks/twilio/inbound"))
+                .isEqualTo("https://api.example.com/sms/webhooks/twilio/inbound");
+        // a base path that is only the start of a segment is not the request's
+        assertThat(CarrierWebhookHandler.signedUrl("https://api.example.com/sm", "/sms/webhooks/twilio/status"))
+                .isEqualTo("https://api.example.com/sm/sms/webhooks/twilio/status");
+        assertThat(CarrierWebhookHandler.signedUrl("http://localhost:8080", "/webhooks/twilio/status"))
+                .isEqualTo("http://localhost:8080/webhooks/twilio/status");
+    }
     static final String SID = "SM0123456789abcdef0123456789abcdef";
 
     static Map<String, List<String>> params(String... pairs) {

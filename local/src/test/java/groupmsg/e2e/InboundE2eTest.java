@@ -432,6 +432,31 @@ class InboundE2eTest {
         assertThat(networkReplies.get()).hasSize(2);
     }
 
+    /**
+     * A word the carrier itself takes for a keyword (Twilio's Advanced Opt-Out: "ALTO" configured as an opt-out, sent
+     * as {@code OptOutType=STOP}) is one here too: the number is opted out, the text is no reply. Before, it was taken
+     * for a reply while the carrier blocked the number.
+     */
+    @Test
+    void aKeywordTheCarrierTookForAnOptOutOptsTheNumberOut(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Carrier Keyword Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        String from = "+14155550877";
+        var alto = twilioInbound(sid(), from, line, "ALTO");
+        alto.put("OptOutType", "STOP");
+        assertThat(postInbound(a, runtime, alto, null).status()).isEqualTo(200);
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly(from);
+        var stored = await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 1, 5_000).getFirst();
+        assertThat(stored).containsEntry("keyword", "opt_out").containsEntry("body", "ALTO");
+        // without the carrier's word, the same text is a reply
+        String other = "+14155550878";
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), other, line, "ALTO"), null).status()).isEqualTo(200);
+        assertThat(await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 2, 5_000).getFirst())
+                .containsEntry("from", other).containsEntry("keyword", null);
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly(from);
+    }
+
     @Test
     void aTextFromTheLinesOwnNumberIsTakenAndIgnored(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Self Text Co");
