@@ -59,7 +59,8 @@ public final class CarrierWebhookHandler implements HttpFunction {
     private final QueueSender queue;
     private final InboundService inbound;
     private final String publicBaseUrl;
-    private final String authToken;
+    /** The carrier's token, and during a rotation the one it replaces (see CarrierSettings). */
+    private final List<String> signingTokens;
     private final Clock clock;
 
     private final Priming priming;
@@ -73,7 +74,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
         this.inbound = new InboundService(wiring, queue);
         this.clock = wiring.clock();
         this.publicBaseUrl = wiring.config().publicBaseUrl();
-        this.authToken = wiring.config().carrier() == null ? null : wiring.config().carrier().authToken();
+        this.signingTokens = wiring.config().carrier() == null ? List.of() : wiring.config().carrier().signingTokens();
         this.priming = Priming.register(this, wiring);
     }
 
@@ -104,12 +105,14 @@ public final class CarrierWebhookHandler implements HttpFunction {
         // The signature before anything else about the request (API.md: bad or missing -> 403): an unsigned caller
         // learns nothing about which other check its request would fail.
         String signature = request.header(TwilioSignature.HEADER.toLowerCase(Locale.ROOT)).orElse("");
-        if (signature.isBlank() || authToken == null || publicBaseUrl == null) throw signatureRejected(event);
+        if (signature.isBlank() || signingTokens.isEmpty() || publicBaseUrl == null) throw signatureRejected(event);
         // The signature covers the form's parameters: a body that cannot be read as a form cannot be verified.
         Map<String, List<String>> params = readForm(request.body()).orElseThrow(() -> signatureRejected(event));
         String query = event.getRawQueryString() == null || event.getRawQueryString().isEmpty() ? "" : "?" + event.getRawQueryString();
         String url = signedUrl(publicBaseUrl, event.getRawPath()) + query;
-        if (!TwilioSignature.verify(url, params, authToken, signature)) throw signatureRejected(event);
+        boolean signed = false;
+        for (String token : signingTokens) signed |= TwilioSignature.verify(url, params, token, signature); // each, in constant time
+        if (!signed) throw signatureRejected(event);
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {
             throw ApiException.invalid("content type must be " + FORM);

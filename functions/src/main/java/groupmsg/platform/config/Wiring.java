@@ -75,7 +75,8 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
     }
 
     /**
-     * Reads the carrier credentials ({@code {"accountSid": ..., "authToken": ...}}) from Secrets Manager, once per
+     * Reads the carrier credentials ({@code {"accountSid": ..., "authToken": ..., "previousAuthToken"?: ...}}, the last
+     * only while the token is rotated: see infra/DEPLOY.md) from Secrets Manager, once per
      * execution environment (only the functions that call or verify the carrier are given the secret).
      */
     static CarrierSettings carrierFromSecret(AppConfig config, String secretArn, AwsCredentialsProvider credentials) {
@@ -86,7 +87,7 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
             Map<String, Object> secret = Json.parseObject(secrets.getSecretValue(b -> b.secretId(secretArn)).secretString());
             String sid = System.getenv().getOrDefault("TWILIO_ACCOUNT_SID", (String) secret.get("accountSid"));
             return new CarrierSettings(System.getenv().getOrDefault("TWILIO_API_BASE_URL", CarrierSettings.DEFAULT_API_BASE_URL),
-                    sid, (String) secret.get("authToken"));
+                    sid, (String) secret.get("authToken"), (String) secret.get("previousAuthToken"));
         }
     }
 
