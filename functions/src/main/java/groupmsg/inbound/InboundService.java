@@ -30,9 +30,8 @@ import java.util.Optional;
  * FIFO queue (see {@link #job}), staged in the outbox in the same transaction as the message.
  */
 public final class InboundService {
-    /** A text as it came from the carrier, in no carrier's dialect. */
     /**
-     * A text as the carrier delivered it; {@code carrierKeyword}: the keyword the carrier itself took it for (Twilio's
+     * A text as the carrier delivered it, in no carrier's dialect; {@code carrierKeyword}: the keyword the carrier itself took it for (Twilio's
      * {@code OptOutType} with Advanced Opt-Out: STOP, START or HELP, its own configured words included), or null.
      */
     public record InboundSms(String carrierMessageId, String from, String to, String body, List<String> mediaUrls,
@@ -110,10 +109,13 @@ public final class InboundService {
             return new FromTheLine();
         }
         var classification = Keywords.classify(sms.body(), sms.carrierKeyword());
+        // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
+        // something, as "Yes" does
+        boolean carrierOnlyOptIn = classification.keyword() == Keywords.Keyword.OPT_IN && Keywords.classify(sms.body()).keyword() == null;
         // "Yes" from a number that is not opted out answers something too: in a conversation the others are to see
         // it. It stays the opt-in API.md makes it (and is answered so), but goes through the inbound queue, relayed
         // in order with the sender's other texts, and the inbound worker then handles its opt-in.
-        boolean alsoAReply = Keywords.alsoAnEverydayAnswer(classification, sms.body())
+        boolean alsoAReply = (Keywords.alsoAnEverydayAnswer(classification, sms.body()) || carrierOnlyOptIn)
                 && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty();
         boolean aReply = classification.keyword() == null || alsoAReply;
         // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API

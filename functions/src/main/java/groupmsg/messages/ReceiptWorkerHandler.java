@@ -69,7 +69,20 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             }
             byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }
-        locate(bySid, byShard, failures);
+        List<Queued> missing = locateAll(bySid, byShard, failures);
+        // the batch's receipts that are found are applied first: a sid not found yet waits for its second look
+        // (seconds) alone, not with up to 500 others behind it
+        applyByShard(byShard, failures);
+        if (!missing.isEmpty()) {
+            Map<StatusCallbacks.Receipt.Key, List<Queued>> foundLate = new LinkedHashMap<>();
+            lookAgain(missing, foundLate, failures);
+            applyByShard(foundLate, failures);
+        }
+        return new SQSBatchResponse(failures);
+    }
+
+    /** Applies the receipts of each shard, shards side by side; a shard that fails has its receipts come again. */
+    private void applyByShard(Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard, List<SQSBatchResponse.BatchItemFailure> failures) {
         List<StatusCallbacks.Receipt.Key> shards = List.copyOf(byShard.keySet());
         var outcomes = SideBySide.run(shards, "/shard-", key -> {
             receipts.apply(key, byShard.get(key).stream().map(Queued::receipt).toList());
@@ -84,20 +97,17 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             }
             byShard.get(key).forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId())));
         }
-        return new SQSBatchResponse(failures);
     }
 
     /**
-     * Finds the rows of receipts by sid and files each under its shard. One not found, when a receipt of the batch
-     * came under {@link #SID_RELOOK_MILLIS} ago, is looked for once more that long after it came (one wait per
-     * batch): its callback may have beaten the worker's record of the sid, or the index. Still not found, it is
-     * dropped: a row that is one of ours is asked about by maintenance once its receipt is overdue
-     * (OverdueReceipts), and a message another system sent from the same carrier account has none.
+     * Looks for the rows of receipts whose sid was not found once more, {@link #SID_RELOOK_MILLIS} after the latest
+     * of them came (one wait per batch, none when that is past), and files those found under their shards: a
+     * callback may have beaten the worker's record of the sid, or the index. Still not found, it is dropped: a row
+     * that is one of ours is asked about by maintenance once its receipt is overdue (OverdueReceipts), and a message
+     * another system sent from the same carrier account has none.
      */
-    private void locate(List<Queued> bySid, Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard,
-                        List<SQSBatchResponse.BatchItemFailure> failures) {
-        List<Queued> missing = locateAll(bySid, byShard, failures);
-        if (missing.isEmpty()) return;
+    private void lookAgain(List<Queued> missing, Map<StatusCallbacks.Receipt.Key, List<Queued>> byShard,
+                           List<SQSBatchResponse.BatchItemFailure> failures) {
         long latest = missing.stream().mapToLong(q -> q.receipt().receivedAt()).max().orElseThrow();
         long wait = Math.min(SID_RELOOK_MILLIS, latest + SID_RELOOK_MILLIS - clock.millis());
         if (wait > 0) {

@@ -75,6 +75,8 @@ public final class CarrierWebhookHandler implements HttpFunction {
         this.clock = wiring.clock();
         this.publicBaseUrl = wiring.config().publicBaseUrl();
         this.signingTokens = wiring.config().carrier() == null ? List.of() : wiring.config().carrier().signingTokens();
+        // forgotten after a rotation, the replaced token would go on signing webhooks for good
+        if (signingTokens.size() > 1) Log.warn("carrier_previous_token_taken", Map.of("until", "previousAuthToken leaves the secret"));
         this.priming = Priming.register(this, wiring);
     }
 
@@ -109,9 +111,10 @@ public final class CarrierWebhookHandler implements HttpFunction {
         // The signature covers the form's parameters: a body that cannot be read as a form cannot be verified.
         Map<String, List<String>> params = readForm(request.body()).orElseThrow(() -> signatureRejected(event));
         String query = event.getRawQueryString() == null || event.getRawQueryString().isEmpty() ? "" : "?" + event.getRawQueryString();
-        String url = signedUrl(publicBaseUrl, event.getRawPath()) + query;
         boolean signed = false;
-        for (String token : signingTokens) signed |= TwilioSignature.verify(url, params, token, signature); // each, in constant time
+        for (String url : signedUrls(publicBaseUrl, event.getRawPath())) {
+            for (String token : signingTokens) signed |= TwilioSignature.verify(url + query, params, token, signature); // each, in constant time
+        }
         if (!signed) throw signatureRejected(event);
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {
@@ -131,20 +134,23 @@ public final class CarrierWebhookHandler implements HttpFunction {
     }
 
     /**
-     * The URL Twilio called, for its signature: the public base URL and the request's path. A base URL with a path
-     * (a custom domain's API mapping, {@code https://api.example.com/sms}) whose path the request's already starts
-     * with (API Gateway keeps the mapping's key in {@code rawPath}) gives it once, not twice.
+     * The URLs Twilio may have called, for its signature: the public base URL and the request's path; and when the
+     * base URL has a path the request's already starts with, also with that path once (a custom domain's API mapping,
+     * {@code https://api.example.com/sms}, whose key API Gateway keeps in {@code rawPath}), first. Both, as a proxy
+     * in front that strips a base path such as {@code /webhooks} leaves a request's path that starts with it too.
      */
-    static String signedUrl(String publicBaseUrl, String rawPath) {
+    static List<String> signedUrls(String publicBaseUrl, String rawPath) {
+        String path = rawPath == null ? "" : rawPath;
+        String appended = publicBaseUrl + path;
         int schemeEnd = publicBaseUrl.indexOf("://");
         int pathStart = schemeEnd < 0 ? -1 : publicBaseUrl.indexOf('/', schemeEnd + 3);
-        if (pathStart > 0 && rawPath != null) {
+        if (pathStart > 0) {
             String basePath = publicBaseUrl.substring(pathStart);
-            if (rawPath.equals(basePath) || rawPath.startsWith(basePath + "/")) {
-                return publicBaseUrl.substring(0, pathStart) + rawPath;
+            if (path.equals(basePath) || path.startsWith(basePath + "/")) {
+                return List.of(publicBaseUrl.substring(0, pathStart) + path, appended);
             }
         }
-        return publicBaseUrl + (rawPath == null ? "" : rawPath);
+        return List.of(appended);
     }
 
     /**

@@ -29,18 +29,21 @@ class TwilioInboundParsingTest {
      */
     @Test
     void theSignedUrlHoldsABasePathOnce() {
-        assertThat(CarrierWebhookHandler.signedUrl("https://abc.execute-api.eu-west-1.amazonaws.com", "/webhooks/twilio/inbound"))
-                .isEqualTo("https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/twilio/inbound");
-        assertThat(CarrierWebhookHandler.signedUrl("https://api.example.com/sms", "/sms/webhooks/twilio/inbound"))
-                .isEqualTo("https://api.example.com/sms/webhooks/twilio/inbound");
+        assertThat(CarrierWebhookHandler.signedUrls("https://abc.execute-api.eu-west-1.amazonaws.com", "/webhooks/twilio/inbound"))
+                .containsExactly("https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/twilio/inbound");
+        assertThat(CarrierWebhookHandler.signedUrls("https://api.example.com/sms", "/sms/webhooks/twilio/inbound"))
+                .containsExactly("https://api.example.com/sms/webhooks/twilio/inbound", "https://api.example.com/sms/sms/webhooks/twilio/inbound");
         // a path in front that strips the base's path before API Gateway
-        assertThat(CarrierWebhookHandler.signedUrl("https://api.example.com/sms", "/webhooks/twilio/inbound"))
-                .isEqualTo("https://api.example.com/sms/webhooks/twilio/inbound");
+        assertThat(CarrierWebhookHandler.signedUrls("https://api.example.com/sms", "/webhooks/twilio/inbound"))
+                .containsExactly("https://api.example.com/sms/webhooks/twilio/inbound");
+        // ... also one that is the start of the routes' own path: both are taken
+        assertThat(CarrierWebhookHandler.signedUrls("https://ex.example/webhooks", "/webhooks/twilio/inbound"))
+                .containsExactly("https://ex.example/webhooks/twilio/inbound", "https://ex.example/webhooks/webhooks/twilio/inbound");
         // a base path that is only the start of a segment is not the request's
-        assertThat(CarrierWebhookHandler.signedUrl("https://api.example.com/sm", "/sms/webhooks/twilio/status"))
-                .isEqualTo("https://api.example.com/sm/sms/webhooks/twilio/status");
-        assertThat(CarrierWebhookHandler.signedUrl("http://localhost:8080", "/webhooks/twilio/status"))
-                .isEqualTo("http://localhost:8080/webhooks/twilio/status");
+        assertThat(CarrierWebhookHandler.signedUrls("https://api.example.com/sm", "/sms/webhooks/twilio/status"))
+                .containsExactly("https://api.example.com/sm/sms/webhooks/twilio/status");
+        assertThat(CarrierWebhookHandler.signedUrls("http://localhost:8080", "/webhooks/twilio/status"))
+                .containsExactly("http://localhost:8080/webhooks/twilio/status");
     }
     static final String SID = "SM0123456789abcdef0123456789abcdef";
 

@@ -534,6 +534,25 @@ class ConversationsE2eTest {
     }
 
     /**
+     * An opt-in only the carrier saw in a text (an account's own word at Twilio, {@code OptOutType=START}: "Si") from a
+     * participant who is not opted out answers the others too, as "Yes" does: relayed, not kept from them.
+     */
+    @Test
+    void anOptInOnlyTheCarrierSawIsRelayedAsAReply(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Carrier Yes Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "Lunch at 1?").get("id");
+        await(() -> bodiesTo(a, line, BOB), l -> !l.isEmpty(), 15_000);
+        var si = twilioInbound(sid(), ANN, line, "Si");
+        si.put("OptOutType", "START");
+        assertThat(postInbound(a, runtime, si, null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Lunch at 1?", ANN + ": Si");
+        assertThat(thread(a, id)).extracting(m -> m.get("body")).containsExactly("Lunch at 1?", "Si");
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("keyword")).containsExactly("opt_in");
+    }
+
+    /**
      * "Yes" from a participant who is not opted out is the opt-in API.md makes it (listed so, and answered with the
      * line's optInReply) and also answers the others: it is in the thread, relayed and published. From a number opted out on the
      * line it is an opt-in only: confirmed, the opt-out lifted, and nothing relayed.

@@ -173,6 +173,39 @@ class ReceiptsE2eTest {
         }
     }
 
+    /**
+     * A receipt whose sid is not found yet is looked for again seconds later; the batch's other receipts are applied
+     * before that wait, not after it (up to 500 receipts waited five seconds for one callback of a message another
+     * system sent from the same carrier account).
+     */
+    @Test
+    void receiptsFoundAreAppliedWithoutWaitingForASidNotFoundYet(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Sid Wait Co");
+        Wiring wiring = runtime.wiring().withCarrier(new DeliveryFaultsTest.ScriptedCarrier());
+        var s = acceptAndFanOut(a, wiring, 1);
+        deliverAll(new DeliveryService(wiring), s);
+        String phone = s.phones().getFirst();
+        int shard = ((Number) s.queue().deliveries.getFirst().get("shard")).intValue();
+        long at = System.currentTimeMillis();
+        var routed = new Receipt(s.accountId(), s.messageId(), shard, phone, "SM" + phone.substring(1), "delivered", null, at);
+        var notOurs = new Receipt(null, null, -1, "+19995550001", "SM" + "f".repeat(32), "delivered", null, at, false);
+        var worker = new ReceiptWorkerHandler(runtime.wiring());
+        var returnedAt = new java.util.concurrent.atomic.AtomicLong();
+        Thread handling = Thread.ofVirtual().start(() -> {
+            assertThat(worker.handleRequest(event(List.of(notOurs, routed)), null).getBatchItemFailures()).isEmpty();
+            returnedAt.set(System.currentTimeMillis());
+        });
+        long deliveredAt = 0;
+        while (deliveredAt == 0 && handling.isAlive()) {
+            if ("delivered".equals(statuses(a, s.messageId()).get(phone))) deliveredAt = System.currentTimeMillis();
+            else Thread.sleep(50);
+        }
+        handling.join(20_000);
+        assertThat(deliveredAt).as("applied while the worker still waited").isPositive();
+        assertThat(returnedAt.get() - deliveredAt).as("ms between the apply and the end of the wait").isGreaterThan(2_000);
+        assertThat(statuses(a, s.messageId())).containsEntry(phone, "delivered");
+    }
+
     private static SQSEvent event(List<Receipt> receipts) {
         List<SQSEvent.SQSMessage> records = new ArrayList<>();
         for (Receipt r : receipts) {
