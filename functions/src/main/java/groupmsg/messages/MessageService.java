@@ -99,6 +99,21 @@ public final class MessageService {
         return OutboundMessage.authored(sender, body);
     }
 
+    /** What a group message would be if sent now: its text as each recipient gets it, counted, and its group and line. */
+    public record Preview(groupmsg.groups.Group group, Line line, String text, SmsText sms, boolean mms) {}
+
+    /**
+     * The message {@code request} would send to the group now, without storing or sending anything: the same checks
+     * as {@link #send} (an unknown group a 404, a line not the account's a 400) and the same text.
+     */
+    public Preview preview(String accountId, String groupId, SendRequest request) {
+        var group = groups.get(accountId, groupId);
+        Line line = lines.find(accountId, request.lineId())
+                .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        String text = Text.composed(textOf(request.sender(), withNotice(request.body(), optOutNoticeOf(line, request.optOutNotice()))));
+        return new Preview(group, line, text, SmsText.of(text), !request.mediaUrls().isEmpty());
+    }
+
     /**
      * Accepts a group message for exactly the members at its acceptance: the group is read, the message gets an
      * acceptance time after the group's last acceptance and latest membership stamp, and is written in one

@@ -53,6 +53,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
             var view = messages.get(r.accountId(), r.path("id"));
             return ApiResponse.ok(MessagesJson.message(view.message(), view.counts()));
         });
+        on("POST /v1/groups/{id}/messages/preview", this::preview);
         on("GET /v1/messages/{id}/deliveries", this::deliveries);
         on("GET /v1/messages/{id}/deliveries.csv", this::deliveryReport);
         on("DELETE /v1/messages/{id}", r -> {
@@ -62,6 +63,39 @@ public final class MessagesApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse send(ApiRequest request) {
+        var message = messages.send(request.accountId(), request.path("id"), sendRequest(request),
+                request.creationUlid(ids, u -> messages.exists(request.accountId(), MessageStore.GROUP_ID_PREFIX + u)));
+        return ApiResponse.accepted(MessagesJson.message(message, null));
+    }
+
+    /**
+     * An extension: what {@code POST /v1/groups/{id}/messages} with the same body would send now (the text as each
+     * recipient gets it, its encoding and segments, the members it would go to), without sending, storing or billing
+     * anything: a group message cannot be cancelled once accepted.
+     */
+    private ApiResponse preview(ApiRequest request) {
+        var preview = messages.preview(request.accountId(), request.path("id"), sendRequest(request));
+        long recipients = preview.group().memberCount();
+        int segments = preview.mms() ? 1 : preview.sms().segments();
+        var json = new LinkedHashMap<String, Object>();
+        json.put("groupId", preview.group().id());
+        json.put("groupName", preview.group().name());
+        json.put("lineId", preview.line().id());
+        json.put("text", preview.text());
+        json.put("encoding", preview.sms().encoding().wire());
+        json.put("segments", segments);
+        json.put("recipients", recipients);
+        // billed per recipient (API.md): at most this, as opted-out and undeliverable members are skipped unbilled
+        var estimate = new LinkedHashMap<String, Object>();
+        estimate.put("messages", recipients);
+        estimate.put("segments", preview.mms() ? 0 : recipients * segments);
+        estimate.put("mms", preview.mms() ? recipients : 0);
+        json.put("estimate", estimate);
+        return ApiResponse.ok(json);
+    }
+
+    /** The body of a group message's send (or preview), checked; 400 with every problem found. */
+    private static MessageService.SendRequest sendRequest(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls", "optOutNotice")
                 .nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
@@ -76,11 +110,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
         // an extension: end the text with how to opt out (true), or not even with the line's notice (false)
         Boolean optOutNotice = body.optionalBoolean("optOutNotice").orElse(null);
         body.validate();
-        var message = messages.send(request.accountId(), request.path("id"),
-                new MessageService.SendRequest(lineId, sender, title, text, media, request.requireCaller().keyId(),
-                        optOutNotice),
-                request.creationUlid(ids, u -> messages.exists(request.accountId(), MessageStore.GROUP_ID_PREFIX + u)));
-        return ApiResponse.accepted(MessagesJson.message(message, null));
+        return new MessageService.SendRequest(lineId, sender, title, text, media, request.requireCaller().keyId(), optOutNotice);
     }
 
 

@@ -502,4 +502,44 @@ class MessagesE2eTest {
         assertThat(a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "emoji",
                 "body", "\uD83D\uDE00".repeat(800))).status()).isEqualTo(202);
     }
+
+    /**
+     * A preview says what a send with the same body would be now (the text as each member gets it, its encoding and
+     * segments, the members it would go to, what it would bill at most) and sends, stores and bills nothing.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aPreviewSaysWhatTheSendWouldBeAndSendsNothing(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Preview Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 100);
+        String g = createGroup(a, "Preview");
+        addMembers(a, g, 900, 3);
+        var r = a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Hello"));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.jsonObject()).containsEntry("groupId", g).containsEntry("groupName", "Preview").containsEntry("lineId", lineId)
+                .containsEntry("text", "Ops: Hello").containsEntry("encoding", "GSM-7").containsEntry("segments", 1)
+                .containsEntry("recipients", 3)
+                .containsEntry("estimate", Map.of("messages", 3, "segments", 3, "mms", 0));
+        // as the send counts it: an emoji makes it UCS-2, 70 characters a part, 67 once split
+        var long2 = a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Food Bank", "title", "t",
+                "body", "\uD83D\uDE00" + "x".repeat(70))).jsonObject();
+        assertThat(long2).containsEntry("encoding", "UCS-2").containsEntry("segments", 2)
+                .containsEntry("estimate", Map.of("messages", 3, "segments", 6, "mms", 0));
+        var sent = send(a, g, lineId, "\uD83D\uDE00" + "x".repeat(70)); // sent by "Food Bank"
+        assertThat(sent).containsEntry("encoding", long2.get("encoding")).containsEntry("segments", long2.get("segments"))
+                .containsEntry("text", long2.get("text"));
+        var mms = a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t",
+                "body", "Look", "mediaUrls", List.of("https://example.com/a.jpg"))).jsonObject();
+        assertThat(mms).containsEntry("segments", 1).containsEntry("estimate", Map.of("messages", 3, "segments", 0, "mms", 3));
+
+        // checked as a send is; nothing else was sent or stored than the one message sent above
+        assertThat(a.post("/v1/groups/grp_nope/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t",
+                "body", "x")).status()).isEqualTo(404);
+        assertThat(a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", "line_nope", "sender", "Ops", "title", "t",
+                "body", "x")).status()).isEqualTo(400);
+        assertThat(a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t"))
+                .status()).isEqualTo(400);
+        assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
+    }
 }

@@ -63,6 +63,8 @@ public final class Routes {
             new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
 
             new RouteDef("POST", "/v1/groups/{id}/messages", MESSAGES, SEND_MESSAGES, true),
+            // an extension: what a send would be now (text, encoding, segments, recipients), nothing sent or stored
+            new RouteDef("POST", "/v1/groups/{id}/messages/preview", MESSAGES, SEND_MESSAGES, false),
             new RouteDef("GET", "/v1/messages", MESSAGES, READ, false),
             new RouteDef("GET", "/v1/messages/{id}", MESSAGES, READ, false),
             new RouteDef("GET", "/v1/messages/{id}/deliveries.csv", MESSAGES, READ, false),
