@@ -37,6 +37,9 @@ final class UndeliverableRecipients {
     /** Marks {@code phone} in {@code m}'s group when {@code m} is a group message and the error says so. */
     void markIfCannotReceive(GroupMessage m, String phone, String error, long at) {
         if (m.kind() != MessageKind.GROUP || !cannotReceive(error)) return;
+        // 30006 from a short code is also a carrier that takes no short codes (some prepaid and smaller carriers):
+        // the number may well get the group's messages from a long code, so it is not marked for them all
+        if (!m.linePhone().startsWith("+") && CarrierErrors.codeOf(error).filter("30006"::equals).isPresent()) return;
         try {
             members.get().mark(m.accountId(), m.groupId(), phone, m.acceptedAt(), m.id(), error, at);
         } catch (RuntimeException e) {

@@ -56,6 +56,28 @@ class UndeliverableMembersE2eTest {
     /** Accepted, then undelivered: 30003, unreachable for now (a phone switched off): not marked. */
     static final String SWITCHED_OFF = "+15005550032";
 
+    /**
+     * 30006 after a send from a short code is not taken to mean the number cannot receive at all (it is also what a
+     * carrier that takes no short codes answers): the member stays unmarked, and gets the group's messages from a long
+     * code. From a long code it marks the member, as above.
+     */
+    @Test
+    void a30006FromAShortCodeDoesNotMarkTheMember(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Short Code Landline Co");
+        String shortCode = String.valueOf(50_000 + (int) (System.nanoTime() % 40_000));
+        var line = a.post("/v1/lines", Map.of("phone", shortCode, "type", "short_code", "groupMessaging", false, "mps", 50));
+        assertThat(line.status()).as(line.body()).isEqualTo(201);
+        String group = createGroup(a, "Short code list");
+        assertThat(a.post("/v1/groups/" + group + "/members", Map.of("members", List.of(Map.of("phone", LANDLINE))))
+                .status()).isEqualTo(200);
+        String first = (String) send(a, group, (String) line.jsonObject().get("id"), "From the short code").get("id");
+        assertThat(awaitSent(a, first, 20_000).get("status")).isEqualTo("sent");
+        await(() -> MessagesE2eTest.allDeliveries(a, first), rows -> "failed".equals(rows.getFirst().get("status")), 20_000);
+        assertThat(MessagesE2eTest.allDeliveries(a, first).getFirst()).containsEntry("error", "carrier 30006");
+        Thread.sleep(500); // a mark follows the receipt's record at once
+        assertThat(undeliverable(a, group)).isEmpty();
+    }
+
     @Test
     void aNumberThatCannotReceiveIsMarkedThenSkippedUntilClearedAndAPhoneSwitchedOffIsNot(ApiClient api, LocalRuntime runtime)
             throws Exception {
