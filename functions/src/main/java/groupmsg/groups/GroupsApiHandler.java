@@ -248,7 +248,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     /** An answer with its invalid entries, in the shape that keeps it recordable for an Idempotency-Key. */
-    private static Map<String, Object> withInvalid(LinkedHashMap<String, Object> json, List<GroupService.InvalidEntry> entries) {
+    public static Map<String, Object> withInvalid(LinkedHashMap<String, Object> json, List<GroupService.InvalidEntry> entries) {
         json.put("invalid", invalidJson(entries, false));
         if (!entries.isEmpty() && Json.write(json).getBytes(StandardCharsets.UTF_8).length > MAX_RECORDED_RESPONSE_BYTES) {
             json.put("invalid", invalidJson(entries, true));

@@ -1,5 +1,7 @@
 package groupmsg.inbound;
 
+import groupmsg.platform.api.Text;
+import groupmsg.groups.GroupsApiHandler;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.messages.DirectReplies;
@@ -229,14 +231,45 @@ public final class InboundApiHandler extends HttpApiHandler {
                 "/v1/opt-outs.csv", query);
     }
 
+    /** Entries of a bulk opt-out ({@code phones}), as many as a members add takes. */
+    static final int MAX_BULK_OPT_OUTS = 1000;
+
     private ApiResponse createOptOut(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("lineId", "phone", "country").nullsAsAbsent();
+        JsonBody body = request.jsonBody().allowOnly("lineId", "phone", "phones", "country").nullsAsAbsent();
+        if (body.has("phones")) return createOptOuts(request, body);
         String lineId = body.requiredString("lineId", 1, 100);
         String phone = body.requiredString("phone", 1, PhoneNumbers.MAX_INPUT_LENGTH);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         body.validate();
         var recorded = optOuts.optOut(request.accountId(), lineId, phone, country);
         return ApiResponse.json(recorded.created() ? 201 : 200, json(recorded.optOut()));
+    }
+
+    /**
+     * An extension: {@code {lineId, phones: [phone...] (1..1000), country?}} opts each number out as a manual opt-out
+     * does: 200 {@code {added, alreadyOptedOut, invalid: [{index, phone, reason}]}}, the valid ones recorded even when
+     * others are invalid (as a members add).
+     */
+    private ApiResponse createOptOuts(ApiRequest request, JsonBody body) {
+        String lineId = body.requiredString("lineId", 1, 100);
+        String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
+        if (body.has("phone")) body.problem("phone", "give phone or phones, not both");
+        List<String> inputs = new ArrayList<>();
+        if (!(body.raw("phones") instanceof List<?> raw) || raw.isEmpty() || raw.size() > MAX_BULK_OPT_OUTS) {
+            body.problem("phones", "must be an array of 1.." + MAX_BULK_OPT_OUTS + " phone numbers");
+        } else {
+            // a malformed entry is listed as invalid, not a 400: the others are still opted out
+            for (Object entry : raw) {
+                inputs.add(entry instanceof String phone && phone.length() <= PhoneNumbers.MAX_INPUT_LENGTH
+                        && Text.problem(phone) == null ? phone : null);
+            }
+        }
+        body.validate();
+        var result = optOuts.optOutAll(request.accountId(), lineId, inputs, country);
+        var json = new LinkedHashMap<String, Object>();
+        json.put("added", result.added());
+        json.put("alreadyOptedOut", result.alreadyOptedOut());
+        return ApiResponse.ok(GroupsApiHandler.withInvalid(json, result.invalid()));
     }
 
     static Map<String, Object> json(InboundMessage m) {

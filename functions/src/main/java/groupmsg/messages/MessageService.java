@@ -107,9 +107,10 @@ public final class MessageService {
      * as {@link #send} (an unknown group a 404, a line not the account's a 400) and the same text.
      */
     public Preview preview(String accountId, String groupId, SendRequest request) {
-        var group = groups.get(accountId, groupId);
+        var group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
         Line line = lines.find(accountId, request.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        // composed as it is sent (GSM-7 for an "é" typed with a combining accent), and counted so
         String text = Text.composed(textOf(request.sender(), withNotice(request.body(), optOutNoticeOf(line, request.optOutNotice()))));
         return new Preview(group, line, text, SmsText.of(text), !request.mediaUrls().isEmpty());
     }
@@ -136,22 +137,19 @@ public final class MessageService {
      */
     public GroupMessage send(String accountId, String groupId, SendRequest request, String ulid) {
         String id = MessageStore.GROUP_ID_PREFIX + ulid;
-        groupmsg.groups.Group group;
-        Line line;
-        String text;
+        Preview preview;
         try {
-            group = groups.get(accountId, groupId); // an unknown group is a 404 before anything else
-            line = lines.find(accountId, request.lineId())
-                    .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
-            // composed as it is sent (GSM-7 for an "é" typed with a combining accent), and counted so
-            text = Text.composed(textOf(request.sender(), withNotice(request.body(), optOutNoticeOf(line, request.optOutNotice()))));
+            preview = preview(accountId, groupId, request);
         } catch (ApiException e) {
             // the group or line deleted (or the line's notice changed) since an earlier run of this request accepted
             // the message: that is the answer (a read only on this path, which a first run never takes with a group
             // and line that exist)
             return messages.get(accountId, id).orElseThrow(() -> e);
         }
-        SmsText sms = SmsText.of(text);
+        var group = preview.group();
+        Line line = preview.line();
+        String text = preview.text();
+        SmsText sms = preview.sms();
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {
             if (attempt > 0) {
                 pause(attempt);

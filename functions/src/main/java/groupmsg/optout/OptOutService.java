@@ -2,6 +2,8 @@ package groupmsg.optout;
 
 import groupmsg.conversations.ConversationBlocks;
 import groupmsg.groups.PhoneNumbers;
+import groupmsg.platform.SideBySide;
+import groupmsg.groups.GroupService;
 import groupmsg.inbound.InboundMessage;
 import groupmsg.inbound.InboundService;
 import groupmsg.lines.Line;
@@ -36,6 +38,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.LinkedHashSet;
 
 /**
  * STOP, START and HELP, and opt-outs the business records by hand.
@@ -403,7 +407,70 @@ public final class OptOutService {
         Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
         String phone = phone(phoneInput, country);
         // the line never texts itself: an opt-out of its own number would be listed for nothing
-        if (phone.equals(line.phone())) throw ApiException.invalid("phone: is the line's own number");
+        if (phone.equals(line.phone())) throw ApiException.invalid("phone: " + OWN_NUMBER);
+        return optOutNumber(accountId, line, phone);
+    }
+
+    private static final String OWN_NUMBER = "is the line's own number";
+
+    /** Manual opt-outs made {@link #BULK_AT_ONCE} at a time (each its own transaction, event and conversation blocks). */
+    static final int BULK_AT_ONCE = 16;
+
+    /** @param invalid the entries that are no number to opt out, by their index in the request */
+    public record BulkResult(long added, long alreadyOptedOut, List<GroupService.InvalidEntry> invalid) {}
+
+    /**
+     * Manual opt-outs of many numbers at once (a do-not-text list brought from another system), each as
+     * {@link #optOut} makes one; an entry that is no number (or the line's own) is listed as invalid and the others are
+     * still opted out; a number given twice counts once, the second time as already opted out. A failure part way
+     * fails the request with what was recorded kept: its retry finds those opted out already.
+     *
+     * @param inputs null for an entry that is not a string
+     */
+    public BulkResult optOutAll(String accountId, String lineId, List<String> inputs, String country) {
+        Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
+        List<GroupService.InvalidEntry> invalid = new ArrayList<>();
+        Set<String> phones = new LinkedHashSet<>();
+        long repeated = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            String input = inputs.get(i);
+            if (input == null) {
+                invalid.add(new GroupService.InvalidEntry(i, null, "must be a phone number (a string)"));
+                continue;
+            }
+            switch (PhoneNumbers.normalize(input, country)) {
+                case PhoneNumbers.Valid valid when valid.e164().equals(line.phone()) ->
+                        invalid.add(new GroupService.InvalidEntry(i, input, OWN_NUMBER));
+                case PhoneNumbers.Valid valid -> {
+                    if (!phones.add(valid.e164())) repeated++;
+                }
+                case PhoneNumbers.Invalid bad -> invalid.add(new GroupService.InvalidEntry(i, input, bad.reason()));
+            }
+        }
+        long added = 0;
+        long already = repeated;
+        List<String> unique = List.copyOf(phones);
+        for (int from = 0; from < unique.size(); from += BULK_AT_ONCE) {
+            var outcomes = SideBySide.run(unique.subList(from, Math.min(unique.size(), from + BULK_AT_ONCE)), "/opt-out-",
+                    phone -> optOutNumber(accountId, line, phone).created());
+            for (var outcome : outcomes) {
+                switch (outcome) {
+                    case SideBySide.Done<Boolean> done -> {
+                        if (done.value()) added++;
+                        else already++;
+                    }
+                    case SideBySide.Failed<Boolean> failed -> throw failed.cause() instanceof RuntimeException e ? e
+                            : new IllegalStateException(failed.cause());
+                    case SideBySide.Interrupted<Boolean> interrupted -> throw new IllegalStateException("interrupted");
+                }
+            }
+        }
+        return new BulkResult(added, already, invalid);
+    }
+
+    /** Opts {@code phone} (E.164, not the line's own) out of {@code line} by hand: recorded at once, no reply sent. */
+    private OptOutStore.Recorded optOutNumber(String accountId, Line line, String phone) {
+        String lineId = line.id();
         long at = clock.millis();
         var told = manualChange(accountId, lineId, phone, true, at);
         var recorded = store.recordManual(accountId, lineId, phone, at, outbox.stage(told));

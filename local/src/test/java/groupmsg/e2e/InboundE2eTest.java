@@ -433,6 +433,51 @@ class InboundE2eTest {
     }
 
     /**
+     * A do-not-text list brought from another system: {@code phones} opts each number out as a manual opt-out does
+     * (listed, skipped by the next group message, told to integrations), the valid ones even when others are not; a
+     * number given twice or opted out already is counted so; a retry under its Idempotency-Key gives the same answer.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aListOfNumbersIsOptedOutInOneRequest(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Bulk Opt-Out Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550901")).status()).isEqualTo(201);
+        var body = Map.of("lineId", lineId, "country", "US", "phones", List.of(
+                "+14155550901", "(415) 555-0902", "+14155550903", "+14155550902", "not a number", 42, line, "+44 20 7946 0018"));
+        var r = a.withHeader("Idempotency-Key", "bulk-1").post("/v1/opt-outs", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.jsonObject()).containsEntry("added", 3).containsEntry("alreadyOptedOut", 2);
+        assertThat((List<Map<String, Object>>) r.jsonObject().get("invalid")).extracting(e -> e.get("index"))
+                .containsExactly(4, 5, 6);
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone"))
+                .containsExactlyInAnyOrder("+14155550901", "+14155550902", "+14155550903", "+442079460018");
+        var replay = a.withHeader("Idempotency-Key", "bulk-1").post("/v1/opt-outs", body);
+        assertThat(replay.header("idempotent-replayed")).isEqualTo("true");
+        assertThat(replay.jsonObject()).isEqualTo(r.jsonObject());
+
+        // the next group message skips them
+        String g = createGroup(a, "Bulk");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "+14155550903"),
+                Map.of("phone", "+14155550904")))).status()).isEqualTo(200);
+        String id = (String) send(a, g, lineId, "After the list").get("id");
+        assertThat(awaitSent(a, id, 20_000)).containsEntry("status", "sent");
+        assertThat(allDeliveries(a, id)).extracting(d -> d.get("phone"), d -> d.get("status")).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("+14155550903", "opted_out"), org.assertj.core.groups.Tuple.tuple("+14155550904", "sent"));
+
+        // the list itself is checked: none, too many, with phone too, another account's line
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phones", List.of())).status()).isEqualTo(400);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phones", java.util.Collections.nCopies(1001, "+14155550905")))
+                .status()).isEqualTo(400);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550906", "phones", List.of("+14155550907")))
+                .status()).isEqualTo(400);
+        assertThat(api.forNewAccount("Other Bulk Co").post("/v1/opt-outs", Map.of("lineId", lineId, "phones", List.of("+14155550908")))
+                .status()).isEqualTo(400);
+        assertThat(optOuts(a, lineId)).hasSize(4);
+    }
+
+    /**
      * A word the carrier itself takes for a keyword (Twilio's Advanced Opt-Out: "ALTO" configured as an opt-out, sent
      * as {@code OptOutType=STOP}) is one here too: the number is opted out, the text is no reply. Before, it was taken
      * for a reply while the carrier blocked the number.

@@ -528,7 +528,10 @@ class MessagesE2eTest {
                 .containsEntry("estimate", Map.of("messages", 3, "segments", 6, "mms", 0));
         var sent = send(a, g, lineId, "\uD83D\uDE00" + "x".repeat(70)); // sent by "Food Bank"
         assertThat(sent).containsEntry("encoding", long2.get("encoding")).containsEntry("segments", long2.get("segments"))
-                .containsEntry("text", long2.get("text"));
+                .containsEntry("text", long2.get("text")).containsEntry("recipients", long2.get("recipients"));
+        // another account's group is none of the caller's
+        assertThat(api.forNewAccount("Other Preview Co").post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId,
+                "sender", "Ops", "title", "t", "body", "x")).status()).isEqualTo(404);
         var mms = a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t",
                 "body", "Look", "mediaUrls", List.of("https://example.com/a.jpg"))).jsonObject();
         assertThat(mms).containsEntry("segments", 1).containsEntry("estimate", Map.of("messages", 3, "segments", 0, "mms", 3));
