@@ -107,6 +107,13 @@ final class DeliveryStore {
                 Integer.parseInt(pk.substring(hash + 1)), Attr.str(item, "sk")));
     }
 
+    /** Whether a delivery row has the carrier's message {@code sid} recorded (the {@code sid} index). */
+    boolean sidRecorded(String sid) {
+        return !dynamo.query(q -> q.tableName(table).indexName(Tables.DELIVERIES_BY_SID)
+                .keyConditionExpression("carrierMessageId = :sid")
+                .expressionAttributeValues(Map.of(":sid", s(sid))).limit(1)).items().isEmpty();
+    }
+
     /** The current rows of some recipients of one shard, by phone (consistent reads; absent rows are left out). */
     Map<String, Map<String, AttributeValue>> rows(String messageId, int shard, List<String> phones) {
         var found = new HashMap<String, Map<String, AttributeValue>>();

@@ -330,7 +330,13 @@ public final class MessageMaintenance {
         Set<String> unansweredByFailingCarrier = new HashSet<>();
         for (int i = 0; i < rows.size(); i++) {
             Delivery d = rows.get(i);
-            switch (answers.get(i)) {
+            SentLookup answer = answers.get(i);
+            // a message the carrier holds whose id another row has (another message of this text to the number:
+            // the same announcement to two groups) is that row's: taken for this one, this one was never sent
+            if (answer instanceof SentLookup.Found found && deliveries.sidRecorded(found.carrierMessageId())) {
+                answer = new SentLookup.Unanswered("the carrier's message with this text is another delivery's", false);
+            }
+            switch (answer) {
                 // the carrier's "failed" it does not charge for: settled, not billed
                 case SentLookup.Found found -> (StatusCallbacks.uncharged(found.status()) ? takenUncharged : taken)
                         .add(carrierSays(d, found, now));

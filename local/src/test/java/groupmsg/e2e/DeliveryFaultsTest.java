@@ -479,6 +479,32 @@ class DeliveryFaultsTest {
     }
 
     /**
+     * The same text sent to the number by another message (one announcement to two groups) is not taken for the
+     * lost one: the carrier's message found has its id on the other message's row, so this row waits, in doubt,
+     * rather than being marked delivered with the other's id (the number never got this one; the id on two rows).
+     */
+    @Test
+    void aCarrierMessageWhoseIdAnotherRowHasIsNotThisOne(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Same Text Twice Co", 1);
+        Setup other = acceptAndFanOut(api.forNewAccount("Same Text Twice Too Co"), t.wiring(), 1);
+        String phone = t.setup().phones().getFirst();
+        assertThat(other.phones()).containsExactly(phone);
+        t.carrier().script.put(phone, List.of(new UncheckedIOException(new IOException("read timed out")),
+                new SendResult.Accepted("SMtheother", "queued")));
+        deliverAll(new DeliveryService(t.wiring()), t.setup());
+        deliverAll(new DeliveryService(t.wiring()), other);
+        assertThat(storedStatus(t.wiring(), t.setup().messageId(), 0, phone)).as("its answer lost").isEqualTo("sending");
+        t.carrier().lookups.put(phone, new SentLookup.Found("SMtheother", "delivered", null));
+
+        Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+        new MessageMaintenance(later, new CapturingQueue()).sweep();
+
+        assertThat(storedStatus(t.wiring(), t.setup().messageId(), 0, phone)).as("in doubt: waits").isEqualTo("sending");
+        assertThat(storedStatus(t.wiring(), other.messageId(), 0, phone)).isEqualTo("sent");
+        assertThat(t.carrier().calls(phone)).isEqualTo(2);
+    }
+
+    /**
      * What the carrier's records say it never charged for (Twilio's "failed": it could not send; "canceled") is
      * settled as failed and not billed, as a receipt saying so would be; its "undelivered" is billed.
      */
