@@ -131,6 +131,14 @@ public final class PhoneNumbers {
      * @param country ISO 3166-1 alpha-2 code (any case, surrounding whitespace ignored) used for national
      *                numbers; null or blank when the input must be international
      */
+    /** What is wrong with {@code country} as {@link #normalize} reads it, or null (none given is fine). */
+    public static String countryProblem(String country) {
+        if (country == null || country.isBlank()) return null;
+        String code = country.strip().toUpperCase(Locale.ROOT);
+        return code.equals("UK") || UTIL.getSupportedRegions().contains(code) ? null
+                : "unknown country '" + echo(country.strip()) + "'";
+    }
+
     public static Result normalize(String input, String country) {
         String typed = input == null ? "" : input.strip();
         if (typed.isEmpty()) {
@@ -141,13 +149,11 @@ public final class PhoneNumbers {
         }
         String region = null;
         if (country != null && !country.isBlank()) {
+            String problem = countryProblem(country);
+            if (problem != null) return new Invalid(problem);
             String code = country.strip().toUpperCase(Locale.ROOT);
             // "UK" is what people write for GB (ISO 3166-1 reserves it for GB for that reason)
-            if (code.equals("UK")) code = "GB";
-            if (!UTIL.getSupportedRegions().contains(code)) {
-                return new Invalid("unknown country '" + echo(country.strip()) + "'");
-            }
-            region = code;
+            region = code.equals("UK") ? "GB" : code;
         }
         String text = canonicalChars(typed);
         if (text == null) {

@@ -425,17 +425,19 @@ public final class OptOutService {
      * still opted out; a number given twice counts once, the second time as already opted out. A failure part way
      * fails the request with what was recorded kept: its retry finds those opted out already.
      *
-     * @param inputs null for an entry that is not a string
+     * @param inputs each number as given, or malformed with the problem it is listed with
+     * @param country a valid country or null (see {@link PhoneNumbers#countryProblem})
      */
-    public BulkResult optOutAll(String accountId, String lineId, List<String> inputs, String country) {
+    public BulkResult optOutAll(String accountId, String lineId, List<GroupService.MemberInput> inputs, String country) {
         Line line = lines.find(accountId, lineId).orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
         List<GroupService.InvalidEntry> invalid = new ArrayList<>();
         Set<String> phones = new LinkedHashSet<>();
         long repeated = 0;
         for (int i = 0; i < inputs.size(); i++) {
-            String input = inputs.get(i);
-            if (input == null) {
-                invalid.add(new GroupService.InvalidEntry(i, null, "must be a phone number (a string)"));
+            var entry = inputs.get(i);
+            String input = entry.phone();
+            if (entry.problem() != null) {
+                invalid.add(new GroupService.InvalidEntry(i, input, entry.problem()));
                 continue;
             }
             switch (PhoneNumbers.normalize(input, country)) {
@@ -444,7 +446,8 @@ public final class OptOutService {
                 case PhoneNumbers.Valid valid -> {
                     if (!phones.add(valid.e164())) repeated++;
                 }
-                case PhoneNumbers.Invalid bad -> invalid.add(new GroupService.InvalidEntry(i, input, bad.reason()));
+                case PhoneNumbers.Invalid bad -> invalid.add(new GroupService.InvalidEntry(i,
+                        input.length() <= PhoneNumbers.MAX_INPUT_LENGTH ? input : null, bad.reason()));
             }
         }
         long added = 0;

@@ -468,8 +468,11 @@ class InboundE2eTest {
 
         // the list itself is checked: none, too many, with phone too, another account's line
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phones", List.of())).status()).isEqualTo(400);
-        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phones", java.util.Collections.nCopies(1001, "+14155550905")))
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phones", java.util.Collections.nCopies(101, "+14155550905")))
                 .status()).isEqualTo(400);
+        var badCountry = a.post("/v1/opt-outs", Map.of("lineId", lineId, "country", "ZZ", "phones", List.of("4155550909")));
+        assertThat(badCountry.status()).isEqualTo(400);
+        assertThat(badCountry.body()).contains("unknown country");
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550906", "phones", List.of("+14155550907")))
                 .status()).isEqualTo(400);
         assertThat(api.forNewAccount("Other Bulk Co").post("/v1/opt-outs", Map.of("lineId", lineId, "phones", List.of("+14155550908")))
