@@ -250,7 +250,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     }
 
     /**
-     * An extension: {@code {lineId, phones: [phone...] (1..1000), country?}} opts each number out as a manual opt-out
+     * An extension: {@code {lineId, phones: [phone...] (1..100), country?}} opts each number out as a manual opt-out
      * does: 200 {@code {added, alreadyOptedOut, invalid: [{index, phone, reason}]}}, the valid ones recorded even when
      * others are invalid (as a members add).
      */

@@ -54,6 +54,15 @@ public final class FanoutService {
         return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId)), null, null);
     }
 
+    /** Quick retries of a failed fan-out (see FanoutWorkerHandler) before SQS's own. */
+    static final int QUICK_RETRIES = 3;
+
+    /** A failed fan-out's job again, its {@code retries}th quick one, {@code 10 * retries} seconds from now. */
+    static QueueMessage retryJob(String accountId, String messageId, int retries) {
+        return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId, "retries", retries)),
+                null, null, 10 * retries);
+    }
+
     /**
      * Recipients per delivery batch: about five seconds of the line's rate, at most a page, so on a fast line a
      * shard's share of a page (~200) is one job, delivered in even blocks of at most one transaction's worth (it
@@ -74,32 +83,49 @@ public final class FanoutService {
         String cursor = checkpoint.cursor();
         boolean done = checkpoint.done();
         boolean pageTakenOver = checkpoint.pageTakenOver();
-        while (!done) {
-            var page = m.kind() == MessageKind.GROUP
-                    ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
-                    : new GroupService.RecipientPage(m.recipientList(), Map.of(), Map.of(), null, true);
-            long now = clock.millis();
-            var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS);
-            if (claim == MessageStore.PageClaim.BUSY) {
-                Log.info("fanout_page_busy", Map.of("messageId", messageId));
-                return;
+        // the page this run holds the lease on, and since when: given back if the run fails part way
+        String leased = null;
+        long leasedAt = 0;
+        try {
+            while (!done) {
+                var page = m.kind() == MessageKind.GROUP
+                        ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
+                        : new GroupService.RecipientPage(m.recipientList(), Map.of(), Map.of(), null, true);
+                long now = clock.millis();
+                var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS);
+                if (claim == MessageStore.PageClaim.BUSY) {
+                    Log.info("fanout_page_busy", Map.of("messageId", messageId));
+                    return;
+                }
+                leased = cursor;
+                leasedAt = now;
+                if (claim == MessageStore.PageClaim.TAKEN_OVER && !pageTakenOver) {
+                    messages.markPageTakenOver(accountId, messageId); // before any row is written
+                    pageTakenOver = true;
+                }
+                deliveries.insertQueued(m.accountId(), m.id(), m.shards(), page.phones(), page.names(), now, pageTakenOver);
+                queue.send(Queues.DELIVERIES, batches(m, page.phones(), page.undeliverable()));
+                if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
+                    Log.info("fanout_superseded", Map.of("messageId", messageId));
+                    return;
+                }
+                leasedAt = 0;
+                cursor = page.lastPhone();
+                done = page.done();
+                if (!done && clock.millis() - started > TIME_BUDGET_MILLIS) {
+                    queue.send(Queues.FANOUT, List.of(job(accountId, messageId)));
+                    return;
+                }
             }
-            if (claim == MessageStore.PageClaim.TAKEN_OVER && !pageTakenOver) {
-                messages.markPageTakenOver(accountId, messageId); // before any row is written
-                pageTakenOver = true;
+        } catch (RuntimeException e) {
+            if (leasedAt != 0) {
+                try {
+                    messages.releasePage(accountId, messageId, leased, leasedAt);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again); // the lease runs out on its own (2.5 minutes)
+                }
             }
-            deliveries.insertQueued(m.accountId(), m.id(), m.shards(), page.phones(), page.names(), now, pageTakenOver);
-            queue.send(Queues.DELIVERIES, batches(m, page.phones(), page.undeliverable()));
-            if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
-                Log.info("fanout_superseded", Map.of("messageId", messageId));
-                return;
-            }
-            cursor = page.lastPhone();
-            done = page.done();
-            if (!done && clock.millis() - started > TIME_BUDGET_MILLIS) {
-                queue.send(Queues.FANOUT, List.of(job(accountId, messageId)));
-                return;
-            }
+            throw e;
         }
         completion.tryComplete(accountId, messageId);
     }

@@ -10,6 +10,8 @@ import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
+import groupmsg.platform.queue.QueueSender;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +20,7 @@ import java.util.Map;
 /** Consumes the fanout queue: expands messages into delivery rows and batches (see {@link FanoutService}). */
 public final class FanoutWorkerHandler implements QueueFunction {
     private final FanoutService fanout;
+    private final QueueSender queue;
 
     private final Priming priming;
 
@@ -26,7 +29,11 @@ public final class FanoutWorkerHandler implements QueueFunction {
     }
 
     public FanoutWorkerHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        this(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+    }
+
+    public FanoutWorkerHandler(Wiring wiring, QueueSender queue) {
+        this.queue = queue;
         this.fanout = new FanoutService(wiring, new GroupService(wiring, queue), queue);
         this.priming = Priming.register(this, wiring);
     }
@@ -40,14 +47,34 @@ public final class FanoutWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         for (SQSEvent.SQSMessage message : event.getRecords()) {
+            Map<String, Object> job = null;
             try {
-                Map<String, Object> job = Json.parseObject(message.getBody());
+                job = Json.parseObject(message.getBody());
                 fanout.run((String) job.get("accountId"), (String) job.get("messageId"));
             } catch (RuntimeException e) {
                 Log.error("fanout_failed", Map.of("messageId", message.getMessageId()), e);
-                failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
+                if (job == null || !retriedSoon(job)) failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
             }
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /**
+     * Enqueues a failed fan-out again, seconds from now, a few times: SQS would bring the job back only when its
+     * visibility timeout ends (six times the function's, 12 minutes), and a group message goes at once. The failed
+     * run gave its page's lease back, so the retry takes the page over at once. After the quick tries, or when this
+     * enqueue fails too, SQS's own retries and then its dead-letter queue take over.
+     */
+    private boolean retriedSoon(Map<String, Object> job) {
+        int retries = job.get("retries") instanceof Number n ? n.intValue() : 0;
+        if (retries >= FanoutService.QUICK_RETRIES) return false;
+        try {
+            queue.send(Queues.FANOUT, List.of(FanoutService.retryJob((String) job.get("accountId"), (String) job.get("messageId"),
+                    retries + 1)));
+            return true;
+        } catch (RuntimeException e) {
+            Log.error("fanout_retry_not_queued", Map.of("retries", retries), e);
+            return false;
+        }
     }
 }

@@ -206,6 +206,22 @@ final class MessageStore {
     }
 
     /**
+     * Ends this run's lease on a page ({@code token}, claimed at {@code claimedAt}) after it failed part way, so the
+     * retry takes the page over at once (checking the rows it finds) instead of finding it leased and stopping.
+     */
+    void releasePage(String accountId, String messageId, String cursor, long claimedAt) {
+        String token = cursor == null ? "^" : cursor;
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("SET fanoutPageAt = :never")
+                    .conditionExpression("fanoutPage = :token AND fanoutPageAt = :at")
+                    .expressionAttributeValues(Map.of(":never", n(0), ":token", s(token), ":at", n(claimedAt))));
+        } catch (ConditionalCheckFailedException e) {
+            // taken over meanwhile, or moved on: not ours to end
+        }
+    }
+
+    /**
      * Moves the checkpoint past one page, only if nobody moved it meanwhile (a duplicate fan-out run stops).
      * When {@code nextCursor} is null the fan-out is complete and {@code recipients} becomes the exact count.
      */

@@ -14,6 +14,7 @@ import groupmsg.messages.Delivery;
 import groupmsg.messages.DeliveryService;
 import groupmsg.messages.DeliveryWorkerHandler;
 import groupmsg.messages.FanoutService;
+import groupmsg.messages.FanoutWorkerHandler;
 import groupmsg.messages.MessageMaintenance;
 import groupmsg.messages.MessageService;
 import groupmsg.messages.StatusCallbacks;
@@ -74,9 +75,19 @@ class DeliveryFaultsTest {
         final List<Map<String, Object>> deliveries = new CopyOnWriteArrayList<>();
         /** Each delivery job's delay, in the order of {@link #deliveries}. */
         final List<Integer> delays = new CopyOnWriteArrayList<>();
+        /** Fan-out jobs, and each one's delay. */
+        final List<Map<String, Object>> fanouts = new CopyOnWriteArrayList<>();
+        final List<Integer> fanoutDelays = new CopyOnWriteArrayList<>();
 
         @Override
         public void send(QueueDef queue, List<QueueMessage> messages) {
+            if (queue.name().equals("fanout")) {
+                for (QueueMessage m : messages) {
+                    fanoutDelays.add(m.delaySeconds());
+                    fanouts.add(Json.parseObject(m.body()));
+                }
+                return;
+            }
             if (!queue.name().equals("deliveries")) return;
             for (QueueMessage m : messages) {
                 delays.add(m.delaySeconds());
@@ -244,9 +255,10 @@ class DeliveryFaultsTest {
         var message = new MessageService(wiring, groups, new CapturingQueue()).send(accountId, g,
                 new MessageService.SendRequest(lineId, "Ops", "crash test", "Hello", List.of()));
 
-        // The first run writes page 1, enqueues it, writes page 2's rows and dies enqueueing them.
+        // The first run writes page 1, enqueues it, writes page 2's rows and dies enqueueing them (killed: its lease
+        // is not given back).
         var first = new CrashingQueue(2);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FanoutService(wiring, groups, first).run(accountId, message.id()))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FanoutService(killed(runtime), groups, first).run(accountId, message.id()))
                 .hasMessageContaining("crash");
         assertThat(first.captured.deliveries.stream().mapToInt(b -> ((List<String>) b.get("phones")).size()).sum()).isEqualTo(1000);
         // Meanwhile page 1's batches are delivered (rows claimed and sent).
@@ -278,6 +290,74 @@ class DeliveryFaultsTest {
         assertThat(rows).allSatisfy(r -> assertThat(r.get("status")).isEqualTo("sent"));
         var m = a.get("/v1/messages/" + message.id()).jsonObject();
         assertThat(m).containsEntry("status", "sent").containsEntry("recipients", 2500);
+    }
+
+    /** The runtime's tables through clients of a process being killed: a failed fan-out cannot give its lease back. */
+    static Wiring killed(LocalRuntime runtime) {
+        return runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof UpdateItemRequest u && u.updateExpression().equals("SET fanoutPageAt = :never")
+                        && u.conditionExpression().contains("fanoutPage = :token")) {
+                    throw SdkClientException.create("killed (test)");
+                }
+            }
+        });
+    }
+
+    /**
+     * A fan-out that fails part way (an enqueue refused, not a process killed) gives its page's lease back and is
+     * enqueued again seconds later: the retry takes the page over at once and finishes, each recipient once. Before,
+     * SQS brought the job back only after its 12-minute visibility timeout (and a copy found the page leased).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFanOutThatFailsPartWayIsRetriedWithinSecondsAndSendsEachOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Fanout Retry Co");
+        Wiring wiring = runtime.wiring();
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Retry");
+        List<String> phones = addMembers(a, g, 5000, 1500); // two pages
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var groups = new GroupService(wiring, new CapturingQueue());
+        var message = new MessageService(wiring, groups, new CapturingQueue()).send(accountId, g,
+                new MessageService.SendRequest(lineId, "Ops", "retry test", "Hello", List.of()));
+        var job = new SQSEvent.SQSMessage();
+        job.setMessageId("job-1");
+        job.setBody(groupmsg.platform.json.Json.write(Map.of("accountId", accountId, "messageId", message.id())));
+        var event = new SQSEvent();
+        event.setRecords(List.of(job));
+
+        // page 2's jobs cannot be enqueued: the run fails, and the worker enqueues the fan-out again, 10 s on
+        var first = new CrashingQueue(2);
+        var answer = new FanoutWorkerHandler(wiring, first).handleRequest(event, null);
+        assertThat(answer.getBatchItemFailures()).as("taken care of: not left to SQS").isEmpty();
+        assertThat(first.captured.fanouts).singleElement().satisfies(retry -> assertThat(retry)
+                .containsEntry("messageId", message.id()).containsEntry("retries", 1));
+        assertThat(first.captured.fanoutDelays).containsExactly(10);
+
+        // the retry comes at once (no lease to wait out) and finishes: every recipient enqueued once in all
+        var retried = new SQSEvent.SQSMessage();
+        retried.setMessageId("job-2");
+        retried.setBody(groupmsg.platform.json.Json.write(first.captured.fanouts.getFirst()));
+        var retryEvent = new SQSEvent();
+        retryEvent.setRecords(List.of(retried));
+        var later = new CapturingQueue();
+        assertThat(new FanoutWorkerHandler(wiring, later).handleRequest(retryEvent, null).getBatchItemFailures()).isEmpty();
+        List<String> enqueued = new ArrayList<>();
+        for (var batch : first.captured.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        for (var batch : later.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        assertThat(enqueued).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(phones);
+        assertThat(a.get("/v1/messages/" + message.id()).jsonObject()).containsEntry("recipients", 1500);
+
+        // after its quick retries a failing job is left to SQS (its retries, then the dead-letter queue)
+        var another = new MessageService(wiring, groups, new CapturingQueue()).send(accountId, g,
+                new MessageService.SendRequest(lineId, "Ops", "retry test 2", "Hello again", List.of()));
+        job.setBody(groupmsg.platform.json.Json.write(Map.of("accountId", accountId, "messageId", another.id(), "retries", 3)));
+        var refusing = new CrashingQueue(1);
+        assertThat(new FanoutWorkerHandler(wiring, refusing).handleRequest(event, null).getBatchItemFailures())
+                .extracting(f -> f.getItemIdentifier()).containsExactly("job-1");
+        assertThat(refusing.captured.fanouts).isEmpty();
     }
 
     @Test

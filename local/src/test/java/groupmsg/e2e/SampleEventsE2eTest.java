@@ -55,6 +55,8 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
         assertThat(invoke(runtime, "messages-api", "list-messages.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "messages-api", "send-unknown-group.json")).contains("\"statusCode\":404");
+        assertThat(invoke(runtime, "messages-api", "preview-unknown-group.json")).contains("\"statusCode\":404").contains("group");
+        assertThat(invoke(runtime, "inbound-api", "opt-out-list-unknown-line.json")).contains("\"statusCode\":400").contains("lineId");
         assertThat(invoke(runtime, "messages-api", "cancel-unknown-message.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "messages-api", "delivery-report-unknown-message.json")).contains("\"statusCode\":404").contains("message");
         // the sample's signature is not valid for this runtime's token: refused, nothing read
