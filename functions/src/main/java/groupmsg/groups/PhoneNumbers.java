@@ -124,13 +124,6 @@ public final class PhoneNumbers {
         };
     }
 
-    /**
-     * Normalizes {@code input} to E.164.
-     *
-     * @param input   what was typed; null is treated as empty
-     * @param country ISO 3166-1 alpha-2 code (any case, surrounding whitespace ignored) used for national
-     *                numbers; null or blank when the input must be international
-     */
     /** What is wrong with {@code country} as {@link #normalize} reads it, or null (none given is fine). */
     public static String countryProblem(String country) {
         if (country == null || country.isBlank()) return null;
@@ -139,6 +132,13 @@ public final class PhoneNumbers {
                 : "unknown country '" + echo(country.strip()) + "'";
     }
 
+    /**
+     * Normalizes {@code input} to E.164.
+     *
+     * @param input   what was typed; null is treated as empty
+     * @param country ISO 3166-1 alpha-2 code (any case, surrounding whitespace ignored) used for national
+     *                numbers; null or blank when the input must be international
+     */
     public static Result normalize(String input, String country) {
         String typed = input == null ? "" : input.strip();
         if (typed.isEmpty()) {

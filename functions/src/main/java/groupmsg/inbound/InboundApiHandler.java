@@ -265,10 +265,11 @@ public final class InboundApiHandler extends HttpApiHandler {
         } else {
             // a malformed entry is listed as invalid, not a 400: the others are still opted out
             for (Object entry : raw) {
-                String problem = !(entry instanceof String phone) ? "must be a phone number (a string)" : Text.problem(phone);
-                inputs.add(problem == null ? new GroupService.MemberInput((String) entry, null, null)
-                        : GroupService.MemberInput.malformed(entry instanceof String phone
-                                && phone.length() <= PhoneNumbers.MAX_INPUT_LENGTH ? phone : null, problem));
+                String phone = entry instanceof String given ? given : null;
+                String problem = phone == null ? "must be a phone number (a string)" : Text.problem(phone);
+                inputs.add(problem == null ? new GroupService.MemberInput(phone, null, null)
+                        : GroupService.MemberInput.malformed(phone != null && phone.length() <= PhoneNumbers.MAX_INPUT_LENGTH
+                                ? phone : null, problem));
             }
         }
         body.validate();

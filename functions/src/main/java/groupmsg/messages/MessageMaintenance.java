@@ -181,7 +181,7 @@ public final class MessageMaintenance {
         if (tally.givenUpCarrierFailing > 0) {
             // rows an hour in sending that the carrier would not answer for: given up without its word, and the
             // rest wait on it (its credentials or their read access to Messages, or an outage): wants a person
-            Log.error("carrier_lookups_failing", Map.of("deliveriesFailedUnknown", tally.givenUpCarrierFailing,
+            Log.error("carrier_lookups_failing", Map.of("deliveriesGivenUp", tally.givenUpCarrierFailing,
                     "deliveriesNotAsked", tally.notAsked, "metric", HandledFailures.CARRIER_LOOKUPS_FAILING), null);
         }
         return summary;
@@ -191,12 +191,14 @@ public final class MessageMaintenance {
     private static final class Tally {
         int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
         /**
-         * Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep); from the
-         * shards' counters, so rows being sent right then count too.
+         * Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep): the rest of
+         * the rows read, then the other shards' counters (so rows being sent right then count too).
          */
         long notAsked;
         /** Rows given up as outcome unknown on an answer of a failing carrier (not on doubt). */
         int givenUpCarrierFailing;
+        /** The carrier's ids of the messages lookups found this sweep: one found for two rows is the first's. */
+        final Set<String> sidsFound = new HashSet<>();
         /** Lookups made for the message being repaired. */
         int lookupsThisMessage;
         /** The carrier failed to answer a lookup: it is asked nothing more this sweep. */
@@ -331,10 +333,13 @@ public final class MessageMaintenance {
         for (int i = 0; i < rows.size(); i++) {
             Delivery d = rows.get(i);
             SentLookup answer = answers.get(i);
-            // a message the carrier holds whose id another row has (another message of this text to the number:
-            // the same announcement to two groups) is that row's: taken for this one, this one was never sent
-            if (answer instanceof SentLookup.Found found && deliveries.sidRecorded(found.carrierMessageId())) {
-                answer = new SentLookup.Unanswered("the carrier's message with this text is another delivery's", false);
+            // The one message of this text the carrier holds in the window (a lookup finds one only when nothing
+            // else there could be this one) is another row's when its id is recorded on one, or another row of this
+            // sweep took it (the same announcement to two groups, both rows left in sending): this one was never
+            // sent. Taken for it, the number never got this message.
+            if (answer instanceof SentLookup.Found found && (!tally.sidsFound.add(found.carrierMessageId())
+                    || deliveries.sidRecorded(found.carrierMessageId()))) {
+                answer = new SentLookup.NotFound();
             }
             switch (answer) {
                 // the carrier's "failed" it does not charge for: settled, not billed
