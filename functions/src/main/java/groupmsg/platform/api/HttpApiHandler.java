@@ -183,7 +183,8 @@ public abstract class HttpApiHandler implements HttpFunction {
         }
         String account = request.accountId();
         String target = action.route().key() + " " + request.rawPath();
-        if (!idempotency.bind(account, key, target)) {
+        var binding = idempotency.binding(account, key, target);
+        if (binding == IdempotencyStore.Binding.ELSEWHERE) {
             throw ApiException.conflict("Idempotency-Key was already used with a different request (on another route or path)");
         }
         String scope = target + " " + key;
@@ -196,6 +197,13 @@ public abstract class HttpApiHandler implements HttpFunction {
             case IdempotencyStore.Replay r -> new ApiResponse(r.status(), Map.of("content-type", ApiResponse.JSON_TYPE,
                     "idempotent-replayed", "true"), r.body());
             case IdempotencyStore.Claimed c -> {
+                if (binding == IdempotencyStore.Binding.BEFORE) {
+                    try {
+                        idempotency.renewBinding(account, key, target, c.claimedAt());
+                    } catch (RuntimeException e) {
+                        Log.warn("idempotency_binding_not_renewed", Map.of("route", action.route().key()));
+                    }
+                }
                 ApiResponse response;
                 try {
                     response = action.run().apply(request.withCreation(new ApiRequest.Creation(c.ulid(), c.rerun(),

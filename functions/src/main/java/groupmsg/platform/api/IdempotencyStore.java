@@ -189,6 +189,14 @@ public final class IdempotencyStore {
      * the same message sent to two groups. Stripe likewise refuses a key reused on another endpoint.
      */
     public boolean bind(String accountId, String key, String target) {
+        return binding(accountId, key, target) != Binding.ELSEWHERE;
+    }
+
+    /** How a key came to be bound to a request's target: now, before (by an earlier request there), or to another. */
+    public enum Binding { NOW, BEFORE, ELSEWHERE }
+
+    /** As {@link #bind}, saying whether the key was bound to this target already. */
+    public Binding binding(String accountId, String key, String target) {
         long now = clock.millis();
         try {
             // bound now, or again once past its retention (the records it scopes are free then too); its time runs
@@ -198,12 +206,28 @@ public final class IdempotencyStore {
                     .conditionExpression("attribute_not_exists(pk) OR expiresAt <= :nowSeconds")
                     .expressionAttributeValues(Map.of(":target", s(target),
                             ":expires", n((now + RETENTION.toMillis()) / 1000), ":nowSeconds", n(now / 1000))));
-            return true;
+            return Binding.NOW;
         } catch (ConditionalCheckFailedException e) {
             var bound = dynamo.getItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key)).consistentRead(true)).item();
             // gone meanwhile (expired and deleted): bind again; else bound to this request or to another
-            if (bound == null || bound.isEmpty()) return bind(accountId, key, target);
-            return target.equals(Attr.str(bound, "target"));
+            if (bound == null || bound.isEmpty()) return binding(accountId, key, target);
+            return target.equals(Attr.str(bound, "target")) ? Binding.BEFORE : Binding.ELSEWHERE;
+        }
+    }
+
+    /**
+     * Keeps a binding made before as long as the record a request claims under it now (24 hours from this claim):
+     * from its first use only, a key that met a 4xx and ran a day later lost its binding before that run's record,
+     * and could then run on another path too while the record still answered retries here. Not for a replay.
+     */
+    public void renewBinding(String accountId, String key, String target, long claimedAt) {
+        long expires = (claimedAt + RETENTION.toMillis()) / 1000;
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
+                    .updateExpression("SET expiresAt = :expires").conditionExpression("target = :target AND expiresAt < :expires")
+                    .expressionAttributeValues(Map.of(":target", s(target), ":expires", n(expires))));
+        } catch (ConditionalCheckFailedException e) {
+            // lasts that long already, or bound elsewhere since it expired (the claim's own check then decides)
         }
     }
 

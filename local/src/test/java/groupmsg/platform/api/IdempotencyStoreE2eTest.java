@@ -79,6 +79,33 @@ class IdempotencyStoreE2eTest {
     }
 
     /**
+     * A key bound by a request that was answered 4xx, and used again on its path a day later (that run's record lives
+     * 24 hours from then), stays bound there as long as that record: before, its binding ran out 24 hours from the
+     * first use, and the key could run on another path while the record still answered retries on the first.
+     */
+    @Test
+    void aBindingLastsAsLongAsTheRecordOfALaterClaimUnderIt(LocalRuntime runtime) {
+        var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-04T10:00:00Z").toEpochMilli());
+        var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), readingFrom(clock));
+        String account = "acct_idem_renew_" + System.nanoTime();
+        String target = "POST /v1/groups/{id}/messages /v1/groups/grp_a/messages";
+        String scope = target + " k1";
+        assertThat(store.binding(account, "k1", target)).isEqualTo(IdempotencyStore.Binding.NOW);
+        store.release(account, scope, (IdempotencyStore.Claimed) store.claim(account, scope, "bad-body")); // a 4xx
+
+        clock.addAndGet(java.time.Duration.ofHours(23).toMillis());
+        assertThat(store.binding(account, "k1", target)).isEqualTo(IdempotencyStore.Binding.BEFORE);
+        var claimed = (IdempotencyStore.Claimed) store.claim(account, scope, "good-body");
+        store.renewBinding(account, "k1", target, claimed.claimedAt());
+        store.complete(account, scope, 202, "{\"id\":\"msg_a\"}");
+
+        clock.addAndGet(java.time.Duration.ofHours(2).toMillis()); // 25 hours after the first use
+        assertThat(store.bind(account, "k1", "POST /v1/groups/{id}/messages /v1/groups/grp_b/messages"))
+                .as("still bound where it ran").isFalse();
+        assertThat(store.claim(account, scope, "good-body")).isEqualTo(new IdempotencyStore.Replay(202, "{\"id\":\"msg_a\"}"));
+    }
+
+    /**
      * A release or a give-up of a claim that is no longer the record's (its answer lost and the request retried by the
      * SDK after another request claimed the key) leaves the other request's claim alone: deleted, or set to be taken
      * over at once, that request could run twice.
