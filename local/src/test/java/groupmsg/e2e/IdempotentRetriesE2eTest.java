@@ -448,6 +448,33 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * Through the handler: a key first answered 400 on one group's members, run there 23 hours later, is still bound
+     * there two hours after that (its run's record lives 24 hours): the same key on another group is a 409, not a
+     * second add; a day after the run it is free.
+     */
+    @Test
+    void aKeyRunLaterOnItsPathStaysBoundThereAsLongAsThatRunsRecord(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Renewed Binding Co");
+        String groupA = createGroup(a, "Renewed A");
+        String groupB = createGroup(a, "Renewed B");
+        java.util.function.Function<Duration, GroupsApiHandler> at = offset ->
+                new GroupsApiHandler(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), offset)));
+        Map<String, Object> none = Map.of("members", List.of());
+        Map<String, Object> one = Map.of("members", List.of(Map.of("phone", "+14155550931")));
+        String route = "POST /v1/groups/{id}/members";
+        assertThat(call(at.apply(Duration.ZERO), a, route, "/v1/groups/" + groupA + "/members", Map.of("id", groupA), none, "renew-1")
+                .getStatusCode()).isEqualTo(400);
+        assertThat(call(at.apply(Duration.ofHours(23)), a, route, "/v1/groups/" + groupA + "/members", Map.of("id", groupA), one, "renew-1")
+                .getStatusCode()).isEqualTo(200);
+        assertThat(call(at.apply(Duration.ofHours(25)), a, route, "/v1/groups/" + groupB + "/members", Map.of("id", groupB), one, "renew-1")
+                .getStatusCode()).as("still bound to group A").isEqualTo(409);
+        assertThat(call(at.apply(Duration.ofHours(25)), a, route, "/v1/groups/" + groupA + "/members", Map.of("id", groupA), one, "renew-1")
+                .getHeaders()).containsEntry("idempotent-replayed", "true");
+        assertThat(call(at.apply(Duration.ofHours(48)), a, route, "/v1/groups/" + groupB + "/members", Map.of("id", groupB), one, "renew-1")
+                .getStatusCode()).as("a day after the run").isEqualTo(200);
+    }
+
+    /**
      * A bad request whose claim could not be let go (the delete throttled) is still answered with its 400, not a 503
      * whose retries would each meet "still being processed" for a minute; the same request retried at once gets the
      * 400 again.

@@ -197,12 +197,11 @@ public abstract class HttpApiHandler implements HttpFunction {
             case IdempotencyStore.Replay r -> new ApiResponse(r.status(), Map.of("content-type", ApiResponse.JSON_TYPE,
                     "idempotent-replayed", "true"), r.body());
             case IdempotencyStore.Claimed c -> {
-                if (binding == IdempotencyStore.Binding.BEFORE) {
-                    try {
-                        idempotency.renewBinding(account, key, target, c.claimedAt());
-                    } catch (RuntimeException e) {
-                        Log.warn("idempotency_binding_not_renewed", Map.of("route", action.route().key()));
-                    }
+                // a claim under a binding made before keeps it as long as its record (every claim, a 4xx's too: the
+                // renewal must come before the run, which must not go on if the key was bound elsewhere meanwhile)
+                if (binding == IdempotencyStore.Binding.BEFORE && !idempotency.renewBinding(account, key, target, c.claimedAt())) {
+                    idempotency.release(account, scope, c);
+                    throw ApiException.conflict("Idempotency-Key was already used with a different request (on another route or path)");
                 }
                 ApiResponse response;
                 try {

@@ -200,7 +200,7 @@ public final class IdempotencyStore {
         long now = clock.millis();
         try {
             // bound now, or again once past its retention (the records it scopes are free then too); its time runs
-            // from that first use, not renewed by the requests that use it after
+            // from that first use, and is renewed by a later claim under it (renewBinding), not by a replay
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
                     .updateExpression("SET target = :target, expiresAt = :expires")
                     .conditionExpression("attribute_not_exists(pk) OR expiresAt <= :nowSeconds")
@@ -217,17 +217,22 @@ public final class IdempotencyStore {
 
     /**
      * Keeps a binding made before as long as the record a request claims under it now (24 hours from this claim):
-     * from its first use only, a key that met a 4xx and ran a day later lost its binding before that run's record,
-     * and could then run on another path too while the record still answered retries here. Not for a replay.
+     * from its first use only, a key first answered 4xx that ran within its day lost its binding before that run's
+     * record, and could then run on another path too while the record still answered retries here. Not for a
+     * replay. False when the key is bound to another target by now (it expired and was bound again meanwhile): the
+     * claim must not run.
      */
-    public void renewBinding(String accountId, String key, String target, long claimedAt) {
+    public boolean renewBinding(String accountId, String key, String target, long claimedAt) {
         long expires = (claimedAt + RETENTION.toMillis()) / 1000;
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key))
                     .updateExpression("SET expiresAt = :expires").conditionExpression("target = :target AND expiresAt < :expires")
                     .expressionAttributeValues(Map.of(":target", s(target), ":expires", n(expires))));
+            return true;
         } catch (ConditionalCheckFailedException e) {
-            // lasts that long already, or bound elsewhere since it expired (the claim's own check then decides)
+            // lasts that long already, or bound elsewhere (or gone) since
+            var bound = dynamo.getItem(b -> b.tableName(table).key(key(accountId, BINDING_PREFIX + key)).consistentRead(true)).item();
+            return bound != null && target.equals(Attr.str(bound, "target"));
         }
     }
 

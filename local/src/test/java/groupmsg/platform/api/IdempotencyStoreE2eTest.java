@@ -96,7 +96,7 @@ class IdempotencyStoreE2eTest {
         clock.addAndGet(java.time.Duration.ofHours(23).toMillis());
         assertThat(store.binding(account, "k1", target)).isEqualTo(IdempotencyStore.Binding.BEFORE);
         var claimed = (IdempotencyStore.Claimed) store.claim(account, scope, "good-body");
-        store.renewBinding(account, "k1", target, claimed.claimedAt());
+        assertThat(store.renewBinding(account, "k1", target, claimed.claimedAt())).isTrue();
         store.complete(account, scope, 202, "{\"id\":\"msg_a\"}");
 
         clock.addAndGet(java.time.Duration.ofHours(2).toMillis()); // 25 hours after the first use
