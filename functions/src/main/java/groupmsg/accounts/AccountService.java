@@ -35,7 +35,7 @@ public final class AccountService {
     public CreatedAccount createAccount(String name) {
         String accountId = ids.next("acct_");
         String secret = keys.generate();
-        ApiKeyView owner = newKey("owner", Role.OWNER, secret);
+        ApiKeyView owner = newKey(ids.next(ApiKeyView.ID_PREFIX), "owner", Role.OWNER, secret);
         var account = new Account(accountId, name, AccountSettings.defaults(), clock.millis());
         if (!store.createAccount(account, owner, ApiKeys.hash(secret))) {
             throw new IllegalStateException("account id collision: " + accountId);
@@ -62,7 +62,7 @@ public final class AccountService {
             }
             keyId = existing.get().keyId();
         } else {
-            ApiKeyView added = newKey(generated ? GENERATED_LOCAL_KEY : LOCAL_KEY, Role.OWNER, secret);
+            ApiKeyView added = newKey(ids.next(ApiKeyView.ID_PREFIX), generated ? GENERATED_LOCAL_KEY : LOCAL_KEY, Role.OWNER, secret);
             store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret));
             keyId = added.id();
         }
@@ -113,7 +113,7 @@ public final class AccountService {
      */
     public NewKey createKey(String accountId, String keyId, String name, Role role) {
         String secret = keys.generate();
-        ApiKeyView key = new ApiKeyView(keyId, name, role, ApiKeys.last4(secret), clock.millis());
+        ApiKeyView key = newKey(keyId, name, role, secret);
         if (store.addKey(accountId, key, ApiKeys.hash(secret))) return new NewKey(key, secret);
         var stored = store.key(accountId, keyId).orElseThrow(() -> new IllegalStateException("key collision"));
         if (!store.replaceSecret(accountId, stored, ApiKeys.hash(secret), ApiKeys.last4(secret))) {
@@ -170,7 +170,7 @@ public final class AccountService {
         return AccountStore.accountPk(accountId);
     }
 
-    private ApiKeyView newKey(String name, Role role, String secret) {
-        return new ApiKeyView(ids.next(ApiKeyView.ID_PREFIX), name, role, ApiKeys.last4(secret), clock.millis());
+    private ApiKeyView newKey(String id, String name, Role role, String secret) {
+        return new ApiKeyView(id, name, role, ApiKeys.last4(secret), clock.millis());
     }
 }

@@ -108,10 +108,11 @@ public final class InboundService {
             Log.warn("inbound_from_own_line", Map.of("lineId", owner.get().lineId(), "metric", "InboundFromOwnLine"));
             return new FromTheLine();
         }
-        var classification = Keywords.classify(sms.body(), sms.carrierKeyword());
+        var ours = Keywords.classify(sms.body());
+        var classification = Keywords.withCarrierKeyword(ours, sms.carrierKeyword());
         // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
         // something, as "Yes" does
-        boolean carrierOnlyOptIn = classification.keyword() == Keywords.Keyword.OPT_IN && Keywords.classify(sms.body()).keyword() == null;
+        boolean carrierOnlyOptIn = ours.keyword() == null && classification.keyword() == Keywords.Keyword.OPT_IN;
         // "Yes" from a number that is not opted out answers something too: in a conversation the others are to see
         // it. It stays the opt-in API.md makes it (and is answered so), but goes through the inbound queue, relayed
         // in order with the sender's other texts, and the inbound worker then handles its opt-in.

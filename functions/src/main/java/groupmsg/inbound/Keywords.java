@@ -123,12 +123,12 @@ public final class Keywords {
     private Keywords() {}
 
     /**
-     * As {@link #classify(String)}, and where that finds no keyword, the one the carrier took the text for (Twilio's
-     * {@code OptOutType}: with Advanced Opt-Out, an account's own words, "ALTO" say, which the carrier acts on: a STOP
-     * blocks the number at the carrier, so it is an opt-out here too; taken for a reply, it was relayed and none recorded).
+     * {@code ours} ({@link #classify(String)}'s), and where that is no keyword, the one the carrier took the text for
+     * (Twilio's {@code OptOutType}: with Advanced Opt-Out, an account's own words, "ALTO" say, which the carrier acts
+     * on: a STOP blocks the number at the carrier, so it is an opt-out here too; taken for a reply, it was relayed and
+     * none recorded).
      */
-    public static Classification classify(String body, String carrierKeyword) {
-        var ours = classify(body);
+    public static Classification withCarrierKeyword(Classification ours, String carrierKeyword) {
         if (ours.keyword() != null || carrierKeyword == null) return ours;
         return switch (carrierKeyword.strip().toUpperCase(java.util.Locale.ROOT)) {
             case "STOP" -> new Classification(Keyword.OPT_OUT, false);

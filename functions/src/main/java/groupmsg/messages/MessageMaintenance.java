@@ -426,11 +426,9 @@ public final class MessageMaintenance {
 
     /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */
     private static DeliveryStore.Transition carrierSays(Delivery d, SentLookup.Found found, long now) {
-        String status = switch (found.status()) {
-            case "delivered", "read", "partially_delivered" -> Delivery.DELIVERED;
-            case "failed", "undelivered", "canceled" -> Delivery.FAILED;
-            default -> Delivery.SENT;
-        };
+        // a final status as a receipt saying it would be; any other (queued, sent...) says the carrier took it
+        String finalStatus = StatusCallbacks.statusOf(found.status());
+        String status = finalStatus == null ? Delivery.SENT : finalStatus;
         String error = Delivery.FAILED.equals(status)
                 ? "carrier " + (found.errorCode() == null ? found.status() : found.errorCode()) : null;
         return new DeliveryStore.Transition(d.phone(), Delivery.SENDING, status, found.carrierMessageId(), error, now, d.updatedAt());

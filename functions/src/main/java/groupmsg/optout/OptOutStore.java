@@ -150,9 +150,9 @@ public final class OptOutStore {
     public Recorded recordManual(String accountId, String lineId, String phone, long at, TransactWriteItem alsoWrite) {
         var item = item(accountId, lineId, phone, SOURCE_MANUAL, at);
         var put = TransactWriteItem.builder().put(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build();
-        var outcome = ops.transact(alsoWrite == null ? List.of(put) : List.of(put, alsoWrite));
-        if (outcome instanceof DynamoOps.Committed) return new Recorded(new OptOut(lineId, phone, SOURCE_MANUAL, at), true);
-        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("manual opt-out cancelled: " + outcome);
+        if (commitsUnlessItsConditionFails(put, alsoWrite, "manual opt-out")) {
+            return new Recorded(new OptOut(lineId, phone, SOURCE_MANUAL, at), true);
+        }
         // opted out already; or lifted again since the condition failed, which leaves nothing to show: this one's
         return new Recorded(get(lineId, phone).orElse(new OptOut(lineId, phone, SOURCE_MANUAL, at)), false);
     }
@@ -191,9 +191,7 @@ public final class OptOutStore {
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":arrived", n(arrivedAt),
                         ":manual", s(SOURCE_MANUAL)))).build();
-        var outcome = ops.transact(markLifted == null ? List.of(delete) : List.of(delete, markLifted));
-        if (outcome instanceof DynamoOps.Committed) return true;
-        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("opt-in cancelled: " + outcome);
+        if (commitsUnlessItsConditionFails(delete, markLifted, "opt-in")) return true;
         // None, or a later STOP's: it stays, and becomes that STOP's, which then gets the confirmation (this START
         // resubscribed the number, so that STOP opts it out anew; the row still named the STOP before).
         try {
@@ -215,9 +213,17 @@ public final class OptOutStore {
     public boolean remove(String lineId, String phone, TransactWriteItem alsoWrite) {
         var delete = TransactWriteItem.builder().delete(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                 .conditionExpression("attribute_exists(pk)")).build();
-        var outcome = ops.transact(alsoWrite == null ? List.of(delete) : List.of(delete, alsoWrite));
+        return commitsUnlessItsConditionFails(delete, alsoWrite, "opt-out removal");
+    }
+
+    /**
+     * Commits {@code write} with {@code alsoWrite} (null: none) in one transaction: true when it committed, false when
+     * {@code write}'s condition failed; cancelled for any other reason, it throws ({@code what} names it).
+     */
+    private boolean commitsUnlessItsConditionFails(TransactWriteItem write, TransactWriteItem alsoWrite, String what) {
+        var outcome = ops.transact(alsoWrite == null ? List.of(write) : List.of(write, alsoWrite));
         if (outcome instanceof DynamoOps.Committed) return true;
-        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException("opt-out removal cancelled: " + outcome);
+        if (!((DynamoOps.Cancelled) outcome).conditionFailed(0)) throw new IllegalStateException(what + " cancelled: " + outcome);
         return false;
     }
 

@@ -129,12 +129,12 @@ class KeywordsTest {
     /** The carrier's own keyword (Twilio's OptOutType) where the text is none of ours; ours where it is. */
     @org.junit.jupiter.api.Test
     void theCarriersKeywordCountsWhereTheTextIsNoneOfOurs() {
-        assertThat(Keywords.classify("ALTO", "STOP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
-        assertThat(Keywords.classify("Alta", "start").keyword()).isEqualTo(Keywords.Keyword.OPT_IN);
-        assertThat(Keywords.classify("AYUDA", "HELP").keyword()).isEqualTo(Keywords.Keyword.HELP);
-        assertThat(Keywords.classify("ALTO", null).keyword()).isNull();
-        assertThat(Keywords.classify("ALTO", "SOMETHING").keyword()).isNull();
+        assertThat(Keywords.withCarrierKeyword(Keywords.classify("ALTO"), "STOP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
+        assertThat(Keywords.withCarrierKeyword(Keywords.classify("Alta"), "start").keyword()).isEqualTo(Keywords.Keyword.OPT_IN);
+        assertThat(Keywords.withCarrierKeyword(Keywords.classify("AYUDA"), "HELP").keyword()).isEqualTo(Keywords.Keyword.HELP);
+        assertThat(Keywords.withCarrierKeyword(Keywords.classify("ALTO"), null).keyword()).isNull();
+        assertThat(Keywords.withCarrierKeyword(Keywords.classify("ALTO"), "SOMETHING").keyword()).isNull();
         // ours first: a STOP is an opt-out whatever the carrier says of it
-        assertThat(Keywords.classify("STOP", "HELP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
+        assertThat(Keywords.withCarrierKeyword(Keywords.classify("STOP"), "HELP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
     }
 }
