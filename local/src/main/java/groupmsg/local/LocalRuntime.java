@@ -114,9 +114,20 @@ public final class LocalRuntime implements AutoCloseable {
         final Map<String, ProvisionedQueue> queues = new LinkedHashMap<>();
         Path runtimeFile;
         Path runMarker;
+        /** The marker is this start's own (none was left by a killed run), and no saved job was taken out yet. */
+        boolean markerRemovableOnAbort;
         long startupMillis;
 
         void abort() {
+            // A start that failed before it touched any job (a port in use, a bad setting) is no kill: its marker
+            // would make the next start re-queue the last day's jobs as lost.
+            if (runMarker != null && markerRemovableOnAbort) {
+                try {
+                    Files.deleteIfExists(runMarker);
+                } catch (java.io.IOException e) {
+                    LocalLog.error("run_marker_not_removed", Map.of("path", runMarker.toString()), e);
+                }
+            }
             if (http != null) http.close();
             if (carrier != null) carrier.close();
             if (carrierDynamo != null) carrierDynamo.close();
@@ -199,6 +210,7 @@ public final class LocalRuntime implements AutoCloseable {
                 b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
                 markRunning(marker);
                 b.runMarker = marker;
+                b.markerRemovableOnAbort = !lastRunKilled;
             }
             // Bound (not yet serving) first: the carrier adapter's base URL is this runtime's own address.
             b.http = bindHttp(settings.port());
@@ -256,7 +268,10 @@ public final class LocalRuntime implements AutoCloseable {
             // Only ElasticMQ in this JVM forgets its queues (an external SQS_ENDPOINT keeps them): what they held at
             // the last stop goes back before any request can add to a FIFO group behind it.
             boolean queuesForgotten = queuesForgotten(settings, b.services);
-            if (queuesForgotten) restoreQueues(b.wiring, b.queues, settings.dataDir());
+            if (queuesForgotten) {
+                b.markerRemovableOnAbort = false;
+                restoreQueues(b.wiring, b.queues, settings.dataDir());
+            }
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
             // Before the pollers: what the last run left is queued again first, oldest first, so that nothing newer

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +27,8 @@ import java.util.Set;
  * sends it again: ElasticMQ keeps its queues in memory, so a STOP whose confirmation job was waiting, an import's
  * parts or a conversation's relays were lost with a stop. Only messages that can be received are kept: a job delayed
  * for its place in a line's waiting line is not, and the restart's sweep enqueues its recipients again instead
- * ({@code MessageMaintenance#sweepAfterJobsLost}). A {@code kill -9} keeps nothing.
+ * ({@code MessageMaintenance#sweepAfterJobsLost}). Each dead-letter queue is kept too (to itself), as AWS keeps one for
+ * 14 days, so what the README says to redrive is still there after a restart. A {@code kill -9} keeps nothing.
  */
 final class QueueSnapshot {
     static final String FILE_NAME = "queues-at-stop.jsonl";
@@ -49,33 +51,46 @@ final class QueueSnapshot {
         Path partial = file.resolveSibling(file.getFileName() + ".partial");
         try (BufferedWriter out = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
             for (ProvisionedQueue queue : queues) {
-                while (true) {
-                    List<Message> messages = sqs.receiveMessage(r -> r.queueUrl(queue.url()).maxNumberOfMessages(10)
-                            .waitTimeSeconds(0).visibilityTimeout(60)
-                            .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID,
-                                    MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID)).messages();
-                    if (messages.isEmpty()) break;
-                    List<DeleteMessageBatchRequestEntry> done = new ArrayList<>();
-                    for (Message m : messages) {
-                        var line = new LinkedHashMap<String, Object>();
-                        line.put("queue", queue.spec().name());
-                        line.put("body", m.body());
-                        line.put("groupId", m.attributes().get(MessageSystemAttributeName.MESSAGE_GROUP_ID));
-                        line.put("deduplicationId", m.attributes().get(MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID));
-                        out.write(JSON.std.asString(line));
-                        out.newLine();
-                        done.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(done.size()))
-                                .receiptHandle(m.receiptHandle()).build());
-                        saved++;
-                    }
-                    out.flush(); // written before it is deleted from the queue
-                    sqs.deleteMessageBatch(r -> r.queueUrl(queue.url()).entries(done));
+                for (boolean deadLetters : new boolean[] {false, true}) {
+                    String url = deadLetters ? queue.dlqUrl() : queue.url();
+                    if (url == null) continue;
+                    saved += drain(sqs, queue, url, deadLetters, out);
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
             keep(partial, file);
+        }
+        return saved;
+    }
+
+    /** Moves one queue's (or its dead-letter queue's) messages into {@code out}; returns how many. */
+    private static int drain(SqsClient sqs, ProvisionedQueue queue, String url, boolean deadLetters, BufferedWriter out)
+            throws IOException {
+        int saved = 0;
+        while (true) {
+            List<Message> messages = sqs.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10)
+                    .waitTimeSeconds(0).visibilityTimeout(60)
+                    .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID,
+                            MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID)).messages();
+            if (messages.isEmpty()) break;
+            List<DeleteMessageBatchRequestEntry> done = new ArrayList<>();
+            for (Message m : messages) {
+                var line = new LinkedHashMap<String, Object>();
+                line.put("queue", queue.spec().name());
+                if (deadLetters) line.put("deadLetter", true);
+                line.put("body", m.body());
+                line.put("groupId", m.attributes().get(MessageSystemAttributeName.MESSAGE_GROUP_ID));
+                line.put("deduplicationId", m.attributes().get(MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID));
+                out.write(JSON.std.asString(line));
+                out.newLine();
+                done.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(done.size()))
+                        .receiptHandle(m.receiptHandle()).build());
+                saved++;
+            }
+            out.flush(); // written before it is deleted from the queue
+            sqs.deleteMessageBatch(r -> r.queueUrl(url).entries(done));
         }
         return saved;
     }
@@ -112,8 +127,10 @@ final class QueueSnapshot {
             throw new UncheckedIOException(e);
         }
         long restoredAt = System.currentTimeMillis();
-        // per queue, in file order: the line numbers and their entries (each entry's id is its line number)
-        Map<ProvisionedQueue, List<SendMessageBatchRequestEntry>> byQueue = new LinkedHashMap<>();
+        // per queue URL (a queue's or its dead-letter queue's), in file order: the entries (each one's id is its line
+        // number) and whether that queue is FIFO
+        Map<String, List<SendMessageBatchRequestEntry>> byQueue = new LinkedHashMap<>();
+        Map<String, String> queueNames = new HashMap<>();
         for (int n = 0; n < lines.size(); n++) {
             Map<String, Object> line;
             try {
@@ -123,24 +140,28 @@ final class QueueSnapshot {
             }
             ProvisionedQueue queue = queues.get((String) line.get("queue"));
             if (queue == null) continue; // a queue this build no longer has
+            boolean deadLetter = Boolean.TRUE.equals(line.get("deadLetter"));
+            String url = deadLetter ? queue.dlqUrl() : queue.url();
+            if (url == null) continue;
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(n)).messageBody((String) line.get("body"));
             if (queue.spec().fifo()) {
                 // a new id: a queue that still remembers the first send's would drop this one as its duplicate
                 entry.messageGroupId((String) line.get("groupId"))
                         .messageDeduplicationId(restoredId((String) line.get("deduplicationId"), restoredAt));
             }
-            byQueue.computeIfAbsent(queue, q -> new ArrayList<>()).add(entry.build());
+            byQueue.computeIfAbsent(url, q -> new ArrayList<>()).add(entry.build());
+            queueNames.put(url, (deadLetter ? queue.spec().dlqName() : queue.spec().queueName()));
         }
         Set<Integer> sent = new HashSet<>();
         try {
-            byQueue.forEach((queue, entries) -> {
+            byQueue.forEach((url, entries) -> {
                 for (int from = 0; from < entries.size(); from += 10) {
                     var chunk = entries.subList(from, Math.min(entries.size(), from + 10));
-                    var result = sqs.sendMessageBatch(r -> r.queueUrl(queue.url()).entries(chunk));
+                    var result = sqs.sendMessageBatch(r -> r.queueUrl(url).entries(chunk));
                     result.successful().forEach(ok -> sent.add(Integer.parseInt(ok.id())));
                     if (result.hasFailed() && !result.failed().isEmpty()) {
                         throw new IllegalStateException(result.failed().size() + " saved messages could not be sent to "
-                                + queue.spec().queueName() + ": " + result.failed().getFirst().message());
+                                + queueNames.get(url) + ": " + result.failed().getFirst().message());
                     }
                 }
             });

@@ -48,6 +48,21 @@ class RestartE2eTest {
     }
 
     @Test
+    void aStartThatFailsOnABusyPortLeavesNoMarkerUnlessAKilledRunLeftOne(@TempDir Path dataDir) throws Exception {
+        try (var busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY).withPort(busy.getLocalPort());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> LocalRuntime.start(settings))
+                    .isInstanceOf(RuntimeException.class);
+            assertThat(dataDir.resolve("running.marker")).as("no run was killed: the next start recovers nothing").doesNotExist();
+
+            leaveKillMarker(dataDir);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> LocalRuntime.start(settings))
+                    .isInstanceOf(RuntimeException.class);
+            assertThat(dataDir.resolve("running.marker")).as("the killed run's, for the start that succeeds").exists();
+        }
+    }
+
+    @Test
     void aMessageCutOffByAStopIsFinishedAfterTheRestartSendingEachRecipientOnce(@TempDir Path dataDir) throws Exception {
         LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
         String line = linePhone();

@@ -55,6 +55,33 @@ class QueueSnapshotTest {
     }
 
     @Test
+    void aDeadLetterQueuesMessagesAreKeptAndGoBackToItNotToTheQueue(LocalRuntime runtime, @TempDir Path dataDir) {
+        SqsClient sqs = runtime.wiring().sqs();
+        var provisioner = new Provisioner(runtime.wiring().dynamo(), sqs);
+        ProvisionedQueue plain = provisioner.ensureQueue(new QueueSpec("snapshot-dead", false, 3, 30, 1));
+        ProvisionedQueue fifo = provisioner.ensureQueue(new QueueSpec("snapshot-dead-ordered", true, 3, 30, 1));
+        sqs.sendMessage(r -> r.queueUrl(plain.url()).messageBody("live"));
+        sqs.sendMessage(r -> r.queueUrl(plain.dlqUrl()).messageBody("dead"));
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            sqs.sendMessage(r -> r.queueUrl(fifo.dlqUrl()).messageBody("dead-" + n).messageGroupId("g")
+                    .messageDeduplicationId("d" + n));
+        }
+        Path file = QueueSnapshot.pathIn(dataDir);
+
+        assertThat(QueueSnapshot.save(sqs, List.of(plain, fifo), file)).isEqualTo(5);
+        assertThat(receiveAll(sqs, plain.dlqUrl())).as("taken out").isEmpty();
+        assertThat(receiveAll(sqs, fifo.dlqUrl())).isEmpty();
+
+        assertThat(QueueSnapshot.restore(sqs, Map.of("snapshot-dead", plain, "snapshot-dead-ordered", fifo), file))
+                .isEqualTo(5);
+        assertThat(receiveAll(sqs, plain.url())).extracting(Message::body).containsExactly("live");
+        assertThat(receiveAll(sqs, plain.dlqUrl())).extracting(Message::body).containsExactly("dead");
+        assertThat(receiveAll(sqs, fifo.url())).as("not redriven by a restart").isEmpty();
+        assertThat(receiveAll(sqs, fifo.dlqUrl())).extracting(Message::body).containsExactly("dead-0", "dead-1", "dead-2");
+    }
+
+    @Test
     void nothingToKeepLeavesNoFileAndNoFileRestoresNothing(LocalRuntime runtime, @TempDir Path dataDir) {
         SqsClient sqs = runtime.wiring().sqs();
         ProvisionedQueue empty = new Provisioner(runtime.wiring().dynamo(), sqs)
@@ -89,13 +116,17 @@ class QueueSnapshotTest {
 
     /** Receives and deletes until the queue is empty (a FIFO group's next message comes once the last is deleted). */
     private static List<Message> receiveAll(SqsClient sqs, ProvisionedQueue queue) {
+        return receiveAll(sqs, queue.url());
+    }
+
+    private static List<Message> receiveAll(SqsClient sqs, String url) {
         List<Message> all = new ArrayList<>();
         while (true) {
-            var got = sqs.receiveMessage(r -> r.queueUrl(queue.url()).maxNumberOfMessages(10).waitTimeSeconds(0)
+            var got = sqs.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10).waitTimeSeconds(0)
                     .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID)).messages();
             if (got.isEmpty()) return all;
             all.addAll(got);
-            for (Message m : got) sqs.deleteMessage(r -> r.queueUrl(queue.url()).receiptHandle(m.receiptHandle()));
+            for (Message m : got) sqs.deleteMessage(r -> r.queueUrl(url).receiptHandle(m.receiptHandle()));
         }
     }
 }
