@@ -136,6 +136,24 @@ class SharedDefinitionsTest {
     }
 
     @Test
+    void everyFifoQueuesEventSourceTakesOneMessageAtATime() {
+        // Behind a failing message its group's followers are reported failed unprocessed, yet each receive counts:
+        // batched, they would reach the dead-letter queue with it, never tried.
+        int fifoSources = 0;
+        for (Map<String, Object> esmResource : resourcesOfType("AWS::Lambda::EventSourceMapping").values()) {
+            Map<String, Object> esm = map(esmResource.get("Properties"));
+            String queueId = refs(esm.get("EventSourceArn")).iterator().next();
+            if (!Boolean.TRUE.equals(synth.properties(queueId).get("FifoQueue"))) continue;
+            fifoSources++;
+            assertThat(esm.get("BatchSize")).as(queueId + " batch size").isEqualTo(1);
+        }
+        assertThat(fifoSources).as("imports, inbound, optouts, relays").isEqualTo(4);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new QueueDef("ordered", true,
+                        Handlers.INBOUND_WORKER.name(), 5, 5, 5, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be 1");
+    }
+
+    @Test
     void theTemplatesFunctionsReadBackAsHandlersAll() {
         Map<String, Map<String, Object>> functions = resourcesOfType("AWS::Lambda::Function");
         assertThat(functions).hasSameSizeAs(Handlers.ALL);

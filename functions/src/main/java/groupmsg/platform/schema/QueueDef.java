@@ -20,6 +20,13 @@ public record QueueDef(String name, boolean fifo, String consumer, int batchSize
         if (batchingWindowSeconds < 0 || batchingWindowSeconds > 300 || (fifo && batchingWindowSeconds > 0)) {
             throw new IllegalArgumentException("batching window of " + name + " must be 0..300 s, and 0 for a FIFO queue");
         }
+        // A FIFO consumer reports the messages behind a failed one of its group failed unprocessed (they must not
+        // overtake it), yet each of those receives counts: with the failing one's last receive they would all go to
+        // the dead-letter queue, never tried. One message per invocation gives each its own receives.
+        if (fifo && batchSize != 1) {
+            throw new IllegalArgumentException("batch size of FIFO queue " + name + " must be 1: messages held back behind"
+                    + " a failing one of their group would reach the dead-letter queue with it");
+        }
         int maxBatch = batchingWindowSeconds == 0 ? 10 : 10_000;
         if (batchSize < 1 || batchSize > maxBatch) {
             throw new IllegalArgumentException("batch size of " + name + " must be 1.." + maxBatch

@@ -9,7 +9,7 @@ public final class Queues {
      * group, so one group's chunks apply in order and never contend for the group's member counter.
      */
     public static final QueueDef IMPORTS = new QueueDef("imports", true, Handlers.IMPORT_WORKER.name(),
-            5, 5, 5, 6 * Handlers.IMPORT_WORKER.timeoutSeconds(), 4);
+            1, 5, 5, 6 * Handlers.IMPORT_WORKER.timeoutSeconds(), 4);
 
     /** Group messages to expand into delivery rows and batches (checkpointed, resumable). */
     public static final QueueDef FANOUT = new QueueDef("fanout", false, Handlers.FANOUT_WORKER.name(),
@@ -36,13 +36,13 @@ public final class Queues {
      * person's direct replies are handled in the order they were queued).
      */
     public static final QueueDef INBOUND = new QueueDef("inbound", true, Handlers.INBOUND_WORKER.name(),
-            5, 5, 5, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4);
+            1, 5, 5, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4);
     /**
      * STOP/START/HELP keywords for the opt-out worker. FIFO with line + sender as message group, so a STOP
      * followed by a START leaves the number opted in, never the other way round.
      */
     public static final QueueDef OPTOUTS = new QueueDef("optouts", true, Handlers.OPTOUT_WORKER.name(),
-            5, 5, 5, 6 * Handlers.OPTOUT_WORKER.timeoutSeconds(), 4);
+            1, 5, 5, 6 * Handlers.OPTOUT_WORKER.timeoutSeconds(), 4);
 
     /**
      * Conversation messages (a participant's relayed reply, the business's message) for the relay worker. FIFO
