@@ -151,9 +151,12 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     /** A webhook body's {@code events}: 1.. of the known types, each problem recorded. */
     private static Optional<List<String>> webhookEvents(JsonBody body) {
-        var events = body.optionalStringList("events", 1, WebhookService.EVENT_TYPES.size(), 50);
+        var events = body.optionalStringList("events", 1, 10, 50);
         for (String e : events.orElse(List.of())) {
-            if (!WebhookService.EVENT_TYPES.contains(e)) body.problem("events", "unknown event type " + e + " (known: "
+            if (e.equals(WebhookService.GROUP_MESSAGE_EVENT)) {
+                body.problem("events", e + " is not forwarded to integrations (group messages go to the notifications"
+                        + " topic only); known: " + String.join(", ", WebhookService.EVENT_TYPES));
+            } else if (!WebhookService.EVENT_TYPES.contains(e)) body.problem("events", "unknown event type " + e + " (known: "
                     + String.join(", ", WebhookService.EVENT_TYPES) + ")");
         }
         return events;
@@ -163,7 +166,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         var json = new LinkedHashMap<String, Object>();
         json.put("id", w.id());
         json.put("url", w.url());
-        json.put("events", w.events());
+        json.put("events", w.events().stream().filter(WebhookService.EVENT_TYPES::contains).toList());
         json.put("description", w.description());
         if (withSecret) json.put("secret", w.secret());
         json.put("createdAt", Timestamps.format(w.createdAt()));

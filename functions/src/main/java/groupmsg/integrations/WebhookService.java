@@ -18,15 +18,15 @@ import java.util.List;
  */
 public final class WebhookService {
     /**
-     * The event types an account can receive: a reply and a number's opt-out changing (integrations topic), a group
-     * message's completion (notifications).
+     * The event types an account's webhooks can receive: the integrations topic's, a reply and a number's opt-out
+     * changing. Group messages are not forwarded to integrations (API.md): {@code group_message.sent} is a
+     * notification (the notifications topic's push and email subscribers), and no webhook gets it.
      */
-    public static final List<String> EVENT_TYPES = List.of("reply.received", "group_message.sent", "opt_out.changed");
-    /**
-     * What a webhook created without {@code events} receives: the integration events only. Group messages are not
-     * forwarded to integrations (API.md), so {@code group_message.sent}, a notification, comes only when asked for.
-     */
-    public static final List<String> DEFAULT_EVENT_TYPES = List.of("reply.received", "opt_out.changed");
+    public static final List<String> EVENT_TYPES = List.of("reply.received", "opt_out.changed");
+    /** The notification a webhook body may name by mistake for the group message's own event. */
+    public static final String GROUP_MESSAGE_EVENT = "group_message.sent";
+    /** What a webhook created without {@code events} receives: all of them. */
+    public static final List<String> DEFAULT_EVENT_TYPES = EVENT_TYPES;
     /** Webhooks per account: each event is POSTed to all of them side by side. */
     public static final int MAX_PER_ACCOUNT = 5;
 

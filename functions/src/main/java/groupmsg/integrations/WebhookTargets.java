@@ -96,8 +96,12 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
         byte[] b = a.getAddress();
         if (b.length == 16) {
             if ((b[0] & 0xFE) == 0xFC) return false; // fc00::/7, unique local
-            boolean zeroPrefix = true; // ::a.b.c.d (IPv4-compatible) and 64:ff9b::a.b.c.d (NAT64): judged by the IPv4 part
-            for (int i = 0; i < 12; i++) zeroPrefix &= b[i] == 0;
+            // ::a.b.c.d (IPv4-compatible), ::ffff:a.b.c.d (IPv4-mapped: a name's AAAA record comes back in this form,
+            // not turned into an IPv4 address as a literal is, and the OS connects to the IPv4 address) and
+            // 64:ff9b::a.b.c.d (NAT64): judged by the IPv4 part
+            boolean zeroPrefix = true;
+            for (int i = 0; i < 10; i++) zeroPrefix &= b[i] == 0;
+            zeroPrefix &= (b[10] == 0 && b[11] == 0) || ((b[10] & 0xFF) == 0xFF && (b[11] & 0xFF) == 0xFF);
             boolean nat64 = b[0] == 0 && b[1] == 0x64 && (b[2] & 0xFF) == 0xFF && (b[3] & 0xFF) == 0x9B;
             // 64:ff9b:1::/48 (local-use NAT64, RFC 8215) and 2002::/16 (6to4) embed an IPv4 address a translator on
             // the network may reach: neither is a public host of its own

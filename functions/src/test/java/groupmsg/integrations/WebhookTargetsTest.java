@@ -44,6 +44,28 @@ class WebhookTargetsTest {
     }
 
     @Test
+    void aNameWhoseRecordIsAnIpv4MappedAddressIsJudgedByItsIpv4Address() throws Exception {
+        for (String inside : List.of("127.0.0.1", "169.254.169.254", "10.1.2.3", "192.168.1.1")) {
+            byte[] mapped = new byte[16];
+            mapped[10] = (byte) 0xFF;
+            mapped[11] = (byte) 0xFF;
+            System.arraycopy(java.net.InetAddress.getByName(inside).getAddress(), 0, mapped, 12, 4);
+            // as a resolver hands back an AAAA record: an Inet6Address, where a literal would become an Inet4Address
+            var address = java.net.Inet6Address.getByAddress("probe.example.com", mapped, -1);
+            var targets = new WebhookTargets(false, host -> new java.net.InetAddress[] {address});
+            assertThat(targets.destination(URI.create("https://probe.example.com/hook"))).as(inside)
+                    .isInstanceOf(WebhookTargets.Destination.Refused.class);
+        }
+        byte[] mappedPublic = new byte[16];
+        mappedPublic[10] = (byte) 0xFF;
+        mappedPublic[11] = (byte) 0xFF;
+        System.arraycopy(new byte[] {93, (byte) 184, (byte) 216, 34}, 0, mappedPublic, 12, 4);
+        var publicOne = java.net.Inet6Address.getByAddress("hooks.example.com", mappedPublic, -1);
+        assertThat(new WebhookTargets(false, host -> new java.net.InetAddress[] {publicOne})
+                .destination(URI.create("https://hooks.example.com/hook"))).isInstanceOf(WebhookTargets.Destination.Address.class);
+    }
+
+    @Test
     void theSignatureIsAnHmacOfTheTimeAndTheBody() {
         assertThat(WebhookSignature.header("whsec_test", 1_796_083_200L, "{\"a\":1}"))
                 .isEqualTo("t=1796083200,v1=" + WebhookSignature.hmac("whsec_test", "1796083200.{\"a\":1}"));

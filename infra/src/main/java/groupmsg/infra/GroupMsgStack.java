@@ -229,11 +229,11 @@ public final class GroupMsgStack extends Stack {
                 .build());
         if (settings.alarmEmail() != null) alarmTopic.addSubscription(new EmailSubscription(settings.alarmEmail()));
         for (groupmsg.notify.Topic t : groupmsg.notify.Topic.values()) addEventTopic(t);
-        // Every event also goes to the accounts' own webhooks: the webhooks queue takes both topics' messages raw
-        // (the event JSON as published), and its worker POSTs each to the webhooks of the event's account.
-        for (Topic topic : eventTopics.values()) {
-            topic.addSubscription(SqsSubscription.Builder.create(queues.get(Queues.WEBHOOKS.name())).rawMessageDelivery(true).build());
-        }
+        // The integrations topic's events also go to the accounts' own webhooks: the webhooks queue takes its messages
+        // raw (the event JSON as published), and its worker POSTs each to the webhooks of the event's account. The
+        // notifications topic's are not forwarded to integrations (API.md: a group message's event).
+        eventTopics.get(groupmsg.notify.Topic.INTEGRATIONS).addSubscription(
+                SqsSubscription.Builder.create(queues.get(Queues.WEBHOOKS.name())).rawMessageDelivery(true).build());
         twilioSecret = addTwilioSecret();
 
         api = new HttpApi(this, "HttpApi", HttpApiProps.builder()

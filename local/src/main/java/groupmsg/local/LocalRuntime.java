@@ -14,6 +14,7 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.HandlerDef;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.QueueDef;
+import groupmsg.notify.Topic;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.TableDef;
 import groupmsg.platform.schema.Tables;
@@ -233,11 +234,12 @@ public final class LocalRuntime implements AutoCloseable {
             b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls,
                     publicBaseUrl, carrierSettings.carrierSettings(), interceptors);
             // Events: recorded for GET /local/events, and also published to SNS_ENDPOINT's topics when it is set.
-            // ... and, as the deployed topics' subscription does, sent to the webhooks queue (raw, as published)
+            // ... and, as the deployed integrations topic's subscription does, its events are sent to the webhooks
+            // queue (raw, as published); group messages (notifications) are not forwarded to integrations
             String webhooksQueue = queueUrls.get(Queues.WEBHOOKS.name());
             var sqs = b.wiring.sqs();
             var events = RecordingEventPublisher.start(b.wiring.config(), settings.snsEndpoint(), LOCAL_CREDENTIALS)
-                    .deliveringTo(message -> sqs.sendMessage(m -> m.queueUrl(webhooksQueue).messageBody(message)));
+                    .deliveringTo(Topic.INTEGRATIONS, message -> sqs.sendMessage(m -> m.queueUrl(webhooksQueue).messageBody(message)));
             b.wiring = b.wiring.withEvents(events);
 
             long provisioned = System.nanoTime();

@@ -38,8 +38,12 @@ public final class RecordingEventPublisher implements EventPublisher, AutoClosea
     private final SnsClient sns;
     private final EventPublisher forward;
     private final Map<String, String> topicArns;
-    /** Where every event also goes as the deployed topics' subscriptions take it (the webhooks queue); null for none. */
+    /**
+     * Where one topic's events also go, as the deployed topic's subscription takes them (the integrations topic's to
+     * the webhooks queue); null for none.
+     */
     private final java.util.function.Consumer<String> subscriber;
+    private final Topic subscribedTopic;
 
     private RecordingEventPublisher(int capacity, SnsClient sns, EventPublisher forward, Map<String, String> topicArns) {
         if (capacity < 1) throw new IllegalArgumentException("capacity must be positive, got " + capacity);
@@ -48,24 +52,28 @@ public final class RecordingEventPublisher implements EventPublisher, AutoClosea
         this.forward = forward;
         this.topicArns = Map.copyOf(topicArns);
         this.subscriber = null;
+        this.subscribedTopic = null;
         for (Topic topic : Topic.values()) recorded.put(topic, new ArrayDeque<>());
     }
 
-    private RecordingEventPublisher(RecordingEventPublisher from, java.util.function.Consumer<String> subscriber) {
+    private RecordingEventPublisher(RecordingEventPublisher from, Topic subscribedTopic,
+                                    java.util.function.Consumer<String> subscriber) {
         this.capacity = from.capacity;
         this.sns = from.sns;
         this.forward = from.forward;
         this.topicArns = from.topicArns;
         this.subscriber = subscriber;
+        this.subscribedTopic = subscribedTopic;
         this.recorded.putAll(from.recorded);
     }
 
     /**
-     * The same publisher, which also hands every event's message to {@code subscriber} as it publishes it, as the
-     * deployed topics deliver to the webhooks queue (a failure there fails the publish, as SNS would retry it).
+     * The same publisher, which also hands each of {@code topic}'s events to {@code subscriber} as it publishes it, as
+     * the deployed integrations topic delivers to the webhooks queue (a failure there fails the publish, as SNS would
+     * retry it).
      */
-    public RecordingEventPublisher deliveringTo(java.util.function.Consumer<String> subscriber) {
-        return new RecordingEventPublisher(this, subscriber);
+    public RecordingEventPublisher deliveringTo(Topic topic, java.util.function.Consumer<String> subscriber) {
+        return new RecordingEventPublisher(this, topic, subscriber);
     }
 
     /** Records only (no SNS). */
@@ -117,7 +125,7 @@ public final class RecordingEventPublisher implements EventPublisher, AutoClosea
     public void publish(Topic topic, String accountId, String type, Map<String, Object> event) {
         String message = Json.write(SnsEventPublisher.envelope(accountId, type, event));
         if (forward != null) forward.publish(topic, accountId, type, event);
-        if (subscriber != null) subscriber.accept(message);
+        if (subscriber != null && topic == subscribedTopic) subscriber.accept(message);
         ArrayDeque<String> events = recorded.get(topic);
         synchronized (events) {
             if (events.size() == capacity) events.removeFirst();
