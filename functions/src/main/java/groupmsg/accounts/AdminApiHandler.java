@@ -28,6 +28,7 @@ import groupmsg.platform.schema.Tables;
 import groupmsg.usage.Usage;
 import groupmsg.usage.UsageStore;
 import groupmsg.usage.UsageService;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -76,8 +77,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/usage", this::getUsage);
         this.webhooks = new Lazy<>(() -> new WebhookService(wiring));
         on("POST /v1/webhooks", this::createWebhook);
-        on("GET /v1/webhooks", r -> ApiResponse.ok(ApiResponse.page(
-                webhooks.get().list(r.accountId()).stream().map(w -> (Object) webhookJson(w, false)).toList(), null)));
+        on("GET /v1/webhooks", this::listWebhooks);
         on("GET /v1/webhooks/{id}", r -> ApiResponse.ok(webhookJson(webhooks.get().get(r.accountId(), r.path("id")), false)));
         on("PATCH /v1/webhooks/{id}", this::updateWebhook);
         on("POST /v1/webhooks/{id}/test", r -> {
@@ -255,6 +255,24 @@ public final class AdminApiHandler extends HttpApiHandler {
         List<Object> items = new ArrayList<>();
         page.keys().forEach(k -> items.add(keyJson(k)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
+    /**
+     * {@code GET /v1/webhooks?limit=&cursor=}: oldest first. At most {@link WebhookService#MAX_PER_ACCOUNT} exist, so
+     * they are read at once and paged here; the cursor names the last one shown.
+     */
+    private ApiResponse listWebhooks(ApiRequest request) {
+        request.onlyQuery("limit", "cursor");
+        Paging paging = Paging.from(request);
+        String partition = AccountService.accountPartition(request.accountId());
+        var after = Cursor.decode(paging.cursor(), "pk", partition);
+        String afterId = after == null ? null : after.get("sk").s();
+        List<Webhook> all = webhooks.get().list(request.accountId());
+        List<Webhook> rest = all.stream().filter(w -> afterId == null || w.id().compareTo(afterId) > 0).toList();
+        List<Webhook> page = rest.subList(0, Math.min(paging.limit(), rest.size()));
+        String next = page.size() < rest.size() ? Cursor.encode(Map.of("pk", AttributeValue.fromS(partition),
+                "sk", AttributeValue.fromS(page.getLast().id()))) : null;
+        return ApiResponse.ok(ApiResponse.page(page.stream().map(w -> (Object) webhookJson(w, false)).toList(), next));
     }
 
     private ApiResponse revokeKey(ApiRequest request) {

@@ -142,7 +142,8 @@ public final class WebhookDispatcher {
      * the queue for it), else why it will be tried again.
      */
     private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
-        String failure = deliver(w, type, eventKey, body);
+        String failure = deliver(accountId, w, type, eventKey, body);
+        if (STOPPED.equals(failure)) return null; // deleted or disabled between tries: nothing more for it
         boolean finished = failure == null || isFinal(failure);
         // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
         if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
@@ -184,7 +185,8 @@ public final class WebhookDispatcher {
     private void tellDisabled(String accountId, Webhook w) {
         var event = new LinkedHashMap<String, Object>();
         event.put("webhookId", w.id());
-        event.put("url", w.url());
+        // without its query (and user part): a URL may carry a token, and this goes to the operator's subscribers
+        event.put("url", withoutQuery(w.url()));
         event.put("disabledReason", w.disabledReason());
         event.put("failingSince", w.failingSince() == null ? null : Timestamps.format(w.failingSince()));
         event.put("disabledAt", w.disabledAt() == null ? null : Timestamps.format(w.disabledAt()));
@@ -192,6 +194,16 @@ public final class WebhookDispatcher {
             events.publish(Topic.NOTIFICATIONS, accountId, DISABLED_EVENT, event);
         } catch (RuntimeException e) {
             Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", w.id()), e);
+        }
+    }
+
+    /** The URL's scheme, host, port and path: what tells a person which endpoint it is, without its tokens. */
+    static String withoutQuery(String url) {
+        try {
+            URI u = URI.create(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (IllegalArgumentException | java.net.URISyntaxException e) {
+            return null;
         }
     }
 
@@ -223,11 +235,18 @@ public final class WebhookDispatcher {
     }
 
     /** Null when the endpoint took it (2xx), else why not, after the retries. */
-    private String deliver(Webhook w, String type, String eventKey, String body) throws InterruptedException {
+    private String deliver(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
         if (paused(w, clock.millis())) return PAUSED;
         String failure = null;
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
-            if (attempt > 0) Thread.sleep(RETRY_PAUSES.get(attempt - 1).toMillis());
+            if (attempt > 0) {
+                Thread.sleep(RETRY_PAUSES.get(attempt - 1).toMillis());
+                // read again: deleted, disabled or no longer taking this type meanwhile, it gets no more tries; its
+                // URL (or secret) changed, the next try goes to the new one
+                var now = store.get(accountId, w.id());
+                if (now.isEmpty() || !now.get().enabled() || !now.get().receives(type)) return STOPPED;
+                w = now.get();
+            }
             failure = attempt(w, type, eventKey, body).failure();
             if (failure == null || isFinal(failure)) return failure; // a refusal or a 404 will not change in seconds
         }
@@ -235,6 +254,8 @@ public final class WebhookDispatcher {
     }
 
     private static final String REFUSED = "refused: ";
+    /** What {@link #deliver} answers for a webhook deleted or disabled between its tries. */
+    private static final String STOPPED = "stopped";
 
     /** One try's outcome: the endpoint's status (0 when it gave none) and why it did not take it (null when it did). */
     public record Attempt(int status, String failure, long millis) {}

@@ -112,10 +112,9 @@ public final class WebhookService {
         event.put("webhookId", w.id());
         event.put("createdAt", groupmsg.platform.api.Timestamps.format(clock.millis()));
         var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
-        // shown as a delivery's outcome, but only the worker disables a webhook (and tells of it on the notifications
-        // topic, which this API does not publish to)
+        // shown as a delivery's outcome, but a failed test never counts toward disabling the webhook
         long now = clock.millis();
-        store.recordOutcome(accountId, id, attempt.failure(), now, Long.MIN_VALUE, now - WebhookDispatcher.QUIET_SPELL.toMillis());
+        store.recordTestOutcome(accountId, id, attempt.failure(), now, now - WebhookDispatcher.QUIET_SPELL.toMillis());
         return attempt;
     }
 

@@ -197,6 +197,26 @@ final class WebhookStore {
      * {@code disableBefore} or earlier is disabled: returned as it is then, once. A webhook deleted meanwhile is left
      * deleted.
      */
+    /**
+     * A test's outcome, shown on the webhook as a delivery's: a 2xx ends a failing stretch, as a delivery's does; a
+     * failure is shown but starts no stretch and goes on with none (tests of a receiver being built must not count
+     * toward disabling it).
+     */
+    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore) {
+        if (failure == null) {
+            recordOutcome(accountId, id, null, at, Long.MIN_VALUE, quietBefore);
+            return;
+        }
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression("SET lastFailedAt = :at, lastFailure = :failure")
+                    .conditionExpression("attribute_exists(pk)")
+                    .expressionAttributeValues(Map.of(":at", n(at), ":failure", s(failure))));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            // deleted while it was tried: left deleted
+        }
+    }
+
     Optional<Webhook> recordOutcome(String accountId, String id, String failure, long at, long disableBefore, long quietBefore) {
         var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at)));
         String update;

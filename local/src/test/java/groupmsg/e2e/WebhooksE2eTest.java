@@ -356,11 +356,69 @@ class WebhooksE2eTest {
     }
 
     @Test
+    void aWebhookDeletedBetweenTriesGetsNoMoreAndOneMovedGetsTheNextTryAtItsNewUrl(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Moving Hooks Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var deleted = createWebhook(a, Map.of("url", url("/down-then-deleted"), "events", List.of("reply.received")));
+        var moved = createWebhook(a, Map.of("url", url("/down-then-moved"), "events", List.of("reply.received")));
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDMOVING0000000000000000", "from", "+14155550958", "body", "Hello"));
+        var dispatcher = new groupmsg.integrations.WebhookDispatcher(runtime.wiring());
+        var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                dispatcher.dispatch(event, "m1");
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            }
+        });
+        // both failed their first try; the next comes a second later
+        await(() -> at("/down-then-deleted").size() + at("/down-then-moved").size(), n -> n == 2, 5_000);
+        assertThat(a.delete("/v1/webhooks/" + deleted.get("id")).status()).isEqualTo(204);
+        assertThat(a.patch("/v1/webhooks/" + moved.get("id"), Map.of("url", url("/moved-here"))).status()).isEqualTo(200);
+
+        assertThat(outcome.get(15, java.util.concurrent.TimeUnit.SECONDS)).as("nothing left to retry").isNull();
+        assertThat(at("/down-then-deleted")).as("deleted: no more tries").hasSize(1);
+        assertThat(at("/down-then-moved")).as("moved: the next try went to the new URL").hasSize(1);
+        assertThat(at("/moved-here")).singleElement().satisfies(r -> assertThat(r.eventId())
+                .isEqualTo("reply.received/inb_01JDMOVING0000000000000000"));
+        assertThat(a.get("/v1/webhooks/" + moved.get("id")).jsonObject()).containsEntry("failingSince", null);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theWebhooksListPagesAndATestThatFailsStartsNoFailingStretch(ApiClient api) {
+        ApiClient a = api.forNewAccount("Listed Hooks Co");
+        List<Object> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) ids.add(createWebhook(a, Map.of("url", url("/down-listed-" + i))).get("id"));
+
+        var first = a.get("/v1/webhooks?limit=2").jsonObject();
+        assertThat((List<Map<String, Object>>) first.get("items")).extracting(w -> w.get("id")).containsExactly(ids.get(0), ids.get(1));
+        assertThat(first.get("nextCursor")).isNotNull();
+        var second = a.get("/v1/webhooks?limit=2&cursor=" + first.get("nextCursor")).jsonObject();
+        assertThat((List<Map<String, Object>>) second.get("items")).extracting(w -> w.get("id")).containsExactly(ids.get(2));
+        assertThat(second.get("nextCursor")).isNull();
+        assertThat(api.forNewAccount("Other Listed Co").get("/v1/webhooks?cursor=" + first.get("nextCursor")).status())
+                .as("another account's cursor").isEqualTo(400);
+        for (String bad : List.of("?limit=0", "?limit=abc", "?limit=101", "?lineId=x")) {
+            assertThat(a.get("/v1/webhooks" + bad).status()).as(bad).isEqualTo(400);
+        }
+
+        // a receiver being built: its failed tests are shown, but only deliveries count toward disabling it
+        var tested = a.post("/v1/webhooks/" + ids.get(0) + "/test", Map.of());
+        assertThat(tested.jsonObject()).containsEntry("delivered", false).containsEntry("failure", "HTTP 500");
+        assertThat(a.get("/v1/webhooks/" + ids.get(0)).jsonObject()).containsEntry("lastFailure", "HTTP 500")
+                .containsEntry("failingSince", null).containsEntry("enabled", true).extractingByKey("lastFailedAt").isNotNull();
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void aWebhookFailingForThreeDaysIsDisabledAndGetsNothingUntilEnabledAgain(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Dying Hooks Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        var down = createWebhook(a, Map.of("url", url("/down-for-days"), "events", List.of("reply.received")));
+        var down = createWebhook(a, Map.of("url", url("/down-for-days") + "?token=not-for-the-operator", "events", List.of("reply.received")));
         var good = createWebhook(a, Map.of("url", url("/fine"), "events", List.of("reply.received")));
         failNext.put("/recovering", new AtomicInteger(3));
         var recovering = createWebhook(a, Map.of("url", url("/recovering"), "events", List.of("reply.received")));
@@ -407,6 +465,7 @@ class WebhooksE2eTest {
         var told = ((List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items"))
                 .stream().filter(e -> "webhook.disabled".equals(e.get("type")) && accountId.equals(e.get("accountId"))).toList();
         assertThat(told).singleElement().satisfies(e -> assertThat(e).containsEntry("webhookId", down.get("id"))
+                .as("its URL without the query, which may carry a token")
                 .containsEntry("url", url("/down-for-days")).containsEntry("disabledReason", disabled.get("disabledReason"))
                 .containsEntry("disabledAt", disabled.get("disabledAt")).containsEntry("failingSince", failing.get("failingSince")));
 
