@@ -113,19 +113,28 @@ public final class DeliveryService {
     }
 
     /**
-     * Delivers a whole job, then checks completion. Throws when some recipient was given back to queued (no rate
+     * Delivers a whole job, then checks completion. Throws {@link NotSentYet} when some recipient was given back to queued (no rate
      * slot before the deadline, or a retry's slot reservation failed), so the job fails and its queue brings it back:
      * a relay's FIFO job then keeps its place in the conversation instead of leaving the row to maintenance (or, cut
      * off by its invocation's end, leaving claimed rows in sending, never to be sent).
      */
     public void deliver(String accountId, String messageId, int shard, List<String> phones, Deadline deadline)
             throws InterruptedException {
-        List<String> givenBack = deliverOnly(accountId, messageId, shard, phones, deadline);
+        GroupMessage m = sendable(accountId, messageId, shard, phones);
+        List<String> givenBack = m == null ? List.of() : deliver(m, shard, phones, deadline, Long.MAX_VALUE);
         if (!givenBack.isEmpty()) {
-            throw new IllegalStateException(givenBack.size() + " recipient(s) of " + messageId + " not sent yet; the job is to be retried");
+            long lineFree = limiter.knownBookedUntil(m.lineId()) - clock.millis();
+            throw new NotSentYet(givenBack.size() + " recipient(s) of " + messageId + " not sent yet; the job is to be retried",
+                    Math.max(RETRY_GIVEN_BACK_MILLIS, lineFree));
         }
         complete(accountId, messageId);
     }
+
+    /**
+     * The least wait before a job whose recipients were given back is tried again: its next run would otherwise
+     * find the same line as busy.
+     */
+    static final long RETRY_GIVEN_BACK_MILLIS = 2_000;
 
     /**
      * How long a job may go on (a worker's time is limited: a busy line can hold a job's blocks back for many seconds).

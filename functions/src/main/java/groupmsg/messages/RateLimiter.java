@@ -275,6 +275,15 @@ final class RateLimiter {
     }
 
     /**
+     * Until when (epoch ms) this worker has seen the line booked, 0 when it has seen no booking: a hint (bookings of
+     * other workers are not seen here), as {@link #knownBookedPast}.
+     */
+    long knownBookedUntil(String lineId) {
+        long cursor = lastCursor.getOrDefault(lineId, Long.MIN_VALUE);
+        return cursor == Long.MIN_VALUE ? 0 : cursor / 1000;
+    }
+
+    /**
      * Two conditional writes cover the cursor's two states: ahead of the clock (a busy line: ADD our run after it)
      * or behind it (idle: SET it to just after our run, which starts at the first future moment). The one the last
      * reservation here suggests is tried first.

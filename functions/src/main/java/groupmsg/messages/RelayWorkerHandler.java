@@ -7,7 +7,10 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
+import groupmsg.platform.Log;
 import groupmsg.platform.queue.FifoBatch;
+import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
 
 import java.time.Clock;
 import java.util.Map;
@@ -16,6 +19,7 @@ import java.util.Map;
 public final class RelayWorkerHandler implements QueueFunction {
     private final OrderedDelivery delivery;
     private final Clock clock;
+    private final SqsQueueSender queue;
 
     private final Priming priming;
 
@@ -25,6 +29,7 @@ public final class RelayWorkerHandler implements QueueFunction {
 
     public RelayWorkerHandler(Wiring wiring) {
         this.delivery = new OrderedDelivery(wiring);
+        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
@@ -43,10 +48,26 @@ public final class RelayWorkerHandler implements QueueFunction {
             Map<String, Object> job = Json.parseObject(message.getBody());
             try {
                 delivery.deliver(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "messageId"), deadline);
+            } catch (NotSentYet e) {
+                // Out of time, not wrong: back as soon as the line has room, not after the queue's visibility
+                // timeout (6 minutes), which held the conversation's later messages behind it as long.
+                retrySoon(message, e.retryAfterMillis());
+                throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while delivering", e);
             }
         });
+    }
+
+    private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {
+        if (message.getReceiptHandle() == null) return; // invoked by hand, not by the queue
+        try {
+            queue.retryIn(Queues.RELAYS, message.getReceiptHandle(), Math.ceilDiv(afterMillis, 1000));
+        } catch (RuntimeException e) {
+            // the queue's visibility timeout brings it back instead
+            Log.warn("relay_retry_not_hastened", Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
+                    "error", e.getClass().getSimpleName()));
+        }
     }
 }

@@ -55,6 +55,17 @@ public final class SqsQueueSender implements QueueSender {
         if (!batch.isEmpty()) sendBatch(queue, url, batch);
     }
 
+    /**
+     * Makes a received message of {@code queue} visible again after {@code seconds} (at least 0, at most the queue's
+     * visibility timeout) instead of the whole visibility timeout: for a job that will fail only because it ran out of
+     * time, not because anything is wrong with it.
+     */
+    public void retryIn(QueueDef queue, String receiptHandle, long seconds) {
+        int visibility = (int) Math.max(0, Math.min(seconds, queue.visibilityTimeoutSeconds()));
+        sqs.get().changeMessageVisibility(b -> b.queueUrl(config.queueUrl(queue)).receiptHandle(receiptHandle)
+                .visibilityTimeout(visibility));
+    }
+
     private void sendBatch(QueueDef queue, String url, List<QueueMessage> batch) {
         Map<String, SendMessageBatchRequestEntry> pending = new HashMap<>();
         for (int i = 0; i < batch.size(); i++) {
