@@ -2,6 +2,8 @@ package groupmsg.conversations;
 
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.AccountSettings;
+import groupmsg.lines.Line;
+import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
@@ -19,23 +21,43 @@ public final class ConversationBlocks {
     private final ConversationStore store;
     private final AccountService accounts;
     private final OptOutStore optOuts;
+    private final LineService lines;
 
     public ConversationBlocks(Wiring wiring) {
         var ops = new DynamoOps(wiring.dynamo());
         this.store = new ConversationStore(ops, wiring.config().table(Tables.CORE));
         this.accounts = new AccountService(wiring);
         this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
+        this.lines = new LineService(wiring);
+    }
+
+    public static final String BLOCKED_REASON = "not sent: the conversation was blocked by an opt-out";
+    public static final String CLOSED_REASON = "not sent: the conversation was closed";
+    public static final String LINE_OFF_REASON = "not sent: the line's group messaging was switched off";
+
+    /**
+     * Why a conversation message accepted earlier, not sent yet, goes to nobody now (its copies fail with it, never
+     * billed), or null when it goes: the conversation was blocked or closed since, or its line's group messaging
+     * switched off (each refuses new messages; this stops those already on their way, as a block's does). A
+     * conversation or line not found is left to the delivery's own checks.
+     */
+    public String whyNothingMoreIsSent(String accountId, String conversationId) {
+        Conversation c = store.get(accountId, conversationId).orElse(null);
+        if (c == null) return null;
+        if (c.closedAt() != null) return CLOSED_REASON;
+        if (blocked(accountId, c)) return BLOCKED_REASON;
+        Line line = lines.find(accountId, c.lineId()).orElse(null);
+        if (line != null && !line.groupMessaging()) return LINE_OFF_REASON;
+        return null;
     }
 
     /**
      * Whether the conversation is blocked, so that nothing more of it goes out (API.md: under block_conversation one
      * opt-out blocks all further messages in that conversation): blocked for good already, or one of its
      * participants is opted out of its line under block_conversation (the block itself is recorded a moment after
-     * the STOP, by the opt-out worker). False for a conversation not found.
+     * the STOP, by the opt-out worker).
      */
-    public boolean blocked(String accountId, String conversationId) {
-        Conversation c = store.get(accountId, conversationId).orElse(null);
-        if (c == null) return false;
+    private boolean blocked(String accountId, Conversation c) {
         if (c.blockedAt() != null) return true;
         String policy = accounts.account(accountId).settings().conversationOptOutPolicy();
         if (!AccountSettings.BLOCK_CONVERSATION.equals(policy)) return false;

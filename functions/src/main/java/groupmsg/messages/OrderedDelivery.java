@@ -25,7 +25,6 @@ public final class OrderedDelivery {
     private final Lazy<ConversationBlocks> blocks;
 
     /** The error of a conversation message's recipient not sent to because an opt-out blocked the conversation first. */
-    static final String CONVERSATION_BLOCKED = "not sent: the conversation was blocked by an opt-out";
 
     public OrderedDelivery(Wiring wiring) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
@@ -48,12 +47,15 @@ public final class OrderedDelivery {
             deliveries.insertQueued(m.accountId(), m.id(), m.shards(), m.recipientList(), clock.millis());
             messages.advance(accountId, messageId, null, null, m.recipientList().size());
         }
-        if (m.kind() == MessageKind.CONVERSATION && m.orderKey() != null && blocks.get().blocked(accountId, m.orderKey())) {
-            // accepted before the block, not sent yet: it goes to nobody (never billed); the block's own notices are
-            // direct replies, not conversation messages
-            delivery.failQueued(m, m.recipientList(), CONVERSATION_BLOCKED);
+        String stopped = m.kind() == MessageKind.CONVERSATION && m.orderKey() != null
+                ? blocks.get().whyNothingMoreIsSent(accountId, m.orderKey()) : null;
+        if (stopped != null) {
+            // accepted before the block, the close or the line's switch-off, not sent yet: it goes to nobody (never
+            // billed); a block's own notices are direct replies, not conversation messages
+            delivery.failQueued(m, m.recipientList(), stopped);
             delivery.complete(accountId, messageId);
-            Log.info("relay_conversation_blocked", Map.of("messageId", messageId, "conversationId", m.orderKey()));
+            Log.info("relay_conversation_stopped", Map.of("messageId", messageId, "conversationId", m.orderKey(),
+                    "reason", stopped));
             return;
         }
         delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);

@@ -95,6 +95,43 @@ class ConversationsE2eTest {
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
     }
 
+    /**
+     * A message accepted before its conversation was closed, or before its line's group messaging was switched off,
+     * but still waiting to go (behind the conversation's earlier message on a slow line) goes to nobody: closed,
+     * "nothing more is sent"; switched off, the line sends no group text.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMessageWaitingToGoWhenItsConversationClosesOrItsLineStopsGroupTextsGoesToNobody(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Stopped In Flight Co");
+        for (String how : List.of("closed", "switched off")) {
+            String line = linePhone();
+            String lineId = groupLine(a, line, 1);
+            List<Object> people = new java.util.ArrayList<>();
+            int base = how.equals("closed") ? 7720 : 7730;
+            for (int i = 0; i < 6; i++) people.add(String.format("+1415555%04d", base + i));
+            String id = (String) create(a, lineId, people, "First of two").get("id"); // ~6 s of sending at 1 mps
+            var second = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Second of two"));
+            assertThat(second.status()).as(second.body()).isEqualTo(202);
+            var stop = how.equals("closed") ? a.patch("/v1/conversations/" + id, Map.of("status", "closed"))
+                    : a.patch("/v1/lines/" + lineId, Map.of("groupMessaging", false));
+            assertThat(stop.status()).as(stop.body()).isEqualTo(200);
+
+            String secondId = (String) thread(a, id).getLast().get("id");
+            var copies = InboundE2eTest.await(() -> (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages/"
+                    + secondId + "/deliveries").jsonObject().get("items"),
+                    l -> l.size() == 6 && l.stream().noneMatch(d -> "queued".equals(d.get("status"))), 30_000);
+            String reason = how.equals("closed") ? "not sent: the conversation was closed"
+                    : "not sent: the line's group messaging was switched off";
+            assertThat(copies).as(how).hasSize(6).allSatisfy(d -> assertThat(d).containsEntry("status", "failed")
+                    .containsEntry("error", reason));
+            for (Object p : people) {
+                assertThat(bodiesTo(a, line, (String) p)).as(how).anyMatch(b -> b.contains("First of two"))
+                        .noneMatch(b -> b.contains("Second of two"));
+            }
+        }
+    }
+
     /** The conversation and the list show the thread's latest message in brief, as a chat list does under its name. */
     @Test
     @SuppressWarnings("unchecked")
