@@ -357,9 +357,11 @@ final class MemberStore {
             // 1,000 rows at a time: a run of removed members (tombstones stay 30 days) must not use the budget up
             // in small reads and answer an empty page with a cursor while members follow.
             int rows = matches.isEmpty() && undeliverable == null && page == 0 ? Math.max(limit * 2, 50) : 1000;
+            // Strongly consistent, as the group and a member are read: a list, an export or a conversation started
+            // from the group right after a removal must not still show (and text) the removed member.
             QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
                     .filterExpression(filterExpression).expressionAttributeValues(values)
-                    .exclusiveStartKey(from).limit(rows));
+                    .exclusiveStartKey(from).limit(rows).consistentRead(true));
             for (var item : response.items()) {
                 if (found.size() == limit) {
                     // One more member follows, so there is a next page: it continues right after the last member

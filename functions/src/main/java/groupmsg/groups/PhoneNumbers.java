@@ -174,6 +174,7 @@ public final class PhoneNumbers {
                     ? "unknown country calling code"
                     : "not a phone number");
         }
+        if (!international) number = internationalWithoutPlus(text, region, number);
         if (number.hasExtension()) {
             return new Invalid("extensions are not supported");
         }
@@ -181,6 +182,26 @@ public final class PhoneNumbers {
             return new Invalid("not a valid number for " + describeRegion(number, region));
         }
         return new Valid(UTIL.format(number, PhoneNumberFormat.E164));
+    }
+
+    /**
+     * A number written in international form without its "+" (a spreadsheet drops it from a members export, which
+     * then imports again): in a country whose national numbers begin with a trunk prefix ("0" in DE), digits that do
+     * not, but begin with its calling code ({@code DE 4917612345678}), are that international number when it is a
+     * valid one of the country. Read as national, they were another valid number ({@code +494917612345678}), added
+     * and texted in the member's place.
+     */
+    private static PhoneNumber internationalWithoutPlus(String text, String region, PhoneNumber national) {
+        String digits = text.replaceAll("[^0-9]", "");
+        String trunk = UTIL.getNddPrefixForRegion(region, true);
+        String callingCode = Integer.toString(UTIL.getCountryCodeForRegion(region));
+        if (trunk == null || trunk.isEmpty() || digits.startsWith(trunk) || !digits.startsWith(callingCode)) return national;
+        try {
+            PhoneNumber international = UTIL.parse("+" + digits, UNKNOWN_REGION);
+            return UTIL.isValidNumberForRegion(international, region) ? international : national;
+        } catch (NumberParseException e) {
+            return national;
+        }
     }
 
     /**

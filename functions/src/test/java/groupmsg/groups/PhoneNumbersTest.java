@@ -196,6 +196,21 @@ class PhoneNumbersTest {
     }
 
     @Test
+    void an_international_number_whose_plus_a_spreadsheet_dropped_is_that_number_not_a_national_one() {
+        // a members export re-imported after a spreadsheet took the "+" off: DE,4917612345678
+        assertThat(PhoneNumbers.normalize("4917612345678", "DE")).isEqualTo(new Valid("+4917612345678"));
+        assertThat(PhoneNumbers.normalize("49 30 123456", "DE")).isEqualTo(new Valid("+4930123456"));
+        assertThat(PhoneNumbers.normalize("62812345678", "ID")).isEqualTo(new Valid("+62812345678"));
+        assertThat(PhoneNumbers.normalize("447911123456", "GB")).isEqualTo(new Valid("+447911123456"));
+        // national forms (with their trunk 0) are as before
+        assertThat(PhoneNumbers.normalize("0176 12345678", "DE")).isEqualTo(new Valid("+4917612345678"));
+        assertThat(PhoneNumbers.normalize("030 123456", "DE")).isEqualTo(new Valid("+4930123456"));
+        // where the trunk prefix is the calling code (NANP), nothing changes
+        assertThat(PhoneNumbers.normalize("14155550123", "US")).isEqualTo(new Valid("+14155550123"));
+        assertThat(PhoneNumbers.normalize("4155550123", "US")).isEqualTo(new Valid("+14155550123"));
+    }
+
+    @Test
     void the_import_template_example_is_valid_for_its_country() {
         assertThat(PhoneNumbers.normalize("(415) 555-0123", "US")).isEqualTo(new Valid("+14155550123"));
     }
