@@ -277,6 +277,12 @@ public final class GroupService {
      * Present members; {@code search} matches a case-insensitive substring of the name, or a substring of the
      * phone's digits when it contains digits.
      */
+    private static String asciiDigits(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> out.appendCodePoint(Character.isDigit(c) ? '0' + Character.digit(c, 10) : c));
+        return out.toString();
+    }
+
     public MemberPage listMembers(String accountId, String groupId, Optional<String> search, Boolean undeliverable,
                                   int limit, Map<String, AttributeValue> start) {
         get(accountId, groupId);
@@ -289,7 +295,9 @@ public final class GroupService {
                 nameNeedle = q.toLowerCase(java.util.Locale.ROOT);
                 // as a number is written: "+44 (0)20 7946 0018" (the trunk 0 in brackets is not dialled from
                 // abroad), "030/12345678", no-break spaces and Unicode dashes
-                String number = q.replace("(0)", "");
+                // any script's digits as ASCII (a Japanese input method types fullwidth ones), as a member's number
+                // is read when added
+                String number = asciiDigits(q).replace("(0)", "");
                 String digits = number.replaceAll("[^0-9]", "");
                 if (!digits.isEmpty() && number.replaceAll("[0-9+()\\-./\\s\\p{Zs}\\u2010-\\u2015\\u2212]", "").isEmpty()) {
                     digitNeedle = digits;

@@ -105,6 +105,8 @@ public final class ImportCsv {
             // files and some exports leave it off); one that stops before its phone, or has more cells than the
             // header, is not in its columns.
             if (fields.size() > header.phone) while (fields.size() < header.size) fields.add("");
+            // empty cells past the header's columns: a spreadsheet writes them for a column to the right once used
+            while (fields.size() > header.size && fields.getLast().isBlank()) fields.removeLast();
             if (fields.size() != header.size) {
                 throw new CsvFormatException(line, "line " + line + ": " + fields.size()
                         + (fields.size() == 1 ? " field" : " fields") + ", the header has " + header.size);
@@ -201,10 +203,13 @@ public final class ImportCsv {
                             + "the CSV must be comma-separated (the header looks separated by " + separator + ")");
                 }
             }
+            // empty names at the end (a spreadsheet's trailing commas, "country,phone,name,") name no column
+            int named = names.size();
+            while (named > 1 && names.get(named - 1).isBlank()) named--;
             int country = -1;
             int phone = -1;
             int name = -1;
-            for (int i = 0; i < names.size(); i++) {
+            for (int i = 0; i < named; i++) {
                 String column = names.get(i).toLowerCase(Locale.ROOT);
                 switch (column) {
                     case "country" -> country = firstOnly(country, i, column, line);
@@ -217,7 +222,7 @@ public final class ImportCsv {
             if (phone < 0) {
                 throw new CsvFormatException(line, prefix + "header must have a phone column (got: " + echo(names) + ")");
             }
-            return new Header(names.size(), country, phone, name);
+            return new Header(named, country, phone, name);
         }
 
         private static int firstOnly(int seen, int index, String column, int line) {

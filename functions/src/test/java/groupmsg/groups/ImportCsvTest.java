@@ -107,7 +107,13 @@ class ImportCsvTest {
                 Arguments.of("a row that stops after its phone leaves the rest empty", "country,phone,name\nUS,1,Ada\n\nUS,2\n",
                         List.of(row(2, "US", "1", "Ada"), row(4, "US", "2", null))),
                 Arguments.of("CRLF, as spreadsheets write it", "country,phone,name\r\nUS,1,Ada\r\n",
-                        List.of(row(2, "US", "1", "Ada"))));
+                        List.of(row(2, "US", "1", "Ada"))),
+                Arguments.of("empty columns a spreadsheet adds at the end name nothing and hold nothing",
+                        "country,phone,name,,\r\nUS,1,Ada,,\r\nUS,2,Bob,\r\nUS,3\r\nUS,4,Cy, ,\r\n",
+                        List.of(row(2, "US", "1", "Ada"), row(3, "US", "2", "Bob"), row(4, "US", "3", null),
+                                row(5, "US", "4", "Cy"))),
+                Arguments.of("an empty cell past the header's columns", "phone,name\n1,Ada,\n",
+                        List.of(row(2, null, "1", "Ada"))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -132,8 +138,9 @@ class ImportCsvTest {
                         "line 1: header must name the columns country, phone, name (got: US, 4155550123, Ada)"),
                 Arguments.of("\n\ncountry,phone,mobile\n", 3,
                         "line 3: header must name the columns country, phone, name (got: country, phone, mobile)"),
-                Arguments.of("country,phone,name,\nUS,1,a,\n", 1,
-                        "line 1: header must name the columns country, phone, name (got: country, phone, name, \"\")"),
+                Arguments.of("country,,phone\nUS,,1\n", 1,
+                        "line 1: header must name the columns country, phone, name (got: country, \"\", phone)"),
+                Arguments.of("country,phone,name,\nUS,1,a,x\n", 2, "line 2: 4 fields, the header has 3"),
                 Arguments.of("phone," + "x".repeat(40) + "\n", 1,
                         "line 1: header must name the columns country, phone, name (got: phone, " + "x".repeat(30) + "...)"),
                 Arguments.of("phone,a,b,c,d,e,f,g,h,i,j,k,l\n", 1,
