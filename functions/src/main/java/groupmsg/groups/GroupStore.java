@@ -230,6 +230,12 @@ final class GroupStore {
                 .expressionAttributeValues(Map.of(":d", n(delta), ":one", n(1), ":now", n(now)))).build();
     }
 
+    /** That the group still exists, in a membership transaction that moves no counter (renames, an import's progress). */
+    TransactWriteItem existsCheck(String accountId, String groupId) {
+        return TransactWriteItem.builder().conditionCheck(c -> c.tableName(table).key(groupKey(accountId, groupId))
+                .conditionExpression("attribute_exists(pk)")).build();
+    }
+
     /** The stamp a membership change takes after its counter's condition failed: after every accepted message and change. */
     static long restamp(Group group, long stamp) {
         return Math.max(stamp, Math.max(group.lastSendAt() + 1, group.stampedTo()));

@@ -99,9 +99,15 @@ final class MemberStore {
             for (Candidate c : toAdd) actions.add(putMember(pk, c, existing.get(c.phone()), now));
             for (Candidate c : toRename) actions.add(rename(pk, c, existing.get(c.phone())));
             int counterIndex = -1;
+            int groupIndex = -1;
             if (!toAdd.isEmpty()) {
                 counterIndex = actions.size();
                 actions.add(groups.counterDelta(accountId, groupId, toAdd.size(), now));
+            } else if (!toRename.isEmpty() || extra != null) {
+                // no counter to move, whose condition would say the group is gone: renames, or an import's progress,
+                // of a group deleted meanwhile must not commit (the import would end done for a deleted group)
+                groupIndex = actions.size();
+                actions.add(groups.existsCheck(accountId, groupId));
             }
             int extraIndex = -1;
             if (extra != null) {
@@ -112,6 +118,7 @@ final class MemberStore {
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return result;
             var cancelled = requireOnlyConditions((DynamoOps.Cancelled) outcome, "membership transaction");
+            if (groupIndex >= 0 && cancelled.conditionFailed(groupIndex)) throw new GroupGoneException();
             if (extraIndex >= 0 && cancelled.conditionFailed(extraIndex)) return new UnitResult(0, 0, 0, true, now);
             if (counterIndex >= 0 && cancelled.conditionFailed(counterIndex)) now = restamp(accountId, groupId, now, attempt);
             // A member row changed under us (a concurrent add or remove): read again and recompute.

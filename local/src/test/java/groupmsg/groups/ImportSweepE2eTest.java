@@ -172,6 +172,46 @@ class ImportSweepE2eTest {
         assertThat(service.get(accountId, kept, done.id()).status()).isEqualTo(ImportJob.DONE);
     }
 
+    /**
+     * Deleted after a part looked for it: a unit that adds nobody (only renames, or only its progress) moves no
+     * counter, whose condition would find the group gone; its transaction checks for the group itself, so the import
+     * fails rather than ending done with renames written to a deleted group's rows.
+     */
+    @Test
+    void aUnitThatAddsNobodyToAGroupDeletedMeanwhileFindsItGone(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Gone Mid Part Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Gone mid part")).jsonObject().get("id");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "+14155550134", "name", "Old"))))
+                .jsonObject()).containsEntry("added", 1);
+        var groups = new GroupService(runtime.wiring(), new DroppingQueue());
+        MemberStore members = groups.memberStore();
+        var renamed = List.of(new MemberStore.Candidate("+14155550134", "New"));
+        var unchanged = List.of(new MemberStore.Candidate("+14155550134", null));
+        // while the group is there, a rename commits
+        assertThat(members.addUnit(accountId, g, renamed, null, System.currentTimeMillis()).updated()).isEqualTo(1);
+
+        groups.delete(accountId, g); // its clean-up not run yet: the number is still a member row
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> members.addUnit(accountId, g,
+                        List.of(new MemberStore.Candidate("+14155550134", "Newer")), null, System.currentTimeMillis()))
+                .as("a rename").isInstanceOf(MemberStore.GroupGoneException.class);
+        var progress = new java.util.concurrent.atomic.AtomicInteger();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> members.addUnit(accountId, g, unchanged, counts -> {
+                    progress.incrementAndGet();
+                    // an action of its own that would commit: a progress update's stand-in
+                    return software.amazon.awssdk.services.dynamodb.model.TransactWriteItem.builder().put(p -> p
+                            .tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                            .item(Map.of("pk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("TEST#" + g),
+                                    "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("progress")))).build();
+                }, System.currentTimeMillis()))
+                .as("only an import's progress").isInstanceOf(MemberStore.GroupGoneException.class);
+        assertThat(progress.get()).isEqualTo(1);
+        assertThat(runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(Map.of("pk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("TEST#" + g),
+                        "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("progress")))).hasItem())
+                .as("nothing of it committed").isFalse();
+    }
+
     @Test
     void aGroupDeleteWhoseCleanUpCouldNotBeQueuedSucceedsAndMaintenanceQueuesItLater(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Cleanup Later Co");
