@@ -107,10 +107,14 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         if (participants == null) { // too many to read: answered after the other fields, as the service answers a count
             throw conversations.tooManyParticipants(request.requireCaller(), ((List<?>) body.raw("participants")).size());
         }
-        if (groupId != null) participants = groupParticipants(request, groupId);
+        String ulid = request.creationUlid(ids, u -> conversations.exists(request.accountId(), Conversation.ID_PREFIX + u));
+        // the group is read for a conversation not created yet: a retry of one whose first run created it is answered
+        // with it (and its first message sent), even if the group was deleted or grew since
+        if (groupId != null && !conversations.exists(request.accountId(), Conversation.ID_PREFIX + ulid)) {
+            participants = groupParticipants(request, groupId);
+        }
         var view = conversations.create(request.requireCaller(),
-                new ConversationService.NewConversation(lineId, name, participants, text, media, sender),
-                request.creationUlid(ids, u -> conversations.exists(request.accountId(), Conversation.ID_PREFIX + u)));
+                new ConversationService.NewConversation(lineId, name, participants, text, media, sender), ulid);
         return ApiResponse.created(json(view));
     }
 

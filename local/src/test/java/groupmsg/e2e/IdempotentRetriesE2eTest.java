@@ -219,6 +219,30 @@ class IdempotentRetriesE2eTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void aConversationFromAGroupWhoseAnswerWasLostIsTheAnswerToItsRetryAfterTheGroupIsGone(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Group Conversation Fault Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 10);
+        String g = createGroup(a, "Crew");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "+14155550811"),
+                Map.of("phone", "+14155550812")))).jsonObject()).containsEntry("added", 2);
+        var lost = new ConversationsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("lineId", lineId, "groupId", g, "body", "From the group");
+        assertThat(call(lost, a, "POST /v1/conversations", "/v1/conversations", Map.of(), body, "cnv-group-1")
+                .getStatusCode()).isEqualTo(500);
+        var created = (List<Map<String, Object>>) a.get("/v1/conversations").jsonObject().get("items");
+        assertThat(created).hasSize(1);
+
+        // the group is gone by the retry: the conversation its first run created is the answer, not "no such group"
+        assertThat(a.delete("/v1/groups/" + g).status()).isEqualTo(204);
+        var retry = a.withHeader("Idempotency-Key", "cnv-group-1").post("/v1/conversations", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.jsonObject()).containsEntry("id", created.getFirst().get("id"));
+        assertThat((List<Object>) a.get("/v1/conversations").jsonObject().get("items")).hasSize(1);
+    }
+
+    @Test
     void aGroupCreatedButNotRememberedIsTheAnswerToItsRetryNotANameConflict(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Group Fault Co");
         var handler = new GroupsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
