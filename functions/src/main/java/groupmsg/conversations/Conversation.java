@@ -36,6 +36,21 @@ public record Conversation(String id, String accountId, String name, String line
         }
     }
 
+    /**
+     * How the others see {@code phone}'s relayed replies: the participant's name, with the last four digits of the
+     * number when another participant goes by the same name (two Johns from a group would otherwise be one "John" to
+     * everyone), else the number.
+     */
+    public String authorLabel(String phone) {
+        Participant author = participants.stream().filter(p -> p.phone().equals(phone)).findFirst().orElse(null);
+        if (author == null) return phone;
+        String name = author.displayName();
+        if (name.equals(phone)) return name;
+        boolean shared = participants.stream().anyMatch(p -> !p.phone().equals(phone)
+                && p.displayName().strip().equalsIgnoreCase(name.strip()));
+        return shared ? name.strip() + " (" + phone.substring(Math.max(0, phone.length() - 4)) + ")" : name;
+    }
+
     public record Participant(String phone, String name) {
         /** How the others see this participant's relayed replies: the name, else the number. */
         public String displayName() {

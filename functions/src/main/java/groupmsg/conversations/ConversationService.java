@@ -419,8 +419,7 @@ public final class ConversationService {
             Log.info("relay_line_not_group", Map.of("conversationId", c.id(), "lineId", line.id()));
             return;
         }
-        String author = c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
-                .map(Conversation.Participant::displayName).orElse(from);
+        String author = c.authorLabel(from);
         direct.send(RELAY_MESSAGE_PREFIX + threadUlid, accountId, line, MessageKind.CONVERSATION, to,
                 // the thread keeps the whole reply; a picture alone goes with its author's name and no dangling space
                 noText ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
