@@ -185,8 +185,9 @@ public final class WebhookDispatcher {
     private void tellDisabled(String accountId, Webhook w) {
         var event = new LinkedHashMap<String, Object>();
         event.put("webhookId", w.id());
-        // without its query (and user part): a URL may carry a token, and this goes to the operator's subscribers
-        event.put("url", withoutQuery(w.url()));
+        // scheme, host and port only: a URL may carry a token in its query or its path (Slack's, Discord's), and this
+        // goes to the operator's subscribers; the webhook's id names it
+        event.put("url", origin(w.url()));
         event.put("disabledReason", w.disabledReason());
         event.put("failingSince", w.failingSince() == null ? null : Timestamps.format(w.failingSince()));
         event.put("disabledAt", w.disabledAt() == null ? null : Timestamps.format(w.disabledAt()));
@@ -197,11 +198,11 @@ public final class WebhookDispatcher {
         }
     }
 
-    /** The URL's scheme, host, port and path: what tells a person which endpoint it is, without its tokens. */
-    static String withoutQuery(String url) {
+    /** The URL's scheme, host and port: which endpoint it is, without anything that may be a token. */
+    static String origin(String url) {
         try {
             URI u = URI.create(url);
-            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), null, null, null).toString();
         } catch (IllegalArgumentException | java.net.URISyntaxException e) {
             return null;
         }

@@ -199,8 +199,8 @@ final class WebhookStore {
      */
     /**
      * A test's outcome, shown on the webhook as a delivery's: a 2xx ends a failing stretch, as a delivery's does; a
-     * failure is shown but starts no stretch and goes on with none (tests of a receiver being built must not count
-     * toward disabling it).
+     * failure is shown ({@code lastFailedAt}, {@code lastFailure}) but starts no stretch and keeps none going (tests of
+     * a receiver being built must not count toward disabling it: a stretch goes on by {@code deliveryFailedAt}).
      */
     void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore) {
         if (failure == null) {
@@ -224,8 +224,12 @@ final class WebhookStore {
         if (failure == null) {
             update = "SET lastDeliveredAt = :at REMOVE failingSince";
         } else {
-            update = "SET lastFailedAt = :at, lastFailure = :failure, failingSince = if_not_exists(failingSince, :at)";
-            condition += " AND (attribute_not_exists(failingSince) OR lastFailedAt >= :quiet)";
+            // deliveryFailedAt: a delivery's failure alone (a test's sets lastFailedAt too, and must not keep a
+            // stretch going); an item from before it was kept goes by lastFailedAt
+            update = "SET lastFailedAt = :at, deliveryFailedAt = :at, lastFailure = :failure,"
+                    + " failingSince = if_not_exists(failingSince, :at)";
+            condition += " AND (attribute_not_exists(failingSince) OR deliveryFailedAt >= :quiet"
+                    + " OR (attribute_not_exists(deliveryFailedAt) AND lastFailedAt >= :quiet))";
             values.put(":failure", s(failure));
             values.put(":quiet", n(quietBefore));
         }
@@ -242,7 +246,7 @@ final class WebhookStore {
                 // failing before a quiet spell: a new stretch begins with this failure
                 values.remove(":quiet");
                 after = dynamo.updateItem(b -> b.tableName(table).key(key)
-                        .updateExpression("SET lastFailedAt = :at, lastFailure = :failure, failingSince = :at")
+                        .updateExpression("SET lastFailedAt = :at, deliveryFailedAt = :at, lastFailure = :failure, failingSince = :at")
                         .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values)
                         .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
             } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {

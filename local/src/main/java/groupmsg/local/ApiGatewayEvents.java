@@ -108,14 +108,15 @@ public final class ApiGatewayEvents {
         }
     }
 
-    /** Whether API Gateway passes a body of this media type as text (otherwise base64). */
+    /**
+     * Whether an HTTP API passes a body of this media type as text (otherwise base64): {@code text/*} and JSON, XML
+     * and JavaScript only. A form post, as every Twilio webhook is, arrives base64-encoded in AWS, so it does here.
+     */
     public static boolean isText(String mediaType) {
         return mediaType.startsWith("text/")
                 || mediaType.equals("application/json")
                 || mediaType.equals("application/xml")
-                || mediaType.equals("application/x-www-form-urlencoded")
-                || mediaType.endsWith("+json")
-                || mediaType.endsWith("+xml");
+                || mediaType.equals("application/javascript");
     }
 
     private void putCommon(Map<String, Object> event, GatewayRequest request, RequestMeta meta) {

@@ -47,10 +47,11 @@ class RelayRetryE2eTest {
         ApiClient a = api.forNewAccount("Relay Retry Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         String line = linePhone();
-        String lineId = groupLine(a, line, 1);
-        List<Object> people = List.of("+14155557801", "+14155557802", "+14155557803");
-        String id = (String) create(a, lineId, people, "Hello all").get("id");
-        InboundE2eTest.await(() -> people.stream().mapToInt(p -> bodiesTo(a, line, (String) p).size()).sum(), n -> n == 3, 15_000);
+        String lineId = groupLine(a, line, 2);
+        List<Object> people = new ArrayList<>();
+        for (int i = 0; i < 9; i++) people.add(String.format("+1415555%04d", 7801 + i));
+        String id = (String) create(a, lineId, people, "Hello all").get("id"); // 4.5 s at 2 mps
+        InboundE2eTest.await(() -> people.stream().mapToInt(p -> bodiesTo(a, line, (String) p).size()).sum(), n -> n == 9, 30_000);
 
         // the business's next message, its relay job taken off the way to the runtime's queue
         List<QueueMessage> relays = new CopyOnWriteArrayList<>();
@@ -75,10 +76,12 @@ class RelayRetryE2eTest {
                 c.sqsEndpoint(), c.tableNames(), urls, c.snsEndpoint(), c.topicArns(), c.publicBaseUrl(), c.carrier(),
                 c.webhooksToLoopback())));
 
-        // an invocation with no time left for a block: nothing is sent, the job fails
+        // an invocation with time for a second's blocks (its deadline keeps 20 s in reserve): a few are sent, the
+        // rest given back, and the job fails
         Message received = receive(sqs, queue, 1);
-        assertThat(handler.handleRequest(event(received), withRemaining(20_000)).getBatchItemFailures()).hasSize(1);
-        for (Object p : people) assertThat(bodiesTo(a, line, (String) p)).noneMatch(b -> b.contains("Second message"));
+        assertThat(handler.handleRequest(event(received), withRemaining(21_500)).getBatchItemFailures()).hasSize(1);
+        long sentFirst = people.stream().filter(p -> bodiesTo(a, line, (String) p).stream().anyMatch(b -> b.contains("Second message"))).count();
+        assertThat(sentFirst).as("sent by the first run").isBetween(1L, 8L);
 
         // back within seconds, not two minutes
         long failedAt = System.nanoTime();
@@ -86,7 +89,7 @@ class RelayRetryE2eTest {
         assertThat((System.nanoTime() - failedAt) / 1_000_000).as("ms until it was back").isLessThan(10_000);
         assertThat(again.body()).isEqualTo(job.body());
 
-        // a whole minute: sent to each of the others once
+        // a whole minute: the rest is sent, and each of them has it once
         assertThat(handler.handleRequest(event(again), withRemaining(60_000)).getBatchItemFailures()).isEmpty();
         sqs.deleteMessage(r -> r.queueUrl(queue.url()).receiptHandle(again.receiptHandle()));
         for (Object p : people) {

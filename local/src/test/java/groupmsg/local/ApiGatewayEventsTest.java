@@ -124,11 +124,19 @@ class ApiGatewayEventsTest {
     @Test
     void textBodiesArePassedAsTextAndEverythingElseAsBase64() throws IOException {
         for (String type : List.of("application/json", "application/json; charset=utf-8", "text/csv", "TEXT/PLAIN",
-                "application/x-www-form-urlencoded", "application/xml", "application/problem+json", "application/atom+xml")) {
+                "application/xml", "application/javascript")) {
             var event = asLambdaSees(events.httpEvent(request("POST", "/x", "", Map.of("Content-Type", List.of(type)), "é,1"),
                     "$default", null, null, META));
             assertThat(event.getIsBase64Encoded()).as(type).isFalse();
             assertThat(event.getBody()).as(type).isEqualTo("é,1");
+        }
+        // a form post (every Twilio webhook) is base64 in AWS, as any type not listed above
+        for (String type : List.of("application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=UTF-8",
+                "application/problem+json", "application/csv")) {
+            var event = asLambdaSees(events.httpEvent(request("POST", "/x", "", Map.of("Content-Type", List.of(type)), "é=1"),
+                    "$default", null, null, META));
+            assertThat(event.getIsBase64Encoded()).as(type).isTrue();
+            assertThat(new String(Base64.getDecoder().decode(event.getBody()), StandardCharsets.UTF_8)).as(type).isEqualTo("é=1");
         }
         byte[] binary = {0, (byte) 0xff, 0x10, 'a'};
         for (String type : List.of("application/octet-stream", "image/png", "multipart/form-data; boundary=x")) {

@@ -60,7 +60,7 @@ public final class Handlers {
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core", "deliveries", "members"), List.of("fanout"));
 
-    /** Delivers events to the accounts' own webhooks (the webhooks queue, which both event topics deliver to). */
+    /** Delivers events to the accounts' own webhooks (the webhooks queue, which the integrations topic delivers to). */
     public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",
             "groupmsg.integrations.WebhookWorkerHandler", HandlerDef.Trigger.SQS, 512, 30,
             List.of("core"), List.of());
