@@ -61,7 +61,12 @@ final class PinnedHttpPost {
         var watchdog = CompletableFuture.runAsync(() -> closeQuietly(socket),
                 CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS));
         try {
-            socket.connect(new InetSocketAddress(address, port), (int) Math.max(1, Math.min(connectTimeout.toMillis(), timeout.toMillis())));
+            try {
+                socket.connect(new InetSocketAddress(address, port), (int) Math.max(1, Math.min(connectTimeout.toMillis(), timeout.toMillis())));
+            } catch (SocketTimeoutException e) {
+                // no connection (packets dropped by a firewall, a host down): not a receiver slow to answer
+                throw new java.net.ConnectException("connect timed out after " + connectTimeout.toMillis() + " ms");
+            }
             socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             Socket channel = https ? handshake(socket, uri.getHost(), port) : socket;
             OutputStream out = new BufferedOutputStream(channel.getOutputStream());

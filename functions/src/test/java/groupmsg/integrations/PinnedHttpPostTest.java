@@ -132,6 +132,35 @@ class PinnedHttpPostTest {
     }
 
     @Test
+    void aConnectionNeverMadeIsACouldNotConnectNotASlowAnswer() throws Exception {
+        // a listener that accepts nothing, its backlog filled: the kernel drops further SYNs, the connect hangs
+        try (var full = new ServerSocket(0, 1, LOOPBACK)) {
+            List<Socket> waiting = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Socket s = new Socket();
+                    try {
+                        s.connect(new InetSocketAddress(LOOPBACK, full.getLocalPort()), 200);
+                        waiting.add(s);
+                    } catch (SocketTimeoutException e) {
+                        s.close();
+                        break; // full now
+                    }
+                }
+                var post = new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), Duration.ofMillis(300));
+                long started = System.nanoTime();
+                assertThatThrownBy(() -> post.post(URI.create("http://127.0.0.1:" + full.getLocalPort() + "/"), LOOPBACK,
+                        Map.of(), "{}".getBytes(), Duration.ofSeconds(5)))
+                        .isInstanceOf(java.net.ConnectException.class).hasMessageContaining("connect timed out");
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).as("at the connect's timeout")
+                        .isLessThan(3_000L);
+            } finally {
+                for (Socket s : waiting) s.close();
+            }
+        }
+    }
+
+    @Test
     void aPeerThatTricklesOrSaysNothingIsCutOffAtTheDeadline() throws Exception {
         var post = new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), Duration.ofSeconds(2));
         Duration deadline = Duration.ofMillis(800);
