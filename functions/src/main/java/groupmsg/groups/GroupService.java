@@ -277,12 +277,6 @@ public final class GroupService {
      * Present members; {@code search} matches a case-insensitive substring of the name, or a substring of the
      * phone's digits when it contains digits.
      */
-    private static String asciiDigits(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> out.appendCodePoint(Character.isDigit(c) ? '0' + Character.digit(c, 10) : c));
-        return out.toString();
-    }
-
     public MemberPage listMembers(String accountId, String groupId, Optional<String> search, Boolean undeliverable,
                                   int limit, Map<String, AttributeValue> start) {
         get(accountId, groupId);
@@ -294,14 +288,11 @@ public final class GroupService {
             if (!q.isEmpty()) {
                 nameNeedle = q.toLowerCase(java.util.Locale.ROOT);
                 // as a number is written: "+44 (0)20 7946 0018" (the trunk 0 in brackets is not dialled from
-                // abroad), "030/12345678", no-break spaces and Unicode dashes
-                // any script's digits as ASCII (a Japanese input method types fullwidth ones), as a member's number
-                // is read when added
-                String number = asciiDigits(q).replace("(0)", "");
-                String digits = number.replaceAll("[^0-9]", "");
-                if (!digits.isEmpty() && number.replaceAll("[0-9+()\\-./\\s\\p{Zs}\\u2010-\\u2015\\u2212]", "").isEmpty()) {
-                    digitNeedle = digits;
-                }
+                // abroad), "030/12345678", no-break spaces, Unicode dashes, any script's digits and fullwidth forms
+                // (as an input method types them): read as a member's number is when added
+                String number = PhoneNumbers.canonicalChars(q);
+                String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
+                if (!digits.isEmpty()) digitNeedle = digits;
             }
         }
         int pages = nameNeedle == null && digitNeedle == null && undeliverable == null ? MAX_LIST_PAGES : MAX_SEARCH_PAGES;

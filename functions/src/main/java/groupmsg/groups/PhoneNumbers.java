@@ -185,23 +185,31 @@ public final class PhoneNumbers {
     }
 
     /**
-     * A number written in international form without its "+" (a spreadsheet drops it from a members export, which
-     * then imports again): in a country whose national numbers begin with a trunk prefix ("0" in DE), digits that do
-     * not, but begin with its calling code ({@code DE 4917612345678}), are that international number when it is a
-     * valid one of the country. Read as national, they were another valid number ({@code +494917612345678}), added
-     * and texted in the member's place.
+     * A mobile number written in international form without its "+" (a spreadsheet drops it from a members export,
+     * which then imports again): in a country whose national numbers begin with a trunk prefix ("0" in DE), digits
+     * that do not, but begin with its calling code ({@code DE 4917612345678}), are that international number when it
+     * is a mobile of the country and the national reading is not one. Read as national, they were another valid
+     * number ({@code +494917612345678}), added and texted in the member's place. A national reading that is a mobile
+     * stays ({@code IN 9118005192}, as Indians write their mobiles; {@code BR (55) 90058-8740}): a group's members
+     * are texted, so a mobile is what was meant.
      */
     private static PhoneNumber internationalWithoutPlus(String text, String region, PhoneNumber national) {
         String digits = text.replaceAll("[^0-9]", "");
         String trunk = UTIL.getNddPrefixForRegion(region, true);
         String callingCode = Integer.toString(UTIL.getCountryCodeForRegion(region));
         if (trunk == null || trunk.isEmpty() || digits.startsWith(trunk) || !digits.startsWith(callingCode)) return national;
+        if (isMobile(national) && UTIL.isValidNumber(national)) return national;
         try {
             PhoneNumber international = UTIL.parse("+" + digits, UNKNOWN_REGION);
-            return UTIL.isValidNumberForRegion(international, region) ? international : national;
+            return UTIL.isValidNumberForRegion(international, region) && isMobile(international) ? international : national;
         } catch (NumberParseException e) {
             return national;
         }
+    }
+
+    private static boolean isMobile(PhoneNumber number) {
+        var type = UTIL.getNumberType(number);
+        return type == PhoneNumberUtil.PhoneNumberType.MOBILE || type == PhoneNumberUtil.PhoneNumberType.FIXED_LINE_OR_MOBILE;
     }
 
     /**
@@ -228,7 +236,7 @@ public final class PhoneNumbers {
      * Maps the input to ASCII digits, a leading '+' and the punctuation people put in numbers (space, - . / ( )),
      * or returns null when it holds anything else (letters, '#', '*', ',', a '+' after a digit or another '+'...). Unicode decimal digits, fullwidth forms, Unicode dashes and no-break spaces are accepted.
      */
-    private static String canonicalChars(String s) {
+    static String canonicalChars(String s) {
         StringBuilder out = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

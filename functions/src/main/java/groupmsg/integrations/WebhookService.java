@@ -114,7 +114,8 @@ public final class WebhookService {
         var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
         // shown as a delivery's outcome, but a failed test never counts toward disabling the webhook
         long now = clock.millis();
-        store.recordTestOutcome(accountId, id, attempt.failure(), now, now - WebhookDispatcher.QUIET_SPELL.toMillis());
+        store.recordTestOutcome(accountId, id, attempt.failure(), now, now - WebhookDispatcher.QUIET_SPELL.toMillis(),
+                w.failingSince() != null ? w.lastFailedAt() : null);
         return attempt;
     }
 

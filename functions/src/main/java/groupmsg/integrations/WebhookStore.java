@@ -202,16 +202,25 @@ final class WebhookStore {
      * failure is shown ({@code lastFailedAt}, {@code lastFailure}) but starts no stretch and keeps none going (tests of
      * a receiver being built must not count toward disabling it: a stretch goes on by {@code deliveryFailedAt}).
      */
-    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore) {
+    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore, Long deliveryFailedBefore) {
         if (failure == null) {
             recordOutcome(accountId, id, null, at, Long.MIN_VALUE, quietBefore);
             return;
         }
+        // an item from before deliveryFailedAt was kept takes its last failure as a delivery's first, so that the
+        // test's lastFailedAt does not stand in for it
+        var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at), ":failure", s(failure)));
+        String update = "SET lastFailedAt = :at, lastFailure = :failure";
+        if (deliveryFailedBefore != null) {
+            update += ", deliveryFailedAt = if_not_exists(deliveryFailedAt, :before)";
+            values.put(":before", n(deliveryFailedBefore));
+        }
+        String expression = update;
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression("SET lastFailedAt = :at, lastFailure = :failure")
+                    .updateExpression(expression)
                     .conditionExpression("attribute_exists(pk)")
-                    .expressionAttributeValues(Map.of(":at", n(at), ":failure", s(failure))));
+                    .expressionAttributeValues(values));
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
             // deleted while it was tried: left deleted
         }

@@ -199,12 +199,18 @@ class PhoneNumbersTest {
     void an_international_number_whose_plus_a_spreadsheet_dropped_is_that_number_not_a_national_one() {
         // a members export re-imported after a spreadsheet took the "+" off: DE,4917612345678
         assertThat(PhoneNumbers.normalize("4917612345678", "DE")).isEqualTo(new Valid("+4917612345678"));
-        assertThat(PhoneNumbers.normalize("49 30 123456", "DE")).isEqualTo(new Valid("+4930123456"));
         assertThat(PhoneNumbers.normalize("62812345678", "ID")).isEqualTo(new Valid("+62812345678"));
         assertThat(PhoneNumbers.normalize("447911123456", "GB")).isEqualTo(new Valid("+447911123456"));
         // national forms (with their trunk 0) are as before
         assertThat(PhoneNumbers.normalize("0176 12345678", "DE")).isEqualTo(new Valid("+4917612345678"));
         assertThat(PhoneNumbers.normalize("030 123456", "DE")).isEqualTo(new Valid("+4930123456"));
+        // a national reading that is a mobile stays: how these countries write their mobiles, or a trunk 0 dropped
+        assertThat(PhoneNumbers.normalize("9118005192", "IN")).isEqualTo(new Valid("+919118005192"));
+        assertThat(PhoneNumbers.normalize("(55) 90058-8740", "BR")).isEqualTo(new Valid("+5555900588740"));
+        assertThat(PhoneNumbers.normalize("846955519", "VN")).isEqualTo(new Valid("+84846955519"));
+        assertThat(PhoneNumbers.normalize("5 349 0802", "CU")).isEqualTo(new Valid("+5353490802"));
+        // ... and a landline is not taken for another country's landline (Emden's 04921 with its 0 dropped)
+        assertThat(PhoneNumbers.normalize("4921 123456", "DE")).isEqualTo(new Valid("+494921123456"));
         // where the trunk prefix is the calling code (NANP), nothing changes
         assertThat(PhoneNumbers.normalize("14155550123", "US")).isEqualTo(new Valid("+14155550123"));
         assertThat(PhoneNumbers.normalize("4155550123", "US")).isEqualTo(new Valid("+14155550123"));
