@@ -151,10 +151,19 @@ public final class OptOutService {
                 yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
             }
             case OPT_IN -> {
+                // The toll-free network answers START and UNSTOP itself, lifting its own block; "Yes" it does not know
+                boolean networkAnswers = line.carrierAnswersOptOuts()
+                        && !Keywords.alsoAnEverydayAnswer(Keywords.classify(m.body()), m.body());
                 if (m.alsoAReply()) {
                     // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
                     // error) stands, and then nothing says "subscribed again".
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
+                } else if (line.carrierAnswersOptOuts() && !networkAnswers) {
+                    // a "Yes" from a number opted out of a toll-free line: the network still blocks the number until it
+                    // texts START, so ours stays (lifted, the next send's refusal would record it again) and no reply
+                    // of ours could reach it
+                    Log.info("opt_in_not_lifted_network_blocks", Map.of("lineId", line.id(), "inboundId", m.id()));
+                    yield null;
                 } else {
                     // told only when this START lifted an opt-out (now, or in a run of its job that failed after):
                     // not for a number that was never opted out, nor when a STOP that came after it keeps it
@@ -164,7 +173,7 @@ public final class OptOutService {
                     }
                 }
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
-                yield line.carrierAnswersOptOuts() ? null : line.optInReply();
+                yield networkAnswers ? null : line.optInReply();
             }
             case HELP -> line.helpReply();
         };

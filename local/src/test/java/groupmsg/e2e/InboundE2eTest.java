@@ -424,12 +424,25 @@ class InboundE2eTest {
         assertThat(await(networkReplies, l -> !l.isEmpty(), 15_000)).singleElement().satisfies(r -> assertThat(r)
                 .containsEntry("from", line).containsEntry("body", "NETWORK MSG: You replied with the word \"stop\" which"
                         + " blocks all texts sent from this number. Text back \"unstop\" to receive messages again."));
+        // "Yes" is no network keyword: the network keeps blocking the number, so it lifts nothing of ours either;
+        // START, handled after it (one FIFO group per line and number), lifts both
         text(a, phone, line, "Yes");
+        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 2, 10_000); // the carrier posts texts side by side
         text(a, phone, line, "START");
         await(() -> optOuts(a, lineId), List::isEmpty, 15_000);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String startId = (String) inbound(a, "?lineId=" + lineId).stream().filter(m -> "START".equals(m.get("body")))
+                .findFirst().orElseThrow().get("id");
+        assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() == 2, 15_000))
+                .filteredOn(e -> Boolean.FALSE.equals(e.get("optedOut"))).singleElement()
+                .satisfies(e -> assertThat(e).as("lifted by the START, not the Yes").containsEntry("inboundId", startId));
         assertThat(await(networkReplies, l -> l.size() == 2, 15_000)).extracting(r -> r.get("body")).last()
                 .isEqualTo("NETWORK MSG: You have replied \"unstop\" and will begin receiving messages again from this number.");
         assertThat(carrierMessages(a, line)).as("no reply of ours, and the network's are not among what it was asked to send").isEmpty();
+        // a "Yes" from a number never opted out is answered by us: the network does not know the word
+        String other = "+14155550404";
+        text(a, other, line, "Yes");
+        assertThat(await(() -> sentTo(a, line, other, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
         // a long code gets no network reply
         String longCode = linePhone();
         createLine(a, longCode, "long_code", 1);
