@@ -158,10 +158,11 @@ public final class OptOutService {
                     // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
                     // error) stands, and then nothing says "subscribed again".
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
-                } else if (line.carrierAnswersOptOuts() && !networkAnswers) {
-                    // a "Yes" from a number opted out of a toll-free line: the network still blocks the number until it
-                    // texts START, so ours stays (lifted, the next send's refusal would record it again) and no reply
-                    // of ours could reach it
+                } else if (line.carrierAnswersOptOuts() && !networkAnswers && networkBlocks(line.id(), m.from())) {
+                    // a "Yes" from a number that texted STOP to a toll-free line (or that the carrier refused as
+                    // unsubscribed): the network still blocks the number until it texts START, so ours stays (lifted,
+                    // the next send's refusal would record it again) and no reply of ours could reach it. One opted
+                    // out by hand or by review the network knows nothing of: lifted as on any line.
                     Log.info("opt_in_not_lifted_network_blocks", Map.of("lineId", line.id(), "inboundId", m.id()));
                     yield null;
                 } else {
@@ -181,6 +182,12 @@ public final class OptOutService {
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
         }
         inbound.markHandled(accountId, m.id());
+    }
+
+    /** Whether the number's opt-out on the line came from the network's side (a STOP keyword, a carrier's refusal). */
+    private boolean networkBlocks(String lineId, String phone) {
+        return store.get(lineId, phone).map(o -> OptOutStore.SOURCE_KEYWORD.equals(o.source())
+                || OptOutStore.SOURCE_CARRIER_ERROR.equals(o.source())).orElse(false);
     }
 
     /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" (the delivery worker records the opt-out). */

@@ -443,6 +443,12 @@ class InboundE2eTest {
         String other = "+14155550404";
         text(a, other, line, "Yes");
         assertThat(await(() -> sentTo(a, line, other, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        // ... and so is one from a number opted out by hand, which the network knows nothing of: opted back in
+        String byHand = "+14155550405";
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", byHand)).status()).isEqualTo(201);
+        text(a, byHand, line, "Yes");
+        assertThat(await(() -> sentTo(a, line, byHand, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(optOuts(a, lineId)).noneMatch(o -> byHand.equals(o.get("phone")));
         // a long code gets no network reply
         String longCode = linePhone();
         createLine(a, longCode, "long_code", 1);
