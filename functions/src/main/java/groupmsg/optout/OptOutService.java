@@ -179,7 +179,11 @@ public final class OptOutService {
             case HELP -> line.helpReply();
         };
         if (reply != null && !reply.isBlank() && !deleted) {
-            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of());
+            // through the relays queue, in order with the line's other answers to the number: a STOP's confirmation
+            // sent by a fresh job could reach the phone after the START's reply that followed it ("unsubscribed"
+            // last, while subscribed)
+            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of(),
+                    line.id() + "#" + m.from());
         }
         inbound.markHandled(accountId, m.id());
     }

@@ -105,8 +105,8 @@ class HandlerNeedsTest {
      * test instead of the function in AWS (locally every handler shares one wiring).
      */
     static final Map<String, Set<String>> DIRECT_MESSAGE_QUEUES = Map.of(
-            "optout-worker", Set.of("fanout"), // keyword replies
-            "inbound-worker", Set.of("relays", "fanout"), // relayed replies; the opt-in reply of a "Yes" it relays
+            "optout-worker", Set.of("relays"), // keyword replies, in order per line and number
+            "inbound-worker", Set.of("relays"), // relayed replies; the opt-in reply of a "Yes" it relays
             "conversations-api", Set.of("relays"), // the business's messages, in order
             "inbound-api", Set.of("relays")); // answers to one person, in order per line and number
 

@@ -89,8 +89,10 @@ class ConversationsE2eTest {
         assertThat(copies).filteredOn(d -> "failed".equals(d.get("status")))
                 .allSatisfy(d -> assertThat(d).containsEntry("error", "not sent: the conversation was blocked by an opt-out"));
         for (Object p : people) {
-            assertThat(bodiesTo(a, line, (String) p)).anyMatch(b -> b.contains("First of two") || p.equals(quitter))
-                    .noneMatch(b -> b.contains("Second of two"));
+            // the quitter may have had nothing yet: the first message skips an opted-out number, and the STOP's
+            // confirmation may still wait for its slot on the line
+            if (!p.equals(quitter)) assertThat(bodiesTo(a, line, (String) p)).anyMatch(b -> b.contains("First of two"));
+            assertThat(bodiesTo(a, line, (String) p)).noneMatch(b -> b.contains("Second of two"));
         }
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
     }

@@ -186,12 +186,11 @@ class InboundFaultsTest {
         assertThat(optOuts(a, lineId)).hasSize(1);
 
         // the START reply's job runs now: it finds the number opted out, and sends nothing
-        var job = new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", "rpl_" + start.message().id())), null, null);
-        assertThat(runtime.functions().get("fanout-worker").invoke(sqsEvent("fanout", job))).isEqualTo("{\"batchItemFailures\":[]}");
-        // its one row settled (the delivery job the fan-out queued has run): not sent
-        String settled = await(() -> rowStatus(runtime, "rpl_" + start.message().id(), phone),
-                status -> status != null && !status.equals("queued") && !status.equals("sending"), 15_000);
-        assertThat(settled).isIn("opted_out", "failed");
+        // (a keyword's reply goes through the relays queue, in order per line and number: its worker delivers it whole)
+        var job = new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", "rpl_" + start.message().id())),
+                lineId + "#" + phone, "rpl_" + start.message().id());
+        assertThat(runtime.functions().get("relay-worker").invoke(sqsEvent("relays.fifo", job))).isEqualTo("{\"batchItemFailures\":[]}");
+        assertThat(rowStatus(runtime, "rpl_" + start.message().id(), phone)).as("its one row: not sent").isIn("opted_out", "failed");
         assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
         // HELP is still answered
         var help = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "HELP", List.of()));
