@@ -394,6 +394,25 @@ class InboundE2eTest {
         assertThat(other.get("/v1/opt-outs?lineId=" + lineId).status()).isEqualTo(404);
     }
 
+    /**
+     * A STOP and a START a moment later: the phone hears "unsubscribed", then "resubscribed", in that order (the
+     * replies go through one FIFO group per line and number; as fresh jobs each, the START's could take the line's
+     * first slot and the STOP's confirmation come last, while the number is subscribed).
+     */
+    @Test
+    void aStopAndAStartAreAnsweredInTheOrderTheyCame(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Stop Start Order Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 1);
+        String phone = "+14155550431";
+        text(a, phone, line, "STOP");
+        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 1, 10_000);
+        text(a, phone, line, "START");
+        var bodies = await(() -> ConversationsE2eTest.bodiesTo(a, line, phone), l -> l.size() == 2, 20_000);
+        assertThat(bodies).containsExactly(OPT_OUT_REPLY, OPT_IN_REPLY);
+        assertThat(optOuts(a, lineId)).isEmpty();
+    }
+
     @Test
     void tollFreeLinesRecordTheOptOutButLeaveTheAnswerToTheCarrier(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Toll Free Co");
