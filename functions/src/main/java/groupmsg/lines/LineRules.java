@@ -85,11 +85,15 @@ public final class LineRules {
      *
      * @param phone the stored number; null when it is not known to be valid (only the type is judged then)
      */
+    private static final java.util.Set<String> GROUP_MESSAGING_COUNTRIES = java.util.Set.of("US", "CA");
+
     public static Optional<String> groupMessagingProblem(LineType type, String phone) {
         return switch (type) {
             case TOLL_FREE -> Optional.of("is not available on toll-free numbers; use a +1 long code");
             case SHORT_CODE -> Optional.of("is not available on short codes; use a +1 long code");
-            case LONG_CODE -> phone == null || phone.startsWith("+1") ? Optional.empty()
+            // +1 is also the Caribbean's (+1 876 Jamaica, +1 242 Bahamas): group MMS is the US's and Canada's
+            case LONG_CODE -> phone == null || phone.startsWith("+1")
+                    && GROUP_MESSAGING_COUNTRIES.contains(groupmsg.groups.PhoneNumbers.regionOf(phone)) ? Optional.empty()
                     : Optional.of("is available only on +1 (US or Canada) long codes");
         };
     }

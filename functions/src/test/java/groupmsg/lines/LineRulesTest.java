@@ -57,6 +57,11 @@ class LineRulesTest {
     void groupMessagingOnlyOnPlusOneLongCodes() {
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+14155550123")).isEmpty();
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+14165550123")).isEmpty(); // Canada
+        // +1, but Jamaica's and the Bahamas': no group MMS there
+        assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+18762345678"))
+                .contains("is available only on +1 (US or Canada) long codes");
+        assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+12423456789"))
+                .contains("is available only on +1 (US or Canada) long codes");
         // each reads on from the field's name: "groupMessaging is not available on toll-free numbers; ..."
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+442079460018"))
                 .contains("is available only on +1 (US or Canada) long codes");
