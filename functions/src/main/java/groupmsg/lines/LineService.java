@@ -105,6 +105,14 @@ public final class LineService {
         return all.stream().filter(k -> ulid.equals(k.createdBy()) && !k.line().deleted()).map(LineStore.Kept::line).findFirst();
     }
 
+    /**
+     * The line's rate cursor (its spacing, {@code nextAt}, and its waiting line's end, {@code waitAt}): the
+     * messages' rate limiter keeps it, under the line's id, which a line brought back keeps too.
+     */
+    public static java.util.Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> rateCursorKey(String lineId) {
+        return groupmsg.platform.dynamo.Attr.key("RATE#" + lineId, "cursor");
+    }
+
     /** The account's line; 404 for an unknown id or another account's. */
     public Line get(String accountId, String lineId) {
         return find(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));

@@ -69,6 +69,23 @@ final class LineStore {
      */
     void revive(String accountId, Line line, String createdBy) {
         put(accountId, line, true, createdBy);
+        forgetWaitingLine(line.id());
+    }
+
+    /**
+     * Ends the waiting line the line had when it was deleted (hours of places of a large message, failed since): the
+     * line brought back would otherwise give its new messages' jobs places after it. The spacing stays, so no send
+     * still reserved comes closer than the rate allows. Best effort: left, the places run out on their own.
+     */
+    private void forgetWaitingLine(String lineId) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(LineService.rateCursorKey(lineId)).updateExpression("REMOVE waitAt, waitMps")
+                    .conditionExpression("attribute_exists(pk)"));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            // the line never had a cursor
+        } catch (RuntimeException e) {
+            groupmsg.platform.Log.warn("line_waiting_line_not_reset", Map.of("lineId", lineId, "error", e.getClass().getSimpleName()));
+        }
     }
 
     /**

@@ -1,7 +1,7 @@
 package groupmsg.messages;
 
 import groupmsg.lines.LineRules;
-import groupmsg.platform.dynamo.Attr;
+import groupmsg.lines.LineService;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
@@ -207,7 +207,7 @@ final class RateLimiter {
      */
     long ticket(String lineId, double mps, int count) {
         long span = count * spacingMicros(mps);
-        var key = Attr.key("RATE#" + lineId, "cursor");
+        var key = LineService.rateCursorKey(lineId);
         while (true) {
             long now = clock.millis() * 1000;
             try {
@@ -289,7 +289,7 @@ final class RateLimiter {
      * reservation here suggests is tried first.
      */
     private Object reserve(String lineId, long spacing, long firstFuture, long latestStart, int k) {
-        var key = Attr.key("RATE#" + lineId, "cursor");
+        var key = LineService.rateCursorKey(lineId);
         long known = lastCursor.getOrDefault(lineId, Long.MIN_VALUE);
         // The cursor only grows, so one seen here too far ahead still is: wait without a write (the blocks this
         // worker delivers side by side would otherwise each pay a failed write per wake-up).

@@ -60,6 +60,40 @@ class LineDeletionE2eTest {
         assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
     }
 
+    /**
+     * A line deleted with a large message's jobs holding places hours ahead in its waiting line, then brought back:
+     * its new message is sent at once, not after those places (the old message's jobs are failed when they come).
+     */
+    @Test
+    void aLineBroughtBackHasNoWaitingLineLeftFromBeforeItsDeletion(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Waiting Line Co");
+        String phone = linePhone();
+        String line = createLine(a, phone, 2);
+        // as a 50,000-recipient message on it left the cursor: places given until six hours from now
+        var w = runtime.wiring();
+        String core = w.config().table(groupmsg.platform.schema.Tables.CORE);
+        long now = System.currentTimeMillis() * 1000;
+        long sixHours = 6L * 3600 * 1_000_000;
+        w.dynamo().putItem(r -> r.tableName(core).item(new java.util.HashMap<>(Map.of(
+                "pk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("RATE#" + line),
+                "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("cursor"),
+                "nextAt", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(Long.toString(now)),
+                "waitAt", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(Long.toString(now + sixHours)),
+                "waitMps", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN("2"),
+                "expiresAt", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(Long.toString(now / 1_000_000 + 30_000))))));
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+        var back = a.post("/v1/lines", Map.of("phone", phone, "type", "long_code", "mps", 2));
+        assertThat(back.status()).as(back.body()).isEqualTo(201);
+        assertThat(back.jsonObject()).containsEntry("id", line);
+
+        var cursor = w.dynamo().getItem(r -> r.tableName(core).consistentRead(true).key(LineService.rateCursorKey(line))).item();
+        assertThat(cursor).as("the spacing stays").containsKey("nextAt").doesNotContainKeys("waitAt", "waitMps");
+        String group = createGroup(a, "Back again");
+        addMembers(a, group, 7790, 6);
+        String sent = (String) send(a, group, line, "We are back").get("id");
+        assertThat(awaitSent(a, sent, 30_000)).as("sent in seconds, not after six hours of places").containsEntry("status", "sent");
+    }
+
     @Test
     void aDeletedLinesNumberIsFreeAndTheSameAccountGettingItBackGetsTheLineWithItsOptOuts(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Retiring Co");
