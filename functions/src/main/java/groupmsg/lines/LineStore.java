@@ -79,8 +79,8 @@ final class LineStore {
      */
     private void forgetWaitingLine(String lineId) {
         try {
-            dynamo.updateItem(b -> b.tableName(table).key(LineService.rateCursorKey(lineId)).updateExpression("REMOVE waitAt, waitMps")
-                    .conditionExpression("attribute_exists(pk)"));
+            dynamo.updateItem(b -> b.tableName(table).key(LineService.rateCursorKey(lineId))
+                    .updateExpression("REMOVE waitAt, waitMps").conditionExpression("attribute_exists(pk)"));
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
             // the line never had a cursor
         } catch (RuntimeException e) {
