@@ -85,7 +85,9 @@ public final class LineRules {
      *
      * @param phone the stored number; null when it is not known to be valid (only the type is judged then)
      */
-    private static final java.util.Set<String> GROUP_MESSAGING_COUNTRIES = java.util.Set.of("US", "CA");
+    /** The US (with its territories, whose numbers libphonenumber gives regions of their own) and Canada. */
+    private static final java.util.Set<String> GROUP_MESSAGING_COUNTRIES = java.util.Set.of("US", "CA", "PR", "VI", "GU",
+            "MP", "AS");
 
     public static Optional<String> groupMessagingProblem(LineType type, String phone) {
         return switch (type) {

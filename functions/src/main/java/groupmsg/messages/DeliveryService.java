@@ -194,8 +194,9 @@ public final class DeliveryService {
      * <p>
      * A group message's recipients left over take a place in the line's waiting line ({@link RateLimiter#ticket}),
      * and so does a fresh job of one while this worker knows the line has a waiting line (it goes after the jobs
-     * already waiting, not ahead of them). Any other message's (a keyword's reply) go on as a fresh job: a place
-     * would put a STOP's confirmation behind a whole backlog.
+     * already waiting, not ahead of them). Any other message's go on as a fresh job (keyword replies go through the
+     * relays queue now; one stored before that, by a rerun): a place would put a STOP's confirmation behind a whole
+     * backlog.
      */
     List<DeliveryJob> deliver(DeliveryJob job, Deadline deadline) throws InterruptedException {
         GroupMessage m = sendable(job.accountId(), job.messageId(), job.shard(), job.phones());

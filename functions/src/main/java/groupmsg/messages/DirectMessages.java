@@ -46,7 +46,7 @@ public final class DirectMessages {
     }
 
     /**
-     * @param orderKey null, or a key (a conversation id) whose messages must reach their recipients in the order
+     * @param orderKey null, or a key (a conversation id, a line and number) whose messages must reach their recipients in the order
      *                 they were sent: they go through the FIFO relays queue, one at a time per key, instead of
      *                 the (unordered) fan-out and deliveries queues
      */
@@ -88,6 +88,15 @@ public final class DirectMessages {
         var entry = orderKey == null ? outbox.entry(id, Queues.FANOUT, FanoutService.job(accountId, id))
                 : outbox.entry(id, Queues.RELAYS, relayJob(message, id));
         boolean created = messages.create(message, staged ? outbox.stage(entry) : null);
+        if (!created) {
+            // a rerun: its job goes where its first run's went (a message stored unordered before keyword replies
+            // were ordered must not be fanned out and relayed at once, each writing its rows)
+            var stored = messages.get(accountId, id).orElse(null);
+            if (stored != null && !java.util.Objects.equals(stored.orderKey(), orderKey)) {
+                entry = stored.orderKey() == null ? outbox.entry(id, Queues.FANOUT, FanoutService.job(accountId, id))
+                        : outbox.entry(id, Queues.RELAYS, relayJob(stored, id));
+            }
+        }
         if (created && staged) {
             outbox.dispatchOrLeave(entry);
         } else {

@@ -15,7 +15,7 @@ import java.util.Map;
  * recipient claimed and sent at the line's rate, as the delivery worker does), so that the next message of the
  * same FIFO message group starts only after this one went out. Every step is the idempotent one of the
  * unordered pipeline: a redelivered job finds the rows written and claimed, and sends nothing twice; a message
- * whose job is lost entirely is finished by maintenance (through the unordered queues).
+ * whose job is lost entirely is finished by maintenance (through the relays queue again).
  */
 public final class OrderedDelivery {
     private final MessageStore messages;

@@ -15,7 +15,11 @@ import groupmsg.platform.schema.Queues;
 import java.time.Clock;
 import java.util.Map;
 
-/** Consumes the relays FIFO queue: conversation messages, delivered one at a time per conversation ({@link OrderedDelivery}). */
+/**
+ * Consumes the relays FIFO queue: ordered messages, delivered one at a time per message group
+ * ({@link OrderedDelivery}): a conversation's messages, and a line's answers to one number (keyword replies, direct
+ * replies, its own messages to the number).
+ */
 public final class RelayWorkerHandler implements QueueFunction {
     private final OrderedDelivery delivery;
     private final Clock clock;
@@ -56,8 +60,25 @@ public final class RelayWorkerHandler implements QueueFunction {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while delivering", e);
+            } catch (RuntimeException e) {
+                // A fault (a throttled table, a timeout): tried again sooner than the queue's 6 minutes, longer after
+                // each receive, since the messages behind it in its group (a conversation's, or a number's answers:
+                // a STOP's confirmation) wait for it
+                retrySoon(message, FAULT_RETRY_MILLIS * receiveCount(message));
+                throw e;
             }
         });
+    }
+
+    /** The wait before a relay that failed is tried again, times its receives so far (30 s, 60 s, ... at most 6 min). */
+    static final long FAULT_RETRY_MILLIS = 30_000;
+
+    private static int receiveCount(SQSEvent.SQSMessage message) {
+        try {
+            return Math.max(1, Integer.parseInt(message.getAttributes().get("ApproximateReceiveCount")));
+        } catch (RuntimeException e) {
+            return 1;
+        }
     }
 
     private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {

@@ -158,7 +158,7 @@ public final class OptOutService {
                     // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
                     // error) stands, and then nothing says "subscribed again".
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
-                } else if (line.carrierAnswersOptOuts() && !networkAnswers && networkBlocks(line.id(), m.from())) {
+                } else if (line.carrierAnswersOptOuts() && !networkAnswers && store.fromTheNetworksSide(line.id(), m.from())) {
                     // a "Yes" from a number that texted STOP to a toll-free line (or that the carrier refused as
                     // unsubscribed): the network still blocks the number until it texts START, so ours stays (lifted,
                     // the next send's refusal would record it again) and no reply of ours could reach it. One opted
@@ -186,12 +186,6 @@ public final class OptOutService {
                     line.id() + "#" + m.from());
         }
         inbound.markHandled(accountId, m.id());
-    }
-
-    /** Whether the number's opt-out on the line came from the network's side (a STOP keyword, a carrier's refusal). */
-    private boolean networkBlocks(String lineId, String phone) {
-        return store.get(lineId, phone).map(o -> OptOutStore.SOURCE_KEYWORD.equals(o.source())
-                || OptOutStore.SOURCE_CARRIER_ERROR.equals(o.source())).orElse(false);
     }
 
     /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" (the delivery worker records the opt-out). */

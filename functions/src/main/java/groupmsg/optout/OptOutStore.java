@@ -159,6 +159,18 @@ public final class OptOutStore {
 
     public record Recorded(OptOut optOut, boolean created) {}
 
+    /**
+     * Whether the number's opt-out on the line came from the network's side, which a toll-free network then enforces
+     * itself: a STOP it texted ({@code lastStopId}, whatever source the row keeps: one reviewed first stays
+     * {@code review}), or a carrier's refusal. False when it is not opted out.
+     */
+    public boolean fromTheNetworksSide(String lineId, String phone) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return false;
+        String source = Attr.str(item, "source");
+        return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(source) || SOURCE_CARRIER_ERROR.equals(source);
+    }
+
     public Optional<OptOut> get(String lineId, String phone) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toOptOut(item));

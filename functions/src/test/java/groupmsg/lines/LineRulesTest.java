@@ -57,6 +57,9 @@ class LineRulesTest {
     void groupMessagingOnlyOnPlusOneLongCodes() {
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+14155550123")).isEmpty();
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+14165550123")).isEmpty(); // Canada
+        // the US's territories are the US's (Puerto Rico, the Virgin Islands)
+        assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+17872345678")).isEmpty();
+        assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+13407123456")).isEmpty();
         // +1, but Jamaica's and the Bahamas': no group MMS there
         assertThat(LineRules.groupMessagingProblem(LineType.LONG_CODE, "+18762345678"))
                 .contains("is available only on +1 (US or Canada) long codes");

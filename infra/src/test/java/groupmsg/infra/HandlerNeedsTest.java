@@ -88,7 +88,7 @@ class HandlerNeedsTest {
      */
     static final Map<String, Map<String, String>> CHOSEN_BY_ARGUMENT = Map.of(
             "Queues.FANOUT", Map.of("groupmsg.messages.DirectMessages.send", "unordered direct messages go to fanout, "
-                    + "those with an order key (conversations) to the FIFO relays queue"),
+                    + "those with an order key (a conversation, a line and number) to the FIFO relays queue"),
             "Queues.RELAYS", Map.of("groupmsg.messages.DirectMessages.send", "see Queues.FANOUT"));
 
     /**

@@ -112,6 +112,22 @@ class InboundFaultsTest {
         assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
+    /** A keyword's reply goes to the relays queue in its line and number's group: after that number's earlier answers. */
+    @Test
+    void aKeywordsReplyJoinsItsNumbersAnswersInTheRelaysQueue(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Ordered Reply Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550605";
+        var stop = (InboundService.Stored) new InboundService(runtime.wiring(), new DownQueue())
+                .receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        var sent = new java.util.ArrayList<String>();
+        new groupmsg.optout.OptOutService(runtime.wiring(), (queue, messages) -> messages.forEach(m ->
+                sent.add(queue.name() + " " + m.groupId() + " " + m.deduplicationId()))).handleKeyword(accountId, stop.message().id());
+        assertThat(sent).containsExactly("relays " + lineId + "#" + phone + " rpl_" + stop.message().id());
+    }
+
     @Test
     void theSameJobTwiceSendsOneReplyAndPublishesOneEvent(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Twice Co");

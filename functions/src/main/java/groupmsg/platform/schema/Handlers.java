@@ -58,7 +58,8 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of("optouts"));
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core", "deliveries", "members"), List.of("relays"));
+            // relays: keyword replies, in order per line and number; fanout: a rerun of one stored unordered before
+            List.of("core", "deliveries", "members"), List.of("relays", "fanout"));
 
     /** Delivers events to the accounts' own webhooks (the webhooks queue, which the integrations topic delivers to). */
     public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",

@@ -47,12 +47,14 @@ public final class Queues {
     /**
      * Conversation messages (a participant's relayed reply, the business's message) for the relay worker. FIFO
      * with the conversation as message group: each is delivered before the next one of the same conversation
-     * starts, so everyone receives a thread's messages in the order they were accepted. Ten receives: a relay that
+     * starts, so everyone receives a thread's messages in the order they were accepted. A line's answers to one
+     * number (keyword replies, direct replies) go here too, grouped by line and number. Up to 50 at a time: a reply
+     * waits in its worker for its slot on a busy line. Ten receives: a relay that
      * runs out of its invocation's time on a slow or busy line is made visible again within seconds and counts a
      * receive each time (three or so for ten people on a 0.1 mps line), besides the failures that count.
      */
     public static final QueueDef RELAYS = new QueueDef("relays", true, Handlers.RELAY_WORKER.name(),
-            1, 20, 10, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);
+            1, 50, 10, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);
 
     /**
      * Events for the accounts' webhooks: the integrations topic delivers every event here (raw). An event that an endpoint
