@@ -77,7 +77,11 @@ public final class LineService {
         for (int attempt = 1; ; attempt++) {
             List<LineStore.Kept> all = store.all(accountId);
             Optional<Line> earlier = createdBy(all, ulid);
-            if (earlier.isPresent()) return earlier.get();
+            if (earlier.isPresent()) {
+                // a rerun of one that brought the line back and died before ending its old waiting line ends it
+                if (earlier.get().revivedAt() != null) store.forgetWaitingLine(earlier.get().id());
+                return earlier.get();
+            }
             Line deleted = all.stream().map(LineStore.Kept::line).filter(l -> l.deleted() && phone.equals(l.phone()))
                     .findFirst().orElse(null);
             Line line = new Line(deleted == null ? "line_" + ulid : deleted.id(), phone, input.type(), input.groupMessaging(), mps,

@@ -77,7 +77,7 @@ final class LineStore {
      * line brought back would otherwise give its new messages' jobs places after it. The spacing stays, so no send
      * still reserved comes closer than the rate allows. Best effort: left, the places run out on their own.
      */
-    private void forgetWaitingLine(String lineId) {
+    void forgetWaitingLine(String lineId) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(LineService.rateCursorKey(lineId))
                     .updateExpression("REMOVE waitAt, waitMps").conditionExpression("attribute_exists(pk)"));

@@ -430,7 +430,7 @@ class InboundE2eTest {
     /** Locally the emulator stands in for the toll-free network, which answers STOP and START itself. */
     @Test
     @SuppressWarnings("unchecked")
-    void theEmulatedNetworkAnswersATollFreeStopAndStart(ApiClient api) throws Exception {
+    void theEmulatedNetworkAnswersATollFreeStopAndStart(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Toll Free Network Co");
         String line = "+1844555" + String.format("%04d", (int) (Math.random() * 10_000));
         String lineId = createLine(a, line, "toll_free", 3);
@@ -468,6 +468,19 @@ class InboundE2eTest {
         text(a, byHand, line, "Yes");
         assertThat(await(() -> sentTo(a, line, byHand, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
         assertThat(optOuts(a, lineId)).noneMatch(o -> byHand.equals(o.get("phone")));
+        // one opted out by a review who then texted STOP is blocked by the network all the same: its "Yes" lifts nothing
+        String reviewed = "+14155550406";
+        text(a, reviewed, line, "stop texting me please");
+        var possible = await(() -> inbound(a, "?from=" + reviewed.replace("+", "%2B")), l -> !l.isEmpty(), 10_000);
+        assertThat(a.post("/v1/inbound/" + possible.getFirst().get("id") + "/review", Map.of("decision", "opt_out")).status())
+                .isEqualTo(200);
+        text(a, reviewed, line, "STOP");
+        await(() -> inbound(a, "?from=" + reviewed.replace("+", "%2B")), l -> l.size() == 2, 10_000);
+        text(a, reviewed, line, "Yes");
+        String yesId = (String) await(() -> inbound(a, "?from=" + reviewed.replace("+", "%2B")), l -> l.size() == 3, 10_000)
+                .getFirst().get("id");
+        await(() -> InboundFaultsTest.handled(runtime, accountId, yesId), Boolean::booleanValue, 15_000);
+        assertThat(optOuts(a, lineId)).anyMatch(o -> reviewed.equals(o.get("phone")));
         // a long code gets no network reply
         String longCode = linePhone();
         createLine(a, longCode, "long_code", 1);

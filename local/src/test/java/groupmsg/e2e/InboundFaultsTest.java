@@ -55,6 +55,14 @@ class InboundFaultsTest {
                 .hasItem();
     }
 
+    /** Whether the opt-out worker has finished with an inbound keyword ({@code handledAt} on its item). */
+    static boolean handled(LocalRuntime runtime, String accountId, String inboundId) {
+        var w = runtime.wiring();
+        var item = w.dynamo().getItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.CORE)).consistentRead(true)
+                .key(groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId), "IN#" + inboundId))).item();
+        return item != null && item.containsKey("handledAt");
+    }
+
     /** A one-shard message's delivery row's status, or null while it has none. */
     static String rowStatus(LocalRuntime runtime, String messageId, String phone) {
         var w = runtime.wiring();
