@@ -153,7 +153,7 @@ public final class OptOutService {
             case OPT_IN -> {
                 // The toll-free network answers START and UNSTOP itself, lifting its own block; "Yes" it does not know
                 boolean networkAnswers = line.carrierAnswersOptOuts()
-                        && !Keywords.alsoAnEverydayAnswer(Keywords.classify(m.body()), m.body());
+                        && !Keywords.alsoAnEverydayAnswer(new Keywords.Classification(m.keyword(), false), m.body());
                 if (m.alsoAReply()) {
                     // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
                     // error) stands, and then nothing says "subscribed again".

@@ -165,15 +165,20 @@ public final class OptOutStore {
      * {@code review}), or a carrier's refusal. False when it is not opted out.
      */
     public boolean fromTheNetworksSide(String lineId, String phone) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
+        var item = item(lineId, phone);
         if (item == null || item.isEmpty()) return false;
         String source = Attr.str(item, "source");
         return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(source) || SOURCE_CARRIER_ERROR.equals(source);
     }
 
     public Optional<OptOut> get(String lineId, String phone) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
+        var item = item(lineId, phone);
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toOptOut(item));
+    }
+
+    /** The number's opt-out row on the line, read consistently (null or empty when there is none). */
+    private java.util.Map<String, AttributeValue> item(String lineId, String phone) {
+        return dynamo.getItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone)).consistentRead(true)).item();
     }
 
     /**

@@ -63,15 +63,6 @@ class InboundFaultsTest {
         return item != null && item.containsKey("handledAt");
     }
 
-    /** A one-shard message's delivery row's status, or null while it has none. */
-    static String rowStatus(LocalRuntime runtime, String messageId, String phone) {
-        var w = runtime.wiring();
-        var row = w.dynamo().getItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.DELIVERIES)).consistentRead(true)
-                .key(Map.of("pk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("MSG#" + messageId + "#0"),
-                        "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS(phone)))).item();
-        return row == null || !row.containsKey("status") ? null : row.get("status").s();
-    }
-
     /** An SQS event of one message, as Lambda hands it to the queue's worker (a standard queue's has no group). */
     static String sqsEvent(String queueName, QueueMessage m) {
         var attributes = new java.util.HashMap<String, String>(Map.of("ApproximateReceiveCount", "1"));
@@ -214,7 +205,8 @@ class InboundFaultsTest {
         var job = new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", "rpl_" + start.message().id())),
                 lineId + "#" + phone, "rpl_" + start.message().id());
         assertThat(runtime.functions().get("relay-worker").invoke(sqsEvent("relays.fifo", job))).isEqualTo("{\"batchItemFailures\":[]}");
-        assertThat(rowStatus(runtime, "rpl_" + start.message().id(), phone)).as("its one row: not sent").isIn("opted_out", "failed");
+        assertThat(DeliveryFaultsTest.storedStatus(runtime.wiring(), "rpl_" + start.message().id(), 0, phone)).as("its one row: not sent")
+                .isIn("opted_out", "failed");
         assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
         // HELP is still answered
         var help = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "HELP", List.of()));
