@@ -561,6 +561,48 @@ public final class LocalRuntime implements AutoCloseable {
         return startupMillis;
     }
 
+    /**
+     * Waits until the runtime has nothing in hand: no queue has a message being handled or visible (one that failed
+     * and waits out its visibility timeout, or one sent with a delay, is work later, not now), and the carrier
+     * emulator has no status callback or inbound webhook to post. Seen so twice in a row, 50 ms apart (a message
+     * moves from a poller's hands into the next queue within one check). A test waits for this before it checks
+     * that something did not happen, instead of sleeping.
+     *
+     * @throws IllegalStateException when still busy after {@code patience}, naming what was busy
+     */
+    public void awaitIdle(Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        int idleChecks = 0;
+        while (true) {
+            String busy = busyPart();
+            if (busy == null && ++idleChecks == 2) return;
+            if (busy != null) {
+                idleChecks = 0;
+                if (System.nanoTime() > deadline) throw new IllegalStateException("still busy after " + patience + ": " + busy);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the runtime to be idle", e);
+            }
+        }
+    }
+
+    /** {@link #awaitIdle(Duration)} with half a minute's patience. */
+    public void awaitIdle() {
+        awaitIdle(Duration.ofSeconds(30));
+    }
+
+    /** The first part found busy, null when none is. */
+    private String busyPart() {
+        if (carrier != null && !carrier.idle()) return "the carrier emulator's callbacks and inbound webhooks";
+        for (SqsPoller poller : pollers) {
+            if (!poller.idle()) return poller.describe();
+        }
+        return null;
+    }
+
     /** Blocks until {@link #close()} has finished (the shutdown hook calls it on SIGTERM). */
     public void awaitStop() {
         try {

@@ -7,6 +7,7 @@ import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityBatchReq
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
 import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
@@ -208,8 +210,42 @@ public final class SqsPoller implements AutoCloseable {
         return batch;
     }
 
+    /**
+     * Whether nothing of this queue is being handled or ready to be: no batch in hand, no message visible, and none
+     * invisible but those that failed and wait out their visibility timeout. Delayed messages do not count: a retry
+     * or a paced place later is no work now (and earlier tests' paced sends would keep the shared runtime busy).
+     * A test's "nothing more happens" check waits for this instead of sleeping (see LocalRuntime#awaitIdle).
+     */
+    boolean idle() {
+        if (batchesInHand.get() > 0) return false;
+        Map<QueueAttributeName, String> counts = sqs.getQueueAttributes(r -> r.queueUrl(queue.url()).attributeNames(
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes();
+        return batchesInHand.get() == 0
+                && Integer.parseInt(counts.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)) == 0
+                && Integer.parseInt(counts.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
+                <= failedWhileRunning.size();
+    }
+
+    /** What {@link #idle()} found busy, for a message. */
+    String describe() {
+        return queue.spec().queueName() + " (batches in hand " + batchesInHand.get() + ", failed and waiting "
+                + failedWhileRunning.size() + ")";
+    }
+
+    private final AtomicInteger batchesInHand = new AtomicInteger();
+
     /** Invokes the consumer on one batch and deletes what it did not report as failed. */
     void process(List<Message> messages) {
+        batchesInHand.incrementAndGet();
+        try {
+            processInHand(messages);
+        } finally {
+            batchesInHand.decrementAndGet();
+        }
+    }
+
+    private void processInHand(List<Message> messages) {
         messages.forEach(m -> failedWhileRunning.remove(m.messageId())); // received again: its old handle is spent
         String response;
         try {

@@ -219,7 +219,7 @@ class ConversationsE2eTest {
                 .containsExactlyInAnyOrder(BOB, CAT);
         assertThat(runtime.functions().get("inbound-worker").invoke(InboundFaultsTest.sqsEvent("inbound.fifo", job)))
                 .contains("\"batchItemFailures\":[]");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(thread(a, id)).hasSize(3);
         assertThat(bodiesTo(a, line, BOB)).hasSize(3);
     }
@@ -323,7 +323,7 @@ class ConversationsE2eTest {
     }
 
     @Test
-    void theBusinessCanSignItsMessagesWithASenderNameAsAGroupMessageIs(ApiClient api) throws Exception {
+    void theBusinessCanSignItsMessagesWithASenderNameAsAGroupMessageIs(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Signed Chat Co");
         String line = linePhone();
         String lineId = groupLine(a, line, 50);
@@ -355,7 +355,7 @@ class ConversationsE2eTest {
             assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
             assertThat(r.body()).contains("sender");
         }
-        Thread.sleep(300);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, ANN)).as("a refused message sends nothing").hasSize(3);
     }
 
@@ -624,7 +624,7 @@ class ConversationsE2eTest {
         assertThat(a.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items")).asList().isEmpty();
         assertThat(inbound(a, "?lineId=" + lineId + "&from=" + CAT.replace("+", "%2B")))
                 .extracting(m -> m.get("keyword")).containsExactly("opt_in", "opt_out");
-        Thread.sleep(1_000); // give a wrong relay time to show up
+        runtime.awaitIdle(); // a wrong relay would have gone by now
         assertThat(bodiesTo(a, line, BOB)).containsExactlyElementsOf(relayed);
         assertThat(thread(a, id)).hasSize(3);
         assertThat(integrationEvents(a, (String) a.get("/v1/account").jsonObject().get("id")))
@@ -654,7 +654,7 @@ class ConversationsE2eTest {
         // the second is handled after the first is done with (one sender's texts are in order): both kept, none relayed
         assertThat(await(() -> thread(a, id), l -> l.size() == 3, 15_000)).extracting(m -> m.get("body"))
                 .containsExactly("Hello both", "Still there?", "Hello?");
-        Thread.sleep(1_000); // give a wrong relay time to show up
+        runtime.awaitIdle(); // a wrong relay would have gone by now
         assertThat(bodiesTo(a, line, BOB)).containsExactly("Hello both");
 
         assertThat(a.patch("/v1/lines/" + lineId, Map.of("groupMessaging", true)).status()).isEqualTo(200);
@@ -696,7 +696,7 @@ class ConversationsE2eTest {
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Hello all", ANN + ": Still on?");
         assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Yes")).status()).isEqualTo(202);
         assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000)).containsExactly("Hello all", "Yes");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, CAT)).doesNotContain(ANN + ": Still on?", "Yes");
 
         // block_conversation: one opt-out stops everything; business sends are refused.
@@ -714,7 +714,7 @@ class ConversationsE2eTest {
         assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "hello?"), null).status()).isEqualTo(200);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), CAT, line, "me too"), null).status()).isEqualTo(200);
         assertThat(await(() -> thread(a, id), l -> l.size() == 6, 10_000)).extracting(m -> m.get("body")).contains("hello?", "me too");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, ANN)).doesNotContain(BOB + ": blocked reply", BOB + ": hello?", CAT + ": me too");
         assertThat(bodiesTo(a, line, BOB)).containsOnlyOnce(notice);
         assertThat(bodiesTo(a, line, CAT)).doesNotContain(notice);
@@ -772,7 +772,7 @@ class ConversationsE2eTest {
         // Dan's reply is kept in the thread and goes no further: not to Cat, subscribed again as she is
         assertThat(postInbound(a, runtime, twilioInbound(sid(), DAN, line, "anyone?"), null).status()).isEqualTo(200);
         await(() -> thread(a, alsoWithCat), l -> l.stream().anyMatch(m -> "anyone?".equals(m.get("body"))), 15_000);
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, CAT)).noneMatch(b -> b.contains("anyone?"));
 
         // a manual opt-out under the policy blocks too, and removing it does not reopen
@@ -881,7 +881,7 @@ class ConversationsE2eTest {
     /** Closed by the business: nothing more is sent in it, and its participants' replies go to another or to the line. */
     @Test
     @SuppressWarnings("unchecked")
-    void aClosedConversationSendsNothingMoreAndItsRepliesGoElsewhere(ApiClient api) throws Exception {
+    void aClosedConversationSendsNothingMoreAndItsRepliesGoElsewhere(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Closing Co");
         String line = linePhone();
         String lineId = groupLine(a, line, 50);
@@ -911,7 +911,7 @@ class ConversationsE2eTest {
         String catEncoded = CAT.replace("+", "%2B");
         var fromCat = await(() -> inbound(a, "?lineId=" + lineId + "&from=" + catEncoded), l -> !l.isEmpty(), 15_000);
         assertThat(fromCat).singleElement().satisfies(m -> assertThat(m).containsEntry("conversationId", null));
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, ANN)).containsExactly("Old thread", "Newer thread");
         assertThat(thread(a, newer)).extracting(m -> m.get("body")).containsExactly("Newer thread");
 

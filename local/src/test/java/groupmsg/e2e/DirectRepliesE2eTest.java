@@ -1,6 +1,7 @@
 package groupmsg.e2e;
 
 import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -79,7 +80,7 @@ class DirectRepliesE2eTest {
     }
 
     @Test
-    void aReplyIsRefusedToAnOptedOutNumberAndBadRequestsChangeNothing(ApiClient api) throws Exception {
+    void aReplyIsRefusedToAnOptedOutNumberAndBadRequestsChangeNothing(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Direct Reply Rules Co");
         String line = linePhone();
         String lineId = createLine(a, line, 20);
@@ -105,12 +106,12 @@ class DirectRepliesE2eTest {
         assertThat(refused.status()).isEqualTo(409);
         assertThat(refused.body()).contains("has opted out of this line");
         assertThat(replies(a, inboundId)).isEmpty();
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, KIM)).noneMatch(b -> b.contains("Noon"));
     }
 
     @Test
-    void aReplyToAConversationMessageGoesToItsAuthorOnlyAndNotIntoTheThread(ApiClient api) throws Exception {
+    void aReplyToAConversationMessageGoesToItsAuthorOnlyAndNotIntoTheThread(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Private Answer Co");
         String line = linePhone();
         String lineId = groupLine(a, line, 20);
@@ -121,7 +122,7 @@ class DirectRepliesE2eTest {
 
         assertThat(a.post("/v1/inbound/" + inboundId + "/replies", Map.of("body", "Let me check, Ann")).status()).isEqualTo(202);
         assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.contains("Let me check, Ann"), 15_000)).contains("Let me check, Ann");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(bodiesTo(a, line, BOB)).doesNotContain("Let me check, Ann");
         assertThat(thread(a, conversation)).extracting(m -> m.get("body")).doesNotContain("Let me check, Ann");
     }

@@ -167,7 +167,7 @@ class IdempotentRetriesE2eTest {
         String id = (String) retry.jsonObject().get("id");
         assertThat(awaitSent(a, id, 20_000)).containsEntry("status", "sent").containsEntry("recipients", 3);
         assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
-        Thread.sleep(500); // a second message's sends would have followed the first's
+        runtime.awaitIdle(); // a second message's sends would have gone by now
         for (String p : phones) {
             assertThat(carrierMessages(a, line).stream().filter(m -> p.equals(m.get("to")))).as(p).hasSize(1);
         }
@@ -198,7 +198,7 @@ class IdempotentRetriesE2eTest {
         assertThat(retry.jsonObject()).containsEntry("id", id);
         long deadline = System.currentTimeMillis() + 20_000;
         while (carrierMessages(a, line).size() < 2 && System.currentTimeMillis() < deadline) Thread.sleep(200);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(carrierMessages(a, line)).extracting(m -> m.get("to")).containsExactlyInAnyOrder("+14155550801", "+14155550802");
         assertThat((List<Object>) a.get("/v1/conversations").jsonObject().get("items")).hasSize(1);
 
@@ -211,7 +211,7 @@ class IdempotentRetriesE2eTest {
         assertThat(again.status()).as(again.body()).isEqualTo(202);
         deadline = System.currentTimeMillis() + 20_000;
         while (carrierMessages(a, line).size() < 4 && System.currentTimeMillis() < deadline) Thread.sleep(200);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(carrierMessages(a, line)).hasSize(4);
         var thread = (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages").jsonObject().get("items");
         assertThat(thread).extracting(m -> m.get("body")).containsExactly("Kick-off at 9", "Moved to 10");
@@ -401,7 +401,7 @@ class IdempotentRetriesE2eTest {
         assertThat(error).containsEntry("code", "unavailable").containsEntry("details", List.of());
         assertThat((String) error.get("message")).contains("retry").doesNotContain("throughput");
         assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).isEmpty();
-        Thread.sleep(300);
+        runtime.awaitIdle();
         assertThat(carrierMessages(a, line)).isEmpty();
 
         // the retry the 503 asks for, once the table has capacity again: accepted and sent, once each
@@ -545,7 +545,7 @@ class IdempotentRetriesE2eTest {
         var retry = a.withHeader("Idempotency-Key", "cnv-closed").post("/v1/conversations", body);
         assertThat(retry.status()).as(retry.body()).isEqualTo(201);
         assertThat(retry.jsonObject()).containsEntry("id", id).containsEntry("status", "closed");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(carrierMessages(a, line)).isEmpty();
     }
 }

@@ -146,7 +146,7 @@ class ImportsE2eTest {
         String url = runtime.wiring().config().queueUrl(Queues.IMPORTS);
         runtime.wiring().sqs().sendMessage(b -> b.queueUrl(url).messageBody(body)
                 .messageGroupId(accountId + "#" + g).messageDeduplicationId("redelivery-" + importId));
-        Thread.sleep(3000);
+        runtime.awaitIdle();
         var after = a.get("/v1/groups/" + g + "/imports/" + importId).jsonObject();
         assertThat(after).containsEntry("processed", 300).containsEntry("added", 300).containsEntry("alreadyMembers", 0);
         assertThat(memberCount(a, g)).isEqualTo(300);

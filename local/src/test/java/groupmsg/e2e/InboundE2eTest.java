@@ -151,7 +151,7 @@ class InboundE2eTest {
         assertThat(await(() -> emulator.rejections(unsubscribed, line), l -> l.size() == 2, 15_000))
                 .extracting(CarrierEmulator.Rejection::code).containsExactly(21610, 21610);
         // what a second event would have taken: the delivery worker's opt-out job, then the opt-out worker's publish
-        Thread.sleep(1500);
+        runtime.awaitIdle();
 
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).singleElement()
@@ -824,7 +824,7 @@ class InboundE2eTest {
         good.forEach((k, v) -> multi.put(k, List.of(v)));
         String wrongUrl = TwilioSignature.compute("https://evil.example/webhooks/twilio/inbound", multi, runtime.settings().twilioAuthToken());
         assertThat(postInbound(a, runtime, good, wrongUrl).status()).isEqualTo(403);
-        Thread.sleep(300);
+        runtime.awaitIdle();
         assertThat(inbound(a, "")).isEmpty();
 
         // The real one: 200 with empty TwiML, fast; the same MessageSid again has no second effect.
@@ -838,7 +838,7 @@ class InboundE2eTest {
         assertThat(postInbound(a, runtime, good, null).status()).isEqualTo(200);
         assertThat(postInbound(a, runtime, good, null).status()).isEqualTo(200);
         await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 10_000);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(inbound(a, "")).singleElement().satisfies(m -> assertThat(m).containsEntry("body", "Hello there"));
         assertThat(integrationEvents(a, accountId)).hasSize(1);
 
@@ -892,7 +892,7 @@ class InboundE2eTest {
         // Signed, but not declared a form: now the caller may hear what is wrong.
         var signedText = signedWithContentType(a, runtime, "/webhooks/twilio/inbound", twilioInbound(sid(), from, line, "x"), "text/plain");
         assertThat(signedText.status()).as(signedText.body()).isEqualTo(400);
-        Thread.sleep(300);
+        runtime.awaitIdle();
         assertThat(inbound(a, "")).hasSize(2);
     }
 
@@ -923,7 +923,7 @@ class InboundE2eTest {
         assertThat(postInbound(a, runtime, hello, null).status()).isEqualTo(200);
         assertThat(postInbound(a, runtime, hello, null).status()).as("the resend").isEqualTo(200);
         assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 10_000)).hasSize(1);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(inbound(a, "?lineId=" + lineId)).singleElement()
                 .satisfies(m -> assertThat(m).containsEntry("body", "Hello from a test tool").containsEntry("from", from));
         assertThat(integrationEvents(a, accountId)).hasSize(1);
@@ -936,7 +936,7 @@ class InboundE2eTest {
         blank.put("SmsMessageSid", " ");
         blank.put("SmsSid", " ");
         assertThat(postInbound(a, runtime, blank, null).status()).isEqualTo(400);
-        Thread.sleep(300);
+        runtime.awaitIdle();
         assertThat(inbound(a, "?lineId=" + lineId)).hasSize(1);
 
         // a made-up id is one message per line it was sent to: another line's text with the same id is its own

@@ -87,7 +87,7 @@ class InboundFaultsTest {
         var received = webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
         assertThat(received).isInstanceOf(InboundService.Stored.class);
         assertThat(down.attempted).containsExactly("optouts");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(inbound(a, "")).hasSize(1);
         // The opt-out is recorded with the message, at once (API.md); its confirmation waits for the worker.
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", phone));
@@ -152,7 +152,7 @@ class InboundFaultsTest {
         }
         assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
         assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 5_000)).hasSize(1);
-        Thread.sleep(1_500); // time for a wrong second reply to arrive
+        runtime.awaitIdle(); // a wrong second reply would have gone by now
         assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).hasSize(1);
         assertThat(integrationEvents(a, accountId)).hasSize(1);
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
@@ -310,7 +310,7 @@ class InboundFaultsTest {
         assertThat(service.optOut(accountId, lineId, phone, null).created()).isTrue();
         assertThat(optOuts(a, lineId)).hasSize(1);
         assertThat(down.attempted).containsExactly("optouts");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).as("not told yet").isEmpty();
         IdempotentRetriesE2eTest.redriveOutbox(runtime);
         assertThat(await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> !l.isEmpty(), 15_000))
@@ -327,7 +327,7 @@ class InboundFaultsTest {
         // a removal of nothing is a 404 that tells nothing
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.remove(accountId, lineId, phone))
                 .isInstanceOf(groupmsg.platform.api.ApiException.class);
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).hasSize(2);
     }
 
@@ -358,7 +358,7 @@ class InboundFaultsTest {
         var events = await(() -> integrationEvents(a, accountId, "opt_out.changed"),
                 l -> !l.isEmpty() && "manual".equals(l.getLast().get("source")) && Boolean.TRUE.equals(l.getLast().get("optedOut")), 15_000);
         assertThat(events.getLast()).containsEntry("optedOut", true).containsEntry("source", "manual");
-        Thread.sleep(1_000);
+        runtime.awaitIdle();
         assertThat(integrationEvents(a, accountId, "opt_out.changed").getLast()).as("nothing after it").isEqualTo(events.getLast());
         assertThat(events.getLast().get("changeId")).asString().startsWith("manual-" + lineId);
     }

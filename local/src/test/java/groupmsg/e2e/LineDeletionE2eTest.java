@@ -153,7 +153,7 @@ class LineDeletionE2eTest {
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         assertThat(InboundE2eTest.await(() -> InboundE2eTest.integrationEvents(a, accountId, "opt_out.changed").stream()
                 .filter(e -> stopper.equals(e.get("phone"))).toList(), e -> !e.isEmpty(), 15_000)).hasSize(1);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(carrierMessages(a, phone).stream().filter(m -> stopper.equals(m.get("to")))
                 .map(m -> (String) m.get("body")).toList()).containsExactly("Food Bank: Last call from this number");
         // what it sent stays in the history and the usage
@@ -164,7 +164,7 @@ class LineDeletionE2eTest {
         // a text to the number is not taken
         int before = inbound(a, "").size();
         text(a, members.getLast(), phone, "Are you still there?");
-        Thread.sleep(1000);
+        runtime.awaitIdle();
         assertThat(inbound(a, "")).hasSize(before);
 
         // the number is free: another account's line takes it, and gives it up again
@@ -264,7 +264,7 @@ class LineDeletionE2eTest {
         assertThat(retry.jsonObject()).containsEntry("id", id).containsEntry("status", "delivered");
         assertThat(a.withHeader("Idempotency-Key", "table-2").post("/v1/lines/" + line + "/messages", body).status())
                 .as("a new message from the deleted line").isEqualTo(404);
-        Thread.sleep(300);
+        runtime.awaitIdle();
         assertThat(carrierMessages(a, phone)).filteredOn(m -> "+16175557800".equals(m.get("to"))).hasSize(1);
     }
 

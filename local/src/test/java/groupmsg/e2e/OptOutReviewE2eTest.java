@@ -116,7 +116,7 @@ class OptOutReviewE2eTest {
         assertThat(otherwise.body()).contains("reviewed as opt_out").doesNotContain(memberKey);
         assertThat(review(a, bobsText.get("id"), "opt_out").status()).isEqualTo(409);
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).doesNotContain(bob);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(sentTo(a, phone, ann, optOutReply)).as("one confirmation").hasSize(1);
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).filteredOn(e -> ann.equals(e.get("phone"))).hasSize(1);
         assertThat(((Number) a.get("/v1/messages/" + m).jsonObject().get("optOuts")).intValue()).isEqualTo(2);
@@ -143,7 +143,7 @@ class OptOutReviewE2eTest {
     }
 
     @Test
-    void aTextFollowedByStartIsNoOptOutAnyMoreAndANumberOptedOutAlreadyGetsNoSecondConfirmation(ApiClient api) throws Exception {
+    void aTextFollowedByStartIsNoOptOutAnyMoreAndANumberOptedOutAlreadyGetsNoSecondConfirmation(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Changed Mind Co");
         String phone = linePhone();
         String lineId = createLine(a, phone, 50);
@@ -167,7 +167,7 @@ class OptOutReviewE2eTest {
         var evesText = received(a, lineId, eve, "stop it");
         assertThat(review(a, evesText.get("id"), "opt_out").status()).isEqualTo(200);
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("phone", eve).containsEntry("source", "keyword"));
-        Thread.sleep(1000);
+        runtime.awaitIdle();
         assertThat(sentTo(a, phone, eve, optOutReply)).hasSize(1);
 
         // Gus was opted out by hand (never confirmed); his "stop it now" reviewed as an opt-out is confirmed, as a STOP is
@@ -192,7 +192,7 @@ class OptOutReviewE2eTest {
         var idasText = received(a, lineId, ida, "stop sending me this");
         text(a, ida, phone, "START");
         var start = received(a, lineId, ida, "START");
-        Thread.sleep(500); // the START's own handling done (it writes the item again)
+        runtime.awaitIdle(); // the START's own handling done (it writes the item again)
         // as an index that has not caught up yet: the START's item is not in the sender index
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
@@ -239,7 +239,7 @@ class OptOutReviewE2eTest {
         assertThat(await(() -> sentTo(a, phone, fay, optOutReply), l -> !l.isEmpty(), 15_000)).hasSize(1);
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).isNotEmpty()
                 .allSatisfy(e -> assertThat(e).containsEntry("source", "review").containsEntry("inboundId", id));
-        Thread.sleep(1000);
+        runtime.awaitIdle();
         assertThat(sentTo(a, phone, fay, optOutReply)).hasSize(1);
         assertThat(review(a, id, "not_opt_out").status()).isEqualTo(409);
     }

@@ -130,7 +130,7 @@ class RestartE2eTest {
         try (LocalRuntime second = LocalRuntime.start(settings)) {
             // the emulated carrier's list holds both runs' messages (it keeps them in DATA_DIR)
             await(() -> second.carrierEmulator().messages(null, line).size(), n -> n >= 3, 30_000);
-            Thread.sleep(1_000); // a second confirmation would come as soon
+            second.awaitIdle(); // a second confirmation would have gone by now
             second.carrierEmulator().messages(null, line).forEach(m -> confirmations.merge(m.to(), 1, Integer::sum));
             assertThat(second.carrierEmulator().messages(null, line).subList(0, beforeTheStop))
                     .as("the first run's, kept and listed first").allMatch(m -> m.createdAt().isBefore(restartedAt));
@@ -361,13 +361,13 @@ class RestartE2eTest {
             var thread = await(() -> ConversationsE2eTest.thread(api, conversationId), l -> l.size() == 3, 30_000);
             assertThat(thread).extracting(m -> m.get("body")).containsExactly("Hello all", "First", "Second");
             await(() -> second.carrierEmulator().messages(cat, line).size(), n -> n == 3, 30_000);
-            Thread.sleep(500); // a second relay would come as soon
+            second.awaitIdle(); // a second relay would have gone by now
             assertThat(second.carrierEmulator().messages(cat, line)).extracting(m -> m.body())
                     .containsExactly("Hello all", ann + ": First", bob + ": Second");
             assertThat(second.carrierEmulator().messages(ann, line)).extracting(m -> m.body()).containsExactly("Hello all", bob + ": Second");
             // the START is handled once: Dan opted in and told so, his handled STOP not handled again
             await(() -> second.carrierEmulator().messages(dan, line).size(), n -> n == 2, 30_000);
-            Thread.sleep(500);
+            second.awaitIdle();
             var lineNow = api.get("/v1/lines/" + lineId).jsonObject();
             assertThat(second.carrierEmulator().messages(dan, line)).extracting(m -> m.body())
                     .containsExactly((String) lineNow.get("optOutReply"), (String) lineNow.get("optInReply"));

@@ -591,7 +591,7 @@ class WebhooksE2eTest {
     }
 
     @Test
-    void aNumbersOptOutChangesReachTheWebhooksThatTakeThem(ApiClient api) throws Exception {
+    void aNumbersOptOutChangesReachTheWebhooksThatTakeThem(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Opt-out Hooks Co");
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 50);
@@ -616,7 +616,7 @@ class WebhooksE2eTest {
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", lee)).status()).isEqualTo(200);
         assertThat(a.delete("/v1/opt-outs/" + lineId + "/%2B14155550962").status()).isEqualTo(204);
         var all = await(() -> at("/optouts"), l -> l.size() >= 4, 15_000);
-        Thread.sleep(500);
+        runtime.awaitIdle();
         assertThat(at("/optouts")).hasSize(4);
         assertThat(all.subList(2, 4)).extracting(r -> Json.parseObject(r.body()).get("phone") + " " + Json.parseObject(r.body()).get("optedOut")
                 + " " + Json.parseObject(r.body()).get("source")).containsExactlyInAnyOrder(lee + " true manual", lee + " false manual");

@@ -11,6 +11,7 @@ import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
+import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 
@@ -108,10 +109,12 @@ class SqsPollerE2eTest {
                     .map(m -> m.getAttributes().get("ApproximateReceiveCount")))
                     .containsExactly("1", "2");
             // the batch's successes are deleted after their handler returned: a moment after it counted them
-            for (long until = System.currentTimeMillis() + 5_000; queueDepth(sqs, queue.url()) > 0 && System.currentTimeMillis() < until; ) {
+            for (long until = System.currentTimeMillis() + 10_000; queueDepth(sqs, queue.url()) > 0 && System.currentTimeMillis() < until; ) {
                 sleep(50);
             }
-            assertThat(queueDepth(sqs, queue.url())).isZero();
+            assertThat(queueDepth(sqs, queue.url())).as(() -> "left in the queue: " + leftInQueue(sqs, queue.url())
+                    + ", handed to the consumer: " + consumer.seen.stream().map(m -> m.getBody() + "#"
+                    + m.getAttributes().get("ApproximateReceiveCount")).toList()).isZero();
         }
 
         SQSEvent.SQSMessage record = consumer.seen.get(0);
@@ -283,6 +286,13 @@ class SqsPollerE2eTest {
                     .visibilityTimeout(30)).messages());
         } while (received.size() < expected && System.nanoTime() < deadline);
         return received;
+    }
+
+    /** What a failed depth check found, for its message: bodies with their receive counts. */
+    private static List<String> leftInQueue(SqsClient sqs, String url) {
+        return sqs.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10).waitTimeSeconds(2)
+                        .messageSystemAttributeNames(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT)).messages().stream()
+                .map(m -> m.body() + "#" + m.attributes().get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT)).toList();
     }
 
     private static int queueDepth(SqsClient sqs, String url) {

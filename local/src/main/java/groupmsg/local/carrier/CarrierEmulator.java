@@ -35,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
@@ -462,10 +463,37 @@ public final class CarrierEmulator implements AutoCloseable {
 
     private void scheduleDelivery(EmulatedMessage message) {
         try {
-            deliveries.execute(() -> deliver(message));
+            runCounted(() -> deliver(message));
         } catch (RejectedExecutionException e) {
             // Shutting down: the message stays queued.
         }
+    }
+
+    private final AtomicInteger pendingWork = new AtomicInteger();
+
+    /** Runs on a delivery thread, counted from the moment it is handed over until it is done, for {@link #idle()}. */
+    private void runCounted(Runnable work) {
+        pendingWork.incrementAndGet();
+        try {
+            deliveries.execute(() -> {
+                try {
+                    work.run();
+                } finally {
+                    pendingWork.decrementAndGet();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            pendingWork.decrementAndGet();
+            throw e;
+        }
+    }
+
+    /**
+     * Whether no message waits for its status callbacks and no inbound text for its webhook; a test's "nothing
+     * more happens" check waits for this (see LocalRuntime#awaitIdle).
+     */
+    public boolean idle() {
+        return pendingWork.get() == 0;
     }
 
     private void deliver(EmulatedMessage message) {
@@ -626,7 +654,7 @@ public final class CarrierEmulator implements AutoCloseable {
         answerAsTheNetwork(from, to, body);
         Map<String, List<String>> params = inboundParams(message);
         try {
-            deliveries.execute(() -> message.webhookStatus(
+            runCounted(() -> message.webhookStatus(
                     webhooks.postLogged("inbound", message.webhookUrl(), params, message.sid())));
         } catch (RejectedExecutionException e) {
             return GatewayResponse.error(503, "unavailable", "the carrier emulator is shutting down");
