@@ -60,17 +60,22 @@ public final class AccountService {
             if (!existing.get().accountId().equals(DEFAULT_ACCOUNT_ID)) {
                 throw new IllegalArgumentException("LOCAL_API_KEY already belongs to another account");
             }
+            // the start-up key is the owner's: a member key given here would have been taken for it
+            if (existing.get().role() != Role.OWNER) {
+                throw new IllegalArgumentException("LOCAL_API_KEY is one of the default account's "
+                        + existing.get().role().wireName() + " keys; the start-up key must be an owner key");
+            }
             keyId = existing.get().keyId();
         } else {
             ApiKeyView added = newKey(ids.next(ApiKeyView.ID_PREFIX), generated ? GENERATED_LOCAL_KEY : LOCAL_KEY, Role.OWNER, secret);
-            store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret));
+            store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret), null);
             keyId = added.id();
         }
         // The default account has one start-up owner key, this start's: the one an earlier start generated or was
         // given is revoked (each start used to add one more live owner key, so changing LOCAL_API_KEY to be rid of
         // a leaked one did nothing). Keys made through the API are left alone.
         for (ApiKeyView old : store.allKeys(DEFAULT_ACCOUNT_ID)) {
-            if (startUpKeyName(old.name()) && !old.id().equals(keyId)) revokeKey(DEFAULT_ACCOUNT_ID, old.id());
+            if (startUpKeyName(old.name()) && !old.id().equals(keyId)) revokeKey(DEFAULT_ACCOUNT_ID, old.id(), null);
         }
         return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
     }
@@ -109,14 +114,15 @@ public final class AccountService {
      * Creates the key {@code keyId} with a new secret. When it exists already, this is the same request run again
      * after its first run stored the key but its answer was lost (an Idempotency-Key retry after a 5xx, which holds
      * the id): the key gets a new secret, which is answered, so the request makes one key, and its secret is known
-     * (before, the retry made a second key, the first's secret seen by nobody).
+     * (before, the retry made a second key, the first's secret seen by nobody). Nothing is stored when the caller's
+     * own key was revoked meanwhile ({@link CallerKey}).
      */
-    public NewKey createKey(String accountId, String keyId, String name, Role role) {
+    public NewKey createKey(String accountId, String keyId, String name, Role role, Caller caller) {
         String secret = keys.generate();
         ApiKeyView key = newKey(keyId, name, role, secret);
-        if (store.addKey(accountId, key, ApiKeys.hash(secret))) return new NewKey(key, secret);
+        if (store.addKey(accountId, key, ApiKeys.hash(secret), caller)) return new NewKey(key, secret);
         var stored = store.key(accountId, keyId).orElseThrow(() -> new IllegalStateException("key collision"));
-        if (!store.replaceSecret(accountId, stored, ApiKeys.hash(secret), ApiKeys.last4(secret))) {
+        if (!store.replaceSecret(accountId, stored, ApiKeys.hash(secret), ApiKeys.last4(secret), caller)) {
             throw new IllegalStateException("the key changed while its secret was replaced");
         }
         ApiKeyView was = stored.key();
@@ -137,9 +143,10 @@ public final class AccountService {
 
     /**
      * Revokes a key at once (its lookup row is deleted, and the authorizer reads consistently). The account's
-     * last owner key cannot be revoked: nobody could manage keys afterwards.
+     * last owner key cannot be revoked: nobody could manage keys afterwards. Nothing is revoked when the caller's own
+     * key was revoked meanwhile ({@link CallerKey}): a leaked key's requests under way cannot revoke the others.
      */
-    public void revokeKey(String accountId, String keyId) {
+    public void revokeKey(String accountId, String keyId, Caller caller) {
         // Decided on the keys as read after the revocation count; another revocation committed meanwhile (two owner
         // keys revoked side by side, each seeing the other) moves the count, and this one decides again.
         for (int attempt = 0; attempt < MAX_REVOKE_ATTEMPTS; attempt++) {
@@ -152,7 +159,7 @@ public final class AccountService {
                 throw new ApiException(ErrorCode.CONFLICT, "cannot revoke the account's last owner key; create another owner key first");
             }
             // only an owner key's revocation is decided on the others: another key's goes whatever else is revoked
-            switch (store.deleteKey(accountId, keyId, target.role() == Role.OWNER ? revocations : AccountStore.ANY_REVOCATIONS)) {
+            switch (store.deleteKey(accountId, keyId, target.role() == Role.OWNER ? revocations : AccountStore.ANY_REVOCATIONS, caller)) {
                 case REVOKED -> {
                     return;
                 }

@@ -40,6 +40,28 @@ final class AccountStore {
         return Attr.accountPk(accountId);
     }
 
+    static String keySk(String keyId) {
+        return "KEY#" + keyId;
+    }
+
+    /**
+     * The actions with, when there is a caller, the check that its key still exists last (see {@link CallerKey}); a
+     * key revoking itself is checked by its own delete.
+     */
+    private List<TransactWriteItem> withCallerCheck(List<TransactWriteItem> actions, Caller caller, String ownKeyId) {
+        if (caller == null || caller.keyId().equals(ownKeyId)) return actions;
+        var all = new ArrayList<>(actions);
+        all.add(CallerKey.stillValid(table, caller));
+        return all;
+    }
+
+    /** Throws {@link CallerKey#revoked()} when the transaction was cancelled by its caller check. */
+    private static void failIfCallerRevoked(DynamoOps.TransactOutcome outcome, List<TransactWriteItem> sent, List<TransactWriteItem> actions) {
+        if (sent.size() > actions.size() && outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(actions.size())) {
+            throw CallerKey.revoked();
+        }
+    }
+
     /** Creates the account with its first key atomically; false when the account exists already. */
     boolean createAccount(Account account, ApiKeyView key, String keyHash) {
         var outcome = ops.transact(List.of(
@@ -60,9 +82,16 @@ final class AccountStore {
         }
     }
 
-    /** Adds a key; false when a key with its id, or one with the same secret, is registered already. */
-    boolean addKey(String accountId, ApiKeyView key, String keyHash) {
-        var outcome = ops.transact(List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash)));
+    /**
+     * Adds a key; false when a key with its id, or one with the same secret, is registered already.
+     *
+     * @param caller the key the request came with (null: the runtime's own start-up keys)
+     */
+    boolean addKey(String accountId, ApiKeyView key, String keyHash, Caller caller) {
+        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash));
+        var sent = withCallerCheck(actions, caller, key.id());
+        var outcome = ops.transact(sent);
+        failIfCallerRevoked(outcome, sent, actions);
         return outcome instanceof DynamoOps.Committed;
     }
 
@@ -159,8 +188,8 @@ final class AccountStore {
      * Deletes the key and its lookup row together, if no other revocation committed since {@code revocationsRead}
      * ({@link #revocations}) was read.
      */
-    Revoked deleteKey(String accountId, String keyId, long revocationsRead) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + keyId))
+    Revoked deleteKey(String accountId, String keyId, long revocationsRead, Caller caller) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), keySk(keyId)))
                 .consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Revoked.NO_SUCH_KEY;
         String hash = Attr.str(item, "keyHash");
@@ -168,7 +197,7 @@ final class AccountStore {
                 // still the secret read: one replaced meanwhile (a retried creation) would keep its new lookup row,
                 // a secret that works, of a key no longer listed
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
-                        .key(Attr.key(accountPk(accountId), "KEY#" + keyId))
+                        .key(Attr.key(accountPk(accountId), keySk(keyId)))
                         .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
@@ -180,7 +209,9 @@ final class AccountStore {
                     .expressionAttributeValues(revocationsRead == 0 ? Map.of(":next", n(1))
                             : Map.of(":next", n(revocationsRead + 1), ":read", n(revocationsRead)))).build());
         }
-        var outcome = ops.transact(actions);
+        var sent = withCallerCheck(actions, caller, keyId);
+        var outcome = ops.transact(sent);
+        failIfCallerRevoked(outcome, sent, actions);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return key(accountId, keyId).isEmpty() ? Revoked.NO_SUCH_KEY : Revoked.KEYS_CHANGED;
             if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(2)) return Revoked.KEYS_CHANGED;
@@ -193,7 +224,7 @@ final class AccountStore {
     record StoredKey(ApiKeyView key, String keyHash) {}
 
     Optional<StoredKey> key(String accountId, String keyId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + keyId))
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), keySk(keyId)))
                 .consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Optional.empty();
         return Optional.of(new StoredKey(toKey(item), Attr.str(item, "keyHash")));
@@ -203,19 +234,22 @@ final class AccountStore {
      * Gives a key another secret: its row takes the new hash and last four, its old lookup row goes and the new one
      * comes, together; false when the key is gone or holds another secret than {@code stored} did by now.
      */
-    boolean replaceSecret(String accountId, StoredKey stored, String newHash, String newLast4) {
+    boolean replaceSecret(String accountId, StoredKey stored, String newHash, String newLast4, Caller caller) {
         ApiKeyView key = stored.key();
-        var outcome = ops.transact(List.of(
-                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), "KEY#" + key.id()))
+        var actions = List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), keySk(key.id())))
                         .updateExpression("SET keyHash = :new, last4 = :last4").conditionExpression("keyHash = :old")
                         .expressionAttributeValues(Map.of(":new", s(newHash), ":last4", s(newLast4), ":old", s(stored.keyHash())))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key("KEYHASH#" + stored.keyHash(), "KEYHASH"))).build(),
-                putKeyHash(accountId, key, newHash)));
+                putKeyHash(accountId, key, newHash));
+        var sent = withCallerCheck(actions, caller, key.id());
+        var outcome = ops.transact(sent);
+        failIfCallerRevoked(outcome, sent, actions);
         return outcome instanceof DynamoOps.Committed;
     }
 
     private TransactWriteItem putKey(String accountId, ApiKeyView key, String keyHash) {
-        var item = new HashMap<String, AttributeValue>(Attr.key(accountPk(accountId), "KEY#" + key.id()));
+        var item = new HashMap<String, AttributeValue>(Attr.key(accountPk(accountId), keySk(key.id())));
         // The key row remembers its hash so revocation can delete the lookup row (the secret itself is gone).
         item.put("keyHash", s(keyHash));
         item.put("name", s(key.name()));

@@ -109,9 +109,9 @@ public final class AdminApiHandler extends HttpApiHandler {
         String description = body.optionalString("description", 0, 200).filter(d -> !d.isEmpty()).orElse(null);
         body.check("description", description, Text::nameShapeProblem);
         body.validate();
-        var webhook = webhooks.get().create(request.accountId(), url, events.stream().distinct().toList(), description,
+        var webhook = webhooks.get().create(request.requireCaller(), url, events.stream().distinct().toList(), description,
                 request.creationUlid(ids, u -> webhooks.get().exists(request.accountId(), Webhook.ID_PREFIX + u)));
-        return ApiResponse.created(webhookJson(webhook, true));
+        return secretShown(ApiResponse.created(webhookJson(webhook, true)));
     }
 
     /**
@@ -131,7 +131,7 @@ public final class AdminApiHandler extends HttpApiHandler {
             body.problem("url", "nothing to change: give url, events, description and/or enabled");
         }
         body.validate();
-        return ApiResponse.ok(webhookJson(webhooks.get().update(request.accountId(), request.path("id"), url,
+        return ApiResponse.ok(webhookJson(webhooks.get().update(request.requireCaller(), request.path("id"), url,
                 events == null ? null : events.stream().distinct().toList(), description, enabled), false));
     }
 
@@ -146,7 +146,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         body.validate();
         String id = request.path("id");
         String rotation = request.creationUlid(ids, u -> webhooks.get().rotatedUnder(request.accountId(), id, u));
-        return ApiResponse.ok(webhookJson(webhooks.get().rotateSecret(request.accountId(), id, (int) hours, rotation), true));
+        return secretShown(ApiResponse.ok(webhookJson(webhooks.get().rotateSecret(request.requireCaller(), id, (int) hours, rotation), true)));
     }
 
     /** A webhook body's {@code events}: 1.. of the known types, each problem recorded. */
@@ -235,10 +235,15 @@ public final class AdminApiHandler extends HttpApiHandler {
         body.validate();
         String keyId = ApiKeyView.ID_PREFIX + request.creationUlid(ids,
                 u -> accounts.keyExists(request.accountId(), ApiKeyView.ID_PREFIX + u));
-        var created = accounts.createKey(request.accountId(), keyId, name, role.orElseThrow());
+        var created = accounts.createKey(request.accountId(), keyId, name, role.orElseThrow(), request.requireCaller());
         Map<String, Object> json = keyJson(created.key());
         json.put("key", created.secret());
-        return ApiResponse.created(json);
+        return secretShown(ApiResponse.created(json));
+    }
+
+    /** An answer that shows a secret: no cache or proxy on the way may keep it. */
+    private static ApiResponse secretShown(ApiResponse response) {
+        return response.withHeader("cache-control", "no-store");
     }
 
     /** An idempotent replay of key creation cannot show the secret again: it was never stored. */
@@ -278,7 +283,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse revokeKey(ApiRequest request) {
         String keyId = request.path("id");
         if (!keyId.startsWith("key_")) throw ApiException.notFound("API key");
-        accounts.revokeKey(request.accountId(), keyId);
+        accounts.revokeKey(request.accountId(), keyId, request.requireCaller());
         return ApiResponse.noContent();
     }
 

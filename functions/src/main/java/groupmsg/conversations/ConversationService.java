@@ -12,6 +12,7 @@ import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.Role;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
@@ -487,7 +488,8 @@ public final class ConversationService {
 
     private AccountSettings requireChatRole(Caller caller) {
         AccountSettings settings = accounts.account(caller.accountId()).settings();
-        if (!settings.groupChatRoles().contains(caller.role())) {
+        // the owner may do everything (API.md): a list without it (or an empty one) cannot lock the account out
+        if (caller.role() != Role.OWNER && !settings.groupChatRoles().contains(caller.role())) {
             throw ApiException.forbidden("the " + caller.role().wireName() + " role may not write conversations in this account (groupChatRoles)");
         }
         return settings;

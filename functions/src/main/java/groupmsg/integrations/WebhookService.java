@@ -1,6 +1,7 @@
 package groupmsg.integrations;
 
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Caller;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -54,12 +55,13 @@ public final class WebhookService {
      * @param ulid the id's time-ordered part: the same on every run of one request under an Idempotency-Key, so a
      *             run after one that stored the webhook answers it (with its secret) instead of making a second
      */
-    public Webhook create(String accountId, String url, List<String> events, String description, String ulid) {
+    public Webhook create(Caller caller, String url, List<String> events, String description, String ulid) {
+        String accountId = caller.accountId();
         String id = Webhook.ID_PREFIX + ulid;
         var earlier = store.get(accountId, id);
         if (earlier.isPresent()) return earlier.get();
         var webhook = new Webhook(id, url, List.copyOf(events), description, newSecret(), Ids.timeOf(ulid));
-        if (!store.create(accountId, webhook, MAX_PER_ACCOUNT)) {
+        if (!store.create(caller, webhook, MAX_PER_ACCOUNT)) {
             throw ApiException.conflict("the account has " + MAX_PER_ACCOUNT + " webhooks, the most it may have; delete one first");
         }
         return store.get(accountId, id).orElse(webhook);
@@ -88,12 +90,13 @@ public final class WebhookService {
      * Changes what is given (null: leave as it is; an empty description removes it; {@code enabled} turns deliveries
      * off, or on again after the account or a stretch of failures turned them off); the secret stays.
      */
-    public Webhook update(String accountId, String id, String url, List<String> events, String description, Boolean enabled) {
+    public Webhook update(Caller caller, String id, String url, List<String> events, String description, Boolean enabled) {
+        String accountId = caller.accountId();
         Webhook current = get(accountId, id);
         // enabling one that is enabled changes nothing (a client sending its whole object must not restart the clock)
         if (Boolean.TRUE.equals(enabled) && current.enabled()) enabled = null;
         if (url == null && events == null && description == null && enabled == null) return current;
-        if (!store.update(accountId, id, url, events == null ? null : List.copyOf(events), description, enabled, clock.millis())) {
+        if (!store.update(caller, id, url, events == null ? null : List.copyOf(events), description, enabled, clock.millis())) {
             throw ApiException.notFound("webhook");
         }
         return get(accountId, id);
@@ -129,11 +132,12 @@ public final class WebhookService {
      * of a request under an Idempotency-Key after one that rotated (and failed before answering) answers that
      * rotation instead of making another.
      */
-    public Webhook rotateSecret(String accountId, String id, int previousSecretHours, String rotation) {
+    public Webhook rotateSecret(Caller caller, String id, int previousSecretHours, String rotation) {
+        String accountId = caller.accountId();
         for (int attempt = 0; attempt < 3; attempt++) {
             Webhook w = get(accountId, id);
             Long until = previousSecretHours == 0 ? null : clock.millis() + previousSecretHours * 3_600_000L;
-            if (store.rotate(accountId, id, w.secret(), newSecret(), until, rotation) != WebhookStore.Rotation.RACED) {
+            if (store.rotate(caller, id, w.secret(), newSecret(), until, rotation) != WebhookStore.Rotation.RACED) {
                 return get(accountId, id);
             }
         }

@@ -1,10 +1,11 @@
 package groupmsg.integrations;
 
+import groupmsg.accounts.CallerKey;
+import groupmsg.platform.api.Caller;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Duration;
@@ -40,8 +41,12 @@ final class WebhookStore {
         this.table = table;
     }
 
-    /** Stores the webhook unless the account has {@code max} already (false then). */
-    boolean create(String accountId, Webhook w, int max) {
+    /**
+     * Stores the webhook unless the account has {@code max} already (false then), and unless the caller's key was
+     * revoked meanwhile ({@link CallerKey}).
+     */
+    boolean create(Caller caller, Webhook w, int max) {
+        String accountId = caller.accountId();
         var item = new HashMap<String, AttributeValue>(Attr.key(Attr.accountPk(accountId), PREFIX + w.id()));
         item.put("webhookId", s(w.id()));
         item.put("url", s(w.url()));
@@ -55,8 +60,10 @@ final class WebhookStore {
                         .conditionExpression("attribute_not_exists(webhooks) OR webhooks < :max")
                         .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max)))).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
-                        .conditionExpression("attribute_not_exists(pk)")).build()));
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                CallerKey.stillValid(table, caller)));
         if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(2)) throw CallerKey.revoked();
             if (get(accountId, w.id()).isPresent()) return true; // a retry of this create: stored already
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook create cancelled: " + c);
@@ -69,10 +76,13 @@ final class WebhookStore {
 
     /**
      * Sets the given fields (null: leave; an empty description removes it; {@code enabled} false disables it, true
-     * enables it again with its failure clock reset); false when there is no such webhook.
+     * enables it again with its failure clock reset); false when there is no such webhook. Nothing changes when the
+     * caller's key was revoked meanwhile ({@link CallerKey}): a leaked key's request under way cannot point the
+     * account's events elsewhere.
      */
-    boolean update(String accountId, String id, String url, List<String> events, String description, Boolean enabled,
+    boolean update(Caller caller, String id, String url, List<String> events, String description, Boolean enabled,
                    long now) {
+        String accountId = caller.accountId();
         List<String> sets = new ArrayList<>();
         List<String> removes = new ArrayList<>();
         var values = new HashMap<String, AttributeValue>();
@@ -101,14 +111,18 @@ final class WebhookStore {
             values.put(":why", s(DISABLED_BY_ACCOUNT));
         }
         String update = (sets.isEmpty() ? "" : "SET " + String.join(", ", sets)) + (removes.isEmpty() ? "" : " REMOVE " + String.join(", ", removes));
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression(update.strip()).conditionExpression("attribute_exists(pk)")
-                    .expressionAttributeNames(names.isEmpty() ? null : names).expressionAttributeValues(values.isEmpty() ? null : values));
-            return true;
-        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
-            return false;
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                        .updateExpression(update.strip()).conditionExpression("attribute_exists(pk)")
+                        .expressionAttributeNames(names.isEmpty() ? null : names)
+                        .expressionAttributeValues(values.isEmpty() ? null : values)).build(),
+                CallerKey.stillValid(table, caller)));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(1)) throw CallerKey.revoked();
+            if (c.conditionFailed(0)) return false;
+            throw new IllegalStateException("webhook update cancelled: " + c);
         }
+        return true;
     }
 
     /**
@@ -135,7 +149,8 @@ final class WebhookStore {
      * rotating again would drop the secret the receivers still hold); RACED when the secret is no longer
      * {@code current} (rotated meanwhile) or the webhook is gone.
      */
-    Rotation rotate(String accountId, String id, String current, String next, Long previousExpiresAt, String rotation) {
+    Rotation rotate(Caller caller, String id, String current, String next, Long previousExpiresAt, String rotation) {
+        String accountId = caller.accountId();
         var values = new HashMap<String, AttributeValue>(Map.of(":current", s(current), ":next", s(next), ":rotation", s(rotation)));
         String update;
         if (previousExpiresAt == null) {
@@ -144,17 +159,19 @@ final class WebhookStore {
             update = "SET secret = :next, previousSecret = :current, previousSecretExpiresAt = :until, rotation = :rotation";
             values.put(":until", n(previousExpiresAt));
         }
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression(update)
-                    .conditionExpression("attribute_exists(pk) AND secret = :current AND (attribute_not_exists(rotation) OR rotation <> :rotation)")
-                    .expressionAttributeValues(values)
-                    .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
-            return Rotation.ROTATED;
-        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
-            var old = e.item();
-            return old != null && rotation.equals(Attr.str(old, "rotation")) ? Rotation.DONE_BEFORE : Rotation.RACED;
+        // with the caller check (CallerKey): a leaked key's rotation under way when it was revoked hands it no secret
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                        .updateExpression(update)
+                        .conditionExpression("attribute_exists(pk) AND secret = :current AND (attribute_not_exists(rotation) OR rotation <> :rotation)")
+                        .expressionAttributeValues(values)).build(),
+                CallerKey.stillValid(table, caller)));
+        if (outcome instanceof DynamoOps.Cancelled c) {
+            if (c.conditionFailed(1)) throw CallerKey.revoked();
+            if (c.conditionFailed(0)) return rotatedUnder(accountId, id, rotation) ? Rotation.DONE_BEFORE : Rotation.RACED;
+            throw new IllegalStateException("webhook secret rotation cancelled: " + c);
         }
+        return Rotation.ROTATED;
     }
 
     /** Whether the latest rotation of the webhook's secret was {@code rotation}'s (see {@link #rotate}). */

@@ -111,7 +111,7 @@ final class LocalEndpoints {
         var response = new LinkedHashMap<String, Object>();
         response.put("accountId", created.accountId());
         response.put("apiKey", created.apiKey());
-        return GatewayResponse.json(201, response);
+        return GatewayResponse.json(201, response).withHeader("cache-control", "no-store"); // it shows the key
     }
 
     /**

@@ -69,11 +69,11 @@ class AccountsE2eTest {
                                         software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
                 if (replaced.get() == null && context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest tx
                         && tx.transactItems().stream().anyMatch(i -> i.delete() != null && ("KEY#" + keyId).equals(i.delete().key().get("sk").s()))) {
-                    replaced.set(service.createKey(accountId, keyId, "ci", groupmsg.platform.api.Role.ADMIN).secret());
+                    replaced.set(service.createKey(accountId, keyId, "ci", groupmsg.platform.api.Role.ADMIN, null).secret());
                 }
             }
         };
-        new AccountService(runtime.wiringWith(racing)).revokeKey(accountId, keyId);
+        new AccountService(runtime.wiringWith(racing)).revokeKey(accountId, keyId, null);
 
         assertThat(replaced.get()).as("the race happened").isNotNull();
         assertThat(a.withKey(replaced.get()).get("/v1/account").status()).isEqualTo(403);
@@ -178,6 +178,125 @@ class AccountsE2eTest {
         var keys = (List<Map<String, Object>>) owner.get("/v1/api-keys?limit=100").jsonObject().get("items");
         assertThat(keys).extracting(k -> k.get("last4")).doesNotContain(key.substring(key.length() - 4));
         assertThat(api.withKey("test-key-x").get("/v1/account").status()).isEqualTo(403);
+    }
+
+    /** A member key given as LOCAL_API_KEY is refused: the start-up key is the owner's, and no key is revoked for it. */
+    @Test
+    void aMemberKeyGivenAsTheLocalApiKeyIsRefusedAndRevokesNothing(ApiClient api, LocalRuntime runtime) {
+        var service = new AccountService(runtime.wiring());
+        String ownerKey = "test-owner-" + System.nanoTime();
+        service.bootstrapDefaultAccount("Local", ownerKey);
+        ApiClient owner = api.withKey(ownerKey);
+        var member = owner.post("/v1/api-keys", Map.of("name", "helper", "role", "member"));
+        assertThat(member.status()).as(member.body()).isEqualTo(201);
+        String memberKey = (String) member.jsonObject().get("key");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.bootstrapDefaultAccount("Local", memberKey))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("member").hasMessageContaining("owner key")
+                .hasMessageNotContaining(memberKey);
+        assertThat(owner.get("/v1/api-keys").status()).as("the owner key is not revoked").isEqualTo(200);
+        assertThat(api.withKey(memberKey).get("/v1/account").status()).isEqualTo(200);
+    }
+
+    /** An interceptor that runs {@code sideEffect} once, just before the first transaction that {@code matches}. */
+    private static software.amazon.awssdk.core.interceptor.ExecutionInterceptor justBefore(
+            java.util.function.Predicate<software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest> matches,
+            Runnable sideEffect) {
+        var done = new java.util.concurrent.atomic.AtomicBoolean();
+        return new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest tx
+                        && matches.test(tx) && done.compareAndSet(false, true)) {
+                    sideEffect.run();
+                }
+            }
+        };
+    }
+
+    /**
+     * A leaked owner key's requests under way when the owner revokes it change nothing: it mints no key, revokes no
+     * other key, creates or re-points no webhook (each answered 403). Before, they committed after the revocation's 204.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void requestsOfAKeyRevokedWhileTheyRunChangeNothing(ApiClient api, LocalRuntime runtime) {
+        ApiClient owner = api.forNewAccount("Leaked Key Co");
+        String accountId = (String) owner.get("/v1/account").jsonObject().get("id");
+        var leaked = owner.post("/v1/api-keys", Map.of("name", "leaked", "role", "owner"));
+        var other = owner.post("/v1/api-keys", Map.of("name", "other owner", "role", "owner"));
+        assertThat(List.of(leaked.status(), other.status())).containsOnly(201);
+        String leakedId = (String) leaked.jsonObject().get("id");
+        String otherId = (String) other.jsonObject().get("id");
+        var hook = owner.post("/v1/webhooks", Map.of("url", "https://example.com/hooks"));
+        assertThat(hook.status()).as(hook.body()).isEqualTo(201);
+        String hookId = (String) hook.jsonObject().get("id");
+        // answers that show a secret are kept by no cache on the way
+        var rotated = owner.post("/v1/webhooks/" + hookId + "/rotate-secret", Map.of());
+        assertThat(rotated.status()).as(rotated.body()).isEqualTo(200);
+        for (var shown : List.of(leaked, hook, rotated)) assertThat(shown.header("cache-control")).isEqualTo("no-store");
+        // a replay under an Idempotency-Key shows the webhook's secret again: not kept by a cache either
+        var made = owner.withHeader("Idempotency-Key", "hook-replay").post("/v1/webhooks", Map.of("url", "https://example.com/other"));
+        var replayed = owner.withHeader("Idempotency-Key", "hook-replay").post("/v1/webhooks", Map.of("url", "https://example.com/other"));
+        assertThat(replayed.header("idempotent-replayed")).isEqualTo("true");
+        assertThat(List.of(made.header("cache-control"), replayed.header("cache-control"))).containsOnly("no-store");
+        assertThat(owner.delete("/v1/webhooks/" + made.jsonObject().get("id")).status()).isEqualTo(204);
+        assertThat(owner.get("/v1/api-keys").header("cache-control")).isNull();
+        var caller = new groupmsg.platform.api.Caller(accountId, leakedId, groupmsg.platform.api.Role.OWNER);
+        var plain = new AccountService(runtime.wiring());
+        Runnable revokeLeaked = () -> plain.revokeKey(accountId, leakedId, null);
+        // each request's write comes just after the owner revoked the key it came with
+        var revokingFirst = runtime.wiringWith(justBefore(tx -> true, revokeLeaked));
+
+        var minting = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> new AccountService(revokingFirst).createKey(accountId, runtime.wiring().ids().next("key_"), "minted",
+                        groupmsg.platform.api.Role.OWNER, caller));
+        assertThat(minting.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
+        assertThat(minting.getMessage()).contains("revoked");
+        var keys = (List<Map<String, Object>>) owner.get("/v1/api-keys?limit=100").jsonObject().get("items");
+        assertThat(keys).extracting(k -> k.get("name")).containsExactlyInAnyOrder("owner", "other owner");
+
+        // the same for a revocation, a webhook's creation and its change (the key is revoked already now)
+        var revoking = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> plain.revokeKey(accountId, otherId, caller));
+        assertThat(revoking.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
+        assertThat(owner.withKey((String) other.jsonObject().get("key")).get("/v1/account").status()).isEqualTo(200);
+        var webhooks = new groupmsg.integrations.WebhookService(runtime.wiring());
+        var creating = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> webhooks.create(caller, "https://attacker.example/x", List.of("reply.received"), null,
+                        runtime.wiring().ids().next("")));
+        assertThat(creating.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
+        var repointing = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> webhooks.update(caller, hookId, "https://attacker.example/y", null, null, null));
+        assertThat(repointing.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
+        String secret = webhooks.get(accountId, hookId).secret();
+        var rotating = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> webhooks.rotateSecret(caller, hookId, 0, "rotation-by-a-revoked-key"));
+        assertThat(rotating.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
+        assertThat(webhooks.get(accountId, hookId).secret()).as("no secret handed to the revoked key").isEqualTo(secret);
+        var hooks = (List<Map<String, Object>>) owner.get("/v1/webhooks").jsonObject().get("items");
+        assertThat(hooks).singleElement().satisfies(h -> assertThat(h).containsEntry("url", "https://example.com/hooks"));
+
+        // a key that is still the account's does all of it
+        var live = new groupmsg.platform.api.Caller(accountId, otherId, groupmsg.platform.api.Role.OWNER);
+        assertThat(webhooks.update(live, hookId, "https://example.com/hooks2", null, null, null).url()).isEqualTo("https://example.com/hooks2");
+        assertThat(plain.createKey(accountId, runtime.wiring().ids().next("key_"), "made", groupmsg.platform.api.Role.MEMBER, live).secret()).isNotBlank();
+    }
+
+    /** A key may revoke itself while another owner key remains: its own delete is its caller check. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aKeyRevokesItself(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Self Revoking Co");
+        var second = owner.post("/v1/api-keys", Map.of("name", "second owner", "role", "owner"));
+        assertThat(second.status()).as(second.body()).isEqualTo(201);
+        ApiClient self = owner.withKey((String) second.jsonObject().get("key"));
+        var revoked = self.delete("/v1/api-keys/" + second.jsonObject().get("id"));
+        assertThat(revoked.status()).as(revoked.body()).isEqualTo(204);
+        assertThat(self.get("/v1/account").status()).isEqualTo(403);
+        assertThat((List<Map<String, Object>>) owner.get("/v1/api-keys").jsonObject().get("items"))
+                .extracting(k -> k.get("name")).containsExactly("owner");
     }
 
     @Test

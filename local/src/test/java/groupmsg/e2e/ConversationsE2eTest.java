@@ -1127,6 +1127,11 @@ class ConversationsE2eTest {
         }
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("owner", "member")))).status()).isEqualTo(200);
         assertThat(a.withKey(memberKey).post("/v1/conversations/" + id + "/messages", Map.of("body", "member writes")).status()).isEqualTo(202);
+        // the owner may do everything: an empty list leaves conversations to owner keys, it does not lock them out
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of()))).status()).isEqualTo(200);
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "owner writes")).status()).isEqualTo(202);
+        assertThat(a.withKey(adminKey).post("/v1/conversations/" + id + "/messages", Map.of("body", "x")).status()).isEqualTo(403);
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("owner", "admin", "member")))).status()).isEqualTo(200);
 
         // Lists, paging, tenancy.
         @SuppressWarnings("unchecked")

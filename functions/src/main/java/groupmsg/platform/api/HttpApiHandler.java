@@ -194,8 +194,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                     "Idempotency-Key was already used with a different request");
             case IdempotencyStore.InProgress p -> throw ApiException.conflict(
                     "a request with this Idempotency-Key is still being processed; retry shortly");
+            // no-store as the first answer's may say: a replay of a webhook's creation shows its secret again
             case IdempotencyStore.Replay r -> new ApiResponse(r.status(), Map.of("content-type", ApiResponse.JSON_TYPE,
-                    "idempotent-replayed", "true"), r.body());
+                    "idempotent-replayed", "true", "cache-control", "no-store"), r.body());
             case IdempotencyStore.Claimed c -> {
                 // a claim under a binding made before keeps it as long as its record (every claim, a 4xx's too: the
                 // renewal must come before the run, which must not go on if the key was bound elsewhere meanwhile)

@@ -1,0 +1,30 @@
+package groupmsg.accounts;
+
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.ErrorCode;
+import groupmsg.platform.dynamo.Attr;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+/**
+ * The calling API key, checked again in the transaction of a write that outlives the request (a key, a key's
+ * secret, a revocation, a webhook): the authorizer checked it before the handler ran, and a request under way when
+ * its key was revoked would otherwise still commit, so a leaked owner key kept minting owner keys after the owner's
+ * revocation answered 204. API.md: a revoked key stops working at once.
+ */
+public final class CallerKey {
+    private CallerKey() {
+    }
+
+    /** A condition that the caller's key row still exists ({@code ACCT#a / KEY#k}). */
+    public static TransactWriteItem stillValid(String table, Caller caller) {
+        return TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
+                .key(Attr.key(Attr.accountPk(caller.accountId()), AccountStore.keySk(caller.keyId())))
+                .conditionExpression("attribute_exists(pk)")).build();
+    }
+
+    /** The answer when {@link #stillValid} failed: as the authorizer answers a revoked key, and nothing was changed. */
+    public static ApiException revoked() {
+        return new ApiException(ErrorCode.FORBIDDEN, "this API key was revoked while the request ran; nothing was changed");
+    }
+}
