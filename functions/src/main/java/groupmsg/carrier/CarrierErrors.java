@@ -19,6 +19,13 @@ public final class CarrierErrors {
      */
     private static final Set<String> NUMBER_CANNOT_RECEIVE = Set.of("21211", "21614", "30005", "30006");
 
+    /**
+     * The line cannot send at all, whoever the recipient: 30032 (a toll-free number not verified) and 30034 (a US long
+     * code not registered for A2P 10DLC). Twilio accepts such a message and fails it afterwards, in its status
+     * callback: every recipient of every message from the line fails so until the registration is mended.
+     */
+    private static final Set<String> SENDER_NOT_REGISTERED = Set.of("30032", "30034");
+
     /** The code in an error we record ({@code "carrier <code>"} or {@code "carrier <code>: <message>"}). */
     private static final Pattern RECORDED = Pattern.compile("^carrier ([0-9]{3,6})(?::.*)?$", Pattern.DOTALL);
 
@@ -27,6 +34,11 @@ public final class CarrierErrors {
     /** Whether the carrier's error code means the number cannot receive texts at all. */
     public static boolean numberCannotReceive(String errorCode) {
         return errorCode != null && NUMBER_CANNOT_RECEIVE.contains(errorCode);
+    }
+
+    /** Whether the carrier's error code says the sending line is not registered (or verified) to send at all. */
+    public static boolean senderNotRegistered(String errorCode) {
+        return errorCode != null && SENDER_NOT_REGISTERED.contains(errorCode);
     }
 
     /** The carrier's code in an error as a delivery row records it; empty for any other error. */

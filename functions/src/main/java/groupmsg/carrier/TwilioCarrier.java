@@ -348,7 +348,11 @@ public final class TwilioCarrier implements CarrierPort {
             throw new UncheckedIOException(new IOException("carrier answered " + status + " (" + code + "): the message may have been sent"));
         }
         boolean optedOut = ERROR_UNSUBSCRIBED_RECIPIENT.equals(code);
-        boolean senderRefused = !turnedAway && (status == 401 || status == 403 || status == 404 || SENDER_REFUSALS.contains(code));
+        // A redirect (never followed) says the API base URL is wrong: the setup's fault, as a bad credential is, not
+        // the recipient's; failing each recipient for it failed every message in flight.
+        boolean redirected = status >= 300 && status < 400;
+        boolean senderRefused = !turnedAway && (redirected || status == 401 || status == 403 || status == 404
+                || SENDER_REFUSALS.contains(code));
         if (status != 429) {
             // Throttling is ordinary flow control under load; everything else is worth a line (never the token).
             Map<String, Object> fields = answerFields(status, code);

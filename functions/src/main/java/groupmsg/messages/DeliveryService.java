@@ -364,7 +364,7 @@ public final class DeliveryService {
                     // Out of time for another block, or this worker has seen the line booked past the time this job
                     // may go on, or the carrier refuses the sender: the rest stays queued (unclaimed).
                     if (clock.millis() >= deadline.startBlocksBefore() || limiter.knownBookedPast(m.lineId(), deadline.lastSendAt())
-                            || stop.senderRefusal() != null) {
+                            || stop.senderRefusal() != null || stop.carrierTrouble() != null) {
                         leftQueued.addAll(phones.subList(from, phones.size()));
                         break;
                     }
@@ -384,6 +384,14 @@ public final class DeliveryService {
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
                 if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
+                if (stop.carrierTrouble() != null) {
+                    // The carrier took nothing of this run: the job fails and comes back in a while. It took some (it
+                    // throttles part of the sends): the rest goes on as any leftover does, since failing a run that
+                    // made progress spends one of the job's receives, and after 8 its dead-letter queue.
+                    if (stop.takenCount() == 0) throw carrierUnavailable(m, stop.carrierTrouble());
+                    Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(),
+                            "trouble", stop.carrierTrouble(), "sent", stop.takenCount(), "leftQueued", leftQueued.size()));
+                }
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Interrupted (the process is stopping): sends waiting for their slot or a retry are called off and
@@ -655,6 +663,7 @@ public final class DeliveryService {
             try {
                 switch (carrier.send(message)) {
                     case SendResult.Accepted ok -> {
+                        stop.taken();
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, ok.carrierMessageId(), null, clock.millis());
                     }
                     case SendResult.Rejected r when r.senderRefused() -> {
@@ -687,7 +696,11 @@ public final class DeliveryService {
                         "not sent: " + e.getMessage(), clock.millis());
             }
             if (attempt == MAX_ATTEMPTS) {
-                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null, trouble, clock.millis());
+                // Nothing wrong with the recipient, and nothing sent: kept queued for when the carrier takes sends
+                // again, as for a sender refusal. Before, a few seconds of throttling (20429 with many lines sending
+                // on one carrier account) or of a carrier outage failed every recipient sent in them, for good.
+                stop.carrierUnavailable(trouble);
+                return backToQueued(phone, clock.millis());
             }
             if (!awaitRetry(m, attempt, lastSendAt, stop)) {
                 return backToQueued(phone, clock.millis());
@@ -717,6 +730,17 @@ public final class DeliveryService {
     }
 
     /**
+     * The failure of a job that stopped because the carrier turned its sends away or could not be reached on every try
+     * ({@link #MAX_ATTEMPTS}), and took none of them: its recipients are all still queued, and its worker has it tried
+     * again in a while (after the queue's retries, maintenance re-queues the rows every {@link MessageMaintenance#STALLED}).
+     */
+    private static CarrierUnavailable carrierUnavailable(GroupMessage m, String trouble) {
+        Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble));
+        return new CarrierUnavailable("the carrier did not take line " + m.lineId() + "'s sends (" + trouble
+                + "); its recipients stay queued and the job is to be retried");
+    }
+
+    /**
      * Backs off after a refused try, then waits for a fresh rate slot. False when no slot is to be had before
      * {@code lastSendAt}, the reservation failed (the recipient is not lost to it: see {@link #sendOne}), or the job
      * is stopping.
@@ -740,6 +764,8 @@ public final class DeliveryService {
     private final class Stop {
         private final CountDownLatch stopped = new CountDownLatch(1);
         private volatile SendResult.Rejected senderRefusal;
+        private volatile String carrierTrouble;
+        private final java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
 
         void now() {
             stopped.countDown();
@@ -753,6 +779,28 @@ public final class DeliveryService {
 
         SendResult.Rejected senderRefusal() {
             return senderRefusal;
+        }
+
+        /**
+         * The carrier turned a send away (429, 503) or could not be reached on every try: no further send of the job
+         * is made (the first trouble is the one told).
+         */
+        void carrierUnavailable(String trouble) {
+            if (carrierTrouble == null) carrierTrouble = trouble;
+            now();
+        }
+
+        String carrierTrouble() {
+            return carrierTrouble;
+        }
+
+        /** The carrier took one of the job's sends. */
+        void taken() {
+            taken.incrementAndGet();
+        }
+
+        int takenCount() {
+            return taken.get();
         }
 
         /** Waits until {@code at} (epoch ms); false, at once, when the job stopped before or meanwhile. */

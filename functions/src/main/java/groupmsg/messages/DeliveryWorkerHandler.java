@@ -40,6 +40,8 @@ public final class DeliveryWorkerHandler implements QueueFunction {
 
     private final DeliveryService deliveries;
     private final QueueSender queue;
+    /** Changes the visibility of the batch's own messages (the port above may be a test's recorder). */
+    private final SqsQueueSender visibility;
     private final Clock clock;
 
     private final Priming priming;
@@ -56,6 +58,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
     public DeliveryWorkerHandler(Wiring wiring, QueueSender queue) {
         this.deliveries = new DeliveryService(wiring, UndeliverableRecipients.of(wiring));
         this.queue = queue;
+        this.visibility = queue instanceof SqsQueueSender sqs ? sqs : new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
@@ -102,7 +105,11 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                 continue;
             }
             if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
-                if (DeliveryService.causedByInterrupt(f.cause())) {
+                if (f.cause() instanceof CarrierUnavailable) {
+                    // the carrier's trouble passes in seconds or minutes: back sooner than the visibility timeout
+                    // (6 minutes), later after each receive; it is logged where it happened
+                    retrySoon(event.getRecords().get(i), carrierRetryMillis(RelayWorkerHandler.receiveCount(event.getRecords().get(i))));
+                } else if (DeliveryService.causedByInterrupt(f.cause())) {
                     // the invocation is being stopped (the local runtime winding down): the job gave back what it did
                     // not send and comes again; no failure to look into
                     Log.info("delivery_batch_stopped", Map.of("messageId", id));
@@ -121,6 +128,32 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             }
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /**
+     * The wait before a job the carrier did not take is tried again, times its receives so far (10 s, 20 s, ...: about
+     * 5 minutes over the queue's 8 receives, then maintenance re-queues its rows every 10 minutes).
+     */
+    static final long CARRIER_RETRY_MILLIS = 10_000;
+
+    /**
+     * When a job the carrier did not take comes back: {@link #CARRIER_RETRY_MILLIS} times its receives, and up to half
+     * as much again at random, so jobs turned away together do not come back together and be turned away again.
+     */
+    static long carrierRetryMillis(int receiveCount) {
+        long wait = CARRIER_RETRY_MILLIS * receiveCount;
+        return wait + java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 2 + 1);
+    }
+
+    private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {
+        if (message.getReceiptHandle() == null) return; // invoked by hand, not by the queue
+        try {
+            visibility.retryIn(Queues.DELIVERIES, message.getReceiptHandle(), Math.ceilDiv(afterMillis, 1000));
+        } catch (RuntimeException e) {
+            // the queue's visibility timeout brings it back instead
+            Log.warn("delivery_retry_not_hastened", Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
+                    "error", e.getClass().getSimpleName()));
+        }
     }
 
     /** The deadline of the invocation {@code context} belongs to (none without one: a test or a local call). */

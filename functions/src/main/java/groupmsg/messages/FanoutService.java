@@ -54,8 +54,17 @@ public final class FanoutService {
         return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId)), null, null);
     }
 
+    /**
+     * A lost fan-out's job as maintenance sends it again: at once, and with its quick retries spent, since maintenance
+     * is the slow retry already (each job it sent used to bring three quick retries of its own, every sweep).
+     */
+    static QueueMessage redrivenJob(String accountId, String messageId) {
+        return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId, "retries", QUICK_RETRIES)),
+                null, null);
+    }
+
     /** Quick retries of a failed fan-out (see FanoutWorkerHandler) before SQS's own. */
-    static final int QUICK_RETRIES = 3;
+    public static final int QUICK_RETRIES = 3;
 
     /** A failed fan-out's job again, its {@code retries}th quick one, {@code 10 * retries} seconds from now. */
     static QueueMessage retryJob(String accountId, String messageId, int retries) {

@@ -142,7 +142,11 @@ public final class MessageMaintenance {
                     }
                     try {
                         if (!repair(job, now, jobsLostBefore, stopAt, tally)) {
-                            outOfTime = true; // cut short: the next sweep starts with this message
+                            // Cut short: the next sweep starts with this message, unless it had this whole sweep to
+                            // itself; then with the next one, or a message no sweep can finish (rows whose lookups
+                            // stay in doubt, a slow carrier) would hold every other message's repair back for good.
+                            if (tally.visited == 1) stoppedAfter = job.sk();
+                            outOfTime = true;
                             break;
                         }
                     } catch (RuntimeException e) {
@@ -231,8 +235,12 @@ public final class MessageMaintenance {
             if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             if (m.orderKey() != null) {
                 tally.relays.put(m.id(), m); // its relay job fans out too
+            } else if (messages.claimRefan(m.accountId(), m.id(), now, jobsLost ? jobsLostBefore : stalledBefore)) {
+                // once a stall, not every sweep: during a lasting fault each sweep's job (with its quick retries)
+                // piled up, about 8 failing runs a minute for one message, and filled the fan-out's concurrency
+                queue.send(Queues.FANOUT, List.of(FanoutService.redrivenJob(m.accountId(), m.id())));
             } else {
-                queue.send(Queues.FANOUT, List.of(FanoutService.job(m.accountId(), m.id())));
+                return true; // sent again less than a stall ago, or a page was leased since: not lost (yet)
             }
             tally.refanned++;
             return true;
@@ -437,8 +445,8 @@ public final class MessageMaintenance {
     /**
      * Enqueues jobs for rows left queued, first moving their {@code updatedAt} on (status unchanged, no counter), so
      * the next sweeps leave them alone for another {@link #STALLED}: on a slow line a long backlog is legitimately
-     * queued for hours, and each sweep used to enqueue all of it again. Rows claimed meanwhile fail their condition
-     * and are not enqueued. Each chunk is enqueued right after its write (a failure or timeout between them strands
+     * queued for hours, and each sweep used to enqueue all of it again. Rows claimed or touched meanwhile (by another
+     * sweep) fail their condition and are not enqueued. Each chunk is enqueued right after its write (a failure or timeout between them strands
      * at most one chunk until the next stall); an ordered message's are sent once, with its relay job, at the end of
      * the sweep ({@link #sendAgain}). No chunk is started after {@code stopAt}. Returns how many were.
      */
@@ -447,7 +455,10 @@ public final class MessageMaintenance {
         int requeued = 0;
         for (int from = 0; from < stalled.size() && clock.millis() < stopAt; from += size) {
             List<DeliveryStore.Transition> touch = stalled.subList(from, Math.min(stalled.size(), from + size)).stream()
-                    .map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)).toList();
+                    // as read: two sweeps at once (an overlap, a scheduler's second invocation) both read the rows,
+                    // and only the first to touch them enqueues them (each used to: two jobs a row)
+                    .map(d -> new DeliveryStore.Transition(d.phone(), Delivery.QUEUED, Delivery.QUEUED, null, null, now)
+                            .ofClaim(d.updatedAt())).toList();
             List<String> phones = deliveries.apply(m.id(), shard, touch).stream().map(DeliveryStore.Transition::phone).toList();
             if (phones.isEmpty()) continue;
             sendAgain(m, shard, phones, tally);

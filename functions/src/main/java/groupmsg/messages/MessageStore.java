@@ -194,6 +194,25 @@ final class MessageStore {
      * local runtime's previous process): the next run takes the page over at once instead of waiting out the lease
      * and returning "busy", which left the message unsent until maintenance ten minutes on.
      */
+    /**
+     * Claims the sending of a lost fan-out's job again: true (and {@code fanoutRedrivenAt} set to {@code now}) when the
+     * fan-out is not done, no job was sent again since {@code since}, and no page was leased since then either (a
+     * fan-out still going is not lost). Sweeps overlapping, or a minute apart, send one job, not one each.
+     */
+    boolean claimRefan(String accountId, String messageId, long now, long since) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("SET fanoutRedrivenAt = :now")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(fanoutDone)"
+                            + " AND (attribute_not_exists(fanoutRedrivenAt) OR fanoutRedrivenAt < :since)"
+                            + " AND (attribute_not_exists(fanoutPageAt) OR fanoutPageAt < :since)")
+                    .expressionAttributeValues(Map.of(":now", n(now), ":since", n(since))));
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
     void expirePageLease(String accountId, String messageId, long before) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))

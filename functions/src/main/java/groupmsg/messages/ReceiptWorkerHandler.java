@@ -3,6 +3,8 @@ package groupmsg.messages;
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.carrier.CarrierErrors;
+import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
 import groupmsg.platform.config.Wiring;
@@ -69,6 +71,8 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             }
             byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }
+        reportUnregisteredSenders(java.util.stream.Stream.concat(byShard.values().stream().flatMap(List::stream), bySid.stream())
+                .map(Queued::receipt).toList());
         List<Queued> missing = locateAll(bySid, byShard, failures);
         // the batch's receipts that are found are applied first: a sid not found yet waits for its second look
         // (seconds) alone, not with up to 500 others behind it
@@ -79,6 +83,21 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             applyByShard(foundLate, failures);
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /**
+     * Receipts failed because the line is not registered to send (CarrierErrors#senderNotRegistered): one line per
+     * message and code in the batch, with the metric that pages as a refusal of the sender at the send does. Each
+     * recipient still fails as the carrier said; every later message from the line would too, until a person mends it.
+     */
+    static void reportUnregisteredSenders(List<StatusCallbacks.Receipt> receipts) {
+        record MessageCode(String messageId, String code) {}
+        Map<MessageCode, Integer> counts = new LinkedHashMap<>();
+        receipts.forEach(r -> CarrierErrors.codeOf(r.error()).filter(CarrierErrors::senderNotRegistered).ifPresent(code ->
+                        // a receipt by sid alone names no message until its row is found
+                        counts.merge(new MessageCode(r.messageId() == null ? "(a receipt by sid)" : r.messageId(), code), 1, Integer::sum)));
+        counts.forEach((key, count) -> Log.error("carrier_refused_sender_after_send", Map.of("messageId", key.messageId(),
+                "errorCode", key.code(), "receipts", count, "metric", HandledFailures.CARRIER_REFUSED_SENDER), null));
     }
 
     /** Applies the receipts of each shard, shards side by side; a shard that fails has its receipts come again. */

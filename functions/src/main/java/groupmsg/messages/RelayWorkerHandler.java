@@ -57,6 +57,11 @@ public final class RelayWorkerHandler implements QueueFunction {
                 // timeout (6 minutes), which held the conversation's later messages behind it as long.
                 retrySoon(message, e.retryAfterMillis());
                 throw e;
+            } catch (CarrierUnavailable e) {
+                // the carrier took none of its sends (throttled, unreachable; logged where it happened): back as a
+                // delivery job the carrier did not take is, 10 s after its first receive, later after each
+                retrySoon(message, DeliveryWorkerHandler.carrierRetryMillis(receiveCount(message)));
+                throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while delivering", e);
@@ -73,7 +78,8 @@ public final class RelayWorkerHandler implements QueueFunction {
     /** The wait before a relay that failed is tried again, times its receives so far (30 s, 60 s, ... at most 6 min). */
     static final long FAULT_RETRY_MILLIS = 30_000;
 
-    private static int receiveCount(SQSEvent.SQSMessage message) {
+    /** The message's receives so far (1 when the event does not say: invoked by hand). */
+    static int receiveCount(SQSEvent.SQSMessage message) {
         try {
             return Math.max(1, Integer.parseInt(message.getAttributes().get("ApproximateReceiveCount")));
         } catch (RuntimeException e) {

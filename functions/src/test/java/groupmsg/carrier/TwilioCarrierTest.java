@@ -221,12 +221,14 @@ class TwilioCarrierTest {
     }
 
     @Test
-    void aRedirectIsARefusalNotRetried() {
+    void aRedirectIsTheSendersRefusalNotRetriedAndNotTheRecipients() {
         wiremock.stubFor(post(urlEqualTo(PATH)).willReturn(aResponse().withStatus(302).withHeader("Location", "/elsewhere")));
 
         assertThat(carrier.send(mms())).isInstanceOfSatisfying(SendResult.Rejected.class, r -> {
             assertThat(r.httpStatus()).isEqualTo(302);
             assertThat(r.retryable()).isFalse();
+            // a wrong API base URL: the recipients wait, queued, until it is mended
+            assertThat(r.senderRefused()).isTrue();
         });
     }
 

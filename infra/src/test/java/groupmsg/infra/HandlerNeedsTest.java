@@ -97,7 +97,8 @@ class HandlerNeedsTest {
      * the HandlerDef does not list the queue (which would grant sqs:SendMessage for nothing). Method -> why.
      */
     static final Map<String, String> OWN_QUEUE_VISIBILITY = Map.of(
-            "groupmsg.messages.RelayWorkerHandler.retrySoon", "a relay out of time is made visible again sooner");
+            "groupmsg.messages.RelayWorkerHandler.retrySoon", "a relay out of time is made visible again sooner",
+            "groupmsg.messages.DeliveryWorkerHandler.retrySoon", "a job the carrier did not take is made visible again sooner");
 
     /**
      * What the analysis cannot tell at {@code DirectMessages.send} ({@link #CHOSEN_BY_ARGUMENT}): the queues each

@@ -986,7 +986,11 @@ class DeliveryFaultsTest {
         String without = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(throttledThenOk, invalid), "Hi")
                 .get("id");
 
-        deliverAll(new DeliveryService(t.wiring()), s);
+        // the carrier did not take two sends on any try: the job sends nothing more, their rows kept queued; it took
+        // another (throttled, then taken), so the job is not one the carrier took nothing of: it goes on as any job
+        // with recipients left over does (not sent yet), not as one to come back in a while (CarrierUnavailable)
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(t.wiring()), s))
+                .isInstanceOf(groupmsg.messages.NotSentYet.class);
 
         // the block is the opt-out worker's, a moment later (its queue retries it)
         assertThat(InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + withUnsubscribed).jsonObject(),
@@ -997,21 +1001,84 @@ class DeliveryFaultsTest {
         assertThat(t.carrier().calls(throttledThenOk)).isEqualTo(3);
         assertThat(t.carrier().calls(unsubscribed)).isEqualTo(1);
         assertThat(t.carrier().calls(invalid)).isEqualTo(1);
-        assertThat(t.carrier().calls(alwaysDown)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
-        assertThat(t.carrier().calls(unreachable)).isEqualTo(DeliveryService.MAX_ATTEMPTS);
+        // tried until the first of them had its every try; the other's tries still waiting were called off
+        assertThat(Math.max(t.carrier().calls(alwaysDown), t.carrier().calls(unreachable))).isEqualTo(DeliveryService.MAX_ATTEMPTS);
+        assertThat(t.carrier().calls(alwaysDown)).isBetween(1, DeliveryService.MAX_ATTEMPTS);
+        assertThat(t.carrier().calls(unreachable)).isBetween(1, DeliveryService.MAX_ATTEMPTS);
         var st = statuses(t.api(), s.messageId());
         assertThat(st).containsEntry(throttledThenOk, "sent").containsEntry(unsubscribed, "opted_out")
-                .containsEntry(invalid, "failed").containsEntry(alwaysDown, "failed").containsEntry(unreachable, "failed");
+                .containsEntry(invalid, "failed").containsEntry(alwaysDown, "queued").containsEntry(unreachable, "queued");
         var lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         assertThat(new OptOutStore(new DynamoOps(t.wiring().dynamo()), "core").optedOut(lineId, List.of(unsubscribed, invalid)))
                 .containsExactly(unsubscribed);
         var m = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
-        assertThat(m).containsEntry("status", "sent");
-        assertThat(m.get("counts")).isEqualTo(Map.of("queued", 0, "sent", 1, "delivered", 0, "failed", 3, "optedOut", 1));
+        assertThat(m).containsEntry("status", "sending");
+        assertThat(m.get("counts")).isEqualTo(Map.of("queued", 2, "sent", 1, "delivered", 0, "failed", 1, "optedOut", 1));
         var errors = new ArrayList<String>();
         allDeliveries(t.api(), s.messageId()).forEach(d -> { if (d.get("error") != null) errors.add((String) d.get("error")); });
-        assertThat(errors).anySatisfy(e -> assertThat(e).contains("21211")).anySatisfy(e -> assertThat(e).contains("21610"))
-                .anySatisfy(e -> assertThat(e).contains("carrier unreachable"));
+        assertThat(errors).hasSize(2).anySatisfy(e -> assertThat(e).contains("21211")).anySatisfy(e -> assertThat(e).contains("21610"));
+
+        // the carrier takes sends again: the job's retry sends them, each once, and nothing else again
+        t.carrier().script.remove(alwaysDown);
+        t.carrier().script.remove(unreachable);
+        int downCalls = t.carrier().calls(alwaysDown);
+        int unreachableCalls = t.carrier().calls(unreachable);
+        deliverAll(new DeliveryService(t.wiring()), s);
+        assertThat(t.carrier().calls(alwaysDown)).isEqualTo(downCalls + 1);
+        assertThat(t.carrier().calls(unreachable)).isEqualTo(unreachableCalls + 1);
+        assertThat(t.carrier().calls(throttledThenOk)).isEqualTo(3);
+        assertThat(t.carrier().calls(invalid)).isEqualTo(1);
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(alwaysDown, "sent").containsEntry(unreachable, "sent");
+        var after = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
+        assertThat(after).containsEntry("status", "sent");
+        assertThat(after.get("counts")).isEqualTo(Map.of("queued", 0, "sent", 3, "delivered", 0, "failed", 1, "optedOut", 1));
+    }
+
+    /**
+     * A job the carrier does not take (throttled on every try) fails with its recipients queued, and the delivery
+     * worker has it back in seconds (10 s after its first receive), not after the queue's visibility timeout; once the
+     * carrier takes sends again, each recipient gets it once.
+     */
+    @Test
+    void aJobTheCarrierDidNotTakeIsBackInSecondsAndSentOnceItDoes(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Throttled Co", 3);
+        Setup s = t.setup();
+        for (String p : s.phones()) t.carrier().script.put(p, List.of(new SendResult.Rejected(429, "20429", "Too Many Requests", true, false)));
+        var sqs = runtime.wiring().sqs();
+        // a queue of the test's own with a two-minute visibility timeout, standing in for deliveries
+        var queue = new groupmsg.local.Provisioner(runtime.wiring().dynamo(), sqs).ensureQueue(
+                new groupmsg.local.QueueSpec("carrier-retry-test-" + java.util.UUID.randomUUID().toString().substring(0, 8), false, 8, 120, 1));
+        sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody(Json.write(s.queue().deliveries.getFirst())));
+        var handler = new DeliveryWorkerHandler(t.wiring().withConfig(
+                RelayRetryE2eTest.withQueue(t.wiring().config(), groupmsg.platform.schema.Queues.DELIVERIES, queue.url())));
+
+        var first = RelayRetryE2eTest.receive(sqs, queue, 5);
+        assertThat(handler.handleRequest(standardQueueEvent(first), null).getBatchItemFailures()).hasSize(1);
+        assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
+        long failedAt = System.nanoTime();
+        var again = RelayRetryE2eTest.receive(sqs, queue, 30);
+        assertThat((System.nanoTime() - failedAt) / 1_000_000).as("ms until it was back").isBetween(8_000L, 25_000L);
+
+        t.carrier().script.clear();
+        var callsBefore = s.phones().stream().mapToInt(p -> t.carrier().calls(p)).boxed().toList();
+        assertThat(handler.handleRequest(standardQueueEvent(again), null).getBatchItemFailures()).isEmpty();
+        for (int i = 0; i < s.phones().size(); i++) {
+            assertThat(t.carrier().calls(s.phones().get(i))).as(s.phones().get(i)).isEqualTo(callsBefore.get(i) + 1);
+        }
+        assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("sent");
+        sqs.deleteMessage(r -> r.queueUrl(queue.url()).receiptHandle(again.receiptHandle()));
+    }
+
+    /** A standard queue's message as its event source hands it to a worker. */
+    private static SQSEvent standardQueueEvent(software.amazon.awssdk.services.sqs.model.Message m) {
+        var message = new SQSEvent.SQSMessage();
+        message.setMessageId(m.messageId());
+        message.setReceiptHandle(m.receiptHandle());
+        message.setBody(m.body());
+        message.setAttributes(Map.of("ApproximateReceiveCount", "1"));
+        var event = new SQSEvent();
+        event.setRecords(List.of(message));
+        return event;
     }
 
     /** The status of one recipient's row as stored (the API shows sending as queued). */
@@ -1465,6 +1532,27 @@ class DeliveryFaultsTest {
         }
     }
 
+    /**
+     * A message no sweep can finish (here: every sweep out of time in its first message's repair) does not hold the
+     * others back: a sweep that spent itself on one message alone resumes after it. Before, each sweep started with
+     * it again, and no other message was completed, re-queued or settled while it lasted.
+     */
+    @Test
+    void aMessageNoSweepCanFinishDoesNotHoldTheOthersBack(ApiClient api, LocalRuntime runtime) throws Exception {
+        // fanned out, never delivered: stalled ten minutes on, its repair (re-queueing) never fits in no time at all
+        scene(api, runtime, "Unfinished Maintenance Co blocker", 1);
+        List<Scene> scenes = deliveredNotCompleted(api, runtime, "Unfinished Maintenance Co", 3);
+        var dynamo = runtime.wiring().dynamo();
+        int stillSending = dynamo.query(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .keyConditionExpression("pk = :pk").expressionAttributeValues(Map.of(":pk", AttributeValue.fromS("JOBS#sending")))).count();
+        var hurried = new MessageMaintenance(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))),
+                new CapturingQueue(), 1, Duration.ZERO);
+        for (int sweep = 0; sweep < stillSending; sweep++) hurried.sweep();
+        for (Scene t : scenes) {
+            assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sent");
+        }
+    }
+
     @Test
     void aCompletedMessagesEventWhosePublishFailedIsPublishedByMaintenanceOnce(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Late Event Co", 2);
@@ -1520,6 +1608,64 @@ class DeliveryFaultsTest {
         new MessageMaintenance(t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(22))), third).sweep();
         assertThat(enqueued(third, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
         assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
+    }
+
+    /**
+     * A fan-out whose job was lost is sent again once a stall (10 minutes), not every sweep, and with its quick retries
+     * spent: maintenance is the slow retry. Before, each sweep sent one, each with three quick retries of its own.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aLostFanOutIsSentAgainOnceAStallWithoutQuickRetries(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Lost Fanout Co");
+        String g = createGroup(a, "Faults");
+        addMembers(a, g, 700, 2);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var lost = new CapturingQueue(); // the accepted message's fan-out job goes here, never to run
+        String messageId = new MessageService(runtime.wiring(), new GroupService(runtime.wiring(), lost), lost).send(accountId, g,
+                new MessageService.SendRequest(createLine(a, linePhone(), 1000), "Ops", "lost fan-out", "Hello", List.of())).id();
+        assertThat(lost.fanouts).extracting(j -> j.get("messageId")).containsExactly(messageId);
+
+        java.util.function.IntFunction<List<Map<String, Object>>> sweepAt = minutes -> {
+            var queue = new CapturingQueue();
+            new MessageMaintenance(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(minutes))), queue).sweep();
+            return queue.fanouts.stream().filter(j -> messageId.equals(j.get("messageId"))).toList();
+        };
+        var first = sweepAt.apply(11);
+        assertThat(first).singleElement().satisfies(j -> assertThat(((Number) j.get("retries")).intValue())
+                .as("no quick retries of its own").isEqualTo(FanoutService.QUICK_RETRIES));
+        assertThat(sweepAt.apply(12)).as("a minute later: not again").isEmpty();
+        assertThat(sweepAt.apply(13)).isEmpty();
+        assertThat(sweepAt.apply(22)).as("stalled again").hasSize(1);
+    }
+
+    /** Two sweeps at once (the second runs between the first's read of the rows and its write) enqueue each row once. */
+    @Test
+    void overlappingSweepsRequeueAStalledRowOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Overlapping Sweeps Co", 3);
+        Setup s = t.setup();
+        Clock later = Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11));
+        var second = new CapturingQueue();
+        var ran = new java.util.concurrent.atomic.AtomicBoolean();
+        String deliveriesTable = t.wiring().config().table(Tables.DELIVERIES);
+        var overlapping = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof TransactWriteItemsRequest tx && tx.transactItems().stream()
+                        .anyMatch(i -> i.update() != null && deliveriesTable.equals(i.update().tableName())
+                                && i.update().key().get("pk").s().contains(s.messageId()))
+                        && ran.compareAndSet(false, true)) {
+                    new MessageMaintenance(t.wiring().withClock(later), second).sweep();
+                }
+            }
+        };
+        var first = new CapturingQueue();
+        new MessageMaintenance(runtime.wiringWith(overlapping).withCarrier(t.carrier()).withClock(later), first).sweep();
+
+        assertThat(ran).isTrue();
+        List<String> all = new ArrayList<>(enqueued(first, s.messageId()));
+        all.addAll(enqueued(second, s.messageId()));
+        assertThat(all).containsExactlyInAnyOrderElementsOf(s.phones());
     }
 
     /**

@@ -69,12 +69,7 @@ class RelayRetryE2eTest {
         QueueMessage job = relays.getFirst();
         sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody(job.body()).messageGroupId(job.groupId())
                 .messageDeduplicationId(job.deduplicationId()));
-        AppConfig c = runtime.wiring().config();
-        var urls = new HashMap<>(c.queueUrls());
-        urls.put(Queues.RELAYS.name(), queue.url());
-        var handler = new RelayWorkerHandler(runtime.wiring().withConfig(new AppConfig(c.region(), c.dynamoEndpoint(),
-                c.sqsEndpoint(), c.tableNames(), urls, c.snsEndpoint(), c.topicArns(), c.publicBaseUrl(), c.carrier(),
-                c.webhooksToLoopback())));
+        var handler = new RelayWorkerHandler(runtime.wiring().withConfig(withQueue(runtime.wiring().config(), Queues.RELAYS, queue.url())));
 
         // an invocation with time for 3 s of blocks (its deadline keeps 20 s in reserve), where the message takes 9 s:
         // a few are sent, the rest given back, and the job fails
@@ -97,8 +92,16 @@ class RelayRetryE2eTest {
         }
     }
 
+    /** The configuration with {@code queue}'s URL another (a test's own queue standing in for it). */
+    static AppConfig withQueue(AppConfig c, groupmsg.platform.schema.QueueDef queue, String url) {
+        var urls = new HashMap<>(c.queueUrls());
+        urls.put(queue.name(), url);
+        return new AppConfig(c.region(), c.dynamoEndpoint(), c.sqsEndpoint(), c.tableNames(), urls, c.snsEndpoint(),
+                c.topicArns(), c.publicBaseUrl(), c.carrier(), c.webhooksToLoopback());
+    }
+
     /** The queue's next message, waiting up to {@code seconds} for it. */
-    private static Message receive(software.amazon.awssdk.services.sqs.SqsClient sqs, ProvisionedQueue queue, int seconds) {
+    static Message receive(software.amazon.awssdk.services.sqs.SqsClient sqs, ProvisionedQueue queue, int seconds) {
         long until = System.nanoTime() + seconds * 1_000_000_000L;
         while (System.nanoTime() < until) {
             List<Message> got = sqs.receiveMessage(r -> r.queueUrl(queue.url()).maxNumberOfMessages(1).waitTimeSeconds(1)
