@@ -29,8 +29,12 @@ import static groupmsg.platform.dynamo.Attr.s;
  * makes a resent webhook a no-op.
  */
 final class InboundStore {
-    /** Twilio retries a webhook for minutes, not days; a month is generous. */
-    static final Duration SID_RETENTION = Duration.ofDays(30);
+    /**
+     * Twilio resends a webhook for minutes, but its signature has no time in it: a signed request captured (a log, a
+     * proxy) and posted again later is refused only while its claim lasts. Kept as long as Twilio keeps the message
+     * (400 days; the claim is a few dozen bytes), where a month let a captured START lift a later STOP.
+     */
+    static final Duration SID_RETENTION = Duration.ofDays(400);
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;

@@ -118,6 +118,8 @@ public final class MessagesApiHandler extends HttpApiHandler {
     static final int MAX_SEARCH = 200;
 
     private ApiResponse list(ApiRequest request) {
+        // a misspelt filter (groupid, group_id) must not answer the whole account's messages
+        request.onlyQuery("groupId", "lineId", "search", "status", "since", "until", "phone", "country", "limit", "cursor");
         Paging paging = Paging.from(request);
         String groupId = request.queryId("groupId").orElse(null);
         // extensions of API.md: narrowed by line, title, status and time of sending

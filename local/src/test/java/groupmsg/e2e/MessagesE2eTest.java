@@ -157,6 +157,8 @@ class MessagesE2eTest {
         assertThat(listedIds(a, "until=" + at + "&groupId=" + volunteers + "&lineId=" + line1)).containsExactly(pantry);
         assertThat(listedIds(a, "since=" + Instant.ofEpochMilli(between).atOffset(java.time.ZoneOffset.ofHours(2)).toString()
                 .replace("+", "%2B"))).as("any zone offset").containsExactly(cafe);
+        assertThat(listedIds(a, "since=" + Instant.ofEpochMilli(between).atOffset(java.time.ZoneOffset.ofHours(2)).toString()))
+                .as("the offset's '+' not encoded: it arrives as a space").containsExactly(cafe);
         assertThat(listedIds(a, "since=" + Instant.now().plusSeconds(60))).isEmpty();
 
         // the messages one number was sent, each with its delivery to that number; one added later got none before
@@ -174,7 +176,7 @@ class MessagesE2eTest {
                 assertThat(m).doesNotContainKey("delivery"));
 
         for (String bad : List.of("phone=12", "status=queued", "since=yesterday", "until=2026-12-01", "since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z",
-                "search=" + "x".repeat(201), "lineId=" + "l".repeat(300))) {
+                "search=" + "x".repeat(201), "lineId=" + "l".repeat(300), "groupid=" + volunteers, "group_id=" + volunteers)) {
             var r = a.get("/v1/messages?" + bad);
             assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
             assertThat(r.errorCode()).isEqualTo("invalid_request");
