@@ -80,6 +80,11 @@ public final class AccountService {
         return new CreatedAccount(DEFAULT_ACCOUNT_ID, secret);
     }
 
+    /** The id of the default account's start-up owner key (see bootstrapDefaultAccount), if the account has one. */
+    public Optional<String> startUpKeyId() {
+        return store.allKeys(DEFAULT_ACCOUNT_ID).stream().filter(k -> startUpKeyName(k.name())).map(ApiKeyView::id).findFirst();
+    }
+
     /** Whether {@code name} is a start-up key's (the API refuses it for a key it makes, see bootstrapDefaultAccount). */
     public static boolean startUpKeyName(String name) {
         return name.equals(GENERATED_LOCAL_KEY) || name.equals(LOCAL_KEY);

@@ -6,6 +6,7 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Duration;
@@ -164,11 +165,15 @@ final class WebhookStore {
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .updateExpression(update)
                         .conditionExpression("attribute_exists(pk) AND secret = :current AND (attribute_not_exists(rotation) OR rotation <> :rotation)")
-                        .expressionAttributeValues(values)).build(),
+                        .expressionAttributeValues(values)
+                        // as it was when the condition failed: read afterwards, another rotation could hide this one's
+                        .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)).build(),
                 CallerKey.stillValid(table, caller)));
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(1)) throw CallerKey.revoked();
-            if (c.conditionFailed(0)) return rotatedUnder(accountId, id, rotation) ? Rotation.DONE_BEFORE : Rotation.RACED;
+            if (c.conditionFailed(0)) {
+                return rotation.equals(Attr.str(c.item(0), "rotation")) ? Rotation.DONE_BEFORE : Rotation.RACED;
+            }
             throw new IllegalStateException("webhook secret rotation cancelled: " + c);
         }
         return Rotation.ROTATED;

@@ -384,14 +384,9 @@ public final class DeliveryService {
                 }
                 leftQueued.addAll(recordAll(m, shard, unrecorded));
                 if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
-                if (stop.carrierTrouble() != null) {
-                    // The carrier took nothing of this run: the job fails and comes back in a while. It took some (it
-                    // throttles part of the sends): the rest goes on as any leftover does, since failing a run that
-                    // made progress spends one of the job's receives, and after 8 its dead-letter queue.
-                    if (stop.takenCount() == 0) throw carrierUnavailable(m, stop.carrierTrouble());
-                    Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                            "trouble", stop.carrierTrouble(), "sent", stop.takenCount(), "leftQueued", leftQueued.size()));
-                }
+                // Even when it took some of the job's sends (throttling part of them): handed on as any leftover, the
+                // rest came back at once, ran into the same throttling and stopped again, every few seconds, for good
+                if (stop.carrierTrouble() != null) throw carrierUnavailable(m, stop.carrierTrouble(), stop.takenCount());
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Interrupted (the process is stopping): sends waiting for their slot or a retry are called off and
@@ -730,12 +725,13 @@ public final class DeliveryService {
     }
 
     /**
-     * The failure of a job that stopped because the carrier turned its sends away or could not be reached on every try
-     * ({@link #MAX_ATTEMPTS}), and took none of them: its recipients are all still queued, and its worker has it tried
-     * again in a while (after the queue's retries, maintenance re-queues the rows every {@link MessageMaintenance#STALLED}).
+     * The failure of a job that stopped because the carrier turned a send away or could not be reached on its every try
+     * ({@link #MAX_ATTEMPTS}): the recipients it did not send are still queued, and its worker has it tried again in a
+     * while, later after each receive (after the queue's retries, maintenance re-queues the rows every
+     * {@link MessageMaintenance#STALLED}).
      */
-    private static CarrierUnavailable carrierUnavailable(GroupMessage m, String trouble) {
-        Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble));
+    private static CarrierUnavailable carrierUnavailable(GroupMessage m, String trouble, int taken) {
+        Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble, "sent", taken));
         return new CarrierUnavailable("the carrier did not take line " + m.lineId() + "'s sends (" + trouble
                 + "); its recipients stay queued and the job is to be retried");
     }

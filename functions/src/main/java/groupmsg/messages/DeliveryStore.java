@@ -65,12 +65,20 @@ final class DeliveryStore {
      * @param mayExist false only when no row of these phones can exist yet (a page written for the first time):
      *                 then the rows are not read first. BatchWriteItem overwrites, so a row that may already have
      *                 been claimed must never be written again as queued.
+     * @return those of {@code phones} whose rows existed and are no longer queued: a worker has them already (a
+     *         page taken over after its first run's jobs partly went out), so no job is to be made for them again
      */
-    void insertQueued(String accountId, String messageId, int shards, List<String> phones, Map<String, String> names,
-                      long now, boolean mayExist) {
+    Set<String> insertQueued(String accountId, String messageId, int shards, List<String> phones, Map<String, String> names,
+                             long now, boolean mayExist) {
         List<Map<String, AttributeValue>> keys = phones.stream().map(p -> Attr.key(shardPk(messageId, shardOf(p, shards)), p)).toList();
         Set<String> existing = new java.util.HashSet<>();
-        if (mayExist) for (var row : ops.batchGet(table, keys)) existing.add(Attr.str(row, "sk"));
+        Set<String> handled = new java.util.HashSet<>();
+        if (mayExist) {
+            for (var row : ops.batchGet(table, keys)) {
+                existing.add(Attr.str(row, "sk"));
+                if (!Delivery.QUEUED.equals(Attr.str(row, "status"))) handled.add(Attr.str(row, "sk"));
+            }
+        }
         List<WriteRequest> writes = new ArrayList<>();
         for (String phone : phones) {
             if (existing.contains(phone)) continue;
@@ -84,6 +92,7 @@ final class DeliveryStore {
             writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
         }
         ops.batchWrite(table, writes);
+        return handled;
     }
 
     /** A delivery row found by the carrier's id of its message. */

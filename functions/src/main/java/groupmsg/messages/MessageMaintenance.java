@@ -238,7 +238,16 @@ public final class MessageMaintenance {
             } else if (messages.claimRefan(m.accountId(), m.id(), now, jobsLost ? jobsLostBefore : stalledBefore)) {
                 // once a stall, not every sweep: during a lasting fault each sweep's job (with its quick retries)
                 // piled up, about 8 failing runs a minute for one message, and filled the fan-out's concurrency
-                queue.send(Queues.FANOUT, List.of(FanoutService.redrivenJob(m.accountId(), m.id())));
+                try {
+                    queue.send(Queues.FANOUT, List.of(FanoutService.redrivenJob(m.accountId(), m.id())));
+                } catch (RuntimeException e) {
+                    try {
+                        messages.unclaimRefan(m.accountId(), m.id(), now); // not sent: the next sweep tries again
+                    } catch (RuntimeException again) {
+                        e.addSuppressed(again); // the claim lapses after a stall
+                    }
+                    throw e;
+                }
             } else {
                 return true; // sent again less than a stall ago, or a page was leased since: not lost (yet)
             }

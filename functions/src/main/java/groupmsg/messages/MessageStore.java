@@ -190,11 +190,6 @@ final class MessageStore {
     }
 
     /**
-     * Ends the lease on a fan-out page taken before {@code before} (epoch ms) by a run that is known to be gone (the
-     * local runtime's previous process): the next run takes the page over at once instead of waiting out the lease
-     * and returning "busy", which left the message unsent until maintenance ten minutes on.
-     */
-    /**
      * Claims the sending of a lost fan-out's job again: true (and {@code fanoutRedrivenAt} set to {@code now}) when the
      * fan-out is not done, no job was sent again since {@code since}, and no page was leased since then either (a
      * fan-out still going is not lost). Sweeps overlapping, or a minute apart, send one job, not one each.
@@ -213,6 +208,22 @@ final class MessageStore {
         }
     }
 
+    /** Gives back a {@link #claimRefan} made at {@code at} whose job could not be sent: the next sweep tries again. */
+    void unclaimRefan(String accountId, String messageId, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
+                    .updateExpression("REMOVE fanoutRedrivenAt").conditionExpression("fanoutRedrivenAt = :at")
+                    .expressionAttributeValues(Map.of(":at", n(at))));
+        } catch (ConditionalCheckFailedException e) {
+            // claimed again since: not this claim's to give back
+        }
+    }
+
+    /**
+     * Ends the lease on a fan-out page taken before {@code before} (epoch ms) by a run that is known to be gone (the
+     * local runtime's previous process): the next run takes the page over at once instead of waiting out the lease
+     * and returning "busy", which left the message unsent until maintenance ten minutes on.
+     */
     void expirePageLease(String accountId, String messageId, long before) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))

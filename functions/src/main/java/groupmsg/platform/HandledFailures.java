@@ -5,7 +5,10 @@ package groupmsg.platform;
  * the logs, and pages on these: each wants a person). One place, so that the alarms and the log lines agree.
  */
 public final class HandledFailures {
-    /** The carrier refused a line as a sender (credentials, account, number): its messages wait, queued. */
+    /**
+     * The carrier refused a line as a sender (credentials, account, number): its messages wait, queued; or failed a
+     * line's messages afterwards as not registered to send (30034, 30032): each recipient fails until it is mended.
+     */
     public static final String CARRIER_REFUSED_SENDER = "CarrierRefusedSender";
     /** A carrier opt-out's follow-up (its event, the conversations' blocks) could not be queued. */
     public static final String CARRIER_OPT_OUT_JOB_NOT_QUEUED = "CarrierOptOutJobNotQueued";

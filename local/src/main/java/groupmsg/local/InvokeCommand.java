@@ -32,7 +32,20 @@ import java.util.Optional;
  * runtime would; queued messages are then dropped when the command ends, sends are refused as the sender's problem
  * (their recipients stay queued for a runtime to send), and events are printed to stderr.
  */
-final class InvokeCommand {
+public final class InvokeCommand {
+    /** The key id the sample HTTP events (events/) name in their authorizer context: a placeholder. */
+    public static final String SAMPLE_KEY_ID = "key_01JDSAMPLE0000000000000000";
+
+    /**
+     * The event as the default account's start-up owner key sends it: a sample's placeholder key id is replaced by
+     * that key's, so a write that checks its caller's key (a new API key, a webhook: CallerKey) is made, not refused
+     * as by a revoked key. An event without the placeholder, or a store without the key, is left as it is.
+     */
+    public static String asStartUpKey(String event, Wiring wiring) {
+        if (!event.contains(SAMPLE_KEY_ID)) return event;
+        return new groupmsg.accounts.AccountService(wiring).startUpKeyId().map(id -> event.replace(SAMPLE_KEY_ID, id)).orElse(event);
+    }
+
     private InvokeCommand() {}
 
     /** @return the process exit code: 0 response printed, 1 the function failed, 2 bad usage */
@@ -96,6 +109,7 @@ final class InvokeCommand {
         }
 
         try {
+            event = asStartUpKey(event, wiring);
             LocalFunction function = LocalFunctions.load(handler, wiring);
             PrintStream stdout = System.out;
             // Handlers log to System.out; keep stdout for the response alone.

@@ -243,6 +243,27 @@ class DeliveryFaultsTest {
         }
     }
 
+    /** Captures the first {@code kept} delivery jobs of the first send to the deliveries queue, then fails it: a send cut off part way. */
+    static final class PartlyEnqueuingQueue implements QueueSender {
+        final CapturingQueue captured = new CapturingQueue();
+        final int kept;
+        boolean failed;
+
+        PartlyEnqueuingQueue(int kept) {
+            this.kept = kept;
+        }
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            if (queue.name().equals("deliveries") && !failed) {
+                failed = true;
+                captured.send(queue, messages.subList(0, kept));
+                throw new IllegalStateException("cut off after " + kept + " of " + messages.size() + " jobs");
+            }
+            captured.send(queue, messages);
+        }
+    }
+
     /** A group message accepted (not fanned out) for a new account's group of {@code members} numbers from {@code from}. */
     record Accepted(ApiClient api, String accountId, String lineId, String groupId, List<String> phones, GroupService groups,
                     GroupMessage message) {}
@@ -257,6 +278,45 @@ class DeliveryFaultsTest {
         var message = new MessageService(runtime.wiring(), groups, new CapturingQueue()).send(accountId, g,
                 new MessageService.SendRequest(lineId, "Ops", accountName, "Hello", List.of()));
         return new Accepted(a, accountId, lineId, g, phones, groups, message);
+    }
+
+    /**
+     * A page whose jobs partly went out before its run failed is taken over without a second job for the rows a worker
+     * has by then (each would take a place in a busy line's waiting line for nothing); its other rows get theirs.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFanOutRetryMakesNoSecondJobForRowsAWorkerHasAlready(ApiClient api, LocalRuntime runtime) throws Exception {
+        var accepted = accepted(api, runtime, "Fanout Handled Co", 7100, 2500); // two shards: two jobs a page
+        var job = new SQSEvent.SQSMessage();
+        job.setMessageId("job-1");
+        job.setBody(Json.write(Map.of("accountId", accepted.accountId(), "messageId", accepted.message().id())));
+        var event = new SQSEvent();
+        event.setRecords(List.of(job));
+        var first = new PartlyEnqueuingQueue(1);
+        assertThat(new FanoutWorkerHandler(runtime.wiring(), first).handleRequest(event, null).getBatchItemFailures()).isEmpty();
+        assertThat(first.captured.deliveries).hasSize(1);
+        var sentJob = first.captured.deliveries.getFirst();
+        List<String> taken = (List<String>) sentJob.get("phones");
+        // a worker took that job's rows meanwhile
+        String table = runtime.wiring().config().table(Tables.DELIVERIES);
+        for (String p : taken) {
+            runtime.wiring().dynamo().updateItem(b -> b.tableName(table)
+                    .key(Map.of("pk", AttributeValue.fromS("MSG#" + accepted.message().id() + "#" + sentJob.get("shard")), "sk", AttributeValue.fromS(p)))
+                    .updateExpression("SET #s = :sent").expressionAttributeNames(Map.of("#s", "status"))
+                    .expressionAttributeValues(Map.of(":sent", AttributeValue.fromS("sent"))));
+        }
+
+        var retried = new SQSEvent.SQSMessage();
+        retried.setMessageId("job-2");
+        retried.setBody(Json.write(first.captured.fanouts.getFirst()));
+        var retryEvent = new SQSEvent();
+        retryEvent.setRecords(List.of(retried));
+        var later = new CapturingQueue();
+        assertThat(new FanoutWorkerHandler(runtime.wiring(), later).handleRequest(retryEvent, null).getBatchItemFailures()).isEmpty();
+        List<String> enqueued = new ArrayList<>(taken);
+        for (var batch : later.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        assertThat(enqueued).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(accepted.phones());
     }
 
     @Test
@@ -986,11 +1046,11 @@ class DeliveryFaultsTest {
         String without = (String) ConversationsE2eTest.create(t.api(), messageLine, List.of(throttledThenOk, invalid), "Hi")
                 .get("id");
 
-        // the carrier did not take two sends on any try: the job sends nothing more, their rows kept queued; it took
-        // another (throttled, then taken), so the job is not one the carrier took nothing of: it goes on as any job
-        // with recipients left over does (not sent yet), not as one to come back in a while (CarrierUnavailable)
+        // the carrier did not take two sends on any try: the job sends nothing more, their rows kept queued, and it
+        // fails to come back in a while, though the carrier took another (throttled, then taken): handed on at once,
+        // the rest would run into the same throttling every few seconds
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(t.wiring()), s))
-                .isInstanceOf(groupmsg.messages.NotSentYet.class);
+                .isInstanceOf(groupmsg.messages.CarrierUnavailable.class).hasMessageContaining("recipients stay queued");
 
         // the block is the opt-out worker's, a moment later (its queue retries it)
         assertThat(InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + withUnsubscribed).jsonObject(),
@@ -1008,6 +1068,11 @@ class DeliveryFaultsTest {
         var st = statuses(t.api(), s.messageId());
         assertThat(st).containsEntry(throttledThenOk, "sent").containsEntry(unsubscribed, "opted_out")
                 .containsEntry(invalid, "failed").containsEntry(alwaysDown, "queued").containsEntry(unreachable, "queued");
+        for (String given : List.of(alwaysDown, unreachable)) {
+            int shard = ((Number) s.queue().deliveries.stream().filter(b -> ((List<?>) b.get("phones")).contains(given))
+                    .findFirst().orElseThrow().get("shard")).intValue();
+            assertThat(storedStatus(t.wiring(), s.messageId(), shard, given)).as("given back, not left claimed").isEqualTo("queued");
+        }
         var lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         assertThat(new OptOutStore(new DynamoOps(t.wiring().dynamo()), "core").optedOut(lineId, List.of(unsubscribed, invalid)))
                 .containsExactly(unsubscribed);
@@ -1631,12 +1696,27 @@ class DeliveryFaultsTest {
             new MessageMaintenance(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(minutes))), queue).sweep();
             return queue.fanouts.stream().filter(j -> messageId.equals(j.get("messageId"))).toList();
         };
+        java.util.function.Supplier<String> redrivenAt = () -> {
+            var item = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE)).consistentRead(true)
+                    .key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId), "sk", AttributeValue.fromS("MSG#" + messageId)))).item();
+            return item.containsKey("fanoutRedrivenAt") ? item.get("fanoutRedrivenAt").n() : null;
+        };
+        // a sweep whose job could not be sent gives its claim back: the next sweep sends it
+        QueueSender down = (queue, messages) -> {
+            if (queue.name().equals("fanout")) throw new IllegalStateException("SQS unavailable (test)");
+        };
+        new MessageMaintenance(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))), down).sweep();
+        assertThat(redrivenAt.get()).isNull();
         var first = sweepAt.apply(11);
         assertThat(first).singleElement().satisfies(j -> assertThat(((Number) j.get("retries")).intValue())
                 .as("no quick retries of its own").isEqualTo(FanoutService.QUICK_RETRIES));
+        String claimed = redrivenAt.get();
+        assertThat(claimed).isNotNull();
         assertThat(sweepAt.apply(12)).as("a minute later: not again").isEmpty();
         assertThat(sweepAt.apply(13)).isEmpty();
+        assertThat(redrivenAt.get()).as("the sweeps came by and claimed nothing").isEqualTo(claimed);
         assertThat(sweepAt.apply(22)).as("stalled again").hasSize(1);
+        assertThat(redrivenAt.get()).isNotEqualTo(claimed);
     }
 
     /** Two sweeps at once (the second runs between the first's read of the rows and its write) enqueue each row once. */
@@ -1663,9 +1743,9 @@ class DeliveryFaultsTest {
         new MessageMaintenance(runtime.wiringWith(overlapping).withCarrier(t.carrier()).withClock(later), first).sweep();
 
         assertThat(ran).isTrue();
-        List<String> all = new ArrayList<>(enqueued(first, s.messageId()));
-        all.addAll(enqueued(second, s.messageId()));
-        assertThat(all).containsExactlyInAnyOrderElementsOf(s.phones());
+        // the sweep that ran in between touched the rows first and enqueued them; the one it overlapped, none
+        assertThat(enqueued(second, s.messageId())).containsExactlyInAnyOrderElementsOf(s.phones());
+        assertThat(enqueued(first, s.messageId())).isEmpty();
     }
 
     /**

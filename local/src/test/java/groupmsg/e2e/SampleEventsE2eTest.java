@@ -19,8 +19,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SampleEventsE2eTest {
     private static final Path EVENTS = Path.of("..", "events");
 
+    /** Runs the sample as {@code bin/local invoke} does: as the default account's start-up owner key. */
     private static String invoke(LocalRuntime runtime, String handler, String file) throws Exception {
-        return runtime.functions().get(handler).invoke(Files.readString(EVENTS.resolve(handler).resolve(file)));
+        return runtime.functions().get(handler).invoke(groupmsg.local.InvokeCommand.asStartUpKey(
+                Files.readString(EVENTS.resolve(handler).resolve(file)), runtime.wiring()));
     }
 
     @Test

@@ -107,9 +107,22 @@ public final class DynamoOps {
 
     public record Committed() implements TransactOutcome {}
 
-    public record Cancelled(List<String> reasonCodes) implements TransactOutcome {
+    /**
+     * @param items per action, the item as it was when its condition failed, where the action asked for it
+     *              ({@code ReturnValuesOnConditionCheckFailure.ALL_OLD}); an empty map otherwise
+     */
+    public record Cancelled(List<String> reasonCodes, List<Map<String, AttributeValue>> items) implements TransactOutcome {
+        public Cancelled(List<String> reasonCodes) {
+            this(reasonCodes, reasonCodes.stream().map(c -> Map.<String, AttributeValue>of()).toList());
+        }
+
         public boolean conditionFailed(int index) {
             return index < reasonCodes.size() && "ConditionalCheckFailed".equals(reasonCodes.get(index));
+        }
+
+        /** The item action {@code index} found, as its failed condition returned it (empty when none was asked for). */
+        public Map<String, AttributeValue> item(int index) {
+            return index < items.size() ? items.get(index) : Map.of();
         }
     }
 
@@ -125,7 +138,9 @@ public final class DynamoOps {
                 dynamo.transactWriteItems(b -> b.transactItems(items));
                 return new Committed();
             } catch (TransactionCanceledException e) {
-                if (!onlyConflicts(e)) return new Cancelled(reasonCodes(e));
+                if (!onlyConflicts(e)) return new Cancelled(reasonCodes(e), e.hasCancellationReasons()
+                        ? e.cancellationReasons().stream().map(r -> r.hasItem() ? r.item() : Map.<String, AttributeValue>of()).toList()
+                        : List.of());
                 if (!pauseBeforeRetry(attempt + 1, start)) throw e;
             } catch (TransactionInProgressException e) {
                 if (!pauseBeforeRetry(attempt + 1, start)) throw e;
