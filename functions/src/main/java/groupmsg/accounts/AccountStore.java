@@ -1,5 +1,6 @@
 package groupmsg.accounts;
 
+import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
 import groupmsg.platform.api.Role;
 import groupmsg.platform.dynamo.Attr;
@@ -68,8 +69,32 @@ final class AccountStore {
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(accountItem(account))
                         .conditionExpression("attribute_not_exists(pk)")).build(),
                 putKey(account.id(), key, keyHash),
-                putKeyHash(account.id(), key, keyHash)));
+                putKeyHash(account.id(), key, keyHash),
+                // a put, not an ADD: the bootstrap function may only put items (Handlers.NARROWED_TABLE_ACCESS)
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of("pk", s(accountPk(account.id())),
+                        "sk", s(KEY_COUNT_SK), "keys", n(1))).conditionExpression("attribute_not_exists(pk)")).build()));
         return outcome instanceof DynamoOps.Committed;
+    }
+
+    /** Keys an account may have at once: a leaked owner key could otherwise make millions, which no revocation reads. */
+    static final int MAX_KEYS = 100;
+    private static final String KEY_COUNT_SK = "KEY-COUNT";
+
+    /**
+     * Moves the account's key count by {@code by}; one more only while it is under {@link #MAX_KEYS}. An account from
+     * before the count starts it at its next key (the keys it had then are not counted).
+     */
+    private TransactWriteItem countKeys(String accountId, int by) {
+        return TransactWriteItem.builder().update(u -> {
+            u.tableName(table).key(Attr.key(accountPk(accountId), KEY_COUNT_SK)).updateExpression("ADD #keys :by");
+            if (by > 0) {
+                u.conditionExpression("attribute_not_exists(#keys) OR #keys < :max")
+                        .expressionAttributeValues(Map.of(":by", n(by), ":max", n(MAX_KEYS)));
+            } else {
+                u.expressionAttributeValues(Map.of(":by", n(by)));
+            }
+            u.expressionAttributeNames(Map.of("#keys", "keys"));
+        }).build();
     }
 
     boolean putAccountIfAbsent(Account account) {
@@ -88,10 +113,13 @@ final class AccountStore {
      * @param caller the key the request came with (null: the runtime's own start-up keys)
      */
     boolean addKey(String accountId, ApiKeyView key, String keyHash, Caller caller) {
-        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash));
+        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash), countKeys(accountId, 1));
         var sent = withCallerCheck(actions, caller, key.id());
         var outcome = ops.transact(sent);
         failIfCallerRevoked(outcome, sent, actions);
+        if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0) && c.conditionFailed(2)) {
+            throw ApiException.conflict("the account has " + MAX_KEYS + " API keys, the most it may have; revoke one first");
+        }
         return outcome instanceof DynamoOps.Committed;
     }
 
@@ -201,6 +229,7 @@ final class AccountStore {
                         .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
+        actions.add(countKeys(accountId, -1));
         if (revocationsRead != ANY_REVOCATIONS) {
             actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
                     .updateExpression("SET #count = :next")
@@ -214,7 +243,7 @@ final class AccountStore {
         failIfCallerRevoked(outcome, sent, actions);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return key(accountId, keyId).isEmpty() ? Revoked.NO_SUCH_KEY : Revoked.KEYS_CHANGED;
-            if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(2)) return Revoked.KEYS_CHANGED;
+            if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(3)) return Revoked.KEYS_CHANGED;
             throw new IllegalStateException("key revocation cancelled: " + c);
         }
         return Revoked.REVOKED;

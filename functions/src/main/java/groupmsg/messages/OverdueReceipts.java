@@ -40,11 +40,17 @@ public final class OverdueReceipts {
     /** When the checks run, after the message completed: a callback comes within seconds, a late one within minutes. */
     static final List<Duration> ROUNDS = List.of(Duration.ofHours(1), Duration.ofHours(24));
     static final int LOOKUPS_AT_ONCE = MessageMaintenance.LOOKUPS_AT_ONCE;
-    /** Lookups per sweep (8 at once, a few hundred ms each at Twilio: about 10 s). */
-    static final int LOOKUPS_PER_SWEEP = 400;
+    /**
+     * Lookups per sweep: 8 at once, a few hundred ms each at Twilio, about 1,000-1,500 in the 40-odd seconds a quiet
+     * minute leaves (the sweep has what is left of the maintenance function's time).
+     */
+    static final int LOOKUPS_PER_SWEEP = 2_000;
     /** One check's lookups per turn: the rest of a big one waits until the other checks due had theirs. */
     static final int LOOKUPS_PER_CHECK = 100;
-    /** How long a sweep goes on starting lookups; each ends within {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID} (3 s). */
+    /**
+     * How long a sweep goes on starting lookups without an invocation's time to go by (a test, a local call); each
+     * ends within {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID} (3 s).
+     */
     public static final Duration BUDGET = Duration.ofSeconds(10);
     /** A check the carrier could not answer is due again this long times its failures later. */
     static final Duration FAILURE_BACKOFF = Duration.ofMinutes(5);

@@ -284,6 +284,26 @@ class AccountsE2eTest {
         assertThat(plain.createKey(accountId, runtime.wiring().ids().next("key_"), "made", groupmsg.platform.api.Role.MEMBER, live).secret()).isNotBlank();
     }
 
+    /** An account has at most 100 API keys at once (a leaked owner key could make millions); a revocation makes room. */
+    @Test
+    void anAccountHasAtMostAHundredKeys(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Many Keys Co");
+        String last = null;
+        for (int i = 2; i <= 100; i++) {
+            var made = owner.post("/v1/api-keys", Map.of("name", "key " + i, "role", "member"));
+            assertThat(made.status()).as(i + ": " + made.body()).isEqualTo(201);
+            last = (String) made.jsonObject().get("id");
+        }
+        var refused = owner.post("/v1/api-keys", Map.of("name", "one too many", "role", "member"));
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.body()).contains("100 API keys");
+        assertThat(owner.get("/v1/api-keys?limit=100").jsonObject().get("nextCursor")).isNull();
+
+        assertThat(owner.delete("/v1/api-keys/" + last).status()).isEqualTo(204);
+        assertThat(owner.post("/v1/api-keys", Map.of("name", "room again", "role", "member")).status()).isEqualTo(201);
+        assertThat(owner.post("/v1/api-keys", Map.of("name", "one too many", "role", "member")).status()).isEqualTo(409);
+    }
+
     /** A key may revoke itself while another owner key remains: its own delete is its caller check. */
     @Test
     @SuppressWarnings("unchecked")

@@ -181,7 +181,8 @@ class BootstrapAccountE2eTest {
         assertThat(bootstrap.priming().prime()).as("bootstrap-account primed").isTrue();
         Map<String, Object> created = bootstrap.handleRequest(Map.of("name", "Least Privilege Co"), null);
         assertThat(created).containsKeys("accountId", "apiKey");
-        assertThat(bootstrapIam.allowed).hasSize(3).allMatch(c -> c.startsWith("dynamodb:PutItem " + coreTable + " "));
+        // the account, its key, the key's lookup row and the account's key count
+        assertThat(bootstrapIam.allowed).hasSize(4).allMatch(c -> c.startsWith("dynamodb:PutItem " + coreTable + " "));
         assertThat(bootstrapIam.denied).as("only priming's requests to nowhere are denied").isNotEmpty()
                 .allMatch(d -> d.contains("groupmsg-priming"));
 
