@@ -1,5 +1,6 @@
 package groupmsg.local.bench;
 
+import groupmsg.local.InvokeCommand;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalSettings;
 import groupmsg.platform.schema.HandlerDef;
@@ -99,7 +100,7 @@ public final class ColdStartBenchmark {
             System.out.printf("  %-18s %-38s | %6s %6s %6s %6s %7s | %6s %6s %6s %6s %7s | %6s %6s %6s | %s%n", "handler", "event",
                     "total", "main", "init", "invoke", "classes", "total", "main", "init", "invoke", "cache",
                     "prime", "invoke", "warm", "outcome");
-            for (Target target : targets()) bench.row(target.name(), target.event(), target.main(), repeats);
+            for (Target target : targets(runtime, work)) bench.row(target.name(), target.event(), target.main(), repeats);
             System.out.println("  main: launch to main(); init: the handler's no-argument constructor (Lambda's init phase);"
                     + " invoke: first handleRequest, JSON in and out");
             System.out.println("  AOT cache: -XX:AOTCache from an untimed training launch (-XX:AOTCacheOutput) of the same handler and event;"
@@ -113,13 +114,22 @@ public final class ColdStartBenchmark {
     /** What is launched: the hello world, then every handler with its first sample event (null for the hello world). */
     private record Target(String name, Path event, List<String> main) {}
 
-    private static List<Target> targets() throws IOException {
+    /**
+     * @param runtime the runtime the launches run against: a sample naming the placeholder API key is run, as
+     *                {@code bin/local invoke} runs it, as the default account's start-up owner key (a copy in
+     *                {@code work}), so a write that checks its caller's key is made, not refused
+     */
+    private static List<Target> targets(LocalRuntime runtime, Path work) throws IOException {
         List<Target> targets = new ArrayList<>(List.of(new Target("hello world", null, List.of(HelloProbe.class.getName()))));
         // The least any handler that calls AWS could take: the authorizer's request with the JDK alone (no SDK, no JSON).
         Path authorizerEvent = firstEvent(Handlers.byName("authorizer"));
         targets.add(new Target("JDK only (floor)", authorizerEvent, List.of(JdkOnlyProbe.class.getName(), authorizerEvent.toString())));
         for (HandlerDef handler : Handlers.ALL) {
-            Path event = firstEvent(handler);
+            Path sample = firstEvent(handler);
+            String text = Files.readString(sample);
+            String asStartUpKey = InvokeCommand.asStartUpKey(text, runtime.wiring());
+            Path event = asStartUpKey.equals(text) ? sample
+                    : Files.writeString(work.resolve(handler.name() + "-" + sample.getFileName()), asStartUpKey);
             targets.add(new Target(handler.name(), event,
                     List.of(ColdStartProbe.class.getName(), handler.name(), event.toString())));
         }
@@ -147,7 +157,7 @@ public final class ColdStartBenchmark {
                 System.out.printf("  %-18s | %8s %8s %8s | %8s %8s %8s | %6s %6s %6s | %s%n", "handler",
                         "baseline", "this", "change", "baseline", "this", "change", "base", "this", "change", "");
             }
-            for (Target target : targets()) {
+            for (Target target : targets(runtime, work)) {
                 boolean handler = target.main().getFirst().equals(ColdStartProbe.class.getName());
                 if (primed && !handler) continue; // only handlers have priming
                 List<String> main = new ArrayList<>(target.main());
