@@ -82,7 +82,9 @@ public final class AccountService {
 
     /** The id of the default account's start-up owner key (see bootstrapDefaultAccount), if the account has one. */
     public Optional<String> startUpKeyId() {
-        return store.allKeys(DEFAULT_ACCOUNT_ID).stream().filter(k -> startUpKeyName(k.name())).map(ApiKeyView::id).findFirst();
+        // the newest: during a start, or after one whose revocation of the last failed, there are two
+        return store.allKeys(DEFAULT_ACCOUNT_ID).stream().filter(k -> startUpKeyName(k.name()))
+                .max(java.util.Comparator.comparingLong(ApiKeyView::createdAt)).map(ApiKeyView::id);
     }
 
     /** Whether {@code name} is a start-up key's (the API refuses it for a key it makes, see bootstrapDefaultAccount). */
@@ -125,6 +127,7 @@ public final class AccountService {
     public NewKey createKey(String accountId, String keyId, String name, Role role, Caller caller) {
         String secret = keys.generate();
         ApiKeyView key = newKey(keyId, name, role, secret);
+        store.countKeysIfUncounted(accountId);
         if (store.addKey(accountId, key, ApiKeys.hash(secret), caller)) return new NewKey(key, secret);
         var stored = store.key(accountId, keyId).orElseThrow(() -> new IllegalStateException("key collision"));
         if (!store.replaceSecret(accountId, stored, ApiKeys.hash(secret), ApiKeys.last4(secret), caller)) {

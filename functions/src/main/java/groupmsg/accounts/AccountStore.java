@@ -9,6 +9,8 @@ import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.Select;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
@@ -81,13 +83,14 @@ final class AccountStore {
     private static final String KEY_COUNT_SK = "KEY-COUNT";
 
     /**
-     * Moves the account's key count by {@code by}; one more only while it is under {@link #MAX_KEYS}. An account from
-     * before the count starts it at its next key (the keys it had then are not counted).
+     * Moves the account's key count by {@code by}; one more only while it is under {@link #MAX_KEYS}, unless
+     * {@code capped} is false (the local runtime's start-up key: it replaces the last one, revoked right after, and a
+     * start must not fail on a full account).
      */
-    private TransactWriteItem countKeys(String accountId, int by) {
+    private TransactWriteItem countKeys(String accountId, int by, boolean capped) {
         return TransactWriteItem.builder().update(u -> {
             u.tableName(table).key(Attr.key(accountPk(accountId), KEY_COUNT_SK)).updateExpression("ADD #keys :by");
-            if (by > 0) {
+            if (by > 0 && capped) {
                 u.conditionExpression("attribute_not_exists(#keys) OR #keys < :max")
                         .expressionAttributeValues(Map.of(":by", n(by), ":max", n(MAX_KEYS)));
             } else {
@@ -108,12 +111,33 @@ final class AccountStore {
     }
 
     /**
+     * Starts the account's key count from the keys it has, where it has none yet (an account from before the count):
+     * otherwise such an account's keys then would go uncounted, past the cap. Two at once put it once; a key made
+     * between the count and the put is not counted (one or two over the cap at most).
+     */
+    void countKeysIfUncounted(String accountId) {
+        var count = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), KEY_COUNT_SK))
+                .consistentRead(true)).item();
+        if (count != null && !count.isEmpty()) return;
+        int keys = dynamo.queryPaginator(b -> b.tableName(table).consistentRead(true)
+                        .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)").select(Select.COUNT)
+                        .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("KEY#"))))
+                .stream().mapToInt(QueryResponse::count).sum();
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(Map.of("pk", s(accountPk(accountId)), "sk", s(KEY_COUNT_SK),
+                    "keys", n(keys))).conditionExpression("attribute_not_exists(pk)"));
+        } catch (ConditionalCheckFailedException e) {
+            // counted meanwhile by another creation
+        }
+    }
+
+    /**
      * Adds a key; false when a key with its id, or one with the same secret, is registered already.
      *
      * @param caller the key the request came with (null: the runtime's own start-up keys)
      */
     boolean addKey(String accountId, ApiKeyView key, String keyHash, Caller caller) {
-        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash), countKeys(accountId, 1));
+        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash), countKeys(accountId, 1, caller != null));
         var sent = withCallerCheck(actions, caller, key.id());
         var outcome = ops.transact(sent);
         failIfCallerRevoked(outcome, sent, actions);
@@ -229,7 +253,7 @@ final class AccountStore {
                         .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
-        actions.add(countKeys(accountId, -1));
+        actions.add(countKeys(accountId, -1, false));
         if (revocationsRead != ANY_REVOCATIONS) {
             actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
                     .updateExpression("SET #count = :next")

@@ -28,10 +28,12 @@ public final class MaintenanceHandler implements ScheduledFunction {
     /** An outbox row older than this lost its dispatch (the webhook sends it within milliseconds). */
     static final Duration OUTBOX_GRACE = Duration.ofSeconds(30);
     /**
-     * Left of the function's time when the receipt checks stop starting lookups: the last one (one GET of at most
-     * {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID}) and the record of what it found.
+     * Left of the function's time when the receipt checks stop starting lookups: the last ones (a GET of at most
+     * {@code TwilioCarrier.LONGEST_LOOKUP_BY_ID}) and the record of what they found (its transactions, each retried on
+     * conflicts up to 6 s, and the check's re-store). The step has every minute's rest while a backlog lasts, so
+     * this, not the function's timeout, is what ends it.
      */
-    public static final Duration RECEIPTS_RESERVE = Duration.ofSeconds(8);
+    public static final Duration RECEIPTS_RESERVE = Duration.ofSeconds(15);
     /** Kept for the outbox's redrive and the function's return after the message sweep's last lookup. */
     static final Duration AFTER_MESSAGES_RESERVE = Duration.ofSeconds(5);
 

@@ -41,8 +41,8 @@ public final class OverdueReceipts {
     static final List<Duration> ROUNDS = List.of(Duration.ofHours(1), Duration.ofHours(24));
     static final int LOOKUPS_AT_ONCE = MessageMaintenance.LOOKUPS_AT_ONCE;
     /**
-     * Lookups per sweep: 8 at once, a few hundred ms each at Twilio, about 1,000-1,500 in the 40-odd seconds a quiet
-     * minute leaves (the sweep has what is left of the maintenance function's time).
+     * Lookups per sweep: 8 at once (a group waits for its slowest), a few hundred ms each at Twilio, roughly 700-1,200
+     * in the 30-odd seconds a quiet minute leaves (the sweep has what is left of the maintenance function's time).
      */
     static final int LOOKUPS_PER_SWEEP = 2_000;
     /** One check's lookups per turn: the rest of a big one waits until the other checks due had theirs. */

@@ -63,16 +63,9 @@ class AccountsE2eTest {
         var service = new AccountService(runtime.wiring());
         var replaced = new java.util.concurrent.atomic.AtomicReference<String>();
         // just before the revocation writes, the same creation runs again and replaces the secret
-        var racing = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (replaced.get() == null && context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest tx
-                        && tx.transactItems().stream().anyMatch(i -> i.delete() != null && ("KEY#" + keyId).equals(i.delete().key().get("sk").s()))) {
-                    replaced.set(service.createKey(accountId, keyId, "ci", groupmsg.platform.api.Role.ADMIN, null).secret());
-                }
-            }
-        };
+        var racing = justBefore(tx -> tx.transactItems().stream()
+                        .anyMatch(i -> i.delete() != null && ("KEY#" + keyId).equals(i.delete().key().get("sk").s())),
+                () -> replaced.set(service.createKey(accountId, keyId, "ci", groupmsg.platform.api.Role.ADMIN, null).secret()));
         new AccountService(runtime.wiringWith(racing)).revokeKey(accountId, keyId, null);
 
         assertThat(replaced.get()).as("the race happened").isNotNull();
@@ -301,6 +294,25 @@ class AccountsE2eTest {
 
         assertThat(owner.delete("/v1/api-keys/" + last).status()).isEqualTo(204);
         assertThat(owner.post("/v1/api-keys", Map.of("name", "room again", "role", "member")).status()).isEqualTo(201);
+        assertThat(owner.post("/v1/api-keys", Map.of("name", "one too many", "role", "member")).status()).isEqualTo(409);
+    }
+
+    /** An account from before the key count (no count item) is counted at its next key: its keys then count too. */
+    @Test
+    void anAccountFromBeforeTheKeyCountIsCountedAtItsNextKey(ApiClient api, LocalRuntime runtime) {
+        ApiClient owner = api.forNewAccount("Older Keys Co");
+        String accountId = (String) owner.get("/v1/account").jsonObject().get("id");
+        for (int i = 2; i <= 60; i++) {
+            assertThat(owner.post("/v1/api-keys", Map.of("name", "old " + i, "role", "member")).status()).isEqualTo(201);
+        }
+        // as an account created before the count kept none
+        runtime.wiring().dynamo().deleteItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(Map.of("pk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("ACCT#" + accountId),
+                        "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("KEY-COUNT"))));
+        for (int i = 61; i <= 100; i++) {
+            var made = owner.post("/v1/api-keys", Map.of("name", "new " + i, "role", "member"));
+            assertThat(made.status()).as(i + ": " + made.body()).isEqualTo(201);
+        }
         assertThat(owner.post("/v1/api-keys", Map.of("name", "one too many", "role", "member")).status()).isEqualTo(409);
     }
 

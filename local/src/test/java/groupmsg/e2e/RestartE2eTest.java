@@ -400,6 +400,12 @@ class RestartE2eTest {
             var made = new ApiClient(third.baseUrl(), KEY).post("/v1/api-keys", Map.of("name", "ci", "role", "admin"));
             assertThat(made.status()).isEqualTo(201);
             madeKey = (String) made.jsonObject().get("key");
+            // the account full of keys (at most 100): the next start's own key is still made, the last one revoked
+            int status = 201;
+            for (int i = 0; i < 100 && status == 201; i++) {
+                status = new ApiClient(third.baseUrl(), KEY).post("/v1/api-keys", Map.of("name", "filler " + i, "role", "member")).status();
+            }
+            assertThat(status).isEqualTo(409);
         }
         // changing LOCAL_API_KEY (a leaked one, say) leaves the old one revoked
         try (LocalRuntime fourth = LocalRuntime.start(generating.withLocalApiKey(KEY + "-rotated"))) {

@@ -33,7 +33,7 @@ public final class DynamoOps {
      * message goes back to its queue instead. DynamoDB settles a conflict in milliseconds: 6 s of losing (about ten
      * tries) is contention that waiting longer here would not cure.
      */
-    static final Duration TRANSACT_RETRY_BUDGET = Duration.ofSeconds(6);
+    public static final Duration TRANSACT_RETRY_BUDGET = Duration.ofSeconds(6);
 
     private final DynamoDbClient dynamo;
     private final long transactRetryBudgetNanos;

@@ -84,8 +84,8 @@ public final class Handlers {
      * <ul>
      *   <li>authorizer: one consistent GetItem of {@code KEYHASH#<sha256>} per request, nothing else (it runs for
      *       every API call, with no tenant of its own: it must not be able to read tenants' data);</li>
-     *   <li>bootstrap-account: the one transaction that puts {@code ACCT#<a>/ACCOUNT}, {@code ACCT#<a>/KEY#<k>}
-     *       and {@code KEYHASH#<sha256>/KEYHASH}; it never reads.</li>
+     *   <li>bootstrap-account: the one transaction that puts {@code ACCT#<a>/ACCOUNT}, {@code ACCT#<a>/KEY#<k>},
+     *       {@code KEYHASH#<sha256>/KEYHASH} and the key count {@code ACCT#<a>/KEY-COUNT}; it never reads.</li>
      * </ul>
      */
     public static final Map<String, TableAccess> NARROWED_TABLE_ACCESS = Map.of(
