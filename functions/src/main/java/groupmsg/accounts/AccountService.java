@@ -68,6 +68,7 @@ public final class AccountService {
             keyId = existing.get().keyId();
         } else {
             ApiKeyView added = newKey(ids.next(ApiKeyView.ID_PREFIX), generated ? GENERATED_LOCAL_KEY : LOCAL_KEY, Role.OWNER, secret);
+            store.countKeysIfUncounted(DEFAULT_ACCOUNT_ID);
             store.addKey(DEFAULT_ACCOUNT_ID, added, ApiKeys.hash(secret), null);
             keyId = added.id();
         }
@@ -155,6 +156,8 @@ public final class AccountService {
      * key was revoked meanwhile ({@link CallerKey}): a leaked key's requests under way cannot revoke the others.
      */
     public void revokeKey(String accountId, String keyId, Caller caller) {
+        // before its count moves: a revocation would otherwise start an account from before the count at -1
+        store.countKeysIfUncounted(accountId);
         // Decided on the keys as read after the revocation count; another revocation committed meanwhile (two owner
         // keys revoked side by side, each seeing the other) moves the count, and this one decides again.
         for (int attempt = 0; attempt < MAX_REVOKE_ATTEMPTS; attempt++) {
