@@ -47,24 +47,6 @@ final class AccountStore {
         return "KEY#" + keyId;
     }
 
-    /**
-     * The actions with, when there is a caller, the check that its key still exists last (see {@link CallerKey}); a
-     * key revoking itself is checked by its own delete.
-     */
-    private List<TransactWriteItem> withCallerCheck(List<TransactWriteItem> actions, Caller caller, String ownKeyId) {
-        if (caller == null || caller.keyId().equals(ownKeyId)) return actions;
-        var all = new ArrayList<>(actions);
-        all.add(CallerKey.stillValid(table, caller));
-        return all;
-    }
-
-    /** Throws {@link CallerKey#revoked()} when the transaction was cancelled by its caller check. */
-    private static void failIfCallerRevoked(DynamoOps.TransactOutcome outcome, List<TransactWriteItem> sent, List<TransactWriteItem> actions) {
-        if (sent.size() > actions.size() && outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(actions.size())) {
-            throw CallerKey.revoked();
-        }
-    }
-
     /** Creates the account with its first key atomically; false when the account exists already. */
     boolean createAccount(Account account, ApiKeyView key, String keyHash) {
         var outcome = ops.transact(List.of(
@@ -138,9 +120,7 @@ final class AccountStore {
      */
     boolean addKey(String accountId, ApiKeyView key, String keyHash, Caller caller) {
         var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash), countKeys(accountId, 1, caller != null));
-        var sent = withCallerCheck(actions, caller, key.id());
-        var outcome = ops.transact(sent);
-        failIfCallerRevoked(outcome, sent, actions);
+        var outcome = CallerKey.transact(ops, table, actions, caller, key.id());
         if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0) && c.conditionFailed(2)) {
             throw ApiException.conflict("the account has " + MAX_KEYS + " API keys, the most it may have; revoke one first");
         }
@@ -262,9 +242,7 @@ final class AccountStore {
                     .expressionAttributeValues(revocationsRead == 0 ? Map.of(":next", n(1))
                             : Map.of(":next", n(revocationsRead + 1), ":read", n(revocationsRead)))).build());
         }
-        var sent = withCallerCheck(actions, caller, keyId);
-        var outcome = ops.transact(sent);
-        failIfCallerRevoked(outcome, sent, actions);
+        var outcome = CallerKey.transact(ops, table, actions, caller, keyId);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return key(accountId, keyId).isEmpty() ? Revoked.NO_SUCH_KEY : Revoked.KEYS_CHANGED;
             if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(3)) return Revoked.KEYS_CHANGED;
@@ -295,9 +273,7 @@ final class AccountStore {
                         .expressionAttributeValues(Map.of(":new", s(newHash), ":last4", s(newLast4), ":old", s(stored.keyHash())))).build(),
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key("KEYHASH#" + stored.keyHash(), "KEYHASH"))).build(),
                 putKeyHash(accountId, key, newHash));
-        var sent = withCallerCheck(actions, caller, key.id());
-        var outcome = ops.transact(sent);
-        failIfCallerRevoked(outcome, sent, actions);
+        var outcome = CallerKey.transact(ops, table, actions, caller, key.id());
         return outcome instanceof DynamoOps.Committed;
     }
 

@@ -55,16 +55,14 @@ final class WebhookStore {
         if (w.description() != null) item.put("description", s(w.description()));
         item.put("secret", s(w.secret()));
         item.put("createdAt", n(w.createdAt()));
-        var outcome = ops.transact(List.of(
+        var outcome = CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), COUNT_SK))
                         .updateExpression("ADD webhooks :one")
                         .conditionExpression("attribute_not_exists(webhooks) OR webhooks < :max")
                         .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max)))).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
-                        .conditionExpression("attribute_not_exists(pk)")).build(),
-                CallerKey.stillValid(table, caller)));
+                        .conditionExpression("attribute_not_exists(pk)")).build()), caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
-            if (c.conditionFailed(2)) throw CallerKey.revoked();
             if (get(accountId, w.id()).isPresent()) return true; // a retry of this create: stored already
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook create cancelled: " + c);
@@ -112,14 +110,12 @@ final class WebhookStore {
             values.put(":why", s(DISABLED_BY_ACCOUNT));
         }
         String update = (sets.isEmpty() ? "" : "SET " + String.join(", ", sets)) + (removes.isEmpty() ? "" : " REMOVE " + String.join(", ", removes));
-        var outcome = ops.transact(List.of(
+        var outcome = CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .updateExpression(update.strip()).conditionExpression("attribute_exists(pk)")
                         .expressionAttributeNames(names.isEmpty() ? null : names)
-                        .expressionAttributeValues(values.isEmpty() ? null : values)).build(),
-                CallerKey.stillValid(table, caller)));
+                        .expressionAttributeValues(values.isEmpty() ? null : values)).build()), caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
-            if (c.conditionFailed(1)) throw CallerKey.revoked();
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook update cancelled: " + c);
         }
@@ -161,16 +157,14 @@ final class WebhookStore {
             values.put(":until", n(previousExpiresAt));
         }
         // with the caller check (CallerKey): a leaked key's rotation under way when it was revoked hands it no secret
-        var outcome = ops.transact(List.of(
+        var outcome = CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .updateExpression(update)
                         .conditionExpression("attribute_exists(pk) AND secret = :current AND (attribute_not_exists(rotation) OR rotation <> :rotation)")
                         .expressionAttributeValues(values)
                         // as it was when the condition failed: read afterwards, another rotation could hide this one's
-                        .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)).build(),
-                CallerKey.stillValid(table, caller)));
+                        .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)).build()), caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
-            if (c.conditionFailed(1)) throw CallerKey.revoked();
             if (c.conditionFailed(0)) {
                 return rotation.equals(Attr.str(c.item(0), "rotation")) ? Rotation.DONE_BEFORE : Rotation.RACED;
             }
