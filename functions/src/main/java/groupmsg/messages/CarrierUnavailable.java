@@ -5,7 +5,22 @@ package groupmsg.messages;
  * recipients were given back to queued, nothing of them sent, and the job is to be tried again in a while.
  */
 public final class CarrierUnavailable extends IllegalStateException {
+    /**
+     * The wait before such a job is tried again, times its receives so far (10 s, 20 s, ...: about 5 minutes over the
+     * deliveries queue's 8 receives, then maintenance re-queues its rows every 10 minutes).
+     */
+    static final long RETRY_MILLIS = 10_000;
+
     public CarrierUnavailable(String message) {
         super(message);
+    }
+
+    /**
+     * When a job the carrier did not take comes back: {@link #RETRY_MILLIS} times its receives, and up to half as much
+     * again at random, so jobs turned away together do not come back together and be turned away again.
+     */
+    static long retryAfterMillis(int receiveCount) {
+        long wait = RETRY_MILLIS * receiveCount;
+        return wait + java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 2 + 1);
     }
 }

@@ -108,7 +108,8 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                 if (f.cause() instanceof CarrierUnavailable) {
                     // the carrier's trouble passes in seconds or minutes: back sooner than the visibility timeout
                     // (6 minutes), later after each receive; it is logged where it happened
-                    retrySoon(event.getRecords().get(i), carrierRetryMillis(RelayWorkerHandler.receiveCount(event.getRecords().get(i))));
+                    var record = event.getRecords().get(i);
+                    retrySoon(record, CarrierUnavailable.retryAfterMillis(SqsQueueSender.receiveCount(record)));
                 } else if (DeliveryService.causedByInterrupt(f.cause())) {
                     // the invocation is being stopped (the local runtime winding down): the job gave back what it did
                     // not send and comes again; no failure to look into
@@ -130,30 +131,8 @@ public final class DeliveryWorkerHandler implements QueueFunction {
         return new SQSBatchResponse(failures);
     }
 
-    /**
-     * The wait before a job the carrier did not take is tried again, times its receives so far (10 s, 20 s, ...: about
-     * 5 minutes over the queue's 8 receives, then maintenance re-queues its rows every 10 minutes).
-     */
-    static final long CARRIER_RETRY_MILLIS = 10_000;
-
-    /**
-     * When a job the carrier did not take comes back: {@link #CARRIER_RETRY_MILLIS} times its receives, and up to half
-     * as much again at random, so jobs turned away together do not come back together and be turned away again.
-     */
-    static long carrierRetryMillis(int receiveCount) {
-        long wait = CARRIER_RETRY_MILLIS * receiveCount;
-        return wait + java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 2 + 1);
-    }
-
     private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {
-        if (message.getReceiptHandle() == null) return; // invoked by hand, not by the queue
-        try {
-            visibility.retryIn(Queues.DELIVERIES, message.getReceiptHandle(), Math.ceilDiv(afterMillis, 1000));
-        } catch (RuntimeException e) {
-            // the queue's visibility timeout brings it back instead
-            Log.warn("delivery_retry_not_hastened", Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
-                    "error", e.getClass().getSimpleName()));
-        }
+        visibility.retrySoon(Queues.DELIVERIES, message, afterMillis, "delivery_retry_not_hastened");
     }
 
     /** The deadline of the invocation {@code context} belongs to (none without one: a test or a local call). */

@@ -7,7 +7,6 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
-import groupmsg.platform.Log;
 import groupmsg.platform.queue.FifoBatch;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
@@ -60,7 +59,7 @@ public final class RelayWorkerHandler implements QueueFunction {
             } catch (CarrierUnavailable e) {
                 // the carrier turned a send away on its every try (throttled, unreachable; logged where it happened): back as a
                 // delivery job the carrier did not take is, 10 s after its first receive, later after each
-                retrySoon(message, DeliveryWorkerHandler.carrierRetryMillis(receiveCount(message)));
+                retrySoon(message, CarrierUnavailable.retryAfterMillis(SqsQueueSender.receiveCount(message)));
                 throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -69,7 +68,7 @@ public final class RelayWorkerHandler implements QueueFunction {
                 // A fault (a throttled table, a timeout): tried again sooner than the queue's 6 minutes, longer after
                 // each receive, since the messages behind it in its group (a conversation's, or a number's answers:
                 // a STOP's confirmation) wait for it
-                retrySoon(message, FAULT_RETRY_MILLIS * receiveCount(message));
+                retrySoon(message, FAULT_RETRY_MILLIS * SqsQueueSender.receiveCount(message));
                 throw e;
             }
         });
@@ -78,23 +77,7 @@ public final class RelayWorkerHandler implements QueueFunction {
     /** The wait before a relay that failed is tried again, times its receives so far (30 s, 60 s, ... at most 6 min). */
     static final long FAULT_RETRY_MILLIS = 30_000;
 
-    /** The message's receives so far (1 when the event does not say: invoked by hand). */
-    static int receiveCount(SQSEvent.SQSMessage message) {
-        try {
-            return Math.max(1, Integer.parseInt(message.getAttributes().get("ApproximateReceiveCount")));
-        } catch (RuntimeException e) {
-            return 1;
-        }
-    }
-
     private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {
-        if (message.getReceiptHandle() == null) return; // invoked by hand, not by the queue
-        try {
-            queue.retryIn(Queues.RELAYS, message.getReceiptHandle(), Math.ceilDiv(afterMillis, 1000));
-        } catch (RuntimeException e) {
-            // the queue's visibility timeout brings it back instead
-            Log.warn("relay_retry_not_hastened", Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
-                    "error", e.getClass().getSimpleName()));
-        }
+        queue.retrySoon(Queues.RELAYS, message, afterMillis, "relay_retry_not_hastened");
     }
 }

@@ -1,5 +1,7 @@
 package groupmsg.platform.queue;
 
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.platform.Log;
 import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.schema.QueueDef;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -64,6 +66,29 @@ public final class SqsQueueSender implements QueueSender {
         int visibility = (int) Math.max(0, Math.min(seconds, queue.visibilityTimeoutSeconds()));
         sqs.get().changeMessageVisibility(b -> b.queueUrl(config.queueUrl(queue)).receiptHandle(receiptHandle)
                 .visibilityTimeout(visibility));
+    }
+
+    /**
+     * {@link #retryIn} for a message of the worker's own batch: nothing for one invoked by hand (no receipt handle); a
+     * failure is only logged, as {@code failureEvent}: the queue's visibility timeout brings the message back instead.
+     */
+    public void retrySoon(QueueDef queue, SQSEvent.SQSMessage message, long afterMillis, String failureEvent) {
+        if (message.getReceiptHandle() == null) return;
+        try {
+            retryIn(queue, message.getReceiptHandle(), Math.ceilDiv(afterMillis, 1000));
+        } catch (RuntimeException e) {
+            Log.warn(failureEvent, Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
+                    "error", e.getClass().getSimpleName()));
+        }
+    }
+
+    /** A received message's receives so far (1 when the event does not say: invoked by hand). */
+    public static int receiveCount(SQSEvent.SQSMessage message) {
+        try {
+            return Math.max(1, Integer.parseInt(message.getAttributes().get("ApproximateReceiveCount")));
+        } catch (RuntimeException e) {
+            return 1;
+        }
     }
 
     private void sendBatch(QueueDef queue, String url, List<QueueMessage> batch) {
