@@ -436,7 +436,7 @@ public final class ConversationService {
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
         if (line == null || !store.claimEndedNotice(c, from, inboundId)) return;
         direct.send(DirectReplies.idFor(inboundId, threadUlid), c.accountId(), line, MessageKind.DIRECT_REPLY,
-                List.of(from), endedNotice(c), List.of(), line.id() + "#" + from);
+                List.of(from), endedNotice(c), List.of(), DirectMessages.orderToNumber(line, from));
         Log.info("conversation_ended_notice", Map.of("conversationId", c.id(), "inboundId", inboundId));
     }
 

@@ -75,6 +75,14 @@ public final class DirectMessages {
         return new QueueMessage(FanoutService.job(m.accountId(), m.id()).body(), m.orderKey(), deduplicationId);
     }
 
+    /**
+     * The order key of a line's answers to one number (keyword replies, direct replies, its own messages to it, a
+     * blocked conversation's notice): one FIFO message group, so they reach the phone in the order they were accepted.
+     */
+    public static String orderToNumber(Line line, String phone) {
+        return line.id() + "#" + phone;
+    }
+
     private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String typed,
                          List<String> mediaUrls, String orderKey, boolean staged) {
         String text = Text.composed(typed); // as it is sent, and counted so (see Text#composed)

@@ -57,7 +57,7 @@ public final class DirectReplies {
     /** Accepts a message from the line to one number (once: a second call with the same ids sends nothing more). */
     public Reply sendFromLine(String accountId, Line line, String to, String body, List<String> mediaUrls, String ulid) {
         String id = lineMessageId(line.id(), ulid);
-        direct.accept(id, accountId, line, MessageKind.DIRECT_MESSAGE, List.of(to), body, mediaUrls, line.id() + "#" + to);
+        direct.accept(id, accountId, line, MessageKind.DIRECT_MESSAGE, List.of(to), body, mediaUrls, DirectMessages.orderToNumber(line, to));
         return find(accountId, id).orElseThrow(() -> new IllegalStateException("message " + id + " not stored"));
     }
 
@@ -108,7 +108,7 @@ public final class DirectReplies {
     public Reply send(String accountId, Line line, String inboundId, String to, String body, List<String> mediaUrls,
                       String ulid) {
         direct.accept(idFor(inboundId, ulid), accountId, line, MessageKind.DIRECT_REPLY, List.of(to), body, mediaUrls,
-                line.id() + "#" + to);
+                DirectMessages.orderToNumber(line, to));
         return get(accountId, inboundId, ulid);
     }
 

@@ -183,7 +183,7 @@ public final class OptOutService {
             // sent by a fresh job could reach the phone after the START's reply that followed it ("unsubscribed"
             // last, while subscribed)
             direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of(),
-                    line.id() + "#" + m.from());
+                    DirectMessages.orderToNumber(line, m.from()));
         }
         inbound.markHandled(accountId, m.id());
     }
@@ -412,7 +412,7 @@ public final class OptOutService {
             // through the relays queue, in order with the line's other answers to the number, staged with the
             // message (an API request: see DirectMessages#accept)
             direct.accept(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()),
-                    line.optOutReply(), List.of(), line.id() + "#" + m.from());
+                    line.optOutReply(), List.of(), DirectMessages.orderToNumber(line, m.from()));
         }
     }
 
