@@ -52,7 +52,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
             String id = event.getRecords().get(i).getMessageId();
             if (outcomes.get(i) instanceof SideBySide.Done) continue;
             if (outcomes.get(i) instanceof SideBySide.Failed<?> f && !(f.cause() instanceof WebhookDispatcher.NotDelivered)) {
-                Log.error("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
+                Log.jobFailed("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
             }
             failures.add(new SQSBatchResponse.BatchItemFailure(id));
         }

@@ -731,7 +731,8 @@ public final class DeliveryService {
      * {@link MessageMaintenance#STALLED}).
      */
     private static CarrierUnavailable carrierUnavailable(GroupMessage m, String trouble, int taken) {
-        Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble, "sent", taken));
+        Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble, "sent", taken,
+                "metric", HandledFailures.CARRIER_UNAVAILABLE));
         return new CarrierUnavailable("the carrier did not take line " + m.lineId() + "'s sends (" + trouble
                 + "); its recipients stay queued and the job is to be retried");
     }

@@ -115,7 +115,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                     // not send and comes again; no failure to look into
                     Log.info("delivery_batch_stopped", Map.of("messageId", id));
                 } else {
-                    Log.error("delivery_batch_failed", Map.of("messageId", id), f.cause());
+                    Log.jobFailed("delivery_batch_failed", Map.of("messageId", id), f.cause());
                 }
             }
             failures.add(new SQSBatchResponse.BatchItemFailure(id));

@@ -52,7 +52,7 @@ public final class FanoutWorkerHandler implements QueueFunction {
                 job = Json.parseObject(message.getBody());
                 fanout.run((String) job.get("accountId"), (String) job.get("messageId"));
             } catch (RuntimeException e) {
-                Log.error("fanout_failed", Map.of("messageId", message.getMessageId()), e);
+                Log.jobFailed("fanout_failed", Map.of("messageId", message.getMessageId()), e);
                 if (job == null || !retriedSoon(job)) failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
             }
         }

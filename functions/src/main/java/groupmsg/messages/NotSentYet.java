@@ -5,7 +5,7 @@ package groupmsg.messages;
  * reservation failed): it fails so that its queue brings it back, at the earliest after {@code retryAfterMillis}
  * (when the line, as this worker last saw it, has room again).
  */
-public final class NotSentYet extends IllegalStateException {
+public final class NotSentYet extends IllegalStateException implements groupmsg.platform.queue.ExpectedRetry {
     private final long retryAfterMillis;
 
     public NotSentYet(String message, long retryAfterMillis) {

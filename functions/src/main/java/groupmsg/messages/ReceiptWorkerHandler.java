@@ -61,7 +61,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             try {
                 receipt = StatusCallbacks.Receipt.fromJson(message.getBody());
             } catch (RuntimeException e) {
-                Log.error("receipt_unreadable", Map.of("sqsMessageId", message.getMessageId()), e);
+                Log.jobFailed("receipt_unreadable", Map.of("sqsMessageId", message.getMessageId()), e);
                 failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
                 continue;
             }
@@ -111,7 +111,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             var key = shards.get(i);
             if (outcomes.get(i) instanceof SideBySide.Done) continue;
             if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
-                Log.error("receipts_failed", Map.of("messageId", key.messageId(), "shard", key.shard(),
+                Log.jobFailed("receipts_failed", Map.of("messageId", key.messageId(), "shard", key.shard(),
                         "receipts", byShard.get(key).size()), f.cause());
             }
             byShard.get(key).forEach(q -> failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId())));
@@ -157,7 +157,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
         try {
             located = receipts.locate(q.receipt());
         } catch (RuntimeException e) {
-            Log.error("receipt_locate_failed", Map.of("sqsMessageId", q.recordId()), e);
+            Log.jobFailed("receipt_locate_failed", Map.of("sqsMessageId", q.recordId()), e);
             failures.add(new SQSBatchResponse.BatchItemFailure(q.recordId()));
             return true; // not missing: it comes again
         }

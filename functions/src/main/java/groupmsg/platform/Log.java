@@ -24,6 +24,17 @@ public final class Log {
         write("ERROR", event, fields, error);
     }
 
+    /**
+     * A queue job that failed for a fault (it comes back after its queue's visibility timeout, and lands in the
+     * dead-letter queue after its retries): an error with the {@link HandledFailures#JOB_FAILED} metric, which pages
+     * when jobs fail minute after minute (a broken deploy, a missing permission) long before a dead-letter queue fills.
+     */
+    public static void jobFailed(String event, Map<String, ?> fields, Throwable error) {
+        var withMetric = new LinkedHashMap<String, Object>(fields);
+        withMetric.put("metric", HandledFailures.JOB_FAILED);
+        write("ERROR", event, withMetric, error);
+    }
+
     private static void write(String level, String event, Map<String, ?> fields, Throwable error) {
         var line = new LinkedHashMap<String, Object>();
         line.put("level", level);

@@ -1,12 +1,10 @@
 package groupmsg.messages;
 
 import groupmsg.messages.StatusCallbacks.Receipt;
+import groupmsg.platform.CapturedStdout;
 import groupmsg.platform.json.Json;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
@@ -24,7 +22,7 @@ class UnregisteredSenderReportTest {
 
     @Test
     void oneLinePerMessageAndCodeWithTheMetricThatPages() {
-        String out = capturingStdout(() -> ReceiptWorkerHandler.reportUnregisteredSenders(List.of(
+        String out = CapturedStdout.of(() -> ReceiptWorkerHandler.reportUnregisteredSenders(List.of(
                 failed("msg_1", "+14155550101", "30034"), failed("msg_1", "+14155550102", "30034"),
                 failed("msg_1", "+14155550103", "30003"), failed("msg_2", "+14155550104", "30032"),
                 new Receipt(null, null, -1, "+14155550105", "SMx", Delivery.FAILED, "carrier 30034", 1),
@@ -39,19 +37,7 @@ class UnregisteredSenderReportTest {
 
     @Test
     void aBatchWithoutSuchFailuresSaysNothing() {
-        assertThat(capturingStdout(() -> ReceiptWorkerHandler.reportUnregisteredSenders(List.of(
+        assertThat(CapturedStdout.of(() -> ReceiptWorkerHandler.reportUnregisteredSenders(List.of(
                 failed("msg_1", "+14155550101", "30003"), failed("msg_1", "+14155550102", "30007"))))).isEmpty();
-    }
-
-    private static synchronized String capturingStdout(Runnable action) {
-        PrintStream original = System.out;
-        var captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            action.run();
-        } finally {
-            System.setOut(original);
-        }
-        return captured.toString(StandardCharsets.UTF_8);
     }
 }

@@ -84,6 +84,8 @@ import software.amazon.awscdk.services.secretsmanager.SecretStringGenerator;
 import software.amazon.awscdk.services.sns.Topic;
 import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
 import software.amazon.awscdk.services.sns.subscriptions.SqsSubscription;
+import software.amazon.awscdk.services.sqs.DeduplicationScope;
+import software.amazon.awscdk.services.sqs.FifoThroughputLimit;
 import software.amazon.awscdk.services.sqs.DeadLetterQueue;
 import software.amazon.awscdk.services.sqs.Queue;
 import software.amazon.awscdk.services.sqs.QueueEncryption;
@@ -143,6 +145,8 @@ public final class GroupMsgStack extends Stack {
      * {@code Metric} dimension: caught, they fail no invocation, so no Errors alarm sees them.
      */
     public static final String HANDLED_FAILURES_METRIC = "HandledFailures";
+    /** How many minutes in a row a failure that passes on its own (a failed queue job, the carrier away) must happen to page. */
+    public static final int SUSTAINED_FAILURE_MINUTES = 10;
     /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
     public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
             HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED, HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED,
@@ -392,7 +396,18 @@ public final class GroupMsgStack extends Stack {
         if (def.fifo()) {
             // Producers set MessageDeduplicationId themselves: content-based dedup would drop legitimate repeats.
             dlq.fifo(true).contentBasedDeduplication(false);
-            queue.fifo(true).contentBasedDeduplication(false);
+            // High throughput mode: the default caps a FIFO queue at 300 send calls a second, under one webhook
+            // route's burst of inbound texts (each its own send). Order is kept within a message group either way;
+            // deduplication per group suffices: a job is sent again with the group it had (an outbox re-send keeps
+            // its entry's), and every consumer is idempotent besides.
+            queue.fifo(true).contentBasedDeduplication(false)
+                    .fifoThroughputLimit(FifoThroughputLimit.PER_MESSAGE_GROUP_ID)
+                    .deduplicationScope(DeduplicationScope.MESSAGE_GROUP);
+        }
+        if (settings.isProd()) {
+            // Work in flight and the jobs that failed their retries outlive a destroy or a replacement, as the tables do.
+            dlq.removalPolicy(RemovalPolicy.RETAIN);
+            queue.removalPolicy(RemovalPolicy.RETAIN);
         }
         Queue deadLetters = dlq.build();
         queue.deadLetterQueue(DeadLetterQueue.builder().queue(deadLetters).maxReceiveCount(def.maxReceiveCount()).build());
@@ -715,6 +730,16 @@ public final class GroupMsgStack extends Stack {
                     + " (handled, so no Errors alarm sees it); its log lines with \"metric\":\"" + failure + "\" say which "
                     + "message, line or number (infra/DEPLOY.md, CloudWatch alarms)");
         }
+        // Faults that pass (a throttle, a timeout) fail a job now and then, and its queue brings it back: these page
+        // only when jobs fail in each of SUSTAINED_FAILURE_MINUTES minutes in a row, well before a dead-letter queue
+        // fills (22 to 48 minutes of retries, depending on the queue).
+        sustainedAlarm(HandledFailures.JOB_FAILED, notify, "Queue jobs failed in each of the last "
+                + SUSTAINED_FAILURE_MINUTES + " minutes (a broken deploy, a missing permission, a table that refuses): "
+                + "the work waits, and reaches a dead-letter queue after its retries. Its log lines with \"metric\":\""
+                + HandledFailures.JOB_FAILED + "\" say which function, job and error");
+        sustainedAlarm(HandledFailures.CARRIER_UNAVAILABLE, notify, "The carrier throttled or could not be reached "
+                + "on a job's every try in each of the last " + SUSTAINED_FAILURE_MINUTES + " minutes: recipients wait, "
+                + "queued, and are retried. Its log lines (carrier_unavailable) say which line and what trouble");
         MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
         // API Gateway's own failures too (an integration or authorizer that timed out or could not be invoked),
         // which no function's error metric counts.
@@ -751,6 +776,22 @@ public final class GroupMsgStack extends Stack {
 
     private void alarm(String id, Metric metric, SnsAction action, String description) {
         alarm(id, metric, 1, action, description);
+    }
+
+    /** An alarm on a handled failure that fires when it happened in each of {@link #SUSTAINED_FAILURE_MINUTES} minutes. */
+    private void sustainedAlarm(String failure, SnsAction action, String description) {
+        Metric handled = Metric.Builder.create().namespace(metricNamespace()).metricName(HANDLED_FAILURES_METRIC)
+                .dimensionsMap(Map.of("Metric", failure)).statistic("Sum").period(Duration.minutes(1)).build();
+        Alarm alarm = handled.createAlarm(this, failure + "SustainedAlarm", CreateAlarmOptions.builder()
+                .alarmDescription("groupmsg " + settings.stage() + ": " + description)
+                .threshold(1)
+                .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                .evaluationPeriods(SUSTAINED_FAILURE_MINUTES)
+                .datapointsToAlarm(SUSTAINED_FAILURE_MINUTES)
+                .treatMissingData(TreatMissingData.NOT_BREACHING)
+                .build());
+        alarm.addAlarmAction(action);
+        alarms.add(alarm);
     }
 
     private void alarm(String id, Metric metric, int threshold, SnsAction action, String description) {

@@ -133,6 +133,25 @@ class ApiProtectionTest {
         }
     }
 
+    @Test
+    void failedQueueJobsAndAnAbsentCarrierPageOnlyWhenTheyLastTenMinutes() {
+        for (String failure : List.of(groupmsg.platform.HandledFailures.JOB_FAILED, groupmsg.platform.HandledFailures.CARRIER_UNAVAILABLE)) {
+            List<Map<String, Object>> alarms = synth.resources().values().stream()
+                    .filter(r -> "AWS::CloudWatch::Alarm".equals(r.get("Type"))).map(r -> map(r.get("Properties")))
+                    .filter(p -> GroupMsgStack.HANDLED_FAILURES_METRIC.equals(p.get("MetricName"))
+                            && List.of(Map.of("Name", "Metric", "Value", failure)).equals(p.get("Dimensions")))
+                    .toList();
+            assertThat(alarms).as(failure).singleElement().satisfies(alarm -> {
+                assertNotifies(alarm, 1);
+                // a failure in each of ten minutes in a row: a passing throttle fails a job now and then
+                assertThat(alarm).containsEntry("Period", 60).containsEntry("EvaluationPeriods", 10)
+                        .containsEntry("DatapointsToAlarm", 10).containsEntry("TreatMissingData", "notBreaching");
+            });
+        }
+        assertThat(GroupMsgStack.PAGED_HANDLED_FAILURES)
+                .doesNotContain(groupmsg.platform.HandledFailures.JOB_FAILED, groupmsg.platform.HandledFailures.CARRIER_UNAVAILABLE);
+    }
+
     private static List<Map<String, Object>> metricFilters() {
         return synth.resources().values().stream()
                 .filter(r -> "AWS::Logs::MetricFilter".equals(r.get("Type")))

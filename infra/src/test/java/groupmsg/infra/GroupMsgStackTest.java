@@ -108,6 +108,11 @@ class GroupMsgStackTest {
                 if (def.fifo()) {
                     assertThat(q.get("FifoQueue")).isEqualTo(true);
                     assertThat(q.get("ContentBasedDeduplication")).isEqualTo(false);
+                    // high throughput mode on the queue itself (the default caps send calls at 300 a second)
+                    if (q == queue) {
+                        assertThat(q).containsEntry("FifoThroughputLimit", "perMessageGroupId")
+                                .containsEntry("DeduplicationScope", "messageGroup");
+                    }
                 } else {
                     assertThat(q).doesNotContainKey("FifoQueue");
                 }
@@ -283,6 +288,14 @@ class GroupMsgStackTest {
         }
     }
 
+    /** DEPLOY.md tells operators how much Lambda concurrency the queue consumers may take: the sum of their caps. */
+    @Test
+    void theDeployGuideCountsTheQueueConsumersConcurrency() throws Exception {
+        int total = Queues.ALL.stream().mapToInt(QueueDef::maxConcurrency).sum();
+        String guide = Files.readString(StackSettings.repositoryRoot(java.nio.file.Path.of("")).resolve("infra/DEPLOY.md"));
+        assertThat(guide).contains("the queue consumers may run up to " + total + " at once");
+    }
+
     /**
      * The alarm topic's own policy (enforceSsl makes one, replacing SNS's default) lets CloudWatch publish, from this
      * account's alarms: without it every alarm action failed.
@@ -341,8 +354,9 @@ class GroupMsgStackTest {
     @Test
     void alarmsOnEveryDeadLetterQueueAndOnEachFunctionsErrorsAndThrottles() {
         // ... and two on the HTTP API (5xx, carrier webhooks' 4xx) and one per paged handled failure (ApiProtectionTest)
+        // ... and two on failures that page when they last (ApiProtectionTest)
         synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size() + 2
-                + GroupMsgStack.PAGED_HANDLED_FAILURES.size());
+                + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
                 .map(r -> map(r.get("Properties"))).toList();

@@ -42,6 +42,16 @@ class ProdStageTest {
     }
 
     @Test
+    void queuesAndTheirDeadLetterQueuesAreRetained() {
+        assertThat(synth.resources().values().stream().filter(r -> "AWS::SQS::Queue".equals(r.get("Type"))))
+                .hasSize(2 * groupmsg.platform.schema.Queues.ALL.size())
+                .allSatisfy(r -> {
+                    assertThat(r.get("DeletionPolicy")).isEqualTo("Retain");
+                    assertThat(r.get("UpdateReplacePolicy")).isEqualTo("Retain");
+                });
+    }
+
+    @Test
     void logGroupsAreRetainedWithLongerRetention() {
         synth.resources().values().stream().filter(r -> "AWS::Logs::LogGroup".equals(r.get("Type"))).forEach(r -> {
             assertThat(r.get("DeletionPolicy")).isEqualTo("Retain");

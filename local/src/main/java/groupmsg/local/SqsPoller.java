@@ -33,7 +33,7 @@ import java.util.stream.Collectors;
  * <p>Pollers scale with the backlog, as Lambda's do: one poller (the scout) always polls; when it receives a batch
  * it wakes a parked poller to scout on and processes the batch; a poller back from a batch polls again and parks
  * when it finds the queue empty. An idle queue costs one long poll a second instead of one per poller (the runtime
- * has about 75 pollers: idle, they made 75 ReceiveMessage calls a second, a fifth of ElasticMQ's CPU during a
+ * had about 75 pollers then: idle, they made 75 ReceiveMessage calls a second, a fifth of ElasticMQ's CPU during a
  * benchmark). Failed messages are left alone: they come back after the visibility timeout, and after
  * {@code maxReceiveCount} receives the queue's redrive policy moves them to the dead-letter queue, as in AWS.
  *

@@ -31,7 +31,11 @@ public final class FifoBatch {
             try {
                 handler.accept(message);
             } catch (RuntimeException e) {
-                Log.error(failureEvent, Map.of("sqsMessageId", message.getMessageId()), e);
+                if (e instanceof ExpectedRetry) {
+                    Log.info(failureEvent, Map.of("sqsMessageId", message.getMessageId(), "reason", String.valueOf(e.getMessage())));
+                } else {
+                    Log.jobFailed(failureEvent, Map.of("sqsMessageId", message.getMessageId()), e);
+                }
                 failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));
                 if (group != null) failedGroups.add(group);
             }

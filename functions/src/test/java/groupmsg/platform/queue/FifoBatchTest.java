@@ -2,6 +2,9 @@ package groupmsg.platform.queue;
 
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import groupmsg.platform.CapturedStdout;
+import groupmsg.platform.HandledFailures;
+import groupmsg.platform.json.Json;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -35,6 +38,34 @@ class FifoBatchTest {
         assertThat(handled).containsExactly("1", "3", "5");
         assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
                 .containsExactly("2", "4");
+    }
+
+    /** An exception the job's flow expects (it waits for its line's room, say): retried, not logged as a fault. */
+    static final class Waits extends IllegalStateException implements ExpectedRetry {
+        Waits() {
+            super("no rate slot yet");
+        }
+    }
+
+    @Test
+    void aFaultIsLoggedAsAFailedJobWithItsMetricAndAnExpectedRetryIsNot() {
+        var event = new SQSEvent();
+        event.setRecords(List.of(message("1", "a", "fault"), message("2", "b", "waits")));
+        List<SQSBatchResponse> response = new ArrayList<>();
+        String out = CapturedStdout.of(() -> response.add(FifoBatch.process(event, "test_failed", m -> {
+            if (m.getBody().equals("fault")) throw new IllegalStateException("boom");
+            throw new Waits();
+        })));
+        // both come back
+        assertThat(response.getFirst().getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
+                .containsExactly("1", "2");
+        List<Map<String, Object>> lines = out.lines().map(Json::parseObject).toList();
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0)).containsEntry("level", "ERROR").containsEntry("event", "test_failed")
+                .containsEntry("sqsMessageId", "1").containsEntry("metric", HandledFailures.JOB_FAILED)
+                .containsEntry("error", "boom");
+        assertThat(lines.get(1)).containsEntry("level", "INFO").containsEntry("event", "test_failed")
+                .containsEntry("sqsMessageId", "2").containsEntry("reason", "no rate slot yet").doesNotContainKey("metric");
     }
 
     @Test
