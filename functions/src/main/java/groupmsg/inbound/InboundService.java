@@ -145,7 +145,8 @@ public final class InboundService {
         var entry = outbox.entry(message.id(), aReply ? Queues.INBOUND : Queues.OPTOUTS, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
-                ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt())
+                ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt(),
+                        Keywords.networkOptOut(message.body()))
                 : null;
         if (!store.store(message, outbox.stage(entry), optOut)) {
             Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));

@@ -151,6 +151,19 @@ public final class Keywords {
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches());
     }
 
+    /**
+     * Whether a US toll-free number's network acts on {@code body} itself, blocking the number and answering it: the
+     * word STOP alone (any case, whitespace around), the one opt-out word that network knows. It neither blocks nor
+     * answers the other opt-out words ours are ("UNSUBSCRIBE", "REMOVE", "STOP ALL", "Stop 🙏"), whose confirmation
+     * is then ours to send. Narrow on purpose: a confirmation of ours to a number the network did block is refused,
+     * harmless; one left to a network that did not answer is never sent.
+     */
+    public static boolean networkOptOut(String body) {
+        return body != null && "STOP".equalsIgnoreCase(OUTER_WHITESPACE.matcher(body).replaceAll(""));
+    }
+
+    private static final Pattern OUTER_WHITESPACE = Pattern.compile("^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$");
+
     /** Whether {@code c}, the classification of {@code body}, is an opt-in that is also an everyday answer ("Yes"). */
     public static boolean alsoAnEverydayAnswer(Classification c, String body) {
         return c.keyword() == Keyword.OPT_IN && EVERYDAY_ANSWERS.contains(normalize(body));

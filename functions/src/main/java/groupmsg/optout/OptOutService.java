@@ -148,7 +148,10 @@ public final class OptOutService {
                 var answered = answers.get().linkOptOut(m);
                 publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), answered, null, m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
-                yield ours && !line.carrierAnswersOptOuts() ? line.optOutReply() : null;
+                // a toll-free network answers its own word (STOP) and cannot be kept from it; the other words it
+                // neither answers nor blocks, so their confirmation is ours
+                boolean networkAnswers = line.carrierAnswersOptOuts() && Keywords.networkOptOut(m.body());
+                yield ours && !networkAnswers ? line.optOutReply() : null;
             }
             case OPT_IN -> {
                 // The toll-free network answers START and UNSTOP itself, lifting its own block; "Yes" it does not know

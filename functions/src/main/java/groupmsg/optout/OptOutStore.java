@@ -115,12 +115,17 @@ public final class OptOutStore {
      * source, time and the STOP it was confirmed for; {@code causedBy} is only added where there is none, so it is
      * this message's exactly when {@link #recordKeyword} would have made it so.
      */
-    public TransactWriteItem recordOnArrival(String accountId, String lineId, String phone, String inboundId, long at) {
-        var values = keywordValues(accountId, lineId, phone, inboundId, at);
+    public TransactWriteItem recordOnArrival(String accountId, String lineId, String phone, String inboundId, long at,
+                                             boolean networkWord) {
+        var values = new HashMap<>(keywordValues(accountId, lineId, phone, inboundId, at));
+        values.put(":networkWord", AttributeValue.fromBool(networkWord));
+        // networkStop: whether a STOP of the number's was the toll-free network's own word (it blocks the number
+        // then): once one was, it stays so while the opt-out lasts
+        String networkStop = networkWord ? "networkStop = :networkWord" : "networkStop = if_not_exists(networkStop, :networkWord)";
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, "
                         + "#source = if_not_exists(#source, :keyword), causedBy = if_not_exists(causedBy, :id), "
-                        + "optedOutAt = if_not_exists(optedOutAt, :at), lastStopId = :id")
+                        + "optedOutAt = if_not_exists(optedOutAt, :at), lastStopId = :id, " + networkStop)
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
                 .expressionAttributeValues(values)).build();
     }
@@ -161,14 +166,19 @@ public final class OptOutStore {
 
     /**
      * Whether the number's opt-out on the line came from the network's side, which a toll-free network then enforces
-     * itself: a STOP it texted ({@code lastStopId}, whatever source the row keeps: one reviewed first stays
-     * {@code review}), or a carrier's refusal. False when it is not opted out.
+     * itself: a STOP it texted in the network's own word ({@code networkStop}, whatever source the row keeps: one
+     * reviewed first stays {@code review}), or a carrier's refusal. False when it is not opted out, and for an opt-out
+     * by another of our words ("REMOVE"), which the network neither blocks nor answers. A row from before
+     * {@code networkStop} counts any STOP it had ({@code lastStopId}, or the keyword source) as the network's.
      */
     public boolean fromTheNetworksSide(String lineId, String phone) {
         var item = item(lineId, phone);
         if (item == null || item.isEmpty()) return false;
         String source = Attr.str(item, "source");
-        return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(source) || SOURCE_CARRIER_ERROR.equals(source);
+        if (SOURCE_CARRIER_ERROR.equals(source)) return true;
+        AttributeValue networkStop = item.get("networkStop");
+        if (networkStop != null && networkStop.bool() != null) return networkStop.bool();
+        return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(source);
     }
 
     public Optional<OptOut> get(String lineId, String phone) {

@@ -1,9 +1,12 @@
 package groupmsg.inbound;
 
 import groupmsg.inbound.Keywords.Keyword;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -136,5 +139,16 @@ class KeywordsTest {
         assertThat(Keywords.withCarrierKeyword(Keywords.classify("ALTO"), "SOMETHING").keyword()).isNull();
         // ours first: a STOP is an opt-out whatever the carrier says of it
         assertThat(Keywords.withCarrierKeyword(Keywords.classify("STOP"), "HELP").keyword()).isEqualTo(Keywords.Keyword.OPT_OUT);
+    }
+
+    @Test
+    void onlyTheWordStopAloneIsTheTollFreeNetworksOptOut() {
+        assertThat(List.of("STOP", "stop", "Stop", " STOP \n", "\u00A0stop")).allMatch(Keywords::networkOptOut);
+        // opt-out words of ours all the same, which that network neither blocks nor answers
+        assertThat(List.of("UNSUBSCRIBE", "REMOVE", "STOP ALL", "STOPALL", "Stop 🙏", "STOP.", "ARRET", "OPT-OUT", "END"))
+                .allSatisfy(body -> assertThat(Keywords.classify(body).keyword()).as(body).isEqualTo(Keywords.Keyword.OPT_OUT))
+                .noneMatch(Keywords::networkOptOut);
+        assertThat(Keywords.networkOptOut(null)).isFalse();
+        assertThat(Keywords.networkOptOut("STOPS")).isFalse();
     }
 }

@@ -414,17 +414,44 @@ class InboundE2eTest {
     }
 
     @Test
-    void tollFreeLinesRecordTheOptOutButLeaveTheAnswerToTheCarrier(ApiClient api) throws Exception {
+    void tollFreeLinesRecordTheOptOutButLeaveTheAnswerToTheCarrier(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Toll Free Co");
         String line = "+1833555" + String.format("%04d", (int) (Math.random() * 10_000));
         String lineId = createLine(a, line, "toll_free", 3);
         String phone = "+14155550401";
-        text(a, phone, line, "UNSUBSCRIBE");
+        text(a, phone, line, "Stop");
         assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).singleElement()
                 .satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
         text(a, phone, line, "HELP");
         assertThat(await(() -> sentTo(a, line, phone, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        runtime.awaitIdle();
         assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).isEmpty();
+    }
+
+    /**
+     * The toll-free network knows one opt-out word, STOP: our others (UNSUBSCRIBE, REMOVE, "Stop 🙏") it neither
+     * answers nor blocks, so the confirmation is ours, and a "Yes" later opts the number back in as on any line.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void onATollFreeLineOurOtherOptOutWordsAreConfirmedByUs(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Toll Free Words Co");
+        String line = "+1855555" + String.format("%04d", (int) (Math.random() * 10_000));
+        String lineId = createLine(a, line, "toll_free", 3);
+        for (String[] sent : new String[][] {{"+14155550406", "UNSUBSCRIBE"}, {"+14155550407", "REMOVE"}, {"+14155550408", "Stop 🙏"}}) {
+            String phone = sent[0];
+            text(a, phone, line, sent[1]);
+            assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).as(sent[1]).hasSize(1);
+        }
+        assertThat(optOuts(a, lineId)).hasSize(3);
+        runtime.awaitIdle();
+        assertThat((List<Map<String, Object>>) a.withoutKey().get("/local/carrier/messages?from=" + line.replace("+", "%2B"))
+                .jsonObject().get("carrierReplies")).as("the network answered none of them").isEmpty();
+        // not blocked by the network: a "Yes" lifts ours and is answered
+        String phone = "+14155550407";
+        text(a, phone, line, "Yes");
+        assertThat(await(() -> sentTo(a, line, phone, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(optOuts(a, lineId)).noneMatch(o -> phone.equals(o.get("phone")));
     }
 
     /** Locally the emulator stands in for the toll-free network, which answers STOP and START itself. */

@@ -79,7 +79,39 @@ class OptOutStoreTest {
 
     /** The webhook's write (committed with the STOP itself), then the worker's decision: the same answers as without it. */
     private void arrive(String phone, String inboundId, long at) {
-        ops.transact(java.util.List.of(store.recordOnArrival(ACCOUNT, lineId, phone, inboundId, at)));
+        arrive(phone, inboundId, at, true);
+    }
+
+    private void arrive(String phone, String inboundId, long at, boolean networkWord) {
+        ops.transact(java.util.List.of(store.recordOnArrival(ACCOUNT, lineId, phone, inboundId, at, networkWord)));
+    }
+
+    /** A toll-free network blocks a number that texted its own word (STOP) only; once one did, it stays blocked. */
+    @Test
+    void anOptOutIsTheNetworksOnlyAfterAStopInTheNetworksOwnWordOrACarriersRefusal() {
+        String ours = "+14155550631";
+        arrive(ours, inb(1), 1_000, false); // "REMOVE"
+        assertThat(store.recordKeyword(ACCOUNT, lineId, ours, inb(1), 1_100)).isTrue();
+        assertThat(store.fromTheNetworksSide(lineId, ours)).isFalse();
+        arrive(ours, inb(2), 2_000, true); // then "STOP"
+        assertThat(store.fromTheNetworksSide(lineId, ours)).isTrue();
+        arrive(ours, inb(3), 3_000, false); // and "UNSUBSCRIBE": still blocked by the network
+        assertThat(store.fromTheNetworksSide(lineId, ours)).isTrue();
+        // lifted, the next opt-out starts afresh
+        assertThat(store.remove(lineId, ours, null)).isTrue();
+        arrive(ours, inb(4), 4_000, false);
+        assertThat(store.fromTheNetworksSide(lineId, ours)).isFalse();
+
+        String refused = "+14155550632";
+        store.record(ACCOUNT, lineId, refused, OptOutStore.SOURCE_CARRIER_ERROR, 1_000);
+        assertThat(store.fromTheNetworksSide(lineId, refused)).isTrue();
+        arrive(refused, inb(5), 2_000, false);
+        assertThat(store.fromTheNetworksSide(lineId, refused)).as("the carrier's refusal stands").isTrue();
+
+        String byHand = "+14155550633";
+        store.recordManual(ACCOUNT, lineId, byHand, 500, null);
+        assertThat(store.fromTheNetworksSide(lineId, byHand)).isFalse();
+        assertThat(store.fromTheNetworksSide(lineId, "+14155550634")).as("not opted out").isFalse();
     }
 
     @Test

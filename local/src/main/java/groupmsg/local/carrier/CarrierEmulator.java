@@ -671,8 +671,8 @@ public final class CarrierEmulator implements AutoCloseable {
     }
 
     /**
-     * A STOP (or another opt-out keyword) to a US toll-free number is answered by the network, and so are START and
-     * UNSTOP ("Yes" is no network keyword). The network's block itself is not played: a real one would also refuse
+     * The word STOP to a US toll-free number is answered by the network (not our other opt-out words: UNSUBSCRIBE,
+     * REMOVE, "Stop 🙏"; {@link Keywords#networkOptOut}), and so are START and UNSTOP ("Yes" is no network keyword). The network's block itself is not played: a real one would also refuse
      * the HELP reply API.md has the application send to an opted-out number, and the application never sends
      * anything else to a number whose opt-out it recorded.
      */
@@ -680,7 +680,7 @@ public final class CarrierEmulator implements AutoCloseable {
         if (!LineRules.isTollFreeNumber(number)) return;
         var keyword = Keywords.classify(body);
         String reply;
-        if (keyword.keyword() == Keywords.Keyword.OPT_OUT) {
+        if (keyword.keyword() == Keywords.Keyword.OPT_OUT && Keywords.networkOptOut(body)) {
             reply = TOLL_FREE_STOP_REPLY;
         } else if (keyword.keyword() == Keywords.Keyword.OPT_IN && !Keywords.alsoAnEverydayAnswer(keyword, body)) {
             reply = TOLL_FREE_START_REPLY;
