@@ -400,12 +400,15 @@ public final class ConversationService {
         }
         var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
                 body, mediaUrls, at, inboundId, receivedAt);
-        store.addMessage(accountId, message);
         View view = view(c, accounts.account(accountId).settings());
-        if (!ACTIVE.equals(view.status())) {
+        // decided once, with the reply's store: a retry (its job failed after, publishing say) relays it or tells its
+        // author it went nowhere as the first run did, not as the conversation is by then
+        String outcome = store.addReply(accountId, message, view.status());
+        if (outcome == null) outcome = view.status(); // stored before outcomes were
+        if (!ACTIVE.equals(outcome)) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
-            Log.info("relay_" + view.status(), Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
-            if (BLOCKED.equals(view.status())) tellEnded(c, view, from, inboundId, threadUlid);
+            Log.info("relay_" + outcome, Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
+            if (BLOCKED.equals(outcome)) tellEnded(c, view, from, inboundId, threadUlid);
             return;
         }
         // only a conversation that goes on becomes the most recently active: a reply kept in a blocked one would draw

@@ -4,6 +4,7 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
@@ -380,6 +381,25 @@ final class ConversationStore {
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;
+        }
+    }
+
+    /**
+     * Stores a participant's reply with what became of it ({@code outcome}: the conversation's status then, active
+     * for relayed); returns the outcome on record: this one, or the first run's for a retry (read from the failed
+     * put), so that a retry follows the first decision whatever changed since (a STOP that blocked the conversation
+     * meanwhile must not earn the author an "ended" notice for a reply the others got). Null for a reply stored
+     * before outcomes were.
+     */
+    String addReply(String accountId, ThreadMessage m, String outcome) {
+        var item = threadItem(accountId, m);
+        item.put("outcome", s(outcome));
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")
+                    .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
+            return outcome;
+        } catch (ConditionalCheckFailedException e) {
+            return e.hasItem() ? Attr.str(e.item(), "outcome") : null;
         }
     }
 

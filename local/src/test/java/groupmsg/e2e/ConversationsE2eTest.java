@@ -790,6 +790,42 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A reply's job that fails after its relay (publishing its event, say) runs again minutes later: the retry follows
+     * the first run's decision. Before, it decided anew: a conversation blocked meanwhile told the author "has ended,
+     * not passed on" for a reply the others had, and used up the one notice a reply really held back should get.
+     */
+    @Test
+    void aReplysRetryFollowsTheFirstRunsDecisionWhateverChangedSince(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Retried Reply Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String id = (String) create(a, groupLine(a, line, 50), List.of(ANN, BOB, CAT), "Hello all").get("id");
+        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
+
+        var service = new groupmsg.conversations.ConversationService(runtime.wiring(),
+                new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
+        String ulid = new groupmsg.platform.config.Ids().next("");
+        String inboundId = "inb_" + ulid;
+        service.relay(accountId, id, ulid, inboundId, System.currentTimeMillis(), ANN, "running late", List.of());
+        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 2, 15_000);
+
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> "blocked".equals(c.get("status")), 15_000);
+        service.relay(accountId, id, ulid, inboundId, System.currentTimeMillis(), ANN, "running late", List.of());
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, ANN)).as("no notice for a reply the others had").noneMatch(b -> b.contains("has ended"));
+        assertThat(bodiesTo(a, line, BOB)).filteredOn(b -> b.contains("running late")).hasSize(1);
+
+        // the one notice is still there for a reply that is held back
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "anyone?"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("has ended")), 15_000))
+                .filteredOn(b -> b.contains("has ended")).hasSize(1);
+        assertThat(bodiesTo(a, line, BOB)).noneMatch(b -> b.contains("anyone?"));
+    }
+
+    /**
      * Under block_conversation, a reply goes to the number's conversation that goes on, not to a blocked one more
      * recently active, and a text kept in a blocked conversation does not make it the most recently active: before,
      * the blocked one drew every participant's replies, kept there unrelayed, and its "ended" notice.
