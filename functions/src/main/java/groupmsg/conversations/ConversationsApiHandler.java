@@ -3,6 +3,7 @@ package groupmsg.conversations;
 import groupmsg.accounts.AccountSettings;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.groups.GroupService;
+import groupmsg.groups.Member;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.messages.DeliveryList;
 import groupmsg.platform.api.ApiException;
@@ -23,6 +24,7 @@ import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -124,17 +126,25 @@ public final class ConversationsApiHandler extends HttpApiHandler {
      * is a 400, as an unknown line is.
      */
     private List<Conversation.Participant> groupParticipants(ApiRequest request, String groupId) {
-        GroupService.MemberPage page;
-        try {
-            page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), null, AccountSettings.MAX_PARTICIPANTS + 1, null);
-        } catch (ApiException e) {
-            if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
-            throw e;
+        int enough = AccountSettings.MAX_PARTICIPANTS + 1;
+        List<Member> members = new ArrayList<>();
+        Map<String, AttributeValue> cursor = null;
+        do {
+            // a page short of its limit with a cursor (a long run of removed members read) is not the whole group
+            GroupService.MemberPage page;
+            try {
+                page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), null, enough - members.size(), cursor);
+            } catch (ApiException e) {
+                if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
+                throw e;
+            }
+            members.addAll(page.members());
+            cursor = page.lastKey();
+        } while (cursor != null && members.size() < enough);
+        if (members.size() > AccountSettings.MAX_PARTICIPANTS) {
+            throw conversations.tooManyParticipants(request.requireCaller(), members.size());
         }
-        if (page.members().size() > AccountSettings.MAX_PARTICIPANTS) {
-            throw conversations.tooManyParticipants(request.requireCaller(), page.members().size());
-        }
-        return page.members().stream().map(m -> new Conversation.Participant(m.phone(), m.name())).toList();
+        return members.stream().map(m -> new Conversation.Participant(m.phone(), m.name())).toList();
     }
 
     /**

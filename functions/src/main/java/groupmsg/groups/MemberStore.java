@@ -323,10 +323,11 @@ final class MemberStore {
     /**
      * Present members in phone order, optionally only those whose name contains {@code nameNeedle} (lower case)
      * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
-     * members are found or {@code maxPages} pages were read (then the cursor continues the search).
+     * members are found, the rows end, or {@code readBudgetMillis} of reading is spent (at least one page is read;
+     * then the cursor continues the search: a page short of its limit, even empty, with a cursor means only that).
      */
     MemberPage list(String accountId, String groupId, String nameNeedle, String digitNeedle, Boolean undeliverable,
-                    int limit, Map<String, AttributeValue> startKey, int maxPages) {
+                    int limit, Map<String, AttributeValue> startKey, long readBudgetMillis) {
         String pk = groupPk(accountId, groupId);
         var values = new HashMap<String, AttributeValue>(Map.of(":pk", s(pk)));
         String filter = "attribute_not_exists(removedAt)";
@@ -358,7 +359,8 @@ final class MemberStore {
         String filterExpression = filter;
         List<Member> found = new ArrayList<>();
         Map<String, AttributeValue> start = startKey;
-        for (int page = 0; page < maxPages; page++) {
+        long readUntil = clock.millis() + readBudgetMillis;
+        for (int page = 0; page == 0 || clock.millis() < readUntil; page++) {
             Map<String, AttributeValue> from = start;
             // A plain list reads a little more than its page first (enough when few members were removed), then
             // 1,000 rows at a time: a run of removed members (tombstones stay 30 days) must not use the budget up
