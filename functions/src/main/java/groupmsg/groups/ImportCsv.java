@@ -60,10 +60,16 @@ public final class ImportCsv {
      * @param country the country column, trimmed; null when empty or when the header has no country column
      * @param phone   the phone column, trimmed; never null, empty when the cell is empty
      * @param name    the name column, trimmed; null when empty or when the header has no name column
+     * @param problem why the row is not in the header's columns (more cells, or too few to reach its phone): it is
+     *                reported as an invalid line, not imported; null for a row in its columns
      */
-    public record Row(int line, String country, String phone, String name) {
+    public record Row(int line, String country, String phone, String name, String problem) {
         public Row {
             Objects.requireNonNull(phone, "phone");
+        }
+
+        public Row(int line, String country, String phone, String name) {
+            this(line, country, phone, name, null);
         }
     }
 
@@ -71,8 +77,7 @@ public final class ImportCsv {
      * Parses an import body into its data rows, in file order.
      *
      * @throws CsvFormatException when the body is too large, not UTF-8 text, badly quoted, has no usable header,
-     *                            has a record whose field count differs from the header's, has no data rows or
-     *                            more than {@link #MAX_ROWS}
+     *                            has no data rows or more than {@link #MAX_ROWS}
      */
     public static List<Row> parse(byte[] body) {
         Objects.requireNonNull(body, "body");
@@ -107,12 +112,16 @@ public final class ImportCsv {
             if (fields.size() > header.phone) while (fields.size() < header.size) fields.add("");
             // empty cells past the header's columns: a spreadsheet writes them for a column to the right once used
             while (fields.size() > header.size && fields.getLast().isBlank()) fields.removeLast();
-            if (fields.size() != header.size) {
-                throw new CsvFormatException(line, "line " + line + ": " + fields.size()
-                        + (fields.size() == 1 ? " field" : " fields") + ", the header has " + header.size);
-            }
             if (rows.size() == MAX_ROWS) {
                 throw new CsvFormatException(0, "the CSV has more than " + MAX_ROWS + " rows; split it into several imports");
+            }
+            if (fields.size() != header.size) {
+                // one line out of its columns (an unquoted comma in a name, a stray line) is that line's problem,
+                // reported with the others: the rest of the file imports
+                String problem = fields.size() + (fields.size() == 1 ? " field" : " fields") + ", the header has "
+                        + header.size + (fields.size() > header.size ? " (a value with a comma must be in double quotes)" : "");
+                rows.add(new Row(line, null, fields.size() > header.phone ? fields.get(header.phone) : "", null, problem));
+                continue;
             }
             Row row = new Row(line,
                     header.country < 0 ? null : emptyToNull(fields.get(header.country)),

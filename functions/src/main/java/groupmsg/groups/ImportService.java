@@ -143,7 +143,8 @@ public final class ImportService {
     }
 
     /**
-     * A row as its part carries it: [line, country, phone, name], each cell bounded so that a part stays small and
+     * A row as its part carries it: [line, country, phone, name] and, for one out of the header's columns, its
+     * problem, each cell bounded so that a part stays small and
      * the worker's verdict on the row stays the one it gives the whole cells (the file is up to 5 MB, one cell can
      * be most of it). A name over {@link #MAX_NAME_LENGTH} characters is cut to four times one more (still too long in NFC); a phone
      * over {@link #MAX_PHONE_CELL} characters, or a country over {@link #MAX_COUNTRY_CELL}, to that many and
@@ -162,6 +163,8 @@ public final class ImportService {
             name = name.substring(0, name.offsetByCodePoints(0, cut));
         }
         encoded.add(name);
+        // a row out of the header's columns carries why, and is reported as such (parts from before have 4 cells)
+        if (row.problem() != null) encoded.add(row.problem());
         return encoded;
     }
 
@@ -297,6 +300,10 @@ public final class ImportService {
                 // one cell of most of a 5 MB file made an error row over DynamoDB's 400 KB, and its part fail
                 // again and again, holding up the group's later parts.
                 String echo = Text.cut(phone, MAX_PHONE_CELL);
+                if (row.size() > 4 && row.get(4) instanceof String problem) {
+                    invalid.add(new ImportStore.InvalidRow(line, echo, problem));
+                    continue;
+                }
                 if (name != null && name.codePointCount(0, name.length()) > MAX_NAME_LENGTH) {
                     invalid.add(new ImportStore.InvalidRow(line, echo, "name longer than " + MAX_NAME_LENGTH + " characters"));
                     continue;
