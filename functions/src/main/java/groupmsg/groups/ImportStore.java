@@ -186,21 +186,23 @@ final class ImportStore {
 
     /**
      * The progress update of one unit of rows, committed in the same transaction as the unit's member writes;
-     * its condition makes a redelivered unit a no-op.
+     * its condition makes a redelivered unit a no-op, and one of an import failed meanwhile (maintenance failed it
+     * while its part ran, or its group was deleted) too: a failed import says "start it again", so it must stop
+     * applying rows rather than go on adding members and counting under "failed".
      */
     TransactWriteItem progress(String accountId, String importId, String unitId, long processed, long added,
                                long alreadyMembers, long updated, long invalid, long now) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
                 .updateExpression("ADD #processed :p, #added :a, #already :m, #updated :n, #invalid :i, #done :u"
                         + " SET progressAt = :now")
-                .conditionExpression("attribute_exists(pk) AND NOT contains(#done, :id)")
+                .conditionExpression("attribute_exists(pk) AND NOT contains(#done, :id) AND #status = :running")
                 // Names throughout: several (e.g. "processed") are DynamoDB reserved words.
                 .expressionAttributeNames(Map.of("#processed", "processed", "#added", "added",
                         "#already", "alreadyMembers", "#updated", "updated", "#invalid", "invalidCount",
-                        "#done", "doneUnits"))
+                        "#done", "doneUnits", "#status", "status"))
                 .expressionAttributeValues(Map.of(":p", n(processed), ":a", n(added), ":m", n(alreadyMembers),
                         ":n", n(updated), ":i", n(invalid), ":u", AttributeValue.fromSs(List.of(unitId)),
-                        ":id", s(unitId), ":now", n(now)))).build();
+                        ":id", s(unitId), ":now", n(now), ":running", s(ImportJob.RUNNING)))).build();
     }
 
     /** Fails a running import; one that ended (done: all processed, or failed already) stays as it ended (false). */

@@ -2,6 +2,7 @@ package groupmsg.e2e;
 
 import groupmsg.accounts.AccountService;
 import groupmsg.local.ApiClient;
+import groupmsg.local.JustBefore;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import org.junit.jupiter.api.Test;
@@ -63,7 +64,7 @@ class AccountsE2eTest {
         var service = new AccountService(runtime.wiring());
         var replaced = new java.util.concurrent.atomic.AtomicReference<String>();
         // just before the revocation writes, the same creation runs again and replaces the secret
-        var racing = justBefore(tx -> tx.transactItems().stream()
+        var racing = JustBefore.transaction(tx -> tx.transactItems().stream()
                         .anyMatch(i -> i.delete() != null && ("KEY#" + keyId).equals(i.delete().key().get("sk").s())),
                 () -> replaced.set(service.createKey(accountId, keyId, "ci", groupmsg.platform.api.Role.ADMIN, null).secret()));
         new AccountService(runtime.wiringWith(racing)).revokeKey(accountId, keyId, null);
@@ -191,23 +192,6 @@ class AccountsE2eTest {
         assertThat(api.withKey(memberKey).get("/v1/account").status()).isEqualTo(200);
     }
 
-    /** An interceptor that runs {@code sideEffect} once, just before the first transaction that {@code matches}. */
-    private static software.amazon.awssdk.core.interceptor.ExecutionInterceptor justBefore(
-            java.util.function.Predicate<software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest> matches,
-            Runnable sideEffect) {
-        var done = new java.util.concurrent.atomic.AtomicBoolean();
-        return new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest tx
-                        && matches.test(tx) && done.compareAndSet(false, true)) {
-                    sideEffect.run();
-                }
-            }
-        };
-    }
-
     /**
      * A leaked owner key's requests under way when the owner revokes it change nothing: it mints no key, revokes no
      * other key, creates or re-points no webhook (each answered 403). Before, they committed after the revocation's 204.
@@ -240,7 +224,7 @@ class AccountsE2eTest {
         var plain = new AccountService(runtime.wiring());
         Runnable revokeLeaked = () -> plain.revokeKey(accountId, leakedId, null);
         // each request's write comes just after the owner revoked the key it came with
-        var revokingFirst = runtime.wiringWith(justBefore(tx -> true, revokeLeaked));
+        var revokingFirst = runtime.wiringWith(JustBefore.transaction(tx -> true, revokeLeaked));
 
         var minting = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
                 () -> new AccountService(revokingFirst).createKey(accountId, runtime.wiring().ids().next("key_"), "minted",

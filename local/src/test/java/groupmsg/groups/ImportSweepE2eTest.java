@@ -112,6 +112,29 @@ class ImportSweepE2eTest {
         assertThat(hasMarker(runtime, accountId, importId)).isFalse();
     }
 
+    /**
+     * An import failed while one of its parts is being applied (maintenance took it for unqueued or stalled; its
+     * group deleted) applies nothing more: before, the part went on adding members and counting under "failed".
+     */
+    @Test
+    void anImportFailedWhileItsPartRunsAppliesNothingMore(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Failed Midway Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Midway")).jsonObject().get("id");
+        var parts = new DroppingQueue();
+        ImportJob started = imports(runtime.wiring(), parts).start(accountId, g, csv("+14155550131", "+14155550132"));
+        var store = new ImportStore(new groupmsg.platform.dynamo.DynamoOps(runtime.wiring().dynamo()),
+                runtime.wiring().config().table(Tables.CORE));
+        // the part's status check has passed; the import is failed just before its unit commits
+        var failing = runtime.wiringWith(groupmsg.local.JustBefore.transaction(tx -> true,
+                () -> assertThat(store.fail(accountId, started.id(), "failed by the test")).isTrue()));
+        applyParts(imports(failing, new DroppingQueue()), accountId, g, started.id(), parts);
+
+        var job = a.get("/v1/groups/" + g + "/imports/" + started.id()).jsonObject();
+        assertThat(job).containsEntry("status", "failed").containsEntry("processed", 0).containsEntry("added", 0);
+        assertThat(a.get("/v1/groups/" + g).jsonObject()).containsEntry("memberCount", 0);
+    }
+
     @Test
     void aRunOfTheSameRequestGoesOnWithTheSameImport(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Rerun Co");
