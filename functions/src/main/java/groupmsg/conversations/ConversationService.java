@@ -403,8 +403,14 @@ public final class ConversationService {
         View view = view(c, accounts.account(accountId).settings());
         // decided once, with the reply's store: a retry (its job failed after, publishing say) relays it or tells its
         // author it went nowhere as the first run did, not as the conversation is by then
-        String outcome = store.addReply(accountId, message, view.status());
-        if (outcome == null) outcome = view.status(); // stored before outcomes were
+        var stored = store.addReply(accountId, message, view.status());
+        String outcome = stored.outcome() == null ? view.status() : stored.outcome(); // null: stored before outcomes were
+        if (!stored.first() && ACTIVE.equals(outcome) && !ACTIVE.equals(view.status())
+                && !direct.exists(accountId, RELAY_MESSAGE_PREFIX + threadUlid)) {
+            // the first run decided to relay it but stopped before its relay was made: nobody has it, so it goes as the
+            // conversation is now (blocked since: its author is told)
+            outcome = view.status();
+        }
         if (!ACTIVE.equals(outcome)) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
             Log.info("relay_" + outcome, Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));

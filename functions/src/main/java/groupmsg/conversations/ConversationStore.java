@@ -388,20 +388,23 @@ final class ConversationStore {
      * Stores a participant's reply with what became of it ({@code outcome}: the conversation's status then, active
      * for relayed); returns the outcome on record: this one, or the first run's for a retry (read from the failed
      * put), so that a retry follows the first decision whatever changed since (a STOP that blocked the conversation
-     * meanwhile must not earn the author an "ended" notice for a reply the others got). Null for a reply stored
-     * before outcomes were.
+     * meanwhile must not earn the author an "ended" notice for a reply the others got). Its outcome is null for a
+     * reply stored before outcomes were.
      */
-    String addReply(String accountId, ThreadMessage m, String outcome) {
+    StoredReply addReply(String accountId, ThreadMessage m, String outcome) {
         var item = threadItem(accountId, m);
         item.put("outcome", s(outcome));
         try {
             dynamo.putItem(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")
                     .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
-            return outcome;
+            return new StoredReply(outcome, true);
         } catch (ConditionalCheckFailedException e) {
-            return e.hasItem() ? Attr.str(e.item(), "outcome") : null;
+            return new StoredReply(e.hasItem() ? Attr.str(e.item(), "outcome") : null, false);
         }
     }
+
+    /** A reply's outcome on record, and whether this call stored it ({@code first}) or an earlier run had. */
+    record StoredReply(String outcome, boolean first) {}
 
     Page<ThreadMessage> messages(String accountId, String conversationId, int limit, Map<String, AttributeValue> start) {
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")

@@ -146,7 +146,7 @@ public final class InboundService {
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
                 ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt(),
-                        Keywords.networkOptOut(message.body()))
+                        Keywords.mayBeNetworkOptOut(message.body(), sms.carrierKeyword()))
                 : null;
         if (!store.store(message, outbox.stage(entry), optOut)) {
             Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));

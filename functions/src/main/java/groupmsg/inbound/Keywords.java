@@ -162,6 +162,18 @@ public final class Keywords {
         return body != null && "STOP".equalsIgnoreCase(OUTER_WHITESPACE.matcher(body).replaceAll(""));
     }
 
+    /**
+     * Whether a toll-free network may have blocked the number for {@code body}: what {@link #networkOptOut} answers
+     * for, but read broadly ("STOP.", "Stop!", "Stop 🙏": the word with trailing punctuation or symbols), or what the
+     * carrier itself said it took for STOP ({@code carrierKeyword}, Twilio's OptOutType). The other side of that
+     * question: taken for blocked, a later "Yes" does not lift the opt-out (the number can text START); taken for not
+     * blocked when it was, a "Yes" would lift ours while the network goes on refusing every message.
+     */
+    public static boolean mayBeNetworkOptOut(String body, String carrierKeyword) {
+        if (carrierKeyword != null && "STOP".equalsIgnoreCase(carrierKeyword.strip())) return true;
+        return body != null && "STOP".equals(normalize(body));
+    }
+
     private static final Pattern OUTER_WHITESPACE = Pattern.compile("^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$");
 
     /** Whether {@code c}, the classification of {@code body}, is an opt-in that is also an everyday answer ("Yes"). */

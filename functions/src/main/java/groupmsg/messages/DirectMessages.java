@@ -66,6 +66,11 @@ public final class DirectMessages {
         return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, true);
     }
 
+    /** Whether the account has a message of this id (made by a {@code send} or {@code accept} before). */
+    public boolean exists(String accountId, String id) {
+        return messages.get(accountId, id).isPresent();
+    }
+
     /**
      * The job that sends an ordered message ({@code orderKey} set) through the FIFO relays queue: fan-out and delivery
      * of all its recipients, in its key's order. {@code deduplicationId} is the message's id for its first job; a

@@ -117,11 +117,13 @@ public final class OptOutStore {
      */
     public TransactWriteItem recordOnArrival(String accountId, String lineId, String phone, String inboundId, long at,
                                              boolean networkWord) {
+        // networkStop: whether a STOP of the number's may have been the toll-free network's own word (it blocks the
+        // number then): once one was, it stays so while the opt-out lasts. A row from before networkStop whose STOP
+        // came then is taken for one (its word is not known): read first, only for another word (STOPs are few).
+        boolean network = networkWord || stoppedBeforeNetworkStop(lineId, phone);
         var values = new HashMap<>(keywordValues(accountId, lineId, phone, inboundId, at));
-        values.put(":networkWord", AttributeValue.fromBool(networkWord));
-        // networkStop: whether a STOP of the number's was the toll-free network's own word (it blocks the number
-        // then): once one was, it stays so while the opt-out lasts
-        String networkStop = networkWord ? "networkStop = :networkWord" : "networkStop = if_not_exists(networkStop, :networkWord)";
+        values.put(":networkWord", AttributeValue.fromBool(network));
+        String networkStop = network ? "networkStop = :networkWord" : "networkStop = if_not_exists(networkStop, :networkWord)";
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, "
                         + "#source = if_not_exists(#source, :keyword), causedBy = if_not_exists(causedBy, :id), "
@@ -179,6 +181,13 @@ public final class OptOutStore {
         AttributeValue networkStop = item.get("networkStop");
         if (networkStop != null && networkStop.bool() != null) return networkStop.bool();
         return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(source);
+    }
+
+    /** Whether the number's opt-out row had a STOP recorded before rows kept {@code networkStop}. */
+    private boolean stoppedBeforeNetworkStop(String lineId, String phone) {
+        var item = item(lineId, phone);
+        if (item == null || item.isEmpty() || item.containsKey("networkStop")) return false;
+        return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(Attr.str(item, "source"));
     }
 
     public Optional<OptOut> get(String lineId, String phone) {

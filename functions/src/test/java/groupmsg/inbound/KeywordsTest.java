@@ -151,4 +151,13 @@ class KeywordsTest {
         assertThat(Keywords.networkOptOut(null)).isFalse();
         assertThat(Keywords.networkOptOut("STOPS")).isFalse();
     }
+
+    /** Whether the network may have blocked the number: read broadly (a "Yes" then lifts nothing), or as the carrier said. */
+    @Test
+    void theNetworkMayHaveTakenTheWordStopWithPunctuationOrWhatTheCarrierCalledStop() {
+        assertThat(List.of("STOP", "Stop.", "stop!", "Stop 🙏", "\"STOP\"")).allMatch(b -> Keywords.mayBeNetworkOptOut(b, null));
+        assertThat(List.of("UNSUBSCRIBE", "REMOVE", "STOP ALL", "END")).noneMatch(b -> Keywords.mayBeNetworkOptOut(b, null));
+        assertThat(Keywords.mayBeNetworkOptOut("ALTO", "STOP")).as("Advanced Opt-Out's own word").isTrue();
+        assertThat(Keywords.mayBeNetworkOptOut("REMOVE", "HELP")).isFalse();
+    }
 }

@@ -826,6 +826,43 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A first run that decided to relay a reply but failed before its relay was made, then the conversation blocked:
+     * nobody has the reply, so the retry goes by the conversation as it is, and tells its author.
+     */
+    @Test
+    void aReplyWhoseFirstRunMadeNoRelayGoesAsTheConversationIsNow(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Unrelayed Reply Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String id = (String) create(a, groupLine(a, line, 50), List.of(ANN, BOB, CAT), "Hello all").get("id");
+        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
+
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        String ulid = new groupmsg.platform.config.Ids().next("");
+        var relayWriteFails = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request().toString().contains("crly_" + ulid)) throw new IllegalStateException("the relay's write failed");
+            }
+        });
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.conversations.ConversationService(relayWriteFails, queue)
+                .relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "on my way", List.of()))
+                .hasMessageContaining("the relay's write failed");
+
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> "blocked".equals(c.get("status")), 15_000);
+        new groupmsg.conversations.ConversationService(runtime.wiring(), queue)
+                .relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "on my way", List.of());
+        assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("has ended")), 15_000))
+                .filteredOn(b -> b.contains("has ended")).hasSize(1);
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, BOB)).noneMatch(b -> b.contains("on my way"));
+    }
+
+    /**
      * Under block_conversation, a reply goes to the number's conversation that goes on, not to a blocked one more
      * recently active, and a text kept in a blocked conversation does not make it the most recently active: before,
      * the blocked one drew every participant's replies, kept there unrelayed, and its "ended" notice.

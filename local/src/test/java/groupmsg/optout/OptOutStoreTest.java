@@ -8,6 +8,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,9 +25,11 @@ class OptOutStoreTest {
     private OptOutStore store;
     private DynamoOps ops;
     private String lineId;
+    private LocalRuntime runtime;
 
     @BeforeEach
     void setUp(LocalRuntime runtime) {
+        this.runtime = runtime;
         ops = new DynamoOps(runtime.wiring().dynamo());
         store = new OptOutStore(ops, runtime.wiring().config().table(Tables.CORE));
         lineId = "line_optout_" + UUID.randomUUID();
@@ -112,6 +116,18 @@ class OptOutStoreTest {
         store.recordManual(ACCOUNT, lineId, byHand, 500, null);
         assertThat(store.fromTheNetworksSide(lineId, byHand)).isFalse();
         assertThat(store.fromTheNetworksSide(lineId, "+14155550634")).as("not opted out").isFalse();
+        arrive(byHand, inb(6), 1_000, false);
+        assertThat(store.fromTheNetworksSide(lineId, byHand)).as("by hand, then another word").isFalse();
+
+        // a row from before networkStop, whose STOP's word is not known, stays the network's, also after another word
+        String before = "+14155550635";
+        arrive(before, inb(7), 1_000, true);
+        runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE)).key(java.util.Map.of(
+                        "pk", AttributeValue.fromS("OPTOUT#" + lineId), "sk", AttributeValue.fromS(before)))
+                .updateExpression("REMOVE networkStop"));
+        assertThat(store.fromTheNetworksSide(lineId, before)).isTrue();
+        arrive(before, inb(8), 2_000, false);
+        assertThat(store.fromTheNetworksSide(lineId, before)).isTrue();
     }
 
     @Test
