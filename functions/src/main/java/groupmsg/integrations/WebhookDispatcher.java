@@ -106,6 +106,7 @@ public final class WebhookDispatcher {
         if (pending.isEmpty()) return;
 
         List<String> failures = new ArrayList<>();
+        Throwable fault = null;
         var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson));
         for (int i = 0; i < pending.size(); i++) {
             var outcome = outcomes.get(i);
@@ -113,6 +114,12 @@ public final class WebhookDispatcher {
                     : outcome instanceof SideBySide.Failed<String> f ? (f.cause() == null ? "failed" : f.cause().getClass().getSimpleName())
                     : "interrupted";
             if (failure != null) failures.add(pending.get(i).id() + ": " + failure);
+            if (fault == null && outcome instanceof SideBySide.Failed<String> f && f.cause() != null) fault = f.cause();
+        }
+        if (fault != null) {
+            // ours, not an endpoint's (a table that refuses, a missing permission): the job fails as a fault, which
+            // pages when it lasts, where an endpoint that is down is the account's business
+            throw new IllegalStateException("delivering " + eventKey + " failed: " + failures, fault);
         }
         if (!failures.isEmpty()) {
             Log.warn("webhook_delivery_failed", Map.of("accountId", accountId, "eventKey", eventKey, "failures", failures,

@@ -1,10 +1,12 @@
 package groupmsg.messages;
 
+import groupmsg.platform.queue.ExpectedRetry;
+
 /**
  * A job stopped because the carrier turned its sends away (429/20429, 503) or could not be reached, on every try: its
  * recipients were given back to queued, nothing of them sent, and the job is to be tried again in a while.
  */
-public final class CarrierUnavailable extends IllegalStateException implements groupmsg.platform.queue.ExpectedRetry {
+public final class CarrierUnavailable extends IllegalStateException implements ExpectedRetry {
     /**
      * The wait before such a job is tried again, times its receives so far (10 s, 20 s, ...: about 5 minutes over the
      * deliveries queue's 8 receives, then maintenance re-queues its rows every 10 minutes).

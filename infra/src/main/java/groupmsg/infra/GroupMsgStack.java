@@ -145,8 +145,12 @@ public final class GroupMsgStack extends Stack {
      * {@code Metric} dimension: caught, they fail no invocation, so no Errors alarm sees them.
      */
     public static final String HANDLED_FAILURES_METRIC = "HandledFailures";
-    /** How many minutes in a row a failure that passes on its own (a failed queue job, the carrier away) must happen to page. */
-    public static final int SUSTAINED_FAILURE_MINUTES = 10;
+    /**
+     * A failure that passes on its own (a failed queue job, the carrier away) pages when it happened in this many
+     * minutes of the last {@link #SUSTAINED_FAILURE_WINDOW_MINUTES}: a passing throttle fails a job in a minute or two.
+     */
+    public static final int SUSTAINED_FAILURE_MINUTES = 3;
+    public static final int SUSTAINED_FAILURE_WINDOW_MINUTES = 10;
     /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
     public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
             HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED, HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED,
@@ -724,22 +728,24 @@ public final class GroupMsgStack extends Stack {
                     "Throttled invocations of the " + h.name() + " function");
         }
         for (String failure : PAGED_HANDLED_FAILURES) {
-            Metric handled = Metric.Builder.create().namespace(metricNamespace()).metricName(HANDLED_FAILURES_METRIC)
-                    .dimensionsMap(Map.of("Metric", failure)).statistic("Sum").period(Duration.minutes(1)).build();
-            alarm(failure + "Alarm", handled, notify, "A function logged " + failure
+            alarm(failure + "Alarm", handledFailures(failure), notify, "A function logged " + failure
                     + " (handled, so no Errors alarm sees it); its log lines with \"metric\":\"" + failure + "\" say which "
                     + "message, line or number (infra/DEPLOY.md, CloudWatch alarms)");
         }
         // Faults that pass (a throttle, a timeout) fail a job now and then, and its queue brings it back: these page
-        // only when jobs fail in each of SUSTAINED_FAILURE_MINUTES minutes in a row, well before a dead-letter queue
-        // fills (22 to 48 minutes of retries, depending on the queue).
-        sustainedAlarm(HandledFailures.JOB_FAILED, notify, "Queue jobs failed in each of the last "
-                + SUSTAINED_FAILURE_MINUTES + " minutes (a broken deploy, a missing permission, a table that refuses): "
-                + "the work waits, and reaches a dead-letter queue after its retries. Its log lines with \"metric\":\""
-                + HandledFailures.JOB_FAILED + "\" say which function, job and error");
-        sustainedAlarm(HandledFailures.CARRIER_UNAVAILABLE, notify, "The carrier throttled or could not be reached "
-                + "on a job's every try in each of the last " + SUSTAINED_FAILURE_MINUTES + " minutes: recipients wait, "
-                + "queued, and are retried. Its log lines (carrier_unavailable) say which line and what trouble");
+        // when jobs fail in several minutes of ten, long before a dead-letter queue fills (after a quarter of an hour
+        // to most of an hour of retries, depending on the queue), and also when little traffic fails seldom.
+        alarm(HandledFailures.JOB_FAILED + "SustainedAlarm", handledFailures(HandledFailures.JOB_FAILED), 1,
+                SUSTAINED_FAILURE_MINUTES, SUSTAINED_FAILURE_WINDOW_MINUTES, notify, "Queue jobs failed in "
+                + SUSTAINED_FAILURE_MINUTES + " of the last " + SUSTAINED_FAILURE_WINDOW_MINUTES + " minutes (a broken "
+                + "deploy, a missing permission, a table that refuses): the work waits, and reaches a dead-letter queue "
+                + "after its retries. Its log lines with \"metric\":\"" + HandledFailures.JOB_FAILED
+                + "\" say which function, job and error");
+        alarm(HandledFailures.CARRIER_UNAVAILABLE + "SustainedAlarm", handledFailures(HandledFailures.CARRIER_UNAVAILABLE), 1,
+                SUSTAINED_FAILURE_MINUTES, SUSTAINED_FAILURE_WINDOW_MINUTES, notify, "The carrier throttled or could "
+                + "not be reached on a job's every try in " + SUSTAINED_FAILURE_MINUTES + " of the last "
+                + SUSTAINED_FAILURE_WINDOW_MINUTES + " minutes: recipients wait, queued, and are retried. Its log lines "
+                + "(carrier_unavailable) say which line and what trouble");
         MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
         // API Gateway's own failures too (an integration or authorizer that timed out or could not be invoked),
         // which no function's error metric counts.
@@ -778,28 +784,24 @@ public final class GroupMsgStack extends Stack {
         alarm(id, metric, 1, action, description);
     }
 
-    /** An alarm on a handled failure that fires when it happened in each of {@link #SUSTAINED_FAILURE_MINUTES} minutes. */
-    private void sustainedAlarm(String failure, SnsAction action, String description) {
-        Metric handled = Metric.Builder.create().namespace(metricNamespace()).metricName(HANDLED_FAILURES_METRIC)
+    /** The count of a failure functions handle and log with its {@code metric} field, a minute at a time. */
+    private Metric handledFailures(String failure) {
+        return Metric.Builder.create().namespace(metricNamespace()).metricName(HANDLED_FAILURES_METRIC)
                 .dimensionsMap(Map.of("Metric", failure)).statistic("Sum").period(Duration.minutes(1)).build();
-        Alarm alarm = handled.createAlarm(this, failure + "SustainedAlarm", CreateAlarmOptions.builder()
-                .alarmDescription("groupmsg " + settings.stage() + ": " + description)
-                .threshold(1)
-                .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                .evaluationPeriods(SUSTAINED_FAILURE_MINUTES)
-                .datapointsToAlarm(SUSTAINED_FAILURE_MINUTES)
-                .treatMissingData(TreatMissingData.NOT_BREACHING)
-                .build());
-        alarm.addAlarmAction(action);
-        alarms.add(alarm);
     }
 
     private void alarm(String id, Metric metric, int threshold, SnsAction action, String description) {
+        alarm(id, metric, threshold, 1, 1, action, description);
+    }
+
+    /** Fires when {@code metric} reached {@code threshold} in {@code minutes} of the last {@code ofMinutes}. */
+    private void alarm(String id, Metric metric, int threshold, int minutes, int ofMinutes, SnsAction action, String description) {
         Alarm alarm = metric.createAlarm(this, id, CreateAlarmOptions.builder()
                 .alarmDescription("groupmsg " + settings.stage() + ": " + description)
                 .threshold(threshold)
                 .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                .evaluationPeriods(1)
+                .evaluationPeriods(ofMinutes)
+                .datapointsToAlarm(minutes)
                 .treatMissingData(TreatMissingData.NOT_BREACHING)
                 .build());
         alarm.addAlarmAction(action);

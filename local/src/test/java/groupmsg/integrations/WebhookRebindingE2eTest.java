@@ -118,4 +118,38 @@ class WebhookRebindingE2eTest {
         assertThat(bodies).hasSize(1);
         assertThat(bodies.getFirst()).contains("inb_01JDFLAKYDNS0000000000000001");
     }
+
+    /**
+     * A fault of ours while delivering (the table refuses to record the delivery) fails the job as a fault, which
+     * the JobFailed alarm sees; an endpoint that is down is NotDelivered, the account's business. Before, both were
+     * NotDelivered.
+     */
+    @Test
+    void aFaultOfOursWhileDeliveringIsNoEndpointsFailure(LocalRuntime runtime, ApiClient api) throws Exception {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        ApiClient a = api.forNewAccount("Refusing Table Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(a.post("/v1/webhooks", Map.of("url", "http://localhost:" + server.getAddress().getPort() + "/hook",
+                "events", List.of("reply.received"))).status()).isEqualTo(201);
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDREFUSINGTABLE000000001", "from", "+14155550978", "body", "Hi"));
+        var refusing = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest put
+                        && put.item().containsKey("deliveredAt")) {
+                    throw new IllegalStateException("AccessDenied (the test's)");
+                }
+            }
+        });
+        assertThatThrownBy(() -> new WebhookDispatcher(refusing, new WebhookTargets(true)).dispatch(event, "q2"))
+                .isNotInstanceOf(WebhookDispatcher.NotDelivered.class).hasRootCauseMessage("AccessDenied (the test's)");
+    }
 }
