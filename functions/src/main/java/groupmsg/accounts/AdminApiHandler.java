@@ -188,8 +188,11 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     private ApiResponse patchAccount(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "settings");
+        // kept as group names are: NFC, no invisible characters at its ends
         Optional<String> name = body.optionalString("name", 1, 100);
         body.check("name", name.orElse(null), Text::nameShapeProblem);
+        body.check("name", name.orElse(null), n -> Text.tidiedLengthProblem(n, 100));
+        name = name.map(Text::tidyName);
         Optional<JsonBody> settingsBody = body.optionalObject("settings");
         body.validate();
         AccountSettings.Change settings = settingsBody.map(AdminApiHandler::settingsChange)
@@ -223,10 +226,12 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     private ApiResponse createKey(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "role").nullsAsAbsent();
-        String name = body.requiredString("name", 1, 100);
-        body.check("name", name, Text::nameShapeProblem);
+        String given = body.requiredString("name", 1, 100);
+        body.check("name", given, Text::nameShapeProblem);
+        body.check("name", given, n -> Text.tidiedLengthProblem(n, 100));
+        String name = Text.tidyName(given); // kept as group names are: NFC, no invisible characters at its ends
         // the local runtime replaces the keys of these names at each start: one made through the API would go too
-        if (name != null && AccountService.startUpKeyName(Text.tidyName(name))) {
+        if (name != null && AccountService.startUpKeyName(name)) {
             body.problem("name", "is reserved for the local runtime's start-up owner key; choose another");
         }
         String roleName = body.requiredString("role", 1, 20);

@@ -47,7 +47,7 @@ public final class ConversationBlocks {
         if (c.closedAt() != null) return CLOSED_REASON;
         if (blocked(accountId, c)) return BLOCKED_REASON;
         Line line = lines.find(accountId, c.lineId()).orElse(null);
-        if (line != null && !line.groupMessaging()) return LINE_OFF_REASON;
+        if (line != null && !line.groupMessagingAllowed()) return LINE_OFF_REASON;
         return null;
     }
 

@@ -99,7 +99,7 @@ public final class ConversationService {
         if (earlier.isPresent()) return resumeCreate(earlier.get(), settings, input, ulid);
         Line line = lines.find(caller.accountId(), input.lineId())
                 .orElseThrow(() -> ApiException.invalid("lineId: no such line in this account"));
-        if (!line.groupMessaging()) {
+        if (!line.groupMessagingAllowed()) {
             // the number's type first, when that is why: switching the flag on would not help
             throw ApiException.invalid(groupmsg.lines.LineRules.groupMessagingProblem(line.type(), line.phone())
                     .map(problem -> "lineId: group messaging " + problem)
@@ -156,7 +156,7 @@ public final class ConversationService {
         View view = view(c, settings);
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
         List<String> to = view.reachable();
-        if (line != null && !to.isEmpty() && ACTIVE.equals(view.status())) {
+        if (line != null && line.groupMessagingAllowed() && !to.isEmpty() && ACTIVE.equals(view.status())) {
             // as its first run stored it (a retry's body is the same: the Idempotency-Key's hash checks it)
             ThreadMessage first = store.message(c.accountId(), c.id(), ThreadMessage.ID_PREFIX + ulid).orElse(null);
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, c.accountId(), line, MessageKind.CONVERSATION, to,
@@ -328,7 +328,7 @@ public final class ConversationService {
             if (earlier != null) return earlier;
             throw ApiException.conflict("the conversation's line is gone");
         }
-        if (!line.groupMessaging() && earlier == null) {
+        if (!line.groupMessagingAllowed() && earlier == null) {
             // switched off since the conversation began (a carrier that no longer allows it): no group text goes out
             throw ApiException.conflict("the conversation's line no longer has groupMessaging enabled");
         }
@@ -338,7 +338,7 @@ public final class ConversationService {
                     mediaUrls, Ids.timeOf(ulid));
             store.addMessage(caller.accountId(), message);
         }
-        if (!to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessaging()) {
+        if (!to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessagingAllowed()) {
             direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
                     message.textToSend(), message.mediaUrls(), c.id());
         }
@@ -424,7 +424,7 @@ public final class ConversationService {
         Line line = lines.find(accountId, c.lineId()).orElse(null);
         boolean noText = body == null || body.isBlank();
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
-        if (!line.groupMessaging()) {
+        if (!line.groupMessagingAllowed()) {
             // the line's group messaging was switched off: the reply is kept in the thread, and goes no further
             Log.info("relay_line_not_group", Map.of("conversationId", c.id(), "lineId", line.id()));
             return;

@@ -82,15 +82,24 @@ public final class InboundRouter {
         String inboundId = m.id();
         String conversationId = m.conversationId();
         String threadUlid = m.threadUlid();
+        String senderName = null;
         if (threadUlid == null) {
-            String into = m.routedOnArrival() ? conversationId
-                    : conversationId == null ? routedConversation(accountId, m) : null;
+            String into = m.routedOnArrival() ? conversationId : null;
+            if (!m.routedOnArrival() && conversationId == null) {
+                // routed here, not on arrival (stored before that, or its routing failed then): named as in the
+                // conversation found, as on arrival
+                var routed = router.route(accountId, m.lineId(), m.from());
+                if (routed != null) {
+                    into = routed.conversationId();
+                    senderName = routed.senderName();
+                }
+            }
             if (into != null) {
                 // Its place in the thread is now, when it is relayed, not when it was received: the business's
                 // messages go to the relays queue directly, and one written while this reply was on its way through
                 // the inbound queue reaches the phones first. Listed by when it was received, the thread showed an
                 // order nobody's phone did.
-                var routing = store.assignConversation(accountId, inboundId, into, ids.next(""));
+                var routing = store.assignConversation(accountId, inboundId, into, ids.next(""), senderName);
                 conversationId = routing.conversationId();
                 threadUlid = routing.threadUlid();
             }
@@ -98,15 +107,9 @@ public final class InboundRouter {
         if (conversationId != null) {
             if (threadUlid == null) threadUlid = inboundId.substring(InboundMessage.ID_PREFIX.length()); // routed before
             conversations.relay(accountId, conversationId, threadUlid, inboundId, m.createdAt(), m.from(), m.body(), m.mediaUrls());
-            return m.withConversation(conversationId, threadUlid);
+            return m.withConversation(conversationId, threadUlid, senderName);
         }
         return m;
-    }
-
-    /** A text stored before texts were routed on arrival: its conversation now, or null. */
-    private String routedConversation(String accountId, InboundMessage m) {
-        var routed = router.route(accountId, m.lineId(), m.from());
-        return routed == null ? null : routed.conversationId();
     }
 
     static Map<String, Object> event(InboundMessage m) {

@@ -117,14 +117,19 @@ final class InboundStore {
     /**
      * Records the conversation a reply goes into (the one it was routed to on arrival, or, for a message stored before
      * that, the one the worker found) and its place in the thread, once: a retry gets what the first run recorded.
+     * {@code fromName}: the sender's name in the conversation the worker found (null: none, or routed on arrival,
+     * which named it then), kept where the message has none.
      */
-    Routing assignConversation(String accountId, String id, String conversationId, String threadUlid) {
+    Routing assignConversation(String accountId, String id, String conversationId, String threadUlid, String fromName) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":c", s(conversationId), ":t", s(threadUlid)));
+        if (fromName != null) values.put(":n", s(fromName));
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET conversationId = :c, threadUlid = :t")
+                    .updateExpression("SET conversationId = :c, threadUlid = :t"
+                            + (fromName == null ? "" : ", fromName = if_not_exists(fromName, :n)"))
                     .conditionExpression("attribute_exists(pk) AND attribute_not_exists(threadUlid)"
                             + " AND (attribute_not_exists(conversationId) OR conversationId = :c)")
-                    .expressionAttributeValues(Map.of(":c", s(conversationId), ":t", s(threadUlid))));
+                    .expressionAttributeValues(values));
             return new Routing(conversationId, threadUlid);
         } catch (ConditionalCheckFailedException e) {
             return get(accountId, id).filter(m -> m.conversationId() != null)

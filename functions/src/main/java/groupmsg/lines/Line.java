@@ -48,6 +48,15 @@ public record Line(String id, String phone, LineType type, boolean groupMessagin
         return tollFree() && LineRules.isTollFreeNumber(phone);
     }
 
+    /**
+     * Whether group texts may go out on this line: switched on, and a number that can do group MMS (a +1 US or Canada
+     * long code). A line stored with the switch on before a rule existed (a toll-free number, a Caribbean +1) keeps
+     * the flag, which {@code PATCH} could no longer set, not the ability.
+     */
+    public boolean groupMessagingAllowed() {
+        return groupMessaging && LineRules.groupMessagingProblem(type, phone).isEmpty();
+    }
+
     public boolean shortCode() {
         return type == LineType.SHORT_CODE;
     }

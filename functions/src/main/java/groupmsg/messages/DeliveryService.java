@@ -8,6 +8,7 @@ import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutService;
 import groupmsg.optout.OptOutStore;
+import groupmsg.platform.queue.ExpectedRetry;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
@@ -18,7 +19,6 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 import groupmsg.usage.UsageStore;
-import software.amazon.awssdk.core.exception.AbortedException;
 
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
@@ -413,10 +413,7 @@ public final class DeliveryService {
 
     /** Whether {@code e} comes of an interrupt: an InterruptedException or the SDK's AbortedException in its causes. */
     static boolean causedByInterrupt(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof InterruptedException || t instanceof AbortedException) return true;
-        }
-        return false;
+        return ExpectedRetry.causedByInterrupt(e);
     }
 
     /** Records every block still unrecorded; returns the recipients given back to queued. */

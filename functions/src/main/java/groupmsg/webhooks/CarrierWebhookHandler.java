@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  * Twilio's webhooks ({@code /webhooks/twilio/...}; no API key: the X-Twilio-Signature is the credential,
  * checked over PUBLIC_BASE_URL + path + query). Nothing is read or stored before the signature checks out: a body
  * over 64 KB is a 413 unread; a missing signature, a body that cannot be read as a form (so cannot be verified) or a
- * wrong signature is a 403; only a signed request hears about its content type (415) or Twilio's fields (400).
+ * wrong signature is a 403; only a signed request hears about its content type or Twilio's fields (400).
  * Answers empty TwiML. Delivery receipts are queued for the receipt worker, which applies them in bulk; inbound
  * messages are stored and queued (see {@link InboundService}).
  */

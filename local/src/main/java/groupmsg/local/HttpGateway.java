@@ -35,6 +35,7 @@ public final class HttpGateway implements AutoCloseable {
     }
 
     private static final String LOCAL_PREFIX = "/local/";
+    private static final String HEALTH_PATH = "/local/health";
     /** Headers the HTTP server computes itself; a handler's value for them would be wrong or duplicated. */
     private static final Set<String> SERVER_MANAGED = Set.of("content-length", "transfer-encoding", "connection", "date");
 
@@ -45,6 +46,8 @@ public final class HttpGateway implements AutoCloseable {
     private volatile Map<String, LocalEndpoint> localEndpoints = Map.of();
     private volatile Map<String, LocalEndpoint> prefixEndpoints = Map.of();
     private volatile boolean started;
+    /** While set, the API and the health check answer 503: the runtime is serving, but not ready ({@link #holdApi}). */
+    private volatile boolean apiHeld;
 
     private HttpGateway(HttpServer server, ExecutorService executor) {
         this.server = server;
@@ -92,6 +95,19 @@ public final class HttpGateway implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Until {@link #openApi}, {@code /v1} requests and {@code GET /local/health} answer 503 (Retry-After 1) while
+     * everything else is served: the runtime's start needs the carrier emulator's routes (what the last run lost is
+     * looked up there) before it may take requests that would overtake what it recovers.
+     */
+    public void holdApi() {
+        apiHeld = true;
+    }
+
+    public void openApi() {
+        apiHeld = false;
+    }
+
     public int port() {
         return server.getAddress().getPort();
     }
@@ -133,6 +149,9 @@ public final class HttpGateway implements AutoCloseable {
         var request = new GatewayRequest(method, rawPath, exchange.getRequestURI().getRawQuery(), headers, body,
                 exchange.getRemoteAddress().getAddress().getHostAddress(), exchange.getProtocol());
         try {
+            if (apiHeld && (rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.equals(HEALTH_PATH))) {
+                return GatewayResponse.gatewayMessage(503, "Service Unavailable").withHeader("Retry-After", "1");
+            }
             if (rawPath.startsWith(LOCAL_PREFIX)) return local(request);
             for (var prefixed : prefixEndpoints.entrySet()) {
                 if (rawPath.startsWith(prefixed.getKey())) return prefixed.getValue().handle(request);

@@ -274,11 +274,15 @@ public final class LocalRuntime implements AutoCloseable {
                 b.markerRemovableOnAbort = false;
                 restoreQueues(b.wiring, b.queues, settings.dataDir());
             }
+            // The API waits for the recovery below (a message accepted meanwhile would overtake the relays it
+            // recovers); the emulator's routes, which the recovery asks, are served.
+            if (queuesForgotten) b.http.holdApi();
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
             // Before the pollers: what the last run left is queued again first, oldest first, so that nothing newer
             // (a relay re-sent by a reply's job, a message accepted meanwhile) reaches the phones ahead of it.
             if (queuesForgotten) recoverJobsLostInRestart(b.wiring, startedAt, lastRunKilled);
+            b.http.openApi();
             for (QueueDef queue : Queues.ALL) {
                 b.pollers.add(new SqsPoller(b.wiring.sqs(), b.queues.get(queue.name()), queue.batchSize(),
                         Duration.ofSeconds(queue.batchingWindowSeconds()), queue.maxConcurrency(),

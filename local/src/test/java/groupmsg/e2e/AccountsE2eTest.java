@@ -76,6 +76,24 @@ class AccountsE2eTest {
                 .extracting(k -> k.get("id")).doesNotContain(keyId);
     }
 
+    /** Account and key names are kept as group names are: NFC, and no invisible characters at their ends. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void accountAndKeyNamesAreKeptWithoutInvisibleEnds(ApiClient api) {
+        ApiClient owner = api.forNewAccount("Tidy Names Co");
+        var patched = owner.patch("/v1/account", Map.of("name", "Acme\u200b "));
+        assertThat(patched.status()).isEqualTo(200);
+        assertThat(patched.jsonObject()).containsEntry("name", "Acme");
+        assertThat(owner.get("/v1/account").jsonObject()).containsEntry("name", "Acme");
+        assertThat(owner.patch("/v1/account", Map.of("name", "Cafe\u0301")).jsonObject()).containsEntry("name", "Caf\u00e9");
+        var key = owner.post("/v1/api-keys", Map.of("name", "\ufeffci\u200b", "role", "member"));
+        assertThat(key.status()).isEqualTo(201);
+        assertThat(key.jsonObject()).containsEntry("name", "ci");
+        assertThat((List<Map<String, Object>>) owner.get("/v1/api-keys").jsonObject().get("items"))
+                .anySatisfy(k -> assertThat(k).containsEntry("id", key.jsonObject().get("id")).containsEntry("name", "ci"));
+        assertThat(owner.patch("/v1/account", Map.of("name", "\u200b")).status()).as("nothing visible").isEqualTo(400);
+    }
+
     @Test
     void aKeyCannotTakeTheNameOfTheLocalRuntimesStartUpKey(ApiClient api) {
         ApiClient owner = api.forNewAccount("Reserved Names Co");

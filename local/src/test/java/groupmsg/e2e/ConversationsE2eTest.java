@@ -790,6 +790,28 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A toll-free line stored with groupMessaging on before the rule (PATCH can no longer set it) keeps the flag, not
+     * the ability: no conversation starts on it. Before, only the flag was read, and group texts went out on it.
+     */
+    @Test
+    void aTollFreeLineFlaggedForGroupMessagingBeforeTheRuleStartsNoConversation(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Legacy Toll Free Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = (String) a.post("/v1/lines", Map.of("phone", "+1888555" + String.format("%04d", (int) (Math.random() * 10_000)),
+                "type", "toll_free", "groupMessaging", false, "mps", 3)).jsonObject().get("id");
+        runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(Map.of("pk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("ACCT#" + accountId),
+                        "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("LINE#" + lineId)))
+                .updateExpression("SET groupMessaging = :t")
+                .expressionAttributeValues(Map.of(":t", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromBool(true))));
+        assertThat(a.get("/v1/lines/" + lineId).jsonObject()).containsEntry("groupMessaging", true);
+
+        var refused = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "Hi"));
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.body()).contains("toll-free");
+    }
+
+    /**
      * A reply's job that fails after its relay (publishing its event, say) runs again minutes later: the retry follows
      * the first run's decision. Before, it decided anew: a conversation blocked meanwhile told the author "has ended,
      * not passed on" for a reply the others had, and used up the one notice a reply really held back should get.

@@ -251,7 +251,8 @@ class InboundFaultsTest {
         String lineId = ConversationsE2eTest.groupLine(a, line, 50);
         String ann = "+14155550751";
         String bob = "+14155550752";
-        String conversationId = (String) ConversationsE2eTest.create(a, lineId, List.<Object>of(ann, bob), "Hi both").get("id");
+        String conversationId = (String) ConversationsE2eTest.create(a, lineId,
+                List.<Object>of(Map.of("phone", ann, "name", "Ann"), bob), "Hi both").get("id");
         software.amazon.awssdk.core.interceptor.ExecutionInterceptor routingDown = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
             @Override
             public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
@@ -277,8 +278,13 @@ class InboundFaultsTest {
 
         assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
                 .contains("\"batchItemFailures\":[]");
-        assertThat(await(() -> ConversationsE2eTest.bodiesTo(a, line, bob), l -> l.size() == 2, 15_000)).last().isEqualTo(ann + ": On my way");
-        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i).containsEntry("conversationId", conversationId));
+        assertThat(await(() -> ConversationsE2eTest.bodiesTo(a, line, bob), l -> l.size() == 2, 15_000)).last().isEqualTo("Ann: On my way");
+        // named as in the conversation, as a reply routed on arrival is (its event too)
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
+                .containsEntry("conversationId", conversationId).containsEntry("fromName", "Ann"));
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(await(() -> integrationEvents(a, accountId, "reply.received"), l -> !l.isEmpty(), 15_000))
+                .singleElement().satisfies(e -> assertThat(e).containsEntry("fromName", "Ann"));
     }
 
     @Test

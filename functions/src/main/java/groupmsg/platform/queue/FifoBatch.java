@@ -31,7 +31,7 @@ public final class FifoBatch {
             try {
                 handler.accept(message);
             } catch (RuntimeException e) {
-                if (e instanceof ExpectedRetry) {
+                if (ExpectedRetry.expected(e)) {
                     Log.info(failureEvent, Map.of("sqsMessageId", message.getMessageId(), "reason", String.valueOf(e.getMessage())));
                 } else {
                     Log.jobFailed(failureEvent, Map.of("sqsMessageId", message.getMessageId()), e);

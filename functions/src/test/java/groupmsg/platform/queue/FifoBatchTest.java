@@ -50,17 +50,19 @@ class FifoBatchTest {
     @Test
     void aFaultIsLoggedAsAFailedJobWithItsMetricAndAnExpectedRetryIsNot() {
         var event = new SQSEvent();
-        event.setRecords(List.of(message("1", "a", "fault"), message("2", "b", "waits")));
+        event.setRecords(List.of(message("1", "a", "fault"), message("2", "b", "waits"), message("3", "c", "stopped")));
         List<SQSBatchResponse> response = new ArrayList<>();
         String out = CapturedStdout.of(() -> response.add(FifoBatch.process(event, "test_failed", m -> {
             if (m.getBody().equals("fault")) throw new IllegalStateException("boom");
+            if (m.getBody().equals("stopped")) throw new IllegalStateException("interrupted", new InterruptedException());
             throw new Waits();
         })));
-        // both come back
+        // all come back
         assertThat(response.getFirst().getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
-                .containsExactly("1", "2");
+                .containsExactly("1", "2", "3");
         List<Map<String, Object>> lines = out.lines().map(Json::parseObject).toList();
-        assertThat(lines).hasSize(2);
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(2)).as("the invocation being stopped").containsEntry("level", "INFO").doesNotContainKey("metric");
         assertThat(lines.get(0)).containsEntry("level", "ERROR").containsEntry("event", "test_failed")
                 .containsEntry("sqsMessageId", "1").containsEntry("metric", HandledFailures.JOB_FAILED)
                 .containsEntry("error", "boom");
