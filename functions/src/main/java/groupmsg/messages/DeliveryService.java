@@ -337,6 +337,17 @@ public final class DeliveryService {
         return line.mps() == found.lineMps() ? found : found.withLineMps(line.mps());
     }
 
+    /**
+     * For a job back before its place (one hours ahead on a busy line comes back every 15 minutes, SQS's longest
+     * delay): true when it is not to wait any more, its message gone or its line deleted since the message was
+     * accepted, after failing its rows as not sent ({@link #sendable}). A forced deletion of a line then ends its
+     * messages within 15 minutes, not when each place comes (a large message stayed "sending" for hours). Two
+     * GetItems per return.
+     */
+    boolean notToWait(DeliveryJob job) {
+        return sendable(job.accountId(), job.messageId(), job.shard(), job.phones()) == null;
+    }
+
     /** The error of a recipient not sent to because the message's line was deleted before its send. */
     static final String LINE_DELETED = "not sent: the line was deleted";
 

@@ -94,6 +94,33 @@ class LineDeletionE2eTest {
         assertThat(awaitSent(a, sent, 30_000)).as("sent in seconds, not after six hours of places").containsEntry("status", "sent");
     }
 
+    /**
+     * A forced deletion while a message's jobs hold places hours ahead: each job that comes back before its place
+     * (every 15 minutes) fails its rows as not sent and the message is sent (complete), rather than "sending" until
+     * each place comes.
+     */
+    @Test
+    void aForcedDeletionEndsAMessageWaitingHoursAheadWhenItsJobsComeBack(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Forced Deletion Co");
+        String line = createLine(a, linePhone(), 2);
+        // accepted and fanned out, its delivery jobs kept from the queue: its rows wait, queued
+        var setup = DeliveryFaultsTest.acceptAndFanOut(a, runtime.wiring(), 3, line);
+        assertThat(allDeliveries(a, setup.messageId())).hasSize(3)
+                .allSatisfy(d -> assertThat(d).containsEntry("status", "queued"));
+        assertThat(a.delete("/v1/lines/" + line + "?force=true").status()).isEqualTo(204);
+
+        // its job back from its first 15 minutes, its place still hours ahead
+        long sixHours = 6L * 3600 * 1_000_000;
+        String job = groupmsg.platform.json.Json.write(Map.of("accountId", setup.accountId(), "messageId", setup.messageId(),
+                "shard", 0, "phones", setup.phones(), "ticketAt", System.currentTimeMillis() * 1000 + sixHours));
+        assertThat(runtime.functions().get("delivery-worker").invoke(InboundFaultsTest.sqsEvent("deliveries",
+                new groupmsg.platform.queue.QueueMessage(job, null, null)))).contains("\"batchItemFailures\":[]");
+        assertThat(allDeliveries(a, setup.messageId())).allSatisfy(d -> assertThat(d)
+                .containsEntry("status", "failed").containsEntry("error", "not sent: the line was deleted"));
+        assertThat(awaitSent(a, setup.messageId(), 15_000)).containsEntry("status", "sent");
+        assertThat(carrierMessages(a, line)).isEmpty();
+    }
+
     @Test
     void aDeletedLinesNumberIsFreeAndTheSameAccountGettingItBackGetsTheLineWithItsOptOuts(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Retiring Co");
