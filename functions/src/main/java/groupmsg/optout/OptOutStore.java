@@ -69,14 +69,17 @@ public final class OptOutStore {
      * the number gets its confirmation for: the number was not opted out, or only by the business ({@code manual})
      * or a carrier error, so it never got the line's {@code optOutReply}; or an earlier try of this same message
      * recorded it. False when the number had already texted a STOP before, or a text of its was reviewed as an
-     * opt-out (it has had its confirmation either way).
+     * opt-out (it has had its confirmation either way); false too when the opt-out was lifted after the STOP arrived.
      * <p>
      * A row recorded otherwise becomes this STOP's (source {@code keyword}, {@code causedBy} this message), keeping
      * when the number opted out first; so a later STOP finds a keyword row caused by another message, and gets no
      * second reply.
      */
     public boolean recordKeyword(String accountId, String lineId, String phone, String inboundId, long at) {
-        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_KEYWORD, List.of(SOURCE_KEYWORD, SOURCE_REVIEW));
+        // never made anew: its arrival wrote the row (recordOnArrival), so a row gone since was lifted after
+        // the STOP (the business removed it, or a START handled while this STOP's job was held back): it stays
+        // lifted, unconfirmed (a confirmation now would tell a resubscribed number it is unsubscribed)
+        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_KEYWORD, List.of(SOURCE_KEYWORD, SOURCE_REVIEW), false);
     }
 
     /**
@@ -85,7 +88,7 @@ public final class OptOutStore {
      * is due), false otherwise. The first opt-out's time stays.
      */
     private boolean recordConfirmable(String accountId, String lineId, String phone, String inboundId, long at,
-                                      String source, List<String> confirmed) {
+                                      String source, List<String> confirmed, boolean mayCreate) {
         var values = new HashMap<String, AttributeValue>(java.util.Map.of(":a", s(accountId), ":line", s(lineId),
                 ":phone", s(phone), ":id", s(inboundId), ":at", n(at), ":source", s(source)));
         List<String> notConfirmed = new java.util.ArrayList<>();
@@ -97,8 +100,9 @@ public final class OptOutStore {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                     .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, #source = :source, "
                             + "causedBy = :id, optedOutAt = if_not_exists(optedOutAt, :at)")
-                    .conditionExpression("attribute_not_exists(pk) OR causedBy = :id OR attribute_not_exists(#source) "
-                            + "OR (" + String.join(" AND ", notConfirmed) + ")")
+                    .conditionExpression((mayCreate ? "attribute_not_exists(pk) OR " : "attribute_exists(pk) AND (")
+                            + "causedBy = :id OR attribute_not_exists(#source) "
+                            + "OR (" + String.join(" AND ", notConfirmed) + ")" + (mayCreate ? "" : ")"))
                     .expressionAttributeNames(java.util.Map.of("#source", "source"))
                     .expressionAttributeValues(values));
             return true;
@@ -147,7 +151,7 @@ public final class OptOutStore {
      * confirmation; its opt_out.changed event still says "keyword", of that STOP), and a later START lifts it.
      */
     public boolean recordReviewed(String accountId, String lineId, String phone, String inboundId, long at) {
-        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_REVIEW, List.of(SOURCE_KEYWORD, SOURCE_REVIEW));
+        return recordConfirmable(accountId, lineId, phone, inboundId, at, SOURCE_REVIEW, List.of(SOURCE_KEYWORD, SOURCE_REVIEW), true);
     }
 
     /**

@@ -111,6 +111,30 @@ class InboundFaultsTest {
         assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
+    /**
+     * An opt-out removed by hand between a STOP's arrival and its job (which can also be a START handled while the
+     * STOP's job was held back) stays removed: the job neither records it again nor sends "you are unsubscribed".
+     * Before, the job undid the removal the API had answered 204.
+     */
+    @Test
+    void anOptOutRemovedBeforeItsStopsJobRunsStaysRemoved(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Removed Early Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550606";
+        var stop = (InboundService.Stored) new InboundService(runtime.wiring(), new DownQueue())
+                .receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        assertThat(optOuts(a, lineId)).hasSize(1);
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + phone.replace("+", "%2B")).status()).isEqualTo(204);
+
+        new groupmsg.optout.OptOutService(runtime.wiring(), new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()))
+                .handleKeyword(accountId, stop.message().id());
+        runtime.awaitIdle();
+        assertThat(optOuts(a, lineId)).isEmpty();
+        assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).isEmpty();
+    }
+
     /** A keyword's reply goes to the relays queue in its line and number's group: after that number's earlier answers. */
     @Test
     void aKeywordsReplyJoinsItsNumbersAnswersInTheRelaysQueue(ApiClient api, LocalRuntime runtime) {

@@ -38,8 +38,10 @@ class OptOutStoreTest {
     @Test
     void theStopThatOptsANumberOutIsConfirmedItsRetryAgainALaterStopNever() {
         String phone = "+14155550601";
+        arrive(phone, inb(1), 1_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_000)).isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_500)).as("a retry of the same STOP").isTrue();
+        arrive(phone, inb(2), 2_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 2_000)).as("a second STOP").isFalse();
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_500)).as("the first one's retry, later").isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
@@ -49,14 +51,17 @@ class OptOutStoreTest {
     void aNumberOptedOutByHandGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550602";
         assertThat(store.recordManual(ACCOUNT, lineId, phone, 1_000, null).created()).isTrue();
+        arrive(phone, inb(1), 2_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_000)).isTrue();
         // it is the keyword's now, still dated from when the number first opted out
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_100)).as("a retry of that STOP").isTrue();
+        arrive(phone, inb(2), 3_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 3_000)).as("a second STOP").isFalse();
         var again = store.recordManual(ACCOUNT, lineId, phone, 4_000, null);
         assertThat(again.created()).isFalse();
         assertThat(again.optOut().source()).isEqualTo(OptOutStore.SOURCE_KEYWORD);
+        arrive(phone, inb(3), 5_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(3), 5_000)).isFalse();
     }
 
@@ -64,19 +69,24 @@ class OptOutStoreTest {
     void aNumberOptedOutByACarrierErrorGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550603";
         store.record(ACCOUNT, lineId, phone, OptOutStore.SOURCE_CARRIER_ERROR, 1_000);
+        arrive(phone, inb(1), 2_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_000)).isTrue();
+        arrive(phone, inb(2), 3_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 3_000)).isFalse();
         // a later carrier error keeps the keyword's record
         store.record(ACCOUNT, lineId, phone, OptOutStore.SOURCE_CARRIER_ERROR, 4_000);
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
+        arrive(phone, inb(3), 5_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(3), 5_000)).isFalse();
     }
 
     @Test
     void afterAnOptInTheNextStopIsConfirmedAgain() {
         String phone = "+14155550604";
+        arrive(phone, inb(1), 1_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_000)).isTrue();
         assertThat(store.remove(lineId, phone, null)).isTrue();
+        arrive(phone, inb(2), 2_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 2_000)).isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 2_000));
     }
@@ -155,12 +165,13 @@ class OptOutStoreTest {
         assertThat(store.recordKeyword(ACCOUNT, lineId, byHand, inb(5), 1_100)).isTrue();
         assertThat(store.get(lineId, byHand)).hasValue(new OptOut(lineId, byHand, OptOutStore.SOURCE_KEYWORD, 500));
 
-        // a START handled between a STOP's arrival and its worker removes it; the worker records it again
+        // lifted between a STOP's arrival and its worker (removed by hand, or a START handled while the STOP's job was
+        // held back): the worker neither makes it again nor confirms it. Before, it undid the removal.
         String back = "+14155550614";
         arrive(back, inb(6), 1_000);
         assertThat(store.remove(lineId, back, null)).isTrue();
-        assertThat(store.recordKeyword(ACCOUNT, lineId, back, inb(6), 1_300)).isTrue();
-        assertThat(store.optedOut(lineId, java.util.List.of(back))).containsExactly(back);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, back, inb(6), 1_300)).isFalse();
+        assertThat(store.optedOut(lineId, java.util.List.of(back))).isEmpty();
     }
 
     @Test
@@ -190,7 +201,7 @@ class OptOutStoreTest {
         assertThat(store.removeForOptIn(lineId, byHand, inb(9))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(byHand))).isEmpty();
         String older = "+14155550624";
-        assertThat(store.recordKeyword(ACCOUNT, lineId, older, inb(1), 1_000)).isTrue();
+        store.record(ACCOUNT, lineId, older, OptOutStore.SOURCE_KEYWORD, 1_000);
         assertThat(store.removeForOptIn(lineId, older, inb(2))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(older))).isEmpty();
         // a number never opted out: nothing lifted, nothing to tell
