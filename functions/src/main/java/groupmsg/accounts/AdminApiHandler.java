@@ -324,7 +324,7 @@ public final class AdminApiHandler extends HttpApiHandler {
                 .orElseThrow(() -> ApiException.invalid("type must be long_code, toll_free or short_code"))).orElse(null);
         boolean deleted = Boolean.TRUE.equals(request.queryTrueOrFalse("deleted"));
         var page = lines.list(request.accountId(), l -> l.deleted() == deleted
-                && (groupMessaging == null || l.groupMessaging() == groupMessaging)
+                && (groupMessaging == null || l.groupMessagingAllowed() == groupMessaging)
                 && (type == null || l.type() == type), paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.lines().forEach(l -> items.add(lineJson(l)));
@@ -418,7 +418,8 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("id", line.id());
         json.put("phone", line.phone());
         json.put("type", line.type().wireName());
-        json.put("groupMessaging", line.groupMessaging());
+        // what the line can do: one stored with it on before the rule that its number cannot shows false
+        json.put("groupMessaging", line.groupMessagingAllowed());
         json.put("mps", LineRules.mpsJson(line.mps()));
         json.put("optOutReply", line.optOutReply());
         json.put("optInReply", line.optInReply());

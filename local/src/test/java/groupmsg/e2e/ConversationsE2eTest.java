@@ -804,7 +804,8 @@ class ConversationsE2eTest {
                         "sk", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("LINE#" + lineId)))
                 .updateExpression("SET groupMessaging = :t")
                 .expressionAttributeValues(Map.of(":t", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromBool(true))));
-        assertThat(a.get("/v1/lines/" + lineId).jsonObject()).containsEntry("groupMessaging", true);
+        assertThat(a.get("/v1/lines/" + lineId).jsonObject()).as("what it can do").containsEntry("groupMessaging", false);
+        assertThat(a.get("/v1/lines?groupMessaging=true").body()).doesNotContain(lineId);
 
         var refused = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "Hi"));
         assertThat(refused.status()).isEqualTo(400);
