@@ -135,21 +135,32 @@ final class DeliveryStore {
     /**
      * A status change of one row, applied only if the row still has status {@code from} and, when {@code seenAt} is
      * given, was last changed then (a decision taken on an older read, such as a carrier lookup's, must not apply to
-     * a row claimed again since).
+     * a row claimed again since), and, when {@code ofSend} is given, records that send of the carrier's or none (a
+     * receipt of a first send whose answer was lost, the row sent again since, must not settle the second one).
      */
-    record Transition(String phone, String from, String to, String carrierMessageId, String error, long at, Long seenAt) {
+    record Transition(String phone, String from, String to, String carrierMessageId, String error, long at, Long seenAt,
+                      String ofSend) {
         Transition(String phone, String from, String to, String carrierMessageId, String error, long at) {
-            this(phone, from, to, carrierMessageId, error, at, null);
+            this(phone, from, to, carrierMessageId, error, at, null, null);
+        }
+
+        Transition(String phone, String from, String to, String carrierMessageId, String error, long at, Long seenAt) {
+            this(phone, from, to, carrierMessageId, error, at, seenAt, null);
         }
 
         /** The same transition, of a row only as the claim at {@code claimedAt} left it ({@code updatedAt} then). */
         Transition ofClaim(long claimedAt) {
-            return new Transition(phone, from, to, carrierMessageId, error, at, claimedAt);
+            return new Transition(phone, from, to, carrierMessageId, error, at, claimedAt, ofSend);
+        }
+
+        /** The same transition, of a row only if it records the carrier's send {@code sid} (or none); null: any. */
+        Transition ofSend(String sid) {
+            return new Transition(phone, from, to, carrierMessageId, error, at, seenAt, sid);
         }
 
         /** The same transition, recorded as of {@code time}. */
         Transition at(long time) {
-            return new Transition(phone, from, to, carrierMessageId, error, time, seenAt);
+            return new Transition(phone, from, to, carrierMessageId, error, time, seenAt, ofSend);
         }
     }
 
@@ -238,6 +249,10 @@ final class DeliveryStore {
         if (t.seenAt() != null) {
             condition += " AND updatedAt = :seen";
             values.put(":seen", n(t.seenAt()));
+        }
+        if (t.ofSend() != null) {
+            condition += " AND (attribute_not_exists(carrierMessageId) OR carrierMessageId = :ofSend)";
+            values.put(":ofSend", s(t.ofSend()));
         }
         String finalCondition = condition;
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(shardPk(messageId, shard), t.phone()))

@@ -242,7 +242,8 @@ public final class StatusCallbacks {
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
             for (Receipt r : pending.values()) {
-                fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.status(), null, r.error(), r.receivedAt()));
+                fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.status(), null, r.error(), r.receivedAt())
+                        .ofSend(r.carrierMessageId()));
             }
             for (var done : applyInChunks(key, fromSent, null)) {
                 pending.remove(done.phone());
@@ -255,6 +256,10 @@ public final class StatusCallbacks {
             for (Receipt r : List.copyOf(pending.values())) {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
+                if (anotherSends(row, r)) {
+                    pending.remove(r.phone());
+                    continue;
+                }
                 if (Delivery.SENT.equals(current)) continue; // the worker recorded it meanwhile: the usual path again
                 // a row maintenance failed for want of the carrier's word, which has come: settled and billed like one
                 // in sending (the carrier took it), however late
@@ -312,7 +317,9 @@ public final class StatusCallbacks {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
                 long seen = row == null ? 0 : Attr.num(row, "updatedAt", 0);
-                if (Delivery.SENT.equals(current)) {
+                if (anotherSends(row, r)) {
+                    pending.remove(r.phone());
+                } else if (Delivery.SENT.equals(current)) {
                     billedByMonth.computeIfAbsent(UsageStore.monthOf(seen), k -> new ArrayList<>()).add(
                             new DeliveryStore.Transition(r.phone(), Delivery.SENT, Delivery.FAILED, null, r.error(), r.receivedAt(), seen));
                 } else if (awaitsTheCarriersWord(current, row)) {
@@ -342,6 +349,19 @@ public final class StatusCallbacks {
             }
         }
         if (!pending.isEmpty()) throw new IllegalStateException(pending.size() + " receipts not applied after " + ATTEMPTS + " attempts");
+    }
+
+    /**
+     * Whether the row records another send of the carrier's than the receipt's: the row was sent again after the
+     * first send's answer was lost and a lookup did not find it (so the number got it twice, and the first send's
+     * receipt says nothing of the second). Logged and dropped.
+     */
+    private static boolean anotherSends(Map<String, AttributeValue> row, Receipt r) {
+        if (row == null || r.carrierMessageId() == null) return false;
+        String recorded = Attr.str(row, "carrierMessageId");
+        if (recorded == null || recorded.equals(r.carrierMessageId())) return false;
+        Log.warn("status_callback_other_send", Map.of("messageId", r.messageId(), "sid", r.carrierMessageId(), "recordedSid", recorded));
+        return true;
     }
 
     /** Whether a row (with status {@code current}) awaits the carrier's word: in sending, or failed as outcome unknown. */

@@ -63,7 +63,8 @@ class ReceiptsE2eTest {
         long at = System.currentTimeMillis();
         for (String p : s.phones()) {
             boolean failed = p.equals(failedA) || p.equals(failedB);
-            receipts.add(new Receipt(s.accountId(), s.messageId(), shardOf.get(p), p, "SM" + p.substring(1) + "x",
+            // the carrier's id of each send (the scripted carrier's); the lost one's the worker never recorded
+            receipts.add(new Receipt(s.accountId(), s.messageId(), shardOf.get(p), p, "SM" + p.substring(1) + (p.equals(lost) ? "x" : ""),
                     failed ? "failed" : "delivered", failed ? "carrier 30003" : null, at));
         }
         // a second, contradicting receipt right after the first one for the same row (one transaction may not touch
@@ -104,6 +105,45 @@ class ReceiptsE2eTest {
         assertThat(worker.handleRequest(event, null).getBatchItemFailures()).isEmpty();
         assertThat(statuses(a, s.messageId())).isEqualTo(after);
         assertThat(billedMessages(a)).isEqualTo(members);
+    }
+
+    /**
+     * A row sent twice (the first send's answer lost, a lookup that did not find it, sent again): the first send's
+     * receipt says nothing of the second, which the row records; it is dropped, and the second's applies. Before,
+     * the first send's "undelivered" failed a row whose second send was delivered.
+     */
+    @Test
+    void aReceiptOfAnotherSendThanTheRowRecordsIsDropped(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Two Sends Co");
+        var carrier = new DeliveryFaultsTest.ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        var s = acceptAndFanOut(a, wiring, 2);
+        deliverAll(new DeliveryService(wiring), s);
+        assertThat(statuses(a, s.messageId()).values()).containsOnly("sent");
+        String phone = s.phones().get(0);
+        int shard = shardOf(s, phone);
+        long at = System.currentTimeMillis();
+        var worker = new ReceiptWorkerHandler(runtime.wiring());
+        var first = new Receipt(s.accountId(), s.messageId(), shard, phone, "SMfirstsend0001", "failed", "carrier 30003", at);
+        assertThat(worker.handleRequest(event(List.of(first)), null).getBatchItemFailures()).isEmpty();
+        assertThat(statuses(a, s.messageId())).containsEntry(phone, "sent");
+        // an uncharged one too (its refund would go with the move)
+        var firstUncharged = new Receipt(s.accountId(), s.messageId(), shard, phone, "SMfirstsend0001", "failed", "carrier 30001", at, true);
+        assertThat(worker.handleRequest(event(List.of(firstUncharged)), null).getBatchItemFailures()).isEmpty();
+        assertThat(statuses(a, s.messageId())).containsEntry(phone, "sent");
+        assertThat(billedMessages(a)).isEqualTo(2);
+
+        var recorded = new Receipt(s.accountId(), s.messageId(), shard, phone, "SM" + phone.substring(1), "delivered", null, at + 1);
+        assertThat(worker.handleRequest(event(List.of(recorded)), null).getBatchItemFailures()).isEmpty();
+        assertThat(statuses(a, s.messageId())).containsEntry(phone, "delivered");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static int shardOf(DeliveryFaultsTest.Setup s, String phone) {
+        for (var batch : s.queue().deliveries) {
+            if (((List<String>) batch.get("phones")).contains(phone)) return ((Number) batch.get("shard")).intValue();
+        }
+        throw new AssertionError("no job for " + phone);
     }
 
     @Test
