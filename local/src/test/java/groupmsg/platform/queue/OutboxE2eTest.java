@@ -35,7 +35,7 @@ class OutboxE2eTest {
     private static final Instant NOW = Instant.parse("2026-12-02T10:00:00Z");
 
     /** The queue port, recording what it was given (the outbox's rows are the subject here, not SQS). */
-    private static final class RecordingQueue implements QueueSender {
+    private static class RecordingQueue implements QueueSender {
         final ConcurrentLinkedQueue<String> sent = new ConcurrentLinkedQueue<>();
 
         @Override
@@ -78,6 +78,49 @@ class OutboxE2eTest {
         var later = new Outbox(dynamo, table, queue, Clock.fixed(NOW.plusSeconds(30), ZoneOffset.UTC));
         assertThat(later.redrive(Duration.ofSeconds(30), 100)).isEqualTo(1);
         assertThat(queue.sent).contains("inbound body in_young").hasSize(41);
+    }
+
+    /**
+     * A row SQS refuses holds back only the later rows of its FIFO message group, across shards (oldest first over
+     * all of them), not every row after it; the run fails once it sent the rest. Before, the first refusal stopped
+     * the whole redrive, and a group's rows in different shards went in shard order.
+     */
+    @Test
+    void aRowThatCannotBeSentHoldsBackOnlyItsGroupsLaterRows(LocalRuntime runtime) {
+        var dynamo = runtime.wiring().dynamo();
+        String table = "outbox-test-" + System.nanoTime();
+        dynamo.createTable(b -> b.tableName(table).billingMode(BillingMode.PAY_PER_REQUEST)
+                .attributeDefinitions(
+                        AttributeDefinition.builder().attributeName("pk").attributeType(ScalarAttributeType.S).build(),
+                        AttributeDefinition.builder().attributeName("sk").attributeType(ScalarAttributeType.S).build())
+                .keySchema(KeySchemaElement.builder().attributeName("pk").keyType(KeyType.HASH).build(),
+                        KeySchemaElement.builder().attributeName("sk").keyType(KeyType.RANGE).build()));
+        var refusing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        var queue = new RecordingQueue() {
+            @Override
+            public void send(QueueDef q, List<QueueMessage> messages) {
+                if (refusing.get() && messages.getFirst().body().equals("body in_a1")) throw new IllegalStateException("SQS refused");
+                super.send(q, messages);
+            }
+        };
+        // group a's two rows, the later one in a shard read before the earlier one's; group b's row
+        String first = "in_a1";
+        String later = IntStream.range(0, 100).mapToObj(i -> "in_a2_" + i)
+                .filter(id -> Math.floorMod(id.hashCode(), Outbox.SHARDS) < Math.floorMod(first.hashCode(), Outbox.SHARDS))
+                .findFirst().orElseThrow();
+        int second = 0;
+        for (String id : List.of(first, later, "in_b1")) {
+            var staging = new Outbox(dynamo, table, queue, Clock.fixed(NOW.minusSeconds(60).plusSeconds(second++), ZoneOffset.UTC));
+            var entry = staging.entry(id, Queues.OPTOUTS, new QueueMessage("body " + id, id.startsWith("in_a") ? "a" : "b", id));
+            dynamo.transactWriteItems(b -> b.transactItems(staging.stage(entry)));
+        }
+        var maintenance = new Outbox(dynamo, table, queue, Clock.fixed(NOW, ZoneOffset.UTC));
+        assertThatThrownBy(() -> maintenance.redrive(Duration.ofSeconds(30), 100)).hasMessage("SQS refused");
+        assertThat(queue.sent).containsExactly("optouts body in_b1");
+
+        refusing.set(false);
+        assertThat(maintenance.redrive(Duration.ofSeconds(30), 100)).isEqualTo(2);
+        assertThat(queue.sent).containsExactly("optouts body in_b1", "optouts body in_a1", "optouts body " + later);
     }
 
     @Test
