@@ -189,10 +189,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse patchAccount(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "settings");
         // kept as group names are: NFC, no invisible characters at its ends
-        Optional<String> name = body.optionalString("name", 1, 100);
-        body.check("name", name.orElse(null), Text::nameShapeProblem);
-        body.check("name", name.orElse(null), n -> Text.tidiedLengthProblem(n, 100));
-        name = name.map(Text::tidyName);
+        Optional<String> name = Optional.ofNullable(body.name("name", body.optionalString("name", 1, 100).orElse(null), 100));
         Optional<JsonBody> settingsBody = body.optionalObject("settings");
         body.validate();
         AccountSettings.Change settings = settingsBody.map(AdminApiHandler::settingsChange)
@@ -226,10 +223,7 @@ public final class AdminApiHandler extends HttpApiHandler {
 
     private ApiResponse createKey(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "role").nullsAsAbsent();
-        String given = body.requiredString("name", 1, 100);
-        body.check("name", given, Text::nameShapeProblem);
-        body.check("name", given, n -> Text.tidiedLengthProblem(n, 100));
-        String name = Text.tidyName(given); // kept as group names are: NFC, no invisible characters at its ends
+        String name = body.name("name", body.requiredString("name", 1, 100), 100);
         // the local runtime replaces the keys of these names at each start: one made through the API would go too
         if (name != null && AccountService.startUpKeyName(name)) {
             body.problem("name", "is reserved for the local runtime's start-up owner key; choose another");

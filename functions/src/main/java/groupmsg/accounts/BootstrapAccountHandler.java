@@ -4,7 +4,6 @@ import com.amazonaws.services.lambda.runtime.Context;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.JsonBody;
-import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.InvokeFunction;
 import groupmsg.platform.lambda.Priming;
@@ -47,8 +46,7 @@ public final class BootstrapAccountHandler implements InvokeFunction {
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
         // Unknown fields are refused, as the API does: a misspelt "name" is reported, not silently ignored.
         JsonBody body = new JsonBody(event == null ? Map.of() : event, "").allowOnly("name");
-        String name = body.requiredString("name", 1, MAX_NAME_LENGTH);
-        body.check("name", name, Text::nameShapeProblem);
+        String name = body.name("name", body.requiredString("name", 1, MAX_NAME_LENGTH), MAX_NAME_LENGTH);
         try {
             body.validate();
         } catch (ApiException e) {

@@ -2,6 +2,7 @@ package groupmsg.conversations;
 
 import groupmsg.accounts.AccountSettings;
 import groupmsg.carrier.OutboundMessage;
+import groupmsg.groups.Group;
 import groupmsg.groups.GroupService;
 import groupmsg.groups.Member;
 import groupmsg.groups.PhoneNumbers;
@@ -42,6 +43,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private final ConversationService conversations;
     private final DeliveryList deliveryList;
     private final Ids ids;
+    private final java.time.Clock clock;
     /** Built for the first conversation started from a group. */
     private final Lazy<GroupService> groups;
 
@@ -54,6 +56,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock(), wiring.ids()), wiring);
         this.groups = new Lazy<>(() -> new GroupService(wiring));
         this.ids = wiring.ids();
+        this.clock = wiring.clock();
         priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         this.deliveryList = new DeliveryList(wiring);
@@ -120,6 +123,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         return ApiResponse.created(json(view));
     }
 
+    /** How long a conversation from a group reads its member rows, within this function's 10 s. */
+    private static final long GROUP_READ_MILLIS = 6_000;
+
     /**
      * The group's members now, with their names in it, as participants: a group of more than any account allows is
      * refused as such a list would be (the service words the count with the account's own maximum); an unknown group
@@ -127,17 +133,24 @@ public final class ConversationsApiHandler extends HttpApiHandler {
      */
     private List<Conversation.Participant> groupParticipants(ApiRequest request, String groupId) {
         int enough = AccountSettings.MAX_PARTICIPANTS + 1;
+        Group group;
+        try {
+            group = groups.get().get(request.accountId(), groupId);
+        } catch (ApiException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
+            throw e;
+        }
+        // its count is exact (kept with every change of members): too many is refused without reading them
+        if (group.memberCount() >= enough) throw conversations.tooManyParticipants(request.requireCaller(), (int) group.memberCount());
         List<Member> members = new ArrayList<>();
         Map<String, AttributeValue> cursor = null;
+        long readUntil = clock.millis() + GROUP_READ_MILLIS;
         do {
             // a page short of its limit with a cursor (a long run of removed members read) is not the whole group
-            GroupService.MemberPage page;
-            try {
-                page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), null, enough - members.size(), cursor);
-            } catch (ApiException e) {
-                if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
-                throw e;
-            }
+            long left = readUntil - clock.millis();
+            if (left <= 0) throw new IllegalStateException("the group's members could not be read in time");
+            GroupService.MemberPage page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), null,
+                    enough - members.size(), cursor, left);
             members.addAll(page.members());
             cursor = page.lastKey();
         } while (cursor != null && members.size() < enough);
@@ -298,9 +311,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
      */
     private static String sender(JsonBody body) {
         String sender = body.optionalString("sender", 1, MAX_SENDER).orElse(null);
-        body.check("sender", sender, Text::nameShapeProblem);
-        body.check("sender", sender, s -> Text.tidiedLengthProblem(s, MAX_SENDER));
-        return Text.tidyName(sender); // as a name is kept: an invisible character at its end would make it UCS-2
+        return body.name("sender", sender, MAX_SENDER); // as a name is kept: an invisible character at its end would make it UCS-2
     }
 
     private ApiResponse messages(ApiRequest request) {

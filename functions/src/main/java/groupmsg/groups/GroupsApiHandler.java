@@ -9,7 +9,6 @@ import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
-import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
@@ -89,9 +88,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String name = body.optionalString("name", 0, 100).filter(n -> !n.isEmpty()).orElse(null);
-        body.check("name", name, Text::nameShapeProblem);
-        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
-        name = Text.tidyName(name); // as every member name is kept
+        name = body.name("name", name, MAX_NAME); // as every member name is kept
         List<String> groupIds = body.optionalStringList("groupIds", 1, GroupService.MAX_GROUPS_PER_REQUEST, 100).orElse(null);
         if (groupIds == null && !body.has("groupIds")) body.problem("groupIds", "is required");
         String e164 = phone == null ? null : bodyPhone(body, phone, country);
@@ -146,15 +143,14 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse createGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description", "members");
         String name = body.requiredString("name", 1, MAX_NAME);
-        body.check("name", name, Text::nameShapeProblem);
-        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
+        name = body.name("name", name, MAX_NAME);
         String description = body.optionalNullableString("description", 0, 1000).orElse(null);
         // an extension of API.md: its first members (0..1000 entries as for adding), added once it is created
         boolean withMembers = body.has("members") && body.raw("members") != null;
         List<JsonBody> entries = withMembers ? body.requiredEntries("members", 0, GroupService.MAX_MEMBERS_PER_REQUEST) : List.of();
         body.validate();
         List<GroupService.MemberInput> inputs = memberInputs(body, entries, false);
-        Group group = groups.create(request.accountId(), Text.tidyName(name),
+        Group group = groups.create(request.accountId(), name,
                 description == null || description.isEmpty() ? null : description,
                 request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)));
         if (!withMembers) return ApiResponse.created(groupJson(group));
@@ -209,12 +205,11 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse updateGroup(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name", "description");
         String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
-        body.check("name", name, Text::nameShapeProblem);
-        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
+        name = body.name("name", name, MAX_NAME);
         String description = body.clearableString("description", 1000).orElse(null);
         body.validate();
         if (name == null && description == null) throw ApiException.invalid("nothing to change: give name and/or description");
-        return ApiResponse.ok(groupJson(groups.update(request.accountId(), request.path("id"), Text.tidyName(name), description)));
+        return ApiResponse.ok(groupJson(groups.update(request.accountId(), request.path("id"), name, description)));
     }
 
     private ApiResponse deleteGroup(ApiRequest request) {
@@ -282,13 +277,11 @@ public final class GroupsApiHandler extends HttpApiHandler {
             String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
             String country = entry.optionalNullableString("country", 0, 8).orElse(null);
             String name = namesIgnored ? null : entry.optionalNullableString("name", 0, 100).orElse(null);
-            entry.check("name", name, Text::nameShapeProblem);
-            entry.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
+            name = entry.name("name", name, MAX_NAME); // kept as group names are: NFC, no invisible characters at its ends
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;
             }
-            name = Text.tidyName(name); // kept as group names are: NFC, no invisible characters at its ends
             inputs.add(new GroupService.MemberInput(phone, country == null || country.isEmpty() ? null : country,
                     name == null || name.isEmpty() ? null : name));
         }
@@ -358,10 +351,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("name");
         if (!body.has("name")) throw ApiException.invalid("name: required (null or \"\" takes the name away)");
         String name = body.optionalNullableString("name", 0, MAX_NAME).filter(n -> !n.isEmpty()).orElse(null);
-        body.check("name", name, Text::nameShapeProblem);
-        body.check("name", name, n -> Text.tidiedLengthProblem(n, MAX_NAME));
+        name = body.name("name", name, MAX_NAME); // as every member name is kept
         body.validate();
-        name = Text.tidyName(name); // as every member name is kept
         return ApiResponse.ok(memberJson(groups.renameMember(request.accountId(), request.path("id"), memberPhone(request, "PATCH"), name)));
     }
 

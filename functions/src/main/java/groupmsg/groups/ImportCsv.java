@@ -77,7 +77,7 @@ public final class ImportCsv {
      * Parses an import body into its data rows, in file order.
      *
      * @throws CsvFormatException when the body is too large, not UTF-8 text, badly quoted, has no usable header,
-     *                            has no data rows or more than {@link #MAX_ROWS}
+     *                            has no data rows, none in the header's columns, or more than {@link #MAX_ROWS}
      */
     public static List<Row> parse(byte[] body) {
         Objects.requireNonNull(body, "body");
@@ -130,6 +130,13 @@ public final class ImportCsv {
             rows.add(row);
         }
         if (rows.isEmpty()) throw new CsvFormatException(0, "the CSV has no data rows");
+        // not one row in the header's columns: the file is not in them (another separator in its rows, a header
+        // from another file), which is the file's problem, not each line's
+        if (rows.stream().allMatch(r -> r.problem() != null)) {
+            Row first = rows.getFirst();
+            throw new CsvFormatException(first.line(), "line " + first.line() + ": no row is in the header's columns ("
+                    + first.problem() + ")");
+        }
         return rows;
     }
 

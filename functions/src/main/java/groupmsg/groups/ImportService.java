@@ -328,10 +328,17 @@ public final class ImportService {
             String unitId = "p" + part + "u" + unit;
             int dupes = duplicates;
             try {
-                now = members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
+                var applied = members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
                         counts -> imports.progress(accountId, importId, unitId, unitRows.size(), counts.added(),
                                 counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
-                        now).stampedAt();
+                        now);
+                now = applied.stampedAt();
+                // applied before (a redelivered part), or the import failed meanwhile: the latter ends the part here
+                if (applied.alreadyApplied() && imports.get(accountId, importId)
+                        .filter(stored -> ImportJob.RUNNING.equals(stored.status())).isEmpty()) {
+                    Log.info("import_part_stopped", Map.of("importId", importId, "part", part, "unit", unit));
+                    return;
+                }
             } catch (MemberStore.GroupGoneException e) {
                 failGroupGone(accountId, groupId, importId);
                 return;

@@ -102,6 +102,8 @@ public final class InboundRouter {
                 var routing = store.assignConversation(accountId, inboundId, into, ids.next(""), senderName);
                 conversationId = routing.conversationId();
                 threadUlid = routing.threadUlid();
+                // a first run's conversation, not the one this run found: its name there is not known here
+                if (!conversationId.equals(into)) senderName = null;
             }
         }
         if (conversationId != null) {

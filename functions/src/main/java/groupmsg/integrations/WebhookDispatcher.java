@@ -2,6 +2,7 @@ package groupmsg.integrations;
 
 import groupmsg.notify.EventPublisher;
 import groupmsg.notify.Topic;
+import groupmsg.platform.queue.ExpectedRetry;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -114,7 +115,10 @@ public final class WebhookDispatcher {
                     : outcome instanceof SideBySide.Failed<String> f ? (f.cause() == null ? "failed" : f.cause().getClass().getSimpleName())
                     : "interrupted";
             if (failure != null) failures.add(pending.get(i).id() + ": " + failure);
-            if (fault == null && outcome instanceof SideBySide.Failed<String> f && f.cause() != null) fault = f.cause();
+            if (fault == null && outcome instanceof SideBySide.Failed<String> f && f.cause() != null
+                    && !ExpectedRetry.expected(f.cause())) {
+                fault = f.cause();
+            }
         }
         if (fault != null) {
             // ours, not an endpoint's (a table that refuses, a missing permission): the job fails as a fault, which

@@ -405,7 +405,7 @@ public final class DeliveryService {
                 // Before, the waiting sends died with the interrupt and left their rows in sending, never sent, to be
                 // failed as "outcome unknown" ten minutes later (7 of 20 recipients when a local runtime stopped).
                 // An interrupt that lands in an SDK call comes back as its AbortedException, with the flag set again.
-                if (Thread.currentThread().isInterrupted() || causedByInterrupt(e)) stop.now();
+                if (Thread.currentThread().isInterrupted() || ExpectedRetry.causedByInterrupt(e)) stop.now();
                 // Sends already started go out whatever happens here: record them (a sent row left in sending would
                 // end "outcome unknown" without a receipt), then fail the job. With the flag set, every SDK call of
                 // the record would be aborted too: it is cleared meanwhile and set again after.
@@ -420,11 +420,6 @@ public final class DeliveryService {
                 throw e;
             }
         }
-    }
-
-    /** Whether {@code e} comes of an interrupt: an InterruptedException or the SDK's AbortedException in its causes. */
-    static boolean causedByInterrupt(Throwable e) {
-        return ExpectedRetry.causedByInterrupt(e);
     }
 
     /** Records every block still unrecorded; returns the recipients given back to queued. */

@@ -9,6 +9,7 @@ import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
 import groupmsg.platform.config.Wiring;
 
+import groupmsg.platform.queue.ExpectedRetry;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
@@ -112,7 +113,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                     // (6 minutes), later after each receive; it is logged where it happened
                     var record = event.getRecords().get(i);
                     retrySoon(record, CarrierUnavailable.retryAfterMillis(SqsQueueSender.receiveCount(record)));
-                } else if (DeliveryService.causedByInterrupt(f.cause())) {
+                } else if (ExpectedRetry.causedByInterrupt(f.cause())) {
                     // the invocation is being stopped (the local runtime winding down): the job gave back what it did
                     // not send and comes again; no failure to look into
                     Log.info("delivery_batch_stopped", Map.of("messageId", id));

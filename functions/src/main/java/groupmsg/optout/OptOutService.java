@@ -143,6 +143,13 @@ public final class OptOutService {
             case OPT_OUT -> {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
                 boolean ours = store.recordKeyword(accountId, line.id(), m.from(), m.id(), clock.millis());
+                if (!ours && store.get(line.id(), m.from()).isEmpty()) {
+                    // lifted after it arrived (by hand, or a START handled while this job was held back): it stays
+                    // lifted, and nothing follows from it (no block of the number's conversations, no "opted out"
+                    // event after the "opted in" one)
+                    Log.info("opt_out_lifted_before_handled", Map.of("lineId", line.id(), "inboundId", m.id()));
+                    yield null;
+                }
                 conversations.get().afterOptOut(accountId, line.id(), m.from(), m.createdAt());
                 // the group message it answers counts it, and the event says which
                 var answered = answers.get().linkOptOut(m);

@@ -22,13 +22,13 @@ public final class HandledFailures {
     public static final String CARRIER_LOOKUPS_FAILING = "CarrierLookupsFailing";
 
     /**
-     * A queue worker failed a job for a fault ({@link Log#jobFailed}); paged when it happens in each of ten minutes
-     * in a row (a broken deploy, a missing permission, a table that refuses), not on a passing throttle.
+     * A queue worker failed a job for a fault ({@link Log#jobFailed}); paged when it happens in 3 of 10 minutes (a
+     * broken deploy, a missing permission, a table that refuses), not on a passing throttle.
      */
     public static final String JOB_FAILED = "JobFailed";
     /**
      * The carrier turned a job's sends away on their every try (throttled, unreachable): its recipients wait,
-     * queued; paged when it happens in each of ten minutes in a row.
+     * queued; paged when it happens in 3 of 10 minutes.
      */
     public static final String CARRIER_UNAVAILABLE = "CarrierUnavailable";
 

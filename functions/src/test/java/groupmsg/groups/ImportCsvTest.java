@@ -173,13 +173,25 @@ class ImportCsvTest {
     @Test
     void a_row_out_of_its_columns_is_kept_with_its_problem() {
         String extra = "4 fields, the header has 3 (a value with a comma must be in double quotes)";
-        assertThat(parse("country,phone,name,\nUS,1,a,x\n")).containsExactly(new Row(2, null, "1", null, extra));
+        assertThat(parse("country,phone,name,\nUS,1,a,x\nUS,2,b\n")).containsExactly(new Row(2, null, "1", null, extra),
+                new Row(3, "US", "2", "b"));
         assertThat(parse("country,phone,name\nUS,4155550123,Ada\nUS,4155550124,Smith, John\nUS,4155550125,Bob\n"))
                 .containsExactly(new Row(2, "US", "4155550123", "Ada"), new Row(3, null, "4155550124", null, extra),
                         new Row(4, "US", "4155550125", "Bob"));
         assertThat(parse("country,name,phone\nUS,Ada\nUS,Bob,4155550124\n"))
                 .containsExactly(new Row(2, null, "", null, "2 fields, the header has 3"), new Row(3, "US", "4155550124", "Bob"));
-        assertThat(parse("country,phone,name\nUS\n")).containsExactly(new Row(2, null, "", null, "1 field, the header has 3"));
+        assertThat(parse("country,phone,name\nUS\nUS,4155550124\n")).containsExactly(
+                new Row(2, null, "", null, "1 field, the header has 3"), new Row(3, "US", "4155550124", null));
+    }
+
+    /** A file of which no row is in the header's columns is not in them: a 400 for the file, not one line each. */
+    @Test
+    void a_file_whose_rows_are_all_out_of_its_columns_is_rejected() {
+        CsvFormatException e = catchThrowableOfType(CsvFormatException.class,
+                () -> parse("country,phone,name\nUS;4155550123;Ada\nUS;4155550124;Bob\n"));
+        assertThat(e).isNotNull();
+        assertThat(e.line()).isEqualTo(2);
+        assertThat(e.getMessage()).isEqualTo("line 2: no row is in the header's columns (1 field, the header has 3)");
     }
 
     @Test

@@ -133,6 +133,9 @@ class InboundFaultsTest {
         runtime.awaitIdle();
         assertThat(optOuts(a, lineId)).isEmpty();
         assertThat(sentTo(a, line, phone, OPT_OUT_REPLY)).isEmpty();
+        // nor an "opted out" event of the STOP after the removal's "opted in"
+        assertThat(integrationEvents(a, accountId, "opt_out.changed"))
+                .noneMatch(e -> stop.message().id().equals(e.get("inboundId")) && Boolean.TRUE.equals(e.get("optedOut")));
     }
 
     /** A keyword's reply goes to the relays queue in its line and number's group: after that number's earlier answers. */

@@ -270,6 +270,17 @@ public final class JsonBody {
     }
 
     /** Records what {@code rule} says is wrong with a value read before (null: nothing; an unread value is skipped). */
+    /**
+     * {@code value} as a name is kept ({@link Text#tidyName}: NFC, no invisible characters at its ends), after
+     * recording why it cannot be one: a line break, nothing visible, or over {@code max} characters as kept. Null
+     * stays null.
+     */
+    public String name(String field, String value, int max) {
+        check(field, value, Text::nameShapeProblem);
+        check(field, value, n -> Text.tidiedLengthProblem(n, max));
+        return Text.tidyName(value);
+    }
+
     public <T> void check(String field, T value, Function<T, String> rule) {
         if (value == null) return;
         String problem = rule.apply(value);
