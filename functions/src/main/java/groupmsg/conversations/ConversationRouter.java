@@ -11,18 +11,25 @@ import groupmsg.platform.schema.Tables;
  */
 public final class ConversationRouter {
     private final ConversationStore store;
+    private final PrivateMessages privately;
 
     public ConversationRouter(Wiring wiring) {
         this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.privately = new PrivateMessages(wiring);
     }
 
     /** A text's conversation, and the name its sender has there (null: none, the number shows). */
     public record Routed(String conversationId, String senderName) {}
 
-    /** The conversation, or null when the sender is in none on the line. */
+    /**
+     * The conversation, or null when the sender is in none on the line, or the line wrote to them privately after
+     * the conversation's latest activity (their text answers that: relayed, a private answer reached everyone).
+     */
     public Routed route(String accountId, String lineId, String from) {
-        return store.mostRecentlyActive(accountId, lineId, from).map(c -> new Routed(c.id(), c.participants().stream()
-                .filter(p -> p.phone().equals(from)).findFirst().map(Conversation.Participant::name)
-                .filter(n -> !n.isBlank()).orElse(null))).orElse(null);
+        var found = store.mostRecentlyActive(accountId, lineId, from);
+        if (found.isEmpty() || privately.lastAt(accountId, lineId, from) > found.get().lastActivityAt()) return null;
+        Conversation c = found.get();
+        return new Routed(c.id(), c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
+                .map(Conversation.Participant::name).filter(n -> !n.isBlank()).orElse(null));
     }
 }

@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import groupmsg.conversations.PrivateMessages;
 import groupmsg.groups.MemberNames;
 import groupmsg.messages.BroadcastReplies;
 import groupmsg.platform.Log;
@@ -23,11 +24,13 @@ public final class AnswerLinks {
     private final InboundStore store;
     private final BroadcastReplies broadcasts;
     private final MemberNames names;
+    private final PrivateMessages privately;
 
     public AnswerLinks(Wiring wiring) {
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.broadcasts = new BroadcastReplies(wiring);
         this.names = new MemberNames(wiring.dynamo(), wiring.config().table(Tables.MEMBERS));
+        this.privately = new PrivateMessages(wiring);
     }
 
     /**
@@ -92,6 +95,9 @@ public final class AnswerLinks {
         try {
             var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
             if (answered == null) return m;
+            // the line wrote to the number privately since (its own message, a reply): the text answers that
+            long privateAt = privately.lastAt(m.accountId(), m.lineId(), m.from());
+            if (privateAt > answered.sentAt() && privateAt <= m.createdAt()) return m;
             String name = m.fromName() != null ? null : names.nameOf(m.accountId(), answered.groupId(), m.from()).orElse(null);
             return switch (store.link(m, answered, name, row.apply(m, answered.messageId()), count.apply(m.accountId(), answered.messageId()))) {
                 case LINKED -> m.withInReplyTo(answered, name);

@@ -1,5 +1,7 @@
 package groupmsg.inbound;
 
+import groupmsg.conversations.PrivateMessages;
+import groupmsg.groups.PhoneNumbers;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.messages.DirectReplies;
@@ -23,6 +25,8 @@ public final class ReplyService {
     private final LineService lines;
     private final OptOutStore optOuts;
     private final DirectReplies replies;
+    private final PrivateMessages privately;
+    private final java.time.Clock clock;
 
     public ReplyService(Wiring wiring, QueueSender queue) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
@@ -30,6 +34,8 @@ public final class ReplyService {
         this.lines = new LineService(wiring);
         this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
         this.replies = new DirectReplies(wiring, queue);
+        this.privately = new PrivateMessages(wiring);
+        this.clock = wiring.clock();
     }
 
     /**
@@ -43,10 +49,16 @@ public final class ReplyService {
         Line line = lines.find(accountId, m.lineId()).orElse(null);
         if (earlier && line == null) return replies.get(accountId, m.id(), ulid);
         if (line == null) throw ApiException.conflict("the line this message came to is gone");
+        // a short code's or a sender name's text ("AMAZON") came from no number a message can be sent to
+        if (!earlier && !(PhoneNumbers.normalize(m.from(), null) instanceof PhoneNumbers.Valid)) {
+            throw ApiException.conflict(m.from() + " is not a phone number: a reply cannot be sent to it");
+        }
         if (!earlier && optOuts.get(line.id(), m.from()).isPresent()) {
             throw ApiException.conflict(m.from() + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
         }
+        // before it is sent: the person's answer to it must find it (see PrivateMessages)
+        if (!earlier) privately.mark(accountId, line.id(), m.from(), clock.millis());
         return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid);
     }
 
@@ -65,12 +77,13 @@ public final class ReplyService {
             return replies.findFromLine(accountId, line.id(), id).orElseThrow(() -> new IllegalStateException(id + " not stored"));
         }
         if (line.deleted()) throw ApiException.notFound("line");
-        String to = groupmsg.groups.PhoneNumbers.e164FromBody("to", toInput, country);
+        String to = PhoneNumbers.e164FromBody("to", toInput, country);
         if (to.equals(line.phone())) throw ApiException.invalid("to: is the line's own number");
         if (!earlier && optOuts.get(line.id(), to).isPresent()) {
             throw ApiException.conflict(to + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
         }
+        if (!earlier) privately.mark(accountId, line.id(), to, clock.millis()); // see reply
         return replies.sendFromLine(accountId, line, to, body, mediaUrls, ulid);
     }
 

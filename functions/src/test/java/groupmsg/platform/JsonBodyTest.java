@@ -189,4 +189,21 @@ class JsonBodyTest {
         assertThatThrownBy(() -> Json.parseObject("[1,2]")).isInstanceOf(Json.JsonSyntaxException.class);
         assertThatThrownBy(() -> Json.parseObject("{\"a\":1,\"a\":2}")).isInstanceOf(Json.JsonSyntaxException.class);
     }
+
+    /** Media URLs the carrier can fetch: https with a host, also one java.net.URI reads no host in. */
+    @Test
+    void httpsUrlsWithUnderscoredOrNonAsciiHostsAreTakenAndCredentialsOrBadPortsAreNot() {
+        var good = List.of("https://example.com/a.jpg", "https://my_bucket.s3.amazonaws.com/a.jpg",
+                "https://bücher.de/x.jpg", "https://my_bucket.example.com:8443/a.png", "https://[::1]/a.jpg");
+        JsonBody ok = new JsonBody(java.util.Map.of("mediaUrls", good), "");
+        assertThat(ok.optionalHttpsUrls("mediaUrls", 10)).isEqualTo(good);
+        ok.validate();
+        for (String bad : List.of("http://example.com/a.jpg", "https://user:pw@my_bucket.example.com/a.jpg",
+                "https://my_bucket.example.com:99999/a.jpg", "https://my_bucket.example.com:0/a.jpg", "https:///a.jpg",
+                "https://_/a.jpg?", "https://exa mple.com/a.jpg", "https://-bad-.com")) {
+            JsonBody b = new JsonBody(java.util.Map.of("mediaUrls", List.of(bad)), "");
+            b.optionalHttpsUrls("mediaUrls", 10);
+            assertThatThrownBy(b::validate).as(bad).isInstanceOf(ApiException.class);
+        }
+    }
 }

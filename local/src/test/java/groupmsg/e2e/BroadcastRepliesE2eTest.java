@@ -269,6 +269,30 @@ class BroadcastRepliesE2eTest {
                 .extracting(BroadcastReplies.Answered::messageId).isEqualTo(m);
     }
 
+    /**
+     * A text after the line wrote to the number privately (its own message, or a reply) answers that, not the group
+     * message before it: not linked, not counted among its replies or opt-outs.
+     */
+    @Test
+    void aTextAfterAPrivateMessageIsNotAnAnswerToTheGroupMessageBefore(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Private After Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 50);
+        String group = createGroup(a, "Customers");
+        String eve = addMembers(a, group, 7102, 1).getFirst();
+        String m = (String) send(a, group, lineId, "Sale on Friday").get("id");
+        assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", eve, "body", "Your order #123 shipped"))
+                .status()).isEqualTo(202);
+        text(a, eve, line, "Where is it?");
+        var stored = InboundE2eTest.await(() -> InboundE2eTest.inbound(a, "?lineId=" + lineId), l -> !l.isEmpty(), 15_000);
+        runtime.awaitIdle();
+        assertThat(InboundE2eTest.inbound(a, "?lineId=" + lineId)).singleElement()
+                .satisfies(i -> assertThat(i).containsEntry("body", "Where is it?").containsEntry("inReplyTo", null));
+        assertThat(stored).hasSize(1);
+        assertThat(a.get("/v1/messages/" + m).jsonObject()).containsEntry("replies", 0);
+    }
+
     @Test
     void theAnswersOfAMessageNotTheAccountsGroupMessageAreA404(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Answers Owner Co");

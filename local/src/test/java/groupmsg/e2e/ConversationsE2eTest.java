@@ -790,6 +790,35 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A text answering the private message the line sent a participant last is no conversation's: relayed, a private
+     * answer ("your date of birth to confirm") reached everyone in it. Once the conversation has moved on since, the
+     * participant's texts are its again.
+     */
+    @Test
+    void aTextAnsweringAPrivateMessageTheLineSentLastIsNotRelayed(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Private Answer Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "Hello all").get("id");
+        await(() -> bodiesTo(a, line, BOB), l -> l.size() == 1, 15_000);
+
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", ANN, "body", "Your results are ready: reply"
+                + " with your date of birth to confirm")).status()).isEqualTo(202);
+        await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000);
+        text(a, ANN, line, "03/14/1980");
+        assertThat(await(() -> inbound(a, "?lineId=" + lineId), l -> !l.isEmpty(), 15_000)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("body", "03/14/1980").containsEntry("conversationId", null));
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, BOB)).noneMatch(b -> b.contains("03/14/1980"));
+
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Meeting at 6")).status()).isEqualTo(202);
+        await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("Meeting at 6")), 15_000);
+        text(a, ANN, line, "See you there");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("See you there")), 15_000))
+                .isNotEmpty();
+    }
+
+    /**
      * A toll-free line stored with groupMessaging on before the rule (PATCH can no longer set it) keeps the flag, not
      * the ability: no conversation starts on it. Before, only the flag was read, and group texts went out on it.
      */

@@ -108,6 +108,18 @@ class DirectRepliesE2eTest {
         assertThat(replies(a, inboundId)).isEmpty();
         runtime.awaitIdle();
         assertThat(bodiesTo(a, line, KIM)).noneMatch(b -> b.contains("Noon"));
+        // a sender name's or a short code's text came from no number a reply can go to: 409, nothing sent
+        for (String sender : List.of("AMAZON", "22395")) {
+            assertThat(InboundE2eTest.postInbound(a, runtime, InboundE2eTest.twilioInbound(InboundE2eTest.sid(), sender, line,
+                    "Your code is 1234"), null).status()).isEqualTo(200);
+            String fromSender = (String) await(() -> inbound(a, "?lineId=" + lineId),
+                    l -> l.stream().anyMatch(i -> sender.equals(i.get("from"))), 15_000)
+                    .stream().filter(i -> sender.equals(i.get("from"))).findFirst().orElseThrow().get("id");
+            var notANumber = a.post("/v1/inbound/" + fromSender + "/replies", Map.of("body", "Thanks"));
+            assertThat(notANumber.status()).as(sender).isEqualTo(409);
+            assertThat(notANumber.body()).contains("not a phone number");
+            assertThat(replies(a, fromSender)).isEmpty();
+        }
     }
 
     @Test

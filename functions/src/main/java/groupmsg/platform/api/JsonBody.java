@@ -210,12 +210,27 @@ public final class JsonBody {
     static boolean httpsUrl(String value) {
         try {
             java.net.URI uri = java.net.URI.create(value);
-            return "https".equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null && !uri.getHost().isEmpty()
-                    && uri.getPort() <= 65_535 && uri.getPort() != 0 && uri.getRawUserInfo() == null;
+            if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getRawUserInfo() != null) return false;
+            if (uri.getHost() != null) return !uri.getHost().isEmpty() && uri.getPort() <= 65_535 && uri.getPort() != 0;
+            // a host java.net.URI does not take for a server's (an underscore in it, as old S3 bucket names have; a
+            // name in another script): read from the authority as it is
+            String authority = uri.getRawAuthority();
+            var parts = authority == null ? null : REGISTRY_AUTHORITY.matcher(authority);
+            if (parts == null || !parts.matches()) return false;
+            if (parts.group(2) == null) return true;
+            int port = Integer.parseInt(parts.group(2));
+            return port >= 1 && port <= 65_535;
         } catch (IllegalArgumentException e) {
             return false;
         }
     }
+
+    /**
+     * A host name of two labels or more, each of letters (any script's), digits, '_' and inner '-', and maybe a port:
+     * no credentials.
+     */
+    private static final java.util.regex.Pattern REGISTRY_AUTHORITY = java.util.regex.Pattern.compile(
+            "((?:[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?\\.)+[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?)(?::(\\d{1,5}))?");
 
     /**
      * An array whose entries are judged one by one: each object entry comes back as a body with problems of its own

@@ -1,0 +1,56 @@
+package groupmsg.conversations;
+
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+
+import java.time.Duration;
+import java.util.Map;
+
+import static groupmsg.platform.dynamo.Attr.n;
+import static groupmsg.platform.dynamo.Attr.s;
+
+/**
+ * When a line last wrote to a number privately (the business's reply to one person, or its own message from the
+ * line): a text the number sends after that, with no conversation activity since, answers the private message, so it
+ * is no conversation's (ConversationRouter). A relayed conversation and a private answer reach the phone from the same
+ * number; what the line sent it last is what its text answers. Kept {@link #KEPT} after the last one.
+ */
+public final class PrivateMessages {
+    static final Duration KEPT = Duration.ofDays(90);
+
+    private final DynamoDbClient dynamo;
+    private final String table;
+
+    public PrivateMessages(Wiring wiring) {
+        this.dynamo = wiring.dynamo();
+        this.table = wiring.config().table(Tables.CORE);
+    }
+
+    private static Map<String, AttributeValue> key(String lineId, String phone) {
+        return Attr.key("PRIVATE#" + lineId + "#" + phone, "PRIVATE");
+    }
+
+    /** Records that the line writes to {@code phone} privately at {@code at} (only forward). */
+    public void mark(String accountId, String lineId, String phone, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(lineId, phone))
+                    .updateExpression("SET accountId = :a, lastAt = :at, expiresAt = :exp")
+                    .conditionExpression("attribute_not_exists(lastAt) OR lastAt < :at")
+                    .expressionAttributeValues(Map.of(":a", s(accountId), ":at", n(at),
+                            ":exp", n((at + KEPT.toMillis()) / 1000))));
+        } catch (ConditionalCheckFailedException e) {
+            // a later one is on record
+        }
+    }
+
+    /** When the line last wrote to {@code phone} privately (0: not within {@link #KEPT}), of the account's line only. */
+    public long lastAt(String accountId, String lineId, String phone) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(lineId, phone)).consistentRead(true)).item();
+        if (item == null || item.isEmpty() || !accountId.equals(Attr.str(item, "accountId"))) return 0;
+        return Attr.num(item, "lastAt", 0);
+    }
+}
