@@ -3,13 +3,12 @@ package groupmsg.messages;
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
-import groupmsg.conversations.ConversationBlocks;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.OptOutService;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.queue.ExpectedRetry;
-import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.HandledFailures;
@@ -66,15 +65,14 @@ public final class DeliveryService {
     private final MessageStore messages;
     private final DeliveryStore deliveries;
     private final OptOutStore optOuts;
-    /** Built at the first carrier opt-out (rare): 15 classes a delivery worker's cold start need not load. */
-    private final Lazy<ConversationBlocks> conversations;
     /**
      * Marks group members whose number cannot receive texts. Null where only other kinds of message are delivered
      * (the relay worker), which then need no access to the members table.
      */
     private final UndeliverableRecipients undeliverable;
     /** Where a block that failed goes to be retried (the opt-outs queue); built only then. */
-    private final Lazy<QueueSender> optOutJobs;
+    /** The outbox of the opt-out worker's jobs that follow a carrier's "unsubscribed" (built at the first). */
+    private final Lazy<Outbox> outbox;
     private final UsageStore usage;
     private final RateLimiter limiter;
     private final LineService lines;
@@ -95,8 +93,8 @@ public final class DeliveryService {
         this.messages = new MessageStore(ops, core);
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.optOuts = new OptOutStore(ops, core);
-        this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
-        this.optOutJobs = new Lazy<>(() -> new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+        this.outbox = new Lazy<>(() -> new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE),
+                new SqsQueueSender(wiring.sqsClient(), wiring.config()), wiring.clock()));
         this.undeliverable = undeliverable;
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
@@ -811,33 +809,25 @@ public final class DeliveryService {
     }
 
     /**
-     * The carrier says the recipient unsubscribed: remembered for the line (failing that, the row still says so), and
-     * what follows (under block_conversation their conversations on it blocked, as by a STOP; {@code opt_out.changed}
-     * for integrations) goes to the opt-out worker through its queue, which retries it. Should that send fail, the
-     * block is tried here and the event is lost (logged). Nothing of it fails the delivery: its other recipients'
-     * outcomes come first. A number opted out on the line already (the carrier refusing a STOP's confirmation or a
-     * HELP's answer, which go to opted-out numbers) has had all that: nothing follows a second time.
+     * The carrier says the recipient unsubscribed: remembered for the line, and what follows (under
+     * block_conversation their conversations on it blocked, as by a STOP; {@code opt_out.changed} for integrations)
+     * goes to the opt-out worker through its queue, staged in the outbox in the opt-out's own transaction: a worker
+     * that dies after it, or an SQS that fails, loses nothing (maintenance sends the job). Nothing of it fails the
+     * delivery: its other recipients' outcomes come first (the row says opted_out either way, and a next send
+     * refused the same records it then). A number opted out on the line already (the carrier refusing a STOP's
+     * confirmation or a HELP's answer, which go to opted-out numbers) has had all that: nothing follows a second time.
      */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
         long at = clock.millis();
+        var job = OptOutService.carrierOptOutJob(m.accountId(), m.lineId(), phone, at);
+        var entry = outbox.get().entry(job.deduplicationId(), Queues.OPTOUTS, job);
         try {
-            if (!optOuts.record(m.accountId(), m.lineId(), phone, OptOutStore.SOURCE_CARRIER_ERROR, at)) return;
+            if (!optOuts.recordCarrierRefusal(m.accountId(), m.lineId(), phone, at, outbox.get().stage(entry))) return;
         } catch (RuntimeException e) {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
-        }
-        try {
-            optOutJobs.get().send(Queues.OPTOUTS, List.of(OptOutService.carrierOptOutJob(m.accountId(), m.lineId(), phone, at)));
             return;
-        } catch (RuntimeException queueFault) {
-            Log.error("delivery_optout_job_not_queued", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                    "metric", HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED), queueFault);
         }
-        try {
-            conversations.get().afterOptOut(m.accountId(), m.lineId(), phone, at);
-        } catch (RuntimeException e) {
-            Log.error("delivery_optout_conversations_not_blocked", Map.of("messageId", m.id(), "lineId", m.lineId(),
-                    "metric", HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED), e);
-        }
+        outbox.get().dispatchOrLeave(entry);
     }
 
     /**

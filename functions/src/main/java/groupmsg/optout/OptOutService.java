@@ -210,7 +210,7 @@ public final class OptOutService {
                 carrierOptOutId(lineId, phone, at));
     }
 
-    /** A carrier opt-out's id: its job's FIFO de-duplication id, and its event's changeId. */
+    /** A carrier opt-out's id: its job's FIFO de-duplication id and outbox entry's, and its event's changeId. */
     private static String carrierOptOutId(String lineId, String phone, long at) {
         return "carrier-" + lineId + "-" + phone.substring(1) + "-" + at;
     }

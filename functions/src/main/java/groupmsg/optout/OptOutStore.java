@@ -171,6 +171,17 @@ public final class OptOutStore {
     public record Recorded(OptOut optOut, boolean created) {}
 
     /**
+     * Records an opt-out the carrier reported (it refused a send: the number unsubscribed), with {@code alsoWrite} (the
+     * outbox row of the job that follows it) in the same transaction, so that what follows cannot be lost between
+     * the two; false when the number was opted out on the line already (nothing follows a second time).
+     */
+    public boolean recordCarrierRefusal(String accountId, String lineId, String phone, long at, TransactWriteItem alsoWrite) {
+        var item = item(accountId, lineId, phone, SOURCE_CARRIER_ERROR, at);
+        var put = TransactWriteItem.builder().put(p -> p.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)")).build();
+        return commitsUnlessItsConditionFails(put, alsoWrite, "carrier opt-out");
+    }
+
+    /**
      * Whether the number's opt-out on the line came from the network's side, which a toll-free network then enforces
      * itself: a STOP it texted in the network's own word ({@code networkStop}, whatever source the row keeps: one
      * reviewed first stays {@code review}), or a carrier's refusal. False when it is not opted out, and for an opt-out

@@ -10,11 +10,6 @@ public final class HandledFailures {
      * line's messages afterwards as not registered to send (30034, 30032): each recipient fails until it is mended.
      */
     public static final String CARRIER_REFUSED_SENDER = "CarrierRefusedSender";
-    /** A carrier opt-out's follow-up (its event, the conversations' blocks) could not be queued. */
-    public static final String CARRIER_OPT_OUT_JOB_NOT_QUEUED = "CarrierOptOutJobNotQueued";
-    /** A carrier opt-out's conversations could not be blocked under block_conversation. */
-    public static final String CONVERSATION_BLOCK_NOT_RECORDED = "ConversationBlockNotRecorded";
-
     /**
      * Maintenance gave rows an hour in sending up as outcome unknown because the carrier would not answer its lookups
      * (credentials, read access to Messages, an outage), and asks about the rest no sooner than it answers.

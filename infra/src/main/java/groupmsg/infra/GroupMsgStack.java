@@ -153,7 +153,6 @@ public final class GroupMsgStack extends Stack {
     public static final int SUSTAINED_FAILURE_WINDOW_MINUTES = 10;
     /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
     public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
-            HandledFailures.CARRIER_OPT_OUT_JOB_NOT_QUEUED, HandledFailures.CONVERSATION_BLOCK_NOT_RECORDED,
             HandledFailures.CARRIER_LOOKUPS_FAILING);
     /**
      * Webhook 4xx in a minute that page: a scanner's stray unsigned post is a 403 too, and must not; a wrong
