@@ -24,10 +24,12 @@ public final class PrivateMessages {
 
     private final DynamoDbClient dynamo;
     private final String table;
+    private final java.time.Clock clock;
 
     public PrivateMessages(Wiring wiring) {
         this.dynamo = wiring.dynamo();
         this.table = wiring.config().table(Tables.CORE);
+        this.clock = wiring.clock();
     }
 
     private static Map<String, AttributeValue> key(String lineId, String phone) {
@@ -47,10 +49,12 @@ public final class PrivateMessages {
         }
     }
 
-    /** When the line last wrote to {@code phone} privately (0: not within {@link #KEPT}), of the account's line only. */
+    /** When the line last wrote to {@code phone} privately (0: never, or over {@link #KEPT} ago), of the account's line only. */
     public long lastAt(String accountId, String lineId, String phone) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(lineId, phone)).consistentRead(true)).item();
         if (item == null || item.isEmpty() || !accountId.equals(Attr.str(item, "accountId"))) return 0;
-        return Attr.num(item, "lastAt", 0);
+        // expired: DynamoDB's TTL deletes an item some time after its expiresAt
+        long lastAt = Attr.num(item, "lastAt", 0);
+        return lastAt + KEPT.toMillis() < clock.millis() ? 0 : lastAt;
     }
 }

@@ -25,6 +25,8 @@ public final class ReplyService {
     private final LineService lines;
     private final OptOutStore optOuts;
     private final DirectReplies replies;
+    /** A number a reply can go to, as the carrier writes one (a number outside libphonenumber's ranges too). */
+    private static final java.util.regex.Pattern E164 = java.util.regex.Pattern.compile("\\+[1-9][0-9]{6,14}");
     private final PrivateMessages privately;
     private final java.time.Clock clock;
 
@@ -50,7 +52,7 @@ public final class ReplyService {
         if (earlier && line == null) return replies.get(accountId, m.id(), ulid);
         if (line == null) throw ApiException.conflict("the line this message came to is gone");
         // a short code's or a sender name's text ("AMAZON") came from no number a message can be sent to
-        if (!earlier && !(PhoneNumbers.normalize(m.from(), null) instanceof PhoneNumbers.Valid)) {
+        if (!earlier && !E164.matcher(m.from()).matches()) {
             throw ApiException.conflict(m.from() + " is not a phone number: a reply cannot be sent to it");
         }
         if (!earlier && optOuts.get(line.id(), m.from()).isPresent()) {

@@ -28,8 +28,15 @@ public final class BroadcastReplies {
     /** Deliveries the number got: the carrier took the message (or is taking it); not failed, opted out or queued. */
     private static final Set<String> RECEIVED = Set.of(Delivery.SENDING, Delivery.SENT, Delivery.DELIVERED);
 
-    /** The group message a text answers, as the text keeps it ({@code groupId} null in links kept before it was). */
-    public record Answered(String messageId, String groupId, String title, long sentAt) {}
+    /**
+     * The group message a text answers, as the text keeps it ({@code groupId} null in links kept before it was);
+     * {@code reachedAt}, not kept: when its send to the number began (its delivery's claim; else its acceptance).
+     */
+    public record Answered(String messageId, String groupId, String title, long sentAt, long reachedAt) {
+        public Answered(String messageId, String groupId, String title, long sentAt) {
+            this(messageId, groupId, title, sentAt, sentAt);
+        }
+    }
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
@@ -62,7 +69,8 @@ public final class BroadcastReplies {
                     // claimed after the text came: sent after it too, so not what it answers (a large group's
                     // message may reach a number long after its acceptance)
                     if (d != null && RECEIVED.contains(d.status()) && (d.claimedAt() == null || d.claimedAt() <= receivedAt)) {
-                        return Optional.of(new Answered(m.id(), m.groupId(), m.title(), m.acceptedAt()));
+                        return Optional.of(new Answered(m.id(), m.groupId(), m.title(), m.acceptedAt(),
+                                d.claimedAt() == null ? m.acceptedAt() : d.claimedAt()));
                     }
                 }
             }

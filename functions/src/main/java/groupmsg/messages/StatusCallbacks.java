@@ -370,7 +370,11 @@ public final class StatusCallbacks {
                 || Delivery.FAILED.equals(current) && Delivery.OUTCOME_UNKNOWN.equals(Attr.str(row, "error"));
     }
 
-    /** The carrier's id to record as a receipt settles a row: the receipt's, unless the row has one already. */
+    /**
+     * The carrier's id to record as a receipt settles a row: the receipt's, unless the row has one already. (A row
+     * in sending for a second send, after a lookup missed its first, is settled by the first send's receipt too:
+     * nothing tells the two apart until the second send's answer is recorded, which then finds the row moved on.)
+     */
     private static String sidToRecord(Map<String, AttributeValue> row, Receipt r) {
         return row.containsKey("carrierMessageId") ? null : r.carrierMessageId();
     }

@@ -284,7 +284,6 @@ public final class JsonBody {
         return fields.get(name);
     }
 
-    /** Records what {@code rule} says is wrong with a value read before (null: nothing; an unread value is skipped). */
     /**
      * {@code value} as a name is kept ({@link Text#tidyName}: NFC, no invisible characters at its ends), after
      * recording why it cannot be one: a line break, nothing visible, or over {@code max} characters as kept. Null
@@ -296,6 +295,7 @@ public final class JsonBody {
         return Text.tidyName(value);
     }
 
+    /** Records what {@code rule} says is wrong with a value read before (null: nothing; an unread value is skipped). */
     public <T> void check(String field, T value, Function<T, String> rule) {
         if (value == null) return;
         String problem = rule.apply(value);

@@ -96,24 +96,37 @@ public final class Outbox {
     public int redrive(Duration olderThan, int limitPerShard) {
         long before = clock.millis() - olderThan.toMillis();
         List<Map<String, AttributeValue>> due = new ArrayList<>();
+        // a shard read in part (more rows due than a page) may hold older rows than the others' last: only rows up
+        // to the earliest such page's end go this run, so that none overtakes an older one of its group
+        String upTo = null;
         for (int shard = 0; shard < SHARDS; shard++) {
             String pk = "OUTBOX#" + shard;
-            due.addAll(dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk < :before")
+            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk < :before")
                     .expressionAttributeValues(Map.of(":pk", s(pk), ":before", s(String.format("%013d", before))))
-                    .limit(limitPerShard)).items());
+                    .limit(limitPerShard));
+            due.addAll(page.items());
+            if (page.hasLastEvaluatedKey() && !page.items().isEmpty()) {
+                String last = Attr.str(page.items().getLast(), "sk");
+                if (upTo == null || last.compareTo(upTo) < 0) upTo = last;
+            }
         }
         due.sort(Comparator.comparing(item -> Attr.str(item, "sk"))); // <stagedAt>#<id>: a message group's order
+        if (upTo != null) {
+            String bound = upTo;
+            due.removeIf(item -> Attr.str(item, "sk").compareTo(bound) > 0);
+        }
         int sent = 0;
         Set<String> heldGroups = new HashSet<>();
         RuntimeException firstFailure = null;
         for (var item : due) {
-            var entry = new Entry(Attr.str(item, "entryId"), Queues.byName(Attr.str(item, "queue")),
-                    new QueueMessage(Attr.str(item, "body"), Attr.str(item, "groupId"), Attr.str(item, "deduplicationId")),
-                    Attr.num(item, "stagedAt", 0));
-            String group = entry.queue().fifo() && entry.message().groupId() != null
-                    ? entry.queue().name() + "#" + entry.message().groupId() : null;
+            String queueName = Attr.str(item, "queue");
+            String groupId = Attr.str(item, "groupId");
+            String group = groupId == null ? null : queueName + "#" + groupId; // only FIFO queues' messages have one
             if (group != null && heldGroups.contains(group)) continue;
             try {
+                var entry = new Entry(Attr.str(item, "entryId"), Queues.byName(queueName),
+                        new QueueMessage(Attr.str(item, "body"), groupId, Attr.str(item, "deduplicationId")),
+                        Attr.num(item, "stagedAt", 0));
                 dispatch(entry);
                 sent++;
             } catch (RuntimeException e) {
