@@ -841,6 +841,20 @@ class ConversationsE2eTest {
         assertThat(refused.body()).contains("toll-free");
     }
 
+    /** A new account under block_conversation, with a conversation of Ann, Bob and Cat on a line of its own, begun. */
+    record ConversationOfThree(ApiClient api, String accountId, String line, String id) {}
+
+    private static ConversationOfThree blockingConversationOfThree(ApiClient api, String accountName) throws Exception {
+        ApiClient a = api.forNewAccount(accountName);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String id = (String) create(a, groupLine(a, line, 50), List.of(ANN, BOB, CAT), "Hello all").get("id");
+        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
+        return new ConversationOfThree(a, accountId, line, id);
+    }
+
     /**
      * A reply's job that fails after its relay (publishing its event, say) runs again minutes later: the retry follows
      * the first run's decision. Before, it decided anew: a conversation blocked meanwhile told the author "has ended,
@@ -848,13 +862,9 @@ class ConversationsE2eTest {
      */
     @Test
     void aReplysRetryFollowsTheFirstRunsDecisionWhateverChangedSince(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Retried Reply Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
-                .status()).isEqualTo(200);
-        String line = linePhone();
-        String id = (String) create(a, groupLine(a, line, 50), List.of(ANN, BOB, CAT), "Hello all").get("id");
-        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
+        var t = blockingConversationOfThree(api, "Retried Reply Co");
+        ApiClient a = t.api();
+        String accountId = t.accountId(), line = t.line(), id = t.id();
 
         var service = new groupmsg.conversations.ConversationService(runtime.wiring(),
                 new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
@@ -883,13 +893,9 @@ class ConversationsE2eTest {
      */
     @Test
     void aReplyWhoseFirstRunMadeNoRelayGoesAsTheConversationIsNow(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Unrelayed Reply Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
-                .status()).isEqualTo(200);
-        String line = linePhone();
-        String id = (String) create(a, groupLine(a, line, 50), List.of(ANN, BOB, CAT), "Hello all").get("id");
-        await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
+        var t = blockingConversationOfThree(api, "Unrelayed Reply Co");
+        ApiClient a = t.api();
+        String accountId = t.accountId(), line = t.line(), id = t.id();
 
         var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
         String ulid = new groupmsg.platform.config.Ids().next("");

@@ -44,9 +44,8 @@ class OutboxE2eTest {
         }
     }
 
-    @Test
-    void redriveSendsTheOldRowsOfEveryShardOnceAndLeavesTheYoungOnes(LocalRuntime runtime) {
-        var dynamo = runtime.wiring().dynamo();
+    /** A table of the test's own, keyed as the core table. */
+    private static String freshTable(software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamo) {
         String table = "outbox-test-" + System.nanoTime();
         dynamo.createTable(b -> b.tableName(table).billingMode(BillingMode.PAY_PER_REQUEST)
                 .attributeDefinitions(
@@ -54,6 +53,13 @@ class OutboxE2eTest {
                         AttributeDefinition.builder().attributeName("sk").attributeType(ScalarAttributeType.S).build())
                 .keySchema(KeySchemaElement.builder().attributeName("pk").keyType(KeyType.HASH).build(),
                         KeySchemaElement.builder().attributeName("sk").keyType(KeyType.RANGE).build()));
+        return table;
+    }
+
+    @Test
+    void redriveSendsTheOldRowsOfEveryShardOnceAndLeavesTheYoungOnes(LocalRuntime runtime) {
+        var dynamo = runtime.wiring().dynamo();
+        String table = freshTable(dynamo);
         var queue = new RecordingQueue();
 
         var staging = new Outbox(dynamo, table, queue, Clock.fixed(NOW.minusSeconds(60), ZoneOffset.UTC));
@@ -88,13 +94,7 @@ class OutboxE2eTest {
     @Test
     void aRowThatCannotBeSentHoldsBackOnlyItsGroupsLaterRows(LocalRuntime runtime) {
         var dynamo = runtime.wiring().dynamo();
-        String table = "outbox-test-" + System.nanoTime();
-        dynamo.createTable(b -> b.tableName(table).billingMode(BillingMode.PAY_PER_REQUEST)
-                .attributeDefinitions(
-                        AttributeDefinition.builder().attributeName("pk").attributeType(ScalarAttributeType.S).build(),
-                        AttributeDefinition.builder().attributeName("sk").attributeType(ScalarAttributeType.S).build())
-                .keySchema(KeySchemaElement.builder().attributeName("pk").keyType(KeyType.HASH).build(),
-                        KeySchemaElement.builder().attributeName("sk").keyType(KeyType.RANGE).build()));
+        String table = freshTable(dynamo);
         var refusing = new java.util.concurrent.atomic.AtomicBoolean(true);
         var queue = new RecordingQueue() {
             @Override
@@ -130,13 +130,7 @@ class OutboxE2eTest {
     @Test
     void aShardReadInPartHoldsBackRowsLaterThanItsPage(LocalRuntime runtime) {
         var dynamo = runtime.wiring().dynamo();
-        String table = "outbox-test-" + System.nanoTime();
-        dynamo.createTable(b -> b.tableName(table).billingMode(BillingMode.PAY_PER_REQUEST)
-                .attributeDefinitions(
-                        AttributeDefinition.builder().attributeName("pk").attributeType(ScalarAttributeType.S).build(),
-                        AttributeDefinition.builder().attributeName("sk").attributeType(ScalarAttributeType.S).build())
-                .keySchema(KeySchemaElement.builder().attributeName("pk").keyType(KeyType.HASH).build(),
-                        KeySchemaElement.builder().attributeName("sk").keyType(KeyType.RANGE).build()));
+        String table = freshTable(dynamo);
         var queue = new RecordingQueue();
         // in one shard: another row, then group a's first; group a's second in another shard, staged after both
         String other = "in_z0";
