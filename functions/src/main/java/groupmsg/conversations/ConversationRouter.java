@@ -22,12 +22,13 @@ public final class ConversationRouter {
     public record Routed(String conversationId, String senderName) {}
 
     /**
-     * The conversation, or null when the sender is in none on the line, or the line wrote to them privately after
-     * the conversation's latest activity (their text answers that: relayed, a private answer reached everyone).
+     * The conversation of a text that arrived at {@code receivedAt}, or null when the sender is in none on the line,
+     * or the line wrote to them privately after the conversation's latest activity and before the text (it answers
+     * that: relayed, a private answer reached everyone).
      */
-    public Routed route(String accountId, String lineId, String from) {
+    public Routed route(String accountId, String lineId, String from, long receivedAt) {
         var found = store.mostRecentlyActive(accountId, lineId, from);
-        if (found.isEmpty() || privately.lastAt(accountId, lineId, from) > found.get().lastActivityAt()) return null;
+        if (found.isEmpty() || privately.wroteBetween(accountId, lineId, from, found.get().lastActivityAt(), receivedAt)) return null;
         Conversation c = found.get();
         return new Routed(c.id(), c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::name).filter(n -> !n.isBlank()).orElse(null));

@@ -25,14 +25,12 @@ import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
 import groupmsg.platform.schema.Tables;
-import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /** Reply-all conversations ({@code /v1/conversations...}); see {@link ConversationService}. */
 public final class ConversationsApiHandler extends HttpApiHandler {
@@ -43,7 +41,6 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private final ConversationService conversations;
     private final DeliveryList deliveryList;
     private final Ids ids;
-    private final java.time.Clock clock;
     /** Built for the first conversation started from a group. */
     private final Lazy<GroupService> groups;
 
@@ -56,7 +53,6 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 new IdempotencyStore(wiring.dynamo(), wiring.config().table(Tables.CORE), wiring.clock(), wiring.ids()), wiring);
         this.groups = new Lazy<>(() -> new GroupService(wiring));
         this.ids = wiring.ids();
-        this.clock = wiring.clock();
         priming().also(PhoneNumbers::prime); // its requests parse phone numbers; the priming event does not
         this.conversations = new ConversationService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         this.deliveryList = new DeliveryList(wiring);
@@ -97,8 +93,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("lineId", "name", "participants", "groupId", "country", "sender", "body",
                 "mediaUrls").nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
-        String name = body.optionalString("name", 1, MAX_NAME).orElse(null);
-        body.check("name", name, Text::nameShapeProblem);
+        String name = body.name("name", body.optionalString("name", 1, MAX_NAME).orElse(null), MAX_NAME);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         // an extension of API.md: the participants are a (small) group's members now, under their names in it
         String groupId = body.optionalString("groupId", 1, 100).orElse(null);
@@ -142,18 +137,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         }
         // its count is exact (kept with every change of members): too many is refused without reading them
         if (group.memberCount() >= enough) throw conversations.tooManyParticipants(request.requireCaller(), (int) group.memberCount());
-        List<Member> members = new ArrayList<>();
-        Map<String, AttributeValue> cursor = null;
-        long readUntil = clock.millis() + GROUP_READ_MILLIS;
-        do {
-            // a page short of its limit with a cursor (a long run of removed members read) is not the whole group
-            long left = readUntil - clock.millis();
-            if (left <= 0) throw new IllegalStateException("the group's members could not be read in time");
-            GroupService.MemberPage page = groups.get().listMembers(request.accountId(), groupId, Optional.empty(), null,
-                    enough - members.size(), cursor, left);
-            members.addAll(page.members());
-            cursor = page.lastKey();
-        } while (cursor != null && members.size() < enough);
+        List<Member> members = groups.get().membersUpTo(request.accountId(), group, enough, GROUP_READ_MILLIS);
         if (members.size() > AccountSettings.MAX_PARTICIPANTS) {
             throw conversations.tooManyParticipants(request.requireCaller(), members.size());
         }
@@ -261,8 +245,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("name", "status");
         boolean rename = body.has("name") || !body.has("status");
         boolean clear = rename && body.has("name") && body.raw("name") == null;
-        String name = rename && !clear ? body.requiredString("name", 1, MAX_NAME) : null;
-        body.check("name", name, Text::nameShapeProblem);
+        String name = body.name("name", rename && !clear ? body.requiredString("name", 1, MAX_NAME) : null, MAX_NAME);
         // an extension: {"status": "closed"} closes it for good (the only change of status there is)
         String status = body.optionalString("status", 1, 20).orElse(null);
         body.check("status", status, s -> ConversationService.CLOSED.equals(s) ? null
@@ -271,7 +254,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         Caller caller = request.requireCaller();
         String id = request.path("id");
         ConversationService.View view = null;
-        if (rename) view = conversations.rename(caller, id, name == null ? null : name.strip());
+        if (rename) view = conversations.rename(caller, id, name);
         if (status != null) view = conversations.close(caller, id);
         return ApiResponse.ok(json(view));
     }
@@ -280,13 +263,12 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private ApiResponse renameParticipant(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("name");
         boolean clear = body.has("name") && body.raw("name") == null;
-        String name = clear ? null : body.requiredString("name", 1, MAX_NAME);
-        body.check("name", name, Text::nameShapeProblem);
+        String name = body.name("name", clear ? null : body.requiredString("name", 1, MAX_NAME), MAX_NAME);
         body.check("name", name, n -> n.isBlank() ? "must not be blank" : null);
         body.validate();
         String phone = PhoneNumbers.e164FromPath(request.path("phone"));
         return ApiResponse.ok(json(conversations.renameParticipant(request.requireCaller(), request.path("id"), phone,
-                name == null ? null : name.strip())));
+                name)));
     }
 
     private ApiResponse send(ApiRequest request) {

@@ -7,6 +7,7 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 
@@ -24,7 +25,7 @@ public final class PrivateMessages {
 
     private final DynamoDbClient dynamo;
     private final String table;
-    private final java.time.Clock clock;
+    private final Clock clock;
 
     public PrivateMessages(Wiring wiring) {
         this.dynamo = wiring.dynamo();
@@ -49,8 +50,17 @@ public final class PrivateMessages {
         }
     }
 
+    /**
+     * Whether the line's latest private message to {@code phone} went after {@code after} and not after
+     * {@code upTo} (a text's arrival: one written after the text is not what the text answers).
+     */
+    public boolean wroteBetween(String accountId, String lineId, String phone, long after, long upTo) {
+        long at = lastAt(accountId, lineId, phone);
+        return at > after && at <= upTo;
+    }
+
     /** When the line last wrote to {@code phone} privately (0: never, or over {@link #KEPT} ago), of the account's line only. */
-    public long lastAt(String accountId, String lineId, String phone) {
+    long lastAt(String accountId, String lineId, String phone) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(lineId, phone)).consistentRead(true)).item();
         if (item == null || item.isEmpty() || !accountId.equals(Attr.str(item, "accountId"))) return 0;
         // expired: DynamoDB's TTL deletes an item some time after its expiresAt

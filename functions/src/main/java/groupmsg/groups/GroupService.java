@@ -37,7 +37,7 @@ public final class GroupService {
      * hands back what it found with a cursor to continue: a search for a name late in a group of 100,000 (about
      * 100 pages), or a list after a run of removed members (tombstones stay 30 days), answers in one request rather
      * than with empty pages and a cursor, which clients take for "no results". Well inside the groups API's time (29 s);
-     * a caller with less reads within its own ({@link #listMembers(String, String, Optional, Boolean, int, Map, long)}).
+     * a caller with less reads within its own ({@link #membersUpTo}).
      */
     static final long READ_BUDGET_MILLIS = 5_000;
 
@@ -280,12 +280,6 @@ public final class GroupService {
      */
     public MemberPage listMembers(String accountId, String groupId, Optional<String> search, Boolean undeliverable,
                                   int limit, Map<String, AttributeValue> start) {
-        return listMembers(accountId, groupId, search, undeliverable, limit, start, READ_BUDGET_MILLIS);
-    }
-
-    /** {@link #listMembers}, reading member rows for at most {@code readBudgetMillis} (at least one page). */
-    public MemberPage listMembers(String accountId, String groupId, Optional<String> search, Boolean undeliverable,
-                                  int limit, Map<String, AttributeValue> start, long readBudgetMillis) {
         get(accountId, groupId);
         String nameNeedle = null;
         String digitNeedle = null;
@@ -302,8 +296,27 @@ public final class GroupService {
                 if (!digits.isEmpty()) digitNeedle = digits;
             }
         }
-        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, undeliverable, limit, start, readBudgetMillis);
+        var page = members.list(accountId, groupId, nameNeedle, digitNeedle, undeliverable, limit, start, READ_BUDGET_MILLIS);
         return new MemberPage(page.members(), page.lastKey());
+    }
+
+    /**
+     * The present members of {@code group} (read before, so the account's), up to {@code enough} of them, reading
+     * page after page (past a long run of removed members) within {@code budgetMillis} in all; throws
+     * IllegalStateException when the time runs out first.
+     */
+    public List<Member> membersUpTo(String accountId, Group group, int enough, long budgetMillis) {
+        List<Member> found = new ArrayList<>();
+        Map<String, AttributeValue> cursor = null;
+        long readUntil = clock.millis() + budgetMillis;
+        do {
+            long left = readUntil - clock.millis();
+            if (left <= 0) throw new IllegalStateException("the group's members could not be read in time");
+            var page = members.list(accountId, group.id(), null, null, null, enough - found.size(), cursor, left);
+            found.addAll(page.members());
+            cursor = page.lastKey();
+        } while (cursor != null && found.size() < enough);
+        return found;
     }
 
     /**

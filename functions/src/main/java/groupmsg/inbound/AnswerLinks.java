@@ -97,8 +97,7 @@ public final class AnswerLinks {
             if (answered == null) return m;
             // the line wrote to the number privately after the group message reached it (its own message, a reply):
             // the text answers that
-            long privateAt = privately.lastAt(m.accountId(), m.lineId(), m.from());
-            if (privateAt > answered.reachedAt() && privateAt <= m.createdAt()) return m;
+            if (privately.wroteBetween(m.accountId(), m.lineId(), m.from(), answered.reachedAt(), m.createdAt())) return m;
             String name = m.fromName() != null ? null : names.nameOf(m.accountId(), answered.groupId(), m.from()).orElse(null);
             return switch (store.link(m, answered, name, row.apply(m, answered.messageId()), count.apply(m.accountId(), answered.messageId()))) {
                 case LINKED -> m.withInReplyTo(answered, name);

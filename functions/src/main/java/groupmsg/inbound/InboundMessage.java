@@ -45,11 +45,6 @@ public record InboundMessage(String id, String accountId, String lineId, String 
         }
     }
 
-    /** The same message, in its conversation's thread. */
-    public InboundMessage withConversation(String conversationId, String threadUlid) {
-        return withConversation(conversationId, threadUlid, null);
-    }
-
     /** The same message, in its conversation's thread, its sender named as there when it had no name ({@code name}). */
     public InboundMessage withConversation(String conversationId, String threadUlid, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,

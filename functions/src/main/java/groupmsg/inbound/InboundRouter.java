@@ -88,7 +88,7 @@ public final class InboundRouter {
             if (!m.routedOnArrival() && conversationId == null) {
                 // routed here, not on arrival (stored before that, or its routing failed then): named as in the
                 // conversation found, as on arrival
-                var routed = router.route(accountId, m.lineId(), m.from());
+                var routed = router.route(accountId, m.lineId(), m.from(), m.createdAt());
                 if (routed != null) {
                     into = routed.conversationId();
                     senderName = routed.senderName();

@@ -128,7 +128,7 @@ public final class InboundService {
         String fromName = null;
         boolean routed = !aReply;
         try {
-            var routing = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip());
+            var routing = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), clock.millis());
             if (routing != null) {
                 conversationId = routing.conversationId();
                 fromName = routing.senderName();

@@ -1,6 +1,7 @@
 package groupmsg.inbound;
 
 import groupmsg.conversations.PrivateMessages;
+import groupmsg.groups.E164;
 import groupmsg.groups.PhoneNumbers;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
@@ -13,6 +14,7 @@ import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 
@@ -25,10 +27,8 @@ public final class ReplyService {
     private final LineService lines;
     private final OptOutStore optOuts;
     private final DirectReplies replies;
-    /** A number a reply can go to, as the carrier writes one (a number outside libphonenumber's ranges too). */
-    private static final java.util.regex.Pattern E164 = java.util.regex.Pattern.compile("\\+[1-9][0-9]{6,14}");
     private final PrivateMessages privately;
-    private final java.time.Clock clock;
+    private final Clock clock;
 
     public ReplyService(Wiring wiring, QueueSender queue) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
@@ -52,7 +52,7 @@ public final class ReplyService {
         if (earlier && line == null) return replies.get(accountId, m.id(), ulid);
         if (line == null) throw ApiException.conflict("the line this message came to is gone");
         // a short code's or a sender name's text ("AMAZON") came from no number a message can be sent to
-        if (!earlier && !E164.matcher(m.from()).matches()) {
+        if (!earlier && !E164.looksLike(m.from())) {
             throw ApiException.conflict(m.from() + " is not a phone number: a reply cannot be sent to it");
         }
         if (!earlier && optOuts.get(line.id(), m.from()).isPresent()) {

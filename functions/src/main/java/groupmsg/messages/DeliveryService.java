@@ -70,7 +70,6 @@ public final class DeliveryService {
      * (the relay worker), which then need no access to the members table.
      */
     private final UndeliverableRecipients undeliverable;
-    /** Where a block that failed goes to be retried (the opt-outs queue); built only then. */
     /** The outbox of the opt-out worker's jobs that follow a carrier's "unsubscribed" (built at the first). */
     private final Lazy<Outbox> outbox;
     private final UsageStore usage;
@@ -342,7 +341,7 @@ public final class DeliveryService {
      * messages within 15 minutes, not when each place comes (a large message stayed "sending" for hours). Two
      * GetItems per return.
      */
-    boolean notToWait(DeliveryJob job) {
+    boolean failedAsUnsendable(DeliveryJob job) {
         return sendable(job.accountId(), job.messageId(), job.shard(), job.phones()) == null;
     }
 

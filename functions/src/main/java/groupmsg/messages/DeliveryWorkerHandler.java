@@ -84,7 +84,7 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             long now = clock.millis();
             if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS) {
                 // its line deleted meanwhile (forced): its rows are failed now, and its message completed
-                if (deliveries.notToWait(job)) return Map.entry(job.accountId(), job.messageId());
+                if (deliveries.failedAsUnsendable(job)) return Map.entry(job.accountId(), job.messageId());
                 // Back before it was meant to (a place over SQS's 15 minutes away, or a copy): waits again, at least
                 // a second.
                 queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));

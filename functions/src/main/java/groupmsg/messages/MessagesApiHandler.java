@@ -12,7 +12,6 @@ import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
 import groupmsg.platform.api.Paging;
-import groupmsg.platform.api.Text;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
@@ -99,10 +98,8 @@ public final class MessagesApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("lineId", "sender", "title", "body", "mediaUrls", "optOutNotice")
                 .nullsAsAbsent();
         String lineId = body.requiredString("lineId", 1, 100);
-        String sender = body.requiredString("sender", 1, 50);
-        body.check("sender", sender, Text::nameShapeProblem);
-        body.check("sender", sender, s -> Text.tidiedLengthProblem(s, 50));
-        sender = Text.tidyName(sender); // as a name is kept: an invisible character at its end would make it UCS-2
+        // as a name is kept: an invisible character at its end would make it UCS-2
+        String sender = body.name("sender", body.requiredString("sender", 1, 50), 50);
         String title = body.requiredString("title", 1, 200);
         String text = body.requiredString("body", 1, MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);

@@ -1,5 +1,6 @@
 package groupmsg.messages;
 
+import groupmsg.groups.E164;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
@@ -18,7 +19,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * Carrier delivery receipts: the webhook turns a status callback into a {@link Receipt} (or nothing, for statuses
@@ -28,7 +28,6 @@ import java.util.regex.Pattern;
 public final class StatusCallbacks {
     /** How often a receipt whose row another writer moved meanwhile is tried again. */
     private static final int ATTEMPTS = 3;
-    private static final Pattern E164 = Pattern.compile("\\+[1-9][0-9]{6,14}");
     /**
      * The carrier status of a message it could not send and does not charge for (Twilio: queue overflow, account
      * suspended, media errors), or one it canceled before sending (only scheduled messages, which we never send, but a
@@ -158,12 +157,12 @@ public final class StatusCallbacks {
         boolean uncharged = uncharged(carrierStatus);
         if (blank(accountId) && blank(messageId) && blank(shardParam)) {
             if (blank(sid)) return Optional.empty();
-            String number = phone != null && E164.matcher(phone).matches() ? phone : null;
+            String number = E164.looksLike(phone) ? phone : null;
             return Optional.of(new Receipt(null, null, -1, number, sid, status, error, receivedAt, uncharged));
         }
         if (blank(accountId) || blank(messageId) || blank(shardParam)) return Optional.empty();
         // The row's key: an E.164 number (anything else cannot be one of ours, and could fail its shard's batch).
-        if (phone == null || !E164.matcher(phone).matches()) return Optional.empty();
+        if (!E164.looksLike(phone)) return Optional.empty();
         int shard;
         try {
             shard = Integer.parseInt(shardParam);

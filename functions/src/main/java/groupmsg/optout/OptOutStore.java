@@ -195,14 +195,18 @@ public final class OptOutStore {
         if (SOURCE_CARRIER_ERROR.equals(source)) return true;
         AttributeValue networkStop = item.get("networkStop");
         if (networkStop != null && networkStop.bool() != null) return networkStop.bool();
-        return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(source);
+        return stoppedBeforeNetworkStop(item);
     }
 
     /** Whether the number's opt-out row had a STOP recorded before rows kept {@code networkStop}. */
     private boolean stoppedBeforeNetworkStop(String lineId, String phone) {
         var item = item(lineId, phone);
-        if (item == null || item.isEmpty() || item.containsKey("networkStop")) return false;
-        return item.containsKey("lastStopId") || SOURCE_KEYWORD.equals(Attr.str(item, "source"));
+        return item != null && !item.isEmpty() && !item.containsKey("networkStop") && stoppedBeforeNetworkStop(item);
+    }
+
+    /** A row without {@code networkStop}: whether it has a STOP on record (which then counts as the network's). */
+    private static boolean stoppedBeforeNetworkStop(java.util.Map<String, AttributeValue> row) {
+        return row.containsKey("lastStopId") || SOURCE_KEYWORD.equals(Attr.str(row, "source"));
     }
 
     public Optional<OptOut> get(String lineId, String phone) {

@@ -1,8 +1,9 @@
 package groupmsg.platform;
 
 /**
- * Names of failures a function handles and logs with a {@code metric} field (the deployed stack counts them from
- * the logs, and pages on these: each wants a person). One place, so that the alarms and the log lines agree.
+ * Names of failures a function handles and logs with a {@code metric} field that the deployed stack pages on (it
+ * counts them from the logs): some on the first, each wanting a person; some when they last, as each says. One place,
+ * so that the alarms and the log lines agree.
  */
 public final class HandledFailures {
     /**

@@ -1,6 +1,7 @@
 package groupmsg.platform;
 
 import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.ExpectedRetry;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +31,11 @@ public final class Log {
      * when jobs fail minute after minute (a broken deploy, a missing permission) long before a dead-letter queue fills.
      */
     public static void jobFailed(String event, Map<String, ?> fields, Throwable error) {
+        if (ExpectedRetry.causedByInterrupt(error)) {
+            // the invocation being stopped (the local runtime winding down): it comes again, no fault
+            write("INFO", event, fields, error);
+            return;
+        }
         var withMetric = new LinkedHashMap<String, Object>(fields);
         withMetric.put("metric", HandledFailures.JOB_FAILED);
         write("ERROR", event, withMetric, error);

@@ -6,7 +6,6 @@ import groupmsg.notify.Topic;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.JsonBody;
-import groupmsg.platform.api.Text;
 import groupmsg.platform.json.Json;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -97,8 +96,7 @@ final class LocalEndpoints {
         try {
             JsonBody body = new JsonBody(Json.parseObject(ApiRequest.jsonText(request.body())), "")
                     .allowOnly("name");
-            name = body.requiredString("name", 1, MAX_ACCOUNT_NAME);
-            body.check("name", name, Text::nameShapeProblem);
+            name = body.name("name", body.requiredString("name", 1, MAX_ACCOUNT_NAME), MAX_ACCOUNT_NAME);
             body.validate();
         } catch (Json.NotAnObjectException e) {
             return GatewayResponse.error(400, "invalid_request", "body must be a JSON object {\"name\": \"...\"}, not " + e.kind());

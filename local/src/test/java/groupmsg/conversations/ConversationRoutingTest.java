@@ -149,7 +149,7 @@ class ConversationRoutingTest {
     }
 
     private String routedId(String accountId, String lineId, String from) {
-        var routed = router.route(accountId, lineId, from);
+        var routed = router.route(accountId, lineId, from, System.currentTimeMillis());
         return routed == null ? null : routed.conversationId();
     }
 

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * A JSON object from a request body, read field by field. Problems are collected (field path + message) so one
@@ -229,7 +230,7 @@ public final class JsonBody {
      * A host name of two labels or more, each of letters (any script's), digits, '_' and inner '-', and maybe a port:
      * no credentials.
      */
-    private static final java.util.regex.Pattern REGISTRY_AUTHORITY = java.util.regex.Pattern.compile(
+    private static final Pattern REGISTRY_AUTHORITY = Pattern.compile(
             "((?:[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?\\.)+[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?)(?::(\\d{1,5}))?");
 
     /**
