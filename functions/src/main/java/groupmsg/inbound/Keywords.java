@@ -159,7 +159,7 @@ public final class Keywords {
      * harmless; one left to a network that did not answer is never sent.
      */
     public static boolean networkOptOut(String body) {
-        return body != null && "STOP".equalsIgnoreCase(OUTER_WHITESPACE.matcher(body).replaceAll(""));
+        return body != null && "STOP".equalsIgnoreCase(Text.stripEnds(body, Text::whiteSpace));
     }
 
     /**
@@ -173,8 +173,6 @@ public final class Keywords {
         if (carrierKeyword != null && "STOP".equalsIgnoreCase(carrierKeyword.strip())) return true;
         return body != null && "STOP".equals(normalize(body));
     }
-
-    private static final Pattern OUTER_WHITESPACE = Pattern.compile("^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$");
 
     /** Whether {@code c}, the classification of {@code body}, is an opt-in that is also an everyday answer ("Yes"). */
     public static boolean alsoAnEverydayAnswer(Classification c, String body) {

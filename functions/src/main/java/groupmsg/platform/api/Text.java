@@ -47,7 +47,7 @@ public final class Text {
      * pattern anchored at the end retries from every character of a run inside the text, quadratic in a long run (a
      * 2 MB body of spaces between two letters would hold a function for minutes).
      */
-    private static String stripEnds(String text, java.util.function.IntPredicate drop) {
+    public static String stripEnds(String text, java.util.function.IntPredicate drop) {
         int start = 0;
         while (start < text.length() && drop.test(text.codePointAt(start))) start += Character.charCount(text.codePointAt(start));
         return withoutTrailing(text.substring(start), drop);
