@@ -7,7 +7,6 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
-import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.HashMap;
@@ -317,27 +316,5 @@ public final class OptOutStore {
         String pk = Attr.str(item, "pk");
         return new OptOut(pk.substring("OPTOUT#".length()), Attr.str(item, "sk"), Attr.str(item, "source"),
                 Attr.num(item, "optedOutAt", 0));
-    }
-
-    /**
-     * Records an opt-out (idempotent: the first record's time and source are kept). True when the number was not
-     * opted out on the line before (only then is there a change to tell): the row kept this record's source and time.
-     * Not "there was no row before": the SDK's own retry of an update that committed, its answer lost, finds the row
-     * this same record wrote.
-     */
-    public boolean record(String accountId, String lineId, String phone, String source, long at) {
-        var values = new HashMap<String, AttributeValue>();
-        values.put(":a", s(accountId));
-        values.put(":src", s(source));
-        values.put(":at", n(at));
-        values.put(":phone", s(phone));
-        values.put(":line", s(lineId));
-        var after = dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                .updateExpression("SET accountId = if_not_exists(accountId, :a), #source = if_not_exists(#source, :src), "
-                        + "optedOutAt = if_not_exists(optedOutAt, :at), phone = :phone, lineId = :line")
-                .expressionAttributeNames(java.util.Map.of("#source", "source"))
-                .expressionAttributeValues(values)
-                .returnValues(ReturnValue.ALL_NEW)).attributes();
-        return source.equals(Attr.str(after, "source")) && Attr.num(after, "optedOutAt", -1) == at;
     }
 }

@@ -411,7 +411,7 @@ class InboundFaultsTest {
                 runtime.wiring().config().table(Tables.CORE));
 
         service.afterCarrierOptOut(accountId, lineId, phone, 1_000);
-        assertThat(store.record(accountId, lineId, phone, groupmsg.optout.OptOutStore.SOURCE_CARRIER_ERROR, 2_000)).isTrue();
+        assertThat(store.recordCarrierRefusal(accountId, lineId, phone, 2_000, null)).isTrue();
         service.afterCarrierOptOut(accountId, lineId, phone, 2_000);
         service.afterCarrierOptOut(accountId, lineId, phone, 2_000);
         var told = await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> l.size() >= 2, 15_000);

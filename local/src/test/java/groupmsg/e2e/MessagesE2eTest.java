@@ -312,7 +312,7 @@ class MessagesE2eTest {
         List<String> phones = addMembers(a, g, 200, 12);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         new OptOutStore(new DynamoOps(runtime.wiring().dynamo()), "core")
-                .record(accountId, lineId, phones.get(0), "manual", System.currentTimeMillis());
+                .recordManual(accountId, lineId, phones.get(0), System.currentTimeMillis(), null);
 
         String id = (String) send(a, g, lineId, "Snapshot").get("id");
         // after acceptance: one member removed (still receives), one added (never receives)

@@ -68,13 +68,13 @@ class OptOutStoreTest {
     @Test
     void aNumberOptedOutByACarrierErrorGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550603";
-        store.record(ACCOUNT, lineId, phone, OptOutStore.SOURCE_CARRIER_ERROR, 1_000);
+        store.recordCarrierRefusal(ACCOUNT, lineId, phone, 1_000, null);
         arrive(phone, inb(1), 2_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 2_000)).isTrue();
         arrive(phone, inb(2), 3_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 3_000)).isFalse();
         // a later carrier error keeps the keyword's record
-        store.record(ACCOUNT, lineId, phone, OptOutStore.SOURCE_CARRIER_ERROR, 4_000);
+        store.recordCarrierRefusal(ACCOUNT, lineId, phone, 4_000, null);
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
         arrive(phone, inb(3), 5_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(3), 5_000)).isFalse();
@@ -117,7 +117,7 @@ class OptOutStoreTest {
         assertThat(store.fromTheNetworksSide(lineId, ours)).isFalse();
 
         String refused = "+14155550632";
-        store.record(ACCOUNT, lineId, refused, OptOutStore.SOURCE_CARRIER_ERROR, 1_000);
+        store.recordCarrierRefusal(ACCOUNT, lineId, refused, 1_000, null);
         assertThat(store.fromTheNetworksSide(lineId, refused)).isTrue();
         arrive(refused, inb(5), 2_000, false);
         assertThat(store.fromTheNetworksSide(lineId, refused)).as("the carrier's refusal stands").isTrue();
@@ -201,7 +201,11 @@ class OptOutStoreTest {
         assertThat(store.removeForOptIn(lineId, byHand, inb(9))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(byHand))).isEmpty();
         String older = "+14155550624";
-        store.record(ACCOUNT, lineId, older, OptOutStore.SOURCE_KEYWORD, 1_000);
+        runtime.wiring().dynamo().putItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE)).item(java.util.Map.of(
+                "pk", AttributeValue.fromS("OPTOUT#" + lineId), "sk", AttributeValue.fromS(older),
+                "accountId", AttributeValue.fromS(ACCOUNT), "lineId", AttributeValue.fromS(lineId),
+                "phone", AttributeValue.fromS(older), "source", AttributeValue.fromS(OptOutStore.SOURCE_KEYWORD),
+                "optedOutAt", AttributeValue.fromN("1000"))));
         assertThat(store.removeForOptIn(lineId, older, inb(2))).isTrue();
         assertThat(store.optedOut(lineId, java.util.List.of(older))).isEmpty();
         // a number never opted out: nothing lifted, nothing to tell
