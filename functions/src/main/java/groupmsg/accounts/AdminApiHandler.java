@@ -266,7 +266,6 @@ public final class AdminApiHandler extends HttpApiHandler {
      * they are read at once and paged here; the cursor names the last one shown.
      */
     private ApiResponse listWebhooks(ApiRequest request) {
-        request.onlyQuery("limit", "cursor");
         Paging paging = Paging.from(request);
         String partition = AccountService.accountPartition(request.accountId());
         var after = Cursor.decode(paging.cursor(), "pk", partition);
@@ -309,7 +308,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse listLines(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "groupMessaging", "type", "deleted");
         var start = Cursor.decode(paging.cursor(), "pk", LineService.accountPartition(request.accountId()));
         // extensions of API.md: only the lines that can (groupMessaging=true) or cannot do group messaging, or of a
         // type; deleted=true lists the deleted ones instead (kept for their history, with deletedAt)

@@ -214,7 +214,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
 
     private ApiResponse list(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "order", "lineId", "participant", "country", "status");
         // an extension of API.md: order=activity lists the most recently active first (a reply or a message moves one up)
         String orderParam = request.query("order").filter(v -> !v.isBlank()).orElse("created");
         var order = switch (orderParam) {

@@ -163,7 +163,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse listGroups(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "member", "country", "search");
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.accountPartition(request.accountId()));
         // an extension of API.md: the groups a number is a member of now (E.164, or national with country=)
         String member = request.query("member").filter(v -> !v.isBlank())
@@ -327,7 +327,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     private ApiResponse listMembers(ApiRequest request) {
         String groupId = request.path("id");
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "lineId", "undeliverable", "search");
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
         // an extension: with lineId=, whether each member has opted out of that line (a send from it skips them)
         String lineId = request.queryId("lineId").orElse(null);

@@ -105,7 +105,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse listFromLine(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "to", "country");
         var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
         // an extension: only the messages to one number (E.164, or national with country=)
         String to = request.query("to").filter(v -> !v.isBlank())
@@ -167,7 +167,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse listInbound(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "lineId", "country", "from", "possibleOptOut", "keyword", "reviewed");
         String lineId = request.queryId("lineId").orElse(null);
         String country = request.query("country").orElse(null);
         String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> PhoneNumbers.e164FromQuery("from", raw, country)).orElse(null);
@@ -190,7 +190,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     }
 
     private ApiResponse listOptOuts(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "lineId", "phone", "country");
         String lineId = request.queryId("lineId").orElse(null);
         // an extension of API.md: one number's opt-outs (E.164, or national with country=), of the line or of every line
         String phone = request.query("phone").filter(v -> !v.isBlank())

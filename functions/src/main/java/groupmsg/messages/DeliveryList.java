@@ -55,7 +55,7 @@ public final class DeliveryList {
 
     /** The page the request asks for, of the account's message {@code messageId}; empty when there is no such message. */
     public Optional<ApiResponse> respond(ApiRequest request, String accountId, String messageId) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "status");
         String status = request.query("status").orElse(null);
         if (status != null && !STATUSES.contains(status)) throw ApiException.invalid("status must be one of " + STATUSES);
         var message = messages.get(accountId, messageId);

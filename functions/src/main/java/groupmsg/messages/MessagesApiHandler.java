@@ -116,8 +116,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
 
     private ApiResponse list(ApiRequest request) {
         // a misspelt filter (groupid, group_id) must not answer the whole account's messages
-        request.onlyQuery("groupId", "lineId", "search", "status", "since", "until", "phone", "country", "limit", "cursor");
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "groupId", "lineId", "search", "status", "since", "until", "phone", "country");
         String groupId = request.queryId("groupId").orElse(null);
         // extensions of API.md: narrowed by line, title, status and time of sending
         String lineId = request.queryId("lineId").orElse(null);

@@ -84,4 +84,52 @@ class PagingE2eTest {
         assertThat(a.get("/v1/messages/" + first + "/deliveries?limit=2&cursor=" + cursor).status()).isEqualTo(200);
         assertThat(a.get("/v1/messages/" + second + "/deliveries?limit=2&cursor=" + cursor).status()).isEqualTo(400);
     }
+
+    /**
+     * A list takes its own filters and nothing else: a misspelt or foreign one (the lines "filtered" by phone=) is a
+     * 400 naming it, not the whole list answered as if it were the filtered one.
+     */
+    @Test
+    void everyListRefusesAQueryParameterItDoesNotTakeAndTakesEachOfItsOwn(ApiClient api) {
+        ApiClient a = api.forNewAccount("Strict Lists Co");
+        String g = createGroup(a, "Strict");
+        addMembers(a, g, 7100, 2);
+        String lineId = createLine(a, linePhone(), 1000);
+        String message = (String) send(a, g, lineId, "Hello").get("id");
+        String conversation = (String) ConversationsE2eTest.create(a, ConversationsE2eTest.groupLine(a, linePhone(), 100),
+                List.of("+14155557201", "+14155557202"), "Hi both").get("id");
+        String threadMessage = (String) ConversationsE2eTest.thread(a, conversation).getFirst().get("id");
+        String inbound = "in_01JZZZZZZZZZZZZZZZZZZZZZZZ";
+        // each list with every filter it takes (all accepted), then with one it does not
+        Map<String, String> lists = new java.util.LinkedHashMap<>();
+        lists.put("/v1/api-keys", "");
+        lists.put("/v1/groups", "member=4155557100&country=US&search=str");
+        lists.put("/v1/groups/" + g + "/members", "lineId=" + lineId + "&undeliverable=false&search=555");
+        lists.put("/v1/groups/" + g + "/imports", "");
+        lists.put("/v1/lines", "groupMessaging=false&type=long_code&deleted=false");
+        lists.put("/v1/lines/" + lineId + "/messages", "to=4155557100&country=US");
+        lists.put("/v1/webhooks", "");
+        lists.put("/v1/messages", "groupId=" + g + "&lineId=" + lineId + "&search=hel&status=sending&since=2026-01-01T00:00:00Z"
+                + "&until=2099-01-01T00:00:00Z&phone=4155557100&country=US");
+        lists.put("/v1/messages/" + message + "/deliveries", "status=sent");
+        lists.put("/v1/messages/" + message + "/replies", "");
+        lists.put("/v1/messages/" + message + "/opt-outs", "");
+        lists.put("/v1/conversations", "order=activity&lineId=" + lineId + "&participant=4155557100&country=US&status=active");
+        lists.put("/v1/conversations/" + conversation + "/messages", "");
+        lists.put("/v1/conversations/" + conversation + "/messages/" + threadMessage + "/deliveries", "status=sent");
+        lists.put("/v1/opt-outs", "lineId=" + lineId + "&phone=4155557100&country=US");
+        lists.put("/v1/inbound", "lineId=" + lineId + "&from=4155557100&country=US&possibleOptOut=false&keyword=none&reviewed=false");
+        lists.put("/v1/inbound/" + inbound + "/replies", "");
+        lists.forEach((path, filters) -> {
+            String own = path + "?limit=5" + (filters.isEmpty() ? "" : "&" + filters);
+            var ok = a.get(own);
+            assertThat(ok.status()).as(own + ": " + ok.body()).isEqualTo(path.startsWith("/v1/inbound/") ? 404 : 200);
+            var refused = a.get(own + "&phonenumber=4155557100");
+            assertThat(refused.status()).as(path + " with a parameter it does not take: " + refused.body()).isEqualTo(400);
+            assertThat(refused.errorCode()).isEqualTo("invalid_request");
+            assertThat(refused.body()).contains("phonenumber");
+        });
+        // a line looked up by phone= answered every line, the first of them taken for the one asked for
+        assertThat(a.get("/v1/lines?phone=%2B14155550123").status()).isEqualTo(400);
+    }
 }

@@ -1,11 +1,21 @@
 package groupmsg.platform.api;
 
-/** The contract's list parameters: {@code limit} 1..100 (default 50) and an opaque {@code cursor}. */
+/**
+ * The contract's list parameters: {@code limit} 1..100 (default 50) and an opaque {@code cursor}. A list names its
+ * filters too, and any other query parameter is a 400: a misspelt filter ({@code ?phone=} on the lines) ignored would
+ * answer the whole list as if it were the filtered one.
+ */
 public record Paging(int limit, String cursor) {
     public static final int DEFAULT_LIMIT = 50;
     public static final int MAX_LIMIT = 100;
 
-    public static Paging from(ApiRequest request) {
+    /** The paging of a list whose only other query parameters are {@code filters}. */
+    public static Paging from(ApiRequest request, String... filters) {
+        var allowed = new String[filters.length + 2];
+        allowed[0] = "limit";
+        allowed[1] = "cursor";
+        System.arraycopy(filters, 0, allowed, 2, filters.length);
+        request.onlyQuery(allowed);
         return from(request, DEFAULT_LIMIT, MAX_LIMIT);
     }
 
