@@ -1,5 +1,7 @@
 package groupmsg.webhooks;
 
+import groupmsg.carrier.TwilioSignature;
+
 import groupmsg.platform.api.ApiException;
 import org.junit.jupiter.api.Test;
 
@@ -85,13 +87,38 @@ class TwilioInboundParsingTest {
     /** The sid is only the dedupe key, and the signature proves the sender: any plausible id is taken. */
     @Test
     void anyPlausibleMessageSidIsTheDedupeKey() {
-        for (String sid : List.of("SMabc", "SM123", "SMdup1", "MMtest0001", "ab", "SM" + "A".repeat(62), SID.toUpperCase())) {
+        for (String sid : List.of("SMabc", "SM123", "SMdup1", "MMtest0001", "ab", "SM" + "Z".repeat(62), SID.toUpperCase())) {
             var sms = CarrierWebhookHandler.inboundSms(params("MessageSid", sid, "From", "+14155550123", "To", "+12125550100",
                     "Body", "x"));
             assertThat(sms.carrierMessageId()).isEqualTo(sid);
         }
         assertThat(CarrierWebhookHandler.inboundSms(params("MessageSid", " ", "SmsMessageSid", "SMabc", "From", "+14155550123",
                 "To", "+12125550100", "Body", "x")).carrierMessageId()).as("a blank MessageSid, the old field set").isEqualTo("SMabc");
+    }
+
+    /**
+     * Twilio signs names and values run together: "MessageSidSM…NumMedia0" is the same text whether NumMedia is a
+     * field or the end of the sid, so a captured request cut anew keeps its signature. Its id must not be a new one.
+     */
+    @Test
+    void aCapturedRequestCutAnewIsRefusedThoughItsSignatureHolds() {
+        String url = "https://example.test/webhooks/twilio/inbound";
+        var original = params("MessageSid", SID, "NumMedia", "0", "From", "+14155550123", "To", "+12125550100", "Body", "START");
+        var recut = params("MessageSid", SID + "NumMedia0", "From", "+14155550123", "To", "+12125550100", "Body", "START");
+        String token = "token-for-the-test";
+        assertThat(TwilioSignature.compute(url, recut, token)).as("the signature holds")
+                .isEqualTo(TwilioSignature.compute(url, original, token));
+        assertThat(CarrierWebhookHandler.inboundSms(original).carrierMessageId()).isEqualTo(SID);
+        assertThatThrownBy(() -> CarrierWebhookHandler.inboundSms(recut)).isInstanceOf(ApiException.class)
+                .hasMessageContaining("MessageSid");
+        // Twilio's copies of the id (SmsMessageSid, SmsSid) are left where they were by such a cut: they must agree
+        for (String copy : List.of("SmsMessageSid", "SmsSid")) {
+            assertThatThrownBy(() -> CarrierWebhookHandler.inboundSms(params("MessageSid", "SMdup2", copy, "SMdup1",
+                    "From", "+14155550123", "To", "+12125550100", "Body", "x"))).as(copy)
+                    .isInstanceOf(ApiException.class).hasMessageContaining(copy);
+        }
+        assertThat(CarrierWebhookHandler.inboundSms(params("MessageSid", SID, "SmsMessageSid", SID, "SmsSid", SID,
+                "From", "+14155550123", "To", "+12125550100", "Body", "x")).carrierMessageId()).isEqualTo(SID);
     }
 
     @Test
