@@ -219,9 +219,12 @@ public final class WebhookDispatcher {
         }
     }
 
-    /** A failure no retry would change: an address we do not call, or a 4xx other than 408, 425 and 429. */
+    /**
+     * A failure no retry would change: an address we do not call, a redirect (3xx: never followed, as the address it
+     * names is not checked as the webhook's was), or a 4xx other than 408, 425 and 429.
+     */
     static boolean isFinal(String failure) {
-        if (failure.startsWith(REFUSED)) return true;
+        if (failure.startsWith(REFUSED) || failure.startsWith("HTTP 3")) return true;
         if (!failure.startsWith("HTTP 4")) return false;
         return !List.of("HTTP 408", "HTTP 425", "HTTP 429").contains(failure);
     }

@@ -101,7 +101,8 @@ class WebhookTargetsTest {
 
     @Test
     void onlyWhatNoRetryWouldChangeIsGivenUpAtOnce() {
-        for (String last : List.of("HTTP 400", "HTTP 401", "HTTP 404", "HTTP 410", "refused: the host resolves to a non-public address")) {
+        for (String last : List.of("HTTP 400", "HTTP 401", "HTTP 404", "HTTP 410", "HTTP 301", "HTTP 308",
+                "refused: the host resolves to a non-public address")) {
             assertThat(WebhookDispatcher.isFinal(last)).as(last).isTrue();
         }
         for (String passing : List.of("HTTP 408", "HTTP 425", "HTTP 429", "HTTP 500", "HTTP 503", "no answer within 5 s",
