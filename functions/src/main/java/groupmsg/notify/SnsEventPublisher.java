@@ -1,6 +1,5 @@
 package groupmsg.notify;
 
-import groupmsg.platform.Log;
 import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.json.Json;
 import software.amazon.awssdk.services.sns.SnsClient;
@@ -12,8 +11,9 @@ import java.util.function.Supplier;
 
 /**
  * Publishes events to SNS topics (one Publish per event) with {@code accountId} and {@code type} message
- * attributes for subscription filter policies. A topic without a configured ARN is logged instead, so a stack
- * without, say, an integrations subscriber still works.
+ * attributes for subscription filter policies. The stack makes every topic and gives each function the ARNs of those
+ * it publishes to, so a topic without one is a deployment's fault: it fails the publish (the job is retried, its
+ * failure logged and alarmed) rather than the event being dropped and its caller marking it published.
  */
 public final class SnsEventPublisher implements EventPublisher {
     private final Supplier<SnsClient> sns;
@@ -32,12 +32,9 @@ public final class SnsEventPublisher implements EventPublisher {
     @Override
     public void publish(Topic topic, String accountId, String type, Map<String, Object> event) {
         String message = Json.write(envelope(accountId, type, event));
-        var arn = config.topicArn(topic);
-        if (arn.isEmpty()) {
-            Log.info("event_not_published", Map.of("topic", topic.wireName(), "type", type, "reason", "no topic configured"));
-            return;
-        }
-        sns.get().publish(b -> b.topicArn(arn.get()).message(message).messageAttributes(Map.of(
+        String arn = config.topicArn(topic).orElseThrow(() -> new IllegalStateException("no ARN for the "
+                + topic.wireName() + " topic (" + topic.envVar() + " is not set): " + type + " not published"));
+        sns.get().publish(b -> b.topicArn(arn).message(message).messageAttributes(Map.of(
                 "accountId", MessageAttributeValue.builder().dataType("String").stringValue(accountId).build(),
                 "type", MessageAttributeValue.builder().dataType("String").stringValue(type).build())));
     }

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The production {@link SnsEventPublisher} against a real SNS API (fauxqs, a child process; see {@link Fauxqs}):
@@ -133,12 +134,17 @@ class SnsEventPublisherFauxqsTest {
         });
     }
 
+    /**
+     * The stack gives every function the ARNs it publishes to: one missing is a deployment's fault, and the publish
+     * fails (the job retried and alarmed), never an event dropped that its caller then marks published.
+     */
     @Test
-    void aTopicWithoutAnArnIsLoggedNotPublished() {
+    void aTopicWithoutAnArnFailsThePublishRatherThanDroppingTheEvent() {
         AppConfig config = new AppConfig(REGION, null, null, Map.of(), Map.of()).withNotifications(fauxqs.endpoint(), Map.of());
         var publisher = new SnsEventPublisher(sns, config);
         int before = sns.listTopics().topics().size();
-        publisher.publish(Topic.NOTIFICATIONS, "acct_a", SENT, Map.of("messageId", "msg_1"));
+        assertThatThrownBy(() -> publisher.publish(Topic.INTEGRATIONS, "acct_a", "reply.received", Map.of("inboundId", "inb_1")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("TOPIC_ARN_INTEGRATIONS");
         assertThat(sns.listTopics().topics()).hasSize(before);
     }
 
