@@ -529,10 +529,11 @@ public final class LocalRuntime implements AutoCloseable {
 
     /**
      * Clients of this runtime's services of their own, with {@code interceptors} on every SDK request (tests: count
-     * requests, fail or change some); the system clock and the configured carrier, as {@link #wiring()}.
+     * requests, fail or change some); the system clock, the configured carrier and the recorded topics, as
+     * {@link #wiring()}.
      */
     public Wiring wiringWith(ExecutionInterceptor... interceptors) {
-        return Wiring.create(wiring.config(), LOCAL_CREDENTIALS, List.of(interceptors));
+        return Wiring.create(wiring.config(), LOCAL_CREDENTIALS, List.of(interceptors)).withEvents(wiring.events());
     }
 
     public LocalSettings settings() {
