@@ -497,7 +497,7 @@ public final class DeliveryService {
                     sends.add(pool.submit(() -> {
                         try {
                             if (!stop.sleepUntil(at)) return backToQueued(phone, clock.millis());
-                            return sendOne(m, shard, phone, lastSendAt, watch, stop);
+                            return sendOne(m, shard, phone, at, lastSendAt, watch, stop);
                         } catch (InterruptedException e) {
                             // Only a wait throws it (a carrier call turns it into an unclear answer), and no try is
                             // under way during one: the carrier does not have this message.
@@ -638,22 +638,31 @@ public final class DeliveryService {
      * turned away (429, 503) or never got (the connection failed or timed out) is tried again after a backoff on a
      * fresh rate slot, up to {@link #MAX_ATTEMPTS} in all; neither can have sent it, so when no try is left in time
      * the row goes back to queued for the job that takes over. An answer that leaves open whether it was sent (a
-     * cut-off answer, a 500) is never tried again.
+     * cut-off answer, a 500) is never tried again. A try whose rate slot ({@code slotAt}) went by while it waited
+     * takes a fresh one.
      */
-    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long lastSendAt, OptOutWatch watch,
-                                             Stop stop) throws InterruptedException {
+    private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long slotAt, long lastSendAt,
+                                             OptOutWatch watch, Stop stop) throws InterruptedException {
         var message = new OutboundMessage(m.linePhone(), phone, m.text(), m.mediaUrls(), callbackUrl(m, shard));
         String trouble = null;
         for (int attempt = 1; ; attempt++) {
-            // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy line)
-            switch (watch.beforeTry(phone, lastSendAt)) {
-                case OPTED_OUT -> {
-                    return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
+            while (true) {
+                // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy line)
+                switch (watch.beforeTry(phone, lastSendAt)) {
+                    case OPTED_OUT -> {
+                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
+                    }
+                    case GIVE_BACK -> {
+                        return backToQueued(phone, clock.millis());
+                    }
+                    case SEND -> { }
                 }
-                case GIVE_BACK -> {
-                    return backToQueued(phone, clock.millis());
-                }
-                case SEND -> { }
+                // A try whose turn went by (the block's opt-out read took long, the pool was busy) would go out
+                // together with the sends after it: a burst over the line's rate in the carrier's second. It takes
+                // the next free turn instead (the one missed is left unused, as RateLimiter leaves past ones).
+                if (clock.millis() <= slotAt + RateLimiter.LATE_TOLERANCE_MILLIS) break;
+                slotAt = nextSlot(m, lastSendAt, stop);
+                if (slotAt < 0) return backToQueued(phone, clock.millis());
             }
             try {
                 switch (carrier.send(message)) {
@@ -697,9 +706,8 @@ public final class DeliveryService {
                 stop.carrierUnavailable(trouble);
                 return backToQueued(phone, clock.millis());
             }
-            if (!awaitRetry(m, attempt, lastSendAt, stop)) {
-                return backToQueued(phone, clock.millis());
-            }
+            slotAt = awaitRetry(m, attempt, lastSendAt, stop);
+            if (slotAt < 0) return backToQueued(phone, clock.millis());
         }
     }
 
@@ -737,24 +745,29 @@ public final class DeliveryService {
                 + "); its recipients stay queued and the job is to be retried");
     }
 
+    /** Backs off after a refused try, then waits for a fresh rate slot: see {@link #nextSlot}. */
+    private long awaitRetry(GroupMessage m, int attempt, long lastSendAt, Stop stop) throws InterruptedException {
+        long backoff = 250L << attempt;
+        if (clock.millis() + backoff > lastSendAt) return -1;
+        if (!stop.sleepUntil(clock.millis() + backoff)) return -1;
+        return nextSlot(m, lastSendAt, stop);
+    }
+
     /**
-     * Backs off after a refused try, then waits for a fresh rate slot. False when no slot is to be had before
+     * Reserves one rate slot and waits for it; returns its time, or -1 when no slot is to be had before
      * {@code lastSendAt}, the reservation failed (the recipient is not lost to it: see {@link #sendOne}), or the job
      * is stopping.
      */
-    private boolean awaitRetry(GroupMessage m, int attempt, long lastSendAt, Stop stop) throws InterruptedException {
-        long backoff = 250L << attempt;
-        if (clock.millis() + backoff > lastSendAt) return false;
-        if (!stop.sleepUntil(clock.millis() + backoff)) return false;
+    private long nextSlot(GroupMessage m, long lastSendAt, Stop stop) throws InterruptedException {
         RateLimiter.Slots slot;
         try {
             slot = limiter.acquire(m.lineId(), m.lineMps(), 1, lastSendAt).orElse(null);
         } catch (RuntimeException e) {
             Log.error("delivery_retry_slot_failed", Map.of("messageId", m.id()), e);
-            return false;
+            return -1;
         }
-        if (slot == null) return false;
-        return stop.sleepUntil(slot.sendAtMillis(0));
+        if (slot == null) return -1;
+        return stop.sleepUntil(slot.sendAtMillis(0)) ? slot.sendAtMillis(0) : -1;
     }
 
     /** Called off when the job is interrupted: its sends still waiting (for a slot, for a retry) are not made. */

@@ -1378,8 +1378,13 @@ class DeliveryFaultsTest {
                 }
             }
         };
+        return sceneWith(t, interceptor);
+    }
+
+    /** The scene's tables, carrier and recorded topics through SDK clients of their own with {@code interceptor}. */
+    static Wiring sceneWith(Scene t, ExecutionInterceptor interceptor) {
         return Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
-                List.of(interceptor)).withCarrier(t.carrier());
+                List.of(interceptor)).withCarrier(t.carrier()).withEvents(t.wiring().events());
     }
 
     /** A transaction recording sends: a row's {@code sending -> sent}. */
@@ -1449,8 +1454,7 @@ class DeliveryFaultsTest {
                 throw SdkClientException.create("record's answer lost (test)");
             }
         };
-        Wiring failing = Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
-                List.of(interceptor)).withCarrier(t.carrier());
+        Wiring failing = sceneWith(t, interceptor);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(failing), s))
                 .hasMessageContaining("answer lost");
@@ -1550,8 +1554,7 @@ class DeliveryFaultsTest {
                 }
             }
         };
-        Wiring counted = Wiring.create(t.wiring().config(), StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")),
-                        List.of(counter)).withCarrier(t.carrier())
+        Wiring counted = sceneWith(t, counter)
                 .withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
         // nothing sent yet, eleven minutes on: the rows are queued, none in sending
         new MessageMaintenance(counted, new CapturingQueue()).sweep();
@@ -1818,6 +1821,45 @@ class DeliveryFaultsTest {
         // the job's redelivery sends the six, and nobody twice
         job.service().deliver(s.accountId(), s.messageId(), shard, phones);
         for (String p : phones) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
+        assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    /**
+     * A block's sends past its opt-out lookup's first second look again first, all waiting on one read: when that
+     * read is slow, the sends whose turns went by meanwhile must not all go out when it ends (a burst over the line's
+     * rate in the carrier's second); each takes the next free turn.
+     */
+    @Test
+    void aSendWhoseTurnWentByWhileItsOptOutsWereReadTakesTheNextTurnSoNoSecondHoldsMoreThanTheRate(ApiClient api,
+                                                                                               LocalRuntime runtime) throws Exception {
+        SlowJob job = slowJob(api, runtime, "Late Turns Co", 10, 30);
+        Scene t = job.scene();
+        Setup s = t.setup();
+        ExecutionInterceptor slowOptOutReads = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest b
+                        && b.requestItems().values().stream().flatMap(k -> k.keys().stream())
+                        .anyMatch(key -> key.get("pk").s().startsWith("OPTOUT#"))) {
+                    try {
+                        Thread.sleep(450);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        Wiring slow = sceneWith(t, slowOptOutReads);
+        new DeliveryService(slow).deliver(s.accountId(), s.messageId(), job.shard(), job.phones());
+
+        List<Long> times = t.carrier().callTimes.stream().sorted().toList();
+        assertThat(times).hasSize(30);
+        for (int i = 0; i < times.size(); i++) {
+            long from = times.get(i);
+            long inSecond = times.stream().filter(at -> at >= from && at < from + 1_000).count();
+            assertThat(inSecond).as("sends in the second from the %dth (times %s)", i, times).isLessThanOrEqualTo(10);
+        }
+        for (String p : job.phones()) assertThat(t.carrier().calls(p)).as(p).isEqualTo(1);
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
     }
 
