@@ -40,6 +40,7 @@ public final class FanoutService {
     private final QueueSender queue;
     private final Completion completion;
     private final Clock clock;
+    private final groupmsg.platform.config.Ids ids;
 
     public FanoutService(Wiring wiring, GroupService groups, QueueSender queue) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
@@ -49,6 +50,7 @@ public final class FanoutService {
         this.queue = queue;
         this.completion = new Completion(wiring, messages, deliveries);
         this.clock = wiring.clock();
+        this.ids = wiring.ids();
     }
 
     static QueueMessage job(String accountId, String messageId) {
@@ -102,7 +104,8 @@ public final class FanoutService {
                         ? groups.recipientsAt(accountId, m.groupId(), m.acceptedAt(), cursor, PAGE_SIZE)
                         : new GroupService.RecipientPage(m.recipientList(), Map.of(), Map.of(), null, true);
                 long now = clock.millis();
-                var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS);
+                String lease = ids.next("");
+                var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS, lease);
                 if (claim == MessageStore.PageClaim.BUSY) {
                     Log.info("fanout_page_busy", Map.of("messageId", messageId));
                     return;
@@ -120,7 +123,7 @@ public final class FanoutService {
                 List<String> toSend = handled.isEmpty() ? page.phones()
                         : page.phones().stream().filter(p -> !handled.contains(p)).toList();
                 queue.send(Queues.DELIVERIES, batches(m, toSend, page.undeliverable()));
-                if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size())) {
+                if (!messages.advance(accountId, messageId, cursor, page.lastPhone(), page.phones().size(), lease)) {
                     Log.info("fanout_superseded", Map.of("messageId", messageId));
                     return;
                 }

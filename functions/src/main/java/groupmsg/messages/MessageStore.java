@@ -7,6 +7,7 @@ import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
@@ -165,10 +166,13 @@ final class MessageStore {
      * Claims the page after {@code cursor} for this run with a lease ({@code fanoutPage}, {@code fanoutPageAt}) that
      * outlives any run (the fan-out worker's timeout plus a margin), so two copies of one fan-out job never write
      * the same page at once, and a page left half written by a dead run is taken over with its rows checked.
+     * {@code lease} is the claim's own id ({@code fanoutLease}): a claim whose write went through but whose answer was
+     * lost fails its SDK retry on what it wrote, and knows it for its own (taken as a take-over: its rows are checked).
      */
-    PageClaim claimPage(String accountId, String messageId, String cursor, long now, long leaseMillis) {
+    PageClaim claimPage(String accountId, String messageId, String cursor, long now, long leaseMillis, String lease) {
         String token = cursor == null ? "^" : cursor;
-        var values = new HashMap<String, AttributeValue>(Map.of(":token", s(token), ":now", n(now), ":expired", n(now - leaseMillis)));
+        var values = new HashMap<String, AttributeValue>(Map.of(":token", s(token), ":now", n(now),
+                ":expired", n(now - leaseMillis), ":lease", s(lease)));
         String condition = "(attribute_not_exists(fanoutPage) OR fanoutPage <> :token OR fanoutPageAt < :expired)"
                 + " AND attribute_not_exists(fanoutDone) AND ";
         if (cursor == null) {
@@ -180,13 +184,19 @@ final class MessageStore {
         String finalCondition = condition;
         try {
             var old = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
-                    .updateExpression("SET fanoutPage = :token, fanoutPageAt = :now")
+                    .updateExpression("SET fanoutPage = :token, fanoutPageAt = :now, fanoutLease = :lease")
                     .conditionExpression(finalCondition).expressionAttributeValues(values)
-                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.UPDATED_OLD)).attributes();
+                    .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.UPDATED_OLD)
+                    .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)).attributes();
             return token.equals(Attr.str(old, "fanoutPage")) ? PageClaim.TAKEN_OVER : PageClaim.FRESH;
         } catch (ConditionalCheckFailedException e) {
-            return PageClaim.BUSY;
+            return ownLease(e, lease) && token.equals(Attr.str(e.item(), "fanoutPage")) ? PageClaim.TAKEN_OVER : PageClaim.BUSY;
         }
+    }
+
+    /** Whether a write refused on its condition found the fan-out under {@code lease}: its own earlier try's. */
+    private static boolean ownLease(ConditionalCheckFailedException e, String lease) {
+        return lease != null && e.hasItem() && lease.equals(Attr.str(e.item(), "fanoutLease"));
     }
 
     /**
@@ -253,9 +263,12 @@ final class MessageStore {
 
     /**
      * Moves the checkpoint past one page, only if nobody moved it meanwhile (a duplicate fan-out run stops).
-     * When {@code nextCursor} is null the fan-out is complete and {@code recipients} becomes the exact count.
+     * When {@code nextCursor} is null the fan-out is complete and {@code recipients} becomes the exact count. A write
+     * whose answer was lost and whose SDK retry then fails on it is seen by {@code lease} (the page's claim, null for
+     * none): still under that claim, the checkpoint where this write put it.
      */
-    boolean advance(String accountId, String messageId, String expectedCursor, String nextCursor, long pageRecipients) {
+    boolean advance(String accountId, String messageId, String expectedCursor, String nextCursor, long pageRecipients,
+                    String lease) {
         var values = new HashMap<String, AttributeValue>(Map.of(":n", n(pageRecipients)));
         String condition = expectedCursor == null ? "attribute_not_exists(fanoutCursor)" : "fanoutCursor = :expected";
         if (expectedCursor != null) values.put(":expected", s(expectedCursor));
@@ -271,10 +284,12 @@ final class MessageStore {
         String finalCondition = condition;
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId)).updateExpression(update)
-                    .conditionExpression(finalCondition).expressionAttributeValues(values));
+                    .conditionExpression(finalCondition).expressionAttributeValues(values)
+                    .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
             return true;
         } catch (ConditionalCheckFailedException e) {
-            return false;
+            if (!ownLease(e, lease)) return false;
+            return nextCursor == null ? e.item().containsKey("fanoutDone") : nextCursor.equals(Attr.str(e.item(), "fanoutCursor"));
         }
     }
 

@@ -45,7 +45,7 @@ public final class OrderedDelivery {
         if (GroupMessage.SENT.equals(m.status())) return; // finished: a job sent again finds nothing to do
         if (!m.fanoutDone()) {
             deliveries.insertQueued(m.accountId(), m.id(), m.shards(), m.recipientList(), clock.millis());
-            messages.advance(accountId, messageId, null, null, m.recipientList().size());
+            messages.advance(accountId, messageId, null, null, m.recipientList().size(), null);
         }
         String stopped = m.kind() == MessageKind.CONVERSATION && m.orderKey() != null
                 ? blocks.get().whyNothingMoreIsSent(accountId, m.orderKey()) : null;

@@ -367,6 +367,43 @@ class DeliveryFaultsTest {
         assertThat(m).containsEntry("status", "sent").containsEntry("recipients", 2500);
     }
 
+    /**
+     * DynamoDB can answer a write with a 500 (or time out) after committing it; the SDK then sends it again, and a
+     * conditional write fails on its own first try. A fan-out whose page claim and checkpoint move were both so
+     * answered knows them for its own (the page's lease id) and goes on with the next page: before, it stopped as
+     * "busy" or "superseded" and the rest of the group waited for maintenance, 10 minutes or more.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFanOutWhoseWritesWereAnsweredWithErrorsAfterCommittingGoesOnWithEveryPage(ApiClient api, LocalRuntime runtime) throws Exception {
+        var accepted = accepted(api, runtime, "Fanout Lost Answers Co", 6000, 1500); // two pages
+        var lostClaim = new AtomicInteger();
+        var lostAdvance = new AtomicInteger();
+        Wiring answersLost = runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public software.amazon.awssdk.http.SdkHttpResponse modifyHttpResponse(
+                    software.amazon.awssdk.core.interceptor.Context.ModifyHttpResponse context, ExecutionAttributes attributes) {
+                if (context.request() instanceof UpdateItemRequest u) {
+                    boolean claim = u.updateExpression().startsWith("SET fanoutPage = :token");
+                    boolean advance = u.updateExpression().equals("SET fanoutCursor = :next ADD fannedOut :n");
+                    if ((claim && lostClaim.getAndIncrement() == 0) || (advance && lostAdvance.getAndIncrement() == 0)) {
+                        return context.httpResponse().toBuilder().statusCode(500).build();
+                    }
+                }
+                return context.httpResponse();
+            }
+        });
+        var queue = new CapturingQueue();
+        new FanoutService(answersLost, accepted.groups(), queue).run(accepted.accountId(), accepted.message().id());
+        assertThat(lostClaim).as("page 1's claim tried twice (its first answer lost), page 2's once").hasValue(3);
+        assertThat(lostAdvance).as("page 1's advance tried twice (its first answer lost), page 2 is the last").hasValue(2);
+        List<String> enqueued = new ArrayList<>();
+        for (var batch : queue.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        assertThat(enqueued).as("both pages, each number once").doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(accepted.phones());
+        assertThat(accepted.api().get("/v1/messages/" + accepted.message().id()).jsonObject()).containsEntry("recipients", 1500);
+    }
+
     /** The runtime's tables through clients of a process being killed: a failed fan-out cannot give its lease back. */
     static Wiring killed(LocalRuntime runtime) {
         return runtime.wiringWith(new ExecutionInterceptor() {

@@ -88,7 +88,7 @@ public final class IdempotencyStore {
             // request: another body under the key is a mismatch, whatever became of the first.
             var claimed = dynamo.updateItem(b -> b.tableName(table).key(key(accountId, scope))
                     .updateExpression("SET requestHash = :hash, #state = :pending, claimedAt = :now, expiresAt = :expires,"
-                            + " ulid = if_not_exists(ulid, :ulid)")
+                            + " ulid = if_not_exists(ulid, :ulid), claimedBy = :ulid")
                     .conditionExpression("attribute_not_exists(pk) OR (#state = :pending AND claimedAt < :stale"
                             + " AND requestHash IN (:hash, :sameHash))")
                     .expressionAttributeNames(Map.of("#state", "state"))
@@ -110,6 +110,13 @@ public final class IdempotencyStore {
             }
             String stored = Attr.str(existing, "requestHash");
             if (!requestHash.equals(stored) && !sameRequestHash.equals(stored)) return new Mismatch();
+            if ("pending".equals(Attr.str(existing, "state")) && fresh.equals(Attr.str(existing, "claimedBy"))) {
+                // This claim's own write: it went through, its answer was lost, and the SDK's retry of it failed on
+                // what it had written (before, a "still being processed" 409 for every retry for a minute).
+                String ulid = Attr.str(existing, "ulid");
+                boolean settled = now - Ids.timeOf(ulid) >= WRITES_SETTLED_AFTER.toMillis();
+                return new Claimed(now, ulid, !fresh.equals(ulid) && settled);
+            }
             if ("done".equals(Attr.str(existing, "state"))) {
                 return new Replay((int) Attr.num(existing, "status", 200), Optional.ofNullable(Attr.str(existing, "body")).orElse(""));
             }

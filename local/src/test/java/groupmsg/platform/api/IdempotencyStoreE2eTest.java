@@ -38,6 +38,40 @@ class IdempotencyStoreE2eTest {
      * to a path alike (a replay or a retry of the same request does not renew it)
      * (DynamoDB's TTL deletes them a while later, up to two days; DynamoDB Local never does).
      */
+    /**
+     * A claim whose write went through but whose answer was lost (DynamoDB answered 500 after committing, a timeout)
+     * is retried by the SDK, and that retry fails on the claim's own write: it is still this request's claim, not
+     * another run's in progress (which answered a 409 to every retry for a minute).
+     */
+    @Test
+    void aClaimWhoseAnswerWasLostAndWhoseRetryFailsOnItsOwnWriteIsStillClaimed(LocalRuntime runtime) {
+        var tries = new java.util.concurrent.atomic.AtomicInteger();
+        var answerLost = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public software.amazon.awssdk.http.SdkHttpResponse modifyHttpResponse(
+                    software.amazon.awssdk.core.interceptor.Context.ModifyHttpResponse context,
+                    software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest u
+                        && u.key().get("pk").s().endsWith("#IDEM") && tries.getAndIncrement() == 0) {
+                    return context.httpResponse().toBuilder().statusCode(500).build();
+                }
+                return context.httpResponse();
+            }
+        };
+        var store = new IdempotencyStore(runtime.wiringWith(answerLost).dynamo(), runtime.wiring().config().table(Tables.CORE),
+                Clock.systemUTC());
+        String account = "acct_idem_lost_" + System.nanoTime();
+        var claim = store.claim(account, "POST /v1/groups/grp_1/messages k1", "hash");
+        assertThat(tries).as("the first answer was lost and the write tried again").hasValue(2);
+        assertThat(claim).isInstanceOf(IdempotencyStore.Claimed.class);
+        assertThat(((IdempotencyStore.Claimed) claim).rerun()).isFalse();
+        // another run of the same request meanwhile is still told it is in progress
+        var plain = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), Clock.systemUTC());
+        assertThat(plain.claim(account, "POST /v1/groups/grp_1/messages k1", "hash")).isInstanceOf(IdempotencyStore.InProgress.class);
+        store.complete(account, "POST /v1/groups/grp_1/messages k1", 202, "{}");
+        assertThat(plain.claim(account, "POST /v1/groups/grp_1/messages k1", "hash")).isEqualTo(new IdempotencyStore.Replay(202, "{}"));
+    }
+
     @Test
     void aKeyPastItsRetentionIsFreeForAnotherRequest(LocalRuntime runtime) {
         var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-04T10:00:00Z").toEpochMilli());
