@@ -2,6 +2,7 @@ package groupmsg.local;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import groupmsg.platform.api.Text;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,6 +49,8 @@ public final class HttpGateway implements AutoCloseable {
     private volatile boolean started;
     /** While set, the API and the health check answer 503: the runtime is serving, but not ready ({@link #holdApi}). */
     private volatile boolean apiHeld;
+    /** The host of PUBLIC_BASE_URL when it is no loopback name (a tunnel's): taken for all but /local/ (see below). */
+    private volatile String publicHost;
 
     private HttpGateway(HttpServer server, ExecutorService executor) {
         this.server = server;
@@ -112,10 +115,71 @@ public final class HttpGateway implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
+    /** Takes requests whose Host is {@code publicBaseUrl}'s (a tunnel to this machine) outside {@code /local/}. */
+    public void acceptPublicHost(String publicBaseUrl) {
+        String host = publicBaseUrl == null ? null : java.net.URI.create(publicBaseUrl).getHost();
+        publicHost = host == null || isLoopbackName(host) ? null : host.toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Why a request is refused as coming from a web page rather than from this machine's tools, or null. The runtime
+     * listens on 127.0.0.1, but a page open in the developer's browser can reach it: by a plain POST (no preflight
+     * for text/plain) to the unauthenticated /local/ endpoints (make an owner key, inject a STOP, publish an event
+     * to the account's real webhooks), or through a name of its own rebound to 127.0.0.1 (then reading the answers).
+     * So the Host must be a loopback name (or the tunnel's, for all but /local/), and an Origin, if sent, a loopback
+     * one. Curl, the SDKs and the carrier emulator send no Origin.
+     */
+    static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost) {
+        if (hostHeader != null) {
+            String host = hostOf(hostHeader);
+            boolean tunnel = publicHost != null && publicHost.equals(host) && !rawPath.startsWith(LOCAL_PREFIX);
+            if (!isLoopbackName(host) && !tunnel) return "Host " + Text.cut(hostHeader, 100) + " is not this machine";
+        }
+        if (originHeader != null) {
+            String host;
+            try {
+                host = java.net.URI.create(originHeader.strip()).getHost();
+            } catch (IllegalArgumentException e) {
+                host = null;
+            }
+            if (host == null || !isLoopbackName(host)) return "requests from web pages are not taken (Origin "
+                    + Text.cut(originHeader, 100) + ")";
+        }
+        return null;
+    }
+
+    /**
+     * The JDK's server reads the request line's bytes one char each (ISO-8859-1); a client that sends UTF-8 unencoded
+     * (curl with ?search=José) would have it read as "JosÃ©". Read as UTF-8, as API Gateway does.
+     */
+    static String asUtf8(String raw) {
+        if (raw == null || raw.chars().allMatch(c -> c < 0x80)) return raw;
+        if (raw.chars().anyMatch(c -> c > 0xFF)) return raw; // not bytes read one char each
+        return new String(raw.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The host of a Host header, lower case, without its port ("[::1]:8080" -> "[::1]"). */
+    private static String hostOf(String hostHeader) {
+        String h = hostHeader.strip().toLowerCase(Locale.ROOT);
+        if (h.startsWith("[")) {
+            int end = h.indexOf(']');
+            return end < 0 ? h : h.substring(0, end + 1);
+        }
+        int colon = h.indexOf(':');
+        return colon < 0 ? h : h.substring(0, colon);
+    }
+
+    private static boolean isLoopbackName(String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
+        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("[::1]") || h.equals("::1")
+                || h.matches("127(\\.[0-9]{1,3}){3}");
+    }
+
     private void exchange(HttpExchange exchange) {
         long started = System.nanoTime();
         String method = exchange.getRequestMethod().toUpperCase(Locale.ROOT);
-        String rawPath = exchange.getRequestURI().getRawPath();
+        String rawPath = asUtf8(exchange.getRequestURI().getRawPath());
         try {
             GatewayResponse response = respond(exchange, method, rawPath);
             write(exchange, method, response);
@@ -135,6 +199,12 @@ public final class HttpGateway implements AutoCloseable {
 
     private GatewayResponse respond(HttpExchange exchange, String method, String rawPath) throws IOException {
         if (rawPath == null || rawPath.isEmpty()) rawPath = "/";
+        String refused = refusal(exchange.getRequestHeaders().getFirst("Host"), exchange.getRequestHeaders().getFirst("Origin"),
+                rawPath, publicHost);
+        if (refused != null) {
+            LocalLog.warn("http_request_refused", Map.of("method", method, "path", rawPath, "reason", refused));
+            return GatewayResponse.error(403, "forbidden", refused);
+        }
         String declaredLength = exchange.getRequestHeaders().getFirst("Content-Length");
         if (declaredLength != null && parseLength(declaredLength) > ApiGateway.MAX_BODY_BYTES) {
             return tooLarge(exchange.getRequestBody());
@@ -146,7 +216,7 @@ public final class HttpGateway implements AutoCloseable {
 
         var headers = new LinkedHashMap<String, List<String>>();
         exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, List.copyOf(values)));
-        var request = new GatewayRequest(method, rawPath, exchange.getRequestURI().getRawQuery(), headers, body,
+        var request = new GatewayRequest(method, rawPath, asUtf8(exchange.getRequestURI().getRawQuery()), headers, body,
                 exchange.getRemoteAddress().getAddress().getHostAddress(), exchange.getProtocol());
         try {
             if (apiHeld && (rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.equals(HEALTH_PATH))) {
