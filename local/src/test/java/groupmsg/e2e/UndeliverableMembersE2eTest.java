@@ -57,6 +57,30 @@ class UndeliverableMembersE2eTest {
     static final String SWITCHED_OFF = "+15005550032";
 
     /**
+     * Twilio fails a message from a long code outside an A2P 10DLC campaign (30034) without sending it: the fault is
+     * the sender's, so the recipient fails unbilled (the bill taken back) and is not marked undeliverable.
+     */
+    @Test
+    void aMessageFailedForAnUnregisteredSenderIsNotBilledAndMarksNobody(ApiClient api, LocalRuntime runtime) throws Exception {
+        String unregistered = "+15005550033";
+        ApiClient a = api.forNewAccount("Unregistered Sender Co");
+        String line = createLine(a, linePhone(), 50);
+        String group = createGroup(a, "Campaign-less");
+        List<String> mobiles = addMembers(a, group, 7300, 2);
+        assertThat(a.post("/v1/groups/" + group + "/members", Map.of("members", List.of(Map.of("phone", unregistered))))
+                .status()).isEqualTo(200);
+        String id = (String) send(a, group, line, "Registered yet?").get("id");
+        assertThat(awaitSent(a, id, 20_000).get("status")).isEqualTo("sent");
+        await(() -> status(a, id, unregistered), "failed"::equals, 20_000);
+        StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
+        var rows = byPhone(allDeliveries(a, id));
+        assertThat(rows.get(unregistered)).containsEntry("status", "failed").containsEntry("error", "carrier 30034");
+        for (String p : mobiles) assertThat(rows.get(p).get("status")).isIn("sent", "delivered");
+        assertThat(a.get("/v1/usage").jsonObject()).as("the failed one's bill taken back").containsEntry("messages", 2);
+        assertThat(member(a, group, unregistered)).doesNotContainKey("undeliverable");
+    }
+
+    /**
      * 30006 after a send from a short code is not taken to mean the number cannot receive at all (it is also what a
      * carrier that takes no short codes answers): the member stays unmarked, and gets the group's messages from a long
      * code. From a long code it marks the member, as above.

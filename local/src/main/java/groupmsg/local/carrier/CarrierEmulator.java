@@ -57,7 +57,8 @@ import java.util.regex.Pattern;
  *   <li>Twilio's magic "To" numbers of its test credentials are refused as Twilio refuses them
  *       ({@link #MAGIC_REFUSALS}), and a few numbers of the same range fail after the send as a landline, a number
  *       that does not exist or a phone switched off would ({@link #FAILS_AFTER_SEND}: {@code undelivered} with its
- *       {@code ErrorCode}), so what follows such failures can be tried locally.</li>
+ *       {@code ErrorCode}), or as a sender not registered for the traffic ({@code failed}, never sent), so what
+ *       follows such failures can be tried locally.</li>
  *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first (and, apart, what
  *       the network answered by itself: {@link CarrierReply}).</li>
  *   <li>{@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then a signed inbound webhook to the
@@ -87,12 +88,19 @@ public final class CarrierEmulator implements AutoCloseable {
     /** A refusal as Twilio words it. */
     record TwilioRefusal(int code, String message) {}
 
+    /** How a message to one of {@link #FAILS_AFTER_SEND} ends: its final status and Twilio's {@code ErrorCode}. */
+    public record Failure(String status, String errorCode) {}
+
     /**
      * The emulator's own: numbers accepted, then {@code undelivered} with this {@code ErrorCode} instead of
-     * {@code delivered} (30006 landline or unreachable carrier, 30005 unknown handset, 30003 unreachable handset).
+     * {@code delivered} (30006 landline or unreachable carrier, 30005 unknown handset, 30003 unreachable handset),
+     * or {@code failed} without being sent, as Twilio fails a sender not registered for US traffic (30034 a long
+     * code outside an A2P 10DLC campaign, 30032 a toll-free number not verified; not billed).
      */
-    public static final Map<String, String> FAILS_AFTER_SEND = Map.of(
-            "+15005550030", "30006", "+15005550031", "30005", "+15005550032", "30003");
+    public static final Map<String, Failure> FAILS_AFTER_SEND = Map.of(
+            "+15005550030", new Failure("undelivered", "30006"), "+15005550031", new Failure("undelivered", "30005"),
+            "+15005550032", new Failure("undelivered", "30003"),
+            "+15005550033", new Failure("failed", "30034"), "+15005550034", new Failure("failed", "30032"));
 
     static final int MAX_BODY_CHARS = 1600;
     static final int MAX_MEDIA = 10;
@@ -498,7 +506,9 @@ public final class CarrierEmulator implements AutoCloseable {
 
     private void deliver(EmulatedMessage message) {
         try {
-            for (String status : List.of("sent", finalStatus(message))) {
+            String end = finalStatus(message);
+            // a message Twilio fails is never sent: "failed" is its one change
+            for (String status : "failed".equals(end) ? List.of(end) : List.of("sent", end)) {
                 if (message.statusHistory().contains(status)) continue; // taken back from the journal past it
                 Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
                 Instant at = clock.instant();
@@ -522,18 +532,20 @@ public final class CarrierEmulator implements AutoCloseable {
         }
     }
 
-    /** Where a message's delivery ends: {@code delivered}, or {@code undelivered} for {@link #FAILS_AFTER_SEND}. */
+    /** Where a message's delivery ends: {@code delivered}, or its {@link #FAILS_AFTER_SEND} status. */
     private static String finalStatus(EmulatedMessage m) {
-        return FAILS_AFTER_SEND.containsKey(m.to()) ? "undelivered" : "delivered";
+        Failure failure = FAILS_AFTER_SEND.get(m.to());
+        return failure == null ? "delivered" : failure.status();
     }
 
     private static boolean isFinal(String status) {
-        return status.equals("delivered") || status.equals("undelivered");
+        return status.equals("delivered") || status.equals("undelivered") || status.equals("failed");
     }
 
-    /** Twilio's {@code ErrorCode} of a message in its status: set once it is undelivered. */
+    /** Twilio's {@code ErrorCode} of a message in its status: set once it is undelivered or failed. */
     private static String errorCode(EmulatedMessage m, String status) {
-        return "undelivered".equals(status) ? FAILS_AFTER_SEND.get(m.to()) : null;
+        Failure failure = FAILS_AFTER_SEND.get(m.to());
+        return failure != null && failure.status().equals(status) ? failure.errorCode() : null;
     }
 
     private Map<String, List<String>> statusParams(EmulatedMessage m, String status) {

@@ -289,6 +289,29 @@ class CarrierEmulatorTest {
         assertThat(resource).containsEntry("status", "undelivered").containsEntry("error_code", 30006);
     }
 
+    /** Twilio fails a send from a sender not registered for US traffic without sending it: "failed" is its one change. */
+    @Test
+    void anUnregisteredSendersMessageFailsWithoutBeingSent() throws Exception {
+        rates.put(FROM, 10.0); // two sends in a row
+        int callbacks = 0;
+        for (var number : Map.of("+15005550033", "30034", "+15005550034", "30032").entrySet()) {
+            callbacks++;
+            String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_" + number.getValue() + "&s=0";
+            String sid = (String) json(create(form("To", number.getKey(), "From", FROM, "Body", "hi", "StatusCallback", callback))).get("sid");
+            List<WebhookCatcher.Caught> calls = catcher.await(callbacks, Duration.ofSeconds(5)).stream()
+                    .filter(c -> sid.equals(c.field("MessageSid"))).toList();
+            assertThat(calls).extracting(c -> c.field("MessageStatus")).containsExactly("failed");
+            assertThat(calls.getFirst().field("ErrorCode")).isEqualTo(number.getValue());
+            EmulatedMessage message = emulator.messages(number.getKey(), FROM).get(0);
+            assertThat(message.statusHistory()).containsExactly("queued", "failed");
+            var resource = json(emulator.handleRestApi(request("GET", "/2010-04-01/Accounts/" + CarrierEmulator.ACCOUNT_SID
+                    + "/Messages/" + sid + ".json", null, basic(CarrierEmulator.ACCOUNT_SID, TOKEN), null, "")));
+            assertThat(resource).containsEntry("status", "failed").containsEntry("error_code", Integer.valueOf(number.getValue()));
+        }
+        Thread.sleep(300); // no "sent" or "delivered" comes after
+        assertThat(catcher.requests()).hasSize(callbacks);
+    }
+
     /** A fresh emulator on the same settings, as a restarted runtime builds it. */
     private CarrierEmulator restarted() {
         return new CarrierEmulator(new CarrierEmulator.Settings(CarrierEmulator.ACCOUNT_SID, TOKEN, PUBLIC,
