@@ -523,6 +523,9 @@ public final class DeliveryService {
     /** What a send does after looking at its opt-out again. */
     enum Verdict { SEND, OPTED_OUT, GIVE_BACK }
 
+    /** A look at a send's opt-out: the verdict, and how long it waited for another send's read of it. */
+    record Check(Verdict verdict, long waitedMillis) {}
+
     /**
      * A block's opt-outs kept fresh while it sends. The block looks them up once before claiming, but a slow line
      * spaces its sends over up to ~100 s (98 recipients at 1 mps), and API.md allows nothing to go to a number once
@@ -555,13 +558,18 @@ public final class DeliveryService {
             if (!m.kind().ignoresOptOut() && at > lookedUpAt + OPT_OUT_FRESH_MILLIS) sendAt.put(phone, at);
         }
 
-        /** Whether this try may go out, on an answer at most a second old (by the clock, not the slot). */
-        Verdict beforeTry(String phone, long lastSendAt) throws InterruptedException {
-            if (m.kind().ignoresOptOut() || clock.millis() - lookedUpAt <= OPT_OUT_FRESH_MILLIS) return Verdict.SEND;
+        /**
+         * Whether this try may go out, on an answer at most a second old (by the clock, not the slot), and how long
+         * it waited for another send's read (the time of its own read is not counted).
+         */
+        Check beforeTry(String phone, long lastSendAt) throws InterruptedException {
+            if (m.kind().ignoresOptOut() || clock.millis() - lookedUpAt <= OPT_OUT_FRESH_MILLIS) return new Check(Verdict.SEND, 0);
+            long asked = clock.millis();
             lock.lockInterruptibly();
             try {
                 long now = clock.millis();
-                if (now > lastSendAt) return Verdict.GIVE_BACK; // the wait for another send's read used the time up
+                long waited = now - asked;
+                if (now > lastSendAt) return new Check(Verdict.GIVE_BACK, waited); // the wait used the time up
                 Long checked = checkedAt.get(phone);
                 if (checked == null || now - checked > OPT_OUT_FRESH_MILLIS) {
                     List<String> due = new ArrayList<>();
@@ -575,14 +583,14 @@ public final class DeliveryService {
                         out = optOuts.optedOut(m.lineId(), due);
                     } catch (RuntimeException e) {
                         Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
-                        return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
+                        return new Check(Verdict.GIVE_BACK, waited); // not on a stale answer; nothing was sent
                     }
                     for (String p : due) {
                         checkedAt.put(p, now);
                         if (out.contains(p)) optedOut.add(p);
                     }
                 }
-                return optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.SEND;
+                return new Check(optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.SEND, waited);
             } finally {
                 lock.unlock();
             }
@@ -647,8 +655,10 @@ public final class DeliveryService {
         String trouble = null;
         for (int attempt = 1; ; attempt++) {
             while (true) {
+                long wokeLate = clock.millis() - slotAt;
                 // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy line)
-                switch (watch.beforeTry(phone, lastSendAt)) {
+                var check = watch.beforeTry(phone, lastSendAt);
+                switch (check.verdict()) {
                     case OPTED_OUT -> {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
                     }
@@ -657,11 +667,13 @@ public final class DeliveryService {
                     }
                     case SEND -> { }
                 }
-                // A try whose turn went by (the block's opt-out read took long, the pool was busy) would go out
-                // together with the sends after it: a burst over the line's rate in the carrier's second. It takes
-                // the next free turn instead (the one missed is left unused, as RateLimiter leaves past ones).
-                if (clock.millis() <= slotAt + RateLimiter.LATE_TOLERANCE_MILLIS) break;
-                slotAt = nextSlot(m, lastSendAt, stop);
+                // A try whose turn went by while it waited (for a pool thread, for another send's opt-out read) would
+                // go out together with the sends after it: a burst over the line's rate in the carrier's second. It
+                // takes the next free turn instead (the one missed is left unused, as RateLimiter leaves past ones).
+                // Its own read's time does not count: the reader is one send (the 10% margin of the spacing takes
+                // it), and on a slow line each send reads for itself, so counting it would put every send off again.
+                if (wokeLate + check.waitedMillis() <= RateLimiter.LATE_TOLERANCE_MILLIS) break;
+                slotAt = nextSlot(m, phone, lastSendAt, watch, stop);
                 if (slotAt < 0) return backToQueued(phone, clock.millis());
             }
             try {
@@ -706,7 +718,7 @@ public final class DeliveryService {
                 stop.carrierUnavailable(trouble);
                 return backToQueued(phone, clock.millis());
             }
-            slotAt = awaitRetry(m, attempt, lastSendAt, stop);
+            slotAt = awaitRetry(m, phone, attempt, lastSendAt, watch, stop);
             if (slotAt < 0) return backToQueued(phone, clock.millis());
         }
     }
@@ -746,19 +758,21 @@ public final class DeliveryService {
     }
 
     /** Backs off after a refused try, then waits for a fresh rate slot: see {@link #nextSlot}. */
-    private long awaitRetry(GroupMessage m, int attempt, long lastSendAt, Stop stop) throws InterruptedException {
+    private long awaitRetry(GroupMessage m, String phone, int attempt, long lastSendAt, OptOutWatch watch, Stop stop)
+            throws InterruptedException {
         long backoff = 250L << attempt;
         if (clock.millis() + backoff > lastSendAt) return -1;
         if (!stop.sleepUntil(clock.millis() + backoff)) return -1;
-        return nextSlot(m, lastSendAt, stop);
+        return nextSlot(m, phone, lastSendAt, watch, stop);
     }
 
     /**
-     * Reserves one rate slot and waits for it; returns its time, or -1 when no slot is to be had before
-     * {@code lastSendAt}, the reservation failed (the recipient is not lost to it: see {@link #sendOne}), or the job
-     * is stopping.
+     * Reserves one rate slot for {@code phone} (told to the block's opt-out watch, so another send's read covers it)
+     * and waits for it; returns its time, or -1 when no slot is to be had before {@code lastSendAt}, the reservation
+     * failed (the recipient is not lost to it: see {@link #sendOne}), or the job is stopping.
      */
-    private long nextSlot(GroupMessage m, long lastSendAt, Stop stop) throws InterruptedException {
+    private long nextSlot(GroupMessage m, String phone, long lastSendAt, OptOutWatch watch, Stop stop)
+            throws InterruptedException {
         RateLimiter.Slots slot;
         try {
             slot = limiter.acquire(m.lineId(), m.lineMps(), 1, lastSendAt).orElse(null);
@@ -767,6 +781,7 @@ public final class DeliveryService {
             return -1;
         }
         if (slot == null) return -1;
+        watch.scheduled(phone, slot.sendAtMillis(0));
         return stop.sleepUntil(slot.sendAtMillis(0)) ? slot.sendAtMillis(0) : -1;
     }
 
