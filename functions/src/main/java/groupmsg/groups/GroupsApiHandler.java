@@ -186,8 +186,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
      * names the next one, {@code ?cursor=}.
      */
     private ApiResponse exportMembers(ApiRequest request) {
-        request.onlyQuery("limit", "cursor"); // the list's filters (search, undeliverable, lineId) are not the export's
         String groupId = request.path("id");
+        // the list's filters (search, undeliverable, lineId) are not the export's
         Paging paging = Paging.from(request, GroupService.EXPORT_MAX_MEMBERS, GroupService.EXPORT_MAX_MEMBERS);
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.membersPartition(request.accountId(), groupId));
         var export = groups.exportMembers(request.accountId(), groupId, paging.limit(), Csv.MAX_ANSWER_BYTES, start);

@@ -221,8 +221,8 @@ public final class InboundApiHandler extends HttpApiHandler {
      * a line's, in parts of up to {@code ?limit=} (1..50,000, the default) rows and {@link Csv#MAX_ANSWER_BYTES}.
      */
     private ApiResponse exportOptOuts(ApiRequest request) {
-        request.onlyQuery("lineId", "limit", "cursor"); // the list's other filters are not the export's
-        Paging paging = Paging.from(request, OptOutService.EXPORT_MAX_ROWS, OptOutService.EXPORT_MAX_ROWS);
+        // the list's other filters (phone, country) are not the export's
+        Paging paging = Paging.from(request, OptOutService.EXPORT_MAX_ROWS, OptOutService.EXPORT_MAX_ROWS, "lineId");
         String lineId = request.queryId("lineId").orElse(null);
         var part = optOuts.export(request.accountId(), lineId, paging.limit(), paging.cursor(), Csv.MAX_ANSWER_BYTES);
         var query = new LinkedHashMap<String, String>();

@@ -163,7 +163,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
     private ApiResponse deliveryReport(ApiRequest request) {
         String id = request.path("id");
         if (!id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw ApiException.notFound("message");
-        Paging paging = Paging.from(request, DeliveryList.REPORT_MAX_ROWS, DeliveryList.REPORT_MAX_ROWS);
+        Paging paging = Paging.from(request, DeliveryList.REPORT_MAX_ROWS, DeliveryList.REPORT_MAX_ROWS, "status");
         String status = request.query("status").orElse(null);
         var part = deliveryList.report(request.accountId(), id, paging.limit(), paging.cursor(), status, Csv.MAX_ANSWER_BYTES)
                 .orElseThrow(() -> ApiException.notFound("message"));

@@ -120,6 +120,13 @@ class PagingE2eTest {
         lists.put("/v1/opt-outs", "lineId=" + lineId + "&phone=4155557100&country=US");
         lists.put("/v1/inbound", "lineId=" + lineId + "&from=4155557100&country=US&possibleOptOut=false&keyword=none&reviewed=false");
         lists.put("/v1/inbound/" + inbound + "/replies", "");
+        // the paged downloads, and an import's invalid lines (paged inside the import)
+        lists.put("/v1/groups/" + g + "/members.csv", "");
+        lists.put("/v1/messages/" + message + "/deliveries.csv", "status=sent");
+        lists.put("/v1/opt-outs.csv", "lineId=" + lineId);
+        String importId = (String) a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", "phone,name\n+14155557150,Ann\n")
+                .jsonObject().get("id");
+        lists.put("/v1/groups/" + g + "/imports/" + importId, "");
         lists.forEach((path, filters) -> {
             String own = path + "?limit=5" + (filters.isEmpty() ? "" : "&" + filters);
             var ok = a.get(own);

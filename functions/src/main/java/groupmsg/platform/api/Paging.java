@@ -11,16 +11,19 @@ public record Paging(int limit, String cursor) {
 
     /** The paging of a list whose only other query parameters are {@code filters}. */
     public static Paging from(ApiRequest request, String... filters) {
+        return from(request, DEFAULT_LIMIT, MAX_LIMIT, filters);
+    }
+
+    /**
+     * ... with limits of its own: a list inside an object, which a client reads as the whole list unless it is long
+     * (an import's invalid lines), or a CSV download's parts.
+     */
+    public static Paging from(ApiRequest request, int defaultLimit, int maxLimit, String... filters) {
         var allowed = new String[filters.length + 2];
         allowed[0] = "limit";
         allowed[1] = "cursor";
         System.arraycopy(filters, 0, allowed, 2, filters.length);
         request.onlyQuery(allowed);
-        return from(request, DEFAULT_LIMIT, MAX_LIMIT);
-    }
-
-    /** For a list inside an object, which a client reads as the whole list unless it is long (an import's invalid lines). */
-    public static Paging from(ApiRequest request, int defaultLimit, int maxLimit) {
         int limit = defaultLimit;
         var raw = request.query("limit");
         if (raw.isPresent()) {
