@@ -49,7 +49,7 @@ public final class HttpGateway implements AutoCloseable {
     private volatile boolean started;
     /** While set, the API and the health check answer 503: the runtime is serving, but not ready ({@link #holdApi}). */
     private volatile boolean apiHeld;
-    /** The host of PUBLIC_BASE_URL when it is no loopback name (a tunnel's): taken for all but /local/ (see below). */
+    /** The host of PUBLIC_BASE_URL when it is no loopback name (a tunnel's): taken for the API and webhooks (below). */
     private volatile String publicHost;
 
     private HttpGateway(HttpServer server, ExecutorService executor) {
@@ -115,7 +115,7 @@ public final class HttpGateway implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
-    /** Takes requests whose Host is {@code publicBaseUrl}'s (a tunnel to this machine) outside {@code /local/}. */
+    /** Takes requests whose Host is {@code publicBaseUrl}'s (a tunnel to this machine) to the API and the webhooks. */
     public void acceptPublicHost(String publicBaseUrl) {
         String host = publicBaseUrl == null ? null : java.net.URI.create(publicBaseUrl).getHost();
         publicHost = host == null || isLoopbackName(host) ? null : host.toLowerCase(Locale.ROOT);
@@ -126,13 +126,15 @@ public final class HttpGateway implements AutoCloseable {
      * listens on 127.0.0.1, but a page open in the developer's browser can reach it: by a plain POST (no preflight
      * for text/plain) to the unauthenticated /local/ endpoints (make an owner key, inject a STOP, publish an event
      * to the account's real webhooks), or through a name of its own rebound to 127.0.0.1 (then reading the answers).
-     * So the Host must be a loopback name (or the tunnel's, for all but /local/), and an Origin, if sent, a loopback
-     * one. Curl, the SDKs and the carrier emulator send no Origin.
+     * So the Host must be a loopback name (or the tunnel's, for the API and the carrier webhooks: not the runtime's
+     * own endpoints nor the emulator's Twilio API, whose account and default token are known), and an Origin, if
+     * sent, a loopback one. Curl, the SDKs and the carrier emulator send no Origin.
      */
     static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost) {
         if (hostHeader != null) {
             String host = hostOf(hostHeader);
-            boolean tunnel = publicHost != null && publicHost.equals(host) && !rawPath.startsWith(LOCAL_PREFIX);
+            boolean tunnel = publicHost != null && publicHost.equals(host)
+                    && (rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/webhooks/"));
             if (!isLoopbackName(host) && !tunnel) return "Host " + Text.cut(hostHeader, 100) + " is not this machine";
         }
         if (originHeader != null) {
@@ -172,7 +174,10 @@ public final class HttpGateway implements AutoCloseable {
     private static boolean isLoopbackName(String host) {
         String h = host.toLowerCase(Locale.ROOT);
         if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
-        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("[::1]") || h.equals("::1")
+        // 0.0.0.0 and Docker's name for the host too: names tools are given for "this machine" (no page can make a
+        // browser send them as the Host of its own name; a page reaching them directly sends its Origin)
+        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("[::1]") || h.equals("::1") || h.equals("0.0.0.0")
+                || h.equals("host.docker.internal")
                 || h.matches("127(\\.[0-9]{1,3}){3}");
     }
 

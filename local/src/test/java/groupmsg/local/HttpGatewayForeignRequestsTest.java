@@ -14,8 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The runtime listens on 127.0.0.1, but a web page open in the developer's browser can still reach it: a plain
  * cross-site POST to an unauthenticated /local/ endpoint, or a name of the page's own rebound to 127.0.0.1. Neither
- * reaches an endpoint; curl, the SDKs and the emulator (loopback Host, no Origin) do, and a tunnel's Host does
- * outside /local/.
+ * reaches an endpoint; curl, the SDKs and the emulator (loopback Host, no Origin) do, and a tunnel's Host does for
+ * the API and the carrier webhooks.
  */
 class HttpGatewayForeignRequestsTest {
 
@@ -73,6 +73,13 @@ class HttpGatewayForeignRequestsTest {
         assertThat(HttpGateway.refusal(null, null, "/local/accounts", null)).as("HTTP/1.0, no Host").isNull();
         assertThat(HttpGateway.refusal("127.0.0.2", null, "/v1/groups", null)).isNull();
         assertThat(HttpGateway.refusal("app.localhost:8080", null, "/v1/groups", null)).isNull();
+        assertThat(HttpGateway.refusal("0.0.0.0:8080", null, "/v1/groups", null)).isNull();
+        assertThat(HttpGateway.refusal("host.docker.internal:8080", null, "/v1/groups", null)).isNull();
+        // a tunnel's name reaches the API and the webhooks only (not the emulator's Twilio API, its token known)
+        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example")).isNull();
+        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/2010-04-01/Accounts/AC1/Messages.json",
+                "abc.tunnel.example")).contains("is not this machine");
+        assertThat(HttpGateway.refusal("0.0.0.0:8080", "https://evil.example", "/local/events", null)).contains("Origin");
         assertThat(HttpGateway.refusal("127.0.0.1.evil.example", null, "/v1/groups", null)).contains("is not this machine");
         assertThat(HttpGateway.refusal("localhost", "https://localhost.evil.example", "/v1/groups", null)).contains("Origin");
         assertThat(HttpGateway.refusal("localhost", "not a url at all", "/v1/groups", null)).contains("Origin");

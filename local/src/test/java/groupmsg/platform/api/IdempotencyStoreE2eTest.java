@@ -34,11 +34,6 @@ class IdempotencyStoreE2eTest {
     }
 
     /**
-     * A key is kept 24 hours from its first use: after that it is free for any request, its record and its binding
-     * to a path alike (a replay or a retry of the same request does not renew it)
-     * (DynamoDB's TTL deletes them a while later, up to two days; DynamoDB Local never does).
-     */
-    /**
      * A claim whose write went through but whose answer was lost (DynamoDB answered 500 after committing, a timeout)
      * is retried by the SDK, and that retry fails on the claim's own write: it is still this request's claim, not
      * another run's in progress (which answered a 409 to every retry for a minute).
@@ -72,6 +67,11 @@ class IdempotencyStoreE2eTest {
         assertThat(plain.claim(account, "POST /v1/groups/grp_1/messages k1", "hash")).isEqualTo(new IdempotencyStore.Replay(202, "{}"));
     }
 
+    /**
+     * A key is kept 24 hours from its first use: after that it is free for any request, its record and its binding
+     * to a path alike (a replay or a retry of the same request does not renew it)
+     * (DynamoDB's TTL deletes them a while later, up to two days; DynamoDB Local never does).
+     */
     @Test
     void aKeyPastItsRetentionIsFreeForAnotherRequest(LocalRuntime runtime) {
         var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-04T10:00:00Z").toEpochMilli());
