@@ -173,6 +173,14 @@ public final class LineService {
         if (!store.delete(accountId, line, clock.millis())) throw ApiException.notFound("line");
     }
 
+    /**
+     * Ends the line's waiting line (the places jobs hold for its sends): for when the jobs that held them are gone,
+     * a restart's queues lost (see LineStore#forgetWaitingLine).
+     */
+    public void forgetWaitingLine(String lineId) {
+        store.forgetWaitingLine(lineId);
+    }
+
     /** A list's cursor must point at a line's key (another list's, of the same account partition, is a 400). */
     private static void requireLineCursor(Map<String, AttributeValue> start) {
         if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(LineStore.LINE_PREFIX))) {

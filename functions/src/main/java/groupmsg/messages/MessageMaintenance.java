@@ -119,6 +119,30 @@ public final class MessageMaintenance {
         return sweep(lostBefore, budget);
     }
 
+    /**
+     * Before {@link #sweepAfterJobsLost}, with no worker started yet: the places the lost jobs held in their lines'
+     * waiting lines are gone with them. Each message still sending forgets its {@code waitingUntil} (kept, later
+     * sweeps left its rows alone for hours as waiting), and its line its waiting line (kept, the jobs sent again took
+     * places after it: a 10,000-recipient message on a 1 mps line idled its line about three hours). Returns the
+     * lines reset. Every message is visited, without the sweep's budget: two small writes each.
+     */
+    public Set<String> forgetPlacesLostWithTheJobs(java.util.function.Consumer<String> forgetWaitingLine) {
+        Set<String> lineIds = new java.util.TreeSet<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            var page = messages.sendingJobs(pageSize, start, null);
+            for (var job : page.jobs()) {
+                if (job.completedAt() > 0) continue;
+                GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
+                if (m == null) continue;
+                if (m.waitingUntil() > 0) messages.clearWaitingUntil(m.accountId(), m.id());
+                if (lineIds.add(m.lineId())) forgetWaitingLine.accept(m.lineId());
+            }
+            start = page.lastKey();
+        } while (start != null);
+        return lineIds;
+    }
+
     private static final long NO_JOBS_LOST = Long.MIN_VALUE;
 
     private Map<String, Object> sweep(long jobsLostBefore, Duration budget) {

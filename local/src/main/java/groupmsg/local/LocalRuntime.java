@@ -367,9 +367,16 @@ public final class LocalRuntime implements AutoCloseable {
                 LocalLog.error("restart_receipt_checks_not_written", Map.of(), e);
             }
         }
+        var maintenance = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()));
         try {
-            var summary = new MessageMaintenance(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config()))
-                    .sweepAfterJobsLost(startedAt.toEpochMilli());
+            // the places the lost jobs held: before the sweep sends jobs again (no worker runs yet to take new ones)
+            var lines = maintenance.forgetPlacesLostWithTheJobs(new groupmsg.lines.LineService(wiring)::forgetWaitingLine);
+            if (!lines.isEmpty()) LocalLog.info("restart_waiting_lines_reset", Map.of("lines", lines.size()));
+        } catch (RuntimeException e) {
+            LocalLog.error("restart_waiting_lines_not_reset", Map.of(), e);
+        }
+        try {
+            var summary = maintenance.sweepAfterJobsLost(startedAt.toEpochMilli());
             int recovered = 0;
             for (String count : List.of("deliveriesRequeued", "fanoutsRedriven", "deliveriesSettledByCarrier",
                     "deliveriesNotSentRequeued", "relaysRedriven")) {
