@@ -471,6 +471,7 @@ public final class DeliveryService {
                                     long lastSendAt, long firstWaitMillis, Stop stop) throws InterruptedException {
         var watch = new OptOutWatch(m, clock.millis());
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
+        watch.lookedUp();
         long now = into.claimedAt();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
         for (String p : phones) {
@@ -496,7 +497,7 @@ public final class DeliveryService {
                     watch.scheduled(phone, at);
                     sends.add(pool.submit(() -> {
                         try {
-                            if (!stop.sleepUntil(at)) return backToQueued(phone, clock.millis());
+                            if (!stop.sleepUntil(watch.wakeAt(at))) return backToQueued(phone, clock.millis());
                             return sendOne(m, shard, phone, at, lastSendAt, watch, stop);
                         } catch (InterruptedException e) {
                             // Only a wait throws it (a carrier call turns it into an unclear answer), and no try is
@@ -520,62 +521,100 @@ public final class DeliveryService {
     /** How old a block's opt-out lookup may be when a send goes out; older, it is looked up again first. */
     static final long OPT_OUT_FRESH_MILLIS = 1000;
 
+    /**
+     * How late after its rate slot a try may still go out. The slots are spaced 10% wider than the rate (1.1 s /
+     * mps), so sends each at most 100 ms late never put more than the rate in any second, however many are late
+     * (a send is counted in a second only if its slot lies in the 1.1 s before that second's end); half of that is
+     * left to the network between us and the carrier. Later, the try takes a fresh slot.
+     */
+    static final long SEND_LATE_TOLERANCE_MILLIS = 50;
+
+    /**
+     * How long before its slot a try that may need a fresh opt-out read wakes to make it: twice the block's last
+     * read, within these bounds (the upper one keeps the answer under {@value #OPT_OUT_FRESH_MILLIS} ms old when the
+     * try goes out, {@link #SEND_LATE_TOLERANCE_MILLIS} late at most).
+     */
+    static final long MIN_READ_LEAD_MILLIS = 100;
+    static final long MAX_READ_LEAD_MILLIS = 800;
+
     /** What a send does after looking at its opt-out again. */
     enum Verdict { SEND, OPTED_OUT, GIVE_BACK }
-
-    /** A look at a send's opt-out: the verdict, and how long it waited for another send's read of it. */
-    record Check(Verdict verdict, long waitedMillis) {}
 
     /**
      * A block's opt-outs kept fresh while it sends. The block looks them up once before claiming, but a slow line
      * spaces its sends over up to ~100 s (98 recipients at 1 mps), and API.md allows nothing to go to a number once
      * its opt-out is recorded: measured, 16 of 16 recipients who texted STOP two seconds into a send at 2 mps were
      * still sent the message, up to 8.5 s after their opt-out (43.6 s at 1 mps). So every try of a send (the first,
-     * and each retry after a refusal) that starts more than {@value #OPT_OUT_FRESH_MILLIS} ms after the answer it
+     * and each retry after a refusal) whose slot is more than {@value #OPT_OUT_FRESH_MILLIS} ms after the answer it
      * would go on looks again first, together with the block's other sends due within the next
      * {@value #OPT_OUT_FRESH_MILLIS} ms (one consistent BatchGetItem): no try goes out on an answer older than that.
-     * A block sent within its lookup's first second costs nothing more; later sends cost about one read per second
-     * of sending (a fast line's pipelined blocks, whose sends start after the block before, one or two reads each).
-     * When the read fails, or waiting for it used up the time to send, the row goes back to queued (the carrier never
-     * had it): the job's retry claims it again. Kinds that ignore opt-outs (keyword replies) never look.
+     * The look is made ahead of the slot ({@link #lead}), so the read's time does not make the try late (a late try
+     * takes a fresh slot: see {@link #sendOne}). A block sent within its lookup's first second costs nothing more;
+     * later sends cost about one read per second of sending. When the read fails, or waiting for it used up the time
+     * to send, the row goes back to queued (the carrier never had it): the job's retry claims it again. Kinds that
+     * ignore opt-outs (keyword replies) never look.
      */
     private final class OptOutWatch {
         private final GroupMessage m;
         private final long lookedUpAt;
         private final Lock lock = new ReentrantLock();
-        /** phone -> its send time, for the sends due after the block's lookup went stale */
+        /** phone -> its slot, for the tries due after the block's lookup went stale and not made yet */
         private final Map<String, Long> sendAt = new ConcurrentHashMap<>();
         /** phone -> when it was looked up again, and the answer (guarded by the lock) */
         private final Map<String, Long> checkedAt = new HashMap<>();
         private final Set<String> optedOut = new HashSet<>();
+        /** How long the last read took (the block's lookup, then each look again). */
+        private volatile long readMillis;
 
         OptOutWatch(GroupMessage m, long lookedUpAt) {
             this.m = m;
             this.lookedUpAt = lookedUpAt;
         }
 
-        void scheduled(String phone, long at) {
-            if (!m.kind().ignoresOptOut() && at > lookedUpAt + OPT_OUT_FRESH_MILLIS) sendAt.put(phone, at);
+        /** The block's own lookup is done: its time is the first guess of a read's. */
+        void lookedUp() {
+            readMillis = clock.millis() - lookedUpAt;
         }
 
-        /**
-         * Whether this try may go out, on an answer at most a second old (by the clock, not the slot), and how long
-         * it waited for another send's read (the time of its own read is not counted).
-         */
-        Check beforeTry(String phone, long lastSendAt) throws InterruptedException {
-            if (m.kind().ignoresOptOut() || clock.millis() - lookedUpAt <= OPT_OUT_FRESH_MILLIS) return new Check(Verdict.SEND, 0);
-            long asked = clock.millis();
+        void scheduled(String phone, long at) {
+            if (needsLook(at)) sendAt.put(phone, at);
+        }
+
+        /** The try of {@code phone} is going out (a retry is scheduled again): later reads need not cover it. */
+        void tried(String phone) {
+            sendAt.remove(phone);
+        }
+
+        private boolean needsLook(long slotAt) {
+            return !m.kind().ignoresOptOut() && stale(slotAt, lookedUpAt);
+        }
+
+        /** Whether an answer asked for at {@code checkedAt} may be too old for a try at {@code slotAt} (late as allowed). */
+        private static boolean stale(long slotAt, Long checkedAt) {
+            return checkedAt == null || slotAt + SEND_LATE_TOLERANCE_MILLIS - checkedAt > OPT_OUT_FRESH_MILLIS;
+        }
+
+        /** When the try at {@code slotAt} wakes: ahead of it when it may have to look again first. */
+        long wakeAt(long slotAt) {
+            return needsLook(slotAt) ? slotAt - lead() : slotAt;
+        }
+
+        private long lead() {
+            return Math.min(MAX_READ_LEAD_MILLIS, Math.max(MIN_READ_LEAD_MILLIS, 2 * readMillis));
+        }
+
+        /** Whether the try at {@code slotAt} may go out, on an answer at most a second old then. */
+        Verdict beforeTry(String phone, long slotAt, long lastSendAt) throws InterruptedException {
+            if (!needsLook(slotAt)) return Verdict.SEND;
             lock.lockInterruptibly();
             try {
                 long now = clock.millis();
-                long waited = now - asked;
-                if (now > lastSendAt) return new Check(Verdict.GIVE_BACK, waited); // the wait used the time up
-                Long checked = checkedAt.get(phone);
-                if (checked == null || now - checked > OPT_OUT_FRESH_MILLIS) {
+                if (now > lastSendAt) return Verdict.GIVE_BACK; // the wait for another send's read used the time up
+                if (stale(slotAt, checkedAt.get(phone))) {
+                    // with the others due soon whose answer would be too old, and this read's will not be
                     List<String> due = new ArrayList<>();
                     sendAt.forEach((p, t) -> {
-                        Long c = checkedAt.get(p);
-                        if (t < now + OPT_OUT_FRESH_MILLIS && (c == null || now - c > OPT_OUT_FRESH_MILLIS)) due.add(p);
+                        if (stale(t, checkedAt.get(p)) && !stale(t, now)) due.add(p);
                     });
                     if (!due.contains(phone)) due.add(phone);
                     Set<String> out;
@@ -583,14 +622,15 @@ public final class DeliveryService {
                         out = optOuts.optedOut(m.lineId(), due);
                     } catch (RuntimeException e) {
                         Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
-                        return new Check(Verdict.GIVE_BACK, waited); // not on a stale answer; nothing was sent
+                        return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
                     }
+                    readMillis = clock.millis() - now;
                     for (String p : due) {
                         checkedAt.put(p, now);
                         if (out.contains(p)) optedOut.add(p);
                     }
                 }
-                return new Check(optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.SEND, waited);
+                return optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.SEND;
             } finally {
                 lock.unlock();
             }
@@ -655,10 +695,9 @@ public final class DeliveryService {
         String trouble = null;
         for (int attempt = 1; ; attempt++) {
             while (true) {
-                long wokeLate = clock.millis() - slotAt;
-                // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy line)
-                var check = watch.beforeTry(phone, lastSendAt);
-                switch (check.verdict()) {
+                // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy
+                // line); woken ahead of its slot for it (OptOutWatch#wakeAt)
+                switch (watch.beforeTry(phone, slotAt, lastSendAt)) {
                     case OPTED_OUT -> {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
                     }
@@ -667,15 +706,15 @@ public final class DeliveryService {
                     }
                     case SEND -> { }
                 }
-                // A try whose turn went by while it waited (for a pool thread, for another send's opt-out read) would
-                // go out together with the sends after it: a burst over the line's rate in the carrier's second. It
-                // takes the next free turn instead (the one missed is left unused, as RateLimiter leaves past ones).
-                // Its own read's time does not count: the reader is one send (the 10% margin of the spacing takes
-                // it), and on a slow line each send reads for itself, so counting it would put every send off again.
-                if (wokeLate + check.waitedMillis() <= RateLimiter.LATE_TOLERANCE_MILLIS) break;
+                if (!stop.sleepUntil(slotAt)) return backToQueued(phone, clock.millis());
+                // A try whose slot went by while it waited (a slow read, a busy pool) would go out together with the
+                // sends after it: a burst over the line's rate in the carrier's second. It takes the next free slot
+                // instead (the one missed is left unused, as RateLimiter leaves past ones).
+                if (clock.millis() - slotAt <= SEND_LATE_TOLERANCE_MILLIS) break;
                 slotAt = nextSlot(m, phone, lastSendAt, watch, stop);
                 if (slotAt < 0) return backToQueued(phone, clock.millis());
             }
+            watch.tried(phone);
             try {
                 switch (carrier.send(message)) {
                     case SendResult.Accepted ok -> {
@@ -768,7 +807,7 @@ public final class DeliveryService {
 
     /**
      * Reserves one rate slot for {@code phone} (told to the block's opt-out watch, so another send's read covers it)
-     * and waits for it; returns its time, or -1 when no slot is to be had before {@code lastSendAt}, the reservation
+     * and waits until the try wakes for it ({@link OptOutWatch#wakeAt}); returns its time, or -1 when no slot is to be had before {@code lastSendAt}, the reservation
      * failed (the recipient is not lost to it: see {@link #sendOne}), or the job is stopping.
      */
     private long nextSlot(GroupMessage m, String phone, long lastSendAt, OptOutWatch watch, Stop stop)
@@ -781,8 +820,9 @@ public final class DeliveryService {
             return -1;
         }
         if (slot == null) return -1;
-        watch.scheduled(phone, slot.sendAtMillis(0));
-        return stop.sleepUntil(slot.sendAtMillis(0)) ? slot.sendAtMillis(0) : -1;
+        long at = slot.sendAtMillis(0);
+        watch.scheduled(phone, at);
+        return stop.sleepUntil(watch.wakeAt(at)) ? at : -1;
     }
 
     /** Called off when the job is interrupted: its sends still waiting (for a slot, for a retry) are not made. */

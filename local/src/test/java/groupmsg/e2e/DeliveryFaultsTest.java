@@ -1869,7 +1869,20 @@ class DeliveryFaultsTest {
     @Test
     void aSendWhoseTurnWentByWhileItsOptOutsWereReadTakesTheNextTurnSoNoSecondHoldsMoreThanTheRate(ApiClient api,
                                                                                                LocalRuntime runtime) throws Exception {
-        assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(api, runtime, "Late Turns Co", 10, 30);
+        assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(api, runtime, "Late Turns Co", 10, 30, read -> 450L);
+    }
+
+    /**
+     * Reads that are now slow, now fast: a try woken ahead of its slot for a read as long as the last one can still
+     * be made late by a longer one; it then takes a fresh slot, never going out over the rate.
+     */
+    @Test
+    void optOutReadsNowSlowNowFastNeverPutMoreThanTheRateInASecond(ApiClient api, LocalRuntime runtime) throws Exception {
+        long[] delays = {5, 300, 5, 5, 150, 5, 600, 5};
+        assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(api, runtime, "Uneven Reads Co", 10, 30,
+                read -> delays[read % delays.length]);
+        assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(api, runtime, "Uneven Reads Slow Line Co", 1, 5,
+                read -> delays[(read + 1) % delays.length]);
     }
 
     /**
@@ -1878,11 +1891,13 @@ class DeliveryFaultsTest {
      */
     @Test
     void onASlowLineASendsOwnSlowOptOutReadDoesNotPutItOff(ApiClient api, LocalRuntime runtime) throws Exception {
-        assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(api, runtime, "Own Reads Co", 1, 4);
+        assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(api, runtime, "Own Reads Co", 1, 4, read -> 450L);
     }
 
+    /** The job sent with the {@code read}th opt-out read (0 for the first) taking {@code delay} ms more. */
     private static void assertSentOnceEachWithinTheRateThoughOptOutReadsAreSlow(ApiClient api, LocalRuntime runtime,
-                                                                               String accountName, int mps, int size) throws Exception {
+            String accountName, int mps, int size, java.util.function.IntFunction<Long> delay) throws Exception {
+        var reads = new AtomicInteger();
         SlowJob job = slowJob(api, runtime, accountName, mps, size);
         Scene t = job.scene();
         Setup s = t.setup();
@@ -1893,7 +1908,7 @@ class DeliveryFaultsTest {
                         && b.requestItems().values().stream().flatMap(k -> k.keys().stream())
                         .anyMatch(key -> key.get("pk").s().startsWith("OPTOUT#"))) {
                     try {
-                        Thread.sleep(450);
+                        Thread.sleep(delay.apply(reads.getAndIncrement()));
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
