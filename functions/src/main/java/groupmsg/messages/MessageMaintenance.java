@@ -133,10 +133,15 @@ public final class MessageMaintenance {
             var page = messages.sendingJobs(pageSize, start, null);
             for (var job : page.jobs()) {
                 if (job.completedAt() > 0) continue;
-                GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
-                if (m == null) continue;
-                if (m.waitingUntil() > 0) messages.clearWaitingUntil(m.accountId(), m.id());
-                if (lineIds.add(m.lineId())) forgetWaitingLine.accept(m.lineId());
+                try {
+                    GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
+                    if (m == null) continue;
+                    if (m.waitingUntil() > 0) messages.clearWaitingUntil(m.accountId(), m.id());
+                    if (lineIds.add(m.lineId())) forgetWaitingLine.accept(m.lineId());
+                } catch (RuntimeException e) {
+                    // one message's failure does not leave the others' lines idle
+                    Log.error("waiting_places_not_forgotten", Map.of("messageId", job.messageId()), e);
+                }
             }
             start = page.lastKey();
         } while (start != null);

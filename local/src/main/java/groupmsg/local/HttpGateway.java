@@ -131,6 +131,17 @@ public final class HttpGateway implements AutoCloseable {
      * sent, a loopback one. Curl, the SDKs and the carrier emulator send no Origin.
      */
     static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost) {
+        return refusal(hostHeader, originHeader, rawPath, publicHost, false);
+    }
+
+    /**
+     * ... and {@code forwarded}: the request came through a proxy or tunnel (it added a forwarding header), which may
+     * have rewritten the Host to a loopback one (ngrok --host-header=rewrite): it reaches the API and the webhooks only.
+     */
+    static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost, boolean forwarded) {
+        if (forwarded && !(rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/webhooks/"))) {
+            return "a forwarded request (a tunnel's) reaches the API and the webhooks only";
+        }
         if (hostHeader != null) {
             String host = hostOf(hostHeader);
             boolean tunnel = publicHost != null && publicHost.equals(host)
@@ -159,6 +170,10 @@ public final class HttpGateway implements AutoCloseable {
         if (raw.chars().anyMatch(c -> c > 0xFF)) return raw; // not bytes read one char each
         return new String(raw.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8);
     }
+
+    /** Headers a proxy or tunnel adds to what it forwards; this machine's own tools send none. */
+    private static final List<String> FORWARDING_HEADERS = List.of("X-Forwarded-For", "Forwarded", "X-Forwarded-Host",
+            "X-Real-IP", "CF-Connecting-IP");
 
     /** The host of a Host header, lower case, without its port ("[::1]:8080" -> "[::1]"). */
     private static String hostOf(String hostHeader) {
@@ -204,8 +219,9 @@ public final class HttpGateway implements AutoCloseable {
 
     private GatewayResponse respond(HttpExchange exchange, String method, String rawPath) throws IOException {
         if (rawPath == null || rawPath.isEmpty()) rawPath = "/";
-        String refused = refusal(exchange.getRequestHeaders().getFirst("Host"), exchange.getRequestHeaders().getFirst("Origin"),
-                rawPath, publicHost);
+        var requestHeaders = exchange.getRequestHeaders();
+        boolean forwarded = FORWARDING_HEADERS.stream().anyMatch(requestHeaders::containsKey);
+        String refused = refusal(requestHeaders.getFirst("Host"), requestHeaders.getFirst("Origin"), rawPath, publicHost, forwarded);
         if (refused != null) {
             LocalLog.warn("http_request_refused", Map.of("method", method, "path", rawPath, "reason", refused));
             return GatewayResponse.error(403, "forbidden", refused);

@@ -21,11 +21,16 @@ class HttpGatewayForeignRequestsTest {
 
     /** The status line of a raw HTTP/1.1 POST with these Host and Origin headers (null: not sent). */
     private static String post(HttpGateway gateway, String path, String host, String origin) throws Exception {
+        return post(gateway, path, host, origin, "");
+    }
+
+    private static String post(HttpGateway gateway, String path, String host, String origin, String moreHeaders) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
             String body = "{\"topic\":\"integrations\"}";
             var request = new StringBuilder("POST " + path + " HTTP/1.1\r\n");
             if (host != null) request.append("Host: ").append(host).append("\r\n");
             if (origin != null) request.append("Origin: ").append(origin).append("\r\n");
+            request.append(moreHeaders);
             request.append("Content-Type: text/plain\r\nContent-Length: ").append(body.length())
                     .append("\r\nConnection: close\r\n\r\n").append(body);
             OutputStream out = socket.getOutputStream();
@@ -56,6 +61,8 @@ class HttpGatewayForeignRequestsTest {
             assertThat(post(gateway, "/webhooks/twilio/inbound", "rebound.evil.example:" + port, null)).contains(" 403 ");
             // the tunnel's name reaches the webhooks, not the runtime's own unauthenticated endpoints
             assertThat(post(gateway, "/local/events", "abc123.tunnel.example", null)).contains(" 403 ");
+            // nor through a tunnel that rewrote the Host to this machine's (it adds its forwarding header)
+            assertThat(post(gateway, "/local/events", "localhost:" + port, null, "x-forwarded-for: 203.0.113.9\r\n")).contains(" 403 ");
             assertThat(calls).hasValue(0);
 
             assertThat(post(gateway, "/webhooks/twilio/inbound", "abc123.tunnel.example", null)).contains(" 200 ");
@@ -75,6 +82,12 @@ class HttpGatewayForeignRequestsTest {
         assertThat(HttpGateway.refusal("app.localhost:8080", null, "/v1/groups", null)).isNull();
         assertThat(HttpGateway.refusal("0.0.0.0:8080", null, "/v1/groups", null)).isNull();
         assertThat(HttpGateway.refusal("host.docker.internal:8080", null, "/v1/groups", null)).isNull();
+        // a tunnel that rewrote the Host to a loopback one still marks what it forwards
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, true)).contains("forwarded");
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/2010-04-01/Accounts/AC1/Messages.json", null, true))
+                .contains("forwarded");
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/webhooks/twilio/inbound", null, true)).isNull();
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/v1/groups", null, true)).isNull();
         // a tunnel's name reaches the API and the webhooks only (not the emulator's Twilio API, its token known)
         assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example")).isNull();
         assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/2010-04-01/Accounts/AC1/Messages.json",
