@@ -73,8 +73,9 @@ final class LineStore {
     }
 
     /**
-     * Ends the waiting line the line had when it was deleted (hours of places of a large message, failed since): the
-     * line brought back would otherwise give its new messages' jobs places after it. The spacing stays, so no send
+     * Ends the line's waiting line when the jobs that held its places are gone: a deleted line's (hours of places of a
+     * large message, failed since: the line brought back would otherwise give its new messages' jobs places after
+     * it), or a local restart's (its queues lost the jobs). The spacing stays, so no send
      * still reserved comes closer than the rate allows. Best effort: left, the places run out on their own.
      */
     void forgetWaitingLine(String lineId) {

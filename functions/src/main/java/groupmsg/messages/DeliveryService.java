@@ -503,6 +503,8 @@ public final class DeliveryService {
                             // Only a wait throws it (a carrier call turns it into an unclear answer), and no try is
                             // under way during one: the carrier does not have this message.
                             return backToQueued(phone, clock.millis());
+                        } finally {
+                            watch.tried(phone); // however it ended: later reads need not cover it
                         }
                     }));
                 }
@@ -525,7 +527,8 @@ public final class DeliveryService {
      * How late after its rate slot a try may still go out. The slots are spaced 10% wider than the rate (1.1 s /
      * mps), so sends each at most 100 ms late never put more than the rate in any second, however many are late
      * (a send is counted in a second only if its slot lies in the 1.1 s before that second's end); half of that is
-     * left to the network between us and the carrier. Later, the try takes a fresh slot.
+     * left to the network between us and the carrier. Later, the try takes a fresh slot. (RateLimiter hands out no
+     * slot already more than {@link RateLimiter#LATE_TOLERANCE_MILLIS} past, which stays below this.)
      */
     static final long SEND_LATE_TOLERANCE_MILLIS = 50;
 
@@ -594,7 +597,10 @@ public final class DeliveryService {
             return checkedAt == null || slotAt + SEND_LATE_TOLERANCE_MILLIS - checkedAt > OPT_OUT_FRESH_MILLIS;
         }
 
-        /** When the try at {@code slotAt} wakes: ahead of it when it may have to look again first. */
+        /**
+         * When the try at {@code slotAt} wakes: ahead of it when it may have to look again first, by the lead known
+         * when it goes to sleep (a block is claimed about a second ahead of its sends).
+         */
         long wakeAt(long slotAt) {
             return needsLook(slotAt) ? slotAt - lead() : slotAt;
         }

@@ -140,7 +140,7 @@ public final class MessageMaintenance {
                     if (lineIds.add(m.lineId())) forgetWaitingLine.accept(m.lineId());
                 } catch (RuntimeException e) {
                     // one message's failure does not leave the others' lines idle
-                    Log.error("waiting_places_not_forgotten", Map.of("messageId", job.messageId()), e);
+                    Log.error("restart_waiting_places_not_forgotten", Map.of("messageId", job.messageId()), e);
                 }
             }
             start = page.lastKey();

@@ -293,15 +293,15 @@ final class MessageStore {
         }
     }
 
-    /**
-     * Notes that some of the message's jobs wait in the queue for places up to {@code untilMillis} (kept at the
-     * latest such time): maintenance leaves its queued rows alone until then.
-     */
     /** Forgets {@link #markWaitingUntil}: the jobs that waited are gone (a restart lost them with its queues). */
     void clearWaitingUntil(String accountId, String messageId) {
         dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId)).updateExpression("REMOVE waitingUntil"));
     }
 
+    /**
+     * Notes that some of the message's jobs wait in the queue for places up to {@code untilMillis} (kept at the
+     * latest such time): maintenance leaves its queued rows alone until then.
+     */
     void markWaitingUntil(String accountId, String messageId, long untilMillis) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))

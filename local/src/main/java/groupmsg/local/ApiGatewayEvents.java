@@ -193,7 +193,8 @@ public final class ApiGatewayEvents {
         return parameters;
     }
 
-    private static String hostWithoutPort(String host) {
+    /** A Host header's host without its port ("[::1]:8080" -> "[::1]", "localhost:8080" -> "localhost"). */
+    static String hostWithoutPort(String host) {
         if (host.startsWith("[")) {
             int end = host.indexOf(']');
             return end < 0 ? host : host.substring(0, end + 1);

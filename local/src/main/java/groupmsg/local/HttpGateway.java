@@ -130,22 +130,13 @@ public final class HttpGateway implements AutoCloseable {
      * own endpoints nor the emulator's Twilio API, whose account and default token are known), and an Origin, if
      * sent, a loopback one. Curl, the SDKs and the carrier emulator send no Origin.
      */
-    static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost) {
-        return refusal(hostHeader, originHeader, rawPath, publicHost, false);
-    }
-
-    /**
-     * ... and {@code forwarded}: the request came through a proxy or tunnel (it added a forwarding header), which may
-     * have rewritten the Host to a loopback one (ngrok --host-header=rewrite): it reaches the API and the webhooks only.
-     */
     static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost, boolean forwarded) {
-        if (forwarded && !(rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/webhooks/"))) {
-            return "a forwarded request (a tunnel's) reaches the API and the webhooks only";
-        }
+        // a proxy or tunnel adds a forwarding header, and may have rewritten the Host to a loopback one
+        // (ngrok --host-header=rewrite): what it forwards reaches the API and the webhooks only
+        if (forwarded && !tunnelMayReach(rawPath)) return "a forwarded request (a tunnel's) reaches the API and the webhooks only";
         if (hostHeader != null) {
-            String host = hostOf(hostHeader);
-            boolean tunnel = publicHost != null && publicHost.equals(host)
-                    && (rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/webhooks/"));
+            String host = ApiGatewayEvents.hostWithoutPort(hostHeader.strip().toLowerCase(Locale.ROOT));
+            boolean tunnel = publicHost != null && publicHost.equals(host) && tunnelMayReach(rawPath);
             if (!isLoopbackName(host) && !tunnel) return "Host " + Text.cut(hostHeader, 100) + " is not this machine";
         }
         if (originHeader != null) {
@@ -175,15 +166,9 @@ public final class HttpGateway implements AutoCloseable {
     private static final List<String> FORWARDING_HEADERS = List.of("X-Forwarded-For", "Forwarded", "X-Forwarded-Host",
             "X-Real-IP", "CF-Connecting-IP");
 
-    /** The host of a Host header, lower case, without its port ("[::1]:8080" -> "[::1]"). */
-    private static String hostOf(String hostHeader) {
-        String h = hostHeader.strip().toLowerCase(Locale.ROOT);
-        if (h.startsWith("[")) {
-            int end = h.indexOf(']');
-            return end < 0 ? h : h.substring(0, end + 1);
-        }
-        int colon = h.indexOf(':');
-        return colon < 0 ? h : h.substring(0, colon);
+    /** What a tunnel to this machine may reach: the API (keys) and the carrier webhooks (signatures). */
+    private static boolean tunnelMayReach(String rawPath) {
+        return rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/webhooks/");
     }
 
     private static boolean isLoopbackName(String host) {
@@ -191,7 +176,7 @@ public final class HttpGateway implements AutoCloseable {
         if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
         // 0.0.0.0 and Docker's name for the host too: names tools are given for "this machine" (no page can make a
         // browser send them as the Host of its own name; a page reaching them directly sends its Origin)
-        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("[::1]") || h.equals("::1") || h.equals("0.0.0.0")
+        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("[::1]") || h.equals("0.0.0.0")
                 || h.equals("host.docker.internal")
                 || h.matches("127(\\.[0-9]{1,3}){3}");
     }

@@ -76,12 +76,12 @@ class HttpGatewayForeignRequestsTest {
 
     @Test
     void theRefusalNamesWhatWasWrong() {
-        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null)).isNull();
-        assertThat(HttpGateway.refusal(null, null, "/local/accounts", null)).as("HTTP/1.0, no Host").isNull();
-        assertThat(HttpGateway.refusal("127.0.0.2", null, "/v1/groups", null)).isNull();
-        assertThat(HttpGateway.refusal("app.localhost:8080", null, "/v1/groups", null)).isNull();
-        assertThat(HttpGateway.refusal("0.0.0.0:8080", null, "/v1/groups", null)).isNull();
-        assertThat(HttpGateway.refusal("host.docker.internal:8080", null, "/v1/groups", null)).isNull();
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, false)).isNull();
+        assertThat(HttpGateway.refusal(null, null, "/local/accounts", null, false)).as("HTTP/1.0, no Host").isNull();
+        assertThat(HttpGateway.refusal("127.0.0.2", null, "/v1/groups", null, false)).isNull();
+        assertThat(HttpGateway.refusal("app.localhost:8080", null, "/v1/groups", null, false)).isNull();
+        assertThat(HttpGateway.refusal("0.0.0.0:8080", null, "/v1/groups", null, false)).isNull();
+        assertThat(HttpGateway.refusal("host.docker.internal:8080", null, "/v1/groups", null, false)).isNull();
         // a tunnel that rewrote the Host to a loopback one still marks what it forwards
         assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, true)).contains("forwarded");
         assertThat(HttpGateway.refusal("localhost:8080", null, "/2010-04-01/Accounts/AC1/Messages.json", null, true))
@@ -89,13 +89,13 @@ class HttpGatewayForeignRequestsTest {
         assertThat(HttpGateway.refusal("localhost:8080", null, "/webhooks/twilio/inbound", null, true)).isNull();
         assertThat(HttpGateway.refusal("localhost:8080", null, "/v1/groups", null, true)).isNull();
         // a tunnel's name reaches the API and the webhooks only (not the emulator's Twilio API, its token known)
-        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example")).isNull();
+        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example", false)).isNull();
         assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/2010-04-01/Accounts/AC1/Messages.json",
-                "abc.tunnel.example")).contains("is not this machine");
-        assertThat(HttpGateway.refusal("0.0.0.0:8080", "https://evil.example", "/local/events", null)).contains("Origin");
-        assertThat(HttpGateway.refusal("127.0.0.1.evil.example", null, "/v1/groups", null)).contains("is not this machine");
-        assertThat(HttpGateway.refusal("localhost", "https://localhost.evil.example", "/v1/groups", null)).contains("Origin");
-        assertThat(HttpGateway.refusal("localhost", "not a url at all", "/v1/groups", null)).contains("Origin");
+                "abc.tunnel.example", false)).contains("is not this machine");
+        assertThat(HttpGateway.refusal("0.0.0.0:8080", "https://evil.example", "/local/events", null, false)).contains("Origin");
+        assertThat(HttpGateway.refusal("127.0.0.1.evil.example", null, "/v1/groups", null, false)).contains("is not this machine");
+        assertThat(HttpGateway.refusal("localhost", "https://localhost.evil.example", "/v1/groups", null, false)).contains("Origin");
+        assertThat(HttpGateway.refusal("localhost", "not a url at all", "/v1/groups", null, false)).contains("Origin");
     }
 
     /** curl sends a query's non-ASCII characters as raw UTF-8: read as UTF-8, not one char a byte ("JosÃ©"). */

@@ -108,13 +108,13 @@ class SqsPollerE2eTest {
             assertThat(consumer.seen.stream().filter(m -> m.getBody().equals("fail-1"))
                     .map(m -> m.getAttributes().get("ApproximateReceiveCount")))
                     .containsExactly("1", "2");
-            // the batch's successes are deleted after their handler returned: a moment after it counted them
-            for (long until = System.currentTimeMillis() + 10_000; queueDepth(sqs, queue.url()) > 0 && System.currentTimeMillis() < until; ) {
-                sleep(50);
-            }
-            assertThat(queueDepth(sqs, queue.url())).as(() -> "left in the queue: " + leftInQueue(sqs, queue.url())
-                    + ", handed to the consumer: " + consumer.seen.stream().map(m -> m.getBody() + "#"
-                    + m.getAttributes().get("ApproximateReceiveCount")).toList()).isZero();
+            // The batch's successes are deleted after their handler returned: one not deleted would come back after
+            // the queue's 1 s visibility timeout. Judged by what is received, not by ElasticMQ's approximate counts,
+            // which CI saw report one message "not visible" for over 10 s with none left to receive.
+            sleep(3_000);
+            assertThat(leftInQueue(sqs, queue.url())).as("nothing left to receive").isEmpty();
+            assertThat(consumer.seen.stream().map(m -> m.getBody() + "#" + m.getAttributes().get("ApproximateReceiveCount")).toList())
+                    .as("each success handed once, the failure twice").containsExactlyInAnyOrder("ok-1#1", "ok-2#1", "fail-1#1", "fail-1#2");
         }
 
         SQSEvent.SQSMessage record = consumer.seen.get(0);

@@ -88,7 +88,7 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
      * apply (an export asked for {@code ?undeliverable=true} answered every member), rather than ignoring it.
      */
     public void onlyQuery(String... allowed) {
-        var known = java.util.Set.of(allowed);
+        var known = new java.util.HashSet<>(java.util.List.of(allowed)); // Paging adds limit and cursor: a repeat is fine
         for (String name : query.keySet()) {
             if (!known.contains(name)) {
                 throw ApiException.invalid("query parameter " + Text.cut(name, 40) + " is not taken here (only "

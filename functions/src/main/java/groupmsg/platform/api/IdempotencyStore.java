@@ -96,9 +96,7 @@ public final class IdempotencyStore {
                             ":pending", s("pending"), ":now", n(now), ":expires", n((now + RETENTION.toMillis()) / 1000),
                             ":ulid", s(fresh), ":stale", n(now - ABANDONED_AFTER.toMillis())))
                     .returnValues(ReturnValue.ALL_NEW)).attributes();
-            String ulid = Attr.str(claimed, "ulid");
-            boolean settled = now - Ids.timeOf(ulid) >= WRITES_SETTLED_AFTER.toMillis();
-            return new Claimed(now, ulid, !fresh.equals(ulid) && settled);
+            return claimed(now, fresh, Attr.str(claimed, "ulid"));
         } catch (ConditionalCheckFailedException e) {
             Map<String, AttributeValue> existing = dynamo.getItem(b -> b.tableName(table)
                     .key(key(accountId, scope)).consistentRead(true)).item();
@@ -113,15 +111,22 @@ public final class IdempotencyStore {
             if ("pending".equals(Attr.str(existing, "state")) && fresh.equals(Attr.str(existing, "claimedBy"))) {
                 // This claim's own write: it went through, its answer was lost, and the SDK's retry of it failed on
                 // what it had written (before, a "still being processed" 409 for every retry for a minute).
-                String ulid = Attr.str(existing, "ulid");
-                boolean settled = now - Ids.timeOf(ulid) >= WRITES_SETTLED_AFTER.toMillis();
-                return new Claimed(now, ulid, !fresh.equals(ulid) && settled);
+                return claimed(now, fresh, Attr.str(existing, "ulid"));
             }
             if ("done".equals(Attr.str(existing, "state"))) {
                 return new Replay((int) Attr.num(existing, "status", 200), Optional.ofNullable(Attr.str(existing, "body")).orElse(""));
             }
             return new InProgress();
         }
+    }
+
+    /**
+     * The claim made at {@code now} with the fresh id {@code fresh}, the record keeping {@code ulid}: a re-run when
+     * that is an earlier run's, old enough that its writes have all landed.
+     */
+    private static Claimed claimed(long now, String fresh, String ulid) {
+        boolean settled = now - Ids.timeOf(ulid) >= WRITES_SETTLED_AFTER.toMillis();
+        return new Claimed(now, ulid, !fresh.equals(ulid) && settled);
     }
 
     private static boolean expired(Map<String, AttributeValue> record, long nowMillis) {

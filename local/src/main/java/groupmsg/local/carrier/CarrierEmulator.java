@@ -56,7 +56,7 @@ import java.util.regex.Pattern;
  *       to its {@code StatusCallback}.</li>
  *   <li>Twilio's magic "To" numbers of its test credentials are refused as Twilio refuses them
  *       ({@link #MAGIC_REFUSALS}), and a few numbers of the same range fail after the send as a landline, a number
- *       that does not exist or a phone switched off would ({@link #FAILS_AFTER_SEND}: {@code undelivered} with its
+ *       that does not exist or a phone switched off would ({@link #FAILING_NUMBERS}: {@code undelivered} with its
  *       {@code ErrorCode}), or as a sender not registered for the traffic ({@code failed}, never sent), so what
  *       follows such failures can be tried locally.</li>
  *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first (and, apart, what
@@ -88,7 +88,7 @@ public final class CarrierEmulator implements AutoCloseable {
     /** A refusal as Twilio words it. */
     record TwilioRefusal(int code, String message) {}
 
-    /** How a message to one of {@link #FAILS_AFTER_SEND} ends: its final status and Twilio's {@code ErrorCode}. */
+    /** How a message to one of {@link #FAILING_NUMBERS} ends: its final status and Twilio's {@code ErrorCode}. */
     public record Failure(String status, String errorCode) {}
 
     /**
@@ -97,7 +97,7 @@ public final class CarrierEmulator implements AutoCloseable {
      * or {@code failed} without being sent, as Twilio fails a sender not registered for US traffic (30034 a long
      * code outside an A2P 10DLC campaign, 30032 a toll-free number not verified; not billed).
      */
-    public static final Map<String, Failure> FAILS_AFTER_SEND = Map.of(
+    public static final Map<String, Failure> FAILING_NUMBERS = Map.of(
             "+15005550030", new Failure("undelivered", "30006"), "+15005550031", new Failure("undelivered", "30005"),
             "+15005550032", new Failure("undelivered", "30003"),
             "+15005550033", new Failure("failed", "30034"), "+15005550034", new Failure("failed", "30032"));
@@ -510,7 +510,9 @@ public final class CarrierEmulator implements AutoCloseable {
             // a message Twilio fails is never sent: "failed" is its one change
             for (String status : "failed".equals(end) ? List.of(end) : List.of("sent", end)) {
                 if (message.statusHistory().contains(status)) continue; // taken back from the journal past it
-                Thread.sleep("sent".equals(status) ? settings.callbackDelay() : settings.deliveredDelay());
+                // Twilio fails an unregistered sender's message at once, as soon as it would have been sent
+                Thread.sleep("delivered".equals(status) || "undelivered".equals(status) ? settings.deliveredDelay()
+                        : settings.callbackDelay());
                 Instant at = clock.instant();
                 message.status(status, at);
                 int answered = message.statusCallback() == null ? 200
@@ -532,9 +534,9 @@ public final class CarrierEmulator implements AutoCloseable {
         }
     }
 
-    /** Where a message's delivery ends: {@code delivered}, or its {@link #FAILS_AFTER_SEND} status. */
+    /** Where a message's delivery ends: {@code delivered}, or its {@link #FAILING_NUMBERS} status. */
     private static String finalStatus(EmulatedMessage m) {
-        Failure failure = FAILS_AFTER_SEND.get(m.to());
+        Failure failure = FAILING_NUMBERS.get(m.to());
         return failure == null ? "delivered" : failure.status();
     }
 
@@ -544,7 +546,7 @@ public final class CarrierEmulator implements AutoCloseable {
 
     /** Twilio's {@code ErrorCode} of a message in its status: set once it is undelivered or failed. */
     private static String errorCode(EmulatedMessage m, String status) {
-        Failure failure = FAILS_AFTER_SEND.get(m.to());
+        Failure failure = FAILING_NUMBERS.get(m.to());
         return failure != null && failure.status().equals(status) ? failure.errorCode() : null;
     }
 
