@@ -552,11 +552,11 @@ public final class DeliveryService {
      * spaces its sends over up to ~100 s (98 recipients at 1 mps), and API.md allows nothing to go to a number once
      * its opt-out is recorded: measured, 16 of 16 recipients who texted STOP two seconds into a send at 2 mps were
      * still sent the message, up to 8.5 s after their opt-out (43.6 s at 1 mps). So every try of a send (the first,
-     * and each retry after a refusal) whose slot is more than {@value #OPT_OUT_FRESH_MILLIS} ms after the answer it
-     * would go on looks again first, together with the block's other sends due within the next
-     * {@value #OPT_OUT_FRESH_MILLIS} ms (one consistent BatchGetItem): no try goes out on an answer older than that.
-     * The look is made ahead of the slot ({@link #lead}), so the read's time does not make the try late (a late try
-     * takes a fresh slot: see {@link #sendOne}). A block sent within its lookup's first second costs nothing more;
+     * and each retry after a refusal) that would go out (at its slot, or now if that is later) more than
+     * {@value #OPT_OUT_FRESH_MILLIS} ms after the answer it would go on looks again first, together with the block's
+     * other sends due within the next {@value #OPT_OUT_FRESH_MILLIS} ms (one consistent BatchGetItem): no try goes
+     * out on an answer older than that. The look is made ahead of the slot ({@link #lead}), so the read's time does
+     * not make the try late (one it still makes late takes a fresh slot on a slow line: see {@link #sendOne}). A block sent within its lookup's first second costs nothing more;
      * later sends cost about one read per second of sending. When the read fails, or waiting for it used up the time
      * to send, the row goes back to queued (the carrier never had it): the job's retry claims it again. Kinds that
      * ignore opt-outs (keyword replies) never look.
@@ -613,18 +613,24 @@ public final class DeliveryService {
             return Math.min(MAX_READ_LEAD_MILLIS, Math.max(MIN_READ_LEAD_MILLIS, 2 * readMillis));
         }
 
-        /** Whether the try at {@code slotAt} may go out, on an answer at most a second old then. */
+        /**
+         * Whether the try at {@code slotAt} may go out, on an answer at most a second old then: when it goes, at its
+         * slot or now if that is later (a thread that woke late: a busy CPU, a pause), as a try already late is
+         * not put off again for being late.
+         */
         Verdict beforeTry(String phone, long slotAt, long lastSendAt) throws InterruptedException {
-            if (!needsLook(slotAt)) return Verdict.SEND;
+            long goesAt = Math.max(slotAt, clock.millis());
+            if (!needsLook(goesAt)) return Verdict.SEND;
             lock.lockInterruptibly();
             try {
                 long now = clock.millis();
                 if (now > lastSendAt) return Verdict.GIVE_BACK; // the wait for another send's read used the time up
-                if (stale(slotAt, checkedAt.get(phone))) {
+                if (stale(Math.max(goesAt, now), checkedAt.get(phone))) {
                     // with the others due soon whose answer would be too old, and this read's will not be
                     List<String> due = new ArrayList<>();
                     sendAt.forEach((p, t) -> {
-                        if (stale(t, checkedAt.get(p)) && !stale(t, now)) due.add(p);
+                        long at = Math.max(t, now); // a send already late goes now
+                        if (stale(at, checkedAt.get(p)) && !stale(at, now)) due.add(p);
                     });
                     if (!due.contains(phone)) due.add(phone);
                     Set<String> out;
@@ -696,8 +702,8 @@ public final class DeliveryService {
      * turned away (429, 503) or never got (the connection failed or timed out) is tried again after a backoff on a
      * fresh rate slot, up to {@link #MAX_ATTEMPTS} in all; neither can have sent it, so when no try is left in time
      * the row goes back to queued for the job that takes over. An answer that leaves open whether it was sent (a
-     * cut-off answer, a 500) is never tried again. A try whose rate slot ({@code slotAt}) went by while it waited
-     * takes a fresh one.
+     * cut-off answer, a 500) is never tried again. A try its opt-out look made late past its rate slot
+     * ({@code slotAt}) takes a fresh one on a line of up to {@link #RESLOT_MAX_MPS}.
      */
     private DeliveryStore.Transition sendOne(GroupMessage m, int shard, String phone, long slotAt, long lastSendAt,
                                              OptOutWatch watch, Stop stop) throws InterruptedException {
