@@ -1,5 +1,6 @@
 package groupmsg.inbound;
 
+import groupmsg.carrier.TwilioSids;
 import groupmsg.messages.BroadcastReplies;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -16,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 import static groupmsg.platform.dynamo.Attr.n;
 import static groupmsg.platform.dynamo.Attr.s;
@@ -65,10 +65,8 @@ final class InboundStore {
      */
     static String sidKey(InboundMessage m) {
         String sid = m.carrierMessageId();
-        return TWILIO_SID.matcher(sid).matches() ? "INSID#" + sid : "INSID#" + m.linePhone() + "#" + sid;
+        return TwilioSids.isTwilios(sid) ? "INSID#" + sid : "INSID#" + m.linePhone() + "#" + sid;
     }
-
-    private static final Pattern TWILIO_SID = Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
 
     /** Stores the message with its outbox row, unless its carrier id was seen before (then returns false). */
     boolean store(InboundMessage m, TransactWriteItem outboxRow, TransactWriteItem optOut) {

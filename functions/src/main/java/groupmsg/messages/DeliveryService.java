@@ -556,10 +556,10 @@ public final class DeliveryService {
      * {@value #OPT_OUT_FRESH_MILLIS} ms after the answer it would go on looks again first, together with the block's
      * other sends due within the next {@value #OPT_OUT_FRESH_MILLIS} ms (one consistent BatchGetItem): no try goes
      * out on an answer older than that. The look is made ahead of the slot ({@link #lead}), so the read's time does
-     * not make the try late (one it still makes late takes a fresh slot on a slow line: see {@link #sendOne}). A block sent within its lookup's first second costs nothing more;
-     * later sends cost about one read per second of sending. When the read fails, or waiting for it used up the time
-     * to send, the row goes back to queued (the carrier never had it): the job's retry claims it again. Kinds that
-     * ignore opt-outs (keyword replies) never look.
+     * not make the try late (one it still makes late takes a fresh slot on a slow line: see {@link #sendOne}). A
+     * block sent within its lookup's first second costs nothing more; later sends cost about one read per second of
+     * sending. When the read fails, or waiting for it used up the time to send, the row goes back to queued (the
+     * carrier never had it): the job's retry claims it again. Kinds that ignore opt-outs (keyword replies) never look.
      */
     private final class OptOutWatch {
         private final GroupMessage m;
@@ -614,12 +614,11 @@ public final class DeliveryService {
         }
 
         /**
-         * Whether the try at {@code slotAt} may go out, on an answer at most a second old then: when it goes, at its
-         * slot or now if that is later (a thread that woke late: a busy CPU, a pause), as a try already late is
-         * not put off again for being late.
+         * Whether the try that goes out at {@code goesAt} may, on an answer at most a second old then: its slot, or
+         * now if that is later (a thread that woke late: a busy CPU, a pause), as a try already late is not put off
+         * again for being late.
          */
-        Verdict beforeTry(String phone, long slotAt, long lastSendAt) throws InterruptedException {
-            long goesAt = Math.max(slotAt, clock.millis());
+        Verdict beforeTry(String phone, long goesAt, long lastSendAt) throws InterruptedException {
             if (!needsLook(goesAt)) return Verdict.SEND;
             lock.lockInterruptibly();
             try {
@@ -713,8 +712,8 @@ public final class DeliveryService {
             while (true) {
                 // every try, retries included: one can start seconds after the last answer (a fresh slot on a busy
                 // line); woken ahead of its slot for it (OptOutWatch#wakeAt)
-                long lookFrom = Math.max(clock.millis(), slotAt);
-                switch (watch.beforeTry(phone, slotAt, lastSendAt)) {
+                long goesAt = Math.max(clock.millis(), slotAt);
+                switch (watch.beforeTry(phone, goesAt, lastSendAt)) {
                     case OPTED_OUT -> {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
                     }
@@ -731,7 +730,7 @@ public final class DeliveryService {
                 // its own, and at 1,000 mps on a busy CPU that was most sends (measured: the send path 125 -> 962
                 // and 1,058 requests per 1,000 recipients, 278 -> 204 and 194 deliveries/s), as an earlier session
                 // had found.
-                boolean lateByTheLook = clock.millis() - lookFrom > SEND_LATE_TOLERANCE_MILLIS;
+                boolean lateByTheLook = clock.millis() - goesAt > SEND_LATE_TOLERANCE_MILLIS;
                 if (!stop.sleepUntil(slotAt)) return backToQueued(phone, clock.millis());
                 if (!lateByTheLook || m.lineMps() > RESLOT_MAX_MPS) break;
                 slotAt = nextSlot(m, phone, lastSendAt, watch, stop);
@@ -830,8 +829,9 @@ public final class DeliveryService {
 
     /**
      * Reserves one rate slot for {@code phone} (told to the block's opt-out watch, so another send's read covers it)
-     * and waits until the try wakes for it ({@link OptOutWatch#wakeAt}); returns its time, or -1 when no slot is to be had before {@code lastSendAt}, the reservation
-     * failed (the recipient is not lost to it: see {@link #sendOne}), or the job is stopping.
+     * and waits until the try wakes for it ({@link OptOutWatch#wakeAt}); returns its time, or -1 when no slot is to
+     * be had before {@code lastSendAt}, the reservation failed (the recipient is not lost to it: see
+     * {@link #sendOne}), or the job is stopping.
      */
     private long nextSlot(GroupMessage m, String phone, long lastSendAt, OptOutWatch watch, Stop stop)
             throws InterruptedException {

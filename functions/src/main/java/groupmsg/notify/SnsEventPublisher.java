@@ -31,9 +31,9 @@ public final class SnsEventPublisher implements EventPublisher {
 
     @Override
     public void publish(Topic topic, String accountId, String type, Map<String, Object> event) {
-        String message = Json.write(envelope(accountId, type, event));
         String arn = config.topicArn(topic).orElseThrow(() -> new IllegalStateException("no ARN for the "
                 + topic.wireName() + " topic (" + topic.envVar() + " is not set): " + type + " not published"));
+        String message = Json.write(envelope(accountId, type, event));
         sns.get().publish(b -> b.topicArn(arn).message(message).messageAttributes(Map.of(
                 "accountId", MessageAttributeValue.builder().dataType("String").stringValue(accountId).build(),
                 "type", MessageAttributeValue.builder().dataType("String").stringValue(type).build())));

@@ -5,6 +5,7 @@ import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.HttpFunction;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import groupmsg.carrier.TwilioSids;
 import groupmsg.carrier.TwilioSignature;
 import groupmsg.inbound.InboundService;
 import groupmsg.platform.queue.QueueMessage;
@@ -54,9 +55,6 @@ public final class CarrierWebhookHandler implements HttpFunction {
      * carriers make up their own); only what could not be an id at all is refused.
      */
     private static final Pattern MESSAGE_SID = Pattern.compile("[A-Za-z0-9]{2," + MAX_SID + "}");
-    /** How Twilio's own message ids begin (SM/MM + 32 hex); one that begins so is exactly that long. */
-    private static final Pattern TWILIO_SID_START = Pattern.compile("(SM|MM)[0-9a-fA-F]{32}");
-    private static final int TWILIO_SID_LENGTH = 34;
     private static final Pattern ADDRESS = Pattern.compile("\\+?[0-9A-Za-z]{3,20}");
 
     private final QueueSender queue;
@@ -169,7 +167,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
         // The signature is over names and values run together, so a captured request cut anew keeps it: with
         // MessageSid=SM<32 hex>NumMedia0 and no NumMedia it signs the same, and a new id would store it again (a
         // START lifting a later STOP). Twilio's ids are exactly 34 characters, and its three copies of one agree.
-        if (sid.length() != TWILIO_SID_LENGTH && TWILIO_SID_START.matcher(sid).lookingAt()) {
+        if (TwilioSids.beginsAsTwiliosButIsNot(sid)) {
             throw ApiException.invalid("MessageSid malformed (Twilio's are SM or MM and 32 hex digits)");
         }
         for (String copy : List.of("SmsMessageSid", "SmsSid")) {

@@ -168,7 +168,11 @@ public final class HttpGateway implements AutoCloseable {
 
     /** What a tunnel to this machine may reach: the API (keys) and the carrier webhooks (signatures). */
     private static boolean tunnelMayReach(String rawPath) {
-        return rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/webhooks/");
+        return isApi(rawPath) || rawPath.startsWith("/webhooks/");
+    }
+
+    private static boolean isApi(String rawPath) {
+        return rawPath.startsWith("/v1/") || rawPath.equals("/v1");
     }
 
     private static boolean isLoopbackName(String host) {
@@ -211,7 +215,7 @@ public final class HttpGateway implements AutoCloseable {
             LocalLog.warn("http_request_refused", Map.of("method", method, "path", rawPath, "reason", refused));
             return GatewayResponse.error(403, "forbidden", refused);
         }
-        String declaredLength = exchange.getRequestHeaders().getFirst("Content-Length");
+        String declaredLength = requestHeaders.getFirst("Content-Length");
         if (declaredLength != null && parseLength(declaredLength) > ApiGateway.MAX_BODY_BYTES) {
             return tooLarge(exchange.getRequestBody());
         }
@@ -221,11 +225,11 @@ public final class HttpGateway implements AutoCloseable {
         in.close();
 
         var headers = new LinkedHashMap<String, List<String>>();
-        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, List.copyOf(values)));
+        requestHeaders.forEach((name, values) -> headers.put(name, List.copyOf(values)));
         var request = new GatewayRequest(method, rawPath, asUtf8(exchange.getRequestURI().getRawQuery()), headers, body,
                 exchange.getRemoteAddress().getAddress().getHostAddress(), exchange.getProtocol());
         try {
-            if (apiHeld && (rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.equals(HEALTH_PATH))) {
+            if (apiHeld && (isApi(rawPath) || rawPath.equals(HEALTH_PATH))) {
                 return GatewayResponse.gatewayMessage(503, "Service Unavailable").withHeader("Retry-After", "1");
             }
             if (rawPath.startsWith(LOCAL_PREFIX)) return local(request);
