@@ -72,6 +72,7 @@ public final class MessageMaintenance {
     private final UsageStore usage;
     private final UndeliverableRecipients undeliverable;
     private final Clock clock;
+    private final groupmsg.platform.config.Ids ids;
 
     private final int pageSize;
     private final Duration budget;
@@ -93,6 +94,7 @@ public final class MessageMaintenance {
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.undeliverable = UndeliverableRecipients.of(wiring);
         this.clock = wiring.clock();
+        this.ids = wiring.ids();
     }
 
     public Map<String, Object> sweep() {
@@ -238,6 +240,8 @@ public final class MessageMaintenance {
         boolean carrierFailing;
         /** Ordered messages to send again through the relays queue, by id. */
         final Map<String, GroupMessage> relays = new java.util.HashMap<>();
+        /** Those of {@link #relays} whose rows this sweep moved back to queued (its own conditional writes). */
+        final Set<String> relaysWithRowsMoved = new HashSet<>();
         int relaysRedriven;
     }
 
@@ -437,6 +441,7 @@ public final class MessageMaintenance {
     private void sendAgain(GroupMessage m, int shard, List<String> phones, Tally tally) {
         if (m.orderKey() != null) {
             tally.relays.put(m.id(), m);
+            tally.relaysWithRowsMoved.add(m.id());
         } else {
             queue.send(Queues.DELIVERIES, List.of(DeliveryJob.fresh(m.accountId(), m.id(), shard, phones,
                     undeliverable.marked(m, phones)).messageDelayedBy(0)));
@@ -454,10 +459,14 @@ public final class MessageMaintenance {
         if (tally.relays.isEmpty()) return;
         List<GroupMessage> ordered = new ArrayList<>(tally.relays.values());
         ordered.sort(java.util.Comparator.comparing(m -> m.id().substring(m.id().lastIndexOf('_') + 1)));
-        // One deduplication id per message and 5 minutes: sweeps a minute apart, or overlapping, send one job, which
-        // the FIFO queue keeps; a message still unfinished after that gets another.
+        // A message whose rows this sweep moved back to queued gets a job of this sweep's own: each row is moved by one
+        // sweep only (conditional writes), and under a shared id a second sweep's job for rows it moved within the
+        // FIFO queue's 5 minutes was dropped, so they waited for the requeue 10 minutes on. A message only found with
+        // its fan-out unfinished gets one id per 5 minutes: sweeps a minute apart, or overlapping, send one job.
         long window = now / FIFO_DEDUPLICATION_WINDOW.toMillis();
-        List<QueueMessage> jobs = ordered.stream().map(m -> DirectMessages.relayJob(m, m.id() + "#redriven-" + window)).toList();
+        String thisSweep = ids.next("");
+        List<QueueMessage> jobs = ordered.stream().map(m -> DirectMessages.relayJob(m, tally.relaysWithRowsMoved.contains(m.id())
+                ? m.id() + "#moved-" + thisSweep : m.id() + "#redriven-" + window)).toList();
         for (int from = 0; from < jobs.size(); from += 10) {
             try {
                 queue.send(Queues.RELAYS, jobs.subList(from, Math.min(jobs.size(), from + 10)));

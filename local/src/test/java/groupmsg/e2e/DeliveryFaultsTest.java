@@ -859,6 +859,74 @@ class DeliveryFaultsTest {
         assertThat(ours).extracting(e -> (String) Json.parseObject(e.getValue().body()).get("messageId")).containsExactlyElementsOf(inOrder);
     }
 
+    /**
+     * Rows of a conversation's message that a second sweep moves back to queued within the FIFO queue's 5 minutes get
+     * a relay job of their own. Under the one id per message and 5 minutes the first sweep's job had, the queue dropped
+     * it as a duplicate, and the rows waited for the requeue 10 minutes on.
+     */
+    @Test
+    void aSecondSweepsRelayJobForRowsItMovedIsNotDroppedAsTheFirstsDuplicate(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Relay Sweeps Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), 50);
+        var line = new groupmsg.lines.LineService(runtime.wiring()).find(accountId, lineId).orElseThrow();
+        String early = "+14155550795", late = "+14155550796";
+        // every send's answer is lost (left in sending), and the carrier then says it never got either
+        CarrierPort carrier = new CarrierPort() {
+            @Override
+            public SendResult send(OutboundMessage message) {
+                throw new UncheckedIOException(new IOException("read timed out"));
+            }
+
+            @Override
+            public SentLookup findSent(SentLookup.Query query) {
+                return query.from().equals(line.phone()) ? new SentLookup.NotFound() : new SentLookup.Unanswered("not ours", false);
+            }
+        };
+        List<Map.Entry<String, QueueMessage>> sent = new CopyOnWriteArrayList<>();
+        QueueSender lost = (queue, messages) -> messages.forEach(m -> sent.add(Map.entry(queue.name(), m)));
+        String id = "cout_" + new groupmsg.platform.config.Ids().next("");
+        new groupmsg.messages.DirectMessages(runtime.wiring(), lost).send(id, accountId, line,
+                groupmsg.messages.MessageKind.CONVERSATION, List.of(early, late), "hello", List.of(), "cnv_sweeps_" + accountId);
+        // two sweeps 2 minutes apart in one 5-minute deduplication window, well after the message was accepted
+        long window = Duration.ofMinutes(5).toMillis();
+        long first = (System.currentTimeMillis() / window + 4) * window + 30_000;
+        long second = first + Duration.ofMinutes(2).toMillis();
+        // its relay job ran 11 minutes before the first sweep and both answers were lost
+        try {
+            new groupmsg.messages.OrderedDelivery(at(runtime.wiring().withCarrier(carrier), first - Duration.ofMinutes(11).toMillis()))
+                    .deliver(accountId, id, DeliveryService.Deadline.NONE);
+        } catch (RuntimeException ignored) {
+            // however the job ends, its rows are left in sending
+        }
+        // the later one's claim is 2 minutes younger (a second try): stalled for the second sweep, not for the first
+        String table = runtime.wiring().config().table(Tables.DELIVERIES);
+        var lateKey = Map.of("pk", AttributeValue.fromS("MSG#" + id + "#0"), "sk", AttributeValue.fromS(late));
+        runtime.wiring().dynamo().updateItem(b -> b.tableName(table).key(lateKey)
+                .conditionExpression("#status = :sending").updateExpression("SET updatedAt = :at")
+                .expressionAttributeNames(Map.of("#status", "status"))
+                .expressionAttributeValues(Map.of(":sending", AttributeValue.fromS("sending"),
+                        ":at", AttributeValue.fromN(String.valueOf(first - Duration.ofMinutes(9).toMillis())))));
+        sent.clear();
+
+        for (long when : List.of(first, second)) {
+            new MessageMaintenance(at(runtime.wiring().withCarrier(carrier), when), lost).sweep();
+        }
+
+        var ours = sent.stream().filter(e -> id.equals(Json.parseObject(e.getValue().body()).get("messageId"))).toList();
+        assertThat(ours).as("the first sweep's job for the early row, the second's for the late one").hasSize(2);
+        assertThat(ours).extracting(Map.Entry::getKey).containsOnly("relays");
+        assertThat(ours).extracting(e -> e.getValue().deduplicationId()).doesNotHaveDuplicates();
+        var row = runtime.wiring().dynamo().getItem(b -> b.tableName(table).key(lateKey).consistentRead(true)).item();
+        assertThat(row.get("status").s()).isEqualTo("queued");
+    }
+
+    /** {@code wiring} with its clock moved to {@code epochMillis} (and running on from there). */
+    private static Wiring at(Wiring wiring, long epochMillis) {
+        return wiring.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMillis(epochMillis - System.currentTimeMillis())));
+    }
+
     @SuppressWarnings("unchecked")
     static int shardOf(Setup s, String phone) {
         return s.queue().deliveries.stream().filter(job -> ((List<String>) job.get("phones")).contains(phone))
