@@ -159,22 +159,22 @@ public final class PhoneNumbers {
         if (text == null) {
             return new Invalid(typed.codePoints().anyMatch(Character::isLetter) ? "contains letters" : "not a phone number");
         }
-        if (text.startsWith("00")) {
-            text = "+" + text.substring(2);
+        PhoneNumber number = text.startsWith("00") && region != null ? dialledAbroadFrom(text, region) : null;
+        if (number == null) {
+            if (text.startsWith("00")) text = "+" + text.substring(2);
+            boolean international = text.indexOf('+') >= 0; // first, or after an opening parenthesis
+            if (!international && region == null) {
+                return new Invalid("national number needs a country");
+            }
+            try {
+                number = UTIL.parse(text, international ? UNKNOWN_REGION : region);
+            } catch (NumberParseException e) {
+                return new Invalid(e.getErrorType() == NumberParseException.ErrorType.INVALID_COUNTRY_CODE && international
+                        ? "unknown country calling code"
+                        : "not a phone number");
+            }
+            if (!international) number = internationalWithoutPlus(text, region, number);
         }
-        boolean international = text.indexOf('+') >= 0; // first, or after an opening parenthesis
-        if (!international && region == null) {
-            return new Invalid("national number needs a country");
-        }
-        PhoneNumber number;
-        try {
-            number = UTIL.parse(text, international ? UNKNOWN_REGION : region);
-        } catch (NumberParseException e) {
-            return new Invalid(e.getErrorType() == NumberParseException.ErrorType.INVALID_COUNTRY_CODE && international
-                    ? "unknown country calling code"
-                    : "not a phone number");
-        }
-        if (!international) number = internationalWithoutPlus(text, region, number);
         if (number.hasExtension()) {
             return new Invalid("extensions are not supported");
         }
@@ -182,6 +182,22 @@ public final class PhoneNumbers {
             return new Invalid("not a valid number for " + describeRegion(number, region));
         }
         return new Valid(UTIL.format(number, PhoneNumberFormat.E164));
+    }
+
+    /**
+     * A number dialled from {@code region} to abroad with that country's own prefix ({@code 009 1 415 555 0123} from
+     * CO, {@code 0011 44 20 7946 0018} from AU), when that reading is a valid number; else null, and a leading "00"
+     * stands for "+" as in most countries. Read as "+" at once, the CO number was {@code +914155550123}, a valid
+     * number in India, added and texted in the member's place.
+     */
+    private static PhoneNumber dialledAbroadFrom(String text, String region) {
+        try {
+            PhoneNumber number = UTIL.parseAndKeepRawInput(text, region);
+            return number.getCountryCodeSource() == PhoneNumber.CountryCodeSource.FROM_NUMBER_WITH_IDD
+                    && UTIL.isValidNumber(number) ? number : null;
+        } catch (NumberParseException e) {
+            return null;
+        }
     }
 
     /**

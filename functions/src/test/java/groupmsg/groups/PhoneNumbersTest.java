@@ -103,6 +103,13 @@ class PhoneNumbersTest {
                 Arguments.of("0044 20 7946 0018", null, "+442079460018"),
                 Arguments.of("00442079460018", "US", "+442079460018"),
                 Arguments.of("00 1 415 555 0123", null, "+14155550123"),
+                // the country's own prefix for abroad, longer than "00": read as "+", the CO one was +91 4155550123,
+                // a valid number in India
+                Arguments.of("009 1 415 555 0123", "CO", "+14155550123"),
+                Arguments.of("0011 44 20 7946 0018", "AU", "+442079460018"),
+                Arguments.of("0021 1 415 555 0123", "BR", "+14155550123"),
+                Arguments.of("0044 20 7946 0018", "CO", "+442079460018"),
+                Arguments.of("0044 20 7946 0018", "DE", "+442079460018"),
                 Arguments.of("01 23 45 67 89", "FR", "+33123456789"),
                 Arguments.of("+33 6 12 34 56 78", null, "+33612345678"),
                 Arguments.of("030 123456", "DE", "+4930123456"),
