@@ -227,15 +227,15 @@ public final class ImportService {
     /**
      * The group's imports of the last 30 days (they expire then), newest first: the account's read 100 at a time and
      * the group's kept, until the page is full and one more is found, or 1,000 were read (then the cursor goes on).
-     * 404 for no such group; a cursor of another list is a 400.
+     * 404 for no such group; a cursor of another list of the account's is a 400.
+     * <p>
+     * A cursor may point at another group's import: a page whose 1,000 reads found none of this group's (another
+     * group synced hourly) ends at the last one read. Refusing those as another group's cursor, as this did, made the
+     * group's older imports unreachable (400 "cursor is not valid" on the next page).
      */
     public ImportPage list(String accountId, String groupId, int limit, Map<String, AttributeValue> start) {
         groups.get(accountId, groupId);
-        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(ImportStore.IMPORT_PREFIX)
-                || !imports.get(accountId, start.get("sk").s().substring(ImportStore.IMPORT_PREFIX.length()))
-                        .map(at -> at.groupId().equals(groupId)).orElse(true))) {
-            // another list's, or another group's (which would pass over this group's newer imports); one gone since
-            // (imports expire) cannot be told apart and goes on from where it was
+        if (start != null && (start.get("sk") == null || !start.get("sk").s().startsWith(ImportStore.IMPORT_PREFIX))) {
             throw ApiException.invalid("cursor is not valid for this list");
         }
         var page = FilteredPage.fill(limit, LIST_STEPS, start, from -> {

@@ -280,12 +280,65 @@ class ImportsE2eTest {
         assertThat((List<Map<String, Object>>) second.get("items")).extracting(m -> m.get("id")).containsExactly(ids.get(0));
         assertThat(second.get("nextCursor")).isNull();
         assertThat((List<?>) a.get("/v1/groups/" + other + "/imports").jsonObject().get("items")).hasSize(3);
-        String othersCursor = (String) a.get("/v1/groups/" + other + "/imports?limit=1").jsonObject().get("nextCursor");
-        assertThat(a.get("/v1/groups/" + g + "/imports?cursor=" + othersCursor).status()).as("another group's cursor").isEqualTo(400);
 
         assertThat(a.get("/v1/groups/grp_01JZZZZZZZZZZZZZZZZZZZZZZZ/imports").status()).isEqualTo(404);
         assertThat(api.forNewAccount("Not Their Imports Co").get("/v1/groups/" + g + "/imports").status()).isEqualTo(404);
         String lineCursor = (String) a.get("/v1/groups?limit=1").jsonObject().get("nextCursor");
         assertThat(a.get("/v1/groups/" + g + "/imports?cursor=" + lineCursor).status()).as("another list's cursor").isEqualTo(400);
+    }
+
+    /**
+     * A group's imports stay reachable behind more than a page's reads of another group's (one synced hourly): a page
+     * that found none of this group's in its 1,000 reads ends at another group's import, and its cursor goes on.
+     * Before, that cursor was refused as another group's (400), and the older imports could not be listed.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupsImportsAreReachedPastAThousandOfAnotherGroups(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Busy Imports Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = createGroup(a, "Rarely imported");
+        String other = createGroup(a, "Synced hourly");
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", "country,phone,name\nUS," + phone(990) + ",Ann\n");
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        String ours = (String) started.jsonObject().get("id");
+        awaitDone(a, g, ours);
+        // 1,001 newer imports of the other group, as its syncs left them
+        String table = runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE);
+        var ids = new groupmsg.platform.config.Ids();
+        List<software.amazon.awssdk.services.dynamodb.model.WriteRequest> puts = new java.util.ArrayList<>();
+        for (int i = 0; i < 1001; i++) {
+            String id = ids.next("imp_");
+            puts.add(software.amazon.awssdk.services.dynamodb.model.WriteRequest.builder().putRequest(p -> p.item(Map.of(
+                    "pk", av("ACCT#" + accountId), "sk", av("IMPORT#" + id), "importId", av(id), "groupId", av(other),
+                    "status", av("done"), "total", avN(1), "processed", avN(1), "added", avN(1),
+                    "createdAt", avN(System.currentTimeMillis()), "expiresAt", avN(System.currentTimeMillis() / 1000 + 86_400)))).build());
+        }
+        for (int from = 0; from < puts.size(); from += 25) {
+            var batch = puts.subList(from, Math.min(puts.size(), from + 25));
+            var left = runtime.wiring().dynamo().batchWriteItem(b -> b.requestItems(Map.of(table, batch))).unprocessedItems();
+            assertThat(left).isEmpty();
+        }
+
+        List<Object> listed = new java.util.ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            var page = a.get("/v1/groups/" + g + "/imports" + (cursor == null ? "" : "?cursor=" + cursor));
+            assertThat(page.status()).as(page.body()).isEqualTo(200);
+            var items = (List<Map<String, Object>>) page.jsonObject().get("items");
+            items.forEach(item -> listed.add(item.get("id")));
+            cursor = (String) page.jsonObject().get("nextCursor");
+            assertThat(++pages).as("pages").isLessThan(5);
+        } while (cursor != null);
+        assertThat(listed).containsExactly(ours);
+    }
+
+    private static software.amazon.awssdk.services.dynamodb.model.AttributeValue av(String value) {
+        return software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS(value);
+    }
+
+    private static software.amazon.awssdk.services.dynamodb.model.AttributeValue avN(long value) {
+        return software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(Long.toString(value));
     }
 }
