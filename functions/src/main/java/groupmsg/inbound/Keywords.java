@@ -148,7 +148,20 @@ public final class Keywords {
         boolean plainEnding = endsPlainly(body);
         if (plainEnding && OPT_IN.contains(text)) return new Classification(Keyword.OPT_IN, false);
         if (plainEnding && HELP.contains(text)) return new Classification(Keyword.HELP, false);
-        return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches());
+        return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches() || optOutAfterLeadingSymbols(text));
+    }
+
+    /** Whatever is not a letter before the first one ("¡", "🛑 ", "(", "1. ", "> "). */
+    private static final Pattern LEADING_NON_LETTERS = Pattern.compile("^[^\\p{L}]+");
+
+    /**
+     * Whether {@code text} (normalized) is an opt-out keyword, or begins with one, behind symbols or punctuation:
+     * "¡STOP!", "🛑 STOP", "(STOP)", "*STOP*", "1. STOP". Not taken for an opt-out (the carriers match the word
+     * alone), but flagged for a person to read: before, they passed as ordinary replies, reviewed by nobody.
+     */
+    private static boolean optOutAfterLeadingSymbols(String text) {
+        String rest = LEADING_NON_LETTERS.matcher(text).replaceFirst("");
+        return rest.length() < text.length() && (OPT_OUT.contains(rest) || STARTS_WITH_OPT_OUT.matcher(rest).matches());
     }
 
     /**

@@ -45,7 +45,7 @@ class KeywordsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "   ", "Thanks!", "stopwatch", "Stopped by today", "Endless thanks", "Please stop",
-            "don't stop", "yes please", "help me with my order", "starting soon?", "!STOP", "S T O P", "ok"})
+            "don't stop", "yes please", "help me with my order", "starting soon?", "S T O P", "ok", "10 stops", "#1 fan"})
     void ordinaryMessages(String body) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
     }
@@ -94,6 +94,18 @@ class KeywordsTest {
     }
 
     /** Still only whole messages: more words after the keyword are a possible opt-out, other text stays ordinary. */
+    /**
+     * An opt-out word behind symbols or punctuation is not an opt-out (the carriers take the word alone), but it is
+     * flagged for a person: "¡STOP!" as Spanish writes it, emoji, brackets, a list's number. Before, these passed as
+     * ordinary replies.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"!STOP", "(STOP)", "\u00BFSTOP?", "\u00A1Stop!", "\u00A1STOP!", "\uD83D\uDED1 STOP", "\uD83D\uDED1STOP",
+            "\u274C STOP \u274C", "*STOP*", "#STOP", "> STOP", "1. STOP", "-- unsubscribe me"})
+    void anOptOutWordBehindSymbolsIsAPossibleOptOut(String body) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, true));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"\u201CStop texting me\u201D", "STOP\u00A0texting me", "\u00A0stop, I moved",
             "ARRE\u0302T svp merci"})
@@ -102,7 +114,7 @@ class KeywordsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"\u00A0Stopwatch", "S\u00A0T\u00A0O\u00A0P", "!STOP", "(STOP)", "\u00BFSTOP?",
+    @ValueSource(strings = {"\u00A0Stopwatch", "S\u00A0T\u00A0O\u00A0P", "\u00A1Stopwatch!", "\uD83D\uDED1 stopped by",
             "\u201CPlease stop\u201D", "\u200B", "\u00A0\u3000", "\u201C\u201D", "STOPP\u0302"})
     void ordinaryMessagesInUnicode(String body) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
