@@ -527,8 +527,11 @@ public final class GroupMsgStack extends Stack {
                 grantNarrowed(role, table, narrowed);
                 continue;
             }
-            // Everything else reads and writes its own tables (and their indexes).
-            table.grantReadWriteData(role);
+            // Everything else reads and writes its own tables (and their indexes), item by item and by query: not
+            // grantReadWriteData, whose Scan (and stream reads) no deployed code makes, and which let every function,
+            // the unauthenticated carrier webhook and the worker calling customers' URLs among them, read a whole
+            // table (every account's key hashes and webhook secrets) in a few requests.
+            table.grant(role, ITEM_ACCESS.toArray(String[]::new));
             if (!tableDef(t).indexes().isEmpty()) {
                 NagSuppressions.addResourceSuppressions(role, List.of(NagPackSuppression.builder()
                         .id("AwsSolutions-IAM5")
@@ -566,6 +569,11 @@ public final class GroupMsgStack extends Stack {
      * SnapStart priming's requests to the nonexistent {@code groupmsg-priming} table are denied, as they always
      * were: they are meant to fail, and priming ignores their failures.
      */
+    /** What a function may do on its tables: items by key, batches of them, transactions, and queries. */
+    static final List<String> ITEM_ACCESS = List.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+            "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem");
+
     private static void grantNarrowed(Role role, Table table, TableAccess access) {
         role.addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .actions(access.actions())
@@ -718,6 +726,17 @@ public final class GroupMsgStack extends Stack {
                     "Messages in the " + q.name() + " dead-letter queue: they failed " + q.maxReceiveCount()
                             + " times; inspect, fix and redrive");
         }
+        for (QueueDef q : Queues.ALL) {
+            // A job older than all its tries could take is not being taken (its event source disabled or failing,
+            // the consumer's permission lost) or the queue is far behind: no dead-letter queue, no function error sees
+            // it, and the queue drops it after its retention.
+            Metric oldest = queues.get(q.name()).metricApproximateAgeOfOldestMessage(MetricOptions.builder()
+                    .statistic("Maximum").period(Duration.minutes(5)).build());
+            alarm(pascal(q.name()) + "AgeAlarm", oldest, oldestJobAlarmSeconds(q), notify, "A job has waited in the "
+                    + q.name() + " queue longer than its " + q.maxReceiveCount() + " tries could take: its consumer ("
+                    + q.consumer() + ") is not taking it (event source disabled, permission lost) or is far behind. "
+                    + "The queue drops jobs after " + q.retentionDays() + " days");
+        }
         for (HandlerDef h : Handlers.ALL) {
             Function fn = functions.get(h.name());
             MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
@@ -777,6 +796,14 @@ public final class GroupMsgStack extends Stack {
 
     private String metricNamespace() {
         return METRIC_NAMESPACE_PREFIX + settings.stage();
+    }
+
+    /**
+     * The age (seconds) past which a queue's oldest job pages: its tries' longest course (each a visibility timeout),
+     * a delay of up to 15 minutes before the first, and 15 minutes more.
+     */
+    static int oldestJobAlarmSeconds(QueueDef q) {
+        return q.maxReceiveCount() * q.visibilityTimeoutSeconds() + 30 * 60;
     }
 
     private void alarm(String id, Metric metric, SnsAction action, String description) {

@@ -355,16 +355,20 @@ class GroupMsgStackTest {
     void alarmsOnEveryDeadLetterQueueAndOnEachFunctionsErrorsAndThrottles() {
         // ... and two on the HTTP API (5xx, carrier webhooks' 4xx) and one per paged handled failure (ApiProtectionTest)
         // ... and two on failures that page when they last (ApiProtectionTest)
-        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", Queues.ALL.size() + 2 * Handlers.ALL.size() + 2
+        // ... and one per queue on its oldest job's age (below)
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 2 * Queues.ALL.size() + 2 * Handlers.ALL.size() + 2
                 + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
                 .map(r -> map(r.get("Properties"))).toList();
         assertThat(alarms).allSatisfy(a -> {
             assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
-            // on the first occurrence, but for webhook 4xx (not on a stray unsigned post: ApiProtectionTest)
-            assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOK_CLIENT_ERRORS_METRIC.equals(a.get("MetricName"))
-                    ? GroupMsgStack.WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD : 1);
+            // on the first occurrence, but for webhook 4xx (not on a stray unsigned post: ApiProtectionTest) and a
+            // queue's oldest job (an age: below)
+            if (!"ApproximateAgeOfOldestMessage".equals(a.get("MetricName"))) {
+                assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOK_CLIENT_ERRORS_METRIC.equals(a.get("MetricName"))
+                        ? GroupMsgStack.WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD : 1);
+            }
             assertThat(a.get("ComparisonOperator")).isEqualTo("GreaterThanOrEqualToThreshold");
         });
         for (QueueDef q : Queues.ALL) {
@@ -373,6 +377,21 @@ class GroupMsgStackTest {
                 assertThat(a.get("Namespace")).isEqualTo("AWS/SQS");
                 assertThat(a.get("MetricName")).isEqualTo("ApproximateNumberOfMessagesVisible");
                 assertThat(refs(a.get("Dimensions"))).containsExactly(dlqId);
+            });
+        }
+        for (QueueDef q : Queues.ALL) {
+            // A job past all its tries' time is not being taken (a disabled event source, a lost permission): no DLQ
+            // nor function alarm sees it, and the queue drops it after its retention (4 days).
+            String queueId = synth.logicalId(synth.stack().queues().get(q.name()));
+            int threshold = GroupMsgStack.oldestJobAlarmSeconds(q);
+            assertThat(threshold).as(q.name()).isGreaterThan(q.maxReceiveCount() * q.visibilityTimeoutSeconds() + 15 * 60)
+                    .isLessThan(q.retentionDays() * 86_400 / 10);
+            assertThat(alarms).as("oldest job alarm for " + q.name()).anySatisfy(a -> {
+                assertThat(a.get("Namespace")).isEqualTo("AWS/SQS");
+                assertThat(a.get("MetricName")).isEqualTo("ApproximateAgeOfOldestMessage");
+                assertThat(a.get("Statistic")).isEqualTo("Maximum");
+                assertThat(refs(a.get("Dimensions"))).containsExactly(queueId);
+                assertThat(a.get("Threshold")).isEqualTo(threshold);
             });
         }
         for (HandlerDef h : Handlers.ALL) {
@@ -440,6 +459,8 @@ class GroupMsgStackTest {
                     }
                     case "dynamodb" -> {
                         assertThat(allowedTables).as(def.name() + " tables").containsAll(resources);
+                        // items by key and by query: no Scan (a whole table, every account's key hashes), no streams
+                        assertThat(actions).as(def.name() + " table actions").isSubsetOf(GroupMsgStack.ITEM_ACCESS);
                         tablesSeen.addAll(resources);
                         if (def.trigger() == HandlerDef.Trigger.AUTHORIZER) {
                             assertThat(actions).as("authorizer is read-only")

@@ -46,13 +46,15 @@ public final class Handlers {
 
     public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
             "groupmsg.inbound.InboundApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core", "deliveries", "members"), List.of("relays", "optouts"));
+            // fanout: an answer's rerun (Idempotency-Key) of one stored unordered before answers were ordered
+            List.of("core", "deliveries", "members"), List.of("relays", "optouts", "fanout"));
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
             List.of("core", "deliveries", "members"), List.of("relays", "fanout"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core", "members", "deliveries"), List.of("relays"));
+            // fanout: a message's rerun (Idempotency-Key) of one stored unordered before conversations were ordered
+            List.of("core", "members", "deliveries"), List.of("relays", "fanout"));
     public static final HandlerDef RELAY_WORKER = new HandlerDef("relay-worker",
             "groupmsg.messages.RelayWorkerHandler", HandlerDef.Trigger.SQS, 1024, 60,
             List.of("core", "deliveries"), List.of("optouts"));
