@@ -9,11 +9,15 @@ import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
 
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,8 +38,10 @@ public final class InboundRouter {
     private final EventPublisher events;
     private final Clock clock;
     private final Ids ids;
+    private final QueueSender queue;
 
     public InboundRouter(Wiring wiring, QueueSender queue) {
+        this.queue = queue;
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.conversations = new ConversationService(wiring, queue);
         this.router = new ConversationRouter(wiring);
@@ -61,13 +67,43 @@ public final class InboundRouter {
         }
         if (m.keyword() != null && !m.alsoAReply()) return false; // the opt-out worker's, and never go to integrations
         m = routeAndRelay(m);
-        if (!store.published(accountId, inboundId)) {
-            // before publishing, so the event says what it answers (a retry after the publish keeps what it said)
-            if (m.conversationId() == null) m = answers.linkReply(m);
-            events.publish(Topic.INTEGRATIONS, accountId, EVENT_TYPE, event(m));
-            store.markPublished(accountId, inboundId, clock.millis());
+        try {
+            publishOnce(m);
+        } catch (RuntimeException e) {
+            // Published by a job of its own (its own message group), not by failing this one: the texts behind it in
+            // its group (the conversation's other replies, its sender's next ones) waited for its retries, minutes
+            // each, while the topic refused (an outage, a throttle, a permission), and each then failed the same way.
+            queue.send(Queues.INBOUND, List.of(publishJob(m)));
+            Log.warn("reply_publish_deferred", Map.of("inboundId", inboundId, "error", e.getClass().getSimpleName()));
         }
         return m.keyword() != null;
+    }
+
+    /** Publishes the reply {@code inboundId} if it is not yet: the job {@link #publishJob} made. */
+    public void publishOnce(String accountId, String inboundId) {
+        InboundMessage m = store.get(accountId, inboundId).orElse(null);
+        if (m == null) {
+            Log.warn("inbound_unknown_message", Map.of("inboundId", inboundId));
+            return;
+        }
+        publishOnce(m);
+    }
+
+    private void publishOnce(InboundMessage m) {
+        if (store.published(m.accountId(), m.id())) return;
+        // before publishing, so the event says what it answers (a retry after the publish keeps what it said)
+        if (m.conversationId() == null) m = answers.linkReply(m);
+        events.publish(Topic.INTEGRATIONS, m.accountId(), EVENT_TYPE, event(m));
+        store.markPublished(m.accountId(), m.id(), clock.millis());
+    }
+
+    /** The job field of a job that only publishes its reply ({@link #publishOnce(String, String)}). */
+    public static final String PUBLISH_ONLY = "publishOnly";
+
+    /** A job that publishes {@code m} alone, in a message group of its own, so a failure holds nothing else back. */
+    static QueueMessage publishJob(InboundMessage m) {
+        String id = "publish#" + m.id();
+        return new QueueMessage(Json.write(Map.of("accountId", m.accountId(), "inboundId", m.id(), PUBLISH_ONLY, true)), id, id);
     }
 
     /**

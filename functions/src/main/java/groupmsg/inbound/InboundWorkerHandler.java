@@ -10,6 +10,7 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.FifoBatch;
 import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
 
 import java.util.Map;
 
@@ -17,6 +18,7 @@ import java.util.Map;
 public final class InboundWorkerHandler implements QueueFunction {
     private final InboundRouter router;
     private final OptOutService optOuts;
+    private final SqsQueueSender queue;
 
     private final Priming priming;
 
@@ -25,7 +27,7 @@ public final class InboundWorkerHandler implements QueueFunction {
     }
 
     public InboundWorkerHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.router = new InboundRouter(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);
         this.priming = Priming.register(this, wiring);
@@ -42,8 +44,26 @@ public final class InboundWorkerHandler implements QueueFunction {
             Map<String, Object> job = Json.parseObject(message.getBody());
             String accountId = FifoBatch.requireString(job, "accountId");
             String inboundId = FifoBatch.requireString(job, "inboundId");
-            // a "Yes" that also answers something: relayed first, then its opt-in (both idempotent on a retry)
-            if (router.route(accountId, inboundId)) optOuts.handleKeyword(accountId, inboundId);
+            try {
+                if (Boolean.TRUE.equals(job.get(InboundRouter.PUBLISH_ONLY))) {
+                    router.publishOnce(accountId, inboundId);
+                } else if (router.route(accountId, inboundId)) {
+                    // a "Yes" that also answers something: relayed first, then its opt-in (both idempotent on a retry)
+                    optOuts.handleKeyword(accountId, inboundId);
+                }
+            } catch (RuntimeException e) {
+                // A fault (a throttled table, a timeout): tried again sooner than the queue's 3 minutes, longer after
+                // each receive, since the texts behind it in its group (its conversation's, its sender's) wait for it
+                retrySoon(message, FAULT_RETRY_MILLIS * SqsQueueSender.receiveCount(message));
+                throw e;
+            }
         });
     }
+
+    private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {
+        queue.retrySoon(Queues.INBOUND, message, afterMillis, "inbound_retry_not_hastened");
+    }
+
+    /** The wait before a job that failed is tried again, times its receives so far (30 s, 60 s, ... at most 3 min). */
+    static final long FAULT_RETRY_MILLIS = 30_000;
 }

@@ -110,6 +110,7 @@ class HandlerNeedsTest {
      */
     static final Map<String, String> OWN_QUEUE_VISIBILITY = Map.of(
             "groupmsg.messages.RelayWorkerHandler.retrySoon", "a relay out of time is made visible again sooner",
+            "groupmsg.inbound.InboundWorkerHandler.retrySoon", "a reply's job that failed is made visible again sooner",
             "groupmsg.messages.DeliveryWorkerHandler.retrySoon", "a job the carrier did not take is made visible again sooner");
 
     /**

@@ -314,6 +314,53 @@ class InboundFaultsTest {
                 .singleElement().satisfies(e -> assertThat(e).containsEntry("fromName", "Ann"));
     }
 
+    /**
+     * A reply whose {@code reply.received} the topic refuses (an outage, a throttle, a permission) is still relayed, and
+     * its job succeeds: the publish goes to a job of its own in the inbound queue (its own message group), which
+     * publishes it once the topic takes it. Before, the job failed, and the conversation's later replies waited behind
+     * its retries (3 minutes each), each failing the same way.
+     */
+    @Test
+    void aReplyWhosePublishIsRefusedIsRelayedAndPublishedByAJobOfItsOwn(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Topic Down Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String ann = "+14155550753";
+        String bob = "+14155550754";
+        String conversationId = (String) ConversationsE2eTest.create(a, lineId,
+                List.<Object>of(Map.of("phone", ann, "name", "Ann"), bob), "Hi both").get("id");
+        var queued = new CopyOnWriteArrayList<QueueMessage>();
+        QueueSender capture = (queue, messages) -> queued.addAll(messages);
+        var stored = (InboundService.Stored) new InboundService(runtime.wiring(), capture)
+                .receive(new InboundService.InboundSms(sid(), ann, line, "Running late", List.of()));
+        assertThat(queued).singleElement().satisfies(job -> assertThat(job.groupId()).isEqualTo(conversationId));
+        List<String> refused = new CopyOnWriteArrayList<>();
+        groupmsg.notify.EventPublisher topicDown = (topic, account, type, event) -> {
+            refused.add(type);
+            throw new IllegalStateException("SNS refused the publish (test)");
+        };
+        var job = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
+        job.setMessageId(java.util.UUID.randomUUID().toString());
+        job.setBody(queued.getFirst().body());
+        job.setAttributes(Map.of("MessageGroupId", conversationId, "ApproximateReceiveCount", "1"));
+        var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
+        event.setRecords(List.of(job));
+
+        var answer = new groupmsg.inbound.InboundWorkerHandler(runtime.wiring().withEvents(topicDown)).handleRequest(event, null);
+
+        assertThat(refused).containsExactly("reply.received");
+        assertThat(answer.getBatchItemFailures()).as("the conversation's next replies do not wait for it").isEmpty();
+        assertThat(await(() -> ConversationsE2eTest.bodiesTo(a, line, bob), l -> l.size() == 2, 15_000)).last().isEqualTo("Ann: Running late");
+        // the job of its own, taken by the runtime's inbound worker with the topic up
+        assertThat(await(() -> integrationEvents(a, accountId, "reply.received"), l -> !l.isEmpty(), 15_000))
+                .singleElement().satisfies(e -> assertThat(e).containsEntry("inboundId", stored.message().id())
+                        .containsEntry("conversationId", conversationId));
+        runtime.awaitIdle();
+        assertThat(integrationEvents(a, accountId, "reply.received")).hasSize(1);
+        assertThat(ConversationsE2eTest.bodiesTo(a, line, bob)).filteredOn("Ann: Running late"::equals).hasSize(1);
+    }
+
     @Test
     void aJobThatCannotBeParsedIsReportedFailedSoItEndsInTheDeadLetterQueue(LocalRuntime runtime) throws Exception {
         var garbage = new QueueMessage("{not json", "g1", "d1");

@@ -50,7 +50,8 @@ public final class Handlers {
             List.of("core", "deliveries", "members"), List.of("relays", "optouts", "fanout"));
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core", "deliveries", "members"), List.of("relays", "fanout"));
+            // inbound: a reply's publish the topic refused, handed to a job of its own
+            List.of("core", "deliveries", "members"), List.of("relays", "fanout", "inbound"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             // fanout: a message's rerun (Idempotency-Key) of one stored unordered before conversations were ordered

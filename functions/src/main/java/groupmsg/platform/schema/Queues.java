@@ -33,10 +33,11 @@ public final class Queues {
     /**
      * Inbound replies (not keywords) for the inbound worker. FIFO with the reply's conversation as message group (so
      * the participants' replies take their thread places in the order they are relayed), else line + sender (so one
-     * person's direct replies are handled in the order they were queued).
+     * person's direct replies are handled in the order they were queued). A job that failed is back after 30 s, 60 s,
+     * ... (at most the 3-minute visibility timeout), since the texts behind it wait: eight receives, about 13 minutes.
      */
     public static final QueueDef INBOUND = new QueueDef("inbound", true, Handlers.INBOUND_WORKER.name(),
-            1, 5, 5, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4);
+            1, 5, 8, 6 * Handlers.INBOUND_WORKER.timeoutSeconds(), 4);
     /**
      * STOP/START/HELP keywords for the opt-out worker. FIFO with line + sender as message group, so a STOP
      * followed by a START leaves the number opted in, never the other way round.
