@@ -133,6 +133,13 @@ final class GroupStore {
                     .conditionExpression("groupId = :g").expressionAttributeValues(Map.of(":g", s(current.id())))).build());
         }
         var outcome = ops.transact(actions);
+        if (nameMoves && outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(2)
+                && !c.conditionFailed(0) && !c.conditionFailed(1)) {
+            // The name is the group's (its condition held) but its reservation is not (missing, or left to another
+            // group by an earlier race, as delete finds too): not this group's to delete. Renamed without it; before,
+            // every rename of such a group was a 409 "retry", for good.
+            outcome = ops.transact(actions.subList(0, 2));
+        }
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) {
                 if (get(accountId, current.id()).isEmpty()) throw ApiException.notFound("group");

@@ -86,6 +86,26 @@ class GroupNameRaceE2eTest {
         assertThat(a.get("/v1/groups/" + g).status()).isEqualTo(404);
     }
 
+    /**
+     * A group whose name reservation is gone (an earlier race) can still be renamed: the new name is reserved, the
+     * missing one left alone. Before, every rename was a 409 "retry", for good, as the delete's was before it was mended.
+     */
+    @Test
+    void aGroupWhoseReservationIsNotItsOwnCanStillBeRenamed(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Orphan Rename Co");
+        String accountId = accountId(a);
+        String g = (String) a.post("/v1/groups", Map.of("name", "lost")).jsonObject().get("id");
+        runtime.wiring().dynamo().deleteItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId), "sk", AttributeValue.fromS("GROUPNAME#lost"))));
+
+        var renamed = a.patch("/v1/groups/" + g, Map.of("name", "found"));
+
+        assertThat(renamed.status()).as(renamed.body()).isEqualTo(200);
+        assertThat(renamed.jsonObject()).containsEntry("name", "found");
+        assertThat(reservations(runtime, accountId)).containsExactly(Map.entry("found", g));
+        assertThat(a.post("/v1/groups", Map.of("name", "FOUND")).status()).as("its new name is reserved").isEqualTo(409);
+    }
+
     @Test
     void anUpdateFromAReadARenameOvertookChangesNothing(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Stale Update Co");
