@@ -226,8 +226,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
         // extensions of API.md: only a line's, a number's (E.164, or national with country=), active or blocked ones
         String lineId = request.queryId("lineId").orElse(null);
-        String participant = request.query("participant").filter(v -> !v.isBlank())
-                .map(raw -> PhoneNumbers.e164FromQuery("participant", raw, request.query("country").orElse(null))).orElse(null);
+        String participant = PhoneNumbers.e164FromQuery(request, "participant");
         String status = request.query("status").filter(v -> !v.isBlank()).orElse(null);
         if (status != null && !List.of(ConversationService.ACTIVE, ConversationService.BLOCKED, ConversationService.CLOSED)
                 .contains(status)) {

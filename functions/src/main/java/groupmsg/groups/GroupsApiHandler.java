@@ -166,8 +166,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request, "member", "country", "search");
         var start = Cursor.decode(paging.cursor(), "pk", GroupService.accountPartition(request.accountId()));
         // an extension of API.md: the groups a number is a member of now (E.164, or national with country=)
-        String member = request.query("member").filter(v -> !v.isBlank())
-                .map(raw -> PhoneNumbers.e164FromQuery("member", raw, request.query("country").orElse(null))).orElse(null);
+        String member = PhoneNumbers.e164FromQuery(request, "member");
         // an extension too: groups whose name contains search (ignoring case and accents), as the member list's search
         String search = request.query("search").map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
         if (search != null && search.length() > MAX_NAME) {

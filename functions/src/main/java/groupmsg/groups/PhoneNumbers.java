@@ -107,6 +107,21 @@ public final class PhoneNumbers {
         };
     }
 
+    /**
+     * The number of the query parameter {@code parameter} as E.164 (national with {@code country=}), or null when it is
+     * not given (or blank); a 400 naming what is wrong with it, and for a {@code country} without the number (it
+     * would be ignored: a client that meant to filter got the whole list).
+     */
+    public static String e164FromQuery(groupmsg.platform.api.ApiRequest request, String parameter) {
+        String raw = request.query(parameter).filter(v -> !v.isBlank()).orElse(null);
+        String country = request.query("country").orElse(null);
+        if (raw == null) {
+            if (country != null && !country.isBlank()) throw ApiException.invalid("country is read only with " + parameter + " (a national number's country)");
+            return null;
+        }
+        return e164FromQuery(parameter, raw, country);
+    }
+
     /** {@link #fromQuery}'s E.164, or the 400 naming the parameter and what is wrong with the number. */
     public static String e164FromQuery(String parameter, String raw, String country) {
         return e164Or400(parameter, fromQuery(raw, country));

@@ -108,8 +108,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request, "to", "country");
         var start = Cursor.decode(paging.cursor(), "pk", Attr.accountPk(request.accountId()));
         // an extension: only the messages to one number (E.164, or national with country=)
-        String to = request.query("to").filter(v -> !v.isBlank())
-                .map(raw -> PhoneNumbers.e164FromQuery("to", raw, request.query("country").orElse(null))).orElse(null);
+        String to = PhoneNumbers.e164FromQuery(request, "to");
         var page = replies.listFromLine(request.accountId(), request.path("id"), to, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.replies().forEach(r -> items.add(DirectReplies.json(r, null)));
@@ -169,8 +168,7 @@ public final class InboundApiHandler extends HttpApiHandler {
     private ApiResponse listInbound(ApiRequest request) {
         Paging paging = Paging.from(request, "lineId", "country", "from", "possibleOptOut", "keyword", "reviewed");
         String lineId = request.queryId("lineId").orElse(null);
-        String country = request.query("country").orElse(null);
-        String from = request.query("from").filter(s -> !s.isBlank()).map(raw -> PhoneNumbers.e164FromQuery("from", raw, country)).orElse(null);
+        String from = PhoneNumbers.e164FromQuery(request, "from");
         var partition = InboundService.listPartition(request.accountId(), lineId, from);
         var start = Cursor.decode(paging.cursor(), partition.getKey(), partition.getValue());
         Boolean possibleOptOut = request.queryTrueOrFalse("possibleOptOut");
@@ -193,8 +191,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         Paging paging = Paging.from(request, "lineId", "phone", "country");
         String lineId = request.queryId("lineId").orElse(null);
         // an extension of API.md: one number's opt-outs (E.164, or national with country=), of the line or of every line
-        String phone = request.query("phone").filter(v -> !v.isBlank())
-                .map(raw -> PhoneNumbers.e164FromQuery("phone", raw, request.query("country").orElse(null))).orElse(null);
+        String phone = PhoneNumbers.e164FromQuery(request, "phone");
         List<OptOut> listed;
         String nextCursor;
         if (phone != null) {

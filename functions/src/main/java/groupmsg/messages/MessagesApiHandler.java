@@ -132,8 +132,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
         Long until = request.query("until").filter(v -> !v.isBlank()).map(v -> Timestamps.parseQuery("until", v)).orElse(null);
         if (since != null && until != null && since > until) throw ApiException.invalid("since must not be after until");
         // and to the messages sent to one number (E.164, or national with country=), each with that number's delivery
-        String phone = request.query("phone").filter(v -> !v.isBlank())
-                .map(raw -> PhoneNumbers.e164FromQuery("phone", raw, request.query("country").orElse(null))).orElse(null);
+        String phone = PhoneNumbers.e164FromQuery(request, "phone");
         String partition = groupId == null ? Attr.accountPk(request.accountId())
                 : MessageStore.groupIndexPk(request.accountId(), groupId);
         var start = Cursor.decode(paging.cursor(), groupId == null ? "pk" : "gsi1pk", partition);

@@ -136,6 +136,17 @@ class PagingE2eTest {
             assertThat(refused.errorCode()).isEqualTo("invalid_request");
             assertThat(refused.body()).contains("phonenumber");
         });
+        // a number's country without the number: ignored, the whole list answered as if filtered
+        int withCountry = 0;
+        for (var list : lists.entrySet()) {
+            if (!list.getValue().contains("country=US")) continue;
+            String withoutNumber = list.getValue().replaceAll("(member|to|phone|participant|from)=4155557100&?", "");
+            var refused = a.get(list.getKey() + "?" + withoutNumber);
+            assertThat(refused.status()).as(list.getKey() + "?" + withoutNumber + ": " + refused.body()).isEqualTo(400);
+            assertThat(refused.body()).contains("country");
+            withCountry++;
+        }
+        assertThat(withCountry).isEqualTo(6);
         // a line looked up by phone= answered every line, the first of them taken for the one asked for
         assertThat(a.get("/v1/lines?phone=%2B14155550123").status()).isEqualTo(400);
     }
