@@ -182,6 +182,7 @@ public final class OptOutService {
                             || inbound.liftedOptOut(accountId, m.id())) {
                         publishChange(accountId, line.id(), m.from(), false, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
                     }
+                    liftCarrierRefusalsOnOtherLines(accountId, line, m);
                 }
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
                 yield networkAnswers ? null : line.optInReply();
@@ -515,6 +516,31 @@ public final class OptOutService {
         outbox.dispatchOrLeave(told);
     }
 
+    /**
+     * A START lifts the number's carrier refusals (source carrier_error) on the account's other lines in use too, those
+     * recorded before it came. Twilio keeps opt-outs per Messaging Service: a STOP to one of its numbers blocks the
+     * number on all of them (our next send from another refused, 21610: recorded there), and a START to any one lifts
+     * them all. Lifted on its line only, the number got nothing from the others again, though the carrier no longer
+     * blocked it. A line outside that service still blocks it: its next send is refused (not billed) and recorded
+     * again. Not a toll-free line, whose network keeps its own block until START is texted to it; nor an opt-out the
+     * number asked for there (a STOP), or made by hand or review. Each lift's event is staged with it (one
+     * transaction), as a manual change's is, and told by the opt-out worker in that number's order on that line.
+     */
+    private void liftCarrierRefusalsOnOtherLines(String accountId, Line line, InboundMessage m) {
+        List<String> others = allLineIds(accountId).stream().filter(id -> !id.equals(line.id())).toList();
+        for (OptOut o : store.ofNumber(others, m.from())) {
+            if (!OptOutStore.SOURCE_CARRIER_ERROR.equals(o.source()) || o.createdAt() >= m.createdAt()) continue;
+            Line other = lines.find(accountId, o.lineId()).orElse(null);
+            if (other == null || other.carrierAnswersOptOuts()) continue;
+            var told = change(accountId, o.lineId(), m.from(), false, m.createdAt(), OptOutStore.SOURCE_KEYWORD, m.id(),
+                    "lift-" + o.lineId() + "-" + m.from().substring(1) + "-" + m.id());
+            if (store.removeCarrierRefusal(o.lineId(), m.from(), m.createdAt(), outbox.stage(told))) {
+                outbox.dispatchOrLeave(told);
+                Log.info("carrier_opt_out_lifted_by_start_elsewhere", Map.of("lineId", o.lineId(), "inboundId", m.id()));
+            }
+        }
+    }
+
     /** The job kind of a change made through the API, whose event the opt-out worker publishes ({@link #tellManualChange}). */
     public static final String KIND_MANUAL_CHANGE = "manual_change";
 
@@ -525,12 +551,23 @@ public final class OptOutService {
      * group, after any STOP or START of it queued before.
      */
     private Outbox.Entry manualChange(String accountId, String lineId, String phone, boolean optedOut, long at) {
+        // unique (two changes in one millisecond are two), within FIFO's 128 characters; the event's changeId
+        return change(accountId, lineId, phone, optedOut, at, OptOutStore.SOURCE_MANUAL, null,
+                "manual-" + lineId + "-" + phone.substring(1) + "-" + ids.next("") + (optedOut ? "-out" : "-in"));
+    }
+
+    /**
+     * The outbox entry of a change's event ({@link #tellManualChange}): by hand, or a START's lift elsewhere (source
+     * keyword, with its {@code inboundId}); {@code changeId} is the event's, and the job's deduplication id.
+     */
+    private Outbox.Entry change(String accountId, String lineId, String phone, boolean optedOut, long at, String source,
+                                String inboundId, String changeId) {
         var body = numberJob(KIND_MANUAL_CHANGE, accountId, lineId, phone, at);
         body.put("optedOut", optedOut);
-        // unique (two changes in one millisecond are two), within FIFO's 128 characters; the event's changeId
-        String id = "manual-" + lineId + "-" + phone.substring(1) + "-" + ids.next("") + (optedOut ? "-out" : "-in");
-        body.put("changeId", id);
-        return outbox.entry(id, Queues.OPTOUTS, new QueueMessage(Json.write(body), lineId + "#" + phone, id));
+        body.put("changeId", changeId);
+        if (!OptOutStore.SOURCE_MANUAL.equals(source)) body.put("source", source);
+        if (inboundId != null) body.put("inboundId", inboundId);
+        return outbox.entry(changeId, Queues.OPTOUTS, new QueueMessage(Json.write(body), lineId + "#" + phone, changeId));
     }
 
     /**
@@ -540,11 +577,17 @@ public final class OptOutService {
      * of a number says what is on record.
      */
     public void tellManualChange(String accountId, String lineId, String phone, boolean optedOut, long at, String changeId) {
+        tellChange(accountId, lineId, phone, optedOut, at, changeId, OptOutStore.SOURCE_MANUAL, null);
+    }
+
+    /** {@link #tellManualChange} for a change of {@code source} ({@code inboundId}: the keyword's, or null). */
+    public void tellChange(String accountId, String lineId, String phone, boolean optedOut, long at, String changeId,
+                           String source, String inboundId) {
         if (store.get(lineId, phone).isPresent() != optedOut) {
             Log.info("manual_change_superseded", Map.of("lineId", lineId, "optedOut", optedOut));
             return;
         }
-        publishChange(accountId, lineId, phone, optedOut, OptOutStore.SOURCE_MANUAL, null, null, changeId, at);
+        publishChange(accountId, lineId, phone, optedOut, source, inboundId, null, changeId, at);
     }
 
     private void requireLine(String accountId, String lineId) {

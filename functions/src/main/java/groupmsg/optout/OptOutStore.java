@@ -261,6 +261,19 @@ public final class OptOutStore {
     }
 
     /**
+     * Removes the number's opt-out on the line if it is a carrier's refusal recorded before {@code before} (epoch ms),
+     * with {@code alsoWrite} (the outbox row of its event) in the same transaction; false when it is not (none, a STOP's
+     * since, one by hand).
+     */
+    public boolean removeCarrierRefusal(String lineId, String phone, long before, TransactWriteItem alsoWrite) {
+        var delete = TransactWriteItem.builder().delete(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
+                .conditionExpression("#source = :carrier AND optedOutAt < :before AND attribute_not_exists(lastStopId)")
+                .expressionAttributeNames(java.util.Map.of("#source", "source"))
+                .expressionAttributeValues(java.util.Map.of(":carrier", s(SOURCE_CARRIER_ERROR), ":before", n(before)))).build();
+        return commitsUnlessItsConditionFails(delete, alsoWrite, "carrier opt-out lift");
+    }
+
+    /**
      * Removes the opt-out, with {@code alsoWrite} (the outbox row of its event; null for none) in the same transaction;
      * false when there was none.
      */

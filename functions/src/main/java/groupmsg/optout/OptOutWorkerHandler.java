@@ -45,9 +45,12 @@ public final class OptOutWorkerHandler implements QueueFunction {
                 return;
             }
             if (OptOutService.KIND_MANUAL_CHANGE.equals(job.get("kind"))) {
-                optOuts.tellManualChange(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
+                // a change by hand, or a START's lift of a carrier refusal on another line (source and inboundId)
+                optOuts.tellChange(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
                         FifoBatch.requireString(job, "phone"), Boolean.TRUE.equals(job.get("optedOut")),
-                        ((Number) job.get("at")).longValue(), (String) job.get("changeId")); // none in a job of before it
+                        ((Number) job.get("at")).longValue(), (String) job.get("changeId"), // none in a job of before it
+                        job.get("source") instanceof String source ? source : groupmsg.optout.OptOutStore.SOURCE_MANUAL,
+                        (String) job.get("inboundId"));
                 return;
             }
             optOuts.handleKeyword(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "inboundId"));

@@ -361,6 +361,50 @@ class InboundFaultsTest {
         assertThat(ConversationsE2eTest.bodiesTo(a, line, bob)).filteredOn("Ann: Running late"::equals).hasSize(1);
     }
 
+    /**
+     * A START lifts the number's carrier refusals on the account's other long-code lines too (Twilio keeps opt-outs per
+     * Messaging Service: its START to one number lifts the block on all of them), each told by an event; not an opt-out
+     * the number asked for on another line (its STOP), one by hand, nor a toll-free line's (its network blocks it
+     * until START is texted to it). Before, the other lines kept refusing it to the number for good.
+     */
+    @Test
+    void aStartLiftsTheNumbersCarrierRefusalsOnTheAccountsOtherLines(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Service Wide Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineA = linePhone();
+        String lineAId = createLine(a, lineA, "long_code", 20);
+        String refusedId = createLine(a, linePhone(), "long_code", 20);
+        String stoppedLine = linePhone();
+        String stoppedId = createLine(a, stoppedLine, "long_code", 20);
+        String byHandId = createLine(a, linePhone(), "long_code", 20);
+        String tollFreeId = createLine(a, LinesE2eTest.newTollFree(), "toll_free", 20);
+        String phone = "+14155550611";
+        var store = new groupmsg.optout.OptOutStore(new groupmsg.platform.dynamo.DynamoOps(runtime.wiring().dynamo()),
+                runtime.wiring().config().table(Tables.CORE));
+        long before = System.currentTimeMillis() - 60_000;
+        assertThat(store.recordCarrierRefusal(accountId, lineAId, phone, before, null)).isTrue();
+        assertThat(store.recordCarrierRefusal(accountId, refusedId, phone, before, null)).isTrue();
+        assertThat(store.recordCarrierRefusal(accountId, tollFreeId, phone, before, null)).isTrue();
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", byHandId, "phone", phone)).status()).isEqualTo(201);
+        InboundE2eTest.text(a, phone, stoppedLine, "STOP");
+        await(() -> optOuts(a, stoppedId), l -> !l.isEmpty(), 15_000);
+
+        InboundE2eTest.text(a, phone, lineA, "START");
+
+        assertThat(await(() -> optOuts(a, refusedId), List::isEmpty, 15_000)).as("the refusal on the other line").isEmpty();
+        assertThat(optOuts(a, lineAId)).isEmpty();
+        assertThat(optOuts(a, stoppedId)).as("its STOP there").hasSize(1);
+        assertThat(optOuts(a, byHandId)).as("by hand").hasSize(1);
+        assertThat(optOuts(a, tollFreeId)).as("toll-free").hasSize(1);
+        var lifted = await(() -> integrationEvents(a, accountId, "opt_out.changed").stream()
+                .filter(e -> refusedId.equals(e.get("lineId"))).toList(), l -> !l.isEmpty(), 15_000);
+        assertThat(lifted).singleElement().satisfies(e -> assertThat(e).containsEntry("optedOut", false)
+                .containsEntry("source", "keyword").containsEntry("phone", phone));
+        runtime.awaitIdle();
+        assertThat(integrationEvents(a, accountId, "opt_out.changed").stream().filter(e -> refusedId.equals(e.get("lineId"))))
+                .hasSize(1);
+    }
+
     @Test
     void aJobThatCannotBeParsedIsReportedFailedSoItEndsInTheDeadLetterQueue(LocalRuntime runtime) throws Exception {
         var garbage = new QueueMessage("{not json", "g1", "d1");

@@ -50,8 +50,9 @@ public final class Handlers {
             List.of("core", "deliveries", "members"), List.of("relays", "optouts", "fanout"));
     public static final HandlerDef INBOUND_WORKER = new HandlerDef("inbound-worker",
             "groupmsg.inbound.InboundWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            // inbound: a reply's publish the topic refused, handed to a job of its own
-            List.of("core", "deliveries", "members"), List.of("relays", "fanout", "inbound"));
+            // inbound: a reply's publish the topic refused, handed to a job of its own; optouts: a "Yes" that lifts
+            // (OptOutService.handleKeyword) tells the carrier refusals it lifts on other lines through the opt-out worker
+            List.of("core", "deliveries", "members"), List.of("relays", "fanout", "inbound", "optouts"));
     public static final HandlerDef CONVERSATIONS_API = new HandlerDef("conversations-api",
             "groupmsg.conversations.ConversationsApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             // fanout: a message's rerun (Idempotency-Key) of one stored unordered before conversations were ordered
@@ -61,8 +62,9 @@ public final class Handlers {
             List.of("core", "deliveries"), List.of("optouts"));
     public static final HandlerDef OPTOUT_WORKER = new HandlerDef("optout-worker",
             "groupmsg.optout.OptOutWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            // relays: keyword replies, in order per line and number; fanout: a rerun of one stored unordered before
-            List.of("core", "deliveries", "members"), List.of("relays", "fanout"));
+            // relays: keyword replies, in order per line and number; fanout: a rerun of one stored unordered before;
+            // optouts: a START's lift of carrier refusals on other lines, told in that number's order there
+            List.of("core", "deliveries", "members"), List.of("relays", "fanout", "optouts"));
 
     /** Delivers events to the accounts' own webhooks (the webhooks queue, which the integrations topic delivers to). */
     public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",
