@@ -155,8 +155,15 @@ public final class GroupsApiHandler extends HttpApiHandler {
                 request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)));
         if (!withMembers) return ApiResponse.created(groupJson(group));
         // Each unit of the add is its own transaction after the group's: should one fail, the group stands with the
-        // units before it, and the request's retry under its Idempotency-Key finds the group and adds the rest.
-        var added = groups.addMembers(request.accountId(), group.id(), inputs);
+        // units before it, and the request's retry under its Idempotency-Key finds the group and adds the rest (also
+        // after a 409 for contention: answered as a change-nothing 4xx, the retry made a new group id and met the
+        // group's own name, 409 for good).
+        GroupService.AddResult added;
+        try {
+            added = groups.addMembers(request.accountId(), group.id(), inputs);
+        } catch (ApiException e) {
+            throw e.afterPartOfTheWork();
+        }
         var json = new LinkedHashMap<String, Object>(groupJson(groups.get(request.accountId(), group.id())));
         json.put("members", addedJson(added));
         return ApiResponse.created(json);

@@ -258,6 +258,47 @@ class IdempotentRetriesE2eTest {
         assertThat(a.post("/v1/groups", body).status()).isEqualTo(409);
     }
 
+    /**
+     * A group created with members whose add met contention (a 409 after the group committed) is found by the
+     * request's retry under its Idempotency-Key, which adds the members. Before, the 409 released the key like an
+     * answer that changed nothing: the retry made a new group id and met the first group's name, 409 for good.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGroupCreatedWhoseMembersMetContentionIsCompletedByItsRetry(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Group Contention Co");
+        String members = runtime.wiring().config().table(groupmsg.platform.schema.Tables.MEMBERS);
+        // every membership transaction finds a member row changed under it (another writer), until it gives up
+        ExecutionInterceptor contended = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof TransactWriteItemsRequest tx && tx.transactItems().stream()
+                        .anyMatch(i -> (i.put() != null && members.equals(i.put().tableName()))
+                                || (i.update() != null && members.equals(i.update().tableName())))) {
+                    var reasons = new java.util.ArrayList<software.amazon.awssdk.services.dynamodb.model.CancellationReason>();
+                    for (int i = 0; i < tx.transactItems().size(); i++) {
+                        reasons.add(software.amazon.awssdk.services.dynamodb.model.CancellationReason.builder()
+                                .code(i == 0 ? "ConditionalCheckFailed" : "None").build());
+                    }
+                    throw software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException.builder()
+                            .message("injected contention (test)").cancellationReasons(reasons).build();
+                }
+            }
+        };
+        var handler = new GroupsApiHandler(runtime.wiringWith(contended));
+        Map<String, Object> body = Map.of("name", "Ushers", "members", List.of(Map.of("phone", "+14155550871", "name", "Ann"),
+                Map.of("phone", "+14155550872")));
+
+        var first = call(handler, a, "POST /v1/groups", "/v1/groups", Map.of(), body, "grp-contended");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(409);
+        var retry = a.withHeader("Idempotency-Key", "grp-contended").post("/v1/groups", body);
+
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.jsonObject()).containsEntry("name", "Ushers").containsEntry("memberCount", 2);
+        var groups = (List<Map<String, Object>>) a.get("/v1/groups").jsonObject().get("items");
+        assertThat(groups).singleElement().satisfies(g -> assertThat(g).containsEntry("id", retry.jsonObject().get("id")));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aConversationCreatedButNotRememberedIsTheAnswerToItsRetryEvenIfAnOptOutWouldBlockANewOne(ApiClient api,

@@ -10,11 +10,30 @@ import java.util.Map;
 public final class ApiException extends RuntimeException {
     private final ErrorCode code;
     private final List<Map<String, Object>> details;
+    private final boolean afterPartOfTheWork;
 
     public ApiException(ErrorCode code, String message, List<Map<String, Object>> details) {
+        this(code, message, details, false);
+    }
+
+    private ApiException(ErrorCode code, String message, List<Map<String, Object>> details, boolean afterPartOfTheWork) {
         super(message, null, false, false);
         this.code = code;
         this.details = List.copyOf(details);
+        this.afterPartOfTheWork = afterPartOfTheWork;
+    }
+
+    /**
+     * This answer, thrown after part of the request's work committed (a group created before its members' add met
+     * contention): under an Idempotency-Key the request's claim is kept, so its retry runs again with the same ids and
+     * finds that part, rather than starting over as after an answer that changed nothing.
+     */
+    public ApiException afterPartOfTheWork() {
+        return new ApiException(code, getMessage(), details, true);
+    }
+
+    public boolean isAfterPartOfTheWork() {
+        return afterPartOfTheWork;
     }
 
     public ApiException(ErrorCode code, String message) {

@@ -209,6 +209,7 @@ public abstract class HttpApiHandler implements HttpFunction {
                     response = action.run().apply(request.withCreation(new ApiRequest.Creation(c.ulid(), c.rerun(),
                             () -> idempotency.renewUlid(account, scope, c))));
                 } catch (ApiException e) {
+                    if (e.isAfterPartOfTheWork()) throw abandoned(account, scope, c, e); // its retry finds that part
                     response = ApiResponse.error(e);
                 } catch (RuntimeException e) {
                     // Part of the work may have committed: the retry runs again with the same ids and finds it.
