@@ -227,7 +227,8 @@ public final class ImportService {
     /**
      * The group's imports of the last 30 days (they expire then), newest first: the account's read 100 at a time and
      * the group's kept, until the page is full and one more is found, or 1,000 were read (then the cursor goes on).
-     * 404 for no such group; a cursor of another list of the account's is a 400.
+     * 404 for no such group; a cursor of another list of the account's is a 400, one of another group's imports is
+     * taken (the lists share the account's imports: the list goes on from there).
      * <p>
      * A cursor may point at another group's import: a page whose 1,000 reads found none of this group's (another
      * group synced hourly) ends at the last one read. Refusing those as another group's cursor, as this did, made the

@@ -174,7 +174,19 @@ public final class PhoneNumbers {
         if (text == null) {
             return new Invalid(typed.codePoints().anyMatch(Character::isLetter) ? "contains letters" : "not a phone number");
         }
-        PhoneNumber number = text.startsWith("00") && region != null ? dialledAbroadFrom(text, region) : null;
+        PhoneNumber number = null;
+        if (text.startsWith("00") && region != null) {
+            PhoneNumber viaPrefix = dialledAbroadFrom(text, region);
+            PhoneNumber viaPlus = viaPrefix == null ? null : validInternational("+" + text.substring(2));
+            if (viaPrefix != null && viaPlus != null && !sameNumber(viaPrefix, viaPlus)
+                    && !region.equals(UTIL.getRegionCodeForNumber(viaPlus))) {
+                // Both readings are real numbers (CO 0058 412 123 4567: Venezuela's +58 by "00", Vietnam's +84 by CO's
+                // own 005): a guess texts a stranger either way.
+                return new Invalid("ambiguous: 00 reads two ways; write it with +");
+            }
+            // the country's own code after "00" is that country's number ("0057 ..." from CO is +57, not 005 + 7)
+            if (viaPlus == null) number = viaPrefix;
+        }
         if (number == null) {
             if (text.startsWith("00")) text = "+" + text.substring(2);
             boolean international = text.indexOf('+') >= 0; // first, or after an opening parenthesis
@@ -200,11 +212,31 @@ public final class PhoneNumbers {
     }
 
     /**
-     * A number dialled from {@code region} to abroad with that country's own prefix ({@code 009 1 415 555 0123} from
-     * CO, {@code 0011 44 20 7946 0018} from AU), when that reading is a valid number; else null, and a leading "00"
-     * stands for "+" as in most countries. Read as "+" at once, the CO number was {@code +914155550123}, a valid
-     * number in India, added and texted in the member's place.
+     * A number dialled from {@code region} to abroad with that country's own prefix ({@code 0011 44 20 7946 0018} from
+     * AU, {@code 0021 1 415 555 0123} from BR), when that reading is a valid number; else null, and a leading "00"
+     * stands for "+" as in most countries. Read as "+" at once, these were refused. Where both readings are valid
+     * numbers and differ ({@code 009 1 415 555 0123} from CO: +1 415 by CO's 009, or +91 4155550123 in India, which
+     * it silently was) the number is refused as ambiguous, unless the "+" reading is the country's own ("0057 ..."
+     * from CO).
      */
+    /** {@code text} ("+" first) as a valid international number, or null. */
+    private static PhoneNumber validInternational(String text) {
+        try {
+            PhoneNumber number = UTIL.parse(text, UNKNOWN_REGION);
+            return UTIL.isValidNumber(number) ? number : null;
+        } catch (NumberParseException e) {
+            return null;
+        }
+    }
+
+    private static boolean sameNumber(PhoneNumber a, PhoneNumber b) {
+        return e164(a).equals(e164(b));
+    }
+
+    private static String e164(PhoneNumber number) {
+        return UTIL.format(number, PhoneNumberFormat.E164);
+    }
+
     private static PhoneNumber dialledAbroadFrom(String text, String region) {
         try {
             PhoneNumber number = UTIL.parseAndKeepRawInput(text, region);

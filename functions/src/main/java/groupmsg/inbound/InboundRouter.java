@@ -73,7 +73,12 @@ public final class InboundRouter {
             // Published by a job of its own (its own message group), not by failing this one: the texts behind it in
             // its group (the conversation's other replies, its sender's next ones) waited for its retries, minutes
             // each, while the topic refused (an outage, a throttle, a permission), and each then failed the same way.
-            queue.send(Queues.INBOUND, List.of(publishJob(m)));
+            try {
+                queue.send(Queues.INBOUND, List.of(publishJob(m)));
+            } catch (RuntimeException notQueued) {
+                notQueued.addSuppressed(e); // the job fails (and is retried) for both
+                throw notQueued;
+            }
             Log.warn("reply_publish_deferred", Map.of("inboundId", inboundId, "error", e.getClass().getSimpleName()));
         }
         return m.keyword() != null;

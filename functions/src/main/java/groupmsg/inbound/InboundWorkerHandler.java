@@ -52,8 +52,9 @@ public final class InboundWorkerHandler implements QueueFunction {
                     optOuts.handleKeyword(accountId, inboundId);
                 }
             } catch (RuntimeException e) {
-                // A fault (a throttled table, a timeout): tried again sooner than the queue's 3 minutes, longer after
-                // each receive, since the texts behind it in its group (its conversation's, its sender's) wait for it
+                // A fault (a throttled table, a request timed out): tried again sooner than the queue's 3 minutes,
+                // longer after each receive, since the texts behind it in its group (its conversation's, its
+                // sender's) wait for it. (An invocation Lambda timed out never gets here: it waits the 3 minutes.)
                 retrySoon(message, FAULT_RETRY_MILLIS * SqsQueueSender.receiveCount(message));
                 throw e;
             }

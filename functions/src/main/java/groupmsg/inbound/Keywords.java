@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * letters, no-break and other Unicode spaces), invisible format characters (zero-width space, byte-order mark) are
  * dropped, accents are removed ("ARRÊT" however it is encoded), any Unicode whitespace counts as whitespace, dashes
  * count as "-", and quotes around the message ({@code "STOP"}, {@code “STOP”}) are not part of it. Nothing else
- * is dropped at its start ({@code "!STOP"} stays an ordinary message).
+ * is dropped at its start: {@code "!STOP"} is no keyword, but a possible opt-out (flagged for a person to review).
  */
 public final class Keywords {
     public enum Keyword {
@@ -151,8 +151,27 @@ public final class Keywords {
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches() || optOutAfterLeadingSymbols(text));
     }
 
-    /** Whatever is not a letter before the first one ("¡", "🛑 ", "(", "1. ", "> "). */
-    private static final Pattern LEADING_NON_LETTERS = Pattern.compile("^[^\\p{L}]+");
+    /**
+     * {@code text} without the symbols, punctuation and list numbers before its first letter ("¡", "🛑 ", "(", "1. ",
+     * "> "); a bare number stays ("2 cancel" answers "reply 1 to confirm, 2 to cancel"). A loop, not a regular
+     * expression: an alternation repeated per character overflows the stack on a long run of symbols.
+     */
+    private static String withoutLeadingSymbols(String text) {
+        int i = 0;
+        while (i < text.length()) {
+            int c = text.codePointAt(i);
+            if (!Character.isLetterOrDigit(c)) {
+                i += Character.charCount(c);
+                continue;
+            }
+            if (!Character.isDigit(c)) break;
+            int j = i;
+            while (j < text.length() && Character.isDigit(text.codePointAt(j))) j += Character.charCount(text.codePointAt(j));
+            if (j == text.length() || (text.charAt(j) != '.' && text.charAt(j) != ')')) break;
+            i = j + 1;
+        }
+        return text.substring(i);
+    }
 
     /**
      * Whether {@code text} (normalized) is an opt-out keyword, or begins with one, behind symbols or punctuation:
@@ -160,7 +179,7 @@ public final class Keywords {
      * alone), but flagged for a person to read: before, they passed as ordinary replies, reviewed by nobody.
      */
     private static boolean optOutAfterLeadingSymbols(String text) {
-        String rest = LEADING_NON_LETTERS.matcher(text).replaceFirst("");
+        String rest = withoutLeadingSymbols(text);
         return rest.length() < text.length() && (OPT_OUT.contains(rest) || STARTS_WITH_OPT_OUT.matcher(rest).matches());
     }
 

@@ -103,13 +103,14 @@ class PhoneNumbersTest {
                 Arguments.of("0044 20 7946 0018", null, "+442079460018"),
                 Arguments.of("00442079460018", "US", "+442079460018"),
                 Arguments.of("00 1 415 555 0123", null, "+14155550123"),
-                // the country's own prefix for abroad, longer than "00": read as "+", the CO one was +91 4155550123,
-                // a valid number in India
-                Arguments.of("009 1 415 555 0123", "CO", "+14155550123"),
+                // the country's own prefix for abroad, longer than "00" (read as "+", refused)
                 Arguments.of("0011 44 20 7946 0018", "AU", "+442079460018"),
                 Arguments.of("0021 1 415 555 0123", "BR", "+14155550123"),
                 Arguments.of("0044 20 7946 0018", "CO", "+442079460018"),
                 Arguments.of("0044 20 7946 0018", "DE", "+442079460018"),
+                // "00" and the country's own code: its own number, not the country's prefix and a shorter code
+                Arguments.of("0057 301 234 5678", "CO", "+573012345678"),
+                Arguments.of("0082 10 1234 5678", "KR", "+821012345678"),
                 Arguments.of("01 23 45 67 89", "FR", "+33123456789"),
                 Arguments.of("+33 6 12 34 56 78", null, "+33612345678"),
                 Arguments.of("030 123456", "DE", "+4930123456"),
@@ -172,7 +173,15 @@ class PhoneNumbersTest {
                 Arguments.of("12345", "US", "not a valid number for US"),
                 Arguments.of("911", "US", "not a valid number for US"),
                 Arguments.of("+1911", null, "not a valid number for +1"),
-                Arguments.of("87654", "GB", "not a valid number for GB"));
+                Arguments.of("87654", "GB", "not a valid number for GB"),
+                // "00" read two ways, each a real number: either guess texts a stranger
+                // (CO's 009 to +1 415 555 0123, or +91 4155550123 in India; +58 or CO's 005 to +84; +81 or KR's 008 to +1)
+                Arguments.of("009 1 415 555 0123", "CO",
+                        "ambiguous: 00 reads two ways; write it with +"),
+                Arguments.of("0058 412 123 4567", "CO",
+                        "ambiguous: 00 reads two ways; write it with +"),
+                Arguments.of("0081 90 1234 5678", "KR",
+                        "ambiguous: 00 reads two ways; write it with +"));
     }
 
     @ParameterizedTest

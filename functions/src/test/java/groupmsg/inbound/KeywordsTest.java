@@ -45,7 +45,7 @@ class KeywordsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "   ", "Thanks!", "stopwatch", "Stopped by today", "Endless thanks", "Please stop",
-            "don't stop", "yes please", "help me with my order", "starting soon?", "S T O P", "ok", "10 stops", "#1 fan"})
+            "don't stop", "yes please", "help me with my order", "starting soon?", "S T O P", "ok", "10 stops", "#1 fan", "2 cancel", "2 TD!"})
     void ordinaryMessages(String body) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
     }
@@ -138,6 +138,8 @@ class KeywordsTest {
             assertThat(Keywords.classify(body).keyword()).isNull();
             assertThat(Keywords.classify("STOP" + " !".repeat(20_000)).keyword()).isEqualTo(Keyword.OPT_OUT);
             assertThat(Keywords.endsPlainly("yes" + "\u2A0C".repeat(20_000))).isFalse();
+            assertThat(Keywords.classify("\u2A0C".repeat(20_000) + "STOP").possibleOptOut()).isTrue();
+            assertThat(Keywords.classify("1.".repeat(20_000) + " STOP").possibleOptOut()).isTrue();
         });
     }
 

@@ -562,6 +562,11 @@ public final class GroupMsgStack extends Stack {
         aliases.put(def.name(), live);
     }
 
+    /** What a function may do on its tables: items by key, batches of them, transactions, and queries. */
+    static final List<String> ITEM_ACCESS = List.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+            "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem");
+
     /**
      * Only the listed actions, on the table itself (no index), and only on items whose partition key starts with one
      * of the prefixes: {@code ForAllValues:StringLike} on {@code dynamodb:LeadingKeys} (the partition key of every
@@ -569,11 +574,6 @@ public final class GroupMsgStack extends Stack {
      * SnapStart priming's requests to the nonexistent {@code groupmsg-priming} table are denied, as they always
      * were: they are meant to fail, and priming ignores their failures.
      */
-    /** What a function may do on its tables: items by key, batches of them, transactions, and queries. */
-    static final List<String> ITEM_ACCESS = List.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-            "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-            "dynamodb:ConditionCheckItem");
-
     private static void grantNarrowed(Role role, Table table, TableAccess access) {
         role.addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .actions(access.actions())
