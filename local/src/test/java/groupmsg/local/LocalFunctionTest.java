@@ -143,8 +143,8 @@ class LocalFunctionTest {
         Wiring wiring = new Wiring(config, Clock.systemUTC(), new groupmsg.platform.config.Ids(), null, null, null, null);
         var inboundApi = LocalFunctions.asDeployed(groupmsg.platform.schema.Handlers.INBOUND_API, wiring).config();
         assertThat(inboundApi.queueUrl(groupmsg.platform.schema.Queues.RELAYS)).isEqualTo("http://q/relays");
-        assertThatThrownBy(() -> inboundApi.queueUrl(groupmsg.platform.schema.Queues.FANOUT))
-                .hasMessageContaining("no URL configured for queue fanout");
+        assertThatThrownBy(() -> inboundApi.queueUrl(groupmsg.platform.schema.Queues.INBOUND))
+                .hasMessageContaining("no URL configured for queue inbound");
         // a consumer knows its own queue
         var worker = LocalFunctions.asDeployed(groupmsg.platform.schema.Handlers.INBOUND_WORKER, wiring).config();
         assertThat(worker.queueUrl(groupmsg.platform.schema.Queues.INBOUND)).isEqualTo("http://q/inbound");
