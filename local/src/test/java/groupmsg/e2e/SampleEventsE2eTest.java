@@ -102,7 +102,9 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "delivery-worker", "delivery-batch-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "delivery-worker", "job-with-skip-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "receipt-worker", "receipts-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "delivery-worker", "job-with-place-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "inbound-worker", "inbound-unknown-message.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "inbound-worker", "inbound-publish-only-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "optout-worker", "keyword-unknown-message.json")).contains("\"batchItemFailures\":[]");
         // a manual opt-out's event, the number not opted out by now (lifted since): taken, nothing told
         assertThat(invoke(runtime, "optout-worker", "manual-change-superseded.json")).contains("\"batchItemFailures\":[]");
