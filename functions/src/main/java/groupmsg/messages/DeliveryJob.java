@@ -17,9 +17,10 @@ import java.util.Map;
  * @param ticketAt 0, or where the job's place starts (epoch microseconds)
  * @param skip     those of {@code phones} whose membership is marked undeliverable, with the error that marked it
  *                 (the fan-out's jobs only): their rows fail as skipped, never sent
+ * @param placeMps the line's rate its place was given at (0: none, or a job placed before this was kept)
  */
 record DeliveryJob(String accountId, String messageId, int shard, List<String> phones, long ticketAt,
-                   Map<String, String> skip) {
+                   Map<String, String> skip, double placeMps) {
     /**
      * A job with a place arrives this long before it: the line's cursor is then a few seconds ahead, and the job
      * (at most {@link DeliveryService#JOB_SPAN_MICROS} of sending) reserves right after it and is sent within the
@@ -32,8 +33,23 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
         skip = Map.copyOf(skip);
     }
 
+    DeliveryJob(String accountId, String messageId, int shard, List<String> phones, long ticketAt,
+                Map<String, String> skip) {
+        this(accountId, messageId, shard, phones, ticketAt, skip, 0);
+    }
+
     DeliveryJob(String accountId, String messageId, int shard, List<String> phones, long ticketAt) {
         this(accountId, messageId, shard, phones, ticketAt, Map.of());
+    }
+
+    /** A job placed at {@code ticketAt} in a waiting line given at {@code mps}. */
+    static DeliveryJob placed(String accountId, String messageId, int shard, List<String> phones, long ticketAt, double mps) {
+        return new DeliveryJob(accountId, messageId, shard, phones, ticketAt, Map.of(), mps);
+    }
+
+    /** This job without its place: it goes as a fresh job would (its line's rate was raised since it was placed). */
+    DeliveryJob withoutPlace() {
+        return new DeliveryJob(accountId, messageId, shard, phones, 0, skip, 0);
     }
 
     /** A job as the fan-out (or maintenance) writes it: no place. */
@@ -80,6 +96,7 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
         body.put("shard", shard);
         body.put("phones", phones);
         if (ticketAt != 0) body.put("ticketAt", ticketAt);
+        if (placeMps > 0) body.put("placeMps", placeMps);
         if (!skip.isEmpty()) body.put("skip", skip);
         return new QueueMessage(Json.write(body), null, null, delaySeconds);
     }
@@ -91,6 +108,7 @@ record DeliveryJob(String accountId, String messageId, int shard, List<String> p
         return new DeliveryJob((String) job.get("accountId"), (String) job.get("messageId"),
                 ((Number) job.get("shard")).intValue(), (List<String>) job.get("phones"),
                 job.get("ticketAt") == null ? 0 : ((Number) job.get("ticketAt")).longValue(),
-                job.get("skip") == null ? Map.of() : (Map<String, String>) job.get("skip"));
+                job.get("skip") == null ? Map.of() : (Map<String, String>) job.get("skip"),
+                job.get("placeMps") instanceof Number mps ? mps.doubleValue() : 0);
     }
 }

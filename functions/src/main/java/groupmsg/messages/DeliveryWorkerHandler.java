@@ -83,12 +83,20 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             DeliveryJob job = DeliveryJob.parse(message.getBody());
             long now = clock.millis();
             if (job.arriveAt() > now + EARLY_TOLERANCE_MILLIS) {
-                // its line deleted meanwhile (forced): its rows are failed now, and its message completed
-                if (deliveries.failedAsUnsendable(job)) return Map.entry(job.accountId(), job.messageId());
-                // Back before it was meant to (a place over SQS's 15 minutes away, or a copy): waits again, at least
-                // a second.
-                queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));
-                return null;
+                switch (deliveries.beforeItsPlace(job)) {
+                    // its line deleted meanwhile (forced): its rows are failed now, and its message completed
+                    case ENDED -> {
+                        return Map.entry(job.accountId(), job.messageId());
+                    }
+                    // Back before it was meant to (a place over SQS's 15 minutes away, or a copy): waits again, at
+                    // least a second.
+                    case WAIT -> {
+                        queue.send(Queues.DELIVERIES, List.of(job.messageDelayedBy(Math.max(1, job.delaySeconds(now)))));
+                        return null;
+                    }
+                    // its line's rate raised since it was placed: it goes now, as a fresh job would
+                    case GO_NOW -> job = job.withoutPlace();
+                }
             }
             List<DeliveryJob> next = deliveries.deliver(job, deadline.notAfter(now + HOLD_MILLIS));
             if (!next.isEmpty()) {

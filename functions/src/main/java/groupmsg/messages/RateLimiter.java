@@ -211,22 +211,27 @@ final class RateLimiter {
         while (true) {
             long now = clock.millis() * 1000;
             try {
-                // places are being given (they end after the cursor): take the next
+                // places are being given (they end after the cursor) at this rate or a higher one: take the next
                 var result = dynamo.updateItem(b -> b.tableName(table).key(key)
                         .updateExpression("ADD waitAt :span SET waitMps = :mps")
-                        .conditionExpression("waitAt >= :now AND (waitAt >= nextAt OR attribute_not_exists(nextAt))")
+                        .conditionExpression("waitAt >= :now AND (waitAt >= nextAt OR attribute_not_exists(nextAt))"
+                                + " AND (attribute_not_exists(waitMps) OR waitMps >= :mps)")
                         .expressionAttributeValues(Map.of(":span", n(span), ":now", n(now), ":mps", n(mps)))
                         .returnValues(ReturnValue.UPDATED_NEW)
                         .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
                 return rememberPlace(lineId, Long.parseLong(result.attributes().get("waitAt").n()) - span, span, mps);
             } catch (ConditionalCheckFailedException e) {
-                // none given since the cursor passed the last: the first place starts at the cursor (or now)
+                // None given since the cursor passed the last: the first place starts at the cursor (or now). Or
+                // they were given at a lower rate (the carrier raised the line's throughput since): a new waiting
+                // line starts at the cursor, at the new spacing; after those places, a new message on a line raised
+                // from 1 to 20 mps waited hours. The old places' jobs go when they come back (DeliveryService
+                // #beforeItsPlace), each reserving its slots as any job does, so the line still never exceeds its rate.
                 Long cursor = e.hasItem() && e.item().containsKey("nextAt") ? Long.valueOf(e.item().get("nextAt").n()) : null;
                 long base = Math.max(now, cursor == null ? 0 : cursor);
                 try {
                     dynamo.updateItem(b -> b.tableName(table).key(key)
                             .updateExpression("SET waitAt = :end, waitMps = :mps, expiresAt = if_not_exists(expiresAt, :ttl)")
-                            .conditionExpression("(attribute_not_exists(waitAt) OR waitAt < :base)"
+                            .conditionExpression("(attribute_not_exists(waitAt) OR waitAt < :base OR waitMps < :mps)"
                                     + " AND (attribute_not_exists(nextAt) OR nextAt <= :base)")
                             .expressionAttributeValues(Map.of(":end", n(base + span), ":base", n(base), ":mps", n(mps),
                                     ":ttl", ttl(base + span))));

@@ -102,7 +102,8 @@ class LineDeletionE2eTest {
     @Test
     void aForcedDeletionEndsAMessageWaitingHoursAheadWhenItsJobsComeBack(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Forced Deletion Co");
-        String line = createLine(a, linePhone(), 2);
+        String phone = linePhone();
+        String line = createLine(a, phone, 2);
         // accepted and fanned out, its delivery jobs kept from the queue: its rows wait, queued
         var setup = DeliveryFaultsTest.acceptAndFanOut(a, runtime.wiring(), 3, line);
         assertThat(allDeliveries(a, setup.messageId())).hasSize(3)
@@ -118,7 +119,38 @@ class LineDeletionE2eTest {
         assertThat(allDeliveries(a, setup.messageId())).allSatisfy(d -> assertThat(d)
                 .containsEntry("status", "failed").containsEntry("error", "not sent: the line was deleted"));
         assertThat(awaitSent(a, setup.messageId(), 15_000)).containsEntry("status", "sent");
-        assertThat(carrierMessages(a, line)).isEmpty();
+        assertThat(carrierMessages(a, phone)).isEmpty();
+    }
+
+    /**
+     * A job placed at the line's old rate, back before its place after the rate was raised (the carrier granted the
+     * line more throughput), is sent then, not at its place: the places keep the old spacing, so a broadcast on a
+     * line raised from 1 to 50 mps went on at 1 mps for hours. A job placed at the rate the line still has waits.
+     */
+    @Test
+    void aJobPlacedBeforeItsLinesRateWasRaisedIsSentWhenItComesBack(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Raised Rate Co");
+        String phone = linePhone();
+        String line = createLine(a, phone, 1);
+        var setup = DeliveryFaultsTest.acceptAndFanOut(a, runtime.wiring(), 4, line);
+        long tenMinutes = 600L * 1_000_000;
+        java.util.function.Function<List<String>, String> placedAtOneMps = phones -> groupmsg.platform.json.Json.write(Map.of(
+                "accountId", setup.accountId(), "messageId", setup.messageId(), "shard", 0, "phones", phones,
+                "ticketAt", System.currentTimeMillis() * 1000 + tenMinutes, "placeMps", 1));
+        List<String> waiting = setup.phones().subList(0, 2);
+        List<String> going = setup.phones().subList(2, 4);
+        // at the rate it was placed at: back early, it waits again
+        assertThat(runtime.functions().get("delivery-worker").invoke(InboundFaultsTest.sqsEvent("deliveries",
+                new groupmsg.platform.queue.QueueMessage(placedAtOneMps.apply(waiting), null, null)))).contains("\"batchItemFailures\":[]");
+        assertThat(carrierMessages(a, phone)).isEmpty();
+
+        assertThat(a.patch("/v1/lines/" + line, Map.of("mps", 50)).status()).isEqualTo(200);
+        assertThat(runtime.functions().get("delivery-worker").invoke(InboundFaultsTest.sqsEvent("deliveries",
+                new groupmsg.platform.queue.QueueMessage(placedAtOneMps.apply(going), null, null)))).contains("\"batchItemFailures\":[]");
+
+        assertThat(carrierMessages(a, phone)).extracting(m -> m.get("to")).containsExactlyInAnyOrderElementsOf(going);
+        assertThat(allDeliveries(a, setup.messageId())).filteredOn(d -> going.contains(d.get("phone")))
+                .allSatisfy(d -> assertThat(d.get("status")).isIn("sent", "delivered"));
     }
 
     @Test

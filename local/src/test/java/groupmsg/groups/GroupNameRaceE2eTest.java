@@ -74,14 +74,18 @@ class GroupNameRaceE2eTest {
         assertThat(reservations(runtime, accountId)).containsExactly(Map.entry("renamed", h));
     }
 
+    /** Deletes the account's reservation of {@code lowerName}: the group keeps a name nobody reserves. */
+    private static void dropReservation(LocalRuntime runtime, String accountId, String lowerName) {
+        runtime.wiring().dynamo().deleteItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId), "sk", AttributeValue.fromS("GROUPNAME#" + lowerName))));
+    }
+
     @Test
     void aGroupWhoseReservationIsNotItsOwnCanStillBeDeleted(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Orphan Co");
         String accountId = accountId(a);
         String g = (String) a.post("/v1/groups", Map.of("name", "lost")).jsonObject().get("id");
-        // as an earlier race left it: the group's reservation gone
-        runtime.wiring().dynamo().deleteItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
-                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId), "sk", AttributeValue.fromS("GROUPNAME#lost"))));
+        dropReservation(runtime, accountId, "lost"); // as an earlier race left it
         assertThat(a.delete("/v1/groups/" + g).status()).isEqualTo(204);
         assertThat(a.get("/v1/groups/" + g).status()).isEqualTo(404);
     }
@@ -95,8 +99,7 @@ class GroupNameRaceE2eTest {
         ApiClient a = api.forNewAccount("Orphan Rename Co");
         String accountId = accountId(a);
         String g = (String) a.post("/v1/groups", Map.of("name", "lost")).jsonObject().get("id");
-        runtime.wiring().dynamo().deleteItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
-                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId), "sk", AttributeValue.fromS("GROUPNAME#lost"))));
+        dropReservation(runtime, accountId, "lost");
 
         var renamed = a.patch("/v1/groups/" + g, Map.of("name", "found"));
 

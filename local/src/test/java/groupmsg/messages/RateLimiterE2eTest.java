@@ -345,6 +345,30 @@ class RateLimiterE2eTest {
         assertThat(other.knownWaitingLine(line, mps)).isTrue();
     }
 
+    /**
+     * A place at a raised rate (the carrier granted the line more throughput) starts a waiting line of its own at the
+     * cursor, not after the places given at the old rate: after them, a new message on a line raised from 1 to 50 mps
+     * waited as long as the old message's backlog at 1 mps. A lowered rate still queues behind.
+     */
+    @Test
+    void aPlaceAtARaisedRateIsNotQueuedBehindPlacesGivenAtTheOldRate(LocalRuntime runtime) {
+        String line = "line_raised_" + UUID.randomUUID();
+        RateLimiter limiter = limiter(runtime.wiring());
+        long now = System.currentTimeMillis() * 1000;
+        long first = limiter.ticket(line, 1, 100); // 100 s of places at 1 mps (110 s with the spacing margin)
+        assertThat(first).isBetween(now - 1_000_000, now + 2_000_000);
+        long behind = limiter.ticket(line, 1, 10);
+        assertThat(behind).as("the same rate queues behind").isGreaterThanOrEqualTo(first + 100 * RateLimiter.spacingMicros(1));
+
+        long raised = limiter.ticket(line, 50, 10);
+
+        assertThat(raised).as("not after the 1 mps places (%d)", behind).isLessThan(now + 5_000_000);
+        long next = limiter.ticket(line, 50, 10);
+        assertThat(next).as("the new waiting line goes on at 50 mps").isEqualTo(raised + 10 * RateLimiter.spacingMicros(50));
+        long lowered = limiter.ticket(line, 20, 10);
+        assertThat(lowered).as("a lower rate queues behind").isGreaterThanOrEqualTo(next + 10 * RateLimiter.spacingMicros(50));
+    }
+
     /** A worker's own limiter (as a Lambda instance has) on the core table of {@code wiring}. */
     private static RateLimiter limiter(Wiring wiring) {
         return new RateLimiter(wiring.dynamo(), wiring.config().table(Tables.CORE), Clock.systemUTC());
