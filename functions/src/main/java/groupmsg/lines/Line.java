@@ -40,12 +40,14 @@ public record Line(String id, String phone, LineType type, boolean groupMessagin
     }
 
     /**
-     * Whether the carrier itself answers STOP and START on this line: on a toll-free number it does. A number that
-     * is not toll-free but was declared so (allowed: it only makes the line stricter) gets no such answer from the
-     * carrier, so ours is sent.
+     * Whether the carrier itself answers STOP and START on this line: on a US or Canadian (+1) toll-free number its
+     * network does. A number that is not toll-free but was declared so (allowed: it only makes the line stricter)
+     * gets no such answer from the carrier, so ours is sent; nor does another country's toll-free number (+44 800...,
+     * +61 1800...): taken for one, its STOP and START went unconfirmed, and a "Yes" after a STOP was held back for a
+     * network block that does not exist there.
      */
     public boolean carrierAnswersOptOuts() {
-        return tollFree() && LineRules.isTollFreeNumber(phone);
+        return tollFree() && phone.startsWith("+1") && LineRules.isTollFreeNumber(phone);
     }
 
     /**

@@ -120,6 +120,9 @@ class LineRulesTest {
         assertThat(new Line("line_2", "+18335550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isTrue();
         // declared toll-free, but a long code: no carrier answers for it
         assertThat(new Line("line_3", "+14155550123", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isFalse();
+        // another country's toll-free number: no network there answers STOP and START for us
+        assertThat(LineRules.isTollFreeNumber("+448001234567")).isTrue();
+        assertThat(new Line("line_4", "+448001234567", LineType.TOLL_FREE, false, 3, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isFalse();
         assertThat(new Line("line_4", "+18005550123", LineType.LONG_CODE, false, 1, "a", "b", "c", null, 0, 0, null).carrierAnswersOptOuts()).isFalse();
     }
 }
