@@ -162,7 +162,8 @@ public final class GroupsApiHandler extends HttpApiHandler {
         try {
             added = groups.addMembers(request.accountId(), group.id(), inputs);
         } catch (ApiException e) {
-            throw e.afterPartOfTheWork();
+            // contention only: a group deleted since (404) is not to be created again by the retry under its old id
+            throw e.code() == groupmsg.platform.api.ErrorCode.CONFLICT ? e.afterPartOfTheWork() : e;
         }
         var json = new LinkedHashMap<String, Object>(groupJson(groups.get(request.accountId(), group.id())));
         json.put("members", addedJson(added));

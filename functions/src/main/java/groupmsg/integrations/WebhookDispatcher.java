@@ -240,12 +240,14 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * The event's id as receivers see it ({@code Groupmsg-Event-Id}): its type and the message, the reply or the
-     * opt-out change (by hand, a carrier's error) it is about.
+     * The event's id as receivers see it ({@code Groupmsg-Event-Id}): its type and the message, the opt-out change (by
+     * hand, a carrier's error, a START's lift on another line) or the reply it is about. The change before the reply:
+     * a START's lifts on the account's other lines carry its inboundId too, and under one key each line's after the
+     * first was taken for its copy, never delivered.
      */
     static String eventKey(Map<String, Object> event, String type, String fallbackKey) {
         Object about = event.get("messageId") != null ? event.get("messageId")
-                : event.get("inboundId") != null ? event.get("inboundId") : event.get("changeId");
+                : event.get("changeId") != null ? event.get("changeId") : event.get("inboundId");
         return type + "/" + (about instanceof String s && !s.isBlank() ? s : fallbackKey);
     }
 

@@ -334,25 +334,17 @@ public final class DeliveryService {
         return line.mps() == found.lineMps() ? found : found.withLineMps(line.mps());
     }
 
-    /**
-     * For a job back before its place (one hours ahead on a busy line comes back every 15 minutes, SQS's longest
-     * delay): true when it is not to wait any more, its message gone or its line deleted since the message was
-     * accepted, after failing its rows as not sent ({@link #sendable}). A forced deletion of a line then ends its
-     * messages within 15 minutes, not when each place comes (a large message stayed "sending" for hours). Two
-     * GetItems per return.
-     */
-    boolean failedAsUnsendable(DeliveryJob job) {
-        return beforeItsPlace(job) == EarlyReturn.ENDED;
-    }
-
     /** What a job back before its place does ({@link #beforeItsPlace}). */
     enum EarlyReturn { WAIT, ENDED, GO_NOW }
 
     /**
-     * For a job back before its place: {@link EarlyReturn#ENDED} as {@link #failedAsUnsendable}; {@link
-     * EarlyReturn#GO_NOW} when its line's rate was raised since its place was given (the carrier granted more
-     * throughput): the places keep the old spacing, so a broadcast on a line raised from 1 to 20 mps went on at 1 mps
-     * for hours, its line idle between them; else {@link EarlyReturn#WAIT}. The same two GetItems.
+     * For a job back before its place (one hours ahead on a busy line comes back every 15 minutes, SQS's longest
+     * delay): {@link EarlyReturn#ENDED} when it is not to wait any more, its message gone or its line deleted since
+     * the message was accepted, after failing its rows as not sent ({@link #sendable}): a forced deletion of a line
+     * then ends its messages within 15 minutes, not when each place comes (a large message stayed "sending" for
+     * hours). {@link EarlyReturn#GO_NOW} when its line's rate was raised since its place was given (the carrier
+     * granted more throughput): the places keep the old spacing, so a broadcast on a line raised from 1 to 20 mps went
+     * on at 1 mps for hours, its line idle between them. Else {@link EarlyReturn#WAIT}. Two GetItems per return.
      */
     EarlyReturn beforeItsPlace(DeliveryJob job) {
         GroupMessage m = sendable(job.accountId(), job.messageId(), job.shard(), job.phones());

@@ -67,7 +67,13 @@ final class RateLimiter {
 
     /** The end of a line's waiting line (epoch µs) and the rate its last place was given at. */
     private record WaitingLine(long endMicros, double mps) {
+        /**
+         * What is known now of the line's waiting line, {@code other} seen after this: the later end at one rate; at
+         * another rate the one seen last (a raised rate starts a new waiting line that ends sooner: kept by its end,
+         * the old one at the old rate stayed known for hours, and fresh jobs at the new rate went ahead of its places).
+         */
         WaitingLine later(WaitingLine other) {
+            if (other.mps != mps) return other;
             return other.endMicros > endMicros ? other : this;
         }
     }

@@ -165,8 +165,10 @@ public final class OptOutService {
                 boolean networkAnswers = line.carrierAnswersOptOuts()
                         && !Keywords.alsoAnEverydayAnswer(new Keywords.Classification(m.keyword(), false), m.body());
                 if (m.alsoAReply()) {
-                    // Not opted out when it arrived: nothing to lift. An opt-out recorded since (by hand, a carrier
-                    // error) stands, and then nothing says "subscribed again".
+                    // Not opted out when it arrived: nothing to lift here. An opt-out recorded since (by hand, a
+                    // carrier error) stands, and then nothing says "subscribed again". The carrier took the Yes for
+                    // an opt-in of the Messaging Service all the same: refusals elsewhere go (see below).
+                    liftCarrierRefusalsOnOtherLines(accountId, line, m);
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
                 } else if (line.carrierAnswersOptOuts() && !networkAnswers && store.fromTheNetworksSide(line.id(), m.from())) {
                     // a "Yes" from a number that texted STOP to a toll-free line (or that the carrier refused as
@@ -354,14 +356,19 @@ public final class OptOutService {
 
     /** The account's line ids, oldest first. */
     private List<String> allLineIds(String accountId) {
-        List<String> lineIds = new ArrayList<>();
+        return allLines(accountId).stream().map(Line::id).toList();
+    }
+
+    /** The account's lines in use, oldest first. */
+    private List<Line> allLines(String accountId) {
+        List<Line> all = new ArrayList<>();
         Map<String, AttributeValue> linesFrom = null;
         do {
             var page = lines.list(accountId, 100, linesFrom);
-            page.lines().forEach(l -> lineIds.add(l.id()));
+            all.addAll(page.lines());
             linesFrom = page.lastKey();
         } while (linesFrom != null);
-        return lineIds;
+        return all;
     }
 
     /** Whether any of {@code lineIds} has an opt-out (so a page that ends at a line's end is not the last). */
@@ -527,11 +534,12 @@ public final class OptOutService {
      * transaction), as a manual change's is, and told by the opt-out worker in that number's order on that line.
      */
     private void liftCarrierRefusalsOnOtherLines(String accountId, Line line, InboundMessage m) {
-        List<String> others = allLineIds(accountId).stream().filter(id -> !id.equals(line.id())).toList();
-        for (OptOut o : store.ofNumber(others, m.from())) {
+        Map<String, Line> others = new HashMap<>();
+        for (Line l : allLines(accountId)) {
+            if (!l.id().equals(line.id()) && !l.carrierAnswersOptOuts()) others.put(l.id(), l);
+        }
+        for (OptOut o : store.ofNumber(List.copyOf(others.keySet()), m.from())) {
             if (!OptOutStore.SOURCE_CARRIER_ERROR.equals(o.source()) || o.createdAt() >= m.createdAt()) continue;
-            Line other = lines.find(accountId, o.lineId()).orElse(null);
-            if (other == null || other.carrierAnswersOptOuts()) continue;
             var told = change(accountId, o.lineId(), m.from(), false, m.createdAt(), OptOutStore.SOURCE_KEYWORD, m.id(),
                     "lift-" + o.lineId() + "-" + m.from().substring(1) + "-" + m.id());
             if (store.removeCarrierRefusal(o.lineId(), m.from(), m.createdAt(), outbox.stage(told))) {

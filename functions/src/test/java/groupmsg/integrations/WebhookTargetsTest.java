@@ -82,6 +82,9 @@ class WebhookTargetsTest {
                 .isEqualTo("reply.received/inb_1");
         assertThat(WebhookDispatcher.eventKey(java.util.Map.of("changeId", "manual-line_1-14155550100-01J-out"), "opt_out.changed", "sqs-1"))
                 .as("a change no text made: the same on each publish of it").isEqualTo("opt_out.changed/manual-line_1-14155550100-01J-out");
+        // a START's lift on another line names the START and its own change: each line's is an event of its own
+        assertThat(WebhookDispatcher.eventKey(java.util.Map.of("inboundId", "inb_1", "changeId", "lift-line_2-14155550100-inb_1"),
+                "opt_out.changed", "sqs-1")).isEqualTo("opt_out.changed/lift-line_2-14155550100-inb_1");
         assertThat(WebhookDispatcher.eventKey(java.util.Map.of(), "other", "sqs-1")).isEqualTo("other/sqs-1");
     }
 

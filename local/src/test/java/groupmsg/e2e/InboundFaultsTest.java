@@ -403,6 +403,12 @@ class InboundFaultsTest {
         runtime.awaitIdle();
         assertThat(integrationEvents(a, accountId, "opt_out.changed").stream().filter(e -> refusedId.equals(e.get("lineId"))))
                 .hasSize(1);
+
+        // refused there again; a "Yes" handled as a reply (not opted out of line A) is an opt-in to the carrier too
+        assertThat(store.recordCarrierRefusal(accountId, refusedId, phone, System.currentTimeMillis() - 1_000, null)).isTrue();
+        InboundE2eTest.text(a, phone, lineA, "Yes");
+        assertThat(await(() -> optOuts(a, refusedId), List::isEmpty, 15_000)).isEmpty();
+        assertThat(optOuts(a, stoppedId)).hasSize(1);
     }
 
     @Test

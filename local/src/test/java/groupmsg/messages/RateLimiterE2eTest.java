@@ -363,6 +363,8 @@ class RateLimiterE2eTest {
         long raised = limiter.ticket(line, 50, 10);
 
         assertThat(raised).as("not after the 1 mps places (%d)", behind).isLessThan(now + 5_000_000);
+        // the worker knows the new waiting line, so its fresh jobs at 50 mps queue in it instead of going ahead of it
+        assertThat(limiter.knownWaitingLine(line, 50)).isTrue();
         long next = limiter.ticket(line, 50, 10);
         assertThat(next).as("the new waiting line goes on at 50 mps").isEqualTo(raised + 10 * RateLimiter.spacingMicros(50));
         long lowered = limiter.ticket(line, 20, 10);
