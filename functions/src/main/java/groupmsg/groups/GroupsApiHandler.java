@@ -163,7 +163,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             added = groups.addMembers(request.accountId(), group.id(), inputs);
         } catch (ApiException e) {
             // contention only: a group deleted since (404) is not to be created again by the retry under its old id
-            throw e.code() == groupmsg.platform.api.ErrorCode.CONFLICT ? e.afterPartOfTheWork() : e;
+            throw e.code() == ErrorCode.CONFLICT ? e.afterPartOfTheWork() : e;
         }
         var json = new LinkedHashMap<String, Object>(groupJson(groups.get(request.accountId(), group.id())));
         json.put("members", addedJson(added));

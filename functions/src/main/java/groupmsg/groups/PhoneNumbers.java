@@ -5,6 +5,7 @@ import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ApiRequest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -112,7 +113,7 @@ public final class PhoneNumbers {
      * not given (or blank); a 400 naming what is wrong with it, and for a {@code country} without the number (it
      * would be ignored: a client that meant to filter got the whole list).
      */
-    public static String e164FromQuery(groupmsg.platform.api.ApiRequest request, String parameter) {
+    public static String e164FromQuery(ApiRequest request, String parameter) {
         String raw = request.query(parameter).filter(v -> !v.isBlank()).orElse(null);
         String country = request.query("country").orElse(null);
         if (raw == null) {
@@ -211,14 +212,6 @@ public final class PhoneNumbers {
         return new Valid(UTIL.format(number, PhoneNumberFormat.E164));
     }
 
-    /**
-     * A number dialled from {@code region} to abroad with that country's own prefix ({@code 0011 44 20 7946 0018} from
-     * AU, {@code 0021 1 415 555 0123} from BR), when that reading is a valid number; else null, and a leading "00"
-     * stands for "+" as in most countries. Read as "+" at once, these were refused. Where both readings are valid
-     * numbers and differ ({@code 009 1 415 555 0123} from CO: +1 415 by CO's 009, or +91 4155550123 in India, which
-     * it silently was) the number is refused as ambiguous, unless the "+" reading is the country's own ("0057 ..."
-     * from CO).
-     */
     /** {@code text} ("+" first) as a valid international number, or null. */
     private static PhoneNumber validInternational(String text) {
         try {
@@ -237,6 +230,14 @@ public final class PhoneNumbers {
         return UTIL.format(number, PhoneNumberFormat.E164);
     }
 
+    /**
+     * A number dialled from {@code region} to abroad with that country's own prefix ({@code 0011 44 20 7946 0018} from
+     * AU, {@code 0021 1 415 555 0123} from BR), when that reading is a valid number; else null, and a leading "00"
+     * stands for "+" as in most countries. Read as "+" at once, these were refused. Where both readings are valid
+     * numbers and differ ({@code 009 1 415 555 0123} from CO: +1 415 by CO's 009, or +91 4155550123 in India, which
+     * it silently was) the number is refused as ambiguous, unless the "+" reading is the country's own ("0057 ..."
+     * from CO).
+     */
     private static PhoneNumber dialledAbroadFrom(String text, String region) {
         try {
             PhoneNumber number = UTIL.parseAndKeepRawInput(text, region);

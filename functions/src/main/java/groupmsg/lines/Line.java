@@ -47,7 +47,7 @@ public record Line(String id, String phone, LineType type, boolean groupMessagin
      * network block that does not exist there.
      */
     public boolean carrierAnswersOptOuts() {
-        return tollFree() && phone.startsWith("+1") && LineRules.isTollFreeNumber(phone);
+        return tollFree() && LineRules.isNetworkAnsweredTollFree(phone);
     }
 
     /**

@@ -121,7 +121,15 @@ public final class LineRules {
         return new Ok(typed);
     }
 
-    /** Whether {@code e164} is a toll-free number (the local carrier emulator answers STOP for these as the network does). */
+    /**
+     * Whether {@code e164} is a US or Canadian (+1) toll-free number, whose network answers STOP and START itself (the
+     * local carrier emulator plays it); another country's toll-free number has no such network.
+     */
+    public static boolean isNetworkAnsweredTollFree(String e164) {
+        return e164.startsWith("+1") && isTollFreeNumber(e164);
+    }
+
+    /** Whether {@code e164} is a toll-free number. */
     public static boolean isTollFreeNumber(String e164) {
         try {
             return UTIL.getNumberType(UTIL.parse(e164, "ZZ")) == PhoneNumberType.TOLL_FREE;

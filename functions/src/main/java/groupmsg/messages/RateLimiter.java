@@ -268,8 +268,8 @@ final class RateLimiter {
      * reservations): a fresh job then takes a place too (after the jobs waiting) instead of reserving ahead of them.
      * A worker that has not looked at the line lately does not know (its fresh job claims, finds no slot in time
      * or jumps the line, and learns). Nor does a job at a higher rate than the waiting line was given at (the
-     * carrier raised the line's throughput): the waiting jobs' places keep the old spacing, and it sends in what they
-     * leave free.
+     * carrier raised the line's throughput): its place starts a new waiting line at the new spacing ({@link #ticket}),
+     * and the jobs placed at the old rate go as they come back.
      */
     boolean knownWaitingLine(String lineId, double mps) {
         WaitingLine line = waitingLines.get(lineId);

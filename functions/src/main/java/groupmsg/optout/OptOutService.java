@@ -95,8 +95,8 @@ public final class OptOutService {
     /**
      * Publishes that the number is now opted out of the line, or not, to the integrations topic (and so to the
      * account's webhooks): {@code {lineId, phone, optedOut, source, inboundId, at}}. At least once: a keyword's job
-     * publishes before it is marked handled, so its retry publishes again (receivers key on inboundId, else on
-     * line, phone and at).
+     * publishes before it is marked handled, so its retry publishes again (receivers key on changeId when there is
+     * one, else on inboundId).
      */
     private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
                                String inboundId, long at) {
@@ -105,9 +105,9 @@ public final class OptOutService {
 
     /**
      * @param inReplyTo the group message a STOP answers (null for none, and for every other change)
-     * @param changeId  what identifies a change no text made (by hand, a carrier's error), the same on each retry of
-     *                  its job: receivers (and the webhooks' event id) key on it as on a keyword's inboundId; null for
-     *                  a text's change
+     * @param changeId  what identifies a change no text made (by hand, a carrier's error) or a START's lift on another
+     *                  line, the same on each retry of its job: receivers (and the webhooks' event id) key on it before
+     *                  a keyword's inboundId; null for a text's own change
      */
     private void publishChange(String accountId, String lineId, String phone, boolean optedOut, String source,
                                String inboundId, BroadcastReplies.Answered inReplyTo, String changeId, long at) {
@@ -166,10 +166,10 @@ public final class OptOutService {
                         && !Keywords.alsoAnEverydayAnswer(new Keywords.Classification(m.keyword(), false), m.body());
                 if (m.alsoAReply()) {
                     // Not opted out when it arrived: nothing to lift here. An opt-out recorded since (by hand, a
-                    // carrier error) stands, and then nothing says "subscribed again". The carrier took the Yes for
-                    // an opt-in of the Messaging Service all the same: refusals elsewhere go (see below).
-                    liftCarrierRefusalsOnOtherLines(accountId, line, m);
+                    // carrier error) stands, and then nothing says "subscribed again". Else the carrier took the Yes
+                    // for an opt-in of the Messaging Service all the same: refusals elsewhere go (see below).
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
+                    liftCarrierRefusalsOnOtherLines(accountId, line, m);
                 } else if (line.carrierAnswersOptOuts() && !networkAnswers && store.fromTheNetworksSide(line.id(), m.from())) {
                     // a "Yes" from a number that texted STOP to a toll-free line (or that the carrier refused as
                     // unsubscribed): the network still blocks the number until it texts START, so ours stays (lifted,
@@ -184,7 +184,9 @@ public final class OptOutService {
                             || inbound.liftedOptOut(accountId, m.id())) {
                         publishChange(accountId, line.id(), m.from(), false, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
                     }
-                    liftCarrierRefusalsOnOtherLines(accountId, line, m);
+                    // only while the START stands here: a STOP after it (recorded as it came) keeps the number opted
+                    // out, the carrier's last word too, and lifts elsewhere would tell a CRM of an opt-in that is not
+                    if (store.get(line.id(), m.from()).isEmpty()) liftCarrierRefusalsOnOtherLines(accountId, line, m);
                 }
                 Log.info("opted_in", Map.of("lineId", line.id(), "inboundId", m.id()));
                 yield networkAnswers ? null : line.optInReply();
@@ -236,7 +238,7 @@ public final class OptOutService {
      */
     public void afterCarrierOptOut(String accountId, String lineId, String phone, long at) {
         conversations.get().afterOptOut(accountId, lineId, phone, at);
-        // told only while it stands: a START handled since lifted it and told that (as tellManualChange)
+        // told only while it stands: a START handled since lifted it and told that (as tellChange)
         if (store.get(lineId, phone).isEmpty()) {
             Log.info("carrier_opt_out_superseded", Map.of("lineId", lineId));
             return;
@@ -549,8 +551,11 @@ public final class OptOutService {
         }
     }
 
-    /** The job kind of a change made through the API, whose event the opt-out worker publishes ({@link #tellManualChange}). */
-    public static final String KIND_MANUAL_CHANGE = "manual_change";
+    /**
+     * The job kind of a change whose event the opt-out worker publishes ({@link #tellChange}): one made through the API,
+     * or a START's lift on another line (its wire name from when only the first was).
+     */
+    public static final String KIND_CHANGE = "manual_change";
 
     /**
      * The event of a manual change, staged in the outbox with the change (one transaction) and published by the opt-out
@@ -565,12 +570,12 @@ public final class OptOutService {
     }
 
     /**
-     * The outbox entry of a change's event ({@link #tellManualChange}): by hand, or a START's lift elsewhere (source
+     * The outbox entry of a change's event ({@link #tellChange}): by hand, or a START's lift elsewhere (source
      * keyword, with its {@code inboundId}); {@code changeId} is the event's, and the job's deduplication id.
      */
     private Outbox.Entry change(String accountId, String lineId, String phone, boolean optedOut, long at, String source,
                                 String inboundId, String changeId) {
-        var body = numberJob(KIND_MANUAL_CHANGE, accountId, lineId, phone, at);
+        var body = numberJob(KIND_CHANGE, accountId, lineId, phone, at);
         body.put("optedOut", optedOut);
         body.put("changeId", changeId);
         if (!OptOutStore.SOURCE_MANUAL.equals(source)) body.put("source", source);
@@ -579,20 +584,16 @@ public final class OptOutService {
     }
 
     /**
-     * The opt-out worker's part of a manual change: its {@code opt_out.changed} (again on a retry), unless the number's
-     * opt-out is not as the change left it by now: a STOP or START handled since (its job ran before this one, in the
-     * number's order) changed it again and told that, or a later manual change will tell what it is. So the last event
-     * of a number says what is on record.
+     * The opt-out worker's part of a change by hand, or of a START's lift on another line ({@code source} keyword,
+     * {@code inboundId} the START's): its {@code opt_out.changed} (again on a retry), unless the number's opt-out is
+     * not as the change left it by now: a STOP or START handled since (its job ran before this one, in the number's
+     * order) changed it again and told that, or a later change will tell what it is. So the last event of a number
+     * says what is on record.
      */
-    public void tellManualChange(String accountId, String lineId, String phone, boolean optedOut, long at, String changeId) {
-        tellChange(accountId, lineId, phone, optedOut, at, changeId, OptOutStore.SOURCE_MANUAL, null);
-    }
-
-    /** {@link #tellManualChange} for a change of {@code source} ({@code inboundId}: the keyword's, or null). */
     public void tellChange(String accountId, String lineId, String phone, boolean optedOut, long at, String changeId,
                            String source, String inboundId) {
         if (store.get(lineId, phone).isPresent() != optedOut) {
-            Log.info("manual_change_superseded", Map.of("lineId", lineId, "optedOut", optedOut));
+            Log.info("change_superseded", Map.of("lineId", lineId, "optedOut", optedOut, "source", source));
             return;
         }
         publishChange(accountId, lineId, phone, optedOut, source, inboundId, null, changeId, at);

@@ -44,12 +44,12 @@ public final class OptOutWorkerHandler implements QueueFunction {
                         FifoBatch.requireString(job, "phone"), ((Number) job.get("at")).longValue());
                 return;
             }
-            if (OptOutService.KIND_MANUAL_CHANGE.equals(job.get("kind"))) {
+            if (OptOutService.KIND_CHANGE.equals(job.get("kind"))) {
                 // a change by hand, or a START's lift of a carrier refusal on another line (source and inboundId)
                 optOuts.tellChange(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "lineId"),
                         FifoBatch.requireString(job, "phone"), Boolean.TRUE.equals(job.get("optedOut")),
                         ((Number) job.get("at")).longValue(), (String) job.get("changeId"), // none in a job of before it
-                        job.get("source") instanceof String source ? source : groupmsg.optout.OptOutStore.SOURCE_MANUAL,
+                        job.get("source") instanceof String source ? source : OptOutStore.SOURCE_MANUAL,
                         (String) job.get("inboundId"));
                 return;
             }

@@ -93,7 +93,6 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
     }
 
-    /** Still only whole messages: more words after the keyword are a possible opt-out, other text stays ordinary. */
     /**
      * An opt-out word behind symbols or punctuation is not an opt-out (the carriers take the word alone), but it is
      * flagged for a person: "¡STOP!" as Spanish writes it, emoji, brackets, a list's number. Before, these passed as
@@ -106,6 +105,7 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, true));
     }
 
+    /** Still only whole messages: more words after the keyword are a possible opt-out, other text stays ordinary. */
     @ParameterizedTest
     @ValueSource(strings = {"\u201CStop texting me\u201D", "STOP\u00A0texting me", "\u00A0stop, I moved",
             "ARRE\u0302T svp merci"})

@@ -392,23 +392,57 @@ class InboundFaultsTest {
         InboundE2eTest.text(a, phone, lineA, "START");
 
         assertThat(await(() -> optOuts(a, refusedId), List::isEmpty, 15_000)).as("the refusal on the other line").isEmpty();
-        assertThat(optOuts(a, lineAId)).isEmpty();
-        assertThat(optOuts(a, stoppedId)).as("its STOP there").hasSize(1);
-        assertThat(optOuts(a, byHandId)).as("by hand").hasSize(1);
-        assertThat(optOuts(a, tollFreeId)).as("toll-free").hasSize(1);
         var lifted = await(() -> integrationEvents(a, accountId, "opt_out.changed").stream()
                 .filter(e -> refusedId.equals(e.get("lineId"))).toList(), l -> !l.isEmpty(), 15_000);
         assertThat(lifted).singleElement().satisfies(e -> assertThat(e).containsEntry("optedOut", false)
                 .containsEntry("source", "keyword").containsEntry("phone", phone));
-        runtime.awaitIdle();
-        assertThat(integrationEvents(a, accountId, "opt_out.changed").stream().filter(e -> refusedId.equals(e.get("lineId"))))
-                .hasSize(1);
+        runtime.awaitIdle(); // every line visited, and every event out
+        assertThat(optOuts(a, lineAId)).isEmpty();
+        assertThat(optOuts(a, stoppedId)).as("its STOP there").hasSize(1);
+        assertThat(optOuts(a, byHandId)).as("by hand").hasSize(1);
+        assertThat(optOuts(a, tollFreeId)).as("toll-free").hasSize(1);
+        var told = integrationEvents(a, accountId, "opt_out.changed");
+        assertThat(told.stream().filter(e -> refusedId.equals(e.get("lineId")))).hasSize(1);
+        assertThat(told).as("nothing lifted there").noneMatch(e -> Boolean.FALSE.equals(e.get("optedOut"))
+                && List.of(stoppedId, byHandId, tollFreeId).contains(e.get("lineId")));
 
         // refused there again; a "Yes" handled as a reply (not opted out of line A) is an opt-in to the carrier too
         assertThat(store.recordCarrierRefusal(accountId, refusedId, phone, System.currentTimeMillis() - 1_000, null)).isTrue();
         InboundE2eTest.text(a, phone, lineA, "Yes");
         assertThat(await(() -> optOuts(a, refusedId), List::isEmpty, 15_000)).isEmpty();
         assertThat(optOuts(a, stoppedId)).hasSize(1);
+    }
+
+    /**
+     * A START whose number texted STOP again before its job ran stays opted out of its line (the STOP was recorded as it
+     * came), and lifts nothing elsewhere: the STOP is the carrier's last word too, and a lift would tell a CRM of an
+     * opt-in that is not.
+     */
+    @Test
+    void aStartOvertakenByAStopLiftsNothingElsewhere(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Start Then Stop Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String refusedId = createLine(a, linePhone(), "long_code", 20);
+        String phone = "+14155550612";
+        var store = new groupmsg.optout.OptOutStore(new groupmsg.platform.dynamo.DynamoOps(runtime.wiring().dynamo()),
+                runtime.wiring().config().table(Tables.CORE));
+        assertThat(store.recordCarrierRefusal(accountId, refusedId, phone, System.currentTimeMillis() - 60_000, null)).isTrue();
+        var webhook = new InboundService(runtime.wiring(), new DownQueue());
+        var start = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "START", List.of()));
+        webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+
+        var startJob = new QueueMessage(Json.write(Map.of("accountId", accountId, "inboundId", start.message().id())),
+                lineId + "#" + phone, start.message().id());
+        assertThat(runtime.functions().get("optout-worker").invoke(sqsEvent("optouts.fifo", startJob)))
+                .contains("\"batchItemFailures\":[]");
+
+        assertThat(optOuts(a, lineId)).as("the later STOP's").hasSize(1);
+        assertThat(optOuts(a, refusedId)).as("not lifted").singleElement()
+                .satisfies(o -> assertThat(o).containsEntry("source", "carrier_error"));
+        runtime.awaitIdle();
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).noneMatch(e -> refusedId.equals(e.get("lineId")));
     }
 
     @Test

@@ -360,13 +360,13 @@ class RateLimiterE2eTest {
         long behind = limiter.ticket(line, 1, 10);
         assertThat(behind).as("the same rate queues behind").isGreaterThanOrEqualTo(first + 100 * RateLimiter.spacingMicros(1));
 
-        long raised = limiter.ticket(line, 50, 10);
+        long raised = limiter.ticket(line, 50, 1000); // 22 s of places: the checks below are made well within them
 
         assertThat(raised).as("not after the 1 mps places (%d)", behind).isLessThan(now + 5_000_000);
         // the worker knows the new waiting line, so its fresh jobs at 50 mps queue in it instead of going ahead of it
         assertThat(limiter.knownWaitingLine(line, 50)).isTrue();
         long next = limiter.ticket(line, 50, 10);
-        assertThat(next).as("the new waiting line goes on at 50 mps").isEqualTo(raised + 10 * RateLimiter.spacingMicros(50));
+        assertThat(next).as("the new waiting line goes on at 50 mps").isEqualTo(raised + 1000 * RateLimiter.spacingMicros(50));
         long lowered = limiter.ticket(line, 20, 10);
         assertThat(lowered).as("a lower rate queues behind").isGreaterThanOrEqualTo(next + 10 * RateLimiter.spacingMicros(50));
     }

@@ -691,7 +691,7 @@ public final class CarrierEmulator implements AutoCloseable {
      * anything else to a number whose opt-out it recorded.
      */
     private void answerAsTheNetwork(String phone, String number, String body) {
-        if (!number.startsWith("+1") || !LineRules.isTollFreeNumber(number)) return; // the US and Canadian network only
+        if (!LineRules.isNetworkAnsweredTollFree(number)) return;
         var keyword = Keywords.classify(body);
         String reply;
         if (keyword.keyword() == Keywords.Keyword.OPT_OUT && Keywords.networkOptOut(body)) {
