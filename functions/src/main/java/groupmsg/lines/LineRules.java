@@ -66,10 +66,14 @@ public final class LineRules {
 
     /**
      * The stored form of a line's number: E.164 for long codes and toll-free numbers (input as E.164, or national
-     * with {@code country}), the bare digits for short codes ({@code country} does not apply to them).
+     * with {@code country}), the bare digits for short codes ({@code country} does not apply to them, but one that is
+     * no country is refused as for any line: {@code "XX"} was taken with a 201).
      */
     public static PhoneResult phone(LineType type, String input, String country) {
-        if (type == LineType.SHORT_CODE) return shortCode(input);
+        if (type == LineType.SHORT_CODE) {
+            String problem = PhoneNumbers.countryProblem(country);
+            return problem != null ? new Bad(problem) : shortCode(input);
+        }
         return switch (PhoneNumbers.normalize(input, country)) {
             case PhoneNumbers.Invalid bad -> new Bad(bad.reason().equals("phone is required") ? "is required" : bad.reason());
             case PhoneNumbers.Valid ok when type == LineType.LONG_CODE && isTollFreeNumber(ok.e164()) ->

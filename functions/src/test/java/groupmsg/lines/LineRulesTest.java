@@ -51,6 +51,8 @@ class LineRulesTest {
         assertThat(bad(LineRules.phone(LineType.SHORT_CODE, "12 345", null))).contains("3 to 8 digits");
         assertThat(bad(LineRules.phone(LineType.SHORT_CODE, "١٢٣٤٥", null))).contains("3 to 8 digits");
         assertThat(bad(LineRules.phone(LineType.SHORT_CODE, null, null))).isEqualTo("is required");
+        // a country does not apply to a short code, but one that is no country is refused as on any line
+        assertThat(bad(LineRules.phone(LineType.SHORT_CODE, "12345", "XX"))).isEqualTo("unknown country 'XX'");
     }
 
     @Test
