@@ -1,8 +1,11 @@
 package groupmsg.conversations;
 
+import groupmsg.messages.ConversationCopies;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
+
+import java.util.List;
 
 /**
  * Which conversation a text from a number to a line belongs to: the most recently active one on that line that
@@ -12,25 +15,52 @@ import groupmsg.platform.schema.Tables;
 public final class ConversationRouter {
     private final ConversationStore store;
     private final PrivateMessages privately;
+    private final ConversationCopies copies;
 
     public ConversationRouter(Wiring wiring) {
         this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.privately = new PrivateMessages(wiring);
+        this.copies = new ConversationCopies(wiring);
     }
+
+    /**
+     * How long after a private message the conversation's own messages are checked for having reached the number
+     * before it answered: past this, one of them surely had (a relay to ten takes 100 s at 0.1 mps).
+     */
+    static final long UNSEEN_WINDOW_MILLIS = 10 * 60_000;
+
+    /** The thread's messages after a private one that are looked at (one query, one BatchGetItem). */
+    static final int SINCE_PRIVATE_LIMIT = 20;
 
     /** A text's conversation, and the name its sender has there (null: none, the number shows). */
     public record Routed(String conversationId, String senderName) {}
 
     /**
      * The conversation of a text that arrived at {@code receivedAt}, or null when the sender is in none on the line,
-     * or the line wrote to them privately after the conversation's latest activity and before the text (it answers
-     * that: relayed, a private answer reached everyone).
+     * or the line wrote to them privately before the text and none of the conversation's messages since reached them
+     * (it answers the private message: relayed, a private answer reached everyone). The conversation's activity alone
+     * does not say: a reply placed after the private message may still wait for its relay to this number (a busy
+     * line), and the person answering the private message had not seen it.
      */
     public Routed route(String accountId, String lineId, String from, long receivedAt) {
         var found = store.mostRecentlyActive(accountId, lineId, from);
-        if (found.isEmpty() || privately.wroteBetween(accountId, lineId, from, found.get().lastActivityAt(), receivedAt)) return null;
+        if (found.isEmpty()) return null;
         Conversation c = found.get();
+        long privateAt = privately.lastAt(accountId, lineId, from);
+        if (privateAt > 0 && privateAt <= receivedAt) {
+            if (privateAt > c.lastActivityAt()) return null;
+            if (c.lastActivityAt() - privateAt < UNSEEN_WINDOW_MILLIS && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {
+                return null;
+            }
+        }
         return new Routed(c.id(), c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::name).filter(n -> !n.isBlank()).orElse(null));
+    }
+
+    /** Whether a message placed in the thread since {@code since}, by others, began its send to {@code phone} by {@code by}. */
+    private boolean reachedSince(String accountId, String conversationId, String phone, long since, long by) {
+        List<String> sent = store.messagesSince(accountId, conversationId, since, SINCE_PRIVATE_LIMIT).stream()
+                .filter(m -> !phone.equals(m.authorPhone())).map(ConversationService::deliveredAs).toList();
+        return copies.anyBeganBy(sent, phone, by);
     }
 }

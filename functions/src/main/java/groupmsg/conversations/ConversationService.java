@@ -174,6 +174,11 @@ public final class ConversationService {
         find(accountId, conversationId);
         if (!messageId.startsWith(ThreadMessage.ID_PREFIX)) throw ApiException.notFound("message");
         ThreadMessage m = store.message(accountId, conversationId, messageId).orElseThrow(() -> ApiException.notFound("message"));
+        return deliveredAs(m);
+    }
+
+    /** The id of the message that carried {@code m} to the participants (see {@link #deliveredAs(String, String, String)}). */
+    static String deliveredAs(ThreadMessage m) {
         String ulid = m.id().substring(ThreadMessage.ID_PREFIX.length());
         return (ThreadMessage.OUTBOUND.equals(m.direction()) ? OUTBOUND_MESSAGE_PREFIX : RELAY_MESSAGE_PREFIX) + ulid;
     }

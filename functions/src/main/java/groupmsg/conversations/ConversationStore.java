@@ -406,6 +406,15 @@ final class ConversationStore {
     /** A reply's outcome on record, and whether this call stored it ({@code first}) or an earlier run had. */
     record StoredReply(String outcome, boolean first) {}
 
+    /** Up to {@code limit} of the thread's messages placed at or after {@code fromMillis}, oldest first (one query). */
+    List<ThreadMessage> messagesSince(String accountId, String conversationId, long fromMillis, int limit) {
+        return dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expressionAttributeValues(Map.of(":pk", s(threadPk(accountId, conversationId)),
+                        ":from", s(ThreadMessage.ID_PREFIX + groupmsg.platform.config.Ids.lowestAt(fromMillis)),
+                        ":to", s(ThreadMessage.ID_PREFIX + "~")))
+                .limit(limit)).items().stream().map(i -> toMessage(conversationId, i)).toList();
+    }
+
     Page<ThreadMessage> messages(String accountId, String conversationId, int limit, Map<String, AttributeValue> start) {
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
                 .expressionAttributeValues(Map.of(":pk", s(threadPk(accountId, conversationId))))

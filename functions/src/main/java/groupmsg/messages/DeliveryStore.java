@@ -424,6 +424,19 @@ final class DeliveryStore {
         return found;
     }
 
+    /**
+     * One recipient's row in each of {@code messageIds}, messages of one shard (a conversation's: 10 recipients at
+     * most), by message id; a message without one is left out. BatchGetItem, 100 keys a call.
+     */
+    Map<String, Delivery> rowsOfOneShard(String phone, List<String> messageIds) {
+        Map<String, Delivery> found = new HashMap<>();
+        for (var row : ops.batchGet(table, messageIds.stream().map(id -> Attr.key(shardPk(id, 0), phone)).toList())) {
+            String pk = Attr.str(row, "pk");
+            found.put(pk.substring("MSG#".length(), pk.lastIndexOf('#')), toDelivery(row));
+        }
+        return found;
+    }
+
     static Delivery toDelivery(Map<String, AttributeValue> item) {
         return new Delivery(Attr.str(item, "phone"), Attr.str(item, "status"), Attr.str(item, "carrierMessageId"),
                 Attr.str(item, "error"), Attr.num(item, "updatedAt", 0), Attr.numOrNull(item, "claimedAt"), Attr.str(item, "name"));

@@ -819,6 +819,54 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A participant answering the line's private message is not relayed because the conversation moved in the
+     * meantime: another's reply placed after the private message but not yet relayed to them (a busy line) was never
+     * seen. Before, the thread's activity alone decided, and the private answer went to everyone. Once that reply
+     * reached them, their texts are the conversation's again.
+     */
+    @Test
+    void aPrivateAnswerIsNotRelayedWhenTheConversationsNewerMessageHadNotReachedItsAuthor(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Unseen Reply Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(Map.of("phone", ANN, "name", "Ann"), Map.of("phone", BOB, "name", "Bob")),
+                "Hello all").get("id");
+        await(() -> bodiesTo(a, line, ANN), l -> l.size() == 1, 15_000);
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", ANN, "body", "Reply with your date of birth"))
+                .status()).isEqualTo(202);
+        await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000);
+        // Bob's reply takes its place in the thread; its relay waits (held here, as a busy line would hold it)
+        var relays = new java.util.concurrent.CopyOnWriteArrayList<QueueMessage>();
+        groupmsg.platform.queue.QueueSender holding = (queue, messages) -> {
+            if (queue == groupmsg.platform.schema.Queues.RELAYS) relays.addAll(messages);
+        };
+        var bobs = (InboundService.Stored) new InboundService(runtime.wiring(), holding)
+                .receive(new InboundService.InboundSms(sid(), BOB, line, "Running late", List.of()));
+        new groupmsg.inbound.InboundRouter(runtime.wiring(), holding).route(accountId, bobs.message().id());
+        assertThat(thread(a, id)).extracting(m -> m.get("body")).contains("Running late");
+        assertThat(relays).singleElement().satisfies(m -> assertThat(m.groupId()).isEqualTo(id));
+
+        text(a, ANN, line, "03/14/1980");
+
+        var fromAnn = await(() -> inbound(a, "?lineId=" + lineId + "&from=" + java.net.URLEncoder.encode(ANN,
+                java.nio.charset.StandardCharsets.UTF_8)), l -> !l.isEmpty(), 15_000);
+        assertThat(fromAnn).singleElement().satisfies(m -> assertThat(m).containsEntry("body", "03/14/1980")
+                .containsEntry("conversationId", null));
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, BOB)).noneMatch(b -> b.contains("03/14/1980"));
+
+        // Bob's relay goes and reaches Ann: her next text is the conversation's
+        new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config())
+                .send(groupmsg.platform.schema.Queues.RELAYS, relays);
+        await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("Running late")), 15_000);
+        text(a, ANN, line, "No rush");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("No rush")), 15_000))
+                .isNotEmpty();
+    }
+
+    /**
      * A toll-free line stored with groupMessaging on before the rule (PATCH can no longer set it) keeps the flag, not
      * the ability: no conversation starts on it. Before, only the flag was read, and group texts went out on it.
      */

@@ -12,6 +12,11 @@ public class Ids {
         return prefix + UlidCreator.getMonotonicUlid().toString();
     }
 
+    /** The lowest ULID of the millisecond {@code epochMillis}: every id made then or later sorts at or after it. */
+    public static String lowestAt(long epochMillis) {
+        return Ulid.min(epochMillis).toString();
+    }
+
     /** When a ULID (without its prefix) was made, in epoch milliseconds. */
     public static long timeOf(String ulid) {
         return Ulid.from(ulid).getTime();

@@ -42,7 +42,9 @@ public final class Handlers {
             List.of("core", "members", "deliveries"), List.of());
     public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
             "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 1024, 10,
-            List.of("core"), List.of("receipts", "inbound", "optouts"));
+            // deliveries: routing a text as it arrives reads whether a conversation's messages since the line's
+            // private message reached its sender (ConversationRouter)
+            List.of("core", "deliveries"), List.of("receipts", "inbound", "optouts"));
 
     public static final HandlerDef INBOUND_API = new HandlerDef("inbound-api",
             "groupmsg.inbound.InboundApiHandler", HandlerDef.Trigger.HTTP, 1024, 10,
