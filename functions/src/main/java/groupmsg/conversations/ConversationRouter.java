@@ -24,8 +24,8 @@ public final class ConversationRouter {
     }
 
     /**
-     * How long after a private message the conversation's own messages are checked for having reached the number
-     * before it answered: past this, one of them surely had (a relay to ten takes 100 s at 0.1 mps).
+     * How long after the conversation's latest message a text is checked against what reached its sender: a text
+     * that came later found that message (and any before it) sent, as relays on a working line are within minutes.
      */
     static final long UNSEEN_WINDOW_MILLIS = 10 * 60_000;
 
@@ -49,7 +49,8 @@ public final class ConversationRouter {
         long privateAt = privately.lastAt(accountId, lineId, from);
         if (privateAt > 0 && privateAt <= receivedAt) {
             if (privateAt > c.lastActivityAt()) return null;
-            if (c.lastActivityAt() - privateAt < UNSEEN_WINDOW_MILLIS && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {
+            // (a text routed later by the inbound worker may find messages placed after it: they are checked too)
+            if (receivedAt - c.lastActivityAt() < UNSEEN_WINDOW_MILLIS && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {
                 return null;
             }
         }

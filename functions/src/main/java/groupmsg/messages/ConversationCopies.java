@@ -15,16 +15,24 @@ public final class ConversationCopies {
     }
 
     /**
-     * Whether the send of any of {@code messageIds} to {@code phone} began at or before {@code before} (epoch ms) and
-     * was not refused: its row sending, sent or delivered, claimed by then (a row of before claims were timed counts
-     * by its last change). One BatchGetItem.
+     * How long before a text a send still in progress (not yet taken by the carrier) must have begun to count as seen:
+     * the phone gets it seconds after its claim.
+     */
+    static final long SENDING_SEEN_AFTER_MILLIS = 3_000;
+
+    /**
+     * Whether any of {@code messageIds} had reached {@code phone} by {@code before} (epoch ms), as far as its send
+     * says: taken by the carrier (sent or delivered) and claimed by then, or still sending and claimed a few seconds
+     * before it (a row of before claims were timed counts by its last change). One BatchGetItem.
      */
     public boolean anyBeganBy(List<String> messageIds, String phone, long before) {
         if (messageIds.isEmpty()) return false;
         for (Delivery d : deliveries.rowsOfOneShard(phone, messageIds).values()) {
-            if (!List.of(Delivery.SENDING, Delivery.SENT, Delivery.DELIVERED).contains(d.status())) continue;
             long began = d.claimedAt() != null ? d.claimedAt() : d.updatedAt();
-            if (began <= before) return true;
+            boolean taken = Delivery.SENT.equals(d.status()) || Delivery.DELIVERED.equals(d.status());
+            if (taken ? began <= before : Delivery.SENDING.equals(d.status()) && began <= before - SENDING_SEEN_AFTER_MILLIS) {
+                return true;
+            }
         }
         return false;
     }

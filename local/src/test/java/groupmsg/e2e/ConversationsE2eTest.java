@@ -813,6 +813,7 @@ class ConversationsE2eTest {
 
         assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Meeting at 6")).status()).isEqualTo(202);
         await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("Meeting at 6")), 15_000);
+        awaitTakenFor(a, id, "Meeting at 6", ANN);
         text(a, ANN, line, "See you there");
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("See you there")), 15_000))
                 .isNotEmpty();
@@ -824,6 +825,19 @@ class ConversationsE2eTest {
      * seen. Before, the thread's activity alone decided, and the private answer went to everyone. Once that reply
      * reached them, their texts are the conversation's again.
      */
+    /**
+     * Waits until the carrier took the thread message {@code body}'s copy to {@code phone} (sent or delivered): routing
+     * counts a send still in progress as seen only seconds in.
+     */
+    @SuppressWarnings("unchecked")
+    static void awaitTakenFor(ApiClient a, String conversationId, String body, String phone) throws InterruptedException {
+        String messageId = (String) thread(a, conversationId).stream().filter(m -> body.equals(m.get("body"))).findFirst()
+                .orElseThrow().get("id");
+        await(() -> (List<Map<String, Object>>) a.get("/v1/conversations/" + conversationId + "/messages/" + messageId
+                + "/deliveries").jsonObject().get("items"), l -> l.stream().anyMatch(d -> phone.equals(d.get("phone"))
+                && List.of("sent", "delivered").contains(d.get("status"))), 15_000);
+    }
+
     @Test
     void aPrivateAnswerIsNotRelayedWhenTheConversationsNewerMessageHadNotReachedItsAuthor(ApiClient api, LocalRuntime runtime)
             throws Exception {
@@ -860,7 +874,7 @@ class ConversationsE2eTest {
         // Bob's relay goes and reaches Ann: her next text is the conversation's
         new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config())
                 .send(groupmsg.platform.schema.Queues.RELAYS, relays);
-        await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("Running late")), 15_000);
+        awaitTakenFor(a, id, "Running late", ANN);
         text(a, ANN, line, "No rush");
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("No rush")), 15_000))
                 .isNotEmpty();
