@@ -55,7 +55,7 @@ public final class InboundWorkerHandler implements QueueFunction {
                 // A fault (a throttled table, a request timed out): tried again sooner than the queue's 3 minutes,
                 // longer after each receive, since the texts behind it in its group (its conversation's, its
                 // sender's) wait for it. (An invocation Lambda timed out never gets here: it waits the 3 minutes.)
-                retrySoon(message, FAULT_RETRY_MILLIS * SqsQueueSender.receiveCount(message));
+                retrySoon(message, SqsQueueSender.faultRetryMillis(message));
                 throw e;
             }
         });
@@ -65,6 +65,4 @@ public final class InboundWorkerHandler implements QueueFunction {
         queue.retrySoon(Queues.INBOUND, message, afterMillis, "inbound_retry_not_hastened");
     }
 
-    /** The wait before a job that failed is tried again, times its receives so far (30 s, 60 s, ... at most 3 min). */
-    static final long FAULT_RETRY_MILLIS = 30_000;
 }

@@ -417,11 +417,7 @@ final class DeliveryStore {
     Map<String, Delivery> rowsOf(String phone, List<GroupMessage> messages) {
         Map<String, String> messageOfPk = new HashMap<>();
         for (GroupMessage m : messages) messageOfPk.put(shardPk(m.id(), shardOf(phone, m.shards())), m.id());
-        Map<String, Delivery> found = new HashMap<>();
-        for (var row : ops.batchGet(table, messageOfPk.keySet().stream().map(pk -> Attr.key(pk, phone)).toList())) {
-            found.put(messageOfPk.get(Attr.str(row, "pk")), toDelivery(row));
-        }
-        return found;
+        return rowsAt(phone, messageOfPk);
     }
 
     /**
@@ -429,10 +425,16 @@ final class DeliveryStore {
      * most), by message id; a message without one is left out. BatchGetItem, 100 keys a call.
      */
     Map<String, Delivery> rowsOfOneShard(String phone, List<String> messageIds) {
+        Map<String, String> messageOfPk = new HashMap<>();
+        for (String id : messageIds) messageOfPk.put(shardPk(id, 0), id);
+        return rowsAt(phone, messageOfPk);
+    }
+
+    /** The recipient's row in each shard partition of {@code messageOfPk}, by the partition's message id. */
+    private Map<String, Delivery> rowsAt(String phone, Map<String, String> messageOfPk) {
         Map<String, Delivery> found = new HashMap<>();
-        for (var row : ops.batchGet(table, messageIds.stream().map(id -> Attr.key(shardPk(id, 0), phone)).toList())) {
-            String pk = Attr.str(row, "pk");
-            found.put(pk.substring("MSG#".length(), pk.lastIndexOf('#')), toDelivery(row));
+        for (var row : ops.batchGet(table, messageOfPk.keySet().stream().map(pk -> Attr.key(pk, phone)).toList())) {
+            found.put(messageOfPk.get(Attr.str(row, "pk")), toDelivery(row));
         }
         return found;
     }

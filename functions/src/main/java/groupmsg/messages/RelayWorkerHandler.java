@@ -68,14 +68,11 @@ public final class RelayWorkerHandler implements QueueFunction {
                 // A fault (a throttled table, a timeout): tried again sooner than the queue's 6 minutes, longer after
                 // each receive, since the messages behind it in its group (a conversation's, or a number's answers:
                 // a STOP's confirmation) wait for it
-                retrySoon(message, FAULT_RETRY_MILLIS * SqsQueueSender.receiveCount(message));
+                retrySoon(message, SqsQueueSender.faultRetryMillis(message));
                 throw e;
             }
         });
     }
-
-    /** The wait before a relay that failed is tried again, times its receives so far (30 s, 60 s, ... at most 6 min). */
-    static final long FAULT_RETRY_MILLIS = 30_000;
 
     private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {
         queue.retrySoon(Queues.RELAYS, message, afterMillis, "relay_retry_not_hastened");

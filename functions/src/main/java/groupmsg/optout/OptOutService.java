@@ -536,11 +536,9 @@ public final class OptOutService {
      * transaction), as a manual change's is, and told by the opt-out worker in that number's order on that line.
      */
     private void liftCarrierRefusalsOnOtherLines(String accountId, Line line, InboundMessage m) {
-        Map<String, Line> others = new HashMap<>();
-        for (Line l : allLines(accountId)) {
-            if (!l.id().equals(line.id()) && !l.carrierAnswersOptOuts()) others.put(l.id(), l);
-        }
-        for (OptOut o : store.ofNumber(List.copyOf(others.keySet()), m.from())) {
+        List<String> others = allLines(accountId).stream()
+                .filter(l -> !l.id().equals(line.id()) && !l.carrierAnswersOptOuts()).map(Line::id).toList();
+        for (OptOut o : store.ofNumber(others, m.from())) {
             if (!OptOutStore.SOURCE_CARRIER_ERROR.equals(o.source()) || o.createdAt() >= m.createdAt()) continue;
             var told = change(accountId, o.lineId(), m.from(), false, m.createdAt(), OptOutStore.SOURCE_KEYWORD, m.id(),
                     "lift-" + o.lineId() + "-" + m.from().substring(1) + "-" + m.id());

@@ -82,6 +82,15 @@ public final class SqsQueueSender implements QueueSender {
         }
     }
 
+    /**
+     * The wait before a FIFO job that failed for a fault (a throttled table, a request timed out) is tried again: 30 s
+     * times its receives so far ({@link #retryIn} caps it at the queue's visibility timeout), sooner than that timeout,
+     * since the jobs behind it in its message group wait for it.
+     */
+    public static long faultRetryMillis(SQSEvent.SQSMessage message) {
+        return 30_000L * receiveCount(message);
+    }
+
     /** A received message's receives so far (1 when the event does not say: invoked by hand). */
     public static int receiveCount(SQSEvent.SQSMessage message) {
         try {
