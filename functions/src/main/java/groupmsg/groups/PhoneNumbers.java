@@ -209,7 +209,7 @@ public final class PhoneNumbers {
         if (!UTIL.isValidNumber(number)) {
             return new Invalid("not a valid number for " + describeRegion(number, region));
         }
-        return new Valid(UTIL.format(number, PhoneNumberFormat.E164));
+        return new Valid(e164(number));
     }
 
     /** {@code text} ("+" first) as a valid international number, or null. */
