@@ -247,8 +247,15 @@ class GroupsE2eTest {
                 Map.of("phone", "+14155550143", "name", "Joseph Plain"),
                 Map.of("phone", "07911 123456", "country", "GB", "name", "Una UK"),
                 Map.of("phone", "030/12345678", "country", "DE", "name", "Dieter\u200b"),
-                Map.of("phone", "(+44) 20 7946 0018", "name", "Bracketed Plus"))));
-        assertThat(r.jsonObject()).as(r.body()).containsEntry("added", 6);
+                Map.of("phone", "(+44) 20 7946 0018", "name", "Bracketed Plus"),
+                Map.of("phone", "+4791234567", "name", "Søren Ødegård"),
+                Map.of("phone", "+306912345678", "name", "ΟΔΥΣΣΕΑΣ Mary\u00a0Ann"))));
+        assertThat(r.jsonObject()).as(r.body()).containsEntry("added", 8);
+        assertThat(allMemberPhones(a, g, "soren%20odegard")).as("ø as o").containsExactly("+4791234567");
+        assertThat(allMemberPhones(a, g, "S%C3%B8ren")).as("as written").containsExactly("+4791234567");
+        assertThat(allMemberPhones(a, g, "%CE%9F%CE%94%CE%A5%CE%A3")).as("ΟΔΥΣ: upper case, lowered with a final sigma")
+                .containsExactly("+306912345678");
+        assertThat(allMemberPhones(a, g, "mary%20ann")).as("a no-break space in the name").containsExactly("+306912345678");
         // searched as they were written
         assertThat(allMemberPhones(a, g, "030/12345678")).containsExactly("+493012345678");
         assertThat(allMemberPhones(a, g, "%2B44%20(0)20%207946%200018")).containsExactly("+442079460018");

@@ -186,10 +186,35 @@ public final class Text {
 
     /**
      * Text as searches compare it (a member's is stored as {@code nameLower}): lower case, accents dropped, so "jose"
-     * finds "José" and "Jose\u0301" alike.
+     * finds "José" and "Jose\u0301" alike. Letters that carry no separable accent are written as a keyboard without
+     * them would ("soren" finds "Søren", "strasse" "Straße", "lodz" "Łódź"), a final sigma as a sigma (upper-case
+     * "ΟΔΥΣ" lower-cases to "οδυς", which is in no word), and any space as a space.
      */
     public static String searchForm(String text) {
-        return COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("").toLowerCase(Locale.ROOT);
+        String folded = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("")
+                .toLowerCase(Locale.ROOT);
+        if (folded.chars().allMatch(c -> c < 0x80)) return folded;
+        StringBuilder out = new StringBuilder(folded.length() + 4);
+        folded.codePoints().forEach(c -> {
+            switch (c) {
+                case 'ø' -> out.append('o');
+                case 'ł' -> out.append('l');
+                case 'đ', 'ð' -> out.append('d');
+                case 'ħ' -> out.append('h');
+                case 'ı' -> out.append('i');
+                case 'ŧ' -> out.append('t');
+                case 'æ' -> out.append("ae");
+                case 'œ' -> out.append("oe");
+                case 'ß' -> out.append("ss");
+                case 'þ' -> out.append("th");
+                case 'ς' -> out.append('σ');
+                default -> {
+                    if (Character.getType(c) == Character.SPACE_SEPARATOR) out.append(' ');
+                    else out.appendCodePoint(c);
+                }
+            }
+        });
+        return out.toString();
     }
 
     private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");

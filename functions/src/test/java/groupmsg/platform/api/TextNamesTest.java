@@ -65,4 +65,20 @@ class TextNamesTest {
         assertThat(Text.tidyName("\u200b\u00a0Ada\ufeff \u2060")).isEqualTo("Ada");
         assertThat(Text.tidyName("\u200e")).isEmpty();
     }
+    @Test
+    void searchFormWritesLettersAsAKeyboardWithoutThemWould() {
+        assertThat(Text.searchForm("Søren Kierkegaard")).isEqualTo("soren kierkegaard");
+        assertThat(Text.searchForm("Łódź")).isEqualTo("lodz");
+        assertThat(Text.searchForm("Straße")).isEqualTo("strasse");
+        assertThat(Text.searchForm("STRA\u1E9EE")).as("capital sharp s").isEqualTo("strasse");
+        assertThat(Text.searchForm("Æsa Þórsdóttir")).isEqualTo("aesa thorsdottir");
+        assertThat(Text.searchForm("Đorđe Œuvre")).isEqualTo("dorde oeuvre");
+        assertThat(Text.searchForm("Mary\u00a0Ann\u2009Lee")).as("no-break and thin spaces").isEqualTo("mary ann lee");
+        // Java lower-cases a capital sigma at a word's end to the final form: the typed start of a longer name
+        assertThat(Text.searchForm("ΟΔΥΣ")).isEqualTo("οδυσ");
+        assertThat(Text.searchForm("Οδυσσεύς")).isEqualTo("οδυσσευσ").contains(Text.searchForm("ΟΔΥΣ"));
+        assertThat(Text.searchForm("José")).isEqualTo("jose");
+        assertThat(Text.searchForm("plain")).isEqualTo("plain");
+        assertThat(Text.searchForm("\ud83d\ude00 Ann")).as("other characters as they are").isEqualTo("\ud83d\ude00 ann");
+    }
 }
