@@ -139,12 +139,12 @@ public final class ConversationService {
         var first = ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, conversation.id(), caller.keyId(),
                 input.sender(), input.body(), input.mediaUrls(), createdAt);
         conversation = conversation.withLastMessage(first);
-        store.create(conversation, first);
-        List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList();
-        if (!to.isEmpty()) {
-            direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
-                    first.textToSend(), input.mediaUrls(), conversation.id());
-        }
+        List<String> to = phones.stream().filter(p -> !optedOut.contains(p)).toList(); // not empty: refused above
+        // one transaction with the message that sends the first message: a fault between two writes left a
+        // conversation whose first message nobody got, and without an Idempotency-Key nothing sent it
+        boolean created = direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION,
+                to, first.textToSend(), input.mediaUrls(), conversation.id(), store.createItems(conversation, first));
+        if (!created) store.create(conversation, first); // its message was stored alone (by a release before)
         return new View(conversation, optedOutAt, ACTIVE);
     }
 
@@ -337,15 +337,17 @@ public final class ConversationService {
             // switched off since the conversation began (a carrier that no longer allows it): no group text goes out
             throw ApiException.conflict("the conversation's line no longer has groupMessaging enabled");
         }
-        ThreadMessage message = earlier;
-        if (message == null) {
-            message = ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, c.id(), caller.keyId(), sender, body,
-                    mediaUrls, Ids.timeOf(ulid));
+        ThreadMessage message = earlier != null ? earlier : ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, c.id(),
+                caller.keyId(), sender, body, mediaUrls, Ids.timeOf(ulid));
+        boolean sends = !to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessagingAllowed();
+        if (sends) {
+            // a new thread message is stored in one transaction with the message that sends it (see create)
+            boolean created = direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION,
+                    to, message.textToSend(), message.mediaUrls(), c.id(),
+                    earlier == null ? List.of(store.addMessageItem(caller.accountId(), message)) : List.of());
+            if (!created && earlier == null) store.addMessage(caller.accountId(), message);
+        } else if (earlier == null) {
             store.addMessage(caller.accountId(), message);
-        }
-        if (!to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessagingAllowed()) {
-            direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION, to,
-                    message.textToSend(), message.mediaUrls(), c.id());
         }
         // at the message's own time (its place in the thread): a reply placed after it stays the latest, a rerun's
         // touch changes nothing once the conversation moved on

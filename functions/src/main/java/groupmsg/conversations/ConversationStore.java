@@ -94,6 +94,15 @@ final class ConversationStore {
 
     /** The conversation, its participant index rows and its first message, in one transaction. */
     void create(Conversation c, ThreadMessage first) {
+        var outcome = ops.transact(createItems(c, first));
+        if (outcome instanceof DynamoOps.Cancelled cancelled) throw new IllegalStateException("conversation create cancelled: " + cancelled);
+    }
+
+    /**
+     * The writes that create a conversation with its first message (the conversation, conditional on its absence; its
+     * participants' index rows; the thread message), for a transaction that also stores what sends the message.
+     */
+    List<TransactWriteItem> createItems(Conversation c, ThreadMessage first) {
         List<TransactWriteItem> items = new ArrayList<>();
         var item = new HashMap<String, AttributeValue>(key(c.accountId(), c.id()));
         item.put("conversationId", s(c.id()));
@@ -121,8 +130,7 @@ final class ConversationStore {
             items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(index)).build());
         }
         items.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(threadItem(c.accountId(), first))).build());
-        var outcome = ops.transact(items);
-        if (outcome instanceof DynamoOps.Cancelled cancelled) throw new IllegalStateException("conversation create cancelled: " + cancelled);
+        return items;
     }
 
     /** One message of a conversation's thread. */
@@ -375,6 +383,12 @@ final class ConversationStore {
     }
 
     /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */
+    /** {@link #addMessage} as a write of a transaction (which it cancels when the message is stored already). */
+    TransactWriteItem addMessageItem(String accountId, ThreadMessage m) {
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(threadItem(accountId, m))
+                .conditionExpression("attribute_not_exists(pk)")).build();
+    }
+
     boolean addMessage(String accountId, ThreadMessage m) {
         try {
             dynamo.putItem(b -> b.tableName(table).item(threadItem(accountId, m)).conditionExpression("attribute_not_exists(pk)"));

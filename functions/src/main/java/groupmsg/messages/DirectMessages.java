@@ -9,8 +9,10 @@ import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -52,7 +54,7 @@ public final class DirectMessages {
      */
     public boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
                         List<String> mediaUrls, String orderKey) {
-        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, false);
+        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, false, List.of());
     }
 
     /**
@@ -63,7 +65,17 @@ public final class DirectMessages {
      */
     public boolean accept(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
                           List<String> mediaUrls, String orderKey) {
-        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, true);
+        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, true, List.of());
+    }
+
+    /**
+     * {@link #accept} in one transaction with {@code with} (a conversation's thread message, which must never be
+     * stored without the message that carries it): all are written or, when this message exists already (false),
+     * none of {@code with}.
+     */
+    public boolean accept(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
+                          List<String> mediaUrls, String orderKey, List<TransactWriteItem> with) {
+        return send(id, accountId, line, kind, to, text, mediaUrls, orderKey, true, with);
     }
 
     /** Whether the account has a message of this id (made by a {@code send} or {@code accept} before). */
@@ -89,7 +101,7 @@ public final class DirectMessages {
     }
 
     private boolean send(String id, String accountId, Line line, MessageKind kind, List<String> to, String typed,
-                         List<String> mediaUrls, String orderKey, boolean staged) {
+                         List<String> mediaUrls, String orderKey, boolean staged, List<TransactWriteItem> with) {
         String text = Text.composed(typed); // as it is sent, and counted so (see Text#composed)
         if (kind == MessageKind.GROUP) throw new IllegalArgumentException("group messages go through MessageService");
         if (id.startsWith(MessageStore.GROUP_ID_PREFIX)) throw new IllegalArgumentException("id prefix is reserved: " + id);
@@ -100,7 +112,10 @@ public final class DirectMessages {
                 clock.millis(), false, GroupMessage.SENDING, null, kind, List.copyOf(to), 0, orderKey, null, null, 0, 0);
         var entry = orderKey == null ? outbox.entry(id, Queues.FANOUT, FanoutService.job(accountId, id))
                 : outbox.entry(id, Queues.RELAYS, relayJob(message, id));
-        boolean created = messages.create(message, staged ? outbox.stage(entry) : null);
+        var also = new ArrayList<TransactWriteItem>();
+        if (staged) also.add(outbox.stage(entry));
+        also.addAll(with);
+        boolean created = messages.create(message, also);
         if (!created) {
             // a rerun: its job goes where its first run's went (a message stored unordered before keyword replies
             // were ordered must not be fanned out and relayed at once, each writing its rows)

@@ -68,11 +68,11 @@ final class MessageStore {
     }
 
     /**
-     * Creates the message (and its sending job), with the outbox row of its first job unless that is null; false
-     * when a message with this id exists already.
+     * Creates the message (and its sending job), in one transaction with {@code also} (the outbox row of its first
+     * job, what the message is part of); false when a message with this id exists already (and nothing is written).
      */
-    boolean create(GroupMessage m, TransactWriteItem outboxRow) {
-        var outcome = putWithJob(m, outboxRow == null ? List.of() : List.of(outboxRow));
+    boolean create(GroupMessage m, List<TransactWriteItem> also) {
+        var outcome = putWithJob(m, also);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (get(m.accountId(), m.id()).isPresent()) return false;
             throw new IllegalStateException("message create cancelled: " + c);

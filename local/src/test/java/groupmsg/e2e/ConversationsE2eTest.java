@@ -950,6 +950,58 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A conversation and its first message, and a later message, are stored in one transaction with the message that
+     * sends them: a write that fails leaves no thread message that nobody got (before, the conversation and its
+     * message were stored, the sending message's write failed, and without an Idempotency-Key nothing sent it). The
+     * request's retry (the same ids, as under an Idempotency-Key) stores and sends each once.
+     */
+    @Test
+    void aConversationOrMessageWhoseSendingFailsToBeStoredIsNotStored(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Atomic Thread Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        var caller = new groupmsg.platform.api.Caller(accountId, "key_test", groupmsg.platform.api.Role.OWNER);
+        var ids = new groupmsg.platform.config.Ids();
+        String createUlid = ids.next(""), sendUlid = ids.next("");
+        var sendingWriteFails = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                String request = context.request().toString();
+                if (request.contains("cout_" + createUlid) || request.contains("cout_" + sendUlid)) {
+                    throw new IllegalStateException("the sending message's write failed");
+                }
+            }
+        });
+        var input = new groupmsg.conversations.ConversationService.NewConversation(lineId, "Atomic",
+                List.of(new groupmsg.conversations.Conversation.Participant(ANN, null),
+                        new groupmsg.conversations.Conversation.Participant(BOB, null)), "first one", List.of(), null);
+        var failing = new groupmsg.conversations.ConversationService(sendingWriteFails, queue);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> failing.create(caller, input, createUlid))
+                .hasMessageContaining("the sending message's write failed");
+        String id = "cnv_" + createUlid;
+        assertThat(a.get("/v1/conversations/" + id).status()).as("no conversation without its first message's sending").isEqualTo(404);
+
+        var service = new groupmsg.conversations.ConversationService(runtime.wiring(), queue);
+        service.create(caller, input, createUlid); // the retry
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("first one")), 15_000))
+                .filteredOn(b -> b.contains("first one")).hasSize(1);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> failing.send(caller, id, null, "second one", List.of(), sendUlid))
+                .hasMessageContaining("the sending message's write failed");
+        assertThat(thread(a, id)).as("no thread message nobody got").noneMatch(m -> "second one".equals(m.get("body")));
+        service.send(caller, id, null, "second one", List.of(), sendUlid); // the retry
+        assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("second one")), 15_000))
+                .filteredOn(b -> b.contains("second one")).hasSize(1);
+        runtime.awaitIdle();
+        assertThat(thread(a, id)).filteredOn(m -> "second one".equals(m.get("body"))).hasSize(1);
+        assertThat(bodiesTo(a, line, ANN)).filteredOn(b -> b.contains("first one")).hasSize(1);
+        assertThat(bodiesTo(a, line, BOB)).filteredOn(b -> b.contains("second one")).hasSize(1);
+    }
+
+    /**
      * A first run that decided to relay a reply but failed before its relay was made, then the conversation blocked:
      * nobody has the reply, so the retry goes by the conversation as it is, and tells its author.
      */
