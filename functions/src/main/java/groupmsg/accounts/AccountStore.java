@@ -189,6 +189,7 @@ final class AccountStore {
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(accountPk(accountId)), ":prefix", s("KEY#")))
+                .consistentRead(true) // a key revoked or created a moment before shows so, as the authorizer sees it
                 .exclusiveStartKey(startKey));
         return new KeyPage(page.items().stream().map(AccountStore::toKey).toList(), page.lastKey());
     }

@@ -103,6 +103,7 @@ public final class UsageStore {
                     .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                     .expressionAttributeValues(Map.of(":pk", s(partition(accountId, month.toString())),
                             ":prefix", s(LINE_PREFIX)))
+                    .consistentRead(true) // a message just settled is counted (its status shows it sent already)
                     .exclusiveStartKey(from));
             for (var item : page.items()) {
                 out.add(new LineCounts(Attr.str(item, "sk").substring(LINE_PREFIX.length()),
