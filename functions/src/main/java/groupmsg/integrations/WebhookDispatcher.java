@@ -28,8 +28,9 @@ import java.util.Set;
 /**
  * POSTs an event (as the SNS topics carry it: {@code {type, accountId, ...}}) to each of its account's webhooks that
  * takes its type, side by side, signed ({@link WebhookSignature}), to the address its host was checked to resolve to
- * ({@link PinnedHttpPost}). An endpoint that fails (not 2xx, no status line in 5 s)
- * is tried twice more, 1 and 3 s later; an event that still has one left failing fails, and its queue gives it to
+ * ({@link PinnedHttpPost}). An endpoint that fails (not 2xx, or no status line in 10 s)
+ * is tried twice more, 1 and 3 s later, while the tries fit in {@link #TRIES_BUDGET}, except after no answer (it may
+ * be working on the event: its next try is the queue's, 3 minutes on, not three in a row); an event that still has one left failing fails, and its queue gives it to
  * the worker again later, when only the endpoints it has not reached are tried: what reached an endpoint is
  * remembered per event ({@code WHDONE}) as soon as it took it, so a retry does not send it there again. Twice is
  * still possible, rarely: an endpoint that took it but answered too late, the remembering failing right after, or
@@ -39,8 +40,16 @@ import java.util.Set;
  * due after the pause tries it again.
  */
 public final class WebhookDispatcher {
-    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
+    /** How long a delivery waits for the endpoint's status line (a receiver that works before answering has this). */
+    static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(10);
+    /** How long a test ({@code POST .../test}) waits: its try must fit in the admin API function's 10 s. */
+    static final Duration TEST_TIMEOUT = Duration.ofSeconds(5);
     static final List<Duration> RETRY_PAUSES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(3));
+    /**
+     * An endpoint's tries of one event, pauses included, end within this: the worker's 30 s must hold them (and the
+     * DNS lookups), so a try that could not end in it is left to the queue's next pass.
+     */
+    static final Duration TRIES_BUDGET = Duration.ofSeconds(20);
     static final Duration PAUSE_AFTER_FAILURE = Duration.ofSeconds(60);
     /**
      * A webhook whose every delivery failed for this long is disabled (its events are no longer sent to it, nor kept
@@ -62,6 +71,7 @@ public final class WebhookDispatcher {
     private final Clock clock;
     private final Lazy<PinnedHttpPost> http;
     private final EventPublisher events;
+    private final Duration deliveryTimeout;
 
     public WebhookDispatcher(Wiring wiring) {
         this(wiring, new WebhookTargets(wiring.config().webhooksToLoopback()));
@@ -69,6 +79,12 @@ public final class WebhookDispatcher {
 
     /** With another judge of addresses (a test's resolver that answers a second lookup differently). */
     public WebhookDispatcher(Wiring wiring, WebhookTargets targets) {
+        this(wiring, targets, DELIVERY_TIMEOUT);
+    }
+
+    /** With another wait for a delivery's answer (a test's, of an endpoint that answers too late). */
+    public WebhookDispatcher(Wiring wiring, WebhookTargets targets, Duration deliveryTimeout) {
+        this.deliveryTimeout = deliveryTimeout;
         this.store = new WebhookStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.targets = targets;
         this.clock = wiring.clock();
@@ -255,20 +271,33 @@ public final class WebhookDispatcher {
     private String deliver(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
         if (paused(w, clock.millis())) return PAUSED;
         String failure = null;
+        long started = System.nanoTime();
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
             if (attempt > 0) {
-                Thread.sleep(RETRY_PAUSES.get(attempt - 1).toMillis());
+                Duration pause = RETRY_PAUSES.get(attempt - 1);
+                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, deliveryTimeout)) return failure;
+                Thread.sleep(pause.toMillis());
                 // read again: deleted, disabled or no longer taking this type meanwhile, it gets no more tries; its
                 // URL (or secret) changed, the next try goes to the new one
                 var now = store.get(accountId, w.id());
                 if (now.isEmpty() || !now.get().enabled() || !now.get().receives(type)) return STOPPED;
                 w = now.get();
             }
-            failure = attempt(w, type, eventKey, body).failure();
+            failure = attempt(w, type, eventKey, body, deliveryTimeout).failure();
             if (failure == null || isFinal(failure)) return failure; // a refusal or a 404 will not change in seconds
+            // an endpoint that did not answer in time may still be working on it and take it: three in a row made
+            // a receiver that answers in 12 s get each event up to 30 times
+            if (failure.startsWith(NO_ANSWER)) return failure;
         }
         return failure;
     }
+
+    /** Whether another try, after {@code pause}, still ends within {@link #TRIES_BUDGET} of the first's start. */
+    static boolean triesAgain(Duration elapsed, Duration pause, Duration timeout) {
+        return elapsed.plus(pause).plus(timeout).compareTo(TRIES_BUDGET) <= 0;
+    }
+
+    private static final String NO_ANSWER = "no answer within ";
 
     private static final String REFUSED = "refused: ";
     /** What {@link #deliver} answers for a webhook deleted or disabled between its tries. */
@@ -277,8 +306,13 @@ public final class WebhookDispatcher {
     /** One try's outcome: the endpoint's status (0 when it gave none) and why it did not take it (null when it did). */
     public record Attempt(int status, String failure, long millis) {}
 
-    /** One signed POST of {@code body} to the webhook, without retries (a test event's, and each try of a delivery's). */
-    public Attempt attempt(Webhook w, String type, String eventKey, String body) {
+    /** A test event's one signed POST to the webhook, without retries. */
+    public Attempt test(Webhook w, String type, String eventKey, String body) {
+        return attempt(w, type, eventKey, body, TEST_TIMEOUT);
+    }
+
+    /** One signed POST of {@code body} to the webhook, without retries (each try of a delivery's, and a test's). */
+    private Attempt attempt(Webhook w, String type, String eventKey, String body, Duration timeout) {
         URI uri = URI.create(w.url());
         long started = System.nanoTime();
         // resolved and checked before each try (a name may resolve to another address by then), and the POST goes to
@@ -302,10 +336,10 @@ public final class WebhookDispatcher {
         headers.put("Groupmsg-Webhook-Id", w.id());
         headers.put(WebhookSignature.HEADER, WebhookSignature.header(w.signingSecrets(clock.millis()), clock.millis() / 1000, body));
         try {
-            int status = http.get().post(uri, address, headers, body.getBytes(StandardCharsets.UTF_8), REQUEST_TIMEOUT);
+            int status = http.get().post(uri, address, headers, body.getBytes(StandardCharsets.UTF_8), timeout);
             return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millisSince(started));
         } catch (java.net.SocketTimeoutException e) {
-            return new Attempt(0, "no answer within " + REQUEST_TIMEOUT.toSeconds() + " s", millisSince(started));
+            return new Attempt(0, NO_ANSWER + timeout.toSeconds() + " s", millisSince(started));
         } catch (IOException | RuntimeException e) {
             // a RuntimeException too: a URL the JDK will not take (a name SNI refuses) is this endpoint's failure, not the event's
             return new Attempt(0, "could not connect (" + e.getClass().getSimpleName() + ")", millisSince(started));

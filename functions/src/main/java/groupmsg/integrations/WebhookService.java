@@ -95,6 +95,7 @@ public final class WebhookService {
         Webhook current = get(accountId, id);
         // enabling one that is enabled changes nothing (a client sending its whole object must not restart the clock)
         if (Boolean.TRUE.equals(enabled) && current.enabled()) enabled = null;
+        if (url != null && url.equals(current.url())) url = null; // the same address: its record of failures stands
         if (url == null && events == null && description == null && enabled == null) return current;
         if (!store.update(caller, id, url, events == null ? null : List.copyOf(events), description, enabled, clock.millis())) {
             throw ApiException.notFound("webhook");
@@ -114,7 +115,7 @@ public final class WebhookService {
         event.put("accountId", accountId);
         event.put("webhookId", w.id());
         event.put("createdAt", groupmsg.platform.api.Timestamps.format(clock.millis()));
-        var attempt = dispatcher.get().attempt(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
+        var attempt = dispatcher.get().test(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
         // shown as a delivery's outcome, but a failed test never counts toward disabling the webhook
         long now = clock.millis();
         store.recordTestOutcome(accountId, id, attempt.failure(), now, now - WebhookDispatcher.QUIET_SPELL.toMillis(),

@@ -91,6 +91,9 @@ final class WebhookStore {
             sets.add("#url = :url");
             names.put("#url", "url");
             values.put(":url", s(url));
+            // a new address starts with a clean slate: the old one's failures neither pause it nor count toward
+            // disabling it (fixed on the third day, it was disabled at its first 503)
+            removes.addAll(List.of("lastFailedAt", "lastFailure", "deliveryFailedAt", "failingSince"));
         }
         if (events != null) {
             sets.add("#events = :events");
@@ -103,7 +106,10 @@ final class WebhookStore {
             sets.add("#description = :description");
             values.put(":description", s(description));
         }
-        if (Boolean.TRUE.equals(enabled)) removes.addAll(List.of("disabledAt", "disabledReason", "failingSince"));
+        if (Boolean.TRUE.equals(enabled)) {
+            removes.addAll(List.of("disabledAt", "disabledReason"));
+            if (!removes.contains("failingSince")) removes.add("failingSince");
+        }
         if (Boolean.FALSE.equals(enabled)) {
             sets.add("disabledAt = if_not_exists(disabledAt, :now), disabledReason = if_not_exists(disabledReason, :why)");
             values.put(":now", n(now));

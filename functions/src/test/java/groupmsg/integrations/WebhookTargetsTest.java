@@ -3,6 +3,7 @@ package groupmsg.integrations;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -112,6 +113,17 @@ class WebhookTargetsTest {
                 "could not connect (ConnectException)", "the host did not resolve")) {
             assertThat(WebhookDispatcher.isFinal(passing)).as(passing).isFalse();
         }
+    }
+
+    @Test
+    void anEndpointsTriesOfAnEventEndWithinTheirBudget() {
+        Duration timeout = WebhookDispatcher.DELIVERY_TIMEOUT;
+        assertThat(WebhookDispatcher.TRIES_BUDGET).as("the worker's 30 s holds them").isLessThanOrEqualTo(Duration.ofSeconds(20));
+        assertThat(WebhookDispatcher.triesAgain(Duration.ofMillis(100), Duration.ofSeconds(1), timeout)).as("a quick 503").isTrue();
+        assertThat(WebhookDispatcher.triesAgain(Duration.ofSeconds(9), Duration.ofSeconds(1), timeout)).as("ends at 20 s").isTrue();
+        assertThat(WebhookDispatcher.triesAgain(Duration.ofMillis(9_001), Duration.ofSeconds(1), timeout)).isFalse();
+        assertThat(WebhookDispatcher.triesAgain(Duration.ofSeconds(19), Duration.ofSeconds(3), timeout))
+                .as("a second slow 503: the queue's next pass tries it").isFalse();
     }
 
     @Test

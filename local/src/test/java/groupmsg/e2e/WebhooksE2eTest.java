@@ -387,6 +387,25 @@ class WebhooksE2eTest {
         assertThat(a.get("/v1/webhooks/" + moved.get("id")).jsonObject()).containsEntry("failingSince", null);
     }
 
+    /**
+     * An endpoint that does not answer in time may still be working on the event and take it: it is not tried again
+     * at once (before, three tries a pass made a receiver that answers late get each event up to 30 times).
+     */
+    @Test
+    void anEndpointThatDoesNotAnswerInTimeIsLeftToTheQueuesNextPass(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Late Answer Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var hook = createWebhook(a, Map.of("url", url("/slow-receiver"), "events", List.of("reply.received")));
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDSLOWRECEIVER00000000000", "from", "+14155550958", "body", "Hello"));
+        var dispatcher = new groupmsg.integrations.WebhookDispatcher(runtime.wiring(),
+                new groupmsg.integrations.WebhookTargets(true), java.time.Duration.ofSeconds(2));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dispatcher.dispatch(event, "m1"))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        assertThat(at("/slow-receiver")).as("one try this pass").hasSize(1);
+        assertThat(a.get("/v1/webhooks/" + hook.get("id")).jsonObject()).containsEntry("lastFailure", "no answer within 2 s");
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theWebhooksListPagesAndATestThatFailsStartsNoFailingStretch(ApiClient api) {
@@ -411,6 +430,38 @@ class WebhooksE2eTest {
         assertThat(tested.jsonObject()).containsEntry("delivered", false).containsEntry("failure", "HTTP 500");
         assertThat(a.get("/v1/webhooks/" + ids.get(0)).jsonObject()).containsEntry("lastFailure", "HTTP 500")
                 .containsEntry("failingSince", null).containsEntry("enabled", true).extractingByKey("lastFailedAt").isNotNull();
+    }
+
+    /**
+     * A webhook given a new URL starts with a clean slate: the old address's stretch of failures does not disable it
+     * at the new one's first failure (before, fixed on the third day, it was disabled at its first 503).
+     */
+    @Test
+    void aWebhookGivenANewUrlIsNotDisabledForTheOldOnesFailures(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Moved Stretch Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String id = (String) createWebhook(a, Map.of("url", url("/gone-old-address"), "events", List.of("reply.received"))).get("id");
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDMOVEDSTRETCH00000000000" + n, "from", "+14155550959", "body", "Hi " + n));
+        long day = 86_400_000L;
+        for (int n = 0; n < 3; n++) { // a 404 each day: given up at once, and a stretch of failures
+            new groupmsg.integrations.WebhookDispatcher(at.apply(n * day)).dispatch(event.apply(n), "s" + n);
+        }
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("lastFailure", "HTTP 404")
+                .extractingByKey("failingSince").isNotNull();
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/gone-old-address"))).jsonObject())
+                .as("the same address: its record stands").containsEntry("lastFailure", "HTTP 404")
+                .extractingByKey("failingSince").isNotNull();
+
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/gone-new-address"))).jsonObject())
+                .containsEntry("failingSince", null).containsEntry("lastFailure", null).containsEntry("lastFailedAt", null);
+        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 60_000)).dispatch(event.apply(3), "s3");
+        assertThat(at("/gone-new-address")).hasSize(1);
+        var after = a.get("/v1/webhooks/" + id).jsonObject();
+        assertThat(after).containsEntry("enabled", true).containsEntry("disabledAt", null).containsEntry("lastFailure", "HTTP 404");
+        assertThat(java.time.Instant.parse((String) after.get("failingSince"))).isAfter(java.time.Instant.now().plusMillis(3 * day));
     }
 
     @Test

@@ -64,7 +64,7 @@ class WebhookRebindingE2eTest {
 
         for (int i = 1; i <= 3; i++) {
             tries.set(i);
-            var attempt = dispatcher.attempt(hook, "webhook.test", "webhook.test/" + i, "{\"type\":\"webhook.test\"}");
+            var attempt = dispatcher.test(hook, "webhook.test", "webhook.test/" + i, "{\"type\":\"webhook.test\"}");
             assertThat(attempt.failure()).as("try " + i).isNull();
             assertThat(attempt.status()).isEqualTo(204);
         }
@@ -72,7 +72,7 @@ class WebhookRebindingE2eTest {
         assertThat(hosts).containsExactly("rebind.invalid:" + port, "rebind.invalid:" + port, "rebind.invalid:" + port);
 
         // a try whose own lookup answers the private address is refused, and nothing is called
-        var refused = dispatcher.attempt(hook, "webhook.test", "webhook.test/4", "{\"type\":\"webhook.test\"}");
+        var refused = dispatcher.test(hook, "webhook.test", "webhook.test/4", "{\"type\":\"webhook.test\"}");
         assertThat(refused.failure()).startsWith("refused: ").contains("non-public");
         assertThat(hosts).hasSize(3);
     }
