@@ -69,6 +69,15 @@ public final class FanoutService {
     /** Quick retries of a failed fan-out (see FanoutWorkerHandler) before SQS's own. */
     public static final int QUICK_RETRIES = 3;
 
+    /**
+     * A retry that found its page leased, again once the lease has ended (its quick retries spent: a page still leased
+     * then is a live run's, and this comes back after that one's lease in turn, until the fan-out is done).
+     */
+    static QueueMessage afterTheLease(String accountId, String messageId) {
+        return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId, "retries", QUICK_RETRIES)),
+                null, null, (int) (PAGE_LEASE_MILLIS / 1000) + 5);
+    }
+
     /** A failed fan-out's job again, its {@code retries}th quick one, {@code 10 * retries} seconds from now. */
     static QueueMessage retryJob(String accountId, String messageId, int retries) {
         return new QueueMessage(Json.write(Map.of("accountId", accountId, "messageId", messageId, "retries", retries)),
@@ -85,6 +94,14 @@ public final class FanoutService {
     }
 
     public void run(String accountId, String messageId) {
+        run(accountId, messageId, false);
+    }
+
+    /**
+     * @param retried whether the job is a retry of a failed run (or maintenance's): a page it finds leased may be
+     *                that run's, whose lease nobody gives back, so it comes back when the lease has ended
+     */
+    public void run(String accountId, String messageId, boolean retried) {
         long started = clock.millis();
         GroupMessage m = messages.get(accountId, messageId).orElse(null);
         if (m == null) {
@@ -107,7 +124,10 @@ public final class FanoutService {
                 String lease = ids.next("");
                 var claim = messages.claimPage(accountId, messageId, cursor, now, PAGE_LEASE_MILLIS, lease);
                 if (claim == MessageStore.PageClaim.BUSY) {
-                    Log.info("fanout_page_busy", Map.of("messageId", messageId));
+                    Log.info("fanout_page_busy", Map.of("messageId", messageId, "retried", retried));
+                    // the failed run's claim may have gone through unanswered, or its release failed: nothing else
+                    // brings the fan-out back when that lease ends, and maintenance only after 10 minutes
+                    if (retried) queue.send(Queues.FANOUT, List.of(afterTheLease(accountId, messageId)));
                     return;
                 }
                 leased = cursor;

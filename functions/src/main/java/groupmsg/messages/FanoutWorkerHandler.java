@@ -50,7 +50,8 @@ public final class FanoutWorkerHandler implements QueueFunction {
             Map<String, Object> job = null;
             try {
                 job = Json.parseObject(message.getBody());
-                fanout.run((String) job.get("accountId"), (String) job.get("messageId"));
+                fanout.run((String) job.get("accountId"), (String) job.get("messageId"),
+                        job.get("retries") instanceof Number n && n.intValue() > 0);
             } catch (RuntimeException e) {
                 Log.jobFailed("fanout_failed", Map.of("messageId", message.getMessageId()), e);
                 if (job == null || !retriedSoon(job)) failures.add(new SQSBatchResponse.BatchItemFailure(message.getMessageId()));

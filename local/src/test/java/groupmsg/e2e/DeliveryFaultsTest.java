@@ -474,6 +474,51 @@ class DeliveryFaultsTest {
         assertThat(refusing.captured.fanouts).isEmpty();
     }
 
+    /**
+     * A fan-out that fails part way and cannot give its lease back (a process killed, the release refused): its quick
+     * retry finds the page leased, and comes back once the lease has ended, when it takes the page over. Before, the
+     * retry stopped as "busy" and the job was gone: the rest of the group waited for maintenance, 10 minutes.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aQuickRetryThatFindsTheFailedRunsLeaseComesBackWhenItEnds(ApiClient api, LocalRuntime runtime) throws Exception {
+        var accepted = accepted(api, runtime, "Fanout Held Lease Co", 8000, 1500); // two pages
+        String accountId = accepted.accountId();
+        String messageId = accepted.message().id();
+        java.util.function.Function<Map<String, Object>, SQSEvent> eventOf = job -> {
+            var message = new SQSEvent.SQSMessage();
+            message.setMessageId("job-" + job.get("retries"));
+            message.setBody(groupmsg.platform.json.Json.write(job));
+            var event = new SQSEvent();
+            event.setRecords(List.of(message));
+            return event;
+        };
+
+        var first = new CrashingQueue(2); // page 2's jobs refused, and the lease is not given back
+        assertThat(new FanoutWorkerHandler(killed(runtime), first).handleRequest(eventOf.apply(Map.of("accountId", accountId,
+                "messageId", messageId)), null).getBatchItemFailures()).isEmpty();
+        var quickRetry = first.captured.fanouts.getFirst();
+
+        var busy = new CapturingQueue();
+        assertThat(new FanoutWorkerHandler(runtime.wiring(), busy).handleRequest(eventOf.apply(quickRetry), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(busy.deliveries).as("the page is leased").isEmpty();
+        assertThat(busy.fanouts).as("back when the lease ends").singleElement()
+                .satisfies(job -> assertThat(job).containsEntry("messageId", messageId));
+        assertThat(busy.fanoutDelays).containsExactly(155);
+
+        var afterLease = new CapturingQueue();
+        var later = runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofSeconds(156)));
+        assertThat(new FanoutWorkerHandler(later, afterLease).handleRequest(eventOf.apply(busy.fanouts.getFirst()), null)
+                .getBatchItemFailures()).isEmpty();
+        List<String> enqueued = new ArrayList<>();
+        for (var batch : first.captured.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        for (var batch : afterLease.deliveries) enqueued.addAll((List<String>) batch.get("phones"));
+        assertThat(enqueued).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(accepted.phones());
+        assertThat(afterLease.fanouts).as("done: nothing more").isEmpty();
+        assertThat(accepted.api().get("/v1/messages/" + messageId).jsonObject()).containsEntry("recipients", 1500);
+    }
+
     @Test
     void noBlockIsStartedPastTheDeadlineAndTheWorkerHandsTheRestOn(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Deadline Co");
