@@ -267,8 +267,10 @@ public final class MessageMaintenance {
         if (!m.fanoutDone()) {
             if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             if (m.orderKey() != null) {
-                tally.relays.put(m.id(), m); // its relay job fans out too
-            } else if (messages.claimRefan(m.accountId(), m.id(), now, jobsLost ? jobsLostBefore : stalledBefore)) {
+                tally.relays.put(m.id(), m); // its relay job fans out, and delivers its queued rows, in order
+                return true;
+            }
+            if (messages.claimRefan(m.accountId(), m.id(), now, jobsLost ? jobsLostBefore : stalledBefore)) {
                 // once a stall, not every sweep: during a lasting fault each sweep's job (with its quick retries)
                 // piled up, about 8 failing runs a minute for one message, and filled the fan-out's concurrency
                 try {
@@ -281,11 +283,10 @@ public final class MessageMaintenance {
                     }
                     throw e;
                 }
-            } else {
-                return true; // sent again less than a stall ago, or a page was leased since: not lost (yet)
-            }
-            tally.refanned++;
-            return true;
+                tally.refanned++;
+            } // else sent again less than a stall ago, or a page was leased since: not lost (yet)
+            // the pages fanned out so far are repaired as any message's rows: after a restart their jobs were lost
+            // too, and rows left in sending wait for no fan-out (before, they waited for a sweep 10 minutes on)
         }
         // Rows of a message whose jobs wait in the queue for places are waiting, not lost (a backlog on a slow line
         // is legitimately queued for hours): another job for them would take a place of its own and find them sent.

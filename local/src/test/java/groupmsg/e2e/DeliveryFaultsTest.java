@@ -519,6 +519,38 @@ class DeliveryFaultsTest {
         assertThat(accepted.api().get("/v1/messages/" + messageId).jsonObject()).containsEntry("recipients", 1500);
     }
 
+    /**
+     * After a restart (the queues' jobs lost), a message whose fan-out was unfinished gets its fan-out re-driven and
+     * the rows of the pages fanned out before enqueued again at once, as README says: before, the sweep stopped at
+     * the re-drive and those rows waited for a sweep 10 minutes on.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void afterARestartAnUnfinishedFanOutsEarlierPagesAreEnqueuedAgainAtOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        var accepted = accepted(api, runtime, "Fanout Restart Co", 1000, 1500); // two pages
+        String messageId = accepted.message().id();
+        var first = new CrashingQueue(2); // page 1 enqueued (jobs lost with the queues), page 2 written, then killed
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FanoutService(killed(runtime), accepted.groups(), first)
+                .run(accepted.accountId(), messageId)).hasMessageContaining("crash");
+
+        var swept = new CapturingQueue();
+        new MessageMaintenance(runtime.wiring(), swept).sweepAfterJobsLost(System.currentTimeMillis() + 1);
+        List<String> requeued = new ArrayList<>();
+        for (var batch : swept.deliveries) {
+            if (messageId.equals(batch.get("messageId"))) requeued.addAll((List<String>) batch.get("phones"));
+        }
+        assertThat(swept.fanouts).as("the fan-out re-driven").anySatisfy(job -> assertThat(job).containsEntry("messageId", messageId));
+        assertThat(requeued).as("page 1's rows (and page 2's, written): their jobs were lost").doesNotHaveDuplicates()
+                .hasSizeGreaterThanOrEqualTo(1000).isSubsetOf(accepted.phones());
+
+        var resumed = new CapturingQueue();
+        new FanoutService(runtime.wiring(), accepted.groups(), resumed).run(accepted.accountId(), messageId, true);
+        List<String> all = new ArrayList<>(requeued);
+        for (var batch : resumed.deliveries) all.addAll((List<String>) batch.get("phones"));
+        assertThat(new java.util.HashSet<>(all)).as("everyone has a job").containsExactlyInAnyOrderElementsOf(accepted.phones());
+        assertThat(accepted.api().get("/v1/messages/" + messageId).jsonObject()).containsEntry("recipients", 1500);
+    }
+
     @Test
     void noBlockIsStartedPastTheDeadlineAndTheWorkerHandsTheRestOn(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Deadline Co");
