@@ -278,9 +278,32 @@ final class DeliveryStore {
 
     /** Summed counters of every shard. */
     Map<String, Long> counts(String messageId, int shards) {
+        return sum(counterItems(messageId, shards));
+    }
+
+    /**
+     * Each message's summed counters, by id: all their shards' counter items in as few BatchGetItems as they fit
+     * (100 keys each), where a list of 100 messages made 100 calls one after another.
+     */
+    Map<String, Map<String, Long>> counts(List<GroupMessage> listed) {
+        List<Map<String, AttributeValue>> keys = new ArrayList<>();
+        for (GroupMessage m : listed) {
+            for (int shard = 0; shard < m.shards(); shard++) keys.add(Attr.key(shardPk(m.id(), shard), COUNTS_SK));
+        }
+        var byMessage = new HashMap<String, List<Map<String, AttributeValue>>>();
+        for (var item : ops.batchGet(table, keys)) {
+            String pk = Attr.str(item, "pk"); // MSG#<messageId>#<shard>
+            byMessage.computeIfAbsent(pk.substring("MSG#".length(), pk.lastIndexOf('#')), id -> new ArrayList<>()).add(item);
+        }
+        var out = new HashMap<String, Map<String, Long>>();
+        for (GroupMessage m : listed) out.put(m.id(), sum(byMessage.getOrDefault(m.id(), List.of())));
+        return out;
+    }
+
+    private static Map<String, Long> sum(List<Map<String, AttributeValue>> counterItems) {
         var totals = new LinkedHashMap<String, Long>();
         COUNTED.forEach(c -> totals.put(c, 0L));
-        for (var item : counterItems(messageId, shards)) {
+        for (var item : counterItems) {
             for (String c : COUNTED) totals.merge(c, Attr.num(item, c, 0), Long::sum);
         }
         return totals;

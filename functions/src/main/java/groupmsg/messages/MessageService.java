@@ -272,8 +272,9 @@ public final class MessageService {
             found = page.items();
             lastKey = page.lastKey();
         }
-        return new MessagePage(found.stream().map(v -> new MessageView(v.message(),
-                deliveries.counts(v.message().id(), v.message().shards()), v.recipient())).toList(), lastKey);
+        var counts = deliveries.counts(found.stream().map(MessageView::message).toList());
+        return new MessagePage(found.stream().map(v -> new MessageView(v.message(), counts.get(v.message().id()),
+                v.recipient())).toList(), lastKey);
     }
 
 }

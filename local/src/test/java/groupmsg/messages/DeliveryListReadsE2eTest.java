@@ -25,6 +25,47 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DeliveryListReadsE2eTest {
     private static final int SHARDS = 2;
 
+    /**
+     * A page of messages reads all their shards' counters in one BatchGetItem per 100 keys (a list of 100 used to
+     * make 100 calls one after another), and each message gets its own sums.
+     */
+    @Test
+    void aPageOfMessagesReadsItsCountersInOneBatch(LocalRuntime runtime) {
+        var batchGets = new java.util.concurrent.atomic.AtomicInteger();
+        var counted = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest) batchGets.incrementAndGet();
+            }
+        });
+        var store = new DeliveryStore(new DynamoOps(counted.dynamo()), counted.config().table(Tables.DELIVERIES));
+        List<GroupMessage> listed = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            int shards = 1 + i % 5;
+            String id = "msg_counts_" + i + "_" + UUID.randomUUID();
+            List<String> phones = new ArrayList<>();
+            for (int p = 0; p <= i; p++) phones.add(String.format("+1617557%02d%02d", i, p));
+            store.insertQueued("acct_test", id, shards, phones, java.util.Map.of(), 1_000L, false);
+            // the first i / 2 of them failed: each in its own shard's counter
+            for (String failed : phones.subList(0, i / 2)) {
+                store.apply(id, DeliveryStore.shardOf(failed, shards), List.of(
+                        new DeliveryStore.Transition(failed, Delivery.QUEUED, Delivery.FAILED, null, "refused", 2_000L)));
+            }
+            listed.add(new GroupMessage(id, "acct_test", "grp_x", "line_x", "+14155550100", 1, null, null, "b", List.of(),
+                    "b", SmsText.Encoding.GSM_7, 1, phones.size(), shards, 1_000L, true, GroupMessage.SENDING, null,
+                    MessageKind.GROUP, List.of(), 0, null, null, null, 0, 0));
+        }
+        batchGets.set(0);
+        var counts = store.counts(listed);
+        assertThat(batchGets).as("90 counter keys: one call").hasValue(1);
+        for (int i = 0; i < 30; i++) {
+            GroupMessage m = listed.get(i);
+            assertThat(counts.get(m.id())).as(m.id()).isEqualTo(store.counts(m.id(), m.shards()))
+                    .containsEntry(Delivery.FAILED, (long) (i / 2));
+        }
+    }
+
     @Test
     void aFilteredListSkipsShardsWithoutMatchesAndEndsAPageAtItsBudget(LocalRuntime runtime) {
         var store = new DeliveryStore(new DynamoOps(runtime.wiring().dynamo()), runtime.wiring().config().table(Tables.DELIVERIES));
