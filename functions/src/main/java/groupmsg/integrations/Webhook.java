@@ -15,15 +15,26 @@ import java.util.List;
  * @param failingSince            when the deliveries that failed since the last one taken began failing (null while
  *                                it takes them): failing for {@link WebhookDispatcher#DISABLE_AFTER}, it is disabled
  * @param disabledAt              when it stopped getting events (null while enabled), and why ({@code disabledReason})
+ * @param enabledAt               when it was last enabled again after being disabled (null: never; it took events
+ *                                from its creation)
  */
 public record Webhook(String id, String url, List<String> events, String description, String secret, long createdAt,
                       Long lastDeliveredAt, Long lastFailedAt, String lastFailure, String previousSecret,
-                      Long previousSecretExpiresAt, Long failingSince, Long disabledAt, String disabledReason) {
+                      Long previousSecretExpiresAt, Long failingSince, Long disabledAt, String disabledReason,
+                      Long enabledAt) {
     public static final String ID_PREFIX = "whk_";
 
     /** A new webhook. */
     public Webhook(String id, String url, List<String> events, String description, String secret, long createdAt) {
-        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null);
+        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null, null);
+    }
+
+    /**
+     * Whether an event published at {@code publishedAt} (epoch ms) is this webhook's: one published before it existed,
+     * or while it was disabled, is not kept for it (its retry, or a dead-letter redrive, must not bring it later).
+     */
+    public boolean takesEventPublishedAt(long publishedAt) {
+        return publishedAt >= Math.max(createdAt, enabledAt == null ? 0 : enabledAt);
     }
 
     public boolean receives(String type) {

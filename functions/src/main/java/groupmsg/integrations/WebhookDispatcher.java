@@ -106,6 +106,14 @@ public final class WebhookDispatcher {
      *                    queue message's id)
      */
     public void dispatch(String eventJson, String fallbackKey) {
+        dispatch(eventJson, fallbackKey, null);
+    }
+
+    /**
+     * @param publishedAt when the event reached its queue (SQS's {@code SentTimestamp}, epoch ms), or null when not
+     *                    known: a webhook created, or enabled again, after it does not get it
+     */
+    public void dispatch(String eventJson, String fallbackKey, Long publishedAt) {
         Map<String, Object> event = Json.parseObject(eventJson);
         String accountId = (String) event.get("accountId");
         String type = (String) event.get("type");
@@ -115,7 +123,8 @@ public final class WebhookDispatcher {
         }
         List<Webhook> webhooks = store.list(accountId);
         dropExpiredSecrets(accountId, webhooks);
-        List<Webhook> takers = webhooks.stream().filter(w -> w.enabled() && w.receives(type)).toList();
+        List<Webhook> takers = webhooks.stream().filter(w -> w.enabled() && w.receives(type)
+                && (publishedAt == null || w.takesEventPublishedAt(publishedAt))).toList();
         if (takers.isEmpty()) return;
         String eventKey = eventKey(event, type, fallbackKey);
         Set<String> done = store.deliveredTo(accountId, eventKey, takers.stream().map(Webhook::id).toList());

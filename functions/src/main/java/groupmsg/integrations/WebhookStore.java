@@ -107,6 +107,9 @@ final class WebhookStore {
             values.put(":description", s(description));
         }
         if (Boolean.TRUE.equals(enabled)) {
+            // events published while it was disabled are not kept for it, also those still being retried
+            sets.add("enabledAt = :now");
+            values.put(":now", n(now));
             removes.addAll(List.of("disabledAt", "disabledReason"));
             if (!removes.contains("failingSince")) removes.add("failingSince");
         }
@@ -327,6 +330,6 @@ final class WebhookStore {
                 Attr.str(item, "secret"), Attr.num(item, "createdAt", 0), Attr.numOrNull(item, "lastDeliveredAt"),
                 Attr.numOrNull(item, "lastFailedAt"), Attr.str(item, "lastFailure"), Attr.str(item, "previousSecret"),
                 Attr.numOrNull(item, "previousSecretExpiresAt"), Attr.numOrNull(item, "failingSince"),
-                Attr.numOrNull(item, "disabledAt"), Attr.str(item, "disabledReason"));
+                Attr.numOrNull(item, "disabledAt"), Attr.str(item, "disabledReason"), Attr.numOrNull(item, "enabledAt"));
     }
 }

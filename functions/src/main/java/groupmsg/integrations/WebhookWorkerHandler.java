@@ -38,14 +38,14 @@ public final class WebhookWorkerHandler implements QueueFunction {
     }
 
     /**
-     * The batch's events side by side (each at most about 19 s: three tries of 5 s and the pauses between), so a
-     * batch of slow endpoints ends well within the function's 30 s. Each event fails, and is retried, on its own.
+     * The batch's events side by side (each endpoint's tries at most 20 s: see WebhookDispatcher), so a batch of slow
+     * endpoints ends within the function's 30 s. Each event fails, and is retried, on its own.
      */
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
-            dispatcher.dispatch(m.getBody(), m.getMessageId());
+            dispatcher.dispatch(m.getBody(), m.getMessageId(), sentAt(m));
             return null;
         });
         for (int i = 0; i < outcomes.size(); i++) {
@@ -57,5 +57,15 @@ public final class WebhookWorkerHandler implements QueueFunction {
             failures.add(new SQSBatchResponse.BatchItemFailure(id));
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /** When SNS put the event in the queue (its publish time, near enough); null when SQS does not say. */
+    static Long sentAt(SQSEvent.SQSMessage m) {
+        String sent = m.getAttributes() == null ? null : m.getAttributes().get("SentTimestamp");
+        try {
+            return sent == null ? null : Long.parseLong(sent);
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 }

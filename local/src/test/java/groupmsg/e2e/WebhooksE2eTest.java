@@ -433,6 +433,49 @@ class WebhooksE2eTest {
     }
 
     /**
+     * An event goes to the webhooks that took events when it was published (its queue's SentTimestamp): not to one
+     * created after it, nor to one disabled then (enabled again since), when its retry comes. Before, a retry, or a
+     * dead-letter redrive days later, brought it to them.
+     */
+    @Test
+    void anEventIsNotDeliveredToAWebhookCreatedOrEnabledAgainAfterItWasPublished(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Later Hooks Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        createWebhook(a, Map.of("url", url("/before-it"), "events", List.of("reply.received")));
+        String toggled = (String) createWebhook(a, Map.of("url", url("/disabled-then"), "events", List.of("reply.received"))).get("id");
+        assertThat(a.patch("/v1/webhooks/" + toggled, Map.of("enabled", false)).status()).isEqualTo(200);
+        Thread.sleep(5);
+        long publishedAt = System.currentTimeMillis();
+        Thread.sleep(5);
+        assertThat(a.patch("/v1/webhooks/" + toggled, Map.of("enabled", true)).jsonObject()).containsEntry("enabled", true);
+        createWebhook(a, Map.of("url", url("/after-it"), "events", List.of("reply.received")));
+
+        java.util.function.BiFunction<String, Long, com.amazonaws.services.lambda.runtime.events.SQSEvent> eventAt = (inboundId, sent) -> {
+            var message = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
+            message.setMessageId("m-" + inboundId);
+            message.setBody(Json.write(Map.of("type", "reply.received", "accountId", accountId, "inboundId", inboundId,
+                    "from", "+14155550958", "body", "Hello")));
+            message.setAttributes(Map.of("SentTimestamp", String.valueOf(sent)));
+            var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
+            event.setRecords(List.of(message));
+            return event;
+        };
+        var worker = new groupmsg.integrations.WebhookWorkerHandler(runtime.wiring());
+        assertThat(worker.handleRequest(eventAt.apply("inb_01JDPUBLISHEDBEFORE000000000", publishedAt), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(at("/before-it")).hasSize(1);
+        assertThat(at("/disabled-then")).as("disabled when it was published").isEmpty();
+        assertThat(at("/after-it")).as("created after it was published").isEmpty();
+
+        assertThat(worker.handleRequest(eventAt.apply("inb_01JDPUBLISHEDAFTER0000000000", System.currentTimeMillis()), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(at("/before-it")).hasSize(2);
+        assertThat(at("/disabled-then")).hasSize(1);
+        assertThat(at("/after-it")).hasSize(1);
+    }
+
+    /**
      * A webhook given a new URL starts with a clean slate: the old address's stretch of failures does not disable it
      * at the new one's first failure (before, fixed on the third day, it was disabled at its first 503).
      */
