@@ -264,7 +264,12 @@ public final class MessageMaintenance {
         if (job.acceptedAt() > lostBefore) return true;
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
         if (m == null) return true;
+        // the last phone of the pages fanned out, whose queued rows may be requeued ("~": all of them)
+        String requeueThrough = "~";
         if (!m.fanoutDone()) {
+            // not the page after it: the re-driven fan-out takes that one over and enqueues its queued rows, and a
+            // second job for them would take places in a busy line's waiting line for nothing
+            requeueThrough = messages.checkpoint(m.accountId(), m.id()).cursor();
             if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             if (m.orderKey() != null) {
                 tally.relays.put(m.id(), m); // its relay job fans out, and delivers its queued rows, in order
@@ -305,8 +310,11 @@ public final class MessageMaintenance {
                     deliveries.inStatus(m.id(), shard, Delivery.SENDING, sendingBefore), now, stopAt, tally)) {
                 return false;
             }
-            if (jobsWaiting) continue;
-            tally.requeued += requeue(m, shard, deliveries.inStatus(m.id(), shard, Delivery.QUEUED, lostBefore), now, stopAt, tally);
+            if (jobsWaiting || requeueThrough == null) continue;
+            String through = requeueThrough;
+            List<Delivery> lost = deliveries.inStatus(m.id(), shard, Delivery.QUEUED, lostBefore).stream()
+                    .filter(d -> d.phone().compareTo(through) <= 0).toList();
+            tally.requeued += requeue(m, shard, lost, now, stopAt, tally);
         }
         if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
         // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.
