@@ -5,7 +5,7 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -37,17 +37,16 @@ public final class PrivateMessages {
         return Attr.key("PRIVATE#" + lineId + "#" + phone, "PRIVATE");
     }
 
-    /** Records that the line writes to {@code phone} privately at {@code at} (only forward). */
-    public void mark(String accountId, String lineId, String phone, long at) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(lineId, phone))
-                    .updateExpression("SET accountId = :a, lastAt = :at, expiresAt = :exp")
-                    .conditionExpression("attribute_not_exists(lastAt) OR lastAt < :at")
-                    .expressionAttributeValues(Map.of(":a", s(accountId), ":at", n(at),
-                            ":exp", n((at + KEPT.toMillis()) / 1000))));
-        } catch (ConditionalCheckFailedException e) {
-            // a later one is on record
-        }
+    /**
+     * Records that the line writes to {@code phone} privately at {@code at}: a write of the transaction that stores the
+     * private message (before it is sent), so that a message that failed to be stored leaves no mark (its person's next text was kept from the conversation for nothing). Not only forward
+     * (a transaction cannot skip one write): two private messages to one number in the same moment is all it loses.
+     */
+    public TransactWriteItem markItem(String accountId, String lineId, String phone, long at) {
+        return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(lineId, phone))
+                .updateExpression("SET accountId = :a, lastAt = :at, expiresAt = :exp")
+                .expressionAttributeValues(Map.of(":a", s(accountId), ":at", n(at), ":exp", n((at + KEPT.toMillis()) / 1000))))
+                .build();
     }
 
     /**

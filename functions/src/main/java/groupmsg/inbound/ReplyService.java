@@ -59,9 +59,9 @@ public final class ReplyService {
             throw ApiException.conflict(m.from() + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
         }
-        // before it is sent: the person's answer to it must find it (see PrivateMessages)
-        if (!earlier) privately.mark(accountId, line.id(), m.from(), clock.millis());
-        return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid);
+        // stored with it, before it is sent: the person's answer to it must find it (see PrivateMessages)
+        return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid,
+                earlier ? List.of() : List.of(privately.markItem(accountId, line.id(), m.from(), clock.millis())));
     }
 
     /**
@@ -85,8 +85,8 @@ public final class ReplyService {
             throw ApiException.conflict(to + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
         }
-        if (!earlier) privately.mark(accountId, line.id(), to, clock.millis()); // see reply
-        return replies.sendFromLine(accountId, line, to, body, mediaUrls, ulid);
+        return replies.sendFromLine(accountId, line, to, body, mediaUrls, ulid, // its mark as reply's
+                earlier ? List.of() : List.of(privately.markItem(accountId, line.id(), to, clock.millis())));
     }
 
     /** Whether a run of a request stored the line's message under {@code ulid}. */

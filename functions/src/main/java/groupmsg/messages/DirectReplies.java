@@ -9,6 +9,7 @@ import groupmsg.platform.dynamo.FilteredPage;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,10 +55,15 @@ public final class DirectReplies {
         return LINE_MESSAGE_PREFIX + lineId + "_" + ulid;
     }
 
-    /** Accepts a message from the line to one number (once: a second call with the same ids sends nothing more). */
-    public Reply sendFromLine(String accountId, Line line, String to, String body, List<String> mediaUrls, String ulid) {
+    /**
+     * Accepts a message from the line to one number (once: a second call with the same ids sends nothing more),
+     * stored in one transaction with {@code with} (its private mark).
+     */
+    public Reply sendFromLine(String accountId, Line line, String to, String body, List<String> mediaUrls, String ulid,
+                              List<TransactWriteItem> with) {
         String id = lineMessageId(line.id(), ulid);
-        direct.accept(id, accountId, line, MessageKind.DIRECT_MESSAGE, List.of(to), body, mediaUrls, DirectMessages.orderToNumber(line, to));
+        direct.accept(id, accountId, line, MessageKind.DIRECT_MESSAGE, List.of(to), body, mediaUrls,
+                DirectMessages.orderToNumber(line, to), with);
         return find(accountId, id).orElseThrow(() -> new IllegalStateException("message " + id + " not stored"));
     }
 
@@ -106,9 +112,9 @@ public final class DirectReplies {
 
     /** Accepts the reply (once: a second call with the same ids creates nothing and sends nothing more). */
     public Reply send(String accountId, Line line, String inboundId, String to, String body, List<String> mediaUrls,
-                      String ulid) {
+                      String ulid, List<TransactWriteItem> with) {
         direct.accept(idFor(inboundId, ulid), accountId, line, MessageKind.DIRECT_REPLY, List.of(to), body, mediaUrls,
-                DirectMessages.orderToNumber(line, to));
+                DirectMessages.orderToNumber(line, to), with);
         return get(accountId, inboundId, ulid);
     }
 

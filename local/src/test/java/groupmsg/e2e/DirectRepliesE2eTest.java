@@ -139,6 +139,46 @@ class DirectRepliesE2eTest {
         assertThat(thread(a, conversation)).extracting(m -> m.get("body")).doesNotContain("Let me check, Ann");
     }
 
+    /**
+     * A private answer that failed to be stored leaves no private mark: the person's next text goes to the
+     * conversation. Before, the mark was written before the answer, and their texts were kept from the conversation
+     * (as answers to a message they never got) until its next activity.
+     */
+    @Test
+    void aPrivateAnswerThatFailedToBeStoredDoesNotKeepTheNextTextFromTheConversation(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Unmarked Answer Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 20);
+        create(a, lineId, List.of(ANN, BOB), "Dinner at 8");
+        text(a, ANN, line, "Can we make it 9?");
+        await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000);
+        String inboundId = inboundFrom(a, lineId, ANN);
+
+        var failing = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t
+                        && t.toString().contains("drp_" + inboundId)) {
+                    throw new IllegalStateException("the answer's write failed");
+                }
+            }
+        });
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.inbound.ReplyService(failing, queue)
+                        .reply(accountId, inboundId, "Let me check, Ann", List.of(), new groupmsg.platform.config.Ids().next("")))
+                .hasMessageContaining("the answer's write failed");
+        var mark = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(groupmsg.platform.dynamo.Attr.key("PRIVATE#" + lineId + "#" + ANN, "PRIVATE")).consistentRead(true)).item();
+        assertThat(mark).as("no mark for an answer never stored").isNullOrEmpty();
+
+        text(a, ANN, line, "9 works for me then");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.endsWith("9 works for me then")), 15_000))
+                .anyMatch(b -> b.endsWith("9 works for me then"));
+    }
+
     /** The business's own message to one number from a line: nothing to answer, the same pipeline as an answer. */
     @Test
     @SuppressWarnings("unchecked")
