@@ -345,6 +345,12 @@ final class MemberStore {
                 values.put(":folded", s(folded));
                 matches.add("contains(nameLower, :folded)");
             }
+            String accentless = Text.accentlessLowerCase(nameNeedle);
+            if (!accentless.equals(nameNeedle) && !accentless.equals(folded)) {
+                // rows written before letters were folded keep them ("łodz" for Łódź): "Łódź" as written finds those
+                values.put(":accentless", s(accentless));
+                matches.add("contains(nameLower, :accentless)");
+            }
         }
         if (digitNeedle != null) {
             values.put(":digits", s(digitNeedle));

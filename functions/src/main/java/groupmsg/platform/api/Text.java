@@ -191,8 +191,7 @@ public final class Text {
      * "ΟΔΥΣ" lower-cases to "οδυς", which is in no word), and any space as a space.
      */
     public static String searchForm(String text) {
-        String folded = COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("")
-                .toLowerCase(Locale.ROOT);
+        String folded = accentlessLowerCase(text);
         if (folded.chars().allMatch(c -> c < 0x80)) return folded;
         StringBuilder out = new StringBuilder(folded.length() + 4);
         folded.codePoints().forEach(c -> {
@@ -215,6 +214,14 @@ public final class Text {
             }
         });
         return out.toString();
+    }
+
+    /**
+     * Lower case with accents dropped, the letters left as they are: the search form of names stored before 2026-12-05
+     * (a member's {@code nameLower} is not rewritten), which a search still matches ("Łódź" is {@code łodz} there).
+     */
+    public static String accentlessLowerCase(String text) {
+        return COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("").toLowerCase(Locale.ROOT);
     }
 
     private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
