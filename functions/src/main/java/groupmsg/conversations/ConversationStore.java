@@ -382,13 +382,13 @@ final class ConversationStore {
         return get(accountId, latestBlockedId).filter(c -> c.closedAt() == null);
     }
 
-    /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */
     /** {@link #addMessage} as a write of a transaction (which it cancels when the message is stored already). */
     TransactWriteItem addMessageItem(String accountId, ThreadMessage m) {
         return TransactWriteItem.builder().put(p -> p.tableName(table).item(threadItem(accountId, m))
                 .conditionExpression("attribute_not_exists(pk)")).build();
     }
 
+    /** Stores a thread message unless one with its id exists (a retried relay); true when stored now. */
     boolean addMessage(String accountId, ThreadMessage m) {
         try {
             dynamo.putItem(b -> b.tableName(table).item(threadItem(accountId, m)).conditionExpression("attribute_not_exists(pk)"));

@@ -36,7 +36,7 @@ import java.util.Set;
  * still possible, rarely: an endpoint that took it but answered too late, the remembering failing right after, or
  * two copies of one event side by side (SQS delivers at least once): receivers dedupe by {@code Groupmsg-Event-Id}. An endpoint whose last delivery failed less
  * than {@link #PAUSE_AFTER_FAILURE} ago, with none taken since, is not called at all: its events go back to the
- * queue at once, so one endpoint that is down does not hold the shared workers for 19 s per event; the first event
+ * queue at once, so one endpoint that is down does not hold the shared workers for up to 20 s per event; the first event
  * due after the pause tries it again.
  */
 public final class WebhookDispatcher {
@@ -178,14 +178,15 @@ public final class WebhookDispatcher {
      * the queue for it), else why it will be tried again.
      */
     private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
-        String failure = deliver(accountId, w, type, eventKey, body);
+        Tried tried = deliver(accountId, w, type, eventKey, body);
+        String failure = tried.failure();
         if (STOPPED.equals(failure)) return null; // deleted or disabled between tries: nothing more for it
         boolean finished = failure == null || isFinal(failure);
         // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
         if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
         if (!PAUSED.equals(failure)) {
             try {
-                recordOutcome(accountId, w.id(), failure);
+                recordOutcome(accountId, w.id(), failure, tried.url());
             } catch (RuntimeException e) {
                 // what is shown on the webhook only: the delivery's outcome stands
                 Log.warn("webhook_outcome_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
@@ -199,10 +200,13 @@ public final class WebhookDispatcher {
         return failure;
     }
 
-    /** Records a delivery's (or a test's) outcome on the webhook, disabling it after {@link #DISABLE_AFTER} of failures. */
-    void recordOutcome(String accountId, String webhookId, String failure) {
+    /**
+     * Records a delivery's outcome at {@code url} on the webhook, disabling it after {@link #DISABLE_AFTER} of
+     * failures; nothing when its url changed meanwhile (the new address starts with a clean slate).
+     */
+    void recordOutcome(String accountId, String webhookId, String failure, String url) {
         long now = clock.millis();
-        store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis(), now - QUIET_SPELL.toMillis())
+        store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis(), now - QUIET_SPELL.toMillis(), url)
                 .ifPresent(disabled -> {
             Log.warn("webhook_disabled", Map.of("accountId", accountId, "webhookId", webhookId, "lastFailure", failure,
                     "metric", "WebhookDisabled"));
@@ -276,29 +280,30 @@ public final class WebhookDispatcher {
         return type + "/" + (about instanceof String s && !s.isBlank() ? s : fallbackKey);
     }
 
-    /** Null when the endpoint took it (2xx), else why not, after the retries. */
-    private String deliver(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
-        if (paused(w, clock.millis())) return PAUSED;
+    /** What came of an endpoint's tries: null when it took the event (2xx), else why not; at the url of the last try. */
+    private record Tried(String failure, String url) {}
+
+    private Tried deliver(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
+        if (paused(w, clock.millis())) return new Tried(PAUSED, w.url());
         String failure = null;
         long started = System.nanoTime();
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
             if (attempt > 0) {
                 Duration pause = RETRY_PAUSES.get(attempt - 1);
-                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, deliveryTimeout)) return failure;
+                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, deliveryTimeout)) return new Tried(failure, w.url());
                 Thread.sleep(pause.toMillis());
                 // read again: deleted, disabled or no longer taking this type meanwhile, it gets no more tries; its
                 // URL (or secret) changed, the next try goes to the new one
                 var now = store.get(accountId, w.id());
-                if (now.isEmpty() || !now.get().enabled() || !now.get().receives(type)) return STOPPED;
+                if (now.isEmpty() || !now.get().enabled() || !now.get().receives(type)) return new Tried(STOPPED, w.url());
                 w = now.get();
             }
             failure = attempt(w, type, eventKey, body, deliveryTimeout).failure();
-            if (failure == null || isFinal(failure)) return failure; // a refusal or a 404 will not change in seconds
-            // an endpoint that did not answer in time may still be working on it and take it: three in a row made
-            // a receiver that answers in 12 s get each event up to 30 times
-            if (failure.startsWith(NO_ANSWER)) return failure;
+            // a refusal or a 404 will not change in seconds; an endpoint that did not answer in time may still be
+            // working on it and take it: three in a row made a receiver that answers in 12 s get each event 30 times
+            if (failure == null || isFinal(failure) || failure.startsWith(NO_ANSWER)) return new Tried(failure, w.url());
         }
-        return failure;
+        return new Tried(failure, w.url());
     }
 
     /** Whether another try, after {@code pause}, still ends within {@link #TRIES_BUDGET} of the first's start. */

@@ -119,7 +119,7 @@ public final class WebhookService {
         // shown as a delivery's outcome, but a failed test never counts toward disabling the webhook
         long now = clock.millis();
         store.recordTestOutcome(accountId, id, attempt.failure(), now, now - WebhookDispatcher.QUIET_SPELL.toMillis(),
-                w.failingSince() != null ? w.lastFailedAt() : null);
+                w.failingSince() != null ? w.lastFailedAt() : null, w.url());
         return attempt;
     }
 

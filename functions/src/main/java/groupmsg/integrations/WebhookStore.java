@@ -215,21 +215,14 @@ final class WebhookStore {
     }
 
     /**
-     * What the latest delivery to the webhook came to (shown on it): {@code failure} null for a delivered one, which
-     * ends its failing stretch; a failure starts one, or goes on with it when the one before came after
-     * {@code quietBefore} (a failure after a quiet spell with no deliveries at all starts a new stretch: the endpoint
-     * may have been fixed meanwhile, and one failure must not disable it). A webhook that has been failing since
-     * {@code disableBefore} or earlier is disabled: returned as it is then, once. A webhook deleted meanwhile is left
-     * deleted.
-     */
-    /**
      * A test's outcome, shown on the webhook as a delivery's: a 2xx ends a failing stretch, as a delivery's does; a
      * failure is shown ({@code lastFailedAt}, {@code lastFailure}) but starts no stretch and keeps none going (tests of
      * a receiver being built must not count toward disabling it: a stretch goes on by {@code deliveryFailedAt}).
      */
-    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore, Long deliveryFailedBefore) {
+    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore, Long deliveryFailedBefore,
+                           String url) {
         if (failure == null) {
-            recordOutcome(accountId, id, null, at, Long.MIN_VALUE, quietBefore);
+            recordOutcome(accountId, id, null, at, Long.MIN_VALUE, quietBefore, url);
             return;
         }
         // an item from before deliveryFailedAt was kept takes its last failure as a delivery's first, so that the
@@ -242,19 +235,33 @@ final class WebhookStore {
         }
         String expression = update;
         try {
+            values.put(":url", s(url));
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                     .updateExpression(expression)
-                    .conditionExpression("attribute_exists(pk)")
+                    .conditionExpression(AT_URL).expressionAttributeNames(URL_NAME)
                     .expressionAttributeValues(values));
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
-            // deleted while it was tried: left deleted
+            // deleted while it was tried, or given another url (whose slate is clean): left so
         }
     }
 
-    Optional<Webhook> recordOutcome(String accountId, String id, String failure, long at, long disableBefore, long quietBefore) {
-        var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at)));
+    /** The webhook is there, still at the url tried: an outcome at an old url is not the new one's. */
+    private static final String AT_URL = "attribute_exists(pk) AND #url = :url";
+    private static final Map<String, String> URL_NAME = Map.of("#url", "url");
+
+    /**
+     * What the latest delivery to the webhook at {@code url} came to (shown on it): {@code failure} null for a
+     * delivered one, which ends its failing stretch; a failure starts one, or goes on with it when the one before came
+     * after {@code quietBefore} (a failure after a quiet spell with no deliveries at all starts a new stretch: the
+     * endpoint may have been fixed meanwhile, and one failure must not disable it). A webhook that has been failing
+     * since {@code disableBefore} or earlier is disabled: returned as it is then, once. A webhook deleted meanwhile is
+     * left deleted, and one given another url meanwhile as it is.
+     */
+    Optional<Webhook> recordOutcome(String accountId, String id, String failure, long at, long disableBefore, long quietBefore,
+                                    String url) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at), ":url", s(url)));
         String update;
-        String condition = "attribute_exists(pk)";
+        String condition = AT_URL;
         if (failure == null) {
             update = "SET lastDeliveredAt = :at REMOVE failingSince";
         } else {
@@ -272,7 +279,7 @@ final class WebhookStore {
         try {
             String goesOn = condition;
             after = dynamo.updateItem(b -> b.tableName(table).key(key).updateExpression(update)
-                    .conditionExpression(goesOn).expressionAttributeValues(values)
+                    .conditionExpression(goesOn).expressionAttributeNames(URL_NAME).expressionAttributeValues(values)
                     .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
             if (failure == null) return Optional.empty(); // deleted while its delivery was under way
@@ -281,7 +288,7 @@ final class WebhookStore {
                 values.remove(":quiet");
                 after = dynamo.updateItem(b -> b.tableName(table).key(key)
                         .updateExpression("SET lastFailedAt = :at, deliveryFailedAt = :at, lastFailure = :failure, failingSince = :at")
-                        .conditionExpression("attribute_exists(pk)").expressionAttributeValues(values)
+                        .conditionExpression(AT_URL).expressionAttributeNames(URL_NAME).expressionAttributeValues(values)
                         .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes();
             } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException gone) {
                 return Optional.empty();

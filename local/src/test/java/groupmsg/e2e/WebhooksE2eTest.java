@@ -433,6 +433,36 @@ class WebhooksE2eTest {
     }
 
     /**
+     * A delivery to the old url that fails after the webhook was given a new one is not recorded on it: the new
+     * address starts with a clean slate (not paused, no stretch of failures begun by the old one).
+     */
+    @Test
+    void aFailureAtTheOldUrlAfterTheWebhookMovedIsNotRecordedOnIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Moved Mid Try Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String id = (String) createWebhook(a, Map.of("url", url("/slow-old-address"), "events", List.of("reply.received"))).get("id");
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDMOVEDMIDTRY00000000000", "from", "+14155550958", "body", "Hello"));
+        var dispatcher = new groupmsg.integrations.WebhookDispatcher(runtime.wiring(),
+                new groupmsg.integrations.WebhookTargets(true), java.time.Duration.ofSeconds(2));
+        var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                dispatcher.dispatch(event, "m1");
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            }
+        });
+        await(() -> at("/slow-old-address").size(), n -> n == 1, 5_000);
+        assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/new-address"))).status()).isEqualTo(200);
+        assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("url", url("/new-address"))
+                .containsEntry("lastFailure", null).containsEntry("lastFailedAt", null).containsEntry("failingSince", null);
+    }
+
+    /**
      * An event goes to the webhooks that took events when it was published (its queue's SentTimestamp): not to one
      * created after it, nor to one disabled then (enabled again since), when its retry comes. Before, a retry, or a
      * dead-letter redrive days later, brought it to them.
