@@ -50,6 +50,8 @@ public final class WebhookDispatcher {
      * DNS lookups), so a try that could not end in it is left to the queue's next pass.
      */
     static final Duration TRIES_BUDGET = Duration.ofSeconds(20);
+    /** How long a connection may take to be made, at each address tried. */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     static final Duration PAUSE_AFTER_FAILURE = Duration.ofSeconds(60);
     /**
      * A webhook whose every delivery failed for this long is disabled (its events are no longer sent to it, nor kept
@@ -89,7 +91,7 @@ public final class WebhookDispatcher {
         this.targets = targets;
         this.clock = wiring.clock();
         this.events = wiring.events();
-        this.http = new Lazy<>(() -> new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), Duration.ofSeconds(2)));
+        this.http = new Lazy<>(() -> new PinnedHttpPost((SSLSocketFactory) SSLSocketFactory.getDefault(), CONNECT_TIMEOUT));
     }
 
     /** The event could not reach every endpoint that takes it (its queue retries it). */
@@ -290,7 +292,9 @@ public final class WebhookDispatcher {
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
             if (attempt > 0) {
                 Duration pause = RETRY_PAUSES.get(attempt - 1);
-                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, deliveryTimeout)) return new Tried(failure, w.url());
+                // the longest a try takes: an address that does not connect, then the wait at the next
+                Duration longest = deliveryTimeout.plus(CONNECT_TIMEOUT.multipliedBy(ADDRESSES_TRIED - 1));
+                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, longest)) return new Tried(failure, w.url());
                 Thread.sleep(pause.toMillis());
                 // read again: deleted, disabled or no longer taking this type meanwhile, it gets no more tries; its
                 // URL (or secret) changed, the next try goes to the new one
@@ -332,7 +336,7 @@ public final class WebhookDispatcher {
         // resolved and checked before each try (a name may resolve to another address by then), and the POST goes to
         // the address checked, not to what the name resolves to a moment later
         var destination = targets.destination(uri);
-        InetAddress address;
+        List<InetAddress> addresses;
         switch (destination) {
             case WebhookTargets.Destination.Refused refused -> {
                 return new Attempt(0, REFUSED + refused.reason(), 0);
@@ -340,7 +344,7 @@ public final class WebhookDispatcher {
             case WebhookTargets.Destination.Unresolved unresolved -> {
                 return new Attempt(0, unresolved.reason(), millisSince(started));
             }
-            case WebhookTargets.Destination.Address a -> address = a.address();
+            case WebhookTargets.Destination.Address a -> addresses = a.addresses();
         }
         var headers = new LinkedHashMap<String, String>();
         headers.put("Content-Type", "application/json");
@@ -350,13 +354,32 @@ public final class WebhookDispatcher {
         headers.put("Groupmsg-Webhook-Id", w.id());
         headers.put(WebhookSignature.HEADER, WebhookSignature.header(w.signingSecrets(clock.millis()), clock.millis() / 1000, body));
         try {
-            int status = http.get().post(uri, address, headers, body.getBytes(StandardCharsets.UTF_8), timeout);
+            int status = post(uri, addresses, headers, body.getBytes(StandardCharsets.UTF_8), timeout);
             return new Attempt(status, status >= 200 && status < 300 ? null : "HTTP " + status, millisSince(started));
         } catch (java.net.SocketTimeoutException e) {
             return new Attempt(0, NO_ANSWER + timeout.toSeconds() + " s", millisSince(started));
         } catch (IOException | RuntimeException e) {
             // a RuntimeException too: a URL the JDK will not take (a name SNI refuses) is this endpoint's failure, not the event's
             return new Attempt(0, "could not connect (" + e.getClass().getSimpleName() + ")", millisSince(started));
+        }
+    }
+
+    /** Addresses of a name tried in one try: one node down of a round-robin pair must not fail the delivery. */
+    static final int ADDRESSES_TRIED = 2;
+
+    /**
+     * POSTs to the first address that takes the connection, of the first {@link #ADDRESSES_TRIED} (each connect waits
+     * 2 s at most): what it answers decides, as does its silence, since it may be working on the event.
+     */
+    private int post(URI uri, List<InetAddress> addresses, Map<String, String> headers, byte[] body, Duration timeout)
+            throws IOException {
+        int tried = Math.min(ADDRESSES_TRIED, addresses.size());
+        for (int i = 0; ; i++) {
+            try {
+                return http.get().post(uri, addresses.get(i), headers, body, timeout);
+            } catch (java.net.ConnectException | java.net.NoRouteToHostException e) {
+                if (i + 1 >= tried) throw e;
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package groupmsg.integrations;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -57,8 +58,16 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
 
     /** Where a delivery to a webhook's URL goes now: the address to connect to, or why it must not go there. */
     public sealed interface Destination {
-        /** Connect to this address (and to no other the name may resolve to by then: {@link PinnedHttpPost}). */
-        record Address(InetAddress address) implements Destination {}
+        /**
+         * Connect to these addresses, each checked, in the resolver's order (the next when one does not take the
+         * connection, as any HTTP client goes down a name's records), and to no other the name may resolve to by
+         * then ({@link PinnedHttpPost}).
+         */
+        record Address(List<InetAddress> addresses) implements Destination {
+            public Address(InetAddress address) {
+                this(List.of(address));
+            }
+        }
 
         record Refused(String reason) implements Destination {}
 
@@ -82,7 +91,7 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
                 if (a.isLoopbackAddress() && loopbackAllowed) continue;
                 if (!isPublic(a)) return new Destination.Refused("the host resolves to a non-public address");
             }
-            return new Destination.Address(all[0]);
+            return new Destination.Address(List.of(all));
         } catch (UnknownHostException e) {
             return new Destination.Unresolved("the host did not resolve");
         }

@@ -35,6 +35,36 @@ class WebhookRebindingE2eTest {
         if (server != null) server.stop(0);
     }
 
+    /**
+     * A name with two addresses whose first does not take the connection (one node of a round-robin pair down) is
+     * delivered at its second, as any HTTP client goes down a name's records; before, every try went to the first.
+     */
+    @Test
+    void aNameWhoseFirstAddressIsDownIsDeliveredAtItsNext(LocalRuntime runtime) throws Exception {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        int port = server.getAddress().getPort();
+        // 127.0.0.2 is this machine too, where nothing listens on the port: the connection is refused
+        WebhookTargets pair = new WebhookTargets(true, host -> new InetAddress[] {
+                InetAddress.getByAddress(new byte[] {127, 0, 0, 2}), InetAddress.getLoopbackAddress()});
+        var hook = new Webhook("whk_pair", "http://pair.invalid:" + port + "/hook", List.of("reply.received"), null,
+                "whsec_test", 0L);
+        var attempt = new WebhookDispatcher(runtime.wiring(), pair).test(hook, "webhook.test", "webhook.test/1",
+                "{\"type\":\"webhook.test\"}");
+        assertThat(attempt.failure()).isNull();
+        assertThat(attempt.status()).isEqualTo(204);
+
+        WebhookTargets bothDown = new WebhookTargets(true, host -> new InetAddress[] {
+                InetAddress.getByAddress(new byte[] {127, 0, 0, 2}), InetAddress.getByAddress(new byte[] {127, 0, 0, 3})});
+        assertThat(new WebhookDispatcher(runtime.wiring(), bothDown).test(hook, "webhook.test", "webhook.test/2",
+                "{\"type\":\"webhook.test\"}").failure()).isEqualTo("could not connect (ConnectException)");
+    }
+
     @Test
     void aNameThatRebindsAfterTheCheckIsCalledAtTheAddressChecked(LocalRuntime runtime) throws Exception {
         List<String> hosts = new CopyOnWriteArrayList<>();
