@@ -17,25 +17,30 @@ import java.util.List;
  * @param disabledAt              when it stopped getting events (null while enabled), and why ({@code disabledReason})
  * @param enabledAt               when it was last enabled again after being disabled (null: never; it took events
  *                                from its creation)
+ * @param disabledUntold          disabled after its failures, and the account not told yet (the publish failed)
  */
 public record Webhook(String id, String url, List<String> events, String description, String secret, long createdAt,
                       Long lastDeliveredAt, Long lastFailedAt, String lastFailure, String previousSecret,
                       Long previousSecretExpiresAt, Long failingSince, Long disabledAt, String disabledReason,
-                      Long enabledAt) {
+                      Long enabledAt, boolean disabledUntold) {
     public static final String ID_PREFIX = "whk_";
 
     /** A new webhook. */
     public Webhook(String id, String url, List<String> events, String description, String secret, long createdAt) {
-        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null, null);
+        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null, null, false);
     }
 
     /**
-     * Whether an event published at {@code publishedAt} (epoch ms) is this webhook's: one published before it existed,
-     * or while it was disabled, is not kept for it (its retry, or a dead-letter redrive, must not bring it later).
+     * Whether an event that reached the queue at {@code publishedAt} (epoch ms, the queue's clock) is this webhook's:
+     * one published before it existed, or before it was last enabled again, is not kept for it (its retry must not
+     * bring it later). With {@link #CLOCKS_APART} to spare: our clock may run ahead of the queue's, and an event
+     * taken for an older one is lost to the webhook, where one taken for newer is only delivered.
      */
     public boolean takesEventPublishedAt(long publishedAt) {
-        return publishedAt >= Math.max(createdAt, enabledAt == null ? 0 : enabledAt);
+        return publishedAt + CLOCKS_APART_MILLIS >= Math.max(createdAt, enabledAt == null ? 0 : enabledAt);
     }
+
+    static final long CLOCKS_APART_MILLIS = 5_000;
 
     public boolean receives(String type) {
         // one created when group messages could be asked for keeps that type in its item: it gets none

@@ -125,6 +125,7 @@ public final class WebhookDispatcher {
         }
         List<Webhook> webhooks = store.list(accountId);
         dropExpiredSecrets(accountId, webhooks);
+        webhooks.stream().filter(Webhook::disabledUntold).forEach(w -> tellDisabled(accountId, w));
         List<Webhook> takers = webhooks.stream().filter(w -> w.enabled() && w.receives(type)
                 && (publishedAt == null || w.takesEventPublishedAt(publishedAt))).toList();
         if (takers.isEmpty()) return;
@@ -183,6 +184,10 @@ public final class WebhookDispatcher {
         Tried tried = deliver(accountId, w, type, eventKey, body);
         String failure = tried.failure();
         if (STOPPED.equals(failure)) return null; // deleted or disabled between tries: nothing more for it
+        if (failure != null && isFinal(failure) && movedSince(accountId, w.id(), tried.url())) {
+            // the old address's final answer (a 410 once it moved) is not the new one's: the queue's retry goes there
+            return "moved while tried (" + failure + ")";
+        }
         boolean finished = failure == null || isFinal(failure);
         // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
         if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
@@ -200,6 +205,11 @@ public final class WebhookDispatcher {
             return null;
         }
         return failure;
+    }
+
+    /** Whether the webhook was given another url than {@code triedUrl} (a read of it now; one deleted has not). */
+    private boolean movedSince(String accountId, String webhookId, String triedUrl) {
+        return store.get(accountId, webhookId).map(now -> !now.url().equals(triedUrl)).orElse(false);
     }
 
     /**
@@ -221,10 +231,16 @@ public final class WebhookDispatcher {
 
     /**
      * Publishes {@link #DISABLED_EVENT} to the notifications topic, for the operator's email or push subscriber to tell
-     * the account, as a platform emails about a webhook it turned off. Once, by the run that disabled it; a publish
-     * that fails is logged (the webhook itself shows it disabled).
+     * the account, as a platform emails about a webhook it turned off. Once, by the run that claims it (the one that
+     * disabled it); a publish that fails gives the claim back, and the account's next event tells it.
      */
     private void tellDisabled(String accountId, Webhook w) {
+        try {
+            if (!store.claimTellingDisabled(accountId, w.id())) return;
+        } catch (RuntimeException e) {
+            Log.warn("webhook_disabled_not_claimed", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
+            return; // still untold: the next event tries
+        }
         var event = new LinkedHashMap<String, Object>();
         event.put("webhookId", w.id());
         // scheme, host and port only: a URL may carry a token in its query or its path (Slack's, Discord's), and this
@@ -237,6 +253,11 @@ public final class WebhookDispatcher {
             events.publish(Topic.NOTIFICATIONS, accountId, DISABLED_EVENT, event);
         } catch (RuntimeException e) {
             Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", w.id()), e);
+            try {
+                store.untold(accountId, w.id());
+            } catch (RuntimeException again) {
+                Log.warn("webhook_disabled_untold_lost", Map.of("webhookId", w.id(), "error", again.getClass().getSimpleName()));
+            }
         }
     }
 

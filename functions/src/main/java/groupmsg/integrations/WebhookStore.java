@@ -110,7 +110,7 @@ final class WebhookStore {
             // events published while it was disabled are not kept for it, also those still being retried
             sets.add("enabledAt = :now");
             values.put(":now", n(now));
-            removes.addAll(List.of("disabledAt", "disabledReason"));
+            removes.addAll(List.of("disabledAt", "disabledReason", "disabledUntold"));
             if (!removes.contains("failingSince")) removes.add("failingSince");
         }
         if (Boolean.FALSE.equals(enabled)) {
@@ -298,14 +298,40 @@ final class WebhookStore {
         if (failure == null || since == null || since > disableBefore || after.containsKey("disabledAt")) return Optional.empty();
         try {
             return Optional.of(toWebhook(dynamo.updateItem(b -> b.tableName(table).key(key)
-                    .updateExpression("SET disabledAt = :at, disabledReason = :why")
+                    .updateExpression("SET disabledAt = :at, disabledReason = :why, disabledUntold = :untold")
                     .conditionExpression("attribute_exists(pk) AND attribute_not_exists(disabledAt) AND failingSince = :since")
-                    .expressionAttributeValues(Map.of(":at", n(at), ":since", n(since),
+                    .expressionAttributeValues(Map.of(":at", n(at), ":since", n(since), ":untold", AttributeValue.fromBool(true),
                             ":why", s("every delivery failed since " + groupmsg.platform.api.Timestamps.format(since)
                                     + " (last: " + failure + ")")))
                     .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW)).attributes()));
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException meanwhile) {
             return Optional.empty(); // disabled, delivered to, or enabled again meanwhile
+        }
+    }
+
+    /**
+     * Claims telling the account that the webhook was disabled ({@code disabledUntold}, set with the disable): true for
+     * the one run that takes it, which publishes the event, and gives the claim back when that fails.
+     */
+    boolean claimTellingDisabled(String accountId, String id) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression("REMOVE disabledUntold")
+                    .conditionExpression("attribute_exists(disabledUntold) AND attribute_exists(disabledAt)"));
+            return true;
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            return false; // told by another run, enabled again, or deleted
+        }
+    }
+
+    /** Gives back a claim whose publish failed: a later event of the account tells it. */
+    void untold(String accountId, String id) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression("SET disabledUntold = :untold").conditionExpression("attribute_exists(disabledAt)")
+                    .expressionAttributeValues(Map.of(":untold", AttributeValue.fromBool(true))));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            // enabled again, or deleted: nothing to tell
         }
     }
 
@@ -337,6 +363,7 @@ final class WebhookStore {
                 Attr.str(item, "secret"), Attr.num(item, "createdAt", 0), Attr.numOrNull(item, "lastDeliveredAt"),
                 Attr.numOrNull(item, "lastFailedAt"), Attr.str(item, "lastFailure"), Attr.str(item, "previousSecret"),
                 Attr.numOrNull(item, "previousSecretExpiresAt"), Attr.numOrNull(item, "failingSince"),
-                Attr.numOrNull(item, "disabledAt"), Attr.str(item, "disabledReason"), Attr.numOrNull(item, "enabledAt"));
+                Attr.numOrNull(item, "disabledAt"), Attr.str(item, "disabledReason"), Attr.numOrNull(item, "enabledAt"),
+                item.containsKey("disabledUntold"));
     }
 }

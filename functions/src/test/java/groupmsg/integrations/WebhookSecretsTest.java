@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WebhookSecretsTest {
     private static Webhook rotated(Long previousExpiresAt) {
         return new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "new", 1L, null, null, null,
-                "old", previousExpiresAt, null, null, null, null);
+                "old", previousExpiresAt, null, null, null, null, false);
     }
 
     @Test
@@ -35,17 +35,18 @@ class WebhookSecretsTest {
     void aWebhookIsEnabledUntilItHasADisabledTime() {
         assertThat(rotated(null).enabled()).isTrue();
         assertThat(new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 1L, null, 5L, "HTTP 500", null, null,
-                1L, 6L, "every delivery failed", null).enabled()).isFalse();
+                1L, 6L, "every delivery failed", null, false).enabled()).isFalse();
     }
 
     @Test
     void anEventPublishedBeforeTheWebhookWasCreatedOrEnabledAgainIsNotItsOwn() {
-        var created = new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 100L);
-        assertThat(created.takesEventPublishedAt(99)).isFalse();
-        assertThat(created.takesEventPublishedAt(100)).isTrue();
-        var enabledAgain = new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 100L, null, null, null, null,
-                null, null, null, null, 500L);
-        assertThat(enabledAgain.takesEventPublishedAt(499)).as("published while it was disabled").isFalse();
-        assertThat(enabledAgain.takesEventPublishedAt(500)).isTrue();
+        var created = new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 100_000L);
+        assertThat(created.takesEventPublishedAt(94_999)).isFalse();
+        assertThat(created.takesEventPublishedAt(95_000)).as("5 s to spare for the clocks").isTrue();
+        assertThat(created.takesEventPublishedAt(100_000)).isTrue();
+        var enabledAgain = new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 100_000L, null, null, null,
+                null, null, null, null, null, 500_000L, false);
+        assertThat(enabledAgain.takesEventPublishedAt(494_999)).as("published while it was disabled").isFalse();
+        assertThat(enabledAgain.takesEventPublishedAt(500_000)).isTrue();
     }
 }

@@ -94,12 +94,12 @@ class WebhookTargetsTest {
         long now = 1_796_083_200_000L;
         var fresh = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now);
         assertThat(WebhookDispatcher.paused(fresh, now)).isFalse();
-        var failed = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 59_000, "HTTP 500", null, null, null, null, null, null);
+        var failed = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 59_000, "HTTP 500", null, null, null, null, null, null, false);
         assertThat(WebhookDispatcher.paused(failed, now)).isTrue();
         assertThat(WebhookDispatcher.paused(failed, now + 1_000)).as("a minute on: tried again").isFalse();
-        var recovered = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, now - 1_000, now - 5_000, "HTTP 500", null, null, null, null, null, null);
+        var recovered = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, now - 1_000, now - 5_000, "HTTP 500", null, null, null, null, null, null, false);
         assertThat(WebhookDispatcher.paused(recovered, now)).isFalse();
-        var gone = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null);
+        var gone = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null, false);
         assertThat(WebhookDispatcher.paused(gone, now)).as("a 404 answers at once: not paused").isFalse();
     }
 

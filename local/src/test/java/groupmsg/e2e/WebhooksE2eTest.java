@@ -69,7 +69,14 @@ class WebhooksE2eTest {
                 exchange.close();
                 return;
             }
-            int status = path.startsWith("/down") ? 500 : path.startsWith("/gone") ? 404
+            if (path.startsWith("/late-gone")) { // a 404, a second and a half late
+                try {
+                    Thread.sleep(1_500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            int status = path.startsWith("/down") ? 500 : path.startsWith("/gone") || path.startsWith("/late-gone") ? 404
                     : failing != null && failing.getAndDecrement() > 0 ? 503 : 204;
             exchange.sendResponseHeaders(status, -1);
             exchange.close();
@@ -460,24 +467,54 @@ class WebhooksE2eTest {
                 .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
         assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("url", url("/new-address"))
                 .containsEntry("lastFailure", null).containsEntry("lastFailedAt", null).containsEntry("failingSince", null);
+
+        // the old address's final answer (a 404) is not the new one's: the event is not given up for the webhook,
+        // and its retry goes to the new address
+        String moving = (String) createWebhook(a, Map.of("url", url("/late-gone-old"), "events", List.of("reply.received"))).get("id");
+        String another = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDMOVEDFINAL0000000000000", "from", "+14155550958", "body", "Hello again"));
+        var second = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                dispatcher.dispatch(another, "m2");
+                second.complete(null);
+            } catch (Throwable t) {
+                second.complete(t);
+            }
+        });
+        await(() -> at("/late-gone-old").size(), n -> n == 1, 5_000);
+        assertThat(a.patch("/v1/webhooks/" + moving, Map.of("url", url("/new-home"))).status()).isEqualTo(200);
+        assertThat(second.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        dispatcher.dispatch(another, "m2"); // the queue's retry
+        assertThat(at("/new-home")).singleElement().satisfies(r -> assertThat(r.eventId())
+                .isEqualTo("reply.received/inb_01JDMOVEDFINAL0000000000000"));
     }
 
     /**
      * An event goes to the webhooks that took events when it was published (its queue's SentTimestamp): not to one
-     * created after it, nor to one disabled then (enabled again since), when its retry comes. Before, a retry, or a
-     * dead-letter redrive days later, brought it to them.
+     * created after it, nor to one disabled then (enabled again since), when its retry comes. Before, a retry brought
+     * it to them.
      */
     @Test
     void anEventIsNotDeliveredToAWebhookCreatedOrEnabledAgainAfterItWasPublished(ApiClient api, LocalRuntime runtime)
             throws Exception {
         ApiClient a = api.forNewAccount("Later Hooks Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        createWebhook(a, Map.of("url", url("/before-it"), "events", List.of("reply.received")));
+        String before = (String) createWebhook(a, Map.of("url", url("/before-it"), "events", List.of("reply.received"))).get("id");
         String toggled = (String) createWebhook(a, Map.of("url", url("/disabled-then"), "events", List.of("reply.received"))).get("id");
+        // both made a minute ago; the event reached the queue 20 s ago, while the second was disabled (the 5 s the
+        // clocks may be apart are well passed)
+        long now = System.currentTimeMillis();
+        var w = runtime.wiring();
+        for (String id : List.of(before, toggled)) {
+            w.dynamo().updateItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.CORE))
+                    .key(groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId), "WEBHOOK#" + id))
+                    .updateExpression("SET createdAt = :made").expressionAttributeValues(Map.of(":made",
+                            software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(String.valueOf(now - 60_000)))));
+        }
+        long publishedAt = now - 20_000;
         assertThat(a.patch("/v1/webhooks/" + toggled, Map.of("enabled", false)).status()).isEqualTo(200);
-        Thread.sleep(5);
-        long publishedAt = System.currentTimeMillis();
-        Thread.sleep(5);
         assertThat(a.patch("/v1/webhooks/" + toggled, Map.of("enabled", true)).jsonObject()).containsEntry("enabled", true);
         createWebhook(a, Map.of("url", url("/after-it"), "events", List.of("reply.received")));
 
@@ -503,6 +540,40 @@ class WebhooksE2eTest {
         assertThat(at("/before-it")).hasSize(2);
         assertThat(at("/disabled-then")).hasSize(1);
         assertThat(at("/after-it")).hasSize(1);
+    }
+
+    /**
+     * The account is told a webhook was disabled also when the first publish failed: the account's next event tells
+     * it, once. Before, the publish was tried once, by the run that disabled it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aWebhookDisabledWhenTheTopicRefusedItsNoticeIsToldByTheNextEvent(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Untold Disable Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String id = (String) createWebhook(a, Map.of("url", url("/gone-untold"), "events", List.of("reply.received"))).get("id");
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDUNTOLD0000000000000000" + n, "from", "+14155550959", "body", "Hi " + n));
+        long day = 86_400_000L;
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * day)).dispatch(event.apply(n), "u" + n);
+        var real = runtime.wiring().events();
+        var refusing = at.apply(3 * day + 60_000).withEvents((topic, account, type, body) -> {
+            if (type.equals("webhook.disabled")) throw new IllegalStateException("the topic refused it (test)");
+            real.publish(topic, account, type, body);
+        });
+        new groupmsg.integrations.WebhookDispatcher(refusing).dispatch(event.apply(3), "u3");
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("enabled", false);
+        java.util.function.Supplier<List<Map<String, Object>>> told = () -> ((List<Map<String, Object>>) a.withoutKey()
+                .get("/local/events?topic=notifications").jsonObject().get("items")).stream()
+                .filter(e -> "webhook.disabled".equals(e.get("type")) && id.equals(e.get("webhookId"))).toList();
+        assertThat(told.get()).isEmpty();
+
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(4), "u4");
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(5), "u5");
+        assertThat(told.get()).as("told once, by the next event").singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("accountId", accountId));
     }
 
     /**
