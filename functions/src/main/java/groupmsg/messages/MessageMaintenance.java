@@ -269,7 +269,8 @@ public final class MessageMaintenance {
         if (!m.fanoutDone()) {
             // not the page after it: the re-driven fan-out takes that one over and enqueues its queued rows, and a
             // second job for them would take places in a busy line's waiting line for nothing
-            requeueThrough = messages.checkpoint(m.accountId(), m.id()).cursor();
+            var checkpoint = messages.checkpoint(m.accountId(), m.id());
+            requeueThrough = checkpoint.done() ? "~" : checkpoint.cursor(); // done since the message was read: all
             if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             if (m.orderKey() != null) {
                 tally.relays.put(m.id(), m); // its relay job fans out, and delivers its queued rows, in order

@@ -109,6 +109,38 @@ class MessagesE2eTest {
         return (String) r.jsonObject().get("id");
     }
 
+    /** A page of messages reads all their counters in one BatchGetItem (a page of 100 made 100 calls one after another). */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aPageOfMessagesReadsAllTheirCountersInOneCall(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Counted List Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), 1000);
+        String g = createGroup(a, "Counted");
+        addMembers(a, g, 7100, 3);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 6; i++) ids.add((String) send(a, g, lineId, "counted " + i).get("id"));
+        for (String id : ids) assertThat(awaitSent(a, id, 15_000)).containsEntry("status", "sent");
+
+        var batchGets = new AtomicInteger();
+        var counted = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest) batchGets.incrementAndGet();
+            }
+        });
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        var service = new groupmsg.messages.MessageService(counted, new groupmsg.groups.GroupService(counted, queue), queue);
+        var page = service.list(accountId, new groupmsg.messages.MessageService.ListFilter(null, null, null, null, null, null, null),
+                100, null);
+        assertThat(page.messages()).hasSize(6);
+        assertThat(batchGets).as("six messages' counters: one call").hasValue(1);
+        for (var view : page.messages()) {
+            assertThat(view.counts().get("sent") + view.counts().get("delivered")).as(view.message().id()).isEqualTo(3);
+        }
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theMessageListNarrowsByLineTitleStatusAndTimeAndKeepsTheGroupNameAndTheSendingKey(ApiClient api) throws Exception {
