@@ -84,11 +84,32 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
                 .httpClient(UrlConnectionHttpClient.builder().build())
                 .region(Region.of(config.region()))
                 .credentialsProvider(credentials).build()) {
-            Map<String, Object> secret = Json.parseObject(secrets.getSecretValue(b -> b.secretId(secretArn)).secretString());
-            String sid = System.getenv().getOrDefault("TWILIO_ACCOUNT_SID", (String) secret.get("accountSid"));
-            return new CarrierSettings(System.getenv().getOrDefault("TWILIO_API_BASE_URL", CarrierSettings.DEFAULT_API_BASE_URL),
-                    sid, (String) secret.get("authToken"), (String) secret.get("previousAuthToken"));
+            return carrierFromSecretString(secrets.getSecretValue(b -> b.secretId(secretArn)).secretString(), System.getenv());
         }
+    }
+
+    /**
+     * The carrier settings in a secret's text. One that is not the JSON object asked for fails with a fixed message
+     * and no cause: a parser's message quotes the text it met (a token stored bare, or unquoted), and this fails
+     * while a function starts, where the runtime logs it.
+     */
+    static CarrierSettings carrierFromSecretString(String secretString, Map<String, String> env) {
+        Map<String, Object> secret;
+        try {
+            secret = Json.parseObject(secretString);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("the Twilio secret is not a JSON object {\"accountSid\", \"authToken\"[,"
+                    + " \"previousAuthToken\"]} (see infra/DEPLOY.md)");
+        }
+        for (String field : List.of("accountSid", "authToken", "previousAuthToken")) {
+            // a cast's message names no value, but a plain one says which field is wrong
+            if (secret.get(field) != null && !(secret.get(field) instanceof String)) {
+                throw new IllegalStateException("the Twilio secret's " + field + " must be a string (see infra/DEPLOY.md)");
+            }
+        }
+        String sid = env.getOrDefault("TWILIO_ACCOUNT_SID", (String) secret.get("accountSid"));
+        return new CarrierSettings(env.getOrDefault("TWILIO_API_BASE_URL", CarrierSettings.DEFAULT_API_BASE_URL),
+                sid, (String) secret.get("authToken"), (String) secret.get("previousAuthToken"));
     }
 
     /**
