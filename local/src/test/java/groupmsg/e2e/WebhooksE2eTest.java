@@ -98,6 +98,21 @@ class WebhooksE2eTest {
         return received.stream().filter(r -> r.path().equals(path)).toList();
     }
 
+    /** The event dispatched on a thread of its own: what it threw (null when it returned), once it is done. */
+    private static java.util.concurrent.CompletableFuture<Throwable> dispatchedAside(
+            groupmsg.integrations.WebhookDispatcher dispatcher, String event, String key) {
+        var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                dispatcher.dispatch(event, key);
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            }
+        });
+        return outcome;
+    }
+
     private static Map<String, Object> createWebhook(ApiClient a, Map<String, Object> body) {
         var r = a.post("/v1/webhooks", body);
         assertThat(r.status()).as(r.body()).isEqualTo(201);
@@ -372,15 +387,7 @@ class WebhooksE2eTest {
         String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", "inb_01JDMOVING0000000000000000", "from", "+14155550958", "body", "Hello"));
         var dispatcher = new groupmsg.integrations.WebhookDispatcher(runtime.wiring());
-        var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
-        Thread.ofVirtual().start(() -> {
-            try {
-                dispatcher.dispatch(event, "m1");
-                outcome.complete(null);
-            } catch (Throwable t) {
-                outcome.complete(t);
-            }
-        });
+        var outcome = dispatchedAside(dispatcher, event, "m1");
         // both failed their first try; the next comes a second later
         await(() -> at("/down-then-deleted").size() + at("/down-then-moved").size(), n -> n == 2, 5_000);
         assertThat(a.delete("/v1/webhooks/" + deleted.get("id")).status()).isEqualTo(204);
@@ -452,15 +459,7 @@ class WebhooksE2eTest {
                 "inboundId", "inb_01JDMOVEDMIDTRY00000000000", "from", "+14155550958", "body", "Hello"));
         var dispatcher = new groupmsg.integrations.WebhookDispatcher(runtime.wiring(),
                 new groupmsg.integrations.WebhookTargets(true), java.time.Duration.ofSeconds(2));
-        var outcome = new java.util.concurrent.CompletableFuture<Throwable>();
-        Thread.ofVirtual().start(() -> {
-            try {
-                dispatcher.dispatch(event, "m1");
-                outcome.complete(null);
-            } catch (Throwable t) {
-                outcome.complete(t);
-            }
-        });
+        var outcome = dispatchedAside(dispatcher, event, "m1");
         await(() -> at("/slow-old-address").size(), n -> n == 1, 5_000);
         assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/new-address"))).status()).isEqualTo(200);
         assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS))
@@ -473,15 +472,7 @@ class WebhooksE2eTest {
         String moving = (String) createWebhook(a, Map.of("url", url("/late-gone-old"), "events", List.of("reply.received"))).get("id");
         String another = Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", "inb_01JDMOVEDFINAL0000000000000", "from", "+14155550958", "body", "Hello again"));
-        var second = new java.util.concurrent.CompletableFuture<Throwable>();
-        Thread.ofVirtual().start(() -> {
-            try {
-                dispatcher.dispatch(another, "m2");
-                second.complete(null);
-            } catch (Throwable t) {
-                second.complete(t);
-            }
-        });
+        var second = dispatchedAside(dispatcher, another, "m2");
         await(() -> at("/late-gone-old").size(), n -> n == 1, 5_000);
         assertThat(a.patch("/v1/webhooks/" + moving, Map.of("url", url("/new-home"))).status()).isEqualTo(200);
         assertThat(second.get(10, java.util.concurrent.TimeUnit.SECONDS))

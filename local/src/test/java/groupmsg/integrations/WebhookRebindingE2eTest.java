@@ -30,6 +30,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class WebhookRebindingE2eTest {
     private HttpServer server;
 
+    /** A receiver on this machine that takes every POST (204). */
+    private static HttpServer receiverAnswering204() throws java.io.IOException {
+        var receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        receiver.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        receiver.start();
+        return receiver;
+    }
+
     @AfterEach
     void stop() {
         if (server != null) server.stop(0);
@@ -41,13 +53,7 @@ class WebhookRebindingE2eTest {
      */
     @Test
     void aNameWhoseFirstAddressIsDownIsDeliveredAtItsNext(LocalRuntime runtime) throws Exception {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        server.start();
+        server = receiverAnswering204();
         int port = server.getAddress().getPort();
         // 127.0.0.2 is this machine too, where nothing listens on the port: the connection is refused
         WebhookTargets pair = new WebhookTargets(true, host -> new InetAddress[] {
@@ -156,13 +162,7 @@ class WebhookRebindingE2eTest {
      */
     @Test
     void aFaultOfOursWhileDeliveringIsNoEndpointsFailure(LocalRuntime runtime, ApiClient api) throws Exception {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        server.start();
+        server = receiverAnswering204();
         ApiClient a = api.forNewAccount("Refusing Table Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         assertThat(a.post("/v1/webhooks", Map.of("url", "http://localhost:" + server.getAddress().getPort() + "/hook",
