@@ -444,8 +444,7 @@ public final class GroupService {
             try {
                 result = members.addUnit(accountId, g.id(), candidate, null, clock.millis());
             } catch (MemberStore.GroupGoneException e) {
-                unchanged.add(g); // deleted meanwhile: as a single add would have found it, nothing to add to
-                continue;
+                continue; // deleted meanwhile: the number is in neither list (it was listed as already in it)
             } catch (MemberStore.ContentionException e) {
                 throw busy(e, changed.isEmpty() ? null : "it was added to " + changed.size() + " of the groups before it");
             }

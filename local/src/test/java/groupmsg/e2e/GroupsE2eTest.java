@@ -862,6 +862,23 @@ class GroupsE2eTest {
         return ((List<Map<String, Object>>) answer.get(field)).stream().map(g -> (String) g.get("id")).toList();
     }
 
+    /** A group deleted while a number is added to several is in neither list (it was reported under alreadyIn). */
+    @Test
+    void aGroupDeletedWhileANumberIsAddedToSeveralIsInNeitherList(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Deleted Meanwhile Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String choir = createGroup(a, "Choir");
+        String crew = createGroup(a, "Crew");
+        var deletesCrew = runtime.wiringWith(groupmsg.local.JustBefore.transaction(tx -> tx.toString().contains("#GRP#" + crew),
+                () -> assertThat(a.delete("/v1/groups/" + crew).status()).isEqualTo(204)));
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        var result = new groupmsg.groups.GroupService(deletesCrew, queue).addToGroups(accountId, "+14155550786", "Kim",
+                List.of(choir, crew));
+        assertThat(result.changed()).extracting(groupmsg.groups.Group::id).containsExactly(choir);
+        assertThat(result.unchanged()).as("not already in a group that is gone").isEmpty();
+        assertThat(a.get("/v1/groups/" + crew).status()).isEqualTo(404);
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void oneNumberIsAddedToSeveralGroupsAndRemovedFromAllOfThem(ApiClient api) {
