@@ -144,7 +144,13 @@ public final class ConversationService {
         // conversation whose first message nobody got, and without an Idempotency-Key nothing sent it
         boolean created = direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION,
                 to, first.textToSend(), input.mediaUrls(), conversation.id(), store.createItems(conversation, first));
-        if (!created) store.create(conversation, first); // its message was stored alone (by a release before)
+        if (!created) {
+            // an earlier run's transaction committed after this run read nothing (its answer lost, or late): as any
+            // run after one that created it
+            var stored = store.get(caller.accountId(), conversation.id());
+            if (stored.isPresent()) return resumeCreate(stored.get(), settings, input, ulid);
+            throw new IllegalStateException("conversation " + conversation.id() + ": its message exists without it");
+        }
         return new View(conversation, optedOutAt, ACTIVE);
     }
 
@@ -339,15 +345,15 @@ public final class ConversationService {
         }
         ThreadMessage message = earlier != null ? earlier : ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, c.id(),
                 caller.keyId(), sender, body, mediaUrls, Ids.timeOf(ulid));
-        boolean sends = !to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessagingAllowed();
-        if (sends) {
+        // a new message is always sent (refused above otherwise); an earlier run's only while the conversation is
+        // as it was
+        if (!to.isEmpty() && ACTIVE.equals(view.status()) && line.groupMessagingAllowed()) {
             // a new thread message is stored in one transaction with the message that sends it (see create)
             boolean created = direct.accept(OUTBOUND_MESSAGE_PREFIX + ulid, caller.accountId(), line, MessageKind.CONVERSATION,
                     to, message.textToSend(), message.mediaUrls(), c.id(),
                     earlier == null ? List.of(store.addMessageItem(caller.accountId(), message)) : List.of());
+            // an earlier run's transaction that committed after this run read nothing stored both: kept as it is
             if (!created && earlier == null) store.addMessage(caller.accountId(), message);
-        } else if (earlier == null) {
-            store.addMessage(caller.accountId(), message);
         }
         // at the message's own time (its place in the thread): a reply placed after it stays the latest, a rerun's
         // touch changes nothing once the conversation moved on

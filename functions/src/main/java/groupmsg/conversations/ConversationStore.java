@@ -92,12 +92,6 @@ final class ConversationStore {
         }
     }
 
-    /** The conversation, its participant index rows and its first message, in one transaction. */
-    void create(Conversation c, ThreadMessage first) {
-        var outcome = ops.transact(createItems(c, first));
-        if (outcome instanceof DynamoOps.Cancelled cancelled) throw new IllegalStateException("conversation create cancelled: " + cancelled);
-    }
-
     /**
      * The writes that create a conversation with its first message (the conversation, conditional on its absence; its
      * participants' index rows; the thread message), for a transaction that also stores what sends the message.

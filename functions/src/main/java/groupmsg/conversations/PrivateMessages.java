@@ -39,8 +39,9 @@ public final class PrivateMessages {
 
     /**
      * Records that the line writes to {@code phone} privately at {@code at}: a write of the transaction that stores the
-     * private message (before it is sent), so that a message that failed to be stored leaves no mark (its person's next text was kept from the conversation for nothing). Not only forward
-     * (a transaction cannot skip one write): two private messages to one number in the same moment is all it loses.
+     * private message (before it is sent), so that a message that failed to be stored leaves no mark (its person's
+     * next text was kept from the conversation for nothing). Unconditional, as a transaction cannot skip one write: of
+     * two private messages to one number in the same moment, the older mark may be the one kept.
      */
     public TransactWriteItem markItem(String accountId, String lineId, String phone, long at) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(lineId, phone))

@@ -33,7 +33,7 @@ public record Webhook(String id, String url, List<String> events, String descrip
     /**
      * Whether an event that reached the queue at {@code publishedAt} (epoch ms, the queue's clock) is this webhook's:
      * one published before it existed, or before it was last enabled again, is not kept for it (its retry must not
-     * bring it later). With {@link #CLOCKS_APART} to spare: our clock may run ahead of the queue's, and an event
+     * bring it later). With {@link #CLOCKS_APART_MILLIS} to spare: our clock may run ahead of the queue's, and an event
      * taken for an older one is lost to the webhook, where one taken for newer is only delivered.
      */
     public boolean takesEventPublishedAt(long publishedAt) {

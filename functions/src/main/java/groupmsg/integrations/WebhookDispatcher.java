@@ -226,6 +226,9 @@ public final class WebhookDispatcher {
         });
     }
 
+    /** How long a run's claim to tell of a disable holds: a run that died holding it is taken over after this. */
+    static final Duration TELLING_CLAIM = Duration.ofMinutes(5);
+
     /** The event that tells the business one of its webhooks was disabled (no webhook receives it: it is about them). */
     public static final String DISABLED_EVENT = "webhook.disabled";
 
@@ -236,7 +239,8 @@ public final class WebhookDispatcher {
      */
     private void tellDisabled(String accountId, Webhook w) {
         try {
-            if (!store.claimTellingDisabled(accountId, w.id())) return;
+            long now = clock.millis();
+            if (!store.claimTellingDisabled(accountId, w.id(), now, now - TELLING_CLAIM.toMillis())) return;
         } catch (RuntimeException e) {
             Log.warn("webhook_disabled_not_claimed", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
             return; // still untold: the next event tries
@@ -254,10 +258,18 @@ public final class WebhookDispatcher {
         } catch (RuntimeException e) {
             Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", w.id()), e);
             try {
-                store.untold(accountId, w.id());
+                store.giveBackTellingClaim(accountId, w.id());
             } catch (RuntimeException again) {
-                Log.warn("webhook_disabled_untold_lost", Map.of("webhookId", w.id(), "error", again.getClass().getSimpleName()));
+                // the claim goes stale: an event after that tells it
+                Log.warn("webhook_disabled_claim_kept", Map.of("webhookId", w.id(), "error", again.getClass().getSimpleName()));
             }
+            return;
+        }
+        try {
+            store.told(accountId, w.id());
+        } catch (RuntimeException e) {
+            // told: a later event may tell it again once the claim goes stale (twice, rather than never)
+            Log.warn("webhook_disabled_told_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
         }
     }
 

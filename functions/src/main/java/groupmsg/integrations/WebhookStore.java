@@ -110,7 +110,7 @@ final class WebhookStore {
             // events published while it was disabled are not kept for it, also those still being retried
             sets.add("enabledAt = :now");
             values.put(":now", n(now));
-            removes.addAll(List.of("disabledAt", "disabledReason", "disabledUntold"));
+            removes.addAll(List.of("disabledAt", "disabledReason", "disabledUntold", "tellingAt"));
             if (!removes.contains("failingSince")) removes.add("failingSince");
         }
         if (Boolean.FALSE.equals(enabled)) {
@@ -310,29 +310,34 @@ final class WebhookStore {
     }
 
     /**
-     * Claims telling the account that the webhook was disabled ({@code disabledUntold}, set with the disable): true for
-     * the one run that takes it, which publishes the event, and gives the claim back when that fails.
+     * Claims telling the account that the webhook was disabled ({@code disabledUntold}, set with the disable) until
+     * {@code staleBefore} passes ({@code tellingAt}): true for the one run that takes it, which publishes the event
+     * and then removes the mark ({@link #told}). A run that dies between the claim and the publish leaves the claim
+     * to go stale, and a later event tells it: twice at worst, never not at all.
      */
-    boolean claimTellingDisabled(String accountId, String id) {
+    boolean claimTellingDisabled(String accountId, String id, long now, long staleBefore) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression("REMOVE disabledUntold")
-                    .conditionExpression("attribute_exists(disabledUntold) AND attribute_exists(disabledAt)"));
+                    .updateExpression("SET tellingAt = :now")
+                    .conditionExpression("attribute_exists(disabledUntold) AND attribute_exists(disabledAt)"
+                            + " AND (attribute_not_exists(tellingAt) OR tellingAt < :stale)")
+                    .expressionAttributeValues(Map.of(":now", n(now), ":stale", n(staleBefore))));
             return true;
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
-            return false; // told by another run, enabled again, or deleted
+            return false; // being told, told, enabled again, or deleted
         }
     }
 
-    /** Gives back a claim whose publish failed: a later event of the account tells it. */
-    void untold(String accountId, String id) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression("SET disabledUntold = :untold").conditionExpression("attribute_exists(disabledAt)")
-                    .expressionAttributeValues(Map.of(":untold", AttributeValue.fromBool(true))));
-        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
-            // enabled again, or deleted: nothing to tell
-        }
+    /** The account was told: the mark and the claim go. */
+    void told(String accountId, String id) {
+        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                .updateExpression("REMOVE disabledUntold, tellingAt"));
+    }
+
+    /** Gives back a claim whose publish failed: the account's next event tells it. */
+    void giveBackTellingClaim(String accountId, String id) {
+        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                .updateExpression("REMOVE tellingAt"));
     }
 
     private static String donePk(String accountId) {

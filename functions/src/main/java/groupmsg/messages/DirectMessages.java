@@ -69,9 +69,9 @@ public final class DirectMessages {
     }
 
     /**
-     * {@link #accept} in one transaction with {@code with} (a conversation's thread message, which must never be
-     * stored without the message that carries it): all are written or, when this message exists already (false),
-     * none of {@code with}.
+     * {@link #accept} in one transaction with {@code with} (a conversation's thread message, or a private answer's
+     * mark, which must never be stored without the message that carries it): all are written or, when this message
+     * exists already (false), none of {@code with}.
      */
     public boolean accept(String id, String accountId, Line line, MessageKind kind, List<String> to, String text,
                           List<String> mediaUrls, String orderKey, List<TransactWriteItem> with) {

@@ -267,15 +267,15 @@ public final class MessageMaintenance {
         // the last phone of the pages fanned out, whose queued rows may be requeued ("~": all of them)
         String requeueThrough = "~";
         if (!m.fanoutDone()) {
-            // not the page after it: the re-driven fan-out takes that one over and enqueues its queued rows, and a
-            // second job for them would take places in a busy line's waiting line for nothing
-            var checkpoint = messages.checkpoint(m.accountId(), m.id());
-            requeueThrough = checkpoint.done() ? "~" : checkpoint.cursor(); // done since the message was read: all
             if (jobsLost) messages.expirePageLease(m.accountId(), m.id(), jobsLostBefore);
             if (m.orderKey() != null) {
                 tally.relays.put(m.id(), m); // its relay job fans out, and delivers its queued rows, in order
                 return true;
             }
+            // not the page after it: the re-driven fan-out takes that one over and enqueues its queued rows, and a
+            // second job for them would take places in a busy line's waiting line for nothing
+            var checkpoint = messages.checkpoint(m.accountId(), m.id());
+            requeueThrough = checkpoint.done() ? "~" : checkpoint.cursor(); // done since the message was read: all
             if (messages.claimRefan(m.accountId(), m.id(), now, jobsLost ? jobsLostBefore : stalledBefore)) {
                 // once a stall, not every sweep: during a lasting fault each sweep's job (with its quick retries)
                 // piled up, about 8 failing runs a minute for one message, and filled the fan-out's concurrency

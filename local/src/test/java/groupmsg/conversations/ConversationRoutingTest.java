@@ -156,8 +156,9 @@ class ConversationRoutingTest {
     private Conversation create(Ids ids, String accountId, String lineId, List<String> phones, long at) {
         var c = new Conversation(ids.next(Conversation.ID_PREFIX), accountId, null, lineId, "+12125550999",
                 phones.stream().map(p -> new Conversation.Participant(p, null)).toList(), at, at, at, null, null, null);
-        store.create(c, new ThreadMessage(ids.next(ThreadMessage.ID_PREFIX), c.id(), ThreadMessage.OUTBOUND, null, "key_test",
-                "hello", List.of(), at));
+        var stored = new DynamoOps(wiring.dynamo()).transact(store.createItems(c, new ThreadMessage(ids.next(ThreadMessage.ID_PREFIX),
+                c.id(), ThreadMessage.OUTBOUND, null, "key_test", "hello", List.of(), at)));
+        assertThat(stored).isInstanceOf(DynamoOps.Committed.class);
         return c;
     }
 

@@ -1002,6 +1002,32 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A retry (the same ids) that read nothing, and whose write then meets what the first run committed late (its
+     * answer lost), answers the conversation as the first run made it, sent once: it was a 500.
+     */
+    @Test
+    void aRetryThatMeetsTheFirstRunsLateWriteAnswersItsConversation(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Late First Run Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        var caller = new groupmsg.platform.api.Caller(accountId, "key_test", groupmsg.platform.api.Role.OWNER);
+        String ulid = new groupmsg.platform.config.Ids().next("");
+        var input = new groupmsg.conversations.ConversationService.NewConversation(lineId, "Late",
+                List.of(new groupmsg.conversations.Conversation.Participant(ANN, null),
+                        new groupmsg.conversations.Conversation.Participant(BOB, null)), "only once", List.of(), null);
+        var firstRun = new groupmsg.conversations.ConversationService(runtime.wiring(), queue);
+        var firstCommitsMeanwhile = runtime.wiringWith(groupmsg.local.JustBefore.transaction(
+                tx -> tx.toString().contains("cout_" + ulid), () -> firstRun.create(caller, input, ulid)));
+        var view = new groupmsg.conversations.ConversationService(firstCommitsMeanwhile, queue).create(caller, input, ulid);
+        assertThat(view.conversation().id()).isEqualTo("cnv_" + ulid);
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, ANN)).filteredOn(b -> b.contains("only once")).hasSize(1);
+        assertThat(bodiesTo(a, line, BOB)).filteredOn(b -> b.contains("only once")).hasSize(1);
+    }
+
+    /**
      * A first run that decided to relay a reply but failed before its relay was made, then the conversation blocked:
      * nobody has the reply, so the retry goes by the conversation as it is, and tells its author.
      */

@@ -43,6 +43,8 @@ class WebhooksE2eTest {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     /** Per path, how many of its next requests answer 503 (then 204); a path starting /down always 500. */
     private final Map<String, AtomicInteger> failNext = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What a path starting /late-gone waits for before its 404 (a test lets it go once it has done what it must first). */
+    private final java.util.concurrent.CountDownLatch lateGoneReleased = new java.util.concurrent.CountDownLatch(1);
 
     @BeforeEach
     void startReceiver() throws IOException {
@@ -69,9 +71,9 @@ class WebhooksE2eTest {
                 exchange.close();
                 return;
             }
-            if (path.startsWith("/late-gone")) { // a 404, a second and a half late
+            if (path.startsWith("/late-gone")) { // a 404 once the test lets it go (10 s at most)
                 try {
-                    Thread.sleep(1_500);
+                    lateGoneReleased.await(10, java.util.concurrent.TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -458,7 +460,7 @@ class WebhooksE2eTest {
         String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", "inb_01JDMOVEDMIDTRY00000000000", "from", "+14155550958", "body", "Hello"));
         var dispatcher = new groupmsg.integrations.WebhookDispatcher(runtime.wiring(),
-                new groupmsg.integrations.WebhookTargets(true), java.time.Duration.ofSeconds(2));
+                new groupmsg.integrations.WebhookTargets(true), java.time.Duration.ofSeconds(5)); // the PATCH below lands within the 5 s
         var outcome = dispatchedAside(dispatcher, event, "m1");
         await(() -> at("/slow-old-address").size(), n -> n == 1, 5_000);
         assertThat(a.patch("/v1/webhooks/" + id, Map.of("url", url("/new-address"))).status()).isEqualTo(200);
@@ -475,6 +477,7 @@ class WebhooksE2eTest {
         var second = dispatchedAside(dispatcher, another, "m2");
         await(() -> at("/late-gone-old").size(), n -> n == 1, 5_000);
         assertThat(a.patch("/v1/webhooks/" + moving, Map.of("url", url("/new-home"))).status()).isEqualTo(200);
+        lateGoneReleased.countDown();
         assertThat(second.get(10, java.util.concurrent.TimeUnit.SECONDS))
                 .isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
         dispatcher.dispatch(another, "m2"); // the queue's retry
@@ -565,6 +568,48 @@ class WebhooksE2eTest {
         new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(5), "u5");
         assertThat(told.get()).as("told once, by the next event").singleElement()
                 .satisfies(e -> assertThat(e).containsEntry("accountId", accountId));
+    }
+
+    /**
+     * A run that claimed telling of a disable and died before telling (its publish and its give-back both failed)
+     * leaves a claim that goes stale: an event 5 minutes on tells it, once; one before that does not.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aDisableNoticeWhoseTellerDiedIsToldOnceItsClaimGoesStale(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Died Telling Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String id = (String) createWebhook(a, Map.of("url", url("/gone-died"), "events", List.of("reply.received"))).get("id");
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDDIEDTELLING00000000000" + n, "from", "+14155550959", "body", "Hi " + n));
+        long day = 86_400_000L;
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * day)).dispatch(event.apply(n), "d" + n);
+        var dying = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                    @Override
+                    public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest u
+                                && "REMOVE tellingAt".equals(u.updateExpression())) {
+                            throw new IllegalStateException("killed (test)");
+                        }
+                    }
+                }).withClock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(3 * day + 60_000)))
+                .withEvents((topic, account, type, body) -> {
+                    throw new IllegalStateException("the topic refused it (test)");
+                });
+        new groupmsg.integrations.WebhookDispatcher(dying).dispatch(event.apply(3), "d3");
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("enabled", false);
+        java.util.function.Supplier<List<Map<String, Object>>> told = () -> ((List<Map<String, Object>>) a.withoutKey()
+                .get("/local/events?topic=notifications").jsonObject().get("items")).stream()
+                .filter(e -> "webhook.disabled".equals(e.get("type")) && id.equals(e.get("webhookId"))).toList();
+
+        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 120_000)).dispatch(event.apply(4), "d4");
+        assertThat(told.get()).as("the claim is a minute old: its run may still tell").isEmpty();
+        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 420_000)).dispatch(event.apply(5), "d5");
+        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 480_000)).dispatch(event.apply(6), "d6");
+        assertThat(told.get()).as("told once the claim went stale, once").hasSize(1);
     }
 
     /**
