@@ -330,14 +330,22 @@ final class WebhookStore {
 
     /** The account was told: the mark and the claim go. */
     void told(String accountId, String id) {
-        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                .updateExpression("REMOVE disabledUntold, tellingAt"));
+        removeIfThere(accountId, id, "REMOVE disabledUntold, tellingAt");
     }
 
     /** Gives back a claim whose publish failed: the account's next event tells it. */
     void giveBackTellingClaim(String accountId, String id) {
-        dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                .updateExpression("REMOVE tellingAt"));
+        removeIfThere(accountId, id, "REMOVE tellingAt");
+    }
+
+    /** An update of the webhook while it exists (an update alone would make a bare item of one deleted meanwhile). */
+    private void removeIfThere(String accountId, String id, String update) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
+                    .updateExpression(update).conditionExpression("attribute_exists(pk)"));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            // deleted meanwhile: nothing to tell
+        }
     }
 
     private static String donePk(String accountId) {
