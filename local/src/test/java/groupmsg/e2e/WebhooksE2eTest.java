@@ -536,38 +536,51 @@ class WebhooksE2eTest {
         assertThat(at("/after-it")).hasSize(1);
     }
 
+    /** A webhook of {@code a} at {@code path} (a 404) that events failed daily for three days: the next disables it. */
+    private record FailingHook(String id, String accountId, java.util.function.IntFunction<String> event,
+                               java.util.function.LongFunction<groupmsg.platform.config.Wiring> at) {
+        static final long DAY = 86_400_000L;
+    }
+
+    private FailingHook failingForThreeDays(ApiClient a, LocalRuntime runtime, String path, String inboundPrefix) {
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String id = (String) createWebhook(a, Map.of("url", url(path), "events", List.of("reply.received"))).get("id");
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", inboundPrefix + n, "from", "+14155550959", "body", "Hi " + n));
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * FailingHook.DAY)).dispatch(event.apply(n), "f" + n);
+        return new FailingHook(id, accountId, event, at);
+    }
+
+    /** The webhook.disabled events told of this webhook on the notifications topic. */
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> toldDisabled(ApiClient a, String webhookId) {
+        return ((List<Map<String, Object>>) a.withoutKey().get("/local/events?topic=notifications").jsonObject().get("items"))
+                .stream().filter(e -> "webhook.disabled".equals(e.get("type")) && webhookId.equals(e.get("webhookId"))).toList();
+    }
+
     /**
      * The account is told a webhook was disabled also when the first publish failed: the account's next event tells
      * it, once. Before, the publish was tried once, by the run that disabled it.
      */
     @Test
-    @SuppressWarnings("unchecked")
     void aWebhookDisabledWhenTheTopicRefusedItsNoticeIsToldByTheNextEvent(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Untold Disable Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        String id = (String) createWebhook(a, Map.of("url", url("/gone-untold"), "events", List.of("reply.received"))).get("id");
-        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
-                "inboundId", "inb_01JDUNTOLD0000000000000000" + n, "from", "+14155550959", "body", "Hi " + n));
-        long day = 86_400_000L;
-        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
-                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
-        for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * day)).dispatch(event.apply(n), "u" + n);
+        var hook = failingForThreeDays(a, runtime, "/gone-untold", "inb_01JDUNTOLD0000000000000000");
         var real = runtime.wiring().events();
-        var refusing = at.apply(3 * day + 60_000).withEvents((topic, account, type, body) -> {
+        var refusing = hook.at().apply(3 * FailingHook.DAY + 60_000).withEvents((topic, account, type, body) -> {
             if (type.equals("webhook.disabled")) throw new IllegalStateException("the topic refused it (test)");
             real.publish(topic, account, type, body);
         });
-        new groupmsg.integrations.WebhookDispatcher(refusing).dispatch(event.apply(3), "u3");
-        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("enabled", false);
-        java.util.function.Supplier<List<Map<String, Object>>> told = () -> ((List<Map<String, Object>>) a.withoutKey()
-                .get("/local/events?topic=notifications").jsonObject().get("items")).stream()
-                .filter(e -> "webhook.disabled".equals(e.get("type")) && id.equals(e.get("webhookId"))).toList();
-        assertThat(told.get()).isEmpty();
+        new groupmsg.integrations.WebhookDispatcher(refusing).dispatch(hook.event().apply(3), "u3");
+        assertThat(a.get("/v1/webhooks/" + hook.id()).jsonObject()).containsEntry("enabled", false);
+        assertThat(toldDisabled(a, hook.id())).isEmpty();
 
-        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(4), "u4");
-        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(5), "u5");
-        assertThat(told.get()).as("told once, by the next event").singleElement()
-                .satisfies(e -> assertThat(e).containsEntry("accountId", accountId));
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(hook.event().apply(4), "u4");
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(hook.event().apply(5), "u5");
+        assertThat(toldDisabled(a, hook.id())).as("told once, by the next event").singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("accountId", hook.accountId()));
     }
 
     /**
@@ -575,17 +588,10 @@ class WebhooksE2eTest {
      * leaves a claim that goes stale: an event 5 minutes on tells it, once; one before that does not.
      */
     @Test
-    @SuppressWarnings("unchecked")
     void aDisableNoticeWhoseTellerDiedIsToldOnceItsClaimGoesStale(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Died Telling Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        String id = (String) createWebhook(a, Map.of("url", url("/gone-died"), "events", List.of("reply.received"))).get("id");
-        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
-                "inboundId", "inb_01JDDIEDTELLING00000000000" + n, "from", "+14155550959", "body", "Hi " + n));
-        long day = 86_400_000L;
-        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
-                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
-        for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * day)).dispatch(event.apply(n), "d" + n);
+        var hook = failingForThreeDays(a, runtime, "/gone-died", "inb_01JDDIEDTELLING00000000000");
+        long day = FailingHook.DAY;
         var dying = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
                     @Override
                     public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
@@ -599,17 +605,14 @@ class WebhooksE2eTest {
                 .withEvents((topic, account, type, body) -> {
                     throw new IllegalStateException("the topic refused it (test)");
                 });
-        new groupmsg.integrations.WebhookDispatcher(dying).dispatch(event.apply(3), "d3");
-        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("enabled", false);
-        java.util.function.Supplier<List<Map<String, Object>>> told = () -> ((List<Map<String, Object>>) a.withoutKey()
-                .get("/local/events?topic=notifications").jsonObject().get("items")).stream()
-                .filter(e -> "webhook.disabled".equals(e.get("type")) && id.equals(e.get("webhookId"))).toList();
+        new groupmsg.integrations.WebhookDispatcher(dying).dispatch(hook.event().apply(3), "d3");
+        assertThat(a.get("/v1/webhooks/" + hook.id()).jsonObject()).containsEntry("enabled", false);
 
-        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 120_000)).dispatch(event.apply(4), "d4");
-        assertThat(told.get()).as("the claim is a minute old: its run may still tell").isEmpty();
-        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 420_000)).dispatch(event.apply(5), "d5");
-        new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 480_000)).dispatch(event.apply(6), "d6");
-        assertThat(told.get()).as("told once the claim went stale, once").hasSize(1);
+        new groupmsg.integrations.WebhookDispatcher(hook.at().apply(3 * day + 120_000)).dispatch(hook.event().apply(4), "d4");
+        assertThat(toldDisabled(a, hook.id())).as("the claim is a minute old: its run may still tell").isEmpty();
+        new groupmsg.integrations.WebhookDispatcher(hook.at().apply(3 * day + 420_000)).dispatch(hook.event().apply(5), "d5");
+        new groupmsg.integrations.WebhookDispatcher(hook.at().apply(3 * day + 480_000)).dispatch(hook.event().apply(6), "d6");
+        assertThat(toldDisabled(a, hook.id())).as("told once the claim went stale, once").hasSize(1);
     }
 
     /**
