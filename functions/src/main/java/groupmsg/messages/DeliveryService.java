@@ -294,8 +294,8 @@ public final class DeliveryService {
      */
     private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones, Set<String> optedOut) {
         int sends = (int) phones.stream().filter(p -> !optedOut.contains(p)).count();
-        long at = limiter.ticket(m.lineId(), m.lineMps(), sends);
-        long spacing = RateLimiter.spacingMicros(m.lineMps());
+        long at = limiter.ticket(m.lineId(), m.lineMps(), m.segmentsPerSend(), sends);
+        long spacing = RateLimiter.spacingMicros(m.lineMps()) * m.segmentsPerSend();
         // for maintenance: these rows are waiting, not lost, until a while after the last place
         messages.markWaitingUntil(m.accountId(), m.id(), (at + sends * spacing) / 1000 + WAITING_GRACE_MILLIS);
         int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);
@@ -364,7 +364,7 @@ public final class DeliveryService {
         // on), and a job claims up to two blocks ahead of its sends; with blocks of a whole job (5 s of the rate) a
         // kill -9 at 3 mps left 19 of 30 so.
         int blocks = Math.max(Math.ceilDiv(phones.size(), DeliveryStore.MAX_TRANSITIONS),
-                Math.ceilDiv(phones.size(), (int) Math.max(1, Math.floor(m.lineMps() * CLAIM_SECONDS))));
+                Math.ceilDiv(phones.size(), (int) Math.max(1, Math.floor(m.sendsPerSecond() * CLAIM_SECONDS))));
         int size = Math.max(1, Math.ceilDiv(phones.size(), Math.max(1, blocks)));
         List<Sending> unrecorded = new ArrayList<>();
         var stop = new Stop();
@@ -493,8 +493,8 @@ public final class DeliveryService {
         List<Long> sendTimes = into.sendTimes();
         try {
             while (sends.size() < claimed.size()) {
-                var reserved = limiter.acquire(m.lineId(), m.lineMps(), claimed.size() - sends.size(), lastSendAt,
-                        sends.isEmpty() ? firstWaitMillis : Long.MAX_VALUE);
+                var reserved = limiter.acquire(m.lineId(), m.lineMps(), m.segmentsPerSend(), claimed.size() - sends.size(),
+                        lastSendAt, sends.isEmpty() ? firstWaitMillis : Long.MAX_VALUE);
                 if (reserved.isEmpty()) return giveBack(m, shard, claimed.subList(sends.size(), claimed.size()), now);
                 var slots = reserved.get();
                 for (int i = 0; i < slots.count(); i++) {
@@ -844,7 +844,7 @@ public final class DeliveryService {
             throws InterruptedException {
         RateLimiter.Slots slot;
         try {
-            slot = limiter.acquire(m.lineId(), m.lineMps(), 1, lastSendAt).orElse(null);
+            slot = limiter.acquire(m.lineId(), m.lineMps(), m.segmentsPerSend(), 1, lastSendAt, Long.MAX_VALUE).orElse(null);
         } catch (RuntimeException e) {
             Log.error("delivery_retry_slot_failed", Map.of("messageId", m.id()), e);
             return -1;

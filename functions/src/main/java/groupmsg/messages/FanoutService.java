@@ -172,7 +172,7 @@ public final class FanoutService {
     private static List<QueueMessage> batches(GroupMessage m, List<String> phones, Map<String, String> undeliverable) {
         Map<Integer, List<String>> byShard = new TreeMap<>();
         for (String p : phones) byShard.computeIfAbsent(DeliveryStore.shardOf(p, m.shards()), k -> new ArrayList<>()).add(p);
-        int size = batchSize(m.lineMps());
+        int size = batchSize(m.sendsPerSecond());
         List<QueueMessage> out = new ArrayList<>();
         byShard.forEach((shard, list) -> {
             for (int from = 0; from < list.size(); from += size) {

@@ -28,6 +28,19 @@ public record GroupMessage(String id, String accountId, String groupId, String l
         return !mediaUrls.isEmpty();
     }
 
+    /**
+     * What one send of it takes of its line's rate: its segments (an MMS is one), as the carrier counts throughput in
+     * segments per second.
+     */
+    public int segmentsPerSend() {
+        return Math.max(1, segments);
+    }
+
+    /** How many of its sends its line's rate takes a second (the line's mps over {@link #segmentsPerSend}). */
+    public double sendsPerSecond() {
+        return lineMps / segmentsPerSend();
+    }
+
     /** The same message at another line rate. */
     public GroupMessage withLineMps(double mps) {
         return new GroupMessage(id, accountId, groupId, lineId, linePhone, mps, sender, title, body, mediaUrls, text,

@@ -508,7 +508,7 @@ public final class MessageMaintenance {
      * the sweep ({@link #sendAgain}). No chunk is started after {@code stopAt}. Returns how many were.
      */
     private int requeue(GroupMessage m, int shard, List<Delivery> stalled, long now, long stopAt, Tally tally) {
-        int size = Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.lineMps()));
+        int size = Math.min(DeliveryStore.MAX_TRANSITIONS, FanoutService.batchSize(m.sendsPerSecond()));
         int requeued = 0;
         for (int from = 0; from < stalled.size() && clock.millis() < stopAt; from += size) {
             List<DeliveryStore.Transition> touch = stalled.subList(from, Math.min(stalled.size(), from + size)).stream()

@@ -109,6 +109,37 @@ class MessagesE2eTest {
         return (String) r.jsonObject().get("id");
     }
 
+    /**
+     * A message of several segments takes as many of its line's places per send, as the carrier counts a line's
+     * throughput in segments: 3 segments on a 2 mps line go 1.65 s apart, not 0.55 s (before, such a broadcast went at
+     * three times the line's rate, and the carrier queued the excess for hours, then refused it).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMessageOfSeveralSegmentsTakesAsManyOfItsLinesRate(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Long Texts Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 2);
+        String g = createGroup(a, "Long texts");
+        addMembers(a, g, 7300, 5);
+        var r = a.post("/v1/groups/" + g + "/messages", Map.of("lineId", lineId, "sender", "Food Bank", "title", "Long",
+                "body", "x".repeat(400)));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        assertThat(r.jsonObject()).containsEntry("segments", 3);
+        long deadline = System.currentTimeMillis() + 30_000;
+        List<Map<String, Object>> sent;
+        do {
+            Thread.sleep(250);
+            sent = carrierMessages(a, line);
+        } while (sent.size() < 5 && System.currentTimeMillis() < deadline);
+        assertThat(sent).hasSize(5);
+        List<Instant> at = sent.stream().map(m -> Instant.parse((String) m.get("createdAt"))).sorted().toList();
+        for (int i = 1; i < at.size(); i++) {
+            assertThat(java.time.Duration.between(at.get(i - 1), at.get(i)).toMillis()).as("send " + i)
+                    .isGreaterThanOrEqualTo(1_500);
+        }
+    }
+
     /** A page of messages reads all their counters in one BatchGetItem (a page of 100 made 100 calls one after another). */
     @Test
     @SuppressWarnings("unchecked")
