@@ -238,9 +238,9 @@ public final class WebhookDispatcher {
      * disabled it); a publish that fails gives the claim back, and the account's next event tells it.
      */
     private void tellDisabled(String accountId, Webhook w) {
+        long claimedAt = clock.millis();
         try {
-            long now = clock.millis();
-            if (!store.claimTellingDisabled(accountId, w.id(), now, now - TELLING_CLAIM.toMillis())) return;
+            if (!store.claimTellingDisabled(accountId, w.id(), claimedAt, claimedAt - TELLING_CLAIM.toMillis())) return;
         } catch (RuntimeException e) {
             Log.warn("webhook_disabled_not_claimed", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
             return; // still untold: the next event tries
@@ -258,7 +258,7 @@ public final class WebhookDispatcher {
         } catch (RuntimeException e) {
             Log.error("webhook_disabled_not_published", Map.of("accountId", accountId, "webhookId", w.id()), e);
             try {
-                store.giveBackTellingClaim(accountId, w.id());
+                store.giveBackTellingClaim(accountId, w.id(), claimedAt);
             } catch (RuntimeException again) {
                 // the claim goes stale: an event after that tells it
                 Log.warn("webhook_disabled_claim_kept", Map.of("webhookId", w.id(), "error", again.getClass().getSimpleName()));
@@ -266,7 +266,7 @@ public final class WebhookDispatcher {
             return;
         }
         try {
-            store.told(accountId, w.id());
+            store.told(accountId, w.id(), claimedAt);
         } catch (RuntimeException e) {
             // told: a later event may tell it again once the claim goes stale (twice, rather than never)
             Log.warn("webhook_disabled_told_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));

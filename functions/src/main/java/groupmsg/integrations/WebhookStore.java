@@ -328,23 +328,27 @@ final class WebhookStore {
         }
     }
 
-    /** The account was told: the mark and the claim go. */
-    void told(String accountId, String id) {
-        removeIfThere(accountId, id, "REMOVE disabledUntold, tellingAt");
+    /** The account was told, under the claim made at {@code claimedAt}: the mark and the claim go. */
+    void told(String accountId, String id, long claimedAt) {
+        removeUnderClaim(accountId, id, "REMOVE disabledUntold, tellingAt", claimedAt);
     }
 
-    /** Gives back a claim whose publish failed: the account's next event tells it. */
-    void giveBackTellingClaim(String accountId, String id) {
-        removeIfThere(accountId, id, "REMOVE tellingAt");
+    /** Gives back the claim made at {@code claimedAt}, whose publish failed: the account's next event tells it. */
+    void giveBackTellingClaim(String accountId, String id, long claimedAt) {
+        removeUnderClaim(accountId, id, "REMOVE tellingAt", claimedAt);
     }
 
-    /** An update of the webhook while it exists (an update alone would make a bare item of one deleted meanwhile). */
-    private void removeIfThere(String accountId, String id, String update) {
+    /**
+     * An update of the webhook while it is there and the claim is still this run's (an update alone would make a bare
+     * item of one deleted meanwhile, and a run that stalled past its claim must not clear a newer run's).
+     */
+    private void removeUnderClaim(String accountId, String id, String update, long claimedAt) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
-                    .updateExpression(update).conditionExpression("attribute_exists(pk)"));
+                    .updateExpression(update).conditionExpression("attribute_exists(pk) AND tellingAt = :claimed")
+                    .expressionAttributeValues(Map.of(":claimed", n(claimedAt))));
         } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
-            // deleted meanwhile: nothing to tell
+            // deleted, enabled again, or claimed by a newer run meanwhile: theirs to finish
         }
     }
 

@@ -739,7 +739,7 @@ public final class DeliveryService {
                 // had found.
                 boolean lateByTheLook = clock.millis() - goesAt > SEND_LATE_TOLERANCE_MILLIS;
                 if (!stop.sleepUntil(slotAt)) return backToQueued(phone, clock.millis());
-                if (!lateByTheLook || m.lineMps() > RESLOT_MAX_MPS) break;
+                if (!lateByTheLook || m.sendsPerSecond() > RESLOT_MAX_MPS) break;
                 slotAt = nextSlot(m, phone, lastSendAt, watch, stop);
                 if (slotAt < 0) return backToQueued(phone, clock.millis());
             }

@@ -160,6 +160,9 @@ final class RateLimiter {
     Optional<Slots> acquire(String lineId, double mps, int segments, int wanted, long latestSendAt, long maxSleepMillis)
             throws InterruptedException {
         long spacing = spacingMicros(mps) * Math.max(1, segments);
+        // at least two sends: one of many segments on a slow line (3 at 0.25 mps: 13.2 s) is longer than the
+        // lookahead, and could then neither be booked behind another nor wait for its turn within its deadline
+        long lookahead = Math.max(LOOKAHEAD_MICROS, 2 * spacing);
         long lastAt = deadlineMicros(latestSendAt);
         // At most half the lookahead per run: with the cursor shared by jobs on a line's old and new rate, a run of
         // the slower one that needed the whole lookahead would only fit once the faster jobs (which keep the cursor a
@@ -167,7 +170,7 @@ final class RateLimiter {
         // ahead than that; the slower job then waits for them (under a minute) or hands its rows on at its last send
         // time. Fewer than wanted once the deadline cuts the run short (then the rest of the caller's block is not
         // sent).
-        long fit = Math.max(1, Math.min(wanted, LOOKAHEAD_MICROS / 2 / spacing));
+        long fit = Math.max(1, Math.min(wanted, lookahead / 2 / spacing));
         ReentrantLock lock = locks.computeIfAbsent(lineId, l -> new ReentrantLock());
         while (true) {
             long span;
@@ -183,7 +186,7 @@ final class RateLimiter {
                 int k = (int) Math.min(fit, (lastAt - firstFuture) / spacing + 1);
                 span = k * spacing;
                 // The run must end within the lookahead, and its last send be no later than the deadline.
-                long latestStart = Math.min(firstFuture + LOOKAHEAD_MICROS - span, lastAt - span + spacing);
+                long latestStart = Math.min(firstFuture + lookahead - span, lastAt - span + spacing);
                 outcome = reserve(lineId, spacing, firstFuture, latestStart, k);
                 writeMillis = (3 * writeMillis + clock.millis() - started) / 4;
             } finally {
@@ -201,7 +204,8 @@ final class RateLimiter {
                 }
                 // Sleep until the first future moment is where our run fits within the lookahead (measured: waking
                 // earlier, every wait ended in another failed write, ~4 writes per recipient on a 20 mps line).
-                long fitsFrom = ahead.cursor() + span - LOOKAHEAD_MICROS;
+                long fitsFrom = ahead.cursor() + span - lookahead;
+                if (fitsFrom > lastAt) return Optional.empty(); // never a sleep past the deadline
                 long wait = ceilDiv(fitsFrom, 1000) - lead() - clock.millis();
                 if (wait > maxSleepMillis) return Optional.empty();
                 Thread.sleep(Math.max(1, wait));

@@ -30,6 +30,29 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(LocalRuntimeExtension.class)
 class RateLimiterE2eTest {
+    /**
+     * A send longer than the lookahead (3 segments at 0.25 mps: 13.2 s) is booked right behind the one before it, at
+     * once: before, it could not be booked behind another, and slept until the cursor had passed (the line idle for
+     * the difference, the sleep past the caller's deadline).
+     */
+    @Test
+    void aSendLongerThanTheLookaheadIsBookedRightBehindTheOneBefore(LocalRuntime runtime) throws Exception {
+        String line = "line_long_" + UUID.randomUUID();
+        RateLimiter limiter = limiter(runtime.wiring());
+        long spacing = RateLimiter.spacingMicros(0.25) * 3;
+        assertThat(spacing).isGreaterThan(RateLimiter.LOOKAHEAD_MICROS);
+        var first = limiter.acquire(line, 0.25, 3, 2, Long.MAX_VALUE, Long.MAX_VALUE).orElseThrow();
+        assertThat(first.spacingMicros()).isEqualTo(spacing);
+        long started = System.nanoTime();
+        var second = limiter.acquire(line, 0.25, 3, 1, Long.MAX_VALUE, Long.MAX_VALUE).orElseThrow();
+        assertThat((System.nanoTime() - started) / 1_000_000).as("booked without a sleep").isLessThan(2_000);
+        assertThat(second.firstMicros()).as("right behind the first").isEqualTo(first.endMicros());
+        // a deadline before the line's next free moment: nothing, at once
+        long before = System.nanoTime();
+        assertThat(limiter.acquire(line, 0.25, 3, 1, System.currentTimeMillis() + 5_000, Long.MAX_VALUE)).isEmpty();
+        assertThat((System.nanoTime() - before) / 1_000_000).isLessThan(2_000);
+    }
+
     @Test
     void concurrentWorkersShareOneLinesSlotsWithoutOverlapOrExcess(LocalRuntime runtime) throws Exception {
         String line = "line_rate_" + UUID.randomUUID();
