@@ -53,6 +53,7 @@ final class PinnedHttpPost {
      * @throws IOException            no connection, a refused certificate, or an answer that is not HTTP
      */
     int post(URI uri, InetAddress address, Map<String, String> headers, byte[] body, Duration timeout) throws IOException {
+        if (timeout.toMillis() <= 0) throw new SocketTimeoutException("no time left for a status line");
         long deadline = System.nanoTime() + timeout.toNanos();
         boolean https = "https".equals(uri.getScheme().toLowerCase(Locale.ROOT));
         int port = uri.getPort() != -1 ? uri.getPort() : https ? 443 : 80;

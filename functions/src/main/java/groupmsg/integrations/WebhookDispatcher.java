@@ -325,9 +325,7 @@ public final class WebhookDispatcher {
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
             if (attempt > 0) {
                 Duration pause = RETRY_PAUSES.get(attempt - 1);
-                // the longest a try takes: an address that does not connect, then the wait at the next
-                Duration longest = deliveryTimeout.plus(CONNECT_TIMEOUT.multipliedBy(ADDRESSES_TRIED - 1));
-                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, longest)) return new Tried(failure, w.url());
+                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, deliveryTimeout)) return new Tried(failure, w.url());
                 Thread.sleep(pause.toMillis());
                 // read again: deleted, disabled or no longer taking this type meanwhile, it gets no more tries; its
                 // URL (or secret) changed, the next try goes to the new one
@@ -343,9 +341,12 @@ public final class WebhookDispatcher {
         return new Tried(failure, w.url());
     }
 
-    /** Whether another try, after {@code pause}, still ends within {@link #TRIES_BUDGET} of the first's start. */
-    static boolean triesAgain(Duration elapsed, Duration pause, Duration timeout) {
-        return elapsed.plus(pause).plus(timeout).compareTo(TRIES_BUDGET) <= 0;
+    /**
+     * Whether another try, after {@code pause}, still ends within {@link #TRIES_BUDGET} of the first's start, a try
+     * taking {@code longestTry} at most (its addresses share the one wait for an answer).
+     */
+    static boolean triesAgain(Duration elapsed, Duration pause, Duration longestTry) {
+        return elapsed.plus(pause).plus(longestTry).compareTo(TRIES_BUDGET) <= 0;
     }
 
     private static final String NO_ANSWER = "no answer within ";
@@ -402,16 +403,21 @@ public final class WebhookDispatcher {
 
     /**
      * POSTs to the first address that takes the connection, of the first {@link #ADDRESSES_TRIED} (each connect waits
-     * 2 s at most): what it answers decides, as does its silence, since it may be working on the event.
+     * 2 s at most), all within {@code timeout}: what it answers decides, as does its silence, since it may be working
+     * on the event.
      */
     private int post(URI uri, List<InetAddress> addresses, Map<String, String> headers, byte[] body, Duration timeout)
             throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         int tried = Math.min(ADDRESSES_TRIED, addresses.size());
         for (int i = 0; ; i++) {
             try {
-                return http.get().post(uri, addresses.get(i), headers, body, timeout);
+                // whole milliseconds, rounded up: the POST's own watchdog counts in them, and one that fired a
+                // fraction before the deadline turned "no answer" into "could not connect"
+                Duration left = Duration.ofMillis(Math.ceilDiv(deadline - System.nanoTime(), 1_000_000L));
+                return http.get().post(uri, addresses.get(i), headers, body, left);
             } catch (java.net.ConnectException | java.net.NoRouteToHostException e) {
-                if (i + 1 >= tried) throw e;
+                if (i + 1 >= tried || deadline - System.nanoTime() <= 0) throw e;
             }
         }
     }
