@@ -6,6 +6,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
+import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
 
@@ -45,7 +46,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
-            dispatcher.dispatch(m.getBody(), m.getMessageId(), sentAt(m));
+            dispatcher.dispatch(m.getBody(), m.getMessageId(), SqsQueueSender.sentAt(m));
             return null;
         });
         for (int i = 0; i < outcomes.size(); i++) {
@@ -57,15 +58,5 @@ public final class WebhookWorkerHandler implements QueueFunction {
             failures.add(new SQSBatchResponse.BatchItemFailure(id));
         }
         return new SQSBatchResponse(failures);
-    }
-
-    /** When SNS put the event in the queue (its publish time, near enough); null when SQS does not say. */
-    static Long sentAt(SQSEvent.SQSMessage m) {
-        String sent = m.getAttributes() == null ? null : m.getAttributes().get("SentTimestamp");
-        try {
-            return sent == null ? null : Long.parseLong(sent);
-        } catch (NumberFormatException e) {
-            return null;
-        }
     }
 }

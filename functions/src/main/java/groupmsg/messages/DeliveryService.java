@@ -295,7 +295,7 @@ public final class DeliveryService {
     private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones, Set<String> optedOut) {
         int sends = (int) phones.stream().filter(p -> !optedOut.contains(p)).count();
         long at = limiter.ticket(m.lineId(), m.lineMps(), m.segmentsPerSend(), sends);
-        long spacing = RateLimiter.spacingMicros(m.lineMps()) * m.segmentsPerSend();
+        long spacing = RateLimiter.spacingMicros(m.lineMps(), m.segmentsPerSend());
         // for maintenance: these rows are waiting, not lost, until a while after the last place
         messages.markWaitingUntil(m.accountId(), m.id(), (at + sends * spacing) / 1000 + WAITING_GRACE_MILLIS);
         int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);

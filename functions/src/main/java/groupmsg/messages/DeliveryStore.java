@@ -286,14 +286,13 @@ final class DeliveryStore {
      * (100 keys each), where a list of 100 messages made 100 calls one after another.
      */
     Map<String, Map<String, Long>> counts(List<GroupMessage> listed) {
-        List<Map<String, AttributeValue>> keys = new ArrayList<>();
+        Map<String, String> messageOfPk = new HashMap<>();
         for (GroupMessage m : listed) {
-            for (int shard = 0; shard < m.shards(); shard++) keys.add(Attr.key(shardPk(m.id(), shard), COUNTS_SK));
+            for (int shard = 0; shard < m.shards(); shard++) messageOfPk.put(shardPk(m.id(), shard), m.id());
         }
         var byMessage = new HashMap<String, List<Map<String, AttributeValue>>>();
-        for (var item : ops.batchGet(table, keys)) {
-            String pk = Attr.str(item, "pk"); // MSG#<messageId>#<shard>
-            byMessage.computeIfAbsent(pk.substring("MSG#".length(), pk.lastIndexOf('#')), id -> new ArrayList<>()).add(item);
+        for (var item : ops.batchGet(table, messageOfPk.keySet().stream().map(pk -> Attr.key(pk, COUNTS_SK)).toList())) {
+            byMessage.computeIfAbsent(messageOfPk.get(Attr.str(item, "pk")), id -> new ArrayList<>()).add(item);
         }
         var out = new HashMap<String, Map<String, Long>>();
         for (GroupMessage m : listed) out.put(m.id(), sum(byMessage.getOrDefault(m.id(), List.of())));

@@ -112,6 +112,14 @@ final class RateLimiter {
         }
     }
 
+    /**
+     * How far apart sends of {@code segments} segments each are at a rate: each takes that many of the rate's places,
+     * as the carrier counts a line's throughput in segments (an MMS is one).
+     */
+    static long spacingMicros(double mps, int segments) {
+        return spacingMicros(mps) * Math.max(1, segments);
+    }
+
     /** How far apart a rate's sends are, rounded up (never faster than the rate). */
     static long spacingMicros(double mps) {
         // whole rates in integers, as ever (exact); a fraction (a per-minute grant) rounded up all the same
@@ -159,7 +167,7 @@ final class RateLimiter {
      */
     Optional<Slots> acquire(String lineId, double mps, int segments, int wanted, long latestSendAt, long maxSleepMillis)
             throws InterruptedException {
-        long spacing = spacingMicros(mps) * Math.max(1, segments);
+        long spacing = spacingMicros(mps, segments);
         // at least two sends: one of many segments on a slow line (3 at 0.25 mps: 13.2 s) is longer than the
         // lookahead, and could then neither be booked behind another nor wait for its turn within its deadline
         long lookahead = Math.max(LOOKAHEAD_MICROS, 2 * spacing);
@@ -231,7 +239,7 @@ final class RateLimiter {
 
     /** As {@link #ticket(String, double, int)}, for sends of {@code segments} segments each (see {@link #acquire}). */
     long ticket(String lineId, double mps, int segments, int count) {
-        long span = count * spacingMicros(mps) * Math.max(1, segments);
+        long span = count * spacingMicros(mps, segments);
         var key = LineService.rateCursorKey(lineId);
         while (true) {
             long now = clock.millis() * 1000;

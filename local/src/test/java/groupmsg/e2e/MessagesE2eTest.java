@@ -115,7 +115,6 @@ class MessagesE2eTest {
      * three times the line's rate, and the carrier queued the excess for hours, then refused it).
      */
     @Test
-    @SuppressWarnings("unchecked")
     void aMessageOfSeveralSegmentsTakesAsManyOfItsLinesRate(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Long Texts Co");
         String line = linePhone();
@@ -126,12 +125,7 @@ class MessagesE2eTest {
                 "body", "x".repeat(400)));
         assertThat(r.status()).as(r.body()).isEqualTo(202);
         assertThat(r.jsonObject()).containsEntry("segments", 3);
-        long deadline = System.currentTimeMillis() + 30_000;
-        List<Map<String, Object>> sent;
-        do {
-            Thread.sleep(250);
-            sent = carrierMessages(a, line);
-        } while (sent.size() < 5 && System.currentTimeMillis() < deadline);
+        var sent = InboundE2eTest.await(() -> carrierMessages(a, line), l -> l.size() >= 5, 30_000);
         assertThat(sent).hasSize(5);
         List<Instant> at = sent.stream().map(m -> Instant.parse((String) m.get("createdAt"))).sorted().toList();
         for (int i = 1; i < at.size(); i++) {

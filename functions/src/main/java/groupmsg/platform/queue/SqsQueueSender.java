@@ -100,6 +100,18 @@ public final class SqsQueueSender implements QueueSender {
         }
     }
 
+    /**
+     * When a received message reached its queue (SentTimestamp, epoch ms: for an event, its publish time near
+     * enough), or null when the event does not say (invoked by hand).
+     */
+    public static Long sentAt(SQSEvent.SQSMessage message) {
+        try {
+            return Long.valueOf(message.getAttributes().get("SentTimestamp"));
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     private void sendBatch(QueueDef queue, String url, List<QueueMessage> batch) {
         Map<String, SendMessageBatchRequestEntry> pending = new HashMap<>();
         for (int i = 0; i < batch.size(); i++) {
