@@ -90,6 +90,20 @@ public final class InboundService {
         }
     }
 
+    /**
+     * Whether {@code from} is opted out of the line, for a "Yes": a lookup that fails takes it as opted out, so the Yes
+     * is the opt-in it would be then (lifting nothing if there is nothing) rather than a reply that lifts nothing
+     * from a number that did want back in; and the text is stored whatever happens (no resend of a webhook answered 500).
+     */
+    private boolean optedOutOrUnknown(LineOwner line, String from) {
+        try {
+            return optOuts.get(line.lineId(), from).isPresent();
+        } catch (RuntimeException e) {
+            Log.error("inbound_optout_unknown", Map.of("lineId", line.lineId()), e);
+            return true;
+        }
+    }
+
     public Received receive(InboundSms sms) {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
         if (owner.isEmpty()) {
@@ -117,7 +131,7 @@ public final class InboundService {
         // it. It stays the opt-in API.md makes it (and is answered so), but goes through the inbound queue, relayed
         // in order with the sender's other texts, and the inbound worker then handles its opt-in.
         boolean alsoAReply = (Keywords.alsoAnEverydayAnswer(classification, sms.body()) || carrierOnlyOptIn)
-                && optOuts.get(owner.get().lineId(), sms.from().strip()).isEmpty();
+                && !optedOutOrUnknown(owner.get(), sms.from().strip());
         boolean aReply = classification.keyword() == null || alsoAReply;
         // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API
         // shows where it went from the start. A routing that fails leaves it to the inbound worker, as before: the

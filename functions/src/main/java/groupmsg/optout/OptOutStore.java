@@ -1,5 +1,6 @@
 package groupmsg.optout;
 
+import groupmsg.platform.Log;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
@@ -197,9 +198,18 @@ public final class OptOutStore {
         return stoppedBeforeNetworkStop(item);
     }
 
-    /** Whether the number's opt-out row had a STOP recorded before rows kept {@code networkStop}. */
+    /**
+     * Whether the number's opt-out row had a STOP recorded before rows kept {@code networkStop}. A read that fails
+     * says no (only such old rows could say yes): the STOP it is asked for is stored with its webhook whatever happens.
+     */
     private boolean stoppedBeforeNetworkStop(String lineId, String phone) {
-        var item = item(lineId, phone);
+        java.util.Map<String, AttributeValue> item;
+        try {
+            item = item(lineId, phone);
+        } catch (RuntimeException e) {
+            Log.error("optout_network_stop_unknown", java.util.Map.of("lineId", lineId), e);
+            return false;
+        }
         return item != null && !item.isEmpty() && !item.containsKey("networkStop") && stoppedBeforeNetworkStop(item);
     }
 

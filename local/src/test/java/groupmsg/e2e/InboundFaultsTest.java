@@ -315,6 +315,44 @@ class InboundFaultsTest {
     }
 
     /**
+     * The opt-out reads at the webhook failing (DynamoDB throttled, say) must not lose a keyword either: Twilio does not
+     * resend a webhook answered 500. A "Yes" is then taken for the opt-in it is from an opted-out number (which gets
+     * back in, and is told), a STOP in another word is recorded. Before, both answered 500 and were lost.
+     */
+    @Test
+    void keywordsWhoseOptOutReadsFailOnArrivalAreStoredAndHandled(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Opt-out Reads Down Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String comesBack = "+14155550771";
+        String leaves = "+14155550772";
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", comesBack)).status()).isEqualTo(201);
+        software.amazon.awssdk.core.interceptor.ExecutionInterceptor optOutReadsDown = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                        && g.key().get("pk") != null && g.key().get("pk").s().startsWith("OPTOUT#")) {
+                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
+                            .message("throttled (test)").build();
+                }
+            }
+        };
+        var arrivals = new InboundService(runtime.wiringWith(optOutReadsDown),
+                new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
+
+        assertThat(arrivals.receive(new InboundService.InboundSms(sid(), comesBack, line, "Yes", List.of())))
+                .isInstanceOf(InboundService.Stored.class);
+        assertThat(arrivals.receive(new InboundService.InboundSms(sid(), leaves, line, "Unsubscribe", List.of())))
+                .isInstanceOf(InboundService.Stored.class);
+
+        assertThat(await(() -> optOuts(a, lineId), l -> l.size() == 1 && leaves.equals(l.getFirst().get("phone")), 15_000))
+                .singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+        assertThat(await(() -> sentTo(a, line, comesBack, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(await(() -> sentTo(a, line, leaves, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+    }
+
+    /**
      * A reply whose {@code reply.received} the topic refuses (an outage, a throttle, a permission) is still relayed, and
      * its job succeeds: the publish goes to a job of its own in the inbound queue (its own message group), which
      * publishes it once the topic takes it. Before, the job failed, and the conversation's later replies waited behind
