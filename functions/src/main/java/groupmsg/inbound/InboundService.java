@@ -212,6 +212,11 @@ public final class InboundService {
         return store.markLiftedOptOut(accountId, id);
     }
 
+    /** Whether the opt-out worker has handled the keyword {@code id} (see {@link #markHandled}). */
+    public boolean handled(String accountId, String id) {
+        return store.handled(accountId, id);
+    }
+
     /** See {@link InboundStore#liftedOptOut}. */
     public boolean liftedOptOut(String accountId, String id) {
         return store.liftedOptOut(accountId, id);

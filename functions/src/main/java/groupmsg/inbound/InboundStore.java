@@ -405,6 +405,13 @@ final class InboundStore {
         setOnce(accountId, id, "handledAt", now);
     }
 
+    /** Whether a keyword was handled (read consistently). */
+    boolean handled(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
+                .projectionExpression("handledAt")).item();
+        return item != null && item.containsKey("handledAt");
+    }
+
     /** The update that marks a START as the one that lifted its number's opt-out (in the lift's own transaction). */
     TransactWriteItem markLiftedOptOut(String accountId, String id) {
         return TransactWriteItem.builder().update(u -> u.tableName(table)

@@ -15,6 +15,7 @@ import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.CsvPart;
 import groupmsg.platform.api.Timestamps;
+import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Lazy;
 import groupmsg.inbound.AnswerLinks;
 import groupmsg.messages.BroadcastReplies;
@@ -516,13 +517,36 @@ public final class OptOutService {
         return recorded;
     }
 
-    /** Lifts an opt-out by hand (its event as a manual opt-out's: see {@link #manualChange}). */
+    /**
+     * How long a STOP whose worker has not handled it holds up its opt-out's removal by hand (see {@link #remove}):
+     * seconds as a rule; one whose job never came (dead-lettered) holds nothing up for good.
+     */
+    static final long UNHANDLED_STOP_HOLDS_MILLIS = 15 * 60_000;
+
+    /**
+     * Lifts an opt-out by hand (its event as a manual opt-out's: see {@link #manualChange}); a 409 while the number's
+     * STOP is not handled yet. Its worker sends the STOP's confirmation, and finding the opt-out lifted after the STOP,
+     * would send none (right for a START of the number's own since, but not for a person who has just asked to be
+     * unsubscribed and gets nothing, then more texts): once it is handled, the removal goes through.
+     */
     public void remove(String accountId, String lineId, String phoneInput) {
         requireLine(accountId, lineId);
         String phone = phone(phoneInput, null);
-        var told = manualChange(accountId, lineId, phone, false, clock.millis());
-        if (!store.remove(lineId, phone, outbox.stage(told))) throw ApiException.notFound("opt-out");
-        outbox.dispatchOrLeave(told);
+        long now = clock.millis();
+        var told = manualChange(accountId, lineId, phone, false, now);
+        String recentStops = InboundMessage.ID_PREFIX + Ids.lowestAt(now - UNHANDLED_STOP_HOLDS_MILLIS);
+        // twice: a STOP that comes between the read and the removal is looked at as the first was
+        for (int attempt = 0; attempt < 2; attempt++) {
+            var standing = store.standing(lineId, phone).orElseThrow(() -> ApiException.notFound("opt-out"));
+            String stop = standing.lastStopId();
+            if (stop != null && stop.compareTo(recentStops) >= 0 && !inbound.handled(accountId, stop)) break;
+            if (store.remove(lineId, phone, stop, outbox.stage(told))) {
+                outbox.dispatchOrLeave(told);
+                return;
+            }
+        }
+        throw ApiException.conflict("the number has just texted STOP, whose confirmation is on its way: the opt-out "
+                + "can be removed once that is recorded, in a few seconds");
     }
 
     /**

@@ -284,13 +284,29 @@ public final class OptOutStore {
     }
 
     /**
-     * Removes the opt-out, with {@code alsoWrite} (the outbox row of its event; null for none) in the same transaction;
-     * false when there was none.
+     * Removes the opt-out, with {@code alsoWrite} (the outbox row of its event; null for none) in the same transaction,
+     * if the number's last STOP is still {@code lastStopId} (null: it texted none); false when there was none, or another
+     * STOP came since.
      */
-    public boolean remove(String lineId, String phone, TransactWriteItem alsoWrite) {
-        var delete = TransactWriteItem.builder().delete(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
-                .conditionExpression("attribute_exists(pk)")).build();
+    public boolean remove(String lineId, String phone, String lastStopId, TransactWriteItem alsoWrite) {
+        var delete = TransactWriteItem.builder().delete(b -> {
+            b.tableName(table).key(Attr.key(pk(lineId), phone));
+            if (lastStopId == null) {
+                b.conditionExpression("attribute_exists(pk) AND attribute_not_exists(lastStopId)");
+            } else {
+                b.conditionExpression("attribute_exists(pk) AND lastStopId = :stop")
+                        .expressionAttributeValues(java.util.Map.of(":stop", s(lastStopId)));
+            }
+        }).build();
         return commitsUnlessItsConditionFails(delete, alsoWrite, "opt-out removal");
+    }
+
+    /** The number's opt-out on the line as its removal needs it: the id of its last STOP, null when none came. */
+    public record Standing(String lastStopId) {}
+
+    public Optional<Standing> standing(String lineId, String phone) {
+        var item = item(lineId, phone);
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(new Standing(Attr.str(item, "lastStopId")));
     }
 
     /**

@@ -85,7 +85,11 @@ class OptOutStoreTest {
         String phone = "+14155550604";
         arrive(phone, inb(1), 1_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(1), 1_000)).isTrue();
-        assertThat(store.remove(lineId, phone, null)).isTrue();
+        // a removal that saw another last STOP (none, or an earlier one) removes nothing: this STOP came since
+        assertThat(store.remove(lineId, phone, null, null)).isFalse();
+        assertThat(store.remove(lineId, phone, inb(0), null)).isFalse();
+        assertThat(store.remove(lineId, phone, inb(1), null)).isTrue();
+        assertThat(store.remove(lineId, phone, inb(1), null)).isFalse(); // none left
         arrive(phone, inb(2), 2_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, phone, inb(2), 2_000)).isTrue();
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 2_000));
@@ -112,7 +116,7 @@ class OptOutStoreTest {
         arrive(ours, inb(3), 3_000, false); // and "UNSUBSCRIBE": still blocked by the network
         assertThat(store.fromTheNetworksSide(lineId, ours)).isTrue();
         // lifted, the next opt-out starts afresh
-        assertThat(store.remove(lineId, ours, null)).isTrue();
+        assertThat(store.remove(lineId, ours, inb(3), null)).isTrue();
         arrive(ours, inb(4), 4_000, false);
         assertThat(store.fromTheNetworksSide(lineId, ours)).isFalse();
 
@@ -169,7 +173,7 @@ class OptOutStoreTest {
         // held back): the worker neither makes it again nor confirms it. Before, it undid the removal.
         String back = "+14155550614";
         arrive(back, inb(6), 1_000);
-        assertThat(store.remove(lineId, back, null)).isTrue();
+        assertThat(store.remove(lineId, back, inb(6), null)).isTrue();
         assertThat(store.recordKeyword(ACCOUNT, lineId, back, inb(6), 1_300)).isFalse();
         assertThat(store.optedOut(lineId, java.util.List.of(back))).isEmpty();
     }
