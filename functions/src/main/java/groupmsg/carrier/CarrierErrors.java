@@ -36,6 +36,11 @@ public final class CarrierErrors {
         return errorCode != null && NUMBER_CANNOT_RECEIVE.contains(errorCode);
     }
 
+    /** Whether the carrier's error code says the recipient unsubscribed (Twilio 21610): an opt-out, handled as one. */
+    public static boolean recipientUnsubscribed(String errorCode) {
+        return TwilioCarrier.ERROR_UNSUBSCRIBED_RECIPIENT.equals(errorCode);
+    }
+
     /** Whether the carrier's error code says the sending line is not registered (or verified) to send at all. */
     public static boolean senderNotRegistered(String errorCode) {
         return errorCode != null && SENDER_NOT_REGISTERED.contains(errorCode);

@@ -5,15 +5,11 @@ import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
-import groupmsg.optout.OptOutService;
+import groupmsg.optout.CarrierOptOuts;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.queue.ExpectedRetry;
-import groupmsg.platform.queue.Outbox;
-import groupmsg.platform.queue.SqsQueueSender;
-import groupmsg.platform.schema.Queues;
 import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
-import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
@@ -70,8 +66,7 @@ public final class DeliveryService {
      * (the relay worker), which then need no access to the members table.
      */
     private final UndeliverableRecipients undeliverable;
-    /** The outbox of the opt-out worker's jobs that follow a carrier's "unsubscribed" (built at the first). */
-    private final Lazy<Outbox> outbox;
+    private final CarrierOptOuts carrierOptOuts;
     private final UsageStore usage;
     private final RateLimiter limiter;
     private final LineService lines;
@@ -92,8 +87,7 @@ public final class DeliveryService {
         this.messages = new MessageStore(ops, core);
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.optOuts = new OptOutStore(ops, core);
-        this.outbox = new Lazy<>(() -> new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE),
-                new SqsQueueSender(wiring.sqsClient(), wiring.config()), wiring.clock()));
+        this.carrierOptOuts = new CarrierOptOuts(wiring);
         this.undeliverable = undeliverable;
         this.usage = new UsageStore(wiring.dynamo(), core);
         this.limiter = new RateLimiter(wiring.dynamo(), core, wiring.clock());
@@ -906,25 +900,16 @@ public final class DeliveryService {
     }
 
     /**
-     * The carrier says the recipient unsubscribed: remembered for the line, and what follows (under
-     * block_conversation their conversations on it blocked, as by a STOP; {@code opt_out.changed} for integrations)
-     * goes to the opt-out worker through its queue, staged in the outbox in the opt-out's own transaction: a worker
-     * that dies after it, or an SQS that fails, loses nothing (maintenance sends the job). Nothing of it fails the
-     * delivery: its other recipients' outcomes come first (the row says opted_out either way, and a next send
-     * refused the same records it then). A number opted out on the line already (the carrier refusing a STOP's
-     * confirmation or a HELP's answer, which go to opted-out numbers) has had all that: nothing follows a second time.
+     * The carrier says the recipient unsubscribed ({@link CarrierOptOuts}). Nothing of it fails the delivery: its other
+     * recipients' outcomes come first (the row says opted_out either way, and a next send refused the same records it
+     * then).
      */
     private void recordCarrierOptOut(GroupMessage m, String phone) {
-        long at = clock.millis();
-        var job = OptOutService.carrierOptOutJob(m.accountId(), m.lineId(), phone, at);
-        var entry = outbox.get().entry(job.deduplicationId(), Queues.OPTOUTS, job);
         try {
-            if (!optOuts.recordCarrierRefusal(m.accountId(), m.lineId(), phone, at, outbox.get().stage(entry))) return;
+            carrierOptOuts.record(m.accountId(), m.lineId(), phone, clock.millis());
         } catch (RuntimeException e) {
             Log.error("delivery_optout_not_recorded", Map.of("messageId", m.id()), e);
-            return;
         }
-        outbox.get().dispatchOrLeave(entry);
     }
 
     /**

@@ -1,6 +1,8 @@
 package groupmsg.messages;
 
+import groupmsg.carrier.CarrierErrors;
 import groupmsg.groups.E164;
+import groupmsg.optout.CarrierOptOuts;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
@@ -41,6 +43,7 @@ public final class StatusCallbacks {
     private final MessageStore messages;
     private final UsageStore usage;
     private final UndeliverableRecipients undeliverable;
+    private final CarrierOptOuts carrierOptOuts;
     private final Clock clock;
 
     public StatusCallbacks(Wiring wiring) {
@@ -49,6 +52,7 @@ public final class StatusCallbacks {
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.undeliverable = UndeliverableRecipients.of(wiring);
+        this.carrierOptOuts = new CarrierOptOuts(wiring);
         this.clock = wiring.clock();
     }
 
@@ -77,6 +81,19 @@ public final class StatusCallbacks {
          */
         public boolean routed() {
             return messageId != null;
+        }
+
+        /**
+         * The status the row takes: ours, but {@link Delivery#OPTED_OUT} for a failure the carrier gave as the
+         * recipient's unsubscribing (21610, which Twilio reports in a callback for a message a Messaging Service
+         * queued), as when it refuses the send so (not billed either way).
+         */
+        String rowStatus() {
+            return Delivery.FAILED.equals(status) && unsubscribed() ? Delivery.OPTED_OUT : status;
+        }
+
+        boolean unsubscribed() {
+            return CarrierErrors.codeOf(error).filter(CarrierErrors::recipientUnsubscribed).isPresent();
         }
 
         Receipt routedTo(DeliveryStore.Located row) {
@@ -154,7 +171,8 @@ public final class StatusCallbacks {
         if (status == null) return Optional.empty();
         String error = Delivery.FAILED.equals(status)
                 ? "carrier " + (errorCode != null ? errorCode : "canceled".equals(carrierStatus) ? carrierStatus : "error") : null;
-        boolean uncharged = uncharged(carrierStatus);
+        // an unsubscribed recipient's message is not billed (a row opted out never is), however the carrier says it
+        boolean uncharged = uncharged(carrierStatus) || Delivery.FAILED.equals(status) && CarrierErrors.recipientUnsubscribed(errorCode);
         if (blank(accountId) && blank(messageId) && blank(shardParam)) {
             if (blank(sid)) return Optional.empty();
             String number = E164.looksLike(phone) ? phone : null;
@@ -212,6 +230,7 @@ public final class StatusCallbacks {
         }
         List<Receipt> cannotReceive = pending.values().stream()
                 .filter(r -> UndeliverableRecipients.cannotReceive(r.error())).toList();
+        List<Receipt> unsubscribed = pending.values().stream().filter(Receipt::unsubscribed).toList();
         Set<String> applied = new HashSet<>();
         Map<String, Receipt> uncharged = new LinkedHashMap<>();
         for (var it = pending.values().iterator(); it.hasNext(); ) {
@@ -230,9 +249,30 @@ public final class StatusCallbacks {
             } catch (RuntimeException again) {
                 e.addSuppressed(again);
             }
+            recordOptOuts(key, unsubscribed, applied);
             throw e;
         }
         markCannotReceive(key, cannotReceive, applied);
+        recordOptOuts(key, unsubscribed, applied);
+    }
+
+    /**
+     * Records the carrier's "unsubscribed" (21610) of the recipients whose rows a receipt moved to opted_out, as the
+     * delivery worker does for a send refused so: later messages of the line skip the number, its conversations are
+     * blocked under block_conversation, integrations are told. Only where the receipt moved the row (a replay of it
+     * records nothing); one that fails is logged, not retried: the next send to the number is refused the same, and
+     * records it then.
+     */
+    private void recordOptOuts(Receipt.Key key, List<Receipt> unsubscribed, Set<String> applied) {
+        List<Receipt> moved = unsubscribed.stream().filter(r -> applied.contains(r.phone())).toList();
+        if (moved.isEmpty()) return;
+        try {
+            GroupMessage message = messages.get(key.accountId(), key.messageId()).orElse(null);
+            if (message == null) return;
+            for (Receipt r : moved) carrierOptOuts.record(message.accountId(), message.lineId(), r.phone(), r.receivedAt());
+        } catch (RuntimeException e) {
+            Log.error("receipt_optout_not_recorded", Map.of("messageId", key.messageId(), "receipts", moved.size()), e);
+        }
     }
 
     /** Applies receipts the carrier charges for (see {@link #apply}); adds the phones whose rows moved to {@code applied}. */
@@ -241,7 +281,7 @@ public final class StatusCallbacks {
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             List<DeliveryStore.Transition> fromSent = new ArrayList<>();
             for (Receipt r : pending.values()) {
-                fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.status(), null, r.error(), r.receivedAt())
+                fromSent.add(new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.rowStatus(), null, r.error(), r.receivedAt())
                         .ofSend(r.carrierMessageId()));
             }
             for (var done : applyInChunks(key, fromSent, null)) {
@@ -267,7 +307,7 @@ public final class StatusCallbacks {
                     pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours
                     continue;
                 }
-                fromSending.add(new DeliveryStore.Transition(r.phone(), current, r.status(), sidToRecord(row, r), r.error(),
+                fromSending.add(new DeliveryStore.Transition(r.phone(), current, r.rowStatus(), sidToRecord(row, r), r.error(),
                         r.receivedAt()));
             }
             if (fromSending.isEmpty()) continue;
@@ -320,9 +360,9 @@ public final class StatusCallbacks {
                     pending.remove(r.phone());
                 } else if (Delivery.SENT.equals(current)) {
                     billedByMonth.computeIfAbsent(UsageStore.monthOf(seen), k -> new ArrayList<>()).add(
-                            new DeliveryStore.Transition(r.phone(), Delivery.SENT, Delivery.FAILED, null, r.error(), r.receivedAt(), seen));
+                            new DeliveryStore.Transition(r.phone(), Delivery.SENT, r.rowStatus(), null, r.error(), r.receivedAt(), seen));
                 } else if (awaitsTheCarriersWord(current, row)) {
-                    unbilled.add(new DeliveryStore.Transition(r.phone(), current, Delivery.FAILED, sidToRecord(row, r), r.error(),
+                    unbilled.add(new DeliveryStore.Transition(r.phone(), current, r.rowStatus(), sidToRecord(row, r), r.error(),
                             r.receivedAt(), seen));
                 } else {
                     pending.remove(r.phone()); // queued (not sent by us yet), already final, or not ours

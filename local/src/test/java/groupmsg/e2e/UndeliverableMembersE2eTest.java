@@ -81,6 +81,46 @@ class UndeliverableMembersE2eTest {
     }
 
     /**
+     * Twilio can report a recipient's unsubscribing (21610) in a status callback, for a message a Messaging Service
+     * queued, not only at the send: the row is opted_out, not billed, and the opt-out is recorded for the line (source
+     * carrier_error, its event published) as at the send, so the next message skips the number. Before, the row
+     * failed ("carrier 21610"), nothing was recorded, and every later message was sent to it again.
+     */
+    @Test
+    void anUnsubscribedRecipientReportedInAReceiptIsOptedOutOfTheLine(ApiClient api, LocalRuntime runtime) throws Exception {
+        String unsubscribed = "+15005550035";
+        ApiClient a = api.forNewAccount("Queued Unsubscribe Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String linePhone = linePhone();
+        String line = createLine(a, linePhone, 50);
+        String group = createGroup(a, "Newsletter");
+        List<String> mobiles = addMembers(a, group, 7400, 2);
+        assertThat(a.post("/v1/groups/" + group + "/members", Map.of("members", List.of(Map.of("phone", unsubscribed))))
+                .status()).isEqualTo(200);
+        String first = (String) send(a, group, line, "This week's news").get("id");
+        assertThat(awaitSent(a, first, 20_000).get("status")).isEqualTo("sent");
+        await(() -> status(a, first, unsubscribed), "opted_out"::equals, 20_000);
+        StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
+        assertThat(byPhone(allDeliveries(a, first)).get(unsubscribed)).containsEntry("error", "carrier 21610");
+        @SuppressWarnings("unchecked")
+        var counts = (Map<String, Object>) a.get("/v1/messages/" + first).jsonObject().get("counts");
+        assertThat(counts).containsEntry("optedOut", 1).containsEntry("failed", 0);
+        assertThat(a.get("/v1/usage").jsonObject()).as("the unsubscribed one's bill taken back").containsEntry("messages", 2);
+        assertThat(InboundE2eTest.optOuts(a, line)).singleElement().satisfies(o -> assertThat(o)
+                .containsEntry("phone", unsubscribed).containsEntry("source", "carrier_error"));
+        assertThat(await(() -> InboundE2eTest.integrationEvents(a, accountId, "opt_out.changed"), l -> !l.isEmpty(), 15_000))
+                .singleElement().satisfies(e -> assertThat(e).containsEntry("phone", unsubscribed)
+                        .containsEntry("optedOut", true).containsEntry("source", "carrier_error"));
+
+        // the next message skips the number: opted out, never sent nor billed
+        String next = (String) send(a, group, line, "Next week's news").get("id");
+        assertThat(awaitSent(a, next, 20_000).get("status")).isEqualTo("sent");
+        assertThat(byPhone(allDeliveries(a, next)).get(unsubscribed)).containsEntry("status", "opted_out");
+        for (String p : mobiles) assertThat(byPhone(allDeliveries(a, next)).get(p).get("status")).isIn("sent", "delivered");
+        assertThat(carrierMessages(a, linePhone).stream().filter(m -> unsubscribed.equals(m.get("to")))).hasSize(1);
+    }
+
+    /**
      * 30006 after a send from a short code is not taken to mean the number cannot receive at all (it is also what a
      * carrier that takes no short codes answers): the member stays unmarked, and gets the group's messages from a long
      * code. From a long code it marks the member, as above.

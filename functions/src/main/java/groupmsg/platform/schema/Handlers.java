@@ -39,7 +39,8 @@ public final class Handlers {
             List.of("core", "members", "deliveries"), List.of("deliveries", "optouts"));
     public static final HandlerDef RECEIPT_WORKER = new HandlerDef("receipt-worker",
             "groupmsg.messages.ReceiptWorkerHandler", HandlerDef.Trigger.SQS, 1024, 30,
-            List.of("core", "members", "deliveries"), List.of());
+            // optouts: what follows a carrier's "unsubscribed" in a receipt (CarrierOptOuts)
+            List.of("core", "members", "deliveries"), List.of("optouts"));
     public static final HandlerDef CARRIER_WEBHOOK = new HandlerDef("carrier-webhook",
             "groupmsg.webhooks.CarrierWebhookHandler", HandlerDef.Trigger.HTTP, 1024, 10,
             // deliveries: routing a text as it arrives reads whether a conversation's messages since the line's

@@ -95,12 +95,14 @@ public final class CarrierEmulator implements AutoCloseable {
      * The emulator's own: numbers accepted, then {@code undelivered} with this {@code ErrorCode} instead of
      * {@code delivered} (30006 landline or unreachable carrier, 30005 unknown handset, 30003 unreachable handset),
      * or {@code failed} without being sent, as Twilio fails a sender not registered for US traffic (30034 a long
-     * code outside an A2P 10DLC campaign, 30032 a toll-free number not verified; not billed).
+     * code outside an A2P 10DLC campaign, 30032 a toll-free number not verified; not billed), or a recipient that
+     * unsubscribed when a Messaging Service had queued the message (21610 in the callback, not at the send).
      */
     public static final Map<String, Failure> FAILING_NUMBERS = Map.of(
             "+15005550030", new Failure("undelivered", "30006"), "+15005550031", new Failure("undelivered", "30005"),
             "+15005550032", new Failure("undelivered", "30003"),
-            "+15005550033", new Failure("failed", "30034"), "+15005550034", new Failure("failed", "30032"));
+            "+15005550033", new Failure("failed", "30034"), "+15005550034", new Failure("failed", "30032"),
+            "+15005550035", new Failure("failed", "21610"));
 
     static final int MAX_BODY_CHARS = 1600;
     static final int MAX_MEDIA = 10;
