@@ -91,16 +91,18 @@ public final class InboundService {
     }
 
     /**
-     * Whether {@code from} is opted out of the line, for a "Yes": a lookup that fails takes it as opted out, so the Yes
-     * is the opt-in it would be then (lifting nothing if there is nothing) rather than a reply that lifts nothing
-     * from a number that did want back in; and the text is stored whatever happens (no resend of a webhook answered 500).
+     * Whether {@code from} is opted out of the line, for a "Yes". A lookup that fails takes it as not (a throttle on the
+     * line's opt-outs is likeliest in a big broadcast, when most who answer "Yes" are not opted out): the Yes is then
+     * relayed and published as the reply it mostly is, and the opt-out worker lifts nothing for it, so a number that was
+     * opted out stays so (it can text START); and the text is stored whatever happens (no resend of a webhook
+     * answered 500).
      */
-    private boolean optedOutOrUnknown(LineOwner line, String from) {
+    private boolean optedOut(LineOwner line, String from) {
         try {
             return optOuts.get(line.lineId(), from).isPresent();
         } catch (RuntimeException e) {
             Log.error("inbound_optout_unknown", Map.of("lineId", line.lineId()), e);
-            return true;
+            return false;
         }
     }
 
@@ -131,7 +133,7 @@ public final class InboundService {
         // it. It stays the opt-in API.md makes it (and is answered so), but goes through the inbound queue, relayed
         // in order with the sender's other texts, and the inbound worker then handles its opt-in.
         boolean alsoAReply = (Keywords.alsoAnEverydayAnswer(classification, sms.body()) || carrierOnlyOptIn)
-                && !optedOutOrUnknown(owner.get(), sms.from().strip());
+                && !optedOut(owner.get(), sms.from().strip());
         boolean aReply = classification.keyword() == null || alsoAReply;
         // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API
         // shows where it went from the start. A routing that fails leaves it to the inbound worker, as before: the
@@ -279,14 +281,24 @@ public final class InboundService {
      * not) to its line after it: then they asked for messages again since, and {@code m} is no opt-out any more.
      */
     public boolean optedInAfter(InboundMessage m) {
+        return optedInAfter(m.accountId(), m.lineId(), m.from(), m.id());
+    }
+
+    /** Whether {@code from} texted START to the line at or after {@code since} (epoch ms; see {@link #optedInAfter}). */
+    public boolean optedInSince(String accountId, String lineId, String from, long since) {
+        return optedInAfter(accountId, lineId, from, InboundMessage.ID_PREFIX + Ids.lowestAt(since));
+    }
+
+    /** {@link #optedInAfter(InboundMessage)} of the text {@code afterId}, or a time's lowest id. */
+    private boolean optedInAfter(String accountId, String lineId, String from, String afterId) {
         // the last minute from the table itself: the sender index below can lag a START that just came
-        if (store.recentOptIn(m.accountId(), m.lineId(), m.from(), m.id(), clock.millis())) return true;
+        if (store.recentOptIn(accountId, lineId, from, afterId, clock.millis())) return true;
         var optIns = new ListFilter(null, new KeywordFilter(Keywords.Keyword.OPT_IN), null);
         Map<String, AttributeValue> start = null;
         do {
-            var page = store.list(m.accountId(), m.lineId(), m.from(), optIns, 20, start);
+            var page = store.list(accountId, lineId, from, optIns, 20, start);
             for (InboundMessage later : page.messages()) {
-                if (later.id().compareTo(m.id()) <= 0) return false; // newest first: the rest came before it
+                if (later.id().compareTo(afterId) <= 0) return false; // newest first: the rest came before it
                 if (!later.alsoAReply()) return true;
             }
             start = page.lastKey();

@@ -71,6 +71,7 @@ public final class MessageMaintenance {
     private final CarrierPort carrier;
     private final UsageStore usage;
     private final UndeliverableRecipients undeliverable;
+    private final groupmsg.optout.CarrierOptOuts carrierOptOuts;
     private final Clock clock;
     private final groupmsg.platform.config.Ids ids;
 
@@ -93,6 +94,7 @@ public final class MessageMaintenance {
         this.carrier = wiring.carrier();
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
         this.undeliverable = UndeliverableRecipients.of(wiring);
+        this.carrierOptOuts = new groupmsg.optout.CarrierOptOuts(wiring);
         this.clock = wiring.clock();
         this.ids = wiring.ids();
     }
@@ -426,7 +428,11 @@ public final class MessageMaintenance {
                     done -> done.isEmpty() ? List.of() : List.of(Billing.carrierTook(usage, m, now, done.size()))));
             applied.addAll(deliveries.apply(m.id(), shard, takenUncharged));
             tally.settledByCarrier += applied.size();
-            for (var t : applied) undeliverable.markIfCannotReceive(m, t.phone(), t.error(), now);
+            for (var t : applied) {
+                undeliverable.markIfCannotReceive(m, t.phone(), t.error(), now);
+                // the carrier's "unsubscribed" (21610) of a message it queued: an opt-out as at the send (the row's claim)
+                if (Delivery.OPTED_OUT.equals(t.to())) recordCarrierOptOut(m, t.phone(), t.seenAt());
+            }
         }
         if (!unknown.isEmpty()) {
             var givenUp = deliveries.apply(m.id(), shard, unknown);
@@ -489,12 +495,21 @@ public final class MessageMaintenance {
         }
     }
 
+    /** Records a carrier's "unsubscribed" a lookup found ({@link groupmsg.optout.CarrierOptOuts#recordReported}); logged if it fails. */
+    private void recordCarrierOptOut(GroupMessage m, String phone, long sentAt) {
+        try {
+            carrierOptOuts.recordReported(m.accountId(), m.lineId(), phone, sentAt);
+        } catch (RuntimeException e) {
+            Log.error("maintenance_optout_not_recorded", Map.of("messageId", m.id()), e);
+        }
+    }
+
     /** Our status for a message the carrier holds, billed as taken whatever became of it (as a receipt would be). */
     private static DeliveryStore.Transition carrierSays(Delivery d, SentLookup.Found found, long now) {
         // a final status as a receipt saying it would be; any other (queued, sent...) says the carrier took it
         String finalStatus = StatusCallbacks.statusOf(found.status());
-        String status = finalStatus == null ? Delivery.SENT : finalStatus;
-        String error = Delivery.FAILED.equals(status)
+        String status = finalStatus == null ? Delivery.SENT : StatusCallbacks.rowStatus(finalStatus, found.errorCode());
+        String error = Delivery.FAILED.equals(finalStatus)
                 ? "carrier " + (found.errorCode() == null ? found.status() : found.errorCode()) : null;
         return new DeliveryStore.Transition(d.phone(), Delivery.SENDING, status, found.carrierMessageId(), error, now, d.updatedAt());
     }

@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,7 +90,7 @@ public final class StatusCallbacks {
          * queued), as when it refuses the send so (not billed either way).
          */
         String rowStatus() {
-            return Delivery.FAILED.equals(status) && unsubscribed() ? Delivery.OPTED_OUT : status;
+            return StatusCallbacks.rowStatus(status, CarrierErrors.codeOf(error).orElse(null));
         }
 
         boolean unsubscribed() {
@@ -157,6 +158,14 @@ public final class StatusCallbacks {
             case "undelivered", "failed", "canceled" -> Delivery.FAILED;
             default -> null;
         };
+    }
+
+    /**
+     * The status a row takes for our status of the carrier's ({@link #statusOf}) and its error code: opted_out for a
+     * failure that says the recipient unsubscribed (21610), as at the send.
+     */
+    static String rowStatus(String status, String errorCode) {
+        return Delivery.FAILED.equals(status) && CarrierErrors.recipientUnsubscribed(errorCode) ? Delivery.OPTED_OUT : status;
     }
 
     /**
@@ -232,6 +241,8 @@ public final class StatusCallbacks {
                 .filter(r -> UndeliverableRecipients.cannotReceive(r.error())).toList();
         List<Receipt> unsubscribed = pending.values().stream().filter(Receipt::unsubscribed).toList();
         Set<String> applied = new HashSet<>();
+        // when each row moved by an uncharged receipt was sent, as its row said (an unsubscribed one's opt-out time)
+        Map<String, Long> sentAt = new HashMap<>();
         Map<String, Receipt> uncharged = new LinkedHashMap<>();
         for (var it = pending.values().iterator(); it.hasNext(); ) {
             Receipt r = it.next();
@@ -240,7 +251,7 @@ public final class StatusCallbacks {
             it.remove();
         }
         try {
-            applyUncharged(key, uncharged, applied);
+            applyUncharged(key, uncharged, applied, sentAt);
             applyCharged(key, pending, applied);
         } catch (RuntimeException e) {
             // the rows that moved are marked all the same: the redelivery finds them failed already, and would not
@@ -249,27 +260,31 @@ public final class StatusCallbacks {
             } catch (RuntimeException again) {
                 e.addSuppressed(again);
             }
-            recordOptOuts(key, unsubscribed, applied);
+            recordOptOuts(key, unsubscribed, applied, sentAt);
             throw e;
         }
         markCannotReceive(key, cannotReceive, applied);
-        recordOptOuts(key, unsubscribed, applied);
+        recordOptOuts(key, unsubscribed, applied, sentAt);
     }
 
     /**
      * Records the carrier's "unsubscribed" (21610) of the recipients whose rows a receipt moved to opted_out, as the
      * delivery worker does for a send refused so: later messages of the line skip the number, its conversations are
-     * blocked under block_conversation, integrations are told. Only where the receipt moved the row (a replay of it
-     * records nothing); one that fails is logged, not retried: the next send to the number is refused the same, and
-     * records it then.
+     * blocked under block_conversation, integrations are told; at the time the row was sent, and not when the number
+     * texted START since ({@link CarrierOptOuts#recordReported}). Only where the receipt moved the row (a replay of it
+     * records nothing); one that fails is logged, not retried: the next message to the number is refused the same,
+     * and records it then.
      */
-    private void recordOptOuts(Receipt.Key key, List<Receipt> unsubscribed, Set<String> applied) {
+    private void recordOptOuts(Receipt.Key key, List<Receipt> unsubscribed, Set<String> applied, Map<String, Long> sentAt) {
         List<Receipt> moved = unsubscribed.stream().filter(r -> applied.contains(r.phone())).toList();
         if (moved.isEmpty()) return;
         try {
             GroupMessage message = messages.get(key.accountId(), key.messageId()).orElse(null);
             if (message == null) return;
-            for (Receipt r : moved) carrierOptOuts.record(message.accountId(), message.lineId(), r.phone(), r.receivedAt());
+            for (Receipt r : moved) {
+                carrierOptOuts.recordReported(message.accountId(), message.lineId(), r.phone(),
+                        sentAt.getOrDefault(r.phone(), r.receivedAt()));
+            }
         } catch (RuntimeException e) {
             Log.error("receipt_optout_not_recorded", Map.of("messageId", key.messageId(), "receipts", moved.size()), e);
         }
@@ -346,7 +361,7 @@ public final class StatusCallbacks {
      * bill. Such receipts are rare, so their rows are read first (one BatchGetItem) and each move is conditioned on
      * the row as read (status and {@code updatedAt}): a refund can only go with the move from the billed row.
      */
-    private void applyUncharged(Receipt.Key key, Map<String, Receipt> pending, Set<String> applied) {
+    private void applyUncharged(Receipt.Key key, Map<String, Receipt> pending, Set<String> applied, Map<String, Long> sentAt) {
         GroupMessage message = null;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             var rows = deliveries.rows(key.messageId(), key.shard(), List.copyOf(pending.keySet()));
@@ -356,6 +371,7 @@ public final class StatusCallbacks {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
                 long seen = row == null ? 0 : Attr.num(row, "updatedAt", 0);
+                if (row != null) sentAt.put(r.phone(), seen);
                 if (anotherSends(row, r)) {
                     pending.remove(r.phone());
                 } else if (Delivery.SENT.equals(current)) {

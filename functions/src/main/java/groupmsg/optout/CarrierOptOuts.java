@@ -1,5 +1,7 @@
 package groupmsg.optout;
 
+import groupmsg.inbound.InboundService;
+import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -7,6 +9,8 @@ import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
+
+import java.util.Map;
 
 /**
  * The carrier says a recipient unsubscribed (Twilio 21610: refused at the send, or in a status callback of a message
@@ -20,12 +24,29 @@ public final class CarrierOptOuts {
     private final OptOutStore optOuts;
     /** Built at the first opt-out: most runs of the workers that use it record none. */
     private final Lazy<Outbox> outbox;
+    /** Built at the first reported one: whether the number texted START since. */
+    private final Lazy<InboundService> inbound;
 
     public CarrierOptOuts(Wiring wiring) {
         String core = wiring.config().table(Tables.CORE);
         this.optOuts = new OptOutStore(new DynamoOps(wiring.dynamo()), core);
         this.outbox = new Lazy<>(() -> new Outbox(wiring.dynamo(), core,
                 new SqsQueueSender(wiring.sqsClient(), wiring.config()), wiring.clock()));
+        this.inbound = new Lazy<>(() -> new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config())));
+    }
+
+    /**
+     * Records the carrier's "unsubscribed" that a receipt or a lookup reported, of a message sent at {@code sentAt}
+     * (the opt-out's time, as at the send): unless the number texted START to the line since, which came after the
+     * carrier's block and lifted it (a receipt held back, redelivered, or a lookup an hour on, would otherwise opt a
+     * resubscribed number out again, and tell integrations so after its opt-in). False when not recorded.
+     */
+    public boolean recordReported(String accountId, String lineId, String phone, long sentAt) {
+        if (inbound.get().optedInSince(accountId, lineId, phone, sentAt)) {
+            Log.info("carrier_optout_overtaken_by_start", Map.of("lineId", lineId));
+            return false;
+        }
+        return record(accountId, lineId, phone, sentAt);
     }
 
     /** Records the carrier's "unsubscribed" of {@code phone} on the line at {@code at}; false when it was opted out already. */

@@ -650,13 +650,17 @@ class DeliveryFaultsTest {
     @Test
     void lostAnswersAreSettledFromTheCarriersRecordsAndOnlyWhatItNeverGotIsSentAgain(ApiClient api, LocalRuntime runtime)
             throws Exception {
-        Scene t = scene(api, runtime, "Carrier Records Co", 4);
+        Scene t = scene(api, runtime, "Carrier Records Co", 5);
         Setup s = t.setup();
         String delivered = s.phones().get(0);
         String neverGot = s.phones().get(1);
         String failed = s.phones().get(2);
+        // queued by a Messaging Service, then failed as unsubscribed (21610): an opt-out, as at the send
+        String unsubscribed = s.phones().get(4);
         var lostAnswer = new UncheckedIOException(new IOException("read timed out"));
         t.carrier().script.put(delivered, List.of(lostAnswer));
+        t.carrier().script.put(unsubscribed, List.of(lostAnswer));
+        t.carrier().lookups.put(unsubscribed, new SentLookup.Found("SMunsubscribed", "failed", "21610"));
         t.carrier().script.put(neverGot, List.of(lostAnswer, new SendResult.Accepted("SMresent", "queued")));
         t.carrier().script.put(failed, List.of(lostAnswer));
         t.carrier().lookups.put(delivered, new SentLookup.Found("SMtaken", "delivered", null));
@@ -675,7 +679,7 @@ class DeliveryFaultsTest {
         Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
         new MessageMaintenance(later, requeued).sweep();
         // asked about exactly the message each was claimed for: from the line, this body, from about the claim on
-        assertThat(t.carrier().lookupQueries).extracting(SentLookup.Query::to).containsExactlyInAnyOrder(delivered, neverGot, failed);
+        assertThat(t.carrier().lookupQueries).extracting(SentLookup.Query::to).containsExactlyInAnyOrder(delivered, neverGot, failed, unsubscribed);
         OutboundMessage sent = t.carrier().messages.getFirst();
         for (var q : t.carrier().lookupQueries) {
             assertThat(q.from()).isEqualTo(sent.from());
@@ -691,6 +695,11 @@ class DeliveryFaultsTest {
                 .satisfies(d -> assertThat(d).containsEntry("status", "failed").containsEntry("error", "carrier 30007")
                         .containsEntry("carrierMessageId", "SMfailed"));
         assertThat(storedStatus(t.wiring(), s.messageId(), 0, neverGot)).isEqualTo("queued");
+        assertThat(rows).filteredOn(d -> unsubscribed.equals(d.get("phone"))).singleElement()
+                .satisfies(d -> assertThat(d).containsEntry("status", "opted_out").containsEntry("error", "carrier 21610"));
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        assertThat(InboundE2eTest.optOuts(t.api(), lineId)).singleElement().satisfies(o -> assertThat(o)
+                .containsEntry("phone", unsubscribed).containsEntry("source", "carrier_error"));
         // (maintenance sweeps every test's messages in this runtime: only this message's jobs count)
         var jobs = requeued.deliveries.stream().filter(job -> s.messageId().equals(job.get("messageId"))).toList();
         assertThat(jobs).singleElement().satisfies(job -> assertThat(job.get("phones")).isEqualTo(List.of(neverGot)));
@@ -707,13 +716,13 @@ class DeliveryFaultsTest {
         assertThat(t.carrier().calls(delivered)).isEqualTo(1);
         assertThat(t.carrier().calls(failed)).isEqualTo(1);
         new MessageMaintenance(later, new CapturingQueue()).sweep();
-        assertThat(t.carrier().lookupQueries).hasSize(3);
+        assertThat(t.carrier().lookupQueries).hasSize(4);
         var message = t.api().get("/v1/messages/" + s.messageId()).jsonObject();
         assertThat(message).containsEntry("status", "sent");
         @SuppressWarnings("unchecked") var counts = (Map<String, Object>) message.get("counts");
         assertThat(counts).containsEntry("delivered", 1).containsEntry("failed", 1)
-                .containsEntry("sent", 2);
-        assertThat(billedMessages(t.api())).isEqualTo(4);
+                .containsEntry("sent", 2).containsEntry("optedOut", 1);
+        assertThat(billedMessages(t.api())).as("not the unsubscribed one").isEqualTo(4);
     }
 
     /**
@@ -1200,6 +1209,36 @@ class DeliveryFaultsTest {
         var member = t.api().get("/v1/groups/" + group + "/members/" + unreachable.replace("+", "%2B"));
         assertThat(member.status()).isEqualTo(200);
         assertThat(member.jsonObject()).containsKey("undeliverable");
+    }
+
+    /**
+     * A carrier's "unsubscribed" (21610) in a receipt held back, redelivered or looked up an hour on, of a number that
+     * texted START since the send: its row is opted_out (that message was refused), but no opt-out is recorded (the
+     * START came after the carrier's block and lifted it), nor told. Another number's is recorded, as at the send.
+     */
+    @Test
+    void aLateUnsubscribedReceiptDoesNotOptOutANumberThatTextedStartSince(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Late Unsubscribe Co", 2);
+        Setup s = t.setup();
+        deliverAll(new DeliveryService(t.wiring()), s);
+        String resubscribed = s.phones().get(0), unsubscribed = s.phones().get(1);
+        String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        String linePhone = (String) t.api().get("/v1/lines/" + lineId).jsonObject().get("phone");
+        assertThat(new groupmsg.inbound.InboundService(t.wiring(), new groupmsg.platform.queue.SqsQueueSender(
+                t.wiring().sqsClient(), t.wiring().config())).receive(new groupmsg.inbound.InboundService.InboundSms(
+                InboundE2eTest.sid(), resubscribed, linePhone, "START", List.of()))).isInstanceOf(groupmsg.inbound.InboundService.Stored.class);
+
+        var key = new StatusCallbacks.Receipt.Key(s.accountId(), s.messageId(), 0);
+        long now = System.currentTimeMillis();
+        new StatusCallbacks(t.wiring()).apply(key, List.of(
+                new StatusCallbacks.Receipt(s.accountId(), s.messageId(), 0, resubscribed, "SM" + resubscribed.substring(1),
+                        Delivery.FAILED, "carrier 21610", now, true),
+                new StatusCallbacks.Receipt(s.accountId(), s.messageId(), 0, unsubscribed, "SM" + unsubscribed.substring(1),
+                        Delivery.FAILED, "carrier 21610", now, true)));
+
+        assertThat(statuses(t.api(), s.messageId())).containsEntry(resubscribed, "opted_out").containsEntry(unsubscribed, "opted_out");
+        assertThat(InboundE2eTest.optOuts(t.api(), lineId)).singleElement().satisfies(o -> assertThat(o)
+                .containsEntry("phone", unsubscribed).containsEntry("source", "carrier_error"));
     }
 
     @Test
