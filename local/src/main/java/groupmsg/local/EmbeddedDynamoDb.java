@@ -3,10 +3,16 @@ package groupmsg.local;
 import com.amazonaws.services.dynamodbv2.local.main.CommandLineInput;
 import com.amazonaws.services.dynamodbv2.local.server.LocalDynamoDBRequestHandler;
 import com.amazonaws.services.dynamodbv2.local.server.LocalDynamoDBServerHandler;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.server.handler.ContextHandlerCollection;
+
+import org.eclipse.jetty.util.Callback;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -70,7 +76,7 @@ public final class EmbeddedDynamoDb implements AutoCloseable {
             connector.setPort(0);
             server.addConnector(connector);
             ContextHandler context = new ContextHandler();
-            context.setHandler(handler);
+            context.setHandler(new RefusingWebPages(handler));
             server.setHandler(new ContextHandlerCollection(context));
             server.start();
             return new EmbeddedDynamoDb(server, handler, URI.create("http://" + LOOPBACK + ":" + connector.getLocalPort()));
@@ -104,6 +110,27 @@ public final class EmbeddedDynamoDb implements AutoCloseable {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create DATA_DIR " + dir, e);
+        }
+    }
+
+    /**
+     * Refuses what a web page open in the developer's browser could send: DynamoDB Local answers any origin's CORS
+     * preflight and takes any signature, so a page that found its port could read every member's number or write an
+     * owner key's hash. As the API's gateway does (HttpGateway#refusal): a Host that is not this machine (a name
+     * rebound to 127.0.0.1) or an Origin of another site gets a 403; the SDKs, the AWS CLI and local tools send neither.
+     */
+    static final class RefusingWebPages extends Handler.Wrapper {
+        RefusingWebPages(Handler inner) {
+            super(inner);
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            String refused = HttpGateway.refusal(request.getHeaders().get(HttpHeader.HOST),
+                    request.getHeaders().get(HttpHeader.ORIGIN), "/", null, false);
+            if (refused == null) return super.handle(request, response, callback);
+            Response.writeError(request, response, callback, 403, refused);
+            return true;
         }
     }
 }

@@ -77,6 +77,7 @@ public final class LocalRuntime implements AutoCloseable {
     private final Map<String, ProvisionedQueue> queues;
     private final Path runtimeFile;
     private final Path runMarker;
+    private final DataDirLock dataDirLock;
     private final long startupMillis;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -96,6 +97,7 @@ public final class LocalRuntime implements AutoCloseable {
         this.queues = Map.copyOf(b.queues);
         this.runtimeFile = b.runtimeFile;
         this.runMarker = b.runMarker;
+        this.dataDirLock = b.dataDirLock;
         this.startupMillis = b.startupMillis;
     }
 
@@ -115,6 +117,7 @@ public final class LocalRuntime implements AutoCloseable {
         final Map<String, ProvisionedQueue> queues = new LinkedHashMap<>();
         Path runtimeFile;
         Path runMarker;
+        DataDirLock dataDirLock;
         /** The marker is this start's own (none was left by a killed run), and no saved job was taken out yet. */
         boolean markerRemovableOnAbort;
         long startupMillis;
@@ -136,6 +139,7 @@ public final class LocalRuntime implements AutoCloseable {
             pollers.forEach(SqsPoller::close);
             if (wiring != null) closeClients(wiring);
             if (services != null) services.close();
+            if (dataDirLock != null) dataDirLock.close();
         }
     }
 
@@ -206,6 +210,7 @@ public final class LocalRuntime implements AutoCloseable {
             // during its start), and its queues' jobs are gone.
             boolean lastRunKilled = false;
             if (!settings.inMemory()) {
+                b.dataDirLock = DataDirLock.acquire(settings.dataDir());
                 Path marker = settings.dataDir().resolve(RUN_MARKER);
                 lastRunKilled = Files.exists(marker) || RuntimeFile.read(RuntimeFile.pathIn(settings.dataDir())).isPresent();
                 b.runtimeFile = refuseIfAlreadyRunning(settings.dataDir());
@@ -649,6 +654,7 @@ public final class LocalRuntime implements AutoCloseable {
             if (runMarker != null) deleteQuietly(runMarker); // a clean stop: the next start has nothing to recover
             closeClients(wiring);
             services.close();
+            if (dataDirLock != null) dataDirLock.close();
             LocalLog.info("stopped", Map.of());
         } finally {
             stopped.countDown();

@@ -62,6 +62,34 @@ class RestartE2eTest {
         }
     }
 
+    /**
+     * A second runtime on a DATA_DIR whose first is still starting (its runtime file not written yet, its run marker
+     * fresh) is refused before it reads anything there: before, it took the first's marker for a killed run's, opened
+     * the same database file and recovered the same jobs beside it. The first's lock (held here as a starting runtime
+     * holds it) is what tells; once it is let go, a start goes through, and its stop lets go of it in turn.
+     */
+    @Test
+    void aSecondRuntimeOnADataDirInUseIsRefusedEvenWhileTheFirstIsStarting(@TempDir Path dataDir) throws Exception {
+        LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
+        java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "first\n");
+        try (var channel = java.nio.channels.FileChannel.open(dataDir.resolve("runtime.lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             var starting = channel.lock()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> LocalRuntime.start(settings))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("another local runtime is using DATA_DIR");
+            assertThat(dataDir.resolve("running.marker")).as("the first's, untouched").hasContent("first");
+            assertThat(dataDir.resolve("shared-local-instance.db")).as("no database opened").doesNotExist();
+        }
+        java.nio.file.Files.delete(dataDir.resolve("running.marker")); // the first stopped cleanly
+        try (LocalRuntime runtime = LocalRuntime.start(settings)) {
+            assertThat(runtime.port()).isPositive();
+        }
+        try (var channel = java.nio.channels.FileChannel.open(dataDir.resolve("runtime.lock"), java.nio.file.StandardOpenOption.WRITE);
+             var free = channel.tryLock()) {
+            assertThat(free).as("let go at the stop").isNotNull();
+        }
+    }
+
     @Test
     void aMessageCutOffByAStopIsFinishedAfterTheRestartSendingEachRecipientOnce(@TempDir Path dataDir) throws Exception {
         LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY);
