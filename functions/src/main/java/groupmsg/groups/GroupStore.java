@@ -203,15 +203,27 @@ final class GroupStore {
 
     record CleanupJob(String accountId, String groupId, long deletedAt) {}
 
-    /** Clean-up jobs recorded before {@code olderThan} (ms), oldest first; few exist at any time. */
+    /**
+     * Clean-up jobs recorded before {@code olderThan} (ms), oldest first, at most {@code limit}; few exist at any time,
+     * so all are read (every page). The rows sort by account and group, not time, and a Query's limit counts the rows
+     * it reads before its filter: one page of {@code limit} once held only newer jobs (or other accounts' sorting
+     * first), and an old job behind them was never sent again.
+     */
     List<CleanupJob> pendingCleanups(long olderThan, int limit) {
-        QueryResponse page = dynamo.query(b -> b.tableName(table)
-                .keyConditionExpression("pk = :pk")
-                .filterExpression("deletedAt < :t")
-                .expressionAttributeValues(Map.of(":pk", s(CLEANUP_JOBS_PK), ":t", n(olderThan)))
-                .limit(limit));
-        return page.items().stream().map(i -> new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"),
-                Attr.num(i, "deletedAt", 0))).toList();
+        List<CleanupJob> jobs = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            QueryResponse page = dynamo.query(b -> b.tableName(table).exclusiveStartKey(from)
+                    .keyConditionExpression("pk = :pk")
+                    .filterExpression("deletedAt < :t")
+                    .expressionAttributeValues(Map.of(":pk", s(CLEANUP_JOBS_PK), ":t", n(olderThan))));
+            page.items().forEach(i -> jobs.add(new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"),
+                    Attr.num(i, "deletedAt", 0))));
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        jobs.sort(java.util.Comparator.comparingLong(CleanupJob::deletedAt));
+        return jobs.size() > limit ? List.copyOf(jobs.subList(0, limit)) : jobs;
     }
 
     void finishCleanup(String accountId, String groupId) {

@@ -250,4 +250,43 @@ class ImportSweepE2eTest {
         imports(later(runtime, Duration.ofMinutes(6)), queue).sweep();
         assertThat(queue.sent).anySatisfy(m -> assertThat(m.body()).contains(g).contains("cleanup"));
     }
+
+    /**
+     * A clean-up job behind many others in its partition (they sort by account and group, not time) is still found:
+     * before, the Query's limit of 100 counted the rows read before its filter, so a page of newer jobs (or other
+     * accounts' sorting first) hid an old one for good, and its group's rows were never expired.
+     */
+    @Test
+    void aCleanUpBehindAHundredNewerJobsIsStillQueuedAgain(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Cleanup Behind Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Far back")).jsonObject().get("id");
+        QueueSender refusing = (queue, messages) -> {
+            throw new IllegalStateException("SQS refused");
+        };
+        new GroupService(runtime.wiring(), refusing).delete(accountId, g);
+        // 120 jobs of groups deleted just now (not due yet at the sweep's clock), sorting before every real account
+        String table = runtime.wiring().config().table(Tables.CORE);
+        long notDue = System.currentTimeMillis() + Duration.ofHours(1).toMillis();
+        List<String> sortingFirst = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            String sk = String.format("acct_00000000000000000000%04d#grp_x", i);
+            sortingFirst.add(sk);
+            runtime.wiring().dynamo().putItem(b -> b.tableName(table).item(Map.of(
+                    "pk", AttributeValue.fromS(GroupStore.CLEANUP_JOBS_PK), "sk", AttributeValue.fromS(sk),
+                    "accountId", AttributeValue.fromS(sk.substring(0, sk.indexOf('#'))), "groupId", AttributeValue.fromS("grp_x"),
+                    "deletedAt", AttributeValue.fromN(Long.toString(notDue)))));
+        }
+        try {
+            var queue = new DroppingQueue();
+            imports(later(runtime, Duration.ofMinutes(6)), queue).sweep();
+            assertThat(queue.sent).anySatisfy(m -> assertThat(m.body()).contains(g).contains("cleanup"));
+            assertThat(queue.sent).noneSatisfy(m -> assertThat(m.body()).contains("grp_x"));
+        } finally {
+            for (String sk : sortingFirst) {
+                runtime.wiring().dynamo().deleteItem(b -> b.tableName(table).key(Map.of(
+                        "pk", AttributeValue.fromS(GroupStore.CLEANUP_JOBS_PK), "sk", AttributeValue.fromS(sk))));
+            }
+        }
+    }
 }
