@@ -30,7 +30,8 @@ import java.util.Objects;
  * template uploaded as it is imports its example).
  *
  * <p>Anything that makes the file unreadable as a whole throws {@link CsvFormatException} with a message for the
- * caller. Whether each row's phone number is valid is not this class's business ({@link PhoneNumbers} is).
+ * caller; a line that is only itself broken (text after a closing quote, cells out of the header's columns) is a
+ * {@link Row} with its {@code problem}. Whether each row's phone number is valid is not this class's business ({@link PhoneNumbers} is).
  *
  * <p>One pass over the decoded characters; no regular expressions. Stateless and thread-safe.
  */
@@ -91,6 +92,9 @@ public final class ImportCsv {
 
         Header header = null;
         while (records.next(fields)) {
+            if (records.problem != null) {
+                throw new CsvFormatException(records.recordLine, "line " + records.recordLine + ": " + records.problem);
+            }
             if (!isBlank(fields)) {
                 header = Header.of(fields, records.recordLine);
                 break;
@@ -102,7 +106,7 @@ public final class ImportCsv {
 
         List<Row> rows = new ArrayList<>();
         while (records.next(fields)) {
-            if (isBlank(fields)) {
+            if (isBlank(fields) && records.problem == null) {
                 continue;
             }
             int line = records.recordLine;
@@ -114,6 +118,11 @@ public final class ImportCsv {
             while (fields.size() > header.size && fields.getLast().isBlank()) fields.removeLast();
             if (rows.size() == MAX_ROWS) {
                 throw new CsvFormatException(0, "the CSV has more than " + MAX_ROWS + " rows; split it into several imports");
+            }
+            if (records.problem != null) {
+                // a badly quoted line is that line's problem too, as one out of its columns is
+                rows.add(new Row(line, null, fields.size() > header.phone ? fields.get(header.phone) : "", null, records.problem));
+                continue;
             }
             if (fields.size() != header.size) {
                 // one line out of its columns (an unquoted comma in a name, a stray line) is that line's problem,
@@ -274,6 +283,8 @@ public final class ImportCsv {
         private int line = 1;
         /** The physical line the record last returned by {@link #next} starts on. */
         int recordLine;
+        /** What is wrong with the record last returned by {@link #next} (its fields are then partial); null if nothing. */
+        String problem;
 
         Records(char[] c, int start, int end) {
             this.c = c;
@@ -284,6 +295,7 @@ public final class ImportCsv {
         /** Reads the next record's fields (trimmed) into {@code fields}; false at the end of the text. */
         boolean next(List<String> fields) {
             fields.clear();
+            problem = null;
             if (pos >= end) {
                 return false;
             }
@@ -300,8 +312,12 @@ public final class ImportCsv {
                         pos++;
                     }
                     if (pos < end && c[pos] != ',' && c[pos] != '\n' && c[pos] != '\r') {
-                        throw new CsvFormatException(line, "line " + line + ": unexpected text after a closing quote"
-                                + " (a quote inside a quoted field must be doubled: \"\")");
+                        // that record's problem (the rest of its line is skipped), not the file's: the next line
+                        // starts a record as any does
+                        problem = "unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\")";
+                        while (pos < end && c[pos] != '\n' && c[pos] != '\r') {
+                            pos++;
+                        }
                     }
                 } else {
                     p = pos;
