@@ -405,8 +405,12 @@ public final class MessageMaintenance {
             }
             switch (answer) {
                 // the carrier's "failed" it does not charge for: settled, not billed
-                case SentLookup.Found found -> (StatusCallbacks.uncharged(found.status()) ? takenUncharged : taken)
-                        .add(carrierSays(d, found, now));
+                case SentLookup.Found found -> {
+                    var says = carrierSays(d, found, now);
+                    // an unsubscribed recipient's (opted_out) is never billed, however the carrier says it
+                    (StatusCallbacks.uncharged(found.status()) || Delivery.OPTED_OUT.equals(says.to()) ? takenUncharged : taken)
+                            .add(says);
+                }
                 case SentLookup.NotFound ignored -> notSent.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING,
                         Delivery.QUEUED, null, null, now, d.updatedAt()));
                 case SentLookup.Unanswered why -> {

@@ -278,15 +278,21 @@ public final class StatusCallbacks {
     private void recordOptOuts(Receipt.Key key, List<Receipt> unsubscribed, Set<String> applied, Map<String, Long> sentAt) {
         List<Receipt> moved = unsubscribed.stream().filter(r -> applied.contains(r.phone())).toList();
         if (moved.isEmpty()) return;
+        GroupMessage message;
         try {
-            GroupMessage message = messages.get(key.accountId(), key.messageId()).orElse(null);
-            if (message == null) return;
-            for (Receipt r : moved) {
-                carrierOptOuts.recordReported(message.accountId(), message.lineId(), r.phone(),
-                        sentAt.getOrDefault(r.phone(), r.receivedAt()));
-            }
+            message = messages.get(key.accountId(), key.messageId()).orElse(null);
         } catch (RuntimeException e) {
             Log.error("receipt_optout_not_recorded", Map.of("messageId", key.messageId(), "receipts", moved.size()), e);
+            return;
+        }
+        if (message == null) return;
+        for (Receipt r : moved) {
+            try {
+                carrierOptOuts.recordReported(message.accountId(), message.lineId(), r.phone(),
+                        sentAt.getOrDefault(r.phone(), r.receivedAt()));
+            } catch (RuntimeException e) {
+                Log.error("receipt_optout_not_recorded", Map.of("messageId", key.messageId(), "receipts", 1), e);
+            }
         }
     }
 
@@ -371,7 +377,8 @@ public final class StatusCallbacks {
                 var row = rows.get(r.phone());
                 String current = row == null ? null : Attr.str(row, "status");
                 long seen = row == null ? 0 : Attr.num(row, "updatedAt", 0);
-                if (row != null) sentAt.put(r.phone(), seen);
+                // the claim, just before the send (a row failed as outcome unknown was written again an hour on)
+                if (row != null) sentAt.put(r.phone(), Attr.num(row, "claimedAt", seen));
                 if (anotherSends(row, r)) {
                     pending.remove(r.phone());
                 } else if (Delivery.SENT.equals(current)) {

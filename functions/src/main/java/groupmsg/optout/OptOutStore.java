@@ -124,12 +124,10 @@ public final class OptOutStore {
         // networkStop: whether a STOP of the number's may have been the toll-free network's own word (it blocks the
         // number then): once one was, it stays so while the opt-out lasts. A row from before networkStop whose STOP
         // came then is taken for one (its word is not known): read first, only for another word (STOPs are few).
-        // (null: the old row could not be read, and then networkStop is left as it is: an old row stays judged by its STOP)
-        Boolean network = networkWord ? Boolean.TRUE : stoppedBeforeNetworkStop(lineId, phone);
+        boolean network = networkWord || stoppedBeforeNetworkStop(lineId, phone);
         var values = new HashMap<>(keywordValues(accountId, lineId, phone, inboundId, at));
-        if (network != null) values.put(":networkWord", AttributeValue.fromBool(network));
-        String networkStop = network == null ? "" : network ? ", networkStop = :networkWord"
-                : ", networkStop = if_not_exists(networkStop, :networkWord)";
+        values.put(":networkWord", AttributeValue.fromBool(network));
+        String networkStop = network ? ", networkStop = :networkWord" : ", networkStop = if_not_exists(networkStop, :networkWord)";
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk(lineId), phone))
                 .updateExpression("SET accountId = :a, lineId = :line, phone = :phone, "
                         + "#source = if_not_exists(#source, :keyword), causedBy = if_not_exists(causedBy, :id), "
@@ -201,16 +199,17 @@ public final class OptOutStore {
     }
 
     /**
-     * Whether the number's opt-out row had a STOP recorded before rows kept {@code networkStop}; null when the read
-     * fails (the STOP it is asked for is stored with its webhook whatever happens).
+     * Whether the number's opt-out row had a STOP recorded before rows kept {@code networkStop}. A read that fails says
+     * no, as for a number with no row, the common case (only an old row could say yes), and the STOP it is asked for
+     * is stored with its webhook whatever happens.
      */
-    private Boolean stoppedBeforeNetworkStop(String lineId, String phone) {
+    private boolean stoppedBeforeNetworkStop(String lineId, String phone) {
         java.util.Map<String, AttributeValue> item;
         try {
             item = item(lineId, phone);
         } catch (RuntimeException e) {
             Log.error("optout_network_stop_unknown", java.util.Map.of("lineId", lineId), e);
-            return null;
+            return false;
         }
         return item != null && !item.isEmpty() && !item.containsKey("networkStop") && stoppedBeforeNetworkStop(item);
     }

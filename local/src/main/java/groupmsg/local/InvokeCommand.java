@@ -76,6 +76,7 @@ public final class InvokeCommand {
 
         LocalSettings settings = LocalSettings.fromEnvironment(env);
         LocalServices services = null;
+        DataDirLock lock = null;
         RuntimeEventPublisher runtimeEvents = null;
         Wiring wiring;
         Optional<RuntimeFile> running = settings.inMemory() ? Optional.empty()
@@ -89,7 +90,22 @@ public final class InvokeCommand {
             err.println("invoke: no running local runtime on " + (settings.inMemory() ? "DATA_DIR=memory"
                     : settings.dataDir()) + "; starting the services for this call (queued messages are dropped at exit,"
                     + " sends are refused and their recipients stay queued, events are printed here)");
-            services = LocalServices.start(settings);
+            // held for the call: a runtime starting meanwhile (its runtime file not written yet) would open the same
+            // database beside this one, and this one beside it
+            if (!settings.inMemory()) {
+                try {
+                    lock = DataDirLock.acquire(settings.dataDir());
+                } catch (IllegalStateException e) {
+                    err.println("invoke: a local runtime is starting on " + settings.dataDir() + "; try again once it is ready");
+                    return 1;
+                }
+            }
+            try {
+                services = LocalServices.start(settings);
+            } catch (RuntimeException e) {
+                if (lock != null) lock.close();
+                throw e;
+            }
             Wiring bootstrap = LocalRuntime.wiring(settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), Map.of());
             var queues = new LinkedHashMap<String, ProvisionedQueue>();
             try {
@@ -127,7 +143,11 @@ public final class InvokeCommand {
         } finally {
             LocalRuntime.closeClients(wiring);
             if (runtimeEvents != null) runtimeEvents.close();
-            if (services != null) services.close();
+            try {
+                if (services != null) services.close();
+            } finally {
+                if (lock != null) lock.close();
+            }
         }
     }
 

@@ -138,8 +138,11 @@ public final class LocalRuntime implements AutoCloseable {
             if (maintenance != null) maintenance.close();
             pollers.forEach(SqsPoller::close);
             if (wiring != null) closeClients(wiring);
-            if (services != null) services.close();
-            if (dataDirLock != null) dataDirLock.close();
+            try {
+                if (services != null) services.close();
+            } finally {
+                if (dataDirLock != null) dataDirLock.close();
+            }
         }
     }
 
@@ -312,7 +315,7 @@ public final class LocalRuntime implements AutoCloseable {
                         queueUrls, publicBaseUrl).write(b.runtimeFile);
             }
             return new LocalRuntime(b);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             b.abort();
             throw e;
         }
@@ -654,9 +657,9 @@ public final class LocalRuntime implements AutoCloseable {
             if (runMarker != null) deleteQuietly(runMarker); // a clean stop: the next start has nothing to recover
             closeClients(wiring);
             services.close();
-            if (dataDirLock != null) dataDirLock.close();
             LocalLog.info("stopped", Map.of());
         } finally {
+            if (dataDirLock != null) dataDirLock.close();
             stopped.countDown();
         }
     }

@@ -96,6 +96,29 @@ class InvokeCommandE2eTest {
         assertThat(out.size()).isZero();
     }
 
+    /**
+     * With no runtime up on DATA_DIR but one starting there (it holds the DATA_DIR lock, and writes its runtime file
+     * only once ready), invoke opens nothing beside it: it says so and exits 1. Once let go, it runs on services of its own.
+     */
+    @Test
+    void aRuntimeStartingOnTheDataDirHoldsInvokeOff(@TempDir Path dataDir) throws Exception {
+        String event = Path.of(System.getProperty("user.dir")).getParent().resolve("events/groups-api/list-groups.json").toString();
+        try (var channel = java.nio.channels.FileChannel.open(dataDir.resolve(DataDirLock.FILE),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             var starting = channel.lock()) {
+            assertThat(invoke(dataDir, "groups-api", event)).isEqualTo(1);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("a local runtime is starting on");
+            assertThat(dataDir.resolve("shared-local-instance.db")).as("no database opened").doesNotExist();
+        }
+        assertThat(invoke(dataDir, "groups-api", event)).isZero();
+        assertThat(dataDir.resolve("shared-local-instance.db")).exists();
+        // and let go again at its exit
+        try (var channel = java.nio.channels.FileChannel.open(dataDir.resolve(DataDirLock.FILE), java.nio.file.StandardOpenOption.WRITE);
+             var free = channel.tryLock()) {
+            assertThat(free).isNotNull();
+        }
+    }
+
     @Test
     void runtimeFileRoundTrips(@TempDir Path dataDir) {
         var file = new RuntimeFile(42, "2026-11-23T10:00:00Z", "http://127.0.0.1:8080", "us-east-1",
