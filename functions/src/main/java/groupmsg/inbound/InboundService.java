@@ -108,8 +108,13 @@ public final class InboundService {
 
     public Received receive(InboundSms sms) {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
+        boolean deletedLine = false;
         if (owner.isEmpty()) {
-            // Not ours (a number released from the account, or a misconfigured webhook): nothing to store.
+            owner = formerOwner(sms.to());
+            deletedLine = owner.isPresent();
+        }
+        if (owner.isEmpty()) {
+            // Not ours (a misconfigured webhook, or a number another account's line had): nothing to store.
             Log.warn("inbound_unknown_line", Map.of("to", sms.to(), "metric", "InboundUnknownLine"));
             return new UnknownLine();
         }
@@ -126,6 +131,7 @@ public final class InboundService {
         }
         var ours = Keywords.classify(sms.body());
         var classification = Keywords.withCarrierKeyword(ours, sms.carrierKeyword());
+        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification);
         // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
         // something, as "Yes" does
         boolean carrierOnlyOptIn = ours.keyword() == null && classification.keyword() == Keywords.Keyword.OPT_IN;
@@ -169,6 +175,49 @@ public final class InboundService {
             return new Duplicate();
         }
         // Stored and staged: if SQS fails now maintenance sends it, and the carrier still gets its 200 (no resend).
+        outbox.dispatchOrLeave(entry);
+        return new Stored(message);
+    }
+
+    /**
+     * The line the number had last, deleted since (no line has the number now); empty when there is none, or its read
+     * fails (the text is then not stored, as any to an unknown number).
+     */
+    private Optional<LineOwner> formerOwner(String to) {
+        try {
+            return lines.formerOwnerOfPhone(to);
+        } catch (RuntimeException e) {
+            Log.error("inbound_former_line_unknown", Map.of(), e);
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * A text to a deleted line's number (no line has it since): a STOP or START is still recorded for that line, as it
+     * is kept (its opt-outs come back with it when the account takes the number again; a broadcast's recipient who
+     * answers STOP after the line went must stay opted out), and its worker sends nothing from the deleted line.
+     * Anything else (a reply, HELP, a "Yes" that only answers) goes nowhere, as before: nothing is stored.
+     */
+    private Received receiveForDeletedLine(InboundSms sms, LineOwner former, Keywords.Classification classification) {
+        var keyword = classification.keyword();
+        if (keyword != Keywords.Keyword.OPT_OUT && keyword != Keywords.Keyword.OPT_IN
+                || Keywords.alsoAnEverydayAnswer(classification, sms.body())) {
+            Log.warn("inbound_deleted_line", Map.of("lineId", former.lineId(), "metric", "InboundUnknownLine"));
+            return new UnknownLine();
+        }
+        var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
+                sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
+                false, null, sms.carrierMessageId(), clock.millis(), null, true, null, null, null);
+        var entry = outbox.entry(message.id(), Queues.OPTOUTS, job(message));
+        var optOut = keyword == Keywords.Keyword.OPT_OUT
+                ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt(),
+                        Keywords.mayBeNetworkOptOut(message.body(), sms.carrierKeyword()))
+                : null;
+        if (!store.store(message, outbox.stage(entry), optOut)) {
+            Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));
+            return new Duplicate();
+        }
+        Log.info("inbound_keyword_to_deleted_line", Map.of("lineId", former.lineId(), "keyword", keyword.wireName()));
         outbox.dispatchOrLeave(entry);
         return new Stored(message);
     }

@@ -235,6 +235,15 @@ public final class LineService {
         return store.owner(phone.strip());
     }
 
+    /**
+     * The line a number had last, deleted since, while no line has the number: where a STOP or START texted to it is
+     * still recorded (see {@code LineStore#formerKey}).
+     */
+    public Optional<LineOwner> formerOwnerOfPhone(String phone) {
+        if (phone == null || phone.isBlank()) return Optional.empty();
+        return store.formerOwner(phone.strip());
+    }
+
     /** Whether {@code phone} is one of the account's lines (its texts are the business's own). */
     public boolean isLineOf(String accountId, String phone) {
         return ownerOfPhone(phone).filter(o -> o.accountId().equals(accountId)).isPresent();

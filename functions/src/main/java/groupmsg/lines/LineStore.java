@@ -50,6 +50,15 @@ final class LineStore {
      * deleted line before a deletion committed cannot make a second line of the number (whose opt-outs would be
      * missing).
      */
+    /**
+     * The number's last line, once deleted ({@code LINEPHONE#<phone> / FORMER}: accountId, lineId, deletedAt), until a
+     * line of any account takes the number again: a STOP or START texted to it meanwhile (a person answering an old
+     * broadcast) is still recorded for that line, whose opt-outs come back with it.
+     */
+    static Map<String, AttributeValue> formerKey(String phone) {
+        return Attr.key("LINEPHONE#" + phone, "FORMER");
+    }
+
     static Map<String, AttributeValue> deletedPhoneKey(String accountId, String phone) {
         return Attr.key(Attr.accountPk(accountId), "DELPHONE#" + phone);
     }
@@ -124,7 +133,9 @@ final class LineStore {
                                 .key(deletedPhoneKey(accountId, line.phone()))).build()
                         : TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
                                 .key(deletedPhoneKey(accountId, line.phone()))
-                                .conditionExpression("attribute_not_exists(pk)")).build()));
+                                .conditionExpression("attribute_not_exists(pk)")).build(),
+                // the number is a line's again (this account's or another's): texts to it are that line's
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(formerKey(line.phone()))).build()));
         // Never say whose it is: it may be another account's. (A line brought back meanwhile has it too.)
         if (outcome instanceof DynamoOps.Cancelled c && (c.conditionFailed(1) || revive && c.conditionFailed(0))) {
             throw ApiException.conflict("phone number " + line.phone() + " already belongs to a line");
@@ -148,10 +159,20 @@ final class LineStore {
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(phoneKey(line.phone()))
                         .conditionExpression("lineId = :line")
                         .expressionAttributeValues(Map.of(":line", s(line.id())))).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(deletedPhoneMarker(accountId, line, now))).build()));
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(deletedPhoneMarker(accountId, line, now))).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(formerLine(accountId, line, now))).build()));
         if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(0)) return false;
         if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line delete cancelled: " + c);
         return true;
+    }
+
+    private static Map<String, AttributeValue> formerLine(String accountId, Line line, long now) {
+        var former = new HashMap<String, AttributeValue>(formerKey(line.phone()));
+        former.put("accountId", s(accountId));
+        former.put("lineId", s(line.id()));
+        former.put("mps", n(line.mps()));
+        former.put("deletedAt", n(now));
+        return former;
     }
 
     private static Map<String, AttributeValue> deletedPhoneMarker(String accountId, Line line, long now) {
@@ -246,7 +267,16 @@ final class LineStore {
     }
 
     Optional<LineOwner> owner(String phone) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(phoneKey(phone)).consistentRead(true)).item();
+        return ownerAt(phoneKey(phone));
+    }
+
+    /** The number's last line, deleted, while no line has the number (see {@link #formerKey}). */
+    Optional<LineOwner> formerOwner(String phone) {
+        return ownerAt(formerKey(phone));
+    }
+
+    private Optional<LineOwner> ownerAt(Map<String, AttributeValue> key) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(key).consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Optional.empty();
         return Optional.of(new LineOwner(Attr.str(item, "accountId"), Attr.str(item, "lineId"),
                 Attr.decimal(item, "mps", LineRules.DEFAULT_MPS)));

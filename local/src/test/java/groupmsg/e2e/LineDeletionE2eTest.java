@@ -259,6 +259,52 @@ class LineDeletionE2eTest {
      * nothing being sent): the message is accepted, but nothing goes from the number, which may be another
      * account's by then; every recipient shows why, and the message completes.
      */
+    /**
+     * A STOP or START texted to a deleted line's number (a person answering an old broadcast) is still recorded for
+     * that line, with nothing sent from it: its opt-outs come back with it when the account takes the number again,
+     * and a STOP must stay a STOP. Before, no line had the number, and the text was dropped. Anything else is dropped
+     * as before; once another account's line has the number, its texts are that line's.
+     */
+    @Test
+    void aStopToADeletedLinesNumberIsStillRecordedForThatLine(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Deleted Number Stop Co");
+        String phone = linePhone();
+        String line = createLine(a, phone, 20);
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+        var arrivals = new InboundService(runtime.wiring(), new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
+        String stopper = "+14155550881", chatter = "+14155550882", comesBack = "+14155550883";
+
+        assertThat(arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), stopper, phone, "STOP", List.of())))
+                .isInstanceOf(InboundService.Stored.class);
+        assertThat(arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), comesBack, phone, "Unsubscribe", List.of())))
+                .isInstanceOf(InboundService.Stored.class);
+        for (String body : List.of("hello?", "HELP", "Yes")) {
+            assertThat(arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), chatter, phone, body, List.of())))
+                    .as(body).isInstanceOf(InboundService.UnknownLine.class);
+        }
+        assertThat(InboundE2eTest.await(() -> optOuts(a, line), l -> l.size() == 2, 15_000))
+                .extracting(o -> o.get("phone") + " " + o.get("source")).containsExactlyInAnyOrder(stopper + " keyword", comesBack + " keyword");
+        assertThat(arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), comesBack, phone, "START", List.of())))
+                .isInstanceOf(InboundService.Stored.class);
+        assertThat(InboundE2eTest.await(() -> optOuts(a, line), l -> l.size() == 1, 15_000))
+                .extracting(o -> o.get("phone")).containsExactly(stopper);
+        runtime.awaitIdle();
+        assertThat(carrierMessages(a, phone)).as("nothing sent from the deleted line").isEmpty();
+
+        // the account takes the number again: the line comes back with the STOP's opt-out
+        assertThat(createLine(a, phone, 20)).isEqualTo(line);
+        assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactly(stopper);
+        // deleted again, and another account's line takes the number: texts to it are that line's, not the old one's
+        assertThat(a.delete("/v1/lines/" + line).status()).isEqualTo(204);
+        ApiClient b = api.forNewAccount("Number Taker Co");
+        String taken = createLine(b, phone, 20);
+        var stored = arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), chatter, phone, "STOP", List.of()));
+        assertThat(stored).isInstanceOf(InboundService.Stored.class);
+        assertThat(((InboundService.Stored) stored).message().lineId()).isEqualTo(taken);
+        assertThat(InboundE2eTest.await(() -> optOuts(b, taken), l -> l.size() == 1, 15_000)).extracting(o -> o.get("phone")).containsExactly(chatter);
+        assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactly(stopper);
+    }
+
     @Test
     void aMessageAcceptedAsItsLineIsDeletedIsNotSentFromTheNumber(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Racing Co");
