@@ -53,6 +53,9 @@ final class Completion {
      * Publishes the event of a message completed more than {@link #EVENT_GRACE} ago whose job row is still there
      * (its first publish failed); returns true if it did.
      */
+    /** How long a sweep's claim of a late event holds off the others (a sweep's run is a minute at most). */
+    static final java.time.Duration LATE_EVENT_CLAIM = java.time.Duration.ofMinutes(2);
+
     boolean publishLateEvent(MessageStore.SendingJob job) {
         if (job.completedAt() <= 0 || job.completedAt() > clock.millis() - EVENT_GRACE.toMillis()) return false;
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
@@ -60,7 +63,19 @@ final class Completion {
             messages.finishJob(job.accountId(), job.messageId()); // nothing to announce
             return false;
         }
-        publish(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
+        // two sweeps that overlap (one may use its whole minute) both list the row: one publishes
+        long claimedAt = clock.millis();
+        if (!messages.claimLateEvent(job.accountId(), job.messageId(), claimedAt, LATE_EVENT_CLAIM.toMillis())) return false;
+        try {
+            publish(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
+        } catch (RuntimeException e) {
+            try {
+                messages.releaseLateEvent(job.accountId(), job.messageId(), claimedAt);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again); // the claim runs out by itself
+            }
+            throw e;
+        }
         return true;
     }
 

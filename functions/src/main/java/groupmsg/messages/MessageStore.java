@@ -348,6 +348,35 @@ final class MessageStore {
     }
 
     /** Removes a completed message's job row once its event is out. */
+    /**
+     * Claims the late publish of a completed message's event ({@code eventClaimedAt} on its job row), for
+     * {@code claimMillis}: false when the row is gone (published and finished) or another sweep claimed it within that
+     * time, so two sweeps that overlap publish it once. A claim older than that is taken over (its sweep died).
+     */
+    boolean claimLateEvent(String accountId, String messageId, long now, long claimMillis) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
+                    .updateExpression("SET eventClaimedAt = :now")
+                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(eventClaimedAt) OR eventClaimedAt < :stale)")
+                    .expressionAttributeValues(Map.of(":now", n(now), ":stale", n(now - claimMillis))));
+            return true;
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** Lets go of a claim of {@link #claimLateEvent} made at {@code claimedAt} (its publish failed: the next sweep tries). */
+    void releaseLateEvent(String accountId, String messageId, long claimedAt) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
+                    .updateExpression("REMOVE eventClaimedAt")
+                    .conditionExpression("eventClaimedAt = :at")
+                    .expressionAttributeValues(Map.of(":at", n(claimedAt))));
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            // gone, or taken over since
+        }
+    }
+
     void finishJob(String accountId, String messageId) {
         dynamo.deleteItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId)));
     }

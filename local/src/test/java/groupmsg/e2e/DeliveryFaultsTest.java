@@ -1865,9 +1865,17 @@ class DeliveryFaultsTest {
         // within the grace period the completing worker may still be publishing: left alone
         new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(1))), new CapturingQueue()).sweep();
         assertThat(eventsOf(events, s.messageId())).isEmpty();
+        // another sweep (overlapping this one) claimed its publish a moment ago: left to it, until the claim is stale
+        var jobKey = Map.of("pk", AttributeValue.fromS("JOBS#sending"), "sk", AttributeValue.fromS(s.accountId() + "#" + s.messageId()));
+        String core = runtime.wiring().config().table(Tables.CORE);
+        runtime.wiring().dynamo().updateItem(b -> b.tableName(core).key(jobKey).updateExpression("SET eventClaimedAt = :at")
+                .expressionAttributeValues(Map.of(":at", AttributeValue.fromN(Long.toString(
+                        System.currentTimeMillis() + Duration.ofMinutes(3).toMillis())))));
+        new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, s.messageId())).isEmpty();
         // after it, published once, with the message's counts
         for (int sweep = 0; sweep < 2; sweep++) {
-            new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), new CapturingQueue()).sweep();
+            new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6))), new CapturingQueue()).sweep();
         }
         List<Map<String, Object>> mine = eventsOf(events, s.messageId());
         assertThat(mine).hasSize(1);
