@@ -196,12 +196,13 @@ public final class InboundService {
      * A text to a deleted line's number (no line has it since): a STOP or START is still recorded for that line, as it
      * is kept (its opt-outs come back with it when the account takes the number again; a broadcast's recipient who
      * answers STOP after the line went must stay opted out), and its worker sends nothing from the deleted line.
-     * Anything else (a reply, HELP, a "Yes" that only answers) goes nowhere, as before: nothing is stored.
+     * Anything else (a reply, HELP, a "Yes" from a number not opted out of it) goes nowhere, as before: nothing is stored.
      */
     private Received receiveForDeletedLine(InboundSms sms, LineOwner former, Keywords.Classification classification) {
         var keyword = classification.keyword();
+        // a "Yes" is an opt-in only from a number opted out of that line (from anyone else it only answers)
         if (keyword != Keywords.Keyword.OPT_OUT && keyword != Keywords.Keyword.OPT_IN
-                || Keywords.alsoAnEverydayAnswer(classification, sms.body())) {
+                || Keywords.alsoAnEverydayAnswer(classification, sms.body()) && !optedOut(former, sms.from().strip())) {
             Log.warn("inbound_deleted_line", Map.of("lineId", former.lineId(), "metric", "InboundUnknownLine"));
             return new UnknownLine();
         }

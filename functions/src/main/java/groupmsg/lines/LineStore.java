@@ -45,12 +45,6 @@ final class LineStore {
     }
 
     /**
-     * The account's marker of a deleted line's number, {@code ACCT#a / DELPHONE#<phone>} (lineId): written with the
-     * deletion, removed when the line comes back, and checked absent by a create, so a create that looked for a
-     * deleted line before a deletion committed cannot make a second line of the number (whose opt-outs would be
-     * missing).
-     */
-    /**
      * The number's last line, once deleted ({@code LINEPHONE#<phone> / FORMER}: accountId, lineId, deletedAt), until a
      * line of any account takes the number again: a STOP or START texted to it meanwhile (a person answering an old
      * broadcast) is still recorded for that line, whose opt-outs come back with it.
@@ -59,6 +53,12 @@ final class LineStore {
         return Attr.key("LINEPHONE#" + phone, "FORMER");
     }
 
+    /**
+     * The account's marker of a deleted line's number, {@code ACCT#a / DELPHONE#<phone>} (lineId): written with the
+     * deletion, removed when the line comes back, and checked absent by a create, so a create that looked for a
+     * deleted line before a deletion committed cannot make a second line of the number (whose opt-outs would be
+     * missing).
+     */
     static Map<String, AttributeValue> deletedPhoneKey(String accountId, String phone) {
         return Attr.key(Attr.accountPk(accountId), "DELPHONE#" + phone);
     }

@@ -558,7 +558,9 @@ final class MessageStore {
                     .expressionAttributeValues(Map.of(":pk", s(groupIndexPk(accountId, groupId)), ":low", s(low), ":high", s(high)))
                     .scanIndexForward(false).exclusiveStartKey(start));
         } else {
-            page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
+            // consistent, as the message's own GET is: a message just accepted is listed, one just completed
+            // listed sent (an index, the group's list, cannot read so)
+            page = QueryPage.of(dynamo, limit, b -> b.tableName(table).consistentRead(true)
                     .keyConditionExpression("pk = :pk AND sk BETWEEN :low AND :high")
                     .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":low", s("MSG#" + low),
                             ":high", s("MSG#" + high)))

@@ -157,8 +157,11 @@ class ImportCsvTest {
                 // a badly quoted line is its own problem; a file of nothing else has no row in its columns
                 Arguments.of("phone,name\n1,\"Ada\" Lovelace\n", 2, "line 2: no row is in the header's columns "
                         + "(unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\"))"),
-                Arguments.of("phone,name\n1,\"Ada\nfoo\"bar\"\n", 2, "line 2: no row is in the header's columns "
-                        + "(unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\"))"),
+                Arguments.of("phone,name\n1,\"Ada\nfoo\"bar\"\n", 3,
+                        "line 3: unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\")"),
+                // what is skipped holds a quote: it may open a field over lines, read as rows of their own
+                Arguments.of("country,phone,name\nUS,\"4155550123\" x,\"Lee\nUS,4155550199,Eve\"\nUS,4155550124,Ada\n", 2,
+                        "line 2: unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\")"),
                 Arguments.of("\"phone\" x,name\n1,Ada\n", 1,
                         "line 1: unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\")"));
     }
@@ -187,10 +190,10 @@ class ImportCsvTest {
                 new Row(2, null, "", null, "1 field, the header has 3"), new Row(3, "US", "4155550124", null));
         // a badly quoted line: reported, the rest of its line skipped, and the next lines import
         String quote = "unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\")";
-        assertThat(parse("country,phone,name\nUS,4155550123,\"Bob\" Jr,x\nUS,4155550124,Ada\nUS,\"4155550125\"x,\"Eve\nNext\"\n"
+        assertThat(parse("country,phone,name\r\nUS,4155550123,\"Bob\" Jr,x\r\nUS,4155550124,Ada\nUS,\"4155550125\"x,Eve\n"
                 + "US,4155550126,Zed\n")).containsExactly(new Row(2, null, "4155550123", null, quote),
-                new Row(3, "US", "4155550124", "Ada"), new Row(4, null, "4155550125", null, quote), new Row(5, null, "", null,
-                        "1 field, the header has 3"), new Row(6, "US", "4155550126", "Zed"));
+                new Row(3, "US", "4155550124", "Ada"), new Row(4, null, "4155550125", null, quote),
+                new Row(5, "US", "4155550126", "Zed"));
     }
 
     /** A file of which no row is in the header's columns is not in them: a 400 for the file, not one line each. */

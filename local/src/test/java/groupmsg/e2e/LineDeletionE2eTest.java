@@ -255,11 +255,6 @@ class LineDeletionE2eTest {
     }
 
     /**
-     * The line's deletion commits between the send's read of the line and its acceptance (so the deletion found
-     * nothing being sent): the message is accepted, but nothing goes from the number, which may be another
-     * account's by then; every recipient shows why, and the message completes.
-     */
-    /**
      * A STOP or START texted to a deleted line's number (a person answering an old broadcast) is still recorded for
      * that line, with nothing sent from it: its opt-outs come back with it when the account takes the number again,
      * and a STOP must stay a STOP. Before, no line had the number, and the text was dropped. Anything else is dropped
@@ -284,7 +279,8 @@ class LineDeletionE2eTest {
         }
         assertThat(InboundE2eTest.await(() -> optOuts(a, line), l -> l.size() == 2, 15_000))
                 .extracting(o -> o.get("phone") + " " + o.get("source")).containsExactlyInAnyOrder(stopper + " keyword", comesBack + " keyword");
-        assertThat(arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), comesBack, phone, "START", List.of())))
+        // "Yes" from a number opted out of that line is its opt-in, as on any line
+        assertThat(arrivals.receive(new InboundService.InboundSms(InboundE2eTest.sid(), comesBack, phone, "Yes", List.of())))
                 .isInstanceOf(InboundService.Stored.class);
         assertThat(InboundE2eTest.await(() -> optOuts(a, line), l -> l.size() == 1, 15_000))
                 .extracting(o -> o.get("phone")).containsExactly(stopper);
@@ -305,6 +301,11 @@ class LineDeletionE2eTest {
         assertThat(optOuts(a, line)).extracting(o -> o.get("phone")).containsExactly(stopper);
     }
 
+    /**
+     * The line's deletion commits between the send's read of the line and its acceptance (so the deletion found
+     * nothing being sent): the message is accepted, but nothing goes from the number, which may be another
+     * account's by then; every recipient shows why, and the message completes.
+     */
     @Test
     void aMessageAcceptedAsItsLineIsDeletedIsNotSentFromTheNumber(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Racing Co");
