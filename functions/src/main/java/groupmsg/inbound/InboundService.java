@@ -14,6 +14,7 @@ import groupmsg.optout.OptOutStore;
 import groupmsg.platform.queue.Outbox;
 import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.QueueDef;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -164,14 +165,22 @@ public final class InboundService {
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
                 routed, null, null, fromName);
-        var entry = outbox.entry(message.id(), aReply ? Queues.INBOUND : Queues.OPTOUTS, job(message));
+        return storeAndQueue(message, aReply ? Queues.INBOUND : Queues.OPTOUTS, sms.carrierKeyword());
+    }
+
+    /**
+     * Stores the message once (a resent webhook's is a {@link Duplicate}) with its job staged in the outbox, and a STOP's
+     * opt-out, then sends the job to {@code queue}.
+     */
+    private Received storeAndQueue(InboundMessage message, QueueDef queue, String carrierKeyword) {
+        var entry = outbox.entry(message.id(), queue, job(message));
         // A STOP is an opt-out from the moment it is stored, not from when its worker runs: see recordOnArrival.
         var optOut = message.keyword() == Keywords.Keyword.OPT_OUT
                 ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt(),
-                        Keywords.mayBeNetworkOptOut(message.body(), sms.carrierKeyword()))
+                        Keywords.mayBeNetworkOptOut(message.body(), carrierKeyword))
                 : null;
         if (!store.store(message, outbox.stage(entry), optOut)) {
-            Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));
+            Log.info("inbound_duplicate", Map.of("carrierMessageId", message.carrierMessageId()));
             return new Duplicate();
         }
         // Stored and staged: if SQS fails now maintenance sends it, and the carrier still gets its 200 (no resend).
@@ -209,18 +218,11 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
                 false, null, sms.carrierMessageId(), clock.millis(), null, true, null, null, null);
-        var entry = outbox.entry(message.id(), Queues.OPTOUTS, job(message));
-        var optOut = keyword == Keywords.Keyword.OPT_OUT
-                ? optOuts.recordOnArrival(message.accountId(), message.lineId(), message.from(), message.id(), message.createdAt(),
-                        Keywords.mayBeNetworkOptOut(message.body(), sms.carrierKeyword()))
-                : null;
-        if (!store.store(message, outbox.stage(entry), optOut)) {
-            Log.info("inbound_duplicate", Map.of("carrierMessageId", sms.carrierMessageId()));
-            return new Duplicate();
+        var received = storeAndQueue(message, Queues.OPTOUTS, sms.carrierKeyword());
+        if (received instanceof Stored) {
+            Log.info("inbound_keyword_to_deleted_line", Map.of("lineId", former.lineId(), "keyword", keyword.wireName()));
         }
-        Log.info("inbound_keyword_to_deleted_line", Map.of("lineId", former.lineId(), "keyword", keyword.wireName()));
-        outbox.dispatchOrLeave(entry);
-        return new Stored(message);
+        return received;
     }
 
     /**

@@ -47,6 +47,21 @@ class InboundFaultsTest {
         }
     }
 
+    /** An interceptor that throttles (as DynamoDB does, after the SDK's retries) the requests {@code matching} picks. */
+    static software.amazon.awssdk.core.interceptor.ExecutionInterceptor throttling(
+            java.util.function.Predicate<software.amazon.awssdk.core.SdkRequest> matching) {
+        return new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (matching.test(context.request())) {
+                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
+                            .message("throttled (test)").build();
+                }
+            }
+        };
+    }
+
     /** Whether the account has a message of this id (a keyword's reply is stored before anything is queued for it). */
     static boolean messageExists(LocalRuntime runtime, String accountId, String messageId) {
         var w = runtime.wiring();
@@ -290,17 +305,8 @@ class InboundFaultsTest {
         String bob = "+14155550752";
         String conversationId = (String) ConversationsE2eTest.create(a, lineId,
                 List.<Object>of(Map.of("phone", ann, "name", "Ann"), bob), "Hi both").get("id");
-        software.amazon.awssdk.core.interceptor.ExecutionInterceptor routingDown = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                        && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")) {
-                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
-                            .message("throttled (test)").build();
-                }
-            }
-        };
+        var routingDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#"));
         var down = runtime.wiringWith(routingDown);
         var queued = new CopyOnWriteArrayList<QueueMessage>();
         QueueSender capture = (queue, messages) -> queued.addAll(messages);
@@ -340,17 +346,8 @@ class InboundFaultsTest {
         String staysOut = "+14155550771";
         String leaves = "+14155550772";
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", staysOut)).status()).isEqualTo(201);
-        software.amazon.awssdk.core.interceptor.ExecutionInterceptor optOutReadsDown = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
-                        && g.key().get("pk") != null && g.key().get("pk").s().startsWith("OPTOUT#")) {
-                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
-                            .message("throttled (test)").build();
-                }
-            }
-        };
+        var optOutReadsDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("OPTOUT#"));
         var arrivals = new InboundService(runtime.wiringWith(optOutReadsDown),
                 new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
 
