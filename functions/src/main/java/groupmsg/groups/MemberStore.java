@@ -38,6 +38,13 @@ final class MemberStore {
     static final int MAX_PUTS_PER_TRANSACTION = 98;
     static final Duration TOMBSTONE_RETENTION = Duration.ofDays(30);
     private static final int MAX_HISTORY = 10;
+    /**
+     * How long an ended interval is kept whatever their number: a message accepted within it may still be fanning out
+     * (redriven after an outage) and must find the member present then. Beyond {@link #MAX_HISTORY_HARD} the oldest
+     * go all the same (the row's size).
+     */
+    static final java.time.Duration HISTORY_KEPT = java.time.Duration.ofDays(1);
+    static final int MAX_HISTORY_HARD = 1_000;
     private static final int MAX_ATTEMPTS = 20;
 
     private final DynamoDbClient dynamo;
@@ -497,15 +504,34 @@ final class MemberStore {
         }
         // Re-adding a removed member: remember the interval that just ended (bounded), and only if the
         // tombstone we read is still the one there.
-        List<AttributeValue> history = new ArrayList<>();
-        if (previous.containsKey("history")) history.addAll(previous.get("history").l());
-        history.add(s(Attr.num(previous, "addedAt", 0) + ":" + Attr.num(previous, "removedAt", 0)));
-        if (history.size() > MAX_HISTORY) history = history.subList(history.size() - MAX_HISTORY, history.size());
-        item.put("history", AttributeValue.fromL(history));
+        List<String> history = new ArrayList<>();
+        if (previous.containsKey("history")) previous.get("history").l().forEach(v -> history.add(v.s()));
+        history.add(Attr.num(previous, "addedAt", 0) + ":" + Attr.num(previous, "removedAt", 0));
+        item.put("history", AttributeValue.fromL(keptHistory(history, now).stream().map(AttributeValue::fromS).toList()));
         AttributeValue removedAt = previous.get("removedAt");
         return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                 .conditionExpression("removedAt = :removed")
                 .expressionAttributeValues(Map.of(":removed", removedAt))).build();
+    }
+
+    /**
+     * The presence intervals ({@code "<addedAt>:<removedAt>"}, oldest first) a re-added member keeps: the latest
+     * {@link #MAX_HISTORY}, and any ended within {@link #HISTORY_KEPT} of {@code now} (up to {@link #MAX_HISTORY_HARD}).
+     * Before, only the latest 10: a number removed and added back more often than that while a message accepted in
+     * one of the first was still fanning out lost its recipient, counted in the message's recipients but never sent.
+     */
+    static List<String> keptHistory(List<String> intervals, long now) {
+        long keptFrom = now - HISTORY_KEPT.toMillis();
+        int drop = 0;
+        while (intervals.size() - drop > MAX_HISTORY
+                && (intervals.size() - drop > MAX_HISTORY_HARD || endOf(intervals.get(drop)) < keptFrom)) {
+            drop++;
+        }
+        return List.copyOf(intervals.subList(drop, intervals.size()));
+    }
+
+    private static long endOf(String interval) {
+        return Long.parseLong(interval.substring(interval.indexOf(':') + 1));
     }
 
     private static long expiry(long now) {

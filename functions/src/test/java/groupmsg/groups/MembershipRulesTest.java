@@ -22,6 +22,35 @@ class MembershipRulesTest {
         return row;
     }
 
+    /**
+     * A number removed and added back many times keeps every interval that ended within a day (a message accepted in
+     * one may still be fanning out), and the latest 10 of the older ones; never more than 1,000. Before, only the
+     * latest 10: an 11th re-add within minutes lost the first interval, and its message's recipient.
+     */
+    @Test
+    void reAddsKeepEveryIntervalOfTheLastDayAndTheLatestTenOfTheOlder() {
+        long now = 10 * 86_400_000L;
+        long hour = 3_600_000L;
+        java.util.List<String> recent = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) recent.add((now - hour + i * 1000) + ":" + (now - hour + i * 1000 + 500));
+        assertThat(MemberStore.keptHistory(recent, now)).isEqualTo(recent);
+
+        java.util.List<String> mixed = new java.util.ArrayList<>();
+        for (int i = 0; i < 15; i++) mixed.add((i * 1000) + ":" + (i * 1000 + 500)); // days ago
+        mixed.addAll(recent.subList(0, 3));
+        assertThat(MemberStore.keptHistory(mixed, now)).isEqualTo(mixed.subList(8, 18)); // the latest 10
+        java.util.List<String> olderThenMany = new java.util.ArrayList<>(mixed.subList(0, 15));
+        olderThenMany.addAll(recent);
+        assertThat(MemberStore.keptHistory(olderThenMany, now)).isEqualTo(recent);
+
+        java.util.List<String> churn = new java.util.ArrayList<>();
+        for (int i = 0; i < 1_005; i++) churn.add((now - hour + i) + ":" + (now - hour + i + 1));
+        assertThat(MemberStore.keptHistory(churn, now)).hasSize(1_000).isEqualTo(churn.subList(5, 1_005));
+        // a message accepted in the first interval of a busy hour still finds the number present
+        var row = row(now, null, MemberStore.keptHistory(recent, now).toArray(String[]::new));
+        assertThat(MemberStore.presentAt(row, now - hour + 100)).isTrue();
+    }
+
     @Test
     void addedAfterAcceptanceIsNotARecipient() {
         assertThat(MemberStore.presentAt(row(1000, null), 999)).isFalse();
