@@ -313,14 +313,16 @@ public final class ImportCsv {
                     }
                     if (pos < end && c[pos] != ',' && c[pos] != '\n' && c[pos] != '\r') {
                         // that record's problem (the rest of its line is skipped), not the file's: the next line
-                        // starts a record as any does. Unless what is skipped holds a quote: it may open a field
-                        // that runs on over lines, which would then be read as rows of their own (or hide them)
+                        // starts a record as any does. Unless what is skipped leaves a quote open: it may open a
+                        // field that runs on over lines, which would then be read as rows of their own (or hide them)
                         String unexpected = "unexpected text after a closing quote (a quote inside a quoted field must be doubled: \"\")";
+                        int quotes = 0;
                         while (pos < end && c[pos] != '\n' && c[pos] != '\r') {
-                            if (c[pos] == '"') {
-                                throw new CsvFormatException(line, "line " + line + ": " + unexpected);
-                            }
+                            if (c[pos] == '"') quotes++;
                             pos++;
+                        }
+                        if (quotes % 2 != 0) {
+                            throw new CsvFormatException(line, "line " + line + ": " + unexpected);
                         }
                         problem = unexpected;
                     }

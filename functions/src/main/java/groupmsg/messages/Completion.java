@@ -49,13 +49,13 @@ final class Completion {
         return true;
     }
 
+    /** How long a sweep's claim of a late event holds off the others (a sweep's run is a minute at most). */
+    static final java.time.Duration LATE_EVENT_CLAIM = java.time.Duration.ofMinutes(2);
+
     /**
      * Publishes the event of a message completed more than {@link #EVENT_GRACE} ago whose job row is still there
      * (its first publish failed); returns true if it did.
      */
-    /** How long a sweep's claim of a late event holds off the others (a sweep's run is a minute at most). */
-    static final java.time.Duration LATE_EVENT_CLAIM = java.time.Duration.ofMinutes(2);
-
     boolean publishLateEvent(MessageStore.SendingJob job) {
         if (job.completedAt() <= 0 || job.completedAt() > clock.millis() - EVENT_GRACE.toMillis()) return false;
         GroupMessage m = messages.get(job.accountId(), job.messageId()).orElse(null);
@@ -67,8 +67,9 @@ final class Completion {
         long claimedAt = clock.millis();
         if (!messages.claimLateEvent(job.accountId(), job.messageId(), claimedAt, LATE_EVENT_CLAIM.toMillis())) return false;
         try {
-            publish(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
+            announce(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
         } catch (RuntimeException e) {
+            // not out: the next sweep tries (an event out whose row's delete fails keeps the claim, and waits it out)
             try {
                 messages.releaseLateEvent(job.accountId(), job.messageId(), claimedAt);
             } catch (RuntimeException again) {
@@ -76,10 +77,17 @@ final class Completion {
             }
             throw e;
         }
+        messages.finishJob(m.accountId(), m.id());
         return true;
     }
 
+    /** Publishes the message's event, then removes its job row. */
     private void publish(GroupMessage m, Map<String, Long> counts, long completedAt) {
+        announce(m, counts, completedAt);
+        messages.finishJob(m.accountId(), m.id());
+    }
+
+    private void announce(GroupMessage m, Map<String, Long> counts, long completedAt) {
         var event = new LinkedHashMap<String, Object>();
         event.put("messageId", m.id());
         event.put("groupId", m.groupId());
@@ -94,7 +102,6 @@ final class Completion {
         event.put("counts", MessagesJson.counts(m, counts));
         event.put("completedAt", Timestamps.format(completedAt));
         events.publish(Topic.NOTIFICATIONS, m.accountId(), "group_message.sent", event);
-        messages.finishJob(m.accountId(), m.id());
     }
 
     static long queued(GroupMessage m, Map<String, Long> counts) {

@@ -347,7 +347,6 @@ final class MessageStore {
         }
     }
 
-    /** Removes a completed message's job row once its event is out. */
     /**
      * Claims the late publish of a completed message's event ({@code eventClaimedAt} on its job row), for
      * {@code claimMillis}: false when the row is gone (published and finished) or another sweep claimed it within that
@@ -377,6 +376,7 @@ final class MessageStore {
         }
     }
 
+    /** Removes a completed message's job row once its event is out. */
     void finishJob(String accountId, String messageId) {
         dynamo.deleteItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId)));
     }

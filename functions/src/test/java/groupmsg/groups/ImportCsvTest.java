@@ -194,6 +194,9 @@ class ImportCsvTest {
                 + "US,4155550126,Zed\n")).containsExactly(new Row(2, null, "4155550123", null, quote),
                 new Row(3, "US", "4155550124", "Ada"), new Row(4, null, "4155550125", null, quote),
                 new Row(5, "US", "4155550126", "Zed"));
+        // quotes in the skipped rest that close what they open hold nothing open
+        assertThat(parse("country,phone,name\nUS,\"4155550123\" x,\"Bob\" \"Jr\"\nUS,4155550124,Ada\n"))
+                .containsExactly(new Row(2, null, "4155550123", null, quote), new Row(3, "US", "4155550124", "Ada"));
     }
 
     /** A file of which no row is in the header's columns is not in them: a 400 for the file, not one line each. */

@@ -23,8 +23,8 @@ class MembershipRulesTest {
     }
 
     /**
-     * A number removed and added back many times keeps every interval that ended within a day (a message accepted in
-     * one may still be fanning out), and the latest 10 of the older ones; never more than 1,000. Before, only the
+     * A number removed and added back many times keeps its latest 10 intervals, and every one that ended within a day
+     * (a message accepted in one may still be fanning out); never more than 1,000. Before, only the
      * latest 10: an 11th re-add within minutes lost the first interval, and its message's recipient.
      */
     @Test
