@@ -115,7 +115,8 @@ public final class InboundService {
             deletedLine = owner.isPresent();
         }
         if (owner.isEmpty()) {
-            // Not ours (a misconfigured webhook, or a number another account's line had): nothing to store.
+            // Not ours (a misconfigured webhook, a number never ours, or one whose line was deleted before deletions
+            // left a pointer to it): nothing to store.
             Log.warn("inbound_unknown_line", Map.of("to", sms.to(), "metric", "InboundUnknownLine"));
             return new UnknownLine();
         }

@@ -45,7 +45,7 @@ final class LineStore {
     }
 
     /**
-     * The number's last line, once deleted ({@code LINEPHONE#<phone> / FORMER}: accountId, lineId, deletedAt), until a
+     * The number's last line, once deleted ({@code LINEPHONE#<phone> / FORMER}: accountId, lineId, mps, deletedAt), until a
      * line of any account takes the number again: a STOP or START texted to it meanwhile (a person answering an old
      * broadcast) is still recorded for that line, whose opt-outs come back with it.
      */

@@ -204,11 +204,12 @@ public final class OptOutService {
         inbound.markHandled(accountId, m.id());
     }
 
-    /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" (the delivery worker records the opt-out). */
+    /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" ({@link CarrierOptOuts} records the opt-out). */
     public static final String KIND_CARRIER_OPT_OUT = "carrier_opt_out";
 
     /**
-     * The job the delivery worker queues for a carrier's "unsubscribed" it recorded: {@link #afterCarrierOptOut}, in
+     * The job {@link CarrierOptOuts} queues for a carrier's "unsubscribed" it recorded (the delivery worker's at a send,
+     * the receipt worker's and maintenance's for one reported after it): {@link #afterCarrierOptOut}, in
      * the number's message group (after any STOP or START of it queued before), once per opt-out (its time in the id).
      */
     public static QueueMessage carrierOptOutJob(String accountId, String lineId, String phone, long at) {
