@@ -57,7 +57,8 @@ import java.util.regex.Pattern;
  *   <li>Twilio's magic "To" numbers of its test credentials are refused as Twilio refuses them
  *       ({@link #MAGIC_REFUSALS}), and a few numbers of the same range fail after the send as a landline, a number
  *       that does not exist or a phone switched off would ({@link #FAILING_NUMBERS}: {@code undelivered} with its
- *       {@code ErrorCode}), or as a sender not registered for the traffic ({@code failed}, never sent), so what
+ *       {@code ErrorCode}), as a sender not registered for the traffic ({@code failed}, never sent), or as a
+ *       recipient that unsubscribed while a Messaging Service held the message ({@code failed}, 21610), so what
  *       follows such failures can be tried locally.</li>
  *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first (and, apart, what
  *       the network answered by itself: {@link CarrierReply}).</li>
