@@ -6,7 +6,6 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
@@ -210,20 +209,11 @@ final class GroupStore {
      * first), and an old job behind them was never sent again.
      */
     List<CleanupJob> pendingCleanups(long olderThan, int limit) {
-        List<CleanupJob> jobs = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
-        do {
-            Map<String, AttributeValue> from = start;
-            QueryResponse page = dynamo.query(b -> b.tableName(table).exclusiveStartKey(from)
-                    .keyConditionExpression("pk = :pk")
-                    .filterExpression("deletedAt < :t")
-                    .expressionAttributeValues(Map.of(":pk", s(CLEANUP_JOBS_PK), ":t", n(olderThan))));
-            page.items().forEach(i -> jobs.add(new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"),
-                    Attr.num(i, "deletedAt", 0))));
-            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
-        } while (start != null);
-        jobs.sort(java.util.Comparator.comparingLong(CleanupJob::deletedAt));
-        return jobs.size() > limit ? List.copyOf(jobs.subList(0, limit)) : jobs;
+        return ops.queryAll(table, CLEANUP_JOBS_PK).stream()
+                .map(i -> new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"), Attr.num(i, "deletedAt", 0)))
+                .filter(job -> job.deletedAt() < olderThan)
+                .sorted(java.util.Comparator.comparingLong(CleanupJob::deletedAt))
+                .limit(limit).toList();
     }
 
     void finishCleanup(String accountId, String groupId) {

@@ -30,9 +30,9 @@ public final class CarrierOptOuts {
     public CarrierOptOuts(Wiring wiring) {
         String core = wiring.config().table(Tables.CORE);
         this.optOuts = new OptOutStore(new DynamoOps(wiring.dynamo()), core);
-        this.outbox = new Lazy<>(() -> new Outbox(wiring.dynamo(), core,
-                new SqsQueueSender(wiring.sqsClient(), wiring.config()), wiring.clock()));
-        this.inbound = new Lazy<>(() -> new InboundService(wiring, new SqsQueueSender(wiring.sqsClient(), wiring.config())));
+        Lazy<SqsQueueSender> queue = new Lazy<>(() -> new SqsQueueSender(wiring.sqsClient(), wiring.config()));
+        this.outbox = new Lazy<>(() -> new Outbox(wiring.dynamo(), core, queue.get(), wiring.clock()));
+        this.inbound = new Lazy<>(() -> new InboundService(wiring, queue.get()));
     }
 
     /**

@@ -56,13 +56,22 @@ public final class DynamoOps {
      * page (for a handful of items a decision is taken on, such as an account's keys or webhooks).
      */
     public List<Map<String, AttributeValue>> queryAll(String table, String pk, String skPrefix) {
+        return queryAll(table, "pk = :pk AND begins_with(sk, :prefix)",
+                Map.of(":pk", AttributeValue.fromS(pk), ":prefix", AttributeValue.fromS(skPrefix)));
+    }
+
+    /** Every item of partition {@code pk}, strongly consistent, page after page (a partition of a few items). */
+    public List<Map<String, AttributeValue>> queryAll(String table, String pk) {
+        return queryAll(table, "pk = :pk", Map.of(":pk", AttributeValue.fromS(pk)));
+    }
+
+    private List<Map<String, AttributeValue>> queryAll(String table, String keyCondition, Map<String, AttributeValue> values) {
         List<Map<String, AttributeValue>> all = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
             Map<String, AttributeValue> from = start;
-            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expressionAttributeValues(Map.of(":pk", AttributeValue.fromS(pk), ":prefix", AttributeValue.fromS(skPrefix)))
-                    .exclusiveStartKey(from).consistentRead(true));
+            var page = dynamo.query(b -> b.tableName(table).keyConditionExpression(keyCondition)
+                    .expressionAttributeValues(values).exclusiveStartKey(from).consistentRead(true));
             all.addAll(page.items());
             start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (start != null);
