@@ -2,11 +2,7 @@ package groupmsg.local;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,25 +16,12 @@ class EmbeddedDynamoDbForeignRequestsTest {
 
     /** The status line of a raw HTTP/1.1 request of DynamoDB's ListTables with these Host and Origin headers (null: not sent). */
     private static String call(URI endpoint, String method, String host, String origin) throws Exception {
-        try (Socket socket = new Socket(endpoint.getHost(), endpoint.getPort())) {
-            String body = "{}";
-            var request = new StringBuilder(method + " / HTTP/1.1\r\n");
-            if (host != null) request.append("Host: ").append(host).append("\r\n");
-            if (origin != null) request.append("Origin: ").append(origin).append("\r\n");
-            if ("OPTIONS".equals(method)) {
-                request.append("Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-amz-target,content-type\r\n");
-            }
-            request.append("X-Amz-Target: DynamoDB_20120810.ListTables\r\n")
-                    .append("Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n")
-                    .append("Content-Type: application/x-amz-json-1.0\r\nContent-Length: ").append(body.length())
-                    .append("\r\nConnection: close\r\n\r\n").append(body);
-            OutputStream out = socket.getOutputStream();
-            out.write(request.toString().getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return answer.substring(0, answer.indexOf("\r\n"));
-        }
+        String headers = ("OPTIONS".equals(method)
+                ? "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-amz-target,content-type\r\n" : "")
+                + "X-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+                + "Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n";
+        return HttpGatewayForeignRequestsTest.statusLine(endpoint.getPort(), method, "/", host, origin, headers,
+                "application/x-amz-json-1.0", "{}");
     }
 
     @Test

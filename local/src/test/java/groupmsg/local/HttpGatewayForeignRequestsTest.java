@@ -25,13 +25,21 @@ class HttpGatewayForeignRequestsTest {
     }
 
     private static String post(HttpGateway gateway, String path, String host, String origin, String moreHeaders) throws Exception {
-        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
-            String body = "{\"topic\":\"integrations\"}";
-            var request = new StringBuilder("POST " + path + " HTTP/1.1\r\n");
+        return statusLine(gateway.port(), "POST", path, host, origin, moreHeaders, "text/plain", "{\"topic\":\"integrations\"}");
+    }
+
+    /**
+     * The status line of a raw HTTP/1.1 request to 127.0.0.1:{@code port} with these Host and Origin headers (null: not
+     * sent), further header lines ({@code moreHeaders}, each ending in CRLF) and an ASCII body of {@code contentType}.
+     */
+    static String statusLine(int port, String method, String path, String host, String origin, String moreHeaders,
+                             String contentType, String body) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            var request = new StringBuilder(method + " " + path + " HTTP/1.1\r\n");
             if (host != null) request.append("Host: ").append(host).append("\r\n");
             if (origin != null) request.append("Origin: ").append(origin).append("\r\n");
             request.append(moreHeaders);
-            request.append("Content-Type: text/plain\r\nContent-Length: ").append(body.length())
+            request.append("Content-Type: ").append(contentType).append("\r\nContent-Length: ").append(body.length())
                     .append("\r\nConnection: close\r\n\r\n").append(body);
             OutputStream out = socket.getOutputStream();
             out.write(request.toString().getBytes(StandardCharsets.UTF_8));
