@@ -14,6 +14,7 @@ import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.Tables;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -36,21 +37,31 @@ public final class DeliveryList {
 
     /** Rows one filtered JSON page reads at most (ten queries), and one filtered report part (about a second's worth). */
     public static final long LIST_READ_BUDGET = 10_000, REPORT_READ_BUDGET = 100_000;
+    /**
+     * How long one report part reads at most: its 50,000 rows (or 100,000 read for a filter) are tens of 1 MB queries,
+     * which a function with a fraction of a vCPU can take longer to parse than its 10 s; the part ends after the query
+     * that goes past this, and the next part goes on from there.
+     */
+    public static final long REPORT_READ_MILLIS = 5_000;
 
     private final long listReadBudget;
     private final long reportReadBudget;
+    private final long reportReadMillis;
+    private final Clock clock;
 
     public DeliveryList(Wiring wiring) {
-        this(wiring, LIST_READ_BUDGET, REPORT_READ_BUDGET);
+        this(wiring, LIST_READ_BUDGET, REPORT_READ_BUDGET, REPORT_READ_MILLIS);
     }
 
     /** With other read budgets than the deployed ones (tests, to see a budget end a page without 10,000 rows). */
-    public DeliveryList(Wiring wiring, long listReadBudget, long reportReadBudget) {
+    public DeliveryList(Wiring wiring, long listReadBudget, long reportReadBudget, long reportReadMillis) {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.listReadBudget = listReadBudget;
         this.reportReadBudget = reportReadBudget;
+        this.reportReadMillis = reportReadMillis;
+        this.clock = wiring.clock();
     }
 
     /** The page the request asks for, of the account's message {@code messageId}; empty when there is no such message. */
@@ -89,10 +100,12 @@ public final class DeliveryList {
         var part = new CsvPart(REPORT_HEADER, maxBytes);
         Position from = DeliveryCursor.decode(cursor, m.id(), m.shards());
         long budget = reportReadBudget;
+        long readUntil = clock.millis() + reportReadMillis;
+        java.util.function.BooleanSupplier outOfTime = () -> clock.millis() >= readUntil;
         Delivery last = null;
         while (true) {
             var page = deliveries.list(m.id(), m.shards(), from, limit - part.rows(), status,
-                    budget); // one call a part: a filtered list confirms each page's end with a query of its own
+                    budget, outOfTime); // one call a part: a filtered list confirms each page's end with a query of its own
             for (Delivery d : page.deliveries()) {
                 if (!part.add(row(d))) {
                     // rows go shard after shard, by number: the next part starts after the last one in this
@@ -104,8 +117,11 @@ public final class DeliveryList {
             if (page.next() == null) return new ReportPart(part.text(), null);
             from = page.next();
             budget -= page.rowsRead();
-            // a full part, or a filtered one that read its share of the message: the next part goes on from here
-            if (part.rows() >= limit || budget <= 0) return new ReportPart(part.text(), DeliveryCursor.encode(from, m.id()));
+            // a full part, a filtered one that read its share of the message, or one out of its reading time: the
+            // next part goes on from here
+            if (part.rows() >= limit || budget <= 0 || outOfTime.getAsBoolean()) {
+                return new ReportPart(part.text(), DeliveryCursor.encode(from, m.id()));
+            }
         }
     }
 

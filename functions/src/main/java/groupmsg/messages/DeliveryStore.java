@@ -347,6 +347,16 @@ final class DeliveryStore {
      * so one request never reads a whole large message for a few matches (API Gateway gives it 30 s).
      */
     DeliveryPage list(String messageId, int shards, Position from, int limit, String statusFilter, long readBudget) {
+        return list(messageId, shards, from, limit, statusFilter, readBudget, () -> false);
+    }
+
+    /**
+     * As {@link #list(String, int, Position, int, String, long)}, the page also ending, filtered or not, after the
+     * first query that finds {@code outOfTime} (a report part's reading time: its rows pass through a function that
+     * may run out of time, where a row count alone does not say how long DynamoDB takes to give them).
+     */
+    DeliveryPage list(String messageId, int shards, Position from, int limit, String statusFilter, long readBudget,
+                      java.util.function.BooleanSupplier outOfTime) {
         // queued has no counter of its own (recipients - the rest, and the recipients are not counted per shard)
         long[] matching = statusFilter != null && COUNTED.contains(statusFilter) ? countByShard(messageId, shards, statusFilter) : null;
         List<Delivery> found = new ArrayList<>();
@@ -383,7 +393,7 @@ final class DeliveryStore {
                     last = new Position(current, Attr.str(item, "sk"));
                 }
                 start = page.hasLastEvaluatedKey() ? page.lastEvaluatedKey() : null;
-                if (statusFilter != null && read >= readBudget) {
+                if ((statusFilter != null && read >= readBudget) || outOfTime.getAsBoolean()) {
                     if (start != null) return new DeliveryPage(found, new Position(current, Attr.str(start, "sk")), read);
                     int next = nextShardToRead(matching, current + 1, shards);
                     return new DeliveryPage(found, next < shards ? new Position(next, null) : null, read);

@@ -148,11 +148,27 @@ class DeliveryReportE2eTest {
         } while (cursor != null);
         assertThat(parts).isGreaterThan(5);
         assertThat(HEADER + joined).isEqualTo(whole);
+
+        // a part out of its reading time (none here: each ends after its first query) ends there, unfiltered too,
+        // and the next goes on from the last row read
+        var timeless = new DeliveryList(runtime.wiring(), DeliveryList.LIST_READ_BUDGET, DeliveryList.REPORT_READ_BUDGET, 0);
+        StringBuilder timed = new StringBuilder();
+        int timedParts = 0;
+        cursor = null;
+        do {
+            var part = timeless.report(accountId, id, DeliveryList.REPORT_MAX_ROWS, cursor, null, Csv.MAX_ANSWER_BYTES).orElseThrow();
+            timed.append(part.csv().substring(HEADER.length()));
+            cursor = part.nextCursor();
+            timedParts++;
+        } while (cursor != null && timedParts < 100);
+        assertThat(cursor).isNull();
+        assertThat(timedParts).isGreaterThan(1);
+        assertThat(HEADER + timed).isEqualTo(whole);
         assertThat(joined.toString().lines().map(l -> l.substring(0, l.indexOf(','))).toList()).containsExactlyInAnyOrderElementsOf(phones);
 
         // a few matches among many rows: a part, and a JSON page, that read their budget end there (short, even
         // empty) with a cursor that goes on from the last row read; every match comes once
-        var budgeted = new DeliveryList(runtime.wiring(), 500, 500);
+        var budgeted = new DeliveryList(runtime.wiring(), 500, 500, DeliveryList.REPORT_READ_MILLIS);
         List<String> reported = new ArrayList<>();
         List<Integer> partSizes = new ArrayList<>();
         cursor = null;
