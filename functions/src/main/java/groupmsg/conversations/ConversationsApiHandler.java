@@ -175,7 +175,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 }
                 phone = p;
                 for (Object k : m.keySet()) {
-                    if (!"phone".equals(k) && !"name".equals(k) && !"country".equals(k)) body.problem(field + "." + k, "is not a known field");
+                    if (!"phone".equals(k) && !"name".equals(k) && !"country".equals(k)) {
+                        body.problem(field + "." + JsonBody.echoedName(String.valueOf(k)), "is not a known field");
+                    }
                 }
                 if (m.get("country") != null) {
                     if (m.get("country") instanceof String c && c.length() <= 8) {
@@ -194,10 +196,14 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                         body.problem(field + ".name", textProblem);
                     } else if (m.get("name") instanceof String && stripped.isEmpty()) {
                         body.problem(field + ".name", "must not be blank");
-                    } else if (!stripped.isEmpty() && stripped.codePointCount(0, stripped.length()) <= MAX_NAME) {
-                        name = stripped;
-                    } else {
+                    } else if (stripped.isEmpty()) {
                         body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");
+                    } else if (Text.tidiedLengthProblem(stripped, MAX_NAME) != null) {
+                        body.problem(field + ".name", Text.tidiedLengthProblem(stripped, MAX_NAME));
+                    } else {
+                        // as every name a request sets is kept (JsonBody.name): NFC, no invisible characters at its
+                        // ends (a no-break space after it made each relay UCS-2, and "Ann\u00a0" another Ann)
+                        name = Text.tidyName(stripped);
                     }
                 }
             } else {

@@ -1349,10 +1349,18 @@ class ConversationsE2eTest {
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(9), "body", "x")).status()).isEqualTo(201);
         // National numbers with their country: per participant, or for all of them in the request's "country".
         var national = a.post("/v1/conversations", Map.of("lineId", lineId, "country", "US", "body", "x", "participants",
-                List.of(Map.of("phone", "(415) 555-0190", "name", "Dee"), Map.of("phone", "020 7946 0019", "country", "GB"), "415 555 0191")));
+                // a name is kept as every name is: NFC, without invisible characters at its ends (a no-break space
+                // and a zero-width one here, which String.strip keeps)
+                List.of(Map.of("phone", "(415) 555-0190", "name", "De\u0301e\u00a0\u200b"), Map.of("phone", "020 7946 0019", "country", "GB"), "415 555 0191")));
         assertThat(national.status()).as(national.body()).isEqualTo(201);
         @SuppressWarnings("unchecked") var nationalParticipants = (List<Map<String, Object>>) national.jsonObject().get("participants");
         assertThat(nationalParticipants).extracting(p -> p.get("phone")).containsExactly("+14155550190", "+442079460019", "+14155550191");
+        assertThat(nationalParticipants.get(0)).containsEntry("name", "D\u00e9e");
+        // a made-up field's name comes back cut, as a body's unknown fields do
+        var longKey = a.post("/v1/conversations", Map.of("lineId", lineId, "body", "x", "participants",
+                List.of(ANN, Map.of("phone", BOB, "k".repeat(10_000), 1))));
+        assertThat(longKey.status()).isEqualTo(400);
+        assertThat(longKey.body()).contains("participants[1].kkkk").doesNotContain("k".repeat(200));
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("maxConversationParticipants", 10))).status()).isEqualTo(200);
         assertThat(a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(10), "body", "x")).status()).isEqualTo(201);
         var eleven = a.post("/v1/conversations", Map.of("lineId", lineId, "participants", phones(11), "body", "x"));

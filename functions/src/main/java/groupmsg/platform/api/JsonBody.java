@@ -65,7 +65,7 @@ public final class JsonBody {
      * long made-up keys would otherwise come back whole in the answer (and a response over 400 KB cannot be recorded
      * for an Idempotency-Key).
      */
-    private static String echoedName(String key) {
+    public static String echoedName(String key) {
         return Text.cut(key, MAX_ECHOED_NAME);
     }
 
