@@ -532,7 +532,8 @@ public final class OptOutService {
      */
     public void remove(String accountId, String lineId, String phoneInput) {
         requireLine(accountId, lineId);
-        String phone = phone(phoneInput, null);
+        // a path's number, as a member's or a participant's (encoded twice by its client too)
+        String phone = phone(PhoneNumbers.decodePath(phoneInput), null);
         long now = clock.millis();
         var told = manualChange(accountId, lineId, phone, false, now);
         String recentStops = InboundMessage.ID_PREFIX + Ids.lowestAt(now - UNHANDLED_STOP_HOLDS_MILLIS);

@@ -801,7 +801,8 @@ class InboundE2eTest {
         // A manual opt-out sends no confirmation.
         assertThat(carrierMessages(a, line)).noneMatch(m -> members.get(0).equals(m.get("to")));
 
-        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + members.get(0).replace("+", "%2B")).status()).isEqualTo(204);
+        // the number encoded twice by its client, as a member's path takes it
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + members.get(0).replace("+", "%252B")).status()).isEqualTo(204);
         assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + members.get(0).replace("+", "%2B")).status()).isEqualTo(404);
         assertThat(optOuts(a, lineId)).isEmpty();
     }
