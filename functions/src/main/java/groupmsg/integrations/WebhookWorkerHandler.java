@@ -16,7 +16,8 @@ import java.util.Map;
 
 
 /**
- * Consumes the webhooks queue, which the notifications and integrations topics deliver to (raw messages): each
+ * Consumes the webhooks queue, which the integrations topic alone delivers to (raw messages; the notifications topic's
+ * group message events never go to webhooks): each
  * event to its account's webhooks ({@link WebhookDispatcher}). An event that did not reach them all goes back to the
  * queue (a batch item failure) and is tried again later, up to the queue's receive count, then its dead-letter queue.
  */

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * Every handler in the functions jar. A handler that exists but is missing here fails a test. Memory and timeouts
  * follow the measurements in infra/DEPLOY.md ("Memory and timeouts"): init is CPU-bound, so handlers on a request
- * path that build SDK clients get 1024 MB (a full vCPU share); heap needs are far below that.
+ * path that build SDK clients get 1024 MB (about 0.6 of a vCPU; a full one comes at 1,769 MB); heap needs are far below
+ * that.
  */
 public final class Handlers {
     public static final HandlerDef AUTHORIZER = new HandlerDef("authorizer",
