@@ -45,7 +45,7 @@ public final class ConversationBlocks {
         Conversation c = store.get(accountId, conversationId).orElse(null);
         if (c == null) return null;
         if (c.closedAt() != null) return CLOSED_REASON;
-        if (blocked(accountId, c)) return BLOCKED_REASON;
+        if (blockedNow(accountId, c)) return BLOCKED_REASON;
         Line line = lines.find(accountId, c.lineId()).orElse(null);
         if (line != null && !line.groupMessagingAllowed()) return LINE_OFF_REASON;
         return null;
@@ -57,11 +57,11 @@ public final class ConversationBlocks {
      * participants is opted out of its line under block_conversation (the block itself is recorded a moment after
      * the STOP, by the opt-out worker).
      */
-    private boolean blocked(String accountId, Conversation c) {
+    boolean blockedNow(String accountId, Conversation c) {
         if (c.blockedAt() != null) return true;
-        String policy = accounts.account(accountId).settings().conversationOptOutPolicy();
-        if (!AccountSettings.BLOCK_CONVERSATION.equals(policy)) return false;
-        return isBlocked(c, !optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty(), policy);
+        // the opt-outs first: nobody opted out (most texts routed, most messages sent) needs no policy read
+        if (optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty()) return false;
+        return isBlocked(c, true, accounts.account(accountId).settings().conversationOptOutPolicy());
     }
 
     /**

@@ -1,6 +1,7 @@
 package groupmsg.conversations;
 
 import groupmsg.messages.ConversationCopies;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
@@ -16,11 +17,13 @@ public final class ConversationRouter {
     private final ConversationStore store;
     private final PrivateMessages privately;
     private final ConversationCopies copies;
+    private final Lazy<ConversationBlocks> blocks;
 
     public ConversationRouter(Wiring wiring) {
         this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.privately = new PrivateMessages(wiring);
         this.copies = new ConversationCopies(wiring);
+        this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
     }
 
     /**
@@ -43,7 +46,9 @@ public final class ConversationRouter {
      * line), and the person answering the private message had not seen it.
      */
     public Routed route(String accountId, String lineId, String from, long receivedAt) {
-        var found = store.mostRecentlyActive(accountId, lineId, from);
+        // blocked as the relay judges it, not only as marked: a reply routed to a conversation the policy blocks is kept
+        // there unrelayed (its author told it ended) while the number's conversation that goes on misses it
+        var found = store.mostRecentlyActive(accountId, lineId, from, c -> blocks.get().blockedNow(accountId, c));
         if (found.isEmpty()) return null;
         Conversation c = found.get();
         long privateAt = privately.lastAt(accountId, lineId, from);

@@ -337,6 +337,16 @@ final class ConversationStore {
      * do not show blocked, most recent first, until one that goes on. Rows written before they carried lastActivityAt take it from their conversation.
      */
     Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone) {
+        return mostRecentlyActive(accountId, lineId, phone, c -> false);
+    }
+
+    /**
+     * As {@link #mostRecentlyActive(String, String, String)}, a conversation not marked blocked passed over too when
+     * {@code blockedNow} says it is (under block_conversation, one with a participant opted out: marked a moment after
+     * the STOP, or never when the policy was switched on after it).
+     */
+    Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone,
+                                              java.util.function.Predicate<Conversation> blockedNow) {
         List<RoutingCandidate> candidates = new ArrayList<>();
         List<Map<String, AttributeValue>> withoutTime = new ArrayList<>();
         for (var row : routingRows(accountId, lineId, phone)) {
@@ -366,7 +376,7 @@ final class ConversationStore {
             }
             var conversation = get(accountId, candidate.conversationId()).filter(c -> c.closedAt() == null);
             if (conversation.isEmpty()) continue;
-            if (conversation.get().blockedAt() == null) return conversation;
+            if (conversation.get().blockedAt() == null && !blockedNow.test(conversation.get())) return conversation;
             if (latestBlockedId == null) {
                 latestBlockedId = candidate.conversationId();
                 latestBlocked = conversation;

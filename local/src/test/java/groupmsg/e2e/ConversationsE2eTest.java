@@ -1094,6 +1094,34 @@ class ConversationsE2eTest {
         assertThat(bodiesTo(a, line, ANN)).noneMatch(b -> b.contains("has ended"));
     }
 
+    /**
+     * A conversation the policy blocks that no opt-out marked (block_conversation switched on after a participant's
+     * STOP; or a STOP whose worker has not got to it yet) is passed over as a marked one is: before, it drew the
+     * reply, kept it unrelayed and told its author it had ended, while the conversation that goes on missed it.
+     */
+    @Test
+    void aReplyPassesOverAConversationThePolicyBlocksBeforeAnyOptOutMarkedIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Policy Routing Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String without = (String) create(a, lineId, List.of(ANN, BOB), "Just the two").get("id");
+        String with = (String) create(a, lineId, List.of(ANN, BOB, CAT), "All three").get("id");
+        assertThat(a.post("/v1/conversations/" + with + "/messages", Map.of("body", "latest here")).status()).isEqualTo(202);
+        text(a, CAT, line, "STOP"); // under exclude_participant: Cat leaves, the conversation goes on
+        runtime.awaitIdle();
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        assertThat(a.get("/v1/conversations/" + with).jsonObject()).containsEntry("status", "blocked").containsEntry("blockedAt", null);
+
+        text(a, ANN, line, "see you at 5");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.endsWith("see you at 5")), 15_000))
+                .anyMatch(b -> b.endsWith(": see you at 5"));
+        runtime.awaitIdle();
+        assertThat(thread(a, without)).anyMatch(m -> "see you at 5".equals(m.get("body")));
+        assertThat(thread(a, with)).noneMatch(m -> "see you at 5".equals(m.get("body")));
+        assertThat(bodiesTo(a, line, ANN)).noneMatch(b -> b.contains("has ended"));
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theListIsNarrowedToALineANumberOrAStatusPageByPage(ApiClient api) {
