@@ -151,6 +151,16 @@ public final class ConversationService {
             if (stored.isPresent()) return resumeCreate(stored.get(), settings, input, ulid);
             throw new IllegalStateException("conversation " + conversation.id() + ": its message exists without it");
         }
+        if (AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) {
+            // An opt-out recorded between the read above and the commit: its block may have looked for the number's
+            // conversations before this one was there, and blocked none. Blocked for good here as it would have been
+            // (else the number's START would reopen it); its first message goes to nobody, as any message stopped so.
+            Map<String, Long> since = optOuts.optedOutAt(line.id(), phones);
+            if (!since.isEmpty()) {
+                store.markBlocked(caller.accountId(), conversation.id(), Math.max(createdAt, java.util.Collections.min(since.values())));
+                return view(store.get(caller.accountId(), conversation.id()).orElse(conversation), settings);
+            }
+        }
         return new View(conversation, optedOutAt, ACTIVE);
     }
 

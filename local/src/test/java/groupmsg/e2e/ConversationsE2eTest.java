@@ -1095,6 +1095,50 @@ class ConversationsE2eTest {
     }
 
     /**
+     * Under block_conversation, a participant's opt-out recorded while the conversation is created (after the
+     * create read the opt-outs, its own block before the conversation was there) blocks it for good, as one recorded
+     * a moment later would: before, it stood unmarked, and the number's opt-out removed (or its START) reopened it.
+     */
+    @Test
+    void anOptOutDuringTheCreateBlocksTheConversationForGood(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Create Race Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        var optedOutMeanwhile = new java.util.concurrent.atomic.AtomicBoolean();
+        var optOutBeforeTheCommit = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t
+                        && t.transactItems().stream().anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("CNV#"))
+                        && optedOutMeanwhile.compareAndSet(false, true)) {
+                    assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", CAT)).status()).isEqualTo(201);
+                }
+            }
+        };
+        var wiring = runtime.wiringWith(optOutBeforeTheCommit);
+        var view = new groupmsg.conversations.ConversationService(wiring, new groupmsg.platform.queue.SqsQueueSender(wiring.sqsClient(), wiring.config()))
+                .create(new groupmsg.platform.api.Caller(accountId, "key_test", groupmsg.platform.api.Role.OWNER),
+                        new groupmsg.conversations.ConversationService.NewConversation(lineId, null,
+                                List.of(new groupmsg.conversations.Conversation.Participant(ANN, null),
+                                        new groupmsg.conversations.Conversation.Participant(CAT, null)), "Hello both", List.of(), null));
+        assertThat(optedOutMeanwhile).isTrue();
+        String id = view.conversation().id();
+        var blocked = a.get("/v1/conversations/" + id).jsonObject();
+        assertThat(blocked).containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, ANN)).as("its first message went to nobody").noneMatch(b -> b.contains("Hello both"));
+        // the opt-out lifted: still blocked, and a message to it refused
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + CAT.replace("+", "%2B")).status()).isEqualTo(204);
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked")
+                .containsEntry("blockedAt", blocked.get("blockedAt"));
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Back?")).status()).isEqualTo(409);
+    }
+
+    /**
      * A conversation the policy blocks that no opt-out marked (block_conversation switched on after a participant's
      * STOP; or a STOP whose worker has not got to it yet) is passed over as a marked one is: before, it drew the
      * reply, kept it unrelayed and told its author it had ended, while the conversation that goes on missed it.
