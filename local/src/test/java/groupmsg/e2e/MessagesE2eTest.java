@@ -115,7 +115,7 @@ class MessagesE2eTest {
      * three times the line's rate, and the carrier queued the excess for hours, then refused it).
      */
     @Test
-    void aMessageOfSeveralSegmentsTakesAsManyOfItsLinesRate(ApiClient api) throws Exception {
+    void aMessageOfSeveralSegmentsTakesAsManyOfItsLinesRate(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Long Texts Co");
         String line = linePhone();
         String lineId = createLine(a, line, 2);
@@ -132,6 +132,8 @@ class MessagesE2eTest {
             assertThat(java.time.Duration.between(at.get(i - 1), at.get(i)).toMillis()).as("send " + i)
                     .isGreaterThanOrEqualTo(1_500);
         }
+        // the emulator counts the line's rate in segments too: a send paced by messages would be refused (429)
+        assertThat(runtime.carrierEmulator().rejections(null, line)).as("the carrier refused none").isEmpty();
     }
 
     /** A page of messages reads all their counters in one BatchGetItem (a page of 100 made 100 calls one after another). */

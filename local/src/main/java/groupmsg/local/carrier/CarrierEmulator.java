@@ -48,8 +48,8 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@code POST /2010-04-01/Accounts/{sid}/Messages.json}: form-encoded, HTTP basic auth with
  *       {@link #ACCOUNT_SID} and the runtime's {@code TWILIO_AUTH_TOKEN}; validates like Twilio (errors as Twilio's
- *       JSON {@code {code, message, more_info, status}}); enforces each sender's rate over a sliding second (HTTP 429,
- *       code 20429, past it); answers 201 with Twilio's message resource. {@code GET .../Messages/{sid}.json} and
+ *       JSON {@code {code, message, more_info, status}}); enforces each sender's rate, in segments, over a sliding
+ *       second (HTTP 429, code 20429, past it: {@link SlidingWindowLimiter}); answers 201 with Twilio's message resource. {@code GET .../Messages/{sid}.json} and
  *       {@code GET .../Messages.json} read back what was sent.</li>
  *   <li>After accepting, delivers on a virtual thread: about {@link Settings#callbackDelay()} later the message is
  *       {@code sent}, then {@link Settings#deliveredDelay()} later {@code delivered}; each change is POSTed, signed,
@@ -314,15 +314,16 @@ public final class CarrierEmulator implements AutoCloseable {
         TwilioRefusal magic = MAGIC_REFUSALS.get(to);
         if (magic != null) return reject(from, to, twilioError(400, magic.code(), magic.message()));
 
+        String text = body == null ? "" : body;
+        int segments = Math.max(1, SmsText.of(text).segments());
         double mps = rates.mps(from);
-        if (!limiter.tryAcquire(from, mps)) {
+        if (!limiter.tryAcquire(from, mps, mediaUrls.isEmpty() ? segments : 1)) {
             return reject(from, to, twilioError(429, 20429, "Too Many Requests"));
         }
 
-        String text = body == null ? "" : body;
         var message = new EmulatedMessage("SM" + hex32(), from, to, text, mediaUrls,
                 statusCallback == null || statusCallback.isBlank() ? null : statusCallback,
-                Math.max(1, SmsText.of(text).segments()), clock.instant());
+                segments, clock.instant());
         CarrierJournal kept = journal;
         if (kept != null) {
             try {

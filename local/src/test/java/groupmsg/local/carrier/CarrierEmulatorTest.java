@@ -119,7 +119,7 @@ class CarrierEmulatorTest {
     @Test
     void countsSegmentsLikeACarrier() throws IOException {
         assertThat(json(create(form("To", TO, "From", FROM, "Body", "x".repeat(161))))).containsEntry("num_segments", "2");
-        nanos.addAndGet(1_000_000_000L);
+        nanos.addAndGet(2_000_000_000L); // its two segments, a second each at 1 mps
         assertThat(json(create(form("To", TO, "From", FROM, "Body", "é✓".repeat(40))))).containsEntry("num_segments", "2");
     }
 
@@ -229,6 +229,36 @@ class CarrierEmulatorTest {
         assertTwilioError(create(form("To", TO, "From", slow, "Body", "s2")), 429, 20429);
         nanos.addAndGet(500_000_000L);
         assertThat(create(form("To", TO, "From", slow, "Body", "s3")).status()).isEqualTo(201);
+    }
+
+    /** The rate counts segments, as the carrier's MPS does: a long text takes a slow line as long as its parts. */
+    @Test
+    void theRateCountsSegmentsOneAfterAnother() throws IOException {
+        String threeParts = "x".repeat(400); // 3 GSM-7 segments of 153
+        assertThat(create(form("To", TO, "From", FROM, "Body", threeParts)).status()).isEqualTo(201);
+        // 1 mps: its segments leave at 0, 1 and 2 s; nothing more fits before 3 s
+        nanos.addAndGet(2_999_000_000L);
+        assertTwilioError(create(form("To", TO, "From", FROM, "Body", "short")), 429, 20429);
+        nanos.addAndGet(1_000_000L);
+        assertThat(create(form("To", TO, "From", FROM, "Body", "short")).status()).isEqualTo(201);
+        // an MMS is one, whatever its text
+        nanos.addAndGet(1_000_000_000L);
+        assertThat(create(form("To", TO, "From", FROM, "Body", threeParts, "MediaUrl", "https://cdn.example.com/a.jpg")).status()).isEqualTo(201);
+        nanos.addAndGet(1_000_000_000L);
+        assertThat(create(form("To", TO, "From", FROM, "Body", "after the MMS")).status()).isEqualTo(201);
+
+        // 2 mps: two segments fill a second, the second leaving half a second after the first
+        String fast = "+14155550103";
+        rates.put(fast, 2.0);
+        assertThat(create(form("To", TO, "From", fast, "Body", "y".repeat(200))).status()).isEqualTo(201);
+        nanos.addAndGet(600_000_000L);
+        assertTwilioError(create(form("To", TO, "From", fast, "Body", "a third in that second")), 429, 20429);
+        nanos.addAndGet(400_000_000L);
+        assertThat(create(form("To", TO, "From", fast, "Body", "one second on")).status()).isEqualTo(201);
+        // a 2-segment text waits as long, then takes the next second whole
+        assertTwilioError(create(form("To", TO, "From", fast, "Body", "z".repeat(200))), 429, 20429);
+        nanos.addAndGet(500_000_000L);
+        assertThat(create(form("To", TO, "From", fast, "Body", "z".repeat(200))).status()).isEqualTo(201);
     }
 
     @Test
