@@ -57,11 +57,26 @@ public final class ConversationBlocks {
      * participants is opted out of its line under block_conversation (the block itself is recorded a moment after
      * the STOP, by the opt-out worker).
      */
-    boolean blockedNow(String accountId, Conversation c) {
+    private boolean blockedNow(String accountId, Conversation c) {
         if (c.blockedAt() != null) return true;
-        // the opt-outs first: nobody opted out (most texts routed, most messages sent) needs no policy read
-        if (optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty()) return false;
-        return isBlocked(c, true, accounts.account(accountId).settings().conversationOptOutPolicy());
+        return blockedNow(c, accounts.account(accountId).settings().conversationOptOutPolicy());
+    }
+
+    /** {@link #blockedNow(String, Conversation)} under the account's {@code policy}, read once by the caller. */
+    boolean blockedNow(Conversation c, String policy) {
+        if (c.blockedAt() != null) return true;
+        if (!AccountSettings.BLOCK_CONVERSATION.equals(policy)) return false;
+        return isBlocked(c, !optOuts.optedOut(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList()).isEmpty(), policy);
+    }
+
+    /** The account's conversationOptOutPolicy (the default for an account not found: none of its conversations is). */
+    String policy(String accountId) {
+        try {
+            return accounts.account(accountId).settings().conversationOptOutPolicy();
+        } catch (groupmsg.platform.api.ApiException e) {
+            if (e.code() != groupmsg.platform.api.ErrorCode.NOT_FOUND) throw e;
+            return AccountSettings.EXCLUDE_PARTICIPANT;
+        }
     }
 
     /**

@@ -48,7 +48,8 @@ public final class ConversationRouter {
     public Routed route(String accountId, String lineId, String from, long receivedAt) {
         // blocked as the relay judges it, not only as marked: a reply routed to a conversation the policy blocks is kept
         // there unrelayed (its author told it ended) while the number's conversation that goes on misses it
-        var found = store.mostRecentlyActive(accountId, lineId, from, c -> blocks.get().blockedNow(accountId, c));
+        var policy = new Lazy<>(() -> blocks.get().policy(accountId)); // read once, and only for a candidate not marked
+        var found = store.mostRecentlyActive(accountId, lineId, from, c -> blocks.get().blockedNow(c, policy.get()));
         if (found.isEmpty()) return null;
         Conversation c = found.get();
         long privateAt = privately.lastAt(accountId, lineId, from);

@@ -151,17 +151,28 @@ public final class ConversationService {
             if (stored.isPresent()) return resumeCreate(stored.get(), settings, input, ulid);
             throw new IllegalStateException("conversation " + conversation.id() + ": its message exists without it");
         }
-        if (AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) {
-            // An opt-out recorded between the read above and the commit: its block may have looked for the number's
-            // conversations before this one was there, and blocked none. Blocked for good here as it would have been
-            // (else the number's START would reopen it); its first message goes to nobody, as any message stopped so.
-            Map<String, Long> since = optOuts.optedOutAt(line.id(), phones);
-            if (!since.isEmpty()) {
-                store.markBlocked(caller.accountId(), conversation.id(), Math.max(createdAt, java.util.Collections.min(since.values())));
-                return view(store.get(caller.accountId(), conversation.id()).orElse(conversation), settings);
-            }
+        if (!AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) {
+            return new View(conversation, optedOutAt, ACTIVE);
         }
-        return new View(conversation, optedOutAt, ACTIVE);
+        // An opt-out recorded between the read above and the commit: its block may have looked for the number's
+        // conversations before this one was there, and blocked none (a fault here: the retry's resumeCreate looks)
+        Map<String, Long> now = optOuts.optedOutAt(line.id(), phones);
+        return view(blockedIfOptedOut(conversation, settings, now), settings, now);
+    }
+
+    /**
+     * {@code c} blocked for good, under block_conversation, when one of its participants is opted out of its line
+     * ({@code optedOutOfLine}, read after it was stored), as that opt-out's own block would have done had the
+     * conversation been there (else the number's START would reopen it); its messages go to nobody, as any stopped so.
+     * As it is then.
+     */
+    private Conversation blockedIfOptedOut(Conversation c, AccountSettings settings, Map<String, Long> optedOutOfLine) {
+        if (c.blockedAt() != null || !AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) return c;
+        var since = c.participants().stream().map(p -> optedOutOfLine.get(p.phone())).filter(java.util.Objects::nonNull)
+                .min(Long::compare);
+        if (since.isEmpty()) return c;
+        store.markBlocked(c.accountId(), c.id(), Math.max(c.createdAt(), since.get()));
+        return store.get(c.accountId(), c.id()).orElse(c);
     }
 
     /**
@@ -169,7 +180,9 @@ public final class ConversationService {
      * closed now.
      */
     private View resumeCreate(Conversation c, AccountSettings settings, NewConversation input, String ulid) {
-        View view = view(c, settings);
+        Map<String, Long> optedOutOfLine = optOuts.optedOutAt(c.lineId(), c.participants().stream().map(Conversation.Participant::phone).toList());
+        // an earlier run may have stopped between its commit and its look at the opt-outs (create, above)
+        View view = view(blockedIfOptedOut(c, settings, optedOutOfLine), settings, optedOutOfLine);
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
         List<String> to = view.reachable();
         if (line != null && line.groupMessagingAllowed() && !to.isEmpty() && ACTIVE.equals(view.status())) {

@@ -198,12 +198,10 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                         body.problem(field + ".name", "must not be blank");
                     } else if (stripped.isEmpty()) {
                         body.problem(field + ".name", "must be a string of 1.." + MAX_NAME + " characters");
-                    } else if (Text.tidiedLengthProblem(stripped, MAX_NAME) != null) {
-                        body.problem(field + ".name", Text.tidiedLengthProblem(stripped, MAX_NAME));
                     } else {
-                        // as every name a request sets is kept (JsonBody.name): NFC, no invisible characters at its
-                        // ends (a no-break space after it made each relay UCS-2, and "Ann\u00a0" another Ann)
-                        name = Text.tidyName(stripped);
+                        // kept as every name a request sets is: NFC, no invisible characters at its ends (a no-break
+                        // space after it made each relay UCS-2, and "Ann\u00a0" another Ann)
+                        name = body.name(field + ".name", stripped, MAX_NAME);
                     }
                 }
             } else {

@@ -533,7 +533,7 @@ public final class OptOutService {
     public void remove(String accountId, String lineId, String phoneInput) {
         requireLine(accountId, lineId);
         // a path's number, as a member's or a participant's (encoded twice by its client too)
-        String phone = phone(PhoneNumbers.decodePath(phoneInput), null);
+        String phone = PhoneNumbers.e164FromPath(phoneInput);
         long now = clock.millis();
         var told = manualChange(accountId, lineId, phone, false, now);
         String recentStops = InboundMessage.ID_PREFIX + Ids.lowestAt(now - UNHANDLED_STOP_HOLDS_MILLIS);

@@ -1098,6 +1098,7 @@ class ConversationsE2eTest {
      * Under block_conversation, a participant's opt-out recorded while the conversation is created (after the
      * create read the opt-outs, its own block before the conversation was there) blocks it for good, as one recorded
      * a moment later would: before, it stood unmarked, and the number's opt-out removed (or its START) reopened it.
+     * A run that fails right after its commit leaves it to the request's retry, which marks it.
      */
     @Test
     void anOptOutDuringTheCreateBlocksTheConversationForGood(ApiClient api, LocalRuntime runtime) {
@@ -1107,26 +1108,21 @@ class ConversationsE2eTest {
                 .status()).isEqualTo(200);
         String line = linePhone();
         String lineId = groupLine(a, line, 50);
-        var optedOutMeanwhile = new java.util.concurrent.atomic.AtomicBoolean();
-        var optOutBeforeTheCommit = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest t
-                        && t.transactItems().stream().anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("CNV#"))
-                        && optedOutMeanwhile.compareAndSet(false, true)) {
-                    assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", CAT)).status()).isEqualTo(201);
-                }
-            }
-        };
-        var wiring = runtime.wiringWith(optOutBeforeTheCommit);
-        var view = new groupmsg.conversations.ConversationService(wiring, new groupmsg.platform.queue.SqsQueueSender(wiring.sqsClient(), wiring.config()))
-                .create(new groupmsg.platform.api.Caller(accountId, "key_test", groupmsg.platform.api.Role.OWNER),
-                        new groupmsg.conversations.ConversationService.NewConversation(lineId, null,
-                                List.of(new groupmsg.conversations.Conversation.Participant(ANN, null),
-                                        new groupmsg.conversations.Conversation.Participant(CAT, null)), "Hello both", List.of(), null));
-        assertThat(optedOutMeanwhile).isTrue();
+        var caller = new groupmsg.platform.api.Caller(accountId, "key_test", groupmsg.platform.api.Role.OWNER);
+        java.util.function.Function<String, groupmsg.conversations.ConversationService.NewConversation> input = body ->
+                new groupmsg.conversations.ConversationService.NewConversation(lineId, null,
+                        List.of(new groupmsg.conversations.Conversation.Participant(ANN, null),
+                                new groupmsg.conversations.Conversation.Participant(CAT, null)), body, List.of(), null);
+        java.util.function.Function<groupmsg.platform.config.Wiring, groupmsg.conversations.ConversationService> service = w ->
+                new groupmsg.conversations.ConversationService(w, new groupmsg.platform.queue.SqsQueueSender(w.sqsClient(), w.config()));
+        java.util.function.Predicate<software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest> storesAConversation =
+                tx -> tx.transactItems().stream().anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("CNV#"));
+
+        var view = service.apply(runtime.wiringWith(groupmsg.local.JustBefore.transaction(storesAConversation,
+                () -> assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", CAT)).status()).isEqualTo(201))))
+                .create(caller, input.apply("Hello both"));
         String id = view.conversation().id();
+        assertThat(view.status()).isEqualTo("blocked");
         var blocked = a.get("/v1/conversations/" + id).jsonObject();
         assertThat(blocked).containsEntry("status", "blocked").extractingByKey("blockedAt").isNotNull();
         runtime.awaitIdle();
@@ -1136,6 +1132,40 @@ class ConversationsE2eTest {
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked")
                 .containsEntry("blockedAt", blocked.get("blockedAt"));
         assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Back?")).status()).isEqualTo(409);
+
+        // the same race, the run failing at its look after the commit (a read refused): its retry (the same ids, as
+        // an Idempotency-Key's) finds the conversation and marks it
+        var committed = new java.util.concurrent.atomic.AtomicBoolean();
+        var failOnce = new java.util.concurrent.atomic.AtomicBoolean();
+        var failTheLookAfterTheCommit = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
+                                       software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest tx
+                        && storesAConversation.test(tx)) committed.set(true);
+            }
+
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (committed.get() && context.request() instanceof software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest
+                        && failOnce.compareAndSet(false, true)) {
+                    throw software.amazon.awssdk.core.exception.SdkClientException.create("refused for the test");
+                }
+            }
+        };
+        String ulid = runtime.wiring().ids().next("");
+        var failing = runtime.wiringWith(groupmsg.local.JustBefore.transaction(storesAConversation,
+                () -> assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", CAT)).status()).isEqualTo(201)),
+                failTheLookAfterTheCommit);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.apply(failing).create(caller, input.apply("Again"), ulid))
+                .isInstanceOf(software.amazon.awssdk.core.exception.SdkClientException.class);
+        assertThat(a.get("/v1/conversations/cnv_" + ulid).jsonObject()).as("committed, not marked yet")
+                .containsEntry("blockedAt", null);
+        var retried = service.apply(runtime.wiring()).create(caller, input.apply("Again"), ulid);
+        assertThat(retried.conversation().blockedAt()).isNotNull();
+        assertThat(a.delete("/v1/opt-outs/" + lineId + "/" + CAT.replace("+", "%2B")).status()).isEqualTo(204);
+        assertThat(a.get("/v1/conversations/cnv_" + ulid).jsonObject()).containsEntry("status", "blocked");
     }
 
     /**
