@@ -3,9 +3,14 @@ package groupmsg.integrations;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Where a webhook may point: an https URL of a public host. A host on this machine or a private network (loopback,
@@ -14,8 +19,13 @@ import java.util.Optional;
  * then, and the delivery connects to the address checked), so an account cannot make the worker call into the network it runs in. The local runtime allows plain
  * http to loopback ({@code loopbackAllowed}), where its tests and a developer's receiver listen.
  */
-public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
+public record WebhookTargets(boolean loopbackAllowed, Resolver resolver, Duration resolveTimeout) {
     public static final int MAX_URL = 2000;
+    /**
+     * How long a lookup may take: the system's resolver waits 5 s a try for a server that does not answer, and a name
+     * whose DNS is slow would otherwise take a webhook test past the admin function's 10 s (API Gateway's own 5xx).
+     */
+    public static final Duration RESOLVE_TIMEOUT = Duration.ofSeconds(3);
 
     /** What a host name resolves to (the system's resolver; a test's that answers differently each time). */
     @FunctionalInterface
@@ -25,6 +35,10 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
 
     public WebhookTargets(boolean loopbackAllowed) {
         this(loopbackAllowed, InetAddress::getAllByName);
+    }
+
+    public WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
+        this(loopbackAllowed, resolver, RESOLVE_TIMEOUT);
     }
 
     /** Why {@code url} cannot be a webhook's address, or empty when it can. */
@@ -85,7 +99,11 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
     public Destination destination(URI uri) {
         String host = stripBrackets(uri.getHost());
         try {
-            InetAddress[] all = resolver.resolve(host);
+            InetAddress[] all = resolveInTime(host);
+            if (all == null) {
+                long ms = resolveTimeout.toMillis();
+                return new Destination.Unresolved("the host did not resolve within " + (ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms"));
+            }
             if (all.length == 0) return new Destination.Unresolved("the host did not resolve");
             for (InetAddress a : all) {
                 if (a.isLoopbackAddress() && loopbackAllowed) continue;
@@ -94,6 +112,33 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver) {
             return new Destination.Address(List.of(all));
         } catch (UnknownHostException e) {
             return new Destination.Unresolved("the host did not resolve");
+        }
+    }
+
+    /**
+     * The resolver's answer, or null when it takes longer than {@link #resolveTimeout}: asked on a thread of its own,
+     * which is left to finish (a lookup cannot be interrupted) while the delivery goes on without it.
+     */
+    private InetAddress[] resolveInTime(String host) throws UnknownHostException {
+        var lookup = new CompletableFuture<InetAddress[]>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                lookup.complete(resolver.resolve(host));
+            } catch (Throwable e) {
+                lookup.completeExceptionally(e);
+            }
+        });
+        try {
+            return lookup.get(resolveTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownHostException unknown) throw unknown;
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException("looking up " + host, e.getCause());
         }
     }
 

@@ -137,4 +137,25 @@ class WebhookTargetsTest {
                     .isEqualTo(new WebhookTargets.Destination.Unresolved("the host did not resolve"));
         }
     }
+
+    /** A lookup that hangs (a name whose DNS server does not answer) is given up in time, as a name not resolving. */
+    @Test
+    void aLookupThatTakesTooLongIsGivenUpInTime() throws java.net.UnknownHostException {
+        var publicOne = new java.net.InetAddress[] {java.net.InetAddress.getByAddress(new byte[] {93, (byte) 184, (byte) 215, 14})};
+        var slow = new WebhookTargets(false, host -> {
+            try {
+                Thread.sleep(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return publicOne;
+        }, Duration.ofMillis(200));
+        long start = System.nanoTime();
+        assertThat(slow.destination(URI.create("https://hooks.example.com/x")))
+                .isEqualTo(new WebhookTargets.Destination.Unresolved("the host did not resolve within 200 ms"));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        // a quick one in time is taken
+        assertThat(new WebhookTargets(false, host -> publicOne, Duration.ofMillis(200)).destination(URI.create("https://hooks.example.com/x")))
+                .isEqualTo(new WebhookTargets.Destination.Address(List.of(publicOne)));
+    }
 }
