@@ -58,8 +58,7 @@ public final class ConversationBlocks {
      * the STOP, by the opt-out worker).
      */
     private boolean blockedNow(String accountId, Conversation c) {
-        if (c.blockedAt() != null) return true;
-        return blockedNow(c, accounts.account(accountId).settings().conversationOptOutPolicy());
+        return blockedNow(c, c.blockedAt() != null ? null : policy(accountId));
     }
 
     /** {@link #blockedNow(String, Conversation)} under the account's {@code policy}, read once by the caller. */

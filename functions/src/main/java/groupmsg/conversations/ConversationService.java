@@ -12,6 +12,7 @@ import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.Role;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
@@ -160,6 +161,9 @@ public final class ConversationService {
         return view(blockedIfOptedOut(conversation, settings, now), settings, now);
     }
 
+    /** How far apart two functions' clocks may be (the opt-out's and the create's). */
+    static final long CLOCKS_APART_MILLIS = 5_000;
+
     /**
      * {@code c} blocked for good, under block_conversation, when one of its participants is opted out of its line
      * ({@code optedOutOfLine}, read after it was stored), as that opt-out's own block would have done had the
@@ -168,8 +172,12 @@ public final class ConversationService {
      */
     private Conversation blockedIfOptedOut(Conversation c, AccountSettings settings, Map<String, Long> optedOutOfLine) {
         if (c.blockedAt() != null || !AccountSettings.BLOCK_CONVERSATION.equals(settings.conversationOptOutPolicy())) return c;
-        var since = c.participants().stream().map(p -> optedOutOfLine.get(p.phone())).filter(java.util.Objects::nonNull)
-                .min(Long::compare);
+        // only an opt-out that can have come between the create's read and its commit: one before it made the create a
+        // 409 (or came under the other policy), one after it found the conversation; a retry hours later, after the
+        // policy was switched, must not block for good what the switch blocks only while the number stays out
+        long from = c.createdAt() - CLOCKS_APART_MILLIS, to = c.createdAt() + IdempotencyStore.WRITES_SETTLED_AFTER.toMillis();
+        var since = c.participants().stream().map(p -> optedOutOfLine.get(p.phone()))
+                .filter(at -> at != null && at >= from && at <= to).min(Long::compare);
         if (since.isEmpty()) return c;
         store.markBlocked(c.accountId(), c.id(), Math.max(c.createdAt(), since.get()));
         return store.get(c.accountId(), c.id()).orElse(c);

@@ -325,7 +325,10 @@ public final class WebhookDispatcher {
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
             if (attempt > 0) {
                 Duration pause = RETRY_PAUSES.get(attempt - 1);
-                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, deliveryTimeout)) return new Tried(failure, w.url());
+                // the longest a try takes: its host lookup, then its connection and answer
+                if (!triesAgain(Duration.ofNanos(System.nanoTime() - started), pause, targets.resolveTimeout().plus(deliveryTimeout))) {
+                    return new Tried(failure, w.url());
+                }
                 Thread.sleep(pause.toMillis());
                 // read again: deleted, disabled or no longer taking this type meanwhile, it gets no more tries; its
                 // URL (or secret) changed, the next try goes to the new one

@@ -123,7 +123,8 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver, Duratio
         var lookup = new CompletableFuture<InetAddress[]>();
         Thread.ofVirtual().start(() -> {
             try {
-                lookup.complete(resolver.resolve(host));
+                InetAddress[] found = resolver.resolve(host);
+                lookup.complete(found == null ? new InetAddress[0] : found);
             } catch (Throwable e) {
                 lookup.completeExceptionally(e);
             }
@@ -133,11 +134,13 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver, Duratio
         } catch (TimeoutException e) {
             return null;
         } catch (InterruptedException e) {
+            // not the name's fault: nothing to record on the webhook (the job fails, and its retry looks again)
             Thread.currentThread().interrupt();
-            return null;
+            throw new java.util.concurrent.CancellationException("interrupted while looking up the host");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownHostException unknown) throw unknown;
             if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error error) throw error;
             throw new IllegalStateException("looking up " + host, e.getCause());
         }
     }

@@ -64,7 +64,7 @@ public final class IdempotencyStore {
      * before it ended is answered in seconds). A re-run sooner keeps the first run's ulid whatever it finds: it is
      * back-dated by seconds at most, and a write of the first run's that lands late meets the same id.
      */
-    static final Duration WRITES_SETTLED_AFTER = Duration.ofSeconds(60);
+    public static final Duration WRITES_SETTLED_AFTER = Duration.ofSeconds(60);
 
     public record Replay(int status, String body) implements Claim {}
 

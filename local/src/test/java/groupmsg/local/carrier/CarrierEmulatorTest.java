@@ -259,6 +259,19 @@ class CarrierEmulatorTest {
         assertTwilioError(create(form("To", TO, "From", fast, "Body", "z".repeat(200))), 429, 20429);
         nanos.addAndGet(500_000_000L);
         assertThat(create(form("To", TO, "From", fast, "Body", "z".repeat(200))).status()).isEqualTo(201);
+
+        // one a little early, while the segments before it still leave, is taken when the second has room for it
+        String faster = "+14155550104";
+        rates.put(faster, 20.0);
+        assertThat(create(form("To", TO, "From", faster, "Body", "a".repeat(200))).status()).isEqualTo(201);
+        nanos.addAndGet(40_000_000L);
+        assertThat(create(form("To", TO, "From", faster, "Body", "b".repeat(200))).status()).isEqualTo(201);
+        // ... but not one whose segments would crowd a second with those still to leave
+        String slowLong = "+14155550105";
+        rates.put(slowLong, 1.0);
+        assertThat(create(form("To", TO, "From", slowLong, "Body", "c".repeat(400))).status()).isEqualTo(201);
+        nanos.addAndGet(1_500_000_000L);
+        assertTwilioError(create(form("To", TO, "From", slowLong, "Body", "short")), 429, 20429);
     }
 
     @Test
@@ -358,6 +371,12 @@ class CarrierEmulatorTest {
         String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_1&s=0";
         String delivered = (String) json(create(form("To", TO, "From", FROM, "Body", "first", "StatusCallback", callback))).get("sid");
         catcher.await(2, Duration.ofSeconds(5));
+        // kept once its callback was taken: wait for that line before stopping (a stop before it sends it again)
+        long keptBy = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (Files.readAllLines(dataDir.resolve("carrier-messages.jsonl")).stream()
+                .noneMatch(l -> l.contains(delivered) && l.contains("\"delivered\"")) && System.nanoTime() < keptBy) {
+            Thread.sleep(10);
+        }
         nanos.addAndGet(1_000_000_000L);
         // stopped before its callbacks: as a kill would leave it
         emulator.close();
