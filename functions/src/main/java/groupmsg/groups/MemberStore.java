@@ -347,13 +347,14 @@ final class MemberStore {
             values.put(":name", s(nameNeedle));
             matches.add("contains(nameLower, :name)");
             String folded = Text.searchForm(nameNeedle);
-            if (!folded.equals(nameNeedle)) {
+            // a needle that folds to nothing (a lone accent, a variation selector) would be in every name
+            if (!folded.equals(nameNeedle) && !folded.isEmpty()) {
                 // rows written before names were stored folded keep their accents: "josé" still finds those
                 values.put(":folded", s(folded));
                 matches.add("contains(nameLower, :folded)");
             }
             String accentless = Text.accentlessLowerCase(nameNeedle);
-            if (!accentless.equals(nameNeedle) && !accentless.equals(folded)) {
+            if (!accentless.equals(nameNeedle) && !accentless.equals(folded) && !accentless.isEmpty()) {
                 // rows written before letters were folded keep them ("łodz" for Łódź): "Łódź" as written finds those
                 values.put(":accentless", s(accentless));
                 matches.add("contains(nameLower, :accentless)");
