@@ -72,7 +72,10 @@ public final class MaintenanceHandler implements ScheduledFunction {
         Duration forMessages = context == null ? MessageMaintenance.BUDGET : Duration.ofMillis(context.getRemainingTimeInMillis())
                 .minus(MessageMaintenance.LOOKUP_RESERVE).minus(AFTER_MESSAGES_RESERVE);
         failed = step("messages", () -> summary.putAll(messages.sweepWithin(forMessages)), failed);
-        failed = step("outbox", () -> summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100)), failed);
+        // within the function's time less the last step's reserve (a backlog, SQS refusing for minutes, went past it)
+        Duration forOutbox = context == null ? Duration.ofSeconds(20)
+                : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(RECEIPTS_RESERVE);
+        failed = step("outbox", () -> summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100, forOutbox)), failed);
         // last, with what is left of the function's time: lookups of overdue receipts can wait for the next minute,
         // the rest above cannot
         Duration left = context == null ? OverdueReceipts.BUDGET

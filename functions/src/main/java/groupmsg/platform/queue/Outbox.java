@@ -94,6 +94,16 @@ public final class Outbox {
      * none kept alive), and seven more handshakes on maintenance's fraction of a vCPU would likely cost more.
      */
     public int redrive(Duration olderThan, int limitPerShard) {
+        return redrive(olderThan, limitPerShard, Duration.ofDays(1));
+    }
+
+    /**
+     * {@link #redrive(Duration, int)} that sends no more rows once {@code within} has passed (at least one goes): each
+     * row is a send and a delete one after the other, and a backlog (SQS refusing for minutes) must not take the
+     * run past its function's time. The rows not sent wait for the next run, each group's in order.
+     */
+    public int redrive(Duration olderThan, int limitPerShard, Duration within) {
+        long stopAt = System.nanoTime() + within.toNanos();
         long before = clock.millis() - olderThan.toMillis();
         List<Map<String, AttributeValue>> due = new ArrayList<>();
         // a shard read in part (more rows due than a page) may hold older rows than the others' last: only rows up
@@ -118,11 +128,17 @@ public final class Outbox {
         int sent = 0;
         Set<String> heldGroups = new HashSet<>();
         RuntimeException firstFailure = null;
+        int tried = 0;
         for (var item : due) {
+            if (tried > 0 && System.nanoTime() - stopAt >= 0) {
+                Log.warn("outbox_redrive_out_of_time", Map.of("sent", sent, "left", due.size() - tried));
+                break;
+            }
             String queueName = Attr.str(item, "queue");
             String groupId = Attr.str(item, "groupId");
             String group = groupId == null ? null : queueName + "#" + groupId; // only FIFO queues' messages have one
             if (group != null && heldGroups.contains(group)) continue;
+            tried++;
             try {
                 var entry = new Entry(Attr.str(item, "entryId"), Queues.byName(queueName),
                         new QueueMessage(Attr.str(item, "body"), groupId, Attr.str(item, "deduplicationId")),
