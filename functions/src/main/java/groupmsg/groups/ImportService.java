@@ -357,36 +357,56 @@ public final class ImportService {
     /**
      * Maintenance: fails imports whose parts were never all enqueued, and those that stopped making progress (a
      * part that kept failing went to the DLQ: a client polling for the end would otherwise poll forever); forgets
-     * the markers of imports that ended; re-drives lost group clean-ups.
+     * the markers of imports that ended; re-drives lost group clean-ups. One that fails (a throttled read) does not
+     * keep the others from their turn: it is logged, and the sweep fails once it has done the rest.
      */
     public Map<String, Object> sweep() {
         long now = clock.millis();
         int failed = 0;
         int stalled = 0;
+        RuntimeException firstFailure = null;
         long stalledBefore = now - ImportStore.stallDeadline().toMillis();
         for (var marker : imports.markersBefore(now - ImportStore.ENQUEUE_DEADLINE.toMillis())) {
-            if (marker.enqueuedAt() == 0) {
-                if (imports.failUnqueued(marker, "the import could not be queued completely; start it again")) failed++;
-                continue;
-            }
-            var job = imports.get(marker.accountId(), marker.importId());
-            if (job.isEmpty() || !ImportJob.RUNNING.equals(job.get().status())) {
-                imports.forget(marker);
-            } else if (marker.enqueuedAt() < stalledBefore && imports.failStalled(marker, stalledBefore,
-                    "the import made no progress for " + ImportStore.stallDeadline().toMinutes() + " minutes; start it again")) {
-                imports.forget(marker);
-                stalled++;
+            try {
+                if (marker.enqueuedAt() == 0) {
+                    if (imports.failUnqueued(marker, "the import could not be queued completely; start it again")) failed++;
+                    continue;
+                }
+                var job = imports.get(marker.accountId(), marker.importId());
+                if (job.isEmpty() || !ImportJob.RUNNING.equals(job.get().status())) {
+                    imports.forget(marker);
+                } else if (marker.enqueuedAt() < stalledBefore && imports.failStalled(marker, stalledBefore,
+                        "the import made no progress for " + ImportStore.stallDeadline().toMinutes() + " minutes; start it again")) {
+                    imports.forget(marker);
+                    stalled++;
+                }
+            } catch (RuntimeException e) {
+                Log.error("import_sweep_failed", Map.of("importId", marker.importId()), e);
+                firstFailure = kept(firstFailure, e);
             }
         }
         int redriven = 0;
         for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, 100)) {
-            groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
-            redriven++;
+            try {
+                groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
+                redriven++;
+            } catch (RuntimeException e) {
+                Log.error("group_cleanup_redrive_failed", Map.of("groupId", job.groupId()), e);
+                firstFailure = kept(firstFailure, e);
+            }
         }
+        if (firstFailure != null) throw firstFailure;
         var summary = new HashMap<String, Object>();
         summary.put("importsFailedUnqueued", failed);
         summary.put("importsFailedStalled", stalled);
         summary.put("groupCleanupsRedriven", redriven);
         return summary;
+    }
+
+    /** The first failure, with any after it attached. */
+    private static RuntimeException kept(RuntimeException first, RuntimeException next) {
+        if (first == null) return next;
+        first.addSuppressed(next);
+        return first;
     }
 }

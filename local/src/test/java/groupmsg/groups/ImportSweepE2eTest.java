@@ -110,6 +110,28 @@ class ImportSweepE2eTest {
         imports(later(runtime, Duration.ofMinutes(6)), new DroppingQueue()).sweep();
         assertThat(a.get("/v1/groups/" + g + "/imports/" + importId).jsonObject()).containsEntry("status", "failed");
         assertThat(hasMarker(runtime, accountId, importId)).isFalse();
+
+        // one whose failing is refused (a throttled write) does not keep the next from its turn; the sweep fails
+        // after it, and the next sweep fails that one too
+        for (String ulid : List.of("01UNQUEUEDIMPORTA000000000", "01UNQUEUEDIMPORTB000000000")) {
+            assertThatThrownBy(() -> service.start(accountId, g, csv("+14155550112"), ulid)).isInstanceOf(IllegalStateException.class);
+        }
+        String refusedOne = "imp_01UNQUEUEDIMPORTA000000000", nextOne = "imp_01UNQUEUEDIMPORTB000000000";
+        var refusingItsWrites = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest u
+                        && u.key().toString().contains(refusedOne)) {
+                    throw software.amazon.awssdk.core.exception.SdkClientException.create("refused for the test");
+                }
+            }
+        }).withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6)));
+        assertThatThrownBy(() -> imports(refusingItsWrites, new DroppingQueue()).sweep()).hasMessage("refused for the test");
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + nextOne).jsonObject()).containsEntry("status", "failed");
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + refusedOne).jsonObject()).containsEntry("status", "running");
+        imports(later(runtime, Duration.ofMinutes(6)), new DroppingQueue()).sweep();
+        assertThat(a.get("/v1/groups/" + g + "/imports/" + refusedOne).jsonObject()).containsEntry("status", "failed");
     }
 
     /**
