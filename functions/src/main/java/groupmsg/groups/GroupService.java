@@ -118,8 +118,7 @@ public final class GroupService {
         var page = FilteredPage.fill(limit, MATCHING_STEPS, start, from -> {
             var step = groups.list(accountId, MATCHING_STEP, from);
             List<Group> named = needle == null ? step.groups()
-                    // a search that folds to nothing (a lone accent) is in no name, not in every one
-                    : step.groups().stream().filter(g -> !needle.isEmpty() && Text.searchForm(g.name()).contains(needle)).toList();
+                    : step.groups().stream().filter(g -> Text.searchMatches(g.name(), needle)).toList();
             if (phone == null || named.isEmpty()) return new FilteredPage.Step<>(named, step.lastKey());
             var with = members.groupsWith(accountId, named.stream().map(Group::id).toList(), phone);
             return new FilteredPage.Step<>(named.stream().filter(g -> with.contains(g.id())).toList(), step.lastKey());
@@ -486,8 +485,7 @@ public final class GroupService {
      * Many changes of one group at once, and this one lost to them every time: a 409 to retry, not a server error.
      * A batch's units before it stand (each is all or nothing), and the answer says how many numbers they changed;
      * its retry counts them as done. Then the 409 comes after part of the work: under an Idempotency-Key its claim is
-     * kept for the retry, so the key cannot be taken by another request meanwhile, as after an answer that changed
-     * nothing.
+     * kept for the retry (another request under the key meets a 409), unlike after an answer that changed nothing.
      */
     private static ApiException busy(MemberStore.ContentionException e, String doneBefore) {
         Log.warn("membership_contention", Map.of("reason", e.getMessage()));

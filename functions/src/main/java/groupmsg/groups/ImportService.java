@@ -358,15 +358,19 @@ public final class ImportService {
      * Maintenance: fails imports whose parts were never all enqueued, and those that stopped making progress (a
      * part that kept failing went to the DLQ: a client polling for the end would otherwise poll forever); forgets
      * the markers of imports that ended; re-drives lost group clean-ups. One that fails (a throttled read) does not
-     * keep the others from their turn: it is logged, and the sweep fails once it has done the rest.
+     * keep the others from their turn: it is logged, and the sweep fails once it has done the rest (its counts put
+     * in {@code summary} first). A fault that fails item after item (three markers; a clean-up's queue) ends its loop:
+     * each would wait out the SDK's retries, and the steps after this one need the function's time.
      */
-    public Map<String, Object> sweep() {
+    public void sweep(Map<String, Object> summary) {
         long now = clock.millis();
         int failed = 0;
         int stalled = 0;
         RuntimeException firstFailure = null;
+        int markerFailures = 0;
         long stalledBefore = now - ImportStore.stallDeadline().toMillis();
         for (var marker : imports.markersBefore(now - ImportStore.ENQUEUE_DEADLINE.toMillis())) {
+            if (markerFailures >= 3) break;
             try {
                 if (marker.enqueuedAt() == 0) {
                     if (imports.failUnqueued(marker, "the import could not be queued completely; start it again")) failed++;
@@ -381,8 +385,9 @@ public final class ImportService {
                     stalled++;
                 }
             } catch (RuntimeException e) {
-                Log.error("import_sweep_failed", Map.of("importId", marker.importId()), e);
+                Log.error("import_sweep_failed", Map.of("importId", String.valueOf(marker.importId())), e);
                 firstFailure = kept(firstFailure, e);
+                markerFailures++;
             }
         }
         int redriven = 0;
@@ -391,15 +396,21 @@ public final class ImportService {
                 groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
                 redriven++;
             } catch (RuntimeException e) {
-                Log.error("group_cleanup_redrive_failed", Map.of("groupId", job.groupId()), e);
+                Log.error("group_cleanup_redrive_failed", Map.of("groupId", String.valueOf(job.groupId())), e);
                 firstFailure = kept(firstFailure, e);
+                break; // the queue's fault, not this clean-up's: the next run tries them all again
             }
         }
-        if (firstFailure != null) throw firstFailure;
-        var summary = new HashMap<String, Object>();
         summary.put("importsFailedUnqueued", failed);
         summary.put("importsFailedStalled", stalled);
         summary.put("groupCleanupsRedriven", redriven);
+        if (firstFailure != null) throw firstFailure;
+    }
+
+    /** {@link #sweep(Map)} into a map of its own. */
+    public Map<String, Object> sweep() {
+        var summary = new HashMap<String, Object>();
+        sweep(summary);
         return summary;
     }
 

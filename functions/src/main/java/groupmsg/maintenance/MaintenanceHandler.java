@@ -67,7 +67,7 @@ public final class MaintenanceHandler implements ScheduledFunction {
         var summary = new LinkedHashMap<String, Object>();
         // Each step repairs what the others cannot: one that fails (a throttled read, one bad row) must not keep
         // the rest from running, every minute, for every account. The run still fails after them, for the alarm.
-        RuntimeException failed = step("imports", () -> summary.putAll(imports.sweep()), null);
+        RuntimeException failed = step("imports", () -> imports.sweep(summary), null);
         // the message sweep within the function's time left, less its last lookup and the steps after it
         Duration forMessages = context == null ? MessageMaintenance.BUDGET : Duration.ofMillis(context.getRemainingTimeInMillis())
                 .minus(MessageMaintenance.LOOKUP_RESERVE).minus(AFTER_MESSAGES_RESERVE);

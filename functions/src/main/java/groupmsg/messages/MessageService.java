@@ -234,7 +234,7 @@ public final class MessageService {
                     && (status == null || status.equals(m.status()))
                     && (since == null || m.acceptedAt() >= since)
                     && (until == null || m.acceptedAt() <= until)
-                    && (needle == null || (m.title() != null && Text.searchForm(m.title()).contains(needle)));
+                    && (needle == null || Text.searchMatches(m.title(), needle));
         }
     }
 

@@ -208,6 +208,7 @@ class MessagesE2eTest {
         assertThat(listedIds(a, "search=CAFE")).as("title, ignoring case and accents").containsExactly(cafe);
         assertThat(listedIds(a, "search=%20pantry%20")).containsExactly(pantry);
         assertThat(listedIds(a, "search=night&groupId=" + volunteers)).isEmpty();
+        assertThat(listedIds(a, "search=%CC%81")).as("folds to nothing: in no title").isEmpty();
         assertThat(listedIds(a, "status=sent")).containsExactly(cafe, coats, pantry);
         assertThat(listedIds(a, "status=sending")).isEmpty();
         String at = Instant.ofEpochMilli(between).toString();

@@ -248,6 +248,8 @@ public abstract class HttpApiHandler implements HttpFunction {
             idempotency.abandon(account, scope, claim);
         } catch (RuntimeException again) {
             failure.addSuppressed(again); // left pending: taken over after IdempotencyStore.ABANDONED_AFTER
+            // (an ApiException keeps no suppressed exceptions: said here)
+            Log.warn("idempotency_abandon_failed", Map.of("error", again.getClass().getSimpleName()));
         }
         return failure;
     }

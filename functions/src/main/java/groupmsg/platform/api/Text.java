@@ -185,6 +185,14 @@ public final class Text {
     }
 
     /**
+     * Whether {@code text} (a name, a title; null: none) holds {@code needle}, a search already in {@link #searchForm}.
+     * A search that folds to nothing (a lone accent, a variation selector) is in no text, not in every one.
+     */
+    public static boolean searchMatches(String text, String needle) {
+        return text != null && !needle.isEmpty() && searchForm(text).contains(needle);
+    }
+
+    /**
      * Text as searches compare it (a member's is stored as {@code nameLower}): lower case, accents dropped, so "jose"
      * finds "José" and "Jose\u0301" alike. Letters that carry no separable accent are written as a keyboard without
      * them would ("soren" finds "Søren", "strasse" "Straße", "lodz" "Łódź"), a final sigma as a sigma (upper-case
