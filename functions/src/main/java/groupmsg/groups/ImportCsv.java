@@ -86,7 +86,9 @@ public final class ImportCsv {
             throw new CsvFormatException(0, "the file is larger than 5 MB");
         }
         char[] text = decode(body);
-        int start = text.length > 0 && text[0] == '\uFEFF' ? 1 : 0;
+        // byte-order marks, more than one when a tool added its own to a file that had one (invisible in the error)
+        int start = 0;
+        while (start < text.length && text[start] == '\uFEFF') start++;
         Records records = new Records(text, start, text.length);
         List<String> fields = new ArrayList<>();
 
@@ -96,6 +98,13 @@ public final class ImportCsv {
                 throw new CsvFormatException(records.recordLine, "line " + records.recordLine + ": " + records.problem);
             }
             if (!isBlank(fields)) {
+                // Excel's first line naming the separator ("sep=,"): not a header; another separator is refused so
+                String separator = separatorLine(fields);
+                if (",".equals(separator)) continue;
+                if (separator != null) {
+                    throw new CsvFormatException(records.recordLine, "line " + records.recordLine
+                            + ": the CSV must be comma-separated (its first line declares " + ("\t".equals(separator) ? "tabs" : "'" + separator + "'") + ")");
+                }
                 header = Header.of(fields, records.recordLine);
                 break;
             }
@@ -213,6 +222,16 @@ public final class ImportCsv {
 
     private static String emptyToNull(String s) {
         return s.isEmpty() ? null : s;
+    }
+
+    /**
+     * The separator a spreadsheet's first line declares ({@code sep=,} read as CSV is the fields "sep=" and ""; another,
+     * {@code sep=;}, is one field), or null when the line is no such declaration.
+     */
+    private static String separatorLine(List<String> fields) {
+        String line = String.join(",", fields).strip();
+        if (line.length() != 5 || !line.regionMatches(true, 0, "sep=", 0, 4)) return null;
+        return line.substring(4);
     }
 
     /** Which field holds which column; -1 for an absent optional column. */
