@@ -1,5 +1,6 @@
 package groupmsg.groups;
 
+import groupmsg.platform.Failures;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Csv;
@@ -386,7 +387,7 @@ public final class ImportService {
                 }
             } catch (RuntimeException e) {
                 Log.error("import_sweep_failed", Map.of("importId", String.valueOf(marker.importId())), e);
-                firstFailure = kept(firstFailure, e);
+                firstFailure = Failures.keepFirst(firstFailure, e);
                 markerFailures++;
             }
         }
@@ -397,7 +398,7 @@ public final class ImportService {
                 redriven++;
             } catch (RuntimeException e) {
                 Log.error("group_cleanup_redrive_failed", Map.of("groupId", String.valueOf(job.groupId())), e);
-                firstFailure = kept(firstFailure, e);
+                firstFailure = Failures.keepFirst(firstFailure, e);
                 break; // the queue's fault, not this clean-up's: the next run tries them all again
             }
         }
@@ -412,12 +413,5 @@ public final class ImportService {
         var summary = new HashMap<String, Object>();
         sweep(summary);
         return summary;
-    }
-
-    /** The first failure, with any after it attached. */
-    private static RuntimeException kept(RuntimeException first, RuntimeException next) {
-        if (first == null) return next;
-        first.addSuppressed(next);
-        return first;
     }
 }

@@ -43,7 +43,7 @@ final class MemberStore {
      * (redriven after an outage) and must find the member present then. Beyond {@link #MAX_HISTORY_HARD} the oldest
      * go all the same (the row's size).
      */
-    static final java.time.Duration HISTORY_KEPT = java.time.Duration.ofDays(1);
+    static final Duration HISTORY_KEPT = Duration.ofDays(1);
     static final int MAX_HISTORY_HARD = 1_000;
     private static final int MAX_ATTEMPTS = 20;
 

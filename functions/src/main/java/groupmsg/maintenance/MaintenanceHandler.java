@@ -8,6 +8,7 @@ import groupmsg.groups.GroupService;
 import groupmsg.groups.ImportService;
 import groupmsg.messages.MessageMaintenance;
 import groupmsg.messages.OverdueReceipts;
+import groupmsg.platform.Failures;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.queue.Outbox;
@@ -96,9 +97,7 @@ public final class MaintenanceHandler implements ScheduledFunction {
             return failedBefore;
         } catch (RuntimeException e) {
             Log.error("maintenance_step_failed", Map.of("step", name), e);
-            if (failedBefore == null) return e;
-            failedBefore.addSuppressed(e);
-            return failedBefore;
+            return Failures.keepFirst(failedBefore, e);
         }
     }
 }

@@ -50,7 +50,7 @@ final class Completion {
     }
 
     /** How long a sweep's claim of a late event holds off the others (a sweep's run is a minute at most). */
-    static final java.time.Duration LATE_EVENT_CLAIM = java.time.Duration.ofMinutes(2);
+    static final Duration LATE_EVENT_CLAIM = Duration.ofMinutes(2);
 
     /**
      * Publishes the event of a message completed more than {@link #EVENT_GRACE} ago whose job row is still there

@@ -1,5 +1,6 @@
 package groupmsg.platform.queue;
 
+import groupmsg.platform.Failures;
 import groupmsg.platform.Log;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.schema.QueueDef;
@@ -147,8 +148,7 @@ public final class Outbox {
                 sent++;
             } catch (RuntimeException e) {
                 if (group != null) heldGroups.add(group);
-                if (firstFailure == null) firstFailure = e;
-                else firstFailure.addSuppressed(e);
+                firstFailure = Failures.keepFirst(firstFailure, e);
             }
         }
         if (sent > 0) Log.info("outbox_redriven", Map.of("messages", sent));
