@@ -400,7 +400,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         if (!CSV_TYPES.contains(type)) {
             throw ApiException.invalid("content type must be text/csv" + (type.isEmpty() ? "" : ", got " + type));
         }
-        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body(),
+        ImportJob job = imports.start(request.accountId(), request.path("id"), request.body(), request.charset().orElse(null),
                 request.creationUlid(ids, u -> imports.exists(request.accountId(), "imp_" + u)));
         var json = new LinkedHashMap<String, Object>();
         json.put("id", job.id());

@@ -4,15 +4,18 @@ import groupmsg.platform.api.ApiRequest;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
+import java.nio.charset.Charset;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Reads the body of a member import ({@code POST /v1/groups/{id}/imports}): CSV in the template's columns.
@@ -20,7 +23,8 @@ import java.util.Objects;
  * <p>The format is RFC 4180 with the usual leniencies: comma separator; CRLF, LF or lone CR line endings (mixed
  * is fine); fields may be quoted with {@code "}, a quote inside a quoted field is doubled, and quoted fields may
  * hold commas and line breaks; blanks around a quoted field are ignored; a quote inside an unquoted field is
- * kept as text. The body is UTF-8, with or without a byte order mark.
+ * kept as text. The body is UTF-8, with or without a byte order mark; one that is not, sent declared windows-1252 or
+ * ISO-8859-1 (Excel's "CSV (Comma delimited)" on Windows), is read in windows-1252.
  *
  * <p>The first non-blank record is the header: the columns {@code country}, {@code phone}, {@code name} in any
  * order, any case, blanks around them ignored; {@code phone} is required, the other two are optional. Every other
@@ -50,6 +54,10 @@ public final class ImportCsv {
     private static final String COLUMNS = "country, phone, name";
     private static final int MAX_ECHOED_NAME = 30;
     private static final int MAX_ECHOED_NAMES = 10;
+    private static final Charset WINDOWS_1252 = Charset.forName("windows-1252");
+    /** The labels the WHATWG Encoding standard reads as windows-1252 (the common ones). */
+    private static final Set<String> WINDOWS_1252_LABELS = Set.of("windows-1252", "cp1252", "x-cp1252", "iso-8859-1",
+            "iso8859-1", "iso_8859-1", "iso88591", "latin1", "l1", "us-ascii", "ascii");
 
     private ImportCsv() {
     }
@@ -81,11 +89,19 @@ public final class ImportCsv {
      *                            has no data rows, none in the header's columns, or more than {@link #MAX_ROWS}
      */
     public static List<Row> parse(byte[] body) {
+        return parse(body, null);
+    }
+
+    /**
+     * As {@link #parse(byte[])}, for a body sent with a {@code charset} parameter (lower case; null when none): a body
+     * that is not valid UTF-8 but declared windows-1252 or ISO-8859-1 (Excel's CSV on Windows) is read in windows-1252.
+     */
+    public static List<Row> parse(byte[] body, String declaredCharset) {
         Objects.requireNonNull(body, "body");
         if (body.length > MAX_BYTES) {
             throw new CsvFormatException(0, "the file is larger than 5 MB");
         }
-        char[] text = decode(body);
+        char[] text = decode(body, declaredCharset);
         // byte-order marks, more than one when a tool added its own to a file that had one (invisible in the error)
         int start = 0;
         while (start < text.length && text[start] == '\uFEFF') start++;
@@ -159,7 +175,7 @@ public final class ImportCsv {
     }
 
     /** Strict UTF-8 decoding, with errors that point at the offending byte. */
-    private static char[] decode(byte[] body) {
+    private static char[] decode(byte[] body, String declaredCharset) {
         if (body.length >= 2 && ((body[0] == (byte) 0xFF && body[1] == (byte) 0xFE)
                 || (body[0] == (byte) 0xFE && body[1] == (byte) 0xFF))) {
             throw new CsvFormatException(0, "the file is UTF-16 encoded; save it as CSV UTF-8");
@@ -169,22 +185,43 @@ public final class ImportCsv {
                 throw new CsvFormatException(0, "the file is not text: it contains a NUL byte at offset " + i);
             }
         }
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        CharBuffer out = CharBuffer.wrap(new char[body.length]); // no decoding here gives more UTF-16 units than bytes
+        ByteBuffer in = ByteBuffer.wrap(body);
+        if (strictDecode(StandardCharsets.UTF_8, in, out)) return noReplacementCharacter(body, out);
+        int offset = in.position();
+        int line = lineAt(body, offset);
+        if (!isWindows1252(declaredCharset)) {
+            String declared = declaredCharset == null || isUtf8(declaredCharset) ? ""
+                    : " (the declared charset " + declaredCharset + " is not read; windows-1252 and ISO-8859-1 are)";
+            throw new CsvFormatException(line,
+                    "line " + line + ": not valid UTF-8 at offset " + offset + declared + "; save the file as CSV UTF-8");
+        }
+        // Excel's "CSV (Comma delimited)" on Windows: a file declared so is read so (ISO-8859-1 as windows-1252, as
+        // browsers read it); a file that is valid UTF-8 was read as UTF-8 above, whatever a client's default declared
+        in.clear();
+        out.clear();
+        if (!strictDecode(WINDOWS_1252, in, out)) {
+            int at = in.position();
+            int atLine = lineAt(body, at);
+            throw new CsvFormatException(atLine, "line " + atLine + ": byte 0x" + HexFormat.of().toHexDigits(body[at])
+                    + " at offset " + at + " is no windows-1252 character; save the file as CSV UTF-8");
+        }
+        return Arrays.copyOf(out.array(), out.position());
+    }
+
+    /** Decodes all of {@code in} into {@code out}; false, {@code in} at the offending byte, when one does not decode. */
+    private static boolean strictDecode(Charset charset, ByteBuffer in, CharBuffer out) {
+        CharsetDecoder decoder = charset.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(body);
-        char[] chars = new char[body.length]; // UTF-8 never decodes to more UTF-16 units than bytes
-        CharBuffer out = CharBuffer.wrap(chars);
         CoderResult result = decoder.decode(in, out, true);
-        if (!result.isError()) {
-            result = decoder.flush(out);
-        }
-        if (result.isError()) {
-            int offset = in.position();
-            int line = lineAt(body, offset);
-            throw new CsvFormatException(line,
-                    "line " + line + ": not valid UTF-8 at offset " + offset + "; save the file as CSV UTF-8");
-        }
+        if (!result.isError()) result = decoder.flush(out);
+        return !result.isError();
+    }
+
+    /** The decoded UTF-8 text, refused when it holds U+FFFD: what a lenient decoder before us left of bytes that were not UTF-8. */
+    private static char[] noReplacementCharacter(byte[] body, CharBuffer out) {
+        char[] chars = out.array();
         for (int i = 0; i < out.position(); i++) {
             if (chars[i] == ApiRequest.REPLACEMENT_CHARACTER) {
                 int line = lineAt(body, utf8Offset(chars, i));
@@ -193,6 +230,15 @@ public final class ImportCsv {
             }
         }
         return out.position() == chars.length ? chars : Arrays.copyOf(chars, out.position());
+    }
+
+    private static boolean isUtf8(String charset) {
+        return charset.equals("utf-8") || charset.equals("utf8");
+    }
+
+    /** Whether a declared charset is read as windows-1252: its own labels and ISO-8859-1's, as the WHATWG Encoding standard reads them. */
+    private static boolean isWindows1252(String charset) {
+        return charset != null && WINDOWS_1252_LABELS.contains(charset);
     }
 
     /** The byte offset in the UTF-8 file where the character at {@code index} of its decoded text starts. */

@@ -74,6 +74,11 @@ public final class ImportService {
      *             than starting a second import of the same rows
      */
     public ImportJob start(String accountId, String groupId, byte[] csv, String ulid) {
+        return start(accountId, groupId, csv, null, ulid);
+    }
+
+    /** @param declaredCharset the body's {@code charset} parameter, lower case; null when it has none ({@link ImportCsv#parse(byte[], String)}) */
+    public ImportJob start(String accountId, String groupId, byte[] csv, String declaredCharset, String ulid) {
         groups.get(accountId, groupId);
         if (csv.length > ImportCsv.MAX_BYTES) {
             throw ApiException.tooLarge("the CSV is " + csv.length + " bytes; the limit is " + ImportCsv.MAX_BYTES);
@@ -81,7 +86,7 @@ public final class ImportService {
         long parseStart = System.nanoTime();
         List<ImportCsv.Row> rows;
         try {
-            rows = ImportCsv.parse(csv);
+            rows = ImportCsv.parse(csv, declaredCharset);
         } catch (CsvFormatException e) {
             List<Map<String, Object>> details = e.line() > 0 ? List.of(Map.of("line", e.line())) : List.of();
             throw new ApiException(ErrorCode.INVALID_REQUEST, "malformed CSV: " + e.getMessage(), details);

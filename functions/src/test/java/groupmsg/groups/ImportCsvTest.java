@@ -257,6 +257,37 @@ class ImportCsvTest {
     }
 
     @Test
+    void reads_a_body_declared_windows_1252_or_iso_8859_1_in_windows_1252() {
+        // Excel's "CSV (Comma delimited)" on Windows: René, Zoë and a euro sign (0x80, only in windows-1252)
+        byte[] body = concat("phone,name\n+14155550100,Ren".getBytes(UTF_8),
+                new byte[] {(byte) 0xE9, '\n'}, "+14155550101,Zo".getBytes(UTF_8), new byte[] {(byte) 0xEB, ' ', (byte) 0x80, '\n'});
+        for (String declared : List.of("windows-1252", "cp1252", "iso-8859-1", "latin1", "us-ascii")) {
+            assertThat(ImportCsv.parse(body, declared)).as(declared).containsExactly(
+                    row(2, null, "+14155550100", "Ren\u00e9"), row(3, null, "+14155550101", "Zo\u00eb \u20ac"));
+        }
+        // undeclared, or declared in a charset not read, it is refused, saying which charsets are read
+        assertThatThrownBy(() -> ImportCsv.parse(body, null))
+                .hasMessage("line 2: not valid UTF-8 at offset 27; save the file as CSV UTF-8");
+        assertThatThrownBy(() -> ImportCsv.parse(body, "shift_jis")).hasMessage("line 2: not valid UTF-8 at offset 27"
+                + " (the declared charset shift_jis is not read; windows-1252 and ISO-8859-1 are); save the file as CSV UTF-8");
+    }
+
+    @Test
+    void reads_valid_utf8_as_utf8_whatever_charset_was_declared() {
+        // a client's default label (ISO-8859-1) on a UTF-8 file must not turn José into JosÃ©
+        byte[] body = "\uFEFFphone,name\n+14155550100,Jos\u00e9\n".getBytes(UTF_8);
+        assertThat(ImportCsv.parse(body, "iso-8859-1")).containsExactly(row(2, null, "+14155550100", "Jos\u00e9"));
+    }
+
+    @Test
+    void refuses_bytes_windows_1252_does_not_define_with_their_line() {
+        byte[] body = concat("phone,name\n+14155550100,Ann\n+14155550101,A".getBytes(UTF_8), new byte[] {(byte) 0x81, '\n'});
+        assertThatThrownBy(() -> ImportCsv.parse(body, "windows-1252"))
+                .isInstanceOf(CsvFormatException.class)
+                .hasMessage("line 3: byte 0x81 at offset 42 is no windows-1252 character; save the file as CSV UTF-8");
+    }
+
+    @Test
     void rejects_replacement_characters_with_their_line() {
         // what a gateway that decodes leniently hands over for a Windows-1252 "Renée": the bytes became U+FFFD
         byte[] body = "phone,name\n+14155550100,Ada\n+14155550101,Ren\uFFFDe\n".getBytes(UTF_8);
@@ -465,10 +496,9 @@ class ImportCsvTest {
         return line;
     }
 
-    private static byte[] concat(byte[] a, byte[] b) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(a.length + b.length);
-        out.writeBytes(a);
-        out.writeBytes(b);
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) out.writeBytes(part);
         return out.toByteArray();
     }
 }

@@ -226,6 +226,19 @@ class ImportsE2eTest {
         assertThat(memberCount(a, g)).isEqualTo(3);
     }
 
+    /** Excel's "CSV (Comma delimited)" on Windows is windows-1252: sent declared so (quoted, as some clients do), it imports. */
+    @Test
+    void aFileDeclaredWindows1252ImportsItsAccentedNames(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Cp1252 Co");
+        String g = createGroup(a, "Accents");
+        byte[] cp1252 = ("country,phone,name\nUS," + phone(5) + ",Ren\u00e9e \u20ac\n").getBytes(java.nio.charset.Charset.forName("windows-1252"));
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv; header=present; charset=\"Windows-1252\"", cp1252);
+        assertThat(started.status()).isEqualTo(202);
+        assertThat(awaitDone(a, g, (String) started.jsonObject().get("id"))).containsEntry("added", 1);
+        @SuppressWarnings("unchecked") var members = (List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members").jsonObject().get("items");
+        assertThat(members).extracting(m -> m.get("name")).containsExactly("Ren\u00e9e \u20ac");
+    }
+
     @Test
     void malformedFilesAreA400ThatSaysWhatIsWrong(ApiClient api) {
         ApiClient a = api.forNewAccount("Malformed Co");

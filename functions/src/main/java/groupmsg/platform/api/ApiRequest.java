@@ -138,6 +138,29 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return (semi < 0 ? type : type.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * The {@code charset} parameter of the content type, lower case and unquoted; empty when there is none. The
+     * other parameters are passed over.
+     */
+    public Optional<String> charset() {
+        String type = header("content-type").orElse("");
+        int semi = type.indexOf(';');
+        while (semi >= 0) {
+            int next = type.indexOf(';', semi + 1);
+            String parameter = (next < 0 ? type.substring(semi + 1) : type.substring(semi + 1, next)).trim();
+            int eq = parameter.indexOf('=');
+            if (eq > 0 && parameter.substring(0, eq).trim().equalsIgnoreCase("charset")) {
+                String value = parameter.substring(eq + 1).trim();
+                if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                    value = value.substring(1, value.length() - 1).trim();
+                }
+                return Optional.of(value.toLowerCase(Locale.ROOT)).filter(v -> !v.isEmpty());
+            }
+            semi = next;
+        }
+        return Optional.empty();
+    }
+
     /** Whether the body is to be read as JSON: no content type, {@code application/json} or a {@code +json} type. */
     public boolean jsonMediaType() {
         String type = mediaType();

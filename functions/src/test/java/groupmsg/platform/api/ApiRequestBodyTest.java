@@ -28,6 +28,17 @@ class ApiRequestBodyTest {
     }
 
     @Test
+    void theCharsetParameterIsReadAmongOthersQuotedOrNot() {
+        assertThat(request("text/csv; charset=Windows-1252", "").charset()).contains("windows-1252");
+        assertThat(request("text/csv;header=present; CHARSET = \"ISO-8859-1\" ;x=y", "").charset()).contains("iso-8859-1");
+        assertThat(request("text/csv; header=present", "").charset()).isEmpty();
+        assertThat(request("text/csv; charset=", "").charset()).isEmpty();
+        assertThat(request("text/csv; xcharset=utf-16", "").charset()).isEmpty();
+        assertThat(request(null, "").charset()).isEmpty();
+        assertThat(request("text/csv; charset=cp1252", "").mediaType()).isEqualTo("text/csv");
+    }
+
+    @Test
     void aLeadingByteOrderMarkIsIgnored() {
         JsonBody body = request("application/json", "\ufeff{\"name\":\"Team\"}").jsonBody();
         assertThat(body.requiredString("name", 1, 100)).isEqualTo("Team");
