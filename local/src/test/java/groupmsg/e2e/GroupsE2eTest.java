@@ -1182,11 +1182,14 @@ class GroupsE2eTest {
         assertThat(items(a.get("/v1/lines"))).hasSize(1);
         assertThat(keyed.post("/v1/groups/" + g1 + "/messages", body).header("idempotent-replayed")).isEqualTo("true");
 
-        // a key whose first request was refused (4xx) runs the corrected request on its path, and stays its path's
+        // a key whose only request was refused (a mistyped group's 404) runs the corrected request on its path, which
+        // it is then bound to
         var fresh = a.withHeader("Idempotency-Key", "refused-first");
-        assertThat(fresh.post("/v1/groups", Map.of("name", "")).status()).isEqualTo(400);
-        assertThat(fresh.post("/v1/groups/" + g2 + "/messages", body).status()).isEqualTo(409);
-        assertThat(fresh.post("/v1/groups", Map.of("name", "Fixed")).status()).isEqualTo(201);
+        var typo = Map.of("lineId", line, "sender", "Ops", "title", "t", "body", "Once, to the right group");
+        assertThat(fresh.post("/v1/groups/grp_typo/messages", typo).status()).isEqualTo(404);
+        assertThat(fresh.post("/v1/groups/" + g2 + "/messages", typo).status()).isEqualTo(202);
+        assertThat(items(a.get("/v1/messages?groupId=" + g2))).hasSize(1);
+        assertThat(fresh.post("/v1/groups", Map.of("name", "Fixed")).status()).isEqualTo(409);
     }
 
     @Test

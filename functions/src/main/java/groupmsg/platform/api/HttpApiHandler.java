@@ -217,11 +217,12 @@ public abstract class HttpApiHandler implements HttpFunction {
                 }
                 if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
-                    // with the input fixed, or after what was missing exists, runs instead of meeting a 409.
-                    // The key stays bound to its path: unbound here, a retry of the same request that claimed meanwhile
-                    // could lose its binding and let the key run on another path too.
+                    // with the input fixed, or after what was missing exists, runs instead of meeting a 409, on any
+                    // path (unbound with the release, while the claim still holds off a retry of this request); a
+                    // rerun's claim keeps its binding: the run before it may have done part of the work there.
                     try {
-                        idempotency.release(account, scope, c);
+                        if (c.rerun()) idempotency.release(account, scope, c);
+                        else idempotency.releaseAndUnbind(account, scope, c, key, target);
                     } catch (RuntimeException e) {
                         // still the answer: a 503 would hide it, and its retries would meet "still being
                         // processed" until the claim counted as abandoned (given up now, the same request

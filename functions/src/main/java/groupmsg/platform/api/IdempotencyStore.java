@@ -7,6 +7,8 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -174,6 +176,30 @@ public final class IdempotencyStore {
                     .expressionAttributeValues(Map.of(":claimedAt", n(claim.claimedAt()))));
         } catch (ConditionalCheckFailedException e) {
             // gone, or another request's claim now: nothing of this one is left
+        }
+    }
+
+    /**
+     * As {@link #release}, and lets the key's binding go with it, in one transaction: the claim was the key's first
+     * run at its target (no rerun of one that may have done something), so once it goes no record is left under the
+     * key (every record under a key is at its bound target, where this claim held the only one), and a key whose only
+     * request was refused (a mistyped group id's 404) is free for the corrected request on any path, as with Stripe.
+     * Done while the claim is still held, so a retry of the same request cannot claim in between and lose its binding.
+     */
+    public void releaseAndUnbind(String accountId, String scope, Claimed claim, String key, String target) {
+        try {
+            dynamo.transactWriteItems(b -> b.transactItems(
+                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, scope))
+                            .conditionExpression("claimedAt = :claimedAt")
+                            .expressionAttributeValues(Map.of(":claimedAt", n(claim.claimedAt())))).build(),
+                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, BINDING_PREFIX + key))
+                            .conditionExpression("target = :target")
+                            .expressionAttributeValues(Map.of(":target", s(target)))).build()));
+        } catch (TransactionCanceledException e) {
+            // the claim not this one's any more (gone, or another request's: nothing of this one left), or the
+            // binding not this target's (expired and taken meanwhile): the claim alone, if still this one's
+            var reasons = e.cancellationReasons();
+            if (!reasons.isEmpty() && "None".equals(reasons.getFirst().code())) release(accountId, scope, claim);
         }
     }
 

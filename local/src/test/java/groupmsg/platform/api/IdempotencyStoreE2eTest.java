@@ -112,6 +112,31 @@ class IdempotencyStoreE2eTest {
         assertThat(store.claim(account, other, "h2")).as("released, so free again").isInstanceOf(IdempotencyStore.Claimed.class);
     }
 
+    /** A refused first run lets its key go with its binding; a release that is no longer its claim's lets nothing go. */
+    @Test
+    void releaseAndUnbindFreesTheKeyForAnyPathOnlyWhileItIsTheClaims(LocalRuntime runtime) {
+        var clock = new java.util.concurrent.atomic.AtomicLong(Instant.parse("2026-12-06T10:00:00Z").toEpochMilli());
+        var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), readingFrom(clock));
+        String account = "acct_idem_unbind_" + System.nanoTime();
+        String typo = "POST /v1/groups/{id}/messages /v1/groups/grp_typo/messages";
+        String right = "POST /v1/groups/{id}/messages /v1/groups/grp_right/messages";
+        assertThat(store.binding(account, "k", typo)).isEqualTo(IdempotencyStore.Binding.NOW);
+        var refused = (IdempotencyStore.Claimed) store.claim(account, typo + " k", "body");
+        store.releaseAndUnbind(account, typo + " k", refused, "k", typo);
+        assertThat(store.binding(account, "k", right)).as("free for the corrected path").isEqualTo(IdempotencyStore.Binding.NOW);
+
+        // a stale release (its answer lost, retried after another claim took the record) deletes neither
+        var first = (IdempotencyStore.Claimed) store.claim(account, right + " k", "body");
+        store.release(account, right + " k", first);
+        clock.addAndGet(1_000);
+        var second = (IdempotencyStore.Claimed) store.claim(account, right + " k", "body");
+        store.releaseAndUnbind(account, right + " k", first, "k", right);
+        assertThat(store.binding(account, "k", typo)).as("still bound").isEqualTo(IdempotencyStore.Binding.ELSEWHERE);
+        assertThat(store.claim(account, right + " k", "body")).as("the other claim kept").isInstanceOf(IdempotencyStore.InProgress.class);
+        store.releaseAndUnbind(account, right + " k", second, "k", right);
+        assertThat(store.binding(account, "k", typo)).isEqualTo(IdempotencyStore.Binding.NOW);
+    }
+
     /**
      * A key bound by a request that was answered 4xx, and used again on its path a day later (that run's record lives
      * 24 hours from then), stays bound there as long as that record: before, its binding ran out 24 hours from the
