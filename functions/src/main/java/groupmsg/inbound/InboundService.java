@@ -1,6 +1,7 @@
 package groupmsg.inbound;
 
 import groupmsg.conversations.ConversationRouter;
+import groupmsg.lines.Line;
 import groupmsg.lines.LineOwner;
 import groupmsg.lines.LineService;
 import groupmsg.platform.Log;
@@ -21,9 +22,12 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Takes in what phones send to the business's lines. The webhook only routes, stores and enqueues (so the carrier
@@ -337,26 +341,51 @@ public final class InboundService {
         return optedInAfter(m.accountId(), m.lineId(), m.from(), m.id());
     }
 
-    /** Whether {@code from} texted START to the line at or after {@code since} (epoch ms; see {@link #optedInAfter}). */
-    public boolean optedInSince(String accountId, String lineId, String from, long since) {
-        return optedInAfter(accountId, lineId, from, InboundMessage.ID_PREFIX + Ids.lowestAt(since));
+    /**
+     * Whether {@code from} texted, at or after {@code since} (epoch ms), an opt-in that the carrier took as lifting its
+     * block of the number on the line: a START to the line; and, on a line whose block is the Messaging Service's (not
+     * a toll-free network's own), a START to another of the account's such lines, or a "Yes" to any of them that we
+     * took for a reply too (the carrier knows no replies: Yes is one of its opt-in words), as OptOutService lifts
+     * refusals elsewhere. So a late "unsubscribed" of a message sent before does not opt the number out again.
+     */
+    public boolean carrierOptedInSince(String accountId, String lineId, String from, long since) {
+        String afterId = InboundMessage.ID_PREFIX + Ids.lowestAt(since);
+        List<InboundMessage> optIns = optInsAfter(accountId, null, from, afterId);
+        if (optIns.stream().anyMatch(m -> m.lineId().equals(lineId) && !m.alsoAReply())) return true;
+        if (optIns.isEmpty()) return false;
+        List<String> lineIds = Stream.concat(Stream.of(lineId),
+                optIns.stream().map(InboundMessage::lineId)).distinct().toList();
+        Map<String, Line> found = lines.findAll(accountId, lineIds).stream()
+                .collect(Collectors.toMap(Line::id, l -> l));
+        Line reported = found.get(lineId);
+        if (reported == null || reported.carrierAnswersOptOuts()) return false; // the network's own block: its START only
+        return optIns.stream().map(m -> found.get(m.lineId())).anyMatch(l -> l != null && !l.carrierAnswersOptOuts());
     }
 
     /** {@link #optedInAfter(InboundMessage)} of the text {@code afterId}, or a time's lowest id. */
     private boolean optedInAfter(String accountId, String lineId, String from, String afterId) {
+        return optInsAfter(accountId, lineId, from, afterId).stream().anyMatch(m -> !m.alsoAReply());
+    }
+
+    /**
+     * The opt-in keywords (with "Yes"es that were also replies) from {@code from} after the text {@code afterId}, to
+     * the line, or to any line when {@code lineId} is null; newest first, but the last minute's first (read apart).
+     */
+    private List<InboundMessage> optInsAfter(String accountId, String lineId, String from, String afterId) {
         // the last minute from the table itself: the sender index below can lag a START that just came
-        if (store.recentOptIn(accountId, lineId, from, afterId, clock.millis())) return true;
+        List<InboundMessage> found = new ArrayList<>(store.recentOptIns(accountId, from, afterId, clock.millis()).stream()
+                .filter(m -> lineId == null || m.lineId().equals(lineId)).toList());
         var optIns = new ListFilter(null, new KeywordFilter(Keywords.Keyword.OPT_IN), null);
         Map<String, AttributeValue> start = null;
         do {
             var page = store.list(accountId, lineId, from, optIns, 20, start);
             for (InboundMessage later : page.messages()) {
-                if (later.id().compareTo(afterId) <= 0) return false; // newest first: the rest came before it
-                if (!later.alsoAReply()) return true;
+                if (later.id().compareTo(afterId) <= 0) return found; // newest first: the rest came before it
+                if (found.stream().noneMatch(m -> m.id().equals(later.id()))) found.add(later);
             }
             start = page.lastKey();
         } while (start != null);
-        return false;
+        return found;
     }
 
     /** @param reviewed only texts a person reviewed (true), or not yet (false); null for both */

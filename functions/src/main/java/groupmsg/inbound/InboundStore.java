@@ -220,30 +220,31 @@ final class InboundStore {
     static final Duration INDEX_LAG = Duration.ofSeconds(60);
 
     /**
-     * Whether a START (an opt-in keyword that was not only a reply) from {@code from} to the line came after the text
+     * The opt-in keywords (a "Yes" that was also a reply too) from {@code from}, to any line, that came after the text
      * {@code afterId} and within {@link #INDEX_LAG} of {@code now}, read from the table itself (consistent), where the
-     * sender index could still lack it. One Query of the account's texts of that last minute (every page), filtered.
+     * sender index could still lack them. One Query of the account's texts of that last minute (every page), filtered.
      */
-    boolean recentOptIn(String accountId, String lineId, String from, String afterId, long now) {
+    List<InboundMessage> recentOptIns(String accountId, String from, String afterId, long now) {
         String recent = "IN#" + InboundMessage.ID_PREFIX + com.github.f4b6a3.ulid.Ulid.min(Math.max(0, now - INDEX_LAG.toMillis()));
         String after = "IN#" + afterId;
         String low = after.compareTo(recent) > 0 ? after : recent;
+        List<InboundMessage> found = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
             Map<String, AttributeValue> pageStart = start;
             var response = dynamo.query(b -> b.tableName(table).consistentRead(true).exclusiveStartKey(pageStart)
                     .keyConditionExpression("pk = :pk AND sk BETWEEN :low AND :high")
-                    .filterExpression("#from = :from AND lineId = :line AND keyword = :optIn AND attribute_not_exists(alsoAReply)")
+                    .filterExpression("#from = :from AND keyword = :optIn")
                     .expressionAttributeNames(Map.of("#from", "from"))
                     .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":low", s(low),
-                            ":high", s("IN#" + InboundMessage.ID_PREFIX + "~"), ":from", s(from), ":line", s(lineId),
+                            ":high", s("IN#" + InboundMessage.ID_PREFIX + "~"), ":from", s(from),
                             ":optIn", s(Keywords.Keyword.OPT_IN.wireName()))));
             for (var item : response.items()) {
-                if (!after.equals(Attr.str(item, "sk"))) return true; // BETWEEN includes the text itself
+                if (!after.equals(Attr.str(item, "sk"))) found.add(toMessage(item)); // BETWEEN includes the text itself
             }
             start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
         } while (start != null);
-        return false;
+        return found;
     }
 
     /** The partition of a group message's answers: one row per text linked to it, sorted by the text's id (time). */

@@ -37,12 +37,13 @@ public final class CarrierOptOuts {
 
     /**
      * Records the carrier's "unsubscribed" that a receipt or a lookup reported, of a message sent at {@code sentAt}
-     * (the opt-out's time, as at the send): unless the number texted START to the line since, which came after the
-     * carrier's block and lifted it (a receipt held back, redelivered, or a lookup an hour on, would otherwise opt a
-     * resubscribed number out again, and tell integrations so after its opt-in). False when not recorded.
+     * (the opt-out's time, as at the send): unless the number texted an opt-in since that came after the carrier's
+     * block and lifted it, START to the line, or to another line of the Messaging Service ({@link
+     * InboundService#carrierOptedInSince}): a receipt held back, redelivered, or a lookup an hour on, would otherwise
+     * opt a resubscribed number out again, and tell integrations so after its opt-in. False when not recorded.
      */
     public boolean recordReported(String accountId, String lineId, String phone, long sentAt) {
-        if (inbound.get().optedInSince(accountId, lineId, phone, sentAt)) {
+        if (inbound.get().carrierOptedInSince(accountId, lineId, phone, sentAt)) {
             Log.info("carrier_optout_overtaken_by_start", Map.of("lineId", lineId));
             return false;
         }

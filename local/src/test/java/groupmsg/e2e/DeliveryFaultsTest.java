@@ -1213,32 +1213,46 @@ class DeliveryFaultsTest {
 
     /**
      * A carrier's "unsubscribed" (21610) in a receipt held back, redelivered or looked up an hour on, of a number that
-     * texted START since the send: its row is opted_out (that message was refused), but no opt-out is recorded (the
-     * START came after the carrier's block and lifted it), nor told. Another number's is recorded, as at the send.
+     * texted an opt-in since the send that lifted the carrier's block: its row is opted_out (that message was refused),
+     * but no opt-out is recorded, nor told. Lifting opt-ins: START to the line; "Yes" to it, which was also a reply
+     * (the number was not opted out here); START to another of the account's long-code lines (the carrier keeps
+     * opt-outs per Messaging Service). Another number's is recorded, as at the send; so is one whose only opt-in since
+     * went to a toll-free line, whose network keeps its own block.
      */
     @Test
-    void aLateUnsubscribedReceiptDoesNotOptOutANumberThatTextedStartSince(ApiClient api, LocalRuntime runtime) throws Exception {
-        Scene t = scene(api, runtime, "Late Unsubscribe Co", 2);
+    void aLateUnsubscribedReceiptDoesNotOptOutANumberThatOptedInSince(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Late Unsubscribe Co", 5);
         Setup s = t.setup();
         deliverAll(new DeliveryService(t.wiring()), s);
-        String resubscribed = s.phones().get(0), unsubscribed = s.phones().get(1);
+        String started = s.phones().get(0), saidYes = s.phones().get(1), startedElsewhere = s.phones().get(2),
+                startedOnTollFree = s.phones().get(3), unsubscribed = s.phones().get(4);
         String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
         String linePhone = (String) t.api().get("/v1/lines/" + lineId).jsonObject().get("phone");
-        assertThat(new groupmsg.inbound.InboundService(t.wiring(), new groupmsg.platform.queue.SqsQueueSender(
-                t.wiring().sqsClient(), t.wiring().config())).receive(new groupmsg.inbound.InboundService.InboundSms(
-                InboundE2eTest.sid(), resubscribed, linePhone, "START", List.of()))).isInstanceOf(groupmsg.inbound.InboundService.Stored.class);
+        String otherPhone = MessagesE2eTest.linePhone();
+        MessagesE2eTest.createLine(t.api(), otherPhone, 100);
+        String tollFreePhone = LinesE2eTest.newTollFree();
+        var tollFreeLine = t.api().post("/v1/lines", Map.of("phone", tollFreePhone, "type", "toll_free", "groupMessaging", false));
+        assertThat(tollFreeLine.status()).isEqualTo(201);
+        var inbound = new groupmsg.inbound.InboundService(t.wiring(), new groupmsg.platform.queue.SqsQueueSender(
+                t.wiring().sqsClient(), t.wiring().config()));
+        for (var text : List.of(List.of(started, linePhone, "START"), List.of(saidYes, linePhone, "Yes"),
+                List.of(startedElsewhere, otherPhone, "START"), List.of(startedOnTollFree, tollFreePhone, "START"))) {
+            assertThat(inbound.receive(new groupmsg.inbound.InboundService.InboundSms(InboundE2eTest.sid(), text.get(0),
+                    text.get(1), text.get(2), List.of()))).isInstanceOf(groupmsg.inbound.InboundService.Stored.class);
+        }
 
         var key = new StatusCallbacks.Receipt.Key(s.accountId(), s.messageId(), 0);
         long now = System.currentTimeMillis();
-        new StatusCallbacks(t.wiring()).apply(key, List.of(
-                new StatusCallbacks.Receipt(s.accountId(), s.messageId(), 0, resubscribed, "SM" + resubscribed.substring(1),
-                        Delivery.FAILED, "carrier 21610", now, true),
-                new StatusCallbacks.Receipt(s.accountId(), s.messageId(), 0, unsubscribed, "SM" + unsubscribed.substring(1),
-                        Delivery.FAILED, "carrier 21610", now, true)));
+        new StatusCallbacks(t.wiring()).apply(key, s.phones().stream().map(phone -> new StatusCallbacks.Receipt(
+                s.accountId(), s.messageId(), 0, phone, "SM" + phone.substring(1), Delivery.FAILED, "carrier 21610", now, true)).toList());
 
-        assertThat(statuses(t.api(), s.messageId())).containsEntry(resubscribed, "opted_out").containsEntry(unsubscribed, "opted_out");
-        assertThat(InboundE2eTest.optOuts(t.api(), lineId)).singleElement().satisfies(o -> assertThat(o)
-                .containsEntry("phone", unsubscribed).containsEntry("source", "carrier_error"));
+        for (String phone : s.phones()) assertThat(statuses(t.api(), s.messageId())).containsEntry(phone, "opted_out");
+        assertThat(InboundE2eTest.optOuts(t.api(), lineId)).extracting(o -> o.get("phone"))
+                .containsExactlyInAnyOrder(unsubscribed, startedOnTollFree);
+        assertThat(InboundE2eTest.optOuts(t.api(), lineId)).allSatisfy(o -> assertThat(o).containsEntry("source", "carrier_error"));
+        // a toll-free line's block is its network's own: a START to a long-code line lifts nothing there
+        assertThat(new groupmsg.optout.CarrierOptOuts(t.wiring()).recordReported(s.accountId(),
+                (String) tollFreeLine.jsonObject().get("id"), startedElsewhere, now - 60_000)).isTrue();
     }
 
     @Test
