@@ -3,11 +3,13 @@ package groupmsg.platform.queue;
 import groupmsg.platform.Failures;
 import groupmsg.platform.Log;
 import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.QueueDef;
 import groupmsg.platform.schema.Queues;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,12 +37,14 @@ public final class Outbox {
     static final int SHARDS = 8;
 
     private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
     private final String table;
     private final QueueSender queue;
     private final Clock clock;
 
     public Outbox(DynamoDbClient dynamo, String table, QueueSender queue, Clock clock) {
         this.dynamo = dynamo;
+        this.ops = new DynamoOps(dynamo);
         this.table = table;
         this.queue = queue;
         this.clock = clock;
@@ -99,9 +104,11 @@ public final class Outbox {
     }
 
     /**
-     * {@link #redrive(Duration, int)} that sends no more rows once {@code within} has passed (at least one goes): each
-     * row is a send and a delete one after the other, and a backlog (SQS refusing for minutes) must not take the
-     * run past its function's time. The rows not sent wait for the next run, each group's in order.
+     * {@link #redrive(Duration, int)} that sends no more rows once {@code within} has passed (at least one round goes):
+     * a backlog (SQS refusing for minutes) must not take the run past its function's time. Rows go in rounds of one
+     * SendMessageBatch (up to {@link #BATCH}) and one BatchWriteItem of deletes per queue, a FIFO message group's
+     * rows one a round (a backlog of 1,000 rows across groups is about 100 sends, not 1,000 sends and 1,000 deletes).
+     * The rows not sent wait for the next run, each group's in order.
      */
     public int redrive(Duration olderThan, int limitPerShard, Duration within) {
         long stopAt = System.nanoTime() + within.toNanos();
@@ -129,30 +136,102 @@ public final class Outbox {
         int sent = 0;
         Set<String> heldGroups = new HashSet<>();
         RuntimeException firstFailure = null;
-        int tried = 0;
-        for (var item : due) {
-            if (tried > 0 && System.nanoTime() - stopAt >= 0) {
-                Log.warn("outbox_redrive_out_of_time", Map.of("sent", sent, "left", due.size() - tried));
+        boolean triedAny = false;
+        List<Map<String, AttributeValue>> remaining = due;
+        while (!remaining.isEmpty()) {
+            if (triedAny && System.nanoTime() - stopAt >= 0) {
+                Log.warn("outbox_redrive_out_of_time", Map.of("sent", sent, "left", remaining.size()));
                 break;
             }
-            String queueName = Attr.str(item, "queue");
-            String groupId = Attr.str(item, "groupId");
-            String group = groupId == null ? null : queueName + "#" + groupId; // only FIFO queues' messages have one
-            if (group != null && heldGroups.contains(group)) continue;
-            tried++;
-            try {
-                var entry = new Entry(Attr.str(item, "entryId"), Queues.byName(queueName),
-                        new QueueMessage(Attr.str(item, "body"), groupId, Attr.str(item, "deduplicationId")),
-                        Attr.num(item, "stagedAt", 0));
-                dispatch(entry);
-                sent++;
-            } catch (RuntimeException e) {
-                if (group != null) heldGroups.add(group);
-                firstFailure = Failures.keepFirst(firstFailure, e);
+            // A round: each queue's next rows in order, up to a batch, and one row per FIFO message group (a batch
+            // SQS takes in part must not let a group's later row go without its earlier one); the rest next round.
+            Map<String, List<Map<String, AttributeValue>>> batches = new LinkedHashMap<>();
+            Set<String> groupsThisRound = new HashSet<>();
+            List<Map<String, AttributeValue>> next = new ArrayList<>();
+            for (var item : remaining) {
+                String group = groupOf(item);
+                if (group != null && heldGroups.contains(group)) continue;
+                var batch = batches.computeIfAbsent(Attr.str(item, "queue"), q -> new ArrayList<>());
+                // a group met again, or met first when its queue's batch is full: this row and the group's later ones wait
+                if ((group != null && !groupsThisRound.add(group)) || batch.size() == BATCH) {
+                    next.add(item);
+                    continue;
+                }
+                batch.add(item);
             }
+            for (var batch : batches.values()) {
+                if (batch.isEmpty()) continue;
+                triedAny = true;
+                var result = sendAndDelete(batch, heldGroups);
+                sent += result.sent();
+                if (result.failure() != null) firstFailure = Failures.keepFirst(firstFailure, result.failure());
+            }
+            remaining = next;
         }
         if (sent > 0) Log.info("outbox_redriven", Map.of("messages", sent));
         if (firstFailure != null) throw firstFailure;
         return sent;
+    }
+
+    /** SQS's most messages in one SendMessageBatch. */
+    static final int BATCH = 10;
+
+    /** How many rows of a batch went (their rows deleted), and the first failure of those that did not (null: none). */
+    private record BatchResult(int sent, RuntimeException failure) {}
+
+    /**
+     * Sends one queue's rows in one batch and deletes them in one BatchWriteItem. A batch SQS refuses goes row by row
+     * ({@link #dispatch}; the sender retried the batch already), so a row that cannot go holds back only its own group
+     * ({@code heldGroups} gets it); rows sent whose delete failed are sent again by a later run (their consumers are
+     * idempotent), and hold back their groups' later rows this run.
+     */
+    private BatchResult sendAndDelete(List<Map<String, AttributeValue>> batch, Set<String> heldGroups) {
+        List<Entry> entries = batch.stream().map(Outbox::entryOf).toList();
+        try {
+            queue.send(entries.getFirst().queue(), entries.stream().map(Entry::message).toList());
+        } catch (RuntimeException refused) {
+            if (entries.size() == 1) {
+                holdGroup(batch.getFirst(), heldGroups);
+                return new BatchResult(0, refused);
+            }
+            int sent = 0;
+            RuntimeException failure = null;
+            for (int i = 0; i < entries.size(); i++) {
+                try {
+                    dispatch(entries.get(i));
+                    sent++;
+                } catch (RuntimeException e) {
+                    holdGroup(batch.get(i), heldGroups);
+                    failure = Failures.keepFirst(failure, e);
+                }
+            }
+            return new BatchResult(sent, failure);
+        }
+        try {
+            ops.batchWrite(table, entries.stream().map(e -> WriteRequest.builder()
+                    .deleteRequest(d -> d.key(e.key())).build()).toList());
+            return new BatchResult(entries.size(), null);
+        } catch (RuntimeException e) {
+            batch.forEach(item -> holdGroup(item, heldGroups));
+            return new BatchResult(0, e);
+        }
+    }
+
+    private static Entry entryOf(Map<String, AttributeValue> item) {
+        String groupId = Attr.str(item, "groupId");
+        return new Entry(Attr.str(item, "entryId"), Queues.byName(Attr.str(item, "queue")),
+                new QueueMessage(Attr.str(item, "body"), groupId, Attr.str(item, "deduplicationId")),
+                Attr.num(item, "stagedAt", 0));
+    }
+
+    /** The row's FIFO message group, qualified by its queue; null for a standard queue's row. */
+    private static String groupOf(Map<String, AttributeValue> item) {
+        String groupId = Attr.str(item, "groupId");
+        return groupId == null ? null : Attr.str(item, "queue") + "#" + groupId;
+    }
+
+    private static void holdGroup(Map<String, AttributeValue> item, Set<String> heldGroups) {
+        String group = groupOf(item);
+        if (group != null) heldGroups.add(group);
     }
 }

@@ -91,6 +91,47 @@ class OutboxE2eTest {
     }
 
     /**
+     * A backlog goes in batches: per queue up to 10 rows a send, one row of a FIFO message group a send (a batch taken
+     * in part must not let a group's later row overtake its earlier one), so 25 groups' rows, a group of 3 and 12
+     * rows of a standard queue take 7 sends, not 40; each row once, each group's in order, every row deleted.
+     */
+    @Test
+    void aBacklogGoesInBatchesKeepingEachGroupsOrder(LocalRuntime runtime) {
+        var dynamo = runtime.wiring().dynamo();
+        String table = freshTable(dynamo);
+        var batches = new ConcurrentLinkedQueue<List<String>>();
+        var queue = new RecordingQueue() {
+            @Override
+            public void send(QueueDef q, List<QueueMessage> messages) {
+                batches.add(messages.stream().map(QueueMessage::body).toList());
+                super.send(q, messages);
+            }
+        };
+        int second = 0;
+        List<String> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < 25; i++) rows.add("optouts in_g" + i);
+        for (int i = 0; i < 3; i++) rows.add("optouts in_same" + i);
+        for (int i = 0; i < 12; i++) rows.add("receipts rc" + i);
+        for (String row : rows) {
+            var staging = new Outbox(dynamo, table, queue, Clock.fixed(NOW.minusSeconds(120).plusSeconds(second++), ZoneOffset.UTC));
+            String id = row.substring(row.indexOf(' ') + 1);
+            boolean fifo = row.startsWith("optouts");
+            var entry = staging.entry(id, fifo ? Queues.OPTOUTS : Queues.RECEIPTS,
+                    new QueueMessage("body " + id, fifo ? (id.startsWith("in_same") ? "same" : id) : null, fifo ? id : null));
+            dynamo.transactWriteItems(b -> b.transactItems(staging.stage(entry)));
+        }
+        var maintenance = new Outbox(dynamo, table, queue, Clock.fixed(NOW, ZoneOffset.UTC));
+        assertThat(maintenance.redrive(Duration.ofSeconds(30), 100)).isEqualTo(40);
+
+        assertThat(queue.sent).hasSize(40).doesNotHaveDuplicates();
+        assertThat(batches).hasSize(7).allSatisfy(b -> assertThat(b).hasSizeBetween(1, Outbox.BATCH));
+        assertThat(queue.sent.stream().filter(m -> m.contains("in_same")).toList())
+                .containsExactly("optouts body in_same0", "optouts body in_same1", "optouts body in_same2");
+        assertThat(batches).allSatisfy(b -> assertThat(b.stream().filter(m -> m.contains("in_same")).count()).isLessThanOrEqualTo(1));
+        assertThat(maintenance.redrive(Duration.ofSeconds(30), 100)).as("every row deleted").isZero();
+    }
+
+    /**
      * A row SQS refuses holds back only the later rows of its FIFO message group, across shards (oldest first over
      * all of them), not every row after it; the run fails once it sent the rest. Before, the first refusal stopped
      * the whole redrive, and a group's rows in different shards went in shard order.
