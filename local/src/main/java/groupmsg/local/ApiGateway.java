@@ -26,7 +26,7 @@ import java.util.Optional;
  *       {@code {"message":"Internal Server Error"}};</li>
  *   <li>a body over 10 MB: 413 {@code {"message":"Request Entity Too Large"}}.</li>
  * </ul>
- * Unlike AWS nothing is cached between requests: a revoked key stops working at once. Unknown routes go to the
+ * Nothing is cached between requests, as the stack turns the authorizer's cache off: a revoked key stops working at once. Unknown routes go to the
  * {@code $default} route's function (the contract's 404), without the authorizer, as the stack wires it.
  */
 public final class ApiGateway {
