@@ -184,6 +184,8 @@ public final class OptOutService {
                     if (store.removeForOptIn(line.id(), m.from(), m.id(), inbound.markLiftedOptOut(accountId, m.id()))
                             || inbound.liftedOptOut(accountId, m.id())) {
                         publishChange(accountId, line.id(), m.from(), false, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
+                    } else if (!deleted) {
+                        confirmLaterStop(accountId, line, m);
                     }
                     // only while the START stands here: a STOP after it (recorded as it came) keeps the number opted
                     // out, the carrier's last word too, and lifts elsewhere would tell a CRM of an opt-in that is not
@@ -202,6 +204,25 @@ public final class OptOutService {
                     DirectMessages.orderToNumber(line, m.from()));
         }
         inbound.markHandled(accountId, m.id());
+    }
+
+    /**
+     * A STOP that came after the START {@code start}, to which {@link OptOutStore#removeForOptIn} left the opt-out, is
+     * confirmed from here too: its own job may have run first (the START's queueing redriven after the STOP's, or two
+     * webhooks queued the other way round), found the opt-out still an earlier STOP's, and sent nothing; the number's
+     * last word was STOP and it got no confirmation. One message either way: it has the STOP's reply id, and goes
+     * before the START's own answer (which the opt-out then stops) in the number's order.
+     */
+    private void confirmLaterStop(String accountId, Line line, InboundMessage start) {
+        String stopId = store.laterStopCause(line.id(), start.from(), start.id()).orElse(null);
+        if (stopId == null) return;
+        InboundMessage stop = inbound.get(accountId, stopId).orElse(null);
+        if (stop == null || (line.carrierAnswersOptOuts() && Keywords.networkOptOut(stop.body()))) return;
+        String reply = line.optOutReply();
+        if (reply == null || reply.isBlank()) return;
+        direct.send(REPLY_ID_PREFIX + stop.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(start.from()), reply,
+                List.of(), DirectMessages.orderToNumber(line, start.from()));
+        Log.info("later_stop_confirmed", Map.of("lineId", line.id(), "inboundId", stop.id(), "startId", start.id()));
     }
 
     /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" ({@link CarrierOptOuts} records the opt-out). */

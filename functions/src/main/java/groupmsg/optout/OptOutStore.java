@@ -272,6 +272,16 @@ public final class OptOutStore {
     }
 
     /**
+     * The STOP after the START {@code inboundId} that the number's opt-out on the line is now caused by (a consistent
+     * read; see {@link #removeForOptIn}), when there is one.
+     */
+    public Optional<String> laterStopCause(String lineId, String phone, String inboundId) {
+        var item = item(lineId, phone);
+        String causedBy = item == null ? null : Attr.str(item, "causedBy");
+        return Optional.ofNullable(causedBy).filter(id -> id.compareTo(inboundId) > 0 && SOURCE_KEYWORD.equals(Attr.str(item, "source")));
+    }
+
+    /**
      * Removes the number's opt-out on the line if it is a carrier's refusal recorded before {@code before} (epoch ms),
      * with {@code alsoWrite} (the outbox row of its event) in the same transaction; false when it is not (none, a STOP's
      * since, one by hand).

@@ -179,6 +179,35 @@ class InboundFaultsTest {
         assertThat(sent).containsExactly("relays " + lineId + "#" + phone + " rpl_" + stop.message().id());
     }
 
+    /**
+     * STOP, START, STOP, the last STOP's job run before the START's (the START's queueing redriven after it): that
+     * STOP found the opt-out still the first one's and sent no confirmation; the START's job, leaving the opt-out to
+     * it, confirms it (its reply id, so one message), before its own answer (which the opt-out then stops).
+     */
+    @Test
+    void aStopWhoseJobRanBeforeTheEarlierStartsIsStillConfirmed(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Late Start Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550608";
+        var webhook = new InboundService(runtime.wiring(), new DownQueue());
+        var sent = new java.util.ArrayList<String>();
+        var worker = new groupmsg.optout.OptOutService(runtime.wiring(), (queue, messages) -> messages.forEach(m ->
+                sent.add(queue.name() + " " + m.deduplicationId())));
+        var first = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "STOP", List.of()));
+        worker.handleKeyword(accountId, first.message().id());
+        var start = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "START", List.of()));
+        var last = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), phone, line, "Stop", List.of()));
+        worker.handleKeyword(accountId, last.message().id());
+        assertThat(sent).containsExactly("relays rpl_" + first.message().id());
+
+        worker.handleKeyword(accountId, start.message().id());
+        assertThat(sent).containsExactly("relays rpl_" + first.message().id(), "relays rpl_" + last.message().id(),
+                "relays rpl_" + start.message().id());
+        assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+    }
+
     @Test
     void theSameJobTwiceSendsOneReplyAndPublishesOneEvent(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Twice Co");
