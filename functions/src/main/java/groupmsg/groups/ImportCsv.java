@@ -198,7 +198,8 @@ public final class ImportCsv {
         }
         // Excel's "CSV (Comma delimited)" on Windows: a file declared so is read so (ISO-8859-1 as windows-1252, as
         // browsers read it); a file that is valid UTF-8 was read as UTF-8 above, whatever a client's default declared
-        in.clear();
+        // a UTF-8 byte-order mark an editor left before the windows-1252 text is no text ("ï»¿" in the header)
+        in.position(body.length >= 3 && body[0] == (byte) 0xEF && body[1] == (byte) 0xBB && body[2] == (byte) 0xBF ? 3 : 0);
         out.clear();
         if (!strictDecode(WINDOWS_1252, in, out)) {
             int at = in.position();

@@ -1,7 +1,6 @@
 package groupmsg.inbound;
 
 import groupmsg.conversations.ConversationRouter;
-import groupmsg.lines.Line;
 import groupmsg.lines.LineOwner;
 import groupmsg.lines.LineService;
 import groupmsg.platform.Log;
@@ -26,8 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Takes in what phones send to the business's lines. The webhook only routes, stores and enqueues (so the carrier
@@ -344,22 +341,17 @@ public final class InboundService {
     /**
      * Whether {@code from} texted, at or after {@code since} (epoch ms), an opt-in that the carrier took as lifting its
      * block of the number on the line: a START to the line; and, on a line whose block is the Messaging Service's (not
-     * a toll-free network's own), a START to another of the account's such lines, or a "Yes" to any of them that we
-     * took for a reply too (the carrier knows no replies: Yes is one of its opt-in words), as OptOutService lifts
-     * refusals elsewhere. So a late "unsubscribed" of a message sent before does not opt the number out again.
+     * a +1 toll-free network's own), any opt-in to any of the account's lines, a "Yes" we took for a reply too (the
+     * carrier knows no replies: Yes is one of its opt-in words), as OptOutService lifts carrier refusals on the other
+     * lines for each. So a late "unsubscribed" of a message sent before does not opt the number out again.
      */
     public boolean carrierOptedInSince(String accountId, String lineId, String from, long since) {
         String afterId = InboundMessage.ID_PREFIX + Ids.lowestAt(since);
         List<InboundMessage> optIns = optInsAfter(accountId, null, from, afterId);
         if (optIns.stream().anyMatch(m -> m.lineId().equals(lineId) && !m.alsoAReply())) return true;
         if (optIns.isEmpty()) return false;
-        List<String> lineIds = Stream.concat(Stream.of(lineId),
-                optIns.stream().map(InboundMessage::lineId)).distinct().toList();
-        Map<String, Line> found = lines.findAll(accountId, lineIds).stream()
-                .collect(Collectors.toMap(Line::id, l -> l));
-        Line reported = found.get(lineId);
-        if (reported == null || reported.carrierAnswersOptOuts()) return false; // the network's own block: its START only
-        return optIns.stream().map(m -> found.get(m.lineId())).anyMatch(l -> l != null && !l.carrierAnswersOptOuts());
+        // the network's own block (a +1 toll-free line) lifts only by a START to it
+        return lines.find(accountId, lineId).filter(line -> !line.carrierAnswersOptOuts()).isPresent();
     }
 
     /** {@link #optedInAfter(InboundMessage)} of the text {@code afterId}, or a time's lowest id. */

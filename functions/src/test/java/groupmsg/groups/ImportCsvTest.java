@@ -265,6 +265,9 @@ class ImportCsvTest {
             assertThat(ImportCsv.parse(body, declared)).as(declared).containsExactly(
                     row(2, null, "+14155550100", "Ren\u00e9"), row(3, null, "+14155550101", "Zo\u00eb \u20ac"));
         }
+        // a UTF-8 byte-order mark before it (an editor's) is no part of the header
+        assertThat(ImportCsv.parse(concat(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}, body), "windows-1252"))
+                .extracting(Row::name).containsExactly("Ren\u00e9", "Zo\u00eb \u20ac");
         // undeclared, or declared in a charset not read, it is refused, saying which charsets are read
         assertThatThrownBy(() -> ImportCsv.parse(body, null))
                 .hasMessage("line 2: not valid UTF-8 at offset 27; save the file as CSV UTF-8");

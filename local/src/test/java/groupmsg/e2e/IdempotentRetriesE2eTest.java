@@ -259,6 +259,28 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * A key whose first run did its work but was not remembered (a 500), and whose retry was then refused (the group
+     * deleted meanwhile: 404), stays bound to its path: the members it added there stand, so the same key on another
+     * group is a 409 that adds nothing. (Only a key's first use of all, refused, lets its path go.)
+     */
+    @Test
+    void aKeyWhoseRunDidItsWorkStaysOnItsPathAfterALaterRefusal(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Key Path Co");
+        String g1 = GroupsE2eTest.createGroup(a, "First");
+        String g2 = GroupsE2eTest.createGroup(a, "Second");
+        var handler = new GroupsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("members", List.of(Map.of("phone", "+14155550731")));
+        assertThat(call(handler, a, "POST /v1/groups/{id}/members", "/v1/groups/" + g1 + "/members", Map.of("id", g1), body,
+                "members-1").getStatusCode()).isEqualTo(500);
+        assertThat(a.delete("/v1/groups/" + g1).status()).isEqualTo(204);
+        var keyed = a.withHeader("Idempotency-Key", "members-1");
+        assertThat(keyed.post("/v1/groups/" + g1 + "/members", body).status()).isEqualTo(404);
+        var elsewhere = keyed.post("/v1/groups/" + g2 + "/members", body);
+        assertThat(elsewhere.status()).as(elsewhere.body()).isEqualTo(409);
+        assertThat(a.get("/v1/groups/" + g2).jsonObject()).containsEntry("memberCount", 0);
+    }
+
+    /**
      * A group created with members whose add met contention (a 409 after the group committed) is found by the
      * request's retry under its Idempotency-Key, which adds the members. Before, the 409 released the key like an
      * answer that changed nothing: the retry made a new group id and met the first group's name, 409 for good.

@@ -232,8 +232,13 @@ class ImportsE2eTest {
         ApiClient a = api.forNewAccount("Cp1252 Co");
         String g = createGroup(a, "Accents");
         byte[] cp1252 = ("country,phone,name\nUS," + phone(5) + ",Ren\u00e9e \u20ac\n").getBytes(java.nio.charset.Charset.forName("windows-1252"));
-        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv; header=present; charset=\"Windows-1252\"", cp1252);
+        ApiClient keyed = a.withHeader("Idempotency-Key", "cp1252-import");
+        var started = keyed.send("POST", "/v1/groups/" + g + "/imports", "text/csv; header=present; charset=\"Windows-1252\"", cp1252);
         assertThat(started.status()).isEqualTo(202);
+        // the same bytes declared in another charset are another request: they would read otherwise
+        assertThat(keyed.send("POST", "/v1/groups/" + g + "/imports", "text/csv; charset=utf-8", cp1252).status()).isEqualTo(409);
+        assertThat(keyed.send("POST", "/v1/groups/" + g + "/imports", "text/csv; charset=windows-1252", cp1252)
+                .header("idempotent-replayed")).isEqualTo("true");
         assertThat(awaitDone(a, g, (String) started.jsonObject().get("id"))).containsEntry("added", 1);
         @SuppressWarnings("unchecked") var members = (List<Map<String, Object>>) a.get("/v1/groups/" + g + "/members").jsonObject().get("items");
         assertThat(members).extracting(m -> m.get("name")).containsExactly("Ren\u00e9e \u20ac");

@@ -217,12 +217,13 @@ public abstract class HttpApiHandler implements HttpFunction {
                 }
                 if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
-                    // with the input fixed, or after what was missing exists, runs instead of meeting a 409, on any
-                    // path (unbound with the release, while the claim still holds off a retry of this request); a
-                    // rerun's claim keeps its binding: the run before it may have done part of the work there.
+                    // with the input fixed, or after what was missing exists, runs instead of meeting a 409; on any
+                    // path when this was the key's first use of all (unbound with the release, while the claim still
+                    // holds off a retry of it). A key used before keeps its path: a run before this one, its record
+                    // given up or released since, may have done part of the work there.
                     try {
-                        if (c.rerun()) idempotency.release(account, scope, c);
-                        else idempotency.releaseAndUnbind(account, scope, c, key, target);
+                        if (binding == IdempotencyStore.Binding.NOW && c.first()) idempotency.releaseAndUnbind(account, scope, c, key, target);
+                        else idempotency.release(account, scope, c);
                     } catch (RuntimeException e) {
                         // still the answer: a 503 would hide it, and its retries would meet "still being
                         // processed" until the claim counted as abandoned (given up now, the same request
@@ -256,7 +257,7 @@ public abstract class HttpApiHandler implements HttpFunction {
     }
 
     /**
-     * What makes two requests with one Idempotency-Key the same: the media type and the body, a JSON body as its
+     * What makes two requests with one Idempotency-Key the same: the media type (with a charset other than UTF-8) and the body, a JSON body as its
      * canonical form (keys sorted, no whitespace, whole numbers spelt as integers: 20.0 is 20; the hash marked
      * {@code v3:}), so a retry that serialises the same object differently is the same request, as with Stripe; any
      * other body as its bytes, unmarked. {@code version} 2 gives the form before whole numbers had one spelling
@@ -269,13 +270,21 @@ public abstract class HttpApiHandler implements HttpFunction {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] body = canonicalBody(request, version);
-            digest.update((body == null ? request.mediaType() : "application/json").getBytes(StandardCharsets.UTF_8));
+            digest.update((body == null ? request.mediaType() + declaredCharset(request) : "application/json").getBytes(StandardCharsets.UTF_8));
             digest.update((byte) 0);
             digest.update(body == null ? request.body() : body);
             return (body == null ? "" : "v" + version + ":") + HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * A body's declared charset other than UTF-8 ({@code ;charset=windows-1252}), which says how its bytes read (a CSV
+     * import's): none for UTF-8 or none declared, so the hashes records already hold stay the same.
+     */
+    private static String declaredCharset(ApiRequest request) {
+        return request.charset().filter(c -> !c.equals("utf-8") && !c.equals("utf8")).map(c -> ";charset=" + c).orElse("");
     }
 
     /** The canonical form of a JSON body, or null for a body that is not JSON (or too large to be read as JSON). */

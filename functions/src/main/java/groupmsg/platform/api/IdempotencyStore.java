@@ -58,8 +58,10 @@ public final class IdempotencyStore {
      * @param rerun an earlier run of the request held the claim (and may have stored something under {@code ulid})
      *              long enough ago ({@link #WRITES_SETTLED_AFTER}) that none of its writes can still land: what is
      *              not stored under {@code ulid} by now never will be, and a fresh ulid may be taken instead
+     * @param first the record was made by this claim: no earlier run of the request held it (a take-over, or the
+     *              same request's claim after a 5xx, is not first, however soon)
      */
-    public record Claimed(long claimedAt, String ulid, boolean rerun) implements Claim {}
+    public record Claimed(long claimedAt, String ulid, boolean rerun, boolean first) implements Claim {}
 
     /**
      * How long after a run began its writes may still land (an API function runs at most 10 s; a request sent just
@@ -128,7 +130,7 @@ public final class IdempotencyStore {
      */
     private static Claimed claimed(long now, String fresh, String ulid) {
         boolean settled = now - Ids.timeOf(ulid) >= WRITES_SETTLED_AFTER.toMillis();
-        return new Claimed(now, ulid, !fresh.equals(ulid) && settled);
+        return new Claimed(now, ulid, !fresh.equals(ulid) && settled, fresh.equals(ulid));
     }
 
     private static boolean expired(Map<String, AttributeValue> record, long nowMillis) {
@@ -180,11 +182,13 @@ public final class IdempotencyStore {
     }
 
     /**
-     * As {@link #release}, and lets the key's binding go with it, in one transaction: the claim was the key's first
-     * run at its target (no rerun of one that may have done something), so once it goes no record is left under the
-     * key (every record under a key is at its bound target, where this claim held the only one), and a key whose only
-     * request was refused (a mistyped group id's 404) is free for the corrected request on any path, as with Stripe.
-     * Done while the claim is still held, so a retry of the same request cannot claim in between and lose its binding.
+     * As {@link #release}, and lets the key's binding go with it, in one transaction: for a claim that was the key's
+     * first use of all ({@link Binding#NOW} by this request, and {@link Claimed#first}), so nothing was ever done under
+     * the key (a binding lasts as long as any record under it, and any run's work), and a key whose only request was
+     * refused (a mistyped group id's 404) is free for the corrected request on any path, as with Stripe. Done while the
+     * claim is still held, so a retry of the same request cannot claim in between and lose its binding. Not this
+     * claim's any more (its delete's answer lost and retried after another took it): nothing; a binding not this
+     * target's: the claim alone; any other refusal (a conflict, throttling) is thrown, for the caller to log.
      */
     public void releaseAndUnbind(String accountId, String scope, Claimed claim, String key, String target) {
         try {
@@ -196,10 +200,14 @@ public final class IdempotencyStore {
                             .conditionExpression("target = :target")
                             .expressionAttributeValues(Map.of(":target", s(target)))).build()));
         } catch (TransactionCanceledException e) {
-            // the claim not this one's any more (gone, or another request's: nothing of this one left), or the
-            // binding not this target's (expired and taken meanwhile): the claim alone, if still this one's
-            var reasons = e.cancellationReasons();
-            if (!reasons.isEmpty() && "None".equals(reasons.getFirst().code())) release(accountId, scope, claim);
+            var reasons = e.cancellationReasons().stream().map(r -> r.code() == null ? "None" : r.code()).toList();
+            if (reasons.size() != 2) throw e;
+            if (reasons.get(0).equals("ConditionalCheckFailed")) return;
+            if (reasons.get(0).equals("None") && reasons.get(1).equals("ConditionalCheckFailed")) {
+                release(accountId, scope, claim);
+                return;
+            }
+            throw e;
         }
     }
 

@@ -93,7 +93,7 @@ public final class Outbox {
 
     /**
      * Sends every row staged more than {@code olderThan} ago (their first dispatch was lost), oldest first across the
-     * shards; returns how many. One that cannot be sent holds back only the later rows of its FIFO message group
+     * shards (in batches: a FIFO message group's rows in order, the rest as batches allow); returns how many. One that cannot be sent holds back only the later rows of its FIFO message group
      * (they must not overtake it), not every row after it; the run then fails, once it has sent the rest.
      * The shards are read one after another on purpose: side by side they took 10-16 ms instead of 30-52 against
      * DynamoDB Local's plain HTTP, but in AWS each parallel read needs its own TLS connection (a run a minute finds
@@ -138,11 +138,8 @@ public final class Outbox {
         RuntimeException firstFailure = null;
         boolean triedAny = false;
         List<Map<String, AttributeValue>> remaining = due;
+        rounds:
         while (!remaining.isEmpty()) {
-            if (triedAny && System.nanoTime() - stopAt >= 0) {
-                Log.warn("outbox_redrive_out_of_time", Map.of("sent", sent, "left", remaining.size()));
-                break;
-            }
             // A round: each queue's next rows in order, up to a batch, and one row per FIFO message group (a batch
             // SQS takes in part must not let a group's later row go without its earlier one); the rest next round.
             Map<String, List<Map<String, AttributeValue>>> batches = new LinkedHashMap<>();
@@ -159,10 +156,17 @@ public final class Outbox {
                 }
                 batch.add(item);
             }
+            int untried = next.size();
+            for (var batch : batches.values()) untried += batch.size();
             for (var batch : batches.values()) {
                 if (batch.isEmpty()) continue;
+                if (triedAny && System.nanoTime() - stopAt >= 0) {
+                    Log.warn("outbox_redrive_out_of_time", Map.of("sent", sent, "left", untried));
+                    break rounds;
+                }
                 triedAny = true;
-                var result = sendAndDelete(batch, heldGroups);
+                untried -= batch.size();
+                var result = sendAndDelete(batch, heldGroups, stopAt);
                 sent += result.sent();
                 if (result.failure() != null) firstFailure = Failures.keepFirst(firstFailure, result.failure());
             }
@@ -182,10 +186,11 @@ public final class Outbox {
     /**
      * Sends one queue's rows in one batch and deletes them in one BatchWriteItem. A batch SQS refuses goes row by row
      * ({@link #dispatch}; the sender retried the batch already), so a row that cannot go holds back only its own group
-     * ({@code heldGroups} gets it); rows sent whose delete failed are sent again by a later run (their consumers are
-     * idempotent), and hold back their groups' later rows this run.
+     * ({@code heldGroups} gets it); once one is refused too, only while the run has time ({@code stopAt}): SQS may be
+     * refusing everything (an outage, the backlog's cause), each row waiting out the SDK's retries. Rows sent whose
+     * delete failed are sent again by a later run (their consumers are idempotent), and hold back their groups' later rows.
      */
-    private BatchResult sendAndDelete(List<Map<String, AttributeValue>> batch, Set<String> heldGroups) {
+    private BatchResult sendAndDelete(List<Map<String, AttributeValue>> batch, Set<String> heldGroups, long stopAt) {
         List<Entry> entries = batch.stream().map(Outbox::entryOf).toList();
         try {
             queue.send(entries.getFirst().queue(), entries.stream().map(Entry::message).toList());
@@ -197,6 +202,10 @@ public final class Outbox {
             int sent = 0;
             RuntimeException failure = null;
             for (int i = 0; i < entries.size(); i++) {
+                if (failure != null && System.nanoTime() - stopAt >= 0) {
+                    for (var item : batch.subList(i, batch.size())) holdGroup(item, heldGroups);
+                    break;
+                }
                 try {
                     dispatch(entries.get(i));
                     sent++;

@@ -132,6 +132,35 @@ class OutboxE2eTest {
     }
 
     /**
+     * SQS refusing everything (the outage a backlog comes from): a refused batch is tried row by row only while the
+     * run has time, so a run out of time makes one batch send and one row's, not one per row (each waits out the
+     * SDK's retries); with time, every row is tried. Nothing is lost: every row stays for the next run.
+     */
+    @Test
+    void whenSqsRefusesEverythingARunOutOfTimeTriesOneBatchAndOneRow(LocalRuntime runtime) {
+        var dynamo = runtime.wiring().dynamo();
+        String table = freshTable(dynamo);
+        var calls = new java.util.concurrent.atomic.AtomicInteger();
+        QueueSender down = (q, messages) -> {
+            calls.incrementAndGet();
+            throw new IllegalStateException("SQS down");
+        };
+        var staging = new Outbox(dynamo, table, down, Clock.fixed(NOW.minusSeconds(60), ZoneOffset.UTC));
+        for (String id : List.of("in_x", "in_y", "in_z")) {
+            dynamo.transactWriteItems(b -> b.transactItems(staging.stage(
+                    staging.entry(id, Queues.OPTOUTS, new QueueMessage("body " + id, id, id)))));
+        }
+        var maintenance = new Outbox(dynamo, table, down, Clock.fixed(NOW, ZoneOffset.UTC));
+        assertThatThrownBy(() -> maintenance.redrive(Duration.ofSeconds(30), 100, Duration.ZERO)).hasMessage("SQS down");
+        assertThat(calls).hasValue(2);
+        calls.set(0);
+        assertThatThrownBy(() -> maintenance.redrive(Duration.ofSeconds(30), 100)).hasMessage("SQS down");
+        assertThat(calls).as("the batch, then each row").hasValue(4);
+        var recording = new RecordingQueue();
+        assertThat(new Outbox(dynamo, table, recording, Clock.fixed(NOW, ZoneOffset.UTC)).redrive(Duration.ofSeconds(30), 100)).isEqualTo(3);
+    }
+
+    /**
      * A row SQS refuses holds back only the later rows of its FIFO message group, across shards (oldest first over
      * all of them), not every row after it; the run fails once it sent the rest. Before, the first refusal stopped
      * the whole redrive, and a group's rows in different shards went in shard order.
