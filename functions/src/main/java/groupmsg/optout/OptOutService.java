@@ -282,18 +282,25 @@ public final class OptOutService {
     /**
      * The account's opt-outs on all its lines: line by line (oldest line first), each in number order. The cursor
      * is the key of the last one listed, so it names its line; a page that ends with a line's last opt-out points
-     * there too when a later line has any (the next page goes on with it), and is the last page otherwise.
+     * there too when a later line has any (the next page goes on with it), and is the last page otherwise. A page
+     * reads lines for {@link #ACROSS_LINES_READ_MILLIS} at most (at least one): an account with a thousand lines is
+     * a thousand queries, past its function's 10 s; its cursor then points past the last line read, and the page may
+     * hold fewer opt-outs than asked for, or none.
      */
     public AccountPage listAll(String accountId, int limit, String cursor) {
-        return listAcross(accountId, allLineIds(accountId), true, limit, cursor);
+        return listAcross(accountId, allLineIds(accountId), true, limit, cursor, clock.millis() + ACROSS_LINES_READ_MILLIS);
     }
+
+    /** How long one page or export part of the account's opt-outs reads lines (see {@link #listAll}). */
+    public static final long ACROSS_LINES_READ_MILLIS = 5_000;
 
     /**
      * {@link #listAll} over these lines, in this order (ids, which sort by creation). The cursor must point into one
      * of them, or ({@code acrossTheAccount}, the list of all its lines) into a line of the account deleted since the
      * page before: the list goes on with the next line.
      */
-    private AccountPage listAcross(String accountId, List<String> lineIds, boolean acrossTheAccount, int limit, String cursor) {
+    private AccountPage listAcross(String accountId, List<String> lineIds, boolean acrossTheAccount, int limit, String cursor,
+                                   long readUntil) {
         List<String> partitions = lineIds.stream().map(OptOutStore::listPartition).toList();
         String[] deleted = new String[1]; // the deleted line the cursor points into, looked up once
         Map<String, AttributeValue> start = Cursor.decode(cursor, "pk", pk -> partitions.contains(pk)
@@ -305,13 +312,15 @@ public final class OptOutService {
         }
         List<OptOut> listed = new ArrayList<>();
         Map<String, AttributeValue> lastKey = null;
+        int firstLine = line;
         for (; line < lineIds.size() && listed.size() < limit; line++, start = null) {
+            if (line > firstLine && clock.millis() >= readUntil) return new AccountPage(listed, afterLine(lineIds.get(line - 1)));
             var page = store.list(lineIds.get(line), limit - listed.size(), start);
             listed.addAll(page.optOuts());
             lastKey = page.lastKey();
             if (lastKey != null) break; // the page is full within this line
         }
-        if (lastKey == null && listed.size() == limit && anyOn(lineIds.subList(line, lineIds.size()))) {
+        if (lastKey == null && listed.size() == limit && anyOn(lineIds.subList(line, lineIds.size()), readUntil)) {
             // full at the end of a line, with more on a later one: the next page starts after this one's last
             return new AccountPage(listed, keyAfter(listed.getLast()));
         }
@@ -338,8 +347,9 @@ public final class OptOutService {
         var part = new CsvPart(EXPORT_HEADER, maxBytes);
         OptOut last = null;
         String next = cursor;
+        long readUntil = clock.millis() + ACROSS_LINES_READ_MILLIS;
         do {
-            var page = listAcross(accountId, lineIds, lineId == null, Math.min(EXPORT_STEP, limit - part.rows()), next);
+            var page = listAcross(accountId, lineIds, lineId == null, Math.min(EXPORT_STEP, limit - part.rows()), next, readUntil);
             for (OptOut o : page.optOuts()) {
                 if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
                     return new ExportPart(part.text(), keyAfter(last));
@@ -347,8 +357,13 @@ public final class OptOutService {
                 last = o;
             }
             next = page.nextCursor();
-        } while (next != null && part.rows() < limit);
+        } while (next != null && part.rows() < limit && clock.millis() < readUntil);
         return new ExportPart(part.text(), next);
+    }
+
+    /** The cursor after every opt-out of a line: a key past any phone number in its partition ({@code ~} sorts after {@code +}). */
+    private static String afterLine(String lineId) {
+        return Cursor.encode(Attr.key(OptOutStore.listPartition(lineId), "~"));
     }
 
     /** The cursor after an opt-out: its key, as the lists' cursors are. */
@@ -396,10 +411,13 @@ public final class OptOutService {
         return all;
     }
 
-    /** Whether any of {@code lineIds} has an opt-out (so a page that ends at a line's end is not the last). */
-    private boolean anyOn(List<String> lineIds) {
+    /**
+     * Whether any of {@code lineIds} has an opt-out (so a page that ends at a line's end is not the last); true, too,
+     * once out of time: the next page looks on.
+     */
+    private boolean anyOn(List<String> lineIds, long readUntil) {
         for (String id : lineIds) {
-            if (!store.list(id, 1, null).optOuts().isEmpty()) return true;
+            if (clock.millis() >= readUntil || !store.list(id, 1, null).optOuts().isEmpty()) return true;
         }
         return false;
     }

@@ -27,6 +27,71 @@ class OptOutsExportE2eTest {
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", line, "phone", phone)).status()).isEqualTo(201);
     }
 
+    /**
+     * An account with many lines: a page of the account's opt-outs, or an export part, reads lines for 5 s at most,
+     * then hands back a cursor past the last line read (here every look at the clock is 3 s later, so each page reads
+     * one or two lines). Following the cursors lists every opt-out once, in order; a page may hold none.
+     */
+    @Test
+    void acrossManyLinesAPageStopsReadingInTimeAndTheCursorsListEveryOptOutOnce(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Many Lines Co");
+        List<String> lineIds = new ArrayList<>();
+        for (int i = 0; i < 5; i++) lineIds.add(createLine(a, linePhone(), 5));
+        optOut(a, lineIds.get(0), "+14155550181");
+        optOut(a, lineIds.get(2), "+14155550183");
+        optOut(a, lineIds.get(2), "+14155550182");
+        optOut(a, lineIds.get(4), "+14155550184");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var ticking = new java.time.Clock() {
+            private long now = System.currentTimeMillis();
+
+            @Override
+            public java.time.Instant instant() {
+                now += 3_000;
+                return java.time.Instant.ofEpochMilli(now);
+            }
+
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+        };
+        var service = new OptOutService(runtime.wiring().withClock(ticking),
+                new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
+        List<String> listed = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            var page = service.listAll(accountId, 100, cursor);
+            page.optOuts().forEach(o -> listed.add(o.lineId() + " " + o.phone()));
+            cursor = page.nextCursor();
+            pages++;
+        } while (cursor != null && pages < 20);
+        assertThat(listed).containsExactly(lineIds.get(0) + " +14155550181", lineIds.get(2) + " +14155550182",
+                lineIds.get(2) + " +14155550183", lineIds.get(4) + " +14155550184");
+        assertThat(pages).as("stopped in time, not read in one go").isGreaterThan(2);
+
+        List<String> exported = new ArrayList<>();
+        cursor = null;
+        int parts = 0;
+        do {
+            var part = service.export(accountId, null, OptOutService.EXPORT_MAX_ROWS, cursor, Csv.MAX_ANSWER_BYTES);
+            part.csv().lines().skip(1).forEach(l -> exported.add(l.substring(0, l.indexOf(',', l.indexOf(',') + 1))));
+            cursor = part.nextCursor();
+            parts++;
+        } while (cursor != null && parts < 20);
+        assertThat(exported).containsExactly(lineIds.get(0) + ",+14155550181", lineIds.get(2) + ",+14155550182",
+                lineIds.get(2) + ",+14155550183", lineIds.get(4) + ",+14155550184");
+        assertThat(parts).isGreaterThan(2);
+        // the API reads them all in one page at a normal pace
+        assertThat(items(a.get("/v1/opt-outs"))).hasSize(4);
+    }
+
     @Test
     void theOptOutsExportAsCsvLineByLineInParts(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Do Not Text Co");
