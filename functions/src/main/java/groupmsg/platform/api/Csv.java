@@ -32,26 +32,53 @@ public final class Csv {
         return ApiResponse.text(200, "text/csv; charset=utf-8", csv, headers);
     }
 
-    /** One cell: empty for null; guarded when it starts like a formula (see {@link #guardable}); quoted when it holds a comma, quote or line break. */
+    /**
+     * One cell: empty for null; guarded where a part of it starts like a formula (see {@link #guardable}); quoted when
+     * it holds a comma, quote or line break. A part is the cell, and each piece after a {@code ;} (past spaces): Excel
+     * where the list separator is {@code ;} (German, French, Italian...) splits a CSV at them, quotes or not, so
+     * {@code Anna;=cmd|...} would be a formula cell of its own there.
+     */
     public static String cell(String value) {
         if (value == null || value.isEmpty()) return "";
-        String guarded = guardable(value) ? "'" + value : value;
+        StringBuilder guarded = new StringBuilder(value.length() + 2);
+        boolean partStarts = true;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (partStarts && c != ' ') {
+                partStarts = false;
+                if (guardable(value, i)) guarded.append('\'');
+            }
+            guarded.append(c);
+            if (c == ';') partStarts = true;
+        }
         boolean quote = guarded.chars().anyMatch(c -> c == ',' || c == '"' || c == '\n' || c == '\r');
-        return quote ? '"' + guarded.replace("\"", "\"\"") + '"' : guarded;
+        return quote ? '"' + guarded.toString().replace("\"", "\"\"") + '"' : guarded.toString();
     }
 
-    /** A cell's value as {@link #cell} guarded it, without the guard ({@code '=x} -> {@code =x}); any other as it is. */
+    /** A cell's value as {@link #cell} guarded it, without the guards ({@code '=x} -> {@code =x}, {@code a;'=x} -> {@code a;=x}); any other as it is. */
     public static String unguard(String value) {
-        return value != null && value.length() > 1 && value.charAt(0) == '\'' && guardable(value.substring(1))
-                ? value.substring(1) : value;
+        if (value == null || value.indexOf('\'') < 0) return value;
+        StringBuilder unguarded = new StringBuilder(value.length());
+        boolean partStarts = true;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (partStarts && c != ' ') {
+                partStarts = false;
+                if (c == '\'' && guardable(value, i + 1)) continue; // the guard, not the value's
+            }
+            unguarded.append(c);
+            if (c == ';') partStarts = true;
+        }
+        return unguarded.toString();
     }
 
     /**
-     * Whether {@link #cell} guards {@code value}: it starts like a formula, or it is one guarded already as a value
-     * ({@code '=x}, a name typed so), which keeps its own marker through an export and an import only under a second.
+     * Whether {@link #cell} guards the part of {@code value} from {@code from}: it starts like a formula, or it is one
+     * guarded already as a value ({@code '=x}, a name typed so), which keeps its own marker through an export and an
+     * import only under a second.
      */
-    private static boolean guardable(String value) {
-        int i = 0;
+    private static boolean guardable(String value, int from) {
+        int i = from;
         while (i < value.length() && value.charAt(i) == '\'') i++;
         return i < value.length() && FORMULA_STARTS.indexOf(value.charAt(i)) >= 0;
     }

@@ -54,14 +54,21 @@ class CsvTest {
         assertThat(Csv.cell("@me")).isEqualTo("'@me");
         assertThat(Csv.cell("\tTab")).isEqualTo("'\tTab");
         assertThat(Csv.cell("a-b=c")).isEqualTo("a-b=c");
+        // where Excel splits at ';' (German, French... settings), each piece after one is a cell of its own
+        assertThat(Csv.cell("Anna;=cmd|' /C calc'!A0")).isEqualTo("Anna;'=cmd|' /C calc'!A0");
+        assertThat(Csv.cell("x; -1;;@y")).isEqualTo("x; '-1;;'@y");
+        assertThat(Csv.cell("Smith; Jane, =2")).isEqualTo("\"Smith; Jane, =2\"");
+        assertThat(Csv.cell("a;b")).isEqualTo("a;b");
     }
 
     @Test
     void anImportTakesTheGuardOffAgainAndNothingElse() {
-        for (String name : new String[]{"=SUM(A1)", "+1", "-x", "@me", "\tTab", "Ada", "'quoted'", "'", "O'Brien", "'=x", "'+1 rep", "''@a"}) {
+        for (String name : new String[]{"=SUM(A1)", "+1", "-x", "@me", "\tTab", "Ada", "'quoted'", "'", "O'Brien", "'=x", "'+1 rep", "''@a",
+                "Anna;=cmd", "x; -1;;@y", "a;'=b", "a;'b", ";", "a; ", "'; '=x"}) {
             assertThat(Csv.unguard(Csv.cell(name))).as(name).isEqualTo(name);
         }
         assertThat(Csv.unguard("'Ada")).isEqualTo("'Ada");
+        assertThat(Csv.unguard("Anna;'=x")).isEqualTo("Anna;=x");
         assertThat(Csv.cell("'=x")).as("a name typed guarded keeps its marker under a second").isEqualTo("''=x");
         assertThat(Csv.unguard(null)).isNull();
     }
