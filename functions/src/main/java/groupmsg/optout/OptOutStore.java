@@ -262,7 +262,9 @@ public final class OptOutStore {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(pk(lineId), phone))
                     .updateExpression("SET causedBy = lastStopId, #source = :keyword")
-                    .conditionExpression("lastStopId > :id")
+                    // not when a STOP after the START is its cause already (confirmed, or a review's): a repeated
+                    // STOP after it is not confirmed a second time
+                    .conditionExpression("lastStopId > :id AND (attribute_not_exists(causedBy) OR causedBy < :id)")
                     .expressionAttributeNames(java.util.Map.of("#source", "source"))
                     .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":keyword", s(SOURCE_KEYWORD))));
         } catch (ConditionalCheckFailedException gone) {

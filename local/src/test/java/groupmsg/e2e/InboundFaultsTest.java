@@ -206,6 +206,17 @@ class InboundFaultsTest {
         assertThat(sent).containsExactly("relays rpl_" + first.message().id(), "relays rpl_" + last.message().id(),
                 "relays rpl_" + start.message().id());
         assertThat(optOuts(a, lineId)).singleElement().satisfies(o -> assertThat(o).containsEntry("source", "keyword"));
+
+        // START, STOP, STOP, the START's job last: the first STOP after it was confirmed, the repeated one is not
+        String again = "+14155550609";
+        var held = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), again, line, "START", List.of()));
+        var stopA = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), again, line, "STOP", List.of()));
+        var stopB = (InboundService.Stored) webhook.receive(new InboundService.InboundSms(sid(), again, line, "STOP", List.of()));
+        sent.clear();
+        worker.handleKeyword(accountId, stopA.message().id());
+        worker.handleKeyword(accountId, stopB.message().id());
+        worker.handleKeyword(accountId, held.message().id());
+        assertThat(sent).contains("relays rpl_" + stopA.message().id()).doesNotContain("relays rpl_" + stopB.message().id());
     }
 
     @Test

@@ -34,9 +34,10 @@ public final class Csv {
 
     /**
      * One cell: empty for null; guarded where a part of it starts like a formula (see {@link #guardable}); quoted when
-     * it holds a comma, quote or line break. A part is the cell, and each piece after a {@code ;} (past spaces): Excel
-     * where the list separator is {@code ;} (German, French, Italian...) splits a CSV at them, quotes or not, so
-     * {@code Anna;=cmd|...} would be a formula cell of its own there.
+     * it holds a comma, quote or line break. A part is the cell, and each piece after a {@code ;} or a line break (past
+     * spaces): Excel where the list separator is {@code ;} (German, French, Italian...) splits a CSV at them, quotes or
+     * not, so {@code Anna;=cmd|...} would be a formula cell of its own there (quotes before a formula start count
+     * as the start: {@code "=x"}).
      */
     public static String cell(String value) {
         if (value == null || value.isEmpty()) return "";
@@ -49,7 +50,7 @@ public final class Csv {
                 if (guardable(value, i)) guarded.append('\'');
             }
             guarded.append(c);
-            if (c == ';') partStarts = true;
+            if (c == ';' || c == '\n' || c == '\r') partStarts = true;
         }
         boolean quote = guarded.chars().anyMatch(c -> c == ',' || c == '"' || c == '\n' || c == '\r');
         return quote ? '"' + guarded.toString().replace("\"", "\"\"") + '"' : guarded.toString();
@@ -67,7 +68,7 @@ public final class Csv {
                 if (c == '\'' && guardable(value, i + 1)) continue; // the guard, not the value's
             }
             unguarded.append(c);
-            if (c == ';') partStarts = true;
+            if (c == ';' || c == '\n' || c == '\r') partStarts = true;
         }
         return unguarded.toString();
     }
@@ -79,7 +80,7 @@ public final class Csv {
      */
     private static boolean guardable(String value, int from) {
         int i = from;
-        while (i < value.length() && value.charAt(i) == '\'') i++;
+        while (i < value.length() && (value.charAt(i) == '\'' || value.charAt(i) == '"')) i++;
         return i < value.length() && FORMULA_STARTS.indexOf(value.charAt(i)) >= 0;
     }
 

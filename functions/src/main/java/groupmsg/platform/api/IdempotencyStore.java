@@ -191,6 +191,10 @@ public final class IdempotencyStore {
      * target's: the claim alone; any other refusal (a conflict, throttling) is thrown, for the caller to log.
      */
     public void releaseAndUnbind(String accountId, String scope, Claimed claim, String key, String target) {
+        releaseAndUnbind(accountId, scope, claim, key, target, true);
+    }
+
+    private void releaseAndUnbind(String accountId, String scope, Claimed claim, String key, String target, boolean again) {
         try {
             dynamo.transactWriteItems(b -> b.transactItems(
                     TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, scope))
@@ -205,6 +209,11 @@ public final class IdempotencyStore {
             if (reasons.get(0).equals("ConditionalCheckFailed")) return;
             if (reasons.get(0).equals("None") && reasons.get(1).equals("ConditionalCheckFailed")) {
                 release(accountId, scope, claim);
+                return;
+            }
+            if (again && reasons.contains("TransactionConflict")) {
+                // a same-key request's read or claim under way on either item: once more, as a lone delete would
+                releaseAndUnbind(accountId, scope, claim, key, target, false);
                 return;
             }
             throw e;

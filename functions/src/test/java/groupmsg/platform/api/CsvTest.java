@@ -59,13 +59,21 @@ class CsvTest {
         assertThat(Csv.cell("x; -1;;@y")).isEqualTo("x; '-1;;'@y");
         assertThat(Csv.cell("Smith; Jane, =2")).isEqualTo("\"Smith; Jane, =2\"");
         assertThat(Csv.cell("a;b")).isEqualTo("a;b");
+        assertThat(Csv.cell("carrier said\n=HYPERLINK(1)")).isEqualTo("\"carrier said\n'=HYPERLINK(1)\"");
+        assertThat(Csv.cell("Anna;\"=x\"")).isEqualTo("\"Anna;'\"\"=x\"\"\"");
+    }
+
+    /** A cell's value as a CSV reader gives it: outer quotes off, doubled ones single. */
+    private static String unquoted(String cell) {
+        return cell.startsWith("\"") ? cell.substring(1, cell.length() - 1).replace("\"\"", "\"") : cell;
     }
 
     @Test
     void anImportTakesTheGuardOffAgainAndNothingElse() {
         for (String name : new String[]{"=SUM(A1)", "+1", "-x", "@me", "\tTab", "Ada", "'quoted'", "'", "O'Brien", "'=x", "'+1 rep", "''@a",
-                "Anna;=cmd", "x; -1;;@y", "a;'=b", "a;'b", ";", "a; ", "'; '=x"}) {
-            assertThat(Csv.unguard(Csv.cell(name))).as(name).isEqualTo(name);
+                "Anna;=cmd", "x; -1;;@y", "a;'=b", "a;'b", ";", "a; ", "'; '=x",
+                "a\n=b", "a\r\n '-b", "\"=x\"", "'\"@y", "\"plain\""}) {
+            assertThat(Csv.unguard(unquoted(Csv.cell(name)))).as(name).isEqualTo(name);
         }
         assertThat(Csv.unguard("'Ada")).isEqualTo("'Ada");
         assertThat(Csv.unguard("Anna;'=x")).isEqualTo("Anna;=x");
