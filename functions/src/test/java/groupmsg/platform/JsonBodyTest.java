@@ -27,6 +27,14 @@ class JsonBodyTest {
     }
 
     @Test
+    void aMediaUrlsProblemNamesItsIndexInTheRequest() {
+        JsonBody b = body("{\"mediaUrls\":[5,\"http://insecure.example/a.jpg\",\"https://ok.example/b.jpg\"]}");
+        assertThat(b.optionalHttpsUrls("mediaUrls", 10)).containsExactly("http://insecure.example/a.jpg", "https://ok.example/b.jpg");
+        assertThatThrownBy(b::validate).isInstanceOfSatisfying(ApiException.class, e ->
+                assertThat(e.details()).extracting(d -> d.get("field")).containsExactly("mediaUrls[0]", "mediaUrls[1]"));
+    }
+
+    @Test
     void collectsEveryProblemIntoOne400() {
         JsonBody b = body("{\"name\":42,\"extra\":1,\"n\":\"5\"}").allowOnly("name", "n");
         b.requiredString("name", 1, 100);

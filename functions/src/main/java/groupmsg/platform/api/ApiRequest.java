@@ -207,7 +207,8 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
      * sender and passes.
      */
     public static final char REPLACEMENT_CHARACTER = '\uFFFD';
-    private static final String REPLACED_BYTES = "body is not valid UTF-8 (it holds U+FFFD, which replaces bytes that were not UTF-8)";
+    private static final String REPLACED_BYTES = "body holds U+FFFD, the replacement character, which stands for bytes that"
+            + " were not UTF-8 (a lenient decoder's); send the text as UTF-8, or the character escaped as \\uFFFD in JSON";
 
     /**
      * A JSON body's text: UTF-8 without a leading byte-order mark, which JSON allows a reader to ignore and some

@@ -196,8 +196,10 @@ public final class JsonBody {
     /** Media URLs: an optional array of https URLs (what carriers fetch MMS media from). */
     public List<String> optionalHttpsUrls(String name, int maxItems) {
         List<String> urls = optionalStringList(name, 0, maxItems, 2048).orElse(List.of());
-        for (int i = 0; i < urls.size(); i++) {
-            if (!httpsUrl(urls.get(i))) {
+        // each at its index in the request: the list above leaves out the entries that are not strings
+        List<?> given = fields.get(name) instanceof List<?> list ? list : List.of();
+        for (int i = 0; i < given.size(); i++) {
+            if (given.get(i) instanceof String url && urls.contains(url) && !httpsUrl(url)) {
                 problem(name + "[" + i + "]", "must be an https URL with a host (a port up to 65535, no user:password@)");
             }
         }
