@@ -785,29 +785,7 @@ class GroupsE2eTest {
         String kim = "+14155550799";
         service.addToGroups(accountId, kim, "Kim", groups.subList(0, 100));
         service.addToGroups(accountId, kim, "Kim", groups.subList(100, 130));
-        var jumping = new java.time.Clock() {
-            private long now = System.currentTimeMillis();
-
-            @Override
-            public long millis() {
-                return now += 20_000;
-            }
-
-            @Override
-            public java.time.Instant instant() {
-                return java.time.Instant.ofEpochMilli(millis());
-            }
-
-            @Override
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            @Override
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-        };
+        var jumping = groupmsg.local.TestClocks.steppingBy(20_000);
         var slow = new groupmsg.groups.GroupService(runtime.wiring().withClock(jumping));
         List<String> removed = new ArrayList<>();
         var first = slow.removeFromAllGroups(accountId, kim, null);

@@ -42,25 +42,7 @@ class OptOutsExportE2eTest {
         optOut(a, lineIds.get(2), "+14155550182");
         optOut(a, lineIds.get(4), "+14155550184");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        var ticking = new java.time.Clock() {
-            private long now = System.currentTimeMillis();
-
-            @Override
-            public java.time.Instant instant() {
-                now += 3_000;
-                return java.time.Instant.ofEpochMilli(now);
-            }
-
-            @Override
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            @Override
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-        };
+        var ticking = groupmsg.local.TestClocks.steppingBy(3_000);
         var service = new OptOutService(runtime.wiring().withClock(ticking),
                 new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
         List<String> listed = new ArrayList<>();

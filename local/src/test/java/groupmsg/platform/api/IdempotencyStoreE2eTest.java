@@ -9,6 +9,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.time.Clock;
 import java.time.Instant;
 
+import static groupmsg.local.TestClocks.readingFrom;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Idempotency records on the real DynamoDB Local: a record written with an earlier form of the hash still replays. */
@@ -185,14 +186,5 @@ class IdempotencyStoreE2eTest {
         store.abandon(account, scope, first);
         assertThat(store.claim(account, scope, "good-body")).as("still the new claim, under way")
                 .isInstanceOf(IdempotencyStore.InProgress.class);
-    }
-
-    /** A clock that reads the epoch milliseconds {@code millis} holds. */
-    static Clock readingFrom(java.util.concurrent.atomic.AtomicLong millis) {
-        return new Clock() {
-            @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
-            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-            @Override public Instant instant() { return Instant.ofEpochMilli(millis.get()); }
-        };
     }
 }
