@@ -85,10 +85,16 @@ class IdempotentRetriesE2eTest {
     /** One API request straight to a handler, as API Gateway would send it after the authorizer. */
     static APIGatewayV2HTTPResponse call(HttpApiHandler handler, ApiClient caller, String routeKey, String path,
                                          Map<String, String> pathParameters, Object body, String idempotencyKey) {
-        Map<String, Object> account = caller.get("/v1/account").jsonObject();
         @SuppressWarnings("unchecked")
         var keys = (List<Map<String, Object>>) caller.get("/v1/api-keys").jsonObject().get("items");
-        String keyId = (String) keys.getFirst().get("id");
+        return call(handler, caller, routeKey, path, pathParameters, body, idempotencyKey, (String) keys.getFirst().get("id"), "owner");
+    }
+
+    /** As the call above, by the account's key {@code keyId} of {@code role}. */
+    static APIGatewayV2HTTPResponse call(HttpApiHandler handler, ApiClient caller, String routeKey, String path,
+                                         Map<String, String> pathParameters, Object body, String idempotencyKey,
+                                         String keyId, String role) {
+        Map<String, Object> account = caller.get("/v1/account").jsonObject();
         var event = new APIGatewayV2HTTPEvent();
         event.setRouteKey(routeKey);
         event.setRawPath(path);
@@ -96,7 +102,7 @@ class IdempotentRetriesE2eTest {
         event.setHeaders(new HashMap<>(Map.of("content-type", "application/json", "idempotency-key", idempotencyKey)));
         event.setBody(Json.write(body));
         var authorizer = new APIGatewayV2HTTPEvent.RequestContext.Authorizer();
-        authorizer.setLambda(Map.of("accountId", account.get("id"), "keyId", keyId, "role", "owner"));
+        authorizer.setLambda(Map.of("accountId", account.get("id"), "keyId", keyId, "role", role));
         var context = new APIGatewayV2HTTPEvent.RequestContext();
         context.setAuthorizer(authorizer);
         context.setRouteKey(routeKey);
@@ -216,6 +222,34 @@ class IdempotentRetriesE2eTest {
         var thread = (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages").jsonObject().get("items");
         assertThat(thread).extracting(m -> m.get("body")).containsExactly("Kick-off at 9", "Moved to 10");
         assertThat(thread.get(1)).containsEntry("id", again.jsonObject().get("id"));
+    }
+
+    /**
+     * A conversation created whose answer was lost (a 500), retried when the caller's role may no longer write
+     * conversations (a 403), then again once it may: the retry finds the conversation the first run created. Before,
+     * the 403 let the key's record go with the ids it kept, and the last retry created a second conversation.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRetryRefusedAfterItsFirstRunDidTheWorkStillFindsThatWork(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Role Change Co");
+        String lineId = groupLine(a, linePhone(), 10);
+        var member = a.post("/v1/api-keys", Map.of("name", "mem", "role", "member")).jsonObject();
+        var lost = new ConversationsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("lineId", lineId, "participants", List.of("+14155550821", "+14155550822"), "body", "Hi");
+        assertThat(call(lost, a, "POST /v1/conversations", "/v1/conversations", Map.of(), body, "cnv-role-1",
+                (String) member.get("id"), "member").getStatusCode()).isEqualTo(500);
+        var created = (List<Map<String, Object>>) a.get("/v1/conversations").jsonObject().get("items");
+        assertThat(created).hasSize(1);
+
+        ApiClient memberKeyed = a.withKey((String) member.get("key")).withHeader("Idempotency-Key", "cnv-role-1");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("owner", "admin")))).status()).isEqualTo(200);
+        assertThat(memberKeyed.post("/v1/conversations", body).status()).isEqualTo(403);
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("groupChatRoles", List.of("owner", "admin", "member")))).status()).isEqualTo(200);
+        var retry = memberKeyed.post("/v1/conversations", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.jsonObject()).containsEntry("id", created.getFirst().get("id"));
+        assertThat((List<Object>) a.get("/v1/conversations").jsonObject().get("items")).hasSize(1);
     }
 
     @Test

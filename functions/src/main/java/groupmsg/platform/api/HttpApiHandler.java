@@ -215,7 +215,13 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // Part of the work may have committed: the retry runs again with the same ids and finds it.
                     throw abandoned(account, scope, c, e);
                 }
-                if (response.status() >= 400) {
+                if (response.status() >= 400 && !c.first()) {
+                    // A claim taken over from an earlier run of this request (a 5xx, a crash), which may have done
+                    // part of the work: this run's 4xx (its role lost the right since, say) is given up like a 5xx,
+                    // keeping the record and its ids, so the retry once things are right finds that work rather than
+                    // doing it a second time (a second conversation); another body under the key stays a 409.
+                    giveUp(account, scope, c);
+                } else if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
                     // with the input fixed, or after what was missing exists, runs instead of meeting a 409; on any
                     // path when this was the key's first use of all (unbound with the release, while the claim still
@@ -246,14 +252,23 @@ public abstract class HttpApiHandler implements HttpFunction {
 
     /** Gives up the claim after {@code failure}, which is returned to be thrown. */
     private RuntimeException abandoned(String account, String scope, IdempotencyStore.Claimed claim, RuntimeException failure) {
+        RuntimeException again = giveUp(account, scope, claim);
+        if (again != null) failure.addSuppressed(again); // (an ApiException keeps no suppressed exceptions: logged)
+        return failure;
+    }
+
+    /**
+     * Gives up the claim, so the same request retried takes it over at once; null, or what kept it from being given up
+     * (logged: left pending, it is taken over after IdempotencyStore.ABANDONED_AFTER).
+     */
+    private RuntimeException giveUp(String account, String scope, IdempotencyStore.Claimed claim) {
         try {
             idempotency.abandon(account, scope, claim);
+            return null;
         } catch (RuntimeException again) {
-            failure.addSuppressed(again); // left pending: taken over after IdempotencyStore.ABANDONED_AFTER
-            // (an ApiException keeps no suppressed exceptions: said here)
             Log.warn("idempotency_abandon_failed", Map.of("error", again.getClass().getSimpleName()));
+            return again;
         }
-        return failure;
     }
 
     /**
