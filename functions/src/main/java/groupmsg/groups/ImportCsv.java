@@ -191,7 +191,7 @@ public final class ImportCsv {
         int offset = in.position();
         int line = lineAt(body, offset);
         if (!isWindows1252(declaredCharset)) {
-            String declared = declaredCharset == null || isUtf8(declaredCharset) ? ""
+            String declared = declaredCharset == null || ApiRequest.isUtf8(declaredCharset) ? ""
                     : " (the declared charset " + declaredCharset + " is not read; windows-1252 and ISO-8859-1 are)";
             throw new CsvFormatException(line,
                     "line " + line + ": not valid UTF-8 at offset " + offset + declared + "; save the file as CSV UTF-8");
@@ -231,10 +231,6 @@ public final class ImportCsv {
             }
         }
         return out.position() == chars.length ? chars : Arrays.copyOf(chars, out.position());
-    }
-
-    private static boolean isUtf8(String charset) {
-        return charset.equals("utf-8") || charset.equals("utf8");
     }
 
     /** Whether a declared charset is read as windows-1252: its own labels and ISO-8859-1's, as the WHATWG Encoding standard reads them. */

@@ -347,8 +347,9 @@ public final class InboundService {
      */
     public boolean carrierOptedInSince(String accountId, String lineId, String from, long since) {
         String afterId = InboundMessage.ID_PREFIX + Ids.lowestAt(since);
-        List<InboundMessage> optIns = optInsAfter(accountId, null, from, afterId);
-        if (optIns.stream().anyMatch(m -> m.lineId().equals(lineId) && !m.alsoAReply())) return true;
+        java.util.function.Predicate<InboundMessage> startToTheLine = m -> m.lineId().equals(lineId) && !m.alsoAReply();
+        List<InboundMessage> optIns = optInsAfter(accountId, null, from, afterId, startToTheLine);
+        if (optIns.stream().anyMatch(startToTheLine)) return true;
         if (optIns.isEmpty()) return false;
         // the network's own block (a +1 toll-free line) lifts only by a START to it
         return lines.find(accountId, lineId).filter(line -> !line.carrierAnswersOptOuts()).isPresent();
@@ -356,17 +357,21 @@ public final class InboundService {
 
     /** {@link #optedInAfter(InboundMessage)} of the text {@code afterId}, or a time's lowest id. */
     private boolean optedInAfter(String accountId, String lineId, String from, String afterId) {
-        return optInsAfter(accountId, lineId, from, afterId).stream().anyMatch(m -> !m.alsoAReply());
+        java.util.function.Predicate<InboundMessage> start = m -> !m.alsoAReply();
+        return optInsAfter(accountId, lineId, from, afterId, start).stream().anyMatch(start);
     }
 
     /**
      * The opt-in keywords (with "Yes"es that were also replies) from {@code from} after the text {@code afterId}, to
      * the line, or to any line when {@code lineId} is null; newest first, but the last minute's first (read apart).
+     * Read no further once one is {@code enough} (the caller's answer is known then).
      */
-    private List<InboundMessage> optInsAfter(String accountId, String lineId, String from, String afterId) {
+    private List<InboundMessage> optInsAfter(String accountId, String lineId, String from, String afterId,
+                                             java.util.function.Predicate<InboundMessage> enough) {
         // the last minute from the table itself: the sender index below can lag a START that just came
         List<InboundMessage> found = new ArrayList<>(store.recentOptIns(accountId, from, afterId, clock.millis()).stream()
                 .filter(m -> lineId == null || m.lineId().equals(lineId)).toList());
+        if (found.stream().anyMatch(enough)) return found;
         var optIns = new ListFilter(null, new KeywordFilter(Keywords.Keyword.OPT_IN), null);
         Map<String, AttributeValue> start = null;
         do {
@@ -374,6 +379,7 @@ public final class InboundService {
             for (InboundMessage later : page.messages()) {
                 if (later.id().compareTo(afterId) <= 0) return found; // newest first: the rest came before it
                 if (found.stream().noneMatch(m -> m.id().equals(later.id()))) found.add(later);
+                if (enough.test(later)) return found;
             }
             start = page.lastKey();
         } while (start != null);

@@ -44,7 +44,7 @@ public final class CarrierOptOuts {
      */
     public boolean recordReported(String accountId, String lineId, String phone, long sentAt) {
         if (inbound.get().carrierOptedInSince(accountId, lineId, phone, sentAt)) {
-            Log.info("carrier_optout_overtaken_by_start", Map.of("lineId", lineId));
+            Log.info("carrier_optout_overtaken_by_opt_in", Map.of("lineId", lineId));
             return false;
         }
         return record(accountId, lineId, phone, sentAt);

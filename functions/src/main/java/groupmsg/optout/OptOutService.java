@@ -220,9 +220,11 @@ public final class OptOutService {
         if (stop == null || (line.carrierAnswersOptOuts() && Keywords.networkOptOut(stop.body()))) return;
         String reply = line.optOutReply();
         if (reply == null || reply.isBlank()) return;
-        direct.send(REPLY_ID_PREFIX + stop.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(start.from()), reply,
-                List.of(), DirectMessages.orderToNumber(line, start.from()));
-        Log.info("later_stop_confirmed", Map.of("lineId", line.id(), "inboundId", stop.id(), "startId", start.id()));
+        // sent again when it exists (its own job's, or this job's run before whose enqueue failed): one message still
+        if (direct.send(REPLY_ID_PREFIX + stop.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(start.from()), reply,
+                List.of(), DirectMessages.orderToNumber(line, start.from()))) {
+            Log.info("later_stop_confirmed", Map.of("lineId", line.id(), "inboundId", stop.id(), "startId", start.id()));
+        }
     }
 
     /** An opt-outs queue job's kind: what follows a carrier's "unsubscribed" ({@link CarrierOptOuts} records the opt-out). */

@@ -161,6 +161,11 @@ public record ApiRequest(String routeKey, String rawPath, Map<String, String> pa
         return Optional.empty();
     }
 
+    /** Whether a {@link #charset} names UTF-8 (as it is spelt, with or without its hyphen). */
+    public static boolean isUtf8(String charset) {
+        return charset.equals("utf-8") || charset.equals("utf8");
+    }
+
     /** Whether the body is to be read as JSON: no content type, {@code application/json} or a {@code +json} type. */
     public boolean jsonMediaType() {
         String type = mediaType();

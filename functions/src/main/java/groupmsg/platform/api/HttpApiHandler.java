@@ -228,7 +228,7 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // holds off a retry of it). A key used before keeps its path: a run before this one, its record
                     // given up or released since, may have done part of the work there.
                     try {
-                        if (binding == IdempotencyStore.Binding.NOW && c.first()) idempotency.releaseAndUnbind(account, scope, c, key, target);
+                        if (binding == IdempotencyStore.Binding.NOW) idempotency.releaseAndUnbind(account, scope, c, key, target);
                         else idempotency.release(account, scope, c);
                     } catch (RuntimeException e) {
                         // still the answer: a 503 would hide it, and its retries would meet "still being
@@ -296,10 +296,10 @@ public abstract class HttpApiHandler implements HttpFunction {
 
     /**
      * A body's declared charset other than UTF-8 ({@code ;charset=windows-1252}), which says how its bytes read (a CSV
-     * import's): none for UTF-8 or none declared, so the hashes records already hold stay the same.
+     * import's): none for UTF-8 or none declared, so the hashes of such requests' records stay the same.
      */
     private static String declaredCharset(ApiRequest request) {
-        return request.charset().filter(c -> !c.equals("utf-8") && !c.equals("utf8")).map(c -> ";charset=" + c).orElse("");
+        return request.charset().filter(c -> !ApiRequest.isUtf8(c)).map(c -> ";charset=" + c).orElse("");
     }
 
     /** The canonical form of a JSON body, or null for a body that is not JSON (or too large to be read as JSON). */

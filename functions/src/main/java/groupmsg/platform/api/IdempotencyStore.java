@@ -3,17 +3,18 @@ package groupmsg.platform.api;
 import groupmsg.platform.Sha256;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
-import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -32,6 +33,7 @@ public final class IdempotencyStore {
     static final Duration ABANDONED_AFTER = Duration.ofSeconds(60);
 
     private final DynamoDbClient dynamo;
+    private final DynamoOps ops;
     private final String table;
     private final Clock clock;
     private final Ids ids;
@@ -42,6 +44,7 @@ public final class IdempotencyStore {
 
     public IdempotencyStore(DynamoDbClient dynamo, String table, Clock clock, Ids ids) {
         this.dynamo = dynamo;
+        this.ops = new DynamoOps(dynamo);
         this.table = table;
         this.clock = clock;
         this.ids = ids;
@@ -188,35 +191,24 @@ public final class IdempotencyStore {
      * refused (a mistyped group id's 404) is free for the corrected request on any path, as with Stripe. Done while the
      * claim is still held, so a retry of the same request cannot claim in between and lose its binding. Not this
      * claim's any more (its delete's answer lost and retried after another took it): nothing; a binding not this
-     * target's: the claim alone; any other refusal (a conflict, throttling) is thrown, for the caller to log.
+     * target's: the claim alone; conflicts are retried ({@link DynamoOps#transact}), any other refusal is thrown, for
+     * the caller to log.
      */
     public void releaseAndUnbind(String accountId, String scope, Claimed claim, String key, String target) {
-        releaseAndUnbind(accountId, scope, claim, key, target, true);
-    }
-
-    private void releaseAndUnbind(String accountId, String scope, Claimed claim, String key, String target, boolean again) {
-        try {
-            dynamo.transactWriteItems(b -> b.transactItems(
-                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, scope))
-                            .conditionExpression("claimedAt = :claimedAt")
-                            .expressionAttributeValues(Map.of(":claimedAt", n(claim.claimedAt())))).build(),
-                    TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, BINDING_PREFIX + key))
-                            .conditionExpression("target = :target")
-                            .expressionAttributeValues(Map.of(":target", s(target)))).build()));
-        } catch (TransactionCanceledException e) {
-            var reasons = e.cancellationReasons().stream().map(r -> r.code() == null ? "None" : r.code()).toList();
-            if (reasons.size() != 2) throw e;
-            if (reasons.get(0).equals("ConditionalCheckFailed")) return;
-            if (reasons.get(0).equals("None") && reasons.get(1).equals("ConditionalCheckFailed")) {
+        var outcome = ops.transact(List.of(
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, scope))
+                        .conditionExpression("claimedAt = :claimedAt")
+                        .expressionAttributeValues(Map.of(":claimedAt", n(claim.claimedAt())))).build(),
+                TransactWriteItem.builder().delete(d -> d.tableName(table).key(key(accountId, BINDING_PREFIX + key))
+                        .conditionExpression("target = :target")
+                        .expressionAttributeValues(Map.of(":target", s(target)))).build()));
+        if (outcome instanceof DynamoOps.Cancelled cancelled) {
+            if (cancelled.conditionFailed(0)) return;
+            if (cancelled.conditionFailed(1)) {
                 release(accountId, scope, claim);
                 return;
             }
-            if (again && reasons.contains("TransactionConflict")) {
-                // a same-key request's read or claim under way on either item: once more, as a lone delete would
-                releaseAndUnbind(accountId, scope, claim, key, target, false);
-                return;
-            }
-            throw e;
+            throw new IllegalStateException("releasing an Idempotency-Key claim was refused: " + cancelled.reasonCodes());
         }
     }
 

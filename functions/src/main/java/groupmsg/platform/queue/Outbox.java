@@ -104,9 +104,9 @@ public final class Outbox {
     }
 
     /**
-     * {@link #redrive(Duration, int)} that sends no more rows once {@code within} has passed (at least one round goes):
+     * {@link #redrive(Duration, int)} that sends no more rows once {@code within} has passed (at least one batch goes):
      * a backlog (SQS refusing for minutes) must not take the run past its function's time. Rows go in rounds of one
-     * SendMessageBatch (up to {@link #BATCH}) and one BatchWriteItem of deletes per queue, a FIFO message group's
+     * SendMessageBatch (up to {@link #BATCH}; two when their bodies pass SQS's 256 KB) and one BatchWriteItem of deletes per queue, a FIFO message group's
      * rows one a round (a backlog of 1,000 rows across groups is about 100 sends, not 1,000 sends and 1,000 deletes).
      * The rows not sent wait for the next run, each group's in order.
      */
@@ -178,7 +178,7 @@ public final class Outbox {
     }
 
     /** SQS's most messages in one SendMessageBatch. */
-    static final int BATCH = 10;
+    static final int BATCH = SqsQueueSender.MAX_ENTRIES;
 
     /** How many rows of a batch went (their rows deleted), and the first failure of those that did not (null: none). */
     private record BatchResult(int sent, RuntimeException failure) {}

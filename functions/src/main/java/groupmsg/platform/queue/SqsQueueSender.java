@@ -23,7 +23,7 @@ import java.util.function.Supplier;
 public final class SqsQueueSender implements QueueSender {
     /** SQS caps one batch at 256 KiB in total; keep a margin for attributes. */
     static final int MAX_BATCH_BYTES = 250 * 1024;
-    private static final int MAX_ENTRIES = 10;
+    static final int MAX_ENTRIES = 10;
     private static final int MAX_ATTEMPTS = 5;
 
     private final Supplier<SqsClient> sqs;
