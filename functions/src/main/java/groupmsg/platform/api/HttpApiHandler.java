@@ -220,7 +220,7 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // part of the work: this run's 4xx (its role lost the right since, say) is given up like a 5xx,
                     // keeping the record and its ids, so the retry once things are right finds that work rather than
                     // doing it a second time (a second conversation); another body under the key stays a 409.
-                    giveUp(account, scope, c);
+                    giveUp(account, scope, c, false);
                 } else if (response.status() >= 400) {
                     // Nothing was done (bad input changes nothing), so nothing is remembered, as with Stripe: a retry
                     // with the input fixed, or after what was missing exists, runs instead of meeting a 409; on any
@@ -228,14 +228,16 @@ public abstract class HttpApiHandler implements HttpFunction {
                     // holds off a retry of it). A key used before keeps its path: a run before this one, its record
                     // given up or released since, may have done part of the work there.
                     try {
+                        // (only a first claim gets here: a taken-over one was given up above)
                         if (binding == IdempotencyStore.Binding.NOW) idempotency.releaseAndUnbind(account, scope, c, key, target);
                         else idempotency.release(account, scope, c);
                     } catch (RuntimeException e) {
                         // still the answer: a 503 would hide it, and its retries would meet "still being
                         // processed" until the claim counted as abandoned (given up now, the same request
                         // retried runs at once; a corrected one meets a 409 until the record expires)
-                        Log.error("idempotency_release_failed", Map.of("status", response.status()),
-                                abandoned(account, scope, c, e));
+                        RuntimeException again = giveUp(account, scope, c, true);
+                        if (again != null) e.addSuppressed(again);
+                        Log.error("idempotency_release_failed", Map.of("status", response.status()), e);
                     }
                 } else {
                     try {
@@ -252,7 +254,7 @@ public abstract class HttpApiHandler implements HttpFunction {
 
     /** Gives up the claim after {@code failure}, which is returned to be thrown. */
     private RuntimeException abandoned(String account, String scope, IdempotencyStore.Claimed claim, RuntimeException failure) {
-        RuntimeException again = giveUp(account, scope, claim);
+        RuntimeException again = giveUp(account, scope, claim, false);
         if (again != null) failure.addSuppressed(again); // (an ApiException keeps no suppressed exceptions: logged)
         return failure;
     }
@@ -261,9 +263,9 @@ public abstract class HttpApiHandler implements HttpFunction {
      * Gives up the claim, so the same request retried takes it over at once; null, or what kept it from being given up
      * (logged: left pending, it is taken over after IdempotencyStore.ABANDONED_AFTER).
      */
-    private RuntimeException giveUp(String account, String scope, IdempotencyStore.Claimed claim) {
+    private RuntimeException giveUp(String account, String scope, IdempotencyStore.Claimed claim, boolean nothingDone) {
         try {
-            idempotency.abandon(account, scope, claim);
+            idempotency.abandon(account, scope, claim, nothingDone);
             return null;
         } catch (RuntimeException again) {
             Log.warn("idempotency_abandon_failed", Map.of("error", again.getClass().getSimpleName()));

@@ -218,9 +218,18 @@ public final class IdempotencyStore {
      * that work instead of doing it twice; another request under the key stays a mismatch.
      */
     public void abandon(String accountId, String scope, Claimed claim) {
+        abandon(accountId, scope, claim, false);
+    }
+
+    /**
+     * {@link #abandon}; {@code nothingDone}: of a run that did nothing (a 4xx whose release failed), so its ids go too
+     * and the same request's next claim is {@link Claimed#first} again (its 4xx then lets the key go, as a release would have).
+     */
+    public void abandon(String accountId, String scope, Claimed claim, boolean nothingDone) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(key(accountId, scope))
-                    .updateExpression("SET claimedAt = :never").conditionExpression("#state = :pending AND claimedAt = :claimedAt")
+                    .updateExpression("SET claimedAt = :never" + (nothingDone ? " REMOVE ulid" : ""))
+                    .conditionExpression("#state = :pending AND claimedAt = :claimedAt")
                     .expressionAttributeNames(Map.of("#state", "state"))
                     .expressionAttributeValues(Map.of(":never", n(0), ":pending", s("pending"), ":claimedAt", n(claim.claimedAt()))));
         } catch (ConditionalCheckFailedException e) {

@@ -113,6 +113,26 @@ class IdempotencyStoreE2eTest {
         assertThat(store.claim(account, other, "h2")).as("released, so free again").isInstanceOf(IdempotencyStore.Claimed.class);
     }
 
+    /**
+     * A claim given up after a run that may have done work keeps its ids, so the request's next claim is no first
+     * one (its 4xx is given up too, not let go); one given up after a 4xx whose release failed (nothing done) drops
+     * them, so the same request's next claim is first again and its 4xx lets the key go, as the release would have.
+     */
+    @Test
+    void aClaimGivenUpAfterNothingWasDoneMakesTheNextClaimFirstAgain(LocalRuntime runtime) {
+        var store = new IdempotencyStore(runtime.wiring().dynamo(), runtime.wiring().config().table(Tables.CORE), Clock.systemUTC());
+        String account = "acct_idem_first_" + System.nanoTime();
+        var first = (IdempotencyStore.Claimed) store.claim(account, "POST /v1/groups /v1/groups k", "h");
+        assertThat(first.first()).isTrue();
+        store.abandon(account, "POST /v1/groups /v1/groups k", first);
+        var takenOver = (IdempotencyStore.Claimed) store.claim(account, "POST /v1/groups /v1/groups k", "h");
+        assertThat(takenOver.first()).as("an earlier run may have done the work").isFalse();
+        assertThat(takenOver.ulid()).isEqualTo(first.ulid());
+        store.abandon(account, "POST /v1/groups /v1/groups k", takenOver, true);
+        var again = (IdempotencyStore.Claimed) store.claim(account, "POST /v1/groups /v1/groups k", "h");
+        assertThat(again.first()).as("nothing was done").isTrue();
+    }
+
     /** A refused first run lets its key go with its binding; a release that is no longer its claim's lets nothing go. */
     @Test
     void releaseAndUnbindFreesTheKeyForAnyPathOnlyWhileItIsTheClaims(LocalRuntime runtime) {
