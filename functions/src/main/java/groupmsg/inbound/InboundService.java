@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * Takes in what phones send to the business's lines. The webhook only routes, stores and enqueues (so the carrier
@@ -347,7 +348,7 @@ public final class InboundService {
      */
     public boolean carrierOptedInSince(String accountId, String lineId, String from, long since) {
         String afterId = InboundMessage.ID_PREFIX + Ids.lowestAt(since);
-        java.util.function.Predicate<InboundMessage> startToTheLine = m -> m.lineId().equals(lineId) && !m.alsoAReply();
+        Predicate<InboundMessage> startToTheLine = m -> m.lineId().equals(lineId) && !m.alsoAReply();
         List<InboundMessage> optIns = optInsAfter(accountId, null, from, afterId, startToTheLine);
         if (optIns.stream().anyMatch(startToTheLine)) return true;
         if (optIns.isEmpty()) return false;
@@ -357,7 +358,7 @@ public final class InboundService {
 
     /** {@link #optedInAfter(InboundMessage)} of the text {@code afterId}, or a time's lowest id. */
     private boolean optedInAfter(String accountId, String lineId, String from, String afterId) {
-        java.util.function.Predicate<InboundMessage> start = m -> !m.alsoAReply();
+        Predicate<InboundMessage> start = m -> !m.alsoAReply();
         return optInsAfter(accountId, lineId, from, afterId, start).stream().anyMatch(start);
     }
 
@@ -367,7 +368,7 @@ public final class InboundService {
      * Read no further once one is {@code enough} (the caller's answer is known then).
      */
     private List<InboundMessage> optInsAfter(String accountId, String lineId, String from, String afterId,
-                                             java.util.function.Predicate<InboundMessage> enough) {
+                                             Predicate<InboundMessage> enough) {
         // the last minute from the table itself: the sender index below can lag a START that just came
         List<InboundMessage> found = new ArrayList<>(store.recentOptIns(accountId, from, afterId, clock.millis()).stream()
                 .filter(m -> lineId == null || m.lineId().equals(lineId)).toList());

@@ -156,10 +156,7 @@ public final class OptOutService {
                 var answered = answers.get().linkOptOut(m);
                 publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), answered, null, m.createdAt());
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
-                // a toll-free network answers its own word (STOP) and cannot be kept from it; the other words it
-                // neither answers nor blocks, so their confirmation is ours
-                boolean networkAnswers = line.carrierAnswersOptOuts() && Keywords.networkOptOut(m.body());
-                yield ours && !networkAnswers ? line.optOutReply() : null;
+                yield ours ? stopConfirmation(line, m) : null;
             }
             case OPT_IN -> {
                 // The toll-free network answers START and UNSTOP itself, lifting its own block; "Yes" it does not know
@@ -196,14 +193,28 @@ public final class OptOutService {
             }
             case HELP -> line.helpReply();
         };
-        if (reply != null && !reply.isBlank() && !deleted) {
-            // through the relays queue, in order with the line's other answers to the number: a STOP's confirmation
-            // sent by a fresh job could reach the phone after the START's reply that followed it ("unsubscribed"
-            // last, while subscribed)
-            direct.send(REPLY_ID_PREFIX + m.id(), accountId, line, kind, List.of(m.from()), reply, List.of(),
-                    DirectMessages.orderToNumber(line, m.from()));
-        }
+        if (!deleted) sendReply(accountId, line, kind, m, reply);
         inbound.markHandled(accountId, m.id());
+    }
+
+    /**
+     * The line's confirmation of {@code stop}: none when the toll-free network answers its word (STOP) itself, which
+     * cannot be kept from it; the other words it neither answers nor blocks, so their confirmation is ours.
+     */
+    private static String stopConfirmation(Line line, InboundMessage stop) {
+        return line.carrierAnswersOptOuts() && Keywords.networkOptOut(stop.body()) ? null : line.optOutReply();
+    }
+
+    /**
+     * Sends {@code reply} (none when null or blank) to the sender of {@code text}, as its answer ({@code rpl_<its id>}:
+     * one message however often it is sent); true when that message is new. Through the relays queue, in order with the
+     * line's other answers to the number: a STOP's confirmation sent by a fresh job could reach the phone after the
+     * START's reply that followed it ("unsubscribed" last, while subscribed).
+     */
+    private boolean sendReply(String accountId, Line line, MessageKind kind, InboundMessage text, String reply) {
+        if (reply == null || reply.isBlank()) return false;
+        return direct.send(REPLY_ID_PREFIX + text.id(), accountId, line, kind, List.of(text.from()), reply, List.of(),
+                DirectMessages.orderToNumber(line, text.from()));
     }
 
     /**
@@ -217,12 +228,8 @@ public final class OptOutService {
         String stopId = store.laterStopCause(line.id(), start.from(), start.id()).orElse(null);
         if (stopId == null) return;
         InboundMessage stop = inbound.get(accountId, stopId).orElse(null);
-        if (stop == null || (line.carrierAnswersOptOuts() && Keywords.networkOptOut(stop.body()))) return;
-        String reply = line.optOutReply();
-        if (reply == null || reply.isBlank()) return;
         // sent again when it exists (its own job's, or this job's run before whose enqueue failed): one message still
-        if (direct.send(REPLY_ID_PREFIX + stop.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(start.from()), reply,
-                List.of(), DirectMessages.orderToNumber(line, start.from()))) {
+        if (stop != null && sendReply(accountId, line, MessageKind.KEYWORD_REPLY, stop, stopConfirmation(line, stop))) {
             Log.info("later_stop_confirmed", Map.of("lineId", line.id(), "inboundId", stop.id(), "startId", start.id()));
         }
     }
