@@ -18,16 +18,18 @@ import java.util.List;
  * @param enabledAt               when it was last enabled again after being disabled (null: never; it took events
  *                                from its creation)
  * @param disabledUntold          disabled after its failures, and the account not told yet (the publish failed)
+ * @param deliveryFailedAt        when a delivery (not a test) last failed; null on an item from before it was kept,
+ *                                whose {@code lastFailedAt} was a delivery's
  */
 public record Webhook(String id, String url, List<String> events, String description, String secret, long createdAt,
                       Long lastDeliveredAt, Long lastFailedAt, String lastFailure, String previousSecret,
                       Long previousSecretExpiresAt, Long failingSince, Long disabledAt, String disabledReason,
-                      Long enabledAt, boolean disabledUntold) {
+                      Long enabledAt, boolean disabledUntold, Long deliveryFailedAt) {
     public static final String ID_PREFIX = "whk_";
 
     /** A new webhook. */
     public Webhook(String id, String url, List<String> events, String description, String secret, long createdAt) {
-        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null, null, false);
+        this(id, url, events, description, secret, createdAt, null, null, null, null, null, null, null, null, null, false, null);
     }
 
     /**

@@ -295,12 +295,17 @@ public final class WebhookDispatcher {
 
     /**
      * Whether the endpoint failed its last delivery less than {@link #PAUSE_AFTER_FAILURE} ago, in a way a retry
-     * could change (a 4xx such as 404 answers each event at once: nothing to spare it), and took none since.
+     * could change (a 4xx such as 404 answers each event at once: nothing to spare it), and took none since. A failed
+     * test pauses nothing: a receiver being built may refuse the unfamiliar {@code webhook.test} and take its events
+     * (each test held them back for a minute, and a few tests could send them to the dead-letter queue).
      */
     static boolean paused(Webhook w, long now) {
-        return w.lastFailedAt() != null && (w.lastDeliveredAt() == null || w.lastDeliveredAt() < w.lastFailedAt())
-                && now - w.lastFailedAt() < PAUSE_AFTER_FAILURE.toMillis()
-                && (w.lastFailure() == null || !isFinal(w.lastFailure()));
+        Long failedAt = w.deliveryFailedAt() != null ? w.deliveryFailedAt() : w.lastFailedAt();
+        // lastFailure is the delivery's unless a test failed after it (then its reason is not kept: paused all the same)
+        String failure = w.lastFailedAt() != null && w.lastFailedAt().equals(failedAt) ? w.lastFailure() : null;
+        return failedAt != null && (w.lastDeliveredAt() == null || w.lastDeliveredAt() < failedAt)
+                && now - failedAt < PAUSE_AFTER_FAILURE.toMillis()
+                && (failure == null || !isFinal(failure));
     }
 
     /**

@@ -116,10 +116,11 @@ public final class WebhookService {
         event.put("webhookId", w.id());
         event.put("createdAt", groupmsg.platform.api.Timestamps.format(clock.millis()));
         var attempt = dispatcher.get().test(w, TEST_EVENT, TEST_EVENT + "/" + ulid, groupmsg.platform.json.Json.write(event));
-        // shown as a delivery's outcome, but a failed test never counts toward disabling the webhook
+        // shown as a delivery's outcome, but a failed test never counts toward disabling the webhook, nor pauses it:
+        // an item without deliveryFailedAt gets its last failure's time when a stretch goes on (a delivery's), else 0
         long now = clock.millis();
         store.recordTestOutcome(accountId, id, attempt.failure(), now, now - WebhookDispatcher.QUIET_SPELL.toMillis(),
-                w.failingSince() != null ? w.lastFailedAt() : null, w.url());
+                w.failingSince() != null && w.lastFailedAt() != null ? w.lastFailedAt() : 0L, w.url());
         return attempt;
     }
 

@@ -219,21 +219,17 @@ final class WebhookStore {
      * failure is shown ({@code lastFailedAt}, {@code lastFailure}) but starts no stretch and keeps none going (tests of
      * a receiver being built must not count toward disabling it: a stretch goes on by {@code deliveryFailedAt}).
      */
-    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore, Long deliveryFailedBefore,
+    void recordTestOutcome(String accountId, String id, String failure, long at, long quietBefore, long deliveryFailedBefore,
                            String url) {
         if (failure == null) {
             recordOutcome(accountId, id, null, at, Long.MIN_VALUE, quietBefore, url);
             return;
         }
-        // an item from before deliveryFailedAt was kept takes its last failure as a delivery's first, so that the
-        // test's lastFailedAt does not stand in for it
+        // an item without deliveryFailedAt gets it (deliveryFailedBefore: 0 when no delivery's failure counts), so that
+        // the test's lastFailedAt does not stand in for a delivery's, neither for a stretch nor for a pause
         var values = new HashMap<String, AttributeValue>(Map.of(":at", n(at), ":failure", s(failure)));
-        String update = "SET lastFailedAt = :at, lastFailure = :failure";
-        if (deliveryFailedBefore != null) {
-            update += ", deliveryFailedAt = if_not_exists(deliveryFailedAt, :before)";
-            values.put(":before", n(deliveryFailedBefore));
-        }
-        String expression = update;
+        values.put(":before", n(deliveryFailedBefore));
+        String expression = "SET lastFailedAt = :at, lastFailure = :failure, deliveryFailedAt = if_not_exists(deliveryFailedAt, :before)";
         try {
             values.put(":url", s(url));
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
@@ -381,6 +377,6 @@ final class WebhookStore {
                 Attr.numOrNull(item, "lastFailedAt"), Attr.str(item, "lastFailure"), Attr.str(item, "previousSecret"),
                 Attr.numOrNull(item, "previousSecretExpiresAt"), Attr.numOrNull(item, "failingSince"),
                 Attr.numOrNull(item, "disabledAt"), Attr.str(item, "disabledReason"), Attr.numOrNull(item, "enabledAt"),
-                item.containsKey("disabledUntold"));
+                item.containsKey("disabledUntold"), Attr.numOrNull(item, "deliveryFailedAt"));
     }
 }

@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WebhookSecretsTest {
     private static Webhook rotated(Long previousExpiresAt) {
         return new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "new", 1L, null, null, null,
-                "old", previousExpiresAt, null, null, null, null, false);
+                "old", previousExpiresAt, null, null, null, null, false, null);
     }
 
     @Test
@@ -35,7 +35,7 @@ class WebhookSecretsTest {
     void aWebhookIsEnabledUntilItHasADisabledTime() {
         assertThat(rotated(null).enabled()).isTrue();
         assertThat(new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 1L, null, 5L, "HTTP 500", null, null,
-                1L, 6L, "every delivery failed", null, false).enabled()).isFalse();
+                1L, 6L, "every delivery failed", null, false, 5L).enabled()).isFalse();
     }
 
     @Test
@@ -45,7 +45,7 @@ class WebhookSecretsTest {
         assertThat(created.takesEventPublishedAt(95_000)).as("5 s to spare for the clocks").isTrue();
         assertThat(created.takesEventPublishedAt(100_000)).isTrue();
         var enabledAgain = new Webhook("whk_1", "https://h.example.com", List.of(), null, "s", 100_000L, null, null, null,
-                null, null, null, null, null, 500_000L, false);
+                null, null, null, null, null, 500_000L, false, null);
         assertThat(enabledAgain.takesEventPublishedAt(494_999)).as("published while it was disabled").isFalse();
         assertThat(enabledAgain.takesEventPublishedAt(500_000)).isTrue();
     }

@@ -94,13 +94,18 @@ class WebhookTargetsTest {
         long now = 1_796_083_200_000L;
         var fresh = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now);
         assertThat(WebhookDispatcher.paused(fresh, now)).isFalse();
-        var failed = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 59_000, "HTTP 500", null, null, null, null, null, null, false);
+        var failed = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 59_000, "HTTP 500", null, null, null, null, null, null, false, null);
         assertThat(WebhookDispatcher.paused(failed, now)).isTrue();
         assertThat(WebhookDispatcher.paused(failed, now + 1_000)).as("a minute on: tried again").isFalse();
-        var recovered = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, now - 1_000, now - 5_000, "HTTP 500", null, null, null, null, null, null, false);
+        var recovered = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, now - 1_000, now - 5_000, "HTTP 500", null, null, null, null, null, null, false, null);
         assertThat(WebhookDispatcher.paused(recovered, now)).isFalse();
-        var gone = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null, false);
+        var gone = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null, false, now - 1_000);
         assertThat(WebhookDispatcher.paused(gone, now)).as("a 404 answers at once: not paused").isFalse();
+        // a test failed after the delivery: the delivery's failure still pauses (its reason was overwritten)
+        var testedAfter = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null, false, now - 5_000);
+        assertThat(WebhookDispatcher.paused(testedAfter, now)).isTrue();
+        var testedOnly = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 500", null, null, null, null, null, null, false, now - 120_000);
+        assertThat(WebhookDispatcher.paused(testedOnly, now)).as("only a test failed within the minute").isFalse();
     }
 
     @Test

@@ -448,6 +448,21 @@ class WebhooksE2eTest {
                 .containsEntry("failingSince", null).containsEntry("enabled", true).extractingByKey("lastFailedAt").isNotNull();
     }
 
+    /** A receiver that refuses a test but takes events gets the next event at once: a failed test pauses nothing. */
+    @Test
+    void aFailedTestDoesNotHoldBackTheNextEvent(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Tested Then Sent Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String id = (String) createWebhook(a, Map.of("url", url("/refuses-tests"), "events", List.of("reply.received"))).get("id");
+        failNext.put("/refuses-tests", new AtomicInteger(1));
+        assertThat(a.post("/v1/webhooks/" + id + "/test", Map.of()).jsonObject()).containsEntry("failure", "HTTP 503");
+
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(Json.write(Map.of("type", "reply.received",
+                "accountId", accountId, "inboundId", "inb_01JDTESTED000000000000001", "from", "+14155550958", "body", "Hi")), "t1");
+        assertThat(at("/refuses-tests")).extracting(Received::type).containsExactly("webhook.test", "reply.received");
+        assertThat(a.get("/v1/webhooks/" + id).jsonObject()).extractingByKey("lastDeliveredAt").isNotNull();
+    }
+
     /**
      * A delivery to the old url that fails after the webhook was given a new one is not recorded on it: the new
      * address starts with a clean slate (not paused, no stretch of failures begun by the old one).
