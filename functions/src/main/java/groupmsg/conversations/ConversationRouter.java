@@ -40,8 +40,9 @@ public final class ConversationRouter {
 
     /**
      * The conversation of a text that arrived at {@code receivedAt}, or null when the sender is in none on the line,
-     * or the line wrote to them privately before the text and none of the conversation's messages since reached them
-     * (it answers the private message: relayed, a private answer reached everyone). The conversation's activity alone
+     * or a private message from the line reached them before the text and none of the conversation's messages since
+     * did (it answers the private message: relayed, a private answer reached everyone; a private message still on its
+     * way, or failed, is not what it answers). The conversation's activity alone
      * does not say: a reply placed after the private message may still wait for its relay to this number (a busy
      * line), and the person answering the private message had not seen it.
      */
@@ -52,8 +53,8 @@ public final class ConversationRouter {
         var found = store.mostRecentlyActive(accountId, lineId, from, c -> blocks.get().blockedNow(c, policy.get()));
         if (found.isEmpty()) return null;
         Conversation c = found.get();
-        long privateAt = privately.lastAt(accountId, lineId, from);
-        if (privateAt > 0 && privateAt <= receivedAt) {
+        long privateAt = privately.lastReachedAt(accountId, lineId, from, receivedAt);
+        if (privateAt > 0) {
             if (privateAt > c.lastActivityAt()) return null;
             // (a text routed later by the inbound worker may find messages placed after it: they are checked too)
             if (receivedAt - c.lastActivityAt() < UNSEEN_WINDOW_MILLIS && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {

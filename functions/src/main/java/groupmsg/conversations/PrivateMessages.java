@@ -1,5 +1,6 @@
 package groupmsg.conversations;
 
+import groupmsg.messages.ConversationCopies;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.schema.Tables;
@@ -9,16 +10,22 @@ import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static groupmsg.platform.dynamo.Attr.n;
 import static groupmsg.platform.dynamo.Attr.s;
 
 /**
  * When a line last wrote to a number privately (the business's reply to one person, or its own message from the
- * line): a text the number sends after that, with no conversation activity since, answers the private message, so it
- * is no conversation's (ConversationRouter). A relayed conversation and a private answer reach the phone from the same
- * number; what the line sent it last is what its text answers. Kept {@link #KEPT} after the last one.
+ * line): a text the number sends after that message reached it, with no conversation activity since, answers the
+ * private message, so it is no conversation's (ConversationRouter). A relayed conversation and a private answer reach
+ * the phone from the same number; what the line sent it last is what its text answers. A private message that had not
+ * reached the phone (still queued behind a busy line, or failed) is not what the text answers: the mark keeps the
+ * latest two messages' ids, so a text answering the one before a message still on its way is private too. Kept
+ * {@link #KEPT} after the last one.
  */
 public final class PrivateMessages {
     static final Duration KEPT = Duration.ofDays(90);
@@ -26,11 +33,13 @@ public final class PrivateMessages {
     private final DynamoDbClient dynamo;
     private final String table;
     private final Clock clock;
+    private final ConversationCopies copies;
 
     public PrivateMessages(Wiring wiring) {
         this.dynamo = wiring.dynamo();
         this.table = wiring.config().table(Tables.CORE);
         this.clock = wiring.clock();
+        this.copies = new ConversationCopies(wiring);
     }
 
     private static Map<String, AttributeValue> key(String lineId, String phone) {
@@ -38,33 +47,40 @@ public final class PrivateMessages {
     }
 
     /**
-     * Records that the line writes to {@code phone} privately at {@code at}: a write of the transaction that stores the
-     * private message (before it is sent), so that a message that failed to be stored leaves no mark (its person's
-     * next text was kept from the conversation for nothing). Unconditional, as a transaction cannot skip one write: of
-     * two private messages to one number in the same moment, the older mark may be the one kept.
+     * Records that the line writes message {@code messageId} to {@code phone} privately at {@code at}, keeping the
+     * previous one's as {@code prevAt}/{@code prevMessageId}: a write of the transaction that stores the private
+     * message (before it is sent), so that a message that failed to be stored leaves no mark (its person's next text
+     * was kept from the conversation for nothing). Unconditional, as a transaction cannot skip one write: of two private
+     * messages to one number in the same moment, the older mark may be the latest.
      */
-    public TransactWriteItem markItem(String accountId, String lineId, String phone, long at) {
+    public TransactWriteItem markItem(String accountId, String lineId, String phone, long at, String messageId) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(lineId, phone))
-                .updateExpression("SET accountId = :a, lastAt = :at, expiresAt = :exp")
-                .expressionAttributeValues(Map.of(":a", s(accountId), ":at", n(at), ":exp", n((at + KEPT.toMillis()) / 1000))))
+                // the right-hand sides read the item as it was before this update
+                .updateExpression("SET accountId = :a, prevAt = if_not_exists(lastAt, :zero),"
+                        + " prevMessageId = if_not_exists(messageId, :none), lastAt = :at, messageId = :id, expiresAt = :exp")
+                .expressionAttributeValues(Map.of(":a", s(accountId), ":at", n(at), ":id", s(messageId), ":zero", n(0),
+                        ":none", s(""), ":exp", n((at + KEPT.toMillis()) / 1000))))
                 .build();
     }
 
     /**
-     * Whether the line's latest private message to {@code phone} went after {@code after} and not after
-     * {@code upTo} (a text's arrival: one written after the text is not what the text answers).
+     * When the latest of the line's private messages to {@code phone} that had reached it by {@code by} (a text's
+     * arrival) was written, or 0 for none. A mark from before ids were kept counts as reached.
      */
-    public boolean wroteBetween(String accountId, String lineId, String phone, long after, long upTo) {
-        long at = lastAt(accountId, lineId, phone);
-        return at > after && at <= upTo;
-    }
-
-    /** When the line last wrote to {@code phone} privately (0: never, or over {@link #KEPT} ago), of the account's line only. */
-    long lastAt(String accountId, String lineId, String phone) {
+    public long lastReachedAt(String accountId, String lineId, String phone, long by) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(lineId, phone)).consistentRead(true)).item();
         if (item == null || item.isEmpty() || !accountId.equals(Attr.str(item, "accountId"))) return 0;
-        // expired: DynamoDB's TTL deletes an item some time after its expiresAt
-        long lastAt = Attr.num(item, "lastAt", 0);
-        return lastAt + KEPT.toMillis() < clock.millis() ? 0 : lastAt;
+        long kept = clock.millis() - KEPT.toMillis(); // DynamoDB's TTL deletes an item some time after its expiresAt
+        List<Written> written = new ArrayList<>();
+        for (var w : List.of(new Written(Attr.num(item, "lastAt", 0), Attr.str(item, "messageId")),
+                new Written(Attr.num(item, "prevAt", 0), Attr.str(item, "prevMessageId")))) {
+            if (w.at() > 0 && w.at() >= kept && w.at() <= by) written.add(w);
+        }
+        List<String> ids = written.stream().map(Written::messageId).filter(id -> id != null && !id.isEmpty()).toList();
+        Set<String> reached = copies.beganBy(ids, phone, by);
+        return written.stream().filter(w -> w.messageId() == null || w.messageId().isEmpty() || reached.contains(w.messageId()))
+                .mapToLong(Written::at).max().orElse(0);
     }
+
+    private record Written(long at, String messageId) {}
 }

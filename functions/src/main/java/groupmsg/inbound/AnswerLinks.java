@@ -95,9 +95,9 @@ public final class AnswerLinks {
         try {
             var answered = broadcasts.answeredBy(m.accountId(), m.lineId(), m.from(), m.createdAt()).orElse(null);
             if (answered == null) return m;
-            // the line wrote to the number privately after the group message reached it (its own message, a reply):
-            // the text answers that
-            if (privately.wroteBetween(m.accountId(), m.lineId(), m.from(), answered.reachedAt(), m.createdAt())) return m;
+            // a private message from the line (its own message, a reply) reached the number after the group message
+            // did: the text answers that
+            if (privately.lastReachedAt(m.accountId(), m.lineId(), m.from(), m.createdAt()) > answered.reachedAt()) return m;
             String name = m.fromName() != null ? null : names.nameOf(m.accountId(), answered.groupId(), m.from()).orElse(null);
             return switch (store.link(m, answered, name, row.apply(m, answered.messageId()), count.apply(m.accountId(), answered.messageId()))) {
                 case LINKED -> m.withInReplyTo(answered, name);

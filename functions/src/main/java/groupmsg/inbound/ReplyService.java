@@ -60,8 +60,8 @@ public final class ReplyService {
                     + " until it texts START");
         }
         // stored with it, before it is sent: the person's answer to it must find it (see PrivateMessages)
-        return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid,
-                earlier ? List.of() : List.of(privately.markItem(accountId, line.id(), m.from(), clock.millis())));
+        return replies.send(accountId, line, m.id(), m.from(), body, mediaUrls, ulid, earlier ? List.of()
+                : List.of(privately.markItem(accountId, line.id(), m.from(), clock.millis(), DirectReplies.idFor(m.id(), ulid))));
     }
 
     /**
@@ -85,8 +85,8 @@ public final class ReplyService {
             throw ApiException.conflict(to + " has opted out of this line: nothing can be sent to it from the line"
                     + " until it texts START");
         }
-        return replies.sendFromLine(accountId, line, to, body, mediaUrls, ulid, // its mark as reply's
-                earlier ? List.of() : List.of(privately.markItem(accountId, line.id(), to, clock.millis())));
+        return replies.sendFromLine(accountId, line, to, body, mediaUrls, ulid, earlier ? List.of() // its mark as a reply's
+                : List.of(privately.markItem(accountId, line.id(), to, clock.millis(), DirectReplies.lineMessageId(line.id(), ulid))));
     }
 
     /** Whether a run of a request stored the line's message under {@code ulid}. */

@@ -4,9 +4,14 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
-/** Whether a conversation's messages (one shard each: 10 recipients at most) reached a participant, by their sends. */
+/**
+ * Whether messages of one shard each (a conversation's: 10 recipients at most; a line's private message: one) reached
+ * a recipient, by their sends.
+ */
 public final class ConversationCopies {
     private final DeliveryStore deliveries;
 
@@ -26,14 +31,21 @@ public final class ConversationCopies {
      * before it (a row of before claims were timed counts by its last change). One BatchGetItem.
      */
     public boolean anyBeganBy(List<String> messageIds, String phone, long before) {
-        if (messageIds.isEmpty()) return false;
-        for (Delivery d : deliveries.rowsOfOneShard(phone, messageIds).values()) {
-            long began = d.claimedAt() != null ? d.claimedAt() : d.updatedAt();
+        return !beganBy(messageIds, phone, before).isEmpty();
+    }
+
+    /** Which of {@code messageIds} had reached {@code phone} by {@code before}, as {@link #anyBeganBy} judges. */
+    public Set<String> beganBy(List<String> messageIds, String phone, long before) {
+        if (messageIds.isEmpty()) return Set.of();
+        Set<String> began = new HashSet<>();
+        for (var row : deliveries.rowsOfOneShard(phone, messageIds).entrySet()) {
+            Delivery d = row.getValue();
+            long claimed = d.claimedAt() != null ? d.claimedAt() : d.updatedAt();
             boolean taken = Delivery.SENT.equals(d.status()) || Delivery.DELIVERED.equals(d.status());
-            if (taken ? began <= before : Delivery.SENDING.equals(d.status()) && began <= before - SENDING_SEEN_AFTER_MILLIS) {
-                return true;
+            if (taken ? claimed <= before : Delivery.SENDING.equals(d.status()) && claimed <= before - SENDING_SEEN_AFTER_MILLIS) {
+                began.add(row.getKey());
             }
         }
-        return false;
+        return began;
     }
 }
