@@ -761,9 +761,16 @@ class ConversationsE2eTest {
 
         // START: Cat is subscribed again (and told so), but the conversations stay blocked
         text(a, CAT, line, "START");
-        await(() -> a.get("/v1/conversations/" + withCat).body(), b -> b.contains("\"optedOut\":false") && !b.contains("\"optedOut\":true"), 15_000);
+        assertThat(await(() -> a.get("/v1/conversations/" + withCat).body(), b -> b.contains("\"optedOut\":false") && !b.contains("\"optedOut\":true"), 15_000))
+                .as("Cat subscribed again").contains("\"optedOut\":false").doesNotContain("\"optedOut\":true");
+        assertThat(await(() -> sentTo(a, line, CAT, "You are resubscribed. Reply STOP to unsubscribe."), l -> !l.isEmpty(), 15_000))
+                .as("Cat told she is subscribed again").hasSize(1);
         var afterStart = a.get("/v1/conversations/" + withCat).jsonObject();
         assertThat(afterStart).containsEntry("status", "blocked").containsEntry("blockedAt", blockedAt);
+        @SuppressWarnings("unchecked")
+        var participantsAfterStart = (List<Map<String, Object>>) afterStart.get("participants");
+        assertThat(participantsAfterStart).filteredOn(p -> CAT.equals(p.get("phone"))).singleElement()
+                .satisfies(p -> assertThat(p).containsEntry("optedOut", false));
         assertThat(a.post("/v1/conversations/" + withCat + "/messages", Map.of("body", "Back?")).status()).isEqualTo(409);
         // and the policy switched back does not reopen them either
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "exclude_participant")))
@@ -771,7 +778,8 @@ class ConversationsE2eTest {
         assertThat(a.get("/v1/conversations/" + alsoWithCat).jsonObject()).containsEntry("status", "blocked");
         // Dan's reply is kept in the thread and goes no further: not to Cat, subscribed again as she is
         assertThat(postInbound(a, runtime, twilioInbound(sid(), DAN, line, "anyone?"), null).status()).isEqualTo(200);
-        await(() -> thread(a, alsoWithCat), l -> l.stream().anyMatch(m -> "anyone?".equals(m.get("body"))), 15_000);
+        assertThat(await(() -> thread(a, alsoWithCat), l -> l.stream().anyMatch(m -> "anyone?".equals(m.get("body"))), 15_000))
+                .extracting(m -> m.get("body")).contains("anyone?");
         runtime.awaitIdle();
         assertThat(bodiesTo(a, line, CAT)).noneMatch(b -> b.contains("anyone?"));
 
@@ -827,9 +835,11 @@ class ConversationsE2eTest {
     static void awaitTakenFor(ApiClient a, String conversationId, String body, String phone) throws InterruptedException {
         String messageId = (String) thread(a, conversationId).stream().filter(m -> body.equals(m.get("body"))).findFirst()
                 .orElseThrow().get("id");
-        await(() -> (List<Map<String, Object>>) a.get("/v1/conversations/" + conversationId + "/messages/" + messageId
-                + "/deliveries").jsonObject().get("items"), l -> l.stream().anyMatch(d -> phone.equals(d.get("phone"))
-                && List.of("sent", "delivered").contains(d.get("status"))), 15_000);
+        java.util.function.Predicate<Map<String, Object>> taken = d -> phone.equals(d.get("phone"))
+                && List.of("sent", "delivered").contains(d.get("status"));
+        assertThat(await(() -> (List<Map<String, Object>>) a.get("/v1/conversations/" + conversationId + "/messages/" + messageId
+                + "/deliveries").jsonObject().get("items"), l -> l.stream().anyMatch(taken), 15_000))
+                .as(body + " taken for " + phone).anyMatch(taken);
     }
 
     /**
@@ -1118,9 +1128,11 @@ class ConversationsE2eTest {
         String with = (String) create(a, lineId, List.of(ANN, BOB, CAT), "All three").get("id");
         assertThat(a.post("/v1/conversations/" + with + "/messages", Map.of("body", "latest here")).status()).isEqualTo(202);
         text(a, CAT, line, "STOP");
-        await(() -> a.get("/v1/conversations/" + with).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
+        assertThat(await(() -> a.get("/v1/conversations/" + with).jsonObject(), c -> c.get("blockedAt") != null, 15_000))
+                .as("blocked by Cat's STOP").extractingByKey("blockedAt").isNotNull();
         text(a, CAT, line, "why?"); // kept in the blocked thread
-        await(() -> thread(a, with), l -> l.stream().anyMatch(m -> "why?".equals(m.get("body"))), 15_000);
+        assertThat(await(() -> thread(a, with), l -> l.stream().anyMatch(m -> "why?".equals(m.get("body"))), 15_000))
+                .as("kept in the blocked thread").extracting(m -> m.get("body")).contains("why?");
         // the block is on every participant's routing row too: routing passes over it without reading it
         for (String p : List.of(ANN, BOB, CAT)) {
             var row = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))

@@ -1117,7 +1117,8 @@ class DeliveryFaultsTest {
         var refused = new SendResult.Rejected(400, "21660", "Mismatch between the 'From' number and the account", false, false, true);
         for (String p : s.phones()) t.carrier().script.put(p, List.of(refused));
         var service = new DeliveryService(t.wiring());
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(service, s)).isInstanceOf(IllegalStateException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(service, s)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("refused line").hasMessageContaining("21660");
         String lineId = (String) t.api().get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
 
         var refusedDelete = t.api().delete("/v1/lines/" + lineId);

@@ -504,15 +504,18 @@ class InboundE2eTest {
         text(a, reviewed, line, "STOP");
         await(() -> inbound(a, "?from=" + reviewed.replace("+", "%2B")), l -> l.size() == 2, 10_000);
         text(a, reviewed, line, "Yes");
-        String yesId = (String) await(() -> inbound(a, "?from=" + reviewed.replace("+", "%2B")), l -> l.size() == 3, 10_000)
-                .getFirst().get("id");
-        await(() -> InboundFaultsTest.handled(runtime, accountId, yesId), Boolean::booleanValue, 15_000);
+        var reviewedTexts = await(() -> inbound(a, "?from=" + reviewed.replace("+", "%2B")), l -> l.size() == 3, 10_000);
+        assertThat(reviewedTexts).as("the Yes received").hasSize(3);
+        String yesId = (String) reviewedTexts.getFirst().get("id");
+        assertThat(await(() -> InboundFaultsTest.handled(runtime, accountId, yesId), Boolean::booleanValue, 15_000))
+                .as("the Yes handled").isTrue();
         assertThat(optOuts(a, lineId)).anyMatch(o -> reviewed.equals(o.get("phone")));
         // a long code gets no network reply
         String longCode = linePhone();
         createLine(a, longCode, "long_code", 1);
         text(a, phone, longCode, "STOP");
-        await(() -> carrierMessages(a, longCode), l -> !l.isEmpty(), 15_000);
+        assertThat(await(() -> sentTo(a, longCode, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000))
+                .as("the long code's own confirmation").hasSize(1);
         assertThat(networkReplies.get()).hasSize(2);
     }
 

@@ -118,7 +118,7 @@ class LinesE2eTest {
                 .containsEntry("groupMessaging", false).containsEntry("phone", e164)
                 .containsEntry("optOutReply", line.get("optOutReply")).containsEntry("createdAt", line.get("createdAt"));
         assertThat(((String) patched.jsonObject().get("updatedAt")).compareTo((String) line.get("updatedAt")))
-                .isGreaterThanOrEqualTo(0);
+                .as("updated after its creation").isGreaterThan(0);
         assertThat(a.get("/v1/lines/" + id).jsonObject()).isEqualTo(patched.jsonObject());
         // null puts a reply back to the default; an empty one is still a 400
         var reset = a.send("PATCH", "/v1/lines/" + id, "application/json", "{\"helpReply\": null}");

@@ -63,7 +63,8 @@ class OptOutNoticeE2eTest {
         String askedId = (String) asked.jsonObject().get("id");
         assertThat(awaitSent(a, askedId, 15_000)).containsEntry("status", "sent");
         assertThat(await(() -> bodiesTo(a, phone, members.getLast()), b -> b.size() == 4, 15_000))
-                .contains("Block Club: Music at 6\nReply STOP to opt out.", "Block Club: Bring chairs");
+                .containsExactlyInAnyOrder("Block Club: Street party Saturday\nText END to leave the list", "Block Club: Bring chairs",
+                        "Block Club: Rain date Sunday", "Block Club: Music at 6\nReply STOP to opt out.");
 
         // a body that fits alone but not with the notice is a 400 that says so, and nothing is sent
         int messagesBefore = GroupsE2eTest.items(a.get("/v1/messages?groupId=" + group + "&limit=100")).size();

@@ -135,7 +135,8 @@ class OptOutReviewE2eTest {
                 .filter(t -> ann.equals(t.get("from")) && "STOP".equals(t.get("body"))).toList(), l -> !l.isEmpty(), 10_000)
                 .getFirst().get("id");
         // handled: a confirmation would have been stored by its handling (rpl_<its id>) before anything was queued
-        await(() -> InboundFaultsTest.handled(runtime, accountId, stopId), Boolean::booleanValue, 15_000);
+        assertThat(await(() -> InboundFaultsTest.handled(runtime, accountId, stopId), Boolean::booleanValue, 15_000))
+                .as("the STOP handled").isTrue();
         assertThat(InboundFaultsTest.messageExists(runtime, accountId, "rpl_" + stopId)).as("no second confirmation").isFalse();
         assertThat(sentTo(a, phone, ann, optOutReply)).as("one confirmation").hasSize(1);
         assertThat(optOuts(a, lineId)).filteredOn(o -> ann.equals(o.get("phone"))).singleElement()

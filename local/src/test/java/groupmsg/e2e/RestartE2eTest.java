@@ -52,12 +52,14 @@ class RestartE2eTest {
         try (var busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             LocalSettings settings = LocalSettings.forTests().withDataDir(dataDir).withLocalApiKey(KEY).withPort(busy.getLocalPort());
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> LocalRuntime.start(settings))
-                    .isInstanceOf(RuntimeException.class);
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("port " + busy.getLocalPort() + " on 127.0.0.1 is in use");
             assertThat(dataDir.resolve("running.marker")).as("no run was killed: the next start recovers nothing").doesNotExist();
 
             leaveKillMarker(dataDir);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> LocalRuntime.start(settings))
-                    .isInstanceOf(RuntimeException.class);
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("port " + busy.getLocalPort() + " on 127.0.0.1 is in use");
             assertThat(dataDir.resolve("running.marker")).as("the killed run's, for the start that succeeds").exists();
         }
     }
@@ -116,7 +118,9 @@ class RestartE2eTest {
         try (LocalRuntime second = LocalRuntime.start(settings)) {
             ApiClient api = new ApiClient(second.baseUrl(), KEY);
             // straight after the stop: nothing left in sending, never sent (the sends under way were recorded)
-            for (var d : allDeliveries(api, messageId)) {
+            var deliveries = allDeliveries(api, messageId);
+            assertThat(deliveries).extracting(d -> d.get("phone")).containsExactlyInAnyOrderElementsOf(phones);
+            for (var d : deliveries) {
                 assertThat(d.get("status")).as(d.toString()).isIn("queued", "sent", "delivered");
                 assertThat(d.get("status").equals("queued")).as(d.toString()).isEqualTo(!sends.containsKey((String) d.get("phone")));
             }
@@ -414,8 +418,10 @@ class RestartE2eTest {
             // Dan's STOP was handled (opted out, confirmed); his START came just before the kill
             var stop = api.withoutKey().post("/local/carrier/inbound", Map.of("from", dan, "to", line, "body", "STOP"));
             assertThat(stop.status()).isEqualTo(202);
-            await(() -> first.carrierEmulator().messages(dan, line).size(), n -> n == 1, 15_000);
-            await(() -> api.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items").toString(), t -> t.contains(dan), 15_000);
+            assertThat(await(() -> first.carrierEmulator().messages(dan, line).size(), n -> n == 1, 15_000))
+                    .as("Dan's STOP confirmed").isEqualTo(1);
+            assertThat(await(() -> api.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items").toString(), t -> t.contains(dan), 15_000))
+                    .as("Dan opted out").contains(dan);
             inbound.receive(new groupmsg.inbound.InboundService.InboundSms("SM" + "c".repeat(32), dan, line, "START", List.of()));
             assertThat(dataDir.resolve("running.marker")).exists();
             first.close();

@@ -82,7 +82,9 @@ public class StatusWebhookE2eTest {
         assertThat(direct.status()).as(direct.body()).isEqualTo(202);
         String directId = (String) direct.jsonObject().get("id");
 
-        for (var row : allDeliveries(a, group)) {
+        var rows = allDeliveries(a, group);
+        assertThat(rows).extracting(row -> row.get("phone")).containsExactlyInAnyOrderElementsOf(members);
+        for (var row : rows) {
             assertThat(bySid(runtime, (String) row.get("carrierMessageId"))).as(row.toString())
                     .containsExactly(accountId, "MSG#" + group + "#0", row.get("phone"));
         }

@@ -165,7 +165,7 @@ class UndeliverableMembersE2eTest {
         assertThat(marked.get(LANDLINE)).containsEntry("error", "carrier 30006").containsEntry("messageId", first);
         assertThat(marked.get(LANDLINE).get("since")).isNotNull();
         // the phone switched off failed too, but nothing says it cannot receive: not marked
-        await(() -> status(a, first, SWITCHED_OFF), "failed"::equals, 20_000);
+        assertThat(await(() -> status(a, first, SWITCHED_OFF), "failed"::equals, 20_000)).isEqualTo("failed");
         assertThat(member(a, group, SWITCHED_OFF)).doesNotContainKey("undeliverable");
         assertThat(member(a, group, mobiles.getFirst())).doesNotContainKey("undeliverable");
         // the filter both ways; any other value is a 400

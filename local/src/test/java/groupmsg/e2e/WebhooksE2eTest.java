@@ -172,7 +172,8 @@ class WebhooksE2eTest {
         String g = createGroup(a, "Hook group");
         addMembers(a, g, 7100, 2);
         String messageId = (String) send(a, g, lineId, "Pantry opens at 9").get("id");
-        await(() -> a.withoutKey().get("/local/events?topic=notifications").body(), b -> b.contains(messageId), 20_000);
+        assertThat(await(() -> a.withoutKey().get("/local/events?topic=notifications").body(), b -> b.contains(messageId), 20_000))
+                .as("the completion published").contains(messageId);
         text(a, "+14155550951", line, "After the announcement");
         await(() -> at("/all"), l -> l.size() == 2, 15_000);
         assertThat(at("/all")).extracting(Received::type).containsExactly("reply.received", "reply.received");

@@ -76,6 +76,8 @@ class StatusCallbackBySidE2eTest {
 
         assertThat(post(api, runtime, Map.of("MessageSid", sid, "To", phone, "MessageStatus", "delivered"))).isEqualTo(200);
         Thread.sleep(1_500); // the worker took it and found nothing yet
+        assertThat(Attr.str(store.rows(messageId, 0, List.of(phone)).get(phone), "status")).as("nothing applied before the sid is recorded")
+                .isEqualTo(Delivery.SENDING);
         store.apply(messageId, 0, List.of(new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, sid, null, 3_000L)));
         StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
 
