@@ -24,7 +24,8 @@ import static groupmsg.platform.dynamo.Attr.s;
  * private message, so it is no conversation's (ConversationRouter). A relayed conversation and a private answer reach
  * the phone from the same number; what the line sent it last is what its text answers. A private message that had not
  * reached the phone (still queued behind a busy line, or failed) is not what the text answers: the mark keeps the
- * latest two messages' ids, so a text answering the one before a message still on its way is private too. Kept
+ * latest two messages' ids, so a text answering the one before a message still on its way is private too, and the
+ * time of the one before those (taken as reached: with both later ones not reached, a text may answer it). Kept
  * {@link #KEPT} after the last one.
  */
 public final class PrivateMessages {
@@ -48,7 +49,7 @@ public final class PrivateMessages {
 
     /**
      * Records that the line writes message {@code messageId} to {@code phone} privately at {@code at}, keeping the
-     * previous one's as {@code prevAt}/{@code prevMessageId}: a write of the transaction that stores the private
+     * previous one's as {@code prevAt}/{@code prevMessageId}, and the time of the one before as {@code prev2At}: a write of the transaction that stores the private
      * message (before it is sent), so that a message that failed to be stored leaves no mark (its person's next text
      * was kept from the conversation for nothing). Unconditional, as a transaction cannot skip one write: of two private
      * messages to one number in the same moment, the older mark may be the latest.
@@ -56,7 +57,7 @@ public final class PrivateMessages {
     public TransactWriteItem markItem(String accountId, String lineId, String phone, long at, String messageId) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(key(lineId, phone))
                 // the right-hand sides read the item as it was before this update
-                .updateExpression("SET accountId = :a, prevAt = if_not_exists(lastAt, :zero),"
+                .updateExpression("SET accountId = :a, prev2At = if_not_exists(prevAt, :zero), prevAt = if_not_exists(lastAt, :zero),"
                         + " prevMessageId = if_not_exists(messageId, :none), lastAt = :at, messageId = :id, expiresAt = :exp")
                 .expressionAttributeValues(Map.of(":a", s(accountId), ":at", n(at), ":id", s(messageId), ":zero", n(0),
                         ":none", s(""), ":exp", n((at + KEPT.toMillis()) / 1000))))
@@ -65,7 +66,9 @@ public final class PrivateMessages {
 
     /**
      * When the latest of the line's private messages to {@code phone} that had reached it by {@code by} (a text's
-     * arrival) was written, or 0 for none. A mark from before ids were kept counts as reached.
+     * arrival) was written, or 0 for none. A message whose outcome nobody knows counts as reached, and so does the
+     * third latest (its id is not kept), and a mark from before ids were kept: a private answer relayed to a
+     * conversation cannot be taken back, a text kept from it only misses its relay.
      */
     public long lastReachedAt(String accountId, String lineId, String phone, long by) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(lineId, phone)).consistentRead(true)).item();
@@ -73,11 +76,12 @@ public final class PrivateMessages {
         long kept = clock.millis() - KEPT.toMillis(); // DynamoDB's TTL deletes an item some time after its expiresAt
         List<Written> written = new ArrayList<>();
         for (var w : List.of(new Written(Attr.num(item, "lastAt", 0), Attr.str(item, "messageId")),
-                new Written(Attr.num(item, "prevAt", 0), Attr.str(item, "prevMessageId")))) {
+                new Written(Attr.num(item, "prevAt", 0), Attr.str(item, "prevMessageId")),
+                new Written(Attr.num(item, "prev2At", 0), null))) {
             if (w.at() > 0 && w.at() >= kept && w.at() <= by) written.add(w);
         }
         List<String> ids = written.stream().map(Written::messageId).filter(id -> id != null && !id.isEmpty()).toList();
-        Set<String> reached = copies.beganBy(ids, phone, by);
+        Set<String> reached = copies.beganBy(ids, phone, by, true);
         return written.stream().filter(w -> w.messageId() == null || w.messageId().isEmpty() || reached.contains(w.messageId()))
                 .mapToLong(Written::at).max().orElse(0);
     }

@@ -301,11 +301,12 @@ public final class WebhookDispatcher {
      */
     static boolean paused(Webhook w, long now) {
         Long failedAt = w.deliveryFailedAt() != null ? w.deliveryFailedAt() : w.lastFailedAt();
-        // lastFailure is the delivery's unless a test failed after it (then its reason is not kept: paused all the same)
+        // lastFailure is the delivery's unless a test failed after it: then its reason is not kept, and the endpoint is
+        // not paused (a pause only spares it tries; a final 4xx's would have been none)
         String failure = w.lastFailedAt() != null && w.lastFailedAt().equals(failedAt) ? w.lastFailure() : null;
         return failedAt != null && (w.lastDeliveredAt() == null || w.lastDeliveredAt() < failedAt)
                 && now - failedAt < PAUSE_AFTER_FAILURE.toMillis()
-                && (failure == null || !isFinal(failure));
+                && failure != null && !isFinal(failure);
     }
 
     /**

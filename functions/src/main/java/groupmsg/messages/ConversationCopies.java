@@ -31,17 +31,22 @@ public final class ConversationCopies {
      * before it (a row of before claims were timed counts by its last change). One BatchGetItem.
      */
     public boolean anyBeganBy(List<String> messageIds, String phone, long before) {
-        return !beganBy(messageIds, phone, before).isEmpty();
+        return !beganBy(messageIds, phone, before, false).isEmpty();
     }
 
-    /** Which of {@code messageIds} had reached {@code phone} by {@code before}, as {@link #anyBeganBy} judges. */
-    public Set<String> beganBy(List<String> messageIds, String phone, long before) {
+    /**
+     * Which of {@code messageIds} had reached {@code phone} by {@code before}, as {@link #anyBeganBy} judges; with
+     * {@code unknownAsTaken}, a row failed because nobody knows whether the carrier took it ({@link Delivery#OUTCOME_UNKNOWN}:
+     * it may well have) counts as taken, by its claim.
+     */
+    public Set<String> beganBy(List<String> messageIds, String phone, long before, boolean unknownAsTaken) {
         if (messageIds.isEmpty()) return Set.of();
         Set<String> began = new HashSet<>();
         for (var row : deliveries.rowsOfOneShard(phone, messageIds).entrySet()) {
             Delivery d = row.getValue();
             long claimed = d.claimedAt() != null ? d.claimedAt() : d.updatedAt();
-            boolean taken = Delivery.SENT.equals(d.status()) || Delivery.DELIVERED.equals(d.status());
+            boolean taken = Delivery.SENT.equals(d.status()) || Delivery.DELIVERED.equals(d.status())
+                    || unknownAsTaken && Delivery.FAILED.equals(d.status()) && Delivery.OUTCOME_UNKNOWN.equals(d.error());
             if (taken ? claimed <= before : Delivery.SENDING.equals(d.status()) && claimed <= before - SENDING_SEEN_AFTER_MILLIS) {
                 began.add(row.getKey());
             }

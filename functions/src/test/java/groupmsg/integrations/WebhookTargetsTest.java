@@ -101,9 +101,11 @@ class WebhookTargetsTest {
         assertThat(WebhookDispatcher.paused(recovered, now)).isFalse();
         var gone = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null, false, now - 1_000);
         assertThat(WebhookDispatcher.paused(gone, now)).as("a 404 answers at once: not paused").isFalse();
-        // a test failed after the delivery: the delivery's failure still pauses (its reason was overwritten)
-        var testedAfter = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 404", null, null, null, null, null, null, false, now - 5_000);
-        assertThat(WebhookDispatcher.paused(testedAfter, now)).isTrue();
+        var failedDelivery = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 5_000, "HTTP 500", null, null, null, null, null, null, false, now - 5_000);
+        assertThat(WebhookDispatcher.paused(failedDelivery, now)).isTrue();
+        // a test failed after the delivery: its reason is not the delivery's (a final 404's pauses nothing), not paused
+        var testedAfter = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 500", null, null, null, null, null, null, false, now - 5_000);
+        assertThat(WebhookDispatcher.paused(testedAfter, now)).isFalse();
         var testedOnly = new Webhook("whk_1", "https://h.example.com", List.of("reply.received"), null, "s", now, null, now - 1_000, "HTTP 500", null, null, null, null, null, null, false, now - 120_000);
         assertThat(WebhookDispatcher.paused(testedOnly, now)).as("only a test failed within the minute").isFalse();
     }

@@ -282,8 +282,11 @@ class BroadcastRepliesE2eTest {
         String eve = addMembers(a, group, 7102, 1).getFirst();
         String m = (String) send(a, group, lineId, "Sale on Friday").get("id");
         assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
-        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", eve, "body", "Your order #123 shipped"))
-                .status()).isEqualTo(202);
+        var shipped = a.post("/v1/lines/" + lineId + "/messages", Map.of("to", eve, "body", "Your order #123 shipped"));
+        assertThat(shipped.status()).isEqualTo(202);
+        // it reached her before her text (one still on its way is not what she answers)
+        assertThat(InboundE2eTest.await(() -> a.get("/v1/lines/" + lineId + "/messages/" + shipped.jsonObject().get("id"))
+                .jsonObject().get("status"), st -> List.of("sent", "delivered").contains(st), 15_000)).isIn("sent", "delivered");
         text(a, eve, line, "Where is it?");
         var stored = InboundE2eTest.await(() -> InboundE2eTest.inbound(a, "?lineId=" + lineId), l -> !l.isEmpty(), 15_000);
         runtime.awaitIdle();

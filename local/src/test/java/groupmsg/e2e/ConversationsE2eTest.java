@@ -882,6 +882,36 @@ class ConversationsE2eTest {
                 .containsEntry("conversationId", null));
         runtime.awaitIdle();
         assertThat(bodiesTo(a, other, BOB)).noneMatch(b -> b.contains("03/14/1980"));
+        // two on their way: her text may still answer the one before them (whose id the mark no longer keeps)
+        new groupmsg.inbound.ReplyService(runtime.wiring(), held).sendFromLine(accountId, otherId, ANN, null,
+                "And your street", List.of(), new groupmsg.platform.config.Ids().next(""));
+        text(a, ANN, other, "94110");
+        assertThat(await(() -> inbound(a, "?lineId=" + otherId), l -> l.size() == 2, 15_000)).first()
+                .satisfies(m -> assertThat(m).containsEntry("body", "94110").containsEntry("conversationId", null));
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, other, BOB)).noneMatch(b -> b.contains("94110"));
+
+        // a private message whose outcome nobody knows (maintenance failed it after an hour): it may well have reached
+        // Dan, so his text stays private
+        String third = linePhone();
+        String thirdId = groupLine(a, third, 50);
+        create(a, thirdId, List.of(DAN, BOB), "Hello once more");
+        await(() -> bodiesTo(a, third, DAN), l -> l.size() == 1, 15_000);
+        String unknown = (String) a.post("/v1/lines/" + thirdId + "/messages", Map.of("to", DAN, "body", "Your code is 4411"))
+                .jsonObject().get("id");
+        assertThat(await(() -> a.get("/v1/lines/" + thirdId + "/messages/" + unknown).jsonObject().get("status"),
+                st -> "delivered".equals(st), 15_000)).isEqualTo("delivered");
+        var w = runtime.wiring();
+        w.dynamo().updateItem(u -> u.tableName(w.config().table(groupmsg.platform.schema.Tables.DELIVERIES))
+                .key(groupmsg.platform.dynamo.Attr.key("MSG#" + unknown + "#0", DAN))
+                .updateExpression("SET #s = :failed, #e = :unknown").expressionAttributeNames(Map.of("#s", "status", "#e", "error"))
+                .expressionAttributeValues(Map.of(":failed", groupmsg.platform.dynamo.Attr.s("failed"),
+                        ":unknown", groupmsg.platform.dynamo.Attr.s(groupmsg.messages.Delivery.OUTCOME_UNKNOWN))));
+        text(a, DAN, third, "4411");
+        assertThat(await(() -> inbound(a, "?lineId=" + thirdId), l -> !l.isEmpty(), 15_000)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("body", "4411").containsEntry("conversationId", null));
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, third, BOB)).noneMatch(b -> b.contains("4411"));
     }
 
     /**
