@@ -57,6 +57,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class DeliveryService {
     /** A retryable carrier refusal is tried this many times in all. */
     public static final int MAX_ATTEMPTS = 4;
+    /** Unclear answers in a row (no clear one between) that stop a job as the carrier being unavailable does. */
+    public static final int UNCLEAR_RUN = 5;
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
@@ -739,7 +741,9 @@ public final class DeliveryService {
             }
             watch.tried(phone);
             try {
-                switch (carrier.send(message)) {
+                SendResult answer = carrier.send(message);
+                stop.answered();
+                switch (answer) {
                     case SendResult.Accepted ok -> {
                         stop.taken();
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, ok.carrierMessageId(), null, clock.millis());
@@ -764,6 +768,7 @@ public final class DeliveryService {
             } catch (UncheckedIOException e) {
                 if (!(e.getCause() instanceof ConnectException || e.getCause() instanceof HttpConnectTimeoutException)) {
                     Log.error("delivery_outcome_unknown", Map.of("messageId", m.id(), "shard", shard), e);
+                    stop.unclear(e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
                     return null;
                 }
                 trouble = "carrier unreachable: " + e.getCause().getMessage(); // never reached it
@@ -886,6 +891,26 @@ public final class DeliveryService {
         /** The carrier took one of the job's sends. */
         void taken() {
             taken.incrementAndGet();
+        }
+
+        private final java.util.concurrent.atomic.AtomicInteger unclearInARow = new java.util.concurrent.atomic.AtomicInteger();
+
+        /** The carrier gave a send a clear answer (taken or not): a run of unclear ones ends. */
+        void answered() {
+            unclearInARow.set(0);
+        }
+
+        /**
+         * An answer left it open whether the carrier took a send (a 500, a cut-off answer, no answer in time): that
+         * row stays in sending, never resent. {@link #UNCLEAR_RUN} of them with no clear answer between stop the job as
+         * a carrier that turns sends away does: the rows not tried yet stay queued for its retry, rather than each
+         * getting one try whose outcome only the carrier's lookups settle, minutes to an hour later (or never: "outcome
+         * unknown"), while the carrier is failing.
+         */
+        void unclear(String what) {
+            if (unclearInARow.incrementAndGet() >= UNCLEAR_RUN) {
+                carrierUnavailable(UNCLEAR_RUN + " answers in a row left it open whether the carrier took the message (" + what + ")");
+            }
         }
 
         int takenCount() {

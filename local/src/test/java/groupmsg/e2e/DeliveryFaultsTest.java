@@ -1564,6 +1564,42 @@ class DeliveryFaultsTest {
         assertThat(statuses(t.api(), s.messageId())).containsEntry(throttled, "sent").containsEntry(unavailable, "sent");
     }
 
+    /**
+     * A carrier answering 500 to every send: after {@link DeliveryService#UNCLEAR_RUN} such answers in a row the job
+     * stops as for a carrier turning sends away, the rows not tried kept queued for its retry; before, each recipient
+     * got one try whose outcome only lookups could settle, an hour on for many ("outcome unknown"). Clear answers
+     * between unclear ones keep the job going.
+     */
+    @Test
+    void aRunOfUnclearAnswersStopsTheJobKeepingTheRestQueued(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Unclear Run Co", 30);
+        Setup s = t.setup();
+        for (String p : s.phones()) {
+            t.carrier().script.put(p, List.of(new UncheckedIOException(new IOException("carrier answered 500 (20500): the message may have been sent"))));
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(t.wiring()), s))
+                .isInstanceOf(groupmsg.messages.CarrierUnavailable.class).hasMessageContaining("answers in a row");
+        int called = (int) s.phones().stream().filter(p -> t.carrier().calls(p) > 0).count();
+        assertThat(called).as("stopped after the run, not every recipient tried").isBetween(DeliveryService.UNCLEAR_RUN, 20);
+        for (String p : s.phones()) {
+            assertThat(storedStatus(t.wiring(), s.messageId(), shardOf(s, p), p)).as(p)
+                    .isEqualTo(t.carrier().calls(p) > 0 ? "sending" : "queued");
+        }
+
+        // one in three unclear: never five in a row, every recipient tried once
+        Scene mixed = scene(api, runtime, "Unclear Mixed Co", 30);
+        for (int i = 0; i < 30; i += 3) {
+            mixed.carrier().script.put(mixed.setup().phones().get(i), List.of(new UncheckedIOException(new IOException("carrier answered 502 (502)"))));
+        }
+        deliverAll(new DeliveryService(mixed.wiring()), mixed.setup());
+        for (String p : mixed.setup().phones()) assertThat(mixed.carrier().calls(p)).as(p).isEqualTo(1);
+        for (int i = 0; i < 30; i++) {
+            String p = mixed.setup().phones().get(i);
+            assertThat(storedStatus(mixed.wiring(), mixed.setup().messageId(), shardOf(mixed.setup(), p), p)).as(p)
+                    .isEqualTo(i % 3 == 0 ? "sending" : "sent");
+        }
+    }
+
     @Test
     void aRetrysFailedReservationGivesTheRecipientBack(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Retry Cursor Co", 1);
