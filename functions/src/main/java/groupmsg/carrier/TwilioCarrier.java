@@ -337,10 +337,12 @@ public final class TwilioCarrier implements CarrierPort {
         String code = codeOf(json, status);
         Object rawMessage = json.get("message");
         String message = rawMessage instanceof String m && !m.isBlank() ? m : "HTTP " + status;
-        // Turned away before the carrier acted on it (rate or concurrency limit, service unavailable, or a request not
-        // received whole in time: 408, from a proxy on the way say): certainly not sent, safe to try again.
-        boolean turnedAway = status == 408 || status == 429 || status == 503 || ERROR_TOO_MANY_REQUESTS.equals(code);
-        if (!turnedAway && (status >= 500 || status < 300)) {
+        // Turned away before the carrier acted on it (rate or concurrency limit, service unavailable): certainly not
+        // sent, safe to try again.
+        boolean turnedAway = status == 429 || status == 503 || ERROR_TOO_MANY_REQUESTS.equals(code);
+        // A 408 comes from something on the way (our client gives up first on Twilio's own slowness), which may have
+        // passed the request on before it timed out: unclear too (before, the recipient was failed for good).
+        if (!turnedAway && (status >= 500 || status < 300 || status == 408)) {
             // Any other 5xx, or a success other than 200/201: the message may have been created. Twilio's own advice
             // (error 20500): a POST that sends an SMS and answers 500 may have sent it, and retrying can send it
             // twice. Treated like a cut-off answer: the receipt or maintenance settles it, and it is never resent.

@@ -41,7 +41,7 @@ public final class ConversationRouter {
     /**
      * The conversation of a text that arrived at {@code receivedAt}, or null when the sender is in none on the line,
      * or a private message from the line reached them before the text and none of the conversation's messages since
-     * did (it answers the private message: relayed, a private answer reached everyone; a private message still on its
+     * did (it answers the private message: relayed, a private answer reached everyone; one of the latest two private messages still on its
      * way, or failed, is not what it answers). The conversation's activity alone
      * does not say: a reply placed after the private message may still wait for its relay to this number (a busy
      * line), and the person answering the private message had not seen it.

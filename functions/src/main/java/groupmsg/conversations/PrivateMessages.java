@@ -23,7 +23,8 @@ import static groupmsg.platform.dynamo.Attr.s;
  * line): a text the number sends after that message reached it, with no conversation activity since, answers the
  * private message, so it is no conversation's (ConversationRouter). A relayed conversation and a private answer reach
  * the phone from the same number; what the line sent it last is what its text answers. A private message that had not
- * reached the phone (still queued behind a busy line, or failed) is not what the text answers: the mark keeps the
+ * reached the phone (still queued behind a busy line, or failed) is not what the text answers, as far as the mark
+ * tells (one of the latest two, and not one whose outcome nobody knows): the mark keeps the
  * latest two messages' ids, so a text answering the one before a message still on its way is private too, and the
  * time of the one before those (taken as reached: with both later ones not reached, a text may answer it). Kept
  * {@link #KEPT} after the last one.

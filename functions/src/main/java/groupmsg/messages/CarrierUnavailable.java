@@ -3,8 +3,10 @@ package groupmsg.messages;
 import groupmsg.platform.queue.ExpectedRetry;
 
 /**
- * A job stopped because the carrier turned its sends away (429/20429, 503) or could not be reached, on every try: its
- * recipients were given back to queued, nothing of them sent, and the job is to be tried again in a while.
+ * A job stopped because the carrier turned its sends away (429/20429, 503) or could not be reached, on every try, or
+ * left {@link DeliveryService#UNCLEAR_RUN} answers in a row unclear: the recipients it did not try were given back to
+ * queued, nothing of them sent (those with an unclear answer stay in sending, never resent), and the job is to be
+ * tried again in a while.
  */
 public final class CarrierUnavailable extends IllegalStateException implements ExpectedRetry {
     /**

@@ -397,7 +397,10 @@ public final class DeliveryService {
                 if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
                 // Even when it took some of the job's sends (throttling part of them): handed on as any leftover, the
                 // rest came back at once, ran into the same throttling and stopped again, every few seconds, for good
-                if (stop.carrierTrouble() != null) throw carrierUnavailable(m, stop.carrierTrouble(), stop.takenCount());
+                // (a run of unclear answers among the job's last sends leaves nothing queued: nothing to retry)
+                if (stop.carrierTrouble() != null && !leftQueued.isEmpty()) {
+                    throw carrierUnavailable(m, stop.carrierTrouble(), stop.takenCount());
+                }
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
                 // Interrupted (the process is stopping): sends waiting for their slot or a retry are called off and
@@ -813,7 +816,8 @@ public final class DeliveryService {
 
     /**
      * The failure of a job that stopped because the carrier turned a send away or could not be reached on its every try
-     * ({@link #MAX_ATTEMPTS}): the recipients it did not send are still queued, and its worker has it tried again in a
+     * ({@link #MAX_ATTEMPTS}), or left a run of answers unclear ({@link #UNCLEAR_RUN}): the recipients it did not try
+     * are still queued, and its worker has it tried again in a
      * while, later after each receive (after the queue's retries, maintenance re-queues the rows every
      * {@link MessageMaintenance#STALLED}).
      */
@@ -821,7 +825,7 @@ public final class DeliveryService {
         Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble, "sent", taken,
                 "metric", HandledFailures.CARRIER_UNAVAILABLE));
         return new CarrierUnavailable("the carrier did not take line " + m.lineId() + "'s sends (" + trouble
-                + "); its recipients stay queued and the job is to be retried");
+                + "); its recipients not tried stay queued and the job is to be retried");
     }
 
     /** Backs off after a refused try, then waits for a fresh rate slot: see {@link #nextSlot}. */
@@ -876,8 +880,8 @@ public final class DeliveryService {
         }
 
         /**
-         * The carrier turned a send away (429, 503) or could not be reached on every try: no further send of the job
-         * is made (the first trouble is the one told).
+         * The carrier turned a send away (429, 503) or could not be reached on every try, or left a run of answers
+         * unclear: no further send of the job is made (the first trouble is the one told).
          */
         void carrierUnavailable(String trouble) {
             if (carrierTrouble == null) carrierTrouble = trouble;

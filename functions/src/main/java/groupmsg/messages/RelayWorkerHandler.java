@@ -57,7 +57,8 @@ public final class RelayWorkerHandler implements QueueFunction {
                 retrySoon(message, e.retryAfterMillis());
                 throw e;
             } catch (CarrierUnavailable e) {
-                // the carrier turned a send away on its every try (throttled, unreachable; logged where it happened): back as a
+                // the carrier turned a send away on its every try (throttled, unreachable), or left a run of answers
+                // unclear (logged where it happened): back as a
                 // delivery job the carrier did not take is, 10 s after its first receive, later after each
                 retrySoon(message, CarrierUnavailable.retryAfterMillis(SqsQueueSender.receiveCount(message)));
                 throw e;

@@ -1598,6 +1598,16 @@ class DeliveryFaultsTest {
             assertThat(storedStatus(mixed.wiring(), mixed.setup().messageId(), shardOf(mixed.setup(), p), p)).as(p)
                     .isEqualTo(i % 3 == 0 ? "sending" : "sent");
         }
+
+        // a run among the job's last sends, nothing left queued: the job is done, not failed to come back for nothing
+        Scene last = scene(api, runtime, "Unclear Last Co", DeliveryService.UNCLEAR_RUN);
+        for (String p : last.setup().phones()) {
+            last.carrier().script.put(p, List.of(new UncheckedIOException(new IOException("carrier answered 500 (20500)"))));
+        }
+        deliverAll(new DeliveryService(last.wiring()), last.setup());
+        for (String p : last.setup().phones()) {
+            assertThat(storedStatus(last.wiring(), last.setup().messageId(), shardOf(last.setup(), p), p)).as(p).isEqualTo("sending");
+        }
     }
 
     @Test
