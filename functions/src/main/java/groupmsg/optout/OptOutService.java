@@ -341,18 +341,22 @@ public final class OptOutService {
 
     /** The most opt-outs one part of an export holds. */
     public static final int EXPORT_MAX_ROWS = 50_000;
-    static final String EXPORT_HEADER = "lineId,phone,source,createdAt\n";
+    /** The list's fields, then the line's own number (a line id alone means nothing to a person reading the file). */
+    static final String EXPORT_HEADER = "lineId,phone,source,createdAt,linePhone\n";
     private static final int EXPORT_STEP = 1000;
 
     /**
-     * The opt-outs as CSV (the list's fields), of the line when given (a deleted one's too, as its list), else of
+     * The opt-outs as CSV (the list's fields and the line's number), of the line when given (a deleted one's too, as its list), else of
      * every line of the account, as {@link #listAll} pages them; from {@code cursor} (the lists' own), until the part
      * holds {@code limit} rows or its next row would take it over {@code maxBytes} as the answer carries it. The next
      * part starts after its last row.
      */
     public ExportPart export(String accountId, String lineId, int limit, String cursor, long maxBytes) {
-        if (lineId != null) requireKeptLine(accountId, lineId);
-        List<String> lineIds = lineId != null ? List.of(lineId) : allLineIds(accountId);
+        List<Line> exported = lineId != null
+                ? List.of(lines.findKept(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"))) : allLines(accountId);
+        List<String> lineIds = exported.stream().map(Line::id).toList();
+        Map<String, String> linePhones = new HashMap<>();
+        exported.forEach(l -> linePhones.put(l.id(), l.phone()));
         var part = new CsvPart(EXPORT_HEADER, maxBytes);
         OptOut last = null;
         String next = cursor;
@@ -360,7 +364,8 @@ public final class OptOutService {
         do {
             var page = listAcross(accountId, lineIds, lineId == null, Math.min(EXPORT_STEP, limit - part.rows()), next, readUntil);
             for (OptOut o : page.optOuts()) {
-                if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt()))) {
+                if (!part.add(o.lineId() + "," + o.phone() + "," + o.source() + "," + Timestamps.format(o.createdAt())
+                        + "," + linePhones.getOrDefault(o.lineId(), ""))) {
                     return new ExportPart(part.text(), keyAfter(last));
                 }
                 last = o;
