@@ -397,9 +397,10 @@ public final class DeliveryService {
                 if (stop.senderRefusal() != null) throw senderRefused(m, stop.senderRefusal());
                 // Even when it took some of the job's sends (throttling part of them): handed on as any leftover, the
                 // rest came back at once, ran into the same throttling and stopped again, every few seconds, for good
-                // (a run of unclear answers among the job's last sends leaves nothing queued: nothing to retry)
-                if (stop.carrierTrouble() != null && !leftQueued.isEmpty()) {
-                    throw carrierUnavailable(m, stop.carrierTrouble(), stop.takenCount());
+                if (stop.carrierTrouble() != null) {
+                    var unavailable = carrierUnavailable(m, stop.carrierTrouble(), stop.takenCount()); // logged, counted
+                    // (a run of unclear answers among the job's last sends leaves nothing queued: nothing to retry)
+                    if (!leftQueued.isEmpty()) throw unavailable;
                 }
                 return leftQueued;
             } catch (InterruptedException | RuntimeException e) {
@@ -819,7 +820,8 @@ public final class DeliveryService {
      * ({@link #MAX_ATTEMPTS}), or left a run of answers unclear ({@link #UNCLEAR_RUN}): the recipients it did not try
      * are still queued, and its worker has it tried again in a
      * while, later after each receive (after the queue's retries, maintenance re-queues the rows every
-     * {@link MessageMaintenance#STALLED}).
+     * {@link MessageMaintenance#STALLED}). Logged and counted (its alarm) when made: also for a run of unclear answers
+     * among a job's last sends, whose job is not failed (nothing is left to retry).
      */
     private static CarrierUnavailable carrierUnavailable(GroupMessage m, String trouble, int taken) {
         Log.warn("carrier_unavailable", Map.of("messageId", m.id(), "lineId", m.lineId(), "trouble", trouble, "sent", taken,

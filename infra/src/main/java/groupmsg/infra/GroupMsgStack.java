@@ -761,9 +761,10 @@ public final class GroupMsgStack extends Stack {
                 + "\" say which function, job and error");
         alarm(HandledFailures.CARRIER_UNAVAILABLE + "SustainedAlarm", handledFailures(HandledFailures.CARRIER_UNAVAILABLE), 1,
                 SUSTAINED_FAILURE_MINUTES, SUSTAINED_FAILURE_WINDOW_MINUTES, notify, "The carrier throttled or could "
-                + "not be reached on a job's every try in " + SUSTAINED_FAILURE_MINUTES + " of the last "
-                + SUSTAINED_FAILURE_WINDOW_MINUTES + " minutes: recipients wait, queued, and are retried. Its log lines "
-                + "(carrier_unavailable) say which line and what trouble");
+                + "not be reached on a job's every try, or left 5 answers in a row unclear (500s, timeouts), in "
+                + SUSTAINED_FAILURE_MINUTES + " of the last " + SUSTAINED_FAILURE_WINDOW_MINUTES + " minutes: recipients "
+                + "not tried wait, queued, and are retried; those with an unclear answer stay sending until a receipt or "
+                + "maintenance's lookup settles them. Its log lines (carrier_unavailable) say which line and what trouble");
         MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
         // API Gateway's own failures too (an integration or authorizer that timed out or could not be invoked),
         // which no function's error metric counts.

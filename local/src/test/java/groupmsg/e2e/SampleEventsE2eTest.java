@@ -70,7 +70,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs-unknown-line.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "inbound-api", "export-opt-outs.json")).contains("\"statusCode\":200")
-                .contains("lineId,phone,source,createdAt").contains("text/csv");
+                .contains("lineId,phone,source,createdAt,linePhone").contains("text/csv");
         assertThat(invoke(runtime, "conversations-api", "list-conversations.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "conversations-api", "create-conversation-unknown-line.json")).contains("\"statusCode\":400")
                 .contains("lineId");
