@@ -1287,7 +1287,7 @@ class DeliveryFaultsTest {
         // fails to come back in a while, though the carrier took another (throttled, then taken): handed on at once,
         // the rest would run into the same throttling every few seconds
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(t.wiring()), s))
-                .isInstanceOf(groupmsg.messages.CarrierUnavailable.class).hasMessageContaining("recipients stay queued");
+                .isInstanceOf(groupmsg.messages.CarrierUnavailable.class).hasMessageContaining("recipients not tried stay queued");
 
         // the block is the opt-out worker's, a moment later (its queue retries it)
         assertThat(InboundE2eTest.await(() -> t.api().get("/v1/conversations/" + withUnsubscribed).jsonObject(),
