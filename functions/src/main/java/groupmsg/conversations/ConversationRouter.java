@@ -18,12 +18,29 @@ public final class ConversationRouter {
     private final PrivateMessages privately;
     private final ConversationCopies copies;
     private final Lazy<ConversationBlocks> blocks;
+    private final java.time.Clock clock;
 
     public ConversationRouter(Wiring wiring) {
         this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.privately = new PrivateMessages(wiring);
         this.copies = new ConversationCopies(wiring);
         this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
+        this.clock = wiring.clock();
+    }
+
+    /**
+     * How long routing as a text arrives (the carrier webhook, before the text is stored) may read conversations: a
+     * number in hundreds of conversations on a line, the latest of them blocked by the policy but not marked so, took a
+     * read or two each, and past the webhook's 10 s nothing was stored (a STOP lost). Past it the text is stored
+     * unrouted, and the inbound worker routes it.
+     */
+    public static final long ON_ARRIVAL_MILLIS = 3_000;
+
+    /** Routing ran out of its time: the text goes on unrouted, for the inbound worker. */
+    public static final class OutOfTime extends RuntimeException {
+        OutOfTime() {
+            super("routing ran out of its time on arrival");
+        }
     }
 
     /**
@@ -47,10 +64,18 @@ public final class ConversationRouter {
      * line), and the person answering the private message had not seen it.
      */
     public Routed route(String accountId, String lineId, String from, long receivedAt) {
+        return route(accountId, lineId, from, receivedAt, Long.MAX_VALUE);
+    }
+
+    /** {@link #route(String, String, String, long)} that throws {@link OutOfTime} once it reads past {@code readUntil}. */
+    public Routed route(String accountId, String lineId, String from, long receivedAt, long readUntil) {
         // blocked as the relay judges it, not only as marked: a reply routed to a conversation the policy blocks is kept
         // there unrelayed (its author told it ended) while the number's conversation that goes on misses it
         var policy = new Lazy<>(() -> blocks.get().policy(accountId)); // read once, and only for a candidate not marked
-        var found = store.mostRecentlyActive(accountId, lineId, from, c -> blocks.get().blockedNow(c, policy.get()));
+        var found = store.mostRecentlyActive(accountId, lineId, from, c -> {
+            if (clock.millis() > readUntil) throw new OutOfTime();
+            return blocks.get().blockedNow(c, policy.get());
+        });
         if (found.isEmpty()) return null;
         Conversation c = found.get();
         long privateAt = privately.lastReachedAt(accountId, lineId, from, receivedAt);

@@ -154,7 +154,9 @@ public final class InboundService {
         String fromName = null;
         boolean routed = !aReply;
         try {
-            var routing = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), clock.millis());
+            long now = clock.millis();
+            var routing = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
+                    now + ConversationRouter.ON_ARRIVAL_MILLIS);
             if (routing != null) {
                 conversationId = routing.conversationId();
                 fromName = routing.senderName();

@@ -915,6 +915,32 @@ class ConversationsE2eTest {
     }
 
     /**
+     * Routing as a text arrives (the carrier webhook, before the text is stored) stops at its time: the text is stored
+     * unrouted, and the inbound worker routes and relays it. Before, a number in hundreds of conversations could keep
+     * the webhook reading past its 10 s, and nothing was stored.
+     */
+    @Test
+    void aTextWhoseRoutingRunsOutOfTimeOnArrivalIsStoredAndRoutedByTheWorker(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Slow Routing Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "Hello all").get("id");
+        await(() -> bodiesTo(a, line, BOB), l -> l.size() == 1, 15_000);
+
+        // every look at the clock 5 s on: past the routing's 3 s at its first conversation
+        var slow = runtime.wiring().withClock(groupmsg.local.TestClocks.steppingBy(5_000));
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        var stored = (InboundService.Stored) new InboundService(slow, queue)
+                .receive(new InboundService.InboundSms(sid(), ANN, line, "On my way", List.of()));
+        assertThat(stored.message().conversationId()).as("not routed on arrival").isNull();
+
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("On my way")), 15_000))
+                .anyMatch(b -> b.contains("On my way"));
+        assertThat(thread(a, id)).extracting(m -> m.get("body")).contains("On my way");
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(m -> assertThat(m).containsEntry("conversationId", id));
+    }
+
+    /**
      * A participant answering the line's private message is not relayed because the conversation moved in the
      * meantime: another's reply placed after the private message but not yet relayed to them (a busy line) was never
      * seen. Before, the thread's activity alone decided, and the private answer went to everyone. Once that reply
