@@ -29,12 +29,14 @@ public final class ConversationRouter {
     }
 
     /**
-     * How long routing as a text arrives (the carrier webhook, before the text is stored) may read conversations: a
-     * number in hundreds of conversations on a line, the latest of them blocked by the policy but not marked so, took a
-     * read or two each, and past the webhook's 10 s nothing was stored (a STOP lost). Past it the text is stored
-     * unrouted, and the inbound worker routes it.
+     * How long routing as a text arrives (the carrier webhook, before the text is stored) may read conversations,
+     * checked at each conversation not marked blocked, before its policy check: a number in hundreds of conversations
+     * on a line, the latest of them blocked by the policy but not marked so, took a read or two each, and past the
+     * webhook's 10 s nothing was stored (a STOP lost). Past it the text is stored unrouted, and the inbound worker
+     * routes it (in the queue's group of the number, not of a conversation: a later text routed in time may be placed
+     * before it). Half the webhook's time: an ordinary route takes milliseconds.
      */
-    public static final long ON_ARRIVAL_MILLIS = 3_000;
+    public static final long ON_ARRIVAL_MILLIS = 5_000;
 
     /** Routing ran out of its time: the text goes on unrouted, for the inbound worker. */
     public static final class OutOfTime extends RuntimeException {

@@ -154,8 +154,9 @@ public final class InboundService {
         String fromName = null;
         boolean routed = !aReply;
         try {
+            var conversations = router.get(); // built before its time starts (a cold start's first use)
             long now = clock.millis();
-            var routing = router.get().route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
+            var routing = conversations.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
                     now + ConversationRouter.ON_ARRIVAL_MILLIS);
             if (routing != null) {
                 conversationId = routing.conversationId();

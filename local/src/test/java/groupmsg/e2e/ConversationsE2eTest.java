@@ -927,8 +927,8 @@ class ConversationsE2eTest {
         String id = (String) create(a, lineId, List.of(ANN, BOB), "Hello all").get("id");
         await(() -> bodiesTo(a, line, BOB), l -> l.size() == 1, 15_000);
 
-        // every look at the clock 5 s on: past the routing's 3 s at its first conversation
-        var slow = runtime.wiring().withClock(groupmsg.local.TestClocks.steppingBy(5_000));
+        // every look at the clock 6 s on: past the routing's 5 s at its first conversation
+        var slow = runtime.wiring().withClock(groupmsg.local.TestClocks.steppingBy(6_000));
         var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
         var stored = (InboundService.Stored) new InboundService(slow, queue)
                 .receive(new InboundService.InboundSms(sid(), ANN, line, "On my way", List.of()));
