@@ -81,11 +81,15 @@ public final class PrivateMessages {
                 new Written(Attr.num(item, "prev2At", 0), null))) {
             if (w.at() > 0 && w.at() >= kept && w.at() <= by) written.add(w);
         }
-        List<String> ids = written.stream().map(Written::messageId).filter(id -> id != null && !id.isEmpty()).toList();
+        List<String> ids = written.stream().filter(Written::hasId).map(Written::messageId).toList();
         Set<String> reached = copies.beganBy(ids, phone, by, true);
-        return written.stream().filter(w -> w.messageId() == null || w.messageId().isEmpty() || reached.contains(w.messageId()))
-                .mapToLong(Written::at).max().orElse(0);
+        return written.stream().filter(w -> !w.hasId() || reached.contains(w.messageId())).mapToLong(Written::at).max().orElse(0);
     }
 
-    private record Written(long at, String messageId) {}
+    /** A private message's time, and its id when the mark keeps one (an id-less one counts as reached). */
+    private record Written(long at, String messageId) {
+        boolean hasId() {
+            return messageId != null && !messageId.isEmpty();
+        }
+    }
 }

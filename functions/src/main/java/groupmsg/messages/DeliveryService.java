@@ -866,6 +866,7 @@ public final class DeliveryService {
         private volatile SendResult.Rejected senderRefusal;
         private volatile String carrierTrouble;
         private final java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger unclearInARow = new java.util.concurrent.atomic.AtomicInteger();
 
         void now() {
             stopped.countDown();
@@ -898,8 +899,6 @@ public final class DeliveryService {
         void taken() {
             taken.incrementAndGet();
         }
-
-        private final java.util.concurrent.atomic.AtomicInteger unclearInARow = new java.util.concurrent.atomic.AtomicInteger();
 
         /** The carrier gave a send a clear answer (taken or not): a run of unclear ones ends. */
         void answered() {

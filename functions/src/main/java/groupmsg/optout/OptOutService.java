@@ -355,8 +355,7 @@ public final class OptOutService {
         List<Line> exported = lineId != null
                 ? List.of(lines.findKept(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"))) : allLines(accountId);
         List<String> lineIds = exported.stream().map(Line::id).toList();
-        Map<String, String> linePhones = new HashMap<>();
-        exported.forEach(l -> linePhones.put(l.id(), l.phone()));
+        Map<String, String> linePhones = exported.stream().collect(java.util.stream.Collectors.toMap(Line::id, Line::phone));
         var part = new CsvPart(EXPORT_HEADER, maxBytes);
         OptOut last = null;
         String next = cursor;

@@ -116,20 +116,12 @@ class MembersExportE2eTest {
         assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", members)).jsonObject()).containsEntry("added", 25);
         String whole = a.get("/v1/groups/" + g + "/members.csv").body();
 
-        var groups = new GroupService(runtime.wiring());
-        StringBuilder joined = new StringBuilder();
-        int parts = 0;
-        Map<String, AttributeValue> start = null;
-        do {
-            var part = groups.exportMembers(accountId, g, GroupService.EXPORT_MAX_MEMBERS, 200, start);
-            assertThat(Csv.answerBytes(part.csv(), 0)).as("within its bytes (save a single row)").isLessThanOrEqualTo(200);
-            assertThat(part.csv()).startsWith(MEMBERS_HEADER);
-            joined.append(part.csv().substring(MEMBERS_HEADER.length()));
-            start = part.lastKey();
-            parts++;
-        } while (start != null);
-        assertThat(parts).isGreaterThanOrEqualTo(5);
-        assertThat(MEMBERS_HEADER + joined).isEqualTo(whole);
+        var parts = exportedParts(new GroupService(runtime.wiring()), accountId, g, GroupService.EXPORT_MAX_MEMBERS, 200);
+        for (String part : parts) {
+            assertThat(Csv.answerBytes(part, 0)).as("within its bytes (save a single row)").isLessThanOrEqualTo(200);
+        }
+        assertThat(parts.size()).isGreaterThanOrEqualTo(5);
+        assertThat(joined(parts)).isEqualTo(whole);
     }
 
     /**
@@ -155,18 +147,29 @@ class MembersExportE2eTest {
 
         // each look at the clock 20 s on: a part's read time is up after its first query (of 2 x 100 rows: 50 members)
         var groups = new GroupService(runtime.wiring().withClock(groupmsg.local.TestClocks.steppingBy(20_000)));
-        StringBuilder joined = new StringBuilder();
-        int parts = 0;
+        var parts = exportedParts(groups, accountId, g, 100, Csv.MAX_ANSWER_BYTES);
+        assertThat(parts.size()).as("cut by time, not by the 100 members a part may hold").isGreaterThanOrEqualTo(3);
+        assertThat(joined(parts)).isEqualTo(whole);
+    }
+
+    /** The group's export part after part, each checked to be a whole CSV (its header first); at most 100 parts. */
+    private static List<String> exportedParts(GroupService groups, String accountId, String g, int limit, long maxBytes) {
+        List<String> parts = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
-            var part = groups.exportMembers(accountId, g, 100, Csv.MAX_ANSWER_BYTES, start);
+            var part = groups.exportMembers(accountId, g, limit, maxBytes, start);
             assertThat(part.csv()).startsWith(MEMBERS_HEADER);
-            joined.append(part.csv().substring(MEMBERS_HEADER.length()));
+            parts.add(part.csv());
             start = part.lastKey();
-            parts++;
-        } while (start != null && parts < 100);
-        assertThat(parts).as("cut by time, not by the 100 members a part may hold").isGreaterThanOrEqualTo(3);
-        assertThat(MEMBERS_HEADER + joined).isEqualTo(whole);
+        } while (start != null && parts.size() < 100);
+        return parts;
+    }
+
+    /** The parts as one CSV: the header once, then every part's rows. */
+    private static String joined(List<String> parts) {
+        StringBuilder joined = new StringBuilder(MEMBERS_HEADER);
+        parts.forEach(p -> joined.append(p.substring(MEMBERS_HEADER.length())));
+        return joined.toString();
     }
 
     private static final String MEMBERS_HEADER = "country,phone,name\n";

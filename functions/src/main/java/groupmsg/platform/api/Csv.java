@@ -50,10 +50,15 @@ public final class Csv {
                 if (guardable(value, i)) guarded.append('\'');
             }
             guarded.append(c);
-            if (c == ';' || c == '\n' || c == '\r') partStarts = true;
+            if (endsPart(c)) partStarts = true;
         }
         boolean quote = guarded.chars().anyMatch(c -> c == ',' || c == '"' || c == '\n' || c == '\r');
         return quote ? '"' + guarded.toString().replace("\"", "\"\"") + '"' : guarded.toString();
+    }
+
+    /** Whether a part of a cell ends after {@code c}: a {@code ;} (where Excel splits at it) or a line break. */
+    private static boolean endsPart(char c) {
+        return c == ';' || c == '\n' || c == '\r';
     }
 
     /** A cell's value as {@link #cell} guarded it, without the guards ({@code '=x} -> {@code =x}, {@code a;'=x} -> {@code a;=x}); any other as it is. */
@@ -68,7 +73,7 @@ public final class Csv {
                 if (c == '\'' && guardable(value, i + 1)) continue; // the guard, not the value's
             }
             unguarded.append(c);
-            if (c == ';' || c == '\n' || c == '\r') partStarts = true;
+            if (endsPart(c)) partStarts = true;
         }
         return unguarded.toString();
     }
