@@ -25,7 +25,8 @@ class ImportsE2eTest {
         while (true) {
             var r = api.get("/v1/groups/" + groupId + "/imports/" + importId);
             assertThat(r.status()).as(r.body()).isEqualTo(200);
-            if (!"running".equals(r.jsonObject().get("status")) || System.currentTimeMillis() > deadline) return r.jsonObject();
+            if (!"running".equals(r.jsonObject().get("status"))) return r.jsonObject();
+            assertThat(System.currentTimeMillis()).as("import %s done within 120 s: %s", importId, r.body()).isLessThan(deadline);
             Thread.sleep(200);
         }
     }

@@ -64,6 +64,7 @@ class MessagesE2eTest {
             Thread.sleep(200);
             m = api.get("/v1/messages/" + messageId).jsonObject();
         } while (!"sent".equals(m.get("status")) && System.currentTimeMillis() < deadline);
+        assertThat(m.get("status")).as("message %s sent within %d ms: %s", messageId, timeoutMillis, m).isEqualTo("sent");
         return m;
     }
 

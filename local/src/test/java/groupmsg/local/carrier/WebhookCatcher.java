@@ -58,11 +58,13 @@ final class WebhookCatcher implements AutoCloseable {
         return List.copyOf(requests);
     }
 
-    /** Waits until at least {@code count} requests arrived (or the timeout passed) and returns them all. */
+    /** Waits until at least {@code count} requests arrived and returns them all; fails if they did not within the timeout. */
     List<Caught> await(int count, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (requests.size() < count && System.nanoTime() < deadline) Thread.sleep(20);
-        return requests();
+        List<Caught> caught = requests();
+        if (caught.size() < count) throw new AssertionError(count + " requests expected within " + timeout + ", " + caught.size() + " came: " + caught);
+        return caught;
     }
 
     @Override
