@@ -438,6 +438,12 @@ class WebhooksE2eTest {
         assertThat(second.get("nextCursor")).isNull();
         assertThat(api.forNewAccount("Other Listed Co").get("/v1/webhooks?cursor=" + first.get("nextCursor")).status())
                 .as("another account's cursor").isEqualTo(400);
+        createGroup(a, "Not a webhook");
+        createGroup(a, "Nor this");
+        Object groupsCursor = a.get("/v1/groups?limit=1").jsonObject().get("nextCursor");
+        assertThat(groupsCursor).isNotNull();
+        var groupsCursorHere = a.get("/v1/webhooks?cursor=" + groupsCursor);
+        assertThat(groupsCursorHere.status()).as("the groups list's cursor: %s", groupsCursorHere.body()).isEqualTo(400);
         for (String bad : List.of("?limit=0", "?limit=abc", "?limit=101", "?lineId=x")) {
             assertThat(a.get("/v1/webhooks" + bad).status()).as(bad).isEqualTo(400);
         }
