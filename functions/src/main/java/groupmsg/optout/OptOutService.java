@@ -140,6 +140,9 @@ public final class OptOutService {
             return;
         }
         MessageKind kind = m.keyword() == Keywords.Keyword.OPT_IN ? MessageKind.OPT_IN_REPLY : MessageKind.KEYWORD_REPLY;
+        // published after the reply is on its way: a topic refusing (an outage, a throttle, a permission) fails the job
+        // for a retry minutes later, and the number's confirmation waited behind each retry (lost with the last)
+        List<Runnable> publishAfterReply = new ArrayList<>();
         String reply = switch (m.keyword()) {
             case OPT_OUT -> {
                 // ours: this STOP is the one the number gets its confirmation for (see OptOutStore.recordKeyword)
@@ -154,7 +157,8 @@ public final class OptOutService {
                 conversations.get().afterOptOut(accountId, line.id(), m.from(), m.createdAt());
                 // the group message it answers counts it, and the event says which
                 var answered = answers.get().linkOptOut(m);
-                publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD, m.id(), answered, null, m.createdAt());
+                publishAfterReply.add(() -> publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_KEYWORD,
+                        m.id(), answered, null, m.createdAt()));
                 Log.info("opted_out", Map.of("lineId", line.id(), "inboundId", m.id(), "confirmed", ours));
                 yield ours ? stopConfirmation(line, m) : null;
             }
@@ -180,7 +184,8 @@ public final class OptOutService {
                     // not for a number that was never opted out, nor when a STOP that came after it keeps it
                     if (store.removeForOptIn(line.id(), m.from(), m.id(), inbound.markLiftedOptOut(accountId, m.id()))
                             || inbound.liftedOptOut(accountId, m.id())) {
-                        publishChange(accountId, line.id(), m.from(), false, OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt());
+                        publishAfterReply.add(() -> publishChange(accountId, line.id(), m.from(), false,
+                                OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt()));
                     } else if (!deleted) {
                         confirmLaterStop(accountId, line, m);
                     }
@@ -194,6 +199,7 @@ public final class OptOutService {
             case HELP -> line.helpReply();
         };
         if (!deleted) sendReply(accountId, line, kind, m, reply);
+        publishAfterReply.forEach(Runnable::run);
         inbound.markHandled(accountId, m.id());
     }
 
@@ -481,13 +487,13 @@ public final class OptOutService {
         if (!ours) return; // opted out already: blocked, counted and confirmed then
         conversations.get().afterOptOut(accountId, line.id(), m.from(), at);
         var answered = answers.get().linkReviewedOptOut(m);
-        publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, null, at);
         if (line.optOutReply() != null && !line.optOutReply().isBlank()) {
             // through the relays queue, in order with the line's other answers to the number, staged with the
-            // message (an API request: see DirectMessages#accept)
+            // message (an API request: see DirectMessages#accept); before the event, which a topic refusing fails
             direct.accept(REPLY_ID_PREFIX + m.id(), accountId, line, MessageKind.KEYWORD_REPLY, List.of(m.from()),
                     line.optOutReply(), List.of(), DirectMessages.orderToNumber(line, m.from()));
         }
+        publishChange(accountId, line.id(), m.from(), true, OptOutStore.SOURCE_REVIEW, m.id(), answered, null, at);
     }
 
     /** A manual opt-out: recorded at once, no reply sent. */

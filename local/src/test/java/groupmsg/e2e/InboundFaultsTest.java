@@ -455,6 +455,52 @@ class InboundFaultsTest {
     }
 
     /**
+     * A STOP or START whose {@code opt_out.changed} the topic refuses still gets its reply at once: the event is
+     * published after it, and the job's retry publishes it (the reply is not sent twice). Before, the reply waited
+     * behind every retry of the publish (3 minutes each) and was lost with the last.
+     */
+    @Test
+    void aKeywordWhosePublishIsRefusedIsAnsweredAtOnceAndPublishedOnItsRetry(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Topic Down Keywords Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 50);
+        String phone = "+14155550761";
+        List<String> refused = new CopyOnWriteArrayList<>();
+        groupmsg.notify.EventPublisher topicDown = (topic, account, type, event) -> {
+            refused.add(type);
+            throw new IllegalStateException("SNS refused the publish (test)");
+        };
+        for (var keyword : List.of(Map.entry("STOP", OPT_OUT_REPLY), Map.entry("START", OPT_IN_REPLY))) {
+            var queued = new CopyOnWriteArrayList<QueueMessage>();
+            QueueSender capture = (queue, messages) -> queued.addAll(messages);
+            new InboundService(runtime.wiring(), capture).receive(new InboundService.InboundSms(sid(), phone, line, keyword.getKey(), List.of()));
+            var job = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
+            job.setMessageId(java.util.UUID.randomUUID().toString());
+            job.setBody(queued.getFirst().body());
+            job.setAttributes(Map.of("MessageGroupId", queued.getFirst().groupId(), "ApproximateReceiveCount", "1"));
+            var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
+            event.setRecords(List.of(job));
+
+            var failed = new groupmsg.optout.OptOutWorkerHandler(runtime.wiring().withEvents(topicDown)).handleRequest(event, null);
+
+            assertThat(failed.getBatchItemFailures()).as("retried for its event").hasSize(1);
+            assertThat(refused).last().isEqualTo("opt_out.changed");
+            assertThat(await(() -> sentTo(a, line, phone, keyword.getValue()), l -> !l.isEmpty(), 15_000))
+                    .as("%s answered while the topic refuses", keyword.getKey()).hasSize(1);
+            assertThat(integrationEvents(a, accountId, "opt_out.changed")).hasSize(keyword.getKey().equals("STOP") ? 0 : 1);
+
+            var retried = new groupmsg.optout.OptOutWorkerHandler(runtime.wiring()).handleRequest(event, null);
+
+            assertThat(retried.getBatchItemFailures()).isEmpty();
+            runtime.awaitIdle();
+            assertThat(sentTo(a, line, phone, keyword.getValue())).as("%s answered once", keyword.getKey()).hasSize(1);
+        }
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).extracting(e -> e.get("optedOut")).containsExactly(true, false);
+        assertThat(optOuts(a, lineId)).isEmpty();
+    }
+
+    /**
      * A START lifts the number's carrier refusals on the account's other long-code lines too (Twilio keeps opt-outs per
      * Messaging Service: its START to one number lifts the block on all of them), each told by an event; not an opt-out
      * the number asked for on another line (its STOP), one by hand, nor a toll-free line's (its network blocks it

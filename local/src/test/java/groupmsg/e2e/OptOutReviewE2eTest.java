@@ -245,6 +245,41 @@ class OptOutReviewE2eTest {
         assertThat(review(a, id, "not_opt_out").status()).isEqualTo(409);
     }
 
+    /**
+     * A review whose {@code opt_out.changed} the topic refuses is a 5xx, but the number's confirmation is on its way
+     * already (staged before the event); the same decision again publishes it and sends nothing more. Before, the
+     * confirmation waited for a retry that a client might never make.
+     */
+    @Test
+    void aReviewWhosePublishIsRefusedHasSentItsConfirmationAndItsRetryPublishes(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Review Topic Down Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String phone = linePhone();
+        String lineId = createLine(a, phone, 50);
+        String optOutReply = (String) a.get("/v1/lines/" + lineId).jsonObject().get("optOutReply");
+        String hal = "+14155557395";
+        text(a, hal, phone, "stop messaging me please");
+        String id = (String) received(a, lineId, hal, "stop messaging me please").get("id");
+        groupmsg.notify.EventPublisher topicDown = (topic, account, type, event) -> {
+            throw new IllegalStateException("SNS refused the publish (test)");
+        };
+
+        var failed = IdempotentRetriesE2eTest.call(new InboundApiHandler(runtime.wiring().withEvents(topicDown)), a,
+                "POST /v1/inbound/{id}/review", "/v1/inbound/" + id + "/review", Map.of("id", id), Map.of("decision", "opt_out"),
+                "review-topic-down");
+
+        assertThat(failed.getStatusCode()).as(failed.getBody()).isGreaterThanOrEqualTo(500);
+        assertThat(await(() -> sentTo(a, phone, hal, optOutReply), l -> !l.isEmpty(), 15_000)).as("confirmed while the topic refuses").hasSize(1);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).isEmpty();
+
+        var again = review(a, id, "opt_out");
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("source", "review").containsEntry("inboundId", id));
+        runtime.awaitIdle();
+        assertThat(sentTo(a, phone, hal, optOutReply)).hasSize(1);
+    }
+
     /** Reviewed before the inbound worker took it up: the review links it as an opt-out, the worker still counts the reply. */
     @Test
     void aReplyReviewedAsAnOptOutBeforeTheInboundWorkerRanIsStillCountedAsAReply(ApiClient api, LocalRuntime runtime) throws Exception {

@@ -112,6 +112,10 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
                 sid, (String) secret.get("authToken"), (String) secret.get("previousAuthToken"));
     }
 
+    /** How long one SNS publish attempt, and a publish with its retries, may take (see {@link #create}). */
+    static final Duration SNS_ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
+    static final Duration SNS_CALL_TIMEOUT = Duration.ofSeconds(5);
+
     /**
      * @param interceptors extra SDK interceptors (the benchmark counts requests with one)
      */
@@ -133,8 +137,13 @@ public record Wiring(AppConfig config, Clock clock, Ids ids, DynamoDbClient dyna
                 .overrideConfiguration(overrides);
         if (config.sqsEndpoint() != null) sqs.endpointOverride(config.sqsEndpoint());
 
+        // A publish answers in milliseconds; one hanging on the shared 20 s socket timeout, retried, outlasted its
+        // caller (a 30 s worker, the 60 s maintenance run): killed before it could defer or fail the event itself.
         var sns = SnsClient.builder().httpClient(http).region(region).credentialsProvider(credentials)
-                .overrideConfiguration(overrides);
+                .overrideConfiguration(overrides.toBuilder()
+                        .apiCallAttemptTimeout(SNS_ATTEMPT_TIMEOUT)
+                        .apiCallTimeout(SNS_CALL_TIMEOUT)
+                        .build());
         if (config.snsEndpoint() != null) sns.endpointOverride(config.snsEndpoint());
 
         CarrierPort carrier = config.carrier() == null ? NO_CARRIER : new TwilioCarrier(config.carrier());
