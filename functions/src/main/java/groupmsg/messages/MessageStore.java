@@ -10,6 +10,7 @@ import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedExce
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -502,6 +503,12 @@ final class MessageStore {
                 .conditionExpression("attribute_exists(pk)")).build());
         if (next != null) actions.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(receiptCheckRow(next))).build());
         return ops.transact(actions) instanceof DynamoOps.Committed;
+    }
+
+    /** Deletes checks (as read) in batches of 25: each one's delete is the same whoever ends it. */
+    void endReceiptChecks(List<ReceiptCheck> done) {
+        ops.batchWrite(table, done.stream().map(c -> WriteRequest.builder()
+                .deleteRequest(d -> d.key(Attr.key(RECEIPT_CHECKS_PK, c.sk()))).build()).toList());
     }
 
     private static final Map<String, AttributeValue> MAINTENANCE_RESUME_KEY = Attr.key("MAINT#messages", "resume");
