@@ -108,19 +108,56 @@ public final class Outbox {
      * a backlog (SQS refusing for minutes) must not take the run past its function's time. Rows go in rounds of one
      * SendMessageBatch (up to {@link #BATCH}; two when their bodies pass SQS's 256 KB) and one BatchWriteItem of deletes per queue, a FIFO message group's
      * rows one a round (a backlog of 1,000 rows across groups is about 100 sends, not 1,000 sends and 1,000 deletes).
-     * The rows not sent wait for the next run, each group's in order.
+     * Passes read each shard's next page while the run has time; the rows not sent wait for the next run, each
+     * group's in order.
      */
     public int redrive(Duration olderThan, int limitPerShard, Duration within) {
         long stopAt = System.nanoTime() + within.toNanos();
         long before = clock.millis() - olderThan.toMillis();
+        var run = new Run(stopAt);
+        // Pass after pass while the run has time: each reads every shard's next page after the last pass's bound
+        // (every row up to it was read then), so a backlog of thousands goes in one run, not 8 pages a minute, and
+        // rows refused first (one queue unusable) do not keep the others' newer rows from going
+        String after = null;
+        do {
+            Pass pass = readPass(before, after, limitPerShard);
+            sendInRounds(pass.due(), run);
+            after = pass.upTo();
+        } while (after != null && !run.outOfTime && System.nanoTime() - stopAt < 0);
+        if (run.sent > 0) Log.info("outbox_redriven", Map.of("messages", run.sent));
+        if (run.firstFailure != null) throw run.firstFailure;
+        return run.sent;
+    }
+
+    /** What a redrive has done so far: across its passes, a held group stays held (its later rows must not go). */
+    private static final class Run {
+        final long stopAt;
+        final Set<String> heldGroups = new HashSet<>();
+        RuntimeException firstFailure;
+        int sent;
+        boolean triedAny;
+        boolean outOfTime;
+
+        Run(long stopAt) {
+            this.stopAt = stopAt;
+        }
+    }
+
+    /**
+     * Rows due to go this pass, oldest first, and the bound the next pass reads after (null: every row due was read).
+     * A shard read in part (more rows due than a page) may hold older rows than the others' last: only rows up to the
+     * earliest such page's end go this pass, so that none overtakes an older one of its group.
+     */
+    private record Pass(List<Map<String, AttributeValue>> due, String upTo) {}
+
+    private Pass readPass(long before, String after, int limitPerShard) {
         List<Map<String, AttributeValue>> due = new ArrayList<>();
-        // a shard read in part (more rows due than a page) may hold older rows than the others' last: only rows up
-        // to the earliest such page's end go this run, so that none overtakes an older one of its group
         String upTo = null;
         for (int shard = 0; shard < SHARDS; shard++) {
             String pk = "OUTBOX#" + shard;
             var page = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk AND sk < :before")
                     .expressionAttributeValues(Map.of(":pk", s(pk), ":before", s(String.format("%013d", before))))
+                    .exclusiveStartKey(after == null ? null : Map.of("pk", s(pk), "sk", s(after)))
                     .limit(limitPerShard));
             due.addAll(page.items());
             if (page.hasLastEvaluatedKey() && !page.items().isEmpty()) {
@@ -133,12 +170,12 @@ public final class Outbox {
             String bound = upTo;
             due.removeIf(item -> Attr.str(item, "sk").compareTo(bound) > 0);
         }
-        int sent = 0;
-        Set<String> heldGroups = new HashSet<>();
-        RuntimeException firstFailure = null;
-        boolean triedAny = false;
+        return new Pass(due, upTo);
+    }
+
+    /** Sends a pass's rows in rounds (see {@link #redrive(Duration, int, Duration)}) while the run has time. */
+    private void sendInRounds(List<Map<String, AttributeValue>> due, Run run) {
         List<Map<String, AttributeValue>> remaining = due;
-        rounds:
         while (!remaining.isEmpty()) {
             // A round: each queue's next rows in order, up to a batch, and one row per FIFO message group (a batch
             // SQS takes in part must not let a group's later row go without its earlier one); the rest next round.
@@ -147,7 +184,7 @@ public final class Outbox {
             List<Map<String, AttributeValue>> next = new ArrayList<>();
             for (var item : remaining) {
                 String group = groupOf(item);
-                if (group != null && heldGroups.contains(group)) continue;
+                if (group != null && run.heldGroups.contains(group)) continue;
                 var batch = batches.computeIfAbsent(Attr.str(item, "queue"), q -> new ArrayList<>());
                 // a group met again, or met first when its queue's batch is full: this row and the group's later ones wait
                 if ((group != null && !groupsThisRound.add(group)) || batch.size() == BATCH) {
@@ -160,21 +197,19 @@ public final class Outbox {
             for (var batch : batches.values()) untried += batch.size();
             for (var batch : batches.values()) {
                 if (batch.isEmpty()) continue;
-                if (triedAny && System.nanoTime() - stopAt >= 0) {
-                    Log.warn("outbox_redrive_out_of_time", Map.of("sent", sent, "left", untried));
-                    break rounds;
+                if (run.triedAny && System.nanoTime() - run.stopAt >= 0) {
+                    Log.warn("outbox_redrive_out_of_time", Map.of("sent", run.sent, "left", untried));
+                    run.outOfTime = true;
+                    return;
                 }
-                triedAny = true;
+                run.triedAny = true;
                 untried -= batch.size();
-                var result = sendAndDelete(batch, heldGroups, stopAt);
-                sent += result.sent();
-                if (result.failure() != null) firstFailure = Failures.keepFirst(firstFailure, result.failure());
+                var result = sendAndDelete(batch, run.heldGroups, run.stopAt);
+                run.sent += result.sent();
+                if (result.failure() != null) run.firstFailure = Failures.keepFirst(run.firstFailure, result.failure());
             }
             remaining = next;
         }
-        if (sent > 0) Log.info("outbox_redriven", Map.of("messages", sent));
-        if (firstFailure != null) throw firstFailure;
-        return sent;
     }
 
     /** SQS's most messages in one SendMessageBatch. */
