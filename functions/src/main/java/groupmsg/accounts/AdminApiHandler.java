@@ -299,7 +299,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         Double mps = mps(body);
         Replies replies = replies(body);
         // an extension: how to opt out, added at the end of the line's group messages
-        String optOutNotice = body.optionalString("optOutNotice", 1, LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null);
+        String optOutNotice = body.optionalString("optOutNotice", 1, LineRules.MAX_OPT_OUT_NOTICE_LENGTH).map(Text::stripInvisible).orElse(null);
         body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
         // a rerun under an Idempotency-Key after a run that stored the line (its answer lost) answers that line
@@ -338,7 +338,8 @@ public final class AdminApiHandler extends HttpApiHandler {
         Replies replies = new Replies(patchedReply(body, "optOutReply", LineRules.DEFAULT_OPT_OUT_REPLY),
                 patchedReply(body, "optInReply", LineRules.DEFAULT_OPT_IN_REPLY),
                 patchedReply(body, "helpReply", LineRules.DEFAULT_HELP_REPLY));
-        String optOutNotice = body.clearableString("optOutNotice", LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null); // null or "" removes it
+        String optOutNotice = body.clearableString("optOutNotice", LineRules.MAX_OPT_OUT_NOTICE_LENGTH).map(Text::stripInvisible)
+                .orElse(null); // null or "" removes it
         body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
         return ApiResponse.ok(lineJson(lines.update(request.accountId(), request.path("id"),
@@ -360,7 +361,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     }
 
     private static String reply(JsonBody body, String name) {
-        return body.optionalString(name, 1, LineRules.MAX_REPLY_LENGTH).orElse(null);
+        return body.optionalString(name, 1, LineRules.MAX_REPLY_LENGTH).map(Text::stripInvisible).orElse(null);
     }
 
     /** A PATCH's reply: {@code fallback} (the default) for null, else as {@link #reply}. */

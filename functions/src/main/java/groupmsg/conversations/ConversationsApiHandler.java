@@ -100,7 +100,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         if (groupId != null && body.has("participants")) body.problem("groupId", "give participants or groupId, not both");
         List<Conversation.Participant> participants = groupId != null ? List.of() : participants(body, country);
         String sender = sender(body);
-        String text = body.requiredString("body", 1, MAX_BODY);
+        String text = body.requiredText("body", MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
@@ -277,7 +277,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private ApiResponse send(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("sender", "body", "mediaUrls").nullsAsAbsent();
         String sender = sender(body);
-        String text = body.requiredString("body", 1, MAX_BODY);
+        String text = body.requiredText("body", MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();

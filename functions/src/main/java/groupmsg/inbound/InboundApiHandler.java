@@ -79,7 +79,7 @@ public final class InboundApiHandler extends HttpApiHandler {
 
     private ApiResponse reply(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls").nullsAsAbsent();
-        String text = body.requiredString("body", 1, OutboundMessage.MAX_BODY_CHARS);
+        String text = body.requiredText("body", OutboundMessage.MAX_BODY_CHARS);
         List<String> media = body.optionalHttpsUrls("mediaUrls", OutboundMessage.MAX_MEDIA_URLS);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
@@ -94,7 +94,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("to", "country", "body", "mediaUrls").nullsAsAbsent();
         String to = body.requiredString("to", 1, PhoneNumbers.MAX_INPUT_LENGTH);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
-        String text = body.requiredString("body", 1, OutboundMessage.MAX_BODY_CHARS);
+        String text = body.requiredText("body", OutboundMessage.MAX_BODY_CHARS);
         List<String> media = body.optionalHttpsUrls("mediaUrls", OutboundMessage.MAX_MEDIA_URLS);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();

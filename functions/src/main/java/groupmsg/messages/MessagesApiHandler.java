@@ -101,7 +101,7 @@ public final class MessagesApiHandler extends HttpApiHandler {
         // as a name is kept: an invisible character at its end would make it UCS-2
         String sender = body.name("sender", body.requiredString("sender", 1, 50), 50);
         String title = body.requiredString("title", 1, 200);
-        String text = body.requiredString("body", 1, MAX_BODY);
+        String text = body.requiredText("body", MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
         body.check("body", text, OutboundMessage::tooLongToSend);
         // an extension: end the text with how to opt out (true), or not even with the line's notice (false)

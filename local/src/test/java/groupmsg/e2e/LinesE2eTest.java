@@ -83,9 +83,11 @@ class LinesE2eTest {
         assertThat(got.jsonObject()).isEqualTo(line);
 
         var tollFree = createLine(a, Map.of("phone", newTollFree(), "type", "toll_free", "mps", 3,
-                "optOutReply", "Bye.", "optInReply", "Hi again.", "helpReply", "Call us."));
+                "optOutReply", "Bye.", "optInReply", "Hi again.\u200B", "helpReply", "\uFEFFCall us."));
+        // kept without the invisible characters pasted at their ends (each made its reply UCS-2)
         assertThat(tollFree).containsEntry("type", "toll_free").containsEntry("groupMessaging", false)
-                .containsEntry("mps", 3).containsEntry("optOutReply", "Bye.").containsEntry("helpReply", "Call us.");
+                .containsEntry("mps", 3).containsEntry("optOutReply", "Bye.").containsEntry("optInReply", "Hi again.")
+                .containsEntry("helpReply", "Call us.");
         String shortCode = newShortCode();
         var sc = createLine(a, Map.of("phone", shortCode, "type", "short_code", "mps", 100));
         assertThat(sc).containsEntry("phone", shortCode).containsEntry("mps", 100).containsEntry("groupMessaging", false);

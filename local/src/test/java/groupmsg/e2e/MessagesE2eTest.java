@@ -586,6 +586,13 @@ class MessagesE2eTest {
                 .containsEntry("text", "Ops: Hello").containsEntry("encoding", "GSM-7").containsEntry("segments", 1)
                 .containsEntry("recipients", 3)
                 .containsEntry("estimate", Map.of("messages", 3, "segments", 3, "mms", 0));
+        // an invisible character pasted at an end (a byte-order mark, a zero-width space) is not sent: it made the whole
+        // text UCS-2, and a 150-character text 3 parts, not 1; one inside stays as typed
+        var pasted = a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t",
+                "body", "\uFEFF" + "x".repeat(150) + "\u200B")).jsonObject();
+        assertThat(pasted).containsEntry("text", "Ops: " + "x".repeat(150)).containsEntry("encoding", "GSM-7").containsEntry("segments", 1);
+        assertThat(a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Ops", "title", "t",
+                "body", "a\u200Bb")).jsonObject()).containsEntry("text", "Ops: a\u200Bb").containsEntry("encoding", "UCS-2");
         // as the send counts it: an emoji makes it UCS-2, 70 characters a part, 67 once split
         var long2 = a.post("/v1/groups/" + g + "/messages/preview", Map.of("lineId", lineId, "sender", "Food Bank", "title", "t",
                 "body", "\uD83D\uDE00" + "x".repeat(70))).jsonObject();

@@ -81,6 +81,11 @@ public final class JsonBody {
         return string(name, minLength, maxLength);
     }
 
+    /** A message's text: as {@link #requiredString} (1 to {@code maxLength}), without invisible characters at its ends. */
+    public String requiredText(String name, int maxLength) {
+        return Text.stripInvisible(requiredString(name, 1, maxLength));
+    }
+
     /** Absent -> empty; present (not null) -> validated string. */
     public Optional<String> optionalString(String name, int minLength, int maxLength) {
         if (!fields.containsKey(name)) return Optional.empty();

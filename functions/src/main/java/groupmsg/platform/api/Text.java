@@ -60,9 +60,18 @@ public final class Text {
         return text.substring(0, end);
     }
 
+    /**
+     * {@code text} without invisible characters at its ends (see {@link #invisible}): a message's text, where one
+     * pasted with it (a zero-width space, a byte-order mark) made the whole text UCS-2, up to three times the segments
+     * for nothing anyone sees. Those inside it stay as typed.
+     */
+    public static String stripInvisible(String text) {
+        return text == null ? null : stripEnds(text, Text::invisible);
+    }
+
     /** Whether {@code text} holds nothing but invisible characters (white space, zero-width and direction marks...). */
     public static boolean blank(String text) {
-        return stripEnds(text, Text::invisible).isEmpty();
+        return stripInvisible(text).isEmpty();
     }
 
     /**
