@@ -38,13 +38,6 @@ public final class ConversationRouter {
      */
     public static final long ON_ARRIVAL_MILLIS = 5_000;
 
-    /**
-     * The same for a keyword, routed only to show which conversation it came from (never relayed, and not routed
-     * later): a STOP's opt-out is written when the text is stored, after routing, and until then the number's sends
-     * still go.
-     */
-    public static final long KEYWORD_ON_ARRIVAL_MILLIS = 1_000;
-
     /** Routing ran out of its time: the text goes on unrouted, for the inbound worker. */
     public static final class OutOfTime extends RuntimeException {
         OutOfTime() {

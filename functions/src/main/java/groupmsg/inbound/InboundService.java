@@ -157,7 +157,7 @@ public final class InboundService {
             var conversations = router.get(); // built before its time starts (a cold start's first use)
             long now = clock.millis();
             var routing = conversations.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
-                    now + (aReply ? ConversationRouter.ON_ARRIVAL_MILLIS : ConversationRouter.KEYWORD_ON_ARRIVAL_MILLIS));
+                    now + ConversationRouter.ON_ARRIVAL_MILLIS);
             if (routing != null) {
                 conversationId = routing.conversationId();
                 fromName = routing.senderName();

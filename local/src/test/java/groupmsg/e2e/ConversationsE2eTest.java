@@ -19,7 +19,6 @@ import static groupmsg.e2e.InboundE2eTest.await;
 import static groupmsg.e2e.InboundE2eTest.inbound;
 import static groupmsg.e2e.InboundE2eTest.integrationEvents;
 import static groupmsg.e2e.InboundE2eTest.postInbound;
-import static groupmsg.e2e.InboundE2eTest.optOuts;
 import static groupmsg.e2e.InboundE2eTest.sentTo;
 import static groupmsg.e2e.InboundE2eTest.sid;
 import static groupmsg.e2e.InboundE2eTest.text;
@@ -939,15 +938,6 @@ class ConversationsE2eTest {
                 .anyMatch(b -> b.contains("On my way"));
         assertThat(thread(a, id)).extracting(m -> m.get("body")).contains("On my way");
         assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(m -> assertThat(m).containsEntry("conversationId", id));
-
-        // a STOP (shown with its conversation, never relayed) is routed for a second at most: its opt-out is written
-        // when it is stored, and until then the number's sends still go
-        var slower = runtime.wiring().withClock(groupmsg.local.TestClocks.steppingBy(1_500));
-        var stop = (InboundService.Stored) new InboundService(slower, queue)
-                .receive(new InboundService.InboundSms(sid(), BOB, line, "STOP", List.of()));
-        assertThat(stop.message().conversationId()).as("not routed past its second").isNull();
-        assertThat(await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000)).singleElement()
-                .satisfies(o -> assertThat(o).containsEntry("phone", BOB));
     }
 
     /**
