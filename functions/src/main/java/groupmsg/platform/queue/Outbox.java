@@ -133,6 +133,8 @@ public final class Outbox {
     private static final class Run {
         final long stopAt;
         final Set<String> heldGroups = new HashSet<>();
+        /** Queues that refused every row of a batch, each tried alone: SQS refusing them all (a permission, a key). */
+        final Set<String> heldQueues = new HashSet<>();
         RuntimeException firstFailure;
         int sent;
         boolean triedAny;
@@ -184,7 +186,7 @@ public final class Outbox {
             List<Map<String, AttributeValue>> next = new ArrayList<>();
             for (var item : remaining) {
                 String group = groupOf(item);
-                if (group != null && run.heldGroups.contains(group)) continue;
+                if ((group != null && run.heldGroups.contains(group)) || run.heldQueues.contains(Attr.str(item, "queue"))) continue;
                 var batch = batches.computeIfAbsent(Attr.str(item, "queue"), q -> new ArrayList<>());
                 // a group met again, or met first when its queue's batch is full: this row and the group's later ones wait
                 if ((group != null && !groupsThisRound.add(group)) || batch.size() == BATCH) {
@@ -205,6 +207,9 @@ public final class Outbox {
                 run.triedAny = true;
                 untried -= batch.size();
                 var result = sendAndDelete(batch, run.heldGroups, run.stopAt);
+                // the rest of its rows wait for the next run: tried row by row, pass after pass, a queue refusing
+                // them all took the run's time, and the overdue-receipt checks after it had none
+                if (result.queueRefusing()) run.heldQueues.add(Attr.str(batch.getFirst(), "queue"));
                 run.sent += result.sent();
                 if (result.failure() != null) run.firstFailure = Failures.keepFirst(run.firstFailure, result.failure());
             }
@@ -216,7 +221,11 @@ public final class Outbox {
     static final int BATCH = SqsQueueSender.MAX_ENTRIES;
 
     /** How many rows of a batch went (their rows deleted), and the first failure of those that did not (null: none). */
-    private record BatchResult(int sent, RuntimeException failure) {}
+    private record BatchResult(int sent, RuntimeException failure, boolean queueRefusing) {
+        BatchResult(int sent, RuntimeException failure) {
+            this(sent, failure, false);
+        }
+    }
 
     /**
      * Sends one queue's rows in one batch and deletes them in one BatchWriteItem. A batch SQS refuses goes row by row
@@ -249,7 +258,8 @@ public final class Outbox {
                     failure = Failures.keepFirst(failure, e);
                 }
             }
-            return new BatchResult(sent, failure);
+            // every row refused, each alone (two at least: one row may be refused for itself)
+            return new BatchResult(sent, failure, sent == 0 && entries.size() > 1);
         }
         try {
             ops.batchWrite(table, entries.stream().map(e -> WriteRequest.builder()

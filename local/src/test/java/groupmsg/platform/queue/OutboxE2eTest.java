@@ -133,7 +133,8 @@ class OutboxE2eTest {
 
     /**
      * A backlog larger than a page per shard goes in one run, pass after pass, each group's rows in order; rows of a
-     * queue SQS refuses (staged first) do not keep another queue's newer rows from going. Before, a run read one page
+     * queue SQS refuses (staged first) do not keep another queue's newer rows from going, and once a batch of it and
+     * each of its rows were refused, it is tried no more that run. Before, a run read one page
      * per shard (8 x 100 rows a minute at most), and only rows up to the earliest full page's end went: refused rows
      * filling those pages held every other row back, run after run.
      */
@@ -141,10 +142,14 @@ class OutboxE2eTest {
     void aBacklogLargerThanAPagePerShardGoesInOneRunPastRowsThatAreRefused(LocalRuntime runtime) {
         var dynamo = runtime.wiring().dynamo();
         String table = freshTable(dynamo);
+        var refusals = new java.util.concurrent.atomic.AtomicInteger();
         var queue = new RecordingQueue() {
             @Override
             public void send(QueueDef q, List<QueueMessage> messages) {
-                if (q == Queues.RECEIPTS) throw new IllegalStateException("SQS refused the receipts queue");
+                if (q == Queues.RECEIPTS) {
+                    refusals.incrementAndGet();
+                    throw new IllegalStateException("SQS refused the receipts queue");
+                }
                 super.send(q, messages);
             }
         };
@@ -167,6 +172,8 @@ class OutboxE2eTest {
         assertThatThrownBy(() -> maintenance.redrive(Duration.ofSeconds(30), 5)).hasMessageContaining("receipts");
 
         assertThat(queue.sent).as("every FIFO row, once, in order").containsExactlyElementsOf(fifo.stream().map(id -> "optouts body " + id).toList());
+        // the queue refusing a batch and each of its rows is tried no more this run (not 6 batches and 60 rows)
+        assertThat(refusals).hasValueLessThanOrEqualTo(1 + Outbox.BATCH);
         var again = new RecordingQueue();
         assertThat(new Outbox(dynamo, table, again, Clock.fixed(NOW, ZoneOffset.UTC)).redrive(Duration.ofSeconds(30), 5))
                 .as("the refused rows, kept for the next run").isEqualTo(refused.size());
