@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -142,16 +143,22 @@ public final class DynamoOps {
      */
     public TransactOutcome transact(List<TransactWriteItem> items) {
         long start = System.nanoTime();
+        String token = UUID.randomUUID().toString();
         for (int attempt = 0; ; attempt++) {
+            String attemptToken = token;
             try {
-                dynamo.transactWriteItems(b -> b.transactItems(items));
+                dynamo.transactWriteItems(b -> b.transactItems(items).clientRequestToken(attemptToken));
                 return new Committed();
             } catch (TransactionCanceledException e) {
                 if (!onlyConflicts(e)) return new Cancelled(reasonCodes(e), e.hasCancellationReasons()
                         ? e.cancellationReasons().stream().map(r -> r.hasItem() ? r.item() : Map.<String, AttributeValue>of()).toList()
                         : List.of());
                 if (!pauseBeforeRetry(attempt + 1, start)) throw e;
+                token = UUID.randomUUID().toString(); // that one is over: the next try is a request of its own
             } catch (TransactionInProgressException e) {
+                // The SDK's own retry of a try whose answer was lost, while that try still ran: tried again with the
+                // same token, the answer is that try's once it ends. A new token ran the transaction a second time,
+                // where its conditions failed on its own writes, and its caller took a write made for one not made.
                 if (!pauseBeforeRetry(attempt + 1, start)) throw e;
             }
         }

@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledExcepti
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -65,6 +66,40 @@ class DynamoOpsTransactTest {
         // pauses of 10-20, 20-40, 40-80, 80-160, 160-320 ms: 4 to 6 tries fit in 400 ms, and no pause crosses it
         assertThat(calls.get()).isBetween(4, 6);
         assertThat(tookMillis).isLessThan(400 + 100);
+    }
+
+    /**
+     * A try answered "in progress" (the SDK's retry of a try whose answer was lost, while it still ran) is tried again
+     * with its token, which answers as that try did; a try cancelled by a conflict is over, and the next is a request
+     * of its own. With a new token each time, a transaction that had committed ran again and failed on its own writes.
+     */
+    @Test
+    void aTryInProgressIsRetriedWithItsTokenAndOneCancelledWithANewOne() {
+        List<String> tokens = new java.util.ArrayList<>();
+        Deque<RuntimeException> script = new ArrayDeque<>(List.of(
+                software.amazon.awssdk.services.dynamodb.model.TransactionInProgressException.builder().statusCode(400).message("in progress").build(),
+                cancelled("TransactionConflict")));
+        var client = (DynamoDbClient) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{DynamoDbClient.class},
+                (proxy, method, args) -> {
+                    if (!method.getName().equals("transactWriteItems")) throw new UnsupportedOperationException(method.getName());
+                    var request = args[0] instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest r ? r
+                            : software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest.builder()
+                                    .applyMutation(b -> ((java.util.function.Consumer<software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest.Builder>) args[0]).accept(b))
+                                    .build();
+                    tokens.add(request.clientRequestToken());
+                    if (!script.isEmpty()) throw script.poll();
+                    return TransactWriteItemsResponse.builder().build();
+                });
+
+        assertThat(new DynamoOps(client).transact(List.of())).isInstanceOf(DynamoOps.Committed.class);
+
+        assertThat(tokens).hasSize(3).doesNotContainNull();
+        assertThat(tokens.get(1)).as("after in progress: the same token").isEqualTo(tokens.get(0));
+        assertThat(tokens.get(2)).as("after a conflict: a new one").isNotEqualTo(tokens.get(1));
+        var another = new ArrayList<String>(tokens);
+        tokens.clear();
+        new DynamoOps(client).transact(List.of());
+        assertThat(tokens).singleElement().isNotIn(another);
     }
 
     @Test
