@@ -11,9 +11,11 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -42,13 +44,19 @@ public final class SqsQueueSender implements QueueSender {
     public void send(QueueDef queue, List<QueueMessage> messages) {
         String url = config.queueUrl(queue);
         List<QueueMessage> batch = new ArrayList<>();
+        Set<String> groups = new HashSet<>();
         int bytes = 0;
         for (QueueMessage m : messages) {
             int size = m.body().getBytes(StandardCharsets.UTF_8).length;
             if (size > MAX_BATCH_BYTES) throw new IllegalArgumentException("message of " + size + " bytes is too large for SQS");
-            if (batch.size() == MAX_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
+            // A FIFO message group's next message goes in a later batch: SQS takes a batch entry by entry, and one it
+            // failed, retried after a later one of its group that it took, went in behind it (a conversation's relays
+            // out of order). A batch that still fails stops the send before the group's later messages.
+            if (batch.size() == MAX_ENTRIES || bytes + size > MAX_BATCH_BYTES || (queue.fifo() && !groups.add(m.groupId()))) {
                 sendBatch(queue, url, batch);
                 batch = new ArrayList<>();
+                groups.clear();
+                if (queue.fifo()) groups.add(m.groupId());
                 bytes = 0;
             }
             batch.add(m);
@@ -113,7 +121,7 @@ public final class SqsQueueSender implements QueueSender {
     }
 
     private void sendBatch(QueueDef queue, String url, List<QueueMessage> batch) {
-        Map<String, SendMessageBatchRequestEntry> pending = new HashMap<>();
+        Map<String, SendMessageBatchRequestEntry> pending = new LinkedHashMap<>(); // retried in the batch's order
         for (int i = 0; i < batch.size(); i++) {
             QueueMessage m = batch.get(i);
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(i)).messageBody(m.body());
