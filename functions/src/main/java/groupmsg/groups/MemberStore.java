@@ -34,6 +34,12 @@ import static groupmsg.platform.dynamo.Attr.s;
  * on the member row's previous state, so the count stays exact under any concurrency and under retries.
  */
 final class MemberStore {
+    /**
+     * The form of a row's {@code nameLower} ({@code nameForm}): 2 since 2026-12-06, when a letter's own marks (a
+     * Devanagari vowel sign, a kana's voicing mark) were kept; rows without it dropped every mark.
+     */
+    static final int NAME_FORM = 2;
+
     /** Transactions take 100 actions: up to 98 member puts + the counter + one caller action (import progress). */
     static final int MAX_PUTS_PER_TRANSACTION = 98;
     static final Duration TOMBSTONE_RETENTION = Duration.ofDays(30);
@@ -221,10 +227,11 @@ final class MemberStore {
                         .expressionAttributeNames(Map.of("#name", "name"))
                         .returnValues(software.amazon.awssdk.services.dynamodb.model.ReturnValue.ALL_NEW);
                 if (name == null) {
-                    b.updateExpression("REMOVE #name, nameLower");
+                    b.updateExpression("REMOVE #name, nameLower, nameForm");
                 } else {
-                    b.updateExpression("SET #name = :name, nameLower = :lower")
-                            .expressionAttributeValues(Map.of(":name", s(name), ":lower", s(Text.searchForm(name))));
+                    b.updateExpression("SET #name = :name, nameLower = :lower, nameForm = :form")
+                            .expressionAttributeValues(Map.of(":name", s(name), ":lower", s(Text.searchForm(name)),
+                                    ":form", n(NAME_FORM)));
                 }
             }).attributes();
             return Optional.of(toMember(row));
@@ -355,9 +362,10 @@ final class MemberStore {
             }
             String accentless = Text.accentlessLowerCase(nameNeedle);
             if (!accentless.equals(nameNeedle) && !accentless.equals(folded) && !accentless.isEmpty()) {
-                // rows written before letters were folded keep them ("łodz" for Łódź): "Łódź" as written finds those
+                // rows written before letters were folded keep them ("łodz" for Łódź): "Łódź" as written finds those;
+                // only those (no nameForm): every mark dropped, "रीमा" is "रम", which a new row of "रमेश" holds
                 values.put(":accentless", s(accentless));
-                matches.add("contains(nameLower, :accentless)");
+                matches.add("(attribute_not_exists(nameForm) AND contains(nameLower, :accentless))");
             }
         }
         if (digitNeedle != null) {
@@ -483,11 +491,11 @@ final class MemberStore {
     /** The name change of a present member, only while it is the membership read (not removed, or re-added, since). */
     private TransactWriteItem rename(String pk, Candidate c, Map<String, AttributeValue> previous) {
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(pk, c.phone()))
-                .updateExpression("SET #name = :name, nameLower = :lower")
+                .updateExpression("SET #name = :name, nameLower = :lower, nameForm = :form")
                 .conditionExpression("addedAt = :added AND attribute_not_exists(removedAt)")
                 .expressionAttributeNames(Map.of("#name", "name"))
                 .expressionAttributeValues(Map.of(":name", s(c.name()), ":lower", s(Text.searchForm(c.name())),
-                        ":added", previous.get("addedAt")))).build();
+                        ":form", n(NAME_FORM), ":added", previous.get("addedAt")))).build();
     }
 
     private TransactWriteItem putMember(String pk, Candidate c, Map<String, AttributeValue> previous, long now) {
@@ -497,6 +505,7 @@ final class MemberStore {
         if (c.name() != null && !c.name().isEmpty()) {
             item.put("name", s(c.name()));
             item.put("nameLower", s(Text.searchForm(c.name())));
+            item.put("nameForm", n(NAME_FORM));
         }
         item.put("addedAt", n(now));
         if (previous == null) {

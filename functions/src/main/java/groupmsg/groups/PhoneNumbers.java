@@ -328,6 +328,10 @@ public final class PhoneNumbers {
                 out.append('.');
             } else if (c == '\uFF0F') {
                 out.append('/');
+            } else if (Character.getType(c) == Character.FORMAT) {
+                // invisible: the direction marks and embeddings iOS, Outlook and WhatsApp wrap a copied number in,
+                // a zero-width space or byte-order mark a web page or file adds
+                continue;
             } else {
                 return null;
             }

@@ -254,7 +254,7 @@ class GroupsE2eTest {
         for (var old : Map.of("+48221234567", "łodz ødegard", "+302101234567", "νικος").entrySet()) {
             w.dynamo().updateItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.MEMBERS))
                     .key(groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId) + "#GRP#" + g, old.getKey()))
-                    .updateExpression("SET nameLower = :old")
+                    .updateExpression("SET nameLower = :old REMOVE nameForm") // as rows of before nameForm were
                     .expressionAttributeValues(Map.of(":old", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS(old.getValue()))));
         }
         assertThat(allMemberPhones(a, g, "%C5%81%C3%B3d%C5%BA")).as("Łódź").containsExactly("+48221234567");
@@ -309,6 +309,25 @@ class GroupsE2eTest {
         // a search that folds to nothing (a lone accent, a variation selector) is in no name, not in every one
         assertThat(items(a.get("/v1/groups/" + g + "/members?search=%CC%81"))).isEmpty();
         assertThat(items(a.get("/v1/groups/" + g + "/members?search=%EF%B8%8F"))).isEmpty();
+
+        // a Devanagari vowel sign or a kana's voicing mark is part of its letter, not an accent: each name its own
+        String scripts = createGroup(a, "Scripts");
+        var added = a.post("/v1/groups/" + scripts + "/members", Map.of("members", List.of(
+                Map.of("phone", "+919812345671", "name", "राम"), Map.of("phone", "+919812345672", "name", "रीमा"),
+                Map.of("phone", "+919812345673", "name", "रमेश"), Map.of("phone", "+819012345671", "name", "ガトウ"),
+                Map.of("phone", "+819012345672", "name", "カトウ"))));
+        assertThat(added.jsonObject()).as(added.body()).containsEntry("added", 5);
+        java.util.function.Function<String, List<String>> found = name -> allMemberPhones(a, scripts,
+                java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(found.apply("रीमा")).containsExactly("+919812345672");
+        assertThat(found.apply("राम")).containsExactly("+919812345671");
+        assertThat(found.apply("ガトウ")).containsExactly("+819012345671");
+        assertThat(found.apply("カトウ")).containsExactly("+819012345672");
+        // a number copied from a phone's contacts comes wrapped in invisible direction marks: added, and found so
+        String copied = "\u202d+1 (415) 555\u20110177\u202c";
+        var fromContacts = a.post("/v1/groups/" + scripts + "/members", Map.of("members", List.of(Map.of("phone", copied))));
+        assertThat(fromContacts.jsonObject()).as(fromContacts.body()).containsEntry("added", 1);
+        assertThat(found.apply(copied)).containsExactly("+14155550177");
     }
 
     @Test

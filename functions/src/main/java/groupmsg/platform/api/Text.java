@@ -208,7 +208,7 @@ public final class Text {
      * "ΟΔΥΣ" lower-cases to "οδυς", which is in no word), and any space as a space.
      */
     public static String searchForm(String text) {
-        String folded = accentlessLowerCase(text);
+        String folded = withoutAccents(text).toLowerCase(Locale.ROOT);
         if (folded.chars().allMatch(c -> c < 0x80)) return folded;
         StringBuilder out = new StringBuilder(folded.length() + 4);
         folded.codePoints().forEach(c -> {
@@ -234,12 +234,27 @@ public final class Text {
     }
 
     /**
-     * Lower case with accents dropped, the letters left as they are: the search form of names stored before 2026-12-05
-     * (a member's {@code nameLower} is not rewritten), which a search still matches ("Łódź" is {@code łodz} there).
+     * Lower case with every combining mark dropped, the letters left as they are: the search form of names stored
+     * before 2026-12-05 (a member's {@code nameLower} is not rewritten), which a search still matches ("Łódź" is
+     * {@code łodz} there).
      */
     public static String accentlessLowerCase(String text) {
         return COMBINING_MARKS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll("").toLowerCase(Locale.ROOT);
     }
 
     private static final Pattern COMBINING_MARKS = Pattern.compile("\\p{M}+");
+
+    /**
+     * {@code text} without its accents, then composed (NFC): the combining diacritics of the Latin, Greek and Cyrillic
+     * scripts, and the optional vowel points of Hebrew and Arabic. Not every combining mark, as names of before
+     * 2026-12-06 were searched: a Devanagari vowel sign, a Thai vowel or a kana's voicing mark is part of its letter
+     * ("रीमा" and "राम" were one search, "ガトウ" found "カトウ").
+     */
+    static String withoutAccents(String text) {
+        return Normalizer.normalize(ACCENTS.matcher(Normalizer.normalize(text, Normalizer.Form.NFD)).replaceAll(""),
+                Normalizer.Form.NFC);
+    }
+
+    private static final Pattern ACCENTS = Pattern.compile("[\\u0300-\\u036f\\u0483-\\u0489\\u0591-\\u05c7"
+            + "\\u0610-\\u061a\\u064b-\\u065f\\u0670\\u06d6-\\u06ed\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f]+");
 }

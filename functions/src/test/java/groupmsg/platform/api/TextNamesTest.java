@@ -80,5 +80,13 @@ class TextNamesTest {
         assertThat(Text.searchForm("José")).isEqualTo("jose");
         assertThat(Text.searchForm("plain")).isEqualTo("plain");
         assertThat(Text.searchForm("\ud83d\ude00 Ann")).as("other characters as they are").isEqualTo("\ud83d\ude00 ann");
+        // accents go, letters' own marks stay (a Devanagari vowel sign, a Thai vowel, a kana's voicing mark)
+        assertThat(Text.searchForm("Nguyễn")).isEqualTo("nguyen");
+        assertThat(Text.searchForm("מְנַחֵם")).as("Hebrew points").isEqualTo("מנחם");
+        assertThat(Text.searchForm("مُحَمَّد")).as("Arabic harakat").isEqualTo("محمد");
+        assertThat(Text.searchForm("रीमा")).isNotEqualTo(Text.searchForm("राम")).isEqualTo("रीमा");
+        assertThat(Text.searchForm("रमेश")).doesNotContain(Text.searchForm("राम"));
+        assertThat(Text.searchForm("ガトウ")).isEqualTo("ガトウ").isNotEqualTo(Text.searchForm("カトウ"));
+        assertThat(Text.searchForm("สมชาย")).isEqualTo("สมชาย");
     }
 }
