@@ -303,6 +303,12 @@ public final class GroupService {
                 // (as an input method types them): read as a member's number is when added
                 String number = PhoneNumbers.canonicalChars(q);
                 String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
+                // a whole international number as it was added: "+49 030 12345678" is stored +493012345678 (the
+                // trunk 0 is not dialled after the country code), which its digits as typed are not in
+                if (number != null && number.indexOf('+') >= 0
+                        && PhoneNumbers.normalize(q, null) instanceof PhoneNumbers.Valid valid) {
+                    digits = valid.e164().substring(1);
+                }
                 if (!digits.isEmpty()) digitNeedle = digits;
             }
         }

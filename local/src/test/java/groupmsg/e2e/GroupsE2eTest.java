@@ -287,6 +287,9 @@ class GroupsE2eTest {
         assertThat(allMemberPhones(a, g, "mary%20ann")).as("a no-break space in the name").containsExactly("+306912345678");
         // searched as they were written
         assertThat(allMemberPhones(a, g, "030/12345678")).containsExactly("+493012345678");
+        assertThat(allMemberPhones(a, g, "%2B49%20030%2012345678")).as("with the trunk 0 after the country code")
+                .containsExactly("+493012345678");
+        assertThat(allMemberPhones(a, g, "%2B44%2007911%20123456")).containsExactly("+447911123456");
         assertThat(allMemberPhones(a, g, "%2B44%20(0)20%207946%200018")).containsExactly("+442079460018");
         assertThat(allMemberPhones(a, g, "07911%C2%A0123456")).as("a no-break space").containsExactly("+447911123456");
         assertThat(allMemberPhones(a, g, "%EF%BC%88%EF%BC%90%EF%BC%92%EF%BC%90%EF%BC%89%EF%BC%8D%EF%BC%97%EF%BC%99%EF%BC%94%EF%BC%96")).as("fullwidth digits, brackets and dash, as an input method types them")
