@@ -100,11 +100,18 @@ final class MemberStore {
      */
     UnitResult addUnit(String accountId, String groupId, List<Candidate> unit,
                        Function<UnitResult, TransactWriteItem> extra, long stampedAt) {
+        return addUnit(accountId, groupId, unit, extra, stampedAt, Long.MAX_VALUE);
+    }
+
+    /** {@link #addUnit} that tries no more after {@code giveUpAt} (epoch ms): a {@link ContentionException} then. */
+    UnitResult addUnit(String accountId, String groupId, List<Candidate> unit,
+                       Function<UnitResult, TransactWriteItem> extra, long stampedAt, long giveUpAt) {
         if (unit.size() > MAX_PUTS_PER_TRANSACTION) throw new IllegalArgumentException("unit too large");
         String pk = groupPk(accountId, groupId);
         Map<String, Map<String, AttributeValue>> existing = read(pk, unit.stream().map(Candidate::phone).toList());
         long now = stampedAt;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            giveUpAfter(giveUpAt, "membership transaction");
             List<Candidate> toAdd = unit.stream().filter(c -> !isPresent(existing.get(c.phone()))).toList();
             List<Candidate> toRename = unit.stream().filter(c -> renames(existing.get(c.phone()), c)).toList();
             UnitResult result = new UnitResult(toAdd.size(), unit.size() - toAdd.size(), toRename.size(), false, now);
@@ -187,8 +194,20 @@ final class MemberStore {
      */
     static final class ContentionException extends RuntimeException {
         ContentionException(String what) {
-            super(what + " kept conflicting with other changes of the group after " + MAX_ATTEMPTS + " attempts", null, false, false);
+            this(what, MAX_ATTEMPTS + " attempts");
         }
+
+        ContentionException(String what, String after) {
+            super(what + " kept conflicting with other changes of the group after " + after, null, false, false);
+        }
+    }
+
+    /**
+     * Throws a {@link ContentionException} once {@code giveUpAt} has passed: a request's retries under many changes
+     * at once (a unit took 15-19 s, two of them past API Gateway's 29 s: a 5xx, half done) end in its 409 instead.
+     */
+    private void giveUpAfter(long giveUpAt, String what) {
+        if (clock.millis() >= giveUpAt) throw new ContentionException(what, "the request's time for it");
     }
 
     /** The member with {@code phone} if the number is in the group now (a consistent read: a change just answered shows). */
@@ -282,12 +301,13 @@ final class MemberStore {
      * (as {@link #remove} does one); numbers not present members are counted, not failed. Throws
      * {@link GroupGoneException} when the group is gone.
      */
-    RemovalResult removeUnit(String accountId, String groupId, List<String> phones, long stampedAt) {
+    RemovalResult removeUnit(String accountId, String groupId, List<String> phones, long stampedAt, long giveUpAt) {
         if (phones.size() > MAX_PUTS_PER_TRANSACTION) throw new IllegalArgumentException("unit too large");
         String pk = groupPk(accountId, groupId);
         Map<String, Map<String, AttributeValue>> existing = read(pk, phones);
         long now = stampedAt;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            giveUpAfter(giveUpAt, "member removal");
             List<String> present = phones.stream().filter(p -> isPresent(existing.get(p))).toList();
             if (present.isEmpty()) return new RemovalResult(0, phones.size(), now);
             long at = now;

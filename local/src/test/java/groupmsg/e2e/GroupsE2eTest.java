@@ -333,6 +333,45 @@ class GroupsE2eTest {
         assertThat(found.apply(copied)).containsExactly("+14155550177");
     }
 
+    /**
+     * A batch add (or removal) tries for 15 s at most, its retries under many changes at once included, then answers
+     * the 409 that says what it did: a unit could take 15-19 s under contention, and two of them ran past API
+     * Gateway's 29 s (a 5xx, half done, without a word of it). Here each transaction takes 20 s of the clock.
+     */
+    @Test
+    void aBatchPastItsTimeIsA409SayingWhatWasDone(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Slow Batch Co");
+        String g = createGroup(a, "Slow");
+        var millis = new java.util.concurrent.atomic.AtomicLong(System.currentTimeMillis());
+        var slow = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
+                                       software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest) {
+                    millis.addAndGet(20_000);
+                }
+            }
+        }).withClock(groupmsg.local.TestClocks.readingFrom(millis));
+        List<Map<String, Object>> batch = new ArrayList<>();
+        for (int i = 0; i < 150; i++) batch.add(Map.of("phone", String.format("+1415557%04d", i)));
+
+        var r = IdempotentRetriesE2eTest.call(new groupmsg.groups.GroupsApiHandler(slow), a, "POST /v1/groups/{id}/members",
+                "/v1/groups/" + g + "/members", Map.of("id", g), Map.of("members", batch), "slow-batch-add");
+
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(409);
+        assertThat(r.getBody()).contains("98 of the numbers were added before it");
+        assertThat(memberCount(a, g)).isEqualTo(98);
+        var again = a.post("/v1/groups/" + g + "/members", Map.of("members", batch));
+        assertThat(again.jsonObject()).as(again.body()).containsEntry("added", 52).containsEntry("alreadyMembers", 98);
+
+        var removal = IdempotentRetriesE2eTest.call(new groupmsg.groups.GroupsApiHandler(slow), a, "POST /v1/groups/{id}/members/remove",
+                "/v1/groups/" + g + "/members/remove", Map.of("id", g), Map.of("members", batch),
+                "slow-batch-remove");
+        assertThat(removal.getStatusCode()).as(removal.getBody()).isEqualTo(409);
+        assertThat(removal.getBody()).contains("98 of the numbers were removed before it");
+        assertThat(memberCount(a, g)).isEqualTo(52);
+    }
+
     @Test
     void aThousandMembersWithEscapedEmojiNamesFitInOneRequest(ApiClient api) {
         ApiClient a = api.forNewAccount("Emoji Co");
