@@ -218,7 +218,9 @@ public final class GroupService {
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
         } catch (MemberStore.ContentionException e) {
-            throw busy(e, added == 0 ? null : added + " of the numbers were added before it (a retry counts them in alreadyMembers)");
+            throw busy(e, added == 0 && updated == 0 ? null : (added == 0 ? "" : added + " of the numbers were added")
+                    + (added > 0 && updated > 0 ? " and " : "") + (updated == 0 ? "" : updated + " renamed")
+                    + " before it (a retry counts them in alreadyMembers)");
         }
         return new AddResult(added, already, updated, invalid);
     }
@@ -306,7 +308,7 @@ public final class GroupService {
                 String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
                 // a whole international number as it was added: "+49 030 12345678" is stored +493012345678 (the
                 // trunk 0 is not dialled after the country code), which its digits as typed are not in
-                if (number != null && number.indexOf('+') >= 0
+                if (number != null && (number.indexOf('+') >= 0 || number.strip().startsWith("00"))
                         && PhoneNumbers.normalize(q, null) instanceof PhoneNumbers.Valid valid) {
                     digits = valid.e164().substring(1);
                 }
@@ -500,17 +502,17 @@ public final class GroupService {
     }
 
     /**
-     * Many changes of one group at once, and this one lost to them every time: a 409 to retry, not a server error.
-     * A batch's units before it stand (each is all or nothing), and the answer says how many numbers they changed;
-     * its retry counts them as done. Then the 409 comes after part of the work: under an Idempotency-Key its claim is
-     * kept for the retry (another request under the key meets a 409), unlike after an answer that changed nothing.
-     */
-    /**
      * How long a batch add or removal tries, its retries under contention included, before its 409: well within API
      * Gateway's 29 s (a unit of 98 under 40 requests at once took 15-19 s), counting a transaction's own retries (6 s).
      */
     static final long CHANGE_MILLIS = 15_000;
 
+    /**
+     * Many changes of one group at once, and this one lost to them every time: a 409 to retry, not a server error.
+     * A batch's units before it stand (each is all or nothing), and the answer says how many numbers they changed;
+     * its retry counts them as done. Then the 409 comes after part of the work: under an Idempotency-Key its claim is
+     * kept for the retry (another request under the key meets a 409), unlike after an answer that changed nothing.
+     */
     private static ApiException busy(MemberStore.ContentionException e, String doneBefore) {
         Log.warn("membership_contention", Map.of("reason", e.getMessage()));
         var busy = ApiException.conflict("the group's members are being changed by many requests at this moment; retry the request"

@@ -37,11 +37,6 @@ public final class MaintenanceHandler implements ScheduledFunction {
     public static final Duration RECEIPTS_RESERVE = Duration.ofSeconds(15);
     /** Kept for the outbox's redrive and the function's return after the message sweep's last lookup. */
     static final Duration AFTER_MESSAGES_RESERVE = Duration.ofSeconds(5);
-    /**
-     * Left to the overdue-receipt checks whatever the outbox's backlog: its redrive reads pass after pass while it has
-     * time, and a backlog of hours must not keep the checks from their turns meanwhile.
-     */
-    static final Duration RECEIPTS_SHARE = Duration.ofSeconds(10);
 
     private final ImportService imports;
     private final MessageMaintenance messages;
@@ -78,10 +73,10 @@ public final class MaintenanceHandler implements ScheduledFunction {
         Duration forMessages = context == null ? MessageMaintenance.BUDGET : Duration.ofMillis(context.getRemainingTimeInMillis())
                 .minus(MessageMaintenance.LOOKUP_RESERVE).minus(AFTER_MESSAGES_RESERVE);
         failed = step("messages", () -> summary.putAll(messages.sweepWithin(forMessages)), failed);
-        // within the function's time less the last step's reserve and share (a backlog, SQS refusing for minutes, went
-        // past it)
+        // within the function's time less the last step's reserve (a backlog, SQS refusing for minutes, went past it):
+        // a backlog's rows before receipts, which can wait for the next minute (a queue refusing is held: see Outbox)
         Duration forOutbox = context == null ? Duration.ofSeconds(20)
-                : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(RECEIPTS_RESERVE).minus(RECEIPTS_SHARE);
+                : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(RECEIPTS_RESERVE);
         failed = step("outbox", () -> summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100, forOutbox)), failed);
         // last, with what is left of the function's time: lookups of overdue receipts can wait for the next minute,
         // the rest above cannot

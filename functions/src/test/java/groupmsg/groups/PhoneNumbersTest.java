@@ -295,6 +295,22 @@ class PhoneNumbersTest {
         }
     }
 
+    /**
+     * A copied number's invisible wrapping (iOS's left-to-right override and pop, a left-to-right mark, a zero-width
+     * space, a byte-order mark) is read without it; a right-to-left control is refused: it shows the digits in another
+     * order than they are ("\u202E4123555212" looks like 2125553214), and another number would be texted.
+     */
+    @Test
+    void invisible_wrapping_is_read_without_it_but_right_to_left_controls_are_refused() {
+        assertThat(PhoneNumbers.normalize("\u202d+1 (415) 555\u20110177\u202c", null)).isEqualTo(new Valid("+14155550177"));
+        assertThat(PhoneNumbers.normalize("\u200e+44 7911 123457", null)).isEqualTo(new Valid("+447911123457"));
+        assertThat(PhoneNumbers.normalize("\ufeff+1 415 555 0178\u200b", null)).isEqualTo(new Valid("+14155550178"));
+        for (String control : List.of("\u202e", "\u202b", "\u2067", "\u200f", "\u061c")) {
+            assertThat(PhoneNumbers.normalize(control + "4123555212", "US")).as("U+%04X", (int) control.charAt(0))
+                    .isInstanceOf(Invalid.class);
+        }
+    }
+
     /** libphonenumber's own example numbers for every region round-trip through the national and international formats. */
     @Test
     void example_numbers_of_every_region_round_trip() {

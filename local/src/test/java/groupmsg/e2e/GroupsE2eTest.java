@@ -290,6 +290,7 @@ class GroupsE2eTest {
         assertThat(allMemberPhones(a, g, "%2B49%20030%2012345678")).as("with the trunk 0 after the country code")
                 .containsExactly("+493012345678");
         assertThat(allMemberPhones(a, g, "%2B44%2007911%20123456")).containsExactly("+447911123456");
+        assertThat(allMemberPhones(a, g, "0049%20030%2012345678")).as("with the 00 prefix").containsExactly("+493012345678");
         assertThat(allMemberPhones(a, g, "%2B44%20(0)20%207946%200018")).containsExactly("+442079460018");
         assertThat(allMemberPhones(a, g, "07911%C2%A0123456")).as("a no-break space").containsExactly("+447911123456");
         assertThat(allMemberPhones(a, g, "%EF%BC%88%EF%BC%90%EF%BC%92%EF%BC%90%EF%BC%89%EF%BC%8D%EF%BC%97%EF%BC%99%EF%BC%94%EF%BC%96")).as("fullwidth digits, brackets and dash, as an input method types them")
@@ -370,6 +371,14 @@ class GroupsE2eTest {
         assertThat(removal.getStatusCode()).as(removal.getBody()).isEqualTo(409);
         assertThat(removal.getBody()).contains("98 of the numbers were removed before it");
         assertThat(memberCount(a, g)).isEqualTo(52);
+        // the 52 left given names: the first unit's renames are said too
+        List<Map<String, Object>> named = new ArrayList<>();
+        for (int i = 98; i < 150; i++) named.add(Map.of("phone", String.format("+1415557%04d", i), "name", "Named " + i));
+        for (int i = 0; i < 60; i++) named.add(Map.of("phone", String.format("+1415558%04d", i)));
+        var renamed = IdempotentRetriesE2eTest.call(new groupmsg.groups.GroupsApiHandler(slow), a, "POST /v1/groups/{id}/members",
+                "/v1/groups/" + g + "/members", Map.of("id", g), Map.of("members", named), "slow-batch-rename");
+        assertThat(renamed.getStatusCode()).as(renamed.getBody()).isEqualTo(409);
+        assertThat(renamed.getBody()).contains("46 of the numbers were added and 52 renamed before it");
     }
 
     @Test

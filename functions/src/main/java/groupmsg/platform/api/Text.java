@@ -255,6 +255,6 @@ public final class Text {
                 Normalizer.Form.NFC);
     }
 
-    private static final Pattern ACCENTS = Pattern.compile("[\\u0300-\\u036f\\u0483-\\u0489\\u0591-\\u05c7"
-            + "\\u0610-\\u061a\\u064b-\\u065f\\u0670\\u06d6-\\u06ed\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f]+");
+    private static final Pattern ACCENTS = Pattern.compile("[\\p{M}&&[\\u0300-\\u036f\\u0483-\\u0489\\u0591-\\u05c7"
+            + "\\u0610-\\u061a\\u064b-\\u065f\\u0670\\u06d6-\\u06ed\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f]]+"); // marks only: Hebrew's maqaf stays
 }

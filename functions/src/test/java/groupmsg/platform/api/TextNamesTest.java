@@ -88,5 +88,6 @@ class TextNamesTest {
         assertThat(Text.searchForm("रमेश")).doesNotContain(Text.searchForm("राम"));
         assertThat(Text.searchForm("ガトウ")).isEqualTo("ガトウ").isNotEqualTo(Text.searchForm("カトウ"));
         assertThat(Text.searchForm("สมชาย")).isEqualTo("สมชาย");
+        assertThat(Text.searchForm("בן־גוריון")).as("Hebrew's maqaf is punctuation, not a point").isEqualTo("בן־גוריון");
     }
 }
