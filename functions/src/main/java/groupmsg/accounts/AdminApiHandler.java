@@ -299,7 +299,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         Double mps = mps(body);
         Replies replies = replies(body);
         // an extension: how to opt out, added at the end of the line's group messages
-        String optOutNotice = body.optionalString("optOutNotice", 1, LineRules.MAX_OPT_OUT_NOTICE_LENGTH).map(Text::stripInvisible).orElse(null);
+        String optOutNotice = body.optionalText("optOutNotice", LineRules.MAX_OPT_OUT_NOTICE_LENGTH).orElse(null);
         body.check("optOutNotice", optOutNotice, LineRules::optOutNoticeProblem);
         body.validate();
         // a rerun under an Idempotency-Key after a run that stored the line (its answer lost) answers that line
@@ -361,7 +361,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     }
 
     private static String reply(JsonBody body, String name) {
-        return body.optionalString(name, 1, LineRules.MAX_REPLY_LENGTH).map(Text::stripInvisible).orElse(null);
+        return body.optionalText(name, LineRules.MAX_REPLY_LENGTH).orElse(null);
     }
 
     /** A PATCH's reply: {@code fallback} (the default) for null, else as {@link #reply}. */

@@ -298,17 +298,9 @@ public final class PhoneNumbers {
 
     /**
      * Maps the input to ASCII digits, a leading '+' and the punctuation people put in numbers (space, - . / ( )),
-     * or returns null when it holds anything else (letters, '#', '*', ',', a '+' after a digit or another '+'...). Unicode decimal digits, fullwidth forms, Unicode dashes and no-break spaces are accepted.
+     * or returns null when it holds anything else (letters, '#', '*', ',', a '+' after a digit or another '+'...). Unicode decimal digits, fullwidth forms, Unicode dashes and no-break spaces are accepted;
+     * {@link #harmlessInvisible} characters are dropped.
      */
-    /**
-     * Invisible characters a copied number comes with that cannot change how its digits read: not the right-to-left
-     * controls (U+202E before "4123555212" shows 2125553214, and another number would be texted than the one seen).
-     */
-    private static boolean harmlessInvisible(char c) {
-        return c == '\u00AD' || (c >= '\u200B' && c <= '\u200E') || c == '\u2060' || c == '\uFEFF'
-                || c == '\u202A' || c == '\u202C' || c == '\u202D' || c == '\u2066' || c == '\u2068' || c == '\u2069';
-    }
-
     static String canonicalChars(String s) {
         StringBuilder out = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
@@ -346,6 +338,15 @@ public final class PhoneNumbers {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * Invisible characters a copied number comes with that cannot change how its digits read: not the right-to-left
+     * controls (U+202E before "4123555212" shows 2125553214, and another number would be texted than the one seen).
+     */
+    private static boolean harmlessInvisible(char c) {
+        return c == '\u00AD' || (c >= '\u200B' && c <= '\u200E') || c == '\u2060' || c == '\uFEFF'
+                || c == '\u202A' || c == '\u202C' || c == '\u202D' || c == '\u2066' || c == '\u2068' || c == '\u2069';
     }
 
     /**

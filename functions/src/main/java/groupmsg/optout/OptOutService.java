@@ -359,7 +359,7 @@ public final class OptOutService {
      */
     public ExportPart export(String accountId, String lineId, int limit, String cursor, long maxBytes) {
         List<Line> exported = lineId != null
-                ? List.of(lines.findKept(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"))) : allLines(accountId);
+                ? List.of(requireKeptLine(accountId, lineId)) : allLines(accountId);
         List<String> lineIds = exported.stream().map(Line::id).toList();
         Map<String, String> linePhones = exported.stream().collect(java.util.stream.Collectors.toMap(Line::id, Line::phone));
         var part = new CsvPart(EXPORT_HEADER, maxBytes);
@@ -686,8 +686,8 @@ public final class OptOutService {
     }
 
     /** A line of the account, in use or deleted (whose opt-outs are read, never changed). */
-    private void requireKeptLine(String accountId, String lineId) {
-        if (lines.findKept(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
+    private Line requireKeptLine(String accountId, String lineId) {
+        return lines.findKept(accountId, lineId).orElseThrow(() -> ApiException.notFound("line"));
     }
 
     private static String phone(String input, String country) {

@@ -86,6 +86,11 @@ public final class JsonBody {
         return Text.stripInvisible(requiredString(name, 1, maxLength));
     }
 
+    /** A message's optional text: as {@link #optionalString} (1 to {@code maxLength}), as {@link #requiredText} keeps it. */
+    public Optional<String> optionalText(String name, int maxLength) {
+        return optionalString(name, 1, maxLength).map(Text::stripInvisible);
+    }
+
     /** Absent -> empty; present (not null) -> validated string. */
     public Optional<String> optionalString(String name, int minLength, int maxLength) {
         if (!fields.containsKey(name)) return Optional.empty();
