@@ -10,25 +10,26 @@ import java.util.List;
  * @param keyword        null unless the whole message is a carrier keyword
  * @param alsoAReply     an opt-in keyword that is also an everyday answer ("Yes") from a number that was not opted
  *                       out on the line when it arrived: handled as the opt-in it is, and relayed as a reply too
- * @param conversationId the reply-all conversation it belongs to, or null for a direct reply to the line (and for a
- *                       keyword that is no reply)
+ * @param conversationId the reply-all conversation it belongs to (a keyword: the one it came from), or null for a
+ *                       direct reply to the line (a keyword: none, or not routed yet)
  * @param threadUlid     the time-ordered part of its thread message's id, given when the inbound worker takes it
  *                       up (so its place in the thread is where it was relayed, see {@code InboundRouter}); null
  *                       before that, and for replies routed before threads were ordered so (their own id's)
- * @param routedOnArrival whether its conversation was found when it arrived (the webhook), as every text stored now
- *                       is; a message stored before that is routed by the inbound worker
+ * @param routed         whether its conversation was looked for: a reply's when it arrived (the webhook), unless that
+ *                       failed (the inbound worker's then, as for texts stored before replies were routed so); a
+ *                       keyword's by its worker ({@code InboundService.routeKeyword}; before, on arrival too)
  * @param inReplyTo      the group message a direct reply (a "Yes" that is also one too) or a STOP answers (see
  *                       {@link BroadcastReplies}), linked by the inbound or opt-out worker; null for other keywords,
  *                       a conversation's texts, or none found
  * @param review         what a person decided the text was (an opt-out or not), or null until someone reviews it
- * @param fromName       who sent it, as the business knows them: their name in the conversation it was routed to
- *                       when it arrived, else in the group of the group message it answers (set with the link); null
- *                       for a number without one there, or none
+ * @param fromName       who sent it, as the business knows them: their name in the conversation it was routed to,
+ *                       else in the group of the group message it answers (set with the link); null for a number
+ *                       without one there, or none
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
-                             String threadUlid, boolean routedOnArrival, BroadcastReplies.Answered inReplyTo,
+                             String threadUlid, boolean routed, BroadcastReplies.Answered inReplyTo,
                              Review review, String fromName) {
     public static final String ID_PREFIX = "inb_";
 
@@ -48,14 +49,14 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     /** The same message, in its conversation's thread, its sender named as there when it had no name ({@code name}). */
     public InboundMessage withConversation(String conversationId, String threadUlid, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, inReplyTo, review,
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review,
                 fromName != null ? fromName : name);
     }
 
     /** The same message, linked to the group message it answers, its sender named as that group names them. */
     public InboundMessage withInReplyTo(BroadcastReplies.Answered answered, String memberName) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routedOnArrival, answered, review,
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, answered, review,
                 fromName != null ? fromName : memberName);
     }
 }

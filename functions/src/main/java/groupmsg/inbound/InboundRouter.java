@@ -125,8 +125,8 @@ public final class InboundRouter {
         String threadUlid = m.threadUlid();
         String senderName = null;
         if (threadUlid == null) {
-            String into = m.routedOnArrival() ? conversationId : null;
-            if (!m.routedOnArrival() && conversationId == null) {
+            String into = m.routed() ? conversationId : null;
+            if (!m.routed() && conversationId == null) {
                 // routed here, not on arrival (stored before that, or its routing failed then): named as in the
                 // conversation found, as on arrival
                 var routed = router.route(accountId, m.lineId(), m.from(), m.createdAt());

@@ -145,27 +145,28 @@ public final class InboundService {
         boolean alsoAReply = (Keywords.alsoAnEverydayAnswer(classification, sms.body()) || carrierOnlyOptIn)
                 && !optedOut(owner.get(), sms.from().strip());
         boolean aReply = classification.keyword() == null || alsoAReply;
-        // Routed now, as it arrives: its conversation is the inbound queue's message group (see job), and the API
-        // shows where it went from the start. A routing that fails leaves it to the inbound worker, as before: the
-        // text must be stored whatever happens (Twilio does not resend a webhook answered 500).
-        // A keyword (never relayed) is routed too, so the API shows which conversation a participant's STOP came from;
-        // if that fails it just shows none.
+        // A reply is routed now, as it arrives: its conversation is the inbound queue's message group (see job), and
+        // the API shows where it went from the start. A routing that fails leaves it to the inbound worker, as before:
+        // the text must be stored whatever happens (Twilio does not resend a webhook answered 500).
+        // A keyword (never relayed) is routed by its worker (routeKeyword): a STOP's opt-out is stored with it, and
+        // routing first (up to 5 s for a number in hundreds of conversations) let the number's sends go on meanwhile.
         String conversationId = null;
         String fromName = null;
-        boolean routed = !aReply;
-        try {
-            var conversations = router.get(); // built before its time starts (a cold start's first use)
-            long now = clock.millis();
-            var routing = conversations.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
-                    now + ConversationRouter.ON_ARRIVAL_MILLIS);
-            if (routing != null) {
-                conversationId = routing.conversationId();
-                fromName = routing.senderName();
+        boolean routed = false;
+        if (aReply) {
+            try {
+                var conversations = router.get(); // built before its time starts (a cold start's first use)
+                long now = clock.millis();
+                var routing = conversations.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
+                        now + ConversationRouter.ON_ARRIVAL_MILLIS);
+                if (routing != null) {
+                    conversationId = routing.conversationId();
+                    fromName = routing.senderName();
+                }
+                routed = true;
+            } catch (RuntimeException e) {
+                Log.error("inbound_routing_deferred", Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
             }
-            routed = true;
-        } catch (RuntimeException e) {
-            Log.error(aReply ? "inbound_routing_deferred" : "inbound_keyword_not_routed",
-                    Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
         }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
@@ -265,6 +266,19 @@ public final class InboundService {
     /** Records that a keyword's handling is done (see {@link #requeueUnfinished}). */
     public void markHandled(String accountId, String id) {
         store.markHandled(accountId, id, clock.millis());
+    }
+
+    /**
+     * The keyword {@code m} with the conversation it came from (the one a reply of its sender would go to, as it was
+     * when the text came), found once by its worker: what the API shows, and what tells a participant's STOP, which
+     * leaves the conversation, from an answer to a group message ({@link AnswerLinks}). A retry keeps what the first
+     * run found.
+     */
+    public InboundMessage routeKeyword(InboundMessage m) {
+        if (m.routed()) return m;
+        var routing = router.get().route(m.accountId(), m.lineId(), m.from(), m.createdAt());
+        return store.recordKeywordRouting(m, routing == null ? null : routing.conversationId(),
+                routing == null ? null : routing.senderName());
     }
 
     /** See {@link InboundStore#markLiftedOptOut}. */

@@ -135,6 +135,33 @@ final class InboundStore {
         }
     }
 
+    /**
+     * Records where a keyword came from ({@link InboundService#routeKeyword}), once: the message as recorded (a retry,
+     * or a run that lost the race, gets what the first recorded). {@code conversationId} null: none.
+     */
+    InboundMessage recordKeywordRouting(InboundMessage m, String conversationId, String fromName) {
+        var values = new HashMap<String, AttributeValue>(Map.of(":yes", Attr.bool(true)));
+        var set = new StringBuilder("SET routedOnArrival = :yes");
+        if (conversationId != null) {
+            values.put(":c", s(conversationId));
+            set.append(", conversationId = :c");
+        }
+        if (fromName != null) {
+            values.put(":n", s(fromName));
+            set.append(", fromName = if_not_exists(fromName, :n)");
+        }
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(m.accountId(), m.id())).updateExpression(set.toString())
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(routedOnArrival)")
+                    .expressionAttributeValues(values));
+            return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
+                    m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(),
+                    m.threadUlid(), true, m.inReplyTo(), m.review(), m.fromName() != null ? m.fromName() : fromName);
+        } catch (ConditionalCheckFailedException e) {
+            return get(m.accountId(), m.id()).orElse(m);
+        }
+    }
+
     boolean published(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
                 .projectionExpression("publishedAt")).item();
@@ -369,7 +396,7 @@ final class InboundStore {
         if (m.alsoAReply()) item.put("alsoAReply", Attr.bool(true));
         if (m.conversationId() != null) item.put("conversationId", s(m.conversationId()));
         if (m.fromName() != null) item.put("fromName", s(m.fromName()));
-        if (m.routedOnArrival()) item.put("routedOnArrival", Attr.bool(true));
+        if (m.routed()) item.put("routedOnArrival", Attr.bool(true));
         item.put("carrierMessageId", s(m.carrierMessageId()));
         item.put("createdAt", n(m.createdAt()));
         return item;

@@ -126,19 +126,21 @@ public final class OptOutService {
 
     /** Handles one keyword message (the opt-out worker's job; the inbound worker's for a "Yes" it relayed). */
     public void handleKeyword(String accountId, String inboundId) {
-        InboundMessage m = inbound.get(accountId, inboundId).orElse(null);
-        if (m == null || m.keyword() == null) {
+        InboundMessage text = inbound.get(accountId, inboundId).orElse(null);
+        if (text == null || text.keyword() == null) {
             Log.warn("optout_job_without_keyword", Map.of("inboundId", inboundId));
             return;
         }
         // a line deleted since the text came: its opt-out or opt-in is still recorded, published and linked (it is
         // kept under the line's id, which comes back with the number), but nothing is sent from it any more
-        Line line = lines.findKept(accountId, m.lineId()).orElse(null);
+        Line line = lines.findKept(accountId, text.lineId()).orElse(null);
         boolean deleted = line != null && line.deleted();
         if (line == null) {
-            Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", m.lineId()));
+            Log.warn("optout_line_gone", Map.of("inboundId", inboundId, "lineId", text.lineId()));
             return;
         }
+        // the conversation it came from, first (see routeKeyword)
+        InboundMessage m = inbound.routeKeyword(text);
         MessageKind kind = m.keyword() == Keywords.Keyword.OPT_IN ? MessageKind.OPT_IN_REPLY : MessageKind.KEYWORD_REPLY;
         // published after the reply is on its way: a topic refusing (an outage, a throttle, a permission) fails the job
         // for a retry minutes later, and the number's confirmation waited behind each retry (lost with the last)

@@ -356,7 +356,7 @@ class InboundFaultsTest {
         assertThat(stored).isInstanceOf(InboundService.Stored.class);
         var message = ((InboundService.Stored) stored).message();
         assertThat(message.conversationId()).isNull();
-        assertThat(message.routedOnArrival()).isFalse();
+        assertThat(message.routed()).isFalse();
         assertThat(queued).singleElement().satisfies(job -> assertThat(job.groupId()).isEqualTo(lineId + "#" + ann));
 
         assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
@@ -368,6 +368,49 @@ class InboundFaultsTest {
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         assertThat(await(() -> integrationEvents(a, accountId, "reply.received"), l -> !l.isEmpty(), 15_000))
                 .singleElement().satisfies(e -> assertThat(e).containsEntry("fromName", "Ann"));
+    }
+
+    /**
+     * A keyword is stored (a STOP with its opt-out) without reading conversations as it arrives: a number in hundreds of
+     * them took up to 5 s to route, and its sends went on meanwhile. Its worker finds the conversation it came from
+     * (under block_conversation too, which its opt-out blocks): the API shows it there, and a retry keeps it.
+     */
+    @Test
+    void aStopIsStoredWithoutRoutingAndItsWorkerFindsItsConversation(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Stop Routing Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String ann = "+14155550781";
+        String bob = "+14155550782";
+        String conversationId = (String) ConversationsE2eTest.create(a, lineId,
+                List.<Object>of(ann, Map.of("phone", bob, "name", "Bob")), "Hi both").get("id");
+        var conversationReads = new java.util.concurrent.atomic.AtomicInteger();
+        var readsCounted = runtime.wiringWith(throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")
+                && conversationReads.incrementAndGet() > 0));
+        var queued = new CopyOnWriteArrayList<QueueMessage>();
+        QueueSender capture = (queue, messages) -> queued.addAll(messages);
+
+        var stored = new InboundService(readsCounted, capture).receive(new InboundService.InboundSms(sid(), bob, line, "STOP", List.of()));
+
+        assertThat(stored).isInstanceOf(InboundService.Stored.class);
+        var message = ((InboundService.Stored) stored).message();
+        assertThat(conversationReads).as("conversations read on arrival").hasValue(0);
+        assertThat(message.routed()).isFalse();
+        assertThat(message.conversationId()).isNull();
+        assertThat(optOuts(a, lineId)).as("opted out as it is stored").extracting(o -> o.get("phone")).containsExactly(bob);
+        assertThat(queued).singleElement().satisfies(job -> assertThat(job.groupId()).isEqualTo(lineId + "#" + bob));
+
+        for (int run = 0; run < 2; run++) { // the second: a retry of the job
+            assertThat(runtime.functions().get("optout-worker").invoke(sqsEvent("optouts.fifo", queued.getFirst())))
+                    .contains("\"batchItemFailures\":[]");
+            assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
+                    .containsEntry("conversationId", conversationId).containsEntry("fromName", "Bob"));
+        }
+        assertThat(a.get("/v1/conversations/" + conversationId).jsonObject()).as("blocked by Bob's STOP")
+                .extractingByKey("blockedAt").isNotNull();
     }
 
     /**
