@@ -145,9 +145,11 @@ public final class Keywords {
         // Generous for opt-outs (a STOP missed is a compliance failure), strict for the others (a reply taken for
         // an opt-in is lost from its conversation and lifts the number's opt-out).
         if (OPT_OUT.contains(text)) return new Classification(Keyword.OPT_OUT, false);
-        boolean plainEnding = endsPlainly(body);
-        if (plainEnding && OPT_IN.contains(text)) return new Classification(Keyword.OPT_IN, false);
-        if (plainEnding && HELP.contains(text)) return new Classification(Keyword.HELP, false);
+        // "Yes" is an everyday answer: only sentence punctuation after it; START, UNSTOP, HELP and INFO any
+        // punctuation ("HELP)", "START*", "info~" was no keyword: HELP unanswered, START not subscribing again)
+        boolean ends = EVERYDAY_ANSWERS.contains(text) ? endsPlainly(body) : endsInPunctuation(body);
+        if (ends && OPT_IN.contains(text)) return new Classification(Keyword.OPT_IN, false);
+        if (ends && HELP.contains(text)) return new Classification(Keyword.HELP, false);
         return new Classification(null, STARTS_WITH_OPT_OUT.matcher(text).matches() || optOutAfterLeadingSymbols(text));
     }
 
@@ -212,6 +214,23 @@ public final class Keywords {
     }
 
     /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */
+    /**
+     * Whether {@code body} ends in nothing but punctuation (any script's: ")", "*", "-", "/" too) and whitespace (and
+     * "~") after its last letter or digit, and no face drawn with them (":-(", ";)", "=]": "help :-(" in a conversation
+     * is a reply, as "Help 😂" is, which this refuses as a symbol).
+     */
+    static boolean endsInPunctuation(String body) {
+        String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
+        String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
+        boolean punctuation = after.codePoints().allMatch(c -> Text.whiteSpace(c) || c == '~' || switch (Character.getType(c)) {
+            case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION,
+                 Character.END_PUNCTUATION, Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION,
+                 Character.OTHER_PUNCTUATION -> true;
+            default -> false;
+        });
+        return punctuation && !(after.matches(".*[:;=].*") && after.matches(".*[()\\[\\]{}/|<>].*"));
+    }
+
     static boolean endsPlainly(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());

@@ -84,6 +84,24 @@ class KeywordsTest {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(Keyword.OPT_OUT, false));
     }
 
+    /**
+     * START, UNSTOP, HELP and INFO with any punctuation after them, as API.md has it (they were replies: HELP
+     * unanswered, START not subscribing again); "Yes" only with sentence punctuation (below).
+     */
+    @ParameterizedTest
+    @CsvSource({"'HELP)',HELP", "'Help -',HELP", "'START*',OPT_IN", "'info~',HELP", "'help/',HELP", "'Start]',OPT_IN",
+            "'HELP.)',HELP", "'unstop --',OPT_IN", "'Info¿',HELP", "'START_',OPT_IN"})
+    void startAndHelpWithAnyTrailingPunctuation(String body, Keyword expected) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
+    }
+
+    /** A face drawn in punctuation after START or HELP, or any punctuation but a sentence's after YES: a reply. */
+    @ParameterizedTest
+    @ValueSource(strings = {"UNSTOP:)", "help :-(", "Start ;)", "HELP =]", "help :/", "Yes)", "yes*", "Yes -"})
+    void facesAfterStartOrHelpAndBracketsAfterYesAreReplies(String body) {
+        assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
+    }
+
     /** START, YES and HELP followed by an emoji are replies ("Yes ❤️" in a conversation), not keywords. */
     @ParameterizedTest
     @ValueSource(strings = {"Yes \u2764\uFE0F", "Yes \uD83D\uDE42", "YES \uD83D\uDE4B\u200D\u2640\uFE0F", "yes\u263A\uFE0F",
