@@ -30,8 +30,9 @@ import java.util.Set;
  * takes its type, side by side, signed ({@link WebhookSignature}), to the address its host was checked to resolve to
  * ({@link PinnedHttpPost}). An endpoint that fails (not 2xx, or no status line in 10 s)
  * is tried twice more, 1 and 3 s later, while the tries fit in {@link #TRIES_BUDGET}, except after no answer (it may
- * be working on the event: its next try is the queue's, 3 minutes on, not three in a row); an event that still has one left failing fails, and its queue gives it to
- * the worker again later, when only the endpoints it has not reached are tried: what reached an endpoint is
+ * be working on the event: its next try is the queue's, not three in a row) or an answer that would be the same
+ * ({@link #answersTheSame}); an event that still has one left failing fails, and its queue gives it to the worker
+ * again later ({@link #retryDelay}), when only the endpoints it has not reached are tried: what reached an endpoint is
  * remembered per event ({@code WHDONE}) as soon as it took it, so a retry does not send it there again. Twice is
  * still possible, rarely: an endpoint that took it but answered too late, the remembering failing right after, or
  * two copies of one event side by side (SQS delivers at least once): receivers dedupe by {@code Groupmsg-Event-Id}. An endpoint whose last delivery failed less
@@ -176,9 +177,9 @@ public final class WebhookDispatcher {
 
     /**
      * One endpoint's delivery of the event, remembered as soon as it is taken (so another endpoint's failure, or a
-     * fault after this, cannot make it go there again); null when it was taken or given up for good (a refused
-     * address, a 4xx other than 408, 425 and 429: trying again would not change it, so the event does not go back to
-     * the queue for it), else why it will be tried again.
+     * fault after this, cannot make it go there again); null when it was taken or given up for good ({@link #isFinal}:
+     * trying again would not change it, so the event does not go back to the queue for it), else why it will be
+     * tried again.
      */
     private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
         Tried tried = deliver(accountId, w, type, eventKey, body);
@@ -284,29 +285,55 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * A failure no retry would change: an address we do not call, a redirect (3xx: never followed, as the address it
-     * names is not checked as the webhook's was), or a 4xx other than 408, 425 and 429.
+     * A failure no retry would change, given up at once: an address we do not call, or a 410 (the receiver says the
+     * endpoint is gone). Every other failure is tried again by the queue, for days ({@link #retryDelay}): a receiver
+     * deployed with the wrong secret (401), a firewall's challenge (403), a route missing during a deploy (404) or a
+     * redirect (3xx, never followed, as the address it names is not checked as the webhook's was) is fixed by its
+     * owner, and its events then reach it. Before, any 3xx or 4xx but 408, 425 and 429 lost the event for good.
      */
     static boolean isFinal(String failure) {
-        if (failure.startsWith(REFUSED) || failure.startsWith("HTTP 3")) return true;
+        return failure.startsWith(REFUSED) || failure.equals("HTTP 410");
+    }
+
+    /**
+     * A failure the endpoint answers at once and would answer the same a second later (a final one, a redirect, a
+     * 4xx other than 408, 425 and 429): not tried again within the pass, and pausing nothing (an answer at once costs
+     * the shared workers no time).
+     */
+    static boolean answersTheSame(String failure) {
+        if (isFinal(failure) || failure.startsWith("HTTP 3")) return true;
         if (!failure.startsWith("HTTP 4")) return false;
         return !List.of("HTTP 408", "HTTP 425", "HTTP 429").contains(failure);
     }
 
     /**
-     * Whether the endpoint failed its last delivery less than {@link #PAUSE_AFTER_FAILURE} ago, in a way a retry
-     * could change (a 4xx such as 404 answers each event at once: nothing to spare it), and took none since. A failed
+     * How long an event an endpoint did not take waits for its next pass after its {@code receives}-th: 1, 5, 15 and 30 minutes, then 1, 2, 4 and 8 hours, then 12 (SQS's longest). Its queue's
+     * 14 receives so span a little over 3 days ({@link #DISABLE_AFTER}: an endpoint failing that long is disabled,
+     * and its events are dropped then). Before, every pass came 3 minutes after the last, and an endpoint down for
+     * more than half an hour lost its events to the dead-letter queue.
+     */
+    public static Duration retryDelay(int receives) {
+        return RETRY_DELAYS.get(Math.min(Math.max(receives, 1), RETRY_DELAYS.size()) - 1);
+    }
+
+    static final List<Duration> RETRY_DELAYS = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15),
+            Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(4), Duration.ofHours(8),
+            Duration.ofHours(12));
+
+    /**
+     * Whether the endpoint failed its last delivery less than {@link #PAUSE_AFTER_FAILURE} ago, in a way a try a
+     * moment later could change (a 4xx such as 404 answers each event at once: nothing to spare it), and took none since. A failed
      * test pauses nothing: a receiver being built may refuse the unfamiliar {@code webhook.test} and take its events
      * (each test held them back for a minute, and a few tests could send them to the dead-letter queue).
      */
     static boolean paused(Webhook w, long now) {
         Long failedAt = w.deliveryFailedAt() != null ? w.deliveryFailedAt() : w.lastFailedAt();
         // lastFailure is the delivery's unless a test failed after it: then its reason is not kept, and the endpoint is
-        // not paused (a pause only spares it tries; a final 4xx's would have been none)
+        // not paused (a pause only spares it tries; a 404's would have been none)
         String failure = w.lastFailedAt() != null && w.lastFailedAt().equals(failedAt) ? w.lastFailure() : null;
         return failedAt != null && (w.lastDeliveredAt() == null || w.lastDeliveredAt() < failedAt)
                 && now - failedAt < PAUSE_AFTER_FAILURE.toMillis()
-                && failure != null && !isFinal(failure);
+                && failure != null && !answersTheSame(failure);
     }
 
     /**
@@ -345,7 +372,7 @@ public final class WebhookDispatcher {
             failure = attempt(w, type, eventKey, body, deliveryTimeout).failure();
             // a refusal or a 404 will not change in seconds; an endpoint that did not answer in time may still be
             // working on it and take it: three in a row made a receiver that answers in 12 s get each event 30 times
-            if (failure == null || isFinal(failure) || failure.startsWith(NO_ANSWER)) return new Tried(failure, w.url());
+            if (failure == null || answersTheSame(failure) || failure.startsWith(NO_ANSWER)) return new Tried(failure, w.url());
         }
         return new Tried(failure, w.url());
     }

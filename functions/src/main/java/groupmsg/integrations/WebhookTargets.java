@@ -156,9 +156,13 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver, Duratio
             // ::a.b.c.d (IPv4-compatible), ::ffff:a.b.c.d (IPv4-mapped: a name's AAAA record comes back in this form,
             // not turned into an IPv4 address as a literal is, and the OS connects to the IPv4 address) and
             // 64:ff9b::a.b.c.d (NAT64): judged by the IPv4 part
+            // and ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765)
             boolean zeroPrefix = true;
-            for (int i = 0; i < 10; i++) zeroPrefix &= b[i] == 0;
+            for (int i = 0; i < 8; i++) zeroPrefix &= b[i] == 0;
+            boolean translated = zeroPrefix && (b[8] & 0xFF) == 0xFF && (b[9] & 0xFF) == 0xFF && b[10] == 0 && b[11] == 0;
+            zeroPrefix &= b[8] == 0 && b[9] == 0;
             zeroPrefix &= (b[10] == 0 && b[11] == 0) || ((b[10] & 0xFF) == 0xFF && (b[11] & 0xFF) == 0xFF);
+            zeroPrefix |= translated;
             boolean nat64 = b[0] == 0 && b[1] == 0x64 && (b[2] & 0xFF) == 0xFF && (b[3] & 0xFF) == 0x9B;
             // 64:ff9b:1::/48 (local-use NAT64, RFC 8215) and 2002::/16 (6to4) embed an IPv4 address a translator on
             // the network may reach: neither is a public host of its own
@@ -172,6 +176,10 @@ public record WebhookTargets(boolean loopbackAllowed, Resolver resolver, Duratio
                     return false;
                 }
             }
+            // only global unicast (2000::/3) is anyone's host: not 100::/64 (discard), nor 2001::/32 (Teredo, which
+            // embeds an IPv4 server) or 2001:db8::/32 (documentation)
+            if ((b[0] & 0xE0) != 0x20) return false;
+            if (b[0] == 0x20 && b[1] == 0x01 && ((b[2] == 0 && b[3] == 0) || (b[2] == 0x0D && (b[3] & 0xFF) == 0xB8))) return false;
             return true;
         }
         int first = b[0] & 0xFF, second = b[1] & 0xFF, third = b[2] & 0xFF;

@@ -7,6 +7,7 @@ import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
 import groupmsg.platform.queue.SqsQueueSender;
+import groupmsg.platform.schema.Queues;
 import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
 
@@ -19,11 +20,13 @@ import java.util.Map;
  * Consumes the webhooks queue, which the integrations topic alone delivers to (raw messages; the notifications topic's
  * group message events never go to webhooks): each
  * event to its account's webhooks ({@link WebhookDispatcher}). An event that did not reach them all goes back to the
- * queue (a batch item failure) and is tried again later, up to the queue's receive count, then its dead-letter queue.
+ * queue (a batch item failure) and is tried again later, longer after each pass ({@link WebhookDispatcher#retryDelay}),
+ * up to the queue's receive count, then its dead-letter queue.
  */
 public final class WebhookWorkerHandler implements QueueFunction {
     private final WebhookDispatcher dispatcher;
     private final Priming priming;
+    private final SqsQueueSender queue;
 
     public WebhookWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -31,6 +34,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
 
     public WebhookWorkerHandler(Wiring wiring) {
         this.dispatcher = new WebhookDispatcher(wiring);
+        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
         this.priming = Priming.register(this, wiring);
     }
 
@@ -53,7 +57,12 @@ public final class WebhookWorkerHandler implements QueueFunction {
         for (int i = 0; i < outcomes.size(); i++) {
             String id = event.getRecords().get(i).getMessageId();
             if (outcomes.get(i) instanceof SideBySide.Done) continue;
-            if (outcomes.get(i) instanceof SideBySide.Failed<?> f && !(f.cause() instanceof WebhookDispatcher.NotDelivered)) {
+            if (outcomes.get(i) instanceof SideBySide.Failed<?> f && f.cause() instanceof WebhookDispatcher.NotDelivered) {
+                // an endpoint's failure: its next pass waits longer each time (a fault of ours keeps the queue's 3 minutes)
+                var message = event.getRecords().get(i);
+                queue.retryAfter(Queues.WEBHOOKS, message,
+                        WebhookDispatcher.retryDelay(SqsQueueSender.receiveCount(message)).toSeconds(), "webhook_retry_not_delayed");
+            } else if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
                 Log.jobFailed("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
             }
             failures.add(new SQSBatchResponse.BatchItemFailure(id));

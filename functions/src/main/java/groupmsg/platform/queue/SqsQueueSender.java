@@ -71,9 +71,32 @@ public final class SqsQueueSender implements QueueSender {
      * time, not because anything is wrong with it.
      */
     public void retryIn(QueueDef queue, String receiptHandle, long seconds) {
-        int visibility = (int) Math.max(0, Math.min(seconds, queue.visibilityTimeoutSeconds()));
+        showAgainIn(queue, receiptHandle, Math.min(seconds, queue.visibilityTimeoutSeconds()));
+    }
+
+    /** SQS's longest visibility timeout: 12 hours. */
+    static final long LONGEST_VISIBILITY_SECONDS = 43_200;
+
+    private void showAgainIn(QueueDef queue, String receiptHandle, long seconds) {
+        int visibility = (int) Math.max(0, Math.min(seconds, LONGEST_VISIBILITY_SECONDS));
         sqs.get().changeMessageVisibility(b -> b.queueUrl(config.queueUrl(queue)).receiptHandle(receiptHandle)
                 .visibilityTimeout(visibility));
+    }
+
+    /**
+     * Makes a received message of the worker's batch visible again after {@code seconds}, past the queue's visibility
+     * timeout too (up to 12 hours): a backoff between tries of something outside (an account's webhook that is down).
+     * Nothing for one invoked by hand; a failure is only logged, as {@code failureEvent} (the visibility timeout brings
+     * it back sooner instead).
+     */
+    public void retryAfter(QueueDef queue, SQSEvent.SQSMessage message, long seconds, String failureEvent) {
+        if (message.getReceiptHandle() == null) return;
+        try {
+            showAgainIn(queue, message.getReceiptHandle(), seconds);
+        } catch (RuntimeException e) {
+            Log.warn(failureEvent, Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
+                    "error", e.getClass().getSimpleName()));
+        }
     }
 
     /**
