@@ -44,7 +44,8 @@ import software.amazon.awscdk.services.apigatewayv2.PayloadFormatVersion;
 import software.amazon.awscdk.services.apigatewayv2.ThrottleSettings;
 import software.amazon.awscdk.services.cloudwatch.Alarm;
 import software.amazon.awscdk.services.cloudwatch.ComparisonOperator;
-import software.amazon.awscdk.services.cloudwatch.CreateAlarmOptions;
+import software.amazon.awscdk.services.cloudwatch.IMetric;
+import software.amazon.awscdk.services.cloudwatch.MathExpression;
 import software.amazon.awscdk.services.cloudwatch.Metric;
 import software.amazon.awscdk.services.cloudwatch.MetricOptions;
 import software.amazon.awscdk.services.cloudwatch.TreatMissingData;
@@ -725,6 +726,11 @@ public final class GroupMsgStack extends Stack {
             alarm(pascal(q.name()) + "DlqAlarm", visible, notify,
                     "Messages in the " + q.name() + " dead-letter queue: they failed " + q.maxReceiveCount()
                             + " times; inspect, fix and redrive");
+            // An alarm notifies when its state changes: while the queue holds messages (not redriven yet), more
+            // reaching it, another failure's, paged nobody. This one fires on each minute it grew.
+            alarm(pascal(q.name()) + "DlqGrowthAlarm", MathExpression.Builder.create().expression("DIFF(visible)")
+                    .usingMetrics(Map.of("visible", visible)).period(Duration.minutes(1)).build(), notify,
+                    "More messages in the " + q.name() + " dead-letter queue (while it held some already)");
         }
         for (QueueDef q : Queues.ALL) {
             // A job older than all its tries could take is not being taken (its event source disabled or failing,
@@ -801,13 +807,17 @@ public final class GroupMsgStack extends Stack {
 
     /**
      * The age (seconds) past which a queue's oldest job pages: its tries' longest course (each a visibility timeout),
-     * a delay of up to 15 minutes before the first, and 15 minutes more.
+     * a delay of up to 15 minutes before the first, and 15 minutes more. A standard queue's metric leaves out a
+     * message received three times or more (SQS moves it to the back): only its first two tries count there, and the
+     * longer course could never be reached (a stalled consumer paged after 78 minutes on the deliveries queue, not 42).
+     * Two of the webhooks queue's backoffs (1 and 5 minutes) fit in its two visibility timeouts.
      */
     static int oldestJobAlarmSeconds(QueueDef q) {
-        return q.maxReceiveCount() * q.visibilityTimeoutSeconds() + 30 * 60;
+        int tries = q.fifo() ? q.maxReceiveCount() : Math.min(2, q.maxReceiveCount());
+        return tries * q.visibilityTimeoutSeconds() + 30 * 60;
     }
 
-    private void alarm(String id, Metric metric, SnsAction action, String description) {
+    private void alarm(String id, IMetric metric, SnsAction action, String description) {
         alarm(id, metric, 1, action, description);
     }
 
@@ -817,20 +827,20 @@ public final class GroupMsgStack extends Stack {
                 .dimensionsMap(Map.of("Metric", failure)).statistic("Sum").period(Duration.minutes(1)).build();
     }
 
-    private void alarm(String id, Metric metric, int threshold, SnsAction action, String description) {
+    private void alarm(String id, IMetric metric, int threshold, SnsAction action, String description) {
         alarm(id, metric, threshold, 1, 1, action, description);
     }
 
     /** Fires when {@code metric} reached {@code threshold} in {@code minutes} of the last {@code ofMinutes}. */
-    private void alarm(String id, Metric metric, int threshold, int minutes, int ofMinutes, SnsAction action, String description) {
-        Alarm alarm = metric.createAlarm(this, id, CreateAlarmOptions.builder()
+    private void alarm(String id, IMetric metric, int threshold, int minutes, int ofMinutes, SnsAction action, String description) {
+        Alarm alarm = Alarm.Builder.create(this, id).metric(metric)
                 .alarmDescription("groupmsg " + settings.stage() + ": " + description)
                 .threshold(threshold)
                 .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
                 .evaluationPeriods(ofMinutes)
                 .datapointsToAlarm(minutes)
                 .treatMissingData(TreatMissingData.NOT_BREACHING)
-                .build());
+                .build();
         alarm.addAlarmAction(action);
         alarms.add(alarm);
     }
