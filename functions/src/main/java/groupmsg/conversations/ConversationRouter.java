@@ -71,12 +71,26 @@ public final class ConversationRouter {
 
     /** {@link #route(String, String, String, long)} that throws {@link OutOfTime} once it reads past {@code readUntil}. */
     public Routed route(String accountId, String lineId, String from, long receivedAt, long readUntil) {
+        return route(accountId, lineId, from, receivedAt, readUntil, true);
+    }
+
+    /**
+     * The conversation a keyword came from (its worker's, after the text's opt-out was recorded): as
+     * {@link #route(String, String, String, long, long)}, but a conversation is passed over only when marked blocked,
+     * not for an opt-out its policy would block it by: a STOP's own, recorded as it came, would pass over every one
+     * of the number's (each read) and show the latest blocked one rather than the one it came from.
+     */
+    public Routed routeKeyword(String accountId, String lineId, String from, long receivedAt, long readUntil) {
+        return route(accountId, lineId, from, receivedAt, readUntil, false);
+    }
+
+    private Routed route(String accountId, String lineId, String from, long receivedAt, long readUntil, boolean judgeOptOutBlocks) {
         // blocked as the relay judges it, not only as marked: a reply routed to a conversation the policy blocks is kept
         // there unrelayed (its author told it ended) while the number's conversation that goes on misses it
         var policy = new Lazy<>(() -> blocks.get().policy(accountId)); // read once, and only for a candidate not marked
         var found = store.mostRecentlyActive(accountId, lineId, from, c -> {
             if (clock.millis() > readUntil) throw new OutOfTime();
-            return blocks.get().blockedNow(c, policy.get());
+            return judgeOptOutBlocks && blocks.get().blockedNow(c, policy.get());
         });
         if (found.isEmpty()) return null;
         Conversation c = found.get();

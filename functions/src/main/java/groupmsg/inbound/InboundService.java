@@ -272,13 +272,25 @@ public final class InboundService {
      * The keyword {@code m} with the conversation it came from (the one a reply of its sender would go to, as it was
      * when the text came), found once by its worker: what the API shows, and what tells a participant's STOP, which
      * leaves the conversation, from an answer to a group message ({@link AnswerLinks}). A retry keeps what the first
-     * run found.
+     * run found. A routing that fails, or reads past {@link ConversationRouter#ON_ARRIVAL_MILLIS}, leaves it unrouted
+     * (logged): the keyword is handled all the same.
      */
     public InboundMessage routeKeyword(InboundMessage m) {
-        if (m.routed()) return m;
-        var routing = router.get().route(m.accountId(), m.lineId(), m.from(), m.createdAt());
-        return store.recordKeywordRouting(m, routing == null ? null : routing.conversationId(),
-                routing == null ? null : routing.senderName());
+        // a "Yes" that is also a reply is routed as one (on arrival, or by the inbound worker that relayed it)
+        if (m.routed() || m.alsoAReply()) return m;
+        try {
+            var conversations = router.get();
+            var routing = conversations.routeKeyword(m.accountId(), m.lineId(), m.from(), m.createdAt(),
+                    clock.millis() + ConversationRouter.ON_ARRIVAL_MILLIS);
+            return store.recordKeywordRouting(m, routing == null ? null : routing.conversationId(),
+                    routing == null ? null : routing.senderName());
+        } catch (RuntimeException e) {
+            // what it shows, and whether a STOP is a participant leaving: not worth holding up its confirmation, its
+            // opt-in or its help reply (a failed job waits minutes, and its last failure loses them)
+            Log.error("inbound_keyword_not_routed", Map.of("lineId", m.lineId(), "inboundId", m.id(),
+                    "metric", "InboundRoutingDeferred"), e);
+            return m;
+        }
     }
 
     /** See {@link InboundStore#markLiftedOptOut}. */

@@ -213,24 +213,38 @@ public final class Keywords {
         return c.keyword() == Keyword.OPT_IN && EVERYDAY_ANSWERS.contains(normalize(body));
     }
 
-    /** Whether the message, as typed, ends in nothing but sentence punctuation, closing quotes and whitespace. */
     /**
-     * Whether {@code body} ends in nothing but punctuation (any script's: ")", "*", "-", "/" too) and whitespace (and
-     * "~") after its last letter or digit, and no face drawn with them (":-(", ";)", "=]": "help :-(" in a conversation
-     * is a reply, as "Help 😂" is, which this refuses as a symbol).
+     * Whether a toll-free network may take the opt-in {@code body} for its own START (and answer it, lifting its
+     * block): the word with sentence punctuation at most. One with more ("START*", a keyword here since any
+     * punctuation counts) it is not known to take: ours is answered, and its block, if any, stays.
+     */
+    public static boolean networkMayTakeOptIn(String body) {
+        return body != null && endsPlainly(body);
+    }
+
+    /**
+     * Whether {@code body} ends as {@link #endsPlainly} allows, or with one more punctuation mark of any kind among
+     * that (")", "*", "-", "/", "~", "¿": "HELP)", "Help -", "START*", "HELP.)"), with no eyes (":", ";", "=") beside
+     * it: a face drawn in punctuation ("help :-(", "Start ;)", "help -_-", "Help ._.") is a reply, as "Help 😂" is.
      */
     static boolean endsInPunctuation(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
-        boolean punctuation = after.codePoints().allMatch(c -> Text.whiteSpace(c) || c == '~' || switch (Character.getType(c)) {
-            case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION,
-                 Character.END_PUNCTUATION, Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION,
-                 Character.OTHER_PUNCTUATION -> true;
-            default -> false;
-        });
-        return punctuation && !(after.matches(".*[:;=].*") && after.matches(".*[()\\[\\]{}/|<>].*"));
+        if (PLAIN_ENDING.matcher(after).matches()) return true;
+        int[] others = after.codePoints().filter(c -> !PLAIN_ENDING.matcher(Character.toString(c)).matches()).toArray();
+        if (others.length != 1 || after.matches("(?s).*[:;=].*")) return false;
+        int c = others[0];
+        return c == '~' || switch (Character.getType(c)) {
+            case Character.DASH_PUNCTUATION, Character.START_PUNCTUATION, Character.END_PUNCTUATION,
+                 Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION, Character.OTHER_PUNCTUATION -> true;
+            default -> false; // "_" too: "._." is a face
+        };
     }
 
+    /**
+     * Whether {@code body} ends in nothing but sentence punctuation, closing quotes and whitespace after its last
+     * letter or digit ({@link #PLAIN_ENDING}): what YES may be followed by.
+     */
     static boolean endsPlainly(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());

@@ -117,6 +117,15 @@ public final class WebhookDispatcher {
      *                    known: a webhook created, or enabled again, after it does not get it
      */
     public void dispatch(String eventJson, String fallbackKey, Long publishedAt) {
+        dispatch(eventJson, fallbackKey, publishedAt, false);
+    }
+
+    /**
+     * @param lastPass the event's last receive before its dead-letter queue: an endpoint that answers it as it would
+     *                 again ({@link #answersTheSame}: a 400 for this one event, say, while it takes the others, so it is
+     *                 never disabled) is given up for it, rather than every such event paging from the queue
+     */
+    public void dispatch(String eventJson, String fallbackKey, Long publishedAt, boolean lastPass) {
         Map<String, Object> event = Json.parseObject(eventJson);
         String accountId = (String) event.get("accountId");
         String type = (String) event.get("type");
@@ -137,7 +146,7 @@ public final class WebhookDispatcher {
 
         List<String> failures = new ArrayList<>();
         Throwable fault = null;
-        var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson));
+        var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson, lastPass));
         for (int i = 0; i < pending.size(); i++) {
             var outcome = outcomes.get(i);
             String failure = outcome instanceof SideBySide.Done<String> d ? d.value()
@@ -181,7 +190,8 @@ public final class WebhookDispatcher {
      * trying again would not change it, so the event does not go back to the queue for it), else why it will be
      * tried again.
      */
-    private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
+    private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body, boolean lastPass)
+            throws InterruptedException {
         Tried tried = deliver(accountId, w, type, eventKey, body);
         String failure = tried.failure();
         if (STOPPED.equals(failure)) return null; // deleted or disabled between tries: nothing more for it
@@ -189,7 +199,7 @@ public final class WebhookDispatcher {
             // the old address's final answer (a 410 once it moved) is not the new one's: the queue's retry goes there
             return "moved while tried (" + failure + ")";
         }
-        boolean finished = failure == null || isFinal(failure);
+        boolean finished = failure == null || isFinal(failure) || lastPass && answersTheSame(failure);
         // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
         if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
         if (!PAUSED.equals(failure)) {
@@ -307,10 +317,11 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * How long an event an endpoint did not take waits for its next pass after its {@code receives}-th: 1, 5, 15 and 30 minutes, then 1, 2, 4 and 8 hours, then 12 (SQS's longest). Its queue's
-     * 14 receives so span a little over 3 days ({@link #DISABLE_AFTER}: an endpoint failing that long is disabled,
-     * and its events are dropped then). Before, every pass came 3 minutes after the last, and an endpoint down for
-     * more than half an hour lost its events to the dead-letter queue.
+     * How long an event an endpoint did not take waits for its next pass after its {@code receives}-th: 1, 5, 15 and
+     * 30 minutes, then 1, 2, 4 and 8 hours, then 11 (SQS keeps a message out of sight 12 hours from its receive at
+     * the most, and refuses a longer wait: the event would come back after the queue's 3 minutes). Its queue's 15 receives so span about 3.4 days, past {@link #DISABLE_AFTER} (an
+     * endpoint failing that long is disabled, and its events are dropped then). Before, every pass came 3 minutes
+     * after the last, and an endpoint down for more than half an hour lost its events to the dead-letter queue.
      */
     public static Duration retryDelay(int receives) {
         return RETRY_DELAYS.get(Math.min(Math.max(receives, 1), RETRY_DELAYS.size()) - 1);
@@ -318,7 +329,7 @@ public final class WebhookDispatcher {
 
     static final List<Duration> RETRY_DELAYS = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15),
             Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(4), Duration.ofHours(8),
-            Duration.ofHours(12));
+            Duration.ofHours(11));
 
     /**
      * Whether the endpoint failed its last delivery less than {@link #PAUSE_AFTER_FAILURE} ago, in a way a try a

@@ -29,8 +29,12 @@ import static groupmsg.platform.dynamo.Attr.s;
 final class WebhookStore {
     private static final String PREFIX = "WEBHOOK#";
     private static final String COUNT_SK = "WEBHOOKS";
-    /** Longer than a dead-letter queue keeps an event (14 days): a redrive from it finds what was delivered. */
-    static final Duration DONE_KEPT = Duration.ofDays(15);
+    /**
+     * Longer than an event's passes can last after a redrive from its dead-letter queue: kept there up to 14 days
+     * from its first publish, it comes back as a new message whose passes take up to about 3.5 days more (Queues.WEBHOOKS):
+     * a redrive finds what was delivered.
+     */
+    static final Duration DONE_KEPT = Duration.ofDays(21);
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;

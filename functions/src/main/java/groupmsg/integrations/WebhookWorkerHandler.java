@@ -51,22 +51,30 @@ public final class WebhookWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
-            dispatcher.dispatch(m.getBody(), m.getMessageId(), SqsQueueSender.sentAt(m));
+            dispatcher.dispatch(m.getBody(), m.getMessageId(), SqsQueueSender.sentAt(m), lastPass(m));
             return null;
         });
         for (int i = 0; i < outcomes.size(); i++) {
             String id = event.getRecords().get(i).getMessageId();
             if (outcomes.get(i) instanceof SideBySide.Done) continue;
             if (outcomes.get(i) instanceof SideBySide.Failed<?> f && f.cause() instanceof WebhookDispatcher.NotDelivered) {
-                // an endpoint's failure: its next pass waits longer each time (a fault of ours keeps the queue's 3 minutes)
-                var message = event.getRecords().get(i);
-                queue.retryAfter(Queues.WEBHOOKS, message,
-                        WebhookDispatcher.retryDelay(SqsQueueSender.receiveCount(message)).toSeconds(), "webhook_retry_not_delayed");
+                retryLater(event.getRecords().get(i));
             } else if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
                 Log.jobFailed("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
             }
             failures.add(new SQSBatchResponse.BatchItemFailure(id));
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /** Whether this is the event's last receive before its dead-letter queue. */
+    private static boolean lastPass(SQSEvent.SQSMessage message) {
+        return SqsQueueSender.receiveCount(message) >= Queues.WEBHOOKS.maxReceiveCount();
+    }
+
+    /** An event an endpoint did not take: its next pass waits longer each time (a fault of ours keeps the queue's 3 minutes). */
+    private void retryLater(SQSEvent.SQSMessage message) {
+        queue.retryAfter(Queues.WEBHOOKS, message, WebhookDispatcher.retryDelay(SqsQueueSender.receiveCount(message)).toSeconds(),
+                "webhook_retry_not_delayed");
     }
 }

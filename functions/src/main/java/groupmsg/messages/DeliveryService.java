@@ -1,5 +1,8 @@
 package groupmsg.messages;
 
+import groupmsg.conversations.ConversationBlocks;
+import groupmsg.platform.config.Lazy;
+
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
@@ -76,6 +79,8 @@ public final class DeliveryService {
     private final Completion completion;
     private final String publicBaseUrl;
     private final Clock clock;
+    /** Built at a conversation message's first block: only the relay worker delivers them. */
+    private final Lazy<ConversationBlocks> conversations;
 
     /** A delivery service for messages other than group messages (no undeliverable members are marked). */
     public DeliveryService(Wiring wiring) {
@@ -98,6 +103,18 @@ public final class DeliveryService {
         this.completion = new Completion(wiring, messages, deliveries);
         this.publicBaseUrl = wiring.config().publicBaseUrl();
         this.clock = wiring.clock();
+        this.conversations = new Lazy<>(() -> new ConversationBlocks(wiring));
+    }
+
+    /**
+     * Why a conversation message's copies go to nobody from now on (blocked by an opt-out, closed, its line's group
+     * messaging switched off: {@link ConversationBlocks#whyNothingMoreIsSent}), or null (and for other kinds). Asked
+     * at each block and with each fresh opt-out look, so a copy not yet sent on a slow line does not go out after the
+     * block (before, only when the message's delivery began: the copies after it still went, 90 s of them at 0.1 mps).
+     */
+    private String whyConversationStopped(GroupMessage m) {
+        if (m.kind() != MessageKind.CONVERSATION || m.orderKey() == null) return null;
+        return conversations.get().whyNothingMoreIsSent(m.accountId(), m.orderKey());
     }
 
     /** {@link #deliver(String, String, int, List, Deadline)} with no deadline. */
@@ -478,12 +495,14 @@ public final class DeliveryService {
                                     long lastSendAt, long firstWaitMillis, Stop stop) throws InterruptedException {
         var watch = new OptOutWatch(m, clock.millis());
         Set<String> optedOut = m.kind().ignoresOptOut() ? Set.of() : optOuts.optedOut(m.lineId(), phones);
+        String stopped = whyConversationStopped(m);
         watch.lookedUp();
         long now = into.claimedAt();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
         for (String p : phones) {
-            claims.add(new DeliveryStore.Transition(p, Delivery.QUEUED,
-                    optedOut.contains(p) ? Delivery.OPTED_OUT : Delivery.SENDING, null, null, now));
+            claims.add(optedOut.contains(p) ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now)
+                    : stopped != null ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, stopped, now)
+                    : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.SENDING, null, null, now));
         }
         List<String> claimed = deliveries.apply(m.id(), shard, claims).stream()
                 .filter(t -> Delivery.SENDING.equals(t.to())).map(DeliveryStore.Transition::phone).toList();
@@ -551,8 +570,8 @@ public final class DeliveryService {
     static final long MIN_READ_LEAD_MILLIS = 100;
     static final long MAX_READ_LEAD_MILLIS = 800;
 
-    /** What a send does after looking at its opt-out again. */
-    enum Verdict { SEND, OPTED_OUT, GIVE_BACK }
+    /** What a send does after looking at its opt-out again (and its conversation's: STOPPED, see whyConversationStopped). */
+    enum Verdict { SEND, OPTED_OUT, STOPPED, GIVE_BACK }
 
     /**
      * A block's opt-outs kept fresh while it sends. The block looks them up once before claiming, but a slow line
@@ -579,10 +598,16 @@ public final class DeliveryService {
         private final Set<String> optedOut = new HashSet<>();
         /** How long the last read took (the block's lookup, then each look again). */
         private volatile long readMillis;
+        /** Why the message's conversation takes no more copies, once a look found it so (then every try stops). */
+        private volatile String stoppedBecause;
 
         OptOutWatch(GroupMessage m, long lookedUpAt) {
             this.m = m;
             this.lookedUpAt = lookedUpAt;
+        }
+
+        String stoppedBecause() {
+            return stoppedBecause;
         }
 
         /** The block's own lookup is done: its time is the first guess of a read's. */
@@ -626,6 +651,7 @@ public final class DeliveryService {
          * again for being late.
          */
         Verdict beforeTry(String phone, long goesAt, long lastSendAt) throws InterruptedException {
+            if (stoppedBecause != null) return Verdict.STOPPED;
             if (!needsLook(goesAt)) return Verdict.SEND;
             lock.lockInterruptibly();
             try {
@@ -640,11 +666,17 @@ public final class DeliveryService {
                     });
                     if (!due.contains(phone)) due.add(phone);
                     Set<String> out;
+                    String stopped;
                     try {
                         out = optOuts.optedOut(m.lineId(), due);
+                        stopped = whyConversationStopped(m);
                     } catch (RuntimeException e) {
                         Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
                         return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
+                    }
+                    if (stopped != null) {
+                        stoppedBecause = stopped;
+                        return Verdict.STOPPED;
                     }
                     readMillis = clock.millis() - now;
                     for (String p : due) {
@@ -723,6 +755,11 @@ public final class DeliveryService {
                 switch (watch.beforeTry(phone, goesAt, lastSendAt)) {
                     case OPTED_OUT -> {
                         return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.OPTED_OUT, null, null, clock.millis());
+                    }
+                    case STOPPED -> {
+                        // never sent, never billed, as the copies a stop finds still queued
+                        return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
+                                watch.stoppedBecause(), clock.millis());
                     }
                     case GIVE_BACK -> {
                         return backToQueued(phone, clock.millis());

@@ -165,9 +165,11 @@ public final class OptOutService {
                 yield ours ? stopConfirmation(line, m) : null;
             }
             case OPT_IN -> {
-                // The toll-free network answers START and UNSTOP itself, lifting its own block; "Yes" it does not know
+                // The toll-free network answers START and UNSTOP itself, lifting its own block; "Yes" it does not know,
+                // nor "START*" (see networkMayTakeOptIn)
                 boolean networkAnswers = line.carrierAnswersOptOuts()
-                        && !Keywords.alsoAnEverydayAnswer(new Keywords.Classification(m.keyword(), false), m.body());
+                        && !Keywords.alsoAnEverydayAnswer(new Keywords.Classification(m.keyword(), false), m.body())
+                        && Keywords.networkMayTakeOptIn(m.body());
                 if (m.alsoAReply()) {
                     // Not opted out when it arrived: nothing to lift here. An opt-out recorded since (by hand, a
                     // carrier error) stands, and then nothing says "subscribed again". Else the carrier took the Yes

@@ -90,14 +90,15 @@ class KeywordsTest {
      */
     @ParameterizedTest
     @CsvSource({"'HELP)',HELP", "'Help -',HELP", "'START*',OPT_IN", "'info~',HELP", "'help/',HELP", "'Start]',OPT_IN",
-            "'HELP.)',HELP", "'unstop --',OPT_IN", "'Info¿',HELP", "'START_',OPT_IN"})
+            "'HELP.)',HELP", "'unstop -',OPT_IN", "'Info¿',HELP", "'Help!)',HELP"})
     void startAndHelpWithAnyTrailingPunctuation(String body, Keyword expected) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(expected, false));
     }
 
     /** A face drawn in punctuation after START or HELP, or any punctuation but a sentence's after YES: a reply. */
     @ParameterizedTest
-    @ValueSource(strings = {"UNSTOP:)", "help :-(", "Start ;)", "HELP =]", "help :/", "Yes)", "yes*", "Yes -"})
+    @ValueSource(strings = {"UNSTOP:)", "help :-(", "Start ;)", "HELP =]", "help :/", "help -_-", "Help ;_;", "help ;-;",
+            "HELP :*", "help :\\", "Help ._.", "Help -.-", "START_", "unstop --", "Yes)", "yes*", "Yes -"})
     void facesAfterStartOrHelpAndBracketsAfterYesAreReplies(String body) {
         assertThat(Keywords.classify(body)).isEqualTo(new Keywords.Classification(null, false));
     }

@@ -104,14 +104,17 @@ class HandlerNeedsTest {
             "Queues.RELAYS", Map.of("groupmsg.messages.DirectMessages.send", "see Queues.FANOUT"));
 
     /**
-     * Methods that name the queue their own handler consumes only to change a received message's visibility: the
-     * event source's grant covers it (sqs:ChangeMessageVisibility) and the stack gives a consumer its queue's URL, so
-     * the HandlerDef does not list the queue (which would grant sqs:SendMessage for nothing). Method -> why.
+     * Methods that name the queue their own handler consumes only to change a received message's visibility, or to
+     * read its receive limit: the event source's grant covers it (sqs:ChangeMessageVisibility) and the stack gives a
+     * consumer its queue's URL, so the HandlerDef does not list the queue (which would grant sqs:SendMessage for
+     * nothing). Method -> why.
      */
     static final Map<String, String> OWN_QUEUE_VISIBILITY = Map.of(
             "groupmsg.messages.RelayWorkerHandler.retrySoon", "a relay out of time is made visible again sooner",
             "groupmsg.inbound.InboundWorkerHandler.retrySoon", "a reply's job that failed is made visible again sooner",
-            "groupmsg.messages.DeliveryWorkerHandler.retrySoon", "a job the carrier did not take is made visible again sooner");
+            "groupmsg.messages.DeliveryWorkerHandler.retrySoon", "a job the carrier did not take is made visible again sooner",
+            "groupmsg.integrations.WebhookWorkerHandler.retryLater", "an event an endpoint did not take is made visible again later",
+            "groupmsg.integrations.WebhookWorkerHandler.lastPass", "reads its queue's receive limit (an event's last pass)");
 
     /**
      * What the analysis cannot tell at {@code DirectMessages.send} ({@link #CHOSEN_BY_ARGUMENT}): the queues each

@@ -88,12 +88,46 @@ class ConversationsE2eTest {
         assertThat(copies).hasSize(6).allSatisfy(d -> assertThat(d.get("status")).isIn("failed", "opted_out"));
         assertThat(copies).filteredOn(d -> "failed".equals(d.get("status")))
                 .allSatisfy(d -> assertThat(d).containsEntry("error", "not sent: the conversation was blocked by an opt-out"));
-        for (Object p : people) {
-            // the quitter may have had nothing yet: the first message skips an opted-out number, and the STOP's
-            // confirmation may still wait for its slot on the line
-            if (!p.equals(quitter)) assertThat(bodiesTo(a, line, (String) p)).anyMatch(b -> b.contains("First of two"));
-            assertThat(bodiesTo(a, line, (String) p)).noneMatch(b -> b.contains("Second of two"));
-        }
+        // the first message's copies sent before the STOP went (those after it did not: see the test below)
+        assertThat(people).anySatisfy(p -> assertThat(bodiesTo(a, line, (String) p)).anyMatch(b -> b.contains("First of two")));
+        for (Object p : people) assertThat(bodiesTo(a, line, (String) p)).noneMatch(b -> b.contains("Second of two"));
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
+    }
+
+    /**
+     * Under block_conversation, a message whose copies are going out on a slow line when a participant texts STOP
+     * sends no copy after the block: the rest fail as blocked, never billed. Before, the block was looked at only as
+     * the message's delivery began, and every copy after it still went (90 s of them on a 0.1 mps line).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMessageBeingSentWhenAnOptOutBlocksItsConversationSendsNoCopyAfterTheBlock(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Blocked Mid-send Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 1);
+        List<Object> people = new java.util.ArrayList<>();
+        for (int i = 0; i < 9; i++) people.add(String.format("+1415555%04d", 7740 + i));
+        String id = (String) create(a, lineId, people, "Going out now").get("id"); // ~9 s of sending at 1 mps
+        InboundE2eTest.await(() -> carrierMessages(a, line), l -> l.size() >= 2, 15_000);
+        // one who has it already leaves
+        String quitter = (String) carrierMessages(a, line).getFirst().get("to");
+        long stopAt = System.currentTimeMillis();
+        InboundE2eTest.text(a, quitter, line, "STOP");
+
+        String firstId = (String) thread(a, id).getFirst().get("id");
+        var copies = InboundE2eTest.await(() -> (List<Map<String, Object>>) a.get("/v1/conversations/" + id + "/messages/"
+                + firstId + "/deliveries").jsonObject().get("items"),
+                l -> l.size() == 9 && l.stream().noneMatch(d -> "queued".equals(d.get("status")) || "sending".equals(d.get("status"))),
+                30_000);
+        var sent = carrierMessages(a, line).stream().filter(m -> "Going out now".equals(m.get("body"))).toList();
+        assertThat(sent).as("some went before the STOP").hasSizeGreaterThanOrEqualTo(2).hasSizeLessThan(9);
+        // sent after the STOP: only within the second a block's look may be old (and the STOP's own trip)
+        assertThat(sent).allSatisfy(m -> assertThat(java.time.Instant.parse((String) m.get("createdAt")).toEpochMilli())
+                .isLessThan(stopAt + 2_500));
+        assertThat(copies).filteredOn(d -> "failed".equals(d.get("status"))).hasSize(9 - sent.size())
+                .allSatisfy(d -> assertThat(d).containsEntry("error", "not sent: the conversation was blocked by an opt-out"));
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
     }
 
@@ -127,10 +161,9 @@ class ConversationsE2eTest {
                     : "not sent: the line's group messaging was switched off";
             assertThat(copies).as(how).hasSize(6).allSatisfy(d -> assertThat(d).containsEntry("status", "failed")
                     .containsEntry("error", reason));
-            for (Object p : people) {
-                assertThat(bodiesTo(a, line, (String) p)).as(how).anyMatch(b -> b.contains("First of two"))
-                        .noneMatch(b -> b.contains("Second of two"));
-            }
+            // the first message's copies sent before went, those after it not (as after a block)
+            assertThat(people).as(how).anySatisfy(p -> assertThat(bodiesTo(a, line, (String) p)).anyMatch(b -> b.contains("First of two")));
+            for (Object p : people) assertThat(bodiesTo(a, line, (String) p)).as(how).noneMatch(b -> b.contains("Second of two"));
         }
     }
 

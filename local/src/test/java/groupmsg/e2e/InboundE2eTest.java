@@ -517,6 +517,21 @@ class InboundE2eTest {
         assertThat(await(() -> sentTo(a, longCode, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000))
                 .as("the long code's own confirmation").hasSize(1);
         assertThat(networkReplies.get()).hasSize(2);
+
+        // "START*" is an opt-in here (any punctuation after it) but not a word the network is known to take: from a
+        // number its STOP blocked, ours stays as its block does; from one never opted out, our reply answers it
+        String blocked = "+14155550407";
+        text(a, blocked, line, "STOP");
+        await(() -> optOuts(a, lineId), l -> l.stream().anyMatch(o -> blocked.equals(o.get("phone"))), 15_000);
+        text(a, blocked, line, "START*");
+        var startStar = await(() -> inbound(a, "?from=" + blocked.replace("+", "%2B")), l -> l.size() == 2, 10_000);
+        assertThat(startStar.getFirst()).containsEntry("keyword", "opt_in");
+        assertThat(await(() -> InboundFaultsTest.handled(runtime, accountId, (String) startStar.getFirst().get("id")),
+                Boolean::booleanValue, 15_000)).as("the START* handled").isTrue();
+        assertThat(optOuts(a, lineId)).anyMatch(o -> blocked.equals(o.get("phone")));
+        String fresh = "+14155550408";
+        text(a, fresh, line, "Start -");
+        assertThat(await(() -> sentTo(a, line, fresh, OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
     /**

@@ -411,6 +411,22 @@ class InboundFaultsTest {
         }
         assertThat(a.get("/v1/conversations/" + conversationId).jsonObject()).as("blocked by Bob's STOP")
                 .extractingByKey("blockedAt").isNotNull();
+
+        // Ann's STOP, whose routing fails in its worker (its first read of conversations throttled): handled all the
+        // same, unrouted
+        var stopOfAnn = new InboundService(runtime.wiring(), capture).receive(new InboundService.InboundSms(sid(), ann, line, "STOP", List.of()));
+        String annsId = ((InboundService.Stored) stopOfAnn).message().id();
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var reads = new java.util.concurrent.atomic.AtomicInteger();
+        var firstReadFails = runtime.wiringWith(throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")
+                && reads.incrementAndGet() == 1));
+        new groupmsg.optout.OptOutService(firstReadFails, capture).handleKeyword(accountId, annsId);
+        assertThat(reads).as("its routing read").hasValueGreaterThanOrEqualTo(1);
+        assertThat(handled(runtime, accountId, annsId)).as("handled though its routing failed").isTrue();
+        assertThat(messageExists(runtime, accountId, "rpl_" + annsId)).as("her confirmation").isTrue();
+        assertThat(inbound(a, "?lineId=" + lineId)).filteredOn(i -> annsId.equals(i.get("id"))).singleElement()
+                .satisfies(i -> assertThat(i).containsEntry("conversationId", null));
     }
 
     /**

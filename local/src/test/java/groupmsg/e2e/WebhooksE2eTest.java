@@ -80,6 +80,7 @@ class WebhooksE2eTest {
             }
             // /locked: 401 (a receiver deployed with the wrong secret) while failNext has some left, then taken
             int status = path.startsWith("/down") ? 500 : path.startsWith("/gone") || path.startsWith("/late-gone") ? 410
+                    : path.startsWith("/refusing") ? 400
                     : failing != null && failing.getAndDecrement() > 0 ? (path.startsWith("/locked") ? 401 : 503) : 204;
             exchange.sendResponseHeaders(status, -1);
             exchange.close();
@@ -291,7 +292,29 @@ class WebhooksE2eTest {
             assertThat(worker.handleRequest(event, null).getBatchItemFailures()).singleElement()
                     .satisfies(f -> assertThat(f.getItemIdentifier()).isEqualTo("m-" + receives));
         }
-        assertThat(delays).containsExactly(60, 900, 43_200);
+        assertThat(delays).containsExactly(60, 900, 39_600);
+
+        // an endpoint that answers an event as it would again (a 400 for it, while it takes the others, so it is never
+        // disabled) is tried on every pass, and given up on the last one rather than the event going to the DLQ
+        ApiClient b = api.forNewAccount("Refusing One Co");
+        String otherAccount = (String) b.get("/v1/account").jsonObject().get("id");
+        String refusing = (String) createWebhook(b, Map.of("url", url("/refusing"), "events", List.of("reply.received"))).get("id");
+        int last = groupmsg.platform.schema.Queues.WEBHOOKS.maxReceiveCount();
+        for (int receives : List.of(last - 1, last)) {
+            var record = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
+            record.setMessageId("r-" + receives);
+            record.setReceiptHandle("rh-" + receives);
+            record.setBody(Json.write(Map.of("type", "reply.received", "accountId", otherAccount,
+                    "inboundId", "inb_01JDREFUSED00000000000000", "from", "+14155550961", "body", "Hi")));
+            record.setAttributes(Map.of("ApproximateReceiveCount", String.valueOf(receives)));
+            var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
+            event.setRecords(List.of(record));
+            assertThat(worker.handleRequest(event, null).getBatchItemFailures()).as("pass " + receives)
+                    .hasSize(receives == last ? 0 : 1);
+        }
+        assertThat(at("/refusing")).as("one try a pass").hasSize(2);
+        assertThat(b.get("/v1/webhooks/" + refusing).jsonObject()).containsEntry("lastFailure", "HTTP 400")
+                .containsEntry("enabled", true);
     }
 
     /** The v1 signatures of a delivery, in the order the header gives them. */

@@ -74,7 +74,7 @@ public final class SqsQueueSender implements QueueSender {
         showAgainIn(queue, receiptHandle, Math.min(seconds, queue.visibilityTimeoutSeconds()));
     }
 
-    /** SQS's longest visibility timeout: 12 hours. */
+    /** SQS's longest visibility timeout: 12 hours, counted from the message's receive (a longer one is refused). */
     static final long LONGEST_VISIBILITY_SECONDS = 43_200;
 
     private void showAgainIn(QueueDef queue, String receiptHandle, long seconds) {
@@ -85,7 +85,7 @@ public final class SqsQueueSender implements QueueSender {
 
     /**
      * Makes a received message of the worker's batch visible again after {@code seconds}, past the queue's visibility
-     * timeout too (up to 12 hours): a backoff between tries of something outside (an account's webhook that is down).
+     * timeout too (up to 12 hours from its receive, less the time since: ask for less than 12): a backoff between tries of something outside (an account's webhook that is down).
      * Nothing for one invoked by hand; a failure is only logged, as {@code failureEvent} (the visibility timeout brings
      * it back sooner instead).
      */

@@ -73,8 +73,7 @@ public final class Handlers {
     /** Delivers events to the accounts' own webhooks (the webhooks queue, which the integrations topic delivers to). */
     public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",
             "groupmsg.integrations.WebhookWorkerHandler", HandlerDef.Trigger.SQS, 512, 30,
-            // webhooks: its own, whose events an endpoint did not take it shows again later (a backoff)
-            List.of("core"), List.of("webhooks"));
+            List.of("core"), List.of());
 
     /**
      * Creates an account and its first owner key for an operator ({@code aws lambda invoke}, see infra/DEPLOY.md):

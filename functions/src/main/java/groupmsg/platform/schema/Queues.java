@@ -59,13 +59,13 @@ public final class Queues {
 
     /**
      * Events for the accounts' webhooks: the integrations topic delivers every event here (raw). An event that an endpoint
-     * did not take comes back longer after each pass (WebhookDispatcher.retryDelay: 1 minute, then up to 12 hours),
-     * 14 times at most (a little over 3 days, when a webhook failing all along is disabled), then goes to the
+     * did not take comes back longer after each pass (WebhookDispatcher.retryDelay: 1 minute, then up to 11 hours),
+     * 15 times at most (about 3.4 days, past when a webhook failing all along is disabled), then goes to the
      * dead-letter queue; kept 7 days (a message's age counts from its first enqueue). A fault of ours (a throttled
      * table) comes back after the visibility timeout, 3 minutes.
      */
     public static final QueueDef WEBHOOKS = new QueueDef("webhooks", false, Handlers.WEBHOOK_WORKER.name(),
-            5, 5, 14, 6 * Handlers.WEBHOOK_WORKER.timeoutSeconds(), 7);
+            5, 5, 15, 6 * Handlers.WEBHOOK_WORKER.timeoutSeconds(), 7);
 
     public static final List<QueueDef> ALL = List.of(IMPORTS, FANOUT, DELIVERIES, RECEIPTS, INBOUND, OPTOUTS, RELAYS, WEBHOOKS);
 
