@@ -24,7 +24,7 @@ import static groupmsg.platform.dynamo.Attr.s;
 /**
  * Webhooks in the core table: {@code ACCT#a / WEBHOOK#<id>}, their count {@code ACCT#a / WEBHOOKS} (kept with every
  * create and delete in one transaction, so an account never has more than the most allowed), and what was delivered
- * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 15 days), so a retried event goes to no endpoint again.
+ * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 21 days), so a retried event goes to no endpoint again.
  */
 final class WebhookStore {
     private static final String PREFIX = "WEBHOOK#";

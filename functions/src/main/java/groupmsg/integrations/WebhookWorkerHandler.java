@@ -72,9 +72,12 @@ public final class WebhookWorkerHandler implements QueueFunction {
         return SqsQueueSender.receiveCount(message) >= Queues.WEBHOOKS.maxReceiveCount();
     }
 
-    /** An event an endpoint did not take: its next pass waits longer each time (a fault of ours keeps the queue's 3 minutes). */
+    /**
+     * An event an endpoint did not take: its next pass waits longer each time (a fault of ours keeps the queue's 3
+     * minutes); after its last, it goes to the dead-letter queue at once (not 11 hours later).
+     */
     private void retryLater(SQSEvent.SQSMessage message) {
-        queue.retryAfter(Queues.WEBHOOKS, message, WebhookDispatcher.retryDelay(SqsQueueSender.receiveCount(message)).toSeconds(),
-                "webhook_retry_not_delayed");
+        long seconds = lastPass(message) ? 0 : WebhookDispatcher.retryDelay(SqsQueueSender.receiveCount(message)).toSeconds();
+        queue.retryAfter(Queues.WEBHOOKS, message, seconds, "webhook_retry_not_delayed");
     }
 }

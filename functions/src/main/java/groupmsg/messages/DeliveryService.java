@@ -610,6 +610,16 @@ public final class DeliveryService {
             return stoppedBecause;
         }
 
+        /** A try after its conversation stopped taking copies: opted out when the number is, else stopped. */
+        private Verdict stopped(String phone) {
+            lock.lock();
+            try {
+                return optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.STOPPED;
+            } finally {
+                lock.unlock();
+            }
+        }
+
         /** The block's own lookup is done: its time is the first guess of a read's. */
         void lookedUp() {
             readMillis = clock.millis() - lookedUpAt;
@@ -651,7 +661,7 @@ public final class DeliveryService {
          * again for being late.
          */
         Verdict beforeTry(String phone, long goesAt, long lastSendAt) throws InterruptedException {
-            if (stoppedBecause != null) return Verdict.STOPPED;
+            if (stoppedBecause != null) return stopped(phone);
             if (!needsLook(goesAt)) return Verdict.SEND;
             lock.lockInterruptibly();
             try {
@@ -675,8 +685,18 @@ public final class DeliveryService {
                         return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
                     }
                     if (stopped != null) {
+                        // an opted-out number shows so, whatever else is known (as failUnsent has it): the copies
+                        // still to go are looked up once more, all of them
+                        List<String> left = new ArrayList<>(sendAt.keySet());
+                        if (!left.contains(phone)) left.add(phone);
+                        try {
+                            optedOut.addAll(optOuts.optedOut(m.lineId(), left));
+                        } catch (RuntimeException e) {
+                            Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
+                            return Verdict.GIVE_BACK;
+                        }
                         stoppedBecause = stopped;
-                        return Verdict.STOPPED;
+                        return stopped(phone);
                     }
                     readMillis = clock.millis() - now;
                     for (String p : due) {

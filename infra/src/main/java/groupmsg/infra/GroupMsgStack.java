@@ -727,10 +727,14 @@ public final class GroupMsgStack extends Stack {
                     "Messages in the " + q.name() + " dead-letter queue: they failed " + q.maxReceiveCount()
                             + " times; inspect, fix and redrive");
             // An alarm notifies when its state changes: while the queue holds messages (not redriven yet), more
-            // reaching it, another failure's, paged nobody. This one fires on each minute it grew.
-            alarm(pascal(q.name()) + "DlqGrowthAlarm", MathExpression.Builder.create().expression("DIFF(visible)")
-                    .usingMetrics(Map.of("visible", visible)).period(Duration.minutes(1)).build(), notify,
-                    "More messages in the " + q.name() + " dead-letter queue (while it held some already)");
+            // reaching it, another failure's, paged nobody. This one fires on each minute it grew: visible and in
+            // flight together (someone inspecting it in the console only moves messages between the two). Two
+            // periods in its window, so the difference always has the one before.
+            Metric inFlight = deadLetterQueues.get(q.name()).metricApproximateNumberOfMessagesNotVisible(MetricOptions.builder()
+                    .statistic("Maximum").period(Duration.minutes(1)).build());
+            alarm(pascal(q.name()) + "DlqGrowthAlarm", MathExpression.Builder.create().expression("DIFF(visible + inFlight)")
+                    .usingMetrics(Map.of("visible", visible, "inFlight", inFlight)).period(Duration.minutes(1)).build(),
+                    1, 1, 2, notify, "More messages in the " + q.name() + " dead-letter queue");
         }
         for (QueueDef q : Queues.ALL) {
             // A job older than all its tries could take is not being taken (its event source disabled or failing,

@@ -383,14 +383,17 @@ class GroupMsgStackTest {
             assertThat(alarms).as("DLQ growth alarm for " + q.name()).anySatisfy(a -> {
                 assertThat(a.get("Metrics")).isInstanceOf(List.class);
                 List<Map<String, Object>> metrics = ((List<?>) a.get("Metrics")).stream().map(m -> map(m)).toList();
-                assertThat(metrics).anySatisfy(m -> assertThat(m).containsEntry("Expression", "DIFF(visible)"));
-                assertThat(metrics).anySatisfy(m -> {
-                    assertThat(m).containsKey("MetricStat");
-                    var stat = map(map(m.get("MetricStat")).get("Metric"));
-                    assertThat(stat).containsEntry("MetricName", "ApproximateNumberOfMessagesVisible");
-                    assertThat(refs(stat.get("Dimensions"))).containsExactly(dlqId);
-                    assertThat(map(m.get("MetricStat"))).containsEntry("Period", 60);
-                });
+                assertThat(metrics).anySatisfy(m -> assertThat(m).containsEntry("Expression", "DIFF(visible + inFlight)"));
+                assertThat(a).containsEntry("EvaluationPeriods", 2).containsEntry("DatapointsToAlarm", 1);
+                for (String counted : List.of("ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible")) {
+                    assertThat(metrics).as(counted).anySatisfy(m -> {
+                        assertThat(m).containsKey("MetricStat");
+                        var stat = map(map(m.get("MetricStat")).get("Metric"));
+                        assertThat(stat).containsEntry("MetricName", counted);
+                        assertThat(refs(stat.get("Dimensions"))).containsExactly(dlqId);
+                        assertThat(map(m.get("MetricStat"))).containsEntry("Period", 60);
+                    });
+                }
             });
         }
         for (QueueDef q : Queues.ALL) {
