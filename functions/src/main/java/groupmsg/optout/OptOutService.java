@@ -176,6 +176,12 @@ public final class OptOutService {
                     // for an opt-in of the Messaging Service all the same: refusals elsewhere go (see below).
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
                     liftCarrierRefusalsOnOtherLines(accountId, line, m);
+                    // answered once a day: in a conversation "Yes" answers most questions, and each one earned its
+                    // author "You are resubscribed" (billed) though they were never unsubscribed
+                    if (!deleted && !store.claimEverydayOptInReply(line.id(), m.from(), m.id(), m.createdAt())) {
+                        Log.info("opt_in_reply_not_repeated", Map.of("lineId", line.id(), "inboundId", m.id()));
+                        yield null;
+                    }
                 } else if (line.carrierAnswersOptOuts() && !networkAnswers && store.fromTheNetworksSide(line.id(), m.from())) {
                     // a "Yes" from a number that texted STOP to a toll-free line (or that the carrier refused as
                     // unsubscribed): the network still blocks the number until it texts START, so ours stays (lifted,

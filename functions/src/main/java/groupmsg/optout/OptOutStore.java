@@ -44,6 +44,30 @@ public final class OptOutStore {
         return "OPTOUT#" + lineId;
     }
 
+    /** How often a "Yes" that lifted nothing is answered with the line's optInReply: once a day per number. */
+    static final long EVERYDAY_OPT_IN_REPLY_EVERY_MILLIS = 24 * 3_600_000L;
+
+    /**
+     * Claims the line's {@code optInReply} for the "Yes" {@code inboundId} from a number that was not opted out (an
+     * everyday answer, also relayed in its conversation): true when the number had none in the last day, or this same
+     * text claimed it before (a retry of its job sends its reply still). In a conversation where "Yes" answers most
+     * questions, each one earned its author "You are resubscribed", billed, while they had never been unsubscribed.
+     * {@code YESREPLY#<lineId> / <phone>}, expiring with its day.
+     */
+    public boolean claimEverydayOptInReply(String lineId, String phone, String inboundId, long at) {
+        try {
+            dynamo.putItem(b -> b.tableName(table).item(java.util.Map.of("pk", AttributeValue.fromS("YESREPLY#" + lineId),
+                            "sk", AttributeValue.fromS(phone), "inboundId", AttributeValue.fromS(inboundId),
+                            "repliedAt", Attr.n(at), "expiresAt", Attr.n((at + EVERYDAY_OPT_IN_REPLY_EVERY_MILLIS) / 1000 + 3_600)))
+                    .conditionExpression("attribute_not_exists(pk) OR repliedAt <= :dayAgo OR inboundId = :id")
+                    .expressionAttributeValues(java.util.Map.of(":dayAgo", Attr.n(at - EVERYDAY_OPT_IN_REPLY_EVERY_MILLIS),
+                            ":id", AttributeValue.fromS(inboundId))));
+            return true;
+        } catch (software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
     /** Which of {@code phones} are opted out of {@code lineId} (BatchGetItem, 100 keys a call). */
     public Set<String> optedOut(String lineId, List<String> phones) {
         Set<String> out = new HashSet<>();

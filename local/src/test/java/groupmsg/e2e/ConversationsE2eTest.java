@@ -648,6 +648,14 @@ class ConversationsE2eTest {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(null, id), org.assertj.core.groups.Tuple.tuple("opt_in", id));
         assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.size() == 2, 15_000))
                 .containsExactly("Saturday at 10?", "You are resubscribed. Reply STOP to unsubscribe.");
+        // her next "Yes" that day is relayed, and not confirmed again: in a conversation "Yes" answers most questions
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "yes"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 4, 15_000)).last().isEqualTo(ANN + ": yes");
+        String secondYes = (String) inbound(a, "?lineId=" + lineId).getFirst().get("id");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(await(() -> InboundFaultsTest.handled(runtime, accountId, secondYes), Boolean::booleanValue, 15_000)).isTrue();
+        assertThat(bodiesTo(a, line, ANN)).filteredOn(b -> b.startsWith("You are resubscribed")).hasSize(1);
+        relayed = List.of("Saturday at 10?", ANN + ": Yes!", ANN + ": I'll bring chips", ANN + ": yes");
 
         // Cat opts out; her "yes" is then an opt-in, not a reply.
         text(a, CAT, line, "STOP");
@@ -659,10 +667,10 @@ class ConversationsE2eTest {
                 .extracting(m -> m.get("keyword")).containsExactly("opt_in", "opt_out");
         runtime.awaitIdle(); // a wrong relay would have gone by now
         assertThat(bodiesTo(a, line, BOB)).containsExactlyElementsOf(relayed);
-        assertThat(thread(a, id)).hasSize(3);
-        assertThat(integrationEvents(a, (String) a.get("/v1/account").jsonObject().get("id")))
-                .as("replies, and the \"Yes!\" the others saw, not Cat's opt-in").extracting(e -> e.get("body"))
-                .containsExactlyInAnyOrder("Yes!", "I'll bring chips");
+        assertThat(thread(a, id)).hasSize(4);
+        assertThat(integrationEvents(a, accountId))
+                .as("replies, and the Yeses the others saw, not Cat's opt-in").extracting(e -> e.get("body"))
+                .containsExactlyInAnyOrder("Yes!", "I'll bring chips", "yes");
     }
 
     /**

@@ -47,6 +47,21 @@ class OptOutStoreTest {
         assertThat(store.get(lineId, phone)).hasValue(new OptOut(lineId, phone, OptOutStore.SOURCE_KEYWORD, 1_000));
     }
 
+    /** A "Yes" from a number not opted out is confirmed once a day: a retry of that one again, a later one the next day. */
+    @Test
+    void anEverydayYesIsConfirmedOnceADay() {
+        String phone = "+14155550609";
+        long day = 24 * 3_600_000L;
+        long t = 1_796_083_200_000L;
+        assertThat(store.claimEverydayOptInReply(lineId, phone, inb(1), t)).isTrue();
+        assertThat(store.claimEverydayOptInReply(lineId, phone, inb(1), t)).as("a retry of its job").isTrue();
+        assertThat(store.claimEverydayOptInReply(lineId, phone, inb(2), t + 3_600_000)).as("another an hour on").isFalse();
+        assertThat(store.claimEverydayOptInReply(lineId, phone, inb(3), t + day - 1)).isFalse();
+        assertThat(store.claimEverydayOptInReply("other_" + lineId, phone, inb(4), t + 1)).as("another line's").isTrue();
+        assertThat(store.claimEverydayOptInReply(lineId, phone, inb(5), t + day)).as("a day on").isTrue();
+        assertThat(store.claimEverydayOptInReply(lineId, phone, inb(2), t + day + 1)).as("the refused one's retry").isFalse();
+    }
+
     @Test
     void aNumberOptedOutByHandGetsTheConfirmationForItsFirstStopOnly() {
         String phone = "+14155550602";
