@@ -319,9 +319,10 @@ public final class WebhookDispatcher {
     /**
      * How long an event an endpoint did not take waits for its next pass after its {@code receives}-th: 1, 5, 15 and
      * 30 minutes, then 1, 2, 4 and 8 hours, then 11 (SQS keeps a message out of sight 12 hours from its receive at
-     * the most, and refuses a longer wait: the event would come back after the queue's 3 minutes). Its queue's 15 receives so span about 3.4 days, past {@link #DISABLE_AFTER} (an
-     * endpoint failing that long is disabled, and its events are dropped then). Before, every pass came 3 minutes
-     * after the last, and an endpoint down for more than half an hour lost its events to the dead-letter queue.
+     * the most, and refuses a longer wait: the event would come back after the queue's 3 minutes). Its queue's 15
+     * receives so span about 3.4 days, past {@link #DISABLE_AFTER} (an endpoint failing that long is disabled, and its
+     * events are dropped then). Before, every pass came 3 minutes after the last, and an endpoint down for more than
+     * half an hour lost its events to the dead-letter queue.
      */
     public static Duration retryDelay(int receives) {
         return RETRY_DELAYS.get(Math.min(Math.max(receives, 1), RETRY_DELAYS.size()) - 1);

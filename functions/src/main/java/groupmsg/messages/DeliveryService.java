@@ -1,11 +1,10 @@
 package groupmsg.messages;
 
-import groupmsg.conversations.ConversationBlocks;
-import groupmsg.platform.config.Lazy;
-
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.OutboundMessage;
 import groupmsg.carrier.SendResult;
+import groupmsg.conversations.ConversationBlocks;
+import groupmsg.platform.config.Lazy;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.optout.CarrierOptOuts;
@@ -600,6 +599,8 @@ public final class DeliveryService {
         private volatile long readMillis;
         /** Why the message's conversation takes no more copies, once a look found it so (then every try stops). */
         private volatile String stoppedBecause;
+        /** The numbers whose opt-out was looked up when (or since) the stop was found (guarded by the lock). */
+        private final Set<String> lookedUpAtStop = new HashSet<>();
 
         OptOutWatch(GroupMessage m, long lookedUpAt) {
             this.m = m;
@@ -610,10 +611,23 @@ public final class DeliveryService {
             return stoppedBecause;
         }
 
-        /** A try after its conversation stopped taking copies: opted out when the number is, else stopped. */
+        /**
+         * A try after its conversation stopped taking copies: opted out when the number is, else stopped. A number not
+         * looked up when the stop was found (a try then waiting to retry after a refusal, or due within the block's
+         * first second) is looked up now.
+         */
         private Verdict stopped(String phone) {
             lock.lock();
             try {
+                if (!lookedUpAtStop.contains(phone)) {
+                    try {
+                        optedOut.addAll(optOuts.optedOut(m.lineId(), List.of(phone)));
+                    } catch (RuntimeException e) {
+                        Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
+                        return Verdict.GIVE_BACK;
+                    }
+                    lookedUpAtStop.add(phone);
+                }
                 return optedOut.contains(phone) ? Verdict.OPTED_OUT : Verdict.STOPPED;
             } finally {
                 lock.unlock();
@@ -665,6 +679,8 @@ public final class DeliveryService {
             if (!needsLook(goesAt)) return Verdict.SEND;
             lock.lockInterruptibly();
             try {
+                // found while this try waited for the lock (another try's look): no copy goes after it
+                if (stoppedBecause != null) return stopped(phone);
                 long now = clock.millis();
                 if (now > lastSendAt) return Verdict.GIVE_BACK; // the wait for another send's read used the time up
                 if (stale(Math.max(goesAt, now), checkedAt.get(phone))) {
@@ -695,6 +711,7 @@ public final class DeliveryService {
                             Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
                             return Verdict.GIVE_BACK;
                         }
+                        lookedUpAtStop.addAll(left);
                         stoppedBecause = stopped;
                         return stopped(phone);
                     }

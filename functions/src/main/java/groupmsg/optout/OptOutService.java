@@ -176,9 +176,12 @@ public final class OptOutService {
                     // for an opt-in of the Messaging Service all the same: refusals elsewhere go (see below).
                     if (store.get(line.id(), m.from()).isPresent()) yield null;
                     liftCarrierRefusalsOnOtherLines(accountId, line, m);
-                    // answered once a day: in a conversation "Yes" answers most questions, and each one earned its
-                    // author "You are resubscribed" (billed) though they were never unsubscribed
-                    if (!deleted && !store.claimEverydayOptInReply(line.id(), m.from(), m.id(), m.createdAt())) {
+                    // in a conversation, answered once a day: there "Yes" answers most questions, and each one earned
+                    // its author "You are resubscribed" (billed) though they were never unsubscribed; a Yes to the line
+                    // itself (a broadcast's "reply YES to confirm") is answered every time, as API.md has it
+                    if (!deleted && m.conversationId() != null && Keywords.alsoAnEverydayAnswer(
+                            new Keywords.Classification(m.keyword(), false), m.body())
+                            && !store.claimEverydayOptInReply(line.id(), m.from(), m.id(), clock.millis())) {
                         Log.info("opt_in_reply_not_repeated", Map.of("lineId", line.id(), "inboundId", m.id()));
                         yield null;
                     }

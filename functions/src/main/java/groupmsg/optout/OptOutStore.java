@@ -44,13 +44,13 @@ public final class OptOutStore {
         return "OPTOUT#" + lineId;
     }
 
-    /** How often a "Yes" that lifted nothing is answered with the line's optInReply: once a day per number. */
+    /** How often a "Yes" in a conversation that lifted nothing is answered with the line's optInReply: once a day per number. */
     static final long EVERYDAY_OPT_IN_REPLY_EVERY_MILLIS = 24 * 3_600_000L;
 
     /**
-     * Claims the line's {@code optInReply} for the "Yes" {@code inboundId} from a number that was not opted out (an
-     * everyday answer, also relayed in its conversation): true when the number had none in the last day, or this same
-     * text claimed it before (a retry of its job sends its reply still). In a conversation where "Yes" answers most
+     * Claims the line's {@code optInReply} for the "Yes" {@code inboundId} from a number that was not opted out, in a
+     * conversation (an everyday answer, also relayed there): true when the number had none in the last day, or this
+     * same text claimed it before (a retry of its job sends its reply still). In a conversation where "Yes" answers most
      * questions, each one earned its author "You are resubscribed", billed, while they had never been unsubscribed.
      * {@code YESREPLY#<lineId> / <phone>}, expiring with its day.
      */

@@ -247,14 +247,17 @@ class InboundE2eTest {
         // conversation, see ConversationsE2eTest)
         text(a, members.get(1), line, "Yes");
         assertThat(await(() -> sentTo(a, line, members.get(1), OPT_IN_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        // ... every time, to the line itself (only a Yes in a conversation is confirmed once a day)
+        text(a, members.get(1), line, "yes!");
+        assertThat(await(() -> sentTo(a, line, members.get(1), OPT_IN_REPLY), l -> l.size() == 2, 15_000)).hasSize(2);
 
         // the list by keyword (an extension): every STOP, every HELP, the texts without one
         text(a, members.get(2), line, "Thanks!");
-        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 6, 10_000);
+        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 7, 10_000);
         assertThat(inbound(a, "?lineId=" + lineId + "&keyword=opt_out")).hasSize(2)
                 .allSatisfy(m -> assertThat(m).containsEntry("keyword", "opt_out").containsEntry("from", quitter));
         assertThat(inbound(a, "?lineId=" + lineId + "&keyword=help")).extracting(m -> m.get("body")).containsExactly("help");
-        assertThat(inbound(a, "?lineId=" + lineId + "&keyword=opt_in")).extracting(m -> m.get("body")).containsExactly("Yes", "Start.");
+        assertThat(inbound(a, "?lineId=" + lineId + "&keyword=opt_in")).extracting(m -> m.get("body")).containsExactly("yes!", "Yes", "Start.");
         assertThat(inbound(a, "?keyword=none")).extracting(m -> m.get("body")).containsExactly("Thanks!");
         var bad = a.get("/v1/inbound?keyword=stop");
         assertThat(bad.status()).isEqualTo(400);

@@ -281,14 +281,8 @@ class WebhooksE2eTest {
             }
         }));
         for (String receives : List.of("1", "3", String.valueOf(groupmsg.platform.schema.Queues.WEBHOOKS.maxReceiveCount()))) {
-            var record = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
-            record.setMessageId("m-" + receives);
-            record.setReceiptHandle("h-" + receives);
-            record.setBody(Json.write(Map.of("type", "reply.received", "accountId", accountId,
-                    "inboundId", "inb_01JDBACKOFF0000000000000" + receives.length(), "from", "+14155550960", "body", "Hi")));
-            record.setAttributes(Map.of("ApproximateReceiveCount", receives));
-            var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
-            event.setRecords(List.of(record));
+            var event = oneEvent("m-" + receives, Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                    "inboundId", "inb_01JDBACKOFF0000000000000" + receives.length(), "from", "+14155550960", "body", "Hi")), receives);
             assertThat(worker.handleRequest(event, null).getBatchItemFailures()).singleElement()
                     .satisfies(f -> assertThat(f.getItemIdentifier()).isEqualTo("m-" + receives));
         }
@@ -301,20 +295,26 @@ class WebhooksE2eTest {
         String refusing = (String) createWebhook(b, Map.of("url", url("/refusing"), "events", List.of("reply.received"))).get("id");
         int last = groupmsg.platform.schema.Queues.WEBHOOKS.maxReceiveCount();
         for (int receives : List.of(last - 1, last)) {
-            var record = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
-            record.setMessageId("r-" + receives);
-            record.setReceiptHandle("rh-" + receives);
-            record.setBody(Json.write(Map.of("type", "reply.received", "accountId", otherAccount,
-                    "inboundId", "inb_01JDREFUSED00000000000000", "from", "+14155550961", "body", "Hi")));
-            record.setAttributes(Map.of("ApproximateReceiveCount", String.valueOf(receives)));
-            var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
-            event.setRecords(List.of(record));
+            var event = oneEvent("r-" + receives, Json.write(Map.of("type", "reply.received", "accountId", otherAccount,
+                    "inboundId", "inb_01JDREFUSED00000000000000", "from", "+14155550961", "body", "Hi")), String.valueOf(receives));
             assertThat(worker.handleRequest(event, null).getBatchItemFailures()).as("pass " + receives)
                     .hasSize(receives == last ? 0 : 1);
         }
         assertThat(at("/refusing")).as("one try a pass").hasSize(2);
         assertThat(b.get("/v1/webhooks/" + refusing).jsonObject()).containsEntry("lastFailure", "HTTP 400")
                 .containsEntry("enabled", true);
+    }
+
+    /** An SQS event of one record as the webhooks queue hands it to its worker, received {@code receives} times. */
+    private static com.amazonaws.services.lambda.runtime.events.SQSEvent oneEvent(String messageId, String body, String receives) {
+        var record = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
+        record.setMessageId(messageId);
+        record.setReceiptHandle("h-" + messageId);
+        record.setBody(body);
+        record.setAttributes(Map.of("ApproximateReceiveCount", receives));
+        var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
+        event.setRecords(List.of(record));
+        return event;
     }
 
     /** The v1 signatures of a delivery, in the order the header gives them. */
