@@ -135,7 +135,9 @@ public final class WebhookDispatcher {
         }
         List<Webhook> webhooks = store.list(accountId);
         dropExpiredSecrets(accountId, webhooks);
-        webhooks.stream().filter(Webhook::disabledUntold).forEach(w -> tellDisabled(accountId, w));
+        // one a dispatch: a topic that refuses takes up to 5 s a try, and each untold one more held the event's
+        // deliveries past the worker's 30 s (its next events tell the others)
+        webhooks.stream().filter(Webhook::disabledUntold).limit(1).forEach(w -> tellDisabled(accountId, w));
         List<Webhook> takers = webhooks.stream().filter(w -> w.enabled() && w.receives(type)
                 && (publishedAt == null || w.takesEventPublishedAt(publishedAt))).toList();
         if (takers.isEmpty()) return;

@@ -671,6 +671,39 @@ class WebhooksE2eTest {
     }
 
     /**
+     * Of the account's webhooks disabled untold, an event tells one: each tell costs up to 5 s while the topic
+     * refuses, and two or more held the event's deliveries past the worker's 30 s. The next event tells the next.
+     */
+    @Test
+    void anEventTellsOfOneUntoldDisableAtATime(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Two Untold Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String first = (String) createWebhook(a, Map.of("url", url("/gone-untold-1"), "events", List.of("reply.received"))).get("id");
+        String second = (String) createWebhook(a, Map.of("url", url("/gone-untold-2"), "events", List.of("reply.received"))).get("id");
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDTWOUNTOLD00000000000000" + n, "from", "+14155550962", "body", "Hi " + n));
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * FailingHook.DAY)).dispatch(event.apply(n), "t" + n);
+        var real = runtime.wiring().events();
+        var refusing = at.apply(3 * FailingHook.DAY + 60_000).withEvents((topic, account, type, body) -> {
+            if (type.equals("webhook.disabled")) throw new IllegalStateException("the topic refused it (test)");
+            real.publish(topic, account, type, body);
+        });
+        new groupmsg.integrations.WebhookDispatcher(refusing).dispatch(event.apply(3), "t3");
+        for (String id : List.of(first, second)) {
+            assertThat(a.get("/v1/webhooks/" + id).jsonObject()).containsEntry("enabled", false);
+            assertThat(toldDisabled(a, id)).isEmpty();
+        }
+
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(4), "t4");
+        assertThat(toldDisabled(a, first).size() + toldDisabled(a, second).size()).as("one told").isEqualTo(1);
+        new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(event.apply(5), "t5");
+        assertThat(toldDisabled(a, first)).hasSize(1);
+        assertThat(toldDisabled(a, second)).hasSize(1);
+    }
+
+    /**
      * A run that claimed telling of a disable and died before telling (its publish and its give-back both failed)
      * leaves a claim that goes stale: an event 5 minutes on tells it, once; one before that does not.
      */
