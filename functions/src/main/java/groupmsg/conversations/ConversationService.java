@@ -42,6 +42,8 @@ public final class ConversationService {
     public static final String ACTIVE = "active";
     public static final String BLOCKED = "blocked";
     public static final String CLOSED = "closed";
+    /** A reply's outcome (not a conversation's status): its line's group messaging was switched off. */
+    static final String LINE_OFF = "line_off";
     static final String OUTBOUND_MESSAGE_PREFIX = "cout_";
     static final String RELAY_MESSAGE_PREFIX = "crly_";
 
@@ -445,10 +447,13 @@ public final class ConversationService {
         var message = new ThreadMessage(ThreadMessage.ID_PREFIX + threadUlid, c.id(), ThreadMessage.INBOUND, from, null,
                 body, mediaUrls, at, inboundId, receivedAt);
         View view = view(c, accounts.account(accountId).settings());
+        Line line = lines.find(accountId, c.lineId()).orElse(null);
+        // the line's group messaging switched off: kept in the thread, going no further (shown so)
+        String status = ACTIVE.equals(view.status()) && line != null && !line.groupMessagingAllowed() ? LINE_OFF : view.status();
         // decided once, with the reply's store: a retry (its job failed after, publishing say) relays it or tells its
         // author it went nowhere as the first run did, not as the conversation is by then
-        var stored = store.addReply(accountId, message, view.status());
-        String outcome = stored.outcome() == null ? view.status() : stored.outcome(); // null: stored before outcomes were
+        var stored = store.addReply(accountId, message, status);
+        String outcome = stored.outcome() == null ? status : stored.outcome(); // null: stored before outcomes were
         if (!stored.first() && ACTIVE.equals(outcome) && !ACTIVE.equals(view.status())
                 && !direct.exists(accountId, RELAY_MESSAGE_PREFIX + threadUlid)) {
             // the first run decided to relay it but stopped before its relay was made: nobody has it, so it goes as the
@@ -465,11 +470,10 @@ public final class ConversationService {
         // its participants' later replies away from the conversation that replaced it
         store.touch(accountId, c.id(), at, message);
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
-        Line line = lines.find(accountId, c.lineId()).orElse(null);
         boolean noText = body == null || body.isBlank();
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
         if (!line.groupMessagingAllowed()) {
-            // the line's group messaging was switched off: the reply is kept in the thread, and goes no further
+            // switched off after a first run decided to relay it: the reply is kept in the thread, and goes no further
             Log.info("relay_line_not_group", Map.of("conversationId", c.id(), "lineId", line.id()));
             return;
         }

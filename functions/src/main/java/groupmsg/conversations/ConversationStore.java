@@ -460,7 +460,7 @@ final class ConversationStore {
         return new ThreadMessage(Attr.str(item, "messageId"), conversationId, Attr.str(item, "direction"),
                 Attr.str(item, "authorPhone"), Attr.str(item, "authorKeyId"), Attr.str(item, "body"), media,
                 Attr.num(item, "createdAt", 0), Attr.str(item, "inboundId"), Attr.numOrNull(item, "receivedAt"),
-                Attr.str(item, "authorName"));
+                Attr.str(item, "authorName"), Attr.str(item, "outcome"));
     }
 
     static Conversation toConversation(Map<String, AttributeValue> item) {

@@ -385,6 +385,11 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         json.put("receivedAt", m.receivedAt() == null ? null : Timestamps.format(m.receivedAt()));
         json.put("body", m.body());
         json.put("mediaUrls", m.mediaUrls());
+        // a reply's: whether the others got it, and if not why (blocked, closed, line_off); null for the business's
+        // and for replies stored before it was kept
+        boolean decided = ThreadMessage.INBOUND.equals(m.direction()) && m.outcome() != null;
+        json.put("relayed", decided ? ConversationService.ACTIVE.equals(m.outcome()) : null);
+        json.put("notRelayedBecause", decided && !ConversationService.ACTIVE.equals(m.outcome()) ? m.outcome() : null);
         json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;
     }

@@ -12,13 +12,23 @@ import java.util.List;
  * @param inboundId  a reply's inbound message (null for the business's, and for replies relayed before it was kept)
  * @param receivedAt when a reply reached the line (null as {@code inboundId})
  * @param authorName the name the business's message was signed with ({@code sender}; null: unsigned, and on replies)
+ * @param outcome    what became of a reply ({@code active}: relayed to the others; {@code blocked}, {@code closed},
+ *                   {@code line_off}: kept, not relayed); null for the business's, and for replies stored before it
  */
 public record ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,
                            String body, List<String> mediaUrls, long createdAt, String inboundId, Long receivedAt,
-                           String authorName) {
+                           String authorName, String outcome) {
     public static final String ID_PREFIX = "cmsg_";
     public static final String INBOUND = "inbound";
     public static final String OUTBOUND = "outbound";
+
+    /** A message with no outcome recorded (the business's, or a reply before its outcome is decided). */
+    public ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,
+                         String body, List<String> mediaUrls, long createdAt, String inboundId, Long receivedAt,
+                         String authorName) {
+        this(id, conversationId, direction, authorPhone, authorKeyId, body, mediaUrls, createdAt, inboundId, receivedAt,
+                authorName, null);
+    }
 
     /** A message with no inbound message behind it (the business's). */
     public ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,

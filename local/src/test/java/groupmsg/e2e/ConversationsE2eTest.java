@@ -697,10 +697,18 @@ class ConversationsE2eTest {
                 .containsExactly("Hello both", "Still there?", "Hello?");
         runtime.awaitIdle(); // a wrong relay would have gone by now
         assertThat(bodiesTo(a, line, BOB)).containsExactly("Hello both");
+        // the thread says so (before, the kept replies looked like relayed ones)
+        assertThat(thread(a, id)).extracting(m -> m.get("relayed"), m -> m.get("notRelayedBecause")).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(null, null), org.assertj.core.groups.Tuple.tuple(false, "line_off"),
+                org.assertj.core.groups.Tuple.tuple(false, "line_off"));
 
         assertThat(a.patch("/v1/lines/" + lineId, Map.of("groupMessaging", true)).status()).isEqualTo(200);
         assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Back on")).status()).isEqualTo(202);
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 2, 15_000)).containsExactly("Hello both", "Back on");
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "Great"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() == 3, 15_000)).last().isEqualTo(ANN + ": Great");
+        assertThat(thread(a, id).getLast()).containsEntry("body", "Great").containsEntry("relayed", true)
+                .containsEntry("notRelayedBecause", null);
     }
 
     @Test
@@ -1229,7 +1237,8 @@ class ConversationsE2eTest {
                 .as("blocked by Cat's STOP").extractingByKey("blockedAt").isNotNull();
         text(a, CAT, line, "why?"); // kept in the blocked thread
         assertThat(await(() -> thread(a, with), l -> l.stream().anyMatch(m -> "why?".equals(m.get("body"))), 15_000))
-                .as("kept in the blocked thread").extracting(m -> m.get("body")).contains("why?");
+                .as("kept in the blocked thread").filteredOn(m -> "why?".equals(m.get("body"))).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("relayed", false).containsEntry("notRelayedBecause", "blocked"));
         // the block is on every participant's routing row too: routing passes over it without reading it
         for (String p : List.of(ANN, BOB, CAT)) {
             var row = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
