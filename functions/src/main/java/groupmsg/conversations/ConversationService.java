@@ -454,21 +454,27 @@ public final class ConversationService {
         // author it went nowhere as the first run did, not as the conversation is by then
         var stored = store.addReply(accountId, message, status);
         String outcome = stored.outcome() == null ? status : stored.outcome(); // null: stored before outcomes were
-        if (!stored.first() && ACTIVE.equals(outcome) && !ACTIVE.equals(view.status())
+        if (!stored.first() && ACTIVE.equals(outcome) && !ACTIVE.equals(status)
                 && !direct.exists(accountId, RELAY_MESSAGE_PREFIX + threadUlid)) {
             // the first run decided to relay it but stopped before its relay was made: nobody has it, so it goes as the
-            // conversation is now (blocked since: its author is told)
-            outcome = view.status();
+            // conversation is now (blocked since: its author is told), and the thread shows that
+            outcome = status;
+            store.correctOutcome(accountId, c.id(), message.id(), ACTIVE, outcome);
         }
-        if (!ACTIVE.equals(outcome)) {
+        if (BLOCKED.equals(outcome) || CLOSED.equals(outcome)) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
             Log.info("relay_" + outcome, Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
             if (BLOCKED.equals(outcome)) tellEnded(c, view, from, inboundId, threadUlid);
             return;
         }
         // only a conversation that goes on becomes the most recently active: a reply kept in a blocked one would draw
-        // its participants' later replies away from the conversation that replaced it
+        // its participants' later replies away from the conversation that replaced it (one kept while the line's
+        // group messaging is off still does, as before: its conversation goes on once it is switched back on)
         store.touch(accountId, c.id(), at, message);
+        if (LINE_OFF.equals(outcome)) {
+            Log.info("relay_line_off", Map.of("conversationId", c.id(), "lineId", c.lineId()));
+            return;
+        }
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
         boolean noText = body == null || body.isBlank();
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay

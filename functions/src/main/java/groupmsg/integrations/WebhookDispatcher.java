@@ -136,8 +136,10 @@ public final class WebhookDispatcher {
         List<Webhook> webhooks = store.list(accountId);
         dropExpiredSecrets(accountId, webhooks);
         // one a dispatch: a topic that refuses takes up to 5 s a try, and each untold one more held the event's
-        // deliveries past the worker's 30 s (its next events tell the others)
-        webhooks.stream().filter(Webhook::disabledUntold).limit(1).forEach(w -> tellDisabled(accountId, w));
+        // deliveries past the worker's 30 s (its next events tell the others); one another run is telling is passed
+        for (Webhook w : webhooks) {
+            if (w.disabledUntold() && tellDisabled(accountId, w)) break; // one claimed (another run's claim passes on)
+        }
         List<Webhook> takers = webhooks.stream().filter(w -> w.enabled() && w.receives(type)
                 && (publishedAt == null || w.takesEventPublishedAt(publishedAt))).toList();
         if (takers.isEmpty()) return;
@@ -248,15 +250,16 @@ public final class WebhookDispatcher {
     /**
      * Publishes {@link #DISABLED_EVENT} to the notifications topic, for the operator's email or push subscriber to tell
      * the account, as a platform emails about a webhook it turned off. Once, by the run that claims it (the one that
-     * disabled it); a publish that fails gives the claim back, and the account's next event tells it.
+     * disabled it); a publish that fails gives the claim back, and the account's next event tells it. True when this
+     * run claimed it (and tried), false when another run holds the claim or it was told already.
      */
-    private void tellDisabled(String accountId, Webhook w) {
+    private boolean tellDisabled(String accountId, Webhook w) {
         long claimedAt = clock.millis();
         try {
-            if (!store.claimTellingDisabled(accountId, w.id(), claimedAt, claimedAt - TELLING_CLAIM.toMillis())) return;
+            if (!store.claimTellingDisabled(accountId, w.id(), claimedAt, claimedAt - TELLING_CLAIM.toMillis())) return false;
         } catch (RuntimeException e) {
             Log.warn("webhook_disabled_not_claimed", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
-            return; // still untold: the next event tries
+            return false; // still untold: the next event tries
         }
         var event = new LinkedHashMap<String, Object>();
         event.put("webhookId", w.id());
@@ -276,7 +279,7 @@ public final class WebhookDispatcher {
                 // the claim goes stale: an event after that tells it
                 Log.warn("webhook_disabled_claim_kept", Map.of("webhookId", w.id(), "error", again.getClass().getSimpleName()));
             }
-            return;
+            return true;
         }
         try {
             store.told(accountId, w.id(), claimedAt);
@@ -284,6 +287,7 @@ public final class WebhookDispatcher {
             // told: a later event may tell it again once the claim goes stale (twice, rather than never)
             Log.warn("webhook_disabled_told_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
         }
+        return true;
     }
 
     /** The URL's scheme, host and port: which endpoint it is, without anything that may be a token. */

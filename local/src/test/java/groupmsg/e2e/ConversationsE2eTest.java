@@ -1215,6 +1215,9 @@ class ConversationsE2eTest {
                 .filteredOn(b -> b.contains("has ended")).hasSize(1);
         runtime.awaitIdle();
         assertThat(bodiesTo(a, line, BOB)).noneMatch(b -> b.contains("on my way"));
+        // and the thread says it was not passed on (its first run had recorded it to be)
+        assertThat(thread(a, id)).filteredOn(m -> "on my way".equals(m.get("body"))).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("relayed", false).containsEntry("notRelayedBecause", "blocked"));
     }
 
     /**
