@@ -634,10 +634,15 @@ class WebhooksE2eTest {
         String id = (String) createWebhook(a, Map.of("url", url(path), "events", List.of("reply.received"))).get("id");
         java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", inboundPrefix + n, "from", "+14155550959", "body", "Hi " + n));
-        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
-                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = movedOn(runtime);
         for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * FailingHook.DAY)).dispatch(event.apply(n), "f" + n);
         return new FailingHook(id, accountId, event, at);
+    }
+
+    /** The runtime's wiring with its clock moved on by the given milliseconds (a webhook's days of failures). */
+    private static java.util.function.LongFunction<groupmsg.platform.config.Wiring> movedOn(LocalRuntime runtime) {
+        return offsetMillis -> runtime.wiring().withClock(
+                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
     }
 
     /** The webhook.disabled events told of this webhook on the notifications topic. */
@@ -682,8 +687,7 @@ class WebhooksE2eTest {
         String second = (String) createWebhook(a, Map.of("url", url("/gone-untold-2"), "events", List.of("reply.received"))).get("id");
         java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", "inb_01JDTWOUNTOLD00000000000000" + n, "from", "+14155550962", "body", "Hi " + n));
-        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
-                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = movedOn(runtime);
         for (int n = 0; n < 3; n++) new groupmsg.integrations.WebhookDispatcher(at.apply(n * FailingHook.DAY)).dispatch(event.apply(n), "t" + n);
         var real = runtime.wiring().events();
         var refusing = at.apply(3 * FailingHook.DAY + 60_000).withEvents((topic, account, type, body) -> {
@@ -744,8 +748,7 @@ class WebhooksE2eTest {
         ApiClient a = api.forNewAccount("Moved Stretch Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         String id = (String) createWebhook(a, Map.of("url", url("/gone-old-address"), "events", List.of("reply.received"))).get("id");
-        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
-                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = movedOn(runtime);
         java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", "inb_01JDMOVEDSTRETCH00000000000" + n, "from", "+14155550959", "body", "Hi " + n));
         long day = 86_400_000L;
@@ -773,8 +776,7 @@ class WebhooksE2eTest {
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         String kept = (String) createWebhook(a, Map.of("url", url("/down-lapsed"), "events", List.of("reply.received"))).get("id");
         String legacy = (String) createWebhook(a, Map.of("url", url("/down-lapsed-legacy"), "events", List.of("reply.received"))).get("id");
-        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = offsetMillis -> runtime.wiring().withClock(
-                java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMillis(offsetMillis)));
+        java.util.function.LongFunction<groupmsg.platform.config.Wiring> at = movedOn(runtime);
         java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
                 "inboundId", "inb_01JDLAPSED00000000000000000" + n, "from", "+14155550959", "body", "Hi " + n));
         long day = 86_400_000L;
