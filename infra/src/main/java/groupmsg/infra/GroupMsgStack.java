@@ -747,6 +747,14 @@ public final class GroupMsgStack extends Stack {
                     + q.consumer() + ") is not taking it (event source disabled, permission lost) or is far behind. "
                     + "The queue drops jobs after " + q.retentionDays() + " days");
         }
+        // The webhooks queue holds an event an endpoint did not take out of sight for up to 11 hours between passes,
+        // for days: a standard queue takes at most about 120,000 messages in flight, past which receives fail for
+        // every account's webhooks. Half of that pages.
+        Metric inFlight = queues.get(Queues.WEBHOOKS.name()).metricApproximateNumberOfMessagesNotVisible(MetricOptions.builder()
+                .statistic("Maximum").period(Duration.minutes(5)).build());
+        alarm("WebhooksInFlightAlarm", inFlight, WEBHOOKS_IN_FLIGHT_ALARM, notify, "Over " + WEBHOOKS_IN_FLIGHT_ALARM
+                + " webhook events waiting between passes (SQS takes about 120,000 in flight): an endpoint, or many, down "
+                + "for hours; look at which webhooks fail (lastFailure), or disable them");
         for (HandlerDef h : Handlers.ALL) {
             Function fn = functions.get(h.name());
             MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
@@ -816,6 +824,9 @@ public final class GroupMsgStack extends Stack {
      * longer course could never be reached (a stalled consumer paged after 78 minutes on the deliveries queue, not 42).
      * Two of the webhooks queue's backoffs (1 and 5 minutes) fit in its two visibility timeouts.
      */
+    /** The webhooks queue's in-flight messages that page: half of what a standard queue takes in flight. */
+    static final int WEBHOOKS_IN_FLIGHT_ALARM = 60_000;
+
     static int oldestJobAlarmSeconds(QueueDef q) {
         int tries = q.fifo() ? q.maxReceiveCount() : Math.min(2, q.maxReceiveCount());
         return tries * q.visibilityTimeoutSeconds() + 30 * 60;

@@ -356,8 +356,8 @@ class GroupMsgStackTest {
         // ... and two on the HTTP API (5xx, carrier webhooks' 4xx) and one per paged handled failure (ApiProtectionTest)
         // ... and two on failures that page when they last (ApiProtectionTest)
         // ... and one per queue on its oldest job's age (below)
-        // ... and one per dead-letter queue on its growth (below)
-        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 3 * Queues.ALL.size() + 2 * Handlers.ALL.size() + 2
+        // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's in-flight events
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 3 * Queues.ALL.size() + 1 + 2 * Handlers.ALL.size() + 2
                 + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
@@ -366,7 +366,11 @@ class GroupMsgStackTest {
             assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
             // on the first occurrence, but for webhook 4xx (not on a stray unsigned post: ApiProtectionTest) and a
             // queue's oldest job (an age: below)
-            if (!"ApproximateAgeOfOldestMessage".equals(a.get("MetricName"))) {
+            if ("ApproximateNumberOfMessagesNotVisible".equals(a.get("MetricName"))) {
+                // the webhooks queue's events waiting between passes: half of SQS's 120,000 in flight
+                assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOKS_IN_FLIGHT_ALARM);
+                assertThat(refs(a.get("Dimensions"))).containsExactly(synth.logicalId(synth.stack().queues().get("webhooks")));
+            } else if (!"ApproximateAgeOfOldestMessage".equals(a.get("MetricName"))) {
                 assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOK_CLIENT_ERRORS_METRIC.equals(a.get("MetricName"))
                         ? GroupMsgStack.WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD : 1);
             }
