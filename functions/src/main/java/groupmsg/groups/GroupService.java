@@ -218,9 +218,10 @@ public final class GroupService {
         } catch (MemberStore.GroupGoneException e) {
             throw ApiException.notFound("group");
         } catch (MemberStore.ContentionException e) {
-            throw busy(e, added == 0 && updated == 0 ? null : (added == 0 ? "" : added + " of the numbers were added")
-                    + (added > 0 && updated > 0 ? " and " : "") + (updated == 0 ? "" : updated + " renamed")
-                    + " before it (a retry counts them in alreadyMembers)");
+            List<String> done = new ArrayList<>();
+            if (added > 0) done.add(added + " of the numbers were added");
+            if (updated > 0) done.add(updated + " renamed");
+            throw busy(e, done.isEmpty() ? null : String.join(" and ", done) + " before it (a retry counts them in alreadyMembers)");
         }
         return new AddResult(added, already, updated, invalid);
     }

@@ -228,8 +228,7 @@ public final class Keywords {
      * it: a face drawn in punctuation ("help :-(", "Start ;)", "help -_-", "Help ._.") is a reply, as "Help 😂" is.
      */
     static boolean endsInPunctuation(String body) {
-        String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
-        String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
+        String after = afterLastLetterOrDigit(body);
         if (PLAIN_ENDING.matcher(after).matches()) return true;
         int[] others = after.codePoints().filter(c -> !PLAIN_ENDING.matcher(Character.toString(c)).matches()).toArray();
         if (others.length != 1 || after.matches("(?s).*[:;=].*")) return false;
@@ -246,9 +245,13 @@ public final class Keywords {
      * letter or digit ({@link #PLAIN_ENDING}): what YES may be followed by.
      */
     static boolean endsPlainly(String body) {
+        return PLAIN_ENDING.matcher(afterLastLetterOrDigit(body)).matches();
+    }
+
+    /** What {@code body} ends with after its last letter or digit, its invisible format characters left out. */
+    private static String afterLastLetterOrDigit(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
-        String after = text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
-        return PLAIN_ENDING.matcher(after).matches();
+        return text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
     }
 
     static String normalize(String body) {

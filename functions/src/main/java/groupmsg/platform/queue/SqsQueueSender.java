@@ -65,15 +65,6 @@ public final class SqsQueueSender implements QueueSender {
         if (!batch.isEmpty()) sendBatch(queue, url, batch);
     }
 
-    /**
-     * Makes a received message of {@code queue} visible again after {@code seconds} (at least 0, at most the queue's
-     * visibility timeout) instead of the whole visibility timeout: for a job that will fail only because it ran out of
-     * time, not because anything is wrong with it.
-     */
-    public void retryIn(QueueDef queue, String receiptHandle, long seconds) {
-        showAgainIn(queue, receiptHandle, Math.min(seconds, queue.visibilityTimeoutSeconds()));
-    }
-
     /** SQS's longest visibility timeout: 12 hours, counted from the message's receive (a longer one is refused). */
     static final long LONGEST_VISIBILITY_SECONDS = 43_200;
 
@@ -85,11 +76,25 @@ public final class SqsQueueSender implements QueueSender {
 
     /**
      * Makes a received message of the worker's batch visible again after {@code seconds}, past the queue's visibility
-     * timeout too (up to 12 hours from its receive, less the time since: ask for less than 12): a backoff between tries of something outside (an account's webhook that is down).
-     * Nothing for one invoked by hand; a failure is only logged, as {@code failureEvent} (the visibility timeout brings
-     * it back sooner instead).
+     * timeout too (up to 12 hours from its receive, less the time since: ask for less than 12): a backoff between
+     * tries of something outside (an account's webhook that is down). As {@link #retrySoon} otherwise.
      */
     public void retryAfter(QueueDef queue, SQSEvent.SQSMessage message, long seconds, String failureEvent) {
+        showAgain(queue, message, seconds, failureEvent);
+    }
+
+    /**
+     * Makes a received message of the worker's own batch visible again after {@code afterMillis} (at most the queue's
+     * visibility timeout) instead of the whole visibility timeout: for a job that will fail only because it ran out of
+     * time, not because anything is wrong with it. Nothing for one invoked by hand (no receipt handle); a failure is
+     * only logged, as {@code failureEvent}: the queue's visibility timeout brings the message back instead.
+     */
+    public void retrySoon(QueueDef queue, SQSEvent.SQSMessage message, long afterMillis, String failureEvent) {
+        showAgain(queue, message, Math.min(Math.ceilDiv(afterMillis, 1000), queue.visibilityTimeoutSeconds()), failureEvent);
+    }
+
+    /** {@link #showAgainIn} for a message of the worker's own batch; see {@link #retrySoon}. */
+    private void showAgain(QueueDef queue, SQSEvent.SQSMessage message, long seconds, String failureEvent) {
         if (message.getReceiptHandle() == null) return;
         try {
             showAgainIn(queue, message.getReceiptHandle(), seconds);
@@ -100,22 +105,8 @@ public final class SqsQueueSender implements QueueSender {
     }
 
     /**
-     * {@link #retryIn} for a message of the worker's own batch: nothing for one invoked by hand (no receipt handle); a
-     * failure is only logged, as {@code failureEvent}: the queue's visibility timeout brings the message back instead.
-     */
-    public void retrySoon(QueueDef queue, SQSEvent.SQSMessage message, long afterMillis, String failureEvent) {
-        if (message.getReceiptHandle() == null) return;
-        try {
-            retryIn(queue, message.getReceiptHandle(), Math.ceilDiv(afterMillis, 1000));
-        } catch (RuntimeException e) {
-            Log.warn(failureEvent, Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
-                    "error", e.getClass().getSimpleName()));
-        }
-    }
-
-    /**
      * The wait before a FIFO job that failed for a fault (a throttled table, a request timed out) is tried again: 30 s
-     * times its receives so far ({@link #retryIn} caps it at the queue's visibility timeout), sooner than that timeout,
+     * times its receives so far ({@link #retrySoon} caps it at the queue's visibility timeout), sooner than that timeout,
      * since the jobs behind it in its message group wait for it.
      */
     public static long faultRetryMillis(SQSEvent.SQSMessage message) {
