@@ -691,27 +691,26 @@ public final class DeliveryService {
                         if (stale(at, checkedAt.get(p)) && !stale(at, now)) due.add(p);
                     });
                     if (!due.contains(phone)) due.add(phone);
-                    Set<String> out;
+                    // the conversation first: once it is stopped, the copies still to go are looked up in the
+                    // same read, all of them (an opted-out number shows so, whatever else is known, as failUnsent has
+                    // it), not the due ones and then the rest
                     String stopped;
+                    Set<String> out;
+                    List<String> lookedUp = due;
                     try {
-                        out = optOuts.optedOut(m.lineId(), due);
                         stopped = whyConversationStopped(m);
+                        if (stopped != null) {
+                            lookedUp = new ArrayList<>(sendAt.keySet());
+                            if (!lookedUp.contains(phone)) lookedUp.add(phone);
+                        }
+                        out = optOuts.optedOut(m.lineId(), lookedUp);
                     } catch (RuntimeException e) {
                         Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
                         return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
                     }
                     if (stopped != null) {
-                        // an opted-out number shows so, whatever else is known (as failUnsent has it): the copies
-                        // still to go are looked up once more, all of them
-                        List<String> left = new ArrayList<>(sendAt.keySet());
-                        if (!left.contains(phone)) left.add(phone);
-                        try {
-                            optedOut.addAll(optOuts.optedOut(m.lineId(), left));
-                        } catch (RuntimeException e) {
-                            Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
-                            return Verdict.GIVE_BACK;
-                        }
-                        lookedUpAtStop.addAll(left);
+                        optedOut.addAll(out);
+                        lookedUpAtStop.addAll(lookedUp);
                         stoppedBecause = stopped;
                         return stopped(phone);
                     }

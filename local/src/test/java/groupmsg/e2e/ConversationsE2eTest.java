@@ -132,6 +132,91 @@ class ConversationsE2eTest {
     }
 
     /**
+     * Copies waiting to try again (the carrier turned them away) when an opt-out blocks their conversation: none goes
+     * out after the block; a number that opted out shows opted_out, the others fail as blocked. Once the block is
+     * found, each copy still to go is looked up once: with it, in one read, when it was waiting then; else on its own
+     * (before, the copies due were looked up, and then again with the rest).
+     */
+    @Test
+    void copiesRetriedAfterAnOptOutBlocksTheConversationAreNotSentAndTheStopIsLookedUpOnce(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Blocked Retries Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String linePhone = linePhone();
+        String lineId = groupLine(a, linePhone, 100);
+        String sent = "+14155557760", quitter = "+14155557761", alsoQuits = "+14155557762", stays = "+14155557763";
+        List<String> people = List.of(sent, quitter, alsoQuits, stays);
+        String id = (String) create(a, lineId, new ArrayList<>(people), "Hi").get("id");
+
+        var carrier = new DeliveryFaultsTest.ScriptedCarrier();
+        var turnedAway = new groupmsg.carrier.SendResult.Rejected(429, "20429", "Too Many Requests", true, false);
+        var blocked = new java.util.concurrent.CountDownLatch(1);
+        var readsSinceBlock = new java.util.concurrent.atomic.AtomicInteger();
+        var counting = new java.util.concurrent.atomic.AtomicBoolean();
+        for (String p : List.of(quitter, alsoQuits, stays)) {
+            carrier.script.put(p, List.of(turnedAway, new groupmsg.carrier.SendResult.Accepted("SM" + p.substring(1), "queued")));
+            // each first try is answered once the block is in place, and more than a second after the block's
+            // opt-out lookup, so that each retry looks again first
+            carrier.duringSend.put(p, () -> {
+                try {
+                    if (!p.equals(quitter)) {
+                        assertThat(blocked.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                        return;
+                    }
+                    text(a, quitter, linePhone, "STOP");
+                    text(a, alsoQuits, linePhone, "STOP");
+                    await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> "blocked".equals(c.get("status")), 15_000);
+                    await(() -> a.get("/v1/opt-outs?lineId=" + lineId).jsonObject().get("items"), l -> ((List<?>) l).size() == 2, 15_000);
+                    Thread.sleep(1_200);
+                    counting.set(true);
+                    blocked.countDown();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        }
+        var optOutReads = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (counting.get() && context.request() instanceof software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest b
+                        && b.requestItems().values().stream().flatMap(k -> k.keys().stream())
+                        .anyMatch(key -> key.get("pk").s().startsWith("OPTOUT#"))) {
+                    readsSinceBlock.incrementAndGet();
+                }
+            }
+        };
+        var wiring = groupmsg.platform.config.Wiring.create(runtime.wiring().config(),
+                software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("local", "local")),
+                List.of(optOutReads)).withCarrier(carrier).withEvents(runtime.wiring().events());
+        var line = new groupmsg.lines.LineService(runtime.wiring()).find(accountId, lineId).orElseThrow();
+        String messageId = "cout_" + new groupmsg.platform.config.Ids().next("");
+        new groupmsg.messages.DirectMessages(runtime.wiring(), (queue, jobs) -> { }).send(messageId, accountId, line,
+                groupmsg.messages.MessageKind.CONVERSATION, people, "Second", List.of(), id);
+
+        new groupmsg.messages.OrderedDelivery(wiring).deliver(accountId, messageId,
+                groupmsg.messages.DeliveryService.Deadline.ofInvocation(System.currentTimeMillis() + 60_000));
+
+        for (String p : people) assertThat(carrier.calls(p)).as(p).isEqualTo(1);
+        // the rows as stored (the message has no thread entry: it was sent here, not through the API)
+        Map<String, Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue>> rows = new LinkedHashMap<>();
+        wiring.dynamo().query(b -> b.tableName(wiring.config().table(groupmsg.platform.schema.Tables.DELIVERIES))
+                        .consistentRead(true).keyConditionExpression("pk = :pk").expressionAttributeValues(Map.of(":pk",
+                                software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("MSG#" + messageId + "#0"))))
+                .items().forEach(row -> rows.put(row.get("sk").s(), row));
+        assertThat(rows.get(sent).get("status").s()).isEqualTo("sent");
+        assertThat(rows.get(quitter).get("status").s()).isEqualTo("opted_out");
+        assertThat(rows.get(alsoQuits).get("status").s()).isEqualTo("opted_out");
+        assertThat(rows.get(stays).get("status").s()).isEqualTo("failed");
+        assertThat(rows.get(stays).get("error").s()).isEqualTo("not sent: the conversation was blocked by an opt-out");
+        // each copy still to go is looked up once at most (the retries are not all waiting when the first looks)
+        assertThat(readsSinceBlock.get()).as("opt-out reads once the block was in place").isBetween(1, 3);
+    }
+
+    /**
      * A message accepted before its conversation was closed, or before its line's group messaging was switched off,
      * but still waiting to go (behind the conversation's earlier message on a slow line) goes to nobody: closed,
      * "nothing more is sent"; switched off, the line sends no group text.

@@ -121,6 +121,8 @@ class DeliveryFaultsTest {
                     throw new IllegalStateException(e);
                 }
             }
+            Runnable meanwhile = duringSend.remove(message.to());
+            if (meanwhile != null) meanwhile.run();
             int call = calls.computeIfAbsent(message.to(), k -> new AtomicInteger()).getAndIncrement();
             List<Object> answers = script.getOrDefault(message.to(), List.of(new SendResult.Accepted("SM" + message.to().substring(1), "queued")));
             Object answer = answers.get(Math.min(call, answers.size() - 1));
@@ -137,6 +139,9 @@ class DeliveryFaultsTest {
         final Map<String, SentLookup> lookups = new ConcurrentHashMap<>();
         /** The lookups of messages from lines this carrier sent from (maintenance sweeps every test's messages). */
         final List<SentLookup.Query> lookupQueries = new CopyOnWriteArrayList<>();
+
+        /** Per phone, what happens while its next send is being answered (once). */
+        final Map<String, Runnable> duringSend = new ConcurrentHashMap<>();
 
         /** Per phone, what happens while the carrier is being asked (another writer acting meanwhile). */
         final Map<String, Runnable> duringLookup = new ConcurrentHashMap<>();
