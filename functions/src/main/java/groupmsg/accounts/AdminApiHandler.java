@@ -76,7 +76,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         });
         on("GET /v1/usage", this::getUsage);
         this.webhooks = new Lazy<>(() -> new WebhookService(wiring));
-        on("POST /v1/webhooks", this::createWebhook);
+        onShowingSecret("POST /v1/webhooks", this::createWebhook);
         on("GET /v1/webhooks", this::listWebhooks);
         on("GET /v1/webhooks/{id}", r -> ApiResponse.ok(webhookJson(webhooks.get().get(r.accountId(), r.path("id")), false)));
         on("PATCH /v1/webhooks/{id}", this::updateWebhook);
@@ -89,7 +89,7 @@ public final class AdminApiHandler extends HttpApiHandler {
             json.put("durationMs", attempt.millis());
             return ApiResponse.ok(json);
         });
-        on("POST /v1/webhooks/{id}/rotate-secret", this::rotateWebhookSecret);
+        onShowingSecret("POST /v1/webhooks/{id}/rotate-secret", this::rotateWebhookSecret);
         on("DELETE /v1/webhooks/{id}", r -> {
             webhooks.get().delete(r.accountId(), r.path("id"));
             return ApiResponse.noContent();

@@ -342,6 +342,12 @@ class WebhooksE2eTest {
         assertThat(expires - System.currentTimeMillis()).isBetween(23 * 3_600_000L, 24 * 3_600_000L);
         var replay = a.withHeader("Idempotency-Key", "rotate-1").send("POST", "/v1/webhooks/" + id + "/rotate-secret", "application/json", "");
         assertThat(replay.jsonObject()).as("a retry is the same rotation").containsEntry("secret", second);
+        var otherAdmin = a.withKey((String) a.post("/v1/api-keys", Map.of("name", "second admin", "role", "admin"))
+                .jsonObject().get("key"));
+        var fromAnother = otherAdmin.withHeader("Idempotency-Key", "rotate-1")
+                .send("POST", "/v1/webhooks/" + id + "/rotate-secret", "application/json", "");
+        assertThat(fromAnother.status()).as("another key's same Idempotency-Key").isEqualTo(409);
+        assertThat(fromAnother.body()).doesNotContain(second);
         assertThat(a.get("/v1/webhooks/" + id).jsonObject()).doesNotContainKey("secret")
                 .containsEntry("previousSecretExpiresAt", rotated.jsonObject().get("previousSecretExpiresAt"));
 
@@ -1009,6 +1015,12 @@ class WebhooksE2eTest {
         var again = a.withHeader("Idempotency-Key", "hook-7").post("/v1/webhooks", Map.of("url", "https://hooks.example.com/7"));
         assertThat(first.status()).isEqualTo(201);
         assertThat(again.jsonObject()).containsEntry("id", first.jsonObject().get("id")).containsEntry("secret", first.jsonObject().get("secret"));
+        // to the key that made it only: another admin key using the same Idempotency-Key does not get the secret
+        var otherAdmin = a.withKey((String) a.post("/v1/api-keys", Map.of("name", "second admin", "role", "admin"))
+                .jsonObject().get("key"));
+        var fromAnother = otherAdmin.withHeader("Idempotency-Key", "hook-7").post("/v1/webhooks", Map.of("url", "https://hooks.example.com/7"));
+        assertThat(fromAnother.status()).isEqualTo(409);
+        assertThat(fromAnother.body()).doesNotContain((String) first.jsonObject().get("secret")).doesNotContain("whsec_");
         assertThat(a.post("/v1/webhooks", Map.of("url", "https://hooks.example.com/8")).status()).as("five again").isEqualTo(409);
     }
 }

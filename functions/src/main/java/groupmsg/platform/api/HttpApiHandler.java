@@ -45,7 +45,9 @@ public abstract class HttpApiHandler implements HttpFunction {
     private final IdempotencyStore idempotency;
     private final Map<String, Action> actions = new HashMap<>();
 
-    private record Action(RouteDef route, Function<ApiRequest, ApiResponse> run, UnaryOperator<String> replayBody) {}
+    /** @param callerBound whether only the key that made the request may have its answer replayed (see onShowingSecret) */
+    private record Action(RouteDef route, Function<ApiRequest, ApiResponse> run, UnaryOperator<String> replayBody,
+                          boolean callerBound) {}
 
     private final Priming priming;
 
@@ -70,10 +72,23 @@ public abstract class HttpApiHandler implements HttpFunction {
      *                   must only ever be shown once)
      */
     protected final void on(String routeKey, Function<ApiRequest, ApiResponse> action, UnaryOperator<String> replayBody) {
-        RouteDef route = Routes.byKey(routeKey)
+        actions.put(routeKey, new Action(route(routeKey), action, replayBody, false));
+    }
+
+    /**
+     * Registers a route whose answer shows a secret that its idempotent replay shows again (a webhook's signing
+     * secret: a retry whose first answer was lost must still learn it), to the same API key only: another key that
+     * uses the same Idempotency-Key gets a 409, not the secret (an account's keys share their Idempotency-Keys, and
+     * one like "wh-1" is easily guessed).
+     */
+    protected final void onShowingSecret(String routeKey, Function<ApiRequest, ApiResponse> action) {
+        actions.put(routeKey, new Action(route(routeKey), action, UnaryOperator.identity(), true));
+    }
+
+    private RouteDef route(String routeKey) {
+        return Routes.byKey(routeKey)
                 .filter(r -> r.handler().equals(handlerName))
                 .orElseThrow(() -> new IllegalArgumentException(routeKey + " is not a route of " + handlerName));
-        actions.put(routeKey, new Action(route, action, replayBody));
     }
 
     /** The route keys this handler serves (a test checks they equal the route table's). */
@@ -188,7 +203,12 @@ public abstract class HttpApiHandler implements HttpFunction {
             throw ApiException.conflict("Idempotency-Key was already used with a different request (on another route or path)");
         }
         String scope = target + " " + key;
-        var claim = idempotency.claim(account, scope, requestHash(request, 3), requestHash(request, 2));
+        String hash = requestHash(request, 3);
+        // a caller-bound answer's request is the same only from the same key (a record from before the binding, by
+        // the request alone, still replays to its retry)
+        var claim = action.callerBound()
+                ? idempotency.claim(account, scope, "key " + request.requireCaller().keyId() + " " + hash, hash)
+                : idempotency.claim(account, scope, hash, requestHash(request, 2));
         return switch (claim) {
             case IdempotencyStore.Mismatch m -> throw ApiException.conflict(
                     "Idempotency-Key was already used with a different request");
