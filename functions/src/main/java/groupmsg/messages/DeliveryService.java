@@ -59,6 +59,9 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class DeliveryService {
     /** A retryable carrier refusal is tried this many times in all. */
     public static final int MAX_ATTEMPTS = 4;
+
+    /** A recipient's error when the send failed on our side before reaching the carrier (the log has what). */
+    public static final String NOT_SENT_FAULT = "not sent: an internal error (the delivery worker's log has it)";
     /** Unclear answers in a row (no clear one between) that stop a job as the carrier being unavailable does. */
     public static final int UNCLEAR_RUN = 5;
 
@@ -850,10 +853,11 @@ public final class DeliveryService {
                 }
                 trouble = "carrier unreachable: " + e.getCause().getMessage(); // never reached it
             } catch (RuntimeException e) {
-                // Anything but an I/O failure happens before a request leaves (e.g. no carrier configured).
+                // Anything but an I/O failure happens before a request leaves (a fault of ours). Its text is for
+                // the log: the row's error is shown to API clients.
                 Log.error("delivery_not_sent", Map.of("messageId", m.id(), "shard", shard), e);
-                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null,
-                        "not sent: " + e.getMessage(), clock.millis());
+                return new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.FAILED, null, NOT_SENT_FAULT,
+                        clock.millis());
             }
             if (attempt == MAX_ATTEMPTS) {
                 // Nothing wrong with the recipient, and nothing sent: kept queued for when the carrier takes sends

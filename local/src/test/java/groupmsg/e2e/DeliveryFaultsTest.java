@@ -1260,6 +1260,26 @@ class DeliveryFaultsTest {
                 (String) tollFreeLine.jsonObject().get("id"), startedElsewhere, now - 60_000)).isTrue();
     }
 
+    /**
+     * A send that fails on our side before reaching the carrier fails its recipient with a fixed error: the
+     * exception's text, which may name internals, goes to the log only (the row's error is shown to API clients).
+     */
+    @Test
+    void aSendThatFailsBeforeReachingTheCarrierShowsNoExceptionText(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Internal Fault Co", 2);
+        Setup s = t.setup();
+        String faulty = s.phones().getFirst();
+        t.carrier().script.put(faulty, List.of(new IllegalStateException("internal detail: arn:aws:secretsmanager:x")));
+        deliverAll(new DeliveryService(t.wiring()), s);
+        var rows = allDeliveries(t.api(), s.messageId());
+        assertThat(rows).filteredOn(r -> faulty.equals(r.get("phone"))).singleElement().satisfies(r -> {
+            assertThat(r).containsEntry("status", "failed").containsEntry("error", DeliveryService.NOT_SENT_FAULT);
+        });
+        assertThat(rows).filteredOn(r -> !faulty.equals(r.get("phone"))).singleElement()
+                .satisfies(r -> assertThat(r).containsEntry("status", "sent"));
+        assertThat(t.carrier().calls(faulty)).isEqualTo(1);
+    }
+
     @Test
     void carrierRefusalsRetriesAndUnsubscribedRecipients(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Refusals Co", 5);
