@@ -135,7 +135,14 @@ public final class GroupService {
             Group current = get(accountId, groupId);
             String newName = name == null ? current.name() : name;
             String newDescription = description == null ? current.description() : description;
-            if (groups.update(accountId, current, newName, newDescription, clock.millis())) return get(accountId, groupId);
+            long now = clock.millis();
+            if (groups.update(accountId, current, newName, newDescription, now)) {
+                // the group as this request left it (read again, it could show another request's rename landed since,
+                // or be gone)
+                return new Group(current.id(), newName, newDescription == null || newDescription.isEmpty() ? null : newDescription,
+                        current.memberCount(), current.createdAt(), now, current.lastSendAt(), current.memberVersion(),
+                        current.stampedTo());
+            }
         }
         throw ApiException.conflict("the group changed while it was being updated; retry");
     }

@@ -88,7 +88,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String name = body.optionalString("name", 0, 100).filter(n -> !n.isEmpty()).orElse(null);
-        name = body.name("name", name, MAX_NAME); // as every member name is kept
+        name = body.optionalName("name", name, MAX_NAME); // as every member name is kept
         List<String> groupIds = body.optionalStringList("groupIds", 1, GroupService.MAX_GROUPS_PER_REQUEST, 100).orElse(null);
         if (groupIds == null && !body.has("groupIds")) body.problem("groupIds", "is required");
         String e164 = phone == null ? null : bodyPhone(body, phone, country);
@@ -284,7 +284,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
             String phone = entry.requiredString("phone", 0, MAX_PHONE_INPUT);
             String country = entry.optionalNullableString("country", 0, 8).orElse(null);
             String name = namesIgnored ? null : entry.optionalNullableString("name", 0, 100).orElse(null);
-            name = entry.name("name", name, MAX_NAME); // kept as group names are: NFC, no invisible characters at its ends
+            name = entry.optionalName("name", name, MAX_NAME); // kept as group names are: NFC, no invisible characters at its ends
             if (!entry.valid()) {
                 inputs.add(GroupService.MemberInput.malformed(echoedPhone(entry.raw("phone")), entry.firstProblem()));
                 continue;
@@ -358,7 +358,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("name");
         if (!body.has("name")) throw ApiException.invalid("name: required (null or \"\" takes the name away)");
         String name = body.optionalNullableString("name", 0, MAX_NAME).filter(n -> !n.isEmpty()).orElse(null);
-        name = body.name("name", name, MAX_NAME); // as every member name is kept
+        name = body.optionalName("name", name, MAX_NAME); // as every member name is kept
         body.validate();
         return ApiResponse.ok(memberJson(groups.renameMember(request.accountId(), request.path("id"), memberPhone(request, "PATCH"), name)));
     }

@@ -94,6 +94,35 @@ class GroupsE2eTest {
         assertThat(a.post("/v1/groups", Map.of("name", "Helpers")).status()).isEqualTo(201);
     }
 
+    /**
+     * Renames at once: each that succeeds answers with the group as it left it (its own name), not as read again
+     * after another rename landed.
+     */
+    @Test
+    void eachOfManyRenamesAtOnceAnswersWithItsOwnChange(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Renames Co");
+        String id = createGroup(a, "Race 0");
+        try (var pool = Executors.newFixedThreadPool(12)) {
+            for (int round = 0; round < 3; round++) {
+                List<Future<Map.Entry<String, ApiClient.Response>>> renames = new ArrayList<>();
+                for (int i = 1; i <= 12; i++) {
+                    String name = "Race " + round + "." + i;
+                    renames.add(pool.submit(() -> Map.entry(name, a.patch("/v1/groups/" + id, Map.of("name", name)))));
+                }
+                int succeeded = 0;
+                for (var f : renames) {
+                    var answer = f.get();
+                    if (answer.getValue().status() == 409) continue; // changed by many at once: asked to retry
+                    assertThat(answer.getValue().status()).as(answer.getValue().body()).isEqualTo(200);
+                    assertThat(answer.getValue().jsonObject()).as("the answer to " + answer.getKey())
+                            .containsEntry("name", answer.getKey()).containsEntry("id", id);
+                    succeeded++;
+                }
+                assertThat(succeeded).isPositive();
+            }
+        }
+    }
+
     @Test
     void listsPageWithCursors(ApiClient api) {
         ApiClient a = api.forNewAccount("Paging Co");
@@ -584,6 +613,21 @@ class GroupsE2eTest {
                 .jsonObject()).containsEntry("name", null);
         assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "")).jsonObject()).containsEntry("name", null);
         assertThat(allMemberPhones(a, g, "zoe")).isEmpty();
+        // a name of invisible characters only is no name, as spaces alone are (and as a CSV import's cell is)
+        assertThat(a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "Named again")).status()).isEqualTo(200);
+        var invisible = a.patch("/v1/groups/" + g + "/members/%2B14155550151", Map.of("name", "\u200b\u2060"));
+        assertThat(invisible.status()).as(invisible.body()).isEqualTo(200);
+        assertThat(invisible.jsonObject()).containsEntry("name", null);
+        var added = a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(member("+14155550153", " "),
+                member("+14155550154", "\u200b"))));
+        assertThat(added.jsonObject()).containsEntry("added", 2).containsEntry("invalid", List.of());
+        assertThat(a.get("/v1/groups/" + g + "/members/%2B14155550154").jsonObject()).containsEntry("name", null);
+        var toGroups = a.post("/v1/members", Map.of("phone", "+14155550155", "name", "\ufeff", "groupIds", List.of(g)));
+        assertThat(toGroups.status()).as(toGroups.body()).isBetween(200, 201);
+        assertThat(a.get("/v1/groups/" + g + "/members/%2B14155550155").jsonObject()).containsEntry("name", null);
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550153").status()).isEqualTo(204);
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550154").status()).isEqualTo(204);
+        assertThat(a.delete("/v1/groups/" + g + "/members/%2B14155550155").status()).isEqualTo(204);
         assertThat(memberCount(a, g)).isEqualTo(2);
 
         // refused, nothing changed: a name of two lines or over 100 characters, another field, no name at all

@@ -297,7 +297,16 @@ public final class JsonBody {
         return fields.get(name);
     }
 
-    /**
+        /**
+     * {@link #name} for a name that may be left out (a member's): one of nothing but invisible characters (a
+     * zero-width space) is no name, as spaces alone are and as a CSV import's cell is, not a 400.
+     */
+    public String optionalName(String field, String value, int max) {
+        if (value != null && Text.lineBreakProblem(value) == null && Text.blank(value)) return null;
+        return name(field, value, max);
+    }
+
+/**
      * {@code value} as a name is kept ({@link Text#tidyName}: NFC, no invisible characters at its ends), after
      * recording why it cannot be one: a line break, nothing visible, or over {@code max} characters as kept. Null
      * stays null.
