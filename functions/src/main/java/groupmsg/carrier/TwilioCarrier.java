@@ -48,11 +48,18 @@ public final class TwilioCarrier implements CarrierPort {
     /**
      * Twilio's refusals of the sender rather than the recipient: 20003 authentication failed, 20005 account not
      * active, 20404 account (resource) not found, 21212 invalid From, 21660 From not a number of this account, 21611
-     * From's queue full. (HTTP 401, 403 and 404 say the same whatever the code.) Not 21606 or 21659: they also mean
-     * a short code sending to another country's number, a refusal of that recipient alone, which held back as the
-     * sender's would stop its job's other sends at every return, for good.
+     * From's queue full, 21601 and 21661 From not a number that can send SMS. (HTTP 401, 403 and 404 say the same
+     * whatever the code.)
      */
-    static final Set<String> SENDER_REFUSALS = Set.of("20003", "20005", "20404", "21212", "21611", "21660");
+    static final Set<String> SENDER_REFUSALS = Set.of("20003", "20005", "20404", "21212", "21601", "21611", "21660", "21661");
+
+    /**
+     * Twilio's "From is not a message-capable Twilio number, or a short code sending to another country": from a
+     * short code, a refusal of that recipient alone (held back as the sender's, it would stop its job's other sends at
+     * every return, for good); from any other line, the sender's (a number not on the Twilio account, or not able to
+     * text), which failed every recipient of a broadcast for good where they should wait, queued, for it to be mended.
+     */
+    static final Set<String> SENDER_OR_SHORT_CODE_COUNTRY_REFUSALS = Set.of("21606", "21659");
 
     private final Lazy<HttpClient> http;
     private final URI messagesUri;
@@ -112,7 +119,7 @@ public final class TwilioCarrier implements CarrierPort {
             Thread.currentThread().interrupt();
             throw new UncheckedIOException(new InterruptedIOException("interrupted while calling the carrier"));
         }
-        return interpret(response.statusCode(), response.body());
+        return interpret(response.statusCode(), response.body(), message.from());
     }
 
     /** Messages read per page of a lookup. */
@@ -304,6 +311,11 @@ public final class TwilioCarrier implements CarrierPort {
                 .build();
     }
 
+    /** Whether a send's From is a short code (its digits: every other line is in E.164, with its "+"). */
+    static boolean fromShortCode(String from) {
+        return from != null && !from.startsWith("+");
+    }
+
     /** The form body: To, From, Body, each MediaUrl, StatusCallback (skipping absent values). */
     static String formBody(OutboundMessage message) {
         StringBuilder form = new StringBuilder();
@@ -323,7 +335,7 @@ public final class TwilioCarrier implements CarrierPort {
                 .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
     }
 
-    private SendResult interpret(int status, String body) {
+    private SendResult interpret(int status, String body, String from) {
         Map<String, Object> json = parseQuietly(body);
         if (status == 200 || status == 201) {
             Object sid = json.get("sid");
@@ -354,7 +366,8 @@ public final class TwilioCarrier implements CarrierPort {
         // the recipient's; failing each recipient for it failed every message in flight.
         boolean redirected = status >= 300 && status < 400;
         boolean senderRefused = !turnedAway && (redirected || status == 401 || status == 403 || status == 404
-                || SENDER_REFUSALS.contains(code));
+                || SENDER_REFUSALS.contains(code)
+                || SENDER_OR_SHORT_CODE_COUNTRY_REFUSALS.contains(code) && !fromShortCode(from));
         if (status != 429) {
             // Throttling is ordinary flow control under load; everything else is worth a line (never the token).
             Map<String, Object> fields = answerFields(status, code);

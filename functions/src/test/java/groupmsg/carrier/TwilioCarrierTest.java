@@ -248,11 +248,19 @@ class TwilioCarrierTest {
             assertThat(r.retryable()).isFalse();
             assertThat(r.senderRefused()).isTrue();
         });
-        // also a short code's refusal of another country's number: that recipient's alone
+        // a long code or toll-free number that is not the account's or cannot text
+        for (int code : List.of(21601, 21661, 21606, 21659)) {
+            answer(400, errorJson(code, "The From phone number is not a valid, SMS-capable inbound phone number", 400));
+            assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).as("%d", code).isTrue();
+        }
+        // but from a short code, 21606 and 21659 also mean another country's number: that recipient's alone
+        var fromShortCode = new OutboundMessage("54321", "+447911123456", "Hi", List.of(), null);
         answer(400, errorJson(21606, "The From phone number is not a valid, SMS-capable inbound phone number", 400));
-        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
+        assertThat(((SendResult.Rejected) carrier.send(fromShortCode)).senderRefused()).isFalse();
         answer(400, errorJson(21659, "'From' is not a Twilio phone number or Short Code country mismatch", 400));
-        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isFalse();
+        assertThat(((SendResult.Rejected) carrier.send(fromShortCode)).senderRefused()).isFalse();
+        answer(400, errorJson(21660, "Mismatch between the 'From' number and the account", 400));
+        assertThat(((SendResult.Rejected) carrier.send(fromShortCode)).senderRefused()).isTrue();
 
         answer(401, errorJson(20003, "Authenticate", 401));
         assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false, true));
