@@ -1111,6 +1111,28 @@ class DeliveryFaultsTest {
     }
 
     /**
+     * Through the carrier emulator, a long code that is not a message-capable number of the carrier account (Twilio's
+     * 21606, played by a magic "From" number) is the sender's refusal: every recipient stays queued for when it is
+     * mended. Before, 21606 was taken for the recipient's (as it is from a short code) and failed them all for good.
+     */
+    @Test
+    void aLongCodeTheCarrierSaysIsNotItsNumberKeepsEveryRecipientQueued(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Not Capable Co");
+        String lineId = createLine(a, "+15005550007", 10);
+        String g = createGroup(a, "Capable");
+        List<String> phones = addMembers(a, g, 760, 3);
+        String id = (String) MessagesE2eTest.send(a, g, lineId, "Hello").get("id");
+        InboundE2eTest.await(() -> a.withoutKey().get("/local/carrier/messages?from=%2B15005550007").jsonObject(),
+                r -> ((Number) r.get("rejected")).intValue() >= 1, 15_000);
+        Thread.sleep(500); // the job's other sends under way, if any, answered too
+        assertThat(statuses(a, id)).hasSize(3).allSatisfy((phone, status) -> assertThat(status).isEqualTo("queued"));
+        assertThat(a.get("/v1/messages/" + id).jsonObject()).containsEntry("status", "sending");
+        assertThat(a.get("/v1/usage").jsonObject()).containsEntry("messages", 0);
+        // the way out for a line never to be mended: deleted by force, its message completes
+        assertThat(a.delete("/v1/lines/" + lineId + "?force=true").status()).isEqualTo(204);
+    }
+
+    /**
      * A line the carrier refuses for good (a number the carrier account does not own) keeps its messages queued, and a
      * line with messages being sent cannot be deleted (a 409). {@code ?force=true} is the way out: the line goes, and
      * the job's next run fails what is left unsent, so the message completes. Before, the line was stuck for good.

@@ -54,8 +54,8 @@ import java.util.regex.Pattern;
  *   <li>After accepting, delivers on a virtual thread: about {@link Settings#callbackDelay()} later the message is
  *       {@code sent}, then {@link Settings#deliveredDelay()} later {@code delivered}; each change is POSTed, signed,
  *       to its {@code StatusCallback}.</li>
- *   <li>Twilio's magic "To" numbers of its test credentials are refused as Twilio refuses them
- *       ({@link #MAGIC_REFUSALS}), and a few numbers of the same range fail after the send as a landline, a number
+ *   <li>Twilio's magic "To" and "From" numbers of its test credentials are refused as Twilio refuses them
+ *       ({@link #MAGIC_REFUSALS}, {@link #MAGIC_FROM_REFUSALS}), and a few numbers of the same range fail after the send as a landline, a number
  *       that does not exist or a phone switched off would ({@link #FAILING_NUMBERS}: {@code undelivered} with its
  *       {@code ErrorCode}), as a sender not registered for the traffic ({@code failed}, never sent), or as a
  *       recipient that unsubscribed while a Messaging Service held the message ({@code failed}, 21610), so what
@@ -85,6 +85,16 @@ public final class CarrierEmulator implements AutoCloseable {
             "+15005550003", new TwilioRefusal(21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003."),
             "+15005550004", new TwilioRefusal(21610, "Attempt to send to unsubscribed recipient"),
             "+15005550009", new TwilioRefusal(21614, "'To' number is not a valid mobile number"));
+
+    /**
+     * Twilio's magic "From" numbers (test credentials): a line with one of these numbers is refused at every send, as
+     * Twilio refuses a From that is not the account's or cannot text, so the refusal of the sender (every recipient
+     * kept queued, {@code carrier_refused_sender}) can be tried locally.
+     */
+    static final Map<String, TwilioRefusal> MAGIC_FROM_REFUSALS = Map.of(
+            "+15005550001", new TwilioRefusal(21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."),
+            "+15005550007", new TwilioRefusal(21606, "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination/account."),
+            "+15005550008", new TwilioRefusal(21611, "This 'From' number has exceeded the maximum number of queued messages."));
 
     /** A refusal as Twilio words it. */
     record TwilioRefusal(int code, String message) {}
@@ -311,7 +321,7 @@ public final class CarrierEmulator implements AutoCloseable {
 
         GatewayResponse invalid = validate(to, from, body, mediaUrls, statusCallback);
         if (invalid != null) return reject(from, to, invalid);
-        TwilioRefusal magic = MAGIC_REFUSALS.get(to);
+        TwilioRefusal magic = MAGIC_FROM_REFUSALS.containsKey(from) ? MAGIC_FROM_REFUSALS.get(from) : MAGIC_REFUSALS.get(to);
         if (magic != null) return reject(from, to, twilioError(400, magic.code(), magic.message()));
 
         String text = body == null ? "" : body;

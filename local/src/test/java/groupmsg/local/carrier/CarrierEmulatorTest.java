@@ -316,6 +316,16 @@ class CarrierEmulatorTest {
     }
 
     @Test
+    void twiliosMagicFromNumbersAreRefusedWhateverTheRecipient() throws IOException {
+        assertTwilioError(create(form("To", "+14155550123", "From", "+15005550001", "Body", "hi")), 400, 21212);
+        assertTwilioError(create(form("To", "+14155550123", "From", "+15005550007", "Body", "hi")), 400, 21606);
+        assertTwilioError(create(form("To", "+14155550123", "From", "+15005550008", "Body", "hi")), 400, 21611);
+        assertThat(emulator.messages(null, null)).isEmpty();
+        // the range's other numbers send like any
+        assertThat(create(form("To", "+14155550123", "From", "+15005550006", "Body", "hi")).status()).isEqualTo(201);
+    }
+
+    @Test
     void aLandlineIsSentThenUndeliveredWithItsErrorCodeInTheCallbackAndTheResource() throws Exception {
         String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_1&s=0";
         String sid = (String) json(create(form("To", "+15005550030", "From", FROM, "Body", "hi", "StatusCallback", callback))).get("sid");
