@@ -195,6 +195,13 @@ public final class LocalRuntime implements AutoCloseable {
      * and the carrier emulator use clients of their own, so interceptors see only the application's requests.
      */
     public static LocalRuntime start(LocalSettings settings, List<ExecutionInterceptor> interceptors) {
+        if (settings.inMemory() && settings.dynamoEndpoint() != null) {
+            // The tables would outlive the runtime but nothing else would: the queues' jobs, the restart's recovery,
+            // the emulated carrier's records (a send whose answer a restart lost would be looked up there, not found,
+            // and sent again) and the DATA_DIR lock that keeps a second runtime off the same tables.
+            throw new IllegalStateException("DATA_DIR=memory keeps nothing, but DYNAMODB_ENDPOINT's tables outlive the runtime:"
+                    + " give a DATA_DIR, where what the queues and the emulated carrier hold is kept beside them");
+        }
         long started = System.nanoTime();
         // The JDK HttpServer (gateway, carrier emulator) silently closes keep-alive connections once 200 are idle
         // and after 30 s idle, the same as the JDK HttpClient's keep-alive. Under a burst of webhooks the Twilio

@@ -47,6 +47,18 @@ class RestartE2eTest {
         java.nio.file.Files.writeString(dataDir.resolve("running.marker"), "1\n");
     }
 
+    /**
+     * An external DynamoDB keeps the tables past a runtime in memory, which keeps nothing else (queues' jobs, the
+     * emulated carrier's records, the lock): refused at the start, before anything is touched.
+     */
+    @Test
+    void aRuntimeInMemoryOnAnExternalDynamoDbIsRefused() {
+        var settings = new LocalSettings(0, null, null, null, KEY, java.net.URI.create("http://127.0.0.1:1"), null, null, null,
+                java.time.Duration.ofMinutes(1));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LocalRuntime.start(settings))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("give a DATA_DIR");
+    }
+
     @Test
     void aStartThatFailsOnABusyPortLeavesNoMarkerUnlessAKilledRunLeftOne(@TempDir Path dataDir) throws Exception {
         try (var busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
