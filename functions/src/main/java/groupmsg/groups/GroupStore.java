@@ -6,6 +6,7 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
@@ -200,20 +201,33 @@ final class GroupStore {
         throw new IllegalStateException("group delete kept conflicting");
     }
 
-    record CleanupJob(String accountId, String groupId, long deletedAt) {}
+    /** @param redrivenAt when maintenance last sent its job again (0: never) */
+    record CleanupJob(String accountId, String groupId, long deletedAt, long redrivenAt) {}
 
     /**
-     * Clean-up jobs recorded before {@code olderThan} (ms), oldest first, at most {@code limit}; few exist at any time,
-     * so all are read (every page). The rows sort by account and group, not time, and a Query's limit counts the rows
-     * it reads before its filter: one page of {@code limit} once held only newer jobs (or other accounts' sorting
-     * first), and an old job behind them was never sent again.
+     * Clean-up jobs recorded before {@code olderThan} (ms) and not sent again since {@code redrivenBefore}, oldest
+     * first, at most {@code limit}; few exist at any time, so all are read (every page). The rows sort by account and
+     * group, not time, and a Query's limit counts the rows it reads before its filter: one page of {@code limit} once
+     * held only newer jobs (or other accounts' sorting first), and an old job behind them was never sent again.
      */
-    List<CleanupJob> pendingCleanups(long olderThan, int limit) {
+    List<CleanupJob> pendingCleanups(long olderThan, long redrivenBefore, int limit) {
         return ops.queryAll(table, CLEANUP_JOBS_PK).stream()
-                .map(i -> new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"), Attr.num(i, "deletedAt", 0)))
-                .filter(job -> job.deletedAt() < olderThan)
+                .map(i -> new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"), Attr.num(i, "deletedAt", 0),
+                        Attr.num(i, "redrivenAt", 0)))
+                .filter(job -> job.deletedAt() < olderThan && job.redrivenAt() < redrivenBefore)
                 .sorted(java.util.Comparator.comparingLong(CleanupJob::deletedAt))
                 .limit(limit).toList();
+    }
+
+    /** Records that maintenance sent the clean-up's job again at {@code now} (not for a job finished meanwhile). */
+    void markCleanupRedriven(String accountId, String groupId, long now) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId))
+                    .updateExpression("SET redrivenAt = :now").conditionExpression("attribute_exists(pk)")
+                    .expressionAttributeValues(Map.of(":now", n(now))));
+        } catch (ConditionalCheckFailedException e) {
+            // done meanwhile: nothing to mark
+        }
     }
 
     void finishCleanup(String accountId, String groupId) {

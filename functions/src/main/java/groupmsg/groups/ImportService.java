@@ -353,6 +353,15 @@ public final class ImportService {
         }
     }
 
+    /**
+     * How long after maintenance sent a clean-up's job again it is sent once more: the imports queue's whole retry
+     * span (its receives times its visibility timeout), after which the job is done or in the dead-letter queue. Before,
+     * a clean-up not done 5 minutes after its group's deletion (waiting behind imports, or a large group) was sent
+     * again every 5 minutes (the FIFO queue's deduplication window), each copy reading the group's every member row.
+     */
+    static final long CLEANUP_REDRIVE_EVERY_MILLIS =
+            (long) Queues.IMPORTS.maxReceiveCount() * Queues.IMPORTS.visibilityTimeoutSeconds() * 1000;
+
     /** Tombstones the members of a deleted group, then forgets the clean-up job. */
     void cleanUpDeletedGroup(String accountId, String groupId, long deletedAt) {
         int tombstoned = groups.memberStore().tombstoneAll(accountId, groupId, deletedAt);
@@ -397,9 +406,10 @@ public final class ImportService {
             }
         }
         int redriven = 0;
-        for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, 100)) {
+        for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, now - CLEANUP_REDRIVE_EVERY_MILLIS, 100)) {
             try {
                 groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
+                groups.groupStore().markCleanupRedriven(job.accountId(), job.groupId(), now);
                 redriven++;
             } catch (RuntimeException e) {
                 Log.error("group_cleanup_redrive_failed", Map.of("groupId", String.valueOf(job.groupId())), e);

@@ -94,6 +94,40 @@ class ImportSweepE2eTest {
         assertThat(a.get("/v1/groups/" + g + "/imports/" + ended).jsonObject()).containsEntry("status", "done");
     }
 
+    /**
+     * A deleted group's clean-up whose job could not be queued is sent again by maintenance after 5 minutes, and then
+     * not again until the imports queue's retries are spent (an hour): before, every 5 minutes, each copy reading the
+     * group's every member row while the first waited behind imports. Once done, it is never sent again.
+     */
+    @Test
+    void aLostGroupCleanUpIsSentAgainOnceAnHourUntilDone(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Clean-up Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = (String) a.post("/v1/groups", Map.of("name", "Gone")).jsonObject().get("id");
+        assertThat(a.post("/v1/groups/" + g + "/members", Map.of("members", List.of(Map.of("phone", "+14155550121"))))
+                .status()).isEqualTo(200);
+        QueueSender refusing = (queue, messages) -> {
+            throw new IllegalStateException("SQS refused");
+        };
+        new GroupService(runtime.wiring(), refusing).delete(accountId, g); // deleted; its job deferred to maintenance
+
+        java.util.function.Function<Duration, Long> redrivenAfter = by -> {
+            var queue = new DroppingQueue();
+            imports(later(runtime, by), queue).sweep();
+            return queue.sent.stream().filter(m -> m.body().contains(g)).count();
+        };
+        assertThat(redrivenAfter.apply(Duration.ofMinutes(4))).as("within 5 minutes: its own job may be on its way").isZero();
+        assertThat(redrivenAfter.apply(Duration.ofMinutes(6))).isEqualTo(1);
+        assertThat(redrivenAfter.apply(Duration.ofMinutes(12))).as("sent again 6 minutes ago").isZero();
+        assertThat(redrivenAfter.apply(Duration.ofMinutes(50))).isZero();
+        long hour = ImportService.CLEANUP_REDRIVE_EVERY_MILLIS / 60_000;
+        assertThat(redrivenAfter.apply(Duration.ofMinutes(6 + hour + 1))).as("its retries spent").isEqualTo(1);
+
+        new ImportService(runtime.wiring(), new GroupService(runtime.wiring(), refusing), refusing).cleanUpDeletedGroup(accountId, g,
+                System.currentTimeMillis());
+        assertThat(redrivenAfter.apply(Duration.ofMinutes(6 + 3 * hour))).as("done").isZero();
+    }
+
     @Test
     void anImportWhosePartsWereNotAllQueuedIsFailedAfterFiveMinutes(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Unqueued Co");
