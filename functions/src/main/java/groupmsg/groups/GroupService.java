@@ -137,11 +137,11 @@ public final class GroupService {
             String newDescription = description == null ? current.description() : description;
             long now = clock.millis();
             if (groups.update(accountId, current, newName, newDescription, now)) {
-                // the group as this request left it (read again, it could show another request's rename landed since,
-                // or be gone)
-                return new Group(current.id(), newName, newDescription == null || newDescription.isEmpty() ? null : newDescription,
-                        current.memberCount(), current.createdAt(), now, current.lastSendAt(), current.memberVersion(),
-                        current.stampedTo());
+                // what this request wrote, on the group's counts read again (the rename and description of another
+                // request landed since are not this one's answer; a group deleted since answers as it was left)
+                Group read = groups.get(accountId, groupId).orElse(current);
+                return new Group(read.id(), newName, newDescription == null || newDescription.isEmpty() ? null : newDescription,
+                        read.memberCount(), read.createdAt(), now, read.lastSendAt(), read.memberVersion(), read.stampedTo());
             }
         }
         throw ApiException.conflict("the group changed while it was being updated; retry");

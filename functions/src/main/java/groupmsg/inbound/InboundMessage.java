@@ -53,6 +53,16 @@ public record InboundMessage(String id, String accountId, String lineId, String 
                 fromName != null ? fromName : name);
     }
 
+    /**
+     * The same keyword, its routing on arrival recorded: the conversation it came from (null: none), its sender named
+     * as that conversation names them (when not named already).
+     */
+    public InboundMessage routedTo(String conversationId, String name) {
+        return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, true, inReplyTo, review,
+                fromName != null ? fromName : name);
+    }
+
     /** The same message, linked to the group message it answers, its sender named as that group names them. */
     public InboundMessage withInReplyTo(BroadcastReplies.Answered answered, String memberName) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,

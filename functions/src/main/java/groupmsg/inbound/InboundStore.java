@@ -154,9 +154,7 @@ final class InboundStore {
             dynamo.updateItem(b -> b.tableName(table).key(key(m.accountId(), m.id())).updateExpression(set.toString())
                     .conditionExpression("attribute_exists(pk) AND attribute_not_exists(routedOnArrival)")
                     .expressionAttributeValues(values));
-            return new InboundMessage(m.id(), m.accountId(), m.lineId(), m.linePhone(), m.from(), m.body(), m.mediaUrls(),
-                    m.keyword(), m.possibleOptOut(), m.alsoAReply(), conversationId, m.carrierMessageId(), m.createdAt(),
-                    m.threadUlid(), true, m.inReplyTo(), m.review(), m.fromName() != null ? m.fromName() : fromName);
+            return m.routedTo(conversationId, fromName);
         } catch (ConditionalCheckFailedException e) {
             return get(m.accountId(), m.id()).orElse(m);
         }

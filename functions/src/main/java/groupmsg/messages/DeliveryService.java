@@ -61,7 +61,7 @@ public final class DeliveryService {
     public static final int MAX_ATTEMPTS = 4;
 
     /** A recipient's error when the send failed on our side before reaching the carrier (the log has what). */
-    public static final String NOT_SENT_FAULT = "not sent: an internal error (the delivery worker's log has it)";
+    public static final String NOT_SENT_FAULT = "not sent: an internal error (logged as delivery_not_sent)";
     /** Unclear answers in a row (no clear one between) that stop a job as the carrier being unavailable does. */
     public static final int UNCLEAR_RUN = 5;
 
@@ -694,26 +694,31 @@ public final class DeliveryService {
                         if (stale(at, checkedAt.get(p)) && !stale(at, now)) due.add(p);
                     });
                     if (!due.contains(phone)) due.add(phone);
-                    // the conversation first: once it is stopped, the copies still to go are looked up in the
-                    // same read, all of them (an opted-out number shows so, whatever else is known, as failUnsent has
-                    // it), not the due ones and then the rest
-                    String stopped;
+                    // the opt-outs before the conversation: under block_conversation its check reads the
+                    // participants' opt-outs again, so an opt-out this read found is one the check saw (asked first,
+                    // a STOP between the two would show its number opted out while the others' copies still went)
                     Set<String> out;
-                    List<String> lookedUp = due;
+                    String stopped;
                     try {
+                        out = optOuts.optedOut(m.lineId(), due);
                         stopped = whyConversationStopped(m);
-                        if (stopped != null) {
-                            lookedUp = new ArrayList<>(sendAt.keySet());
-                            if (!lookedUp.contains(phone)) lookedUp.add(phone);
-                        }
-                        out = optOuts.optedOut(m.lineId(), lookedUp);
                     } catch (RuntimeException e) {
                         Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
                         return Verdict.GIVE_BACK; // not on a stale answer; nothing was sent
                     }
                     if (stopped != null) {
-                        optedOut.addAll(out);
-                        lookedUpAtStop.addAll(lookedUp);
+                        // an opted-out number shows so, whatever else is known (as failUnsent has it): the copies
+                        // still to go are looked up once more, all of them (a STOP that blocked it may be newer than
+                        // the read above)
+                        List<String> left = new ArrayList<>(sendAt.keySet());
+                        if (!left.contains(phone)) left.add(phone);
+                        try {
+                            optedOut.addAll(optOuts.optedOut(m.lineId(), left));
+                        } catch (RuntimeException e) {
+                            Log.error("delivery_optout_recheck_failed", Map.of("messageId", m.id()), e);
+                            return Verdict.GIVE_BACK;
+                        }
+                        lookedUpAtStop.addAll(left);
                         stoppedBecause = stopped;
                         return stopped(phone);
                     }
