@@ -95,7 +95,7 @@ class SampleEventsE2eTest {
         // the sample's key is a placeholder, so the authorizer must refuse it
         assertThat(invoke(runtime, "authorizer", "request.json")).contains("\"isAuthorized\":false");
         // an import part of an unknown import is skipped, not retried
-        assertThat(invoke(runtime, "import-worker", "import-part.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "import-worker", "import-part-unknown-import.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "maintenance", "scheduled.json")).contains("importsFailedUnqueued").contains("messagesCompleted");
         // work for a message that does not exist is dropped, not retried forever
         assertThat(invoke(runtime, "fanout-worker", "fanout-unknown-message.json")).contains("\"batchItemFailures\":[]");
