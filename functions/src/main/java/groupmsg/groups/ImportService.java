@@ -359,8 +359,11 @@ public final class ImportService {
      * a clean-up not done 5 minutes after its group's deletion (waiting behind imports, or a large group) was sent
      * again every 5 minutes (the FIFO queue's deduplication window), each copy reading the group's every member row.
      */
-    static final long CLEANUP_REDRIVE_EVERY_MILLIS =
-            (long) Queues.IMPORTS.maxReceiveCount() * Queues.IMPORTS.visibilityTimeoutSeconds() * 1000;
+    static long cleanupRedriveEveryMillis() {
+        // a method, not a constant: only the sweep reads the imports queue's settings (a class initialiser would
+        // count as the import worker's use of the queue, as ImportStore.stallDeadline says)
+        return (long) Queues.IMPORTS.maxReceiveCount() * Queues.IMPORTS.visibilityTimeoutSeconds() * 1000;
+    }
 
     /** Tombstones the members of a deleted group, then forgets the clean-up job. */
     void cleanUpDeletedGroup(String accountId, String groupId, long deletedAt) {
@@ -406,7 +409,7 @@ public final class ImportService {
             }
         }
         int redriven = 0;
-        for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, now - CLEANUP_REDRIVE_EVERY_MILLIS, 100)) {
+        for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, now - cleanupRedriveEveryMillis(), 100)) {
             try {
                 groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
                 groups.groupStore().markCleanupRedriven(job.accountId(), job.groupId(), now);

@@ -120,7 +120,7 @@ class ImportSweepE2eTest {
         assertThat(redrivenAfter.apply(Duration.ofMinutes(6))).isEqualTo(1);
         assertThat(redrivenAfter.apply(Duration.ofMinutes(12))).as("sent again 6 minutes ago").isZero();
         assertThat(redrivenAfter.apply(Duration.ofMinutes(50))).isZero();
-        long hour = ImportService.CLEANUP_REDRIVE_EVERY_MILLIS / 60_000;
+        long hour = ImportService.cleanupRedriveEveryMillis() / 60_000;
         assertThat(redrivenAfter.apply(Duration.ofMinutes(6 + hour + 1))).as("its retries spent").isEqualTo(1);
 
         new ImportService(runtime.wiring(), new GroupService(runtime.wiring(), refusing), refusing).cleanUpDeletedGroup(accountId, g,
