@@ -153,7 +153,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     private static Optional<List<String>> webhookEvents(JsonBody body) {
         var events = body.optionalStringList("events", 1, 10, 50);
         for (String e : events.orElse(List.of())) {
-            if (e.equals(WebhookService.GROUP_MESSAGE_EVENT)) {
+            if (WebhookService.GROUP_MESSAGE_EVENTS.contains(e)) {
                 body.problem("events", e + " is not forwarded to integrations (group messages go to the notifications"
                         + " topic only); known: " + String.join(", ", WebhookService.EVENT_TYPES));
             } else if (!WebhookService.EVENT_TYPES.contains(e)) body.problem("events", "unknown event type " + e + " (known: "

@@ -9,6 +9,7 @@ import groupmsg.messages.DirectMessages;
 import groupmsg.messages.DirectReplies;
 import groupmsg.messages.MessageKind;
 import groupmsg.optout.OptOutStore;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
@@ -248,8 +249,9 @@ public final class ConversationService {
     public record ConversationPage(List<View> conversations, Map<String, AttributeValue> lastKey) {}
 
     /** What a list is narrowed to (an extension of API.md): each null for any. */
-    public record ListFilter(String lineId, String participant, String status) {
-        public static final ListFilter NONE = new ListFilter(null, null, null);
+    /** @param search null, or text a match's name or one of its participants' names contains (in its search form) */
+    public record ListFilter(String lineId, String participant, String status, String search) {
+        public static final ListFilter NONE = new ListFilter(null, null, null, null);
     }
 
     /** The order of a list: newest created first (API.md), or (an extension) most recently active first. */
@@ -280,8 +282,12 @@ public final class ConversationService {
         }
         var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
             var step = store.list(accountId, filter.lineId(), byActivity, FILTERED_STEP, from);
-            var candidates = filter.participant() == null ? step.items() : step.items().stream()
-                    .filter(c -> c.participants().stream().anyMatch(p -> p.phone().equals(filter.participant()))).toList();
+            var candidates = step.items().stream()
+                    .filter(c -> filter.participant() == null
+                            || c.participants().stream().anyMatch(p -> p.phone().equals(filter.participant())))
+                    .filter(c -> filter.search() == null || Text.searchMatches(c.name(), filter.search())
+                            || c.participants().stream().anyMatch(p -> Text.searchMatches(p.name(), filter.search())))
+                    .toList();
             var matches = views(candidates, settings).stream()
                     .filter(v -> filter.status() == null || filter.status().equals(v.status())).toList();
             return new FilteredPage.Step<>(matches, step.lastKey());

@@ -218,7 +218,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
 
     private ApiResponse list(ApiRequest request) {
-        Paging paging = Paging.from(request, "order", "lineId", "participant", "country", "status");
+        Paging paging = Paging.from(request, "order", "lineId", "participant", "country", "status", "search");
         // an extension of API.md: order=activity lists the most recently active first (a reply or a message moves one up)
         String orderParam = request.query("order").filter(v -> !v.isBlank()).orElse("created");
         var order = switch (orderParam) {
@@ -236,8 +236,13 @@ public final class ConversationsApiHandler extends HttpApiHandler {
                 .contains(status)) {
             throw ApiException.invalid("status must be active, blocked or closed");
         }
-        var page = conversations.list(request.accountId(), new ConversationService.ListFilter(lineId, participant, status),
-                order, paging.limit(), start);
+        // and those whose name, or a participant's, contains search (ignoring case and accents), as groups' search
+        String search = request.query("search").map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
+        if (search != null && search.length() > MAX_NAME) {
+            throw ApiException.invalid("search must be at most " + MAX_NAME + " characters");
+        }
+        var page = conversations.list(request.accountId(), new ConversationService.ListFilter(lineId, participant, status,
+                search == null ? null : Text.searchForm(search)), order, paging.limit(), start);
         List<Object> items = new ArrayList<>();
         page.conversations().forEach(v -> items.add(json(v)));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));

@@ -20,12 +20,13 @@ import java.util.List;
 public final class WebhookService {
     /**
      * The event types an account's webhooks can receive: the integrations topic's, a reply and a number's opt-out
-     * changing. Group messages are not forwarded to integrations (API.md): {@code group_message.sent} is a
-     * notification (the notifications topic's push and email subscribers), and no webhook gets it.
+     * changing. Group messages are not forwarded to integrations (API.md): {@code group_message.accepted} and
+     * {@code group_message.sent} are notifications (the notifications topic's push and email subscribers), and no
+     * webhook gets them.
      */
     public static final List<String> EVENT_TYPES = List.of("reply.received", "opt_out.changed");
-    /** The notification a webhook body may name by mistake for the group message's own event. */
-    public static final String GROUP_MESSAGE_EVENT = "group_message.sent";
+    /** The notifications a webhook body may name by mistake for the group message's own events. */
+    public static final List<String> GROUP_MESSAGE_EVENTS = List.of("group_message.accepted", "group_message.sent");
     /** What a webhook created without {@code events} receives: all of them. */
     public static final List<String> DEFAULT_EVENT_TYPES = EVENT_TYPES;
     /** Webhooks per account: each event is POSTed to all of them side by side. */

@@ -11,8 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Finishes a message once fan-out is done and no delivery is queued or sending: status {@code sent}, then the
- * {@code group_message.sent} notification. Only the caller whose conditional update wins publishes; its
+ * A group message's two notifications: {@code group_message.accepted} as its fan-out starts (what an in-app, push or
+ * email copy of the message is made from, at once: the texts of a large group on a slow line take hours), and, once
+ * fan-out is done and no delivery is queued or sending, status {@code sent} and the {@code group_message.sent}
+ * notification with its counts. Only the caller whose conditional update wins publishes; its
  * {@code JOBS#sending} row stays until the event is out, so an event whose publish failed (or whose worker died
  * first) is published by maintenance {@link #EVENT_GRACE} later: at least once, and twice only after such a failure.
  * Group messages never go to the integrations topic. A message with rows still {@code sent} gets its first
@@ -67,6 +69,7 @@ final class Completion {
         long claimedAt = clock.millis();
         if (!messages.claimLateEvent(job.accountId(), job.messageId(), claimedAt, LATE_EVENT_CLAIM.toMillis())) return false;
         try {
+            announceAcceptance(m, job);
             announce(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
         } catch (RuntimeException e) {
             // not out: the next sweep tries (an event out whose row's delete fails keeps the claim, and waits it out)
@@ -81,27 +84,57 @@ final class Completion {
         return true;
     }
 
-    /** Publishes the message's event, then removes its job row. */
+    /**
+     * Publishes the message's acceptance event unless its job row says it is out (then, or for another kind of
+     * message, nothing: false). The row records it after the publish, so the event goes out at least once: twice only
+     * when two callers publish before either records it, or the record fails. {@code messageId} is the key to
+     * de-duplicate on.
+     */
+    boolean announceAcceptance(GroupMessage m, MessageStore.SendingJob job) {
+        if (job == null || job.acceptedEventAt() > 0) return false;
+        if (m.kind() != MessageKind.GROUP) { // a row from before such rows said so at accept: none to publish
+            messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
+            return false;
+        }
+        events.publish(Topic.NOTIFICATIONS, m.accountId(), ACCEPTED_EVENT, event(m));
+        messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
+        return true;
+    }
+
+    /** {@link #announceAcceptance} for a message whose job row is read first. */
+    boolean announceAcceptance(GroupMessage m) {
+        return announceAcceptance(m, messages.sendingJob(m.accountId(), m.id()).orElse(null));
+    }
+
+    static final String ACCEPTED_EVENT = "group_message.accepted";
+
+    /** Publishes the message's events (its acceptance first, if not out), then removes its job row. */
     private void publish(GroupMessage m, Map<String, Long> counts, long completedAt) {
+        announceAcceptance(m);
         announce(m, counts, completedAt);
         messages.finishJob(m.accountId(), m.id());
     }
 
     private void announce(GroupMessage m, Map<String, Long> counts, long completedAt) {
+        var event = event(m);
+        event.put("counts", MessagesJson.counts(m, counts));
+        event.put("completedAt", Timestamps.format(completedAt));
+        events.publish(Topic.NOTIFICATIONS, m.accountId(), "group_message.sent", event);
+    }
+
+    /** What both events say of the message: what a push or an email turns into its content, without an API read. */
+    private static LinkedHashMap<String, Object> event(GroupMessage m) {
         var event = new LinkedHashMap<String, Object>();
         event.put("messageId", m.id());
         event.put("groupId", m.groupId());
         event.put("lineId", m.lineId());
         event.put("sender", m.sender());
         event.put("title", m.title());
-        // what a push or an email turns into its content, without reading the message back through the API
         event.put("body", m.body());
         event.put("mediaUrls", m.mediaUrls());
         event.put("createdAt", Timestamps.format(m.acceptedAt()));
         event.put("recipients", m.recipients());
-        event.put("counts", MessagesJson.counts(m, counts));
-        event.put("completedAt", Timestamps.format(completedAt));
-        events.publish(Topic.NOTIFICATIONS, m.accountId(), "group_message.sent", event);
+        return event;
     }
 
     static long queued(GroupMessage m, Map<String, Long> counts) {

@@ -110,6 +110,15 @@ public final class FanoutService {
         }
         var checkpoint = messages.checkpoint(accountId, messageId);
         String cursor = checkpoint.cursor();
+        if (m.kind() == MessageKind.GROUP && cursor == null && !checkpoint.done()) {
+            try {
+                completion.announceAcceptance(m);
+            } catch (RuntimeException e) {
+                // the texts do not wait for the topic: maintenance publishes it (Completion.EVENT_GRACE on), or the
+                // message's completion does, first
+                Log.error("group_message_accepted_event_failed", Map.of("messageId", messageId), e);
+            }
+        }
         boolean done = checkpoint.done();
         boolean pageTakenOver = checkpoint.pageTakenOver();
         // the page this run holds the lease on, and since when: given back if the run fails part way

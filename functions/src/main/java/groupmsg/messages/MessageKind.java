@@ -5,7 +5,7 @@ package groupmsg.messages;
  * they differ in where the recipients come from, whether opt-outs stop them, and what is announced when done.
  */
 public enum MessageKind {
-    /** A broadcast to a group's members at acceptance; announced as {@code group_message.sent}. */
+    /** A broadcast to a group's members at acceptance; announced as {@code group_message.accepted}, then {@code group_message.sent}. */
     GROUP("group", false),
     /**
      * The line's answer to STOP or HELP: sent even to an opted-out number (the confirmation of an opt-out and the

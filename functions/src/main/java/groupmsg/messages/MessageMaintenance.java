@@ -251,6 +251,11 @@ public final class MessageMaintenance {
     private boolean repair(MessageStore.SendingJob job, long now, long jobsLostBefore, long stopAt, Tally tally) {
         tally.visited++;
         tally.lookupsThisMessage = 0;
+        if (job.completedAt() == 0 && job.acceptedEventAt() == 0 && job.acceptedAt() < now - Completion.EVENT_GRACE.toMillis()) {
+            // its fan-out's publish failed (or its first run died first)
+            GroupMessage accepted = messages.get(job.accountId(), job.messageId()).orElse(null);
+            if (accepted != null && completion.announceAcceptance(accepted, job)) tally.eventsPublished++;
+        }
         if (job.completedAt() > 0) {
             if (completion.publishLateEvent(job)) tally.eventsPublished++;
             return true;

@@ -324,9 +324,11 @@ final class MessageStore {
     boolean complete(GroupMessage m, long now, boolean eventFollows, ReceiptCheck receiptCheck) {
         TransactWriteItem job;
         if (eventFollows) {
-            var row = sendingJobRow(m);
-            row.put("completedAt", n(now));
-            job = TransactWriteItem.builder().put(p -> p.tableName(table).item(row)).build();
+            // an update, not a put: the row keeps acceptedEventAt (whether the acceptance event is out)
+            job = TransactWriteItem.builder().update(u -> u.tableName(table).key(sendingJobKey(m.accountId(), m.id()))
+                    .updateExpression("SET accountId = :a, messageId = :m, acceptedAt = :acc, completedAt = :now")
+                    .expressionAttributeValues(Map.of(":a", s(m.accountId()), ":m", s(m.id()), ":acc", n(m.acceptedAt()),
+                            ":now", n(now)))).build();
         } else {
             job = TransactWriteItem.builder().delete(d -> d.tableName(table).key(sendingJobKey(m.accountId(), m.id()))).build();
         }
@@ -388,6 +390,8 @@ final class MessageStore {
         row.put("accountId", s(m.accountId()));
         row.put("messageId", s(m.id()));
         row.put("acceptedAt", n(m.acceptedAt()));
+        // only a group message announces its acceptance: the others' rows say theirs is out, so no sweep looks
+        if (m.kind() != MessageKind.GROUP) row.put("acceptedEventAt", n(m.acceptedAt()));
         return row;
     }
 
@@ -395,8 +399,11 @@ final class MessageStore {
         return sendingJobKey(sendingJobSk(accountId, messageId));
     }
 
-    /** A message still in {@code JOBS#sending}; {@code completedAt} > 0 when only its event is still to go out. */
-    record SendingJob(String accountId, String messageId, long acceptedAt, long completedAt) {
+    /**
+     * A message still in {@code JOBS#sending}; {@code completedAt} > 0 when only its event is still to go out;
+     * {@code acceptedEventAt} > 0 once its {@code group_message.accepted} event is out (or it has none).
+     */
+    record SendingJob(String accountId, String messageId, long acceptedAt, long completedAt, long acceptedEventAt) {
         String sk() {
             return sendingJobSk(accountId, messageId);
         }
@@ -419,9 +426,30 @@ final class MessageStore {
         QueryResponse page = dynamo.query(b -> b.tableName(table)
                 .keyConditionExpression(through == null ? "pk = :pk" : "pk = :pk AND sk <= :through")
                 .expressionAttributeValues(values).limit(limit).exclusiveStartKey(start));
-        var jobs = page.items().stream().map(i -> new SendingJob(Attr.str(i, "accountId"), Attr.str(i, "messageId"),
-                Attr.num(i, "acceptedAt", 0), Attr.num(i, "completedAt", 0))).toList();
+        var jobs = page.items().stream().map(MessageStore::sendingJob).toList();
         return new SendingJobs(jobs, page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null);
+    }
+
+    private static SendingJob sendingJob(Map<String, AttributeValue> row) {
+        return new SendingJob(Attr.str(row, "accountId"), Attr.str(row, "messageId"), Attr.num(row, "acceptedAt", 0),
+                Attr.num(row, "completedAt", 0), Attr.num(row, "acceptedEventAt", 0));
+    }
+
+    /** A message's {@code JOBS#sending} row, read consistently (none once the message is complete and announced). */
+    Optional<SendingJob> sendingJob(String accountId, String messageId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId)).consistentRead(true)).item();
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(sendingJob(item));
+    }
+
+    /** Records that the message's acceptance event is out (on its job row, while there is one). */
+    void markAcceptedEvent(String accountId, String messageId, long at) {
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
+                    .updateExpression("SET acceptedEventAt = :at").conditionExpression("attribute_exists(pk)")
+                    .expressionAttributeValues(Map.of(":at", n(at))));
+        } catch (ConditionalCheckFailedException e) {
+            // finished meanwhile: the row is gone, and with it the need to remember
+        }
     }
 
     /** The key of a job's {@code JOBS#sending} row, to start a page after it. */

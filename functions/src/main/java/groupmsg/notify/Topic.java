@@ -2,7 +2,7 @@ package groupmsg.notify;
 
 /** The SNS topics events are published to. */
 public enum Topic {
-    /** Push/email subscribers: e.g. {@code group_message.sent}. */
+    /** Push/email subscribers: {@code group_message.accepted} and {@code group_message.sent}. */
     NOTIFICATIONS("notifications"),
     /** External integrations: inbound replies (never group messages). */
     INTEGRATIONS("integrations");

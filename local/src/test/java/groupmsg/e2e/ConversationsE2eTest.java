@@ -1468,6 +1468,17 @@ class ConversationsE2eTest {
         assertThat((List<Map<String, Object>>) page2.get("items")).extracting(c -> c.get("id")).containsExactly(c1);
         assertThat(page2.get("nextCursor")).isNull();
 
+        // by name, or a participant's, ignoring case and accents
+        assertThat(a.patch("/v1/conversations/" + c3, Map.of("name", "Choir Café")).status()).isEqualTo(200);
+        String c5 = (String) create(a, second, List.of(Map.of("phone", "+14155550705", "name", "José Ortiz"), ANN), "5")
+                .get("id");
+        assertThat(list.apply("search=cafe")).extracting(c -> c.get("id")).containsExactly(c3);
+        assertThat(list.apply("search=CHOIR%20CAF%C3%89")).extracting(c -> c.get("id")).containsExactly(c3);
+        assertThat(list.apply("search=jose")).extracting(c -> c.get("id")).containsExactly(c5);
+        assertThat(list.apply("search=saturday&lineId=" + second)).extracting(c -> c.get("id")).containsExactly(c5);
+        assertThat(list.apply("search=nobody")).isEmpty();
+        assertThat(a.get("/v1/conversations?search=" + "x".repeat(101)).status()).isEqualTo(400);
+
         var badStatus = a.get("/v1/conversations?status=archived");
         assertThat(badStatus.status()).isEqualTo(400);
         assertThat(badStatus.body()).contains("status must be active, blocked or closed");

@@ -1951,6 +1951,53 @@ class DeliveryFaultsTest {
         }
     }
 
+    /**
+     * A group message's acceptance event whose publish failed as its fan-out started: the texts do not wait for it
+     * (the fan-out goes on), maintenance publishes it once after the grace period while the message is still being
+     * sent, and its completion does not publish it again; a message completed before any sweep publishes it first,
+     * then its sent event.
+     */
+    @Test
+    void anAcceptanceEventWhosePublishFailedIsPublishedOnceByMaintenanceOrCompletion(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        EventPublisher down = (topic, accountId, type, event) -> {
+            throw new IllegalStateException("SNS unavailable (test)");
+        };
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        Setup s = acceptAndFanOut(api.forNewAccount("Late Acceptance Co"), wiring.withEvents(down), 2);
+        assertThat(s.queue().deliveries).as("the fan-out went on").isNotEmpty();
+
+        var events = RecordingEventPublisher.inMemory();
+        Wiring recorded = wiring.withEvents(events);
+        new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(1))), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, s.messageId())).as("within the grace period").isEmpty();
+        for (int sweep = 0; sweep < 2; sweep++) {
+            new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), new CapturingQueue()).sweep();
+        }
+        assertThat(eventsOf(events, s.messageId())).singleElement().satisfies(e -> assertThat(e)
+                .containsEntry("type", "group_message.accepted").containsEntry("recipients", 2).doesNotContainKey("counts"));
+        deliverAll(new DeliveryService(recorded), s);
+        assertThat(eventsOf(events, s.messageId())).extracting(e -> e.get("type"))
+                .containsExactly("group_message.accepted", "group_message.sent");
+
+        // as a rule, its fan-out publishes it as it starts, before any text has gone
+        Setup ordinary = acceptAndFanOut(api.forNewAccount("Prompt Acceptance Co"), recorded, 2);
+        assertThat(eventsOf(events, ordinary.messageId())).singleElement()
+                .satisfies(e -> assertThat(e).containsEntry("type", "group_message.accepted"));
+        assertThat(new groupmsg.messages.MessageService(recorded, new GroupService(recorded, new CapturingQueue()),
+                new CapturingQueue()).get(ordinary.accountId(), ordinary.messageId()).message().status()).as("its texts not sent yet")
+                .isEqualTo("sending");
+
+        // completed before any sweep: its completion publishes both, in order
+        Setup quick = acceptAndFanOut(api.forNewAccount("Quick Acceptance Co"), wiring.withEvents(down), 2);
+        deliverAll(new DeliveryService(recorded), quick);
+        assertThat(eventsOf(events, quick.messageId())).extracting(e -> e.get("type"))
+                .containsExactly("group_message.accepted", "group_message.sent");
+        new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6))), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, quick.messageId())).hasSize(2);
+    }
+
     @Test
     void aCompletedMessagesEventWhosePublishFailedIsPublishedByMaintenanceOnce(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Late Event Co", 2);

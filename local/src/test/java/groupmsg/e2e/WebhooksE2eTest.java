@@ -141,6 +141,9 @@ class WebhooksE2eTest {
                 "events", List.of("reply.received", "group_message.sent")));
         assertThat(asksForGroupMessages.status()).as("group messages are not forwarded to integrations (API.md)").isEqualTo(400);
         assertThat(asksForGroupMessages.body()).contains("group_message.sent").contains("notifications");
+        var asksForAcceptances = a.post("/v1/webhooks", Map.of("url", url("/all"), "events", List.of("group_message.accepted")));
+        assertThat(asksForAcceptances.status()).isEqualTo(400);
+        assertThat(asksForAcceptances.body()).contains("group_message.accepted").contains("notifications");
         var everything = createWebhook(a, Map.of("url", url("/all"), "events", List.of("reply.received", "opt_out.changed")));
         var byDefault = createWebhook(a, Map.of("url", url("/default")));
         assertThat((String) replies.get("id")).startsWith("whk_");
