@@ -252,9 +252,14 @@ public final class MessageMaintenance {
         tally.visited++;
         tally.lookupsThisMessage = 0;
         if (job.completedAt() == 0 && job.acceptedEventAt() == 0 && job.acceptedAt() < now - Completion.EVENT_GRACE.toMillis()) {
-            // its fan-out's publish failed (or its first run died first)
-            GroupMessage accepted = messages.get(job.accountId(), job.messageId()).orElse(null);
-            if (accepted != null && completion.announceAcceptance(accepted, job)) tally.eventsPublished++;
+            // its fan-out's publish failed (or its first run died first); the row read again, as listed it may be a
+            // sweep old. The topic failing again does not keep the message's repair below from its turn.
+            try {
+                GroupMessage accepted = messages.get(job.accountId(), job.messageId()).orElse(null);
+                if (accepted != null && completion.announceAcceptance(accepted)) tally.eventsPublished++;
+            } catch (RuntimeException e) {
+                Log.error("group_message_accepted_event_failed", Map.of("messageId", job.messageId()), e);
+            }
         }
         if (job.completedAt() > 0) {
             if (completion.publishLateEvent(job)) tally.eventsPublished++;

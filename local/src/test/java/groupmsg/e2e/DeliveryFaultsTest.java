@@ -1968,6 +1968,12 @@ class DeliveryFaultsTest {
         Setup s = acceptAndFanOut(api.forNewAccount("Late Acceptance Co"), wiring.withEvents(down), 2);
         assertThat(s.queue().deliveries).as("the fan-out went on").isNotEmpty();
 
+        // the topic still failing does not keep maintenance from the message's repair: its stalled rows are queued again
+        var requeued = new CapturingQueue();
+        new MessageMaintenance(wiring.withEvents(down).withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11))), requeued)
+                .sweep();
+        assertThat(requeued.deliveries).as("its stalled rows' jobs").anySatisfy(job -> assertThat(job).containsEntry("messageId", s.messageId()));
+
         var events = RecordingEventPublisher.inMemory();
         Wiring recorded = wiring.withEvents(events);
         new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(1))), new CapturingQueue()).sweep();
@@ -1996,6 +2002,14 @@ class DeliveryFaultsTest {
                 .containsExactly("group_message.accepted", "group_message.sent");
         new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6))), new CapturingQueue()).sweep();
         assertThat(eventsOf(events, quick.messageId())).hasSize(2);
+
+        // completed while the topic was down: maintenance publishes both, acceptance first
+        Setup late = acceptAndFanOut(api.forNewAccount("Late Both Co"), wiring.withEvents(down), 2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(wiring.withEvents(down)), late))
+                .hasMessageContaining("SNS unavailable");
+        new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, late.messageId())).extracting(e -> e.get("type"))
+                .containsExactly("group_message.accepted", "group_message.sent");
     }
 
     @Test
