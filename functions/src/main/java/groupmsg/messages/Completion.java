@@ -69,7 +69,7 @@ final class Completion {
         long claimedAt = clock.millis();
         if (!messages.claimLateEvent(job.accountId(), job.messageId(), claimedAt, LATE_EVENT_CLAIM.toMillis())) return false;
         try {
-            announceAcceptance(m, job);
+            announceAcceptance(m); // the row read again: the one listed may be a sweep old
             announce(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
         } catch (RuntimeException e) {
             // not out: the next sweep tries (an event out whose row's delete fails keeps the claim, and waits it out)
