@@ -426,13 +426,10 @@ final class ConversationStore {
      * decision to relay it never carried out, and the conversation no longer taking it (the thread shows that).
      */
     void correctOutcome(String accountId, String conversationId, String messageId, String was, String outcome) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(threadPk(accountId, conversationId), messageId))
-                    .updateExpression("SET outcome = :now").conditionExpression("outcome = :was")
-                    .expressionAttributeValues(Map.of(":now", s(outcome), ":was", s(was))));
-        } catch (ConditionalCheckFailedException e) {
-            // another run corrected it, or it was never that
-        }
+        // a failed condition: another run corrected it, or it was never that
+        ops.updateIf(b -> b.tableName(table).key(Attr.key(threadPk(accountId, conversationId), messageId))
+                .updateExpression("SET outcome = :now").conditionExpression("outcome = :was")
+                .expressionAttributeValues(Map.of(":now", s(outcome), ":was", s(was))));
     }
 
     /** A reply's outcome on record, and whether this call stored it ({@code first}) or an earlier run had. */

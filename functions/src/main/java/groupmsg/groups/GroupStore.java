@@ -6,7 +6,6 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.util.ArrayList;
@@ -221,13 +220,10 @@ final class GroupStore {
 
     /** Records that maintenance sent the clean-up's job again at {@code now} (not for a job finished meanwhile). */
     void markCleanupRedriven(String accountId, String groupId, long now) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId))
-                    .updateExpression("SET redrivenAt = :now").conditionExpression("attribute_exists(pk)")
-                    .expressionAttributeValues(Map.of(":now", n(now))));
-        } catch (ConditionalCheckFailedException e) {
-            // done meanwhile: nothing to mark
-        }
+        // a failed condition: done meanwhile, nothing to mark
+        ops.updateIf(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId))
+                .updateExpression("SET redrivenAt = :now").conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":now", n(now))));
     }
 
     void finishCleanup(String accountId, String groupId) {

@@ -90,7 +90,8 @@ final class Completion {
      * when two callers publish before either records it, or the record fails. {@code messageId} is the key to
      * de-duplicate on.
      */
-    boolean announceAcceptance(GroupMessage m, MessageStore.SendingJob job) {
+    boolean announceAcceptance(GroupMessage m) {
+        MessageStore.SendingJob job = messages.sendingJob(m.accountId(), m.id()).orElse(null);
         if (job == null || job.acceptedEventAt() > 0) return false;
         if (m.kind() != MessageKind.GROUP) { // a row from before such rows said so at accept: none to publish
             messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
@@ -99,11 +100,6 @@ final class Completion {
         events.publish(Topic.NOTIFICATIONS, m.accountId(), ACCEPTED_EVENT, event(m));
         messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
         return true;
-    }
-
-    /** {@link #announceAcceptance} for a message whose job row is read first. */
-    boolean announceAcceptance(GroupMessage m) {
-        return announceAcceptance(m, messages.sendingJob(m.accountId(), m.id()).orElse(null));
     }
 
     static final String ACCEPTED_EVENT = "group_message.accepted";

@@ -221,13 +221,10 @@ final class MessageStore {
 
     /** Gives back a {@link #claimRefan} made at {@code at} whose job could not be sent: the next sweep tries again. */
     void unclaimRefan(String accountId, String messageId, long at) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, messageId))
-                    .updateExpression("REMOVE fanoutRedrivenAt").conditionExpression("fanoutRedrivenAt = :at")
-                    .expressionAttributeValues(Map.of(":at", n(at))));
-        } catch (ConditionalCheckFailedException e) {
-            // claimed again since: not this claim's to give back
-        }
+        // a failed condition: claimed again since, not this claim's to give back
+        ops.updateIf(b -> b.tableName(table).key(key(accountId, messageId))
+                .updateExpression("REMOVE fanoutRedrivenAt").conditionExpression("fanoutRedrivenAt = :at")
+                .expressionAttributeValues(Map.of(":at", n(at))));
     }
 
     /**
@@ -443,13 +440,10 @@ final class MessageStore {
 
     /** Records that the message's acceptance event is out (on its job row, while there is one). */
     void markAcceptedEvent(String accountId, String messageId, long at) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
-                    .updateExpression("SET acceptedEventAt = :at").conditionExpression("attribute_exists(pk)")
-                    .expressionAttributeValues(Map.of(":at", n(at))));
-        } catch (ConditionalCheckFailedException e) {
-            // finished meanwhile: the row is gone, and with it the need to remember
-        }
+        // a failed condition: finished meanwhile, the row gone and with it the need to remember
+        ops.updateIf(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
+                .updateExpression("SET acceptedEventAt = :at").conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":at", n(at))));
     }
 
     /** The key of a job's {@code JOBS#sending} row, to start a page after it. */
