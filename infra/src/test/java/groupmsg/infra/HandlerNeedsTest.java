@@ -210,7 +210,7 @@ class HandlerNeedsTest {
     @Test
     void everyFindingNamesTheMethodThatMakesIt() {
         HandlerNeeds.Needs delivery = lambdaJar.of(Handlers.DELIVERY_WORKER);
-        assertThat(delivery.evidence()).containsEntry("publishes NOTIFICATIONS", "groupmsg.messages.Completion.announce")
+        assertThat(delivery.evidence()).containsEntry("publishes NOTIFICATIONS", "groupmsg.messages.Completion.announceAcceptance")
                 .containsKey("uses the carrier credentials")
                 .containsEntry("uses the public base URL", "groupmsg.messages.DeliveryService.<init>");
         assertThat(lambdaJar.of(Handlers.ADMIN_API).evidence().keySet()).containsExactly("reads Tables.CORE");
