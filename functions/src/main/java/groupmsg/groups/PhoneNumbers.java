@@ -209,7 +209,11 @@ public final class PhoneNumbers {
         if (!UTIL.isValidNumber(number)) {
             return new Invalid("not a valid number for " + describeRegion(number, region));
         }
-        return new Valid(e164(number));
+        String e164 = e164(number);
+        // the metadata takes a few national numbers longer than E.164 allows (DE "21000000000000": +49 and 14 digits),
+        // which no carrier sends to and the E.164 form every store keys on cannot hold
+        if (e164.length() > 16) return new Invalid("longer than E.164's 15 digits");
+        return new Valid(e164);
     }
 
     /** {@code text} ("+" first) as a valid international number, or null. */

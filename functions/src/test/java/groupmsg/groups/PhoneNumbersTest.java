@@ -144,6 +144,8 @@ class PhoneNumbersTest {
                 Arguments.of("4155550123", "usa", "unknown country 'usa'"),
                 Arguments.of("+14155550123", "ZZ", "unknown country 'ZZ'"),
                 Arguments.of("4155550123", "a-very-long-country-name", "unknown country 'a-very-long-coun...'"),
+                Arguments.of("21000000000000", "DE", "longer than E.164's 15 digits"),
+                Arguments.of("+49 225 841 550 123 449", null, "longer than E.164's 15 digits"),
                 Arguments.of("+1 415 555 0123 #", null, "not a phone number"),
                 Arguments.of("+1 415*555*0123", null, "not a phone number"),
                 Arguments.of("++14155550123", null, "not a phone number"),
