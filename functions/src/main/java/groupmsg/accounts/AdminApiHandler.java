@@ -4,7 +4,10 @@ import groupmsg.groups.PhoneNumbers;
 import groupmsg.integrations.Webhook;
 import groupmsg.integrations.WebhookService;
 import groupmsg.integrations.WebhookTargets;
+import groupmsg.inbound.Keywords;
 import groupmsg.lines.Line;
+import groupmsg.lines.LineKeyword;
+import groupmsg.lines.LineKeywordService;
 import groupmsg.lines.LineRules;
 import groupmsg.lines.LineService;
 import groupmsg.lines.LineType;
@@ -43,6 +46,8 @@ public final class AdminApiHandler extends HttpApiHandler {
     private final AccountService accounts;
     private final LineService lines;
     private final UsageService usage;
+    /** Built on first use, as the webhooks' service. */
+    private final Lazy<LineKeywordService> keywords;
     /** Built on first use: most of this function's requests are not about webhooks. */
     private final Lazy<WebhookService> webhooks;
     private final Ids ids;
@@ -75,6 +80,17 @@ public final class AdminApiHandler extends HttpApiHandler {
             return ApiResponse.noContent();
         });
         on("GET /v1/usage", this::getUsage);
+        this.keywords = new Lazy<>(() -> new LineKeywordService(wiring));
+        on("POST /v1/lines/{id}/keywords", this::createKeyword);
+        on("GET /v1/lines/{id}/keywords", r -> ApiResponse.ok(ApiResponse.page(
+                keywords.get().list(r.accountId(), r.path("id")).stream().map(k -> (Object) keywordJson(k)).toList(), null)));
+        on("GET /v1/lines/{id}/keywords/{keyword}", r -> ApiResponse.ok(keywordJson(
+                keywords.get().get(r.accountId(), r.path("id"), r.path("keyword")))));
+        on("PATCH /v1/lines/{id}/keywords/{keyword}", this::updateKeyword);
+        on("DELETE /v1/lines/{id}/keywords/{keyword}", r -> {
+            keywords.get().delete(r.accountId(), r.path("id"), r.path("keyword"));
+            return ApiResponse.noContent();
+        });
         this.webhooks = new Lazy<>(() -> new WebhookService(wiring));
         onShowingSecret("POST /v1/webhooks", this::createWebhook);
         on("GET /v1/webhooks", this::listWebhooks);
@@ -407,6 +423,65 @@ public final class AdminApiHandler extends HttpApiHandler {
         }
         json.put("byLine", byLine);
         return ApiResponse.ok(json);
+    }
+
+    /**
+     * {@code POST /v1/lines/{id}/keywords {keyword, action: "join"|"leave", groupId, reply?}} (an extension of API.md):
+     * a text of that word alone to the line joins its sender to the group (or takes them out), answered with
+     * {@code reply} (null or absent: the default, which names the group).
+     */
+    private ApiResponse createKeyword(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("keyword", "action", "groupId", "reply");
+        String keyword = body.requiredString("keyword", 1, 100);
+        if (keyword != null) body.check("keyword", Keywords.lineKeyword(keyword), Keywords::lineKeywordProblem);
+        LineKeyword.Action action = keywordAction(body, body.requiredString("action", 1, 20));
+        String groupId = body.requiredString("groupId", 1, 100);
+        String reply = keywordReply(body);
+        body.validate();
+        var created = keywords.get().create(request.accountId(), request.path("id"), keyword,
+                new LineKeywordService.KeywordInput(action, groupId, reply.equals(LineKeywordService.DEFAULT_REPLY) ? null : reply));
+        return ApiResponse.created(keywordJson(created));
+    }
+
+    /** {@code PATCH /v1/lines/{id}/keywords/{keyword} {action?, groupId?, reply?}}: the word itself stays. */
+    private ApiResponse updateKeyword(ApiRequest request) {
+        JsonBody body = request.jsonBody().allowOnly("action", "groupId", "reply", "keyword");
+        if (body.has("keyword")) body.problem("keyword", "cannot be changed (create the new keyword, delete this one)");
+        LineKeyword.Action action = keywordAction(body, body.optionalString("action", 1, 20).orElse(null));
+        String groupId = body.optionalString("groupId", 1, 100).orElse(null);
+        String reply = body.has("reply") ? keywordReply(body) : null;
+        if (action == null && groupId == null && reply == null && body.valid()) {
+            body.problem("action", "nothing to change: give action, groupId and/or reply");
+        }
+        body.validate();
+        return ApiResponse.ok(keywordJson(keywords.get().update(request.accountId(), request.path("id"),
+                request.path("keyword"), new LineKeywordService.KeywordInput(action, groupId, reply))));
+    }
+
+    private static LineKeyword.Action keywordAction(JsonBody body, String typed) {
+        if (typed == null) return null;
+        var action = LineKeyword.Action.fromWire(typed);
+        if (action.isEmpty()) body.problem("action", "must be join or leave");
+        return action.orElse(null);
+    }
+
+    /** A keyword's own answer as given; {@link LineKeywordService#DEFAULT_REPLY} for none (absent, null or blank). */
+    private static String keywordReply(JsonBody body) {
+        if (body.raw("reply") == null) return LineKeywordService.DEFAULT_REPLY;
+        return body.optionalText("reply", LineRules.MAX_REPLY_LENGTH).filter(r -> !r.isBlank())
+                .orElse(LineKeywordService.DEFAULT_REPLY);
+    }
+
+    private static Map<String, Object> keywordJson(LineKeyword k) {
+        var json = new LinkedHashMap<String, Object>();
+        json.put("lineId", k.lineId());
+        json.put("keyword", k.keyword());
+        json.put("action", k.action().wireName());
+        json.put("groupId", k.groupId());
+        json.put("reply", k.reply()); // null: the default, naming the group
+        json.put("createdAt", Timestamps.format(k.createdAt()));
+        json.put("updatedAt", Timestamps.format(k.updatedAt()));
+        return json;
     }
 
     private static Map<String, Object> lineJson(Line line) {

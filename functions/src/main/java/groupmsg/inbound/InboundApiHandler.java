@@ -289,6 +289,8 @@ public final class InboundApiHandler extends HttpApiHandler {
         json.put("possibleOptOut", m.possibleOptOut());
         json.put("conversationId", m.conversationId());
         json.put("inReplyTo", AnswerLinks.json(m.inReplyTo())); // an extension: the group message a reply or STOP answers
+        // an extension: what it did as one of its line's own keywords (JOIN: its sender joined the group)
+        json.put("keywordAction", InboundRouter.keywordActionJson(m.keywordAction()));
         json.put("review", review(m.review())); // an extension: a person's reading of it, or null
         json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;

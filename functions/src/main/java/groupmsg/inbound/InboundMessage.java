@@ -25,13 +25,26 @@ import java.util.List;
  * @param fromName       who sent it, as the business knows them: their name in the conversation it was routed to,
  *                       else in the group of the group message it answers (set with the link); null for a number
  *                       without one there, or none
+ * @param keywordAction  what it did as one of its line's own keywords (JOIN), or null
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
                              String threadUlid, boolean routed, BroadcastReplies.Answered inReplyTo,
-                             Review review, String fromName) {
+                             Review review, String fromName, KeywordAction keywordAction) {
     public static final String ID_PREFIX = "inb_";
+
+    /**
+     * What a text that is one of its line's own keywords did (see {@code LineKeywordService}): its sender joined or left
+     * the group. Recorded once the membership changed, so a retry of its job only answers it.
+     */
+    public record KeywordAction(String keyword, String action, String groupId) {}
+
+    /** The same message, with what its line keyword did. */
+    public InboundMessage withKeywordAction(KeywordAction done) {
+        return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, done);
+    }
 
     /**
      * A person's reading of a text ({@code POST /v1/inbound/{id}/review}), such as "stop texting me", which no keyword
@@ -50,7 +63,7 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage withConversation(String conversationId, String threadUlid, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review,
-                fromName != null ? fromName : name);
+                fromName != null ? fromName : name, keywordAction);
     }
 
     /**
@@ -60,13 +73,13 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage routedTo(String conversationId, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, true, inReplyTo, review,
-                fromName != null ? fromName : name);
+                fromName != null ? fromName : name, keywordAction);
     }
 
     /** The same message, linked to the group message it answers, its sender named as that group names them. */
     public InboundMessage withInReplyTo(BroadcastReplies.Answered answered, String memberName) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, answered, review,
-                fromName != null ? fromName : memberName);
+                fromName != null ? fromName : memberName, keywordAction);
     }
 }

@@ -7,6 +7,7 @@ import groupmsg.notify.Topic;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.json.Json;
@@ -39,9 +40,12 @@ public final class InboundRouter {
     private final Clock clock;
     private final Ids ids;
     private final QueueSender queue;
+    /** Built at the first reply that may be a line's own keyword ("JOIN"): most replies are read for none. */
+    private final Lazy<LineKeywordActions> keywordActions;
 
     public InboundRouter(Wiring wiring, QueueSender queue) {
         this.queue = queue;
+        this.keywordActions = new Lazy<>(() -> new LineKeywordActions(wiring, queue));
         this.store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.conversations = new ConversationService(wiring, queue);
         this.router = new ConversationRouter(wiring);
@@ -67,6 +71,7 @@ public final class InboundRouter {
         }
         if (m.keyword() != null && !m.alsoAReply()) return false; // the opt-out worker's, and never go to integrations
         m = routeAndRelay(m);
+        if (LineKeywordActions.mayApply(m)) m = keywordActions.get().apply(m);
         try {
             publishOnce(m);
         } catch (RuntimeException e) {
@@ -155,6 +160,16 @@ public final class InboundRouter {
         return m;
     }
 
+    /** What a line keyword did, as the API and the events show it: {@code {keyword, action, groupId}}, or null. */
+    public static Map<String, Object> keywordActionJson(InboundMessage.KeywordAction done) {
+        if (done == null) return null;
+        var json = new LinkedHashMap<String, Object>();
+        json.put("keyword", done.keyword());
+        json.put("action", done.action());
+        json.put("groupId", done.groupId());
+        return json;
+    }
+
     static Map<String, Object> event(InboundMessage m) {
         var event = new LinkedHashMap<String, Object>();
         event.put("inboundId", m.id());
@@ -167,6 +182,7 @@ public final class InboundRouter {
         event.put("possibleOptOut", m.possibleOptOut());
         event.put("conversationId", m.conversationId());
         event.put("inReplyTo", AnswerLinks.json(m.inReplyTo()));
+        event.put("keywordAction", keywordActionJson(m.keywordAction()));
         event.put("receivedAt", Timestamps.format(m.createdAt()));
         return event;
     }

@@ -171,7 +171,7 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
-                routed, null, null, fromName);
+                routed, null, null, fromName, null);
         return storeAndQueue(message, aReply ? Queues.INBOUND : Queues.OPTOUTS, sms.carrierKeyword());
     }
 
@@ -224,7 +224,7 @@ public final class InboundService {
         }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
-                false, null, sms.carrierMessageId(), clock.millis(), null, true, null, null, null);
+                false, null, sms.carrierMessageId(), clock.millis(), null, true, null, null, null, null);
         var received = storeAndQueue(message, Queues.OPTOUTS, sms.carrierKeyword());
         if (received instanceof Stored) {
             Log.info("inbound_keyword_to_deleted_line", Map.of("lineId", former.lineId(), "keyword", keyword.wireName()));

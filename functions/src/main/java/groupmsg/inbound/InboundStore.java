@@ -160,6 +160,23 @@ final class InboundStore {
         }
     }
 
+    /**
+     * Records what the text did as one of its line's own keywords, once: the message as recorded (a retry, or a run
+     * that lost the race, gets what the first recorded).
+     */
+    InboundMessage recordKeywordAction(InboundMessage m, InboundMessage.KeywordAction done) {
+        var action = AttributeValue.fromM(Map.of("keyword", s(done.keyword()), "action", s(done.action()),
+                "groupId", s(done.groupId())));
+        try {
+            dynamo.updateItem(b -> b.tableName(table).key(key(m.accountId(), m.id())).updateExpression("SET keywordAction = :a")
+                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(keywordAction)")
+                    .expressionAttributeValues(Map.of(":a", action)));
+            return m.withKeywordAction(done);
+        } catch (ConditionalCheckFailedException e) {
+            return get(m.accountId(), m.id()).orElse(m);
+        }
+    }
+
     boolean published(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
                 .projectionExpression("publishedAt")).item();
@@ -460,7 +477,14 @@ final class InboundStore {
                 Keywords.Keyword.fromWire(Attr.str(item, "keyword")), Attr.flag(item, "possibleOptOut"),
                 Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
                 Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"),
-                BroadcastReplies.fromAttribute(item.get("inReplyTo")), review(item.get("review")), Attr.str(item, "fromName"));
+                BroadcastReplies.fromAttribute(item.get("inReplyTo")), review(item.get("review")), Attr.str(item, "fromName"),
+                keywordAction(item.get("keywordAction")));
+    }
+
+    private static InboundMessage.KeywordAction keywordAction(AttributeValue attribute) {
+        if (attribute == null || !attribute.hasM()) return null;
+        var map = attribute.m();
+        return new InboundMessage.KeywordAction(Attr.str(map, "keyword"), Attr.str(map, "action"), Attr.str(map, "groupId"));
     }
 
     private static InboundMessage.Review review(AttributeValue attribute) {

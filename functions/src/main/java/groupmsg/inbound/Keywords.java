@@ -254,6 +254,46 @@ public final class Keywords {
         return text.substring(Text.withoutTrailing(text, c -> !letterOrNumber(c)).length());
     }
 
+    /** The longest keyword a line may have of its own (JOIN, VOLUNTEER, "JOIN YOUTH"): a word or a few. */
+    public static final int MAX_LINE_KEYWORD_LENGTH = 20;
+    /** A line's own keyword as stored: letters and digits, single spaces between words (normalized: upper case). */
+    private static final Pattern LINE_KEYWORD_SHAPE = Pattern.compile("[\\p{L}\\p{N}]+( [\\p{L}\\p{N}]+)*");
+
+    /**
+     * A line's own keyword as it is stored and matched: read as a text is ({@link #normalize}: case, accents, widths
+     * and spaces folded), so "join", "Jóin" and "ＪＯＩＮ" are one keyword.
+     */
+    public static String lineKeyword(String typed) {
+        return normalize(typed);
+    }
+
+    /**
+     * Why {@code keyword} ({@link #lineKeyword}'s) cannot be a line's own keyword, or null. The carriers' keywords are
+     * theirs (a text "STOP" must opt out whatever a line says), and one that starts with an opt-out word ("STOP NOW")
+     * reads as an opt-out to a person reviewing it.
+     */
+    public static String lineKeywordProblem(String keyword) {
+        if (keyword.isEmpty()) return "is required";
+        if (keyword.length() > MAX_LINE_KEYWORD_LENGTH) return "must be at most " + MAX_LINE_KEYWORD_LENGTH + " characters";
+        if (!LINE_KEYWORD_SHAPE.matcher(keyword).matches()) return "must be letters and digits (words separated by spaces)";
+        if (OPT_OUT.contains(keyword) || OPT_IN.contains(keyword) || HELP.contains(keyword)) {
+            return "is a carrier keyword (STOP, START, HELP and their kin are answered by every line as API.md says)";
+        }
+        if (STARTS_WITH_OPT_OUT.matcher(keyword).matches()) return "starts with an opt-out keyword, so it reads as an opt-out";
+        return null;
+    }
+
+    /**
+     * The line keyword {@code body} may be, or null when it can be none: the whole text, followed by punctuation at
+     * most ("Join!", "join." but not "join us", "Join :)"), as HELP is matched. Whether the line has that keyword is
+     * its store's to say.
+     */
+    public static String asLineKeyword(String body) {
+        if (body == null || !endsInPunctuation(body)) return null;
+        String text = normalize(body);
+        return text.length() <= MAX_LINE_KEYWORD_LENGTH && LINE_KEYWORD_SHAPE.matcher(text).matches() ? text : null;
+    }
+
     static String normalize(String body) {
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         // Trailing symbols go before compatibility folding too, which would make letters of some ("STOP™" -> "STOPTM").

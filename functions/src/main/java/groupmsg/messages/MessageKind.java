@@ -17,6 +17,11 @@ public enum MessageKind {
      * that came after the START (recorded as it arrives) must not be followed by "you are subscribed again".
      */
     OPT_IN_REPLY("opt_in_reply", false),
+    /**
+     * The line's answer to one of its own keywords (a JOIN: see {@code LineKeywordService}). Stopped by an opt-out: only
+     * the carriers' keywords are answered to an opted-out number.
+     */
+    LINE_KEYWORD_REPLY("line_keyword_reply", false),
     /** A message in a reply-all conversation (a relayed reply or the business's own); in order per conversation. */
     CONVERSATION("conversation", false),
     /**

@@ -12,7 +12,7 @@ class InboundJobTest {
 
     private static InboundMessage inbound(String body, Keyword keyword, boolean alsoAReply, String conversationId) {
         return new InboundMessage("inb_1", "acc_1", "line_1", "+12125550100", "+16175550101", body, List.of(), keyword,
-                false, alsoAReply, conversationId, "SM1", 1L, null, true, null, null, null);
+                false, alsoAReply, conversationId, "SM1", 1L, null, true, null, null, null, null);
     }
 
     @Test

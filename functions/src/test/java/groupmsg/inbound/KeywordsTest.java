@@ -193,4 +193,37 @@ class KeywordsTest {
         assertThat(Keywords.mayBeNetworkOptOut("ALTO", "STOP")).as("Advanced Opt-Out's own word").isTrue();
         assertThat(Keywords.mayBeNetworkOptOut("REMOVE", "HELP")).isFalse();
     }
+    /**
+     * A text is a line's own keyword when it is the word alone, with punctuation at most, read as carrier keywords are
+     * ("join us?" is a keyword "JOIN US" at most, never JOIN).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"JOIN|JOIN", "join|JOIN", " Join! |JOIN", "join.|JOIN", "ＪＯＩＮ|JOIN", "Jóin|JOIN",
+            "'\"join\"'|JOIN", "join   youth|JOIN YOUTH", "join\u200b|JOIN", "volunteer2026|VOLUNTEER2026",
+            "join us?|JOIN US"})
+    void aTextMayBeALineKeyword(String body, String keyword) {
+        assertThat(Keywords.asLineKeyword(body)).isEqualTo(keyword);
+    }
+
+    /** Not the word alone ("join us"), a face after it, more than a keyword's length, or symbols within: no keyword. */
+    @ParameterizedTest
+    @ValueSource(strings = {"join us tomorrow, see you all there", "join :)", "join 😂", "jo-in", "join_now", "a twenty-one char text",
+            "abcdefghijklmnopqrstu", "", "   ", "!!!"})
+    void aTextThatIsNoLineKeyword(String body) {
+        assertThat(Keywords.asLineKeyword(body)).isNull();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"STOP|carrier keyword", "stop|carrier keyword", "Yes|carrier keyword",
+            "info|carrier keyword", "ARRÊT|carrier keyword", "STOP NOW|starts with an opt-out", "end it|starts with an opt-out",
+            "join-now|letters and digits", "|is required", "abcdefghijklmnopqrstu|at most 20"})
+    void keywordsALineCannotHave(String typed, String problem) {
+        assertThat(Keywords.lineKeywordProblem(Keywords.lineKeyword(typed == null ? "" : typed))).contains(problem);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"JOIN", "join", "Join Youth", "VOLUNTEER", "stopwatch", "Startup", "helpers", "Ünite"})
+    void keywordsALineMayHave(String typed) {
+        assertThat(Keywords.lineKeywordProblem(Keywords.lineKeyword(typed))).isNull();
+    }
 }

@@ -261,7 +261,7 @@ class BroadcastRepliesE2eTest {
 
         // a link that cannot be made (DynamoDB failing) leaves the STOP unlinked rather than holding up its confirmation
         var stop = new InboundMessage("inb_01JDNOTSTORED000000000000", accountId, lineId, "+12125550000", dan, "STOP",
-                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null, null, null);
+                List.of(), Keywords.Keyword.OPT_OUT, false, false, null, "SMx", claimedAt + 1000, null, true, null, null, null, null);
         var failingReads = IdempotentRetriesE2eTest.failing(runtime, r -> r instanceof BatchGetItemRequest, Integer.MAX_VALUE,
                 () -> SdkClientException.create("injected fault (test)"));
         assertThat(new AnswerLinks(failingReads).linkOptOut(stop)).isNull();

@@ -42,6 +42,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "admin-api", "get-account.json")).contains("\"statusCode\":200").contains("acct_default");
         assertThat(invoke(runtime, "admin-api", "create-api-key.json")).contains("\"statusCode\":201").contains("gmk_");
         assertThat(invoke(runtime, "admin-api", "delete-line-unknown.json")).contains("\"statusCode\":404").contains("line");
+        assertThat(invoke(runtime, "admin-api", "create-line-keyword-unknown-line.json")).contains("\"statusCode\":404").contains("line");
         assertThat(invoke(runtime, "groups-api", "create-group.json")).contains("\"statusCode\":201").contains("grp_");
         assertThat(invoke(runtime, "groups-api", "create-group.json")).contains("\"statusCode\":409");
         assertThat(invoke(runtime, "groups-api", "list-groups.json")).contains("\"statusCode\":200").contains("Volunteers");

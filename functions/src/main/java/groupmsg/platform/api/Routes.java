@@ -60,6 +60,12 @@ public final class Routes {
             new RouteDef("PATCH", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
             // an extension: a line given up (its number free again; the same number later brings it back)
             new RouteDef("DELETE", "/v1/lines/{id}", ADMIN, ADMINISTER, false),
+            // an extension: a line's own keywords (a text "JOIN" joins its sender to a group, "LEAVE" takes them out)
+            new RouteDef("POST", "/v1/lines/{id}/keywords", ADMIN, ADMINISTER, true),
+            new RouteDef("GET", "/v1/lines/{id}/keywords", ADMIN, READ, false),
+            new RouteDef("GET", "/v1/lines/{id}/keywords/{keyword}", ADMIN, READ, false),
+            new RouteDef("PATCH", "/v1/lines/{id}/keywords/{keyword}", ADMIN, ADMINISTER, false),
+            new RouteDef("DELETE", "/v1/lines/{id}/keywords/{keyword}", ADMIN, ADMINISTER, false),
             new RouteDef("GET", "/v1/usage", ADMIN, READ, false),
 
             new RouteDef("POST", "/v1/groups/{id}/messages", MESSAGES, SEND_MESSAGES, true),

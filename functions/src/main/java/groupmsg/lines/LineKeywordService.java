@@ -1,0 +1,132 @@
+package groupmsg.lines;
+
+import groupmsg.groups.GroupLookup;
+import groupmsg.inbound.Keywords;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.Tables;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A line's own keywords ({@code /v1/lines/{id}/keywords}, an extension of API.md): what the business sets up, and
+ * which one a text is.
+ */
+public final class LineKeywordService {
+    private final LineKeywordStore store;
+    private final LineService lines;
+    private final GroupLookup groups;
+    private final Clock clock;
+
+    public LineKeywordService(Wiring wiring) {
+        this.store = new LineKeywordStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.lines = new LineService(wiring);
+        this.groups = new GroupLookup(wiring);
+        this.clock = wiring.clock();
+    }
+
+    /**
+     * What a keyword is to do; null fields of a change are left as they are.
+     *
+     * @param reply its own answer; for a change, {@link #DEFAULT_REPLY} puts back the default
+     */
+    public record KeywordInput(LineKeyword.Action action, String groupId, String reply) {}
+
+    /** A change's {@code reply} that puts the default answer back (JSON {@code "reply": null}). */
+    public static final String DEFAULT_REPLY = "";
+
+    /**
+     * Gives the line a keyword of its own; 404 for an unknown line, 400 for a keyword that cannot be one or a group
+     * the account does not have, 409 when the line has the keyword already.
+     */
+    public LineKeyword create(String accountId, String lineId, String typed, KeywordInput input) {
+        Line line = lines.get(accountId, lineId);
+        String keyword = Keywords.lineKeyword(typed);
+        requireGroup(accountId, input.groupId());
+        requireReplyFits(input.action(), input.reply());
+        if (store.list(accountId, line.id()).size() >= LineKeyword.MAX_PER_LINE) {
+            throw ApiException.invalid("keyword: the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most"
+                    + " it may (delete one first)");
+        }
+        long now = clock.millis();
+        var created = new LineKeyword(line.id(), keyword, input.action(), input.groupId(), input.reply(), now, now);
+        if (!store.create(accountId, created)) {
+            throw ApiException.conflict("the line has the keyword " + keyword + " already (PATCH /v1/lines/" + line.id()
+                    + "/keywords/{keyword} changes it)");
+        }
+        return created;
+    }
+
+    public List<LineKeyword> list(String accountId, String lineId) {
+        return store.list(accountId, lines.get(accountId, lineId).id());
+    }
+
+    /** The line's keyword as typed in a path ("join", "Join%20Youth"); 404 for none such, or an unknown line. */
+    public LineKeyword get(String accountId, String lineId, String typed) {
+        Line line = lines.get(accountId, lineId);
+        return store.get(accountId, line.id(), fromPath(typed)).orElseThrow(() -> ApiException.notFound("keyword"));
+    }
+
+    /** The line's keyword {@code keyword} (as stored: {@link Keywords#lineKeyword}'s), the line not looked at. */
+    public Optional<LineKeyword> find(String accountId, String lineId, String keyword) {
+        return store.get(accountId, lineId, keyword);
+    }
+
+    /** The account's group a keyword names (empty: deleted since, or never the account's). */
+    public Optional<groupmsg.groups.Group> group(String accountId, String groupId) {
+        return groups.find(accountId, groupId);
+    }
+
+    /** Changes what the keyword does (see {@link KeywordInput}); 404 as {@link #get}. */
+    public LineKeyword update(String accountId, String lineId, String typed, KeywordInput changes) {
+        LineKeyword current = get(accountId, lineId, typed);
+        if (changes.groupId() != null) requireGroup(accountId, changes.groupId());
+        var action = changes.action() != null ? changes.action() : current.action();
+        String reply = changes.reply() == null ? current.reply() : changes.reply().equals(DEFAULT_REPLY) ? null : changes.reply();
+        requireReplyFits(action, reply);
+        var changed = new LineKeyword(current.lineId(), current.keyword(), action,
+                changes.groupId() != null ? changes.groupId() : current.groupId(), reply, current.createdAt(),
+                Math.max(clock.millis(), current.updatedAt()));
+        if (!store.update(accountId, changed)) throw ApiException.notFound("keyword");
+        return changed;
+    }
+
+    public void delete(String accountId, String lineId, String typed) {
+        Line line = lines.get(accountId, lineId);
+        if (!store.delete(accountId, line.id(), fromPath(typed))) throw ApiException.notFound("keyword");
+    }
+
+    /**
+     * A keyword as a path names it: "+" is a space there (form encoding, "JOIN+YOUTH"), as no keyword holds one; the
+     * gateway has decoded "%20" already.
+     */
+    private static String fromPath(String typed) {
+        return Keywords.lineKeyword(typed.replace('+', ' '));
+    }
+
+    /** The line's keyword that {@code body}, a text to it, is; empty for an ordinary text (one read at most). */
+    public Optional<LineKeyword> match(String accountId, String lineId, String body) {
+        String candidate = Keywords.asLineKeyword(body);
+        return candidate == null ? Optional.empty() : store.get(accountId, lineId, candidate);
+    }
+
+    private void requireGroup(String accountId, String groupId) {
+        if (groups.find(accountId, groupId).isEmpty()) {
+            throw ApiException.invalid("groupId: no such group in this account",
+                    List.of(Map.of("field", "groupId", "message", "no such group in this account")));
+        }
+    }
+
+    /** A join's own answer must say how to stop the messages: an opt-in's confirmation must, carriers say. */
+    private static void requireReplyFits(LineKeyword.Action action, String reply) {
+        if (action == LineKeyword.Action.JOIN && reply != null && !Keywords.namesAnOptOutKeyword(reply)) {
+            String message = "must say how to opt out, as carriers want a subscription's confirmation to: name STOP (or"
+                    + " another opt-out keyword) in capitals, e.g. \"" + LineKeyword.defaultReply(action, "Volunteers") + "\"";
+            throw ApiException.invalid("reply " + message, List.of(Map.of("field", "reply", "message", message)));
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package groupmsg.e2e;
+
+import groupmsg.local.ApiClient;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static groupmsg.e2e.GroupsE2eTest.createGroup;
+import static groupmsg.e2e.InboundE2eTest.HELP_REPLY;
+import static groupmsg.e2e.InboundE2eTest.OPT_OUT_REPLY;
+import static groupmsg.e2e.InboundE2eTest.await;
+import static groupmsg.e2e.InboundE2eTest.createLine;
+import static groupmsg.e2e.InboundE2eTest.inbound;
+import static groupmsg.e2e.InboundE2eTest.integrationEvents;
+import static groupmsg.e2e.InboundE2eTest.sentTo;
+import static groupmsg.e2e.InboundE2eTest.text;
+import static groupmsg.e2e.MessagesE2eTest.carrierMessages;
+import static groupmsg.e2e.MessagesE2eTest.linePhone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A line's own keywords ({@code /v1/lines/{id}/keywords}, an extension of API.md): "Text JOIN to ..." joins the sender
+ * to a group and answers them; LEAVE takes them out. Through the emulated carrier, the webhook and the inbound worker.
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class LineKeywordsE2eTest {
+
+    static Map<String, Object> createKeyword(ApiClient api, String lineId, Map<String, Object> body) {
+        var r = api.post("/v1/lines/" + lineId + "/keywords", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.jsonObject();
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<String> memberPhones(ApiClient api, String groupId) {
+        var r = api.get("/v1/groups/" + groupId + "/members?limit=100");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return ((List<Map<String, Object>>) r.jsonObject().get("items")).stream().map(m -> (String) m.get("phone")).toList();
+    }
+
+    static Object memberCount(ApiClient api, String groupId) {
+        return api.get("/v1/groups/" + groupId).jsonObject().get("memberCount");
+    }
+
+    /** The text {@code body} from {@code from} as the inbound list shows it, once its worker recorded a keyword action. */
+    static Map<String, Object> actedOn(ApiClient api, String lineId, String from) throws InterruptedException {
+        var items = await(() -> inbound(api, "?lineId=" + lineId + "&from=" + from.replace("+", "%2B")),
+                l -> !l.isEmpty() && l.get(0).get("keywordAction") != null, 15_000);
+        assertThat(items).isNotEmpty();
+        return items.get(0);
+    }
+
+    @Test
+    void textingJoinAddsTheSenderToTheGroupAndAnswersNamingTheGroup(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Join Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String groupId = createGroup(a, "Volunteers");
+        var keyword = createKeyword(a, lineId, Map.of("keyword", " join ", "action", "join", "groupId", groupId));
+        assertThat(keyword).containsEntry("keyword", "JOIN").containsEntry("action", "join").containsEntry("groupId", groupId)
+                .containsEntry("lineId", lineId).containsEntry("reply", null);
+        // the default answer names the group as it is called when the text comes
+        assertThat(a.patch("/v1/groups/" + groupId, Map.of("name", "Weekend Volunteers")).status()).isEqualTo(200);
+
+        String phone = "+14155551201";
+        text(a, phone, line, "Join!");
+        String answer = "You joined Weekend Volunteers. Reply STOP to opt out.";
+        assertThat(await(() -> sentTo(a, line, phone, answer), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(memberPhones(a, groupId)).containsExactly(phone);
+        assertThat(memberCount(a, groupId)).isEqualTo(1);
+        var shown = actedOn(a, lineId, phone);
+        assertThat(shown).containsEntry("keyword", null).containsEntry("conversationId", null)
+                .containsEntry("keywordAction", Map.of("keyword", "JOIN", "action", "join", "groupId", groupId));
+        // integrations learn of it as a reply, with what it did (a CRM counting sign-ups)
+        var events = await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 15_000);
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).get("keywordAction")).isEqualTo(Map.of("keyword", "JOIN", "action", "join", "groupId", groupId));
+
+        // a second JOIN is answered again (it asked), and the member is not added twice
+        text(a, phone, line, "JOIN");
+        assertThat(await(() -> sentTo(a, line, phone, answer), l -> l.size() == 2, 15_000)).hasSize(2);
+        assertThat(memberCount(a, groupId)).isEqualTo(1);
+
+        // a member now: the group's messages reach them
+        var sent = a.post("/v1/groups/" + groupId + "/messages",
+                Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Shift at 9"));
+        assertThat(sent.status()).as(sent.body()).isEqualTo(202);
+        assertThat(sent.jsonObject().get("recipients")).isEqualTo(1);
+        assertThat(await(() -> sentTo(a, line, phone, "Ops: Shift at 9"), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        // the answers are billed as the line's keyword replies
+        String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
+        var usage = await(() -> a.get("/v1/usage?month=" + month).jsonObject(),
+                u -> u.get("byKind").toString().contains("line_keyword_reply"), 15_000);
+        assertThat(usage.get("byKind").toString()).contains("kind=line_keyword_reply, messages=2");
+    }
+
+    @Test
+    void leaveTakesTheSenderOutAndTextsThatAreNotTheKeywordAloneAreReplies(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Leave Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String groupId = createGroup(a, "Choir");
+        String stays = "+14155551211";
+        String leaves = "+14155551212";
+        var add = a.post("/v1/groups/" + groupId + "/members", Map.of("members", List.of(Map.of("phone", stays),
+                Map.of("phone", leaves))));
+        assertThat(add.status()).as(add.body()).isEqualTo(200);
+        createKeyword(a, lineId, Map.of("keyword", "Leave Choir", "action", "leave", "groupId", groupId,
+                "reply", "You left the choir. Text JOIN to come back."));
+
+        text(a, leaves, line, "leave   choir.");
+        assertThat(await(() -> sentTo(a, line, leaves, "You left the choir. Text JOIN to come back."), l -> !l.isEmpty(),
+                15_000)).hasSize(1);
+        assertThat(memberPhones(a, groupId)).containsExactly(stays);
+        assertThat(actedOn(a, lineId, leaves).get("keywordAction"))
+                .isEqualTo(Map.of("keyword", "LEAVE CHOIR", "action", "leave", "groupId", groupId));
+
+        // more than the keyword, or half of it: an ordinary reply, nothing done
+        text(a, stays, line, "leave choir? never!");
+        text(a, stays, line, "leave");
+        var items = await(() -> inbound(a, "?lineId=" + lineId + "&from=%2B14155551211"), l -> l.size() == 2, 15_000);
+        runtime.awaitIdle();
+        items = inbound(a, "?lineId=" + lineId + "&from=%2B14155551211");
+        assertThat(items).hasSize(2).allSatisfy(m -> assertThat(m.get("keywordAction")).isNull());
+        assertThat(memberPhones(a, groupId)).containsExactly(stays);
+        assertThat(carrierMessages(a, line).stream().filter(m -> stays.equals(m.get("to")))).isEmpty();
+    }
+
+    /**
+     * An opted-out number that texts JOIN joins (it asked) but is not answered: only the carriers' keywords are answered
+     * to it, and the group's messages skip it as opted out until it texts START.
+     */
+    @Test
+    void anOptedOutNumberJoinsButGetsNoAnswer(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Opted Join Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String groupId = createGroup(a, "Newsletter");
+        createKeyword(a, lineId, Map.of("keyword", "NEWS", "action", "join", "groupId", groupId));
+        String phone = "+14155551221";
+        text(a, phone, line, "STOP");
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        text(a, phone, line, "news");
+        actedOn(a, lineId, phone);
+        assertThat(memberPhones(a, groupId)).containsExactly(phone);
+        runtime.awaitIdle();
+        assertThat(carrierMessages(a, line).stream().filter(m -> phone.equals(m.get("to"))).map(m -> m.get("body")))
+                .containsExactly(OPT_OUT_REPLY);
+        text(a, phone, line, "HELP"); // still answered
+        assertThat(await(() -> sentTo(a, line, phone, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+    }
+
+    /** In a reply-all conversation "join" is for the other participants to read: relayed, nobody joins anything. */
+    @Test
+    void aKeywordInAConversationIsRelayedNotActedOn(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Chat Join Co");
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String groupId = createGroup(a, "Team");
+        createKeyword(a, lineId, Map.of("keyword", "JOIN", "action", "join", "groupId", groupId));
+        String ann = "+14155551231";
+        String bob = "+14155551232";
+        ConversationsE2eTest.create(a, lineId, List.of(ann, bob), "Who is in?");
+        assertThat(await(() -> sentTo(a, line, bob, "Who is in?"), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        text(a, ann, line, "Join");
+        assertThat(await(() -> carrierMessages(a, line).stream().filter(m -> bob.equals(m.get("to"))
+                && ((String) m.get("body")).endsWith("Join")).toList(), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        runtime.awaitIdle();
+        assertThat(memberPhones(a, groupId)).isEmpty();
+        assertThat(inbound(a, "?lineId=" + lineId + "&from=%2B14155551231").get(0).get("keywordAction")).isNull();
+    }
+
+    @Test
+    void keywordsAreCheckedListedChangedAndDeleted(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Keyword Rules Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String groupId = createGroup(a, "Youth");
+        String otherGroup = createGroup(a, "Seniors");
+        String base = "/v1/lines/" + lineId + "/keywords";
+
+        Map<String, Object> good = Map.of("keyword", "Join Youth", "action", "join", "groupId", groupId);
+        for (var bad : List.<Map<String, Object>>of(
+                with(good, "keyword", "STOP"), with(good, "keyword", "yes"), with(good, "keyword", "stop now"),
+                with(good, "keyword", "join-now"), with(good, "keyword", "abcdefghijklmnopqrstu"), with(good, "keyword", " "),
+                with(good, "action", "subscribe"), with(good, "groupId", "grp_nope"), with(good, "reply", "Welcome!"),
+                with(good, "colour", "red"), Map.of("keyword", "JOIN", "action", "join"))) {
+            var r = a.post(base, bad);
+            assertThat(r.status()).as(bad + " " + r.body()).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid_request");
+        }
+        assertThat(a.get(base).jsonObject().get("items")).isEqualTo(List.of());
+
+        var created = createKeyword(a, lineId, good);
+        assertThat(created).containsEntry("keyword", "JOIN YOUTH");
+        var again = a.post(base, with(good, "keyword", "join youth"));
+        assertThat(again.status()).as(again.body()).isEqualTo(409);
+        createKeyword(a, lineId, Map.of("keyword", "BYE", "action", "leave", "groupId", groupId, "reply", "Bye!"));
+        assertThat(a.get(base).jsonObject().get("items").toString()).containsSubsequence("keyword=BYE", "keyword=JOIN YOUTH");
+
+        // read and changed by the word as a path gives it, any case, "+" or "%20" for its space
+        assertThat(a.get(base + "/join+youth").jsonObject()).containsEntry("keyword", "JOIN YOUTH");
+        var changed = a.patch(base + "/Join%20Youth", Map.of("groupId", otherGroup, "reply", "Welcome, senior! Reply STOP to stop."));
+        assertThat(changed.status()).as(changed.body()).isEqualTo(200);
+        assertThat(changed.jsonObject()).containsEntry("groupId", otherGroup).containsEntry("reply", "Welcome, senior! Reply STOP to stop.");
+        assertThat(a.patch(base + "/BYE", Map.of("action", "join")).status()).as("a join's reply must name STOP").isEqualTo(400);
+        assertThat(a.patch(base + "/BYE", Map.of("keyword", "CIAO")).status()).isEqualTo(400);
+        assertThat(a.patch(base + "/BYE", Map.of()).status()).isEqualTo(400);
+        var defaulted = a.send("PATCH", base + "/bye", "application/json", "{\"action\": \"join\", \"reply\": null}");
+        assertThat(defaulted.status()).as(defaulted.body()).isEqualTo(200);
+        assertThat(defaulted.jsonObject()).containsEntry("action", "join").containsEntry("reply", null);
+        assertThat(a.get(base + "/CIAO").status()).isEqualTo(404);
+
+        // a member key reads them, only owners and admins set them up; another account sees no such line
+        var memberKey = a.post("/v1/api-keys", Map.of("name", "helper", "role", "member"));
+        ApiClient member = a.withKey((String) memberKey.jsonObject().get("key"));
+        assertThat(member.get(base).status()).isEqualTo(200);
+        assertThat(member.post(base, with(good, "keyword", "HI")).status()).isEqualTo(403);
+        ApiClient other = api.forNewAccount("Keyword Rules Other Co");
+        assertThat(other.get(base).status()).isEqualTo(404);
+        assertThat(other.post(base, with(good, "keyword", "HI")).status()).isEqualTo(404);
+        assertThat(other.delete(base + "/BYE").status()).isEqualTo(404);
+
+        // deleted: the word is an ordinary text again
+        assertThat(a.delete(base + "/BYE").status()).isEqualTo(204);
+        assertThat(a.delete(base + "/BYE").status()).isEqualTo(404);
+        String phone = "+14155551241";
+        text(a, phone, line, "bye");
+        // a keyword whose group was deleted since does nothing either (and answers nothing)
+        assertThat(a.delete("/v1/groups/" + otherGroup).status()).isEqualTo(204);
+        text(a, phone, line, "join youth");
+        await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 2, 15_000);
+        runtime.awaitIdle();
+        assertThat(inbound(a, "?lineId=" + lineId)).hasSize(2).allSatisfy(m -> assertThat(m.get("keywordAction")).isNull());
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(integrationEvents(a, accountId)).as("each published as the reply it is").hasSize(2);
+        assertThat(memberPhones(a, groupId)).isEmpty();
+        assertThat(carrierMessages(a, line)).isEmpty();
+    }
+
+    private static Map<String, Object> with(Map<String, Object> base, String field, Object value) {
+        var copy = new LinkedHashMap<>(base);
+        copy.put(field, value);
+        return copy;
+    }
+}
