@@ -206,13 +206,20 @@ public final class WebhookDispatcher {
         boolean finished = failure == null || isFinal(failure) || lastPass && answersTheSame(failure);
         // done with this endpoint for this event: taken, or given up (a retry for another endpoint leaves it alone)
         if (finished) store.markDelivered(accountId, eventKey, w.id(), clock.millis());
+        boolean disabledNow = false;
         if (!PAUSED.equals(failure)) {
             try {
-                recordOutcome(accountId, w.id(), failure, tried.url());
+                disabledNow = recordOutcome(accountId, w.id(), failure, tried.url());
             } catch (RuntimeException e) {
                 // what is shown on the webhook only: the delivery's outcome stands
                 Log.warn("webhook_outcome_not_recorded", Map.of("webhookId", w.id(), "error", e.getClass().getSimpleName()));
             }
+        }
+        if (disabledNow && !finished) {
+            // this failure disabled it: a disabled webhook's events are dropped, so the event is done with it (left
+            // to the queue, its last receive went to the dead-letter queue and paged for a webhook already off)
+            store.markDelivered(accountId, eventKey, w.id(), clock.millis());
+            finished = true;
         }
         if (failure != null && finished) {
             Log.warn("webhook_delivery_given_up", Map.of("accountId", accountId, "webhookId", w.id(), "eventKey", eventKey,
@@ -229,16 +236,19 @@ public final class WebhookDispatcher {
 
     /**
      * Records a delivery's outcome at {@code url} on the webhook, disabling it after {@link #DISABLE_AFTER} of
-     * failures; nothing when its url changed meanwhile (the new address starts with a clean slate).
+     * failures (true: this outcome disabled it); nothing when its url changed meanwhile (the new address starts with a
+     * clean slate).
      */
-    void recordOutcome(String accountId, String webhookId, String failure, String url) {
+    boolean recordOutcome(String accountId, String webhookId, String failure, String url) {
         long now = clock.millis();
-        store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis(), now - QUIET_SPELL.toMillis(), url)
-                .ifPresent(disabled -> {
+        var disabled = store.recordOutcome(accountId, webhookId, failure, now, now - DISABLE_AFTER.toMillis(),
+                now - QUIET_SPELL.toMillis(), url);
+        disabled.ifPresent(w -> {
             Log.warn("webhook_disabled", Map.of("accountId", accountId, "webhookId", webhookId, "lastFailure", failure,
                     "metric", "WebhookDisabled"));
-            tellDisabled(accountId, disabled);
+            tellDisabled(accountId, w);
         });
+        return disabled.isPresent();
     }
 
     /** How long a run's claim to tell of a disable holds: a run that died holding it is taken over after this. */
