@@ -422,8 +422,13 @@ public final class InboundService {
     /** Only messages with this keyword ({@code keyword} non-null), or only those without one. */
     public record KeywordFilter(Keywords.Keyword keyword) {}
 
+    /**
+     * A page of the account's inbound messages; 404 for a {@code lineId} that is none of the account's lines (in use or
+     * deleted), as the opt-outs' list answers: an empty list looked like "no texts" for a mistyped id.
+     */
     public InboundPage list(String accountId, String lineId, String from, ListFilter filter, int limit,
                             Map<String, AttributeValue> start) {
+        if (lineId != null && lines.findKept(accountId, lineId).isEmpty()) throw ApiException.notFound("line");
         var page = store.list(accountId, lineId, from, filter, limit, start);
         return new InboundPage(page.messages(), page.lastKey());
     }

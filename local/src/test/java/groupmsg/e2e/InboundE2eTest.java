@@ -169,9 +169,12 @@ class InboundE2eTest {
             assertThat(r.status()).as(path.substring(0, 30) + ": " + r.body()).isEqualTo(400);
             assertThat(r.errorCode()).isEqualTo("invalid_request");
         }
-        // an id of a sensible length that names nothing stays what it was
+        // an id of a sensible length that names none of the account's lines: 404 for both (the inbound list answered an
+        // empty 200, which looked like "no texts" for a mistyped id); another account's line is as unknown
         assertThat(a.get("/v1/opt-outs?lineId=line_nope").status()).isEqualTo(404);
-        assertThat(a.get("/v1/inbound?lineId=line_nope").status()).isEqualTo(200);
+        assertThat(a.get("/v1/inbound?lineId=line_nope").status()).isEqualTo(404);
+        String theirs = createLine(api.forNewAccount("Long Filter Other Co"), MessagesE2eTest.linePhone(), "long_code", 1);
+        assertThat(a.get("/v1/inbound?lineId=" + theirs).status()).isEqualTo(404);
     }
 
     @Test
@@ -393,7 +396,7 @@ class InboundE2eTest {
         ApiClient other = api.forNewAccount("Nosy Co");
         assertThat(other.get("/v1/inbound/" + all.get(0).get("id")).status()).isEqualTo(404);
         assertThat(inbound(other, "")).isEmpty();
-        assertThat(inbound(other, "?lineId=" + lineId)).isEmpty();
+        assertThat(other.get("/v1/inbound?lineId=" + lineId).status()).isEqualTo(404);
         assertThat(other.get("/v1/opt-outs?lineId=" + lineId).status()).isEqualTo(404);
     }
 
