@@ -82,8 +82,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/usage", this::getUsage);
         this.keywords = new Lazy<>(() -> new LineKeywordService(wiring));
         on("POST /v1/lines/{id}/keywords", this::createKeyword);
-        on("GET /v1/lines/{id}/keywords", r -> ApiResponse.ok(ApiResponse.page(
-                keywords.get().list(r.accountId(), r.path("id")).stream().map(k -> (Object) keywordJson(k)).toList(), null)));
+        on("GET /v1/lines/{id}/keywords", this::listKeywords);
         on("GET /v1/lines/{id}/keywords/{keyword}", r -> ApiResponse.ok(keywordJson(
                 keywords.get().get(r.accountId(), r.path("id"), r.path("keyword")))));
         on("PATCH /v1/lines/{id}/keywords/{keyword}", this::updateKeyword);
@@ -408,7 +407,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         json.put("segments", result.segments());
         json.put("mms", result.mms());
         // an extension of API.md: the same counters by kind of message (group, conversation, direct_reply,
-        // keyword_reply, opt_in_reply), as recorded since usage had kinds
+        // keyword_reply, opt_in_reply, line_keyword_reply), as recorded since usage had kinds
         json.put("byKind", kindsJson(result.byKind()));
         List<Object> byLine = new ArrayList<>();
         for (var line : result.byLine()) {
@@ -433,7 +432,7 @@ public final class AdminApiHandler extends HttpApiHandler {
     private ApiResponse createKeyword(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("keyword", "action", "groupId", "reply");
         String keyword = body.requiredString("keyword", 1, 100);
-        if (keyword != null) body.check("keyword", Keywords.lineKeyword(keyword), Keywords::lineKeywordProblem);
+        body.check("keyword", keyword, Keywords::lineKeywordProblem);
         LineKeyword.Action action = keywordAction(body, body.requiredString("action", 1, 20));
         String groupId = body.requiredString("groupId", 1, 100);
         String reply = keywordReply(body);
@@ -443,8 +442,18 @@ public final class AdminApiHandler extends HttpApiHandler {
         return ApiResponse.created(keywordJson(created));
     }
 
+    private ApiResponse listKeywords(ApiRequest request) {
+        Paging paging = Paging.from(request);
+        var start = Cursor.decode(paging.cursor(), "pk", LineKeywordService.listPartition(request.accountId()));
+        var page = keywords.get().list(request.accountId(), request.path("id"), paging.limit(), start);
+        List<Object> items = new ArrayList<>();
+        page.keywords().forEach(k -> items.add(keywordJson(k)));
+        return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
+    }
+
     /** {@code PATCH /v1/lines/{id}/keywords/{keyword} {action?, groupId?, reply?}}: the word itself stays. */
     private ApiResponse updateKeyword(ApiRequest request) {
+        keywords.get().get(request.accountId(), request.path("id"), request.path("keyword")); // 404 before the body's 400
         JsonBody body = request.jsonBody().allowOnly("action", "groupId", "reply", "keyword");
         if (body.has("keyword")) body.problem("keyword", "cannot be changed (create the new keyword, delete this one)");
         LineKeyword.Action action = keywordAction(body, body.optionalString("action", 1, 20).orElse(null));

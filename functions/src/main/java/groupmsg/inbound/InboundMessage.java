@@ -35,10 +35,11 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public static final String ID_PREFIX = "inb_";
 
     /**
-     * What a text that is one of its line's own keywords did (see {@code LineKeywordService}): its sender joined or left
-     * the group. Recorded once the membership changed, so a retry of its job only answers it.
+     * What a text that is one of its line's own keywords does (see {@code LineKeywordService}): its sender joins or
+     * leaves the group. Recorded before the membership changes (a retry follows it, whatever the keyword says since);
+     * {@code appliedAt} once it changed (null before).
      */
-    public record KeywordAction(String keyword, String action, String groupId) {}
+    public record KeywordAction(String keyword, String action, String groupId, Long appliedAt) {}
 
     /** The same message, with what its line keyword did. */
     public InboundMessage withKeywordAction(KeywordAction done) {

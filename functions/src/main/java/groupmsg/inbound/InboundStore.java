@@ -177,6 +177,13 @@ final class InboundStore {
         }
     }
 
+    /** Marks the text's keyword action done (its membership change made), once. */
+    void markKeywordActionApplied(String accountId, String id, long at) {
+        ops.updateIf(b -> b.tableName(table).key(key(accountId, id)).updateExpression("SET keywordAction.appliedAt = :at")
+                .conditionExpression("attribute_exists(keywordAction) AND attribute_not_exists(keywordAction.appliedAt)")
+                .expressionAttributeValues(Map.of(":at", n(at))));
+    }
+
     boolean published(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(key(accountId, id)).consistentRead(true)
                 .projectionExpression("publishedAt")).item();
@@ -484,7 +491,8 @@ final class InboundStore {
     private static InboundMessage.KeywordAction keywordAction(AttributeValue attribute) {
         if (attribute == null || !attribute.hasM()) return null;
         var map = attribute.m();
-        return new InboundMessage.KeywordAction(Attr.str(map, "keyword"), Attr.str(map, "action"), Attr.str(map, "groupId"));
+        return new InboundMessage.KeywordAction(Attr.str(map, "keyword"), Attr.str(map, "action"), Attr.str(map, "groupId"),
+                Attr.numOrNull(map, "appliedAt"));
     }
 
     private static InboundMessage.Review review(AttributeValue attribute) {

@@ -261,36 +261,58 @@ public final class Keywords {
 
     /**
      * A line's own keyword as it is stored and matched: read as a text is ({@link #normalize}: case, accents, widths
-     * and spaces folded), so "join", "Jóin" and "ＪＯＩＮ" are one keyword.
+     * and spaces folded), so "join", "Jóin" and "ＪＯＩＮ" are one keyword; composed again (Hangul syllables stay
+     * syllables, not the letters they decompose to).
      */
     public static String lineKeyword(String typed) {
-        return normalize(typed);
+        return Normalizer.normalize(normalize(typed), Normalizer.Form.NFC);
     }
 
     /**
-     * Why {@code keyword} ({@link #lineKeyword}'s) cannot be a line's own keyword, or null. The carriers' keywords are
-     * theirs (a text "STOP" must opt out whatever a line says), and one that starts with an opt-out word ("STOP NOW")
-     * reads as an opt-out to a person reviewing it.
+     * Why {@code typed} cannot be a line's own keyword, or null. The carriers' keywords are theirs (a text "STOP" must
+     * opt out whatever a line says), and one that holds an opt-out word ("STOP NOW", "PLEASE STOP") reads as an opt-out:
+     * joining its sender to a group would turn an unsubscribe into a subscription.
      */
-    public static String lineKeywordProblem(String keyword) {
+    public static String lineKeywordProblem(String typed) {
+        String keyword = lineKeyword(typed);
         if (keyword.isEmpty()) return "is required";
+        if (marksBeyondAccents(typed)) {
+            return "must be written without combining marks other than accents (such as Devanagari's vowel signs): texts"
+                    + " are read with them dropped, so another word would match it";
+        }
         if (keyword.length() > MAX_LINE_KEYWORD_LENGTH) return "must be at most " + MAX_LINE_KEYWORD_LENGTH + " characters";
         if (!LINE_KEYWORD_SHAPE.matcher(keyword).matches()) return "must be letters and digits (words separated by spaces)";
         if (OPT_OUT.contains(keyword) || OPT_IN.contains(keyword) || HELP.contains(keyword)) {
             return "is a carrier keyword (STOP, START, HELP and their kin are answered by every line as API.md says)";
         }
-        if (STARTS_WITH_OPT_OUT.matcher(keyword).matches()) return "starts with an opt-out keyword, so it reads as an opt-out";
+        if (OPT_OUT_IN_CAPITALS.matcher(keyword).find()) {
+            return "holds an opt-out keyword (STOP, QUIT, END, ...), so a text of it reads as an opt-out";
+        }
         return null;
+    }
+
+    /**
+     * A combining mark on a letter of another script than Latin (a Devanagari vowel sign, a nukta), which
+     * {@link #normalize} drops with the accents: "जुड़ें" is read as "जड". Variation selectors (after an emoji) are not
+     * counted: they go with the symbol.
+     */
+    private static final Pattern MARK_ON_ANOTHER_SCRIPT =
+            Pattern.compile("(^|[^\\p{IsLatin}\\p{M}])[\\p{M}&&[^\\uFE00-\\uFE0F]]");
+
+    private static boolean marksBeyondAccents(String text) {
+        String decomposed = Normalizer.normalize(Normalizer.normalize(FORMAT_CHARACTERS.matcher(text).replaceAll(""),
+                Normalizer.Form.NFKC), Normalizer.Form.NFD);
+        return MARK_ON_ANOTHER_SCRIPT.matcher(decomposed).find();
     }
 
     /**
      * The line keyword {@code body} may be, or null when it can be none: the whole text, followed by punctuation at
      * most ("Join!", "join." but not "join us", "Join :)"), as HELP is matched. Whether the line has that keyword is
-     * its store's to say.
+     * its store's to say. A text with marks a keyword cannot have ({@link #lineKeywordProblem}) is none.
      */
     public static String asLineKeyword(String body) {
-        if (body == null || !endsInPunctuation(body)) return null;
-        String text = normalize(body);
+        if (body == null || !endsInPunctuation(body) || marksBeyondAccents(body)) return null;
+        String text = lineKeyword(body);
         return text.length() <= MAX_LINE_KEYWORD_LENGTH && LINE_KEYWORD_SHAPE.matcher(text).matches() ? text : null;
     }
 

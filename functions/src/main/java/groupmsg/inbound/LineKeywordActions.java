@@ -7,7 +7,7 @@ import groupmsg.lines.LineKeywordService;
 import groupmsg.lines.LineService;
 import groupmsg.messages.DirectMessages;
 import groupmsg.messages.MessageKind;
-import groupmsg.optout.OptOutService;
+import groupmsg.groups.PhoneNumbers;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ErrorCode;
@@ -16,14 +16,15 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.schema.Tables;
 
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What a text that is one of its line's own keywords does (the inbound worker's, for a text to the line itself: in a
  * conversation a "join" is the participants' to read): its sender joins the keyword's group (or leaves it), and the
- * line answers. Each step once: the membership changes before the text records it ({@code keywordAction}), so a
- * retry finds it recorded and only answers, and the answer has the text's id ({@code rpl_<inboundId>}). An opted-out
+ * line answers. Each step once: what it is to do is recorded on the text first ({@code keywordAction}), the membership
+ * change marked done once made, and the answer has the text's id ({@code lkr_<inboundId>}). An opted-out
  * number joins, but gets no answer (only the carriers' keywords are answered to it; START opts it in).
  */
 final class LineKeywordActions {
@@ -32,8 +33,10 @@ final class LineKeywordActions {
     private final LineService lines;
     private final InboundStore store;
     private final DirectMessages direct;
+    private final Clock clock;
 
     LineKeywordActions(Wiring wiring, QueueSender queue) {
+        this.clock = wiring.clock();
         this.keywords = new LineKeywordService(wiring);
         this.groups = new GroupService(wiring);
         this.lines = new LineService(wiring);
@@ -50,39 +53,54 @@ final class LineKeywordActions {
                 && (m.keywordAction() != null || Keywords.asLineKeyword(m.body()) != null);
     }
 
-    /** Does what {@code m} asks as a line keyword, if it is one: the message as it is then (with its action). */
+    /**
+     * Does what {@code m} asks as a line keyword, if it is one: the message as it is then (with its action). What it is
+     * to do is recorded first, once, and followed by every run (a retry after the keyword was changed or deleted does
+     * what the text asked when it came); the membership change is marked done once made, so a retry does not make it
+     * again (a member the business removed meanwhile stays removed).
+     */
     InboundMessage apply(InboundMessage m) {
         if (!mayApply(m)) return m;
-        if (m.keywordAction() != null) {
-            answer(m, LineKeyword.Action.fromWire(m.keywordAction().action()).orElseThrow());
-            return m;
-        }
-        LineKeyword keyword = keywords.match(m.accountId(), m.lineId(), m.body()).orElse(null);
-        if (keyword == null) return m;
-        var member = List.of(new GroupService.MemberInput(m.from(), null, null));
-        try {
-            boolean changed = switch (keyword.action()) {
-                case JOIN -> groups.addMembers(m.accountId(), keyword.groupId(), member).invalid().isEmpty();
-                case LEAVE -> groups.removeMembers(m.accountId(), keyword.groupId(), member).invalid().isEmpty();
-            };
-            if (!changed) {
+        if (m.keywordAction() == null) {
+            LineKeyword keyword = keywords.match(m.accountId(), m.lineId(), m.body()).orElse(null);
+            if (keyword == null) return m;
+            if (PhoneNumbers.normalize(m.from(), null) instanceof PhoneNumbers.Invalid) {
                 // a sender that is no phone number (a short code, an alphanumeric id): no member to make
                 Log.warn("line_keyword_sender_not_a_number", Map.of("lineId", m.lineId(), "inboundId", m.id()));
                 return m;
             }
-        } catch (ApiException e) {
-            if (e.code() != ErrorCode.NOT_FOUND) throw e; // a busy group: the job's retry does it
-            // deleted since the keyword was set up: an ordinary text, as it reads
-            Log.warn("line_keyword_group_gone", Map.of("lineId", m.lineId(), "inboundId", m.id(), "groupId", keyword.groupId()));
-            return m;
+            if (keywords.group(m.accountId(), keyword.groupId()).isEmpty()) {
+                // deleted since the keyword was set up: an ordinary text, as it reads
+                Log.warn("line_keyword_group_gone", Map.of("lineId", m.lineId(), "inboundId", m.id(), "groupId", keyword.groupId()));
+                return m;
+            }
+            m = store.recordKeywordAction(m, new InboundMessage.KeywordAction(keyword.keyword(), keyword.action().wireName(),
+                    keyword.groupId(), null));
         }
-        Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", keyword.action().wireName(),
-                "groupId", keyword.groupId()));
-        var done = store.recordKeywordAction(m, new InboundMessage.KeywordAction(keyword.keyword(),
-                keyword.action().wireName(), keyword.groupId()));
-        answer(done, keyword.action());
-        return done;
+        var done = m.keywordAction();
+        var action = LineKeyword.Action.fromWire(done.action()).orElseThrow();
+        if (done.appliedAt() == null) {
+            var member = List.of(new GroupService.MemberInput(m.from(), null, null));
+            try {
+                switch (action) {
+                    case JOIN -> groups.addMembers(m.accountId(), done.groupId(), member);
+                    case LEAVE -> groups.removeMembers(m.accountId(), done.groupId(), member);
+                }
+            } catch (ApiException e) {
+                if (e.code() != ErrorCode.NOT_FOUND) throw e; // a busy group: the job's retry does it
+                Log.warn("line_keyword_group_gone", Map.of("lineId", m.lineId(), "inboundId", m.id(), "groupId", done.groupId()));
+                return m; // deleted meanwhile: nobody joined or left it, nothing to answer
+            }
+            Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", done.action(),
+                    "groupId", done.groupId()));
+            store.markKeywordActionApplied(m.accountId(), m.id(), clock.millis());
+        }
+        answer(m, action);
+        return m;
     }
+
+    /** The id of the line's answer to a keyword text: one answer however often its job runs (not rpl_: see REPLY_ID). */
+    static final String REPLY_ID_PREFIX = "lkr_";
 
     /**
      * The line's answer to {@code m}: the keyword's reply as it is set now (or the default, naming the group as it is
@@ -100,7 +118,9 @@ final class LineKeywordActions {
                 .filter(k -> k.action() == action && k.groupId().equals(group.id()))
                 .map(k -> k.replyFor(group.name()))
                 .orElse(LineKeyword.defaultReply(action, group.name()));
-        direct.send(OptOutService.REPLY_ID_PREFIX + m.id(), m.accountId(), line, MessageKind.LINE_KEYWORD_REPLY,
+        // not rpl_<id>: a review of the text as an opt-out confirms it under that id, which this answer held (the
+        // confirmation was then never sent)
+        direct.send(REPLY_ID_PREFIX + m.id(), m.accountId(), line, MessageKind.LINE_KEYWORD_REPLY,
                 List.of(m.from()), reply, List.of(), DirectMessages.orderToNumber(line, m.from()));
     }
 }

@@ -6,6 +6,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.time.Clock;
 import java.util.List;
@@ -48,21 +49,37 @@ public final class LineKeywordService {
         String keyword = Keywords.lineKeyword(typed);
         requireGroup(accountId, input.groupId());
         requireReplyFits(input.action(), input.reply());
+        if (store.get(accountId, line.id(), keyword).isPresent()) throw hasIt(line, keyword);
         if (store.list(accountId, line.id()).size() >= LineKeyword.MAX_PER_LINE) {
-            throw ApiException.invalid("keyword: the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most"
-                    + " it may (delete one first)");
+            throw ApiException.conflict("the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most it may"
+                    + " (delete one first)");
         }
         long now = clock.millis();
         var created = new LineKeyword(line.id(), keyword, input.action(), input.groupId(), input.reply(), now, now);
-        if (!store.create(accountId, created)) {
-            throw ApiException.conflict("the line has the keyword " + keyword + " already (PATCH /v1/lines/" + line.id()
-                    + "/keywords/{keyword} changes it)");
-        }
+        if (!store.create(accountId, created)) throw hasIt(line, keyword);
         return created;
     }
 
-    public List<LineKeyword> list(String accountId, String lineId) {
-        return store.list(accountId, lines.get(accountId, lineId).id());
+    private static ApiException hasIt(Line line, String keyword) {
+        return ApiException.conflict("the line has the keyword " + keyword + " already (PATCH /v1/lines/" + line.id()
+                + "/keywords/{keyword} changes it)");
+    }
+
+    public record KeywordPage(List<LineKeyword> keywords, Map<String, AttributeValue> lastKey) {}
+
+    /** A page of the line's keywords; 404 for an unknown line, 400 for a cursor of another list. */
+    public KeywordPage list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+        Line line = lines.get(accountId, lineId);
+        if (start != null && !start.get("sk").s().startsWith(LineKeywordStore.prefix(line.id()))) {
+            throw ApiException.invalid("cursor is not valid for this list");
+        }
+        var page = store.list(accountId, line.id(), limit, start);
+        return new KeywordPage(page.keywords(), page.lastKey());
+    }
+
+    /** The partition a cursor of {@link #list} must point into. */
+    public static String listPartition(String accountId) {
+        return LineService.accountPartition(accountId);
     }
 
     /** The line's keyword as typed in a path ("join", "Join%20Youth"); 404 for none such, or an unknown line. */
@@ -90,8 +107,11 @@ public final class LineKeywordService {
         requireReplyFits(action, reply);
         var changed = new LineKeyword(current.lineId(), current.keyword(), action,
                 changes.groupId() != null ? changes.groupId() : current.groupId(), reply, current.createdAt(),
-                Math.max(clock.millis(), current.updatedAt()));
-        if (!store.update(accountId, changed)) throw ApiException.notFound("keyword");
+                Math.max(clock.millis(), current.updatedAt() + 1));
+        if (!store.update(accountId, changed, current.updatedAt())) {
+            // changed (or deleted) since it was read: this change was checked against what it no longer is
+            throw ApiException.conflict("the keyword was changed or deleted meanwhile; read it again and send the change again");
+        }
         return changed;
     }
 

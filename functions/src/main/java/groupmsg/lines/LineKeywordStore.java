@@ -2,6 +2,7 @@ package groupmsg.lines;
 
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 
@@ -29,7 +30,7 @@ final class LineKeywordStore {
     }
 
     private static Map<String, AttributeValue> key(String accountId, String lineId, String keyword) {
-        return Attr.key(Attr.accountPk(accountId), PREFIX + lineId + "#" + keyword);
+        return Attr.key(Attr.accountPk(accountId), prefix(lineId) + keyword);
     }
 
     Optional<LineKeyword> get(String accountId, String lineId, String keyword) {
@@ -37,10 +38,26 @@ final class LineKeywordStore {
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toKeyword(item));
     }
 
-    /** The line's keywords, in the order of their words. */
+    /** The line's keywords, in the order of their words (every one: a line has 20 at most). */
     List<LineKeyword> list(String accountId, String lineId) {
-        return ops.queryAll(table, Attr.accountPk(accountId), PREFIX + lineId + "#").stream()
+        return ops.queryAll(table, Attr.accountPk(accountId), prefix(lineId)).stream()
                 .map(LineKeywordStore::toKeyword).toList();
+    }
+
+    record Page(List<LineKeyword> keywords, Map<String, AttributeValue> lastKey) {}
+
+    /** A page of the line's keywords after {@code start} (a key of one of them, or null), in the order of their words. */
+    Page list(String accountId, String lineId, int limit, Map<String, AttributeValue> start) {
+        var page = QueryPage.of(ops.client(), limit, b -> b.tableName(table).consistentRead(true)
+                .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
+                .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(prefix(lineId))))
+                .exclusiveStartKey(start));
+        return new Page(page.items().stream().map(LineKeywordStore::toKeyword).toList(), page.lastKey());
+    }
+
+    /** The sort keys of a line's keywords begin so: a list's cursor must too. */
+    static String prefix(String lineId) {
+        return PREFIX + lineId + "#";
     }
 
     /** Stores a new keyword; false when the line has it already. */
@@ -61,17 +78,21 @@ final class LineKeywordStore {
         }
     }
 
-    /** Replaces what the keyword does, as {@code k} has it; false when the line has no such keyword. */
-    boolean update(String accountId, LineKeyword k) {
+    /**
+     * Replaces what the keyword does, as {@code k} has it, if it is still as it was at {@code seenUpdatedAt}; false when
+     * it changed meanwhile (or went): two changes at once each checked against the keyword they read.
+     */
+    boolean update(String accountId, LineKeyword k, long seenUpdatedAt) {
         var values = new HashMap<String, AttributeValue>();
         values.put(":action", s(k.action().wireName()));
         values.put(":group", s(k.groupId()));
         values.put(":at", n(k.updatedAt()));
+        values.put(":seen", n(seenUpdatedAt));
         String set = "SET #action = :action, groupId = :group, updatedAt = :at";
         if (k.reply() != null) values.put(":reply", s(k.reply()));
         String reply = k.reply() != null ? ", reply = :reply" : " REMOVE reply";
         return ops.updateIf(b -> b.tableName(table).key(key(accountId, k.lineId(), k.keyword()))
-                .updateExpression(set + reply).conditionExpression("attribute_exists(pk)")
+                .updateExpression(set + reply).conditionExpression("updatedAt = :seen")
                 .expressionAttributeNames(Map.of("#action", "action")).expressionAttributeValues(values));
     }
 

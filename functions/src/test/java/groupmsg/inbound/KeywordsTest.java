@@ -215,15 +215,28 @@ class KeywordsTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {"STOP|carrier keyword", "stop|carrier keyword", "Yes|carrier keyword",
-            "info|carrier keyword", "ARRÊT|carrier keyword", "STOP NOW|starts with an opt-out", "end it|starts with an opt-out",
-            "join-now|letters and digits", "|is required", "abcdefghijklmnopqrstu|at most 20"})
+            "info|carrier keyword", "ARRÊT|carrier keyword", "STOP NOW|opt-out keyword", "end it|opt-out keyword",
+            "please stop|opt-out keyword", "I QUIT|opt-out keyword", "join-now|letters and digits", "|is required",
+            "abcdefghijklmnopqrstu|at most 20", "जुड़ें|combining marks"})
     void keywordsALineCannotHave(String typed, String problem) {
-        assertThat(Keywords.lineKeywordProblem(Keywords.lineKeyword(typed == null ? "" : typed))).contains(problem);
+        assertThat(Keywords.lineKeywordProblem(typed == null ? "" : typed)).contains(problem);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"JOIN", "join", "Join Youth", "VOLUNTEER", "stopwatch", "Startup", "helpers", "Ünite"})
+    @ValueSource(strings = {"JOIN", "join", "Join Youth", "VOLUNTEER", "stopwatch", "Startup", "helpers", "Ünite", "Tiếng",
+            "가입", "参加"})
     void keywordsALineMayHave(String typed) {
-        assertThat(Keywords.lineKeywordProblem(Keywords.lineKeyword(typed))).isNull();
+        assertThat(Keywords.lineKeywordProblem(typed)).isNull();
+    }
+
+    /** Stored composed: a Korean keyword is its two syllables (not five letters), and a text of it matches it. */
+    @Test
+    void keywordsOfOtherScriptsAreStoredAsWrittenAndMatched() {
+        assertThat(Keywords.lineKeyword("가입")).isEqualTo("가입").hasSize(2);
+        assertThat(Keywords.asLineKeyword("가입!")).isEqualTo("가입");
+        assertThat(Keywords.lineKeyword("Tiếng")).isEqualTo("TIENG");
+        // a text whose marks would be dropped is no keyword ("जुड़ें" read as "जड" matched another word)
+        assertThat(Keywords.asLineKeyword("जुड़ें")).isNull();
+        assertThat(Keywords.asLineKeyword("जड")).isEqualTo("जड");
     }
 }

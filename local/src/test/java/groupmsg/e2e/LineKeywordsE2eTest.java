@@ -158,6 +158,27 @@ class LineKeywordsE2eTest {
         assertThat(await(() -> sentTo(a, line, phone, HELP_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
     }
 
+    /**
+     * A keyword text reviewed as an opt-out (a person read "join" as a request to stop, say) is confirmed as any
+     * reviewed opt-out is: before, the join's answer held the confirmation's message id, and it was never sent.
+     */
+    @Test
+    void aKeywordTextReviewedAsAnOptOutIsConfirmed(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Review Join Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String groupId = createGroup(a, "Readers");
+        createKeyword(a, lineId, Map.of("keyword", "READ", "action", "join", "groupId", groupId));
+        String phone = "+14155551251";
+        text(a, phone, line, "read");
+        assertThat(await(() -> sentTo(a, line, phone, "You joined Readers. Reply STOP to opt out."), l -> !l.isEmpty(),
+                15_000)).hasSize(1);
+        String inboundId = (String) actedOn(a, lineId, phone).get("id");
+        var review = a.post("/v1/inbound/" + inboundId + "/review", Map.of("decision", "opt_out"));
+        assertThat(review.status()).as(review.body()).isEqualTo(200);
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+    }
+
     /** In a reply-all conversation "join" is for the other participants to read: relayed, nobody joins anything. */
     @Test
     void aKeywordInAConversationIsRelayedNotActedOn(ApiClient api, LocalRuntime runtime) throws Exception {
@@ -192,6 +213,7 @@ class LineKeywordsE2eTest {
         for (var bad : List.<Map<String, Object>>of(
                 with(good, "keyword", "STOP"), with(good, "keyword", "yes"), with(good, "keyword", "stop now"),
                 with(good, "keyword", "join-now"), with(good, "keyword", "abcdefghijklmnopqrstu"), with(good, "keyword", " "),
+                with(good, "keyword", "please stop"), with(good, "keyword", "जुड़ें"),
                 with(good, "action", "subscribe"), with(good, "groupId", "grp_nope"), with(good, "reply", "Welcome!"),
                 with(good, "colour", "red"), Map.of("keyword", "JOIN", "action", "join"))) {
             var r = a.post(base, bad);
@@ -219,6 +241,24 @@ class LineKeywordsE2eTest {
         assertThat(defaulted.status()).as(defaulted.body()).isEqualTo(200);
         assertThat(defaulted.jsonObject()).containsEntry("action", "join").containsEntry("reply", null);
         assertThat(a.get(base + "/CIAO").status()).isEqualTo(404);
+
+        // listed in pages as any list (limit, cursor)
+        var first = a.get(base + "?limit=1").jsonObject();
+        assertThat(first.get("items").toString()).contains("keyword=BYE");
+        var second = a.get(base + "?limit=1&cursor=" + first.get("nextCursor")).jsonObject();
+        assertThat(second.get("items").toString()).contains("keyword=JOIN YOUTH");
+        assertThat(a.get(base + "?limit=abc").status()).isEqualTo(400);
+        String otherLine = createLine(a, linePhone(), "long_code", 1);
+        assertThat(a.get("/v1/lines/" + otherLine + "/keywords?cursor=" + first.get("nextCursor")).status())
+                .as("another line's cursor").isEqualTo(400);
+        // at most 20 a line (409, as other caps); the keyword it has already is a 409 first
+        for (int i = 3; i <= 20; i++) createKeyword(a, lineId, Map.of("keyword", "KW" + i, "action", "join", "groupId", groupId));
+        var full = a.post(base, with(good, "keyword", "KW21"));
+        assertThat(full.status()).as(full.body()).isEqualTo(409);
+        assertThat(full.body()).contains("20 keywords");
+        assertThat(a.post(base, with(good, "keyword", "kw3")).body()).contains("has the keyword KW3 already");
+        for (int i = 3; i <= 20; i++) assertThat(a.delete(base + "/KW" + i).status()).isEqualTo(204);
+        assertThat(a.patch(base + "/NOPE", Map.of()).status()).as("an unknown keyword before the body").isEqualTo(404);
 
         // a member key reads them, only owners and admins set them up; another account sees no such line
         var memberKey = a.post("/v1/api-keys", Map.of("name", "helper", "role", "member"));
