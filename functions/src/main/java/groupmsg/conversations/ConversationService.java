@@ -1,5 +1,7 @@
 package groupmsg.conversations;
 
+import groupmsg.groups.PhoneNumbers;
+
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.AccountSettings;
 import groupmsg.carrier.OutboundMessage;
@@ -280,13 +282,17 @@ public final class ConversationService {
             var page = store.list(accountId, null, byActivity, limit, start);
             return new ConversationPage(views(page.items(), settings), page.lastKey());
         }
+        // a search for digits also finds a participant's number ("4155550123", "(415) 555-01"), as a group's member
+        // search does
+        String digits = filter.search() == null ? null : PhoneNumbers.searchDigits(filter.search());
         var page = FilteredPage.fill(limit, FILTERED_STEPS, start, from -> {
             var step = store.list(accountId, filter.lineId(), byActivity, FILTERED_STEP, from);
             var candidates = step.items().stream()
                     .filter(c -> filter.participant() == null
                             || c.participants().stream().anyMatch(p -> p.phone().equals(filter.participant())))
                     .filter(c -> filter.search() == null || Text.searchMatches(c.name(), filter.search())
-                            || c.participants().stream().anyMatch(p -> Text.searchMatches(p.name(), filter.search())))
+                            || c.participants().stream().anyMatch(p -> Text.searchMatches(p.name(), filter.search())
+                                    || digits != null && PhoneNumbers.digitsMatch(p.phone(), digits)))
                     .toList();
             var matches = views(candidates, settings).stream()
                     .filter(v -> filter.status() == null || filter.status().equals(v.status())).toList();

@@ -309,18 +309,7 @@ public final class GroupService {
             if (q.length() > 100) throw ApiException.invalid("search must be at most 100 characters");
             if (!q.isEmpty()) {
                 nameNeedle = q.toLowerCase(java.util.Locale.ROOT);
-                // as a number is written: "+44 (0)20 7946 0018" (the trunk 0 in brackets is not dialled from
-                // abroad), "030/12345678", no-break spaces, Unicode dashes, any script's digits and fullwidth forms
-                // (as an input method types them): read as a member's number is when added
-                String number = PhoneNumbers.canonicalChars(q);
-                String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
-                // a whole international number as it was added: "+49 030 12345678" is stored +493012345678 (the
-                // trunk 0 is not dialled after the country code), which its digits as typed are not in
-                if (number != null && (number.indexOf('+') >= 0 || number.strip().startsWith("00"))
-                        && PhoneNumbers.normalize(q, null) instanceof PhoneNumbers.Valid valid) {
-                    digits = valid.e164().substring(1);
-                }
-                if (!digits.isEmpty()) digitNeedle = digits;
+                digitNeedle = PhoneNumbers.searchDigits(q);
             }
         }
         var page = members.list(accountId, groupId, nameNeedle, digitNeedle, undeliverable, limit, start, READ_BUDGET_MILLIS);

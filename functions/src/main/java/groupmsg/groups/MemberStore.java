@@ -337,24 +337,6 @@ final class MemberStore {
     record MemberPage(List<Member> members, Map<String, AttributeValue> lastKey) {}
 
     /**
-     * The fewest digits a search needs before a leading 0 (or 00) is also tried as a trunk (or international) prefix.
-     * API.md's search is a substring of the digits: with fewer, the number without its 0 is a substring of too many
-     * others ("0123" would also list every number with "123" in it).
-     */
-    static final int MIN_NATIONAL_DIGITS = 7;
-
-    /**
-     * The digits of a number typed as its owner writes it, as they are stored (E.164 without "+"): "00 33 6..." (the
-     * international prefix) is "336...", "07911 1..." (the trunk 0) "79111..."; null when typed otherwise, or too
-     * short to mean a number's start (a 0 and two digits would match most of the list).
-     */
-    static String internationalDigits(String digits) {
-        if (digits.length() < MIN_NATIONAL_DIGITS) return null;
-        if (digits.startsWith("00")) return digits.substring(2);
-        return digits.startsWith("0") ? digits.substring(1) : null;
-    }
-
-    /**
      * Present members in phone order, optionally only those whose name contains {@code nameNeedle} (lower case)
      * or whose digits contain {@code digitNeedle}. Pages through tombstones and non-matches until {@code limit}
      * members are found, the rows end, or {@code readBudgetMillis} of reading is spent (at least one page is read;
@@ -391,7 +373,7 @@ final class MemberStore {
         if (digitNeedle != null) {
             values.put(":digits", s(digitNeedle));
             matches.add("contains(digits, :digits)");
-            String international = internationalDigits(digitNeedle);
+            String international = PhoneNumbers.internationalDigits(digitNeedle);
             if (international != null) {
                 values.put(":national", s(international));
                 matches.add("contains(digits, :national)");

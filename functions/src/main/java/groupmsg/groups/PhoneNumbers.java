@@ -281,6 +281,51 @@ public final class PhoneNumbers {
     }
 
     /**
+     * The fewest digits a search needs before a leading 0 (or 00) is also tried as a trunk (or international) prefix.
+     * API.md's search is a substring of the digits: with fewer, the number without its 0 is a substring of too many
+     * others ("0123" would also list every number with "123" in it).
+     */
+    public static final int MIN_NATIONAL_DIGITS = 7;
+
+    /**
+     * The digits of a number typed as its owner writes it, as they are stored (E.164 without "+"): "00 33 6..." (the
+     * international prefix) is "336...", "07911 1..." (the trunk 0) "79111..."; null when typed otherwise, or too
+     * short to mean a number's start (a 0 and two digits would match most of the list).
+     */
+    public static String internationalDigits(String digits) {
+        if (digits.length() < MIN_NATIONAL_DIGITS) return null;
+        if (digits.startsWith("00")) return digits.substring(2);
+        return digits.startsWith("0") ? digits.substring(1) : null;
+    }
+
+    /**
+     * The digits a search for a number looks for in a number's ({@code search} as typed: "+44 (0)20 7946 0018",
+     * "030/12345678", no-break spaces, Unicode dashes, any script's digits and fullwidth forms, read as a number is
+     * when added), or null when it holds none. A whole international number is looked for as it is stored:
+     * "+49 030 12345678" is +493012345678 (the trunk 0 is not dialled after the country code).
+     */
+    public static String searchDigits(String search) {
+        String number = canonicalChars(search);
+        String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
+        if (number != null && (number.indexOf('+') >= 0 || number.strip().startsWith("00"))
+                && normalize(search, null) instanceof Valid valid) {
+            digits = valid.e164().substring(1);
+        }
+        return digits.isEmpty() ? null : digits;
+    }
+
+    /**
+     * Whether the number {@code e164} holds {@code needle} ({@link #searchDigits}'s) among its digits, or the number
+     * its owner typed with a leading 0 or 00 ({@link #internationalDigits}): a group's member search, done in memory.
+     */
+    public static boolean digitsMatch(String e164, String needle) {
+        String digits = e164.startsWith("+") ? e164.substring(1) : e164;
+        if (digits.contains(needle)) return true;
+        String international = internationalDigits(needle);
+        return international != null && digits.contains(international);
+    }
+
+    /**
      * The digits of an E.164 number without the {@code +} ({@code +14155550123} -> {@code 14155550123}).
      *
      * @throws IllegalArgumentException when {@code e164} is not {@code +} followed by 1 to 15 ASCII digits

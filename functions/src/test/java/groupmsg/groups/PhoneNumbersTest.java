@@ -393,4 +393,15 @@ class PhoneNumbersTest {
         return Combinators.combine(prefix, letter, suffix).as((p, l, s) -> p + l + s)
                 .filter(s -> !s.isBlank());
     }
+    /** A search for a number finds it by a run of its digits, or as its owner writes it with the trunk 0 or 00. */
+    @org.junit.jupiter.api.Test
+    void aSearchForDigitsMatchesANumberAsItsOwnerWritesIt() {
+        assertThat(PhoneNumbers.digitsMatch("+14155550705", PhoneNumbers.searchDigits("0705"))).isTrue();
+        assertThat(PhoneNumbers.digitsMatch("+14155550705", PhoneNumbers.searchDigits("(415) 555-0705"))).isTrue();
+        assertThat(PhoneNumbers.digitsMatch("+447911123456", PhoneNumbers.searchDigits("07911 123456"))).isTrue();
+        assertThat(PhoneNumbers.digitsMatch("+447911123456", PhoneNumbers.searchDigits("0044 7911 123456"))).isTrue();
+        assertThat(PhoneNumbers.digitsMatch("+493012345678", PhoneNumbers.searchDigits("+49 030 12345678"))).isTrue();
+        assertThat(PhoneNumbers.digitsMatch("+14155550705", PhoneNumbers.searchDigits("0799"))).isFalse();
+        assertThat(PhoneNumbers.searchDigits("Team 2026")).isNull();
+    }
 }

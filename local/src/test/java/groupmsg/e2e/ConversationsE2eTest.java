@@ -1477,6 +1477,11 @@ class ConversationsE2eTest {
         assertThat(list.apply("search=jose")).extracting(c -> c.get("id")).containsExactly(c5);
         assertThat(list.apply("search=saturday&lineId=" + second)).extracting(c -> c.get("id")).containsExactly(c5);
         assertThat(list.apply("search=nobody")).isEmpty();
+        // or a participant's number, as digits of it or written as people write numbers (a group's member search does)
+        assertThat(list.apply("search=0705")).extracting(c -> c.get("id")).containsExactly(c5);
+        assertThat(list.apply("search=(415)%20555-0705")).extracting(c -> c.get("id")).containsExactly(c5);
+        assertThat(list.apply("search=%2B1%20415%20555%200705")).extracting(c -> c.get("id")).containsExactly(c5);
+        assertThat(list.apply("search=4155550799")).isEmpty();
         assertThat(a.get("/v1/conversations?search=" + "x".repeat(101)).status()).isEqualTo(400);
 
         var badStatus = a.get("/v1/conversations?status=archived");
