@@ -177,6 +177,15 @@ final class InboundStore {
         }
     }
 
+    /**
+     * Forgets what the text was to do as a keyword, unless it was done: its group went before the change was made, so
+     * it did nothing, and is shown and published as the ordinary reply it then is.
+     */
+    void clearKeywordAction(String accountId, String id) {
+        ops.updateIf(b -> b.tableName(table).key(key(accountId, id)).updateExpression("REMOVE keywordAction")
+                .conditionExpression("attribute_exists(keywordAction) AND attribute_not_exists(keywordAction.appliedAt)"));
+    }
+
     /** Marks the text's keyword action done (its membership change made), once. */
     void markKeywordActionApplied(String accountId, String id, long at) {
         ops.updateIf(b -> b.tableName(table).key(key(accountId, id)).updateExpression("SET keywordAction.appliedAt = :at")

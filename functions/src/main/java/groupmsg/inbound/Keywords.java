@@ -228,7 +228,11 @@ public final class Keywords {
      * it: a face drawn in punctuation ("help :-(", "Start ;)", "help -_-", "Help ._.") is a reply, as "Help 😂" is.
      */
     static boolean endsInPunctuation(String body) {
-        String after = afterLastLetterOrDigit(body);
+        return punctuationOnly(afterLastLetterOrDigit(body));
+    }
+
+    /** {@link #endsInPunctuation}'s reading of what follows a text's last word. */
+    private static boolean punctuationOnly(String after) {
         if (PLAIN_ENDING.matcher(after).matches()) return true;
         int[] others = after.codePoints().filter(c -> !PLAIN_ENDING.matcher(Character.toString(c)).matches()).toArray();
         if (others.length != 1 || after.matches("(?s).*[:;=].*")) return false;
@@ -256,16 +260,58 @@ public final class Keywords {
 
     /** The longest keyword a line may have of its own (JOIN, VOLUNTEER, "JOIN YOUTH"): a word or a few. */
     public static final int MAX_LINE_KEYWORD_LENGTH = 20;
-    /** A line's own keyword as stored: letters and digits, single spaces between words (normalized: upper case). */
-    private static final Pattern LINE_KEYWORD_SHAPE = Pattern.compile("[\\p{L}\\p{N}]+( [\\p{L}\\p{N}]+)*");
+    /**
+     * A line's own keyword as stored: words of letters and digits (with the marks on them: a Devanagari vowel sign, a
+     * Japanese dakuten) separated by single spaces.
+     */
+    private static final Pattern LINE_KEYWORD_SHAPE =
+            Pattern.compile("[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M}]*( [\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M}]*)*");
+    /** Accents on Latin and Greek letters ("Jóin", "Ναί"), folded as the carriers fold ARRÊT; other scripts' marks stay. */
+    private static final Pattern FOLDED_ACCENTS = Pattern.compile("([\\p{IsLatin}\\p{IsGreek}])\\p{M}+");
 
     /**
-     * A line's own keyword as it is stored and matched: read as a text is ({@link #normalize}: case, accents, widths
-     * and spaces folded), so "join", "Jóin" and "ＪＯＩＮ" are one keyword; composed again (Hangul syllables stay
-     * syllables, not the letters they decompose to).
+     * A line's own keyword as it is stored and matched: case, accents on Latin and Greek letters, widths and spaces
+     * folded, so "join", "Jóin" and "ＪＯＩＮ" are one keyword `JOIN`. Unlike a carrier keyword's reading
+     * ({@link #normalize}) the marks of other scripts stay: dropped, "जुड़ें" (Hindi "join") was read as "जड", another
+     * word, and "ジョイン" as "ショイン". Punctuation after it is not part of it. Composed again (Hangul stays syllables).
      */
     public static String lineKeyword(String typed) {
-        return Normalizer.normalize(normalize(typed), Normalizer.Form.NFC);
+        String text = FORMAT_CHARACTERS.matcher(typed).replaceAll("");
+        text = text.substring(0, wordEnd(text));
+        text = Normalizer.normalize(Normalizer.normalize(text, Normalizer.Form.NFKC), Normalizer.Form.NFD);
+        text = FOLDED_ACCENTS.matcher(text).replaceAll("$1");
+        text = DASHES.matcher(text).replaceAll("-");
+        text = LEADING_WHITESPACE_AND_QUOTES.matcher(text).replaceAll("");
+        text = WHITESPACE.matcher(text).replaceAll(" ").strip();
+        return Normalizer.normalize(text.toUpperCase(Locale.ROOT), Normalizer.Form.NFC);
+    }
+
+    /**
+     * Where the words of {@code text} end: after its last letter or digit, a combining mark on one counting as part of
+     * it (a Devanagari vowel sign at a word's end), a mark on a symbol not (an emoji's variation selector).
+     */
+    private static int wordEnd(String text) {
+        int end = text.length();
+        while (end > 0) {
+            int c = text.codePointBefore(end);
+            if (letterOrNumber(c)) return end;
+            if (isMark(c)) {
+                int base = end;
+                while (base > 0 && isMark(text.codePointBefore(base))) base -= Character.charCount(text.codePointBefore(base));
+                if (base > 0 && letterOrNumber(text.codePointBefore(base))) return end;
+                end = base;
+                continue;
+            }
+            end -= Character.charCount(c);
+        }
+        return 0;
+    }
+
+    private static boolean isMark(int c) {
+        return switch (Character.getType(c)) {
+            case Character.NON_SPACING_MARK, Character.COMBINING_SPACING_MARK, Character.ENCLOSING_MARK -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -276,10 +322,6 @@ public final class Keywords {
     public static String lineKeywordProblem(String typed) {
         String keyword = lineKeyword(typed);
         if (keyword.isEmpty()) return "is required";
-        if (marksBeyondAccents(typed)) {
-            return "must be written without combining marks other than accents (such as Devanagari's vowel signs): texts"
-                    + " are read with them dropped, so another word would match it";
-        }
         if (keyword.length() > MAX_LINE_KEYWORD_LENGTH) return "must be at most " + MAX_LINE_KEYWORD_LENGTH + " characters";
         if (!LINE_KEYWORD_SHAPE.matcher(keyword).matches()) return "must be letters and digits (words separated by spaces)";
         if (OPT_OUT.contains(keyword) || OPT_IN.contains(keyword) || HELP.contains(keyword)) {
@@ -292,28 +334,17 @@ public final class Keywords {
     }
 
     /**
-     * A combining mark on a letter of another script than Latin (a Devanagari vowel sign, a nukta), which
-     * {@link #normalize} drops with the accents: "जुड़ें" is read as "जड". Variation selectors (after an emoji) are not
-     * counted: they go with the symbol.
-     */
-    private static final Pattern MARK_ON_ANOTHER_SCRIPT =
-            Pattern.compile("(^|[^\\p{IsLatin}\\p{M}])[\\p{M}&&[^\\uFE00-\\uFE0F]]");
-
-    private static boolean marksBeyondAccents(String text) {
-        String decomposed = Normalizer.normalize(Normalizer.normalize(FORMAT_CHARACTERS.matcher(text).replaceAll(""),
-                Normalizer.Form.NFKC), Normalizer.Form.NFD);
-        return MARK_ON_ANOTHER_SCRIPT.matcher(decomposed).find();
-    }
-
-    /**
      * The line keyword {@code body} may be, or null when it can be none: the whole text, followed by punctuation at
      * most ("Join!", "join." but not "join us", "Join :)"), as HELP is matched. Whether the line has that keyword is
-     * its store's to say. A text with marks a keyword cannot have ({@link #lineKeywordProblem}) is none.
+     * its store's to say.
      */
     public static String asLineKeyword(String body) {
-        if (body == null || !endsInPunctuation(body) || marksBeyondAccents(body)) return null;
-        String text = lineKeyword(body);
-        return text.length() <= MAX_LINE_KEYWORD_LENGTH && LINE_KEYWORD_SHAPE.matcher(text).matches() ? text : null;
+        if (body == null) return null;
+        String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
+        if (!punctuationOnly(text.substring(wordEnd(text)))) return null;
+        String keyword = lineKeyword(text);
+        return !keyword.isEmpty() && keyword.length() <= MAX_LINE_KEYWORD_LENGTH
+                && LINE_KEYWORD_SHAPE.matcher(keyword).matches() ? keyword : null;
     }
 
     static String normalize(String body) {

@@ -57,7 +57,7 @@ final class LineKeywordActions {
      * Does what {@code m} asks as a line keyword, if it is one: the message as it is then (with its action). What it is
      * to do is recorded first, once, and followed by every run (a retry after the keyword was changed or deleted does
      * what the text asked when it came); the membership change is marked done once made, so a retry does not make it
-     * again (a member the business removed meanwhile stays removed).
+     * again (a member the business removed meanwhile stays removed), unless the mark itself failed.
      */
     InboundMessage apply(InboundMessage m) {
         if (!mayApply(m)) return m;
@@ -88,12 +88,16 @@ final class LineKeywordActions {
                 }
             } catch (ApiException e) {
                 if (e.code() != ErrorCode.NOT_FOUND) throw e; // a busy group: the job's retry does it
+                // deleted meanwhile: nobody joined or left it, nothing to answer, and the text is an ordinary reply
                 Log.warn("line_keyword_group_gone", Map.of("lineId", m.lineId(), "inboundId", m.id(), "groupId", done.groupId()));
-                return m; // deleted meanwhile: nobody joined or left it, nothing to answer
+                store.clearKeywordAction(m.accountId(), m.id());
+                return m.withKeywordAction(null);
             }
+            // a failure of this mark makes a retry change the membership again (a member the business removed in
+            // between is added back): the mark is not in the member transaction
+            store.markKeywordActionApplied(m.accountId(), m.id(), clock.millis());
             Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", done.action(),
                     "groupId", done.groupId()));
-            store.markKeywordActionApplied(m.accountId(), m.id(), clock.millis());
         }
         answer(m, action);
         return m;

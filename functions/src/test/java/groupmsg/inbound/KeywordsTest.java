@@ -217,26 +217,37 @@ class KeywordsTest {
     @CsvSource(delimiter = '|', value = {"STOP|carrier keyword", "stop|carrier keyword", "Yes|carrier keyword",
             "info|carrier keyword", "ARRÊT|carrier keyword", "STOP NOW|opt-out keyword", "end it|opt-out keyword",
             "please stop|opt-out keyword", "I QUIT|opt-out keyword", "join-now|letters and digits", "|is required",
-            "abcdefghijklmnopqrstu|at most 20", "जुड़ें|combining marks"})
+            "abcdefghijklmnopqrstu|at most 20", "Ｓｔｏｐ|carrier keyword", "Arrêt now|opt-out keyword"})
     void keywordsALineCannotHave(String typed, String problem) {
         assertThat(Keywords.lineKeywordProblem(typed == null ? "" : typed)).contains(problem);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"JOIN", "join", "Join Youth", "VOLUNTEER", "stopwatch", "Startup", "helpers", "Ünite", "Tiếng",
-            "가입", "参加"})
+            "가입", "参加", "जुड़ें", "ЙОГА", "Ναί", "ジョイン"})
     void keywordsALineMayHave(String typed) {
         assertThat(Keywords.lineKeywordProblem(typed)).isNull();
     }
 
-    /** Stored composed: a Korean keyword is its two syllables (not five letters), and a text of it matches it. */
+    /**
+     * Stored composed, the marks of scripts other than Latin and Greek kept: a Korean keyword is its two syllables (not
+     * five letters), a Hindi one keeps its vowel signs (dropped, "जुड़ें" was read as "जड", another word), a Russian Й
+     * stays Й, a Japanese ジ stays ジ; accents on Latin and Greek letters fold as the carriers fold ARRÊT.
+     */
     @Test
     void keywordsOfOtherScriptsAreStoredAsWrittenAndMatched() {
         assertThat(Keywords.lineKeyword("가입")).isEqualTo("가입").hasSize(2);
         assertThat(Keywords.asLineKeyword("가입!")).isEqualTo("가입");
         assertThat(Keywords.lineKeyword("Tiếng")).isEqualTo("TIENG");
-        // a text whose marks would be dropped is no keyword ("जुड़ें" read as "जड" matched another word)
-        assertThat(Keywords.asLineKeyword("जुड़ें")).isNull();
-        assertThat(Keywords.asLineKeyword("जड")).isEqualTo("जड");
+        assertThat(Keywords.lineKeyword("Ναί")).isEqualTo("ΝΑΙ");
+        assertThat(Keywords.asLineKeyword("ναι.")).isEqualTo("ΝΑΙ");
+        assertThat(Keywords.lineKeyword("йога")).isEqualTo("ЙОГА");
+        assertThat(Keywords.asLineKeyword("ジョイン！")).isEqualTo("ジョイン");
+        assertThat(Keywords.asLineKeyword("जुड़ें")).isEqualTo(Keywords.lineKeyword("जुड़ें"));
+        assertThat(Keywords.asLineKeyword("जुड़ें!")).isEqualTo(Keywords.lineKeyword("जुड़ें"));
+        assertThat(Keywords.asLineKeyword("जड")).isNotEqualTo(Keywords.lineKeyword("जुड़ें"));
+        // an emoji's variation selector is the emoji's, not the word's: "join ❤️" is no keyword
+        assertThat(Keywords.asLineKeyword("join ❤️")).isNull();
+        assertThat(Keywords.lineKeyword(" JOIN! ")).isEqualTo("JOIN");
     }
 }

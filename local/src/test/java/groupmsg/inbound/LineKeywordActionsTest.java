@@ -1,0 +1,133 @@
+package groupmsg.inbound;
+
+import groupmsg.groups.GroupService;
+import groupmsg.lines.Line;
+import groupmsg.lines.LineKeyword;
+import groupmsg.lines.LineKeywordService;
+import groupmsg.lines.LineService;
+import groupmsg.lines.LineType;
+import groupmsg.local.LocalRuntime;
+import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DynamoOps;
+import groupmsg.platform.schema.QueueDef;
+import groupmsg.platform.queue.QueueMessage;
+import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.schema.Tables;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The steps of a line keyword's text when its job runs more than once, or the world changes between its steps: what
+ * the text was to do is recorded first and followed; the membership change is made once; a group deleted between the
+ * record and the change leaves an ordinary reply. Driven directly (its worker's queue is a recording one here).
+ */
+@ExtendWith(LocalRuntimeExtension.class)
+class LineKeywordActionsTest {
+    private static final AtomicInteger NUMBERS = new AtomicInteger();
+
+    /** Jobs recorded, none sent: the runtime's workers never see these texts. */
+    static final class RecordingQueue implements QueueSender {
+        final List<String> sent = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void send(QueueDef queue, List<QueueMessage> messages) {
+            messages.forEach(m -> sent.add(queue.name() + " " + m.deduplicationId()));
+        }
+    }
+
+    private record Setup(String accountId, Line line, String group, String otherGroup, LineKeywordService keywords,
+                         GroupService groups, InboundStore store, RecordingQueue queue) {}
+
+    private static Setup setUp(LocalRuntime runtime, String name) {
+        var wiring = runtime.wiring();
+        String accountId = "acct_lkw_" + name;
+        var line = new LineService(wiring).create(accountId, new LineService.NewLine(
+                String.format("+1312555%04d", 1000 + NUMBERS.incrementAndGet()), null, LineType.LONG_CODE, false, 10.0,
+                null, null, null, null), wiring.ids().next(""));
+        var groups = new GroupService(wiring);
+        String group = groups.create(accountId, "Joiners " + name, null).id();
+        String other = groups.create(accountId, "Others " + name, null).id();
+        var keywords = new LineKeywordService(wiring);
+        keywords.create(accountId, line.id(), "join", new LineKeywordService.KeywordInput(LineKeyword.Action.JOIN, group, null));
+        var store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        return new Setup(accountId, line, group, other, keywords, groups, store, new RecordingQueue());
+    }
+
+    /** A text "Join!" from {@code from}, stored as the webhook stores a reply (its job not queued). */
+    private static InboundMessage stored(LocalRuntime runtime, Setup s, String from) {
+        var wiring = runtime.wiring();
+        var m = new InboundMessage(wiring.ids().next(InboundMessage.ID_PREFIX), s.accountId(), s.line().id(), s.line().phone(),
+                from, "Join!", List.of(), null, false, false, null, "SM" + wiring.ids().next(""), wiring.clock().millis(),
+                null, true, null, null, null, null);
+        String table = wiring.config().table(Tables.CORE);
+        var noOutbox = TransactWriteItem.builder().put(p -> p.tableName(table)
+                .item(Attr.key("TEST#" + m.id(), "-"))).build();
+        assertThat(s.store().store(m, noOutbox, null)).isTrue();
+        return m;
+    }
+
+    private static boolean member(Setup s, String groupId, String phone) {
+        return s.groups().listMembers(s.accountId(), groupId, Optional.of(phone), null, 10, null).members().stream()
+                .anyMatch(m -> m.phone().equals(phone));
+    }
+
+    @Test
+    void aRetryFollowsWhatWasRecordedAndDoesNotMakeTheChangeAgain(LocalRuntime runtime) {
+        var s = setUp(runtime, "retry");
+        var actions = new LineKeywordActions(runtime.wiring(), s.queue());
+        String phone = "+14155551301";
+        var first = actions.apply(stored(runtime, s, phone));
+        assertThat(first.keywordAction()).isNotNull();
+        assertThat(member(s, s.group(), phone)).isTrue();
+        assertThat(s.queue().sent).containsExactly("relays lkr_" + first.id());
+
+        // the business takes the number out, and points the keyword at another group; the text's job runs again
+        s.groups().removeMember(s.accountId(), s.group(), phone);
+        s.keywords().update(s.accountId(), s.line().id(), "JOIN",
+                new LineKeywordService.KeywordInput(null, s.otherGroup(), null));
+        var again = actions.apply(s.store().get(s.accountId(), first.id()).orElseThrow());
+        assertThat(again.keywordAction().groupId()).isEqualTo(s.group());
+        assertThat(member(s, s.group(), phone)).as("removed since: stays removed").isFalse();
+        assertThat(member(s, s.otherGroup(), phone)).as("the keyword's group now is not the text's").isFalse();
+    }
+
+    @Test
+    void aRecordedActionIsFollowedWhateverTheKeywordSaysSince(LocalRuntime runtime) {
+        var s = setUp(runtime, "recorded");
+        var actions = new LineKeywordActions(runtime.wiring(), s.queue());
+        String phone = "+14155551302";
+        var m = stored(runtime, s, phone);
+        // a first run recorded the action and died before the change; the keyword is changed, then deleted
+        var recorded = s.store().recordKeywordAction(m, new InboundMessage.KeywordAction("JOIN", "join", s.group(), null));
+        s.keywords().update(s.accountId(), s.line().id(), "join",
+                new LineKeywordService.KeywordInput(LineKeyword.Action.LEAVE, s.otherGroup(), null));
+        s.keywords().delete(s.accountId(), s.line().id(), "join");
+        var done = actions.apply(recorded);
+        assertThat(member(s, s.group(), phone)).isTrue();
+        assertThat(member(s, s.otherGroup(), phone)).isFalse();
+        assertThat(s.store().get(s.accountId(), m.id()).orElseThrow().keywordAction().appliedAt()).isNotNull();
+        assertThat(done.keywordAction().action()).isEqualTo("join");
+    }
+
+    @Test
+    void aGroupDeletedBetweenTheRecordAndTheChangeLeavesAnOrdinaryReply(LocalRuntime runtime) {
+        var s = setUp(runtime, "gone");
+        var actions = new LineKeywordActions(runtime.wiring(), s.queue());
+        var m = stored(runtime, s, "+14155551303");
+        var recorded = s.store().recordKeywordAction(m, new InboundMessage.KeywordAction("JOIN", "join", s.group(), null));
+        s.groups().delete(s.accountId(), s.group());
+        var done = actions.apply(recorded);
+        assertThat(done.keywordAction()).isNull();
+        assertThat(s.store().get(s.accountId(), m.id()).orElseThrow().keywordAction()).as("shown and published as none").isNull();
+        assertThat(s.queue().sent).as("nothing to answer").isEmpty();
+    }
+}
