@@ -36,6 +36,18 @@ class LineKeywordsE2eTest {
         return r.jsonObject();
     }
 
+    /** An account with a line whose keyword {@code keyword} joins its sender to a new group {@code group}. */
+    record Joining(ApiClient a, String line, String lineId, String groupId) {}
+
+    static Joining joining(ApiClient api, String account, String group, String keyword) {
+        ApiClient a = api.forNewAccount(account);
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String groupId = createGroup(a, group);
+        createKeyword(a, lineId, Map.of("keyword", keyword, "action", "join", "groupId", groupId));
+        return new Joining(a, line, lineId, groupId);
+    }
+
     @SuppressWarnings("unchecked")
     static List<String> memberPhones(ApiClient api, String groupId) {
         var r = api.get("/v1/groups/" + groupId + "/members?limit=100");
@@ -57,12 +69,13 @@ class LineKeywordsE2eTest {
 
     @Test
     void textingJoinAddsTheSenderToTheGroupAndAnswersNamingTheGroup(ApiClient api) throws Exception {
-        ApiClient a = api.forNewAccount("Join Co");
+        var j = joining(api, "Join Co", "Volunteers", " join ");
+        ApiClient a = j.a();
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        String line = linePhone();
-        String lineId = createLine(a, line, "long_code", 20);
-        String groupId = createGroup(a, "Volunteers");
-        var keyword = createKeyword(a, lineId, Map.of("keyword", " join ", "action", "join", "groupId", groupId));
+        String line = j.line();
+        String lineId = j.lineId();
+        String groupId = j.groupId();
+        var keyword = a.get("/v1/lines/" + lineId + "/keywords/join").jsonObject();
         assertThat(keyword).containsEntry("keyword", "JOIN").containsEntry("action", "join").containsEntry("groupId", groupId)
                 .containsEntry("lineId", lineId).containsEntry("reply", null);
         // the default answer names the group as it is called when the text comes
@@ -139,11 +152,11 @@ class LineKeywordsE2eTest {
      */
     @Test
     void anOptedOutNumberJoinsButGetsNoAnswer(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Opted Join Co");
-        String line = linePhone();
-        String lineId = createLine(a, line, "long_code", 20);
-        String groupId = createGroup(a, "Newsletter");
-        createKeyword(a, lineId, Map.of("keyword", "NEWS", "action", "join", "groupId", groupId));
+        var j = joining(api, "Opted Join Co", "Newsletter", "NEWS");
+        ApiClient a = j.a();
+        String line = j.line();
+        String lineId = j.lineId();
+        String groupId = j.groupId();
         String phone = "+14155551221";
         text(a, phone, line, "STOP");
         assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
@@ -164,11 +177,10 @@ class LineKeywordsE2eTest {
      */
     @Test
     void aKeywordTextReviewedAsAnOptOutIsConfirmed(ApiClient api) throws Exception {
-        ApiClient a = api.forNewAccount("Review Join Co");
-        String line = linePhone();
-        String lineId = createLine(a, line, "long_code", 20);
-        String groupId = createGroup(a, "Readers");
-        createKeyword(a, lineId, Map.of("keyword", "READ", "action", "join", "groupId", groupId));
+        var j = joining(api, "Review Join Co", "Readers", "READ");
+        ApiClient a = j.a();
+        String line = j.line();
+        String lineId = j.lineId();
         String phone = "+14155551251";
         text(a, phone, line, "read");
         assertThat(await(() -> sentTo(a, line, phone, "You joined Readers. Reply STOP to opt out."), l -> !l.isEmpty(),
