@@ -474,11 +474,10 @@ public final class AdminApiHandler extends HttpApiHandler {
         return action.orElse(null);
     }
 
-    /** A keyword's own answer as given; {@link LineKeywordService#DEFAULT_REPLY} for none (absent, null or blank). */
+    /** A keyword's own answer as given; {@link LineKeywordService#DEFAULT_REPLY} for none (absent or null; blank is a 400). */
     private static String keywordReply(JsonBody body) {
         if (body.raw("reply") == null) return LineKeywordService.DEFAULT_REPLY;
-        return body.optionalText("reply", LineRules.MAX_REPLY_LENGTH).filter(r -> !r.isBlank())
-                .orElse(LineKeywordService.DEFAULT_REPLY);
+        return body.optionalText("reply", LineRules.MAX_REPLY_LENGTH).orElse(LineKeywordService.DEFAULT_REPLY);
     }
 
     private static Map<String, Object> keywordJson(LineKeyword k) {

@@ -1,22 +1,21 @@
 package groupmsg.conversations;
 
-import groupmsg.groups.PhoneNumbers;
-
 import groupmsg.accounts.AccountService;
 import groupmsg.accounts.AccountSettings;
 import groupmsg.carrier.OutboundMessage;
+import groupmsg.groups.PhoneNumbers;
 import groupmsg.lines.Line;
 import groupmsg.lines.LineService;
 import groupmsg.messages.DirectMessages;
 import groupmsg.messages.DirectReplies;
 import groupmsg.messages.MessageKind;
 import groupmsg.optout.OptOutStore;
-import groupmsg.platform.api.Text;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.Role;
+import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.Attr;

@@ -288,16 +288,16 @@ public final class Keywords {
 
     /**
      * Where the words of {@code text} end: after its last letter or digit, a combining mark on one counting as part of
-     * it (a Devanagari vowel sign at a word's end), a mark on a symbol not (an emoji's variation selector).
+     * it (a Devanagari vowel sign at a word's end), a mark on a symbol not, nor an emoji's ({@link #wordMark}).
      */
     private static int wordEnd(String text) {
         int end = text.length();
         while (end > 0) {
             int c = text.codePointBefore(end);
             if (letterOrNumber(c)) return end;
-            if (isMark(c)) {
+            if (wordMark(c)) {
                 int base = end;
-                while (base > 0 && isMark(text.codePointBefore(base))) base -= Character.charCount(text.codePointBefore(base));
+                while (base > 0 && wordMark(text.codePointBefore(base))) base -= Character.charCount(text.codePointBefore(base));
                 if (base > 0 && letterOrNumber(text.codePointBefore(base))) return end;
                 end = base;
                 continue;
@@ -307,11 +307,23 @@ public final class Keywords {
         return 0;
     }
 
-    private static boolean isMark(int c) {
+    /**
+     * A combining mark that may belong to a letter: not an enclosing one (the keycap of "1️⃣", a circle) nor a variation
+     * selector (an emoji's presentation), which go with the symbol they make.
+     */
+    private static boolean wordMark(int c) {
+        if (c >= 0xFE00 && c <= 0xFE0F || c >= 0xE0100 && c <= 0xE01EF) return false;
         return switch (Character.getType(c)) {
-            case Character.NON_SPACING_MARK, Character.COMBINING_SPACING_MARK, Character.ENCLOSING_MARK -> true;
+            case Character.NON_SPACING_MARK, Character.COMBINING_SPACING_MARK -> true;
             default -> false;
         };
+    }
+
+    /** Characters (UTF-16 units) past which a text is no line keyword, read no further: a keyword and its punctuation. */
+    private static final int MAX_LINE_KEYWORD_TEXT = 100;
+
+    private static int characters(String text) {
+        return text.codePointCount(0, text.length());
     }
 
     /**
@@ -322,7 +334,7 @@ public final class Keywords {
     public static String lineKeywordProblem(String typed) {
         String keyword = lineKeyword(typed);
         if (keyword.isEmpty()) return "is required";
-        if (keyword.length() > MAX_LINE_KEYWORD_LENGTH) return "must be at most " + MAX_LINE_KEYWORD_LENGTH + " characters";
+        if (characters(keyword) > MAX_LINE_KEYWORD_LENGTH) return "must be at most " + MAX_LINE_KEYWORD_LENGTH + " characters";
         if (!LINE_KEYWORD_SHAPE.matcher(keyword).matches()) return "must be letters and digits (words separated by spaces)";
         if (OPT_OUT.contains(keyword) || OPT_IN.contains(keyword) || HELP.contains(keyword)) {
             return "is a carrier keyword (STOP, START, HELP and their kin are answered by every line as API.md says)";
@@ -339,11 +351,12 @@ public final class Keywords {
      * its store's to say.
      */
     public static String asLineKeyword(String body) {
-        if (body == null) return null;
+        // most replies are longer than any keyword: not read through (normalizing 1,600 characters of marks took 17 ms)
+        if (body == null || body.length() > MAX_LINE_KEYWORD_TEXT) return null;
         String text = FORMAT_CHARACTERS.matcher(body).replaceAll("");
         if (!punctuationOnly(text.substring(wordEnd(text)))) return null;
         String keyword = lineKeyword(text);
-        return !keyword.isEmpty() && keyword.length() <= MAX_LINE_KEYWORD_LENGTH
+        return !keyword.isEmpty() && characters(keyword) <= MAX_LINE_KEYWORD_LENGTH
                 && LINE_KEYWORD_SHAPE.matcher(keyword).matches() ? keyword : null;
     }
 

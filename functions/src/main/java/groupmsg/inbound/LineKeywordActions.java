@@ -103,7 +103,10 @@ final class LineKeywordActions {
         return m;
     }
 
-    /** The id of the line's answer to a keyword text: one answer however often its job runs (not rpl_: see REPLY_ID). */
+    /**
+     * The id of the line's answer to a keyword text is this and the text's id: one answer however often its job runs.
+     * Not the carrier keywords' {@code rpl_}: a review of the text as an opt-out confirms it under that id.
+     */
     static final String REPLY_ID_PREFIX = "lkr_";
 
     /**

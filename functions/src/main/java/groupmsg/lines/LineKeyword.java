@@ -6,7 +6,8 @@ import java.util.Optional;
  * A keyword of the line's own (an extension of API.md): a text that is this word alone, to the line, joins its sender
  * to a group, or takes them out of it ("Text JOIN to 555-0100"), and is answered with {@code reply}.
  *
- * @param keyword as matched: upper case, accents and widths folded ({@code groupmsg.inbound.Keywords#lineKeyword})
+ * @param keyword as matched: upper case, widths and accents on Latin and Greek letters folded
+ *                ({@code groupmsg.inbound.Keywords#lineKeyword})
  * @param reply   the answer; null for the default ({@link #defaultReply})
  */
 public record LineKeyword(String lineId, String keyword, Action action, String groupId, String reply, long createdAt,

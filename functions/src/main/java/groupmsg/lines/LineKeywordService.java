@@ -46,6 +46,10 @@ public final class LineKeywordService {
      */
     public LineKeyword create(String accountId, String lineId, String typed, KeywordInput input) {
         Line line = lines.get(accountId, lineId);
+        String problem = Keywords.lineKeywordProblem(typed); // the API checked it too; here for every caller
+        if (problem != null) {
+            throw ApiException.invalid("keyword " + problem, List.of(Map.of("field", "keyword", "message", problem)));
+        }
         String keyword = Keywords.lineKeyword(typed);
         requireGroup(accountId, input.groupId());
         requireReplyFits(input.action(), input.reply());

@@ -62,8 +62,7 @@ import java.util.LinkedHashSet;
  * through the delivery pipeline (paced, recorded, billed).
  */
 public final class OptOutService {
-    /** The id of the line's answer to a text is this and the text's id: one answer however often it is sent. */
-    public static final String REPLY_ID_PREFIX = "rpl_";
+    static final String REPLY_ID_PREFIX = "rpl_";
 
     private final OptOutStore store;
     private final InboundService inbound;

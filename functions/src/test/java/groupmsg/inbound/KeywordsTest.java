@@ -249,5 +249,16 @@ class KeywordsTest {
         // an emoji's variation selector is the emoji's, not the word's: "join ❤️" is no keyword
         assertThat(Keywords.asLineKeyword("join ❤️")).isNull();
         assertThat(Keywords.lineKeyword(" JOIN! ")).isEqualTo("JOIN");
+        // a keycap is the emoji's, not the digit's: "Join 1️⃣" is stored JOIN 1, which a text "Join 1" is
+        assertThat(Keywords.lineKeyword("Join 1\uFE0F\u20E3")).isEqualTo("JOIN 1");
+        assertThat(Keywords.lineKeyword("Join 1\u20E3")).isEqualTo("JOIN 1");
+        assertThat(Keywords.asLineKeyword("join 1")).isEqualTo("JOIN 1");
+        // 20 characters, not UTF-16 units: eleven characters outside the BMP are a keyword of eleven
+        String eleven = "\uD840\uDC00".repeat(11);
+        assertThat(Keywords.lineKeywordProblem(eleven)).isNull();
+        assertThat(Keywords.asLineKeyword(eleven)).isEqualTo(eleven);
+        // a long text is read no further than a keyword's length: none
+        assertThat(Keywords.asLineKeyword("join" + " ".repeat(120))).isNull();
+        assertThat(Keywords.asLineKeyword("\u0301\u0302".repeat(800))).isNull();
     }
 }
