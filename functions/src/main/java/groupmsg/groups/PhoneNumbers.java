@@ -285,14 +285,14 @@ public final class PhoneNumbers {
      * API.md's search is a substring of the digits: with fewer, the number without its 0 is a substring of too many
      * others ("0123" would also list every number with "123" in it).
      */
-    public static final int MIN_NATIONAL_DIGITS = 7;
+    private static final int MIN_NATIONAL_DIGITS = 7;
 
     /**
      * The digits of a number typed as its owner writes it, as they are stored (E.164 without "+"): "00 33 6..." (the
      * international prefix) is "336...", "07911 1..." (the trunk 0) "79111..."; null when typed otherwise, or too
      * short to mean a number's start (a 0 and two digits would match most of the list).
      */
-    public static String internationalDigits(String digits) {
+    static String internationalDigits(String digits) {
         if (digits.length() < MIN_NATIONAL_DIGITS) return null;
         if (digits.startsWith("00")) return digits.substring(2);
         return digits.startsWith("0") ? digits.substring(1) : null;

@@ -98,15 +98,10 @@ final class InboundStore {
 
     /** Sets a time attribute of the message unless it is set already; false when it was (or the message is gone). */
     private boolean setOnce(String accountId, String id, String attribute, long now) {
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(accountId, id))
-                    .updateExpression("SET " + attribute + " = :now")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(" + attribute + ")")
-                    .expressionAttributeValues(Map.of(":now", n(now))));
-            return true;
-        } catch (ConditionalCheckFailedException e) {
-            return false;
-        }
+        return ops.updateIf(b -> b.tableName(table).key(key(accountId, id))
+                .updateExpression("SET " + attribute + " = :now")
+                .conditionExpression("attribute_exists(pk) AND attribute_not_exists(" + attribute + ")")
+                .expressionAttributeValues(Map.of(":now", n(now))));
     }
 
     /** Where a reply went: its conversation and its thread message's time-ordered id part. */
@@ -167,14 +162,11 @@ final class InboundStore {
     InboundMessage recordKeywordAction(InboundMessage m, InboundMessage.KeywordAction done) {
         var action = AttributeValue.fromM(Map.of("keyword", s(done.keyword()), "action", s(done.action()),
                 "groupId", s(done.groupId())));
-        try {
-            dynamo.updateItem(b -> b.tableName(table).key(key(m.accountId(), m.id())).updateExpression("SET keywordAction = :a")
-                    .conditionExpression("attribute_exists(pk) AND attribute_not_exists(keywordAction)")
-                    .expressionAttributeValues(Map.of(":a", action)));
-            return m.withKeywordAction(done);
-        } catch (ConditionalCheckFailedException e) {
-            return get(m.accountId(), m.id()).orElse(m);
-        }
+        boolean first = ops.updateIf(b -> b.tableName(table).key(key(m.accountId(), m.id()))
+                .updateExpression("SET keywordAction = :a")
+                .conditionExpression("attribute_exists(pk) AND attribute_not_exists(keywordAction)")
+                .expressionAttributeValues(Map.of(":a", action)));
+        return first ? m.withKeywordAction(done) : get(m.accountId(), m.id()).orElse(m);
     }
 
     /**

@@ -61,19 +61,16 @@ final class LineKeywordActions {
      */
     InboundMessage apply(InboundMessage m) {
         if (!mayApply(m)) return m;
+        LineKeyword keyword = null; // the keyword as this run read it: a retry follows the record alone
         if (m.keywordAction() == null) {
-            LineKeyword keyword = keywords.match(m.accountId(), m.lineId(), m.body()).orElse(null);
+            keyword = keywords.match(m.accountId(), m.lineId(), m.body()).orElse(null);
             if (keyword == null) return m;
             if (PhoneNumbers.normalize(m.from(), null) instanceof PhoneNumbers.Invalid) {
                 // a sender that is no phone number (a short code, an alphanumeric id): no member to make
                 Log.warn("line_keyword_sender_not_a_number", Map.of("lineId", m.lineId(), "inboundId", m.id()));
                 return m;
             }
-            if (keywords.group(m.accountId(), keyword.groupId()).isEmpty()) {
-                // deleted since the keyword was set up: an ordinary text, as it reads
-                Log.warn("line_keyword_group_gone", Map.of("lineId", m.lineId(), "inboundId", m.id(), "groupId", keyword.groupId()));
-                return m;
-            }
+            // a group deleted since the keyword was set up is found gone by the change below, which takes this off
             m = store.recordKeywordAction(m, new InboundMessage.KeywordAction(keyword.keyword(), keyword.action().wireName(),
                     keyword.groupId(), null));
         }
@@ -88,7 +85,8 @@ final class LineKeywordActions {
                 }
             } catch (ApiException e) {
                 if (e.code() != ErrorCode.NOT_FOUND) throw e; // a busy group: the job's retry does it
-                // deleted meanwhile: nobody joined or left it, nothing to answer, and the text is an ordinary reply
+                // deleted (since the keyword was set up, or meanwhile): nobody joined or left it, nothing to answer,
+                // and the text is an ordinary reply
                 Log.warn("line_keyword_group_gone", Map.of("lineId", m.lineId(), "inboundId", m.id(), "groupId", done.groupId()));
                 store.clearKeywordAction(m.accountId(), m.id());
                 return m.withKeywordAction(null);
@@ -99,7 +97,7 @@ final class LineKeywordActions {
             Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", done.action(),
                     "groupId", done.groupId()));
         }
-        answer(m, action);
+        answer(m, action, keyword);
         return m;
     }
 
@@ -112,17 +110,19 @@ final class LineKeywordActions {
     /**
      * The line's answer to {@code m}: the keyword's reply as it is set now (or the default, naming the group as it is
      * called now), through the relays queue in order with the line's other answers to the number. None from a line
-     * deleted since, nor for a group deleted since (then the member has gone with it).
+     * deleted since, nor for a group deleted since (then the member has gone with it). {@code read}: the keyword as
+     * this run read it, or null (a retry's: read now).
      */
-    private void answer(InboundMessage m, LineKeyword.Action action) {
+    private void answer(InboundMessage m, LineKeyword.Action action, LineKeyword read) {
         Line line = lines.find(m.accountId(), m.lineId()).orElse(null);
         var group = keywords.group(m.accountId(), m.keywordAction().groupId()).orElse(null);
         if (line == null || group == null) {
             Log.info("line_keyword_not_answered", Map.of("inboundId", m.id(), "lineGone", line == null));
             return;
         }
-        String reply = keywords.find(m.accountId(), m.lineId(), m.keywordAction().keyword())
-                .filter(k -> k.action() == action && k.groupId().equals(group.id()))
+        var current = read != null ? java.util.Optional.of(read)
+                : keywords.find(m.accountId(), m.lineId(), m.keywordAction().keyword());
+        String reply = current.filter(k -> k.action() == action && k.groupId().equals(group.id()))
                 .map(k -> k.replyFor(group.name()))
                 .orElse(LineKeyword.defaultReply(action, group.name()));
         // not rpl_<id>: a review of the text as an opt-out confirms it under that id, which this answer held (the

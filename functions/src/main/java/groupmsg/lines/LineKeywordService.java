@@ -53,8 +53,9 @@ public final class LineKeywordService {
         String keyword = Keywords.lineKeyword(typed);
         requireGroup(accountId, input.groupId());
         requireReplyFits(input.action(), input.reply());
-        if (store.get(accountId, line.id(), keyword).isPresent()) throw hasIt(line, keyword);
-        if (store.list(accountId, line.id()).size() >= LineKeyword.MAX_PER_LINE) {
+        List<LineKeyword> existing = store.list(accountId, line.id());
+        if (existing.stream().anyMatch(k -> k.keyword().equals(keyword))) throw hasIt(line, keyword);
+        if (existing.size() >= LineKeyword.MAX_PER_LINE) {
             throw ApiException.conflict("the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most it may"
                     + " (delete one first)");
         }

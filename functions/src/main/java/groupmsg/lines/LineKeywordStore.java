@@ -4,7 +4,6 @@ import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 
 import java.util.HashMap;
 import java.util.List;
@@ -70,12 +69,7 @@ final class LineKeywordStore {
         if (k.reply() != null) item.put("reply", s(k.reply()));
         item.put("createdAt", n(k.createdAt()));
         item.put("updatedAt", n(k.updatedAt()));
-        try {
-            ops.client().putItem(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)"));
-            return true;
-        } catch (ConditionalCheckFailedException e) {
-            return false;
-        }
+        return ops.putIf(b -> b.tableName(table).item(item).conditionExpression("attribute_not_exists(pk)"));
     }
 
     /**
@@ -98,13 +92,8 @@ final class LineKeywordStore {
 
     /** Removes the keyword; false when the line had none such. */
     boolean delete(String accountId, String lineId, String keyword) {
-        try {
-            ops.client().deleteItem(b -> b.tableName(table).key(key(accountId, lineId, keyword))
-                    .conditionExpression("attribute_exists(pk)"));
-            return true;
-        } catch (ConditionalCheckFailedException e) {
-            return false;
-        }
+        return ops.deleteIf(b -> b.tableName(table).key(key(accountId, lineId, keyword))
+                .conditionExpression("attribute_exists(pk)"));
     }
 
     private static LineKeyword toKeyword(Map<String, AttributeValue> item) {

@@ -6,7 +6,9 @@ import software.amazon.awssdk.services.dynamodb.model.BatchGetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.CancellationReason;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.DeleteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
+import software.amazon.awssdk.services.dynamodb.model.PutItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
 import software.amazon.awssdk.services.dynamodb.model.TransactionInProgressException;
@@ -62,6 +64,26 @@ public final class DynamoOps {
     public boolean updateIf(Consumer<UpdateItemRequest.Builder> request) {
         try {
             dynamo.updateItem(request);
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** {@link #updateIf} for a conditional PutItem (a row created once): false when the condition failed. */
+    public boolean putIf(Consumer<PutItemRequest.Builder> request) {
+        try {
+            dynamo.putItem(request);
+            return true;
+        } catch (ConditionalCheckFailedException e) {
+            return false;
+        }
+    }
+
+    /** {@link #updateIf} for a conditional DeleteItem (a row that may be gone): false when the condition failed. */
+    public boolean deleteIf(Consumer<DeleteItemRequest.Builder> request) {
+        try {
+            dynamo.deleteItem(request);
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;
