@@ -62,28 +62,22 @@ public final class DynamoOps {
      * claim given back that may have been taken again): false when the condition failed.
      */
     public boolean updateIf(Consumer<UpdateItemRequest.Builder> request) {
-        try {
-            dynamo.updateItem(request);
-            return true;
-        } catch (ConditionalCheckFailedException e) {
-            return false;
-        }
+        return unlessConditionFails(() -> dynamo.updateItem(request));
     }
 
     /** {@link #updateIf} for a conditional PutItem (a row created once): false when the condition failed. */
     public boolean putIf(Consumer<PutItemRequest.Builder> request) {
-        try {
-            dynamo.putItem(request);
-            return true;
-        } catch (ConditionalCheckFailedException e) {
-            return false;
-        }
+        return unlessConditionFails(() -> dynamo.putItem(request));
     }
 
     /** {@link #updateIf} for a conditional DeleteItem (a row that may be gone): false when the condition failed. */
     public boolean deleteIf(Consumer<DeleteItemRequest.Builder> request) {
+        return unlessConditionFails(() -> dynamo.deleteItem(request));
+    }
+
+    private static boolean unlessConditionFails(Runnable write) {
         try {
-            dynamo.deleteItem(request);
+            write.run();
             return true;
         } catch (ConditionalCheckFailedException e) {
             return false;
