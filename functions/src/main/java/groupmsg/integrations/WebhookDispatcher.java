@@ -47,8 +47,10 @@ public final class WebhookDispatcher {
     static final Duration TEST_TIMEOUT = Duration.ofSeconds(5);
     static final List<Duration> RETRY_PAUSES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(3));
     /**
-     * An endpoint's tries of one event, pauses included, end within this: the worker's 30 s must hold them (and the
-     * DNS lookups), so a try that could not end in it is left to the queue's next pass.
+     * An event's tries at each endpoint, pauses and host lookups included, end within this from the dispatch's start
+     * (the reads, and the telling of an earlier disable, before them: a publish may take 5 s), so a try that could not
+     * end in it is left to the next pass: the worker's 30 s must hold them, and after them the telling of a disable
+     * their failure made (5 s more at the most) and the records.
      */
     static final Duration TRIES_BUDGET = Duration.ofSeconds(20);
     /** How long a connection may take to be made, at each address tried. */
@@ -126,6 +128,7 @@ public final class WebhookDispatcher {
      *                 never disabled) is given up for it, rather than every such event paging from the queue
      */
     public void dispatch(String eventJson, String fallbackKey, Long publishedAt, boolean lastPass) {
+        long started = System.nanoTime();
         Map<String, Object> event = Json.parseObject(eventJson);
         String accountId = (String) event.get("accountId");
         String type = (String) event.get("type");
@@ -150,7 +153,7 @@ public final class WebhookDispatcher {
 
         List<String> failures = new ArrayList<>();
         Throwable fault = null;
-        var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson, lastPass));
+        var outcomes = SideBySide.run(pending, "/endpoint-", w -> deliverAndRecord(accountId, w, type, eventKey, eventJson, lastPass, started));
         for (int i = 0; i < pending.size(); i++) {
             var outcome = outcomes.get(i);
             String failure = outcome instanceof SideBySide.Done<String> d ? d.value()
@@ -194,9 +197,9 @@ public final class WebhookDispatcher {
      * trying again would not change it, so the event does not go back to the queue for it), else why it will be
      * tried again.
      */
-    private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body, boolean lastPass)
-            throws InterruptedException {
-        Tried tried = deliver(accountId, w, type, eventKey, body);
+    private String deliverAndRecord(String accountId, Webhook w, String type, String eventKey, String body, boolean lastPass,
+                                    long started) throws InterruptedException {
+        Tried tried = deliver(accountId, w, type, eventKey, body, started);
         String failure = tried.failure();
         if (STOPPED.equals(failure)) return null; // deleted or disabled between tries: nothing more for it
         if (failure != null && isFinal(failure) && movedSince(accountId, w.id(), tried.url())) {
@@ -333,15 +336,13 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * How long an event an endpoint did not take waits for its next pass after its {@code receives}-th: 1, 5, 15 and
-     * 30 minutes, then 1, 2, 4 and 8 hours, then 11 (SQS keeps a message out of sight 12 hours from its receive at
-     * the most, and refuses a longer wait: the event would come back after the queue's 3 minutes). Its queue's 15
-     * receives so span about 3.4 days, past {@link #DISABLE_AFTER} (an endpoint failing that long is disabled, and its
-     * events are dropped then). Before, every pass came 3 minutes after the last, and an endpoint down for more than
-     * half an hour lost its events to the dead-letter queue.
+     * How long an event an endpoint did not take waits for its next pass after its {@code pass}-th: 1, 5, 15 and 30
+     * minutes, then 1, 2, 4 and 8 hours, then 11. Its 15 passes so span about 3.4 days, past {@link #DISABLE_AFTER} (an
+     * endpoint failing that long is disabled, and its events are dropped then). Before, every pass came 3 minutes
+     * after the last, and an endpoint down for more than half an hour lost its events to the dead-letter queue.
      */
-    public static Duration retryDelay(int receives) {
-        return RETRY_DELAYS.get(Math.min(Math.max(receives, 1), RETRY_DELAYS.size()) - 1);
+    public static Duration retryDelay(int pass) {
+        return RETRY_DELAYS.get(Math.min(Math.max(pass, 1), RETRY_DELAYS.size()) - 1);
     }
 
     static final List<Duration> RETRY_DELAYS = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15),
@@ -379,10 +380,11 @@ public final class WebhookDispatcher {
     /** What came of an endpoint's tries: null when it took the event (2xx), else why not; at the url of the last try. */
     private record Tried(String failure, String url) {}
 
-    private Tried deliver(String accountId, Webhook w, String type, String eventKey, String body) throws InterruptedException {
+    /** The endpoint's tries of the event, within {@link #TRIES_BUDGET} of {@code started} (System.nanoTime()). */
+    private Tried deliver(String accountId, Webhook w, String type, String eventKey, String body, long started)
+            throws InterruptedException {
         if (paused(w, clock.millis())) return new Tried(PAUSED, w.url());
         String failure = null;
-        long started = System.nanoTime();
         for (int attempt = 0; attempt <= RETRY_PAUSES.size(); attempt++) {
             if (attempt > 0) {
                 Duration pause = RETRY_PAUSES.get(attempt - 1);
@@ -406,7 +408,7 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * Whether another try, after {@code pause}, still ends within {@link #TRIES_BUDGET} of the first's start, a try
+     * Whether another try, after {@code pause}, still ends within {@link #TRIES_BUDGET} of the dispatch's start, a try
      * taking {@code longestTry} at most (its addresses share the one wait for an answer).
      */
     static boolean triesAgain(Duration elapsed, Duration pause, Duration longestTry) {

@@ -6,12 +6,16 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.lambda.Priming;
 import groupmsg.platform.lambda.QueueFunction;
+import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.platform.Log;
 import groupmsg.platform.SideBySide;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,14 +23,23 @@ import java.util.Map;
 /**
  * Consumes the webhooks queue, which the integrations topic alone delivers to (raw messages; the notifications topic's
  * group message events never go to webhooks): each
- * event to its account's webhooks ({@link WebhookDispatcher}). An event that did not reach them all goes back to the
- * queue (a batch item failure) and is tried again later, longer after each pass ({@link WebhookDispatcher#retryDelay}),
- * up to the queue's receive count, then its dead-letter queue.
+ * event to its account's webhooks ({@link WebhookDispatcher}). An event that did not reach them all is sent to the
+ * queue again as a new message, delayed, for its next pass, longer after each ({@link WebhookDispatcher#retryDelay}),
+ * and after its last to the dead-letter queue. Not kept in flight (received, its visibility extended): SQS holds
+ * about 120,000 in flight a queue, and one account's endpoint down for a day held that many of a busy account's events,
+ * after which the queue gave no event to any account's webhooks.
  */
 public final class WebhookWorkerHandler implements QueueFunction {
+    /**
+     * How early a copy may come before its pass is due and still make it: SQS counts its delay in whole seconds, and
+     * its clock and ours differ a little.
+     */
+    static final long DUE_SLACK_MILLIS = 1_000;
+
     private final WebhookDispatcher dispatcher;
     private final Priming priming;
     private final SqsQueueSender queue;
+    private final Clock clock;
 
     public WebhookWorkerHandler() {
         this(Wiring.fromEnvironment());
@@ -35,6 +48,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
     public WebhookWorkerHandler(Wiring wiring) {
         this.dispatcher = new WebhookDispatcher(wiring);
         this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
 
@@ -45,21 +59,21 @@ public final class WebhookWorkerHandler implements QueueFunction {
 
     /**
      * The batch's events side by side (each endpoint's tries at most 20 s: see WebhookDispatcher), so a batch of slow
-     * endpoints ends within the function's 30 s. Each event fails, and is retried, on its own.
+     * endpoints ends within the function's 30 s. An event fails on its own only for a fault of ours (a table that
+     * refuses, a send to the queue that fails): it comes back after the queue's visibility timeout, 3 minutes, and
+     * that receive counts as a pass.
      */
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
-            dispatcher.dispatch(m.getBody(), m.getMessageId(), SqsQueueSender.sentAt(m), lastPass(m));
+            handle(m);
             return null;
         });
         for (int i = 0; i < outcomes.size(); i++) {
             String id = event.getRecords().get(i).getMessageId();
             if (outcomes.get(i) instanceof SideBySide.Done) continue;
-            if (outcomes.get(i) instanceof SideBySide.Failed<?> f && f.cause() instanceof WebhookDispatcher.NotDelivered) {
-                retryLater(event.getRecords().get(i));
-            } else if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
+            if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
                 Log.jobFailed("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
             }
             failures.add(new SQSBatchResponse.BatchItemFailure(id));
@@ -67,17 +81,84 @@ public final class WebhookWorkerHandler implements QueueFunction {
         return new SQSBatchResponse(failures);
     }
 
-    /** Whether this is the event's last receive before its dead-letter queue. */
-    private static boolean lastPass(SQSEvent.SQSMessage message) {
-        return SqsQueueSender.receiveCount(message) >= Queues.WEBHOOKS.maxReceiveCount();
+    private void handle(SQSEvent.SQSMessage message) {
+        long now = clock.millis();
+        Passes passes = Passes.of(message);
+        long wait = passes.dueAt() - now;
+        if (wait > DUE_SLACK_MILLIS) {
+            // come before its pass (SQS delays a message 15 minutes at the most): waits again, nothing tried
+            sendAgain(message.getBody(), passes, wait);
+            return;
+        }
+        int pass = passes.made() + SqsQueueSender.receiveCount(message);
+        boolean lastPass = pass >= Queues.WEBHOOKS.maxReceiveCount();
+        try {
+            dispatcher.dispatch(message.getBody(), passes.eventMessageId(), passes.publishedAt(), lastPass);
+        } catch (WebhookDispatcher.NotDelivered notDelivered) {
+            if (lastPass) {
+                // its passes start anew if an operator moves it back to the queue
+                queue.sendToDeadLetters(Queues.WEBHOOKS, List.of(new QueueMessage(message.getBody(), null, null, 0,
+                        new Passes(0, 0, passes.publishedAt(), passes.eventMessageId()).attributes())));
+                return;
+            }
+            Duration delay = WebhookDispatcher.retryDelay(pass);
+            sendAgain(message.getBody(), new Passes(pass, now + delay.toMillis(), passes.publishedAt(),
+                    passes.eventMessageId()), delay.toMillis());
+        }
+    }
+
+    /** The event as a new message, out of sight for {@code waitMillis} (15 minutes at the most: it comes back then). */
+    private void sendAgain(String body, Passes passes, long waitMillis) {
+        int delay = (int) Math.min(QueueMessage.MAX_DELAY_SECONDS, Math.ceilDiv(waitMillis, 1000L));
+        queue.send(Queues.WEBHOOKS, List.of(new QueueMessage(body, null, null, delay, passes.attributes())));
     }
 
     /**
-     * An event an endpoint did not take: its next pass waits longer each time (a fault of ours keeps the queue's 3
-     * minutes); after its last, it goes to the dead-letter queue at once (not 11 hours later).
+     * Where an event is in its passes, carried on each copy sent again (as message attributes: a new message's receives
+     * start anew, and its SentTimestamp and id are its own).
+     *
+     * @param made           the passes made before the copy (a copy's receives are passes too: a fault's)
+     * @param dueAt          when its next pass is due (epoch ms; 0: at once)
+     * @param publishedAt    when the event reached the queue first (a webhook created after it does not get it), or
+     *                       null when not known (invoked by hand)
+     * @param eventMessageId the first message's id, which names an event that names neither a message nor a reply
      */
-    private void retryLater(SQSEvent.SQSMessage message) {
-        long seconds = lastPass(message) ? 0 : WebhookDispatcher.retryDelay(SqsQueueSender.receiveCount(message)).toSeconds();
-        queue.retryAfter(Queues.WEBHOOKS, message, seconds, "webhook_retry_not_delayed");
+    record Passes(int made, long dueAt, Long publishedAt, String eventMessageId) {
+        static final String MADE = "groupmsg-passes";
+        static final String DUE_AT = "groupmsg-due-at";
+        static final String PUBLISHED_AT = "groupmsg-published-at";
+        static final String EVENT_MESSAGE_ID = "groupmsg-event-message-id";
+
+        /** A received message's: what it carries, else (the first message) its own. */
+        static Passes of(SQSEvent.SQSMessage message) {
+            Map<String, SQSEvent.MessageAttribute> carried = message.getMessageAttributes() == null ? Map.of()
+                    : message.getMessageAttributes();
+            Long publishedAt = number(carried, PUBLISHED_AT);
+            String eventMessageId = carried.get(EVENT_MESSAGE_ID) != null ? carried.get(EVENT_MESSAGE_ID).getStringValue() : null;
+            Long made = number(carried, MADE);
+            Long dueAt = number(carried, DUE_AT);
+            return new Passes(made == null ? 0 : (int) Math.max(0, Math.min(made, Integer.MAX_VALUE)),
+                    dueAt == null ? 0 : dueAt,
+                    publishedAt != null ? publishedAt : SqsQueueSender.sentAt(message),
+                    eventMessageId != null ? eventMessageId : message.getMessageId());
+        }
+
+        Map<String, String> attributes() {
+            var attributes = new LinkedHashMap<String, String>();
+            if (made > 0) attributes.put(MADE, Integer.toString(made));
+            if (dueAt > 0) attributes.put(DUE_AT, Long.toString(dueAt));
+            if (publishedAt != null) attributes.put(PUBLISHED_AT, Long.toString(publishedAt));
+            if (eventMessageId != null) attributes.put(EVENT_MESSAGE_ID, eventMessageId);
+            return attributes;
+        }
+
+        /** A carried number, or null when it is missing or not one (a copy someone else sent). */
+        private static Long number(Map<String, SQSEvent.MessageAttribute> carried, String name) {
+            try {
+                return Long.valueOf(carried.get(name).getStringValue());
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }
     }
 }

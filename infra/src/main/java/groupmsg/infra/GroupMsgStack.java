@@ -303,6 +303,7 @@ public final class GroupMsgStack extends Stack {
             if (!names.add(h.name())) throw new IllegalStateException("duplicate handler name " + h.name());
             for (String t : h.tables()) tableDef(t);
             for (String q : h.queuesSentTo()) Queues.byName(q);
+            for (String q : h.deadLettersSentTo()) Queues.byName(q);
         }
         long authorizers = Handlers.ALL.stream().filter(h -> h.trigger() == HandlerDef.Trigger.AUTHORIZER).count();
         if (authorizers != 1) throw new IllegalStateException("expected exactly one AUTHORIZER handler, found " + authorizers);
@@ -491,6 +492,7 @@ public final class GroupMsgStack extends Stack {
         Set<String> queueNames = new LinkedHashSet<>(def.queuesSentTo());
         Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queueNames.add(q.name()));
         for (String q : queueNames) env.put(Queues.byName(q).envVar(), queues.get(q).getQueueUrl());
+        for (String q : def.deadLettersSentTo()) env.put(Queues.byName(q).dlqEnvVar(), deadLetterQueues.get(q).getQueueUrl());
         HandlerNeeds.Needs uses = needs.get(def.name());
         // Webhook handlers check signatures over it; the delivery worker gives the carrier status callback URLs.
         if (servesUnauthenticatedRoutes(def) || uses.publicBaseUrl()) env.put(PUBLIC_BASE_URL_ENV, publicBaseUrl());
@@ -543,6 +545,7 @@ public final class GroupMsgStack extends Stack {
             }
         }
         for (String q : def.queuesSentTo()) queues.get(q).grantSendMessages(role);
+        for (String q : def.deadLettersSentTo()) deadLetterQueues.get(q).grantSendMessages(role);
         // sns:Publish only. Not Topic.grantPublish: with a master key it also grants kms:Decrypt and
         // kms:GenerateDataKey* on key/* (by alias condition), which the AWS-managed SNS key does not need: its key
         // policy already lets every principal of the account use it through SNS.
@@ -747,14 +750,15 @@ public final class GroupMsgStack extends Stack {
                     + q.consumer() + ") is not taking it (event source disabled, permission lost) or is far behind. "
                     + "The queue drops jobs after " + q.retentionDays() + " days");
         }
-        // The webhooks queue holds an event an endpoint did not take out of sight for up to 11 hours between passes,
-        // for days: a standard queue takes at most about 120,000 messages in flight, past which receives fail for
-        // every account's webhooks. Half of that pages.
-        Metric inFlight = queues.get(Queues.WEBHOOKS.name()).metricApproximateNumberOfMessagesNotVisible(MetricOptions.builder()
+        // An event an endpoint did not take waits in the webhooks queue, delayed, between its passes (one copy after
+        // another, up to 15 minutes each, for days): many at once are an endpoint, or many, down for hours, and each
+        // costs an invocation and three SQS requests every 15 minutes. Not in flight: a standard queue takes about
+        // 120,000 in flight, past which receives fail for every account's webhooks.
+        Metric waiting = queues.get(Queues.WEBHOOKS.name()).metricApproximateNumberOfMessagesDelayed(MetricOptions.builder()
                 .statistic("Maximum").period(Duration.minutes(5)).build());
-        alarm("WebhooksInFlightAlarm", inFlight, WEBHOOKS_IN_FLIGHT_ALARM, notify, "Over " + WEBHOOKS_IN_FLIGHT_ALARM
-                + " webhook events waiting between passes (SQS takes about 120,000 in flight): an endpoint, or many, down "
-                + "for hours; look at which webhooks fail (lastFailure), or disable them");
+        alarm("WebhooksWaitingAlarm", waiting, WEBHOOKS_WAITING_ALARM, notify, "Over " + WEBHOOKS_WAITING_ALARM
+                + " webhook events waiting between passes: an endpoint, or many, down for hours (each event wakes every "
+                + "15 minutes until its pass is due); look at which webhooks fail (lastFailure), or disable them");
         for (HandlerDef h : Handlers.ALL) {
             Function fn = functions.get(h.name());
             MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
@@ -822,10 +826,10 @@ public final class GroupMsgStack extends Stack {
      * a delay of up to 15 minutes before the first, and 15 minutes more. A standard queue's metric leaves out a
      * message received three times or more (SQS moves it to the back): only its first two tries count there, and the
      * longer course could never be reached (a stalled consumer paged after 78 minutes on the deliveries queue, not 42).
-     * Two of the webhooks queue's backoffs (1 and 5 minutes) fit in its two visibility timeouts.
+     * An event of the webhooks queue waiting for its next pass is a new message each time (15 minutes old at the most).
      */
-    /** The webhooks queue's in-flight messages that page: half of what a standard queue takes in flight. */
-    static final int WEBHOOKS_IN_FLIGHT_ALARM = 60_000;
+    /** The webhooks queue's events waiting between passes that page. */
+    static final int WEBHOOKS_WAITING_ALARM = 60_000;
 
     static int oldestJobAlarmSeconds(QueueDef q) {
         int tries = q.fifo() ? q.maxReceiveCount() : Math.min(2, q.maxReceiveCount());

@@ -158,6 +158,10 @@ class GroupMsgStackTest {
             for (String q : queues) {
                 expectedEnv.put(Queues.byName(q).envVar(), Map.of("Ref", synth.logicalId(synth.stack().queues().get(q))));
             }
+            for (String q : def.deadLettersSentTo()) {
+                expectedEnv.put(Queues.byName(q).dlqEnvVar(),
+                        Map.of("Ref", synth.logicalId(synth.stack().deadLetterQueues().get(q))));
+            }
             for (Topic t : synth.stack().needs().get(def.name()).topics()) {
                 expectedEnv.put(t.envVar(), Map.of("Ref", synth.logicalId(synth.stack().eventTopics().get(t))));
             }
@@ -356,7 +360,7 @@ class GroupMsgStackTest {
         // ... and two on the HTTP API (5xx, carrier webhooks' 4xx) and one per paged handled failure (ApiProtectionTest)
         // ... and two on failures that page when they last (ApiProtectionTest)
         // ... and one per queue on its oldest job's age (below)
-        // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's in-flight events
+        // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's waiting events
         synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 3 * Queues.ALL.size() + 1 + 2 * Handlers.ALL.size() + 2
                 + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
@@ -366,9 +370,9 @@ class GroupMsgStackTest {
             assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
             // on the first occurrence, but for webhook 4xx (not on a stray unsigned post: ApiProtectionTest) and a
             // queue's oldest job (an age: below)
-            if ("ApproximateNumberOfMessagesNotVisible".equals(a.get("MetricName"))) {
-                // the webhooks queue's events waiting between passes: half of SQS's 120,000 in flight
-                assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOKS_IN_FLIGHT_ALARM);
+            if ("ApproximateNumberOfMessagesDelayed".equals(a.get("MetricName"))) {
+                // the webhooks queue's events waiting between passes
+                assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOKS_WAITING_ALARM);
                 assertThat(refs(a.get("Dimensions"))).containsExactly(synth.logicalId(synth.stack().queues().get("webhooks")));
             } else if (!"ApproximateAgeOfOldestMessage".equals(a.get("MetricName"))) {
                 assertThat(a.get("Threshold")).isEqualTo(GroupMsgStack.WEBHOOK_CLIENT_ERRORS_METRIC.equals(a.get("MetricName"))
@@ -457,7 +461,9 @@ class GroupMsgStackTest {
             Set<String> allowedTables = def.tables().stream()
                     .map(t -> synth.logicalId(synth.stack().tables().get(t))).collect(Collectors.toSet());
             Set<String> sendQueues = def.queuesSentTo().stream()
-                    .map(q -> synth.logicalId(synth.stack().queues().get(q))).collect(Collectors.toSet());
+                    .map(q -> synth.logicalId(synth.stack().queues().get(q))).collect(Collectors.toCollection(HashSet::new));
+            // a dead-letter queue is sent to only by a function that dead-letters its queue's messages itself
+            def.deadLettersSentTo().forEach(q -> sendQueues.add(synth.logicalId(synth.stack().deadLetterQueues().get(q))));
             Set<String> consumeQueues = Queues.ALL.stream().filter(q -> q.consumer().equals(def.name()))
                     .map(q -> synth.logicalId(synth.stack().queues().get(q.name()))).collect(Collectors.toSet());
 

@@ -112,9 +112,7 @@ class HandlerNeedsTest {
     static final Map<String, String> OWN_QUEUE_VISIBILITY = Map.of(
             "groupmsg.messages.RelayWorkerHandler.retrySoon", "a relay out of time is made visible again sooner",
             "groupmsg.inbound.InboundWorkerHandler.retrySoon", "a reply's job that failed is made visible again sooner",
-            "groupmsg.messages.DeliveryWorkerHandler.retrySoon", "a job the carrier did not take is made visible again sooner",
-            "groupmsg.integrations.WebhookWorkerHandler.retryLater", "an event an endpoint did not take is made visible again later",
-            "groupmsg.integrations.WebhookWorkerHandler.lastPass", "reads its queue's receive limit (an event's last pass)");
+            "groupmsg.messages.DeliveryWorkerHandler.retrySoon", "a job the carrier did not take is made visible again sooner");
 
     /**
      * What the analysis cannot tell at {@code DirectMessages.send} ({@link #CHOSEN_BY_ARGUMENT}): the queues each

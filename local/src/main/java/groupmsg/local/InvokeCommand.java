@@ -113,8 +113,7 @@ public final class InvokeCommand {
             } finally {
                 LocalRuntime.closeClients(bootstrap);
             }
-            var queueUrls = new LinkedHashMap<String, String>();
-            queues.forEach((name, q) -> queueUrls.put(name, q.url()));
+            var queueUrls = ProvisionedQueue.urls(queues);
             // Webhook signatures are checked as a runtime on these settings would; with no emulator to send through,
             // sends are refused as by a carrier not configured (nothing is failed for it).
             wiring = withEmulator(settings, settings.region(), services.dynamoEndpoint(), services.sqsEndpoint(), queueUrls,

@@ -243,8 +243,7 @@ public final class LocalRuntime implements AutoCloseable {
             } finally {
                 closeClients(bootstrap);
             }
-            var queueUrls = new LinkedHashMap<String, String>();
-            b.queues.forEach((name, q) -> queueUrls.put(name, q.url()));
+            var queueUrls = ProvisionedQueue.urls(b.queues);
             // The production Twilio adapter, pointed at the emulator this runtime serves.
             b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls,
                     publicBaseUrl, carrierSettings.carrierSettings(), interceptors);

@@ -68,6 +68,8 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "inbound-api", "list-inbound.json")).contains("\"statusCode\":200").contains("items");
         // an event of an account without webhooks: taken, nothing sent, no batch item failure
         assertThat(invoke(runtime, "webhook-worker", "reply-received-no-webhooks.json")).isEqualTo("{\"batchItemFailures\":[]}");
+        // ... and its copy sent again for a fourth pass (what it carries read from its message attributes), due: the same
+        assertThat(invoke(runtime, "webhook-worker", "reply-received-copy-no-webhooks.json")).isEqualTo("{\"batchItemFailures\":[]}");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs-unknown-line.json")).contains("\"statusCode\":404");
         assertThat(invoke(runtime, "inbound-api", "list-opt-outs.json")).contains("\"statusCode\":200").contains("items");
         assertThat(invoke(runtime, "inbound-api", "export-opt-outs.json")).contains("\"statusCode\":200")

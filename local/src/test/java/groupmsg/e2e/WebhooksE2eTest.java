@@ -230,10 +230,10 @@ class WebhooksE2eTest {
         String sqsEvent = Json.write(Map.of("Records", records));
         var worker = runtime.functions().get("webhook-worker");
         long started = System.nanoTime();
-        assertThat(worker.invoke(sqsEvent)).as("the one always failing sends both back")
-                .contains("\"itemIdentifier\":\"m-1\"").contains("\"itemIdentifier\":\"m-2\"");
+        assertThat(worker.invoke(sqsEvent)).as("the one always failing sends both to the queue again, delayed")
+                .isEqualTo("{\"batchItemFailures\":[]}");
         assertThat((System.nanoTime() - started) / 1_000_000).as("the two events side by side: about 4 s, not 8").isLessThan(7_500);
-        assertThat(worker.invoke(sqsEvent)).contains("\"itemIdentifier\":\"m-1\"").contains("\"itemIdentifier\":\"m-2\"");
+        assertThat(worker.invoke(sqsEvent)).isEqualTo("{\"batchItemFailures\":[]}");
 
         assertThat(at("/flaky")).as("503, 503, then taken, per event (the two side by side); not again on the redelivery")
                 .hasSize(4).extracting(Received::eventId)
@@ -264,57 +264,201 @@ class WebhooksE2eTest {
     }
 
     /**
-     * An event an endpoint did not take comes back longer after each pass (its receives so far say which): 1 minute
-     * after the first, 15 after the third, 12 hours at the most; a fault of ours keeps the queue's 3 minutes. Before,
-     * every pass came 3 minutes after the last and ten of them ended in the dead-letter queue within half an hour.
+     * An event an endpoint did not take goes to the queue again as a new message, delayed, longer after each pass: 1
+     * minute after the first, 15 after the third, 30 after the fourth (as two waits of SQS's 15 minutes at the most),
+     * and after its last pass to the dead-letter queue. Nothing is held in flight. Before, the received message was kept
+     * out of sight for up to 11 hours, and a busy account's endpoint down for a day filled SQS's 120,000 in flight,
+     * after which no account's events reached their webhooks.
      */
     @Test
-    void anEventAnEndpointDidNotTakeComesBackLaterAfterEachPass(ApiClient api, LocalRuntime runtime) {
+    void anEventAnEndpointDidNotTakeGoesBackToTheQueueDelayedLongerAfterEachPass(ApiClient api, LocalRuntime runtime) {
         ApiClient a = api.forNewAccount("Backing Off Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         createWebhook(a, Map.of("url", url("/down-backoff"), "events", List.of("reply.received")));
-        var delays = new java.util.concurrent.CopyOnWriteArrayList<Integer>();
-        var worker = new groupmsg.integrations.WebhookWorkerHandler(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityRequest c) {
-                    delays.add(c.visibilityTimeout());
-                }
-            }
-        }));
-        for (String receives : List.of("1", "3", String.valueOf(groupmsg.platform.schema.Queues.WEBHOOKS.maxReceiveCount()))) {
-            var event = oneEvent("m-" + receives, Json.write(Map.of("type", "reply.received", "accountId", accountId,
-                    "inboundId", "inb_01JDBACKOFF0000000000000" + receives.length(), "from", "+14155550960", "body", "Hi")), receives);
-            assertThat(worker.handleRequest(event, null).getBatchItemFailures()).singleElement()
-                    .satisfies(f -> assertThat(f.getItemIdentifier()).isEqualTo("m-" + receives));
+        List<Resent> sent = new CopyOnWriteArrayList<>();
+        var worker = recordingWorker(runtime, sent);
+        String queueUrl = runtime.queues().get("webhooks").url();
+        String deadLetters = runtime.queues().get("webhooks").dlqUrl();
+        int last = groupmsg.platform.schema.Queues.WEBHOOKS.maxReceiveCount();
+        java.util.function.IntFunction<String> event = n -> Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDBACKOFF000000000000000" + n, "from", "+14155550960", "body", "Hi"));
+
+        // the first message, on its first receive and on its third (two faults of ours before)
+        long publishedAt = System.currentTimeMillis();
+        for (int receives : List.of(1, 3)) {
+            long before = System.currentTimeMillis();
+            assertThat(worker.handleRequest(oneEvent("m-" + receives, event.apply(receives), receives, publishedAt, Map.of()), null)
+                    .getBatchItemFailures()).as("sent again: done with this message").isEmpty();
+            Resent copy = sent.getLast();
+            assertThat(copy.queueUrl()).isEqualTo(queueUrl);
+            assertThat(copy.body()).isEqualTo(event.apply(receives));
+            long delay = receives == 1 ? 60 : 900;
+            assertThat(copy.delaySeconds()).isEqualTo((int) delay);
+            assertThat(copy.attributes()).containsEntry("groupmsg-passes", String.valueOf(receives))
+                    .containsEntry("groupmsg-published-at", String.valueOf(publishedAt))
+                    .containsEntry("groupmsg-event-message-id", "m-" + receives);
+            assertThat(Long.parseLong(copy.attributes().get("groupmsg-due-at")))
+                    .isBetween(before + delay * 1000, System.currentTimeMillis() + delay * 1000);
         }
-        assertThat(delays).as("the last pass's goes to the dead-letter queue at once").containsExactly(60, 900, 0);
+        assertThat(at("/down-backoff")).as("tried (then paused for a minute: the next passes fail without a try)")
+                .isNotEmpty();
+
+        // a copy after its fourth pass is due in 30 minutes: SQS delays it 15, then it waits again, not a pass
+        long dueAt = System.currentTimeMillis() + 15 * 60_000L;
+        assertThat(worker.handleRequest(oneEvent("c-4", event.apply(4), 1, System.currentTimeMillis(), Map.of(
+                "groupmsg-passes", "4", "groupmsg-due-at", String.valueOf(dueAt),
+                "groupmsg-published-at", String.valueOf(publishedAt), "groupmsg-event-message-id", "m-4")), null)
+                .getBatchItemFailures()).isEmpty();
+        Resent waiting = sent.getLast();
+        assertThat(waiting.delaySeconds()).as("what is left of its wait").isBetween(898, 900);
+        assertThat(waiting.attributes()).as("the same pass, due when it was").containsEntry("groupmsg-passes", "4")
+                .containsEntry("groupmsg-due-at", String.valueOf(dueAt))
+                .containsEntry("groupmsg-published-at", String.valueOf(publishedAt))
+                .containsEntry("groupmsg-event-message-id", "m-4");
+
+        // due now: its fifth pass, and the next is an hour later (15 minutes, then waits)
+        long before = System.currentTimeMillis();
+        assertThat(worker.handleRequest(oneEvent("c-5", event.apply(5), 1, System.currentTimeMillis(), Map.of(
+                "groupmsg-passes", "4", "groupmsg-due-at", String.valueOf(before - 100),
+                "groupmsg-published-at", String.valueOf(publishedAt), "groupmsg-event-message-id", "m-5")), null)
+                .getBatchItemFailures()).isEmpty();
+        Resent fifth = sent.getLast();
+        assertThat(fifth.delaySeconds()).isEqualTo(900);
+        assertThat(fifth.attributes()).containsEntry("groupmsg-passes", "5");
+        assertThat(Long.parseLong(fifth.attributes().get("groupmsg-due-at"))).isGreaterThanOrEqualTo(before + 3_600_000L);
+
+        // its last pass goes to the dead-letter queue, its passes not carried (moved back, it starts anew)
+        assertThat(worker.handleRequest(oneEvent("c-last", event.apply(6), 1, System.currentTimeMillis(), Map.of(
+                "groupmsg-passes", String.valueOf(last - 1), "groupmsg-published-at", String.valueOf(publishedAt),
+                "groupmsg-event-message-id", "m-6")), null).getBatchItemFailures()).isEmpty();
+        Resent dead = sent.getLast();
+        assertThat(dead.queueUrl()).isEqualTo(deadLetters);
+        assertThat(dead.delaySeconds()).isZero();
+        assertThat(dead.attributes()).containsOnlyKeys("groupmsg-published-at", "groupmsg-event-message-id")
+                .containsEntry("groupmsg-event-message-id", "m-6");
+        var inDeadLetters = runtime.wiring().sqs().receiveMessage(r -> r.queueUrl(deadLetters).maxNumberOfMessages(10)
+                .messageAttributeNames("All")).messages();
+        assertThat(inDeadLetters).as("in the dead-letter queue").anySatisfy(m -> assertThat(m.body()).isEqualTo(event.apply(6)));
 
         // an endpoint that answers an event as it would again (a 400 for it, while it takes the others, so it is never
         // disabled) is tried on every pass, and given up on the last one rather than the event going to the DLQ
         ApiClient b = api.forNewAccount("Refusing One Co");
         String otherAccount = (String) b.get("/v1/account").jsonObject().get("id");
         String refusing = (String) createWebhook(b, Map.of("url", url("/refusing"), "events", List.of("reply.received"))).get("id");
-        int last = groupmsg.platform.schema.Queues.WEBHOOKS.maxReceiveCount();
-        for (int receives : List.of(last - 1, last)) {
-            var event = oneEvent("r-" + receives, Json.write(Map.of("type", "reply.received", "accountId", otherAccount,
-                    "inboundId", "inb_01JDREFUSED00000000000000", "from", "+14155550961", "body", "Hi")), String.valueOf(receives));
-            assertThat(worker.handleRequest(event, null).getBatchItemFailures()).as("pass " + receives)
-                    .hasSize(receives == last ? 0 : 1);
+        String refused = Json.write(Map.of("type", "reply.received", "accountId", otherAccount,
+                "inboundId", "inb_01JDREFUSED00000000000000", "from", "+14155550961", "body", "Hi"));
+        int sentBefore = sent.size();
+        for (int made : List.of(last - 2, last - 1)) {
+            assertThat(worker.handleRequest(oneEvent("r-" + made, refused, 1, publishedAt,
+                    Map.of("groupmsg-passes", String.valueOf(made))), null).getBatchItemFailures()).isEmpty();
         }
+        assertThat(sent.subList(sentBefore, sent.size())).as("sent again after the pass before the last only")
+                .singleElement().satisfies(r -> assertThat(r.queueUrl()).isEqualTo(queueUrl));
         assertThat(at("/refusing")).as("one try a pass").hasSize(2);
         assertThat(b.get("/v1/webhooks/" + refusing).jsonObject()).containsEntry("lastFailure", "HTTP 400")
                 .containsEntry("enabled", true);
     }
 
-    /** An SQS event of one record as the webhooks queue hands it to its worker, received {@code receives} times. */
-    private static com.amazonaws.services.lambda.runtime.events.SQSEvent oneEvent(String messageId, String body, String receives) {
+    /**
+     * The webhooks queue holds no event an endpoint failed in flight: through the runtime's own queue and worker, a
+     * reply's event that its endpoint refuses leaves the queue at once, delayed for its next pass.
+     */
+    @Test
+    void aFailingEndpointsEventIsNotHeldInFlight(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Not In Flight Co");
+        String line = linePhone();
+        createLine(a, line, "long_code", 50);
+        createWebhook(a, Map.of("url", url("/down-in-flight"), "events", List.of("reply.received")));
+        text(a, "+14155550971", line, "Anyone there?");
+        await(() -> at("/down-in-flight"), l -> l.size() >= 3, 30_000);
+        String queueUrl = runtime.queues().get("webhooks").url();
+        var sqs = runtime.wiring().sqs();
+        java.util.function.Supplier<Map<software.amazon.awssdk.services.sqs.model.QueueAttributeName, String>> counts =
+                () -> sqs.getQueueAttributes(r -> r.queueUrl(queueUrl).attributeNames(
+                        software.amazon.awssdk.services.sqs.model.QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+                        software.amazon.awssdk.services.sqs.model.QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED))
+                        .attributes();
+        await(counts::get, c -> c.get(software.amazon.awssdk.services.sqs.model.QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)
+                .equals("0"), 15_000);
+        assertThat(Integer.parseInt(counts.get().get(
+                software.amazon.awssdk.services.sqs.model.QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)))
+                .as("its copy waits for its next pass").isPositive();
+        assertThat(at("/down-in-flight")).as("three tries, then it waits").hasSize(3);
+    }
+
+    /**
+     * A copy of an event keeps what names it: an event that names neither a message nor a reply is known by its
+     * first message's id, so an endpoint that took it is not sent the copy, and the others get it under the same id.
+     */
+    @Test
+    void aCopyOfAnEventIsTheSameEventToTheEndpoints(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Same Event Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        createWebhook(a, Map.of("url", url("/took-it"), "events", List.of("reply.received")));
+        // a 401 on the first pass (one try, and no pause: the copy's pass tries it at once), then taken
+        failNext.put("/locked-then-took-it", new AtomicInteger(1));
+        createWebhook(a, Map.of("url", url("/locked-then-took-it"), "events", List.of("reply.received")));
+        List<Resent> sent = new CopyOnWriteArrayList<>();
+        var worker = recordingWorker(runtime, sent);
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId, "body", "No id"));
+        assertThat(worker.handleRequest(oneEvent("first-message", event, 1, System.currentTimeMillis(), Map.of()), null)
+                .getBatchItemFailures()).isEmpty();
+        Resent copy = sent.getLast();
+        assertThat(copy.attributes()).containsEntry("groupmsg-event-message-id", "first-message");
+        // the copy, due, comes as a message of its own
+        var attributes = new java.util.HashMap<>(copy.attributes());
+        attributes.put("groupmsg-due-at", String.valueOf(System.currentTimeMillis()));
+        assertThat(worker.handleRequest(oneEvent("copy-message", event, 1, System.currentTimeMillis(), attributes), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(at("/took-it")).as("taken once").singleElement()
+                .satisfies(r -> assertThat(r.eventId()).isEqualTo("reply.received/first-message"));
+        assertThat(at("/locked-then-took-it")).as("refused, then taken from the copy").hasSize(2)
+                .extracting(Received::eventId).containsOnly("reply.received/first-message");
+    }
+
+    /** A message a worker sent to a queue: where, delayed how long, carrying what. */
+    private record Resent(String queueUrl, int delaySeconds, Map<String, String> attributes, String body) {}
+
+    /** A webhook worker of the runtime's that records each message it sends to a queue. */
+    private static groupmsg.integrations.WebhookWorkerHandler recordingWorker(LocalRuntime runtime, List<Resent> sent) {
+        return new groupmsg.integrations.WebhookWorkerHandler(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes executionAttributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.sqs.model.SendMessageBatchRequest r) {
+                    for (var e : r.entries()) {
+                        var attributes = new java.util.TreeMap<String, String>();
+                        e.messageAttributes().forEach((name, value) -> attributes.put(name, value.stringValue()));
+                        sent.add(new Resent(r.queueUrl(), e.delaySeconds() == null ? 0 : e.delaySeconds(), attributes,
+                                e.messageBody()));
+                    }
+                }
+            }
+        }));
+    }
+
+    /**
+     * An SQS event of one record as the webhooks queue hands it to its worker, received {@code receives} times, sent at
+     * {@code sentAt} (null: not said), carrying these message attributes.
+     */
+    private static com.amazonaws.services.lambda.runtime.events.SQSEvent oneEvent(String messageId, String body, int receives,
+                                                                                 Long sentAt, Map<String, String> carried) {
         var record = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
         record.setMessageId(messageId);
         record.setReceiptHandle("h-" + messageId);
         record.setBody(body);
-        record.setAttributes(Map.of("ApproximateReceiveCount", receives));
+        var attributes = new java.util.HashMap<String, String>();
+        attributes.put("ApproximateReceiveCount", String.valueOf(receives));
+        if (sentAt != null) attributes.put("SentTimestamp", String.valueOf(sentAt));
+        record.setAttributes(attributes);
+        var messageAttributes = new java.util.HashMap<String, com.amazonaws.services.lambda.runtime.events.SQSEvent.MessageAttribute>();
+        carried.forEach((name, value) -> {
+            var attribute = new com.amazonaws.services.lambda.runtime.events.SQSEvent.MessageAttribute();
+            attribute.setDataType("String");
+            attribute.setStringValue(value);
+            messageAttributes.put(name, attribute);
+        });
+        record.setMessageAttributes(messageAttributes);
         var event = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
         event.setRecords(List.of(record));
         return event;
@@ -682,6 +826,41 @@ class WebhooksE2eTest {
         new groupmsg.integrations.WebhookDispatcher(runtime.wiring()).dispatch(hook.event().apply(5), "u5");
         assertThat(toldDisabled(a, hook.id())).as("told once, by the next event").singleElement()
                 .satisfies(e -> assertThat(e).containsEntry("accountId", hook.accountId()));
+    }
+
+    /**
+     * The telling of an earlier disable, before the deliveries, comes out of their 20 s: after a publish of 4.5 s, an
+     * endpoint answering 503 gets two tries, not three (the third could end past the budget). Before, each endpoint's
+     * 20 s started at its first try, and a slow publish before them and another after (the telling of a disable
+     * their failures made) passed the worker's 30 s.
+     */
+    @Test
+    void aSlowTellingOfADisableComesOutOfTheDeliveriesTime(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Slow Telling Co");
+        var hook = failingForThreeDays(a, runtime, "/gone-slow-told", "inb_01JDSLOWTOLD00000000000000");
+        var real = runtime.wiring().events();
+        var refusing = hook.at().apply(3 * FailingHook.DAY + 60_000).withEvents((topic, account, type, body) -> {
+            if (type.equals("webhook.disabled")) throw new IllegalStateException("the topic refused it (test)");
+            real.publish(topic, account, type, body);
+        });
+        new groupmsg.integrations.WebhookDispatcher(refusing).dispatch(hook.event().apply(3), "s3");
+        assertThat(toldDisabled(a, hook.id())).isEmpty();
+        failNext.put("/flaky-after-slow-telling", new AtomicInteger(5));
+        createWebhook(a, Map.of("url", url("/flaky-after-slow-telling"), "events", List.of("reply.received")));
+        var slow = runtime.wiring().withEvents((topic, account, type, body) -> {
+            if (type.equals("webhook.disabled")) {
+                try {
+                    Thread.sleep(4_500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            real.publish(topic, account, type, body);
+        });
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.integrations.WebhookDispatcher(slow)
+                .dispatch(hook.event().apply(4), "s4")).isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
+        assertThat(toldDisabled(a, hook.id())).as("told first").hasSize(1);
+        assertThat(at("/flaky-after-slow-telling")).as("two tries in what the telling left of the 20 s").hasSize(2);
     }
 
     /**

@@ -19,7 +19,7 @@ import java.util.Optional;
  * @param dynamoEndpoint null in AWS; the local DynamoDB endpoint otherwise
  * @param sqsEndpoint    null in AWS; the local SQS endpoint otherwise
  * @param tableNames     logical table name -> physical name
- * @param queueUrls      logical queue name -> queue URL
+ * @param queueUrls      logical queue name -> queue URL; a dead-letter queue's under its {@link QueueDef#dlqName()}
  * @param snsEndpoint    null in AWS; an SNS-compatible endpoint otherwise
  * @param topicArns      {@link Topic#name()} -> topic ARN
  * @param publicBaseUrl  the public URL of the HTTP API (carrier callbacks and webhook signatures); null if unknown
@@ -94,6 +94,8 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
         for (QueueDef q : Queues.ALL) {
             String url = env.get(q.envVar());
             if (url != null && !url.isBlank()) queues.put(q.name(), url);
+            String deadLetters = env.get(q.dlqEnvVar());
+            if (deadLetters != null && !deadLetters.isBlank()) queues.put(q.dlqName(), deadLetters);
         }
         Map<String, String> topics = new HashMap<>();
         for (Topic topic : Topic.values()) {
@@ -118,6 +120,13 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
         return Optional.ofNullable(queueUrls.get(queue.name()))
                 .orElseThrow(() -> new IllegalStateException("no URL configured for queue " + queue.name()
                         + " (set " + queue.envVar() + ")"));
+    }
+
+    /** The URL of the queue's dead-letter queue, for a function that dead-letters the queue's messages itself. */
+    public String deadLetterQueueUrl(QueueDef queue) {
+        return Optional.ofNullable(queueUrls.get(queue.dlqName()))
+                .orElseThrow(() -> new IllegalStateException("no URL configured for the dead-letter queue of "
+                        + queue.name() + " (set " + queue.dlqEnvVar() + ")"));
     }
 
     private static URI uri(String value) {

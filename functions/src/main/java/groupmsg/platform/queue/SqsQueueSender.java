@@ -6,6 +6,7 @@ import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.schema.QueueDef;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
+import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 
@@ -42,7 +43,18 @@ public final class SqsQueueSender implements QueueSender {
 
     @Override
     public void send(QueueDef queue, List<QueueMessage> messages) {
-        String url = config.queueUrl(queue);
+        send(queue, config.queueUrl(queue), messages);
+    }
+
+    /**
+     * Sends the messages to the queue's dead-letter queue: for a consumer that sends its messages again as new ones
+     * (their receives start anew, so the redrive policy never moves one) and so dead-letters them itself.
+     */
+    public void sendToDeadLetters(QueueDef queue, List<QueueMessage> messages) {
+        send(queue, config.deadLetterQueueUrl(queue), messages);
+    }
+
+    private void send(QueueDef queue, String url, List<QueueMessage> messages) {
         List<QueueMessage> batch = new ArrayList<>();
         Set<String> groups = new HashSet<>();
         int bytes = 0;
@@ -65,24 +77,6 @@ public final class SqsQueueSender implements QueueSender {
         if (!batch.isEmpty()) sendBatch(queue, url, batch);
     }
 
-    /** SQS's longest visibility timeout: 12 hours, counted from the message's receive (a longer one is refused). */
-    static final long LONGEST_VISIBILITY_SECONDS = 43_200;
-
-    private void showAgainIn(QueueDef queue, String receiptHandle, long seconds) {
-        int visibility = (int) Math.max(0, Math.min(seconds, LONGEST_VISIBILITY_SECONDS));
-        sqs.get().changeMessageVisibility(b -> b.queueUrl(config.queueUrl(queue)).receiptHandle(receiptHandle)
-                .visibilityTimeout(visibility));
-    }
-
-    /**
-     * Makes a received message of the worker's batch visible again after {@code seconds}, past the queue's visibility
-     * timeout too (up to 12 hours from its receive, less the time since: ask for less than 12): a backoff between
-     * tries of something outside (an account's webhook that is down). As {@link #retrySoon} otherwise.
-     */
-    public void retryAfter(QueueDef queue, SQSEvent.SQSMessage message, long seconds, String failureEvent) {
-        showAgain(queue, message, seconds, failureEvent);
-    }
-
     /**
      * Makes a received message of the worker's own batch visible again after {@code afterMillis} (at most the queue's
      * visibility timeout) instead of the whole visibility timeout: for a job that will fail only because it ran out of
@@ -90,14 +84,11 @@ public final class SqsQueueSender implements QueueSender {
      * only logged, as {@code failureEvent}: the queue's visibility timeout brings the message back instead.
      */
     public void retrySoon(QueueDef queue, SQSEvent.SQSMessage message, long afterMillis, String failureEvent) {
-        showAgain(queue, message, Math.min(Math.ceilDiv(afterMillis, 1000), queue.visibilityTimeoutSeconds()), failureEvent);
-    }
-
-    /** {@link #showAgainIn} for a message of the worker's own batch; see {@link #retrySoon}. */
-    private void showAgain(QueueDef queue, SQSEvent.SQSMessage message, long seconds, String failureEvent) {
         if (message.getReceiptHandle() == null) return;
+        int visibility = (int) Math.max(0, Math.min(Math.ceilDiv(afterMillis, 1000), queue.visibilityTimeoutSeconds()));
         try {
-            showAgainIn(queue, message.getReceiptHandle(), seconds);
+            sqs.get().changeMessageVisibility(b -> b.queueUrl(config.queueUrl(queue)).receiptHandle(message.getReceiptHandle())
+                    .visibilityTimeout(visibility));
         } catch (RuntimeException e) {
             Log.warn(failureEvent, Map.of("sqsMessageId", String.valueOf(message.getMessageId()),
                     "error", e.getClass().getSimpleName()));
@@ -140,6 +131,12 @@ public final class SqsQueueSender implements QueueSender {
             QueueMessage m = batch.get(i);
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(i)).messageBody(m.body());
             if (queue.fifo()) entry.messageGroupId(m.groupId()).messageDeduplicationId(m.deduplicationId());
+            if (!m.attributes().isEmpty()) {
+                var attributes = new LinkedHashMap<String, MessageAttributeValue>();
+                m.attributes().forEach((name, value) -> attributes.put(name,
+                        MessageAttributeValue.builder().dataType("String").stringValue(value).build()));
+                entry.messageAttributes(attributes);
+            }
             if (m.delaySeconds() > 0) {
                 // SQS refuses the whole batch for it; say which message and why instead
                 if (queue.fifo()) throw new IllegalArgumentException("FIFO queue " + queue.name() + " takes no per-message delay");

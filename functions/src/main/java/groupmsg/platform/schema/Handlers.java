@@ -70,10 +70,14 @@ public final class Handlers {
             // optouts: a START's lift of carrier refusals on other lines, told in that number's order there
             List.of("core", "deliveries", "members"), List.of("relays", "fanout", "optouts"));
 
-    /** Delivers events to the accounts' own webhooks (the webhooks queue, which the integrations topic delivers to). */
+    /**
+     * Delivers events to the accounts' own webhooks (the webhooks queue, which the integrations topic delivers to). An
+     * event an endpoint did not take goes to the webhooks queue again, delayed, and after its last pass to its
+     * dead-letter queue.
+     */
     public static final HandlerDef WEBHOOK_WORKER = new HandlerDef("webhook-worker",
             "groupmsg.integrations.WebhookWorkerHandler", HandlerDef.Trigger.SQS, 512, 30,
-            List.of("core"), List.of());
+            List.of("core"), List.of("webhooks"), List.of("webhooks"));
 
     /**
      * Creates an account and its first owner key for an operator ({@code aws lambda invoke}, see infra/DEPLOY.md):

@@ -53,4 +53,9 @@ public record QueueDef(String name, boolean fifo, String consumer, int batchSize
     public String envVar() {
         return "QUEUE_URL_" + name.toUpperCase().replace('-', '_');
     }
+
+    /** ... and its dead-letter queue's (a function that dead-letters this queue's messages itself is given it). */
+    public String dlqEnvVar() {
+        return "DLQ_URL_" + name.toUpperCase().replace('-', '_');
+    }
 }

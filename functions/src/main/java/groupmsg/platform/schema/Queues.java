@@ -59,10 +59,10 @@ public final class Queues {
 
     /**
      * Events for the accounts' webhooks: the integrations topic delivers every event here (raw). An event that an endpoint
-     * did not take comes back longer after each pass (WebhookDispatcher.retryDelay: 1 minute, then up to 11 hours),
-     * 15 times at most (about 3.4 days, past when a webhook failing all along is disabled), then goes to the
-     * dead-letter queue; kept 7 days (a message's age counts from its first enqueue). A fault of ours (a throttled
-     * table) comes back after the visibility timeout, 3 minutes. Up to 25 invocations at once: the work is waiting on
+     * did not take is sent here again, delayed, longer after each pass (WebhookDispatcher.retryDelay: 1 minute, then
+     * up to 11 hours), 15 passes at most (about 3.4 days, past when a webhook failing all along is disabled), then to
+     * the dead-letter queue by its worker (WebhookWorkerHandler); the redrive policy's 15 receives count a copy's
+     * faults. A fault of ours (a throttled table) comes back after the visibility timeout, 3 minutes. Up to 25 invocations at once: the work is waiting on
      * the accounts' endpoints, and a batch waits for its slowest; at 5, one account's endpoint answering 2xx in 9.9 s
      * (never paused: it does not fail) held every account's events to about 25 per 10 s.
      */
