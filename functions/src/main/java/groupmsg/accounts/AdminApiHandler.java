@@ -437,8 +437,12 @@ public final class AdminApiHandler extends HttpApiHandler {
         String groupId = body.requiredString("groupId", 1, 100);
         String reply = keywordReply(body);
         body.validate();
+        // a rerun under an Idempotency-Key after a run that stored the keyword (its answer lost) answers that keyword
+        String creation = request.creationUlid(ids, u -> keywords.get().createdBy(request.accountId(), request.path("id"), u)
+                .isPresent());
         var created = keywords.get().create(request.accountId(), request.path("id"), keyword,
-                new LineKeywordService.KeywordInput(action, groupId, reply.equals(LineKeywordService.DEFAULT_REPLY) ? null : reply));
+                new LineKeywordService.KeywordInput(action, groupId, reply.equals(LineKeywordService.DEFAULT_REPLY) ? null : reply),
+                creation);
         return ApiResponse.created(keywordJson(created));
     }
 

@@ -399,7 +399,8 @@ public final class GroupService {
         try {
             for (int from = 0; from < phones.size(); from += MemberStore.MAX_PUTS_PER_TRANSACTION) {
                 var result = members.removeUnit(accountId, groupId,
-                        phones.subList(from, Math.min(phones.size(), from + MemberStore.MAX_PUTS_PER_TRANSACTION)), now, giveUpAt);
+                        phones.subList(from, Math.min(phones.size(), from + MemberStore.MAX_PUTS_PER_TRANSACTION)), null,
+                        now, giveUpAt);
                 now = result.stampedAt();
                 removed += result.removed();
                 notMembers += result.notMembers();
@@ -410,6 +411,33 @@ public final class GroupService {
             throw busy(e, removed == 0 ? null : removed + " of the numbers were removed before it (a retry counts them in notMembers)");
         }
         return new RemoveResult(removed, notMembers, invalid);
+    }
+
+    /**
+     * Adds one number to the group ({@code join}) or removes it, in one transaction with {@code once}: another item's
+     * conditional write that records the change as made (a keyword text's), so it is made once however often its
+     * caller runs. False when {@code once}'s condition failed: made before, nothing written now. A number that is a
+     * member already (joining) or is none (leaving) changes nothing but {@code once}.
+     *
+     * @throws ApiException 404 for a group gone; 409 for one too busy to change (the caller's retry does it)
+     */
+    public boolean changeMembershipOnce(String accountId, String groupId, String phone, boolean join, TransactWriteItem once) {
+        get(accountId, groupId);
+        if (!(PhoneNumbers.normalize(phone, null) instanceof PhoneNumbers.Valid valid)) {
+            throw new IllegalArgumentException("not a phone number");
+        }
+        long now = clock.millis();
+        try {
+            return join
+                    ? !members.addUnit(accountId, groupId, List.of(new MemberStore.Candidate(valid.e164(), null)),
+                            result -> once, now, now + CHANGE_MILLIS).alreadyApplied()
+                    : !members.removeUnit(accountId, groupId, List.of(valid.e164()), once, now, now + CHANGE_MILLIS)
+                            .alreadyApplied();
+        } catch (MemberStore.GroupGoneException e) {
+            throw ApiException.notFound("group");
+        } catch (MemberStore.ContentionException e) {
+            throw busy(e, null);
+        }
     }
 
     public void removeMember(String accountId, String groupId, String rawPhone) {

@@ -293,15 +293,22 @@ final class MemberStore {
         return found;
     }
 
-    /** Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}). */
-    record RemovalResult(int removed, int notMembers, long stampedAt) {}
+    /**
+     * Counts of one removal unit, and the stamp it committed with (see {@link UnitResult#stampedAt}); {@code
+     * alreadyApplied}: the extra action's condition failed, and nothing was written.
+     */
+    record RemovalResult(int removed, int notMembers, boolean alreadyApplied, long stampedAt) {}
 
     /**
      * Tombstones up to {@link #MAX_PUTS_PER_TRANSACTION} distinct numbers in one transaction with the counter update
      * (as {@link #remove} does one); numbers not present members are counted, not failed. Throws
      * {@link GroupGoneException} when the group is gone.
+     *
+     * @param extra an optional extra action committed in the same transaction (also when no number is a member); if
+     *              its condition fails the unit is reported as already applied and nothing is written
      */
-    RemovalResult removeUnit(String accountId, String groupId, List<String> phones, long stampedAt, long giveUpAt) {
+    RemovalResult removeUnit(String accountId, String groupId, List<String> phones, TransactWriteItem extra,
+                             long stampedAt, long giveUpAt) {
         if (phones.size() > MAX_PUTS_PER_TRANSACTION) throw new IllegalArgumentException("unit too large");
         String pk = groupPk(accountId, groupId);
         Map<String, Map<String, AttributeValue>> existing = read(pk, phones);
@@ -309,7 +316,7 @@ final class MemberStore {
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             giveUpAfter(giveUpAt, "member removal");
             List<String> present = phones.stream().filter(p -> isPresent(existing.get(p))).toList();
-            if (present.isEmpty()) return new RemovalResult(0, phones.size(), now);
+            if (present.isEmpty() && extra == null) return new RemovalResult(0, phones.size(), false, now);
             long at = now;
             List<TransactWriteItem> actions = new ArrayList<>();
             for (String phone : present) {
@@ -318,10 +325,17 @@ final class MemberStore {
                         .conditionExpression("attribute_exists(pk) AND attribute_not_exists(removedAt)")
                         .expressionAttributeValues(Map.of(":now", n(at), ":ttl", n(expiry(at))))).build());
             }
-            actions.add(groups.counterDelta(accountId, groupId, -present.size(), at));
+            // the counter's condition says whether the group is gone; with nothing to count, its own check does
+            actions.add(present.isEmpty() ? groups.existsCheck(accountId, groupId)
+                    : groups.counterDelta(accountId, groupId, -present.size(), at));
+            if (extra != null) actions.add(extra);
             var outcome = ops.transact(actions);
-            if (outcome instanceof DynamoOps.Committed) return new RemovalResult(present.size(), phones.size() - present.size(), at);
+            if (outcome instanceof DynamoOps.Committed) {
+                return new RemovalResult(present.size(), phones.size() - present.size(), false, at);
+            }
             var cancelled = requireOnlyConditions((DynamoOps.Cancelled) outcome, "member removal");
+            if (present.isEmpty() && cancelled.conditionFailed(0)) throw new GroupGoneException();
+            if (extra != null && cancelled.conditionFailed(present.size() + 1)) return new RemovalResult(0, 0, true, at);
             if (cancelled.conditionFailed(present.size())) now = restamp(accountId, groupId, now, attempt);
             // A member row changed under us (removed, or removed and added again): read again and recompute.
             List<String> changed = new ArrayList<>();

@@ -178,11 +178,15 @@ final class InboundStore {
                 .conditionExpression("attribute_exists(keywordAction) AND attribute_not_exists(keywordAction.appliedAt)"));
     }
 
-    /** Marks the text's keyword action done (its membership change made), once. */
-    void markKeywordActionApplied(String accountId, String id, long at) {
-        ops.updateIf(b -> b.tableName(table).key(key(accountId, id)).updateExpression("SET keywordAction.appliedAt = :at")
+    /**
+     * The mark of the text's keyword action as done (its membership change made), for the change's own transaction:
+     * its condition fails once marked, and the change is then not made again.
+     */
+    TransactWriteItem keywordActionApplied(String accountId, String id, long at) {
+        return TransactWriteItem.builder().update(b -> b.tableName(table).key(key(accountId, id))
+                .updateExpression("SET keywordAction.appliedAt = :at")
                 .conditionExpression("attribute_exists(keywordAction) AND attribute_not_exists(keywordAction.appliedAt)")
-                .expressionAttributeValues(Map.of(":at", n(at))));
+                .expressionAttributeValues(Map.of(":at", n(at)))).build();
     }
 
     boolean published(String accountId, String id) {

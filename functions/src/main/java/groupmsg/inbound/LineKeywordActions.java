@@ -24,7 +24,7 @@ import java.util.Map;
  * What a text that is one of its line's own keywords does (the inbound worker's, for a text to the line itself: in a
  * conversation a "join" is the participants' to read): its sender joins the keyword's group (or leaves it), and the
  * line answers. Each step once: what it is to do is recorded on the text first ({@code keywordAction}), the membership
- * change marked done once made, and the answer has the text's id ({@code lkr_<inboundId>}). An opted-out
+ * change marked done in its own transaction, and the answer has the text's id ({@code lkr_<inboundId>}). An opted-out
  * number joins, but gets no answer (only the carriers' keywords are answered to it; START opts it in).
  */
 final class LineKeywordActions {
@@ -56,8 +56,8 @@ final class LineKeywordActions {
     /**
      * Does what {@code m} asks as a line keyword, if it is one: the message as it is then (with its action). What it is
      * to do is recorded first, once, and followed by every run (a retry after the keyword was changed or deleted does
-     * what the text asked when it came); the membership change is marked done once made, so a retry does not make it
-     * again (a member the business removed meanwhile stays removed), unless the mark itself failed.
+     * what the text asked when it came); the membership change is marked done in its own transaction, so a retry does
+     * not make it again (a member the business removed meanwhile stays removed).
      */
     InboundMessage apply(InboundMessage m) {
         if (!mayApply(m)) return m;
@@ -77,12 +77,12 @@ final class LineKeywordActions {
         var done = m.keywordAction();
         var action = LineKeyword.Action.fromWire(done.action()).orElseThrow();
         if (done.appliedAt() == null) {
-            var member = List.of(new GroupService.MemberInput(m.from(), null, null));
+            boolean madeNow;
             try {
-                switch (action) {
-                    case JOIN -> groups.addMembers(m.accountId(), done.groupId(), member);
-                    case LEAVE -> groups.removeMembers(m.accountId(), done.groupId(), member);
-                }
+                // marked done in the change's own transaction: a retry never makes it again (a member the business
+                // removed since stays removed), and one made is always marked
+                madeNow = groups.changeMembershipOnce(m.accountId(), done.groupId(), m.from(), action == LineKeyword.Action.JOIN,
+                        store.keywordActionApplied(m.accountId(), m.id(), clock.millis()));
             } catch (ApiException e) {
                 if (e.code() != ErrorCode.NOT_FOUND) throw e; // a busy group: the job's retry does it
                 // deleted (since the keyword was set up, or meanwhile): nobody joined or left it, nothing to answer,
@@ -91,11 +91,11 @@ final class LineKeywordActions {
                 store.clearKeywordAction(m.accountId(), m.id());
                 return m.withKeywordAction(null);
             }
-            // a failure of this mark makes a retry change the membership again (a member the business removed in
-            // between is added back): the mark is not in the member transaction
-            store.markKeywordActionApplied(m.accountId(), m.id(), clock.millis());
-            Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", done.action(),
-                    "groupId", done.groupId()));
+            // not made now: an earlier run made it, whose answer may not have gone (sent below, once by its id)
+            if (madeNow) {
+                Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", done.action(),
+                        "groupId", done.groupId()));
+            }
         }
         answer(m, action, keyword);
         return m;

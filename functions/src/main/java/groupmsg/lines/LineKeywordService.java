@@ -43,8 +43,11 @@ public final class LineKeywordService {
     /**
      * Gives the line a keyword of its own; 404 for an unknown line, 400 for a keyword that cannot be one or a group
      * the account does not have, 409 when the line has the keyword already.
+     *
+     * @param creation the creating request's id ({@code ApiRequest.creationUlid}): a rerun of a create that stored its
+     *                 keyword (its answer lost) answers that keyword, as it is now, not a 409
      */
-    public LineKeyword create(String accountId, String lineId, String typed, KeywordInput input) {
+    public LineKeyword create(String accountId, String lineId, String typed, KeywordInput input, String creation) {
         Line line = lines.get(accountId, lineId);
         String problem = Keywords.lineKeywordProblem(typed); // the API checked it too; here for every caller
         if (problem != null) {
@@ -53,16 +56,29 @@ public final class LineKeywordService {
         String keyword = Keywords.lineKeyword(typed);
         requireGroup(accountId, input.groupId());
         requireReplyFits(input.action(), input.reply());
-        List<LineKeyword> existing = store.list(accountId, line.id());
-        if (existing.stream().anyMatch(k -> k.keyword().equals(keyword))) throw hasIt(line, keyword);
+        List<LineKeywordStore.Kept> existing = store.list(accountId, line.id());
+        var earlier = existing.stream().filter(k -> creation.equals(k.createdBy())).findFirst();
+        if (earlier.isPresent()) return earlier.get().keyword();
+        if (existing.stream().anyMatch(k -> k.keyword().keyword().equals(keyword))) throw hasIt(line, keyword);
         if (existing.size() >= LineKeyword.MAX_PER_LINE) {
             throw ApiException.conflict("the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most it may"
                     + " (delete one first)");
         }
         long now = clock.millis();
         var created = new LineKeyword(line.id(), keyword, input.action(), input.groupId(), input.reply(), now, now);
-        if (!store.create(accountId, created)) throw hasIt(line, keyword);
+        if (!store.create(accountId, created, creation)) {
+            // another create's, or this one's own: the SDK's retry of a put whose answer was lost fails on what it wrote
+            return store.getKept(accountId, line.id(), keyword).filter(k -> creation.equals(k.createdBy()))
+                    .map(LineKeywordStore.Kept::keyword).orElseThrow(() -> hasIt(line, keyword));
+        }
         return created;
+    }
+
+    /** The line's keyword the request {@code creation} created (see {@link #create}), if it is still there. */
+    public Optional<LineKeyword> createdBy(String accountId, String lineId, String creation) {
+        Line line = lines.get(accountId, lineId);
+        return store.list(accountId, line.id()).stream().filter(k -> creation.equals(k.createdBy()))
+                .map(LineKeywordStore.Kept::keyword).findFirst();
     }
 
     private static ApiException hasIt(Line line, String keyword) {
@@ -130,7 +146,12 @@ public final class LineKeywordService {
      * gateway has decoded "%20" already.
      */
     private static String fromPath(String typed) {
-        return Keywords.lineKeyword(typed.replace('+', ' '));
+        String keyword = Keywords.lineKeyword(typed.replace('+', ' '));
+        // none is longer (and a path's 200 characters may read as 3,600: "ﷺ" is 18, past DynamoDB's largest key)
+        if (keyword.codePointCount(0, keyword.length()) > Keywords.MAX_LINE_KEYWORD_LENGTH) {
+            throw ApiException.notFound("keyword");
+        }
+        return keyword;
     }
 
     /** The line's keyword that {@code body}, a text to it, is; empty for an ordinary text (one read at most). */

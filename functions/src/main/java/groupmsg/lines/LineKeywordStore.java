@@ -33,14 +33,20 @@ final class LineKeywordStore {
     }
 
     Optional<LineKeyword> get(String accountId, String lineId, String keyword) {
+        return getKept(accountId, lineId, keyword).map(Kept::keyword);
+    }
+
+    /** A keyword as stored, with the id of the request that created it (null for one stored before they were kept). */
+    record Kept(LineKeyword keyword, String createdBy) {}
+
+    Optional<Kept> getKept(String accountId, String lineId, String keyword) {
         var item = ops.client().getItem(b -> b.tableName(table).key(key(accountId, lineId, keyword)).consistentRead(true)).item();
-        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toKeyword(item));
+        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(kept(item));
     }
 
     /** The line's keywords, in the order of their words (every one: a line has 20 at most). */
-    List<LineKeyword> list(String accountId, String lineId) {
-        return ops.queryAll(table, Attr.accountPk(accountId), prefix(lineId)).stream()
-                .map(LineKeywordStore::toKeyword).toList();
+    List<Kept> list(String accountId, String lineId) {
+        return ops.queryAll(table, Attr.accountPk(accountId), prefix(lineId)).stream().map(LineKeywordStore::kept).toList();
     }
 
     record Page(List<LineKeyword> keywords, Map<String, AttributeValue> lastKey) {}
@@ -59,9 +65,10 @@ final class LineKeywordStore {
         return PREFIX + lineId + "#";
     }
 
-    /** Stores a new keyword; false when the line has it already. */
-    boolean create(String accountId, LineKeyword k) {
+    /** Stores a new keyword, created by the request {@code createdBy}; false when the line has it already. */
+    boolean create(String accountId, LineKeyword k, String createdBy) {
         var item = new HashMap<>(key(accountId, k.lineId(), k.keyword()));
+        item.put("createdBy", s(createdBy));
         item.put("lineId", s(k.lineId()));
         item.put("keyword", s(k.keyword()));
         item.put("action", s(k.action().wireName()));
@@ -94,6 +101,10 @@ final class LineKeywordStore {
     boolean delete(String accountId, String lineId, String keyword) {
         return ops.deleteIf(b -> b.tableName(table).key(key(accountId, lineId, keyword))
                 .conditionExpression("attribute_exists(pk)"));
+    }
+
+    private static Kept kept(Map<String, AttributeValue> item) {
+        return new Kept(toKeyword(item), Attr.str(item, "createdBy"));
     }
 
     private static LineKeyword toKeyword(Map<String, AttributeValue> item) {

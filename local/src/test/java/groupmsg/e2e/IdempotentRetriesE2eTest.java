@@ -293,6 +293,55 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * A line keyword created whose answer was not remembered (a 500) is the answer to its retry under the same key, not
+     * a 409 "the line has the keyword already"; without the key it is a 409, as before.
+     */
+    @Test
+    void aLineKeywordCreatedButNotRememberedIsTheAnswerToItsRetryNotAConflict(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Keyword Fault Co");
+        String line = createLine(a, linePhone(), 10);
+        String group = createGroup(a, "Joiners");
+        var handler = new groupmsg.accounts.AdminApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("keyword", "join", "action", "join", "groupId", group);
+        assertThat(call(handler, a, "POST /v1/lines/{id}/keywords", "/v1/lines/" + line + "/keywords", Map.of("id", line),
+                body, "kw-1").getStatusCode()).isEqualTo(500);
+        var retry = a.withHeader("Idempotency-Key", "kw-1").post("/v1/lines/" + line + "/keywords", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat(retry.jsonObject()).containsEntry("keyword", "JOIN").containsEntry("groupId", group);
+        assertThat((List<?>) a.get("/v1/lines/" + line + "/keywords").jsonObject().get("items")).hasSize(1);
+        assertThat(a.post("/v1/lines/" + line + "/keywords", body).status()).isEqualTo(409);
+    }
+
+    /**
+     * A keyword's put whose answer was lost, retried by the SDK, fails its condition on what it wrote itself: that is the
+     * request's own keyword, a 201, not another's 409. (The first try is played here by a put of the same item just
+     * before the request's own.)
+     */
+    @Test
+    void aLineKeywordPutWhoseAnswerWasLostIsItsOwnNotAConflict(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Keyword Lost Put Co");
+        String line = createLine(a, linePhone(), 10);
+        String group = createGroup(a, "Joiners");
+        var played = new AtomicInteger();
+        var plain = runtime.wiring().dynamo();
+        var handler = new groupmsg.accounts.AdminApiHandler(runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest put
+                        && put.item().get("sk").s().startsWith("LINEKW#") && played.getAndIncrement() == 0) {
+                    plain.putItem(b -> b.tableName(put.tableName()).item(put.item()));
+                }
+            }
+        }));
+        var created = call(handler, a, "POST /v1/lines/{id}/keywords", "/v1/lines/" + line + "/keywords", Map.of("id", line),
+                Map.of("keyword", "join", "action", "join", "groupId", group), "kw-lost");
+        assertThat(created.getStatusCode()).as(created.getBody()).isEqualTo(201);
+        assertThat(played).hasValue(1);
+        assertThat(a.post("/v1/lines/" + line + "/keywords", Map.of("keyword", "join", "action", "join", "groupId", group))
+                .status()).as("another request's is a conflict").isEqualTo(409);
+    }
+
+    /**
      * A key whose first run did its work but was not remembered (a 500), and whose retry was then refused (the group
      * deleted meanwhile: 404), stays bound to its path: the members it added there stand, so the same key on another
      * group is a 409 that adds nothing. (Only a key's first use of all, refused, lets its path go.)

@@ -253,6 +253,13 @@ class LineKeywordsE2eTest {
         assertThat(defaulted.status()).as(defaulted.body()).isEqualTo(200);
         assertThat(defaulted.jsonObject()).containsEntry("action", "join").containsEntry("reply", null);
         assertThat(a.get(base + "/CIAO").status()).isEqualTo(404);
+        // a path longer than any keyword reads as, NFKC-expanded past DynamoDB's largest key ("ﷺ" is 18 letters):
+        // a 404, not a 500 from the key's size
+        String expanding = java.net.URLEncoder.encode("\uFDFA".repeat(150), java.nio.charset.StandardCharsets.UTF_8);
+        for (String method : List.of("GET", "PATCH", "DELETE")) {
+            var r = a.send(method, base + "/" + expanding, "application/json", "{\"action\": \"leave\"}");
+            assertThat(r.status()).as(method + " " + r.body()).isEqualTo(404);
+        }
 
         // listed in pages as any list (limit, cursor)
         var first = a.get(base + "?limit=1").jsonObject();

@@ -57,16 +57,22 @@ class LineKeywordActionsTest {
         String group = groups.create(accountId, "Joiners " + name, null).id();
         String other = groups.create(accountId, "Others " + name, null).id();
         var keywords = new LineKeywordService(wiring);
-        keywords.create(accountId, line.id(), "join", new LineKeywordService.KeywordInput(LineKeyword.Action.JOIN, group, null));
+        keywords.create(accountId, line.id(), "join", new LineKeywordService.KeywordInput(LineKeyword.Action.JOIN, group, null),
+                wiring.ids().next(""));
         var store = new InboundStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         return new Setup(accountId, line, group, other, keywords, groups, store, new RecordingQueue());
     }
 
     /** A text "Join!" from {@code from}, stored as the webhook stores a reply (its job not queued). */
     private static InboundMessage stored(LocalRuntime runtime, Setup s, String from) {
+        return stored(runtime, s, from, "Join!");
+    }
+
+    /** A text of {@code body} from {@code from}, stored as the webhook stores a reply (its job not queued). */
+    private static InboundMessage stored(LocalRuntime runtime, Setup s, String from, String body) {
         var wiring = runtime.wiring();
         var m = new InboundMessage(wiring.ids().next(InboundMessage.ID_PREFIX), s.accountId(), s.line().id(), s.line().phone(),
-                from, "Join!", List.of(), null, false, false, null, "SM" + wiring.ids().next(""), wiring.clock().millis(),
+                from, body, List.of(), null, false, false, null, "SM" + wiring.ids().next(""), wiring.clock().millis(),
                 null, true, null, null, null, null);
         String table = wiring.config().table(Tables.CORE);
         var noOutbox = TransactWriteItem.builder().put(p -> p.tableName(table)
@@ -98,6 +104,71 @@ class LineKeywordActionsTest {
         assertThat(again.keywordAction().groupId()).isEqualTo(s.group());
         assertThat(member(s, s.group(), phone)).as("removed since: stays removed").isFalse();
         assertThat(member(s, s.otherGroup(), phone)).as("the keyword's group now is not the text's").isFalse();
+    }
+
+    /**
+     * A run that dies right after the membership change committed has marked it done all the same (the mark is in the
+     * change's transaction), so its retry does not make it again. Before, the mark was a write of its own after the
+     * change: a run that died between them had its retry add back a member the business had removed since.
+     */
+    @Test
+    void aRunThatDiesRightAfterTheChangeLeavesItMarkedDone(LocalRuntime runtime) {
+        var s = setUp(runtime, "died");
+        String phone = "+14155551304";
+        var m = stored(runtime, s, phone);
+        var committed = new java.util.concurrent.atomic.AtomicBoolean();
+        var dying = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (committed.get()) throw new IllegalStateException("the run died (test)");
+            }
+
+            @Override
+            public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
+                                       software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest) {
+                    committed.set(true);
+                }
+            }
+        });
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LineKeywordActions(dying, s.queue()).apply(m))
+                .hasStackTraceContaining("the run died");
+        assertThat(member(s, s.group(), phone)).as("the change committed").isTrue();
+        assertThat(s.store().get(s.accountId(), m.id()).orElseThrow().keywordAction().appliedAt()).as("and marked with it")
+                .isNotNull();
+
+        s.groups().removeMember(s.accountId(), s.group(), phone);
+        var again = new LineKeywordActions(runtime.wiring(), s.queue()).apply(s.store().get(s.accountId(), m.id()).orElseThrow());
+        assertThat(member(s, s.group(), phone)).as("removed since: stays removed").isFalse();
+        assertThat(s.queue().sent).as("the answer the dead run did not send").containsExactly("relays lkr_" + again.id());
+    }
+
+    /**
+     * A LEAVE takes the number out and is marked done with it; from a number that is no member it changes nothing but
+     * the mark; a retry after the business added the number back leaves it in.
+     */
+    @Test
+    void aLeaveIsMadeOnceAndMarkedWithTheRemoval(LocalRuntime runtime) {
+        var s = setUp(runtime, "leave");
+        s.keywords().create(s.accountId(), s.line().id(), "leave",
+                new LineKeywordService.KeywordInput(LineKeyword.Action.LEAVE, s.group(), null), runtime.wiring().ids().next(""));
+        var actions = new LineKeywordActions(runtime.wiring(), s.queue());
+        String phone = "+14155551305";
+        s.groups().addMembers(s.accountId(), s.group(), List.of(new GroupService.MemberInput(phone, null, null)));
+        var left = actions.apply(stored(runtime, s, phone, "Leave"));
+        assertThat(member(s, s.group(), phone)).isFalse();
+        assertThat(s.store().get(s.accountId(), left.id()).orElseThrow().keywordAction().appliedAt()).isNotNull();
+
+        s.groups().addMembers(s.accountId(), s.group(), List.of(new GroupService.MemberInput(phone, null, null)));
+        actions.apply(s.store().get(s.accountId(), left.id()).orElseThrow());
+        assertThat(member(s, s.group(), phone)).as("added back since: stays in").isTrue();
+
+        var notMember = actions.apply(stored(runtime, s, "+14155551306", "leave"));
+        assertThat(s.store().get(s.accountId(), notMember.id()).orElseThrow().keywordAction().appliedAt()).isNotNull();
+        assertThat(s.groups().get(s.accountId(), s.group()).memberCount()).as("one member, as before").isEqualTo(1);
+        assertThat(s.queue().sent).containsExactly("relays lkr_" + left.id(), "relays lkr_" + left.id(),
+                "relays lkr_" + notMember.id());
     }
 
     @Test
