@@ -134,12 +134,14 @@ public final class GroupService {
         for (int attempt = 0; attempt < 5; attempt++) {
             Group current = get(accountId, groupId);
             String newName = name == null ? current.name() : name;
-            String newDescription = description == null ? current.description() : description;
             long now = clock.millis();
-            if (groups.update(accountId, current, newName, newDescription, now)) {
+            // a description not given is left as it is then, not written back as read: a rename could undo a
+            // description change another request committed between the read and the write
+            if (groups.update(accountId, current, newName, description, now)) {
                 // what this request wrote, on the group's counts read again (the rename and description of another
                 // request landed since are not this one's answer; a group deleted since answers as it was left)
                 Group read = groups.get(accountId, groupId).orElse(current);
+                String newDescription = description == null ? read.description() : description;
                 return new Group(read.id(), newName, newDescription == null || newDescription.isEmpty() ? null : newDescription,
                         read.memberCount(), read.createdAt(), now, read.lastSendAt(), read.memberVersion(), read.stampedTo());
             }
@@ -318,20 +320,26 @@ public final class GroupService {
 
     /**
      * The present members of {@code group} (read before, so the account's), up to {@code enough} of them, reading
-     * page after page (past a long run of removed members) within {@code budgetMillis} in all; throws
-     * IllegalStateException when the time runs out first.
+     * page after page (past a long run of removed members) within {@code budgetMillis} in all, and no further once as
+     * many as its count were found (the rest of the rows can only be removed ones); a 409 asking to retry when the
+     * time runs out first (a group with many members removed lately).
      */
     public List<Member> membersUpTo(String accountId, Group group, int enough, long budgetMillis) {
+        long wanted = Math.min(enough, group.memberCount());
         List<Member> found = new ArrayList<>();
         Map<String, AttributeValue> cursor = null;
         long readUntil = clock.millis() + budgetMillis;
-        do {
+        while (found.size() < wanted) {
             long left = readUntil - clock.millis();
-            if (left <= 0) throw new IllegalStateException("the group's members could not be read in time");
-            var page = members.list(accountId, group.id(), null, null, null, enough - found.size(), cursor, left);
+            if (left <= 0) {
+                throw ApiException.conflict("the group's members could not be read in time (many were removed lately);"
+                        + " retry, or give the numbers");
+            }
+            var page = members.list(accountId, group.id(), null, null, null, (int) (wanted - found.size()), cursor, left);
             found.addAll(page.members());
             cursor = page.lastKey();
-        } while (cursor != null && found.size() < enough);
+            if (cursor == null) break;
+        }
         return found;
     }
 

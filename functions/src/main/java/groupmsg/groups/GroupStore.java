@@ -107,17 +107,21 @@ final class GroupStore {
      * group's name is still {@code current}'s: a rename that committed since the read would otherwise be undone (a
      * description change writes the name it read) or leave its new name's reservation behind. False when the name
      * changed since the read: the caller reads the group again and retries.
+     *
+     * @param newDescription empty removes it; null leaves it as it is now (not as read: a description another request
+     *                       set since stays)
      */
     boolean update(String accountId, Group current, String newName, String newDescription, long now) {
         List<TransactWriteItem> actions = new ArrayList<>();
-        var names = new HashMap<String, String>(Map.of("#name", "name", "#description", "description"));
+        var names = new HashMap<String, String>(Map.of("#name", "name"));
         var values = new HashMap<String, AttributeValue>(Map.of(":name", s(newName), ":now", n(now),
                 ":read", s(current.name())));
         String set = "SET #name = :name, updatedAt = :now";
         String remove = "";
-        if (newDescription == null || newDescription.isEmpty()) {
+        if (newDescription != null) names.put("#description", "description");
+        if (newDescription != null && newDescription.isEmpty()) {
             remove = " REMOVE #description";
-        } else {
+        } else if (newDescription != null) {
             set += ", #description = :description";
             values.put(":description", s(newDescription));
         }

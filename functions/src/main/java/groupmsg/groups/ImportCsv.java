@@ -157,6 +157,10 @@ public final class ImportCsv {
                 rows.add(new Row(line, null, fields.size() > header.phone ? fields.get(header.phone) : "", null, problem));
                 continue;
             }
+            if (fields.get(header.phone).isBlank() && (header.name < 0 || fields.get(header.name).isBlank())) {
+                // a country alone ("US,," where a spreadsheet copied it down past the last number) is no member
+                continue;
+            }
             Row row = new Row(line,
                     header.country < 0 ? null : emptyToNull(fields.get(header.country)),
                     fields.get(header.phone),

@@ -207,6 +207,20 @@ class ImportCsvTest {
     }
 
     /** A file of which no row is in the header's columns is not in them: a 400 for the file, not one line each. */
+    /**
+     * A row with a country but no phone and no name (a spreadsheet's country column copied down past the last number)
+     * is no member: skipped as a blank line, not listed as invalid. One with a name but no phone is kept: someone meant
+     * a member there.
+     */
+    @Test
+    void a_row_with_only_a_country_is_skipped_as_blank() {
+        assertThat(parse("country,phone,name\nUS,4155550123,Ada\nUS,,\nUS, ,\nUS,,Bob\n")).containsExactly(
+                new Row(2, "US", "4155550123", "Ada", null), new Row(5, "US", "", "Bob", null));
+        assertThat(parse("phone,country\n4155550123,US\n,US\n")).containsExactly(new Row(2, "US", "4155550123", null, null));
+        assertThatThrownBy(() -> parse("country,phone,name\nUS,,\nCA,,\n")).isInstanceOf(CsvFormatException.class)
+                .hasMessageContaining("no data rows");
+    }
+
     @Test
     void a_file_whose_rows_are_all_out_of_its_columns_is_rejected() {
         CsvFormatException e = catchThrowableOfType(CsvFormatException.class,
@@ -475,6 +489,7 @@ class ImportCsvTest {
                     default -> name = value.isEmpty() ? null : value;
                 }
             }
+            if (phone.isEmpty() && name == null) continue; // a country alone is no member: skipped as blank
             expected.add(new Row(lineAt(all, recordStarts.get(r)), country, phone, name));
         }
         return new Generated(all, expected);

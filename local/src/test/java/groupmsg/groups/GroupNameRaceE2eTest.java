@@ -74,6 +74,38 @@ class GroupNameRaceE2eTest {
         assertThat(reservations(runtime, accountId)).containsExactly(Map.entry("renamed", h));
     }
 
+    /**
+     * A rename leaves the description as it is when the rename commits, not as it was read: a description changed by
+     * another request in between stays. Before, the rename wrote back the description it had read, undoing the other
+     * request's change with no error.
+     */
+    @Test
+    void aRenameKeepsADescriptionChangedBetweenItsReadAndItsWrite(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Race Description Co");
+        String accountId = accountId(a);
+        String g = (String) a.post("/v1/groups", Map.of("name", "shift-a", "description", "Saturday shift")).jsonObject()
+                .get("id");
+        var between = new java.util.concurrent.atomic.AtomicBoolean();
+        var wiring = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest
+                        && between.compareAndSet(false, true)) {
+                    assertThat(a.patch("/v1/groups/" + g, Map.of("description", "Sunday shift")).status()).isEqualTo(200);
+                }
+            }
+        });
+        var renamed = new GroupService(wiring).update(accountId, g, "shift-b", null);
+        assertThat(between).isTrue();
+        assertThat(renamed.name()).isEqualTo("shift-b");
+        assertThat(renamed.description()).as("the other request's").isEqualTo("Sunday shift");
+        assertThat(a.get("/v1/groups/" + g).jsonObject()).containsEntry("name", "shift-b")
+                .containsEntry("description", "Sunday shift");
+        // and a description given is written, an empty one removes it
+        assertThat(a.patch("/v1/groups/" + g, Map.of("description", "")).jsonObject()).containsEntry("description", null);
+    }
+
     /** Deletes the account's reservation of {@code lowerName}: the group keeps a name nobody reserves. */
     private static void dropReservation(LocalRuntime runtime, String accountId, String lowerName) {
         runtime.wiring().dynamo().deleteItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
