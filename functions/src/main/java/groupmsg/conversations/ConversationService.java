@@ -275,6 +275,8 @@ public final class ConversationService {
      */
     public ConversationPage list(String accountId, ListFilter filter, ListOrder order, int limit,
                                  Map<String, AttributeValue> start) {
+        // a line that is none of the account's (in use or deleted) is a 404, as the inbound and opt-out lists answer
+        if (filter.lineId() != null && lines.findKept(accountId, filter.lineId()).isEmpty()) throw ApiException.notFound("line");
         AccountSettings settings = accounts.account(accountId).settings();
         boolean byActivity = order == ListOrder.ACTIVITY;
         if (filter.equals(ListFilter.NONE)) {

@@ -217,9 +217,12 @@ final class LineStore {
 
     record LinePage(List<Line> lines, Map<String, AttributeValue> lastKey) {}
 
-    /** A page of the account's lines, deleted ones too (a filter of a partition's items would end pages short). */
+    /**
+     * A page of the account's lines, deleted ones too (a filter of a partition's items would end pages short); read
+     * consistently, as the keys and groups are listed: a line just created or deleted is listed so.
+     */
     LinePage list(String accountId, int limit, Map<String, AttributeValue> startKey) {
-        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table)
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).consistentRead(true)
                 .keyConditionExpression("pk = :pk AND begins_with(sk, :prefix)")
                 .expressionAttributeValues(Map.of(":pk", s(Attr.accountPk(accountId)), ":prefix", s(LINE_PREFIX)))
                 .exclusiveStartKey(startKey));

@@ -251,6 +251,9 @@ public final class MessageService {
      * listed message carries that delivery.
      */
     public MessagePage list(String accountId, ListFilter filter, int limit, Map<String, AttributeValue> start) {
+        // a line that is none of the account's (in use or deleted) is a 404, as the inbound and opt-out lists answer:
+        // an empty list looked like "nothing sent" for a mistyped id
+        if (filter.lineId() != null && lines.findKept(accountId, filter.lineId()).isEmpty()) throw ApiException.notFound("line");
         List<MessageView> found;
         Map<String, AttributeValue> lastKey;
         if (!filter.narrows()) {

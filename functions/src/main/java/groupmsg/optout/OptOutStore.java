@@ -366,9 +366,12 @@ public final class OptOutStore {
                 .map(OptOutStore::toOptOut).toList();
     }
 
-    /** A line's opt-outs in number order. */
+    /**
+     * A line's opt-outs in number order; read consistently, as the keys and groups are listed: an opt-out just
+     * recorded (a 201, a STOP) must be in the list and the do-not-text export read right after it.
+     */
     public Page list(String lineId, int limit, java.util.Map<String, AttributeValue> start) {
-        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
+        var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk").consistentRead(true)
                 .expressionAttributeValues(java.util.Map.of(":pk", s(pk(lineId)))).exclusiveStartKey(start));
         return new Page(page.items().stream().map(OptOutStore::toOptOut).toList(), page.lastKey());
     }

@@ -1443,7 +1443,12 @@ class ConversationsE2eTest {
         assertThat(list.apply("participant=%2B14155550701")).extracting(c -> c.get("id")).containsExactly(c4, c3, c1);
         assertThat(list.apply("participant=415-555-0701&country=US")).extracting(c -> c.get("id")).containsExactly(c4, c3, c1);
         assertThat(list.apply("lineId=" + first + "&participant=%2B14155550702")).extracting(c -> c.get("id")).containsExactly(c2, c1);
-        assertThat(list.apply("lineId=line_nope")).isEmpty();
+        // a line that is none of the account's is a 404, not an empty list (a mistyped id is no "no conversations")
+        var unknownLine = a.get("/v1/conversations?lineId=line_nope");
+        assertThat(unknownLine.status()).as(unknownLine.body()).isEqualTo(404);
+        assertThat(unknownLine.errorCode()).isEqualTo("not_found");
+        assertThat(api.forNewAccount("Someone Else Co").get("/v1/conversations?lineId=" + first).status())
+                .as("another account's line").isEqualTo(404);
 
         // Cat opts out of the first line under block_conversation: the conversation she is in there is blocked
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))

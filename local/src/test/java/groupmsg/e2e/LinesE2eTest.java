@@ -336,6 +336,36 @@ class LinesE2eTest {
         assertThat(theirs.get("/v1/lines/" + id).jsonObject()).containsEntry("mps", 1);
     }
 
+    /**
+     * The account's lines and its opt-outs are listed from strongly consistent reads, as its keys and groups are: a
+     * line just created, an opt-out just recorded, must be listed right after. DynamoDB Local is always consistent, so
+     * the requests themselves are looked at.
+     */
+    @Test
+    void theLinesAndTheOptOutsAreListedFromConsistentReads(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Consistent Lists Co");
+        String lineId = MessagesE2eTest.createLine(a, MessagesE2eTest.linePhone(), 10);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+14155550188")).status()).isEqualTo(201);
+        var queries = new java.util.concurrent.CopyOnWriteArrayList<software.amazon.awssdk.services.dynamodb.model.QueryRequest>();
+        var wiring = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q) queries.add(q);
+            }
+        });
+        var lines = IdempotentRetriesE2eTest.call(new groupmsg.accounts.AdminApiHandler(wiring), a, "GET /v1/lines",
+                "/v1/lines", Map.of(), null, "consistent-lines");
+        assertThat(lines.getStatusCode()).as(lines.getBody()).isEqualTo(200);
+        assertThat(lines.getBody()).contains(lineId);
+        var optOuts = IdempotentRetriesE2eTest.call(new groupmsg.inbound.InboundApiHandler(wiring), a, "GET /v1/opt-outs",
+                "/v1/opt-outs", Map.of(), null, "consistent-opt-outs");
+        assertThat(optOuts.getStatusCode()).as(optOuts.getBody()).isEqualTo(200);
+        assertThat(optOuts.getBody()).contains("+14155550188");
+        assertThat(queries).as("the lists' reads").hasSizeGreaterThanOrEqualTo(2)
+                .allSatisfy(q -> assertThat(q.consistentRead()).as("strongly consistent: %s", q).isTrue());
+    }
+
     @Test
     void createIsIdempotent(ApiClient api) {
         ApiClient a = api.forNewAccount("Idem Lines Co");

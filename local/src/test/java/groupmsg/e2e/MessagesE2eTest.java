@@ -229,6 +229,12 @@ class MessagesE2eTest {
         assertThat(listedIds(a, "phone=(617)%20555-7001&country=US&lineId=" + line1)).containsExactly(pantry);
         assertThat(listedIds(a, "phone=%2B16175557099")).isEmpty();
         assertThat(listedIds(other, "phone=%2B16175557000")).as("another account's messages only").containsExactly(theirs);
+        // a line that is none of the account's is a 404, not an empty list (a mistyped id is no "nothing sent")
+        for (String unknown : List.of("line_01JDNOSUCHLINE000000000000", line1)) {
+            var r = other.get("/v1/messages?lineId=" + unknown);
+            assertThat(r.status()).as(unknown + ": " + r.body()).isEqualTo(404);
+            assertThat(r.errorCode()).isEqualTo("not_found");
+        }
         var withDelivery = (List<Map<String, Object>>) a.get("/v1/messages?phone=%2B16175557000").jsonObject().get("items");
         assertThat(withDelivery).allSatisfy(m -> assertThat((Map<String, Object>) m.get("delivery"))
                 .containsEntry("phone", "+16175557000").containsKeys("status", "carrierMessageId", "updatedAt"));
