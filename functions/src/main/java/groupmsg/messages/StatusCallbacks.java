@@ -231,11 +231,17 @@ public final class StatusCallbacks {
      */
     public void apply(Receipt.Key key, List<Receipt> receipts) {
         // One action per row and transaction: the first receipt of a phone wins (a row only moves forward, so a
-        // second final status for it could never apply anyway).
+        // second final status of the same send could never apply anyway). Another send's to the same number (the row
+        // sent again after maintenance's lookup found no carrier message) gets a round of its own after this one:
+        // only one of them is the row's, and the first may be the one dropped.
         Map<String, Receipt> pending = new LinkedHashMap<>();
+        Map<String, Receipt> otherSends = new LinkedHashMap<>();
         for (Receipt r : receipts) {
             if (!r.key().equals(key)) throw new IllegalArgumentException("receipt of another message shard");
-            pending.putIfAbsent(r.phone(), r);
+            Receipt first = pending.putIfAbsent(r.phone(), r);
+            if (first != null && !java.util.Objects.equals(first.carrierMessageId(), r.carrierMessageId())) {
+                otherSends.putIfAbsent(r.phone() + " " + r.carrierMessageId(), r);
+            }
         }
         List<Receipt> cannotReceive = pending.values().stream()
                 .filter(r -> UndeliverableRecipients.cannotReceive(r.error())).toList();
@@ -265,6 +271,7 @@ public final class StatusCallbacks {
         }
         markCannotReceive(key, cannotReceive, applied);
         recordOptOuts(key, unsubscribed, applied, sentAt);
+        if (!otherSends.isEmpty()) apply(key, List.copyOf(otherSends.values()));
     }
 
     /**

@@ -136,6 +136,18 @@ class ReceiptsE2eTest {
         var recorded = new Receipt(s.accountId(), s.messageId(), shard, phone, "SM" + phone.substring(1), "delivered", null, at + 1);
         assertThat(worker.handleRequest(event(List.of(recorded)), null).getBatchItemFailures()).isEmpty();
         assertThat(statuses(a, s.messageId())).containsEntry(phone, "delivered");
+
+        // the two sends' receipts in one batch, the first send's first: the row's own applies all the same. Before,
+        // the batch kept a number's first receipt only, and the row's waited an hour for the overdue-receipt check.
+        String other = s.phones().get(1);
+        int otherShard = shardOf(s, other);
+        var both = List.of(
+                new Receipt(s.accountId(), s.messageId(), otherShard, other, "SMfirstsend0002", "failed", "carrier 30003", at),
+                new Receipt(s.accountId(), s.messageId(), otherShard, other, "SMfirstsend0002", "failed", "carrier 30003", at),
+                new Receipt(s.accountId(), s.messageId(), otherShard, other, "SM" + other.substring(1), "delivered", null, at + 1));
+        assertThat(worker.handleRequest(event(both), null).getBatchItemFailures()).isEmpty();
+        assertThat(statuses(a, s.messageId())).containsEntry(other, "delivered");
+        assertThat(billedMessages(a)).isEqualTo(2);
     }
 
     @SuppressWarnings("unchecked")
