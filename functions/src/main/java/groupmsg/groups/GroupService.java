@@ -321,8 +321,9 @@ public final class GroupService {
     /**
      * The present members of {@code group} (read before, so the account's), up to {@code enough} of them, reading
      * page after page (past a long run of removed members) within {@code budgetMillis} in all, and no further once as
-     * many as its count were found (the rest of the rows can only be removed ones); a 409 asking to retry when the
-     * time runs out first (a group with many members removed lately).
+     * many as its count were found: the rest of the rows can only be removed ones, unless the members changed since
+     * the group was read, which a read of it after theirs tells (its {@code memberVersion} moves with every change).
+     * A 409 asking to retry when they changed meanwhile, or the time runs out first (many members removed lately).
      */
     public List<Member> membersUpTo(String accountId, Group group, int enough, long budgetMillis) {
         long wanted = Math.min(enough, group.memberCount());
@@ -339,6 +340,12 @@ public final class GroupService {
             found.addAll(page.members());
             cursor = page.lastKey();
             if (cursor == null) break;
+        }
+        // as many as its count, read in phone order: one added meanwhile would have pushed a member out, a set the
+        // group never had (reading one more instead read through every removed row after the last member)
+        long version = groups.get(accountId, group.id()).map(Group::memberVersion).orElse(-1L);
+        if (version != group.memberVersion()) {
+            throw ApiException.conflict("the group's members changed while they were read; retry");
         }
         return found;
     }

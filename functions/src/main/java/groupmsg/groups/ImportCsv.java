@@ -141,6 +141,12 @@ public final class ImportCsv {
             if (fields.size() > header.phone) while (fields.size() < header.size) fields.add("");
             // empty cells past the header's columns: a spreadsheet writes them for a column to the right once used
             while (fields.size() > header.size && fields.getLast().isBlank()) fields.removeLast();
+            if (fields.size() == header.size && records.problem == null && fields.get(header.phone).isBlank()
+                    && (header.name < 0 || fields.get(header.name).isBlank())) {
+                // a country alone ("US,," where a spreadsheet copied it down past the last number) is no member, and
+                // no row of the file's 100,000 either
+                continue;
+            }
             if (rows.size() == MAX_ROWS) {
                 throw new CsvFormatException(0, "the CSV has more than " + MAX_ROWS + " rows; split it into several imports");
             }
@@ -155,10 +161,6 @@ public final class ImportCsv {
                 String problem = fields.size() + (fields.size() == 1 ? " field" : " fields") + ", the header has "
                         + header.size + (fields.size() > header.size ? " (a value with a comma must be in double quotes)" : "");
                 rows.add(new Row(line, null, fields.size() > header.phone ? fields.get(header.phone) : "", null, problem));
-                continue;
-            }
-            if (fields.get(header.phone).isBlank() && (header.name < 0 || fields.get(header.name).isBlank())) {
-                // a country alone ("US,," where a spreadsheet copied it down past the last number) is no member
                 continue;
             }
             Row row = new Row(line,

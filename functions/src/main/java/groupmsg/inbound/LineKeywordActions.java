@@ -91,11 +91,14 @@ final class LineKeywordActions {
                 store.clearKeywordAction(m.accountId(), m.id());
                 return m.withKeywordAction(null);
             }
-            // not made now: an earlier run made it, whose answer may not have gone (sent below, once by its id)
             if (madeNow) {
                 Log.info("line_keyword_applied", Map.of("lineId", m.lineId(), "inboundId", m.id(), "action", done.action(),
                         "groupId", done.groupId()));
+            } else if (store.get(m.accountId(), m.id()).map(InboundMessage::keywordAction).isEmpty()) {
+                // the mark's condition failed for its record taken off: another run of the job found the group gone
+                return m.withKeywordAction(null);
             }
+            // else made by an earlier run, whose answer may not have gone (sent below, once by its id)
         }
         answer(m, action, keyword);
         return m;

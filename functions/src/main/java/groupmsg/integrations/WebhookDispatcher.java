@@ -123,7 +123,7 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * @param lastPass the event's last receive before its dead-letter queue: an endpoint that answers it as it would
+     * @param lastPass the event's last pass before its dead-letter queue: an endpoint that answers it as it would
      *                 again ({@link #answersTheSame}: a 400 for this one event, say, while it takes the others, so it is
      *                 never disabled) is given up for it, rather than every such event paging from the queue
      */

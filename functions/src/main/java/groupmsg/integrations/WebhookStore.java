@@ -24,17 +24,17 @@ import static groupmsg.platform.dynamo.Attr.s;
 /**
  * Webhooks in the core table: {@code ACCT#a / WEBHOOK#<id>}, their count {@code ACCT#a / WEBHOOKS} (kept with every
  * create and delete in one transaction, so an account never has more than the most allowed), and what was delivered
- * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 21 days), so a retried event goes to no endpoint again.
+ * to each: {@code ACCT#a#WHDONE / <event key>#<webhook id>} (for 25 days), so a retried event goes to no endpoint again.
  */
 final class WebhookStore {
     private static final String PREFIX = "WEBHOOK#";
     private static final String COUNT_SK = "WEBHOOKS";
     /**
-     * Longer than an event's passes can last after a redrive from its dead-letter queue: kept there up to 14 days
-     * from its first publish, it comes back as a new message whose passes take up to about 3.5 days more (Queues.WEBHOOKS):
-     * a redrive finds what was delivered.
+     * Longer than an event's passes can last after a redrive from its dead-letter queue: its passes take about 3.4
+     * days, then the worker sends it there, where it is kept 14 days, and a redrive's passes take 3.4 more (about 21
+     * days in all), with room to spare: a redrive finds what was delivered.
      */
-    static final Duration DONE_KEPT = Duration.ofDays(21);
+    static final Duration DONE_KEPT = Duration.ofDays(25);
 
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;

@@ -35,6 +35,16 @@ public final class WebhookWorkerHandler implements QueueFunction {
      * its clock and ours differ a little.
      */
     static final long DUE_SLACK_MILLIS = 1_000;
+    /**
+     * A copy due later than any pass's wait from now is due now: its due time was set by a clock far off, or by
+     * someone else, and it would otherwise wait again every 15 minutes for good, never tried nor dead-lettered.
+     */
+    static final long LONGEST_WAIT_MILLIS = WebhookDispatcher.retryDelay(Integer.MAX_VALUE).toMillis() + DUE_SLACK_MILLIS;
+    /**
+     * The time a send to the queue must have left in the invocation: one cut off by the function's end after it was
+     * made leaves the message it copies to come back too, and the event then runs two chains of passes.
+     */
+    static final long SEND_MARGIN_MILLIS = 4_000;
 
     private final WebhookDispatcher dispatcher;
     private final Priming priming;
@@ -66,8 +76,10 @@ public final class WebhookWorkerHandler implements QueueFunction {
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+        long sendBy = context == null ? Long.MAX_VALUE
+                : System.nanoTime() + (context.getRemainingTimeInMillis() - SEND_MARGIN_MILLIS) * 1_000_000L;
         var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
-            handle(m);
+            handle(m, sendBy);
             return null;
         });
         for (int i = 0; i < outcomes.size(); i++) {
@@ -81,13 +93,14 @@ public final class WebhookWorkerHandler implements QueueFunction {
         return new SQSBatchResponse(failures);
     }
 
-    private void handle(SQSEvent.SQSMessage message) {
+    /** @param sendBy the System.nanoTime() after which no send to a queue is started (the item fails instead) */
+    private void handle(SQSEvent.SQSMessage message, long sendBy) {
         long now = clock.millis();
         Passes passes = Passes.of(message);
         long wait = passes.dueAt() - now;
-        if (wait > DUE_SLACK_MILLIS) {
+        if (wait > DUE_SLACK_MILLIS && wait <= LONGEST_WAIT_MILLIS) {
             // come before its pass (SQS delays a message 15 minutes at the most): waits again, nothing tried
-            sendAgain(message.getBody(), passes, wait);
+            sendAgain(message.getBody(), passes, wait, sendBy);
             return;
         }
         int pass = passes.made() + SqsQueueSender.receiveCount(message);
@@ -96,6 +109,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
             dispatcher.dispatch(message.getBody(), passes.eventMessageId(), passes.publishedAt(), lastPass);
         } catch (WebhookDispatcher.NotDelivered notDelivered) {
             if (lastPass) {
+                requireTimeToSend(sendBy);
                 // its passes start anew if an operator moves it back to the queue
                 queue.sendToDeadLetters(Queues.WEBHOOKS, List.of(new QueueMessage(message.getBody(), null, null, 0,
                         new Passes(0, 0, passes.publishedAt(), passes.eventMessageId()).attributes())));
@@ -103,14 +117,25 @@ public final class WebhookWorkerHandler implements QueueFunction {
             }
             Duration delay = WebhookDispatcher.retryDelay(pass);
             sendAgain(message.getBody(), new Passes(pass, now + delay.toMillis(), passes.publishedAt(),
-                    passes.eventMessageId()), delay.toMillis());
+                    passes.eventMessageId()), delay.toMillis(), sendBy);
         }
     }
 
     /** The event as a new message, out of sight for {@code waitMillis} (15 minutes at the most: it comes back then). */
-    private void sendAgain(String body, Passes passes, long waitMillis) {
+    private void sendAgain(String body, Passes passes, long waitMillis, long sendBy) {
+        requireTimeToSend(sendBy);
         int delay = (int) Math.min(QueueMessage.MAX_DELAY_SECONDS, Math.ceilDiv(waitMillis, 1000L));
         queue.send(Queues.WEBHOOKS, List.of(new QueueMessage(body, null, null, delay, passes.attributes())));
+    }
+
+    /**
+     * Fails the message (it comes back after the queue's 3 minutes, a pass) rather than start a send the function's end
+     * may cut off after it was made: what reached an endpoint is remembered, so the next pass sends it to no one twice.
+     */
+    private static void requireTimeToSend(long sendBy) {
+        if (System.nanoTime() - sendBy > 0) {
+            throw new IllegalStateException("too little of the invocation left to send the event to its queue again");
+        }
     }
 
     /**

@@ -49,6 +49,10 @@ public final class LineKeywordService {
      */
     public LineKeyword create(String accountId, String lineId, String typed, KeywordInput input, String creation) {
         Line line = lines.get(accountId, lineId);
+        List<LineKeywordStore.Kept> existing = store.list(accountId, line.id());
+        // first: the rerun's answer is what it stored, whatever became of its group since
+        var earlier = existing.stream().filter(k -> creation.equals(k.createdBy())).findFirst();
+        if (earlier.isPresent()) return earlier.get().keyword();
         String problem = Keywords.lineKeywordProblem(typed); // the API checked it too; here for every caller
         if (problem != null) {
             throw ApiException.invalid("keyword " + problem, List.of(Map.of("field", "keyword", "message", problem)));
@@ -56,9 +60,6 @@ public final class LineKeywordService {
         String keyword = Keywords.lineKeyword(typed);
         requireGroup(accountId, input.groupId());
         requireReplyFits(input.action(), input.reply());
-        List<LineKeywordStore.Kept> existing = store.list(accountId, line.id());
-        var earlier = existing.stream().filter(k -> creation.equals(k.createdBy())).findFirst();
-        if (earlier.isPresent()) return earlier.get().keyword();
         if (existing.stream().anyMatch(k -> k.keyword().keyword().equals(keyword))) throw hasIt(line, keyword);
         if (existing.size() >= LineKeyword.MAX_PER_LINE) {
             throw ApiException.conflict("the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most it may"

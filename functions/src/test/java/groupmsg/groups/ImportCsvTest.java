@@ -206,7 +206,6 @@ class ImportCsvTest {
                 .containsExactly(new Row(2, null, "4155550123", null, quote), new Row(3, "US", "4155550124", "Ada"));
     }
 
-    /** A file of which no row is in the header's columns is not in them: a 400 for the file, not one line each. */
     /**
      * A row with a country but no phone and no name (a spreadsheet's country column copied down past the last number)
      * is no member: skipped as a blank line, not listed as invalid. One with a name but no phone is kept: someone meant
@@ -219,8 +218,14 @@ class ImportCsvTest {
         assertThat(parse("phone,country\n4155550123,US\n,US\n")).containsExactly(new Row(2, "US", "4155550123", null, null));
         assertThatThrownBy(() -> parse("country,phone,name\nUS,,\nCA,,\n")).isInstanceOf(CsvFormatException.class)
                 .hasMessageContaining("no data rows");
+        // nor are they rows of the file's 100,000: a full file with the country copied down past its end imports
+        StringBuilder full = new StringBuilder("country,phone,name\n");
+        for (int i = 0; i < ImportCsv.MAX_ROWS; i++) full.append("US,").append(4155500000L + i).append(",\n");
+        full.append("US,,\n".repeat(10));
+        assertThat(parse(full.toString())).hasSize(ImportCsv.MAX_ROWS);
     }
 
+    /** A file of which no row is in the header's columns is not in them: a 400 for the file, not one line each. */
     @Test
     void a_file_whose_rows_are_all_out_of_its_columns_is_rejected() {
         CsvFormatException e = catchThrowableOfType(CsvFormatException.class,

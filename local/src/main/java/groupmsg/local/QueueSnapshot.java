@@ -4,6 +4,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 
@@ -25,9 +26,10 @@ import java.util.Set;
 /**
  * What the queues held when the runtime stopped, kept beside the tables in {@code DATA_DIR} so that the next start
  * sends it again: ElasticMQ keeps its queues in memory, so a STOP whose confirmation job was waiting, an import's
- * parts or a conversation's relays were lost with a stop. Only messages that can be received are kept: a job delayed
- * for its place in a line's waiting line is not, and the restart's sweep enqueues its recipients again instead
- * ({@code MessageMaintenance#sweepAfterJobsLost}). Each dead-letter queue is kept too (to itself), as AWS keeps one for
+ * parts or a conversation's relays were lost with a stop. Only messages that can be received are kept, with their
+ * message attributes: a job delayed for its place in a line's waiting line is not, and the restart's sweep enqueues its
+ * recipients again instead ({@code MessageMaintenance#sweepAfterJobsLost}); nor is a webhook event's copy waiting for
+ * its next pass (the event is not sent to its account's webhooks again). Each dead-letter queue is kept too (to itself), as AWS keeps one for
  * 14 days, so what the README says to redrive is still there after a restart. A {@code kill -9} keeps nothing.
  */
 final class QueueSnapshot {
@@ -73,7 +75,8 @@ final class QueueSnapshot {
             List<Message> messages = sqs.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10)
                     .waitTimeSeconds(0).visibilityTimeout(60)
                     .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID,
-                            MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID)).messages();
+                            MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID)
+                    .messageAttributeNames("All")).messages();
             if (messages.isEmpty()) break;
             List<DeleteMessageBatchRequestEntry> done = new ArrayList<>();
             for (Message m : messages) {
@@ -83,6 +86,14 @@ final class QueueSnapshot {
                 line.put("body", m.body());
                 line.put("groupId", m.attributes().get(MessageSystemAttributeName.MESSAGE_GROUP_ID));
                 line.put("deduplicationId", m.attributes().get(MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID));
+                // what a message carries besides its body (a webhook event's copy: its passes, its first publish time)
+                if (m.hasMessageAttributes() && !m.messageAttributes().isEmpty()) {
+                    var carried = new LinkedHashMap<String, String>();
+                    m.messageAttributes().forEach((name, value) -> {
+                        if (value.stringValue() != null) carried.put(name, value.stringValue());
+                    });
+                    line.put("attributes", carried);
+                }
                 out.write(JSON.std.asString(line));
                 out.newLine();
                 done.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(done.size()))
@@ -144,6 +155,12 @@ final class QueueSnapshot {
             String url = deadLetter ? queue.dlqUrl() : queue.url();
             if (url == null) continue;
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(n)).messageBody((String) line.get("body"));
+            if (line.get("attributes") instanceof Map<?, ?> carried && !carried.isEmpty()) {
+                var attributes = new LinkedHashMap<String, MessageAttributeValue>();
+                carried.forEach((name, value) -> attributes.put(String.valueOf(name),
+                        MessageAttributeValue.builder().dataType("String").stringValue(String.valueOf(value)).build()));
+                entry.messageAttributes(attributes);
+            }
             if (queue.spec().fifo()) {
                 // a new id: a queue that still remembers the first send's would drop this one as its duplicate
                 entry.messageGroupId((String) line.get("groupId"))

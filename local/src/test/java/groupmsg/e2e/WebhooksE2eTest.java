@@ -230,7 +230,7 @@ class WebhooksE2eTest {
         String sqsEvent = Json.write(Map.of("Records", records));
         var worker = runtime.functions().get("webhook-worker");
         long started = System.nanoTime();
-        assertThat(worker.invoke(sqsEvent)).as("the one always failing sends both to the queue again, delayed")
+        assertThat(worker.invoke(sqsEvent)).as("the one always failing: both sent to the queue again, delayed, not failed")
                 .isEqualTo("{\"batchItemFailures\":[]}");
         assertThat((System.nanoTime() - started) / 1_000_000).as("the two events side by side: about 4 s, not 8").isLessThan(7_500);
         assertThat(worker.invoke(sqsEvent)).isEqualTo("{\"batchItemFailures\":[]}");
@@ -251,13 +251,13 @@ class WebhooksE2eTest {
                 .hasSize(4).extracting(Received::eventId).containsOnly("reply.received/inb_01JDFLAKY0000000000000001",
                         "reply.received/inb_01JDFLAKY0000000000000002");
         assertThat(a.get("/v1/webhooks/" + locked.get("id")).jsonObject()).extractingByKey("lastDeliveredAt").isNotNull();
-        // with only the given-up endpoint left failing, an event is done: no item failure
+        // with only the given-up endpoint left failing, an event is done: not sent to the queue again
         assertThat(a.delete("/v1/webhooks/" + down.get("id")).status()).isEqualTo(204);
-        String third = Json.write(Map.of("Records", List.of(Map.of("messageId", "m-3", "receiptHandle", "h-3",
-                "body", Json.write(Map.of("type", "reply.received", "accountId", accountId, "inboundId", "inb_01JDFLAKY0000000000000003")),
-                "attributes", Map.of("ApproximateReceiveCount", "1"), "messageAttributes", Map.of(),
-                "eventSource", "aws:sqs", "eventSourceARN", "arn:aws:sqs:us-east-1:000000000000:webhooks", "awsRegion", "us-east-1"))));
-        assertThat(worker.invoke(third)).isEqualTo("{\"batchItemFailures\":[]}");
+        List<Resent> sentAgain = new CopyOnWriteArrayList<>();
+        assertThat(recordingWorker(runtime, sentAgain).handleRequest(oneEvent("m-3", Json.write(Map.of("type", "reply.received",
+                "accountId", accountId, "inboundId", "inb_01JDFLAKY0000000000000003")), 1, null, Map.of()), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(sentAgain).isEmpty();
         assertThat(at("/gone")).hasSize(3);
         assertThat(at("/good")).hasSize(3);
         assertThat(good).isNotNull();
@@ -339,6 +339,23 @@ class WebhooksE2eTest {
         var inDeadLetters = runtime.wiring().sqs().receiveMessage(r -> r.queueUrl(deadLetters).maxNumberOfMessages(10)
                 .messageAttributeNames("All")).messages();
         assertThat(inDeadLetters).as("in the dead-letter queue").anySatisfy(m -> assertThat(m.body()).isEqualTo(event.apply(6)));
+
+        // a copy due later than any pass's wait (a clock far off set it) is due now: a pass, not a wait every 15
+        // minutes for good
+        assertThat(worker.handleRequest(oneEvent("c-far", event.apply(7), 1, System.currentTimeMillis(), Map.of(
+                "groupmsg-passes", "2", "groupmsg-due-at", String.valueOf(System.currentTimeMillis() + 2 * 86_400_000L))), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(sent.getLast().attributes()).as("its third pass made").containsEntry("groupmsg-passes", "3");
+
+        // with too little of the invocation left to send a copy (one the function's end could cut off after it was
+        // made would leave two), the message fails instead: back after the queue's 3 minutes, nothing sent
+        int sentSoFar = sent.size();
+        var nearlyOut = (com.amazonaws.services.lambda.runtime.Context) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[]{com.amazonaws.services.lambda.runtime.Context.class},
+                (proxy, method, args) -> "getRemainingTimeInMillis".equals(method.getName()) ? 3_000 : null);
+        assertThat(worker.handleRequest(oneEvent("c-late", event.apply(8), 1, System.currentTimeMillis(), Map.of()), nearlyOut)
+                .getBatchItemFailures()).singleElement().satisfies(f -> assertThat(f.getItemIdentifier()).isEqualTo("c-late"));
+        assertThat(sent).hasSize(sentSoFar);
 
         // an endpoint that answers an event as it would again (a 400 for it, while it takes the others, so it is never
         // disabled) is tried on every pass, and given up on the last one rather than the event going to the DLQ
@@ -829,8 +846,9 @@ class WebhooksE2eTest {
     }
 
     /**
-     * The telling of an earlier disable, before the deliveries, comes out of their 20 s: after a publish of 4.5 s, an
-     * endpoint answering 503 gets two tries, not three (the third could end past the budget). Before, each endpoint's
+     * The telling of an earlier disable, before the deliveries, comes out of their 20 s: after a publish of 3.5 s, an
+     * endpoint answering 503 gets two tries, not three (the third could end past the budget: a try's longest is 13 s,
+     * the second pause 3, and 3.5 + 1 of them have passed). Before, each endpoint's
      * 20 s started at its first try, and a slow publish before them and another after (the telling of a disable
      * their failures made) passed the worker's 30 s.
      */
@@ -850,7 +868,7 @@ class WebhooksE2eTest {
         var slow = runtime.wiring().withEvents((topic, account, type, body) -> {
             if (type.equals("webhook.disabled")) {
                 try {
-                    Thread.sleep(4_500);
+                    Thread.sleep(3_500);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -1049,12 +1067,11 @@ class WebhooksE2eTest {
                 .containsEntry("url", url("")).containsEntry("disabledReason", disabled.get("disabledReason"))
                 .containsEntry("disabledAt", disabled.get("disabledAt")).containsEntry("failingSince", failing.get("failingSince")));
 
-        // the queue's next event skips it, and is done (not sent back for it)
-        var worker = runtime.functions().get("webhook-worker");
-        String sqsEvent = Json.write(Map.of("Records", List.of(Map.of("messageId", "m-4", "receiptHandle", "h-4",
-                "body", event.apply(4), "attributes", Map.of("ApproximateReceiveCount", "1"), "messageAttributes", Map.of(),
-                "eventSource", "aws:sqs", "eventSourceARN", "arn:aws:sqs:us-east-1:000000000000:webhooks", "awsRegion", "us-east-1"))));
-        assertThat(worker.invoke(sqsEvent)).isEqualTo("{\"batchItemFailures\":[]}");
+        // the queue's next event skips it, and is done (not sent to the queue again for it)
+        List<Resent> sentAgain = new CopyOnWriteArrayList<>();
+        assertThat(recordingWorker(runtime, sentAgain).handleRequest(oneEvent("m-4", event.apply(4), 1, null, Map.of()), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(sentAgain).isEmpty();
         assertThat(at("/down-for-days/T0/B0")).hasSize(triedBefore);
         assertThat(at("/fine")).extracting(Received::eventId).contains("reply.received/inb_01JDDYING000000000000000004");
 

@@ -3,53 +3,115 @@ package groupmsg.groups;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.platform.api.ApiException;
+import groupmsg.platform.api.ErrorCode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
 
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Reading a small group's members (a conversation started from it) past the rows of members removed lately, on the
- * real DynamoDB Local: it stops once as many as the group's count are found, and a read out of time is a 409, not a
- * 500.
+ * real DynamoDB Local: it stops once as many as the group's count are found, a read out of time is a 409, not a 500,
+ * and so are members that changed while they were read.
  */
 @ExtendWith(LocalRuntimeExtension.class)
 class MembersUpToE2eTest {
 
-    @Test
-    @SuppressWarnings("unchecked")
-    void theMembersAreReadUpToTheGroupsCountNotThroughTheRemovedOnesAfterThem(ApiClient api, LocalRuntime runtime) {
-        ApiClient a = api.forNewAccount("Few Left Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+    /** A clock a second later at each reading: a budget of a few seconds runs out after a few reads, whatever their speed. */
+    private static Clock steppingClock() {
+        var calls = new AtomicLong();
+        long start = System.currentTimeMillis();
+        return new Clock() {
+            @Override
+            public ZoneOffset getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return Instant.ofEpochMilli(start + 1_000 * calls.getAndIncrement());
+            }
+        };
+    }
+
+    /** A group of three members (the first numbers) and 60 removed ones after them. */
+    private static String fewLeft(ApiClient a) {
         String group = (String) a.post("/v1/groups", Map.of("name", "Few left")).jsonObject().get("id");
-        List<Map<String, Object>> kept = new ArrayList<>();
-        for (int i = 1; i <= 3; i++) kept.add(Map.of("phone", "+1415555000" + i));
+        List<Map<String, Object>> all = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) all.add(Map.of("phone", "+1415555000" + i));
         List<Map<String, Object>> gone = new ArrayList<>();
         for (int i = 0; i < 60; i++) gone.add(Map.of("phone", String.format("+141555590%02d", i)));
-        var all = new ArrayList<>(kept);
         all.addAll(gone);
         assertThat(a.post("/v1/groups/" + group + "/members", Map.of("members", all)).status()).isEqualTo(200);
         var removed = a.post("/v1/groups/" + group + "/members/remove", Map.of("members", gone));
         assertThat(removed.status()).as(removed.body()).isEqualTo(200);
+        return group;
+    }
 
-        var service = new GroupService(runtime.wiring());
+    @Test
+    void theMembersAreReadUpToTheGroupsCountNotThroughTheRemovedOnesAfterThem(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Few Left Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String group = fewLeft(a);
+        var service = new GroupService(runtime.wiring().withClock(steppingClock()));
         Group read = service.get(accountId, group);
         assertThat(read.memberCount()).isEqualTo(3);
-        // the first read (50 rows) holds the three and removed ones after them; a budget spent at once reads no more:
-        // the three are all there are. Before, it read on for an eleventh and threw (a 500) when the time ran out.
-        assertThat(service.membersUpTo(accountId, read, 11, 1)).extracting(Member::phone)
+        // the first read (50 rows) holds the three and removed ones after them, and the budget is spent by then: the
+        // three are all there are. Before, it read on for an eleventh and threw (a 500) when the time ran out.
+        assertThat(service.membersUpTo(accountId, read, 11, 1_500)).extracting(Member::phone)
                 .containsExactly("+14155550001", "+14155550002", "+14155550003");
 
         // a count the rows read in time do not reach: a 409 asking to retry, not a 500
         var stale = new Group(read.id(), read.name(), read.description(), 4, read.createdAt(), read.updatedAt(),
                 read.lastSendAt(), read.memberVersion(), read.stampedTo());
-        assertThatThrownBy(() -> service.membersUpTo(accountId, stale, 11, 1))
-                .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
-                        e -> assertThat(e.code()).isEqualTo(groupmsg.platform.api.ErrorCode.CONFLICT));
+        assertThatThrownBy(() -> service.membersUpTo(accountId, stale, 11, 1_500))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+    }
+
+    /**
+     * A member added between the group's read and its members' (one that sorts first): the three read are not the
+     * group's members at any moment, so it is a 409 asking to retry, not a conversation without the one pushed out.
+     */
+    @Test
+    void membersThatChangeWhileTheyAreReadAreA409(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Changing Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String group = fewLeft(a);
+        var added = new AtomicBoolean();
+        var wiring = runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof QueryRequest && added.compareAndSet(false, true)) {
+                    var r = a.post("/v1/groups/" + group + "/members", Map.of("members", List.of(Map.of("phone", "+14155550000"))));
+                    assertThat(r.status()).as(r.body()).isEqualTo(200);
+                }
+            }
+        });
+        var service = new GroupService(wiring);
+        Group read = service.get(accountId, group);
+        assertThatThrownBy(() -> service.membersUpTo(accountId, read, 11, 6_000))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
+        assertThat(added).isTrue();
+        assertThat(service.membersUpTo(accountId, service.get(accountId, group), 11, 6_000)).hasSize(4);
     }
 }

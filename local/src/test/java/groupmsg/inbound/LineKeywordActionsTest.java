@@ -171,6 +171,60 @@ class LineKeywordActionsTest {
                 "relays lkr_" + notMember.id());
     }
 
+    /**
+     * A run with the text as read before another run marked it (two runs of the job at once): the change's transaction
+     * finds it marked and writes nothing, for a join of a new member, a leave of a member and a leave of a number that
+     * is none (the mark beside the group's check alone).
+     */
+    @Test
+    void aStaleRunFindsTheChangeMarkedAndWritesNothing(LocalRuntime runtime) {
+        var s = setUp(runtime, "stale");
+        s.keywords().create(s.accountId(), s.line().id(), "leave",
+                new LineKeywordService.KeywordInput(LineKeyword.Action.LEAVE, s.group(), null), runtime.wiring().ids().next(""));
+        var actions = new LineKeywordActions(runtime.wiring(), s.queue());
+
+        String joiner = "+14155551307";
+        var join = s.store().recordKeywordAction(stored(runtime, s, joiner),
+                new InboundMessage.KeywordAction("JOIN", "join", s.group(), null));
+        actions.apply(join);
+        s.groups().removeMember(s.accountId(), s.group(), joiner);
+        actions.apply(join);
+        assertThat(member(s, s.group(), joiner)).as("removed since: stays removed").isFalse();
+
+        String leaver = "+14155551308";
+        s.groups().addMembers(s.accountId(), s.group(), List.of(new GroupService.MemberInput(leaver, null, null)));
+        var leave = s.store().recordKeywordAction(stored(runtime, s, leaver, "leave"),
+                new InboundMessage.KeywordAction("LEAVE", "leave", s.group(), null));
+        actions.apply(leave);
+        s.groups().addMembers(s.accountId(), s.group(), List.of(new GroupService.MemberInput(leaver, null, null)));
+        actions.apply(leave);
+        assertThat(member(s, s.group(), leaver)).as("added back since: stays in").isTrue();
+
+        var none = s.store().recordKeywordAction(stored(runtime, s, "+14155551309", "leave"),
+                new InboundMessage.KeywordAction("LEAVE", "leave", s.group(), null));
+        actions.apply(none);
+        actions.apply(none);
+        assertThat(s.store().get(s.accountId(), none.id()).orElseThrow().keywordAction().appliedAt()).isNotNull();
+        assertThat(s.groups().get(s.accountId(), s.group()).memberCount()).isEqualTo(1);
+    }
+
+    /**
+     * A run whose record another run took off (that one found the group gone) writes nothing and leaves an ordinary
+     * reply: the mark's condition failed for the record's absence, not for a change made.
+     */
+    @Test
+    void aRunWhoseRecordAnotherRunTookOffLeavesAnOrdinaryReply(LocalRuntime runtime) {
+        var s = setUp(runtime, "cleared");
+        String phone = "+14155551310";
+        var recorded = s.store().recordKeywordAction(stored(runtime, s, phone),
+                new InboundMessage.KeywordAction("JOIN", "join", s.group(), null));
+        s.store().clearKeywordAction(s.accountId(), recorded.id());
+        var done = new LineKeywordActions(runtime.wiring(), s.queue()).apply(recorded);
+        assertThat(done.keywordAction()).as("published as an ordinary reply").isNull();
+        assertThat(member(s, s.group(), phone)).isFalse();
+        assertThat(s.queue().sent).as("nothing to answer").isEmpty();
+    }
+
     @Test
     void aRecordedActionIsFollowedWhateverTheKeywordSaysSince(LocalRuntime runtime) {
         var s = setUp(runtime, "recorded");

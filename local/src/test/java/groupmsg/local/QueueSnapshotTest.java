@@ -54,6 +54,28 @@ class QueueSnapshotTest {
         }
     }
 
+    /**
+     * A message's attributes are kept with it (a webhook event's copy carries its passes and first publish time in
+     * them). Before, the copy came back without them: a new event, its passes anew, published at the restart.
+     */
+    @Test
+    void aMessagesAttributesAreKeptWithIt(LocalRuntime runtime, @TempDir Path dataDir) {
+        SqsClient sqs = runtime.wiring().sqs();
+        ProvisionedQueue queue = new Provisioner(runtime.wiring().dynamo(), sqs)
+                .ensureQueue(new QueueSpec("snapshot-carried", false, 3, 30, 1));
+        var carried = Map.of("groupmsg-passes", software.amazon.awssdk.services.sqs.model.MessageAttributeValue.builder()
+                .dataType("String").stringValue("4").build());
+        sqs.sendMessage(r -> r.queueUrl(queue.url()).messageBody("copy").messageAttributes(carried));
+        sqs.sendMessage(r -> r.queueUrl(queue.dlqUrl()).messageBody("dead copy").messageAttributes(carried));
+        Path file = QueueSnapshot.pathIn(dataDir);
+        assertThat(QueueSnapshot.save(sqs, List.of(queue), file)).isEqualTo(2);
+        assertThat(QueueSnapshot.restore(sqs, Map.of("snapshot-carried", queue), file)).isEqualTo(2);
+        for (String url : List.of(queue.url(), queue.dlqUrl())) {
+            assertThat(receiveAll(sqs, url)).singleElement().satisfies(m ->
+                    assertThat(m.messageAttributes().get("groupmsg-passes").stringValue()).isEqualTo("4"));
+        }
+    }
+
     @Test
     void aDeadLetterQueuesMessagesAreKeptAndGoBackToItNotToTheQueue(LocalRuntime runtime, @TempDir Path dataDir) {
         SqsClient sqs = runtime.wiring().sqs();
@@ -123,7 +145,8 @@ class QueueSnapshotTest {
         List<Message> all = new ArrayList<>();
         while (true) {
             var got = sqs.receiveMessage(r -> r.queueUrl(url).maxNumberOfMessages(10).waitTimeSeconds(0)
-                    .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID)).messages();
+                    .messageSystemAttributeNames(MessageSystemAttributeName.MESSAGE_GROUP_ID).messageAttributeNames("All"))
+                    .messages();
             if (got.isEmpty()) return all;
             all.addAll(got);
             for (Message m : got) sqs.deleteMessage(r -> r.queueUrl(url).receiptHandle(m.receiptHandle()));
