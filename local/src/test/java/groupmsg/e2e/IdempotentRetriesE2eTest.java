@@ -310,6 +310,17 @@ class IdempotentRetriesE2eTest {
         assertThat(retry.jsonObject()).containsEntry("keyword", "JOIN").containsEntry("groupId", group);
         assertThat((List<?>) a.get("/v1/lines/" + line + "/keywords").jsonObject().get("items")).hasSize(1);
         assertThat(a.post("/v1/lines/" + line + "/keywords", body).status()).isEqualTo(409);
+
+        // its group deleted before the retry: the retry's answer is still the keyword it stored, not a 400
+        String gone = createGroup(a, "Leaving soon");
+        var failing = new groupmsg.accounts.AdminApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> other = Map.of("keyword", "hello", "action", "join", "groupId", gone);
+        assertThat(call(failing, a, "POST /v1/lines/{id}/keywords", "/v1/lines/" + line + "/keywords", Map.of("id", line),
+                other, "kw-2").getStatusCode()).isEqualTo(500);
+        assertThat(a.delete("/v1/groups/" + gone).status()).isEqualTo(204);
+        var late = a.withHeader("Idempotency-Key", "kw-2").post("/v1/lines/" + line + "/keywords", other);
+        assertThat(late.status()).as(late.body()).isEqualTo(201);
+        assertThat(late.jsonObject()).containsEntry("keyword", "HELLO");
     }
 
     /**
