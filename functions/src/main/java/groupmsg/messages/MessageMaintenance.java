@@ -2,6 +2,8 @@ package groupmsg.messages;
 
 import groupmsg.carrier.CarrierPort;
 import groupmsg.carrier.SentLookup;
+import groupmsg.notify.EventPublisher;
+import groupmsg.notify.Topic;
 import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
@@ -77,6 +79,49 @@ public final class MessageMaintenance {
 
     private final int pageSize;
     private final Duration budget;
+    private final SweepEvents events;
+
+    /**
+     * The events topic as one sweep sees it: once a publish fails (a topic that refuses, or times out after up to 5 s a
+     * call), the sweep's later publishes fail at once, untried, so every message still gets its repair's turn: during
+     * an SNS brownout each message's event took its 5 s, and a sweep repaired a handful of messages a minute. What is
+     * not published stays for the next sweep, which tries the topic again.
+     */
+    static final class SweepEvents implements EventPublisher {
+        private final EventPublisher topic;
+        private final java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        SweepEvents(EventPublisher topic) {
+            this.topic = topic;
+        }
+
+        void startSweep() {
+            failed.set(false);
+        }
+
+        @Override
+        public void publish(Topic to, String accountId, String type, Map<String, Object> event) {
+            if (failed.get()) throw new NotTried();
+            try {
+                topic.publish(to, accountId, type, event);
+            } catch (RuntimeException e) {
+                failed.set(true);
+                throw e;
+            }
+        }
+
+        @Override
+        public void prime() {
+            topic.prime();
+        }
+    }
+
+    /** A publish this sweep did not try: one before it failed. */
+    static final class NotTried extends RuntimeException {
+        NotTried() {
+            super("not tried: a publish failed earlier in this sweep (the next sweep tries again)", null, false, false);
+        }
+    }
 
     public MessageMaintenance(Wiring wiring, QueueSender queue) {
         this(wiring, queue, PAGE, BUDGET);
@@ -89,7 +134,8 @@ public final class MessageMaintenance {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
-        this.completion = new Completion(wiring, messages, deliveries);
+        this.events = new SweepEvents(wiring.events());
+        this.completion = new Completion(wiring.withEvents(events), messages, deliveries);
         this.queue = queue;
         this.carrier = wiring.carrier();
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
@@ -155,6 +201,7 @@ public final class MessageMaintenance {
     private static final long NO_JOBS_LOST = Long.MIN_VALUE;
 
     private Map<String, Object> sweep(long jobsLostBefore, Duration budget) {
+        events.startSweep();
         long now = clock.millis();
         long stopAt = now + budget.toMillis();
         var tally = new Tally();
@@ -183,9 +230,10 @@ public final class MessageMaintenance {
                             break;
                         }
                     } catch (RuntimeException e) {
-                        // One message's failure (e.g. its late event's publish) must not keep the others from repair.
+                        // One message's failure (e.g. its late event's publish) must not keep the others from repair;
+                        // a failed job all the same, paged when it lasts (the run does not fail for it)
                         tally.failed++;
-                        Log.error("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
+                        Log.jobFailed("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
                     }
                     stoppedAfter = job.sk();
                 }
@@ -502,8 +550,9 @@ public final class MessageMaintenance {
                 queue.send(Queues.RELAYS, jobs.subList(from, Math.min(jobs.size(), from + 10)));
                 tally.relaysRedriven += Math.min(jobs.size(), from + 10) - from;
             } catch (RuntimeException e) {
-                // the next sweep finds them unfinished again; the rest of this one (its resume point) goes on
-                Log.error("relay_redrive_failed", Map.of("messages", jobs.size() - from), e);
+                // the next sweep finds them unfinished again; the rest of this one (its resume point) goes on; paged
+                // when it lasts, as a failed job
+                Log.jobFailed("relay_redrive_failed", Map.of("messages", jobs.size() - from), e);
                 return;
             }
         }

@@ -247,8 +247,9 @@ public final class OverdueReceipts {
         try {
             return check(check, stopAt, tally);
         } catch (RuntimeException e) {
-            // one message's failure must not keep the others' checks from running; it is due again later
-            Log.error("receipt_check_failed", Map.of("messageId", check.messageId()), e);
+            // one message's failure must not keep the others' checks from running; it is due again later, and
+            // paged when it lasts, as a failed job
+            Log.jobFailed("receipt_check_failed", Map.of("messageId", check.messageId()), e);
             failed(check, check.shard(), check.afterPhone(), false, tally);
             return new TurnEnded(Turn.OVER, check);
         }

@@ -18,8 +18,9 @@ public final class HandledFailures {
     public static final String CARRIER_LOOKUPS_FAILING = "CarrierLookupsFailing";
 
     /**
-     * A queue worker failed a job for a fault ({@link Log#jobFailed}); paged when it happens in 3 of 10 minutes (a
-     * broken deploy, a missing permission, a table that refuses), not on a passing throttle.
+     * A queue worker failed a job for a fault ({@link Log#jobFailed}), or maintenance one message's repair, a relay
+     * redrive or a receipt check (the run goes on and does not fail for it); paged when it happens in 3 of 10 minutes
+     * (a broken deploy, a missing permission, a table or topic that refuses), not on a passing throttle.
      */
     public static final String JOB_FAILED = "JobFailed";
     /**

@@ -2012,6 +2012,40 @@ class DeliveryFaultsTest {
                 .containsExactly("group_message.accepted", "group_message.sent");
     }
 
+    /**
+     * While the topic fails, a sweep tries it once: the later messages' events are not tried (each took up to 5 s, and
+     * a sweep repaired a handful of messages a minute during an SNS brownout), and a later sweep publishes them all.
+     */
+    @Test
+    void aSweepTriesAFailingTopicOnceAndLeavesTheOtherEventsToTheNext(ApiClient api, LocalRuntime runtime) throws Exception {
+        EventPublisher down = (topic, accountId, type, event) -> {
+            throw new IllegalStateException("SNS unavailable (test)");
+        };
+        List<Scene> scenes = new ArrayList<>();
+        for (String name : List.of("Brownout One Co", "Brownout Two Co")) {
+            Scene t = scene(api, runtime, name, 2);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliverAll(new DeliveryService(t.wiring().withEvents(down)),
+                    t.setup())).hasMessageContaining("SNS unavailable");
+            scenes.add(t);
+        }
+        var tries = new java.util.concurrent.atomic.AtomicInteger();
+        EventPublisher counting = (topic, accountId, type, event) -> {
+            tries.incrementAndGet();
+            throw new IllegalStateException("SNS unavailable (test)");
+        };
+        Wiring later = scenes.getFirst().wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3)));
+        var failing = new MessageMaintenance(later.withEvents(counting), new CapturingQueue()).sweep();
+        assertThat(tries).as("the topic tried once this sweep").hasValue(1);
+        assertThat((Integer) failing.get("messagesFailed")).isGreaterThanOrEqualTo(2);
+
+        var events = RecordingEventPublisher.inMemory();
+        new MessageMaintenance(later.withEvents(events), new CapturingQueue()).sweep();
+        for (Scene t : scenes) {
+            assertThat(eventsOf(events, t.setup().messageId())).extracting(e -> e.get("type"))
+                    .as("its acceptance went out as it was fanned out").containsExactly("group_message.sent");
+        }
+    }
+
     @Test
     void aCompletedMessagesEventWhosePublishFailedIsPublishedByMaintenanceOnce(ApiClient api, LocalRuntime runtime) throws Exception {
         Scene t = scene(api, runtime, "Late Event Co", 2);
@@ -2023,10 +2057,23 @@ class DeliveryFaultsTest {
                 .hasMessageContaining("SNS unavailable");
         assertThat(t.api().get("/v1/messages/" + s.messageId()).jsonObject()).containsEntry("status", "sent");
 
-        // past the grace period with the publisher still down: that message fails, the sweep goes on
-        var stillDown = new MessageMaintenance(t.wiring().withEvents(down).withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))),
-                new CapturingQueue()).sweep();
+        // past the grace period with the publisher still down: that message fails, the sweep goes on, and the failure
+        // is logged as a failed job, which pages when it lasts (before, a log line no alarm counted: a topic that
+        // refused every publish went unnoticed)
+        var original = System.out;
+        var captured = new java.io.ByteArrayOutputStream();
+        Map<String, Object> stillDown;
+        System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            stillDown = new MessageMaintenance(t.wiring().withEvents(down).withClock(Clock.offset(Clock.systemUTC(),
+                    Duration.ofMinutes(3))), new CapturingQueue()).sweep();
+        } finally {
+            System.setOut(original);
+        }
         assertThat((Integer) stillDown.get("messagesFailed")).isPositive();
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains("\"message_maintenance_failed\"") && l.contains(s.messageId())))
+                .isNotEmpty().allSatisfy(l -> assertThat(l).contains("\"metric\":\"JobFailed\""));
 
         var events = RecordingEventPublisher.inMemory();
         Wiring recorded = t.wiring().withEvents(events);
