@@ -76,7 +76,7 @@ public final class MaintenanceHandler implements ScheduledFunction {
         // within the function's time less the last step's reserve (a backlog, SQS refusing for minutes, went past it):
         // a backlog's rows before receipts, which can wait for the next minute (a queue refusing is held: see Outbox)
         Duration forOutbox = context == null ? Duration.ofSeconds(20)
-                : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(RECEIPTS_RESERVE);
+                : outboxBudget(Duration.ofMillis(context.getRemainingTimeInMillis()));
         failed = step("outbox", () -> summary.put("outboxRedriven", outbox.redrive(OUTBOX_GRACE, 100, forOutbox)), failed);
         // last, with what is left of the function's time: lookups of overdue receipts can wait for the next minute,
         // the rest above cannot
@@ -89,6 +89,21 @@ public final class MaintenanceHandler implements ScheduledFunction {
         Log.info("maintenance_done", summary);
         if (failed != null) throw failed;
         return summary;
+    }
+
+    /** The outbox's least time, of what the message sweep leaves it ({@link #AFTER_MESSAGES_RESERVE}). */
+    static final Duration OUTBOX_LEAST = Duration.ofSeconds(3);
+
+    /**
+     * The outbox's time, of {@code remaining}: all but the receipts' reserve, and never less than {@link #OUTBOX_LEAST}
+     * (a second kept for the return). After a slow first step the message sweep leaves it about its 5 s, less than the
+     * receipts' 15: it got a negative budget, one batch of 10 rows a run, just when an incident piled rows up there.
+     */
+    static Duration outboxBudget(Duration remaining) {
+        Duration beforeReceipts = remaining.minus(RECEIPTS_RESERVE);
+        if (beforeReceipts.compareTo(OUTBOX_LEAST) >= 0) return beforeReceipts;
+        Duration least = remaining.minusSeconds(1);
+        return least.compareTo(OUTBOX_LEAST) < 0 ? least : OUTBOX_LEAST;
     }
 
     /** Runs one step; its failure is logged and returned (with {@code failedBefore}'s kept first), not thrown. */
