@@ -343,7 +343,8 @@ public final class GroupService {
         }
         // as many as its count, read in phone order: one added meanwhile would have pushed a member out, a set the
         // group never had (reading one more instead read through every removed row after the last member)
-        long version = groups.get(accountId, group.id()).map(Group::memberVersion).orElse(-1L);
+        long version = groups.get(accountId, group.id()).map(Group::memberVersion)
+                .orElseThrow(() -> ApiException.notFound("group"));
         if (version != group.memberVersion()) {
             throw ApiException.conflict("the group's members changed while they were read; retry");
         }

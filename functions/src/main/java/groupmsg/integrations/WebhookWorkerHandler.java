@@ -45,6 +45,8 @@ public final class WebhookWorkerHandler implements QueueFunction {
      * made leaves the message it copies to come back too, and the event then runs two chains of passes.
      */
     static final long SEND_MARGIN_MILLIS = 4_000;
+    /** How long one send to a queue may take, its retries included: less than {@link #SEND_MARGIN_MILLIS}. */
+    static final Duration SEND_CALL_TIMEOUT = Duration.ofSeconds(3);
 
     private final WebhookDispatcher dispatcher;
     private final Priming priming;
@@ -57,7 +59,8 @@ public final class WebhookWorkerHandler implements QueueFunction {
 
     public WebhookWorkerHandler(Wiring wiring) {
         this.dispatcher = new WebhookDispatcher(wiring);
-        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        // a send that hangs must fail before the function's end (SEND_MARGIN_MILLIS), not be cut off after it was made
+        this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config(), SEND_CALL_TIMEOUT);
         this.clock = wiring.clock();
         this.priming = Priming.register(this, wiring);
     }
@@ -76,7 +79,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
-        long sendBy = context == null ? Long.MAX_VALUE
+        Long sendBy = context == null ? null
                 : System.nanoTime() + (context.getRemainingTimeInMillis() - SEND_MARGIN_MILLIS) * 1_000_000L;
         var outcomes = SideBySide.run(event.getRecords(), "/event-", m -> {
             handle(m, sendBy);
@@ -85,7 +88,9 @@ public final class WebhookWorkerHandler implements QueueFunction {
         for (int i = 0; i < outcomes.size(); i++) {
             String id = event.getRecords().get(i).getMessageId();
             if (outcomes.get(i) instanceof SideBySide.Done) continue;
-            if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
+            if (outcomes.get(i) instanceof SideBySide.Failed<?> f && f.cause() instanceof NoTimeToSend) {
+                Log.warn("webhook_event_out_of_time", Map.of("sqsMessageId", id)); // expected now and then: no fault
+            } else if (outcomes.get(i) instanceof SideBySide.Failed<?> f) {
                 Log.jobFailed("webhook_event_failed", Map.of("sqsMessageId", id), f.cause());
             }
             failures.add(new SQSBatchResponse.BatchItemFailure(id));
@@ -93,8 +98,11 @@ public final class WebhookWorkerHandler implements QueueFunction {
         return new SQSBatchResponse(failures);
     }
 
-    /** @param sendBy the System.nanoTime() after which no send to a queue is started (the item fails instead) */
-    private void handle(SQSEvent.SQSMessage message, long sendBy) {
+    /**
+     * @param sendBy the System.nanoTime() after which no send to a queue is started (the item fails instead); null for
+     *               no such time (invoked without a Lambda context)
+     */
+    private void handle(SQSEvent.SQSMessage message, Long sendBy) {
         long now = clock.millis();
         Passes passes = Passes.of(message);
         long wait = passes.dueAt() - now;
@@ -122,7 +130,7 @@ public final class WebhookWorkerHandler implements QueueFunction {
     }
 
     /** The event as a new message, out of sight for {@code waitMillis} (15 minutes at the most: it comes back then). */
-    private void sendAgain(String body, Passes passes, long waitMillis, long sendBy) {
+    private void sendAgain(String body, Passes passes, long waitMillis, Long sendBy) {
         requireTimeToSend(sendBy);
         int delay = (int) Math.min(QueueMessage.MAX_DELAY_SECONDS, Math.ceilDiv(waitMillis, 1000L));
         queue.send(Queues.WEBHOOKS, List.of(new QueueMessage(body, null, null, delay, passes.attributes())));
@@ -132,9 +140,14 @@ public final class WebhookWorkerHandler implements QueueFunction {
      * Fails the message (it comes back after the queue's 3 minutes, a pass) rather than start a send the function's end
      * may cut off after it was made: what reached an endpoint is remembered, so the next pass sends it to no one twice.
      */
-    private static void requireTimeToSend(long sendBy) {
-        if (System.nanoTime() - sendBy > 0) {
-            throw new IllegalStateException("too little of the invocation left to send the event to its queue again");
+    private static void requireTimeToSend(Long sendBy) {
+        if (sendBy != null && System.nanoTime() - sendBy > 0) throw new NoTimeToSend();
+    }
+
+    /** Too little of the invocation was left to send the event to its queue again: it comes back, as a pass. */
+    static final class NoTimeToSend extends RuntimeException {
+        NoTimeToSend() {
+            super("too little of the invocation left to send the event to its queue again", null, false, false);
         }
     }
 

@@ -68,7 +68,6 @@ public final class MessageMaintenance {
 
     private final MessageStore messages;
     private final DeliveryStore deliveries;
-    private final Completion completion;
     private final QueueSender queue;
     private final CarrierPort carrier;
     private final UsageStore usage;
@@ -79,33 +78,40 @@ public final class MessageMaintenance {
 
     private final int pageSize;
     private final Duration budget;
-    private final SweepEvents events;
+    /** What a sweep builds its own {@link Completion} and {@link SweepEvents} of (one sweep's state, not the handler's). */
+    private final Wiring wiring;
 
     /**
-     * The events topic as one sweep sees it: once a publish fails (a topic that refuses, or times out after up to 5 s a
-     * call), the sweep's later publishes fail at once, untried, so every message still gets its repair's turn: during
-     * an SNS brownout each message's event took its 5 s, and a sweep repaired a handful of messages a minute. What is
-     * not published stays for the next sweep, which tries the topic again.
+     * The events topic as one sweep sees it: once publishes of two messages failed (a topic that refuses, or times out
+     * after up to 5 s a call), the sweep's later publishes fail at once, untried, so every message still gets its
+     * repair's turn: during an SNS brownout each message's event took its 5 s, and a sweep repaired a handful of
+     * messages a minute. Two, not one: a message whose own event always failed, first in every sweep, would hold back
+     * every other's for good. What is not published stays for the next sweep, which tries the topic again.
      */
     static final class SweepEvents implements EventPublisher {
+        static final int FAILURES_TO_TRIP = 2;
+
         private final EventPublisher topic;
-        private final java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        private volatile RuntimeException first;
 
         SweepEvents(EventPublisher topic) {
             this.topic = topic;
         }
 
-        void startSweep() {
-            failed.set(false);
+        /** Whether this sweep tries the topic no more. */
+        boolean tripped() {
+            return failures.get() >= FAILURES_TO_TRIP;
         }
 
         @Override
         public void publish(Topic to, String accountId, String type, Map<String, Object> event) {
-            if (failed.get()) throw new NotTried();
+            if (tripped()) throw new NotTried(first);
             try {
                 topic.publish(to, accountId, type, event);
             } catch (RuntimeException e) {
-                failed.set(true);
+                if (first == null) first = e;
+                failures.incrementAndGet();
                 throw e;
             }
         }
@@ -116,10 +122,10 @@ public final class MessageMaintenance {
         }
     }
 
-    /** A publish this sweep did not try: one before it failed. */
+    /** A publish this sweep did not try: publishes before it failed (the first of them its cause). */
     static final class NotTried extends RuntimeException {
-        NotTried() {
-            super("not tried: a publish failed earlier in this sweep (the next sweep tries again)", null, false, false);
+        NotTried(RuntimeException firstFailure) {
+            super("not tried: publishes failed earlier in this sweep (the next sweep tries again)", firstFailure, false, false);
         }
     }
 
@@ -134,8 +140,7 @@ public final class MessageMaintenance {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
-        this.events = new SweepEvents(wiring.events());
-        this.completion = new Completion(wiring.withEvents(events), messages, deliveries);
+        this.wiring = wiring;
         this.queue = queue;
         this.carrier = wiring.carrier();
         this.usage = new UsageStore(wiring.dynamo(), wiring.config().table(Tables.CORE));
@@ -201,10 +206,10 @@ public final class MessageMaintenance {
     private static final long NO_JOBS_LOST = Long.MIN_VALUE;
 
     private Map<String, Object> sweep(long jobsLostBefore, Duration budget) {
-        events.startSweep();
         long now = clock.millis();
         long stopAt = now + budget.toMillis();
-        var tally = new Tally();
+        var tally = new Tally(new SweepEvents(wiring.events()));
+        tally.completion = new Completion(wiring.withEvents(tally.events), messages, deliveries);
         String resumeAfter = messages.maintenanceResumesAfter().orElse(null);
         // From where the last sweep stopped to the last job, then from the first job round to there.
         String stoppedAfter = null;
@@ -259,6 +264,7 @@ public final class MessageMaintenance {
         summary.put("deliveriesNotAskedCarrierFailing", tally.notAsked);
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
+        summary.put("eventsLeftTopicFailing", tally.eventsLeft);
         if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
                 + tally.failedUnknown + tally.eventsPublished + tally.failed + tally.notAsked > 0) {
             Log.info("message_maintenance", summary);
@@ -274,7 +280,16 @@ public final class MessageMaintenance {
 
     /** What one sweep did. */
     private static final class Tally {
+        /** The sweep's view of the events topic, and its completion, which publishes through it. */
+        final SweepEvents events;
+        Completion completion;
         int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
+        /** Completed messages whose late event was left to the next sweep: the topic failed this one. */
+        int eventsLeft;
+
+        Tally(SweepEvents events) {
+            this.events = events;
+        }
         /**
          * Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep): the rest of
          * the rows read, then the other shards' counters (so rows being sent right then count too).
@@ -299,7 +314,9 @@ public final class MessageMaintenance {
     private boolean repair(MessageStore.SendingJob job, long now, long jobsLostBefore, long stopAt, Tally tally) {
         tally.visited++;
         tally.lookupsThisMessage = 0;
-        if (job.completedAt() == 0 && job.acceptedEventAt() == 0 && job.acceptedAt() < now - Completion.EVENT_GRACE.toMillis()) {
+        Completion completion = tally.completion;
+        if (job.completedAt() == 0 && job.acceptedEventAt() == 0 && job.acceptedAt() < now - Completion.EVENT_GRACE.toMillis()
+                && !tally.events.tripped()) {
             // its fan-out's publish failed (or its first run died first); the row read again, as listed it may be a
             // sweep old. The topic failing again does not keep the message's repair below from its turn.
             try {
@@ -310,7 +327,11 @@ public final class MessageMaintenance {
             }
         }
         if (job.completedAt() > 0) {
-            if (completion.publishLateEvent(job)) tally.eventsPublished++;
+            if (tally.events.tripped()) {
+                tally.eventsLeft++; // not even claimed: the next sweep tries the topic again
+            } else if (completion.publishLateEvent(job)) {
+                tally.eventsPublished++;
+            }
             return true;
         }
         if (completion.tryComplete(job.accountId(), job.messageId())) {
@@ -377,7 +398,7 @@ public final class MessageMaintenance {
                     .filter(d -> d.phone().compareTo(through) <= 0).toList();
             tally.requeued += requeue(m, shard, lost, now, stopAt, tally);
         }
-        if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
+        if (tally.completion.tryComplete(m.accountId(), m.id())) tally.completed++;
         // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.
         return clock.millis() < stopAt;
     }

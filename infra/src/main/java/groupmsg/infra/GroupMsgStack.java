@@ -776,10 +776,11 @@ public final class GroupMsgStack extends Stack {
         // when jobs fail in several minutes of ten, long before a dead-letter queue fills (after a quarter of an hour
         // to most of an hour of retries, depending on the queue), and also when little traffic fails seldom.
         alarm(HandledFailures.JOB_FAILED + "SustainedAlarm", handledFailures(HandledFailures.JOB_FAILED), 1,
-                SUSTAINED_FAILURE_MINUTES, SUSTAINED_FAILURE_WINDOW_MINUTES, notify, "Queue jobs failed in "
-                + SUSTAINED_FAILURE_MINUTES + " of the last " + SUSTAINED_FAILURE_WINDOW_MINUTES + " minutes (a broken "
-                + "deploy, a missing permission, a table that refuses): the work waits, and reaches a dead-letter queue "
-                + "after its retries. Its log lines with \"metric\":\"" + HandledFailures.JOB_FAILED
+                SUSTAINED_FAILURE_MINUTES, SUSTAINED_FAILURE_WINDOW_MINUTES, notify, "Queue jobs, or maintenance's repairs,"
+                + " failed in " + SUSTAINED_FAILURE_MINUTES + " of the last " + SUSTAINED_FAILURE_WINDOW_MINUTES
+                + " minutes (a broken deploy, a missing permission, a table or topic that refuses): the work waits; a"
+                + " queue's job reaches its dead-letter queue after its retries, a repair is tried every minute. Its log"
+                + " lines with \"metric\":\"" + HandledFailures.JOB_FAILED
                 + "\" say which function, job and error");
         alarm(HandledFailures.CARRIER_UNAVAILABLE + "SustainedAlarm", handledFailures(HandledFailures.CARRIER_UNAVAILABLE), 1,
                 SUSTAINED_FAILURE_MINUTES, SUSTAINED_FAILURE_WINDOW_MINUTES, notify, "The carrier throttled or could "

@@ -113,5 +113,19 @@ class MembersUpToE2eTest {
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT));
         assertThat(added).isTrue();
         assertThat(service.membersUpTo(accountId, service.get(accountId, group), 11, 6_000)).hasSize(4);
+
+        // the group deleted while its members were read: not found (the conversation's 400 "no such group")
+        Group before = service.get(accountId, group);
+        var deleted = new AtomicBoolean();
+        var deleting = new GroupService(runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof QueryRequest && deleted.compareAndSet(false, true)) {
+                    assertThat(a.delete("/v1/groups/" + group).status()).isEqualTo(204);
+                }
+            }
+        }));
+        assertThatThrownBy(() -> deleting.membersUpTo(accountId, before, 11, 6_000))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
     }
 }

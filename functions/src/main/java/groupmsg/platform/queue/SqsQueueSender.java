@@ -11,6 +11,7 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -31,14 +32,21 @@ public final class SqsQueueSender implements QueueSender {
 
     private final Supplier<SqsClient> sqs;
     private final AppConfig config;
+    private final Duration callTimeout;
 
     /**
      * @param sqs the client, built on first send (a handler that sends only on some paths does not pay for the
      *            client's build at init: see {@code Wiring.sqsClient})
      */
     public SqsQueueSender(Supplier<SqsClient> sqs, AppConfig config) {
+        this(sqs, config, null);
+    }
+
+    /** @param callTimeout how long one SendMessageBatch may take, the SDK's retries included (null: the client's) */
+    public SqsQueueSender(Supplier<SqsClient> sqs, AppConfig config, Duration callTimeout) {
         this.sqs = sqs;
         this.config = config;
+        this.callTimeout = callTimeout;
     }
 
     @Override
@@ -146,7 +154,10 @@ public final class SqsQueueSender implements QueueSender {
         }
         for (int attempt = 1; !pending.isEmpty(); attempt++) {
             List<SendMessageBatchRequestEntry> entries = List.copyOf(pending.values());
-            SendMessageBatchResponse response = sqs.get().sendMessageBatch(b -> b.queueUrl(url).entries(entries));
+            SendMessageBatchResponse response = sqs.get().sendMessageBatch(b -> {
+                b.queueUrl(url).entries(entries);
+                if (callTimeout != null) b.overrideConfiguration(o -> o.apiCallTimeout(callTimeout));
+            });
             response.successful().forEach(ok -> pending.remove(ok.id()));
             if (pending.isEmpty()) return;
             List<String> senderFaults = response.failed().stream().filter(BatchResultErrorEntry::senderFault)
