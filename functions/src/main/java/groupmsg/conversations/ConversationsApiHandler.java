@@ -128,24 +128,26 @@ public final class ConversationsApiHandler extends HttpApiHandler {
      */
     private List<Conversation.Participant> groupParticipants(ApiRequest request, String groupId) {
         int enough = AccountSettings.MAX_PARTICIPANTS + 1;
-        Group group;
-        List<Member> members;
-        try {
-            group = groups.get().get(request.accountId(), groupId);
-            // its count is exact (kept with every change of members): too many is refused without reading them
-            if (group.memberCount() >= enough) {
-                throw conversations.tooManyParticipants(request.requireCaller(), (int) group.memberCount());
-            }
-            members = groups.get().membersUpTo(request.accountId(), group, enough, GROUP_READ_MILLIS);
-        } catch (ApiException e) {
-            // deleted before, or while its members were read
-            if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
-            throw e;
-        }
+        Group group = noSuchGroupIsInvalid(() -> groups.get().get(request.accountId(), groupId));
+        // its count is exact (kept with every change of members): too many is refused without reading them
+        if (group.memberCount() >= enough) throw conversations.tooManyParticipants(request.requireCaller(), (int) group.memberCount());
+        // deleted while its members were read: the same 400
+        List<Member> members = noSuchGroupIsInvalid(() -> groups.get().membersUpTo(request.accountId(), group, enough,
+                GROUP_READ_MILLIS));
         if (members.size() > AccountSettings.MAX_PARTICIPANTS) {
             throw conversations.tooManyParticipants(request.requireCaller(), members.size());
         }
         return members.stream().map(m -> new Conversation.Participant(m.phone(), m.name())).toList();
+    }
+
+    /** What {@code read} answers; its 404 for the group a 400, as an unknown line is in a body. */
+    private static <T> T noSuchGroupIsInvalid(java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (ApiException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) throw ApiException.invalid("groupId: no such group in this account");
+            throw e;
+        }
     }
 
     /**

@@ -323,7 +323,8 @@ public final class GroupService {
      * page after page (past a long run of removed members) within {@code budgetMillis} in all, and no further once as
      * many as its count were found: the rest of the rows can only be removed ones, unless the members changed since
      * the group was read, which a read of it after theirs tells (its {@code memberVersion} moves with every change).
-     * A 409 asking to retry when they changed meanwhile, or the time runs out first (many members removed lately).
+     * A 409 asking to retry when they changed meanwhile, or the time runs out first (many members removed lately); a
+     * 404 for a group deleted meanwhile.
      */
     public List<Member> membersUpTo(String accountId, Group group, int enough, long budgetMillis) {
         long wanted = Math.min(enough, group.memberCount());

@@ -82,17 +82,18 @@ public final class MessageMaintenance {
     private final Wiring wiring;
 
     /**
-     * The events topic as one sweep sees it: once publishes of two messages failed (a topic that refuses, or times out
-     * after up to 5 s a call), the sweep's later publishes fail at once, untried, so every message still gets its
+     * The events topic as one sweep sees it: once publishes for two messages failed (a topic that refuses, or times
+     * out after up to 5 s a call), the sweep's later publishes fail at once, untried, so every message still gets its
      * repair's turn: during an SNS brownout each message's event took its 5 s, and a sweep repaired a handful of
-     * messages a minute. Two, not one: a message whose own event always failed, first in every sweep, would hold back
-     * every other's for good. What is not published stays for the next sweep, which tries the topic again.
+     * messages a minute. Two messages, not one publish: a message whose own event always failed, first in every sweep,
+     * would hold back every other's for good. What is not published stays for the next sweep, which tries again.
      */
     static final class SweepEvents implements EventPublisher {
         static final int FAILURES_TO_TRIP = 2;
 
         private final EventPublisher topic;
-        private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        /** The messages (or, for another event, its type and account) whose publishes failed this sweep. */
+        private final Set<String> failedFor = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private volatile RuntimeException first;
 
         SweepEvents(EventPublisher topic) {
@@ -101,7 +102,7 @@ public final class MessageMaintenance {
 
         /** Whether this sweep tries the topic no more. */
         boolean tripped() {
-            return failures.get() >= FAILURES_TO_TRIP;
+            return failedFor.size() >= FAILURES_TO_TRIP;
         }
 
         @Override
@@ -111,7 +112,7 @@ public final class MessageMaintenance {
                 topic.publish(to, accountId, type, event);
             } catch (RuntimeException e) {
                 if (first == null) first = e;
-                failures.incrementAndGet();
+                failedFor.add(event.get("messageId") instanceof String id ? id : type + " " + accountId);
                 throw e;
             }
         }
@@ -208,8 +209,8 @@ public final class MessageMaintenance {
     private Map<String, Object> sweep(long jobsLostBefore, Duration budget) {
         long now = clock.millis();
         long stopAt = now + budget.toMillis();
-        var tally = new Tally(new SweepEvents(wiring.events()));
-        tally.completion = new Completion(wiring.withEvents(tally.events), messages, deliveries);
+        var events = new SweepEvents(wiring.events());
+        var tally = new Tally(events, new Completion(wiring.withEvents(events), messages, deliveries));
         String resumeAfter = messages.maintenanceResumesAfter().orElse(null);
         // From where the last sweep stopped to the last job, then from the first job round to there.
         String stoppedAfter = null;
@@ -234,6 +235,9 @@ public final class MessageMaintenance {
                             outOfTime = true;
                             break;
                         }
+                    } catch (NotTried e) {
+                        // completed by this repair, its event left to the next sweep, with the topic: no failure of its own
+                        tally.eventsLeft++;
                     } catch (RuntimeException e) {
                         // One message's failure (e.g. its late event's publish) must not keep the others from repair;
                         // a failed job all the same, paged when it lasts (the run does not fail for it)
@@ -266,7 +270,7 @@ public final class MessageMaintenance {
         summary.put("messagesFailed", tally.failed);
         summary.put("eventsLeftTopicFailing", tally.eventsLeft);
         if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
-                + tally.failedUnknown + tally.eventsPublished + tally.failed + tally.notAsked > 0) {
+                + tally.failedUnknown + tally.eventsPublished + tally.failed + tally.notAsked + tally.eventsLeft > 0) {
             Log.info("message_maintenance", summary);
         }
         if (tally.givenUpCarrierFailing > 0) {
@@ -282,13 +286,14 @@ public final class MessageMaintenance {
     private static final class Tally {
         /** The sweep's view of the events topic, and its completion, which publishes through it. */
         final SweepEvents events;
-        Completion completion;
+        final Completion completion;
         int visited, completed, refanned, requeued, settledByCarrier, resent, unanswered, failedUnknown, eventsPublished, failed;
         /** Completed messages whose late event was left to the next sweep: the topic failed this one. */
         int eventsLeft;
 
-        Tally(SweepEvents events) {
+        Tally(SweepEvents events, Completion completion) {
             this.events = events;
+            this.completion = completion;
         }
         /**
          * Rows in sending not asked about after the carrier failed to answer (they wait for the next sweep): the rest of

@@ -27,8 +27,9 @@ public final class Log {
 
     /**
      * A queue job that failed for a fault (it comes back after its queue's visibility timeout, and lands in the
-     * dead-letter queue after its retries): an error with the {@link HandledFailures#JOB_FAILED} metric, which pages
-     * when jobs fail minute after minute (a broken deploy, a missing permission) long before a dead-letter queue fills.
+     * dead-letter queue after its retries), or maintenance's repair of one message, a relay redrive or a receipt check
+     * (tried again the next minute): an error with the {@link HandledFailures#JOB_FAILED} metric, which pages when jobs
+     * fail minute after minute (a broken deploy, a missing permission) long before a dead-letter queue fills.
      */
     public static void jobFailed(String event, Map<String, ?> fields, Throwable error) {
         if (ExpectedRetry.causedByInterrupt(error)) {

@@ -104,8 +104,8 @@ class HandlerNeedsTest {
             "Queues.RELAYS", Map.of("groupmsg.messages.DirectMessages.send", "see Queues.FANOUT"));
 
     /**
-     * Methods that name the queue their own handler consumes only to change a received message's visibility, or to
-     * read its receive limit: the event source's grant covers it (sqs:ChangeMessageVisibility) and the stack gives a
+     * Methods that name the queue their own handler consumes only to change a received message's visibility: the
+     * event source's grant covers it (sqs:ChangeMessageVisibility) and the stack gives a
      * consumer its queue's URL, so the HandlerDef does not list the queue (which would grant sqs:SendMessage for
      * nothing). Method -> why.
      */

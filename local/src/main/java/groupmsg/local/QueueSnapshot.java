@@ -1,10 +1,10 @@
 package groupmsg.local;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import groupmsg.platform.queue.SqsQueueSender;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
-import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 
@@ -88,11 +88,7 @@ final class QueueSnapshot {
                 line.put("deduplicationId", m.attributes().get(MessageSystemAttributeName.MESSAGE_DEDUPLICATION_ID));
                 // what a message carries besides its body (a webhook event's copy: its passes, its first publish time)
                 if (m.hasMessageAttributes() && !m.messageAttributes().isEmpty()) {
-                    var carried = new LinkedHashMap<String, String>();
-                    m.messageAttributes().forEach((name, value) -> {
-                        if (value.stringValue() != null) carried.put(name, value.stringValue());
-                    });
-                    line.put("attributes", carried);
+                    line.put("attributes", SqsQueueSender.attributeStrings(m.messageAttributes()));
                 }
                 out.write(JSON.std.asString(line));
                 out.newLine();
@@ -156,10 +152,9 @@ final class QueueSnapshot {
             if (url == null) continue;
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(n)).messageBody((String) line.get("body"));
             if (line.get("attributes") instanceof Map<?, ?> carried && !carried.isEmpty()) {
-                var attributes = new LinkedHashMap<String, MessageAttributeValue>();
-                carried.forEach((name, value) -> attributes.put(String.valueOf(name),
-                        MessageAttributeValue.builder().dataType("String").stringValue(String.valueOf(value)).build()));
-                entry.messageAttributes(attributes);
+                var strings = new LinkedHashMap<String, String>();
+                carried.forEach((name, value) -> strings.put(String.valueOf(name), String.valueOf(value)));
+                entry.messageAttributes(SqsQueueSender.attributeValues(strings));
             }
             if (queue.spec().fifo()) {
                 // a new id: a queue that still remembers the first send's would drop this one as its duplicate

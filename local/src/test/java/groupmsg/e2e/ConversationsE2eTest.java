@@ -377,6 +377,37 @@ class ConversationsE2eTest {
         return (List<Map<String, Object>>) r.jsonObject().get("items");
     }
 
+    /**
+     * A group deleted while its members were read for a conversation is the 400 of an unknown group, not a 409 "changed"
+     * or a 404 (the group is named in the body).
+     */
+    @Test
+    void aGroupDeletedWhileItsMembersAreReadIsNoSuchGroup(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Vanishing Crew Co");
+        String lineId = groupLine(a, linePhone(), 50);
+        String crew = GroupsE2eTest.createGroup(a, "Vanishing crew");
+        assertThat(a.post("/v1/groups/" + crew + "/members", Map.of("members", List.of(Map.of("phone", ANN),
+                Map.of("phone", BOB)))).status()).isEqualTo(200);
+        var deleted = new java.util.concurrent.atomic.AtomicBoolean();
+        String members = runtime.wiring().config().table(groupmsg.platform.schema.Tables.MEMBERS);
+        var handler = new groupmsg.conversations.ConversationsApiHandler(runtime.wiringWith(
+                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                    @Override
+                    public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                                && members.equals(q.tableName()) && deleted.compareAndSet(false, true)) {
+                            assertThat(a.delete("/v1/groups/" + crew).status()).isEqualTo(204);
+                        }
+                    }
+                }));
+        var r = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/conversations", "/v1/conversations", Map.of(),
+                Map.of("lineId", lineId, "groupId", crew, "body", "Anyone?"), "vanishing-crew");
+        assertThat(deleted).isTrue();
+        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(400);
+        assertThat(r.getBody()).contains("no such group");
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aConversationCanBeStartedWithASmallGroupsMembersUnderTheirNames(ApiClient api) throws Exception {

@@ -42,7 +42,10 @@ public final class SqsQueueSender implements QueueSender {
         this(sqs, config, null);
     }
 
-    /** @param callTimeout how long one SendMessageBatch may take, the SDK's retries included (null: the client's) */
+    /**
+     * @param callTimeout how long a send may take in all, the SDK's retries and its own retries of the entries SQS
+     *                    failed included (null: no limit but the client's)
+     */
     public SqsQueueSender(Supplier<SqsClient> sqs, AppConfig config, Duration callTimeout) {
         this.sqs = sqs;
         this.config = config;
@@ -112,6 +115,23 @@ public final class SqsQueueSender implements QueueSender {
         return 30_000L * receiveCount(message);
     }
 
+    /** String message attributes as SQS takes them. */
+    public static Map<String, MessageAttributeValue> attributeValues(Map<String, String> attributes) {
+        var values = new LinkedHashMap<String, MessageAttributeValue>();
+        attributes.forEach((name, value) -> values.put(name,
+                MessageAttributeValue.builder().dataType("String").stringValue(value).build()));
+        return values;
+    }
+
+    /** A received message's String attributes (others, none of ours, left out). */
+    public static Map<String, String> attributeStrings(Map<String, MessageAttributeValue> values) {
+        var strings = new LinkedHashMap<String, String>();
+        values.forEach((name, value) -> {
+            if (value.stringValue() != null) strings.put(name, value.stringValue());
+        });
+        return strings;
+    }
+
     /** A received message's receives so far (1 when the event does not say: invoked by hand). */
     public static int receiveCount(SQSEvent.SQSMessage message) {
         try {
@@ -139,12 +159,7 @@ public final class SqsQueueSender implements QueueSender {
             QueueMessage m = batch.get(i);
             var entry = SendMessageBatchRequestEntry.builder().id(Integer.toString(i)).messageBody(m.body());
             if (queue.fifo()) entry.messageGroupId(m.groupId()).messageDeduplicationId(m.deduplicationId());
-            if (!m.attributes().isEmpty()) {
-                var attributes = new LinkedHashMap<String, MessageAttributeValue>();
-                m.attributes().forEach((name, value) -> attributes.put(name,
-                        MessageAttributeValue.builder().dataType("String").stringValue(value).build()));
-                entry.messageAttributes(attributes);
-            }
+            if (!m.attributes().isEmpty()) entry.messageAttributes(attributeValues(m.attributes()));
             if (m.delaySeconds() > 0) {
                 // SQS refuses the whole batch for it; say which message and why instead
                 if (queue.fifo()) throw new IllegalArgumentException("FIFO queue " + queue.name() + " takes no per-message delay");
@@ -152,17 +167,21 @@ public final class SqsQueueSender implements QueueSender {
             }
             pending.put(Integer.toString(i), entry.build());
         }
+        // the send's time in all, its retries of entries SQS failed included (with a call timeout)
+        long deadline = callTimeout == null ? 0 : System.nanoTime() + callTimeout.toNanos();
         for (int attempt = 1; !pending.isEmpty(); attempt++) {
             List<SendMessageBatchRequestEntry> entries = List.copyOf(pending.values());
+            Duration left = callTimeout == null ? null : Duration.ofNanos(Math.max(1_000_000L, deadline - System.nanoTime()));
             SendMessageBatchResponse response = sqs.get().sendMessageBatch(b -> {
                 b.queueUrl(url).entries(entries);
-                if (callTimeout != null) b.overrideConfiguration(o -> o.apiCallTimeout(callTimeout));
+                if (left != null) b.overrideConfiguration(o -> o.apiCallTimeout(left));
             });
             response.successful().forEach(ok -> pending.remove(ok.id()));
             if (pending.isEmpty()) return;
             List<String> senderFaults = response.failed().stream().filter(BatchResultErrorEntry::senderFault)
                     .map(f -> f.id() + ": " + f.code()).toList();
-            if (!senderFaults.isEmpty() || attempt >= MAX_ATTEMPTS) {
+            boolean outOfTime = callTimeout != null && System.nanoTime() - deadline > 0;
+            if (!senderFaults.isEmpty() || attempt >= MAX_ATTEMPTS || outOfTime) {
                 throw new IllegalStateException("SQS refused " + pending.size() + " messages for " + queue.name()
                         + " " + (senderFaults.isEmpty() ? "after retries" : senderFaults));
             }

@@ -61,7 +61,7 @@ public final class Queues {
      * Events for the accounts' webhooks: the integrations topic delivers every event here (raw). An event that an endpoint
      * did not take is sent here again, delayed, longer after each pass (WebhookDispatcher.retryDelay: 1 minute, then
      * up to 11 hours), 15 passes at most (about 3.4 days, past when a webhook failing all along is disabled), then to
-     * the dead-letter queue by its worker (WebhookWorkerHandler); the redrive policy's 15 receives count a copy's
+     * the dead-letter queue by its worker (WebhookPasses); the redrive policy's 15 receives count a copy's
      * faults. A fault of ours (a throttled table) comes back after the visibility timeout, 3 minutes. Up to 25 invocations at once: the work is waiting on
      * the accounts' endpoints, and a batch waits for its slowest; at 5, one account's endpoint answering 2xx in 9.9 s
      * (never paused: it does not fail) held every account's events to about 25 per 10 s.
