@@ -1,5 +1,6 @@
 package groupmsg.groups;
 
+import groupmsg.platform.SideBySide;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -452,7 +453,13 @@ final class MemberStore {
         } while (start != null);
     }
 
-    /** Tombstones every present row of a deleted group (idempotent; BatchWriteItem with retries). */
+    /**
+     * How many BatchWriteItem calls a clean-up makes side by side: one after another, a 100,000-member group's 4,000
+     * took most of the import worker's 120 s on DynamoDB Local.
+     */
+    static final int CLEANUP_LANES = 4;
+
+    /** Tombstones every present row of a deleted group (idempotent; BatchWriteItem with retries, side by side). */
     int tombstoneAll(String accountId, String groupId, long deletedAt) {
         int[] count = {0};
         forEachRow(accountId, groupId, rows -> {
@@ -464,7 +471,24 @@ final class MemberStore {
                 tomb.put("expiresAt", n(expiry(deletedAt)));
                 writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(tomb).build()).build());
             }
-            ops.batchWrite(table, writes);
+            // a page's writes in lanes of whole 25-row batches, each lane's one after another
+            int perLane = Math.ceilDiv(Math.ceilDiv(writes.size(), CLEANUP_LANES), 25) * 25;
+            List<List<WriteRequest>> lanes = new ArrayList<>();
+            for (int from = 0; from < writes.size(); from += perLane) {
+                lanes.add(writes.subList(from, Math.min(writes.size(), from + perLane)));
+            }
+            for (var outcome : SideBySide.run(lanes, "/tombstones-", lane -> {
+                ops.batchWrite(table, lane);
+                return null;
+            })) {
+                if (outcome instanceof SideBySide.Failed<Object> failed) {
+                    throw failed.cause() instanceof RuntimeException e ? e
+                            : new IllegalStateException("tombstoning a deleted group's members", failed.cause());
+                }
+                if (outcome instanceof SideBySide.Interrupted<Object>) {
+                    throw new IllegalStateException("interrupted while tombstoning a deleted group's members");
+                }
+            }
             count[0] += writes.size();
         });
         return count[0];
