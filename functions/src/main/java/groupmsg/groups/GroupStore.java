@@ -118,12 +118,14 @@ final class GroupStore {
                 ":read", s(current.name())));
         String set = "SET #name = :name, updatedAt = :now";
         String remove = "";
-        if (newDescription != null) names.put("#description", "description");
-        if (newDescription != null && newDescription.isEmpty()) {
-            remove = " REMOVE #description";
-        } else if (newDescription != null) {
-            set += ", #description = :description";
-            values.put(":description", s(newDescription));
+        if (newDescription != null) {
+            names.put("#description", "description");
+            if (newDescription.isEmpty()) {
+                remove = " REMOVE #description";
+            } else {
+                set += ", #description = :description";
+                values.put(":description", s(newDescription));
+            }
         }
         String expression = set + remove;
         actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(groupKey(accountId, current.id()))

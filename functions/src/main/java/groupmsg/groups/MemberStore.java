@@ -1,6 +1,5 @@
 package groupmsg.groups;
 
-import groupmsg.platform.SideBySide;
 import groupmsg.platform.api.Text;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -471,24 +470,7 @@ final class MemberStore {
                 tomb.put("expiresAt", n(expiry(deletedAt)));
                 writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(tomb).build()).build());
             }
-            // a page's writes in lanes of whole 25-row batches, each lane's one after another
-            int perLane = Math.ceilDiv(Math.ceilDiv(writes.size(), CLEANUP_LANES), 25) * 25;
-            List<List<WriteRequest>> lanes = new ArrayList<>();
-            for (int from = 0; from < writes.size(); from += perLane) {
-                lanes.add(writes.subList(from, Math.min(writes.size(), from + perLane)));
-            }
-            for (var outcome : SideBySide.run(lanes, "/tombstones-", lane -> {
-                ops.batchWrite(table, lane);
-                return null;
-            })) {
-                if (outcome instanceof SideBySide.Failed<Object> failed) {
-                    throw failed.cause() instanceof RuntimeException e ? e
-                            : new IllegalStateException("tombstoning a deleted group's members", failed.cause());
-                }
-                if (outcome instanceof SideBySide.Interrupted<Object>) {
-                    throw new IllegalStateException("interrupted while tombstoning a deleted group's members");
-                }
-            }
+            ops.batchWrite(table, writes, CLEANUP_LANES);
             count[0] += writes.size();
         });
         return count[0];

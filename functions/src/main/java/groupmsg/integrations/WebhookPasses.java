@@ -72,12 +72,11 @@ public final class WebhookPasses {
                 requireTimeToSend(sendBy);
                 // its passes start anew if an operator moves it back to the queue
                 queue.sendToDeadLetters(Queues.WEBHOOKS, List.of(new QueueMessage(message.getBody(), null, null, 0,
-                        new Passes(0, 0, passes.publishedAt(), passes.eventMessageId()).attributes())));
+                        passes.after(0, 0).attributes())));
                 return;
             }
             Duration delay = WebhookDispatcher.retryDelay(pass);
-            sendAgain(message.getBody(), new Passes(pass, now + delay.toMillis(), passes.publishedAt(),
-                    passes.eventMessageId()), delay.toMillis(), sendBy);
+            sendAgain(message.getBody(), passes.after(pass, now + delay.toMillis()), delay.toMillis(), sendBy);
         }
     }
 
@@ -131,6 +130,11 @@ public final class WebhookPasses {
                     dueAt == null ? 0 : dueAt,
                     publishedAt != null ? publishedAt : SqsQueueSender.sentAt(message),
                     eventMessageId != null ? eventMessageId : message.getMessageId());
+        }
+
+        /** The same event, {@code made} passes made and its next due at {@code dueAt}. */
+        Passes after(int made, long dueAt) {
+            return new Passes(made, dueAt, publishedAt, eventMessageId);
         }
 
         Map<String, String> attributes() {

@@ -51,8 +51,8 @@ public final class LineKeywordService {
         Line line = lines.get(accountId, lineId);
         List<LineKeywordStore.Kept> existing = store.list(accountId, line.id());
         // first: the rerun's answer is what it stored, whatever became of its group since
-        var earlier = existing.stream().filter(k -> creation.equals(k.createdBy())).findFirst();
-        if (earlier.isPresent()) return earlier.get().keyword();
+        var earlier = createdBy(existing, creation);
+        if (earlier.isPresent()) return earlier.get();
         String problem = Keywords.lineKeywordProblem(typed); // the API checked it too; here for every caller
         if (problem != null) {
             throw ApiException.invalid("keyword " + problem, List.of(Map.of("field", "keyword", "message", problem)));
@@ -78,8 +78,11 @@ public final class LineKeywordService {
     /** The line's keyword the request {@code creation} created (see {@link #create}), if it is still there. */
     public Optional<LineKeyword> createdBy(String accountId, String lineId, String creation) {
         Line line = lines.get(accountId, lineId);
-        return store.list(accountId, line.id()).stream().filter(k -> creation.equals(k.createdBy()))
-                .map(LineKeywordStore.Kept::keyword).findFirst();
+        return createdBy(store.list(accountId, line.id()), creation);
+    }
+
+    private static Optional<LineKeyword> createdBy(List<LineKeywordStore.Kept> keywords, String creation) {
+        return keywords.stream().filter(k -> creation.equals(k.createdBy())).map(LineKeywordStore.Kept::keyword).findFirst();
     }
 
     private static ApiException hasIt(Line line, String keyword) {

@@ -403,7 +403,7 @@ public final class MessageMaintenance {
                     .filter(d -> d.phone().compareTo(through) <= 0).toList();
             tally.requeued += requeue(m, shard, lost, now, stopAt, tally);
         }
-        if (tally.completion.tryComplete(m.accountId(), m.id())) tally.completed++;
+        if (completion.tryComplete(m.accountId(), m.id())) tally.completed++;
         // A requeue cut short by the budget leaves rows for the next sweep, which then starts with this message.
         return clock.millis() < stopAt;
     }

@@ -564,15 +564,8 @@ public final class OptOutService {
             var outcomes = SideBySide.run(unique.subList(from, Math.min(unique.size(), from + BULK_AT_ONCE)), "/opt-out-",
                     phone -> optOutNumber(accountId, line, phone).created());
             for (var outcome : outcomes) {
-                switch (outcome) {
-                    case SideBySide.Done<Boolean> done -> {
-                        if (done.value()) added++;
-                        else already++;
-                    }
-                    case SideBySide.Failed<Boolean> failed -> throw failed.cause() instanceof RuntimeException e ? e
-                            : new IllegalStateException(failed.cause());
-                    case SideBySide.Interrupted<Boolean> interrupted -> throw new IllegalStateException("interrupted");
-                }
+                if (SideBySide.valueOrThrow(outcome)) added++;
+                else already++;
             }
         }
         return new BulkResult(added, already, invalid);

@@ -49,6 +49,19 @@ public final class SideBySide {
         return outcomes;
     }
 
+    /**
+     * What a task gave back, or what it threw as an unchecked exception (a checked one wrapped): for a caller whose
+     * tasks must all succeed. An interrupted wait is an IllegalStateException.
+     */
+    public static <R> R valueOrThrow(Outcome<R> outcome) {
+        return switch (outcome) {
+            case Done<R> done -> done.value();
+            case Failed<R> failed -> throw failed.cause() instanceof RuntimeException e ? e
+                    : new IllegalStateException(failed.cause());
+            case Interrupted<R> interrupted -> throw new IllegalStateException("interrupted");
+        };
+    }
+
     private static <R> Outcome<R> outcome(Future<R> future) {
         try {
             return new Done<>(future.get());

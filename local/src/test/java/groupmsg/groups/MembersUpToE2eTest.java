@@ -12,14 +12,10 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
 
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -31,28 +27,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @ExtendWith(LocalRuntimeExtension.class)
 class MembersUpToE2eTest {
-
-    /** A clock a second later at each reading: a budget of a few seconds runs out after a few reads, whatever their speed. */
-    private static Clock steppingClock() {
-        var calls = new AtomicLong();
-        long start = System.currentTimeMillis();
-        return new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return Instant.ofEpochMilli(start + 1_000 * calls.getAndIncrement());
-            }
-        };
-    }
 
     /** A group of three members (the first numbers) and 60 removed ones after them. */
     private static String fewLeft(ApiClient a) {
@@ -73,7 +47,7 @@ class MembersUpToE2eTest {
         ApiClient a = api.forNewAccount("Few Left Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         String group = fewLeft(a);
-        var service = new GroupService(runtime.wiring().withClock(steppingClock()));
+        var service = new GroupService(runtime.wiring().withClock(groupmsg.local.TestClocks.steppingBy(1_000)));
         Group read = service.get(accountId, group);
         assertThat(read.memberCount()).isEqualTo(3);
         // the first read (50 rows) holds the three and removed ones after them, and the budget is spent by then: the

@@ -1,5 +1,6 @@
 package groupmsg.platform.dynamo;
 
+import groupmsg.platform.SideBySide;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchGetItemResponse;
@@ -127,6 +128,25 @@ public final class DynamoOps {
             }
         }
         return found;
+    }
+
+    /**
+     * {@link #batchWrite(String, List)} in up to {@code lanes} calls side by side, each lane whole batches of 25 one
+     * after another: where the writes need no order among them and one after another is too slow (a deleted group's
+     * clean-up). Fails with the first lane's failure, once every lane has ended.
+     */
+    public void batchWrite(String table, List<WriteRequest> writes, int lanes) {
+        int perLane = Math.ceilDiv(Math.ceilDiv(writes.size(), lanes), BATCH_WRITE_MAX) * BATCH_WRITE_MAX;
+        List<List<WriteRequest>> split = new ArrayList<>();
+        for (int from = 0; from < writes.size(); from += perLane) {
+            split.add(writes.subList(from, Math.min(writes.size(), from + perLane)));
+        }
+        for (var outcome : SideBySide.run(split, "/batch-write-", lane -> {
+            batchWrite(table, lane);
+            return null;
+        })) {
+            SideBySide.valueOrThrow(outcome);
+        }
     }
 
     /** Writes every request (any number) in batches of 25, retrying UnprocessedItems with backoff. */
