@@ -154,7 +154,7 @@ public final class GroupService {
         Group group = get(accountId, groupId);
         long deletedAt = groups.delete(accountId, group, clock).orElseThrow(() -> ApiException.notFound("group"));
         try {
-            enqueueCleanup(accountId, groupId, deletedAt);
+            enqueueCleanup(accountId, groupId, deletedAt, null);
         } catch (RuntimeException e) {
             // The group is deleted (its clean-up job row was committed with it, and maintenance re-drives it): the
             // request succeeded, and a 500 would have the client retry into a 404.
@@ -162,14 +162,16 @@ public final class GroupService {
         }
     }
 
-    void enqueueCleanup(String accountId, String groupId, long deletedAt) {
+    /** Sends a group's clean-up job: from its first member row, or after {@code afterPhone} (a hand-on). */
+    void enqueueCleanup(String accountId, String groupId, long deletedAt, String afterPhone) {
         var body = new LinkedHashMap<String, Object>();
         body.put("kind", ImportWorkerHandler.KIND_GROUP_CLEANUP);
         body.put("accountId", accountId);
         body.put("groupId", groupId);
         body.put("deletedAt", deletedAt);
+        if (afterPhone != null) body.put("after", afterPhone);
         queue.send(Queues.IMPORTS, List.of(new QueueMessage(Json.write(body), accountId + "#" + groupId,
-                "cleanup-" + groupId + "-" + deletedAt)));
+                "cleanup-" + groupId + "-" + deletedAt + (afterPhone == null ? "" : "-" + afterPhone))));
     }
 
     /** One entry of an add request; {@code problem} says why the entry itself is malformed (null when it is not). */

@@ -20,6 +20,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -365,11 +366,31 @@ public final class ImportService {
         return (long) Queues.IMPORTS.maxReceiveCount() * Queues.IMPORTS.visibilityTimeoutSeconds() * 1000;
     }
 
-    /** Tombstones the members of a deleted group, then forgets the clean-up job. */
-    void cleanUpDeletedGroup(String accountId, String groupId, long deletedAt) {
-        int tombstoned = groups.memberStore().tombstoneAll(accountId, groupId, deletedAt);
+    /**
+     * How much of the import worker's time a clean-up leaves when it hands on: a page's writes (throttled ones retried)
+     * and the hand-on's send fit in it.
+     */
+    static final Duration CLEANUP_MARGIN = Duration.ofSeconds(30);
+
+    /**
+     * Tombstones the members of a deleted group after {@code afterPhone} (null: from the first), then forgets the
+     * clean-up job. Out of time ({@code timeLeft} less {@link #CLEANUP_MARGIN}), it hands the rest on in a job of its own
+     * that starts after the last row read: a group too large for one run was read again from its first row by each
+     * retry, and one large enough never finished.
+     */
+    void cleanUpDeletedGroup(String accountId, String groupId, long deletedAt, String afterPhone, Duration timeLeft) {
+        long deadline = clock.millis() + timeLeft.minus(CLEANUP_MARGIN).toMillis();
+        var done = groups.memberStore().tombstoneFrom(accountId, groupId, deletedAt, afterPhone,
+                () -> clock.millis() >= deadline);
+        if (done.stoppedAfter() != null) {
+            groups.enqueueCleanup(accountId, groupId, deletedAt, done.stoppedAfter());
+            // progress: maintenance sends the job again only if this hand-on, too, goes nowhere for its retry span
+            groups.groupStore().markCleanupRedriven(accountId, groupId, clock.millis());
+            Log.info("group_cleanup_handed_on", Map.of("groupId", groupId, "tombstoned", done.count()));
+            return;
+        }
         groups.groupStore().finishCleanup(accountId, groupId);
-        Log.info("group_cleanup_done", Map.of("groupId", groupId, "tombstoned", tombstoned));
+        Log.info("group_cleanup_done", Map.of("groupId", groupId, "tombstoned", done.count()));
     }
 
     /**
@@ -411,7 +432,7 @@ public final class ImportService {
         int redriven = 0;
         for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, now - cleanupRedriveEveryMillis(), 100)) {
             try {
-                groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt());
+                groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt(), null);
                 groups.groupStore().markCleanupRedriven(job.accountId(), job.groupId(), now);
                 redriven++;
             } catch (RuntimeException e) {

@@ -10,6 +10,7 @@ import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.FifoBatch;
 import groupmsg.platform.queue.SqsQueueSender;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -42,11 +43,11 @@ public final class ImportWorkerHandler implements QueueFunction {
 
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
-        return FifoBatch.process(event, "import_message_failed", message -> process(message.getBody()));
+        return FifoBatch.process(event, "import_message_failed", message -> process(message.getBody(), context));
     }
 
     @SuppressWarnings("unchecked")
-    private void process(String body) {
+    private void process(String body, Context context) {
         Map<String, Object> job = Json.parseObject(body);
         String kind = (String) job.get("kind");
         String accountId = (String) job.get("accountId");
@@ -57,7 +58,9 @@ public final class ImportWorkerHandler implements QueueFunction {
                             ? ImportService.gunzipRows((String) job.get("rowsGzip"))
                             : (List<List<Object>>) job.get("rows"));
             case KIND_GROUP_CLEANUP -> imports.cleanUpDeletedGroup(accountId, groupId,
-                    ((Number) job.get("deletedAt")).longValue());
+                    ((Number) job.get("deletedAt")).longValue(), (String) job.get("after"),
+                    // no context: a caller with no invocation time to keep to
+                    context == null ? Duration.ofDays(1) : Duration.ofMillis(context.getRemainingTimeInMillis()));
             default -> throw new IllegalArgumentException("unknown job kind " + kind);
         }
     }

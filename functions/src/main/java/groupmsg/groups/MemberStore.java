@@ -439,31 +439,34 @@ final class MemberStore {
         return new RowPage(response.items(), last);
     }
 
-    /** Every row of a group (present or not), page by page; used by clean-up. */
-    void forEachRow(String accountId, String groupId, java.util.function.Consumer<List<Map<String, AttributeValue>>> pageConsumer) {
-        String pk = groupPk(accountId, groupId);
-        Map<String, AttributeValue> start = null;
-        do {
-            Map<String, AttributeValue> from = start;
-            QueryResponse response = dynamo.query(b -> b.tableName(table).keyConditionExpression("pk = :pk")
-                    .expressionAttributeValues(Map.of(":pk", s(pk))).exclusiveStartKey(from).consistentRead(true));
-            pageConsumer.accept(response.items());
-            start = response.hasLastEvaluatedKey() ? response.lastEvaluatedKey() : null;
-        } while (start != null);
-    }
-
     /**
      * How many BatchWriteItem calls a clean-up makes side by side: one after another, a 100,000-member group's 4,000
      * took most of the import worker's 120 s on DynamoDB Local.
      */
     static final int CLEANUP_LANES = 4;
 
-    /** Tombstones every present row of a deleted group (idempotent; BatchWriteItem with retries, side by side). */
-    int tombstoneAll(String accountId, String groupId, long deletedAt) {
-        int[] count = {0};
-        forEachRow(accountId, groupId, rows -> {
+    /** Rows a clean-up reads at a time: its time is looked at between pages, so a page must be quick to write. */
+    static final int CLEANUP_PAGE_ROWS = 1000;
+
+    /**
+     * What a clean-up did: rows tombstoned, and the number of the last row it read when it stopped out of time (null:
+     * it read the group's last row).
+     */
+    record Tombstoned(int count, String stoppedAfter) {}
+
+    /**
+     * Tombstones the present rows of a deleted group after {@code afterPhone} (null: from the first), page by page,
+     * until the last or until {@code outOfTime} says so between pages (idempotent; BatchWriteItem with retries, side by
+     * side).
+     */
+    Tombstoned tombstoneFrom(String accountId, String groupId, long deletedAt, String afterPhone,
+                             java.util.function.BooleanSupplier outOfTime) {
+        int count = 0;
+        String after = afterPhone;
+        while (true) {
+            RowPage page = rowsAfter(accountId, groupId, after, CLEANUP_PAGE_ROWS);
             List<WriteRequest> writes = new ArrayList<>();
-            for (var row : rows) {
+            for (var row : page.rows()) {
                 if (row.containsKey("removedAt")) continue;
                 var tomb = new HashMap<>(row);
                 tomb.put("removedAt", n(deletedAt));
@@ -471,9 +474,11 @@ final class MemberStore {
                 writes.add(WriteRequest.builder().putRequest(PutRequest.builder().item(tomb).build()).build());
             }
             ops.batchWrite(table, writes, CLEANUP_LANES);
-            count[0] += writes.size();
-        });
-        return count[0];
+            count += writes.size();
+            after = page.lastPhone();
+            if (after == null) return new Tombstoned(count, null);
+            if (outOfTime.getAsBoolean()) return new Tombstoned(count, after);
+        }
     }
 
     /**

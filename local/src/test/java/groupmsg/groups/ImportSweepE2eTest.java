@@ -124,7 +124,7 @@ class ImportSweepE2eTest {
         assertThat(redrivenAfter.apply(Duration.ofMinutes(6 + hour + 1))).as("its retries spent").isEqualTo(1);
 
         new ImportService(runtime.wiring(), new GroupService(runtime.wiring(), refusing), refusing).cleanUpDeletedGroup(accountId, g,
-                System.currentTimeMillis());
+                System.currentTimeMillis(), null, Duration.ofMinutes(2));
         assertThat(redrivenAfter.apply(Duration.ofMinutes(6 + 3 * hour))).as("done").isZero();
     }
 

@@ -24,7 +24,7 @@ public final class Handlers {
             List.of(), List.of());
     public static final HandlerDef IMPORT_WORKER = new HandlerDef("import-worker",
             "groupmsg.groups.ImportWorkerHandler", HandlerDef.Trigger.SQS, 1024, 120,
-            List.of("core", "members"), List.of());
+            List.of("core", "members"), List.of("imports"));
     public static final HandlerDef MAINTENANCE = new HandlerDef("maintenance",
             "groupmsg.maintenance.MaintenanceHandler", HandlerDef.Trigger.SCHEDULE, 512, 60,
             List.of("core", "members", "deliveries"), List.of("imports", "fanout", "deliveries", "inbound", "optouts", "relays"));
