@@ -275,6 +275,12 @@ public final class MessageService {
             found = page.items();
             lastKey = page.lastKey();
         }
+        // so is a group that is none of the account's, found out only when a first page is empty: a deleted group's
+        // messages still list (the group's messages are read once more, one item, to tell it from one never sent to)
+        if (filter.groupId() != null && start == null && found.isEmpty() && !groups.exists(accountId, filter.groupId())
+                && messages.list(accountId, filter.groupId(), 1, null).messages().isEmpty()) {
+            throw ApiException.notFound("group");
+        }
         var counts = deliveries.counts(found.stream().map(MessageView::message).toList());
         return new MessagePage(found.stream().map(v -> new MessageView(v.message(), counts.get(v.message().id()),
                 v.recipient())).toList(), lastKey);

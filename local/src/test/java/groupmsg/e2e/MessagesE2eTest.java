@@ -235,6 +235,16 @@ class MessagesE2eTest {
             assertThat(r.status()).as(unknown + ": " + r.body()).isEqualTo(404);
             assertThat(r.errorCode()).isEqualTo("not_found");
         }
+        // so is a group that is none of the account's; a deleted group's messages still list, a quiet group's none
+        for (String unknown : List.of("grp_01JDNOSUCHGROUP00000000000", volunteers, "nogroup")) {
+            var r = other.get("/v1/messages?groupId=" + unknown);
+            assertThat(r.status()).as(unknown + ": " + r.body()).isEqualTo(404);
+            assertThat(r.errorCode()).isEqualTo("not_found");
+            assertThat(other.get("/v1/messages?search=pantry&groupId=" + unknown).status()).as("narrowed too").isEqualTo(404);
+        }
+        assertThat(listedIds(a, "groupId=" + donors)).as("deleted").containsExactly(cafe);
+        assertThat(listedIds(a, "groupId=" + donors + "&search=pantry")).as("deleted, none matching").isEmpty();
+        assertThat(listedIds(a, "groupId=" + createGroup(a, "Quiet"))).isEmpty();
         var withDelivery = (List<Map<String, Object>>) a.get("/v1/messages?phone=%2B16175557000").jsonObject().get("items");
         assertThat(withDelivery).allSatisfy(m -> assertThat((Map<String, Object>) m.get("delivery"))
                 .containsEntry("phone", "+16175557000").containsKeys("status", "carrierMessageId", "updatedAt"));
