@@ -44,7 +44,10 @@ public final class InboundService {
         }
     }
 
-    public sealed interface Received permits Stored, Duplicate, UnknownLine, FromTheLine {}
+    public sealed interface Received permits Stored, Duplicate, UnknownLine, FromTheLine, Deferred {}
+
+    /** Not received for a fault of ours: handed whole to the inbound queue, whose worker receives it. */
+    public record Deferred() implements Received {}
 
     public record Stored(InboundMessage message) implements Received {}
 
@@ -53,8 +56,9 @@ public final class InboundService {
     public record UnknownLine() implements Received {}
 
     /**
-     * Sent by the line's own number (a carrier loop or a forged test), or by another line of the same account (its own
-     * message): nobody to opt out, answer or relay to.
+     * Sent by the line's own number (a carrier loop or a forged test), by another line of the same account (its own
+     * message) or by another account's line (a loop between two accounts' conversations): nobody to opt out, answer or
+     * relay to.
      */
     public record FromTheLine() implements Received {}
 
@@ -81,15 +85,15 @@ public final class InboundService {
     }
 
     /**
-     * Whether {@code from} is another line of the line's account. A lookup that fails takes it as anyone's: the text must
-     * be stored whatever happens (Twilio does not resend a webhook answered 500).
+     * The line {@code from} is, of any account, or empty. A lookup that fails takes it as anyone's: the text must be
+     * stored whatever happens (Twilio does not resend a webhook answered 500).
      */
-    private boolean fromOwnLine(LineOwner line, String from) {
+    private Optional<LineOwner> senderLine(LineOwner line, String from) {
         try {
-            return lines.isLineOf(line.accountId(), from);
+            return lines.ownerOfPhone(from);
         } catch (RuntimeException e) {
             Log.error("inbound_sender_line_unknown", Map.of("lineId", line.lineId()), e);
-            return false;
+            return Optional.empty();
         }
     }
 
@@ -113,7 +117,9 @@ public final class InboundService {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
         boolean deletedLine = false;
         if (owner.isEmpty()) {
-            owner = formerOwner(sms.to());
+            // the line the number had last, deleted since; a read that fails fails the receipt (receiveOrDefer hands
+            // it on): taken for no line, a STOP to a deleted line's number was dropped
+            owner = lines.formerOwnerOfPhone(sms.to());
             deletedLine = owner.isPresent();
         }
         if (owner.isEmpty()) {
@@ -127,10 +133,16 @@ public final class InboundService {
             Log.warn("inbound_from_the_line", Map.of("lineId", owner.get().lineId()));
             return new FromTheLine();
         }
-        if (fromOwnLine(owner.get(), sms.from())) {
+        var senderLine = senderLine(owner.get(), sms.from());
+        if (senderLine.isPresent()) {
             // the business's own message (a group message or a relay from another of its lines, whose number is in the
-            // group or the conversation): not a reply for its integrations, and relaying it would loop between the two
-            Log.warn("inbound_from_own_line", Map.of("lineId", owner.get().lineId(), "metric", "InboundFromOwnLine"));
+            // group or the conversation): not a reply for its integrations, and relaying it would loop between the two;
+            // another account's line likewise, two accounts' conversations that hold each other's line relaying back
+            // and forth for ever, billed on both sides (nobody's phone writes from a line; neither account is told of
+            // the other's line)
+            boolean own = senderLine.get().accountId().equals(owner.get().accountId());
+            Log.warn(own ? "inbound_from_own_line" : "inbound_from_another_accounts_line", Map.of("lineId",
+                    owner.get().lineId(), "metric", own ? "InboundFromOwnLine" : "InboundFromAnotherAccountsLine"));
             return new FromTheLine();
         }
         var ours = Keywords.classify(sms.body());
@@ -175,6 +187,56 @@ public final class InboundService {
         return storeAndQueue(message, aReply ? Queues.INBOUND : Queues.OPTOUTS, sms.carrierKeyword());
     }
 
+    /** The key of an inbound job that holds a text to receive ({@link #receiveOrDefer}). */
+    static final String ARRIVED = "arrived";
+
+    /**
+     * {@link #receive}, or, when that fails for a fault of ours (a table throttled or unavailable after the SDK's
+     * retries), the text handed whole to the inbound queue, whose worker receives it (a text received meanwhile, or
+     * twice, is a {@link Duplicate} by its carrier id). Twilio does not resend a webhook answered 500: a STOP in a word
+     * it does not block by itself ("Remove", "Stop please") was lost, and broadcasts went on reaching the number. Only
+     * a send the queue refuses too is still a 500.
+     */
+    public Received receiveOrDefer(InboundSms sms) {
+        try {
+            return receive(sms);
+        } catch (ApiException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            Log.error("inbound_receive_deferred", Map.of("metric", "InboundReceiveDeferred"), e);
+            try {
+                // its own message group, by line number and sender (its line is what could not be read)
+                queue.send(Queues.INBOUND, List.of(new QueueMessage(arrivedJob(sms),
+                        ARRIVED + "#" + sms.to().strip() + "#" + sms.from().strip(), ARRIVED + "-" + sms.carrierMessageId())));
+            } catch (RuntimeException queueFault) {
+                queueFault.addSuppressed(e);
+                throw queueFault;
+            }
+            return new Deferred();
+        }
+    }
+
+    static String arrivedJob(InboundSms sms) {
+        var fields = new java.util.LinkedHashMap<String, Object>();
+        fields.put("carrierMessageId", sms.carrierMessageId());
+        fields.put("from", sms.from());
+        fields.put("to", sms.to());
+        fields.put("body", sms.body());
+        fields.put("mediaUrls", sms.mediaUrls());
+        if (sms.carrierKeyword() != null) fields.put("carrierKeyword", sms.carrierKeyword());
+        return Json.write(Map.of(ARRIVED, fields));
+    }
+
+    /** The text of an inbound job {@link #receiveOrDefer} handed on, or null when the job is none of those. */
+    @SuppressWarnings("unchecked")
+    static InboundSms arrivedSms(Map<String, Object> job) {
+        if (!(job.get(ARRIVED) instanceof Map<?, ?> raw)) return null;
+        var fields = (Map<String, Object>) raw;
+        return new InboundSms((String) fields.get("carrierMessageId"), (String) fields.get("from"), (String) fields.get("to"),
+                (String) fields.get("body"), List.copyOf((List<String>) fields.get("mediaUrls")),
+                (String) fields.get("carrierKeyword"));
+    }
+
     /**
      * Stores the message once (a resent webhook's is a {@link Duplicate}) with its job staged in the outbox, and a STOP's
      * opt-out, then sends the job to {@code queue}.
@@ -195,18 +257,6 @@ public final class InboundService {
         return new Stored(message);
     }
 
-    /**
-     * The line the number had last, deleted since (no line has the number now); empty when there is none, or its read
-     * fails (the text is then not stored, as any to an unknown number).
-     */
-    private Optional<LineOwner> formerOwner(String to) {
-        try {
-            return lines.formerOwnerOfPhone(to);
-        } catch (RuntimeException e) {
-            Log.error("inbound_former_line_unknown", Map.of(), e);
-            return Optional.empty();
-        }
-    }
 
     /**
      * A text to a deleted line's number (no line has it since): a STOP or START is still recorded for that line, as it

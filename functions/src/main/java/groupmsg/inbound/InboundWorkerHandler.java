@@ -6,6 +6,7 @@ import groupmsg.platform.lambda.QueueFunction;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.optout.OptOutService;
+import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.queue.FifoBatch;
@@ -19,6 +20,7 @@ public final class InboundWorkerHandler implements QueueFunction {
     private final InboundRouter router;
     private final OptOutService optOuts;
     private final SqsQueueSender queue;
+    private final Lazy<InboundService> arrivals;
 
     private final Priming priming;
 
@@ -28,6 +30,7 @@ public final class InboundWorkerHandler implements QueueFunction {
 
     public InboundWorkerHandler(Wiring wiring) {
         this.queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        this.arrivals = new Lazy<>(() -> new InboundService(wiring, queue)); // rare: only texts a webhook handed on
         this.router = new InboundRouter(wiring, queue);
         this.optOuts = new OptOutService(wiring, queue);
         this.priming = Priming.register(this, wiring);
@@ -42,10 +45,14 @@ public final class InboundWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "inbound_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
-            String accountId = FifoBatch.requireString(job, "accountId");
-            String inboundId = FifoBatch.requireString(job, "inboundId");
+            InboundService.InboundSms arrived = InboundService.arrivedSms(job);
+            String accountId = arrived != null ? null : FifoBatch.requireString(job, "accountId");
+            String inboundId = arrived != null ? null : FifoBatch.requireString(job, "inboundId");
             try {
-                if (Boolean.TRUE.equals(job.get(InboundRouter.PUBLISH_ONLY))) {
+                if (arrived != null) {
+                    // a text its webhook could not store (InboundService.receiveOrDefer): stored and queued now
+                    arrivals.get().receive(arrived);
+                } else if (Boolean.TRUE.equals(job.get(InboundRouter.PUBLISH_ONLY))) {
                     router.publishOnce(accountId, inboundId);
                 } else if (router.route(accountId, inboundId)) {
                     // a "Yes" that also answers something: relayed first, then its opt-in (both idempotent on a retry)

@@ -122,7 +122,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
             throw ApiException.invalid("content type must be " + FORM);
         }
         if ("POST /webhooks/twilio/inbound".equals(event.getRouteKey())) {
-            inbound.receive(inboundSms(params));
+            inbound.receiveOrDefer(inboundSms(params));
         } else if ("POST /webhooks/twilio/status".equals(event.getRouteKey())) {
             StatusCallbacks.receipt(request.query("a").orElse(null), request.query("m").orElse(null),
                     request.query("s").orElse(null), first(params, "To"), statusSid(params),

@@ -473,6 +473,89 @@ class InboundFaultsTest {
     }
 
     /**
+     * A text whose receipt fails for a fault of ours (its line's read or its store throttled, after the SDK's retries)
+     * is handed whole to the inbound queue, and its worker receives it: Twilio does not resend a webhook answered 500,
+     * and a STOP in a word it does not block by itself ("Remove") was lost, the number's broadcasts going on. So is one
+     * to a deleted line's number whose read fails (before, taken for no line's and dropped with a 200).
+     */
+    @Test
+    void aTextWhoseReceiptFailsIsHandedToTheInboundQueueAndReceivedByItsWorker(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Store Down Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String leaves = "+14155550781";
+        var lineReadsDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#"));
+
+        // through the webhook, as Twilio calls it: a 200, and the job in the runtime's own inbound queue
+        var webhook = new groupmsg.webhooks.CarrierWebhookHandler(runtime.wiringWith(lineReadsDown));
+        String path = "/webhooks/twilio/inbound";
+        String sid = sid();
+        var params = new java.util.LinkedHashMap<String, List<String>>();
+        InboundE2eTest.twilioInbound(sid, leaves, line, "Remove").forEach((k, v) -> params.put(k, List.of(v)));
+        var event = new com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent();
+        event.setRouteKey("POST " + path);
+        event.setRawPath(path);
+        event.setHeaders(new java.util.HashMap<>(Map.of("content-type", "application/x-www-form-urlencoded",
+                "x-twilio-signature", groupmsg.carrier.TwilioSignature.compute(runtime.publicBaseUrl() + path, params,
+                        runtime.settings().twilioAuthToken()))));
+        event.setBody(String.join("&", params.entrySet().stream().map(e -> java.net.URLEncoder.encode(e.getKey(),
+                java.nio.charset.StandardCharsets.UTF_8) + "=" + java.net.URLEncoder.encode(e.getValue().getFirst(),
+                java.nio.charset.StandardCharsets.UTF_8)).toList()));
+        var context = new com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent.RequestContext();
+        context.setRouteKey("POST " + path);
+        event.setRequestContext(context);
+        assertThat(webhook.handleRequest(event, null).getStatusCode()).isEqualTo(200);
+        assertThat(await(() -> sentTo(a, line, leaves, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        runtime.awaitIdle();
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone") + " " + o.get("source")).containsExactly(leaves + " keyword");
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
+                .containsEntry("body", "Remove").containsEntry("keyword", "opt_out"));
+
+        // its store throttled: handed on as it came, in a message group of its own; received once, however often
+        var captured = new CopyOnWriteArrayList<QueueMessage>();
+        var storeDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest);
+        String replySid = sid();
+        String answers = "+14155550782";
+        var sms = new InboundService.InboundSms(replySid, answers, line, "Count me in", List.of("https://example.com/a.jpg"), "HELP");
+        assertThat(new InboundService(runtime.wiringWith(storeDown), (queue, messages) -> {
+            assertThat(queue.name()).isEqualTo("inbound");
+            captured.addAll(messages);
+        }).receiveOrDefer(sms)).isInstanceOf(InboundService.Deferred.class);
+        assertThat(captured).singleElement().satisfies(job -> {
+            assertThat(job.groupId()).isEqualTo("arrived#" + line + "#" + answers);
+            assertThat(job.deduplicationId()).isEqualTo("arrived-" + replySid);
+        });
+        for (int run = 0; run < 2; run++) {
+            assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
+                    .contains("\"batchItemFailures\":[]");
+        }
+        runtime.awaitIdle();
+        assertThat(inbound(a, "?lineId=" + lineId + "&from=" + answers.replace("+", "%2B"))).singleElement()
+                .satisfies(i -> assertThat(i).containsEntry("body", "Count me in")
+                        .containsEntry("mediaUrls", List.of("https://example.com/a.jpg")).containsEntry("keyword", "help"));
+
+        // the queue refusing too: nothing else to do but the 500
+        var refused = new InboundService(runtime.wiringWith(storeDown), new DownQueue());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.receiveOrDefer(
+                new InboundService.InboundSms(sid(), answers, line, "Again", List.of()))).hasMessageContaining("SQS is down");
+
+        // a deleted line's number, its former line's read failing: handed on, not dropped
+        assertThat(a.delete("/v1/lines/" + lineId).status()).isEqualTo(204);
+        var formerReadsDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                && g.key().get("sk") != null && "FORMER".equals(g.key().get("sk").s()));
+        String alsoLeaves = "+14155550783";
+        captured.clear();
+        assertThat(new InboundService(runtime.wiringWith(formerReadsDown), (queue, messages) -> captured.addAll(messages))
+                .receiveOrDefer(new InboundService.InboundSms(sid(), alsoLeaves, line, "STOP", List.of())))
+                .isInstanceOf(InboundService.Deferred.class);
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
+                .contains("\"batchItemFailures\":[]");
+        runtime.awaitIdle();
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).contains(alsoLeaves);
+    }
+
+    /**
      * A reply whose {@code reply.received} the topic refuses (an outage, a throttle, a permission) is still relayed, and
      * its job succeeds: the publish goes to a job of its own in the inbound queue (its own message group), which
      * publishes it once the topic takes it. Before, the job failed, and the conversation's later replies waited behind
