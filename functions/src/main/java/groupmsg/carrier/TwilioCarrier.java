@@ -46,12 +46,17 @@ public final class TwilioCarrier implements CarrierPort {
     /** Twilio: too many requests. */
     public static final String ERROR_TOO_MANY_REQUESTS = "20429";
     /**
-     * Twilio's refusals of the sender rather than the recipient: 20003 authentication failed, 20005 account not
-     * active, 20404 account (resource) not found, 21212 invalid From, 21660 From not a number of this account, 21611
-     * From's queue full, 21601 and 21661 From not a number that can send SMS. (HTTP 401, 403 and 404 say the same
-     * whatever the code.)
+     * Twilio: the From number's queue is full (its sends outrun what the number may send; the queue drains at that
+     * rate). Turned away, as 20429 is: tried again after a while. Taken for the sender's refusal, it paged as a broken
+     * sender and held the job's recipients back for the queue's visibility timeout.
      */
-    static final Set<String> SENDER_REFUSALS = Set.of("20003", "20005", "20404", "21212", "21601", "21611", "21660", "21661");
+    static final String ERROR_FROM_QUEUE_FULL = "21611";
+    /**
+     * Twilio's refusals of the sender rather than the recipient: 20003 authentication failed, 20005 account not
+     * active, 20404 account (resource) not found, 21212 invalid From, 21660 From not a number of this account, 21601
+     * and 21661 From not a number that can send SMS. (HTTP 401, 403 and 404 say the same whatever the code.)
+     */
+    static final Set<String> SENDER_REFUSALS = Set.of("20003", "20005", "20404", "21212", "21601", "21660", "21661");
 
     /**
      * Twilio's "From is not a message-capable Twilio number, or a short code sending to another country": from a
@@ -351,7 +356,8 @@ public final class TwilioCarrier implements CarrierPort {
         String message = rawMessage instanceof String m && !m.isBlank() ? m : "HTTP " + status;
         // Turned away before the carrier acted on it (rate or concurrency limit, service unavailable): certainly not
         // sent, safe to try again.
-        boolean turnedAway = status == 429 || status == 503 || ERROR_TOO_MANY_REQUESTS.equals(code);
+        boolean turnedAway = status == 429 || status == 503 || ERROR_TOO_MANY_REQUESTS.equals(code)
+                || ERROR_FROM_QUEUE_FULL.equals(code);
         // A 408 comes from something on the way (our client gives up first on Twilio's own slowness), which may have
         // passed the request on before it timed out: unclear too (before, the recipient was failed for good).
         if (!turnedAway && (status >= 500 || status < 300 || status == 408)) {

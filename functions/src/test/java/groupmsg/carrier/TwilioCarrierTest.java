@@ -264,8 +264,10 @@ class TwilioCarrierTest {
 
         answer(401, errorJson(20003, "Authenticate", 401));
         assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(401, "20003", "Authenticate", false, false, true));
+        // the From's queue full: turned away, tried again later, as a throttle is; nobody's and no broken sender's
         answer(400, errorJson(21611, "This 'From' number has exceeded the maximum number of queued messages", 400));
-        assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isTrue();
+        assertThat(carrier.send(mms())).isEqualTo(new SendResult.Rejected(400, "21611",
+                "This 'From' number has exceeded the maximum number of queued messages", true, false, false));
         answer(404, errorJson(20404, "The requested resource was not found", 404));
         assertThat(((SendResult.Rejected) carrier.send(mms())).senderRefused()).isTrue();
         // the recipient's, not the sender's
