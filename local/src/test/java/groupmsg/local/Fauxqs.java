@@ -20,15 +20,26 @@ import java.util.concurrent.TimeoutException;
  * missing, {@link #start()} fails with the command to run (tests do not skip).
  *
  * <p>Started through fauxqs's documented library entry ({@code startFauxqs({port: 0})}) so the OS picks a free
- * port (no probe-then-bind race) and the child reports it on stdout. fauxqs binds all interfaces; clients use
- * {@code 127.0.0.1}. The child exits when its stdin closes, so it never outlives the test JVM, even a killed one.
+ * port (no probe-then-bind race) and the child reports it on stdout, on 127.0.0.1 only (see {@link #LAUNCHER}). The child exits when its stdin closes, so it never outlives the test JVM, even a killed one.
  */
 final class Fauxqs implements AutoCloseable {
     static final String INSTALL_HINT = "run bin/install-test-tools (installs node 22 and fauxqs into .tools/)";
     private static final String PORT_LINE = "FAUXQS_PORT=";
-    /** Imports fauxqs by file URL, starts it on a free port, prints the port, exits when stdin closes. */
+    /**
+     * Imports fauxqs by file URL, starts it on a free port, prints the port, exits when stdin closes. fauxqs listens on
+     * every interface ({@code host: "0.0.0.0"}, no option to change it): the launcher's own {@code listen} keeps it to
+     * this machine, so an unauthenticated SNS/SQS emulator is never reachable from the network while the tests run.
+     */
     private static final String LAUNCHER = """
+            import net from "node:net";
             import { pathToFileURL } from "node:url";
+            const listen = net.Server.prototype.listen;
+            net.Server.prototype.listen = function (options, ...rest) {
+              if (options && typeof options === "object" && (options.host === "0.0.0.0" || options.host === "::")) {
+                options = { ...options, host: "127.0.0.1" };
+              }
+              return listen.call(this, options, ...rest);
+            };
             const { startFauxqs } = await import(pathToFileURL(process.argv[1]).href);
             const server = await startFauxqs({ port: 0, logger: false });
             console.log("%s" + server.port);

@@ -68,6 +68,24 @@ class SnsEventPublisherFauxqsTest {
         if (fauxqs != null) fauxqs.close();
     }
 
+    /** On this machine only: none of its other addresses takes a connection to the emulator's port. */
+    @Test
+    void theEmulatorListensOnLoopbackOnly() throws Exception {
+        int port = fauxqs.endpoint().getPort();
+        try (var socket = new java.net.Socket("127.0.0.1", port)) {
+            assertThat(socket.isConnected()).isTrue();
+        }
+        var others = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+                .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
+                .filter(a -> !a.isLoopbackAddress() && !a.isLinkLocalAddress()).toList();
+        for (var address : others) {
+            try (var socket = new java.net.Socket()) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> socket.connect(new java.net.InetSocketAddress(address, port), 2_000))
+                        .as(address.toString()).isInstanceOf(java.net.ConnectException.class);
+            }
+        }
+    }
+
     @Test
     void subscribedQueuesReceiveExactlyTheMatchingEventsWithTheirAttributes() {
         String run = UUID.randomUUID().toString().substring(0, 8);
