@@ -489,7 +489,10 @@ public final class ConversationService {
             return;
         }
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
-        boolean noText = body == null || body.isBlank();
+        // invisible characters at the text's ends (a phone's no-break space, a pasted zero-width one) are not relayed:
+        // each copy went as UCS-2, up to three times the segments of its GSM-7 text (the thread keeps it as sent)
+        String relayed = Text.stripInvisible(body);
+        boolean noText = relayed == null || relayed.isEmpty();
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
         if (!line.groupMessagingAllowed()) {
             // switched off after a first run decided to relay it: the reply is kept in the thread, and goes no further
@@ -499,7 +502,7 @@ public final class ConversationService {
         String author = c.authorLabel(from);
         direct.send(RELAY_MESSAGE_PREFIX + threadUlid, accountId, line, MessageKind.CONVERSATION, to,
                 // the thread keeps the whole reply; a picture alone goes with its author's name and no dangling space
-                noText ? author + ":" : OutboundMessage.fitted(author + ": ", body), mediaUrls, c.id());
+                noText ? author + ":" : OutboundMessage.fitted(author + ": ", relayed), mediaUrls, c.id());
     }
 
     /**

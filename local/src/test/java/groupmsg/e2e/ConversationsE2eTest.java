@@ -630,6 +630,18 @@ class ConversationsE2eTest {
         assertThat(postInbound(a, runtime, picture, null).status()).isEqualTo(200);
         var lastToBob = await(() -> carrierMessages(a, line).stream().filter(m -> BOB.equals(m.get("to"))).toList(), l -> l.size() >= 3, 15_000);
         assertThat(lastToBob.get(2)).containsEntry("body", "Ann:").containsEntry("mediaUrls", List.of("https://media.example/cake.jpg"));
+
+        // invisible characters at a reply's ends (a phone's no-break space, a pasted zero-width one) are not relayed:
+        // each copy would go as UCS-2, twice the segments of its GSM-7 text; the thread keeps the text as sent
+        String padded = "\u200b" + "Running late, start without me. ".repeat(4).strip() + "\u00a0\ufeff";
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, padded), null).status()).isEqualTo(200);
+        var copies = await(() -> carrierMessages(a, line).stream().filter(m -> BOB.equals(m.get("to"))).toList(), l -> l.size() >= 4, 15_000);
+        assertThat(copies.get(3)).containsEntry("body", "Ann: " + padded.substring(1, padded.length() - 2));
+        assertThat(await(() -> thread(a, id), l -> l.size() == 4, 10_000).get(3)).containsEntry("body", padded);
+        // and one of nothing else, with no picture, is not relayed at all
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "\u200b\u00a0"), null).status()).isEqualTo(200);
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "done"), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 5, 15_000)).hasSize(5).last().isEqualTo("Ann: done");
     }
 
     @Test
