@@ -5,6 +5,7 @@ import groupmsg.platform.lambda.HttpFunction;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import groupmsg.platform.Log;
+import groupmsg.platform.RetriesSpent;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.json.Json;
 import groupmsg.platform.lambda.Priming;
@@ -151,6 +152,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                     return DynamoOps.onlyConflicts(c);
                 }
                 case TransactionInProgressException p -> {
+                    return true;
+                }
+                case RetriesSpent spent -> {
                     return true;
                 }
                 case AwsServiceException s -> {

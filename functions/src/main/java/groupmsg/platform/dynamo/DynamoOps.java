@@ -1,5 +1,6 @@
 package groupmsg.platform.dynamo;
 
+import groupmsg.platform.RetriesSpent;
 import groupmsg.platform.SideBySide;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -35,7 +36,8 @@ public final class DynamoOps {
     private static final int MAX_ATTEMPTS = 10;
 
     /**
-     * How long a transaction may go on losing to conflicting writers before its caller hears of it: short enough that
+     * How long a transaction may go on losing to conflicting writers, or a batch retrying what DynamoDB left
+     * unprocessed, before its caller hears of it: short enough that
      * an API function (10 s timeout, the shortest) still answers with its 503 rather than being cut off; a worker's
      * message goes back to its queue instead. DynamoDB settles a conflict in milliseconds: 6 s of losing (about ten
      * tries) is contention that waiting longer here would not cure.
@@ -119,8 +121,9 @@ public final class DynamoOps {
             List<Map<String, AttributeValue>> chunk = keys.subList(from, Math.min(keys.size(), from + BATCH_GET_MAX));
             Map<String, KeysAndAttributes> request =
                     Map.of(table, KeysAndAttributes.builder().keys(chunk).consistentRead(true).build());
+            long start = System.nanoTime();
             for (int attempt = 0; !request.isEmpty(); attempt++) {
-                if (attempt > 0) backoff(attempt, "BatchGetItem on " + table);
+                if (attempt > 0) backoff(attempt, start, "BatchGetItem on " + table);
                 Map<String, KeysAndAttributes> current = request;
                 BatchGetItemResponse response = dynamo.batchGetItem(b -> b.requestItems(current));
                 found.addAll(response.responses().getOrDefault(table, List.of()));
@@ -154,8 +157,9 @@ public final class DynamoOps {
         for (int from = 0; from < writes.size(); from += BATCH_WRITE_MAX) {
             List<WriteRequest> chunk = writes.subList(from, Math.min(writes.size(), from + BATCH_WRITE_MAX));
             Map<String, List<WriteRequest>> request = Map.of(table, chunk);
+            long start = System.nanoTime();
             for (int attempt = 0; !request.isEmpty(); attempt++) {
-                if (attempt > 0) backoff(attempt, "BatchWriteItem on " + table);
+                if (attempt > 0) backoff(attempt, start, "BatchWriteItem on " + table);
                 Map<String, List<WriteRequest>> current = request;
                 BatchWriteItemResponse response = dynamo.batchWriteItem(b -> b.requestItems(current));
                 request = response.hasUnprocessedItems() ? new HashMap<>(response.unprocessedItems()) : Map.of();
@@ -241,9 +245,17 @@ public final class DynamoOps {
                 : List.of();
     }
 
-    private static void backoff(int attempt, String what) {
-        if (attempt >= MAX_ATTEMPTS * 3) throw new IllegalStateException(what + " still unprocessed after retries");
-        sleep(pauseMillis(attempt), what);
+    /**
+     * Sleeps before retry {@code attempt} of a batch's unprocessed part, within the tries and the same time budget a
+     * transaction has: 30 tries of up to a second each took about 18 s, past an API function's 10 s, which then ended
+     * in API Gateway's own 503 body, or, given more time, in a 500.
+     */
+    private void backoff(int attempt, long start, String what) {
+        long pause = pauseMillis(attempt);
+        if (attempt >= MAX_ATTEMPTS * 3 || System.nanoTime() - start + pause * 1_000_000 > transactRetryBudgetNanos) {
+            throw new RetriesSpent(what + " still unprocessed after retries");
+        }
+        sleep(pause, what);
     }
 
     /** Exponential from 20 ms, capped at a second, with jitter (half to all of it). */

@@ -2,6 +2,7 @@ package groupmsg.platform.queue;
 
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.Log;
+import groupmsg.platform.RetriesSpent;
 import groupmsg.platform.config.AppConfig;
 import groupmsg.platform.schema.QueueDef;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -181,9 +182,12 @@ public final class SqsQueueSender implements QueueSender {
             List<String> senderFaults = response.failed().stream().filter(BatchResultErrorEntry::senderFault)
                     .map(f -> f.id() + ": " + f.code()).toList();
             boolean outOfTime = callTimeout != null && System.nanoTime() - deadline > 0;
-            if (!senderFaults.isEmpty() || attempt >= MAX_ATTEMPTS || outOfTime) {
-                throw new IllegalStateException("SQS refused " + pending.size() + " messages for " + queue.name()
-                        + " " + (senderFaults.isEmpty() ? "after retries" : senderFaults));
+            if (!senderFaults.isEmpty()) {
+                throw new IllegalStateException("SQS refused " + pending.size() + " messages for " + queue.name() + " " + senderFaults);
+            }
+            if (attempt >= MAX_ATTEMPTS || outOfTime) {
+                // failed on SQS's side each time: the same send shortly after may go
+                throw new RetriesSpent("SQS failed " + pending.size() + " messages for " + queue.name() + " after retries");
             }
             try {
                 Thread.sleep(50L * attempt);

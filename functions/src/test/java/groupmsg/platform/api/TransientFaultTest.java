@@ -38,6 +38,10 @@ class TransientFaultTest {
         assertThat(HttpApiHandler.transientFault(SqsException.builder().statusCode(503).message("busy").build())).isTrue();
         assertThat(HttpApiHandler.transientFault(DynamoDbException.builder().statusCode(400)
                 .awsErrorDetails(AwsErrorDetails.builder().errorCode("ThrottlingException").build()).build())).isTrue();
+        // a batch's items DynamoDB or SQS still left unprocessed when the retries were spent
+        assertThat(HttpApiHandler.transientFault(new groupmsg.platform.RetriesSpent("BatchGetItem on t still unprocessed"))).isTrue();
+        assertThat(HttpApiHandler.transientFault(new IllegalStateException("wrapped",
+                new groupmsg.platform.RetriesSpent("SQS failed 1 messages")))).isTrue();
     }
 
     @Test

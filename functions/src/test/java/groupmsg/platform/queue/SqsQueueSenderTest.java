@@ -61,6 +61,37 @@ class SqsQueueSenderTest {
         assertThat(accepted).containsExactlyInAnyOrder("a1", "b1", "a2", "c1", "a3");
     }
 
+    /**
+     * Entries SQS fails on its side every time end in a {@link groupmsg.platform.RetriesSpent} (an API's 503); one it
+     * refuses as the sender's fault at once in a plain failure (a 500: the request itself is wrong).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void entriesFailedOnSqssSideAreATransientFailureOnceRetriedAndTheSendersFaultIsNot() {
+        boolean[] senderFault = {false};
+        int[] calls = {0};
+        var sqs = (SqsClient) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{SqsClient.class},
+                (proxy, method, args) -> {
+                    if (!method.getName().equals("sendMessageBatch")) throw new UnsupportedOperationException(method.getName());
+                    calls[0]++;
+                    var request = SendMessageBatchRequest.builder().applyMutation((Consumer<SendMessageBatchRequest.Builder>) args[0]).build();
+                    return SendMessageBatchResponse.builder().failed(request.entries().stream().map(e -> BatchResultErrorEntry.builder()
+                            .id(e.id()).code(senderFault[0] ? "InvalidParameterValue" : "InternalError").senderFault(senderFault[0]).build()).toList()).build();
+                });
+        var config = new AppConfig("us-east-1", URI.create("http://127.0.0.1:1"), URI.create("http://127.0.0.1:1"),
+                Map.of(), Map.of(Queues.RELAYS.name(), "http://127.0.0.1:1/relays.fifo"));
+        var sender = new SqsQueueSender(() -> sqs, config);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender.send(Queues.RELAYS, List.of(job("a1", "a"))))
+                .isInstanceOf(groupmsg.platform.RetriesSpent.class);
+        assertThat(calls[0]).as("retried first").isGreaterThan(1);
+        senderFault[0] = true;
+        calls[0] = 0;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender.send(Queues.RELAYS, List.of(job("a1", "a"))))
+                .isInstanceOf(IllegalStateException.class).isNotInstanceOf(groupmsg.platform.RetriesSpent.class)
+                .hasMessageContaining("InvalidParameterValue");
+        assertThat(calls[0]).isEqualTo(1);
+    }
+
     private static QueueMessage job(String body, String group) {
         return new QueueMessage(body, group, body);
     }

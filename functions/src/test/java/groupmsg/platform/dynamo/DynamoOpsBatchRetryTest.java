@@ -1,0 +1,78 @@
+package groupmsg.platform.dynamo;
+
+import groupmsg.platform.RetriesSpent;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
+
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * DynamoOps' batches: what DynamoDB leaves unprocessed is retried within the time a transaction has, then a
+ * {@link RetriesSpent} (an API's 503): 30 tries of up to a second each took about 18 s, past an API function's 10 s.
+ */
+class DynamoOpsBatchRetryTest {
+    private final AtomicInteger calls = new AtomicInteger();
+
+    /** A client that leaves every key and item unprocessed, or, after {@code leavesFor} calls, none. */
+    @SuppressWarnings("unchecked")
+    private DynamoDbClient throttledFor(int leavesFor) {
+        return (DynamoDbClient) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{DynamoDbClient.class},
+                (proxy, method, args) -> {
+                    boolean leaves = calls.incrementAndGet() <= leavesFor;
+                    switch (method.getName()) {
+                        case "batchGetItem" -> {
+                            var request = BatchGetItemRequest.builder().applyMutation((Consumer<BatchGetItemRequest.Builder>) args[0]).build();
+                            return leaves ? BatchGetItemResponse.builder().unprocessedKeys(request.requestItems()).build()
+                                    : BatchGetItemResponse.builder().responses(Map.of("t", List.of(Map.of("pk", AttributeValue.fromS("a"))))).build();
+                        }
+                        case "batchWriteItem" -> {
+                            var request = BatchWriteItemRequest.builder().applyMutation((Consumer<BatchWriteItemRequest.Builder>) args[0]).build();
+                            return leaves ? BatchWriteItemResponse.builder().unprocessedItems(request.requestItems()).build()
+                                    : BatchWriteItemResponse.builder().build();
+                        }
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    }
+                });
+    }
+
+    private static final List<Map<String, AttributeValue>> KEYS = List.of(Map.of("pk", AttributeValue.fromS("a")));
+    private static final List<WriteRequest> WRITES = List.of(WriteRequest.builder()
+            .putRequest(PutRequest.builder().item(Map.of("pk", AttributeValue.fromS("a"))).build()).build());
+
+    @Test
+    void unprocessedKeysAndItemsAreRetriedUntilTaken() {
+        var ops = new DynamoOps(throttledFor(3), Duration.ofSeconds(6));
+        assertThat(ops.batchGet("t", KEYS)).hasSize(1);
+        assertThat(calls).hasValue(4);
+        calls.set(0);
+        ops.batchWrite("t", WRITES);
+        assertThat(calls).hasValue(4);
+    }
+
+    @Test
+    void retriesStopAtTheTimeBudgetAsATransientFailure() {
+        var ops = new DynamoOps(throttledFor(Integer.MAX_VALUE), Duration.ofMillis(400));
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> ops.batchGet("t", KEYS)).isInstanceOf(RetriesSpent.class)
+                .hasMessageContaining("BatchGetItem on t");
+        assertThatThrownBy(() -> ops.batchWrite("t", WRITES)).isInstanceOf(RetriesSpent.class)
+                .hasMessageContaining("BatchWriteItem on t");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("both within their budgets").isLessThan(Duration.ofSeconds(2));
+        assertThat(calls.get()).as("retried, not given up at once").isGreaterThan(4);
+    }
+}
