@@ -21,10 +21,15 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 /**
@@ -56,9 +61,8 @@ public final class InboundService {
     public record UnknownLine() implements Received {}
 
     /**
-     * Sent by the line's own number (a carrier loop or a forged test), by another line of the same account (its own
-     * message) or by another account's line (a loop between two accounts' conversations): nobody to opt out, answer or
-     * relay to.
+     * Sent by the line's own number (a carrier loop or a forged test), or by another line of the same account (its own
+     * message): nobody to opt out, answer or relay to.
      */
     public record FromTheLine() implements Received {}
 
@@ -134,16 +138,20 @@ public final class InboundService {
             return new FromTheLine();
         }
         var senderLine = senderLine(owner.get(), sms.from());
-        if (senderLine.isPresent()) {
+        if (senderLine.isPresent() && senderLine.get().accountId().equals(owner.get().accountId())) {
             // the business's own message (a group message or a relay from another of its lines, whose number is in the
-            // group or the conversation): not a reply for its integrations, and relaying it would loop between the two;
-            // another account's line likewise, two accounts' conversations that hold each other's line relaying back
-            // and forth for ever, billed on both sides (nobody's phone writes from a line; neither account is told of
-            // the other's line)
-            boolean own = senderLine.get().accountId().equals(owner.get().accountId());
-            Log.warn(own ? "inbound_from_own_line" : "inbound_from_another_accounts_line", Map.of("lineId",
-                    owner.get().lineId(), "metric", own ? "InboundFromOwnLine" : "InboundFromAnotherAccountsLine"));
+            // group or the conversation): not a reply for its integrations, and relaying it would loop between the two
+            Log.warn("inbound_from_own_line", Map.of("lineId", owner.get().lineId(), "metric", "InboundFromOwnLine"));
             return new FromTheLine();
+        }
+        // Another account's line: someone else writing, taken as any number (a person's number another account
+        // registered as a line, by mistake or not, must not silence their STOP), but never into a conversation: two
+        // accounts' conversations that hold each other's line relayed each reply back and forth for ever, billed on
+        // both sides. It is a direct reply.
+        boolean fromAnotherAccountsLine = senderLine.isPresent();
+        if (fromAnotherAccountsLine) {
+            Log.warn("inbound_from_another_accounts_line", Map.of("lineId", owner.get().lineId(),
+                    "metric", "InboundFromAnotherAccountsLine"));
         }
         var ours = Keywords.classify(sms.body());
         var classification = Keywords.withCarrierKeyword(ours, sms.carrierKeyword());
@@ -164,8 +172,8 @@ public final class InboundService {
         // routing first (up to 5 s for a number in hundreds of conversations) let the number's sends go on meanwhile.
         String conversationId = null;
         String fromName = null;
-        boolean routed = false;
-        if (aReply) {
+        boolean routed = fromAnotherAccountsLine; // routed to no conversation
+        if (aReply && !fromAnotherAccountsLine) {
             try {
                 var conversations = router.get(); // built before its time starts (a cold start's first use)
                 long now = clock.millis();
@@ -192,28 +200,45 @@ public final class InboundService {
 
     /**
      * {@link #receive}, or, when that fails for a fault of ours (a table throttled or unavailable after the SDK's
-     * retries), the text handed whole to the inbound queue, whose worker receives it (a text received meanwhile, or
-     * twice, is a {@link Duplicate} by its carrier id). Twilio does not resend a webhook answered 500: a STOP in a word
+     * retries) or has not ended within {@code timeLimit}, the text handed whole to the inbound queue, whose worker
+     * receives it (a text received meanwhile, or twice, is a {@link Duplicate} by its carrier id). Twilio does not resend a webhook answered 500: a STOP in a word
      * it does not block by itself ("Remove", "Stop please") was lost, and broadcasts went on reaching the number. Only
      * a send the queue refuses too is still a 500.
      */
-    public Received receiveOrDefer(InboundSms sms) {
-        try {
-            return receive(sms);
-        } catch (ApiException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            Log.error("inbound_receive_deferred", Map.of("metric", "InboundReceiveDeferred"), e);
+    public Received receiveOrDefer(InboundSms sms, Duration timeLimit) {
+        // on a thread of its own, so a receipt slowed by the SDK's retries (a throttle's backoff: seconds per call) is
+        // deferred in time for the send, rather than cut off with the function; left running, it may still store the
+        // text, and then the worker's receipt is a duplicate, or the other way round (one claim of the carrier id wins)
+        var receiving = new CompletableFuture<Received>();
+        Thread.ofVirtual().name(Thread.currentThread().getName() + "/receive").start(() -> {
             try {
-                // its own message group, by line number and sender (its line is what could not be read)
-                queue.send(Queues.INBOUND, List.of(new QueueMessage(arrivedJob(sms),
-                        ARRIVED + "#" + sms.to().strip() + "#" + sms.from().strip(), ARRIVED + "-" + sms.carrierMessageId())));
-            } catch (RuntimeException queueFault) {
-                queueFault.addSuppressed(e);
-                throw queueFault;
+                receiving.complete(receive(sms));
+            } catch (Throwable t) {
+                receiving.completeExceptionally(t);
             }
-            return new Deferred();
+        });
+        RuntimeException fault;
+        try {
+            return receiving.get(Math.max(1, timeLimit.toMillis()), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof ApiException api) throw api;
+            fault = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (TimeoutException e) {
+            fault = new IllegalStateException("not received in " + timeLimit.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fault = new IllegalStateException("interrupted while receiving", e);
         }
+        Log.error("inbound_receive_deferred", Map.of("metric", "InboundReceiveDeferred"), fault);
+        try {
+            // its own message group, by line number and sender (its line is what could not be read)
+            queue.send(Queues.INBOUND, List.of(new QueueMessage(arrivedJob(sms),
+                    ARRIVED + "#" + sms.to().strip() + "#" + sms.from().strip(), ARRIVED + "-" + sms.carrierMessageId())));
+        } catch (RuntimeException queueFault) {
+            queueFault.addSuppressed(fault);
+            throw queueFault;
+        }
+        return new Deferred();
     }
 
     static String arrivedJob(InboundSms sms) {

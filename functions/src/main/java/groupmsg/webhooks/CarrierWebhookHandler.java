@@ -22,6 +22,7 @@ import groupmsg.platform.api.Text;
 import groupmsg.platform.config.Wiring;
 
 import java.net.URLDecoder;
+import java.time.Duration;
 import java.time.Clock;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -90,7 +91,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
     public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {
         ApiResponse response;
         try {
-            response = handle(event);
+            response = handle(event, context);
         } catch (ApiException e) {
             response = ApiResponse.error(e);
         } catch (RuntimeException e) {
@@ -101,7 +102,20 @@ public final class CarrierWebhookHandler implements HttpFunction {
                 .withBody(response.body()).build();
     }
 
-    private ApiResponse handle(APIGatewayV2HTTPEvent event) {
+    /**
+     * How long a text's receipt may take before it is handed to the inbound queue instead: the function's time left
+     * less what the send may take (its SDK retries included), so Twilio gets its 200 rather than the function's end.
+     */
+    static Duration receiveTimeLimit(Context context) {
+        return context == null ? RECEIVE_TIME_LIMIT
+                : Duration.ofMillis(context.getRemainingTimeInMillis()).minus(HAND_ON_RESERVE);
+    }
+
+    /** What a hand-on to the inbound queue is left of the function's 10 s; the time limit without a context (tests). */
+    static final Duration HAND_ON_RESERVE = Duration.ofSeconds(4);
+    static final Duration RECEIVE_TIME_LIMIT = Duration.ofSeconds(6);
+
+    private ApiResponse handle(APIGatewayV2HTTPEvent event, Context context) {
         ApiRequest request = ApiRequest.from(event);
         // Refused unread: the size is known without looking at the body.
         if (request.body().length > MAX_BODY_BYTES) throw ApiException.tooLarge("webhook body over " + MAX_BODY_BYTES + " bytes");
@@ -122,7 +136,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
             throw ApiException.invalid("content type must be " + FORM);
         }
         if ("POST /webhooks/twilio/inbound".equals(event.getRouteKey())) {
-            inbound.receiveOrDefer(inboundSms(params));
+            inbound.receiveOrDefer(inboundSms(params), receiveTimeLimit(context));
         } else if ("POST /webhooks/twilio/status".equals(event.getRouteKey())) {
             StatusCallbacks.receipt(request.query("a").orElse(null), request.query("m").orElse(null),
                     request.query("s").orElse(null), first(params, "To"), statusSid(params),

@@ -614,7 +614,7 @@ class InboundE2eTest {
     }
 
     @Test
-    void aTextFromTheLinesOwnNumberOrAnyOtherLineIsTakenAndIgnored(ApiClient api, LocalRuntime runtime) throws Exception {
+    void aTextFromTheLinesOwnNumberIsTakenAndIgnored(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Self Text Co");
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 10);
@@ -626,21 +626,49 @@ class InboundE2eTest {
         assertThat(postInbound(a, runtime, twilioInbound(sid(), otherLine, line, "Acme: our group message"), null).status())
                 .isEqualTo(200);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), otherLine, line, "STOP"), null).status()).isEqualTo(200);
-        // another account's line likewise: two accounts' conversations that hold each other's line relayed for ever
+        // another account's line is someone else writing: kept (a person's number another account registered as a
+        // line must not be silenced)
         String theirs = linePhone();
         createLine(api.forNewAccount("Other Business Co"), theirs, "long_code", 10);
-        assertThat(postInbound(a, runtime, twilioInbound(sid(), theirs, line, "Other Co: hello all"), null).status()).isEqualTo(200);
-        text(a, "+14155550404", line, "Hello"); // a later text, to know the worker had its chance
-        text(a, "+14155550404", line, "STOP");
+        text(a, theirs, line, "Hello from another business");
+        text(a, "+14155550404", line, "STOP"); // a later text, to know the worker had its chance
         await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000);
-        runtime.awaitIdle();
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly("+14155550404");
-        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsOnly("+14155550404").hasSize(2);
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsExactlyInAnyOrder("+14155550404", theirs);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 15_000)).extracting(e -> e.get("body"))
-                .containsExactly("Hello");
+                .containsExactly("Hello from another business");
         assertThat(await(() -> carrierMessages(a, line), l -> !l.isEmpty(), 15_000)).extracting(m -> m.get("to"))
                 .as("only the other number's confirmation").containsExactly("+14155550404");
+    }
+
+    /**
+     * A text from another account's line is kept (its STOP too) but never goes into a conversation: two accounts'
+     * conversations that held each other's line relayed each reply back and forth for ever, billed on both sides.
+     */
+    @Test
+    void aTextFromAnotherAccountsLineIsADirectReplyNeverRelayed(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Loop Guard Co");
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String theirs = linePhone();
+        ConversationsE2eTest.groupLine(api.forNewAccount("Other Loop Co"), theirs, 50);
+        String person = "+14155550406";
+        ConversationsE2eTest.create(a, lineId, List.<Object>of(theirs, person), "Both of you");
+        assertThat(await(() -> ConversationsE2eTest.bodiesTo(a, line, person), l -> !l.isEmpty(), 15_000)).hasSize(1);
+
+        text(a, theirs, line, "Other Co: a relay from our own conversation");
+        text(a, theirs, line, "STOP");
+        await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000);
+        runtime.awaitIdle();
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly(theirs);
+        assertThat(inbound(a, "?lineId=" + lineId)).hasSize(2).allSatisfy(m -> assertThat(m)
+                .containsEntry("from", theirs).containsEntry("conversationId", null));
+        assertThat(ConversationsE2eTest.bodiesTo(a, line, person)).as("nothing relayed").containsExactly("Both of you");
+        // a person's reply in the same conversation still goes round
+        text(a, person, line, "Hi");
+        assertThat(await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 3, 15_000).getFirst())
+                .extractingByKey("conversationId").isNotNull();
     }
 
     @Test

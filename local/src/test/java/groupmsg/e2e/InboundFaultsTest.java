@@ -521,7 +521,7 @@ class InboundFaultsTest {
         assertThat(new InboundService(runtime.wiringWith(storeDown), (queue, messages) -> {
             assertThat(queue.name()).isEqualTo("inbound");
             captured.addAll(messages);
-        }).receiveOrDefer(sms)).isInstanceOf(InboundService.Deferred.class);
+        }).receiveOrDefer(sms, Duration.ofSeconds(5))).isInstanceOf(InboundService.Deferred.class);
         assertThat(captured).singleElement().satisfies(job -> {
             assertThat(job.groupId()).isEqualTo("arrived#" + line + "#" + answers);
             assertThat(job.deduplicationId()).isEqualTo("arrived-" + replySid);
@@ -538,7 +538,8 @@ class InboundFaultsTest {
         // the queue refusing too: nothing else to do but the 500
         var refused = new InboundService(runtime.wiringWith(storeDown), new DownQueue());
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.receiveOrDefer(
-                new InboundService.InboundSms(sid(), answers, line, "Again", List.of()))).hasMessageContaining("SQS is down");
+                new InboundService.InboundSms(sid(), answers, line, "Again", List.of()), Duration.ofSeconds(5)))
+                .hasMessageContaining("SQS is down");
 
         // a deleted line's number, its former line's read failing: handed on, not dropped
         assertThat(a.delete("/v1/lines/" + lineId).status()).isEqualTo(204);
@@ -547,12 +548,50 @@ class InboundFaultsTest {
         String alsoLeaves = "+14155550783";
         captured.clear();
         assertThat(new InboundService(runtime.wiringWith(formerReadsDown), (queue, messages) -> captured.addAll(messages))
-                .receiveOrDefer(new InboundService.InboundSms(sid(), alsoLeaves, line, "STOP", List.of())))
+                .receiveOrDefer(new InboundService.InboundSms(sid(), alsoLeaves, line, "STOP", List.of()), Duration.ofSeconds(5)))
                 .isInstanceOf(InboundService.Deferred.class);
         assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
                 .contains("\"batchItemFailures\":[]");
         runtime.awaitIdle();
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).contains(alsoLeaves);
+    }
+
+    /**
+     * A receipt slowed past its time (a throttle's backoff, seconds a call) is handed on in time for the webhook's 200,
+     * and goes on meanwhile: whichever stores the text first, it is stored once, the other a duplicate.
+     */
+    @Test
+    void aSlowReceiptIsHandedOnInTimeAndTheTextIsStoredOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Slow Store Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        var slowLineRead = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                        && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#")) {
+                    try {
+                        Thread.sleep(2_500);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        var captured = new CopyOnWriteArrayList<QueueMessage>();
+        long start = System.nanoTime();
+        assertThat(new InboundService(runtime.wiringWith(slowLineRead), (queue, messages) -> captured.addAll(messages))
+                .receiveOrDefer(new InboundService.InboundSms(sid(), "+14155550791", line, "Running late", List.of()),
+                        Duration.ofMillis(500))).isInstanceOf(InboundService.Deferred.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(2_000));
+        assertThat(captured).hasSize(1);
+        // the slow receipt ends meanwhile and stores it; the worker's is then a duplicate
+        assertThat(await(() -> inbound(a, "?lineId=" + lineId), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
+                .contains("\"batchItemFailures\":[]");
+        runtime.awaitIdle();
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i).containsEntry("body", "Running late"));
     }
 
     /**
