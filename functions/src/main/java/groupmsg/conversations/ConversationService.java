@@ -9,6 +9,7 @@ import groupmsg.lines.LineService;
 import groupmsg.messages.DirectMessages;
 import groupmsg.messages.DirectReplies;
 import groupmsg.messages.MessageKind;
+import groupmsg.messages.SmsText;
 import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
@@ -489,10 +490,12 @@ public final class ConversationService {
             return;
         }
         List<String> to = view.reachable().stream().filter(p -> !p.equals(from)).toList();
-        // invisible characters at the text's ends (a phone's no-break space, a pasted zero-width one) are not relayed:
-        // each copy went as UCS-2, up to three times the segments of its GSM-7 text (the thread keeps it as sent)
-        String relayed = Text.stripInvisible(body);
-        boolean noText = relayed == null || relayed.isEmpty();
+        // invisible characters at the text's ends (a phone's no-break space, a pasted zero-width one) are not relayed
+        // where that makes the copies GSM-7: each went as UCS-2, up to three times the segments (the thread keeps the
+        // text as sent); a text that is UCS-2 anyway keeps them, a right-to-left mark that places its punctuation too
+        String visible = Text.stripInvisible(body);
+        boolean noText = visible == null || visible.isEmpty();
+        String relayed = noText || SmsText.of(visible).encoding() == SmsText.Encoding.GSM_7 ? visible : body;
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
         if (!line.groupMessagingAllowed()) {
             // switched off after a first run decided to relay it: the reply is kept in the thread, and goes no further

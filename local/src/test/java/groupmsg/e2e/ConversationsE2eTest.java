@@ -638,10 +638,14 @@ class ConversationsE2eTest {
         var copies = await(() -> carrierMessages(a, line).stream().filter(m -> BOB.equals(m.get("to"))).toList(), l -> l.size() >= 4, 15_000);
         assertThat(copies.get(3)).containsEntry("body", "Ann: " + padded.substring(1, padded.length() - 2));
         assertThat(await(() -> thread(a, id), l -> l.size() == 4, 10_000).get(3)).containsEntry("body", padded);
+        // a text UCS-2 anyway keeps them: a right-to-left mark places its punctuation
+        String hebrew = "\u05e9\u05dc\u05d5\u05dd!\u200f";
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, hebrew), null).status()).isEqualTo(200);
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 5, 15_000).get(4)).isEqualTo("Ann: " + hebrew);
         // and one of nothing else, with no picture, is not relayed at all
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "\u200b\u00a0"), null).status()).isEqualTo(200);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "done"), null).status()).isEqualTo(200);
-        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 5, 15_000)).hasSize(5).last().isEqualTo("Ann: done");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 6, 15_000)).hasSize(6).last().isEqualTo("Ann: done");
     }
 
     @Test
