@@ -207,7 +207,8 @@ final class GroupStore {
     }
 
     /** @param redrivenAt when maintenance last sent its job again (0: never) */
-    record CleanupJob(String accountId, String groupId, long deletedAt, long redrivenAt) {}
+    /** {@code after}: the last member row a run of it read before it handed on (null: none did). */
+    record CleanupJob(String accountId, String groupId, long deletedAt, long redrivenAt, String after) {}
 
     /**
      * Clean-up jobs recorded before {@code olderThan} (ms) and not sent again since {@code redrivenBefore}, oldest
@@ -218,7 +219,7 @@ final class GroupStore {
     List<CleanupJob> pendingCleanups(long olderThan, long redrivenBefore, int limit) {
         return ops.queryAll(table, CLEANUP_JOBS_PK).stream()
                 .map(i -> new CleanupJob(Attr.str(i, "accountId"), Attr.str(i, "groupId"), Attr.num(i, "deletedAt", 0),
-                        Attr.num(i, "redrivenAt", 0)))
+                        Attr.num(i, "redrivenAt", 0), Attr.str(i, "after")))
                 .filter(job -> job.deletedAt() < olderThan && job.redrivenAt() < redrivenBefore)
                 .sorted(java.util.Comparator.comparingLong(CleanupJob::deletedAt))
                 .limit(limit).toList();
@@ -230,6 +231,17 @@ final class GroupStore {
         ops.updateIf(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId))
                 .updateExpression("SET redrivenAt = :now").conditionExpression("attribute_exists(pk)")
                 .expressionAttributeValues(Map.of(":now", n(now))));
+    }
+
+    /**
+     * Records that a run of the clean-up handed on at {@code now}, after the member row {@code after}: maintenance waits
+     * its retry span from now before sending it again, and then sends it from there (not for a job finished meanwhile).
+     */
+    void markCleanupHandedOn(String accountId, String groupId, long now, String after) {
+        ops.updateIf(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId))
+                .updateExpression("SET redrivenAt = :now, #after = :after").conditionExpression("attribute_exists(pk)")
+                .expressionAttributeNames(Map.of("#after", "after"))
+                .expressionAttributeValues(Map.of(":now", n(now), ":after", s(after))));
     }
 
     void finishCleanup(String accountId, String groupId) {

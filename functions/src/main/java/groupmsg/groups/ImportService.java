@@ -384,8 +384,15 @@ public final class ImportService {
                 () -> clock.millis() >= deadline);
         if (done.stoppedAfter() != null) {
             groups.enqueueCleanup(accountId, groupId, deletedAt, done.stoppedAfter());
-            // progress: maintenance sends the job again only if this hand-on, too, goes nowhere for its retry span
-            groups.groupStore().markCleanupRedriven(accountId, groupId, clock.millis());
+            try {
+                // progress: maintenance sends the job again only if this hand-on, too, goes nowhere for its retry span,
+                // and from where it stopped
+                groups.groupStore().markCleanupHandedOn(accountId, groupId, clock.millis(), done.stoppedAfter());
+            } catch (RuntimeException e) {
+                // the hand-on is sent: failing now would have this job's retry, past the queue's 5 minutes of
+                // deduplication, send a second one (two chains of the same work)
+                Log.warn("group_cleanup_progress_unmarked", Map.of("groupId", groupId, "error", e.getClass().getSimpleName()));
+            }
             Log.info("group_cleanup_handed_on", Map.of("groupId", groupId, "tombstoned", done.count()));
             return;
         }
@@ -432,7 +439,7 @@ public final class ImportService {
         int redriven = 0;
         for (var job : groups.groupStore().pendingCleanups(now - 5 * 60_000L, now - cleanupRedriveEveryMillis(), 100)) {
             try {
-                groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt(), null);
+                groups.enqueueCleanup(job.accountId(), job.groupId(), job.deletedAt(), job.after());
                 groups.groupStore().markCleanupRedriven(job.accountId(), job.groupId(), now);
                 redriven++;
             } catch (RuntimeException e) {

@@ -69,8 +69,31 @@ class GroupCleanupE2eTest {
         var job = groups.groupStore().pendingCleanups(Long.MAX_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE).stream()
                 .filter(j -> j.groupId().equals(group)).findFirst().orElseThrow();
         assertThat(job.redrivenAt()).as("progress: maintenance waits before sending it again").isGreaterThanOrEqualTo(before);
+        assertThat(job.after()).isEqualTo("+14155550999");
+        // a hand-on that then went nowhere for the queue's retry span: maintenance sends it again from where it stopped
+        List<QueueMessage> redriven = new ArrayList<>();
+        var later = runtime.wiring().withClock(java.time.Clock.offset(java.time.Clock.systemUTC(),
+                Duration.ofMillis(ImportService.cleanupRedriveEveryMillis() + 60_000)));
+        QueueSender maintenanceQueue = (queue, messages) -> redriven.addAll(messages);
+        new ImportService(later, new GroupService(later, maintenanceQueue), maintenanceQueue).sweep();
+        assertThat(redriven).filteredOn(m -> m.body().contains(group)).singleElement()
+                .satisfies(m -> assertThat(Json.parseObject(m.body())).containsEntry("after", "+14155550999"));
 
-        imports.cleanUpDeletedGroup(accountId, group, deletedAt, "+14155550999", noTimeToSpare);
+        // its mark of progress refused (throttled) after the hand-on was sent: logged, not failed (a retry past the
+        // queue's 5 minutes of deduplication would send a second hand-on, two chains of the same work)
+        var marksRefused = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest u
+                        && GroupStore.CLEANUP_JOBS_PK.equals(u.key().get("pk").s())) {
+                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
+                            .message("throttled (test)").build();
+                }
+            }
+        });
+        new ImportService(marksRefused, new GroupService(marksRefused, recording), recording)
+                .cleanUpDeletedGroup(accountId, group, deletedAt, "+14155550999", noTimeToSpare);
         assertThat(tombstoned(runtime, accountId, group)).isEqualTo(2000);
         assertThat(Json.parseObject(sent.get(2).body())).containsEntry("after", "+14155551999");
 
