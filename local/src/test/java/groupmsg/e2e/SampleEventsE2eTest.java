@@ -37,6 +37,30 @@ class SampleEventsE2eTest {
         }
     }
 
+    /** An SQS sample's {@code md5OfBody} is its body's, as SQS's own are (a sample copied and edited kept its old one). */
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyQueueSamplesBodyDigestIsItsBodys() throws Exception {
+        List<Path> samples;
+        try (Stream<Path> files = Files.walk(EVENTS)) {
+            samples = files.filter(p -> p.toString().endsWith(".json")).toList();
+        }
+        int checked = 0;
+        for (Path sample : samples) {
+            if (!(groupmsg.platform.json.Json.parse(Files.readString(sample)) instanceof java.util.Map<?, ?> event)
+                    || !(event.get("Records") instanceof List<?> records)) continue;
+            for (Object record : records) {
+                var r = (java.util.Map<String, Object>) record;
+                if (!r.containsKey("md5OfBody")) continue;
+                var digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+                        .digest(((String) r.get("body")).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                assertThat(r.get("md5OfBody")).as(sample.toString()).isEqualTo(digest);
+                checked++;
+            }
+        }
+        assertThat(checked).as("SQS samples found").isGreaterThan(10);
+    }
+
     @Test
     void httpEventsRunThroughTheirHandlers(LocalRuntime runtime) throws Exception {
         assertThat(invoke(runtime, "admin-api", "get-account.json")).contains("\"statusCode\":200").contains("acct_default");

@@ -25,6 +25,8 @@ import java.util.concurrent.TimeoutException;
 final class Fauxqs implements AutoCloseable {
     static final String INSTALL_HINT = "run bin/install-test-tools (installs node 22 and fauxqs into .tools/)";
     private static final String PORT_LINE = "FAUXQS_PORT=";
+    /** Printed for each server fauxqs starts, with the address it is bound to. */
+    private static final String BOUND_LINE = "FAUXQS_BOUND=";
     /**
      * Imports fauxqs by file URL, starts it on a free port, prints the port, exits when stdin closes. fauxqs listens on
      * every interface ({@code host: "0.0.0.0"}, no option to change it): the launcher's own {@code listen} keeps it to
@@ -38,6 +40,7 @@ final class Fauxqs implements AutoCloseable {
               if (options && typeof options === "object" && (options.host === "0.0.0.0" || options.host === "::")) {
                 options = { ...options, host: "127.0.0.1" };
               }
+              this.once("listening", () => console.log("%s" + this.address().address));
               return listen.call(this, options, ...rest);
             };
             const { startFauxqs } = await import(pathToFileURL(process.argv[1]).href);
@@ -45,14 +48,21 @@ final class Fauxqs implements AutoCloseable {
             console.log("%s" + server.port);
             process.stdin.on("end", () => process.exit(0));
             process.stdin.resume();
-            """.formatted(PORT_LINE);
+            """.formatted(BOUND_LINE, PORT_LINE);
 
     private final Process process;
     private final URI endpoint;
+    private final List<String> boundAddresses;
 
-    private Fauxqs(Process process, URI endpoint) {
+    private Fauxqs(Process process, URI endpoint, List<String> boundAddresses) {
         this.process = process;
         this.endpoint = endpoint;
+        this.boundAddresses = boundAddresses;
+    }
+
+    /** The addresses fauxqs's servers are bound to, as node reports them once each listens. */
+    List<String> boundAddresses() {
+        return List.copyOf(boundAddresses);
     }
 
     /** {@code http://127.0.0.1:<port>}: the SNS and SQS endpoint (one for both). */
@@ -82,9 +92,11 @@ final class Fauxqs implements AutoCloseable {
             throw new UncheckedIOException("cannot start " + node + "; " + INSTALL_HINT, e);
         }
         CompletableFuture<Integer> port = new CompletableFuture<>();
+        List<String> bound = new java.util.concurrent.CopyOnWriteArrayList<>();
         Thread.ofPlatform().daemon().name("fauxqs-stdout").start(() -> {
             try (var out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = out.readLine()) != null; ) {
+                    if (line.startsWith(BOUND_LINE)) bound.add(line.substring(BOUND_LINE.length()).strip());
                     if (!port.isDone() && line.startsWith(PORT_LINE)) port.complete(Integer.parseInt(line.substring(PORT_LINE.length()).strip()));
                 }
             } catch (IOException | RuntimeException e) {
@@ -93,7 +105,7 @@ final class Fauxqs implements AutoCloseable {
             port.completeExceptionally(new IllegalStateException("fauxqs exited before it was listening; see " + log));
         });
         try {
-            return new Fauxqs(process, URI.create("http://127.0.0.1:" + port.get(20, TimeUnit.SECONDS)));
+            return new Fauxqs(process, URI.create("http://127.0.0.1:" + port.get(20, TimeUnit.SECONDS)), bound);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stop(process);
