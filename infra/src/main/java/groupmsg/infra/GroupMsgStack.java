@@ -163,6 +163,12 @@ public final class GroupMsgStack extends Stack {
     /** DLQs keep failed messages for the longest time SQS allows, so they outlive the source queue's retention. */
     public static final int DLQ_RETENTION_DAYS = 14;
     /**
+     * When a message waiting in a dead-letter queue pages again: four days before SQS drops it (a standard queue's
+     * message counts its retention from its first send, which is hours before for all but a webhook event's copies, each
+     * a new message).
+     */
+    static final int DLQ_AGE_ALARM_SECONDS = (DLQ_RETENTION_DAYS - 4) * 86_400;
+    /**
      * The AWS-managed SNS key the event topics are encrypted with. Lambda publishers need no KMS permission for it
      * (its key policy lets principals of the account use it through SNS), and unlike a customer-managed key it adds
      * no key policy to maintain. AWS services that publish as service principals (CloudWatch, EventBridge) cannot
@@ -431,6 +437,9 @@ public final class GroupMsgStack extends Stack {
                         SNS_MANAGED_KEY_ALIAS))
                 .enforceSsl(true)
                 .build();
+        // in prod kept with the stack's data: deleting the stack took the topics and every subscription the business
+        // attached to them (re-created, they have new ARNs)
+        if (settings.isProd()) topic.applyRemovalPolicy(RemovalPolicy.RETAIN);
         eventTopics.put(t, topic);
     }
 
@@ -738,6 +747,13 @@ public final class GroupMsgStack extends Stack {
             alarm(pascal(q.name()) + "DlqGrowthAlarm", MathExpression.Builder.create().expression("DIFF(visible + inFlight)")
                     .usingMetrics(Map.of("visible", visible, "inFlight", inFlight)).period(Duration.minutes(1)).build(),
                     1, 1, 2, notify, "More messages in the " + q.name() + " dead-letter queue");
+            // The two above page when messages arrive; nothing paged again while they sat there unredriven until SQS
+            // dropped them (their jobs lost for good: opt-outs, replies, deliveries). Four days' notice.
+            Metric waitingThere = deadLetterQueues.get(q.name()).metricApproximateAgeOfOldestMessage(MetricOptions.builder()
+                    .statistic("Maximum").period(Duration.minutes(5)).build());
+            alarm(pascal(q.name()) + "DlqAgeAlarm", waitingThere, DLQ_AGE_ALARM_SECONDS, notify, "A message has waited "
+                    + DLQ_AGE_ALARM_SECONDS / 86_400 + " days in the " + q.name() + " dead-letter queue: redrive it (or"
+                    + " save it) before SQS drops it at " + DLQ_RETENTION_DAYS + " days");
         }
         for (QueueDef q : Queues.ALL) {
             // A job older than all its tries could take is not being taken (its event source disabled or failing,

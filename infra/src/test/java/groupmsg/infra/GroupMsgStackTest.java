@@ -361,7 +361,8 @@ class GroupMsgStackTest {
         // ... and two on failures that page when they last (ApiProtectionTest)
         // ... and one per queue on its oldest job's age (below)
         // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's waiting events
-        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 3 * Queues.ALL.size() + 1 + 2 * Handlers.ALL.size() + 2
+        // ... and one per dead-letter queue on its oldest message's age
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 4 * Queues.ALL.size() + 1 + 2 * Handlers.ALL.size() + 2
                 + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
@@ -386,6 +387,12 @@ class GroupMsgStackTest {
                 assertThat(a.get("Namespace")).isEqualTo("AWS/SQS");
                 assertThat(a.get("MetricName")).isEqualTo("ApproximateNumberOfMessagesVisible");
                 assertThat(refs(a.get("Dimensions"))).containsExactly(dlqId);
+            });
+            // a message left there pages again before SQS drops it
+            assertThat(alarms).as("DLQ age alarm for " + q.name()).anySatisfy(a -> {
+                assertThat(a.get("MetricName")).isEqualTo("ApproximateAgeOfOldestMessage");
+                assertThat(refs(a.get("Dimensions"))).containsExactly(dlqId);
+                assertThat(a.get("Threshold")).isEqualTo(10 * 86_400);
             });
             // an alarm notifies on a change of state: more messages in a DLQ that held some paged nobody
             assertThat(alarms).as("DLQ growth alarm for " + q.name()).anySatisfy(a -> {

@@ -52,6 +52,16 @@ class ProdStageTest {
     }
 
     @Test
+    void eventTopicsAreRetainedWithTheirSubscriptions() {
+        for (var topic : synth.stack().eventTopics().values()) {
+            var resource = synth.resources().get(synth.logicalId(topic));
+            assertThat(resource.get("DeletionPolicy")).isEqualTo("Retain");
+            assertThat(resource.get("UpdateReplacePolicy")).isEqualTo("Retain");
+        }
+        assertThat(synth.stack().eventTopics()).hasSize(groupmsg.notify.Topic.values().length);
+    }
+
+    @Test
     void logGroupsAreRetainedWithLongerRetention() {
         synth.resources().values().stream().filter(r -> "AWS::Logs::LogGroup".equals(r.get("Type"))).forEach(r -> {
             assertThat(r.get("DeletionPolicy")).isEqualTo("Retain");
