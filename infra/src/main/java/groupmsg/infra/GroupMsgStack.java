@@ -775,6 +775,11 @@ public final class GroupMsgStack extends Stack {
         alarm("WebhooksWaitingAlarm", waiting, WEBHOOKS_WAITING_ALARM, notify, "Over " + WEBHOOKS_WAITING_ALARM
                 + " webhook events waiting between passes: an endpoint, or many, down for hours (each event wakes every "
                 + "15 minutes until its pass is due); look at which webhooks fail (lastFailure), or disable them");
+        // SNS failing to put events in the webhooks queue (its policy or encryption changed): it retries quietly, then
+        // drops them, and no queue alarm sees an empty queue
+        alarm("IntegrationsDeliveryAlarm", eventTopics.get(groupmsg.notify.Topic.INTEGRATIONS).metricNumberOfNotificationsFailed(
+                MetricOptions.builder().statistic("Sum").period(Duration.minutes(5)).build()), notify,
+                "The integrations topic failed to deliver events to the webhooks queue: check the queue's policy and key");
         for (HandlerDef h : Handlers.ALL) {
             Function fn = functions.get(h.name());
             MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();

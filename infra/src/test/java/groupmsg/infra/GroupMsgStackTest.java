@@ -361,8 +361,8 @@ class GroupMsgStackTest {
         // ... and two on failures that page when they last (ApiProtectionTest)
         // ... and one per queue on its oldest job's age (below)
         // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's waiting events
-        // ... and one per dead-letter queue on its oldest message's age
-        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 4 * Queues.ALL.size() + 1 + 2 * Handlers.ALL.size() + 2
+        // ... and one per dead-letter queue on its oldest message's age, and one on the integrations topic's deliveries
+        synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 4 * Queues.ALL.size() + 2 + 2 * Handlers.ALL.size() + 2
                 + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
@@ -380,6 +380,13 @@ class GroupMsgStackTest {
                         ? GroupMsgStack.WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD : 1);
             }
             assertThat(a.get("ComparisonOperator")).isEqualTo("GreaterThanOrEqualToThreshold");
+        });
+        // SNS failing to deliver integrations events to the webhooks queue (its policy or key changed)
+        String integrations = synth.logicalId(synth.stack().eventTopics().get(Topic.INTEGRATIONS));
+        assertThat(alarms).as("integrations delivery alarm").anySatisfy(a -> {
+            assertThat(a.get("Namespace")).isEqualTo("AWS/SNS");
+            assertThat(a.get("MetricName")).isEqualTo("NumberOfNotificationsFailed");
+            assertThat(a.get("Dimensions").toString()).contains(integrations);
         });
         for (QueueDef q : Queues.ALL) {
             String dlqId = synth.logicalId(synth.stack().deadLetterQueues().get(q.name()));
