@@ -212,14 +212,19 @@ public final class ConversationService {
      * relay of a participant's reply to the others (the thread message's id shares its time-ordered part). 404 for a
      * message not in this account's conversation.
      */
-    public String deliveredAs(String accountId, String conversationId, String messageId) {
-        find(accountId, conversationId);
+    public DeliveredAs deliveredAs(String accountId, String conversationId, String messageId) {
+        Conversation c = find(accountId, conversationId);
         if (!messageId.startsWith(ThreadMessage.ID_PREFIX)) throw ApiException.notFound("message");
         ThreadMessage m = store.message(accountId, conversationId, messageId).orElseThrow(() -> ApiException.notFound("message"));
-        return deliveredAs(m);
+        var names = new java.util.HashMap<String, String>();
+        for (var p : c.participants()) if (p.name() != null && !p.name().isBlank()) names.put(p.phone(), p.name());
+        return new DeliveredAs(deliveredAs(m), Map.copyOf(names));
     }
 
-    /** The id of the message that carried {@code m} to the participants (see {@link #deliveredAs(String, String, String)}). */
+    /** The message that carried a thread message, and the participants' names by number (those that have one). */
+    public record DeliveredAs(String messageId, Map<String, String> names) {}
+
+    /** The id of the message that carried {@code m} to the participants. */
     static String deliveredAs(ThreadMessage m) {
         String ulid = m.id().substring(ThreadMessage.ID_PREFIX.length());
         return (ThreadMessage.OUTBOUND.equals(m.direction()) ? OUTBOUND_MESSAGE_PREFIX : RELAY_MESSAGE_PREFIX) + ulid;

@@ -80,12 +80,13 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
     /**
      * Who a thread message reached: one row per participant it was sent to (not its author, not those opted out
-     * then), as {@code GET /v1/messages/{id}/deliveries} lists a group message's. Empty when it went to nobody (every
+     * then), named as in the conversation, as {@code GET /v1/messages/{id}/deliveries} lists a group message's. Empty when it went to nobody (every
      * other participant opted out, or the conversation was blocked).
      */
     private ApiResponse deliveries(ApiRequest request) {
-        String sentAs = conversations.deliveredAs(request.accountId(), request.path("id"), request.path("messageId"));
-        return deliveryList.respond(request, request.accountId(), sentAs)
+        var sentAs = conversations.deliveredAs(request.accountId(), request.path("id"), request.path("messageId"));
+        // each row named as its participant is in the conversation (a copy's row keeps no name of its own)
+        return deliveryList.respond(request, request.accountId(), sentAs.messageId(), sentAs.names()::get)
                 .orElseGet(() -> ApiResponse.ok(ApiResponse.page(List.of(), null)));
     }
 

@@ -66,13 +66,19 @@ public final class DeliveryList {
 
     /** The page the request asks for, of the account's message {@code messageId}; empty when there is no such message. */
     public Optional<ApiResponse> respond(ApiRequest request, String accountId, String messageId) {
+        return respond(request, accountId, messageId, phone -> null);
+    }
+
+    /** As {@link #respond(ApiRequest, String, String)}, a row without a name of its own given {@code nameOf} its number's. */
+    public Optional<ApiResponse> respond(ApiRequest request, String accountId, String messageId,
+                                         java.util.function.Function<String, String> nameOf) {
         Paging paging = Paging.from(request, "status");
         String status = request.query("status").orElse(null);
         if (status != null && !STATUSES.contains(status)) throw ApiException.invalid("status must be one of " + STATUSES);
         var message = messages.get(accountId, messageId);
         // a bad cursor is a 400 even for a message that went to nobody (no rows to page through)
         if (message.isEmpty() && paging.cursor() != null) DeliveryCursor.decode(paging.cursor(), messageId, Integer.MAX_VALUE);
-        return message.map(m -> page(m, paging, status));
+        return message.map(m -> page(m, paging, status, nameOf));
     }
 
     /** The most recipients one part of a delivery report holds. */
@@ -131,12 +137,16 @@ public final class DeliveryList {
                 + Csv.cell((String) row.get("carrierMessageId")) + "," + row.get("updatedAt") + "," + Csv.cell((String) row.get("name"));
     }
 
-    private ApiResponse page(GroupMessage m, Paging paging, String status) {
+    private ApiResponse page(GroupMessage m, Paging paging, String status, java.util.function.Function<String, String> nameOf) {
         Position from = DeliveryCursor.decode(paging.cursor(), m.id(), m.shards());
         var page = deliveries.list(m.id(), m.shards(), from, paging.limit(), status, listReadBudget);
         String next = page.next() == null ? null : DeliveryCursor.encode(page.next(), m.id());
         List<Object> items = new ArrayList<>();
-        page.deliveries().forEach(d -> items.add(MessagesJson.delivery(d)));
+        for (Delivery d : page.deliveries()) {
+            var row = MessagesJson.delivery(d);
+            if (row.get("name") == null) row.put("name", nameOf.apply(d.phone()));
+            items.add(row);
+        }
         return ApiResponse.ok(ApiResponse.page(items, next));
     }
 

@@ -580,7 +580,7 @@ class ConversationsE2eTest {
         ApiClient a = api.forNewAccount("Chat Receipts Co");
         String line = linePhone();
         String lineId = groupLine(a, line, 50);
-        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Bring snacks?").get("id");
+        String id = (String) create(a, lineId, List.<Object>of(Map.of("phone", ANN, "name", "Ann"), BOB, CAT), "Bring snacks?").get("id");
         assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "Chips from me"), null).status()).isEqualTo(200);
         var thread = await(() -> thread(a, id), l -> l.size() == 2, 10_000);
         String first = (String) thread.get(0).get("id");
@@ -594,6 +594,9 @@ class ConversationsE2eTest {
         var relayed = await(() -> rows.apply(reply), l -> l.size() == 2 && l.stream().allMatch(d -> "delivered".equals(d.get("status"))), 20_000);
         assertThat(relayed).extracting(d -> d.get("phone")).containsExactlyInAnyOrder(ANN, CAT);
         assertThat(relayed).allSatisfy(d -> assertThat((String) d.get("carrierMessageId")).startsWith("SM"));
+        // each row named as its participant is in the conversation (a participant without a name: null)
+        assertThat(rows.apply(first)).extracting(d -> d.get("phone") + " " + d.get("name"))
+                .containsExactlyInAnyOrder(ANN + " Ann", BOB + " null", CAT + " null");
         // paged and filtered like a group message's
         var page = a.get("/v1/conversations/" + id + "/messages/" + first + "/deliveries?limit=2&status=delivered").jsonObject();
         assertThat((List<?>) page.get("items")).hasSize(2);
