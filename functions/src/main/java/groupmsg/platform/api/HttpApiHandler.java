@@ -105,7 +105,7 @@ public abstract class HttpApiHandler implements HttpFunction {
         } catch (ApiException e) {
             response = ApiResponse.error(e);
         } catch (RuntimeException e) {
-            if (startKeyRefused(e)) {
+            if (cursorRefused(e, event)) {
                 // A cursor Cursor.decode let through but the query's key condition rules out (another list's cursor
                 // for the same partition): the caller's cursor is wrong, not the service.
                 response = ApiResponse.error(ApiException.invalid("cursor is not valid for this list"));
@@ -173,6 +173,16 @@ public abstract class HttpApiHandler implements HttpFunction {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether DynamoDB refused a start key the request's {@code cursor} gave: without one, the key was made here (a
+     * page that goes on where the last one stopped), and its refusal is a fault of ours, a 500 logged as one, not the
+     * caller's 400.
+     */
+    static boolean cursorRefused(RuntimeException e, APIGatewayV2HTTPEvent event) {
+        var query = event.getQueryStringParameters();
+        return startKeyRefused(e) && query != null && query.get("cursor") != null;
     }
 
     /** DynamoDB's refusal of a query's ExclusiveStartKey ("The provided starting key is ...", "Exclusive Start Key ..."). */

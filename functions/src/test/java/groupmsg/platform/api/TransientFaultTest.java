@@ -44,6 +44,21 @@ class TransientFaultTest {
                 new groupmsg.platform.RetriesSpent("SQS failed 1 messages")))).isTrue();
     }
 
+    /** A start key DynamoDB refuses is the caller's 400 only when the caller's cursor gave it. */
+    @Test
+    void aRefusedStartKeyIsTheCallersOnlyWhenItCameFromTheirCursor() {
+        var refusal = DynamoDbException.builder().statusCode(400).message("The provided starting key is invalid").build();
+        var withCursor = new com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent();
+        withCursor.setQueryStringParameters(java.util.Map.of("cursor", "abc", "limit", "5"));
+        assertThat(HttpApiHandler.cursorRefused(refusal, withCursor)).isTrue();
+        var without = new com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent();
+        assertThat(HttpApiHandler.cursorRefused(refusal, without)).isFalse();
+        without.setQueryStringParameters(java.util.Map.of("limit", "5"));
+        assertThat(HttpApiHandler.cursorRefused(refusal, without)).isFalse();
+        assertThat(HttpApiHandler.cursorRefused(DynamoDbException.builder().statusCode(400).message("other").build(), withCursor))
+                .isFalse();
+    }
+
     @Test
     void requestAndCodeFaultsAreNot() {
         assertThat(HttpApiHandler.transientFault(ConditionalCheckFailedException.builder()
