@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static groupmsg.local.TestFaults.throttling;
 import static groupmsg.e2e.InboundE2eTest.OPT_IN_REPLY;
 import static groupmsg.e2e.InboundE2eTest.OPT_OUT_REPLY;
 import static groupmsg.e2e.InboundE2eTest.await;
@@ -45,21 +46,6 @@ class InboundFaultsTest {
             attempted.add(queue.name());
             throw new IllegalStateException("SQS is down");
         }
-    }
-
-    /** An interceptor that throttles (as DynamoDB does, after the SDK's retries) the requests {@code matching} picks. */
-    static software.amazon.awssdk.core.interceptor.ExecutionInterceptor throttling(
-            java.util.function.Predicate<software.amazon.awssdk.core.SdkRequest> matching) {
-        return new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (matching.test(context.request())) {
-                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
-                            .message("throttled (test)").build();
-                }
-            }
-        };
     }
 
     /** Whether the account has a message of this id (a keyword's reply is stored before anything is queued for it). */
@@ -565,20 +551,8 @@ class InboundFaultsTest {
         ApiClient a = api.forNewAccount("Slow Store Co");
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 20);
-        var slowLineRead = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
-                        && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#")) {
-                    try {
-                        Thread.sleep(2_500);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            }
-        };
+        var slowLineRead = groupmsg.local.TestFaults.slowing(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#"), 2_500);
         var captured = new CopyOnWriteArrayList<QueueMessage>();
         long start = System.nanoTime();
         assertThat(new InboundService(runtime.wiringWith(slowLineRead), (queue, messages) -> captured.addAll(messages))

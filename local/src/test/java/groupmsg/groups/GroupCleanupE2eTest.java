@@ -81,17 +81,9 @@ class GroupCleanupE2eTest {
 
         // its mark of progress refused (throttled) after the hand-on was sent: logged, not failed (a retry past the
         // queue's 5 minutes of deduplication would send a second hand-on, two chains of the same work)
-        var marksRefused = runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest u
-                        && GroupStore.CLEANUP_JOBS_PK.equals(u.key().get("pk").s())) {
-                    throw software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException.builder()
-                            .message("throttled (test)").build();
-                }
-            }
-        });
+        var marksRefused = runtime.wiringWith(groupmsg.local.TestFaults.throttling(request ->
+                request instanceof software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest u
+                        && GroupStore.CLEANUP_JOBS_PK.equals(u.key().get("pk").s())));
         new ImportService(marksRefused, new GroupService(marksRefused, recording), recording)
                 .cleanUpDeletedGroup(accountId, group, deletedAt, "+14155550999", noTimeToSpare);
         assertThat(tombstoned(runtime, accountId, group)).isEqualTo(2000);

@@ -1,0 +1,41 @@
+package groupmsg.local;
+
+import software.amazon.awssdk.core.SdkRequest;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException;
+
+import java.util.function.Predicate;
+
+/** SDK interceptors that fault the requests a test picks (give them to {@link LocalRuntime#wiringWith}). */
+public final class TestFaults {
+    private TestFaults() {}
+
+    /** Throttles (as DynamoDB does, after the SDK's retries) the requests {@code matching} picks. */
+    public static ExecutionInterceptor throttling(Predicate<SdkRequest> matching) {
+        return new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (matching.test(context.request())) {
+                    throw ProvisionedThroughputExceededException.builder().message("throttled (test)").build();
+                }
+            }
+        };
+    }
+
+    /** Holds each request {@code matching} picks for {@code millis} before it goes (a throttle's backoffs, say). */
+    public static ExecutionInterceptor slowing(Predicate<SdkRequest> matching, long millis) {
+        return new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (!matching.test(context.request())) return;
+                try {
+                    Thread.sleep(millis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+    }
+}
