@@ -88,7 +88,7 @@ public final class ConversationRouter {
         // blocked as the relay judges it, not only as marked: a reply routed to a conversation the policy blocks is kept
         // there unrelayed (its author told it ended) while the number's conversation that goes on misses it
         var policy = new Lazy<>(() -> blocks.get().policy(accountId)); // read once, and only for a candidate not marked
-        var found = store.mostRecentlyActive(accountId, lineId, from, c -> {
+        var found = store.mostRecentlyActive(accountId, lineId, from, receivedAt, c -> {
             if (clock.millis() > readUntil) throw new OutOfTime();
             return judgeOptOutBlocks && blocks.get().blockedNow(c, policy.get());
         });

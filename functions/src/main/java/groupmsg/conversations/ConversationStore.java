@@ -337,15 +337,16 @@ final class ConversationStore {
      * do not show blocked, most recent first, until one that goes on. Rows written before they carried lastActivityAt take it from their conversation.
      */
     Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone) {
-        return mostRecentlyActive(accountId, lineId, phone, c -> false);
+        return mostRecentlyActive(accountId, lineId, phone, Long.MAX_VALUE, c -> false);
     }
 
     /**
-     * As {@link #mostRecentlyActive(String, String, String)}, a conversation not marked blocked passed over too when
-     * {@code blockedNow} says it is (under block_conversation, one with a participant opted out: marked a moment after
-     * the STOP, or never when the policy was switched on after it).
+     * As {@link #mostRecentlyActive(String, String, String)}, of the conversations created by {@code existedBy} (a
+     * text routed late, by its worker, does not go into one created after it came); a conversation not marked blocked
+     * passed over too when {@code blockedNow} says it is (under block_conversation, one with a participant opted out:
+     * marked a moment after the STOP, or never when the policy was switched on after it).
      */
-    Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone,
+    Optional<Conversation> mostRecentlyActive(String accountId, String lineId, String phone, long existedBy,
                                               java.util.function.Predicate<Conversation> blockedNow) {
         List<RoutingCandidate> candidates = new ArrayList<>();
         List<Map<String, AttributeValue>> withoutTime = new ArrayList<>();
@@ -374,7 +375,8 @@ final class ConversationStore {
                 if (latestBlockedId == null) latestBlockedId = candidate.conversationId();
                 continue;
             }
-            var conversation = get(accountId, candidate.conversationId()).filter(c -> c.closedAt() == null);
+            var conversation = get(accountId, candidate.conversationId())
+                    .filter(c -> c.closedAt() == null && c.createdAt() <= existedBy);
             if (conversation.isEmpty()) continue;
             if (conversation.get().blockedAt() == null && !blockedNow.test(conversation.get())) return conversation;
             if (latestBlockedId == null) {
@@ -383,7 +385,7 @@ final class ConversationStore {
             }
         }
         if (latestBlockedId == null || latestBlocked.isPresent()) return latestBlocked;
-        return get(accountId, latestBlockedId).filter(c -> c.closedAt() == null);
+        return get(accountId, latestBlockedId).filter(c -> c.closedAt() == null && c.createdAt() <= existedBy);
     }
 
     /** {@link #addMessage} as a write of a transaction (which it cancels when the message is stored already). */

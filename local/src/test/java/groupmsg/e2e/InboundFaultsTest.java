@@ -357,6 +357,35 @@ class InboundFaultsTest {
     }
 
     /**
+     * A reply its worker routes late (its routing failed as it came) goes into no conversation created after it came:
+     * it was a direct reply, and a conversation the business started meanwhile had it relayed to people it was not
+     * written to.
+     */
+    @Test
+    void aReplyRoutedLateGoesIntoNoConversationCreatedAfterIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Late Route Co");
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String ann = "+14155550761";
+        String bob = "+14155550762";
+        var routingDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#"));
+        var queued = new CopyOnWriteArrayList<QueueMessage>();
+        var stored = new InboundService(runtime.wiringWith(routingDown), (queue, messages) -> queued.addAll(messages))
+                .receive(new InboundService.InboundSms(sid(), ann, line, "Is the pantry open today?", List.of()));
+        assertThat(((InboundService.Stored) stored).message().routed()).isFalse();
+        Thread.sleep(5);
+        ConversationsE2eTest.create(a, lineId, List.<Object>of(ann, bob), "Welcome, both of you");
+
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
+                .contains("\"batchItemFailures\":[]");
+        runtime.awaitIdle();
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
+                .containsEntry("body", "Is the pantry open today?").containsEntry("conversationId", null));
+        assertThat(ConversationsE2eTest.bodiesTo(a, line, bob)).containsExactly("Welcome, both of you");
+    }
+
+    /**
      * A keyword is stored (a STOP with its opt-out) without reading conversations as it arrives: a number in hundreds of
      * them took up to 5 s to route, and its sends went on meanwhile. Its worker finds the conversation it came from
      * (under block_conversation too, which its opt-out blocks): the API shows it there, and a retry keeps it.
