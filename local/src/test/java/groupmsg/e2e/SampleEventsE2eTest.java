@@ -124,7 +124,7 @@ class SampleEventsE2eTest {
         // an import part of an unknown import is skipped, not retried
         assertThat(invoke(runtime, "import-worker", "import-part-unknown-import.json")).contains("\"batchItemFailures\":[]");
         // a clean-up's rest handed on (after a member's number), of a group with no rows left: done
-        assertThat(invoke(runtime, "import-worker", "group-cleanup-handed-on-unknown-group.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "import-worker", "rest-of-cleanup-handed-on-unknown-group.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "maintenance", "scheduled.json")).contains("importsFailedUnqueued").contains("messagesCompleted");
         // work for a message that does not exist is dropped, not retried forever
         assertThat(invoke(runtime, "fanout-worker", "fanout-unknown-message.json")).contains("\"batchItemFailures\":[]");
@@ -135,7 +135,7 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "inbound-worker", "inbound-unknown-message.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "inbound-worker", "inbound-publish-only-unknown-message.json")).contains("\"batchItemFailures\":[]");
         // a text its webhook could not store, handed on whole: to a number that is no line's, so nothing to store
-        assertThat(invoke(runtime, "inbound-worker", "arrived-to-no-line.json")).contains("\"batchItemFailures\":[]");
+        assertThat(invoke(runtime, "inbound-worker", "text-handed-on-to-no-line.json")).contains("\"batchItemFailures\":[]");
         assertThat(invoke(runtime, "optout-worker", "keyword-unknown-message.json")).contains("\"batchItemFailures\":[]");
         // a manual opt-out's event, the number not opted out by now (lifted since): taken, nothing told
         assertThat(invoke(runtime, "optout-worker", "manual-change-superseded.json")).contains("\"batchItemFailures\":[]");
