@@ -185,9 +185,19 @@ public final class Outbox {
             Set<String> groupsThisRound = new HashSet<>();
             List<Map<String, AttributeValue>> next = new ArrayList<>();
             for (var item : remaining) {
+                String queueName = Attr.str(item, "queue");
+                if (Queues.ALL.stream().noneMatch(q -> q.name().equals(queueName))) {
+                    // staged by a version that knew a queue this one does not (rolled back since): left for it; the
+                    // run fails after the rest (before, it failed here, first of every run, and no row went)
+                    if (run.firstFailure == null) {
+                        run.firstFailure = new IllegalStateException("outbox row " + Attr.str(item, "entryId")
+                                + " is for a queue this version does not know: " + queueName);
+                    }
+                    continue;
+                }
                 String group = groupOf(item);
-                if ((group != null && run.heldGroups.contains(group)) || run.heldQueues.contains(Attr.str(item, "queue"))) continue;
-                var batch = batches.computeIfAbsent(Attr.str(item, "queue"), q -> new ArrayList<>());
+                if ((group != null && run.heldGroups.contains(group)) || run.heldQueues.contains(queueName)) continue;
+                var batch = batches.computeIfAbsent(queueName, q -> new ArrayList<>());
                 // a group met again, or met first when its queue's batch is full: this row and the group's later ones wait
                 if ((group != null && !groupsThisRound.add(group)) || batch.size() == BATCH) {
                     next.add(item);
