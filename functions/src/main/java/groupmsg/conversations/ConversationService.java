@@ -115,8 +115,10 @@ public final class ConversationService {
         if (input.participants().size() < AccountSettings.MIN_PARTICIPANTS || input.participants().size() > max) {
             throw participantCount(max, input.participants().size());
         }
-        if (input.participants().stream().map(Conversation.Participant::phone).distinct().count() != input.participants().size()) {
-            throw ApiException.invalid("participants: every number must be distinct");
+        var seen = new java.util.HashSet<String>();
+        for (var p : input.participants()) {
+            // which number: two spellings of one ("(415) 555-0123" and "+14155550123") are not told apart by eye
+            if (!seen.add(p.phone())) throw ApiException.invalid("participants: every number must be distinct; " + p.phone() + " is given twice");
         }
         if (input.participants().stream().anyMatch(p -> p.phone().equals(line.phone()))) {
             throw ApiException.invalid("participants: the line's own number cannot be a participant");

@@ -1707,6 +1707,11 @@ class ConversationsE2eTest {
             assertThat(r.status()).as(body.toString()).isEqualTo(400);
             assertThat(r.errorCode()).isEqualTo("invalid_request");
         }
+        // a number given twice is named, however it was spelled
+        var twice = a.post("/v1/conversations", Map.of("lineId", lineId, "participants",
+                List.of(ANN, BOB, Map.of("phone", "(415) 555-0701", "country", "US")), "body", "x"));
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.body()).contains("+14155550701 is given twice");
         // A toll-free line is refused for what it is (switching its flag on would not help either).
         var tollFree = a.post("/v1/lines", Map.of("phone", LinesE2eTest.newTollFree(), "type", "toll_free", "groupMessaging", false));
         assertThat(tollFree.status()).as(tollFree.body()).isEqualTo(201);
