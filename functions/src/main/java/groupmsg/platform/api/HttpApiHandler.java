@@ -181,8 +181,15 @@ public abstract class HttpApiHandler implements HttpFunction {
      * caller's 400.
      */
     static boolean cursorRefused(RuntimeException e, APIGatewayV2HTTPEvent event) {
+        if (!startKeyRefused(e)) return false;
         var query = event.getQueryStringParameters();
-        return startKeyRefused(e) && query != null && query.get("cursor") != null;
+        if (query != null && query.get("cursor") != null) return true;
+        try {
+            // or in its body (POST /v1/members/remove pages with one)
+            return new String(ApiRequest.from(event).body(), java.nio.charset.StandardCharsets.UTF_8).contains("\"cursor\"");
+        } catch (RuntimeException unreadable) {
+            return false;
+        }
     }
 
     /** DynamoDB's refusal of a query's ExclusiveStartKey ("The provided starting key is ...", "Exclusive Start Key ..."). */

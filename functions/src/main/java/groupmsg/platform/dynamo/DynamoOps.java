@@ -117,13 +117,13 @@ public final class DynamoOps {
     /** Reads every key (any number), strongly consistent, retrying unprocessed keys with backoff. */
     public List<Map<String, AttributeValue>> batchGet(String table, List<Map<String, AttributeValue>> keys) {
         List<Map<String, AttributeValue>> found = new ArrayList<>(keys.size());
+        var retries = new RetryClock();
         for (int from = 0; from < keys.size(); from += BATCH_GET_MAX) {
             List<Map<String, AttributeValue>> chunk = keys.subList(from, Math.min(keys.size(), from + BATCH_GET_MAX));
             Map<String, KeysAndAttributes> request =
                     Map.of(table, KeysAndAttributes.builder().keys(chunk).consistentRead(true).build());
-            long start = System.nanoTime();
             for (int attempt = 0; !request.isEmpty(); attempt++) {
-                if (attempt > 0) backoff(attempt, start, "BatchGetItem on " + table);
+                if (attempt > 0) backoff(attempt, retries, "BatchGetItem on " + table);
                 Map<String, KeysAndAttributes> current = request;
                 BatchGetItemResponse response = dynamo.batchGetItem(b -> b.requestItems(current));
                 found.addAll(response.responses().getOrDefault(table, List.of()));
@@ -154,12 +154,12 @@ public final class DynamoOps {
 
     /** Writes every request (any number) in batches of 25, retrying UnprocessedItems with backoff. */
     public void batchWrite(String table, List<WriteRequest> writes) {
+        var retries = new RetryClock();
         for (int from = 0; from < writes.size(); from += BATCH_WRITE_MAX) {
             List<WriteRequest> chunk = writes.subList(from, Math.min(writes.size(), from + BATCH_WRITE_MAX));
             Map<String, List<WriteRequest>> request = Map.of(table, chunk);
-            long start = System.nanoTime();
             for (int attempt = 0; !request.isEmpty(); attempt++) {
-                if (attempt > 0) backoff(attempt, start, "BatchWriteItem on " + table);
+                if (attempt > 0) backoff(attempt, retries, "BatchWriteItem on " + table);
                 Map<String, List<WriteRequest>> current = request;
                 BatchWriteItemResponse response = dynamo.batchWriteItem(b -> b.requestItems(current));
                 request = response.hasUnprocessedItems() ? new HashMap<>(response.unprocessedItems()) : Map.of();
@@ -246,13 +246,26 @@ public final class DynamoOps {
     }
 
     /**
-     * Sleeps before retry {@code attempt} of a batch's unprocessed part, within the tries and the same time budget a
-     * transaction has: 30 tries of up to a second each took about 18 s, past an API function's 10 s, which then ended
-     * in API Gateway's own 503 body, or, given more time, in a 500.
+     * The time one batch call has spent retrying what DynamoDB left unprocessed, over all its chunks (a thousand
+     * members' reads are ten): from its first retry, so a large batch that goes through unthrottled is not cut short.
      */
-    private void backoff(int attempt, long start, String what) {
+    private static final class RetryClock {
+        private long since = -1;
+
+        long retryingNanos() {
+            if (since < 0) since = System.nanoTime();
+            return System.nanoTime() - since;
+        }
+    }
+
+    /**
+     * Sleeps before retry {@code attempt} of a batch's unprocessed part, within the tries and, over the whole call, the
+     * same time budget a transaction has: 30 tries of up to a second each took about 18 s a chunk, past an API
+     * function's 10 s, which then ended in API Gateway's own 503 body, or, given more time, in a 500.
+     */
+    private void backoff(int attempt, RetryClock retries, String what) {
         long pause = pauseMillis(attempt);
-        if (attempt >= MAX_ATTEMPTS * 3 || System.nanoTime() - start + pause * 1_000_000 > transactRetryBudgetNanos) {
+        if (attempt >= MAX_ATTEMPTS * 3 || retries.retryingNanos() + pause * 1_000_000 > transactRetryBudgetNanos) {
             throw new RetriesSpent(what + " still unprocessed after retries");
         }
         sleep(pause, what);

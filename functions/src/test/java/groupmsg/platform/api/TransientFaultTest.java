@@ -57,6 +57,12 @@ class TransientFaultTest {
         assertThat(HttpApiHandler.cursorRefused(refusal, without)).isFalse();
         assertThat(HttpApiHandler.cursorRefused(DynamoDbException.builder().statusCode(400).message("other").build(), withCursor))
                 .isFalse();
+        // a body's cursor (POST /v1/members/remove pages with one)
+        var inBody = new com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent();
+        inBody.setBody("{\"phone\":\"+14155550123\",\"cursor\":\"eyJwayI6IkFDQ1QifQ\"}");
+        assertThat(HttpApiHandler.cursorRefused(refusal, inBody)).isTrue();
+        inBody.setBody("{\"phone\":\"+14155550123\"}");
+        assertThat(HttpApiHandler.cursorRefused(refusal, inBody)).isFalse();
     }
 
     @Test

@@ -75,4 +75,30 @@ class DynamoOpsBatchRetryTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).as("both within their budgets").isLessThan(Duration.ofSeconds(2));
         assertThat(calls.get()).as("retried, not given up at once").isGreaterThan(4);
     }
+
+    /**
+     * The budget is the call's, over all its chunks: ten chunks each throttled for three tries (up to 140 ms of pauses
+     * each, well inside the budget alone) spend it together.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theBudgetIsTheWholeCallsNotEachChunks() {
+        var triesByChunk = new java.util.concurrent.ConcurrentHashMap<String, AtomicInteger>();
+        var client = (DynamoDbClient) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[]{DynamoDbClient.class},
+                (proxy, method, args) -> {
+                    if (!method.getName().equals("batchGetItem")) throw new UnsupportedOperationException(method.getName());
+                    var request = BatchGetItemRequest.builder().applyMutation((Consumer<BatchGetItemRequest.Builder>) args[0]).build();
+                    String chunk = request.requestItems().get("t").keys().getFirst().get("pk").s();
+                    return triesByChunk.computeIfAbsent(chunk, k -> new AtomicInteger()).incrementAndGet() <= 3
+                            ? BatchGetItemResponse.builder().unprocessedKeys(request.requestItems()).build()
+                            : BatchGetItemResponse.builder().build();
+                });
+        List<Map<String, AttributeValue>> keys = java.util.stream.IntStream.range(0, 1_000)
+                .mapToObj(i -> Map.of("pk", AttributeValue.fromS("k" + i))).toList();
+        assertThat(new DynamoOps(client, Duration.ofSeconds(6)).batchGet("t", keys)).as("within its budget: all read").isEmpty();
+        assertThat(triesByChunk).hasSize(10);
+        triesByChunk.clear();
+        assertThatThrownBy(() -> new DynamoOps(client, Duration.ofMillis(300)).batchGet("t", keys)).isInstanceOf(RetriesSpent.class);
+        assertThat(triesByChunk.size()).as("spent before the last chunk").isLessThan(10);
+    }
 }
