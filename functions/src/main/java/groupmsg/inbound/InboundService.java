@@ -118,6 +118,14 @@ public final class InboundService {
     }
 
     public Received receive(InboundSms sms) {
+        return receive(sms, clock.millis(), () -> false);
+    }
+
+    /**
+     * Receives a text that came at {@code receivedAt} (its time, and what routing takes as when it came: a text handed
+     * on goes into no conversation created since); stores nothing once {@code handedOn} says another run has it.
+     */
+    Received receive(InboundSms sms, long receivedAt, java.util.function.BooleanSupplier handedOn) {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
         boolean deletedLine = false;
         if (owner.isEmpty()) {
@@ -155,7 +163,7 @@ public final class InboundService {
         }
         var ours = Keywords.classify(sms.body());
         var classification = Keywords.withCarrierKeyword(ours, sms.carrierKeyword());
-        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification);
+        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification, receivedAt);
         // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
         // something, as "Yes" does
         boolean carrierOnlyOptIn = ours.keyword() == null && classification.keyword() == Keywords.Keyword.OPT_IN;
@@ -176,9 +184,8 @@ public final class InboundService {
         if (aReply && !fromAnotherAccountsLine) {
             try {
                 var conversations = router.get(); // built before its time starts (a cold start's first use)
-                long now = clock.millis();
-                var routing = conversations.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), now,
-                        now + ConversationRouter.ON_ARRIVAL_MILLIS);
+                var routing = conversations.route(owner.get().accountId(), owner.get().lineId(), sms.from().strip(), receivedAt,
+                        clock.millis() + ConversationRouter.ON_ARRIVAL_MILLIS);
                 if (routing != null) {
                     conversationId = routing.conversationId();
                     fromName = routing.senderName();
@@ -190,8 +197,9 @@ public final class InboundService {
         }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
-                classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), clock.millis(), null,
+                classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), receivedAt, null,
                 routed, null, null, fromName, null);
+        if (handedOn.getAsBoolean()) return new Deferred(); // its hand-on's run stores it: no second try of the store
         return storeAndQueue(message, aReply ? Queues.INBOUND : Queues.OPTOUTS, sms.carrierKeyword());
     }
 
@@ -206,43 +214,56 @@ public final class InboundService {
      * a send the queue refuses too is still a 500.
      */
     public Received receiveOrDefer(InboundSms sms, Duration timeLimit) {
-        // on a thread of its own, so a receipt slowed by the SDK's retries (a throttle's backoff: seconds per call) is
-        // deferred in time for the send, rather than cut off with the function; left running, it may still store the
-        // text, and then the worker's receipt is a duplicate, or the other way round (one claim of the carrier id wins)
-        var receiving = new CompletableFuture<Received>();
-        Thread.ofVirtual().name(Thread.currentThread().getName() + "/receive").start(() -> {
-            try {
-                receiving.complete(receive(sms));
-            } catch (Throwable t) {
-                receiving.completeExceptionally(t);
-            }
-        });
+        long receivedAt = clock.millis();
+        var handedOn = new java.util.concurrent.atomic.AtomicBoolean();
         RuntimeException fault;
-        try {
-            return receiving.get(Math.max(1, timeLimit.toMillis()), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof ApiException api) throw api;
-            fault = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            fault = new IllegalStateException("not received in " + timeLimit.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            fault = new IllegalStateException("interrupted while receiving", e);
+        boolean interrupted = false;
+        if (timeLimit.toMillis() <= 0) {
+            fault = new IllegalStateException("no time left to receive it");
+        } else {
+            // on a thread of its own, so a receipt slowed by the SDK's retries (a throttle's backoff: seconds per call)
+            // is handed on in time for the send, rather than cut off with the function; left running, it stores nothing
+            // once it sees the hand-on, and if it stored first, the worker's receipt is a duplicate (one claim of the
+            // carrier id wins)
+            var receiving = new CompletableFuture<Received>();
+            Thread.ofVirtual().name(Thread.currentThread().getName() + "/receive").start(() -> {
+                try {
+                    receiving.complete(receive(sms, receivedAt, handedOn::get));
+                } catch (Throwable t) {
+                    receiving.completeExceptionally(t);
+                }
+            });
+            try {
+                return receiving.get(timeLimit.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof ApiException api) throw api;
+                fault = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            } catch (TimeoutException e) {
+                fault = new IllegalStateException("not received in " + timeLimit.toMillis() + " ms");
+            } catch (InterruptedException e) {
+                // set again after the hand-on: the SDK gives up a call made on an interrupted thread
+                interrupted = true;
+                fault = new IllegalStateException("interrupted while receiving", e);
+            }
         }
+        handedOn.set(true);
         Log.error("inbound_receive_deferred", Map.of("metric", "InboundReceiveDeferred"), fault);
         try {
             // its own message group, by line number and sender (its line is what could not be read)
-            queue.send(Queues.INBOUND, List.of(new QueueMessage(arrivedJob(sms),
+            queue.send(Queues.INBOUND, List.of(new QueueMessage(arrivedJob(sms, receivedAt),
                     ARRIVED + "#" + sms.to().strip() + "#" + sms.from().strip(), ARRIVED + "-" + sms.carrierMessageId())));
         } catch (RuntimeException queueFault) {
             queueFault.addSuppressed(fault);
             throw queueFault;
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
         return new Deferred();
     }
 
-    static String arrivedJob(InboundSms sms) {
+    static String arrivedJob(InboundSms sms, long receivedAt) {
         var fields = new java.util.LinkedHashMap<String, Object>();
+        fields.put("receivedAt", receivedAt);
         fields.put("carrierMessageId", sms.carrierMessageId());
         fields.put("from", sms.from());
         fields.put("to", sms.to());
@@ -252,14 +273,22 @@ public final class InboundService {
         return Json.write(Map.of(ARRIVED, fields));
     }
 
+    /** A text {@link #receiveOrDefer} handed on, and when it came. */
+    record Arrived(InboundSms sms, long receivedAt) {}
+
     /** The text of an inbound job {@link #receiveOrDefer} handed on, or null when the job is none of those. */
     @SuppressWarnings("unchecked")
-    static InboundSms arrivedSms(Map<String, Object> job) {
+    static Arrived arrived(Map<String, Object> job) {
         if (!(job.get(ARRIVED) instanceof Map<?, ?> raw)) return null;
         var fields = (Map<String, Object>) raw;
-        return new InboundSms((String) fields.get("carrierMessageId"), (String) fields.get("from"), (String) fields.get("to"),
-                (String) fields.get("body"), List.copyOf((List<String>) fields.get("mediaUrls")),
-                (String) fields.get("carrierKeyword"));
+        return new Arrived(new InboundSms((String) fields.get("carrierMessageId"), (String) fields.get("from"),
+                (String) fields.get("to"), (String) fields.get("body"), List.copyOf((List<String>) fields.get("mediaUrls")),
+                (String) fields.get("carrierKeyword")), ((Number) fields.get("receivedAt")).longValue());
+    }
+
+    /** Receives a text its webhook handed on ({@link #receiveOrDefer}), as of when it came. */
+    Received receiveHandedOn(Arrived arrived) {
+        return receive(arrived.sms(), arrived.receivedAt(), () -> false);
     }
 
     /**
@@ -289,7 +318,8 @@ public final class InboundService {
      * answers STOP after the line went must stay opted out), and its worker sends nothing from the deleted line.
      * Anything else (a reply, HELP, a "Yes" from a number not opted out of it) goes nowhere, as before: nothing is stored.
      */
-    private Received receiveForDeletedLine(InboundSms sms, LineOwner former, Keywords.Classification classification) {
+    private Received receiveForDeletedLine(InboundSms sms, LineOwner former, Keywords.Classification classification,
+                                           long receivedAt) {
         var keyword = classification.keyword();
         // a "Yes" is an opt-in only from a number opted out of that line (from anyone else it only answers)
         if (keyword != Keywords.Keyword.OPT_OUT && keyword != Keywords.Keyword.OPT_IN
@@ -299,7 +329,7 @@ public final class InboundService {
         }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
-                false, null, sms.carrierMessageId(), clock.millis(), null, true, null, null, null, null);
+                false, null, sms.carrierMessageId(), receivedAt, null, true, null, null, null, null);
         var received = storeAndQueue(message, Queues.OPTOUTS, sms.carrierKeyword());
         if (received instanceof Stored) {
             Log.info("inbound_keyword_to_deleted_line", Map.of("lineId", former.lineId(), "keyword", keyword.wireName()));

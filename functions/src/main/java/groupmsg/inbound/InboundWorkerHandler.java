@@ -45,13 +45,13 @@ public final class InboundWorkerHandler implements QueueFunction {
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         return FifoBatch.process(event, "inbound_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
-            InboundService.InboundSms arrived = InboundService.arrivedSms(job);
+            InboundService.Arrived arrived = InboundService.arrived(job);
             String accountId = arrived != null ? null : FifoBatch.requireString(job, "accountId");
             String inboundId = arrived != null ? null : FifoBatch.requireString(job, "inboundId");
             try {
                 if (arrived != null) {
                     // a text its webhook could not store (InboundService.receiveOrDefer): stored and queued now
-                    arrivals.get().receive(arrived);
+                    arrivals.get().receiveHandedOn(arrived);
                 } else if (Boolean.TRUE.equals(job.get(InboundRouter.PUBLISH_ONLY))) {
                     router.publishOnce(accountId, inboundId);
                 } else if (router.route(accountId, inboundId)) {
