@@ -502,7 +502,8 @@ public final class ConversationService {
         // text as sent); a text that is UCS-2 anyway keeps them, a right-to-left mark that places its punctuation too
         String visible = Text.stripInvisible(body);
         boolean noText = visible == null || visible.isEmpty();
-        String relayed = noText || SmsText.of(visible).encoding() == SmsText.Encoding.GSM_7 ? visible : body;
+        String relayed = noText || SmsText.of(visible).encoding() == SmsText.Encoding.GSM_7 ? visible
+                : Text.stripWhiteSpace(body); // white space at the ends goes anyway: it can cost a segment
         if (to.isEmpty() || line == null || (noText && mediaUrls.isEmpty())) return; // nothing to relay
         if (!line.groupMessagingAllowed()) {
             // switched off after a first run decided to relay it: the reply is kept in the thread, and goes no further

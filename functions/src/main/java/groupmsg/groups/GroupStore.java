@@ -238,8 +238,10 @@ final class GroupStore {
      * its retry span from now before sending it again, and then sends it from there (not for a job finished meanwhile).
      */
     void markCleanupHandedOn(String accountId, String groupId, long now, String after) {
+        // never back: a run's mark can come after the next run's (each sends its hand-on first)
         ops.updateIf(b -> b.tableName(table).key(Attr.key(CLEANUP_JOBS_PK, accountId + "#" + groupId))
-                .updateExpression("SET redrivenAt = :now, #after = :after").conditionExpression("attribute_exists(pk)")
+                .updateExpression("SET redrivenAt = :now, #after = :after")
+                .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(#after) OR #after < :after)")
                 .expressionAttributeNames(Map.of("#after", "after"))
                 .expressionAttributeValues(Map.of(":now", n(now), ":after", s(after))));
     }

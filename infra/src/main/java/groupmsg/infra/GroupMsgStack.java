@@ -779,7 +779,8 @@ public final class GroupMsgStack extends Stack {
         // drops them, and no queue alarm sees an empty queue
         alarm("IntegrationsDeliveryAlarm", eventTopics.get(groupmsg.notify.Topic.INTEGRATIONS).metricNumberOfNotificationsFailed(
                 MetricOptions.builder().statistic("Sum").period(Duration.minutes(5)).build()), notify,
-                "The integrations topic failed to deliver events to the webhooks queue: check the queue's policy and key");
+                "The integrations topic failed to deliver events to a subscriber: the webhooks queue (check its policy and"
+                        + " key) or a subscription the business attached (check its endpoint)");
         for (HandlerDef h : Handlers.ALL) {
             Function fn = functions.get(h.name());
             MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();

@@ -70,6 +70,10 @@ class GroupCleanupE2eTest {
                 .filter(j -> j.groupId().equals(group)).findFirst().orElseThrow();
         assertThat(job.redrivenAt()).as("progress: maintenance waits before sending it again").isGreaterThanOrEqualTo(before);
         assertThat(job.after()).isEqualTo("+14155550999");
+        // an earlier run's mark coming late (each run sends its hand-on first) moves nothing back
+        groups.groupStore().markCleanupHandedOn(accountId, group, System.currentTimeMillis(), "+14155550500");
+        assertThat(groups.groupStore().pendingCleanups(Long.MAX_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE).stream()
+                .filter(j -> j.groupId().equals(group)).findFirst().orElseThrow().after()).isEqualTo("+14155550999");
         // a hand-on that then went nowhere for the queue's retry span: maintenance sends it again from where it stopped
         List<QueueMessage> redriven = new ArrayList<>();
         var later = runtime.wiring().withClock(java.time.Clock.offset(java.time.Clock.systemUTC(),

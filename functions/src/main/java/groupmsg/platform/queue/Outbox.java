@@ -186,7 +186,7 @@ public final class Outbox {
             List<Map<String, AttributeValue>> next = new ArrayList<>();
             for (var item : remaining) {
                 String queueName = Attr.str(item, "queue");
-                if (Queues.ALL.stream().noneMatch(q -> q.name().equals(queueName))) {
+                if (!knownQueue(queueName)) {
                     // staged by a version that knew a queue this one does not (rolled back since): left for it; the
                     // run fails after the rest (before, it failed here, first of every run, and no row went)
                     if (run.firstFailure == null) {
@@ -278,6 +278,16 @@ public final class Outbox {
         } catch (RuntimeException e) {
             batch.forEach(item -> holdGroup(item, heldGroups));
             return new BatchResult(0, e);
+        }
+    }
+
+    /** Whether this version has a queue of that name (a lookup by name: any queue a row names may be sent to). */
+    private static boolean knownQueue(String name) {
+        try {
+            Queues.byName(name);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 
