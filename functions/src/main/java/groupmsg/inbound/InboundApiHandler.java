@@ -292,6 +292,7 @@ public final class InboundApiHandler extends HttpApiHandler {
         // an extension: what it did as one of its line's own keywords (JOIN: its sender joined the group)
         json.put("keywordAction", InboundRouter.keywordActionJson(m.keywordAction()));
         json.put("review", review(m.review())); // an extension: a person's reading of it, or null
+        json.put("fromLine", m.fromLine()); // an extension: sent by another account's line (a business, not a person)
         json.put("createdAt", Timestamps.format(m.createdAt()));
         return json;
     }

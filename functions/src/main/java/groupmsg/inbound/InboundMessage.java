@@ -26,13 +26,26 @@ import java.util.List;
  *                       else in the group of the group message it answers (set with the link); null for a number
  *                       without one there, or none
  * @param keywordAction  what it did as one of its line's own keywords (JOIN), or null
+ * @param fromLine       sent by another account's line (a business, not a person): a direct reply never routed into
+ *                       a conversation nor published to integrations (two accounts' bots or conversations answered
+ *                       each other for ever)
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
                              String threadUlid, boolean routed, BroadcastReplies.Answered inReplyTo,
-                             Review review, String fromName, KeywordAction keywordAction) {
+                             Review review, String fromName, KeywordAction keywordAction, boolean fromLine) {
     public static final String ID_PREFIX = "inb_";
+
+    /** A message from a phone (not another account's line). */
+    public InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
+                          List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut, boolean alsoAReply,
+                          String conversationId, String carrierMessageId, long createdAt, String threadUlid,
+                          boolean routed, BroadcastReplies.Answered inReplyTo, Review review, String fromName,
+                          KeywordAction keywordAction) {
+        this(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut, alsoAReply, conversationId,
+                carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, keywordAction, false);
+    }
 
     /**
      * What a text that is one of its line's own keywords does (see {@code LineKeywordService}): its sender joins or
@@ -44,7 +57,8 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     /** The same message, with what its line keyword did. */
     public InboundMessage withKeywordAction(KeywordAction done) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
-                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, done);
+                alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, done,
+                fromLine);
     }
 
     /**
@@ -64,7 +78,7 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage withConversation(String conversationId, String threadUlid, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review,
-                fromName != null ? fromName : name, keywordAction);
+                fromName != null ? fromName : name, keywordAction, fromLine);
     }
 
     /**
@@ -74,13 +88,13 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage routedTo(String conversationId, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, true, inReplyTo, review,
-                fromName != null ? fromName : name, keywordAction);
+                fromName != null ? fromName : name, keywordAction, fromLine);
     }
 
     /** The same message, linked to the group message it answers, its sender named as that group names them. */
     public InboundMessage withInReplyTo(BroadcastReplies.Answered answered, String memberName) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, answered, review,
-                fromName != null ? fromName : memberName, keywordAction);
+                fromName != null ? fromName : memberName, keywordAction, fromLine);
     }
 }

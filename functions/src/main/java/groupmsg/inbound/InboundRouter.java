@@ -101,6 +101,12 @@ public final class InboundRouter {
 
     private void publishOnce(InboundMessage m) {
         if (store.published(m.accountId(), m.id())) return;
+        if (m.fromLine()) {
+            // another account's line: done, not published (two accounts' bots answering each other's would never stop)
+            Log.info("reply_from_line_not_published", Map.of("inboundId", m.id()));
+            store.markPublished(m.accountId(), m.id(), clock.millis());
+            return;
+        }
         // before publishing, so the event says what it answers (a retry after the publish keeps what it said)
         if (m.conversationId() == null) m = answers.linkReply(m);
         events.publish(Topic.INTEGRATIONS, m.accountId(), EVENT_TYPE, event(m));

@@ -153,9 +153,9 @@ public final class InboundService {
             return new FromTheLine();
         }
         // Another account's line: someone else writing, taken as any number (a person's number another account
-        // registered as a line, by mistake or not, must not silence their STOP), but never into a conversation: two
-        // accounts' conversations that hold each other's line relayed each reply back and forth for ever, billed on
-        // both sides. It is a direct reply.
+        // registered as a line, by mistake or not, must not silence their STOP), but never into a conversation nor to
+        // integrations: two accounts' conversations that hold each other's line relayed each reply back and forth for
+        // ever, billed on both sides, and two accounts' bots answering each reply would too. A direct reply, marked.
         boolean fromAnotherAccountsLine = senderLine.isPresent();
         if (fromAnotherAccountsLine) {
             Log.warn("inbound_from_another_accounts_line", Map.of("lineId", owner.get().lineId(),
@@ -198,7 +198,7 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), receivedAt, null,
-                routed, null, null, fromName, null);
+                routed, null, null, fromName, null, fromAnotherAccountsLine);
         if (handedOn.getAsBoolean()) return new Deferred(); // its hand-on's run stores it: no second try of the store
         return storeAndQueue(message, aReply ? Queues.INBOUND : Queues.OPTOUTS, sms.carrierKeyword());
     }

@@ -627,7 +627,7 @@ class InboundE2eTest {
                 .isEqualTo(200);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), otherLine, line, "STOP"), null).status()).isEqualTo(200);
         // another account's line is someone else writing: kept (a person's number another account registered as a
-        // line must not be silenced)
+        // line must not be silenced), though not for integrations
         String theirs = linePhone();
         createLine(api.forNewAccount("Other Business Co"), theirs, "long_code", 10);
         text(a, theirs, line, "Hello from another business");
@@ -636,15 +636,16 @@ class InboundE2eTest {
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly("+14155550404");
         assertThat(inbound(a, "?lineId=" + lineId)).extracting(m -> m.get("from")).containsExactlyInAnyOrder("+14155550404", theirs);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 15_000)).extracting(e -> e.get("body"))
-                .containsExactly("Hello from another business");
+        runtime.awaitIdle(); // the text's own worker done too
+        assertThat(integrationEvents(a, accountId)).as("a business's text: none for integrations").isEmpty();
         assertThat(await(() -> carrierMessages(a, line), l -> !l.isEmpty(), 15_000)).extracting(m -> m.get("to"))
                 .as("only the other number's confirmation").containsExactly("+14155550404");
     }
 
     /**
-     * A text from another account's line is kept (its STOP too) but never goes into a conversation: two accounts'
-     * conversations that held each other's line relayed each reply back and forth for ever, billed on both sides.
+     * A text from another account's line is kept (its STOP too), marked {@code fromLine}, but never goes into a
+     * conversation nor to integrations: two accounts' conversations that held each other's line relayed each reply back
+     * and forth for ever, billed on both sides, and two accounts' bots answering each reply would too.
      */
     @Test
     void aTextFromAnotherAccountsLineIsADirectReplyNeverRelayed(ApiClient api, LocalRuntime runtime) throws Exception {
@@ -663,12 +664,15 @@ class InboundE2eTest {
         runtime.awaitIdle();
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly(theirs);
         assertThat(inbound(a, "?lineId=" + lineId)).hasSize(2).allSatisfy(m -> assertThat(m)
-                .containsEntry("from", theirs).containsEntry("conversationId", null));
+                .containsEntry("from", theirs).containsEntry("conversationId", null).containsEntry("fromLine", true));
         assertThat(ConversationsE2eTest.bodiesTo(a, line, person)).as("nothing relayed").containsExactly("Both of you");
-        // a person's reply in the same conversation still goes round
+        // a person's reply in the same conversation still goes round, and to integrations; the line's never did
         text(a, person, line, "Hi");
         assertThat(await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 3, 15_000).getFirst())
-                .extractingByKey("conversationId").isNotNull();
+                .containsEntry("fromLine", false).extractingByKey("conversationId").isNotNull();
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(await(() -> integrationEvents(a, accountId), l -> !l.isEmpty(), 15_000)).extracting(e -> e.get("body"))
+                .containsExactly("Hi");
     }
 
     @Test
