@@ -668,7 +668,7 @@ class InboundFaultsTest {
         assertThat(captured).hasSize(1);
         // the slow receipt ends meanwhile, sees the hand-on and stores nothing (no second try of a throttled store);
         // the worker stores it, once however often it runs
-        Thread.sleep(3_500);
+        Thread.sleep(6_000); // its two line reads (the line's, and whether the sender is a line) done by then
         assertThat(inbound(a, "?lineId=" + lineId)).isEmpty();
         for (int run = 0; run < 2; run++) {
             assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
