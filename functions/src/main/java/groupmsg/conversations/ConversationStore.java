@@ -368,24 +368,24 @@ final class ConversationStore {
         // one blocked by an opt-out only if the number is in no conversation that goes on (the one the business
         // started instead, say), where its reply belongs; rows say which are blocked (rows marked before they did:
         // the conversation read says)
-        Optional<Conversation> latestBlocked = Optional.empty();
-        String latestBlockedId = null;
+        java.util.function.Predicate<Conversation> open = c -> c.closedAt() == null && c.createdAt() <= existedBy;
+        List<Object> blocked = new ArrayList<>(); // most recently active first: a conversation read, or an id not read
         for (var candidate : candidates) {
             if (candidate.blocked()) {
-                if (latestBlockedId == null) latestBlockedId = candidate.conversationId();
+                blocked.add(candidate.conversationId());
                 continue;
             }
-            var conversation = get(accountId, candidate.conversationId())
-                    .filter(c -> c.closedAt() == null && c.createdAt() <= existedBy);
+            var conversation = get(accountId, candidate.conversationId()).filter(open);
             if (conversation.isEmpty()) continue;
             if (conversation.get().blockedAt() == null && !blockedNow.test(conversation.get())) return conversation;
-            if (latestBlockedId == null) {
-                latestBlockedId = candidate.conversationId();
-                latestBlocked = conversation;
-            }
+            blocked.add(conversation.get());
         }
-        if (latestBlockedId == null || latestBlocked.isPresent()) return latestBlocked;
-        return get(accountId, latestBlockedId).filter(c -> c.closedAt() == null && c.createdAt() <= existedBy);
+        // the latest blocked one that existed when the text came (one marked blocked on its rows is read only now)
+        for (Object b : blocked) {
+            var conversation = b instanceof Conversation c ? Optional.of(c) : get(accountId, (String) b).filter(open);
+            if (conversation.isPresent()) return conversation;
+        }
+        return Optional.empty();
     }
 
     /** {@link #addMessage} as a write of a transaction (which it cancels when the message is stored already). */

@@ -148,6 +148,27 @@ class ConversationRoutingTest {
         assertThat(routedId(accountId, lineId, DISPATCHER)).isEqualTo(legacy.id());
     }
 
+    /**
+     * A number in blocked conversations only: its text goes into the latest of them that existed when it came (one
+     * marked blocked on its rows, read only then), not into none because the latest was started after it.
+     */
+    @Test
+    void aTextInBlockedConversationsOnlyGoesToTheLatestThatExistedWhenItCame() {
+        String accountId = "acct_route_" + UUID.randomUUID();
+        String lineId = "line_route_" + UUID.randomUUID();
+        long base = 1_800_000_000_000L;
+        var ids = new Ids();
+        Conversation older = create(ids, accountId, lineId, List.of(DISPATCHER, "+16175557001"), base + 1);
+        Conversation newer = create(ids, accountId, lineId, List.of(DISPATCHER, "+16175557002"), base + 100);
+        assertThat(store.markBlocked(accountId, older.id(), base + 200)).isTrue();
+        assertThat(store.markBlocked(accountId, newer.id(), base + 201)).isTrue();
+        assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER, base + 300, c -> false)).map(Conversation::id)
+                .contains(newer.id());
+        assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER, base + 50, c -> false)).as("came before the newer")
+                .map(Conversation::id).contains(older.id());
+        assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER, base, c -> false)).as("came before both").isEmpty();
+    }
+
     private String routedId(String accountId, String lineId, String from) {
         // received after every conversation the tests make (dated from 2027): routing goes into none created after
         var routed = router.route(accountId, lineId, from, 1_900_000_000_000L);
