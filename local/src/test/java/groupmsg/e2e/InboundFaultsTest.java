@@ -372,11 +372,14 @@ class InboundFaultsTest {
         var sqs = new SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
         var captured = new CopyOnWriteArrayList<QueueMessage>();
         long before = System.currentTimeMillis();
-        assertThat(new InboundService(runtime.wiring(), (queue, messages) -> captured.addAll(messages))
+        var requests = new java.util.concurrent.atomic.AtomicInteger();
+        var counted = runtime.wiringWith(groupmsg.local.TestFaults.counting(requests));
+        assertThat(new InboundService(counted, (queue, messages) -> captured.addAll(messages))
                 .receiveOrDefer(new InboundService.InboundSms(sid(), ann, line, "Is the pantry open today?", List.of()),
                         Duration.ZERO)).isInstanceOf(InboundService.Deferred.class);
         Thread.sleep(300);
-        assertThat(inbound(a, "?lineId=" + lineId)).as("no time: nothing tried").isEmpty();
+        assertThat(requests).as("no time: nothing tried, not a read").hasValue(0);
+        assertThat(inbound(a, "?lineId=" + lineId)).isEmpty();
         var conversation = ConversationsE2eTest.create(a, lineId, List.<Object>of(ann, bob), "Welcome, both of you");
         long started = java.time.Instant.parse((String) conversation.get("createdAt")).toEpochMilli();
         assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))

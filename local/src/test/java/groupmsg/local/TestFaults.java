@@ -8,7 +8,7 @@ import software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExcee
 
 import java.util.function.Predicate;
 
-/** SDK interceptors that fault the requests a test picks (give them to {@link LocalRuntime#wiringWith}). */
+/** SDK interceptors that fault, or count, the requests a test picks (give them to {@link LocalRuntime#wiringWith}). */
 public final class TestFaults {
     private TestFaults() {}
 
@@ -20,6 +20,16 @@ public final class TestFaults {
                 if (matching.test(context.request())) {
                     throw ProvisionedThroughputExceededException.builder().message("throttled (test)").build();
                 }
+            }
+        };
+    }
+
+    /** Counts every request into {@code requests} (no fault: what a test asserts was not even tried). */
+    public static ExecutionInterceptor counting(java.util.concurrent.atomic.AtomicInteger requests) {
+        return new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                requests.incrementAndGet();
             }
         };
     }
