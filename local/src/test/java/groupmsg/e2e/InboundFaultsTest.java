@@ -48,6 +48,18 @@ class InboundFaultsTest {
         }
     }
 
+    /** A routing read: a Query of a number's conversations on a line ({@code CNVP#} rows). */
+    static boolean routingRead(software.amazon.awssdk.core.SdkRequest request) {
+        return request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#");
+    }
+
+    /** A line's read by its number ({@code LINEPHONE#}: the line a text came to, or whether its sender is a line). */
+    static boolean lineRead(software.amazon.awssdk.core.SdkRequest request) {
+        return request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
+                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#");
+    }
+
     /** Whether the account has a message of this id (a keyword's reply is stored before anything is queued for it). */
     static boolean messageExists(LocalRuntime runtime, String accountId, String messageId) {
         var w = runtime.wiring();
@@ -331,8 +343,7 @@ class InboundFaultsTest {
         String bob = "+14155550752";
         String conversationId = (String) ConversationsE2eTest.create(a, lineId,
                 List.<Object>of(Map.of("phone", ann, "name", "Ann"), bob), "Hi both").get("id");
-        var routingDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#"));
+        var routingDown = throttling(InboundFaultsTest::routingRead);
         var down = runtime.wiringWith(routingDown);
         var queued = new CopyOnWriteArrayList<QueueMessage>();
         QueueSender capture = (queue, messages) -> queued.addAll(messages);
@@ -415,8 +426,7 @@ class InboundFaultsTest {
         String lineId = ConversationsE2eTest.groupLine(a, line, 50);
         String ann = "+14155550761";
         String bob = "+14155550762";
-        var routingDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#"));
+        var routingDown = throttling(InboundFaultsTest::routingRead);
         var queued = new CopyOnWriteArrayList<QueueMessage>();
         var stored = new InboundService(runtime.wiringWith(routingDown), (queue, messages) -> queued.addAll(messages))
                 .receive(new InboundService.InboundSms(sid(), ann, line, "Is the pantry open today?", List.of()));
@@ -455,9 +465,7 @@ class InboundFaultsTest {
         InboundE2eTest.text(a, cat, line, "STOP");
         await(() -> a.get("/v1/conversations/" + blockedLater).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         var conversationReads = new java.util.concurrent.atomic.AtomicInteger();
-        var readsCounted = runtime.wiringWith(throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")
-                && conversationReads.incrementAndGet() > 0));
+        var readsCounted = runtime.wiringWith(throttling(request -> routingRead(request) && conversationReads.incrementAndGet() > 0));
         var queued = new CopyOnWriteArrayList<QueueMessage>();
         QueueSender capture = (queue, messages) -> queued.addAll(messages);
 
@@ -486,9 +494,7 @@ class InboundFaultsTest {
         String annsId = ((InboundService.Stored) stopOfAnn).message().id();
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         var reads = new java.util.concurrent.atomic.AtomicInteger();
-        var firstReadFails = runtime.wiringWith(throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                && q.expressionAttributeValues().get(":pk") != null && q.expressionAttributeValues().get(":pk").s().startsWith("CNVP#")
-                && reads.incrementAndGet() == 1));
+        var firstReadFails = runtime.wiringWith(throttling(request -> routingRead(request) && reads.incrementAndGet() == 1));
         new groupmsg.optout.OptOutService(firstReadFails, capture).handleKeyword(accountId, annsId);
         assertThat(reads).as("its routing read").hasValueGreaterThanOrEqualTo(1);
         assertThat(handled(runtime, accountId, annsId)).as("handled though its routing failed").isTrue();
@@ -546,8 +552,7 @@ class InboundFaultsTest {
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 20);
         String leaves = "+14155550781";
-        var lineReadsDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
-                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#"));
+        var lineReadsDown = throttling(InboundFaultsTest::lineRead);
 
         // through the webhook, as Twilio calls it: a 200, and the job in the runtime's own inbound queue
         var webhook = new groupmsg.webhooks.CarrierWebhookHandler(runtime.wiringWith(lineReadsDown));
@@ -632,8 +637,7 @@ class InboundFaultsTest {
         ApiClient a = api.forNewAccount("Webhook Time Co");
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 20);
-        var slow = groupmsg.local.TestFaults.slowing(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
-                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#"), 2_500);
+        var slow = groupmsg.local.TestFaults.slowing(InboundFaultsTest::lineRead, 2_500);
         var webhook = new groupmsg.webhooks.CarrierWebhookHandler(runtime.wiringWith(slow));
         var leftWithLittle = (com.amazonaws.services.lambda.runtime.Context) java.lang.reflect.Proxy.newProxyInstance(
                 getClass().getClassLoader(), new Class<?>[]{com.amazonaws.services.lambda.runtime.Context.class},
@@ -660,8 +664,7 @@ class InboundFaultsTest {
         ApiClient a = api.forNewAccount("Slow Store Co");
         String line = linePhone();
         String lineId = createLine(a, line, "long_code", 20);
-        var slowLineRead = groupmsg.local.TestFaults.slowing(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.GetItemRequest g
-                && g.key().get("pk") != null && g.key().get("pk").s().startsWith("LINEPHONE#"), 2_500);
+        var slowLineRead = groupmsg.local.TestFaults.slowing(InboundFaultsTest::lineRead, 2_500);
         var captured = new CopyOnWriteArrayList<QueueMessage>();
         long start = System.nanoTime();
         assertThat(new InboundService(runtime.wiringWith(slowLineRead), (queue, messages) -> captured.addAll(messages))
