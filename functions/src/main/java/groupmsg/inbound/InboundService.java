@@ -23,6 +23,7 @@ import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,6 +31,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -125,7 +128,7 @@ public final class InboundService {
      * Receives a text that came at {@code receivedAt} (its time, and what routing takes as when it came: a text handed
      * on goes into no conversation created since); stores nothing once {@code handedOn} says another run has it.
      */
-    Received receive(InboundSms sms, long receivedAt, java.util.function.BooleanSupplier handedOn) {
+    Received receive(InboundSms sms, long receivedAt, BooleanSupplier handedOn) {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
         boolean deletedLine = false;
         if (owner.isEmpty()) {
@@ -163,7 +166,7 @@ public final class InboundService {
         }
         var ours = Keywords.classify(sms.body());
         var classification = Keywords.withCarrierKeyword(ours, sms.carrierKeyword());
-        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification, receivedAt);
+        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification, receivedAt, handedOn);
         // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
         // something, as "Yes" does
         boolean carrierOnlyOptIn = ours.keyword() == null && classification.keyword() == Keywords.Keyword.OPT_IN;
@@ -209,13 +212,13 @@ public final class InboundService {
     /**
      * {@link #receive}, or, when that fails for a fault of ours (a table throttled or unavailable after the SDK's
      * retries) or has not ended within {@code timeLimit}, the text handed whole to the inbound queue, whose worker
-     * receives it (a text received meanwhile, or twice, is a {@link Duplicate} by its carrier id). Twilio does not resend a webhook answered 500: a STOP in a word
-     * it does not block by itself ("Remove", "Stop please") was lost, and broadcasts went on reaching the number. Only
-     * a send the queue refuses too is still a 500.
+     * receives it as of when it came (a text received meanwhile, or twice, is a {@link Duplicate} by its carrier id).
+     * Twilio does not resend a webhook answered 500: a STOP in a word it does not block by itself ("Remove", "Stop
+     * please") was lost, and broadcasts went on reaching the number. Only a send the queue refuses too is still a 500.
      */
     public Received receiveOrDefer(InboundSms sms, Duration timeLimit) {
         long receivedAt = clock.millis();
-        var handedOn = new java.util.concurrent.atomic.AtomicBoolean();
+        var handedOn = new AtomicBoolean();
         RuntimeException fault;
         boolean interrupted = false;
         if (timeLimit.toMillis() <= 0) {
@@ -262,7 +265,7 @@ public final class InboundService {
     }
 
     static String arrivedJob(InboundSms sms, long receivedAt) {
-        var fields = new java.util.LinkedHashMap<String, Object>();
+        var fields = new LinkedHashMap<String, Object>();
         fields.put("receivedAt", receivedAt);
         fields.put("carrierMessageId", sms.carrierMessageId());
         fields.put("from", sms.from());
@@ -311,7 +314,6 @@ public final class InboundService {
         return new Stored(message);
     }
 
-
     /**
      * A text to a deleted line's number (no line has it since): a STOP or START is still recorded for that line, as it
      * is kept (its opt-outs come back with it when the account takes the number again; a broadcast's recipient who
@@ -319,7 +321,7 @@ public final class InboundService {
      * Anything else (a reply, HELP, a "Yes" from a number not opted out of it) goes nowhere, as before: nothing is stored.
      */
     private Received receiveForDeletedLine(InboundSms sms, LineOwner former, Keywords.Classification classification,
-                                           long receivedAt) {
+                                           long receivedAt, BooleanSupplier handedOn) {
         var keyword = classification.keyword();
         // a "Yes" is an opt-in only from a number opted out of that line (from anyone else it only answers)
         if (keyword != Keywords.Keyword.OPT_OUT && keyword != Keywords.Keyword.OPT_IN
@@ -330,6 +332,7 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
                 false, null, sms.carrierMessageId(), receivedAt, null, true, null, null, null, null);
+        if (handedOn.getAsBoolean()) return new Deferred(); // as a live line's: its hand-on's run stores it
         var received = storeAndQueue(message, Queues.OPTOUTS, sms.carrierKeyword());
         if (received instanceof Stored) {
             Log.info("inbound_keyword_to_deleted_line", Map.of("lineId", former.lineId(), "keyword", keyword.wireName()));
