@@ -369,20 +369,21 @@ final class ConversationStore {
         // started instead, say), where its reply belongs; rows say which are blocked (rows marked before they did:
         // the conversation read says)
         java.util.function.Predicate<Conversation> open = c -> c.closedAt() == null && c.createdAt() <= existedBy;
-        List<Object> blocked = new ArrayList<>(); // most recently active first: a conversation read, or an id not read
+        // most recently active first: one read already, or one marked blocked on its rows, read only if it comes to that
+        List<java.util.function.Supplier<Optional<Conversation>>> blocked = new ArrayList<>();
         for (var candidate : candidates) {
             if (candidate.blocked()) {
-                blocked.add(candidate.conversationId());
+                blocked.add(() -> get(accountId, candidate.conversationId()).filter(open));
                 continue;
             }
             var conversation = get(accountId, candidate.conversationId()).filter(open);
             if (conversation.isEmpty()) continue;
             if (conversation.get().blockedAt() == null && !blockedNow.test(conversation.get())) return conversation;
-            blocked.add(conversation.get());
+            blocked.add(() -> conversation);
         }
-        // the latest blocked one that existed when the text came (one marked blocked on its rows is read only now)
-        for (Object b : blocked) {
-            var conversation = b instanceof Conversation c ? Optional.of(c) : get(accountId, (String) b).filter(open);
+        // the latest blocked one that existed when the text came
+        for (var b : blocked) {
+            var conversation = b.get();
             if (conversation.isPresent()) return conversation;
         }
         return Optional.empty();

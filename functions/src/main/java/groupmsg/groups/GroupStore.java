@@ -206,8 +206,10 @@ final class GroupStore {
         throw new IllegalStateException("group delete kept conflicting");
     }
 
-    /** @param redrivenAt when maintenance last sent its job again (0: never) */
-    /** {@code after}: the last member row a run of it read before it handed on (null: none did). */
+    /**
+     * @param redrivenAt when maintenance last sent its job again, or a run of it last handed on (0: never)
+     * @param after      the last member row a run of it read before it handed on (null: none did)
+     */
     record CleanupJob(String accountId, String groupId, long deletedAt, long redrivenAt, String after) {}
 
     /**
