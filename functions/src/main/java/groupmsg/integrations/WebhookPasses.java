@@ -70,9 +70,11 @@ public final class WebhookPasses {
         } catch (WebhookDispatcher.NotDelivered notDelivered) {
             if (lastPass) {
                 requireTimeToSend(sendBy);
-                // its passes start anew if an operator moves it back to the queue
+                // Moved back to the queue by an operator, its passes start anew and it goes to the webhooks there are
+                // then, by the redrive's SentTimestamp (README): the first publish time carried would drop it, without
+                // a word, for a webhook enabled again or made anew since, which is what a redrive is for.
                 queue.sendToDeadLetters(Queues.WEBHOOKS, List.of(new QueueMessage(message.getBody(), null, null, 0,
-                        passes.after(0, 0).attributes())));
+                        passes.redriven().attributes())));
                 return;
             }
             Duration delay = WebhookDispatcher.retryDelay(pass);
@@ -130,6 +132,11 @@ public final class WebhookPasses {
                     dueAt == null ? 0 : dueAt,
                     publishedAt != null ? publishedAt : SqsQueueSender.sentAt(message),
                     eventMessageId != null ? eventMessageId : message.getMessageId());
+        }
+
+        /** The same event as a dead-letter copy carries it: its first message's id only. */
+        Passes redriven() {
+            return new Passes(0, 0, null, eventMessageId);
         }
 
         /** The same event, {@code made} passes made and its next due at {@code dueAt}. */
