@@ -197,7 +197,7 @@ public final class GroupService {
     public AddResult addMembers(String accountId, String groupId, List<MemberInput> inputs) {
         get(accountId, groupId);
         List<InvalidEntry> invalid = new ArrayList<>();
-        List<String> numbers = numbers(inputs, invalid);
+        List<String> numbers = numbers(inputs, invalid, PhoneNumbers::normalize);
         Map<String, MemberStore.Candidate> unique = new LinkedHashMap<>();
         long duplicates = 0;
         for (int i = 0; i < inputs.size(); i++) {
@@ -237,8 +237,12 @@ public final class GroupService {
         return new AddResult(added, already, updated, invalid);
     }
 
-    /** Each entry's number in E.164, in order, or null for an invalid entry, which is added to {@code invalid}. */
-    private static List<String> numbers(List<MemberInput> inputs, List<InvalidEntry> invalid) {
+    /**
+     * Each entry's number in E.164 as {@code reading} reads it, in order, or null for an invalid entry, which is added
+     * to {@code invalid}.
+     */
+    private static List<String> numbers(List<MemberInput> inputs, List<InvalidEntry> invalid,
+                                        java.util.function.BiFunction<String, String, PhoneNumbers.Result> reading) {
         List<String> numbers = new ArrayList<>(inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
             MemberInput in = inputs.get(i);
@@ -246,7 +250,7 @@ public final class GroupService {
             if (in.problem() != null) {
                 invalid.add(new InvalidEntry(i, in.phone(), in.problem()));
             } else {
-                switch (PhoneNumbers.normalize(in.phone(), in.country())) {
+                switch (reading.apply(in.phone(), in.country())) {
                     case PhoneNumbers.Invalid bad -> invalid.add(new InvalidEntry(i, in.phone(), bad.reason()));
                     case PhoneNumbers.Valid ok -> e164 = ok.e164();
                 }
@@ -407,7 +411,7 @@ public final class GroupService {
         List<InvalidEntry> invalid = new ArrayList<>();
         java.util.LinkedHashSet<String> unique = new java.util.LinkedHashSet<>();
         long duplicates = 0;
-        for (String e164 : numbers(inputs, invalid)) {
+        for (String e164 : numbers(inputs, invalid, PhoneNumbers::normalizeExisting)) {
             if (e164 != null && !unique.add(e164)) duplicates++;
         }
         List<String> phones = new ArrayList<>(unique);
@@ -442,7 +446,8 @@ public final class GroupService {
      */
     public boolean changeMembershipOnce(String accountId, String groupId, String phone, boolean join, TransactWriteItem once) {
         get(accountId, groupId);
-        if (!(PhoneNumbers.normalize(phone, null) instanceof PhoneNumbers.Valid valid)) {
+        if (!((join ? PhoneNumbers.normalize(phone, null) : PhoneNumbers.normalizeExisting(phone, null))
+                instanceof PhoneNumbers.Valid valid)) {
             throw new IllegalArgumentException("not a phone number");
         }
         long now = clock.millis();

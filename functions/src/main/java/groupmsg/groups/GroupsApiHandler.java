@@ -91,7 +91,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         name = body.optionalName("name", name, MAX_NAME); // as every member name is kept
         List<String> groupIds = body.optionalStringList("groupIds", 1, GroupService.MAX_GROUPS_PER_REQUEST, 100).orElse(null);
         if (groupIds == null && !body.has("groupIds")) body.problem("groupIds", "is required");
-        String e164 = phone == null ? null : bodyPhone(body, phone, country);
+        String e164 = phone == null ? null : bodyPhone(body, PhoneNumbers.normalize(phone, country));
         body.validate();
         var result = groups.addToGroups(request.accountId(), e164, name, groupIds);
         return ApiResponse.ok(acrossJson(result, "addedTo", "alreadyIn"));
@@ -106,7 +106,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String cursor = body.optionalString("cursor", 1, 4000).orElse(null);
-        String e164 = phone == null ? null : bodyPhone(body, phone, country);
+        String e164 = phone == null ? null : bodyPhone(body, PhoneNumbers.normalizeExisting(phone, country));
         body.validate();
         var start = Cursor.decode(cursor, "pk", GroupService.accountPartition(request.accountId()));
         var result = groups.removeFromAllGroups(request.accountId(), e164, start);
@@ -116,9 +116,9 @@ public final class GroupsApiHandler extends HttpApiHandler {
         return ApiResponse.ok(json);
     }
 
-    /** A body's phone in E.164, or null with the problem recorded on {@code phone}. */
-    private static String bodyPhone(JsonBody body, String phone, String country) {
-        return switch (PhoneNumbers.normalize(phone, country)) {
+    /** A body's phone in E.164 as read, or null with the problem recorded on {@code phone}. */
+    private static String bodyPhone(JsonBody body, PhoneNumbers.Result read) {
+        return switch (read) {
             case PhoneNumbers.Valid ok -> ok.e164();
             case PhoneNumbers.Invalid bad -> {
                 body.problem("phone", bad.reason());

@@ -321,7 +321,7 @@ public final class ImportService {
                     invalid.add(new ImportStore.InvalidRow(line, echo, "name " + nameProblem));
                     continue;
                 }
-                switch (PhoneNumbers.normalize(phone, country)) {
+                switch (PhoneNumbers.normalizeCell(phone, country)) {
                     case PhoneNumbers.Invalid bad -> invalid.add(new ImportStore.InvalidRow(line, echo, bad.reason()));
                     case PhoneNumbers.Valid ok -> {
                         if (unique.containsKey(ok.e164())) duplicates++;

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Turns what people type as a phone number into E.164, or says in a few words why it cannot.
@@ -33,6 +34,8 @@ public final class PhoneNumbers {
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
     private static final String UNKNOWN_REGION = "ZZ";
     private static final int MAX_ECHOED_COUNTRY = 16;
+    /** A number as a spreadsheet writes it in scientific notation: one digit, maybe more after a point, E, exponent. */
+    private static final Pattern SCIENTIFIC = Pattern.compile("([1-9])(?:[.,]([0-9]+))?[eE]\\+?([0-9]{1,2})");
 
     private PhoneNumbers() {
     }
@@ -99,9 +102,12 @@ public final class PhoneNumbers {
         return bytes.toString(StandardCharsets.UTF_8).strip();
     }
 
-    /** A number given in a URL path ({@link #decodePath}) as E.164, or the 400 saying how to give it. */
+    /**
+     * A number given in a URL path ({@link #decodePath}) as E.164, or the 400 saying how to give it. Every path's
+     * number names a row that may exist (a member, a participant, an opt-out): read as {@link #normalizeExisting}.
+     */
     public static String e164FromPath(String raw) {
-        return switch (normalize(decodePath(raw), null)) {
+        return switch (normalizeExisting(decodePath(raw), null)) {
             case Valid ok -> ok.e164();
             case Invalid bad -> throw ApiException.invalid("phone " + bad.reason()
                     + " (give it URL-encoded E.164, e.g. %2B14155550123)");
@@ -146,6 +152,45 @@ public final class PhoneNumbers {
         String code = country.strip().toUpperCase(Locale.ROOT);
         return code.equals("UK") || UTIL.getSupportedRegions().contains(code) ? null
                 : "unknown country '" + echo(country.strip()) + "'";
+    }
+
+    /**
+     * A number that names a row that may exist, to look up, rename or remove (not to add): as {@link #normalize} reads
+     * it, or a number in E.164 that today's metadata refuses as it is given. Such a number was stored when an earlier
+     * libphonenumber took it (its country renumbered since, or reclassified its range), and would otherwise stay a
+     * member for good, getting every group message, with every way to remove it a 400; one never stored is not found.
+     */
+    public static Result normalizeExisting(String input, String country) {
+        Result read = normalize(input, country);
+        String given = input == null ? "" : input.strip();
+        return read instanceof Invalid && E164.looksLike(given) ? new Valid(given) : read;
+    }
+
+    /**
+     * A CSV import's phone cell, {@link #normalize}d as spreadsheets and other systems' exports write one: a text
+     * marker before it ({@code '+14155550123}: OWASP's guard against CSV injection, which some exports put before every
+     * "+") and Excel's text formula around it ({@code ="+14155550123"}, written to keep a leading 0 or "+") are not
+     * part of the number; a number Excel wrote in scientific notation is read when its mantissa holds every digit
+     * ({@code 1.4155550123E+10}), and else its row says that its digits were lost ({@code 4.47911E+11}), where
+     * "contains letters" sent people looking for a letter.
+     */
+    public static Result normalizeCell(String cell, String country) {
+        String phone = cell == null ? "" : cell.strip();
+        if (phone.length() > 3 && phone.startsWith("=\"") && phone.endsWith("\"")) {
+            phone = phone.substring(2, phone.length() - 1).strip();
+        }
+        if (phone.startsWith("'")) phone = phone.substring(1).strip();
+        var scientific = SCIENTIFIC.matcher(phone);
+        if (scientific.matches()) {
+            String digits = scientific.group(1) + (scientific.group(2) == null ? "" : scientific.group(2));
+            int exponent = Integer.parseInt(scientific.group(3));
+            if (digits.length() != exponent + 1) {
+                return new Invalid("written in scientific notation, its digits lost (format the column as text in the "
+                        + "spreadsheet and export it again)");
+            }
+            phone = digits;
+        }
+        return normalize(phone, country);
     }
 
     /**

@@ -65,8 +65,10 @@ final class LineKeywordActions {
         if (m.keywordAction() == null) {
             keyword = keywords.match(m.accountId(), m.lineId(), m.body()).orElse(null);
             if (keyword == null) return m;
-            if (PhoneNumbers.normalize(m.from(), null) instanceof PhoneNumbers.Invalid) {
-                // a sender that is no phone number (a short code, an alphanumeric id): no member to make
+            if ((keyword.action() == LineKeyword.Action.JOIN ? PhoneNumbers.normalize(m.from(), null)
+                    : PhoneNumbers.normalizeExisting(m.from(), null)) instanceof PhoneNumbers.Invalid) {
+                // a sender that is no phone number (a short code, an alphanumeric id): no member to make; one to leave
+                // only in E.164 (a member whose number the metadata no longer takes may still leave)
                 Log.warn("line_keyword_sender_not_a_number", Map.of("lineId", m.lineId(), "inboundId", m.id()));
                 return m;
             }

@@ -404,4 +404,49 @@ class PhoneNumbersTest {
         assertThat(PhoneNumbers.digitsMatch("+14155550705", PhoneNumbers.searchDigits("0799"))).isFalse();
         assertThat(PhoneNumbers.searchDigits("Team 2026")).isNull();
     }
+
+    /**
+     * An import's phone cell as exports write one: a text marker or Excel's text formula around the number is not
+     * part of it, a number in scientific notation is read when every digit is there, and else its row says the digits
+     * were lost, not that it contains letters.
+     */
+    @Test
+    void aPhoneCellIsReadAsSpreadsheetsWriteIt() {
+        assertThat(PhoneNumbers.normalizeCell("'+14155550123", null)).isEqualTo(new Valid("+14155550123"));
+        assertThat(PhoneNumbers.normalizeCell(" ' +442079460018 ", null)).isEqualTo(new Valid("+442079460018"));
+        assertThat(PhoneNumbers.normalizeCell("'020 7946 0018", "GB")).isEqualTo(new Valid("+442079460018"));
+        assertThat(PhoneNumbers.normalizeCell("=\"+14155550123\"", null)).isEqualTo(new Valid("+14155550123"));
+        assertThat(PhoneNumbers.normalizeCell("=\"020 7946 0018\"", "GB")).isEqualTo(new Valid("+442079460018"));
+        assertThat(PhoneNumbers.normalizeCell("1.4155550123E+10", "US")).isEqualTo(new Valid("+14155550123"));
+        assertThat(PhoneNumbers.normalizeCell("4,42079460018e11", "GB")).isEqualTo(new Valid("+442079460018"));
+        assertThat(PhoneNumbers.normalizeCell("4.4207946E+11", "GB")).isInstanceOf(Invalid.class)
+                .extracting(r -> ((Invalid) r).reason()).asString().startsWith("written in scientific notation, its digits lost");
+        assertThat(PhoneNumbers.normalizeCell("4.42079460018E+12", "GB")).as("a digit short").isInstanceOf(Invalid.class)
+                .extracting(r -> ((Invalid) r).reason()).asString().startsWith("written in scientific notation");
+        // as normalize reads them otherwise
+        assertThat(PhoneNumbers.normalizeCell("+14155550123", null)).isEqualTo(new Valid("+14155550123"));
+        assertThat(PhoneNumbers.normalizeCell("=\"", null)).isEqualTo(PhoneNumbers.normalize("=\"", null));
+        assertThat(PhoneNumbers.normalizeCell("=1+2", null)).isEqualTo(new Invalid("not a phone number"));
+        assertThat(PhoneNumbers.normalizeCell("1-800-FLOWERS", "US")).isEqualTo(new Invalid("contains letters"));
+        assertThat(PhoneNumbers.normalizeCell("", "US")).isEqualTo(new Invalid("phone is required"));
+        assertThat(PhoneNumbers.normalizeCell("'", "US")).isEqualTo(new Invalid("phone is required"));
+    }
+
+    /**
+     * A number that may name a stored row is read as normalize reads it, or, in E.164 that today's metadata refuses, as
+     * it is given (stored when an earlier libphonenumber took it); anything else is invalid as normalize says.
+     */
+    @Test
+    void aNumberThatMayNameAStoredRowIsTakenInE164ThatTheMetadataRefuses() {
+        assertThat(PhoneNumbers.normalizeExisting("+15555550123", null)).isEqualTo(new Valid("+15555550123"));
+        assertThat(PhoneNumbers.normalizeExisting(" +447700900123 ", "GB")).isEqualTo(new Valid("+447700900123"));
+        assertThat(PhoneNumbers.normalizeExisting("(415) 555-0123", "US")).isEqualTo(new Valid("+14155550123"));
+        assertThat(PhoneNumbers.normalizeExisting("555 555 0123", "US")).isEqualTo(PhoneNumbers.normalize("555 555 0123", "US"))
+                .isInstanceOf(Invalid.class);
+        assertThat(PhoneNumbers.normalizeExisting("+1 555 555 0123", null)).as("not as E.164 writes it").isInstanceOf(Invalid.class);
+        assertThat(PhoneNumbers.normalizeExisting("12", null)).isEqualTo(new Invalid("national number needs a country"));
+        assertThat(PhoneNumbers.normalize("+15555550123", null)).as("an add still refuses it").isInstanceOf(Invalid.class);
+        assertThat(PhoneNumbers.e164FromPath("%2B15555550123")).isEqualTo("+15555550123");
+        assertThatThrownBy(() -> PhoneNumbers.e164FromPath("555")).hasMessageContaining("give it URL-encoded E.164");
+    }
 }

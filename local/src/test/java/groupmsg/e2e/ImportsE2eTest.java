@@ -84,6 +84,31 @@ class ImportsE2eTest {
         assertThat(memberCount(a, g)).isEqualTo(2500);
     }
 
+    /**
+     * Phone cells as other systems' exports write them: a CSV-injection guard or Excel's text formula around the number,
+     * a number in scientific notation with all its digits; one whose digits Excel dropped says so.
+     */
+    @Test
+    void phoneCellsAsSpreadsheetsWriteThemImport(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Spreadsheet Co");
+        String g = createGroup(a, "From Excel");
+        String csv = "country,phone,name\n"
+                + "US,'+14155550171,Guarded\n"
+                + "US,\"=\"\"+14155550172\"\"\",Formula\n"
+                + "US,1.4155550173E+10,Scientific\n"
+                + "GB,4.47911E+11,Lost Digits\n";
+        var started = a.send("POST", "/v1/groups/" + g + "/imports", "text/csv", csv);
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        var done = awaitDone(a, g, (String) started.jsonObject().get("id"));
+        assertThat(done).containsEntry("added", 3).containsEntry("invalidCount", 1);
+        @SuppressWarnings("unchecked") var invalid = (List<Map<String, Object>>) done.get("invalid");
+        assertThat(invalid.getFirst()).containsEntry("line", 5).containsEntry("phone", "4.47911E+11");
+        assertThat((String) invalid.getFirst().get("reason")).startsWith("written in scientific notation, its digits lost");
+        for (String added : List.of("%2B14155550171", "%2B14155550172", "%2B14155550173")) {
+            assertThat(a.get("/v1/groups/" + g + "/members/" + added).status()).as(added).isEqualTo(200);
+        }
+    }
+
     @Test
     void everyInvalidLineIsShownUpToAThousandAndPagedOnRequest(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Many Invalid Co");

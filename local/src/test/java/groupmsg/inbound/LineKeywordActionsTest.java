@@ -172,6 +172,27 @@ class LineKeywordActionsTest {
     }
 
     /**
+     * A member stored under a number today's metadata refuses (an earlier version took it) may still leave; such a
+     * number joins no group.
+     */
+    @Test
+    void aMemberWhoseNumberTheMetadataNoLongerTakesMayStillLeave(LocalRuntime runtime) {
+        var s = setUp(runtime, "renumbered");
+        s.keywords().create(s.accountId(), s.line().id(), "leave",
+                new LineKeywordService.KeywordInput(LineKeyword.Action.LEAVE, s.group(), null), runtime.wiring().ids().next(""));
+        var actions = new LineKeywordActions(runtime.wiring(), s.queue());
+        String phone = "+15555550131";
+        groupmsg.groups.StoredMembers.storeAsBefore(runtime.wiring(), s.accountId(), s.group(), List.of(phone));
+        var left = actions.apply(stored(runtime, s, phone, "Leave"));
+        assertThat(left.keywordAction()).isNotNull();
+        assertThat(s.groups().get(s.accountId(), s.group()).memberCount()).isZero();
+
+        var joined = actions.apply(stored(runtime, s, "+15555550132", "Join!"));
+        assertThat(joined.keywordAction()).as("no member to make").isNull();
+        assertThat(s.groups().get(s.accountId(), s.group()).memberCount()).isZero();
+    }
+
+    /**
      * A run with the text as read before another run marked it (two runs of the job at once): the change's transaction
      * finds it marked and writes nothing, for a join of a new member, a leave of a member and a leave of a number that
      * is none (the mark beside the group's check alone).
