@@ -221,8 +221,19 @@ public final class DeliveryService {
         }
         boolean group = m.kind() == MessageKind.GROUP;
         if (group && job.ticketAt() == 0 && limiter.knownWaitingLine(m.lineId(), m.lineMps())) {
-            // placed for the recipients it will send to: a place for an opted-out number would idle the line
-            return places(m, job.shard(), phones, optOuts.optedOut(m.lineId(), phones));
+            // Placed for the recipients it will send to (a place for an opted-out number would idle the line); the
+            // opted-out ones' rows show so now, as a claim shows them, not queued until the place comes (hours on a
+            // busy line), nor does a job of opted-out numbers alone come back every 15 minutes meanwhile to do nothing.
+            Set<String> optedOut = optOuts.optedOut(m.lineId(), phones);
+            if (!optedOut.isEmpty()) {
+                long now = clock.millis();
+                deliveries.applyInChunks(m.id(), job.shard(), optedOut.stream()
+                        .map(p -> new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now))
+                        .toList(), applied -> List.of());
+                phones = phones.stream().filter(p -> !optedOut.contains(p)).toList();
+                if (phones.isEmpty()) return List.of();
+            }
+            return places(m, job.shard(), phones);
         }
         long place = job.ticketAt() / 1000;
         if (place > 0 && limiter.knownBookedPast(m.lineId(), place - FIRST_CLAIM_AHEAD_MILLIS)) {
@@ -236,7 +247,7 @@ public final class DeliveryService {
         long firstWait = group && job.ticketAt() == 0 ? FRESH_JOB_MAX_WAIT_MILLIS : Long.MAX_VALUE;
         List<String> left = deliver(m, job.shard(), phones, deadline, firstWait);
         if (left.isEmpty()) return List.of();
-        return group ? places(m, job.shard(), left, Set.of()) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
+        return group ? places(m, job.shard(), left) : List.of(DeliveryJob.fresh(m.accountId(), m.id(), job.shard(), left));
     }
 
     /**
@@ -303,23 +314,20 @@ public final class DeliveryService {
     static final long JOB_SPAN_MICROS = 6_000_000;
 
     /**
-     * Jobs for {@code phones} with places in the line's waiting line: one place as long as their sends (those not
-     * {@code optedOut}), split into jobs of at most {@link #JOB_SPAN_MICROS} of sending, each placed where its
-     * sends start.
+     * Jobs for {@code phones} with places in the line's waiting line: one place as long as their sends, split into jobs
+     * of at most {@link #JOB_SPAN_MICROS} of sending, each placed where its sends start.
      */
-    private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones, Set<String> optedOut) {
-        int sends = (int) phones.stream().filter(p -> !optedOut.contains(p)).count();
+    private List<DeliveryJob> places(GroupMessage m, int shard, List<String> phones) {
+        int sends = phones.size();
         long at = limiter.ticket(m.lineId(), m.lineMps(), m.segmentsPerSend(), sends);
         long spacing = RateLimiter.spacingMicros(m.lineMps(), m.segmentsPerSend());
         // for maintenance: these rows are waiting, not lost, until a while after the last place
         messages.markWaitingUntil(m.accountId(), m.id(), (at + sends * spacing) / 1000 + WAITING_GRACE_MILLIS);
         int per = (int) Math.max(1, JOB_SPAN_MICROS / spacing);
         List<DeliveryJob> jobs = new ArrayList<>();
-        int sendsBefore = 0;
         for (int from = 0; from < phones.size(); from += per) {
             List<String> part = phones.subList(from, Math.min(phones.size(), from + per));
-            jobs.add(DeliveryJob.placed(m.accountId(), m.id(), shard, part, at + sendsBefore * spacing, m.lineMps()));
-            sendsBefore += (int) part.stream().filter(p -> !optedOut.contains(p)).count();
+            jobs.add(DeliveryJob.placed(m.accountId(), m.id(), shard, part, at + (long) from * spacing, m.lineMps()));
         }
         return jobs;
     }

@@ -197,7 +197,12 @@ class DeliveryFaultsTest {
     }
 
     static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members, String lineId) {
-        String g = createGroup(a, "Faults");
+        return acceptAndFanOut(a, wiring, members, lineId, "Faults");
+    }
+
+    /** A message to a new group named {@code groupName} (unique in the account) of {@code members}, fanned out. */
+    static Setup acceptAndFanOut(ApiClient a, Wiring wiring, int members, String lineId, String groupName) {
+        String g = createGroup(a, groupName);
         List<String> phones = addMembers(a, g, 700, members);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         var queue = new CapturingQueue();

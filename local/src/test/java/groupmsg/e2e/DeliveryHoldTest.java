@@ -113,6 +113,53 @@ class DeliveryHoldTest {
     }
 
     /**
+     * A fresh job that goes after the line's waiting line takes a place for the numbers it will send to, and its
+     * opted-out numbers' rows show opted_out at once; a job of opted-out numbers alone takes no place and is done.
+     * Before, those rows stayed queued until the place came (hours on a busy line), and such a job came back every 15
+     * minutes to do nothing.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aJobPlacedInTheWaitingLineShowsItsOptedOutNumbersAtOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Waiting Opt Outs Co");
+        var carrier = new ScriptedCarrier();
+        Wiring wiring = runtime.wiring().withCarrier(carrier);
+        String lineId = createLine(a, linePhone(), 5); // a send every 220 ms
+        Setup first = acceptAndFanOut(a, wiring, 3, lineId);
+        long reservedUntil = (System.currentTimeMillis() + 25_000) * 1000;
+        setCursor(runtime, lineId, reservedUntil);
+        var queue = new CapturingQueue();
+        var handler = new DeliveryWorkerHandler(wiring, queue);
+        assertThat(handler.handleRequest(event(first.queue().deliveries.getFirst()), null).getBatchItemFailures()).isEmpty();
+        assertThat(queue.deliveries).as("placed: this worker knows the waiting line now").hasSize(1);
+        long waitAt = cursor(runtime, lineId, "waitAt");
+
+        Setup some = acceptAndFanOut(a, wiring, 3, lineId, "Some opted out");
+        Setup all = acceptAndFanOut(a, wiring, 2, lineId, "All opted out");
+        // the same numbers' first two: both of the second message's, two of the first's
+        assertThat(some.phones().subList(0, 2)).isEqualTo(all.phones());
+        for (String phone : all.phones()) {
+            var r = a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", phone));
+            assertThat(r.status()).as(r.body()).isIn(200, 201);
+        }
+
+        assertThat(handler.handleRequest(event(some.queue().deliveries.getFirst()), null).getBatchItemFailures()).isEmpty();
+        assertThat(queue.deliveries).hasSize(2);
+        assertThat((List<String>) queue.deliveries.get(1).get("phones")).as("the one it will send to")
+                .containsExactly(some.phones().get(2));
+        assertThat(((Number) queue.deliveries.get(1).get("ticketAt")).longValue()).isEqualTo(waitAt);
+        assertThat(cursor(runtime, lineId, "waitAt")).as("one send's place").isEqualTo(waitAt + 220_000);
+        assertThat(statuses(a, some.messageId())).containsEntry(some.phones().get(0), "opted_out")
+                .containsEntry(some.phones().get(1), "opted_out").containsEntry(some.phones().get(2), "queued");
+
+        assertThat(handler.handleRequest(event(all.queue().deliveries.getFirst()), null).getBatchItemFailures()).isEmpty();
+        assertThat(queue.deliveries).as("no place, no job").hasSize(2);
+        assertThat(cursor(runtime, lineId, "waitAt")).isEqualTo(waitAt + 220_000);
+        assertThat(statuses(a, all.messageId()).values()).containsOnly("opted_out").hasSize(2);
+        assertThat(carrier.callTimes).isEmpty();
+    }
+
+    /**
      * A conversation's relay (the same delivery with a deadline, on a FIFO queue) on a line reserved past its deadline:
      * it claims nothing lasting and fails, so its FIFO retry keeps its place. Without the deadline it waited for the
      * reservations until the invocation was cut off, leaving its rows in sending, never to be sent.
