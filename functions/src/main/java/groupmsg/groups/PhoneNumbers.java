@@ -347,16 +347,38 @@ public final class PhoneNumbers {
      * The digits a search for a number looks for in a number's ({@code search} as typed: "+44 (0)20 7946 0018",
      * "030/12345678", no-break spaces, Unicode dashes, any script's digits and fullwidth forms, read as a number is
      * when added), or null when it holds none. A whole international number is looked for as it is stored:
-     * "+49 030 12345678" is +493012345678 (the trunk 0 is not dialled after the country code).
+     * "+49 030 12345678" is +493012345678 (the trunk 0 is not dialled after the country code); so is the start of
+     * one ("+44 07911" is 447911, "0044 07911" too), where the country's trunk prefix follows its code.
      */
     public static String searchDigits(String search) {
         String number = canonicalChars(search);
         String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
-        if (number != null && (number.indexOf('+') >= 0 || number.strip().startsWith("00"))
-                && normalize(search, null) instanceof Valid valid) {
-            digits = valid.e164().substring(1);
+        if (number != null && (number.indexOf('+') >= 0 || number.strip().startsWith("00"))) {
+            if (normalize(search, null) instanceof Valid valid) {
+                digits = valid.e164().substring(1);
+            } else {
+                digits = withoutTrunkPrefix(digits.startsWith("00") && number.indexOf('+') < 0 ? digits.substring(2) : digits);
+            }
         }
         return digits.isEmpty() ? null : digits;
+    }
+
+    /**
+     * International digits ({@code 44} then the rest) without the trunk prefix the rest starts with in its country
+     * ({@code 4407911} -> {@code 447911}), as the number is stored; as they are when none follows the code (Italy's
+     * numbers keep their 0: it has no trunk prefix).
+     */
+    private static String withoutTrunkPrefix(String digits) {
+        // calling codes are prefix-free: at most one of the first 1..3 digits is one
+        for (int length = 1; length <= 3 && length < digits.length(); length++) {
+            int code = Integer.parseInt(digits.substring(0, length));
+            String region = UTIL.getRegionCodeForCountryCode(code);
+            if (UNKNOWN_REGION.equals(region)) continue;
+            String trunk = UTIL.getNddPrefixForRegion(region, true);
+            return trunk != null && !trunk.isEmpty() && digits.startsWith(trunk, length)
+                    ? digits.substring(0, length) + digits.substring(length + trunk.length()) : digits;
+        }
+        return digits;
     }
 
     /**

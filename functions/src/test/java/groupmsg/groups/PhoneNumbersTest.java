@@ -402,6 +402,16 @@ class PhoneNumbersTest {
         assertThat(PhoneNumbers.digitsMatch("+447911123456", PhoneNumbers.searchDigits("0044 7911 123456"))).isTrue();
         assertThat(PhoneNumbers.digitsMatch("+493012345678", PhoneNumbers.searchDigits("+49 030 12345678"))).isTrue();
         assertThat(PhoneNumbers.digitsMatch("+14155550705", PhoneNumbers.searchDigits("0799"))).isFalse();
+        // the start of an international number with the country's trunk 0 after its code, as people write it
+        assertThat(PhoneNumbers.searchDigits("+44 07911")).isEqualTo("447911");
+        assertThat(PhoneNumbers.searchDigits("0044 07911")).isEqualTo("447911");
+        assertThat(PhoneNumbers.digitsMatch("+447911123456", PhoneNumbers.searchDigits("+44 (0)7911"))).isTrue();
+        assertThat(PhoneNumbers.searchDigits("+49 030 123")).isEqualTo("4930123");
+        assertThat(PhoneNumbers.searchDigits("+44 7911")).isEqualTo("447911");
+        // Italy's numbers keep their 0 (no trunk prefix there)
+        assertThat(PhoneNumbers.searchDigits("+39 06 1234")).isEqualTo("39061234");
+        assertThat(PhoneNumbers.digitsMatch("+390612345678", PhoneNumbers.searchDigits("+39 06 1234"))).isTrue();
+        assertThat(PhoneNumbers.searchDigits("+999 0123")).as("no such code").isEqualTo("9990123");
         assertThat(PhoneNumbers.searchDigits("Team 2026")).isNull();
     }
 
