@@ -437,9 +437,9 @@ public final class ConversationService {
     /** A page of a conversation's thread, with the conversation (its participants name the authors). */
     public record ThreadPage(Conversation conversation, List<ThreadMessage> messages, Map<String, AttributeValue> lastKey) {}
 
-    public ThreadPage messages(String accountId, String id, int limit, Map<String, AttributeValue> start) {
+    public ThreadPage messages(String accountId, String id, int limit, Map<String, AttributeValue> start, boolean newestFirst) {
         Conversation conversation = find(accountId, id);
-        var page = store.messages(accountId, id, limit, start);
+        var page = store.messages(accountId, id, limit, start, newestFirst);
         return new ThreadPage(conversation, page.items(), page.lastKey());
     }
 

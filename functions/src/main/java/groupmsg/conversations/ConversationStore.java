@@ -447,10 +447,11 @@ final class ConversationStore {
                 .limit(limit)).items().stream().map(i -> toMessage(conversationId, i)).toList();
     }
 
-    Page<ThreadMessage> messages(String accountId, String conversationId, int limit, Map<String, AttributeValue> start) {
+    Page<ThreadMessage> messages(String accountId, String conversationId, int limit, Map<String, AttributeValue> start,
+                                 boolean newestFirst) {
         var page = QueryPage.of(dynamo, limit, b -> b.tableName(table).keyConditionExpression("pk = :pk")
                 .expressionAttributeValues(Map.of(":pk", s(threadPk(accountId, conversationId))))
-                .exclusiveStartKey(start));
+                .scanIndexForward(!newestFirst).exclusiveStartKey(start));
         return new Page<>(page.items().stream().map(i -> toMessage(conversationId, i)).toList(), page.lastKey());
     }
 

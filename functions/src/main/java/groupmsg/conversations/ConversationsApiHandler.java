@@ -21,6 +21,7 @@ import groupmsg.platform.api.Timestamps;
 import groupmsg.platform.config.Ids;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.Cursor;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Handlers;
@@ -311,11 +312,30 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         return body.name("sender", sender, MAX_SENDER); // as a name is kept: an invisible character at its end would make it UCS-2
     }
 
+    /**
+     * The thread, oldest first as API.md has it; extensions: {@code order=newest} lists it from its latest message (a
+     * chat opens there), and {@code after=<messageId>} from the message after that one in the order asked (what came
+     * since a client's last poll, or, newest first, what came before the oldest it shows).
+     */
     private ApiResponse messages(ApiRequest request) {
-        Paging paging = Paging.from(request);
+        Paging paging = Paging.from(request, "order", "after");
         String id = request.path("id");
-        var start = Cursor.decode(paging.cursor(), "pk", ConversationService.threadPartition(request.accountId(), id));
-        var page = conversations.messages(request.accountId(), id, paging.limit(), start);
+        boolean newestFirst = switch (request.query("order").filter(v -> !v.isBlank()).orElse("oldest")) {
+            case "oldest" -> false;
+            case "newest" -> true;
+            default -> throw ApiException.invalid("order must be oldest or newest");
+        };
+        String partition = ConversationService.threadPartition(request.accountId(), id);
+        var start = Cursor.decode(paging.cursor(), "pk", partition);
+        String after = request.queryId("after").orElse(null);
+        if (after != null) {
+            if (start != null) throw ApiException.invalid("after and cursor cannot both be given");
+            if (!after.startsWith(ThreadMessage.ID_PREFIX) || after.length() == ThreadMessage.ID_PREFIX.length()) {
+                throw ApiException.invalid("after must be a message id of the thread (" + ThreadMessage.ID_PREFIX + "...)");
+            }
+            start = Attr.key(partition, after);
+        }
+        var page = conversations.messages(request.accountId(), id, paging.limit(), start, newestFirst);
         List<Object> items = new ArrayList<>();
         Map<String, String> names = authorNames(page.conversation());
         page.messages().forEach(m -> items.add(json(m, names)));

@@ -272,6 +272,52 @@ class ConversationsE2eTest {
     }
 
     /**
+     * The thread from its latest message (order=newest, as a chat opens), and from after a given message in either
+     * order (what came since a client's last poll; newest first, what came before the oldest shown): extensions of
+     * API.md's oldest-first list, which stays the default.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theThreadListsFromItsLatestMessageOrAfterAGivenOne(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Latest First Co");
+        String lineId = groupLine(a, linePhone(), 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "m0").get("id");
+        for (int i = 1; i <= 4; i++) {
+            assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "m" + i)).status()).isEqualTo(202);
+        }
+        List<Map<String, Object>> all = await(() -> thread(a, id), l -> l.size() == 5, 10_000);
+        assertThat(all).extracting(m -> m.get("body")).containsExactly("m0", "m1", "m2", "m3", "m4");
+        java.util.function.Function<String, Map<String, Object>> page = query -> {
+            var r = a.get("/v1/conversations/" + id + "/messages" + query);
+            assertThat(r.status()).as(query + ": " + r.body()).isEqualTo(200);
+            return r.jsonObject();
+        };
+        java.util.function.Function<Map<String, Object>, List<Object>> bodies = p ->
+                ((List<Map<String, Object>>) p.get("items")).stream().map(m -> m.get("body")).toList();
+
+        var latest = page.apply("?order=newest&limit=2");
+        assertThat(bodies.apply(latest)).containsExactly("m4", "m3");
+        var before = page.apply("?order=newest&limit=2&cursor=" + latest.get("nextCursor"));
+        assertThat(bodies.apply(before)).containsExactly("m2", "m1");
+        assertThat(bodies.apply(page.apply("?order=oldest&limit=2"))).containsExactly("m0", "m1");
+
+        String m2 = (String) all.get(2).get("id");
+        assertThat(bodies.apply(page.apply("?after=" + m2))).containsExactly("m3", "m4");
+        assertThat(bodies.apply(page.apply("?order=newest&after=" + m2))).containsExactly("m1", "m0");
+        var last = page.apply("?after=" + all.get(4).get("id"));
+        assertThat(bodies.apply(last)).as("nothing since").isEmpty();
+        assertThat(last.get("nextCursor")).isNull();
+
+        for (String bad : List.of("?order=latest", "?after=msg_01ABC", "?after=" + m2 + "&cursor=" + latest.get("nextCursor"))) {
+            var r = a.get("/v1/conversations/" + id + "/messages" + bad);
+            assertThat(r.status()).as(bad).isEqualTo(400);
+            assertThat(r.body()).contains("invalid_request");
+        }
+        assertThat(api.forNewAccount("Someone Else").get("/v1/conversations/" + id + "/messages?order=newest").status())
+                .isEqualTo(404);
+    }
+
+    /**
      * A reply still on its way through the inbound queue when the business writes: the business's message reaches
      * the phones first, and the thread lists it first too (before, the thread listed the reply first, by when it
      * was received: an order nobody's phone showed).
