@@ -500,11 +500,7 @@ public final class GroupService {
      * group's add is its own transaction, stamped like any add; a retry adds nothing twice ({@code unchanged} then).
      */
     public AcrossGroups addToGroups(String accountId, String phone, String name, List<String> groupIds) {
-        List<String> unique = groupIds.stream().distinct().toList();
-        Map<String, Group> byId = groups.getAll(accountId, unique.stream().filter(id -> id.startsWith("grp_")).toList());
-        List<Group> found = unique.stream().filter(byId::containsKey).map(byId::get).toList();
-        List<String> unknown = unique.stream().filter(id -> !byId.containsKey(id)).toList();
-        if (!unknown.isEmpty()) throw ApiException.invalid("groupIds: no such group in this account: " + unknown);
+        List<Group> found = accountGroups(accountId, groupIds);
         List<Group> changed = new ArrayList<>();
         List<Group> unchanged = new ArrayList<>();
         var candidate = List.of(new MemberStore.Candidate(phone, name));
@@ -520,6 +516,33 @@ public final class GroupService {
             (result.added() + result.updated() > 0 ? changed : unchanged).add(g);
         }
         return new AcrossGroups(phone, changed, unchanged);
+    }
+
+    /**
+     * Removes the number from each of {@code groupIds} it is a member of now ({@code changed}; the others, and a group
+     * deleted meanwhile, {@code unchanged}: a retry finds it in none), each removal its own transaction, stamped like a
+     * single removal; any id not a group of the account is a 400 before anything changes.
+     */
+    public AcrossGroups removeFromGroups(String accountId, String phone, List<String> groupIds) {
+        List<Group> changed = new ArrayList<>();
+        List<Group> unchanged = new ArrayList<>();
+        for (Group g : accountGroups(accountId, groupIds)) {
+            try {
+                (members.remove(accountId, g.id(), phone, clock.millis()) ? changed : unchanged).add(g);
+            } catch (MemberStore.ContentionException e) {
+                throw busy(e, changed.isEmpty() ? null : "it was removed from " + changed.size() + " of the groups before it");
+            }
+        }
+        return new AcrossGroups(phone, changed, unchanged);
+    }
+
+    /** The account's groups of {@code groupIds} (each once, in order); a 400 naming any that is none of them. */
+    private List<Group> accountGroups(String accountId, List<String> groupIds) {
+        List<String> unique = groupIds.stream().distinct().toList();
+        Map<String, Group> byId = groups.getAll(accountId, unique.stream().filter(id -> id.startsWith("grp_")).toList());
+        List<String> unknown = unique.stream().filter(id -> !byId.containsKey(id)).toList();
+        if (!unknown.isEmpty()) throw ApiException.invalid("groupIds: no such group in this account: " + unknown);
+        return unique.stream().map(byId::get).toList();
     }
 
     /**

@@ -99,15 +99,22 @@ public final class GroupsApiHandler extends HttpApiHandler {
 
     /**
      * {@code POST /v1/members/remove} {@code {phone, country?}}: the number out of every group of the account it is in
-     * (an extension of API.md) -> {@code {phone, removedFrom}} (empty when it was in none: a retry says so).
+     * (an extension of API.md) -> {@code {phone, removedFrom}} (empty when it was in none: a retry says so); with
+     * {@code groupIds} (1..100) out of those groups only -> {@code {phone, removedFrom, notIn}}, as {@code POST
+     * /v1/members} adds it to chosen ones.
      */
     private ApiResponse removeFromAllGroups(ApiRequest request) {
-        JsonBody body = request.jsonBody().allowOnly("phone", "country", "cursor").nullsAsAbsent();
+        JsonBody body = request.jsonBody().allowOnly("phone", "country", "cursor", "groupIds").nullsAsAbsent();
         String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
         String cursor = body.optionalString("cursor", 1, 4000).orElse(null);
+        List<String> groupIds = body.optionalStringList("groupIds", 1, GroupService.MAX_GROUPS_PER_REQUEST, 100).orElse(null);
+        if (groupIds != null && cursor != null) body.problem("cursor", "goes with a removal from every group, not with groupIds");
         String e164 = phone == null ? null : bodyPhone(body, PhoneNumbers.normalizeExisting(phone, country));
         body.validate();
+        if (groupIds != null) {
+            return ApiResponse.ok(acrossJson(groups.removeFromGroups(request.accountId(), e164, groupIds), "removedFrom", "notIn"));
+        }
         var start = Cursor.decode(cursor, "pk", GroupService.accountPartition(request.accountId()));
         var result = groups.removeFromAllGroups(request.accountId(), e164, start);
         var json = acrossJson(result, "removedFrom", null);

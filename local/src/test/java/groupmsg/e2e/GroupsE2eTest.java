@@ -1014,6 +1014,22 @@ class GroupsE2eTest {
         }
         assertThat(memberCount(a, fresh)).isZero();
 
+        // out of chosen groups only (an extension): those it was in, and those it was not
+        var chosen = a.post("/v1/members/remove", Map.of("phone", kim, "groupIds", List.of(band, fresh, band)));
+        assertThat(chosen.status()).as(chosen.body()).isEqualTo(200);
+        assertThat(ids(chosen.jsonObject(), "removedFrom")).containsExactly(band);
+        assertThat(ids(chosen.jsonObject(), "notIn")).containsExactly(fresh);
+        assertThat(chosen.jsonObject()).doesNotContainKey("nextCursor");
+        assertThat(memberCount(a, band)).as("Lee stays").isEqualTo(1);
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("phone", kim, "groupIds", List.of(choir, theirs)),
+                Map.<String, Object>of("phone", kim, "groupIds", List.of()),
+                Map.<String, Object>of("phone", kim, "groupIds", List.of(choir), "cursor", "bm90LWEtY3Vyc29y"))) {
+            var r = a.post("/v1/members/remove", bad);
+            assertThat(r.status()).as(bad.toString()).isEqualTo(400);
+        }
+        assertThat(memberCount(a, choir)).as("nothing removed by a refused request").isEqualTo(1);
+        assertThat(a.post("/v1/groups/" + band + "/members", Map.of("members", List.of(member(kim, null)))).status()).isEqualTo(200);
+
         var removed = a.post("/v1/members/remove", Map.of("phone", kim));
         assertThat(removed.status()).as(removed.body()).isEqualTo(200);
         assertThat(ids(removed.jsonObject(), "removedFrom")).containsExactly(choir, band, crew);

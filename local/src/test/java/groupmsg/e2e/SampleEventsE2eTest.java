@@ -77,6 +77,10 @@ class SampleEventsE2eTest {
         assertThat(invoke(runtime, "groups-api", "clear-undeliverable-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "groups-api", "list-imports-unknown-group.json")).contains("\"statusCode\":404").contains("group");
         assertThat(invoke(runtime, "groups-api", "export-members-unknown-group.json")).contains("\"statusCode\":404").contains("group");
+        assertThat(invoke(runtime, "groups-api", "remove-number-from-chosen-groups-unknown-group.json")).contains("\"statusCode\":400")
+                .contains("grp_01JDNOSUCHGROUP000000000000");
+        assertThat(invoke(runtime, "conversations-api", "list-thread-newest-first-unknown-conversation.json"))
+                .contains("\"statusCode\":404").contains("conversation");
         assertThat(invoke(runtime, "groups-api", "remove-number-from-all-groups.json")).contains("\"statusCode\":200")
                 .contains("removedFrom\\\":[]");
         assertThat(invoke(runtime, "not-found", "unknown-route.json")).contains("\"statusCode\":404").contains("not_found");
