@@ -157,6 +157,11 @@ class DeliveryHoldTest {
         assertThat(cursor(runtime, lineId, "waitAt")).isEqualTo(waitAt + 220_000);
         assertThat(statuses(a, all.messageId()).values()).containsOnly("opted_out").hasSize(2);
         assertThat(carrier.callTimes).isEmpty();
+        // nor is maintenance told that rows of it wait for a place
+        var message = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + all.accountId()), "sk", AttributeValue.fromS("MSG#" + all.messageId())))
+                .consistentRead(true)).item();
+        assertThat(message).isNotEmpty().doesNotContainKey("waitingUntil");
     }
 
     /**
