@@ -326,7 +326,9 @@ public final class TwilioCarrier implements CarrierPort {
         StringBuilder form = new StringBuilder();
         field(form, "To", message.to());
         field(form, "From", message.from());
-        field(form, "Body", message.body());
+        // a picture alone goes without a body (Twilio needs one only where no MediaUrl is given)
+        field(form, "Body", message.body() == null || message.body().isEmpty() && !message.mediaUrls().isEmpty()
+                ? null : message.body());
         for (String mediaUrl : message.mediaUrls()) field(form, "MediaUrl", mediaUrl);
         field(form, "StatusCallback", message.statusCallbackUrl());
         return form.toString();

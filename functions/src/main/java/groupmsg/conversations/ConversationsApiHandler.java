@@ -290,8 +290,8 @@ public final class ConversationsApiHandler extends HttpApiHandler {
     private ApiResponse send(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("sender", "body", "mediaUrls").nullsAsAbsent();
         String sender = sender(body);
-        String text = body.requiredText("body", MAX_BODY);
         List<String> media = body.optionalHttpsUrls("mediaUrls", MAX_MEDIA);
+        String text = body.textUnlessMedia("body", MAX_BODY, media); // an extension: a picture alone
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         String conversationId = request.path("id");

@@ -48,8 +48,12 @@ public record ThreadMessage(String id, String conversationId, String direction, 
         return new ThreadMessage(id, conversationId, OUTBOUND, null, keyId, body, mediaUrls, createdAt, null, null, authorName);
     }
 
-    /** What the participants receive of the business's message: "<sender>: <body>" when signed, else the body. */
+    /**
+     * What the participants receive of the business's message: "<sender>: <body>" when signed, else the body; a
+     * picture alone goes signed "<sender>:", as a participant's is relayed with its author's name.
+     */
     public String textToSend() {
-        return authorName == null ? body : OutboundMessage.authored(authorName, body);
+        if (authorName == null) return body;
+        return body.isEmpty() ? authorName + ":" : OutboundMessage.authored(authorName, body);
     }
 }

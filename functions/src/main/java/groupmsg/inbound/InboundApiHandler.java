@@ -79,8 +79,8 @@ public final class InboundApiHandler extends HttpApiHandler {
 
     private ApiResponse reply(ApiRequest request) {
         JsonBody body = request.jsonBody().allowOnly("body", "mediaUrls").nullsAsAbsent();
-        String text = body.requiredText("body", OutboundMessage.MAX_BODY_CHARS);
         List<String> media = body.optionalHttpsUrls("mediaUrls", OutboundMessage.MAX_MEDIA_URLS);
+        String text = body.textUnlessMedia("body", OutboundMessage.MAX_BODY_CHARS, media);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         String inboundId = request.path("id");
@@ -94,8 +94,8 @@ public final class InboundApiHandler extends HttpApiHandler {
         JsonBody body = request.jsonBody().allowOnly("to", "country", "body", "mediaUrls").nullsAsAbsent();
         String to = body.requiredString("to", 1, PhoneNumbers.MAX_INPUT_LENGTH);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);
-        String text = body.requiredText("body", OutboundMessage.MAX_BODY_CHARS);
         List<String> media = body.optionalHttpsUrls("mediaUrls", OutboundMessage.MAX_MEDIA_URLS);
+        String text = body.textUnlessMedia("body", OutboundMessage.MAX_BODY_CHARS, media);
         body.check("body", text, OutboundMessage::tooLongToSend);
         body.validate();
         String lineId = request.path("id");

@@ -149,6 +149,21 @@ class TwilioCarrierTest {
                 Map.entry("To", "+14155550123"), Map.entry("From", "+14155550100"), Map.entry("Body", "hi"));
     }
 
+    /** A picture alone goes without a Body (Twilio needs one only where no MediaUrl is given); text alone keeps even an empty one. */
+    @Test
+    void aPictureAloneSendsNoBody() {
+        answer(201, createdJson("queued"));
+
+        carrier.send(new OutboundMessage("+14155550100", "+14155550123", "", List.of("https://cdn.example.com/b.png"), null));
+        carrier.send(new OutboundMessage("+14155550100", "+14155550123", "", null, null));
+
+        var requests = wiremock.findAll(postRequestedFor(urlEqualTo(PATH)));
+        assertThat(formFields(requests.get(0).getBodyAsString())).containsExactly(
+                Map.entry("To", "+14155550123"), Map.entry("From", "+14155550100"),
+                Map.entry("MediaUrl", "https://cdn.example.com/b.png"));
+        assertThat(formFields(requests.get(1).getBodyAsString())).contains(Map.entry("Body", ""));
+    }
+
     @Test
     void a201IsAcceptedWithTheMessageSidAndInitialStatus() {
         answer(201, createdJson("queued"));

@@ -272,6 +272,44 @@ class ConversationsE2eTest {
     }
 
     /**
+     * The business sends a picture alone (an extension: with mediaUrls the body may be left out) into a thread, signed
+     * "<sender>:" when a sender is given, as a participant's is relayed, and from a line to one number; without media
+     * a body is still required. Before, every such request was a 400.
+     */
+    @Test
+    void theBusinessSendsAPictureAlone(ApiClient api) throws Exception {
+        ApiClient a = api.forNewAccount("Picture Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB), "Flyer coming").get("id");
+        List<String> flyer = List.of("https://media.example/flyer.png");
+        var alone = a.post("/v1/conversations/" + id + "/messages", Map.of("mediaUrls", flyer));
+        assertThat(alone.status()).as(alone.body()).isEqualTo(202);
+        assertThat(alone.jsonObject()).containsEntry("body", "").containsEntry("mediaUrls", flyer);
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "", "sender", "Front desk",
+                "mediaUrls", flyer)).status()).isEqualTo(202);
+        var toAnn = await(() -> carrierMessages(a, line).stream().filter(m -> ANN.equals(m.get("to"))).toList(),
+                l -> l.size() == 3, 15_000);
+        assertThat(toAnn.get(1)).containsEntry("body", "").containsEntry("mediaUrls", flyer);
+        assertThat(toAnn.get(2)).containsEntry("body", "Front desk:").containsEntry("mediaUrls", flyer);
+        assertThat(thread(a, id).get(1)).containsEntry("body", "").containsEntry("mediaUrls", flyer);
+
+        var fromLine = a.post("/v1/lines/" + lineId + "/messages", Map.of("to", CAT, "mediaUrls", flyer));
+        assertThat(fromLine.status()).as(fromLine.body()).isEqualTo(202);
+        assertThat(await(() -> carrierMessages(a, line).stream().filter(m -> CAT.equals(m.get("to"))).toList(),
+                l -> !l.isEmpty(), 15_000)).singleElement().satisfies(m -> assertThat(m)
+                .containsEntry("body", "").containsEntry("mediaUrls", flyer));
+
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of(), Map.of("body", ""), Map.of("sender", "Front desk"),
+                Map.of("mediaUrls", List.of()))) {
+            var r = a.post("/v1/conversations/" + id + "/messages", bad);
+            assertThat(r.status()).as(bad + ": " + r.body()).isEqualTo(400);
+        }
+        assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", CAT)).status()).isEqualTo(400);
+        assertThat(thread(a, id)).hasSize(3);
+    }
+
+    /**
      * The thread from its latest message (order=newest, as a chat opens), and from after a given message in either
      * order (what came since a client's last poll; newest first, what came before the oldest shown): extensions of
      * API.md's oldest-first list, which stays the default.

@@ -86,6 +86,16 @@ public final class JsonBody {
         return Text.stripInvisible(requiredString(name, 1, maxLength));
     }
 
+    /**
+     * A one-to-one or thread message's text: required (as {@link #requiredText}) unless it carries {@code media}, when
+     * a picture may go alone, as a participant's may: absent or "" is none ("": the carrier gets no body, only the
+     * media).
+     */
+    public String textUnlessMedia(String name, int maxLength, List<String> media) {
+        if (!media.isEmpty() && (!has(name) || "".equals(fields.get(name)))) return "";
+        return requiredText(name, maxLength);
+    }
+
     /** A message's optional text: as {@link #optionalString} (1 to {@code maxLength}), as {@link #requiredText} keeps it. */
     public Optional<String> optionalText(String name, int maxLength) {
         return optionalString(name, 1, maxLength).map(Text::stripInvisible);
