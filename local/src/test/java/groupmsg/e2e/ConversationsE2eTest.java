@@ -277,7 +277,7 @@ class ConversationsE2eTest {
      * a body is still required. Before, every such request was a 400.
      */
     @Test
-    void theBusinessSendsAPictureAlone(ApiClient api) throws Exception {
+    void theBusinessSendsAPictureAlone(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Picture Co");
         String line = linePhone();
         String lineId = groupLine(a, line, 50);
@@ -307,6 +307,17 @@ class ConversationsE2eTest {
         }
         assertThat(a.post("/v1/lines/" + lineId + "/messages", Map.of("to", CAT)).status()).isEqualTo(400);
         assertThat(thread(a, id)).hasSize(3);
+
+        // and in answer to a person's text
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), DAN, line, "Can I see it?"), null).status()).isEqualTo(200);
+        String text = (String) await(() -> inbound(a, "?lineId=" + lineId + "&from=%2B14155550704"), l -> !l.isEmpty(), 10_000)
+                .getFirst().get("id");
+        var answer = a.post("/v1/inbound/" + text + "/replies", Map.of("mediaUrls", flyer));
+        assertThat(answer.status()).as(answer.body()).isEqualTo(202);
+        assertThat(await(() -> carrierMessages(a, line).stream().filter(m -> DAN.equals(m.get("to"))).toList(),
+                l -> !l.isEmpty(), 15_000)).singleElement().satisfies(m -> assertThat(m)
+                .containsEntry("body", "").containsEntry("mediaUrls", flyer));
+        assertThat(a.post("/v1/inbound/" + text + "/replies", Map.of()).status()).isEqualTo(400);
     }
 
     /**
