@@ -83,7 +83,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         this.keywords = new Lazy<>(() -> new LineKeywordService(wiring));
         on("POST /v1/lines/{id}/keywords", this::createKeyword);
         on("GET /v1/lines/{id}/keywords", this::listKeywords);
-        on("GET /v1/lines/{id}/keywords/{keyword}", r -> ApiResponse.ok(keywordJson(
+        on("GET /v1/lines/{id}/keywords/{keyword}", r -> ApiResponse.ok(keywordView(r.accountId(),
                 keywords.get().get(r.accountId(), r.path("id"), r.path("keyword")))));
         on("PATCH /v1/lines/{id}/keywords/{keyword}", this::updateKeyword);
         on("DELETE /v1/lines/{id}/keywords/{keyword}", r -> {
@@ -443,7 +443,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         var created = keywords.get().create(request.accountId(), request.path("id"), keyword,
                 new LineKeywordService.KeywordInput(action, groupId, reply.equals(LineKeywordService.DEFAULT_REPLY) ? null : reply),
                 creation);
-        return ApiResponse.created(keywordJson(created));
+        return ApiResponse.created(keywordView(request.accountId(), created)); // (a rerun's group may be gone since)
     }
 
     private ApiResponse listKeywords(ApiRequest request) {
@@ -451,7 +451,8 @@ public final class AdminApiHandler extends HttpApiHandler {
         var start = Cursor.decode(paging.cursor(), "pk", LineKeywordService.listPartition(request.accountId()));
         var page = keywords.get().list(request.accountId(), request.path("id"), paging.limit(), start);
         List<Object> items = new ArrayList<>();
-        page.keywords().forEach(k -> items.add(keywordJson(k)));
+        var gone = keywords.get().groupsGone(request.accountId(), page.keywords());
+        page.keywords().forEach(k -> items.add(keywordJson(k, gone.contains(k.groupId()))));
         return ApiResponse.ok(ApiResponse.page(items, Cursor.encode(page.lastKey())));
     }
 
@@ -467,8 +468,9 @@ public final class AdminApiHandler extends HttpApiHandler {
             body.problem("action", "nothing to change: give action, groupId and/or reply");
         }
         body.validate();
-        return ApiResponse.ok(keywordJson(keywords.get().update(request.accountId(), request.path("id"),
-                request.path("keyword"), new LineKeywordService.KeywordInput(action, groupId, reply))));
+        var updated = keywords.get().update(request.accountId(), request.path("id"), request.path("keyword"),
+                new LineKeywordService.KeywordInput(action, groupId, reply));
+        return ApiResponse.ok(keywordView(request.accountId(), updated));
     }
 
     private static LineKeyword.Action keywordAction(JsonBody body, String typed) {
@@ -484,12 +486,22 @@ public final class AdminApiHandler extends HttpApiHandler {
         return body.optionalText("reply", LineRules.MAX_REPLY_LENGTH).orElse(LineKeywordService.DEFAULT_REPLY);
     }
 
-    private static Map<String, Object> keywordJson(LineKeyword k) {
+    /** A keyword as the API shows it, its group looked up ({@link #keywordJson}'s groupDeleted). */
+    private Map<String, Object> keywordView(String accountId, LineKeyword k) {
+        return keywordJson(k, keywords.get().groupsGone(accountId, List.of(k)).contains(k.groupId()));
+    }
+
+    /**
+     * @param groupDeleted its group was deleted since it was set up (an extension): its texts do nothing, unanswered,
+     *                     until it is given another group or deleted
+     */
+    private static Map<String, Object> keywordJson(LineKeyword k, boolean groupDeleted) {
         var json = new LinkedHashMap<String, Object>();
         json.put("lineId", k.lineId());
         json.put("keyword", k.keyword());
         json.put("action", k.action().wireName());
         json.put("groupId", k.groupId());
+        json.put("groupDeleted", groupDeleted);
         json.put("reply", k.reply()); // null: the default, naming the group
         json.put("createdAt", Timestamps.format(k.createdAt()));
         json.put("updatedAt", Timestamps.format(k.updatedAt()));

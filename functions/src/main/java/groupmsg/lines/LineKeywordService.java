@@ -118,6 +118,14 @@ public final class LineKeywordService {
         return store.get(accountId, lineId, keyword);
     }
 
+    /**
+     * Of the groups {@code keywords} name, those deleted since (their texts then do nothing: shown on the keyword, so
+     * the business sees it before its sign-ups go unanswered).
+     */
+    public java.util.Set<String> groupsGone(String accountId, List<LineKeyword> keywords) {
+        return keywords.isEmpty() ? java.util.Set.of() : groups.gone(accountId, keywords.stream().map(LineKeyword::groupId).toList());
+    }
+
     /** The account's group a keyword names (empty: deleted since, or never the account's). */
     public Optional<groupmsg.groups.Group> group(String accountId, String groupId) {
         return groups.find(accountId, groupId);

@@ -235,7 +235,7 @@ class LineKeywordsE2eTest {
         assertThat(a.get(base).jsonObject().get("items")).isEqualTo(List.of());
 
         var created = createKeyword(a, lineId, good);
-        assertThat(created).containsEntry("keyword", "JOIN YOUTH");
+        assertThat(created).containsEntry("keyword", "JOIN YOUTH").containsEntry("groupDeleted", false);
         var again = a.post(base, with(good, "keyword", "join youth"));
         assertThat(again.status()).as(again.body()).isEqualTo(409);
         createKeyword(a, lineId, Map.of("keyword", "BYE", "action", "leave", "groupId", groupId, "reply", "Bye!"));
@@ -294,8 +294,13 @@ class LineKeywordsE2eTest {
         assertThat(a.delete(base + "/BYE").status()).isEqualTo(404);
         String phone = "+14155551241";
         text(a, phone, line, "bye");
-        // a keyword whose group was deleted since does nothing either (and answers nothing)
+        // a keyword whose group was deleted since does nothing either (and answers nothing), and shows so
+        assertThat(a.get(base + "/JOIN%20YOUTH").jsonObject()).containsEntry("groupDeleted", false);
         assertThat(a.delete("/v1/groups/" + otherGroup).status()).isEqualTo(204);
+        assertThat(a.get(base + "/JOIN%20YOUTH").jsonObject()).containsEntry("groupId", otherGroup).containsEntry("groupDeleted", true);
+        @SuppressWarnings("unchecked") var listed = (List<Map<String, Object>>) a.get(base).jsonObject().get("items");
+        assertThat(listed).filteredOn(k -> "JOIN YOUTH".equals(k.get("keyword"))).singleElement()
+                .satisfies(k -> assertThat(k).containsEntry("groupDeleted", true));
         text(a, phone, line, "join youth");
         await(() -> inbound(a, "?lineId=" + lineId), l -> l.size() == 2, 15_000);
         runtime.awaitIdle();
