@@ -375,7 +375,7 @@ public final class PhoneNumbers {
             String region = UTIL.getRegionCodeForCountryCode(code);
             if (UNKNOWN_REGION.equals(region)) continue;
             String trunk = UTIL.getNddPrefixForRegion(region, true);
-            return trunk != null && !trunk.isEmpty() && digits.startsWith(trunk, length)
+            return trunk != null && digits.startsWith(trunk, length)
                     ? digits.substring(0, length) + digits.substring(length + trunk.length()) : digits;
         }
         return digits;
