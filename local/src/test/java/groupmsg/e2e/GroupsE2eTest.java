@@ -1020,6 +1020,10 @@ class GroupsE2eTest {
         assertThat(ids(chosen.jsonObject(), "removedFrom")).containsExactly(band);
         assertThat(ids(chosen.jsonObject(), "notIn")).containsExactly(fresh);
         assertThat(chosen.jsonObject()).doesNotContainKey("nextCursor");
+        // null is no "every group" (written out: the client leaves null fields out)
+        var nullGroups = a.send("POST", "/v1/members/remove", "application/json", "{\"phone\":\"" + kim + "\",\"groupIds\":null}");
+        assertThat(nullGroups.status()).as(nullGroups.body()).isEqualTo(400);
+        assertThat(nullGroups.body()).contains("groupIds");
         assertThat(memberCount(a, band)).as("Lee stays").isEqualTo(1);
         for (Map<String, Object> bad : List.of(Map.<String, Object>of("phone", kim, "groupIds", List.of(choir, theirs)),
                 Map.<String, Object>of("phone", kim, "groupIds", List.of()),
