@@ -68,13 +68,13 @@ public final class PhoneNumbers {
     }
 
     /**
-     * A number given in a query parameter, normalized as {@link #normalize} does: a literal "+" arrives as a space
-     * when the client did not encode it.
+     * A number given in a query parameter, a filter's (a lookup), normalized as {@link #normalizeExisting} does: a
+     * literal "+" arrives as a space when the client did not encode it.
      */
     public static Result fromQuery(String raw, String country) {
         String value = raw.strip();
         if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
-        return normalize(value, country);
+        return normalizeExisting(value, country);
     }
 
     /**
@@ -137,6 +137,11 @@ public final class PhoneNumbers {
     /** A number given in a JSON body field, as E.164 ({@link #normalize}), or the 400 naming the field and what is wrong. */
     public static String e164FromBody(String field, String input, String country) {
         return e164Or400(field, normalize(input, country));
+    }
+
+    /** {@link #e164FromBody} for a number that may name a stored row ({@link #normalizeExisting}). */
+    public static String existingE164FromBody(String field, String input, String country) {
+        return e164Or400(field, normalizeExisting(input, country));
     }
 
     private static String e164Or400(String name, Result result) {
@@ -348,35 +353,37 @@ public final class PhoneNumbers {
      * "030/12345678", no-break spaces, Unicode dashes, any script's digits and fullwidth forms, read as a number is
      * when added), or null when it holds none. A whole international number is looked for as it is stored:
      * "+49 030 12345678" is +493012345678 (the trunk 0 is not dialled after the country code); so is the start of
-     * one ("+44 07911" is 447911, "0044 07911" too), where the country's trunk prefix follows its code.
+     * one of {@link #MIN_NATIONAL_DIGITS} digits or more with a trunk 0 after its code ("+44 07911" is 447911,
+     * "0044 07911" too). Shorter, or another trunk prefix (Russia's 8, which also starts its area codes: "+7 812"), it
+     * is looked for as typed ("0012": the last digits of a number).
      */
     public static String searchDigits(String search) {
         String number = canonicalChars(search);
         String digits = number == null ? "" : number.replace("(0)", "").replaceAll("[^0-9]", "");
-        if (number != null && (number.indexOf('+') >= 0 || number.strip().startsWith("00"))) {
+        boolean plus = number != null && number.indexOf('+') >= 0;
+        if (plus || number != null && number.strip().startsWith("00")) {
             if (normalize(search, null) instanceof Valid valid) {
                 digits = valid.e164().substring(1);
             } else {
-                digits = withoutTrunkPrefix(digits.startsWith("00") && number.indexOf('+') < 0 ? digits.substring(2) : digits);
+                String international = plus ? digits : digits.substring(2);
+                if (international.length() >= MIN_NATIONAL_DIGITS) digits = withoutTrunkZero(international);
             }
         }
         return digits.isEmpty() ? null : digits;
     }
 
     /**
-     * International digits ({@code 44} then the rest) without the trunk prefix the rest starts with in its country
-     * ({@code 4407911} -> {@code 447911}), as the number is stored; as they are when none follows the code (Italy's
+     * International digits ({@code 44} then the rest) without a trunk 0 after the calling code of a country whose
+     * trunk prefix it is ({@code 4407911} -> {@code 447911}), as the number is stored; as they are otherwise (Italy's
      * numbers keep their 0: it has no trunk prefix).
      */
-    private static String withoutTrunkPrefix(String digits) {
+    private static String withoutTrunkZero(String digits) {
         // calling codes are prefix-free: at most one of the first 1..3 digits is one
         for (int length = 1; length <= 3 && length < digits.length(); length++) {
-            int code = Integer.parseInt(digits.substring(0, length));
-            String region = UTIL.getRegionCodeForCountryCode(code);
+            String region = UTIL.getRegionCodeForCountryCode(Integer.parseInt(digits.substring(0, length)));
             if (UNKNOWN_REGION.equals(region)) continue;
-            String trunk = UTIL.getNddPrefixForRegion(region, true);
-            return trunk != null && digits.startsWith(trunk, length)
-                    ? digits.substring(0, length) + digits.substring(length + trunk.length()) : digits;
+            return "0".equals(UTIL.getNddPrefixForRegion(region, true)) && digits.charAt(length) == '0'
+                    ? digits.substring(0, length) + digits.substring(length + 1) : digits;
         }
         return digits;
     }

@@ -412,6 +412,14 @@ class PhoneNumbersTest {
         assertThat(PhoneNumbers.searchDigits("+39 06 1234")).isEqualTo("39061234");
         assertThat(PhoneNumbers.digitsMatch("+390612345678", PhoneNumbers.searchDigits("+39 06 1234"))).isTrue();
         assertThat(PhoneNumbers.searchDigits("+999 0123")).as("no such code").isEqualTo("9990123");
+        // short, it is looked for as typed: the last digits of a number, a country's code
+        assertThat(PhoneNumbers.searchDigits("0012")).isEqualTo("0012");
+        assertThat(PhoneNumbers.digitsMatch("+14155550012", PhoneNumbers.searchDigits("0012"))).isTrue();
+        assertThat(PhoneNumbers.digitsMatch("+14155551234", PhoneNumbers.searchDigits("0012"))).isFalse();
+        assertThat(PhoneNumbers.searchDigits("+44 0")).isEqualTo("440");
+        assertThat(PhoneNumbers.searchDigits("0044 0791")).isEqualTo("00440791");
+        // Russia's trunk 8 also starts its area codes: St Petersburg's 812 stays
+        assertThat(PhoneNumbers.searchDigits("+7 812 555")).isEqualTo("7812555");
         assertThat(PhoneNumbers.searchDigits("Team 2026")).isNull();
     }
 
