@@ -314,8 +314,9 @@ public final class ConversationsApiHandler extends HttpApiHandler {
 
     /**
      * The thread, oldest first as API.md has it; extensions: {@code order=newest} lists it from its latest message (a
-     * chat opens there), and {@code after=<messageId>} from the message after that one in the order asked (what came
-     * since a client's last poll, or, newest first, what came before the oldest it shows).
+     * chat opens there), and {@code after=<messageId>} from the message after that one in the order asked, a position
+     * (newest first, what came before the oldest a client shows): a reply's place is given when it is routed and it
+     * is stored when relayed, so a poll for what is new asks from a few minutes back and skips what it has.
      */
     private ApiResponse messages(ApiRequest request) {
         Paging paging = Paging.from(request, "order", "after");

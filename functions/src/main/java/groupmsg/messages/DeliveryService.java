@@ -227,9 +227,8 @@ public final class DeliveryService {
             Set<String> optedOut = optOuts.optedOut(m.lineId(), phones);
             if (!optedOut.isEmpty()) {
                 long now = clock.millis();
-                deliveries.applyInChunks(m.id(), job.shard(), optedOut.stream()
-                        .map(p -> new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now))
-                        .toList(), applied -> List.of());
+                deliveries.applyInChunks(m.id(), job.shard(), optedOut.stream().map(p -> toOptedOut(p, now)).toList(),
+                        applied -> List.of());
                 phones = phones.stream().filter(p -> !optedOut.contains(p)).toList();
                 if (phones.isEmpty()) return List.of();
             }
@@ -272,7 +271,7 @@ public final class DeliveryService {
         List<DeliveryStore.Transition> fails = new ArrayList<>();
         for (String p : phones) {
             fails.add(optedOut.contains(p)
-                    ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now)
+                    ? toOptedOut(p, now)
                     : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, errors.get(p), now));
         }
         deliveries.applyInChunks(m.id(), shard, fails, applied -> List.of());
@@ -286,6 +285,11 @@ public final class DeliveryService {
         Map<Integer, Map<String, String>> byShard = new TreeMap<>();
         for (String p : phones) byShard.computeIfAbsent(DeliveryStore.shardOf(p, m.shards()), k -> new HashMap<>()).put(p, error);
         byShard.forEach((shard, errors) -> failUnsent(m, shard, errors));
+    }
+
+    /** A queued row's move to opted_out: never sent, never billed (API.md). */
+    private static DeliveryStore.Transition toOptedOut(String phone, long now) {
+        return new DeliveryStore.Transition(phone, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now);
     }
 
     /** A skipped row's error: the error that marked the member undeliverable. */
@@ -510,7 +514,7 @@ public final class DeliveryService {
         long now = into.claimedAt();
         List<DeliveryStore.Transition> claims = new ArrayList<>();
         for (String p : phones) {
-            claims.add(optedOut.contains(p) ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.OPTED_OUT, null, null, now)
+            claims.add(optedOut.contains(p) ? toOptedOut(p, now)
                     : stopped != null ? new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.FAILED, null, stopped, now)
                     : new DeliveryStore.Transition(p, Delivery.QUEUED, Delivery.SENDING, null, null, now));
         }

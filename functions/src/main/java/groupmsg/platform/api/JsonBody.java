@@ -88,11 +88,11 @@ public final class JsonBody {
 
     /**
      * A one-to-one or thread message's text: required (as {@link #requiredText}) unless it carries {@code media}, when
-     * a picture may go alone, as a participant's may: absent or "" is none ("": the carrier gets no body, only the
-     * media).
+     * a picture may go alone, as a participant's may: absent, "" or blank is none ("": the carrier gets no body, only
+     * the media).
      */
     public String textUnlessMedia(String name, int maxLength, List<String> media) {
-        if (!media.isEmpty() && (!has(name) || "".equals(fields.get(name)))) return "";
+        if (!media.isEmpty() && (!has(name) || fields.get(name) instanceof String s && s.isBlank())) return "";
         return requiredText(name, maxLength);
     }
 
