@@ -408,7 +408,9 @@ class PhoneNumbersTest {
         assertThat(PhoneNumbers.digitsMatch("+447911123456", PhoneNumbers.searchDigits("+44 (0)7911"))).isTrue();
         assertThat(PhoneNumbers.searchDigits("+49 030 123")).isEqualTo("4930123");
         assertThat(PhoneNumbers.searchDigits("+44 7911")).isEqualTo("447911");
-        // Italy's numbers keep their 0 (no trunk prefix there)
+        // Italy's numbers keep their 0 (no trunk prefix there): the start of one, and a whole one
+        assertThat(PhoneNumbers.normalize("+39 06123", null)).as("a start, no number yet").isInstanceOf(Invalid.class);
+        assertThat(PhoneNumbers.searchDigits("+39 06123")).isEqualTo("3906123");
         assertThat(PhoneNumbers.searchDigits("+39 06 1234")).isEqualTo("39061234");
         assertThat(PhoneNumbers.digitsMatch("+390612345678", PhoneNumbers.searchDigits("+39 06 1234"))).isTrue();
         assertThat(PhoneNumbers.searchDigits("+999 0123")).as("no such code").isEqualTo("9990123");
