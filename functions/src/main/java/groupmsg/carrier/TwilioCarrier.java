@@ -202,12 +202,10 @@ public final class TwilioCarrier implements CarrierPort {
                 if (sent != null && sent.isBefore(from)) sentBeforeTheWindow = true;
                 if (created.isBefore(from) || created.isAfter(query.sentBy())) continue;
                 String body = m.get("body") instanceof String b ? withoutTrialPrefix(b) : "";
-                // a picture alone has no text: one with media is its listing (a bodiless one without is redacted)
-                boolean pictureAlone = body.isEmpty() && query.body().isEmpty() && numMedia(m.get("num_media")) > 0;
-                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from")) || body.isEmpty() && !pictureAlone) {
-                    // listed for this filter yet not its numbers, or without a text (our texts never are, but for a
-                    // picture alone): the account redacts numbers or bodies (Twilio's Phone Number / Message Body
-                    // Redaction), and it may be this one: taken for not found, it was sent a second time
+                if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from")) || body.isEmpty()) {
+                    // listed for this filter yet not its numbers, or without a text (our texts never are): the
+                    // account redacts numbers or bodies (Twilio's Phone Number / Message Body Redaction), and it may
+                    // be this one: taken for not found, it was sent a second time
                     doubtful++;
                 } else if (body.equals(query.body()) && created.isBefore(claimSecond)) {
                     doubtful++;
@@ -232,15 +230,6 @@ public final class TwilioCarrier implements CarrierPort {
         }
         return new SentLookup.Unanswered("more than " + LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE
                 + " messages to the number since the window", false);
-    }
-
-    /** A listing's {@code num_media} (Twilio writes it as a string), 0 when missing or unreadable. */
-    private static int numMedia(Object value) {
-        try {
-            return value instanceof Number n ? n.intValue() : value instanceof String s ? Integer.parseInt(s.strip()) : 0;
-        } catch (NumberFormatException e) {
-            return 0;
-        }
     }
 
     /**

@@ -411,25 +411,6 @@ class TwilioCarrierTest {
                 (ACCOUNT_SID + ":" + AUTH_TOKEN).getBytes(StandardCharsets.UTF_8)));
     }
 
-    /**
-     * A picture alone is looked up by its empty text: its listing (no body, with media) is it; a bodiless listing
-     * without media (a redacted text) stays a doubt, as it does for a lookup of a text.
-     */
-    @Test
-    void aPictureAloneIsFoundByItsListingWithMedia() {
-        var picture = listed("SMpic", "", 2, "delivered", null);
-        picture.put("num_media", "1");
-        listAnswers(200, page(List.of(picture), null));
-        assertThat(carrier.findSent(lookingFor(""))).isEqualTo(new SentLookup.Found("SMpic", "delivered", null));
-        assertThat(carrier.findSent(lookingFor("Ops: Hello"))).as("a text's lookup: the picture may be it, redacted")
-                .isInstanceOf(SentLookup.Unanswered.class);
-
-        var redacted = listed("SMtext", "", 2, "delivered", null);
-        redacted.put("num_media", "0");
-        listAnswers(200, page(List.of(redacted), null));
-        assertThat(carrier.findSent(lookingFor(""))).isInstanceOf(SentLookup.Unanswered.class);
-    }
-
     @Test
     void notFoundOnlyWhenNothingWentToTheNumberInTheWindow() {
         listAnswers(200, page(List.of(listed("SMbefore", "Ops: Hello", -3600, "delivered", null)), null));
