@@ -203,9 +203,10 @@ public final class TwilioCarrier implements CarrierPort {
                 if (created.isBefore(from) || created.isAfter(query.sentBy())) continue;
                 String body = m.get("body") instanceof String b ? withoutTrialPrefix(b) : "";
                 if (!query.to().equals(m.get("to")) || !query.from().equals(m.get("from")) || body.isEmpty()) {
-                    // listed for this filter yet not its numbers, or without a text (our texts never are): the
-                    // account redacts numbers or bodies (Twilio's Phone Number / Message Body Redaction), and it may
-                    // be this one: taken for not found, it was sent a second time
+                    // listed for this filter yet not its numbers, or without a text (our texts never are, but a picture
+                    // alone, which a bodiless listing cannot be told from: another picture alone, or a redacted text
+                    // with one): the account redacts numbers or bodies (Twilio's Phone Number / Message Body
+                    // Redaction), and it may be this one: taken for not found, it was sent a second time
                     doubtful++;
                 } else if (body.equals(query.body()) && created.isBefore(claimSecond)) {
                     doubtful++;
