@@ -68,13 +68,13 @@ public final class PhoneNumbers {
     }
 
     /**
-     * A number given in a query parameter, a filter's (a lookup), normalized as {@link #normalizeExisting} does: a
-     * literal "+" arrives as a space when the client did not encode it.
+     * A number given in a query parameter, normalized as {@link #normalize} does (a filter's typo is said so, not an
+     * empty list): a literal "+" arrives as a space when the client did not encode it.
      */
     public static Result fromQuery(String raw, String country) {
         String value = raw.strip();
         if (raw.startsWith(" ") && !value.isEmpty() && Character.isDigit(value.charAt(0))) value = "+" + value;
-        return normalizeExisting(value, country);
+        return normalize(value, country);
     }
 
     /**
@@ -139,10 +139,6 @@ public final class PhoneNumbers {
         return e164Or400(field, normalize(input, country));
     }
 
-    /** {@link #e164FromBody} for a number that may name a stored row ({@link #normalizeExisting}). */
-    public static String existingE164FromBody(String field, String input, String country) {
-        return e164Or400(field, normalizeExisting(input, country));
-    }
 
     private static String e164Or400(String name, Result result) {
         return switch (result) {

@@ -697,7 +697,6 @@ public final class OptOutService {
     }
 
     private static String phone(String input, String country) {
-        // an opt-out only holds messages back: also of a member stored under a number today's metadata refuses
-        return PhoneNumbers.existingE164FromBody("phone", input, country);
+        return PhoneNumbers.e164FromBody("phone", input, country);
     }
 }

@@ -50,13 +50,12 @@ class StoredNumbersE2eTest {
                 .isEqualTo(204);
         assertThat(a.get("/v1/groups/" + group).jsonObject()).containsEntry("memberCount", 1);
         assertThat(a.get("/v1/groups/" + other).jsonObject()).containsEntry("memberCount", 0);
-        // found by the lists' filters, and opted out by hand (an opt-out only holds messages back)
-        assertThat(a.get("/v1/groups?member=%2B15555550103").jsonObject().get("items")).asList().hasSize(1);
+        // a list's filter and a manual opt-out still say what is wrong with such a number (a typo's answer matters
+        // more there: an empty list, or an opt-out of a number that is not the person's)
+        assertThat(a.get("/v1/groups?member=%2B15555550103").status()).isEqualTo(400);
         String lineId = (String) a.post("/v1/lines", Map.of("phone", "+15035550177",
                 "type", "long_code", "mps", 5)).jsonObject().get("id");
-        var optOut = a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+15555550103"));
-        assertThat(optOut.status()).as(optOut.body()).isIn(200, 201);
-        assertThat(a.get("/v1/opt-outs?lineId=" + lineId + "&phone=%2B15555550103").jsonObject().get("items")).asList().hasSize(1);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", "+15555550103")).status()).isEqualTo(400);
         // a number in no E.164 form is still the caller's mistake, said so
         assertThat(a.delete("/v1/groups/" + group + "/members/555").status()).isEqualTo(400);
     }
