@@ -96,6 +96,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/webhooks/{id}", r -> ApiResponse.ok(webhookJson(webhooks.get().get(r.accountId(), r.path("id")), false)));
         on("PATCH /v1/webhooks/{id}", this::updateWebhook);
         on("POST /v1/webhooks/{id}/test", r -> {
+            r.optionalJsonBody().allowOnly().validate(); // it takes nothing: a field a client expected to choose with is said so
             var attempt = webhooks.get().test(r.accountId(), r.path("id"));
             var json = new LinkedHashMap<String, Object>();
             json.put("delivered", attempt.failure() == null);

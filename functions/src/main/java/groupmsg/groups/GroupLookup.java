@@ -17,12 +17,15 @@ public final class GroupLookup {
         this.groups = new GroupStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
     }
 
-    /** Of {@code groupIds}, those that are no group of the account now (deleted since): one BatchGetItem per 100. */
+    /**
+     * Of {@code groupIds}, those that are no group of the account now (deleted since; null among them for none):
+     * one BatchGetItem per 100.
+     */
     public java.util.Set<String> gone(String accountId, java.util.Collection<String> groupIds) {
         var asked = groupIds.stream().filter(id -> id != null && id.startsWith("grp_")).distinct().toList();
         var found = asked.isEmpty() ? java.util.Map.<String, Group>of() : groups.getAll(accountId, asked);
         var gone = new java.util.HashSet<String>();
-        for (String id : groupIds) if (id != null && !found.containsKey(id)) gone.add(id);
+        for (String id : groupIds) if (id == null || !found.containsKey(id)) gone.add(id);
         return gone;
     }
 

@@ -286,7 +286,7 @@ class ConversationsE2eTest {
         var alone = a.post("/v1/conversations/" + id + "/messages", Map.of("mediaUrls", flyer));
         assertThat(alone.status()).as(alone.body()).isEqualTo(202);
         assertThat(alone.jsonObject()).containsEntry("body", "").containsEntry("mediaUrls", flyer);
-        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", " ", "sender", "Front desk",
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "\u00a0 ", "sender", "Front desk",
                 "mediaUrls", flyer)).status()).as("a blank body with media is none").isEqualTo(202);
         var toAnn = await(() -> carrierMessages(a, line).stream().filter(m -> ANN.equals(m.get("to"))).toList(),
                 l -> l.size() == 3, 15_000);

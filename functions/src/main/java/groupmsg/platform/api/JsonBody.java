@@ -92,7 +92,7 @@ public final class JsonBody {
      * the media).
      */
     public String textUnlessMedia(String name, int maxLength, List<String> media) {
-        if (!media.isEmpty() && (!has(name) || fields.get(name) instanceof String s && s.isBlank())) return "";
+        if (!media.isEmpty() && (!has(name) || fields.get(name) instanceof String s && Text.blank(s))) return "";
         return requiredText(name, maxLength);
     }
 
