@@ -106,7 +106,9 @@ public final class GroupsApiHandler extends HttpApiHandler {
     private ApiResponse removeFromAllGroups(ApiRequest request) {
         JsonBody given = request.jsonBody().allowOnly("phone", "country", "cursor", "groupIds");
         // groupIds null is no "every group": a client that writes an unset list as null meant some groups, not all
-        if (given.has("groupIds") && given.raw("groupIds") == null) given.problem("groupIds", "must be a list of 1..100 group ids, not null");
+        if (given.has("groupIds") && given.raw("groupIds") == null) {
+            given.problem("groupIds", "must be a list of 1.." + GroupService.MAX_GROUPS_PER_REQUEST + " group ids, not null");
+        }
         JsonBody body = given.nullsAsAbsent();
         String phone = body.requiredString("phone", 1, MAX_PHONE_INPUT);
         String country = body.optionalString("country", 0, 8).filter(c -> !c.isEmpty()).orElse(null);

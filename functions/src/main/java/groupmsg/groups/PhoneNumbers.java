@@ -139,7 +139,6 @@ public final class PhoneNumbers {
         return e164Or400(field, normalize(input, country));
     }
 
-
     private static String e164Or400(String name, Result result) {
         return switch (result) {
             case Valid v -> v.e164();

@@ -123,7 +123,8 @@ public final class LineKeywordService {
      * the business sees it before its sign-ups go unanswered).
      */
     public java.util.Set<String> groupsGone(String accountId, List<LineKeyword> keywords) {
-        return keywords.isEmpty() ? java.util.Set.of() : groups.gone(accountId, keywords.stream().map(LineKeyword::groupId).toList());
+        if (keywords.isEmpty()) return java.util.Set.of();
+        return groups.gone(accountId, keywords.stream().map(LineKeyword::groupId).toList());
     }
 
     /** The account's group a keyword names (empty: deleted since, or never the account's). */
