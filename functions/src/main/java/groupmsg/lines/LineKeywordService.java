@@ -61,10 +61,7 @@ public final class LineKeywordService {
         requireGroup(accountId, input.groupId());
         requireReplyFits(input.action(), input.reply());
         if (existing.stream().anyMatch(k -> k.keyword().keyword().equals(keyword))) throw hasIt(line, keyword);
-        if (existing.size() >= LineKeyword.MAX_PER_LINE) {
-            throw ApiException.conflict("the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most it may"
-                    + " (delete one first)");
-        }
+        if (existing.size() >= LineKeyword.MAX_PER_LINE) throw full();
         long now = clock.millis();
         var created = new LineKeyword(line.id(), keyword, input.action(), input.groupId(), input.reply(), now, now);
         if (!store.create(accountId, created, creation)) {
@@ -72,7 +69,25 @@ public final class LineKeywordService {
             return store.getKept(accountId, line.id(), keyword).filter(k -> creation.equals(k.createdBy()))
                     .map(LineKeywordStore.Kept::keyword).orElseThrow(() -> hasIt(line, keyword));
         }
+        keepWithinTheMost(accountId, line, created, creation);
         return created;
+    }
+
+    /**
+     * Creates at once on a line near the most may each have counted it under and all put theirs: read again after the
+     * put (one Query), a line past the most has this create's keyword taken out again, and the 409 it would have met
+     * alone. A create that read before another's put saw no more than the most and keeps its own; two that both read
+     * after both puts both give theirs up (each retry then finds the one place), so the line never stays past it.
+     */
+    private void keepWithinTheMost(String accountId, Line line, LineKeyword created, String creation) {
+        if (store.list(accountId, line.id()).size() <= LineKeyword.MAX_PER_LINE) return;
+        store.deleteCreatedBy(accountId, line.id(), created.keyword(), creation);
+        throw full();
+    }
+
+    private static ApiException full() {
+        return ApiException.conflict("the line has " + LineKeyword.MAX_PER_LINE + " keywords of its own, the most it may"
+                + " (delete one first)");
     }
 
     /** The line's keyword the request {@code creation} created (see {@link #create}), if it is still there. */

@@ -311,6 +311,44 @@ class LineKeywordsE2eTest {
         assertThat(carrierMessages(a, line)).isEmpty();
     }
 
+    /**
+     * Two creates at once on a line one keyword short of the most: the other's put lands between this one's count and
+     * its put, so this one reads the line past the most after its put, takes its keyword out again and answers the 409
+     * it would have met alone. Before, the line kept 21.
+     */
+    @Test
+    void aCreateThatFindsTheLinePastTheMostAfterItsPutTakesItsKeywordOut(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Keyword Race Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), "long_code", 1);
+        String groupId = createGroup(a, "Racers");
+        String base = "/v1/lines/" + lineId + "/keywords";
+        for (int i = 1; i < groupmsg.lines.LineKeyword.MAX_PER_LINE; i++) {
+            createKeyword(a, lineId, Map.of("keyword", "KW" + i, "action", "join", "groupId", groupId));
+        }
+        var raced = new java.util.concurrent.atomic.AtomicBoolean();
+        var racing = new groupmsg.lines.LineKeywordService(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                // the other create, whole, after this one counted 19 and before its put
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest
+                        && raced.compareAndSet(false, true)) {
+                    createKeyword(a, lineId, Map.of("keyword", "OTHER", "action", "join", "groupId", groupId));
+                }
+            }
+        }));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> racing.create(accountId, lineId, "MINE",
+                        new groupmsg.lines.LineKeywordService.KeywordInput(groupmsg.lines.LineKeyword.Action.JOIN, groupId, null),
+                        runtime.wiring().ids().next("")))
+                .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
+                        e -> assertThat(e.getMessage()).contains("20 keywords"));
+        assertThat(raced).isTrue();
+        @SuppressWarnings("unchecked") var listed = (List<Map<String, Object>>) a.get(base + "?limit=100").jsonObject().get("items");
+        assertThat(listed).hasSize(groupmsg.lines.LineKeyword.MAX_PER_LINE).extracting(k -> k.get("keyword"))
+                .contains("OTHER").doesNotContain("MINE");
+    }
+
     private static Map<String, Object> with(Map<String, Object> base, String field, Object value) {
         var copy = new LinkedHashMap<>(base);
         copy.put(field, value);
