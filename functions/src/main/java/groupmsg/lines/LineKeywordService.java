@@ -52,7 +52,11 @@ public final class LineKeywordService {
         List<LineKeywordStore.Kept> existing = store.list(accountId, line.id());
         // first: the rerun's answer is what it stored, whatever became of its group since
         var earlier = createdBy(existing, creation);
-        if (earlier.isPresent()) return earlier.get();
+        if (earlier.isPresent()) {
+            // a run before this one put it and may have stopped before its check
+            if (existing.size() > LineKeyword.MAX_PER_LINE) giveUpPlace(accountId, line, earlier.get(), creation);
+            return earlier.get();
+        }
         String problem = Keywords.lineKeywordProblem(typed); // the API checked it too; here for every caller
         if (problem != null) {
             throw ApiException.invalid("keyword " + problem, List.of(Map.of("field", "keyword", "message", problem)));
@@ -66,8 +70,10 @@ public final class LineKeywordService {
         var created = new LineKeyword(line.id(), keyword, input.action(), input.groupId(), input.reply(), now, now);
         if (!store.create(accountId, created, creation)) {
             // another create's, or this one's own: the SDK's retry of a put whose answer was lost fails on what it wrote
-            return store.getKept(accountId, line.id(), keyword).filter(k -> creation.equals(k.createdBy()))
+            var own = store.getKept(accountId, line.id(), keyword).filter(k -> creation.equals(k.createdBy()))
                     .map(LineKeywordStore.Kept::keyword).orElseThrow(() -> hasIt(line, keyword));
+            keepWithinTheMost(accountId, line, own, creation);
+            return own;
         }
         keepWithinTheMost(accountId, line, created, creation);
         return created;
@@ -75,14 +81,23 @@ public final class LineKeywordService {
 
     /**
      * Creates at once on a line near the most may each have counted it under and all put theirs: read again after the
-     * put (one Query), a line past the most has this create's keyword taken out again, and the 409 it would have met
-     * alone. A create that read before another's put saw no more than the most and keeps its own; two that both read
-     * after both puts both give theirs up (each retry then finds the one place), so the line never stays past it.
+     * put (one Query), a line past the most has this create's keyword taken out again, and a 409 that says so. A create
+     * that read before another's put saw no more than the most and keeps its own; two that both read after both puts
+     * both give theirs up (each retry then finds the one place). A rerun (an Idempotency-Key's, the SDK's retry of the
+     * put) checks again; only a create cut off between its put and its check, and not retried under its key, can
+     * leave the line past the most.
      */
     private void keepWithinTheMost(String accountId, Line line, LineKeyword created, String creation) {
-        if (store.list(accountId, line.id()).size() <= LineKeyword.MAX_PER_LINE) return;
+        if (store.list(accountId, line.id()).size() > LineKeyword.MAX_PER_LINE) {
+            giveUpPlace(accountId, line, created, creation);
+        }
+    }
+
+    /** Takes this create's keyword out again: the line is past the most, and a create at the same moment kept its. */
+    private void giveUpPlace(String accountId, Line line, LineKeyword created, String creation) {
         store.deleteCreatedBy(accountId, line.id(), created.keyword(), creation);
-        throw full();
+        throw ApiException.conflict("another keyword was created on the line at the same moment and it has "
+                + LineKeyword.MAX_PER_LINE + " keywords of its own now, the most it may; retry, or delete one first");
     }
 
     private static ApiException full() {

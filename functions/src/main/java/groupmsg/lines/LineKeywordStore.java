@@ -97,13 +97,13 @@ final class LineKeywordStore {
                 .expressionAttributeNames(Map.of("#action", "action")).expressionAttributeValues(values));
     }
 
-    /** Removes the keyword; false when the line had none such. */
     /** Deletes the keyword if the request {@code createdBy} made it (not one made again since by another). */
     boolean deleteCreatedBy(String accountId, String lineId, String keyword, String createdBy) {
         return ops.deleteIf(b -> b.tableName(table).key(key(accountId, lineId, keyword))
                 .conditionExpression("createdBy = :by").expressionAttributeValues(Map.of(":by", s(createdBy))));
     }
 
+    /** Removes the keyword; false when the line had none such. */
     boolean delete(String accountId, String lineId, String keyword) {
         return ops.deleteIf(b -> b.tableName(table).key(key(accountId, lineId, keyword))
                 .conditionExpression("attribute_exists(pk)"));

@@ -342,8 +342,54 @@ class LineKeywordsE2eTest {
                         new groupmsg.lines.LineKeywordService.KeywordInput(groupmsg.lines.LineKeyword.Action.JOIN, groupId, null),
                         runtime.wiring().ids().next("")))
                 .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
-                        e -> assertThat(e.getMessage()).contains("20 keywords"));
+                        e -> assertThat(e.getMessage()).contains("at the same moment").contains("20 keywords"));
         assertThat(raced).isTrue();
+        @SuppressWarnings("unchecked") var listed = (List<Map<String, Object>>) a.get(base + "?limit=100").jsonObject().get("items");
+        assertThat(listed).hasSize(groupmsg.lines.LineKeyword.MAX_PER_LINE).extracting(k -> k.get("keyword"))
+                .contains("OTHER").doesNotContain("MINE");
+    }
+
+    /**
+     * The same race, this create cut off after its put (before its check): its rerun under the same request id finds
+     * its keyword, and the line past the most, and takes it out then.
+     */
+    @Test
+    void aRerunOfACreateCutOffAfterItsPutChecksTheMostToo(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Keyword Rerun Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String lineId = createLine(a, linePhone(), "long_code", 1);
+        String groupId = createGroup(a, "Rerunners");
+        for (int i = 1; i < groupmsg.lines.LineKeyword.MAX_PER_LINE; i++) {
+            createKeyword(a, lineId, Map.of("keyword", "KW" + i, "action", "join", "groupId", groupId));
+        }
+        var cutOff = new groupmsg.lines.LineKeywordService(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest) {
+                    createKeyword(a, lineId, Map.of("keyword", "OTHER", "action", "join", "groupId", groupId));
+                }
+            }
+
+            @Override
+            public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
+                                       software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest) {
+                    throw new IllegalStateException("cut off after the put");
+                }
+            }
+        }));
+        var input = new groupmsg.lines.LineKeywordService.KeywordInput(groupmsg.lines.LineKeyword.Action.JOIN, groupId, null);
+        String creation = runtime.wiring().ids().next("");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> cutOff.create(accountId, lineId, "MINE", input, creation))
+                .hasMessageContaining("cut off");
+        String base = "/v1/lines/" + lineId + "/keywords";
+        assertThat((List<?>) a.get(base + "?limit=100").jsonObject().get("items")).as("past the most").hasSize(21);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.lines.LineKeywordService(runtime.wiring())
+                        .create(accountId, lineId, "MINE", input, creation))
+                .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
+                        e -> assertThat(e.getMessage()).contains("at the same moment"));
         @SuppressWarnings("unchecked") var listed = (List<Map<String, Object>>) a.get(base + "?limit=100").jsonObject().get("items");
         assertThat(listed).hasSize(groupmsg.lines.LineKeyword.MAX_PER_LINE).extracting(k -> k.get("keyword"))
                 .contains("OTHER").doesNotContain("MINE");
