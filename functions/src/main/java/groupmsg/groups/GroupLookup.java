@@ -22,10 +22,9 @@ public final class GroupLookup {
      * one BatchGetItem per 100.
      */
     public java.util.Set<String> gone(String accountId, java.util.Collection<String> groupIds) {
-        var asked = groupIds.stream().filter(id -> id != null && id.startsWith("grp_")).distinct().toList();
-        var found = asked.isEmpty() ? java.util.Map.<String, Group>of() : groups.getAll(accountId, asked);
+        var found = groups.getAll(accountId, groupIds);
         var gone = new java.util.HashSet<String>();
-        for (String id : groupIds) if (id == null || !found.containsKey(id)) gone.add(id);
+        for (String id : groupIds) if (!found.containsKey(id)) gone.add(id);
         return gone;
     }
 

@@ -539,7 +539,7 @@ public final class GroupService {
     /** The account's groups of {@code groupIds} (each once, in order); a 400 naming any that is none of them. */
     private List<Group> accountGroups(String accountId, List<String> groupIds) {
         List<String> unique = groupIds.stream().distinct().toList();
-        Map<String, Group> byId = groups.getAll(accountId, unique.stream().filter(id -> id.startsWith("grp_")).toList());
+        Map<String, Group> byId = groups.getAll(accountId, unique);
         List<String> unknown = unique.stream().filter(id -> !byId.containsKey(id)).toList();
         if (!unknown.isEmpty()) throw ApiException.invalid("groupIds: no such group in this account: " + unknown);
         return unique.stream().map(byId::get).toList();

@@ -71,10 +71,15 @@ final class GroupStore {
         return group;
     }
 
-    /** The account's groups of these ids, by id (consistent; BatchGetItem, 100 keys a call); unknown ids are left out. */
-    Map<String, Group> getAll(String accountId, List<String> groupIds) {
+    /**
+     * The account's groups of these ids, by id (consistent; BatchGetItem, 100 keys a call); unknown ids are left out,
+     * and ids that are none (null, or not {@code grp_...}) are not read.
+     */
+    Map<String, Group> getAll(String accountId, java.util.Collection<String> groupIds) {
         Map<String, Group> found = new HashMap<>();
-        for (var item : ops.batchGet(table, groupIds.stream().map(id -> groupKey(accountId, id)).toList())) {
+        var keys = groupIds.stream().filter(id -> id != null && id.startsWith("grp_")).distinct()
+                .map(id -> groupKey(accountId, id)).toList();
+        for (var item : ops.batchGet(table, keys)) {
             Group g = toGroup(item);
             found.put(g.id(), g);
         }

@@ -186,7 +186,7 @@ public abstract class HttpApiHandler implements HttpFunction {
         if (query != null && query.get("cursor") != null) return true;
         try {
             // or in its body (POST /v1/members/remove pages with one)
-            return new String(ApiRequest.from(event).body(), java.nio.charset.StandardCharsets.UTF_8).contains("\"cursor\"");
+            return new String(ApiRequest.from(event).body(), StandardCharsets.UTF_8).contains("\"cursor\"");
         } catch (RuntimeException unreadable) {
             return false;
         }
