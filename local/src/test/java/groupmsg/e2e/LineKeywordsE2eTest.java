@@ -311,6 +311,60 @@ class LineKeywordsE2eTest {
         assertThat(carrierMessages(a, line)).isEmpty();
     }
 
+    /** An account's line one keyword short of the most, every keyword joining {@code groupId}. */
+    private record OneShort(ApiClient a, String accountId, String lineId, String groupId) {
+        static OneShort of(ApiClient api, String account) {
+            ApiClient a = api.forNewAccount(account);
+            String lineId = createLine(a, linePhone(), "long_code", 1);
+            String groupId = createGroup(a, "Racers");
+            for (int i = 1; i < groupmsg.lines.LineKeyword.MAX_PER_LINE; i++) {
+                createKeyword(a, lineId, Map.of("keyword", "KW" + i, "action", "join", "groupId", groupId));
+            }
+            return new OneShort(a, (String) a.get("/v1/account").jsonObject().get("id"), lineId, groupId);
+        }
+
+        groupmsg.lines.LineKeywordService.KeywordInput join() {
+            return new groupmsg.lines.LineKeywordService.KeywordInput(groupmsg.lines.LineKeyword.Action.JOIN, groupId, null);
+        }
+
+        /**
+         * A keyword service whose first put of a keyword comes after another create of "OTHER", whole (this one
+         * counted 19 before it); {@code cutOff}: and the put's answer is lost, as when the function is cut off then.
+         */
+        groupmsg.lines.LineKeywordService racing(LocalRuntime runtime, java.util.concurrent.atomic.AtomicBoolean raced,
+                                                 boolean cutOff) {
+            return new groupmsg.lines.LineKeywordService(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                @Override
+                public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                    if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest
+                            && raced.compareAndSet(false, true)) {
+                        createKeyword(a, lineId, Map.of("keyword", "OTHER", "action", "join", "groupId", groupId));
+                    }
+                }
+
+                @Override
+                public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
+                                           software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                    if (cutOff && context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest) {
+                        throw new IllegalStateException("cut off after the put");
+                    }
+                }
+            }));
+        }
+
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> keywords() {
+            return (List<Map<String, Object>>) a.get("/v1/lines/" + lineId + "/keywords?limit=100").jsonObject().get("items");
+        }
+
+        /** The line at the most, the other create's keyword kept and this one's taken out. */
+        void assertOthersKeptMineOut() {
+            assertThat(keywords()).hasSize(groupmsg.lines.LineKeyword.MAX_PER_LINE).extracting(k -> k.get("keyword"))
+                    .contains("OTHER").doesNotContain("MINE");
+        }
+    }
+
     /**
      * Two creates at once on a line one keyword short of the most: the other's put lands between this one's count and
      * its put, so this one reads the line past the most after its put, takes its keyword out again and answers the 409
@@ -318,35 +372,15 @@ class LineKeywordsE2eTest {
      */
     @Test
     void aCreateThatFindsTheLinePastTheMostAfterItsPutTakesItsKeywordOut(ApiClient api, LocalRuntime runtime) {
-        ApiClient a = api.forNewAccount("Keyword Race Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        String lineId = createLine(a, linePhone(), "long_code", 1);
-        String groupId = createGroup(a, "Racers");
-        String base = "/v1/lines/" + lineId + "/keywords";
-        for (int i = 1; i < groupmsg.lines.LineKeyword.MAX_PER_LINE; i++) {
-            createKeyword(a, lineId, Map.of("keyword", "KW" + i, "action", "join", "groupId", groupId));
-        }
+        var line = OneShort.of(api, "Keyword Race Co");
         var raced = new java.util.concurrent.atomic.AtomicBoolean();
-        var racing = new groupmsg.lines.LineKeywordService(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                // the other create, whole, after this one counted 19 and before its put
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest
-                        && raced.compareAndSet(false, true)) {
-                    createKeyword(a, lineId, Map.of("keyword", "OTHER", "action", "join", "groupId", groupId));
-                }
-            }
-        }));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> racing.create(accountId, lineId, "MINE",
-                        new groupmsg.lines.LineKeywordService.KeywordInput(groupmsg.lines.LineKeyword.Action.JOIN, groupId, null),
-                        runtime.wiring().ids().next("")))
+        var racing = line.racing(runtime, raced, false);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> racing.create(line.accountId(), line.lineId(), "MINE",
+                        line.join(), runtime.wiring().ids().next("")))
                 .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
                         e -> assertThat(e.getMessage()).contains("at the same moment").contains("20 keywords"));
         assertThat(raced).isTrue();
-        @SuppressWarnings("unchecked") var listed = (List<Map<String, Object>>) a.get(base + "?limit=100").jsonObject().get("items");
-        assertThat(listed).hasSize(groupmsg.lines.LineKeyword.MAX_PER_LINE).extracting(k -> k.get("keyword"))
-                .contains("OTHER").doesNotContain("MINE");
+        line.assertOthersKeptMineOut();
     }
 
     /**
@@ -355,44 +389,19 @@ class LineKeywordsE2eTest {
      */
     @Test
     void aRerunOfACreateCutOffAfterItsPutChecksTheMostToo(ApiClient api, LocalRuntime runtime) {
-        ApiClient a = api.forNewAccount("Keyword Rerun Co");
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        String lineId = createLine(a, linePhone(), "long_code", 1);
-        String groupId = createGroup(a, "Rerunners");
-        for (int i = 1; i < groupmsg.lines.LineKeyword.MAX_PER_LINE; i++) {
-            createKeyword(a, lineId, Map.of("keyword", "KW" + i, "action", "join", "groupId", groupId));
-        }
-        var cutOff = new groupmsg.lines.LineKeywordService(runtime.wiringWith(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-            @Override
-            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                        software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest) {
-                    createKeyword(a, lineId, Map.of("keyword", "OTHER", "action", "join", "groupId", groupId));
-                }
-            }
-
-            @Override
-            public void afterExecution(software.amazon.awssdk.core.interceptor.Context.AfterExecution context,
-                                       software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.PutItemRequest) {
-                    throw new IllegalStateException("cut off after the put");
-                }
-            }
-        }));
-        var input = new groupmsg.lines.LineKeywordService.KeywordInput(groupmsg.lines.LineKeyword.Action.JOIN, groupId, null);
+        var line = OneShort.of(api, "Keyword Rerun Co");
+        var cutOff = line.racing(runtime, new java.util.concurrent.atomic.AtomicBoolean(), true);
         String creation = runtime.wiring().ids().next("");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> cutOff.create(accountId, lineId, "MINE", input, creation))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> cutOff.create(line.accountId(), line.lineId(), "MINE",
+                        line.join(), creation))
                 .hasMessageContaining("cut off");
-        String base = "/v1/lines/" + lineId + "/keywords";
-        assertThat((List<?>) a.get(base + "?limit=100").jsonObject().get("items")).as("past the most").hasSize(21);
+        assertThat(line.keywords()).as("past the most").hasSize(21);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.lines.LineKeywordService(runtime.wiring())
-                        .create(accountId, lineId, "MINE", input, creation))
+                        .create(line.accountId(), line.lineId(), "MINE", line.join(), creation))
                 .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
                         e -> assertThat(e.getMessage()).contains("at the same moment"));
-        @SuppressWarnings("unchecked") var listed = (List<Map<String, Object>>) a.get(base + "?limit=100").jsonObject().get("items");
-        assertThat(listed).hasSize(groupmsg.lines.LineKeyword.MAX_PER_LINE).extracting(k -> k.get("keyword"))
-                .contains("OTHER").doesNotContain("MINE");
+        line.assertOthersKeptMineOut();
     }
 
     private static Map<String, Object> with(Map<String, Object> base, String field, Object value) {
