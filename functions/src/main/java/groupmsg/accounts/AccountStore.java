@@ -6,6 +6,7 @@ import groupmsg.platform.api.Role;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
+import groupmsg.platform.schema.Handlers;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
@@ -176,7 +177,7 @@ final class AccountStore {
 
     /** The key behind a secret's hash, read consistently so that a revoked key fails at once. */
     Optional<Caller> callerByHash(String keyHash) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key("KEYHASH#" + keyHash, "KEYHASH"))
+        var item = dynamo.getItem(b -> b.tableName(table).key(keyLookup(keyHash))
                 .consistentRead(true)).item();
         if (item == null || item.isEmpty()) return Optional.empty();
         return Role.fromWire(Attr.str(item, "role"))
@@ -232,8 +233,7 @@ final class AccountStore {
                 TransactWriteItem.builder().delete(d -> d.tableName(table)
                         .key(Attr.key(accountPk(accountId), keySk(keyId)))
                         .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
-                TransactWriteItem.builder().delete(d -> d.tableName(table)
-                        .key(Attr.key("KEYHASH#" + hash, "KEYHASH"))).build()));
+                deleteKeyHash(hash)));
         actions.add(countKeys(accountId, -1, false));
         if (revocationsRead != ANY_REVOCATIONS) {
             actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
@@ -272,7 +272,7 @@ final class AccountStore {
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), keySk(key.id())))
                         .updateExpression("SET keyHash = :new, last4 = :last4").conditionExpression("keyHash = :old")
                         .expressionAttributeValues(Map.of(":new", s(newHash), ":last4", s(newLast4), ":old", s(stored.keyHash())))).build(),
-                TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key("KEYHASH#" + stored.keyHash(), "KEYHASH"))).build(),
+                deleteKeyHash(stored.keyHash()),
                 putKeyHash(accountId, key, newHash));
         var outcome = CallerKey.transact(ops, table, actions, caller, key.id());
         return outcome instanceof DynamoOps.Committed;
@@ -290,13 +290,26 @@ final class AccountStore {
                 .conditionExpression("attribute_not_exists(pk)")).build();
     }
 
+    /*
+     * Only putKeyHash and deleteKeyHash write a key's lookup row (what the authorizer trusts): the stack denies every
+     * other function writes under KEYHASH#: which handlers may is found by which reach these two (HandlerNeeds).
+     */
     private TransactWriteItem putKeyHash(String accountId, ApiKeyView key, String keyHash) {
-        var item = new HashMap<String, AttributeValue>(Attr.key("KEYHASH#" + keyHash, "KEYHASH"));
+        var item = new HashMap<String, AttributeValue>(keyLookup(keyHash));
         item.put("accountId", s(accountId));
         item.put("keyId", s(key.id()));
         item.put("role", s(key.role().wireName()));
         return TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                 .conditionExpression("attribute_not_exists(pk)")).build();
+    }
+
+    private TransactWriteItem deleteKeyHash(String keyHash) {
+        return TransactWriteItem.builder().delete(d -> d.tableName(table).key(keyLookup(keyHash))).build();
+    }
+
+    /** The key of a secret's lookup row; its partition key begins {@link Handlers#KEY_LOOKUP_PREFIX}. */
+    private static Map<String, AttributeValue> keyLookup(String keyHash) {
+        return Attr.key(Handlers.KEY_LOOKUP_PREFIX + keyHash, "KEYHASH");
     }
 
     private Map<String, AttributeValue> accountItem(Account account) {

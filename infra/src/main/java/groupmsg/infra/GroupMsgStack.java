@@ -60,6 +60,7 @@ import software.amazon.awscdk.services.dynamodb.Table;
 import software.amazon.awscdk.services.events.Rule;
 import software.amazon.awscdk.services.events.Schedule;
 import software.amazon.awscdk.services.events.targets.LambdaFunction;
+import software.amazon.awscdk.services.iam.Effect;
 import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.iam.Role;
 import software.amazon.awscdk.services.iam.ServicePrincipal;
@@ -553,6 +554,10 @@ public final class GroupMsgStack extends Stack {
                         .build()), true);
             }
         }
+        // a narrowed grant (the authorizer's GetItem) is all its role may do on the table already
+        if (def.tables().contains(Tables.CORE.name()) && narrowed == null && !uses.writesKeyLookups()) {
+            denyKeyLookupWrites(role, tables.get(Tables.CORE.name()));
+        }
         for (String q : def.queuesSentTo()) queues.get(q).grantSendMessages(role);
         for (String q : def.deadLettersSentTo()) deadLetterQueues.get(q).grantSendMessages(role);
         // sns:Publish only. Not Topic.grantPublish: with a master key it also grants kms:Decrypt and
@@ -593,6 +598,26 @@ public final class GroupMsgStack extends Stack {
                 .resources(List.of(table.getTableArn()))
                 .conditions(Map.of("ForAllValues:StringLike", Map.of("dynamodb:LeadingKeys",
                         access.partitionKeyPrefixes().stream().map(p -> p + "*").toList())))
+                .build());
+    }
+
+    /** What writes an item (a transaction's actions are authorized one by one as these). */
+    static final List<String> ITEM_WRITES = List.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem");
+
+    /**
+     * No write of an API key's lookup row ({@link Handlers#KEY_LOOKUP_PREFIX}), which the authorizer trusts as it is:
+     * a function whose code never writes one (the unauthenticated carrier webhook, the worker calling customers' URLs,
+     * every tenant's API) could otherwise, through a fault of its own, put an owner key into any account. A Deny, over
+     * the grant above: {@code ForAnyValue} catches a batch with one such item among others.
+     */
+    private static void denyKeyLookupWrites(Role role, Table core) {
+        role.addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .effect(Effect.DENY)
+                .actions(ITEM_WRITES)
+                .resources(List.of(core.getTableArn()))
+                .conditions(Map.of("ForAnyValue:StringLike", Map.of("dynamodb:LeadingKeys",
+                        List.of(Handlers.KEY_LOOKUP_PREFIX + "*"))))
                 .build());
     }
 

@@ -57,14 +57,16 @@ import java.util.jar.JarFile;
 public final class HandlerNeeds {
 
     /**
+     * @param writesKeyLookups whether it writes API keys' lookup rows ({@link #KEY_LOOKUP_WRITES}): the stack denies
+     *                   every other function writes under {@code Handlers.KEY_LOOKUP_PREFIX}
      * @param schemaUses the shared-definition constants reached ({@code "Tables.CORE"}, {@code "Queues.FANOUT"}, and
      *                   lookups by name as {@code "Queues.byName()"}) -> every method that reads or calls them
      * @param evidence   what was found -> the first method found doing it ({@code Class.method}), for review
      */
     public record Needs(Set<Topic> topics, boolean carrierCredentials, boolean publicBaseUrl,
-                        Map<String, Set<String>> schemaUses, Map<String, String> evidence) {
+                        boolean writesKeyLookups, Map<String, Set<String>> schemaUses, Map<String, String> evidence) {
         public Needs(Set<Topic> topics, boolean carrierCredentials, boolean publicBaseUrl, Map<String, String> evidence) {
-            this(topics, carrierCredentials, publicBaseUrl, Map.of(), evidence);
+            this(topics, carrierCredentials, publicBaseUrl, false, Map.of(), evidence);
         }
 
         public Needs {
@@ -79,6 +81,9 @@ public final class HandlerNeeds {
     static final String TOPIC = "groupmsg/notify/Topic";
     static final String WIRING = "groupmsg/platform/config/Wiring";
     static final String APP_CONFIG = "groupmsg/platform/config/AppConfig";
+    static final String ACCOUNT_STORE = "groupmsg/accounts/AccountStore";
+    /** The account store's only methods that write a key's lookup row (a put, a delete). */
+    static final Set<String> KEY_LOOKUP_WRITES = Set.of("putKeyHash", "deleteKeyHash");
     /**
      * The shared definitions whose constants ({@code Tables.CORE}, {@code Queues.FANOUT}) code names what it uses by;
      * recorded in {@link Needs#schemaUses()}.
@@ -141,6 +146,7 @@ public final class HandlerNeeds {
         Set<Topic> topics = EnumSet.noneOf(Topic.class);
         boolean carrier = false;
         boolean publicUrl = false;
+        boolean keyLookups = false;
         Map<String, Set<String>> schema = new TreeMap<>();
         Map<String, String> evidence = new LinkedHashMap<>();
 
@@ -189,6 +195,10 @@ public final class HandlerNeeds {
                     if (!publicUrl) evidence.put("uses the public base URL", where);
                     publicUrl = true;
                 }
+                if (call.owner.equals(ACCOUNT_STORE) && KEY_LOOKUP_WRITES.contains(call.name)) {
+                    if (!keyLookups) evidence.put("writes API key lookups", where);
+                    keyLookups = true;
+                }
                 if (SCHEMA.contains(call.owner) && !SCHEMA.contains(ref.owner) && !call.name.startsWith("<")) {
                     // e.g. Queues.byName(name read from data): which one is not in the code.
                     String lookup = call.owner.substring(call.owner.lastIndexOf('/') + 1) + "." + call.name + "()";
@@ -227,7 +237,7 @@ public final class HandlerNeeds {
                 if (!NOT_FOLLOWED.contains(lambda.owner)) todo.add(lambda);
             }
         }
-        return new Needs(topics, carrier, publicUrl, schema, evidence);
+        return new Needs(topics, carrier, publicUrl, keyLookups, schema, evidence);
     }
 
     private static final Set<String> OBJECT_METHODS = Set.of("toString()Ljava/lang/String;",

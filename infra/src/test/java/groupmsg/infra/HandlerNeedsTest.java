@@ -90,6 +90,9 @@ class HandlerNeedsTest {
                     .isEqualTo(expected.carrierCredentials());
             assertThat(actual.publicBaseUrl()).as(def.name() + " public base URL (" + actual.evidence() + ")")
                     .isEqualTo(expected.publicBaseUrl());
+            // the others are denied writes of API keys' lookup rows (GroupMsgStackTest checks the Deny)
+            assertThat(actual.writesKeyLookups()).as(def.name() + " writes key lookups (" + actual.evidence() + ")")
+                    .isEqualTo(GroupMsgStackTest.KEY_LOOKUP_WRITERS.contains(def.name()));
         }
     }
 
@@ -211,7 +214,8 @@ class HandlerNeedsTest {
         assertThat(delivery.evidence()).containsEntry("publishes NOTIFICATIONS", "groupmsg.messages.Completion.announceAcceptance")
                 .containsKey("uses the carrier credentials")
                 .containsEntry("uses the public base URL", "groupmsg.messages.DeliveryService.<init>");
-        assertThat(lambdaJar.of(Handlers.ADMIN_API).evidence().keySet()).containsExactly("reads Tables.CORE");
+        assertThat(lambdaJar.of(Handlers.ADMIN_API).evidence()).containsOnlyKeys("reads Tables.CORE", "writes API key lookups")
+                .containsEntry("writes API key lookups", "groupmsg.accounts.AccountStore.addKey");
     }
 
     @Test

@@ -92,6 +92,13 @@ public final class Handlers {
             OPTOUT_WORKER, CONVERSATIONS_API, RELAY_WORKER, WEBHOOK_WORKER, BOOTSTRAP_ACCOUNT);
 
     /**
+     * The partition key of an API key's lookup row ({@code KEYHASH#<sha256> / KEYHASH}): the authorizer takes the
+     * account and role it holds as they are, so a function that can write one can make itself an owner key of any
+     * account. Only the functions whose code writes them may (the stack denies the others, HandlerNeeds finds which).
+     */
+    public static final String KEY_LOOKUP_PREFIX = "KEYHASH#";
+
+    /**
      * Handlers granted less than read/write on a table they list, by handler name (the stack grants these instead;
      * see {@link TableAccess}). The prefixes are the account store's key design (docs/TABLES.md).
      * <ul>
@@ -102,8 +109,8 @@ public final class Handlers {
      * </ul>
      */
     public static final Map<String, TableAccess> NARROWED_TABLE_ACCESS = Map.of(
-            AUTHORIZER.name(), new TableAccess("core", List.of("dynamodb:GetItem"), List.of("KEYHASH#")),
-            BOOTSTRAP_ACCOUNT.name(), new TableAccess("core", List.of("dynamodb:PutItem"), List.of("ACCT#", "KEYHASH#")));
+            AUTHORIZER.name(), new TableAccess("core", List.of("dynamodb:GetItem"), List.of(KEY_LOOKUP_PREFIX)),
+            BOOTSTRAP_ACCOUNT.name(), new TableAccess("core", List.of("dynamodb:PutItem"), List.of("ACCT#", KEY_LOOKUP_PREFIX)));
 
     /** How often the scheduled maintenance handler runs. */
     public static final int MAINTENANCE_INTERVAL_MINUTES = 1;
