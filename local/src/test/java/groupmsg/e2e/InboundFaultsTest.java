@@ -415,6 +415,41 @@ class InboundFaultsTest {
     }
 
     /**
+     * A START handed on (its store throttled) is stored by the inbound worker after a STOP the number sent later,
+     * stored at once: its id is of when it came, so it is older than that STOP and lifts nothing. Its id was of when
+     * it was stored: the opt-out of the number's last word was lifted, and "Remove" is no word Twilio blocks by itself.
+     */
+    @Test
+    void aStartHandedOnNeverLiftsAStopSentAfterIt(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Handed On Start Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 20);
+        String phone = "+14155550765";
+        var webhook = new groupmsg.webhooks.CarrierWebhookHandler(runtime.wiring());
+        assertThat(webhook.handleRequest(signedInbound(runtime, phone, line, "STOP"), null).getStatusCode()).isEqualTo(200);
+        assertThat(await(() -> sentTo(a, line, phone, OPT_OUT_REPLY), l -> !l.isEmpty(), 15_000)).hasSize(1);
+        runtime.awaitIdle();
+
+        var captured = new CopyOnWriteArrayList<QueueMessage>();
+        var storeDown = throttling(request -> request instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest);
+        assertThat(new InboundService(runtime.wiringWith(storeDown), (queue, messages) -> captured.addAll(messages))
+                .receiveOrDefer(new InboundService.InboundSms(sid(), phone, line, "START", List.of()), Duration.ofSeconds(5)))
+                .isInstanceOf(InboundService.Deferred.class);
+        Thread.sleep(5);
+        assertThat(webhook.handleRequest(signedInbound(runtime, phone, line, "Remove"), null).getStatusCode()).isEqualTo(200);
+        runtime.awaitIdle(); // opted out still: a repeated STOP is not confirmed again
+        assertThat(inbound(a, "?lineId=" + lineId)).extracting(i -> i.get("body")).containsExactly("Remove", "STOP");
+
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
+                .contains("\"batchItemFailures\":[]");
+        runtime.awaitIdle();
+        assertThat(optOuts(a, lineId)).as("the last word was Remove").extracting(o -> o.get("phone")).containsExactly(phone);
+        assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
+        assertThat(inbound(a, "?lineId=" + lineId)).as("newest first, by when each came")
+                .extracting(i -> i.get("body")).containsExactly("Remove", "START", "STOP");
+    }
+
+    /**
      * A reply its worker routes late (its routing failed as it came) goes into no conversation created after it came:
      * it was a direct reply, and a conversation the business started meanwhile had it relayed to people it was not
      * written to.
