@@ -208,10 +208,39 @@ class JsonBodyTest {
         ok.validate();
         for (String bad : List.of("http://example.com/a.jpg", "https://user:pw@my_bucket.example.com/a.jpg",
                 "https://my_bucket.example.com:99999/a.jpg", "https://my_bucket.example.com:0/a.jpg", "https:///a.jpg",
-                "https://_/a.jpg?", "https://exa mple.com/a.jpg", "https://-bad-.com")) {
+                "https://_/a.jpg?", "https://exa mple.com/a.jpg", "https://-bad-.com", "https://my_bucket/a.jpg",
+                "https://my_bucket..com/a.jpg", "https://my_bucket.example.com:/a.jpg", "https://my_bucket.-x.com/a.jpg",
+                "https://my_bucket.x-.com/a.jpg", "https://my_bucket.example.com:123456/a.jpg", "https://my_bucket.example.com:8a/a.jpg",
+                "https://my_bucket.exa*mple.com/a.jpg")) {
             JsonBody b = new JsonBody(java.util.Map.of("mediaUrls", List.of(bad)), "");
             b.optionalHttpsUrls("mediaUrls", 10);
             assertThatThrownBy(b::validate).as(bad).isInstanceOf(ApiException.class);
         }
+    }
+
+    /**
+     * A host of as many labels as 2,048 characters hold, read on a thread with a small stack: a regular expression's
+     * repeated group recursed once a label and overflowed (an Error, a 500 for a URL of the allowed length).
+     */
+    @Test
+    void aHostOfSeveralHundredLabelsIsReadWithoutDeepRecursion() throws Exception {
+        String host = "a_." .repeat(679) + "x";
+        String url = "https://" + host;
+        assertThat(url.length()).isLessThanOrEqualTo(2048);
+        var results = new java.util.concurrent.CopyOnWriteArrayList<Object>();
+        Thread small = new Thread(null, () -> {
+            try {
+                JsonBody body = new JsonBody(java.util.Map.of("mediaUrls", List.of(url, url.replace("a_.x", "a_.-x"))), "");
+                results.add(body.optionalHttpsUrls("mediaUrls", 10));
+                results.add(body.firstProblem());
+            } catch (Throwable t) {
+                results.add(t);
+            }
+        }, "small-stack", 128 * 1024);
+        small.start();
+        small.join();
+        assertThat(results).hasSize(2);
+        assertThat(results.getLast()).as("the second ends in a label starting with '-'")
+                .asString().contains("mediaUrls[1]");
     }
 }

@@ -293,6 +293,35 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * A run that ends in an Error (a stack overflow: a regular expression's recursion on a long input once did) is the
+     * contract's 500, its claim given up so its retry runs at once: uncaught, the client got API Gateway's own 500 body
+     * and every retry "still being processed" for a minute.
+     */
+    @Test
+    void aRunEndingInAStackOverflowIsTheContracts500AndItsRetryRuns(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Overflow Co");
+        var thrown = new AtomicInteger();
+        var handler = new GroupsApiHandler(runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest
+                        && thrown.getAndIncrement() == 0) {
+                    throw new StackOverflowError();
+                }
+            }
+        }));
+        Map<String, Object> body = Map.of("name", "Deep Volunteers");
+        var response = call(handler, a, "POST /v1/groups", "/v1/groups", Map.of(), body, "grp-deep");
+        assertThat(thrown).as("the fault was met").hasValue(1);
+        assertThat(response.getStatusCode()).isEqualTo(500);
+        assertThat(Json.parseObject(response.getBody())).isEqualTo(Map.of("error",
+                Map.of("code", "internal_error", "message", "internal error", "details", List.of())));
+        var retry = a.withHeader("Idempotency-Key", "grp-deep").post("/v1/groups", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(201);
+        assertThat((List<?>) a.get("/v1/groups").jsonObject().get("items")).hasSize(1);
+    }
+
+    /**
      * A line keyword created whose answer was not remembered (a 500) is the answer to its retry under the same key, not
      * a 409 "the line has the keyword already"; without the key it is a 409, as before.
      */

@@ -120,11 +120,11 @@ public abstract class HttpApiHandler implements HttpFunction {
                         "the service is busy or briefly unavailable; retry shortly (with the same Idempotency-Key)",
                         List.of()).withHeader("retry-after", String.valueOf(RETRY_AFTER_SECONDS));
             } else {
-                Log.error("unhandled_error", Map.of("handler", handlerName,
-                        "routeKey", String.valueOf(event.getRouteKey()),
-                        "requestId", context == null ? "" : context.getAwsRequestId()), e);
-                response = ApiResponse.error(ErrorCode.INTERNAL, "internal error", List.of());
+                response = internalError(event, context, e);
             }
+        } catch (Error e) {
+            if (!answerable(e)) throw e;
+            response = internalError(event, context, e);
         }
         Map<String, String> headers = response.headers();
         if (response.status() == ErrorCode.NOT_CANCELLABLE.status() && event.getRouteKey() != null) {
@@ -255,6 +255,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                 } catch (RuntimeException e) {
                     // Part of the work may have committed: the retry runs again with the same ids and finds it.
                     throw abandoned(account, scope, c, e);
+                } catch (Error e) {
+                    if (!answerable(e)) throw e;
+                    throw abandoned(account, scope, c, new IllegalStateException("the request's run failed", e));
                 }
                 if (response.status() >= 400 && !c.first()) {
                     // A claim taken over from an earlier run of this request (a 5xx, a crash), which may have done
@@ -291,6 +294,23 @@ public abstract class HttpApiHandler implements HttpFunction {
                 yield response;
             }
         };
+    }
+
+    /** The contract's 500, its cause logged (never in the body). */
+    private ApiResponse internalError(APIGatewayV2HTTPEvent event, Context context, Throwable e) {
+        Log.error("unhandled_error", Map.of("handler", handlerName, "routeKey", String.valueOf(event.getRouteKey()),
+                "requestId", context == null ? "" : context.getAwsRequestId()), e);
+        return ApiResponse.error(ErrorCode.INTERNAL, "internal error", List.of());
+    }
+
+    /**
+     * An Error a request's run can be answered after: all but the JVM's own failures (out of memory, an internal error),
+     * which the runtime is left to restart from; a stack overflow is unwound by the time it is caught. Uncaught, the
+     * client got API Gateway's own 500 body, and an Idempotency-Key's claim was never given up (its retries met "still
+     * being processed" for a minute).
+     */
+    static boolean answerable(Error e) {
+        return !(e instanceof VirtualMachineError) || e instanceof StackOverflowError;
     }
 
     /** Gives up the claim after {@code failure}, which is returned to be thrown. */
