@@ -26,6 +26,15 @@ public final class CarrierErrors {
      */
     private static final Set<String> SENDER_NOT_REGISTERED = Set.of("30032", "30034");
 
+    /**
+     * The carrier account, or the line's rate, stopped the message after Twilio accepted it, whoever the recipient:
+     * 30002 the account suspended (a negative balance, a review), 63038 the account's daily message limit (a trial's or
+     * a new account's), 30001 the sender's queue overflowed (sent faster than the number's throughput: the line's
+     * {@code mps} set too high). As the send's own refusals of the sender (20003, 20005, 21611), each wants a person;
+     * the recipient is failed as the carrier says.
+     */
+    private static final Set<String> SENDING_STOPPED = Set.of("30001", "30002", "63038");
+
     /** The code in an error we record ({@code "carrier <code>"} or {@code "carrier <code>: <message>"}). */
     private static final Pattern RECORDED = Pattern.compile("^carrier ([0-9]{3,6})(?::.*)?$", Pattern.DOTALL);
 
@@ -44,6 +53,15 @@ public final class CarrierErrors {
     /** Whether the carrier's error code says the sending line is not registered (or verified) to send at all. */
     public static boolean senderNotRegistered(String errorCode) {
         return errorCode != null && SENDER_NOT_REGISTERED.contains(errorCode);
+    }
+
+    /**
+     * Whether a receipt's error code fails the message for the sender's reason, not the recipient's: a line not
+     * registered ({@link #senderNotRegistered}), the carrier account stopped or the line's queue overflowing: every
+     * later message would fail so until a person mends it.
+     */
+    public static boolean senderStoppedAfterSend(String errorCode) {
+        return senderNotRegistered(errorCode) || errorCode != null && SENDING_STOPPED.contains(errorCode);
     }
 
     /** The carrier's code in an error as a delivery row records it; empty for any other error. */

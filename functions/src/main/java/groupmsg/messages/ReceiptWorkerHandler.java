@@ -71,7 +71,7 @@ public final class ReceiptWorkerHandler implements QueueFunction {
             }
             byShard.computeIfAbsent(receipt.key(), k -> new ArrayList<>()).add(new Queued(message.getMessageId(), receipt));
         }
-        reportUnregisteredSenders(java.util.stream.Stream.concat(byShard.values().stream().flatMap(List::stream), bySid.stream())
+        reportSendersStopped(java.util.stream.Stream.concat(byShard.values().stream().flatMap(List::stream), bySid.stream())
                 .map(Queued::receipt).toList());
         List<Queued> missing = locateAll(bySid, byShard, failures);
         // the batch's receipts that are found are applied first: a sid not found yet waits for its second look
@@ -86,14 +86,15 @@ public final class ReceiptWorkerHandler implements QueueFunction {
     }
 
     /**
-     * Receipts failed because the line is not registered to send (CarrierErrors#senderNotRegistered): one line per
-     * message and code in the batch, with the metric that pages as a refusal of the sender at the send does. Each
-     * recipient still fails as the carrier said; every later message from the line would too, until a person mends it.
+     * Receipts failed for the sender's reason (CarrierErrors#senderStoppedAfterSend: the line not registered to send,
+     * the carrier account suspended or at its daily limit, the line's queue overflowing): one line per message and
+     * code in the batch, with the metric that pages as a refusal of the sender at the send does. Each recipient still
+     * fails as the carrier said; every later message from the line would too, until a person mends it.
      */
-    static void reportUnregisteredSenders(List<StatusCallbacks.Receipt> receipts) {
+    static void reportSendersStopped(List<StatusCallbacks.Receipt> receipts) {
         record MessageCode(String messageId, String code) {}
         Map<MessageCode, Integer> counts = new LinkedHashMap<>();
-        receipts.forEach(r -> CarrierErrors.codeOf(r.error()).filter(CarrierErrors::senderNotRegistered).ifPresent(code ->
+        receipts.forEach(r -> CarrierErrors.codeOf(r.error()).filter(CarrierErrors::senderStoppedAfterSend).ifPresent(code ->
                         // a receipt by sid alone names no message until its row is found
                         counts.merge(new MessageCode(r.messageId() == null ? "(a receipt by sid)" : r.messageId(), code), 1, Integer::sum)));
         counts.forEach((key, count) -> Log.error("carrier_refused_sender_after_send", Map.of("messageId", key.messageId(),
