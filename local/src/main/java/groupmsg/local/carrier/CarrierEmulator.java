@@ -665,7 +665,8 @@ public final class CarrierEmulator implements AutoCloseable {
             details.add(detail("body", "must be a string"));
         } else if ((rawBody == null || ((String) rawBody).isEmpty()) && mediaUrls.isEmpty()) {
             details.add(detail("body", "is required (1.." + MAX_BODY_CHARS + " characters) unless mediaUrls are given"));
-        } else if (rawBody != null && ((String) rawBody).length() > MAX_BODY_CHARS) {
+        } else if (rawBody != null && ((String) rawBody).codePointCount(0, ((String) rawBody).length()) > MAX_BODY_CHARS) {
+            // in characters, as the webhook counts them (1,600 emoji are a text it takes; UTF-16 counted them twice)
             details.add(detail("body", "must be at most " + MAX_BODY_CHARS + " characters"));
         }
         if (details.isEmpty() && from.equals(to)) details.add(detail("to", "must differ from from"));

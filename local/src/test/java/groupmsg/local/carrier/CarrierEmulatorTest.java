@@ -510,6 +510,17 @@ class CarrierEmulatorTest {
         assertThat(TwilioSignature.verify(PUBLIC + "/webhooks/twilio/inbound", call.form(), TOKEN, call.signature())).isTrue();
     }
 
+    /** A text's 1,600 characters are counted as the webhook counts them: an emoji is one, not two UTF-16 units. */
+    @Test
+    void anInboundTextsLimitIsInCharacters() {
+        String emoji = "\uD83D\uDE00";
+        for (int count : List.of(1600, 1601)) {
+            GatewayResponse response = emulator.receiveInbound(request("POST", "/local/carrier/inbound", null, null,
+                    "application/json", "{\"from\":\"" + TO + "\",\"to\":\"" + FROM + "\",\"body\":\"" + emoji.repeat(count) + "\"}"));
+            assertThat(response.status()).as(count + " emoji").isEqualTo(count == 1600 ? 202 : 400);
+        }
+    }
+
     @Test
     void deliversOnlyUrlsUnderThePublicBaseUrlToItself() {
         assertThat(emulator.deliveryUrl(PUBLIC + "/webhooks/twilio/status?a=1")).isEqualTo(catcher.baseUrl() + "/webhooks/twilio/status?a=1");
