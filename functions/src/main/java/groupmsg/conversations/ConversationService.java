@@ -47,6 +47,8 @@ public final class ConversationService {
     public static final String CLOSED = "closed";
     /** A reply's outcome (not a conversation's status): its line's group messaging was switched off. */
     static final String LINE_OFF = "line_off";
+    /** A reply with no visible text and no media: kept in the thread, nothing to relay. */
+    static final String EMPTY = "empty";
     static final String OUTBOUND_MESSAGE_PREFIX = "cout_";
     static final String RELAY_MESSAGE_PREFIX = "crly_";
 
@@ -469,8 +471,12 @@ public final class ConversationService {
                 body, mediaUrls, at, inboundId, receivedAt);
         View view = view(c, accounts.account(accountId).settings());
         Line line = lines.find(accountId, c.lineId()).orElse(null);
-        // the line's group messaging switched off: kept in the thread, going no further (shown so)
-        String status = ACTIVE.equals(view.status()) && line != null && !line.groupMessagingAllowed() ? LINE_OFF : view.status();
+        // the line's group messaging switched off: kept in the thread, going no further (shown so); a reply of invisible
+        // characters alone (a no-break or zero-width space, which the webhook takes as text) was shown relayed,
+        // relayed nothing, and made its conversation the most recently active one
+        boolean empty = (body == null || Text.blank(body)) && mediaUrls.isEmpty();
+        String status = empty ? EMPTY
+                : ACTIVE.equals(view.status()) && line != null && !line.groupMessagingAllowed() ? LINE_OFF : view.status();
         // decided once, with the reply's store: a retry (its job failed after, publishing say) relays it or tells its
         // author it went nowhere as the first run did, not as the conversation is by then
         var stored = store.addReply(accountId, message, status);
@@ -482,6 +488,7 @@ public final class ConversationService {
             outcome = status;
             store.correctOutcome(accountId, c.id(), message.id(), ACTIVE, outcome);
         }
+        if (EMPTY.equals(outcome)) return;
         if (BLOCKED.equals(outcome) || CLOSED.equals(outcome)) {
             // a reply routed here before the conversation was closed, or one under block_conversation: kept, not relayed
             Log.info("relay_" + outcome, Map.of("conversationId", c.id(), "optedOut", view.optedOut().size()));
@@ -520,22 +527,36 @@ public final class ConversationService {
      * Tells a participant whose text reached a blocked conversation, once, that it went no further: otherwise they
      * text into silence, as the conversation never ends for them. Not an opted-out one (only keyword answers go to
      * them). The notice answers their text as the business's direct replies do ({@code GET /v1/inbound/{id}/replies}).
+     * A conversation the policy holds only while someone in it is opted out (no {@code blockedAt}: their START lets it
+     * go on) is "on hold", told once too: told "has ended", and that once for good, a participant was never told when
+     * it did end later.
      */
     private void tellEnded(Conversation c, View view, String from, String inboundId, String threadUlid) {
         if (view.optedOut().contains(from) || inboundId == null) return;
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
-        if (line == null || !store.claimEndedNotice(c, from, inboundId)) return;
+        var notice = c.blockedAt() != null ? ConversationStore.Notice.ENDED : ConversationStore.Notice.ON_HOLD;
+        if (line == null || !store.claimNotice(c, from, inboundId, notice)) return;
         direct.send(DirectReplies.idFor(inboundId, threadUlid), c.accountId(), line, MessageKind.DIRECT_REPLY,
-                List.of(from), endedNotice(c), List.of(), DirectMessages.orderToNumber(line, from));
-        Log.info("conversation_ended_notice", Map.of("conversationId", c.id(), "inboundId", inboundId));
+                List.of(from), notice == ConversationStore.Notice.ENDED ? endedNotice(c) : onHoldNotice(c), List.of(),
+                DirectMessages.orderToNumber(line, from));
+        Log.info("conversation_" + notice.name().toLowerCase(java.util.Locale.ROOT) + "_notice",
+                Map.of("conversationId", c.id(), "inboundId", inboundId));
+    }
+
+    /** What a participant is told when their text reached a conversation on hold (see {@link #tellEnded}). */
+    static String onHoldNotice(Conversation c) {
+        return conversationName(c) + " is on hold, so your message was not passed on to the others.";
     }
 
     /** What a participant is told when their text reached a blocked conversation. */
     static String endedNotice(Conversation c) {
-        // whole up to 40, else its first 37 (never half a surrogate pair) and "..."
+        return conversationName(c) + " has ended, so your message was not passed on to the others.";
+    }
+
+    /** The conversation as a notice names it: its name whole up to 40, else its first 37 (never half a surrogate pair) and "...". */
+    private static String conversationName(Conversation c) {
         String name = c.name() == null || c.name().length() <= 40 ? c.name() : groupmsg.platform.api.Text.cut(c.name(), 37);
-        String which = name == null || name.isBlank() ? "This group conversation" : "The group conversation \"" + name + "\"";
-        return which + " has ended, so your message was not passed on to the others.";
+        return name == null || name.isBlank() ? "This group conversation" : "The group conversation \"" + name + "\"";
     }
 
     private View view(Conversation c, AccountSettings settings) {
@@ -574,6 +595,14 @@ public final class ConversationService {
         detail.put("field", "participants");
         detail.put("message", problem);
         return ApiException.invalid("participants " + problem, List.of(detail));
+    }
+
+    /**
+     * 403 unless the caller's role may write conversations (groupChatRoles): for what a create reads before it (a
+     * group's members), so a role refused them learns nothing of the group first.
+     */
+    public void requireMayWrite(Caller caller) {
+        requireChatRole(caller);
     }
 
     private AccountSettings requireChatRole(Caller caller) {

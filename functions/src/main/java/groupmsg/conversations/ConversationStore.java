@@ -75,16 +75,31 @@ final class ConversationStore {
         return "CNVP#" + lineId + "#" + phone;
     }
 
+    /** What a participant is told once when their text reached a blocked conversation: on its routing row, the text. */
+    enum Notice {
+        /** Blocked for good ({@code blockedAt}): "has ended". */
+        ENDED("endedNoticeFor"),
+        /** Blocked by the policy while someone in it is opted out, which their START lifts: "is on hold". */
+        ON_HOLD("onHoldNoticeFor");
+
+        final String attribute;
+
+        Notice(String attribute) {
+            this.attribute = attribute;
+        }
+    }
+
     /**
-     * Claims the one "this conversation has ended" notice a participant gets ({@code endedNoticeFor} on their routing
-     * row: the text it answers): true for the first of their texts to a blocked conversation, and for that same text
-     * again (a retried job, whose notice's id makes the send once); false for any later text.
+     * Claims the one notice of its kind a participant gets (on their routing row: the text it answers): true for the
+     * first of their texts to a blocked conversation, and for that same text again (a retried job, whose notice's id
+     * makes the send once); false for any later text. A conversation on hold and then blocked for good tells each once.
      */
-    boolean claimEndedNotice(Conversation c, String phone, String inboundId) {
+    boolean claimNotice(Conversation c, String phone, String inboundId, Notice notice) {
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), phone), c.id()))
-                    .updateExpression("SET endedNoticeFor = :id")
-                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(endedNoticeFor) OR endedNoticeFor = :id)")
+                    .updateExpression("SET #notice = :id")
+                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(#notice) OR #notice = :id)")
+                    .expressionAttributeNames(Map.of("#notice", notice.attribute))
                     .expressionAttributeValues(Map.of(":id", s(inboundId))));
             return true;
         } catch (ConditionalCheckFailedException e) {

@@ -113,6 +113,7 @@ public final class ConversationsApiHandler extends HttpApiHandler {
         // the group is read for a conversation not created yet: a retry of one whose first run created it is answered
         // with it (and its first message sent), even if the group was deleted or grew since
         if (groupId != null && !conversations.exists(request.accountId(), Conversation.ID_PREFIX + ulid)) {
+            conversations.requireMayWrite(request.requireCaller()); // before the group is read: a 403, not its 400 or 409
             participants = groupParticipants(request, groupId);
         }
         var view = conversations.create(request.requireCaller(),

@@ -13,7 +13,7 @@ import java.util.List;
  * @param receivedAt when a reply reached the line (null as {@code inboundId})
  * @param authorName the name the business's message was signed with ({@code sender}; null: unsigned, and on replies)
  * @param outcome    what became of a reply ({@code active}: relayed to the others; {@code blocked}, {@code closed},
- *                   {@code line_off}: kept, not relayed); null for the business's, and for replies stored before it
+ *                   {@code line_off}, {@code empty}: kept, not relayed); null for the business's, and for replies stored before it
  */
 public record ThreadMessage(String id, String conversationId, String direction, String authorPhone, String authorKeyId,
                            String body, List<String> mediaUrls, long createdAt, String inboundId, Long receivedAt,

@@ -26,4 +26,12 @@ class EndedNoticeTest {
         assertThat(ConversationService.endedNotice(named(forty))).contains("\"" + forty + "\"");
         assertThat(ConversationService.endedNotice(named(forty + "y"))).contains("\"" + "x".repeat(37) + "...\"");
     }
+
+    @Test
+    void aConversationOnHoldIsNamedSoToo() {
+        assertThat(ConversationService.onHoldNotice(named(null)))
+                .isEqualTo("This group conversation is on hold, so your message was not passed on to the others.");
+        assertThat(ConversationService.onHoldNotice(named("x".repeat(41)))).isEqualTo("The group conversation \""
+                + "x".repeat(37) + "...\" is on hold, so your message was not passed on to the others.");
+    }
 }

@@ -741,8 +741,11 @@ class ConversationsE2eTest {
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, hebrew + " \n"), null).status()).isEqualTo(200);
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 5, 15_000).get(4)).as("white space gone all the same")
                 .isEqualTo("Ann: " + hebrew);
-        // and one of nothing else, with no picture, is not relayed at all
+        // and one of nothing else, with no picture, is not relayed at all: kept, shown so, and not the latest message
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "\u200b\u00a0"), null).status()).isEqualTo(200);
+        assertThat(await(() -> thread(a, id), l -> l.size() == 6, 10_000).get(5)).containsEntry("body", "\u200b\u00a0")
+                .containsEntry("relayed", false).containsEntry("notRelayedBecause", "empty");
+        assertThat(a.get("/v1/conversations/" + id).jsonObject().get("lastMessage")).asString().contains("\u05e9\u05dc\u05d5\u05dd");
         assertThat(postInbound(a, runtime, twilioInbound(sid(), ANN, line, "done"), null).status()).isEqualTo(200);
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.size() >= 6, 15_000)).hasSize(6).last().isEqualTo("Ann: done");
     }
@@ -968,8 +971,9 @@ class ConversationsE2eTest {
         assertThat(refused.errorCode()).isEqualTo("conflict");
         assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "blocked reply"), null).status()).isEqualTo(200);
         assertThat(await(() -> thread(a, id), l -> l.size() == 4, 10_000)).extracting(m -> m.get("body")).contains("blocked reply");
-        // Bob is told, once, that his texts go no further; Cat, opted out, is not
-        String notice = "The group conversation \"Saturday crew\" has ended, so your message was not passed on to the others.";
+        // Bob is told, once, that his texts go no further; Cat, opted out, is not. The policy holds it while Cat stays
+        // opted out (her START lets it go on): on hold, not ended
+        String notice = "The group conversation \"Saturday crew\" is on hold, so your message was not passed on to the others.";
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.contains(notice), 15_000)).containsOnlyOnce(notice);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, "hello?"), null).status()).isEqualTo(200);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), CAT, line, "me too"), null).status()).isEqualTo(200);
@@ -986,6 +990,20 @@ class ConversationsE2eTest {
         @SuppressWarnings("unchecked")
         var answers = (List<Map<String, Object>>) a.get("/v1/inbound/" + blockedReplyId + "/replies").jsonObject().get("items");
         assertThat(answers).singleElement().satisfies(r -> assertThat(r).containsEntry("body", notice).containsEntry("to", BOB));
+        // Cat's START lets it go on; her STOP then blocks it for good: Bob, told "on hold" before, is told it ended, once
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), CAT, line, "START"), null).status()).isEqualTo(200);
+        assertThat(await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> "active".equals(c.get("status")), 15_000))
+                .containsEntry("status", "active");
+        assertThat(postInbound(a, runtime, twilioInbound(sid(), CAT, line, "STOP"), null).status()).isEqualTo(200);
+        assertThat(await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000))
+                .containsEntry("status", "blocked");
+        String ended = "The group conversation \"Saturday crew\" has ended, so your message was not passed on to the others.";
+        for (String text : List.of("still there?", "anyone?")) {
+            assertThat(postInbound(a, runtime, twilioInbound(sid(), BOB, line, text), null).status()).isEqualTo(200);
+        }
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.contains(ended), 15_000)).containsOnlyOnce(ended);
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, BOB)).containsOnlyOnce(ended).containsOnlyOnce(notice);
         // ...and a new conversation with an opted-out number is refused under that policy.
         var request = new LinkedHashMap<String, Object>(Map.of("lineId", lineId, "participants", List.of(ANN, CAT), "body", "x"));
         assertThat(a.post("/v1/conversations", request).status()).isEqualTo(409);
@@ -1304,7 +1322,7 @@ class ConversationsE2eTest {
         await(() -> bodiesTo(a, line, CAT), l -> l.size() == 2, 15_000);
 
         text(a, CAT, line, "STOP");
-        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> "blocked".equals(c.get("status")), 15_000);
+        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000); // blocked for good: "has ended"
         service.relay(accountId, id, ulid, inboundId, System.currentTimeMillis(), ANN, "running late", List.of());
         runtime.awaitIdle();
         assertThat(bodiesTo(a, line, ANN)).as("no notice for a reply the others had").noneMatch(b -> b.contains("has ended"));
@@ -1419,7 +1437,7 @@ class ConversationsE2eTest {
                 .hasMessageContaining("the relay's write failed");
 
         text(a, CAT, line, "STOP");
-        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> "blocked".equals(c.get("status")), 15_000);
+        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000); // blocked for good: "has ended"
         new groupmsg.conversations.ConversationService(runtime.wiring(), queue)
                 .relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "on my way", List.of());
         assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("has ended")), 15_000))
@@ -1901,6 +1919,9 @@ class ConversationsE2eTest {
         for (String key : List.of(adminKey, memberKey)) {
             ApiClient c = a.withKey(key);
             assertThat(c.post("/v1/conversations", Map.of("lineId", lineId, "participants", List.of(ANN, BOB), "body", "x")).status()).isEqualTo(403);
+            // from a group, before the group is read: not its "no such group" 400
+            var fromGroup = c.post("/v1/conversations", Map.of("lineId", lineId, "groupId", "grp_nosuch", "body", "x"));
+            assertThat(fromGroup.status()).as(fromGroup.body()).isEqualTo(403);
             assertThat(c.post("/v1/conversations/" + id + "/messages", Map.of("body", "x")).status()).isEqualTo(403);
             assertThat(c.patch("/v1/conversations/" + id, Map.of("name", "x")).status()).isEqualTo(403);
             assertThat(c.get("/v1/conversations/" + id).status()).isEqualTo(200);
