@@ -202,7 +202,8 @@ class JsonBodyTest {
     @Test
     void httpsUrlsWithUnderscoredOrNonAsciiHostsAreTakenAndCredentialsOrBadPortsAreNot() {
         var good = List.of("https://example.com/a.jpg", "https://my_bucket.s3.amazonaws.com/a.jpg",
-                "https://bücher.de/x.jpg", "https://my_bucket.example.com:8443/a.png", "https://[::1]/a.jpg");
+                "https://bücher.de/x.jpg", "https://my_bucket.example.com:8443/a.png", "https://[::1]/a.jpg",
+                "https://bucket_2.s3-eu-west-1.amazonaws.com/a.jpg", "https://my_bucket.example.com:65535/a.png");
         JsonBody ok = new JsonBody(java.util.Map.of("mediaUrls", good), "");
         assertThat(ok.optionalHttpsUrls("mediaUrls", 10)).isEqualTo(good);
         ok.validate();
