@@ -7,18 +7,28 @@ import java.util.List;
  * opt-out of one of them blocked it for good (the account's policy being {@code block_conversation} then), or null;
  * {@code closedAt}: when the business closed it (for good: nothing more is sent or relayed, replies route elsewhere);
  * {@code lastMessage}: its thread's latest message, as a conversation list shows it (null for a conversation stored
- * before it was kept, until its next message).
+ * before it was kept, until its next message); {@code openedAt}: when its create stored it, after what it read (a
+ * group's members, for seconds): a text that came before then goes into no conversation created so, where
+ * {@code createdAt}, the time of its id, is from before those reads.
  */
 public record Conversation(String id, String accountId, String name, String lineId, String linePhone,
                            List<Participant> participants, long createdAt, long updatedAt, long lastActivityAt,
-                           Long blockedAt, Long closedAt, LastMessage lastMessage) {
+                           Long blockedAt, Long closedAt, LastMessage lastMessage, long openedAt) {
     public static final String ID_PREFIX = "cnv_";
+
+    /** One whose {@code openedAt} is its {@code createdAt}. */
+    public Conversation(String id, String accountId, String name, String lineId, String linePhone,
+                        List<Participant> participants, long createdAt, long updatedAt, long lastActivityAt,
+                        Long blockedAt, Long closedAt, LastMessage lastMessage) {
+        this(id, accountId, name, lineId, linePhone, participants, createdAt, updatedAt, lastActivityAt, blockedAt,
+                closedAt, lastMessage, createdAt);
+    }
     /** How much of the latest message's body a conversation keeps to show, in code points. */
     public static final int PREVIEW_CHARS = 100;
 
     public Conversation withLastMessage(ThreadMessage latest) {
         return new Conversation(id, accountId, name, lineId, linePhone, participants, createdAt, updatedAt,
-                lastActivityAt, blockedAt, closedAt, LastMessage.of(latest));
+                lastActivityAt, blockedAt, closedAt, LastMessage.of(latest), openedAt);
     }
 
     /**

@@ -144,8 +144,10 @@ public final class ConversationService {
         }
         // created when its ids were given: its thread lists messages by id, oldest first by createdAt
         long createdAt = Ids.timeOf(ulid);
+        // stored now, after what the create read (a group's members: seconds): routing takes it from then on
+        long openedAt = Math.max(clock.millis(), createdAt);
         var conversation = new Conversation(Conversation.ID_PREFIX + ulid, caller.accountId(), input.name(), line.id(),
-                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, clock.millis(), null, null, null);
+                line.phone(), List.copyOf(input.participants()), createdAt, createdAt, openedAt, null, null, null, openedAt);
         var first = ThreadMessage.outbound(ThreadMessage.ID_PREFIX + ulid, conversation.id(), caller.keyId(),
                 input.sender(), input.body(), input.mediaUrls(), createdAt);
         conversation = conversation.withLastMessage(first);

@@ -127,6 +127,7 @@ final class ConversationStore {
         }).toList()));
         item.put("createdAt", n(c.createdAt()));
         item.put("updatedAt", n(c.updatedAt()));
+        if (c.openedAt() != c.createdAt()) item.put("openedAt", n(c.openedAt()));
         item.put("lastActivityAt", n(c.lastActivityAt()));
         item.put("gsi1pk", s(activityPk(c.accountId())));
         item.put("gsi1sk", s(activitySk(c.lastActivityAt(), c.id())));
@@ -383,7 +384,7 @@ final class ConversationStore {
         // one blocked by an opt-out only if the number is in no conversation that goes on (the one the business
         // started instead, say), where its reply belongs; rows say which are blocked (rows marked before they did:
         // the conversation read says)
-        java.util.function.Predicate<Conversation> open = c -> c.closedAt() == null && c.createdAt() <= existedBy;
+        java.util.function.Predicate<Conversation> open = c -> c.closedAt() == null && c.openedAt() <= existedBy;
         // most recently active first: one read already, or one marked blocked on its rows, read only if it comes to that
         List<java.util.function.Supplier<Optional<Conversation>>> blocked = new ArrayList<>();
         for (var candidate : candidates) {
@@ -499,7 +500,8 @@ final class ConversationStore {
         return new Conversation(Attr.str(item, "conversationId"), Attr.str(item, "accountId"), Attr.str(item, "name"),
                 Attr.str(item, "lineId"), Attr.str(item, "linePhone"), participants, Attr.num(item, "createdAt", 0),
                 Attr.num(item, "updatedAt", 0), Attr.num(item, "lastActivityAt", 0), Attr.numOrNull(item, "blockedAt"),
-                Attr.numOrNull(item, "closedAt"), lastMessage(item.get("lastMessage")));
+                Attr.numOrNull(item, "closedAt"), lastMessage(item.get("lastMessage")),
+                Attr.num(item, "openedAt", Attr.num(item, "createdAt", 0)));
     }
 
     private static AttributeValue lastMessage(Conversation.LastMessage m) {

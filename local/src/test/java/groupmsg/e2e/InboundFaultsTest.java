@@ -478,6 +478,63 @@ class InboundFaultsTest {
     }
 
     /**
+     * A conversation from a group reads its members (for seconds) after its id is made: a text that came meanwhile,
+     * routed late by its worker, goes into no conversation stored after it came. The id's time was taken for when it
+     * was created, and such a text was relayed into a conversation that did not exist when it was written.
+     */
+    @Test
+    void aReplyRoutedLateGoesIntoNoConversationStoredAfterItEvenIfItsIdIsOlder(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Slow Group Chat Co");
+        String line = linePhone();
+        String lineId = ConversationsE2eTest.groupLine(a, line, 50);
+        String ann = "+14155550766";
+        String bob = "+14155550767";
+        String crew = GroupsE2eTest.createGroup(a, "Crew");
+        assertThat(a.post("/v1/groups/" + crew + "/members", Map.of("members", List.of(Map.of("phone", ann),
+                Map.of("phone", bob)))).status()).isEqualTo(200);
+        var queued = new CopyOnWriteArrayList<QueueMessage>();
+        var routingDown = throttling(InboundFaultsTest::routingRead);
+        var texted = new java.util.concurrent.atomic.AtomicBoolean();
+        String members = runtime.wiring().config().table(Tables.MEMBERS);
+        // the text comes while the create reads the group's members, and its routing fails as it comes
+        var handler = new groupmsg.conversations.ConversationsApiHandler(runtime.wiringWith(
+                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                    @Override
+                    public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                                && members.equals(q.tableName()) && texted.compareAndSet(false, true)) {
+                            try {
+                                Thread.sleep(5);
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                            var stored = new InboundService(runtime.wiringWith(routingDown), (queue, messages) -> queued.addAll(messages))
+                                    .receive(new InboundService.InboundSms(sid(), ann, line, "Is the pantry open today?", List.of()));
+                            assertThat(((InboundService.Stored) stored).message().routed()).isFalse();
+                            try {
+                                Thread.sleep(5);
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+                    }
+                }));
+        var created = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/conversations", "/v1/conversations", Map.of(),
+                Map.of("lineId", lineId, "groupId", crew, "body", "Welcome, both of you"), "slow-crew");
+        assertThat(texted).isTrue();
+        assertThat(created.getStatusCode()).as(created.getBody()).isEqualTo(201);
+
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
+                .contains("\"batchItemFailures\":[]");
+        runtime.awaitIdle();
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
+                .containsEntry("body", "Is the pantry open today?").containsEntry("conversationId", null));
+        assertThat(ConversationsE2eTest.bodiesTo(a, line, bob)).containsExactly("Welcome, both of you");
+    }
+
+    /**
      * A keyword is stored (a STOP with its opt-out) without reading conversations as it arrives: a number in hundreds of
      * them took up to 5 s to route, and its sends went on meanwhile. Its worker finds the conversation it came from
      * (under block_conversation too, which its opt-out blocks): the API shows it there, and a retry keeps it.
