@@ -814,6 +814,26 @@ public final class GroupMsgStack extends Stack {
             alarm(pascal(h.name()) + "ThrottlesAlarm", fn.metricThrottles(sum), notify,
                     "Throttled invocations of the " + h.name() + " function");
         }
+        for (HandlerDef h : Handlers.ALL) {
+            if (h.trigger() != HandlerDef.Trigger.SCHEDULE) continue;
+            // No run at all pages too: a rule disabled, its invoke permission lost, events dropped. No Errors alarm
+            // sees a function never invoked, and maintenance is what redrives the outbox (a group message whose
+            // fan-out was not enqueued stays "sending"), settles lost answers and sweeps imports
+            Alarm notRunning = Alarm.Builder.create(this, pascal(h.name()) + "NotRunningAlarm")
+                    .metric(functions.get(h.name()).metricInvocations(MetricOptions.builder().statistic("Sum")
+                            .period(Duration.minutes(NOT_RUNNING_MINUTES)).build()))
+                    .alarmDescription("groupmsg " + settings.stage() + ": the " + h.name() + " function did not run in "
+                            + NOT_RUNNING_MINUTES + " minutes (it runs every " + Handlers.MAINTENANCE_INTERVAL_MINUTES
+                            + "): check its schedule rule (enabled, its target the live alias) and the function's "
+                            + "asynchronous invocations (AsyncEventsDropped)")
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.LESS_THAN_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.BREACHING)
+                    .build();
+            notRunning.addAlarmAction(notify);
+            alarms.add(notRunning);
+        }
         for (String failure : PAGED_HANDLED_FAILURES) {
             alarm(failure + "Alarm", handledFailures(failure), notify, "A function logged " + failure
                     + " (handled, so no Errors alarm sees it); its log lines with \"metric\":\"" + failure + "\" say which "
@@ -876,6 +896,9 @@ public final class GroupMsgStack extends Stack {
      * longer course could never be reached (a stalled consumer paged after 78 minutes on the deliveries queue, not 42).
      * An event of the webhooks queue waiting for its next pass is a new message each time (15 minutes old at the most).
      */
+    /** A scheduled function with no invocation in this many minutes pages. */
+    static final int NOT_RUNNING_MINUTES = 5;
+
     /** The webhooks queue's events waiting between passes that page. */
     static final int WEBHOOKS_WAITING_ALARM = 60_000;
 

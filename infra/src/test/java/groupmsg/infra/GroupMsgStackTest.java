@@ -362,12 +362,27 @@ class GroupMsgStackTest {
         // ... and one per queue on its oldest job's age (below)
         // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's waiting events
         // ... and one per dead-letter queue on its oldest message's age, and one on the integrations topic's deliveries
+        // ... and one per scheduled function that did not run (below)
+        List<HandlerDef> scheduled = Handlers.ALL.stream().filter(h -> h.trigger() == HandlerDef.Trigger.SCHEDULE).toList();
+        assertThat(scheduled).isNotEmpty();
         synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 4 * Queues.ALL.size() + 2 + 2 * Handlers.ALL.size() + 2
-                + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2);
+                + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2 + scheduled.size());
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
                 .map(r -> map(r.get("Properties"))).toList();
-        assertThat(alarms).allSatisfy(a -> {
+        for (HandlerDef h : scheduled) {
+            String fnId = synth.logicalId(synth.stack().functions().get(h.name()));
+            // no run in five minutes (it runs every minute), or no data at all: a disabled rule, a lost permission
+            assertThat(alarms).as("not-running alarm for " + h.name()).anySatisfy(a -> {
+                assertThat(a).containsEntry("Namespace", "AWS/Lambda").containsEntry("MetricName", "Invocations")
+                        .containsEntry("Statistic", "Sum").containsEntry("Period", 300).containsEntry("Threshold", 1)
+                        .containsEntry("ComparisonOperator", "LessThanThreshold").containsEntry("EvaluationPeriods", 1)
+                        .containsEntry("TreatMissingData", "breaching")
+                        .containsEntry("AlarmActions", List.of(Map.of("Ref", topicId)));
+                assertThat(refs(a.get("Dimensions"))).containsExactly(fnId);
+            });
+        }
+        assertThat(alarms).filteredOn(a -> !"Invocations".equals(a.get("MetricName"))).allSatisfy(a -> {
             assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
             // on the first occurrence, but for webhook 4xx (not on a stray unsigned post: ApiProtectionTest) and a
             // queue's oldest job (an age: below)
