@@ -127,7 +127,7 @@ public final class EmbeddedDynamoDb implements AutoCloseable {
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
             String refused = HttpGateway.refusal(request.getHeaders().get(HttpHeader.HOST),
-                    request.getHeaders().get(HttpHeader.ORIGIN), "/", null, false);
+                    request.getHeaders().get(HttpHeader.ORIGIN), "/", null, false, false);
             if (refused == null) return super.handle(request, response, callback);
             Response.writeError(request, response, callback, 403, refused);
             return true;

@@ -51,6 +51,8 @@ public final class HttpGateway implements AutoCloseable {
     private volatile boolean apiHeld;
     /** The host of PUBLIC_BASE_URL when it is no loopback name (a tunnel's): taken for the API and webhooks (below). */
     private volatile String publicHost;
+    /** Whether a tunnel may reach the carrier webhooks ({@link #acceptPublicHost}). */
+    private volatile boolean tunnelWebhooks = true;
 
     private HttpGateway(HttpServer server, ExecutorService executor) {
         this.server = server;
@@ -115,10 +117,16 @@ public final class HttpGateway implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
-    /** Takes requests whose Host is {@code publicBaseUrl}'s (a tunnel to this machine) to the API and the webhooks. */
-    public void acceptPublicHost(String publicBaseUrl) {
+    /**
+     * Takes requests whose Host is {@code publicBaseUrl}'s (a tunnel to this machine) to the API, and to the carrier
+     * webhooks unless {@code publishedCarrierToken}: signed with the default token, which anyone can read, a text to
+     * a line (a STOP, a START) could be forged by whoever learnt the tunnel's address. A request a tunnel forwarded
+     * under a loopback Host is held to the same.
+     */
+    public void acceptPublicHost(String publicBaseUrl, boolean publishedCarrierToken) {
         String host = publicBaseUrl == null ? null : java.net.URI.create(publicBaseUrl).getHost();
         publicHost = host == null || isLoopbackName(host) ? null : host.toLowerCase(Locale.ROOT);
+        tunnelWebhooks = !publishedCarrierToken;
     }
 
     /**
@@ -130,13 +138,18 @@ public final class HttpGateway implements AutoCloseable {
      * own endpoints nor the emulator's Twilio API, whose account and default token are known), and an Origin, if
      * sent, a loopback one. Curl, the SDKs and the carrier emulator send no Origin.
      */
-    static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost, boolean forwarded) {
+    static String refusal(String hostHeader, String originHeader, String rawPath, String publicHost, boolean forwarded,
+                          boolean tunnelWebhooks) {
+        boolean webhookWithPublishedToken = !tunnelWebhooks && rawPath.startsWith("/webhooks/");
         // a proxy or tunnel adds a forwarding header, and may have rewritten the Host to a loopback one
         // (ngrok --host-header=rewrite): what it forwards reaches the API and the webhooks only
-        if (forwarded && !tunnelMayReach(rawPath)) return "a forwarded request (a tunnel's) reaches the API and the webhooks only";
+        if (forwarded && webhookWithPublishedToken) return PUBLISHED_TOKEN;
+        if (forwarded && !tunnelMayReach(rawPath, tunnelWebhooks)) return "a forwarded request (a tunnel's) reaches the API and the webhooks only";
         if (hostHeader != null) {
             String host = ApiGatewayEvents.hostWithoutPort(hostHeader.strip().toLowerCase(Locale.ROOT));
-            boolean tunnel = publicHost != null && publicHost.equals(host) && tunnelMayReach(rawPath);
+            boolean tunnelHost = publicHost != null && publicHost.equals(host);
+            if (tunnelHost && webhookWithPublishedToken) return PUBLISHED_TOKEN;
+            boolean tunnel = tunnelHost && tunnelMayReach(rawPath, tunnelWebhooks);
             if (!isLoopbackName(host) && !tunnel) return "Host " + Text.cut(hostHeader, 100) + " is not this machine";
         }
         if (originHeader != null) {
@@ -166,9 +179,13 @@ public final class HttpGateway implements AutoCloseable {
     private static final List<String> FORWARDING_HEADERS = List.of("X-Forwarded-For", "Forwarded", "X-Forwarded-Host",
             "X-Real-IP", "CF-Connecting-IP");
 
-    /** What a tunnel to this machine may reach: the API (keys) and the carrier webhooks (signatures). */
-    private static boolean tunnelMayReach(String rawPath) {
-        return isApi(rawPath) || rawPath.startsWith("/webhooks/");
+    /** Why a tunnel's request to a carrier webhook is refused while the carrier token is the published default. */
+    static final String PUBLISHED_TOKEN = "a tunnel reaches the carrier webhooks only with TWILIO_AUTH_TOKEN set: the default "
+            + "token is published, and anyone could sign a text with it";
+
+    /** What a tunnel to this machine may reach: the API (keys) and the carrier webhooks (signatures, a token of its own). */
+    private static boolean tunnelMayReach(String rawPath, boolean tunnelWebhooks) {
+        return isApi(rawPath) || tunnelWebhooks && rawPath.startsWith("/webhooks/");
     }
 
     private static boolean isApi(String rawPath) {
@@ -210,7 +227,8 @@ public final class HttpGateway implements AutoCloseable {
         if (rawPath == null || rawPath.isEmpty()) rawPath = "/";
         var requestHeaders = exchange.getRequestHeaders();
         boolean forwarded = FORWARDING_HEADERS.stream().anyMatch(requestHeaders::containsKey);
-        String refused = refusal(requestHeaders.getFirst("Host"), requestHeaders.getFirst("Origin"), rawPath, publicHost, forwarded);
+        String refused = refusal(requestHeaders.getFirst("Host"), requestHeaders.getFirst("Origin"), rawPath, publicHost, forwarded,
+                tunnelWebhooks);
         if (refused != null) {
             LocalLog.warn("http_request_refused", Map.of("method", method, "path", rawPath, "reason", refused));
             return GatewayResponse.error(403, "forbidden", refused);

@@ -291,7 +291,7 @@ public final class LocalRuntime implements AutoCloseable {
             // The API waits for the recovery below (a message accepted meanwhile would overtake the relays it
             // recovers); the emulator's routes, which the recovery asks, are served.
             if (queuesForgotten) b.http.holdApi();
-            b.http.acceptPublicHost(publicBaseUrl);
+            b.http.acceptPublicHost(publicBaseUrl, LocalSettings.DEFAULT_TWILIO_AUTH_TOKEN.equals(settings.twilioAuthToken()));
             b.http.serve(gateway, localRoutes, b.carrier.restRoutes());
 
             // Before the pollers: what the last run left is queued again first, oldest first, so that nothing newer

@@ -58,7 +58,7 @@ class HttpGatewayForeignRequestsTest {
             return GatewayResponse.gatewayMessage(200, "OK");
         };
         try (HttpGateway gateway = HttpGateway.bind(0)) {
-            gateway.acceptPublicHost("https://abc123.tunnel.example");
+            gateway.acceptPublicHost("https://abc123.tunnel.example", false);
             gateway.serve(null, Map.of("POST /local/events", counted), Map.of("/webhooks/", counted));
             int port = gateway.port();
 
@@ -82,28 +82,57 @@ class HttpGatewayForeignRequestsTest {
         }
     }
 
+    /** With the published default carrier token, a tunnel reaches the API and not the carrier webhooks. */
+    @Test
+    void aTunnelReachesNoWebhookWhileTheCarrierTokenIsThePublishedDefault() throws Exception {
+        var calls = new AtomicInteger();
+        HttpGateway.LocalEndpoint counted = request -> {
+            calls.incrementAndGet();
+            return GatewayResponse.gatewayMessage(200, "OK");
+        };
+        try (HttpGateway gateway = HttpGateway.bind(0)) {
+            gateway.acceptPublicHost("https://abc123.tunnel.example", true);
+            gateway.serve(null, Map.of(), Map.of("/webhooks/", counted));
+            int port = gateway.port();
+            assertThat(post(gateway, "/webhooks/twilio/inbound", "abc123.tunnel.example", null)).contains(" 403 ");
+            assertThat(post(gateway, "/webhooks/twilio/inbound", "localhost:" + port, null, "x-forwarded-for: 203.0.113.9\r\n"))
+                    .contains(" 403 ");
+            assertThat(calls).hasValue(0);
+            assertThat(post(gateway, "/webhooks/twilio/inbound", "localhost:" + port, null)).as("the emulator's own").contains(" 200 ");
+            assertThat(calls).hasValue(1);
+        }
+    }
+
     @Test
     void theRefusalNamesWhatWasWrong() {
-        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, false)).isNull();
-        assertThat(HttpGateway.refusal(null, null, "/local/accounts", null, false)).as("HTTP/1.0, no Host").isNull();
-        assertThat(HttpGateway.refusal("127.0.0.2", null, "/v1/groups", null, false)).isNull();
-        assertThat(HttpGateway.refusal("app.localhost:8080", null, "/v1/groups", null, false)).isNull();
-        assertThat(HttpGateway.refusal("0.0.0.0:8080", null, "/v1/groups", null, false)).isNull();
-        assertThat(HttpGateway.refusal("host.docker.internal:8080", null, "/v1/groups", null, false)).isNull();
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, false, true)).isNull();
+        assertThat(HttpGateway.refusal(null, null, "/local/accounts", null, false, true)).as("HTTP/1.0, no Host").isNull();
+        assertThat(HttpGateway.refusal("127.0.0.2", null, "/v1/groups", null, false, true)).isNull();
+        assertThat(HttpGateway.refusal("app.localhost:8080", null, "/v1/groups", null, false, true)).isNull();
+        assertThat(HttpGateway.refusal("0.0.0.0:8080", null, "/v1/groups", null, false, true)).isNull();
+        assertThat(HttpGateway.refusal("host.docker.internal:8080", null, "/v1/groups", null, false, true)).isNull();
         // a tunnel that rewrote the Host to a loopback one still marks what it forwards
-        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, true)).contains("forwarded");
-        assertThat(HttpGateway.refusal("localhost:8080", null, "/2010-04-01/Accounts/AC1/Messages.json", null, true))
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/local/accounts", null, true, true)).contains("forwarded");
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/2010-04-01/Accounts/AC1/Messages.json", null, true, true))
                 .contains("forwarded");
-        assertThat(HttpGateway.refusal("localhost:8080", null, "/webhooks/twilio/inbound", null, true)).isNull();
-        assertThat(HttpGateway.refusal("localhost:8080", null, "/v1/groups", null, true)).isNull();
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/webhooks/twilio/inbound", null, true, true)).isNull();
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/v1/groups", null, true, true)).isNull();
         // a tunnel's name reaches the API and the webhooks only (not the emulator's Twilio API, its token known)
-        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example", false)).isNull();
+        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example", false, true)).isNull();
         assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/2010-04-01/Accounts/AC1/Messages.json",
-                "abc.tunnel.example", false)).contains("is not this machine");
-        assertThat(HttpGateway.refusal("0.0.0.0:8080", "https://evil.example", "/local/events", null, false)).contains("Origin");
-        assertThat(HttpGateway.refusal("127.0.0.1.evil.example", null, "/v1/groups", null, false)).contains("is not this machine");
-        assertThat(HttpGateway.refusal("localhost", "https://localhost.evil.example", "/v1/groups", null, false)).contains("Origin");
-        assertThat(HttpGateway.refusal("localhost", "not a url at all", "/v1/groups", null, false)).contains("Origin");
+                "abc.tunnel.example", false, true)).contains("is not this machine");
+        assertThat(HttpGateway.refusal("0.0.0.0:8080", "https://evil.example", "/local/events", null, false, true)).contains("Origin");
+        assertThat(HttpGateway.refusal("127.0.0.1.evil.example", null, "/v1/groups", null, false, true)).contains("is not this machine");
+        assertThat(HttpGateway.refusal("localhost", "https://localhost.evil.example", "/v1/groups", null, false, true)).contains("Origin");
+        assertThat(HttpGateway.refusal("localhost", "not a url at all", "/v1/groups", null, false, true)).contains("Origin");
+        // the carrier token the published default: a tunnel reaches the API, not the webhooks (anyone could sign)
+        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/webhooks/twilio/inbound", "abc.tunnel.example", false, false))
+                .isEqualTo(HttpGateway.PUBLISHED_TOKEN);
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/webhooks/twilio/inbound", null, true, false))
+                .isEqualTo(HttpGateway.PUBLISHED_TOKEN);
+        assertThat(HttpGateway.refusal("abc.tunnel.example", null, "/v1/groups", "abc.tunnel.example", false, false)).isNull();
+        assertThat(HttpGateway.refusal("localhost:8080", null, "/webhooks/twilio/inbound", null, false, false))
+                .as("this machine's own tools (the emulator) still").isNull();
     }
 
     /** curl sends a query's non-ASCII characters as raw UTF-8: read as UTF-8, not one char a byte ("JosÃ©"). */

@@ -48,6 +48,19 @@ class LocalEndpointsE2eTest {
         }
     }
 
+    /**
+     * The runtime under the published default carrier token: a request a tunnel forwarded reaches the API, not the
+     * carrier webhooks (anyone knowing the tunnel could sign a STOP or a START with that token).
+     */
+    @Test
+    void aForwardedWebhookIsRefusedWhileTheCarrierTokenIsTheDefault(ApiClient api) {
+        var forwarded = api.withoutKey().withHeader("X-Forwarded-For", "203.0.113.9");
+        var webhook = forwarded.post("/webhooks/twilio/inbound", Map.of());
+        assertThat(webhook.status()).isEqualTo(403);
+        assertThat(webhook.body()).contains("TWILIO_AUTH_TOKEN");
+        assertThat(api.withHeader("X-Forwarded-For", "203.0.113.9").get("/v1/account").status()).isEqualTo(200);
+    }
+
     @Test
     void unknownLocalEndpointsAreNotFound(ApiClient api) {
         var response = api.withoutKey().get("/local/nothing-here");
