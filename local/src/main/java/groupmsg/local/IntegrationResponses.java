@@ -13,8 +13,9 @@ import java.util.Map;
 
 /**
  * Reads a Lambda function's JSON response the way an HTTP API with payload format 2.0 does. A JSON object with a
- * {@code statusCode} is a structured response ({@code headers}, {@code multiValueHeaders}, {@code cookies} as
- * set-cookie headers, {@code body}, {@code isBase64Encoded}); anything else is "format inference": status 200,
+ * {@code statusCode} is a structured response ({@code headers}, {@code cookies} as set-cookie headers, {@code body},
+ * {@code isBase64Encoded}; format 2.0 has no {@code multiValueHeaders}, which API Gateway ignores, and so does this:
+ * a header sent only there would work here and be gone in AWS); anything else is "format inference": status 200,
  * content type application/json, the JSON itself as the body (a JSON string is its text).
  */
 final class IntegrationResponses {
@@ -44,11 +45,6 @@ final class IntegrationResponses {
         if (map.get("headers") instanceof Map<?, ?> single) {
             single.forEach((k, v) -> {
                 if (v != null) add(headers, k, String.valueOf(v));
-            });
-        }
-        if (map.get("multiValueHeaders") instanceof Map<?, ?> multi) {
-            multi.forEach((k, v) -> {
-                if (v instanceof List<?> list) list.forEach(item -> add(headers, k, String.valueOf(item)));
             });
         }
         if (map.get("cookies") instanceof List<?> cookies) {

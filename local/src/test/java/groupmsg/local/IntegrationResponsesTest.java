@@ -20,8 +20,9 @@ class IntegrationResponsesTest {
         assertThat(response.status()).isEqualTo(201);
         assertThat(response.headers()).containsEntry("content-type", List.of("application/json"))
                 .containsEntry("x-id", List.of("1"))
-                .containsEntry("vary", List.of("Accept", "Origin"))
-                .containsEntry("set-cookie", List.of("a=1; Path=/", "b=2"));
+                .containsEntry("set-cookie", List.of("a=1; Path=/", "b=2"))
+                // format 2.0 has no multiValueHeaders: API Gateway ignores them, and so does the local gateway
+                .doesNotContainKey("vary");
         assertThat(response.bodyText()).isEqualTo("{\"ok\":true}");
     }
 

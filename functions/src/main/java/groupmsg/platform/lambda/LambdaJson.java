@@ -90,7 +90,7 @@ public final class LambdaJson {
         var json = new LinkedHashMap<String, Object>();
         json.put("statusCode", response.getStatusCode());
         putIfPresent(json, "headers", response.getHeaders());
-        putIfPresent(json, "multiValueHeaders", response.getMultiValueHeaders());
+        // no multiValueHeaders: payload format 2.0 has none, and API Gateway ignores them
         putIfPresent(json, "cookies", response.getCookies());
         putIfPresent(json, "body", response.getBody());
         json.put("isBase64Encoded", response.getIsBase64Encoded());
