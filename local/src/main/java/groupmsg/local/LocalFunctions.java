@@ -57,14 +57,15 @@ public final class LocalFunctions {
     }
 
     /**
-     * The wiring a function has in AWS as far as queues go: the URLs of the queues it sends to and consumes, and of
-     * the dead-letter queues it sends to, only (the stack's environment), so code that reaches another queue fails here as it would there, not only there.
+     * The wiring a function has in AWS as far as tables and queues go: the names of the tables it lists, the URLs of
+     * the queues it sends to and consumes, and of the dead-letter queues it sends to, only (the stack's environment),
+     * so code that reaches another table or queue fails here as it would there, not only there.
      */
     static Wiring asDeployed(HandlerDef def, Wiring wiring) {
         Set<String> queues = new HashSet<>(def.queuesSentTo());
         Queues.ALL.stream().filter(q -> q.consumer().equals(def.name())).forEach(q -> queues.add(q.name()));
         def.deadLettersSentTo().forEach(q -> queues.add(Queues.byName(q).dlqName()));
-        return wiring.withConfig(wiring.config().withOnlyQueues(queues));
+        return wiring.withConfig(wiring.config().withOnlyQueues(queues).withOnlyTables(Set.copyOf(def.tables())));
     }
 
     public Optional<LocalFunction> find(String name) {

@@ -152,6 +152,23 @@ class LocalFunctionTest {
     }
 
     @Test
+    void aFunctionKnowsOnlyTheTablesItsHandlerDefListsAsInAws() {
+        var config = new AppConfig("us-east-1", null, null, Map.of("core", "t-core", "members", "t-members",
+                "deliveries", "t-deliveries"), Map.of());
+        Wiring wiring = new Wiring(config, Clock.systemUTC(), new groupmsg.platform.config.Ids(), null, null, null, null);
+        var webhookWorker = LocalFunctions.asDeployed(groupmsg.platform.schema.Handlers.WEBHOOK_WORKER, wiring).config();
+        assertThat(webhookWorker.table(groupmsg.platform.schema.Tables.CORE)).isEqualTo("t-core");
+        assertThatThrownBy(() -> webhookWorker.table(groupmsg.platform.schema.Tables.DELIVERIES))
+                .hasMessageContaining("no name configured for table deliveries (set TABLE_DELIVERIES)");
+        var messagesApi = LocalFunctions.asDeployed(groupmsg.platform.schema.Handlers.MESSAGES_API, wiring).config();
+        assertThat(messagesApi.table(groupmsg.platform.schema.Tables.DELIVERIES)).isEqualTo("t-deliveries");
+        // in AWS: the stack's variables only, no logical name taken for a missing one
+        var deployed = AppConfig.fromEnvironment(Map.of("TABLE_CORE", "stack-core"));
+        assertThat(deployed.table(groupmsg.platform.schema.Tables.CORE)).isEqualTo("stack-core");
+        assertThatThrownBy(() -> deployed.table(groupmsg.platform.schema.Tables.MEMBERS)).hasMessageContaining("TABLE_MEMBERS");
+    }
+
+    @Test
     void maintenanceScheduleSendsEventBridgesScheduledEvent() throws Exception {
         var maintenance = new RecordingMaintenance();
         String json = MaintenanceTimer.scheduledEvent(Instant.parse("2026-11-23T10:15:30.456Z"), "us-east-1");

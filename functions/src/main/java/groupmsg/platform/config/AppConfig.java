@@ -86,9 +86,13 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
     }
 
     public static AppConfig fromEnvironment(Map<String, String> env) {
+        // only the tables the stack named for the function: one its code reaches unlisted fails as it is reached,
+        // saying which variable is missing, where the logical name ("core") was taken and failed in AWS as a table
+        // that does not exist
         Map<String, String> tables = new HashMap<>();
         for (TableDef t : Tables.ALL) {
-            tables.put(t.name(), env.getOrDefault(t.envVar(), t.name()));
+            String name = env.get(t.envVar());
+            if (name != null && !name.isBlank()) tables.put(t.name(), name);
         }
         Map<String, String> queues = new HashMap<>();
         for (QueueDef q : Queues.ALL) {
@@ -113,7 +117,16 @@ public record AppConfig(String region, URI dynamoEndpoint, URI sqsEndpoint,
 
     public String table(TableDef table) {
         return Optional.ofNullable(tableNames.get(table.name()))
-                .orElseThrow(() -> new IllegalStateException("no name configured for table " + table.name()));
+                .orElseThrow(() -> new IllegalStateException("no name configured for table " + table.name()
+                        + " (set " + table.envVar() + ")"));
+    }
+
+    /** The same, knowing only these tables' names: what one function is given in AWS (see {@link #withOnlyQueues}). */
+    public AppConfig withOnlyTables(java.util.Set<String> names) {
+        var only = new HashMap<String, String>(tableNames);
+        only.keySet().retainAll(names);
+        return new AppConfig(region, dynamoEndpoint, sqsEndpoint, only, queueUrls, snsEndpoint, topicArns,
+                publicBaseUrl, carrier, webhooksToLoopback);
     }
 
     public String queueUrl(QueueDef queue) {
