@@ -14,6 +14,7 @@ import groupmsg.lines.LineType;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
 import groupmsg.platform.api.ApiResponse;
+import groupmsg.platform.api.ErrorCode;
 import groupmsg.platform.api.HttpApiHandler;
 import groupmsg.platform.api.IdempotencyStore;
 import groupmsg.platform.api.JsonBody;
@@ -97,7 +98,13 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("PATCH /v1/webhooks/{id}", this::updateWebhook);
         on("POST /v1/webhooks/{id}/test", r -> {
             r.optionalJsonBody().allowOnly().validate(); // it takes nothing: a field a client expected to choose with is said so
-            var attempt = webhooks.get().test(r.accountId(), r.path("id"));
+            var outcome = webhooks.get().test(r.accountId(), r.path("id"));
+            if (outcome instanceof WebhookService.TooManyTests tooMany) {
+                return ApiResponse.error(ErrorCode.RATE_LIMITED, "the account sent " + WebhookService.MAX_TESTS_PER_MINUTE
+                        + " webhook tests this minute, the most it may; retry in " + tooMany.retryAfterSeconds() + " s", List.of())
+                        .withHeader("retry-after", String.valueOf(tooMany.retryAfterSeconds()));
+            }
+            var attempt = ((WebhookService.Tested) outcome).attempt();
             var json = new LinkedHashMap<String, Object>();
             json.put("delivered", attempt.failure() == null);
             json.put("status", attempt.status() == 0 ? null : attempt.status());

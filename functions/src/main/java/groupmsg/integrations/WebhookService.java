@@ -104,12 +104,34 @@ public final class WebhookService {
         return get(accountId, id);
     }
 
+    /** Tests an account may send in a minute, of all its webhooks. */
+    public static final int MAX_TESTS_PER_MINUTE = 10;
+
+    /** What came of a test: sent (and what the endpoint said), or not sent, the account's tests of the minute spent. */
+    public sealed interface TestOutcome permits Tested, TooManyTests {}
+
+    public record Tested(WebhookDispatcher.Attempt attempt) implements TestOutcome {}
+
+    /** {@link #MAX_TESTS_PER_MINUTE} sent this minute already; the next minute begins in {@code retryAfterSeconds}. */
+    public record TooManyTests(int retryAfterSeconds) implements TestOutcome {}
+
     /**
      * Sends the webhook a {@code webhook.test} event now, signed as any, once (no retries), and says what came of it;
-     * recorded on the webhook as a delivery is (a 2xx ends a pause after failures).
+     * recorded on the webhook as a delivery is (a 2xx ends a pause after failures). At most
+     * {@link #MAX_TESTS_PER_MINUTE} a minute per account: each answer tells how a connection to the URL went (refused,
+     * timed out, the status), and an admin key changing a webhook's URL and testing it again and again could map
+     * which ports of a public host answer, from the platform's addresses.
      */
-    public WebhookDispatcher.Attempt test(String accountId, String id) {
+    public TestOutcome test(String accountId, String id) {
         Webhook w = get(accountId, id);
+        long now = clock.millis();
+        if (!store.countTest(accountId, now / 60_000, MAX_TESTS_PER_MINUTE)) {
+            return new TooManyTests((int) Math.max(1, (60_000 - now % 60_000 + 999) / 1000));
+        }
+        return new Tested(send(accountId, id, w));
+    }
+
+    private WebhookDispatcher.Attempt send(String accountId, String id, Webhook w) {
         String ulid = ids.next("");
         var event = new java.util.LinkedHashMap<String, Object>();
         event.put("type", TEST_EVENT);

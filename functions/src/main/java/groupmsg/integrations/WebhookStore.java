@@ -193,6 +193,18 @@ final class WebhookStore {
         return item != null && rotation.equals(Attr.str(item, "rotation"));
     }
 
+    /**
+     * Counts a test sent for the account in the minute {@code epochMinute} ({@code ACCT#a / WEBHOOK-TESTS#<minute>},
+     * gone an hour after by its TTL), unless {@code max} were sent in it already (false then).
+     */
+    boolean countTest(String accountId, long epochMinute, int max) {
+        long expiresAt = (epochMinute + 61) * 60; // epoch seconds, as the table's TTL reads them
+        return ops.updateIf(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), "WEBHOOK-TESTS#" + epochMinute))
+                .updateExpression("ADD tests :one SET expiresAt = :expires")
+                .conditionExpression("attribute_not_exists(tests) OR tests < :max")
+                .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max), ":expires", n(expiresAt))));
+    }
+
     /** Deletes it and counts it out; false when there is none. */
     boolean delete(String accountId, String id) {
         var outcome = ops.transact(List.of(

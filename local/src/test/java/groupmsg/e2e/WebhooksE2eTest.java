@@ -659,6 +659,46 @@ class WebhooksE2eTest {
         assertThat(a.get("/v1/webhooks/" + hook.get("id")).jsonObject()).containsEntry("lastFailure", "no answer within 2 s");
     }
 
+    /**
+     * An account sends at most 10 tests a minute, of all its webhooks: each answer says how a connection to the URL went,
+     * and an admin key changing the URL and testing again and again could map a public host's open ports. The 11th
+     * is a 429 that says when to retry, and nothing is sent; the next minute takes tests again, and other accounts
+     * are not held back.
+     */
+    @Test
+    void anAccountSendsAtMostTenTestsAMinute(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Many Tests Co");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 2; i++) ids.add((String) createWebhook(a, Map.of("url", url("/tests-" + i))).get("id"));
+        long minute = (System.currentTimeMillis() / 60_000 + 10) * 60_000; // a minute of its own, 10 on
+        var inTheMinute = runtime.wiring().withClock(java.time.Clock.fixed(java.time.Instant.ofEpochMilli(minute + 45_500),
+                java.time.ZoneOffset.UTC));
+        var handler = new groupmsg.accounts.AdminApiHandler(inTheMinute);
+        for (int i = 0; i < 10; i++) {
+            var r = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/webhooks/{id}/test", "/v1/webhooks/" + ids.get(i % 2)
+                    + "/test", Map.of("id", ids.get(i % 2)), Map.of(), "test-" + i);
+            assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(200);
+        }
+        assertThat(at("/tests-0").size() + at("/tests-1").size()).isEqualTo(10);
+        var refused = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/webhooks/{id}/test", "/v1/webhooks/" + ids.get(0)
+                + "/test", Map.of("id", ids.get(0)), Map.of(), "test-10");
+        assertThat(refused.getStatusCode()).as(refused.getBody()).isEqualTo(429);
+        assertThat(Json.parseObject(refused.getBody())).extractingByKey("error").asString().contains("rate_limited")
+                .contains("retry in 15 s");
+        assertThat(refused.getHeaders()).containsEntry("retry-after", "15");
+        assertThat(at("/tests-0").size() + at("/tests-1").size()).as("nothing sent").isEqualTo(10);
+        // the next minute takes tests again
+        var nextMinute = new groupmsg.accounts.AdminApiHandler(runtime.wiring().withClock(java.time.Clock.fixed(
+                java.time.Instant.ofEpochMilli(minute + 60_000), java.time.ZoneOffset.UTC)));
+        assertThat(IdempotentRetriesE2eTest.call(nextMinute, a, "POST /v1/webhooks/{id}/test", "/v1/webhooks/" + ids.get(0)
+                + "/test", Map.of("id", ids.get(0)), Map.of(), "test-11").getStatusCode()).isEqualTo(200);
+        // another account's tests are its own
+        ApiClient b = api.forNewAccount("Other Tests Co");
+        String other = (String) createWebhook(b, Map.of("url", url("/tests-other"))).get("id");
+        assertThat(IdempotentRetriesE2eTest.call(handler, b, "POST /v1/webhooks/{id}/test", "/v1/webhooks/" + other + "/test",
+                Map.of("id", other), Map.of(), "test-b").getStatusCode()).isEqualTo(200);
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theWebhooksListPagesAndATestThatFailsStartsNoFailingStretch(ApiClient api) {
@@ -999,7 +1039,9 @@ class WebhooksE2eTest {
             assertThat(first).isNotNull();
 
             // two days of quiet (the stretch has lapsed: 36 hours), then a test that fails, then a delivery that fails
-            assertThat(new groupmsg.integrations.WebhookService(at.apply(2 * day)).test(accountId, id).failure()).isEqualTo("HTTP 500");
+            assertThat(new groupmsg.integrations.WebhookService(at.apply(2 * day)).test(accountId, id))
+                    .isInstanceOfSatisfying(groupmsg.integrations.WebhookService.Tested.class,
+                            tested -> assertThat(tested.attempt().failure()).isEqualTo("HTTP 500"));
         }
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.integrations.WebhookDispatcher(at.apply(3 * day + 60_000))
                 .dispatch(event.apply(2), "l2")).isInstanceOf(groupmsg.integrations.WebhookDispatcher.NotDelivered.class);
