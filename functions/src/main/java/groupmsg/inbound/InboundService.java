@@ -198,9 +198,7 @@ public final class InboundService {
                 Log.error("inbound_routing_deferred", Map.of("lineId", owner.get().lineId(), "metric", "InboundRoutingDeferred"), e);
             }
         }
-        // its id is of when it came, not of when it is stored (a text handed on is stored seconds later): a number's
-        // keywords are ordered by their ids (a START handed on, stored after a STOP sent after it, lifted that opt-out)
-        var message = new InboundMessage(ids.nextAt(InboundMessage.ID_PREFIX, receivedAt), owner.get().accountId(), owner.get().lineId(),
+        var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), receivedAt, null,
                 routed, null, null, fromName, null, fromAnotherAccountsLine);
@@ -331,7 +329,7 @@ public final class InboundService {
             Log.warn("inbound_deleted_line", Map.of("lineId", former.lineId(), "metric", "InboundUnknownLine"));
             return new UnknownLine();
         }
-        var message = new InboundMessage(ids.nextAt(InboundMessage.ID_PREFIX, receivedAt), former.accountId(), former.lineId(),
+        var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
                 false, null, sms.carrierMessageId(), receivedAt, null, true, null, null, null, null);
         if (handedOn.getAsBoolean()) return new Deferred(); // as a live line's: its hand-on's run stores it

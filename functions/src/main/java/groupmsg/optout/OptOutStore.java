@@ -255,30 +255,34 @@ public final class OptOutStore {
 
     /**
      * Removes the opt-out for an opt-in keyword ({@code inboundId}, a START), unless a STOP arrived after it: STOPs
-     * are recorded as they arrive ({@code lastStopId}, see {@link #recordOnArrival}), so a START handled a moment
-     * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by arrival.
-     * Rows from before {@code lastStopId} go by {@code causedBy}; rows of no STOP go: a carrier error's, and one by
-     * hand recorded before the START arrived.
+     * are recorded as they are stored ({@code lastStopId}, see {@link #recordOnArrival}), so a START handled a moment
+     * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by when each
+     * text was stored; a START is placed at the earlier of its id and the moment it came ({@code arrivedAt}): one the
+     * webhook handed on, stored seconds later, comes after a STOP sent after it and stored at once, and lifted its
+     * opt-out (a STOP handed on and stored after a later START keeps the number opted out: the safe side). Rows from
+     * before {@code lastStopId} go by {@code causedBy}; rows of no STOP go: a carrier error's, and one by hand recorded
+     * before the START arrived.
      * True when this removed the opt-out, together with {@code markLifted} (the START's mark, in one transaction, so
      * that a retry of a START whose first run lifted it and then failed knows it did); false when there was none to
      * remove, or a later STOP's stays.
      */
     public boolean removeForOptIn(String lineId, String phone, String inboundId) {
-        return removeForOptIn(lineId, phone, inboundId, null);
+        return removeForOptIn(lineId, phone, inboundId,
+                groupmsg.platform.config.Ids.timeOf(inboundId.substring(inboundId.indexOf('_') + 1)), null);
     }
 
     /** As {@link #removeForOptIn(String, String, String)}, with the START's mark (null: none) in the same transaction. */
-    public boolean removeForOptIn(String lineId, String phone, String inboundId,
+    public boolean removeForOptIn(String lineId, String phone, String inboundId, long arrivedAt,
                                   TransactWriteItem markLifted) {
+        String position = position(inboundId, arrivedAt);
         // an opt-out by hand recorded after the START arrived is newer than it, and stays (a carrier's "unsubscribed",
         // stamped when its send returned, tells of an opt-out at the carrier from before: the START lifts it)
-        long arrivedAt = groupmsg.platform.config.Ids.timeOf(inboundId.substring(inboundId.indexOf('_') + 1));
         var delete = TransactWriteItem.builder().delete(b -> b.tableName(table)
                 .key(Attr.key(pk(lineId), phone))
                 .conditionExpression("attribute_exists(pk) AND (lastStopId < :id OR (attribute_not_exists(lastStopId) "
                         + "AND (causedBy < :id OR (attribute_not_exists(causedBy) AND (#source <> :manual OR optedOutAt < :arrived)))))")
                 .expressionAttributeNames(java.util.Map.of("#source", "source"))
-                .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":arrived", n(arrivedAt),
+                .expressionAttributeValues(java.util.Map.of(":id", s(position), ":arrived", n(arrivedAt),
                         ":manual", s(SOURCE_MANUAL)))).build();
         if (commitsUnlessItsConditionFails(delete, markLifted, "opt-in")) return true;
         // None, or a later STOP's: it stays, and becomes that STOP's, which then gets the confirmation (this START
@@ -290,7 +294,7 @@ public final class OptOutStore {
                     // STOP after it is not confirmed a second time
                     .conditionExpression("lastStopId > :id AND (attribute_not_exists(causedBy) OR causedBy < :id)")
                     .expressionAttributeNames(java.util.Map.of("#source", "source"))
-                    .expressionAttributeValues(java.util.Map.of(":id", s(inboundId), ":keyword", s(SOURCE_KEYWORD))));
+                    .expressionAttributeValues(java.util.Map.of(":id", s(position), ":keyword", s(SOURCE_KEYWORD))));
         } catch (ConditionalCheckFailedException gone) {
             // none, or removed or taken by another since: nothing to hand over
         }
@@ -298,13 +302,24 @@ public final class OptOutStore {
     }
 
     /**
-     * The STOP after the START {@code inboundId} that the number's opt-out on the line is now caused by (a consistent
-     * read; see {@link #removeForOptIn}), when there is one.
+     * Where a START stands among the number's STOPs (ids, ordered as stored): at the earlier of its id and the lowest
+     * id of the moment it came ({@code arrivedAt}), so a START stored late (handed on by the webhook) is not taken for
+     * one sent after the STOPs stored meanwhile.
      */
-    public Optional<String> laterStopCause(String lineId, String phone, String inboundId) {
+    static String position(String inboundId, long arrivedAt) {
+        String cameAt = inboundId.substring(0, inboundId.indexOf('_') + 1) + groupmsg.platform.config.Ids.lowestAt(arrivedAt);
+        return cameAt.compareTo(inboundId) < 0 ? cameAt : inboundId;
+    }
+
+    /**
+     * The STOP after the START {@code inboundId} (which came at {@code arrivedAt}) that the number's opt-out on the line
+     * is now caused by (a consistent read; see {@link #removeForOptIn}), when there is one.
+     */
+    public Optional<String> laterStopCause(String lineId, String phone, String inboundId, long arrivedAt) {
         var item = item(lineId, phone);
         String causedBy = item == null ? null : Attr.str(item, "causedBy");
-        return Optional.ofNullable(causedBy).filter(id -> id.compareTo(inboundId) > 0 && SOURCE_KEYWORD.equals(Attr.str(item, "source")));
+        String position = position(inboundId, arrivedAt);
+        return Optional.ofNullable(causedBy).filter(id -> id.compareTo(position) > 0 && SOURCE_KEYWORD.equals(Attr.str(item, "source")));
     }
 
     /**

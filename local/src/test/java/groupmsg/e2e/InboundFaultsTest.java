@@ -416,8 +416,8 @@ class InboundFaultsTest {
 
     /**
      * A START handed on (its store throttled) is stored by the inbound worker after a STOP the number sent later,
-     * stored at once: its id is of when it came, so it is older than that STOP and lifts nothing. Its id was of when
-     * it was stored: the opt-out of the number's last word was lifted, and "Remove" is no word Twilio blocks by itself.
+     * stored at once: it stands where it came, before that STOP, and lifts nothing. Taken where its id put it (when it
+     * was stored), the opt-out of the number's last word was lifted, and "Remove" is no word Twilio blocks by itself.
      */
     @Test
     void aStartHandedOnNeverLiftsAStopSentAfterIt(ApiClient api, LocalRuntime runtime) throws Exception {
@@ -445,8 +445,8 @@ class InboundFaultsTest {
         runtime.awaitIdle();
         assertThat(optOuts(a, lineId)).as("the last word was Remove").extracting(o -> o.get("phone")).containsExactly(phone);
         assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
-        assertThat(inbound(a, "?lineId=" + lineId)).as("newest first, by when each came")
-                .extracting(i -> i.get("body")).containsExactly("Remove", "START", "STOP");
+        assertThat(inbound(a, "?lineId=" + lineId)).as("newest first, as stored; each shows when it came")
+                .extracting(i -> i.get("body")).containsExactly("START", "Remove", "STOP");
     }
 
     /**

@@ -229,6 +229,18 @@ class OptOutStoreTest {
         assertThat(store.optedOut(lineId, java.util.List.of(older))).isEmpty();
         // a number never opted out: nothing lifted, nothing to tell
         assertThat(store.removeForOptIn(lineId, "+14155550625", inb(9))).isFalse();
+
+        // a START that came at 2 s but was stored at 5 s (the webhook handed it on), after a STOP that came and was
+        // stored at 3 s: it stands where it came, and lifts nothing; that STOP is its later cause
+        String handedOn = "+14155550626";
+        arrive(handedOn, inb(1), 1_000);
+        assertThat(store.recordKeyword(ACCOUNT, lineId, handedOn, inb(1), 1_100)).isTrue();
+        arrive(handedOn, inb(3), 3_000);
+        assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 2_000, null)).as("lifted nothing").isFalse();
+        assertThat(store.optedOut(lineId, java.util.List.of(handedOn))).containsExactly(handedOn);
+        assertThat(store.laterStopCause(lineId, handedOn, inb(5), 2_000)).contains(inb(3));
+        // one that came at 4 s, after that STOP, lifts it
+        assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 4_000, null)).isTrue();
     }
 
     /** The id of an inbound message that arrived {@code n} seconds into the epoch: ULIDs, ordered by arrival. */
