@@ -531,19 +531,31 @@ public final class ConversationService {
      * them). The notice answers their text as the business's direct replies do ({@code GET /v1/inbound/{id}/replies}).
      * A conversation the policy holds only while someone in it is opted out (no {@code blockedAt}: their START lets it
      * go on) is "on hold", told once too: told "has ended", and that once for good, a participant was never told when
-     * it did end later.
+     * it did end later. An opt-out of the last {@link #BLOCK_PENDING_MILLIS} is taken for one whose block for good is
+     * on its way (its job marks {@code blockedAt} a moment after it): "has ended". Each kind's notice has its own id, so
+     * a retry that decides the other kind (the block marked meanwhile) sends it too.
      */
     private void tellEnded(Conversation c, View view, String from, String inboundId, String threadUlid) {
         if (view.optedOut().contains(from) || inboundId == null) return;
         Line line = lines.find(c.accountId(), c.lineId()).orElse(null);
-        var notice = c.blockedAt() != null ? ConversationStore.Notice.ENDED : ConversationStore.Notice.ON_HOLD;
+        long recently = clock.millis() - BLOCK_PENDING_MILLIS;
+        boolean forGood = c.blockedAt() != null || view.optedOutAt().values().stream().anyMatch(at -> at >= recently);
+        var notice = forGood ? ConversationStore.Notice.ENDED : ConversationStore.Notice.ON_HOLD;
         if (line == null || !store.claimNotice(c, from, inboundId, notice)) return;
-        direct.send(DirectReplies.idFor(inboundId, threadUlid), c.accountId(), line, MessageKind.DIRECT_REPLY,
-                List.of(from), notice == ConversationStore.Notice.ENDED ? endedNotice(c) : onHoldNotice(c), List.of(),
+        String noticeUlid = forGood ? threadUlid : com.github.f4b6a3.ulid.Ulid.from(threadUlid).increment().toString();
+        direct.send(DirectReplies.idFor(inboundId, noticeUlid), c.accountId(), line, MessageKind.DIRECT_REPLY,
+                List.of(from), forGood ? endedNotice(c) : onHoldNotice(c), List.of(),
                 DirectMessages.orderToNumber(line, from));
         Log.info("conversation_" + notice.name().toLowerCase(java.util.Locale.ROOT) + "_notice",
                 Map.of("conversationId", c.id(), "inboundId", inboundId));
     }
+
+    /**
+     * How long after an opt-out a blocked conversation without {@code blockedAt} is taken for one blocked for good (the
+     * opt-out's job marks it; a policy switched to block_conversation after an opt-out holds it without): past its
+     * job's retries in most cases.
+     */
+    static final long BLOCK_PENDING_MILLIS = 15 * 60_000;
 
     /** What a participant is told when their text reached a conversation on hold (see {@link #tellEnded}). */
     static String onHoldNotice(Conversation c) {

@@ -962,7 +962,13 @@ class ConversationsE2eTest {
         runtime.awaitIdle();
         assertThat(bodiesTo(a, line, CAT)).doesNotContain(ANN + ": Still on?", "Yes");
 
-        // block_conversation: one opt-out stops everything; business sends are refused.
+        // block_conversation: one opt-out stops everything; business sends are refused. Switched on an hour after
+        // Cat's STOP (her opt-out's time set back so): it holds the conversation while she stays opted out
+        var w = runtime.wiring();
+        w.dynamo().updateItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(groupmsg.platform.dynamo.Attr.key("OPTOUT#" + lineId, CAT)).updateExpression("SET optedOutAt = :at")
+                .expressionAttributeValues(Map.of(":at", software.amazon.awssdk.services.dynamodb.model.AttributeValue
+                        .fromN(String.valueOf(System.currentTimeMillis() - 3_600_000)))));
         var patched = a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")));
         assertThat(patched.status()).as(patched.body()).isEqualTo(200);
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
@@ -1007,6 +1013,38 @@ class ConversationsE2eTest {
         // ...and a new conversation with an opted-out number is refused under that policy.
         var request = new LinkedHashMap<String, Object>(Map.of("lineId", lineId, "participants", List.of(ANN, CAT), "body", "x"));
         assertThat(a.post("/v1/conversations", request).status()).isEqualTo(409);
+    }
+
+    /**
+     * A reply that reaches a conversation a fresh opt-out blocks under block_conversation before the opt-out's job
+     * marked it ({@code blockedAt} still null) is told "has ended", as the block for good is on its way: not "on hold",
+     * which would have used up its one notice of that kind and promised a START could let it go on.
+     */
+    @Test
+    void aReplyBeforeAFreshOptOutsBlockIsMarkedIsToldTheConversationEnded(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Pending Block Co");
+        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
+                .status()).isEqualTo(200);
+        String line = linePhone();
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Crew").get("id");
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
+        runtime.awaitIdle();
+        // as the moment before the STOP's job marked it: no blockedAt on the conversation nor on its routing rows
+        var w = runtime.wiring();
+        String core = w.config().table(groupmsg.platform.schema.Tables.CORE);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        w.dynamo().updateItem(b -> b.tableName(core).key(groupmsg.platform.dynamo.Attr.key(
+                groupmsg.platform.dynamo.Attr.accountPk(accountId), "CNV#" + id)).updateExpression("REMOVE blockedAt"));
+        for (String p : List.of(ANN, BOB, CAT)) {
+            w.dynamo().updateItem(b -> b.tableName(core).key(groupmsg.platform.dynamo.Attr.key("CNVP#" + lineId + "#" + p, id))
+                    .updateExpression("REMOVE blockedAt"));
+        }
+        assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked").containsEntry("blockedAt", null);
+        text(a, BOB, line, "are we still on?");
+        assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("has ended")), 15_000))
+                .noneMatch(b -> b.contains("on hold"));
     }
 
     /**
