@@ -206,6 +206,8 @@ public final class GroupMsgStack extends Stack {
     private final Map<String, HandlerNeeds.Needs> needs = new LinkedHashMap<>();
     private final Map<String, HttpRoute> routes = new LinkedHashMap<>();
     private final List<Alarm> alarms = new ArrayList<>();
+    /** The schedule rule of each scheduled function, by name. */
+    private final Map<String, Rule> schedules = new java.util.HashMap<>();
     private final Topic alarmTopic;
     private final Map<groupmsg.notify.Topic, Topic> eventTopics = new EnumMap<>(groupmsg.notify.Topic.class);
     private final ISecret twilioSecret;
@@ -739,11 +741,11 @@ public final class GroupMsgStack extends Stack {
     private void addSchedules() {
         for (HandlerDef h : Handlers.ALL) {
             if (h.trigger() != HandlerDef.Trigger.SCHEDULE) continue;
-            Rule.Builder.create(this, pascal(h.name()) + "Schedule")
+            schedules.put(h.name(), Rule.Builder.create(this, pascal(h.name()) + "Schedule")
                     .description("Runs groupmsg " + h.name() + " every " + Handlers.MAINTENANCE_INTERVAL_MINUTES + " min")
                     .schedule(Schedule.rate(Duration.minutes(Handlers.MAINTENANCE_INTERVAL_MINUTES)))
                     .targets(List.of(new LambdaFunction(aliases.get(h.name()))))
-                    .build();
+                    .build());
             // A failed run is not run again (Lambda retries an asynchronous one twice by default): the next scheduled
             // run does the same sweep, and retries would pile runs of one minute on top of each other.
             aliases.get(h.name()).configureAsyncInvoke(EventInvokeConfigOptions.builder()
@@ -823,14 +825,17 @@ public final class GroupMsgStack extends Stack {
                     .metric(functions.get(h.name()).metricInvocations(MetricOptions.builder().statistic("Sum")
                             .period(Duration.minutes(NOT_RUNNING_MINUTES)).build()))
                     .alarmDescription("groupmsg " + settings.stage() + ": the " + h.name() + " function did not run in "
-                            + NOT_RUNNING_MINUTES + " minutes (it runs every " + Handlers.MAINTENANCE_INTERVAL_MINUTES
+                            + 2 * NOT_RUNNING_MINUTES + " minutes (it runs every " + Handlers.MAINTENANCE_INTERVAL_MINUTES
                             + "): check its schedule rule (enabled, its target the live alias) and the function's "
                             + "asynchronous invocations (AsyncEventsDropped)")
                     .threshold(1)
                     .comparisonOperator(ComparisonOperator.LESS_THAN_THRESHOLD)
-                    .evaluationPeriods(1)
+                    // two periods: a new stack's rule and alias come a few minutes before its first run
+                    .evaluationPeriods(2)
+                    .datapointsToAlarm(2)
                     .treatMissingData(TreatMissingData.BREACHING)
                     .build();
+            notRunning.getNode().addDependency(schedules.get(h.name()));
             notRunning.addAlarmAction(notify);
             alarms.add(notRunning);
         }

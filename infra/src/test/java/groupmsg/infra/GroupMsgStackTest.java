@@ -372,15 +372,23 @@ class GroupMsgStackTest {
                 .map(r -> map(r.get("Properties"))).toList();
         for (HandlerDef h : scheduled) {
             String fnId = synth.logicalId(synth.stack().functions().get(h.name()));
-            // no run in five minutes (it runs every minute), or no data at all: a disabled rule, a lost permission
+            // no run in ten minutes (it runs every minute), or no data at all: a disabled rule, a lost permission;
+            // created after its rule, so a new stack's first minutes do not page
             assertThat(alarms).as("not-running alarm for " + h.name()).anySatisfy(a -> {
                 assertThat(a).containsEntry("Namespace", "AWS/Lambda").containsEntry("MetricName", "Invocations")
                         .containsEntry("Statistic", "Sum").containsEntry("Period", 300).containsEntry("Threshold", 1)
-                        .containsEntry("ComparisonOperator", "LessThanThreshold").containsEntry("EvaluationPeriods", 1)
+                        .containsEntry("ComparisonOperator", "LessThanThreshold").containsEntry("EvaluationPeriods", 2)
+                        .containsEntry("DatapointsToAlarm", 2)
                         .containsEntry("TreatMissingData", "breaching")
                         .containsEntry("AlarmActions", List.of(Map.of("Ref", topicId)));
                 assertThat(refs(a.get("Dimensions"))).containsExactly(fnId);
             });
+            String alarmId = resourcesOfType("AWS::CloudWatch::Alarm").entrySet().stream()
+                    .filter(e -> "Invocations".equals(map(e.getValue().get("Properties")).get("MetricName"))
+                            && refs(map(e.getValue().get("Properties")).get("Dimensions")).contains(fnId))
+                    .map(Map.Entry::getKey).findFirst().orElseThrow();
+            assertThat(synth.resources().get(alarmId).get("DependsOn").toString()).as("after its schedule rule")
+                    .contains(GroupMsgStack.pascal(h.name()) + "Schedule");
         }
         assertThat(alarms).filteredOn(a -> !"Invocations".equals(a.get("MetricName"))).allSatisfy(a -> {
             assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
