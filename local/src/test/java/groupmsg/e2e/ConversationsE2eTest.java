@@ -1048,6 +1048,45 @@ class ConversationsE2eTest {
     }
 
     /**
+     * A reply's job retried after the conversation it was told was "on hold" became blocked for good tells its author
+     * it ended too: each kind of notice has its own id (one id for both, the retry's "has ended" was taken for the
+     * "on hold" already sent, and its one notice of that kind used up with nothing sent).
+     */
+    @Test
+    void aRetryThatFindsTheHoldTurnedIntoABlockForGoodTellsTheAuthorItEnded(ApiClient api, LocalRuntime runtime) throws Exception {
+        var t = blockingConversationOfThree(api, "Hold Then Block Co");
+        ApiClient a = t.api();
+        String accountId = t.accountId(), line = t.line(), id = t.id();
+        String lineId = (String) a.get("/v1/conversations/" + id).jsonObject().get("lineId");
+        text(a, CAT, line, "STOP");
+        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
+        runtime.awaitIdle();
+        // as a conversation the policy holds: no blockedAt, Cat's opt-out from an hour ago
+        var w = runtime.wiring();
+        String core = w.config().table(groupmsg.platform.schema.Tables.CORE);
+        var conversationKey = groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId), "CNV#" + id);
+        w.dynamo().updateItem(b -> b.tableName(core).key(conversationKey).updateExpression("REMOVE blockedAt"));
+        w.dynamo().updateItem(b -> b.tableName(core).key(groupmsg.platform.dynamo.Attr.key("OPTOUT#" + lineId, CAT))
+                .updateExpression("SET optedOutAt = :at").expressionAttributeValues(Map.of(":at",
+                        software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(String.valueOf(System.currentTimeMillis() - 3_600_000)))));
+        var service = new groupmsg.conversations.ConversationService(runtime.wiring(),
+                new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
+        String ulid = new groupmsg.platform.config.Ids().next("");
+        service.relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "anyone?", List.of());
+        String onHold = "The group conversation \"Saturday crew\" is on hold, so your message was not passed on to the others.";
+        await(() -> bodiesTo(a, line, ANN), l -> l.contains(onHold), 15_000);
+        // blocked for good meanwhile; the reply's job runs again
+        w.dynamo().updateItem(b -> b.tableName(core).key(conversationKey).updateExpression("SET blockedAt = :at")
+                .expressionAttributeValues(Map.of(":at", software.amazon.awssdk.services.dynamodb.model.AttributeValue
+                        .fromN(String.valueOf(System.currentTimeMillis())))));
+        service.relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "anyone?", List.of());
+        String ended = "The group conversation \"Saturday crew\" has ended, so your message was not passed on to the others.";
+        assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.contains(ended), 15_000)).containsOnlyOnce(ended).containsOnlyOnce(onHold);
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, BOB)).noneMatch(b -> b.contains("anyone?"));
+    }
+
+    /**
      * Under block_conversation an opt-out blocks the number's conversations on the line for good ("you will need to
      * start a new chat"): neither its START, nor its opt-out removed by hand, nor the policy switched back reopens them.
      */
