@@ -964,11 +964,7 @@ class ConversationsE2eTest {
 
         // block_conversation: one opt-out stops everything; business sends are refused. Switched on an hour after
         // Cat's STOP (her opt-out's time set back so): it holds the conversation while she stays opted out
-        var w = runtime.wiring();
-        w.dynamo().updateItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.CORE))
-                .key(groupmsg.platform.dynamo.Attr.key("OPTOUT#" + lineId, CAT)).updateExpression("SET optedOutAt = :at")
-                .expressionAttributeValues(Map.of(":at", software.amazon.awssdk.services.dynamodb.model.AttributeValue
-                        .fromN(String.valueOf(System.currentTimeMillis() - 3_600_000)))));
+        optedOutAnHourAgo(runtime, lineId, CAT);
         var patched = a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")));
         assertThat(patched.status()).as(patched.body()).isEqualTo(200);
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked");
@@ -1032,14 +1028,10 @@ class ConversationsE2eTest {
         await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         runtime.awaitIdle();
         // as the moment before the STOP's job marked it: no blockedAt on the conversation nor on its routing rows
-        var w = runtime.wiring();
-        String core = w.config().table(groupmsg.platform.schema.Tables.CORE);
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
-        w.dynamo().updateItem(b -> b.tableName(core).key(groupmsg.platform.dynamo.Attr.key(
-                groupmsg.platform.dynamo.Attr.accountPk(accountId), "CNV#" + id)).updateExpression("REMOVE blockedAt"));
+        setBlockedAt(runtime, (String) a.get("/v1/account").jsonObject().get("id"), id, null);
         for (String p : List.of(ANN, BOB, CAT)) {
-            w.dynamo().updateItem(b -> b.tableName(core).key(groupmsg.platform.dynamo.Attr.key("CNVP#" + lineId + "#" + p, id))
-                    .updateExpression("REMOVE blockedAt"));
+            runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
+                    .key(groupmsg.platform.dynamo.Attr.key("CNVP#" + lineId + "#" + p, id)).updateExpression("REMOVE blockedAt"));
         }
         assertThat(a.get("/v1/conversations/" + id).jsonObject()).containsEntry("status", "blocked").containsEntry("blockedAt", null);
         text(a, BOB, line, "are we still on?");
@@ -1062,13 +1054,8 @@ class ConversationsE2eTest {
         await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         runtime.awaitIdle();
         // as a conversation the policy holds: no blockedAt, Cat's opt-out from an hour ago
-        var w = runtime.wiring();
-        String core = w.config().table(groupmsg.platform.schema.Tables.CORE);
-        var conversationKey = groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId), "CNV#" + id);
-        w.dynamo().updateItem(b -> b.tableName(core).key(conversationKey).updateExpression("REMOVE blockedAt"));
-        w.dynamo().updateItem(b -> b.tableName(core).key(groupmsg.platform.dynamo.Attr.key("OPTOUT#" + lineId, CAT))
-                .updateExpression("SET optedOutAt = :at").expressionAttributeValues(Map.of(":at",
-                        software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(String.valueOf(System.currentTimeMillis() - 3_600_000)))));
+        setBlockedAt(runtime, accountId, id, null);
+        optedOutAnHourAgo(runtime, lineId, CAT);
         var service = new groupmsg.conversations.ConversationService(runtime.wiring(),
                 new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
         String ulid = new groupmsg.platform.config.Ids().next("");
@@ -1076,9 +1063,7 @@ class ConversationsE2eTest {
         String onHold = "The group conversation \"Saturday crew\" is on hold, so your message was not passed on to the others.";
         await(() -> bodiesTo(a, line, ANN), l -> l.contains(onHold), 15_000);
         // blocked for good meanwhile; the reply's job runs again
-        w.dynamo().updateItem(b -> b.tableName(core).key(conversationKey).updateExpression("SET blockedAt = :at")
-                .expressionAttributeValues(Map.of(":at", software.amazon.awssdk.services.dynamodb.model.AttributeValue
-                        .fromN(String.valueOf(System.currentTimeMillis())))));
+        setBlockedAt(runtime, accountId, id, System.currentTimeMillis());
         service.relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "anyone?", List.of());
         String ended = "The group conversation \"Saturday crew\" has ended, so your message was not passed on to the others.";
         assertThat(await(() -> bodiesTo(a, line, ANN), l -> l.contains(ended), 15_000)).containsOnlyOnce(ended).containsOnlyOnce(onHold);
@@ -1368,6 +1353,28 @@ class ConversationsE2eTest {
 
     /** A new account under block_conversation, with a conversation of Ann, Bob and Cat on a line of its own, begun. */
     record ConversationOfThree(ApiClient api, String accountId, String line, String id) {}
+
+    /** Sets the number's opt-out on the line an hour back, as one recorded long before a policy switched since. */
+    private static void optedOutAnHourAgo(LocalRuntime runtime, String lineId, String phone) {
+        var w = runtime.wiring();
+        w.dynamo().updateItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.CORE))
+                .key(groupmsg.platform.dynamo.Attr.key("OPTOUT#" + lineId, phone)).updateExpression("SET optedOutAt = :at")
+                .expressionAttributeValues(Map.of(":at", software.amazon.awssdk.services.dynamodb.model.AttributeValue
+                        .fromN(String.valueOf(System.currentTimeMillis() - 3_600_000)))));
+    }
+
+    /** Sets the conversation's {@code blockedAt} as stored (null: none, as before its block was marked). */
+    private static void setBlockedAt(LocalRuntime runtime, String accountId, String id, Long at) {
+        var w = runtime.wiring();
+        var key = groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId), "CNV#" + id);
+        String core = w.config().table(groupmsg.platform.schema.Tables.CORE);
+        if (at == null) {
+            w.dynamo().updateItem(b -> b.tableName(core).key(key).updateExpression("REMOVE blockedAt"));
+        } else {
+            w.dynamo().updateItem(b -> b.tableName(core).key(key).updateExpression("SET blockedAt = :at").expressionAttributeValues(
+                    Map.of(":at", software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromN(String.valueOf(at)))));
+        }
+    }
 
     private static ConversationOfThree blockingConversationOfThree(ApiClient api, String accountName) throws Exception {
         ApiClient a = api.forNewAccount(accountName);

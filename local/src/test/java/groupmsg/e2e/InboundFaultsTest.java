@@ -449,6 +449,16 @@ class InboundFaultsTest {
                 .extracting(i -> i.get("body")).containsExactly("START", "Remove", "STOP");
     }
 
+    /** The text's job routed by the inbound worker: it stays a direct reply, and the other participant got the welcome alone. */
+    private static void routeLateIntoNoConversation(ApiClient a, LocalRuntime runtime, QueueMessage job, String line,
+                                                    String lineId, String other) throws Exception {
+        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", job))).contains("\"batchItemFailures\":[]");
+        runtime.awaitIdle();
+        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
+                .containsEntry("body", "Is the pantry open today?").containsEntry("conversationId", null));
+        assertThat(ConversationsE2eTest.bodiesTo(a, line, other)).containsExactly("Welcome, both of you");
+    }
+
     /**
      * A reply its worker routes late (its routing failed as it came) goes into no conversation created after it came:
      * it was a direct reply, and a conversation the business started meanwhile had it relayed to people it was not
@@ -469,12 +479,7 @@ class InboundFaultsTest {
         Thread.sleep(5);
         ConversationsE2eTest.create(a, lineId, List.<Object>of(ann, bob), "Welcome, both of you");
 
-        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
-                .contains("\"batchItemFailures\":[]");
-        runtime.awaitIdle();
-        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
-                .containsEntry("body", "Is the pantry open today?").containsEntry("conversationId", null));
-        assertThat(ConversationsE2eTest.bodiesTo(a, line, bob)).containsExactly("Welcome, both of you");
+        routeLateIntoNoConversation(a, runtime, queued.getFirst(), line, lineId, bob);
     }
 
     /**
@@ -526,12 +531,7 @@ class InboundFaultsTest {
         assertThat(texted).isTrue();
         assertThat(created.getStatusCode()).as(created.getBody()).isEqualTo(201);
 
-        assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", queued.getFirst())))
-                .contains("\"batchItemFailures\":[]");
-        runtime.awaitIdle();
-        assertThat(inbound(a, "?lineId=" + lineId)).singleElement().satisfies(i -> assertThat(i)
-                .containsEntry("body", "Is the pantry open today?").containsEntry("conversationId", null));
-        assertThat(ConversationsE2eTest.bodiesTo(a, line, bob)).containsExactly("Welcome, both of you");
+        routeLateIntoNoConversation(a, runtime, queued.getFirst(), line, lineId, bob);
     }
 
     /**
