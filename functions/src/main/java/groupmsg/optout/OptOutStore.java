@@ -257,9 +257,9 @@ public final class OptOutStore {
      * Removes the opt-out for an opt-in keyword ({@code inboundId}, a START), unless a STOP arrived after it: STOPs
      * are recorded as they are stored ({@code lastStopId}, see {@link #recordOnArrival}), so a START handled a moment
      * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by when each
-     * text was stored; a START is placed at the earlier of its id and the moment it came ({@code arrivedAt}): one the
-     * webhook handed on, stored seconds later, comes after a STOP sent after it and stored at once, and lifted its
-     * opt-out (a STOP handed on and stored after a later START keeps the number opted out: the safe side). Rows from
+     * text was stored; a START stored late is placed where it came ({@link #position}): one the webhook handed on,
+     * stored seconds later, came after a STOP sent after it and stored at once, and lifted its opt-out (a STOP handed
+     * on and stored after a later START keeps the number opted out: the safe side). Rows from
      * before {@code lastStopId} go by {@code causedBy}; rows of no STOP go: a carrier error's, and one by hand recorded
      * before the START arrived.
      * True when this removed the opt-out, together with {@code markLifted} (the START's mark, in one transaction, so
@@ -302,14 +302,25 @@ public final class OptOutStore {
     }
 
     /**
-     * Where a START stands among the number's STOPs (ids, ordered as stored): at the earlier of its id and the lowest
-     * id of the moment it came ({@code arrivedAt}), so a START stored late (handed on by the webhook) is not taken for
-     * one sent after the STOPs stored meanwhile.
+     * Where a START stands among the number's STOPs (ids, ordered as stored): its id; or, for one stored over
+     * {@link #STORED_LATE_MILLIS} after it came ({@code arrivedAt}: handed on by its webhook, or slowed by retries), the
+     * lowest id of the moment it came, so it is not taken for one sent after the STOPs stored meanwhile. A STOP that
+     * came before such a START but was stored after it came (slowed too) then keeps the number opted out: the safe side.
+     * One stored at once keeps its id: a STOP stored just before it, in the same millisecond, is before it.
      */
     static String position(String inboundId, long arrivedAt) {
+        String ulid = inboundId.substring(inboundId.indexOf('_') + 1);
+        if (groupmsg.platform.config.Ids.timeOf(ulid) - arrivedAt <= STORED_LATE_MILLIS) return inboundId;
         String cameAt = inboundId.substring(0, inboundId.indexOf('_') + 1) + groupmsg.platform.config.Ids.lowestAt(arrivedAt);
         return cameAt.compareTo(inboundId) < 0 ? cameAt : inboundId;
     }
+
+    /**
+     * How long after it came a START's store counts as late ({@link #position}): a webhook's own store takes tens of
+     * milliseconds; a text is handed on after the SDK's retries were spent (seconds), or a fault at once, whose job's
+     * store can come sooner than this (a STOP sent within that moment is then taken for one before the START).
+     */
+    static final long STORED_LATE_MILLIS = 500;
 
     /**
      * The STOP after the START {@code inboundId} (which came at {@code arrivedAt}) that the number's opt-out on the line

@@ -241,6 +241,12 @@ class OptOutStoreTest {
         assertThat(store.laterStopCause(lineId, handedOn, inb(5), 2_000)).contains(inb(3));
         // one that came at 4 s, after that STOP, lifts it
         assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 4_000, null)).isTrue();
+
+        // a START stored at once, in the millisecond of a STOP stored just before it: after it, by its id
+        String sameMoment = "+14155550627";
+        arrive(sameMoment, inb(3), 3_000);
+        String start = "inb_" + new com.github.f4b6a3.ulid.Ulid(3_000L, new byte[]{0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+        assertThat(store.removeForOptIn(lineId, sameMoment, start, 3_000, null)).as("lifted").isTrue();
     }
 
     /** The id of an inbound message that arrived {@code n} seconds into the epoch: ULIDs, ordered by arrival. */
