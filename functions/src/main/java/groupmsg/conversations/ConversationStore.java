@@ -95,10 +95,12 @@ final class ConversationStore {
      * makes the send once); false for any later text. A conversation on hold and then blocked for good tells each once.
      */
     boolean claimNotice(Conversation c, String phone, String inboundId, Notice notice) {
+        // "on hold" never after "has ended" (a retry of the ended one's text, its opt-out no longer fresh)
+        String notEnded = notice == Notice.ON_HOLD ? " AND attribute_not_exists(" + Notice.ENDED.attribute + ")" : "";
         try {
             dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), phone), c.id()))
                     .updateExpression("SET #notice = :id")
-                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(#notice) OR #notice = :id)")
+                    .conditionExpression("attribute_exists(pk) AND (attribute_not_exists(#notice) OR #notice = :id)" + notEnded)
                     .expressionAttributeNames(Map.of("#notice", notice.attribute))
                     .expressionAttributeValues(Map.of(":id", s(inboundId))));
             return true;

@@ -1028,7 +1028,8 @@ class ConversationsE2eTest {
         await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         runtime.awaitIdle();
         // as the moment before the STOP's job marked it: no blockedAt on the conversation nor on its routing rows
-        setBlockedAt(runtime, (String) a.get("/v1/account").jsonObject().get("id"), id, null);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        setBlockedAt(runtime, accountId, id, null);
         for (String p : List.of(ANN, BOB, CAT)) {
             runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
                     .key(groupmsg.platform.dynamo.Attr.key("CNVP#" + lineId + "#" + p, id)).updateExpression("REMOVE blockedAt"));
@@ -1037,6 +1038,19 @@ class ConversationsE2eTest {
         text(a, BOB, line, "are we still on?");
         assertThat(await(() -> bodiesTo(a, line, BOB), l -> l.stream().anyMatch(b -> b.contains("has ended")), 15_000))
                 .noneMatch(b -> b.contains("on hold"));
+
+        // Ann's reply, told it ended; its job retried 20 minutes on, the opt-out no longer fresh and the block still
+        // not marked: no "on hold" after "has ended"
+        var queue = new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config());
+        String ulid = new groupmsg.platform.config.Ids().next("");
+        new groupmsg.conversations.ConversationService(runtime.wiring(), queue)
+                .relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "hello?", List.of());
+        await(() -> bodiesTo(a, line, ANN), l -> l.stream().anyMatch(b -> b.contains("has ended")), 15_000);
+        new groupmsg.conversations.ConversationService(runtime.wiring().withClock(java.time.Clock.offset(java.time.Clock.systemUTC(),
+                java.time.Duration.ofMinutes(20))), queue)
+                .relay(accountId, id, ulid, "inb_" + ulid, System.currentTimeMillis(), ANN, "hello?", List.of());
+        runtime.awaitIdle();
+        assertThat(bodiesTo(a, line, ANN)).noneMatch(b -> b.contains("on hold"));
     }
 
     /**
