@@ -319,6 +319,24 @@ class IdempotentRetriesE2eTest {
         var retry = a.withHeader("Idempotency-Key", "grp-deep").post("/v1/groups", body);
         assertThat(retry.status()).as(retry.body()).isEqualTo(201);
         assertThat((List<?>) a.get("/v1/groups").jsonObject().get("items")).hasSize(1);
+
+        // one thrown as the response is remembered (the group created): the same 500, and the retry finds the group
+        var remembering = new AtomicInteger();
+        var forgetful = new GroupsApiHandler(runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (completesAnIdempotencyRecord(context.request()) && remembering.getAndIncrement() == 0) {
+                    throw new StackOverflowError();
+                }
+            }
+        }));
+        Map<String, Object> second = Map.of("name", "Deeper Volunteers");
+        var unremembered = call(forgetful, a, "POST /v1/groups", "/v1/groups", Map.of(), second, "grp-deeper");
+        assertThat(remembering).as("the fault was met").hasValue(1);
+        assertThat(unremembered.getStatusCode()).isEqualTo(500);
+        var found = a.withHeader("Idempotency-Key", "grp-deeper").post("/v1/groups", second);
+        assertThat(found.status()).as(found.body()).isEqualTo(201);
+        assertThat((List<?>) a.get("/v1/groups").jsonObject().get("items")).hasSize(2);
     }
 
     /**

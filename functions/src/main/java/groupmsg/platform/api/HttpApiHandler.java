@@ -275,7 +275,8 @@ public abstract class HttpApiHandler implements HttpFunction {
                         // (only a first claim gets here: a taken-over one was given up above)
                         if (binding == IdempotencyStore.Binding.NOW) idempotency.releaseAndUnbind(account, scope, c, key, target);
                         else idempotency.release(account, scope, c);
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | Error e) {
+                        if (e instanceof Error error && !answerable(error)) throw error;
                         // still the answer: a 503 would hide it, and its retries would meet "still being
                         // processed" until the claim counted as abandoned (given up now, the same request
                         // retried runs at once; a corrected one meets a 409 until the record expires)
@@ -289,6 +290,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                     } catch (RuntimeException e) {
                         // The work is done but not remembered: the retry runs again with the same ids and finds it.
                         throw abandoned(account, scope, c, e);
+                    } catch (Error e) {
+                        if (!answerable(e)) throw e;
+                        throw abandoned(account, scope, c, new IllegalStateException("the response was not remembered", e));
                     }
                 }
                 yield response;
