@@ -15,6 +15,8 @@ public record Conversation(String id, String accountId, String name, String line
                            List<Participant> participants, long createdAt, long updatedAt, long lastActivityAt,
                            Long blockedAt, Long closedAt, LastMessage lastMessage, long openedAt) {
     public static final String ID_PREFIX = "cnv_";
+    /** How much of the latest message's body a conversation keeps to show, in code points. */
+    public static final int PREVIEW_CHARS = 100;
 
     /** One whose {@code openedAt} is its {@code createdAt}. */
     public Conversation(String id, String accountId, String name, String lineId, String linePhone,
@@ -23,8 +25,6 @@ public record Conversation(String id, String accountId, String name, String line
         this(id, accountId, name, lineId, linePhone, participants, createdAt, updatedAt, lastActivityAt, blockedAt,
                 closedAt, lastMessage, createdAt);
     }
-    /** How much of the latest message's body a conversation keeps to show, in code points. */
-    public static final int PREVIEW_CHARS = 100;
 
     public Conversation withLastMessage(ThreadMessage latest) {
         return new Conversation(id, accountId, name, lineId, linePhone, participants, createdAt, updatedAt,

@@ -259,9 +259,8 @@ public final class OptOutStore {
      * later must not lift the opt-out of a STOP the number sent after it. Inbound ids are ULIDs, ordered by when each
      * text was stored; a START stored late is placed where it came ({@link #position}): one the webhook handed on,
      * stored seconds later, came after a STOP sent after it and stored at once, and lifted its opt-out (a STOP handed
-     * on and stored after a later START keeps the number opted out: the safe side). Rows from
-     * before {@code lastStopId} go by {@code causedBy}; rows of no STOP go: a carrier error's, and one by hand recorded
-     * before the START arrived.
+     * on and stored after a later START keeps the number opted out: the safe side). Rows from before {@code lastStopId}
+     * go by {@code causedBy}; rows of no STOP go: a carrier error's, and one by hand recorded before the START arrived.
      * True when this removed the opt-out, together with {@code markLifted} (the START's mark, in one transaction, so
      * that a retry of a START whose first run lifted it and then failed knows it did); false when there was none to
      * remove, or a later STOP's stays.
