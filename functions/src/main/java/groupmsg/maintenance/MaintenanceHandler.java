@@ -45,12 +45,17 @@ public final class MaintenanceHandler implements ScheduledFunction {
 
     private final Priming priming;
 
+    /** How long one send to a queue may take in all, its retries included. */
+    static final Duration SEND_TIMEOUT = Duration.ofSeconds(10);
+
     public MaintenanceHandler() {
         this(Wiring.fromEnvironment());
     }
 
     public MaintenanceHandler(Wiring wiring) {
-        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config());
+        // each send within its own time (SQS answers in milliseconds): one hanging on the 20 s socket timeout, retried,
+        // outlasted the 60 s run, and the steps after it never ran
+        var queue = new SqsQueueSender(wiring.sqsClient(), wiring.config(), SEND_TIMEOUT);
         this.imports = new ImportService(wiring, new GroupService(wiring, queue), queue);
         this.messages = new MessageMaintenance(wiring, queue);
         this.receipts = new OverdueReceipts(wiring);

@@ -153,6 +153,59 @@ class IdempotentRetriesE2eTest {
         assertThat((List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items")).hasSize(1);
     }
 
+    /**
+     * A queue that hangs costs maintenance one send's time limit, not its run: the outbox's send to it gives up after
+     * 10 s and the run goes on to its last step (it hung on the 20 s socket timeout, retried, past the 60 s run, and
+     * the steps after it never ran); the row stays, and a later run sends it.
+     */
+    @Test
+    void aHangingQueueCostsMaintenanceOneSendsTimeNotItsRun(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Hanging Queue Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, 100);
+        String g = createGroup(a, "Hanging queue");
+        addMembers(a, g, 100, 2);
+        var handler = new MessagesApiHandler(failingOnce(runtime, sendsTo("fanout")));
+        var first = call(handler, a, "POST /v1/groups/{id}/messages", "/v1/groups/" + g + "/messages", Map.of("id", g),
+                Map.of("lineId", lineId, "sender", "Ops", "title", "t", "body", "Hanging queue"), "hang-1");
+        assertThat(first.getStatusCode()).as(first.getBody()).isEqualTo(202);
+        String id = (String) Json.parseObject(first.getBody()).get("id");
+
+        // two minutes on (the row past the outbox's grace), the fan-out queue hanging
+        var hangs = new AtomicInteger();
+        Wiring hanging = runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+                if (sendsTo("fanout").test(context.request())) {
+                    hangs.incrementAndGet();
+                    try {
+                        Thread.sleep(40_000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("the hanging send was cut off", e);
+                    }
+                }
+            }
+        }).withClock(java.time.Clock.offset(java.time.Clock.systemUTC(), Duration.ofMinutes(2)));
+        var sixtySeconds = (com.amazonaws.services.lambda.runtime.Context) Proxy.newProxyInstance(
+                IdempotentRetriesE2eTest.class.getClassLoader(), new Class<?>[]{com.amazonaws.services.lambda.runtime.Context.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getRemainingTimeInMillis" -> 60_000;
+                    case "getAwsRequestId" -> "test-request";
+                    default -> null;
+                });
+        long started = System.nanoTime();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new groupmsg.maintenance.MaintenanceHandler(hanging)
+                .handleRequest(new com.amazonaws.services.lambda.runtime.events.ScheduledEvent(), sixtySeconds));
+        long tookMillis = (System.nanoTime() - started) / 1_000_000;
+        assertThat(hangs).as("the send was tried").hasPositiveValue();
+        assertThat(tookMillis).as("one send's limit, not the hang").isLessThan(25_000);
+        assertThat(a.get("/v1/messages/" + id).jsonObject()).containsEntry("status", "sending");
+
+        redriveOutbox(runtime);
+        assertThat(awaitSent(a, id, 20_000)).containsEntry("status", "sent");
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aGroupMessageAcceptedButNotRememberedIsFoundByItsRetryAndSentOnce(ApiClient api, LocalRuntime runtime) throws Exception {
