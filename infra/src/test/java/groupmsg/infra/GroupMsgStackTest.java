@@ -389,6 +389,13 @@ class GroupMsgStackTest {
                     .map(Map.Entry::getKey).findFirst().orElseThrow();
             assertThat(synth.resources().get(alarmId).get("DependsOn").toString()).as("after its schedule rule")
                     .contains(GroupMsgStack.pascal(h.name()) + "Schedule");
+            // and after the rule's permission to invoke the function's alias (a resource of the rule's own)
+            String permission = resourcesOfType("AWS::Lambda::Permission").entrySet().stream()
+                    .filter(e -> "events.amazonaws.com".equals(map(e.getValue().get("Properties")).get("Principal"))
+                            && map(e.getValue().get("Properties")).get("SourceArn").toString()
+                            .contains(GroupMsgStack.pascal(h.name()) + "Schedule"))
+                    .map(Map.Entry::getKey).findFirst().orElseThrow();
+            assertThat(strings(synth.resources().get(alarmId).get("DependsOn"))).as("after its invoke permission").contains(permission);
         }
         assertThat(alarms).filteredOn(a -> !"Invocations".equals(a.get("MetricName"))).allSatisfy(a -> {
             assertThat(a.get("AlarmActions")).isEqualTo(List.of(Map.of("Ref", topicId)));
