@@ -821,23 +821,14 @@ public final class GroupMsgStack extends Stack {
             // No run at all pages too: a rule disabled, its invoke permission lost, events dropped. No Errors alarm
             // sees a function never invoked, and maintenance is what redrives the outbox (a group message whose
             // fan-out was not enqueued stays "sending"), settles lost answers and sweeps imports
-            Alarm notRunning = Alarm.Builder.create(this, pascal(h.name()) + "NotRunningAlarm")
-                    .metric(functions.get(h.name()).metricInvocations(MetricOptions.builder().statistic("Sum")
-                            .period(Duration.minutes(NOT_RUNNING_MINUTES)).build()))
-                    .alarmDescription("groupmsg " + settings.stage() + ": the " + h.name() + " function did not run in "
-                            + 2 * NOT_RUNNING_MINUTES + " minutes (it runs every " + Handlers.MAINTENANCE_INTERVAL_MINUTES
-                            + "): check its schedule rule (enabled, its target the live alias) and the function's "
-                            + "asynchronous invocations (AsyncEventsDropped)")
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.LESS_THAN_THRESHOLD)
-                    // two periods: a new stack's rule and alias come a few minutes before its first run
-                    .evaluationPeriods(2)
-                    .datapointsToAlarm(2)
-                    .treatMissingData(TreatMissingData.BREACHING)
-                    .build();
+            // two periods: a new stack's rule and alias come a few minutes before its first run
+            Alarm notRunning = alarm(pascal(h.name()) + "NotRunningAlarm", functions.get(h.name()).metricInvocations(
+                    MetricOptions.builder().statistic("Sum").period(Duration.minutes(NOT_RUNNING_MINUTES)).build()),
+                    1, ComparisonOperator.LESS_THAN_THRESHOLD, 2, 2, TreatMissingData.BREACHING, notify,
+                    "the " + h.name() + " function did not run in " + 2 * NOT_RUNNING_MINUTES + " minutes (it runs every "
+                            + Handlers.MAINTENANCE_INTERVAL_MINUTES + "): check its schedule rule (enabled, its target the "
+                            + "live alias) and the function's asynchronous invocations (AsyncEventsDropped)");
             notRunning.getNode().addDependency(schedules.get(h.name()));
-            notRunning.addAlarmAction(notify);
-            alarms.add(notRunning);
         }
         for (String failure : PAGED_HANDLED_FAILURES) {
             alarm(failure + "Alarm", handledFailures(failure), notify, "A function logged " + failure
@@ -928,16 +919,24 @@ public final class GroupMsgStack extends Stack {
 
     /** Fires when {@code metric} reached {@code threshold} in {@code minutes} of the last {@code ofMinutes}. */
     private void alarm(String id, IMetric metric, int threshold, int minutes, int ofMinutes, SnsAction action, String description) {
+        alarm(id, metric, threshold, ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, minutes, ofMinutes,
+                TreatMissingData.NOT_BREACHING, action, description);
+    }
+
+    /** Fires when {@code metric} compares so with {@code threshold} in {@code periods} of the last {@code ofPeriods}. */
+    private Alarm alarm(String id, IMetric metric, int threshold, ComparisonOperator comparison, int periods, int ofPeriods,
+                        TreatMissingData missingData, SnsAction action, String description) {
         Alarm alarm = Alarm.Builder.create(this, id).metric(metric)
                 .alarmDescription("groupmsg " + settings.stage() + ": " + description)
                 .threshold(threshold)
-                .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                .evaluationPeriods(ofMinutes)
-                .datapointsToAlarm(minutes)
-                .treatMissingData(TreatMissingData.NOT_BREACHING)
+                .comparisonOperator(comparison)
+                .evaluationPeriods(ofPeriods)
+                .datapointsToAlarm(periods)
+                .treatMissingData(missingData)
                 .build();
         alarm.addAlarmAction(action);
         alarms.add(alarm);
+        return alarm;
     }
 
     // ---------------------------------------------------------------------------------------------- helpers

@@ -252,12 +252,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                 } catch (ApiException e) {
                     if (e.isAfterPartOfTheWork()) throw abandoned(account, scope, c, e); // its retry finds that part
                     response = ApiResponse.error(e);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     // Part of the work may have committed: the retry runs again with the same ids and finds it.
-                    throw abandoned(account, scope, c, e);
-                } catch (Error e) {
-                    if (!answerable(e)) throw e;
-                    throw abandoned(account, scope, c, new IllegalStateException("the request's run failed", e));
+                    throw abandoned(account, scope, c, failure(e, "the request's run failed"));
                 }
                 if (response.status() >= 400 && !c.first()) {
                     // A claim taken over from an earlier run of this request (a 5xx, a crash), which may have done
@@ -287,12 +284,9 @@ public abstract class HttpApiHandler implements HttpFunction {
                 } else {
                     try {
                         idempotency.complete(account, scope, response.status(), action.replayBody().apply(response.body()));
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | Error e) {
                         // The work is done but not remembered: the retry runs again with the same ids and finds it.
-                        throw abandoned(account, scope, c, e);
-                    } catch (Error e) {
-                        if (!answerable(e)) throw e;
-                        throw abandoned(account, scope, c, new IllegalStateException("the response was not remembered", e));
+                        throw abandoned(account, scope, c, failure(e, "the response was not remembered"));
                     }
                 }
                 yield response;
@@ -315,6 +309,13 @@ public abstract class HttpApiHandler implements HttpFunction {
      */
     static boolean answerable(Error e) {
         return !(e instanceof VirtualMachineError) || e instanceof StackOverflowError;
+    }
+
+    /** {@code e} as the failure to give a claim up for: a RuntimeException as it is, an answerable Error wrapped. */
+    private static RuntimeException failure(Throwable e, String what) {
+        if (e instanceof RuntimeException r) return r;
+        if (e instanceof Error error && !answerable(error)) throw error;
+        return new IllegalStateException(what, e);
     }
 
     /** Gives up the claim after {@code failure}, which is returned to be thrown. */
