@@ -472,6 +472,23 @@ class ConversationsE2eTest {
         return (List<Map<String, Object>>) r.jsonObject().get("items");
     }
 
+    /** A conversations API whose first read of a group's members does {@code once} first (another request, say). */
+    static groupmsg.conversations.ConversationsApiHandler onFirstMemberRead(LocalRuntime runtime, Runnable once) {
+        var done = new java.util.concurrent.atomic.AtomicBoolean();
+        String members = runtime.wiring().config().table(groupmsg.platform.schema.Tables.MEMBERS);
+        return new groupmsg.conversations.ConversationsApiHandler(runtime.wiringWith(
+                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                    @Override
+                    public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
+                                                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
+                                && members.equals(q.tableName()) && done.compareAndSet(false, true)) {
+                            once.run();
+                        }
+                    }
+                }));
+    }
+
     /**
      * A group deleted while its members were read for a conversation is the 400 of an unknown group, not a 409 "changed"
      * or a 404 (the group is named in the body).
@@ -484,18 +501,10 @@ class ConversationsE2eTest {
         assertThat(a.post("/v1/groups/" + crew + "/members", Map.of("members", List.of(Map.of("phone", ANN),
                 Map.of("phone", BOB)))).status()).isEqualTo(200);
         var deleted = new java.util.concurrent.atomic.AtomicBoolean();
-        String members = runtime.wiring().config().table(groupmsg.platform.schema.Tables.MEMBERS);
-        var handler = new groupmsg.conversations.ConversationsApiHandler(runtime.wiringWith(
-                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-                    @Override
-                    public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                        if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                                && members.equals(q.tableName()) && deleted.compareAndSet(false, true)) {
-                            assertThat(a.delete("/v1/groups/" + crew).status()).isEqualTo(204);
-                        }
-                    }
-                }));
+        var handler = onFirstMemberRead(runtime, () -> {
+            deleted.set(true);
+            assertThat(a.delete("/v1/groups/" + crew).status()).isEqualTo(204);
+        });
         var r = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/conversations", "/v1/conversations", Map.of(),
                 Map.of("lineId", lineId, "groupId", crew, "body", "Anyone?"), "vanishing-crew");
         assertThat(deleted).isTrue();
@@ -1018,17 +1027,13 @@ class ConversationsE2eTest {
      */
     @Test
     void aReplyBeforeAFreshOptOutsBlockIsMarkedIsToldTheConversationEnded(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Pending Block Co");
-        assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
-                .status()).isEqualTo(200);
-        String line = linePhone();
-        String lineId = groupLine(a, line, 50);
-        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Crew").get("id");
+        var t = blockingConversationOfThree(api, "Pending Block Co");
+        ApiClient a = t.api();
+        String accountId = t.accountId(), line = t.line(), lineId = t.lineId(), id = t.id();
         text(a, CAT, line, "STOP");
         await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         runtime.awaitIdle();
         // as the moment before the STOP's job marked it: no blockedAt on the conversation nor on its routing rows
-        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         setBlockedAt(runtime, accountId, id, null);
         for (String p : List.of(ANN, BOB, CAT)) {
             runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
@@ -1062,8 +1067,7 @@ class ConversationsE2eTest {
     void aRetryThatFindsTheHoldTurnedIntoABlockForGoodTellsTheAuthorItEnded(ApiClient api, LocalRuntime runtime) throws Exception {
         var t = blockingConversationOfThree(api, "Hold Then Block Co");
         ApiClient a = t.api();
-        String accountId = t.accountId(), line = t.line(), id = t.id();
-        String lineId = (String) a.get("/v1/conversations/" + id).jsonObject().get("lineId");
+        String accountId = t.accountId(), line = t.line(), lineId = t.lineId(), id = t.id();
         text(a, CAT, line, "STOP");
         await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
         runtime.awaitIdle();
@@ -1366,7 +1370,7 @@ class ConversationsE2eTest {
     }
 
     /** A new account under block_conversation, with a conversation of Ann, Bob and Cat on a line of its own, begun. */
-    record ConversationOfThree(ApiClient api, String accountId, String line, String id) {}
+    record ConversationOfThree(ApiClient api, String accountId, String line, String lineId, String id) {}
 
     /** Sets the number's opt-out on the line an hour back, as one recorded long before a policy switched since. */
     private static void optedOutAnHourAgo(LocalRuntime runtime, String lineId, String phone) {
@@ -1396,9 +1400,10 @@ class ConversationsE2eTest {
         assertThat(a.patch("/v1/account", Map.of("settings", Map.of("conversationOptOutPolicy", "block_conversation")))
                 .status()).isEqualTo(200);
         String line = linePhone();
-        String id = (String) create(a, groupLine(a, line, 50), List.of(ANN, BOB, CAT), "Hello all").get("id");
+        String lineId = groupLine(a, line, 50);
+        String id = (String) create(a, lineId, List.of(ANN, BOB, CAT), "Hello all").get("id");
         await(() -> bodiesTo(a, line, CAT), l -> l.size() == 1, 15_000);
-        return new ConversationOfThree(a, accountId, line, id);
+        return new ConversationOfThree(a, accountId, line, lineId, id);
     }
 
     /**

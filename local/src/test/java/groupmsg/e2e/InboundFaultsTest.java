@@ -502,31 +502,19 @@ class InboundFaultsTest {
         var queued = new CopyOnWriteArrayList<QueueMessage>();
         var routingDown = throttling(InboundFaultsTest::routingRead);
         var texted = new java.util.concurrent.atomic.AtomicBoolean();
-        String members = runtime.wiring().config().table(Tables.MEMBERS);
         // the text comes while the create reads the group's members, and its routing fails as it comes
-        var handler = new groupmsg.conversations.ConversationsApiHandler(runtime.wiringWith(
-                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-                    @Override
-                    public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context,
-                                                software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                        if (context.request() instanceof software.amazon.awssdk.services.dynamodb.model.QueryRequest q
-                                && members.equals(q.tableName()) && texted.compareAndSet(false, true)) {
-                            try {
-                                Thread.sleep(5);
-                            } catch (InterruptedException e) {
-                                throw new IllegalStateException(e);
-                            }
-                            var stored = new InboundService(runtime.wiringWith(routingDown), (queue, messages) -> queued.addAll(messages))
-                                    .receive(new InboundService.InboundSms(sid(), ann, line, "Is the pantry open today?", List.of()));
-                            assertThat(((InboundService.Stored) stored).message().routed()).isFalse();
-                            try {
-                                Thread.sleep(5);
-                            } catch (InterruptedException e) {
-                                throw new IllegalStateException(e);
-                            }
-                        }
-                    }
-                }));
+        var handler = ConversationsE2eTest.onFirstMemberRead(runtime, () -> {
+            texted.set(true);
+            try {
+                Thread.sleep(5);
+                var stored = new InboundService(runtime.wiringWith(routingDown), (queue, messages) -> queued.addAll(messages))
+                        .receive(new InboundService.InboundSms(sid(), ann, line, "Is the pantry open today?", List.of()));
+                assertThat(((InboundService.Stored) stored).message().routed()).isFalse();
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
         var created = IdempotentRetriesE2eTest.call(handler, a, "POST /v1/conversations", "/v1/conversations", Map.of(),
                 Map.of("lineId", lineId, "groupId", crew, "body", "Welcome, both of you"), "slow-crew");
         assertThat(texted).isTrue();
