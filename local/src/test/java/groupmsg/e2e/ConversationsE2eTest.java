@@ -1030,11 +1030,8 @@ class ConversationsE2eTest {
         var t = blockingConversationOfThree(api, "Pending Block Co");
         ApiClient a = t.api();
         String accountId = t.accountId(), line = t.line(), lineId = t.lineId(), id = t.id();
-        text(a, CAT, line, "STOP");
-        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
-        runtime.awaitIdle();
         // as the moment before the STOP's job marked it: no blockedAt on the conversation nor on its routing rows
-        setBlockedAt(runtime, accountId, id, null);
+        blockedByCatsStopThenUnmarked(runtime, t);
         for (String p : List.of(ANN, BOB, CAT)) {
             runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(groupmsg.platform.schema.Tables.CORE))
                     .key(groupmsg.platform.dynamo.Attr.key("CNVP#" + lineId + "#" + p, id)).updateExpression("REMOVE blockedAt"));
@@ -1068,11 +1065,8 @@ class ConversationsE2eTest {
         var t = blockingConversationOfThree(api, "Hold Then Block Co");
         ApiClient a = t.api();
         String accountId = t.accountId(), line = t.line(), lineId = t.lineId(), id = t.id();
-        text(a, CAT, line, "STOP");
-        await(() -> a.get("/v1/conversations/" + id).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
-        runtime.awaitIdle();
         // as a conversation the policy holds: no blockedAt, Cat's opt-out from an hour ago
-        setBlockedAt(runtime, accountId, id, null);
+        blockedByCatsStopThenUnmarked(runtime, t);
         optedOutAnHourAgo(runtime, lineId, CAT);
         var service = new groupmsg.conversations.ConversationService(runtime.wiring(),
                 new groupmsg.platform.queue.SqsQueueSender(runtime.wiring().sqsClient(), runtime.wiring().config()));
@@ -1371,6 +1365,14 @@ class ConversationsE2eTest {
 
     /** A new account under block_conversation, with a conversation of Ann, Bob and Cat on a line of its own, begun. */
     record ConversationOfThree(ApiClient api, String accountId, String line, String lineId, String id) {}
+
+    /** Cat texts STOP, which blocks the conversation for good; then its {@code blockedAt} is taken off again. */
+    private static void blockedByCatsStopThenUnmarked(LocalRuntime runtime, ConversationOfThree t) throws Exception {
+        text(t.api(), CAT, t.line(), "STOP");
+        await(() -> t.api().get("/v1/conversations/" + t.id()).jsonObject(), c -> c.get("blockedAt") != null, 15_000);
+        runtime.awaitIdle();
+        setBlockedAt(runtime, t.accountId(), t.id(), null);
+    }
 
     /** Sets the number's opt-out on the line an hour back, as one recorded long before a policy switched since. */
     private static void optedOutAnHourAgo(LocalRuntime runtime, String lineId, String phone) {
