@@ -214,6 +214,8 @@ public final class MessageMaintenance {
         String resumeAfter = messages.maintenanceResumesAfter().orElse(null);
         // From where the last sweep stopped to the last job, then from the first job round to there.
         String stoppedAfter = null;
+        // the job whose lookups the carrier first failed to answer this sweep: the next one starts after it
+        String carrierFailedAt = null;
         boolean outOfTime = false;
         for (int pass = 0; pass < (resumeAfter == null ? 1 : 2) && !outOfTime; pass++) {
             Map<String, AttributeValue> start = pass == 0 && resumeAfter != null ? MessageStore.sendingJobKey(resumeAfter) : null;
@@ -226,6 +228,7 @@ public final class MessageMaintenance {
                         outOfTime = true;
                         break;
                     }
+                    boolean carrierAnswering = !tally.carrierFailing;
                     try {
                         if (!repair(job, now, jobsLostBefore, stopAt, tally)) {
                             // Cut short: the next sweep starts with this message, unless it had this whole sweep to
@@ -243,6 +246,8 @@ public final class MessageMaintenance {
                         // a failed job all the same, paged when it lasts (the run does not fail for it)
                         tally.failed++;
                         Log.jobFailed("message_maintenance_failed", Map.of("messageId", job.messageId()), e);
+                    } finally {
+                        if (carrierAnswering && tally.carrierFailing) carrierFailedAt = job.sk();
                     }
                     stoppedAfter = job.sk();
                 }
@@ -253,6 +258,12 @@ public final class MessageMaintenance {
         if (outOfTime) {
             if (stoppedAfter != null) messages.resumeMaintenanceAfter(stoppedAfter);
             Log.warn("message_maintenance_out_of_time", Map.of("messagesVisited", tally.visited));
+        } else if (carrierFailedAt != null) {
+            // One message's lookups that time out every sweep (a slow page of the carrier's list) asked first each
+            // minute stopped every other message's lookups until its rows gave up, an hour on: their lost rows were
+            // resent an hour late. Each sweep now asks the next message first; a carrier down for all of them is
+            // asked one message's question a sweep all the same.
+            messages.resumeMaintenanceAfter(carrierFailedAt);
         } else if (resumeAfter != null) {
             messages.resumeMaintenanceAfter(null);
         }

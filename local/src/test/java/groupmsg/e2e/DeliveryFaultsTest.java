@@ -137,6 +137,8 @@ class DeliveryFaultsTest {
 
         /** Per phone, what a lookup of a sent message answers (unscripted: no answer). */
         final Map<String, SentLookup> lookups = new ConcurrentHashMap<>();
+        /** Per line's number, the answer to a lookup of a message from it (before {@link #lookups}'). */
+        final Map<String, SentLookup> lookupsFrom = new ConcurrentHashMap<>();
         /** The lookups of messages from lines this carrier sent from (maintenance sweeps every test's messages). */
         final List<SentLookup.Query> lookupQueries = new CopyOnWriteArrayList<>();
 
@@ -168,7 +170,8 @@ class DeliveryFaultsTest {
             if (messages.stream().noneMatch(m -> m.from().equals(query.from()))) return new SentLookup.Unanswered("not ours", false);
             lookupQueries.add(query);
             duringLookup.getOrDefault(query.to(), () -> { }).run();
-            return lookups.getOrDefault(query.to(), new SentLookup.Unanswered("not scripted", false));
+            SentLookup fromLine = lookupsFrom.get(query.from());
+            return fromLine != null ? fromLine : lookups.getOrDefault(query.to(), new SentLookup.Unanswered("not scripted", false));
         }
     }
 
@@ -770,6 +773,48 @@ class DeliveryFaultsTest {
         assertThat(t.carrier().lookupQueries).hasSize(2);
         assertThat(List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
                 storedStatus(t.wiring(), other.messageId(), 0, phone))).containsExactlyInAnyOrder("failed", "queued");
+    }
+
+    /**
+     * A message whose lookups the carrier fails to answer every sweep (say a slow page of its list that always times
+     * out) does not hold the other messages' lookups back: the next sweep starts after it. Before, it was asked first
+     * each minute, and the others' rows lost on the way waited an hour, until its rows gave up, to be resent.
+     */
+    @Test
+    void aMessageWhoseLookupsAlwaysFailDoesNotHoldTheOthersBack(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Slow Lookup Co", 1);
+        ApiClient otherApi = api.forNewAccount("Slow Lookup Too Co");
+        Setup other = acceptAndFanOut(otherApi, t.wiring(), 1);
+        String phone = t.setup().phones().getFirst();
+        var lostAnswer = new UncheckedIOException(new IOException("read timed out"));
+        t.carrier().script.put(phone, List.of(lostAnswer, lostAnswer));
+        deliverAll(new DeliveryService(t.wiring()), t.setup());
+        deliverAll(new DeliveryService(t.wiring()), other);
+        t.carrier().lookups.put(phone, new SentLookup.Unanswered("read timed out", true));
+        Wiring later = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(11)));
+
+        new MessageMaintenance(later, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).as("the first asked fails; nothing more is asked").hasSize(1);
+        String failingLine = t.carrier().lookupQueries.getFirst().from();
+        Map<String, String> messageOfLine = Map.of(linePhoneOf(t.api(), t.setup()), t.setup().messageId(),
+                linePhoneOf(otherApi, other), other.messageId());
+        // that message's lookups keep failing; the other's would find it never sent
+        t.carrier().lookupsFrom.put(failingLine, new SentLookup.Unanswered("read timed out", true));
+        t.carrier().lookups.put(phone, new SentLookup.NotFound());
+        String answeredMessage = messageOfLine.entrySet().stream().filter(e -> !e.getKey().equals(failingLine))
+                .map(Map.Entry::getValue).findFirst().orElseThrow();
+
+        new MessageMaintenance(later, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries.subList(1, t.carrier().lookupQueries.size()))
+                .extracting(SentLookup.Query::from).as("the other message asked first").first().isNotEqualTo(failingLine);
+        assertThat(storedStatus(t.wiring(), answeredMessage, 0, phone)).as("never sent: to be sent").isEqualTo("queued");
+        assertThat(storedStatus(t.wiring(), messageOfLine.get(failingLine), 0, phone)).isEqualTo("sending");
+    }
+
+    /** The number of the line {@code s}'s message went from. */
+    private static String linePhoneOf(ApiClient a, Setup s) {
+        String lineId = (String) a.get("/v1/messages/" + s.messageId()).jsonObject().get("lineId");
+        return (String) a.get("/v1/lines/" + lineId).jsonObject().get("phone");
     }
 
     /**
