@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static groupmsg.e2e.ReceiptsE2eTest.usageOfTheTest;
 import static groupmsg.e2e.InboundE2eTest.await;
 import static groupmsg.e2e.InboundE2eTest.inbound;
 import static groupmsg.e2e.InboundE2eTest.integrationEvents;
@@ -669,7 +670,7 @@ class ConversationsE2eTest {
         }
 
         // Every copy is billed per recipient: 3 first + 5x2 relays + 2 media relays (MMS) + 3 business.
-        var usage = await(() -> a.get("/v1/usage").jsonObject(), u -> ((Number) u.get("messages")).longValue() >= 18, 10_000);
+        var usage = await(() -> usageOfTheTest(a), u -> ((Number) u.get("messages")).longValue() >= 18, 10_000);
         assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(18);
         assertThat(((Number) usage.get("mms")).longValue()).isEqualTo(2);
         @SuppressWarnings("unchecked")

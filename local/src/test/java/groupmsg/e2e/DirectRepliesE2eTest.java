@@ -9,6 +9,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.List;
 import java.util.Map;
 
+import static groupmsg.e2e.ReceiptsE2eTest.usageOfTheTest;
 import static groupmsg.e2e.ConversationsE2eTest.ANN;
 import static groupmsg.e2e.ConversationsE2eTest.BOB;
 import static groupmsg.e2e.ConversationsE2eTest.bodiesTo;
@@ -72,7 +73,7 @@ class DirectRepliesE2eTest {
         assertThat(bodiesTo(a, line, KIM)).hasSize(2);
         // billed as any message: one SMS segment each
         @SuppressWarnings("unchecked")
-        var byLine = (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byLine");
+        var byLine = (List<Map<String, Object>>) usageOfTheTest(a).get("byLine");
         assertThat(byLine).filteredOn(l -> lineId.equals(l.get("lineId"))).singleElement()
                 .satisfies(l -> assertThat(((Number) l.get("segments")).intValue()).isGreaterThanOrEqualTo(2))
                 .satisfies(l -> assertThat((List<Map<String, Object>>) l.get("byKind")).contains(
@@ -211,7 +212,7 @@ class DirectRepliesE2eTest {
         // a second "Your order is ready" from the retry would have gone before "And a receipt" (one FIFO group)
         assertThat(bodiesTo(a, line, lee)).as("once each").hasSize(2);
         // billed as its own kind
-        var kinds = await(() -> (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byKind"),
+        var kinds = await(() -> (List<Map<String, Object>>) usageOfTheTest(a).get("byKind"),
                 l -> l.stream().anyMatch(k -> "direct_message".equals(k.get("kind"))), 15_000);
         assertThat(kinds).extracting(k -> k.get("kind")).contains("direct_message");
 

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
 
+import static groupmsg.e2e.ReceiptsE2eTest.usageOfTheTest;
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.MessagesE2eTest.addMembers;
 import static groupmsg.e2e.MessagesE2eTest.allDeliveries;
@@ -235,7 +236,7 @@ class InboundE2eTest {
         assertThat(integrationEvents(a, accountId)).isEmpty();
         assertThat(integrationEvents(a, accountId, "opt_out.changed")).extracting(e -> e.get("phone") + " " + e.get("optedOut"))
                 .containsExactly(quitter + " true", quitter + " true", quitter + " false");
-        var usage = a.get("/v1/usage").jsonObject();
+        var usage = usageOfTheTest(a);
         assertThat(((Number) usage.get("messages")).longValue()).isEqualTo(2 + 3 + 3);
         // by kind: the group messages' recipients, the STOP and HELP answers, the START answer
         @SuppressWarnings("unchecked")
@@ -720,7 +721,7 @@ class InboundE2eTest {
         assertThat(((Number) counts.get("optedOut")).longValue()).isEqualTo(spared);
         assertThat(allDeliveries(a, id).stream().filter(d -> "opted_out".equals(d.get("status"))).map(d -> d.get("phone")).toList())
                 .allSatisfy(p -> assertThat(stopping).contains((String) p));
-        var usage = await(() -> a.get("/v1/usage").jsonObject(), u -> ((Number) u.get("messages")).longValue() >= 12 - spared, 10_000);
+        var usage = await(() -> usageOfTheTest(a), u -> ((Number) u.get("messages")).longValue() >= 12 - spared, 10_000);
         assertThat(((Number) usage.get("messages")).longValue()).as("opted-out recipients are not billed").isEqualTo(12 - spared);
     }
 

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import static groupmsg.e2e.ReceiptsE2eTest.usageOfTheTest;
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.GroupsE2eTest.items;
 import static groupmsg.e2e.InboundE2eTest.inbound;
@@ -218,7 +219,7 @@ class LineDeletionE2eTest {
         // what it sent stays in the history and the usage
         assertThat(a.get("/v1/messages/" + sent).jsonObject()).containsEntry("lineId", line);
         @SuppressWarnings("unchecked")
-        var byLine = (List<Map<String, Object>>) a.get("/v1/usage").jsonObject().get("byLine");
+        var byLine = (List<Map<String, Object>>) usageOfTheTest(a).get("byLine");
         assertThat(byLine).anySatisfy(l -> assertThat(l).containsEntry("lineId", line).containsEntry("phone", phone));
         // a text to the number is not taken
         int before = inbound(a, "").size();

@@ -108,8 +108,7 @@ class LineKeywordsE2eTest {
         assertThat(await(() -> sentTo(a, line, phone, "Ops: Shift at 9"), l -> !l.isEmpty(), 15_000)).hasSize(1);
 
         // the answers are billed as the line's keyword replies
-        String month = java.time.YearMonth.now(java.time.ZoneOffset.UTC).toString();
-        var usage = await(() -> a.get("/v1/usage?month=" + month).jsonObject(),
+        var usage = await(() -> ReceiptsE2eTest.usageOfTheTest(a),
                 u -> u.get("byKind").toString().contains("kind=line_keyword_reply, messages=2"), 15_000);
         assertThat(usage.get("byKind").toString()).contains("kind=line_keyword_reply, messages=2");
     }

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
+import static groupmsg.e2e.ReceiptsE2eTest.usageOfTheTest;
 import static groupmsg.e2e.GroupsE2eTest.createGroup;
 import static groupmsg.e2e.GroupsE2eTest.items;
 import static groupmsg.e2e.InboundE2eTest.await;
@@ -76,7 +77,7 @@ class UndeliverableMembersE2eTest {
         var rows = byPhone(allDeliveries(a, id));
         assertThat(rows.get(unregistered)).containsEntry("status", "failed").containsEntry("error", "carrier 30034");
         for (String p : mobiles) assertThat(rows.get(p).get("status")).isIn("sent", "delivered");
-        assertThat(a.get("/v1/usage").jsonObject()).as("the failed one's bill taken back").containsEntry("messages", 2);
+        assertThat(usageOfTheTest(a)).as("the failed one's bill taken back").containsEntry("messages", 2);
         assertThat(member(a, group, unregistered)).doesNotContainKey("undeliverable");
     }
 
@@ -105,7 +106,7 @@ class UndeliverableMembersE2eTest {
         @SuppressWarnings("unchecked")
         var counts = (Map<String, Object>) a.get("/v1/messages/" + first).jsonObject().get("counts");
         assertThat(counts).containsEntry("optedOut", 1).containsEntry("failed", 0);
-        assertThat(a.get("/v1/usage").jsonObject()).as("the unsubscribed one's bill taken back").containsEntry("messages", 2);
+        assertThat(usageOfTheTest(a)).as("the unsubscribed one's bill taken back").containsEntry("messages", 2);
         assertThat(InboundE2eTest.optOuts(a, line)).singleElement().satisfies(o -> assertThat(o)
                 .containsEntry("phone", unsubscribed).containsEntry("source", "carrier_error"));
         assertThat(await(() -> InboundE2eTest.integrationEvents(a, accountId, "opt_out.changed"), l -> !l.isEmpty(), 15_000))

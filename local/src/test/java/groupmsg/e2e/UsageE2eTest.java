@@ -114,6 +114,29 @@ class UsageE2eTest {
         if (before.equals(after)) assertThat(r.jsonObject()).containsEntry("messages", 2);
     }
 
+    /** The other tests' reading of their usage ({@link ReceiptsE2eTest#usageOfTheTest}) sums a month's end's two months. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aTestsUsageAcrossTheEndOfAMonthIsSummedWhole(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Month End Usage Co");
+        String line = LinesE2eTest.createGroupLine(a);
+        String other = LinesE2eTest.createGroupLine(a);
+        long startOfThisMonth = YearMonth.now(ZoneOffset.UTC).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+        store(runtime).record(accountId(a), line, "group", startOfThisMonth - 1, 2, 4, 0);
+        store(runtime).record(accountId(a), line, "group", startOfThisMonth, 3, 3, 1);
+        store(runtime).record(accountId(a), other, "conversation", startOfThisMonth, 1, 1, 0);
+
+        var usage = ReceiptsE2eTest.usageOfTheTest(a);
+        assertThat(usage).containsEntry("messages", 6).containsEntry("segments", 8).containsEntry("mms", 1);
+        assertThat((List<Map<String, Object>>) usage.get("byKind")).containsExactlyInAnyOrder(
+                Map.of("kind", "group", "messages", 5, "segments", 7, "mms", 1),
+                Map.of("kind", "conversation", "messages", 1, "segments", 1, "mms", 0));
+        assertThat((List<Map<String, Object>>) usage.get("byLine")).satisfiesExactlyInAnyOrder(
+                l -> assertThat(l).containsEntry("lineId", line).containsEntry("messages", 5).containsEntry("segments", 7),
+                l -> assertThat(l).containsEntry("lineId", other).containsEntry("messages", 1));
+        assertThat(ReceiptsE2eTest.billedMessages(a)).isEqualTo(6);
+    }
+
     @Test
     void anEmptyMonthIsZeros(ApiClient api) {
         ApiClient a = api.forNewAccount("Quiet Usage Co");

@@ -36,7 +36,23 @@ public final class TestFaults {
 
     /** Holds each request {@code matching} picks for {@code millis} before it goes (a throttle's backoffs, say). */
     public static ExecutionInterceptor slowing(Predicate<SdkRequest> matching, long millis) {
+        return slowing(matching, millis, new java.util.concurrent.atomic.AtomicInteger());
+    }
+
+    /** ... and counts into {@code ended} each of those that has ended (answered or failed): what a test waits for. */
+    public static ExecutionInterceptor slowing(Predicate<SdkRequest> matching, long millis,
+                                               java.util.concurrent.atomic.AtomicInteger ended) {
         return new ExecutionInterceptor() {
+            @Override
+            public void afterExecution(Context.AfterExecution context, ExecutionAttributes attributes) {
+                if (matching.test(context.request())) ended.incrementAndGet();
+            }
+
+            @Override
+            public void onExecutionFailure(Context.FailedExecution context, ExecutionAttributes attributes) {
+                if (matching.test(context.request())) ended.incrementAndGet();
+            }
+
             @Override
             public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
                 if (!matching.test(context.request())) return;

@@ -10,6 +10,7 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.util.List;
 import java.util.Map;
@@ -74,14 +75,37 @@ class StatusCallbackBySidE2eTest {
         store.insertQueued("acct_sid_" + run, messageId, 1, List.of(phone), 1_000L);
         store.apply(messageId, 0, List.of(new DeliveryStore.Transition(phone, Delivery.QUEUED, Delivery.SENDING, null, null, 2_000L)));
 
+        long posted = System.currentTimeMillis();
         assertThat(post(api, runtime, Map.of("MessageSid", sid, "To", phone, "MessageStatus", "delivered"))).isEqualTo(200);
-        Thread.sleep(1_500); // the worker took it and found nothing yet
+        awaitTakenByTheWorker(runtime); // and looked for at once, found nothing: it waits for the second look
         assertThat(Attr.str(store.rows(messageId, 0, List.of(phone)).get(phone), "status")).as("nothing applied before the sid is recorded")
                 .isEqualTo(Delivery.SENDING);
+        // recorded before the worker's second look (5 s after the callback came), or this tests nothing of it
+        assertThat(System.currentTimeMillis() - posted).isLessThan(4_000);
         store.apply(messageId, 0, List.of(new DeliveryStore.Transition(phone, Delivery.SENDING, Delivery.SENT, sid, null, 3_000L)));
         StatusWebhookE2eTest.awaitReceiptsApplied(runtime);
 
         assertThat(Attr.str(store.rows(messageId, 0, List.of(phone)).get(phone), "status")).isEqualTo(Delivery.DELIVERED);
+    }
+
+    /**
+     * Until the receipts queue has no message waiting and one taken (the worker holds it through its wait for the
+     * second look), then the queue's second of batching window and a little more: the worker's first look, a read as
+     * soon as its batch is handed to it, is done by then.
+     */
+    private static void awaitTakenByTheWorker(LocalRuntime runtime) throws InterruptedException {
+        String url = runtime.queues().get("receipts").url();
+        for (long deadline = System.currentTimeMillis() + 3_000; System.currentTimeMillis() < deadline; Thread.sleep(20)) {
+            var attributes = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(url).attributeNames(
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
+                    .attributes();
+            if ("0".equals(attributes.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
+                    && !"0".equals(attributes.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))) {
+                Thread.sleep(1_300);
+                return;
+            }
+        }
+        throw new AssertionError("the receipts worker did not take the callback within 3 s");
     }
 
     private static int post(ApiClient api, LocalRuntime runtime, Map<String, String> params) {
