@@ -578,8 +578,10 @@ final class MessageStore {
      * keeps those accepted within it.
      */
     MessagePage list(String accountId, String groupId, Long since, Long until, int limit, Map<String, AttributeValue> start) {
-        String low = GROUP_ID_PREFIX + (since == null ? "" : Ulid.min(Math.max(0, since - ID_TIME_MARGIN_MS)));
-        String high = GROUP_ID_PREFIX + (until == null ? "~" : Ulid.max(Math.min(MAX_ULID_TIME, until + ID_TIME_MARGIN_MS)));
+        // within the times an id can hold, without overflow: a time at the end of a long's range plus the margin
+        // wrapped to before 1970, the range's ends crossed, and DynamoDB refused the query (a 500 for a valid time)
+        String low = GROUP_ID_PREFIX + (since == null ? "" : Ulid.min(idTime(since, -ID_TIME_MARGIN_MS)));
+        String high = GROUP_ID_PREFIX + (until == null ? "~" : Ulid.max(idTime(until, ID_TIME_MARGIN_MS)));
         QueryPage page;
         if (groupId != null) {
             page = QueryPage.of(dynamo, limit, b -> b.tableName(table).indexName("gsi1")
@@ -600,6 +602,12 @@ final class MessageStore {
 
     /** The latest time a ULID holds (48 bits of milliseconds). */
     private static final long MAX_ULID_TIME = (1L << 48) - 1;
+
+    /** {@code at + margin} (epoch ms) within the times a ULID holds, 0 to {@link #MAX_ULID_TIME}. */
+    static long idTime(long at, long margin) {
+        long clamped = Math.clamp(at, -ID_TIME_MARGIN_MS, MAX_ULID_TIME + ID_TIME_MARGIN_MS);
+        return Math.clamp(clamped + margin, 0, MAX_ULID_TIME);
+    }
 
     /** A group message's key as its list's query takes it back ({@link #list}: gsi1's pair too when by group). */
     static Map<String, AttributeValue> listKey(GroupMessage m, boolean byGroup) {

@@ -222,6 +222,14 @@ class MessagesE2eTest {
         assertThat(listedIds(a, "since=" + Instant.ofEpochMilli(between).atOffset(java.time.ZoneOffset.ofHours(2)).toString()))
                 .as("the offset's '+' not encoded: it arrives as a space").containsExactly(cafe);
         assertThat(listedIds(a, "since=" + Instant.now().plusSeconds(60))).isEmpty();
+        // times at the ends of what a time can be (epoch milliseconds in a long) are times all the same
+        String latest = "%2B292278994-08-17T07:10:00Z", earliest = "-292275055-05-16T16:50:00Z";
+        assertThat(listedIds(a, "since=" + latest)).isEmpty();
+        assertThat(listedIds(a, "since=" + latest + "&until=" + latest)).isEmpty();
+        assertThat(listedIds(a, "until=" + latest + "&groupId=" + volunteers)).containsExactly(coats, pantry);
+        assertThat(listedIds(a, "since=" + earliest)).containsExactly(cafe, coats, pantry);
+        assertThat(listedIds(a, "since=" + earliest + "&until=" + earliest)).isEmpty();
+        assertThat(listedIds(a, "since=1900-01-01T00:00:00Z&until=1969-12-31T23:59:59.999Z")).isEmpty();
 
         // the messages one number was sent, each with its delivery to that number; one added later got none before
         addMembers(a, volunteers, 7010, 1);
