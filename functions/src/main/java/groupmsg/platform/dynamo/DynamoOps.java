@@ -46,14 +46,39 @@ public final class DynamoOps {
 
     private final DynamoDbClient dynamo;
     private final long transactRetryBudgetNanos;
+    private final Waits waits;
+
+    /** The time the retries' budget is measured in and their pauses: the JVM's, or a test's own. */
+    interface Waits {
+        long nanoTime();
+
+        void sleep(long millis) throws InterruptedException;
+    }
+
+    private static final Waits REAL_TIME = new Waits() {
+        @Override
+        public long nanoTime() {
+            return System.nanoTime();
+        }
+
+        @Override
+        public void sleep(long millis) throws InterruptedException {
+            Thread.sleep(millis);
+        }
+    };
 
     public DynamoOps(DynamoDbClient dynamo) {
         this(dynamo, TRANSACT_RETRY_BUDGET);
     }
 
     DynamoOps(DynamoDbClient dynamo, Duration transactRetryBudget) {
+        this(dynamo, transactRetryBudget, REAL_TIME);
+    }
+
+    DynamoOps(DynamoDbClient dynamo, Duration transactRetryBudget, Waits waits) {
         this.dynamo = dynamo;
         this.transactRetryBudgetNanos = transactRetryBudget.toNanos();
+        this.waits = waits;
     }
 
     public DynamoDbClient client() {
@@ -198,7 +223,7 @@ public final class DynamoOps {
      * knows what they mean. Conflicts that outlast {@link #TRANSACT_RETRY_BUDGET} (or 30 tries) are thrown.
      */
     public TransactOutcome transact(List<TransactWriteItem> items) {
-        long start = System.nanoTime();
+        long start = waits.nanoTime();
         String token = UUID.randomUUID().toString();
         for (int attempt = 0; ; attempt++) {
             String attemptToken = token;
@@ -224,7 +249,7 @@ public final class DynamoOps {
     private boolean pauseBeforeRetry(int attempt, long start) {
         if (attempt >= MAX_ATTEMPTS * 3) return false;
         long pause = pauseMillis(attempt);
-        if (System.nanoTime() - start + pause * 1_000_000 > transactRetryBudgetNanos) return false;
+        if (waits.nanoTime() - start + pause * 1_000_000 > transactRetryBudgetNanos) return false;
         sleep(pause, "TransactWriteItems");
         return true;
     }
@@ -249,12 +274,12 @@ public final class DynamoOps {
      * The time one batch call has spent retrying what DynamoDB left unprocessed, over all its chunks (a thousand
      * members' reads are ten): from its first retry, so a large batch that goes through unthrottled is not cut short.
      */
-    private static final class RetryClock {
+    private final class RetryClock {
         private long since = -1;
 
         long retryingNanos() {
-            if (since < 0) since = System.nanoTime();
-            return System.nanoTime() - since;
+            if (since < 0) since = waits.nanoTime();
+            return waits.nanoTime() - since;
         }
     }
 
@@ -277,9 +302,9 @@ public final class DynamoOps {
         return ThreadLocalRandom.current().nextLong(capped / 2, capped + 1);
     }
 
-    private static void sleep(long millis, String what) {
+    private void sleep(long millis, String what) {
         try {
-            Thread.sleep(millis);
+            waits.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while retrying " + what, e);

@@ -66,14 +66,19 @@ class DynamoOpsBatchRetryTest {
 
     @Test
     void retriesStopAtTheTimeBudgetAsATransientFailure() {
-        var ops = new DynamoOps(throttledFor(Integer.MAX_VALUE), Duration.ofMillis(400));
-        long start = System.nanoTime();
+        var time = new TestWaits();
+        var ops = new DynamoOps(throttledFor(Integer.MAX_VALUE), Duration.ofMillis(400), time);
         assertThatThrownBy(() -> ops.batchGet("t", KEYS)).isInstanceOf(RetriesSpent.class)
                 .hasMessageContaining("BatchGetItem on t");
+        assertThat(time.millis()).as("within its budget").isLessThanOrEqualTo(400);
+        int getTries = calls.get();
+        long writeFrom = time.millis();
         assertThatThrownBy(() -> ops.batchWrite("t", WRITES)).isInstanceOf(RetriesSpent.class)
                 .hasMessageContaining("BatchWriteItem on t");
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("both within their budgets").isLessThan(Duration.ofSeconds(2));
-        assertThat(calls.get()).as("retried, not given up at once").isGreaterThan(4);
+        assertThat(time.millis() - writeFrom).as("within its own budget").isLessThanOrEqualTo(400);
+        // pauses of 10-20, 20-40, 40-80, 80-160 ms fit in 400 ms: 5 tries at least, each
+        assertThat(getTries).as("retried, not given up at once").isGreaterThanOrEqualTo(5);
+        assertThat(calls.get() - getTries).isGreaterThanOrEqualTo(5);
     }
 
     /**
@@ -98,7 +103,9 @@ class DynamoOpsBatchRetryTest {
         assertThat(new DynamoOps(client, Duration.ofSeconds(6)).batchGet("t", keys)).as("within its budget: all read").isEmpty();
         assertThat(triesByChunk).hasSize(10);
         triesByChunk.clear();
-        assertThatThrownBy(() -> new DynamoOps(client, Duration.ofMillis(300)).batchGet("t", keys)).isInstanceOf(RetriesSpent.class);
+        var time = new TestWaits();
+        assertThatThrownBy(() -> new DynamoOps(client, Duration.ofMillis(300), time).batchGet("t", keys)).isInstanceOf(RetriesSpent.class);
         assertThat(triesByChunk.size()).as("spent before the last chunk").isLessThan(10);
+        assertThat(time.millis()).isLessThanOrEqualTo(300);
     }
 }

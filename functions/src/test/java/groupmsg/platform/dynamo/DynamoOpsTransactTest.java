@@ -23,6 +23,11 @@ class DynamoOpsTransactTest {
     private static final TransactionCanceledException COMMIT = cancelled();
     private final AtomicInteger calls = new AtomicInteger();
 
+    /** A try's time on the test's clock. */
+    private static final long TRY_NANOS = 5_000_000;
+
+    private final TestWaits time = new TestWaits();
+
     /** A client whose TransactWriteItems answers with the scripted outcomes (null: it commits) in turn, then with the last one forever. */
     private DynamoDbClient answering(TransactionCanceledException... outcomes) {
         Deque<TransactionCanceledException> script = new ArrayDeque<>();
@@ -31,6 +36,7 @@ class DynamoOpsTransactTest {
                 (proxy, method, args) -> {
                     if (!method.getName().equals("transactWriteItems")) throw new UnsupportedOperationException(method.getName());
                     calls.incrementAndGet();
+                    time.now += TRY_NANOS;
                     TransactionCanceledException next = script.size() > 1 ? script.poll() : script.peek();
                     if (next == COMMIT) return TransactWriteItemsResponse.builder().build();
                     throw next;
@@ -59,13 +65,33 @@ class DynamoOpsTransactTest {
 
     @Test
     void conflictsThatOutlastTheBudgetAreThrownWithinIt() {
-        var ops = new DynamoOps(answering(cancelled("TransactionConflict")), Duration.ofMillis(400));
-        long start = System.nanoTime();
+        var ops = new DynamoOps(answering(cancelled("TransactionConflict")), Duration.ofMillis(400), time);
         assertThatThrownBy(() -> ops.transact(List.of())).isInstanceOf(TransactionCanceledException.class);
-        long tookMillis = (System.nanoTime() - start) / 1_000_000;
         // pauses of 10-20, 20-40, 40-80, 80-160, 160-320 ms: 4 to 6 tries fit in 400 ms, and no pause crosses it
         assertThat(calls.get()).isBetween(4, 6);
-        assertThat(tookMillis).isLessThan(400 + 100);
+        assertThat(time.pauses).hasSize(calls.get() - 1);
+        for (int i = 0; i < time.pauses.size(); i++) {
+            long capped = 10L << (i + 1);
+            assertThat(time.pauses.get(i)).as("pause " + (i + 1)).isBetween(capped / 2, capped);
+        }
+        long spentMillis = time.millis();
+        assertThat(spentMillis).as("the last try starts within the budget").isLessThanOrEqualTo(400 + TRY_NANOS / 1_000_000);
+        assertThat(spentMillis + (10L << calls.get())).as("stopped only when the next pause could cross it").isGreaterThan(400);
+    }
+
+    /** The budget is of the time that passed, not of the pauses asked for: a pause that overslept counts whole. */
+    @Test
+    void pausesThatOversleepUseUpTheBudgetSooner() {
+        var oversleeping = new TestWaits() {
+            @Override
+            public void sleep(long millis) {
+                super.sleep(millis);
+                now += 200_000_000; // a busy machine's late wake-up
+            }
+        };
+        var ops = new DynamoOps(answering(cancelled("TransactionConflict")), Duration.ofMillis(400), oversleeping);
+        assertThatThrownBy(() -> ops.transact(List.of())).isInstanceOf(TransactionCanceledException.class);
+        assertThat(calls.get()).as("pauses of 10-20 and 20-40 ms, each 200 ms late: the third would cross").isEqualTo(3);
     }
 
     /**
