@@ -162,13 +162,21 @@ class SqsPollerE2eTest {
         try (var ignored = new SqsPoller(sqs, queue, 25, Duration.ofSeconds(1), 1, function, runtime.settings().region()).start()) {
             await(() -> consumer.bodies.size() == 60 && queueDepth(sqs, queue.url()) == 0, Duration.ofSeconds(30));
         }
-        // 60 waiting messages, at most 25 per invocation: full batches, never more than asked for
-        assertThat(consumer.sizes).containsExactly(25, 25, 10);
+        // 60 waiting messages, at most 25 per invocation: gathered past SQS's 10 a receive, never more than asked for
+        // (how full each batch is depends on how many receives the window's second allows a busy machine)
+        assertThat(consumer.sizes).allSatisfy(size -> assertThat(size).isBetween(1, 25));
+        assertThat(consumer.sizes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(60);
+        assertThat(consumer.sizes).anySatisfy(size -> assertThat(size).isGreaterThan(10));
         assertThat(awaitMessages(sqs, queue.dlqUrl(), 0, Duration.ZERO)).isEmpty();
     }
 
-    /** Takes 300 ms per batch and records how many batches it was running at once, at most. */
+    /**
+     * Takes 300 ms per batch and records how many batches it was running at once, at most. Until four have run at
+     * once, each also waits up to 2 s for the others, so pollers that do run side by side are seen to, however slowly a
+     * busy machine wakes them (one at a time, each would wait its 2 s alone: the test's 30 s would run out).
+     */
     static final class SlowConsumer implements RequestHandler<SQSEvent, SQSBatchResponse> {
+        static final int SIDE_BY_SIDE = 4;
         final AtomicInteger running = new AtomicInteger();
         final AtomicInteger mostAtOnce = new AtomicInteger();
         final Set<String> bodies = ConcurrentHashMap.newKeySet();
@@ -177,6 +185,10 @@ class SqsPollerE2eTest {
         public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
             mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
             try {
+                for (long until = System.currentTimeMillis() + 2_000;
+                     mostAtOnce.get() < SIDE_BY_SIDE && System.currentTimeMillis() < until; ) {
+                    Thread.sleep(10);
+                }
                 Thread.sleep(300);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -211,7 +223,7 @@ class SqsPollerE2eTest {
             await(() -> consumer.bodies.size() == 24 && queueDepth(counted, queue.url()) == 0, Duration.ofSeconds(30));
         }
         // the backlog woke the parked pollers: batches ran side by side, never more than the concurrency
-        assertThat(consumer.mostAtOnce.get()).isBetween(4, 8);
+        assertThat(consumer.mostAtOnce.get()).isBetween(SlowConsumer.SIDE_BY_SIDE, 8);
     }
 
     @Test
