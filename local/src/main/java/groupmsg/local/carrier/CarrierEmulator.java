@@ -59,7 +59,8 @@ import java.util.regex.Pattern;
  *       that does not exist or a phone switched off would ({@link #FAILING_NUMBERS}: {@code undelivered} with its
  *       {@code ErrorCode}), as a sender not registered for the traffic ({@code failed}, never sent), or as a
  *       recipient that unsubscribed while a Messaging Service held the message ({@code failed}, 21610), so what
- *       follows such failures can be tried locally.</li>
+ *       follows such failures can be tried locally; and, as Twilio's loop guard fails them, the message that takes a
+       chain of quick ones between two numbers past 30 and those of the 30 s after it ({@link LoopGuard}: 14107).</li>
  *   <li>{@code GET /local/carrier/messages?to=&from=}: what it was asked to send, oldest first (and, apart, what
  *       the network answered by itself: {@link CarrierReply}).</li>
  *   <li>{@code POST /local/carrier/inbound {from, to, body, mediaUrls?}} -> 202, then a signed inbound webhook to the
@@ -175,6 +176,7 @@ public final class CarrierEmulator implements AutoCloseable {
     private final SenderRates rates;
     private final Clock clock;
     private final SlidingWindowLimiter limiter;
+    private final LoopGuard loops = new LoopGuard();
     private final WebhookSender webhooks;
     private final ExecutorService deliveries = Executors.newVirtualThreadPerTaskExecutor();
     private final byte[] expectedAuthorization;
@@ -331,9 +333,10 @@ public final class CarrierEmulator implements AutoCloseable {
             return reject(from, to, twilioError(429, 20429, "Too Many Requests"));
         }
 
+        Instant at = clock.instant();
         var message = new EmulatedMessage("SM" + hex32(), from, to, text, mediaUrls,
                 statusCallback == null || statusCallback.isBlank() ? null : statusCallback,
-                segments, clock.instant());
+                segments, at, loops.failureOf(from, to, at.toEpochMilli()));
         CarrierJournal kept = journal;
         if (kept != null) {
             try {
@@ -548,10 +551,14 @@ public final class CarrierEmulator implements AutoCloseable {
         }
     }
 
-    /** Where a message's delivery ends: {@code delivered}, or its {@link #FAILING_NUMBERS} status. */
+    /** Where a message's delivery ends: {@code delivered}, or its own failure's status, or its {@link #FAILING_NUMBERS}'. */
     private static String finalStatus(EmulatedMessage m) {
-        Failure failure = FAILING_NUMBERS.get(m.to());
+        Failure failure = failureOf(m);
         return failure == null ? "delivered" : failure.status();
+    }
+
+    private static Failure failureOf(EmulatedMessage m) {
+        return m.failure() != null ? m.failure() : FAILING_NUMBERS.get(m.to());
     }
 
     private static boolean isFinal(String status) {
@@ -560,7 +567,7 @@ public final class CarrierEmulator implements AutoCloseable {
 
     /** Twilio's {@code ErrorCode} of a message in its status: set once it is undelivered or failed. */
     private static String errorCode(EmulatedMessage m, String status) {
-        Failure failure = FAILING_NUMBERS.get(m.to());
+        Failure failure = failureOf(m);
         return failure != null && failure.status().equals(status) ? failure.errorCode() : null;
     }
 

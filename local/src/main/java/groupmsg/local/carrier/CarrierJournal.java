@@ -93,7 +93,8 @@ final class CarrierJournal implements AutoCloseable {
                 @SuppressWarnings("unchecked") var media = m.get("mediaUrls") instanceof List<?> l ? (List<String>) l : List.<String>of();
                 var message = new EmulatedMessage(sid, (String) m.get("from"), (String) m.get("to"), (String) m.get("body"),
                         media, (String) m.get("statusCallback"), ((Number) m.get("numSegments")).intValue(),
-                        Instant.parse((String) m.get("createdAt")));
+                        Instant.parse((String) m.get("createdAt")), m.get("failedAs") instanceof Map<?, ?> f
+                                ? new CarrierEmulator.Failure((String) f.get("status"), (String) f.get("errorCode")) : null);
                 if (m.get("status") instanceof String status && !status.equals(message.status())) {
                     message.status(status, Instant.parse((String) m.get("updatedAt")));
                 }
@@ -118,6 +119,7 @@ final class CarrierJournal implements AutoCloseable {
         line.put("mediaUrls", m.mediaUrls());
         if (m.statusCallback() != null) line.put("statusCallback", m.statusCallback());
         line.put("numSegments", m.numSegments());
+        if (m.failure() != null) line.put("failedAs", Map.of("status", m.failure().status(), "errorCode", m.failure().errorCode()));
         line.put("createdAt", m.createdAt().toString());
         line.put("status", m.status());
         line.put("updatedAt", m.updatedAt().toString());

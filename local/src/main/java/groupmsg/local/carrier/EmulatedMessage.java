@@ -21,8 +21,17 @@ public final class EmulatedMessage {
     private String status;
     private Instant updatedAt;
 
+    /** What the carrier decided at the send it would fail as (a loop: 14107), or null. */
+    private final CarrierEmulator.Failure failure;
+
     EmulatedMessage(String sid, String from, String to, String body, List<String> mediaUrls, String statusCallback,
                     int numSegments, Instant createdAt) {
+        this(sid, from, to, body, mediaUrls, statusCallback, numSegments, createdAt, null);
+    }
+
+    EmulatedMessage(String sid, String from, String to, String body, List<String> mediaUrls, String statusCallback,
+                    int numSegments, Instant createdAt, CarrierEmulator.Failure failure) {
+        this.failure = failure;
         this.sid = sid;
         this.from = from;
         this.to = to;
@@ -67,6 +76,11 @@ public final class EmulatedMessage {
 
     public Instant createdAt() {
         return createdAt;
+    }
+
+    /** How the carrier fails this message whatever its number (a loop), or null. */
+    public CarrierEmulator.Failure failure() {
+        return failure;
     }
 
     public synchronized String status() {

@@ -169,6 +169,29 @@ class CarrierEmulatorE2eTest {
                 r -> assertThat(r.errorCode()).isEqualTo("21212"));
     }
 
+    /** Twilio's loop guard (14107): the 31st of a chain of quick messages between two numbers is taken, then fails. */
+    @Test
+    void theMessageThatTakesAChainOfQuickOnesPastThirtyFailsAsALoop(LocalRuntime runtime) throws Exception {
+        try (var catcher = new WebhookCatcher()) {
+            String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_x&m=msg_x&s=0";
+            String from = uniquePhone();
+            String to = uniquePhone();
+            lineWithMps(runtime, from, 100);
+            for (int i = 1; i <= 31; i++) {
+                assertThat(runtime.wiring().carrier().send(new OutboundMessage(from, to, "tick " + i, List.of(), i == 31 ? callback : null)))
+                        .as("taken at the send, as Twilio takes it").isInstanceOf(SendResult.Accepted.class);
+            }
+            assertThat(catcher.await(1, Duration.ofSeconds(10))).singleElement().satisfies(call -> {
+                assertThat(call.field("MessageStatus")).isEqualTo("failed");
+                assertThat(call.field("ErrorCode")).isEqualTo("14107");
+            });
+            var sent = runtime.carrierEmulator().messages(to, from);
+            assertThat(sent).hasSize(31);
+            assertThat(sent.getLast().statusHistory()).as("never sent").containsExactly("queued", "failed");
+            assertThat(sent.subList(0, 30)).allSatisfy(m -> assertThat(m.failure()).isNull());
+        }
+    }
+
     @Test
     void statusCallbacksArriveSignedSentThenDelivered(LocalRuntime runtime) throws Exception {
         try (var catcher = new WebhookCatcher()) {

@@ -425,6 +425,28 @@ class CarrierEmulatorTest {
         assertThat(emulator.messages(TO, FROM)).extracting(EmulatedMessage::status).containsExactly("delivered", "delivered");
     }
 
+    /** A message failed as a loop (14107) is kept so: taken back after a restart before its callback, it fails. */
+    @Test
+    void aLoopsFailureIsKeptInTheDataDir(@TempDir Path dataDir) throws Exception {
+        emulator.close();
+        emulator = restarted();
+        emulator.keepMessagesIn(dataDir);
+        rates.put(FROM, 100.0);
+        for (int i = 1; i <= LoopGuard.MOST; i++) json(create(form("To", TO, "From", FROM, "Body", "tick " + i)));
+        String callback = catcher.baseUrl() + "/webhooks/twilio/status?a=acct_1&m=msg_1&s=0";
+        String loop = (String) json(create(form("To", TO, "From", FROM, "Body", "one too many", "StatusCallback", callback))).get("sid");
+        emulator.close(); // at once: before its callback
+        emulator = restarted();
+        emulator.keepMessagesIn(dataDir);
+        assertThat(emulator.messages(TO, FROM)).filteredOn(m -> m.sid().equals(loop)).singleElement()
+                .satisfies(m -> assertThat(m.failure()).isEqualTo(LoopGuard.LOOP));
+        assertThat(catcher.await(1, Duration.ofSeconds(5))).singleElement().satisfies(call -> {
+            assertThat(call.field("MessageSid")).isEqualTo(loop);
+            assertThat(call.field("MessageStatus")).isEqualTo("failed");
+            assertThat(call.field("ErrorCode")).isEqualTo("14107");
+        });
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void theListIsReadAPageAtATimeNewestFirst() throws Exception {
