@@ -23,6 +23,7 @@ public final class OrderedDelivery {
     private final DeliveryService delivery;
     private final Clock clock;
     private final Lazy<ConversationBlocks> blocks;
+    private final PairChains chains;
 
     /** The error of a conversation message's recipient not sent to because an opt-out blocked the conversation first. */
 
@@ -33,6 +34,7 @@ public final class OrderedDelivery {
         this.delivery = new DeliveryService(wiring);
         this.clock = wiring.clock();
         this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
+        this.chains = new PairChains(ops, wiring.config().table(Tables.CORE));
     }
 
     /** Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws). */
@@ -58,6 +60,25 @@ public final class OrderedDelivery {
                     "reason", stopped));
             return;
         }
-        delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);
+        // a recipient at the end of Twilio's chain of quick messages (14107) waits for it to end, and with it what
+        // comes after in this order (the whole conversation's: which the pause ends for everyone's chain alike)
+        long now = clock.millis();
+        long mayGoAt = chains.takePlaces(m.lineId(), m.recipientList(), now);
+        if (mayGoAt > now) {
+            Log.info("relay_held_for_carrier_loop_limit", Map.of("messageId", messageId, "waitMillis", mayGoAt - now));
+            throw new NotSentYet("a recipient had " + PairChains.HELD_AT + " messages from the line with no 30 s pause:"
+                    + " the carrier fails the next ones as a loop", mayGoAt - now);
+        }
+        try {
+            delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);
+        } finally {
+            try {
+                long doneAt = clock.millis();
+                if (doneAt - now > PairChains.DONE_LATE_MILLIS) chains.sentBy(m.lineId(), m.recipientList(), doneAt);
+            } catch (RuntimeException e) {
+                // its places are taken as of its start: a send seconds later may leave a pause short of 30 s
+                Log.error("relay_chain_not_recorded", Map.of("messageId", messageId), e);
+            }
+        }
     }
 }

@@ -77,6 +77,7 @@ class ConversationsE2eTest {
         List<Object> people = new java.util.ArrayList<>();
         for (int i = 0; i < 6; i++) people.add(String.format("+1415555%04d", 7710 + i));
         String id = (String) create(a, lineId, people, "First of two").get("id"); // ~6 s of sending at 1 mps
+        InboundE2eTest.await(() -> carrierMessages(a, line), l -> !l.isEmpty(), 15_000); // it has begun
         var second = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Second of two"));
         assertThat(second.status()).as(second.body()).isEqualTo(202);
         String quitter = (String) people.get(5);
@@ -214,6 +215,7 @@ class ConversationsE2eTest {
             int base = how.equals("closed") ? 7720 : 7730;
             for (int i = 0; i < 6; i++) people.add(String.format("+1415555%04d", base + i));
             String id = (String) create(a, lineId, people, "First of two").get("id"); // ~6 s of sending at 1 mps
+            InboundE2eTest.await(() -> carrierMessages(a, line), l -> !l.isEmpty(), 15_000); // it has begun
             var second = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Second of two"));
             assertThat(second.status()).as(second.body()).isEqualTo(202);
             var stop = how.equals("closed") ? a.patch("/v1/conversations/" + id, Map.of("status", "closed"))
@@ -792,6 +794,8 @@ class ConversationsE2eTest {
     /**
      * A dispatcher in more conversations on one line than the routing query's single page used to hold (the oldest
      * 100): the reply goes to the newest conversation and reaches its other participant only, not the 100th crew's.
+     * The first 100 are stored without their first messages' relays: 101 of them to the dispatcher at once would
+     * be Twilio's loop (14107), which the relays pace at 27 a 32 s (RelayLoopLimitE2eTest), two minutes here.
      */
     @Test
     void aNumberInOverAHundredConversationsOnALineRepliesIntoTheMostRecentlyActive(ApiClient api, LocalRuntime runtime)
@@ -802,10 +806,20 @@ class ConversationsE2eTest {
         String dispatcher = "+14155550800";
         List<String> conversations = new ArrayList<>();
         List<String> crew = new ArrayList<>();
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var storedOnly = new groupmsg.conversations.ConversationService(runtime.wiring(), (queue, messages) -> { });
         for (int i = 1; i <= 101; i++) {
             String member = String.format("+1617557%04d", i);
             crew.add(member);
-            conversations.add((String) create(a, lineId, List.of(dispatcher, member), "Crew " + i).get("id"));
+            if (i == 101) {
+                conversations.add((String) create(a, lineId, List.of(dispatcher, member), "Crew " + i).get("id"));
+                continue;
+            }
+            conversations.add(storedOnly.create(new groupmsg.platform.api.Caller(accountId, "key_test", groupmsg.platform.api.Role.OWNER),
+                    new groupmsg.conversations.ConversationService.NewConversation(lineId, null, List.of(
+                            new groupmsg.conversations.Conversation.Participant(dispatcher, null),
+                            new groupmsg.conversations.Conversation.Participant(member, null)), "Crew " + i, List.of(), null))
+                    .conversation().id());
         }
         String newest = conversations.getLast();
 
@@ -817,16 +831,15 @@ class ConversationsE2eTest {
                 .containsExactly("Crew 101", dispatcher + ": On my way, gate code 4312");
         assertThat(inbound(a, "?from=%2B14155550800")).singleElement()
                 .satisfies(m -> assertThat(m).containsEntry("conversationId", newest));
-        assertThat(await(() -> bodiesTo(a, line, crew.get(99)), l -> !l.isEmpty(), 20_000)).as("the 100th crew")
-                .containsExactly("Crew 100");
-        assertThat(thread(a, conversations.get(99))).hasSize(1);
+        assertThat(bodiesTo(a, line, crew.get(99))).as("the 100th crew: nothing (its first message was not relayed)").isEmpty();
+        assertThat(thread(a, conversations.get(99))).extracting(m -> m.get("body")).containsExactly("Crew 100");
 
         // The business writes in an old one: now that is the most recently active, and the next reply goes there.
         String old = conversations.get(4);
         assertThat(a.post("/v1/conversations/" + old + "/messages", Map.of("body", "Crew 5: change of plan")).status()).isEqualTo(202);
         assertThat(postInbound(a, runtime, twilioInbound(sid(), dispatcher, line, "Got it"), null).status()).isEqualTo(200);
-        assertThat(await(() -> bodiesTo(a, line, crew.get(4)), l -> l.size() == 3, 20_000))
-                .containsExactly("Crew 5", "Crew 5: change of plan", dispatcher + ": Got it");
+        assertThat(await(() -> bodiesTo(a, line, crew.get(4)), l -> l.size() == 2, 20_000))
+                .containsExactly("Crew 5: change of plan", dispatcher + ": Got it");
         assertThat(thread(a, newest)).hasSize(2);
     }
 
