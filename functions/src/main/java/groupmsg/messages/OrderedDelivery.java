@@ -1,6 +1,7 @@
 package groupmsg.messages;
 
 import groupmsg.conversations.ConversationBlocks;
+import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -8,7 +9,9 @@ import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Delivers one direct message to its few recipients inside the current invocation (rows written, then each
@@ -24,6 +27,7 @@ public final class OrderedDelivery {
     private final Clock clock;
     private final Lazy<ConversationBlocks> blocks;
     private final PairChains chains;
+    private final OptOutStore optOuts;
 
     /** The error of a conversation message's recipient not sent to because an opt-out blocked the conversation first. */
 
@@ -35,6 +39,7 @@ public final class OrderedDelivery {
         this.clock = wiring.clock();
         this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.chains = new PairChains(ops, wiring.config().table(Tables.CORE));
+        this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
     }
 
     /** Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws). */
@@ -63,7 +68,10 @@ public final class OrderedDelivery {
         // a recipient at the end of Twilio's chain of quick messages (14107) waits for it to end, and with it what
         // comes after in this order (the whole conversation's: which the pause ends for everyone's chain alike)
         long now = clock.millis();
-        long mayGoAt = chains.takePlaces(m.lineId(), m.recipientList(), now);
+        // counted for those it goes to: an opted-out participant's chain, never sent to, would hold everyone's
+        Set<String> optedOut = optOuts.optedOut(m.lineId(), m.recipientList());
+        List<String> counted = m.recipientList().stream().filter(p -> !optedOut.contains(p)).toList();
+        long mayGoAt = chains.takePlaces(m.lineId(), counted, now);
         if (mayGoAt > now) {
             Log.info("relay_held_for_carrier_loop_limit", Map.of("messageId", messageId, "waitMillis", mayGoAt - now));
             throw new NotSentYet("a recipient had " + PairChains.HELD_AT + " messages from the line with no 30 s pause:"
@@ -74,7 +82,7 @@ public final class OrderedDelivery {
         } finally {
             try {
                 long doneAt = clock.millis();
-                if (doneAt - now > PairChains.DONE_LATE_MILLIS) chains.sentBy(m.lineId(), m.recipientList(), doneAt);
+                if (doneAt - now > PairChains.DONE_LATE_MILLIS) chains.sentBy(m.lineId(), counted, doneAt);
             } catch (RuntimeException e) {
                 // its places are taken as of its start: a send seconds later may leave a pause short of 30 s
                 Log.error("relay_chain_not_recorded", Map.of("messageId", messageId), e);

@@ -91,6 +91,7 @@ final class PairChains {
      * message was done, which on a slow line is seconds later.
      */
     long takePlaces(String lineId, Collection<String> phones, long now) {
+        if (phones.isEmpty()) return 0;
         long mayGoAt = mayGoAt(read(lineId, phones), now); // none taken for a message that must wait anyway
         if (mayGoAt > now) return mayGoAt;
         for (String phone : phones.stream().distinct().toList()) {

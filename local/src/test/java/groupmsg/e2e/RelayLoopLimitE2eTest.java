@@ -79,6 +79,25 @@ class RelayLoopLimitE2eTest {
         assertThat(chainLength(runtime, lineId, ben)).isEqualTo(2);
     }
 
+    /** An opted-out participant is sent nothing: their chain is not counted, and holds nobody's messages back. */
+    @Test
+    void anOptedOutParticipantsChainHoldsNothing(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Quiet Member Chat Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 100);
+        String ana = "+14155557811", ben = "+14155557812", cat = "+14155557813";
+        String id = (String) create(a, lineId, List.of(ana, ben, cat), "Welcome").get("id");
+        await(() -> bodiesTo(a, line, cat), b -> b.size() == 1, 15_000);
+        assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", cat)).status()).isEqualTo(201);
+        putChain(runtime, lineId, cat, HELD_AT, System.currentTimeMillis());
+
+        assertThat(a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Quick one")).status()).isEqualTo(202);
+        assertThat(await(() -> List.of(bodiesTo(a, line, ana), bodiesTo(a, line, ben)),
+                l -> l.stream().allMatch(b -> b.size() == 2), 10_000)).as("not held").allSatisfy(b -> assertThat(b).hasSize(2));
+        assertThat(chainLength(runtime, lineId, cat)).as("not counted").isEqualTo(HELD_AT);
+        assertThat(chainLength(runtime, lineId, ana)).isEqualTo(2);
+    }
+
     private static Map<String, AttributeValue> chainKey(String lineId, String phone) {
         return Map.of("pk", AttributeValue.fromS("PAIR#" + lineId), "sk", AttributeValue.fromS(phone));
     }
