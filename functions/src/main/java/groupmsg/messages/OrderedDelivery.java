@@ -5,6 +5,7 @@ import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
+import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 
@@ -42,8 +43,20 @@ public final class OrderedDelivery {
         this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
     }
 
-    /** Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws). */
+    /** {@link #deliver(String, String, DeliveryService.Deadline, boolean)}, held as long as Twilio's loop guard asks. */
     public void deliver(String accountId, String messageId, DeliveryService.Deadline deadline) throws InterruptedException {
+        deliver(accountId, messageId, deadline, true);
+    }
+
+    /**
+     * Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws).
+     *
+     * @param mayHold whether a recipient at the end of Twilio's chain of quick messages holds it ({@link PairChains});
+     *                false for a job held {@link PairChains#MOST_HOLDS} times already, which goes (the relays queue
+     *                gives a job 10 receives, and a hold is one)
+     */
+    public void deliver(String accountId, String messageId, DeliveryService.Deadline deadline, boolean mayHold)
+            throws InterruptedException {
         GroupMessage m = messages.get(accountId, messageId).orElse(null);
         if (m == null || m.kind() == MessageKind.GROUP) {
             Log.warn("relay_unknown_message", Map.of("messageId", messageId));
@@ -65,28 +78,65 @@ public final class OrderedDelivery {
                     "reason", stopped));
             return;
         }
-        // a recipient at the end of Twilio's chain of quick messages (14107) waits for it to end, and with it what
-        // comes after in this order (the whole conversation's: which the pause ends for everyone's chain alike)
+        // A recipient at the end of Twilio's chain of quick messages (14107) holds the message until the chain has
+        // ended, and with it what comes after in this order (the conversation's: the pause ends everyone's chain).
+        // Counted: the recipients this run sends to, not those a run before did (a retry, maintenance's resend), nor
+        // opted-out ones (sent nothing: their chain would hold everyone's messages for nobody).
         long now = clock.millis();
-        // counted for those it goes to: an opted-out participant's chain, never sent to, would hold everyone's
-        Set<String> optedOut = optOuts.optedOut(m.lineId(), m.recipientList());
-        List<String> counted = m.recipientList().stream().filter(p -> !optedOut.contains(p)).toList();
-        long mayGoAt = chains.takePlaces(m.lineId(), counted, now);
-        if (mayGoAt > now) {
-            Log.info("relay_held_for_carrier_loop_limit", Map.of("messageId", messageId, "waitMillis", mayGoAt - now));
-            throw new NotSentYet("a recipient had " + PairChains.HELD_AT + " messages from the line with no 30 s pause:"
-                    + " the carrier fails the next ones as a loop", mayGoAt - now);
+        List<String> toSend = stillToSend(m);
+        var places = chains.takePlaces(m.lineId(), toSend, now);
+        if (places.mayGoAt() > now) {
+            giveBackQuietly(m, places.taken(), now);
+            if (mayHold) {
+                Log.info("relay_held_for_carrier_loop_limit", Map.of("messageId", messageId, "waitMillis", places.mayGoAt() - now));
+                throw new NotSentYet("a recipient had " + PairChains.HELD_AT + " messages from the line with no 30 s pause:"
+                        + " the carrier fails the next ones as a loop", places.mayGoAt() - now);
+            }
+            Log.warn("relay_sent_past_carrier_loop_limit", Map.of("messageId", messageId, "holds", PairChains.MOST_HOLDS));
         }
         try {
             delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);
         } finally {
-            try {
-                long doneAt = clock.millis();
-                if (doneAt - now > PairChains.DONE_LATE_MILLIS) chains.sentBy(m.lineId(), counted, doneAt);
-            } catch (RuntimeException e) {
-                // its places are taken as of its start: a send seconds later may leave a pause short of 30 s
-                Log.error("relay_chain_not_recorded", Map.of("messageId", messageId), e);
+            recordSends(m, places.taken(), now);
+        }
+    }
+
+    /** The recipients whose rows are still to be sent (queued, or none yet) and who are not opted out. */
+    private List<String> stillToSend(GroupMessage m) {
+        var rows = deliveries.rows(m.id(), 0, m.recipientList());
+        Set<String> optedOut = optOuts.optedOut(m.lineId(), m.recipientList());
+        return m.recipientList().stream().filter(p -> !optedOut.contains(p))
+                .filter(p -> !rows.containsKey(p) || Delivery.QUEUED.equals(Attr.str(rows.get(p), "status"))).toList();
+    }
+
+    /**
+     * After a run: the places of recipients it did not send to (given back for a later run, out of time) go back,
+     * and those it sent to have their chains' last message when it was done, if that was over a second after the
+     * places were taken (a slow line). Skipped when the run was interrupted (a local runtime's stop): the places
+     * stay as of the run's start, the margin's to cover.
+     */
+    private void recordSends(GroupMessage m, List<String> taken, long takenAt) {
+        if (taken.isEmpty() || Thread.currentThread().isInterrupted()) return;
+        try {
+            var rows = deliveries.rows(m.id(), 0, taken);
+            List<String> unsent = taken.stream().filter(p -> !rows.containsKey(p)
+                    || Delivery.QUEUED.equals(Attr.str(rows.get(p), "status"))).toList();
+            chains.giveBack(m.lineId(), unsent, takenAt);
+            long doneAt = clock.millis();
+            if (doneAt - takenAt > PairChains.DONE_LATE_MILLIS) {
+                chains.sentBy(m.lineId(), taken.stream().filter(p -> !unsent.contains(p)).toList(), doneAt);
             }
+        } catch (RuntimeException e) {
+            // its places stay as taken: at worst a pause a little longer, or a send seconds after its place, short
+            Log.error("relay_chain_not_recorded", Map.of("messageId", m.id()), e);
+        }
+    }
+
+    private void giveBackQuietly(GroupMessage m, List<String> taken, long takenAt) {
+        try {
+            chains.giveBack(m.lineId(), taken, takenAt);
+        } catch (RuntimeException e) {
+            Log.error("relay_chain_not_recorded", Map.of("messageId", m.id()), e); // counted once too often
         }
     }
 }

@@ -6,8 +6,10 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static groupmsg.platform.dynamo.Attr.n;
@@ -44,11 +46,6 @@ final class PairChains {
     record Chain(int length, long lastSentAt) {
         static final Chain NONE = new Chain(0, 0);
 
-        /** The chain once a message went at {@code sentAt}: one longer, or a new one after the gap. */
-        Chain after(long sentAt) {
-            return length > 0 && sentAt - lastSentAt < GAP_MILLIS ? new Chain(length + 1, sentAt) : new Chain(1, sentAt);
-        }
-
         /** When a message may go without failing as a loop: now, or once the chain has ended. */
         long mayGoAt(long now) {
             long ended = lastSentAt + GAP_MILLIS + GAP_MARGIN_MILLIS;
@@ -82,23 +79,44 @@ final class PairChains {
         return chains.values().stream().mapToLong(c -> c.mayGoAt(now)).max().orElse(now);
     }
 
+    /** How many times a job is held before it goes all the same (the relays queue gives a job 10 receives). */
+    static final int MOST_HOLDS = 5;
+
+    /** The places a message took ({@link #takePlaces}), and when it may go: now, or once a held chain has ended. */
+    record Places(long mayGoAt, List<String> taken) {}
+
     /**
-     * Takes a message's place in the chain of each of {@code phones}, before it goes: 0 when it has every place, else
-     * when it may go (a chain on at {@link #HELD_AT}), and then it must wait (places taken for the numbers before are
-     * left counted: what the margin is for). Each place is one conditional UpdateItem, so messages of several
+     * Takes a message's place in the chain of each of {@code phones}, before it goes: {@code mayGoAt} is {@code now}
+     * when it has every place, else when it may go (a chain on at {@link #HELD_AT}): then it waits, and the places it
+     * took are to be given back ({@link #giveBack}). Each place is one conditional UpdateItem, so messages of several
      * conversations to one number at once (a dispatcher in a hundred crews') each count: read, then counted after
      * the send, they all saw room and all went. A place is taken as of now; {@link #sentBy} moves it to when the
      * message was done, which on a slow line is seconds later.
      */
-    long takePlaces(String lineId, Collection<String> phones, long now) {
-        if (phones.isEmpty()) return 0;
+    Places takePlaces(String lineId, Collection<String> phones, long now) {
+        List<String> taken = new ArrayList<>();
+        if (phones.isEmpty()) return new Places(now, taken);
         long mayGoAt = mayGoAt(read(lineId, phones), now); // none taken for a message that must wait anyway
-        if (mayGoAt > now) return mayGoAt;
+        if (mayGoAt > now) return new Places(mayGoAt, taken);
         for (String phone : phones.stream().distinct().toList()) {
             long at = takePlace(lineId, phone, now);
-            if (at > now) return at;
+            if (at > now) return new Places(at, taken);
+            taken.add(phone);
         }
-        return 0;
+        return new Places(now, taken);
+    }
+
+    /**
+     * Gives back the places taken at {@code takenAt} in the chains of {@code phones}, not used (the message waits, or
+     * was not sent to them in this run): unless a later message took one since (then it stays counted, once too often).
+     */
+    void giveBack(String lineId, Collection<String> phones, long takenAt) {
+        for (String phone : phones.stream().distinct().toList()) {
+            ops.updateIf(b -> b.tableName(table).key(key(lineId, phone))
+                    .updateExpression("SET #length = #length - :one").conditionExpression("lastSentAt = :takenAt AND #length > :zero")
+                    .expressionAttributeNames(Map.of("#length", "length"))
+                    .expressionAttributeValues(Map.of(":one", n(1), ":zero", n(0), ":takenAt", n(takenAt))));
+        }
     }
 
     private long takePlace(String lineId, String phone, long now) {
@@ -136,8 +154,8 @@ final class PairChains {
     void sentBy(String lineId, Collection<String> phones, long doneAt) {
         for (String phone : phones.stream().distinct().toList()) {
             ops.updateIf(b -> b.tableName(table).key(key(lineId, phone))
-                    .updateExpression("SET lastSentAt = :done").conditionExpression("lastSentAt < :done")
-                    .expressionAttributeValues(Map.of(":done", n(doneAt))));
+                    .updateExpression("SET lastSentAt = :done, expiresAt = :expires").conditionExpression("lastSentAt < :done")
+                    .expressionAttributeValues(Map.of(":done", n(doneAt), ":expires", n(doneAt / 1000 + 3600))));
         }
     }
 

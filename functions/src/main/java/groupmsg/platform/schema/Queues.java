@@ -52,7 +52,8 @@ public final class Queues {
      * number (keyword replies, direct replies) go here too, grouped by line and number. Up to 50 at a time: a reply
      * waits in its worker for its slot on a busy line. Ten receives: a relay that
      * runs out of its invocation's time on a slow or busy line is made visible again within seconds and counts a
-     * receive each time (three or so for ten people on a 0.1 mps line), besides the failures that count.
+     * receive each time (three or so for ten people on a 0.1 mps line), besides the failures that count, and so
+     * does each hold for Twilio's loop guard (at most PairChains.MOST_HOLDS, five: then it goes).
      */
     public static final QueueDef RELAYS = new QueueDef("relays", true, Handlers.RELAY_WORKER.name(),
             1, 50, 10, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);

@@ -36,11 +36,14 @@ class LoopGuardTest {
     void chainsThatEndedAreForgottenWithoutLosingOnesGoingOn() {
         var guard = new LoopGuard();
         for (int i = 1; i <= LoopGuard.MOST; i++) assertThat(guard.failureOf(LINE, ANA, i)).isNull();
-        // a group message's ten thousand recipients, each a pair of one message, a minute on
-        for (int i = 0; i < 10_000; i++) assertThat(guard.failureOf(LINE, String.format("+1617555%04d", i), 60_000 + i)).isNull();
-        for (int i = 1; i <= LoopGuard.MOST; i++) assertThat(guard.failureOf(LINE, BEN, 80_000 + i)).isNull();
-        assertThat(guard.failureOf(LINE, BEN, 80_000 + 31)).as("kept while it went on").isEqualTo(LoopGuard.LOOP);
-        // another group message a few minutes on: the first one's pairs go
+        // Ben's chain is on (29 messages) while a group message's 5,000 recipients come, each a pair of one message:
+        // the map passes its first size and is pruned meanwhile
+        for (int i = 1; i < LoopGuard.MOST; i++) assertThat(guard.failureOf(LINE, BEN, 60_000 + i)).isNull();
+        for (int i = 0; i < 5_000; i++) assertThat(guard.failureOf(LINE, String.format("+1617555%04d", i), 60_100 + i)).isNull();
+        assertThat(guard.pairsKept()).as("Ana's chain, over, forgotten").isEqualTo(5_001);
+        assertThat(guard.failureOf(LINE, BEN, 66_000)).as("Ben's kept: his 30th").isNull();
+        assertThat(guard.failureOf(LINE, BEN, 66_001)).as("and the 31st fails").isEqualTo(LoopGuard.LOOP);
+        // another group message minutes on: the first one's pairs go
         for (int i = 0; i < 12_000; i++) guard.failureOf(LINE, String.format("+1415556%04d", i), 300_000 + i);
         assertThat(guard.pairsKept()).isLessThan(20_000);
     }
