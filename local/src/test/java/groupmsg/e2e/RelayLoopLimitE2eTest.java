@@ -33,12 +33,10 @@ class RelayLoopLimitE2eTest {
     @Test
     void aConversationMessageToANumberAtTheEndOfItsChainWaitsUntilTheChainHasEnded(ApiClient api, LocalRuntime runtime)
             throws Exception {
-        ApiClient a = api.forNewAccount("Lively Chat Co");
-        String line = linePhone();
-        String lineId = groupLine(a, line, 100);
         String ana = "+14155557801", ben = "+14155557802";
-        String id = (String) create(a, lineId, List.of(ana, ben), "Welcome").get("id");
-        await(() -> List.of(bodiesTo(a, line, ana), bodiesTo(a, line, ben)), l -> l.stream().allMatch(b -> b.size() == 1), 15_000);
+        Chat chat = chat(api, "Lively Chat Co", 100, ana, ben);
+        ApiClient a = chat.api();
+        String line = chat.line(), lineId = chat.lineId(), id = chat.id();
         // each relay counted in its number's chain
         await(() -> chainLength(runtime, lineId, ben), n -> n == 1, 5_000);
         assertThat(chainLength(runtime, lineId, ana)).isEqualTo(1);
@@ -62,12 +60,10 @@ class RelayLoopLimitE2eTest {
     /** A job held {@code MOST_HOLDS} times goes all the same (the queue's receives are not spent on holds). */
     @Test
     void aJobHeldItsMostGoesAllTheSame(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Busy Chat Co");
-        String line = linePhone();
-        String lineId = groupLine(a, line, 100);
         String ana = "+14155557831", ben = "+14155557832";
-        String id = (String) create(a, lineId, List.of(ana, ben), "Welcome").get("id");
-        await(() -> bodiesTo(a, line, ben), b -> b.size() == 1, 15_000);
+        Chat chat = chat(api, "Busy Chat Co", 100, ana, ben);
+        ApiClient a = chat.api();
+        String line = chat.line(), lineId = chat.lineId(), id = chat.id();
         putChain(runtime, lineId, ana, HELD_AT, System.currentTimeMillis());
         var posted = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Quick one"));
         assertThat(posted.status()).isEqualTo(202);
@@ -84,12 +80,10 @@ class RelayLoopLimitE2eTest {
     /** An opted-out participant is sent nothing: their chain is not counted, and holds nobody's messages back. */
     @Test
     void anOptedOutParticipantsChainHoldsNothing(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Quiet Member Chat Co");
-        String line = linePhone();
-        String lineId = groupLine(a, line, 100);
         String ana = "+14155557811", ben = "+14155557812", cat = "+14155557813";
-        String id = (String) create(a, lineId, List.of(ana, ben, cat), "Welcome").get("id");
-        await(() -> bodiesTo(a, line, cat), b -> b.size() == 1, 15_000);
+        Chat chat = chat(api, "Quiet Member Chat Co", 100, ana, ben, cat);
+        ApiClient a = chat.api();
+        String line = chat.line(), lineId = chat.lineId(), id = chat.id();
         assertThat(a.post("/v1/opt-outs", Map.of("lineId", lineId, "phone", cat)).status()).isEqualTo(201);
         putChain(runtime, lineId, cat, HELD_AT, System.currentTimeMillis());
 
@@ -106,21 +100,30 @@ class RelayLoopLimitE2eTest {
      */
     @Test
     void aMessageDoneSecondsAfterItsPlacesWereTakenCountsItsChainsFromThen(ApiClient api, LocalRuntime runtime) throws Exception {
-        ApiClient a = api.forNewAccount("Slow Chat Co");
-        String line = linePhone();
-        String lineId = groupLine(a, line, 1);
         List<String> people = List.of("+14155557821", "+14155557822", "+14155557823");
-        create(a, lineId, List.copyOf(people), "Welcome"); // 3 s at 1 mps
-        var sent = await(() -> MessagesE2eTest.carrierMessages(a, line), l -> l.size() == 3, 15_000);
+        Chat chat = chat(api, "Slow Chat Co", 1, people.toArray(String[]::new)); // 3 s at 1 mps
+        var sent = MessagesE2eTest.carrierMessages(chat.api(), chat.line());
+        String lineId = chat.lineId();
         long lastSend = sent.stream().mapToLong(m -> java.time.Instant.parse((String) m.get("createdAt")).toEpochMilli()).max().orElseThrow();
         await(() -> lastSentAt(runtime, lineId, people.getFirst()), at -> at >= lastSend, 5_000);
         for (String p : people) assertThat(lastSentAt(runtime, lineId, p)).as(p).isGreaterThanOrEqualTo(lastSend);
     }
 
+    /** A new account's conversation of {@code phones} on a line of {@code mps}, its "Welcome" received by each. */
+    private record Chat(ApiClient api, String line, String lineId, String id) {}
+
+    private static Chat chat(ApiClient api, String accountName, int mps, String... phones) throws InterruptedException {
+        ApiClient a = api.forNewAccount(accountName);
+        String line = linePhone();
+        String lineId = groupLine(a, line, mps);
+        String id = (String) create(a, lineId, List.of((Object[]) phones), "Welcome").get("id");
+        await(() -> java.util.Arrays.stream(phones).map(p -> bodiesTo(a, line, p)).toList(),
+                l -> l.stream().allMatch(b -> b.size() == 1), 15_000);
+        return new Chat(a, line, lineId, id);
+    }
+
     private static long lastSentAt(LocalRuntime runtime, String lineId, String phone) {
-        var item = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
-                .key(chainKey(lineId, phone)).consistentRead(true)).item();
-        return item == null || item.isEmpty() ? 0 : Long.parseLong(item.get("lastSentAt").n());
+        return chainAttribute(runtime, lineId, phone, "lastSentAt");
     }
 
     private static Map<String, AttributeValue> chainKey(String lineId, String phone) {
@@ -128,9 +131,13 @@ class RelayLoopLimitE2eTest {
     }
 
     private static long chainLength(LocalRuntime runtime, String lineId, String phone) {
+        return chainAttribute(runtime, lineId, phone, "length");
+    }
+
+    private static long chainAttribute(LocalRuntime runtime, String lineId, String phone, String name) {
         var item = runtime.wiring().dynamo().getItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
                 .key(chainKey(lineId, phone)).consistentRead(true)).item();
-        return item == null || item.isEmpty() ? 0 : Long.parseLong(item.get("length").n());
+        return item == null || item.isEmpty() ? 0 : Long.parseLong(item.get(name).n());
     }
 
     private static void putChain(LocalRuntime runtime, String lineId, String phone, int length, long lastSentAt) {
