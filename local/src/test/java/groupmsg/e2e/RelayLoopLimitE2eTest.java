@@ -57,6 +57,27 @@ class RelayLoopLimitE2eTest {
         assertThat(chainLength(runtime, lineId, ben)).isGreaterThanOrEqualTo(2);
     }
 
+    /**
+     * A dispatcher in 32 crews' conversations, created one after another: 32 first messages to one number within
+     * seconds, through the relay worker and the carrier emulator. 27 go at once; the other five wait for the chain to
+     * end, and none is failed as a loop (all went within seconds before, and the carrier failed the last two).
+     */
+    @Test
+    void aDispatcherIn32NewConversationsGetsEveryFirstMessageAndNoneFailsAsALoop(ApiClient api, LocalRuntime runtime)
+            throws Exception {
+        ApiClient a = api.forNewAccount("Dispatch Crews Co");
+        String line = linePhone();
+        String lineId = groupLine(a, line, 1000);
+        String dispatcher = "+14155557840";
+        for (int i = 1; i <= 32; i++) create(a, lineId, List.of(dispatcher, String.format("+1617559%04d", i)), "Crew " + i);
+        await(() -> runtime.carrierEmulator().messages(dispatcher, line), l -> l.size() == 32, 60_000);
+        var toDispatcher = runtime.carrierEmulator().messages(dispatcher, line);
+        assertThat(toDispatcher).allSatisfy(m -> assertThat(m.failure()).as(m.body()).isNull());
+        List<Long> at = toDispatcher.stream().map(m -> m.createdAt().toEpochMilli()).sorted().toList();
+        assertThat(at.get(HELD_AT) - at.get(HELD_AT - 1)).as("a pause after the 27th").isGreaterThanOrEqualTo(30_000);
+        assertThat(at.get(HELD_AT - 1) - at.getFirst()).as("the 27 at once").isLessThan(30_000);
+    }
+
     /** A job held {@code MOST_HOLDS} times goes all the same (the queue's receives are not spent on holds). */
     @Test
     void aJobHeldItsMostGoesAllTheSame(ApiClient api, LocalRuntime runtime) throws Exception {
