@@ -1,7 +1,6 @@
 package groupmsg.messages;
 
 import groupmsg.conversations.ConversationBlocks;
-import groupmsg.optout.OptOutStore;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -12,7 +11,6 @@ import groupmsg.platform.schema.Tables;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Delivers one direct message to its few recipients inside the current invocation (rows written, then each
@@ -28,7 +26,6 @@ public final class OrderedDelivery {
     private final Clock clock;
     private final Lazy<ConversationBlocks> blocks;
     private final PairChains chains;
-    private final OptOutStore optOuts;
 
     /** The error of a conversation message's recipient not sent to because an opt-out blocked the conversation first. */
 
@@ -40,7 +37,6 @@ public final class OrderedDelivery {
         this.clock = wiring.clock();
         this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.chains = new PairChains(ops, wiring.config().table(Tables.CORE));
-        this.optOuts = new OptOutStore(ops, wiring.config().table(Tables.CORE));
     }
 
     /** {@link #deliver(String, String, DeliveryService.Deadline, boolean)}, held as long as Twilio's loop guard asks. */
@@ -80,8 +76,9 @@ public final class OrderedDelivery {
         }
         // A recipient at the end of Twilio's chain of quick messages (14107) holds the message until the chain has
         // ended, and with it what comes after in this order (the conversation's: the pause ends everyone's chain).
-        // Counted: the recipients this run sends to, not those a run before did (a retry, maintenance's resend), nor
-        // opted-out ones (sent nothing: their chain would hold everyone's messages for nobody).
+        // Counted: the recipients this run sends to, not those a run before did (a retry, maintenance's resend). A
+        // message goes to those not opted out when it was accepted (one opted out since is sent nothing, its place
+        // kept: the margin's).
         long now = clock.millis();
         List<String> toSend = stillToSend(m);
         var places = chains.takePlaces(m.lineId(), toSend, now);
@@ -101,11 +98,10 @@ public final class OrderedDelivery {
         }
     }
 
-    /** The recipients whose rows are still to be sent (queued, or none yet) and who are not opted out. */
+    /** The recipients whose rows are still to be sent (queued, or none yet). */
     private List<String> stillToSend(GroupMessage m) {
         var rows = deliveries.rows(m.id(), 0, m.recipientList());
-        Set<String> optedOut = optOuts.optedOut(m.lineId(), m.recipientList());
-        return m.recipientList().stream().filter(p -> !optedOut.contains(p))
+        return m.recipientList().stream()
                 .filter(p -> !rows.containsKey(p) || Delivery.QUEUED.equals(Attr.str(rows.get(p), "status"))).toList();
     }
 

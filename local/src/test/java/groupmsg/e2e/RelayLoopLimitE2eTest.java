@@ -98,7 +98,10 @@ class RelayLoopLimitE2eTest {
                 assertThat(b).containsExactly("Welcome", "Quick one"));
     }
 
-    /** An opted-out participant is sent nothing: their chain is not counted, and holds nobody's messages back. */
+    /**
+     * An opted-out participant is sent nothing (a message goes to those not opted out when it is accepted): their
+     * chain is not counted, and holds nobody's messages back.
+     */
     @Test
     void anOptedOutParticipantsChainHoldsNothing(ApiClient api, LocalRuntime runtime) throws Exception {
         String ana = "+14155557811", ben = "+14155557812", cat = "+14155557813";
