@@ -4,7 +4,15 @@ import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
 import groupmsg.messages.DeliveryService;
+import groupmsg.messages.NotSentYet;
 import groupmsg.messages.OrderedDelivery;
+import groupmsg.messages.RelayWorkerHandler;
+import groupmsg.conversations.ConversationService;
+import groupmsg.platform.api.Caller;
+import groupmsg.platform.api.Role;
+import groupmsg.platform.json.Json;
+import groupmsg.platform.queue.QueueMessage;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import groupmsg.platform.schema.Tables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -12,6 +20,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static groupmsg.e2e.ConversationsE2eTest.bodiesTo;
 import static groupmsg.e2e.ConversationsE2eTest.create;
@@ -78,24 +87,59 @@ class RelayLoopLimitE2eTest {
         assertThat(at.get(HELD_AT - 1) - at.getFirst()).as("the 27 at once").isLessThan(30_000);
     }
 
-    /** A job held {@code MOST_HOLDS} times goes all the same (the queue's receives are not spent on holds). */
+    /**
+     * A job held {@code MOST_HOLDS} times goes all the same: each hold is a receive of the relays queue, which gives a
+     * job ten, then its dead-letter queue.
+     */
     @Test
     void aJobHeldItsMostGoesAllTheSame(ApiClient api, LocalRuntime runtime) throws Exception {
         String ana = "+14155557831", ben = "+14155557832";
         Chat chat = chat(api, "Busy Chat Co", 100, ana, ben);
         ApiClient a = chat.api();
-        String line = chat.line(), lineId = chat.lineId(), id = chat.id();
-        putChain(runtime, lineId, ana, HELD_AT, System.currentTimeMillis());
-        var posted = a.post("/v1/conversations/" + id + "/messages", Map.of("body", "Quick one"));
+        putChain(runtime, chat.lineId(), ana, HELD_AT, System.currentTimeMillis());
+        var posted = a.post("/v1/conversations/" + chat.id() + "/messages", Map.of("body", "Quick one"));
         assertThat(posted.status()).isEqualTo(202);
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         // the thread's id (cmsg_) names the message that carries it to the participants (cout_)
         String messageId = "cout_" + ((String) posted.jsonObject().get("id")).substring("cmsg_".length());
-        assertThatThrownBy(() -> new OrderedDelivery(runtime.wiring()).deliver(accountId, messageId, DeliveryService.Deadline.NONE, true))
-                .hasMessageContaining("30 s pause");
-        new OrderedDelivery(runtime.wiring()).deliver(accountId, messageId, DeliveryService.Deadline.NONE, false);
-        assertThat(List.of(bodiesTo(a, line, ana), bodiesTo(a, line, ben))).allSatisfy(b ->
+        var worker = new RelayWorkerHandler(runtime.wiring());
+        assertThat(worker.handleRequest(relayJob(accountId, messageId, 5), null).getBatchItemFailures()).as("held a 5th time").hasSize(1);
+        assertThat(worker.handleRequest(relayJob(accountId, messageId, 6), null).getBatchItemFailures()).as("its 6th receive goes").isEmpty();
+        assertThat(List.of(bodiesTo(a, chat.line(), ana), bodiesTo(a, chat.line(), ben))).allSatisfy(b ->
                 assertThat(b).containsExactly("Welcome", "Quick one"));
+    }
+
+    /** The places a run took and did not use (out of its time) are given back: a later run takes them again. */
+    @Test
+    void aRunOutOfTimeGivesBackThePlacesItDidNotUse(ApiClient api, LocalRuntime runtime) throws Exception {
+        String ana = "+14155557851", ben = "+14155557852";
+        Chat chat = chat(api, "Out Of Time Chat Co", 100, ana, ben);
+        await(() -> chainLength(runtime, chat.lineId(), ben), n -> n == 1, 5_000);
+        String accountId = (String) chat.api().get("/v1/account").jsonObject().get("id");
+        // the business's next message, its relay job kept from the runtime's worker
+        List<QueueMessage> relays = new CopyOnWriteArrayList<>();
+        new ConversationService(runtime.wiring(), (queue, messages) -> relays.addAll(messages))
+                .send(new Caller(accountId, "key_test", Role.OWNER), chat.id(), "Late one", List.of());
+        String messageId = (String) Json.parseObject(relays.getFirst().body()).get("messageId");
+        long past = System.currentTimeMillis() - 1;
+        assertThatThrownBy(() -> new OrderedDelivery(runtime.wiring()).deliver(accountId, messageId,
+                new DeliveryService.Deadline(past, past))).isInstanceOf(NotSentYet.class);
+        assertThat(bodiesTo(chat.api(), chat.line(), ana)).containsExactly("Welcome");
+        assertThat(List.of(chainLength(runtime, chat.lineId(), ana), chainLength(runtime, chat.lineId(), ben))).as("given back")
+                .containsExactly(1L, 1L);
+        new OrderedDelivery(runtime.wiring()).deliver(accountId, messageId, DeliveryService.Deadline.NONE);
+        assertThat(List.of(chainLength(runtime, chat.lineId(), ana), chainLength(runtime, chat.lineId(), ben))).containsExactly(2L, 2L);
+    }
+
+    private static SQSEvent relayJob(String accountId, String messageId, int receiveCount) {
+        var message = new SQSEvent.SQSMessage();
+        message.setMessageId("test-" + messageId + "-" + receiveCount);
+        message.setReceiptHandle("test-receipt");
+        message.setBody(Json.write(Map.of("accountId", accountId, "messageId", messageId)));
+        message.setAttributes(Map.of("MessageGroupId", "test-" + messageId, "ApproximateReceiveCount", Integer.toString(receiveCount)));
+        var event = new SQSEvent();
+        event.setRecords(new java.util.ArrayList<>(List.of(message)));
+        return event;
     }
 
     /**
