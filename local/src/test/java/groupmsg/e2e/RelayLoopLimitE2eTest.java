@@ -131,6 +131,29 @@ class RelayLoopLimitE2eTest {
         assertThat(List.of(chainLength(runtime, chat.lineId(), ana), chainLength(runtime, chat.lineId(), ben))).containsExactly(2L, 2L);
     }
 
+    /** A run that sent some of a message's copies is retried: those sent are not counted again, the others are. */
+    @Test
+    void aRetryCountsOnlyTheCopiesNotSentBefore(ApiClient api, LocalRuntime runtime) throws Exception {
+        String ana = "+14155557861", ben = "+14155557862";
+        Chat chat = chat(api, "Partly Sent Chat Co", 1, ana, ben);
+        String accountId = (String) chat.api().get("/v1/account").jsonObject().get("id");
+        List<QueueMessage> relays = new CopyOnWriteArrayList<>();
+        new ConversationService(runtime.wiring(), (queue, messages) -> relays.addAll(messages))
+                .send(new Caller(accountId, "key_test", Role.OWNER), chat.id(), "Half now", List.of());
+        String messageId = (String) Json.parseObject(relays.getFirst().body()).get("messageId");
+        Thread.sleep(1_100); // the line's next second free
+        // time for the first copy only (1 mps: the second is a second later)
+        long until = System.currentTimeMillis() + 900;
+        assertThatThrownBy(() -> new OrderedDelivery(runtime.wiring()).deliver(accountId, messageId,
+                new DeliveryService.Deadline(until, until))).isInstanceOf(NotSentYet.class);
+        List<String> got = java.util.stream.Stream.of(ana, ben)
+                .filter(p -> bodiesTo(chat.api(), chat.line(), p).contains("Half now")).toList();
+        assertThat(got).hasSize(1);
+        new OrderedDelivery(runtime.wiring()).deliver(accountId, messageId, DeliveryService.Deadline.NONE);
+        assertThat(List.of(chainLength(runtime, chat.lineId(), ana), chainLength(runtime, chat.lineId(), ben)))
+                .as("each counted once for it").containsExactly(2L, 2L);
+    }
+
     private static SQSEvent relayJob(String accountId, String messageId, int receiveCount) {
         var message = new SQSEvent.SQSMessage();
         message.setMessageId("test-" + messageId + "-" + receiveCount);
