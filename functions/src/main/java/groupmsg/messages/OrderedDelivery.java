@@ -48,8 +48,8 @@ public final class OrderedDelivery {
      * Delivers a conversation message to its recipients, sending nothing after the deadline (then it throws).
      *
      * @param mayHold whether a recipient at the end of Twilio's chain of quick messages holds it ({@link PairChains});
-     *                false for a job held {@link PairChains#MOST_HOLDS} times already, which goes (the relays queue
-     *                gives a job 10 receives, and a hold is one)
+     *                false for a job past its {@link PairChains#LAST_HOLDING_RECEIVE}th receive, which goes, counted
+     *                (the relays queue gives a job 10 receives, and a hold is one)
      */
     public void deliver(String accountId, String messageId, DeliveryService.Deadline deadline, boolean mayHold)
             throws InterruptedException {
@@ -89,7 +89,9 @@ public final class OrderedDelivery {
                 throw new NotSentYet("a recipient had " + PairChains.HELD_AT + " messages from the line with no 30 s pause:"
                         + " the carrier fails the next ones as a loop", places.mayGoAt() - now);
             }
-            Log.warn("relay_sent_past_carrier_loop_limit", Map.of("messageId", messageId, "holds", PairChains.MOST_HOLDS));
+            // counted all the same: the carrier's chain goes on with it, and the messages after it must wait its end
+            Log.warn("relay_sent_past_carrier_loop_limit", Map.of("messageId", messageId));
+            places = chains.takePlacesAnyway(m.lineId(), toSend, now);
         }
         try {
             delivery.deliver(accountId, messageId, 0, m.recipientList(), deadline);

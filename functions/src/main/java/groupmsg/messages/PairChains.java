@@ -79,8 +79,12 @@ final class PairChains {
         return chains.values().stream().mapToLong(c -> c.mayGoAt(now)).max().orElse(now);
     }
 
-    /** How many times a job is held before it goes all the same (the relays queue gives a job 10 receives). */
-    static final int MOST_HOLDS = 5;
+    /**
+     * The last receive of a job on which it may be held: a hold is a receive, and so is each of its other retries (out
+     * of time, a fault), and the relays queue gives a job 10 before its dead-letter queue. Past it, the job goes all
+     * the same, counted ({@link #takePlacesAnyway}).
+     */
+    static final int LAST_HOLDING_RECEIVE = 7;
 
     /** The places a message took ({@link #takePlaces}), and when it may go: now, or once a held chain has ended. */
     record Places(long mayGoAt, List<String> taken) {}
@@ -98,9 +102,27 @@ final class PairChains {
         if (phones.isEmpty()) return new Places(now, taken);
         long mayGoAt = mayGoAt(read(lineId, phones), now); // none taken for a message that must wait anyway
         if (mayGoAt > now) return new Places(mayGoAt, taken);
+        try {
+            for (String phone : phones.stream().distinct().toList()) {
+                long at = takePlace(lineId, phone, now, false);
+                if (at > now) return new Places(at, taken);
+                taken.add(phone);
+            }
+        } catch (RuntimeException e) {
+            giveBack(lineId, taken, now); // a fault part way (a throttle): the job's retry takes them again
+            throw e;
+        }
+        return new Places(now, taken);
+    }
+
+    /**
+     * A place in the chain of each of {@code phones} for a message that goes though a chain is full (held its most):
+     * counted all the same, so the chain goes on as the carrier's does, and the messages after it wait for its end.
+     */
+    Places takePlacesAnyway(String lineId, Collection<String> phones, long now) {
+        List<String> taken = new ArrayList<>();
         for (String phone : phones.stream().distinct().toList()) {
-            long at = takePlace(lineId, phone, now);
-            if (at > now) return new Places(at, taken);
+            takePlace(lineId, phone, now, true);
             taken.add(phone);
         }
         return new Places(now, taken);
@@ -119,16 +141,17 @@ final class PairChains {
         }
     }
 
-    private long takePlace(String lineId, String phone, long now) {
+    /** Takes one place (or, {@code anyway}, also in a full chain); {@code now}, or when a full chain ends. */
+    private long takePlace(String lineId, String phone, long now, boolean anyway) {
         var values = Map.of(":now", n(now), ":gapStart", n(now - GAP_MILLIS), ":expires", n(now / 1000 + 3600), ":one", n(1));
         var onValues = new HashMap<>(values);
-        onValues.put(":held", n(HELD_AT));
+        if (!anyway) onValues.put(":held", n(HELD_AT));
         for (int attempt = 0; attempt < 3; attempt++) {
             try {
                 // on in its chain: one more, while it has room
                 ops.client().updateItem(b -> b.tableName(table).key(key(lineId, phone))
                         .updateExpression("SET #length = #length + :one, lastSentAt = :now, expiresAt = :expires")
-                        .conditionExpression("lastSentAt > :gapStart AND #length < :held")
+                        .conditionExpression(anyway ? "lastSentAt > :gapStart" : "lastSentAt > :gapStart AND #length < :held")
                         .expressionAttributeNames(Map.of("#length", "length")).expressionAttributeValues(onValues)
                         .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
                 return now;

@@ -50,9 +50,9 @@ public final class RelayWorkerHandler implements QueueFunction {
         return FifoBatch.process(event, "relay_failed", message -> {
             Map<String, Object> job = Json.parseObject(message.getBody());
             try {
-                // held for Twilio's loop guard at most MOST_HOLDS times, each a receive: then it goes, not to the DLQ
+                // held for Twilio's loop guard up to its 7th receive (a hold is one): then it goes, not to the DLQ
                 delivery.deliver(FifoBatch.requireString(job, "accountId"), FifoBatch.requireString(job, "messageId"), deadline,
-                        SqsQueueSender.receiveCount(message) <= PairChains.MOST_HOLDS);
+                        SqsQueueSender.receiveCount(message) <= PairChains.LAST_HOLDING_RECEIVE);
             } catch (NotSentYet e) {
                 // Out of time, not wrong: back as soon as the line has room, not after the queue's visibility
                 // timeout (6 minutes), which held the conversation's later messages behind it as long.

@@ -53,7 +53,7 @@ public final class Queues {
      * waits in its worker for its slot on a busy line. Ten receives: a relay that
      * runs out of its invocation's time on a slow or busy line is made visible again within seconds and counts a
      * receive each time (three or so for ten people on a 0.1 mps line), besides the failures that count, and so
-     * does each hold for Twilio's loop guard (at most PairChains.MOST_HOLDS, five: then it goes).
+     * does each hold for Twilio's loop guard (up to the 7th receive, PairChains.LAST_HOLDING_RECEIVE: then it goes).
      */
     public static final QueueDef RELAYS = new QueueDef("relays", true, Handlers.RELAY_WORKER.name(),
             1, 50, 10, 6 * Handlers.RELAY_WORKER.timeoutSeconds(), 4);
