@@ -102,9 +102,13 @@ public final class OrderedDelivery {
 
     /** The recipients whose rows are still to be sent (queued, or none yet). */
     private List<String> stillToSend(GroupMessage m) {
-        var rows = deliveries.rows(m.id(), 0, m.recipientList());
-        return m.recipientList().stream()
-                .filter(p -> !rows.containsKey(p) || Delivery.QUEUED.equals(Attr.str(rows.get(p), "status"))).toList();
+        return unsent(m, m.recipientList());
+    }
+
+    /** Of {@code phones}, those whose rows of {@code m} are queued, or not written yet (one BatchGetItem). */
+    private List<String> unsent(GroupMessage m, List<String> phones) {
+        var rows = deliveries.rows(m.id(), 0, phones);
+        return phones.stream().filter(p -> !rows.containsKey(p) || Delivery.QUEUED.equals(Attr.str(rows.get(p), "status"))).toList();
     }
 
     /**
@@ -116,9 +120,7 @@ public final class OrderedDelivery {
     private void recordSends(GroupMessage m, List<String> taken, long takenAt) {
         if (taken.isEmpty() || Thread.currentThread().isInterrupted()) return;
         try {
-            var rows = deliveries.rows(m.id(), 0, taken);
-            List<String> unsent = taken.stream().filter(p -> !rows.containsKey(p)
-                    || Delivery.QUEUED.equals(Attr.str(rows.get(p), "status"))).toList();
+            List<String> unsent = unsent(m, taken);
             chains.giveBack(m.lineId(), unsent, takenAt);
             long doneAt = clock.millis();
             if (doneAt - takenAt > PairChains.DONE_LATE_MILLIS) {

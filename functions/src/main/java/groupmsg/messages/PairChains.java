@@ -156,8 +156,10 @@ final class PairChains {
                         .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD));
                 return now;
             } catch (ConditionalCheckFailedException e) {
+                // on and full (a full chain's mayGoAt is later than now): held; else it ended, or moved meanwhile
                 Chain old = e.hasItem() && !e.item().isEmpty() ? chain(e.item()) : Chain.NONE;
-                if (old.length() > 0 && old.lastSentAt() > now - GAP_MILLIS && old.mayGoAt(now) > now) return old.mayGoAt(now);
+                long oldMayGoAt = old.mayGoAt(now);
+                if (old.lastSentAt() > now - GAP_MILLIS && oldMayGoAt > now) return oldMayGoAt;
             }
             // none, or ended: a new chain, unless another message started one meanwhile
             if (ops.updateIf(b -> b.tableName(table).key(key(lineId, phone))

@@ -308,9 +308,9 @@ public final class OptOutStore {
      * One stored at once keeps its id: a STOP stored just before it, in the same millisecond, is before it.
      */
     static String position(String inboundId, long arrivedAt) {
-        String ulid = inboundId.substring(inboundId.indexOf('_') + 1);
-        if (groupmsg.platform.config.Ids.timeOf(ulid) - arrivedAt <= STORED_LATE_MILLIS) return inboundId;
-        String cameAt = inboundId.substring(0, inboundId.indexOf('_') + 1) + groupmsg.platform.config.Ids.lowestAt(arrivedAt);
+        int ulidAt = inboundId.indexOf('_') + 1;
+        if (groupmsg.platform.config.Ids.timeOf(inboundId.substring(ulidAt)) - arrivedAt <= STORED_LATE_MILLIS) return inboundId;
+        String cameAt = inboundId.substring(0, ulidAt) + groupmsg.platform.config.Ids.lowestAt(arrivedAt);
         return cameAt.compareTo(inboundId) < 0 ? cameAt : inboundId;
     }
 
