@@ -7,6 +7,7 @@ import groupmsg.e2e.DeliveryFaultsTest.Setup;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.local.QueueCounts;
 import groupmsg.messages.DeliveryService;
 import groupmsg.messages.DeliveryWorkerHandler;
 import groupmsg.platform.config.Wiring;
@@ -14,7 +15,6 @@ import groupmsg.platform.json.Json;
 import groupmsg.platform.schema.Tables;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 import java.util.ArrayList;
@@ -277,17 +277,9 @@ class DeliveryHoldTest {
 
     /** Until the fan-out has no job waiting and the delivery workers have taken every job it made (none waits). */
     private static void awaitJobsInTheWorkers(LocalRuntime runtime) throws InterruptedException {
-        String fanout = runtime.queues().get("fanout").url(), deliveries = runtime.queues().get("deliveries").url();
         for (long deadline = System.currentTimeMillis() + 20_000; System.currentTimeMillis() < deadline; Thread.sleep(50)) {
-            var waitingFanOut = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(fanout).attributeNames(
-                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes();
-            var jobs = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(deliveries).attributeNames(
-                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes();
-            if (waitingFanOut.values().stream().allMatch("0"::equals)
-                    && "0".equals(jobs.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
-                    && !"0".equals(jobs.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))) {
-                return;
-            }
+            var jobs = QueueCounts.of(runtime, "deliveries");
+            if (QueueCounts.of(runtime, "fanout").empty() && jobs.waiting() == 0 && jobs.inFlight() > 0) return;
         }
         throw new AssertionError("the slow line's jobs were not all taken by the delivery workers within 20 s");
     }

@@ -3,11 +3,11 @@ package groupmsg.e2e;
 import groupmsg.local.ApiClient;
 import groupmsg.local.LocalRuntime;
 import groupmsg.local.LocalRuntimeExtension;
+import groupmsg.local.QueueCounts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import groupmsg.platform.schema.Tables;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.util.List;
 import java.util.Map;
@@ -105,12 +105,8 @@ public class StatusWebhookE2eTest {
 
     /** Receipts are applied by the receipt worker: waits until it has taken every queued one. */
     public static void awaitReceiptsApplied(LocalRuntime runtime) throws InterruptedException {
-        String url = runtime.queues().get("receipts").url();
         for (int i = 0; i < 600; i++) {
-            var attributes = runtime.wiring().sqs().getQueueAttributes(r -> r.queueUrl(url).attributeNames(
-                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
-                    .attributes();
-            if (attributes.values().stream().allMatch("0"::equals)) return;
+            if (QueueCounts.of(runtime, "receipts").empty()) return;
             Thread.sleep(50);
         }
         throw new AssertionError("receipts still queued after 30 s");
