@@ -1,6 +1,7 @@
 package groupmsg.inbound;
 
 import groupmsg.conversations.ConversationRouter;
+import groupmsg.groups.E164;
 import groupmsg.lines.LineOwner;
 import groupmsg.lines.LineService;
 import groupmsg.platform.Log;
@@ -164,8 +165,11 @@ public final class InboundService {
             Log.warn("inbound_from_another_accounts_line", Map.of("lineId", owner.get().lineId(),
                     "metric", "InboundFromAnotherAccountsLine"));
         }
-        var ours = Keywords.classify(sms.body());
-        var classification = Keywords.withCarrierKeyword(ours, sms.carrierKeyword());
+        // A sender name's or a short code's text ("AMAZON", "22395") is no keyword: nothing can be sent back to it (the
+        // carrier refuses the answer), and its STOP opted out no number (a row and an event for "AMAZON"). A text.
+        boolean fromANumber = E164.looksLike(sms.from().strip());
+        var ours = fromANumber ? Keywords.classify(sms.body()) : Keywords.Classification.NONE;
+        var classification = fromANumber ? Keywords.withCarrierKeyword(ours, sms.carrierKeyword()) : ours;
         if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification, receivedAt, handedOn);
         // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
         // something, as "Yes" does

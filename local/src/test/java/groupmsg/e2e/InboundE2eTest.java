@@ -614,6 +614,37 @@ class InboundE2eTest {
         assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly(from);
     }
 
+    /**
+     * A sender name's or a short code's STOP or HELP is a text like any other: no answer (the carrier refuses one to
+     * such a sender), no opt-out of a "number" nothing is sent to, no event saying so; it goes to integrations.
+     */
+    @Test
+    void aKeywordFromASenderThatIsNoNumberIsAnOrdinaryText(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Sender Name Co");
+        String line = linePhone();
+        String lineId = createLine(a, line, "long_code", 10);
+        for (String sender : List.of("AMAZON", "22395")) {
+            for (String word : List.of("STOP", "HELP")) {
+                var carrierWord = twilioInbound(sid(), sender, line, word);
+                if (word.equals("STOP")) carrierWord.put("OptOutType", "STOP");
+                assertThat(postInbound(a, runtime, carrierWord, null).status()).isEqualTo(200);
+            }
+        }
+        text(a, "+14155550879", line, "STOP"); // a number's, after them: its worker ran after theirs
+        await(() -> optOuts(a, lineId), l -> !l.isEmpty(), 15_000);
+        runtime.awaitIdle();
+        assertThat(optOuts(a, lineId)).extracting(o -> o.get("phone")).containsExactly("+14155550879");
+        var texts = inbound(a, "?lineId=" + lineId).stream().filter(m -> !"+14155550879".equals(m.get("from"))).toList();
+        assertThat(texts).hasSize(4).allSatisfy(m -> assertThat(m).containsEntry("keyword", null));
+        assertThat(carrierMessages(a, line)).extracting(m -> m.get("to")).containsExactly("+14155550879");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(await(() -> integrationEvents(a, accountId), l -> l.size() == 4, 15_000))
+                .extracting(e -> e.get("from") + " " + e.get("body"))
+                .containsExactlyInAnyOrder("AMAZON STOP", "AMAZON HELP", "22395 STOP", "22395 HELP");
+        assertThat(integrationEvents(a, accountId, "opt_out.changed")).extracting(e -> e.get("phone"))
+                .containsExactly("+14155550879");
+    }
+
     @Test
     void aTextFromTheLinesOwnNumberIsTakenAndIgnored(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Self Text Co");
