@@ -29,13 +29,27 @@ import java.util.List;
  * @param fromLine       sent by another account's line (a business, not a person): a direct reply never routed into
  *                       a conversation nor published to integrations (two accounts' bots or conversations answered
  *                       each other for ever)
+ * @param handedOn       stored by the inbound worker from the job its webhook handed it on in (its store failed or
+ *                       was slow): its id is of when it was stored, which may be after texts that came after it (a
+ *                       START's place among the number's STOPs is where it came, see {@code OptOutStore.position})
  */
 public record InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
                              List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut,
                              boolean alsoAReply, String conversationId, String carrierMessageId, long createdAt,
                              String threadUlid, boolean routed, BroadcastReplies.Answered inReplyTo,
-                             Review review, String fromName, KeywordAction keywordAction, boolean fromLine) {
+                             Review review, String fromName, KeywordAction keywordAction, boolean fromLine,
+                             boolean handedOn) {
     public static final String ID_PREFIX = "inb_";
+
+    /** A message stored as it came (not {@link #handedOn}). */
+    public InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
+                          List<String> mediaUrls, Keywords.Keyword keyword, boolean possibleOptOut, boolean alsoAReply,
+                          String conversationId, String carrierMessageId, long createdAt, String threadUlid,
+                          boolean routed, BroadcastReplies.Answered inReplyTo, Review review, String fromName,
+                          KeywordAction keywordAction, boolean fromLine) {
+        this(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut, alsoAReply, conversationId,
+                carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, keywordAction, fromLine, false);
+    }
 
     /** A message from a phone (not another account's line). */
     public InboundMessage(String id, String accountId, String lineId, String linePhone, String from, String body,
@@ -44,7 +58,7 @@ public record InboundMessage(String id, String accountId, String lineId, String 
                           boolean routed, BroadcastReplies.Answered inReplyTo, Review review, String fromName,
                           KeywordAction keywordAction) {
         this(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut, alsoAReply, conversationId,
-                carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, keywordAction, false);
+                carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, keywordAction, false, false);
     }
 
     /**
@@ -58,7 +72,7 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage withKeywordAction(KeywordAction done) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review, fromName, done,
-                fromLine);
+                fromLine, handedOn);
     }
 
     /**
@@ -78,7 +92,7 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage withConversation(String conversationId, String threadUlid, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, inReplyTo, review,
-                fromName != null ? fromName : name, keywordAction, fromLine);
+                fromName != null ? fromName : name, keywordAction, fromLine, handedOn);
     }
 
     /**
@@ -88,13 +102,13 @@ public record InboundMessage(String id, String accountId, String lineId, String 
     public InboundMessage routedTo(String conversationId, String name) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, true, inReplyTo, review,
-                fromName != null ? fromName : name, keywordAction, fromLine);
+                fromName != null ? fromName : name, keywordAction, fromLine, handedOn);
     }
 
     /** The same message, linked to the group message it answers, its sender named as that group names them. */
     public InboundMessage withInReplyTo(BroadcastReplies.Answered answered, String memberName) {
         return new InboundMessage(id, accountId, lineId, linePhone, from, body, mediaUrls, keyword, possibleOptOut,
                 alsoAReply, conversationId, carrierMessageId, createdAt, threadUlid, routed, answered, review,
-                fromName != null ? fromName : memberName, keywordAction, fromLine);
+                fromName != null ? fromName : memberName, keywordAction, fromLine, handedOn);
     }
 }

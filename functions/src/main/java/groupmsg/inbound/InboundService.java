@@ -122,14 +122,15 @@ public final class InboundService {
     }
 
     public Received receive(InboundSms sms) {
-        return receive(sms, clock.millis(), () -> false);
+        return receive(sms, clock.millis(), () -> false, false);
     }
 
     /**
      * Receives a text that came at {@code receivedAt} (its time, and what routing takes as when it came: a text handed
      * on goes into no conversation created since); stores nothing once {@code handedOn} says another run has it.
+     * {@code fromHandOn}: this is that run (the inbound worker's), the message {@link InboundMessage#handedOn}.
      */
-    Received receive(InboundSms sms, long receivedAt, BooleanSupplier handedOn) {
+    Received receive(InboundSms sms, long receivedAt, BooleanSupplier handedOn, boolean fromHandOn) {
         Optional<LineOwner> owner = lines.ownerOfPhone(sms.to());
         boolean deletedLine = false;
         if (owner.isEmpty()) {
@@ -170,7 +171,7 @@ public final class InboundService {
         boolean fromANumber = E164.looksLike(sms.from().strip());
         var ours = fromANumber ? Keywords.classify(sms.body()) : Keywords.Classification.NONE;
         var classification = fromANumber ? Keywords.withCarrierKeyword(ours, sms.carrierKeyword()) : ours;
-        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification, receivedAt, handedOn);
+        if (deletedLine) return receiveForDeletedLine(sms, owner.get(), classification, receivedAt, handedOn, fromHandOn);
         // an opt-in only the carrier saw in the text (an account's own word at Twilio, "Si" say) may as well answer
         // something, as "Yes" does
         boolean carrierOnlyOptIn = ours.keyword() == null && classification.keyword() == Keywords.Keyword.OPT_IN;
@@ -205,7 +206,7 @@ public final class InboundService {
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), owner.get().accountId(), owner.get().lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), classification.keyword(),
                 classification.possibleOptOut(), alsoAReply, conversationId, sms.carrierMessageId(), receivedAt, null,
-                routed, null, null, fromName, null, fromAnotherAccountsLine);
+                routed, null, null, fromName, null, fromAnotherAccountsLine, fromHandOn);
         if (handedOn.getAsBoolean()) return new Deferred(); // its hand-on's run stores it: no second try of the store
         return storeAndQueue(message, aReply ? Queues.INBOUND : Queues.OPTOUTS, sms.carrierKeyword());
     }
@@ -235,7 +236,7 @@ public final class InboundService {
             var receiving = new CompletableFuture<Received>();
             Thread.ofVirtual().name(Thread.currentThread().getName() + "/receive").start(() -> {
                 try {
-                    receiving.complete(receive(sms, receivedAt, handedOn::get));
+                    receiving.complete(receive(sms, receivedAt, handedOn::get, false));
                 } catch (Throwable t) {
                     receiving.completeExceptionally(t);
                 }
@@ -295,7 +296,7 @@ public final class InboundService {
 
     /** Receives a text its webhook handed on ({@link #receiveOrDefer}), as of when it came. */
     Received receiveHandedOn(Arrived arrived) {
-        return receive(arrived.sms(), arrived.receivedAt(), () -> false);
+        return receive(arrived.sms(), arrived.receivedAt(), () -> false, true);
     }
 
     /**
@@ -325,7 +326,7 @@ public final class InboundService {
      * Anything else (a reply, HELP, a "Yes" from a number not opted out of it) goes nowhere, as before: nothing is stored.
      */
     private Received receiveForDeletedLine(InboundSms sms, LineOwner former, Keywords.Classification classification,
-                                           long receivedAt, BooleanSupplier handedOn) {
+                                           long receivedAt, BooleanSupplier handedOn, boolean fromHandOn) {
         var keyword = classification.keyword();
         // a "Yes" is an opt-in only from a number opted out of that line (from anyone else it only answers)
         if (keyword != Keywords.Keyword.OPT_OUT && keyword != Keywords.Keyword.OPT_IN
@@ -335,7 +336,7 @@ public final class InboundService {
         }
         var message = new InboundMessage(ids.next(InboundMessage.ID_PREFIX), former.accountId(), former.lineId(),
                 sms.to().strip(), sms.from().strip(), sms.body(), sms.mediaUrls(), keyword, classification.possibleOptOut(),
-                false, null, sms.carrierMessageId(), receivedAt, null, true, null, null, null, null);
+                false, null, sms.carrierMessageId(), receivedAt, null, true, null, null, null, null, false, fromHandOn);
         if (handedOn.getAsBoolean()) return new Deferred(); // as a live line's: its hand-on's run stores it
         var received = storeAndQueue(message, Queues.OPTOUTS, sms.carrierKeyword());
         if (received instanceof Stored) {

@@ -425,6 +425,7 @@ final class InboundStore {
         if (m.fromName() != null) item.put("fromName", s(m.fromName()));
         if (m.routed()) item.put("routedOnArrival", Attr.bool(true));
         if (m.fromLine()) item.put("fromLine", Attr.bool(true));
+        if (m.handedOn()) item.put("handedOn", Attr.bool(true));
         item.put("carrierMessageId", s(m.carrierMessageId()));
         item.put("createdAt", n(m.createdAt()));
         return item;
@@ -491,7 +492,8 @@ final class InboundStore {
                 Attr.flag(item, "alsoAReply"), Attr.str(item, "conversationId"), Attr.str(item, "carrierMessageId"), Attr.num(item, "createdAt", 0),
                 Attr.str(item, "threadUlid"), Attr.flag(item, "routedOnArrival"),
                 BroadcastReplies.fromAttribute(item.get("inReplyTo")), review(item.get("review")), Attr.str(item, "fromName"),
-                keywordAction(item.get("keywordAction")), Attr.flag(item, "fromLine"));
+                keywordAction(item.get("keywordAction")), Attr.flag(item, "fromLine"),
+                Attr.flag(item, "handedOn"));
     }
 
     private static InboundMessage.KeywordAction keywordAction(AttributeValue attribute) {

@@ -195,7 +195,8 @@ public final class OptOutService {
                 } else {
                     // told only when this START lifted an opt-out (now, or in a run of its job that failed after):
                     // not for a number that was never opted out, nor when a STOP that came after it keeps it
-                    if (store.removeForOptIn(line.id(), m.from(), m.id(), m.createdAt(), inbound.markLiftedOptOut(accountId, m.id()))
+                    if (store.removeForOptIn(line.id(), m.from(), m.id(), m.createdAt(), m.handedOn(),
+                            inbound.markLiftedOptOut(accountId, m.id()))
                             || inbound.liftedOptOut(accountId, m.id())) {
                         publishAfterReply.add(() -> publishChange(accountId, line.id(), m.from(), false,
                                 OptOutStore.SOURCE_KEYWORD, m.id(), m.createdAt()));
@@ -244,7 +245,7 @@ public final class OptOutService {
      * before the START's own answer (which the opt-out then stops) in the number's order.
      */
     private void confirmLaterStop(String accountId, Line line, InboundMessage start) {
-        String stopId = store.laterStopCause(line.id(), start.from(), start.id(), start.createdAt()).orElse(null);
+        String stopId = store.laterStopCause(line.id(), start.from(), start.id(), start.createdAt(), start.handedOn()).orElse(null);
         if (stopId == null) return;
         InboundMessage stop = inbound.get(accountId, stopId).orElse(null);
         // sent again when it exists (its own job's, or this job's run before whose enqueue failed): one message still

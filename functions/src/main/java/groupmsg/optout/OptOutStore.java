@@ -267,13 +267,16 @@ public final class OptOutStore {
      */
     public boolean removeForOptIn(String lineId, String phone, String inboundId) {
         return removeForOptIn(lineId, phone, inboundId,
-                groupmsg.platform.config.Ids.timeOf(inboundId.substring(inboundId.indexOf('_') + 1)), null);
+                groupmsg.platform.config.Ids.timeOf(inboundId.substring(inboundId.indexOf('_') + 1)), false, null);
     }
 
-    /** As {@link #removeForOptIn(String, String, String)}, with the START's mark (null: none) in the same transaction. */
-    public boolean removeForOptIn(String lineId, String phone, String inboundId, long arrivedAt,
+    /**
+     * As {@link #removeForOptIn(String, String, String)}, for a START that came at {@code arrivedAt} ({@code handedOn}:
+     * stored by the inbound worker from its webhook's hand-on), with its mark (null: none) in the same transaction.
+     */
+    public boolean removeForOptIn(String lineId, String phone, String inboundId, long arrivedAt, boolean handedOn,
                                   TransactWriteItem markLifted) {
-        String position = position(inboundId, arrivedAt);
+        String position = position(inboundId, arrivedAt, handedOn);
         // an opt-out by hand recorded after the START arrived is newer than it, and stays (a carrier's "unsubscribed",
         // stamped when its send returned, tells of an opt-out at the carrier from before: the START lifts it)
         var delete = TransactWriteItem.builder().delete(b -> b.tableName(table)
@@ -301,34 +304,38 @@ public final class OptOutStore {
     }
 
     /**
-     * Where a START stands among the number's STOPs (ids, ordered as stored): its id; or, for one stored over
-     * {@link #STORED_LATE_MILLIS} after it came ({@code arrivedAt}: handed on by its webhook, or slowed by retries), the
-     * lowest id of the moment it came, so it is not taken for one sent after the STOPs stored meanwhile. A STOP that
-     * came before such a START but was stored after it came (slowed too) then keeps the number opted out: the safe side.
-     * One stored at once keeps its id: a STOP stored just before it, in the same millisecond, is before it.
+     * Where a START stands among the number's STOPs (ids, ordered as stored): its id; or, for one its webhook handed on
+     * ({@code handedOn}: stored by the inbound worker, however soon) or stored over {@link #STORED_LATE_MILLIS} after it
+     * came ({@code arrivedAt}: slowed by retries), the lowest id of the moment it came, so it is not taken for one sent
+     * after the STOPs stored meanwhile (a hand-on's job can be stored within the 500 ms, after a STOP that came after
+     * it and was stored at once). A STOP that came before such a START but was stored after it came (slowed too) then
+     * keeps the number opted out: the safe side. One stored at once keeps its id: a STOP stored just before it, in the
+     * same millisecond, is before it.
      */
-    static String position(String inboundId, long arrivedAt) {
+    static String position(String inboundId, long arrivedAt, boolean handedOn) {
         int ulidAt = inboundId.indexOf('_') + 1;
-        if (groupmsg.platform.config.Ids.timeOf(inboundId.substring(ulidAt)) - arrivedAt <= STORED_LATE_MILLIS) return inboundId;
+        if (!handedOn && groupmsg.platform.config.Ids.timeOf(inboundId.substring(ulidAt)) - arrivedAt <= STORED_LATE_MILLIS) {
+            return inboundId;
+        }
         String cameAt = inboundId.substring(0, ulidAt) + groupmsg.platform.config.Ids.lowestAt(arrivedAt);
         return cameAt.compareTo(inboundId) < 0 ? cameAt : inboundId;
     }
 
     /**
-     * How long after it came a START's store counts as late ({@link #position}): a webhook's own store takes tens of
-     * milliseconds; a text is handed on after the SDK's retries were spent (seconds), or a fault at once, whose job's
-     * store can come sooner than this (a STOP sent within that moment is then taken for one before the START).
+     * How long after it came a START its webhook stored counts as late ({@link #position}): a webhook's own store takes
+     * tens of milliseconds, and one slowed by the SDK's retries takes seconds.
      */
     static final long STORED_LATE_MILLIS = 500;
 
     /**
-     * The STOP after the START {@code inboundId} (which came at {@code arrivedAt}) that the number's opt-out on the line
-     * is now caused by (a consistent read; see {@link #removeForOptIn}), when there is one.
+     * The STOP after the START {@code inboundId} (which came at {@code arrivedAt}; {@code handedOn} as
+     * {@link #position}'s) that the number's opt-out on the line is now caused by (a consistent read; see
+     * {@link #removeForOptIn}), when there is one.
      */
-    public Optional<String> laterStopCause(String lineId, String phone, String inboundId, long arrivedAt) {
+    public Optional<String> laterStopCause(String lineId, String phone, String inboundId, long arrivedAt, boolean handedOn) {
         var item = item(lineId, phone);
         String causedBy = item == null ? null : Attr.str(item, "causedBy");
-        String position = position(inboundId, arrivedAt);
+        String position = position(inboundId, arrivedAt, handedOn);
         return Optional.ofNullable(causedBy).filter(id -> id.compareTo(position) > 0 && SOURCE_KEYWORD.equals(Attr.str(item, "source")));
     }
 

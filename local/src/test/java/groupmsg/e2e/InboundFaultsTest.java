@@ -71,10 +71,17 @@ class InboundFaultsTest {
 
     /** Whether the opt-out worker has finished with an inbound keyword ({@code handledAt} on its item). */
     static boolean handled(LocalRuntime runtime, String accountId, String inboundId) {
+        var item = inboundItem(runtime, accountId, inboundId);
+        return item != null && item.containsKey("handledAt");
+    }
+
+    /** An inbound message's item as stored (a consistent read; null when there is none). */
+    static Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> inboundItem(LocalRuntime runtime,
+                                                                                                 String accountId, String inboundId) {
         var w = runtime.wiring();
         var item = w.dynamo().getItem(b -> b.tableName(w.config().table(groupmsg.platform.schema.Tables.CORE)).consistentRead(true)
                 .key(groupmsg.platform.dynamo.Attr.key(groupmsg.platform.dynamo.Attr.accountPk(accountId), "IN#" + inboundId))).item();
-        return item != null && item.containsKey("handledAt");
+        return item == null || item.isEmpty() ? null : item;
     }
 
     /** An SQS event of one message, as Lambda hands it to the queue's worker (a standard queue's has no group). */
@@ -440,15 +447,20 @@ class InboundFaultsTest {
         assertThat(webhook.handleRequest(signedInbound(runtime, phone, line, "Remove"), null).getStatusCode()).isEqualTo(200);
         runtime.awaitIdle(); // opted out still: a repeated STOP is not confirmed again
         assertThat(inbound(a, "?lineId=" + lineId)).extracting(i -> i.get("body")).containsExactly("Remove", "STOP");
-        Thread.sleep(600); // a text handed on is stored well after it came (after the SDK's retries, then the queue)
+        // however soon its worker stores it: within 500 ms of when it came its own id, after the STOP's, lifted it
 
         assertThat(runtime.functions().get("inbound-worker").invoke(sqsEvent("inbound.fifo", captured.getFirst())))
                 .contains("\"batchItemFailures\":[]");
         runtime.awaitIdle();
         assertThat(optOuts(a, lineId)).as("the last word was Remove").extracting(o -> o.get("phone")).containsExactly(phone);
         assertThat(sentTo(a, line, phone, OPT_IN_REPLY)).isEmpty();
-        assertThat(inbound(a, "?lineId=" + lineId)).as("newest first, as stored; each shows when it came")
+        var texts = inbound(a, "?lineId=" + lineId);
+        assertThat(texts).as("newest first, as stored; each shows when it came")
                 .extracting(i -> i.get("body")).containsExactly("START", "Remove", "STOP");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        assertThat(inboundItem(runtime, accountId, (String) texts.get(0).get("id"))).as("stored from its hand-on")
+                .containsKey("handedOn");
+        assertThat(inboundItem(runtime, accountId, (String) texts.get(1).get("id"))).doesNotContainKey("handedOn");
     }
 
     /** The text's job routed by the inbound worker: it stays a direct reply, and the other participant got the welcome alone. */

@@ -230,27 +230,46 @@ class OptOutStoreTest {
         // a number never opted out: nothing lifted, nothing to tell
         assertThat(store.removeForOptIn(lineId, "+14155550625", inb(9))).isFalse();
 
-        // a START that came at 2 s but was stored at 5 s (the webhook handed it on), after a STOP that came and was
+        // a START that came at 2 s but was stored at 5 s (slowed by the SDK's retries), after a STOP that came and was
         // stored at 3 s: it stands where it came, and lifts nothing; that STOP is its later cause
         String handedOn = "+14155550626";
         arrive(handedOn, inb(1), 1_000);
         assertThat(store.recordKeyword(ACCOUNT, lineId, handedOn, inb(1), 1_100)).isTrue();
         arrive(handedOn, inb(3), 3_000);
-        assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 2_000, null)).as("lifted nothing").isFalse();
+        assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 2_000, false, null)).as("lifted nothing").isFalse();
         assertThat(store.optedOut(lineId, java.util.List.of(handedOn))).containsExactly(handedOn);
-        assertThat(store.laterStopCause(lineId, handedOn, inb(5), 2_000)).contains(inb(3));
+        assertThat(store.laterStopCause(lineId, handedOn, inb(5), 2_000, false)).contains(inb(3));
         // one that came at 4 s, after that STOP, lifts it
-        assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 4_000, null)).isTrue();
+        assertThat(store.removeForOptIn(lineId, handedOn, inb(5), 4_000, false, null)).isTrue();
 
         // a START stored at once, in the millisecond of a STOP stored just before it: after it, by its id
         String sameMoment = "+14155550627";
         arrive(sameMoment, inb(3), 3_000);
         String start = "inb_" + new com.github.f4b6a3.ulid.Ulid(3_000L, new byte[]{0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
-        assertThat(store.removeForOptIn(lineId, sameMoment, start, 3_000, null)).as("lifted").isTrue();
+        assertThat(store.removeForOptIn(lineId, sameMoment, start, 3_000, false, null)).as("lifted").isTrue();
+
+        // a START its webhook handed on, stored by the inbound worker 300 ms after it came, after a STOP that came 100 ms
+        // after it and was stored at once: it stands where it came, however soon it was stored (before, within 500 ms
+        // it kept its own id, after the STOP's, and lifted the number's last word)
+        String soonHandedOn = "+14155550628";
+        arrive(soonHandedOn, inbAt(10_100), 10_100);
+        assertThat(store.removeForOptIn(lineId, soonHandedOn, inbAt(10_300), 10_000, true, null)).as("lifted nothing").isFalse();
+        assertThat(store.optedOut(lineId, java.util.List.of(soonHandedOn))).containsExactly(soonHandedOn);
+        assertThat(store.laterStopCause(lineId, soonHandedOn, inbAt(10_300), 10_000, true)).contains(inbAt(10_100));
+        // stored so by its webhook (300 ms: no hand-on) it is after the STOP, by its id
+        String soonStored = "+14155550629";
+        arrive(soonStored, inbAt(10_100), 10_100);
+        assertThat(store.laterStopCause(lineId, soonStored, inbAt(10_300), 10_000, false)).isEmpty();
+        assertThat(store.removeForOptIn(lineId, soonStored, inbAt(10_300), 10_000, false, null)).as("lifted").isTrue();
     }
 
     /** The id of an inbound message that arrived {@code n} seconds into the epoch: ULIDs, ordered by arrival. */
     private static String inb(int n) {
-        return "inb_" + new com.github.f4b6a3.ulid.Ulid(n * 1_000L, new byte[10]);
+        return inbAt(n * 1_000L);
+    }
+
+    /** The id of an inbound message stored {@code millis} into the epoch. */
+    private static String inbAt(long millis) {
+        return "inb_" + new com.github.f4b6a3.ulid.Ulid(millis, new byte[10]);
     }
 }
