@@ -461,6 +461,9 @@ class InboundFaultsTest {
         assertThat(inboundItem(runtime, accountId, (String) texts.get(0).get("id"))).as("stored from its hand-on")
                 .containsKey("handedOn");
         assertThat(inboundItem(runtime, accountId, (String) texts.get(1).get("id"))).doesNotContainKey("handedOn");
+        var reader = new InboundService(runtime.wiring(), (queue, messages) -> {});
+        assertThat(reader.get(accountId, (String) texts.get(0).get("id")).orElseThrow().handedOn()).isTrue();
+        assertThat(reader.get(accountId, (String) texts.get(1).get("id")).orElseThrow().handedOn()).isFalse();
     }
 
     /** The text's job routed by the inbound worker: it stays a direct reply, and the other participant got the welcome alone. */
