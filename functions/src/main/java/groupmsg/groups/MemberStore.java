@@ -259,10 +259,14 @@ final class MemberStore {
         }
     }
 
-    /** Tombstones one membership with the counter update; false when the number is not a present member. */
-    boolean remove(String accountId, String groupId, String phone, long stampedAt) {
+    /**
+     * Tombstones one membership with the counter update; false when the number is not a present member. Tries no more
+     * after {@code giveUpAt} (epoch ms): a {@link ContentionException} then.
+     */
+    boolean remove(String accountId, String groupId, String phone, long stampedAt, long giveUpAt) {
         long now = stampedAt;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            giveUpAfter(giveUpAt, "member removal");
             long at = now;
             var outcome = ops.transact(List.of(
                     TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(groupPk(accountId, groupId), phone))
