@@ -26,7 +26,7 @@ public final class AccountService {
     private final Ids ids;
 
     public AccountService(Wiring wiring) {
-        this.store = new AccountStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
+        this.store = new AccountStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE), wiring.clock());
         this.clock = wiring.clock();
         this.ids = wiring.ids();
     }

@@ -27,17 +27,20 @@ import static groupmsg.platform.dynamo.Attr.s;
 
 /**
  * Accounts and API keys in the core table:
- * account {@code ACCT#a / ACCOUNT}; key {@code ACCT#a / KEY#k}; key lookup {@code KEYHASH#sha256 / KEYHASH}.
+ * account {@code ACCT#a / ACCOUNT}; key {@code ACCT#a / KEY#k}; key lookup {@code KEYHASH#sha256 / KEYHASH}; a revoked
+ * key's mark {@code ACCT#a / KEY-REVOKED#k}.
  */
 final class AccountStore {
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
     private final String table;
+    private final java.time.Clock clock;
 
-    AccountStore(DynamoOps ops, String table) {
+    AccountStore(DynamoOps ops, String table, java.time.Clock clock) {
         this.dynamo = ops.client();
         this.ops = ops;
         this.table = table;
+        this.clock = clock;
     }
 
     static String accountPk(String accountId) {
@@ -120,12 +123,38 @@ final class AccountStore {
      * @param caller the key the request came with (null: the runtime's own start-up keys)
      */
     boolean addKey(String accountId, ApiKeyView key, String keyHash, Caller caller) {
-        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash), countKeys(accountId, 1, caller != null));
+        var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash),
+                countKeys(accountId, 1, caller != null), neverRevoked(accountId, key.id()));
         var outcome = CallerKey.transact(ops, table, actions, caller, key.id());
+        if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0) && c.conditionFailed(3)) {
+            // the retry of a request whose first run made this key, revoked since: not made again (a revoked id
+            // active again, with a secret only the retry saw)
+            throw ApiException.conflict("the key this request created (" + key.id() + ") has been revoked since; "
+                    + "create another with a new Idempotency-Key");
+        }
         if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0) && c.conditionFailed(2)) {
             throw ApiException.conflict("the account has " + MAX_KEYS + " API keys, the most it may have; revoke one first");
         }
         return outcome instanceof DynamoOps.Committed;
+    }
+
+    /**
+     * A revoked key's mark ({@code ACCT#a / KEY-REVOKED#<id>}), kept two days (past any retry of the request that made
+     * the key: an Idempotency-Key's record lives a day), so that such a retry cannot make the key again.
+     */
+    private static String revokedSk(String keyId) {
+        return "KEY-REVOKED#" + keyId;
+    }
+
+    private TransactWriteItem neverRevoked(String accountId, String keyId) {
+        return TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
+                .key(Attr.key(accountPk(accountId), revokedSk(keyId))).conditionExpression("attribute_not_exists(pk)")).build();
+    }
+
+    private TransactWriteItem markRevoked(String accountId, String keyId) {
+        long expiresAt = clock.instant().plus(java.time.Duration.ofDays(2)).getEpochSecond();
+        return TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of("pk", s(accountPk(accountId)),
+                "sk", s(revokedSk(keyId)), "expiresAt", n(expiresAt)))).build();
     }
 
     /** The account, read consistently: a setting changed a moment ago (who may start conversations) applies at once. */
@@ -235,6 +264,7 @@ final class AccountStore {
                         .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
                 deleteKeyHash(hash)));
         actions.add(countKeys(accountId, -1, false));
+        actions.add(markRevoked(accountId, keyId)); // index 3, before the revocations' count
         if (revocationsRead != ANY_REVOCATIONS) {
             actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
                     .updateExpression("SET #count = :next")
@@ -246,7 +276,7 @@ final class AccountStore {
         var outcome = CallerKey.transact(ops, table, actions, caller, keyId);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return key(accountId, keyId).isEmpty() ? Revoked.NO_SUCH_KEY : Revoked.KEYS_CHANGED;
-            if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(3)) return Revoked.KEYS_CHANGED;
+            if (revocationsRead != ANY_REVOCATIONS && c.conditionFailed(4)) return Revoked.KEYS_CHANGED;
             throw new IllegalStateException("key revocation cancelled: " + c);
         }
         return Revoked.REVOKED;

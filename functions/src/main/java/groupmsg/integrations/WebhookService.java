@@ -173,7 +173,7 @@ public final class WebhookService {
     public static final String TEST_EVENT = "webhook.test";
 
     public void delete(String accountId, String id) {
-        if (!id.startsWith(Webhook.ID_PREFIX) || !store.delete(accountId, id)) throw ApiException.notFound("webhook");
+        if (!id.startsWith(Webhook.ID_PREFIX) || !store.delete(accountId, id, clock.millis())) throw ApiException.notFound("webhook");
     }
 
     private String newSecret() {

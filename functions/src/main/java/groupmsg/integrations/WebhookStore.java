@@ -1,6 +1,7 @@
 package groupmsg.integrations;
 
 import groupmsg.accounts.CallerKey;
+import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
 import groupmsg.platform.dynamo.Attr;
 import groupmsg.platform.dynamo.DynamoOps;
@@ -29,6 +30,8 @@ import static groupmsg.platform.dynamo.Attr.s;
 final class WebhookStore {
     private static final String PREFIX = "WEBHOOK#";
     private static final String COUNT_SK = "WEBHOOKS";
+    /** A deleted webhook's mark (see {@link #delete}). */
+    private static final String DELETED_PREFIX = "WEBHOOK-DELETED#";
     /**
      * Longer than an event's passes can last after a redrive from its dead-letter queue: its passes take about 3.4
      * days, then the worker sends it there, where it is kept 14 days, and a redrive's passes take 3.4 more (about 21
@@ -65,9 +68,17 @@ final class WebhookStore {
                         .conditionExpression("attribute_not_exists(webhooks) OR webhooks < :max")
                         .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max)))).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
+                        .conditionExpression("attribute_not_exists(pk)")).build(),
+                TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
+                        .key(Attr.key(Attr.accountPk(accountId), DELETED_PREFIX + w.id()))
                         .conditionExpression("attribute_not_exists(pk)")).build()), caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (get(accountId, w.id()).isPresent()) return true; // a retry of this create: stored already
+            if (c.conditionFailed(2)) {
+                // the retry of a request whose first run made it, deleted since: not made again
+                throw ApiException.conflict("the webhook this request created (" + w.id() + ") has been deleted since; "
+                        + "create another with a new Idempotency-Key");
+            }
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook create cancelled: " + c);
         }
@@ -205,13 +216,20 @@ final class WebhookStore {
                 .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max), ":expires", n(expiresAt))));
     }
 
-    /** Deletes it and counts it out; false when there is none. */
-    boolean delete(String accountId, String id) {
+    /**
+     * Deletes it and counts it out, leaving its mark for two days ({@code WEBHOOK-DELETED#<id>}, past any retry of the
+     * request that made it: an Idempotency-Key's record lives a day, and such a retry must not make it again); false
+     * when there is none.
+     */
+    boolean delete(String accountId, String id, long nowMillis) {
+        long expiresAt = nowMillis / 1000 + Duration.ofDays(2).toSeconds();
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .conditionExpression("attribute_exists(pk)")).build(),
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), COUNT_SK))
-                        .updateExpression("ADD webhooks :minus").expressionAttributeValues(Map.of(":minus", n(-1)))).build()));
+                        .updateExpression("ADD webhooks :minus").expressionAttributeValues(Map.of(":minus", n(-1)))).build(),
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of(
+                        "pk", s(Attr.accountPk(accountId)), "sk", s(DELETED_PREFIX + id), "expiresAt", n(expiresAt)))).build()));
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook delete cancelled: " + c);

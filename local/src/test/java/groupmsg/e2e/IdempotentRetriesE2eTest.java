@@ -730,6 +730,44 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * A key or a webhook made by a request whose answer was lost, revoked or deleted before the request's retry: the
+     * retry is a 409 that says so, and makes nothing (before, it made the same id again: a revoked key active again,
+     * with a secret only the retry saw).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRetryAfterItsKeyWasRevokedOrItsWebhookDeletedMakesNeitherAgain(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Revoked Before Retry Co");
+        var handler = new groupmsg.accounts.AdminApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("name", "ci", "role", "admin");
+        assertThat(call(handler, a, "POST /v1/api-keys", "/v1/api-keys", Map.of(), body, "key-revoked-1").getStatusCode())
+                .isEqualTo(500);
+        var keys = (List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items");
+        String made = (String) keys.stream().filter(k -> "ci".equals(k.get("name"))).findFirst().orElseThrow().get("id");
+        assertThat(a.delete("/v1/api-keys/" + made).status()).isEqualTo(204);
+        var retry = a.withHeader("Idempotency-Key", "key-revoked-1").post("/v1/api-keys", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(409);
+        assertThat(retry.body()).contains("has been revoked since");
+        assertThat((List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items"))
+                .extracting(k -> k.get("name")).doesNotContain("ci");
+        var another = a.withHeader("Idempotency-Key", "key-revoked-2").post("/v1/api-keys", body);
+        assertThat(another.status()).as("a new request makes a new key").isEqualTo(201);
+        assertThat(another.jsonObject().get("id")).isNotEqualTo(made);
+
+        var hookHandler = new groupmsg.accounts.AdminApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> hook = Map.of("url", "https://example.com/revoked-retry");
+        assertThat(call(hookHandler, a, "POST /v1/webhooks", "/v1/webhooks", Map.of(), hook, "hook-deleted-1").getStatusCode())
+                .isEqualTo(500);
+        var hooks = (List<Map<String, Object>>) a.get("/v1/webhooks").jsonObject().get("items");
+        assertThat(hooks).hasSize(1);
+        assertThat(a.delete("/v1/webhooks/" + hooks.getFirst().get("id")).status()).isEqualTo(204);
+        var hookRetry = a.withHeader("Idempotency-Key", "hook-deleted-1").post("/v1/webhooks", hook);
+        assertThat(hookRetry.status()).as(hookRetry.body()).isEqualTo(409);
+        assertThat(hookRetry.body()).contains("has been deleted since");
+        assertThat((List<?>) a.get("/v1/webhooks").jsonObject().get("items")).isEmpty();
+    }
+
+    /**
      * Through the handler: a key first answered 400 on one group's members, run there 23 hours later, is still bound
      * there two hours after that (its run's record lives 24 hours): the same key on another group is a 409, not a
      * second add; a day after the run it is free.
