@@ -42,7 +42,7 @@ import java.util.Set;
 public final class ImportCsv {
 
     /** Most data rows in one import. */
-    public static final int MAX_ROWS = 100_000;
+    public static final int MAX_ROWS = 500_000;
     /** Largest body accepted, in bytes (5 MB). */
     public static final int MAX_BYTES = 5 * 1024 * 1024;
     /**
@@ -144,7 +144,7 @@ public final class ImportCsv {
             if (fields.size() == header.size && records.problem == null && fields.get(header.phone).isBlank()
                     && (header.name < 0 || fields.get(header.name).isBlank())) {
                 // a country alone ("US,," where a spreadsheet copied it down past the last number) is no member, and
-                // no row of the file's 100,000 either
+                // no row of the file's 500,000 either
                 continue;
             }
             if (rows.size() == MAX_ROWS) {

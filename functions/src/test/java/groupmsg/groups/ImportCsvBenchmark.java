@@ -3,7 +3,7 @@ package groupmsg.groups;
 import java.util.List;
 
 /**
- * Prints how long {@link ImportCsv#parse} takes on the largest allowed import (100,000 rows, ~5 MB): the first
+ * Prints how long {@link ImportCsv#parse} takes on the largest import of named rows (100,000 rows, ~5 MB): the first
  * (cold) parse in a fresh JVM, then the median of warm ones. A program that prints figures, not a test.
  *
  * <p>Run: {@code java -cp functions/target/classes:functions/target/test-classes groupmsg.groups.ImportCsvBenchmark}

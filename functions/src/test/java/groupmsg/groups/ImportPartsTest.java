@@ -37,6 +37,29 @@ class ImportPartsTest {
         return rows;
     }
 
+    /**
+     * Rows go 1,000 to a part, and a file of over 100,000 in 100 parts: a 5 MB list of numbers (about 400,000) in
+     * parts of 1,000 took 8 s of the accept's request, which sends them one a batch (a message group's order).
+     */
+    @Test
+    void rowsGoAThousandToAPartOrAHundredthOfALargerFile() {
+        var sent = rowsOf(ImportService.parts("acct_1", "grp_1", "imp_1", numbers(12_345)));
+        assertThat(sent).hasSize(12_345);
+        assertThat(sent.get(12_344)).containsExactly(12_346, null, "+14152012344", null);
+        assertThat(ImportService.parts("acct_1", "grp_1", "imp_1", numbers(12_345))).hasSize(13);
+        assertThat(ImportService.parts("acct_1", "grp_1", "imp_1", numbers(100_000))).hasSize(100);
+        var large = ImportService.parts("acct_1", "grp_1", "imp_1", numbers(250_001));
+        assertThat(large).hasSize(100);
+        assertThat(rowsOf(large)).hasSize(250_001);
+        assertThat(ImportService.gunzipRows((String) Json.parseObject(large.getFirst().body()).get("rowsGzip"))).hasSize(2_501);
+    }
+
+    private static List<ImportCsv.Row> numbers(int count) {
+        List<ImportCsv.Row> rows = new ArrayList<>();
+        for (int i = 0; i < count; i++) rows.add(new ImportCsv.Row(i + 2, null, "+1415" + (2_000_000 + i), null));
+        return rows;
+    }
+
     @Test
     void namesThatHardlyCompressAreSplitIntoPartsThatFit() {
         // 1,000 valid rows whose names are 100 random CJK characters: gzip'd and base64'd they were ~1.3x the
