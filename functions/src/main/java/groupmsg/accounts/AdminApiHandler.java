@@ -77,7 +77,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         on("GET /v1/lines/{id}", r -> ApiResponse.ok(lineJson(lines.get(r.accountId(), r.path("id")))));
         on("PATCH /v1/lines/{id}", this::updateLine);
         on("DELETE /v1/lines/{id}", r -> {
-            lines.delete(r.accountId(), r.path("id"), Boolean.TRUE.equals(r.queryTrueOrFalse("force")));
+            lines.delete(r.requireCaller(), r.path("id"), Boolean.TRUE.equals(r.queryTrueOrFalse("force")));
             return ApiResponse.noContent();
         });
         on("GET /v1/usage", this::getUsage);
@@ -114,7 +114,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         });
         onShowingSecret("POST /v1/webhooks/{id}/rotate-secret", this::rotateWebhookSecret);
         on("DELETE /v1/webhooks/{id}", r -> {
-            webhooks.get().delete(r.accountId(), r.path("id"));
+            webhooks.get().delete(r.requireCaller(), r.path("id"));
             return ApiResponse.noContent();
         });
     }

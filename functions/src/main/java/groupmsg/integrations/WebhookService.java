@@ -172,8 +172,9 @@ public final class WebhookService {
     /** The type of a test event ({@code POST /v1/webhooks/{id}/test}): sent whatever the webhook's {@code events}. */
     public static final String TEST_EVENT = "webhook.test";
 
-    public void delete(String accountId, String id) {
-        if (!id.startsWith(Webhook.ID_PREFIX) || !store.delete(accountId, id, clock.millis())) throw ApiException.notFound("webhook");
+    /** Deletes it; 404 when there is none, 403 when {@code caller}'s key was revoked while the request ran. */
+    public void delete(Caller caller, String id) {
+        if (!id.startsWith(Webhook.ID_PREFIX) || !store.delete(caller, id, clock.millis())) throw ApiException.notFound("webhook");
     }
 
     private String newSecret() {

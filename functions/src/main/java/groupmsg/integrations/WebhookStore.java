@@ -219,17 +219,19 @@ final class WebhookStore {
     /**
      * Deletes it and counts it out, leaving its mark for two days ({@code WEBHOOK-DELETED#<id>}, past any retry of the
      * request that made it: an Idempotency-Key's record lives a day, and such a retry must not make it again); false
-     * when there is none.
+     * when there is none. Nothing is deleted when the caller's key was revoked meanwhile ({@link CallerKey}).
      */
-    boolean delete(String accountId, String id, long nowMillis) {
+    boolean delete(Caller caller, String id, long nowMillis) {
+        String accountId = caller.accountId();
         long expiresAt = nowMillis / 1000 + Duration.ofDays(2).toSeconds();
-        var outcome = ops.transact(List.of(
+        var outcome = CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .conditionExpression("attribute_exists(pk)")).build(),
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), COUNT_SK))
                         .updateExpression("ADD webhooks :minus").expressionAttributeValues(Map.of(":minus", n(-1)))).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of(
-                        "pk", s(Attr.accountPk(accountId)), "sk", s(DELETED_PREFIX + id), "expiresAt", n(expiresAt)))).build()));
+                        "pk", s(Attr.accountPk(accountId)), "sk", s(DELETED_PREFIX + id), "expiresAt", n(expiresAt)))).build()),
+                caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook delete cancelled: " + c);

@@ -163,6 +163,15 @@ public final class LineService {
      * good (a number the carrier account does not own: its messages wait, queued, for the line to be mended).
      */
     public void delete(String accountId, String lineId, boolean force) {
+        delete(accountId, lineId, force, null);
+    }
+
+    /** ... by {@code caller}'s request: nothing is deleted when its key was revoked while it ran (a 403). */
+    public void delete(groupmsg.platform.api.Caller caller, String lineId, boolean force) {
+        delete(caller.accountId(), lineId, force, caller);
+    }
+
+    private void delete(String accountId, String lineId, boolean force, groupmsg.platform.api.Caller caller) {
         Line line = get(accountId, lineId);
         // its sends would go on from a number nobody here listens to: a STOP in answer would be lost (or go to
         // another account's line), so the line goes only once its messages are out
@@ -170,7 +179,7 @@ public final class LineService {
             throw ApiException.conflict("the line has messages still being sent; delete it once they are sent, or with"
                     + " ?force=true to fail what they have not sent yet");
         }
-        if (!store.delete(accountId, line, clock.millis())) throw ApiException.notFound("line");
+        if (!store.delete(accountId, line, clock.millis(), caller)) throw ApiException.notFound("line");
     }
 
     /**

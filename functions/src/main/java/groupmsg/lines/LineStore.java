@@ -151,7 +151,16 @@ final class LineStore {
      * put (see {@link #deletedPhoneKey}). False when it is not there (or deleted).
      */
     boolean delete(String accountId, Line line, long now) {
-        var outcome = ops.transact(List.of(
+        return delete(accountId, line, now, null);
+    }
+
+    /**
+     * {@link #delete(String, Line, long)}, with the check that {@code caller}'s key still exists in the same transaction
+     * (null: none): a request of a key revoked while it ran deletes nothing ({@code CallerKey}; a forced delete fails
+     * every unsent message of the line).
+     */
+    boolean delete(String accountId, Line line, long now, groupmsg.platform.api.Caller caller) {
+        var outcome = groupmsg.accounts.CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(lineKey(accountId, line.id()))
                         .updateExpression("SET deletedAt = :now, updatedAt = :now")
                         .conditionExpression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
@@ -160,7 +169,8 @@ final class LineStore {
                         .conditionExpression("lineId = :line")
                         .expressionAttributeValues(Map.of(":line", s(line.id())))).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(deletedPhoneMarker(accountId, line, now))).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(formerLine(accountId, line, now))).build()));
+                TransactWriteItem.builder().put(p -> p.tableName(table).item(formerLine(accountId, line, now))).build()),
+                caller, null);
         if (outcome instanceof DynamoOps.Cancelled c && c.conditionFailed(0)) return false;
         if (outcome instanceof DynamoOps.Cancelled c) throw new IllegalStateException("line delete cancelled: " + c);
         return true;

@@ -212,7 +212,7 @@ class AccountsE2eTest {
 
     /**
      * A leaked owner key's requests under way when the owner revokes it change nothing: it mints no key, revokes no
-     * other key, creates or re-points no webhook (each answered 403). Before, they committed after the revocation's 204.
+     * other key, creates, re-points or deletes no webhook, deletes no line (each answered 403). Before, they committed after the revocation's 204.
      */
     @Test
     @SuppressWarnings("unchecked")
@@ -270,8 +270,21 @@ class AccountsE2eTest {
                 () -> webhooks.rotateSecret(caller, hookId, 0, "rotation-by-a-revoked-key"));
         assertThat(rotating.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
         assertThat(webhooks.get(accountId, hookId).secret()).as("no secret handed to the revoked key").isEqualTo(secret);
+        var deleting = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> webhooks.delete(caller, hookId));
+        assertThat(deleting.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
         var hooks = (List<Map<String, Object>>) owner.get("/v1/webhooks").jsonObject().get("items");
         assertThat(hooks).singleElement().satisfies(h -> assertThat(h).containsEntry("url", "https://example.com/hooks"));
+        // nor does it delete a line (forced: every message of it not sent yet would fail)
+        var line = owner.post("/v1/lines", Map.of("phone", MessagesE2eTest.linePhone(), "type", "long_code"));
+        assertThat(line.status()).as(line.body()).isEqualTo(201);
+        String lineId = (String) line.jsonObject().get("id");
+        var deletingLine = org.assertj.core.api.Assertions.catchThrowableOfType(groupmsg.platform.api.ApiException.class,
+                () -> new groupmsg.lines.LineService(runtime.wiring()).delete(caller, lineId, true));
+        assertThat(deletingLine.code()).isEqualTo(groupmsg.platform.api.ErrorCode.FORBIDDEN);
+        var kept = owner.get("/v1/lines/" + lineId);
+        assertThat(kept.status()).isEqualTo(200);
+        assertThat(kept.jsonObject()).doesNotContainKey("deletedAt");
 
         // a key that is still the account's does all of it
         var live = new groupmsg.platform.api.Caller(accountId, otherId, groupmsg.platform.api.Role.OWNER);
