@@ -138,9 +138,12 @@ public final class AccountService {
         return new NewKey(new ApiKeyView(was.id(), was.name(), was.role(), ApiKeys.last4(secret), was.createdAt()), secret);
     }
 
-    /** Whether the account has the key {@code keyId}. */
-    public boolean keyExists(String accountId, String keyId) {
-        return store.key(accountId, keyId).isPresent();
+    /**
+     * Whether the account has the key {@code keyId}, or had it and revoked it within two days (a retried request's check
+     * for what its first run made: one whose key was revoked since keeps that id, and its retry is a 409).
+     */
+    public boolean keyExistsOrRevoked(String accountId, String keyId) {
+        return store.key(accountId, keyId).isPresent() || store.revoked(accountId, keyId);
     }
 
     public record KeyPage(List<ApiKeyView> keys, Map<String, AttributeValue> lastKey) {}

@@ -140,10 +140,18 @@ final class AccountStore {
 
     /**
      * A revoked key's mark ({@code ACCT#a / KEY-REVOKED#<id>}), kept two days (past any retry of the request that made
-     * the key: an Idempotency-Key's record lives a day), so that such a retry cannot make the key again.
+     * the key: an Idempotency-Key's record lives a day, and its retry keeps the key's id while the key or its mark is
+     * there, see {@code AccountService.keyExistsOrRevoked}), so that such a retry cannot make the key again.
      */
     private static String revokedSk(String keyId) {
         return "KEY-REVOKED#" + keyId;
+    }
+
+    /** Whether the key {@code keyId} was revoked within the mark's two days (a consistent read). */
+    boolean revoked(String accountId, String keyId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), revokedSk(keyId)))
+                .consistentRead(true)).item();
+        return item != null && !item.isEmpty();
     }
 
     private TransactWriteItem neverRevoked(String accountId, String keyId) {

@@ -133,7 +133,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         body.check("description", description, Text::nameShapeProblem);
         body.validate();
         var webhook = webhooks.get().create(request.requireCaller(), url, events.stream().distinct().toList(), description,
-                request.creationUlid(ids, u -> webhooks.get().exists(request.accountId(), Webhook.ID_PREFIX + u)));
+                request.creationUlid(ids, u -> webhooks.get().existsOrDeleted(request.accountId(), Webhook.ID_PREFIX + u)));
         return secretShown(ApiResponse.created(webhookJson(webhook, true)));
     }
 
@@ -256,7 +256,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         if (roleName != null && role.isEmpty()) body.problem("role", "must be one of owner, admin, member");
         body.validate();
         String keyId = ApiKeyView.ID_PREFIX + request.creationUlid(ids,
-                u -> accounts.keyExists(request.accountId(), ApiKeyView.ID_PREFIX + u));
+                u -> accounts.keyExistsOrRevoked(request.accountId(), ApiKeyView.ID_PREFIX + u));
         var created = accounts.createKey(request.accountId(), keyId, name, role.orElseThrow(), request.requireCaller());
         Map<String, Object> json = keyJson(created.key());
         json.put("key", created.secret());

@@ -73,9 +73,12 @@ public final class WebhookService {
         return store.rotatedUnder(accountId, id, rotation);
     }
 
-    /** Whether the account has this webhook (a retried request's check for what its first run stored). */
-    public boolean exists(String accountId, String id) {
-        return store.get(accountId, id).isPresent();
+    /**
+     * Whether the account has this webhook, or had it and deleted it within two days (a retried request's check for what
+     * its first run stored: one whose webhook was deleted since keeps that id, and its retry is a 409).
+     */
+    public boolean existsOrDeleted(String accountId, String id) {
+        return store.get(accountId, id).isPresent() || store.deleted(accountId, id);
     }
 
     public List<Webhook> list(String accountId) {

@@ -239,6 +239,13 @@ final class WebhookStore {
         return true;
     }
 
+    /** Whether the webhook {@code id} was deleted within its mark's two days (a consistent read; see {@link #delete}). */
+    boolean deleted(String accountId, String id) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), DELETED_PREFIX + id))
+                .consistentRead(true)).item();
+        return item != null && !item.isEmpty();
+    }
+
     Optional<Webhook> get(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                 .consistentRead(true)).item();

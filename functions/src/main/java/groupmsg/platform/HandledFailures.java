@@ -16,6 +16,12 @@ public final class HandledFailures {
      * (credentials, read access to Messages, an outage), and asks about the rest no sooner than it answers.
      */
     public static final String CARRIER_LOOKUPS_FAILING = "CarrierLookupsFailing";
+    /**
+     * A carrier webhook came signed but its signature did not verify: a {@code publicBaseUrl} other than the URL
+     * Twilio calls, an auth token changed at Twilio and not here (or none configured): every inbound text (STOPs among
+     * them) and receipt is refused, and Twilio does not send them again.
+     */
+    public static final String WEBHOOK_SIGNATURE_MISMATCH = "WebhookSignatureMismatch";
 
     /**
      * A queue worker failed a job for a fault ({@link Log#jobFailed}), or maintenance one message's repair, a relay

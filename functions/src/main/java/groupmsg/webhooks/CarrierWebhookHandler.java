@@ -13,6 +13,7 @@ import groupmsg.platform.queue.QueueSender;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 import groupmsg.messages.StatusCallbacks;
+import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.ApiRequest;
@@ -122,15 +123,17 @@ public final class CarrierWebhookHandler implements HttpFunction {
         // The signature before anything else about the request (API.md: bad or missing -> 403): an unsigned caller
         // learns nothing about which other check its request would fail.
         String signature = request.header(TwilioSignature.HEADER.toLowerCase(Locale.ROOT)).orElse("");
-        if (signature.isBlank() || signingTokens.isEmpty() || publicBaseUrl == null) throw signatureRejected(event);
-        // The signature covers the form's parameters: a body that cannot be read as a form cannot be verified.
-        Map<String, List<String>> params = readForm(request.body()).orElseThrow(() -> signatureRejected(event));
+        if (signature.isBlank()) throw signatureRejected(event, false);
+        if (signingTokens.isEmpty() || publicBaseUrl == null) throw signatureRejected(event, true);
+        // The signature covers the form's parameters: a body that cannot be read as a form cannot be verified (and is
+        // no carrier's: not paged)
+        Map<String, List<String>> params = readForm(request.body()).orElseThrow(() -> signatureRejected(event, false));
         String query = event.getRawQueryString() == null || event.getRawQueryString().isEmpty() ? "" : "?" + event.getRawQueryString();
         boolean signed = false;
         for (String url : signedUrls(publicBaseUrl, event.getRawPath())) {
             for (String token : signingTokens) signed |= TwilioSignature.verify(url + query, params, token, signature); // each, in constant time
         }
-        if (!signed) throw signatureRejected(event);
+        if (!signed) throw signatureRejected(event, true);
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {
             throw ApiException.invalid("content type must be " + FORM);
@@ -263,8 +266,17 @@ public final class CarrierWebhookHandler implements HttpFunction {
         return params;
     }
 
-    private static ApiException signatureRejected(APIGatewayV2HTTPEvent event) {
-        Log.warn("webhook_signature_rejected", Map.of("path", String.valueOf(event.getRawPath())));
+    /**
+     * The 403 for a request whose signature is missing or does not verify. One that came signed is paged on
+     * ({@link HandledFailures#WEBHOOK_SIGNATURE_MISMATCH}): what a wrong {@code publicBaseUrl} or auth token makes of
+     * every callback, which Twilio does not send again (STOPs lost), where a small account's few an hour stayed under
+     * the webhooks' 4xx alarm; an unsigned post (a scanner) is not.
+     */
+    static ApiException signatureRejected(APIGatewayV2HTTPEvent event, boolean signed) {
+        var fields = new java.util.LinkedHashMap<String, Object>();
+        fields.put("path", String.valueOf(event.getRawPath()));
+        if (signed) fields.put("metric", HandledFailures.WEBHOOK_SIGNATURE_MISMATCH);
+        Log.warn("webhook_signature_rejected", fields);
         return ApiException.forbidden("invalid or missing X-Twilio-Signature");
     }
 

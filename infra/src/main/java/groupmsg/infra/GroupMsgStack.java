@@ -155,7 +155,7 @@ public final class GroupMsgStack extends Stack {
     public static final int SUSTAINED_FAILURE_WINDOW_MINUTES = 10;
     /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
     public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
-            HandledFailures.CARRIER_LOOKUPS_FAILING);
+            HandledFailures.CARRIER_LOOKUPS_FAILING, HandledFailures.WEBHOOK_SIGNATURE_MISMATCH);
     /**
      * Webhook 4xx in a minute that page: a scanner's stray unsigned post is a 403 too, and must not; a wrong
      * publicBaseUrl or auth token, or a throttle, refuses every callback of a send (hundreds a minute).

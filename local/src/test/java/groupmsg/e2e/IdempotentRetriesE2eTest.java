@@ -750,6 +750,12 @@ class IdempotentRetriesE2eTest {
         assertThat(retry.body()).contains("has been revoked since");
         assertThat((List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items"))
                 .extracting(k -> k.get("name")).doesNotContain("ci");
+        // and so is one minutes later, when a retry whose first run stored nothing would take a fresh id
+        var later = new groupmsg.accounts.AdminApiHandler(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))));
+        var lateRetry = call(later, a, "POST /v1/api-keys", "/v1/api-keys", Map.of(), body, "key-revoked-1");
+        assertThat(lateRetry.getStatusCode()).as(lateRetry.getBody()).isEqualTo(409);
+        assertThat((List<Map<String, Object>>) a.get("/v1/api-keys").jsonObject().get("items"))
+                .extracting(k -> k.get("name")).doesNotContain("ci");
         var another = a.withHeader("Idempotency-Key", "key-revoked-2").post("/v1/api-keys", body);
         assertThat(another.status()).as("a new request makes a new key").isEqualTo(201);
         assertThat(another.jsonObject().get("id")).isNotEqualTo(made);
@@ -764,6 +770,8 @@ class IdempotentRetriesE2eTest {
         var hookRetry = a.withHeader("Idempotency-Key", "hook-deleted-1").post("/v1/webhooks", hook);
         assertThat(hookRetry.status()).as(hookRetry.body()).isEqualTo(409);
         assertThat(hookRetry.body()).contains("has been deleted since");
+        var lateHookRetry = call(later, a, "POST /v1/webhooks", "/v1/webhooks", Map.of(), hook, "hook-deleted-1");
+        assertThat(lateHookRetry.getStatusCode()).as(lateHookRetry.getBody()).isEqualTo(409);
         assertThat((List<?>) a.get("/v1/webhooks").jsonObject().get("items")).isEmpty();
     }
 
