@@ -349,12 +349,16 @@ public final class ImportService {
                 }
             }
             imports.putInvalidRows(accountId, importId, invalid, now);
-            String unitId = "p" + part + "u" + unit;
+            String partId = "p" + part;
+            String unitId = partId + "u" + unit;
+            // the part's last unit records the part, and takes its earlier units out of doneUnits (ImportStore.progress)
+            List<String> unitsBefore = from + unitSize < rows.size() ? null
+                    : java.util.stream.IntStream.range(0, unit).mapToObj(u -> partId + "u" + u).toList();
             int dupes = duplicates;
             try {
                 var applied = members.addUnit(accountId, groupId, new ArrayList<>(unique.values()),
-                        counts -> imports.progress(accountId, importId, unitId, unitRows.size(), counts.added(),
-                                counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
+                        counts -> imports.progress(accountId, importId, unitId, partId, unitsBefore, unitRows.size(),
+                                counts.added(), counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
                         now);
                 now = applied.stampedAt();
                 // applied before (a redelivered part), or the import failed meanwhile: the latter ends the part here

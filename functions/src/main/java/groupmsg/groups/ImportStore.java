@@ -24,7 +24,7 @@ import static groupmsg.platform.dynamo.Attr.s;
 
 /**
  * Imports in the core table: the import {@code ACCT#a / IMPORT#i} with its counters and the ids of the units
- * already applied ({@code doneUnits}), and one row per invalid CSV line {@code ACCT#a#IMP#i / ERR#000000042}.
+ * already applied ({@code doneUnits}, then {@code doneParts}), and one row per invalid CSV line {@code ACCT#a#IMP#i / ERR#000000042}.
  * Both expire after {@link #RETENTION}. {@code JOBS#import-enqueue / a#i} marks an import in flight: its parts are
  * being enqueued (no {@code enqueuedAt} yet), or they are and it has not ended; maintenance fails an import that
  * was never fully enqueued, or that stopped making progress, and forgets the marker of one that ended.
@@ -188,21 +188,40 @@ final class ImportStore {
      * The progress update of one unit of rows, committed in the same transaction as the unit's member writes;
      * its condition makes a redelivered unit a no-op, and one of an import failed meanwhile (maintenance failed it
      * while its part ran, or its group was deleted) too: a failed import says "start it again", so it must stop
-     * applying rows rather than go on adding members and counting under "failed".
+     * applying rows rather than go on adding members and counting under "failed". A unit is recorded in
+     * {@code doneUnits} until its part's last unit, which records the part in {@code doneParts} instead and takes
+     * the part's earlier units ({@code partUnitsBefore}, null for a unit that is not its part's last) out of
+     * {@code doneUnits}: every unit's transaction rewrites the import's item, which held every unit of the import
+     * (5,000 at 500,000 rows, an item of about 35 KB written for each unit of 98).
      */
-    TransactWriteItem progress(String accountId, String importId, String unitId, long processed, long added,
-                               long alreadyMembers, long updated, long invalid, long now) {
+    TransactWriteItem progress(String accountId, String importId, String unitId, String partId, List<String> partUnitsBefore,
+                               long processed, long added, long alreadyMembers, long updated, long invalid, long now) {
+        boolean lastOfPart = partUnitsBefore != null;
+        var values = new java.util.HashMap<String, AttributeValue>(Map.of(":p", n(processed), ":a", n(added),
+                ":m", n(alreadyMembers), ":n", n(updated), ":i", n(invalid), ":id", s(unitId), ":part", s(partId),
+                ":now", n(now), ":running", s(ImportJob.RUNNING)));
+        String update = "ADD #processed :p, #added :a, #already :m, #updated :n, #invalid :i, ";
+        if (!lastOfPart) {
+            update += "#done :u SET progressAt = :now";
+            values.put(":u", AttributeValue.fromSs(List.of(unitId)));
+        } else {
+            update += "#parts :parts SET progressAt = :now";
+            values.put(":parts", AttributeValue.fromSs(List.of(partId)));
+            if (!partUnitsBefore.isEmpty()) {
+                update += " DELETE #done :before";
+                values.put(":before", AttributeValue.fromSs(partUnitsBefore));
+            }
+        }
+        String expression = update;
         return TransactWriteItem.builder().update(u -> u.tableName(table).key(importKey(accountId, importId))
-                .updateExpression("ADD #processed :p, #added :a, #already :m, #updated :n, #invalid :i, #done :u"
-                        + " SET progressAt = :now")
-                .conditionExpression("attribute_exists(pk) AND NOT contains(#done, :id) AND #status = :running")
+                .updateExpression(expression)
+                .conditionExpression("attribute_exists(pk) AND NOT contains(#done, :id) AND NOT contains(#parts, :part)"
+                        + " AND #status = :running")
                 // Names throughout: several (e.g. "processed") are DynamoDB reserved words.
                 .expressionAttributeNames(Map.of("#processed", "processed", "#added", "added",
                         "#already", "alreadyMembers", "#updated", "updated", "#invalid", "invalidCount",
-                        "#done", "doneUnits", "#status", "status"))
-                .expressionAttributeValues(Map.of(":p", n(processed), ":a", n(added), ":m", n(alreadyMembers),
-                        ":n", n(updated), ":i", n(invalid), ":u", AttributeValue.fromSs(List.of(unitId)),
-                        ":id", s(unitId), ":now", n(now), ":running", s(ImportJob.RUNNING)))).build();
+                        "#done", "doneUnits", "#parts", "doneParts", "#status", "status"))
+                .expressionAttributeValues(values)).build();
     }
 
     /** Fails a running import; one that ended (done: all processed, or failed already) stays as it ended (false). */
