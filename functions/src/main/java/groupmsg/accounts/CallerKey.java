@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The calling API key, checked again in the transaction of a write that outlives the request (a key, a key's
- * secret, a revocation, a webhook): the authorizer checked it before the handler ran, and a request under way when
+ * secret, a revocation, a webhook, its deletion, a line's deletion): the authorizer checked it before the handler ran, and a request under way when
  * its key was revoked would otherwise still commit, so a leaked owner key kept minting owner keys after the owner's
  * revocation answered 204. API.md: a revoked key stops working at once.
  */
