@@ -726,6 +726,47 @@ class InboundFaultsTest {
     }
 
     /**
+     * A webhook that came signed but does not verify (signed for another URL: a wrong publicBaseUrl; or with another
+     * token) logs the metric that pages; one with no signature (a scanner's post) or one that is no form does not.
+     */
+    @Test
+    void aSignedWebhookThatDoesNotVerifyIsLoggedToPage(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Mismatch Co");
+        String line = linePhone();
+        createLine(a, line, "long_code", 10);
+        var webhook = new groupmsg.webhooks.CarrierWebhookHandler(runtime.wiring());
+        var otherUrl = signedInbound(runtime, "+14155550771", line, "STOP");
+        var params = new java.util.LinkedHashMap<String, List<String>>();
+        for (String pair : otherUrl.getBody().split("&")) {
+            String[] kv = pair.split("=", 2);
+            params.put(java.net.URLDecoder.decode(kv[0], java.nio.charset.StandardCharsets.UTF_8),
+                    List.of(java.net.URLDecoder.decode(kv[1], java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        otherUrl.getHeaders().put("x-twilio-signature", groupmsg.carrier.TwilioSignature.compute(
+                "https://old-domain.example/webhooks/twilio/inbound", params, runtime.settings().twilioAuthToken()));
+        var unsigned = signedInbound(runtime, "+14155550772", line, "STOP");
+        unsigned.getHeaders().remove("x-twilio-signature");
+        var notAForm = signedInbound(runtime, "+14155550773", line, "STOP");
+        notAForm.setBody("%zz");
+
+        var original = System.out;
+        var captured = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            for (var event : List.of(otherUrl, unsigned, notAForm)) {
+                assertThat(webhook.handleRequest(event, null).getStatusCode()).isEqualTo(403);
+            }
+        } finally {
+            System.setOut(original);
+        }
+        var rejected = captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains("\"webhook_signature_rejected\"")).toList();
+        assertThat(rejected).hasSize(3);
+        assertThat(rejected.stream().filter(l -> l.contains("\"metric\":\"WebhookSignatureMismatch\""))).hasSize(1);
+        assertThat(rejected.getFirst()).contains("\"metric\":\"WebhookSignatureMismatch\"");
+    }
+
+    /**
      * The webhook gives a text's receipt its invocation's time left less the hand-on's 4 s: with 4.3 s left and a
      * line read slowed 2.5 s, it answers in well under that, the text handed on (and stored by the worker).
      */
