@@ -139,7 +139,7 @@ public final class AccountService {
     }
 
     /**
-     * Whether the account has the key {@code keyId}, or had it and revoked it within two days (a retried request's check
+     * Whether the account has the key {@code keyId}, or had it and revoked it within 30 days (a retried request's check
      * for what its first run made: one whose key was revoked since keeps that id, and its retry is a 409).
      */
     public boolean keyExistsOrRevoked(String accountId, String keyId) {

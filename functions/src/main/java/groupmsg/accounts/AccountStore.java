@@ -139,15 +139,15 @@ final class AccountStore {
     }
 
     /**
-     * A revoked key's mark ({@code ACCT#a / KEY-REVOKED#<id>}), kept two days (past any retry of the request that made
-     * the key: an Idempotency-Key's record lives a day, and its retry keeps the key's id while the key or its mark is
+     * A revoked key's mark ({@code ACCT#a / KEY-REVOKED#<id>}), kept 30 days (past any retry of the request that made
+     * the key: an Idempotency-Key's record lives a day from its last run, and its retry keeps the key's id while the key or its mark is
      * there, see {@code AccountService.keyExistsOrRevoked}), so that such a retry cannot make the key again.
      */
     private static String revokedSk(String keyId) {
         return "KEY-REVOKED#" + keyId;
     }
 
-    /** Whether the key {@code keyId} was revoked within the mark's two days (a consistent read). */
+    /** Whether the key {@code keyId} was revoked within the mark's 30 days (a consistent read). */
     boolean revoked(String accountId, String keyId) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), revokedSk(keyId)))
                 .consistentRead(true)).item();
@@ -160,7 +160,7 @@ final class AccountStore {
     }
 
     private TransactWriteItem markRevoked(String accountId, String keyId) {
-        long expiresAt = clock.instant().plus(java.time.Duration.ofDays(2)).getEpochSecond();
+        long expiresAt = clock.instant().plus(java.time.Duration.ofDays(30)).getEpochSecond();
         return TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of("pk", s(accountPk(accountId)),
                 "sk", s(revokedSk(keyId)), "expiresAt", n(expiresAt)))).build();
     }

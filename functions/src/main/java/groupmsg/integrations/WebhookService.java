@@ -74,7 +74,7 @@ public final class WebhookService {
     }
 
     /**
-     * Whether the account has this webhook, or had it and deleted it within two days (a retried request's check for what
+     * Whether the account has this webhook, or had it and deleted it within 30 days (a retried request's check for what
      * its first run stored: one whose webhook was deleted since keeps that id, and its retry is a 409).
      */
     public boolean existsOrDeleted(String accountId, String id) {

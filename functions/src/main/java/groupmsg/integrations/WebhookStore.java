@@ -217,13 +217,13 @@ final class WebhookStore {
     }
 
     /**
-     * Deletes it and counts it out, leaving its mark for two days ({@code WEBHOOK-DELETED#<id>}, past any retry of the
+     * Deletes it and counts it out, leaving its mark for 30 days ({@code WEBHOOK-DELETED#<id>}, past any retry of the
      * request that made it: an Idempotency-Key's record lives a day, and such a retry must not make it again); false
      * when there is none. Nothing is deleted when the caller's key was revoked meanwhile ({@link CallerKey}).
      */
     boolean delete(Caller caller, String id, long nowMillis) {
         String accountId = caller.accountId();
-        long expiresAt = nowMillis / 1000 + Duration.ofDays(2).toSeconds();
+        long expiresAt = nowMillis / 1000 + Duration.ofDays(30).toSeconds();
         var outcome = CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .conditionExpression("attribute_exists(pk)")).build(),
@@ -239,7 +239,7 @@ final class WebhookStore {
         return true;
     }
 
-    /** Whether the webhook {@code id} was deleted within its mark's two days (a consistent read; see {@link #delete}). */
+    /** Whether the webhook {@code id} was deleted within its mark's 30 days (a consistent read; see {@link #delete}). */
     boolean deleted(String accountId, String id) {
         var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), DELETED_PREFIX + id))
                 .consistentRead(true)).item();

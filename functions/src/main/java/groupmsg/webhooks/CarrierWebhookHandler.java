@@ -64,6 +64,8 @@ public final class CarrierWebhookHandler implements HttpFunction {
     private final String publicBaseUrl;
     /** The carrier's token, and during a rotation the one it replaces (see CarrierSettings). */
     private final List<String> signingTokens;
+    /** The carrier account's id: a request that names it but does not verify is ours misconfigured, not a stranger's. */
+    private final String accountSid;
     private final Clock clock;
 
     private final Priming priming;
@@ -78,6 +80,7 @@ public final class CarrierWebhookHandler implements HttpFunction {
         this.clock = wiring.clock();
         this.publicBaseUrl = wiring.config().publicBaseUrl();
         this.signingTokens = wiring.config().carrier() == null ? List.of() : wiring.config().carrier().signingTokens();
+        this.accountSid = wiring.config().carrier() == null ? null : wiring.config().carrier().accountSid();
         // forgotten after a rotation, the replaced token would go on signing webhooks for good
         if (signingTokens.size() > 1) Log.warn("carrier_previous_token_taken", Map.of("until", "previousAuthToken leaves the secret"));
         this.priming = Priming.register(this, wiring);
@@ -133,7 +136,8 @@ public final class CarrierWebhookHandler implements HttpFunction {
         for (String url : signedUrls(publicBaseUrl, event.getRawPath())) {
             for (String token : signingTokens) signed |= TwilioSignature.verify(url + query, params, token, signature); // each, in constant time
         }
-        if (!signed) throw signatureRejected(event, true);
+        // paged when it names our carrier account (a stranger's forgery, which cannot know it, pages nobody)
+        if (!signed) throw signatureRejected(event, accountSid != null && accountSid.equals(first(params, "AccountSid")));
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {
             throw ApiException.invalid("content type must be " + FORM);
@@ -267,15 +271,16 @@ public final class CarrierWebhookHandler implements HttpFunction {
     }
 
     /**
-     * The 403 for a request whose signature is missing or does not verify. One that came signed is paged on
+     * The 403 for a request whose signature is missing or does not verify. One that came signed by our carrier
+     * account ({@code paged}: its {@code AccountSid}, or any signed one when no token is configured) is paged on
      * ({@link HandledFailures#WEBHOOK_SIGNATURE_MISMATCH}): what a wrong {@code publicBaseUrl} or auth token makes of
      * every callback, which Twilio does not send again (STOPs lost), where a small account's few an hour stayed under
-     * the webhooks' 4xx alarm; an unsigned post (a scanner) is not.
+     * the webhooks' 4xx alarm; an unsigned post (a scanner) or a stranger's forgery is not.
      */
-    static ApiException signatureRejected(APIGatewayV2HTTPEvent event, boolean signed) {
+    static ApiException signatureRejected(APIGatewayV2HTTPEvent event, boolean paged) {
         var fields = new java.util.LinkedHashMap<String, Object>();
         fields.put("path", String.valueOf(event.getRawPath()));
-        if (signed) fields.put("metric", HandledFailures.WEBHOOK_SIGNATURE_MISMATCH);
+        if (paged) fields.put("metric", HandledFailures.WEBHOOK_SIGNATURE_MISMATCH);
         Log.warn("webhook_signature_rejected", fields);
         return ApiException.forbidden("invalid or missing X-Twilio-Signature");
     }

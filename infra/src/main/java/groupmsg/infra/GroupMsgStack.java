@@ -163,12 +163,18 @@ public final class GroupMsgStack extends Stack {
     public static final int WEBHOOK_CLIENT_ERRORS_ALARM_THRESHOLD = 10;
     /** DLQs keep failed messages for the longest time SQS allows, so they outlive the source queue's retention. */
     public static final int DLQ_RETENTION_DAYS = 14;
+    /** How long before SQS drops a message waiting in a dead-letter queue it pages again. */
+    static final int DLQ_AGE_NOTICE_DAYS = 4;
+
     /**
-     * When a message waiting in a dead-letter queue pages again: four days before SQS drops it (a standard queue's
-     * message counts its retention from its first send, which is hours before for all but a webhook event's copies, each
-     * a new message).
+     * The age in {@code q}'s dead-letter queue at which a message pages again, {@link #DLQ_AGE_NOTICE_DAYS} before SQS
+     * can drop it. The metric counts from the move there, and a standard queue's message keeps its first send's time
+     * for its retention: it may have waited up to the source queue's retention before it moved (a consumer stopped for
+     * days), so it can go that much sooner. A FIFO queue's message starts its retention anew when it moves.
      */
-    static final int DLQ_AGE_ALARM_SECONDS = (DLQ_RETENTION_DAYS - 4) * 86_400;
+    static int dlqAgeAlarmSeconds(QueueDef q) {
+        return (DLQ_RETENTION_DAYS - (q.fifo() ? 0 : q.retentionDays()) - DLQ_AGE_NOTICE_DAYS) * 86_400;
+    }
     /**
      * The AWS-managed SNS key the event topics are encrypted with. Lambda publishers need no KMS permission for it
      * (its key policy lets principals of the account use it through SNS), and unlike a customer-managed key it adds
@@ -775,12 +781,13 @@ public final class GroupMsgStack extends Stack {
                     .usingMetrics(Map.of("visible", visible, "inFlight", inFlight)).period(Duration.minutes(1)).build(),
                     1, 1, 2, notify, "More messages in the " + q.name() + " dead-letter queue");
             // The two above page when messages arrive; nothing paged again while they sat there unredriven until SQS
-            // dropped them (their jobs lost for good: opt-outs, replies, deliveries). Four days' notice.
+            // dropped them (their jobs lost for good: opt-outs, replies, deliveries). Four days' notice at least.
             Metric waitingThere = deadLetterQueues.get(q.name()).metricApproximateAgeOfOldestMessage(MetricOptions.builder()
                     .statistic("Maximum").period(Duration.minutes(5)).build());
-            alarm(pascal(q.name()) + "DlqAgeAlarm", waitingThere, DLQ_AGE_ALARM_SECONDS, notify, "A message has waited "
-                    + DLQ_AGE_ALARM_SECONDS / 86_400 + " days in the " + q.name() + " dead-letter queue: redrive it (or"
-                    + " save it) before SQS drops it at " + DLQ_RETENTION_DAYS + " days");
+            alarm(pascal(q.name()) + "DlqAgeAlarm", waitingThere, dlqAgeAlarmSeconds(q), notify, "A message has waited "
+                    + dlqAgeAlarmSeconds(q) / 86_400 + " days in the " + q.name() + " dead-letter queue: redrive it (or"
+                    + " save it) before SQS drops it, " + DLQ_RETENTION_DAYS + " days after its first send"
+                    + (q.fifo() ? " there" : "") + " (" + DLQ_AGE_NOTICE_DAYS + " days from now at the soonest)");
         }
         for (QueueDef q : Queues.ALL) {
             // A job older than all its tries could take is not being taken (its event source disabled or failing,

@@ -726,8 +726,9 @@ class InboundFaultsTest {
     }
 
     /**
-     * A webhook that came signed but does not verify (signed for another URL: a wrong publicBaseUrl; or with another
-     * token) logs the metric that pages; one with no signature (a scanner's post) or one that is no form does not.
+     * A webhook that came signed by our carrier account but does not verify (signed for another URL: a wrong
+     * publicBaseUrl; or with another token) logs the metric that pages; one with no signature (a scanner's post), one
+     * that is no form, or a stranger's forgery (another AccountSid, which ours it cannot know) does not.
      */
     @Test
     void aSignedWebhookThatDoesNotVerifyIsLoggedToPage(ApiClient api, LocalRuntime runtime) {
@@ -735,15 +736,9 @@ class InboundFaultsTest {
         String line = linePhone();
         createLine(a, line, "long_code", 10);
         var webhook = new groupmsg.webhooks.CarrierWebhookHandler(runtime.wiring());
-        var otherUrl = signedInbound(runtime, "+14155550771", line, "STOP");
-        var params = new java.util.LinkedHashMap<String, List<String>>();
-        for (String pair : otherUrl.getBody().split("&")) {
-            String[] kv = pair.split("=", 2);
-            params.put(java.net.URLDecoder.decode(kv[0], java.nio.charset.StandardCharsets.UTF_8),
-                    List.of(java.net.URLDecoder.decode(kv[1], java.nio.charset.StandardCharsets.UTF_8)));
-        }
-        otherUrl.getHeaders().put("x-twilio-signature", groupmsg.carrier.TwilioSignature.compute(
-                "https://old-domain.example/webhooks/twilio/inbound", params, runtime.settings().twilioAuthToken()));
+        String ours = runtime.wiring().config().carrier().accountSid();
+        var otherUrl = signedElsewhere(runtime, line, ours);
+        var stranger = signedElsewhere(runtime, line, "AC" + "f".repeat(32));
         var unsigned = signedInbound(runtime, "+14155550772", line, "STOP");
         unsigned.getHeaders().remove("x-twilio-signature");
         var notAForm = signedInbound(runtime, "+14155550773", line, "STOP");
@@ -753,7 +748,7 @@ class InboundFaultsTest {
         var captured = new java.io.ByteArrayOutputStream();
         System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
         try {
-            for (var event : List.of(otherUrl, unsigned, notAForm)) {
+            for (var event : List.of(otherUrl, stranger, unsigned, notAForm)) {
                 assertThat(webhook.handleRequest(event, null).getStatusCode()).isEqualTo(403);
             }
         } finally {
@@ -761,9 +756,28 @@ class InboundFaultsTest {
         }
         var rejected = captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
                 .filter(l -> l.contains("\"webhook_signature_rejected\"")).toList();
-        assertThat(rejected).hasSize(3);
+        assertThat(rejected).hasSize(4);
         assertThat(rejected.stream().filter(l -> l.contains("\"metric\":\"WebhookSignatureMismatch\""))).hasSize(1);
         assertThat(rejected.getFirst()).contains("\"metric\":\"WebhookSignatureMismatch\"");
+    }
+
+    /** An inbound webhook from {@code accountSid}'s account, signed for another URL than ours. */
+    private static com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent signedElsewhere(LocalRuntime runtime,
+                                                                                                String line, String accountSid) {
+        var event = signedInbound(runtime, "+14155550771", line, "STOP");
+        var params = new java.util.LinkedHashMap<String, List<String>>();
+        for (String pair : event.getBody().split("&")) {
+            String[] kv = pair.split("=", 2);
+            params.put(java.net.URLDecoder.decode(kv[0], java.nio.charset.StandardCharsets.UTF_8),
+                    List.of(java.net.URLDecoder.decode(kv[1], java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        params.put("AccountSid", List.of(accountSid));
+        event.setBody(String.join("&", params.entrySet().stream().map(e -> java.net.URLEncoder.encode(e.getKey(),
+                java.nio.charset.StandardCharsets.UTF_8) + "=" + java.net.URLEncoder.encode(e.getValue().getFirst(),
+                java.nio.charset.StandardCharsets.UTF_8)).toList()));
+        event.getHeaders().put("x-twilio-signature", groupmsg.carrier.TwilioSignature.compute(
+                "https://old-domain.example/webhooks/twilio/inbound", params, runtime.settings().twilioAuthToken()));
+        return event;
     }
 
     /**
