@@ -85,9 +85,17 @@ public final class GroupService {
         return groups.acceptFence(accountId, seen, acceptedAt);
     }
 
-    /** Whether the account has this group (a retried request's check for what its first run stored). */
+    /** Whether the account has this group. */
     public boolean exists(String accountId, String groupId) {
         return groups.get(accountId, groupId).isPresent();
+    }
+
+    /**
+     * Whether the account has this group, or had it and deleted it within 30 days (a retried request's check for what
+     * its first run stored: one whose group was deleted since keeps that id, and its retry is a 409).
+     */
+    public boolean existsOrDeleted(String accountId, String groupId) {
+        return exists(accountId, groupId) || groups.deleted(accountId, groupId);
     }
 
     public Group get(String accountId, String groupId) {

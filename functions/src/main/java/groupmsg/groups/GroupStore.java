@@ -45,6 +45,20 @@ final class GroupStore {
         return Attr.key(accountPk(accountId), "GROUP#" + groupId);
     }
 
+    /**
+     * A deleted group's mark ({@code GROUP-DELETED#<id>}), kept 30 days: the retry of the request that made the group
+     * (an Idempotency-Key's, which keeps the group's id while the group or its mark is there) must not make it again.
+     */
+    private static Map<String, AttributeValue> deletedKey(String accountId, String groupId) {
+        return Attr.key(accountPk(accountId), "GROUP-DELETED#" + groupId);
+    }
+
+    /** Whether the group {@code groupId} was deleted within its mark's 30 days (a consistent read). */
+    boolean deleted(String accountId, String groupId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(deletedKey(accountId, groupId)).consistentRead(true)).item();
+        return item != null && !item.isEmpty();
+    }
+
     private static Map<String, AttributeValue> nameKey(String accountId, String name) {
         return Attr.key(accountPk(accountId), "GROUPNAME#" + name.toLowerCase(Locale.ROOT));
     }
@@ -61,10 +75,17 @@ final class GroupStore {
         var outcome = ops.transact(List.of(
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                         .conditionExpression("attribute_not_exists(pk)")).build(),
-                reserveName(accountId, group.name(), group.id())));
+                reserveName(accountId, group.name(), group.id()),
+                TransactWriteItem.builder().conditionCheck(c -> c.tableName(table).key(deletedKey(accountId, group.id()))
+                        .conditionExpression("attribute_not_exists(pk)")).build()));
         if (outcome instanceof DynamoOps.Cancelled c) {
             var earlier = get(accountId, group.id()); // its name is reserved by itself: not taken
             if (earlier.isPresent()) return earlier.get();
+            if (c.conditionFailed(2)) {
+                // the retry of a request whose first run made it, deleted since: not made again
+                throw ApiException.conflict("the group this request created (" + group.id() + ") has been deleted since;"
+                        + " create another with a new Idempotency-Key");
+            }
             if (c.conditionFailed(1)) throw nameTaken(group.name());
             throw new IllegalStateException("group create cancelled: " + c);
         }
@@ -194,6 +215,9 @@ final class GroupStore {
                 actions.add(TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, name))
                         .conditionExpression("groupId = :g").expressionAttributeValues(Map.of(":g", s(group.id())))).build());
             }
+            var mark = new HashMap<String, AttributeValue>(deletedKey(accountId, group.id()));
+            mark.put("expiresAt", n(at / 1000 + java.time.Duration.ofDays(30).toSeconds()));
+            actions.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(mark)).build()); // last: see above
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return OptionalLong.of(at);
             // The name is the group's (its condition held) but its reservation is not: left by an earlier race,

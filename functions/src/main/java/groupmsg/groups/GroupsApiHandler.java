@@ -164,7 +164,7 @@ public final class GroupsApiHandler extends HttpApiHandler {
         List<GroupService.MemberInput> inputs = memberInputs(body, entries, false);
         Group group = groups.create(request.accountId(), name,
                 description == null || description.isEmpty() ? null : description,
-                request.creationUlid(ids, u -> groups.exists(request.accountId(), "grp_" + u)));
+                request.creationUlid(ids, u -> groups.existsOrDeleted(request.accountId(), "grp_" + u)));
         if (!withMembers) return ApiResponse.created(groupJson(group));
         // Each unit of the add is its own transaction after the group's: should one fail, the group stands with the
         // units before it, and the request's retry under its Idempotency-Key finds the group and adds the rest (also

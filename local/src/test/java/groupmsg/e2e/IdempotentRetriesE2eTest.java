@@ -776,6 +776,32 @@ class IdempotentRetriesE2eTest {
     }
 
     /**
+     * A group made by a request whose answer was lost, deleted before the request's retry: the retry is a 409 that says
+     * so, at once or minutes later, and makes no group (before: the same group again within a minute, a new one after).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRetryAfterItsGroupWasDeletedMakesItNotAgain(ApiClient api, LocalRuntime runtime) {
+        ApiClient a = api.forNewAccount("Deleted Before Retry Co");
+        var handler = new GroupsApiHandler(failingOnce(runtime, IdempotentRetriesE2eTest::completesAnIdempotencyRecord));
+        Map<String, Object> body = Map.of("name", "Drivers");
+        assertThat(call(handler, a, "POST /v1/groups", "/v1/groups", Map.of(), body, "group-deleted-1").getStatusCode())
+                .isEqualTo(500);
+        var groups = (List<Map<String, Object>>) a.get("/v1/groups").jsonObject().get("items");
+        assertThat(groups).hasSize(1);
+        assertThat(a.delete("/v1/groups/" + groups.getFirst().get("id")).status()).isEqualTo(204);
+        var retry = a.withHeader("Idempotency-Key", "group-deleted-1").post("/v1/groups", body);
+        assertThat(retry.status()).as(retry.body()).isEqualTo(409);
+        assertThat(retry.body()).contains("has been deleted since");
+        var later = new GroupsApiHandler(runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3))));
+        var lateRetry = call(later, a, "POST /v1/groups", "/v1/groups", Map.of(), body, "group-deleted-1");
+        assertThat(lateRetry.getStatusCode()).as(lateRetry.getBody()).isEqualTo(409);
+        assertThat((List<?>) a.get("/v1/groups").jsonObject().get("items")).isEmpty();
+        assertThat(a.withHeader("Idempotency-Key", "group-deleted-2").post("/v1/groups", body).status())
+                .as("a new request makes a new group, under the name that is free again").isEqualTo(201);
+    }
+
+    /**
      * Through the handler: a key first answered 400 on one group's members, run there 23 hours later, is still bound
      * there two hours after that (its run's record lives 24 hours): the same key on another group is a 409, not a
      * second add; a day after the run it is free.
