@@ -361,9 +361,9 @@ public final class ImportService {
                                 counts.added(), counts.alreadyMembers() + dupes, counts.updated(), invalid.size(), clock.millis()),
                         now);
                 now = applied.stampedAt();
-                // applied before (a redelivered part), or the import failed meanwhile: the latter ends the part here
-                if (applied.alreadyApplied() && imports.get(accountId, importId)
-                        .filter(stored -> ImportJob.RUNNING.equals(stored.status())).isEmpty()) {
+                // applied before (a redelivered part), or the import failed meanwhile: the latter, or the whole part
+                // applied before, ends the part here
+                if (applied.alreadyApplied() && imports.partOver(accountId, importId, partId)) {
                     Log.info("import_part_stopped", Map.of("importId", importId, "part", part, "unit", unit));
                     return;
                 }

@@ -185,6 +185,19 @@ final class ImportStore {
     }
 
     /**
+     * Whether nothing more of the part {@code partId} is to be applied: the import is gone or no longer running, or the
+     * part's last unit was applied ({@code doneParts}). A part delivered again after it was done stops at its first
+     * unit, rather than trying each (a cancelled transaction, and a read, per unit).
+     */
+    boolean partOver(String accountId, String importId, String partId) {
+        var item = dynamo.getItem(b -> b.tableName(table).key(importKey(accountId, importId)).consistentRead(true)).item();
+        if (item == null || item.isEmpty()) return true;
+        if (!ImportJob.RUNNING.equals(toJob(item).status())) return true;
+        var parts = item.get("doneParts");
+        return parts != null && parts.hasSs() && parts.ss().contains(partId);
+    }
+
+    /**
      * The progress update of one unit of rows, committed in the same transaction as the unit's member writes;
      * its condition makes a redelivered unit a no-op, and one of an import failed meanwhile (maintenance failed it
      * while its part ran, or its group was deleted) too: a failed import says "start it again", so it must stop

@@ -259,6 +259,23 @@ class ImportSweepE2eTest {
         applyParts(service, accountId, g, started.id(), parts);
         assertThat(service.get(accountId, g, started.id()).processed()).isEqualTo(250);
         assertThat(a.get("/v1/groups/" + g).jsonObject()).containsEntry("memberCount", 250);
+
+        // a done part of an import still running, delivered again, stops at its first unit (of 11)
+        String[] more = new String[1_100];
+        for (int i = 0; i < more.length; i++) more[i] = String.format("+1415557%04d", i);
+        var twoParts = new DroppingQueue();
+        ImportJob running = imports(runtime.wiring(), twoParts).start(accountId, g, csv(more));
+        assertThat(twoParts.sent).hasSize(2);
+        var first = new DroppingQueue();
+        first.sent.add(twoParts.sent.getFirst());
+        applyParts(service, accountId, g, running.id(), first);
+        assertThat(service.get(accountId, g, running.id()).processed()).isEqualTo(1_000);
+        var transactions = new java.util.concurrent.atomic.AtomicInteger();
+        applyParts(imports(runtime.wiringWith(groupmsg.local.TestFaults.counting(transactions,
+                r -> r instanceof software.amazon.awssdk.services.dynamodb.model.TransactWriteItemsRequest)),
+                new DroppingQueue()), accountId, g, running.id(), first);
+        assertThat(transactions).hasValue(1);
+        assertThat(service.get(accountId, g, running.id()).processed()).isEqualTo(1_000);
     }
 
     private static Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> importItem(LocalRuntime runtime,

@@ -26,10 +26,15 @@ public final class TestFaults {
 
     /** Counts every request into {@code requests} (no fault: what a test asserts was not even tried). */
     public static ExecutionInterceptor counting(java.util.concurrent.atomic.AtomicInteger requests) {
+        return counting(requests, request -> true);
+    }
+
+    /** Counts the requests {@code matching} picks in {@code requests}. */
+    public static ExecutionInterceptor counting(java.util.concurrent.atomic.AtomicInteger requests, Predicate<SdkRequest> matching) {
         return new ExecutionInterceptor() {
             @Override
             public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
-                requests.incrementAndGet();
+                if (matching.test(context.request())) requests.incrementAndGet();
             }
         };
     }
