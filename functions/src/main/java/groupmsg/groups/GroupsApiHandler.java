@@ -171,13 +171,21 @@ public final class GroupsApiHandler extends HttpApiHandler {
         // after a 409 for contention: answered as a change-nothing 4xx, the retry made a new group id and met the
         // group's own name, 409 for good).
         GroupService.AddResult added;
+        Group after;
         try {
             added = groups.addMembers(request.accountId(), group.id(), inputs);
+            after = groups.get(request.accountId(), group.id());
         } catch (ApiException e) {
-            // contention only: a group deleted since (404) is not to be created again by the retry under its old id
+            // Both keep the request's claim, and its ids: a retry after contention adds the rest; one after the group
+            // was deleted meanwhile meets its mark, a 409 (released, as a 404 that changed nothing, the retry took a
+            // fresh id and made the group again)
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                throw ApiException.conflict("the group this request created (" + group.id() + ") was deleted while its"
+                        + " members were added").afterPartOfTheWork();
+            }
             throw e.code() == ErrorCode.CONFLICT ? e.afterPartOfTheWork() : e;
         }
-        var json = new LinkedHashMap<String, Object>(groupJson(groups.get(request.accountId(), group.id())));
+        var json = new LinkedHashMap<String, Object>(groupJson(after));
         json.put("members", addedJson(added));
         return ApiResponse.created(json);
     }

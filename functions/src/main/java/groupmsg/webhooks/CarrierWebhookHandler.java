@@ -136,7 +136,8 @@ public final class CarrierWebhookHandler implements HttpFunction {
         for (String url : signedUrls(publicBaseUrl, event.getRawPath())) {
             for (String token : signingTokens) signed |= TwilioSignature.verify(url + query, params, token, signature); // each, in constant time
         }
-        // paged when it names our carrier account (a stranger's forgery, which cannot know it, pages nobody)
+        // paged when it names our carrier account: a scanner's post, or a forgery that does not name it, pages nobody
+        // (the id is no secret, though: Twilio's media URLs carry it, so someone who has seen one can still page)
         if (!signed) throw signatureRejected(event, accountSid != null && accountSid.equals(first(params, "AccountSid")));
         // Signed, so the carrier (or whoever holds the token) sent it: now it may hear what is wrong with it.
         if (!FORM.equals(request.mediaType())) {

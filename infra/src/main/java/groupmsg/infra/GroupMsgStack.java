@@ -173,7 +173,12 @@ public final class GroupMsgStack extends Stack {
      * days), so it can go that much sooner. A FIFO queue's message starts its retention anew when it moves.
      */
     static int dlqAgeAlarmSeconds(QueueDef q) {
-        return (DLQ_RETENTION_DAYS - (q.fifo() ? 0 : q.retentionDays()) - DLQ_AGE_NOTICE_DAYS) * 86_400;
+        int days = DLQ_RETENTION_DAYS - (q.fifo() ? 0 : q.retentionDays()) - DLQ_AGE_NOTICE_DAYS;
+        if (days < 1) {
+            throw new IllegalArgumentException(q.name() + ": a retention of " + q.retentionDays() + " days leaves its "
+                    + "dead-letter queue less than " + DLQ_AGE_NOTICE_DAYS + " days' notice before SQS drops a message");
+        }
+        return days * 86_400;
     }
     /**
      * The AWS-managed SNS key the event topics are encrypted with. Lambda publishers need no KMS permission for it

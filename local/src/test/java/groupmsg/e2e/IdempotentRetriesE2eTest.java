@@ -799,6 +799,24 @@ class IdempotentRetriesE2eTest {
         assertThat((List<?>) a.get("/v1/groups").jsonObject().get("items")).isEmpty();
         assertThat(a.withHeader("Idempotency-Key", "group-deleted-2").post("/v1/groups", body).status())
                 .as("a new request makes a new group, under the name that is free again").isEqualTo(201);
+        assertThat(a.delete("/v1/groups/" + ((List<Map<String, Object>>) a.get("/v1/groups").jsonObject().get("items"))
+                .getFirst().get("id")).status()).isEqualTo(204);
+
+        // created with its first members, and deleted while they are added: a 409 whose retry makes nothing either
+        // (a 404 let the request's key go, and its retry made the group again under a new id)
+        var deletingIt = runtime.wiringWith(groupmsg.local.JustBefore.transaction(tx -> tx.transactItems().stream()
+                .anyMatch(i -> i.put() != null && i.put().item().get("pk").s().contains("#GRP#")), () -> {
+                    var made = (List<Map<String, Object>>) a.get("/v1/groups").jsonObject().get("items");
+                    assertThat(a.delete("/v1/groups/" + made.getFirst().get("id")).status()).isEqualTo(204);
+                }));
+        Map<String, Object> withMembers = Map.of("name", "Riders", "members", List.of(Map.of("phone", "+14155550941")));
+        var cut = call(new GroupsApiHandler(deletingIt), a, "POST /v1/groups", "/v1/groups", Map.of(), withMembers,
+                "group-members-deleted-1");
+        assertThat(cut.getStatusCode()).as(cut.getBody()).isEqualTo(409);
+        assertThat(cut.getBody()).contains("was deleted while its members were added");
+        var cutRetry = a.withHeader("Idempotency-Key", "group-members-deleted-1").post("/v1/groups", withMembers);
+        assertThat(cutRetry.status()).as(cutRetry.body()).isEqualTo(409);
+        assertThat((List<?>) a.get("/v1/groups").jsonObject().get("items")).isEmpty();
     }
 
     /**
