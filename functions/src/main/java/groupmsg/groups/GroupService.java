@@ -611,7 +611,10 @@ public final class GroupService {
      */
     private static ApiException busy(MemberStore.ContentionException e, String doneBefore) {
         Log.warn("membership_contention", Map.of("reason", e.getMessage()));
-        var busy = ApiException.conflict("the group's members are being changed by many requests at this moment; retry the request"
+        // out of time, the tries may have been slow (a throttled table) rather than beaten: the advice is the same
+        var busy = ApiException.conflict((e.outOfTime
+                ? "the group's members could not be changed within the request's time (many changes at once, or a busy store); retry the request"
+                : "the group's members are being changed by many requests at this moment; retry the request")
                 + (doneBefore == null ? "" : " (" + doneBefore + ")"));
         return doneBefore == null ? busy : busy.afterPartOfTheWork();
     }

@@ -193,12 +193,17 @@ final class MemberStore {
      * was written, and the caller may try again.
      */
     static final class ContentionException extends RuntimeException {
+        /** The request's time ran out (its tries slowed by a busy store, or lost to other changes), not its tries. */
+        final boolean outOfTime;
+
         ContentionException(String what) {
-            this(what, MAX_ATTEMPTS + " attempts");
+            this(what, MAX_ATTEMPTS + " attempts", false);
         }
 
-        ContentionException(String what, String after) {
-            super(what + " kept conflicting with other changes of the group after " + after, null, false, false);
+        ContentionException(String what, String after, boolean outOfTime) {
+            super(what + (outOfTime ? " did not commit within " : " kept conflicting with other changes of the group after ")
+                    + after, null, false, false);
+            this.outOfTime = outOfTime;
         }
     }
 
@@ -207,7 +212,7 @@ final class MemberStore {
      * at once (a unit took 15-19 s, two of them past API Gateway's 29 s: a 5xx, half done) end in its 409 instead.
      */
     private void giveUpAfter(long giveUpAt, String what) {
-        if (clock.millis() >= giveUpAt) throw new ContentionException(what, "the request's time for it");
+        if (clock.millis() >= giveUpAt) throw new ContentionException(what, "the request's time for it", true);
     }
 
     /** The member with {@code phone} if the number is in the group now (a consistent read: a change just answered shows). */
