@@ -4,6 +4,7 @@ import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
 import groupmsg.platform.api.Role;
 import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DeletionMarks;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import groupmsg.platform.schema.Handlers;
@@ -35,12 +36,18 @@ final class AccountStore {
     private final DynamoOps ops;
     private final String table;
     private final java.time.Clock clock;
+    /**
+     * Revoked keys' marks: the retry of the request that made one cannot make it again (a revoked id active again,
+     * with a secret only the retry saw).
+     */
+    private final DeletionMarks revokedKeys;
 
     AccountStore(DynamoOps ops, String table, java.time.Clock clock) {
         this.dynamo = ops.client();
         this.ops = ops;
         this.table = table;
         this.clock = clock;
+        this.revokedKeys = new DeletionMarks(dynamo, table, "KEY-REVOKED#");
     }
 
     static String accountPk(String accountId) {
@@ -124,7 +131,7 @@ final class AccountStore {
      */
     boolean addKey(String accountId, ApiKeyView key, String keyHash, Caller caller) {
         var actions = List.of(putKey(accountId, key, keyHash), putKeyHash(accountId, key, keyHash),
-                countKeys(accountId, 1, caller != null), neverRevoked(accountId, key.id()));
+                countKeys(accountId, 1, caller != null), revokedKeys.absent(accountId, key.id()));
         var outcome = CallerKey.transact(ops, table, actions, caller, key.id());
         if (outcome instanceof DynamoOps.Cancelled c && !c.conditionFailed(0) && c.conditionFailed(3)) {
             // the retry of a request whose first run made this key, revoked since: not made again (a revoked id
@@ -138,31 +145,9 @@ final class AccountStore {
         return outcome instanceof DynamoOps.Committed;
     }
 
-    /**
-     * A revoked key's mark ({@code ACCT#a / KEY-REVOKED#<id>}), kept 30 days (past any retry of the request that made
-     * the key: an Idempotency-Key's record lives a day from its last run, and its retry keeps the key's id while the key or its mark is
-     * there, see {@code AccountService.keyExistsOrRevoked}), so that such a retry cannot make the key again.
-     */
-    private static String revokedSk(String keyId) {
-        return "KEY-REVOKED#" + keyId;
-    }
-
-    /** Whether the key {@code keyId} was revoked within the mark's 30 days (a consistent read). */
+    /** Whether the key {@code keyId} was revoked within its mark's {@link DeletionMarks#KEPT} (a consistent read). */
     boolean revoked(String accountId, String keyId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), revokedSk(keyId)))
-                .consistentRead(true)).item();
-        return item != null && !item.isEmpty();
-    }
-
-    private TransactWriteItem neverRevoked(String accountId, String keyId) {
-        return TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
-                .key(Attr.key(accountPk(accountId), revokedSk(keyId))).conditionExpression("attribute_not_exists(pk)")).build();
-    }
-
-    private TransactWriteItem markRevoked(String accountId, String keyId) {
-        long expiresAt = clock.instant().plus(java.time.Duration.ofDays(30)).getEpochSecond();
-        return TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of("pk", s(accountPk(accountId)),
-                "sk", s(revokedSk(keyId)), "expiresAt", n(expiresAt)))).build();
+        return revokedKeys.marked(accountId, keyId);
     }
 
     /** The account, read consistently: a setting changed a moment ago (who may start conversations) applies at once. */
@@ -272,7 +257,7 @@ final class AccountStore {
                         .conditionExpression("keyHash = :hash").expressionAttributeValues(Map.of(":hash", s(hash)))).build(),
                 deleteKeyHash(hash)));
         actions.add(countKeys(accountId, -1, false));
-        actions.add(markRevoked(accountId, keyId)); // index 3, before the revocations' count
+        actions.add(revokedKeys.put(accountId, keyId, clock.millis())); // index 3, before the revocations' count
         if (revocationsRead != ANY_REVOCATIONS) {
             actions.add(TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(accountPk(accountId), REVOCATIONS_SK))
                     .updateExpression("SET #count = :next")

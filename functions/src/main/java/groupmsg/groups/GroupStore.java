@@ -2,6 +2,7 @@ package groupmsg.groups;
 
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DeletionMarks;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.dynamo.QueryPage;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -30,11 +31,14 @@ final class GroupStore {
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
     private final String table;
+    /** Deleted groups' marks: the retry of the request that made one cannot make it again. */
+    private final DeletionMarks deleted;
 
     GroupStore(DynamoOps ops, String table) {
         this.dynamo = ops.client();
         this.ops = ops;
         this.table = table;
+        this.deleted = new DeletionMarks(dynamo, table, "GROUP-DELETED#");
     }
 
     static String accountPk(String accountId) {
@@ -45,18 +49,9 @@ final class GroupStore {
         return Attr.key(accountPk(accountId), "GROUP#" + groupId);
     }
 
-    /**
-     * A deleted group's mark ({@code GROUP-DELETED#<id>}), kept 30 days: the retry of the request that made the group
-     * (an Idempotency-Key's, which keeps the group's id while the group or its mark is there) must not make it again.
-     */
-    private static Map<String, AttributeValue> deletedKey(String accountId, String groupId) {
-        return Attr.key(accountPk(accountId), "GROUP-DELETED#" + groupId);
-    }
-
-    /** Whether the group {@code groupId} was deleted within its mark's 30 days (a consistent read). */
+    /** Whether the group {@code groupId} was deleted within its mark's {@link DeletionMarks#KEPT} (a consistent read). */
     boolean deleted(String accountId, String groupId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(deletedKey(accountId, groupId)).consistentRead(true)).item();
-        return item != null && !item.isEmpty();
+        return deleted.marked(accountId, groupId);
     }
 
     private static Map<String, AttributeValue> nameKey(String accountId, String name) {
@@ -76,8 +71,7 @@ final class GroupStore {
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                         .conditionExpression("attribute_not_exists(pk)")).build(),
                 reserveName(accountId, group.name(), group.id()),
-                TransactWriteItem.builder().conditionCheck(c -> c.tableName(table).key(deletedKey(accountId, group.id()))
-                        .conditionExpression("attribute_not_exists(pk)")).build()));
+                deleted.absent(accountId, group.id())));
         if (outcome instanceof DynamoOps.Cancelled c) {
             var earlier = get(accountId, group.id()); // its name is reserved by itself: not taken
             if (earlier.isPresent()) return earlier.get();
@@ -215,9 +209,7 @@ final class GroupStore {
                 actions.add(TransactWriteItem.builder().delete(d -> d.tableName(table).key(nameKey(accountId, name))
                         .conditionExpression("groupId = :g").expressionAttributeValues(Map.of(":g", s(group.id())))).build());
             }
-            var mark = new HashMap<String, AttributeValue>(deletedKey(accountId, group.id()));
-            mark.put("expiresAt", n(at / 1000 + java.time.Duration.ofDays(30).toSeconds()));
-            actions.add(TransactWriteItem.builder().put(p -> p.tableName(table).item(mark)).build()); // last: see above
+            actions.add(deleted.put(accountId, group.id(), at)); // last: see above
             var outcome = ops.transact(actions);
             if (outcome instanceof DynamoOps.Committed) return OptionalLong.of(at);
             // The name is the group's (its condition held) but its reservation is not: left by an earlier race,

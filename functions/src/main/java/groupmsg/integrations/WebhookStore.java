@@ -4,6 +4,7 @@ import groupmsg.accounts.CallerKey;
 import groupmsg.platform.api.ApiException;
 import groupmsg.platform.api.Caller;
 import groupmsg.platform.dynamo.Attr;
+import groupmsg.platform.dynamo.DeletionMarks;
 import groupmsg.platform.dynamo.DynamoOps;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -30,8 +31,6 @@ import static groupmsg.platform.dynamo.Attr.s;
 final class WebhookStore {
     private static final String PREFIX = "WEBHOOK#";
     private static final String COUNT_SK = "WEBHOOKS";
-    /** A deleted webhook's mark (see {@link #delete}). */
-    private static final String DELETED_PREFIX = "WEBHOOK-DELETED#";
     /**
      * Longer than an event's passes can last after a redrive from its dead-letter queue: its passes take about 3.4
      * days, then the worker sends it there, where it is kept 14 days, and a redrive's passes take 3.4 more (about 21
@@ -42,11 +41,14 @@ final class WebhookStore {
     private final DynamoDbClient dynamo;
     private final DynamoOps ops;
     private final String table;
+    /** Deleted webhooks' marks: the retry of the request that made one cannot make it again. */
+    private final DeletionMarks deleted;
 
     WebhookStore(DynamoOps ops, String table) {
         this.dynamo = ops.client();
         this.ops = ops;
         this.table = table;
+        this.deleted = new DeletionMarks(dynamo, table, "WEBHOOK-DELETED#");
     }
 
     /**
@@ -69,9 +71,7 @@ final class WebhookStore {
                         .expressionAttributeValues(Map.of(":one", n(1), ":max", n(max)))).build(),
                 TransactWriteItem.builder().put(p -> p.tableName(table).item(item)
                         .conditionExpression("attribute_not_exists(pk)")).build(),
-                TransactWriteItem.builder().conditionCheck(c -> c.tableName(table)
-                        .key(Attr.key(Attr.accountPk(accountId), DELETED_PREFIX + w.id()))
-                        .conditionExpression("attribute_not_exists(pk)")).build()), caller, null);
+                deleted.absent(accountId, w.id())), caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (get(accountId, w.id()).isPresent()) return true; // a retry of this create: stored already
             if (c.conditionFailed(2)) {
@@ -217,21 +217,17 @@ final class WebhookStore {
     }
 
     /**
-     * Deletes it and counts it out, leaving its mark for 30 days ({@code WEBHOOK-DELETED#<id>}, past any retry of the
-     * request that made it: an Idempotency-Key's record lives a day, and such a retry must not make it again); false
-     * when there is none. Nothing is deleted when the caller's key was revoked meanwhile ({@link CallerKey}).
+     * Deletes it and counts it out, leaving its mark (see {@link #deleted}); false when there is none. Nothing is
+     * deleted when the caller's key was revoked meanwhile ({@link CallerKey}).
      */
     boolean delete(Caller caller, String id, long nowMillis) {
         String accountId = caller.accountId();
-        long expiresAt = nowMillis / 1000 + Duration.ofDays(30).toSeconds();
         var outcome = CallerKey.transact(ops, table, List.of(
                 TransactWriteItem.builder().delete(d -> d.tableName(table).key(Attr.key(Attr.accountPk(accountId), PREFIX + id))
                         .conditionExpression("attribute_exists(pk)")).build(),
                 TransactWriteItem.builder().update(u -> u.tableName(table).key(Attr.key(Attr.accountPk(accountId), COUNT_SK))
                         .updateExpression("ADD webhooks :minus").expressionAttributeValues(Map.of(":minus", n(-1)))).build(),
-                TransactWriteItem.builder().put(p -> p.tableName(table).item(Map.of(
-                        "pk", s(Attr.accountPk(accountId)), "sk", s(DELETED_PREFIX + id), "expiresAt", n(expiresAt)))).build()),
-                caller, null);
+                deleted.put(accountId, id, nowMillis)), caller, null);
         if (outcome instanceof DynamoOps.Cancelled c) {
             if (c.conditionFailed(0)) return false;
             throw new IllegalStateException("webhook delete cancelled: " + c);
@@ -239,11 +235,9 @@ final class WebhookStore {
         return true;
     }
 
-    /** Whether the webhook {@code id} was deleted within its mark's 30 days (a consistent read; see {@link #delete}). */
+    /** Whether the webhook {@code id} was deleted within its mark's {@link DeletionMarks#KEPT} (a consistent read). */
     boolean deleted(String accountId, String id) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(Attr.key(Attr.accountPk(accountId), DELETED_PREFIX + id))
-                .consistentRead(true)).item();
-        return item != null && !item.isEmpty();
+        return deleted.marked(accountId, id);
     }
 
     Optional<Webhook> get(String accountId, String id) {
