@@ -180,8 +180,14 @@ final class ImportStore {
     }
 
     Optional<ImportJob> get(String accountId, String importId) {
+        var item = item(accountId, importId);
+        return item == null ? Optional.empty() : Optional.of(toJob(item));
+    }
+
+    /** The import's item (a consistent read); null when there is none. */
+    private Map<String, AttributeValue> item(String accountId, String importId) {
         var item = dynamo.getItem(b -> b.tableName(table).key(importKey(accountId, importId)).consistentRead(true)).item();
-        return item == null || item.isEmpty() ? Optional.empty() : Optional.of(toJob(item));
+        return item == null || item.isEmpty() ? null : item;
     }
 
     /**
@@ -190,9 +196,8 @@ final class ImportStore {
      * unit, rather than trying each (a cancelled transaction, and a read, per unit).
      */
     boolean partOver(String accountId, String importId, String partId) {
-        var item = dynamo.getItem(b -> b.tableName(table).key(importKey(accountId, importId)).consistentRead(true)).item();
-        if (item == null || item.isEmpty()) return true;
-        if (!ImportJob.RUNNING.equals(toJob(item).status())) return true;
+        var item = item(accountId, importId);
+        if (item == null || !ImportJob.RUNNING.equals(toJob(item).status())) return true;
         var parts = item.get("doneParts");
         return parts != null && parts.hasSs() && parts.ss().contains(partId);
     }
@@ -210,7 +215,7 @@ final class ImportStore {
     TransactWriteItem progress(String accountId, String importId, String unitId, String partId, List<String> partUnitsBefore,
                                long processed, long added, long alreadyMembers, long updated, long invalid, long now) {
         boolean lastOfPart = partUnitsBefore != null;
-        var values = new java.util.HashMap<String, AttributeValue>(Map.of(":p", n(processed), ":a", n(added),
+        var values = new HashMap<String, AttributeValue>(Map.of(":p", n(processed), ":a", n(added),
                 ":m", n(alreadyMembers), ":n", n(updated), ":i", n(invalid), ":id", s(unitId), ":part", s(partId),
                 ":now", n(now), ":running", s(ImportJob.RUNNING)));
         String update = "ADD #processed :p, #added :a, #already :m, #updated :n, #invalid :i, ";

@@ -197,12 +197,12 @@ final class MemberStore {
         final boolean outOfTime;
 
         ContentionException(String what) {
-            this(what, MAX_ATTEMPTS + " attempts", false);
+            this(what, false);
         }
 
-        ContentionException(String what, String after, boolean outOfTime) {
-            super(what + (outOfTime ? " did not commit within " : " kept conflicting with other changes of the group after ")
-                    + after, null, false, false);
+        ContentionException(String what, boolean outOfTime) {
+            super(what + (outOfTime ? " did not commit within the request's time for it"
+                    : " kept conflicting with other changes of the group after " + MAX_ATTEMPTS + " attempts"), null, false, false);
             this.outOfTime = outOfTime;
         }
     }
@@ -212,7 +212,7 @@ final class MemberStore {
      * at once (a unit took 15-19 s, two of them past API Gateway's 29 s: a 5xx, half done) end in its 409 instead.
      */
     private void giveUpAfter(long giveUpAt, String what) {
-        if (clock.millis() >= giveUpAt) throw new ContentionException(what, "the request's time for it", true);
+        if (clock.millis() >= giveUpAt) throw new ContentionException(what, true);
     }
 
     /** The member with {@code phone} if the number is in the group now (a consistent read: a change just answered shows). */

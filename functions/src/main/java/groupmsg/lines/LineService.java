@@ -154,19 +154,15 @@ public final class LineService {
      * account creates for the same number again is this line brought back.
      */
     public void delete(String accountId, String lineId) {
-        delete(accountId, lineId, false);
+        delete(accountId, lineId, false, null);
     }
 
     /**
-     * ... and with {@code force}, also while messages from it are being sent: what they have not sent yet is failed
-     * unsent ("not sent: the line was deleted") instead of waiting. The way out for a line the carrier refuses for
-     * good (a number the carrier account does not own: its messages wait, queued, for the line to be mended).
+     * ... by {@code caller}'s request: nothing is deleted when its key was revoked while it ran (a 403); and with
+     * {@code force}, also while messages from it are being sent: what they have not sent yet is failed unsent ("not
+     * sent: the line was deleted") instead of waiting. The way out for a line the carrier refuses for good (a number
+     * the carrier account does not own: its messages wait, queued, for the line to be mended).
      */
-    public void delete(String accountId, String lineId, boolean force) {
-        delete(accountId, lineId, force, null);
-    }
-
-    /** ... by {@code caller}'s request: nothing is deleted when its key was revoked while it ran (a 403). */
     public void delete(groupmsg.platform.api.Caller caller, String lineId, boolean force) {
         delete(caller.accountId(), lineId, force, caller);
     }

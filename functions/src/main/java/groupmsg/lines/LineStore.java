@@ -148,16 +148,9 @@ final class LineStore {
     /**
      * Deletes the line: marked {@code deletedAt} (kept, for the history, usage and opt-outs keyed by its id), its
      * number's reservation removed, so the number can be taken again, and the account's marker of the deleted number
-     * put (see {@link #deletedPhoneKey}). False when it is not there (or deleted).
-     */
-    boolean delete(String accountId, Line line, long now) {
-        return delete(accountId, line, now, null);
-    }
-
-    /**
-     * {@link #delete(String, Line, long)}, with the check that {@code caller}'s key still exists in the same transaction
-     * (null: none): a request of a key revoked while it ran deletes nothing ({@code CallerKey}; a forced delete fails
-     * every unsent message of the line).
+     * put (see {@link #deletedPhoneKey}). False when it is not there (or deleted). With the check that {@code caller}'s
+     * key still exists in the same transaction (null: none): a request of a key revoked while it ran deletes nothing
+     * ({@code CallerKey}; a forced delete fails every unsent message of the line).
      */
     boolean delete(String accountId, Line line, long now, groupmsg.platform.api.Caller caller) {
         var outcome = groupmsg.accounts.CallerKey.transact(ops, table, List.of(
