@@ -1,5 +1,6 @@
 package groupmsg.conversations;
 
+import groupmsg.messages.BroadcastReplies;
 import groupmsg.messages.ConversationCopies;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
@@ -10,12 +11,14 @@ import java.util.List;
 
 /**
  * Which conversation a text from a number to a line belongs to: the most recently active one on that line that
- * includes the sender, or none (a direct reply to the line). Apart from {@link ConversationService}, which the
+ * includes the sender, unless what the line sent the number since (a private or a group message) is what it answers,
+ * or none (a direct reply to the line). Apart from {@link ConversationService}, which the
  * carrier webhook (it routes each text as it arrives) has no other use for.
  */
 public final class ConversationRouter {
     private final ConversationStore store;
     private final PrivateMessages privately;
+    private final BroadcastReplies broadcasts;
     private final ConversationCopies copies;
     private final Lazy<ConversationBlocks> blocks;
     private final java.time.Clock clock;
@@ -23,6 +26,7 @@ public final class ConversationRouter {
     public ConversationRouter(Wiring wiring) {
         this.store = new ConversationStore(new DynamoOps(wiring.dynamo()), wiring.config().table(Tables.CORE));
         this.privately = new PrivateMessages(wiring);
+        this.broadcasts = new BroadcastReplies(wiring);
         this.copies = new ConversationCopies(wiring);
         this.blocks = new Lazy<>(() -> new ConversationBlocks(wiring));
         this.clock = wiring.clock();
@@ -59,8 +63,9 @@ public final class ConversationRouter {
 
     /**
      * The conversation of a text that arrived at {@code receivedAt}, or null when the sender is in none on the line,
-     * or a private message from the line reached them before the text and none of the conversation's messages since
-     * did (it answers the private message: relayed, a private answer reached everyone; one of the latest two private messages still on its
+     * or a group message the business sent from the line after the conversation's latest message had reached them
+     * (a direct reply, linked to that message), or a private message from the line reached them before the text and
+     * none of the conversation's messages since did (it answers the private message: relayed, a private answer reached everyone; one of the latest two private messages still on its
      * way, or failed, is not what it answers). The conversation's activity alone
      * does not say: a reply placed after the private message may still wait for its relay to this number (a busy
      * line), and the person answering the private message had not seen it.
@@ -95,12 +100,15 @@ public final class ConversationRouter {
         if (found.isEmpty()) return null;
         Conversation c = found.get();
         long privateAt = privately.lastReachedAt(accountId, lineId, from, receivedAt);
-        if (privateAt > 0) {
-            if (privateAt > c.lastActivityAt()) return null;
-            // (a text routed later by the inbound worker may find messages placed after it: they are checked too)
-            if (receivedAt - c.lastActivityAt() < UNSEEN_WINDOW_MILLIS && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {
-                return null;
-            }
+        if (privateAt > c.lastActivityAt()) return null;
+        // a group message the business sent from the line after the conversation's latest message, and that had
+        // reached the sender, is what the text answers: "2 to reschedule" after Tuesday's broadcast is no reply to
+        // Monday's conversation (relayed to its others). Sent before it, the conversation is what the sender saw last.
+        if (broadcasts.answeredBy(accountId, lineId, from, receivedAt, c.lastActivityAt() + 1).isPresent()) return null;
+        if (privateAt > 0 && receivedAt - c.lastActivityAt() < UNSEEN_WINDOW_MILLIS
+                // (a text routed later by the inbound worker may find messages placed after it: they are checked too)
+                && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {
+            return null;
         }
         return new Routed(c.id(), c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::name).filter(n -> !n.isBlank()).orElse(null));

@@ -55,7 +55,15 @@ public final class BroadcastReplies {
      * answer to a message that many messages back.
      */
     public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt) {
-        long since = receivedAt - WINDOW.toMillis();
+        return answeredBy(accountId, lineId, phone, receivedAt, receivedAt - WINDOW.toMillis());
+    }
+
+    /**
+     * {@link #answeredBy(String, String, String, long)} among the group messages accepted at or after {@code notBefore}
+     * (and within the window): fewer to read when only recent ones can matter.
+     */
+    public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt, long notBefore) {
+        long since = Math.max(notBefore, receivedAt - WINDOW.toMillis());
         Map<String, AttributeValue> from = null;
         for (int step = 0; step < STEPS; step++) {
             var page = messages.list(accountId, null, since, receivedAt, STEP, from);

@@ -296,6 +296,51 @@ class BroadcastRepliesE2eTest {
         assertThat(a.get("/v1/messages/" + m).jsonObject()).containsEntry("replies", 0);
     }
 
+    /**
+     * On a line that carries both, a group message the business sent after a conversation's latest message is what a
+     * member's text answers: a direct reply linked to it (a STOP counted among its opt-outs), never relayed to the
+     * conversation's others; once the conversation has spoken since, the member's text is the conversation's again.
+     */
+    @Test
+    void aTextAfterAGroupMessageSentSinceTheConversationsLatestMessageAnswersTheGroupMessage(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Both On One Line Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String linePhone = linePhone();
+        String line = groupLine(a, linePhone, 50);
+        String group = createGroup(a, "Patients");
+        List<String> members = addMembers(a, group, 7301, 2);
+        String ann = members.get(0), cat = members.get(1), bob = "+16175557399";
+        String chat = (String) create(a, line, List.of(ann, bob, cat), "Volunteers meet Monday at 9").get("id");
+        await(() -> ConversationsE2eTest.bodiesTo(a, linePhone, cat), l -> !l.isEmpty(), 15_000);
+        String m = (String) send(a, group, line, "Reply 1 to confirm Wed 3pm, 2 to reschedule").get("id");
+        assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
+
+        text(a, ann, linePhone, "2, waiting on my test results");
+        published(a, accountId, 1);
+        var answer = received(a, line, ann, "2, waiting on my test results");
+        assertThat(answer).containsEntry("conversationId", null);
+        assertThat(inReplyTo(answer)).isEqualTo(m);
+        assertThat(replyCount(a, m)).isEqualTo(1);
+        text(a, cat, linePhone, "STOP");
+        var catsOptOut = await(() -> integrationEvents(a, accountId, "opt_out.changed"), l -> !l.isEmpty(), 15_000);
+        assertThat(catsOptOut).singleElement().satisfies(e -> assertThat(inReplyTo(e)).isEqualTo(m));
+        assertThat(a.get("/v1/messages/" + m).jsonObject()).containsEntry("optOuts", 1);
+
+        // Bob, whom the group message did not reach, writes to the conversation; Ann's next text answers him
+        text(a, bob, linePhone, "See you Monday");
+        await(() -> ConversationsE2eTest.bodiesTo(a, linePhone, ann), l -> l.stream().anyMatch(b -> b.endsWith(": See you Monday")), 15_000);
+        text(a, ann, linePhone, "Thanks Bob");
+        await(() -> ConversationsE2eTest.bodiesTo(a, linePhone, bob), l -> l.stream().anyMatch(b -> b.endsWith(": Thanks Bob")), 15_000);
+        runtime.awaitIdle();
+        assertThat(received(a, line, ann, "Thanks Bob")).containsEntry("conversationId", chat).containsEntry("inReplyTo", null);
+        assertThat(ConversationsE2eTest.bodiesTo(a, linePhone, bob)).as("the answer to the group message stays with the business")
+                .noneMatch(b -> b.contains("test results")).anyMatch(b -> b.endsWith(": Thanks Bob"));
+        assertThat(ConversationsE2eTest.bodiesTo(a, linePhone, cat)).noneMatch(b -> b.contains("test results"));
+        assertThat(ConversationsE2eTest.thread(a, chat)).extracting(t -> t.get("body"))
+                .doesNotContain("2, waiting on my test results").contains("See you Monday", "Thanks Bob");
+        assertThat(replyCount(a, m)).isEqualTo(1);
+    }
+
     @Test
     void theAnswersOfAMessageNotTheAccountsGroupMessageAreA404(ApiClient api) throws Exception {
         ApiClient a = api.forNewAccount("Answers Owner Co");
