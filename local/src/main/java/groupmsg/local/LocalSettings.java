@@ -5,6 +5,7 @@ import groupmsg.platform.schema.Handlers;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,7 +37,29 @@ public record LocalSettings(int port, Path dataDir, String publicBaseUrl, String
         if (twilioAuthToken == null || twilioAuthToken.isBlank()) twilioAuthToken = DEFAULT_TWILIO_AUTH_TOKEN;
         if (region == null || region.isBlank()) region = DEFAULT_REGION;
         if (localApiKey != null && localApiKey.isBlank()) localApiKey = null;
-        if (publicBaseUrl != null) publicBaseUrl = stripTrailingSlash(publicBaseUrl.strip());
+        if (publicBaseUrl != null) publicBaseUrl = checkedBaseUrl(stripTrailingSlash(publicBaseUrl.strip()));
+    }
+
+    /**
+     * {@code PUBLIC_BASE_URL} as the deployed stack takes its own: an absolute http(s) URL with a host and no query or
+     * fragment. Taken as it was, "localhost:8080" started cleanly, and every send's status callback URL was refused
+     * by the carrier (every recipient failed); a query in it failed every webhook's signature.
+     */
+    private static String checkedBaseUrl(String url) {
+        String problem;
+        try {
+            URI uri = new URI(url);
+            problem = uri.getScheme() == null || !List.of("http", "https").contains(uri.getScheme().toLowerCase(java.util.Locale.ROOT))
+                    ? "must start with http:// or https://"
+                    : uri.getHost() == null ? "must name a host"
+                    : uri.getRawQuery() != null || uri.getRawFragment() != null ? "must have no query or fragment" : null;
+        } catch (java.net.URISyntaxException e) {
+            problem = "is not a URL";
+        }
+        if (problem != null) {
+            throw new IllegalArgumentException("PUBLIC_BASE_URL " + problem + " (such as https://abc.ngrok.app), got '" + url + "'");
+        }
+        return url;
     }
 
     /** Reads the documented environment variables. */
