@@ -95,8 +95,8 @@ public final class ConversationBlocks {
         var policy = accounts.account(accountId).settings().conversationOptOutPolicy();
         if (!AccountSettings.BLOCK_CONVERSATION.equals(policy)) return 0;
         int blocked = 0;
-        for (String id : store.conversationIdsWith(accountId, lineId, phone)) {
-            if (store.markBlocked(accountId, id, at)) blocked++;
+        for (String id : store.openConversationIdsWith(accountId, lineId, phone)) {
+            if (store.markBlocked(accountId, id, at, phone)) blocked++;
         }
         if (blocked > 0) Log.info("conversations_blocked", Map.of("lineId", lineId, "count", blocked));
         return blocked;

@@ -190,7 +190,7 @@ public final class ConversationService {
         var since = c.participants().stream().map(p -> optedOutOfLine.get(p.phone()))
                 .filter(at -> at != null && at >= from && at <= to).min(Long::compare);
         if (since.isEmpty()) return c;
-        store.markBlocked(c.accountId(), c.id(), Math.max(c.createdAt(), since.get()));
+        store.markBlocked(c.accountId(), c.id(), Math.max(c.createdAt(), since.get()), null);
         return store.get(c.accountId(), c.id()).orElse(c);
     }
 

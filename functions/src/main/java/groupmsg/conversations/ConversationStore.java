@@ -279,9 +279,11 @@ final class ConversationStore {
 
     /**
      * Blocks a conversation for good from {@code at} (an opt-out's time) unless it was blocked already: true when
-     * blocked now. The first block's time stays (a retried or a second opt-out changes nothing).
+     * blocked now. The first block's time stays (a retried or a second opt-out changes nothing). Its participants'
+     * routing rows are marked with it, in one transaction ({@code lastPhone}'s row last when that fails and they are
+     * marked one by one: a row marked means the conversation is blocked and every row before it marked too).
      */
-    boolean markBlocked(String accountId, String conversationId, long at) {
+    boolean markBlocked(String accountId, String conversationId, long at, String lastPhone) {
         Map<String, AttributeValue> conversation;
         boolean now;
         try {
@@ -301,14 +303,24 @@ final class ConversationStore {
         // on its participants' routing rows too, so routing passes over it without reading it (see mostRecentlyActive)
         Conversation c = toConversation(conversation);
         long blockedAt = c.blockedAt();
-        for (var participant : c.participants()) {
+        List<String> phones = new ArrayList<>(c.participants().stream().map(Conversation.Participant::phone)
+                .filter(p -> !p.equals(lastPhone)).toList());
+        if (phones.size() < c.participants().size()) phones.add(lastPhone);
+        // one request for all of them (a number in hundreds of conversations blocked each with ten UpdateItems, one
+        // after another, inline in its STOP's job): a row missing cancels it, and they go one by one
+        List<TransactWriteItem> rows = phones.stream().map(p -> TransactWriteItem.builder().update(u -> u.tableName(table)
+                .key(Attr.key(participantPk(c.lineId(), p), c.id()))
+                .updateExpression("SET blockedAt = if_not_exists(blockedAt, :at)").conditionExpression("attribute_exists(pk)")
+                .expressionAttributeValues(Map.of(":at", n(blockedAt)))).build()).toList();
+        if (ops.transact(rows) instanceof DynamoOps.Committed) return now;
+        for (String phone : phones) {
             try {
-                dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), participant.phone()), c.id()))
+                dynamo.updateItem(b -> b.tableName(table).key(Attr.key(participantPk(c.lineId(), phone), c.id()))
                         .updateExpression("SET blockedAt = :at")
                         .conditionExpression("attribute_exists(pk) AND attribute_not_exists(blockedAt)")
                         .expressionAttributeValues(Map.of(":at", n(blockedAt))));
             } catch (ConditionalCheckFailedException e) {
-                // marked already
+                // marked already, or no such row
             }
         }
         return now;
@@ -320,9 +332,14 @@ final class ConversationStore {
      */
     private record RoutingCandidate(String conversationId, Long lastActivityAt, boolean closed, boolean blocked) {}
 
-    /** The ids of every conversation on a line that includes a number (strongly consistent, all pages). */
-    List<String> conversationIdsWith(String accountId, String lineId, String phone) {
-        return routingRows(accountId, lineId, phone).stream().map(RoutingCandidate::conversationId).toList();
+    /**
+     * The ids of the conversations on a line that include a number and may still speak: neither closed nor marked
+     * blocked on the number's own row (strongly consistent, all pages). A block marks that row last, so a marked one
+     * is blocked whole: an opt-out's retry, or a number's second opt-out, reads its rows and writes nothing.
+     */
+    List<String> openConversationIdsWith(String accountId, String lineId, String phone) {
+        return routingRows(accountId, lineId, phone).stream().filter(r -> !r.closed() && !r.blocked())
+                .map(RoutingCandidate::conversationId).toList();
     }
 
     private List<RoutingCandidate> routingRows(String accountId, String lineId, String phone) {

@@ -38,6 +38,8 @@ class ConversationRoutingTest {
 
     /** Every routing query (Query on a CNVP# partition), made to read small pages. */
     private final List<QueryRequest> routingQueries = new CopyOnWriteArrayList<>();
+    /** The type of every write request made through {@link #wiring}. */
+    private final List<String> writes = new CopyOnWriteArrayList<>();
 
     private String table;
     private Wiring wiring;
@@ -55,6 +57,14 @@ class ConversationRoutingTest {
                     return query.toBuilder().limit(PAGE).build();
                 }
                 return context.request();
+            }
+
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                String type = context.request().getClass().getSimpleName();
+                if (type.startsWith("Update") || type.startsWith("Put") || type.startsWith("TransactWrite") || type.startsWith("Delete")) {
+                    writes.add(type);
+                }
             }
         };
         wiring = runtime.wiringWith(smallRoutingPages);
@@ -160,13 +170,55 @@ class ConversationRoutingTest {
         var ids = new Ids();
         Conversation older = create(ids, accountId, lineId, List.of(DISPATCHER, "+16175557001"), base + 1);
         Conversation newer = create(ids, accountId, lineId, List.of(DISPATCHER, "+16175557002"), base + 100);
-        assertThat(store.markBlocked(accountId, older.id(), base + 200)).isTrue();
-        assertThat(store.markBlocked(accountId, newer.id(), base + 201)).isTrue();
+        assertThat(store.markBlocked(accountId, older.id(), base + 200, null)).isTrue();
+        assertThat(store.markBlocked(accountId, newer.id(), base + 201, null)).isTrue();
         assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER, base + 300, c -> false)).map(Conversation::id)
                 .contains(newer.id());
         assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER, base + 50, c -> false)).as("came before the newer")
                 .map(Conversation::id).contains(older.id());
         assertThat(store.mostRecentlyActive(accountId, lineId, DISPATCHER, base, c -> false)).as("came before both").isEmpty();
+    }
+
+    /**
+     * Blocking a number's conversations after its opt-out: each one is marked with every participant's routing row in
+     * one transaction (before, an UpdateItem a row, one after another: a number in hundreds of conversations ran its
+     * STOP's job past its time), closed ones are passed over, and a retry, or a second opt-out, finds none left to
+     * block and writes nothing.
+     */
+    @Test
+    void aNumbersConversationsAreBlockedOneTransactionEachAndABlockedOneIsNotWrittenAgain() {
+        String accountId = "acct_route_" + UUID.randomUUID();
+        String lineId = "line_route_" + UUID.randomUUID();
+        long base = 1_800_000_000_000L;
+        var ids = new Ids();
+        List<Conversation> open = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            open.add(create(ids, accountId, lineId, List.of(DISPATCHER, String.format("+1617556%04d", i), String.format("+1617557%04d", i)), base + i));
+        }
+        Conversation closed = create(ids, accountId, lineId, List.of(DISPATCHER, "+16175569999"), base + 10);
+        assertThat(store.close(closed, base + 20)).isTrue();
+        assertThat(store.openConversationIdsWith(accountId, lineId, DISPATCHER))
+                .containsExactlyInAnyOrderElementsOf(open.stream().map(Conversation::id).toList());
+
+        writes.clear();
+        for (Conversation c : open) assertThat(store.markBlocked(accountId, c.id(), base + 100, DISPATCHER)).isTrue();
+        assertThat(writes).as("an UpdateItem and a transaction each").containsExactly(
+                "UpdateItemRequest", "TransactWriteItemsRequest", "UpdateItemRequest", "TransactWriteItemsRequest",
+                "UpdateItemRequest", "TransactWriteItemsRequest");
+        for (Conversation c : open) {
+            assertThat(store.get(accountId, c.id()).orElseThrow().blockedAt()).isEqualTo(base + 100);
+            for (var p : c.participants()) {
+                var row = wiring.dynamo().getItem(b -> b.tableName(table).consistentRead(true)
+                        .key(Attr.key(ConversationStore.participantPk(lineId, p.phone()), c.id()))).item();
+                assertThat(Attr.num(row, "blockedAt", 0)).as(p.phone()).isEqualTo(base + 100);
+            }
+        }
+        assertThat(store.openConversationIdsWith(accountId, lineId, DISPATCHER)).as("nothing left for a retry").isEmpty();
+        assertThat(store.openConversationIdsWith(accountId, lineId, open.getFirst().participants().get(1).phone())).isEmpty();
+        assertThat(store.get(accountId, closed.id()).orElseThrow().blockedAt()).isNull();
+        // blocked already: the first time stays
+        assertThat(store.markBlocked(accountId, open.getFirst().id(), base + 500, DISPATCHER)).isFalse();
+        assertThat(store.get(accountId, open.getFirst().id()).orElseThrow().blockedAt()).isEqualTo(base + 100);
     }
 
     private String routedId(String accountId, String lineId, String from) {
