@@ -9,6 +9,7 @@ import groupmsg.groups.ImportService;
 import groupmsg.messages.MessageMaintenance;
 import groupmsg.messages.OverdueReceipts;
 import groupmsg.platform.Failures;
+import groupmsg.platform.HandledFailures;
 import groupmsg.platform.Log;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.queue.Outbox;
@@ -16,7 +17,9 @@ import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Tables;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -92,6 +95,13 @@ public final class MaintenanceHandler implements ScheduledFunction {
             failed = step("receipts", () -> summary.putAll(receipts.sweep(left)), failed); // due again next run
         }
         Log.info("maintenance_done", summary);
+        List<String> behind = new ArrayList<>();
+        if (Boolean.TRUE.equals(summary.get(MessageMaintenance.OUT_OF_TIME))) behind.add("messages");
+        if (!left.isPositive()) behind.add("receipts");
+        if (!behind.isEmpty()) {
+            // paged when it lasts (HandledFailures.MAINTENANCE_BEHIND): nothing else says a backlog outgrows the runs
+            Log.warn("maintenance_behind", Map.of("steps", behind, "metric", HandledFailures.MAINTENANCE_BEHIND));
+        }
         if (failed != null) throw failed;
         return summary;
     }

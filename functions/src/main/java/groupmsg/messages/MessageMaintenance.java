@@ -42,6 +42,16 @@ public final class MessageMaintenance {
     static final Duration STALLED = Duration.ofMinutes(10);
     /** A row in sending the carrier gives no answer about for this long is failed as outcome unknown. */
     static final Duration GIVE_UP = Duration.ofHours(1);
+    /** The summary's field that says the sweep ran out of its time (work left for the next). */
+    public static final String OUT_OF_TIME = "messageSweepOutOfTime";
+    /**
+     * A row whose lookup the carrier itself failed (unreachable, erring, throttling: no word at all, not doubt) waits
+     * this long before it is given up: its word may yet come (a brownout leaves thousands of rows to ask, a few
+     * hundred a minute, and one 429 on an hour-old row's lookup gave it up, though a NotFound a minute later would
+     * have had it sent). Twilio's own queue keeps a message this long by default (its ValidityPeriod) before it
+     * fails it. Such rows past {@link #GIVE_UP} page ({@code CarrierLookupsFailing}) every sweep meanwhile.
+     */
+    static final Duration GIVE_UP_CARRIER_FAILING = Duration.ofHours(4);
     /**
      * A claimed row is sent within its job's invocation (the workers run 60 s at most), retries included. No longer:
      * a later message with the same text to the number (the same announcement again, "Bob: ok" twice) would be taken
@@ -280,14 +290,17 @@ public final class MessageMaintenance {
         summary.put("eventsPublishedLate", tally.eventsPublished);
         summary.put("messagesFailed", tally.failed);
         summary.put("eventsLeftTopicFailing", tally.eventsLeft);
+        summary.put(OUT_OF_TIME, outOfTime);
         if (tally.completed + tally.refanned + tally.requeued + tally.settledByCarrier + tally.resent + tally.unanswered
                 + tally.failedUnknown + tally.eventsPublished + tally.failed + tally.notAsked + tally.eventsLeft > 0) {
             Log.info("message_maintenance", summary);
         }
-        if (tally.givenUpCarrierFailing > 0) {
-            // rows an hour in sending that the carrier would not answer for: given up without its word, and the
-            // rest wait on it (its credentials or their read access to Messages, or an outage): wants a person
+        if (tally.givenUpCarrierFailing > 0 || tally.overdueCarrierFailing > 0) {
+            // rows over an hour in sending that the carrier would not answer for: waiting on its word (given up
+            // without it at 4 hours), and the rest wait on it too (its credentials or their read access to Messages,
+            // or an outage): wants a person
             Log.error("carrier_lookups_failing", Map.of("deliveriesGivenUp", tally.givenUpCarrierFailing,
+                    "deliveriesWaitingOverAnHour", tally.overdueCarrierFailing,
                     "deliveriesNotAsked", tally.notAsked, "metric", HandledFailures.CARRIER_LOOKUPS_FAILING), null);
         }
         return summary;
@@ -313,6 +326,8 @@ public final class MessageMaintenance {
         long notAsked;
         /** Rows given up as outcome unknown on an answer of a failing carrier (not on doubt). */
         int givenUpCarrierFailing;
+        /** Rows over {@link #GIVE_UP} in sending whose lookup the carrier failed, left to wait for its word. */
+        int overdueCarrierFailing;
         /** The carrier's ids of the messages lookups found this sweep: one found for two rows is the first's. */
         final Set<String> sidsFound = new HashSet<>();
         /** Lookups made for the message being repaired. */
@@ -424,8 +439,8 @@ public final class MessageMaintenance {
      * was lost) from the carrier's own word ({@link CarrierPort#findSent}), {@link #LOOKUPS_AT_ONCE} at a time: one the
      * carrier holds becomes sent, delivered or failed as it says, with its id, and is billed; one it does not hold was
      * never sent, so it goes back to queued and is enqueued at once, to be sent once. Without a clear answer the row
-     * waits for the next sweep, and after {@link #GIVE_UP} is failed as {@link Delivery#OUTCOME_UNKNOWN} (never
-     * resent); once the carrier fails to answer at all, the sweep asks it nothing more, and the rows it did not ask
+     * waits for the next sweep, and after {@link #GIVE_UP} ({@link #GIVE_UP_CARRIER_FAILING} when the carrier failed
+     * to answer at all) is failed as {@link Delivery#OUTCOME_UNKNOWN} (never resent); once the carrier fails to answer at all, the sweep asks it nothing more, and the rows it did not ask
      * wait (only an unanswered question gives a row up). Each change is conditional on
      * the row being as it was read (status and updatedAt), so a decision taken on an old read never undoes a newer
      * claim (an overlapping sweep's, say). False when the budget ran out first.
@@ -510,11 +525,12 @@ public final class MessageMaintenance {
                         Delivery.QUEUED, null, null, now, d.updatedAt()));
                 case SentLookup.Unanswered why -> {
                     if (why.carrierFailing()) tally.carrierFailing = true;
-                    if (d.updatedAt() < now - GIVE_UP.toMillis()) {
+                    if (d.updatedAt() < now - (why.carrierFailing() ? GIVE_UP_CARRIER_FAILING : GIVE_UP).toMillis()) {
                         unknown.add(new DeliveryStore.Transition(d.phone(), Delivery.SENDING, Delivery.FAILED, null,
                                 Delivery.OUTCOME_UNKNOWN, now, d.updatedAt()));
                         if (why.carrierFailing()) unansweredByFailingCarrier.add(d.phone());
                     } else {
+                        if (why.carrierFailing() && d.updatedAt() < now - GIVE_UP.toMillis()) tally.overdueCarrierFailing++;
                         if (tally.unanswered++ == 0) {
                             Log.warn("delivery_lookup_unanswered", Map.of("messageId", m.id(), "reason", why.reason()));
                         }

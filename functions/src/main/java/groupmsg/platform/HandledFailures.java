@@ -34,6 +34,13 @@ public final class HandledFailures {
      * queued; paged when it happens in 3 of 10 minutes.
      */
     public static final String CARRIER_UNAVAILABLE = "CarrierUnavailable";
+    /**
+     * A maintenance run could not do its minute's work: the message sweep ran out of its time (repairs, completions
+     * and lookups left for the next), or the overdue receipts' step had no time left at all. A run now and then is
+     * a burst; paged when it lasts, 10 of 15 minutes (a backlog growing faster than the runs clear it, every alarm
+     * else quiet: receipt checks starved for 7 days expire, their rows {@code sent} for good).
+     */
+    public static final String MAINTENANCE_BEHIND = "MaintenanceBehind";
 
     private HandledFailures() {}
 }

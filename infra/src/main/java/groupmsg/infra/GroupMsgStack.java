@@ -153,6 +153,9 @@ public final class GroupMsgStack extends Stack {
      */
     public static final int SUSTAINED_FAILURE_MINUTES = 3;
     public static final int SUSTAINED_FAILURE_WINDOW_MINUTES = 10;
+    /** Maintenance runs that could not do their work page in this many minutes of the window below: a burst passes. */
+    public static final int MAINTENANCE_BEHIND_MINUTES = 10;
+    public static final int MAINTENANCE_BEHIND_WINDOW_MINUTES = 15;
     /** The handled failures that page: each wants a person (compliance, or every message of a line held). */
     public static final List<String> PAGED_HANDLED_FAILURES = List.of(HandledFailures.CARRIER_REFUSED_SENDER,
             HandledFailures.CARRIER_LOOKUPS_FAILING, HandledFailures.WEBHOOK_SIGNATURE_MISMATCH);
@@ -863,6 +866,12 @@ public final class GroupMsgStack extends Stack {
                 + SUSTAINED_FAILURE_MINUTES + " of the last " + SUSTAINED_FAILURE_WINDOW_MINUTES + " minutes: recipients "
                 + "not tried wait, queued, and are retried; those with an unclear answer stay sending until a receipt or "
                 + "maintenance's lookup settles them. Its log lines (carrier_unavailable) say which line and what trouble");
+        alarm(HandledFailures.MAINTENANCE_BEHIND + "SustainedAlarm", handledFailures(HandledFailures.MAINTENANCE_BEHIND), 1,
+                MAINTENANCE_BEHIND_MINUTES, MAINTENANCE_BEHIND_WINDOW_MINUTES, notify, "Maintenance could not do its"
+                + " minute's work in " + MAINTENANCE_BEHIND_MINUTES + " of the last " + MAINTENANCE_BEHIND_WINDOW_MINUTES
+                + " minutes: its message sweep ran out of time (repairs, completions, lookups of lost answers left for"
+                + " the next), or the overdue receipts had no time left. A backlog outgrows the runs; its log lines"
+                + " (maintenance_behind, message_maintenance_out_of_time, maintenance_done) say which step and how much");
         MetricOptions sum = MetricOptions.builder().statistic("Sum").period(Duration.minutes(1)).build();
         // API Gateway's own failures too (an integration or authorizer that timed out or could not be invoked),
         // which no function's error metric counts.

@@ -152,6 +152,22 @@ class ApiProtectionTest {
                 .doesNotContain(groupmsg.platform.HandledFailures.JOB_FAILED, groupmsg.platform.HandledFailures.CARRIER_UNAVAILABLE);
     }
 
+    @Test
+    void maintenanceBehindPagesWhenItLastsTenMinutesOfFifteen() {
+        List<Map<String, Object>> alarms = synth.resources().values().stream()
+                .filter(r -> "AWS::CloudWatch::Alarm".equals(r.get("Type"))).map(r -> map(r.get("Properties")))
+                .filter(p -> GroupMsgStack.HANDLED_FAILURES_METRIC.equals(p.get("MetricName"))
+                        && List.of(Map.of("Name", "Metric", "Value", groupmsg.platform.HandledFailures.MAINTENANCE_BEHIND))
+                        .equals(p.get("Dimensions")))
+                .toList();
+        assertThat(alarms).singleElement().satisfies(alarm -> {
+            assertNotifies(alarm, 1);
+            assertThat(alarm).containsEntry("Period", 60).containsEntry("EvaluationPeriods", 15)
+                    .containsEntry("DatapointsToAlarm", 10).containsEntry("TreatMissingData", "notBreaching");
+        });
+        assertThat(GroupMsgStack.PAGED_HANDLED_FAILURES).doesNotContain(groupmsg.platform.HandledFailures.MAINTENANCE_BEHIND);
+    }
+
     private static List<Map<String, Object>> metricFilters() {
         return synth.resources().values().stream()
                 .filter(r -> "AWS::Logs::MetricFilter".equals(r.get("Type")))

@@ -358,7 +358,7 @@ class GroupMsgStackTest {
     @Test
     void alarmsOnEveryDeadLetterQueueAndOnEachFunctionsErrorsAndThrottles() {
         // ... and two on the HTTP API (5xx, carrier webhooks' 4xx) and one per paged handled failure (ApiProtectionTest)
-        // ... and two on failures that page when they last (ApiProtectionTest)
+        // ... and three on failures that page when they last (ApiProtectionTest)
         // ... and one per queue on its oldest job's age (below)
         // ... and one per dead-letter queue on its growth (below), and one on the webhooks queue's waiting events
         // ... and one per dead-letter queue on its oldest message's age, and one on the integrations topic's deliveries
@@ -366,7 +366,7 @@ class GroupMsgStackTest {
         List<HandlerDef> scheduled = Handlers.ALL.stream().filter(h -> h.trigger() == HandlerDef.Trigger.SCHEDULE).toList();
         assertThat(scheduled).isNotEmpty();
         synth.template().resourceCountIs("AWS::CloudWatch::Alarm", 4 * Queues.ALL.size() + 2 + 2 * Handlers.ALL.size() + 2
-                + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 2 + scheduled.size());
+                + GroupMsgStack.PAGED_HANDLED_FAILURES.size() + 3 + scheduled.size());
         String topicId = synth.logicalId(synth.stack().alarmTopic());
         List<Map<String, Object>> alarms = resourcesOfType("AWS::CloudWatch::Alarm").values().stream()
                 .map(r -> map(r.get("Properties"))).toList();

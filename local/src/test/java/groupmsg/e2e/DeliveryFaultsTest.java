@@ -742,7 +742,8 @@ class DeliveryFaultsTest {
     /**
      * Once the carrier fails to answer a lookup, a sweep asks nothing more, and rows it did not ask wait for a sweep
      * that does, however long ago they were claimed: only a question left unanswered gives a row up as "outcome
-     * unknown" (never resent). Before, every row the sweep did not ask after the failure and claimed over an hour ago
+     * unknown" (never resent), and a failing carrier's silence only after 4 hours (doubt, after 1: before, one 429 on
+     * an hour-old row's lookup gave it up; the page comes from the first hour on). Before, every row the sweep did not ask after the failure and claimed over an hour ago
      * was failed so, which after an outage could be recipients the carrier never got.
      */
     @Test
@@ -758,10 +759,28 @@ class DeliveryFaultsTest {
         deliverAll(new DeliveryService(t.wiring()), other);
         t.carrier().lookups.put(phone, new SentLookup.Unanswered("carrier down", true));
 
+        // an hour on, a failing carrier's silence is no answer: both rows wait for its word (and it pages)
         Wiring anHourOn = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(61)));
-        var summary = new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
-
+        var original = System.out;
+        var captured = new java.io.ByteArrayOutputStream();
+        Map<String, Object> summary;
+        System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            summary = new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
+        } finally {
+            System.setOut(original);
+        }
+        var paged = captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
         assertThat(t.carrier().lookupQueries).as("asked once, then nothing more this sweep").hasSize(1);
+        assertThat(List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
+                storedStatus(t.wiring(), other.messageId(), 0, phone))).containsOnly("sending");
+        assertThat(paged).filteredOn(l -> l.contains("\"carrier_lookups_failing\"")).singleElement()
+                .satisfies(l -> assertThat(l).contains("\"deliveriesWaitingOverAnHour\":1", "\"metric\":\"CarrierLookupsFailing\""));
+
+        // four hours on, still failing: the one asked is given up; the other waits
+        Wiring fourHoursOn = t.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(241)));
+        summary = new MessageMaintenance(fourHoursOn, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).hasSize(2);
         assertThat((Integer) summary.get("deliveriesFailedUnknown")).isGreaterThanOrEqualTo(1);
         assertThat((Long) summary.get("deliveriesNotAskedCarrierFailing")).as("the other, counted").isGreaterThanOrEqualTo(1L);
         List<String> rows = List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
@@ -770,8 +789,8 @@ class DeliveryFaultsTest {
 
         // the carrier answers again: the row that waited is asked, and settled from its word
         t.carrier().lookups.put(phone, new SentLookup.NotFound());
-        new MessageMaintenance(anHourOn, new CapturingQueue()).sweep();
-        assertThat(t.carrier().lookupQueries).hasSize(2);
+        new MessageMaintenance(fourHoursOn, new CapturingQueue()).sweep();
+        assertThat(t.carrier().lookupQueries).hasSize(3);
         assertThat(List.of(storedStatus(t.wiring(), t.setup().messageId(), 0, phone),
                 storedStatus(t.wiring(), other.messageId(), 0, phone))).containsExactlyInAnyOrder("failed", "queued");
     }
@@ -1916,6 +1935,32 @@ class DeliveryFaultsTest {
                 .handleRequest(new com.amazonaws.services.lambda.runtime.events.ScheduledEvent(), null))
                 .hasMessageContaining("imports read throttled");
         assertThat(t.api().get("/v1/messages/" + t.setup().messageId()).jsonObject()).containsEntry("status", "sent");
+    }
+
+    /**
+     * A maintenance run that cannot do its minute's work (no time left for the overdue receipts; a message sweep out of
+     * its time) logs it with the MaintenanceBehind metric, which pages when it lasts; a run that does its work does not.
+     */
+    @Test
+    void aMaintenanceRunThatCannotDoItsWorkSaysSoForTheAlarm(ApiClient api, LocalRuntime runtime) throws Exception {
+        var handler = new groupmsg.maintenance.MaintenanceHandler(runtime.wiring());
+        java.util.function.IntFunction<String> runWith = millis -> {
+            Context context = (Context) Proxy.newProxyInstance(Context.class.getClassLoader(), new Class<?>[]{Context.class},
+                    (proxy, method, args) -> method.getName().equals("getRemainingTimeInMillis") ? millis : null);
+            var original = System.out;
+            var captured = new java.io.ByteArrayOutputStream();
+            System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            try {
+                handler.handleRequest(new com.amazonaws.services.lambda.runtime.events.ScheduledEvent(), context);
+            } finally {
+                System.setOut(original);
+            }
+            return captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .filter(l -> l.contains("\"maintenance_behind\"")).findFirst().orElse(null);
+        };
+        assertThat(runWith.apply(60_000)).as("a whole minute").isNull();
+        assertThat(runWith.apply(14_000)).as("no time left for the receipts").isNotNull()
+                .contains("\"receipts\"", "\"metric\":\"MaintenanceBehind\"");
     }
 
     /**
