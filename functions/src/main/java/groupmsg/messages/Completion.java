@@ -69,7 +69,12 @@ final class Completion {
         long claimedAt = clock.millis();
         if (!messages.claimLateEvent(job.accountId(), job.messageId(), claimedAt, LATE_EVENT_CLAIM.toMillis())) return false;
         try {
-            announceAcceptance(m); // the row read again: the one listed may be a sweep old
+            // the row read again: the one listed may be a sweep old; its acceptance being published elsewhere, the
+            // sent event waits for a later sweep (not before it)
+            if (announceAcceptance(m) == Acceptance.CLAIMED_ELSEWHERE) {
+                messages.releaseLateEvent(job.accountId(), job.messageId(), claimedAt);
+                return false;
+            }
             announce(m, deliveries.counts(m.id(), m.shards()), m.completedAt() == null ? job.completedAt() : m.completedAt());
         } catch (RuntimeException e) {
             // not out: the next sweep tries (an event out whose row's delete fails keeps the claim, and waits it out)
@@ -84,29 +89,58 @@ final class Completion {
         return true;
     }
 
+    /** What {@link #announceAcceptance} did. */
+    enum Acceptance {
+        /** This call published the event. */
+        PUBLISHED,
+        /** Out already (or a message of another kind, which has none): nothing to publish. */
+        OUT,
+        /** Another caller claimed its publish moments ago: it publishes it (or lets go, and a sweep does). */
+        CLAIMED_ELSEWHERE
+    }
+
     /**
-     * Publishes the message's acceptance event unless its job row says it is out (then, or for another kind of
-     * message, nothing: false). The row records it after the publish, so the event goes out at least once: twice only
-     * when two callers publish before either records it, or the record fails. {@code messageId} is the key to
-     * de-duplicate on.
+     * Publishes the message's acceptance event unless its job row says it is out, or another caller is publishing it:
+     * the publish is claimed on the row first ({@code acceptedClaimedAt}, for {@link #LATE_EVENT_CLAIM}; let go when
+     * the publish fails), so two callers at once (a fan-out job delivered twice, a sweep beside a late fan-out) publish
+     * it once. The row records it after the publish: at least once, twice only when that record fails.
+     * {@code messageId} is the key to de-duplicate on.
      */
-    boolean announceAcceptance(GroupMessage m) {
+    Acceptance announceAcceptance(GroupMessage m) {
         MessageStore.SendingJob job = messages.sendingJob(m.accountId(), m.id()).orElse(null);
-        if (job == null || job.acceptedEventAt() > 0) return false;
+        if (job == null || job.acceptedEventAt() > 0) return Acceptance.OUT;
         if (m.kind() != MessageKind.GROUP) { // a row from before such rows said so at accept: none to publish
             messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
-            return false;
+            return Acceptance.OUT;
         }
-        events.publish(Topic.NOTIFICATIONS, m.accountId(), ACCEPTED_EVENT, event(m));
+        long claimedAt = clock.millis();
+        if (!messages.claimAcceptedEvent(m.accountId(), m.id(), claimedAt, LATE_EVENT_CLAIM.toMillis())) {
+            return messages.sendingJob(m.accountId(), m.id()).map(j -> j.acceptedEventAt() == 0).orElse(false)
+                    ? Acceptance.CLAIMED_ELSEWHERE : Acceptance.OUT;
+        }
+        try {
+            events.publish(Topic.NOTIFICATIONS, m.accountId(), ACCEPTED_EVENT, event(m));
+        } catch (RuntimeException e) {
+            try {
+                messages.releaseAcceptedEvent(m.accountId(), m.id(), claimedAt);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again); // the claim runs out by itself
+            }
+            throw e;
+        }
         messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
-        return true;
+        return Acceptance.PUBLISHED;
     }
 
     static final String ACCEPTED_EVENT = "group_message.accepted";
 
-    /** Publishes the message's events (its acceptance first, if not out), then removes its job row. */
+    /**
+     * Publishes the message's events (its acceptance first, if not out), then removes its job row. While another caller
+     * publishes the acceptance, the sent event waits (not before it): the row stays, and maintenance publishes it
+     * {@link #EVENT_GRACE} on.
+     */
     private void publish(GroupMessage m, Map<String, Long> counts, long completedAt) {
-        announceAcceptance(m);
+        if (announceAcceptance(m) == Acceptance.CLAIMED_ELSEWHERE) return;
         announce(m, counts, completedAt);
         messages.finishJob(m.accountId(), m.id());
     }

@@ -352,7 +352,7 @@ public final class MessageMaintenance {
             // sweep old. The topic failing again does not keep the message's repair below from its turn.
             try {
                 GroupMessage accepted = messages.get(job.accountId(), job.messageId()).orElse(null);
-                if (accepted != null && completion.announceAcceptance(accepted)) tally.eventsPublished++;
+                if (accepted != null && completion.announceAcceptance(accepted) == Completion.Acceptance.PUBLISHED) tally.eventsPublished++;
             } catch (RuntimeException e) {
                 Log.error("group_message_accepted_event_failed", Map.of("messageId", job.messageId()), e);
             }

@@ -150,8 +150,10 @@ public final class MessageService {
         Line line = preview.line();
         String text = preview.text();
         SmsText sms = preview.sms();
+        long giveUpAt = clock.millis() + ACCEPT_TIME.toMillis();
         for (int attempt = 0; attempt < MAX_ACCEPT_ATTEMPTS; attempt++) {
             if (attempt > 0) {
+                if (clock.millis() >= giveUpAt) break;
                 pause(attempt);
                 group = groups.get(accountId, groupId);
             }
@@ -189,6 +191,14 @@ public final class MessageService {
     /** Reads of the group before a send gives up on a membership that keeps changing under it (an import writes
      * about ten units a second at most, so each read has a fair chance). */
     static final int MAX_ACCEPT_ATTEMPTS = 50;
+
+    /**
+     * How long a send may go on trying before its 409: no new try starts after it. The function has 10 s, and one try's
+     * transaction may spend {@link groupmsg.platform.dynamo.DynamoOps#TRANSACT_RETRY_BUDGET} (6 s) losing to conflicts:
+     * tries of that kind under a busy group took the request past its timeout, a 5xx from API Gateway whose
+     * transaction could still commit (sent, while the caller, told it failed, sends again).
+     */
+    static final java.time.Duration ACCEPT_TIME = java.time.Duration.ofSeconds(3);
 
     /** @param recipient the listed number's delivery, in a list narrowed to one number (null otherwise) */
     public record MessageView(GroupMessage message, Map<String, Long> counts, Delivery recipient) {

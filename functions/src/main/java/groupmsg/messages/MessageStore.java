@@ -438,6 +438,26 @@ final class MessageStore {
         return item == null || item.isEmpty() ? Optional.empty() : Optional.of(sendingJob(item));
     }
 
+    /**
+     * Claims the publish of the message's acceptance event ({@code acceptedClaimedAt} on its job row) for
+     * {@code claimMillis}: false when the row is gone, says the event is out, or another caller claimed it within
+     * that time (a fan-out job delivered twice at once, or a sweep beside a late first fan-out run), so it goes out once.
+     */
+    boolean claimAcceptedEvent(String accountId, String messageId, long now, long claimMillis) {
+        return ops.updateIf(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
+                .updateExpression("SET acceptedClaimedAt = :now")
+                .conditionExpression("attribute_exists(pk) AND attribute_not_exists(acceptedEventAt)"
+                        + " AND (attribute_not_exists(acceptedClaimedAt) OR acceptedClaimedAt < :stale)")
+                .expressionAttributeValues(Map.of(":now", n(now), ":stale", n(now - claimMillis))));
+    }
+
+    /** Lets go of a claim of {@link #claimAcceptedEvent} made at {@code claimedAt} (its publish failed). */
+    void releaseAcceptedEvent(String accountId, String messageId, long claimedAt) {
+        ops.updateIf(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
+                .updateExpression("REMOVE acceptedClaimedAt").conditionExpression("acceptedClaimedAt = :at")
+                .expressionAttributeValues(Map.of(":at", n(claimedAt))));
+    }
+
     /** Records that the message's acceptance event is out (on its job row, while there is one). */
     void markAcceptedEvent(String accountId, String messageId, long at) {
         // a failed condition: finished meanwhile, the row gone and with it the need to remember

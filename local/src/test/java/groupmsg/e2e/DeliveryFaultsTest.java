@@ -2048,6 +2048,106 @@ class DeliveryFaultsTest {
     }
 
     /**
+     * A send whose tries keep losing to membership changes, each slow (a busy table), stops trying after its time and
+     * answers its 409 well within the function's 10 s, storing nothing. Before, it went on for up to 50 tries: past the
+     * timeout, a 5xx whose last transaction could still commit.
+     */
+    @Test
+    void aSendThatKeepsLosingToMembershipChangesGivesUpWithinItsTime(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Busy Group Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        String g = createGroup(a, "Busy");
+        addMembers(a, g, 700, 2);
+        String lineId = createLine(a, linePhone(), 1000);
+        var core = runtime.wiring().config().table(Tables.CORE);
+        var direct = runtime.wiring().dynamo();
+        var tries = new AtomicInteger();
+        Wiring busy = runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof TransactWriteItemsRequest t && t.transactItems().stream()
+                        .anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("MSG#msg_"))) {
+                    tries.incrementAndGet();
+                    try {
+                        Thread.sleep(400); // a slow store
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    // a member change commits meanwhile
+                    direct.updateItem(b -> b.tableName(core).key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId),
+                                    "sk", AttributeValue.fromS("GROUP#" + g)))
+                            .updateExpression("ADD memberVersion :one").expressionAttributeValues(Map.of(":one", AttributeValue.fromN("1"))));
+                }
+            }
+        });
+        var queue = new CapturingQueue();
+        long started = System.nanoTime();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new MessageService(busy, new GroupService(busy, queue), queue)
+                        .send(accountId, g, new MessageService.SendRequest(lineId, "Ops", "busy", "Hello", List.of())))
+                .isInstanceOfSatisfying(groupmsg.platform.api.ApiException.class,
+                        e -> assertThat(e.code()).isEqualTo(groupmsg.platform.api.ErrorCode.CONFLICT));
+        long tookMillis = (System.nanoTime() - started) / 1_000_000;
+        assertThat(tookMillis).as("answered within the function's time").isLessThan(6_000);
+        assertThat(tries.get()).as("tries stopped by the time, not the count").isBetween(2, 12);
+        @SuppressWarnings("unchecked") var listed = (List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items");
+        assertThat(listed).isEmpty();
+        assertThat(queue.fanouts).isEmpty();
+    }
+
+    /**
+     * Two callers at once (a fan-out job delivered twice, a sweep beside a late fan-out) publish a message's
+     * acceptance event once: the first claims it; the others, finding the claim, publish nothing, and its completion
+     * meanwhile leaves the sent event to a later sweep rather than put it first. Before, each caller that read the
+     * event not out published it (a push or an email sent twice).
+     */
+    @Test
+    void twoCallersAtOncePublishTheAcceptanceEventOnce(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Once Accepted Co");
+        var events = RecordingEventPublisher.inMemory();
+        var inPublish = new java.util.concurrent.CountDownLatch(1);
+        var letGo = new java.util.concurrent.CountDownLatch(1);
+        EventPublisher slow = (topic, accountId, type, event) -> {
+            if ("group_message.accepted".equals(type)) {
+                inPublish.countDown();
+                try {
+                    letGo.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            events.publish(topic, accountId, type, event);
+        };
+        Wiring wiring = runtime.wiring().withCarrier(new ScriptedCarrier());
+        String g = createGroup(a, "Twice");
+        addMembers(a, g, 700, 2);
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var queue = new CapturingQueue();
+        var groups = new GroupService(wiring, queue);
+        String messageId = new MessageService(wiring, groups, queue).send(accountId, g,
+                new MessageService.SendRequest(createLine(a, linePhone(), 1000), "Ops", "once", "Hello", List.of())).id();
+        // its fan-out starts 3 minutes late (a backlog), past the grace period after which a sweep publishes it too
+        Wiring late = wiring.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(3)));
+        var first = new Thread(() -> new FanoutService(late.withEvents(slow), groups, queue).run(accountId, messageId));
+        first.start();
+        assertThat(inPublish.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        Wiring recorded = wiring.withEvents(events);
+        // the same job again, and a sweep, while the first is in its publish
+        new FanoutService(late.withEvents(events), groups, queue).run(accountId, messageId);
+        new MessageMaintenance(late.withEvents(events), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, messageId)).isEmpty();
+        // its texts go, and it completes, the acceptance still on its way: no sent event before it
+        deliverAll(new DeliveryService(recorded), new Setup(accountId, messageId, List.of(), queue));
+        assertThat(a.get("/v1/messages/" + messageId).jsonObject()).containsEntry("status", "sent");
+        assertThat(eventsOf(events, messageId)).isEmpty();
+        letGo.countDown();
+        first.join(30_000);
+        assertThat(eventsOf(events, messageId)).extracting(e -> e.get("type")).containsExactly("group_message.accepted");
+        new MessageMaintenance(recorded.withClock(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6))), new CapturingQueue()).sweep();
+        assertThat(eventsOf(events, messageId)).extracting(e -> e.get("type"))
+                .containsExactly("group_message.accepted", "group_message.sent");
+    }
+
+    /**
      * A group message's acceptance event whose publish failed as its fan-out started: the texts do not wait for it
      * (the fan-out goes on), maintenance publishes it once after the grace period while the message is still being
      * sent, and its completion does not publish it again; a message completed before any sweep publishes it first,
