@@ -11,6 +11,7 @@ import groupmsg.platform.config.Wiring;
 
 import groupmsg.platform.queue.ExpectedRetry;
 import groupmsg.platform.queue.QueueSender;
+import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 
@@ -120,7 +121,9 @@ public final class DeliveryWorkerHandler implements QueueFunction {
                     // the carrier's trouble passes in seconds or minutes: back sooner than the visibility timeout
                     // (6 minutes), later after each receive; it is logged where it happened
                     var record = event.getRecords().get(i);
-                    retrySoon(record, CarrierUnavailable.retryAfterMillis(SqsQueueSender.receiveCount(record)));
+                    int receives = SqsQueueSender.receiveCount(record);
+                    if (receives >= Queues.DELIVERIES.maxReceiveCount() && handedOnAfterLastReceive(record)) continue;
+                    retrySoon(record, CarrierUnavailable.retryAfterMillis(receives));
                 } else if (ExpectedRetry.causedByInterrupt(f.cause())) {
                     // the invocation is being stopped (the local runtime winding down): the job gave back what it did
                     // not send and comes again; no failure to look into
@@ -140,6 +143,25 @@ public final class DeliveryWorkerHandler implements QueueFunction {
             }
         }
         return new SQSBatchResponse(failures);
+    }
+
+    /**
+     * A job the carrier turned away on its last receive goes on as a fresh job 15 minutes on (SQS's longest delay), its
+     * place given up, rather than to the dead-letter queue: its recipients (given back to queued) were left there to
+     * maintenance, which leaves the queued rows of a message whose other jobs wait for places in a slow line's waiting
+     * line alone until the last of them (hours for a large group), so a carrier outage of minutes held them for hours.
+     * False when the hand-on fails: the job fails as before.
+     */
+    private boolean handedOnAfterLastReceive(SQSEvent.SQSMessage record) {
+        try {
+            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.parse(record.getBody()).withoutPlace()
+                    .messageDelayedBy(QueueMessage.MAX_DELAY_SECONDS)));
+            Log.info("delivery_job_handed_on_carrier_unavailable", Map.of("messageId", record.getMessageId()));
+            return true;
+        } catch (RuntimeException e) {
+            Log.error("delivery_job_not_handed_on", Map.of("messageId", record.getMessageId()), e);
+            return false;
+        }
     }
 
     private void retrySoon(SQSEvent.SQSMessage message, long afterMillis) {

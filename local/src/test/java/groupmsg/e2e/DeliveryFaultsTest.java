@@ -1488,6 +1488,55 @@ class DeliveryFaultsTest {
         sqs.deleteMessage(r -> r.queueUrl(queue.url()).receiptHandle(again.receiptHandle()));
     }
 
+    /**
+     * A job the carrier turns away on the deliveries queue's last receive goes on as a fresh job 15 minutes on, without
+     * its place, rather than to the dead-letter queue, where its recipients waited for maintenance, which leaves a
+     * message's queued rows alone while its other jobs wait for places (hours on a slow line); before its last
+     * receive it fails for a retry as before.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aJobTurnedAwayOnItsLastReceiveGoesOnAsAFreshJobNotToTheDeadLetterQueue(ApiClient api, LocalRuntime runtime) throws Exception {
+        Scene t = scene(api, runtime, "Last Receive Co", 3);
+        Setup s = t.setup();
+        for (String p : s.phones()) t.carrier().script.put(p, List.of(new SendResult.Rejected(429, "20429", "Too Many Requests", true, false)));
+        var placed = new java.util.LinkedHashMap<String, Object>(s.queue().deliveries.getFirst());
+        placed.put("ticketAt", System.currentTimeMillis() * 1000); // a place in the line's waiting line, due now
+        placed.put("placeMps", 1000);
+        var handedOn = new CapturingQueue();
+        var handler = new DeliveryWorkerHandler(t.wiring(), handedOn);
+
+        assertThat(handler.handleRequest(queueEvent(Json.write(placed), 7), null).getBatchItemFailures()).as("a retry to come").hasSize(1);
+        assertThat(handedOn.deliveries).isEmpty();
+
+        assertThat(handler.handleRequest(queueEvent(Json.write(placed), 8), null).getBatchItemFailures()).as("the last receive").isEmpty();
+        assertThat(handedOn.deliveries).singleElement().satisfies(job -> assertThat(job)
+                .containsEntry("messageId", s.messageId()).containsEntry("phones", placed.get("phones")).doesNotContainKeys("ticketAt", "placeMps"));
+        assertThat(handedOn.delays).containsExactly(900);
+        assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
+
+        // the carrier back, the fresh job sends each once
+        t.carrier().script.clear();
+        var callsBefore = s.phones().stream().mapToInt(p -> t.carrier().calls(p)).boxed().toList();
+        new DeliveryService(t.wiring()).deliver(s.accountId(), s.messageId(), ((Number) handedOn.deliveries.getFirst().get("shard")).intValue(),
+                (List<String>) handedOn.deliveries.getFirst().get("phones"));
+        assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("sent");
+        for (int i = 0; i < s.phones().size(); i++) {
+            assertThat(t.carrier().calls(s.phones().get(i))).as(s.phones().get(i)).isEqualTo(callsBefore.get(i) + 1);
+        }
+    }
+
+    private static SQSEvent queueEvent(String body, int receiveCount) {
+        var message = new SQSEvent.SQSMessage();
+        message.setMessageId(java.util.UUID.randomUUID().toString());
+        message.setReceiptHandle("test-" + message.getMessageId());
+        message.setBody(body);
+        message.setAttributes(Map.of("ApproximateReceiveCount", Integer.toString(receiveCount)));
+        var event = new SQSEvent();
+        event.setRecords(List.of(message));
+        return event;
+    }
+
     /** A standard queue's message as its event source hands it to a worker. */
     private static SQSEvent standardQueueEvent(software.amazon.awssdk.services.sqs.model.Message m) {
         var message = new SQSEvent.SQSMessage();
