@@ -41,6 +41,16 @@ public final class ApiGatewayEvents {
 
     private final String region;
 
+    /**
+     * The request's path as an HTTP API passes it on: percent-decoded, as {@code rawPath} and {@code http.path} (REST
+     * APIs and function URLs keep it encoded; HTTP APIs do not, as published captures show), so the same resource
+     * asked for as {@code %2B1415...} and as {@code +1415...} is one path to a handler here as there (its Idempotency
+     * target, say). The query string stays as sent.
+     */
+    static String decodedPath(GatewayRequest request) {
+        return PercentDecoding.decodePath(request.rawPath());
+    }
+
     public ApiGatewayEvents(String region) {
         this.region = region;
     }
@@ -51,7 +61,7 @@ public final class ApiGatewayEvents {
         var event = new LinkedHashMap<String, Object>();
         event.put("version", "2.0");
         event.put("routeKey", routeKey);
-        event.put("rawPath", request.rawPath());
+        event.put("rawPath", decodedPath(request));
         event.put("rawQueryString", request.rawQuery());
         putCommon(event, request, meta);
         var context = requestContext(request, routeKey, meta);
@@ -91,7 +101,7 @@ public final class ApiGatewayEvents {
                 + "/" + STAGE + "/" + request.method() + request.rawPath());
         event.put("identitySource", List.of(identity));
         event.put("routeKey", routeKey);
-        event.put("rawPath", request.rawPath());
+        event.put("rawPath", decodedPath(request));
         event.put("rawQueryString", request.rawQuery());
         putCommon(event, request, meta);
         event.put("requestContext", requestContext(request, routeKey, meta));
@@ -131,7 +141,7 @@ public final class ApiGatewayEvents {
         String host = hostWithoutPort(request.header("host").orElse("localhost"));
         var http = new LinkedHashMap<String, Object>();
         http.put("method", request.method());
-        http.put("path", request.rawPath());
+        http.put("path", decodedPath(request));
         http.put("protocol", request.protocol());
         http.put("sourceIp", request.sourceIp());
         http.put("userAgent", request.header("user-agent").orElse(""));

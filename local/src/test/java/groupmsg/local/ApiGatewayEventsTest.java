@@ -38,6 +38,15 @@ class ApiGatewayEventsTest {
     }
 
     @Test
+    void thePathIsPassedOnDecodedAndTheQueryAsSent() throws IOException {
+        var event = asLambdaSees(events.httpEvent(request("DELETE", "/v1/groups/grp%5F1/members/%2B14155550100", "q=a%20b&x=%2B1", Map.of(), null),
+                "DELETE /v1/groups/{id}/members/{phone}", Map.of("id", "grp_1", "phone", "+14155550100"), Map.of("accountId", "acct_1"), META));
+        assertThat(event.getRawPath()).isEqualTo("/v1/groups/grp_1/members/+14155550100");
+        assertThat(event.getRequestContext().getHttp().getPath()).isEqualTo("/v1/groups/grp_1/members/+14155550100");
+        assertThat(event.getRawQueryString()).isEqualTo("q=a%20b&x=%2B1");
+    }
+
+    @Test
     void headersAreLowerCasedAndRepeatedOnesJoinedWithCommas() throws IOException {
         var headers = new LinkedHashMap<String, List<String>>();
         headers.put("Content-Type", List.of("application/json"));
@@ -75,7 +84,7 @@ class ApiGatewayEventsTest {
         var event = asLambdaSees(json);
         assertThat(event.getVersion()).isEqualTo("2.0");
         assertThat(event.getRouteKey()).isEqualTo("GET /v1/groups/{id}");
-        assertThat(event.getRawPath()).as("raw path stays encoded").isEqualTo("/v1/groups/grp%5F1");
+        assertThat(event.getRawPath()).as("decoded, as an HTTP API passes it").isEqualTo("/v1/groups/grp_1");
         assertThat(event.getRawQueryString()).isEqualTo("limit=10&tag=a&tag=b&q=x+y%21");
         assertThat(event.getQueryStringParameters())
                 .containsExactlyInAnyOrderEntriesOf(Map.of("limit", "10", "tag", "a,b", "q", "x y!"));
@@ -94,7 +103,7 @@ class ApiGatewayEventsTest {
         assertThat(context.getTime()).isEqualTo("23/Nov/2026:10:15:30 +0000");
         assertThat(context.getTimeEpoch()).isEqualTo(TIME.toEpochMilli());
         assertThat(context.getHttp().getMethod()).isEqualTo("GET");
-        assertThat(context.getHttp().getPath()).isEqualTo("/v1/groups/grp%5F1");
+        assertThat(context.getHttp().getPath()).isEqualTo("/v1/groups/grp_1");
         assertThat(context.getHttp().getProtocol()).isEqualTo("HTTP/1.1");
         assertThat(context.getHttp().getSourceIp()).isEqualTo("127.0.0.1");
         assertThat(context.getHttp().getUserAgent()).isEqualTo("curl/8.5.0");
