@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -48,9 +49,12 @@ public final class LocalFunction {
     private final PojoSerializer<Object> declaredOutput;
     private final String region;
     private final Clock clock;
+    /** Cuts off the AWS calls of an invocation abandoned at its timeout; null: none (a function without the runtime's clients). */
+    private final InvocationCutoff cutoff;
 
     private LocalFunction(FunctionSpec spec, RequestHandler<Object, Object> handler, Throwable initError,
-                          String region, Clock clock) {
+                          String region, Clock clock, InvocationCutoff cutoff) {
+        this.cutoff = cutoff;
         this.spec = spec;
         this.handler = handler;
         this.initError = initError;
@@ -71,12 +75,18 @@ public final class LocalFunction {
 
     @SuppressWarnings("unchecked")
     public static LocalFunction of(FunctionSpec spec, RequestHandler<?, ?> handler, String region, Clock clock) {
-        return new LocalFunction(spec, (RequestHandler<Object, Object>) handler, null, region, clock);
+        return of(spec, handler, region, clock, null);
+    }
+
+    /** ... whose invocations' AWS calls {@code cutoff} ends at their timeout (it is on the handler's clients). */
+    @SuppressWarnings("unchecked")
+    static LocalFunction of(FunctionSpec spec, RequestHandler<?, ?> handler, String region, Clock clock, InvocationCutoff cutoff) {
+        return new LocalFunction(spec, (RequestHandler<Object, Object>) handler, null, region, clock, cutoff);
     }
 
     /** A function whose handler could not be built: every invocation fails, as an init error does in Lambda. */
     public static LocalFunction failed(FunctionSpec spec, Throwable initError, String region, Clock clock) {
-        return new LocalFunction(spec, null, initError, region, clock);
+        return new LocalFunction(spec, null, initError, region, clock, null);
     }
 
     public String name() {
@@ -112,9 +122,11 @@ public final class LocalFunction {
         }
         var context = new LocalContext(requestId, spec, region, clock);
         CompletableFuture<String> result = new CompletableFuture<>();
+        var abandoned = new AtomicBoolean();
         // Its own thread so a handler that overruns its timeout can be abandoned (and interrupted) as Lambda
         // would end it; the name shows up in thread dumps and log lines.
         Thread worker = Thread.ofVirtual().name("fn-" + name() + "-" + requestId).start(() -> {
+            if (cutoff != null) cutoff.enter(abandoned);
             try {
                 if (handler instanceof RequestStreamHandler stream) {
                     var out = new ByteArrayOutputStream(1024);
@@ -133,7 +145,11 @@ public final class LocalFunction {
         try {
             response = result.get(spec.timeoutSeconds(), TimeUnit.SECONDS);
         } catch (TimeoutException e) {
+            abandoned.set(true); // its AWS calls from now on fail, as in a sandbox Lambda ended
             worker.interrupt();
+            long timedOutAt = System.nanoTime();
+            result.whenComplete((late, error) -> LocalLog.warn("invocation_overran", Map.of("function", name(),
+                    "requestId", requestId, "msAfterTimeout", (System.nanoTime() - timedOutAt) / 1_000_000)));
             throw new FunctionError(FunctionError.Kind.TIMEOUT, name(),
                     "Task timed out after " + spec.timeoutSeconds() + " seconds", null);
         } catch (ExecutionException e) {

@@ -29,17 +29,26 @@ public final class LocalFunctions {
     }
 
     public static LocalFunctions load(List<HandlerDef> handlers, Wiring wiring) {
+        return load(handlers, wiring, null);
+    }
+
+    /** ... whose invocations' AWS calls {@code cutoff} (on {@code wiring}'s clients) ends at their timeout; null: none. */
+    static LocalFunctions load(List<HandlerDef> handlers, Wiring wiring, InvocationCutoff cutoff) {
         Map<String, LocalFunction> functions = new LinkedHashMap<>();
-        for (HandlerDef def : handlers) functions.put(def.name(), load(def, wiring));
+        for (HandlerDef def : handlers) functions.put(def.name(), load(def, wiring, cutoff));
         return new LocalFunctions(functions);
     }
 
     /** Builds one handler; never throws (see the class comment). */
     public static LocalFunction load(HandlerDef def, Wiring wiring) {
+        return load(def, wiring, null);
+    }
+
+    private static LocalFunction load(HandlerDef def, Wiring wiring, InvocationCutoff cutoff) {
         FunctionSpec spec = FunctionSpec.of(def);
         String region = wiring.config().region();
         try {
-            return LocalFunction.of(spec, instantiate(def, wiring), region, wiring.clock());
+            return LocalFunction.of(spec, instantiate(def, wiring), region, wiring.clock(), cutoff);
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             Throwable cause = e instanceof InvocationTargetException ite && ite.getCause() != null ? ite.getCause() : e;
             LocalLog.error("handler_init_failed", Map.of("handler", def.name(), "class", def.className()), cause);

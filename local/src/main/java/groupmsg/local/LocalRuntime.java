@@ -245,8 +245,11 @@ public final class LocalRuntime implements AutoCloseable {
             }
             var queueUrls = ProvisionedQueue.urls(b.queues);
             // The production Twilio adapter, pointed at the emulator this runtime serves.
+            var cutoff = new InvocationCutoff();
+            var handlerInterceptors = new java.util.ArrayList<>(interceptors);
+            handlerInterceptors.add(cutoff);
             b.wiring = wiring(settings.region(), b.services.dynamoEndpoint(), b.services.sqsEndpoint(), queueUrls,
-                    publicBaseUrl, carrierSettings.carrierSettings(), interceptors);
+                    publicBaseUrl, carrierSettings.carrierSettings(), handlerInterceptors);
             // Events: recorded for GET /local/events, and also published to SNS_ENDPOINT's topics when it is set.
             // ... and, as the deployed integrations topic's subscription does, its events are sent to the webhooks
             // queue (raw, as published); group messages (notifications) are not forwarded to integrations
@@ -257,7 +260,7 @@ public final class LocalRuntime implements AutoCloseable {
             b.wiring = b.wiring.withEvents(events);
 
             long provisioned = System.nanoTime();
-            b.functions = LocalFunctions.load(Handlers.ALL, b.wiring);
+            b.functions = LocalFunctions.load(Handlers.ALL, b.wiring, cutoff);
             long handlersLoaded = System.nanoTime();
             var accounts = new AccountService(b.wiring);
             b.defaultKeyGenerated = settings.localApiKey() == null;

@@ -110,6 +110,61 @@ class LocalFunctionTest {
         assertThat((System.nanoTime() - started) / 1_000_000).isLessThan(5_000);
     }
 
+    /**
+     * An invocation abandoned at its timeout goes on in its thread (a handler may swallow the interrupt), but its AWS
+     * calls, and those of threads it starts, fail from then on, as in a sandbox Lambda ended: before, it finished its
+     * work after its caller was told it timed out. Calls before the timeout go as usual.
+     */
+    @Test
+    void anInvocationAbandonedAtItsTimeoutHasItsAwsCallsCutOff() throws Exception {
+        var cutoff = new InvocationCutoff();
+        var credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local"));
+        URI nowhere = URI.create("http://127.0.0.1:9");
+        Wiring wiring = Wiring.create(new AppConfig("us-east-1", nowhere, nowhere, Map.of(), Map.of()), credentials, List.of(cutoff));
+        var before = new AtomicReference<String>();
+        var afterInItsThread = new java.util.concurrent.CompletableFuture<String>();
+        var afterInAChild = new java.util.concurrent.CompletableFuture<String>();
+        java.util.function.Supplier<String> call = () -> {
+            try {
+                wiring.dynamo().listTables();
+                return "answered";
+            } catch (RuntimeException e) {
+                return String.valueOf(e.getMessage());
+            }
+        };
+        RequestHandler<Map<String, Object>, String> overruns = (event, context) -> {
+            before.set(call.get());
+            try {
+                Thread.sleep(3_000);
+            } catch (InterruptedException e) {
+                // swallowed, as a handler's catch-all may
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            afterInItsThread.complete(call.get());
+            Thread.ofVirtual().start(() -> afterInAChild.complete(call.get()));
+            return "late";
+        };
+        try {
+            var twoSeconds = LocalFunction.of(new FunctionSpec("overruns", 2, 128), overruns, "us-east-1", Clock.systemUTC(), cutoff);
+            assertThatThrownBy(() -> twoSeconds.invoke("{}"))
+                    .isInstanceOfSatisfying(FunctionError.class, e -> assertThat(e.kind()).isEqualTo(FunctionError.Kind.TIMEOUT));
+            String cutOff = "the invocation timed out: its AWS calls are cut off, as Lambda's would be";
+            assertThat(before.get()).as("before its timeout: tried (nobody listens there)").isNotEqualTo(cutOff);
+            assertThat(afterInItsThread.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(cutOff);
+            assertThat(afterInAChild.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(cutOff);
+            // another invocation of the same function goes as usual
+            RequestHandler<Map<String, Object>, String> quick = (event, context) -> call.get();
+            assertThat(LocalFunction.of(new FunctionSpec("quick", 5, 128), quick, "us-east-1", Clock.systemUTC(), cutoff).invoke("{}"))
+                    .isNotEqualTo("\"" + cutOff + "\"");
+        } finally {
+            LocalRuntime.closeClients(wiring);
+        }
+    }
+
     @Test
     void requestsOverSixMegabytesAreRejectedBeforeTheHandlerRuns() {
         RequestHandler<String, String> echo = (event, context) -> event;
