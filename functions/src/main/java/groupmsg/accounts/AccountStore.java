@@ -182,6 +182,10 @@ final class AccountStore {
             sets.add("conversationOptOutPolicy = :policy");
             values.put(":policy", s(change.conversationOptOutPolicy()));
         }
+        if (change.groupMessageAnswers() != null) {
+            sets.add("groupMessageAnswers = :answers");
+            values.put(":answers", s(change.groupMessageAnswers()));
+        }
         try {
             var after = dynamo.updateItem(b -> b.tableName(table).key(Attr.key(accountPk(accountId), "ACCOUNT"))
                     .updateExpression("SET " + String.join(", ", sets)).conditionExpression("attribute_exists(pk)")
@@ -343,6 +347,7 @@ final class AccountStore {
         item.put("groupChatRoles", roleList(account.settings().groupChatRoles()));
         item.put("maxConversationParticipants", n(account.settings().maxConversationParticipants()));
         item.put("conversationOptOutPolicy", s(account.settings().conversationOptOutPolicy()));
+        item.put("groupMessageAnswers", s(account.settings().groupMessageAnswers()));
         return item;
     }
 
@@ -354,7 +359,8 @@ final class AccountStore {
         var defaults = AccountSettings.defaults();
         var settings = new AccountSettings(item.containsKey("groupChatRoles") ? roles : defaults.groupChatRoles(),
                 (int) Attr.num(item, "maxConversationParticipants", defaults.maxConversationParticipants()),
-                Optional.ofNullable(Attr.str(item, "conversationOptOutPolicy")).orElse(defaults.conversationOptOutPolicy()));
+                Optional.ofNullable(Attr.str(item, "conversationOptOutPolicy")).orElse(defaults.conversationOptOutPolicy()),
+                Optional.ofNullable(Attr.str(item, "groupMessageAnswers")).orElse(defaults.groupMessageAnswers()));
         return new Account(Attr.str(item, "accountId"), Attr.str(item, "name"), settings, Attr.num(item, "createdAt", 0));
     }
 

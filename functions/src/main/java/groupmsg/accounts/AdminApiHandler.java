@@ -216,14 +216,14 @@ public final class AdminApiHandler extends HttpApiHandler {
         Optional<JsonBody> settingsBody = body.optionalObject("settings");
         body.validate();
         AccountSettings.Change settings = settingsBody.map(AdminApiHandler::settingsChange)
-                .orElse(new AccountSettings.Change(null, null, null));
+                .orElse(new AccountSettings.Change(null, null, null, null));
         body.validate();
         return ApiResponse.ok(accountJson(accounts.updateAccount(request.accountId(), name, settings)));
     }
 
     /** The settings a PATCH gives, validated; those it does not give are null (left as they are). */
     private static AccountSettings.Change settingsChange(JsonBody body) {
-        body.allowOnly("groupChatRoles", "maxConversationParticipants", "conversationOptOutPolicy");
+        body.allowOnly("groupChatRoles", "maxConversationParticipants", "conversationOptOutPolicy", "groupMessageAnswers");
         Set<Role> roles = null;
         // a role given twice is the role (a set): "must have 0..3 items" said nothing of what was wrong
         var roleNames = body.optionalStringList("groupChatRoles", 0, 10, 20);
@@ -241,7 +241,11 @@ public final class AdminApiHandler extends HttpApiHandler {
         if (policy != null && !AccountSettings.OPT_OUT_POLICIES.contains(policy)) {
             body.problem("conversationOptOutPolicy", "must be one of " + AccountSettings.OPT_OUT_POLICIES);
         }
-        return new AccountSettings.Change(roles, max, policy);
+        String answers = body.optionalString("groupMessageAnswers", 1, 40).orElse(null);
+        if (answers != null && !AccountSettings.GROUP_MESSAGE_ANSWERS.contains(answers)) {
+            body.problem("groupMessageAnswers", "must be one of " + AccountSettings.GROUP_MESSAGE_ANSWERS);
+        }
+        return new AccountSettings.Change(roles, max, policy, answers);
     }
 
     private ApiResponse createKey(ApiRequest request) {
@@ -539,6 +543,7 @@ public final class AdminApiHandler extends HttpApiHandler {
         settings.put("groupChatRoles", account.settings().groupChatRoles().stream().sorted().map(Role::wireName).toList());
         settings.put("maxConversationParticipants", account.settings().maxConversationParticipants());
         settings.put("conversationOptOutPolicy", account.settings().conversationOptOutPolicy());
+        settings.put("groupMessageAnswers", account.settings().groupMessageAnswers());
         var json = new LinkedHashMap<String, Object>();
         json.put("id", account.id());
         json.put("name", account.name());

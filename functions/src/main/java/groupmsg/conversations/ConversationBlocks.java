@@ -70,11 +70,16 @@ public final class ConversationBlocks {
 
     /** The account's conversationOptOutPolicy (the default for an account not found: none of its conversations is). */
     String policy(String accountId) {
+        return settings(accountId).conversationOptOutPolicy();
+    }
+
+    /** The account's settings (the defaults for an account not found). */
+    AccountSettings settings(String accountId) {
         try {
-            return accounts.account(accountId).settings().conversationOptOutPolicy();
+            return accounts.account(accountId).settings();
         } catch (groupmsg.platform.api.ApiException e) {
             if (e.code() != groupmsg.platform.api.ErrorCode.NOT_FOUND) throw e;
-            return AccountSettings.EXCLUDE_PARTICIPANT;
+            return AccountSettings.defaults();
         }
     }
 

@@ -1,5 +1,6 @@
 package groupmsg.conversations;
 
+import groupmsg.accounts.AccountSettings;
 import groupmsg.messages.BroadcastReplies;
 import groupmsg.messages.ConversationCopies;
 import groupmsg.platform.config.Lazy;
@@ -11,8 +12,8 @@ import java.util.List;
 
 /**
  * Which conversation a text from a number to a line belongs to: the most recently active one on that line that
- * includes the sender, unless what the line sent the number since (a private or a group message) is what it answers,
- * or none (a direct reply to the line). Apart from {@link ConversationService}, which the
+ * includes the sender, unless what the line sent the number since (a private message, or a group message when the
+ * account's {@code groupMessageAnswers} is {@code direct}) is what it answers, or none (a direct reply to the line). Apart from {@link ConversationService}, which the
  * carrier webhook (it routes each text as it arrives) has no other use for.
  */
 public final class ConversationRouter {
@@ -55,6 +56,14 @@ public final class ConversationRouter {
      */
     static final long UNSEEN_WINDOW_MILLIS = 10 * 60_000;
 
+    /**
+     * How long before the conversation's latest message a group message accepted may still be what a text answers
+     * (under {@code groupMessageAnswers: direct}): one that reached the sender after that message (a large group's
+     * send takes hours on a slow line), or shortly before it with the conversation's relay still on its way. Older
+     * ones are not read.
+     */
+    static final long BROADCAST_LOOKBACK_MILLIS = java.time.Duration.ofDays(1).toMillis();
+
     /** The thread's messages after a private one that are looked at (one query, one BatchGetItem). */
     static final int SINCE_PRIVATE_LIMIT = 20;
 
@@ -63,9 +72,9 @@ public final class ConversationRouter {
 
     /**
      * The conversation of a text that arrived at {@code receivedAt}, or null when the sender is in none on the line,
-     * or a group message the business sent from the line after the conversation's latest message had reached them
-     * (a direct reply, linked to that message), or a private message from the line reached them before the text and
-     * none of the conversation's messages since did (it answers the private message: relayed, a private answer reached everyone; one of the latest two private messages still on its
+     * or a private message from the line (or, under the account's {@code groupMessageAnswers: direct}, a group
+     * message: then a direct reply its worker links to it) reached them before the text and none of the
+     * conversation's messages since did (it answers the private message: relayed, a private answer reached everyone; one of the latest two private messages still on its
      * way, or failed, is not what it answers). The conversation's activity alone
      * does not say: a reply placed after the private message may still wait for its relay to this number (a busy
      * line), and the person answering the private message had not seen it.
@@ -92,23 +101,31 @@ public final class ConversationRouter {
     private Routed route(String accountId, String lineId, String from, long receivedAt, long readUntil, boolean judgeOptOutBlocks) {
         // blocked as the relay judges it, not only as marked: a reply routed to a conversation the policy blocks is kept
         // there unrelayed (its author told it ended) while the number's conversation that goes on misses it
-        var policy = new Lazy<>(() -> blocks.get().policy(accountId)); // read once, and only for a candidate not marked
+        // read once, and only when needed: for a candidate not marked blocked, or a group message's answer
+        var settings = new Lazy<>(() -> blocks.get().settings(accountId));
         var found = store.mostRecentlyActive(accountId, lineId, from, receivedAt, c -> {
             if (clock.millis() > readUntil) throw new OutOfTime();
-            return judgeOptOutBlocks && blocks.get().blockedNow(c, policy.get());
+            return judgeOptOutBlocks && blocks.get().blockedNow(c, settings.get().conversationOptOutPolicy());
         });
         if (found.isEmpty()) return null;
         Conversation c = found.get();
-        long privateAt = privately.lastReachedAt(accountId, lineId, from, receivedAt);
-        if (privateAt > c.lastActivityAt()) return null;
-        // a group message the business sent from the line after the conversation's latest message, and that had
-        // reached the sender, is what the text answers: "2 to reschedule" after Tuesday's broadcast is no reply to
-        // Monday's conversation (relayed to its others). Sent before it, the conversation is what the sender saw last.
-        if (broadcasts.answeredBy(accountId, lineId, from, receivedAt, c.lastActivityAt() + 1).isPresent()) return null;
-        if (privateAt > 0 && receivedAt - c.lastActivityAt() < UNSEEN_WINDOW_MILLIS
-                // (a text routed later by the inbound worker may find messages placed after it: they are checked too)
-                && !reachedSince(accountId, c.id(), from, privateAt, receivedAt)) {
-            return null;
+        long answeredAt = privately.lastReachedAt(accountId, lineId, from, receivedAt);
+        if (answeredAt <= c.lastActivityAt() && AccountSettings.ANSWERS_DIRECT.equals(settings.get().groupMessageAnswers())) {
+            // the account's choice (API.md's rule is the conversation): a group message from the line that reached
+            // the sender is answered as a private one is, "2 to reschedule" after Tuesday's broadcast no reply to
+            // Monday's group chat (relayed to its others)
+            long broadcastAt = broadcasts.answeredBy(accountId, lineId, from, receivedAt,
+                    c.lastActivityAt() - BROADCAST_LOOKBACK_MILLIS, () -> {
+                        if (clock.millis() > readUntil) throw new OutOfTime();
+                    }).map(BroadcastReplies.Answered::reachedAt).orElse(0L);
+            answeredAt = Math.max(answeredAt, broadcastAt);
+        }
+        if (answeredAt > 0) {
+            if (answeredAt > c.lastActivityAt()) return null;
+            // (a text routed later by the inbound worker may find messages placed after it: they are checked too)
+            if (receivedAt - c.lastActivityAt() < UNSEEN_WINDOW_MILLIS && !reachedSince(accountId, c.id(), from, answeredAt, receivedAt)) {
+                return null;
+            }
         }
         return new Routed(c.id(), c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::name).filter(n -> !n.isBlank()).orElse(null));

@@ -55,17 +55,20 @@ public final class BroadcastReplies {
      * answer to a message that many messages back.
      */
     public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt) {
-        return answeredBy(accountId, lineId, phone, receivedAt, receivedAt - WINDOW.toMillis());
+        return answeredBy(accountId, lineId, phone, receivedAt, receivedAt - WINDOW.toMillis(), () -> { });
     }
 
     /**
      * {@link #answeredBy(String, String, String, long)} among the group messages accepted at or after {@code notBefore}
-     * (and within the window): fewer to read when only recent ones can matter.
+     * (and within the window): fewer to read when only recent ones can matter; {@code beforeEachStep} runs before
+     * each step's reads (a caller's time check, which throws to stop).
      */
-    public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt, long notBefore) {
+    public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt, long notBefore,
+                                         Runnable beforeEachStep) {
         long since = Math.max(notBefore, receivedAt - WINDOW.toMillis());
         Map<String, AttributeValue> from = null;
         for (int step = 0; step < STEPS; step++) {
+            beforeEachStep.run();
             var page = messages.list(accountId, null, since, receivedAt, STEP, from);
             var onLine = page.messages().stream()
                     .filter(m -> lineId.equals(m.lineId()) && m.acceptedAt() >= since && m.acceptedAt() <= receivedAt)

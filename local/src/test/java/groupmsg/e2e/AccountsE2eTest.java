@@ -26,7 +26,7 @@ class AccountsE2eTest {
         assertThat(account.jsonObject()).containsEntry("name", "Settings Co");
         @SuppressWarnings("unchecked") var settings = (Map<String, Object>) account.jsonObject().get("settings");
         assertThat(settings).containsEntry("maxConversationParticipants", 9)
-                .containsEntry("conversationOptOutPolicy", "exclude_participant");
+                .containsEntry("conversationOptOutPolicy", "exclude_participant").containsEntry("groupMessageAnswers", "conversation");
         assertThat((List<Object>) settings.get("groupChatRoles")).containsExactlyInAnyOrder("owner", "admin", "member");
 
         var patched = owner.patch("/v1/account", Map.of("name", "Renamed Co",

@@ -297,12 +297,13 @@ class BroadcastRepliesE2eTest {
     }
 
     /**
-     * On a line that carries both, a group message the business sent after a conversation's latest message is what a
-     * member's text answers: a direct reply linked to it (a STOP counted among its opt-outs), never relayed to the
-     * conversation's others; once the conversation has spoken since, the member's text is the conversation's again.
+     * On a line that carries both, a member's text after a group message goes to their conversation by API.md's rule
+     * (relayed); an account with {@code groupMessageAnswers: direct} has it answer the group message that reached the
+     * member after the conversation's latest message: a direct reply linked to it (a STOP counted among its opt-outs),
+     * never relayed; once the conversation has spoken since, the member's text is the conversation's again.
      */
     @Test
-    void aTextAfterAGroupMessageSentSinceTheConversationsLatestMessageAnswersTheGroupMessage(ApiClient api, LocalRuntime runtime) throws Exception {
+    void aTextAfterAGroupMessageGoesToTheConversationUnlessTheAccountHasItAnswerTheGroupMessage(ApiClient api, LocalRuntime runtime) throws Exception {
         ApiClient a = api.forNewAccount("Both On One Line Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         String linePhone = linePhone();
@@ -312,11 +313,29 @@ class BroadcastRepliesE2eTest {
         String ann = members.get(0), cat = members.get(1), bob = "+16175557399";
         String chat = (String) create(a, line, List.of(ann, bob, cat), "Volunteers meet Monday at 9").get("id");
         await(() -> ConversationsE2eTest.bodiesTo(a, linePhone, cat), l -> !l.isEmpty(), 15_000);
+
+        // API.md's rule, the default: the conversation
+        String m1 = (String) send(a, group, line, "Clinic closed on Friday").get("id");
+        assertThat(awaitSent(a, m1, 15_000)).containsEntry("status", "sent");
+        text(a, ann, linePhone, "Running late Monday");
+        await(() -> ConversationsE2eTest.bodiesTo(a, linePhone, bob), l -> l.stream().anyMatch(b -> b.endsWith(": Running late Monday")), 15_000);
+        published(a, accountId, 1);
+        assertThat(received(a, line, ann, "Running late Monday")).containsEntry("conversationId", chat).containsEntry("inReplyTo", null);
+        assertThat(replyCount(a, m1)).isZero();
+
+        // the account's choice: the group message
+        var bad = a.patch("/v1/account", Map.of("settings", Map.of("groupMessageAnswers", "broadcast")));
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body()).contains("groupMessageAnswers");
+        var patched = a.patch("/v1/account", Map.of("settings", Map.of("groupMessageAnswers", "direct")));
+        assertThat(patched.status()).as(patched.body()).isEqualTo(200);
+        assertThat(a.get("/v1/account").jsonObject().get("settings")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+                .containsEntry("groupMessageAnswers", "direct").containsEntry("conversationOptOutPolicy", "exclude_participant");
         String m = (String) send(a, group, line, "Reply 1 to confirm Wed 3pm, 2 to reschedule").get("id");
         assertThat(awaitSent(a, m, 15_000)).containsEntry("status", "sent");
 
         text(a, ann, linePhone, "2, waiting on my test results");
-        published(a, accountId, 1);
+        published(a, accountId, 2);
         var answer = received(a, line, ann, "2, waiting on my test results");
         assertThat(answer).containsEntry("conversationId", null);
         assertThat(inReplyTo(answer)).isEqualTo(m);
@@ -337,7 +356,7 @@ class BroadcastRepliesE2eTest {
                 .noneMatch(b -> b.contains("test results")).anyMatch(b -> b.endsWith(": Thanks Bob"));
         assertThat(ConversationsE2eTest.bodiesTo(a, linePhone, cat)).noneMatch(b -> b.contains("test results"));
         assertThat(ConversationsE2eTest.thread(a, chat)).extracting(t -> t.get("body"))
-                .doesNotContain("2, waiting on my test results").contains("See you Monday", "Thanks Bob");
+                .doesNotContain("2, waiting on my test results").contains("Running late Monday", "See you Monday", "Thanks Bob");
         assertThat(replyCount(a, m)).isEqualTo(1);
     }
 
