@@ -314,14 +314,17 @@ public final class WebhookDispatcher {
     }
 
     /**
-     * A failure no retry would change, given up at once: an address we do not call, or a 410 (the receiver says the
-     * endpoint is gone). Every other failure is tried again by the queue, for days ({@link #retryDelay}): a receiver
-     * deployed with the wrong secret (401), a firewall's challenge (403), a route missing during a deploy (404) or a
-     * redirect (3xx, never followed, as the address it names is not checked as the webhook's was) is fixed by its
-     * owner, and its events then reach it. Before, any 3xx or 4xx but 408, 425 and 429 lost the event for good.
+     * A failure no retry would change, given up at once: a 410 (the receiver says the endpoint is gone). Every other
+     * failure is tried again by the queue, for days ({@link #retryDelay}): a receiver deployed with the wrong secret
+     * (401), a firewall's challenge (403), a route missing during a deploy (404) or a redirect (3xx, never followed, as
+     * the address it names is not checked as the webhook's was) is fixed by its owner, and its events then reach it.
+     * Before, any 3xx or 4xx but 408, 425 and 429 lost the event for good. An address we do not call is tried again
+     * too: the webhook's own was checked when it was saved, so at delivery only its name's answer can be refused, and a
+     * name's answer changes (a record pointed at an internal balancer during a move dropped every event meanwhile);
+     * it still never connects, and counts towards disabling the webhook.
      */
     static boolean isFinal(String failure) {
-        return failure.startsWith(REFUSED) || failure.equals("HTTP 410");
+        return failure.equals("HTTP 410");
     }
 
     /**
@@ -330,7 +333,7 @@ public final class WebhookDispatcher {
      * the shared workers no time).
      */
     static boolean answersTheSame(String failure) {
-        if (isFinal(failure) || failure.startsWith("HTTP 3")) return true;
+        if (isFinal(failure) || failure.startsWith(REFUSED) || failure.startsWith("HTTP 3")) return true;
         if (!failure.startsWith("HTTP 4")) return false;
         return !List.of("HTTP 408", "HTTP 425", "HTTP 429").contains(failure);
     }

@@ -156,6 +156,48 @@ class WebhookRebindingE2eTest {
     }
 
     /**
+     * A name that resolves, for a while, to an address we do not call (a record pointed at an internal balancer during
+     * a DNS move) is never connected to, and the event is tried again as a failed connection is: it reaches the
+     * endpoint once the name resolves to a public address again. Before, it was given up at once, for good.
+     */
+    @Test
+    void anEventWhoseHostResolvedToAnAddressWeDoNotCallIsTriedAgainAndArrivesOnceItResolvesElsewhere(LocalRuntime runtime, ApiClient api)
+            throws Exception {
+        List<String> bodies = new CopyOnWriteArrayList<>();
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        server.start();
+        ApiClient a = api.forNewAccount("Moving DNS Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        var created = a.post("/v1/webhooks", Map.of("url", "http://localhost:" + server.getAddress().getPort() + "/hook",
+                "events", List.of("reply.received")));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+
+        var moved = new java.util.concurrent.atomic.AtomicBoolean();
+        WebhookTargets moving = new WebhookTargets(true, host -> moved.get()
+                ? new InetAddress[] {InetAddress.getLoopbackAddress()}
+                : new InetAddress[] {InetAddress.getByAddress(host, new byte[] {10, 0, 0, 5})});
+        String event = Json.write(Map.of("type", "reply.received", "accountId", accountId,
+                "inboundId", "inb_01JDMOVINGDNS000000000000001", "from", "+14155550979", "body", "Hi"));
+
+        assertThatThrownBy(() -> new WebhookDispatcher(runtime.wiring(), moving).dispatch(event, "q1"))
+                .as("refused, not given up: back to the queue").isInstanceOf(WebhookDispatcher.NotDelivered.class);
+        assertThat(bodies).isEmpty();
+        assertThat((String) a.get("/v1/webhooks/" + created.jsonObject().get("id")).jsonObject().get("lastFailure"))
+                .startsWith("refused");
+
+        moved.set(true); // the move done
+        var later = runtime.wiring().withClock(Clock.offset(Clock.systemUTC(), Duration.ofSeconds(61)));
+        new WebhookDispatcher(later, moving).dispatch(event, "q1");
+        assertThat(bodies).hasSize(1);
+        assertThat(bodies.getFirst()).contains("inb_01JDMOVINGDNS000000000000001");
+    }
+
+    /**
      * A fault of ours while delivering (the table refuses to record the delivery) fails the job as a fault, which
      * the JobFailed alarm sees; an endpoint that is down is NotDelivered, the account's business. Before, both were
      * NotDelivered.
