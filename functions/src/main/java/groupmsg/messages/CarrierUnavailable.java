@@ -11,7 +11,7 @@ import groupmsg.platform.queue.ExpectedRetry;
 public final class CarrierUnavailable extends IllegalStateException implements ExpectedRetry {
     /**
      * The wait before such a job is tried again, times its receives so far (10 s, 20 s, ...: about 5 minutes over the
-     * deliveries queue's 8 receives; turned away on the last, it goes on as a fresh job 15 minutes on).
+     * deliveries queue's 8 receives; turned away on the last, it goes on as a fresh job 5 minutes on).
      */
     static final long RETRY_MILLIS = 10_000;
 

@@ -113,8 +113,8 @@ final class Completion {
             messages.markAcceptedEvent(m.accountId(), m.id(), clock.millis());
             return Acceptance.OUT;
         }
-        long claimedAt = clock.millis();
-        if (!messages.claimAcceptedEvent(m.accountId(), m.id(), claimedAt, LATE_EVENT_CLAIM.toMillis())) {
+        String claimant = java.util.UUID.randomUUID().toString();
+        if (!messages.claimAcceptedEvent(m.accountId(), m.id(), clock.millis(), LATE_EVENT_CLAIM.toMillis(), claimant)) {
             return messages.sendingJob(m.accountId(), m.id()).map(j -> j.acceptedEventAt() == 0).orElse(false)
                     ? Acceptance.CLAIMED_ELSEWHERE : Acceptance.OUT;
         }
@@ -122,7 +122,7 @@ final class Completion {
             events.publish(Topic.NOTIFICATIONS, m.accountId(), ACCEPTED_EVENT, event(m));
         } catch (RuntimeException e) {
             try {
-                messages.releaseAcceptedEvent(m.accountId(), m.id(), claimedAt);
+                messages.releaseAcceptedEvent(m.accountId(), m.id(), claimant);
             } catch (RuntimeException again) {
                 e.addSuppressed(again); // the claim runs out by itself
             }

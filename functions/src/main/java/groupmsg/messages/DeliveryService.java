@@ -913,7 +913,8 @@ public final class DeliveryService {
      * The failure of a job that stopped because the carrier turned a send away or could not be reached on its every try
      * ({@link #MAX_ATTEMPTS}), or left a run of answers unclear ({@link #UNCLEAR_RUN}): the recipients it did not try
      * are still queued, and its worker has it tried again in a
-     * while, later after each receive (after the queue's retries, maintenance re-queues the rows every
+     * while, later after each receive (a delivery job turned away on its queue's last receive goes on as a fresh job:
+     * DeliveryWorkerHandler; a relay's rows, after its queue's retries, maintenance re-queues every
      * {@link MessageMaintenance#STALLED}). Logged and counted (its alarm) when made: also for a run of unclear answers
      * among a job's last sends, whose job is not failed (nothing is left to retry).
      */

@@ -11,7 +11,6 @@ import groupmsg.platform.config.Wiring;
 
 import groupmsg.platform.queue.ExpectedRetry;
 import groupmsg.platform.queue.QueueSender;
-import groupmsg.platform.queue.QueueMessage;
 import groupmsg.platform.queue.SqsQueueSender;
 import groupmsg.platform.schema.Queues;
 
@@ -146,16 +145,24 @@ public final class DeliveryWorkerHandler implements QueueFunction {
     }
 
     /**
-     * A job the carrier turned away on its last receive goes on as a fresh job 15 minutes on (SQS's longest delay), its
+     * How long a job handed on after its last receive waits: under {@link MessageMaintenance#STALLED}, whose untouched
+     * queued rows maintenance takes for lost and gives a second job (two chains of the same rows turned away by a
+     * carrier that is throttling already).
+     */
+    static final int HAND_ON_DELAY_SECONDS = 300;
+
+    /**
+     * A job the carrier turned away on its last receive goes on as a fresh job {@link #HAND_ON_DELAY_SECONDS} on, its
      * place given up, rather than to the dead-letter queue: its recipients (given back to queued) were left there to
      * maintenance, which leaves the queued rows of a message whose other jobs wait for places in a slow line's waiting
      * line alone until the last of them (hours for a large group), so a carrier outage of minutes held them for hours.
+     * While the carrier stays away it goes round again (no dead-letter queue: its CarrierUnavailable alarm pages).
      * False when the hand-on fails: the job fails as before.
      */
     private boolean handedOnAfterLastReceive(SQSEvent.SQSMessage record) {
         try {
             queue.send(Queues.DELIVERIES, List.of(DeliveryJob.parse(record.getBody()).withoutPlace()
-                    .messageDelayedBy(QueueMessage.MAX_DELAY_SECONDS)));
+                    .messageDelayedBy(HAND_ON_DELAY_SECONDS)));
             Log.info("delivery_job_handed_on_carrier_unavailable", Map.of("messageId", record.getMessageId()));
             return true;
         } catch (RuntimeException e) {

@@ -51,7 +51,9 @@ public final class MessageService {
         DynamoOps ops = new DynamoOps(wiring.dynamo());
         this.groups = groups;
         this.lines = new LineService(wiring);
-        this.messages = new MessageStore(ops, wiring.config().table(Tables.CORE));
+        // the accept's transactions retry conflicts for ACCEPT_TIME at most: the last try, started just before the
+        // deadline, ends within the function's 10 s
+        this.messages = new MessageStore(DynamoOps.withTransactRetryBudget(wiring.dynamo(), ACCEPT_TIME), wiring.config().table(Tables.CORE));
         this.deliveries = new DeliveryStore(ops, wiring.config().table(Tables.DELIVERIES));
         this.outbox = new Outbox(wiring.dynamo(), wiring.config().table(Tables.CORE), queue, wiring.clock());
         this.clock = wiring.clock();
@@ -193,10 +195,11 @@ public final class MessageService {
     static final int MAX_ACCEPT_ATTEMPTS = 50;
 
     /**
-     * How long a send may go on trying before its 409: no new try starts after it. The function has 10 s, and one try's
-     * transaction may spend {@link groupmsg.platform.dynamo.DynamoOps#TRANSACT_RETRY_BUDGET} (6 s) losing to conflicts:
-     * tries of that kind under a busy group took the request past its timeout, a 5xx from API Gateway whose
-     * transaction could still commit (sent, while the caller, told it failed, sends again).
+     * How long a send may go on trying before its 409: no new try starts after it, and one try's transaction retries
+     * its conflicts this long at most (not {@link groupmsg.platform.dynamo.DynamoOps#TRANSACT_RETRY_BUDGET}'s 6 s), so
+     * the request ends within about twice this, under the function's 10 s: tries under a busy group took it past its
+     * timeout, a 5xx from API Gateway whose transaction could still commit (sent, while the caller, told it failed,
+     * sends again).
      */
     static final java.time.Duration ACCEPT_TIME = java.time.Duration.ofSeconds(3);
 

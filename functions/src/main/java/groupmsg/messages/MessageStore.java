@@ -439,23 +439,24 @@ final class MessageStore {
     }
 
     /**
-     * Claims the publish of the message's acceptance event ({@code acceptedClaimedAt} on its job row) for
+     * Claims the publish of the message's acceptance event ({@code acceptedClaimedAt}, by {@code claimant}, on its job row) for
      * {@code claimMillis}: false when the row is gone, says the event is out, or another caller claimed it within
      * that time (a fan-out job delivered twice at once, or a sweep beside a late first fan-out run), so it goes out once.
      */
-    boolean claimAcceptedEvent(String accountId, String messageId, long now, long claimMillis) {
+    boolean claimAcceptedEvent(String accountId, String messageId, long now, long claimMillis, String claimant) {
+        // its own claim counts as won: one whose write went through but whose answer was lost, met on the SDK's retry
         return ops.updateIf(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
-                .updateExpression("SET acceptedClaimedAt = :now")
+                .updateExpression("SET acceptedClaimedAt = :now, acceptedClaimedBy = :me")
                 .conditionExpression("attribute_exists(pk) AND attribute_not_exists(acceptedEventAt)"
-                        + " AND (attribute_not_exists(acceptedClaimedAt) OR acceptedClaimedAt < :stale)")
-                .expressionAttributeValues(Map.of(":now", n(now), ":stale", n(now - claimMillis))));
+                        + " AND (attribute_not_exists(acceptedClaimedAt) OR acceptedClaimedAt < :stale OR acceptedClaimedBy = :me)")
+                .expressionAttributeValues(Map.of(":now", n(now), ":stale", n(now - claimMillis), ":me", s(claimant))));
     }
 
-    /** Lets go of a claim of {@link #claimAcceptedEvent} made at {@code claimedAt} (its publish failed). */
-    void releaseAcceptedEvent(String accountId, String messageId, long claimedAt) {
+    /** Lets go of {@code claimant}'s claim of {@link #claimAcceptedEvent} (its publish failed). */
+    void releaseAcceptedEvent(String accountId, String messageId, String claimant) {
         ops.updateIf(b -> b.tableName(table).key(sendingJobKey(accountId, messageId))
-                .updateExpression("REMOVE acceptedClaimedAt").conditionExpression("acceptedClaimedAt = :at")
-                .expressionAttributeValues(Map.of(":at", n(claimedAt))));
+                .updateExpression("REMOVE acceptedClaimedAt, acceptedClaimedBy").conditionExpression("acceptedClaimedBy = :me")
+                .expressionAttributeValues(Map.of(":me", s(claimant))));
     }
 
     /** Records that the message's acceptance event is out (on its job row, while there is one). */

@@ -1489,7 +1489,7 @@ class DeliveryFaultsTest {
     }
 
     /**
-     * A job the carrier turns away on the deliveries queue's last receive goes on as a fresh job 15 minutes on, without
+     * A job the carrier turns away on the deliveries queue's last receive goes on as a fresh job 5 minutes on, without
      * its place, rather than to the dead-letter queue, where its recipients waited for maintenance, which leaves a
      * message's queued rows alone while its other jobs wait for places (hours on a slow line); before its last
      * receive it fails for a retry as before.
@@ -1512,7 +1512,7 @@ class DeliveryFaultsTest {
         assertThat(handler.handleRequest(queueEvent(Json.write(placed), 8), null).getBatchItemFailures()).as("the last receive").isEmpty();
         assertThat(handedOn.deliveries).singleElement().satisfies(job -> assertThat(job)
                 .containsEntry("messageId", s.messageId()).containsEntry("phones", placed.get("phones")).doesNotContainKeys("ticketAt", "placeMps"));
-        assertThat(handedOn.delays).containsExactly(900);
+        assertThat(handedOn.delays).as("under maintenance's 10 minutes of stall").containsExactly(300);
         assertThat(statuses(t.api(), s.messageId()).values()).containsOnly("queued");
 
         // the carrier back, the fresh job sends each once
@@ -2010,6 +2010,12 @@ class DeliveryFaultsTest {
         assertThat(runWith.apply(60_000)).as("a whole minute").isNull();
         assertThat(runWith.apply(14_000)).as("no time left for the receipts").isNotNull()
                 .contains("\"receipts\"", "\"metric\":\"MaintenanceBehind\"");
+        // two messages still sending, and a millisecond for the message sweep: it runs out of time after the first
+        scene(api, runtime, "Behind Co one", 1);
+        scene(api, runtime, "Behind Co two", 1);
+        int forMessagesOnly = (int) (MessageMaintenance.LOOKUP_RESERVE.toMillis() + 5_001);
+        assertThat(runWith.apply(forMessagesOnly)).as("the message sweep out of time").isNotNull()
+                .contains("\"messages\"", "\"metric\":\"MaintenanceBehind\"").doesNotContain("\"receipts\"");
     }
 
     /**
@@ -2141,6 +2147,25 @@ class DeliveryFaultsTest {
         @SuppressWarnings("unchecked") var listed = (List<Object>) a.get("/v1/messages?groupId=" + g).jsonObject().get("items");
         assertThat(listed).isEmpty();
         assertThat(queue.fanouts).isEmpty();
+
+        // a try whose transaction keeps losing to conflicts retries them 3 s at most, not 6: the request still ends
+        // well within the function's 10 s
+        Wiring conflicting = runtime.wiringWith(new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(software.amazon.awssdk.core.interceptor.Context.BeforeExecution context, ExecutionAttributes attributes) {
+                if (context.request() instanceof TransactWriteItemsRequest t && t.transactItems().stream()
+                        .anyMatch(i -> i.put() != null && i.put().item().get("sk").s().startsWith("MSG#msg_"))) {
+                    throw software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException.builder().message("conflict (test)")
+                            .cancellationReasons(software.amazon.awssdk.services.dynamodb.model.CancellationReason.builder()
+                                    .code("TransactionConflict").build()).build();
+                }
+            }
+        });
+        long conflictStarted = System.nanoTime();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new MessageService(conflicting, new GroupService(conflicting, queue), queue)
+                .send(accountId, g, new MessageService.SendRequest(lineId, "Ops", "busy", "Hello", List.of())));
+        assertThat((System.nanoTime() - conflictStarted) / 1_000_000).as("within the accept's time and its one try's").isBetween(2_000L, 5_000L);
+        assertThat(listed).isEmpty();
     }
 
     /**

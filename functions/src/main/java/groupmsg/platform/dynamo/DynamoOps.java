@@ -75,6 +75,11 @@ public final class DynamoOps {
         this(dynamo, transactRetryBudget, REAL_TIME);
     }
 
+    /** With a retry budget of its own for transactions (a request that must answer in less time than the default's). */
+    public static DynamoOps withTransactRetryBudget(DynamoDbClient dynamo, Duration transactRetryBudget) {
+        return new DynamoOps(dynamo, transactRetryBudget);
+    }
+
     DynamoOps(DynamoDbClient dynamo, Duration transactRetryBudget, Waits waits) {
         this.dynamo = dynamo;
         this.transactRetryBudgetNanos = transactRetryBudget.toNanos();
