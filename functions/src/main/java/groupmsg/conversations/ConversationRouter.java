@@ -3,12 +3,14 @@ package groupmsg.conversations;
 import groupmsg.accounts.AccountSettings;
 import groupmsg.messages.BroadcastReplies;
 import groupmsg.messages.ConversationCopies;
+import groupmsg.platform.Log;
 import groupmsg.platform.config.Lazy;
 import groupmsg.platform.config.Wiring;
 import groupmsg.platform.dynamo.DynamoOps;
 import groupmsg.platform.schema.Tables;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Which conversation a text from a number to a line belongs to: the most recently active one on that line that
@@ -110,14 +112,14 @@ public final class ConversationRouter {
         if (found.isEmpty()) return null;
         Conversation c = found.get();
         long answeredAt = privately.lastReachedAt(accountId, lineId, from, receivedAt);
-        if (answeredAt <= c.lastActivityAt() && AccountSettings.ANSWERS_DIRECT.equals(settings.get().groupMessageAnswers())) {
+        if (answeredAt <= c.lastActivityAt() && answersDirect(settings, accountId)) {
             // the account's choice (API.md's rule is the conversation): a group message from the line that reached
             // the sender is answered as a private one is, "2 to reschedule" after Tuesday's broadcast no reply to
-            // Monday's group chat (relayed to its others)
-            long broadcastAt = broadcasts.answeredBy(accountId, lineId, from, receivedAt,
-                    c.lastActivityAt() - BROADCAST_LOOKBACK_MILLIS, () -> {
+            // Monday's group chat (relayed to its others); one still sending reached them 3 s into its send
+            long broadcastAt = broadcasts.latestReach(accountId, lineId, from, receivedAt,
+                    c.lastActivityAt() - BROADCAST_LOOKBACK_MILLIS, ConversationCopies.SENDING_SEEN_AFTER_MILLIS, () -> {
                         if (clock.millis() > readUntil) throw new OutOfTime();
-                    }).map(BroadcastReplies.Answered::reachedAt).orElse(0L);
+                    });
             answeredAt = Math.max(answeredAt, broadcastAt);
         }
         if (answeredAt > 0) {
@@ -129,6 +131,19 @@ public final class ConversationRouter {
         }
         return new Routed(c.id(), c.participants().stream().filter(p -> p.phone().equals(from)).findFirst()
                 .map(Conversation.Participant::name).filter(n -> !n.isBlank()).orElse(null));
+    }
+
+    /**
+     * Whether the account has a text after a group message answer it ({@code groupMessageAnswers: direct}); false, as
+     * API.md has it, when its settings cannot be read: a keyword's routing, which needs no other account read, goes on.
+     */
+    private static boolean answersDirect(Lazy<AccountSettings> settings, String accountId) {
+        try {
+            return AccountSettings.ANSWERS_DIRECT.equals(settings.get().groupMessageAnswers());
+        } catch (RuntimeException e) {
+            Log.warn("routing_settings_unread", Map.of("accountId", accountId, "error", e.getClass().getSimpleName()));
+            return false;
+        }
     }
 
     /** Whether a message placed in the thread since {@code since}, by others, began its send to {@code phone} by {@code by}. */

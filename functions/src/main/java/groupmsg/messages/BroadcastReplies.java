@@ -8,6 +8,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -55,31 +56,18 @@ public final class BroadcastReplies {
      * answer to a message that many messages back.
      */
     public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt) {
-        return answeredBy(accountId, lineId, phone, receivedAt, receivedAt - WINDOW.toMillis(), () -> { });
-    }
-
-    /**
-     * {@link #answeredBy(String, String, String, long)} among the group messages accepted at or after {@code notBefore}
-     * (and within the window): fewer to read when only recent ones can matter; {@code beforeEachStep} runs before
-     * each step's reads (a caller's time check, which throws to stop).
-     */
-    public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt, long notBefore,
-                                         Runnable beforeEachStep) {
-        long since = Math.max(notBefore, receivedAt - WINDOW.toMillis());
+        long since = receivedAt - WINDOW.toMillis();
         Map<String, AttributeValue> from = null;
         for (int step = 0; step < STEPS; step++) {
-            beforeEachStep.run();
             var page = messages.list(accountId, null, since, receivedAt, STEP, from);
-            var onLine = page.messages().stream()
-                    .filter(m -> lineId.equals(m.lineId()) && m.acceptedAt() >= since && m.acceptedAt() <= receivedAt)
-                    .toList();
+            var onLine = onLine(page.messages(), lineId, since, receivedAt);
             if (!onLine.isEmpty()) {
                 var rows = deliveries.rowsOf(phone, onLine);
                 for (GroupMessage m : onLine) { // newest first
                     Delivery d = rows.get(m.id());
                     // claimed after the text came: sent after it too, so not what it answers (a large group's
                     // message may reach a number long after its acceptance)
-                    if (d != null && RECEIVED.contains(d.status()) && (d.claimedAt() == null || d.claimedAt() <= receivedAt)) {
+                    if (reachedBy(d, receivedAt, 0)) {
                         return Optional.of(new Answered(m.id(), m.groupId(), m.title(), m.acceptedAt(),
                                 d.claimedAt() == null ? m.acceptedAt() : d.claimedAt()));
                     }
@@ -89,6 +77,50 @@ public final class BroadcastReplies {
             if (from == null) break;
         }
         return Optional.empty();
+    }
+
+    /**
+     * When the latest of the line's group messages accepted from {@code notBefore} (within the window) reached
+     * {@code phone} by {@code receivedAt}, or 0 for none: its delivery's claim, the carrier having taken it, or, still
+     * sending, claimed {@code sendingSeenAfterMillis} before (a send just begun is not on the phone yet). The latest to
+     * reach, not the latest accepted: an older message's copy turned away and sent later reached the phone last. The
+     * same steps as {@link #answeredBy}, all of them; {@code beforeEachStep} runs before each step's reads (a caller's
+     * time check, which throws to stop).
+     */
+    public long latestReach(String accountId, String lineId, String phone, long receivedAt, long notBefore,
+                            long sendingSeenAfterMillis, Runnable beforeEachStep) {
+        long since = Math.max(notBefore, receivedAt - WINDOW.toMillis());
+        long latest = 0;
+        Map<String, AttributeValue> from = null;
+        for (int step = 0; step < STEPS; step++) {
+            beforeEachStep.run();
+            var page = messages.list(accountId, null, since, receivedAt, STEP, from);
+            var onLine = onLine(page.messages(), lineId, since, receivedAt);
+            if (!onLine.isEmpty()) {
+                var rows = deliveries.rowsOf(phone, onLine);
+                for (GroupMessage m : onLine) {
+                    Delivery d = rows.get(m.id());
+                    if (reachedBy(d, receivedAt, sendingSeenAfterMillis)) {
+                        latest = Math.max(latest, d.claimedAt() == null ? m.acceptedAt() : d.claimedAt());
+                    }
+                }
+            }
+            from = page.lastKey();
+            if (from == null) break;
+        }
+        return latest;
+    }
+
+    private static List<GroupMessage> onLine(List<GroupMessage> page, String lineId, long since, long receivedAt) {
+        return page.stream().filter(m -> lineId.equals(m.lineId()) && m.acceptedAt() >= since && m.acceptedAt() <= receivedAt).toList();
+    }
+
+    /** Whether delivery row {@code d} had reached its number by {@code at}: see {@link #latestReach}. */
+    private static boolean reachedBy(Delivery d, long at, long sendingSeenAfterMillis) {
+        if (d == null || !RECEIVED.contains(d.status())) return false;
+        if (d.claimedAt() == null) return true;
+        long by = Delivery.SENDING.equals(d.status()) ? at - sendingSeenAfterMillis : at;
+        return d.claimedAt() <= by;
     }
 
     /** Whether the account has this group message (another account's, or another kind's id, is none). */

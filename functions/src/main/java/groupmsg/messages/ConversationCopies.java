@@ -23,7 +23,7 @@ public final class ConversationCopies {
      * How long before a text a send still in progress (not yet taken by the carrier) must have begun to count as seen:
      * the phone gets it seconds after its claim.
      */
-    static final long SENDING_SEEN_AFTER_MILLIS = 3_000;
+    public static final long SENDING_SEEN_AFTER_MILLIS = 3_000;
 
     /**
      * Whether any of {@code messageIds} had reached {@code phone} by {@code before} (epoch ms), as far as its send

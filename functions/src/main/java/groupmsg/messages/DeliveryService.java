@@ -361,6 +361,15 @@ public final class DeliveryService {
         return line.mps() == found.lineMps() ? found : found.withLineMps(line.mps());
     }
 
+    /**
+     * Keeps maintenance off the queued rows of {@code job}'s message until {@code untilMillis}: a job handed on after its
+     * last receive is on its way to them (its rows untouched since the fan-out but its first block's, which maintenance
+     * would otherwise take for lost at 10 minutes and give a second job, a second chain turned away by the carrier).
+     */
+    void holdMaintenanceOff(DeliveryJob job, long untilMillis) {
+        messages.markWaitingUntil(job.accountId(), job.messageId(), untilMillis);
+    }
+
     /** What a job back before its place does ({@link #beforeItsPlace}). */
     enum EarlyReturn { WAIT, ENDED, GO_NOW }
 

@@ -144,12 +144,15 @@ public final class DeliveryWorkerHandler implements QueueFunction {
         return new SQSBatchResponse(failures);
     }
 
-    /**
-     * How long a job handed on after its last receive waits: under {@link MessageMaintenance#STALLED}, whose untouched
-     * queued rows maintenance takes for lost and gives a second job (two chains of the same rows turned away by a
-     * carrier that is throttling already).
-     */
+    /** How long a job handed on after its last receive waits before it is tried again. */
     static final int HAND_ON_DELAY_SECONDS = 300;
+    /**
+     * How long maintenance leaves the message's queued rows alone after a hand-on: the delay and the handed-on job's
+     * own round of receives (about 7 minutes of backoff and its runs): its rows, but its first block's, are untouched
+     * since the fan-out, and maintenance took them for lost at 10 minutes and gave them a second job (two chains of
+     * the same rows turned away by a carrier that is throttling already).
+     */
+    static final long HAND_ON_HOLD_MILLIS = HAND_ON_DELAY_SECONDS * 1000L + java.time.Duration.ofMinutes(15).toMillis();
 
     /**
      * A job the carrier turned away on its last receive goes on as a fresh job {@link #HAND_ON_DELAY_SECONDS} on, its
@@ -161,8 +164,9 @@ public final class DeliveryWorkerHandler implements QueueFunction {
      */
     private boolean handedOnAfterLastReceive(SQSEvent.SQSMessage record) {
         try {
-            queue.send(Queues.DELIVERIES, List.of(DeliveryJob.parse(record.getBody()).withoutPlace()
-                    .messageDelayedBy(HAND_ON_DELAY_SECONDS)));
+            DeliveryJob job = DeliveryJob.parse(record.getBody());
+            deliveries.holdMaintenanceOff(job, clock.millis() + HAND_ON_HOLD_MILLIS); // first: a job never waits unheld
+            queue.send(Queues.DELIVERIES, List.of(job.withoutPlace().messageDelayedBy(HAND_ON_DELAY_SECONDS)));
             Log.info("delivery_job_handed_on_carrier_unavailable", Map.of("messageId", record.getMessageId()));
             return true;
         } catch (RuntimeException e) {

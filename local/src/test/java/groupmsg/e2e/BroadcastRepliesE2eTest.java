@@ -314,7 +314,12 @@ class BroadcastRepliesE2eTest {
         String chat = (String) create(a, line, List.of(ann, bob, cat), "Volunteers meet Monday at 9").get("id");
         await(() -> ConversationsE2eTest.bodiesTo(a, linePhone, cat), l -> !l.isEmpty(), 15_000);
 
-        // API.md's rule, the default: the conversation
+        // API.md's rule, the default (an account stored before the setting was has none): the conversation
+        runtime.wiring().dynamo().updateItem(b -> b.tableName(runtime.wiring().config().table(Tables.CORE))
+                .key(Map.of("pk", AttributeValue.fromS("ACCT#" + accountId), "sk", AttributeValue.fromS("ACCOUNT")))
+                .updateExpression("REMOVE groupMessageAnswers").conditionExpression("attribute_exists(groupMessageAnswers)"));
+        assertThat(a.get("/v1/account").jsonObject().get("settings")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+                .containsEntry("groupMessageAnswers", "conversation");
         String m1 = (String) send(a, group, line, "Clinic closed on Friday").get("id");
         assertThat(awaitSent(a, m1, 15_000)).containsEntry("status", "sent");
         text(a, ann, linePhone, "Running late Monday");
