@@ -32,9 +32,14 @@ class WebhookRebindingE2eTest {
 
     /** A receiver on this machine that takes every POST (204). */
     private static HttpServer receiverAnswering204() throws java.io.IOException {
+        return receiverAnswering204(new CopyOnWriteArrayList<>());
+    }
+
+    /** ... keeping each body it took in {@code bodies}. */
+    private static HttpServer receiverAnswering204(List<String> bodies) throws java.io.IOException {
         var receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         receiver.createContext("/", exchange -> {
-            exchange.getRequestBody().readAllBytes();
+            bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
             exchange.sendResponseHeaders(204, -1);
             exchange.close();
         });
@@ -121,13 +126,7 @@ class WebhookRebindingE2eTest {
     @Test
     void anEventWhoseHostDidNotResolveIsTriedAgainAndArrivesOnceItResolves(LocalRuntime runtime, ApiClient api) throws Exception {
         List<String> bodies = new CopyOnWriteArrayList<>();
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
-            bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        server.start();
+        server = receiverAnswering204(bodies);
         ApiClient a = api.forNewAccount("Flaky DNS Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         var created = a.post("/v1/webhooks", Map.of("url", "http://localhost:" + server.getAddress().getPort() + "/hook",
@@ -164,13 +163,7 @@ class WebhookRebindingE2eTest {
     void anEventWhoseHostResolvedToAnAddressWeDoNotCallIsTriedAgainAndArrivesOnceItResolvesElsewhere(LocalRuntime runtime, ApiClient api)
             throws Exception {
         List<String> bodies = new CopyOnWriteArrayList<>();
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", exchange -> {
-            bodies.add(new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        server.start();
+        server = receiverAnswering204(bodies);
         ApiClient a = api.forNewAccount("Moving DNS Co");
         String accountId = (String) a.get("/v1/account").jsonObject().get("id");
         var created = a.post("/v1/webhooks", Map.of("url", "http://localhost:" + server.getAddress().getPort() + "/hook",
