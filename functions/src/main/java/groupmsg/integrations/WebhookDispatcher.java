@@ -403,11 +403,20 @@ public final class WebhookDispatcher {
                 w = now.get();
             }
             failure = attempt(w, type, eventKey, body, deliveryTimeout).failure();
-            // a refusal or a 404 will not change in seconds; an endpoint that did not answer in time may still be
-            // working on it and take it: three in a row made a receiver that answers in 12 s get each event 30 times
-            if (failure == null || answersTheSame(failure) || failure.startsWith(NO_ANSWER)) return new Tried(failure, w.url());
+            if (!triedAgainInPass(failure)) return new Tried(failure, w.url());
         }
         return new Tried(failure, w.url());
+    }
+
+    /**
+     * Whether a try that ended so is tried again within the pass (after {@link #RETRY_PAUSES}): not one taken, nor a
+     * refusal or a 404, which will not change in seconds, nor no answer (the endpoint may still be working on it and
+     * take it: three in a row made a receiver that answers in 12 s get each event 30 times), nor a 429 (the receiver
+     * asked for less: three tries in 4 s of each event in flight tripled its load; the queue's next pass is a minute on
+     * at the least, and the failure pauses the endpoint's other events for that minute).
+     */
+    static boolean triedAgainInPass(String failure) {
+        return failure != null && !answersTheSame(failure) && !failure.startsWith(NO_ANSWER) && !failure.equals("HTTP 429");
     }
 
     /**

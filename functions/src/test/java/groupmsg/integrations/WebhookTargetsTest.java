@@ -113,6 +113,20 @@ class WebhookTargetsTest {
     }
 
     @Test
+    void onlyPassingTroubleIsTriedAgainWithinThePass() {
+        for (String passing : List.of("HTTP 408", "HTTP 425", "HTTP 500", "HTTP 502", "HTTP 503", "could not connect (ConnectException)",
+                "the host did not resolve")) {
+            assertThat(WebhookDispatcher.triedAgainInPass(passing)).as(passing).isTrue();
+        }
+        // taken; the same a second later; maybe still being worked on; asked to slow down: the queue's next pass
+        for (String not : List.of("HTTP 404", "HTTP 301", "HTTP 410", "refused: the host resolves to a non-public address",
+                "no answer within 10 s", "HTTP 429")) {
+            assertThat(WebhookDispatcher.triedAgainInPass(not)).as(not).isFalse();
+        }
+        assertThat(WebhookDispatcher.triedAgainInPass(null)).isFalse();
+    }
+
+    @Test
     void onlyWhatNoRetryWouldChangeIsGivenUpAtOnce() {
         for (String last : List.of("HTTP 410")) {
             assertThat(WebhookDispatcher.isFinal(last)).as(last).isTrue();

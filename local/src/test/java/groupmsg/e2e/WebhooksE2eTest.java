@@ -81,7 +81,8 @@ class WebhooksE2eTest {
             // /locked: 401 (a receiver deployed with the wrong secret) while failNext has some left, then taken
             int status = path.startsWith("/down") ? 500 : path.startsWith("/gone") || path.startsWith("/late-gone") ? 410
                     : path.startsWith("/refusing") ? 400
-                    : failing != null && failing.getAndDecrement() > 0 ? (path.startsWith("/locked") ? 401 : 503) : 204;
+                    : failing != null && failing.getAndDecrement() > 0
+                    ? (path.startsWith("/locked") ? 401 : path.startsWith("/busy") ? 429 : 503) : 204;
             exchange.sendResponseHeaders(status, -1);
             exchange.close();
         });
@@ -239,6 +240,7 @@ class WebhooksE2eTest {
                 .hasSize(4).extracting(Received::eventId)
                 .containsOnly("reply.received/inb_01JDFLAKY0000000000000001", "reply.received/inb_01JDFLAKY0000000000000002");
         assertThat(at("/good")).as("once per event").hasSize(2).extracting(Received::eventId).doesNotHaveDuplicates();
+
         assertThat(at("/down")).as("three tries per event, then paused: the redelivery a moment later does not call it")
                 .hasSize(6);
         var shownDown = a.get("/v1/webhooks/" + down.get("id")).jsonObject();
@@ -261,6 +263,25 @@ class WebhooksE2eTest {
         assertThat(at("/gone")).hasSize(3);
         assertThat(at("/good")).hasSize(3);
         assertThat(good).isNotNull();
+    }
+
+    /**
+     * A 429 (the receiver asks for less) is not tried again within the pass: the event goes back to the queue for its
+     * next pass, a minute on. Before, each event in flight was posted three times in 4 s.
+     */
+    @Test
+    void anEndpointThatAsksForLessIsNotTriedAgainWithinThePass(ApiClient api, LocalRuntime runtime) throws Exception {
+        ApiClient a = api.forNewAccount("Busy Receiver Co");
+        String accountId = (String) a.get("/v1/account").jsonObject().get("id");
+        failNext.put("/busy", new AtomicInteger(3)); // 429, 429, 429, then taken
+        var busy = createWebhook(a, Map.of("url", url("/busy"), "events", List.of("reply.received")));
+        List<Resent> sentAgain = new CopyOnWriteArrayList<>();
+        assertThat(recordingWorker(runtime, sentAgain).handleRequest(oneEvent("m-busy", Json.write(Map.of("type", "reply.received",
+                "accountId", accountId, "inboundId", "inb_01JDBUSYRECEIVER0000000001")), 1, null, Map.of()), null)
+                .getBatchItemFailures()).isEmpty();
+        assertThat(at("/busy")).as("one try this pass").hasSize(1);
+        assertThat(sentAgain).as("back to the queue for its next pass").hasSize(1);
+        assertThat(a.get("/v1/webhooks/" + busy.get("id")).jsonObject()).containsEntry("lastFailure", "HTTP 429");
     }
 
     /**
