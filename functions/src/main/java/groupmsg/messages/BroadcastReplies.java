@@ -8,10 +8,11 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiPredicate;
 
 /**
  * Which group message a text answers: the latest one the line sent to that number (the carrier took it, and its
@@ -56,27 +57,15 @@ public final class BroadcastReplies {
      * answer to a message that many messages back.
      */
     public Optional<Answered> answeredBy(String accountId, String lineId, String phone, long receivedAt) {
-        long since = receivedAt - WINDOW.toMillis();
-        Map<String, AttributeValue> from = null;
-        for (int step = 0; step < STEPS; step++) {
-            var page = messages.list(accountId, null, since, receivedAt, STEP, from);
-            var onLine = onLine(page.messages(), lineId, since, receivedAt);
-            if (!onLine.isEmpty()) {
-                var rows = deliveries.rowsOf(phone, onLine);
-                for (GroupMessage m : onLine) { // newest first
-                    Delivery d = rows.get(m.id());
-                    // claimed after the text came: sent after it too, so not what it answers (a large group's
-                    // message may reach a number long after its acceptance)
-                    if (reachedBy(d, receivedAt, 0)) {
-                        return Optional.of(new Answered(m.id(), m.groupId(), m.title(), m.acceptedAt(),
-                                d.claimedAt() == null ? m.acceptedAt() : d.claimedAt()));
-                    }
-                }
-            }
-            from = page.lastKey();
-            if (from == null) break;
-        }
-        return Optional.empty();
+        var found = new AtomicReference<Answered>();
+        walk(accountId, lineId, phone, receivedAt - WINDOW.toMillis(), receivedAt, () -> { }, (m, d) -> {
+            // claimed after the text came: sent after it too, so not what it answers (a large group's message may
+            // reach a number long after its acceptance)
+            if (!reachedBy(d, receivedAt, 0)) return false;
+            found.set(new Answered(m.id(), m.groupId(), m.title(), m.acceptedAt(), reachedAt(m, d)));
+            return true; // newest first: the first is it
+        });
+        return Optional.ofNullable(found.get());
     }
 
     /**
@@ -89,30 +78,38 @@ public final class BroadcastReplies {
      */
     public long latestReach(String accountId, String lineId, String phone, long receivedAt, long notBefore,
                             long sendingSeenAfterMillis, Runnable beforeEachStep) {
-        long since = Math.max(notBefore, receivedAt - WINDOW.toMillis());
-        long latest = 0;
+        long[] latest = {0};
+        walk(accountId, lineId, phone, Math.max(notBefore, receivedAt - WINDOW.toMillis()), receivedAt, beforeEachStep, (m, d) -> {
+            if (reachedBy(d, receivedAt, sendingSeenAfterMillis)) latest[0] = Math.max(latest[0], reachedAt(m, d));
+            return false;
+        });
+        return latest[0];
+    }
+
+    /**
+     * Visits the line's group messages accepted from {@code since} to {@code receivedAt}, newest first, each with the
+     * number's delivery row (null: none), until {@code visit} answers true: the account's messages of that stretch 100
+     * a step (ids are ULIDs, so only that stretch), each step's messages on the line in one BatchGetItem of the
+     * number's rows, at most {@link #STEPS} steps; {@code beforeEachStep} runs before each step's reads.
+     */
+    private void walk(String accountId, String lineId, String phone, long since, long receivedAt, Runnable beforeEachStep,
+                      BiPredicate<GroupMessage, Delivery> visit) {
         Map<String, AttributeValue> from = null;
         for (int step = 0; step < STEPS; step++) {
             beforeEachStep.run();
             var page = messages.list(accountId, null, since, receivedAt, STEP, from);
-            var onLine = onLine(page.messages(), lineId, since, receivedAt);
+            var onLine = page.messages().stream()
+                    .filter(m -> lineId.equals(m.lineId()) && m.acceptedAt() >= since && m.acceptedAt() <= receivedAt)
+                    .toList();
             if (!onLine.isEmpty()) {
                 var rows = deliveries.rowsOf(phone, onLine);
                 for (GroupMessage m : onLine) {
-                    Delivery d = rows.get(m.id());
-                    if (reachedBy(d, receivedAt, sendingSeenAfterMillis)) {
-                        latest = Math.max(latest, d.claimedAt() == null ? m.acceptedAt() : d.claimedAt());
-                    }
+                    if (visit.test(m, rows.get(m.id()))) return;
                 }
             }
             from = page.lastKey();
-            if (from == null) break;
+            if (from == null) return;
         }
-        return latest;
-    }
-
-    private static List<GroupMessage> onLine(List<GroupMessage> page, String lineId, long since, long receivedAt) {
-        return page.stream().filter(m -> lineId.equals(m.lineId()) && m.acceptedAt() >= since && m.acceptedAt() <= receivedAt).toList();
     }
 
     /** Whether delivery row {@code d} had reached its number by {@code at}: see {@link #latestReach}. */
@@ -121,6 +118,11 @@ public final class BroadcastReplies {
         if (d.claimedAt() == null) return true;
         long by = Delivery.SENDING.equals(d.status()) ? at - sendingSeenAfterMillis : at;
         return d.claimedAt() <= by;
+    }
+
+    /** When {@code m}'s send to the number of row {@code d} began: its claim, else the message's acceptance. */
+    private static long reachedAt(GroupMessage m, Delivery d) {
+        return d.claimedAt() == null ? m.acceptedAt() : d.claimedAt();
     }
 
     /** Whether the account has this group message (another account's, or another kind's id, is none). */
